@@ -1,0 +1,3 @@
+from tlh.cli.main import main
+
+main()

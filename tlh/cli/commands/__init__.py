@@ -1,0 +1,1 @@
+"""tlh.cli.commands."""

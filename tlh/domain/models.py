@@ -1,0 +1,206 @@
+"""The practice's records as frozen, typed structs.
+
+These are the wire format too: ``msgspec.json.encode(model)`` is exactly what the
+API sends and what ``--json`` prints, and the store keeps the same encoding on disk.
+Datetimes are always timezone-aware and held in UTC; the practice's zone is only
+for display and for reading local times typed by people.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from enum import StrEnum
+
+import msgspec
+
+
+class Role(StrEnum):
+    ADMIN = "admin"
+    SCHEDULER = "scheduler"
+    CLINICIAN = "clinician"
+
+
+class Kind(StrEnum):
+    """Calendar entry kinds; only ``appointment`` can be telehealth."""
+
+    APPOINTMENT = "appointment"
+    EVENT = "event"
+    VACATION = "vacation"
+    BLACKOUT = "blackout"
+
+
+class Modality(StrEnum):
+    TELEHEALTH = "telehealth"
+    IN_PERSON = "in_person"
+
+
+class Status(StrEnum):
+    SCHEDULED = "scheduled"
+    CONFIRMED = "confirmed"
+    CHECKED_IN = "checked_in"
+    OCCURRED = "occurred"
+    MISSED = "missed"
+    CANCELLED = "cancelled"
+    LATE_CANCELLED = "late_cancelled"
+
+
+class AvailabilityMode(StrEnum):
+    IN_PERSON = "in_person"
+    TELEHEALTH_ONLY = "telehealth_only"
+    BOTH = "both"
+
+
+class IdentityCheck(StrEnum):
+    OFF = "off"
+    DOB = "dob"
+    CODE = "code"
+
+
+class Reminder(StrEnum):
+    EMAIL = "email"
+    SMS = "sms"
+
+
+DEFAULT_START_STATUSES: tuple[Status, ...] = (
+    Status.CONFIRMED,
+    Status.CHECKED_IN,
+    Status.OCCURRED,
+)
+
+
+class Policy(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """The practice's settings (one practice per server)."""
+
+    practice_name: str
+    #: IANA zone the practice works in; local times typed by people are read in it.
+    timezone: str = "UTC"
+    #: Master switch for telehealth sessions.
+    telehealth_enabled: bool = True
+    #: Appointment statuses that allow a telehealth session to start.
+    start_statuses: tuple[Status, ...] = DEFAULT_START_STATUSES
+    #: Minutes before the start that the join window opens.
+    window_opens_before_min: int = 10
+    #: Minutes after the start that the join window closes.
+    window_closes_after_min: int = 300
+    #: Whether a client needs valid consent before a session.
+    consent_required: bool = True
+    #: How many days an accepted consent stays valid (0 = forever).
+    consent_valid_days: int = 365
+    #: Waiting room default for clinicians that have no setting of their own.
+    waiting_room_default: bool = True
+    #: Identity check when a client opens a link.
+    identity_check: IdentityCheck = IdentityCheck.OFF
+    #: Whether automatic text reminders may carry the join link.
+    sms_reminders_include_link: bool = False
+    #: Cancelling closer than this to the start counts as a late cancellation.
+    late_cancel_hours: int = 24
+    #: Minutes without activity before staff browser pages and dashboards lock.
+    idle_logoff_min: int = 15
+
+
+class Staff(msgspec.Struct, frozen=True, kw_only=True):
+    id: str
+    email: str  # stored lower-case
+    name: str
+    role: Role
+    telehealth: bool = False
+    active: bool = True
+    #: ``None`` follows the practice's ``waiting_room_default``.
+    waiting_room: bool | None = None
+    created_at: datetime
+    updated_at: datetime
+
+
+class StaffToken(msgspec.Struct, frozen=True, kw_only=True):
+    """An API token: only its SHA-256 is stored; the token is shown once."""
+
+    id: str
+    staff_id: str
+    hash: str
+    created_at: datetime
+    revoked_at: datetime | None = None
+
+
+class Contact(msgspec.Struct, frozen=True, kw_only=True):
+    """A caregiver or other contact of a client."""
+
+    id: str
+    name: str
+    relationship: str = ""
+    email: str | None = None
+    phone: str | None = None  # E.164
+    reminders: tuple[Reminder, ...] = ()
+
+
+class Client(msgspec.Struct, frozen=True, kw_only=True):
+    id: str
+    name: str
+    dob: date | None = None
+    email: str | None = None  # stored lower-case
+    phone: str | None = None  # E.164
+    external_id: str | None = None
+    reminders: tuple[Reminder, ...] = (Reminder.EMAIL,)
+    contacts: tuple[Contact, ...] = ()
+    created_at: datetime
+    updated_at: datetime
+
+
+class Appointment(msgspec.Struct, frozen=True, kw_only=True):
+    id: str
+    kind: Kind = Kind.APPOINTMENT
+    modality: Modality = Modality.IN_PERSON
+    status: Status = Status.SCHEDULED
+    clinician_ids: tuple[str, ...]
+    client_ids: tuple[str, ...] = ()
+    start: datetime  # aware, UTC
+    duration_min: int
+    #: Occurrences of one series share its id; ``rrule`` is kept on each.
+    series_id: str | None = None
+    rrule: str | None = None
+    external_id: str | None = None
+    copay_collected: bool = False
+    notes: str = ""
+    created_at: datetime
+    updated_at: datetime
+
+    @property
+    def end(self) -> datetime:
+        return self.start + timedelta(minutes=self.duration_min)
+
+
+class AvailabilityBlock(msgspec.Struct, frozen=True, kw_only=True):
+    """A weekly block of a clinician's time, in the practice's local time."""
+
+    id: str
+    clinician_id: str
+    weekday: int  # 0 = Monday
+    start_local: str  # "HH:MM"
+    end_local: str  # "HH:MM"
+    mode: AvailabilityMode = AvailabilityMode.BOTH
+
+
+class Blocker(msgspec.Struct, frozen=True, kw_only=True):
+    """One reason a telehealth session cannot start, with a stable code."""
+
+    code: str
+    message: str
+
+
+class Eligibility(msgspec.Struct, frozen=True, kw_only=True):
+    """The answer to "can this session start now?" with every blocking reason."""
+
+    appointment_id: str
+    at: datetime
+    can_start: bool
+    blockers: tuple[Blocker, ...]
+    window_opens: datetime | None = None
+    window_closes: datetime | None = None
+
+
+class ConflictFound(msgspec.Struct, frozen=True, kw_only=True):
+    """One collision of an appointment with another calendar entry."""
+
+    code: str  # "double_booked" | "vacation" | "blackout"
+    clinician_id: str
+    other_id: str
+    message: str

@@ -1,0 +1,127 @@
+"""One error family for every layer.
+
+Each error has a stable machine ``code``, a one-line human ``message`` that never
+carries patient data (ids only), optional structured ``details`` and the HTTP
+status the server answers with. The server turns them into the envelope
+``{"error": {"code", "message", "details"}}``; the client turns the envelope back
+into the same class, so a CLI command can catch ``NotFound`` whatever side raised it.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+
+class TlhError(Exception):
+    """Base of every expected error. ``str(err)`` is the one-line message."""
+
+    code: ClassVar[str] = "error"
+    status: ClassVar[int] = 500
+
+    def __init__(self, message: str, details: Any = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details
+
+    def to_envelope(self) -> dict[str, Any]:
+        return {"error": {"code": self.code, "message": self.message, "details": self.details}}
+
+
+class InvalidInput(TlhError):
+    """The request or file is malformed or breaks a rule (bad value, bad row)."""
+
+    code = "invalid"
+    status = 422
+
+
+class BadRequest(TlhError):
+    code = "bad_request"
+    status = 400
+
+
+class NotFound(TlhError):
+    code = "not_found"
+    status = 404
+
+
+class Conflict(TlhError):
+    """The change collides with existing data (double booking, duplicate id)."""
+
+    code = "conflict"
+    status = 409
+
+
+class InvalidTransition(Conflict):
+    code = "invalid_transition"
+
+
+class Unauthenticated(TlhError):
+    code = "unauthenticated"
+    status = 401
+
+
+class Forbidden(TlhError):
+    code = "forbidden"
+    status = 403
+
+
+class TooLarge(TlhError):
+    code = "too_large"
+    status = 413
+
+
+class RateLimited(TlhError):
+    code = "rate_limited"
+    status = 429
+
+
+class Unavailable(TlhError):
+    """The server cannot be reached or is shutting down."""
+
+    code = "unavailable"
+    status = 503
+
+
+class StoreError(TlhError):
+    """The data dir is unusable: corrupt, locked by another server, wrong version."""
+
+    code = "store"
+    status = 500
+
+
+class StoreLocked(StoreError):
+    code = "store_locked"
+
+
+class StoreCorrupt(StoreError):
+    code = "store_corrupt"
+
+
+ERRORS_BY_CODE: dict[str, type[TlhError]] = {
+    cls.code: cls
+    for cls in (
+        TlhError,
+        InvalidInput,
+        BadRequest,
+        NotFound,
+        Conflict,
+        InvalidTransition,
+        Unauthenticated,
+        Forbidden,
+        TooLarge,
+        RateLimited,
+        Unavailable,
+        StoreError,
+        StoreLocked,
+        StoreCorrupt,
+    )
+}
+
+
+def error_from_envelope(status: int, body: Any) -> TlhError:
+    """Rebuild a typed error from a server's error envelope (or anything else it sent)."""
+    err = body.get("error") if isinstance(body, dict) else None
+    if isinstance(err, dict) and isinstance(err.get("message"), str):
+        cls = ERRORS_BY_CODE.get(str(err.get("code")), TlhError)
+        return cls(err["message"], err.get("details"))
+    return TlhError(f"server answered HTTP {status} without an error body")

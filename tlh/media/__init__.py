@@ -1,0 +1,1 @@
+"""aiortc media side: echo peer, relay, headless participants (issue: media)."""

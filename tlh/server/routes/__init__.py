@@ -1,0 +1,1 @@
+"""tlh.server.routes."""

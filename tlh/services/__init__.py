@@ -1,0 +1,1 @@
+"""Use cases: load from the store, ask the domain, write back, audit, publish."""

@@ -1,0 +1,61 @@
+"""What every use case is handed: the store, the audit log, the event bus, the clock."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Literal, Protocol
+
+import msgspec
+
+from tlh.domain.models import Policy, Role
+from tlh.store.base import POLICY_ID, Repository
+
+
+class Actor(msgspec.Struct, frozen=True, kw_only=True):
+    """Who is acting, for permission checks and the audit log (ids only, never names)."""
+
+    kind: Literal["staff", "system", "client_link"]
+    id: str
+    role: Role | None = None
+    source: str = ""  # remote address
+
+
+SYSTEM = Actor(kind="system", id="system")
+
+
+class AuditSink(Protocol):
+    async def append(self, actor: Actor, action: str, target: str) -> None:
+        """Durably record that ``actor`` did ``action`` to record id ``target``."""
+        ...
+
+
+class EventSink(Protocol):
+    def publish(self, type: str, data: dict[str, Any]) -> None:
+        """Push an event (ids and states only) to subscribed staff."""
+        ...
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def new_id(prefix: str) -> str:
+    """A short, unguessable record id like ``apt_3fK9...`` (no PHI, safe in URLs)."""
+    return f"{prefix}_{secrets.token_urlsafe(9)}"
+
+
+@dataclass(frozen=True)
+class Context:
+    store: Repository
+    audit: AuditSink
+    events: EventSink
+    clock: Callable[[], datetime] = utcnow
+
+    def policy(self) -> Policy:
+        found = self.store.get("policy", POLICY_ID)
+        if not isinstance(found, Policy):
+            raise RuntimeError("the data dir has no practice; run `tlh init`")
+        return found
