@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal, Protocol
@@ -29,6 +29,10 @@ SYSTEM = Actor(kind="system", id="system")
 class AuditSink(Protocol):
     async def append(self, actor: Actor, action: str, target: str) -> None:
         """Durably record that ``actor`` did ``action`` to record id ``target``."""
+        ...
+
+    async def append_many(self, actor: Actor, action: str, targets: Sequence[str]) -> None:
+        """One entry per target, written and fsynced as one batch (bulk imports)."""
         ...
 
 

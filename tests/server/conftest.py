@@ -1,0 +1,54 @@
+"""The real app over a real data dir, through aiohttp's test client."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestClient
+
+from tlh.server.app import create_app
+from tlh.server.settings import Settings
+from tlh.services.bootstrap import init_practice
+
+
+@dataclass
+class Practice:
+    client: TestClient
+    data_dir: Path
+    tokens: dict[str, str]  # role -> token
+    ids: dict[str, str]  # role -> staff id
+
+    def auth(self, role: str = "admin") -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.tokens[role]}"}
+
+    async def call(self, method: str, path: str, role: str = "admin", **kw: Any) -> Any:
+        response = await self.client.request(method, path, headers=self.auth(role), **kw)
+        return response.status, await response.json()
+
+
+async def make_practice(data_dir: Path, aiohttp_client: Any) -> Practice:
+    admin_token = await init_practice(data_dir, "Test Practice", "America/New_York", "admin@example.org")
+    client = await aiohttp_client(create_app(Settings(data_dir=data_dir, port=0)))
+    practice = Practice(client, data_dir, {"admin": admin_token}, {})
+    status, me = await practice.call("GET", "/api/v1/me")
+    assert status == 200
+    practice.ids["admin"] = me["id"]
+    for role, email in (("scheduler", "desk@example.org"), ("clinician", "lee@example.org")):
+        status, made = await practice.call(
+            "POST",
+            "/api/v1/staff",
+            json={"email": email, "name": role.title(), "role": role, "telehealth": True},
+        )
+        assert status == 201, made
+        practice.tokens[role] = made["token"]
+        practice.ids[role] = made["staff"]["id"]
+    return practice
+
+
+@pytest.fixture
+async def practice(tmp_path: Path, aiohttp_client: Any) -> AsyncIterator[Practice]:
+    yield await make_practice(tmp_path / "data", aiohttp_client)

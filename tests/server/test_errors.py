@@ -1,0 +1,85 @@
+"""Every error path answers with the one envelope and the right status."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from .conftest import Practice
+
+
+def assert_envelope(body: Any, code: str) -> None:
+    assert set(body) == {"error"}
+    assert set(body["error"]) == {"code", "message", "details"}
+    assert body["error"]["code"] == code
+    assert isinstance(body["error"]["message"], str) and body["error"]["message"]
+    assert "\n" not in body["error"]["message"]
+
+
+CASES = [
+    ("GET", "/api/v1/nothing-here", None, 404, "not_found"),
+    ("GET", "/api/v1/clients/cli_missing", None, 404, "not_found"),
+    ("GET", "/api/v1/appointments/apt_missing", None, 404, "not_found"),
+    ("POST", "/api/v1/clients", b"{not json", 400, "bad_request"),
+    ("POST", "/api/v1/clients", b"[1, 2]", 400, "bad_request"),
+    ("POST", "/api/v1/clients", {"name": ""}, 422, "invalid"),
+    ("POST", "/api/v1/clients", {"name": "A", "email": "not-an-email"}, 422, "invalid"),
+    ("POST", "/api/v1/clients", {"name": "A", "shoe_size": 9}, 422, "invalid"),
+    ("POST", "/api/v1/clients", {"name": "bad\x07name"}, 422, "invalid"),
+    ("PATCH", "/api/v1/practice", {"timezone": "Mars/Base"}, 422, "invalid"),
+    ("PATCH", "/api/v1/practice", {"colour": "red"}, 422, "invalid"),
+    ("PATCH", "/api/v1/practice", {"window_opens_before_min": "ten"}, 422, "invalid"),
+    ("POST", "/api/v1/staff", {"email": "x@example.org", "name": "X", "role": "boss"}, 422, "invalid"),
+    ("POST", "/api/v1/staff", {"email": "admin@example.org", "name": "X", "role": "admin"}, 409, "conflict"),
+    ("GET", "/api/v1/appointments?date=yesterday", None, 422, "invalid"),
+    ("GET", "/api/v1/appointments?from=2026-02-01&to=2026-01-01", None, 422, "invalid"),
+    ("GET", "/api/v1/appointments/export?format=pdf", None, 422, "invalid"),
+    ("POST", "/api/v1/appointments/import", None, 400, "bad_request"),
+    ("DELETE", "/api/v1/practice", None, 405, "method_not_allowed"),
+    ("GET", "/api/v1/audit?since=last-week", None, 422, "invalid"),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "payload", "status", "code"), CASES)
+async def test_error_envelope(
+    practice: Practice, method: str, path: str, payload: Any, status: int, code: str
+) -> None:
+    kwargs: dict[str, Any] = {}
+    if isinstance(payload, bytes):
+        kwargs["data"] = payload
+        kwargs["headers"] = {**practice.auth(), "Content-Type": "application/json"}
+    else:
+        kwargs["headers"] = practice.auth()
+        if payload is not None:
+            kwargs["json"] = payload
+    response = await practice.client.request(method, path, **kwargs)
+    assert response.status == status, await response.text()
+    assert_envelope(await response.json(), code)
+
+
+async def test_error_messages_carry_no_patient_data(practice: Practice) -> None:
+    response = await practice.client.post(
+        "/api/v1/clients",
+        headers=practice.auth(),
+        json={"name": "Jordan Secret", "email": "jordan.secret@@example"},
+    )
+    text = await response.text()
+    assert response.status == 422
+    assert "jordan" not in text.lower()
+
+
+async def test_too_large_body(tmp_path: Any, aiohttp_client: Any) -> None:
+    from tlh.server.app import create_app
+    from tlh.server.settings import Settings
+    from tlh.services.bootstrap import init_practice
+
+    token = await init_practice(tmp_path, "P", "UTC", "a@example.org")
+    client = await aiohttp_client(create_app(Settings(data_dir=tmp_path, max_body_bytes=1024)))
+    response = await client.post(
+        "/api/v1/appointments/import",
+        data=b"x" * 4096,
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "text/csv"},
+    )
+    assert response.status == 413
+    assert_envelope(await response.json(), "too_large")

@@ -1,0 +1,26 @@
+"""Where tlh keeps things on this machine."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+
+def default_data_dir() -> Path:
+    """``TLH_DATA_DIR`` if set, else the platform's user data dir for tlh."""
+    env = os.environ.get("TLH_DATA_DIR")
+    if env:
+        return Path(env).expanduser()
+    import platformdirs  # deferred: only commands that touch a data dir need it
+
+    return Path(platformdirs.user_data_dir("tlh", appauthor=False))
+
+
+def default_config_file() -> Path:
+    """``TLH_CONFIG`` if set, else ``config.toml`` in the platform's user config dir."""
+    env = os.environ.get("TLH_CONFIG")
+    if env:
+        return Path(env).expanduser()
+    import platformdirs
+
+    return Path(platformdirs.user_config_dir("tlh", appauthor=False)) / "config.toml"

@@ -1,0 +1,20 @@
+"""Typed keys for what the application holds (no module globals)."""
+
+from __future__ import annotations
+
+import weakref
+
+from aiohttp import web
+
+from tlh.server.settings import Settings
+from tlh.services.context import Context
+from tlh.services.events import EventBus
+from tlh.store.auditlog import AuditLog
+from tlh.store.tinystore import TinyStore
+
+SETTINGS = web.AppKey("settings", Settings)
+STORE = web.AppKey("store", TinyStore)
+AUDIT = web.AppKey("audit", AuditLog)
+BUS = web.AppKey("bus", EventBus)
+CTX = web.AppKey("ctx", Context)
+WEBSOCKETS = web.AppKey("websockets", weakref.WeakSet[web.WebSocketResponse])

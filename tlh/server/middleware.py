@@ -1,0 +1,78 @@
+"""Every answer's shape and every route's guard.
+
+``errors`` turns anything raised into the one envelope with the right status, and
+never leaks a traceback or patient data to the caller. ``authenticate`` resolves the
+bearer token and checks the route's declared roles before the handler runs; a
+handler that declares nothing is refused (deny by default).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from aiohttp import web
+
+from tlh.errors import Forbidden, NotFound, TlhError, TooLarge
+from tlh.services import auth
+
+from .http import ACTOR, ROLES_ATTR, Handler, ctx, respond
+
+log = logging.getLogger("tlh.server")
+
+_HTTP_CODES = {
+    400: "bad_request",
+    401: "unauthenticated",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "too_large",
+    415: "unsupported_media_type",
+    429: "rate_limited",
+}
+
+
+def _envelope(status: int, code: str, message: str, details: object = None) -> web.Response:
+    response = respond({"error": {"code": code, "message": message, "details": details}}, status)
+    return response
+
+
+@web.middleware
+async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
+    try:
+        return await handler(request)
+    except TlhError as exc:
+        return _envelope(exc.status, exc.code, exc.message, exc.details)
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        if exc.status == 413:
+            limit = TooLarge("the request body is larger than this server accepts")
+            return _envelope(413, limit.code, limit.message)
+        code = _HTTP_CODES.get(exc.status, "http_error")
+        return _envelope(exc.status, code, exc.reason)
+    except Exception:
+        # Log the type and route template only: exception text may carry patient data.
+        route = request.match_info.route.resource
+        where = route.canonical if route is not None else "?"
+        log.exception("unexpected error in %s %s", request.method, where)
+        return _envelope(500, "internal", "internal server error")
+
+
+@web.middleware
+async def authenticate(request: web.Request, handler: Handler) -> web.StreamResponse:
+    match = request.match_info
+    if match.http_exception is not None:
+        # No such route: same answer whether or not the caller is authenticated.
+        raise NotFound("no such endpoint")
+    target = match.handler
+    roles = getattr(target, ROLES_ATTR, frozenset())
+    if roles is None:
+        return await handler(request)
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    peer = request.remote or ""
+    actor, _ = auth.authenticate(ctx(request), token.strip() if scheme.lower() == "bearer" else "", peer)
+    if actor.role not in roles:
+        raise Forbidden("your role does not allow this")
+    request[ACTOR] = actor
+    return await handler(request)

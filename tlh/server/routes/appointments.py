@@ -1,0 +1,125 @@
+from aiohttp import web
+
+from tlh.domain.models import Client, Staff
+from tlh.errors import BadRequest, InvalidInput
+from tlh.services import appointments, exporting, importing
+
+from ..http import ALL_STAFF, EDITORS, actor, body, ctx, items, requires, respond
+
+routes = web.RouteTableDef()
+
+_EXPORT_TYPES = {"csv": "text/csv", "json": "application/json", "ics": "text/calendar"}
+
+
+def _flag(request: web.Request, name: str) -> bool:
+    return request.query.get(name, "").lower() in ("1", "true", "yes")
+
+
+@routes.get("/api/v1/appointments")
+@requires(*ALL_STAFF)
+async def list_(request: web.Request) -> web.Response:
+    q = request.query
+    found = appointments.list_appointments(
+        ctx(request),
+        actor(request),
+        day=q.get("date"),
+        from_=q.get("from"),
+        to=q.get("to"),
+        clinician=q.get("clinician"),
+    )
+    return items(found)
+
+
+@routes.post("/api/v1/appointments")
+@requires(*EDITORS)
+async def add(request: web.Request) -> web.Response:
+    made = await appointments.add_appointment(ctx(request), actor(request), await body(request))
+    return respond({"items": made}, 201)
+
+
+@routes.post("/api/v1/appointments/import")
+@requires(*EDITORS)
+async def import_(request: web.Request) -> web.Response:
+    kind = request.content_type
+    if kind in ("text/csv", "application/csv", "text/plain"):
+        fmt = "csv"
+    elif kind == "application/json":
+        fmt = "json"
+    else:
+        raise BadRequest("send the file as text/csv or application/json")
+    report = await importing.import_appointments(
+        ctx(request),
+        actor(request),
+        await request.read(),
+        fmt,
+        dry_run=_flag(request, "dry_run"),
+        partial=_flag(request, "partial"),
+    )
+    return respond(report)
+
+
+@routes.get("/api/v1/appointments/export")
+@requires(*EDITORS)
+async def export(request: web.Request) -> web.Response:
+    fmt = request.query.get("format", "csv")
+    if fmt not in _EXPORT_TYPES:
+        raise InvalidInput("format must be csv, json or ics")
+    c, who = ctx(request), actor(request)
+    found = appointments.list_appointments(
+        c, who, from_=request.query.get("from"), to=request.query.get("to")
+    )
+    client_ids = sorted({cid for a in found for cid in a.client_ids})
+    clients = {i: x for i in client_ids if isinstance(x := c.store.get("clients", i), Client)}
+    staff = {s.id: s for s in c.store.all("staff") if isinstance(s, Staff)}
+    data = exporting.export_appointments(found, clients, staff, c.policy(), fmt)
+    await c.audit.append_many(who, "client.read.export", client_ids)
+    return web.Response(
+        body=data,
+        content_type=_EXPORT_TYPES[fmt],
+        headers={"Content-Disposition": f'attachment; filename="appointments.{fmt}"'},
+    )
+
+
+@routes.get("/api/v1/appointments/{id}")
+@requires(*ALL_STAFF)
+async def show(request: web.Request) -> web.Response:
+    return respond(appointments.get_appointment(ctx(request), actor(request), request.match_info["id"]))
+
+
+@routes.patch("/api/v1/appointments/{id}")
+@requires(*EDITORS)
+async def update(request: web.Request) -> web.Response:
+    data = await body(request)
+    return respond(
+        await appointments.update_appointment(ctx(request), actor(request), request.match_info["id"], data)
+    )
+
+
+@routes.post("/api/v1/appointments/{id}/status")
+@requires(*ALL_STAFF)
+async def status(request: web.Request) -> web.Response:
+    new = (await body(request)).get("status")
+    return respond(
+        await appointments.set_status(ctx(request), actor(request), request.match_info["id"], new)
+    )
+
+
+@routes.post("/api/v1/appointments/{id}/cancel")
+@requires(*EDITORS)
+async def cancel(request: web.Request) -> web.Response:
+    return respond(
+        await appointments.cancel_appointment(ctx(request), actor(request), request.match_info["id"])
+    )
+
+
+@routes.get("/api/v1/appointments/{id}/eligibility")
+@requires(*ALL_STAFF)
+async def eligibility(request: web.Request) -> web.Response:
+    result = appointments.explain(
+        ctx(request),
+        actor(request),
+        request.match_info["id"],
+        at=request.query.get("at"),
+        clinician=request.query.get("clinician"),
+    )
+    return respond(result)

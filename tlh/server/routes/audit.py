@@ -1,0 +1,48 @@
+import asyncio
+from datetime import datetime
+
+from aiohttp import web
+
+from tlh.errors import InvalidInput
+from tlh.store import auditlog
+
+from ..http import ADMIN, actor, ctx, items, requires, respond
+from ..keys import AUDIT, SETTINGS
+
+routes = web.RouteTableDef()
+
+
+@routes.get("/api/v1/audit")
+@requires(*ADMIN)
+async def list_(request: web.Request) -> web.Response:
+    since = None
+    if "since" in request.query:
+        try:
+            since = datetime.fromisoformat(request.query["since"])
+        except ValueError:
+            raise InvalidInput("since must be an ISO 8601 date-time") from None
+        if since.tzinfo is None:
+            raise InvalidInput("since needs a UTC offset, e.g. 2026-11-01T00:00Z")
+    try:
+        limit = int(request.query.get("limit", "1000"))
+    except ValueError:
+        raise InvalidInput("limit must be a whole number") from None
+    log = request.app[AUDIT]
+    entries = await asyncio.to_thread(log.read, since, limit)
+    await ctx(request).audit.append(actor(request), "audit.read", "audit")
+    return items(entries)
+
+
+@routes.get("/api/v1/audit/export")
+@requires(*ADMIN)
+async def export(request: web.Request) -> web.StreamResponse:
+    await ctx(request).audit.append(actor(request), "audit.export", "audit")
+    path = request.app[AUDIT].export_path()
+    return web.FileResponse(path, headers={"Content-Type": "application/x-ndjson"})
+
+
+@routes.get("/api/v1/audit/verify")
+@requires(*ADMIN)
+async def verify(request: web.Request) -> web.Response:
+    result = await asyncio.to_thread(auditlog.verify, request.app[SETTINGS].data_dir)
+    return respond(result)

@@ -1,0 +1,26 @@
+from aiohttp import web
+
+from tlh.services import availability
+
+from ..http import ALL_STAFF, EDITORS, actor, body, ctx, items, requires, respond
+
+routes = web.RouteTableDef()
+
+
+@routes.get("/api/v1/availability")
+@requires(*ALL_STAFF)
+async def list_(request: web.Request) -> web.Response:
+    return items(availability.list_blocks(ctx(request), request.query.get("clinician")))
+
+
+@routes.post("/api/v1/availability")
+@requires(*EDITORS)
+async def add(request: web.Request) -> web.Response:
+    return respond(await availability.add_block(ctx(request), actor(request), await body(request)), 201)
+
+
+@routes.delete("/api/v1/availability/{id}")
+@requires(*EDITORS)
+async def remove(request: web.Request) -> web.Response:
+    await availability.remove_block(ctx(request), actor(request), request.match_info["id"])
+    return web.Response(status=204)

@@ -1,0 +1,49 @@
+from aiohttp import web
+
+from tlh.services import clients
+
+from ..http import ALL_STAFF, EDITORS, actor, body, ctx, items, requires, respond
+
+routes = web.RouteTableDef()
+
+
+@routes.get("/api/v1/clients")
+@requires(*ALL_STAFF)
+async def list_(request: web.Request) -> web.Response:
+    return items(await clients.list_clients(ctx(request), actor(request)))
+
+
+@routes.post("/api/v1/clients/search")
+@requires(*ALL_STAFF)
+async def search(request: web.Request) -> web.Response:
+    query = str((await body(request)).get("q") or "")
+    return items(await clients.list_clients(ctx(request), actor(request), query))
+
+
+@routes.post("/api/v1/clients")
+@requires(*EDITORS)
+async def add(request: web.Request) -> web.Response:
+    return respond(await clients.add_client(ctx(request), actor(request), await body(request)), 201)
+
+
+@routes.get("/api/v1/clients/{id}")
+@requires(*ALL_STAFF)
+async def show(request: web.Request) -> web.Response:
+    return respond(await clients.get_client(ctx(request), actor(request), request.match_info["id"]))
+
+
+@routes.patch("/api/v1/clients/{id}")
+@requires(*EDITORS)
+async def update(request: web.Request) -> web.Response:
+    data = await body(request)
+    return respond(
+        await clients.update_client(ctx(request), actor(request), request.match_info["id"], data)
+    )
+
+
+@routes.post("/api/v1/clients/{id}/contacts")
+@requires(*EDITORS)
+async def add_contact(request: web.Request) -> web.Response:
+    data = await body(request)
+    client = await clients.add_contact(ctx(request), actor(request), request.match_info["id"], data)
+    return respond(client, 201)

@@ -1,0 +1,33 @@
+from aiohttp import web
+
+from tlh import __version__
+from tlh.services import practice
+from tlh.services.staff import find_staff
+
+from ..http import ADMIN, ALL_STAFF, actor, body, ctx, public, requires, respond
+
+routes = web.RouteTableDef()
+
+
+@routes.get("/healthz")
+@public
+async def healthz(request: web.Request) -> web.Response:
+    return respond({"ok": True, "version": __version__})
+
+
+@routes.get("/api/v1/me")
+@requires(*ALL_STAFF)
+async def me(request: web.Request) -> web.Response:
+    return respond(find_staff(ctx(request), actor(request).id))
+
+
+@routes.get("/api/v1/practice")
+@requires(*ALL_STAFF)
+async def show(request: web.Request) -> web.Response:
+    return respond(ctx(request).policy())
+
+
+@routes.patch("/api/v1/practice")
+@requires(*ADMIN)
+async def update(request: web.Request) -> web.Response:
+    return respond(await practice.update_policy(ctx(request), actor(request), await body(request)))

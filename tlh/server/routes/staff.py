@@ -1,0 +1,54 @@
+from aiohttp import web
+
+from tlh.services import staff
+
+from ..http import ADMIN, ALL_STAFF, actor, body, ctx, items, requires, respond
+
+routes = web.RouteTableDef()
+
+
+@routes.get("/api/v1/staff")
+@requires(*ALL_STAFF)
+async def list_(request: web.Request) -> web.Response:
+    return items(staff.list_staff(ctx(request)))
+
+
+@routes.post("/api/v1/staff")
+@requires(*ADMIN)
+async def add(request: web.Request) -> web.Response:
+    data = await body(request)
+    member, token = await staff.add_staff(
+        ctx(request),
+        actor(request),
+        email=str(data.get("email") or ""),
+        name=str(data.get("name") or ""),
+        role=str(data.get("role") or ""),
+        telehealth=bool(data.get("telehealth", False)),
+    )
+    return respond({"staff": member, "token": token}, 201)
+
+
+@routes.get("/api/v1/staff/{ref}")
+@requires(*ALL_STAFF)
+async def show(request: web.Request) -> web.Response:
+    return respond(staff.find_staff(ctx(request), request.match_info["ref"]))
+
+
+@routes.patch("/api/v1/staff/{ref}")
+@requires(*ADMIN)
+async def update(request: web.Request) -> web.Response:
+    ref = request.match_info["ref"]
+    return respond(await staff.update_staff(ctx(request), actor(request), ref, await body(request)))
+
+
+@routes.post("/api/v1/staff/{ref}/token")
+@requires(*ADMIN)
+async def token(request: web.Request) -> web.Response:
+    member, new = await staff.new_token_for(ctx(request), actor(request), request.match_info["ref"])
+    return respond({"staff": member, "token": new})
+
+
+@routes.post("/api/v1/staff/{ref}/disable")
+@requires(*ADMIN)
+async def disable(request: web.Request) -> web.Response:
+    return respond(await staff.disable_staff(ctx(request), actor(request), request.match_info["ref"]))

@@ -1,0 +1,295 @@
+"""Appointments: schedule (one or a series), reschedule, status, cancel, explain."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import msgspec
+
+from tlh.domain import conflicts, recurrence, transitions
+from tlh.domain.eligibility import explain_start
+from tlh.domain.models import (
+    Appointment,
+    Client,
+    Eligibility,
+    Kind,
+    Modality,
+    Role,
+    Staff,
+    Status,
+)
+from tlh.domain.timeutil import local_day_bounds, parse_local, zone
+from tlh.errors import Conflict, Forbidden, InvalidInput, NotFound
+from tlh.services import auth
+from tlh.services.context import Actor, Context, new_id
+from tlh.services.staff import find_staff
+from tlh.store.base import Put
+
+READERS = (Role.ADMIN, Role.SCHEDULER, Role.CLINICIAN)
+WRITERS = (Role.ADMIN, Role.SCHEDULER)
+MAX_DURATION_MIN = 24 * 60
+#: How far around a candidate to look for colliding entries (longest entry allowed).
+_CONFLICT_MARGIN = timedelta(minutes=MAX_DURATION_MIN)
+
+
+def _enum(cls: type[Any], value: Any, field: str) -> Any:
+    try:
+        return cls(value)
+    except ValueError:
+        allowed = ", ".join(v.value for v in cls)
+        raise InvalidInput(f"{field} must be one of {allowed}") from None
+
+
+def _duration(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise InvalidInput("duration_min must be a whole number of minutes")
+    try:
+        minutes = int(value)
+    except ValueError:
+        raise InvalidInput("duration_min must be a whole number of minutes") from None
+    if not 0 < minutes <= MAX_DURATION_MIN:
+        raise InvalidInput(f"duration_min must be between 1 and {MAX_DURATION_MIN}")
+    return minutes
+
+
+def _clinicians(ctx: Context, refs: Sequence[str], kind: Kind) -> tuple[str, ...]:
+    if not refs:
+        raise InvalidInput("an appointment needs at least one clinician")
+    ids: list[str] = []
+    for ref in refs:
+        staff = find_staff(ctx, str(ref))
+        if not staff.active:
+            raise InvalidInput(f"staff member {staff.id} is disabled")
+        if kind is Kind.APPOINTMENT and staff.role is not Role.CLINICIAN:
+            raise InvalidInput(f"staff member {staff.id} is not a clinician")
+        ids.append(staff.id)
+    return tuple(dict.fromkeys(ids))
+
+
+def _clients(ctx: Context, ids: Sequence[str], kind: Kind) -> tuple[str, ...]:
+    for client_id in ids:
+        if not isinstance(ctx.store.get("clients", str(client_id)), Client):
+            raise NotFound(f"no client {client_id}")
+    if kind is Kind.APPOINTMENT and not ids:
+        raise InvalidInput("an appointment needs at least one client")
+    return tuple(dict.fromkeys(str(i) for i in ids))
+
+
+def _start(ctx: Context, value: Any) -> datetime:
+    if not isinstance(value, str):
+        raise InvalidInput("start must be an ISO 8601 date-time")
+    return parse_local(value, zone(ctx.policy().timezone))
+
+
+def check_conflicts(ctx: Context, candidates: Sequence[Appointment]) -> None:
+    """Raise ``Conflict`` listing every collision of ``candidates`` with stored entries."""
+    found: list[dict[str, Any]] = []
+    for appt in candidates:
+        others: list[Appointment] = []
+        for clinician_id in appt.clinician_ids:
+            others += ctx.store.appointments_between(
+                appt.start - _CONFLICT_MARGIN, appt.end + _CONFLICT_MARGIN, clinician_id
+            )
+        for hit in conflicts.find_conflicts(appt, others):
+            found.append(msgspec.to_builtins(hit))
+    if found:
+        first = found[0]
+        more = f" (and {len(found) - 1} more)" if len(found) > 1 else ""
+        raise Conflict(f"{first['message']}{more}", details=found)
+
+
+async def add_appointment(ctx: Context, actor: Actor, body: dict[str, Any]) -> list[Appointment]:
+    """Schedule one appointment, or every occurrence of a series (``rrule``)."""
+    auth.require_role(actor, *WRITERS)
+    known = {"client_ids", "clinicians", "start", "duration_min", "modality", "kind"}
+    known |= {"status", "rrule", "external_id", "notes", "copay_collected"}
+    unknown = set(body) - known
+    if unknown:
+        raise InvalidInput(f"unknown appointment field {sorted(unknown)[0]!r}")
+    kind = _enum(Kind, body.get("kind", "appointment"), "kind")
+    modality = _enum(Modality, body.get("modality", "in_person"), "modality")
+    if modality is Modality.TELEHEALTH and kind is not Kind.APPOINTMENT:
+        raise InvalidInput("only appointments can be telehealth")
+    status = _enum(Status, body.get("status", "scheduled"), "status")
+    start = _start(ctx, body.get("start"))
+    duration = _duration(body.get("duration_min"))
+    clinician_ids = _clinicians(ctx, list(body.get("clinicians") or []), kind)
+    client_ids = _clients(ctx, list(body.get("client_ids") or []), kind)
+    external_id = body.get("external_id") or None
+    if external_id and ctx.store.find("appointments", "external_id", external_id):
+        raise Conflict("an appointment with that external id already exists")
+    rrule = body.get("rrule") or None
+    starts = [start]
+    if rrule:
+        starts = recurrence.expand(str(rrule), start, zone(ctx.policy().timezone))
+    series_id = new_id("ser") if rrule else None
+    now = ctx.clock()
+    appts = [
+        Appointment(
+            id=new_id("apt"),
+            kind=kind,
+            modality=modality,
+            status=status,
+            clinician_ids=clinician_ids,
+            client_ids=client_ids,
+            start=occurrence,
+            duration_min=duration,
+            series_id=series_id,
+            rrule=str(rrule) if rrule else None,
+            external_id=(f"{external_id}#{n}" if rrule and n else external_id)
+            if external_id
+            else None,
+            copay_collected=bool(body.get("copay_collected", False)),
+            notes=str(body.get("notes") or "")[:2000],
+            created_at=now,
+            updated_at=now,
+        )
+        for n, occurrence in enumerate(starts)
+    ]
+    check_conflicts(ctx, appts)
+    await ctx.store.commit([Put("appointments", a) for a in appts])
+    await ctx.audit.append_many(actor, "appointment.create", [a.id for a in appts])
+    for appt in appts:
+        ctx.events.publish("appointment.created", _event(appt))
+    return appts
+
+
+def _event(appt: Appointment) -> dict[str, Any]:
+    """Event payload: ids, times and states only (no names, no notes)."""
+    return {
+        "id": appt.id,
+        "status": appt.status.value,
+        "start": appt.start.isoformat(),
+        "clinician_ids": list(appt.clinician_ids),
+        "modality": appt.modality.value,
+    }
+
+
+def get_appointment(ctx: Context, actor: Actor, appt_id: str) -> Appointment:
+    auth.require_role(actor, *READERS)
+    appt = ctx.store.get("appointments", appt_id)
+    if not isinstance(appt, Appointment):
+        raise NotFound("no appointment with that id")
+    return appt
+
+
+def _parse_day(value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise InvalidInput(f"not a date (YYYY-MM-DD): {value[:20]!r}") from None
+
+
+def list_appointments(
+    ctx: Context,
+    actor: Actor,
+    *,
+    day: str | None = None,
+    from_: str | None = None,
+    to: str | None = None,
+    clinician: str | None = None,
+) -> list[Appointment]:
+    """Appointments on local days ``from_``..``to`` (inclusive) or one ``day`` (default today)."""
+    auth.require_role(actor, *READERS)
+    tz = zone(ctx.policy().timezone)
+    if day and (from_ or to):
+        raise InvalidInput("give either date or from/to, not both")
+    if day or not (from_ or to):
+        first = last = _parse_day(day) if day else ctx.clock().astimezone(tz).date()
+    else:
+        first = _parse_day(from_) if from_ else _parse_day(str(to))
+        last = _parse_day(to) if to else first
+    if last < first:
+        raise InvalidInput("the end date is before the start date")
+    if (last - first).days > 366 * 2:
+        raise InvalidInput("ask for at most two years at a time")
+    start, _ = local_day_bounds(first, tz)
+    _, end = local_day_bounds(last, tz)
+    clinician_id = find_staff(ctx, clinician).id if clinician else None
+    return ctx.store.appointments_between(start, end, clinician_id)
+
+
+async def update_appointment(
+    ctx: Context, actor: Actor, appt_id: str, body: dict[str, Any]
+) -> Appointment:
+    """Reschedule or change an appointment (time, length, modality, people, notes)."""
+    auth.require_role(actor, *WRITERS)
+    appt = get_appointment(ctx, actor, appt_id)
+    changes: dict[str, Any] = {}
+    for key, value in body.items():
+        if key == "start":
+            changes["start"] = _start(ctx, value)
+        elif key == "duration_min":
+            changes["duration_min"] = _duration(value)
+        elif key == "modality":
+            changes["modality"] = _enum(Modality, value, "modality")
+        elif key == "clinicians":
+            changes["clinician_ids"] = _clinicians(ctx, list(value or []), appt.kind)
+        elif key == "client_ids":
+            changes["client_ids"] = _clients(ctx, list(value or []), appt.kind)
+        elif key == "notes":
+            changes["notes"] = str(value or "")[:2000]
+        elif key == "copay_collected":
+            changes["copay_collected"] = bool(value)
+        else:
+            raise InvalidInput(f"field {key!r} cannot be changed here")
+    updated = msgspec.structs.replace(appt, **changes, updated_at=ctx.clock())
+    if updated.modality is Modality.TELEHEALTH and updated.kind is not Kind.APPOINTMENT:
+        raise InvalidInput("only appointments can be telehealth")
+    if {"start", "duration_min", "clinician_ids"} & changes.keys():
+        check_conflicts(ctx, [updated])
+    await ctx.store.commit([Put("appointments", updated)])
+    await ctx.audit.append(actor, "appointment.update", appt.id)
+    ctx.events.publish("appointment.updated", _event(updated))
+    return updated
+
+
+async def set_status(ctx: Context, actor: Actor, appt_id: str, status: Any) -> Appointment:
+    """Move an appointment to ``status``; clinicians may only touch their own."""
+    auth.require_role(actor, *READERS)
+    appt = get_appointment(ctx, actor, appt_id)
+    if actor.role is Role.CLINICIAN and actor.id not in appt.clinician_ids:
+        raise Forbidden("clinicians can change only their own appointments")
+    new = _enum(Status, status, "status")
+    transitions.check_transition(appt.status, new)
+    updated = msgspec.structs.replace(appt, status=new, updated_at=ctx.clock())
+    await ctx.store.commit([Put("appointments", updated)])
+    await ctx.audit.append(actor, f"appointment.status.{new.value}", appt.id)
+    ctx.events.publish("appointment.status", _event(updated))
+    return updated
+
+
+async def cancel_appointment(ctx: Context, actor: Actor, appt_id: str) -> Appointment:
+    """Cancel; within the policy's late-cancel hours of the start it is a late cancellation."""
+    auth.require_role(actor, *WRITERS)
+    appt = get_appointment(ctx, actor, appt_id)
+    late = appt.start - ctx.clock() < timedelta(hours=ctx.policy().late_cancel_hours)
+    return await set_status(
+        ctx, actor, appt_id, Status.LATE_CANCELLED if late else Status.CANCELLED
+    )
+
+
+def explain(
+    ctx: Context,
+    actor: Actor,
+    appt_id: str,
+    *,
+    at: str | None = None,
+    clinician: str | None = None,
+) -> Eligibility:
+    """Every reason the appointment's telehealth session can or cannot start at ``at``."""
+    auth.require_role(actor, *READERS)
+    appt = get_appointment(ctx, actor, appt_id)
+    when = _start(ctx, at) if at else ctx.clock()
+    if clinician:
+        staff = find_staff(ctx, clinician)
+    elif actor.role is Role.CLINICIAN:
+        staff = find_staff(ctx, actor.id)
+    elif appt.clinician_ids:
+        staff = find_staff(ctx, appt.clinician_ids[0])
+    else:
+        raise InvalidInput("the appointment has no clinician")
+    people = {s.id: s for s in ctx.store.all("staff") if isinstance(s, Staff)}
+    return explain_start(appt, staff, ctx.policy(), when, clinicians=people)

@@ -1,0 +1,74 @@
+"""Staff API tokens: made once, shown once, stored as SHA-256 only."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+
+from tlh.domain.models import Role, Staff, StaffToken
+from tlh.errors import Forbidden, Unauthenticated
+from tlh.services.context import Actor, Context, new_id
+from tlh.store.base import Put
+
+TOKEN_PREFIX = "tlh_"
+
+
+def hash_token(token: str) -> str:
+    """SHA-256 of a token (tokens have 192 random bits, so no salt or KDF is needed)."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def new_token() -> str:
+    return TOKEN_PREFIX + secrets.token_urlsafe(24)
+
+
+def issue_token(ctx: Context, staff: Staff) -> tuple[str, list[Put]]:
+    """A new token for ``staff`` and the ops that store it and revoke the old ones."""
+    token = new_token()
+    now = ctx.clock()
+    ops: list[Put] = [
+        Put("tokens", _revoked(old, now))
+        for old in ctx.store.find("tokens", "staff_id", staff.id)
+        if isinstance(old, StaffToken) and old.revoked_at is None
+    ]
+    ops.append(
+        Put(
+            "tokens",
+            StaffToken(id=new_id("tok"), staff_id=staff.id, hash=hash_token(token), created_at=now),
+        )
+    )
+    return token, ops
+
+
+def revoke_all(ctx: Context, staff: Staff) -> list[Put]:
+    now = ctx.clock()
+    return [
+        Put("tokens", _revoked(old, now))
+        for old in ctx.store.find("tokens", "staff_id", staff.id)
+        if isinstance(old, StaffToken) and old.revoked_at is None
+    ]
+
+
+def _revoked(token: StaffToken, now: object) -> StaffToken:
+    import msgspec
+
+    return msgspec.structs.replace(token, revoked_at=now)
+
+
+def authenticate(ctx: Context, token: str, source: str) -> tuple[Actor, Staff]:
+    """The staff member a bearer token belongs to; one answer for every failure."""
+    found = ctx.store.find("tokens", "hash", hash_token(token)) if token else []
+    record = found[0] if found else None
+    if isinstance(record, StaffToken) and record.revoked_at is None:
+        staff = ctx.store.get("staff", record.staff_id)
+        if isinstance(staff, Staff) and staff.active:
+            return Actor(kind="staff", id=staff.id, role=staff.role, source=source), staff
+    raise Unauthenticated("invalid, revoked or missing API token")
+
+
+def require_role(actor: Actor, *roles: Role) -> None:
+    if actor.kind == "system":
+        return
+    if actor.role not in roles:
+        allowed = ", ".join(r.value for r in roles)
+        raise Forbidden(f"this needs the role {allowed}")

@@ -1,0 +1,58 @@
+"""Clinicians' weekly availability blocks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tlh.domain.availability import parse_weekday, validate_block
+from tlh.domain.models import AvailabilityBlock, AvailabilityMode, Role
+from tlh.errors import InvalidInput, NotFound
+from tlh.services import auth
+from tlh.services.context import Actor, Context, new_id
+from tlh.services.staff import find_staff
+from tlh.store.base import Delete, Put
+
+WRITERS = (Role.ADMIN, Role.SCHEDULER)
+
+
+async def add_block(ctx: Context, actor: Actor, body: dict[str, Any]) -> AvailabilityBlock:
+    auth.require_role(actor, *WRITERS)
+    clinician = find_staff(ctx, str(body.get("clinician") or ""))
+    weekday = parse_weekday(str(body.get("weekday", "")))
+    start, end = str(body.get("start_local", "")), str(body.get("end_local", ""))
+    validate_block(weekday, start, end)
+    try:
+        mode = AvailabilityMode(body.get("mode", "both"))
+    except ValueError:
+        raise InvalidInput("mode must be one of in_person, telehealth_only, both") from None
+    block = AvailabilityBlock(
+        id=new_id("avl"),
+        clinician_id=clinician.id,
+        weekday=weekday,
+        start_local=start,
+        end_local=end,
+        mode=mode,
+    )
+    await ctx.store.commit([Put("availability", block)])
+    await ctx.audit.append(actor, "availability.create", block.id)
+    ctx.events.publish("availability.changed", {"clinician_id": clinician.id})
+    return block
+
+
+def list_blocks(ctx: Context, clinician: str | None = None) -> list[AvailabilityBlock]:
+    if clinician:
+        found = ctx.store.find("availability", "clinician_id", find_staff(ctx, clinician).id)
+    else:
+        found = list(ctx.store.all("availability"))
+    blocks = [b for b in found if isinstance(b, AvailabilityBlock)]
+    return sorted(blocks, key=lambda b: (b.clinician_id, b.weekday, b.start_local))
+
+
+async def remove_block(ctx: Context, actor: Actor, block_id: str) -> None:
+    auth.require_role(actor, *WRITERS)
+    block = ctx.store.get("availability", block_id)
+    if not isinstance(block, AvailabilityBlock):
+        raise NotFound("no availability block with that id")
+    await ctx.store.commit([Delete("availability", block_id)])
+    await ctx.audit.append(actor, "availability.delete", block_id)
+    ctx.events.publish("availability.changed", {"clinician_id": block.clinician_id})

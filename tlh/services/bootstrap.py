@@ -1,0 +1,62 @@
+"""``tlh init``: a new practice and its first admin in an empty data dir."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from tlh.domain.models import Policy, Role, Staff
+from tlh.domain.timeutil import zone
+from tlh.errors import Conflict
+from tlh.services import auth
+from tlh.services.context import SYSTEM, Context, new_id
+from tlh.services.events import EventBus
+from tlh.services.validation import clean_name, normalise_email
+from tlh.store.auditlog import AuditLog
+from tlh.store.base import Put
+from tlh.store.layout import init_data_dir
+from tlh.store.tinystore import TinyStore
+
+
+@asynccontextmanager
+async def local_context(data_dir: Path) -> AsyncIterator[Context]:
+    """A context over a data dir opened directly (holds the dir's lock meanwhile)."""
+    store = TinyStore(data_dir)
+    await store.open()
+    audit = AuditLog(data_dir)
+    try:
+        await audit.start()
+        try:
+            yield Context(store=store, audit=audit, events=EventBus())
+        finally:
+            await audit.close()
+    finally:
+        await store.close()
+
+
+async def init_practice(
+    data_dir: Path, practice_name: str, tz: str, admin_email: str, admin_name: str = "Admin"
+) -> str:
+    """Create the practice and its first admin; return the admin's API token (shown once)."""
+    zone(tz)
+    policy = Policy(practice_name=clean_name(practice_name), timezone=tz)
+    email = normalise_email(admin_email)
+    if not (data_dir / "meta.json").exists():
+        init_data_dir(data_dir)
+    async with local_context(data_dir) as ctx:
+        if ctx.store.count("policy") or ctx.store.count("staff"):
+            raise Conflict(f"{data_dir} already holds a practice")
+        now = ctx.clock()
+        admin = Staff(
+            id=new_id("stf"),
+            email=email,
+            name=clean_name(admin_name),
+            role=Role.ADMIN,
+            created_at=now,
+            updated_at=now,
+        )
+        token, token_ops = auth.issue_token(ctx, admin)
+        await ctx.store.commit([Put("policy", policy), Put("staff", admin), *token_ops])
+        await ctx.audit.append(SYSTEM, "practice.init", admin.id)
+    return token

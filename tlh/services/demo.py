@@ -1,0 +1,124 @@
+"""A believable practice for `tlh demo`: two clinicians, six clients, this week's diary.
+
+All names, emails and numbers are made up (example.org, 555 numbers).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from tlh.domain.models import Role, Status
+from tlh.domain.timeutil import zone
+from tlh.services import appointments, clients, staff
+from tlh.services.context import Actor, Context
+
+CLINICIANS = [("lee@example.org", "Dr. Morgan Lee"), ("patel@example.org", "Dr. Asha Patel")]
+CLIENTS = [
+    ("Jordan Rivera", "1990-04-12", "jordan@example.org", "+1 202 555 0141", None),
+    ("Sam Okafor", "1985-09-30", "sam@example.org", "+1 202 555 0142", None),
+    ("Riley Chen", "2011-02-03", None, "+1 202 555 0143", ("Mei Chen", "parent")),
+    ("Alex Novak", "1978-12-24", "alex@example.org", None, None),
+    ("Casey Brooks", "2008-07-19", "casey@example.org", None, ("Pat Brooks", "guardian")),
+    ("Taylor Ahmed", "1995-01-05", "taylor@example.org", "+1 202 555 0146", None),
+]
+# (day offset from Monday, local hour, clinician index, client index, telehealth, status)
+WEEK = [
+    (0, 9, 0, 0, True, Status.CONFIRMED),
+    (0, 10, 0, 1, False, Status.OCCURRED),
+    (0, 14, 1, 2, True, Status.CONFIRMED),
+    (1, 9, 1, 3, True, Status.SCHEDULED),
+    (1, 11, 0, 4, False, Status.MISSED),
+    (2, 10, 0, 5, True, Status.CONFIRMED),
+    (2, 15, 1, 0, True, Status.CHECKED_IN),
+    (3, 9, 0, 2, True, Status.SCHEDULED),
+    (3, 13, 1, 1, False, Status.CANCELLED),
+    (4, 10, 0, 3, True, Status.CONFIRMED),
+    (4, 16, 1, 4, True, Status.SCHEDULED),
+]
+
+
+@dataclass
+class DemoPractice:
+    clinician_tokens: dict[str, str] = field(default_factory=dict)
+    client_ids: list[str] = field(default_factory=list)
+    appointment_ids: list[str] = field(default_factory=list)
+    next_telehealth: str | None = None
+
+
+async def seed(ctx: Context, admin: Actor, now: datetime) -> DemoPractice:
+    """Fill an initialised practice with demo staff, clients and this week's appointments."""
+    demo = DemoPractice()
+    tz = zone(ctx.policy().timezone)
+    emails = []
+    for email, name in CLINICIANS:
+        member, token = await staff.add_staff(
+            ctx, admin, email=email, name=name, role=Role.CLINICIAN.value, telehealth=True
+        )
+        demo.clinician_tokens[member.email] = token
+        emails.append(member.email)
+    await staff.add_staff(
+        ctx, admin, email="front@example.org", name="Front Desk", role=Role.SCHEDULER.value
+    )
+    for name, dob, email, phone, contact in CLIENTS:
+        client = await clients.add_client(
+            ctx, admin, {"name": name, "dob": dob, "email": email, "phone": phone}
+        )
+        if contact:
+            await clients.add_contact(
+                ctx,
+                admin,
+                client.id,
+                {"name": contact[0], "relationship": contact[1], "email": None,
+                 "phone": "+1 202 555 0199", "reminders": ["sms"]},
+            )
+        demo.client_ids.append(client.id)
+    local_now = now.astimezone(tz)
+    monday = (local_now - timedelta(days=local_now.weekday())).date()
+    for day, hour, who, client_ix, telehealth, status in WEEK:
+        start = datetime(monday.year, monday.month, monday.day, hour, tzinfo=tz) + timedelta(days=day)
+        made = await appointments.add_appointment(
+            ctx,
+            admin,
+            {
+                "client_ids": [demo.client_ids[client_ix]],
+                "clinicians": [emails[who]],
+                "start": start.isoformat(),
+                "duration_min": 50,
+                "modality": "telehealth" if telehealth else "in_person",
+                "status": status.value,
+            },
+        )
+        demo.appointment_ids += [a.id for a in made]
+    # One that can start right now, so a newcomer sees a live case.
+    soon = (local_now + timedelta(minutes=5)).replace(second=0, microsecond=0)
+    made = await appointments.add_appointment(
+        ctx,
+        admin,
+        {
+            "client_ids": [demo.client_ids[5]],
+            "clinicians": [emails[1]],
+            "start": soon.isoformat(),
+            "duration_min": 45,
+            "modality": "telehealth",
+            "status": Status.CONFIRMED.value,
+        },
+    )
+    demo.next_telehealth = made[0].id
+    # A weekly series: Thursdays 17:00 local, ten sessions from next week.
+    thursday = monday + timedelta(days=10)
+    series = await appointments.add_appointment(
+        ctx,
+        admin,
+        {
+            "client_ids": [demo.client_ids[1]],
+            "clinicians": [emails[0]],
+            "start": datetime(thursday.year, thursday.month, thursday.day, 17, tzinfo=tz).isoformat(),
+            "duration_min": 50,
+            "modality": "telehealth",
+            "status": Status.CONFIRMED.value,
+            "rrule": "FREQ=WEEKLY;COUNT=10",
+        },
+    )
+    demo.appointment_ids += [a.id for a in series]
+    return demo

@@ -1,0 +1,39 @@
+"""The practice's policy: read it, change one or more settings."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+
+from tlh.domain.models import Policy, Role
+from tlh.domain.timeutil import zone
+from tlh.errors import InvalidInput
+from tlh.services import auth
+from tlh.services.context import Actor, Context
+from tlh.store.base import Put
+
+
+async def update_policy(ctx: Context, actor: Actor, fields: dict[str, Any]) -> Policy:
+    """Change policy fields; every value is checked against the field's type."""
+    auth.require_role(actor, Role.ADMIN)
+    current = ctx.policy()
+    known = set(Policy.__struct_fields__)
+    for key in fields:
+        if key not in known:
+            raise InvalidInput(f"unknown practice setting {key!r}")
+    merged = msgspec.to_builtins(current) | fields
+    try:
+        policy = msgspec.convert(merged, Policy)
+    except msgspec.ValidationError as exc:
+        raise InvalidInput(f"invalid practice setting: {exc}") from None
+    zone(policy.timezone)
+    for name in ("window_opens_before_min", "window_closes_after_min", "late_cancel_hours"):
+        if getattr(policy, name) < 0:
+            raise InvalidInput(f"{name} cannot be negative")
+    if policy.idle_logoff_min < 1 or policy.consent_valid_days < 0:
+        raise InvalidInput("idle_logoff_min must be at least 1 and consent_valid_days >= 0")
+    await ctx.store.commit([Put("policy", policy)])
+    await ctx.audit.append(actor, "practice.update", "practice")
+    ctx.events.publish("practice.updated", {"fields": sorted(fields)})
+    return policy

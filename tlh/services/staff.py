@@ -1,0 +1,118 @@
+"""Staff: add, update, tokens, disable."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+
+from tlh.domain.models import Role, Staff
+from tlh.errors import Conflict, InvalidInput, NotFound
+from tlh.services import auth
+from tlh.services.context import Actor, Context, new_id
+from tlh.services.validation import clean_name, normalise_email
+from tlh.store.base import Op, Put
+
+
+def find_staff(ctx: Context, ref: str) -> Staff:
+    """A staff member by id or email."""
+    record = ctx.store.get("staff", ref)
+    if record is None and "@" in ref:
+        matches = ctx.store.find("staff", "email", ref.strip().lower())
+        record = matches[0] if matches else None
+    if not isinstance(record, Staff):
+        raise NotFound("no staff member with that id or email")
+    return record
+
+
+def _role(value: Any) -> Role:
+    try:
+        return Role(value)
+    except ValueError:
+        raise InvalidInput(
+            f"unknown role {value!r} (use {', '.join(r.value for r in Role)})"
+        ) from None
+
+
+async def add_staff(
+    ctx: Context,
+    actor: Actor,
+    *,
+    email: str,
+    name: str,
+    role: str,
+    telehealth: bool = False,
+) -> tuple[Staff, str]:
+    """Create a staff member and their first API token (returned once, stored hashed)."""
+    auth.require_role(actor, Role.ADMIN)
+    email = normalise_email(email)
+    if ctx.store.find("staff", "email", email):
+        raise Conflict("a staff member with that email already exists")
+    now = ctx.clock()
+    staff = Staff(
+        id=new_id("stf"),
+        email=email,
+        name=clean_name(name),
+        role=_role(role),
+        telehealth=telehealth,
+        created_at=now,
+        updated_at=now,
+    )
+    token, token_ops = auth.issue_token(ctx, staff)
+    await ctx.store.commit([Put("staff", staff), *token_ops])
+    await ctx.audit.append(actor, "staff.create", staff.id)
+    ctx.events.publish("staff.created", {"id": staff.id})
+    return staff, token
+
+
+async def update_staff(ctx: Context, actor: Actor, ref: str, fields: dict[str, Any]) -> Staff:
+    auth.require_role(actor, Role.ADMIN)
+    staff = find_staff(ctx, ref)
+    changes: dict[str, Any] = {}
+    for key, value in fields.items():
+        if key == "name":
+            changes["name"] = clean_name(str(value))
+        elif key == "role":
+            changes["role"] = _role(value)
+        elif key in ("telehealth", "waiting_room"):
+            if value is not None and not isinstance(value, bool):
+                raise InvalidInput(f"{key} must be true or false")
+            changes[key] = value
+        else:
+            raise InvalidInput(f"unknown staff field {key!r}")
+    updated = msgspec.structs.replace(staff, **changes, updated_at=ctx.clock())
+    await ctx.store.commit([Put("staff", updated)])
+    await ctx.audit.append(actor, "staff.update", staff.id)
+    ctx.events.publish("staff.updated", {"id": staff.id})
+    return updated
+
+
+async def new_token_for(ctx: Context, actor: Actor, ref: str) -> tuple[Staff, str]:
+    """Issue a fresh token, revoking the staff member's old ones."""
+    auth.require_role(actor, Role.ADMIN)
+    staff = find_staff(ctx, ref)
+    if not staff.active:
+        raise Conflict("that staff member is disabled")
+    token, ops = auth.issue_token(ctx, staff)
+    await ctx.store.commit(ops)
+    await ctx.audit.append(actor, "staff.token", staff.id)
+    return staff, token
+
+
+async def disable_staff(ctx: Context, actor: Actor, ref: str) -> Staff:
+    auth.require_role(actor, Role.ADMIN)
+    staff = find_staff(ctx, ref)
+    if staff.id == actor.id:
+        raise Conflict("you cannot disable yourself")
+    updated = msgspec.structs.replace(staff, active=False, updated_at=ctx.clock())
+    ops: list[Op] = [Put("staff", updated), *auth.revoke_all(ctx, staff)]
+    await ctx.store.commit(ops)
+    await ctx.audit.append(actor, "staff.disable", staff.id)
+    ctx.events.publish("staff.updated", {"id": staff.id})
+    return updated
+
+
+def list_staff(ctx: Context) -> list[Staff]:
+    return sorted(
+        (s for s in ctx.store.all("staff") if isinstance(s, Staff)), key=lambda s: s.email
+    )
