@@ -1,0 +1,190 @@
+"""The h11 transport and TlhClient's error mapping, against a small aiohttp app."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import Awaitable, Callable
+
+import msgspec
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestServer
+
+from tlh.client import Endpoint, TlhClient, Transport
+from tlh.errors import InvalidInput, NotFound, TlhError, Unauthenticated, Unavailable
+
+TOKEN = "tlh_secret_token_value"
+MakeServer = Callable[[web.Application], Awaitable[TestServer]]
+
+
+def _app(never: asyncio.Event, peers: list[object], uploads: list[int]) -> web.Application:
+    async def health(request: web.Request) -> web.Response:
+        peers.append(request.transport.get_extra_info("peername") if request.transport else None)
+        return web.json_response({"ok": True, "version": "0.1.0"})
+
+    async def missing(request: web.Request) -> web.Response:
+        envelope = {
+            "error": {"code": "not_found", "message": "no appointment apt_x", "details": None}
+        }
+        return web.json_response(envelope, status=404)
+
+    async def auth(request: web.Request) -> web.Response:
+        assert request.headers["Authorization"] == f"Bearer {TOKEN}"
+        envelope = {
+            "error": {"code": "unauthenticated", "message": "token revoked", "details": None}
+        }
+        return web.json_response(envelope, status=401)
+
+    async def broken(request: web.Request) -> web.Response:
+        return web.Response(status=502, text="<html>bad gateway</html>")
+
+    async def slow(request: web.Request) -> web.Response:
+        await never.wait()
+        return web.Response()
+
+    async def upload(request: web.Request) -> web.Response:
+        data = await request.read()
+        uploads.append(len(data))
+        report = {"dry_run": True, "created": len(data), "rows": []}
+        return web.json_response(report)
+
+    async def chunked(request: web.Request) -> web.StreamResponse:
+        response = web.StreamResponse()
+        await response.prepare(request)
+        for _ in range(3):
+            await response.write(b"x" * 1000)
+        await response.write_eof()
+        return response
+
+    app = web.Application(client_max_size=10 * 1024 * 1024)
+    app.router.add_get("/healthz", health)
+    app.router.add_get("/api/v1/appointments/apt_x", missing)
+    app.router.add_get("/api/v1/me", auth)
+    app.router.add_get("/api/v1/practice", broken)
+    app.router.add_get("/api/v1/staff", slow)
+    app.router.add_post("/api/v1/appointments/import", upload)
+    app.router.add_get("/api/v1/admin/backup", chunked)
+    return app
+
+
+@pytest.fixture
+async def served(aiohttp_server: MakeServer) -> tuple[str, list[object], list[int]]:
+    peers: list[object] = []
+    uploads: list[int] = []
+    server = await aiohttp_server(_app(asyncio.Event(), peers, uploads))
+    return f"http://127.0.0.1:{server.port}", peers, uploads
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+async def test_typed_answer_and_keep_alive(served: tuple[str, list[object], list[int]]) -> None:
+    url, peers, _ = served
+    async with TlhClient(url, TOKEN) as client:
+        first = await client.health()
+        await client.health()
+    assert first.ok is True
+    assert first.version == "0.1.0"
+    assert len(peers) == 2
+    assert peers[0] == peers[1], "the second request should reuse the connection"
+
+
+async def test_error_envelope_becomes_typed_error(
+    served: tuple[str, list[object], list[int]],
+) -> None:
+    async with TlhClient(served[0], TOKEN) as client:
+        with pytest.raises(NotFound, match="no appointment apt_x"):
+            await client.appointment_get("apt_x")
+        with pytest.raises(Unauthenticated, match="token revoked"):
+            await client.me()
+        # the connection is still usable after error answers
+        assert (await client.health()).ok
+
+
+async def test_answer_without_envelope(served: tuple[str, list[object], list[int]]) -> None:
+    async with TlhClient(served[0], TOKEN) as client:
+        with pytest.raises(TlhError, match="HTTP 502 without an error body"):
+            await client.practice()
+
+
+async def test_timeout_is_unavailable(served: tuple[str, list[object], list[int]]) -> None:
+    async with TlhClient(served[0], TOKEN, timeout=0.2) as client:
+        with pytest.raises(Unavailable, match=r"no answer within 0\.2 s") as caught:
+            await client.staff_list()
+    assert TOKEN not in str(caught.value)
+
+
+async def test_refused_is_unavailable_without_token() -> None:
+    url = f"http://127.0.0.1:{free_port()}"
+    async with TlhClient(url, TOKEN) as client:
+        with pytest.raises(Unavailable) as caught:
+            await client.me()
+    message = str(caught.value)
+    assert message == f"cannot reach the tlh server at {url}: connection refused"
+    assert TOKEN not in message
+
+
+async def test_upload_reports_progress(served: tuple[str, list[object], list[int]]) -> None:
+    url, _, uploads = served
+    data = b"a" * (600 * 1024)
+    seen: list[tuple[int, int]] = []
+    async with TlhClient(url, TOKEN) as client:
+        report = await client.import_appointments(
+            data, "csv", dry_run=True, progress=lambda done, total: seen.append((done, total))
+        )
+    assert uploads == [len(data)]
+    assert report.created == len(data)
+    assert seen[-1] == (len(data), len(data))
+    assert [d for d, _ in seen] == sorted(d for d, _ in seen)
+    assert len(seen) >= 3
+
+
+async def test_chunked_body_is_read_whole(served: tuple[str, list[object], list[int]]) -> None:
+    async with TlhClient(served[0], TOKEN) as client:
+        assert await client.backup() == b"x" * 3000
+
+
+async def test_raw_request_returns_status_and_body(
+    served: tuple[str, list[object], list[int]],
+) -> None:
+    async with TlhClient(served[0], TOKEN) as client:
+        status, body = await client.request("GET", "/api/v1/appointments/apt_x")
+    assert status == 404
+    assert msgspec.json.decode(body)["error"]["code"] == "not_found"
+
+
+@pytest.mark.parametrize("url", ["ftp://host", "localhost:8765", "http://", "http://h:notaport"])
+def test_bad_urls_are_invalid_input(url: str) -> None:
+    with pytest.raises(InvalidInput):
+        Endpoint.parse(url)
+
+
+def test_endpoint_keeps_a_path_prefix() -> None:
+    end = Endpoint.parse("https://tlh.example.org/clinic/")
+    assert (end.host, end.port, end.base_path, end.host_header) == (
+        "tlh.example.org",
+        443,
+        "/clinic",
+        "tlh.example.org",
+    )
+
+
+async def test_transport_close_is_idempotent() -> None:
+    transport = Transport("http://127.0.0.1:1")
+    await transport.close()
+    await transport.close()
+
+
+def test_importing_the_client_does_not_import_aiohttp() -> None:
+    import subprocess
+    import sys
+
+    code = "import sys, tlh.client; print(sorted(m for m in ('aiohttp', 'tinydb', 'textual') if m in sys.modules))"
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=30, check=True
+    )
+    assert done.stdout.strip() == "[]"

@@ -1,0 +1,230 @@
+"""``tlh appt``: the diary — add, list, change and explain appointments."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from tlh.cli.output import Output
+from tlh.cli.render import appointment_fields, appointment_table
+from tlh.cli.state import JsonOpt, output, run
+
+from . import appt_files
+
+if TYPE_CHECKING:
+    from tlh.client import TlhClient
+    from tlh.domain.models import Appointment
+
+app = typer.Typer(help="Add, list, change and explain appointments.", no_args_is_help=True)
+appt_files.register(app)
+
+IdArg = Annotated[str, typer.Argument(help="Appointment id (apt_...).")]
+ClinicianOpt = Annotated[
+    str | None, typer.Option("--clinician", help="Only this clinician (email or id).")
+]
+
+
+async def _context(client: TlhClient) -> tuple[str, dict[str, str]]:
+    """The practice's zone and staff emails by id, for human tables (one fetch each)."""
+    policy = await client.practice()
+    staff = {s.id: s.email for s in await client.staff_list()}
+    return policy.timezone, staff
+
+
+async def _show(client: TlhClient, out: Output, appts: list[Appointment], many: bool) -> None:
+    if out.as_json:
+        out.json({"items": appts} if many else appts[0])
+        return
+    zone, staff = await _context(client)
+    if many:
+        appointment_table(out, appts, zone, staff)
+    else:
+        appointment_fields(out, appts[0], zone, staff)
+
+
+@app.command("add")
+def add(
+    ctx: typer.Context,
+    client_ids: Annotated[
+        list[str], typer.Option("--client", help="Client id (repeat for a group session).")
+    ],
+    clinicians: Annotated[
+        list[str], typer.Option("--clinician", help="Clinician email or id (repeatable).")
+    ],
+    start: Annotated[
+        str,
+        typer.Option(
+            "--start", help="Start, ISO 8601; local to the practice unless it has an offset."
+        ),
+    ],
+    duration: Annotated[int, typer.Option("--duration", help="Length in minutes.")],
+    telehealth: Annotated[bool, typer.Option("--telehealth", help="A telehealth session.")] = False,
+    kind: Annotated[
+        str | None, typer.Option("--kind", help="appointment, event, vacation or blackout.")
+    ] = None,
+    status: Annotated[str | None, typer.Option("--status", help="Initial status.")] = None,
+    repeat: Annotated[
+        str | None, typer.Option("--repeat", help="RRULE for a series, e.g. FREQ=WEEKLY;COUNT=6.")
+    ] = None,
+    external_id: Annotated[
+        str | None, typer.Option("--external-id", help="Id in another system (idempotent imports).")
+    ] = None,
+    notes: Annotated[str | None, typer.Option("--notes", help="Free-text notes.")] = None,
+    json_: JsonOpt = False,
+) -> None:
+    """Add an appointment (or a series with --repeat)."""
+    output(ctx, json_)
+
+    async def body(client: TlhClient, out: Output) -> None:
+        made = await client.appointment_add(
+            client_ids=client_ids,
+            clinicians=clinicians,
+            start=start,
+            duration_min=duration,
+            modality="telehealth" if telehealth else None,
+            kind=kind,
+            status=status,
+            rrule=repeat,
+            external_id=external_id,
+            notes=notes,
+        )
+        await _show(client, out, made, many=True)
+
+    run(ctx, body)
+
+
+@app.command("list")
+def list_(
+    ctx: typer.Context,
+    date: Annotated[
+        str | None, typer.Option("--date", help="Local day YYYY-MM-DD (default today).")
+    ] = None,
+    from_: Annotated[
+        str | None, typer.Option("--from", help="First local day, YYYY-MM-DD.")
+    ] = None,
+    to: Annotated[str | None, typer.Option("--to", help="Last local day, inclusive.")] = None,
+    clinician: ClinicianOpt = None,
+    json_: JsonOpt = False,
+) -> None:
+    """List a day's appointments (default today) or a range's."""
+    output(ctx, json_)
+
+    async def body(client: TlhClient, out: Output) -> None:
+        found = await client.appointments(date=date, from_=from_, to=to, clinician=clinician)
+        if out.as_json:
+            out.raw(client.last_body + b"\n")  # the API's bytes verbatim: no re-encode
+            return
+        await _show(client, out, found, many=True)
+
+    run(ctx, body)
+
+
+@app.command("show")
+def show(ctx: typer.Context, id: IdArg, json_: JsonOpt = False) -> None:
+    """Show one appointment."""
+    output(ctx, json_)
+
+    async def body(client: TlhClient, out: Output) -> None:
+        await _show(client, out, [await client.appointment_get(id)], many=False)
+
+    run(ctx, body)
+
+
+@app.command("update")
+def update(
+    ctx: typer.Context,
+    id: IdArg,
+    start: Annotated[str | None, typer.Option("--start", help="New start (ISO 8601).")] = None,
+    duration: Annotated[
+        int | None, typer.Option("--duration", help="New length in minutes.")
+    ] = None,
+    telehealth: Annotated[
+        bool | None, typer.Option("--telehealth/--in-person", help="Change the modality.")
+    ] = None,
+    clinicians: Annotated[
+        list[str] | None,
+        typer.Option("--clinician", help="Replace the clinicians (repeatable, email or id)."),
+    ] = None,
+    notes: Annotated[str | None, typer.Option("--notes", help="Replace the notes.")] = None,
+    copay: Annotated[
+        bool | None,
+        typer.Option("--copay-collected/--no-copay-collected", help="Record the copay."),
+    ] = None,
+    json_: JsonOpt = False,
+) -> None:
+    """Change an appointment."""
+    output(ctx, json_)
+    modality = None if telehealth is None else ("telehealth" if telehealth else "in_person")
+
+    async def body(client: TlhClient, out: Output) -> None:
+        changed = await client.appointment_update(
+            id,
+            start=start,
+            duration_min=duration,
+            modality=modality,
+            clinicians=clinicians or None,
+            notes=notes,
+            copay_collected=copay,
+        )
+        await _show(client, out, [changed], many=False)
+
+    run(ctx, body)
+
+
+@app.command("status")
+def status(
+    ctx: typer.Context,
+    id: IdArg,
+    new: Annotated[str, typer.Argument(help="confirmed, checked_in, occurred, missed, ...")],
+    json_: JsonOpt = False,
+) -> None:
+    """Move an appointment to a new status."""
+    output(ctx, json_)
+
+    async def body(client: TlhClient, out: Output) -> None:
+        await _show(client, out, [await client.appointment_status(id, new)], many=False)
+
+    run(ctx, body)
+
+
+@app.command("cancel")
+def cancel(ctx: typer.Context, id: IdArg, json_: JsonOpt = False) -> None:
+    """Cancel an appointment (a late cancellation inside the policy's notice period)."""
+    output(ctx, json_)
+
+    async def body(client: TlhClient, out: Output) -> None:
+        done = await client.appointment_cancel(id)
+        if out.as_json:
+            out.json(done)
+        else:
+            out.note(f"{done.id} is now {done.status.value}")
+
+    run(ctx, body)
+
+
+@app.command("explain")
+def explain(
+    ctx: typer.Context,
+    id: IdArg,
+    at: Annotated[
+        str | None, typer.Option("--at", help="Ask for this time (ISO 8601) instead of now.")
+    ] = None,
+    clinician: ClinicianOpt = None,
+    json_: JsonOpt = False,
+) -> None:
+    """Say whether a telehealth session can start, and every reason it cannot."""
+    output(ctx, json_)
+
+    async def body(client: TlhClient, out: Output) -> int:
+        answer = await client.eligibility(id, at=at, clinician=clinician)
+        if out.as_json:
+            out.json(answer)
+        elif answer.can_start:
+            out.line("can start")
+        else:
+            out.line("cannot start:")
+            out.table(("code", "reason"), [(b.code, b.message) for b in answer.blockers])
+        return 0 if answer.can_start or out.as_json else 1
+
+    run(ctx, body)

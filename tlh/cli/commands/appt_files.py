@@ -1,0 +1,158 @@
+"""``tlh appt import`` and ``tlh appt export``: appointments in and out as files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from tlh.cli.exit import ExitStatus
+from tlh.cli.output import Output
+from tlh.cli.state import JsonOpt, output, run
+
+if TYPE_CHECKING:
+    from tlh.client import TlhClient
+    from tlh.client.wire import RowError
+
+#: Larger files are refused before upload (the server's own limit is a little higher).
+MAX_IMPORT_BYTES = 50 * 1024 * 1024
+_FORMATS = {".csv": "csv", ".json": "json"}
+
+
+def _row_line(err: RowError) -> str:
+    where = f"row {err.row}, column {err.column}" if err.column else f"row {err.row}"
+    return f"{where}: {err.reason}"
+
+
+def import_format(path: Path) -> str:
+    """``csv`` or ``json`` from the file's extension; anything else is InvalidInput."""
+    from tlh.errors import InvalidInput
+
+    fmt = _FORMATS.get(path.suffix.lower())
+    if fmt is None:
+        raise InvalidInput(f"cannot tell the format of {path.name}: name it .csv or .json")
+    return fmt
+
+
+def read_import_file(path: Path) -> bytes:
+    """The file's bytes, refusing missing, unreadable and too large files up front."""
+    from tlh.errors import InvalidInput, TooLarge
+
+    try:
+        size = path.stat().st_size
+    except OSError:
+        raise InvalidInput(f"cannot read {path}: no such file") from None
+    if size > MAX_IMPORT_BYTES:
+        raise TooLarge(
+            f"{path.name} is {size / 2**20:.1f} MB; imports are limited to "
+            f"{MAX_IMPORT_BYTES // 2**20} MB: split the file"
+        )
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise InvalidInput(f"cannot read {path}: {exc.strerror}") from None
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temp file and a rename (never half a file)."""
+    import os
+
+    temp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        with open(temp, "wb") as file:
+            file.write(data)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temp, path)
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        raise
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``import`` and ``export`` to the ``appt`` sub-app."""
+    app.command("import")(import_)
+    app.command("export")(export)
+
+
+def import_(
+    ctx: typer.Context,
+    file: Annotated[Path, typer.Argument(help="A .csv or .json file of appointments.")],
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Check every row and report; change nothing.")
+    ] = False,
+    partial: Annotated[
+        bool, typer.Option("--partial", help="Import the good rows even if some are rejected.")
+    ] = False,
+    json_: JsonOpt = False,
+) -> None:
+    """Import appointments from a file (idempotent by external id)."""
+    output(ctx, json_)
+
+    async def body(client: TlhClient, out: Output) -> int:
+        from tlh.client.wire import row_errors
+        from tlh.errors import InvalidInput
+
+        fmt = import_format(file)
+        data = read_import_file(file)
+        try:
+            with out.progress("uploading", len(data)) as update:
+                report = await client.import_appointments(
+                    data, fmt, dry_run=dry_run, partial=partial, progress=update
+                )
+        except InvalidInput as exc:
+            problems = row_errors(exc.details)
+            if not problems:
+                raise
+            for problem in problems:
+                out.note(_row_line(problem))
+            rows = len({p.row for p in problems})
+            out.error(f"import rejected: {rows} row(s) have errors; nothing was imported")
+            return int(ExitStatus.INVALID)
+        if out.as_json:
+            out.json(report)
+        else:
+            prefix = "dry run: would have " if report.dry_run else ""
+            out.line(
+                f"{prefix}created {report.created}, updated {report.updated}, "
+                f"unchanged {report.unchanged}, rejected {report.rejected}"
+            )
+        for row in report.rows:
+            for problem in row.errors:
+                out.note(_row_line(problem))
+        return int(ExitStatus.INVALID) if report.rejected else 0
+
+    run(ctx, body)
+
+
+def export(
+    ctx: typer.Context,
+    from_: Annotated[
+        str | None, typer.Option("--from", help="First local day, YYYY-MM-DD.")
+    ] = None,
+    to: Annotated[str | None, typer.Option("--to", help="Last local day, inclusive.")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="csv, json or ics.")] = "csv",
+    dest: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write to this file (default stdout).")
+    ] = None,
+) -> None:
+    """Export appointments as a CSV, JSON or iCalendar file."""
+    from tlh.errors import InvalidInput
+
+    if fmt not in ("csv", "json", "ics"):
+        output(ctx, False).out.error("--format must be csv, json or ics")
+        raise typer.Exit(int(ExitStatus.USAGE))
+
+    async def body(client: TlhClient, out: Output) -> None:
+        data = await client.export_appointments(from_, to, fmt)
+        if dest is None:
+            out.raw(data)
+            return
+        try:
+            write_atomic(dest, data)
+        except OSError as exc:
+            raise InvalidInput(f"cannot write {dest}: {exc.strerror}") from None
+        out.note(f"wrote {len(data)} bytes to {dest}")
+
+    run(ctx, body)

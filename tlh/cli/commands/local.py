@@ -1,0 +1,117 @@
+"""Commands that work on a local data dir without a server: init, serve, demo, restore.
+
+The only CLI module allowed to import the server, services and store (an
+import-linter exception): always lazily, inside the commands, so that ``tlh --help``
+and the client commands never pay for aiohttp or TinyDB.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from tlh.cli.state import handled, state
+
+DataDirOpt = Annotated[
+    Path | None,
+    typer.Option("--data-dir", help="Data directory (default: TLH_DATA_DIR or the user data dir)."),
+]
+
+
+def _data_dir(given: Path | None) -> Path:
+    from tlh.paths import default_data_dir
+
+    return given if given is not None else default_data_dir()
+
+
+def init(
+    ctx: typer.Context,
+    practice: Annotated[str, typer.Option("--practice", help="The practice's name.")],
+    tz: Annotated[str, typer.Option("--tz", help="IANA time zone, e.g. America/New_York.")],
+    admin: Annotated[str, typer.Option("--admin", help="Email of the first admin.")],
+    admin_name: Annotated[str, typer.Option("--admin-name", help="The admin's name.")] = "Admin",
+    data_dir: DataDirOpt = None,
+    url: Annotated[
+        str, typer.Option("--url", help="URL the server will have (saved with the token).")
+    ] = "http://127.0.0.1:8765",
+) -> None:
+    """Create a practice and its first admin in an empty data dir; print the admin's token."""
+    import asyncio
+
+    out = state(ctx).out
+    with handled(out):
+        from tlh.cli import config
+        from tlh.services.bootstrap import init_practice
+
+        where = _data_dir(data_dir)
+        token = asyncio.run(init_practice(where, practice, tz, admin, admin_name))
+        out.line(token)
+        path = config.save(url, token)
+        out.warn(f"this is the admin's API token, shown once; also saved to {path}")
+        out.note(f"practice created in {where}; start it with `tlh serve`")
+
+
+def serve(
+    ctx: typer.Context,
+    host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="TCP port.")] = 8765,
+    data_dir: DataDirOpt = None,
+    cert: Annotated[Path | None, typer.Option("--cert", help="TLS certificate (PEM).")] = None,
+    key: Annotated[Path | None, typer.Option("--key", help="TLS private key (PEM).")] = None,
+    insecure: Annotated[
+        bool, typer.Option("--insecure", help="Allow plain HTTP off loopback (behind a TLS proxy).")
+    ] = False,
+) -> None:
+    """Run the server on a data dir until Ctrl-C."""
+    out = state(ctx).out
+    with handled(out):
+        from tlh.server.run import serve as run_server
+        from tlh.server.settings import Settings
+
+        settings = Settings(
+            data_dir=_data_dir(data_dir),
+            host=host,
+            port=port,
+            cert=cert,
+            key=key,
+            insecure=insecure,
+        )
+        run_server(settings)
+
+
+def demo(
+    ctx: typer.Context,
+    port: Annotated[int, typer.Option("--port", help="TCP port.")] = 8765,
+) -> None:
+    """Run a throw-away demo practice (seeded, deleted on exit) until Ctrl-C."""
+    out = state(ctx).out
+    with handled(out):
+        from tlh.server.demo import run_demo
+
+        def ready(url: str, token: str, hints: list[str]) -> None:
+            out.line(f"tlh demo running at {url}")
+            out.line(f"admin token: {token}")
+            out.line("try:")
+            for hint in hints:
+                out.line(f"  {hint}")
+            import sys
+
+            sys.stdout.flush()
+
+        run_demo(on_ready=ready, port=port)
+
+
+def restore(
+    ctx: typer.Context,
+    file: Annotated[Path, typer.Argument(help="A backup made by `tlh backup`.")],
+    data_dir: DataDirOpt = None,
+) -> None:
+    """Replace a stopped server's data dir by a backup (the old files are kept aside)."""
+    out = state(ctx).out
+    with handled(out):
+        from tlh.store.backup import restore as restore_archive
+
+        aside = restore_archive(file, _data_dir(data_dir))
+        out.note(f"restored {file}; the previous files are in {aside}")

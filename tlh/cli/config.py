@@ -1,0 +1,66 @@
+"""The CLI's config file: the server URL and token saved by ``tlh login`` / ``tlh init``.
+
+TOML, read with tomllib, written atomically with mode 0600 (it holds a token).
+Precedence: ``--url``/``--token`` options, then ``TLH_URL``/``TLH_TOKEN``, then this file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+from tlh.errors import InvalidInput
+
+DEFAULT_URL = "http://127.0.0.1:8765"
+
+
+@dataclass(frozen=True)
+class Saved:
+    """What the config file holds."""
+
+    url: str | None = None
+    token: str | None = None
+
+
+def config_path() -> Path:
+    """Where the config file lives (``TLH_CONFIG`` overrides)."""
+    from tlh.paths import default_config_file
+
+    return default_config_file()
+
+
+def load(path: Path | None = None) -> Saved:
+    """The saved URL and token (empty when there is no file)."""
+    path = path or config_path()
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return Saved()
+    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise InvalidInput(f"cannot read the config file {path}: {exc}") from None
+    url, token = data.get("url"), data.get("token")
+    return Saved(url if isinstance(url, str) else None, token if isinstance(token, str) else None)
+
+
+def save(url: str, token: str, path: Path | None = None) -> Path:
+    """Write the URL and token (mode 0600, atomically); returns the file's path."""
+    path = path or config_path()
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    # JSON string escaping is valid TOML basic-string escaping for these values.
+    text = f"url = {json.dumps(url)}\ntoken = {json.dumps(token)}\n"
+    temp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as file:
+            file.write(text)
+            file.flush()
+            os.fsync(file.fileno())
+        os.chmod(temp, 0o600)
+        os.replace(temp, path)
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        raise
+    return path

@@ -1,0 +1,91 @@
+"""The ``tlh`` command: this file only composes the sub-apps and handles the exit.
+
+Import cost matters (``tlh --help`` within 150 ms): the command modules import only
+typer at load time, and the client, rich and the server inside the commands.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Annotated
+
+import typer
+
+from .commands import admin, appt, audit, availability, client, local, practice, staff
+from .exit import ExitStatus
+from .output import Output
+from .state import CliState
+
+app = typer.Typer(
+    name="tlh",
+    help="Self-hosted telehealth for therapy practices: scheduling, staff, clients, audit.",
+    no_args_is_help=True,
+    # Plain click help: Typer's rich help formatting costs ~100 ms of imports per call.
+    rich_markup_mode=None,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+@app.callback()
+def root(
+    ctx: typer.Context,
+    url: Annotated[
+        str | None,
+        typer.Option("--url", envvar="TLH_URL", help="Server URL (else the config file)."),
+    ] = None,
+    token: Annotated[
+        str | None,
+        typer.Option(
+            "--token",
+            envvar="TLH_TOKEN",
+            help="API token (else the config file).",
+            show_default=False,
+        ),
+    ] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the API's JSON instead of tables.")
+    ] = False,
+    timeout: Annotated[
+        float, typer.Option("--timeout", help="Seconds to wait for the network at each step.")
+    ] = 30.0,
+) -> None:
+    """Global options; the server is found through --url/--token, TLH_URL/TLH_TOKEN or the config."""
+    ctx.obj = CliState(url=url, token=token, out=Output(as_json), timeout=timeout)
+
+
+app.add_typer(practice.app, name="practice")
+app.add_typer(staff.app, name="staff")
+app.add_typer(client.app, name="client")
+app.add_typer(appt.app, name="appt")
+app.add_typer(availability.app, name="availability")
+app.add_typer(audit.app, name="audit")
+app.command("login")(admin.login)
+app.command("backup")(admin.backup)
+app.command("init")(local.init)
+app.command("serve")(local.serve)
+app.command("demo")(local.demo)
+app.command("restore")(local.restore)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console entry point: run the app; expected errors become one line and an exit code.
+
+    Typer's standalone mode already turns usage errors into exit 2, ``--help`` into 0
+    and Ctrl-C into 130; errors the commands did not handle themselves land here.
+    """
+    from tlh.errors import TlhError
+
+    from .exit import exit_status_for
+
+    try:
+        app(args=argv, prog_name="tlh")
+    except TlhError as exc:
+        if os.environ.get("TLH_DEBUG", "") not in ("", "0"):
+            raise
+        Output().error(exc.message)
+        sys.exit(int(exit_status_for(exc)))
+    except KeyboardInterrupt:
+        sys.stderr.write("error: interrupted\n")
+        sys.exit(int(ExitStatus.INTERRUPTED))
