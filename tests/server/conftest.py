@@ -31,7 +31,9 @@ class Practice:
 
 
 async def make_practice(data_dir: Path, aiohttp_client: Any) -> Practice:
-    admin_token = await init_practice(data_dir, "Test Practice", "America/New_York", "admin@example.org")
+    admin_token = await init_practice(
+        data_dir, "Test Practice", "America/New_York", "admin@example.org"
+    )
     client = await aiohttp_client(create_app(Settings(data_dir=data_dir, port=0)))
     practice = Practice(client, data_dir, {"admin": admin_token}, {})
     status, me = await practice.call("GET", "/api/v1/me")
@@ -51,4 +53,4 @@ async def make_practice(data_dir: Path, aiohttp_client: Any) -> Practice:
 
 @pytest.fixture
 async def practice(tmp_path: Path, aiohttp_client: Any) -> AsyncIterator[Practice]:
-    yield await make_practice(tmp_path / "data", aiohttp_client)
+    return await make_practice(tmp_path / "data", aiohttp_client)

@@ -13,7 +13,8 @@ def assert_envelope(body: Any, code: str) -> None:
     assert set(body) == {"error"}
     assert set(body["error"]) == {"code", "message", "details"}
     assert body["error"]["code"] == code
-    assert isinstance(body["error"]["message"], str) and body["error"]["message"]
+    assert isinstance(body["error"]["message"], str)
+    assert body["error"]["message"]
     assert "\n" not in body["error"]["message"]
 
 
@@ -30,8 +31,20 @@ CASES = [
     ("PATCH", "/api/v1/practice", {"timezone": "Mars/Base"}, 422, "invalid"),
     ("PATCH", "/api/v1/practice", {"colour": "red"}, 422, "invalid"),
     ("PATCH", "/api/v1/practice", {"window_opens_before_min": "ten"}, 422, "invalid"),
-    ("POST", "/api/v1/staff", {"email": "x@example.org", "name": "X", "role": "boss"}, 422, "invalid"),
-    ("POST", "/api/v1/staff", {"email": "admin@example.org", "name": "X", "role": "admin"}, 409, "conflict"),
+    (
+        "POST",
+        "/api/v1/staff",
+        {"email": "x@example.org", "name": "X", "role": "boss"},
+        422,
+        "invalid",
+    ),
+    (
+        "POST",
+        "/api/v1/staff",
+        {"email": "admin@example.org", "name": "X", "role": "admin"},
+        409,
+        "conflict",
+    ),
     ("GET", "/api/v1/appointments?date=yesterday", None, 422, "invalid"),
     ("GET", "/api/v1/appointments?from=2026-02-01&to=2026-01-01", None, 422, "invalid"),
     ("GET", "/api/v1/appointments/export?format=pdf", None, 422, "invalid"),

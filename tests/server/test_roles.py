@@ -36,7 +36,9 @@ async def test_every_route_enforces_its_roles(practice: Practice) -> None:
         anonymous = await practice.client.request(method, path)
         assert anonymous.status == 401, (method, path)
         for role in ROLES:
-            response = await practice.client.request(method, path, headers=practice.auth(role), json={})
+            response = await practice.client.request(
+                method, path, headers=practice.auth(role), json={}
+            )
             if role in allowed:
                 assert response.status not in (401, 403), (method, path, role)
             else:
@@ -69,11 +71,15 @@ async def test_revoked_and_disabled_tokens_stop_working(practice: Practice) -> N
     assert status == 200
     revoked = await practice.client.get("/api/v1/me", headers={"Authorization": f"Bearer {old}"})
     assert revoked.status == 401
-    ok = await practice.client.get("/api/v1/me", headers={"Authorization": f"Bearer {fresh['token']}"})
+    ok = await practice.client.get(
+        "/api/v1/me", headers={"Authorization": f"Bearer {fresh['token']}"}
+    )
     assert ok.status == 200
     status, _ = await practice.call("POST", "/api/v1/staff/lee@example.org/disable")
     assert status == 200
-    gone = await practice.client.get("/api/v1/me", headers={"Authorization": f"Bearer {fresh['token']}"})
+    gone = await practice.client.get(
+        "/api/v1/me", headers={"Authorization": f"Bearer {fresh['token']}"}
+    )
     assert gone.status == 401
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import weakref
 from collections.abc import AsyncIterator
 
 from aiohttp import WSCloseCode, web
@@ -51,7 +50,7 @@ def create_app(settings: Settings) -> web.Application:
         client_max_size=settings.max_body_bytes,
     )
     app[SETTINGS] = settings
-    app[WEBSOCKETS] = weakref.WeakSet()
+    app[WEBSOCKETS] = set()
     app.cleanup_ctx.append(_resources)
     app.on_shutdown.append(_close_websockets)
     add_routes(app)

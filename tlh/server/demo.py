@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import shutil
 import tempfile
 from collections.abc import Callable
@@ -23,9 +24,13 @@ ReadyCallback = Callable[[str, str, list[str]], None]
 ADMIN_EMAIL = "admin@example.org"
 
 
-async def prepare(data_dir: Path, tz: str = "America/New_York") -> tuple[str, demo_seed.DemoPractice]:
+async def prepare(
+    data_dir: Path, tz: str = "America/New_York"
+) -> tuple[str, demo_seed.DemoPractice]:
     """Initialise and seed a demo practice in ``data_dir``; returns the admin token."""
-    token = await init_practice(data_dir, "Harbour Counselling (demo)", tz, ADMIN_EMAIL, "Demo Admin")
+    token = await init_practice(
+        data_dir, "Harbour Counselling (demo)", tz, ADMIN_EMAIL, "Demo Admin"
+    )
     async with local_context(data_dir) as ctx:
         admin = find_staff(ctx, ADMIN_EMAIL)
         actor = Actor(kind="staff", id=admin.id, role=admin.role, source="demo")
@@ -66,7 +71,5 @@ async def _run(host: str, port: int, on_ready: ReadyCallback) -> None:
 
 def run_demo(on_ready: ReadyCallback, port: int = 8765, host: str = "127.0.0.1") -> None:
     """Run the demo until Ctrl-C; the data dir is removed afterwards."""
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(_run(host, port, on_ready))
-    except KeyboardInterrupt:
-        pass

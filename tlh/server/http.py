@@ -21,7 +21,7 @@ ALL_STAFF = (Role.ADMIN, Role.SCHEDULER, Role.CLINICIAN)
 EDITORS = (Role.ADMIN, Role.SCHEDULER)
 ADMIN = (Role.ADMIN,)
 
-ACTOR = "tlh.actor"
+ACTOR = web.RequestKey("actor", Actor)
 ROLES_ATTR = "__tlh_roles__"
 _encoder = msgspec.json.Encoder()
 
@@ -47,9 +47,7 @@ def ctx(request: web.Request) -> Context:
 
 
 def actor(request: web.Request) -> Actor:
-    found = request.get(ACTOR)
-    assert isinstance(found, Actor), "the auth middleware sets the actor"
-    return found
+    return request[ACTOR]
 
 
 def respond(data: Any, status: int = 200) -> web.Response:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import weakref
-
 from aiohttp import web
 
 from tlh.server.settings import Settings
@@ -17,4 +15,5 @@ STORE = web.AppKey("store", TinyStore)
 AUDIT = web.AppKey("audit", AuditLog)
 BUS = web.AppKey("bus", EventBus)
 CTX = web.AppKey("ctx", Context)
-WEBSOCKETS = web.AppKey("websockets", weakref.WeakSet[web.WebSocketResponse])
+#: Open websockets, closed on shutdown (handlers remove their own when they end).
+WEBSOCKETS = web.AppKey("websockets", set[web.WebSocketResponse])

@@ -12,6 +12,7 @@ import logging
 
 from aiohttp import web
 
+from tlh.domain.models import Role
 from tlh.errors import Forbidden, NotFound, TlhError, TooLarge
 from tlh.services import auth
 
@@ -63,15 +64,19 @@ async def authenticate(request: web.Request, handler: Handler) -> web.StreamResp
     match = request.match_info
     if match.http_exception is not None:
         # No such route: same answer whether or not the caller is authenticated.
-        raise NotFound("no such endpoint")
+        if match.http_exception.status == 404:
+            raise NotFound("no such endpoint")
+        raise match.http_exception
     target = match.handler
-    roles = getattr(target, ROLES_ATTR, frozenset())
+    roles: frozenset[Role] | None = getattr(target, ROLES_ATTR, frozenset())
     if roles is None:
         return await handler(request)
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
     peer = request.remote or ""
-    actor, _ = auth.authenticate(ctx(request), token.strip() if scheme.lower() == "bearer" else "", peer)
+    actor, _ = auth.authenticate(
+        ctx(request), token.strip() if scheme.lower() == "bearer" else "", peer
+    )
     if actor.role not in roles:
         raise Forbidden("your role does not allow this")
     request[ACTOR] = actor

@@ -1,9 +1,8 @@
 from aiohttp import web
 
+from tlh.server.http import ADMIN, actor, ctx, requires
+from tlh.server.keys import STORE
 from tlh.store import backup
-
-from ..http import ADMIN, actor, ctx, requires
-from ..keys import STORE
 
 routes = web.RouteTableDef()
 

@@ -1,13 +1,19 @@
+from typing import Literal
+
 from aiohttp import web
 
 from tlh.domain.models import Client, Staff
 from tlh.errors import BadRequest, InvalidInput
+from tlh.server.http import ALL_STAFF, EDITORS, actor, body, ctx, items, requires, respond
 from tlh.services import appointments, exporting, importing
-
-from ..http import ALL_STAFF, EDITORS, actor, body, ctx, items, requires, respond
 
 routes = web.RouteTableDef()
 
+_EXPORT_FORMATS: dict[str, Literal["csv", "json", "ics"]] = {
+    "csv": "csv",
+    "json": "json",
+    "ics": "ics",
+}
 _EXPORT_TYPES = {"csv": "text/csv", "json": "application/json", "ics": "text/calendar"}
 
 
@@ -41,6 +47,7 @@ async def add(request: web.Request) -> web.Response:
 @requires(*EDITORS)
 async def import_(request: web.Request) -> web.Response:
     kind = request.content_type
+    fmt: Literal["csv", "json"]
     if kind in ("text/csv", "application/csv", "text/plain"):
         fmt = "csv"
     elif kind == "application/json":
@@ -61,8 +68,8 @@ async def import_(request: web.Request) -> web.Response:
 @routes.get("/api/v1/appointments/export")
 @requires(*EDITORS)
 async def export(request: web.Request) -> web.Response:
-    fmt = request.query.get("format", "csv")
-    if fmt not in _EXPORT_TYPES:
+    fmt = _EXPORT_FORMATS.get(request.query.get("format", "csv"))
+    if fmt is None:
         raise InvalidInput("format must be csv, json or ics")
     c, who = ctx(request), actor(request)
     found = appointments.list_appointments(
@@ -83,7 +90,9 @@ async def export(request: web.Request) -> web.Response:
 @routes.get("/api/v1/appointments/{id}")
 @requires(*ALL_STAFF)
 async def show(request: web.Request) -> web.Response:
-    return respond(appointments.get_appointment(ctx(request), actor(request), request.match_info["id"]))
+    return respond(
+        appointments.get_appointment(ctx(request), actor(request), request.match_info["id"])
+    )
 
 
 @routes.patch("/api/v1/appointments/{id}")
@@ -91,7 +100,9 @@ async def show(request: web.Request) -> web.Response:
 async def update(request: web.Request) -> web.Response:
     data = await body(request)
     return respond(
-        await appointments.update_appointment(ctx(request), actor(request), request.match_info["id"], data)
+        await appointments.update_appointment(
+            ctx(request), actor(request), request.match_info["id"], data
+        )
     )
 
 
@@ -108,7 +119,9 @@ async def status(request: web.Request) -> web.Response:
 @requires(*EDITORS)
 async def cancel(request: web.Request) -> web.Response:
     return respond(
-        await appointments.cancel_appointment(ctx(request), actor(request), request.match_info["id"])
+        await appointments.cancel_appointment(
+            ctx(request), actor(request), request.match_info["id"]
+        )
     )
 
 

@@ -4,10 +4,9 @@ from datetime import datetime
 from aiohttp import web
 
 from tlh.errors import InvalidInput
+from tlh.server.http import ADMIN, actor, ctx, items, requires, respond
+from tlh.server.keys import AUDIT, SETTINGS
 from tlh.store import auditlog
-
-from ..http import ADMIN, actor, ctx, items, requires, respond
-from ..keys import AUDIT, SETTINGS
 
 routes = web.RouteTableDef()
 

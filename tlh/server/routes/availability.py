@@ -1,8 +1,7 @@
 from aiohttp import web
 
+from tlh.server.http import ALL_STAFF, EDITORS, actor, body, ctx, items, requires, respond
 from tlh.services import availability
-
-from ..http import ALL_STAFF, EDITORS, actor, body, ctx, items, requires, respond
 
 routes = web.RouteTableDef()
 
@@ -16,7 +15,9 @@ async def list_(request: web.Request) -> web.Response:
 @routes.post("/api/v1/availability")
 @requires(*EDITORS)
 async def add(request: web.Request) -> web.Response:
-    return respond(await availability.add_block(ctx(request), actor(request), await body(request)), 201)
+    return respond(
+        await availability.add_block(ctx(request), actor(request), await body(request)), 201
+    )
 
 
 @routes.delete("/api/v1/availability/{id}")

@@ -1,8 +1,7 @@
 from aiohttp import web
 
+from tlh.server.http import ALL_STAFF, EDITORS, actor, body, ctx, items, requires, respond
 from tlh.services import clients
-
-from ..http import ALL_STAFF, EDITORS, actor, body, ctx, items, requires, respond
 
 routes = web.RouteTableDef()
 

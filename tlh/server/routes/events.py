@@ -7,9 +7,8 @@ import msgspec
 from aiohttp import WSMsgType, web
 
 from tlh.errors import Forbidden
-
-from ..http import ALL_STAFF, requires
-from ..keys import BUS, SETTINGS, WEBSOCKETS
+from tlh.server.http import ALL_STAFF, requires
+from tlh.server.keys import BUS, SETTINGS, WEBSOCKETS
 
 routes = web.RouteTableDef()
 _encoder = msgspec.json.Encoder()
@@ -54,6 +53,7 @@ async def events(request: web.Request) -> web.WebSocketResponse:
                 break
     finally:
         sub.close()
+        request.app[WEBSOCKETS].discard(ws)
         sender.cancel()
         with contextlib.suppress(asyncio.CancelledError, ConnectionResetError):
             await sender

@@ -1,10 +1,9 @@
 from aiohttp import web
 
 from tlh import __version__
+from tlh.server.http import ADMIN, ALL_STAFF, actor, body, ctx, public, requires, respond
 from tlh.services import practice
 from tlh.services.staff import find_staff
-
-from ..http import ADMIN, ALL_STAFF, actor, body, ctx, public, requires, respond
 
 routes = web.RouteTableDef()
 

@@ -1,8 +1,7 @@
 from aiohttp import web
 
+from tlh.server.http import ADMIN, ALL_STAFF, actor, body, ctx, items, requires, respond
 from tlh.services import staff
-
-from ..http import ADMIN, ALL_STAFF, actor, body, ctx, items, requires, respond
 
 routes = web.RouteTableDef()
 
@@ -51,4 +50,6 @@ async def token(request: web.Request) -> web.Response:
 @routes.post("/api/v1/staff/{ref}/disable")
 @requires(*ADMIN)
 async def disable(request: web.Request) -> web.Response:
-    return respond(await staff.disable_staff(ctx(request), actor(request), request.match_info["ref"]))
+    return respond(
+        await staff.disable_staff(ctx(request), actor(request), request.match_info["ref"])
+    )
