@@ -1,0 +1,63 @@
+"""Planning a big import stays fast (loose bound; the figure is printed)."""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime, timedelta
+
+import pytest
+
+from tlh.domain.models import Policy
+from tlh.errors import TooLarge
+from tlh.services.csvfile import TableRow, read_table
+from tlh.services.importing import MAX_ROWS, plan_import
+from tlh.store.base import POLICY_ID, Repository
+
+from .conftest import NOW, make_csv
+
+
+def generated_rows(n: int) -> bytes:
+    base = datetime(2027, 1, 4, 8, 0)
+    rows = []
+    for i in range(n):
+        clinician = "doc@example.com" if i % 2 else "other@example.com"
+        slot = i // 2  # eight sessions a day, 09:00 to 16:00 local (never in a DST gap)
+        start = base + timedelta(days=slot // 8, hours=1 + slot % 8)
+        rows.append(
+            {
+                "external_id": f"ext-{i}",
+                "client_external_id": f"C{i % 1000}",
+                "client_name": f"Client {i % 1000}",
+                "client_email": f"client{i % 1000}@example.com",
+                "clinician_email": clinician,
+                "start": start.isoformat(),
+                "duration_min": "50",
+                "modality": "telehealth" if i % 3 else "in_person",
+                "notes": "generated",
+            }
+        )
+    return make_csv(rows)
+
+
+def test_ten_thousand_rows_plan_fast(store: Repository) -> None:
+    data = generated_rows(10_000)
+    policy = store.get("policy", POLICY_ID)
+    assert isinstance(policy, Policy)
+    t0 = time.perf_counter()
+    rows = read_table(data, "csv")
+    t1 = time.perf_counter()
+    plan = plan_import(rows, store, policy, NOW)
+    t2 = time.perf_counter()
+    print(f"\n10k rows: read {t1 - t0:.3f} s, plan {t2 - t1:.3f} s")
+    assert plan.rejected == 0, plan.errors[:3]
+    assert plan.created == 10_000
+    assert len(plan.client_ids) == 1000
+    assert t2 - t1 < 1.0
+
+
+def test_too_many_rows_is_refused_before_any_work(store: Repository) -> None:
+    policy = store.get("policy", POLICY_ID)
+    assert isinstance(policy, Policy)
+    rows = [TableRow(n + 2, {}) for n in range(MAX_ROWS + 1)]
+    with pytest.raises(TooLarge, match="the file has 100,001 rows; the limit is 100,000"):
+        plan_import(rows, store, policy, NOW)
