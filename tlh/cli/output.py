@@ -68,8 +68,9 @@ class Output:
         from rich.text import Text
 
         table = Table(title=Text(clean(title)) if title else None, box=None, header_style="bold")
-        for name in columns:
-            table.add_column(name, overflow="fold")
+        for n, name in enumerate(columns):
+            # Ids stay whole so they can be copied; other cells fold when space is short.
+            table.add_column(name, overflow="fold", no_wrap=n == 0)
         for row in rows:
             table.add_row(*(Text(clean(cell)) for cell in row))
         self._console(sys.stdout).print(table)
@@ -112,4 +113,8 @@ class Output:
     def _console(file: Any) -> Console:
         from rich.console import Console
 
-        return Console(file=file, highlight=False, markup=False, emoji=False, soft_wrap=False)
+        # Piped output is read by scripts and pagers: don't fold it to 80 columns.
+        width = None if file.isatty() else 200
+        return Console(
+            file=file, width=width, highlight=False, markup=False, emoji=False, soft_wrap=False
+        )

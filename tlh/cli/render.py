@@ -70,15 +70,14 @@ def appointment_table(
 ) -> None:
     """Appointments in the practice's local time; clinicians by email."""
     out.table(
-        ("id", f"start ({zone})", "min", "kind", "modality", "status", "clinicians", "clients"),
+        ("id", f"start ({zone})", "min", "type", "status", "clinicians", "clients"),
         [
             (
                 a.id,
                 local(a.start, zone),
                 a.duration_min,
-                a.kind.value,
-                a.modality.value,
-                a.status.value,
+                _kind(a),
+                a.status.value.replace("_", "-"),
                 ", ".join(staff.get(i, i) for i in a.clinician_ids),
                 ", ".join(a.client_ids),
             )
@@ -107,6 +106,13 @@ def appointment_fields(out: Output, a: Appointment, zone: str, staff: dict[str, 
             ("notes", a.notes),
         ]
     )
+
+
+def _kind(a: Appointment) -> str:
+    """``telehealth`` / ``in person`` for appointments, else the entry's kind."""
+    if a.kind.value != "appointment":
+        return a.kind.value
+    return "telehealth" if a.modality.value == "telehealth" else "in person"
 
 
 def _yes(flag: bool) -> str:
