@@ -112,9 +112,7 @@ async def update_client(
     return updated
 
 
-async def add_contact(
-    ctx: Context, actor: Actor, client_id: str, fields: dict[str, Any]
-) -> Client:
+async def add_contact(ctx: Context, actor: Actor, client_id: str, fields: dict[str, Any]) -> Client:
     """Add a caregiver or other contact to a client."""
     auth.require_role(actor, *WRITERS)
     client = _load(ctx, client_id)

@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 
 from tlh.domain.models import Role, Status
 from tlh.domain.timeutil import zone
+from tlh.errors import Conflict
 from tlh.services import appointments, clients, staff
 from tlh.services.context import Actor, Context
 
@@ -50,7 +51,7 @@ async def seed(ctx: Context, admin: Actor, now: datetime) -> DemoPractice:
     """Fill an initialised practice with demo staff, clients and this week's appointments."""
     demo = DemoPractice()
     tz = zone(ctx.policy().timezone)
-    emails = []
+    emails: list[str] = []
     for email, name in CLINICIANS:
         member, token = await staff.add_staff(
             ctx, admin, email=email, name=name, role=Role.CLINICIAN.value, telehealth=True
@@ -60,23 +61,30 @@ async def seed(ctx: Context, admin: Actor, now: datetime) -> DemoPractice:
     await staff.add_staff(
         ctx, admin, email="front@example.org", name="Front Desk", role=Role.SCHEDULER.value
     )
-    for name, dob, email, phone, contact in CLIENTS:
+    for name, dob, client_email, phone, contact in CLIENTS:
         client = await clients.add_client(
-            ctx, admin, {"name": name, "dob": dob, "email": email, "phone": phone}
+            ctx, admin, {"name": name, "dob": dob, "email": client_email, "phone": phone}
         )
         if contact:
             await clients.add_contact(
                 ctx,
                 admin,
                 client.id,
-                {"name": contact[0], "relationship": contact[1], "email": None,
-                 "phone": "+1 202 555 0199", "reminders": ["sms"]},
+                {
+                    "name": contact[0],
+                    "relationship": contact[1],
+                    "email": None,
+                    "phone": "+1 202 555 0199",
+                    "reminders": ["sms"],
+                },
             )
         demo.client_ids.append(client.id)
     local_now = now.astimezone(tz)
     monday = (local_now - timedelta(days=local_now.weekday())).date()
     for day, hour, who, client_ix, telehealth, status in WEEK:
-        start = datetime(monday.year, monday.month, monday.day, hour, tzinfo=tz) + timedelta(days=day)
+        start = datetime(monday.year, monday.month, monday.day, hour, tzinfo=tz) + timedelta(
+            days=day
+        )
         made = await appointments.add_appointment(
             ctx,
             admin,
@@ -91,20 +99,26 @@ async def seed(ctx: Context, admin: Actor, now: datetime) -> DemoPractice:
         )
         demo.appointment_ids += [a.id for a in made]
     # One that can start right now, so a newcomer sees a live case.
+    # Either clinician may have a diary entry then; try the other, then an hour later.
     soon = (local_now + timedelta(minutes=5)).replace(second=0, microsecond=0)
-    made = await appointments.add_appointment(
-        ctx,
-        admin,
-        {
-            "client_ids": [demo.client_ids[5]],
-            "clinicians": [emails[1]],
-            "start": soon.isoformat(),
-            "duration_min": 45,
-            "modality": "telehealth",
-            "status": Status.CONFIRMED.value,
-        },
-    )
-    demo.next_telehealth = made[0].id
+    for start, clinician in ((soon, 1), (soon, 0), (soon + timedelta(hours=1), 1)):
+        try:
+            made = await appointments.add_appointment(
+                ctx,
+                admin,
+                {
+                    "client_ids": [demo.client_ids[5]],
+                    "clinicians": [emails[clinician]],
+                    "start": start.isoformat(),
+                    "duration_min": 45,
+                    "modality": "telehealth",
+                    "status": Status.CONFIRMED.value,
+                },
+            )
+        except Conflict:
+            continue
+        demo.next_telehealth = made[0].id
+        break
     # A weekly series: Thursdays 17:00 local, ten sessions from next week.
     thursday = monday + timedelta(days=10)
     series = await appointments.add_appointment(
@@ -113,7 +127,9 @@ async def seed(ctx: Context, admin: Actor, now: datetime) -> DemoPractice:
         {
             "client_ids": [demo.client_ids[1]],
             "clinicians": [emails[0]],
-            "start": datetime(thursday.year, thursday.month, thursday.day, 17, tzinfo=tz).isoformat(),
+            "start": datetime(
+                thursday.year, thursday.month, thursday.day, 17, tzinfo=tz
+            ).isoformat(),
             "duration_min": 50,
             "modality": "telehealth",
             "status": Status.CONFIRMED.value,
