@@ -1,0 +1,91 @@
+"""Random op sequences against a plain dict model, across commits and a reopen."""
+
+from __future__ import annotations
+
+import asyncio
+import tempfile
+from datetime import timedelta
+from pathlib import Path
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tests.store.conftest import T0, appt, client
+from tlh.store.base import Delete, Op, Put
+from tlh.store.tinystore import TinyStore, init_data_dir
+
+ids = st.sampled_from(["x1", "x2", "x3", "x4"])
+put_appt = st.builds(
+    lambda i, day, minute, dur, who: Put(
+        "appointments",
+        appt(
+            i, start=T0 + timedelta(days=day, minutes=minute), duration_min=dur, clinicians=(who,)
+        ),
+    ),
+    ids,
+    st.integers(0, 70),
+    st.integers(0, 1439),
+    st.integers(0, 3000),
+    st.sampled_from(["stf_1", "stf_2"]),
+)
+put_client = st.builds(
+    lambda i, email: Put("clients", client(i, email=email)),
+    ids,
+    st.sampled_from([None, "a@x.test", "b@x.test"]),
+)
+delete = st.builds(Delete, st.sampled_from(["clients", "appointments"]), ids)
+batches = st.lists(
+    st.lists(st.one_of(put_appt, put_client, delete), min_size=1, max_size=5), max_size=8
+)
+
+
+def _check(store: TinyStore, model: dict[tuple[str, str], object]) -> None:
+    for table in ("clients", "appointments"):
+        expected = {i: r for (t, i), r in model.items() if t == table}
+        assert {r.id: r for r in store.all(table)} == expected  # type: ignore[attr-defined]
+    for email in ("a@x.test", "b@x.test"):
+        want = sorted(i for (t, i), r in model.items() if t == "clients" and r.email == email)  # type: ignore[attr-defined]
+        assert sorted(c.id for c in store.find("clients", "email", email)) == want  # type: ignore[attr-defined]
+    apts = [r for (t, _), r in model.items() if t == "appointments"]
+    for day in range(0, 72, 3):
+        lo = T0 + timedelta(days=day)
+        hi = lo + timedelta(days=1, hours=5)
+        for who in (None, "stf_1"):
+            want = sorted(
+                (
+                    a
+                    for a in apts
+                    if (who is None or who in a.clinician_ids)
+                    and (  # type: ignore[attr-defined]
+                        lo <= a.start < hi if a.duration_min == 0 else a.start < hi and a.end > lo  # type: ignore[attr-defined]
+                    )
+                ),
+                key=lambda a: (a.start, a.id),  # type: ignore[attr-defined]
+            )
+            assert store.appointments_between(lo, hi, who) == want
+
+
+async def _run(data_dir: Path, seq: list[list[Op]]) -> None:
+    model: dict[tuple[str, str], object] = {}
+    store = TinyStore(data_dir, checkpoint_ops=3)
+    await store.open()
+    for ops in seq:
+        await store.commit(ops)
+        for op in ops:
+            if isinstance(op, Put):
+                model[(op.table, op.record.id)] = op.record  # type: ignore[attr-defined]
+            else:
+                model.pop((op.table, op.id), None)
+        _check(store, model)
+    await store.close()
+    again = TinyStore(data_dir)
+    await again.open()
+    _check(again, model)
+    await again.close()
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(batches)
+def test_store_matches_dict_model(seq: list[list[Op]]) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        asyncio.run(_run(init_data_dir(Path(tmp) / "p"), seq))

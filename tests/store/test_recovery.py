@@ -1,0 +1,111 @@
+"""Crashes and failures in the middle of checkpoints and commits lose nothing."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+from datetime import timedelta
+from pathlib import Path
+
+import msgspec
+import pytest
+
+from tests.store.conftest import T0, appt, client
+from tlh.errors import StoreError
+from tlh.store import tinystore
+from tlh.store.base import Delete, Put
+from tlh.store.journal import Journal
+from tlh.store.layout import encode_table_file
+from tlh.store.lock import LOCK_NAME, PID_NAME
+from tlh.store.tinystore import TinyStore
+
+
+def crash_copy(src: Path, dest: Path) -> Path:
+    shutil.copytree(src, dest, ignore=shutil.ignore_patterns(LOCK_NAME, PID_NAME))
+    return dest
+
+
+async def test_failed_checkpoint_keeps_journal_and_retries(
+    data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    s = TinyStore(data_dir)
+    await s.open()
+    await s.commit([Put("clients", client("c1")), Put("appointments", appt("a1"))])
+    written: list[Path] = []
+    real = tinystore.write_atomic
+
+    def fail_second(path: Path, data: bytes) -> None:
+        if written:
+            raise OSError(28, "No space left on device")
+        written.append(path)
+        real(path, data)
+
+    monkeypatch.setattr(tinystore, "write_atomic", fail_second)
+    with pytest.raises(OSError, match="No space"):
+        await s.checkpoint()
+    # a crash now: one file written, the other not, the journal still there
+    crashed = TinyStore(crash_copy(data_dir, tmp_path / "crashed"))
+    monkeypatch.setattr(tinystore, "write_atomic", real)
+    await crashed.open()
+    assert crashed.get("clients", "c1") == client("c1")
+    assert crashed.get("appointments", "a1") == appt("a1")
+    await crashed.close()
+    await s.commit([Delete("clients", "c1")])
+    await s.close()  # the retry folds everything
+    s2 = TinyStore(data_dir)
+    await s2.open()
+    assert s2.get("clients", "c1") is None
+    assert s2.get("appointments", "a1") == appt("a1")
+    await s2.close()
+
+
+async def test_id_in_two_partitions_is_settled_by_the_journal(data_dir: Path) -> None:
+    # What a crash between writing the new month and the old one leaves behind.
+    moved = appt("a1", start=T0 + timedelta(days=40))
+    parts = data_dir / "db" / "appointments"
+    (parts / "2026-03.json").write_bytes(encode_table_file("appointments", {"a1": appt("a1")}))
+    (parts / "2026-04.json").write_bytes(encode_table_file("appointments", {"a1": moved}))
+    j = Journal(data_dir / "journal")
+    j.open_for_append()
+    j.append(b'{"seq":1,"ops":%b}' % msgspec.json.encode([{"t": "appointments", "put": moved}]))
+    j.close()
+    s = TinyStore(data_dir)
+    await s.open()
+    assert s.get("appointments", "a1") == moved
+    assert s.appointments_between(T0, T0 + timedelta(days=1)) == []
+    await s.close()
+    assert "a1" not in (parts / "2026-03.json").read_text()
+    assert "a1" in (parts / "2026-04.json").read_text()
+
+
+async def test_cancelled_commit_still_lands_in_memory_and_on_disk(store: TinyStore) -> None:
+    task = asyncio.create_task(store.commit([Put("clients", client("c1"))]))
+    await asyncio.sleep(0)  # let it start its journal write
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    await asyncio.wait_for(asyncio.gather(*store._commits), timeout=5)
+    # the caller gave up, but the write had started: it lands in memory and on disk
+    assert store.get("clients", "c1") == client("c1")
+    assert len(list(store._journal.replay())) == 1
+
+
+async def test_journal_write_failure_is_a_clean_store_error(
+    store: TinyStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await store.commit([Put("clients", client("c1"))])
+
+    def broken(fd: int) -> None:
+        raise OSError(5, "Input/output error")
+
+    with monkeypatch.context() as m:
+        m.setattr(os, "fdatasync", broken)
+        with pytest.raises(StoreError, match="could not be written"):
+            await store.commit([Put("clients", client("c2"))])
+    assert store.get("clients", "c2") is None
+    await store.commit([Put("clients", client("c3"))])  # the journal was repaired
+    replayed = [
+        msgspec.json.decode(p)["ops"][0]["put"]["id"] for _, _, p in store._journal.replay()
+    ]
+    assert replayed == ["c1", "c3"]

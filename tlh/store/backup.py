@@ -1,0 +1,157 @@
+"""Consistent backups of a live store, and restore into a stopped data dir.
+
+A backup is a tar.gz of a fresh full copy of every table taken from memory (so
+writes need not stop and the journal is not needed), ``meta.json`` and the audit
+files as they are. A restore checks the whole archive before it touches anything,
+and moves the current contents aside instead of deleting them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import os
+import shutil
+import tarfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path, PurePosixPath
+
+import msgspec
+
+from tlh.errors import InvalidInput
+from tlh.store import migrations
+from tlh.store.atomic import fsync_dir, write_atomic
+from tlh.store.base import TABLES
+from tlh.store.layout import APPOINTMENTS, Meta, decode_table_file, encode_table_file
+from tlh.store.lock import LOCK_NAME, PID_NAME, DataDirLock
+from tlh.store.tinystore import TinyStore
+
+_meta_decoder = msgspec.json.Decoder(Meta)
+
+
+async def snapshot(store: TinyStore) -> bytes:
+    """A tar.gz of the store's current state (copied on the loop, compressed in a thread)."""
+    files = store.export_files()  # one synchronous copy: consistent across tables
+    return await asyncio.to_thread(_build_archive, store.data_dir, files)
+
+
+async def write_snapshot(store: TinyStore, path: Path | str) -> None:
+    """Write ``snapshot(store)`` atomically to ``path``."""
+    data = await snapshot(store)
+    await asyncio.to_thread(write_atomic, Path(path), data, keep_backup=False)
+
+
+def _add(tar: tarfile.TarFile, name: str, data: bytes, mtime: float) -> None:
+    info = tarfile.TarInfo(name)
+    info.size = len(data)
+    info.mtime = int(mtime)
+    info.mode = 0o600
+    tar.addfile(info, io.BytesIO(data))
+
+
+def _build_archive(
+    data_dir: Path, files: dict[str, tuple[str, dict[str, msgspec.Struct]]]
+) -> bytes:
+    now = time.time()
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz", compresslevel=6) as tar:
+        meta = Meta(schema_version=migrations.CURRENT_VERSION)
+        _add(tar, "meta.json", msgspec.json.encode(meta), now)
+        for name, (table, docs) in sorted(files.items()):
+            _add(tar, name, encode_table_file(table, docs), now)
+        audit = data_dir / "audit"
+        if audit.is_dir():
+            for path in sorted(p for p in audit.rglob("*") if p.is_file()):
+                rel = path.relative_to(data_dir).as_posix()
+                _add(tar, rel, path.read_bytes(), path.stat().st_mtime)
+    return buf.getvalue()
+
+
+def _check_member(name: str, data: bytes) -> None:
+    """Raise ``InvalidInput`` unless ``name`` is a file a data dir may hold, sound."""
+    parts = PurePosixPath(name).parts
+    if not parts or PurePosixPath(name).is_absolute() or ".." in parts:
+        raise InvalidInput(f"archive member {name!r} has an unsafe path")
+    try:
+        if parts == ("meta.json",):
+            meta = _meta_decoder.decode(data)
+            if meta.schema_version > migrations.CURRENT_VERSION:
+                raise InvalidInput(f"archive schema version {meta.schema_version} is too new")
+        elif parts[0] == "db" and len(parts) == 2 and parts[1].endswith(".json"):
+            table = parts[1].removesuffix(".json")
+            if table not in TABLES or table == APPOINTMENTS:
+                raise InvalidInput(f"archive member {name!r} is not a known table")
+            decode_table_file(data, table)
+        elif parts[:2] == ("db", APPOINTMENTS) and len(parts) == 3:
+            month = parts[2].removesuffix(".json")
+            datetime.strptime(month, "%Y-%m")  # noqa: DTZ007 - a name check, not a time
+            decode_table_file(data, APPOINTMENTS)
+        elif parts[0] == "audit" and len(parts) > 1:
+            for n, line in enumerate(data.splitlines(), 1):
+                if line.strip():
+                    try:
+                        msgspec.json.decode(line)
+                    except msgspec.DecodeError:
+                        raise InvalidInput(f"archive member {name!r}: bad line {n}") from None
+        else:
+            raise InvalidInput(f"archive member {name!r} does not belong in a data dir")
+    except (msgspec.DecodeError, ValueError) as exc:
+        if isinstance(exc, InvalidInput):
+            raise
+        raise InvalidInput(f"archive member {name!r} does not decode: {exc}") from None
+
+
+def read_archive(archive_path: Path | str) -> dict[str, bytes]:
+    """Every file of a backup archive, each checked; ``InvalidInput`` if any is bad."""
+    files: dict[str, bytes] = {}
+    try:
+        with tarfile.open(archive_path, mode="r:gz") as tar:
+            for member in tar:
+                if member.isdir():
+                    continue
+                if not member.isfile():
+                    raise InvalidInput(f"archive member {member.name!r} is not a plain file")
+                f = tar.extractfile(member)
+                if f is None:
+                    raise InvalidInput(f"archive member {member.name!r} cannot be read")
+                name = PurePosixPath(member.name).as_posix()
+                files[name] = f.read()
+                _check_member(name, files[name])
+    except (tarfile.TarError, EOFError, OSError) as exc:
+        raise InvalidInput(f"{archive_path} is not a readable tlh backup: {exc}") from None
+    if "meta.json" not in files:
+        raise InvalidInput(f"{archive_path} is not a tlh backup (no meta.json)")
+    return files
+
+
+def restore(archive_path: Path | str, data_dir: Path | str) -> Path:
+    """Replace a stopped data dir's contents by a backup; returns where the old ones went.
+
+    Refuses (``StoreLocked``) while a server holds the dir, and (``InvalidInput``) an
+    archive with any bad file, before anything is touched.
+    """
+    data_dir = Path(data_dir)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    with DataDirLock(data_dir):
+        files = read_archive(archive_path)
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+        staging = data_dir.parent / f".{data_dir.name}.restoring-{stamp}"
+        aside = data_dir.parent / f"{data_dir.name}.before-restore-{stamp}"
+        for name, data in files.items():
+            target = staging / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            write_atomic(target, data, keep_backup=False)
+        (staging / "db" / APPOINTMENTS).mkdir(parents=True, exist_ok=True)
+        (staging / "journal").mkdir(exist_ok=True)
+        aside.mkdir()
+        for entry in list(data_dir.iterdir()):
+            if entry.name not in (LOCK_NAME, PID_NAME):
+                os.rename(entry, aside / entry.name)
+        fsync_dir(aside)
+        for entry in list(staging.iterdir()):
+            os.rename(entry, data_dir / entry.name)
+        fsync_dir(data_dir)
+        shutil.rmtree(staging)
+        fsync_dir(data_dir.parent)
+    return aside

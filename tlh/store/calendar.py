@@ -1,0 +1,123 @@
+"""In-memory calendar index of appointments: by UTC day and by (clinician, UTC day).
+
+Every day an appointment touches holds its id, so a range query looks only at the
+days in the range and costs O(results), not O(history).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from typing import TypeVar
+
+from tlh.domain.models import Appointment
+from tlh.errors import InvalidInput
+
+_TICK = timedelta(microseconds=1)
+K = TypeVar("K")
+
+
+def month_key(start: datetime) -> str:
+    """The partition of an appointment: ``YYYY-MM`` of its UTC start."""
+    utc = start.astimezone(UTC)
+    return f"{utc.year:04d}-{utc.month:02d}"
+
+
+def _days(start: datetime, end: datetime) -> list[date]:
+    """UTC days touched by [start, end); a zero-length span touches its start day."""
+    first = start.astimezone(UTC).date()
+    last = (end - _TICK).astimezone(UTC).date() if end > start else first
+    return [first + timedelta(days=i) for i in range((last - first).days + 1)]
+
+
+def _apt_days(apt: Appointment) -> list[date]:
+    """``_days`` of an appointment, with the common one-day case made cheap."""
+    start = apt.start
+    if start.tzinfo is not UTC:
+        start = start.astimezone(UTC)
+    first = start.date()
+    if apt.duration_min <= 0:
+        return [first]
+    last = (start + timedelta(minutes=apt.duration_min) - _TICK).date()
+    if last == first:
+        return [first]
+    return [first + timedelta(days=i) for i in range((last - first).days + 1)]
+
+
+def _overlaps(apt: Appointment, start: datetime, end: datetime) -> bool:
+    if apt.duration_min <= 0:
+        return start <= apt.start < end
+    return apt.start < end and apt.end > start
+
+
+class AppointmentIndex:
+    """Day and clinician-day index of appointment ids."""
+
+    def __init__(self) -> None:
+        self._by_day: dict[date, set[str]] = {}
+        self._by_clinician_day: dict[tuple[str, date], set[str]] = {}
+
+    def clear(self) -> None:
+        """Forget everything (before a rebuild)."""
+        self._by_day.clear()
+        self._by_clinician_day.clear()
+
+    def add(self, apt: Appointment) -> None:
+        """Index ``apt`` under every day it touches."""
+        by_day, by_clinician_day, rid = self._by_day, self._by_clinician_day, apt.id
+        for day in _apt_days(apt):
+            ids = by_day.get(day)
+            if ids is None:
+                by_day[day] = {rid}
+            else:
+                ids.add(rid)
+            for clinician in apt.clinician_ids:
+                key = (clinician, day)
+                ids = by_clinician_day.get(key)
+                if ids is None:
+                    by_clinician_day[key] = {rid}
+                else:
+                    ids.add(rid)
+
+    def remove(self, apt: Appointment) -> None:
+        """Undo ``add(apt)`` (``apt`` is the version that was added)."""
+        for day in _apt_days(apt):
+            _discard(self._by_day, day, apt.id)
+            for clinician in apt.clinician_ids:
+                _discard(self._by_clinician_day, (clinician, day), apt.id)
+
+    def between(
+        self,
+        table: dict[str, Appointment],
+        start: datetime,
+        end: datetime,
+        clinician_id: str | None = None,
+    ) -> list[Appointment]:
+        """Appointments of ``table`` overlapping [start, end), by start then id."""
+        if start.utcoffset() is None or end.utcoffset() is None:
+            raise InvalidInput("appointments_between needs timezone-aware datetimes")
+        if end <= start:
+            return []
+        days = _days(start, end)
+        ids: set[str] = set()
+        if clinician_id is None:
+            if len(days) > len(self._by_day):  # a huge range: walk the index instead
+                days = [d for d in self._by_day if days[0] <= d <= days[-1]]
+            for day in days:
+                ids.update(self._by_day.get(day, ()))
+        else:
+            if len(days) > len(self._by_clinician_day):
+                keys = [k for k in self._by_clinician_day if k[0] == clinician_id]
+                days = [d for _, d in keys if days[0] <= d <= days[-1]]
+            for day in days:
+                ids.update(self._by_clinician_day.get((clinician_id, day), ()))
+        found = [apt for apt in map(table.__getitem__, ids) if _overlaps(apt, start, end)]
+        found.sort(key=lambda apt: (apt.start, apt.id))
+        return found
+
+
+def _discard(index: dict[K, set[str]], key: K, rid: str) -> None:
+    ids = index.get(key)
+    if ids is not None:
+        ids.discard(rid)
+        if not ids:
+            del index[key]
