@@ -39,7 +39,8 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
 
 
 async def _close_websockets(app: web.Application) -> None:
-    for ws in set(app[WEBSOCKETS]):
+    sockets: set[web.WebSocketResponse] = app[WEBSOCKETS]
+    for ws in list(sockets):
         await ws.close(code=WSCloseCode.GOING_AWAY, message=b"server shutdown")
 
 
@@ -50,7 +51,7 @@ def create_app(settings: Settings) -> web.Application:
         client_max_size=settings.max_body_bytes,
     )
     app[SETTINGS] = settings
-    app[WEBSOCKETS] = set()
+    app[WEBSOCKETS] = set[web.WebSocketResponse]()
     app.cleanup_ctx.append(_resources)
     app.on_shutdown.append(_close_websockets)
     add_routes(app)
