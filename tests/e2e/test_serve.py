@@ -1,0 +1,261 @@
+"""`tlh serve` as a real process: one server per data dir, corrupt files, TLS, the access log."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import signal
+import socket
+import ssl
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tlh.services.bootstrap import init_practice
+
+pytestmark = pytest.mark.timeout(90)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def tlh(*args: str, **kw: object) -> subprocess.Popen[str]:
+    env = {**os.environ, "TLH_CONFIG": os.devnull}
+    return subprocess.Popen(
+        [sys.executable, "-m", "tlh", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        **kw,  # type: ignore[call-overload]
+    )
+
+
+def wait_healthy(
+    url: str, proc: subprocess.Popen[str], context: ssl.SSLContext | None = None
+) -> None:
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, proc.communicate()[1]
+        with (
+            contextlib.suppress(OSError),
+            urllib.request.urlopen(f"{url}/healthz", timeout=1, context=context) as r,
+        ):
+            if r.status == 200:
+                return
+        time.sleep(0.05)  # polling a port that is not open yet, bounded by the deadline
+    raise AssertionError("server did not become healthy")
+
+
+@contextlib.contextmanager
+def running(
+    *args: str, url_scheme: str = "http", context: ssl.SSLContext | None = None
+) -> Iterator[tuple[subprocess.Popen[str], str]]:
+    port = free_port()
+    proc = tlh("serve", "--port", str(port), *args)
+    url = f"{url_scheme}://127.0.0.1:{port}"
+    try:
+        wait_healthy(url, proc, context)
+        yield proc, url
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> tuple[Path, str]:
+    path = tmp_path / "data"
+    token = asyncio.run(init_practice(path, "E2E", "UTC", "admin@example.org"))
+    return path, token
+
+
+def test_second_server_on_the_same_dir_is_refused(data_dir: tuple[Path, str]) -> None:
+    path, _ = data_dir
+    with running("--data-dir", str(path)):
+        second = tlh("serve", "--port", str(free_port()), "--data-dir", str(path))
+        _out, err = second.communicate(timeout=30)
+        assert second.returncode != 0
+        assert "in use by another tlh server" in err
+        assert "Traceback" not in err
+        assert len(err.strip().splitlines()) == 1
+
+
+def test_corrupt_file_stops_start_up_and_is_left_alone(data_dir: tuple[Path, str]) -> None:
+    path, token = data_dir
+    with running("--data-dir", str(path)) as (_, url):  # a clean stop folds the journal into files
+        request = urllib.request.Request(
+            f"{url}/api/v1/clients",
+            data=b'{"name": "Kept"}',
+            method="POST",
+            headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=10) as r:
+            assert r.status == 201
+    victim = path / "db" / "clients.json"
+    victim.write_bytes(victim.read_bytes()[:-7])
+    before = victim.read_bytes()
+    proc = tlh("serve", "--port", str(free_port()), "--data-dir", str(path))
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode != 0
+    assert "clients.json" in err
+    assert ".bak" in err
+    assert "Traceback" not in err
+    assert victim.read_bytes() == before
+
+
+def test_plain_http_off_loopback_is_refused(data_dir: tuple[Path, str]) -> None:
+    path, _ = data_dir
+    proc = tlh("serve", "--host", "0.0.0.0", "--port", str(free_port()), "--data-dir", str(path))
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode != 0
+    assert "--cert" in err
+    assert "--insecure" in err
+
+
+def test_tls_serves_https(data_dir: tuple[Path, str], tmp_path: Path) -> None:
+    path, _ = data_dir
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+            "-days",
+            "2",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+        ],
+        check=True,
+        capture_output=True,
+        timeout=30,
+    )
+    context = ssl.create_default_context(cafile=str(cert))
+    with (
+        running(
+            "--data-dir",
+            str(path),
+            "--cert",
+            str(cert),
+            "--key",
+            str(key),
+            url_scheme="https",
+            context=context,
+        ) as (_, url),
+        urllib.request.urlopen(f"{url}/healthz", timeout=5, context=context) as r,
+    ):
+        assert json.loads(r.read())["ok"] is True
+
+
+def test_access_log_drops_query_strings(data_dir: tuple[Path, str]) -> None:
+    path, token = data_dir
+    with running("--data-dir", str(path)) as (proc, url):
+        request = urllib.request.Request(
+            f"{url}/api/v1/appointments?date=2030-01-01&marker=sensitive-value",
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        with urllib.request.urlopen(request, timeout=10) as r:
+            assert r.status == 200
+    _, err = proc.communicate(timeout=10)
+    assert "GET /api/v1/appointments" in err
+    assert "sensitive-value" not in err
+    assert "marker" not in err
+    assert token not in err
+
+
+def _import_rows(batch: int, rows: int) -> bytes:
+    lines = ["external_id,client_external_id,client_name,clinician_email,start,duration_min"]
+    for n in range(rows):
+        lines.append(
+            f"k{batch}-{n},c{n % 40},Client {n % 40},lee@example.org,"
+            f"{2031 + batch}-01-{1 + n // 60 % 28:02d}T{8 + n % 60 // 6:02d}:{n % 6 * 10:02d},10"
+        )
+    return ("\n".join(lines) + "\n").encode()
+
+
+def _post(url: str, token: str, path: str, body: bytes, ctype: str) -> int:
+    request = urllib.request.Request(
+        f"{url}{path}",
+        data=body,
+        method="POST",
+        headers={"Authorization": f"Bearer {token}", "Content-Type": ctype},
+    )
+    with urllib.request.urlopen(request, timeout=30) as r:
+        return int(r.status)
+
+
+def test_kill_mid_import_leaves_it_whole_or_absent(data_dir: tuple[Path, str]) -> None:
+    import random
+    import threading
+
+    path, token = data_dir
+    rng = random.Random(11)
+    with running("--data-dir", str(path)) as (_, url):
+        _post(
+            url,
+            token,
+            "/api/v1/staff",
+            b'{"email": "lee@example.org", "name": "Lee", "role": "clinician"}',
+            "application/json",
+        )
+    rows = 1500
+    for batch in range(3):
+        port = free_port()
+        proc = tlh("serve", "--port", str(port), "--data-dir", str(path))
+        url = f"http://127.0.0.1:{port}"
+        wait_healthy(url, proc)
+        acked = threading.Event()
+
+        def send(batch: int = batch, url: str = url, acked: threading.Event = acked) -> None:
+            with contextlib.suppress(OSError):
+                if (
+                    _post(
+                        url,
+                        token,
+                        "/api/v1/appointments/import",
+                        _import_rows(batch, rows),
+                        "text/csv",
+                    )
+                    == 200
+                ):
+                    acked.set()
+
+        sender = threading.Thread(target=send)
+        sender.start()
+        time.sleep(rng.uniform(0.05, 0.4))  # the kill lands at a random point: that is the test
+        proc.kill()
+        proc.communicate(timeout=10)
+        sender.join(timeout=30)
+        with running("--data-dir", str(path)) as (_, url2):
+            request = urllib.request.Request(
+                f"{url2}/api/v1/appointments?from={2031 + batch}-01-01&to={2031 + batch}-01-31",
+                headers={"Authorization": f"Bearer {token}"},
+            )
+            with urllib.request.urlopen(request, timeout=10) as r:
+                items = json.loads(r.read())["items"]
+        assert len(items) in (0, rows), f"import {batch} is partial: {len(items)} rows"
+        if acked.is_set():
+            assert len(items) == rows
