@@ -37,8 +37,8 @@ def ssl_context(settings: Settings) -> ssl.SSLContext | None:
         return context
     if not is_loopback(settings.host) and not settings.insecure:
         raise InvalidInput(
-            f"refusing to serve plain HTTP on {settings.host}: give --cert and --key "
-            "(`tlh cert` makes a pair), or --insecure behind a TLS proxy"
+            f"refusing to serve plain HTTP on {settings.host}: give --cert and --key, "
+            "or --insecure behind a TLS proxy"
         )
     return None
 

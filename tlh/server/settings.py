@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
+
+from tlh.errors import InvalidInput
 
 
 @dataclass(frozen=True)
@@ -27,3 +31,51 @@ class Settings:
     ws_max_message_bytes: int = 64 * 1024
     #: Seconds between websocket pings (a dead peer is dropped after no pong).
     ws_heartbeat_s: float = 20.0
+
+
+#: Config keys by table, and the Settings field each sets.
+_KEYS: dict[str, dict[str, type | tuple[type, ...]]] = {
+    "server": {
+        "host": str,
+        "port": int,
+        "cert": str,
+        "key": str,
+        "insecure": bool,
+        "allowed_origins": list,
+    },
+    "limits": {"max_body_bytes": int, "ws_max_message_bytes": int, "ws_heartbeat_s": (int, float)},
+}
+
+
+def load_settings(data_dir: Path, config: Path | None = None, **overrides: Any) -> Settings:
+    """Settings from a TOML file (``config``, else ``<data_dir>/tlh.toml`` if present),
+    then ``overrides`` (command-line flags that were given: ``None`` means not given).
+
+    An unknown table or key, or a value of the wrong type, is ``InvalidInput`` naming it.
+    """
+    path = config if config is not None else data_dir / "tlh.toml"
+    values: dict[str, Any] = {}
+    if config is not None or path.exists():
+        try:
+            doc = tomllib.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise InvalidInput(f"config file {path} does not exist") from None
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise InvalidInput(f"config file {path} is not valid TOML: {exc}") from None
+        for table, entries in doc.items():
+            if table not in _KEYS or not isinstance(entries, dict):
+                raise InvalidInput(f"{path}: unknown section [{table}]")
+            for key, value in entries.items():
+                expected = _KEYS[table].get(key)
+                if expected is None:
+                    raise InvalidInput(f"{path}: unknown key {key!r} in [{table}]")
+                if not isinstance(value, expected) or (isinstance(value, bool) and expected is int):
+                    raise InvalidInput(f"{path}: [{table}] {key} has the wrong type")
+                values[key] = value
+    for key in ("cert", "key"):
+        if key in values:
+            values[key] = Path(values[key])
+    if "allowed_origins" in values:
+        values["allowed_origins"] = tuple(str(o) for o in values["allowed_origins"])
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    return Settings(data_dir=data_dir, **values)

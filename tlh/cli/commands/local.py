@@ -55,9 +55,15 @@ def init(
 
 def serve(
     ctx: typer.Context,
-    host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option("--port", help="TCP port.")] = 8765,
+    host: Annotated[
+        str | None, typer.Option("--host", help="Address to listen on (default 127.0.0.1).")
+    ] = None,
+    port: Annotated[int | None, typer.Option("--port", help="TCP port (default 8765).")] = None,
     data_dir: DataDirOpt = None,
+    config_file: Annotated[
+        Path | None,
+        typer.Option("--config", help="Server config (default: tlh.toml in the data dir, if any)."),
+    ] = None,
     cert: Annotated[Path | None, typer.Option("--cert", help="TLS certificate (PEM).")] = None,
     key: Annotated[Path | None, typer.Option("--key", help="TLS private key (PEM).")] = None,
     insecure: Annotated[
@@ -68,15 +74,16 @@ def serve(
     out = state(ctx).out
     with handled(out):
         from tlh.server.run import serve as run_server
-        from tlh.server.settings import Settings
+        from tlh.server.settings import load_settings
 
-        settings = Settings(
-            data_dir=_data_dir(data_dir),
+        settings = load_settings(
+            _data_dir(data_dir),
+            config_file,
             host=host,
             port=port,
             cert=cert,
             key=key,
-            insecure=insecure,
+            insecure=insecure or None,
         )
         run_server(settings)
 
