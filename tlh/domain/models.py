@@ -96,6 +96,18 @@ class Policy(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=Tr
     late_cancel_hours: int = 24
     #: Minutes without activity before staff browser pages and dashboards lock.
     idle_logoff_min: int = 15
+    #: Minutes after an appointment's end that its join links still work.
+    link_grace_min: int = 30
+    #: Days a consent-request link stays valid.
+    consent_link_days: int = 14
+    #: Hours a room link (guest, quick) stays valid.
+    room_link_hours: int = 12
+    #: Hours before the start of the first (email, with join button) reminder; 0 = off.
+    reminder_email_hours: int = 24
+    #: Minutes before the start of the "soon" reminder (text + email); 0 = off. It is sent
+    #: only while at least ``reminder_soon_min_floor`` minutes remain.
+    reminder_soon_min: int = 30
+    reminder_soon_min_floor: int = 15
 
 
 class Staff(msgspec.Struct, frozen=True, kw_only=True):

@@ -16,6 +16,9 @@ from typing import Literal, Protocol, TypeVar
 
 import msgspec
 
+from tlh.domain.consent import ConsentRecord
+from tlh.domain.links import JoinLink
+from tlh.domain.messages import Message
 from tlh.domain.models import (
     Appointment,
     AvailabilityBlock,
@@ -25,7 +28,17 @@ from tlh.domain.models import (
     StaffToken,
 )
 
-TableName = Literal["policy", "staff", "tokens", "clients", "appointments", "availability"]
+TableName = Literal[
+    "policy",
+    "staff",
+    "tokens",
+    "clients",
+    "appointments",
+    "availability",
+    "links",
+    "consents",
+    "messages",
+]
 
 #: The record type of each table. Later issues add tables here (links, consents, ...).
 TABLES: dict[str, type[msgspec.Struct]] = {
@@ -35,6 +48,9 @@ TABLES: dict[str, type[msgspec.Struct]] = {
     "clients": Client,
     "appointments": Appointment,
     "availability": AvailabilityBlock,
+    "links": JoinLink,
+    "consents": ConsentRecord,
+    "messages": Message,
 }
 
 #: Fields with an in-memory index (value -> ids). ``None`` values are not indexed.
@@ -44,6 +60,9 @@ INDEXED: dict[str, tuple[str, ...]] = {
     "clients": ("external_id", "email"),
     "appointments": ("external_id", "series_id"),
     "availability": ("clinician_id",),
+    "links": ("token_hash", "appointment_id", "client_id"),
+    "consents": ("client_id", "link_id"),
+    "messages": ("idempotency_key", "status", "appointment_id"),
 }
 
 #: The policy table holds one record under this id.

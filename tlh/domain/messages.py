@@ -1,0 +1,61 @@
+"""Outgoing messages: the durable outbox record and its retry schedule."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+import msgspec
+
+
+class MessageKind(StrEnum):
+    INVITATION = "invitation"
+    CONSENT_REQUEST = "consent_request"
+    REMINDER_24H = "reminder_24h"
+    REMINDER_SOON = "reminder_soon"
+    CANCELLATION = "cancellation"
+    RESCHEDULE = "reschedule"
+
+
+class MessageChannel(StrEnum):
+    EMAIL = "email"
+    SMS = "sms"
+
+
+class MessageStatus(StrEnum):
+    QUEUED = "queued"
+    SENDING = "sending"  # handed to a transport; a crash here is never retried blindly
+    SENT = "sent"
+    FAILED = "failed"
+
+
+class Message(msgspec.Struct, frozen=True, kw_only=True):
+    id: str
+    #: One logical message, one key: the outbox refuses a second message with it.
+    idempotency_key: str
+    kind: MessageKind
+    channel: MessageChannel
+    to: str  # email address or E.164 number (PHI: never logged)
+    subject: str = ""
+    text: str
+    html: str | None = None
+    ics: str | None = None
+    status: MessageStatus = MessageStatus.QUEUED
+    attempts: int = 0
+    next_attempt_at: datetime
+    last_error: str = ""
+    provider_id: str = ""
+    created_at: datetime
+    sent_at: datetime | None = None
+    appointment_id: str | None = None
+    client_id: str | None = None
+    link_id: str | None = None
+
+
+#: After this many failed attempts a message is marked failed.
+MAX_ATTEMPTS = 8
+
+
+def next_attempt_at(attempts: int, now: datetime) -> datetime:
+    """When to try again after ``attempts`` failures: 30 s doubling, capped at 30 min."""
+    raise NotImplementedError
