@@ -7,10 +7,12 @@ opening to the appointment's end plus a grace period (room links: from creation 
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 import msgspec
+
+from tlh.domain.models import Appointment, Policy, Status
 
 
 class LinkPurpose(StrEnum):
@@ -67,16 +69,51 @@ class Redeemable(msgspec.Struct, frozen=True, kw_only=True):
     opens_at: datetime | None = None
 
 
+#: Appointment statuses whose links no longer admit anyone.
+DEAD_STATUSES: frozenset[Status] = frozenset(
+    {Status.CANCELLED, Status.LATE_CANCELLED, Status.MISSED}
+)
+
+
 def join_link_validity(
-    appt_start: datetime, appt_end: datetime, policy: object
+    appt_start: datetime, appt_end: datetime, policy: Policy
 ) -> tuple[datetime, datetime]:
     """[valid_from, valid_until) of a join link: the join window's opening to the end
     plus ``policy.link_grace_min``."""
-    raise NotImplementedError
+    opens = appt_start - timedelta(minutes=policy.window_opens_before_min)
+    return opens, appt_end + timedelta(minutes=policy.link_grace_min)
 
 
-def check_redeemable(link: JoinLink, appt: object | None, now: datetime) -> Redeemable:
+def room_link_validity(created: datetime, policy: Policy) -> tuple[datetime, datetime]:
+    """[valid_from, valid_until) of a room link (guest, quick, website): from its creation
+    for ``policy.room_link_hours``."""
+    return created, created + timedelta(hours=policy.room_link_hours)
+
+
+def consent_link_validity(created: datetime, policy: Policy) -> tuple[datetime, datetime]:
+    """[valid_from, valid_until) of a consent-request link: from its creation for
+    ``policy.consent_link_days``."""
+    return created, created + timedelta(days=policy.consent_link_days)
+
+
+def check_redeemable(link: JoinLink, appt: Appointment | None, now: datetime) -> Redeemable:
     """Whether ``link`` admits its holder at ``now``: INVALID if revoked, expired, or its
-    appointment is cancelled/late-cancelled/missing; EARLY (with ``opens_at``) before
-    ``valid_from``; else OK."""
-    raise NotImplementedError
+    appointment is cancelled/late-cancelled/missed/missing; EARLY (with ``opens_at``)
+    before ``valid_from``; else OK.
+
+    ``appt`` is the appointment the link names (``None`` when the store has none); it is
+    ignored for room and consent links, which name no appointment.
+    """
+    invalid = Redeemable(state=RedeemState.INVALID)
+    if link.revoked_at is not None:
+        return invalid
+    if now >= link.valid_until:
+        return invalid
+    # A link for a vanished or dead appointment answers exactly like an unknown one.
+    if link.appointment_id is not None and (
+        appt is None or appt.id != link.appointment_id or appt.status in DEAD_STATUSES
+    ):
+        return invalid
+    if now < link.valid_from:
+        return Redeemable(state=RedeemState.EARLY, opens_at=link.valid_from)
+    return Redeemable(state=RedeemState.OK)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 import msgspec
@@ -56,6 +56,21 @@ class Message(msgspec.Struct, frozen=True, kw_only=True):
 MAX_ATTEMPTS = 8
 
 
+#: The first retry waits this long; each further failure doubles it ...
+RETRY_BASE = timedelta(seconds=30)
+#: ... up to this ceiling, so a long outage is still probed twice an hour.
+RETRY_CAP = timedelta(minutes=30)
+
+
 def next_attempt_at(attempts: int, now: datetime) -> datetime:
-    """When to try again after ``attempts`` failures: 30 s doubling, capped at 30 min."""
-    raise NotImplementedError
+    """When to try again after ``attempts`` failures: 30 s doubling, capped at 30 min.
+
+    1 failure → now + 30 s, 2 → 60 s, 3 → 120 s, … never more than 30 min; ``attempts``
+    below 1 is treated as 1.
+    """
+    exponent = max(attempts, 1) - 1
+    # Cap the exponent first: 2**attempts for a huge count would overflow timedelta.
+    if exponent >= 16:
+        return now + RETRY_CAP
+    delay: timedelta = min(RETRY_BASE * (1 << exponent), RETRY_CAP)
+    return now + delay

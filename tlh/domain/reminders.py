@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Set
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 import msgspec
 
 from tlh.domain.messages import MessageChannel, MessageKind
-from tlh.domain.models import Appointment, Policy
+from tlh.domain.models import Appointment, Kind, Modality, Policy, Status
 
 
 class ReminderDue(msgspec.Struct, frozen=True, kw_only=True):
@@ -17,6 +17,26 @@ class ReminderDue(msgspec.Struct, frozen=True, kw_only=True):
     channels: tuple[MessageChannel, ...]
     #: Stable per appointment and kind: the outbox dedupes on it (never sent twice).
     key: str
+
+
+#: Statuses that still expect the client to turn up (and so to be reminded).
+REMINDED_STATUSES: frozenset[Status] = frozenset({Status.SCHEDULED, Status.CONFIRMED})
+
+#: Channels per reminder kind; the caller narrows them to each recipient's settings.
+CHANNELS: dict[MessageKind, tuple[MessageChannel, ...]] = {
+    MessageKind.REMINDER_24H: (MessageChannel.EMAIL,),
+    MessageKind.REMINDER_SOON: (MessageChannel.SMS, MessageChannel.EMAIL),
+}
+
+
+def reminder_key(kind: MessageKind, appt: Appointment) -> str:
+    """The reminder's stable key: ``reminder_24h:<appt id>:<start, UTC, YYYYMMDDTHHMMZ>``.
+
+    The start is part of it so that a rescheduled appointment is reminded again for its
+    new time, while restarts and repeated ticks at the same start never repeat one.
+    """
+    start = appt.start.astimezone(UTC).strftime("%Y%m%dT%H%MZ")
+    return f"{kind.value}:{appt.id}:{start}"
 
 
 def due_reminders(
@@ -28,7 +48,35 @@ def due_reminders(
     before the start. Soon: text + email once ``now >= start - reminder_soon_min`` while
     at least ``reminder_soon_min_floor`` minutes remain. A reminder that fell due while
     the server was down is still due when it comes back, unless the appointment has
-    started. Only appointments (kind) that are scheduled/confirmed get reminders;
-    cancelled, late-cancelled, missed, occurred, checked-in get none.
+    started. Only telehealth appointments (kind) that are scheduled/confirmed get
+    reminders; cancelled, late-cancelled, missed, occurred, checked-in get none.
+
+    The soon reminder supersedes a 24-hour one that has not gone out by then (one email
+    instead of two in the same minute, e.g. after a restart or for a late booking).
+    Keys come from ``reminder_key``; the list is in due order.
     """
-    raise NotImplementedError
+    if (
+        appt.kind is not Kind.APPOINTMENT
+        or appt.modality is not Modality.TELEHEALTH
+        or appt.status not in REMINDED_STATUSES
+        or now >= appt.start
+    ):
+        return []
+    due: list[ReminderDue] = []
+    soon_key = reminder_key(MessageKind.REMINDER_SOON, appt)
+    if policy.reminder_soon_min > 0:
+        soon_at = appt.start - timedelta(minutes=policy.reminder_soon_min)
+        floor_at = appt.start - timedelta(minutes=policy.reminder_soon_min_floor)
+        if soon_at <= now <= floor_at and soon_key not in already:
+            due.append(_due(MessageKind.REMINDER_SOON, soon_at, soon_key))
+    superseded = soon_key in already or bool(due)
+    if policy.reminder_email_hours > 0 and not superseded:
+        email_at = appt.start - timedelta(hours=policy.reminder_email_hours)
+        key = reminder_key(MessageKind.REMINDER_24H, appt)
+        if now >= email_at and key not in already:
+            due.insert(0, _due(MessageKind.REMINDER_24H, email_at, key))
+    return due
+
+
+def _due(kind: MessageKind, at: datetime, key: str) -> ReminderDue:
+    return ReminderDue(kind=kind, due_at=at, channels=CHANNELS[kind], key=key)

@@ -24,9 +24,6 @@ from tlh.services.csvfile import FORMULA_PREFIXES, IMPORT_COLUMNS
 
 ExportFormat = Literal["csv", "json", "ics"]
 
-#: Product id written into calendar files.
-PRODID = "-//tlh//telehealth appointments//EN"
-
 _CANCELLED = (Status.CANCELLED, Status.LATE_CANCELLED)
 
 
@@ -104,20 +101,10 @@ def _ics_status(status: Status) -> str:
 
 def _ics(appts: Sequence[Appointment], policy: Policy, tz: tzinfo) -> bytes:
     # Imported here: icalendar is only needed for this one format.
-    import icalendar
+    from tlh.messaging import ics
 
-    cal = icalendar.Calendar()
-    cal.add("prodid", PRODID)
-    cal.add("version", "2.0")
-    cal.add("x-wr-timezone", policy.timezone)
+    cal = ics.new_calendar(policy.timezone)
     for appt in appts:
-        event = icalendar.Event()
-        event.add("uid", f"{appt.id}@tlh")
-        event.add("dtstamp", appt.updated_at)
-        event.add("dtstart", appt.start.astimezone(tz))
-        event.add("dtend", appt.end.astimezone(tz))
-        event.add("summary", _summary(appt))
-        event.add("status", _ics_status(appt.status))
-        cal.add_component(event)
-    cal.add_missing_timezones()
-    return bytes(cal.to_ical())
+        summary, status = _summary(appt), _ics_status(appt.status)
+        cal.add_component(ics.appointment_event(appt, tz, summary=summary, status=status))
+    return ics.calendar_bytes(cal)

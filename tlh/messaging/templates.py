@@ -1,0 +1,237 @@
+"""Message templates a practice can edit, checked when they are loaded, never when sent.
+
+A template directory holds, for every ``MessageKind``, three files:
+
+- ``<kind>.email.txt`` — the plain-text email; its first line is ``Subject: ...``, the
+  second is blank, the rest is the body;
+- ``<kind>.email.html`` — the HTML email (every value is HTML-escaped when rendered);
+- ``<kind>.sms.txt`` — the text message.
+
+Placeholders are ``{name}`` (``{{`` and ``}}`` are literal braces) and only these names
+exist: ``practice_name``, ``date``, ``time``, ``timezone``, ``link``, ``clinician_name``,
+``recipient_name``. Messages carry only these, never notes or diagnoses.
+
+A line that starts with ``?name `` is kept (without the prefix) only when the value
+``name`` is non-empty; one that starts with ``?!name `` only when it is empty. That is how
+a text reminder reads well with or without its link (policy decides whether automatic
+texts carry one): render with ``link=""`` to leave it out.
+
+Anything else — an unknown placeholder, a malformed brace, a format spec, a missing file —
+is an ``InvalidInput`` from ``Templates.load`` naming the file and line.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import re
+import string
+from collections.abc import Mapping
+from datetime import datetime
+from pathlib import Path
+
+import msgspec
+
+from tlh.domain.messages import MessageChannel, MessageKind
+from tlh.domain.models import Appointment, Policy
+from tlh.domain.timeutil import zone
+from tlh.errors import InvalidInput
+
+#: Every placeholder a template may use.
+ALLOWED_NAMES: frozenset[str] = frozenset(
+    {"practice_name", "date", "time", "timezone", "link", "clinician_name", "recipient_name"}
+)
+
+#: The file suffixes of one kind's templates, by channel.
+SUFFIXES: dict[MessageChannel, tuple[str, ...]] = {
+    MessageChannel.EMAIL: ("email.txt", "email.html"),
+    MessageChannel.SMS: ("sms.txt",),
+}
+
+_CONDITION = re.compile(r"^\?(!?)([a-z_]+) (.*)$", re.DOTALL)
+_SUBJECT = "Subject:"
+_FORMATTER = string.Formatter()
+
+
+class Rendered(msgspec.Struct, frozen=True, kw_only=True):
+    """One message ready for a transport: ``subject`` is empty and ``html`` None for SMS."""
+
+    subject: str
+    text: str
+    html: str | None = None
+
+
+class _Line(msgspec.Struct, frozen=True):
+    """One template line: literal text with placeholders, optionally conditional."""
+
+    text: str
+    names: tuple[str, ...]
+    #: ``(name, keep_when_set)`` for ``?name`` / ``?!name`` lines.
+    condition: tuple[str, bool] | None = None
+
+
+_Lines = tuple[_Line, ...]
+
+
+def _parse_line(raw: str, where: str) -> _Line:
+    condition: tuple[str, bool] | None = None
+    match = _CONDITION.match(raw)
+    if match:
+        negate, name, raw = match.groups()
+        if name not in ALLOWED_NAMES:
+            raise InvalidInput(
+                f"{where}: unknown name {name!r} in condition (allowed: {_allowed()})"
+            )
+        condition = (name, not negate)
+    try:
+        parts = list(_FORMATTER.parse(raw))
+    except ValueError as exc:
+        raise InvalidInput(
+            f"{where}: malformed braces ({exc}); write {{{{ or }}}} for a brace"
+        ) from exc
+    names: list[str] = []
+    for _literal, field, spec, conversion in parts:
+        if field is None:
+            continue
+        if field not in ALLOWED_NAMES:
+            raise InvalidInput(f"{where}: unknown placeholder {{{field}}} (allowed: {_allowed()})")
+        if spec or conversion:
+            raise InvalidInput(f"{where}: placeholder {{{field}}} takes no format or conversion")
+        names.append(field)
+    return _Line(raw, tuple(names), condition)
+
+
+def _allowed() -> str:
+    return ", ".join(sorted(ALLOWED_NAMES))
+
+
+def _parse(text: str, name: str, first_line: int = 1) -> _Lines:
+    return tuple(
+        _parse_line(raw, f"{name} line {number}")
+        for number, raw in enumerate(text.splitlines(), start=first_line)
+    )
+
+
+def _read(path: Path) -> str:
+    if not path.is_file():
+        raise InvalidInput(f"template file {path} is missing")
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise InvalidInput(f"template file {path} is not UTF-8 text") from exc
+
+
+class Templates:
+    """A validated set of templates; ``render`` fills one in."""
+
+    def __init__(self, parsed: Mapping[tuple[MessageKind, str], _Lines]) -> None:
+        self._parsed = dict(parsed)
+
+    @classmethod
+    def load(cls, directory: Path) -> Templates:
+        """Read and check every template in ``directory`` (``InvalidInput`` on any fault)."""
+        parsed: dict[tuple[MessageKind, str], _Lines] = {}
+        for kind in MessageKind:
+            for suffix in (s for suffixes in SUFFIXES.values() for s in suffixes):
+                path = directory / f"{kind.value}.{suffix}"
+                text = _read(path)
+                if suffix == "email.txt":
+                    lines = text.splitlines()
+                    if len(lines) < 3 or not lines[0].startswith(_SUBJECT) or lines[1].strip():
+                        raise InvalidInput(
+                            f"{path.name} line 1: an email template starts with "
+                            "'Subject: ...' and a blank line"
+                        )
+                    subject = lines[0][len(_SUBJECT) :].strip()
+                    parsed[(kind, "subject")] = _parse(subject, path.name)
+                    parsed[(kind, suffix)] = _parse("\n".join(lines[2:]), path.name, 3)
+                else:
+                    parsed[(kind, suffix)] = _parse(text, path.name)
+        return cls(parsed)
+
+    def render(
+        self, kind: MessageKind, channel: MessageChannel, values: Mapping[str, str]
+    ) -> Rendered:
+        """Fill in ``kind``'s template for ``channel``.
+
+        ``values`` maps placeholder names to text; a placeholder a kept line uses must
+        have a value (``InvalidInput`` otherwise: a caller's bug). A ``link`` must be an
+        http(s) URL or empty. Line breaks inside values become spaces (no header or
+        line injection).
+        """
+        clean = {k: " ".join(str(v).splitlines()) for k, v in values.items()}
+        link = clean.get("link", "")
+        if link and not link.startswith(("https://", "http://")):
+            raise InvalidInput("a message link must be an http(s) URL")
+        if channel is MessageChannel.SMS:
+            return Rendered(subject="", text=self._fill(kind, "sms.txt", clean).strip())
+        escaped = {k: html.escape(v, quote=True) for k, v in clean.items()}
+        return Rendered(
+            subject=self._fill(kind, "subject", clean).strip(),
+            text=self._fill(kind, "email.txt", clean).strip() + "\n",
+            html=self._fill(kind, "email.html", escaped),
+        )
+
+    def _fill(self, kind: MessageKind, part: str, values: Mapping[str, str]) -> str:
+        out: list[str] = []
+        for line in self._parsed[(kind, part)]:
+            if line.condition is not None:
+                name, keep_when_set = line.condition
+                if bool(values.get(name)) is not keep_when_set:
+                    continue
+            missing = [n for n in line.names if n not in values]
+            if missing:
+                raise InvalidInput(f"no value for placeholder {{{missing[0]}}} in {kind.value}")
+            out.append(line.text.format_map(values))
+        return "\n".join(out)
+
+
+def default_templates_dir() -> Path:
+    """The templates shipped with tlh (``config/templates`` is the practice's copy)."""
+    return Path(__file__).parent / "default_templates"
+
+
+def default_consent_path() -> Path:
+    """The consent form shipped with tlh (``config/consent/telehealth.md`` is the copy)."""
+    return default_templates_dir() / "consent.md"
+
+
+def form_hash(text: str) -> str:
+    """The consent form's version: SHA-256 hex of its UTF-8 text."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def appointment_values(
+    appt: Appointment,
+    policy: Policy,
+    *,
+    link: str = "",
+    clinician_name: str = "",
+    recipient_name: str = "",
+) -> dict[str, str]:
+    """Every placeholder's value for ``appt``, its date and time in the practice's zone.
+
+    ``date`` reads ``Monday, November 23, 2026``, ``time`` ``10:00 AM`` and ``timezone``
+    the zone's abbreviation at that moment (``EST``).
+    """
+    local = appt.start.astimezone(zone(policy.timezone))
+    return {
+        "practice_name": policy.practice_name,
+        "date": format_date(local),
+        "time": format_time(local),
+        "timezone": local.tzname() or policy.timezone,
+        "link": link,
+        "clinician_name": clinician_name,
+        "recipient_name": recipient_name,
+    }
+
+
+def format_date(local: datetime) -> str:
+    """``Monday, November 23, 2026`` (no leading zero on the day)."""
+    return f"{local:%A, %B} {local.day}, {local.year}"
+
+
+def format_time(local: datetime) -> str:
+    """``10:00 AM`` / ``3:30 PM`` (no leading zero on the hour)."""
+    hour = local.hour % 12 or 12
+    return f"{hour}:{local:%M} {'AM' if local.hour < 12 else 'PM'}"
