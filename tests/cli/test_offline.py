@@ -38,7 +38,17 @@ def test_every_command_and_option_has_help() -> None:
     commands = _walk(root)
     assert len(commands) > 35
     names = {" ".join(p) for p, _ in commands}
-    for expected in ("appt import", "appt explain", "client contact add", "init", "restore"):
+    for expected in (
+        "appt import",
+        "appt explain",
+        "client contact add",
+        "init",
+        "restore",
+        "invite send",
+        "link revoke",
+        "consent record-verbal",
+        "outbox show",
+    ):
         assert expected in names
     for path, command in commands:
         assert (command.help or "").strip(), f"`tlh {' '.join(path)}` has no help"

@@ -12,14 +12,30 @@ from typing import Annotated
 
 import typer
 
-from .commands import admin, appt, audit, availability, client, local, practice, staff
+from .commands import (
+    admin,
+    appt,
+    audit,
+    availability,
+    client,
+    consent,
+    invite,
+    link,
+    local,
+    outbox,
+    practice,
+    staff,
+)
 from .exit import ExitStatus
 from .output import Output
 from .state import CliState
 
 app = typer.Typer(
     name="tlh",
-    help="Self-hosted telehealth for therapy practices: scheduling, staff, clients, audit.",
+    help=(
+        "Self-hosted telehealth for therapy practices: scheduling, staff, clients,"
+        " invitations, consent, audit."
+    ),
     no_args_is_help=True,
     # Plain click help: Typer's rich help formatting costs ~100 ms of imports per call.
     rich_markup_mode=None,
@@ -61,6 +77,10 @@ app.add_typer(client.app, name="client")
 app.add_typer(appt.app, name="appt")
 app.add_typer(availability.app, name="availability")
 app.add_typer(audit.app, name="audit")
+app.add_typer(invite.app, name="invite")
+app.add_typer(link.app, name="link")
+app.add_typer(consent.app, name="consent")
+app.add_typer(outbox.app, name="outbox")
 app.command("login")(admin.login)
 app.command("backup")(admin.backup)
 app.command("init")(local.init)

@@ -9,6 +9,10 @@ from .output import Output
 from .timefmt import local
 
 if TYPE_CHECKING:
+    from tlh.client.wire import ConsentStatus, Sent
+    from tlh.domain.consent import ConsentRecord
+    from tlh.domain.links import JoinLink
+    from tlh.domain.messages import Message
     from tlh.domain.models import Appointment, Client, Staff
 
 
@@ -106,6 +110,116 @@ def appointment_fields(out: Output, a: Appointment, zone: str, staff: dict[str, 
             ("notes", a.notes),
         ]
     )
+
+
+def link_table(out: Output, links: Sequence[JoinLink], zone: str) -> None:
+    """Join links with their holder, channel and validity in the practice's time."""
+    out.table(
+        (
+            "id",
+            "participant",
+            "channel",
+            f"valid from ({zone})",
+            f"valid until ({zone})",
+            "revoked",
+        ),
+        [
+            (
+                k.id,
+                _participant(k),
+                k.channel.value,
+                local(k.valid_from, zone),
+                local(k.valid_until, zone),
+                local(k.revoked_at, zone) if k.revoked_at else "no",
+            )
+            for k in links
+        ],
+    )
+
+
+def consent_table(out: Output, states: Sequence[ConsentStatus], zone: str) -> None:
+    """Each client's consent state and the latest ledger record behind it."""
+    out.table(
+        ("client", "state", "latest", f"at ({zone})", "by", "form"),
+        [
+            (
+                c.client_id,
+                c.state,
+                c.latest.decision.value if c.latest else "",
+                local(c.latest.at, zone) if c.latest else "",
+                _by(c.latest) if c.latest else "",
+                c.latest.form_hash[:12] if c.latest else "",
+            )
+            for c in states
+        ],
+    )
+
+
+def outbox_table(out: Output, messages: Sequence[Message], zone: str) -> None:
+    """Outbox messages, newest last, with their delivery state."""
+    out.table(
+        ("id", "kind", "channel", "to", "status", "tries", f"created ({zone})", "last error"),
+        [
+            (
+                m.id,
+                m.kind.value,
+                m.channel.value,
+                m.to,
+                m.status.value,
+                m.attempts,
+                local(m.created_at, zone),
+                m.last_error,
+            )
+            for m in messages
+        ],
+    )
+
+
+def message_fields(out: Output, m: Message, zone: str) -> None:
+    """One message's envelope as fields; its rendered text follows as plain lines."""
+    out.fields(
+        [
+            ("id", m.id),
+            ("kind", m.kind.value),
+            ("channel", m.channel.value),
+            ("to", m.to),
+            ("subject", m.subject),
+            ("status", m.status.value),
+            ("attempts", m.attempts),
+            (f"created ({zone})", local(m.created_at, zone)),
+            (f"sent ({zone})", local(m.sent_at, zone)),
+            (f"next attempt ({zone})", local(m.next_attempt_at, zone) if not m.sent_at else ""),
+            ("last error", m.last_error),
+            ("appointment", m.appointment_id or ""),
+            ("client", m.client_id or ""),
+            ("link", m.link_id or ""),
+            ("attachments", "invite.ics" if m.ics else ""),
+        ]
+    )
+
+
+def sent_table(out: Output, sent: Sent) -> None:
+    """The messages an invitation or resend queued (ids and addresses, no bodies)."""
+    out.table(
+        ("message", "kind", "channel", "to", "status", "link"),
+        [
+            (m.id, m.kind.value, m.channel.value, m.to, m.status.value, m.link_id or "")
+            for m in sent.messages
+        ],
+    )
+
+
+def _by(record: ConsentRecord) -> str:
+    """Who made a ledger entry: the staff id, or ``client`` for a signature (no names)."""
+    if record.recorded_by:
+        return record.recorded_by
+    return "client" if record.decision.value in ("accepted", "declined") else ""
+
+
+def _participant(k: JoinLink) -> str:
+    """``client cli_x`` / ``contact con_x`` / ``guest`` (ids, never names)."""
+    who = k.contact_id if k.participant.value == "contact" else k.client_id
+    return f"{k.participant.value} {who}" if who else k.participant.value
 
 
 def _kind(a: Appointment) -> str:

@@ -18,7 +18,8 @@ from tlh.domain.models import (
     Staff,
 )
 
-from .base import BaseClient, _fields, _q, _seg
+from .base import _fields, _q, _seg
+from .outreach import OutreachApi
 from .transport import ProgressCallback
 from .wire import AuditEntry, AuditVerify, Health, ImportReport, NewToken
 
@@ -26,11 +27,12 @@ from .wire import AuditEntry, AuditVerify, Health, ImportReport, NewToken
 BULK_TIMEOUT = 300.0
 
 
-class TlhClient(BaseClient):
+class TlhClient(OutreachApi):
     """An async client of one tlh server, authenticated by one staff token.
 
     ``TlhClient(url, token, timeout=30.0)``; use as ``async with``. ``last_body`` holds
     the raw bytes of the last answer; ``request()`` is the untyped escape hatch.
+    Invitations, links, consent and the outbox come from ``OutreachApi``.
     """
 
     # -- health, me, practice -------------------------------------------------

@@ -6,7 +6,10 @@ from typing import Any, Generic, TypeVar
 
 import msgspec
 
-from tlh.domain.models import Staff
+from tlh.domain.consent import ConsentRecord
+from tlh.domain.links import JoinLink
+from tlh.domain.messages import Message
+from tlh.domain.models import Appointment, Staff
 
 T = TypeVar("T")
 
@@ -72,6 +75,64 @@ class Health(msgspec.Struct, frozen=True, kw_only=True):
 
     ok: bool
     version: str
+
+
+class Sent(msgspec.Struct, frozen=True, kw_only=True):
+    """Links made and messages queued by an invitation or a link resend."""
+
+    links: list[JoinLink] = msgspec.field(default_factory=list)
+    messages: list[Message] = msgspec.field(default_factory=list)
+
+
+class Skipped(msgspec.Struct, frozen=True, kw_only=True):
+    """An appointment a day's invitations left out, and why (ids only)."""
+
+    appointment_id: str
+    reason: str
+
+
+class DayInvites(msgspec.Struct, frozen=True, kw_only=True):
+    """What ``POST /api/v1/invites/day`` did: appointments invited, skipped, messages queued."""
+
+    sent: int
+    skipped: list[Skipped] = msgspec.field(default_factory=list)
+    messages: int = 0
+
+
+class LinkUrl(msgspec.Struct, frozen=True, kw_only=True):
+    """A new link and its URL (``https://HOST/j#TOKEN``, shown once)."""
+
+    link: JoinLink
+    url: str
+
+
+class QuickInvite(msgspec.Struct, frozen=True, kw_only=True):
+    """An unscheduled session made now, its link and the link's URL."""
+
+    appointment: Appointment
+    link: JoinLink
+    url: str
+
+
+class WebsiteSnippet(msgspec.Struct, frozen=True, kw_only=True):
+    """HTML for the practice's website that opens a clinician's waiting room."""
+
+    html: str
+
+
+class ConsentSent(msgspec.Struct, frozen=True, kw_only=True):
+    """A consent request: its ledger record and the message queued to the client."""
+
+    record: ConsentRecord
+    message: Message
+
+
+class ConsentStatus(msgspec.Struct, frozen=True, kw_only=True):
+    """One client's consent state and the ledger record it rests on."""
+
+    client_id: str
+    state: str
+    latest: ConsentRecord | None = None
 
 
 #: Audit entries are shown as the server stores them; their fields may grow.

@@ -1,0 +1,163 @@
+"""``tlh consent``: request, record, check, withdraw and export telehealth consent."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from tlh.cli.output import Output
+from tlh.cli.state import JsonOpt, output, run
+
+from .invite import pick_channel, usage
+
+if TYPE_CHECKING:
+    from tlh.client import TlhClient
+    from tlh.domain.consent import ConsentRecord
+
+app = typer.Typer(
+    help="Send the consent form, record verbal consent, check and export the ledger.",
+    no_args_is_help=True,
+)
+
+ClientArg = Annotated[str, typer.Argument(help="Client id (cli_...).")]
+
+
+def _record(client: TlhClient, out: Output, record: ConsentRecord, what: str) -> None:
+    if out.as_json:
+        out.raw(client.last_body + b"\n")
+    else:
+        out.line(record.id)
+        out.note(f"{what} for client {record.client_id}")
+
+
+@app.command("send")
+def send(
+    ctx: typer.Context,
+    client_id: ClientArg,
+    email: Annotated[bool, typer.Option("--email", help="Send by email (the default).")] = False,
+    sms: Annotated[bool, typer.Option("--sms", help="Send by text message.")] = False,
+    to: Annotated[
+        str | None,
+        typer.Option("--to", help="Address to use; a missing one is added to the record."),
+    ] = None,
+    json_: JsonOpt = False,
+) -> None:
+    """Send the client a link to read and sign the consent form."""
+    output(ctx, json_)
+    channel = pick_channel(ctx, email=email, sms=sms) or "email"
+
+    async def body(client: TlhClient, out: Output) -> None:
+        sent = await client.consent_send(client_id, channel, to=to)
+        if out.as_json:
+            out.raw(client.last_body + b"\n")
+        else:
+            out.line(sent.message.id)
+            out.note(f"consent form sent by {channel} to client {client_id}")
+
+    run(ctx, body)
+
+
+@app.command("record-verbal")
+def record_verbal(
+    ctx: typer.Context,
+    client_id: ClientArg,
+    by: Annotated[
+        str, typer.Option("--by", help="Email of the clinician who took the consent (you).")
+    ],
+    note: Annotated[str, typer.Option("--note", help="Your attestation: when and how.")],
+    json_: JsonOpt = False,
+) -> None:
+    """Record consent given by voice; the logged-in clinician attests to it."""
+    output(ctx, json_)
+    if not note.strip():
+        raise usage(ctx, "--note must say how the consent was given")
+
+    async def body(client: TlhClient, out: Output) -> None:
+        from tlh.errors import Forbidden
+
+        # The server records the caller as the attester: --by guards against attesting
+        # in someone else's name with the wrong token.
+        me = await client.me()
+        if me.email.casefold() != by.strip().casefold():
+            raise Forbidden(
+                f"you are logged in as {me.email}, not {by.strip()}: "
+                "log in as the clinician who took the consent"
+            )
+        record = await client.consent_verbal(client_id, note)
+        _record(client, out, record, "verbal consent recorded")
+
+    run(ctx, body)
+
+
+@app.command("status")
+def status(
+    ctx: typer.Context,
+    client_id: Annotated[
+        str | None, typer.Argument(help="Client id (cli_...); default every client.")
+    ] = None,
+    json_: JsonOpt = False,
+) -> None:
+    """Show consent state per client: none, sent, valid, declined, revoked, expired..."""
+    output(ctx, json_)
+
+    async def body(client: TlhClient, out: Output) -> None:
+        from tlh.cli.render import consent_table
+
+        found = await client.consents(client_id)
+        if out.as_json:
+            out.raw(client.last_body + b"\n")
+            return
+        consent_table(out, found, (await client.practice()).timezone)
+
+    run(ctx, body)
+
+
+@app.command("revoke")
+def revoke(
+    ctx: typer.Context,
+    client_id: ClientArg,
+    note: Annotated[
+        str | None, typer.Option("--note", help="Why, or how the client withdrew it.")
+    ] = None,
+    json_: JsonOpt = False,
+) -> None:
+    """Record that the client withdrew their telehealth consent."""
+    output(ctx, json_)
+
+    async def body(client: TlhClient, out: Output) -> None:
+        record = await client.consent_revoke(client_id, note)
+        _record(client, out, record, "consent revoked")
+
+    run(ctx, body)
+
+
+@app.command("export")
+def export(
+    ctx: typer.Context,
+    fmt: Annotated[str, typer.Option("--format", help="csv or json.")] = "csv",
+    dest: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write to this file (default stdout).")
+    ] = None,
+) -> None:
+    """Export the consent ledger (admin; signature images are left out of CSV)."""
+    if fmt not in ("csv", "json"):
+        raise usage(ctx, "--format must be csv or json")
+
+    async def body(client: TlhClient, out: Output) -> None:
+        from tlh.errors import InvalidInput
+
+        from .appt_files import write_atomic
+
+        data = await client.consent_export(fmt)
+        if dest is None:
+            out.raw(data)
+            return
+        try:
+            write_atomic(dest, data)
+        except OSError as exc:
+            raise InvalidInput(f"cannot write {dest}: {exc.strerror}") from None
+        out.note(f"wrote {len(data)} bytes to {dest}")
+
+    run(ctx, body)
