@@ -196,12 +196,16 @@ def main() -> None:
         assert int(appt["notes"] or 0) >= acked_note, (
             f"acknowledged note {acked_note} lost (have {appt['notes']})"
         )
-        status, listing = call(
-            port, token, "GET", "/api/v1/appointments?from=2030-01-01&to=2040-12-31"
-        )
-        assert status == 200, listing
+        # The list endpoint answers at most two years at a time; batch b is in year 2030 + b // 12.
+        listed: list[dict[str, Any]] = []
+        for year in range(2030, 2031 + max(sent_imports, default=0) // 12, 2):
+            status, listing = call(
+                port, token, "GET", f"/api/v1/appointments?from={year}-01-01&to={year + 1}-12-31"
+            )
+            assert status == 200, listing
+            listed += listing["items"]
         present: dict[int, int] = {}
-        for a in listing["items"]:
+        for a in listed:
             ext = a.get("external_id") or ""
             if ext.startswith("b"):
                 present[int(ext[1:].split("-")[0])] = present.get(int(ext[1:].split("-")[0]), 0) + 1
