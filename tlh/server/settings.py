@@ -8,6 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from tlh.errors import InvalidInput
+from tlh.messaging.config import SECTIONS as MESSAGING_SECTIONS
+from tlh.messaging.config import MessagingConfig, messaging_from_toml
 
 
 @dataclass(frozen=True)
@@ -31,6 +33,8 @@ class Settings:
     ws_max_message_bytes: int = 64 * 1024
     #: Seconds between websocket pings (a dead peer is dropped after no pong).
     ws_heartbeat_s: float = 20.0
+    #: Email and SMS transports, templates and the public URL used in links.
+    messaging: MessagingConfig = field(default_factory=MessagingConfig)
 
 
 #: Config keys by table, and the Settings field each sets.
@@ -62,7 +66,13 @@ def load_settings(data_dir: Path, config: Path | None = None, **overrides: Any) 
             raise InvalidInput(f"config file {path} does not exist") from None
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
             raise InvalidInput(f"config file {path} is not valid TOML: {exc}") from None
+        try:
+            values["messaging"] = messaging_from_toml(doc)
+        except InvalidInput as exc:
+            raise InvalidInput(f"{path}: {exc.message}") from None
         for table, entries in doc.items():
+            if table in MESSAGING_SECTIONS:
+                continue
             if table not in _KEYS or not isinstance(entries, dict):
                 raise InvalidInput(f"{path}: unknown section [{table}]")
             for key, value in entries.items():

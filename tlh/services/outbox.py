@@ -1,15 +1,345 @@
-"""The durable outbox: messages are stored before they are sent, and sent at most once."""
+"""The durable outbox: messages are stored before they are sent, and sent at most once.
+
+``enqueue`` stores messages as queued. The ``OutboxWorker`` claims due ones by
+committing them as ``sending`` (attempts + 1) *before* a transport sees them, sends up
+to ``concurrency`` at a time, and commits the outcome: sent, queued again with backoff,
+or failed. A message found in ``sending`` at start-up was handed to a transport by a
+server that then died: it may or may not have left, so it is marked failed for a person
+to check rather than sent a second time.
+
+Commits are batched (claims in groups, outcomes group-committed), so a burst of a
+thousand messages costs tens of fsyncs, not thousands.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
 
-from tlh.domain.messages import Message
-from tlh.services.context import Actor, Context
+import msgspec
+
+from tlh.domain.messages import (
+    MAX_ATTEMPTS,
+    Message,
+    MessageChannel,
+    MessageStatus,
+    next_attempt_at,
+)
+from tlh.messaging.transports import PermanentError, TransientError, Transport
+from tlh.services.context import SYSTEM, Actor, Context
+from tlh.services.events import OVERFLOW, EventBus, Subscription
+from tlh.store.base import Put
+
+log = logging.getLogger(__name__)
+
+#: Published by ``enqueue``; a worker on the same ``EventBus`` wakes on it.
+QUEUED_EVENT = "outbox.queued"
+#: ``last_error`` of a message found mid-send after a restart.
+UNKNOWN_AFTER_RESTART = "delivery unknown after a restart; check and resend"
 
 
 async def enqueue(ctx: Context, actor: Actor, messages: Sequence[Message]) -> list[Message]:
     """Store ``messages`` as queued in one commit (skipping any whose idempotency key is
     already in the outbox: those are returned as stored), audit, and wake the worker.
+
+    The worker wakes through the ``outbox.queued`` event when ``ctx.events`` is the
+    server's ``EventBus``; otherwise it finds them at its next poll.
     """
-    raise NotImplementedError
+    out: list[Message] = []
+    new: list[Message] = []
+    by_key: dict[str, Message] = {}
+    for message in messages:
+        key = message.idempotency_key
+        stored = by_key.get(key)
+        if stored is None:
+            found = ctx.store.find("messages", "idempotency_key", key)
+            if found and isinstance(found[0], Message):
+                stored = found[0]
+            else:
+                stored = msgspec.structs.replace(message, status=MessageStatus.QUEUED)
+                new.append(stored)
+            by_key[key] = stored
+        out.append(stored)
+    if new:
+        await ctx.store.commit([Put("messages", m) for m in new])
+        ids = [m.id for m in new]
+        await ctx.audit.append_many(actor, "message.queue", ids)
+        ctx.events.publish(QUEUED_EVENT, {"ids": ids})
+    return out
+
+
+def _event(message: Message) -> dict[str, object]:
+    # Ids and states only: the address and the body stay in the outbox.
+    return {
+        "id": message.id,
+        "kind": str(message.kind),
+        "channel": str(message.channel),
+        "appointment_id": message.appointment_id,
+    }
+
+
+class OutboxWorker:
+    """Sends due messages in the background; ``start()`` then ``close()``.
+
+    ``transports`` maps each channel to its transport; the worker owns them and closes
+    them in ``close()``. ``clock`` defaults to ``ctx.clock``.
+    """
+
+    def __init__(
+        self,
+        ctx: Context,
+        transports: Mapping[MessageChannel, Transport],
+        clock: Callable[[], datetime] | None = None,
+        poll_s: float = 1.0,
+        *,
+        concurrency: int = 8,
+        send_timeout_s: float = 120.0,
+    ) -> None:
+        self.ctx = ctx
+        self.transports = dict(transports)
+        self.clock = clock or ctx.clock
+        self.poll_s = poll_s
+        self.concurrency = concurrency
+        self.send_timeout_s = send_timeout_s
+        # Claimed messages waiting for a free slot; bounded by ``_claim_limit``.
+        self._ready: asyncio.Queue[Message | None] = asyncio.Queue()
+        self._pending: set[str] = set()  # claimed, outcome not yet committed
+        self._claim_limit = 4 * concurrency
+        self._outcomes: list[Message] = []
+        self._returned: set[str] = set()  # outcomes that only undo a claim
+        self._outcomes_ready = asyncio.Event()
+        self._wakeup = asyncio.Event()
+        self._stopping = False
+        self._slots_done = False
+        self._task: asyncio.Task[None] | None = None
+        self._sub: Subscription | None = None
+
+    def wake(self) -> None:
+        """Look for due messages now rather than at the next poll."""
+        self._wakeup.set()
+
+    async def start(self) -> None:
+        """Settle messages a crash left mid-send, then start sending."""
+        if self._task is not None:
+            raise RuntimeError("the outbox worker is already started")
+        await self.recover()
+        if isinstance(self.ctx.events, EventBus):
+            self._sub = self.ctx.events.subscribe(maxsize=100)
+        self._task = asyncio.create_task(self._run(), name="tlh-outbox-worker")
+
+    async def close(self, grace_s: float = 10.0) -> None:
+        """Stop claiming; let sends under way finish (up to ``grace_s``), commit their
+        outcomes, put claimed-but-unsent messages back in the queue, close transports.
+        """
+        task, self._task = self._task, None
+        if task is not None:
+            self._stopping = True
+            self._wakeup.set()
+            # asyncio.wait, not wait_for: 3.11's wait_for can swallow a cancellation.
+            await asyncio.wait({task}, timeout=grace_s)
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        if self._sub is not None:
+            self._sub.close()
+            self._sub = None
+        for transport in self.transports.values():
+            try:
+                async with asyncio.timeout(10.0):
+                    await transport.close()
+            except Exception:  # one transport's failure must not keep the others open
+                log.exception("closing the %s transport failed", transport.channel)
+
+    async def recover(self) -> list[Message]:
+        """Mark messages left in ``sending`` as failed (never resent blindly)."""
+        stuck = [
+            m
+            for m in self.ctx.store.find("messages", "status", MessageStatus.SENDING)
+            if isinstance(m, Message) and m.id not in self._pending
+        ]
+        failed = [
+            msgspec.structs.replace(
+                m, status=MessageStatus.FAILED, last_error=UNKNOWN_AFTER_RESTART
+            )
+            for m in stuck
+        ]
+        if failed:
+            await self.ctx.store.commit([Put("messages", m) for m in failed])
+            await self.ctx.audit.append_many(SYSTEM, "message.fail", [m.id for m in failed])
+            for m in failed:
+                self.ctx.events.publish("message.failed", _event(m))
+        return failed
+
+    # -- the worker's task -------------------------------------------------------------
+
+    async def _run(self) -> None:
+        async with asyncio.TaskGroup() as tg:
+            slots = [tg.create_task(self._slot()) for _ in range(self.concurrency)]
+            flusher = tg.create_task(self._flush_loop())
+            listener = tg.create_task(self._listen()) if self._sub is not None else None
+            await self._claim_loop()
+            await asyncio.gather(*slots)
+            self._slots_done = True
+            self._outcomes_ready.set()
+            await flusher
+            if listener is not None:
+                listener.cancel()
+
+    async def _listen(self) -> None:
+        assert self._sub is not None
+        while True:
+            event = await self._sub.get()
+            if event.type in (QUEUED_EVENT, OVERFLOW):
+                self._wakeup.set()
+
+    async def _claim_loop(self) -> None:
+        while not self._stopping:
+            self._wakeup.clear()
+            try:
+                claimed = await self._claim()
+            except Exception:  # a store hiccup: try again at the next poll
+                log.exception("claiming outbox messages failed")
+                claimed = 0
+            if claimed == 0 or len(self._pending) >= self._claim_limit:
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(self.poll_s):
+                        await self._wakeup.wait()
+        self._unclaim_unsent()
+        for _ in range(self.concurrency):
+            self._ready.put_nowait(None)
+
+    async def _claim(self) -> int:
+        room = self._claim_limit - len(self._pending)
+        if room <= 0:
+            return 0
+        now = self.clock()
+        due = sorted(
+            (
+                m
+                for m in self.ctx.store.find("messages", "status", MessageStatus.QUEUED)
+                if isinstance(m, Message) and m.next_attempt_at <= now
+            ),
+            key=lambda m: (m.next_attempt_at, m.created_at, m.id),
+        )[:room]
+        if not due:
+            return 0
+        claimed = [
+            msgspec.structs.replace(m, status=MessageStatus.SENDING, attempts=m.attempts + 1)
+            for m in due
+        ]
+        # Durable before any transport sees them: a crash from here on is never a resend.
+        await self.ctx.store.commit([Put("messages", m) for m in claimed])
+        for m in claimed:
+            self._pending.add(m.id)
+            self._ready.put_nowait(m)
+        return len(claimed)
+
+    def _unclaim_unsent(self) -> None:
+        while not self._ready.empty():
+            m = self._ready.get_nowait()
+            if m is not None:
+                self._give_back(m)
+
+    def _give_back(self, message: Message) -> None:
+        # Never handed to a transport: back to the queue as it was.
+        self._returned.add(message.id)
+        self._outcomes.append(
+            msgspec.structs.replace(
+                message, status=MessageStatus.QUEUED, attempts=message.attempts - 1
+            )
+        )
+        self._outcomes_ready.set()
+
+    async def _slot(self) -> None:
+        while True:
+            message = await self._ready.get()
+            if message is None:
+                return
+            if self._stopping:
+                self._give_back(message)
+                continue
+            outcome = await self._deliver(message)
+            self._outcomes.append(outcome)
+            self._outcomes_ready.set()
+
+    async def _deliver(self, message: Message) -> Message:
+        transport = self.transports.get(message.channel)
+        try:
+            if transport is None:
+                raise PermanentError(f"no transport is configured for {message.channel}")
+            try:
+                async with asyncio.timeout(self.send_timeout_s):
+                    provider_id = await transport.send(message)
+            except TimeoutError:
+                raise TransientError("the transport timed out") from None
+        except TransientError as exc:
+            now = self.clock()
+            if message.attempts >= MAX_ATTEMPTS:
+                return self._failed(message, f"{exc}; gave up after {message.attempts} attempts")
+            return msgspec.structs.replace(
+                message,
+                status=MessageStatus.QUEUED,
+                next_attempt_at=next_attempt_at(message.attempts, now),
+                last_error=str(exc),
+            )
+        except PermanentError as exc:
+            return self._failed(message, str(exc))
+        except Exception as exc:
+            # A bug in a transport: it may have sent, so it is not retried blindly.
+            log.exception("transport %s raised unexpectedly", message.channel)
+            return self._failed(message, f"unexpected transport error ({type(exc).__name__})")
+        return msgspec.structs.replace(
+            message,
+            status=MessageStatus.SENT,
+            provider_id=provider_id,
+            sent_at=self.clock(),
+            last_error="",
+        )
+
+    @staticmethod
+    def _failed(message: Message, reason: str) -> Message:
+        return msgspec.structs.replace(message, status=MessageStatus.FAILED, last_error=reason)
+
+    async def _flush_loop(self) -> None:
+        while True:
+            await self._outcomes_ready.wait()
+            self._outcomes_ready.clear()
+            batch, self._outcomes = self._outcomes, []
+            if batch:
+                try:
+                    await self._commit_outcomes(batch)
+                except Exception:
+                    log.exception("recording outbox outcomes failed; retrying")
+                    self._outcomes[:0] = batch
+                    await asyncio.sleep(self.poll_s)
+                    self._outcomes_ready.set()
+                    continue
+            if self._slots_done and not self._outcomes:
+                return
+
+    async def _commit_outcomes(self, batch: list[Message]) -> None:
+        await self.ctx.store.commit([Put("messages", m) for m in batch])
+        self._pending.difference_update(m.id for m in batch)
+        self._wakeup.set()  # room to claim more
+        sent = [m for m in batch if m.status is MessageStatus.SENT]
+        failed = [m for m in batch if m.status is MessageStatus.FAILED]
+        retrying = [
+            m for m in batch if m.status is MessageStatus.QUEUED and m.id not in self._returned
+        ]
+        self._returned.difference_update(m.id for m in batch)
+        if sent:
+            await self.ctx.audit.append_many(SYSTEM, "message.send", [m.id for m in sent])
+        if failed:
+            await self.ctx.audit.append_many(SYSTEM, "message.fail", [m.id for m in failed])
+        for m in sent:
+            self.ctx.events.publish("message.sent", _event(m))
+        for m in failed:
+            self.ctx.events.publish("message.failed", _event(m))
+        for m in retrying:
+            self.ctx.events.publish(
+                "message.retrying",
+                {**_event(m), "attempts": m.attempts, "next_attempt_at": m.next_attempt_at},
+            )

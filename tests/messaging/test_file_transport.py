@@ -1,0 +1,56 @@
+"""The file transport writes what SMTP would send, atomically, under the data dir."""
+
+from __future__ import annotations
+
+from email import message_from_bytes, policy
+from pathlib import Path
+
+import icalendar
+import pytest
+
+from tests.messaging.support import email, sms
+from tlh.domain.messages import MessageChannel
+from tlh.messaging.config import MessagingConfig
+from tlh.messaging.file_transport import FileTransport
+from tlh.messaging.transports import PermanentError, build_transports
+
+
+async def test_email_is_an_eml_that_parses_back(tmp_path: Path) -> None:
+    transport = FileTransport(MessageChannel.EMAIL, tmp_path, "office@example.org")
+    name = await transport.send(email(7))
+    assert name == "msg_0007.eml"
+    files = sorted(p.name for p in (tmp_path / "outbox").iterdir())
+    assert files == ["msg_0007.eml"]  # no temp file left behind
+    got = message_from_bytes((tmp_path / "outbox" / name).read_bytes(), policy=policy.default)
+    assert got["To"] == "client7@example.com"
+    assert got["Message-ID"] == "<msg_0007@example.org>"
+    assert got.get_body(("plain",)) is not None
+    assert got.get_body(("html",)) is not None
+    [ics] = list(got.iter_attachments())  # type: ignore[attr-defined]
+    assert ics.get_content_type() == "text/calendar"
+    assert ics.get_param("method") == "REQUEST"
+    assert icalendar.Calendar.from_ical(ics.get_content()).walk("VEVENT")
+
+
+async def test_sms_is_a_txt_with_the_number_and_body(tmp_path: Path) -> None:
+    transport = FileTransport(MessageChannel.SMS, tmp_path)
+    name = await transport.send(sms(3))
+    text = (tmp_path / "outbox" / name).read_text()
+    assert name == "msg_s0003.txt"
+    assert text == "To: +15555550100\n\nTest practice: your session starts at 10:00."
+
+
+async def test_wrong_channel_and_unsafe_ids_are_refused(tmp_path: Path) -> None:
+    transport = FileTransport(MessageChannel.SMS, tmp_path)
+    with pytest.raises(PermanentError):
+        await transport.send(email(1))
+    with pytest.raises(PermanentError):
+        await transport.send(sms(1, id="../escape"))
+    assert not (tmp_path / "escape.txt").exists()
+
+
+def test_build_transports_defaults_to_files(tmp_path: Path) -> None:
+    transports = build_transports(MessagingConfig(), tmp_path)
+    assert set(transports) == {MessageChannel.EMAIL, MessageChannel.SMS}
+    assert all(isinstance(t, FileTransport) for t in transports.values())
+    assert all(t.channel is c for c, t in transports.items())

@@ -1,0 +1,129 @@
+"""The reminder clock: every interval, queue the reminders that have fallen due.
+
+Which reminders are due is the domain's answer (``due_reminders``); what they say and
+to whom is the services' (a ``RenderReminder`` callback that knows templates, links and
+recipients). The clock only asks, renders and enqueues.
+
+Idempotent by construction: a reminder counts as sent once any outbox message carries
+its key, so repeated ticks, restarts and two clocks racing can never send it twice. A
+reminder that fell due while the server was down goes out at the first tick after the
+start, unless the appointment has already begun.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
+
+from tlh.domain.messages import Message, MessageChannel
+from tlh.domain.models import Appointment
+from tlh.domain.reminders import ReminderDue, due_reminders
+from tlh.services.context import SYSTEM, Context
+from tlh.services.outbox import enqueue
+
+log = logging.getLogger(__name__)
+
+#: Builds the messages of one due reminder (one per recipient and channel). Each
+#: message's ``idempotency_key`` must be ``reminder_message_key(due, ...)``.
+RenderReminder = Callable[[Appointment, ReminderDue], Awaitable[list[Message]]]
+
+#: Separates a reminder's key from the recipient part in a message's idempotency key.
+KEY_SEPARATOR = "/"
+
+
+def reminder_message_key(due: ReminderDue, channel: MessageChannel, recipient_id: str) -> str:
+    """The idempotency key of one message of ``due``: ``<due.key>/<channel>/<recipient>``."""
+    return f"{due.key}{KEY_SEPARATOR}{channel}{KEY_SEPARATOR}{recipient_id}"
+
+
+def keys_in_outbox(ctx: Context, appointment_id: str) -> set[str]:
+    """The reminder keys (and full idempotency keys) already in the outbox for an
+    appointment, whatever became of those messages (sent, queued or failed).
+    """
+    keys: set[str] = set()
+    for message in ctx.store.find("messages", "appointment_id", appointment_id):
+        if isinstance(message, Message):
+            keys.add(message.idempotency_key)
+            keys.add(message.idempotency_key.partition(KEY_SEPARATOR)[0])
+    return keys
+
+
+class ReminderClock:
+    """Ticks every ``interval_s``; ``tick(now)`` is public so tests move time by hand.
+
+    With ``render=None`` the clock runs but sends nothing (a server without templates).
+    """
+
+    def __init__(
+        self,
+        ctx: Context,
+        render: RenderReminder | None,
+        clock: Callable[[], datetime] | None = None,
+        interval_s: float = 30.0,
+    ) -> None:
+        self.ctx = ctx
+        self.render = render
+        self.clock = clock or ctx.clock
+        self.interval_s = interval_s
+        self._task: asyncio.Task[None] | None = None
+        self._lock = asyncio.Lock()
+
+    async def start(self) -> None:
+        """Start ticking (the first tick is immediate: catch up after a restart)."""
+        if self._task is not None:
+            raise RuntimeError("the reminder clock is already started")
+        self._task = asyncio.create_task(self._run(), name="tlh-reminder-clock")
+
+    async def close(self) -> None:
+        """Stop ticking; a tick under way is cancelled (its enqueue is all-or-nothing)."""
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    async def tick(self, now: datetime | None = None) -> list[Message]:
+        """Queue every reminder due at ``now`` (default: the clock); return what was new."""
+        async with self._lock:  # a manual tick and the timer never overlap
+            return await self._tick(now or self.clock())
+
+    async def _tick(self, now: datetime) -> list[Message]:
+        if self.render is None:
+            return []
+        policy = self.ctx.policy()
+        horizon = now + timedelta(hours=policy.reminder_email_hours, minutes=60)
+        queued: list[Message] = []
+        for appt in self.ctx.store.appointments_between(now, horizon):
+            if appt.start < now:
+                continue  # under way: overlaps the range but is past reminding
+            already = keys_in_outbox(self.ctx, appt.id)
+            for due in due_reminders(appt, policy, now, already):
+                try:
+                    messages = await self.render(appt, due)
+                except Exception:
+                    # One appointment's bad data must not stop everyone else's reminders.
+                    log.exception("rendering reminder %s failed", due.key)
+                    continue
+                keyed = [
+                    m for m in messages if m.idempotency_key.partition(KEY_SEPARATOR)[0] == due.key
+                ]
+                if len(keyed) != len(messages):
+                    # Without the key the outbox could not tell it was sent: never send it.
+                    log.error("reminder %s: messages without its key were dropped", due.key)
+                messages = keyed
+                if messages:
+                    stored = await enqueue(self.ctx, SYSTEM, messages)
+                    known = {m.id for m in messages}
+                    queued.extend(m for m in stored if m.id in known)
+        return queued
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                await self.tick()
+            except Exception:  # the clock keeps ticking; the log says why one tick failed
+                log.exception("reminder tick failed")
+            await asyncio.sleep(self.interval_s)
