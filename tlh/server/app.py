@@ -6,19 +6,37 @@ from collections.abc import AsyncIterator
 
 from aiohttp import WSCloseCode, web
 
-from tlh.services.context import Context
+from tlh.messaging.transports import build_transports
 from tlh.services.events import EventBus
+from tlh.services.invites import reminder_renderer
+from tlh.services.links import LinkSessions, OutreachContext, load_outreach
+from tlh.services.outbox import OutboxWorker
+from tlh.services.reminder_clock import ReminderClock
 from tlh.store.auditlog import AuditLog
 from tlh.store.tinystore import TinyStore
 
 from . import middleware
-from .keys import AUDIT, BUS, CTX, SETTINGS, STORE, WEBSOCKETS
+from .keys import (
+    AUDIT,
+    BUS,
+    CTX,
+    LINK_SESSIONS,
+    OUTBOX_WORKER,
+    OUTREACH,
+    REDEEM_FAILURES,
+    REMINDER_CLOCK,
+    SETTINGS,
+    STORE,
+    WEBSOCKETS,
+)
+from .ratelimit import FailureLimiter
 from .routes import add_routes
 from .settings import Settings
 
 
 async def _resources(app: web.Application) -> AsyncIterator[None]:
-    """Open the store (taking the data dir's lock) and the audit log; close both."""
+    """Open the store (taking the data dir's lock) and the audit log, then start the
+    outbox worker and the reminder clock; stop them before closing the store."""
     settings = app[SETTINGS]
     store = TinyStore(settings.data_dir)
     await store.open()
@@ -30,12 +48,29 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
         raise
     bus = EventBus()
     app[STORE], app[AUDIT], app[BUS] = store, audit, bus
-    app[CTX] = Context(store=store, audit=audit, events=bus)
+    ctx = OutreachContext(
+        store=store, audit=audit, events=bus, outreach=app[OUTREACH], own_url=own_url(settings)
+    )
+    app[CTX] = ctx
+    worker = OutboxWorker(ctx, build_transports(settings.messaging, settings.data_dir))
+    clock = ReminderClock(ctx, reminder_renderer(ctx))
+    app[OUTBOX_WORKER], app[REMINDER_CLOCK] = worker, clock
     try:
+        await worker.start()
+        await clock.start()
         yield
     finally:
+        await clock.close()
+        await worker.close()
         await audit.close()
         await store.close()
+
+
+def own_url(settings: Settings) -> str:
+    """The server's own address, for links when no public URL is configured."""
+    scheme = "https" if settings.cert else "http"
+    host = f"[{settings.host}]" if ":" in settings.host else settings.host
+    return f"{scheme}://{host}:{settings.port}"
 
 
 async def _close_websockets(app: web.Application) -> None:
@@ -51,6 +86,11 @@ def create_app(settings: Settings) -> web.Application:
         client_max_size=settings.max_body_bytes,
     )
     app[SETTINGS] = settings
+    # Templates load (and fail) here, at start-up, never when a message is sent.
+    messaging = settings.messaging
+    app[OUTREACH] = load_outreach(messaging.templates_dir, messaging.public_url)
+    app[LINK_SESSIONS] = LinkSessions()
+    app[REDEEM_FAILURES] = FailureLimiter()
     app[WEBSOCKETS] = set[web.WebSocketResponse]()
     app.cleanup_ctx.append(_resources)
     app.on_shutdown.append(_close_websockets)

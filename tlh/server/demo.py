@@ -11,10 +11,14 @@ from pathlib import Path
 
 from aiohttp import web
 
+from tlh.domain.links import Channel
+from tlh.domain.models import Client
 from tlh.services import demo as demo_seed
+from tlh.services import links
 from tlh.services.bootstrap import init_practice, local_context
 from tlh.services.context import Actor, utcnow
 from tlh.services.staff import find_staff
+from tlh.store.base import Put
 
 from .accesslog import PathOnlyAccessLogger
 from .app import create_app
@@ -38,10 +42,25 @@ async def prepare(
     return token, practice
 
 
+async def consent_token(data_dir: Path) -> str | None:
+    """A consent link's token for the first demo client (to open the client page)."""
+    async with local_context(data_dir) as ctx:
+        clients = sorted(c.id for c in ctx.store.all("clients") if isinstance(c, Client))
+        if not clients:
+            return None
+        admin = find_staff(ctx, ADMIN_EMAIL)
+        actor = Actor(kind="staff", id=admin.id, role=admin.role, source="demo")
+        made = links.consent_link(ctx, actor, clients[0], Channel.COPY)
+        await ctx.store.commit([Put("links", made.link)])
+        await ctx.audit.append(actor, "link.create", made.link.id)
+        return made.token
+
+
 async def _run(host: str, port: int, on_ready: ReadyCallback) -> None:
     data_dir = Path(tempfile.mkdtemp(prefix="tlh-demo-"))
     try:
         token, practice = await prepare(data_dir)
+        consent = await consent_token(data_dir)
         runner = web.AppRunner(
             create_app(Settings(data_dir=data_dir, host=host, port=port)),
             access_log_class=PathOnlyAccessLogger,
@@ -61,6 +80,8 @@ async def _run(host: str, port: int, on_ready: ReadyCallback) -> None:
                 "tlh staff list",
                 "tlh audit verify",
             ]
+            if consent is not None:
+                hints.append(f"{links.link_url(url, consent)}   # a client's consent page")
             on_ready(url, token, hints)
             await asyncio.Event().wait()
         finally:

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from tlh.server.ratelimit import FailureLimiter
 from tlh.server.settings import Settings
 from tlh.services.context import Context
 from tlh.services.events import EventBus
+from tlh.services.links import LinkSessions, Outreach
+from tlh.services.outbox import OutboxWorker
+from tlh.services.reminder_clock import ReminderClock
 from tlh.store.auditlog import AuditLog
 from tlh.store.tinystore import TinyStore
 
@@ -17,3 +21,12 @@ BUS = web.AppKey("bus", EventBus)
 CTX = web.AppKey("ctx", Context)
 #: Open websockets, closed on shutdown (handlers remove their own when they end).
 WEBSOCKETS = web.AppKey("websockets", set[web.WebSocketResponse])
+#: Templates, consent form and public URL (loaded at start-up).
+OUTREACH = web.AppKey("outreach", Outreach)
+#: Sessions of redeemed client links (hashed ids in memory).
+LINK_SESSIONS = web.AppKey("link_sessions", LinkSessions)
+#: Failed link redemptions per remote address.
+REDEEM_FAILURES = web.AppKey("redeem_failures", FailureLimiter)
+#: The outbox's sender and the reminder clock, started after the store opens.
+OUTBOX_WORKER = web.AppKey("outbox_worker", OutboxWorker)
+REMINDER_CLOCK = web.AppKey("reminder_clock", ReminderClock)

@@ -22,7 +22,8 @@ from tlh.domain.models import (
 )
 from tlh.domain.timeutil import local_day_bounds, parse_local, zone
 from tlh.errors import Conflict, Forbidden, InvalidInput, NotFound
-from tlh.services import auth
+from tlh.services import auth, invites
+from tlh.services.consent import consent_check
 from tlh.services.context import Actor, Context, new_id
 from tlh.services.staff import find_staff
 from tlh.store.base import Put
@@ -243,6 +244,8 @@ async def update_appointment(
     await ctx.store.commit([Put("appointments", updated)])
     await ctx.audit.append(actor, "appointment.update", appt.id)
     ctx.events.publish("appointment.updated", _event(updated))
+    if updated.start != appt.start:
+        await invites.after_reschedule(ctx, actor, updated)
     return updated
 
 
@@ -258,6 +261,8 @@ async def set_status(ctx: Context, actor: Actor, appt_id: str, status: Any) -> A
     await ctx.store.commit([Put("appointments", updated)])
     await ctx.audit.append(actor, f"appointment.status.{new.value}", appt.id)
     ctx.events.publish("appointment.status", _event(updated))
+    if new in (Status.CANCELLED, Status.LATE_CANCELLED) and new is not appt.status:
+        await invites.after_cancel(ctx, actor, updated)
     return updated
 
 
@@ -292,4 +297,4 @@ def explain(
     else:
         raise InvalidInput("the appointment has no clinician")
     people = {s.id: s for s in ctx.store.all("staff") if isinstance(s, Staff)}
-    return explain_start(appt, staff, ctx.policy(), when, clinicians=people)
+    return explain_start(appt, staff, ctx.policy(), when, consent_check(ctx), clinicians=people)

@@ -2,9 +2,23 @@
 
 from aiohttp import web
 
-from . import admin, appointments, audit, availability, clients, events, practice, staff
+from . import (
+    admin,
+    appointments,
+    audit,
+    availability,
+    clients,
+    consents,
+    events,
+    invites,
+    links,
+    outbox,
+    practice,
+    staff,
+)
 
 
 def add_routes(app: web.Application) -> None:
-    for module in (practice, staff, clients, appointments, availability, audit, admin, events):
+    modules = (practice, staff, clients, appointments, availability, audit, admin, events)
+    for module in (*modules, links, invites, consents, outbox):
         app.router.add_routes(module.routes)

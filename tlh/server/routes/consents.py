@@ -1,0 +1,71 @@
+"""Staff routes for the consent ledger: send, verbal, status, revoke, export."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from aiohttp import web
+
+from tlh.domain.models import Role
+from tlh.errors import InvalidInput
+from tlh.server.http import ADMIN, ALL_STAFF, actor, body, ctx, items, requires, respond
+from tlh.services import consent
+
+from .invites import link_ctx
+
+routes = web.RouteTableDef()
+_FORMATS: dict[str, Literal["csv", "json"]] = {"csv": "csv", "json": "json"}
+
+
+@routes.post("/api/v1/consents/send")
+@requires(*ALL_STAFF)
+async def send(request: web.Request) -> web.Response:
+    data = await body(request)
+    record, message = await consent.send_consent(
+        link_ctx(request),
+        actor(request),
+        str(data.get("client_id") or ""),
+        data.get("channel"),
+        data.get("to") or None,
+    )
+    return respond({"record": record, "message": message}, 201)
+
+
+@routes.post("/api/v1/consents/verbal")
+@requires(Role.ADMIN, Role.CLINICIAN)
+async def verbal(request: web.Request) -> web.Response:
+    data = await body(request)
+    record = await consent.record_verbal(
+        ctx(request), actor(request), str(data.get("client_id") or ""), data.get("note")
+    )
+    return respond(record, 201)
+
+
+@routes.get("/api/v1/consents")
+@requires(*ALL_STAFF)
+async def status(request: web.Request) -> web.Response:
+    return items(consent.status(ctx(request), actor(request), request.query.get("client")))
+
+
+@routes.post("/api/v1/consents/revoke")
+@requires(*ALL_STAFF)
+async def revoke(request: web.Request) -> web.Response:
+    data = await body(request)
+    record = await consent.revoke_consent(
+        ctx(request), actor(request), str(data.get("client_id") or ""), data.get("note")
+    )
+    return respond(record, 201)
+
+
+@routes.get("/api/v1/consents/export")
+@requires(*ADMIN)
+async def export(request: web.Request) -> web.Response:
+    fmt = _FORMATS.get(request.query.get("format", "csv"))
+    if fmt is None:
+        raise InvalidInput("format must be csv or json")
+    data = await consent.export(ctx(request), actor(request), fmt)
+    return web.Response(
+        body=data,
+        content_type="text/csv" if fmt == "csv" else "application/json",
+        headers={"Content-Disposition": f'attachment; filename="consents.{fmt}"'},
+    )

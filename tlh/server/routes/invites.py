@@ -1,0 +1,89 @@
+"""Staff routes for invitations and join links (send, day, copy, quick, guest, website)."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from aiohttp import web
+
+from tlh.server.http import ALL_STAFF, EDITORS, actor, body, ctx, items, requires, respond
+from tlh.services import invites, links, rooms
+from tlh.services.context import Context
+from tlh.services.links import OutreachContext
+
+routes = web.RouteTableDef()
+
+
+def link_ctx(request: web.Request) -> Context:
+    """The context, with links pointing at the address the caller reached us by when no
+    public URL is configured (the listening port may have been picked at random)."""
+    c = ctx(request)
+    if isinstance(c, OutreachContext):
+        return dataclasses.replace(c, own_url=f"{request.scheme}://{request.host}")
+    return c
+
+
+@routes.post("/api/v1/invites")
+@requires(*ALL_STAFF)
+async def send(request: web.Request) -> web.Response:
+    made, messages = await invites.invite(link_ctx(request), actor(request), await body(request))
+    return respond({"links": made, "messages": messages}, 201)
+
+
+@routes.post("/api/v1/invites/day")
+@requires(*EDITORS)
+async def day(request: web.Request) -> web.Response:
+    data = await body(request)
+    return respond(await invites.invite_day(link_ctx(request), actor(request), data))
+
+
+@routes.post("/api/v1/invites/link")
+@requires(*ALL_STAFF)
+async def copy(request: web.Request) -> web.Response:
+    data = await body(request)
+    link, url = await rooms.copy_link(link_ctx(request), actor(request), data)
+    return respond({"link": link, "url": url}, 201)
+
+
+@routes.post("/api/v1/invites/quick")
+@requires(*ALL_STAFF)
+async def quick(request: web.Request) -> web.Response:
+    data = await body(request)
+    return respond(await rooms.quick(link_ctx(request), actor(request), data), 201)
+
+
+@routes.post("/api/v1/invites/guest")
+@requires(*ALL_STAFF)
+async def guest(request: web.Request) -> web.Response:
+    clinician = (await body(request)).get("clinician")
+    link, url = await rooms.guest_link(link_ctx(request), actor(request), clinician)
+    return respond({"link": link, "url": url}, 201)
+
+
+@routes.get("/api/v1/invites/website")
+@requires(*ALL_STAFF)
+async def website(request: web.Request) -> web.Response:
+    clinician = request.query.get("clinician")
+    html = await rooms.website_snippet(link_ctx(request), actor(request), clinician)
+    return respond({"html": html})
+
+
+@routes.get("/api/v1/appointments/{id}/links")
+@requires(*ALL_STAFF)
+async def list_links(request: web.Request) -> web.Response:
+    return items(links.list_links(ctx(request), actor(request), request.match_info["id"]))
+
+
+@routes.post("/api/v1/links/{id}/revoke")
+@requires(*EDITORS)
+async def revoke(request: web.Request) -> web.Response:
+    return respond(await links.revoke_link(ctx(request), actor(request), request.match_info["id"]))
+
+
+@routes.post("/api/v1/links/{id}/resend")
+@requires(*EDITORS)
+async def resend(request: web.Request) -> web.Response:
+    made, messages = await invites.resend(
+        link_ctx(request), actor(request), request.match_info["id"]
+    )
+    return respond({"links": made, "messages": messages}, 201)

@@ -1,0 +1,237 @@
+"""The client-facing side of links: the page, redeeming a token, and signing consent.
+
+No staff token here: the client holds a link token (in the URL fragment, so it never
+reaches the server with a page request) and redeems it by POST for a short-lived
+session cookie. Every failure to redeem answers the same, is rate-limited per address
+and audited without the token.
+"""
+
+from __future__ import annotations
+
+import functools
+from importlib.resources import files
+from typing import Any
+
+from aiohttp import web
+
+from tlh.domain.consent import ConsentDecision, ConsentRecord, ConsentState
+from tlh.domain.links import JoinLink, LinkPurpose, ParticipantKind, RedeemState
+from tlh.domain.timeutil import zone
+from tlh.errors import Forbidden, RateLimited, TlhError, TooLarge, Unauthenticated
+from tlh.server.http import body, ctx, public, respond
+from tlh.server.keys import LINK_SESSIONS, REDEEM_FAILURES, SETTINGS
+from tlh.services import consent
+from tlh.services.context import Actor
+from tlh.services.links import find_by_token, get_link, outreach_of, redeemable
+
+routes = web.RouteTableDef()
+
+COOKIE = "__Host-tlh_link"
+#: The one answer to every failed redemption (unknown, expired, revoked, malformed...).
+INVALID_LINK = {
+    "error": {
+        "code": "invalid_link",
+        "message": "This link is not valid. Ask your practice for a new one.",
+    }
+}
+_STATIC = {"j.html": "text/html", "j.css": "text/css", "j.js": "text/javascript"}
+_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+        "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+    ),
+    "Referrer-Policy": "no-referrer",
+    "X-Content-Type-Options": "nosniff",
+    "Cache-Control": "no-store",
+}
+_MAX_REDEEM_BYTES = 4096
+_MAX_CONSENT_BYTES = 400_000
+
+
+@functools.cache
+def _asset_bytes(name: str) -> bytes:
+    # Read once: three small packaged files that never change while the server runs.
+    return files("tlh.server").joinpath("static", name).read_bytes()
+
+
+def _asset(name: str) -> web.Response:
+    return web.Response(body=_asset_bytes(name), content_type=_STATIC[name], headers=_HEADERS)
+
+
+@routes.get("/j")
+@public
+async def page(request: web.Request) -> web.Response:
+    """The client page; the token stays in the fragment, so nothing is consumed here."""
+    return _asset("j.html")
+
+
+@routes.get("/j.css")
+@public
+async def style(request: web.Request) -> web.Response:
+    return _asset("j.css")
+
+
+@routes.get("/j.js")
+@public
+async def script(request: web.Request) -> web.Response:
+    return _asset("j.js")
+
+
+def check_origin(request: web.Request) -> None:
+    """A browser POST must come from this server's own page (or a configured origin)."""
+    origin = request.headers.get("Origin")
+    settings = request.app[SETTINGS]
+    own = f"{request.scheme}://{request.host}"
+    allowed = {own, *settings.allowed_origins}
+    if settings.messaging.public_url:
+        allowed.add(settings.messaging.public_url.rstrip("/"))
+    if origin not in allowed:
+        raise Forbidden("this request must come from the practice's own page")
+
+
+def _invalid() -> web.Response:
+    return respond(INVALID_LINK, 404)
+
+
+@routes.post("/api/v1/link/redeem")
+@public
+async def redeem(request: web.Request) -> web.Response:
+    """Trade a link token for a session cookie; one answer for every failure."""
+    check_origin(request)
+    c = ctx(request)
+    peer = request.remote or ""
+    failures = request.app[REDEEM_FAILURES]
+    if failures.blocked(peer):
+        raise RateLimited("too many attempts; please wait a minute and try again")
+    link: JoinLink | None = None
+    if (request.content_length or 0) <= _MAX_REDEEM_BYTES:
+        try:
+            token = (await body(request)).get("token")
+        except TlhError:
+            token = None
+        link = find_by_token(c, token)
+    now = c.clock()
+    verdict = redeemable(c, link, now) if link is not None else None
+    if link is None or verdict is None or verdict.state is RedeemState.INVALID:
+        failures.fail(peer)
+        await c.audit.append(
+            Actor(kind="client_link", id="anonymous", source=peer), "link.redeem.failed", "unknown"
+        )
+        return _invalid()
+    who = Actor(kind="client_link", id=link.id, source=peer)
+    await c.audit.append(who, "link.redeem", link.id)
+    c.events.publish(
+        "link.redeemed",
+        {"link_id": link.id, "appointment_id": link.appointment_id, "client_id": link.client_id},
+    )
+    answer = _describe(request, link)
+    answer["state"] = verdict.state.value
+    if verdict.opens_at is not None:
+        answer["opens_at"] = verdict.opens_at
+    response = respond(answer)
+    session = request.app[LINK_SESSIONS].open(link.id)
+    response.set_cookie(
+        COOKIE,
+        session,
+        httponly=True,
+        secure=True,
+        samesite="Strict",
+        path="/",
+        max_age=int(request.app[LINK_SESSIONS].ttl_s),
+    )
+    return response
+
+
+def _describe(request: web.Request, link: JoinLink) -> dict[str, Any]:
+    """What the page needs to show for a link (no names, no notes)."""
+    c = ctx(request)
+    policy = c.policy()
+    answer: dict[str, Any] = {
+        "purpose": link.purpose.value,
+        "practice_name": policy.practice_name,
+        "timezone": policy.timezone,
+        "next": "waiting",
+    }
+    needs_consent = (
+        link.client_id is not None
+        and policy.consent_required
+        and consent.state_of(c, link.client_id) is not ConsentState.VALID
+    )
+    if link.purpose is LinkPurpose.CONSENT or needs_consent:
+        answer["next"] = "consent"
+    if link.appointment_id is not None:
+        appt = c.store.get("appointments", link.appointment_id)
+        start = getattr(appt, "start", None)
+        if start is not None:
+            local = start.astimezone(zone(policy.timezone))
+            answer["starts_at"] = start
+            answer["starts_local"] = local.strftime("%A %d %B, %H:%M")
+    return answer
+
+
+def _session_link(request: web.Request) -> JoinLink:
+    """The live link behind the request's session cookie (401 when there is none)."""
+    c = ctx(request)
+    link_id = request.app[LINK_SESSIONS].link_id(request.cookies.get(COOKIE))
+    link = get_link(c, link_id) if link_id else None
+    if link is None or redeemable(c, link, c.clock()).state is RedeemState.INVALID:
+        raise Unauthenticated("your link has expired; please open it again from your message")
+    if link.client_id is None or link.participant is ParticipantKind.GUEST:
+        raise Forbidden("this link does not lead to a consent form")
+    return link
+
+
+def _signed_through(request: web.Request, link: JoinLink) -> ConsentRecord | None:
+    for record in ctx(request).store.find("consents", "link_id", link.id):
+        if isinstance(record, ConsentRecord) and record.decision in (
+            ConsentDecision.ACCEPTED,
+            ConsentDecision.DECLINED,
+        ):
+            return record
+    return None
+
+
+@routes.get("/api/v1/link/consent")
+@public
+async def consent_form(request: web.Request) -> web.Response:
+    """The consent form (markdown; the page renders it as text) and its version."""
+    link = _session_link(request)
+    c = ctx(request)
+    outreach, _ = outreach_of(c)
+    done = _signed_through(request, link)
+    assert link.client_id is not None
+    state = done.decision.value if done else consent.state_of(c, link.client_id).value
+    await c.audit.append(
+        Actor(kind="client_link", id=link.id, source=request.remote or ""),
+        "consent.form.read",
+        link.client_id,
+    )
+    return respond(
+        {
+            "form_markdown": outreach.form_text,
+            "form_hash": outreach.form_hash,
+            "practice_name": c.policy().practice_name,
+            "state": state,
+        }
+    )
+
+
+@routes.post("/api/v1/link/consent")
+@public
+async def consent_submit(request: web.Request) -> web.Response:
+    """Accept (typed name + drawn signature) or decline the current form."""
+    check_origin(request)
+    link = _session_link(request)
+    if (request.content_length or 0) > _MAX_CONSENT_BYTES:
+        raise TooLarge("the signature image is too large")
+    c = ctx(request)
+    peer = request.remote or ""
+    record = await consent.sign(
+        c,
+        Actor(kind="client_link", id=link.id, source=peer),
+        link,
+        await body(request),
+        source=peer,
+        user_agent=request.headers.get("User-Agent", ""),
+    )
+    return respond(record)

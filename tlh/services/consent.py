@@ -1,0 +1,291 @@
+"""Consent: send the form, sign it through a link, record verbal consent, revoke, export.
+
+The ledger is append-only (``ConsentRecord`` per decision); the client's state is the
+domain's reading of it against the current form's hash.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Any, Literal
+
+import msgspec
+
+from tlh.domain.consent import (
+    ConsentDecision,
+    ConsentRecord,
+    ConsentState,
+    consent_blockers,
+    consent_state,
+    latest_record,
+)
+from tlh.domain.links import Channel, JoinLink
+from tlh.domain.messages import Message, MessageChannel, MessageKind
+from tlh.domain.models import Appointment, Blocker, Client, Role
+from tlh.errors import Conflict, InvalidInput, TooLarge
+from tlh.services import auth
+from tlh.services.context import Actor, Context, new_id
+from tlh.services.exporting import escape_formula
+from tlh.services.links import consent_link, link_url, outreach_of
+from tlh.services.outbox import enqueue
+from tlh.services.recipients import add_address, explicit, load_client
+from tlh.store.base import Put
+
+READERS = (Role.ADMIN, Role.SCHEDULER, Role.CLINICIAN)
+#: Verbal consent is an attestation: only someone who heard it (or an admin) records it.
+ATTESTERS = (Role.ADMIN, Role.CLINICIAN)
+#: Largest signature image accepted (base64 characters).
+MAX_SIGNATURE_CHARS = 200_000
+_PNG_B64_PREFIX = "iVBORw0KGgo"  # base64 of the PNG signature bytes
+
+
+class FormChanged(Conflict):
+    """The form the client read is not the current one."""
+
+    code = "form_changed"
+
+
+def records_of(ctx: Context, client_id: str) -> list[ConsentRecord]:
+    """A client's ledger, oldest first."""
+    found = ctx.store.find("consents", "client_id", client_id)
+    records = [r for r in found if isinstance(r, ConsentRecord)]
+    return sorted(records, key=lambda r: (r.at, r.id))
+
+
+def state_of(ctx: Context, client_id: str, now: datetime | None = None) -> ConsentState:
+    """The client's consent state for the current form."""
+    outreach, _ = outreach_of(ctx)
+    return consent_state(
+        records_of(ctx, client_id), outreach.form_hash, ctx.policy(), now or ctx.clock()
+    )
+
+
+def consent_check(ctx: Context) -> Callable[[Appointment, datetime], tuple[Blocker, ...]]:
+    """The eligibility hook: the consent blockers of an appointment's clients."""
+    outreach, _ = outreach_of(ctx)
+    policy = ctx.policy()
+
+    def check(appt: Appointment, now: datetime) -> tuple[Blocker, ...]:
+        records = {cid: records_of(ctx, cid) for cid in appt.client_ids}
+        return consent_blockers(appt.client_ids, records, outreach.form_hash, policy, now)
+
+    return check
+
+
+def _channel(value: Any) -> MessageChannel:
+    try:
+        return MessageChannel(str(value or "email"))
+    except ValueError:
+        raise InvalidInput("channel must be email or sms") from None
+
+
+async def send_consent(
+    ctx: Context, actor: Actor, client_id: str, channel: Any, to: str | None = None
+) -> tuple[ConsentRecord, Message]:
+    """Send a client the consent form's link; the ledger records the request (SENT)."""
+    auth.require_role(actor, *READERS)
+    chan = _channel(channel)
+    client = load_client(ctx, client_id)
+    if to:
+        client = await add_address(ctx, actor, client, chan, to)
+    recipient = explicit(client, chan)
+    outreach, base = outreach_of(ctx)
+    made = consent_link(ctx, actor, client.id, Channel(chan.value))
+    now = ctx.clock()
+    record = ConsentRecord(
+        id=new_id("cns"),
+        client_id=client.id,
+        decision=ConsentDecision.SENT,
+        form_hash=outreach.form_hash,
+        at=now,
+        recorded_by=actor.id,
+        link_id=made.link.id,
+    )
+    policy = ctx.policy()
+    values = {"practice_name": policy.practice_name, "link": link_url(base, made.token)}
+    values |= {"recipient_name": recipient.name, "date": "", "time": "", "timezone": ""}
+    values["clinician_name"] = ""
+    rendered = outreach.templates.render(MessageKind.CONSENT_REQUEST, chan, values)
+    message = Message(
+        id=new_id("msg"),
+        idempotency_key=f"consent:{record.id}:{chan.value}",
+        kind=MessageKind.CONSENT_REQUEST,
+        channel=chan,
+        to=recipient.address,
+        subject=rendered.subject,
+        text=rendered.text,
+        html=rendered.html,
+        next_attempt_at=now,
+        created_at=now,
+        client_id=client.id,
+        link_id=made.link.id,
+    )
+    await ctx.store.commit([Put("links", made.link), Put("consents", record)])
+    await ctx.audit.append(actor, "consent.send", client.id)
+    [queued] = await enqueue(ctx, actor, [message])
+    return record, queued
+
+
+async def record_verbal(ctx: Context, actor: Actor, client_id: str, note: Any) -> ConsentRecord:
+    """Record a verbal consent the caller attests to having heard."""
+    auth.require_role(actor, *ATTESTERS)
+    text = str(note or "").strip()
+    if not text:
+        raise InvalidInput("a verbal consent needs a note (what was said, and how)")
+    return await _append(ctx, actor, client_id, ConsentDecision.VERBAL, text[:2000])
+
+
+async def revoke_consent(
+    ctx: Context, actor: Actor, client_id: str, note: Any = None
+) -> ConsentRecord:
+    """Record that the client withdrew their consent."""
+    auth.require_role(actor, *READERS)
+    return await _append(ctx, actor, client_id, ConsentDecision.REVOKED, str(note or "")[:2000])
+
+
+async def _append(
+    ctx: Context, actor: Actor, client_id: str, decision: ConsentDecision, note: str
+) -> ConsentRecord:
+    client = load_client(ctx, client_id)
+    outreach, _ = outreach_of(ctx)
+    record = ConsentRecord(
+        id=new_id("cns"),
+        client_id=client.id,
+        decision=decision,
+        form_hash=outreach.form_hash,
+        at=ctx.clock(),
+        recorded_by=actor.id,
+        note=note,
+    )
+    await ctx.store.commit([Put("consents", record)])
+    await ctx.audit.append(actor, f"consent.{decision.value}", client.id)
+    event = "consent.accepted" if decision is ConsentDecision.VERBAL else "consent.revoked"
+    ctx.events.publish(event, {"client_id": client.id, "record_id": record.id})
+    return record
+
+
+def _signature(value: Any) -> str:
+    if not isinstance(value, str) or not value:
+        raise InvalidInput("please draw your signature")
+    data = value.removeprefix("data:image/png;base64,")
+    if len(data) > MAX_SIGNATURE_CHARS:
+        raise TooLarge("the signature image is too large")
+    if not data.startswith(_PNG_B64_PREFIX):
+        raise InvalidInput("the signature must be a PNG image")
+    return data
+
+
+async def sign(
+    ctx: Context,
+    actor: Actor,
+    link: JoinLink,
+    body: dict[str, Any],
+    *,
+    source: str,
+    user_agent: str,
+) -> ConsentRecord:
+    """Store the decision a client made through ``link`` (idempotent per link+decision)."""
+    try:
+        decision = ConsentDecision(str(body.get("decision")))
+    except ValueError:
+        decision = ConsentDecision.SENT
+    if decision not in (ConsentDecision.ACCEPTED, ConsentDecision.DECLINED):
+        raise InvalidInput("decision must be accepted or declined")
+    assert link.client_id is not None
+    earlier = [
+        r
+        for r in ctx.store.find("consents", "link_id", link.id)
+        if isinstance(r, ConsentRecord)
+        and r.decision in (ConsentDecision.ACCEPTED, ConsentDecision.DECLINED)
+    ]
+    if earlier:
+        if earlier[0].decision is decision:
+            return earlier[0]  # a replay or a double click: the same record
+        raise Conflict("consent already recorded")
+    outreach, _ = outreach_of(ctx)
+    if body.get("form_hash") != outreach.form_hash:
+        raise FormChanged("please read the updated form")
+    signed_name: str | None = None
+    signature: str | None = None
+    if decision is ConsentDecision.ACCEPTED:
+        signed_name = " ".join(str(body.get("signed_name") or "").split())[:200]
+        if len(signed_name) < 2:
+            raise InvalidInput("please type your full name")
+        signature = _signature(body.get("signature_png"))
+    record = ConsentRecord(
+        id=new_id("cns"),
+        client_id=link.client_id,
+        decision=decision,
+        form_hash=outreach.form_hash,
+        at=ctx.clock(),
+        signed_name=signed_name,
+        signature_png=signature,
+        source=source[:100],
+        user_agent=user_agent[:500],
+        link_id=link.id,
+    )
+    await ctx.store.commit([Put("consents", record)])
+    await ctx.audit.append(actor, f"consent.{decision.value}", link.client_id)
+    ctx.events.publish(
+        f"consent.{decision.value}", {"client_id": link.client_id, "record_id": record.id}
+    )
+    return record
+
+
+def status(ctx: Context, actor: Actor, client_id: str | None = None) -> list[dict[str, Any]]:
+    """Each client's (or one client's) consent state and latest ledger record."""
+    auth.require_role(actor, *READERS)
+    if client_id:
+        clients = [load_client(ctx, client_id)]
+    else:
+        clients = sorted(
+            (c for c in ctx.store.all("clients") if isinstance(c, Client)), key=lambda c: c.id
+        )
+    outreach, _ = outreach_of(ctx)
+    policy, now = ctx.policy(), ctx.clock()
+    out: list[dict[str, Any]] = []
+    for client in clients:
+        records = records_of(ctx, client.id)
+        state = consent_state(records, outreach.form_hash, policy, now)
+        latest = latest_record(records)
+        if latest is not None:
+            latest = msgspec.structs.replace(latest, signature_png=None)
+        out.append({"client_id": client.id, "state": state.value, "latest": latest})
+    return out
+
+
+_CSV_FIELDS = [
+    "id",
+    "client_id",
+    "decision",
+    "form_hash",
+    "at",
+    "signed_name",
+    "source",
+    "user_agent",
+    "recorded_by",
+    "note",
+    "link_id",
+]
+
+
+async def export(ctx: Context, actor: Actor, fmt: Literal["csv", "json"]) -> bytes:
+    """The whole ledger (audited); CSV leaves the signature images out."""
+    auth.require_role(actor, Role.ADMIN)
+    records: Sequence[ConsentRecord] = sorted(
+        (r for r in ctx.store.all("consents") if isinstance(r, ConsentRecord)),
+        key=lambda r: (r.at, r.id),
+    )
+    await ctx.audit.append_many(actor, "consent.export", sorted({r.client_id for r in records}))
+    if fmt == "json":
+        return msgspec.json.encode(list(records))
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(_CSV_FIELDS)
+    for record in records:
+        row = msgspec.to_builtins(record)
+        writer.writerow([escape_formula(str(row.get(f) or "")) for f in _CSV_FIELDS])
+    return buffer.getvalue().encode()

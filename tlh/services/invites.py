@@ -1,0 +1,390 @@
+"""Invitations: join links made, rendered into messages and queued in the outbox.
+
+Also the notices that follow a change (reschedule, cancellation) and the reminder
+clock's render callback. Idempotency keys: ``invite:<link id>:<channel>`` for
+invitations and notices, ``<reminder key>/<channel>/<recipient>`` for reminders.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+import msgspec
+
+from tlh.domain.links import (
+    DEAD_STATUSES,
+    Channel,
+    JoinLink,
+    join_link_validity,
+)
+from tlh.domain.messages import Message, MessageChannel, MessageKind
+from tlh.domain.models import Appointment, Kind, Modality, Role, Staff
+from tlh.domain.reminders import ReminderDue
+from tlh.domain.timeutil import local_day_bounds, zone
+from tlh.errors import Conflict, InvalidInput, NotFound, TlhError
+from tlh.messaging.ics import IcsMethod, appointment_ics
+from tlh.messaging.templates import appointment_values
+from tlh.services import auth
+from tlh.services.context import SYSTEM, Actor, Context, new_id
+from tlh.services.links import (
+    get_link,
+    join_link,
+    link_url,
+    live_links,
+    outreach_of,
+    public,
+    revoked_ops,
+)
+from tlh.services.outbox import enqueue
+from tlh.services.recipients import (
+    Recipient,
+    add_address,
+    by_settings,
+    contacts_by_settings,
+    explicit,
+    load_client,
+)
+from tlh.services.reminder_clock import RenderReminder, reminder_message_key
+from tlh.store.base import Put
+
+SENDERS = (Role.ADMIN, Role.SCHEDULER, Role.CLINICIAN)
+EDITORS = (Role.ADMIN, Role.SCHEDULER)
+
+
+@dataclass
+class Batch:
+    """Links and messages prepared for one or many appointments, stored together."""
+
+    links: list[JoinLink] = field(default_factory=list)
+    messages: list[Message] = field(default_factory=list)
+
+    async def commit(self, ctx: Context, actor: Actor) -> tuple[list[JoinLink], list[Message]]:
+        """Store the links, queue the messages; return them (links without hashes)."""
+        if self.links:
+            await ctx.store.commit([Put("links", link) for link in self.links])
+            await ctx.audit.append_many(actor, "link.create", [k.id for k in self.links])
+        queued = await enqueue(ctx, actor, self.messages) if self.messages else []
+        return [public(link) for link in self.links], queued
+
+
+def channel_of(value: Any) -> MessageChannel:
+    """``email`` or ``sms`` (``InvalidInput`` otherwise)."""
+    try:
+        return MessageChannel(str(value or "email"))
+    except ValueError:
+        raise InvalidInput("channel must be email or sms") from None
+
+
+def load_appointment(ctx: Context, appt_id: Any) -> Appointment:
+    """The appointment (``NotFound`` otherwise)."""
+    appt = ctx.store.get("appointments", str(appt_id or ""))
+    if not isinstance(appt, Appointment):
+        raise NotFound("no appointment with that id")
+    return appt
+
+
+def check_invitable(ctx: Context, appt: Appointment) -> None:
+    """A clear ``Conflict`` when ``appt`` cannot have join links (and why)."""
+    if appt.status in DEAD_STATUSES:
+        raise Conflict(f"appointment {appt.id} is {appt.status.value}; no invitation was sent")
+    if appt.kind is not Kind.APPOINTMENT or appt.modality is not Modality.TELEHEALTH:
+        raise Conflict(f"appointment {appt.id} is not a telehealth appointment")
+    if ctx.clock() >= join_link_validity(appt.start, appt.end, ctx.policy())[1]:
+        raise Conflict(f"appointment {appt.id} has ended; no invitation was sent")
+
+
+def clinician_name(ctx: Context, appt: Appointment) -> str:
+    """The first listed clinician's display name (staff names are not patient data)."""
+    staff = ctx.store.get("staff", appt.clinician_ids[0]) if appt.clinician_ids else None
+    return staff.name if isinstance(staff, Staff) else ""
+
+
+def build_message(
+    ctx: Context,
+    appt: Appointment,
+    kind: MessageKind,
+    channel: MessageChannel,
+    recipient: Recipient,
+    *,
+    key: str,
+    url: str,
+    link_id: str | None,
+    ics: IcsMethod | None,
+    sequence: int = 0,
+) -> Message:
+    """One rendered message to ``recipient`` about ``appt`` (with an .ics for emails)."""
+    outreach, _ = outreach_of(ctx)
+    policy = ctx.policy()
+    who = clinician_name(ctx, appt)
+    values = appointment_values(
+        appt, policy, link=url, clinician_name=who, recipient_name=recipient.name
+    )
+    rendered = outreach.templates.render(kind, channel, values)
+    calendar = None
+    if channel is MessageChannel.EMAIL and ics is not None:
+        calendar = appointment_ics(
+            appt,
+            policy,
+            link=url,
+            practice_name=policy.practice_name,
+            clinician_name=who,
+            method=ics,
+            sequence=sequence,
+        )
+    now = ctx.clock()
+    return Message(
+        id=new_id("msg"),
+        idempotency_key=key,
+        kind=kind,
+        channel=channel,
+        to=recipient.address,
+        subject=rendered.subject,
+        text=rendered.text,
+        html=rendered.html,
+        ics=calendar,
+        next_attempt_at=now,
+        created_at=now,
+        appointment_id=appt.id,
+        client_id=recipient.client_id,
+        link_id=link_id,
+    )
+
+
+def add_invitation(
+    ctx: Context,
+    actor: Actor,
+    batch: Batch,
+    appt: Appointment,
+    recipient: Recipient,
+    channel: MessageChannel,
+    kind: MessageKind = MessageKind.INVITATION,
+    sequence: int = 0,
+) -> None:
+    """A new join link for ``recipient`` and the message that carries it, into ``batch``."""
+    made = join_link(
+        ctx,
+        actor,
+        appt,
+        Channel(channel.value),
+        participant=recipient.participant,
+        client_id=recipient.client_id,
+        contact_id=recipient.contact_id,
+    )
+    _, base = outreach_of(ctx)
+    batch.links.append(made.link)
+    batch.messages.append(
+        build_message(
+            ctx,
+            appt,
+            kind,
+            channel,
+            recipient,
+            key=f"invite:{made.link.id}:{channel.value}",
+            url=link_url(base, made.token),
+            link_id=made.link.id,
+            ics="REQUEST",
+            sequence=sequence,
+        )
+    )
+
+
+def recipients_for(
+    ctx: Context, appt: Appointment, channel: MessageChannel, contact_id: str | None = None
+) -> list[Recipient]:
+    """Who an appointment's invitation goes to: one contact if named, else every client
+    (a missing address is an error) and the contacts whose settings ask for it."""
+    if contact_id:
+        for client_id in appt.client_ids:
+            client = load_client(ctx, client_id)
+            if any(c.id == contact_id for c in client.contacts):
+                return [explicit(client, channel, contact_id)]
+        raise NotFound("no such contact on this appointment's clients")
+    out: list[Recipient] = []
+    for client_id in appt.client_ids:
+        client = load_client(ctx, client_id)
+        out.append(explicit(client, channel))
+        out += contacts_by_settings(client, channel)
+    return out
+
+
+async def invite(
+    ctx: Context, actor: Actor, body: dict[str, Any]
+) -> tuple[list[JoinLink], list[Message]]:
+    """Send an appointment's join links by email or SMS (``to`` adds a missing address)."""
+    auth.require_role(actor, *SENDERS)
+    channel = channel_of(body.get("channel"))
+    appt = load_appointment(ctx, body.get("appointment_id"))
+    check_invitable(ctx, appt)
+    contact_id = body.get("contact_id") or None
+    to = body.get("to") or None
+    if to:
+        owner = owner_of(ctx, appt, contact_id)
+        await add_address(ctx, actor, load_client(ctx, owner), channel, str(to), contact_id)
+    batch = Batch()
+    for recipient in recipients_for(ctx, appt, channel, contact_id):
+        add_invitation(ctx, actor, batch, appt, recipient, channel)
+    return await batch.commit(ctx, actor)
+
+
+def owner_of(ctx: Context, appt: Appointment, contact_id: str | None) -> str:
+    """The client whose record ``to`` is saved to."""
+    if contact_id:
+        for client_id in appt.client_ids:
+            if any(c.id == contact_id for c in load_client(ctx, client_id).contacts):
+                return client_id
+        raise NotFound("no such contact on this appointment's clients")
+    if len(appt.client_ids) != 1:
+        raise InvalidInput("--to needs an appointment with one client (or --contact)")
+    return appt.client_ids[0]
+
+
+async def invite_day(ctx: Context, actor: Actor, body: dict[str, Any]) -> dict[str, Any]:
+    """Invite every telehealth appointment of a local day; one commit for them all."""
+    auth.require_role(actor, *EDITORS)
+    channel = channel_of(body.get("channel"))
+    try:
+        day = date.fromisoformat(str(body.get("date") or ""))
+    except ValueError:
+        raise InvalidInput("date must be YYYY-MM-DD") from None
+    start, end = local_day_bounds(day, zone(ctx.policy().timezone))
+    batch = Batch()
+    sent = 0
+    skipped: list[dict[str, str]] = []
+    for appt in ctx.store.appointments_between(start, end):
+        if appt.start < start or appt.modality is not Modality.TELEHEALTH:
+            continue
+        try:
+            check_invitable(ctx, appt)
+            people = recipients_for(ctx, appt, channel)
+        except TlhError as exc:
+            skipped.append({"appointment_id": appt.id, "reason": exc.message})
+            continue
+        for recipient in people:
+            add_invitation(ctx, actor, batch, appt, recipient, channel)
+        sent += 1
+    _, messages = await batch.commit(ctx, actor)
+    return {"sent": sent, "skipped": skipped, "messages": len(messages)}
+
+
+async def resend(ctx: Context, actor: Actor, link_id: str) -> tuple[list[JoinLink], list[Message]]:
+    """Revoke a join link and send its holder a new one (by SMS if it came by SMS, else
+    by email)."""
+    auth.require_role(actor, *EDITORS)
+    old = get_link(ctx, link_id)
+    if old.appointment_id is None or old.client_id is None:
+        raise Conflict("only an appointment's join links can be resent")
+    appt = load_appointment(ctx, old.appointment_id)
+    check_invitable(ctx, appt)
+    channel = MessageChannel.SMS if old.channel is Channel.SMS else MessageChannel.EMAIL
+    recipient = explicit(load_client(ctx, old.client_id), channel, old.contact_id)
+    batch = Batch()
+    add_invitation(ctx, actor, batch, appt, recipient, channel)
+    if old.revoked_at is None:
+        await ctx.store.commit(revoked_ops([old], ctx.clock()))
+        await ctx.audit.append(actor, "link.revoke", old.id)
+    return await batch.commit(ctx, actor)
+
+
+def _holders(ctx: Context, links: Sequence[JoinLink]) -> list[tuple[Recipient, MessageChannel]]:
+    """Who had links sent by email or SMS, once per person and channel."""
+    seen: set[tuple[str, MessageChannel]] = set()
+    out: list[tuple[Recipient, MessageChannel]] = []
+    for link in links:
+        if link.client_id is None or link.channel not in (Channel.EMAIL, Channel.SMS):
+            continue
+        channel = MessageChannel(link.channel.value)
+        who = (link.contact_id or link.client_id, channel)
+        if who in seen:
+            continue
+        seen.add(who)
+        try:
+            client = load_client(ctx, link.client_id)
+            out.append((explicit(client, channel, link.contact_id), channel))
+        except TlhError:
+            continue  # the address or contact went away since: nobody to tell
+    return out
+
+
+async def after_reschedule(ctx: Context, actor: Actor, appt: Appointment) -> list[Message]:
+    """Revoke the old join links; send new ones (RESCHEDULE) to those who had them."""
+    old = live_links(ctx, appt.id)
+    if not old:
+        return []
+    await ctx.store.commit(revoked_ops(old, ctx.clock()))
+    await ctx.audit.append_many(actor, "link.revoke", [k.id for k in old])
+    if appt.modality is not Modality.TELEHEALTH or appt.status in DEAD_STATUSES:
+        return []
+    batch = Batch()
+    sequence = len(ctx.store.find("links", "appointment_id", appt.id))
+    for recipient, channel in _holders(ctx, old):
+        add_invitation(
+            ctx, actor, batch, appt, recipient, channel, MessageKind.RESCHEDULE, sequence
+        )
+    _, messages = await batch.commit(ctx, actor)
+    return messages
+
+
+async def after_cancel(ctx: Context, actor: Actor, appt: Appointment) -> list[Message]:
+    """Revoke the join links; tell those who had them (with a METHOD:CANCEL .ics)."""
+    old = live_links(ctx, appt.id)
+    if not old:
+        return []
+    await ctx.store.commit(revoked_ops(old, ctx.clock()))
+    await ctx.audit.append_many(actor, "link.revoke", [k.id for k in old])
+    sequence = len(ctx.store.find("links", "appointment_id", appt.id))
+    messages = [
+        build_message(
+            ctx,
+            appt,
+            MessageKind.CANCELLATION,
+            channel,
+            recipient,
+            key=f"cancel:{appt.id}:{recipient.key}:{channel.value}",
+            url="",
+            link_id=None,
+            ics="CANCEL",
+            sequence=sequence,
+        )
+        for recipient, channel in _holders(ctx, old)
+    ]
+    return await enqueue(ctx, actor, messages) if messages else []
+
+
+def reminder_renderer(ctx: Context) -> RenderReminder:
+    """The reminder clock's callback: each due reminder's messages, one per recipient and
+    channel (per their settings); emails carry a fresh join link, texts only if the
+    policy allows links in automatic texts."""
+
+    async def render(appt: Appointment, due: ReminderDue) -> list[Message]:
+        policy = ctx.policy()
+        batch = Batch()
+        for client_id in appt.client_ids:
+            client = load_client(ctx, client_id)
+            for channel in due.channels:
+                for recipient in by_settings(client, channel):
+                    key = reminder_message_key(due, channel, recipient.key)
+                    if channel is MessageChannel.SMS and not policy.sms_reminders_include_link:
+                        batch.messages.append(
+                            build_message(
+                                ctx, appt, due.kind, channel, recipient,
+                                key=key, url="", link_id=None, ics=None,
+                            )
+                        )  # fmt: skip
+                        continue
+                    add_invitation(ctx, SYSTEM, batch, appt, recipient, channel, due.kind)
+                    message = batch.messages[-1]
+                    batch.messages[-1] = _rekey(message, key)
+        if batch.links:
+            await ctx.store.commit([Put("links", link) for link in batch.links])
+            await ctx.audit.append_many(SYSTEM, "link.create", [k.id for k in batch.links])
+        return batch.messages
+
+    return render
+
+
+def _rekey(message: Message, key: str) -> Message:
+    # Reminders carry no .ics: the invitation already put the appointment in the calendar.
+    return msgspec.structs.replace(message, idempotency_key=key, ics=None)

@@ -1,0 +1,340 @@
+"""Link tokens: made once, stored as SHA-256 only, redeemed for a short-lived session.
+
+A token is 256 random bits (``secrets.token_urlsafe(32)``); its URL is
+``{base}/j#{token}``, so the token rides in the fragment and never reaches an access
+log. Redeeming it (a POST from the client page) gives a random session id kept, hashed,
+in memory on the server (``LinkSessions``).
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import msgspec
+
+from tlh.domain.links import (
+    Channel,
+    JoinLink,
+    LinkPurpose,
+    ParticipantKind,
+    Redeemable,
+    RedeemState,
+    check_redeemable,
+    consent_link_validity,
+    join_link_validity,
+    room_link_validity,
+)
+from tlh.domain.models import Appointment, Role
+from tlh.errors import NotFound
+from tlh.messaging.templates import (
+    Templates,
+    default_consent_path,
+    default_templates_dir,
+    form_hash,
+)
+from tlh.services import auth
+from tlh.services.context import Actor, Context, new_id
+from tlh.store.base import Put
+
+READERS = (Role.ADMIN, Role.SCHEDULER, Role.CLINICIAN)
+WRITERS = (Role.ADMIN, Role.SCHEDULER)
+
+#: Tokens are 43 url-safe characters; anything far off that is not worth a lookup.
+_TOKEN_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
+
+
+def hash_link_token(token: str) -> str:
+    """SHA-256 hex of a link token (256 random bits: no salt or KDF is needed)."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def link_url(base_url: str, token: str) -> str:
+    """The link as the holder gets it: the token in the fragment, never in the path."""
+    return f"{base_url.rstrip('/')}/j#{token}"
+
+
+def public(link: JoinLink) -> JoinLink:
+    """The link as it may leave the server: its token hash blanked."""
+    return msgspec.structs.replace(link, token_hash="")
+
+
+@dataclass(frozen=True)
+class NewLink:
+    """A link just made: the record (to store) and its token (shown once)."""
+
+    link: JoinLink
+    token: str
+
+
+def make_link(
+    *,
+    purpose: LinkPurpose,
+    participant: ParticipantKind,
+    channel: Channel,
+    created_by: str,
+    now: datetime,
+    valid: tuple[datetime, datetime],
+    client_id: str | None = None,
+    contact_id: str | None = None,
+    appointment_id: str | None = None,
+    clinician_id: str | None = None,
+    reusable: bool = False,
+) -> NewLink:
+    """A new link record and its token (nothing is stored here)."""
+    token = secrets.token_urlsafe(32)
+    link = JoinLink(
+        id=new_id("lnk"),
+        token_hash=hash_link_token(token),
+        purpose=purpose,
+        participant=participant,
+        client_id=client_id,
+        contact_id=contact_id,
+        appointment_id=appointment_id,
+        clinician_id=clinician_id,
+        channel=channel,
+        created_at=now,
+        created_by=created_by,
+        valid_from=valid[0],
+        valid_until=valid[1],
+        reusable=reusable,
+    )
+    return NewLink(link, token)
+
+
+def join_link(
+    ctx: Context,
+    actor: Actor,
+    appt: Appointment,
+    channel: Channel,
+    *,
+    participant: ParticipantKind = ParticipantKind.CLIENT,
+    client_id: str | None = None,
+    contact_id: str | None = None,
+) -> NewLink:
+    """A join link for one participant of ``appt`` (not stored yet)."""
+    return make_link(
+        purpose=LinkPurpose.JOIN,
+        participant=participant,
+        channel=channel,
+        created_by=actor.id,
+        now=ctx.clock(),
+        valid=join_link_validity(appt.start, appt.end, ctx.policy()),
+        client_id=client_id,
+        contact_id=contact_id,
+        appointment_id=appt.id,
+        clinician_id=appt.clinician_ids[0] if appt.clinician_ids else None,
+    )
+
+
+def consent_link(ctx: Context, actor: Actor, client_id: str, channel: Channel) -> NewLink:
+    """A consent-request link for a client (not stored yet)."""
+    now = ctx.clock()
+    return make_link(
+        purpose=LinkPurpose.CONSENT,
+        participant=ParticipantKind.CLIENT,
+        channel=channel,
+        created_by=actor.id,
+        now=now,
+        valid=consent_link_validity(now, ctx.policy()),
+        client_id=client_id,
+    )
+
+
+def room_link(
+    ctx: Context,
+    actor: Actor,
+    clinician_id: str,
+    channel: Channel,
+    *,
+    participant: ParticipantKind = ParticipantKind.GUEST,
+    client_id: str | None = None,
+    appointment_id: str | None = None,
+    reusable: bool = False,
+) -> NewLink:
+    """A link into a clinician's room (guest, quick, website), valid for the policy's hours."""
+    now = ctx.clock()
+    return make_link(
+        purpose=LinkPurpose.JOIN,
+        participant=participant,
+        channel=channel,
+        created_by=actor.id,
+        now=now,
+        valid=room_link_validity(now, ctx.policy()),
+        client_id=client_id,
+        appointment_id=appointment_id,
+        clinician_id=clinician_id,
+        reusable=reusable,
+    )
+
+
+def live_links(ctx: Context, appointment_id: str) -> list[JoinLink]:
+    """An appointment's join links that are not revoked (expired ones included)."""
+    return [
+        link
+        for link in ctx.store.find("links", "appointment_id", appointment_id)
+        if isinstance(link, JoinLink) and link.revoked_at is None
+    ]
+
+
+def revoked_ops(links: list[JoinLink], now: datetime) -> list[Put]:
+    """The store ops that revoke ``links`` at ``now``."""
+    return [Put("links", msgspec.structs.replace(link, revoked_at=now)) for link in links]
+
+
+def list_links(ctx: Context, actor: Actor, appointment_id: str) -> list[JoinLink]:
+    """An appointment's links (every state), hashes blanked, oldest first."""
+    auth.require_role(actor, *READERS)
+    if not isinstance(ctx.store.get("appointments", appointment_id), Appointment):
+        raise NotFound("no appointment with that id")
+    found = [
+        public(link)
+        for link in ctx.store.find("links", "appointment_id", appointment_id)
+        if isinstance(link, JoinLink)
+    ]
+    return sorted(found, key=lambda link: (link.created_at, link.id))
+
+
+def get_link(ctx: Context, link_id: str) -> JoinLink:
+    """The stored link with ``link_id`` (``NotFound`` otherwise)."""
+    link = ctx.store.get("links", link_id)
+    if not isinstance(link, JoinLink):
+        raise NotFound("no link with that id")
+    return link
+
+
+async def revoke_link(ctx: Context, actor: Actor, link_id: str) -> JoinLink:
+    """Revoke a link now (revoking a revoked link changes nothing)."""
+    auth.require_role(actor, *WRITERS)
+    link = get_link(ctx, link_id)
+    if link.revoked_at is not None:
+        return public(link)
+    revoked = msgspec.structs.replace(link, revoked_at=ctx.clock())
+    await ctx.store.commit([Put("links", revoked)])
+    await ctx.audit.append(actor, "link.revoke", link.id)
+    return public(revoked)
+
+
+def find_by_token(ctx: Context, token: object) -> JoinLink | None:
+    """The link a presented token names, or ``None`` (malformed tokens included)."""
+    if not isinstance(token, str) or not 20 <= len(token) <= 100:
+        return None
+    if not set(token) <= _TOKEN_CHARS:
+        return None
+    found = ctx.store.find("links", "token_hash", hash_link_token(token))
+    link = found[0] if found else None
+    return link if isinstance(link, JoinLink) else None
+
+
+def redeemable(ctx: Context, link: JoinLink, now: datetime) -> Redeemable:
+    """Whether ``link`` admits its holder at ``now`` (the domain rule over stored data)."""
+    appt = None
+    if link.appointment_id is not None:
+        found = ctx.store.get("appointments", link.appointment_id)
+        appt = found if isinstance(found, Appointment) else None
+    return check_redeemable(link, appt, now)
+
+
+def is_usable(ctx: Context, link: JoinLink, now: datetime) -> bool:
+    """OK or EARLY: the link is genuine and alive."""
+    return redeemable(ctx, link, now).state is not RedeemState.INVALID
+
+
+class LinkSessions:
+    """Redeemed links' sessions, in memory: hash of a random session id → link id.
+
+    Sessions end after ``ttl_s`` or when the server restarts (the page redeems again).
+    """
+
+    def __init__(self, ttl_s: float = 2 * 3600, clock: Callable[[], float] = time.monotonic):
+        self.ttl_s = ttl_s
+        self._clock = clock
+        self._sessions: dict[str, tuple[str, float]] = {}
+        self._opened = 0
+
+    def open(self, link_id: str) -> str:
+        """A new session for ``link_id``; returns the session id (for the cookie)."""
+        self._opened += 1
+        if self._opened % 256 == 0:  # sweep now and then, not on every redemption
+            self._expire()
+        session = secrets.token_urlsafe(32)
+        self._sessions[hash_link_token(session)] = (link_id, self._clock() + self.ttl_s)
+        return session
+
+    def link_id(self, session: str | None) -> str | None:
+        """The link id of a live session, else ``None``."""
+        if not session:
+            return None
+        found = self._sessions.get(hash_link_token(session))
+        if found is None or found[1] <= self._clock():
+            return None
+        return found[0]
+
+    def _expire(self) -> None:
+        now = self._clock()
+        for key in [k for k, (_, until) in self._sessions.items() if until <= now]:
+            del self._sessions[key]
+
+
+@dataclass(frozen=True)
+class Outreach:
+    """What reaching people needs besides the store: templates, the consent form, and
+    the public address links point at (``None``: derive it from the request)."""
+
+    templates: Templates
+    form_text: str
+    public_url: str | None = None
+
+    @property
+    def form_hash(self) -> str:
+        """The current consent form's version."""
+        return form_hash(self.form_text)
+
+    def base_url(self, fallback: str) -> str:
+        """Where links point: the configured public URL, else ``fallback``."""
+        return (self.public_url or fallback).rstrip("/")
+
+
+@dataclass(frozen=True)
+class OutreachContext(Context):
+    """A ``Context`` that also carries the server's ``Outreach`` (the server builds one)."""
+
+    outreach: Outreach | None = None
+    #: The server's own address, for links when no public URL is configured.
+    own_url: str = "http://127.0.0.1:8765"
+
+
+def load_outreach(templates_dir: str | Path | None, public_url: str | None) -> Outreach:
+    """Templates (and the consent form beside them) from ``templates_dir``, else the
+    packaged defaults; any fault in a template is ``InvalidInput`` now, not at send time.
+
+    The form is ``<dir>/consent.md``, else ``<dir>/../consent/telehealth.md`` (the layout
+    of ``config/``), else the packaged form.
+    """
+    directory = Path(templates_dir) if templates_dir else default_templates_dir()
+    templates = Templates.load(directory)
+    form_path = default_consent_path()
+    for candidate in (directory / "consent.md", directory.parent / "consent" / "telehealth.md"):
+        if candidate.is_file():
+            form_path = candidate
+            break
+    return Outreach(templates, form_path.read_text(encoding="utf-8"), public_url)
+
+
+@functools.cache
+def _default_outreach() -> Outreach:
+    return load_outreach(None, None)
+
+
+def outreach_of(ctx: Context) -> tuple[Outreach, str]:
+    """The context's outreach and base URL (packaged defaults for a plain ``Context``)."""
+    if isinstance(ctx, OutreachContext) and ctx.outreach is not None:
+        return ctx.outreach, ctx.outreach.base_url(ctx.own_url)
+    default = _default_outreach()
+    return default, default.base_url("http://127.0.0.1:8765")

@@ -1,0 +1,136 @@
+"""Links that are not sent as invitations: copied, quick sessions, guests, the website.
+
+Room links (guest, website, quick) enter a clinician's waiting room and are valid for
+the policy's ``room_link_hours``; a website link is reusable by many visitors.
+"""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+
+from tlh.domain.links import Channel, JoinLink, ParticipantKind
+from tlh.domain.messages import MessageChannel, MessageKind
+from tlh.domain.models import Appointment, Modality, Role, Staff, Status
+from tlh.errors import InvalidInput
+from tlh.services import auth
+from tlh.services.context import Actor, Context, new_id
+from tlh.services.invites import (
+    SENDERS,
+    build_message,
+    check_invitable,
+    load_appointment,
+    owner_of,
+)
+from tlh.services.links import NewLink, join_link, link_url, outreach_of, public, room_link
+from tlh.services.outbox import enqueue
+from tlh.services.recipients import add_address, explicit, load_client
+from tlh.services.staff import find_staff
+from tlh.store.base import Put
+
+
+async def copy_link(ctx: Context, actor: Actor, body: dict[str, Any]) -> tuple[JoinLink, str]:
+    """A join link for copying (channel ``copy``): the appointment's first client, or one
+    of its clients' contacts."""
+    auth.require_role(actor, *SENDERS)
+    appt = load_appointment(ctx, body.get("appointment_id"))
+    check_invitable(ctx, appt)
+    contact_id = body.get("contact_id") or None
+    client_id = owner_of(ctx, appt, contact_id) if contact_id else appt.client_ids[0]
+    made = join_link(
+        ctx,
+        actor,
+        appt,
+        Channel.COPY,
+        participant=ParticipantKind.CONTACT if contact_id else ParticipantKind.CLIENT,
+        client_id=client_id,
+        contact_id=contact_id,
+    )
+    return await _store_one(ctx, actor, made)
+
+
+async def _store_one(ctx: Context, actor: Actor, made: NewLink) -> tuple[JoinLink, str]:
+    await ctx.store.commit([Put("links", made.link)])
+    await ctx.audit.append(actor, "link.create", made.link.id)
+    _, base = outreach_of(ctx)
+    return public(made.link), link_url(base, made.token)
+
+
+def _clinician(ctx: Context, actor: Actor, ref: Any) -> Staff:
+    if ref:
+        staff = find_staff(ctx, str(ref))
+    elif actor.role is Role.CLINICIAN:
+        staff = find_staff(ctx, actor.id)
+    else:
+        raise InvalidInput("name the clinician (id or email)")
+    if staff.role is not Role.CLINICIAN or not staff.active:
+        raise InvalidInput(f"staff member {staff.id} is not an active clinician")
+    return staff
+
+
+async def guest_link(ctx: Context, actor: Actor, clinician: Any) -> tuple[JoinLink, str]:
+    """An invite-others link into a clinician's waiting room."""
+    auth.require_role(actor, *SENDERS)
+    staff = _clinician(ctx, actor, clinician)
+    return await _store_one(ctx, actor, room_link(ctx, actor, staff.id, Channel.GUEST))
+
+
+async def website_snippet(ctx: Context, actor: Actor, clinician: Any) -> str:
+    """HTML for the practice's website: a button that opens the clinician's waiting room
+    through a reusable website link (the client page redeems it)."""
+    auth.require_role(actor, *SENDERS)
+    staff = _clinician(ctx, actor, clinician)
+    made = room_link(ctx, actor, staff.id, Channel.WEBSITE, reusable=True)
+    _, url = await _store_one(ctx, actor, made)
+    label = html.escape(f"Enter {staff.name}'s waiting room", quote=True)
+    action = html.escape(url, quote=True)
+    return (
+        f'<form class="tlh-join" method="get" action="{action}" target="_blank">\n'
+        f'  <button type="submit">{label}</button>\n'
+        "</form>\n"
+    )
+
+
+QUICK_MINUTES = 50
+
+
+async def quick(ctx: Context, actor: Actor, body: dict[str, Any]) -> dict[str, Any]:
+    """An unscheduled telehealth session starting now, and its link (sent or to copy)."""
+    auth.require_role(actor, *SENDERS)
+    client = load_client(ctx, str(body.get("client_id") or ""))
+    staff = _clinician(ctx, actor, body.get("clinician"))
+    how = str(body.get("channel") or "copy")
+    if how not in ("copy", "email", "sms"):
+        raise InvalidInput("channel must be email, sms or copy")
+    channel = None if how == "copy" else MessageChannel(how)
+    if channel is not None and body.get("to"):
+        client = await add_address(ctx, actor, client, channel, str(body["to"]))
+    recipient = explicit(client, channel) if channel is not None else None
+    now = ctx.clock()
+    appt = Appointment(
+        id=new_id("apt"),
+        modality=Modality.TELEHEALTH,
+        status=Status.CONFIRMED,
+        clinician_ids=(staff.id,),
+        client_ids=(client.id,),
+        start=now,
+        duration_min=QUICK_MINUTES,
+        created_at=now,
+        updated_at=now,
+    )
+    await ctx.store.commit([Put("appointments", appt)])
+    await ctx.audit.append(actor, "appointment.create", appt.id)
+    ctx.events.publish(
+        "appointment.created",
+        {"id": appt.id, "status": appt.status.value, "start": now.isoformat(),
+         "clinician_ids": [staff.id], "modality": appt.modality.value},
+    )  # fmt: skip
+    made = join_link(ctx, actor, appt, Channel.QUICK, client_id=client.id)
+    link, url = await _store_one(ctx, actor, made)
+    if channel is not None and recipient is not None:
+        message = build_message(
+            ctx, appt, MessageKind.INVITATION, channel, recipient,
+            key=f"invite:{link.id}:{channel.value}", url=url, link_id=link.id, ics="REQUEST",
+        )  # fmt: skip
+        await enqueue(ctx, actor, [message])
+    return {"appointment": appt, "link": link, "url": url}
