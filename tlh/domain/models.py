@@ -171,6 +171,8 @@ class Appointment(msgspec.Struct, frozen=True, kw_only=True):
     rrule: str | None = None
     external_id: str | None = None
     copay_collected: bool = False
+    #: The copay amount collected, as a decimal string ("25.00"); ``None`` when unknown.
+    copay_amount: str | None = None
     notes: str = ""
     created_at: datetime
     updated_at: datetime

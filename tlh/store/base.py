@@ -19,6 +19,7 @@ import msgspec
 from tlh.domain.consent import ConsentRecord
 from tlh.domain.links import JoinLink
 from tlh.domain.messages import Message
+from tlh.domain.sessions import SessionSegment
 from tlh.domain.models import (
     Appointment,
     AvailabilityBlock,
@@ -38,6 +39,7 @@ TableName = Literal[
     "links",
     "consents",
     "messages",
+    "sessions",
 ]
 
 #: The record type of each table. Later issues add tables here (links, consents, ...).
@@ -51,6 +53,7 @@ TABLES: dict[str, type[msgspec.Struct]] = {
     "links": JoinLink,
     "consents": ConsentRecord,
     "messages": Message,
+    "sessions": SessionSegment,
 }
 
 #: Fields with an in-memory index (value -> ids). ``None`` values are not indexed.
@@ -63,6 +66,7 @@ INDEXED: dict[str, tuple[str, ...]] = {
     "links": ("token_hash", "appointment_id", "client_id"),
     "consents": ("client_id", "link_id"),
     "messages": ("idempotency_key", "status", "appointment_id"),
+    "sessions": ("appointment_id", "clinician_id"),
 }
 
 #: The policy table holds one record under this id.

@@ -1,0 +1,164 @@
+"""Starting and ending telehealth sessions, and who joined them (for reports).
+
+A clinician starts an appointment's session once ``explain`` finds nothing blocking it
+(or a room session for guests and quick visits); ending it closes the open segment.
+Starting again after an end opens a new segment. The waiting room records each
+participant's join and leave through ``joined`` and ``left``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import msgspec
+
+from tlh.domain.models import Appointment, Role
+from tlh.domain.sessions import Participation, SessionSegment
+from tlh.errors import Conflict, NotFound
+from tlh.services import auth
+from tlh.services.appointments import explain
+from tlh.services.context import Actor, Context, new_id
+from tlh.store.base import Put
+
+#: Roles that may start and end sessions (a clinician their own; admins any).
+STARTERS = (Role.CLINICIAN, Role.ADMIN)
+
+
+class NotEligible(Conflict):
+    """The session cannot start; ``details`` lists every blocking reason."""
+
+    code = "not_eligible"
+
+
+def open_segment(
+    ctx: Context, *, appointment_id: str | None = None, clinician_id: str | None = None
+) -> SessionSegment | None:
+    """The open (not ended) segment of an appointment, or of a clinician's room session."""
+    if appointment_id is not None:
+        found = ctx.store.find("sessions", "appointment_id", appointment_id)
+    elif clinician_id is not None:
+        found = [
+            s
+            for s in ctx.store.find("sessions", "clinician_id", clinician_id)
+            if getattr(s, "appointment_id", None) is None
+        ]
+    else:
+        return None
+    live = [s for s in found if isinstance(s, SessionSegment) and s.ended_at is None]
+    return max(live, key=lambda s: s.started_at) if live else None
+
+
+def open_segments_of(ctx: Context, clinician_id: str) -> list[SessionSegment]:
+    """Every open segment a clinician leads (appointments and room sessions)."""
+    return [
+        s
+        for s in ctx.store.find("sessions", "clinician_id", clinician_id)
+        if isinstance(s, SessionSegment) and s.ended_at is None
+    ]
+
+
+def get_segment(ctx: Context, session_id: str) -> SessionSegment:
+    found = ctx.store.get("sessions", session_id)
+    if not isinstance(found, SessionSegment):
+        raise NotFound(f"no session {session_id}")
+    return found
+
+
+async def start(
+    ctx: Context, actor: Actor, appointment_id: str | None, *, clinician_id: str | None = None
+) -> SessionSegment:
+    """Open a segment for an appointment (eligibility checked) or a clinician's room.
+
+    Starting a session that is already open returns the open segment unchanged.
+    """
+    auth.require_role(actor, *STARTERS)
+    if appointment_id is not None:
+        verdict = explain(ctx, actor, appointment_id)
+        if verdict.blockers:
+            reasons = [msgspec.to_builtins(b) for b in verdict.blockers]
+            raise NotEligible(
+                "the session cannot start: " + "; ".join(b.message for b in verdict.blockers),
+                details=reasons,
+            )
+        appt = ctx.store.get("appointments", appointment_id)
+        assert isinstance(appt, Appointment)
+        lead = actor.id if actor.role is Role.CLINICIAN else appt.clinician_ids[0]
+        existing = open_segment(ctx, appointment_id=appointment_id)
+    else:
+        lead = actor.id if actor.role is Role.CLINICIAN else (clinician_id or "")
+        if not lead:
+            raise NotFound("name the clinician whose room session to start")
+        existing = open_segment(ctx, clinician_id=lead)
+    if existing is not None:
+        return existing
+    now = ctx.clock()
+    segment = SessionSegment(
+        id=new_id("ses"),
+        appointment_id=appointment_id,
+        clinician_id=lead,
+        started_at=now,
+        started_by=actor.id,
+    )
+    await ctx.store.commit([Put("sessions", segment)])
+    await ctx.audit.append(actor, "session.start", segment.id)
+    ctx.events.publish("session.started", _event(segment))
+    return segment
+
+
+async def end(ctx: Context, actor: Actor, session_id: str) -> SessionSegment:
+    """Close a segment: everyone still in it is marked as left now."""
+    auth.require_role(actor, *STARTERS)
+    segment = get_segment(ctx, session_id)
+    if actor.role is Role.CLINICIAN and segment.clinician_id != actor.id:
+        auth.require_role(actor, Role.ADMIN)
+    if segment.ended_at is not None:
+        return segment
+    now = ctx.clock()
+    closed = msgspec.structs.replace(
+        segment,
+        ended_at=now,
+        ended_by=actor.id,
+        participants=tuple(
+            p if p.left_at is not None else msgspec.structs.replace(p, left_at=now)
+            for p in segment.participants
+        ),
+    )
+    await ctx.store.commit([Put("sessions", closed)])
+    await ctx.audit.append(actor, "session.end", closed.id)
+    ctx.events.publish("session.ended", _event(closed))
+    return closed
+
+
+async def joined(ctx: Context, session_id: str, who: Participation) -> SessionSegment:
+    """Record that ``who`` joined the segment (a rejoin after leaving adds a new row)."""
+    segment = get_segment(ctx, session_id)
+    if any(p.peer_id == who.peer_id and p.left_at is None for p in segment.participants):
+        return segment
+    updated = msgspec.structs.replace(segment, participants=(*segment.participants, who))
+    await ctx.store.commit([Put("sessions", updated)])
+    return updated
+
+
+async def left(ctx: Context, session_id: str, peer_id: str, at: datetime) -> SessionSegment:
+    """Record that the peer left the segment at ``at`` (no-op if not in it)."""
+    segment = get_segment(ctx, session_id)
+    changed = False
+    rows = []
+    for p in segment.participants:
+        if p.peer_id == peer_id and p.left_at is None:
+            p = msgspec.structs.replace(p, left_at=at)
+            changed = True
+        rows.append(p)
+    if not changed:
+        return segment
+    updated = msgspec.structs.replace(segment, participants=tuple(rows))
+    await ctx.store.commit([Put("sessions", updated)])
+    return updated
+
+
+def _event(segment: SessionSegment) -> dict[str, object]:
+    return {
+        "session_id": segment.id,
+        "appointment_id": segment.appointment_id,
+        "clinician_id": segment.clinician_id,
+    }
