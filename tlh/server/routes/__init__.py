@@ -8,17 +8,27 @@ from . import (
     audit,
     availability,
     clients,
+    call_links,
+    call_ws,
     consents,
     events,
     invites,
+    link_identity,
     links,
     outbox,
+    pages,
+    participant_ws,
     practice,
+    reports,
+    rooms,
+    sessions,
     staff,
 )
 
 
 def add_routes(app: web.Application) -> None:
     modules = (practice, staff, clients, appointments, availability, audit, admin, events)
-    for module in (*modules, links, invites, consents, outbox):
+    issue3 = (links, invites, consents, outbox)
+    issue4 = (rooms, participant_ws, call_ws, call_links, sessions, reports, link_identity, pages)
+    for module in (*modules, *issue3, *issue4):
         app.router.add_routes(module.routes)

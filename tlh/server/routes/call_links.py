@@ -1,0 +1,5 @@
+"""call_links routes (issue 4)."""
+
+from aiohttp import web
+
+routes = web.RouteTableDef()

@@ -1,0 +1,5 @@
+"""link_identity routes (issue 4)."""
+
+from aiohttp import web
+
+routes = web.RouteTableDef()

@@ -1,0 +1,5 @@
+"""sessions routes (issue 4)."""
+
+from aiohttp import web
+
+routes = web.RouteTableDef()
