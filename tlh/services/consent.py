@@ -6,6 +6,7 @@ domain's reading of it against the current form's hash.
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 from collections.abc import Callable, Sequence
@@ -178,6 +179,10 @@ def _signature(value: Any) -> str:
     return data
 
 
+#: Signings being written, by link id: a second submission waits for the first.
+_signing: dict[str, asyncio.Future[ConsentRecord]] = {}
+
+
 async def sign(
     ctx: Context,
     actor: Actor,
@@ -205,6 +210,13 @@ async def sign(
         if earlier[0].decision is decision:
             return earlier[0]  # a replay or a double click: the same record
         raise Conflict("consent already recorded")
+    pending = _signing.get(link.id)
+    if pending is not None:
+        # The same link is being signed right now (a double tap): wait for that one.
+        first = await asyncio.shield(pending)
+        if first.decision is decision:
+            return first
+        raise Conflict("consent already recorded")
     outreach, _ = outreach_of(ctx)
     if body.get("form_hash") != outreach.form_hash:
         raise FormChanged("please read the updated form")
@@ -227,7 +239,19 @@ async def sign(
         user_agent=user_agent[:500],
         link_id=link.id,
     )
-    await ctx.store.commit([Put("consents", record)])
+    # From the check above to here nothing awaits, so no second signing slips in.
+    done: asyncio.Future[ConsentRecord] = asyncio.get_running_loop().create_future()
+    _signing[link.id] = done
+    try:
+        await ctx.store.commit([Put("consents", record)])
+    except BaseException as exc:
+        done.set_exception(exc)
+        done.exception()  # retrieved here, so an unawaited future logs nothing
+        raise
+    else:
+        done.set_result(record)
+    finally:
+        del _signing[link.id]
     await ctx.audit.append(actor, f"consent.{decision.value}", link.client_id)
     ctx.events.publish(
         f"consent.{decision.value}", {"client_id": link.client_id, "record_id": record.id}

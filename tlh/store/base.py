@@ -19,7 +19,6 @@ import msgspec
 from tlh.domain.consent import ConsentRecord
 from tlh.domain.links import JoinLink
 from tlh.domain.messages import Message
-from tlh.domain.sessions import SessionSegment
 from tlh.domain.models import (
     Appointment,
     AvailabilityBlock,
@@ -28,6 +27,7 @@ from tlh.domain.models import (
     Staff,
     StaffToken,
 )
+from tlh.domain.sessions import SessionSegment
 
 TableName = Literal[
     "policy",
