@@ -118,10 +118,29 @@ ERRORS_BY_CODE: dict[str, type[TlhError]] = {
 }
 
 
+#: The error family of each HTTP status, for codes without a class of their own here.
+_BY_STATUS: dict[int, type[TlhError]] = {
+    cls.status: cls
+    for cls in (
+        InvalidInput,
+        BadRequest,
+        NotFound,
+        Conflict,
+        Unauthenticated,
+        Forbidden,
+        TooLarge,
+        RateLimited,
+        Unavailable,
+    )
+}
+
+
 def error_from_envelope(status: int, body: Any) -> TlhError:
     """Rebuild a typed error from a server's error envelope (or anything else it sent)."""
     err = body.get("error") if isinstance(body, dict) else None
     if isinstance(err, dict) and isinstance(err.get("message"), str):
-        cls = ERRORS_BY_CODE.get(str(err.get("code")), TlhError)
+        # A finer code this side does not know (e.g. ``nobody_waiting``, a NotFound
+        # subclass defined by a service) still gets the family its HTTP status names.
+        cls = ERRORS_BY_CODE.get(str(err.get("code"))) or _BY_STATUS.get(status, TlhError)
         return cls(err["message"], err.get("details"))
     return TlhError(f"server answered HTTP {status} without an error body")

@@ -15,6 +15,8 @@ class MessageKind(StrEnum):
     REMINDER_SOON = "reminder_soon"
     CANCELLATION = "cancellation"
     RESCHEDULE = "reschedule"
+    #: The one-time code of the identity check (issue 4).
+    IDENTITY_CODE = "identity_code"
 
 
 class MessageChannel(StrEnum):

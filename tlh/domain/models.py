@@ -94,6 +94,8 @@ class Policy(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=Tr
     sms_reminders_include_link: bool = False
     #: Cancelling closer than this to the start counts as a late cancellation.
     late_cancel_hours: int = 24
+    #: Joining more than this many minutes after the start counts as late in reports.
+    late_after_min: int = 10
     #: Minutes without activity before staff browser pages and dashboards lock.
     idle_logoff_min: int = 15
     #: Minutes after an appointment's end that its join links still work.

@@ -8,12 +8,18 @@ and the live state is kept by ``tlh.services.waiting``.
 
 from __future__ import annotations
 
-from datetime import datetime
+import math
+from collections.abc import Iterable
+from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import Any
 
 import msgspec
+from msgspec.structs import replace
 
 from tlh.domain.links import Channel, ParticipantKind
+from tlh.domain.models import Policy, Staff
+from tlh.errors import Conflict, InvalidTransition
 
 
 class EntryState(StrEnum):
@@ -88,3 +94,191 @@ class RoomEntry(msgspec.Struct, frozen=True, kw_only=True):
     admitted_by: str | None = None  # staff id
     device_check: DeviceCheck | None = None
     connection_test: ConnectionTest | None = None
+    #: When staff sent the entry back from the call: returned entries wait first in line.
+    returned_at: datetime | None = None
+
+
+# --- Rules (pure: the live state in tlh.services.waiting applies them) -------------------
+
+
+class AlreadyAdmitted(Conflict):
+    """Someone admitted the entry first; ``by`` is their staff id (the service names
+    them in the message)."""
+
+    code = "already_admitted"
+
+    def __init__(self, message: str, by: str | None = None) -> None:
+        super().__init__(message)
+        self.by = by
+
+
+class SecondDevice(Conflict):
+    code = "second_device"
+
+
+class ArrivalKind(StrEnum):
+    NEW = "new"
+    RECONNECT = "reconnect"  # same link and device within the grace period
+    SECOND_DEVICE = "second_device"  # same link from another device while one is live
+
+
+class Arrival(msgspec.Struct, frozen=True, kw_only=True):
+    kind: ArrivalKind
+    #: The entry to resume (reconnect).
+    entry: RoomEntry | None = None
+
+
+def within_grace(entry: RoomEntry, now: datetime, grace_s: float) -> bool:
+    """Whether a live entry still holds its place (online, or offline for < grace)."""
+    if entry.state not in LIVE_STATES:
+        return False
+    if entry.online or entry.disconnected_at is None:
+        return True
+    return now - entry.disconnected_at < timedelta(seconds=grace_s)
+
+
+def arrival(
+    of_link: Iterable[RoomEntry],
+    device_id: str,
+    now: datetime,
+    grace_s: float,
+    *,
+    reusable: bool = False,
+) -> Arrival:
+    """What a ``hello`` on a link means, given that link's entries.
+
+    A reusable link (the practice website) is many visitors, so another device is simply
+    another person, never a second device.
+    """
+    held = [e for e in of_link if within_grace(e, now, grace_s)]
+    for entry in sorted(held, key=lambda e: e.arrived_at, reverse=True):
+        if entry.device_id == device_id:
+            return Arrival(kind=ArrivalKind.RECONNECT, entry=entry)
+    if held and not reusable:
+        return Arrival(kind=ArrivalKind.SECOND_DEVICE)
+    return Arrival(kind=ArrivalKind.NEW)
+
+
+def reconnect(entry: RoomEntry, now: datetime) -> RoomEntry:
+    """The entry back online in its old place."""
+    return replace(entry, online=True, disconnected_at=None, reconnects=entry.reconnects + 1)
+
+
+def disconnect(entry: RoomEntry, now: datetime) -> RoomEntry:
+    """The socket dropped: the entry keeps its place for the grace period."""
+    if not entry.online:
+        return entry
+    return replace(entry, online=False, disconnected_at=now)
+
+
+def is_expired(entry: RoomEntry, now: datetime, grace_s: float) -> bool:
+    """A live, offline entry whose grace period has run out."""
+    return entry.state in LIVE_STATES and not within_grace(entry, now, grace_s)
+
+
+def _live(entry: RoomEntry, action: str) -> None:
+    if entry.state not in LIVE_STATES:
+        raise InvalidTransition(f"entry {entry.id} cannot be {action}: it is {entry.state}")
+
+
+def _moved(entry: RoomEntry, state: EntryState, now: datetime, **changes: Any) -> RoomEntry:
+    return replace(entry, state=state, state_since=now, **changes)
+
+
+def admit(
+    entry: RoomEntry, by: str, now: datetime, *, approve_second_device: bool = False
+) -> RoomEntry:
+    """Let a waiting entry in; a second admit fails naming the first admitter."""
+    if entry.state in (EntryState.ADMITTED, EntryState.IN_SESSION):
+        raise AlreadyAdmitted(f"entry {entry.id} is already admitted", by=entry.admitted_by)
+    _live(entry, "admitted")
+    if entry.second_device and not approve_second_device:
+        raise SecondDevice(f"entry {entry.id} is a second device; approve it to admit")
+    return _moved(entry, EntryState.ADMITTED, now, admitted_by=by, second_device=False)
+
+
+def deny(entry: RoomEntry, now: datetime) -> RoomEntry:
+    _live(entry, "denied")
+    return _moved(entry, EntryState.DENIED, now)
+
+
+def send_back(entry: RoomEntry, now: datetime) -> RoomEntry:
+    """Back to waiting from the call, first in line."""
+    if entry.state not in (EntryState.ADMITTED, EntryState.IN_SESSION):
+        raise InvalidTransition(f"entry {entry.id} is not in a call")
+    return _moved(entry, EntryState.WAITING, now, admitted_by=None, returned_at=now)
+
+
+def leave(entry: RoomEntry, now: datetime) -> RoomEntry:
+    _live(entry, "left")
+    return _moved(entry, EntryState.LEFT, now, online=False)
+
+
+def expire(entry: RoomEntry, now: datetime) -> RoomEntry:
+    _live(entry, "expired")
+    return _moved(entry, EntryState.EXPIRED, now, online=False)
+
+
+def transfer(entry: RoomEntry, to_clinician: str, now: datetime) -> RoomEntry:
+    """Waiting in another clinician's room, keeping its arrival time."""
+    if entry.state is not EntryState.WAITING:
+        raise InvalidTransition(f"entry {entry.id} can only be transferred while waiting")
+    if entry.clinician_id == to_clinician:
+        raise InvalidTransition(f"entry {entry.id} is already in that room")
+    return replace(entry, clinician_id=to_clinician, state_since=now, returned_at=None)
+
+
+def media_connected(entry: RoomEntry, now: datetime) -> RoomEntry:
+    """The page reports its media connected: admitted → in session."""
+    if entry.state is EntryState.ADMITTED:
+        return _moved(entry, EntryState.IN_SESSION, now)
+    return entry
+
+
+def line_order(entry: RoomEntry) -> tuple[int, datetime]:
+    """Sort key of the line: entries sent back first, then by arrival."""
+    if entry.returned_at is not None:
+        return (0, entry.returned_at)
+    return (1, entry.arrived_at)
+
+
+def in_line(entries: Iterable[RoomEntry]) -> list[RoomEntry]:
+    """The waiting entries of one room in the order they will be seen."""
+    return sorted((e for e in entries if e.state is EntryState.WAITING), key=line_order)
+
+
+def position(entries: Iterable[RoomEntry], entry_id: str) -> int | None:
+    """1-based place in line, or ``None`` when the entry is not waiting."""
+    for n, entry in enumerate(in_line(entries), start=1):
+        if entry.id == entry_id:
+            return n
+    return None
+
+
+def expected_wait_min(
+    place: int | None, average_visit_min: float | None, *, clinician_busy: bool
+) -> int | None:
+    """Minutes until seen: everyone ahead takes an average visit, and a visit under way
+    is taken as half done. ``None`` when the room has no visit history yet."""
+    if place is None or average_visit_min is None or average_visit_min <= 0:
+        return None
+    ahead = place - 1 + (0.5 if clinician_busy else 0.0)
+    return math.ceil(ahead * average_visit_min)
+
+
+def waiting_room_on(staff: Staff | None, policy: Policy) -> bool:
+    """The clinician's own setting, else the practice's default."""
+    if staff is not None and staff.waiting_room is not None:
+        return staff.waiting_room
+    return policy.waiting_room_default
+
+
+def auto_admits(entry: RoomEntry, *, waiting_room: bool, session_open: bool) -> bool:
+    """Whether an entry goes straight in: waiting room off and a session open.
+    Second-device entries always wait for approval."""
+    return (
+        not waiting_room
+        and session_open
+        and entry.state is EntryState.WAITING
+        and not entry.second_device
+    )

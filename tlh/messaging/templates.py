@@ -9,7 +9,8 @@ A template directory holds, for every ``MessageKind``, three files:
 
 Placeholders are ``{name}`` (``{{`` and ``}}`` are literal braces) and only these names
 exist: ``practice_name``, ``date``, ``time``, ``timezone``, ``link``, ``clinician_name``,
-``recipient_name``. Messages carry only these, never notes or diagnoses.
+``recipient_name``, ``code`` (the identity check's one-time code). Messages carry only
+these, never notes or diagnoses.
 
 A line that starts with ``?name `` is kept (without the prefix) only when the value
 ``name`` is non-empty; one that starts with ``?!name `` only when it is empty. That is how
@@ -39,8 +40,20 @@ from tlh.errors import InvalidInput
 
 #: Every placeholder a template may use.
 ALLOWED_NAMES: frozenset[str] = frozenset(
-    {"practice_name", "date", "time", "timezone", "link", "clinician_name", "recipient_name"}
+    {
+        "practice_name",
+        "date",
+        "time",
+        "timezone",
+        "link",
+        "clinician_name",
+        "recipient_name",
+        "code",
+    }
 )
+#: Kinds added after practices copied their templates: a practice directory without
+#: them falls back to the shipped files, so an older copy still loads.
+OPTIONAL_KINDS: frozenset[MessageKind] = frozenset({MessageKind.IDENTITY_CODE})
 
 #: The file suffixes of one kind's templates, by channel.
 SUFFIXES: dict[MessageChannel, tuple[str, ...]] = {
@@ -134,6 +147,8 @@ class Templates:
         for kind in MessageKind:
             for suffix in (s for suffixes in SUFFIXES.values() for s in suffixes):
                 path = directory / f"{kind.value}.{suffix}"
+                if kind in OPTIONAL_KINDS and not path.exists():
+                    path = default_templates_dir() / path.name
                 text = _read(path)
                 if suffix == "email.txt":
                     lines = text.splitlines()

@@ -7,11 +7,16 @@ from collections.abc import AsyncIterator
 from aiohttp import WSCloseCode, web
 
 from tlh.messaging.transports import build_transports
+from tlh.services.callhub import CallHub
 from tlh.services.events import EventBus
+from tlh.services.hooks import HookRunner
+from tlh.services.identity import IdentityChecks
 from tlh.services.invites import reminder_renderer
 from tlh.services.links import LinkSessions, OutreachContext, load_outreach
 from tlh.services.outbox import OutboxWorker
 from tlh.services.reminder_clock import ReminderClock
+from tlh.services.staff_web import StaffWeb
+from tlh.services.waiting import Rooms
 from tlh.store.auditlog import AuditLog
 from tlh.store.tinystore import TinyStore
 
@@ -19,13 +24,17 @@ from . import middleware
 from .keys import (
     AUDIT,
     BUS,
+    CALL_HUB,
     CTX,
+    IDENTITY,
     LINK_SESSIONS,
     OUTBOX_WORKER,
     OUTREACH,
     REDEEM_FAILURES,
     REMINDER_CLOCK,
+    ROOMS,
     SETTINGS,
+    STAFF_WEB,
     STORE,
     WEBSOCKETS,
 )
@@ -55,11 +64,28 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
     worker = OutboxWorker(ctx, build_transports(settings.messaging, settings.data_dir))
     clock = ReminderClock(ctx, reminder_renderer(ctx))
     app[OUTBOX_WORKER], app[REMINDER_CLOCK] = worker, clock
+    app[ROOMS] = Rooms(
+        ctx,
+        app[CALL_HUB],
+        grace_s=settings.reconnect_grace_s,
+        ice_servers=settings.ice_servers,
+    )
+    hooks = HookRunner(
+        bus,
+        command=settings.hooks_command,
+        url=settings.hooks_url,
+        events=settings.hooks_events,
+        timeout_s=settings.hooks_timeout_s,
+    )
     try:
         await worker.start()
         await clock.start()
+        await hooks.start()
         yield
     finally:
+        await hooks.close()
+        await app[ROOMS].close()
+        await app[CALL_HUB].close()
         await clock.close()
         await worker.close()
         await audit.close()
@@ -91,7 +117,10 @@ def create_app(settings: Settings) -> web.Application:
     app[OUTREACH] = load_outreach(messaging.templates_dir, messaging.public_url)
     app[LINK_SESSIONS] = LinkSessions()
     app[REDEEM_FAILURES] = FailureLimiter()
+    app[IDENTITY] = IdentityChecks()
     app[WEBSOCKETS] = set[web.WebSocketResponse]()
+    app[CALL_HUB] = CallHub()
+    app[STAFF_WEB] = StaffWeb()
     app.cleanup_ctx.append(_resources)
     app.on_shutdown.append(_close_websockets)
     add_routes(app)

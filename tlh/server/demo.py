@@ -12,7 +12,7 @@ from pathlib import Path
 from aiohttp import web
 
 from tlh.domain.links import Channel
-from tlh.domain.models import Client
+from tlh.domain.models import Appointment, Client
 from tlh.services import demo as demo_seed
 from tlh.services import links
 from tlh.services.bootstrap import init_practice, local_context
@@ -42,25 +42,39 @@ async def prepare(
     return token, practice
 
 
-async def consent_token(data_dir: Path) -> str | None:
-    """A consent link's token for the first demo client (to open the client page)."""
+async def client_tokens(
+    data_dir: Path, appointment_id: str | None
+) -> tuple[str | None, str | None, str | None]:
+    """Tokens for the client page: a join link for the appointment that can start now
+    (its client has not signed consent yet, so the page asks first) and a consent link
+    for the first demo client; and the email of that appointment's clinician."""
     async with local_context(data_dir) as ctx:
-        clients = sorted(c.id for c in ctx.store.all("clients") if isinstance(c, Client))
-        if not clients:
-            return None
         admin = find_staff(ctx, ADMIN_EMAIL)
         actor = Actor(kind="staff", id=admin.id, role=admin.role, source="demo")
-        made = links.consent_link(ctx, actor, clients[0], Channel.COPY)
-        await ctx.store.commit([Put("links", made.link)])
-        await ctx.audit.append(actor, "link.create", made.link.id)
-        return made.token
+        made: list[links.NewLink] = []
+        join = None
+        appt = ctx.store.get("appointments", appointment_id) if appointment_id else None
+        if isinstance(appt, Appointment) and appt.client_ids:
+            join = links.join_link(ctx, actor, appt, Channel.COPY, client_id=appt.client_ids[0])
+            made.append(join)
+        clients = sorted(c.id for c in ctx.store.all("clients") if isinstance(c, Client))
+        consent = links.consent_link(ctx, actor, clients[0], Channel.COPY) if clients else None
+        if consent is not None:
+            made.append(consent)
+        await ctx.store.commit([Put("links", m.link) for m in made])
+        await ctx.audit.append_many(actor, "link.create", [m.link.id for m in made])
+        lead = None
+        if isinstance(appt, Appointment) and appt.clinician_ids:
+            found = ctx.store.get("staff", appt.clinician_ids[0])
+            lead = getattr(found, "email", None)
+        return (join.token if join else None, consent.token if consent else None, lead)
 
 
 async def _run(host: str, port: int, on_ready: ReadyCallback) -> None:
     data_dir = Path(tempfile.mkdtemp(prefix="tlh-demo-"))
     try:
         token, practice = await prepare(data_dir)
-        consent = await consent_token(data_dir)
+        join, consent, lead = await client_tokens(data_dir, practice.next_telehealth)
         runner = web.AppRunner(
             create_app(Settings(data_dir=data_dir, host=host, port=port)),
             access_log_class=PathOnlyAccessLogger,
@@ -80,6 +94,14 @@ async def _run(host: str, port: int, on_ready: ReadyCallback) -> None:
                 "tlh staff list",
                 "tlh audit verify",
             ]
+            if join is not None and lead is not None:
+                as_lead = f"TLH_TOKEN={practice.clinician_tokens[lead]}"
+                hints += [
+                    f"{links.link_url(url, join)}   # open as the client: consent, devices, wait",
+                    f"{as_lead} tlh room watch      # the clinician sees them arrive",
+                    f"{as_lead} tlh session start {practice.next_telehealth}   # call page",
+                    f"{as_lead} tlh room admit --all   # let them in",
+                ]
             if consent is not None:
                 hints.append(f"{links.link_url(url, consent)}   # a client's consent page")
             on_ready(url, token, hints)

@@ -6,11 +6,15 @@ from aiohttp import web
 
 from tlh.server.ratelimit import FailureLimiter
 from tlh.server.settings import Settings
+from tlh.services.callhub import CallHub
 from tlh.services.context import Context
 from tlh.services.events import EventBus
+from tlh.services.identity import IdentityChecks
 from tlh.services.links import LinkSessions, Outreach
 from tlh.services.outbox import OutboxWorker
 from tlh.services.reminder_clock import ReminderClock
+from tlh.services.staff_web import StaffWeb
+from tlh.services.waiting import Rooms
 from tlh.store.auditlog import AuditLog
 from tlh.store.tinystore import TinyStore
 
@@ -30,3 +34,13 @@ REDEEM_FAILURES = web.AppKey("redeem_failures", FailureLimiter)
 #: The outbox's sender and the reminder clock, started after the store opens.
 OUTBOX_WORKER = web.AppKey("outbox_worker", OutboxWorker)
 REMINDER_CLOCK = web.AppKey("reminder_clock", ReminderClock)
+#: The call signalling relay: peers per session segment (issue 4).
+CALL_HUB = web.AppKey("call_hub", CallHub)
+#: The live waiting rooms (created once the store is open).
+ROOMS = web.AppKey("rooms", Rooms)
+#: Identity checks of link sessions: tries, one-time codes, verified sessions (issue 4).
+IDENTITY = web.AppKey("identity", IdentityChecks)
+#: Staff browser sign-in: one-time login tokens and cookie sessions (issue 4).
+STAFF_WEB = web.AppKey("staff_web", StaffWeb)
+#: The hashed-in-memory staff cookie session a request came with (set by auth).
+STAFF_SESSION = web.RequestKey("staff_session", str)

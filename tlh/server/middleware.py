@@ -15,8 +15,13 @@ from aiohttp import web
 from tlh.domain.models import Role
 from tlh.errors import Forbidden, NotFound, TlhError, TooLarge
 from tlh.services import auth
+from tlh.services.context import Actor
+from tlh.services.staff_web import COOKIE as STAFF_COOKIE
+from tlh.services.staff_web import session_actor
 
 from .http import ACTOR, ROLES_ATTR, Handler, ctx, respond
+from .keys import STAFF_SESSION, STAFF_WEB
+from .routes.links import check_origin
 
 log = logging.getLogger("tlh.server")
 
@@ -74,10 +79,28 @@ async def authenticate(request: web.Request, handler: Handler) -> web.StreamResp
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
     peer = request.remote or ""
-    actor, _ = auth.authenticate(
-        ctx(request), token.strip() if scheme.lower() == "bearer" else "", peer
-    )
+    bearer = token.strip() if scheme.lower() == "bearer" else ""
+    if not bearer and STAFF_COOKIE in request.cookies:
+        actor = _cookie_actor(request, peer)
+    else:
+        actor, _ = auth.authenticate(ctx(request), bearer, peer)
     if actor.role not in roles:
         raise Forbidden("your role does not allow this")
     request[ACTOR] = actor
     return await handler(request)
+
+
+def _cookie_actor(request: web.Request, peer: str) -> Actor:
+    """A staff page's cookie session acts as its staff member (a Bearer token wins).
+
+    A cookie rides along on any request the browser makes, so a change or a websocket
+    must come from this server's own page: a foreign Origin is refused (403) first.
+    """
+    unsafe = request.method not in ("GET", "HEAD", "OPTIONS")
+    upgrade = request.headers.get("Upgrade", "").lower() == "websocket"
+    if unsafe or upgrade:
+        check_origin(request)
+    session = request.cookies[STAFF_COOKIE]
+    actor = session_actor(ctx(request), request.app[STAFF_WEB], session, peer)
+    request[STAFF_SESSION] = session
+    return actor

@@ -35,6 +35,19 @@ class Settings:
     ws_heartbeat_s: float = 20.0
     #: Email and SMS transports, templates and the public URL used in links.
     messaging: MessagingConfig = field(default_factory=MessagingConfig)
+    #: Seconds a waiting-room entry keeps its place after its socket drops.
+    reconnect_grace_s: float = 60.0
+    #: STUN/TURN servers handed to call pages (RTCIceServer dicts: urls, username?,
+    #: credential?). Empty: host candidates only (same network, or the media relay).
+    ice_servers: tuple[dict[str, Any], ...] = ()
+    #: A program run for each room event, the event as JSON on stdin (never a shell).
+    hooks_command: tuple[str, ...] = ()
+    #: A URL each room event is POSTed to as JSON.
+    hooks_url: str | None = None
+    #: Which events reach the hooks (empty: every ``room.*`` event).
+    hooks_events: tuple[str, ...] = ()
+    #: Seconds a hook may take before it is abandoned.
+    hooks_timeout_s: float = 10.0
 
 
 #: Config keys by table, and the Settings field each sets.
@@ -48,6 +61,15 @@ _KEYS: dict[str, dict[str, type | tuple[type, ...]]] = {
         "allowed_origins": list,
     },
     "limits": {"max_body_bytes": int, "ws_max_message_bytes": int, "ws_heartbeat_s": (int, float)},
+    "rooms": {"reconnect_grace_s": (int, float), "ice_servers": list},
+    "hooks": {"command": list, "url": str, "events": list, "timeout_s": (int, float)},
+}
+#: Keys whose Settings field has another name than the key (table, key) -> field.
+_FIELDS: dict[tuple[str, str], str] = {
+    ("hooks", "command"): "hooks_command",
+    ("hooks", "url"): "hooks_url",
+    ("hooks", "events"): "hooks_events",
+    ("hooks", "timeout_s"): "hooks_timeout_s",
 }
 
 
@@ -81,11 +103,18 @@ def load_settings(data_dir: Path, config: Path | None = None, **overrides: Any) 
                     raise InvalidInput(f"{path}: unknown key {key!r} in [{table}]")
                 if not isinstance(value, expected) or (isinstance(value, bool) and expected is int):
                     raise InvalidInput(f"{path}: [{table}] {key} has the wrong type")
-                values[key] = value
+                values[_FIELDS.get((table, key)) or key] = value
     for key in ("cert", "key"):
         if key in values:
             values[key] = Path(values[key])
     if "allowed_origins" in values:
         values["allowed_origins"] = tuple(str(o) for o in values["allowed_origins"])
+    for key in ("hooks_command", "hooks_events"):
+        if key in values:
+            values[key] = tuple(str(v) for v in values[key])
+    if "ice_servers" in values:
+        if not all(isinstance(v, dict) and "urls" in v for v in values["ice_servers"]):
+            raise InvalidInput(f"{path}: [rooms] ice_servers entries need urls")
+        values["ice_servers"] = tuple(dict(v) for v in values["ice_servers"])
     values.update({k: v for k, v in overrides.items() if v is not None})
     return Settings(data_dir=data_dir, **values)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import msgspec
@@ -76,6 +77,27 @@ def _clients(ctx: Context, ids: Sequence[str], kind: Kind) -> tuple[str, ...]:
     if kind is Kind.APPOINTMENT and not ids:
         raise InvalidInput("an appointment needs at least one client")
     return tuple(dict.fromkeys(str(i) for i in ids))
+
+
+def copay_amount(value: Any) -> str | None:
+    """A copay as a decimal string >= 0 with at most two places, normalised to two.
+
+    ``None`` (or an empty string) clears the amount.
+    """
+    if value is None or value == "":
+        return None
+    text = str(value).strip()
+    # Decimal, not float: money must round-trip exactly; reject exponents and signs.
+    if not text or len(text) > 12 or any(ch not in "0123456789." for ch in text):
+        raise InvalidInput("copay_amount must be a decimal amount like 25.00")
+    try:
+        amount = Decimal(text)
+    except InvalidOperation:
+        raise InvalidInput("copay_amount must be a decimal amount like 25.00") from None
+    exponent = amount.as_tuple().exponent
+    if not amount.is_finite() or not isinstance(exponent, int) or exponent < -2:
+        raise InvalidInput("copay_amount must have at most two decimal places")
+    return str(amount.quantize(Decimal("0.01")))
 
 
 def _start(ctx: Context, value: Any) -> datetime:
@@ -234,6 +256,9 @@ async def update_appointment(
             changes["notes"] = str(value or "")[:2000]
         elif key == "copay_collected":
             changes["copay_collected"] = bool(value)
+        elif key == "copay_amount":
+            changes["copay_amount"] = copay_amount(value)
+            changes["copay_collected"] = changes["copay_amount"] is not None
         else:
             raise InvalidInput(f"field {key!r} cannot be changed here")
     updated = msgspec.structs.replace(appt, **changes, updated_at=ctx.clock())

@@ -28,7 +28,12 @@ async def update_policy(ctx: Context, actor: Actor, fields: dict[str, Any]) -> P
     except msgspec.ValidationError as exc:
         raise InvalidInput(f"invalid practice setting: {exc}") from None
     zone(policy.timezone)
-    for name in ("window_opens_before_min", "window_closes_after_min", "late_cancel_hours"):
+    for name in (
+        "window_opens_before_min",
+        "window_closes_after_min",
+        "late_cancel_hours",
+        "late_after_min",
+    ):
         if getattr(policy, name) < 0:
             raise InvalidInput(f"{name} cannot be negative")
     if policy.idle_logoff_min < 1 or policy.consent_valid_days < 0:

@@ -1,5 +1,247 @@
-"""call_ws routes (issue 4)."""
+"""The staff call websocket: the clinician page's (or a headless staff peer's) signalling.
+
+Authenticated before the upgrade by the staff cookie (Origin checked by the auth
+middleware) or a Bearer token. On open the staff member joins the segment named by
+``?session=ID`` (ids are not PHI), else their most recent open one, as peer
+``staff_id``; with none open the socket says ``no_session`` and joins the next segment
+they start. Frames follow the participant socket's rules (``tlh.server.wsproto``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Any
 
 from aiohttp import web
 
+from tlh.domain.models import Appointment, Role, Staff
+from tlh.domain.sessions import Participation, SessionSegment
+from tlh.errors import Forbidden, NotFound, TlhError, Unauthenticated
+from tlh.server.http import actor, ctx, requires
+from tlh.server.keys import BUS, CALL_HUB, SETTINGS, STAFF_SESSION, STAFF_WEB, WEBSOCKETS
+from tlh.server.routes.call_links import CALLERS
+from tlh.server.wsproto import (
+    FloodGuard,
+    FrameRejected,
+    check_ws_origin,
+    open_call_socket,
+    parse_frame,
+    reject,
+    sender,
+    signal_target,
+)
+from tlh.services import sessions
+from tlh.services.callhub import SessionFull
+from tlh.services.context import Actor, Context
+from tlh.services.events import Subscription
+from tlh.services.staff import find_staff
+from tlh.services.staff_web import session_actor
+
 routes = web.RouteTableDef()
+log = logging.getLogger(__name__)
+
+#: Frames a staff socket may send; ``hello`` and ``media`` are accepted and ignored so
+#: the page and the headless participant can share the participant socket's code.
+ALLOWED = frozenset({"signal", "join", "leave", "media", "hello"})
+NO_SESSION: dict[str, Any] = {"type": "status", "state": "no_session"}
+
+
+def may_join(c: Context, who: Actor, segment: SessionSegment) -> bool:
+    """An open segment the staff member leads, is listed on, or (admins) any."""
+    if segment.ended_at is not None:
+        return False
+    if segment.clinician_id == who.id or who.role is Role.ADMIN:
+        return True
+    appt = c.store.get("appointments", segment.appointment_id or "")
+    return isinstance(appt, Appointment) and who.id in appt.clinician_ids
+
+
+class StaffCall:
+    """One staff socket's place in at most one segment's call."""
+
+    def __init__(self, request: web.Request, ws: web.WebSocketResponse, staff: Staff) -> None:
+        self.request = request
+        self.ws = ws
+        self.staff = staff
+        self.who = actor(request)
+        self.c = ctx(request)
+        self.hub = request.app[CALL_HUB]
+        self.send = sender(ws)
+        self.session_cookie = request.get(STAFF_SESSION)
+        self.current: str | None = None
+        self._lock = asyncio.Lock()
+
+    def latest(self) -> SessionSegment | None:
+        """The staff member's most recently started open segment."""
+        live = sessions.open_segments_of(self.c, self.staff.id)
+        return max(live, key=lambda s: s.started_at) if live else None
+
+    async def enter(self, segment: SessionSegment | None) -> None:
+        """Join ``segment``'s call (leaving any other); ``no_session`` when there is none."""
+        async with self._lock:
+            if segment is not None and segment.id == self.current:
+                return
+            await self._leave()
+            if segment is None or not may_join(self.c, self.who, segment):
+                await self.send(NO_SESSION)
+                return
+            # Recorded first, so "admitted" means the attendance row exists.
+            me = Participation(
+                peer_id=self.staff.id,
+                kind="staff",
+                staff_id=self.staff.id,
+                joined_at=self.c.clock(),
+            )
+            try:
+                await sessions.joined(self.c, segment.id, me)
+                peers = self.hub.join(
+                    segment.id, self.staff.id, self.staff.name, "staff", self.send
+                )
+            except NotFound:  # ended and gone meanwhile
+                await self.send(NO_SESSION)
+                return
+            except SessionFull:
+                await sessions.left(self.c, segment.id, self.staff.id, self.c.clock())
+                await self.send({**NO_SESSION, "reason": "session_full"})
+                return
+            # Through the hub's queue, so it reaches the page before any peer's frame.
+            self.hub.send_to(
+                segment.id,
+                self.staff.id,
+                {
+                    "type": "admitted",
+                    "peer_id": self.staff.id,
+                    "session_id": segment.id,
+                    "peers": [
+                        {"peer_id": p.peer_id, "label": p.label, "kind": p.kind} for p in peers
+                    ],
+                    "ice_servers": list(self.request.app[SETTINGS].ice_servers),
+                },
+            )
+            self.current = segment.id
+            if self.session_cookie is not None:
+                self.request.app[STAFF_WEB].pin(self.session_cookie)
+
+    async def leave(self) -> None:
+        """Leave the current call (if any); the socket stays open."""
+        async with self._lock:
+            await self._leave()
+
+    async def ended(self, session_id: str) -> None:
+        """The segment was ended elsewhere: forget it (the hub normally said ``ended``)."""
+        async with self._lock:
+            if session_id != self.current:
+                return
+            if self.hub.leave(session_id, self.staff.id, self.send):
+                await self.send({"type": "ended"})  # ended without the hub being told
+            self._release()
+
+    async def _leave(self) -> None:
+        session_id = self.current
+        if session_id is None:
+            return
+        self.hub.leave(session_id, self.staff.id, self.send)
+        self._release()
+        with contextlib.suppress(NotFound):
+            await sessions.left(self.c, session_id, self.staff.id, self.c.clock())
+
+    def _release(self) -> None:
+        self.current = None
+        if self.session_cookie is not None:
+            self.request.app[STAFF_WEB].unpin(self.session_cookie)
+
+    async def watch(self, sub: Subscription) -> None:
+        """Follow session starts and ends that concern this socket."""
+        while True:
+            event = await sub.get()
+            data = event.data
+            try:
+                if event.type == "session.ended":
+                    await self.ended(str(data.get("session_id")))
+                elif (
+                    event.type == "session.started"
+                    and self.current is None
+                    and data.get("clinician_id") == self.staff.id
+                ):
+                    found = self.c.store.get("sessions", str(data.get("session_id")))
+                    if isinstance(found, SessionSegment):
+                        await self.enter(found)
+            except (TlhError, ConnectionError) as exc:
+                # One failed join must not stop the socket following later sessions.
+                log.warning("staff call socket: %s handling %s", type(exc).__name__, event.type)
+
+    async def on_frame(self, frame: dict[str, Any]) -> None:
+        """Act on one validated frame (``FrameRejected`` closes the socket)."""
+        kind = frame["type"]
+        if kind == "signal":
+            to, data = signal_target(frame)
+            if self.current is not None:
+                # A late candidate for a peer that just left is not the sender's fault.
+                with contextlib.suppress(NotFound):
+                    self.hub.relay(self.current, self.staff.id, to, data)
+        elif kind == "join":
+            session_id = frame.get("session_id")
+            if not isinstance(session_id, str):
+                raise FrameRejected("join needs session_id")
+            found = self.c.store.get("sessions", session_id)
+            await self.enter(found if isinstance(found, SessionSegment) else None)
+        elif kind == "leave":
+            await self.leave()
+            await self.send(NO_SESSION)
+
+
+def _requested(request: web.Request) -> SessionSegment | None:
+    """The segment named by ``?session=`` (checked before the upgrade), else ``None``."""
+    session_id = request.query.get("session")
+    if not session_id:
+        return None
+    c = ctx(request)
+    found = c.store.get("sessions", session_id)
+    if not isinstance(found, SessionSegment) or found.ended_at is not None:
+        raise NotFound("no open session with that id")
+    if not may_join(c, actor(request), found):
+        raise Forbidden("that session is not yours")
+    return found
+
+
+@routes.get("/api/v1/call/ws")
+@requires(*CALLERS)
+async def call_ws(request: web.Request) -> web.WebSocketResponse:
+    """The staff call socket (see the module docstring)."""
+    if "Origin" in request.headers:
+        check_ws_origin(request)  # Bearer clients send none; browsers always do
+    staff = find_staff(ctx(request), actor(request).id)
+    first = _requested(request)
+    ws = await open_call_socket(request)
+    call = StaffCall(request, ws, staff)
+    sub = request.app[BUS].subscribe(maxsize=64)
+    watcher = asyncio.create_task(call.watch(sub))
+    staff_web, cookie = request.app[STAFF_WEB], request.get(STAFF_SESSION)
+    guard = FloodGuard()
+    try:
+        await call.enter(first or call.latest())
+        async for msg in ws:
+            try:
+                frame = parse_frame(msg, ALLOWED, guard)
+                if frame is None:
+                    break
+                if cookie is not None:
+                    # Refreshes the session; idle, logged out or disabled closes the socket.
+                    try:
+                        session_actor(ctx(request), staff_web, cookie, request.remote or "")
+                    except Unauthenticated:
+                        raise FrameRejected("signed out") from None
+                await call.on_frame(frame)
+            except FrameRejected as err:
+                await reject(ws, err)
+                break
+    finally:
+        sub.close()
+        watcher.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await watcher
+        await call.leave()
+        request.app[WEBSOCKETS].discard(ws)
+    return ws

@@ -1,5 +1,113 @@
-"""link_identity routes (issue 4)."""
+"""The link page's state and its identity check (issue 4; link cookie, never a token).
+
+``GET /api/v1/link/state`` tells the page what comes next: ``identity`` until the check
+passes (when one applies), then ``consent`` while consent is due, then ``waiting``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
 
 from aiohttp import web
 
+from tlh.domain.links import JoinLink, RedeemState
+from tlh.domain.models import Appointment, IdentityCheck, Staff
+from tlh.errors import NotFound, TooLarge, Unauthenticated
+from tlh.server.http import body, ctx, public, respond
+from tlh.server.keys import CTX, IDENTITY, LINK_SESSIONS, SETTINGS
+from tlh.server.routes.links import COOKIE, _describe, check_origin
+from tlh.services import identity
+from tlh.services.links import get_link, redeemable
+
 routes = web.RouteTableDef()
+
+_MAX_BODY = 1024
+
+
+def _session(request: web.Request) -> tuple[JoinLink, str]:
+    """The live link behind the cookie and the cookie's session id (401 when none)."""
+    c = ctx(request)
+    session = request.cookies.get(COOKIE) or ""
+    link_id = request.app[LINK_SESSIONS].link_id(session)
+    try:
+        link = get_link(c, link_id) if link_id else None
+    except NotFound:
+        link = None
+    if link is None or redeemable(c, link, c.clock()).state is RedeemState.INVALID:
+        raise Unauthenticated("your link has expired; please open it again from your message")
+    return link, session
+
+
+def verified(app: web.Application, link_id: str, session: str | None) -> bool:
+    """For the participant websocket: may this link session enter the waiting room?
+
+    False until the identity check passed, when the policy asks for one.
+    """
+    return identity.verified(app[CTX], app[IDENTITY], link_id, session)
+
+
+def _clinician_name(request: web.Request, link: JoinLink) -> str:
+    c = ctx(request)
+    clinician_id = link.clinician_id
+    appt = c.store.get("appointments", link.appointment_id or "")
+    if clinician_id is None and isinstance(appt, Appointment) and appt.clinician_ids:
+        clinician_id = appt.clinician_ids[0]
+    staff = c.store.get("staff", clinician_id or "")
+    return staff.name if isinstance(staff, Staff) else ""
+
+
+@routes.get("/api/v1/link/state")
+@public
+async def state(request: web.Request) -> web.Response:
+    """What the page shows next, and what it needs for the call (ICE servers)."""
+    link, session = _session(request)
+    c = ctx(request)
+    mode = identity.mode(c, link)
+    passed = mode is IdentityCheck.OFF or request.app[IDENTITY].is_verified(link.id, session)
+    described = _describe(request, link, verified=passed)
+    answer: dict[str, Any] = {
+        "next": described["next"],
+        "identity": mode.value,
+        "participant": link.participant.value,
+        "practice_name": described["practice_name"],
+        "clinician_name": _clinician_name(request, link),
+        "ice_servers": list(getattr(request.app[SETTINGS], "ice_servers", ())),
+    }
+    if "starts_at" in described:
+        answer["starts_at"] = described["starts_at"]
+    verdict = redeemable(c, link, c.clock())
+    if verdict.state is RedeemState.EARLY and verdict.opens_at is not None:
+        answer["opens_at"] = verdict.opens_at
+    return respond(answer)
+
+
+async def _small_body(request: web.Request) -> dict[str, Any]:
+    if (request.content_length or 0) > _MAX_BODY:
+        raise TooLarge("the request is too large")
+    return await body(request)
+
+
+@routes.post("/api/v1/link/identity")
+@public
+async def answer(request: web.Request) -> web.Response:
+    """Check a date of birth or a code; 204 when it matches."""
+    check_origin(request)
+    link, session = _session(request)
+    data = await _small_body(request)
+    await identity.check(
+        ctx(request), request.app[IDENTITY], link, session, data, request.remote or ""
+    )
+    return web.Response(status=204)
+
+
+@routes.post("/api/v1/link/identity/code")
+@public
+async def send_code(request: web.Request) -> web.Response:
+    """Send a fresh one-time code to the address on file for the link's holder."""
+    check_origin(request)
+    link, _ = _session(request)
+    data = await _small_body(request)
+    await identity.send_code(
+        ctx(request), request.app[IDENTITY], link, data.get("channel"), request.remote or ""
+    )
+    return web.Response(status=204)

@@ -8,19 +8,18 @@ and audited without the token.
 
 from __future__ import annotations
 
-import functools
-from importlib.resources import files
 from typing import Any
 
 from aiohttp import web
 
 from tlh.domain.consent import ConsentDecision, ConsentRecord, ConsentState
 from tlh.domain.links import JoinLink, LinkPurpose, ParticipantKind, RedeemState
+from tlh.domain.models import IdentityCheck
 from tlh.domain.timeutil import zone
 from tlh.errors import Forbidden, RateLimited, TlhError, TooLarge, Unauthenticated
 from tlh.server.http import body, ctx, public, respond
 from tlh.server.keys import LINK_SESSIONS, REDEEM_FAILURES, SETTINGS
-from tlh.services import consent
+from tlh.services import consent, identity
 from tlh.services.context import Actor
 from tlh.services.links import find_by_token, get_link, outreach_of, redeemable
 
@@ -34,47 +33,11 @@ INVALID_LINK = {
         "message": "This link is not valid. Ask your practice for a new one.",
     }
 }
-_STATIC = {"j.html": "text/html", "j.css": "text/css", "j.js": "text/javascript"}
-_HEADERS = {
-    "Content-Security-Policy": (
-        "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
-        "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
-    ),
-    "Referrer-Policy": "no-referrer",
-    "X-Content-Type-Options": "nosniff",
-    "Cache-Control": "no-store",
-}
 _MAX_REDEEM_BYTES = 4096
 _MAX_CONSENT_BYTES = 400_000
 
 
-@functools.cache
-def _asset_bytes(name: str) -> bytes:
-    # Read once: three small packaged files that never change while the server runs.
-    return files("tlh.server").joinpath("static", name).read_bytes()
-
-
-def _asset(name: str) -> web.Response:
-    return web.Response(body=_asset_bytes(name), content_type=_STATIC[name], headers=_HEADERS)
-
-
-@routes.get("/j")
-@public
-async def page(request: web.Request) -> web.Response:
-    """The client page; the token stays in the fragment, so nothing is consumed here."""
-    return _asset("j.html")
-
-
-@routes.get("/j.css")
-@public
-async def style(request: web.Request) -> web.Response:
-    return _asset("j.css")
-
-
-@routes.get("/j.js")
-@public
-async def script(request: web.Request) -> web.Response:
-    return _asset("j.js")
+# The pages (/j, /c) and their assets are served by tlh.server.routes.pages.
 
 
 def check_origin(request: web.Request) -> None:
@@ -142,8 +105,11 @@ async def redeem(request: web.Request) -> web.Response:
     return response
 
 
-def _describe(request: web.Request, link: JoinLink) -> dict[str, Any]:
-    """What the page needs to show for a link (no names, no notes)."""
+def _describe(request: web.Request, link: JoinLink, *, verified: bool = False) -> dict[str, Any]:
+    """What the page needs to show for a link (no names, no notes).
+
+    ``verified``: the session passed the identity check (a new one at redemption has not).
+    """
     c = ctx(request)
     policy = c.policy()
     answer: dict[str, Any] = {
@@ -159,6 +125,8 @@ def _describe(request: web.Request, link: JoinLink) -> dict[str, Any]:
     )
     if link.purpose is LinkPurpose.CONSENT or needs_consent:
         answer["next"] = "consent"
+    if not verified and identity.mode(c, link) is not IdentityCheck.OFF:
+        answer["next"] = "identity"
     if link.appointment_id is not None:
         appt = c.store.get("appointments", link.appointment_id)
         start = getattr(appt, "start", None)

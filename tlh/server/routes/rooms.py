@@ -1,5 +1,185 @@
-"""rooms routes (issue 4)."""
+"""Staff's view of the waiting rooms and what they do there (admit, deny, message...).
 
+Labels carry clients' names, so every listing audits the client records it read.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
 from aiohttp import web
 
+from tlh.domain.models import Client, Role, Staff
+from tlh.domain.rooms import RoomEntry, waiting_room_on
+from tlh.errors import BadRequest, Forbidden
+from tlh.server.http import ALL_STAFF, actor, body, ctx, requires, respond
+from tlh.server.keys import ROOMS
+from tlh.services import consent, sessions
+from tlh.services.context import Actor, Context
+from tlh.services.staff import find_staff, list_staff
+from tlh.services.waiting import Rooms
+
 routes = web.RouteTableDef()
+
+ADMITTERS = (Role.ADMIN, Role.CLINICIAN)
+
+
+def _clinician(c: Context, who: Actor, ref: object) -> str:
+    """The room meant: the named clinician, else the caller's own."""
+    if ref is not None and not isinstance(ref, str):
+        raise BadRequest("clinician must be an id or an email")
+    if ref:
+        return find_staff(c, ref).id
+    if who.role is Role.CLINICIAN:
+        return who.id
+    raise BadRequest("name the clinician (id or email)")
+
+
+async def entry_views(
+    c: Context, who: Actor, rooms: Rooms, entries: list[RoomEntry]
+) -> list[dict[str, Any]]:
+    """EntryViews (entry + label, position, consent); the client reads are audited."""
+    client_ids = sorted({e.client_id for e in entries if e.client_id})
+    clients = {cid: c.store.get("clients", cid) for cid in client_ids}
+    if client_ids:
+        await c.audit.append_many(who, "client.read", client_ids)
+    views = []
+    for entry in entries:
+        view = msgspec.to_builtins(entry)
+        client = clients.get(entry.client_id) if entry.client_id else None
+        view["label"] = _label(entry, client if isinstance(client, Client) else None)
+        view["position"] = rooms.position(entry)
+        view["consent"] = consent.state_of(c, entry.client_id).value if entry.client_id else None
+        views.append(view)
+    return views
+
+
+def _label(entry: RoomEntry, client: Client | None) -> str:
+    if client is None:
+        return entry.display_name or "Guest"
+    if entry.contact_id:
+        return f"Caregiver of {client.name}"
+    return client.name
+
+
+async def _one(request: web.Request, entry: RoomEntry) -> web.Response:
+    rooms = request.app[ROOMS]
+    return respond((await entry_views(ctx(request), actor(request), rooms, [entry]))[0])
+
+
+@routes.get("/api/v1/rooms")
+@requires(*ALL_STAFF)
+async def list_rooms(request: web.Request) -> web.Response:
+    """Rooms (a clinician's own by default; admins and schedulers all) and the queue."""
+    c, who, rooms = ctx(request), actor(request), request.app[ROOMS]
+    ref = request.query.get("clinician")
+    if ref:
+        wanted = [find_staff(c, ref)]
+        if who.role is Role.CLINICIAN and wanted[0].id != who.id:
+            raise Forbidden("clinicians see their own room")
+    elif who.role is Role.CLINICIAN:
+        wanted = [find_staff(c, who.id)]
+    else:
+        wanted = [s for s in list_staff(c) if s.role is Role.CLINICIAN and s.active]
+    items = [await _room_view(c, who, rooms, staff) for staff in wanted]
+    queue = await entry_views(c, who, rooms, rooms.live(None))
+    await c.audit.append_many(who, "room.read", [s.id for s in wanted] or ["queue"])
+    return respond({"items": items, "queue": queue})
+
+
+async def _room_view(c: Context, who: Actor, rooms: Rooms, staff: Staff) -> dict[str, Any]:
+    return {
+        "clinician_id": staff.id,
+        "name": staff.name,
+        "presence": rooms.presence_of(staff.id).value,
+        "waiting_room": waiting_room_on(staff, c.policy()),
+        "sessions": sessions.open_segments_of(c, staff.id),
+        "entries": await entry_views(c, who, rooms, rooms.live(staff.id)),
+    }
+
+
+@routes.post("/api/v1/rooms/entries/{id}/admit")
+@requires(*ADMITTERS)
+async def admit(request: web.Request) -> web.Response:
+    data = await body(request)
+    approve = data.get("approve_second_device", False)
+    if not isinstance(approve, bool):
+        raise BadRequest("approve_second_device must be true or false")
+    rooms = request.app[ROOMS]
+    entry = await rooms.admit(
+        actor(request), request.match_info["id"], approve_second_device=approve
+    )
+    return await _one(request, entry)
+
+
+@routes.post("/api/v1/rooms/admit-all")
+@requires(*ADMITTERS)
+async def admit_all(request: web.Request) -> web.Response:
+    c, who, data = ctx(request), actor(request), await body(request)
+    rooms = request.app[ROOMS]
+    done = await rooms.admit_all(who, _clinician(c, who, data.get("clinician")))
+    return respond({"admitted": await entry_views(c, who, rooms, done)})
+
+
+@routes.post("/api/v1/rooms/entries/{id}/deny")
+@requires(*ADMITTERS)
+async def deny(request: web.Request) -> web.Response:
+    data = await body(request)
+    message = data.get("message")
+    if message is not None and not isinstance(message, str):
+        raise BadRequest("message must be text")
+    entry = await request.app[ROOMS].deny(actor(request), request.match_info["id"], message)
+    return await _one(request, entry)
+
+
+@routes.post("/api/v1/rooms/entries/{id}/return")
+@requires(*ADMITTERS)
+async def send_back(request: web.Request) -> web.Response:
+    entry = await request.app[ROOMS].send_back(actor(request), request.match_info["id"])
+    return await _one(request, entry)
+
+
+@routes.post("/api/v1/rooms/entries/{id}/message")
+@requires(*ALL_STAFF)
+async def message(request: web.Request) -> web.Response:
+    data = await body(request)
+    await request.app[ROOMS].message(actor(request), request.match_info["id"], data.get("text"))
+    return web.Response(status=204)
+
+
+@routes.post("/api/v1/rooms/message")
+@requires(*ALL_STAFF)
+async def message_all(request: web.Request) -> web.Response:
+    c, who, data = ctx(request), actor(request), await body(request)
+    room = _clinician(c, who, data.get("clinician"))
+    sent = await request.app[ROOMS].message_all(who, room, data.get("text"))
+    return respond({"sent": sent})
+
+
+@routes.post("/api/v1/rooms/entries/{id}/transfer")
+@requires(*ALL_STAFF)
+async def transfer(request: web.Request) -> web.Response:
+    data = await body(request)
+    to = data.get("to")
+    if not isinstance(to, str) or not to:
+        raise BadRequest("to must be a clinician id or email")
+    entry = await request.app[ROOMS].transfer(actor(request), request.match_info["id"], to)
+    return await _one(request, entry)
+
+
+@routes.post("/api/v1/rooms/next")
+@requires(*ADMITTERS)
+async def next_(request: web.Request) -> web.Response:
+    c, who, data = ctx(request), actor(request), await body(request)
+    entry = await request.app[ROOMS].next(who, _clinician(c, who, data.get("clinician")))
+    return await _one(request, entry)
+
+
+@routes.post("/api/v1/rooms/presence")
+@requires(Role.CLINICIAN)
+async def presence(request: web.Request) -> web.Response:
+    c, who, data = ctx(request), actor(request), await body(request)
+    rooms = request.app[ROOMS]
+    await rooms.set_presence(who, data.get("presence"))
+    return respond(await _room_view(c, who, rooms, find_staff(c, who.id)))

@@ -1,5 +1,77 @@
-"""sessions routes (issue 4)."""
+"""Starting, ending and listing session segments; a start also hands back a call link.
+
+Starting tells the live waiting rooms (a room with its waiting room off admits its
+clients now); ending takes everyone out of the call, while waiting entries stay.
+"""
+
+from __future__ import annotations
+
+from datetime import date
 
 from aiohttp import web
 
+from tlh.domain.sessions import SessionSegment
+from tlh.domain.timeutil import local_day_bounds, zone
+from tlh.errors import BadRequest, InvalidInput
+from tlh.server.http import ALL_STAFF, actor, body, ctx, items, requires, respond
+from tlh.server.keys import CALL_HUB, ROOMS
+from tlh.server.routes.call_links import CALLERS, call_link
+from tlh.services import sessions
+from tlh.services.staff import find_staff
+
 routes = web.RouteTableDef()
+
+
+@routes.post("/api/v1/sessions")
+@requires(*CALLERS)
+async def start(request: web.Request) -> web.Response:
+    """Open a segment (``{"appointment_id"}`` or ``{"room": true, "clinician"?}``)."""
+    c, who, data = ctx(request), actor(request), await body(request)
+    appointment_id = data.get("appointment_id")
+    if data.get("room") is True:
+        if appointment_id is not None:
+            raise BadRequest("give either appointment_id or room, not both")
+        clinician = data.get("clinician")
+        if clinician is not None and not isinstance(clinician, str):
+            raise BadRequest("clinician must be an id or an email")
+        clinician_id = find_staff(c, clinician).id if clinician else None
+        segment = await sessions.start(c, who, None, clinician_id=clinician_id)
+    elif isinstance(appointment_id, str) and appointment_id:
+        segment = await sessions.start(c, who, appointment_id)
+    else:
+        raise BadRequest('give {"appointment_id": ...} or {"room": true}')
+    # With a waiting room off, whoever is already waiting goes straight in now.
+    await request.app[ROOMS].session_started(segment)
+    link = call_link(request, who.id, segment.appointment_id)
+    return respond({"session": segment, "url": link["url"]}, 201)
+
+
+@routes.post("/api/v1/sessions/{id}/end")
+@requires(*CALLERS)
+async def end(request: web.Request) -> web.Response:
+    """Close a segment and take everyone out of its call."""
+    segment = await sessions.end(ctx(request), actor(request), request.match_info["id"])
+    await request.app[ROOMS].session_ended(segment)
+    request.app[CALL_HUB].end(segment.id)  # no-op if the rooms already ended it
+    return respond(segment)
+
+
+@routes.get("/api/v1/sessions")
+@requires(*ALL_STAFF)
+async def list_(request: web.Request) -> web.Response:
+    """Segments started on a local day (default today), optionally of one clinician."""
+    c = ctx(request)
+    tz = zone(c.policy().timezone)
+    raw = request.query.get("date")
+    try:
+        day = date.fromisoformat(raw) if raw else c.clock().astimezone(tz).date()
+    except ValueError:
+        raise InvalidInput("date must be YYYY-MM-DD") from None
+    first, last = local_day_bounds(day, tz)
+    clinician = request.query.get("clinician")
+    if clinician:
+        found = c.store.find("sessions", "clinician_id", find_staff(c, clinician).id)
+    else:
+        found = list(c.store.all("sessions"))
+    segments = [s for s in found if isinstance(s, SessionSegment) and first <= s.started_at < last]
+    return items(sorted(segments, key=lambda s: (s.started_at, s.id)))

@@ -1,247 +1,203 @@
-// The client page: redeem the link (token from the URL fragment), then consent or wait.
-// No framework, no build step. The token is never logged, never put in a URL the server
-// sees, and removed from the address bar once read.
+// The client page: redeem the link (token from the URL fragment) → identity check when the
+// practice asks → consent if missing → device check → waiting room → call → ended.
+// No framework, no build step; the token never appears in a URL the server sees.
 
-const $ = (id) => document.getElementById(id);
-const SECTIONS = ["loading", "problem", "consent", "done", "waiting"];
+import { $, call, deviceId, errorText, readToken, showSection } from "./api.js";
+import { consentStep } from "./consent.js";
+import { deviceStep, openMedia, savedChoice } from "./device.js";
+import { identityStep } from "./identity.js";
+import { WaitingRoom } from "./waiting.js";
+import { Call } from "./call.js";
+import { socket } from "./ws.js";
+
+const SECTIONS = ["loading", "problem", "identity", "consent", "done", "device", "waiting", "call", "ended"];
 const INVALID = "This link is not valid. Ask your practice for a new one.";
+const CHECKED = "tlh-checked";
+
+let link = null;
+let ws = null;
+let room = null;
+let session = null;
+let media = null;
+let where = "loading";
 
 function show(id) {
-  for (const name of SECTIONS) $(name).hidden = name !== id;
-  $("main").focus();
+  where = id;
+  document.body.classList.toggle("in-call", id === "call");
+  showSection(SECTIONS, id);
 }
 
-function problem(text) {
+function problem(text, title = "We could not open this link") {
+  if (ws) ws.close();
+  $("problem-title").textContent = title;
   $("problem-text").textContent = text;
   show("problem");
 }
 
-async function call(method, path, body) {
-  const options = { method, credentials: "same-origin", headers: {} };
-  if (body !== undefined) {
-    options.headers["Content-Type"] = "application/json";
-    options.body = JSON.stringify(body);
+async function linkState() {
+  const { status, data } = await call("GET", "/api/v1/link/state");
+  if (status === 200) return data;
+  if (status === 401) return null;
+  return { next: link.next, identity: "off", ice_servers: [] };  // older server: redeem's answer
+}
+
+function onFrame(frame) {
+  switch (frame.type) {
+    case "status": return onStatus(frame);
+    case "message":
+      room.message(frame);
+      if (session) session.say(`Message from your clinician: ${frame.text}`);
+      return;
+    case "admitted":
+      show("call");
+      session.admitted(frame);
+      return;
+    case "peer.joined": return session.peerJoined(frame);
+    case "peer.left": return session.peerLeft(frame);
+    case "signal": return session.signal(frame);
+    case "ended": return ended("Your clinician ended the session.");
+    default: return undefined;
   }
-  let response;
+}
+
+function onStatus(frame) {
+  room.status(frame);
+  const state = frame.state;
+  if (state === "waiting") {
+    if (where === "call") session.ended();
+    if (where !== "waiting") show("waiting");
+  } else if (state === "denied") {
+    session.ended();
+    problem("Your clinician could not let you in this time. Please contact your practice.", "You were not let in");
+  } else if (state === "ended" || state === "left" || state === "expired") {
+    if (where !== "ended") ended(state === "ended" ? "The session is not open right now." : "You left the session.");
+  }
+}
+
+function ended(text) {
+  session.ended();
+  $("ended-text").textContent = `${text} If your clinician opens it again, press Rejoin.`;
+  show("ended");
+}
+
+function connect(result) {
+  const hello = () => {
+    const frame = { type: "hello", device_id: deviceId() };
+    const name = $("display-name").value.trim();
+    if (name) frame.display_name = name;
+    ws.send(frame);
+    ws.send({ type: "device_check", ...result });
+  };
+  ws = socket("/api/v1/link/ws", {
+    onOpen: hello,
+    onMessage: onFrame,
+    onClose: (event) => {
+      // 1008 after we sent something it refused: show it rather than loop forever.
+      if (event.code === 1008 && where !== "call") {
+        problem("The connection to your practice was refused. Please reload the page.");
+        return false;
+      }
+      renewCookie();
+      return true;
+    },
+  });
+}
+
+// The link cookie is short-lived: when a reconnect finds it gone, redeem the link again.
+let renewing = false;
+async function renewCookie() {
+  if (renewing) return;
+  renewing = true;
   try {
-    response = await fetch(path, options);
-  } catch {
-    return { status: 0, data: null };
+    const { status } = await call("GET", "/api/v1/link/state");
+    if (status !== 401) return;
+    const token = sessionStorage.getItem("tlh-link");
+    const again = token ? await call("POST", "/api/v1/link/redeem", { token }) : { status: 404 };
+    if (again.status === 404) problem("Your link has expired. Please open it again from your message.");
+  } finally {
+    renewing = false;
   }
-  let data = null;
-  try {
-    data = await response.json();
-  } catch {
-    data = null;
-  }
-  return { status: response.status, data };
 }
 
-function readToken() {
-  const fromHash = decodeURIComponent(location.hash.slice(1));
-  if (fromHash) {
-    // Out of the address bar (and so out of screenshots and shared URLs); kept for a reload.
-    sessionStorage.setItem("tlh-link", fromHash);
-    history.replaceState(null, "", location.pathname);
-    return fromHash;
+async function joinFlow() {
+  deviceId();  // made once per browser, before anything can fail
+  let state = await linkState();
+  if (!state) { problem("Your link has expired. Please open it again from your message."); return; }
+  if (state.practice_name) $("practice").textContent = state.practice_name;
+  if (state.next === "identity") {
+    await identityStep(state.identity, { show: () => show("identity"), problem });
+    state = await linkState();
+    if (!state) { problem(INVALID); return; }
   }
-  return sessionStorage.getItem("tlh-link") || "";
-}
-
-function when(iso) {
-  const date = new Date(iso);
-  return date.toLocaleString([], {
-    weekday: "long", day: "numeric", month: "long", hour: "numeric", minute: "2-digit",
-  });
-}
-
-function clock(iso) {
-  return new Date(iso).toLocaleTimeString([], { hour: "numeric", minute: "2-digit" });
-}
-
-// -- the consent form: markdown rendered as text nodes only (nothing is parsed as HTML) --
-
-function renderMarkdown(target, markdown) {
-  target.replaceChildren();
-  let list = null;
-  let paragraph = [];
-  const flush = () => {
-    if (paragraph.length) {
-      const p = document.createElement("p");
-      p.textContent = paragraph.join(" ");
-      target.append(p);
-      paragraph = [];
-    }
-  };
-  for (const raw of markdown.split(/\r?\n/)) {
-    const line = raw.trim();
-    const heading = /^(#{1,3})\s+(.*)$/.exec(line);
-    const item = /^[-*]\s+(.*)$/.exec(line);
-    if (!item) list = null;
-    if (!line) { flush(); continue; }
-    if (heading) {
-      flush();
-      const h = document.createElement(heading[1].length === 1 ? "h2" : "h3");
-      h.textContent = heading[2].replace(/\*\*|__/g, "");
-      target.append(h);
-    } else if (item) {
-      flush();
-      if (!list) { list = document.createElement("ul"); target.append(list); }
-      const li = document.createElement("li");
-      li.textContent = item[1].replace(/\*\*|__/g, "");
-      list.append(li);
-    } else {
-      paragraph.push(line.replace(/\*\*|__/g, ""));
-    }
+  if (state.next === "consent") {
+    const decision = await consentStep({ show: () => show("consent"), problem });
+    if (decision === "declined") { declined(); return; }
   }
-  flush();
-}
-
-// -- the signature pad: pointer events (mouse, pen and touch alike) --
-
-function signaturePad(canvas) {
-  const context = canvas.getContext("2d");
-  let drawing = false;
-  let drawn = false;
-  const resize = () => {
-    const ratio = Math.min(window.devicePixelRatio || 1, 2);
-    canvas.width = Math.round(canvas.clientWidth * ratio);
-    canvas.height = Math.round(canvas.clientHeight * ratio);
-    context.setTransform(ratio, 0, 0, ratio, 0, 0);
-    context.lineWidth = 2.5;
-    context.lineCap = "round";
-    context.lineJoin = "round";
-    context.strokeStyle = "#111827";
-    drawn = false;
-  };
-  const point = (event) => {
-    const box = canvas.getBoundingClientRect();
-    return [event.clientX - box.left, event.clientY - box.top];
-  };
-  canvas.addEventListener("pointerdown", (event) => {
-    event.preventDefault();
-    canvas.setPointerCapture(event.pointerId);
-    drawing = true;
-    const [x, y] = point(event);
-    context.beginPath();
-    context.moveTo(x, y);
-    context.lineTo(x + 0.1, y + 0.1);
-    context.stroke();
-    drawn = true;
-  });
-  canvas.addEventListener("pointermove", (event) => {
-    if (!drawing) return;
-    const [x, y] = point(event);
-    context.lineTo(x, y);
-    context.stroke();
-  });
-  for (const type of ["pointerup", "pointercancel"]) {
-    canvas.addEventListener(type, () => { drawing = false; });
-  }
-  resize();
-  return {
-    clear: resize,
-    get drawn() { return drawn; },
-    png: () => canvas.toDataURL("image/png"),
-  };
-}
-
-// -- steps --
-
-let form = null;
-let pad = null;
-let link = null;
-
-function formError(text) {
-  const box = $("form-error");
-  box.textContent = text;
-  box.hidden = !text;
-}
-
-async function loadConsent() {
-  const { status, data } = await call("GET", "/api/v1/link/consent");
-  if (status !== 200) {
-    problem(status === 401 ? "Your link has expired. Please open it again from your message." : INVALID);
-    return;
-  }
-  form = data;
-  if (["accepted", "declined", "valid"].includes(data.state)) {
-    finished(data.state === "declined");
-    return;
-  }
-  renderMarkdown($("form-text"), data.form_markdown);
-  show("consent");
-  if (!pad) pad = signaturePad($("pad"));
-}
-
-function finished(declined) {
-  if (declined) {
-    $("done-title").textContent = "Thank you — we have your answer";
-    $("done-text").textContent =
-      "You told us you do not agree to telehealth. Your practice will contact you about other options.";
-    show("done");
-    return;
-  }
-  if (link && link.purpose === "join") {
-    waiting();
-    $("done-text").textContent = $("waiting-text").textContent;
+  const guest = (state.participant || link.participant) === "guest";
+  $("guest-name").hidden = !guest;
+  let result;
+  if (sessionStorage.getItem(CHECKED)) {
+    // A reload: the check was done in this tab, so go straight back in.
+    media = await openMedia();
+    result = JSON.parse(sessionStorage.getItem(CHECKED));
+    $("display-name").value = sessionStorage.getItem("tlh-name") || "";
   } else {
-    $("done-text").textContent = "Your consent form is signed. You can close this page.";
+    const checked = await deviceStep({ show: () => show("device") });
+    media = { stream: checked.stream };
+    result = checked.result;
+    sessionStorage.setItem(CHECKED, JSON.stringify(result));
+    sessionStorage.setItem("tlh-name", $("display-name").value.trim());
   }
+  room = new WaitingRoom();
+  session = new Call({
+    root: $("call"),
+    stream: media.stream,
+    send: (frame) => ws.send(frame),
+    iceServers: state.ice_servers || [],
+    speaker: savedChoice().speaker || "",
+    onMedia: (value) => ws.send({ type: "media", state: value }),
+    onLeave: () => {
+      ws.send({ type: "leave" });
+      ended("You left the session.");
+    },
+  });
+  window.tlhCall = session;  // for the browser tests and for debugging in the console
+  show("waiting");
+  $("waiting-text").textContent = "Connecting to the waiting room…";
+  connect(result);
+}
+
+function declined() {
+  $("done-title").textContent = "Thank you — we have your answer";
+  $("done-text").textContent =
+    "You told us you do not agree to telehealth. Your practice will contact you about other options.";
   show("done");
 }
 
-function waiting() {
-  const parts = [];
-  if (link.starts_at) parts.push(`Your appointment is at ${when(link.starts_at)}.`);
-  if (link.state === "early" && link.opens_at) {
-    parts.push(`This page will let you in from ${clock(link.opens_at)}.`);
-  } else {
-    parts.push("This page will let you in from 10 minutes before the start.");
-  }
-  $("waiting-text").textContent = parts.join(" ");
-  show("waiting");
-}
-
-async function submit(decision) {
-  formError("");
-  const body = { decision, form_hash: form.form_hash };
-  if (decision === "accepted") {
-    const name = $("signed-name").value.trim();
-    if (name.length < 2) { formError("Please type your full name."); $("signed-name").focus(); return; }
-    if (!pad.drawn) { formError("Please sign in the box."); $("pad").focus(); return; }
-    body.signed_name = name;
-    body.signature_png = pad.png();
-  }
-  for (const button of document.querySelectorAll("#consent-form button")) button.disabled = true;
-  const { status, data } = await call("POST", "/api/v1/link/consent", body);
-  for (const button of document.querySelectorAll("#consent-form button")) button.disabled = false;
-  const code = data && data.error ? data.error.code : "";
-  if (status === 200) finished(decision === "declined");
-  else if (code === "form_changed") {
-    await loadConsent();
-    formError("The form was updated while you were reading. Please read the updated form.");
-  } else if (status === 409) formError("Your answer was already recorded. Thank you.");
-  else if (status === 413) { pad.clear(); formError("The signature is too large. Please sign again, a little smaller."); }
-  else if (status === 401) problem("Your link has expired. Please open it again from your message.");
-  else if (status === 0) formError("We could not reach the practice. Check your connection and try again.");
-  else formError((data && data.error && data.error.message) || "Something went wrong. Please try again.");
-}
-
 async function start() {
-  const token = readToken();
+  const token = readToken("tlh-link");
   if (!token) { problem(INVALID); return; }
   const { status, data } = await call("POST", "/api/v1/link/redeem", { token });
   if (status === 429) { problem("Too many attempts. Please wait a minute and try again."); return; }
   if (status === 0) { problem("We could not reach the practice. Check your connection and reload."); return; }
-  if (status !== 200) { sessionStorage.removeItem("tlh-link"); problem(INVALID); return; }
+  if (status !== 200) { sessionStorage.removeItem("tlh-link"); problem(errorText(data, INVALID)); return; }
   link = data;
   $("practice").textContent = data.practice_name;
-  if (data.next === "consent") await loadConsent();
-  else waiting();
+  if (data.purpose === "consent") {
+    const decision = await consentStep({ show: () => show("consent"), problem });
+    if (decision === "declined") declined();
+    else {
+      $("done-text").textContent = "Your consent form is signed. You can close this page.";
+      show("done");
+    }
+    return;
+  }
+  await joinFlow();
 }
 
-$("consent-form").addEventListener("submit", (event) => { event.preventDefault(); submit("accepted"); });
-$("decline").addEventListener("click", () => submit("declined"));
-$("clear").addEventListener("click", () => pad && pad.clear());
+$("rejoin").addEventListener("click", () => {
+  show("waiting");
+  $("waiting-text").textContent = "Reconnecting to the waiting room…";
+  ws.restart();
+});
 start();

@@ -1,0 +1,128 @@
+"""Shared steps for the waiting-room tests: guest links, participant sockets, events."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+from aiohttp import ClientWebSocketResponse, WSMsgType
+
+from .conftest import Practice
+from .outreach_helpers import origin, redeem, token_in
+
+WAIT_S = 3.0
+
+
+async def guest_cookie(practice: Practice, clinician: str = "lee@example.org") -> str:
+    """A guest link into the clinician's room, redeemed: the link cookie."""
+    status, made = await practice.call(
+        "POST", "/api/v1/invites/guest", json={"clinician": clinician}
+    )
+    assert status == 201, made
+    response = await redeem(practice, token_in(made["url"]))
+    assert response.status == 200, await response.text()
+    return str(response.cookies["__Host-tlh_link"].value)
+
+
+class Peer:
+    """A participant socket with a receive buffer; every wait has a timeout."""
+
+    def __init__(self, ws: ClientWebSocketResponse) -> None:
+        self.ws = ws
+        self.seen: list[dict[str, Any]] = []
+
+    async def send(self, frame: dict[str, Any]) -> None:
+        await self.ws.send_str(json.dumps(frame))
+
+    async def next(self, kind: str | None = None, **match: Any) -> dict[str, Any]:
+        """The next frame of ``kind`` (and matching fields), skipping others."""
+
+        async def find() -> dict[str, Any]:
+            while True:
+                msg = await self.ws.receive()
+                assert msg.type == WSMsgType.TEXT, f"socket ended: {msg.type} {msg.data}"
+                frame = json.loads(msg.data)
+                self.seen.append(frame)
+                if (kind is None or frame["type"] == kind) and all(
+                    frame.get(k) == v for k, v in match.items()
+                ):
+                    return dict(frame)
+
+        return await asyncio.wait_for(find(), WAIT_S)
+
+    async def hello(self, device_id: str = "dev_1", **extra: Any) -> dict[str, Any]:
+        await self.send({"type": "hello", "device_id": device_id, **extra})
+        return await self.next("status")
+
+    async def closed(self) -> int | None:
+        """Wait for the server to close the socket; its close code."""
+
+        async def drain() -> int | None:
+            while True:
+                msg = await self.ws.receive()
+                if msg.type in (WSMsgType.CLOSE, WSMsgType.CLOSED, WSMsgType.CLOSING):
+                    return self.ws.close_code
+                if msg.type == WSMsgType.ERROR:
+                    return self.ws.close_code
+                self.seen.append(json.loads(msg.data))
+
+        return await asyncio.wait_for(drain(), WAIT_S)
+
+
+async def connect(practice: Practice, cookie: str | None, **headers: str) -> Peer:
+    """Open the participant socket with the link cookie and this server's Origin."""
+    sent = {"Origin": origin(practice), **headers}
+    if cookie is not None:
+        sent["Cookie"] = f"__Host-tlh_link={cookie}"
+    ws = await practice.client.ws_connect("/api/v1/link/ws", headers=sent)
+    return Peer(ws)
+
+
+async def guest(
+    practice: Practice, device_id: str = "dev_1", **extra: Any
+) -> tuple[Peer, dict[str, Any]]:
+    """A new guest waiting in Lee's room: the socket and its first status."""
+    peer = await connect(practice, await guest_cookie(practice))
+    return peer, await peer.hello(device_id, **extra)
+
+
+class Events:
+    """The staff event stream, filtered by type with a timeout."""
+
+    def __init__(self, ws: ClientWebSocketResponse) -> None:
+        self.ws = ws
+
+    async def next(self, kind: str, **match: Any) -> dict[str, Any]:
+        async def find() -> dict[str, Any]:
+            while True:
+                msg = await self.ws.receive()
+                assert msg.type == WSMsgType.TEXT
+                event = json.loads(msg.data)
+                data = event.get("data", {})
+                if event["type"] == kind and all(data.get(k) == v for k, v in match.items()):
+                    return dict(data)
+
+        return await asyncio.wait_for(find(), WAIT_S)
+
+
+async def events(practice: Practice) -> Events:
+    ws = await practice.client.ws_connect("/api/v1/events", headers=practice.auth())
+    ready = await ws.receive_json(timeout=WAIT_S)
+    assert ready["type"] == "events.ready"
+    return Events(ws)
+
+
+async def start_room_session(practice: Practice) -> dict[str, Any]:
+    """Lee opens a room session (for guests); the segment."""
+    status, made = await practice.call(
+        "POST", "/api/v1/sessions", role="clinician", json={"room": True}
+    )
+    assert status == 201, made
+    return dict(made["session"])
+
+
+async def admit(practice: Practice, entry_id: str, role: str = "clinician", **body: Any) -> Any:
+    return await practice.call(
+        "POST", f"/api/v1/rooms/entries/{entry_id}/admit", role=role, json=body
+    )

@@ -1,0 +1,279 @@
+"""The rooms REST API against live participant sockets."""
+
+from __future__ import annotations
+
+import asyncio
+
+from .conftest import Practice
+from .outreach_helpers import add_appointment, add_client, redeem, token_in
+from .rooms_helpers import (
+    admit,
+    connect,
+    events,
+    guest,
+    guest_cookie,
+    start_room_session,
+)
+
+
+async def _entries(practice: Practice, role: str = "clinician") -> list[dict[str, object]]:
+    status, rooms = await practice.call("GET", "/api/v1/rooms", role=role)
+    assert status == 200, rooms
+    return [e for room in rooms["items"] for e in room["entries"]]
+
+
+async def test_deny_with_a_message(practice: Practice) -> None:
+    stream = await events(practice)
+    peer, status = await guest(practice)
+    entry_id = status["entry_id"]
+    await stream.next("room.joined", entry_id=entry_id)
+    code, view = await practice.call(
+        "POST",
+        f"/api/v1/rooms/entries/{entry_id}/deny",
+        role="clinician",
+        json={"message": "Please book a visit"},
+    )
+    assert code == 200, view
+    assert view["state"] == "denied"
+    assert (await peer.next("message"))["text"] == "Please book a visit"
+    assert (await peer.next("status"))["state"] == "denied"
+    assert (await stream.next("room.denied", entry_id=entry_id))["by"] == practice.ids["clinician"]
+    assert await _entries(practice) == []
+
+
+async def test_leave_while_waiting(practice: Practice) -> None:
+    stream = await events(practice)
+    peer, status = await guest(practice)
+    await peer.send({"type": "leave"})
+    await stream.next("room.left", entry_id=status["entry_id"])
+    assert await _entries(practice) == []
+
+
+async def test_reconnect_within_grace_keeps_the_place(practice: Practice) -> None:
+    stream = await events(practice)
+    _first, _ = await guest(practice, "dev_first")
+    cookie = await guest_cookie(practice)
+    peer = await connect(practice, cookie)
+    status = await peer.hello("dev_1")
+    assert status["position"] == 2
+    await peer.ws.close()
+    await stream.next("room.updated", entry_id=status["entry_id"], online=False)
+    again = await connect(practice, cookie)
+    resumed = await again.hello("dev_1")
+    assert resumed["entry_id"] == status["entry_id"]
+    assert resumed["position"] == 2
+    await stream.next("room.reconnected", entry_id=status["entry_id"])
+    entries = await _entries(practice)
+    assert [e["id"] for e in entries].count(status["entry_id"]) == 1
+    assert len(entries) == 2
+
+
+async def test_second_device_is_flagged_and_needs_approval(practice: Practice) -> None:
+    cookie = await guest_cookie(practice)
+    one = await connect(practice, cookie)
+    s1 = await one.hello("phone")
+    two = await connect(practice, cookie)
+    s2 = await two.hello("laptop")
+    assert s2["entry_id"] != s1["entry_id"]
+    assert s2["second_device"] is True
+    code, err = await admit(practice, s2["entry_id"])
+    assert code == 409
+    assert err["error"]["code"] == "second_device"
+    code, view = await admit(practice, s2["entry_id"], approve_second_device=True)
+    assert code == 200, view
+    assert view["state"] == "admitted"
+    assert (await two.next("admitted"))["peer_id"] == s2["entry_id"]
+
+
+async def test_two_admits_at_once_one_wins_and_the_other_names_who(practice: Practice) -> None:
+    _, status = await guest(practice)
+    entry_id = status["entry_id"]
+    await start_room_session(practice)
+    results = await asyncio.gather(
+        admit(practice, entry_id, role="clinician"), admit(practice, entry_id, role="admin")
+    )
+    codes = sorted(code for code, _ in results)
+    assert codes == [200, 409]
+    [(_, err)] = [r for r in results if r[0] == 409]
+    assert err["error"]["code"] == "already_admitted"
+    winner = next(r for r in results if r[0] == 200)[1]["admitted_by"]
+    _, staff = await practice.call("GET", f"/api/v1/staff/{winner}")
+    assert err["error"]["message"] == f"already admitted by {staff['name']}"
+
+
+async def test_send_back_puts_the_entry_first_in_line(practice: Practice) -> None:
+    a, sa = await guest(practice, "dev_a")
+    b, sb = await guest(practice, "dev_b")
+    code, _ = await admit(practice, sa["entry_id"])
+    assert code == 200
+    await b.next("status", position=1)
+    code, view = await practice.call(
+        "POST", f"/api/v1/rooms/entries/{sa['entry_id']}/return", role="clinician"
+    )
+    assert code == 200, view
+    assert view["state"] == "waiting"
+    assert view["position"] == 1
+    assert (await a.next("status", state="waiting"))["position"] == 1
+    assert (await b.next("status", position=2))["entry_id"] == sb["entry_id"]
+
+
+async def test_transfer_to_another_clinician(practice: Practice) -> None:
+    code, made = await practice.call(
+        "POST",
+        "/api/v1/staff",
+        json={"email": "kim@example.org", "name": "Kim", "role": "clinician", "telehealth": True},
+    )
+    assert code == 201, made
+    peer, status = await guest(practice)
+    code, view = await practice.call(
+        "POST",
+        f"/api/v1/rooms/entries/{status['entry_id']}/transfer",
+        role="scheduler",
+        json={"to": "kim@example.org"},
+    )
+    assert code == 200, view
+    assert view["clinician_id"] == made["staff"]["id"]
+    assert view["arrived_at"] == (await _entries(practice, "admin"))[0]["arrived_at"]
+    assert (await peer.next("status", clinician_name="Kim"))["position"] == 1
+    # Lee no longer sees the entry in their room.
+    assert await _entries(practice) == []
+
+
+async def test_clinician_cannot_act_in_another_room(practice: Practice) -> None:
+    code, _made = await practice.call(
+        "POST",
+        "/api/v1/staff",
+        json={"email": "kim@example.org", "name": "Kim", "role": "clinician", "telehealth": True},
+    )
+    assert code == 201
+    _, status = await guest(practice)
+    code, err = await practice.call(
+        "POST",
+        f"/api/v1/rooms/entries/{status['entry_id']}/transfer",
+        role="clinician",
+        json={"to": "kim@example.org"},
+    )
+    assert code == 200
+    code, err = await admit(practice, status["entry_id"])
+    assert code == 403, err
+
+
+async def test_message_one_reaches_only_that_socket(practice: Practice) -> None:
+    a, sa = await guest(practice, "dev_a")
+    b, _ = await guest(practice, "dev_b")
+    response = await practice.client.post(
+        f"/api/v1/rooms/entries/{sa['entry_id']}/message",
+        headers=practice.auth("scheduler"),
+        json={"text": "Two minutes"},
+    )
+    assert response.status == 204
+    assert (await a.next("message"))["text"] == "Two minutes"
+    _code, sent = await practice.call(
+        "POST", "/api/v1/rooms/message", role="clinician", json={"text": "Hello all"}
+    )
+    assert sent == {"sent": 2}
+    assert (await b.next("message"))["text"] == "Hello all"
+    assert "Two minutes" not in str(b.seen)
+
+
+async def test_next_admits_the_first_in_line(practice: Practice) -> None:
+    code, err = await practice.call("POST", "/api/v1/rooms/next", role="clinician")
+    assert code == 404
+    assert err["error"]["code"] == "nobody_waiting"
+    a, sa = await guest(practice, "dev_a")
+    await guest(practice, "dev_b")
+    code, view = await practice.call("POST", "/api/v1/rooms/next", role="clinician")
+    assert code == 200, view
+    assert view["id"] == sa["entry_id"]
+    assert (await a.next("admitted"))["peer_id"] == sa["entry_id"]
+
+
+async def test_waiting_room_off_admits_on_arrival_when_a_session_is_open(
+    practice: Practice,
+) -> None:
+    code, _ = await practice.call(
+        "PATCH", f"/api/v1/staff/{practice.ids['clinician']}", json={"waiting_room": False}
+    )
+    assert code == 200
+    await start_room_session(practice)
+    peer, _ = await guest(practice)
+    admitted = await peer.next("admitted")
+    assert admitted["peers"] == []
+
+
+async def test_waiting_room_off_admits_when_the_session_starts(practice: Practice) -> None:
+    code, _ = await practice.call(
+        "PATCH", f"/api/v1/staff/{practice.ids['clinician']}", json={"waiting_room": False}
+    )
+    assert code == 200
+    peer, status = await guest(practice)
+    assert status["state"] == "waiting"
+    await start_room_session(practice)
+    assert (await peer.next("admitted"))["peer_id"] == status["entry_id"]
+
+
+async def test_end_takes_the_call_out_and_leaves_waiting_entries(practice: Practice) -> None:
+    a, sa = await guest(practice, "dev_a")
+    b, sb = await guest(practice, "dev_b")
+    code, _view = await admit(practice, sa["entry_id"])
+    assert code == 200
+    session_id = (await a.next("admitted"))["session_id"]
+    code, _ = await practice.call("POST", f"/api/v1/sessions/{session_id}/end", role="clinician")
+    assert code == 200
+    assert (await a.next("status", state="ended"))["entry_id"] == sa["entry_id"]
+    ids = [e["id"] for e in await _entries(practice)]
+    assert ids == [sb["entry_id"]]
+    assert "ended" not in [f.get("state") for f in b.seen]
+
+
+async def test_presence_reaches_waiting_clients_and_the_room_view(practice: Practice) -> None:
+    peer, _ = await guest(practice)
+    code, room = await practice.call(
+        "POST", "/api/v1/rooms/presence", role="clinician", json={"presence": "late"}
+    )
+    assert code == 200, room
+    assert room["presence"] == "late"
+    assert room["waiting_room"] is True
+    assert [e["position"] for e in room["entries"]] == [1]
+    assert (await peer.next("status", presence="late"))["state"] == "waiting"
+    code, _ = await practice.call(
+        "POST", "/api/v1/rooms/presence", role="clinician", json={"presence": "asleep"}
+    )
+    assert code == 422
+
+
+async def test_roles_and_the_audited_listing(practice: Practice) -> None:
+    _, status = await guest(practice)
+    code, err = await admit(practice, status["entry_id"], role="scheduler")
+    assert code == 403, err
+    code, rooms = await practice.call("GET", "/api/v1/rooms", role="scheduler")
+    assert code == 200
+    assert rooms["queue"] == []
+    assert [r["clinician_id"] for r in rooms["items"]] == [practice.ids["clinician"]]
+    code, audit = await practice.call("GET", "/api/v1/audit", params={"action": "room.read"})
+    assert code == 200, audit
+    assert any(e["action"] == "room.read" for e in audit["items"])
+
+
+async def test_admit_before_the_session_can_start_leaves_the_client_waiting(
+    practice: Practice,
+) -> None:
+    client_id = await add_client(practice)
+    appt = await add_appointment(practice, client_id)  # in two days: window not open
+    code, made = await practice.call(
+        "POST", "/api/v1/invites/link", json={"appointment_id": appt["id"]}
+    )
+    assert code == 201, made
+    response = await redeem(practice, token_in(made["url"]))
+    assert response.status == 200
+    peer = await connect(practice, response.cookies["__Host-tlh_link"].value)
+    status = await peer.hello("dev_1")
+    assert status["opens_at"]
+    code, err = await admit(practice, status["entry_id"])
+    assert code == 409, err
+    assert err["error"]["code"] == "not_eligible"
+    assert err["error"]["details"]
+    [entry] = await _entries(practice)
+    assert entry["state"] == "waiting"
+    assert entry["label"] == "Ana Client"
+    assert entry["consent"] is not None

@@ -1,0 +1,94 @@
+"""The pages stay small and script-clean, and every page answer carries strict headers."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tlh.server.routes.pages import asset_bytes, asset_names, csp
+
+from .conftest import Practice
+
+BUDGET = 150 * 1024
+INLINE_HANDLER = re.compile(rb"<[^>]*\son[a-z]+\s*=", re.IGNORECASE)
+INLINE_SCRIPT = re.compile(rb"<script(?![^>]*\bsrc=)[^>]*>", re.IGNORECASE)
+
+
+def test_all_static_files_fit_the_budget() -> None:
+    names = asset_names()
+    assert {"j.html", "c.html", "j.js", "c.js", "call.js", "ws.js", "device.js"} <= set(names)
+    total = sum(len(asset_bytes(name) or b"") for name in names)
+    assert 0 < total <= BUDGET, f"static files are {total} bytes, budget {BUDGET}"
+
+
+@pytest.mark.parametrize("name", ["j.html", "c.html"])
+def test_pages_have_no_inline_scripts_handlers_or_styles(name: str) -> None:
+    page = asset_bytes(name)
+    assert page is not None
+    assert not INLINE_SCRIPT.search(page)
+    assert not INLINE_HANDLER.search(page)
+    assert b"style=" not in page
+    assert b"javascript:" not in page.lower()
+
+
+def test_scripts_never_write_html_strings() -> None:
+    # Text nodes only: nothing from the server is ever parsed as markup.
+    for name in asset_names():
+        if name.endswith(".js"):
+            source = asset_bytes(name) or b""
+            assert b"innerHTML" not in source, name
+            assert b"eval(" not in source, name
+
+
+@pytest.mark.parametrize(
+    ("path", "kind"),
+    [
+        ("/j", "text/html"),
+        ("/c", "text/html"),
+        ("/j.js", "text/javascript"),
+        ("/call.js", "text/javascript"),
+        ("/j.css", "text/css"),
+        ("/call.css", "text/css"),
+    ],
+)
+async def test_pages_and_assets_carry_strict_headers(
+    practice: Practice, path: str, kind: str
+) -> None:
+    response = await practice.client.get(path)
+    assert response.status == 200
+    assert response.headers["Content-Type"].startswith(kind)
+    policy = response.headers["Content-Security-Policy"]
+    assert "default-src 'self'" in policy
+    assert "script-src 'self';" in policy
+    assert "unsafe-inline" not in policy
+    assert "media-src 'self' blob:" in policy
+    assert "connect-src 'self'" in policy
+    assert response.headers["Referrer-Policy"] == "no-referrer"
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["Cache-Control"] == "no-cache"
+    permissions = response.headers["Permissions-Policy"]
+    for feature in ("camera=(self)", "microphone=(self)", "display-capture=(self)"):
+        assert feature in permissions
+
+
+@pytest.mark.parametrize("path", ["/nope.js", "/../pyproject.toml", "/j.html.bak", "/c.py"])
+async def test_unknown_assets_are_404(practice: Practice, path: str) -> None:
+    response = await practice.client.get(path)
+    assert response.status == 404
+
+
+def test_websocket_origin_is_spelled_out_only_for_a_sane_host() -> None:
+    assert "ws://127.0.0.1:8080 wss://127.0.0.1:8080" in csp("127.0.0.1:8080")
+    odd = csp("evil.example; script-src *")
+    assert "evil" not in odd
+    assert odd.endswith("connect-src 'self'")
+
+
+def test_every_referenced_asset_exists() -> None:
+    names = set(asset_names())
+    for name in names:
+        text = (asset_bytes(name) or b"").decode()
+        refs = re.findall(r'(?:src|href)="/([^"]+)"', text) + re.findall(r'from "\./([^"]+)"', text)
+        for ref in refs:
+            assert ref in names, f"{name} refers to missing {ref}"

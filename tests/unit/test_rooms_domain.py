@@ -1,0 +1,191 @@
+"""Waiting-room rules: arrivals, admission, the line, expiry, auto-admit."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from msgspec.structs import replace
+
+from tlh.domain import rooms as r
+from tlh.domain.links import Channel, ParticipantKind
+from tlh.domain.models import Policy, Role, Staff
+from tlh.domain.rooms import EntryState, RoomEntry
+from tlh.errors import Conflict, InvalidTransition
+
+T0 = datetime(2030, 3, 4, 9, 0, tzinfo=UTC)
+GRACE = 60.0
+
+
+def entry(n: int = 1, **changes: object) -> RoomEntry:
+    base = RoomEntry(
+        id=f"ent_{n}",
+        clinician_id="stf_c",
+        link_id="lnk_1",
+        participant=ParticipantKind.CLIENT,
+        channel=Channel.EMAIL,
+        arrived_at=T0 + timedelta(minutes=n),
+        state_since=T0 + timedelta(minutes=n),
+        device_id="dev_a",
+    )
+    return replace(base, **changes)
+
+
+def test_first_hello_is_new() -> None:
+    assert r.arrival([], "dev_a", T0, GRACE).kind is r.ArrivalKind.NEW
+
+
+def test_same_device_within_grace_reconnects() -> None:
+    gone = r.disconnect(entry(), T0)
+    found = r.arrival([gone], "dev_a", T0 + timedelta(seconds=59), GRACE)
+    assert found.kind is r.ArrivalKind.RECONNECT
+    assert found.entry == gone
+    back = r.reconnect(gone, T0)
+    assert back.online
+    assert back.disconnected_at is None
+    assert back.reconnects == 1
+
+
+def test_same_device_after_grace_is_new() -> None:
+    gone = r.disconnect(entry(), T0)
+    later = T0 + timedelta(seconds=60)
+    assert r.arrival([gone], "dev_a", later, GRACE).kind is r.ArrivalKind.NEW
+    assert r.is_expired(gone, later, GRACE)
+    assert not r.is_expired(gone, later - timedelta(seconds=1), GRACE)
+
+
+def test_other_device_while_live_is_second_device_unless_reusable() -> None:
+    live = entry()
+    assert r.arrival([live], "dev_b", T0, GRACE).kind is r.ArrivalKind.SECOND_DEVICE
+    assert r.arrival([live], "dev_b", T0, GRACE, reusable=True).kind is r.ArrivalKind.NEW
+    left = r.leave(live, T0)
+    assert r.arrival([left], "dev_b", T0, GRACE).kind is r.ArrivalKind.NEW
+
+
+def test_admit_once_then_already_admitted_names_the_first() -> None:
+    admitted = r.admit(entry(), "stf_c", T0)
+    assert admitted.state is EntryState.ADMITTED
+    assert admitted.admitted_by == "stf_c"
+    with pytest.raises(r.AlreadyAdmitted) as err:
+        r.admit(admitted, "stf_admin", T0)
+    assert err.value.by == "stf_c"
+    assert err.value.code == "already_admitted"
+
+
+def test_second_device_needs_approval() -> None:
+    second = entry(second_device=True)
+    with pytest.raises(r.SecondDevice):
+        r.admit(second, "stf_c", T0)
+    approved = r.admit(second, "stf_c", T0, approve_second_device=True)
+    assert approved.state is EntryState.ADMITTED
+    assert not approved.second_device
+
+
+@pytest.mark.parametrize("final", [EntryState.LEFT, EntryState.DENIED, EntryState.EXPIRED])
+def test_final_states_refuse_everything(final: EntryState) -> None:
+    done = entry(state=final)
+    for act in (
+        lambda: r.admit(done, "stf_c", T0),
+        lambda: r.deny(done, T0),
+        lambda: r.leave(done, T0),
+        lambda: r.expire(done, T0),
+        lambda: r.send_back(done, T0),
+        lambda: r.transfer(done, "stf_d", T0),
+    ):
+        with pytest.raises(InvalidTransition):
+            act()
+
+
+def test_send_back_puts_the_entry_first_in_line() -> None:
+    a, b = entry(1), entry(2)
+    c = r.send_back(r.admit(entry(3), "stf_c", T0), T0 + timedelta(minutes=9))
+    assert [e.id for e in r.in_line([a, b, c])] == ["ent_3", "ent_1", "ent_2"]
+    assert r.position([a, b, c], "ent_3") == 1
+    assert r.position([a, b, c], "ent_2") == 3
+
+
+def test_transfer_keeps_arrival_and_only_while_waiting() -> None:
+    moved = r.transfer(entry(), "stf_d", T0 + timedelta(hours=1))
+    assert moved.clinician_id == "stf_d"
+    assert moved.arrived_at == entry().arrived_at
+    with pytest.raises(InvalidTransition):
+        r.transfer(moved, "stf_d", T0)
+    with pytest.raises(InvalidTransition):
+        r.transfer(r.admit(entry(), "stf_c", T0), "stf_d", T0)
+
+
+def test_media_connected_moves_admitted_only() -> None:
+    assert r.media_connected(r.admit(entry(), "s", T0), T0).state is EntryState.IN_SESSION
+    assert r.media_connected(entry(), T0).state is EntryState.WAITING
+
+
+def test_expected_wait() -> None:
+    assert r.expected_wait_min(1, None, clinician_busy=True) is None
+    assert r.expected_wait_min(None, 50, clinician_busy=True) is None
+    assert r.expected_wait_min(1, 50, clinician_busy=False) == 0
+    assert r.expected_wait_min(1, 50, clinician_busy=True) == 25
+    assert r.expected_wait_min(3, 50, clinician_busy=True) == 125
+
+
+def test_waiting_room_setting_and_auto_admit() -> None:
+    policy = Policy(practice_name="P", timezone="UTC")
+    staff = Staff(
+        id="stf_c",
+        name="C",
+        email="c@example.org",
+        role=Role.CLINICIAN,
+        created_at=T0,
+        updated_at=T0,
+    )
+    assert r.waiting_room_on(staff, policy) is policy.waiting_room_default
+    off = replace(staff, waiting_room=False)
+    assert not r.waiting_room_on(off, policy)
+    assert r.auto_admits(entry(), waiting_room=False, session_open=True)
+    assert not r.auto_admits(entry(), waiting_room=True, session_open=True)
+    assert not r.auto_admits(entry(), waiting_room=False, session_open=False)
+    assert not r.auto_admits(entry(second_device=True), waiting_room=False, session_open=True)
+
+
+ACTIONS = st.lists(
+    st.sampled_from(["admit", "deny", "back", "leave", "expire", "media", "transfer"]),
+    max_size=12,
+)
+
+
+def step(name: str, e: RoomEntry, now: datetime) -> RoomEntry:
+    if name == "admit":
+        return r.admit(e, "stf_c", now)
+    if name == "transfer":
+        return r.transfer(e, "stf_x" if e.clinician_id != "stf_x" else "stf_c", now)
+    act = {
+        "deny": r.deny,
+        "back": r.send_back,
+        "leave": r.leave,
+        "expire": r.expire,
+        "media": r.media_connected,
+    }[name]
+    return act(e, now)
+
+
+@settings(max_examples=300)
+@given(actions=ACTIONS)
+def test_state_machine_never_leaves_a_final_state(actions: list[str]) -> None:
+    current = entry()
+    now = T0
+    for name in actions:
+        now += timedelta(seconds=1)
+        before = current
+        try:
+            current = step(name, current, now)
+        except Conflict:
+            assert current is before
+            continue
+        assert before.state in r.LIVE_STATES or current == before
+        # Admitted means someone admitted it; waiting means no one holds it.
+        if current.state in (EntryState.ADMITTED, EntryState.IN_SESSION):
+            assert current.admitted_by is not None
+        if current.state is EntryState.WAITING:
+            assert current.admitted_by is None
+        assert current.arrived_at == before.arrived_at

@@ -1,0 +1,166 @@
+"""Session and attendance reports, computed from appointments and session segments.
+
+Pure: no store, no clock. The attendance outcome of one client at one appointment is
+
+- ``cancelled`` / ``late_cancelled`` from the appointment's status;
+- ``attended`` when the client (or a contact for them) joined a segment no later than the
+  policy's ``late_after_min`` after the start, ``late`` when they joined later;
+- ``attended`` for an in-person visit marked checked in or occurred (no segment to join);
+- ``no_show`` when the appointment was marked missed, or ended with nobody joining.
+
+An appointment that has not ended and that nobody joined yet has no outcome (skipped).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime, tzinfo
+from enum import StrEnum
+
+import msgspec
+
+from tlh.domain.models import Appointment, Modality, Policy, Status
+from tlh.domain.sessions import Participation, SessionSegment
+
+#: Participation kinds that count as the client attending (a caregiver attends for a minor).
+_ATTENDING_KINDS = frozenset({"client", "contact"})
+
+
+class Outcome(StrEnum):
+    ATTENDED = "attended"
+    LATE = "late"
+    NO_SHOW = "no_show"
+    CANCELLED = "cancelled"
+    LATE_CANCELLED = "late_cancelled"
+
+
+class SessionRow(msgspec.Struct, frozen=True, kw_only=True):
+    appointment_id: str | None
+    session_id: str
+    clinician_id: str
+    client_ids: tuple[str, ...]
+    date: str  # local YYYY-MM-DD of the segment's start
+    start: datetime
+    end: datetime | None
+    duration_min: int | None
+    channels: tuple[str, ...]
+    relayed: bool
+    copay_collected: bool
+    copay_amount: str | None
+
+
+class AttendanceRow(msgspec.Struct, frozen=True, kw_only=True):
+    appointment_id: str
+    client_id: str
+    clinician_id: str
+    scheduled_start: datetime
+    outcome: Outcome
+    joined_at: datetime | None
+    minutes_late: int | None
+    channel: str | None
+    copay_collected: bool
+    copay_amount: str | None
+
+
+def duration_min(segment: SessionSegment) -> int | None:
+    """Whole minutes (rounded) between start and end; ``None`` while the segment is open."""
+    if segment.ended_at is None:
+        return None
+    seconds = (segment.ended_at - segment.started_at).total_seconds()
+    return max(0, round(seconds / 60))
+
+
+def _channels(segment: SessionSegment) -> tuple[str, ...]:
+    # Staff join through their own call page; only the invitees' channels tell the story.
+    return tuple(
+        sorted({p.channel for p in segment.participants if p.kind != "staff" and p.channel})
+    )
+
+
+def session_row(segment: SessionSegment, appt: Appointment | None, tz: tzinfo) -> SessionRow:
+    """One report row for one segment (``appt`` is ``None`` for room sessions)."""
+    seen = [p.client_id for p in segment.participants if p.client_id]
+    client_ids = tuple(dict.fromkeys([*(appt.client_ids if appt else ()), *seen]))
+    return SessionRow(
+        appointment_id=segment.appointment_id,
+        session_id=segment.id,
+        clinician_id=segment.clinician_id,
+        client_ids=client_ids,
+        date=segment.started_at.astimezone(tz).date().isoformat(),
+        start=segment.started_at,
+        end=segment.ended_at,
+        duration_min=duration_min(segment),
+        channels=_channels(segment),
+        relayed=segment.relayed,
+        copay_collected=appt.copay_collected if appt else False,
+        copay_amount=appt.copay_amount if appt else None,
+    )
+
+
+def first_join(segments: Iterable[SessionSegment], client_id: str) -> Participation | None:
+    """The earliest participation of the client (or a contact for them) in any segment."""
+    joins = [
+        p
+        for s in segments
+        for p in s.participants
+        if p.client_id == client_id and p.kind in _ATTENDING_KINDS
+    ]
+    return min(joins, key=lambda p: p.joined_at) if joins else None
+
+
+def outcome_of(
+    appt: Appointment,
+    join: Participation | None,
+    policy: Policy,
+    now: datetime,
+) -> tuple[Outcome, int | None] | None:
+    """The outcome and minutes late of one client, or ``None`` if it is not decided yet."""
+    if appt.status is Status.CANCELLED:
+        return Outcome.CANCELLED, None
+    if appt.status is Status.LATE_CANCELLED:
+        return Outcome.LATE_CANCELLED, None
+    if join is not None:
+        late_s = (join.joined_at - appt.start).total_seconds()
+        minutes = max(0, int(late_s // 60))
+        if late_s > policy.late_after_min * 60:
+            return Outcome.LATE, minutes
+        return Outcome.ATTENDED, minutes
+    if appt.modality is Modality.IN_PERSON and appt.status in (
+        Status.CHECKED_IN,
+        Status.OCCURRED,
+    ):
+        return Outcome.ATTENDED, None
+    if appt.status is Status.MISSED or appt.end <= now:
+        return Outcome.NO_SHOW, None
+    return None
+
+
+def attendance_rows(
+    appt: Appointment,
+    segments: Sequence[SessionSegment],
+    policy: Policy,
+    now: datetime,
+) -> list[AttendanceRow]:
+    """One row per client of the appointment whose outcome is decided at ``now``."""
+    rows = []
+    for client_id in appt.client_ids:
+        join = first_join(segments, client_id)
+        decided = outcome_of(appt, join, policy, now)
+        if decided is None:
+            continue
+        outcome, minutes_late = decided
+        rows.append(
+            AttendanceRow(
+                appointment_id=appt.id,
+                client_id=client_id,
+                clinician_id=appt.clinician_ids[0],
+                scheduled_start=appt.start,
+                outcome=outcome,
+                joined_at=join.joined_at if join else None,
+                minutes_late=minutes_late,
+                channel=join.channel if join else None,
+                copay_collected=appt.copay_collected,
+                copay_amount=appt.copay_amount,
+            )
+        )
+    return rows

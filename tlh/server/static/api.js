@@ -1,0 +1,78 @@
+// Small shared helpers for the pages: element lookup, JSON fetch, sections, time text.
+
+export const $ = (id) => document.getElementById(id);
+
+// One JSON call to this server; network failure answers status 0 (never throws).
+export async function call(method, path, body) {
+  const options = { method, credentials: "same-origin", headers: {} };
+  if (body !== undefined) {
+    options.headers["Content-Type"] = "application/json";
+    options.body = JSON.stringify(body);
+  }
+  let response;
+  try {
+    response = await fetch(path, options);
+  } catch {
+    return { status: 0, data: null };
+  }
+  let data = null;
+  try {
+    data = await response.json();
+  } catch {
+    data = null;
+  }
+  return { status: response.status, data };
+}
+
+export function errorText(data, fallback) {
+  return (data && data.error && data.error.message) || fallback;
+}
+
+// Show one <section> of the page and move focus to its heading for screen readers.
+export function showSection(names, id) {
+  for (const name of names) $(name).hidden = name !== id;
+  const heading = $(id).querySelector("h1, h2");
+  if (heading) {
+    heading.tabIndex = -1;
+    heading.focus({ preventScroll: true });
+  }
+}
+
+export function when(iso) {
+  return new Date(iso).toLocaleString([], {
+    weekday: "long", day: "numeric", month: "long", hour: "numeric", minute: "2-digit",
+  });
+}
+
+export function clock(iso) {
+  return new Date(iso).toLocaleTimeString([], { hour: "numeric", minute: "2-digit" });
+}
+
+export function duration(seconds) {
+  const s = Math.max(0, Math.floor(seconds));
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  const pad = (n) => String(n).padStart(2, "0");
+  return h ? `${h}:${pad(m)}:${pad(s % 60)}` : `${m}:${pad(s % 60)}`;
+}
+
+// A random id per browser, so the server tells a reload from a second device.
+export function deviceId() {
+  let id = localStorage.getItem("tlh-device");
+  if (!id) {
+    id = Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, "0")).join("");
+    localStorage.setItem("tlh-device", id);
+  }
+  return id;
+}
+
+// Read a one-time token from the fragment, keep it for a reload, clear the address bar.
+export function readToken(key) {
+  const fromHash = decodeURIComponent(location.hash.slice(1));
+  if (fromHash) {
+    sessionStorage.setItem(key, fromHash);
+    history.replaceState(null, "", location.pathname);
+    return fromHash;
+  }
+  return sessionStorage.getItem(key) || "";
+}

@@ -1,0 +1,307 @@
+// The call: a WebRTC mesh with every other peer of the session, used by both pages.
+// Signalling rides the page's websocket ({type: "signal", to, data}); each pair uses the
+// "perfect negotiation" pattern so glare, reloads and ICE restarts settle by themselves.
+// The newcomer (the side told "admitted") offers and is impolite; the others answer.
+
+import { duration } from "./api.js";
+import { buildUI, el, grade, movable } from "./call_ui.js";
+import { setSpeaker } from "./device.js";
+
+export class Call {
+  constructor({ root, stream, send, iceServers = [], speaker = "", onMedia = () => {}, onLeave = () => {} }) {
+    this.stream = stream;
+    this.camera = stream.getVideoTracks()[0] || null;
+    this.send = send;
+    this.iceServers = iceServers;
+    this.speaker = speaker;
+    this.onMedia = onMedia;
+    this.peers = new Map();
+    this.me = null;
+    this.sessionId = null;
+    this.startedAt = null;
+    this.screen = null;
+    this.ui = buildUI(root);
+    this.ui.selfVideo.srcObject = stream;
+    movable(this.ui.self);
+    this.wire(onLeave);
+    this.ticker = setInterval(() => this.tick(), 1000);
+    this.statsTimer = setInterval(() => this.measure(), 2000);
+  }
+
+  wire(onLeave) {
+    const { ui } = this;
+    const toggle = (button, on, onText, offText) => {
+      button.setAttribute("aria-pressed", String(on));
+      button.textContent = on ? onText : offText;
+    };
+    ui.mute.addEventListener("click", () => {
+      const tracks = this.stream.getAudioTracks();
+      const muted = tracks.some((t) => t.enabled);
+      for (const t of tracks) t.enabled = !muted;
+      toggle(ui.mute, muted, "Unmute", "Mute");
+      this.say(muted ? "Microphone off" : "Microphone on");
+    });
+    ui.camera.addEventListener("click", () => {
+      if (!this.camera) return;
+      this.camera.enabled = !this.camera.enabled;
+      toggle(ui.camera, !this.camera.enabled, "Camera on", "Camera off");
+      this.say(this.camera.enabled ? "Camera on" : "Camera off");
+    });
+    ui.share.addEventListener("click", () => (this.screen ? this.stopShare() : this.startShare()));
+    ui.hide.addEventListener("click", () => {
+      const hidden = ui.self.classList.toggle("hidden-self");
+      toggle(ui.hide, hidden, "Show me", "Hide me");
+    });
+    ui.timerToggle.addEventListener("click", () => {
+      const hidden = ui.timer.classList.toggle("hidden-timer");
+      ui.timerToggle.textContent = hidden ? "Show timer" : "Hide timer";
+    });
+    ui.leave.addEventListener("click", () => onLeave());
+    ui.sound.addEventListener("click", () => {
+      for (const peer of this.peers.values()) {
+        peer.video.muted = false;
+        peer.video.play().catch(() => {});
+      }
+      ui.sound.hidden = true;
+    });
+  }
+
+  say(text) { this.ui.status.textContent = text; }
+
+  // The server let us in: we are the newcomer, so we offer to everyone already there.
+  admitted(frame) {
+    this.closePeers();
+    this.me = frame.peer_id;
+    this.sessionId = frame.session_id;
+    if (frame.ice_servers) this.iceServers = frame.ice_servers;
+    if (!this.startedAt) this.startedAt = Date.now();
+    for (const peer of frame.peers || []) this.makePeer(peer, false);
+    this.refresh();
+  }
+
+  // Someone arrived (or came back after a reload): drop any old link and wait for their offer.
+  peerJoined(frame) {
+    this.dropPeer(frame.peer_id);
+    this.makePeer(frame, true);
+    this.refresh();
+    this.say(`${frame.label || "Someone"} joined`);
+  }
+
+  peerLeft(frame) {
+    const peer = this.peers.get(frame.peer_id);
+    this.dropPeer(frame.peer_id);
+    this.refresh();
+    if (peer) this.say(`${peer.label || "Someone"} left`);
+  }
+
+  makePeer({ peer_id: id, label = "", kind = "" }, polite) {
+    const pc = new RTCPeerConnection({ iceServers: this.iceServers });
+    const video = el("video", { autoplay: true, playsInline: true });
+    const name = el("span", { className: "label", textContent: label || (kind === "staff" ? "Clinician" : "Guest") });
+    const tile = el("div", { className: "tile" }, video, name);
+    video.setAttribute("aria-label", `Video of ${name.textContent}`);
+    setSpeaker(video, this.speaker);
+    this.ui.remotes.append(tile);
+    const peer = { id, label, pc, polite, video, tile, makingOffer: false, ignoreOffer: false, attached: false, queue: Promise.resolve(), blip: null };
+    this.peers.set(id, peer);
+    const signal = (data) => this.send({ type: "signal", to: id, data });
+    pc.onnegotiationneeded = async () => {
+      try {
+        peer.makingOffer = true;
+        await pc.setLocalDescription();
+        signal({ description: pc.localDescription.toJSON() });
+      } catch (error) {
+        console.warn("offer failed", error);
+      } finally {
+        peer.makingOffer = false;
+      }
+    };
+    pc.onicecandidate = ({ candidate }) => { if (candidate) signal({ candidate: candidate.toJSON() }); };
+    pc.ontrack = ({ track, streams }) => {
+      const incoming = streams[0] || new MediaStream([track]);
+      // Audio and video arrive as two tracks of one stream: set it once, play once.
+      if (video.srcObject === incoming) return;
+      video.srcObject = incoming;
+      video.play().catch((error) => { if (error.name === "NotAllowedError") this.needSound(video); });
+    };
+    pc.onconnectionstatechange = () => this.connectionChanged(peer);
+    pc.oniceconnectionstatechange = () => {
+      // A network blip: give ICE a few seconds to recover, then restart it.
+      if (pc.iceConnectionState === "disconnected" && !peer.blip) {
+        peer.blip = setTimeout(() => { peer.blip = null; if (pc.iceConnectionState !== "connected") pc.restartIce(); }, 3000);
+      } else if (pc.iceConnectionState === "failed") pc.restartIce();
+    };
+    if (!polite) this.attach(peer);
+    return peer;
+  }
+
+  attach(peer) {
+    if (peer.attached) return;
+    peer.attached = true;
+    for (const track of this.stream.getTracks()) {
+      const outgoing = track.kind === "video" && this.screen ? this.screen : track;
+      peer.pc.addTrack(outgoing, this.stream);
+    }
+    // Without a camera or microphone we still want to see and hear the others.
+    if (!peer.polite) {
+      for (const kind of ["audio", "video"]) {
+        if (!this.stream.getTracks().some((t) => t.kind === kind)) peer.pc.addTransceiver(kind, { direction: "recvonly" });
+      }
+    }
+  }
+
+  // Autoplay with sound was refused (a reload has no click yet): play muted, offer a button.
+  needSound(video) {
+    video.muted = true;
+    video.play().catch(() => {});
+    this.ui.sound.hidden = false;
+  }
+
+  connectionChanged(peer) {
+    const state = peer.pc.connectionState;
+    peer.tile.dataset.state = state;
+    if (state === "connected") {
+      this.onMedia("connected");
+      this.say(`Connected to ${peer.label || "the call"}`);
+    } else if (state === "failed") {
+      peer.pc.restartIce();
+      const all = [...this.peers.values()].every((p) => p.pc.connectionState === "failed");
+      if (all) this.onMedia("failed");
+    }
+    this.refresh();
+  }
+
+  signal(frame) {
+    const { from, data } = frame;
+    let peer = this.peers.get(from);
+    if (!peer) {
+      if (!data || !data.description || data.description.type !== "offer") return;
+      peer = this.makePeer({ peer_id: from }, true);
+    }
+    // One signal at a time per peer: a candidate must not overtake its description.
+    peer.queue = peer.queue.then(() => this.handle(peer, data)).catch((error) => console.warn("signal", error));
+  }
+
+  async handle(peer, data) {
+    const { pc } = peer;
+    if (data.description) {
+      const offer = data.description.type === "offer";
+      const collision = offer && (peer.makingOffer || pc.signalingState !== "stable");
+      peer.ignoreOffer = !peer.polite && collision;
+      if (peer.ignoreOffer) return;
+      await pc.setRemoteDescription(data.description);
+      if (offer) {
+        this.attach(peer);
+        await pc.setLocalDescription();
+        this.send({ type: "signal", to: peer.id, data: { description: pc.localDescription.toJSON() } });
+      }
+    } else if (data.candidate) {
+      try {
+        await pc.addIceCandidate(data.candidate);
+      } catch (error) {
+        if (!peer.ignoreOffer) console.warn("candidate", error);
+      }
+    }
+  }
+
+  async startShare() {
+    let display;
+    try {
+      display = await navigator.mediaDevices.getDisplayMedia({ video: true });
+    } catch {
+      this.say("Screen sharing was not started");
+      return;
+    }
+    this.screen = display.getVideoTracks()[0];
+    this.screen.addEventListener("ended", () => this.stopShare());
+    await this.swapVideo(this.screen);
+    this.ui.selfVideo.srcObject = new MediaStream([this.screen]);
+    this.ui.share.textContent = "Stop sharing";
+    this.say("You are sharing your screen");
+  }
+
+  async stopShare() {
+    if (!this.screen) return;
+    this.screen.stop();
+    this.screen = null;
+    await this.swapVideo(this.camera);
+    this.ui.selfVideo.srcObject = this.stream;
+    this.ui.share.textContent = "Share screen";
+    this.say("Screen sharing stopped");
+  }
+
+  async swapVideo(track) {
+    for (const peer of this.peers.values()) {
+      const sender = peer.pc.getSenders().find((s) => s.track && s.track.kind === "video")
+        || peer.pc.getSenders().find((s) => !s.track);
+      if (sender) await sender.replaceTrack(track);
+      else if (track && peer.attached) peer.pc.addTrack(track, this.stream);
+    }
+  }
+
+  tick() {
+    this.ui.timer.textContent = this.startedAt ? duration((Date.now() - this.startedAt) / 1000) : "";
+  }
+
+  // A quality hint from RTCStats: round-trip time and packet loss since the last look.
+  async measure() {
+    let worst = null;
+    const order = { good: 0, fair: 1, poor: 2 };
+    for (const peer of this.peers.values()) {
+      if (peer.pc.connectionState !== "connected") continue;
+      let rtt = null;
+      let lost = 0;
+      let received = 0;
+      const stats = await peer.pc.getStats();
+      stats.forEach((s) => {
+        if (s.type === "candidate-pair" && s.nominated && s.currentRoundTripTime !== undefined) rtt = s.currentRoundTripTime;
+        if (s.type === "inbound-rtp") { lost += s.packetsLost || 0; received += s.packetsReceived || 0; }
+      });
+      const last = peer.last || { lost: 0, received: 0 };
+      peer.last = { lost, received };
+      const dl = lost - last.lost;
+      const dr = received - last.received;
+      const verdict = grade(rtt, dr + dl > 0 ? dl / (dr + dl) : null);
+      if (verdict && (worst === null || order[verdict] > order[worst])) worst = verdict;
+    }
+    this.ui.quality.textContent = worst ? `Connection: ${worst}` : "";
+    this.ui.quality.dataset.grade = worst || "";
+  }
+
+  refresh() {
+    const n = this.peers.size;
+    this.ui.remotes.dataset.count = String(n);
+    this.ui.empty.hidden = n > 0;
+    this.ui.empty.textContent = this.me ? "Waiting for the others to join…" : "Connecting…";
+  }
+
+  dropPeer(id) {
+    const peer = this.peers.get(id);
+    if (!peer) return;
+    clearTimeout(peer.blip);
+    peer.pc.close();
+    peer.tile.remove();
+    this.peers.delete(id);
+  }
+
+  closePeers() {
+    for (const id of [...this.peers.keys()]) this.dropPeer(id);
+    this.refresh();
+  }
+
+  // The session ended: every link closed, the camera kept for a rejoin.
+  ended() {
+    this.closePeers();
+    this.me = null;
+    this.sessionId = null;
+    this.startedAt = null;
+  }
+
+  close() {
+    this.ended();
+    clearInterval(this.ticker);
+    clearInterval(this.statsTimer);
+    this.stopShare();
+    for (const t of this.stream.getTracks()) t.stop();
+  }
+}

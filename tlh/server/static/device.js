@@ -1,0 +1,141 @@
+// The device check: camera preview, microphone level meter, choice of camera, microphone
+// and speaker, and plain help when permission is denied or nothing is found.
+
+import { $ } from "./api.js";
+
+const SAVED = "tlh-devices";
+
+export function savedChoice() {
+  try {
+    return JSON.parse(localStorage.getItem(SAVED) || "{}");
+  } catch {
+    return {};
+  }
+}
+
+function verdict(error) {
+  if (!error) return "ok";
+  if (error.name === "NotAllowedError" || error.name === "SecurityError") return "denied";
+  return "missing";
+}
+
+// Camera and microphone, falling back to whichever one exists.
+// Answers {stream, camera, microphone} with "ok" | "denied" | "missing" per device.
+export async function openMedia(choice = savedChoice()) {
+  if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
+    return { stream: new MediaStream(), camera: "missing", microphone: "missing" };
+  }
+  const video = choice.camera ? { deviceId: { ideal: choice.camera } } : true;
+  const audio = choice.microphone ? { deviceId: { ideal: choice.microphone } } : true;
+  const get = (constraints) => navigator.mediaDevices.getUserMedia(constraints).then(
+    (stream) => ({ stream, error: null }), (error) => ({ stream: null, error }));
+  const both = await get({ video, audio });
+  if (both.stream) return { stream: both.stream, camera: "ok", microphone: "ok" };
+  const cam = await get({ video });
+  const mic = await get({ audio });
+  const stream = new MediaStream([
+    ...(cam.stream ? cam.stream.getTracks() : []), ...(mic.stream ? mic.stream.getTracks() : []),
+  ]);
+  return { stream, camera: verdict(cam.error), microphone: verdict(mic.error) };
+}
+
+// A level meter fed by a WebAudio AnalyserNode; returns a stop function.
+export function levelMeter(stream, meter) {
+  const track = stream.getAudioTracks()[0];
+  const Context = window.AudioContext || window.webkitAudioContext;
+  if (!track || !Context) return () => {};
+  const context = new Context();
+  const analyser = context.createAnalyser();
+  analyser.fftSize = 512;
+  context.createMediaStreamSource(new MediaStream([track])).connect(analyser);
+  const samples = new Uint8Array(analyser.fftSize);
+  let frame = 0;
+  const tick = () => {
+    analyser.getByteTimeDomainData(samples);
+    let sum = 0;
+    for (const s of samples) sum += ((s - 128) / 128) ** 2;
+    meter.value = Math.min(1, Math.sqrt(sum / samples.length) * 4);
+    frame = requestAnimationFrame(tick);
+  };
+  context.resume().catch(() => {});
+  tick();
+  return () => { cancelAnimationFrame(frame); context.close().catch(() => {}); };
+}
+
+function fill(select, devices, kind, current) {
+  select.replaceChildren();
+  let n = 0;
+  for (const device of devices.filter((d) => d.kind === kind)) {
+    n += 1;
+    const option = document.createElement("option");
+    option.value = device.deviceId;
+    option.textContent = device.label || `${kind === "videoinput" ? "Camera" : kind === "audioinput" ? "Microphone" : "Speaker"} ${n}`;
+    option.selected = device.deviceId === current;
+    select.append(option);
+  }
+  select.disabled = n === 0;
+  return n;
+}
+
+const HELP = {
+  denied: "Your browser is blocking the camera or microphone. Tap the lock or camera icon next to the address, choose Allow, then press Try again.",
+  missing: "We could not find a camera or microphone. Plug one in or close other apps that use it, then press Try again.",
+};
+
+export async function setSpeaker(element, id) {
+  if (id && typeof element.setSinkId === "function") {
+    try { await element.setSinkId(id); } catch { /* keep the default output */ }
+  }
+}
+
+// Runs the step; resolves with {stream, result, choice} when the person presses Continue.
+export function deviceStep(ui) {
+  return new Promise((resolve) => {
+    let current = null;
+    let stopMeter = () => {};
+    const choice = savedChoice();
+    const preview = $("device-preview");
+
+    const describe = () => {
+      const problems = [current.camera, current.microphone].filter((v) => v !== "ok");
+      $("device-help").textContent = problems.length ? HELP[problems.includes("denied") ? "denied" : "missing"] : "";
+      $("device-help").hidden = !problems.length;
+      $("device-status").textContent =
+        `Camera: ${current.camera === "ok" ? "working" : "not available"}. Microphone: ${current.microphone === "ok" ? "working — speak to see the bar move" : "not available"}.`;
+      $("device-continue").textContent = problems.length ? "Continue anyway" : "Continue";
+    };
+    const start = async () => {
+      stopMeter();
+      if (current) for (const t of current.stream.getTracks()) t.stop();
+      current = await openMedia(choice);
+      preview.srcObject = current.stream;
+      stopMeter = levelMeter(current.stream, $("mic-level"));
+      describe();
+      const devices = navigator.mediaDevices && navigator.mediaDevices.enumerateDevices
+        ? await navigator.mediaDevices.enumerateDevices() : [];
+      const cam = current.stream.getVideoTracks()[0];
+      const mic = current.stream.getAudioTracks()[0];
+      fill($("camera-select"), devices, "videoinput", cam && cam.getSettings().deviceId);
+      fill($("mic-select"), devices, "audioinput", mic && mic.getSettings().deviceId);
+      const speakers = fill($("speaker-select"), devices, "audiooutput", choice.speaker);
+      // setSinkId is missing on some browsers (Safari, Firefox on phones): hide the choice.
+      $("speaker-choice").hidden = !speakers || typeof preview.setSinkId !== "function";
+    };
+    const pick = (key, select) => select.addEventListener("change", () => {
+      choice[key] = select.value;
+      localStorage.setItem(SAVED, JSON.stringify(choice));
+      if (key !== "speaker") start();
+    });
+    pick("camera", $("camera-select"));
+    pick("microphone", $("mic-select"));
+    pick("speaker", $("speaker-select"));
+    $("device-retry").addEventListener("click", start);
+    $("device-continue").addEventListener("click", () => {
+      stopMeter();
+      const speaker = $("speaker-choice").hidden ? "skipped" : "ok";
+      resolve({ stream: current.stream, result: { camera: current.camera, microphone: current.microphone, speaker }, choice });
+    }, { once: true });
+    ui.show();
+    start();
+  });
+}

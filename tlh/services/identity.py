@@ -1,0 +1,256 @@
+"""The identity check a client passes after opening a link, before consent or waiting.
+
+The practice's policy picks it: ``off``, ``dob`` (the client types their date of birth,
+compared against the client record) or ``code`` (a 6-digit one-time code sent through the
+outbox to the address on file). Contacts and guests always get a code, sent to their own
+address; a guest whose address is unknown skips the check (there is nothing to check
+against). Everything here lives in memory: codes are kept as SHA-256 hashes, a link allows
+``MAX_TRIES`` wrong answers and then refuses more, and passing marks that one link session
+(the cookie) as verified. A restart forgets it all and the page asks again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from tlh.domain.links import JoinLink, ParticipantKind
+from tlh.domain.messages import Message, MessageChannel, MessageKind
+from tlh.domain.models import Client, IdentityCheck
+from tlh.errors import BadRequest, Forbidden, NotFound, RateLimited
+from tlh.services.context import Actor, Context, new_id
+from tlh.services.links import get_link, hash_link_token, outreach_of
+from tlh.services.outbox import enqueue
+
+#: Wrong answers allowed per link before every further try is refused.
+MAX_TRIES = 5
+#: Codes sent per link (a page reload or a lost message may need another, not dozens).
+MAX_CODES = 5
+CODE_TTL = timedelta(minutes=10)
+
+
+class IdentityFailed(Forbidden):
+    """A wrong date of birth or code (one answer, so nothing about the record leaks)."""
+
+    code = "identity_failed"
+
+
+@dataclass
+class _LinkCheck:
+    failures: int = 0
+    codes_sent: int = 0
+    code_hash: str | None = None
+    code_expires: datetime | None = None
+    verified: set[str] = field(default_factory=set)  # hashed session ids
+
+
+@dataclass(frozen=True)
+class Address:
+    channel: MessageChannel
+    to: str
+    name: str
+
+
+class IdentityChecks:
+    """Per-link check state, in memory; ``clock`` overrides the context's (tests)."""
+
+    def __init__(self, clock: Callable[[], datetime] | None = None) -> None:
+        self.clock = clock
+        self._links: dict[str, _LinkCheck] = {}
+
+    def now(self, ctx: Context) -> datetime:
+        """The time checks are judged at."""
+        return self.clock() if self.clock is not None else ctx.clock()
+
+    def state(self, link_id: str) -> _LinkCheck:
+        """The link's state (created on first use)."""
+        return self._links.setdefault(link_id, _LinkCheck())
+
+    def is_verified(self, link_id: str, session: str | None) -> bool:
+        """Whether this link session passed the check."""
+        found = self._links.get(link_id)
+        return bool(session) and found is not None and _hash(session or "") in found.verified
+
+
+def _hash(value: str) -> str:
+    return hash_link_token(value)
+
+
+def _code_hash(link_id: str, code: str) -> str:
+    # Bound to the link, so one link's code never opens another's.
+    return hashlib.sha256(f"{link_id}:{code}".encode()).hexdigest()
+
+
+def _client(ctx: Context, link: JoinLink) -> Client | None:
+    found = ctx.store.get("clients", link.client_id or "")
+    return found if isinstance(found, Client) else None
+
+
+def addresses(ctx: Context, link: JoinLink) -> dict[MessageChannel, Address]:
+    """Where a code for this link's holder may go, by channel."""
+    client = _client(ctx, link)
+    email: str | None = None
+    phone: str | None = None
+    name = ""
+    if link.participant is ParticipantKind.CLIENT and client is not None:
+        email, phone, name = client.email, client.phone, client.name
+    elif link.participant is ParticipantKind.CONTACT and client is not None:
+        for contact in client.contacts:
+            if contact.id == link.contact_id:
+                email, phone, name = contact.email, contact.phone, contact.name
+    elif link.participant is ParticipantKind.GUEST:
+        # Guests have no record: the address their invitation went to is all we know.
+        for message in ctx.store.all("messages"):
+            if isinstance(message, Message) and message.link_id == link.id:
+                if message.channel is MessageChannel.EMAIL:
+                    email = message.to
+                else:
+                    phone = message.to
+    found: dict[MessageChannel, Address] = {}
+    if email:
+        found[MessageChannel.EMAIL] = Address(MessageChannel.EMAIL, email, name)
+    if phone:
+        found[MessageChannel.SMS] = Address(MessageChannel.SMS, phone, name)
+    return found
+
+
+def mode(ctx: Context, link: JoinLink) -> IdentityCheck:
+    """Which check this link's holder faces (``off`` when none applies)."""
+    policy = ctx.policy().identity_check
+    if policy is IdentityCheck.OFF:
+        return IdentityCheck.OFF
+    if link.participant is ParticipantKind.CLIENT:
+        client = _client(ctx, link)
+        if policy is IdentityCheck.DOB and client is not None and client.dob is not None:
+            return IdentityCheck.DOB
+    return IdentityCheck.CODE if addresses(ctx, link) else IdentityCheck.OFF
+
+
+def passed(ctx: Context, checks: IdentityChecks, link: JoinLink, session: str | None) -> bool:
+    """Whether the holder of ``session`` may go on (no check applies, or they passed)."""
+    if checks.is_verified(link.id, session):
+        return True
+    return mode(ctx, link) is IdentityCheck.OFF
+
+
+def verified(ctx: Context, checks: IdentityChecks, link_id: str, session: str | None) -> bool:
+    """Whether this link session may enter the waiting room (unknown links may not).
+
+    The server wraps this as ``tlh.server.routes.link_identity.verified(app, ...)``.
+    """
+    try:
+        link = get_link(ctx, link_id)
+    except NotFound:
+        return False
+    return passed(ctx, checks, link, session)
+
+
+def _actor(link: JoinLink, source: str) -> Actor:
+    return Actor(kind="client_link", id=link.id, source=source)
+
+
+async def send_code(
+    ctx: Context, checks: IdentityChecks, link: JoinLink, channel: Any, source: str = ""
+) -> Message:
+    """Send a fresh 6-digit code to the holder's address on ``channel`` (replaces any old)."""
+    try:
+        chan = MessageChannel(channel)
+    except ValueError:
+        raise BadRequest("channel must be email or sms") from None
+    if mode(ctx, link) is not IdentityCheck.CODE:
+        raise BadRequest("this link does not use a code")
+    address = addresses(ctx, link).get(chan)
+    if address is None:
+        raise BadRequest(f"no {chan.value} address on file for this link")
+    state = checks.state(link.id)
+    if state.failures >= MAX_TRIES or state.codes_sent >= MAX_CODES:
+        raise RateLimited("too many attempts; please contact your practice")
+    now = checks.now(ctx)
+    code = f"{secrets.randbelow(1_000_000):06d}"
+    state.code_hash = _code_hash(link.id, code)
+    state.code_expires = now + CODE_TTL
+    state.codes_sent += 1
+    outreach, _ = outreach_of(ctx)
+    values = {
+        "practice_name": ctx.policy().practice_name,
+        "recipient_name": address.name,
+        "code": code,
+        "link": "",
+        "date": "",
+        "time": "",
+        "timezone": "",
+        "clinician_name": "",
+    }
+    rendered = outreach.templates.render(MessageKind.IDENTITY_CODE, chan, values)
+    message = Message(
+        id=new_id("msg"),
+        idempotency_key=f"identity:{link.id}:{state.codes_sent}:{new_id('c')}",
+        kind=MessageKind.IDENTITY_CODE,
+        channel=chan,
+        to=address.to,
+        subject=rendered.subject,
+        text=rendered.text,
+        html=rendered.html,
+        next_attempt_at=now,
+        created_at=now,
+        client_id=link.client_id,
+        link_id=link.id,
+    )
+    actor = _actor(link, source)
+    await ctx.audit.append(actor, "link.identity.code_sent", link.id)
+    [queued] = await enqueue(ctx, actor, [message])
+    return queued
+
+
+def _dob(value: Any) -> date:
+    try:
+        return date.fromisoformat(str(value))
+    except ValueError:
+        raise BadRequest("dob must be a date (YYYY-MM-DD)") from None
+
+
+async def check(
+    ctx: Context,
+    checks: IdentityChecks,
+    link: JoinLink,
+    session: str,
+    body: Mapping[str, Any],
+    source: str = "",
+) -> None:
+    """Judge one answer (``dob`` or ``code``); passing marks ``session`` verified."""
+    state = checks.state(link.id)
+    actor = _actor(link, source)
+    if state.failures >= MAX_TRIES:
+        await ctx.audit.append(actor, "link.identity.locked", link.id)
+        raise RateLimited("too many attempts; please contact your practice")
+    current = mode(ctx, link)
+    if current is IdentityCheck.OFF:
+        state.verified.add(_hash(session))
+        return
+    if current is IdentityCheck.DOB:
+        if "dob" not in body:
+            raise BadRequest("give your date of birth as dob")
+        client = _client(ctx, link)
+        right = client is not None and client.dob == _dob(body["dob"])
+    else:
+        code = str(body.get("code") or "").strip()
+        if not code:
+            raise BadRequest("give the code you were sent as code")
+        fresh = state.code_expires is not None and checks.now(ctx) < state.code_expires
+        right = (
+            fresh
+            and state.code_hash is not None
+            and hmac.compare_digest(state.code_hash, _code_hash(link.id, code))
+        )
+    if not right:
+        state.failures += 1
+        await ctx.audit.append(actor, "link.identity.failed", link.id)
+        raise IdentityFailed("that does not match, or the code has expired; please try again")
+    state.verified.add(_hash(session))
+    state.code_hash = state.code_expires = None  # one-time: a used code is gone
+    await ctx.audit.append(actor, "link.identity.passed", link.id)

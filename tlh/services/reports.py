@@ -1,0 +1,168 @@
+"""Session and attendance reports over local days ``from``..``to`` (inclusive).
+
+Reads appointments and session segments from the store; the rules live in
+``tlh.domain.reports``. Every report read is audited against the clients it shows.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Sequence
+from datetime import date, datetime
+from typing import Any, Literal
+
+import msgspec
+
+from tlh.domain.models import Appointment, Kind, Role, Staff
+from tlh.domain.reports import AttendanceRow, SessionRow, attendance_rows, session_row
+from tlh.domain.sessions import SessionSegment
+from tlh.domain.timeutil import local_day_bounds, zone
+from tlh.errors import BadRequest, Forbidden, NotFound
+from tlh.services import auth
+from tlh.services.context import Actor, Context
+from tlh.services.exporting import escape_formula
+from tlh.services.staff import find_staff
+
+READERS = (Role.ADMIN, Role.SCHEDULER, Role.CLINICIAN)
+#: Longest range one report covers (days), so one request cannot scan everything forever.
+MAX_DAYS = 366 * 2
+Format = Literal["json", "csv"]
+
+SESSION_FIELDS = list(SessionRow.__struct_fields__)
+ATTENDANCE_FIELDS = list(AttendanceRow.__struct_fields__)
+
+
+def _day(value: str | None, name: str) -> date:
+    if not value:
+        raise BadRequest(f"{name} is required (YYYY-MM-DD)")
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise BadRequest(f"{name} is not a date (YYYY-MM-DD)") from None
+
+
+def _range(ctx: Context, from_: str | None, to: str | None) -> tuple[datetime, datetime]:
+    first, last = _day(from_, "from"), _day(to, "to")
+    if last < first:
+        raise BadRequest("from is after to")
+    if (last - first).days > MAX_DAYS:
+        raise BadRequest("ask for at most two years at a time")
+    tz = zone(ctx.policy().timezone)
+    start, _ = local_day_bounds(first, tz)
+    _, end = local_day_bounds(last, tz)
+    return start, end
+
+
+def _clinician(ctx: Context, actor: Actor, ref: str | None) -> str | None:
+    """The clinician to filter on; clinicians see only their own sessions."""
+    clinician_id: str | None = None
+    if ref:
+        try:
+            staff = find_staff(ctx, ref)
+        except NotFound:
+            raise BadRequest("no clinician with that id or email") from None
+        if not isinstance(staff, Staff) or staff.role is not Role.CLINICIAN:
+            raise BadRequest("no clinician with that id or email")
+        clinician_id = staff.id
+    if actor.role is Role.CLINICIAN:
+        if clinician_id not in (None, actor.id):
+            raise Forbidden("clinicians can see only their own reports")
+        clinician_id = actor.id
+    return clinician_id
+
+
+def _segments(ctx: Context, clinician_id: str | None) -> list[SessionSegment]:
+    found = (
+        ctx.store.find("sessions", "clinician_id", clinician_id)
+        if clinician_id
+        else ctx.store.all("sessions")
+    )
+    return [s for s in found if isinstance(s, SessionSegment)]
+
+
+async def _audit(ctx: Context, actor: Actor, action: str, client_ids: Sequence[str]) -> None:
+    ids = sorted(set(client_ids))
+    # An empty report still records that someone looked.
+    await ctx.audit.append_many(actor, action, ids or ["report"])
+
+
+async def sessions_report(
+    ctx: Context,
+    actor: Actor,
+    *,
+    from_: str | None,
+    to: str | None,
+    clinician: str | None = None,
+) -> list[SessionRow]:
+    """One row per session segment started within the local days, oldest first."""
+    auth.require_role(actor, *READERS)
+    start, end = _range(ctx, from_, to)
+    clinician_id = _clinician(ctx, actor, clinician)
+    tz = zone(ctx.policy().timezone)
+    rows = []
+    for segment in _segments(ctx, clinician_id):
+        if not start <= segment.started_at < end:
+            continue
+        appt = ctx.store.get("appointments", segment.appointment_id or "")
+        rows.append(session_row(segment, appt if isinstance(appt, Appointment) else None, tz))
+    rows.sort(key=lambda r: (r.start, r.session_id))
+    await _audit(ctx, actor, "report.sessions", [c for r in rows for c in r.client_ids])
+    return rows
+
+
+async def attendance_report(
+    ctx: Context,
+    actor: Actor,
+    *,
+    from_: str | None,
+    to: str | None,
+    clinician: str | None = None,
+) -> list[AttendanceRow]:
+    """One row per client of each appointment scheduled within the local days."""
+    auth.require_role(actor, *READERS)
+    start, end = _range(ctx, from_, to)
+    clinician_id = _clinician(ctx, actor, clinician)
+    policy, now = ctx.policy(), ctx.clock()
+    rows: list[AttendanceRow] = []
+    for appt in ctx.store.appointments_between(start, end, clinician_id):
+        if appt.kind is not Kind.APPOINTMENT or not start <= appt.start < end:
+            continue
+        found = ctx.store.find("sessions", "appointment_id", appt.id)
+        segments = [s for s in found if isinstance(s, SessionSegment)]
+        rows.extend(attendance_rows(appt, segments, policy, now))
+    rows.sort(key=lambda r: (r.scheduled_start, r.appointment_id, r.client_id))
+    await _audit(ctx, actor, "report.attendance", [r.client_id for r in rows])
+    return rows
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, list | tuple):
+        return ";".join(str(v) for v in value)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return escape_formula(str(value))
+
+
+def render(rows: Sequence[msgspec.Struct], fields: Sequence[str], fmt: Format) -> bytes:
+    """Rows as ``{"items": [...]}`` JSON or as CSV with a header row."""
+    if fmt == "json":
+        return msgspec.json.encode({"items": list(rows)})
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(fields)
+    for row in rows:
+        data = msgspec.to_builtins(row)
+        writer.writerow([_cell(data.get(f)) for f in fields])
+    return buffer.getvalue().encode()
+
+
+def parse_format(value: str | None) -> Format:
+    """``json`` (default) or ``csv``; anything else is a 400."""
+    if value in (None, "", "json"):
+        return "json"
+    if value == "csv":
+        return "csv"
+    raise BadRequest("format must be json or csv")

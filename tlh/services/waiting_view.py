@@ -1,0 +1,118 @@
+"""What the waiting rooms say to pages: status frames, labels, names, messages.
+
+Read-only helpers over the store for ``tlh.services.waiting``; nothing here changes
+state. Frames carry ids, states and the clinician's name, never another client's.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from datetime import datetime
+from typing import Any
+
+from tlh.domain import rooms as rules
+from tlh.domain.links import JoinLink
+from tlh.domain.models import Appointment, Client, Staff
+from tlh.domain.rooms import EntryState, Presence, RoomEntry
+from tlh.domain.sessions import SessionSegment
+from tlh.errors import InvalidInput
+from tlh.services.context import Context
+
+MAX_MESSAGE = 500
+MAX_DISPLAY_NAME = 80
+
+#: Per room: places in line by entry id, average visit minutes, clinician in a call.
+Facts = tuple[dict[str, int], float | None, bool]
+
+
+def clean_display_name(raw: object) -> str:
+    """A guest's typed name without control characters, at most 80 characters."""
+    if not isinstance(raw, str):
+        return ""
+    kept = "".join(ch for ch in raw if unicodedata.category(ch)[0] != "C")
+    return " ".join(kept.split())[:MAX_DISPLAY_NAME]
+
+
+def room_of(ctx: Context, link: JoinLink) -> str | None:
+    """The room a link enters: its clinician, else its appointment's first clinician,
+    else the practice's shared queue (``None``)."""
+    if link.clinician_id is not None:
+        return link.clinician_id
+    if link.appointment_id is not None:
+        appt = ctx.store.get("appointments", link.appointment_id)
+        if isinstance(appt, Appointment) and appt.clinician_ids:
+            return appt.clinician_ids[0]
+    return None
+
+
+def staff_name(ctx: Context, staff_id: str | None) -> str:
+    staff = ctx.store.get("staff", staff_id) if staff_id else None
+    return staff.name if isinstance(staff, Staff) else "the waiting room"
+
+
+def call_label(ctx: Context, entry: RoomEntry) -> str:
+    """What the other peers of a call see: a first name only. In a group session the
+    other clients see the label too, and a full name there would tell strangers who is
+    in treatment; staff see full names in their own views."""
+    if entry.display_name:
+        return entry.display_name
+    client = ctx.store.get("clients", entry.client_id) if entry.client_id else None
+    if isinstance(client, Client):
+        if entry.contact_id:
+            for contact in client.contacts:
+                if contact.id == entry.contact_id:
+                    return _first_name(contact.name)
+            return f"Caregiver of {_first_name(client.name)}"
+        return _first_name(client.name)
+    return "Guest"
+
+
+def _first_name(name: str) -> str:
+    return name.split()[0] if name.split() else "Client"
+
+
+def message_frame(text: object, now: datetime) -> dict[str, Any]:
+    """A staff message for a waiting page (``InvalidInput`` when empty or too long)."""
+    if not isinstance(text, str) or not text.strip():
+        raise InvalidInput("text is required")
+    if len(text) > MAX_MESSAGE:
+        raise InvalidInput(f"text is longer than {MAX_MESSAGE} characters")
+    return {"type": "message", "text": text, "at": now.isoformat()}
+
+
+def average_visit(ctx: Context, clinician_id: str) -> float | None:
+    """Mean minutes of the clinician's ended segments (``None`` without history)."""
+    minutes = [
+        (s.ended_at - s.started_at).total_seconds() / 60
+        for s in ctx.store.find("sessions", "clinician_id", clinician_id)
+        if isinstance(s, SessionSegment) and s.ended_at is not None
+    ]
+    return sum(minutes) / len(minutes) if minutes else None
+
+
+def status_frame(
+    entry: RoomEntry,
+    *,
+    clinician_name: str,
+    presence: Presence,
+    state: str | None = None,
+    opens_at: datetime | None = None,
+    facts: Facts | None = None,
+) -> dict[str, Any]:
+    """The ``status`` frame; place and expected wait only while waiting."""
+    frame: dict[str, Any] = {
+        "type": "status",
+        "state": state or entry.state.value,
+        "entry_id": entry.id,
+        "clinician_name": clinician_name,
+        "presence": presence.value,
+        "second_device": entry.second_device,
+    }
+    if opens_at is not None:
+        frame["opens_at"] = opens_at.isoformat()
+    if entry.state is EntryState.WAITING and state is None and facts is not None:
+        places, average, busy = facts
+        place = places.get(entry.id)
+        frame["position"] = place
+        frame["expected_wait_min"] = rules.expected_wait_min(place, average, clinician_busy=busy)
+    return frame
