@@ -22,8 +22,12 @@ from .commands import (
     invite,
     link,
     local,
+    media,
     outbox,
     practice,
+    report,
+    room,
+    session,
     staff,
 )
 from .exit import ExitStatus
@@ -81,6 +85,10 @@ app.add_typer(invite.app, name="invite")
 app.add_typer(link.app, name="link")
 app.add_typer(consent.app, name="consent")
 app.add_typer(outbox.app, name="outbox")
+app.add_typer(report.app, name="report")
+app.add_typer(room.app, name="room")
+app.add_typer(session.app, name="session")
+app.add_typer(media.app, name="media")
 app.command("login")(admin.login)
 app.command("backup")(admin.backup)
 app.command("init")(local.init)

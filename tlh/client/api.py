@@ -20,6 +20,7 @@ from tlh.domain.models import (
 
 from .base import _fields, _q, _seg
 from .outreach import OutreachApi
+from .rooms import RoomsApi
 from .transport import ProgressCallback
 from .wire import AuditEntry, AuditVerify, Health, ImportReport, NewToken
 
@@ -27,12 +28,13 @@ from .wire import AuditEntry, AuditVerify, Health, ImportReport, NewToken
 BULK_TIMEOUT = 300.0
 
 
-class TlhClient(OutreachApi):
+class TlhClient(RoomsApi, OutreachApi):
     """An async client of one tlh server, authenticated by one staff token.
 
     ``TlhClient(url, token, timeout=30.0)``; use as ``async with``. ``last_body`` holds
     the raw bytes of the last answer; ``request()`` is the untyped escape hatch.
-    Invitations, links, consent and the outbox come from ``OutreachApi``.
+    Invitations, links, consent and the outbox come from ``OutreachApi``; rooms,
+    sessions, call-links, reports and the event stream from ``RoomsApi``.
     """
 
     # -- health, me, practice -------------------------------------------------

@@ -151,6 +151,10 @@ def update(
         bool | None,
         typer.Option("--copay-collected/--no-copay-collected", help="Record the copay."),
     ] = None,
+    copay_amount: Annotated[
+        str | None,
+        typer.Option("--copay", help="The copay collected, e.g. 25.00 (marks it collected)."),
+    ] = None,
     json_: JsonOpt = False,
 ) -> None:
     """Change an appointment."""
@@ -166,6 +170,7 @@ def update(
             clinicians=clinicians or None,
             notes=notes,
             copay_collected=copay,
+            copay_amount=copay_amount,
         )
         await _show(client, out, [changed], many=False)
 

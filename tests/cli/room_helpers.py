@@ -1,0 +1,83 @@
+"""Shared steps of the room/session/media CLI tests: a clinician, an appointment starting
+now, its join link, and headless participants waiting in the room."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from tlh.client import TlhClient
+
+from .conftest import Live
+
+
+def written(*modules: str) -> pytest.MarkDecorator:
+    """Skip until the server's route modules have routes (they land in parallel)."""
+    missing = []
+    for name in modules:
+        module = importlib.import_module(f"tlh.server.routes.{name}")
+        if not len(module.routes):
+            missing.append(name)
+    return pytest.mark.skipif(bool(missing), reason=f"routes not written yet: {missing}")
+
+
+@dataclass
+class Booked:
+    """An appointment starting now, for a consented client, with one clinician."""
+
+    appt_id: str
+    client_id: str
+    clinician_email: str
+    clinician_id: str
+    clinician_token: str
+
+
+async def book(
+    live: Live, *, start: datetime | None = None, modality: str = "telehealth"
+) -> Booked:
+    """A new clinician (unique email) and an appointment with a consented client."""
+    email = f"clin-{secrets.token_hex(4)}@example.org"
+    async with TlhClient(live.url, live.token) as admin:
+        made = await admin.staff_add(email, "Dr Lee", "clinician", telehealth=True)
+        client = await admin.client_add(f"Ana {secrets.token_hex(3)}", email="ana@example.org")
+        await admin.consent_verbal(client.id, "agreed by phone")
+        when = start or datetime.now(UTC) - timedelta(minutes=1)
+        appt = (
+            await admin.appointment_add(
+                client_ids=[client.id],
+                clinicians=[email],
+                start=when.isoformat(),
+                duration_min=50,
+                modality=modality,
+                status="confirmed",
+            )
+        )[0]
+    return Booked(appt.id, client.id, email, made.staff.id, made.token)
+
+
+async def link_token(live: Live, appt_id: str) -> str:
+    """A fresh join link's token (the part after ``#``)."""
+    async with TlhClient(live.url, live.token) as admin:
+        made = await admin.invite_link(appt_id)
+    return made.url.split("#", 1)[1]
+
+
+async def waiting(live: Live, appt_id: str) -> Any:
+    """A headless participant waiting in the room through a fresh link."""
+    from tlh.media.participant import Participant
+
+    participant = Participant(live.url, link_token=await link_token(live, appt_id))
+    await participant.start()
+    await participant.wait_state("waiting", within=5)
+    return participant
+
+
+async def cli(live: Live, *args: str, token: str | None = None) -> Any:
+    """Run ``tlh`` on a thread so this loop's participants keep answering meanwhile."""
+    return await asyncio.to_thread(live.run, *args, token=token)

@@ -1,0 +1,111 @@
+"""``tlh room watch``: the staff event stream as readable lines, reconnecting by itself.
+
+Events carry ids only; names are resolved through the API (staff once, room entries
+when an unknown one appears) and shown only on this staff member's terminal.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import sys
+from typing import TYPE_CHECKING
+
+from tlh.cli.output import Output, clean
+from tlh.errors import Unavailable
+
+if TYPE_CHECKING:
+    from tlh.client import TlhClient
+    from tlh.client.rooms import StaffEvent
+
+#: Reconnect delays grow from the first to the last, doubling.
+BACKOFF_FIRST_S = 0.5
+BACKOFF_MAX_S = 30.0
+SHOWN = ("room.", "session.")
+
+
+class Names:
+    """Staff and room-entry names by id, fetched lazily and cached."""
+
+    def __init__(self, client: TlhClient) -> None:
+        self.client = client
+        self.zone = "UTC"
+        self.staff: dict[str, str] = {}
+        self.entries: dict[str, str] = {}
+
+    async def load(self) -> None:
+        """The practice's zone and the staff list (once per connection)."""
+        self.zone = (await self.client.practice()).timezone
+        self.staff = {s.id: s.name for s in await self.client.staff_list()}
+
+    async def entry(self, entry_id: str) -> str:
+        """Who an entry is (as staff see it), refreshing the rooms once when unknown."""
+        if entry_id not in self.entries:
+            rooms = await self.client.rooms()
+            for entry in [e for room in rooms.items for e in room.entries] + rooms.queue:
+                self.entries[entry.id] = entry.label or entry.participant.value
+        return self.entries.get(entry_id, "")
+
+    async def describe(self, event: StaffEvent) -> str:
+        """``HH:MM:SS  room.joined  ent_x  Ana Client  (Dr Lee)  by ...  to ...``."""
+        from zoneinfo import ZoneInfo
+
+        data = event.data
+        at = event.at.astimezone(ZoneInfo(self.zone)).strftime("%H:%M:%S") if event.at else ""
+        parts = [at, f"{event.type:<17}"]
+        entry_id = data.get("entry_id")
+        if isinstance(entry_id, str):
+            parts += [entry_id, clean(await self.entry(entry_id))]
+        elif isinstance(data.get("session_id"), str):
+            parts.append(str(data["session_id"]))
+        clinician = data.get("clinician_id")
+        if isinstance(clinician, str):
+            parts.append(f"({clean(self.staff.get(clinician, clinician))})")
+        if isinstance(data.get("appointment_id"), str):
+            parts.append(str(data["appointment_id"]))
+        for key in ("by", "to"):
+            who = data.get(key)
+            if isinstance(who, str):
+                parts.append(f"{key} {clean(self.staff.get(who, who))}")
+        return "  ".join(p for p in parts if p)
+
+
+async def watch_events(
+    client: TlhClient, out: Output, *, bell: bool = True, count: int | None = None
+) -> None:
+    """Print room and session events until interrupted (or ``count`` events)."""
+    names = Names(client)
+    backoff, seen, connected_before = BACKOFF_FIRST_S, 0, False
+    while True:
+        try:
+            async with contextlib.aclosing(client.events()) as stream:
+                async for event in stream:
+                    if event.type == "events.ready":
+                        backoff = BACKOFF_FIRST_S
+                        if not out.as_json:
+                            await names.load()
+                        out.note("reconnected" if connected_before else "watching (Ctrl-C stops)")
+                        connected_before = True
+                        continue
+                    if event.type == "events.overflow":
+                        names.entries.clear()
+                        out.warn("some events were missed; run `tlh room list` to catch up")
+                        continue
+                    if not event.type.startswith(SHOWN):
+                        continue
+                    if out.as_json:
+                        out.json(event)
+                    else:
+                        out.line(await names.describe(event))
+                        sys.stdout.flush()
+                    if bell and event.type == "room.joined":
+                        sys.stderr.write("\a")
+                        sys.stderr.flush()
+                    seen += 1
+                    if count is not None and seen >= count:
+                        return
+        except Unavailable:
+            pass
+        out.note(f"connection lost; retrying in {backoff:g} s")
+        await asyncio.sleep(backoff)  # backoff between reconnects, not synchronisation
+        backoff = min(backoff * 2, BACKOFF_MAX_S)

@@ -1,0 +1,185 @@
+"""One call leg of a headless participant: a peer connection to one remote peer.
+
+It sends its own synthetic tracks, reads every remote track to the end (an unread
+video track grows memory ~13 MB/s), counts the frames decoded per kind, and turns
+the wire's ``signal`` data (browser-shaped descriptions and candidates) into aiortc
+calls. The owner sends what it hands to ``send`` and is told of every change.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
+from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
+from aiortc.sdp import candidate_from_sdp
+
+from .ice import gathering
+from .synthetic import BarTrack, ToneTrack
+
+Send = Callable[[dict[str, Any]], Awaitable[None]]
+
+
+class PeerLink:
+    """The connection to ``peer_id``; ``frames_received`` counts decoded frames by kind."""
+
+    def __init__(
+        self,
+        peer_id: str,
+        *,
+        config: RTCConfiguration,
+        loopback: bool,
+        send: Send,
+        changed: Callable[[], None],
+        audio: bool = True,
+        video: bool = True,
+        label: str = "",
+        kind: str = "",
+    ) -> None:
+        self.peer_id, self.label, self.kind = peer_id, label, kind
+        self.pc = RTCPeerConnection(configuration=config)
+        self._loopback = loopback
+        self._send = send
+        self._changed = changed
+        self.tracks_out: list[ToneTrack | BarTrack] = []
+        if audio:
+            self.tracks_out.append(ToneTrack())
+        if video:
+            self.tracks_out.append(BarTrack())
+        for track in self.tracks_out:
+            self.pc.addTrack(track)
+        self.frames_received: dict[str, int] = {}
+        self.connected_at: float | None = None
+        self._readers: set[asyncio.Task[None]] = set()
+        self._pending: list[dict[str, Any] | None] = []
+        self._closed = False
+        self.pc.on("track", self._on_track)
+        self.pc.on("connectionstatechange", self._on_state)
+
+    @property
+    def state(self) -> str:
+        """The peer connection's ``connectionState``."""
+        return str(self.pc.connectionState)
+
+    @property
+    def frames_sent(self) -> int:
+        """Synthetic frames handed to the encoders (audio + video)."""
+        return sum(track.frames_sent for track in self.tracks_out)
+
+    # -- signalling -----------------------------------------------------------
+
+    async def offer(self) -> None:
+        """Make and send an offer (the newcomer offers to every peer already there)."""
+        offer = await self.pc.createOffer()
+        await gathering(self._loopback, lambda: self.pc.setLocalDescription(offer))
+        await self._send_description()
+
+    async def description(self, data: dict[str, Any]) -> None:
+        """Apply a remote offer (and answer it) or a remote answer."""
+        kind, sdp = data.get("type"), data.get("sdp")
+        if kind not in ("offer", "answer") or not isinstance(sdp, str):
+            return
+        await self.pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type=kind))
+        for candidate in self._pending:
+            await self._add(candidate)
+        self._pending.clear()
+        if kind == "offer":
+            answer = await self.pc.createAnswer()
+            await gathering(self._loopback, lambda: self.pc.setLocalDescription(answer))
+            await self._send_description()
+
+    async def candidate(self, data: dict[str, Any] | None) -> None:
+        """A trickled remote candidate (browsers trickle; aiortc puts its own in the SDP)."""
+        if self.pc.remoteDescription is None:
+            self._pending.append(data)
+        else:
+            await self._add(data)
+
+    async def _add(self, data: dict[str, Any] | None) -> None:
+        text = (data or {}).get("candidate")
+        if not text:  # null or "": the end of the remote candidates
+            await self.pc.addIceCandidate(None)
+            return
+        assert data is not None
+        try:
+            parsed = candidate_from_sdp(str(text).removeprefix("candidate:"))
+        except (ValueError, IndexError):
+            return  # a candidate this stack cannot parse is skipped, as browsers do
+        parsed.sdpMid = data.get("sdpMid")
+        parsed.sdpMLineIndex = data.get("sdpMLineIndex")
+        if parsed.sdpMid is None and parsed.sdpMLineIndex is None:
+            parsed.sdpMLineIndex = 0
+        await self.pc.addIceCandidate(parsed)
+
+    async def _send_description(self) -> None:
+        local = self.pc.localDescription
+        await self._send(
+            {
+                "type": "signal",
+                "to": self.peer_id,
+                "data": {"description": {"type": local.type, "sdp": local.sdp}},
+            }
+        )
+
+    # -- media ----------------------------------------------------------------
+
+    def _on_track(self, track: MediaStreamTrack) -> None:
+        task = asyncio.get_running_loop().create_task(self._drain(track))
+        self._readers.add(task)
+        task.add_done_callback(self._readers.discard)
+
+    async def _drain(self, track: MediaStreamTrack) -> None:
+        """Read every frame of a remote track until it ends, counting them."""
+        kind = track.kind
+        self.frames_received.setdefault(kind, 0)
+        with contextlib.suppress(MediaStreamError):
+            while True:
+                await track.recv()
+                self.frames_received[kind] += 1
+                self._changed()
+
+    def _on_state(self) -> None:
+        if self.pc.connectionState == "connected" and self.connected_at is None:
+            self.connected_at = time.monotonic()
+        self._changed()
+
+    async def close(self) -> None:
+        """Stop the tracks and readers and close the connection (idempotent)."""
+        if self._closed:
+            return
+        self._closed = True
+        for track in self.tracks_out:
+            track.stop()
+        _adopt_connect_tasks(self.pc)
+        await self.pc.close()
+        for task in list(self._readers):
+            task.cancel()
+        if self._readers:
+            await asyncio.wait(self._readers, timeout=2.0)
+        self._changed()
+
+
+def _adopt_connect_tasks(pc: RTCPeerConnection) -> None:
+    """Retrieve the outcome of aiortc's own connect task for ``pc``.
+
+    aiortc starts ``RTCPeerConnection.__connect`` with ``ensure_future`` and never
+    awaits it; closing the connection while ICE is still checking makes that task
+    fail ("RTCIceTransport is closed"), which asyncio then reports as a task
+    exception never retrieved. Closing mid-connect is normal here (sent back to the
+    waiting room, the session ended), so the outcome is read and dropped.
+    """
+    for task in asyncio.all_tasks():
+        coro = task.get_coro()
+        frame = getattr(coro, "cr_frame", None)
+        name = getattr(coro, "__qualname__", "")
+        if frame is not None and name.endswith("__connect") and frame.f_locals.get("self") is pc:
+            task.add_done_callback(_drop_outcome)
+
+
+def _drop_outcome(task: asyncio.Task[Any]) -> None:
+    if not task.cancelled():
+        task.exception()
