@@ -1,0 +1,205 @@
+"""Shared Playwright fixtures: Debian's Chromium with fake camera/mic, and a live server.
+
+Never ``playwright install``: the browser is Debian's ``/usr/bin/chromium`` (``make test``
+installs it); without it these tests skip with that reason.
+"""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+from aiohttp import web
+
+from tlh.server.app import create_app
+from tlh.server.settings import Settings
+from tlh.services.bootstrap import init_practice
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--use-fake-device-for-media-stream",
+    "--use-fake-ui-for-media-stream",
+    "--allow-loopback-in-peer-connection",
+    # Remote audio plays without a click in the test (a person has clicked by then).
+    "--autoplay-policy=no-user-gesture-required",
+]
+SHOTS = Path("/tmp/tlh-shots")  # screenshots to look at; never in the repo
+# Counts video frames decoded from connected peers, so a test can wait on a condition
+# (page.wait_for_function) instead of sleeping.
+WATCH_FRAMES = """() => {
+  window.__frames = 0;
+  window.__watch = setInterval(async () => {
+    let best = 0;
+    for (const peer of window.tlhCall.peers.values()) {
+      if (peer.pc.connectionState !== "connected") continue;
+      const stats = await peer.pc.getStats();
+      stats.forEach((s) => {
+        if (s.type === "inbound-rtp" && s.kind === "video") best = Math.max(best, s.framesDecoded || 0);
+      });
+    }
+    window.__frames = best;
+  }, 200);
+}"""
+FRAMES_FLOWING = "() => window.__frames > 0"
+
+
+needs_chromium = pytest.mark.skipif(
+    not CHROMIUM.exists(), reason="Debian's chromium is not installed (apt-get install chromium)"
+)
+
+
+def free_port() -> int:
+    """A free loopback TCP port."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class LiveServer:
+    """The real app on a free loopback port, and the admin's API token."""
+
+    url: str
+    token: str
+    data_dir: Path
+
+    @property
+    def auth(self) -> dict[str, str]:
+        """The admin's Authorization header."""
+        return {"Authorization": f"Bearer {self.token}"}
+
+
+@pytest.fixture
+async def live_server(tmp_path: Path) -> AsyncIterator[LiveServer]:
+    """A practice on a throw-away data dir, served on 127.0.0.1."""
+    data = tmp_path / "data"
+    token = await init_practice(data, "Harbour Counselling", "America/New_York", "a@example.org")
+    port = free_port()
+    runner = web.AppRunner(create_app(Settings(data_dir=data, port=port)))
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    try:
+        yield LiveServer(f"http://127.0.0.1:{port}", token, data)
+    finally:
+        await runner.cleanup()
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Any]:
+    """One headless Chromium for the test; each page gets its own context."""
+    playwright_api = pytest.importorskip("playwright.async_api")
+    async with playwright_api.async_playwright() as pw:
+        instance = await pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield instance
+        finally:
+            await instance.close()
+
+
+async def new_page(browser: Any, width: int = 1024, height: int = 768) -> Any:
+    """A page in a fresh context (its own cookies and storage), camera/mic granted."""
+    context = await browser.new_context(viewport={"width": width, "height": height})
+    await context.grant_permissions(["camera", "microphone"])
+    page = await context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.js_errors = errors
+    return page
+
+
+async def no_overflow(page: Any) -> None:
+    """Nothing sticks out sideways (a phone would scroll horizontally)."""
+    wide = await page.evaluate(
+        "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
+    )
+    assert wide <= 0, f"the page overflows sideways by {wide}px"
+
+
+async def post_json(http: aiohttp.ClientSession, url: str, body: dict[str, Any]) -> Any:
+    """POST JSON; the status and the decoded answer."""
+    async with http.post(url, json=body) as response:
+        return response.status, await response.json(content_type=None)
+
+
+async def client_link(server: LiveServer) -> tuple[str, str]:
+    """A clinician, a client with consent, an appointment now: the client's link, and
+    ``"clinician-token|appointment-id"``."""
+    async with aiohttp.ClientSession(headers=server.auth) as http:
+        status, made = await post_json(
+            http,
+            f"{server.url}/api/v1/staff",
+            {
+                "email": "lee@example.org",
+                "name": "Dr. Lee",
+                "role": "clinician",
+                "telehealth": True,
+            },
+        )
+        assert status == 201, made
+        clinician_token = made["token"]
+        status, client = await post_json(
+            http, f"{server.url}/api/v1/clients", {"name": "Ana Client", "email": "ana@example.org"}
+        )
+        assert status == 201, client
+        status, _ = await post_json(
+            http,
+            f"{server.url}/api/v1/consents/verbal",
+            {"client_id": client["id"], "note": "read aloud"},
+        )
+        assert status == 201
+        status, appts = await post_json(
+            http,
+            f"{server.url}/api/v1/appointments",
+            {
+                "client_ids": [client["id"]],
+                "clinicians": ["lee@example.org"],
+                "start": datetime.now(UTC).isoformat(),
+                "duration_min": 50,
+                "modality": "telehealth",
+                "status": "confirmed",
+            },
+        )
+        assert status == 201, appts
+        appointment_id = appts["items"][0]["id"]
+        status, link = await post_json(
+            http, f"{server.url}/api/v1/invites/link", {"appointment_id": appointment_id}
+        )
+        assert status == 201, link
+    token = link["url"].rsplit("#", 1)[1]
+    return f"{server.url}/j#{token}", f"{clinician_token}|{appointment_id}"
+
+
+async def pass_device_check(page: Any, link: str) -> None:
+    """Open the client link, check the fake devices work, continue to the waiting room."""
+    await page.goto(link)
+    await page.get_by_role("heading", name="Check your camera and microphone").wait_for(
+        timeout=10_000
+    )
+    assert "#" not in page.url  # the token left the address bar
+    # The fake camera plays in the preview, and the meter is fed by the fake microphone.
+    await page.wait_for_function(
+        "() => document.getElementById('device-preview').videoWidth > 0", timeout=10_000
+    )
+    await page.wait_for_function(
+        "() => document.getElementById('mic-level').value > 0", timeout=10_000
+    )
+    assert "working" in (await page.locator("#device-status").text_content() or "")
+    SHOTS.mkdir(exist_ok=True)
+    size = page.viewport_size
+    await page.screenshot(path=str(SHOTS / f"device-{size['width']}x{size['height']}.png"))
+    await no_overflow(page)
+    await page.get_by_role("button", name="Continue", exact=True).click()
+    await page.get_by_role("heading", name="Waiting room").wait_for(timeout=10_000)
