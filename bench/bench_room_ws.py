@@ -1,0 +1,345 @@
+"""Issue 4: 1,000 clients waiting on ``/api/v1/link/ws`` against the real ``tlh serve``.
+
+Figures: join -> staff event (a client's ``hello`` sent -> ``room.joined`` received on a
+staff ``/api/v1/events`` socket), p50/p99/max, target p99 <= 5 ms; hello -> ``status``
+seen by the client; and the server's RSS per waiting connection (target <= 20 kB), from
+VmRSS before the sockets open and after every client has said hello, divided.
+
+The data dir is seeded through the store before the server starts (100 clinicians, 1,000
+telehealth appointments starting in 5 minutes, one join link each; consent off so every
+client goes straight to the waiting room). Clients run in ``--workers`` child processes;
+hellos are paced (``--interval-ms`` apart across all workers) so the figure is the
+latency of one join, not the length of a queue; ``--interval-ms 0`` sends them in a burst.
+All clocks are CLOCK_MONOTONIC (``time.monotonic_ns``), shared by the processes.
+
+    .venv/bin/python bench/bench_room_ws.py [--clients 1000] [--workers 2] [--interval-ms 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import msgspec
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from tests.messaging.support import free_port
+from tlh.domain.links import Channel
+from tlh.domain.models import Appointment, Client, Modality, Role, Staff, Status
+from tlh.services import links
+from tlh.services.bootstrap import init_practice, local_context
+from tlh.services.context import SYSTEM, new_id
+from tlh.store.base import Put
+
+COOKIE = "__Host-tlh_link"
+PER_CLINICIAN = 10
+
+
+async def seed(data_dir: Path, count: int, clients_per_appt: int = 1) -> tuple[str, list[Any]]:
+    """A practice whose ``count`` appointments start in 5 minutes, each with
+    ``clients_per_appt`` clients and one join link per client. Returns the admin token
+    and ``[(token, appointment_id, clinician_id)]``."""
+    token = await init_practice(data_dir, "Bench Practice", "America/New_York", "a@example.org")
+    async with local_context(data_dir) as ctx:
+        now = ctx.clock()
+        policy = msgspec.structs.replace(ctx.policy(), consent_required=False)
+        staff = [
+            Staff(id=new_id("stf"), email=f"clin{n}@example.org", name=f"Clinician {n}",
+                  role=Role.CLINICIAN, telehealth=True, created_at=now, updated_at=now)
+            for n in range(-(-count // PER_CLINICIAN))
+        ]  # fmt: skip
+        ops: list[Put] = [Put("policy", policy), *(Put("staff", s) for s in staff)]
+        made: list[Any] = []
+        start = (now + timedelta(minutes=5)).replace(microsecond=0)
+        for n in range(count):
+            people = [
+                Client(id=new_id("cli"), name=f"Client {n}.{k}", created_at=now, updated_at=now)
+                for k in range(clients_per_appt)
+            ]
+            appt = Appointment(
+                id=new_id("apt"), modality=Modality.TELEHEALTH, status=Status.CONFIRMED,
+                clinician_ids=(staff[n // PER_CLINICIAN].id,),
+                client_ids=tuple(c.id for c in people), start=start, duration_min=50,
+                created_at=now, updated_at=now,
+            )  # fmt: skip
+            ops += [Put("clients", c) for c in people] + [Put("appointments", appt)]
+            for person in people:
+                new = links.join_link(ctx, SYSTEM, appt, Channel.COPY, client_id=person.id)
+                ops.append(Put("links", new.link))
+                made.append((new.token, appt.id, appt.clinician_ids[0]))
+        await ctx.store.commit(ops)
+    return token, made
+
+
+class Server:
+    """``tlh serve`` on a data dir, in a subprocess."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "tlh", "serve", "--data-dir", str(data_dir),
+             "--port", str(self.port)],
+            env={**os.environ, "TLH_CONFIG": os.devnull},
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise SystemExit(f"tlh serve exited with {self.proc.returncode}")
+            with (
+                contextlib.suppress(OSError),
+                urllib.request.urlopen(f"{self.url}/healthz", timeout=1) as r,
+            ):
+                if r.status == 200:
+                    return
+            time.sleep(0.05)  # the port is not open yet; bounded by the deadline
+        raise SystemExit("tlh serve did not become healthy")
+
+    def rss_kb(self) -> int:
+        for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+        raise RuntimeError("no VmRSS")
+
+    def stop(self) -> None:
+        self.proc.send_signal(signal.SIGINT)
+        try:
+            self.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+
+
+async def redeem_all(http: aiohttp.ClientSession, url: str, tokens: list[str]) -> list[str]:
+    """The link cookie for each token (redeemed 20 at a time)."""
+    gate = asyncio.Semaphore(20)
+
+    async def one(token: str) -> str:
+        async with (
+            gate,
+            http.post(
+                f"{url}/api/v1/link/redeem", json={"token": token}, headers={"Origin": url}
+            ) as r,
+        ):
+            if r.status != 200:
+                raise SystemExit(f"redeem answered {r.status}: {(await r.text())[:200]}")
+            return r.cookies[COOKIE].value
+
+    return list(await asyncio.gather(*(one(t) for t in tokens)))
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+async def worker() -> None:
+    """A child holding many client sockets, driven by lines on stdin."""
+    job = json.loads(sys.stdin.readline())
+    url, items = job["url"], job["links"]
+    lines = asyncio.StreamReader()
+    loop = asyncio.get_running_loop()
+    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(lines), sys.stdin)
+    connector = aiohttp.TCPConnector(limit=0)
+    async with aiohttp.ClientSession(connector=connector) as http:
+        cookies = await redeem_all(http, url, [t for t, _, _ in items])
+        print("redeemed", flush=True)
+        await lines.readline()
+        gate = asyncio.Semaphore(50)
+
+        async def connect(cookie: str) -> aiohttp.ClientWebSocketResponse:
+            async with gate:
+                return await http.ws_connect(
+                    f"{url}/api/v1/link/ws", compress=0, autoping=True,
+                    headers={"Origin": url, "Cookie": f"{COOKIE}={cookie}"},
+                )  # fmt: skip
+
+        sockets = await asyncio.gather(*(connect(c) for c in cookies))
+        print("connected", flush=True)
+        t0, interval, offset, stride = map(int, (await lines.readline()).split())
+        sent: dict[str, int] = {}
+        status: dict[str, int] = {}
+        states: dict[str, int] = {}
+        got_all = asyncio.Event()
+
+        async def read(ws: aiohttp.ClientWebSocketResponse, appt: str) -> None:
+            async for msg in ws:
+                if msg.type != aiohttp.WSMsgType.TEXT:
+                    continue
+                frame = json.loads(msg.data)
+                if frame.get("type") == "status" and appt not in status:
+                    status[appt] = time.monotonic_ns()
+                    states[frame.get("state")] = states.get(frame.get("state"), 0) + 1
+                    if len(status) == len(items):
+                        got_all.set()
+
+        readers = [
+            asyncio.create_task(read(ws, a)) for ws, (_, a, _) in zip(sockets, items, strict=True)
+        ]
+        for k, (ws, (_, appt, _)) in enumerate(zip(sockets, items, strict=True)):
+            delay = (t0 + (k * stride + offset) * interval - time.monotonic_ns()) / 1e9
+            if delay > 0:
+                await asyncio.sleep(delay)  # pacing the hellos, not synchronising
+            sent[appt] = time.monotonic_ns()
+            await ws.send_str(json.dumps({"type": "hello", "device_id": f"dev-{appt}"}))
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(got_all.wait(), 30)
+        print(json.dumps({"sent": sent, "status": status, "states": states}), flush=True)
+        await lines.readline()  # "close"
+        for task in readers:
+            task.cancel()
+        await asyncio.gather(*(ws.close() for ws in sockets), return_exceptions=True)
+
+
+class Workers:
+    """The client processes and their line protocol."""
+
+    def __init__(self, url: str, made: list[Any], n: int) -> None:
+        self.procs = []
+        self.shares = [made[i::n] for i in range(n)]
+        for share in self.shares:
+            proc = subprocess.Popen(
+                [sys.executable, __file__, "--worker"],
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+            )  # fmt: skip
+            assert proc.stdin is not None
+            proc.stdin.write(json.dumps({"url": url, "links": share}) + "\n")
+            proc.stdin.flush()
+            self.procs.append(proc)
+
+    def say(self, lines: list[str]) -> None:
+        for proc, line in zip(self.procs, lines, strict=True):
+            assert proc.stdin is not None
+            proc.stdin.write(line + "\n")
+            proc.stdin.flush()
+
+    def expect(self) -> list[str]:
+        out = []
+        for proc in self.procs:
+            assert proc.stdout is not None
+            line = proc.stdout.readline()
+            if not line:
+                raise SystemExit(f"a client worker exited ({proc.wait()})")
+            out.append(line.strip())
+        return out
+
+    def stop(self) -> None:
+        with contextlib.suppress(BrokenPipeError, OSError):
+            self.say(["close"] * len(self.procs))
+        for proc in self.procs:
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
+async def staff_events(url: str, token: str, joined: dict[str, int], ready: asyncio.Event) -> None:
+    """Record when each appointment's ``room.joined`` reaches a staff socket."""
+    headers = {"Authorization": f"Bearer {token}"}
+    async with (
+        aiohttp.ClientSession(headers=headers) as http,
+        http.ws_connect(f"{url}/api/v1/events", compress=0) as ws,
+    ):
+        async for msg in ws:
+            at = time.monotonic_ns()
+            frame = json.loads(msg.data)
+            if frame.get("type") == "events.ready":
+                ready.set()
+            elif frame.get("type") == "room.joined":
+                joined.setdefault(frame["data"].get("appointment_id", ""), at)
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--clients", type=int, default=1000)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--interval-ms", type=float, default=2.0)
+    parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        await worker()
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        token, made = await seed(Path(tmp) / "data", args.clients)
+        server = Server(Path(tmp) / "data")
+        workers = None
+        try:
+            joined: dict[str, int] = {}
+            ready = asyncio.Event()
+            listener = asyncio.create_task(staff_events(server.url, token, joined, ready))
+            await asyncio.wait_for(ready.wait(), 10)
+            workers = Workers(server.url, made, args.workers)
+            t = time.perf_counter()
+            await asyncio.to_thread(workers.expect)
+            print(f"{args.clients} links redeemed in {time.perf_counter() - t:.2f} s")
+            await asyncio.sleep(1.0)  # let the server's allocator settle before measuring
+            rss0 = server.rss_kb()
+            workers.say(["connect"] * args.workers)
+            await asyncio.to_thread(workers.expect)
+            await asyncio.sleep(1.0)
+            rss1 = server.rss_kb()
+            interval = int(args.interval_ms * 1e6)
+            t0 = time.monotonic_ns() + 200_000_000
+            n = args.workers
+            workers.say([f"{t0} {interval} {i} {n}" for i in range(n)])
+            results = [json.loads(r) for r in await asyncio.to_thread(workers.expect)]
+            deadline = time.monotonic() + 10
+            while len(joined) < args.clients and time.monotonic() < deadline:
+                await asyncio.sleep(0.05)  # the listener fills ``joined``
+            await asyncio.sleep(1.0)
+            rss2 = server.rss_kb()
+            report(args, results, joined, (rss0, rss1, rss2))
+            listener.cancel()
+        finally:
+            if workers is not None:
+                workers.stop()
+            server.stop()
+
+
+def report(args: Any, results: list[Any], joined: dict[str, int], rss: tuple[int, ...]) -> None:
+    sent = {k: v for r in results for k, v in r["sent"].items()}
+    status = {k: v for r in results for k, v in r["status"].items()}
+    states: dict[str, int] = {}
+    for r in results:
+        for k, v in r["states"].items():
+            states[k] = states.get(k, 0) + v
+    to_event = [(joined[a] - t) / 1e6 for a, t in sent.items() if a in joined]
+    to_status = [(status[a] - t) / 1e6 for a, t in sent.items() if a in status]
+    mode = f"paced {args.interval_ms} ms apart" if args.interval_ms else "in one burst"
+    print(f"{len(sent)} hellos {mode}; {len(joined)} room.joined events; statuses {states}")
+    for name, values in (
+        ("hello -> room.joined (staff)", to_event),
+        ("hello -> status", to_status),
+    ):
+        if values:
+            print(
+                f"  {name}: p50 {pct(values, 0.5):.2f} ms, p99 {pct(values, 0.99):.2f} ms, "
+                f"max {max(values):.2f} ms (n={len(values)})"
+            )
+    rss0, rss1, rss2 = rss
+    n = args.clients
+    print(
+        f"  server RSS {rss0 / 1024:.1f} MB before the sockets, {rss1 / 1024:.1f} MB connected, "
+        f"{rss2 / 1024:.1f} MB all waiting: {(rss1 - rss0) / n:.1f} kB per open socket, "
+        f"{(rss2 - rss0) / n:.1f} kB per waiting connection (target <= 20 kB)"
+    )
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    print(f"  machine load average {load} on {os.cpu_count()} cores")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

@@ -1,0 +1,199 @@
+"""Issue 4: the signalling relay's round trip, tlh beside the PeerJS server, in one run.
+
+Two admitted participants of one appointment (A and B, link cookies, ``/api/v1/link/ws``)
+bounce a 3 KB SDP-sized ``signal`` (A -> server -> B -> server -> A); the same is done
+between two peers of the PeerJS server (npm ``peer``, ``bench/peerjs/server.js`` on
+loopback; OFFER -> ANSWER). Same payload, two sockets each, the same pacing (tlh closes a
+socket sending more than 50 messages a second, so both run at ``--rate`` round trips a
+second). Prints p50/p99/max of each.
+
+    .venv/bin/python bench/bench_signal_relay.py [--trips 400] [--rate 40]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench_room_ws import COOKIE, Server, pct, redeem_all, seed
+
+from tests.messaging.support import free_port
+from tlh.domain.models import Staff
+from tlh.services import auth
+from tlh.services.bootstrap import local_context
+
+PEERJS = Path(__file__).resolve().parent / "peerjs"
+SDP = ("v=0\r\no=- 4611731400430051336 2 IN IP4 127.0.0.1\r\n" + "a=x" * 1000)[:3000]
+Trip = Callable[[int], Awaitable[None]]
+
+
+async def clinician_token(data_dir: Path, clinician_id: str) -> str:
+    async with local_context(data_dir) as ctx:
+        staff = ctx.store.get("staff", clinician_id)
+        assert isinstance(staff, Staff)
+        token, ops = auth.issue_token(ctx, staff)
+        await ctx.store.commit(ops)
+    return token
+
+
+async def frame(ws: aiohttp.ClientWebSocketResponse, kind: str) -> dict[str, Any]:
+    """The next text frame of type ``kind`` (others skipped), within 10 s."""
+    async with asyncio.timeout(10):
+        while True:
+            msg = await ws.receive()
+            if msg.type != aiohttp.WSMsgType.TEXT:
+                raise SystemExit(f"socket closed while waiting for {kind}: {msg.type} {msg.data}")
+            data = json.loads(msg.data)
+            if data.get("type") == kind:
+                return dict(data)
+
+
+async def measure(trips: int, rate: float, relays: list[Trip]) -> list[list[float]]:
+    """Round trips paced ``1/rate`` apart on each relay, the relays taking turns (so both
+    see the same background load); milliseconds each, the first 20 are a warm-up."""
+    out: list[list[float]] = [[] for _ in relays]
+    start = time.monotonic()
+    for n in range(trips + 20):
+        wait = start + n / rate - time.monotonic()
+        if wait > 0:
+            await asyncio.sleep(wait)  # pacing under the server's message-rate limit
+        for trip, figures in zip(relays, out, strict=True):
+            t = time.perf_counter_ns()
+            await trip(n)
+            figures.append((time.perf_counter_ns() - t) / 1e6)
+    return [figures[20:] for figures in out]
+
+
+@contextlib.asynccontextmanager
+async def tlh_relay() -> AsyncIterator[tuple[Trip, int]]:
+    """Two admitted participants of one appointment on a real ``tlh serve``."""
+    with tempfile.TemporaryDirectory() as tmp:
+        data = Path(tmp) / "data"
+        _, made = await seed(data, 1, clients_per_appt=2)
+        staff_token = await clinician_token(data, made[0][2])
+        server = Server(data)
+        try:
+            url = server.url
+            async with aiohttp.ClientSession() as http:
+                cookies = await redeem_all(http, url, [t for t, _, _ in made])
+                sockets = [
+                    await http.ws_connect(
+                        f"{url}/api/v1/link/ws", compress=0,
+                        headers={"Origin": url, "Cookie": f"{COOKIE}={c}"},
+                    )
+                    for c in cookies
+                ]  # fmt: skip
+                peers = []
+                for n, ws in enumerate(sockets):
+                    await ws.send_json({"type": "hello", "device_id": f"dev-{n}"})
+                    status = await frame(ws, "status")
+                    async with http.post(
+                        f"{url}/api/v1/rooms/entries/{status['entry_id']}/admit",
+                        headers={"Authorization": f"Bearer {staff_token}"},
+                        json={},
+                    ) as r:
+                        if r.status != 200:
+                            raise SystemExit(f"admit answered {r.status}: {await r.text()}")
+                    peers.append((await frame(ws, "admitted"))["peer_id"])
+                a, b = sockets
+                offer = json.dumps({"type": "signal", "to": peers[1],
+                         "data": {"description": {"type": "offer", "sdp": SDP}}})  # fmt: skip
+                answer = json.dumps({"type": "signal", "to": peers[0],
+                          "data": {"description": {"type": "answer", "sdp": SDP}}})  # fmt: skip
+
+                async def trip(_: int) -> None:
+                    await a.send_str(offer)
+                    await frame(b, "signal")
+                    await b.send_str(answer)
+                    await frame(a, "signal")
+
+                yield trip, len(offer)
+                for ws in sockets:
+                    await ws.close()
+        finally:
+            server.stop()
+
+
+@contextlib.asynccontextmanager
+async def peerjs_relay() -> AsyncIterator[tuple[Trip, int]]:
+    """Two peers of the PeerJS server (``npm install`` into bench/peerjs on first use)."""
+    if not (PEERJS / "node_modules" / "peer").exists():
+        npm = shutil.which("npm") or "npm"
+        subprocess.run([npm, "install", "--no-audit", "--no-fund"], cwd=PEERJS, check=True)
+    port = free_port()
+    node = await asyncio.create_subprocess_exec(
+        shutil.which("node") or "node", "server.js", str(port), cwd=PEERJS,
+        stdout=subprocess.PIPE,
+    )  # fmt: skip
+    assert node.stdout is not None
+    try:
+        line = await asyncio.wait_for(node.stdout.readline(), 15)
+        if not line.startswith(b"ready"):
+            raise SystemExit(f"the PeerJS server did not start: {line!r}")
+        base = f"http://127.0.0.1:{port}/peerjs/peerjs?key=peerjs"
+        async with aiohttp.ClientSession() as http:
+            a = await http.ws_connect(f"{base}&id=peerA&token=ta", compress=0)
+            b = await http.ws_connect(f"{base}&id=peerB&token=tb", compress=0)
+            await frame(a, "OPEN")
+            await frame(b, "OPEN")
+            offer = json.dumps({"type": "OFFER", "dst": "peerB",
+                     "payload": {"sdp": {"type": "offer", "sdp": SDP}, "type": "media"}})  # fmt: skip
+            answer = json.dumps({"type": "ANSWER", "dst": "peerA",
+                      "payload": {"sdp": {"type": "answer", "sdp": SDP}, "type": "media"}})  # fmt: skip
+
+            async def trip(_: int) -> None:
+                await a.send_str(offer)
+                await frame(b, "OFFER")
+                await b.send_str(answer)
+                await frame(a, "ANSWER")
+
+            yield trip, len(offer)
+            await a.close()
+            await b.close()
+    finally:
+        node.terminate()
+        await node.wait()
+
+
+def line(name: str, values: list[float], size: int) -> str:
+    return (
+        f"  {name:<8} frame {size} B: p50 {pct(values, 0.5):.2f} ms, "
+        f"p99 {pct(values, 0.99):.2f} ms, max {max(values):.2f} ms (n={len(values)})"
+    )
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--trips", type=int, default=400)
+    parser.add_argument("--rate", type=float, default=40.0, help="round trips per second")
+    args = parser.parse_args()
+    print(
+        f"signal round trip A -> server -> B -> server -> A, {args.rate:.0f}/s on each, "
+        "2 sockets per server, the two servers taking turns"
+    )
+    async with tlh_relay() as ours, peerjs_relay() as theirs:
+        figures = await measure(args.trips, args.rate, [ours[0], theirs[0]])
+    print(line("tlh", figures[0], ours[1]))
+    print(line("PeerJS", figures[1], theirs[1]))
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    print(f"  machine load average {load} on {os.cpu_count()} cores (tails follow it)")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
