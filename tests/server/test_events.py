@@ -102,3 +102,26 @@ async def test_oversized_message_closes_only_that_socket(practice: Practice) -> 
         status, _ = await practice.call("POST", "/api/v1/clients", json={"name": "Still Here"})
         assert status == 201
         await _next_event(other, "client.created")
+
+
+async def test_a_second_dashboard_supersedes_the_first(practice: Practice) -> None:
+    url = "/api/v1/events?dashboard=1"
+    first = await practice.client.ws_connect(url, headers=practice.auth("clinician"))
+    await _next_event(first, "events.ready")
+    # Another user's dashboard and a plain event stream of the same user are left alone.
+    other = await practice.client.ws_connect(url, headers=practice.auth("admin"))
+    await _next_event(other, "events.ready")
+    plain = await practice.client.ws_connect("/api/v1/events", headers=practice.auth("clinician"))
+    await _next_event(plain, "events.ready")
+    second = await practice.client.ws_connect(url, headers=practice.auth("clinician"))
+    await _next_event(second, "events.ready")
+    await _next_event(first, "dashboard.superseded")
+    async with asyncio.timeout(5):
+        closing = await first.receive()
+    assert closing.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED)
+    assert first.closed or closing.extra == "superseded"
+    status, _ = await practice.call("POST", "/api/v1/clients", json={"name": "New Person"})
+    assert status == 201
+    for ws in (second, other, plain):
+        await _next_event(ws, "client.created")
+        await ws.close()

@@ -183,8 +183,13 @@ class RoomsApi(BaseClient):
 
     # -- the event stream -----------------------------------------------------
 
-    async def events(self, heartbeat: float = 20.0) -> AsyncGenerator[StaffEvent, None]:
+    async def events(
+        self, heartbeat: float = 20.0, *, dashboard: bool = False
+    ) -> AsyncGenerator[StaffEvent, None]:
         """Staff events as they happen, until the server closes the socket.
+
+        ``dashboard=True`` marks the stream as this user's dashboard: opening another
+        one elsewhere supersedes it (a ``dashboard.superseded`` event, then the end).
 
         Raises Unavailable when the server cannot be reached (callers retry with
         backoff); the server's refusal (401/403) is raised as its error.
@@ -194,6 +199,8 @@ class RoomsApi(BaseClient):
         endpoint = self._transport.endpoint
         scheme = "wss" if endpoint.scheme == "https" else "ws"
         url = f"{scheme}://{endpoint.host_header}{endpoint.base_path}/api/v1/events"
+        if dashboard:
+            url += "?dashboard=1"
         context: ssl.SSLContext | bool = True
         if endpoint.scheme == "https" and self._transport._ca_file:
             context = ssl.create_default_context(cafile=self._transport._ca_file)

@@ -26,6 +26,7 @@ from .keys import (
     BUS,
     CALL_HUB,
     CTX,
+    DASHBOARDS,
     IDENTITY,
     LINK_SESSIONS,
     OUTBOX_WORKER,
@@ -119,6 +120,7 @@ def create_app(settings: Settings) -> web.Application:
     app[REDEEM_FAILURES] = FailureLimiter()
     app[IDENTITY] = IdentityChecks()
     app[WEBSOCKETS] = set[web.WebSocketResponse]()
+    app[DASHBOARDS] = {}
     app[CALL_HUB] = CallHub()
     app[STAFF_WEB] = StaffWeb()
     app.cleanup_ctx.append(_resources)

@@ -23,6 +23,8 @@ STORE = web.AppKey("store", TinyStore)
 AUDIT = web.AppKey("audit", AuditLog)
 BUS = web.AppKey("bus", EventBus)
 CTX = web.AppKey("ctx", Context)
+#: Each staff member's current dashboard event socket (a newer one supersedes it).
+DASHBOARDS = web.AppKey("dashboards", dict[str, web.WebSocketResponse])
 #: Open websockets, closed on shutdown (handlers remove their own when they end).
 WEBSOCKETS = web.AppKey("websockets", set[web.WebSocketResponse])
 #: Templates, consent form and public URL (loaded at start-up).

@@ -4,14 +4,16 @@ import asyncio
 import contextlib
 
 import msgspec
-from aiohttp import WSMsgType, web
+from aiohttp import WSCloseCode, WSMsgType, web
 
 from tlh.errors import Forbidden
-from tlh.server.http import ALL_STAFF, requires
-from tlh.server.keys import BUS, SETTINGS, WEBSOCKETS
+from tlh.server.http import ALL_STAFF, actor, requires
+from tlh.server.keys import BUS, DASHBOARDS, SETTINGS, WEBSOCKETS
 
 routes = web.RouteTableDef()
 _encoder = msgspec.json.Encoder()
+#: Sent to a dashboard that another login of the same user replaced.
+SUPERSEDED = '{"type":"dashboard.superseded","data":{}}'
 
 
 def _origin_allowed(request: web.Request) -> bool:
@@ -37,6 +39,18 @@ async def events(request: web.Request) -> web.WebSocketResponse:
     )
     await ws.prepare(request)
     request.app[WEBSOCKETS].add(ws)
+    staff_id = actor(request).id
+    # One dashboard per user: a new one (``?dashboard=1``) supersedes the previous one,
+    # which is told so and closed; it stops receiving data at once.
+    dashboard = request.query.get("dashboard") == "1"
+    if dashboard:
+        dashboards = request.app[DASHBOARDS]
+        previous = dashboards.get(staff_id)
+        dashboards[staff_id] = ws
+        if previous is not None and not previous.closed:
+            with contextlib.suppress(ConnectionResetError, RuntimeError):
+                await previous.send_str(SUPERSEDED)
+            await previous.close(code=WSCloseCode.POLICY_VIOLATION, message=b"superseded")
     sub = request.app[BUS].subscribe()
 
     async def pump() -> None:
@@ -54,6 +68,8 @@ async def events(request: web.Request) -> web.WebSocketResponse:
     finally:
         sub.close()
         request.app[WEBSOCKETS].discard(ws)
+        if dashboard and request.app[DASHBOARDS].get(staff_id) is ws:
+            del request.app[DASHBOARDS][staff_id]
         sender.cancel()
         with contextlib.suppress(asyncio.CancelledError, ConnectionResetError):
             await sender
