@@ -155,6 +155,31 @@ async def test_transient_failure_backs_off_then_sends_once(octx: Context, clock:
     assert transport.closed
 
 
+async def test_a_retry_that_goes_through_releases_the_backed_off_queue(
+    octx: Context, clock: Clock
+) -> None:
+    down = TransientError("SMTP server unreachable")
+    transport = Scripted(MessageChannel.EMAIL, down, down, down)
+    worker = OutboxWorker(octx, {MessageChannel.EMAIL: transport}, poll_s=3600)
+    sub = bus(octx).subscribe()
+    await worker.start()
+    try:
+        await enqueue(octx, ADMIN, [email(1)])
+        await wait_events(sub, "message.retrying", 1)
+        clock.advance(seconds=3)
+        await enqueue(octx, ADMIN, [email(2), email(3)])
+        await wait_events(sub, "message.retrying", 2)
+        later = stored(octx, "msg_0002").next_attempt_at
+        clock.now = stored(octx, "msg_0001").next_attempt_at  # only the first is due
+        assert clock.now < later
+        worker.wake()
+        sent = await wait_events(sub, "message.sent", 3)
+    finally:
+        await worker.close()
+    assert {e.data["id"] for e in sent} == {"msg_0001", "msg_0002", "msg_0003"}
+    assert sorted(transport.calls) == sorted(["msg_0001", "msg_0002", "msg_0003"] * 2)
+
+
 @pytest.mark.parametrize("attempts_before", [0, MAX_ATTEMPTS - 1])
 async def test_permanent_failure_or_last_attempt_fails_and_tells_staff(
     octx: Context, attempts_before: int

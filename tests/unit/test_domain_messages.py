@@ -14,13 +14,13 @@ NOW = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)
 @pytest.mark.parametrize(
     ("attempts", "delay"),
     [
-        (0, timedelta(seconds=30)),
-        (1, timedelta(seconds=30)),
-        (2, timedelta(seconds=60)),
-        (3, timedelta(seconds=120)),
-        (6, timedelta(seconds=960)),
-        (7, timedelta(minutes=30)),  # 1920 s would pass the cap
-        (8, timedelta(minutes=30)),
+        (0, timedelta(seconds=5)),
+        (1, timedelta(seconds=5)),
+        (2, timedelta(seconds=10)),
+        (3, timedelta(seconds=20)),
+        (9, timedelta(seconds=1280)),
+        (10, timedelta(minutes=30)),  # 2560 s would pass the cap
+        (11, timedelta(minutes=30)),
         (1000, timedelta(minutes=30)),
     ],
 )
@@ -36,4 +36,4 @@ def test_backoff_never_shrinks_and_keeps_the_zone() -> None:
 
 def test_max_attempts_gives_up_within_hours() -> None:
     total = sum((next_attempt_at(n, NOW) - NOW for n in range(1, MAX_ATTEMPTS)), timedelta())
-    assert timedelta(minutes=30) < total < timedelta(hours=3)
+    assert timedelta(hours=1) < total < timedelta(hours=3)

@@ -110,6 +110,8 @@ class OutboxWorker:
         self._claim_limit = 4 * concurrency
         self._outcomes: list[Message] = []
         self._returned: set[str] = set()  # outcomes that only undo a claim
+        #: Channels whose transport answered a retry: their backed-off messages go now.
+        self._recovered: set[MessageChannel] = set()
         self._outcomes_ready = asyncio.Event()
         self._wakeup = asyncio.Event()
         self._stopping = False
@@ -220,7 +222,12 @@ class OutboxWorker:
             (
                 m
                 for m in self.ctx.store.find("messages", "status", MessageStatus.QUEUED)
-                if isinstance(m, Message) and m.next_attempt_at <= now
+                if isinstance(m, Message)
+                and (
+                    m.next_attempt_at <= now
+                    # The transport works again: its backed-off messages need not wait.
+                    or (m.attempts > 0 and m.channel in self._recovered)
+                )
             ),
             key=lambda m: (m.next_attempt_at, m.created_at, m.id),
         )[:room]
@@ -330,6 +337,14 @@ class OutboxWorker:
             m for m in batch if m.status is MessageStatus.QUEUED and m.id not in self._returned
         ]
         self._returned.difference_update(m.id for m in batch)
+        # A retry that went through means the transport is back; a new transient failure
+        # means it is not (the last outcome of a batch wins).
+        retrying_ids = {m.id for m in retrying}
+        for m in batch:
+            if m.status is MessageStatus.SENT and m.attempts > 1:
+                self._recovered.add(m.channel)
+            elif m.id in retrying_ids:
+                self._recovered.discard(m.channel)
         if sent:
             await self.ctx.audit.append_many(SYSTEM, "message.send", [m.id for m in sent])
         if failed:
