@@ -19,6 +19,7 @@ from .commands import (
     availability,
     client,
     consent,
+    dashboard,
     invite,
     link,
     local,
@@ -89,6 +90,7 @@ app.add_typer(report.app, name="report")
 app.add_typer(room.app, name="room")
 app.add_typer(session.app, name="session")
 app.add_typer(media.app, name="media")
+app.command("dashboard")(dashboard.dashboard)
 app.command("login")(admin.login)
 app.command("backup")(admin.backup)
 app.command("init")(local.init)

@@ -1,0 +1,76 @@
+"""Steps shared by the dashboard tests: waiting for conditions, the rendered text,
+participants arriving through real join links, and a dashboard with fakes injected."""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import re
+import time
+from collections.abc import Callable
+from typing import Any
+
+from textual.pilot import Pilot
+
+from tlh.client import TlhClient
+from tlh.tui.app import DashboardApp
+
+from .conftest import Practice
+
+WAIT_S = 8.0
+
+
+async def until(pilot: Pilot[Any], condition: Callable[[], bool], what: str) -> None:
+    """Let the app run until ``condition`` holds; fail after ``WAIT_S``."""
+    deadline = time.monotonic() + WAIT_S
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        await pilot.pause(0.02)
+
+
+def screen_text(app: DashboardApp) -> str:
+    """What the terminal shows now, as plain text (from the SVG screenshot)."""
+    svg = app.export_screenshot()
+    lines = re.findall(r"<text[^>]*>(.*?)</text>", svg, flags=re.S)
+    return html.unescape("".join(lines)).replace("\xa0", " ")
+
+
+class Fakes:
+    """The bell and the browser, counted instead of rung and opened."""
+
+    def __init__(self, browser: bool = True) -> None:
+        self.rings = 0
+        self.opened: list[str] = []
+        self.browser = browser
+
+    def bell(self) -> None:
+        self.rings += 1
+
+    def open(self, url: str) -> bool:
+        self.opened.append(url)
+        return self.browser
+
+
+def dashboard(client: TlhClient, fakes: Fakes, **kw: Any) -> DashboardApp:
+    return DashboardApp(client, opener=fakes.open, bell=fakes.bell, **kw)
+
+
+async def arrive(practice: Practice, display_name: str | None = None) -> Any:
+    """A headless participant in the room: the client through a join link, or a guest."""
+    from tlh.media.participant import Participant
+
+    async with practice.admin() as admin:
+        if display_name is None:
+            made = await admin.invite_link(practice.appt_id)
+        else:
+            made = await admin.invite_guest(practice.clinician_email)
+    participant = Participant(
+        practice.url,
+        link_token=made.url.split("#", 1)[1],
+        display_name=display_name,
+        audio=False,
+        video=False,
+    )
+    await participant.start()
+    await asyncio.wait_for(participant.wait_state("waiting", within=WAIT_S), WAIT_S + 1)
+    return participant

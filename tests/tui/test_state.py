@@ -1,0 +1,120 @@
+"""The dashboard's pure model and its alerts, without a server."""
+
+from __future__ import annotations
+
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from tlh.client.rooms import EntryView, Rooms, RoomView, StaffEvent
+from tlh.domain.links import Channel, ParticipantKind
+from tlh.domain.rooms import EntryState
+from tlh.tui.alerts import Alerts
+from tlh.tui.lock import IdleClock
+from tlh.tui.state import MAX_NOTIFICATIONS, DashboardState, clean
+
+T0 = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)
+
+
+def entry(i: int, state: EntryState = EntryState.WAITING, **kw: object) -> EntryView:
+    fields: dict[str, object] = {
+        "id": f"ent_{i}",
+        "clinician_id": "stf_1",
+        "link_id": f"lnk_{i}",
+        "participant": ParticipantKind.CLIENT,
+        "label": f"Person {i}",
+        "channel": Channel.EMAIL,
+        "arrived_at": T0 + timedelta(minutes=i),
+        "state_since": T0,
+        "device_id": f"d{i}",
+        "state": state,
+        **kw,
+    }
+    return EntryView(**fields)  # type: ignore[arg-type]
+
+
+def rooms(*entries: EntryView) -> Rooms:
+    return Rooms(items=[RoomView(clinician_id="stf_1", entries=list(entries))])
+
+
+def test_clean_drops_control_characters_and_keeps_markup() -> None:
+    assert clean("Eve\x1b[31m\x07 [b]x[/b]") == "Eve[31m [b]x[/b]"
+    assert clean(None) == ""
+
+
+def test_arrival_is_highlighted_until_admitted() -> None:
+    state = DashboardState()
+    joined = state.apply(StaffEvent(type="room.joined", at=T0, data={"entry_id": "ent_1"}))
+    assert joined.refresh_rooms
+    assert joined.arrival == "ent_1"
+    assert state.highlighted == {"ent_1"}
+    assert state.notifications[-1].text == "arrived"
+    admitted = state.apply(StaffEvent(type="room.admitted", data={"entry_id": "ent_1"}))
+    assert admitted.arrival is None
+    assert state.highlighted == set()
+
+
+def test_other_events_change_nothing() -> None:
+    state = DashboardState()
+    before = state.version
+    assert not state.apply(StaffEvent(type="appointment.updated", data={})).refresh_rooms
+    assert state.version == before
+    assert state.notifications == []
+
+
+def test_rooms_snapshot_sorts_sections_and_forgets_stale_highlights() -> None:
+    state = DashboardState()
+    state.highlighted = {"ent_1", "ent_9"}
+    returned = entry(3, returned_at=T0)
+    state.load_rooms(rooms(entry(1), entry(2, EntryState.IN_SESSION), returned))
+    assert [e.id for e in state.waiting()] == ["ent_3", "ent_1"]
+    assert [e.id for e in state.in_session()] == ["ent_2"]
+    assert state.highlighted == {"ent_1"}
+
+
+def test_label_strips_control_characters() -> None:
+    assert DashboardState().label(entry(1, label="Ana\x1b]0;pwn\x07")) == "Ana]0;pwn"
+
+
+def test_notifications_are_bounded() -> None:
+    state = DashboardState()
+    for i in range(MAX_NOTIFICATIONS + 5):
+        state.apply(StaffEvent(type="room.left", data={"entry_id": f"ent_{i}"}))
+    assert len(state.notifications) == MAX_NOTIFICATIONS
+    assert state.notifications[0].entry_id == "ent_5"
+
+
+def test_idle_clock_expires_after_the_limit() -> None:
+    now = [100.0]
+    clock = IdleClock(60.0, clock=lambda: now[0])
+    now[0] = 159.0
+    assert not clock.expired()
+    now[0] = 160.0
+    assert clock.expired()
+    clock.touch()
+    assert not clock.expired()
+
+
+async def test_alert_rings_toasts_and_runs_the_hook_without_a_shell(tmp_path: Path) -> None:
+    out = tmp_path / "hook.json"
+    toasts: list[str] = []
+    rings: list[int] = []
+    script = f"import sys; open({str(out)!r}, 'wb').write(sys.stdin.buffer.read())"
+    alerts = Alerts(lambda: rings.append(1), toasts.append, [sys.executable, "-c", script])
+    event = StaffEvent(type="room.joined", at=T0, data={"entry_id": "ent_1"})
+    alerts.arrival("Ana; rm -rf /", event)
+    await alerts.run_hook(event)
+    assert rings == [1]
+    assert toasts == ["Ana; rm -rf / is waiting"]
+    assert b'"entry_id":"ent_1"' in out.read_bytes()
+    assert b"Ana" not in out.read_bytes()
+    await alerts.close()
+
+
+async def test_a_failing_hook_is_counted_not_raised() -> None:
+    alerts = Alerts(lambda: None, lambda _: None, ["/nonexistent/hook"], sound=False)
+    alerts.arrival("Ana", StaffEvent(type="room.joined"))
+    assert alerts.rung == 0  # sound off: no bell
+    await alerts.run_hook(StaffEvent(type="room.joined"))
+    assert alerts.hook_failures >= 1
+    await alerts.close()

@@ -1,0 +1,144 @@
+"""The dashboard's one long-running worker: REST snapshot, then the staff event stream.
+
+On every (re)connection the whole state is fetched again (events carry ids only and
+some may have been missed while away); a dropped stream shows "reconnecting" and is
+retried with a doubling backoff. A newer dashboard of the same user, or a revoked
+token, stops the worker for good.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
+
+from tlh.errors import Forbidden, TlhError, Unauthenticated, Unavailable
+
+from .state import Connection, DashboardState
+
+if TYPE_CHECKING:
+    from tlh.client import TlhClient
+    from tlh.client.rooms import StaffEvent
+
+#: Reconnect delays grow from the first to the last, doubling.
+BACKOFF_FIRST_S = 0.25
+BACKOFF_MAX_S = 15.0
+#: Eligibility look-ups in flight at once (a 200-appointment day must not flood the server).
+ELIGIBILITY_PARALLEL = 8
+
+Changed = Callable[[], None]
+Arrived = Callable[[str, "StaffEvent"], None]
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    """The current time (aware, UTC): the default clock."""
+    return datetime.now(UTC)
+
+
+class LiveFeed:
+    """Keeps a ``DashboardState`` current; calls ``changed`` after every update."""
+
+    def __init__(
+        self,
+        client: TlhClient,
+        state: DashboardState,
+        *,
+        changed: Changed,
+        arrived: Arrived,
+        now: Clock = utc_now,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self.client = client
+        self.state = state
+        self.changed = changed
+        self.arrived = arrived
+        self.now = now
+        self.sleep = sleep
+        self.zone = "UTC"
+        self.idle_logoff_min = 15
+        #: Set once the stream is live and the first full sync is done (tests wait on it).
+        self.synced = asyncio.Event()
+        self.failure: str | None = None
+
+    async def run(self) -> None:
+        """Stream until superseded or signed out; reconnect with backoff otherwise."""
+        backoff = BACKOFF_FIRST_S
+        while True:
+            try:
+                async with contextlib.aclosing(self.client.events(dashboard=True)) as stream:
+                    async for event in stream:
+                        if event.type == "events.ready":
+                            backoff = BACKOFF_FIRST_S
+                            await self.resync()
+                            self.state.set_connection(Connection.LIVE)
+                            self.changed()
+                            self.synced.set()
+                        elif event.type == "dashboard.superseded":
+                            self._stop(Connection.SUPERSEDED, "this dashboard was opened elsewhere")
+                            return
+                        elif event.type == "events.overflow":
+                            await self.resync()
+                            self.changed()
+                        else:
+                            await self.handle(event)
+            except (Unauthenticated, Forbidden) as exc:
+                self._stop(Connection.SIGNED_OUT, exc.message)
+                return
+            except Unavailable:
+                pass
+            except TlhError as exc:
+                # A REST call of the resync failed: treat it like a dropped stream.
+                self.failure = exc.message
+            self.synced.clear()
+            self.state.set_connection(Connection.RECONNECTING)
+            self.changed()
+            await self.sleep(backoff)  # backoff between reconnects, not synchronisation
+            backoff = min(backoff * 2, BACKOFF_MAX_S)
+
+    def _stop(self, connection: Connection, why: str) -> None:
+        self.failure = why
+        self.state.set_connection(connection)
+        self.changed()
+
+    async def handle(self, event: StaffEvent) -> None:
+        """Apply one event; fetch the rooms again when it changed who is where."""
+        applied = self.state.apply(event)
+        if applied.refresh_rooms:
+            self.state.load_rooms(await self.client.rooms())
+        if applied.arrival is not None:
+            self.arrived(applied.arrival, event)
+        self.changed()
+
+    async def resync(self) -> None:
+        """Fetch everything again: rooms and today's schedule, then eligibility."""
+        policy = await self.client.practice()
+        self.zone = policy.timezone
+        self.idle_logoff_min = policy.idle_logoff_min
+        self.state.load_rooms(await self.client.rooms())
+        self.changed()  # the people screen first: that is what a clinician waits for
+        await self.refresh_schedule()
+
+    async def refresh_schedule(self) -> None:
+        """Today's appointments (in the practice's zone), names, then eligibility."""
+        today = self.now().astimezone(ZoneInfo(self.zone)).date()
+        appointments = await self.client.appointments(date=today)
+        wanted = {c for a in appointments for c in a.client_ids}
+        names = {c.id: c.name for c in await self.client.clients() if c.id in wanted}
+        self.state.load_schedule(appointments, names)
+        self.changed()
+        gate = asyncio.Semaphore(ELIGIBILITY_PARALLEL)
+
+        async def one(appt_id: str) -> None:
+            async with gate:
+                with contextlib.suppress(TlhError):
+                    self.state.set_eligibility(await self.client.eligibility(appt_id))
+
+        now = self.now()
+        await asyncio.gather(
+            *(one(a.id) for a in appointments if a.modality.value == "telehealth" and a.end > now)
+        )
+        self.changed()

@@ -1,0 +1,161 @@
+"""The People screen: who is in session, who is waiting (and for how long), guests.
+
+One row per live room entry. Names come from the server and are shown literally
+(``rich.text.Text``, never markup). The waiting-since column ticks every second and
+turns to the warning colour past the configured threshold.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Static
+
+from tlh.client.rooms import EntryView
+from tlh.domain.rooms import EntryState
+from tlh.tui.state import DashboardState, clean
+
+COLUMNS = (
+    ("", "mark"),
+    ("Where", "where"),
+    ("Who", "who"),
+    ("Waiting", "since"),
+    ("Consent", "consent"),
+    ("Devices", "device"),
+    ("Line", "line"),
+    ("Flags", "flags"),
+)
+WARN_STYLE = "bold red"
+NEW_STYLE = "bold reverse yellow"
+
+
+def waited(entry: EntryView, now: datetime, warn_after_s: float) -> Text:
+    """``mm:ss`` since arrival, in the warning colour past the threshold."""
+    seconds = max(0, int((now - entry.arrived_at).total_seconds()))
+    shown = f"{seconds // 60:d}:{seconds % 60:02d}"
+    if entry.state != EntryState.WAITING:
+        return Text("")
+    return Text(shown, style=WARN_STYLE if seconds >= warn_after_s else "")
+
+
+def device_summary(entry: EntryView) -> str:
+    """``ok`` when camera and microphone passed, else what failed; ``-`` when unknown."""
+    check = entry.device_check
+    if check is None:
+        found = "-"
+    elif check.camera == "ok" and check.microphone == "ok":
+        found = "ok"
+    else:
+        found = f"cam {check.camera}, mic {check.microphone}"
+    if entry.connection_test is not None:
+        found += f" / net {entry.connection_test.verdict}"
+    return clean(found)
+
+
+def where(entry: EntryView) -> str:
+    """The section a row belongs to."""
+    if entry.state == EntryState.IN_SESSION:
+        return "in session"
+    if entry.state == EntryState.ADMITTED:
+        return "admitted"
+    return "guest" if entry.participant.value == "guest" else "waiting"
+
+
+class PeopleScreen(Screen[None]):
+    """The live waiting room."""
+
+    def __init__(
+        self, state: DashboardState, now: Callable[[], datetime], warn_after_s: float
+    ) -> None:
+        super().__init__(id="people")
+        self.state = state
+        self.now = now
+        self.warn_after_s = warn_after_s
+        self.shown_version = -1
+
+    def compose(self) -> ComposeResult:
+        """Status line, the table, the key help."""
+        yield Static("", id="status", classes="status", markup=False)
+        table: DataTable[object] = DataTable(
+            id="people-table", cursor_type="row", zebra_stripes=True
+        )
+        for label, key in COLUMNS:
+            table.add_column(label, key=key)
+        yield table
+        yield Footer()
+
+    def on_mount(self) -> None:
+        """Draw now, then tick the waiting timers every second."""
+        self.redraw()
+        self.set_interval(1.0, self.tick)
+
+    def on_screen_resume(self) -> None:
+        """Catch up with changes made while another screen was open."""
+        self.redraw()
+
+    @property
+    def table(self) -> DataTable[object]:
+        """The people table."""
+        return self.query_one("#people-table", DataTable)
+
+    def selected(self) -> str | None:
+        """The entry id under the cursor, if any."""
+        table = self.table
+        if not table.row_count:
+            return None
+        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key
+        return None if key.value is None else str(key.value)
+
+    def rows(self) -> list[EntryView]:
+        """In session first, then waiting clients and contacts, then waiting guests."""
+        waiting = self.state.waiting()
+        guests = [e for e in waiting if e.participant.value == "guest"]
+        return self.state.in_session() + [e for e in waiting if e not in guests] + guests
+
+    def redraw(self) -> None:
+        """Rebuild the table from the state, keeping the cursor on the same person."""
+        found = self.query("#status")
+        if not found:
+            return  # not composed yet: on_mount draws
+        status = found.first(Static)
+        waiting = len(self.state.waiting())
+        status.update(
+            f"People · {self.state.connection.value} · {waiting} waiting · "
+            f"{len(self.state.in_session())} in session"
+        )
+        if self.shown_version == self.state.version:
+            return
+        self.shown_version = self.state.version
+        table, keep = self.table, self.selected()
+        table.clear()
+        now = self.now()
+        for entry in self.rows():
+            new = entry.id in self.state.highlighted
+            flags = "2nd device" if entry.second_device else ""
+            if entry.reconnects:
+                flags = f"{flags} ↻{entry.reconnects}".strip()
+            table.add_row(
+                Text("NEW", style=NEW_STYLE) if new else Text(""),
+                where(entry),
+                Text(self.state.label(entry), style=NEW_STYLE if new else ""),
+                waited(entry, now, self.warn_after_s),
+                clean(entry.consent or "-"),
+                device_summary(entry),
+                "online" if entry.online else "reconnecting",
+                flags,
+                key=entry.id,
+            )
+        if keep is not None and keep in self.state.entries:
+            table.move_cursor(row=table.get_row_index(keep))
+
+    def tick(self) -> None:
+        """Refresh the waiting-since cells (a live timer)."""
+        now = self.now()
+        table = self.table
+        for entry in self.state.waiting():
+            if entry.id in table.rows:
+                table.update_cell(entry.id, "since", waited(entry, now, self.warn_after_s))

@@ -1,0 +1,142 @@
+"""The Schedule screen: today's appointments, their status, telehealth flag and whether
+the session can start now; plus the dialog that explains every blocking reason."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import ClassVar
+from zoneinfo import ZoneInfo
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical
+from textual.screen import ModalScreen, Screen
+from textual.widgets import DataTable, Footer, Static
+
+from tlh.domain.models import Appointment
+from tlh.tui.screens.people import NEW_STYLE
+from tlh.tui.state import DashboardState, clean
+
+COLUMNS = (
+    ("Time", "time"),
+    ("Who", "who"),
+    ("Status", "status"),
+    ("Tele", "tele"),
+    ("Can start", "eligible"),
+)
+
+
+class ScheduleScreen(Screen[None]):
+    """Today's appointments, earliest first."""
+
+    def __init__(
+        self, state: DashboardState, now: Callable[[], datetime], zone: Callable[[], str]
+    ) -> None:
+        super().__init__(id="schedule")
+        self.state = state
+        self.now = now
+        self.zone = zone
+        self.shown_version = -1
+
+    def compose(self) -> ComposeResult:
+        """Status line, the table, the key help."""
+        yield Static("", id="status", classes="status", markup=False)
+        table: DataTable[object] = DataTable(
+            id="schedule-table", cursor_type="row", zebra_stripes=True
+        )
+        for label, key in COLUMNS:
+            table.add_column(label, key=key)
+        yield table
+        yield Footer()
+
+    def on_mount(self) -> None:
+        """Draw what is known so far."""
+        self.redraw()
+
+    def on_screen_resume(self) -> None:
+        """Catch up with changes made while another screen was open."""
+        self.redraw()
+
+    @property
+    def table(self) -> DataTable[object]:
+        """The schedule table."""
+        return self.query_one("#schedule-table", DataTable)
+
+    def selected(self) -> str | None:
+        """The appointment id under the cursor, if any."""
+        table = self.table
+        if not table.row_count:
+            return None
+        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key
+        return None if key.value is None else str(key.value)
+
+    def eligible(self, appt: Appointment) -> Text:
+        """✓ / ✗ with the number of reasons / ``…`` while unknown / blank in person."""
+        if appt.modality.value != "telehealth":
+            return Text("")
+        found = self.state.eligibility.get(appt.id)
+        if found is None:
+            return Text("…")
+        if found.can_start:
+            return Text("✓ yes", style="green")
+        return Text(f"✗ {len(found.blockers)} (e)", style="red")
+
+    def redraw(self) -> None:
+        """Rebuild the table from the state, keeping the cursor where it was."""
+        found = self.query("#status")
+        if not found:
+            return  # not composed yet: on_mount draws
+        status = found.first(Static)
+        upcoming = self.state.next_appointment(self.now())
+        after = ""
+        if upcoming is not None:
+            start = upcoming.start.astimezone(ZoneInfo(self.zone())).strftime("%H:%M")
+            after = f" · next {start} (s starts)"
+        status.update(
+            f"Schedule · {self.state.connection.value} · "
+            f"{len(self.state.appointments)} today · {len(self.state.waiting())} waiting{after}"
+        )
+        if self.shown_version == self.state.version:
+            return
+        self.shown_version = self.state.version
+        table, keep = self.table, self.selected()
+        table.clear()
+        zone = ZoneInfo(self.zone())
+        for appt in self.state.appointments.values():
+            waiting = self.state.waiting_for(appt.id)
+            new = any(e.id in self.state.highlighted for e in waiting)
+            table.add_row(
+                appt.start.astimezone(zone).strftime("%H:%M"),
+                Text(self.state.names_of(appt), style=NEW_STYLE if new else ""),
+                f"{appt.status.value} · waiting" if waiting else appt.status.value,
+                "tele" if appt.modality.value == "telehealth" else "",
+                self.eligible(appt),
+                key=appt.id,
+            )
+        if keep is not None and keep in self.state.appointments:
+            table.move_cursor(row=table.get_row_index(keep))
+
+
+class ExplainScreen(ModalScreen[None]):
+    """Every reason a session cannot start (or that it can); any key closes it."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape,enter,e,q", "close", "Close")]
+
+    def __init__(self, title: str, reasons: Sequence[str]) -> None:
+        super().__init__()
+        self.title_text = title
+        self.reasons = [clean(r) for r in reasons]
+
+    def compose(self) -> ComposeResult:
+        """The title and one line per reason."""
+        with Vertical(id="explain"):
+            yield Static(Text(self.title_text, style="bold"), id="explain-title")
+            for reason in self.reasons or ["Nothing blocks this session."]:
+                yield Static(Text(f"• {reason}"), classes="reason")
+            yield Static("Esc closes", classes="hint", markup=False)
+
+    def action_close(self) -> None:
+        """Back to the screen beneath."""
+        self.dismiss(None)

@@ -1,0 +1,178 @@
+"""The dashboard's pure model: today's appointments, room entries, notifications.
+
+No I/O and no clock: the live worker feeds it REST snapshots (``load_rooms``,
+``load_schedule``) and staff events (``apply``); the screens only read it. Events carry
+ids only, so ``apply`` says when the rooms must be fetched again rather than guessing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+from tlh.client.rooms import EntryView, Rooms, StaffEvent
+from tlh.domain.models import Appointment, Eligibility
+from tlh.domain.rooms import EntryState
+
+#: How many notifications the dashboard keeps (oldest dropped first).
+MAX_NOTIFICATIONS = 200
+
+#: Event types that change who is in a room (the rooms are fetched again after them).
+ROOM_CHANGES = ("room.", "session.")
+
+#: Notification wording per event type; ids only ever reach the model from the server.
+SAYS = {
+    "room.joined": "arrived",
+    "room.left": "left",
+    "room.reconnected": "reconnected",
+    "room.admitted": "admitted",
+    "room.denied": "denied",
+    "room.returned": "sent back to the waiting room",
+    "room.transferred": "transferred",
+    "session.started": "session started",
+    "session.ended": "session ended",
+}
+
+
+class Connection(StrEnum):
+    """What the status bar shows about the event stream."""
+
+    CONNECTING = "connecting"
+    LIVE = "live"
+    RECONNECTING = "reconnecting"
+    SUPERSEDED = "opened elsewhere"
+    SIGNED_OUT = "signed out"
+
+
+def clean(value: object) -> str:
+    """A server string as one safe display line: control characters are dropped."""
+    text = "" if value is None else str(value)
+    if text.isprintable():
+        return text
+    return "".join(ch for ch in text if ch.isprintable())
+
+
+@dataclass(frozen=True)
+class Notification:
+    """One line of the notification list (``entry_id`` names the person, if any)."""
+
+    at: datetime | None
+    kind: str
+    entry_id: str | None
+    text: str
+
+
+@dataclass(frozen=True)
+class Applied:
+    """What one event means for the dashboard: fetch the rooms again, ring, or nothing."""
+
+    refresh_rooms: bool = False
+    arrival: str | None = None  # the entry id of someone who just arrived
+
+
+@dataclass
+class DashboardState:
+    """Everything the screens show, rebuilt from REST on every (re)connection."""
+
+    connection: Connection = Connection.CONNECTING
+    entries: dict[str, EntryView] = field(default_factory=dict)
+    appointments: dict[str, Appointment] = field(default_factory=dict)
+    eligibility: dict[str, Eligibility] = field(default_factory=dict)
+    client_names: dict[str, str] = field(default_factory=dict)
+    notifications: list[Notification] = field(default_factory=list)
+    #: Entries that arrived and have not been acted on yet (highlighted rows).
+    highlighted: set[str] = field(default_factory=set)
+    #: Bumped on every change, so screens can skip redrawing when nothing moved.
+    version: int = 0
+
+    # -- snapshots ------------------------------------------------------------
+
+    def load_rooms(self, rooms: Rooms) -> None:
+        """Replace the live entries with a fresh ``GET /rooms`` answer."""
+        found = [e for room in rooms.items for e in room.entries] + list(rooms.queue)
+        self.entries = {e.id: e for e in found}
+        self.highlighted &= {e.id for e in found if e.state == EntryState.WAITING}
+        self.version += 1
+
+    def load_schedule(
+        self, appointments: Iterable[Appointment], client_names: dict[str, str]
+    ) -> None:
+        """Replace today's appointments (eligibility is kept until refreshed)."""
+        self.appointments = {a.id: a for a in sorted(appointments, key=lambda a: a.start)}
+        self.client_names = dict(client_names)
+        self.version += 1
+
+    def set_eligibility(self, answer: Eligibility) -> None:
+        """Record whether one appointment's session can start, with its reasons."""
+        self.eligibility[answer.appointment_id] = answer
+        self.version += 1
+
+    def set_connection(self, connection: Connection) -> None:
+        """Note the event stream's state (the status bar shows it)."""
+        if connection != self.connection:
+            self.connection = connection
+            self.version += 1
+
+    # -- events ---------------------------------------------------------------
+
+    def apply(self, event: StaffEvent) -> Applied:
+        """Take one staff event into the model; what the caller must do next."""
+        if not event.type.startswith(ROOM_CHANGES):
+            return Applied()
+        data = event.data
+        entry_id = data.get("entry_id") if isinstance(data.get("entry_id"), str) else None
+        said = SAYS.get(event.type, event.type)
+        self.notify(Notification(event.at, event.type, entry_id, said))
+        arrival = None
+        if event.type == "room.joined" and entry_id is not None:
+            self.highlighted.add(entry_id)
+            arrival = entry_id
+        elif entry_id is not None and event.type in ("room.admitted", "room.denied", "room.left"):
+            self.highlighted.discard(entry_id)
+        self.version += 1
+        return Applied(refresh_rooms=True, arrival=arrival)
+
+    def notify(self, note: Notification) -> None:
+        """Add a notification, keeping the newest ``MAX_NOTIFICATIONS``."""
+        self.notifications.append(note)
+        del self.notifications[:-MAX_NOTIFICATIONS]
+
+    def acknowledge(self, entry_id: str) -> None:
+        """Stop highlighting an entry (staff acted on it)."""
+        self.highlighted.discard(entry_id)
+        self.version += 1
+
+    # -- views ----------------------------------------------------------------
+
+    def label(self, entry: EntryView) -> str:
+        """Who an entry is, safe to display (control characters stripped)."""
+        return clean(entry.label or entry.display_name or entry.participant.value)
+
+    def in_session(self) -> list[EntryView]:
+        """Entries let in or in the call, oldest first."""
+        live = (EntryState.ADMITTED, EntryState.IN_SESSION)
+        return sorted(
+            (e for e in self.entries.values() if e.state in live), key=lambda e: e.arrived_at
+        )
+
+    def waiting(self) -> list[EntryView]:
+        """Entries waiting: returned ones first, then by arrival (the server's order)."""
+        found = [e for e in self.entries.values() if e.state == EntryState.WAITING]
+        return sorted(found, key=lambda e: (e.returned_at is None, e.arrived_at))
+
+    def next_appointment(self, now: datetime) -> Appointment | None:
+        """The first of today's appointments that has not ended yet at ``now``."""
+        for appt in self.appointments.values():
+            if appt.end > now and appt.status.value not in ("cancelled", "late_cancelled"):
+                return appt
+        return None
+
+    def waiting_for(self, appointment_id: str) -> list[EntryView]:
+        """Who is waiting for one appointment (its row shows them)."""
+        return [e for e in self.waiting() if e.appointment_id == appointment_id]
+
+    def names_of(self, appt: Appointment) -> str:
+        """The appointment's clients by name (ids when a name is unknown)."""
+        return ", ".join(clean(self.client_names.get(c, c)) for c in appt.client_ids)
