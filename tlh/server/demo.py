@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import shutil
 import tempfile
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -24,7 +25,9 @@ from .accesslog import PathOnlyAccessLogger
 from .app import create_app
 from .settings import Settings
 
-ReadyCallback = Callable[[str, str, list[str]], None]
+#: Called once the demo serves: (URL, admin token, hints, the live session's clinician's
+#: token or "", the client's join link or "").
+ReadyCallback = Callable[[str, str, list[str], str, str], None]
 ADMIN_EMAIL = "admin@example.org"
 
 
@@ -70,7 +73,9 @@ async def client_tokens(
         return (join.token if join else None, consent.token if consent else None, lead)
 
 
-async def _run(host: str, port: int, on_ready: ReadyCallback) -> None:
+async def _run(
+    host: str, port: int, on_ready: ReadyCallback, stop: threading.Event | None = None
+) -> None:
     data_dir = Path(tempfile.mkdtemp(prefix="tlh-demo-"))
     try:
         token, practice = await prepare(data_dir)
@@ -104,15 +109,25 @@ async def _run(host: str, port: int, on_ready: ReadyCallback) -> None:
                 ]
             if consent is not None:
                 hints.append(f"{links.link_url(url, consent)}   # a client's consent page")
-            on_ready(url, token, hints)
-            await asyncio.Event().wait()
+            lead_token = practice.clinician_tokens.get(lead or "", "")
+            on_ready(url, token, hints, lead_token, links.link_url(url, join) if join else "")
+            if stop is None:
+                await asyncio.Event().wait()
+            else:
+                await asyncio.to_thread(stop.wait)
         finally:
             await runner.cleanup()
     finally:
         shutil.rmtree(data_dir, ignore_errors=True)
 
 
-def run_demo(on_ready: ReadyCallback, port: int = 8765, host: str = "127.0.0.1") -> None:
-    """Run the demo until Ctrl-C; the data dir is removed afterwards."""
+def run_demo(
+    on_ready: ReadyCallback,
+    port: int = 8765,
+    host: str = "127.0.0.1",
+    stop: threading.Event | None = None,
+) -> None:
+    """Run the demo until Ctrl-C (or ``stop`` is set, when run in a thread); the data dir
+    is removed afterwards."""
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(_run(host, port, on_ready))
+        asyncio.run(_run(host, port, on_ready, stop))

@@ -67,8 +67,11 @@ class DashboardApp(App[None]):
         warn_after_s: float = 600.0,
         idle_s: float | None = None,
         now: Callable[[], datetime] = utc_now,
+        greeting: str | None = None,
     ) -> None:
         super().__init__()
+        #: Shown once at start (the demo's "open this client link" hint).
+        self._greeting = greeting
         self.client = client
         self.opener = opener
         self.now = now
@@ -91,6 +94,8 @@ class DashboardApp(App[None]):
             ScheduleScreen(self.state, self.now, lambda: self.feed.zone), "schedule"
         )
         self.push_screen("people")
+        if self._greeting:
+            self.notify(self._greeting, title="Try this", markup=False, timeout=300)
         self.run_worker(self._live(), name="live", exclusive=True, group="live")
         self.set_interval(
             0.25 if self._idle_s is not None and self._idle_s < 5 else 1.0, self._check_idle

@@ -49,3 +49,23 @@ def dashboard(
         code = asyncio.run(go())
     if code:
         raise typer.Exit(code)
+
+
+def demo_dashboard(url: str, token: str, join: str) -> None:
+    """The dashboard of ``tlh demo``: signed in as ``token``, greeting with the client link."""
+    import asyncio
+
+    from tlh.client.api import TlhClient
+    from tlh.tui.app import DashboardApp
+
+    greeting = (
+        f"Open {join} in a browser to arrive as the client; press a here to admit them."
+        if join
+        else None
+    )
+
+    async def go() -> None:
+        async with TlhClient(url, token) as client:
+            await DashboardApp(client, greeting=greeting).run_async()
+
+    asyncio.run(go())

@@ -91,23 +91,64 @@ def serve(
 def demo(
     ctx: typer.Context,
     port: Annotated[int, typer.Option("--port", help="TCP port.")] = 8765,
+    dashboard: Annotated[
+        bool | None,
+        typer.Option(
+            "--dashboard/--no-dashboard",
+            help="Open the clinician's dashboard (default: when run in a terminal).",
+        ),
+    ] = None,
 ) -> None:
     """Run a throw-away demo practice (seeded, deleted on exit) until Ctrl-C."""
+    import contextlib
+    import sys
+    import threading
+
+    from tlh.errors import TlhError
+
     out = state(ctx).out
+    if dashboard is None:
+        dashboard = sys.stdin.isatty() and sys.stdout.isatty()
     with handled(out):
         from tlh.server.demo import run_demo
 
-        def ready(url: str, token: str, hints: list[str]) -> None:
+        ready_at = threading.Event()
+        seen: dict[str, str] = {}
+
+        def ready(url: str, token: str, hints: list[str], lead: str, join: str) -> None:
+            seen.update(url=url, lead=lead, join=join)
             out.line(f"tlh demo running at {url}")
             out.line(f"admin token: {token}")
             out.line("try:")
             for hint in hints:
                 out.line(f"  {hint}")
-            import sys
-
             sys.stdout.flush()
+            ready_at.set()
 
-        run_demo(on_ready=ready, port=port)
+        if not dashboard:
+            run_demo(on_ready=ready, port=port)
+            return
+        # The server in a background thread (its own loop); the dashboard in front,
+        # signed in as the clinician of the session that can start now.
+        stop = threading.Event()
+        server = threading.Thread(
+            target=run_demo, kwargs={"on_ready": ready, "port": port, "stop": stop}
+        )
+        server.start()
+        try:
+            if not ready_at.wait(timeout=60) or not seen.get("lead"):
+                raise TlhError("the demo server did not start; try `tlh demo --no-dashboard`")
+            from tlh.cli.commands.dashboard import demo_dashboard
+
+            demo_dashboard(seen["url"], seen["lead"], seen["join"])
+            out.line("the dashboard is closed; the demo server runs until Ctrl-C")
+            sys.stdout.flush()
+            with contextlib.suppress(KeyboardInterrupt):
+                while server.is_alive():
+                    server.join(timeout=0.5)  # a bare join() would not see Ctrl-C
+        finally:
+            stop.set()  # the server stops and removes the demo data
+            server.join(timeout=30)
 
 
 def restore(
