@@ -11,12 +11,11 @@ from collections.abc import Callable
 from datetime import datetime
 
 from rich.text import Text
-from textual.app import ComposeResult
-from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import Static
 
 from tlh.client.rooms import EntryView
 from tlh.domain.rooms import EntryState
+from tlh.tui.screens.table import TableScreen
 from tlh.tui.state import DashboardState, clean
 
 COLUMNS = (
@@ -65,50 +64,19 @@ def where(entry: EntryView) -> str:
     return "guest" if entry.participant.value == "guest" else "waiting"
 
 
-class PeopleScreen(Screen[None]):
+class PeopleScreen(TableScreen):
     """The live waiting room."""
 
     def __init__(
         self, state: DashboardState, now: Callable[[], datetime], warn_after_s: float
     ) -> None:
-        super().__init__(id="people")
-        self.state = state
-        self.now = now
+        super().__init__(state, now, screen_id="people", columns=COLUMNS)
         self.warn_after_s = warn_after_s
-        self.shown_version = -1
-
-    def compose(self) -> ComposeResult:
-        """Status line, the table, the key help."""
-        yield Static("", id="status", classes="status", markup=False)
-        table: DataTable[object] = DataTable(
-            id="people-table", cursor_type="row", zebra_stripes=True
-        )
-        for label, key in COLUMNS:
-            table.add_column(label, key=key)
-        yield table
-        yield Footer()
 
     def on_mount(self) -> None:
         """Draw now, then tick the waiting timers every second."""
         self.redraw()
         self.set_interval(1.0, self.tick)
-
-    def on_screen_resume(self) -> None:
-        """Catch up with changes made while another screen was open."""
-        self.redraw()
-
-    @property
-    def table(self) -> DataTable[object]:
-        """The people table."""
-        return self.query_one("#people-table", DataTable)
-
-    def selected(self) -> str | None:
-        """The entry id under the cursor, if any."""
-        table = self.table
-        if not table.row_count:
-            return None
-        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key
-        return None if key.value is None else str(key.value)
 
     def rows(self) -> list[EntryView]:
         """In session first, then waiting clients and contacts, then waiting guests."""

@@ -12,11 +12,12 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
-from textual.screen import ModalScreen, Screen
-from textual.widgets import DataTable, Footer, Static
+from textual.screen import ModalScreen
+from textual.widgets import Static
 
 from tlh.domain.models import Appointment
 from tlh.tui.screens.people import NEW_STYLE
+from tlh.tui.screens.table import TableScreen
 from tlh.tui.state import DashboardState, clean
 
 COLUMNS = (
@@ -28,49 +29,18 @@ COLUMNS = (
 )
 
 
-class ScheduleScreen(Screen[None]):
+class ScheduleScreen(TableScreen):
     """Today's appointments, earliest first."""
 
     def __init__(
         self, state: DashboardState, now: Callable[[], datetime], zone: Callable[[], str]
     ) -> None:
-        super().__init__(id="schedule")
-        self.state = state
-        self.now = now
+        super().__init__(state, now, screen_id="schedule", columns=COLUMNS)
         self.zone = zone
-        self.shown_version = -1
-
-    def compose(self) -> ComposeResult:
-        """Status line, the table, the key help."""
-        yield Static("", id="status", classes="status", markup=False)
-        table: DataTable[object] = DataTable(
-            id="schedule-table", cursor_type="row", zebra_stripes=True
-        )
-        for label, key in COLUMNS:
-            table.add_column(label, key=key)
-        yield table
-        yield Footer()
 
     def on_mount(self) -> None:
         """Draw what is known so far."""
         self.redraw()
-
-    def on_screen_resume(self) -> None:
-        """Catch up with changes made while another screen was open."""
-        self.redraw()
-
-    @property
-    def table(self) -> DataTable[object]:
-        """The schedule table."""
-        return self.query_one("#schedule-table", DataTable)
-
-    def selected(self) -> str | None:
-        """The appointment id under the cursor, if any."""
-        table = self.table
-        if not table.row_count:
-            return None
-        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key
-        return None if key.value is None else str(key.value)
 
     def eligible(self, appt: Appointment) -> Text:
         """✓ / ✗ with the number of reasons / ``…`` while unknown / blank in person."""
