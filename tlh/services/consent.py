@@ -30,7 +30,7 @@ from tlh.errors import Conflict, InvalidInput, TooLarge
 from tlh.services import auth
 from tlh.services.context import Actor, Context, new_id
 from tlh.services.exporting import escape_formula
-from tlh.services.links import consent_link, link_url, outreach_of
+from tlh.services.links import consent_link, link_url, outreach_of, plain_message
 from tlh.services.outbox import enqueue
 from tlh.services.recipients import add_address, explicit, load_client
 from tlh.store.base import Put
@@ -105,22 +105,13 @@ async def send_consent(
         recorded_by=actor.id,
         link_id=made.link.id,
     )
-    policy = ctx.policy()
-    values = {"practice_name": policy.practice_name, "link": link_url(base, made.token)}
-    values |= {"recipient_name": recipient.name, "date": "", "time": "", "timezone": ""}
-    values["clinician_name"] = ""
-    rendered = outreach.templates.render(MessageKind.CONSENT_REQUEST, chan, values)
-    message = Message(
-        id=new_id("msg"),
-        idempotency_key=f"consent:{record.id}:{chan.value}",
-        kind=MessageKind.CONSENT_REQUEST,
-        channel=chan,
+    message = plain_message(
+        ctx,
+        MessageKind.CONSENT_REQUEST,
+        chan,
         to=recipient.address,
-        subject=rendered.subject,
-        text=rendered.text,
-        html=rendered.html,
-        next_attempt_at=now,
-        created_at=now,
+        key=f"consent:{record.id}:{chan.value}",
+        values={"link": link_url(base, made.token), "recipient_name": recipient.name},
         client_id=client.id,
         link_id=made.link.id,
     )

@@ -24,7 +24,7 @@ from tlh.domain.messages import Message, MessageChannel, MessageKind
 from tlh.domain.models import Client, IdentityCheck
 from tlh.errors import BadRequest, Forbidden, NotFound, RateLimited
 from tlh.services.context import Actor, Context, new_id
-from tlh.services.links import get_link, hash_link_token, outreach_of
+from tlh.services.links import get_link, hash_link_token, plain_message
 from tlh.services.outbox import enqueue
 
 #: Wrong answers allowed per link before every further try is refused.
@@ -175,29 +175,13 @@ async def send_code(
     state.code_hash = _code_hash(link.id, code)
     state.code_expires = now + CODE_TTL
     state.codes_sent += 1
-    outreach, _ = outreach_of(ctx)
-    values = {
-        "practice_name": ctx.policy().practice_name,
-        "recipient_name": address.name,
-        "code": code,
-        "link": "",
-        "date": "",
-        "time": "",
-        "timezone": "",
-        "clinician_name": "",
-    }
-    rendered = outreach.templates.render(MessageKind.IDENTITY_CODE, chan, values)
-    message = Message(
-        id=new_id("msg"),
-        idempotency_key=f"identity:{link.id}:{state.codes_sent}:{new_id('c')}",
-        kind=MessageKind.IDENTITY_CODE,
-        channel=chan,
+    message = plain_message(
+        ctx,
+        MessageKind.IDENTITY_CODE,
+        chan,
         to=address.to,
-        subject=rendered.subject,
-        text=rendered.text,
-        html=rendered.html,
-        next_attempt_at=now,
-        created_at=now,
+        key=f"identity:{link.id}:{state.codes_sent}:{new_id('c')}",
+        values={"recipient_name": address.name, "code": code},
         client_id=link.client_id,
         link_id=link.id,
     )

@@ -31,6 +31,7 @@ from tlh.domain.links import (
     join_link_validity,
     room_link_validity,
 )
+from tlh.domain.messages import Message, MessageChannel, MessageKind
 from tlh.domain.models import Appointment, Role
 from tlh.errors import NotFound
 from tlh.messaging.templates import (
@@ -338,3 +339,37 @@ def outreach_of(ctx: Context) -> tuple[Outreach, str]:
         return ctx.outreach, ctx.outreach.base_url(ctx.own_url)
     default = _default_outreach()
     return default, default.base_url("http://127.0.0.1:8765")
+
+
+def plain_message(
+    ctx: Context,
+    kind: MessageKind,
+    channel: MessageChannel,
+    *,
+    to: str,
+    key: str,
+    values: dict[str, str],
+    client_id: str | None,
+    link_id: str | None,
+) -> Message:
+    """A rendered message that is about no appointment (consent request, identity code):
+    the template's appointment placeholders are left empty."""
+    outreach, _ = outreach_of(ctx)
+    blank = {"link": "", "date": "", "time": "", "timezone": "", "clinician_name": ""}
+    full = {**blank, "practice_name": ctx.policy().practice_name, **values}
+    rendered = outreach.templates.render(kind, channel, full)
+    now = ctx.clock()
+    return Message(
+        id=new_id("msg"),
+        idempotency_key=key,
+        kind=kind,
+        channel=channel,
+        to=to,
+        subject=rendered.subject,
+        text=rendered.text,
+        html=rendered.html,
+        next_attempt_at=now,
+        created_at=now,
+        client_id=client_id,
+        link_id=link_id,
+    )
