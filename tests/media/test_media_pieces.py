@@ -102,3 +102,17 @@ async def test_two_call_legs_connect_on_loopback_and_count_frames() -> None:
         for leg in legs.values():
             await leg.close()
     assert all(leg.state == "closed" for leg in legs.values())
+
+
+async def test_aiortc_private_parts_used_on_close_still_exist() -> None:
+    """peer.py reaches into aiortc for a receiver's decoder thread and its connect task;
+    an aiortc upgrade that renames them must fail here, not leak threads silently."""
+    from aiortc import RTCPeerConnection
+
+    pc = RTCPeerConnection()
+    try:
+        transceiver = pc.addTransceiver("video", direction="recvonly")
+        assert hasattr(transceiver.receiver, "_RTCRtpReceiver__decoder_thread")
+        assert hasattr(RTCPeerConnection, "_RTCPeerConnection__connect")
+    finally:
+        await pc.close()

@@ -350,6 +350,9 @@ class Participant:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await asyncio.wait_for(task, 2.0)
+        # The reader ran while the peers closed: an offer it answered meanwhile made a
+        # new connection, closed here now that nothing can add another.
+        await self._close_peers()
         if self._ws is not None:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self._ws.close(), 2.0)
