@@ -127,3 +127,7 @@ class PeopleScreen(TableScreen):
         for entry in self.state.waiting():
             if entry.id in table.rows:
                 table.update_cell(entry.id, "since", waited(entry, now, self.warn_after_s))
+
+    def selected_entry(self) -> str | None:
+        """The person under the cursor."""
+        return self.selected()

@@ -88,6 +88,10 @@ class ScheduleScreen(TableScreen):
         if keep is not None and keep in self.state.appointments:
             table.move_cursor(row=table.get_row_index(keep))
 
+    def selected_appointment(self) -> str | None:
+        """The appointment under the cursor."""
+        return self.selected()
+
 
 class ExplainScreen(ModalScreen[None]):
     """Every reason a session cannot start (or that it can); any key closes it."""

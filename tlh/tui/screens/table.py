@@ -7,13 +7,13 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from textual.app import ComposeResult
-from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
+from tlh.tui.screens.base import DashboardScreen
 from tlh.tui.state import DashboardState
 
 
-class TableScreen(Screen[None]):
+class TableScreen(DashboardScreen):
     """A screen of one table; subclasses fill it in ``redraw``."""
 
     def __init__(
@@ -24,9 +24,7 @@ class TableScreen(Screen[None]):
         screen_id: str,
         columns: Sequence[tuple[str, str]],
     ) -> None:
-        super().__init__(id=screen_id)
-        self.state = state
-        self.now = now
+        super().__init__(state, now, screen_id=screen_id)
         self.columns = columns
         self.shown_version = -1
 
@@ -40,14 +38,6 @@ class TableScreen(Screen[None]):
             table.add_column(label, key=key)
         yield table
         yield Footer()
-
-    def on_screen_resume(self) -> None:
-        """Catch up with changes made while another screen was open."""
-        self.redraw()
-
-    def redraw(self) -> None:
-        """Rebuild the table from the state."""
-        raise NotImplementedError
 
     @property
     def table(self) -> DataTable[object]:

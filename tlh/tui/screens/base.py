@@ -1,0 +1,40 @@
+"""What every dashboard screen is: one of the numbered screens, redrawn from the state.
+
+The app redraws the screen in front when the model changes; the others catch up when
+they come back (``on_screen_resume``). Modal dialogs are not ``DashboardScreen``s.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from textual.screen import Screen
+
+from tlh.tui.state import DashboardState
+
+
+class DashboardScreen(Screen[None]):
+    """A numbered screen of the dashboard (People, Schedule, Notifications, ...)."""
+
+    def __init__(
+        self, state: DashboardState, now: Callable[[], datetime], *, screen_id: str
+    ) -> None:
+        super().__init__(id=screen_id)
+        self.state = state
+        self.now = now
+
+    def on_screen_resume(self) -> None:
+        """Catch up with changes made while another screen was open."""
+        self.redraw()
+
+    def redraw(self) -> None:
+        """Show the state as it is now (called after every change while in front)."""
+
+    def selected_entry(self) -> str | None:
+        """The room entry this screen has selected (actions on a person use it)."""
+        return None
+
+    def selected_appointment(self) -> str | None:
+        """The appointment this screen has selected (actions on a session use it)."""
+        return None
