@@ -20,6 +20,7 @@ from .commands import (
     client,
     consent,
     dashboard,
+    doctor,
     invite,
     link,
     local,
@@ -91,6 +92,7 @@ app.add_typer(room.app, name="room")
 app.add_typer(session.app, name="session")
 app.add_typer(media.app, name="media")
 app.command("dashboard")(dashboard.dashboard)
+app.command("doctor")(doctor.doctor)
 app.command("login")(admin.login)
 app.command("backup")(admin.backup)
 app.command("init")(local.init)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
+from tlh.domain.doctor import Check
 from tlh.domain.models import (
     Appointment,
     AvailabilityBlock,
@@ -22,7 +23,7 @@ from .base import _fields, _q, _seg
 from .outreach import OutreachApi
 from .rooms import RoomsApi
 from .transport import ProgressCallback
-from .wire import AuditEntry, AuditVerify, Health, ImportReport, NewToken
+from .wire import AuditEntry, AuditVerify, Health, ImportReport, Items, NewToken
 
 #: Imports and exports may take a while on a large practice.
 BULK_TIMEOUT = 300.0
@@ -262,3 +263,8 @@ class TlhClient(RoomsApi, OutreachApi):
     async def backup(self) -> bytes:
         """A consistent gzip snapshot of the server's data dir."""
         return await self._call("GET", "/api/v1/admin/backup", wait_s=BULK_TIMEOUT)
+
+    async def doctor(self) -> list[Check]:
+        """The server's own checks (mail, texts, STUN/TURN, disk); admins only."""
+        path = "/api/v1/admin/doctor"
+        return (await self._get(Items[Check], "GET", path, wait_s=BULK_TIMEOUT)).items

@@ -53,8 +53,11 @@ class _HttpTransport:
         return self._session
 
     async def _post(self, url: str, **kwargs: Any) -> tuple[int, bytes]:
+        return await self._request("POST", url, **kwargs)
+
+    async def _request(self, method: str, url: str, **kwargs: Any) -> tuple[int, bytes]:
         try:
-            async with self._client().post(url, **kwargs) as resp:
+            async with self._client().request(method, url, **kwargs) as resp:
                 return resp.status, await resp.read()
         except TimeoutError:
             raise TransientError("SMS provider timed out") from None
@@ -78,12 +81,25 @@ class TwilioTransport(_HttpTransport):
             f"{config.base_url.rstrip('/')}/2010-04-01/Accounts/{config.account_sid}/Messages.json"
         )
 
+    def _auth(self) -> dict[str, str]:
+        creds = f"{self.config.account_sid}:{self.config.auth_token}".encode()
+        return {"Authorization": "Basic " + base64.b64encode(creds).decode("ascii")}
+
+    async def check_account(self) -> None:
+        """Fetch the account with the configured credentials (``tlh doctor``)."""
+        url = (
+            f"{self.config.base_url.rstrip('/')}/2010-04-01/Accounts/{self.config.account_sid}.json"
+        )
+        status, _ = await self._request("GET", url, headers=self._auth())
+        if status in (401, 403, 404):
+            raise PermanentError(f"Twilio refused the account SID or auth token ({status})")
+        if not 200 <= status < 300:
+            raise TransientError(f"Twilio answered {status}")
+
     async def send(self, message: Message) -> str:
         """POST the text; return Twilio's message ``sid``."""
         form = {"To": message.to, "From": self.config.from_number, "Body": message.text}
-        creds = f"{self.config.account_sid}:{self.config.auth_token}".encode()
-        auth = {"Authorization": "Basic " + base64.b64encode(creds).decode("ascii")}
-        status, body = await self._post(self.url, data=form, headers=auth)
+        status, body = await self._post(self.url, data=form, headers=self._auth())
         try:
             answer = json.loads(body) if body else {}
         except ValueError:

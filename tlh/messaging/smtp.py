@@ -146,6 +146,18 @@ class SmtpTransport:
         except Exception as exc:
             raise classify(exc) from None
 
+    async def check_login(self) -> None:
+        """Connect, log in and quit (``tlh doctor``); raises what ``send`` would."""
+        try:
+            client = await self._connect()
+        except Exception as exc:
+            raise classify(exc) from None
+        try:
+            async with asyncio.timeout(min(self.config.timeout_s, 5.0)):
+                await client.quit()
+        except Exception:  # logged in is what was asked; a failed QUIT changes nothing
+            client.close()
+
     async def close(self) -> None:
         """Close pooled connections (politely, with QUIT, bounded by the timeout)."""
         self._closed = True

@@ -1,7 +1,7 @@
 from aiohttp import web
 
-from tlh.server.http import ADMIN, actor, ctx, requires
-from tlh.server.keys import STORE
+from tlh.server.http import ADMIN, actor, ctx, requires, respond
+from tlh.server.keys import SETTINGS, STORE
 from tlh.store import backup
 
 routes = web.RouteTableDef()
@@ -17,3 +17,15 @@ async def backup_(request: web.Request) -> web.Response:
         content_type="application/gzip",
         headers={"Content-Disposition": 'attachment; filename="tlh-backup.tar.gz"'},
     )
+
+
+@routes.get("/api/v1/admin/doctor")
+@requires(*ADMIN)
+async def doctor(request: web.Request) -> web.Response:
+    from tlh.services.doctor import run_checks
+
+    settings = request.app[SETTINGS]
+    checks = await run_checks(
+        actor(request), settings.messaging, settings.ice_servers, settings.data_dir
+    )
+    return respond({"items": checks})

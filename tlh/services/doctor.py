@@ -1,0 +1,191 @@
+"""The checks of ``tlh doctor`` that need the server's own configuration.
+
+Mail (log in to the SMTP server), texts (the provider accepts the credentials), the
+STUN/TURN servers call pages are given, and room on the data dir's disk. Each check is
+bounded by a timeout, runs beside the others, and comes back as a ``Check`` whose fix
+names the config key to change. Nothing is sent to anyone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from tlh.domain.doctor import Check, fail, ok, warn
+from tlh.errors import InvalidInput
+from tlh.messaging.config import MessagingConfig
+from tlh.messaging.transports import PermanentError, TransientError
+from tlh.services.auth import require_role
+from tlh.services.context import Actor
+
+#: Seconds each network check may take.
+CHECK_TIMEOUT_S = 5.0
+#: Free space on the data dir's disk below which the doctor warns, and fails.
+DISK_WARN_BYTES = 1 << 30
+DISK_FAIL_BYTES = 100 << 20
+
+Probe = Callable[[], Awaitable[Check]]
+
+
+async def run_checks(
+    actor: Actor,
+    messaging: MessagingConfig,
+    ice_servers: Sequence[dict[str, Any]],
+    data_dir: Path,
+    timeout_s: float = CHECK_TIMEOUT_S,
+) -> list[Check]:
+    """Every server-side check, run at once; admins only."""
+    from tlh.domain.models import Role
+
+    require_role(actor, Role.ADMIN)
+    probes: list[Probe] = [
+        lambda: email_check(messaging, timeout_s),
+        lambda: sms_check(messaging, timeout_s),
+        *ice_probes(ice_servers, timeout_s),
+        lambda: disk_check(data_dir),
+    ]
+    return list(await asyncio.gather(*(bounded(p, timeout_s) for p in probes)))
+
+
+async def bounded(probe: Probe, timeout_s: float) -> Check:
+    """A probe with a hard deadline (a slack margin over its own timeouts)."""
+    try:
+        async with asyncio.timeout(timeout_s + 2.0):
+            return await probe()
+    except TimeoutError:
+        return fail("check", "a check did not finish in time", "run tlh doctor again")
+
+
+async def email_check(config: MessagingConfig, timeout_s: float) -> Check:
+    """Log in to the SMTP server as the outbox would."""
+    if config.email != "smtp" or config.smtp is None:
+        return warn(
+            "email",
+            "emails are written to files in the data dir, not sent",
+            'set [messaging] email = "smtp" and an [smtp] section in tlh.toml',
+        )
+    import msgspec
+
+    from tlh.messaging.smtp import SmtpTransport
+
+    smtp = config.smtp
+    where = f"{smtp.host}:{smtp.port}"
+    transport = SmtpTransport(msgspec.structs.replace(smtp, timeout_s=timeout_s))
+    try:
+        await transport.check_login()
+    except (PermanentError, TransientError) as exc:
+        return fail("email", f"{where}: {exc}", _smtp_fix(str(exc)))
+    finally:
+        await transport.close()
+    who = "logged in" if smtp.username else "connected (no login configured)"
+    return ok("email", f"{who} to {where} ({smtp.security})")
+
+
+def _smtp_fix(reason: str) -> str:
+    if "login" in reason:
+        return "check [smtp] username and password in tlh.toml"
+    if "certificate" in reason:
+        return "fix the mail server's certificate, or give [smtp] ca_file for a private CA"
+    if "security" in reason or "TLS" in reason:
+        return "set [smtp] security to what the server speaks (starttls on 587, tls on 465)"
+    return "check [smtp] host and port, and that this machine may connect to it"
+
+
+async def sms_check(config: MessagingConfig, timeout_s: float) -> Check:
+    """The SMS provider accepts the credentials (Twilio) or is reachable (webhook)."""
+    if config.sms == "twilio" and config.twilio is not None:
+        from tlh.messaging.sms import TwilioTransport
+
+        transport = TwilioTransport(config.twilio, timeout_s=timeout_s)
+        try:
+            await transport.check_account()
+        except (PermanentError, TransientError) as exc:
+            fix = (
+                "check [twilio] account_sid and auth_token in tlh.toml"
+                if isinstance(exc, PermanentError)
+                else "check [twilio] base_url and this machine's network"
+            )
+            return fail("sms", str(exc), fix)
+        finally:
+            await transport.close()
+        return ok("sms", "Twilio accepted the account credentials")
+    if config.sms == "webhook" and config.webhook is not None:
+        parts = urlsplit(config.webhook.url)
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        try:
+            async with asyncio.timeout(timeout_s):
+                _, writer = await asyncio.open_connection(parts.hostname, port)
+            writer.close()
+        except (OSError, TimeoutError) as exc:
+            return fail(
+                "sms",
+                f"the SMS webhook at {parts.hostname}:{port} is unreachable ({type(exc).__name__})",
+                "check [webhook] url in tlh.toml and that the gateway runs",
+            )
+        return ok("sms", f"the SMS webhook at {parts.hostname}:{port} accepts connections")
+    return warn(
+        "sms",
+        "texts are written to files in the data dir, not sent",
+        'set [messaging] sms = "twilio" (or "webhook") and its section in tlh.toml',
+    )
+
+
+def ice_probes(servers: Sequence[dict[str, Any]], timeout_s: float) -> list[Probe]:
+    """One probe per STUN/TURN URL (a warning when there are none)."""
+    if not servers:
+
+        async def none() -> Check:
+            return warn(
+                "ice",
+                "no STUN/TURN servers: calls connect only where a direct path exists",
+                "add [rooms] ice_servers in tlh.toml (a TURN server for clients behind strict NATs)",
+            )
+
+        return [none]
+    probes: list[Probe] = []
+    for server in servers:
+        urls = server.get("urls", ())
+        for url in [urls] if isinstance(urls, str) else list(urls):
+            probes.append(_ice_probe(str(url), server, timeout_s))
+    return probes
+
+
+def _ice_probe(url: str, server: dict[str, Any], timeout_s: float) -> Probe:
+    from tlh.services import ice_probe
+
+    async def probe() -> Check:
+        name = f"ice {url}"
+        try:
+            parsed = ice_probe.parse_url(url)
+            if parsed.is_turn:
+                relayed = await ice_probe.turn_allocate(
+                    parsed, server.get("username"), server.get("credential"), timeout_s
+                )
+                return ok(name, f"TURN allocation granted (relayed address {relayed[0]})")
+            mapped = await ice_probe.stun_binding(parsed, timeout_s)
+            return ok(name, f"STUN answered (this server is seen as {mapped[0]})")
+        except InvalidInput as exc:
+            return fail(name, exc.message, "check [rooms] ice_servers in tlh.toml")
+        except (OSError, TimeoutError) as exc:
+            return fail(
+                name,
+                f"no answer ({type(exc).__name__})",
+                "check the host and port, that the server runs, and the firewall (UDP too)",
+            )
+
+    return probe
+
+
+async def disk_check(data_dir: Path) -> Check:
+    """Room left on the data dir's disk."""
+    free = (await asyncio.to_thread(shutil.disk_usage, data_dir)).free
+    shown = f"{free / (1 << 30):.1f} GiB free where the data dir is"
+    if free < DISK_FAIL_BYTES:
+        return fail("disk", shown, "free space on that disk now: writes will start failing")
+    if free < DISK_WARN_BYTES:
+        return warn("disk", shown, "free space on that disk, or move the data dir")
+    return ok("disk", shown)
