@@ -6,8 +6,10 @@ STAMP := $(VENV)/.installed-stamp
 
 .PHONY: demo test check lint format bench clean browser
 
-# Browser tests drive Debian's Chromium through Playwright (never a downloaded build).
+# Browser tests drive Debian's Chromium through Playwright (never a downloaded build);
+# `tlh doctor`'s TURN tests talk to Debian's coturn on loopback.
 CHROMIUM := /usr/bin/chromium
+TURNSERVER := /usr/bin/turnserver
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,11 +21,11 @@ demo: $(STAMP)
 	$(BIN)/tlh demo
 
 browser:
-	@if [ ! -x $(CHROMIUM) ]; then \
+	@if [ ! -x $(CHROMIUM) ] || [ ! -x $(TURNSERVER) ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium coturn >/dev/null; \
 	  else \
-	    echo "browser tests need Debian's chromium: sudo apt-get install chromium" >&2; \
+	    echo "the tests need Debian's chromium and coturn: sudo apt-get install chromium coturn" >&2; \
 	  fi; \
 	fi
 

@@ -2,16 +2,20 @@
 password, a refused Twilio account, an unreachable TURN server, an expired or misnamed
 TLS certificate, no token, no server. The mail server is aiosmtpd, the SMS provider a
 loopback HTTP endpoint answering Twilio's account route, the STUN server a small UDP
-responder speaking RFC 5389 (aioice's message codec)."""
+responder speaking RFC 5389 (aioice's message codec), the TURN server Debian's coturn
+(installed by `make test`)."""
 
 from __future__ import annotations
 
 import asyncio
 import base64
 import json
+import shutil
 import socket
 import ssl
+import subprocess
 import threading
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -113,6 +117,50 @@ def stun(loop: Loop) -> Iterator[int]:
     transport = loop.run(start())
     yield int(transport.get_extra_info("sockname")[1])
     loop.loop.call_soon_threadsafe(transport.close)
+
+
+@pytest.fixture
+def coturn(tmp_path: Path) -> Iterator[int]:
+    """coturn on 127.0.0.1 with long-term credentials u / p (UDP and TCP)."""
+    binary = shutil.which("turnserver")
+    if binary is None:
+        pytest.fail("coturn is missing: make test installs it (apt-get install coturn)")
+    port = free_port()
+    proc = subprocess.Popen(
+        [
+            binary,
+            "-n",
+            "--listening-ip=127.0.0.1",
+            "--relay-ip=127.0.0.1",
+            f"--listening-port={port}",
+            "--lt-cred-mech",
+            "--user=u:p",
+            "--realm=tlh.test",
+            "--no-tls",
+            "--no-dtls",
+            "--no-cli",
+            "--log-file=stdout",
+            "--simple-log",
+            f"--pidfile={tmp_path / 'turn.pid'}",
+            "--min-port=49152",
+            "--max-port=49300",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 10
+        while True:  # ready when its TCP listener accepts (bounded by the deadline)
+            with socket.socket() as probe:
+                if probe.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            assert proc.poll() is None, "coturn exited at start"
+            assert time.monotonic() < deadline, "coturn did not start listening"
+            time.sleep(0.05)  # polling for a port to open, not synchronising with tlh
+        yield port
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
 
 
 @pytest.fixture
@@ -265,6 +313,26 @@ def test_refused_twilio_credentials_fail(practice: Practice, smtp: SmtpServer, t
     assert found["sms"]["status"] == "fail"
     assert "account SID or auth token (401)" in found["sms"]["detail"]
     assert "stale" not in json.dumps(found)
+
+
+@pytest.mark.parametrize("transport", ["udp", "tcp"])
+def test_a_working_turn_server_grants_an_allocation(
+    practice: Practice, coturn: int, transport: str
+) -> None:
+    url = f"turn:127.0.0.1:{coturn}?transport={transport}"
+    practice.serve(ice_servers=({"urls": [url], "username": "u", "credential": "p"},))
+    found = checks(practice.doctor("--json"))
+    assert found[f"ice {url}"]["status"] == "ok", found[f"ice {url}"]
+    assert found[f"ice {url}"]["detail"] == "TURN allocation granted (relayed address 127.0.0.1)"
+
+
+def test_a_wrong_turn_credential_fails_naming_it(practice: Practice, coturn: int) -> None:
+    url = f"turn:127.0.0.1:{coturn}"
+    practice.serve(ice_servers=({"urls": url, "username": "u", "credential": "nope"},))
+    found = checks(practice.doctor("--json"))
+    assert found[f"ice {url}"]["status"] == "fail"
+    assert found[f"ice {url}"]["detail"] == "the TURN server refused the username or credential"
+    assert "nope" not in json.dumps(found)
 
 
 def test_an_unreachable_turn_server_fails(practice: Practice) -> None:
