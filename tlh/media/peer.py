@@ -18,6 +18,7 @@ from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 from aiortc.sdp import candidate_from_sdp
 
+from .aiortc_private import close_peer
 from .ice import gathering
 from .synthetic import BarTrack, ToneTrack
 
@@ -154,49 +155,10 @@ class PeerLink:
         self._closed = True
         for track in self.tracks_out:
             track.stop()
-        connecting = _adopt_connect_tasks(self.pc)
-        await self.pc.close()
-        if connecting:
-            # The connect task may be past its "closed?" check and start a receiver
-            # (and its decoder thread) after close(): let it finish, then stop those.
-            await asyncio.wait(connecting, timeout=2.0)
-            await _stop_late_receivers(self.pc)
+        # aiortc's connect task may start a receiver after close(): close_peer stops it.
+        await close_peer(self.pc)
         for task in list(self._readers):
             task.cancel()
         if self._readers:
             await asyncio.wait(self._readers, timeout=2.0)
         self._changed()
-
-
-def _adopt_connect_tasks(pc: RTCPeerConnection) -> list[asyncio.Task[Any]]:
-    """Retrieve the outcome of aiortc's own connect task for ``pc``.
-
-    aiortc starts ``RTCPeerConnection.__connect`` with ``ensure_future`` and never
-    awaits it; closing the connection while ICE is still checking makes that task
-    fail ("RTCIceTransport is closed"), which asyncio then reports as a task
-    exception never retrieved. Closing mid-connect is normal here (sent back to the
-    waiting room, the session ended), so the outcome is read and dropped.
-    """
-    found = []
-    for task in asyncio.all_tasks():
-        coro = task.get_coro()
-        frame = getattr(coro, "cr_frame", None)
-        name = getattr(coro, "__qualname__", "")
-        if frame is not None and name.endswith("__connect") and frame.f_locals.get("self") is pc:
-            task.add_done_callback(_drop_outcome)
-            found.append(task)
-    return found
-
-
-async def _stop_late_receivers(pc: RTCPeerConnection) -> None:
-    """Stop receivers whose decoder thread started after ``pc.close()`` had stopped the
-    others (aiortc 1.x: ``__connect`` checks for a closed connection only on entry)."""
-    for transceiver in pc.getTransceivers():
-        receiver = transceiver.receiver
-        if getattr(receiver, "_RTCRtpReceiver__decoder_thread", None) is not None:
-            await receiver.stop()
-
-
-def _drop_outcome(task: asyncio.Task[Any]) -> None:
-    if not task.cancelled():
-        task.exception()
