@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 
 from aiohttp import WSCloseCode, web
 
+from tlh.media.echo import EchoPeers
 from tlh.messaging.transports import build_transports
 from tlh.services.callhub import CallHub
 from tlh.services.events import EventBus
@@ -27,6 +28,7 @@ from .keys import (
     CALL_HUB,
     CTX,
     DASHBOARDS,
+    ECHO_PEERS,
     IDENTITY,
     LINK_SESSIONS,
     OUTBOX_WORKER,
@@ -85,6 +87,7 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
         yield
     finally:
         await hooks.close()
+        await app[ECHO_PEERS].close()
         await app[ROOMS].close()
         await app[CALL_HUB].close()
         await clock.close()
@@ -123,6 +126,7 @@ def create_app(settings: Settings) -> web.Application:
     app[DASHBOARDS] = {}
     app[CALL_HUB] = CallHub()
     app[STAFF_WEB] = StaffWeb()
+    app[ECHO_PEERS] = EchoPeers(ice_servers=settings.ice_servers, host=settings.host)
     app.cleanup_ctx.append(_resources)
     app.on_shutdown.append(_close_websockets)
     add_routes(app)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from tlh.media.echo import EchoPeers
 from tlh.server.ratelimit import FailureLimiter
 from tlh.server.settings import Settings
 from tlh.services.callhub import CallHub
@@ -44,5 +45,7 @@ ROOMS = web.AppKey("rooms", Rooms)
 IDENTITY = web.AppKey("identity", IdentityChecks)
 #: Staff browser sign-in: one-time login tokens and cookie sessions (issue 4).
 STAFF_WEB = web.AppKey("staff_web", StaffWeb)
+#: The echo peers of clients' connection tests (the media issue).
+ECHO_PEERS = web.AppKey("echo_peers", EchoPeers)
 #: The hashed-in-memory staff cookie session a request came with (set by auth).
 STAFF_SESSION = web.RequestKey("staff_session", str)

@@ -21,7 +21,7 @@ from msgspec.structs import replace
 from tlh.domain import rooms as rules
 from tlh.domain.links import JoinLink
 from tlh.domain.models import Role, Staff
-from tlh.domain.rooms import DeviceCheck, EntryState, Presence, RoomEntry
+from tlh.domain.rooms import ConnectionTest, DeviceCheck, EntryState, Presence, RoomEntry
 from tlh.domain.sessions import Participation, SessionSegment
 from tlh.errors import Conflict, Forbidden, InvalidInput, NotFound, TlhError
 from tlh.services import auth, sessions
@@ -42,6 +42,8 @@ from tlh.services.waiting_view import (
 
 IN_CALL = (EntryState.ADMITTED, EntryState.IN_SESSION)
 _KEPT_MESSAGES = 20
+#: Connection tests of pages not yet in a room (the test runs before the waiting room).
+_KEPT_TESTS = 200
 
 
 class NobodyWaiting(NotFound):
@@ -86,6 +88,7 @@ class Rooms:
         self._messages: dict[str, list[dict[str, Any]]] = {}
         self._opens_at: dict[str, Any] = {}
         self._avg_visit: dict[str, float | None] = {}
+        self._tests: dict[tuple[str, str], ConnectionTest] = {}
 
     # --- reading -------------------------------------------------------------------------
 
@@ -154,6 +157,7 @@ class Rooms:
                 state_since=now,
                 device_id=device_id,
                 second_device=found.kind is rules.ArrivalKind.SECOND_DEVICE,
+                connection_test=self._tests.pop((link.id, device_id), None),
             )
             self._entries[entry.id] = entry
             self._attach(entry, conn)
@@ -200,6 +204,24 @@ class Rooms:
         check = DeviceCheck(**values, at=self.ctx.clock())
         self._entries[entry_id] = replace(entry, device_check=check)
         self._publish("room.updated", entry)
+
+    async def connection_test(
+        self, link_id: str, device_id: str, test: ConnectionTest
+    ) -> RoomEntry | None:
+        """A connection test's result: onto the live entry of that link and device, or
+        kept until that device says hello (``None``)."""
+        for entry in list(self._entries.values()):
+            if entry.link_id == link_id and entry.device_id == device_id:
+                tested = replace(entry, connection_test=test)
+                self._entries[entry.id] = tested
+                who = Actor(kind="client_link", id=link_id)
+                await self._record(who, "room.conntest", "room.updated", tested)
+                return tested
+        self._tests.pop((link_id, device_id), None)
+        self._tests[(link_id, device_id)] = test
+        while len(self._tests) > _KEPT_TESTS:
+            del self._tests[next(iter(self._tests))]
+        return None
 
     async def media(self, entry_id: str, state: object) -> None:
         entry = self.entry(entry_id)

@@ -73,6 +73,8 @@ def _row(
     device = ""
     if e.device_check is not None:
         device = f"cam {e.device_check.camera}, mic {e.device_check.microphone}"
+    if e.connection_test is not None:
+        device = ", ".join(filter(None, (device, f"net {e.connection_test.verdict}")))
     return (
         e.id,
         room,

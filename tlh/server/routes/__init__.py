@@ -10,6 +10,7 @@ from . import (
     call_links,
     call_ws,
     clients,
+    conntest,
     consents,
     events,
     invites,
@@ -30,5 +31,6 @@ def add_routes(app: web.Application) -> None:
     modules = (practice, staff, clients, appointments, availability, audit, admin, events)
     issue3 = (links, invites, consents, outbox)
     issue4 = (rooms, participant_ws, call_ws, call_links, sessions, reports, link_identity, pages)
-    for module in (*modules, *issue3, *issue4):
+    media = (conntest,)
+    for module in (*modules, *issue3, *issue4, *media):
         app.router.add_routes(module.routes)

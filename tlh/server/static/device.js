@@ -2,6 +2,7 @@
 // and speaker, and plain help when permission is denied or nothing is found.
 
 import { $ } from "./api.js";
+import { connectionTest } from "./conntest.js";
 
 const SAVED = "tlh-devices";
 
@@ -129,6 +130,7 @@ export function deviceStep(ui) {
     pick("camera", $("camera-select"));
     pick("microphone", $("mic-select"));
     pick("speaker", $("speaker-select"));
+    connectionTest(() => current && current.stream, ui.iceServers);
     $("device-retry").addEventListener("click", start);
     $("device-continue").addEventListener("click", () => {
       stopMeter();

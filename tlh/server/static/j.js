@@ -142,7 +142,7 @@ async function joinFlow() {
     result = JSON.parse(sessionStorage.getItem(CHECKED));
     $("display-name").value = sessionStorage.getItem("tlh-name") || "";
   } else {
-    const checked = await deviceStep({ show: () => show("device") });
+    const checked = await deviceStep({ show: () => show("device"), iceServers: state.ice_servers || [] });
     media = { stream: checked.stream };
     result = checked.result;
     sessionStorage.setItem(CHECKED, JSON.stringify(result));

@@ -1,0 +1,87 @@
+"""The client page's connection test: an offer to the server's echo peer, then the result.
+
+The page on its device-check step POSTs a WebRTC offer and gets the echo peer's answer;
+after measuring it POSTs the figures, hears the verdict and advice (the rules are
+``tlh.domain.conntest``), and the result lands on its waiting-room entry for the
+clinician to see. Authenticated like the participant websocket: the link cookie (401),
+a join link (403 for a consent link), the identity check passed (403), and the page's
+own Origin.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+from tlh.domain.conntest import assess, read_figures
+from tlh.domain.links import JoinLink
+from tlh.domain.rooms import ConnectionTest
+from tlh.errors import BadRequest, Forbidden, TooLarge
+from tlh.server.http import body, ctx, public, respond
+from tlh.server.keys import ECHO_PEERS, ROOMS
+from tlh.server.routes.link_identity import verified
+from tlh.server.routes.links import COOKIE, check_origin
+from tlh.server.routes.participant_ws import _socket_link
+
+routes = web.RouteTableDef()
+
+#: A browser's offer with its candidates is 5-10 KiB; anything far larger is not one.
+_MAX_OFFER_BYTES = 64 * 1024
+_MAX_RESULT_BYTES = 2048
+_MAX_DEVICE_ID = 100
+
+
+def _participant(request: web.Request) -> JoinLink:
+    """The page's join link, checked as the participant websocket checks it."""
+    check_origin(request)
+    link = _socket_link(request)
+    if not verified(request.app, link.id, request.cookies.get(COOKIE)):
+        raise Forbidden("please confirm who you are first")
+    return link
+
+
+async def _read(request: web.Request, limit: int) -> tuple[dict[str, Any], str]:
+    """The JSON body (at most ``limit`` bytes) and its ``device_id``."""
+    if (request.content_length or 0) > limit:
+        raise TooLarge("the request is too large")
+    data = await body(request)
+    device_id = data.get("device_id")
+    if not isinstance(device_id, str) or not 0 < len(device_id) <= _MAX_DEVICE_ID:
+        raise BadRequest("device_id is required")
+    return data, device_id
+
+
+@routes.post("/api/v1/link/conntest/offer")
+@public
+async def offer(request: web.Request) -> web.Response:
+    """Answer the page's offer with the echo peer (503 ``echo_busy`` when all are in use)."""
+    link = _participant(request)
+    data, device_id = await _read(request, _MAX_OFFER_BYTES)
+    sdp = data.get("sdp")
+    if not isinstance(sdp, str) or not sdp.strip():
+        raise BadRequest("sdp must be the offer's session description")
+    peers = request.app[ECHO_PEERS]
+    answer = await peers.answer(f"{link.id}/{device_id}", sdp)
+    return respond({"type": "answer", "sdp": answer, "max_s": peers.lifetime_s})
+
+
+@routes.post("/api/v1/link/conntest/result")
+@public
+async def result(request: web.Request) -> web.Response:
+    """The measured figures: the verdict and advice back, the result on the entry."""
+    link = _participant(request)
+    data, device_id = await _read(request, _MAX_RESULT_BYTES)
+    figures = read_figures(data)
+    await request.app[ECHO_PEERS].end(f"{link.id}/{device_id}")
+    assessment = assess(figures)
+    test = ConnectionTest(
+        verdict=assessment.verdict.value,
+        rtt_ms=figures.rtt_ms,
+        jitter_ms=figures.jitter_ms,
+        loss_pct=figures.loss_pct,
+        bitrate_kbps=figures.bitrate_kbps,
+        at=ctx(request).clock(),
+    )
+    entry = await request.app[ROOMS].connection_test(link.id, device_id, test)
+    return respond({"test": test, "advice": assessment.advice, "on_entry": entry is not None})
