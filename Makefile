@@ -7,9 +7,11 @@ STAMP := $(VENV)/.installed-stamp
 .PHONY: demo test check lint format bench clean browser
 
 # Browser tests drive Debian's Chromium through Playwright (never a downloaded build);
-# `tlh doctor`'s TURN tests talk to Debian's coturn on loopback.
+# `tlh doctor`'s TURN tests talk to Debian's coturn on loopback; the relay bench's smoke
+# test runs Debian's Janus in a private network namespace (its system service is disabled).
 CHROMIUM := /usr/bin/chromium
 TURNSERVER := /usr/bin/turnserver
+JANUS := /usr/bin/janus
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,11 +23,12 @@ demo: $(STAMP)
 	$(BIN)/tlh demo
 
 browser:
-	@if [ ! -x $(CHROMIUM) ] || [ ! -x $(TURNSERVER) ]; then \
+	@if [ ! -x $(CHROMIUM) ] || [ ! -x $(TURNSERVER) ] || [ ! -x $(JANUS) ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium coturn >/dev/null; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium coturn janus >/dev/null; \
+	    if command -v systemctl >/dev/null; then systemctl disable --now janus >/dev/null 2>&1 || true; fi; \
 	  else \
-	    echo "the tests need Debian's chromium and coturn: sudo apt-get install chromium coturn" >&2; \
+	    echo "the tests need Debian's chromium, coturn and janus: sudo apt-get install chromium coturn janus" >&2; \
 	  fi; \
 	fi
 
