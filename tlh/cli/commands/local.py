@@ -7,12 +7,24 @@ and the client commands never pay for aiohttp or TinyDB.
 
 from __future__ import annotations
 
+import contextlib
+import signal
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from tlh.cli.state import handled, state
+
+if TYPE_CHECKING:
+    from tlh.cli.output import Output
+
+#: Signals that end the demo like Ctrl-C, so the demo data is removed (not SIGKILL).
+_ENDINGS = (signal.SIGTERM, signal.SIGHUP)
 
 DataDirOpt = Annotated[
     Path | None,
@@ -100,12 +112,6 @@ def demo(
     ] = None,
 ) -> None:
     """Run a throw-away demo practice (seeded, deleted on exit) until Ctrl-C."""
-    import contextlib
-    import sys
-    import threading
-
-    from tlh.errors import TlhError
-
     out = state(ctx).out
     if dashboard is None:
         dashboard = sys.stdin.isatty() and sys.stdout.isatty()
@@ -125,30 +131,75 @@ def demo(
             sys.stdout.flush()
             ready_at.set()
 
-        if not dashboard:
-            run_demo(on_ready=ready, port=port)
-            return
-        # The server in a background thread (its own loop); the dashboard in front,
-        # signed in as the clinician of the session that can start now.
-        stop = threading.Event()
-        server = threading.Thread(
-            target=run_demo, kwargs={"on_ready": ready, "port": port, "stop": stop}
-        )
-        server.start()
-        try:
-            if not ready_at.wait(timeout=60) or not seen.get("lead"):
-                raise TlhError("the demo server did not start; try `tlh demo --no-dashboard`")
-            from tlh.cli.commands.dashboard import demo_dashboard
+        with _terminate_as_interrupt():
+            if not dashboard:
+                run_demo(on_ready=ready, port=port)
+                return
+            _demo_with_dashboard(run_demo, ready, ready_at, seen, port, out)
 
-            demo_dashboard(seen["url"], seen["lead"], seen["join"])
+
+@contextmanager
+def _terminate_as_interrupt() -> Iterator[None]:
+    """SIGTERM and SIGHUP (a closed terminal, ``kill``) clean up like Ctrl-C does.
+
+    They are turned into a SIGINT rather than a ``KeyboardInterrupt`` raised on the spot:
+    under ``asyncio.run`` SIGINT cancels the main task cleanly, where an exception raised
+    at a random point of the event loop can skip the clean-up.
+    """
+
+    def as_ctrl_c(signum: int, frame: object) -> None:
+        signal.raise_signal(signal.SIGINT)
+
+    kept = {sig: signal.signal(sig, as_ctrl_c) for sig in _ENDINGS}
+    try:
+        yield
+    finally:
+        for sig, handler in kept.items():
+            signal.signal(sig, handler)
+
+
+def _demo_with_dashboard(
+    run_demo: Callable[..., None],
+    ready: Callable[..., None],
+    ready_at: threading.Event,
+    seen: dict[str, str],
+    port: int,
+    out: Output,
+) -> None:
+    """The server in a background thread (its own loop); the dashboard in front, signed in
+    as the clinician of the session that can start now; then serve until Ctrl-C.
+
+    The main thread waits on ``done`` (an Event), never in ``Thread.join``: on Python 3.11
+    a Ctrl-C that interrupts ``join(timeout)`` marks the thread as stopped while it still
+    runs (the bpo-45274 handling in ``_wait_for_tstate_lock``), so the next join returns
+    at once and the interpreter exits before the server removes the demo data.
+    """
+    from tlh.errors import TlhError
+
+    stop = threading.Event()
+    done = threading.Event()
+
+    def serve() -> None:
+        try:
+            run_demo(on_ready=ready, port=port, stop=stop)
+        finally:
+            done.set()
+
+    server = threading.Thread(target=serve, name="tlh-demo-server")
+    server.start()
+    try:
+        if not ready_at.wait(timeout=60) or not seen.get("lead"):
+            raise TlhError("the demo server did not start; try `tlh demo --no-dashboard`")
+        from tlh.cli.commands.dashboard import demo_dashboard
+
+        demo_dashboard(seen["url"], seen["lead"], seen["join"])
+        with contextlib.suppress(KeyboardInterrupt):
             out.line("the dashboard is closed; the demo server runs until Ctrl-C")
             sys.stdout.flush()
-            with contextlib.suppress(KeyboardInterrupt):
-                while server.is_alive():
-                    server.join(timeout=0.5)  # a bare join() would not see Ctrl-C
-        finally:
-            stop.set()  # the server stops and removes the demo data
-            server.join(timeout=30)
+            done.wait()
+    finally:
+        stop.set()  # the server stops and removes the demo data
+        done.wait(timeout=30)
 
 
 def restore(

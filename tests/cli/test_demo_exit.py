@@ -1,0 +1,91 @@
+"""`tlh demo` removes its throw-away data dir however it is stopped, without a traceback.
+
+The demo runs as a real process. ``TMPDIR`` points it at the test's own directory, so
+"the data dir is gone" is "no ``tlh-demo-*`` is left there". The dashboard variant runs
+in a pseudo-terminal (the demo opens the dashboard only on a tty): quit it with ``q``,
+then interrupt, which is where the data used to be left behind (see ``local.py``).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from .terminal import Terminal
+
+pytestmark = pytest.mark.timeout(60)
+
+DEMO_UP_S = 30.0
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def demo_env(tmp: Path) -> dict[str, str]:
+    return {**os.environ, "TMPDIR": str(tmp), "TLH_CONFIG": os.devnull}
+
+
+def left_behind(tmp: Path) -> list[str]:
+    return sorted(p.name for p in tmp.glob("tlh-demo-*"))
+
+
+def wait_for_data_dir(tmp: Path, proc: subprocess.Popen[bytes]) -> None:
+    """The demo made its data dir (bounded; fails if the demo died first)."""
+    deadline = time.monotonic() + DEMO_UP_S
+    while not left_behind(tmp):
+        assert proc.poll() is None, "tlh demo exited before making its data dir"
+        assert time.monotonic() < deadline, "tlh demo made no data dir"
+        time.sleep(0.02)  # polling the file system, bounded by the deadline
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "term"])
+def test_stopping_the_headless_demo_removes_its_data(tmp_path: Path, sig: signal.Signals) -> None:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tlh", "demo", "--no-dashboard", "--port", str(free_port())],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=demo_env(tmp_path),
+    )
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()  # blocks until the server answers (or the demo dies)
+        assert line.startswith(b"tlh demo running at http://127.0.0.1:"), line[:80]
+        assert left_behind(tmp_path), "the demo serves from a data dir under TMPDIR"
+        proc.send_signal(sig)
+        _, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 0, err.decode()[-500:]
+    assert b"Traceback" not in err
+    assert left_behind(tmp_path) == []
+
+
+def test_quitting_the_dashboard_then_ctrl_c_removes_the_demo_data(tmp_path: Path) -> None:
+    argv = [sys.executable, "-m", "tlh", "demo", "--dashboard", "--port", str(free_port())]
+    term = Terminal(argv, demo_env(tmp_path), cols=100, rows=30)
+    try:
+        term.wait_for(r"People · live", within=DEMO_UP_S)
+        assert left_behind(tmp_path)
+        term.write("q")
+        term.wait_for(r"the demo server runs until Ctrl-C", within=10)
+        term.proc.send_signal(signal.SIGINT)  # what the terminal sends on Ctrl-C
+        code = term.wait_exit(within=30)
+        screen = term.text()
+    finally:
+        term.close()
+    assert code == 0, screen[-500:]
+    assert "Traceback" not in screen
+    assert left_behind(tmp_path) == []
