@@ -24,3 +24,11 @@ def default_config_file() -> Path:
     import platformdirs
 
     return Path(platformdirs.user_config_dir("tlh", appauthor=False)) / "config.toml"
+
+
+def default_dashboard_file() -> Path:
+    """``TLH_DASHBOARD_CONFIG`` if set, else ``dashboard.toml`` beside the CLI config."""
+    env = os.environ.get("TLH_DASHBOARD_CONFIG")
+    if env:
+        return Path(env).expanduser()
+    return default_config_file().with_name("dashboard.toml")

@@ -48,6 +48,10 @@ class TlhClient(RoomsApi, OutreachApi):
         """The staff member this token belongs to."""
         return await self._get(Staff, "GET", "/api/v1/me")
 
+    async def update_me(self, *, name: str) -> Staff:
+        """Change your own display name."""
+        return await self._get(Staff, "PATCH", "/api/v1/me", {"name": name})
+
     async def practice(self) -> Policy:
         """The practice's policy."""
         return await self._get(Policy, "GET", "/api/v1/practice")

@@ -6,6 +6,8 @@ server's envelope), so callers catch ``NotFound`` whichever side raised it.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import os
 from collections.abc import Mapping
 from datetime import date, datetime
@@ -69,6 +71,11 @@ class BaseClient:
     async def close(self) -> None:
         """Close the connection."""
         await self._transport.close()
+
+    def token_matches(self, text: str) -> bool:
+        """Whether ``text`` is this client's API token (constant time, on SHA-256 digests)."""
+        typed = hashlib.sha256(text.encode()).digest()
+        return hmac.compare_digest(typed, hashlib.sha256(self._token.encode()).digest())
 
     # -- plumbing -------------------------------------------------------------
 

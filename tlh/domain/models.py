@@ -56,6 +56,13 @@ class IdentityCheck(StrEnum):
     CODE = "code"
 
 
+class DashboardUnlock(StrEnum):
+    """What unlocks an idle-locked dashboard."""
+
+    KEY = "key"
+    TOKEN = "token"
+
+
 class Reminder(StrEnum):
     EMAIL = "email"
     SMS = "sms"
@@ -98,6 +105,8 @@ class Policy(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=Tr
     late_after_min: int = 10
     #: Minutes without activity before staff browser pages and dashboards lock.
     idle_logoff_min: int = 15
+    #: What unlocks an idle-locked dashboard: the unlock key, or the user's API token again.
+    dashboard_unlock: DashboardUnlock = DashboardUnlock.KEY
     #: Minutes after an appointment's end that its join links still work.
     link_grace_min: int = 30
     #: Days a consent-request link stays valid.

@@ -7,7 +7,7 @@ from typing import Any
 import msgspec
 
 from tlh.domain.models import Role, Staff
-from tlh.errors import Conflict, InvalidInput, NotFound
+from tlh.errors import BadRequest, Conflict, InvalidInput, NotFound
 from tlh.services import auth
 from tlh.services.context import Actor, Context, new_id
 from tlh.services.validation import clean_name, normalise_email
@@ -81,6 +81,22 @@ async def update_staff(ctx: Context, actor: Actor, ref: str, fields: dict[str, A
         else:
             raise InvalidInput(f"unknown staff field {key!r}")
     updated = msgspec.structs.replace(staff, **changes, updated_at=ctx.clock())
+    await ctx.store.commit([Put("staff", updated)])
+    await ctx.audit.append(actor, "staff.update", staff.id)
+    ctx.events.publish("staff.updated", {"id": staff.id})
+    return updated
+
+
+async def update_own_name(ctx: Context, actor: Actor, fields: dict[str, Any]) -> Staff:
+    """Any staff member changes their own display name (``{"name"}``, nothing else)."""
+    unknown = sorted(set(fields) - {"name"})
+    if unknown:
+        raise BadRequest(f"unknown field {unknown[0]!r} (only name can be changed here)")
+    name = fields.get("name")
+    if not isinstance(name, str):
+        raise BadRequest("name is required and must be a string")
+    staff = find_staff(ctx, actor.id)
+    updated = msgspec.structs.replace(staff, name=clean_name(name), updated_at=ctx.clock())
     await ctx.store.commit([Put("staff", updated)])
     await ctx.audit.append(actor, "staff.update", staff.id)
     ctx.events.publish("staff.updated", {"id": staff.id})

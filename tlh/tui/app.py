@@ -10,21 +10,31 @@ browser or ring a real terminal.
 from __future__ import annotations
 
 import webbrowser
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable
 from datetime import datetime
+from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import events
+from textual.app import SystemCommand
 from textual.binding import Binding, BindingType
+from textual.screen import Screen
+from textual.widgets import DataTable
 
 from .actions import Actions, Opener
 from .alerts import Alerts
+from .dialogs.person_menu import PersonMenu, person_actions
 from .live import LiveFeed, utc_now
-from .lock import IdleClock, LockScreen
+from .lock import TOO_MANY, IdleClock, LockScreen
+from .palette import palette_commands
 from .screens.base import DashboardScreen
+from .screens.notifications import NotificationsScreen
 from .screens.people import PeopleScreen
+from .screens.reports import ReportsScreen
 from .screens.schedule import ScheduleScreen
+from .screens.settings import SettingsScreen
+from .settings import DashboardSettings, save
 from .state import Connection, DashboardState
 
 if TYPE_CHECKING:
@@ -36,13 +46,17 @@ WHILE_LOCKED = frozenset({"unlock", "quit"})
 
 
 class DashboardApp(Actions):
-    """Runs the day from the keyboard: People (1) and Schedule (2) screens."""
+    """Runs the day from the keyboard: People (1), Schedule (2), Notifications (3),
+    Reports (4) and Settings (5) screens."""
 
     CSS_PATH = Path(__file__).with_name("dashboard.tcss")
     TITLE = "tlh dashboard"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("1", "show('people')", "People"),
         Binding("2", "show('schedule')", "Schedule"),
+        Binding("3", "show('notifications')", "Notifications"),
+        Binding("4", "show('reports')", "Reports"),
+        Binding("5", "show('settings')", "Settings"),
         Binding("ctrl+l", "lock", "Lock"),
         Binding("q", "quit", "Quit"),
     ]
@@ -53,9 +67,8 @@ class DashboardApp(Actions):
         *,
         opener: Opener = webbrowser.open,
         bell: Callable[[], None] | None = None,
-        hook: Sequence[str] = (),
-        sound: bool = True,
-        warn_after_s: float = 600.0,
+        settings: DashboardSettings | None = None,
+        settings_path: Path | None = None,
         idle_s: float | None = None,
         now: Callable[[], datetime] = utc_now,
         greeting: str | None = None,
@@ -67,11 +80,13 @@ class DashboardApp(Actions):
         self.opener = opener
         self.now = now
         self.state = DashboardState()
-        self.alerts = Alerts(bell or self.bell, self._toast, hook, sound)
+        #: The dashboard's settings; ``change_settings`` saves them to ``settings_path``.
+        self.settings = settings = settings or DashboardSettings()
+        self.settings_path = settings_path
+        self.alerts = Alerts(bell or self.bell, self._toast, settings.hook, settings.sound)
         self.feed = LiveFeed(
             client, self.state, changed=self.redraw, arrived=self._arrived, now=now
         )
-        self.warn_after_s = warn_after_s
         self._idle_s = idle_s
         self.idle = IdleClock(idle_s if idle_s is not None else 15 * 60.0)
         self.locked = False
@@ -80,9 +95,15 @@ class DashboardApp(Actions):
 
     def on_mount(self) -> None:
         """Skeleton first (empty screens), then data as the worker brings it."""
-        self.install_screen(PeopleScreen(self.state, self.now, self.warn_after_s), "people")
+        self.theme = self.settings.theme
+        zone, settings = (lambda: self.feed.zone), (lambda: self.settings)
+        self.install_screen(PeopleScreen(self.state, self.now, settings), "people")
+        self.install_screen(ScheduleScreen(self.state, self.now, zone), "schedule")
+        self.install_screen(NotificationsScreen(self.state, self.now, zone), "notifications")
+        self.install_screen(ReportsScreen(self.state, self.now, zone, self.client), "reports")
         self.install_screen(
-            ScheduleScreen(self.state, self.now, lambda: self.feed.zone), "schedule"
+            SettingsScreen(self.state, self.now, self.client, settings, self.change_settings),
+            "settings",
         )
         self.push_screen("people")
         if self._greeting:
@@ -112,6 +133,14 @@ class DashboardApp(Actions):
         """While locked only unlocking (and quitting) works."""
         return not self.locked or action in WHILE_LOCKED
 
+    def change_settings(self, new: DashboardSettings) -> None:
+        """Apply new settings at once and save them (``OSError`` when the file cannot be)."""
+        self.settings = new
+        self.alerts.sound = new.sound
+        self.theme = new.theme
+        if self.settings_path is not None:
+            save(new, self.settings_path)
+
     # -- drawing and alerts -----------------------------------------------------
 
     def redraw(self) -> None:
@@ -137,19 +166,24 @@ class DashboardApp(Actions):
             self.action_lock()
 
     def action_lock(self) -> None:
-        """Hide every name until the unlock key is pressed."""
+        """Hide every name until unlocked (the key or the token again, per policy)."""
         if self.locked:
             return
         self.locked = True
         # Toasts are redrawn on whichever screen is in front: names must not follow.
         self.clear_notifications()
 
-        def unlocked(_: None) -> None:
+        def unlocked(ok: bool | None) -> None:
+            if not ok:
+                self.feed.failure = TOO_MANY  # the CLI says why, as for a revoked token
+                self.exit(return_code=1)
+                return
             self.locked = False
             self.idle.touch()
             self.redraw()
 
-        self.push_screen(LockScreen(), unlocked)
+        lock = LockScreen(self.feed.dashboard_unlock, self.client.token_matches)
+        self.push_screen(lock, unlocked)
 
     # -- navigation ---------------------------------------------------------------
 
@@ -159,3 +193,28 @@ class DashboardApp(Actions):
             return
         if self.screen.id != name:
             await self.switch_screen(name)
+
+    # -- the palette and the mouse ------------------------------------------------
+
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        """The palette: every bound key of the dashboard, then Textual's own commands."""
+        return palette_commands(self, screen, super().get_system_commands(screen))
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        """Enter or a click on the highlighted People row: that person's menu."""
+        screen = self.screen
+        entry_id = screen.selected_entry() if isinstance(screen, DashboardScreen) else None
+        entry = self.state.entries.get(entry_id or "")
+        if entry is None or self.locked:
+            return
+        menu = PersonMenu(self.state.label(entry), person_actions(self))
+        self.push_screen(menu, partial(self._picked_for, entry.id))
+
+    async def _picked_for(self, entry_id: str, action: str | None) -> None:
+        """Run what was picked in the person menu, as its key would, on that person."""
+        if action is None:
+            return
+        if self._entry() != entry_id:
+            self.notify("that person is no longer in the list", markup=False)
+            return
+        await self.run_action(action)

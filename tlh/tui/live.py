@@ -15,7 +15,8 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from tlh.errors import Forbidden, TlhError, Unauthenticated, Unavailable
+from tlh.domain.models import DashboardUnlock
+from tlh.errors import Forbidden, TlhError, Unauthenticated
 
 from .state import Connection, DashboardState
 
@@ -26,6 +27,8 @@ if TYPE_CHECKING:
 #: Reconnect delays grow from the first to the last, doubling.
 BACKOFF_FIRST_S = 0.25
 BACKOFF_MAX_S = 15.0
+#: Events after which an entry is off the room: shown gone before the rooms are fetched.
+GONE = frozenset({"room.left", "room.denied"})
 #: Eligibility look-ups in flight at once (a 200-appointment day must not flood the server).
 ELIGIBILITY_PARALLEL = 8
 
@@ -60,6 +63,7 @@ class LiveFeed:
         self.sleep = sleep
         self.zone = "UTC"
         self.idle_logoff_min = 15
+        self.dashboard_unlock = DashboardUnlock.KEY
         #: Set once the stream is live and the first full sync is done (tests wait on it).
         self.synced = asyncio.Event()
         self.failure: str | None = None
@@ -73,6 +77,7 @@ class LiveFeed:
                     async for event in stream:
                         if event.type == "events.ready":
                             backoff = BACKOFF_FIRST_S
+                            self.failure = None
                             await self.resync()
                             self.state.set_connection(Connection.LIVE)
                             self.changed()
@@ -88,13 +93,14 @@ class LiveFeed:
             except (Unauthenticated, Forbidden) as exc:
                 self._stop(Connection.SIGNED_OUT, exc.message)
                 return
-            except Unavailable:
-                pass
             except TlhError as exc:
-                # A REST call of the resync failed: treat it like a dropped stream.
+                # Unreachable, or a REST call of the resync failed: like a dropped stream.
                 self.failure = exc.message
             self.synced.clear()
-            self.state.set_connection(Connection.RECONNECTING)
+            self.state.set_connection(
+                Connection.RECONNECTING,
+                f"{self.failure or 'connection lost'} — retrying in {backoff:g} s",
+            )
             self.changed()
             await self.sleep(backoff)  # backoff between reconnects, not synchronisation
             backoff = min(backoff * 2, BACKOFF_MAX_S)
@@ -105,8 +111,16 @@ class LiveFeed:
         self.changed()
 
     async def handle(self, event: StaffEvent) -> None:
-        """Apply one event; fetch the rooms again when it changed who is where."""
+        """Apply one event; fetch the rooms again when it changed who is where.
+
+        Someone who left or was turned away is taken off the screen at once: the fetch
+        waits for the server's audit fsync (tens of ms), and it needs no name.
+        """
         applied = self.state.apply(event)
+        gone = event.data.get("entry_id")
+        if event.type in GONE and isinstance(gone, str):
+            self.state.drop_entry(gone)
+            self.changed()
         if applied.refresh_rooms:
             self.state.load_rooms(await self.client.rooms())
         if applied.arrival is not None:
@@ -118,6 +132,7 @@ class LiveFeed:
         policy = await self.client.practice()
         self.zone = policy.timezone
         self.idle_logoff_min = policy.idle_logoff_min
+        self.dashboard_unlock = policy.dashboard_unlock
         self.state.load_rooms(await self.client.rooms())
         self.changed()  # the people screen first: that is what a clinician waits for
         await self.refresh_schedule()

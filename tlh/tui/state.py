@@ -22,6 +22,9 @@ MAX_NOTIFICATIONS = 200
 #: Event types that change who is in a room (the rooms are fetched again after them).
 ROOM_CHANGES = ("room.", "session.")
 
+#: Room events too frequent or too minor to be a notification (device checks, presence).
+QUIET = frozenset({"room.updated"})
+
 #: Notification wording per event type; ids only ever reach the model from the server.
 SAYS = {
     "room.joined": "arrived",
@@ -33,7 +36,18 @@ SAYS = {
     "room.transferred": "transferred",
     "session.started": "session started",
     "session.ended": "session ended",
+    "consent.accepted": "consent accepted",
+    "consent.declined": "consent declined",
+    "consent.revoked": "consent revoked",
+    "message.failed": "message could not be sent",
+    "link.redeemed": "opened their join link",
 }
+
+#: Events that are only notifications: they change nobody's place in a room.
+NOTICES = frozenset(SAYS) - {k for k in SAYS if k.startswith(ROOM_CHANGES)}
+
+#: Who a notification is about when nothing names them (never an id or a token).
+SOMEONE = "a client"
 
 
 class Connection(StrEnum):
@@ -56,12 +70,14 @@ def clean(value: object) -> str:
 
 @dataclass(frozen=True)
 class Notification:
-    """One line of the notification list (``entry_id`` names the person, if any)."""
+    """One line of the notification list; the ids say who it is about, when known."""
 
     at: datetime | None
     kind: str
     entry_id: str | None
     text: str
+    client_id: str | None = None
+    appointment_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -77,11 +93,15 @@ class DashboardState:
     """Everything the screens show, rebuilt from REST on every (re)connection."""
 
     connection: Connection = Connection.CONNECTING
+    #: Why the stream is down and what happens next (shown beside the connection).
+    connection_note: str = ""
     entries: dict[str, EntryView] = field(default_factory=dict)
     appointments: dict[str, Appointment] = field(default_factory=dict)
     eligibility: dict[str, Eligibility] = field(default_factory=dict)
     client_names: dict[str, str] = field(default_factory=dict)
     notifications: list[Notification] = field(default_factory=list)
+    #: Notifications since the Notifications screen was last opened.
+    unread: int = 0
     #: Entries that arrived and have not been acted on yet (highlighted rows).
     highlighted: set[str] = field(default_factory=set)
     #: Bumped on every change, so screens can skip redrawing when nothing moved.
@@ -109,22 +129,30 @@ class DashboardState:
         self.eligibility[answer.appointment_id] = answer
         self.version += 1
 
-    def set_connection(self, connection: Connection) -> None:
-        """Note the event stream's state (the status bar shows it)."""
-        if connection != self.connection:
-            self.connection = connection
+    def set_connection(self, connection: Connection, note: str = "") -> None:
+        """Note the event stream's state, and why (the status bar shows both)."""
+        if (connection, note) != (self.connection, self.connection_note):
+            self.connection, self.connection_note = connection, clean(note)
             self.version += 1
+
+    def connection_text(self) -> str:
+        """The connection as the status lines show it: ``live``, or ``reconnecting (why)``."""
+        note = f" ({self.connection_note})" if self.connection_note else ""
+        return f"{self.connection.value}{note}"
 
     # -- events ---------------------------------------------------------------
 
     def apply(self, event: StaffEvent) -> Applied:
         """Take one staff event into the model; what the caller must do next."""
+        if event.type in NOTICES:
+            self.notify(self._notice(event))
+            self.version += 1
+            return Applied()
         if not event.type.startswith(ROOM_CHANGES):
             return Applied()
-        data = event.data
-        entry_id = data.get("entry_id") if isinstance(data.get("entry_id"), str) else None
-        said = SAYS.get(event.type, event.type)
-        self.notify(Notification(event.at, event.type, entry_id, said))
+        entry_id = _id(event.data, "entry_id")
+        if event.type not in QUIET:
+            self.notify(self._notice(event))
         arrival = None
         if event.type == "room.joined" and entry_id is not None:
             self.highlighted.add(entry_id)
@@ -134,15 +162,46 @@ class DashboardState:
         self.version += 1
         return Applied(refresh_rooms=True, arrival=arrival)
 
+    def _notice(self, event: StaffEvent) -> Notification:
+        """The notification for one event; the person's ids, as far as they are known."""
+        data = event.data
+        entry_id = _id(data, "entry_id")
+        entry = self.entries.get(entry_id) if entry_id else None
+        text = SAYS.get(event.type, event.type)
+        if event.type == "message.failed":
+            kind = clean(data.get("kind") or "message").replace("_", " ")
+            text = f"{kind} by {clean(data.get('channel'))} could not be sent"
+        return Notification(
+            event.at,
+            event.type,
+            entry_id,
+            text,
+            client_id=_id(data, "client_id") or (entry.client_id if entry else None),
+            appointment_id=_id(data, "appointment_id"),
+        )
+
     def notify(self, note: Notification) -> None:
         """Add a notification, keeping the newest ``MAX_NOTIFICATIONS``."""
         self.notifications.append(note)
         del self.notifications[:-MAX_NOTIFICATIONS]
+        self.unread = min(self.unread + 1, MAX_NOTIFICATIONS)
+
+    def mark_read(self) -> None:
+        """The Notifications screen was opened: nothing is new any more."""
+        if self.unread:
+            self.unread = 0
+            self.version += 1
 
     def acknowledge(self, entry_id: str) -> None:
         """Stop highlighting an entry (staff acted on it)."""
         self.highlighted.discard(entry_id)
         self.version += 1
+
+    def drop_entry(self, entry_id: str) -> None:
+        """Take out an entry the server says has gone (before the rooms are fetched again)."""
+        if self.entries.pop(entry_id, None) is not None:
+            self.highlighted.discard(entry_id)
+            self.version += 1
 
     # -- views ----------------------------------------------------------------
 
@@ -173,6 +232,31 @@ class DashboardState:
         """Who is waiting for one appointment (its row shows them)."""
         return [e for e in self.waiting() if e.appointment_id == appointment_id]
 
+    def who(self, note: Notification) -> str:
+        """Who a notification is about, by name; ``SOMEONE`` when no name is known."""
+        entry = self.entries.get(note.entry_id) if note.entry_id else None
+        if entry is not None and self.label(entry):
+            return self.label(entry)
+        if note.client_id in self.client_names:
+            return clean(self.client_names[note.client_id]) or SOMEONE
+        appt = self.appointments.get(note.appointment_id) if note.appointment_id else None
+        named = (
+            [self.client_names[c] for c in appt.client_ids if c in self.client_names]
+            if appt
+            else []
+        )
+        return clean(", ".join(named)) or SOMEONE
+
+    def unread_note(self) -> str:
+        """``" · 3 new"`` for the other screens' status lines (empty when nothing is new)."""
+        return f" · {self.unread} new" if self.unread else ""
+
     def names_of(self, appt: Appointment) -> str:
         """The appointment's clients by name (ids when a name is unknown)."""
         return ", ".join(clean(self.client_names.get(c, c)) for c in appt.client_ids)
+
+
+def _id(data: dict[str, object], key: str) -> str | None:
+    """An id field of an event's data, if it is a string."""
+    value = data.get(key)
+    return value if isinstance(value, str) and value else None

@@ -3,7 +3,7 @@ from aiohttp import web
 from tlh import __version__
 from tlh.server.http import ADMIN, ALL_STAFF, actor, body, ctx, public, requires, respond
 from tlh.services import practice
-from tlh.services.staff import find_staff
+from tlh.services.staff import find_staff, update_own_name
 
 routes = web.RouteTableDef()
 
@@ -18,6 +18,12 @@ async def healthz(request: web.Request) -> web.Response:
 @requires(*ALL_STAFF)
 async def me(request: web.Request) -> web.Response:
     return respond(find_staff(ctx(request), actor(request).id))
+
+
+@routes.patch("/api/v1/me")
+@requires(*ALL_STAFF)
+async def update_me(request: web.Request) -> web.Response:
+    return respond(await update_own_name(ctx(request), actor(request), await body(request)))
 
 
 @routes.get("/api/v1/practice")

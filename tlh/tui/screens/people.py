@@ -1,8 +1,9 @@
 """The People screen: who is in session, who is waiting (and for how long), guests.
 
 One row per live room entry. Names come from the server and are shown literally
-(``rich.text.Text``, never markup). The waiting-since column ticks every second and
-turns to the warning colour past the configured threshold.
+(``rich.text.Text``, never markup). The timer column ticks every second: for waiting
+rows, how long they have waited (warning colour past ``warn_after_min``); for rows in
+session, how long since they were let in (warning colour past ``call_timer_min``).
 """
 
 from __future__ import annotations
@@ -16,13 +17,14 @@ from textual.widgets import Static
 from tlh.client.rooms import EntryView
 from tlh.domain.rooms import EntryState
 from tlh.tui.screens.table import TableScreen
+from tlh.tui.settings import DashboardSettings
 from tlh.tui.state import DashboardState, clean
 
 COLUMNS = (
     ("", "mark"),
     ("Where", "where"),
     ("Who", "who"),
-    ("Waiting", "since"),
+    ("Timer", "since"),
     ("Consent", "consent"),
     ("Devices", "device"),
     ("Line", "line"),
@@ -32,13 +34,20 @@ WARN_STYLE = "bold red"
 NEW_STYLE = "bold reverse yellow"
 
 
-def waited(entry: EntryView, now: datetime, warn_after_s: float) -> Text:
-    """``mm:ss`` since arrival, in the warning colour past the threshold."""
-    seconds = max(0, int((now - entry.arrived_at).total_seconds()))
+def elapsed(since: datetime, now: datetime, warn_after_s: float) -> Text:
+    """``m:ss`` since ``since``, in the warning colour past the threshold."""
+    seconds = max(0, int((now - since).total_seconds()))
     shown = f"{seconds // 60:d}:{seconds % 60:02d}"
-    if entry.state != EntryState.WAITING:
-        return Text("")
     return Text(shown, style=WARN_STYLE if seconds >= warn_after_s else "")
+
+
+def timer(entry: EntryView, now: datetime, settings: DashboardSettings) -> Text:
+    """Waiting: time since arrival; admitted or in session: time since let in."""
+    if entry.state == EntryState.WAITING:
+        return elapsed(entry.arrived_at, now, settings.warn_after_min * 60)
+    if entry.state in (EntryState.ADMITTED, EntryState.IN_SESSION):
+        return elapsed(entry.state_since, now, settings.call_timer_min * 60)
+    return Text("")
 
 
 def device_summary(entry: EntryView) -> str:
@@ -68,10 +77,13 @@ class PeopleScreen(TableScreen):
     """The live waiting room."""
 
     def __init__(
-        self, state: DashboardState, now: Callable[[], datetime], warn_after_s: float
+        self,
+        state: DashboardState,
+        now: Callable[[], datetime],
+        settings: Callable[[], DashboardSettings],
     ) -> None:
         super().__init__(state, now, screen_id="people", columns=COLUMNS)
-        self.warn_after_s = warn_after_s
+        self.settings = settings
 
     def on_mount(self) -> None:
         """Draw now, then tick the waiting timers every second."""
@@ -92,15 +104,15 @@ class PeopleScreen(TableScreen):
         status = found.first(Static)
         waiting = len(self.state.waiting())
         status.update(
-            f"People · {self.state.connection.value} · {waiting} waiting · "
-            f"{len(self.state.in_session())} in session"
+            f"People · {self.state.connection_text()} · {waiting} waiting · "
+            f"{len(self.state.in_session())} in session{self.state.unread_note()}"
         )
         if self.shown_version == self.state.version:
             return
         self.shown_version = self.state.version
         table, keep = self.table, self.selected()
         table.clear()
-        now = self.now()
+        now, settings = self.now(), self.settings()
         for entry in self.rows():
             new = entry.id in self.state.highlighted
             flags = "2nd device" if entry.second_device else ""
@@ -110,7 +122,7 @@ class PeopleScreen(TableScreen):
                 Text("NEW", style=NEW_STYLE) if new else Text(""),
                 where(entry),
                 Text(self.state.label(entry), style=NEW_STYLE if new else ""),
-                waited(entry, now, self.warn_after_s),
+                timer(entry, now, settings),
                 clean(entry.consent or "-"),
                 device_summary(entry),
                 "online" if entry.online else "reconnecting",
@@ -121,12 +133,12 @@ class PeopleScreen(TableScreen):
             table.move_cursor(row=table.get_row_index(keep))
 
     def tick(self) -> None:
-        """Refresh the waiting-since cells (a live timer)."""
-        now = self.now()
+        """Refresh the timer cells (waiting and in-session timers)."""
+        now, settings = self.now(), self.settings()
         table = self.table
-        for entry in self.state.waiting():
+        for entry in self.state.entries.values():
             if entry.id in table.rows:
-                table.update_cell(entry.id, "since", waited(entry, now, self.warn_after_s))
+                table.update_cell(entry.id, "since", timer(entry, now, settings))
 
     def selected_entry(self) -> str | None:
         """The person under the cursor."""

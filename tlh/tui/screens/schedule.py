@@ -65,8 +65,9 @@ class ScheduleScreen(TableScreen):
             start = upcoming.start.astimezone(ZoneInfo(self.zone())).strftime("%H:%M")
             after = f" · next {start} (s starts)"
         status.update(
-            f"Schedule · {self.state.connection.value} · "
+            f"Schedule · {self.state.connection_text()} · "
             f"{len(self.state.appointments)} today · {len(self.state.waiting())} waiting{after}"
+            f"{self.state.unread_note()}"
         )
         if self.shown_version == self.state.version:
             return

@@ -1,0 +1,203 @@
+"""Issue 5: the clinician's dashboard, start to first paint and event to screen.
+
+1. Start to first paint, 200 appointments today (target <= 600 ms): the real
+   ``tlh dashboard`` console script in a pseudo-terminal (120x40, TERM=xterm-256color,
+   TLH_URL/TLH_TOKEN), timed from spawn to (a) the skeleton, the People status line on
+   screen ("People · "), and (b) the data, "People · live" on screen: the worker sets
+   "live" only after the full sync (rooms, the 200 appointments and their clients, and
+   the eligibility of the 100 telehealth ones). ``--runs`` runs, median and max.
+2. Event to screen with 100 waiting (target p99 <= 100 ms): ``DashboardApp`` in-process
+   (``run_test``, 120x40) against the same ``tlh serve``; 100 guests wait on raw
+   participant websockets; then ``--events`` times a new guest says hello (clock starts)
+   until its row is in the People screen's DataTable, and the oldest guest leaves until
+   its row is gone from the table (the table is polled every 1 ms).
+
+The practice is seeded through the store before the server starts.
+
+    .venv/bin/python bench/bench_dashboard.py [--runs 7] [--events 200]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import statistics
+import sys
+import tempfile
+import time
+from datetime import datetime, timedelta
+from datetime import time as clock_time
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import aiohttp
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench_room_ws import COOKIE, Server, pct  # type: ignore[import-not-found]
+
+from tests.cli.terminal import Terminal
+from tlh.client import TlhClient
+from tlh.domain.models import Appointment, Client, Modality, Status
+from tlh.services import staff
+from tlh.services.bootstrap import init_practice, local_context
+from tlh.services.context import Actor, new_id
+from tlh.store.base import Put
+
+TZ = "America/New_York"
+CLINICIAN = "lee@example.org"
+TLH = str(Path(sys.executable).with_name("tlh"))
+
+
+async def seed(data_dir: Path, count: int) -> tuple[str, str]:
+    """A clinician with ``count`` appointments today (half telehealth), 7 minutes apart.
+    Returns the admin's and the clinician's tokens."""
+    admin_token = await init_practice(data_dir, "Bench Practice", TZ, "a@example.org")
+    async with local_context(data_dir) as ctx:
+        admin = staff.find_staff(ctx, "a@example.org")
+        actor = Actor(kind="staff", id=admin.id, role=admin.role, source="bench")
+        lee, token = await staff.add_staff(
+            ctx, actor, email=CLINICIAN, name="Dr Lee", role="clinician", telehealth=True
+        )
+        now = ctx.clock()
+        midnight = datetime.combine(now.astimezone(ZoneInfo(TZ)).date(), clock_time(), ZoneInfo(TZ))
+        ops: list[Put] = []
+        for n in range(count):
+            person = Client(id=new_id("cli"), name=f"Client {n}", created_at=now, updated_at=now)
+            appt = Appointment(
+                id=new_id("apt"), status=Status.CONFIRMED, clinician_ids=(lee.id,),
+                modality=Modality.TELEHEALTH if n % 2 else Modality.IN_PERSON,
+                client_ids=(person.id,), duration_min=5, created_at=now, updated_at=now,
+                start=(midnight + timedelta(minutes=7 * n)).astimezone(ZoneInfo("UTC")),
+            )  # fmt: skip
+            ops += [Put("clients", person), Put("appointments", appt)]
+        await ctx.store.commit(ops)
+    return admin_token, token
+
+
+def first_paint(url: str, token: str, runs: int) -> None:
+    env = {**os.environ, "TLH_URL": url, "TLH_TOKEN": token, "TLH_CONFIG": os.devnull}
+    skeleton, data = [], []
+    for _ in range(runs):
+        term = Terminal([TLH, "dashboard", "--no-sound"], env, cols=120, rows=40)
+        try:
+            skeleton.append(term.wait_for(r"People · ", within=20) * 1000)
+            data.append(term.wait_for(r"People · live", within=20) * 1000)
+            term.write("q")
+            term.wait_exit(within=10)
+        finally:
+            term.close()
+    for name, values in (("skeleton (status line)", skeleton), ("data ('People · live')", data)):
+        print(
+            f"  start -> {name}: median {statistics.median(values):.0f} ms, "
+            f"max {max(values):.0f} ms, min {min(values):.0f} ms (n={len(values)}; target <= 600)"
+        )
+
+
+class Guests:
+    """Guest participants on raw websockets (links made and redeemed up front)."""
+
+    def __init__(self, http: aiohttp.ClientSession, url: str, cookies: list[str]) -> None:
+        self.http, self.url, self.cookies = http, url, cookies
+        self.open: list[aiohttp.ClientWebSocketResponse] = []
+
+    @classmethod
+    async def make(cls, http: aiohttp.ClientSession, url: str, admin: TlhClient, n: int) -> Guests:
+        gate = asyncio.Semaphore(10)
+
+        async def one() -> str:
+            async with gate:
+                made = await admin.invite_guest(CLINICIAN)
+                token = made.url.split("#", 1)[1]
+                async with http.post(
+                    f"{url}/api/v1/link/redeem", json={"token": token}, headers={"Origin": url}
+                ) as r:
+                    if r.status != 200:
+                        raise SystemExit(f"redeem answered {r.status}")
+                    return r.cookies[COOKIE].value
+
+        return cls(http, url, list(await asyncio.gather(*(one() for _ in range(n)))))
+
+    async def connect(self) -> aiohttp.ClientWebSocketResponse:
+        cookie = self.cookies.pop()
+        return await self.http.ws_connect(
+            f"{self.url}/api/v1/link/ws", compress=0,
+            headers={"Origin": self.url, "Cookie": f"{COOKIE}={cookie}"},
+        )  # fmt: skip
+
+    async def hello(self, ws: aiohttp.ClientWebSocketResponse) -> None:
+        await ws.send_json({"type": "hello", "device_id": new_id("dev")})
+        self.open.append(ws)
+
+
+async def event_to_screen(url: str, admin_token: str, token: str, events: int) -> None:
+    from textual.widgets import DataTable
+
+    from tlh.tui.app import DashboardApp
+
+    async with (
+        aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as http,
+        TlhClient(url, admin_token) as admin,
+        TlhClient(url, token) as client,
+    ):
+        guests = await Guests.make(http, url, admin, 100 + events)
+        app = DashboardApp(client, bell=lambda: None, opener=lambda _: True)
+        async with app.run_test(size=(120, 40)) as pilot:
+            await asyncio.wait_for(app.feed.synced.wait(), 20)
+            table = app.screen.query_one(DataTable)
+
+            async def rows_become(n: int) -> None:
+                deadline = time.monotonic() + 10
+                while table.row_count != n:
+                    if time.monotonic() > deadline:
+                        raise SystemExit(f"the table has {table.row_count} rows, not {n}")
+                    await asyncio.sleep(0.001)  # polling the table: the measured condition
+
+            for _ in range(100):
+                await guests.hello(await guests.connect())
+            await rows_become(100)
+            await pilot.pause()
+            joins, leaves = [], []
+            for _ in range(events):
+                ws = await guests.connect()
+                t = time.perf_counter()
+                await guests.hello(ws)
+                await rows_become(101)
+                joins.append((time.perf_counter() - t) * 1000)
+                oldest = guests.open.pop(0)
+                t = time.perf_counter()
+                await oldest.send_json({"type": "leave"})
+                await rows_become(100)
+                leaves.append((time.perf_counter() - t) * 1000)
+                await oldest.close()
+            for ws in guests.open:
+                await ws.close()
+    for name, values in (("join -> row shown", joins), ("leave -> row gone", leaves)):
+        print(
+            f"  {name} (100 waiting): p50 {pct(values, 0.5):.1f} ms, p95 {pct(values, 0.95):.1f} ms, "
+            f"p99 {pct(values, 0.99):.1f} ms, max {max(values):.1f} ms (n={len(values)}; target p99 <= 100)"
+        )
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--events", type=int, default=200)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        admin_token, token = await seed(Path(tmp) / "data", 200)
+        server = Server(Path(tmp) / "data")
+        try:
+            print("start to first paint, 200 appointments today, `tlh dashboard` in a 120x40 pty:")
+            await asyncio.to_thread(first_paint, server.url, token, args.runs)
+            print("event to screen, in-process DashboardApp:")
+            await event_to_screen(server.url, admin_token, token, args.events)
+        finally:
+            server.stop()
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    print(f"  machine load average {load} on {os.cpu_count()} cores")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

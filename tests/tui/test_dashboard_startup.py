@@ -1,0 +1,123 @@
+"""Starting the dashboard against a server that is down, or slow.
+
+Down: the status line says it is reconnecting and why, retries with a growing delay,
+and goes live with the data once the server is back on the same port. Slow: the
+skeleton (status line, column headers, key help) is on screen before any data. The
+server is made slow without touching it: the dashboard talks to it through a loopback
+TCP proxy that holds every chunk from the server for ``LAG_S`` before passing it on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import re
+import time
+from collections.abc import AsyncIterator
+
+from tlh.client import TlhClient
+from tlh.tui.state import Connection
+
+from .conftest import Practice
+from .helpers import Fakes, dashboard, screen_text, until
+
+#: How long the proxy holds each chunk coming back from the server.
+LAG_S = 0.2
+
+
+async def test_unreachable_at_start_retries_then_goes_live(practice: Practice) -> None:
+    await practice.server.stop()
+    async with practice.clinician() as client:
+        app = dashboard(client, Fakes())
+        async with app.run_test(size=(120, 30)) as pilot:
+            reason = f"cannot reach the tlh server at {practice.url}"
+            await until(pilot, lambda: reason in screen_text(app), "the reason on screen")
+            line = next(x for x in screen_text(app).splitlines() if reason in x)
+            assert re.search(
+                r"People · reconnecting \(cannot reach .* retrying in [\d.]+ s\)", line
+            )
+            # It keeps trying, each time waiting longer (0.25 s, 0.5 s, then 1 s).
+            await until(pilot, lambda: "retrying in 1 s" in screen_text(app), "a longer backoff")
+            assert not app.feed.synced.is_set()
+            await practice.server.start()
+            await until(pilot, app.feed.synced.is_set, "live once the server is back")
+            assert app.state.connection == Connection.LIVE
+            assert app.feed.failure is None
+            await pilot.press("2")
+            await until(pilot, lambda: practice.client_name in screen_text(app), "the data")
+            assert reason not in screen_text(app)
+
+
+async def relay(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, lag_s: float) -> None:
+    """Copy ``reader`` to ``writer``, each chunk ``lag_s`` after it arrived (order kept)."""
+    chunks: asyncio.Queue[tuple[float, bytes]] = asyncio.Queue()
+
+    async def read() -> None:
+        while chunk := await reader.read(65536):
+            chunks.put_nowait((time.monotonic() + lag_s, chunk))
+        chunks.put_nowait((time.monotonic() + lag_s, b""))
+
+    reading = asyncio.create_task(read())
+    try:
+        while chunk := await deliver(chunks):
+            writer.write(chunk)
+            await writer.drain()
+    finally:
+        reading.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await reading
+        writer.close()
+
+
+async def deliver(chunks: asyncio.Queue[tuple[float, bytes]]) -> bytes:
+    due, chunk = await chunks.get()
+    await asyncio.sleep(max(0.0, due - time.monotonic()))  # the injected latency
+    return chunk
+
+
+@contextlib.asynccontextmanager
+async def slow_proxy(target_port: int, lag_s: float) -> AsyncIterator[str]:
+    """A loopback proxy to ``target_port`` whose answers arrive ``lag_s`` late; its URL."""
+    pipes: set[asyncio.Task[None]] = set()
+
+    async def accept(down_r: asyncio.StreamReader, down_w: asyncio.StreamWriter) -> None:
+        up_r, up_w = await asyncio.open_connection("127.0.0.1", target_port)
+        pipes.update(
+            {
+                asyncio.create_task(relay(down_r, up_w, 0.0)),
+                asyncio.create_task(relay(up_r, down_w, lag_s)),
+            }
+        )
+
+    server = await asyncio.start_server(accept, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.close()
+        for task in pipes:
+            task.cancel()
+        await asyncio.gather(*pipes, return_exceptions=True)
+        await server.wait_closed()
+
+
+async def test_a_slow_server_shows_the_skeleton_before_the_data(practice: Practice) -> None:
+    async with (
+        slow_proxy(practice.server.port, LAG_S) as url,
+        TlhClient(url, practice.clinician_token) as client,
+    ):
+        app = dashboard(client, Fakes())
+        started = time.monotonic()
+        async with app.run_test(size=(80, 24)) as pilot:
+            await until(pilot, lambda: "People · connecting" in screen_text(app), "the skeleton")
+            skeleton_s = time.monotonic() - started
+            shown = screen_text(app)
+            assert "Where" in shown  # the table's headers
+            assert "Who" in shown
+            assert "a Admit" in shown  # the key help
+            assert not app.state.appointments
+            assert not app.feed.synced.is_set()
+            await until(pilot, app.feed.synced.is_set, "the data through the slow proxy")
+            assert time.monotonic() - started > skeleton_s + LAG_S  # the data came later
+            await pilot.press("2")
+            await until(pilot, lambda: practice.client_name in screen_text(app), "the schedule")
