@@ -320,3 +320,31 @@ async def test_a_crashed_writer_fails_its_callers_instead_of_hanging(
         await asyncio.wait_for(audit.append(ADMIN, "client.read", "cli_1"), timeout=5)
     with pytest.raises(StoreError, match="not open"):
         await audit.append(ADMIN, "client.read", "cli_2")
+
+
+async def test_the_head_catches_up_once_appends_go_quiet_without_a_close(tmp_path: Path) -> None:
+    log = AuditLog(tmp_path, clock=ticking_clock())
+    await log.start()
+    try:
+        for i in range(1, 31):  # faster than HEAD_EVERY_S: the head lags meanwhile
+            await log.append(ADMIN, "client.read", f"cli_{i}")
+        head = tmp_path / "audit" / auditlog.HEAD_NAME
+        deadline = asyncio.get_running_loop().time() + 5 * auditlog.HEAD_EVERY_S + 2
+        while json.loads(head.read_bytes())["seq"] != 30:
+            assert asyncio.get_running_loop().time() < deadline, "the head never caught up"
+            await asyncio.sleep(0.01)  # polling a file the writer task updates
+        assert verify(tmp_path).ok
+    finally:
+        await log.close()
+
+
+async def test_a_lagging_head_is_still_an_anchor_and_close_moves_it_to_the_end(
+    tmp_path: Path,
+) -> None:
+    await filled(tmp_path, 12)
+    head = json.loads((tmp_path / "audit" / auditlog.HEAD_NAME).read_bytes())
+    assert head["seq"] == 12
+    write_lines(tmp_path, lines_of(tmp_path)[:11])
+    assert [p.reason for p in verify(tmp_path).problems] == [
+        "the log ends at seq 11 but the head says 12 (lines deleted at the end)"
+    ]

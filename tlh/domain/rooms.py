@@ -249,10 +249,12 @@ def in_line(entries: Iterable[RoomEntry]) -> list[RoomEntry]:
 
 def position(entries: Iterable[RoomEntry], entry_id: str) -> int | None:
     """1-based place in line, or ``None`` when the entry is not waiting."""
-    for n, entry in enumerate(in_line(entries), start=1):
-        if entry.id == entry_id:
-            return n
-    return None
+    return positions(entries).get(entry_id)
+
+
+def positions(entries: Iterable[RoomEntry]) -> dict[str, int]:
+    """Every waiting entry's 1-based place in line, by entry id (one sort for a room)."""
+    return {entry.id: n for n, entry in enumerate(in_line(entries), start=1)}
 
 
 def expected_wait_min(

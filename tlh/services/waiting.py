@@ -109,8 +109,9 @@ class Rooms:
     def rooms_with_entries(self) -> set[str]:
         return {e.clinician_id for e in self._entries.values() if e.clinician_id}
 
-    def position(self, entry: RoomEntry) -> int | None:
-        return rules.position(self.live(entry.clinician_id), entry.id)
+    def positions(self, clinician_id: str | None) -> dict[str, int]:
+        """Places in line of one room's waiting entries, by entry id."""
+        return rules.positions(self.live(clinician_id))
 
     def presence_of(self, clinician_id: str | None) -> Presence:
         if clinician_id is None:

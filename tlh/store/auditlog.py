@@ -10,8 +10,11 @@ would then chain across files). Each line is one entry, ids only, never PHI::
 ``hash`` is ``sha256(prev + canonical JSON of the entry without "hash")``, canonical
 meaning msgspec's encoding with keys sorted and no whitespace; the first ``prev`` is
 64 zeros. So editing a line breaks its hash, and deleting or reordering lines breaks
-``seq`` and ``prev``. Deleting lines at the *end* leaves a valid chain, so after each
-batch ``audit/head.json`` (``{"seq", "hash"}``) is replaced atomically as an anchor.
+``seq`` and ``prev``. Deleting lines at the *end* leaves a valid chain, so
+``audit/head.json`` (``{"seq", "hash"}``) is replaced atomically as an anchor: after a
+batch, at most every ``HEAD_EVERY_S`` (a head behind the log is fine; one ahead of it
+means lines were deleted), and on close. Its rename and directory fsync stay off the
+path every caller waits on.
 
 Writes are group commits: callers queue entries, one writer task writes and fsyncs
 whatever has queued (in a thread), then wakes every caller. ``append`` returns only
@@ -26,6 +29,7 @@ import hashlib
 import logging
 import os
 import re
+import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -41,6 +45,8 @@ log = logging.getLogger(__name__)
 ZERO_HASH = "0" * 64
 LOG_NAME = "audit.jsonl"
 HEAD_NAME = "head.json"
+#: Seconds the head anchor may lag behind the log while entries keep coming.
+HEAD_EVERY_S = 0.25
 MAX_PROBLEMS = 100
 
 # Ids and dotted action names only: no spaces, "@" or "+" keeps names, emails and
@@ -179,6 +185,9 @@ class AuditLog:
         self._broken = False
         #: Batches written and fsynced so far (tests and the bench count group commits).
         self.batches_written = 0
+        #: The head not written yet (lagging), and when it was last written.
+        self._head_due: Head | None = None
+        self._head_at = 0.0
 
     # -- lifecycle -------------------------------------------------------------
 
@@ -298,14 +307,15 @@ class AuditLog:
         await done
 
     async def _run(self) -> None:
-        """The one writer: take everything queued, write it as one batch, repeat."""
+        """The one writer: take everything queued, write it as one batch, repeat; move
+        the head anchor when it is due (or when the queue goes quiet, or on close)."""
         assert self._queue is not None
         batch: list[_Pending] = []
         try:
             stop = False
             while not stop:
                 batch = []
-                item = await self._queue.get()
+                item = await self._next()
                 while True:
                     if item is None:
                         stop = True
@@ -316,6 +326,7 @@ class AuditLog:
                     item = self._queue.get_nowait()
                 if batch:
                     await self._write_batch(batch)
+            await self._write_head(force=True)
         finally:
             # Cancelled or crashed: nobody may wait forever for an entry never written.
             self._closing = True
@@ -324,6 +335,31 @@ class AuditLog:
                 if pending is not None:
                     batch.append(pending)
             _fail(batch, "the audit log stopped; the entry may not be recorded")
+
+    async def _next(self) -> _Pending | None:
+        """The next queued item; a lagging head is written while the queue is quiet."""
+        assert self._queue is not None
+        while self._head_due is not None and self._queue.empty():
+            wait = self._head_at + HEAD_EVERY_S - time.monotonic()
+            try:
+                return await asyncio.wait_for(self._queue.get(), max(wait, 0.0))
+            except TimeoutError:
+                await self._write_head(force=True)
+        return await self._queue.get()
+
+    async def _write_head(self, *, force: bool = False) -> None:
+        """Replace ``head.json`` with the last batch's end, if due (or ``force``)."""
+        head = self._head_due
+        if head is None or (not force and time.monotonic() - self._head_at < HEAD_EVERY_S):
+            return
+        self._head_due, self._head_at = None, time.monotonic()
+        try:
+            await asyncio.to_thread(
+                write_atomic, self.head_path, _encoder.encode(head), keep_backup=False
+            )
+        except OSError as exc:
+            # The entries are durable; the next batch moves the head past them.
+            log.warning("audit head not updated: %s", type(exc).__name__)
 
     async def _write_batch(self, batch: list[_Pending]) -> None:
         seq, prev = self._seq, self._last_hash
@@ -337,7 +373,7 @@ class AuditLog:
                 prev = h
         lines.append(b"")
         try:
-            await asyncio.to_thread(self._write_sync, b"\n".join(lines), Head(seq, prev))
+            await asyncio.to_thread(self._write_sync, b"\n".join(lines))
         except Exception as exc:
             log.error("audit log write failed: %s", type(exc).__name__)
             _fail(batch, "the audit log could not be written")
@@ -347,9 +383,11 @@ class AuditLog:
         for pending in batch:
             if not pending.done.done():
                 pending.done.set_result(None)
+        self._head_due = Head(seq, prev)
+        await self._write_head()
 
-    def _write_sync(self, data: bytes, head: Head) -> None:
-        """Append, fsync, then move the head; on failure leave the file as it was."""
+    def _write_sync(self, data: bytes) -> None:
+        """Append and fsync; on failure leave the file as it was."""
         assert self._fd is not None
         fd = self._fd
         start = os.fstat(fd).st_size
@@ -366,11 +404,6 @@ class AuditLog:
             except OSError:
                 self._broken = True
             raise
-        try:
-            write_atomic(self.head_path, _encoder.encode(head), keep_backup=False)
-        except OSError as exc:
-            # The entries are durable; the next batch moves the head past them.
-            log.warning("audit head not updated: %s", type(exc).__name__)
 
     # -- reading ---------------------------------------------------------------
 

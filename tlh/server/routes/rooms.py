@@ -5,6 +5,7 @@ Labels carry clients' names, so every listing audits the client records it read.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import msgspec
@@ -40,19 +41,28 @@ async def entry_views(
     c: Context, who: Actor, rooms: Rooms, entries: list[RoomEntry]
 ) -> list[dict[str, Any]]:
     """EntryViews (entry + label, position, consent); the client reads are audited."""
-    client_ids = sorted({e.client_id for e in entries if e.client_id})
-    clients = {cid: c.store.get("clients", cid) for cid in client_ids}
+    views, client_ids = _views(c, rooms, entries)
     if client_ids:
         await c.audit.append_many(who, "client.read", client_ids)
+    return views
+
+
+def _views(
+    c: Context, rooms: Rooms, entries: list[RoomEntry]
+) -> tuple[list[dict[str, Any]], list[str]]:
+    """The EntryViews and the ids of the clients they show (the caller audits the read)."""
+    client_ids = sorted({e.client_id for e in entries if e.client_id})
+    clients = {cid: c.store.get("clients", cid) for cid in client_ids}
+    places = {room: rooms.positions(room) for room in {e.clinician_id for e in entries}}
     views = []
     for entry in entries:
         view = msgspec.to_builtins(entry)
         client = clients.get(entry.client_id) if entry.client_id else None
         view["label"] = _label(entry, client if isinstance(client, Client) else None)
-        view["position"] = rooms.position(entry)
+        view["position"] = places[entry.clinician_id].get(entry.id)
         view["consent"] = consent.state_of(c, entry.client_id).value if entry.client_id else None
         views.append(view)
-    return views
+    return views, client_ids
 
 
 def _label(entry: RoomEntry, client: Client | None) -> str:
@@ -82,20 +92,27 @@ async def list_rooms(request: web.Request) -> web.Response:
         wanted = [find_staff(c, who.id)]
     else:
         wanted = [s for s in list_staff(c) if s.role is Role.CLINICIAN and s.active]
-    items = [await _room_view(c, who, rooms, staff) for staff in wanted]
-    queue = await entry_views(c, who, rooms, rooms.live(None))
-    await c.audit.append_many(who, "room.read", [s.id for s in wanted] or ["queue"])
+    items = [_room_view(c, rooms, staff) for staff in wanted]
+    queue, read = _views(c, rooms, rooms.live(None))
+    read += [cid for item in items for cid in item.pop("client_ids")]
+    # Both audit records go in one group commit: the dashboard waits on this answer.
+    audits = [c.audit.append_many(who, "room.read", [s.id for s in wanted] or ["queue"])]
+    if read:
+        audits.append(c.audit.append_many(who, "client.read", sorted(set(read))))
+    await asyncio.gather(*audits)
     return respond({"items": items, "queue": queue})
 
 
-async def _room_view(c: Context, who: Actor, rooms: Rooms, staff: Staff) -> dict[str, Any]:
+def _room_view(c: Context, rooms: Rooms, staff: Staff) -> dict[str, Any]:
+    entries, client_ids = _views(c, rooms, rooms.live(staff.id))
     return {
         "clinician_id": staff.id,
         "name": staff.name,
         "presence": rooms.presence_of(staff.id).value,
         "waiting_room": waiting_room_on(staff, c.policy()),
         "sessions": sessions.open_segments_of(c, staff.id),
-        "entries": await entry_views(c, who, rooms, rooms.live(staff.id)),
+        "entries": entries,
+        "client_ids": client_ids,
     }
 
 
@@ -182,4 +199,8 @@ async def presence(request: web.Request) -> web.Response:
     c, who, data = ctx(request), actor(request), await body(request)
     rooms = request.app[ROOMS]
     await rooms.set_presence(who, data.get("presence"))
-    return respond(await _room_view(c, who, rooms, find_staff(c, who.id)))
+    view = _room_view(c, rooms, find_staff(c, who.id))
+    read = view.pop("client_ids")
+    if read:
+        await c.audit.append_many(who, "client.read", read)
+    return respond(view)
