@@ -12,7 +12,7 @@ from tlh.tui.app import DashboardApp
 from tlh.tui.dialogs.person_menu import PersonMenu
 from tlh.tui.lock import LockScreen
 from tlh.tui.screens.people import PeopleScreen
-from tlh.tui.screens.schedule import ScheduleScreen
+from tlh.tui.screens.schedule import ExplainScreen
 
 from .conftest import Practice
 from .helpers import Fakes, arrive, dashboard, screen_text, until
@@ -119,10 +119,16 @@ async def test_a_click_on_a_person_opens_their_menu_and_admit_admits(
 async def test_footer_keys_are_clickable(practice: Practice) -> None:
     async with practice.clinician() as client:
         app = dashboard(client, Fakes())
-        async with app.run_test(size=(320, 30)) as pilot:  # wide enough for every key
+        async with app.run_test(size=(80, 24)) as pilot:  # every shown key fits 80 columns
             await until(pilot, app.feed.synced.is_set, "the first sync")
-            await until(pilot, lambda: bool(app.screen.query(FooterKey)), "the footer")
+
+            def laid_out() -> bool:  # the footer recomposes as bindings settle
+                found = list(app.screen.query(FooterKey))
+                return bool(found) and all(k.region.width for k in found)
+
+            await until(pilot, laid_out, "the footer")
             keys = {k.key: k for k in app.screen.query(FooterKey)}
-            assert "2" in keys, sorted(keys)
-            await pilot.click(keys["2"])
-            await until(pilot, lambda: isinstance(app.screen, ScheduleScreen), "schedule")
+            assert {"a", "d", "n", "s", "e", "m", "q", "ctrl+p"} <= set(keys), sorted(keys)
+            assert max(k.region.right for k in keys.values()) <= 80
+            await pilot.click(keys["e"])  # explain the next session: a dialog opens
+            await until(pilot, lambda: isinstance(app.screen, ExplainScreen), "the reasons")

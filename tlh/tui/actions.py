@@ -54,20 +54,20 @@ class Actions(App[None]):
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("a", "admit", "Admit"),
-        Binding("A", "admit_all", "Admit all"),
+        Binding("A", "admit_all", "Admit all", show=False),
         Binding("d", "deny", "Deny"),
-        Binding("r", "send_back", "Send back"),
+        Binding("r", "send_back", "Send back", show=False),
         Binding("n", "call_next", "Next"),
         Binding("s", "start_session", "Start"),
         Binding("e", "explain", "Explain"),
         Binding("m", "message", "Message"),
-        Binding("M", "message_all", "Message all"),
-        Binding("t", "transfer", "Transfer"),
-        Binding("x", "end_session", "End session"),
-        Binding("l", "send_link", "Send link"),
-        Binding("c", "send_consent", "Consent"),
-        Binding("v", "verbal_consent", "Verbal consent"),
-        Binding("S", "set_status", "Status"),
+        Binding("M", "message_all", "Message all", show=False),
+        Binding("t", "transfer", "Transfer", show=False),
+        Binding("x", "end_session", "End session", show=False),
+        Binding("l", "send_link", "Send link", show=False),
+        Binding("c", "send_consent", "Consent", show=False),
+        Binding("v", "verbal_consent", "Verbal consent", show=False),
+        Binding("S", "set_status", "Status", show=False),
     ]
 
     client: TlhClient
@@ -109,7 +109,8 @@ class Actions(App[None]):
             opened = self.opener(url)
         except Exception:  # webbrowser may raise on odd platforms: show the URL instead
             opened = False
-        if not opened:
+        if not opened and not self.locked:
+            # (Locked meanwhile: a one-time login link is not left on screen.)
             self.push_screen(QrCode(url))
 
     async def _call_page(self, appointment_id: str | None) -> None:

@@ -110,35 +110,31 @@ class PeopleScreen(TableScreen):
         if self.shown_version == self.state.version:
             return
         self.shown_version = self.state.version
-        table, keep = self.table, self.selected()
-        table.clear()
         now, settings = self.now(), self.settings()
+        rows = []
         for entry in self.rows():
             new = entry.id in self.state.highlighted
             flags = "2nd device" if entry.second_device else ""
             if entry.reconnects:
                 flags = f"{flags} ↻{entry.reconnects}".strip()
-            table.add_row(
+            cells = (
                 Text("NEW", style=NEW_STYLE) if new else Text(""),
-                where(entry),
+                Text(where(entry)),
                 Text(self.state.label(entry), style=NEW_STYLE if new else ""),
                 timer(entry, now, settings),
-                clean(entry.consent or "-"),
-                device_summary(entry),
-                "online" if entry.online else "reconnecting",
-                flags,
-                key=entry.id,
+                Text(clean(entry.consent or "-")),
+                Text(device_summary(entry)),
+                Text("online" if entry.online else "reconnecting"),
+                Text(flags),
             )
-        if keep is not None and keep in self.state.entries:
-            table.move_cursor(row=table.get_row_index(keep))
+            rows.append((entry.id, cells))
+        self.show_rows(rows)
 
     def tick(self) -> None:
         """Refresh the timer cells (waiting and in-session timers)."""
         now, settings = self.now(), self.settings()
-        table = self.table
         for entry in self.state.entries.values():
-            if entry.id in table.rows:
-                table.update_cell(entry.id, "since", timer(entry, now, settings))
+            self.set_cell(entry.id, "since", timer(entry, now, settings))
 
     def selected_entry(self) -> str | None:
         """The person under the cursor."""

@@ -72,22 +72,25 @@ class ScheduleScreen(TableScreen):
         if self.shown_version == self.state.version:
             return
         self.shown_version = self.state.version
-        table, keep = self.table, self.selected()
-        table.clear()
         zone = ZoneInfo(self.zone())
+        waiting: dict[str, list[str]] = {}
+        for entry in self.state.waiting():
+            if entry.appointment_id is not None:
+                waiting.setdefault(entry.appointment_id, []).append(entry.id)
+        rows = []
         for appt in self.state.appointments.values():
-            waiting = self.state.waiting_for(appt.id)
-            new = any(e.id in self.state.highlighted for e in waiting)
-            table.add_row(
-                appt.start.astimezone(zone).strftime("%H:%M"),
+            here = waiting.get(appt.id, [])
+            new = any(e in self.state.highlighted for e in here)
+            state = f"{appt.status.value} · waiting" if here else appt.status.value
+            cells = (
+                Text(appt.start.astimezone(zone).strftime("%H:%M")),
                 Text(self.state.names_of(appt), style=NEW_STYLE if new else ""),
-                f"{appt.status.value} · waiting" if waiting else appt.status.value,
-                "tele" if appt.modality.value == "telehealth" else "",
+                Text(state),
+                Text("tele" if appt.modality.value == "telehealth" else ""),
                 self.eligible(appt),
-                key=appt.id,
             )
-        if keep is not None and keep in self.state.appointments:
-            table.move_cursor(row=table.get_row_index(keep))
+            rows.append((appt.id, cells))
+        self.show_rows(rows)
 
     def selected_appointment(self) -> str | None:
         """The appointment under the cursor."""
