@@ -274,11 +274,21 @@ def test_everything_configured_and_working_passes(
     result = practice.doctor("--json")
     found = checks(result)
     assert result.exit_code == 0, found
-    for name in ("server", "tls", "token", "email", "sms", f"ice stun:127.0.0.1:{stun}", "disk"):
+    for name in (
+        "server",
+        "tls",
+        "token",
+        "echo",
+        "email",
+        "sms",
+        f"ice stun:127.0.0.1:{stun}",
+        "disk",
+    ):
         assert found[name]["status"] == "ok", (name, found[name])
     assert "logged in to 127.0.0.1" in found["email"]["detail"]
     assert "Ada Admin (admin)" in found["token"]["detail"]
     assert "seen as 127.0.0.1" in found[f"ice stun:127.0.0.1:{stun}"]["detail"]
+    assert found["echo"]["detail"].startswith("video and audio came back through the server")
     assert smtp.received.envelopes == []  # nothing was sent
 
 
@@ -451,3 +461,26 @@ def test_no_server_fails_once_and_skips_the_rest(practice: Practice, scheme: str
     assert "connection refused" in found["server"]["detail"]
     assert "tlh serve" in found["server"]["fix"]
     assert {found[n]["status"] for n in ("tls", "token", "server checks")} == {"skip"}
+
+
+def test_the_staff_echo_route_wants_a_token_and_an_offer(practice: Practice) -> None:
+    import urllib.error
+    import urllib.request
+
+    url = practice.serve()
+
+    def post(path: str, body: bytes, token: str | None) -> int:
+        headers = {"Content-Type": "application/json"}
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        request = urllib.request.Request(url + path, data=body, headers=headers, method="POST")
+        try:
+            with urllib.request.urlopen(request, timeout=10) as answer:
+                return int(answer.status)
+        except urllib.error.HTTPError as exc:
+            return exc.code
+
+    assert post("/api/v1/media/echo", b'{"sdp": "v=0"}', None) == 401
+    assert post("/api/v1/media/echo", b'{"sdp": ""}', practice.token) == 400
+    assert post("/api/v1/media/echo", b'{"sdp": "not an offer"}', practice.token) == 400
+    assert post("/api/v1/media/echo/end", b"{}", practice.token) == 200

@@ -272,3 +272,12 @@ class TlhClient(RoomsApi, OutreachApi):
         """The server's own checks (mail, texts, STUN/TURN, disk); admins only."""
         path = "/api/v1/admin/doctor"
         return (await self._get(Items[Check], "GET", path, wait_s=BULK_TIMEOUT)).items
+
+    async def echo_offer(self, sdp: str) -> str:
+        """The server's echo peer's answer to an offer (``tlh doctor``)."""
+        answer = await self._get(dict, "POST", "/api/v1/media/echo", {"sdp": sdp})
+        return str(answer["sdp"])
+
+    async def echo_end(self) -> None:
+        """Close this staff member's echo peer."""
+        await self._call("POST", "/api/v1/media/echo/end", {})

@@ -9,6 +9,7 @@ it are skipped rather than failing again. Nothing here prints: the command shows
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ssl
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
@@ -60,6 +61,7 @@ async def local_checks(
         checks.append(skip("server checks", "no valid token"))
         return checks
     checks.append(ok("token", f"signed in as {me.name} ({me.role.value})"))
+    checks.append(await echo_check(client, url, timeout_s))
     if me.role.value != "admin":
         checks.append(skip("server checks", "mail, texts, STUN/TURN and disk need an admin token"))
         return checks
@@ -68,6 +70,37 @@ async def local_checks(
     except TlhError as exc:
         checks.append(fail("server checks", exc.message, "see the server's log"))
     return checks
+
+
+async def echo_check(client: TlhClient, url: str, timeout_s: float) -> Check:
+    """Media both ways through the server's echo peer (aiortc, imported only here)."""
+    try:
+        from tlh.media.echo_probe import FRAMES_BACK, echo_round_trip
+    except ImportError as exc:  # a CLI-only install without the media stack
+        return skip("echo", f"the media stack is not installed ({exc.name})")
+    loopback = Endpoint.parse(url).host in _LOOPBACK
+    try:
+        result = await echo_round_trip(client.echo_offer, loopback=loopback, within=timeout_s)
+    except TlhError as exc:
+        return fail("echo", exc.message, "see the server's log; try again in a minute if busy")
+    finally:
+        with contextlib.suppress(TlhError):
+            await client.echo_end()
+    if result.video_ms is None or result.audio_ms is None:
+        missing = " and ".join(
+            k for k, v in (("video", result.video_ms), ("audio", result.audio_ms)) if v is None
+        )
+        return fail(
+            "echo",
+            f"no {missing} came back within {timeout_s:g} s",
+            "open UDP between this machine and the server, or add a TURN server "
+            "([rooms] ice_servers)",
+        )
+    return ok(
+        "echo",
+        f"video and audio came back through the server "
+        f"({result.video_ms:.0f} ms and {result.audio_ms:.0f} ms for {FRAMES_BACK} frames)",
+    )
 
 
 async def tls_check(url: str, ca_file: str | None, timeout_s: float) -> Check:

@@ -111,6 +111,7 @@ class Actions(App[None]):
             opened = False
         if not opened and not self.locked:
             # (Locked meanwhile: a one-time login link is not left on screen.)
+            self.clear_notifications()  # toasts are drawn over dialogs: keep the code clear
             self.push_screen(QrCode(url))
 
     async def _call_page(self, appointment_id: str | None) -> None:

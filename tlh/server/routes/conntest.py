@@ -18,7 +18,7 @@ from tlh.domain.conntest import assess, read_figures
 from tlh.domain.links import JoinLink
 from tlh.domain.rooms import ConnectionTest
 from tlh.errors import BadRequest, Forbidden, TooLarge
-from tlh.server.http import body, ctx, public, respond
+from tlh.server.http import ALL_STAFF, actor, body, ctx, public, requires, respond
 from tlh.server.keys import ECHO_PEERS, ROOMS
 from tlh.server.routes.link_identity import verified
 from tlh.server.routes.links import COOKIE, check_origin
@@ -85,3 +85,25 @@ async def result(request: web.Request) -> web.Response:
     )
     entry = await request.app[ROOMS].connection_test(link.id, device_id, test)
     return respond({"test": test, "advice": assessment.advice, "on_entry": entry is not None})
+
+
+@routes.post("/api/v1/media/echo")
+@requires(*ALL_STAFF)
+async def staff_echo(request: web.Request) -> web.Response:
+    """``tlh doctor``'s echo round trip: a staff member's offer to the same echo peers."""
+    if (request.content_length or 0) > _MAX_OFFER_BYTES:
+        raise TooLarge("the request is too large")
+    sdp = (await body(request)).get("sdp")
+    if not isinstance(sdp, str) or not sdp.strip():
+        raise BadRequest("sdp must be the offer's session description")
+    peers = request.app[ECHO_PEERS]
+    answer = await peers.answer(f"staff/{actor(request).id}", sdp)
+    return respond({"type": "answer", "sdp": answer, "max_s": peers.lifetime_s})
+
+
+@routes.post("/api/v1/media/echo/end")
+@requires(*ALL_STAFF)
+async def staff_echo_end(request: web.Request) -> web.Response:
+    """Close the caller's echo peer."""
+    await request.app[ECHO_PEERS].end(f"staff/{actor(request).id}")
+    return respond({"ok": True})
