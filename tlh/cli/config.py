@@ -7,12 +7,12 @@ Precedence: ``--url``/``--token`` options, then ``TLH_URL``/``TLH_TOKEN``, then 
 from __future__ import annotations
 
 import json
-import os
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
 from tlh.errors import InvalidInput
+from tlh.paths import write_private
 
 DEFAULT_URL = "http://127.0.0.1:8765"
 
@@ -48,19 +48,6 @@ def load(path: Path | None = None) -> Saved:
 def save(url: str, token: str, path: Path | None = None) -> Path:
     """Write the URL and token (mode 0600, atomically); returns the file's path."""
     path = path or config_path()
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     # JSON string escaping is valid TOML basic-string escaping for these values.
-    text = f"url = {json.dumps(url)}\ntoken = {json.dumps(token)}\n"
-    temp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as file:
-            file.write(text)
-            file.flush()
-            os.fsync(file.fileno())
-        os.chmod(temp, 0o600)
-        os.replace(temp, path)
-    except BaseException:
-        temp.unlink(missing_ok=True)
-        raise
+    write_private(path, f"url = {json.dumps(url)}\ntoken = {json.dumps(token)}\n")
     return path

@@ -9,7 +9,6 @@ rename, mode 0600) with every known key, so the file always documents itself.
 
 from __future__ import annotations
 
-import os
 import tomllib
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, fields
@@ -161,16 +160,6 @@ def to_toml(settings: DashboardSettings) -> str:
 
 def save(settings: DashboardSettings, path: Path) -> None:
     """Replace ``path`` atomically (mode 0600): a crash leaves the old or the new file."""
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    temp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as file:
-            file.write(to_toml(settings))
-            file.flush()
-            os.fsync(file.fileno())
-        os.chmod(temp, 0o600)
-        os.replace(temp, path)
-    except BaseException:
-        temp.unlink(missing_ok=True)
-        raise
+    from tlh.paths import write_private
+
+    write_private(path, to_toml(settings))
