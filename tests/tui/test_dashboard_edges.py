@@ -25,6 +25,7 @@ async def test_idle_lock_hides_every_name_until_unlocked(practice: Practice) -> 
                 await until(pilot, lambda: practice.client_name in screen_text(app), "the name")
                 app.idle.limit_s = 0.3  # now idle soon: the names were seen first
                 await until(pilot, lambda: app.locked, "the idle lock")
+                app.idle.limit_s = 3600.0  # and not again before the unlock is checked
                 assert isinstance(app.screen, LockScreen)
                 await until(pilot, lambda: "Locked" in screen_text(app), "the lock drawn")
                 shown = screen_text(app)
