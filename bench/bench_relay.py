@@ -341,12 +341,32 @@ async def bench(args: argparse.Namespace) -> None:
     )
     cpu, fps = await run_case("passthrough", 10, 1, frames, args)
     print(f"{'10 relayed 1:1 calls':<24}{cpu:>13.1f}%{'-':>14}{fps:>16.1f}")
+    if args.janus:
+        await against_janus(results, frames, args)
+
+
+async def against_janus(
+    results: dict[int, dict[str, float]], frames: list[bytes], args: argparse.Namespace
+) -> None:
+    """The same publisher/subscriber cases through Debian's Janus: CPU per forwarded
+    stream, tlh's pass-through as a ratio to Janus's."""
+    from bench_janus import janus_cpu  # imports this module: loaded only when asked
+
+    print(f"{'case':<24}{'tlh/stream':>14}{'Janus/stream':>14}{'tlh / Janus':>16}")
+    for n in SUBSCRIBER_COUNTS:
+        janus = await janus_cpu(n, args.seconds, fps=args.fps, frames=frames)
+        ours = results[n]["passthrough"] / n
+        theirs = float(janus["cpu_per_stream"])
+        print(f"{f'1 -> {n}':<24}{ours:>13.2f}%{theirs:>13.2f}%{ours / max(theirs, 0.01):>15.2f}x")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--fps", type=int, default=30)
+    parser.add_argument(
+        "--janus", action="store_true", help="Also run the cases through Janus (bench_janus)."
+    )
     parser.add_argument("--serve", choices=("passthrough", "mediarelay"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
