@@ -159,7 +159,13 @@ async def close_peer(pc: RTCPeerConnection, within: float = 2.0) -> None:
     await pc.close()
     if not connecting:
         return
-    await asyncio.wait(connecting, timeout=within)
+    _, pending = await asyncio.wait(connecting, timeout=within)
+    if pending:
+        # Still connecting after ``within`` (a loaded machine): it must not start a
+        # receiver later, when nobody is left to stop it.
+        for task in pending:
+            task.cancel()
+        await asyncio.wait(pending, timeout=within)
     for transceiver in pc.getTransceivers():
         if decoder_thread(transceiver.receiver) is not None:
             await transceiver.receiver.stop()
