@@ -56,6 +56,13 @@ class IdentityCheck(StrEnum):
     CODE = "code"
 
 
+class RelayMode(StrEnum):
+    """When a session's media goes through the server's relay instead of the mesh."""
+
+    AUTO = "auto"
+    ALWAYS = "always"
+
+
 class DashboardUnlock(StrEnum):
     """What unlocks an idle-locked dashboard."""
 
@@ -119,6 +126,9 @@ class Policy(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=Tr
     #: only while at least ``reminder_soon_min_floor`` minutes remain.
     reminder_soon_min: int = 30
     reminder_soon_min_floor: int = 15
+    #: Media through the server's relay: ``auto`` past the browser mesh's limit or when a
+    #: page's direct connection fails; ``always`` for every session, 1:1 included.
+    relay: RelayMode = RelayMode.AUTO
 
 
 class Staff(msgspec.Struct, frozen=True, kw_only=True):

@@ -31,7 +31,7 @@ from tlh.errors import Unavailable
 
 from .ice import configuration, is_loopback_url
 from .joining import Joiner
-from .peer import PeerLink
+from .peer import PeerLink, SdpFilter
 
 #: Called with (what happened, details) on every state change; details carry ids only.
 Observer = Callable[[str, dict[str, Any]], None]
@@ -55,6 +55,8 @@ class Participant:
         ssl_context: ssl.SSLContext | None = None,
         timeout: float = 10.0,
         observer: Observer | None = None,
+        video_size: tuple[int, int] = (320, 240),
+        sdp_filter: SdpFilter | None = None,
     ) -> None:
         if (link_token is None) == (staff_token is None):
             raise ValueError("give a link token or a staff token")
@@ -66,6 +68,9 @@ class Participant:
         self.device_id = device_id or "headless-" + secrets.token_hex(6)
         self.display_name = display_name
         self.audio, self.video = audio, video
+        self.video_size = video_size
+        #: Tests only: rewrites every description to and from a peer (e.g. to block a path).
+        self.sdp_filter = sdp_filter
         #: Loopback-only candidates when the server is on loopback (see tlh.media.ice).
         self.loopback = is_loopback_url(server_url) if loopback is None else loopback
         self._ssl = ssl_context
@@ -218,6 +223,8 @@ class Participant:
             video=self.video,
             label=str(label or known[0]),
             kind=str(kind or known[1]),
+            video_size=self.video_size,
+            sdp_filter=self.sdp_filter,
         )
         self.peers[peer_id] = link
         return link
@@ -291,14 +298,14 @@ class Participant:
         )
 
     async def wait_frames(self, frames: int = 1, within: float = 10.0) -> None:
-        """Wait until every peer has delivered ``frames`` frames of each kind it sends us."""
+        """Wait until every peer has delivered ``frames`` frames of each kind it sends us
+        (in a relayed call: every ``relay:X``; the ``relay`` upload brings nothing back)."""
         wanted = [k for k, on in (("audio", self.audio), ("video", self.video)) if on]
 
         def enough() -> bool:
-            return bool(self.peers) and all(
-                link.frames_received.get(kind, 0) >= frames
-                for link in self.peers.values()
-                for kind in wanted
+            senders = [link for link in self.peers.values() if link.kind != "relay"]
+            return bool(senders) and all(
+                link.frames_received.get(kind, 0) >= frames for link in senders for kind in wanted
             )
 
         await self.wait_for(enough, within, f"{frames} frame(s) from every peer")

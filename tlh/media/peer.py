@@ -23,6 +23,26 @@ from .ice import gathering
 from .synthetic import BarTrack, ToneTrack
 
 Send = Callable[[dict[str, Any]], Awaitable[None]]
+#: Rewrites a description's SDP to or from one peer (peer id, SDP): tests block paths.
+SdpFilter = Callable[[str, str], str]
+
+
+async def add_candidate(pc: RTCPeerConnection, data: dict[str, Any] | None) -> None:
+    """Add a browser-shaped trickled candidate (``None`` or empty: the end of them)."""
+    text = (data or {}).get("candidate")
+    if not text:
+        await pc.addIceCandidate(None)
+        return
+    assert data is not None
+    try:
+        parsed = candidate_from_sdp(str(text).removeprefix("candidate:"))
+    except (ValueError, IndexError):
+        return  # a candidate this stack cannot parse is skipped, as browsers do
+    parsed.sdpMid = data.get("sdpMid")
+    parsed.sdpMLineIndex = data.get("sdpMLineIndex")
+    if parsed.sdpMid is None and parsed.sdpMLineIndex is None:
+        parsed.sdpMLineIndex = 0
+    await pc.addIceCandidate(parsed)
 
 
 class PeerLink:
@@ -40,8 +60,11 @@ class PeerLink:
         video: bool = True,
         label: str = "",
         kind: str = "",
+        video_size: tuple[int, int] = (320, 240),
+        sdp_filter: SdpFilter | None = None,
     ) -> None:
         self.peer_id, self.label, self.kind = peer_id, label, kind
+        self._filter = sdp_filter
         self.pc = RTCPeerConnection(configuration=config)
         self._loopback = loopback
         self._send = send
@@ -50,14 +73,15 @@ class PeerLink:
         if audio:
             self.tracks_out.append(ToneTrack())
         if video:
-            self.tracks_out.append(BarTrack())
+            self.tracks_out.append(BarTrack(*video_size))
         for track in self.tracks_out:
             self.pc.addTrack(track)
         self.frames_received: dict[str, int] = {}
         self.connected_at: float | None = None
         self._readers: set[asyncio.Task[None]] = set()
         self._pending: list[dict[str, Any] | None] = []
-        self._closed = False
+        #: The one closing run; a second ``close()`` waits for it instead of returning early.
+        self._closing: asyncio.Task[None] | None = None
         self.pc.on("track", self._on_track)
         self.pc.on("connectionstatechange", self._on_state)
 
@@ -84,6 +108,8 @@ class PeerLink:
         kind, sdp = data.get("type"), data.get("sdp")
         if kind not in ("offer", "answer") or not isinstance(sdp, str):
             return
+        if self._filter is not None:
+            sdp = self._filter(self.peer_id, sdp)
         await self.pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type=kind))
         for candidate in self._pending:
             await self._add(candidate)
@@ -101,28 +127,16 @@ class PeerLink:
             await self._add(data)
 
     async def _add(self, data: dict[str, Any] | None) -> None:
-        text = (data or {}).get("candidate")
-        if not text:  # null or "": the end of the remote candidates
-            await self.pc.addIceCandidate(None)
-            return
-        assert data is not None
-        try:
-            parsed = candidate_from_sdp(str(text).removeprefix("candidate:"))
-        except (ValueError, IndexError):
-            return  # a candidate this stack cannot parse is skipped, as browsers do
-        parsed.sdpMid = data.get("sdpMid")
-        parsed.sdpMLineIndex = data.get("sdpMLineIndex")
-        if parsed.sdpMid is None and parsed.sdpMLineIndex is None:
-            parsed.sdpMLineIndex = 0
-        await self.pc.addIceCandidate(parsed)
+        await add_candidate(self.pc, data)
 
     async def _send_description(self) -> None:
         local = self.pc.localDescription
+        sdp = local.sdp if self._filter is None else self._filter(self.peer_id, local.sdp)
         await self._send(
             {
                 "type": "signal",
                 "to": self.peer_id,
-                "data": {"description": {"type": local.type, "sdp": local.sdp}},
+                "data": {"description": {"type": local.type, "sdp": sdp}},
             }
         )
 
@@ -149,10 +163,13 @@ class PeerLink:
         self._changed()
 
     async def close(self) -> None:
-        """Stop the tracks and readers and close the connection (idempotent)."""
-        if self._closed:
-            return
-        self._closed = True
+        """Stop the tracks and readers and close the connection (idempotent: every caller
+        returns once it is closed, and a caller cancelled meanwhile does not stop it)."""
+        if self._closing is None:
+            self._closing = asyncio.get_running_loop().create_task(self._close())
+        await asyncio.shield(self._closing)
+
+    async def _close(self) -> None:
         for track in self.tracks_out:
             track.stop()
         # aiortc's connect task may start a receiver after close(): close_peer stops it.

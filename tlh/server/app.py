@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from functools import partial
 
 from aiohttp import WSCloseCode, web
 
-from tlh.media.echo import EchoPeers
+from tlh.media.echo import EchoPeers, is_loopback_host
+from tlh.media.relaycall import RelayCall
 from tlh.messaging.transports import build_transports
 from tlh.services.callhub import CallHub
 from tlh.services.events import EventBus
@@ -124,7 +126,11 @@ def create_app(settings: Settings) -> web.Application:
     app[IDENTITY] = IdentityChecks()
     app[WEBSOCKETS] = set[web.WebSocketResponse]()
     app[DASHBOARDS] = {}
-    app[CALL_HUB] = CallHub()
+    # Relayed segments get the server's relay call (aiortc is imported when one starts).
+    relay = partial(
+        RelayCall, ice_servers=settings.ice_servers, loopback=is_loopback_host(settings.host)
+    )
+    app[CALL_HUB] = CallHub(relay=relay, ice_servers=settings.ice_servers)
     app[STAFF_WEB] = StaffWeb()
     app[ECHO_PEERS] = EchoPeers(ice_servers=settings.ice_servers, host=settings.host)
     app.cleanup_ctx.append(_resources)

@@ -4,6 +4,16 @@ Peers are the websockets of participants (room entry ids) and staff (staff ids).
 only forwards small JSON frames (SDP offers/answers, ICE candidates, joins and leaves);
 media never passes through it. Every peer has its own bounded outgoing queue drained by
 its own task, so one slow socket never holds up the hub or the other peers.
+
+A segment is a browser mesh up to ``mesh_limit`` peers. Given a ``relay`` factory (the
+server's ``tlh.media.relaycall.RelayCall``), a segment can be *relayed* instead: each page
+uploads once to the virtual peer ``relay`` and receives each other peer X from the virtual
+peer ``relay:X``. To the pages these are ordinary peers (same frames), so the mesh code
+works unchanged; signals addressed to them go to the segment's relay call, and the relay
+call's signals reach the page ``from`` them. A segment is relayed from its first join when
+the practice asks for it always, when it would grow past the mesh, or when a page's direct
+media failed; every page then gets a fresh ``admitted`` frame listing the virtual peers,
+and the segment stays relayed until it ends.
 """
 
 from __future__ import annotations
@@ -13,8 +23,9 @@ import contextlib
 import inspect
 import logging
 from collections import deque
-from collections.abc import Awaitable, Callable
-from typing import Any
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from functools import partial
+from typing import Any, Protocol
 
 import msgspec
 
@@ -25,8 +36,14 @@ log = logging.getLogger(__name__)
 #: A peer's way out: takes one frame, may return an awaitable (a websocket's send).
 Send = Callable[[dict[str, Any]], Awaitable[None] | None]
 
-#: Peers per segment in a mesh call (the media issue adds a relay beyond this).
+#: Peers per segment in a mesh call; beyond it a segment is relayed (when it can be).
 MESH_LIMIT = 4
+#: Peers per relayed segment: each costs the server one upload and a download per other
+#: peer, so n peers are n * n connections at the server.
+RELAY_LIMIT = 12
+#: The virtual peer each page uploads to, and the prefix of those it receives others from.
+RELAY_PEER = "relay"
+RELAY_PREFIX = "relay:"
 #: Frames waiting for one peer before it is judged stuck and dropped from the call.
 QUEUE_LIMIT = 256
 
@@ -40,7 +57,31 @@ class PeerInfo(msgspec.Struct, frozen=True, kw_only=True):
 
     peer_id: str
     label: str
-    kind: str  # "client" | "contact" | "guest" | "staff"
+    kind: str  # "client" | "contact" | "guest" | "staff" | "relay" (the upload, relayed)
+
+
+#: The relay call's way out: (page's peer id, source peer id or None for the upload, data).
+RelaySignal = Callable[[str, str | None, dict[str, Any]], None]
+
+
+class RelaySide(Protocol):
+    """The server's side of one relayed segment (``tlh.media.relaycall.RelayCall``)."""
+
+    def add(self, peer_id: str, offer_to: list[str]) -> None:
+        """A peer is in: relay its media, and offer it to each of ``offer_to``."""
+
+    def remove(self, peer_id: str) -> None:
+        """A peer is out: close its connections and every one carrying its media."""
+
+    def signal(self, peer_id: str, source: str | None, data: Any) -> None:
+        """A page's signal to ``relay`` (``source`` None) or to ``relay:source``."""
+
+    async def close(self) -> None:
+        """Close every connection (the segment ended, or the server stops)."""
+
+
+#: Makes a segment's relay call, given where its signals go.
+RelayFactory = Callable[[RelaySignal], RelaySide]
 
 
 class Outbox:
@@ -131,31 +172,89 @@ class _Peer(Outbox):
 class CallHub:
     """Per session segment, the peers present and the relay between them."""
 
-    def __init__(self, mesh_limit: int = MESH_LIMIT) -> None:
+    def __init__(
+        self,
+        mesh_limit: int = MESH_LIMIT,
+        *,
+        relay: RelayFactory | None = None,
+        relay_limit: int = RELAY_LIMIT,
+        ice_servers: Iterable[Mapping[str, Any]] = (),
+    ) -> None:
         self.mesh_limit = mesh_limit
+        self.relay_limit = relay_limit
+        #: Handed out again in the ``admitted`` frames of a switch to relay.
+        self.ice_servers = [dict(s) for s in ice_servers]
+        self._relay = relay
         self._calls: dict[str, dict[str, _Peer]] = {}
+        self._relays: dict[str, RelaySide] = {}
+        self._closing: set[asyncio.Task[None]] = set()
+
+    @property
+    def limit(self) -> int:
+        """Peers a segment may hold: past the mesh only when it can be relayed."""
+        return self.relay_limit if self._relay is not None else self.mesh_limit
+
+    def full(self, session_id: str) -> bool:
+        """Whether a new peer would be refused (``SessionFull``)."""
+        return self.count(session_id) >= self.limit
+
+    def relayed(self, session_id: str) -> bool:
+        """Whether the segment's media goes through the server's relay."""
+        return session_id in self._relays
+
+    def relay_of(self, session_id: str) -> RelaySide | None:
+        """The segment's relay call, if it is relayed."""
+        return self._relays.get(session_id)
 
     def join(
-        self, session_id: str, peer_id: str, label: str, kind: str, send: Send
+        self,
+        session_id: str,
+        peer_id: str,
+        label: str,
+        kind: str,
+        send: Send,
+        *,
+        relay_always: bool = False,
     ) -> list[PeerInfo]:
-        """Add a peer; return the others (the newcomer offers to each) and tell them.
+        """Add a peer; return the peers it must offer to, and tell the others.
 
         A ``peer_id`` already present (a reload) replaces the old connection, whose
-        queued frames are dropped. A new peer beyond the mesh limit is ``SessionFull``.
+        queued frames are dropped. A new peer beyond ``limit`` is ``SessionFull``. The
+        segment turns relayed here when ``relay_always`` or the mesh is outgrown.
         """
         call = self._calls.setdefault(session_id, {})
         old = call.pop(peer_id, None)
         if old is not None:
             old.cancel()
-        elif len(call) >= self.mesh_limit:
+        elif len(call) >= self.limit:
             if not call:
                 del self._calls[session_id]
-            raise SessionFull(f"session {session_id} already has {self.mesh_limit} participants")
+            raise SessionFull(f"session {session_id} already has {self.limit} participants")
         info = PeerInfo(peer_id=peer_id, label=label, kind=kind)
-        others = [p.info for p in call.values()]
+        others = list(call)
         call[peer_id] = _Peer(info, send)
-        self._broadcast(session_id, {"type": "peer.joined", **msgspec.to_builtins(info)}, peer_id)
-        return others
+        relay = self._relays.get(session_id)
+        outgrown = relay_always or len(call) > self.mesh_limit
+        if relay is None and self._relay is not None and outgrown:
+            self._switch(session_id, skip=peer_id)
+            return self._view(session_id, peer_id)
+        if relay is None:
+            joined = {"type": "peer.joined", **msgspec.to_builtins(info)}
+            self._broadcast(session_id, joined, peer_id)
+            return [call[p].info for p in others]
+        if old is not None:
+            relay.remove(peer_id)  # its old connections went with the old page
+        virtual = {**msgspec.to_builtins(info), "peer_id": RELAY_PREFIX + peer_id}
+        self._broadcast(session_id, {"type": "peer.joined", **virtual}, peer_id)
+        relay.add(peer_id, offer_to=others)
+        return self._view(session_id, peer_id)
+
+    def fall_back(self, session_id: str) -> bool:
+        """Relay a mesh segment whose direct media failed; False if it cannot or is."""
+        if self._relay is None or session_id in self._relays or session_id not in self._calls:
+            return False
+        self._switch(session_id, skip=None)
+        return True
 
     def leave(self, session_id: str, peer_id: str, send: Send | None = None) -> bool:
         """Take a peer out and tell the others; False if it was not there.
@@ -169,17 +268,22 @@ class CallHub:
             return False
         del call[peer_id]
         peer.finish()
-        if not call:
-            del self._calls[session_id]
-        else:
-            self._broadcast(session_id, {"type": "peer.left", "peer_id": peer_id}, None)
+        self._gone(session_id, peer_id)
         return True
 
     def relay(self, session_id: str, from_peer: str, to_peer: str, data: Any) -> None:
-        """Pass a signalling payload from one peer of a segment to another."""
+        """Pass a signalling payload from one peer of a segment to another (or to the
+        segment's relay call, for a virtual peer)."""
         call = self._calls.get(session_id, {})
         if from_peer not in call:
             raise NotFound(f"peer {from_peer} is not in session {session_id}")
+        relay = self._relays.get(session_id)
+        if relay is not None and (to_peer == RELAY_PEER or to_peer.startswith(RELAY_PREFIX)):
+            source = to_peer.removeprefix(RELAY_PREFIX) if to_peer != RELAY_PEER else None
+            if source is not None and (source not in call or source == from_peer):
+                raise NotFound(f"peer {to_peer} is not in session {session_id}")
+            relay.signal(from_peer, source, data)
+            return
         target = call.get(to_peer)
         if target is None or to_peer == from_peer:
             raise NotFound(f"peer {to_peer} is not in session {session_id}")
@@ -201,6 +305,11 @@ class CallHub:
                 peer.cancel()
             else:
                 peer.finish()
+        relay = self._relays.pop(session_id, None)
+        if relay is not None:
+            task = asyncio.get_running_loop().create_task(relay.close())
+            self._closing.add(task)
+            task.add_done_callback(self._closing.discard)
         return list(call)
 
     def peers(self, session_id: str) -> list[PeerInfo]:
@@ -218,13 +327,70 @@ class CallHub:
         return [sid for sid, call in self._calls.items() if peer_id in call]
 
     async def close(self) -> None:
-        """Stop every pump (server shutdown)."""
+        """Stop every pump and close every relay call (server shutdown)."""
         calls, self._calls = self._calls, {}
+        relays, self._relays = list(self._relays.values()), {}
         peers = [p for call in calls.values() for p in call.values()]
         for peer in peers:
             peer.cancel()
+        for relay in relays:
+            await relay.close()
+        if self._closing:
+            await asyncio.wait(self._closing)
         for peer in peers:
             await peer.wait()
+
+    # -- relayed segments ---------------------------------------------------------
+
+    def _view(self, session_id: str, peer_id: str) -> list[PeerInfo]:
+        """What ``peer_id`` offers to in a relayed segment: the upload, then the others."""
+        uplink = PeerInfo(peer_id=RELAY_PEER, label="", kind="relay")
+        return [uplink] + [
+            msgspec.structs.replace(p.info, peer_id=RELAY_PREFIX + p.info.peer_id)
+            for p in self._calls.get(session_id, {}).values()
+            if p.info.peer_id != peer_id
+        ]
+
+    def _switch(self, session_id: str, skip: str | None) -> None:
+        """Relay the segment from now on; everyone but ``skip`` (admitted by the caller)
+        gets a fresh ``admitted`` frame and offers to the virtual peers anew."""
+        assert self._relay is not None
+        relay = self._relay(partial(self._from_relay, session_id))
+        self._relays[session_id] = relay
+        call = self._calls.get(session_id, {})
+        for peer_id in list(call):
+            relay.add(peer_id, offer_to=[])
+        for peer_id, peer in list(call.items()):
+            if peer_id == skip:
+                continue
+            admitted = {
+                "type": "admitted",
+                "peer_id": peer_id,
+                "session_id": session_id,
+                "peers": [msgspec.to_builtins(p) for p in self._view(session_id, peer_id)],
+                "ice_servers": self.ice_servers,
+            }
+            self._deliver(session_id, peer, admitted)
+
+    def _from_relay(
+        self, session_id: str, peer_id: str, source: str | None, data: dict[str, Any]
+    ) -> None:
+        sender = RELAY_PEER if source is None else RELAY_PREFIX + source
+        self.send_to(session_id, peer_id, {"type": "signal", "from": sender, "data": data})
+
+    # -- delivery -----------------------------------------------------------------
+
+    def _gone(self, session_id: str, peer_id: str) -> None:
+        """A peer is out of the call: the others hear of it, its relaying stops."""
+        call = self._calls.get(session_id)
+        relay = self._relays.get(session_id)
+        if relay is not None:
+            relay.remove(peer_id)
+        if not call:
+            self._calls.pop(session_id, None)
+            return
+        shown = RELAY_PREFIX + peer_id if relay is not None else peer_id
+        self._broadcast(session_id, {"type": "peer.left", "peer_id": shown}, None)
 
     def _broadcast(self, session_id: str, frame: dict[str, Any], skip: str | None) -> None:
         for peer in list(self._calls.get(session_id, {}).values()):
@@ -239,9 +405,4 @@ class CallHub:
             if call.get(peer.info.peer_id) is peer:
                 del call[peer.info.peer_id]
                 peer.cancel()
-                if not call:
-                    self._calls.pop(session_id, None)
-                else:
-                    self._broadcast(
-                        session_id, {"type": "peer.left", "peer_id": peer.info.peer_id}, None
-                    )
+                self._gone(session_id, peer.info.peer_id)

@@ -156,6 +156,16 @@ async def left(ctx: Context, session_id: str, peer_id: str, at: datetime) -> Ses
     return updated
 
 
+async def mark_relayed(ctx: Context, session_id: str) -> SessionSegment:
+    """Record that the segment's media went through the server's relay (once)."""
+    segment = get_segment(ctx, session_id)
+    if segment.relayed:
+        return segment
+    updated = msgspec.structs.replace(segment, relayed=True)
+    await ctx.store.commit([Put("sessions", updated)])
+    return updated
+
+
 def _event(segment: SessionSegment) -> dict[str, object]:
     return {
         "session_id": segment.id,

@@ -101,8 +101,9 @@ export class Call {
     const tile = el("div", { className: "tile" }, video, name);
     video.setAttribute("aria-label", `Video of ${name.textContent}`);
     setSpeaker(video, this.speaker);
-    this.ui.remotes.append(tile);
-    const peer = { id, label, pc, polite, video, tile, makingOffer: false, ignoreOffer: false, attached: false, queue: Promise.resolve(), blip: null };
+    // The server's "relay" peer only carries our upload (relay mode): nothing to show.
+    if (kind !== "relay") this.ui.remotes.append(tile);
+    const peer = { id, label, kind, pc, polite, video, tile, makingOffer: false, ignoreOffer: false, attached: false, queue: Promise.resolve(), blip: null };
     this.peers.set(id, peer);
     const signal = (data) => this.send({ type: "signal", to: id, data });
     pc.onnegotiationneeded = async () => {
@@ -269,7 +270,7 @@ export class Call {
   }
 
   refresh() {
-    const n = this.peers.size;
+    const n = [...this.peers.values()].filter((p) => p.kind !== "relay").length;
     this.ui.remotes.dataset.count = String(n);
     this.ui.empty.hidden = n > 0;
     this.ui.empty.textContent = this.me ? "Waiting for the others to join…" : "Connecting…";
