@@ -21,9 +21,10 @@ from aiortc import RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
 from tlh.errors import Unavailable
-from tlh.media.echo import BadOffer, EchoBusy, EchoPeers, is_loopback_host
+from tlh.media.echo import BadOffer, EchoBusy, EchoPeers
 from tlh.media.ice import configuration, gathering
 from tlh.media.synthetic import BarTrack, ToneTrack
+from tlh.net import is_loopback
 
 WIDTH, HEIGHT = 160, 96  # not a camera's size: frames of this size came from our track
 
@@ -189,7 +190,7 @@ async def test_an_offer_without_audio_or_video_is_refused() -> None:
     [("127.0.0.1", True), ("::1", True), ("[::1]", True), ("localhost", True), ("0.0.0.0", False)],
 )
 def test_loopback_hosts_are_recognised(host: str, loopback: bool) -> None:
-    assert is_loopback_host(host) is loopback
+    assert is_loopback(host) is loopback
 
 
 def test_the_server_imports_aiortc_only_when_a_test_starts() -> None:

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from tlh.domain.doctor import Check, CheckStatus, fail, ok, skip, warn
 from tlh.errors import TlhError
+from tlh.net import is_loopback
 
 from .transport import Endpoint
 
@@ -27,7 +28,6 @@ CERT_WARN_DAYS = 14
 #: OpenSSL's verify codes the doctor explains (X509_V_ERR_*).
 _EXPIRED = 10
 _HOSTNAME_MISMATCH = 62
-_LOOPBACK = ("127.0.0.1", "::1", "localhost")
 
 
 async def local_checks(
@@ -78,7 +78,7 @@ async def echo_check(client: TlhClient, url: str, timeout_s: float) -> Check:
         from tlh.media.echo_probe import FRAMES_BACK, echo_round_trip
     except ImportError as exc:  # a CLI-only install without the media stack
         return skip("echo", f"the media stack is not installed ({exc.name})")
-    loopback = Endpoint.parse(url).host in _LOOPBACK
+    loopback = is_loopback(Endpoint.parse(url).host)
     try:
         result = await echo_round_trip(client.echo_offer, loopback=loopback, within=timeout_s)
     except TlhError as exc:
@@ -107,7 +107,7 @@ async def tls_check(url: str, ca_file: str | None, timeout_s: float) -> Check:
     """The server's certificate: trusted, for this name, and how long it stays valid."""
     endpoint = Endpoint.parse(url)
     if endpoint.scheme != "https":
-        if endpoint.host in _LOOPBACK:
+        if is_loopback(endpoint.host):
             return ok("tls", "plain HTTP on this machine (browsers allow cameras on localhost)")
         return warn(
             "tls",

@@ -17,12 +17,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ipaddress
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from tlh.errors import BadRequest, Unavailable
+from tlh.net import is_loopback
 
 if TYPE_CHECKING:
     from aiortc import RTCPeerConnection
@@ -41,16 +41,6 @@ class EchoBusy(Unavailable):
 
 class BadOffer(BadRequest):
     code = "bad_offer"
-
-
-def is_loopback_host(host: str) -> bool:
-    """Whether a server bound to ``host`` is reachable through loopback only."""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 @dataclass(eq=False)
@@ -76,7 +66,7 @@ class EchoPeers:
         self.limit, self.lifetime_s = limit, lifetime_s
         self._ice_servers = [dict(s) for s in ice_servers]
         # On a loopback-bound server every page runs on this machine (see tlh.media.ice).
-        self._loopback = is_loopback_host(host)
+        self._loopback = is_loopback(host)
         self._peers: dict[str, _Echo] = {}
         self._shut = False
 

@@ -16,7 +16,6 @@ Two measured traps shape this file:
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -24,6 +23,8 @@ from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from aiortc import RTCConfiguration, RTCIceServer
+
+from tlh.net import is_loopback
 
 T = TypeVar("T")
 
@@ -34,13 +35,7 @@ _installed = False
 
 def is_loopback_url(url: str) -> bool:
     """Whether the server at ``url`` listens on a loopback address (or ``localhost``)."""
-    host = urlsplit(url).hostname or ""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+    return is_loopback(urlsplit(url).hostname or "")
 
 
 def install_loopback_candidates() -> None:

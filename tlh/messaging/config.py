@@ -7,12 +7,12 @@ naming the section and key.
 
 from __future__ import annotations
 
-import ipaddress
 from typing import Any, Literal
 
 import msgspec
 
 from tlh.errors import InvalidInput
+from tlh.net import is_loopback
 
 #: The sections this module owns in the server's config file.
 SECTIONS = ("messaging", "smtp", "twilio", "webhook")
@@ -70,16 +70,6 @@ class MessagingConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_
     templates_dir: str | None = None
     #: The server's public address used in links (``https://tele.example.org``).
     public_url: str | None = None
-
-
-def is_loopback(host: str) -> bool:
-    """Whether ``host`` names this machine (plain-text SMTP is allowed only there)."""
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 def _section(doc: dict[str, Any], name: str) -> dict[str, Any] | None:

@@ -7,9 +7,12 @@ from functools import partial
 
 from aiohttp import WSCloseCode, web
 
-from tlh.media.echo import EchoPeers, is_loopback_host
+from tlh.domain.models import RelayMode
+from tlh.media.echo import EchoPeers
 from tlh.media.relaycall import RelayCall
 from tlh.messaging.transports import build_transports
+from tlh.net import is_loopback
+from tlh.services import sessions
 from tlh.services.callhub import CallHub
 from tlh.services.events import EventBus
 from tlh.services.hooks import HookRunner
@@ -69,6 +72,16 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
     worker = OutboxWorker(ctx, build_transports(settings.messaging, settings.data_dir))
     clock = ReminderClock(ctx, reminder_renderer(ctx))
     app[OUTBOX_WORKER], app[REMINDER_CLOCK] = worker, clock
+    # Relayed segments get the server's relay call (aiortc is imported when one starts).
+    relay = partial(
+        RelayCall, ice_servers=settings.ice_servers, loopback=is_loopback(settings.host)
+    )
+    app[CALL_HUB] = CallHub(
+        relay=relay,
+        ice_servers=settings.ice_servers,
+        relay_always=lambda: ctx.policy().relay is RelayMode.ALWAYS,
+        on_relayed=partial(sessions.mark_relayed, ctx),
+    )
     app[ROOMS] = Rooms(
         ctx,
         app[CALL_HUB],
@@ -126,11 +139,6 @@ def create_app(settings: Settings) -> web.Application:
     app[IDENTITY] = IdentityChecks()
     app[WEBSOCKETS] = set[web.WebSocketResponse]()
     app[DASHBOARDS] = {}
-    # Relayed segments get the server's relay call (aiortc is imported when one starts).
-    relay = partial(
-        RelayCall, ice_servers=settings.ice_servers, loopback=is_loopback_host(settings.host)
-    )
-    app[CALL_HUB] = CallHub(relay=relay, ice_servers=settings.ice_servers)
     app[STAFF_WEB] = StaffWeb()
     app[ECHO_PEERS] = EchoPeers(ice_servers=settings.ice_servers, host=settings.host)
     app.cleanup_ctx.append(_resources)

@@ -2,26 +2,17 @@
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 import ssl
 
 from aiohttp import web
 
 from tlh.errors import InvalidInput
+from tlh.net import is_loopback
 
 from .accesslog import PathOnlyAccessLogger
 from .app import create_app
 from .settings import Settings
-
-
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def ssl_context(settings: Settings) -> ssl.SSLContext | None:

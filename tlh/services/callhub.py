@@ -11,8 +11,9 @@ uploads once to the virtual peer ``relay`` and receives each other peer X from t
 peer ``relay:X``. To the pages these are ordinary peers (same frames), so the mesh code
 works unchanged; signals addressed to them go to the segment's relay call, and the relay
 call's signals reach the page ``from`` them. A segment is relayed from its first join when
-the practice asks for it always, when it would grow past the mesh, or when a page's direct
-media failed; every page then gets a fresh ``admitted`` frame listing the virtual peers,
+the practice asks for it always (``relay_always``), when it would grow past the mesh, or
+when a page's direct media failed; every page then gets a fresh ``admitted`` frame listing
+the virtual peers, ``on_relayed`` records it (once, the one place a segment turns relayed),
 and the segment stays relayed until it ends.
 """
 
@@ -82,6 +83,8 @@ class RelaySide(Protocol):
 
 #: Makes a segment's relay call, given where its signals go.
 RelayFactory = Callable[[RelaySignal], RelaySide]
+#: Told when a segment turns relayed (the server records it on the session segment).
+OnRelayed = Callable[[str], Awaitable[object]]
 
 
 class Outbox:
@@ -179,15 +182,20 @@ class CallHub:
         relay: RelayFactory | None = None,
         relay_limit: int = RELAY_LIMIT,
         ice_servers: Iterable[Mapping[str, Any]] = (),
+        relay_always: Callable[[], bool] = lambda: False,
+        on_relayed: OnRelayed | None = None,
     ) -> None:
         self.mesh_limit = mesh_limit
         self.relay_limit = relay_limit
         #: Handed out again in the ``admitted`` frames of a switch to relay.
         self.ice_servers = [dict(s) for s in ice_servers]
         self._relay = relay
+        self._relay_always = relay_always
+        self._on_relayed = on_relayed
         self._calls: dict[str, dict[str, _Peer]] = {}
         self._relays: dict[str, RelaySide] = {}
-        self._closing: set[asyncio.Task[None]] = set()
+        #: Relay calls closing and segments being recorded relayed (awaited on close).
+        self._tasks: set[asyncio.Task[Any]] = set()
 
     @property
     def limit(self) -> int:
@@ -213,14 +221,12 @@ class CallHub:
         label: str,
         kind: str,
         send: Send,
-        *,
-        relay_always: bool = False,
     ) -> list[PeerInfo]:
         """Add a peer; return the peers it must offer to, and tell the others.
 
         A ``peer_id`` already present (a reload) replaces the old connection, whose
         queued frames are dropped. A new peer beyond ``limit`` is ``SessionFull``. The
-        segment turns relayed here when ``relay_always`` or the mesh is outgrown.
+        segment turns relayed here when the practice relays always or the mesh is outgrown.
         """
         call = self._calls.setdefault(session_id, {})
         old = call.pop(peer_id, None)
@@ -234,7 +240,7 @@ class CallHub:
         others = list(call)
         call[peer_id] = _Peer(info, send)
         relay = self._relays.get(session_id)
-        outgrown = relay_always or len(call) > self.mesh_limit
+        outgrown = len(call) > self.mesh_limit or self._relay_always()
         if relay is None and self._relay is not None and outgrown:
             self._switch(session_id, skip=peer_id)
             return self._view(session_id, peer_id)
@@ -307,9 +313,7 @@ class CallHub:
                 peer.finish()
         relay = self._relays.pop(session_id, None)
         if relay is not None:
-            task = asyncio.get_running_loop().create_task(relay.close())
-            self._closing.add(task)
-            task.add_done_callback(self._closing.discard)
+            self._spawn(relay.close())
         return list(call)
 
     def peers(self, session_id: str) -> list[PeerInfo]:
@@ -335,8 +339,8 @@ class CallHub:
             peer.cancel()
         for relay in relays:
             await relay.close()
-        if self._closing:
-            await asyncio.wait(self._closing)
+        if self._tasks:
+            await asyncio.wait(self._tasks)
         for peer in peers:
             await peer.wait()
 
@@ -357,6 +361,8 @@ class CallHub:
         assert self._relay is not None
         relay = self._relay(partial(self._from_relay, session_id))
         self._relays[session_id] = relay
+        if self._on_relayed is not None:
+            self._spawn(self._on_relayed(session_id))
         call = self._calls.get(session_id, {})
         for peer_id in list(call):
             relay.add(peer_id, offer_to=[])
@@ -371,6 +377,11 @@ class CallHub:
                 "ice_servers": self.ice_servers,
             }
             self._deliver(session_id, peer, admitted)
+
+    def _spawn(self, work: Awaitable[object]) -> None:
+        task = asyncio.ensure_future(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     def _from_relay(
         self, session_id: str, peer_id: str, source: str | None, data: dict[str, Any]

@@ -156,14 +156,15 @@ async def left(ctx: Context, session_id: str, peer_id: str, at: datetime) -> Ses
     return updated
 
 
-async def mark_relayed(ctx: Context, session_id: str) -> SessionSegment:
-    """Record that the segment's media went through the server's relay (once)."""
-    segment = get_segment(ctx, session_id)
-    if segment.relayed:
-        return segment
-    updated = msgspec.structs.replace(segment, relayed=True)
-    await ctx.store.commit([Put("sessions", updated)])
-    return updated
+async def mark_relayed(ctx: Context, session_id: str) -> None:
+    """Record that the segment's media went through the server's relay (once; nothing
+    when the segment is gone meanwhile)."""
+    try:
+        segment = get_segment(ctx, session_id)
+    except NotFound:
+        return
+    if not segment.relayed:
+        await ctx.store.commit([Put("sessions", msgspec.structs.replace(segment, relayed=True))])
 
 
 def _event(segment: SessionSegment) -> dict[str, object]:

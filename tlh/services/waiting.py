@@ -20,7 +20,7 @@ from msgspec.structs import replace
 
 from tlh.domain import rooms as rules
 from tlh.domain.links import JoinLink
-from tlh.domain.models import RelayMode, Role, Staff
+from tlh.domain.models import Role, Staff
 from tlh.domain.rooms import ConnectionTest, DeviceCheck, EntryState, Presence, RoomEntry
 from tlh.domain.sessions import Participation, SessionSegment
 from tlh.errors import Conflict, Forbidden, InvalidInput, NotFound, TlhError
@@ -175,7 +175,6 @@ class Rooms:
             segment_id = self._segment_of.get(entry.id)
             if segment_id is not None:
                 self._join_call(entry, segment_id)
-                await self._note_relayed(segment_id)
         else:
             await self._auto_admit(entry)
         return self._entries.get(entry.id, entry)
@@ -234,8 +233,8 @@ class Rooms:
             raise InvalidInput("media state is connected or failed")
         else:  # the direct path failed: the segment goes through the server's relay
             segment_id = self._segment_of.get(entry_id)
-            if segment_id is not None and self.hub.fall_back(segment_id):
-                await self._note_relayed(segment_id)
+            if segment_id is not None:
+                self.hub.fall_back(segment_id)
         self._publish("room.updated", entry, media=str(state))
 
     def signal(self, entry_id: str, to: str, data: Any) -> None:
@@ -429,7 +428,6 @@ class Rooms:
                 joined_at=now,
             ),
         )
-        await self._note_relayed(segment.id)
         await self._record(actor, "room.admit", "room.admitted", admitted, by=actor.id)
         self._send_status(admitted)
         self._refresh(admitted.clinician_id)
@@ -463,10 +461,7 @@ class Rooms:
             return
         label = call_label(self.ctx, entry)
         kind = entry.participant.value
-        always = self.ctx.policy().relay is RelayMode.ALWAYS
-        others = self.hub.join(
-            segment_id, entry.id, label, kind, conn.outbox.push, relay_always=always
-        )
+        others = self.hub.join(segment_id, entry.id, label, kind, conn.outbox.push)
         conn.outbox.push(
             {
                 "type": "admitted",
@@ -476,12 +471,6 @@ class Rooms:
                 "ice_servers": self.ice_servers,
             }
         )
-
-    async def _note_relayed(self, segment_id: str) -> None:
-        """A segment the hub relays is recorded as relayed (reports show it)."""
-        if self.hub.relayed(segment_id):
-            with contextlib.suppress(NotFound):  # ended and gone meanwhile
-                await sessions.mark_relayed(self.ctx, segment_id)
 
     async def _finish(
         self,

@@ -16,7 +16,7 @@ from typing import Any
 
 from aiohttp import web
 
-from tlh.domain.models import Appointment, RelayMode, Role, Staff
+from tlh.domain.models import Appointment, Role, Staff
 from tlh.domain.sessions import Participation, SessionSegment
 from tlh.errors import Forbidden, NotFound, TlhError, Unauthenticated
 from tlh.server.http import actor, ctx, requires
@@ -96,14 +96,8 @@ class StaffCall:
             )
             try:
                 await sessions.joined(self.c, segment.id, me)
-                always = self.c.policy().relay is RelayMode.ALWAYS
                 peers = self.hub.join(
-                    segment.id,
-                    self.staff.id,
-                    self.staff.name,
-                    "staff",
-                    self.send,
-                    relay_always=always,
+                    segment.id, self.staff.id, self.staff.name, "staff", self.send
                 )
             except NotFound:  # ended and gone meanwhile
                 await self.send(NO_SESSION)
@@ -129,9 +123,6 @@ class StaffCall:
             self.current = segment.id
             if self.session_cookie is not None:
                 self.request.app[STAFF_WEB].pin(self.session_cookie)
-            if self.hub.relayed(segment.id):
-                with contextlib.suppress(NotFound):  # ended and gone meanwhile
-                    await sessions.mark_relayed(self.c, segment.id)
 
     async def leave(self) -> None:
         """Leave the current call (if any); the socket stays open."""
