@@ -22,7 +22,7 @@ from tlh.server.http import ALL_STAFF, actor, body, ctx, public, requires, respo
 from tlh.server.keys import ECHO_PEERS, ROOMS
 from tlh.server.routes.link_identity import verified
 from tlh.server.routes.links import COOKIE, check_origin
-from tlh.server.routes.participant_ws import _socket_link
+from tlh.server.routes.participant_ws import participant_link
 
 routes = web.RouteTableDef()
 
@@ -35,7 +35,7 @@ _MAX_DEVICE_ID = 100
 def _participant(request: web.Request) -> JoinLink:
     """The page's join link, checked as the participant websocket checks it."""
     check_origin(request)
-    link = _socket_link(request)
+    link = participant_link(request)
     if not verified(request.app, link.id, request.cookies.get(COOKIE)):
         raise Forbidden("please confirm who you are first")
     return link

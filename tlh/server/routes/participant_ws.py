@@ -39,7 +39,7 @@ CLIENT_TYPES = frozenset({"hello", "device_check", "media", "signal", "leave"})
 _MAX_DEVICE_ID = 100
 
 
-def _socket_link(request: web.Request) -> JoinLink:
+def participant_link(request: web.Request) -> JoinLink:
     """The live join link behind the cookie: 401 without one, 403 for a consent link."""
     c = ctx(request)
     link_id = request.app[LINK_SESSIONS].link_id(request.cookies.get(COOKIE))
@@ -58,7 +58,7 @@ def _socket_link(request: web.Request) -> JoinLink:
 @public
 async def participant_ws(request: web.Request) -> web.WebSocketResponse:
     """One page's socket into the waiting room and, once admitted, the call."""
-    link = _socket_link(request)
+    link = participant_link(request)
     check_ws_origin(request)
     if not verified(request.app, link.id, request.cookies.get(COOKIE)):
         raise Forbidden("please confirm who you are first")
