@@ -84,13 +84,11 @@ class Actions(App[None]):
         return screen.selected_entry() if isinstance(screen, DashboardScreen) else None
 
     def _appointment(self) -> str | None:
-        screen = self.screen
-        if isinstance(screen, DashboardScreen) and screen.selected_appointment():
-            return screen.selected_appointment()
-        entry_id = self._entry()
-        entry = self.state.entries.get(entry_id) if entry_id else None
-        if entry is not None:
-            return entry.appointment_id
+        """The chosen appointment; with nothing selected, the next of today's (start
+        and explain act on it)."""
+        chosen = self._chosen_appointment()
+        if chosen is not None or self._entry() in self.state.entries:
+            return chosen
         upcoming = self.state.next_appointment(self.now())
         return upcoming.id if upcoming else None
 

@@ -27,8 +27,6 @@ if TYPE_CHECKING:
 #: Reconnect delays grow from the first to the last, doubling.
 BACKOFF_FIRST_S = 0.25
 BACKOFF_MAX_S = 15.0
-#: Events after which an entry is off the room: shown gone before the rooms are fetched.
-GONE = frozenset({"room.left", "room.denied"})
 #: Eligibility look-ups in flight at once (a 200-appointment day must not flood the server).
 ELIGIBILITY_PARALLEL = 8
 
@@ -111,15 +109,10 @@ class LiveFeed:
         self.changed()
 
     async def handle(self, event: StaffEvent) -> None:
-        """Apply one event; fetch the rooms again when it changed who is where.
-
-        Someone who left or was turned away is taken off the screen at once: the fetch
-        waits for the server's audit fsync (tens of ms), and it needs no name.
-        """
+        """Apply one event; fetch the rooms again when it changed who is where (someone
+        who left is drawn gone first)."""
         applied = self.state.apply(event)
-        gone = event.data.get("entry_id")
-        if event.type in GONE and isinstance(gone, str):
-            self.state.drop_entry(gone)
+        if applied.dropped:
             self.changed()
         if applied.refresh_rooms:
             self.state.load_rooms(await self.client.rooms())

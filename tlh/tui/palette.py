@@ -20,6 +20,8 @@ from textual.binding import Binding
 from textual.dom import DOMNode
 from textual.screen import Screen
 
+from tlh.tui.bindings import bound_actions
+
 #: Bound actions that are not commands (the palette itself).
 NOT_COMMANDS = frozenset({"command_palette"})
 
@@ -37,21 +39,14 @@ def what_it_does(node: DOMNode, binding: Binding) -> str:
 
 def bound_commands(app: App[Any], screen: Screen[Any]) -> list[SystemCommand]:
     """One command per action bound on the app or ``screen`` (keys merged), enabled now."""
-    found: dict[tuple[int, str], tuple[DOMNode, Binding, list[str]]] = {}
-    for node, binding, enabled, _ in screen.active_bindings.values():
-        if not (enabled and binding.description and isinstance(node, App | Screen)):
-            continue
-        if binding.system or parse(binding.action)[1] in NOT_COMMANDS:
-            continue
-        keys = found.setdefault((id(node), binding.action), (node, binding, []))[2]
-        keys.append(app.get_key_display(binding))
     return [
         SystemCommand(
             binding.description,
             " · ".join(filter(None, [f"key {', '.join(keys)}", what_it_does(node, binding)])),
             partial(app.run_action, binding.action, node),
         )
-        for node, binding, keys in found.values()
+        for node, binding, keys in bound_actions(app, screen)
+        if isinstance(node, App | Screen) and parse(binding.action)[1] not in NOT_COMMANDS
     ]
 
 

@@ -22,6 +22,9 @@ MAX_NOTIFICATIONS = 200
 #: Event types that change who is in a room (the rooms are fetched again after them).
 ROOM_CHANGES = ("room.", "session.")
 
+#: Events after which an entry is off the room (its row goes at once, needing no name).
+GONE = frozenset({"room.left", "room.denied"})
+
 #: Room events too frequent or too minor to be a notification (device checks, presence).
 QUIET = frozenset({"room.updated"})
 
@@ -86,6 +89,9 @@ class Applied:
 
     refresh_rooms: bool = False
     arrival: str | None = None  # the entry id of someone who just arrived
+    #: Someone left or was turned away: off the model already, worth drawing before
+    #: the rooms are fetched again (that waits for the server's audit fsync).
+    dropped: bool = False
 
 
 @dataclass
@@ -157,10 +163,11 @@ class DashboardState:
         if event.type == "room.joined" and entry_id is not None:
             self.highlighted.add(entry_id)
             arrival = entry_id
-        elif entry_id is not None and event.type in ("room.admitted", "room.denied", "room.left"):
+        elif entry_id is not None and event.type in ("room.admitted", *GONE):
             self.highlighted.discard(entry_id)
+        dropped = event.type in GONE and self.entries.pop(entry_id or "", None) is not None
         self.version += 1
-        return Applied(refresh_rooms=True, arrival=arrival)
+        return Applied(refresh_rooms=True, arrival=arrival, dropped=dropped)
 
     def _notice(self, event: StaffEvent) -> Notification:
         """The notification for one event; the person's ids, as far as they are known."""
@@ -196,12 +203,6 @@ class DashboardState:
         """Stop highlighting an entry (staff acted on it)."""
         self.highlighted.discard(entry_id)
         self.version += 1
-
-    def drop_entry(self, entry_id: str) -> None:
-        """Take out an entry the server says has gone (before the rooms are fetched again)."""
-        if self.entries.pop(entry_id, None) is not None:
-            self.highlighted.discard(entry_id)
-            self.version += 1
 
     # -- views ----------------------------------------------------------------
 

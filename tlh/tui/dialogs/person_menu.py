@@ -23,6 +23,8 @@ from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
+from tlh.tui.bindings import bound_actions
+
 F = TypeVar("F", bound=Callable[..., Any])
 PERSON_MARK = "acts_on_person"
 
@@ -35,14 +37,12 @@ def acts_on_person(method: F) -> F:
 
 def person_actions(app: App[Any]) -> list[tuple[str, str]]:
     """``(action, label)`` for each marked action bound on the app, enabled now, keys merged."""
-    keys: dict[str, list[str]] = {}
-    labels: dict[str, str] = {}
-    for node, binding, enabled, _ in app.screen.active_bindings.values():
-        method = getattr(node, f"action_{parse(binding.action)[1]}", None)
-        if node is app and enabled and getattr(method, PERSON_MARK, False):
-            keys.setdefault(binding.action, []).append(app.get_key_display(binding))
-            labels.setdefault(binding.action, binding.description)
-    return [(action, f"{labels[action]} ({', '.join(keys[action])})") for action in keys]
+    return [
+        (binding.action, f"{binding.description} ({', '.join(keys)})")
+        for node, binding, keys in bound_actions(app, app.screen)
+        if node is app
+        and getattr(getattr(node, f"action_{parse(binding.action)[1]}", None), PERSON_MARK, False)
+    ]
 
 
 class PersonMenu(ModalScreen[str | None]):

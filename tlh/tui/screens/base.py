@@ -10,6 +10,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from textual.screen import Screen
+from textual.widgets import Static
 
 from tlh.tui.state import DashboardState
 
@@ -30,6 +31,16 @@ class DashboardScreen(Screen[None]):
 
     def redraw(self) -> None:
         """Show the state as it is now (called after every change while in front)."""
+
+    def show_status(self, name: str, *details: str) -> bool:
+        """The status line: the screen, the connection (and why it is down), ``details``
+        and the unread notifications; False before the screen is composed."""
+        found = self.query("#status")
+        if not found:
+            return False
+        parts = " · ".join([name, self.state.connection_text(), *details])
+        found.first(Static).update(parts + self.state.unread_note())
+        return True
 
     def selected_entry(self) -> str | None:
         """The room entry this screen has selected (actions on a person use it)."""

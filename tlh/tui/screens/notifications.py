@@ -12,7 +12,6 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from rich.text import Text
-from textual.widgets import Static
 
 from tlh.tui.screens.table import TableScreen
 from tlh.tui.state import DashboardState, Notification
@@ -40,14 +39,10 @@ class NotificationsScreen(TableScreen):
 
     def redraw(self) -> None:
         """Everything in front of the user is read; rebuild the list newest first."""
-        found = self.query("#status")
-        if not found:
-            return  # not composed yet: on_mount draws
         self.state.mark_read()
         notes = self.state.notifications
-        found.first(Static).update(
-            f"Notifications · {self.state.connection.value} · {len(notes)} today"
-        )
+        if not self.show_status("Notifications", f"{len(notes)} today"):
+            return  # not composed yet: on_mount draws
         if self.shown_version == self.state.version:
             return
         self.shown_version = self.state.version
@@ -55,4 +50,4 @@ class NotificationsScreen(TableScreen):
         table.clear()
         zone = ZoneInfo(self.zone())
         for note in reversed(notes):
-            table.add_row(when(note, zone), note.text, Text(self.state.who(note)))
+            table.add_row(Text(when(note, zone)), Text(note.text), Text(self.state.who(note)))

@@ -12,7 +12,6 @@ from collections.abc import Callable
 from datetime import datetime
 
 from rich.text import Text
-from textual.widgets import Static
 
 from tlh.client.rooms import EntryView
 from tlh.domain.rooms import EntryState
@@ -98,15 +97,9 @@ class PeopleScreen(TableScreen):
 
     def redraw(self) -> None:
         """Rebuild the table from the state, keeping the cursor on the same person."""
-        found = self.query("#status")
-        if not found:
+        waiting, in_session = len(self.state.waiting()), len(self.state.in_session())
+        if not self.show_status("People", f"{waiting} waiting", f"{in_session} in session"):
             return  # not composed yet: on_mount draws
-        status = found.first(Static)
-        waiting = len(self.state.waiting())
-        status.update(
-            f"People · {self.state.connection_text()} · {waiting} waiting · "
-            f"{len(self.state.in_session())} in session{self.state.unread_note()}"
-        )
         if self.shown_version == self.state.version:
             return
         self.shown_version = self.state.version

@@ -75,11 +75,7 @@ class ReportsScreen(DashboardScreen):
 
     def redraw(self) -> None:
         """The status line (connection, unread notifications)."""
-        found = self.query("#status")
-        if found:
-            found.first(Static).update(
-                f"Reports · {self.state.connection.value}{self.state.unread_note()} · g reloads"
-            )
+        self.show_status("Reports", "g reloads")
 
     def action_reload(self) -> None:
         """Fetch this week's reports (a newer fetch replaces one in flight)."""

@@ -55,20 +55,13 @@ class ScheduleScreen(TableScreen):
 
     def redraw(self) -> None:
         """Rebuild the table from the state, keeping the cursor where it was."""
-        found = self.query("#status")
-        if not found:
-            return  # not composed yet: on_mount draws
-        status = found.first(Static)
+        details = [f"{len(self.state.appointments)} today", f"{len(self.state.waiting())} waiting"]
         upcoming = self.state.next_appointment(self.now())
-        after = ""
         if upcoming is not None:
             start = upcoming.start.astimezone(ZoneInfo(self.zone())).strftime("%H:%M")
-            after = f" · next {start} (s starts)"
-        status.update(
-            f"Schedule · {self.state.connection_text()} · "
-            f"{len(self.state.appointments)} today · {len(self.state.waiting())} waiting{after}"
-            f"{self.state.unread_note()}"
-        )
+            details.append(f"next {start} (s starts)")
+        if not self.show_status("Schedule", *details):
+            return  # not composed yet: on_mount draws
         if self.shown_version == self.state.version:
             return
         self.shown_version = self.state.version

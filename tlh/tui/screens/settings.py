@@ -86,11 +86,7 @@ class SettingsScreen(DashboardScreen):
 
     def redraw(self) -> None:
         """The status line (connection, unread notifications)."""
-        found = self.query("#status")
-        if found:
-            found.first(Static).update(
-                f"Settings · {self.state.connection.value}{self.state.unread_note()}"
-            )
+        self.show_status("Settings")
 
     def action_leave_field(self) -> None:
         """Give the keys back to the dashboard (a text field takes every letter)."""
