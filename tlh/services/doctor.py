@@ -141,7 +141,8 @@ def ice_probes(servers: Sequence[dict[str, Any]], timeout_s: float) -> list[Prob
         async def none() -> Check:
             return warn(
                 "ice",
-                "no STUN/TURN servers: calls connect only where a direct path exists",
+                "no STUN/TURN servers: a client behind a strict NAT may reach neither the "
+                "others nor the server's relay",
                 "add [rooms] ice_servers in tlh.toml (a TURN server for clients behind strict NATs)",
             )
 
