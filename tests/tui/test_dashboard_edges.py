@@ -126,3 +126,18 @@ async def test_two_hundred_waiting_at_80x24_scrolls(practice: Practice) -> None:
             await until(pilot, lambda: "Guest 199" in screen_text(app), "the last row")
             assert screen.selected() == "ent_0199"
             assert "200 waiting" in screen_text(app)
+
+
+async def test_an_event_during_shutdown_is_dropped_quietly(practice: Practice) -> None:
+    """Textual empties the screen stack before it stops workers: a person leaving
+    just then (the live feed redraws) or an action finishing must not fail the app."""
+    async with practice.clinician() as client:
+        app = dashboard(client, Fakes())
+        async with app.run_test(size=(100, 30)) as pilot:
+            await until(pilot, app.feed.synced.is_set, "the first sync")
+            assert app.front() is not None
+        # Shut down: no screens are left, as in the window before workers stop.
+        assert app.front() is None
+        app.redraw()
+        assert app._entry() is None
+        assert app._chosen_appointment() is None

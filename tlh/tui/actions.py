@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from textual import work
-from textual.app import App
+from textual.app import App, ScreenStackError
 from textual.binding import Binding, BindingType
 from textual.screen import ModalScreen
 
@@ -79,9 +79,19 @@ class Actions(App[None]):
     def redraw(self) -> None:
         """Redraw the screen in front (the app defines what that means)."""
 
+    def front(self) -> DashboardScreen | None:
+        """The numbered screen in front, or None (a dialog or the lock is up, or the app
+        is shutting down: Textual empties the screen stack before it stops workers, and
+        the live feed or an action may still be finishing)."""
+        try:
+            screen = self.screen
+        except ScreenStackError:
+            return None
+        return screen if isinstance(screen, DashboardScreen) else None
+
     def _entry(self) -> str | None:
-        screen = self.screen
-        return screen.selected_entry() if isinstance(screen, DashboardScreen) else None
+        screen = self.front()
+        return screen.selected_entry() if screen is not None else None
 
     def _appointment(self) -> str | None:
         """The chosen appointment; with nothing selected, the next of today's (start
@@ -212,16 +222,16 @@ class Actions(App[None]):
         entry_id = self._entry()
         if entry_id is not None:
             return self.state.entries.get(entry_id)
-        screen = self.screen
-        appt_id = screen.selected_appointment() if isinstance(screen, DashboardScreen) else None
+        screen = self.front()
+        appt_id = screen.selected_appointment() if screen is not None else None
         waiting = self.state.waiting_for(appt_id) if appt_id else []
         return waiting[0] if waiting else None
 
     def _chosen_appointment(self) -> str | None:
         """The selected appointment, or the selected person's; never a guess (these
         actions change records)."""
-        screen = self.screen
-        if isinstance(screen, DashboardScreen) and screen.selected_appointment():
+        screen = self.front()
+        if screen is not None and screen.selected_appointment():
             return screen.selected_appointment()
         entry = self.state.entries.get(self._entry() or "")
         return entry.appointment_id if entry is not None else None

@@ -29,7 +29,6 @@ from .dialogs.person_menu import PersonMenu, person_actions
 from .live import LiveFeed, utc_now
 from .lock import TOO_MANY, IdleClock, LockScreen
 from .palette import palette_commands
-from .screens.base import DashboardScreen
 from .screens.notifications import NotificationsScreen
 from .screens.people import PeopleScreen
 from .screens.reports import ReportsScreen
@@ -170,8 +169,8 @@ class DashboardApp(Actions):
         """The model changed: redraw the screen in front (others redraw on resume)."""
         if self._idle_s is None:
             self.idle.limit_s = self.feed.idle_logoff_min * 60.0
-        screen = self.screen
-        if isinstance(screen, DashboardScreen) and screen.is_mounted:
+        screen = self.front()
+        if screen is not None and screen.is_mounted:
             screen.redraw()
 
     def _toast(self, text: str) -> None:
@@ -212,9 +211,8 @@ class DashboardApp(Actions):
 
     async def action_show(self, name: str) -> None:
         """Switch between the numbered screens (not from a dialog or the lock)."""
-        if not isinstance(self.screen, DashboardScreen):
-            return
-        if self.screen.id != name:
+        screen = self.front()
+        if screen is not None and screen.id != name:
             await self.switch_screen(name)
 
     # -- the palette and the mouse ------------------------------------------------
@@ -225,8 +223,7 @@ class DashboardApp(Actions):
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         """Enter or a click on the highlighted People row: that person's menu."""
-        screen = self.screen
-        entry_id = screen.selected_entry() if isinstance(screen, DashboardScreen) else None
+        entry_id = self._entry()
         entry = self.state.entries.get(entry_id or "")
         if entry is None or self.locked:
             return
