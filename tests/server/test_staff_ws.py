@@ -257,13 +257,3 @@ async def test_logout_leaves_other_pages_alone(practice: Practice) -> None:
     await practice.client.post("/api/v1/call-links/logout", headers=cookie_headers(practice, first))
     ok = await practice.client.get("/api/v1/me", headers=cookie_headers(practice, second))
     assert ok.status == 200
-
-
-async def test_disabling_the_staff_member_closes_their_page_socket(practice: Practice) -> None:
-    cookie = await staff_cookie(practice)
-    async with practice.client.ws_connect(WS, headers=cookie_headers(practice, cookie)) as ws:
-        await next_frame(ws, "status")
-        status, _ = await practice.call("POST", "/api/v1/staff/lee@example.org/disable")
-        assert status == 200
-        await ws.send_json({"type": "hello"})
-        assert await closed_with(ws) == 1008

@@ -36,3 +36,25 @@ async def test_a_refused_token_exits_with_a_clear_message(practice: Practice) ->
     assert app.state.connection == Connection.SIGNED_OUT
     assert app.feed.failure is not None
     assert "token" in app.feed.failure
+
+
+async def test_a_token_revoked_while_running_closes_the_dashboard(practice: Practice) -> None:
+    """The server closes the old token's event stream at once; the dashboard's retry is
+    refused and it exits saying why (no names left on a dismissed clinician's screen)."""
+    async with practice.clinician() as client:
+        app = dashboard(client, Fakes())
+        running = asyncio.create_task(app.run_async(headless=True, size=(80, 24)))
+        try:
+            async with asyncio.timeout(WAIT_S):
+                await app.feed.synced.wait()
+            async with practice.admin() as admin:
+                await admin.staff_token(practice.clinician_email)
+            await asyncio.wait_for(asyncio.shield(running), WAIT_S)
+        finally:
+            if not running.done():
+                app.exit()
+                await running
+    assert app.return_code == 1
+    assert app.state.connection == Connection.SIGNED_OUT
+    assert app.feed.failure is not None
+    assert "token" in app.feed.failure

@@ -42,6 +42,7 @@ from .keys import (
     REMINDER_CLOCK,
     ROOMS,
     SETTINGS,
+    STAFF_SOCKETS,
     STAFF_WEB,
     STORE,
     WEBSOCKETS,
@@ -49,6 +50,7 @@ from .keys import (
 from .ratelimit import FailureLimiter
 from .routes import add_routes
 from .settings import Settings
+from .staffsockets import StaffSockets
 
 
 async def _resources(app: web.Application) -> AsyncIterator[None]:
@@ -140,6 +142,7 @@ def create_app(settings: Settings) -> web.Application:
     app[WEBSOCKETS] = set[web.WebSocketResponse]()
     app[DASHBOARDS] = {}
     app[STAFF_WEB] = StaffWeb()
+    app[STAFF_SOCKETS] = StaffSockets()
     app[ECHO_PEERS] = EchoPeers(ice_servers=settings.ice_servers, host=settings.host)
     app.cleanup_ctx.append(_resources)
     app.on_shutdown.append(_close_websockets)

@@ -7,6 +7,7 @@ from aiohttp import web
 from tlh.media.echo import EchoPeers
 from tlh.server.ratelimit import FailureLimiter
 from tlh.server.settings import Settings
+from tlh.server.staffsockets import StaffSockets
 from tlh.services.callhub import CallHub
 from tlh.services.context import Context
 from tlh.services.events import EventBus
@@ -47,5 +48,7 @@ IDENTITY = web.AppKey("identity", IdentityChecks)
 STAFF_WEB = web.AppKey("staff_web", StaffWeb)
 #: The echo peers of clients' connection tests (the media issue).
 ECHO_PEERS = web.AppKey("echo_peers", EchoPeers)
+#: Staff websockets with the sign-in each was opened with (closed when it ends).
+STAFF_SOCKETS = web.AppKey("staff_sockets", StaffSockets)
 #: The hashed-in-memory staff cookie session a request came with (set by auth).
 STAFF_SESSION = web.RequestKey("staff_session", str)

@@ -57,13 +57,21 @@ def _revoked(token: StaffToken, now: object) -> StaffToken:
 
 def authenticate(ctx: Context, token: str, source: str) -> tuple[Actor, Staff]:
     """The staff member a bearer token belongs to; one answer for every failure."""
-    found = ctx.store.find("tokens", "hash", hash_token(token)) if token else []
+    staff = token_holder(ctx, hash_token(token)) if token else None
+    if staff is None:
+        raise Unauthenticated("invalid, revoked or missing API token")
+    return Actor(kind="staff", id=staff.id, role=staff.role, source=source), staff
+
+
+def token_holder(ctx: Context, token_hash: str) -> Staff | None:
+    """The active staff member whose live token has this hash, else ``None``."""
+    found = ctx.store.find("tokens", "hash", token_hash)
     record = found[0] if found else None
     if isinstance(record, StaffToken) and record.revoked_at is None:
         staff = ctx.store.get("staff", record.staff_id)
         if isinstance(staff, Staff) and staff.active:
-            return Actor(kind="staff", id=staff.id, role=staff.role, source=source), staff
-    raise Unauthenticated("invalid, revoked or missing API token")
+            return staff
+    return None
 
 
 def require_role(actor: Actor, *roles: Role) -> None:

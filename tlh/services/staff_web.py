@@ -114,6 +114,14 @@ class StaffWeb:
         found.last_seen = now
         return found.staff_id
 
+    def holder(self, session: object) -> str | None:
+        """The staff id of an open session without refreshing it (idle ones included:
+        the next request or frame signs those out)."""
+        if not _plausible(session):
+            return None
+        found = self._sessions.get(_digest(str(session)))
+        return found.staff_id if found is not None else None
+
     def pin(self, session: str) -> None:
         """A call socket of this session joined a call: no idle logoff until ``unpin``."""
         found = self._sessions.get(_digest(session))

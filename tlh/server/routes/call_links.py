@@ -15,7 +15,7 @@ from aiohttp import web
 from tlh.domain.models import Appointment, Role, Staff
 from tlh.errors import BadRequest, Forbidden, NotFound, RateLimited, TlhError
 from tlh.server.http import actor, body, ctx, public, requires, respond
-from tlh.server.keys import REDEEM_FAILURES, STAFF_WEB
+from tlh.server.keys import REDEEM_FAILURES, STAFF_SOCKETS, STAFF_WEB
 from tlh.server.routes.invites import link_ctx
 from tlh.server.routes.links import INVALID_LINK, check_origin
 from tlh.services.context import Actor
@@ -110,6 +110,7 @@ async def logout(request: web.Request) -> web.Response:
     if staff_id is not None:
         who = Actor(kind="staff", id=staff_id, source=request.remote or "")
         await c.audit.append(who, "staff.web.logout", staff_id)
+        await request.app[STAFF_SOCKETS].close_signed_out(c, request.app[STAFF_WEB])
     response = web.Response(status=204)
     response.del_cookie(COOKIE, path="/", secure=True, httponly=True, samesite="Strict")
     return response

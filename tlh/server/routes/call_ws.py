@@ -20,7 +20,15 @@ from tlh.domain.models import Appointment, Role, Staff
 from tlh.domain.sessions import Participation, SessionSegment
 from tlh.errors import Forbidden, NotFound, TlhError, Unauthenticated
 from tlh.server.http import actor, ctx, requires
-from tlh.server.keys import BUS, CALL_HUB, SETTINGS, STAFF_SESSION, STAFF_WEB, WEBSOCKETS
+from tlh.server.keys import (
+    BUS,
+    CALL_HUB,
+    SETTINGS,
+    STAFF_SESSION,
+    STAFF_SOCKETS,
+    STAFF_WEB,
+    WEBSOCKETS,
+)
 from tlh.server.routes.call_links import CALLERS
 from tlh.server.wsproto import (
     FloodGuard,
@@ -216,6 +224,7 @@ async def call_ws(request: web.Request) -> web.WebSocketResponse:
     first = _requested(request)
     ws = await open_call_socket(request)
     call = StaffCall(request, ws, staff)
+    request.app[STAFF_SOCKETS].add(ws, request, staff.id, request.get(STAFF_SESSION), CALLERS)
     sub = request.app[BUS].subscribe(maxsize=64)
     watcher = asyncio.create_task(call.watch(sub))
     staff_web, cookie = request.app[STAFF_WEB], request.get(STAFF_SESSION)
@@ -244,4 +253,5 @@ async def call_ws(request: web.Request) -> web.WebSocketResponse:
             await watcher
         await call.leave()
         request.app[WEBSOCKETS].discard(ws)
+        request.app[STAFF_SOCKETS].discard(ws)
     return ws

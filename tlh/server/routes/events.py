@@ -8,7 +8,14 @@ from aiohttp import WSCloseCode, WSMsgType, web
 
 from tlh.errors import Forbidden
 from tlh.server.http import ALL_STAFF, actor, requires
-from tlh.server.keys import BUS, DASHBOARDS, SETTINGS, WEBSOCKETS
+from tlh.server.keys import (
+    BUS,
+    DASHBOARDS,
+    SETTINGS,
+    STAFF_SESSION,
+    STAFF_SOCKETS,
+    WEBSOCKETS,
+)
 
 routes = web.RouteTableDef()
 _encoder = msgspec.json.Encoder()
@@ -40,6 +47,7 @@ async def events(request: web.Request) -> web.WebSocketResponse:
     await ws.prepare(request)
     request.app[WEBSOCKETS].add(ws)
     staff_id = actor(request).id
+    request.app[STAFF_SOCKETS].add(ws, request, staff_id, request.get(STAFF_SESSION), ALL_STAFF)
     # One dashboard per user: a new one (``?dashboard=1``) supersedes the previous one,
     # which is told so and closed; it stops receiving data at once.
     dashboard = request.query.get("dashboard") == "1"
@@ -68,6 +76,7 @@ async def events(request: web.Request) -> web.WebSocketResponse:
     finally:
         sub.close()
         request.app[WEBSOCKETS].discard(ws)
+        request.app[STAFF_SOCKETS].discard(ws)
         if dashboard and request.app[DASHBOARDS].get(staff_id) is ws:
             del request.app[DASHBOARDS][staff_id]
         sender.cancel()

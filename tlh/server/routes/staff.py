@@ -1,9 +1,15 @@
 from aiohttp import web
 
 from tlh.server.http import ADMIN, ALL_STAFF, actor, body, ctx, items, requires, respond
+from tlh.server.keys import STAFF_SOCKETS, STAFF_WEB
 from tlh.services import staff
 
 routes = web.RouteTableDef()
+
+
+async def _end_signed_out(request: web.Request) -> None:
+    """Close the websockets whose sign-in this change ended (before answering)."""
+    await request.app[STAFF_SOCKETS].close_signed_out(ctx(request), request.app[STAFF_WEB])
 
 
 @routes.get("/api/v1/staff")
@@ -37,19 +43,23 @@ async def show(request: web.Request) -> web.Response:
 @requires(*ADMIN)
 async def update(request: web.Request) -> web.Response:
     ref = request.match_info["ref"]
-    return respond(await staff.update_staff(ctx(request), actor(request), ref, await body(request)))
+    updated = await staff.update_staff(ctx(request), actor(request), ref, await body(request))
+    await _end_signed_out(request)  # a new role may not take the routes it had open
+    return respond(updated)
 
 
 @routes.post("/api/v1/staff/{ref}/token")
 @requires(*ADMIN)
 async def token(request: web.Request) -> web.Response:
     member, new = await staff.new_token_for(ctx(request), actor(request), request.match_info["ref"])
+    await _end_signed_out(request)  # the old token's sockets
     return respond({"staff": member, "token": new})
 
 
 @routes.post("/api/v1/staff/{ref}/disable")
 @requires(*ADMIN)
 async def disable(request: web.Request) -> web.Response:
-    return respond(
-        await staff.disable_staff(ctx(request), actor(request), request.match_info["ref"])
-    )
+    disabled = await staff.disable_staff(ctx(request), actor(request), request.match_info["ref"])
+    request.app[STAFF_WEB].close_staff(disabled.id)
+    await _end_signed_out(request)
+    return respond(disabled)

@@ -1,0 +1,145 @@
+"""Staff websockets end with the sign-in they were opened with: a new token, a disabled
+staff member, a role the route does not take, a logged-out page. Nobody else's socket
+is touched, and the socket closes before the admin's request is answered."""
+
+from __future__ import annotations
+
+import asyncio
+
+import aiohttp
+import pytest
+from aiohttp import WSServerHandshakeError
+
+from .call_helpers import cookie_headers, next_frame, staff_cookie
+from .conftest import Practice
+
+CALL = "/api/v1/call/ws"
+EVENTS = "/api/v1/events"
+
+
+async def _room_session(practice: Practice, role: str = "clinician") -> str:
+    response = await practice.client.post(
+        "/api/v1/sessions", json={"room": True}, headers=practice.auth(role)
+    )
+    assert response.status == 201, await response.text()
+    return str((await response.json())["session"]["id"])
+
+
+async def _participants(practice: Practice, session_id: str) -> list[dict[str, object]]:
+    status, found = await practice.call("GET", "/api/v1/sessions")
+    assert status == 200
+    segment = next(s for s in found["items"] if s["id"] == session_id)
+    return list(segment["participants"])
+
+
+async def closed_with(ws: aiohttp.ClientWebSocketResponse) -> tuple[int, str]:
+    """The code and reason of the server's close frame (read within 5 s).
+
+    Read from the frame, not ``ws.close_code``: the server may drop the connection
+    before the client's reply goes out, which the client then records as 1006."""
+    async with asyncio.timeout(5):
+        while True:
+            msg = await ws.receive()
+            if msg.type == aiohttp.WSMsgType.CLOSE:
+                return int(msg.data), str(msg.extra)
+            assert msg.type == aiohttp.WSMsgType.TEXT, msg
+
+
+SIGNED_OUT = (1008, "signed out")
+
+
+def _still_open(ws: aiohttp.ClientWebSocketResponse) -> bool:
+    return not ws.closed and ws.close_code is None
+
+
+async def test_a_new_token_closes_the_old_tokens_sockets_and_no_one_elses(
+    practice: Practice,
+) -> None:
+    session_id = await _room_session(practice)
+    old = practice.auth("clinician")
+    events = await practice.client.ws_connect(EVENTS + "?dashboard=1", headers=old)
+    call = await practice.client.ws_connect(CALL, headers=old)
+    others = await practice.client.ws_connect(EVENTS, headers=practice.auth("scheduler"))
+    try:
+        await next_frame(events, "events.ready")
+        await next_frame(call, "admitted")
+        await next_frame(others, "events.ready")
+        status, made = await practice.call("POST", "/api/v1/staff/lee@example.org/token")
+        assert status == 200
+        # Closed before the answer: nothing more reaches the old token's holder.
+        assert await closed_with(events) == SIGNED_OUT
+        assert await closed_with(call) == SIGNED_OUT
+        assert _still_open(others)
+        # The clinician left the call (attendance recorded), and the old token is refused.
+        [me] = await _participants(practice, session_id)
+        assert me["left_at"] is not None
+        with pytest.raises(WSServerHandshakeError) as refused:
+            await practice.client.ws_connect(EVENTS, headers=old)
+        assert refused.value.status == 401
+        fresh = {"Authorization": f"Bearer {made['token']}"}
+        async with practice.client.ws_connect(CALL, headers=fresh) as again:
+            assert (await next_frame(again, "admitted"))["session_id"] == session_id
+    finally:
+        for ws in (events, call, others):
+            await ws.close()
+
+
+async def test_disabling_closes_token_and_page_sockets_without_a_frame(
+    practice: Practice,
+) -> None:
+    cookie = await staff_cookie(practice)
+    page = await practice.client.ws_connect(CALL, headers=cookie_headers(practice, cookie))
+    events = await practice.client.ws_connect(EVENTS, headers=practice.auth("clinician"))
+    try:
+        await next_frame(page, "status")
+        await next_frame(events, "events.ready")
+        status, _ = await practice.call("POST", "/api/v1/staff/lee@example.org/disable")
+        assert status == 200
+        # No frame sent first: the sockets do not wait for the next message to notice.
+        assert await closed_with(page) == SIGNED_OUT
+        assert await closed_with(events) == SIGNED_OUT
+        me = await practice.client.get("/api/v1/me", headers=cookie_headers(practice, cookie))
+        assert me.status == 401
+    finally:
+        await page.close()
+        await events.close()
+
+
+async def test_a_role_change_closes_only_the_routes_the_new_role_may_not_use(
+    practice: Practice,
+) -> None:
+    headers = practice.auth("clinician")
+    call = await practice.client.ws_connect(CALL, headers=headers)
+    events = await practice.client.ws_connect(EVENTS, headers=headers)
+    try:
+        await next_frame(call, "status")
+        await next_frame(events, "events.ready")
+        status, _ = await practice.call(
+            "PATCH", "/api/v1/staff/lee@example.org", json={"role": "scheduler"}
+        )
+        assert status == 200
+        assert await closed_with(call) == SIGNED_OUT  # schedulers do not take calls
+        assert _still_open(events)  # every staff role follows the events
+    finally:
+        await call.close()
+        await events.close()
+
+
+async def test_logging_a_page_out_closes_that_pages_socket_only(practice: Practice) -> None:
+    first, second = await staff_cookie(practice), await staff_cookie(practice)
+    one = await practice.client.ws_connect(CALL, headers=cookie_headers(practice, first))
+    two = await practice.client.ws_connect(CALL, headers=cookie_headers(practice, second))
+    by_token = await practice.client.ws_connect(CALL, headers=practice.auth("clinician"))
+    try:
+        for ws in (one, two, by_token):
+            await next_frame(ws, "status")
+        out = await practice.client.post(
+            "/api/v1/call-links/logout", headers=cookie_headers(practice, first)
+        )
+        assert out.status == 204
+        assert await closed_with(one) == SIGNED_OUT
+        assert _still_open(two)
+        assert _still_open(by_token)
+    finally:
+        for ws in (one, two, by_token):
+            await ws.close()
