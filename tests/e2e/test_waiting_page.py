@@ -134,6 +134,26 @@ async def test_a_denied_client_is_told_plainly(live_server: LiveServer, browser:
     assert "contact your practice" in (await page.locator("#problem-text").text_content() or "")
 
 
+async def test_a_client_whose_link_was_revoked_is_told_why(
+    live_server: LiveServer, browser: Any
+) -> None:
+    page, room = await _waiting_page(live_server, browser)
+    await room.next("hello")
+    room.send(
+        type="status",
+        state="revoked",
+        entry_id="ent_1",
+        clinician_name="Dr. Lee",
+        presence="online",
+        second_device=False,
+    )
+    await page.get_by_role("heading", name="Your appointment changed").wait_for(timeout=5_000)
+    text = await page.locator("#problem-text").text_content() or ""
+    assert "changed or cancelled" in text
+    assert "message from your practice" in text
+    assert page.js_errors == []
+
+
 async def test_a_second_device_is_told_it_needs_approval(
     live_server: LiveServer, browser: Any
 ) -> None:

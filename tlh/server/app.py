@@ -101,6 +101,7 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
         await worker.start()
         await clock.start()
         await hooks.start()
+        app[ROOMS].follow(bus)
         yield
     finally:
         await hooks.close()

@@ -36,7 +36,7 @@ from tlh.services.links import (
     live_links,
     outreach_of,
     public,
-    revoked_ops,
+    revoke,
 )
 from tlh.services.outbox import enqueue
 from tlh.services.recipients import (
@@ -283,8 +283,7 @@ async def resend(ctx: Context, actor: Actor, link_id: str) -> tuple[list[JoinLin
     batch = Batch()
     add_invitation(ctx, actor, batch, appt, recipient, channel)
     if old.revoked_at is None:
-        await ctx.store.commit(revoked_ops([old], ctx.clock()))
-        await ctx.audit.append(actor, "link.revoke", old.id)
+        await revoke(ctx, actor, [old])
     return await batch.commit(ctx, actor)
 
 
@@ -313,8 +312,7 @@ async def after_reschedule(ctx: Context, actor: Actor, appt: Appointment) -> lis
     old = live_links(ctx, appt.id)
     if not old:
         return []
-    await ctx.store.commit(revoked_ops(old, ctx.clock()))
-    await ctx.audit.append_many(actor, "link.revoke", [k.id for k in old])
+    await revoke(ctx, actor, old)
     if appt.modality is not Modality.TELEHEALTH or appt.status in DEAD_STATUSES:
         return []
     batch = Batch()
@@ -332,8 +330,7 @@ async def after_cancel(ctx: Context, actor: Actor, appt: Appointment) -> list[Me
     old = live_links(ctx, appt.id)
     if not old:
         return []
-    await ctx.store.commit(revoked_ops(old, ctx.clock()))
-    await ctx.audit.append_many(actor, "link.revoke", [k.id for k in old])
+    await revoke(ctx, actor, old)
     sequence = len(ctx.store.find("links", "appointment_id", appt.id))
     messages = [
         build_message(

@@ -184,9 +184,20 @@ def live_links(ctx: Context, appointment_id: str) -> list[JoinLink]:
     ]
 
 
-def revoked_ops(links: list[JoinLink], now: datetime) -> list[Put]:
-    """The store ops that revoke ``links`` at ``now``."""
-    return [Put("links", msgspec.structs.replace(link, revoked_at=now)) for link in links]
+#: Published (no data) when links were revoked: the waiting rooms end their entries.
+LINK_REVOKED = "link.revoked"
+
+
+async def revoke(ctx: Context, actor: Actor, links: list[JoinLink]) -> None:
+    """Revoke ``links`` now: stored, audited, and anyone waiting on one sent away."""
+    if not links:
+        return
+    now = ctx.clock()
+    await ctx.store.commit(
+        [Put("links", msgspec.structs.replace(link, revoked_at=now)) for link in links]
+    )
+    await ctx.audit.append_many(actor, "link.revoke", [link.id for link in links])
+    ctx.events.publish(LINK_REVOKED, {})
 
 
 def list_links(ctx: Context, actor: Actor, appointment_id: str) -> list[JoinLink]:
@@ -216,10 +227,8 @@ async def revoke_link(ctx: Context, actor: Actor, link_id: str) -> JoinLink:
     link = get_link(ctx, link_id)
     if link.revoked_at is not None:
         return public(link)
-    revoked = msgspec.structs.replace(link, revoked_at=ctx.clock())
-    await ctx.store.commit([Put("links", revoked)])
-    await ctx.audit.append(actor, "link.revoke", link.id)
-    return public(revoked)
+    await revoke(ctx, actor, [link])
+    return public(get_link(ctx, link.id))
 
 
 def find_by_token(ctx: Context, token: object) -> JoinLink | None:

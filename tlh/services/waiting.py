@@ -9,7 +9,9 @@ change. Admission is check-and-set with no ``await`` in between, so two staff cl
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from functools import partial
@@ -27,6 +29,8 @@ from tlh.errors import Conflict, Forbidden, InvalidInput, NotFound, TlhError
 from tlh.services import auth, sessions
 from tlh.services.callhub import CallHub, Outbox, SessionFull
 from tlh.services.context import SYSTEM, Actor, Context, new_id
+from tlh.services.events import OVERFLOW, EventBus, Subscription
+from tlh.services.links import LINK_REVOKED
 from tlh.services.staff import find_staff
 from tlh.services.waiting_timers import Expiries, Timer
 from tlh.services.waiting_view import (
@@ -40,6 +44,7 @@ from tlh.services.waiting_view import (
     status_frame,
 )
 
+log = logging.getLogger(__name__)
 IN_CALL = (EntryState.ADMITTED, EntryState.IN_SESSION)
 _KEPT_MESSAGES = 20
 #: Connection tests of pages not yet in a room (the test runs before the waiting room).
@@ -89,6 +94,7 @@ class Rooms:
         self._opens_at: dict[str, Any] = {}
         self._avg_visit: dict[str, float | None] = {}
         self._tests: dict[tuple[str, str], ConnectionTest] = {}
+        self._follower: asyncio.Task[None] | None = None
 
     # --- reading -------------------------------------------------------------------------
 
@@ -378,8 +384,46 @@ class Rooms:
                 gone, SYSTEM, "room.leave", "room.left", status="ended", reason="ended"
             )
 
+    def follow(self, bus: EventBus) -> None:
+        """End the entries of links revoked elsewhere (a cancel, a reschedule, an admin)."""
+        # Subscribed here, not in the task, so no revoke published after this is missed.
+        sub = bus.subscribe(maxsize=64)
+        self._follower = asyncio.get_running_loop().create_task(self._follow(sub))
+
+    async def _follow(self, sub: Subscription) -> None:
+        try:
+            while True:
+                event = await sub.get()
+                if event.type in (LINK_REVOKED, OVERFLOW):  # overflow: maybe missed one
+                    try:
+                        await self.drop_revoked()
+                    except TlhError as exc:
+                        log.warning("waiting room: %s ending revoked links", type(exc).__name__)
+        finally:
+            sub.close()
+
+    async def drop_revoked(self) -> int:
+        """Send away everyone whose link is revoked (the page says so); how many."""
+        now, dropped = self.ctx.clock(), 0
+        for entry in list(self._entries.values()):
+            link = self.ctx.store.get("links", entry.link_id)
+            if self._entries.get(entry.id) is not entry or (
+                isinstance(link, JoinLink) and link.revoked_at is None
+            ):
+                continue  # gone meanwhile, or still good
+            gone = rules.leave(entry, now)
+            await self._finish(
+                gone, SYSTEM, "room.leave", "room.left", status="revoked", reason="link_revoked"
+            )
+            dropped += 1
+        return dropped
+
     async def close(self) -> None:
-        """Cancel timers and pending expiries (server shutdown)."""
+        """Stop following, cancel timers and pending expiries (server shutdown)."""
+        if self._follower is not None:
+            self._follower.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._follower
         await self._expiries.close()
 
     # --- internals --------------------------------------------------------------------------

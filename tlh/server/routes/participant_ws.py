@@ -105,6 +105,7 @@ async def _handle(
         if not isinstance(device_id, str) or not 0 < len(device_id) <= _MAX_DEVICE_ID:
             raise FrameRejected("hello needs a device_id")
         c = ctx(request)
+        link = get_link(c, link.id)  # as stored now: revoked since the upgrade counts
         verdict = redeemable(c, link, c.clock())
         if verdict.state is RedeemState.INVALID:
             raise FrameRejected("link no longer valid")

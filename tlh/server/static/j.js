@@ -66,6 +66,9 @@ function onStatus(frame) {
   if (state === "waiting") {
     if (where === "call") session.ended();
     if (where !== "waiting") show("waiting");
+  } else if (state === "revoked") {
+    session.ended();
+    problem("This link no longer works: the appointment was changed or cancelled. Please check for a message from your practice.", "Your appointment changed");
   } else if (state === "denied") {
     session.ended();
     problem("Your clinician could not let you in this time. Please contact your practice.", "You were not let in");

@@ -1,0 +1,109 @@
+"""A link revoked while its holder waits or talks (an admin, a cancel, a reschedule)
+sends them away at once: the page is told why, the call is left, the room is empty,
+and the same socket cannot say hello again."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from .conftest import Practice
+from .outreach_helpers import add_appointment, add_client, redeem, token_in
+from .rooms_helpers import Peer, admit, connect, events, start_room_session
+
+
+async def _entries(practice: Practice) -> list[dict[str, Any]]:
+    status, rooms = await practice.call("GET", "/api/v1/rooms", role="clinician")
+    assert status == 200, rooms
+    return [e for room in rooms["items"] for e in room["entries"]]
+
+
+async def _waiting_guest(practice: Practice) -> tuple[Peer, str, str]:
+    """A guest waiting in Lee's room: socket, entry id, link id."""
+    status, made = await practice.call(
+        "POST", "/api/v1/invites/guest", json={"clinician": "lee@example.org"}
+    )
+    assert status == 201, made
+    response = await redeem(practice, token_in(made["url"]))
+    assert response.status == 200
+    peer = await connect(practice, response.cookies["__Host-tlh_link"].value)
+    first = await peer.hello("dev_1")
+    return peer, first["entry_id"], made["link"]["id"]
+
+
+async def _waiting_client(practice: Practice) -> tuple[Peer, str, str]:
+    """A client waiting for an appointment starting now: socket, entry, appointment."""
+    client_id = await add_client(practice)
+    status, _ = await practice.call(
+        "POST", "/api/v1/consents/verbal", json={"client_id": client_id, "note": "by phone"}
+    )
+    assert status == 201
+    appt = await add_appointment(practice, client_id, start=datetime.now(UTC))
+    code, made = await practice.call(
+        "POST", "/api/v1/invites/link", json={"appointment_id": appt["id"]}
+    )
+    assert code == 201, made
+    response = await redeem(practice, token_in(made["url"]))
+    assert response.status == 200
+    peer = await connect(practice, response.cookies["__Host-tlh_link"].value)
+    first = await peer.hello("dev_1")
+    return peer, first["entry_id"], str(appt["id"])
+
+
+async def test_revoking_a_waiting_guests_link_sends_them_away(practice: Practice) -> None:
+    stream = await events(practice)
+    other, other_entry, _ = await _waiting_guest(practice)
+    peer, entry_id, link_id = await _waiting_guest(practice)
+    status, _ = await practice.call("POST", f"/api/v1/links/{link_id}/revoke")
+    assert status == 200
+    await peer.next("status", state="revoked")
+    left = await stream.next("room.left", entry_id=entry_id)
+    assert left["reason"] == "link_revoked"
+    assert [e["id"] for e in await _entries(practice)] == [other_entry]
+    # The same socket cannot come back in with the revoked link.
+    await peer.send({"type": "hello", "device_id": "dev_1"})
+    assert await peer.closed() == 1008
+    status, audit = await practice.call("GET", "/api/v1/audit?action=room.leave")
+    assert status == 200
+    assert entry_id in [e["target"] for e in audit["items"]]
+    await other.ws.close()
+
+
+async def test_revoking_takes_a_guest_out_of_the_call(practice: Practice) -> None:
+    session = await start_room_session(practice)
+    lee = Peer(
+        await practice.client.ws_connect(
+            f"/api/v1/call/ws?session={session['id']}", headers=practice.auth("clinician")
+        )
+    )
+    await lee.next("admitted")
+    peer, entry_id, link_id = await _waiting_guest(practice)
+    code, view = await admit(practice, entry_id, into=session["id"])
+    assert code == 200, view
+    await peer.next("admitted")
+    await lee.next("peer.joined", peer_id=entry_id)
+    status, _ = await practice.call("POST", f"/api/v1/links/{link_id}/revoke")
+    assert status == 200
+    await peer.next("status", state="revoked")
+    await lee.next("peer.left", peer_id=entry_id)
+    assert await _entries(practice) == []
+    await lee.ws.close()
+
+
+async def test_cancelling_sends_the_waiting_client_away(practice: Practice) -> None:
+    peer, _, appt_id = await _waiting_client(practice)
+    status, _ = await practice.call("POST", f"/api/v1/appointments/{appt_id}/cancel")
+    assert status == 200
+    await peer.next("status", state="revoked")
+    assert await _entries(practice) == []
+
+
+async def test_rescheduling_sends_the_waiting_client_to_the_new_link(practice: Practice) -> None:
+    peer, _, appt_id = await _waiting_client(practice)
+    later = (datetime.now(UTC) + timedelta(days=1)).isoformat()
+    status, _ = await practice.call(
+        "PATCH", f"/api/v1/appointments/{appt_id}", json={"start": later}
+    )
+    assert status == 200
+    await peer.next("status", state="revoked")
+    assert await _entries(practice) == []
