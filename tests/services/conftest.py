@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -84,6 +84,17 @@ class FakeStore:
                 self.tables.setdefault(op.table, {})[rid] = op.record
             else:
                 self.tables.get(op.table, {}).pop(op.id, None)
+
+    async def update(
+        self, table: str, id: str, change: Callable[[msgspec.Struct | None], msgspec.Struct | None]
+    ) -> msgspec.Struct | None:
+        # No await between the read and the write: nothing can come in between.
+        current = self.get(table, id)
+        new = change(current)
+        if new is None or new is current:
+            return current
+        await self.commit([Put(table, new)])
+        return new
 
 
 class RecordingAudit:

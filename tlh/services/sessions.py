@@ -8,9 +8,12 @@ participant's join and leave through ``joined`` and ``left``.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Callable
 from datetime import datetime
 
 import msgspec
+from msgspec.structs import replace
 
 from tlh.domain.models import Appointment, Role
 from tlh.domain.sessions import Participation, SessionSegment
@@ -105,66 +108,77 @@ async def start(
     return segment
 
 
+async def _update(
+    ctx: Context, session_id: str, change: Callable[[SessionSegment], SessionSegment]
+) -> SessionSegment:
+    """Change one segment with no other change of it in between (joins, leaves, the end
+    and the relay flag come from different sockets at once: none may undo another)."""
+
+    def apply(found: object) -> SessionSegment:
+        if not isinstance(found, SessionSegment):
+            raise NotFound(f"no session {session_id}")
+        return change(found)
+
+    updated = await ctx.store.update("sessions", session_id, apply)
+    assert isinstance(updated, SessionSegment)
+    return updated
+
+
 async def end(ctx: Context, actor: Actor, session_id: str) -> SessionSegment:
     """Close a segment: everyone still in it is marked as left now."""
     auth.require_role(actor, *STARTERS)
     segment = get_segment(ctx, session_id)
     if actor.role is Role.CLINICIAN and segment.clinician_id != actor.id:
         auth.require_role(actor, Role.ADMIN)
-    if segment.ended_at is not None:
-        return segment
     now = ctx.clock()
-    closed = msgspec.structs.replace(
-        segment,
-        ended_at=now,
-        ended_by=actor.id,
-        participants=tuple(
-            p if p.left_at is not None else msgspec.structs.replace(p, left_at=now)
-            for p in segment.participants
-        ),
-    )
-    await ctx.store.commit([Put("sessions", closed)])
-    await ctx.audit.append(actor, "session.end", closed.id)
-    ctx.events.publish("session.ended", _event(closed))
+    ended_here = False
+
+    def close(found: SessionSegment) -> SessionSegment:
+        nonlocal ended_here
+        if found.ended_at is not None:
+            return found
+        ended_here = True
+        rows = (p if p.left_at is not None else replace(p, left_at=now) for p in found.participants)
+        return replace(found, ended_at=now, ended_by=actor.id, participants=tuple(rows))
+
+    closed = await _update(ctx, session_id, close)
+    if ended_here:
+        await ctx.audit.append(actor, "session.end", closed.id)
+        ctx.events.publish("session.ended", _event(closed))
     return closed
 
 
 async def joined(ctx: Context, session_id: str, who: Participation) -> SessionSegment:
     """Record that ``who`` joined the segment (a rejoin after leaving adds a new row)."""
-    segment = get_segment(ctx, session_id)
-    if any(p.peer_id == who.peer_id and p.left_at is None for p in segment.participants):
-        return segment
-    updated = msgspec.structs.replace(segment, participants=(*segment.participants, who))
-    await ctx.store.commit([Put("sessions", updated)])
-    return updated
+
+    def join(found: SessionSegment) -> SessionSegment:
+        if any(p.peer_id == who.peer_id and p.left_at is None for p in found.participants):
+            return found
+        return replace(found, participants=(*found.participants, who))
+
+    return await _update(ctx, session_id, join)
 
 
 async def left(ctx: Context, session_id: str, peer_id: str, at: datetime) -> SessionSegment:
     """Record that the peer left the segment at ``at`` (no-op if not in it)."""
-    segment = get_segment(ctx, session_id)
-    changed = False
-    rows = []
-    for p in segment.participants:
-        if p.peer_id == peer_id and p.left_at is None:
-            p = msgspec.structs.replace(p, left_at=at)
-            changed = True
-        rows.append(p)
-    if not changed:
-        return segment
-    updated = msgspec.structs.replace(segment, participants=tuple(rows))
-    await ctx.store.commit([Put("sessions", updated)])
-    return updated
+
+    def leave(found: SessionSegment) -> SessionSegment:
+        if not any(p.peer_id == peer_id and p.left_at is None for p in found.participants):
+            return found
+        rows = (
+            replace(p, left_at=at) if p.peer_id == peer_id and p.left_at is None else p
+            for p in found.participants
+        )
+        return replace(found, participants=tuple(rows))
+
+    return await _update(ctx, session_id, leave)
 
 
 async def mark_relayed(ctx: Context, session_id: str) -> None:
     """Record that the segment's media went through the server's relay (once; nothing
     when the segment is gone meanwhile)."""
-    try:
-        segment = get_segment(ctx, session_id)
-    except NotFound:
-        return
-    if not segment.relayed:
-        await ctx.store.commit([Put("sessions", msgspec.structs.replace(segment, relayed=True))])
+    with contextlib.suppress(NotFound):
+        await _update(ctx, session_id, lambda s: s if s.relayed else replace(s, relayed=True))
 
 
 def _event(segment: SessionSegment) -> dict[str, object]:

@@ -10,7 +10,7 @@ or nothing, even across a kill -9) before it returns.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Literal, Protocol, TypeVar
 
@@ -115,4 +115,16 @@ class Repository(Protocol):
 
     async def commit(self, ops: Sequence[Op]) -> None:
         """Apply ``ops`` durably and atomically; reads see them once this returns."""
+        ...
+
+    async def update(
+        self, table: str, id: str, change: Callable[[msgspec.Struct | None], msgspec.Struct | None]
+    ) -> msgspec.Struct | None:
+        """Read-modify-write one record with no other ``update`` of it in between.
+
+        ``change`` gets the record as stored (or ``None``) and returns the new one, or
+        ``None``/the same object to write nothing; the record as stored after is returned.
+        Reads see a commit only once it is durable, so two read-then-commit sequences on
+        one record could each miss the other's write; updates of one record queue instead.
+        """
         ...

@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any, cast
@@ -77,6 +77,8 @@ class TinyStore:
         self._dir_lock = DataDirLock(self.data_dir)
         self._lock = asyncio.Lock()
         self._checkpoint_lock = asyncio.Lock()
+        #: Per-record locks of ``update`` (with how many hold or wait for each).
+        self._record_locks: dict[tuple[str, str], tuple[asyncio.Lock, int]] = {}
         self._commits: set[asyncio.Task[None]] = set()
         self._checkpoint_task: asyncio.Task[None] | None = None
         self._seq = 0
@@ -281,6 +283,29 @@ class TinyStore:
         task.add_done_callback(self._commit_done)
         await asyncio.shield(task)
         self._maybe_checkpoint()
+
+    async def update(
+        self, table: str, id: str, change: Callable[[msgspec.Struct | None], msgspec.Struct | None]
+    ) -> msgspec.Struct | None:
+        """Read-modify-write one record with no other ``update`` of it in between (see
+        ``Repository.update``)."""
+        key = (table, id)
+        lock, users = self._record_locks.get(key, (asyncio.Lock(), 0))
+        self._record_locks[key] = (lock, users + 1)
+        try:
+            async with lock:
+                current = self.get(table, id)
+                new = change(current)
+                if new is None or new is current:
+                    return current
+                await self.commit([Put(table, new)])
+                return new
+        finally:
+            lock, users = self._record_locks[key]
+            if users <= 1:
+                del self._record_locks[key]
+            else:
+                self._record_locks[key] = (lock, users - 1)
 
     def _commit_done(self, task: asyncio.Task[None]) -> None:
         self._commits.discard(task)

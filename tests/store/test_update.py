@@ -1,0 +1,81 @@
+"""``TinyStore.update``: read-modify-write of one record, queued per record.
+
+Reads see a commit only once it is durable, so two "get, change, commit" sequences on
+one record could each miss the other's write. Updates of one record queue instead."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+
+import msgspec
+import pytest
+
+from tlh.domain.sessions import Participation, SessionSegment
+from tlh.store.base import Put
+from tlh.store.tinystore import TinyStore
+
+NOW = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
+
+
+def _segment() -> SessionSegment:
+    return SessionSegment(id="ses_1", clinician_id="stf_1", started_at=NOW, started_by="stf_1")
+
+
+def _joined(peer: str) -> Participation:
+    return Participation(peer_id=peer, kind="guest", joined_at=NOW)
+
+
+async def test_concurrent_updates_of_one_record_keep_every_change(store: TinyStore) -> None:
+    await store.commit([Put("sessions", _segment())])
+
+    def add(peer: str) -> object:
+        def change(found: object) -> SessionSegment:
+            assert isinstance(found, SessionSegment)
+            return msgspec.structs.replace(found, participants=(*found.participants, _joined(peer)))
+
+        return change
+
+    await asyncio.gather(*(store.update("sessions", "ses_1", add(f"p{n}")) for n in range(20)))
+    stored = store.get("sessions", "ses_1")
+    assert isinstance(stored, SessionSegment)
+    assert sorted(p.peer_id for p in stored.participants) == sorted(f"p{n}" for n in range(20))
+    assert store._record_locks == {}  # nothing kept once every update is done
+
+
+async def test_get_then_commit_would_lose_one_of_them(store: TinyStore) -> None:
+    """The race ``update`` exists for: shown with two plain read-then-commit writers."""
+    await store.commit([Put("sessions", _segment())])
+
+    async def add(peer: str) -> None:
+        found = store.get("sessions", "ses_1")
+        assert isinstance(found, SessionSegment)
+        await store.commit(
+            [Put("sessions", msgspec.structs.replace(found, participants=(_joined(peer),)))]
+        )
+
+    await asyncio.gather(add("a"), add("b"))
+    stored = store.get("sessions", "ses_1")
+    assert isinstance(stored, SessionSegment)
+    assert len(stored.participants) == 1  # one write undid the other
+
+
+async def test_no_change_writes_nothing_and_a_failed_change_unlocks(store: TinyStore) -> None:
+    await store.commit([Put("sessions", _segment())])
+    before = store._seq
+    assert await store.update("sessions", "ses_1", lambda found: found) == _segment()
+    assert await store.update("sessions", "ses_nope", lambda found: None) is None
+    assert store._seq == before
+
+    def boom(found: object) -> SessionSegment:
+        raise ValueError("no")
+
+    with pytest.raises(ValueError, match="no"):
+        await store.update("sessions", "ses_1", boom)
+    assert store._record_locks == {}
+    await asyncio.wait_for(
+        store.update("sessions", "ses_1", lambda f: msgspec.structs.replace(f, relayed=True)), 5
+    )
+    stored = store.get("sessions", "ses_1")
+    assert isinstance(stored, SessionSegment)
+    assert stored.relayed
