@@ -23,7 +23,7 @@ from .base import _fields, _q, _seg
 from .outreach import OutreachApi
 from .rooms import RoomsApi
 from .transport import ProgressCallback
-from .wire import AuditEntry, AuditVerify, Health, ImportReport, Items, NewToken
+from .wire import AuditEntry, AuditVerify, Health, ImportReport, Items, NewToken, SelfCallStart
 
 #: Imports and exports may take a while on a large practice.
 BULK_TIMEOUT = 300.0
@@ -272,6 +272,10 @@ class TlhClient(RoomsApi, OutreachApi):
         """The server's own checks (mail, texts, STUN/TURN, disk); admins only."""
         path = "/api/v1/admin/doctor"
         return (await self._get(Items[Check], "GET", path, wait_s=BULK_TIMEOUT)).items
+
+    async def doctor_call(self) -> SelfCallStart:
+        """Open a self-test segment and a one-time guest link into it (admins only)."""
+        return await self._get(SelfCallStart, "POST", "/api/v1/admin/doctor/call", {})
 
     async def echo_offer(self, sdp: str) -> str:
         """The server's echo peer's answer to an offer (``tlh doctor``)."""

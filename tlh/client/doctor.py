@@ -13,6 +13,7 @@ import contextlib
 import ssl
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 from tlh.domain.doctor import Check, CheckStatus, fail, ok, skip, warn
 from tlh.errors import TlhError
@@ -31,9 +32,10 @@ _HOSTNAME_MISMATCH = 62
 
 
 async def local_checks(
-    client: TlhClient, url: str, ca_file: str | None, timeout_s: float
+    client: TlhClient, url: str, token: str, ca_file: str | None, timeout_s: float
 ) -> list[Check]:
-    """Server reachable, TLS, token; then the server's checks (admins only)."""
+    """Server reachable, TLS, token, echo; then the server's checks and a real call
+    through it (admins only)."""
     tls = await tls_check(url, ca_file, timeout_s)
     try:
         health = await client.health()
@@ -69,7 +71,52 @@ async def local_checks(
         checks.extend(await client.doctor())
     except TlhError as exc:
         checks.append(fail("server checks", exc.message, "see the server's log"))
+    checks.append(await call_check(client, url, token, ca_file, timeout_s))
     return checks
+
+
+async def call_check(
+    client: TlhClient, url: str, token: str, ca_file: str | None, timeout_s: float
+) -> Check:
+    """A real call through the server: the admin on the staff call socket and a headless
+    guest through a one-time link, let in from the waiting room (``tlh.media``)."""
+    try:
+        from tlh.media.selfcall_probe import self_call
+    except ImportError as exc:  # a CLI-only install without the media stack
+        return skip("call", f"the media stack is not installed ({exc.name})")
+    try:
+        made = await client.doctor_call()
+    except TlhError as exc:
+        return fail("call", exc.message, "end it with `tlh session end ID`, then run doctor again")
+    context = ssl.create_default_context(cafile=ca_file) if ca_file else None
+    try:
+        result = await self_call(
+            url,
+            token,
+            made.session_id,
+            urlsplit(made.url).fragment,
+            client.room_admit,
+            ssl_context=context,
+            within=max(timeout_s, 5.0),
+        )
+    except TlhError as exc:
+        return fail(
+            "call",
+            f"a test call through the server failed at {exc.message}",
+            "run `tlh doctor` again with --check-timeout 20; if it still fails, "
+            "add a TURN server ([rooms] ice_servers) or see the server's log",
+        )
+    finally:
+        with contextlib.suppress(TlhError):
+            await client.session_end(made.session_id)
+        with contextlib.suppress(TlhError):
+            await client.link_revoke(made.link_id)
+    how = "through the server's relay" if result.relayed else "directly"
+    return ok(
+        "call",
+        f"a test guest was let in from the waiting room; video and audio flowed both ways "
+        f"{how} ({result.total_ms:.0f} ms from the link to media)",
+    )
 
 
 async def echo_check(client: TlhClient, url: str, timeout_s: float) -> Check:

@@ -27,6 +27,14 @@ class NewToken(msgspec.Struct, frozen=True, kw_only=True):
     token: str
 
 
+class SelfCallStart(msgspec.Struct, frozen=True, kw_only=True):
+    """``tlh doctor``'s self-call: its segment and one-time guest link (never shown)."""
+
+    session_id: str
+    link_id: str
+    url: str
+
+
 class RowError(msgspec.Struct, frozen=True, kw_only=True):
     """One problem with one row of an imported file (row numbers count from 1)."""
 

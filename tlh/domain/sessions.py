@@ -36,3 +36,5 @@ class SessionSegment(msgspec.Struct, frozen=True, kw_only=True):
     participants: tuple[Participation, ...] = ()
     #: Whether the media went through the server's relay (media issue).
     relayed: bool = False
+    #: ``tlh doctor``'s self-call: real, but not a visit (left out of reports).
+    self_test: bool = False

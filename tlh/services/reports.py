@@ -78,7 +78,7 @@ def _segments(ctx: Context, clinician_id: str | None) -> list[SessionSegment]:
         if clinician_id
         else ctx.store.all("sessions")
     )
-    return [s for s in found if isinstance(s, SessionSegment)]
+    return [s for s in found if isinstance(s, SessionSegment) and not s.self_test]
 
 
 async def _audit(ctx: Context, actor: Actor, action: str, client_ids: Sequence[str]) -> None:

@@ -85,7 +85,7 @@ def average_visit(ctx: Context, clinician_id: str) -> float | None:
     minutes = [
         (s.ended_at - s.started_at).total_seconds() / 60
         for s in ctx.store.find("sessions", "clinician_id", clinician_id)
-        if isinstance(s, SessionSegment) and s.ended_at is not None
+        if isinstance(s, SessionSegment) and s.ended_at is not None and not s.self_test
     ]
     return sum(minutes) / len(minutes) if minutes else None
 

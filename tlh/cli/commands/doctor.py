@@ -46,7 +46,7 @@ def doctor(
 
     async def go() -> list[Check]:
         async with TlhClient(url, token, timeout=timeout) as client:
-            return await local_checks(client, url, ca_file, timeout)
+            return await local_checks(client, url, token, ca_file, timeout)
 
     with handled(st.out):
         checks = asyncio.run(go())

@@ -2,6 +2,7 @@ from aiohttp import web
 
 from tlh.server.http import ADMIN, actor, ctx, requires, respond
 from tlh.server.keys import SETTINGS, STORE
+from tlh.services import selfcall
 from tlh.store import backup
 
 routes = web.RouteTableDef()
@@ -29,3 +30,12 @@ async def doctor(request: web.Request) -> web.Response:
         actor(request), settings.messaging, settings.ice_servers, settings.data_dir
     )
     return respond({"items": checks})
+
+
+@routes.post("/api/v1/admin/doctor/call")
+@requires(*ADMIN)
+async def self_call(request: web.Request) -> web.Response:
+    """A self-test segment and a one-time guest link into it (``tlh doctor``'s call)."""
+    made = await selfcall.start(ctx(request), actor(request))
+    body = {"session_id": made.segment.id, "link_id": made.link.id, "url": made.url}
+    return respond(body, 201)
