@@ -144,6 +144,11 @@ def test_people_timers_warn_past_the_wait_and_the_call_limits() -> None:
     assert (shown.plain, shown.style) == ("49:59", "")
     shown = timer(in_call, T0 + timedelta(minutes=50), settings)
     assert (shown.plain, shown.style) == ("50:00", WARN_STYLE)
+    # The call's clock runs from admission, not from the media connecting later.
+    connected_late = entry(
+        4, EntryState.IN_SESSION, admitted_at=T0, state_since=T0 + timedelta(minutes=1)
+    )
+    assert timer(connected_late, T0 + timedelta(minutes=3), settings).plain == "3:00"
     waiting = entry(2, arrived_at=T0)
     assert timer(waiting, T0 + timedelta(minutes=4), settings).style == ""
     assert timer(waiting, T0 + timedelta(minutes=5), settings).style == WARN_STYLE

@@ -121,6 +121,15 @@ def test_media_connected_moves_admitted_only() -> None:
     assert r.media_connected(entry(), T0).state is EntryState.WAITING
 
 
+def test_admitted_at_is_kept_in_the_call_and_cleared_when_sent_back() -> None:
+    later = T0 + timedelta(seconds=40)
+    connected = r.media_connected(r.admit(entry(), "s", T0), later)
+    assert (connected.admitted_at, connected.state_since) == (T0, later)
+    back = r.send_back(connected, later)
+    assert back.admitted_at is None
+    assert r.admit(back, "s", later).admitted_at == later
+
+
 def test_expected_wait() -> None:
     assert r.expected_wait_min(1, None, clinician_busy=True) is None
     assert r.expected_wait_min(None, 50, clinician_busy=True) is None

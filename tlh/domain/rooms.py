@@ -92,6 +92,8 @@ class RoomEntry(msgspec.Struct, frozen=True, kw_only=True):
     second_device: bool = False
     reconnects: int = 0
     admitted_by: str | None = None  # staff id
+    #: When staff let the entry in (kept while its media connects: the call's clock).
+    admitted_at: datetime | None = None
     device_check: DeviceCheck | None = None
     connection_test: ConnectionTest | None = None
     #: When staff sent the entry back from the call: returned entries wait first in line.
@@ -194,7 +196,9 @@ def admit(
     _live(entry, "admitted")
     if entry.second_device and not approve_second_device:
         raise SecondDevice(f"entry {entry.id} is a second device; approve it to admit")
-    return _moved(entry, EntryState.ADMITTED, now, admitted_by=by, second_device=False)
+    return _moved(
+        entry, EntryState.ADMITTED, now, admitted_by=by, admitted_at=now, second_device=False
+    )
 
 
 def deny(entry: RoomEntry, now: datetime) -> RoomEntry:
@@ -206,7 +210,9 @@ def send_back(entry: RoomEntry, now: datetime) -> RoomEntry:
     """Back to waiting from the call, first in line."""
     if entry.state not in (EntryState.ADMITTED, EntryState.IN_SESSION):
         raise InvalidTransition(f"entry {entry.id} is not in a call")
-    return _moved(entry, EntryState.WAITING, now, admitted_by=None, returned_at=now)
+    return _moved(
+        entry, EntryState.WAITING, now, admitted_by=None, admitted_at=None, returned_at=now
+    )
 
 
 def leave(entry: RoomEntry, now: datetime) -> RoomEntry:

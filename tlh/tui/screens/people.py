@@ -41,11 +41,12 @@ def elapsed(since: datetime, now: datetime, warn_after_s: float) -> Text:
 
 
 def timer(entry: EntryView, now: datetime, settings: DashboardSettings) -> Text:
-    """Waiting: time since arrival; admitted or in session: time since let in."""
+    """Waiting: time since arrival; admitted or in session: time since let in (not since
+    their media connected, which would restart the call's clock)."""
     if entry.state == EntryState.WAITING:
         return elapsed(entry.arrived_at, now, settings.warn_after_min * 60)
     if entry.state in (EntryState.ADMITTED, EntryState.IN_SESSION):
-        return elapsed(entry.state_since, now, settings.call_timer_min * 60)
+        return elapsed(entry.admitted_at or entry.state_since, now, settings.call_timer_min * 60)
     return Text("")
 
 
