@@ -134,6 +134,7 @@ def email(n: int = 1, **kw: Any) -> Message:
         "next_attempt_at": NOW,
         "created_at": NOW,
         "appointment_id": "apt_1",
+        "client_id": "cli_1",
     }
     base.update(kw)
     return Message(**base)
@@ -151,6 +152,7 @@ def sms(n: int = 1, **kw: Any) -> Message:
         "next_attempt_at": NOW,
         "created_at": NOW,
         "appointment_id": "apt_1",
+        "client_id": "cli_1",
     }
     base.update(kw)
     return Message(**base)

@@ -124,7 +124,9 @@ async def test_worker_wakes_on_enqueue_and_sends_to_files(octx: Context, tmp_pat
     finally:
         await worker.close()
     assert {e.data["id"] for e in events} == {"msg_0001", "msg_s0001"}
-    assert all(set(e.data) == {"id", "kind", "channel", "appointment_id"} for e in events)
+    assert all(
+        set(e.data) == {"id", "kind", "channel", "appointment_id", "client_id"} for e in events
+    )
     sent = stored(octx, "msg_0001")
     assert (sent.status, sent.attempts, sent.provider_id) == (MessageStatus.SENT, 1, "msg_0001.eml")
     assert sent.sent_at is not None
@@ -203,6 +205,7 @@ async def test_permanent_failure_or_last_attempt_fails_and_tells_staff(
         "kind": "invitation",
         "channel": "email",
         "appointment_id": "apt_1",
+        "client_id": "cli_1",
     }
     failed = stored(octx, "msg_0001")
     assert failed.status is MessageStatus.FAILED
@@ -265,7 +268,13 @@ async def test_a_crash_mid_send_is_never_resent(tmp_path: Path, clock: Clock) ->
         assert (failed.status, failed.last_error) == (MessageStatus.FAILED, UNKNOWN_AFTER_RESTART)
         assert (
             "message.failed",
-            {"id": "msg_0001", "kind": "invitation", "channel": "email", "appointment_id": "apt_1"},
+            {
+                "id": "msg_0001",
+                "kind": "invitation",
+                "channel": "email",
+                "appointment_id": "apt_1",
+                "client_id": "cli_1",
+            },
         ) in bus(ctx).published
     assert after.calls == []
 

@@ -166,6 +166,9 @@ def test_notices_name_nobody_by_id_and_device_updates_are_not_notices() -> None:
     assert (state.who(newest), newest.text) == (SOMEONE, "reminder 24h by sms could not be sent")
     state.client_names["cli_9"] = "Bea\x1b[2J"
     assert state.who(older) == "Bea[2J"
-    assert state.unread_note() == " · 2 new"
+    # A failed message names its client (the outbox sends the client's id, never more).
+    state.apply(StaffEvent(type="message.failed", data={"kind": "consent", "client_id": "cli_9"}))
+    assert state.who(state.notifications[-1]) == "Bea[2J"
+    assert state.unread_note() == " · 3 new"
     state.mark_read()
     assert state.unread_note() == ""

@@ -78,6 +78,7 @@ def _event(message: Message) -> dict[str, object]:
         "kind": str(message.kind),
         "channel": str(message.channel),
         "appointment_id": message.appointment_id,
+        "client_id": message.client_id,  # so a dashboard can say whose message failed
     }
 
 
