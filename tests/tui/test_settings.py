@@ -143,6 +143,29 @@ async def test_sound_off_stops_the_bell_and_is_saved_with_the_theme(
                 await person.close()
 
 
+async def test_a_flag_for_this_run_is_not_saved_with_a_change_on_screen(
+    practice: Practice, tmp_path: Path
+) -> None:
+    """``tlh dashboard --warn-after 2 --hook x`` then a change on screen: the file gets
+    the change, not the flags."""
+    path = tmp_path / "dashboard.toml"
+    stored = DashboardSettings(theme="nord")
+    save(stored, path)
+    flagged = DashboardSettings(theme="nord", warn_after_min=2.0, hook=("notify-send",))
+    async with practice.clinician() as client:
+        app = dashboard(
+            client, Fakes(), settings=flagged, settings_path=path, stored_settings=stored
+        )
+        async with app.run_test(size=SIZE) as pilot:
+            await open_settings(pilot, app)
+            await pilot.click("#settings-sound")
+            await until(pilot, lambda: load(path).sound is False, "the change saved")
+            assert load(path) == DashboardSettings(theme="nord", sound=False)
+            assert app.settings == DashboardSettings(
+                theme="nord", warn_after_min=2.0, hook=("notify-send",), sound=False
+            )
+
+
 async def test_the_call_timer_is_checked_before_it_is_saved(
     practice: Practice, tmp_path: Path
 ) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import gc
 import webbrowser
 from collections.abc import Callable, Iterable
+from dataclasses import fields, replace
 from datetime import datetime
 from functools import partial
 from pathlib import Path
@@ -72,6 +73,7 @@ class DashboardApp(Actions):
         bell: Callable[[], None] | None = None,
         settings: DashboardSettings | None = None,
         settings_path: Path | None = None,
+        stored_settings: DashboardSettings | None = None,
         idle_s: float | None = None,
         now: Callable[[], datetime] = utc_now,
         greeting: str | None = None,
@@ -86,6 +88,9 @@ class DashboardApp(Actions):
         #: The dashboard's settings; ``change_settings`` saves them to ``settings_path``.
         self.settings = settings = settings or DashboardSettings()
         self.settings_path = settings_path
+        #: What the file holds: a save writes the fields changed on screen onto these,
+        #: so a flag given for this run (``--no-sound``) is not written as the default.
+        self.stored_settings = stored_settings or settings
         self.alerts = Alerts(bell or self.bell, self._toast, settings.hook, settings.sound)
         self.feed = LiveFeed(
             client, self.state, changed=self.redraw, arrived=self._arrived, now=now
@@ -156,12 +161,20 @@ class DashboardApp(Actions):
         return not self.locked or action in WHILE_LOCKED
 
     def change_settings(self, new: DashboardSettings) -> None:
-        """Apply new settings at once and save them (``OSError`` when the file cannot be)."""
+        """Apply new settings at once and save the changed ones (``OSError`` when the
+        file cannot be written)."""
+        changed = {
+            f.name: getattr(new, f.name)
+            for f in fields(new)
+            if getattr(new, f.name) != getattr(self.settings, f.name)
+        }
         self.settings = new
         self.alerts.sound = new.sound
         self.theme = new.theme
         if self.settings_path is not None:
-            save(new, self.settings_path)
+            stored = replace(self.stored_settings, **changed)
+            save(stored, self.settings_path)
+            self.stored_settings = stored
 
     # -- drawing and alerts -----------------------------------------------------
 

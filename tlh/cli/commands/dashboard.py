@@ -56,14 +56,16 @@ def dashboard(
 
     st = state(ctx)
     try:
-        path, settings = _settings(hook, warn_after, sound)
+        path, stored, settings = _settings(hook, warn_after, sound)
     except InvalidInput as exc:
         st.out.error(exc.message)
         raise typer.Exit(int(ExitStatus.USAGE)) from None
 
     async def go() -> int:
         async with st.client() as client:
-            app = DashboardApp(client, settings=settings, settings_path=path)
+            app = DashboardApp(
+                client, settings=settings, settings_path=path, stored_settings=stored
+            )
             await app.run_async()
             if app.feed.failure:
                 st.out.error(app.feed.failure)
@@ -77,8 +79,8 @@ def dashboard(
 
 def _settings(
     hook: list[str] | None, warn_after: float | None, sound: bool | None
-) -> tuple[Path, DashboardSettings]:
-    """The settings file's path and contents, with the flags given laid over it."""
+) -> tuple[Path, DashboardSettings, DashboardSettings]:
+    """The settings file's path, its contents, and those with the flags laid over them."""
     from dataclasses import replace
 
     from textual.theme import BUILTIN_THEMES
@@ -87,14 +89,14 @@ def _settings(
     from tlh.tui.settings import load, warn_after_flag
 
     path = default_dashboard_file()
-    settings = load(path, themes=BUILTIN_THEMES)
+    stored = settings = load(path, themes=BUILTIN_THEMES)
     if hook:
         settings = replace(settings, hook=tuple(hook))
     if warn_after is not None:
         settings = replace(settings, warn_after_min=warn_after_flag(warn_after))
     if sound is not None:
         settings = replace(settings, sound=sound)
-    return path, settings
+    return path, stored, settings
 
 
 def demo_dashboard(url: str, token: str, join: str) -> None:
