@@ -15,6 +15,7 @@ import threading
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pytest
 from aiortc import RTCPeerConnection, RTCSessionDescription
@@ -202,3 +203,34 @@ def test_the_server_imports_aiortc_only_when_a_test_starts() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
     )
     assert out.stdout.strip() == "[]"
+
+
+def test_the_running_server_imports_the_media_stack_off_the_event_loop(tmp_path: Path) -> None:
+    """Not at import (above), but once the server is up, in a thread: the first
+    connection test or relayed call then finds aiortc and PyAV loaded."""
+    code = """
+import asyncio, sys
+from pathlib import Path
+from aiohttp import web
+from tlh.server.app import create_app
+from tlh.server.settings import Settings
+from tlh.services.bootstrap import init_practice
+
+async def main():
+    data = Path(sys.argv[1])
+    await init_practice(data, "P", "UTC", "admin@example.org")
+    runner = web.AppRunner(create_app(Settings(data_dir=data, port=0)))
+    await runner.setup()
+    await runner.cleanup()  # waits for the preload
+    print(sorted({'aiortc', 'av'} & set(sys.modules)))
+
+asyncio.run(main())
+"""
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(tmp_path / "data")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert out.stdout.strip() == "['aiortc', 'av']", out.stderr

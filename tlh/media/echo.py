@@ -10,7 +10,9 @@ most ``lifetime_s``. Every peer is closed, with its decoder threads, when its ti
 up, when its connection fails, when its owner ends it, and on shutdown.
 
 aiortc and PyAV cost far more to import than the rest of the server (~0.5 s), and the CLI
-and dashboard never need them: they are imported when the first test starts.
+and dashboard never need them: this module imports them only when a peer is made. The
+server imports them in a thread once it is up (``tlh.server.app``), so that first peer
+does not hold the event loop.
 """
 
 from __future__ import annotations

@@ -17,8 +17,8 @@ Each leg handles its signals in order, on a task of its own. Every connection is
 when it fails (the ``Relay`` sees to that), when its participant leaves, and when the call
 closes (the segment ended, the server stops).
 
-aiortc and PyAV are imported when the first relayed participant arrives, never at server
-start (see ``tlh.media.echo``).
+aiortc and PyAV are imported when the first relayed participant arrives at the latest,
+never when the server module is imported (see ``tlh.media.echo``).
 """
 
 from __future__ import annotations
