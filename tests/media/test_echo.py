@@ -234,3 +234,25 @@ asyncio.run(main())
         check=True,
     )
     assert out.stdout.strip() == "['aiortc', 'av']", out.stderr
+
+
+async def test_an_echo_peer_whose_page_vanishes_is_closed_when_its_connection_fails(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """No goodbye (the phone lost its network): the echo's consent checks (RFC 7675)
+    go unanswered, its connection fails, and it is closed with its decoders well before
+    its lifetime. aioice's check interval is shortened so that takes ~1 s, not 30."""
+    import aioice.ice
+
+    monkeypatch.setattr(aioice.ice, "CONSENT_INTERVAL", 0.1)
+    async with echo_peers(lifetime_s=60.0) as peers, page_peers(1) as (page,):
+        await page.accept(await peers.answer("lnk_1/dev", await page.offer()))
+        await until(lambda: len(page.sizes) >= 2, within=10)
+        # The page's network goes: its sockets close, nothing is said to the echo.
+        ice = page.pc.getTransceivers()[0].sender.transport.transport
+        for protocol in ice._connection._protocols:
+            protocol.transport.close()
+        started = time.monotonic()
+        await until(lambda: peers.active == 0, within=10)
+        assert time.monotonic() - started < 10
+    assert decoder_threads() == []
