@@ -9,6 +9,8 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
+from typer.testing import CliRunner
+
 from tlh.client import TlhClient
 
 from .test_doctor import Practice, checks, loop, practice
@@ -54,6 +56,15 @@ def test_the_call_goes_through_the_waiting_room_and_leaves_nothing_behind(
     actions = [e["action"] for e in audit]
     for action in ("doctor.call", "room.admit", "session.end", "link.revoke"):
         assert action in actions, action
+    # `tlh session list` says what it was.
+    from tlh.cli.main import app
+
+    env = {"TLH_CONFIG": str(practice.root / "none.toml"), "COLUMNS": "200"}
+    listed = CliRunner().invoke(
+        app, ["--url", practice.url, "--token", practice.token, "session", "list"], env=env
+    )
+    assert listed.exit_code == 0, listed.stderr
+    assert "(doctor test)" in listed.stdout
 
 
 def test_under_relay_always_the_call_goes_through_the_relay(practice: Practice) -> None:

@@ -160,7 +160,7 @@ def list_(
             rows.append(
                 (
                     s.id,
-                    s.appointment_id or "(room)",
+                    s.appointment_id or ("(doctor test)" if s.self_test else "(room)"),
                     names.get(s.clinician_id, s.clinician_id),
                     local(s.started_at, zone),
                     local(s.ended_at, zone)[11:] if s.ended_at else "open",
