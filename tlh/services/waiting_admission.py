@@ -1,0 +1,117 @@
+"""Admission into the call: the check-and-set, the session it opens, the socket it joins.
+
+Shared by the staff's side (admit, next), the participant's side (hello, when the
+waiting room is off) and the session hooks (auto-admit when a session starts).
+Admission is check-and-set with no ``await`` in between, so two staff clicking "admit"
+at once get one admission and one ``already_admitted``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+
+import msgspec
+from msgspec.structs import replace
+
+from tlh.domain import rooms as rules
+from tlh.domain.models import Role, Staff
+from tlh.domain.rooms import EntryState, RoomEntry
+from tlh.domain.sessions import Participation, SessionSegment
+from tlh.errors import InvalidInput, TlhError
+from tlh.services import sessions
+from tlh.services.callhub import SessionFull
+from tlh.services.context import SYSTEM, Actor
+from tlh.services.waiting_core import RoomsCore
+from tlh.services.waiting_view import call_label, staff_name
+
+
+class Admission(RoomsCore):
+    """Letting an entry into its session (the base of both sides and the hooks)."""
+
+    async def _admit(
+        self, actor: Actor, entry: RoomEntry, approve: bool, *, into: str | None = None
+    ) -> RoomEntry:
+        now = self.ctx.clock()
+        try:
+            admitted = rules.admit(entry, actor.id, now, approve_second_device=approve)
+        except rules.AlreadyAdmitted as exc:
+            raise rules.AlreadyAdmitted(
+                f"already admitted by {staff_name(self.ctx, exc.by)}", by=exc.by
+            ) from None
+        if admitted.clinician_id is None:
+            lead = into or (actor.id if actor.role is Role.CLINICIAN else None)
+            if lead is None:
+                raise InvalidInput(f"transfer entry {entry.id} to a clinician before admitting")
+            admitted = replace(admitted, clinician_id=lead)
+        # The check above and this set run with no await between them: one admit wins.
+        self._entries[entry.id] = admitted
+        try:
+            segment = self._open_segment(admitted)
+            if segment is None:
+                assert admitted.clinician_id is not None
+                segment = await sessions.start(
+                    self.ctx, actor, admitted.appointment_id, clinician_id=admitted.clinician_id
+                )
+            self._join_call(admitted, segment.id, check_only=True)
+        except BaseException:
+            if self._entries.get(entry.id) is admitted:
+                self._entries[entry.id] = entry
+            raise
+        self._segment_of[entry.id] = segment.id
+        if entry.id in self._conns:
+            self._join_call(admitted, segment.id)
+        await sessions.joined(
+            self.ctx,
+            segment.id,
+            Participation(
+                peer_id=entry.id,
+                kind=entry.participant.value,
+                client_id=entry.client_id,
+                contact_id=entry.contact_id,
+                channel=entry.channel.value,
+                joined_at=now,
+            ),
+        )
+        await self._record(actor, "room.admit", "room.admitted", admitted, by=actor.id)
+        self._send_status(admitted)
+        self._refresh(admitted.clinician_id)
+        return admitted
+
+    async def _auto_admit(self, entry: RoomEntry) -> None:
+        if entry.state is not EntryState.WAITING or entry.clinician_id is None:
+            return
+        policy = self.ctx.policy()
+        staff = self.ctx.store.get("staff", entry.clinician_id)
+        segment = self._open_segment(entry)
+        waiting_room = rules.waiting_room_on(staff if isinstance(staff, Staff) else None, policy)
+        if rules.auto_admits(entry, waiting_room=waiting_room, session_open=segment is not None):
+            # Full, admitted meanwhile, or the session just closed: the entry keeps
+            # waiting for staff.
+            with contextlib.suppress(TlhError):
+                await self._admit(SYSTEM, entry, False)
+
+    def _open_segment(self, entry: RoomEntry) -> SessionSegment | None:
+        if entry.appointment_id is not None:
+            return sessions.open_segment(self.ctx, appointment_id=entry.appointment_id)
+        return sessions.open_segment(self.ctx, clinician_id=entry.clinician_id)
+
+    def _join_call(self, entry: RoomEntry, segment_id: str, *, check_only: bool = False) -> None:
+        """Put the entry's socket into the call and send it ``admitted``."""
+        present = self.hub.has(segment_id, entry.id)
+        if not present and self.hub.full(segment_id):
+            raise SessionFull(f"session {segment_id} already has {self.hub.limit} participants")
+        conn = self._conns.get(entry.id)
+        if check_only or conn is None:
+            return
+        label = call_label(self.ctx, entry)
+        kind = entry.participant.value
+        others = self.hub.join(segment_id, entry.id, label, kind, conn.outbox.push)
+        conn.outbox.push(
+            {
+                "type": "admitted",
+                "peer_id": entry.id,
+                "session_id": segment_id,
+                "peers": [msgspec.to_builtins(p) for p in others],
+                "ice_servers": self.ice_servers,
+            }
+        )

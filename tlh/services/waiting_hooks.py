@@ -1,0 +1,87 @@
+"""What the waiting rooms follow from elsewhere: sessions starting and ending, links
+revoked (a cancel, a reschedule, an admin), and the server shutting down.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+from tlh.domain import rooms as rules
+from tlh.domain.links import JoinLink
+from tlh.domain.sessions import SessionSegment
+from tlh.errors import TlhError
+from tlh.services.context import SYSTEM
+from tlh.services.events import OVERFLOW, EventBus, Subscription
+from tlh.services.links import LINK_REVOKED
+from tlh.services.waiting_admission import Admission
+
+# The name the rooms logged under before the split, so logging settings still apply.
+log = logging.getLogger("tlh.services.waiting")
+
+
+class RoomHooks(Admission):
+    """Sessions started or ended by staff, revoked links, shutdown."""
+
+    async def session_started(self, segment: SessionSegment) -> None:
+        """Auto-admit who is waiting for this session when the waiting room is off."""
+        for entry in rules.in_line(self.live(segment.clinician_id)):
+            if entry.appointment_id == segment.appointment_id:
+                await self._auto_admit(entry)
+
+    async def session_ended(self, segment: SessionSegment) -> None:
+        """Everyone in the ended segment's call is out (``ended``); waiting entries stay."""
+        self.hub.end(segment.id)
+        self._avg_visit.pop(segment.clinician_id, None)
+        now = self.ctx.clock()
+        for entry_id, segment_id in list(self._segment_of.items()):
+            entry = self._entries.get(entry_id)
+            if segment_id != segment.id or entry is None:
+                continue
+            gone = rules.leave(entry, now)
+            await self._finish(
+                gone, SYSTEM, "room.leave", "room.left", status="ended", reason="ended"
+            )
+
+    def follow(self, bus: EventBus) -> None:
+        """End the entries of links revoked elsewhere (a cancel, a reschedule, an admin)."""
+        # Subscribed here, not in the task, so no revoke published after this is missed.
+        sub = bus.subscribe(maxsize=64)
+        self._follower = asyncio.get_running_loop().create_task(self._follow(sub))
+
+    async def _follow(self, sub: Subscription) -> None:
+        try:
+            while True:
+                event = await sub.get()
+                if event.type in (LINK_REVOKED, OVERFLOW):  # overflow: maybe missed one
+                    try:
+                        await self.drop_revoked()
+                    except TlhError as exc:
+                        log.warning("waiting room: %s ending revoked links", type(exc).__name__)
+        finally:
+            sub.close()
+
+    async def drop_revoked(self) -> int:
+        """Send away everyone whose link is revoked (the page says so); how many."""
+        now, dropped = self.ctx.clock(), 0
+        for entry in list(self._entries.values()):
+            link = self.ctx.store.get("links", entry.link_id)
+            if self._entries.get(entry.id) is not entry or (
+                isinstance(link, JoinLink) and link.revoked_at is None
+            ):
+                continue  # gone meanwhile, or still good
+            gone = rules.leave(entry, now)
+            await self._finish(
+                gone, SYSTEM, "room.leave", "room.left", status="revoked", reason="link_revoked"
+            )
+            dropped += 1
+        return dropped
+
+    async def close(self) -> None:
+        """Stop following, cancel timers and pending expiries (server shutdown)."""
+        if self._follower is not None:
+            self._follower.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._follower
+        await self._expiries.close()

@@ -1,0 +1,162 @@
+"""The participant's side of the waiting rooms: what a page's socket asks for.
+
+Hello (a new entry, a reconnect or a second device), the socket closing (a grace
+period, not the end), the device check, the connection test, the media state,
+signalling once admitted, and leaving.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import Any
+
+from msgspec.structs import replace
+
+from tlh.domain import rooms as rules
+from tlh.domain.links import JoinLink
+from tlh.domain.rooms import ConnectionTest, DeviceCheck, RoomEntry
+from tlh.errors import Forbidden, InvalidInput
+from tlh.services.context import Actor, new_id
+from tlh.services.waiting_admission import Admission
+from tlh.services.waiting_core import IN_CALL, Connection
+from tlh.services.waiting_view import clean_display_name, room_of
+
+#: Connection tests of pages not yet in a room (the test runs before the waiting room).
+_KEPT_TESTS = 200
+
+
+class NotAdmitted(Forbidden):
+    """A participant tried to signal before being let into the call."""
+
+    code = "not_admitted"
+
+
+class ParticipantSide(Admission):
+    """What a participant's page does in its room."""
+
+    async def hello(
+        self,
+        link: JoinLink,
+        device_id: str,
+        conn: Connection,
+        *,
+        display_name: str = "",
+        opens_at: Any = None,
+    ) -> RoomEntry:
+        """A page says hello: a new entry, a reconnect, or a second device."""
+        now = self.ctx.clock()
+        mine = [e for e in self._entries.values() if e.link_id == link.id]
+        found = rules.arrival(mine, device_id, now, self.grace_s, reusable=link.reusable)
+        who = Actor(kind="client_link", id=link.id)
+        if found.kind is rules.ArrivalKind.RECONNECT and found.entry is not None:
+            entry = rules.reconnect(found.entry, now)
+            self._entries[entry.id] = entry
+            self._expiries.cancel(entry.id)
+            self._attach(entry, conn)
+            action, event = "room.reconnect", "room.reconnected"
+        else:
+            entry = RoomEntry(
+                id=new_id("ent"),
+                clinician_id=room_of(self.ctx, link),
+                link_id=link.id,
+                participant=link.participant,
+                client_id=link.client_id,
+                contact_id=link.contact_id,
+                appointment_id=link.appointment_id,
+                display_name=clean_display_name(display_name) if link.client_id is None else "",
+                channel=link.channel,
+                arrived_at=now,
+                state_since=now,
+                device_id=device_id,
+                second_device=found.kind is rules.ArrivalKind.SECOND_DEVICE,
+                connection_test=self._tests.pop((link.id, device_id), None),
+            )
+            self._entries[entry.id] = entry
+            self._attach(entry, conn)
+            action, event = "room.join", "room.joined"
+        if opens_at is not None:
+            self._opens_at[entry.id] = opens_at
+        # The page hears its place before the audit line is flushed: that write is
+        # group-committed and would add its latency to every join.
+        self._send_status(entry)
+        for message in self._messages.get(entry.id, []):
+            conn.outbox.push(message)
+        await self._record(who, action, event, entry)
+        if entry.state in IN_CALL:
+            segment_id = self._segment_of.get(entry.id)
+            if segment_id is not None:
+                self._join_call(entry, segment_id)
+        else:
+            await self._auto_admit(entry)
+        return self._entries.get(entry.id, entry)
+
+    def connection_closed(self, conn: Connection) -> None:
+        """The socket went away: the entry keeps its place for the grace period."""
+        entry_id = conn.entry_id
+        conn.entry_id = None
+        if entry_id is None or self._conns.get(entry_id) is not conn:
+            return
+        del self._conns[entry_id]
+        entry = self._entries.get(entry_id)
+        if entry is None:
+            return
+        segment_id = self._segment_of.get(entry_id)
+        if segment_id is not None:
+            self.hub.leave(segment_id, entry_id, conn.outbox.push)
+        self._entries[entry_id] = rules.disconnect(entry, self.ctx.clock())
+        self._publish("room.updated", entry, online=False)
+        self._expiries.schedule(entry_id, self.grace_s, partial(self._expire_due, entry_id))
+
+    async def device_check(self, entry_id: str, frame: dict[str, Any]) -> None:
+        entry = self.entry(entry_id)
+        allowed = {"ok", "denied", "missing", "skipped"}
+        values = {k: frame.get(k, "skipped") for k in ("camera", "microphone", "speaker")}
+        if not all(v in allowed for v in values.values()):
+            raise InvalidInput("device check values are ok, denied, missing or skipped")
+        check = DeviceCheck(**values, at=self.ctx.clock())
+        self._entries[entry_id] = replace(entry, device_check=check)
+        self._publish("room.updated", entry)
+
+    async def connection_test(
+        self, link_id: str, device_id: str, test: ConnectionTest
+    ) -> RoomEntry | None:
+        """A connection test's result: onto the live entry of that link and device, or
+        kept until that device says hello (``None``)."""
+        for entry in list(self._entries.values()):
+            if entry.link_id == link_id and entry.device_id == device_id:
+                tested = replace(entry, connection_test=test)
+                self._entries[entry.id] = tested
+                who = Actor(kind="client_link", id=link_id)
+                await self._record(who, "room.conntest", "room.updated", tested)
+                return tested
+        self._tests.pop((link_id, device_id), None)
+        self._tests[(link_id, device_id)] = test
+        while len(self._tests) > _KEPT_TESTS:
+            del self._tests[next(iter(self._tests))]
+        return None
+
+    async def media(self, entry_id: str, state: object) -> None:
+        entry = self.entry(entry_id)
+        if state == "connected":
+            self._entries[entry_id] = rules.media_connected(entry, self.ctx.clock())
+            self._send_status(self._entries[entry_id])
+        elif state != "failed":
+            raise InvalidInput("media state is connected or failed")
+        else:  # the direct path failed: the segment goes through the server's relay
+            segment_id = self._segment_of.get(entry_id)
+            if segment_id is not None:
+                self.hub.fall_back(segment_id)
+        self._publish("room.updated", entry, media=str(state))
+
+    def signal(self, entry_id: str, to: str, data: Any) -> None:
+        """Relay a signalling payload; only admitted entries may (``NotAdmitted``)."""
+        entry = self._entries.get(entry_id)
+        segment_id = self._segment_of.get(entry_id)
+        if entry is None or entry.state not in IN_CALL or segment_id is None:
+            raise NotAdmitted("signalling is only allowed after admission")
+        self.hub.relay(segment_id, entry_id, to, data)
+
+    async def leave(self, entry_id: str) -> None:
+        entry = self.entry(entry_id)
+        who = Actor(kind="client_link", id=entry.link_id)
+        await self._finish(rules.leave(entry, self.ctx.clock()), who, "room.leave", "room.left")

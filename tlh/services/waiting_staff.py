@@ -1,0 +1,129 @@
+"""The staff's side of the waiting rooms: admitting, denying, messaging, moving.
+
+Every action checks the actor's role and that a clinician acts on their own room (or
+the shared queue); presence is the clinician's own.
+"""
+
+from __future__ import annotations
+
+from tlh.domain import rooms as rules
+from tlh.domain.models import Role
+from tlh.domain.rooms import Presence, RoomEntry
+from tlh.errors import Conflict, Forbidden, InvalidInput, NotFound
+from tlh.services import auth, sessions
+from tlh.services.context import Actor
+from tlh.services.staff import find_staff
+from tlh.services.waiting_admission import Admission
+from tlh.services.waiting_view import message_frame
+
+
+class NobodyWaiting(NotFound):
+    code = "nobody_waiting"
+
+
+class StaffSide(Admission):
+    """What staff do to the entries of a room."""
+
+    def check_room(self, actor: Actor, clinician_id: str | None, *roles: Role) -> None:
+        """Role check, and a clinician acts on their own room (or the shared queue)."""
+        auth.require_role(actor, *roles)
+        if actor.role is Role.CLINICIAN and clinician_id not in (actor.id, None):
+            raise Forbidden("that entry is in another clinician's room")
+
+    async def admit(
+        self, actor: Actor, entry_id: str, *, approve_second_device: bool = False
+    ) -> RoomEntry:
+        """Let an entry into its session, starting the session if none is open."""
+        entry = self.entry(entry_id)
+        self.check_room(actor, entry.clinician_id, Role.ADMIN, Role.CLINICIAN)
+        return await self._admit(actor, entry, approve_second_device)
+
+    async def admit_all(self, actor: Actor, clinician_id: str) -> list[RoomEntry]:
+        """Admit everyone waiting in a room (second devices stay waiting)."""
+        self.check_room(actor, clinician_id, Role.ADMIN, Role.CLINICIAN)
+        done: list[RoomEntry] = []
+        first_error: Exception | None = None
+        for entry in rules.in_line(self.live(clinician_id)):
+            if entry.second_device:
+                continue
+            try:
+                done.append(await self._admit(actor, entry, False))
+            except (Conflict, NotFound) as exc:
+                first_error = first_error or exc
+        if not done and first_error is not None:
+            raise first_error
+        return done
+
+    async def next(self, actor: Actor, clinician_id: str) -> RoomEntry:
+        """Admit the first in the caller's line, else the first of the shared queue."""
+        self.check_room(actor, clinician_id, Role.ADMIN, Role.CLINICIAN)
+        for room in (clinician_id, None):
+            line = [e for e in rules.in_line(self.live(room)) if not e.second_device]
+            if line:
+                return await self._admit(actor, line[0], False, into=clinician_id)
+        raise NobodyWaiting("nobody is waiting")
+
+    async def deny(self, actor: Actor, entry_id: str, message: str | None = None) -> RoomEntry:
+        entry = self.entry(entry_id)
+        self.check_room(actor, entry.clinician_id, Role.ADMIN, Role.CLINICIAN)
+        denied = rules.deny(entry, self.ctx.clock())
+        if message:
+            self._push(entry.id, message_frame(message, self.ctx.clock()))
+        await self._finish(denied, actor, "room.deny", "room.denied", by=actor.id)
+        return denied
+
+    async def send_back(self, actor: Actor, entry_id: str) -> RoomEntry:
+        """From the call back to waiting, first in line."""
+        entry = self.entry(entry_id)
+        self.check_room(actor, entry.clinician_id, Role.ADMIN, Role.CLINICIAN)
+        now = self.ctx.clock()
+        back = rules.send_back(entry, now)
+        self._entries[entry_id] = back
+        segment_id = self._segment_of.pop(entry_id, None)
+        conn = self._conns.get(entry_id)
+        if segment_id is not None:
+            self.hub.leave(segment_id, entry_id, conn.outbox.push if conn else None)
+            await sessions.left(self.ctx, segment_id, entry_id, now)
+        await self._record(actor, "room.return", "room.returned", back, by=actor.id)
+        self._refresh(back.clinician_id)
+        return back
+
+    async def message(self, actor: Actor, entry_id: str, text: object) -> None:
+        entry = self.entry(entry_id)
+        self.check_room(actor, entry.clinician_id, Role.ADMIN, Role.SCHEDULER, Role.CLINICIAN)
+        frame = message_frame(text, self.ctx.clock())
+        self._push(entry_id, frame)
+        await self._record(actor, "room.message", "room.message", entry, by=actor.id)
+
+    async def message_all(self, actor: Actor, clinician_id: str | None, text: object) -> int:
+        """Message everyone waiting in a room; returns how many."""
+        self.check_room(actor, clinician_id, Role.ADMIN, Role.SCHEDULER, Role.CLINICIAN)
+        frame = message_frame(text, self.ctx.clock())
+        line = rules.in_line(self.live(clinician_id))
+        for entry in line:
+            self._push(entry.id, frame)
+            await self._record(actor, "room.message", "room.message", entry, by=actor.id)
+        return len(line)
+
+    async def transfer(self, actor: Actor, entry_id: str, to: str) -> RoomEntry:
+        """Move a waiting entry to another clinician's room, keeping its arrival."""
+        entry = self.entry(entry_id)
+        self.check_room(actor, entry.clinician_id, Role.ADMIN, Role.SCHEDULER, Role.CLINICIAN)
+        target = find_staff(self.ctx, to)
+        if target.role is not Role.CLINICIAN:
+            raise InvalidInput(f"staff {target.id} is not a clinician")
+        moved = rules.transfer(entry, target.id, self.ctx.clock())
+        self._entries[entry_id] = moved
+        await self._record(actor, "room.transfer", "room.transferred", moved, by=actor.id)
+        self._refresh(entry.clinician_id)
+        self._refresh(target.id)
+        await self._auto_admit(moved)
+        return self._entries.get(entry_id, moved)
+
+    async def set_presence(self, actor: Actor, presence: object) -> None:
+        auth.require_role(actor, Role.CLINICIAN)
+        if presence not in ("online", "late", "busy"):
+            raise InvalidInput("presence is online, late or busy")
+        self._presence[actor.id] = Presence(str(presence))
+        self.ctx.events.publish("room.updated", {"clinician_id": actor.id, "presence": presence})
+        self._refresh(actor.id, everyone=True)
