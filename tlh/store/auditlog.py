@@ -1,161 +1,86 @@
 """The append-only, hash-chained audit log: who did what to which record, and when.
 
 One file, ``<data_dir>/audit/audit.jsonl`` (rotation by year can come later: verify
-would then chain across files). Each line is one entry, ids only, never PHI::
-
-    {"seq":1,"at":"2026-03-10T09:00:00.000000Z","actor":{"kind":"staff","id":"stf_1",
-     "role":"admin"},"source":"127.0.0.1","action":"client.read","target":"cli_x",
-     "prev":"000…0","hash":"…"}
-
-``hash`` is ``sha256(prev + canonical JSON of the entry without "hash")``, canonical
-meaning msgspec's encoding with keys sorted and no whitespace; the first ``prev`` is
-64 zeros. So editing a line breaks its hash, and deleting or reordering lines breaks
-``seq`` and ``prev``. Deleting lines at the *end* leaves a valid chain, so
-``audit/head.json`` (``{"seq", "hash"}``) is replaced atomically as an anchor: after a
-batch, at most every ``HEAD_EVERY_S`` (a head behind the log is fine; one ahead of it
-means lines were deleted), and on close. Its rename and directory fsync stay off the
-path every caller waits on.
+would then chain across files); what a line holds and how it chains is in
+``tlh.store.auditentry``, the ``head.json`` anchor against deleting the tail in
+``tlh.store.audithead``, and ``tlh audit verify`` in ``tlh.store.auditverify``.
 
 Writes are group commits: callers queue entries, one writer task writes and fsyncs
 whatever has queued (in a thread), then wakes every caller. ``append`` returns only
-once its entry is on disk; 100 concurrent appends cost about one fsync.
+once its entry is on disk; 100 concurrent appends cost about one fsync. The head is
+replaced after a batch, at most every ``HEAD_EVERY_S``, and on close; its rename and
+directory fsync stay off the path every caller waits on.
 """
 
 from __future__ import annotations
 
 import asyncio
-import collections
-import hashlib
 import logging
 import os
-import re
 import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import msgspec
 
-from tlh.errors import InvalidInput, StoreCorrupt, StoreError
+from tlh.errors import InvalidInput, StoreError
+
+# ``write_atomic`` and ``entry_hash`` are looked up in this module on purpose: the
+# bench patches ``auditlog.write_atomic`` and a test patches ``auditlog.entry_hash``.
 from tlh.store.atomic import fsync_dir, write_atomic
+from tlh.store.auditentry import (
+    ACTION_SHAPE,
+    ID_SHAPE,
+    LOG_NAME,
+    ZERO_HASH,
+    ActorLike,
+    ActorRef,
+    Entry,
+    EntryBody,
+    actor_ref,
+    encoder,
+    entry_hash,
+    format_at,
+)
+from tlh.store.auditfile import read_entries, recover_tail
+from tlh.store.audithead import (
+    HEAD_EVERY_S,
+    HEAD_NAME,
+    Head,
+    encode_head,
+    head_behind,
+    log_paths,
+    read_head,
+)
+from tlh.store.auditverify import MAX_PROBLEMS, Problem, VerifyResult, verify
+
+__all__ = [
+    "HEAD_EVERY_S",
+    "HEAD_NAME",
+    "LOG_NAME",
+    "MAX_PROBLEMS",
+    "ZERO_HASH",
+    "ActorLike",
+    "ActorRef",
+    "AuditLog",
+    "Entry",
+    "Head",
+    "Problem",
+    "VerifyResult",
+    "entry_hash",
+    "format_at",
+    "log_paths",
+    "verify",
+    "write_atomic",
+]
 
 log = logging.getLogger(__name__)
-
-ZERO_HASH = "0" * 64
-LOG_NAME = "audit.jsonl"
-HEAD_NAME = "head.json"
-#: Seconds the head anchor may lag behind the log while entries keep coming.
-HEAD_EVERY_S = 0.25
-MAX_PROBLEMS = 100
-
-# Ids and dotted action names only: no spaces, "@" or "+" keeps names, emails and
-# phone numbers out even if a caller passes the wrong field by mistake.
-_ID = re.compile(r"[A-Za-z0-9_.:-]{1,128}")
-_ACTION = re.compile(r"[a-z][a-z0-9_.-]{0,63}")
-_SOURCE = re.compile(r"[A-Za-z0-9.:%\[\]_-]{0,64}")
-
-
-class ActorLike(Protocol):
-    """Who acted (``tlh.services.context.Actor`` fits; the store may not import it)."""
-
-    @property
-    def kind(self) -> str: ...
-    @property
-    def id(self) -> str: ...
-    @property
-    def role(self) -> str | None: ...
-    @property
-    def source(self) -> str: ...
-
-
-class ActorRef(msgspec.Struct, forbid_unknown_fields=True):
-    """The actor as stored: ids and role, never a name."""
-
-    kind: str
-    id: str
-    role: str | None
-
-
-class _Body(msgspec.Struct, forbid_unknown_fields=True):
-    """An entry without its hash: what the hash covers."""
-
-    seq: int
-    at: str
-    actor: ActorRef
-    source: str
-    action: str
-    target: str
-    prev: str
-
-
-class Entry(msgspec.Struct, forbid_unknown_fields=True):
-    """One line of the log, fields in the order they are written."""
-
-    seq: int
-    at: str
-    actor: ActorRef
-    source: str
-    action: str
-    target: str
-    prev: str
-    hash: str
-
-
-class Head(msgspec.Struct):
-    """``head.json``: the last entry written, an anchor against deleting the tail."""
-
-    seq: int
-    hash: str
-
-
-class Problem(msgspec.Struct):
-    """One thing wrong with the log, at a 1-based line number."""
-
-    line: int
-    reason: str
-
-
-class VerifyResult(msgspec.Struct):
-    """What ``verify`` found; ``ok`` when there are no problems."""
-
-    ok: bool
-    entries: int
-    problems: list[Problem] = msgspec.field(default_factory=list)
-
-
-_sorted = msgspec.json.Encoder(order="sorted")
-_encoder = msgspec.json.Encoder()
-_entry_decoder = msgspec.json.Decoder(Entry)
-_head_decoder = msgspec.json.Decoder(Head)
-
-
-def entry_hash(body: _Body) -> str:
-    """The chain hash of an entry: sha256 of prev + its canonical JSON (hash excluded)."""
-    return hashlib.sha256(body.prev.encode("ascii") + _sorted.encode(body)).hexdigest()
-
-
-def _body_of(e: Entry) -> _Body:
-    return _Body(e.seq, e.at, e.actor, e.source, e.action, e.target, e.prev)
-
-
-def format_at(when: datetime) -> str:
-    """Fixed-width UTC ISO time, so string order is time order."""
-    if when.tzinfo is None:
-        raise ValueError("audit times must be timezone-aware")
-    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def _utcnow() -> datetime:
     return datetime.now(UTC)
-
-
-def log_paths(path: Path | str) -> tuple[Path, Path]:
-    """(log, head) for a data dir or a path to the log file itself."""
-    path = Path(path)
-    if path.is_dir():
-        path = path / "audit" / LOG_NAME
-    return path, path.parent / HEAD_NAME
 
 
 class _Pending(msgspec.Struct):
@@ -234,50 +159,15 @@ class AuditLog:
         self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)
         try:
-            seq, last = self._recover_tail(fd)
-            head = _read_head(self.head_path)
-            if head is not None and (head.seq > seq or (head.seq == seq and head.hash != last)):
-                raise StoreCorrupt(
-                    f"{self.path} ends at seq {seq} but {self.head_path.name} says "
-                    f"{head.seq} (entries deleted or rewritten); run `tlh audit verify`, "
-                    "then restore audit/ from a backup or move it aside to start a new chain"
-                )
-            if head is None or head.seq < seq:
-                write_atomic(self.head_path, _encoder.encode(Head(seq, last)), keep_backup=False)
+            seq, last = recover_tail(fd, self.path)
+            head = read_head(self.head_path)
+            if head_behind(head, seq, last, self.path, self.head_path):
+                write_atomic(self.head_path, encode_head(Head(seq, last)), keep_backup=False)
             fsync_dir(self.path.parent)
         except BaseException:
             os.close(fd)
             raise
         return seq, last, fd
-
-    def _recover_tail(self, fd: int) -> tuple[int, str]:
-        size = os.fstat(fd).st_size
-        if size == 0:
-            return 0, ZERO_HASH
-        # Read backwards until the chunk holds the whole last complete line: its own
-        # newline and the one before it (a torn tail may follow).
-        chunk = b""
-        pos = size
-        while pos > 0 and chunk.count(b"\n") < 2:
-            step = min(pos, 64 * 1024)
-            pos -= step
-            chunk = os.pread(fd, step, pos) + chunk
-        end = chunk.rfind(b"\n") + 1  # 0 when no newline at all
-        if end < len(chunk):
-            log.warning("audit log: dropped an unacknowledged torn last line")
-            os.ftruncate(fd, pos + end)
-            os.fsync(fd)
-            chunk = chunk[:end]
-        if not chunk:
-            return 0, ZERO_HASH
-        last_line = chunk[chunk.rfind(b"\n", 0, len(chunk) - 1) + 1 :]
-        try:
-            last = _entry_decoder.decode(last_line)
-        except msgspec.DecodeError:
-            raise StoreCorrupt(
-                f"{self.path}: the last line is not a valid audit entry; run `tlh audit verify`"
-            ) from None
-        return last.seq, last.hash
 
     # -- appending -------------------------------------------------------------
 
@@ -289,10 +179,10 @@ class AuditLog:
         """One entry per target, written and fsynced in one batch."""
         if isinstance(targets, str):
             raise TypeError("targets must be a sequence of ids, not one string")
-        ref = _actor_ref(actor)
-        if not _ACTION.fullmatch(action):
+        ref = actor_ref(actor)
+        if not ACTION_SHAPE.fullmatch(action):
             raise InvalidInput("an audit action must be a dotted lower-case name")
-        if not all(isinstance(t, str) and _ID.fullmatch(t) for t in targets):
+        if not all(isinstance(t, str) and ID_SHAPE.fullmatch(t) for t in targets):
             raise InvalidInput("an audit target must be a record id")
         if not targets:
             return
@@ -355,7 +245,7 @@ class AuditLog:
         self._head_due, self._head_at = None, time.monotonic()
         try:
             await asyncio.to_thread(
-                write_atomic, self.head_path, _encoder.encode(head), keep_backup=False
+                write_atomic, self.head_path, encode_head(head), keep_backup=False
             )
         except OSError as exc:
             # The entries are durable; the next batch moves the head past them.
@@ -367,9 +257,9 @@ class AuditLog:
         for pending in batch:
             for at, ref, source, action, target in pending.parts:
                 seq += 1
-                body = _Body(seq, at, ref, source, action, target, prev)
+                body = EntryBody(seq, at, ref, source, action, target, prev)
                 h = entry_hash(body)
-                lines.append(_encoder.encode(Entry(seq, at, ref, source, action, target, prev, h)))
+                lines.append(encoder.encode(Entry(seq, at, ref, source, action, target, prev, h)))
                 prev = h
         lines.append(b"")
         try:
@@ -413,30 +303,7 @@ class AuditLog:
         With ``since``: the first ``limit`` entries at or after it (page on with the last
         ``at``). Without: the most recent ``limit`` entries. Synchronous file I/O.
         """
-        if limit is not None and limit <= 0:
-            return []
-        floor = format_at(since) if since is not None else None
-        out: collections.deque[dict[str, Any]] = collections.deque(
-            maxlen=limit if floor is None else None
-        )
-        if not self.path.exists():
-            return []
-        with self.path.open("rb") as f:
-            for raw in f:
-                if not raw.endswith(b"\n"):
-                    break  # a batch still being written
-                try:
-                    entry = msgspec.json.decode(raw)
-                except msgspec.DecodeError:
-                    continue  # verify names it
-                if not isinstance(entry, dict):
-                    continue
-                if floor is not None and str(entry.get("at", "")) < floor:
-                    continue
-                out.append(entry)
-                if floor is not None and limit is not None and len(out) >= limit:
-                    break
-        return list(out)
+        return read_entries(self.path, since, limit)
 
     def export_path(self) -> Path:
         """The log file, to stream as is (JSON lines).
@@ -451,104 +318,3 @@ def _fail(batch: list[_Pending], message: str) -> None:
     for pending in batch:
         if not pending.done.done():
             pending.done.set_exception(StoreError(message))
-
-
-def _actor_ref(actor: ActorLike) -> ActorRef:
-    if not _ID.fullmatch(actor.id) or not _ACTION.fullmatch(actor.kind):
-        raise InvalidInput("an audit actor must be identified by id")
-    if not _SOURCE.fullmatch(actor.source or ""):
-        raise InvalidInput("an audit source must be a network address")
-    role = None if actor.role is None else str(actor.role)
-    return ActorRef(kind=actor.kind, id=actor.id, role=role)
-
-
-def _read_head(path: Path) -> Head | None:
-    try:
-        return _head_decoder.decode(path.read_bytes())
-    except FileNotFoundError:
-        return None
-    except msgspec.DecodeError:
-        raise StoreCorrupt(f"{path} is not a valid audit head; run `tlh audit verify`") from None
-
-
-def verify(path: Path | str) -> VerifyResult:
-    """Check a log (a data dir, or the log file) against its chain and its head.
-
-    Names each problem with its 1-based line: an edited line (its hash does not match),
-    deleted or reordered lines (seq or prev breaks), lines deleted at the end (the head
-    is ahead of the file), malformed lines. Safe while the server writes: the head is
-    read first, and it only ever moves after the log is fsynced; an incomplete final
-    line is a batch still being written (or a torn one start-up will drop), not a fault.
-    """
-    log_path, head_path = log_paths(path)
-    problems: list[Problem] = []
-    try:
-        head = _read_head(head_path)
-    except StoreCorrupt:
-        head, bad_head = None, True
-    else:
-        bad_head = False
-    lines = 0
-    expected: int | None = 1
-    prev: str | None = ZERO_HASH
-    last_seq = 0
-    head_match: tuple[int, str] | None = None  # line number, hash of the entry at head.seq
-    if log_path.exists():
-        with log_path.open("rb") as f:
-            for raw in f:
-                if not raw.endswith(b"\n"):
-                    break
-                lines += 1
-                if len(problems) >= MAX_PROBLEMS:
-                    continue
-                try:
-                    e = _entry_decoder.decode(raw)
-                except msgspec.ValidationError as exc:
-                    problems.append(Problem(lines, f"not a valid audit entry ({exc})"))
-                    expected = prev = None  # resynchronise on the next good line
-                    continue
-                except msgspec.DecodeError:
-                    problems.append(Problem(lines, "not a valid audit entry (malformed JSON)"))
-                    expected = prev = None
-                    continue
-                problems.extend(Problem(lines, r) for r in _check_entry(e, expected, prev))
-                if head is not None and e.seq == head.seq:
-                    head_match = (lines, e.hash)
-                expected, prev, last_seq = e.seq + 1, e.hash, e.seq
-    if len(problems) >= MAX_PROBLEMS:
-        problems.append(Problem(lines, f"stopped checking after {MAX_PROBLEMS} problems"))
-    if bad_head:
-        problems.append(Problem(lines, f"{HEAD_NAME} is unreadable (the end is unanchored)"))
-    elif head is None:
-        if lines:
-            problems.append(Problem(lines, f"{HEAD_NAME} is missing (the end is unanchored)"))
-    elif head.seq > last_seq:
-        problems.append(
-            Problem(
-                lines + 1,
-                f"the log ends at seq {last_seq} but the head says {head.seq} "
-                "(lines deleted at the end)",
-            )
-        )
-    elif head.seq > 0 and (head_match is None or head_match[1] != head.hash):
-        where = head_match[0] if head_match else lines
-        problems.append(Problem(where, f"seq {head.seq} does not match the head's hash"))
-    return VerifyResult(ok=not problems, entries=lines, problems=problems)
-
-
-def _check_entry(e: Entry, expected: int | None, prev: str | None) -> list[str]:
-    """Why one decoded entry breaks the chain, given what the line before it said."""
-    reasons = []
-    if entry_hash(_body_of(e)) != e.hash:
-        reasons.append("hash does not match its contents (edited?)")
-    if expected is not None and e.seq != expected:
-        if expected == 1:
-            reasons.append(f"the log starts at seq {e.seq}, not 1 (lines deleted at the start)")
-        elif e.seq > expected:
-            what = "a line was" if e.seq == expected + 1 else "lines were"
-            reasons.append(f"seq {e.seq} follows {expected - 1} ({what} deleted)")
-        else:
-            reasons.append(f"seq {e.seq} follows {expected - 1} (lines reordered or repeated)")
-    elif prev is not None and e.prev != prev:
-        reasons.append("prev does not match the previous line's hash (a line was replaced)")
-    return reasons

@@ -1,0 +1,111 @@
+"""``tlh audit verify``: check the audit log against its hash chain and its head anchor."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import msgspec
+
+from tlh.errors import StoreCorrupt
+from tlh.store.auditentry import ZERO_HASH, Entry, body_of, entry_decoder, entry_hash
+from tlh.store.audithead import HEAD_NAME, log_paths, read_head
+
+MAX_PROBLEMS = 100
+
+
+class Problem(msgspec.Struct):
+    """One thing wrong with the log, at a 1-based line number."""
+
+    line: int
+    reason: str
+
+
+class VerifyResult(msgspec.Struct):
+    """What ``verify`` found; ``ok`` when there are no problems."""
+
+    ok: bool
+    entries: int
+    problems: list[Problem] = msgspec.field(default_factory=list)
+
+
+def verify(path: Path | str) -> VerifyResult:
+    """Check a log (a data dir, or the log file) against its chain and its head.
+
+    Names each problem with its 1-based line: an edited line (its hash does not match),
+    deleted or reordered lines (seq or prev breaks), lines deleted at the end (the head
+    is ahead of the file), malformed lines. Safe while the server writes: the head is
+    read first, and it only ever moves after the log is fsynced; an incomplete final
+    line is a batch still being written (or a torn one start-up will drop), not a fault.
+    """
+    log_path, head_path = log_paths(path)
+    problems: list[Problem] = []
+    try:
+        head = read_head(head_path)
+    except StoreCorrupt:
+        head, bad_head = None, True
+    else:
+        bad_head = False
+    lines = 0
+    expected: int | None = 1
+    prev: str | None = ZERO_HASH
+    last_seq = 0
+    head_match: tuple[int, str] | None = None  # line number, hash of the entry at head.seq
+    if log_path.exists():
+        with log_path.open("rb") as f:
+            for raw in f:
+                if not raw.endswith(b"\n"):
+                    break
+                lines += 1
+                if len(problems) >= MAX_PROBLEMS:
+                    continue
+                try:
+                    e = entry_decoder.decode(raw)
+                except msgspec.ValidationError as exc:
+                    problems.append(Problem(lines, f"not a valid audit entry ({exc})"))
+                    expected = prev = None  # resynchronise on the next good line
+                    continue
+                except msgspec.DecodeError:
+                    problems.append(Problem(lines, "not a valid audit entry (malformed JSON)"))
+                    expected = prev = None
+                    continue
+                problems.extend(Problem(lines, r) for r in _check_entry(e, expected, prev))
+                if head is not None and e.seq == head.seq:
+                    head_match = (lines, e.hash)
+                expected, prev, last_seq = e.seq + 1, e.hash, e.seq
+    if len(problems) >= MAX_PROBLEMS:
+        problems.append(Problem(lines, f"stopped checking after {MAX_PROBLEMS} problems"))
+    if bad_head:
+        problems.append(Problem(lines, f"{HEAD_NAME} is unreadable (the end is unanchored)"))
+    elif head is None:
+        if lines:
+            problems.append(Problem(lines, f"{HEAD_NAME} is missing (the end is unanchored)"))
+    elif head.seq > last_seq:
+        problems.append(
+            Problem(
+                lines + 1,
+                f"the log ends at seq {last_seq} but the head says {head.seq} "
+                "(lines deleted at the end)",
+            )
+        )
+    elif head.seq > 0 and (head_match is None or head_match[1] != head.hash):
+        where = head_match[0] if head_match else lines
+        problems.append(Problem(where, f"seq {head.seq} does not match the head's hash"))
+    return VerifyResult(ok=not problems, entries=lines, problems=problems)
+
+
+def _check_entry(e: Entry, expected: int | None, prev: str | None) -> list[str]:
+    """Why one decoded entry breaks the chain, given what the line before it said."""
+    reasons = []
+    if entry_hash(body_of(e)) != e.hash:
+        reasons.append("hash does not match its contents (edited?)")
+    if expected is not None and e.seq != expected:
+        if expected == 1:
+            reasons.append(f"the log starts at seq {e.seq}, not 1 (lines deleted at the start)")
+        elif e.seq > expected:
+            what = "a line was" if e.seq == expected + 1 else "lines were"
+            reasons.append(f"seq {e.seq} follows {expected - 1} ({what} deleted)")
+        else:
+            reasons.append(f"seq {e.seq} follows {expected - 1} (lines reordered or repeated)")
+    elif prev is not None and e.prev != prev:
+        reasons.append("prev does not match the previous line's hash (a line was replaced)")
+    return reasons
