@@ -1,5 +1,6 @@
 """Steps shared by the dashboard tests: waiting for conditions, the rendered text,
-participants arriving through real join links, and a dashboard with fakes injected."""
+participants arriving through real join links, and a dashboard with fakes injected,
+running against the practice's server (``running``) with someone waiting (``waiting``)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ import asyncio
 import html
 import re
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from typing import Any
 
 from textual.pilot import Pilot
@@ -74,3 +76,38 @@ async def arrive(practice: Practice, display_name: str | None = None) -> Any:
     await participant.start()
     await asyncio.wait_for(participant.wait_state("waiting", within=WAIT_S), WAIT_S + 1)
     return participant
+
+
+@asynccontextmanager
+async def running(
+    practice: Practice,
+    size: tuple[int, int],
+    fakes: Fakes | None = None,
+    *,
+    notifications: bool = False,
+    synced: bool = True,
+    **kw: Any,
+) -> AsyncIterator[tuple[DashboardApp, Pilot[None]]]:
+    """The clinician's dashboard under ``run_test``, after its first sync unless
+    ``synced=False``: ``(app, pilot)``; its client is ``app.client``."""
+    async with practice.clinician() as client:
+        app = dashboard(client, fakes or Fakes(), **kw)
+        async with app.run_test(size=size, notifications=notifications) as pilot:
+            if synced:
+                await until(pilot, app.feed.synced.is_set, "the first sync")
+            yield app, pilot
+
+
+@asynccontextmanager
+async def waiting(
+    pilot: Pilot[Any], practice: Practice, display_name: str | None = None
+) -> AsyncIterator[Any]:
+    """Someone arrives (as ``arrive``) and is in the dashboard's list; closed on the way out."""
+    app = pilot.app
+    assert isinstance(app, DashboardApp)
+    person = await arrive(practice, display_name)
+    try:
+        await until(pilot, lambda: person.entry_id in app.state.entries, "the arrival")
+        yield person
+    finally:
+        await person.close()

@@ -7,7 +7,7 @@ from tlh.tui.screens.people import PeopleScreen
 from tlh.tui.screens.schedule import ExplainScreen, ScheduleScreen
 
 from .conftest import Practice
-from .helpers import Fakes, arrive, dashboard, screen_text, until
+from .helpers import Fakes, running, screen_text, until, waiting
 
 SIZE = (120, 30)
 
@@ -16,80 +16,60 @@ async def test_arrival_rings_and_is_highlighted_on_the_schedule_screen(
     practice: Practice,
 ) -> None:
     fakes = Fakes()
-    async with practice.clinician() as client:
-        app = dashboard(client, fakes)
-        async with app.run_test(size=SIZE, notifications=True) as pilot:
-            await until(pilot, app.feed.synced.is_set, "the first sync")
-            await pilot.press("2")
-            await until(pilot, lambda: isinstance(app.screen, ScheduleScreen), "schedule")
-            assert practice.client_name in screen_text(app)
-            assert fakes.rings == 0
-            person = await arrive(practice)
-            try:
-                await until(pilot, lambda: fakes.rings == 1, "the bell")
-                assert person.entry_id in app.state.highlighted
-                assert isinstance(app.screen, ScheduleScreen)
-                await until(
-                    pilot, lambda: "confirmed · waiting" in screen_text(app), "the row marked"
-                )
-                await pilot.press("1")
-                await until(pilot, lambda: isinstance(app.screen, PeopleScreen), "people")
-                shown = screen_text(app)
-                assert "NEW" in shown
-                assert practice.client_name in shown
-            finally:
-                await person.close()
+    async with running(practice, SIZE, fakes, notifications=True) as (app, pilot):
+        await pilot.press("2")
+        await until(pilot, lambda: isinstance(app.screen, ScheduleScreen), "schedule")
+        assert practice.client_name in screen_text(app)
+        assert fakes.rings == 0
+        async with waiting(pilot, practice) as person:
+            await until(pilot, lambda: fakes.rings == 1, "the bell")
+            assert person.entry_id in app.state.highlighted
+            assert isinstance(app.screen, ScheduleScreen)
+            await until(pilot, lambda: "confirmed · waiting" in screen_text(app), "the row marked")
+            await pilot.press("1")
+            await until(pilot, lambda: isinstance(app.screen, PeopleScreen), "people")
+            shown = screen_text(app)
+            assert "NEW" in shown
+            assert practice.client_name in shown
 
 
 async def test_a_admits_and_the_row_moves_to_in_session(practice: Practice) -> None:
     fakes = Fakes(browser=False)
-    async with practice.clinician() as client:
-        app = dashboard(client, fakes)
-        async with app.run_test(size=SIZE, notifications=True) as pilot:
-            await until(pilot, app.feed.synced.is_set, "the first sync")
-            person = await arrive(practice)
-            try:
-                await until(pilot, lambda: person.entry_id in app.state.entries, "the arrival")
-                await pilot.press("a")
-                await until(pilot, lambda: bool(fakes.opened), "the call page")
-                rooms = await client.rooms()
-                entry = next(e for r in rooms.items for e in r.entries if e.id == person.entry_id)
-                assert entry.state in (EntryState.ADMITTED, EntryState.IN_SESSION)
-                assert entry.admitted_by is not None
-                await until(
-                    pilot,
-                    lambda: app.state.entries[person.entry_id].state != EntryState.WAITING,
-                    "the row to move",
-                )
-                assert person.entry_id not in app.state.highlighted
-                assert "admitted" in screen_text(app) or "in session" in screen_text(app)
-                # No browser: the URL is shown instead.
-                url = fakes.opened[0]
-                await until(pilot, lambda: url[:30] in screen_text(app), "the URL shown")
-            finally:
-                await person.close()
+    async with (
+        running(practice, SIZE, fakes, notifications=True) as (app, pilot),
+        waiting(pilot, practice) as person,
+    ):
+        await pilot.press("a")
+        await until(pilot, lambda: bool(fakes.opened), "the call page")
+        rooms = await app.client.rooms()
+        entry = next(e for r in rooms.items for e in r.entries if e.id == person.entry_id)
+        assert entry.state in (EntryState.ADMITTED, EntryState.IN_SESSION)
+        assert entry.admitted_by is not None
+        await until(
+            pilot,
+            lambda: app.state.entries[person.entry_id].state != EntryState.WAITING,
+            "the row to move",
+        )
+        assert person.entry_id not in app.state.highlighted
+        assert "admitted" in screen_text(app) or "in session" in screen_text(app)
+        # No browser: the URL is shown instead.
+        url = fakes.opened[0]
+        await until(pilot, lambda: url[:30] in screen_text(app), "the URL shown")
 
 
 async def test_d_denies(practice: Practice) -> None:
     fakes = Fakes()
-    async with practice.clinician() as client:
-        app = dashboard(client, fakes)
-        async with app.run_test(size=SIZE, notifications=True) as pilot:
-            await until(pilot, app.feed.synced.is_set, "the first sync")
-            person = await arrive(practice)
-            try:
-                await until(pilot, lambda: person.entry_id in app.state.entries, "the arrival")
-                await pilot.press("d")
-                await until(pilot, lambda: person.state == "denied", "the participant denied")
-                await until(
-                    pilot, lambda: person.entry_id not in app.state.entries, "the row to go"
-                )
-                screen = app.screen
-                assert isinstance(screen, PeopleScreen)
-                await until(pilot, lambda: screen.table.row_count == 0, "the table emptied")
-                assert fakes.opened == []
-            finally:
-                await person.close()
+    async with (
+        running(practice, SIZE, fakes, notifications=True) as (app, pilot),
+        waiting(pilot, practice) as person,
+    ):
+        await pilot.press("d")
+        await until(pilot, lambda: person.state == "denied", "the participant denied")
+        await until(pilot, lambda: person.entry_id not in app.state.entries, "the row to go")
+        screen = app.screen
+        assert isinstance(screen, PeopleScreen)
+        await until(pilot, lambda: screen.table.row_count == 0, "the table emptied")
+        assert fakes.opened == []
 
 
 async def test_e_shows_every_blocking_reason(practice: Practice) -> None:
@@ -98,48 +78,37 @@ async def test_e_shows_every_blocking_reason(practice: Practice) -> None:
         expected = await admin.eligibility(practice.appt_id)
     assert expected.blockers
     fakes = Fakes()
-    async with practice.clinician() as client:
-        app = dashboard(client, fakes)
-        async with app.run_test(size=SIZE, notifications=True) as pilot:
-            await until(pilot, app.feed.synced.is_set, "the first sync")
-            await pilot.press("2")
-            await until(pilot, lambda: app.screen.id == "schedule", "schedule")
-            await pilot.press("e")
-            await until(pilot, lambda: isinstance(app.screen, ExplainScreen), "the reasons")
-            shown = screen_text(app)
-            assert "cannot start" in shown
-            for blocker in expected.blockers:
-                assert blocker.message[:30] in shown
-            await pilot.press("escape")
-            await pilot.press("s")
-            await until(pilot, lambda: isinstance(app.screen, ExplainScreen), "start refused")
-            assert fakes.opened == []
+    async with running(practice, SIZE, fakes, notifications=True) as (app, pilot):
+        await pilot.press("2")
+        await until(pilot, lambda: app.screen.id == "schedule", "schedule")
+        await pilot.press("e")
+        await until(pilot, lambda: isinstance(app.screen, ExplainScreen), "the reasons")
+        shown = screen_text(app)
+        assert "cannot start" in shown
+        for blocker in expected.blockers:
+            assert blocker.message[:30] in shown
+        await pilot.press("escape")
+        await pilot.press("s")
+        await until(pilot, lambda: isinstance(app.screen, ExplainScreen), "start refused")
+        assert fakes.opened == []
 
 
 async def test_n_calls_next_r_sends_back_and_shift_a_admits_all(practice: Practice) -> None:
     fakes = Fakes()
-    async with practice.clinician() as client:
-        app = dashboard(client, fakes)
-        async with app.run_test(size=SIZE) as pilot:
-            await until(pilot, app.feed.synced.is_set, "the first sync")
-            person = await arrive(practice)
-            try:
-                await until(pilot, lambda: person.entry_id in app.state.entries, "the arrival")
-                entry_id = person.entry_id
+    async with running(practice, SIZE, fakes) as (app, pilot), waiting(pilot, practice) as person:
+        entry_id = person.entry_id
 
-                def state_of() -> EntryState:
-                    return app.state.entries[entry_id].state
+        def state_of() -> EntryState:
+            return app.state.entries[entry_id].state
 
-                await pilot.press("n")
-                await until(pilot, lambda: state_of() != EntryState.WAITING, "admitted")
-                assert len(fakes.opened) == 1
-                screen = app.screen
-                assert isinstance(screen, PeopleScreen)
-                await until(pilot, lambda: screen.selected() == entry_id, "the row selected")
-                await pilot.press("r")
-                await until(pilot, lambda: state_of() == EntryState.WAITING, "sent back")
-                await pilot.press("A")
-                await until(pilot, lambda: state_of() != EntryState.WAITING, "admitted again")
-                assert len(fakes.opened) == 2
-            finally:
-                await person.close()
+        await pilot.press("n")
+        await until(pilot, lambda: state_of() != EntryState.WAITING, "admitted")
+        assert len(fakes.opened) == 1
+        screen = app.screen
+        assert isinstance(screen, PeopleScreen)
+        await until(pilot, lambda: screen.selected() == entry_id, "the row selected")
+        await pilot.press("r")
+        await until(pilot, lambda: state_of() == EntryState.WAITING, "sent back")
+        await pilot.press("A")
+        await until(pilot, lambda: state_of() != EntryState.WAITING, "admitted again")
+        assert len(fakes.opened) == 2

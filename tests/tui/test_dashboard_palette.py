@@ -15,7 +15,7 @@ from tlh.tui.screens.people import PeopleScreen
 from tlh.tui.screens.schedule import ExplainScreen
 
 from .conftest import Practice
-from .helpers import Fakes, arrive, dashboard, screen_text, until
+from .helpers import Fakes, running, screen_text, until, waiting
 
 SIZE = (120, 40)
 
@@ -35,100 +35,79 @@ async def test_the_palette_lists_every_key_and_admit_admits_the_selected_person(
     practice: Practice,
 ) -> None:
     fakes = Fakes()
-    async with practice.clinician() as client:
-        app = dashboard(client, fakes)
-        async with app.run_test(size=SIZE) as pilot:
-            await until(pilot, app.feed.synced.is_set, "the first sync")
-            person = await arrive(practice)
-            try:
-                await until(pilot, lambda: person.entry_id in app.state.entries, "the arrival")
-                await pilot.press("ctrl+p")
-                await until(pilot, lambda: isinstance(app.screen, CommandPalette), "palette")
-                commands = app.screen.query_one(CommandList)
-                await until(pilot, lambda: "Theme" in titles(commands), "the commands")
-                found = titles(commands)
-                for title in ("Admit", "Deny", "Send back", "People", "Schedule", "Quit"):
-                    assert title in found, title
-                assert found["Schedule"].startswith("key 2 · Switch between the numbered screens")
-                assert found["Quit"] == "key ^q, q"
-                assert "key a · Admit the selected person" in screen_text(app)
-                await pilot.press(*"admit")
-                await until(
-                    pilot,
-                    lambda: commands.highlighted is not None and commands.option_count == 2,
-                    "Admit and Admit all",
-                )
-                assert commands.highlighted is not None
-                top = str(commands.get_option_at_index(commands.highlighted).prompt)
-                assert top.startswith("Admit")
-                assert "Admit all" not in top
-                await pilot.press("enter")
-                await until(pilot, lambda: admitted(app, person.entry_id), "admitted")
-                await until(pilot, lambda: len(fakes.opened) == 1, "the call page")
-                assert isinstance(app.screen, PeopleScreen)
-            finally:
-                await person.close()
+    async with running(practice, SIZE, fakes) as (app, pilot), waiting(pilot, practice) as person:
+        await pilot.press("ctrl+p")
+        await until(pilot, lambda: isinstance(app.screen, CommandPalette), "palette")
+        commands = app.screen.query_one(CommandList)
+        await until(pilot, lambda: "Theme" in titles(commands), "the commands")
+        found = titles(commands)
+        for title in ("Admit", "Deny", "Send back", "People", "Schedule", "Quit"):
+            assert title in found, title
+        assert found["Schedule"].startswith("key 2 · Switch between the numbered screens")
+        assert found["Quit"] == "key ^q, q"
+        assert "key a · Admit the selected person" in screen_text(app)
+        await pilot.press(*"admit")
+        await until(
+            pilot,
+            lambda: commands.highlighted is not None and commands.option_count == 2,
+            "Admit and Admit all",
+        )
+        assert commands.highlighted is not None
+        top = str(commands.get_option_at_index(commands.highlighted).prompt)
+        assert top.startswith("Admit")
+        assert "Admit all" not in top
+        await pilot.press("enter")
+        await until(pilot, lambda: admitted(app, person.entry_id), "admitted")
+        await until(pilot, lambda: len(fakes.opened) == 1, "the call page")
+        assert isinstance(app.screen, PeopleScreen)
 
 
 async def test_the_palette_does_not_open_while_locked(practice: Practice) -> None:
-    async with practice.clinician() as client:
-        app = dashboard(client, Fakes())
-        async with app.run_test(size=SIZE) as pilot:
-            await until(pilot, app.feed.synced.is_set, "the first sync")
-            await pilot.press("ctrl+l")
-            await until(pilot, lambda: isinstance(app.screen, LockScreen), "the lock")
-            await pilot.press("ctrl+p")
-            await pilot.pause()
-            assert isinstance(app.screen, LockScreen)
-            assert not await app.run_action("admit")
-            await pilot.press("u")
-            await until(pilot, lambda: not app.locked, "unlocked")
-            await pilot.press("ctrl+p")
-            await until(pilot, lambda: isinstance(app.screen, CommandPalette), "the palette")
+    async with running(practice, SIZE) as (app, pilot):
+        await pilot.press("ctrl+l")
+        await until(pilot, lambda: isinstance(app.screen, LockScreen), "the lock")
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        assert isinstance(app.screen, LockScreen)
+        assert not await app.run_action("admit")
+        await pilot.press("u")
+        await until(pilot, lambda: not app.locked, "unlocked")
+        await pilot.press("ctrl+p")
+        await until(pilot, lambda: isinstance(app.screen, CommandPalette), "the palette")
 
 
 async def test_a_click_on_a_person_opens_their_menu_and_admit_admits(
     practice: Practice,
 ) -> None:
     fakes = Fakes()
-    async with practice.clinician() as client:
-        app = dashboard(client, fakes)
-        async with app.run_test(size=SIZE) as pilot:
-            await until(pilot, app.feed.synced.is_set, "the first sync")
-            person = await arrive(practice)
-            try:
-                screen = app.screen
-                assert isinstance(screen, PeopleScreen)
-                await until(pilot, lambda: screen.table.row_count == 1, "the row")
-                await pilot.click(screen.table, offset=(1, 1))  # the highlighted row
-                await until(pilot, lambda: isinstance(app.screen, PersonMenu), "the menu")
-                menu = app.screen
-                labels = {str(b.label): b for b in menu.query(Button)}
-                for label in ("Admit (a)", "Deny (d)", "Send back (r)", "Explain (e)"):
-                    assert label in labels, label
-                assert not any(label.startswith(("Admit all", "People")) for label in labels)
-                assert practice.client_name in screen_text(app)
-                await pilot.click(labels["Admit (a)"])
-                await until(pilot, lambda: admitted(app, person.entry_id), "admitted")
-                assert len(fakes.opened) == 1
-                assert isinstance(app.screen, PeopleScreen)
-            finally:
-                await person.close()
+    async with running(practice, SIZE, fakes) as (app, pilot), waiting(pilot, practice) as person:
+        screen = app.screen
+        assert isinstance(screen, PeopleScreen)
+        await until(pilot, lambda: screen.table.row_count == 1, "the row")
+        await pilot.click(screen.table, offset=(1, 1))  # the highlighted row
+        await until(pilot, lambda: isinstance(app.screen, PersonMenu), "the menu")
+        menu = app.screen
+        labels = {str(b.label): b for b in menu.query(Button)}
+        for label in ("Admit (a)", "Deny (d)", "Send back (r)", "Explain (e)"):
+            assert label in labels, label
+        assert not any(label.startswith(("Admit all", "People")) for label in labels)
+        assert practice.client_name in screen_text(app)
+        await pilot.click(labels["Admit (a)"])
+        await until(pilot, lambda: admitted(app, person.entry_id), "admitted")
+        assert len(fakes.opened) == 1
+        assert isinstance(app.screen, PeopleScreen)
 
 
 async def test_footer_keys_are_clickable(practice: Practice) -> None:
-    async with practice.clinician() as client:
-        app = dashboard(client, Fakes())
-        async with app.run_test(size=(80, 24)) as pilot:  # every shown key fits 80 columns
-            await until(pilot, app.feed.synced.is_set, "the first sync")
+    async with running(practice, (80, 24)) as (app, pilot):  # every shown key fits 80 columns
 
-            def laid_out() -> bool:  # the footer recomposes as bindings settle
-                found = list(app.screen.query(FooterKey))
-                return bool(found) and all(k.region.width for k in found)
+        def laid_out() -> bool:  # the footer recomposes as bindings settle
+            found = list(app.screen.query(FooterKey))
+            return bool(found) and all(k.region.width for k in found)
 
-            await until(pilot, laid_out, "the footer")
-            keys = {k.key: k for k in app.screen.query(FooterKey)}
-            assert {"a", "d", "n", "s", "e", "m", "q", "ctrl+p"} <= set(keys), sorted(keys)
-            assert max(k.region.right for k in keys.values()) <= 80
-            await pilot.click(keys["e"])  # explain the next session: a dialog opens
-            await until(pilot, lambda: isinstance(app.screen, ExplainScreen), "the reasons")
+        await until(pilot, laid_out, "the footer")
+        keys = {k.key: k for k in app.screen.query(FooterKey)}
+        assert {"a", "d", "n", "s", "e", "m", "q", "ctrl+p"} <= set(keys), sorted(keys)
+        assert max(k.region.right for k in keys.values()) <= 80
+        await pilot.click(keys["e"])  # explain the next session: a dialog opens
+        await until(pilot, lambda: isinstance(app.screen, ExplainScreen), "the reasons")

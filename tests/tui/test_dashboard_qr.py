@@ -13,7 +13,7 @@ from tlh.tui.app import DashboardApp
 from tlh.tui.dialogs.qr import QrCode
 
 from .conftest import Practice
-from .helpers import Fakes, arrive, dashboard, screen_text, until
+from .helpers import Fakes, running, screen_text, until, waiting
 
 #: Each character is two modules, top and bottom (True = dark).
 BLOCKS = {" ": (False, False), "▀": (True, False), "▄": (False, True), "█": (True, True)}
@@ -64,24 +64,16 @@ async def test_without_a_browser_admit_shows_the_url_and_its_qr_code(
     practice: Practice,
 ) -> None:
     fakes = Fakes(browser=False)
-    async with practice.clinician() as client:
-        app = dashboard(client, fakes)
-        async with app.run_test(size=(80, 24)) as pilot:
-            await until(pilot, app.feed.synced.is_set, "the first sync")
-            person = await arrive(practice)
-            try:
-                await until(pilot, lambda: person.entry_id in app.state.entries, "the arrival")
-                await pilot.press("a")
-                await until(pilot, lambda: isinstance(app.screen, QrCode), "the QR dialog")
-                await pilot.pause()
-                check_dialog(app, fakes.opened[0])
-                # A long https URL of a real deployment fits too (the longest likely).
-                long_url = "https://telehealth.example-practice.org/c#" + "T" * 43
-                await pilot.press("escape")
-                await until(pilot, lambda: not isinstance(app.screen, QrCode), "closed")
-                app.open_call(long_url)
-                await until(pilot, lambda: isinstance(app.screen, QrCode), "the long one")
-                await pilot.pause()
-                check_dialog(app, long_url)
-            finally:
-                await person.close()
+    async with running(practice, (80, 24), fakes) as (app, pilot), waiting(pilot, practice):
+        await pilot.press("a")
+        await until(pilot, lambda: isinstance(app.screen, QrCode), "the QR dialog")
+        await pilot.pause()
+        check_dialog(app, fakes.opened[0])
+        # A long https URL of a real deployment fits too (the longest likely).
+        long_url = "https://telehealth.example-practice.org/c#" + "T" * 43
+        await pilot.press("escape")
+        await until(pilot, lambda: not isinstance(app.screen, QrCode), "closed")
+        app.open_call(long_url)
+        await until(pilot, lambda: isinstance(app.screen, QrCode), "the long one")
+        await pilot.pause()
+        check_dialog(app, long_url)

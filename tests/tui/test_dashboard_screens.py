@@ -21,7 +21,7 @@ from tlh.tui.settings import DashboardSettings
 from tlh.tui.state import SOMEONE, DashboardState
 
 from .conftest import Practice, Server, book, free_port
-from .helpers import Fakes, dashboard, screen_text, until
+from .helpers import Fakes, dashboard, running, screen_text, until
 from .test_state import T0, entry
 
 SIZE = (120, 30)
@@ -91,31 +91,28 @@ async def test_consent_a_redeemed_link_and_a_failed_message_are_notifications(
     sms_practice: Practice,
 ) -> None:
     practice = sms_practice
-    async with practice.clinician() as client:
-        app = dashboard(client, Fakes())
-        async with app.run_test(size=SIZE) as pilot:
-            await until(pilot, app.feed.synced.is_set, "the first sync")
-            assert " new" not in screen_text(app)
-            async with practice.admin() as admin:
-                client_id = (await admin.appointment_get(practice.appt_id)).client_ids[0]
-                await admin.consent_verbal(client_id, "agreed again by phone")
-                await redeem(practice)
-                await admin.invite(practice.appt_id, "sms", to="+1 202 555 0143")
-            await until(pilot, lambda: "· 3 new" in screen_text(app), "3 new on People")
-            await pilot.press("3")
-            await until(pilot, lambda: isinstance(app.screen, NotificationsScreen), "screen 3")
-            shown = screen_text(app)
-            lines = [line for line in shown.splitlines() if practice.client_name in line]
-            assert [("consent accepted" in x, "join link" in x) for x in lines[-2:]] == [
-                (False, True),
-                (True, False),
-            ]
-            assert "invitation by sms could not be sent" in lines[0]
-            assert client_id not in shown
-            assert app.state.unread == 0
-            await pilot.press("2")
-            await until(pilot, lambda: app.screen.id == "schedule", "schedule")
-            assert " new" not in screen_text(app)
+    async with running(practice, SIZE) as (app, pilot):
+        assert " new" not in screen_text(app)
+        async with practice.admin() as admin:
+            client_id = (await admin.appointment_get(practice.appt_id)).client_ids[0]
+            await admin.consent_verbal(client_id, "agreed again by phone")
+            await redeem(practice)
+            await admin.invite(practice.appt_id, "sms", to="+1 202 555 0143")
+        await until(pilot, lambda: "· 3 new" in screen_text(app), "3 new on People")
+        await pilot.press("3")
+        await until(pilot, lambda: isinstance(app.screen, NotificationsScreen), "screen 3")
+        shown = screen_text(app)
+        lines = [line for line in shown.splitlines() if practice.client_name in line]
+        assert [("consent accepted" in x, "join link" in x) for x in lines[-2:]] == [
+            (False, True),
+            (True, False),
+        ]
+        assert "invitation by sms could not be sent" in lines[0]
+        assert client_id not in shown
+        assert app.state.unread == 0
+        await pilot.press("2")
+        await until(pilot, lambda: app.screen.id == "schedule", "schedule")
+        assert " new" not in screen_text(app)
 
 
 async def test_reports_show_this_weeks_session_and_attendance(practice: Practice) -> None:

@@ -8,24 +8,19 @@ from tlh.client import TlhClient
 from tlh.tui.state import Connection
 
 from .conftest import Practice
-from .helpers import WAIT_S, Fakes, dashboard, screen_text, until
+from .helpers import WAIT_S, Fakes, dashboard, running, screen_text, until
 
 
 async def test_a_second_dashboard_supersedes_the_first(practice: Practice) -> None:
-    async with practice.clinician() as first_client, practice.clinician() as second_client:
-        first = dashboard(first_client, Fakes())
-        async with first.run_test(size=(100, 30)) as pilot:
-            await until(pilot, first.feed.synced.is_set, "the first sync")
-            second = dashboard(second_client, Fakes())
-            async with second.run_test(size=(100, 30)) as other:
-                await until(other, second.feed.synced.is_set, "the second sync")
-                await until(
-                    pilot,
-                    lambda: first.state.connection == Connection.SUPERSEDED,
-                    "the first superseded",
-                )
-                await until(pilot, lambda: "opened elsewhere" in screen_text(first), "shown")
-                assert second.state.connection == Connection.LIVE
+    async with (
+        running(practice, (100, 30)) as (first, pilot),
+        running(practice, (100, 30)) as (second, _),
+    ):
+        await until(
+            pilot, lambda: first.state.connection == Connection.SUPERSEDED, "the first superseded"
+        )
+        await until(pilot, lambda: "opened elsewhere" in screen_text(first), "shown")
+        assert second.state.connection == Connection.LIVE
 
 
 async def test_a_refused_token_exits_with_a_clear_message(practice: Practice) -> None:

@@ -19,7 +19,7 @@ from tlh.client import TlhClient
 from tlh.tui.state import Connection
 
 from .conftest import Practice
-from .helpers import Fakes, dashboard, screen_text, until
+from .helpers import Fakes, dashboard, running, screen_text, until
 
 #: How long the proxy holds each chunk coming back from the server.
 LAG_S = 0.2
@@ -27,25 +27,21 @@ LAG_S = 0.2
 
 async def test_unreachable_at_start_retries_then_goes_live(practice: Practice) -> None:
     await practice.server.stop()
-    async with practice.clinician() as client:
-        app = dashboard(client, Fakes())
-        async with app.run_test(size=(120, 30)) as pilot:
-            reason = f"cannot reach the tlh server at {practice.url}"
-            await until(pilot, lambda: reason in screen_text(app), "the reason on screen")
-            line = next(x for x in screen_text(app).splitlines() if reason in x)
-            assert re.search(
-                r"People · reconnecting \(cannot reach .* retrying in [\d.]+ s\)", line
-            )
-            # It keeps trying, each time waiting longer (0.25 s, 0.5 s, then 1 s).
-            await until(pilot, lambda: "retrying in 1 s" in screen_text(app), "a longer backoff")
-            assert not app.feed.synced.is_set()
-            await practice.server.start()
-            await until(pilot, app.feed.synced.is_set, "live once the server is back")
-            assert app.state.connection == Connection.LIVE
-            assert app.feed.failure is None
-            await pilot.press("2")
-            await until(pilot, lambda: practice.client_name in screen_text(app), "the data")
-            assert reason not in screen_text(app)
+    async with running(practice, (120, 30), synced=False) as (app, pilot):
+        reason = f"cannot reach the tlh server at {practice.url}"
+        await until(pilot, lambda: reason in screen_text(app), "the reason on screen")
+        line = next(x for x in screen_text(app).splitlines() if reason in x)
+        assert re.search(r"People · reconnecting \(cannot reach .* retrying in [\d.]+ s\)", line)
+        # It keeps trying, each time waiting longer (0.25 s, 0.5 s, then 1 s).
+        await until(pilot, lambda: "retrying in 1 s" in screen_text(app), "a longer backoff")
+        assert not app.feed.synced.is_set()
+        await practice.server.start()
+        await until(pilot, app.feed.synced.is_set, "live once the server is back")
+        assert app.state.connection == Connection.LIVE
+        assert app.feed.failure is None
+        await pilot.press("2")
+        await until(pilot, lambda: practice.client_name in screen_text(app), "the data")
+        assert reason not in screen_text(app)
 
 
 async def relay(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, lag_s: float) -> None:

@@ -22,7 +22,7 @@ from tlh.tui.screens.settings import SettingsScreen
 from tlh.tui.settings import DashboardSettings, load, save
 
 from .conftest import Practice
-from .helpers import Fakes, arrive, dashboard, screen_text, until
+from .helpers import Fakes, running, screen_text, until, waiting
 
 EXAMPLE = Path(__file__).parents[2] / "config" / "dashboard.example.toml"
 SIZE = (120, 30)
@@ -108,7 +108,6 @@ def test_tlh_dashboard_with_bad_settings_exits_2_with_one_line(
 
 async def open_settings(pilot: Pilot[None], app: DashboardApp) -> SettingsScreen:
     """Key 5, once the name has come from the server."""
-    await until(pilot, app.feed.synced.is_set, "the first sync")
     await pilot.press("5")
     await until(pilot, lambda: isinstance(app.screen, SettingsScreen), "the settings screen")
     screen = app.screen
@@ -123,24 +122,22 @@ async def test_sound_off_stops_the_bell_and_is_saved_with_the_theme(
 ) -> None:
     path = tmp_path / "dashboard.toml"
     fakes = Fakes()
-    async with practice.clinician() as client:
-        app = dashboard(client, fakes, settings_path=path)
-        async with app.run_test(size=SIZE, notifications=True) as pilot:
-            screen = await open_settings(pilot, app)
-            assert screen.query_one("#settings-sound", Switch).value is True
-            await pilot.click("#settings-sound")
-            await until(pilot, lambda: path.exists(), "the file written")
-            assert load(path).sound is False
-            assert not app.alerts.sound
-            screen.query_one("#settings-theme", Select).value = "nord"
-            await until(pilot, lambda: app.theme == "nord", "the theme applied")
-            assert load(path) == DashboardSettings(sound=False, theme="nord")
-            person = await arrive(practice)
-            try:
-                await until(pilot, lambda: "is waiting" in screen_text(app), "the toast")
-                assert fakes.rings == 0
-            finally:
-                await person.close()
+    async with running(practice, SIZE, fakes, notifications=True, settings_path=path) as (
+        app,
+        pilot,
+    ):
+        screen = await open_settings(pilot, app)
+        assert screen.query_one("#settings-sound", Switch).value is True
+        await pilot.click("#settings-sound")
+        await until(pilot, lambda: path.exists(), "the file written")
+        assert load(path).sound is False
+        assert not app.alerts.sound
+        screen.query_one("#settings-theme", Select).value = "nord"
+        await until(pilot, lambda: app.theme == "nord", "the theme applied")
+        assert load(path) == DashboardSettings(sound=False, theme="nord")
+        async with waiting(pilot, practice):
+            await until(pilot, lambda: "is waiting" in screen_text(app), "the toast")
+            assert fakes.rings == 0
 
 
 async def test_a_flag_for_this_run_is_not_saved_with_a_change_on_screen(
@@ -152,61 +149,55 @@ async def test_a_flag_for_this_run_is_not_saved_with_a_change_on_screen(
     stored = DashboardSettings(theme="nord")
     save(stored, path)
     flagged = DashboardSettings(theme="nord", warn_after_min=2.0, hook=("notify-send",))
-    async with practice.clinician() as client:
-        app = dashboard(
-            client, Fakes(), settings=flagged, settings_path=path, stored_settings=stored
+    async with running(
+        practice, SIZE, settings=flagged, settings_path=path, stored_settings=stored
+    ) as (app, pilot):
+        await open_settings(pilot, app)
+        await pilot.click("#settings-sound")
+        await until(pilot, lambda: load(path).sound is False, "the change saved")
+        assert load(path) == DashboardSettings(theme="nord", sound=False)
+        assert app.settings == DashboardSettings(
+            theme="nord", warn_after_min=2.0, hook=("notify-send",), sound=False
         )
-        async with app.run_test(size=SIZE) as pilot:
-            await open_settings(pilot, app)
-            await pilot.click("#settings-sound")
-            await until(pilot, lambda: load(path).sound is False, "the change saved")
-            assert load(path) == DashboardSettings(theme="nord", sound=False)
-            assert app.settings == DashboardSettings(
-                theme="nord", warn_after_min=2.0, hook=("notify-send",), sound=False
-            )
 
 
 async def test_the_call_timer_is_checked_before_it_is_saved(
     practice: Practice, tmp_path: Path
 ) -> None:
     path = tmp_path / "dashboard.toml"
-    async with practice.clinician() as client:
-        app = dashboard(client, Fakes(), settings_path=path)
-        async with app.run_test(size=SIZE) as pilot:
-            screen = await open_settings(pilot, app)
-            timer = screen.query_one("#settings-timer", Input)
-            timer.value = "0"
-            timer.focus()
-            await pilot.press("enter")
-            await until(pilot, lambda: "Call timer must be more than 0" in screen_text(app), "no")
-            assert not path.exists()
-            timer.value = ""
-            await pilot.press("9", "0", "enter")
-            await until(pilot, lambda: "Settings saved." in screen_text(app), "saved")
-            assert load(path).call_timer_min == 90
-            assert app.settings.call_timer_min == 90
+    async with running(practice, SIZE, settings_path=path) as (app, pilot):
+        screen = await open_settings(pilot, app)
+        timer = screen.query_one("#settings-timer", Input)
+        timer.value = "0"
+        timer.focus()
+        await pilot.press("enter")
+        await until(pilot, lambda: "Call timer must be more than 0" in screen_text(app), "no")
+        assert not path.exists()
+        timer.value = ""
+        await pilot.press("9", "0", "enter")
+        await until(pilot, lambda: "Settings saved." in screen_text(app), "saved")
+        assert load(path).call_timer_min == 90
+        assert app.settings.call_timer_min == 90
 
 
 async def test_renaming_saves_on_the_server_and_a_refusal_is_one_line(
     practice: Practice,
 ) -> None:
-    async with practice.clinician() as client:
-        app = dashboard(client, Fakes())
-        async with app.run_test(size=SIZE) as pilot:
-            screen = await open_settings(pilot, app)
-            name = screen.query_one("#settings-name", Input)
-            name.value = ""
-            name.focus()
-            await pilot.press(*("space" if c == " " else c for c in "Dr Ada Lee"), "enter")
-            # Typed letters go to the field, not to the dashboard's keys (a, d, A, ...).
-            await until(pilot, lambda: "Name saved." in screen_text(app), "the name saved")
-            assert (await client.me()).name == "Dr Ada Lee"
-            name.value = "   "
-            await pilot.press("enter")
-            await until(pilot, lambda: "Name not saved: name is empty" in screen_text(app), "no")
-            assert (await client.me()).name == "Dr Ada Lee"
-            await pilot.press("escape", "1")
-            await until(pilot, lambda: app.screen.id == "people", "keys back to the dashboard")
+    async with running(practice, SIZE) as (app, pilot):
+        screen = await open_settings(pilot, app)
+        name = screen.query_one("#settings-name", Input)
+        name.value = ""
+        name.focus()
+        await pilot.press(*("space" if c == " " else c for c in "Dr Ada Lee"), "enter")
+        # Typed letters go to the field, not to the dashboard's keys (a, d, A, ...).
+        await until(pilot, lambda: "Name saved." in screen_text(app), "the name saved")
+        assert (await app.client.me()).name == "Dr Ada Lee"
+        name.value = "   "
+        await pilot.press("enter")
+        await until(pilot, lambda: "Name not saved: name is empty" in screen_text(app), "no")
+        assert (await app.client.me()).name == "Dr Ada Lee"
+        await pilot.press("escape", "1")
+        await until(pilot, lambda: app.screen.id == "people", "keys back to the dashboard")
 
 
 async def test_the_files_hook_runs_on_arrival(practice: Practice, tmp_path: Path) -> None:
@@ -214,14 +205,10 @@ async def test_the_files_hook_runs_on_arrival(practice: Practice, tmp_path: Path
     copy = f"import sys; open({str(seen)!r}, 'wb').write(sys.stdin.buffer.read())"
     path.write_text(f"hook = {json.dumps([sys.executable, '-c', copy])}\n")
     settings = load(path)
-    async with practice.clinician() as client:
-        app = dashboard(client, Fakes(), settings=settings)
-        async with app.run_test(size=SIZE) as pilot:
-            await until(pilot, app.feed.synced.is_set, "the first sync")
-            person = await arrive(practice)
-            try:
-                await until(pilot, lambda: seen.exists() and seen.stat().st_size > 0, "the hook")
-                assert person.entry_id in seen.read_text()
-                assert practice.client_name not in seen.read_text()
-            finally:
-                await person.close()
+    async with (
+        running(practice, SIZE, settings=settings) as (_, pilot),
+        waiting(pilot, practice) as person,
+    ):
+        await until(pilot, lambda: seen.exists() and seen.stat().st_size > 0, "the hook")
+        assert person.entry_id in seen.read_text()
+        assert practice.client_name not in seen.read_text()
