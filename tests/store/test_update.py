@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime
+from typing import Any
 
 import msgspec
 import pytest
@@ -79,3 +80,30 @@ async def test_no_change_writes_nothing_and_a_failed_change_unlocks(store: TinyS
     stored = store.get("sessions", "ses_1")
     assert isinstance(stored, SessionSegment)
     assert stored.relayed
+
+
+async def test_an_update_cancelled_during_its_commit_holds_the_record_until_it_lands(
+    store: TinyStore,
+) -> None:
+    """A socket handler cancelled mid-leave (shutdown): its write still lands, and the
+    update queued behind it must read it, not the record from before."""
+    await store.commit([Put("sessions", _segment())])
+
+    def add(peer: str) -> Any:
+        def change(found: Any) -> SessionSegment:
+            return msgspec.structs.replace(found, participants=(*found.participants, _joined(peer)))
+
+        return change
+
+    first = asyncio.ensure_future(store.update("sessions", "ses_1", add("a")))
+    await asyncio.sleep(0)
+    await asyncio.sleep(0)  # the first holds the record and is committing
+    second = asyncio.ensure_future(store.update("sessions", "ses_1", add("b")))
+    await asyncio.sleep(0)
+    first.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await first
+    await asyncio.wait_for(second, 5)
+    stored = store.get("sessions", "ses_1")
+    assert isinstance(stored, SessionSegment)
+    assert {p.peer_id for p in stored.participants} == {"a", "b"}

@@ -18,6 +18,7 @@ puts and deletes, so replaying one already folded into a file is harmless.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import logging
 from collections.abc import Callable, Iterable, Sequence
@@ -298,7 +299,16 @@ class TinyStore:
                 new = change(current)
                 if new is None or new is current:
                     return current
-                await self.commit([Put(table, new)])
+                commit = asyncio.ensure_future(self.commit([Put(table, new)]))
+                try:
+                    await asyncio.shield(commit)
+                except asyncio.CancelledError:
+                    # The write lands anyway (commits are shielded): hold the record
+                    # until it has, or the next update would read the old one and undo it.
+                    while not commit.done():
+                        with contextlib.suppress(asyncio.CancelledError):
+                            await asyncio.shield(commit)
+                    raise
                 return new
         finally:
             lock, users = self._record_locks[key]
