@@ -98,6 +98,24 @@ async def test_cancelling_sends_the_waiting_client_away(practice: Practice) -> N
     assert await _entries(practice) == []
 
 
+async def test_resending_a_link_keeps_its_holders_visit(practice: Practice) -> None:
+    """A resend replaces the link (the old one stops working) but the person already
+    in the waiting room is the same person: they stay."""
+    stream = await events(practice)
+    peer, entry_id, appt_id = await _waiting_client(practice)
+    _, links = await practice.call("GET", f"/api/v1/appointments/{appt_id}/links")
+    [link] = links["items"]
+    status, resent = await practice.call("POST", f"/api/v1/links/{link['id']}/resend")
+    assert status == 201, resent
+    # A later revoke of another link does not send this holder away either.
+    other, other_entry, other_link = await _waiting_guest(practice)
+    await practice.call("POST", f"/api/v1/links/{other_link}/revoke")
+    await stream.next("room.left", entry_id=other_entry)
+    assert [e["id"] for e in await _entries(practice)] == [entry_id]
+    assert not peer.ws.closed
+    await other.ws.close()
+
+
 async def test_rescheduling_sends_the_waiting_client_to_the_new_link(practice: Practice) -> None:
     peer, _, appt_id = await _waiting_client(practice)
     later = (datetime.now(UTC) + timedelta(days=1)).isoformat()

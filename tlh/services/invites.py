@@ -283,7 +283,7 @@ async def resend(ctx: Context, actor: Actor, link_id: str) -> tuple[list[JoinLin
     batch = Batch()
     add_invitation(ctx, actor, batch, appt, recipient, channel)
     if old.revoked_at is None:
-        await revoke(ctx, actor, [old])
+        await revoke(ctx, actor, [old], end_visits=False)
     return await batch.commit(ctx, actor)
 
 

@@ -184,12 +184,17 @@ def live_links(ctx: Context, appointment_id: str) -> list[JoinLink]:
     ]
 
 
-#: Published (no data) when links were revoked: the waiting rooms end their entries.
+#: Published with ``{"ids": [link ids]}`` when links were revoked: the waiting rooms
+#: end the visits made with them.
 LINK_REVOKED = "link.revoked"
 
 
-async def revoke(ctx: Context, actor: Actor, links: list[JoinLink]) -> None:
-    """Revoke ``links`` now: stored, audited, and anyone waiting on one sent away."""
+async def revoke(
+    ctx: Context, actor: Actor, links: list[JoinLink], *, end_visits: bool = True
+) -> None:
+    """Revoke ``links`` now: stored, audited, and (``end_visits``) anyone waiting or in a
+    call on one sent away. A resend keeps the holder's visit: they are the same person,
+    only their link is replaced."""
     if not links:
         return
     now = ctx.clock()
@@ -197,7 +202,8 @@ async def revoke(ctx: Context, actor: Actor, links: list[JoinLink]) -> None:
         [Put("links", msgspec.structs.replace(link, revoked_at=now)) for link in links]
     )
     await ctx.audit.append_many(actor, "link.revoke", [link.id for link in links])
-    ctx.events.publish(LINK_REVOKED, {})
+    if end_visits:
+        ctx.events.publish(LINK_REVOKED, {"ids": [link.id for link in links]})
 
 
 def list_links(ctx: Context, actor: Actor, appointment_id: str) -> list[JoinLink]:

@@ -78,6 +78,12 @@ class Admission(RoomsCore):
         return admitted
 
     async def _auto_admit(self, entry: RoomEntry) -> None:
+        # Called after awaits: the entry may have been sent away (a revoke, a deny) or
+        # changed meanwhile. Only a live entry, as it is now, is let in.
+        current = self._entries.get(entry.id)
+        if current is None:
+            return
+        entry = current
         if entry.state is not EntryState.WAITING or entry.clinician_id is None:
             return
         policy = self.ctx.policy()
@@ -91,6 +97,11 @@ class Admission(RoomsCore):
                 await self._admit(SYSTEM, entry, False)
 
     def _open_segment(self, entry: RoomEntry) -> SessionSegment | None:
+        if entry.clinician_id is not None:
+            # The holder of a self-test's link goes into that test, and only they do.
+            for test in sessions.open_self_tests(self.ctx, entry.clinician_id):
+                if test.test_link_id == entry.link_id:
+                    return test
         if entry.appointment_id is not None:
             return sessions.open_segment(self.ctx, appointment_id=entry.appointment_id)
         return sessions.open_segment(self.ctx, clinician_id=entry.clinician_id)

@@ -7,11 +7,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Collection
 
 from tlh.domain import rooms as rules
 from tlh.domain.links import JoinLink
 from tlh.domain.sessions import SessionSegment
-from tlh.errors import TlhError
 from tlh.services.context import SYSTEM
 from tlh.services.events import OVERFLOW, EventBus, Subscription
 from tlh.services.links import LINK_REVOKED
@@ -54,18 +54,24 @@ class RoomHooks(Admission):
         try:
             while True:
                 event = await sub.get()
-                if event.type in (LINK_REVOKED, OVERFLOW):  # overflow: maybe missed one
-                    try:
-                        await self.drop_revoked()
-                    except TlhError as exc:
-                        log.warning("waiting room: %s ending revoked links", type(exc).__name__)
+                if event.type not in (LINK_REVOKED, OVERFLOW):
+                    continue
+                # Overflowed: a revoke may have been missed, so every revoked link counts.
+                ids = event.data.get("ids") if event.type == LINK_REVOKED else None
+                try:
+                    await self.drop_revoked(set(ids) if isinstance(ids, list) else None)
+                except Exception as exc:  # one failure must not stop the following
+                    log.warning("waiting room: %s ending revoked links", type(exc).__name__)
         finally:
             sub.close()
 
-    async def drop_revoked(self) -> int:
-        """Send away everyone whose link is revoked (the page says so); how many."""
+    async def drop_revoked(self, link_ids: Collection[str] | None = None) -> int:
+        """Send away everyone on a revoked link of ``link_ids`` (None: any revoked link);
+        the page says so. Returns how many."""
         now, dropped = self.ctx.clock(), 0
         for entry in list(self._entries.values()):
+            if link_ids is not None and entry.link_id not in link_ids:
+                continue
             link = self.ctx.store.get("links", entry.link_id)
             if self._entries.get(entry.id) is not entry or (
                 isinstance(link, JoinLink) and link.revoked_at is None
@@ -82,6 +88,6 @@ class RoomHooks(Admission):
         """Stop following, cancel timers and pending expiries (server shutdown)."""
         if self._follower is not None:
             self._follower.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
+            with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._follower
         await self._expiries.close()
