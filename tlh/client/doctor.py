@@ -87,7 +87,7 @@ async def call_check(
     try:
         made = await client.doctor_call()
     except TlhError as exc:
-        return fail("call", exc.message, "end it with `tlh session end ID`, then run doctor again")
+        return fail("call", exc.message, "see the server's log")
     context = ssl.create_default_context(cafile=ca_file) if ca_file else None
     try:
         result = await self_call(

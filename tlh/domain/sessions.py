@@ -36,5 +36,7 @@ class SessionSegment(msgspec.Struct, frozen=True, kw_only=True):
     participants: tuple[Participation, ...] = ()
     #: Whether the media went through the server's relay (media issue).
     relayed: bool = False
-    #: ``tlh doctor``'s self-call: real, but not a visit (left out of reports).
+    #: ``tlh doctor``'s self-call: real, but not a visit (left out of reports, never
+    #: joined by anyone but the admin and the holder of ``test_link_id``).
     self_test: bool = False
+    test_link_id: str | None = None

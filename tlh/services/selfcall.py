@@ -5,7 +5,9 @@ one-time guest link into their own room, valid for a few minutes. The doctor joi
 segment on the staff call socket with its token, sends a headless guest through the link
 (redeem, waiting room, admission) and checks that media flows both ways; then it ends the
 segment and revokes the link. Everything is audited as the admin's; the segment is left
-out of the practice's reports and of the room's expected-wait estimate.
+out of the practice's reports and of the room's expected-wait estimate, and kept apart
+from real visits: only the link's holder is admitted into it (``test_link_id``), and no
+real guest or open-session lookup ever finds it.
 """
 
 from __future__ import annotations
@@ -16,7 +18,6 @@ from datetime import timedelta
 from tlh.domain.links import Channel, JoinLink, LinkPurpose, ParticipantKind
 from tlh.domain.models import Role
 from tlh.domain.sessions import SessionSegment
-from tlh.errors import Conflict
 from tlh.services import auth, sessions
 from tlh.services.context import Actor, Context, new_id
 from tlh.services.links import link_url, make_link, outreach_of, public
@@ -36,19 +37,14 @@ class SelfCall:
 async def start(ctx: Context, actor: Actor) -> SelfCall:
     """Open a self-test segment led by ``actor`` (an admin) and a guest link into it.
 
-    A self-call left open by a doctor that died is ended first; any other open session
-    of the admin's is a conflict (the guest would be admitted into it).
+    Only the link's holder is let into the test, and no real visit joins it (nor does
+    the test guest join one): the admin's own open sessions are left alone. A self-call
+    left open by a doctor that died is ended first.
     """
     auth.require_role(actor, Role.ADMIN)
-    existing = sessions.open_segment(ctx, clinician_id=actor.id)
-    if existing is not None:
-        if not existing.self_test:
-            raise Conflict("end your open session first: the test guest would join it")
-        await sessions.end(ctx, actor, existing.id)
+    for stale in sessions.open_self_tests(ctx, actor.id):
+        await sessions.end(ctx, actor, stale.id)
     now = ctx.clock()
-    segment = SessionSegment(
-        id=new_id("ses"), clinician_id=actor.id, started_at=now, started_by=actor.id, self_test=True
-    )
     made = make_link(
         purpose=LinkPurpose.JOIN,
         participant=ParticipantKind.GUEST,
@@ -57,6 +53,14 @@ async def start(ctx: Context, actor: Actor) -> SelfCall:
         now=now,
         valid=(now, now + LINK_VALID),
         clinician_id=actor.id,
+    )
+    segment = SessionSegment(
+        id=new_id("ses"),
+        clinician_id=actor.id,
+        started_at=now,
+        started_by=actor.id,
+        self_test=True,
+        test_link_id=made.link.id,
     )
     await ctx.store.commit([Put("sessions", segment), Put("links", made.link)])
     await ctx.audit.append_many(actor, "doctor.call", [segment.id, made.link.id])

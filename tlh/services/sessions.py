@@ -36,7 +36,8 @@ class NotEligible(Conflict):
 def open_segment(
     ctx: Context, *, appointment_id: str | None = None, clinician_id: str | None = None
 ) -> SessionSegment | None:
-    """The open (not ended) segment of an appointment, or of a clinician's room session."""
+    """The open (not ended) segment of an appointment, or of a clinician's room session
+    (never a ``tlh doctor`` self-test: no real visit joins one)."""
     if appointment_id is not None:
         found = ctx.store.find("sessions", "appointment_id", appointment_id)
     elif clinician_id is not None:
@@ -47,16 +48,28 @@ def open_segment(
         ]
     else:
         return None
-    live = [s for s in found if isinstance(s, SessionSegment) and s.ended_at is None]
+    live = [
+        s for s in found if isinstance(s, SessionSegment) and s.ended_at is None and not s.self_test
+    ]
     return max(live, key=lambda s: s.started_at) if live else None
 
 
 def open_segments_of(ctx: Context, clinician_id: str) -> list[SessionSegment]:
-    """Every open segment a clinician leads (appointments and room sessions)."""
+    """Every open segment a clinician leads (appointments and room sessions; not
+    self-tests)."""
     return [
         s
         for s in ctx.store.find("sessions", "clinician_id", clinician_id)
-        if isinstance(s, SessionSegment) and s.ended_at is None
+        if isinstance(s, SessionSegment) and s.ended_at is None and not s.self_test
+    ]
+
+
+def open_self_tests(ctx: Context, staff_id: str) -> list[SessionSegment]:
+    """The staff member's open ``tlh doctor`` self-test segments."""
+    return [
+        s
+        for s in ctx.store.find("sessions", "clinician_id", staff_id)
+        if isinstance(s, SessionSegment) and s.ended_at is None and s.self_test
     ]
 
 
