@@ -251,7 +251,9 @@ async def call_ws(request: web.Request) -> web.WebSocketResponse:
         watcher.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await watcher
-        await call.leave()
-        request.app[WEBSOCKETS].discard(ws)
-        request.app[STAFF_SOCKETS].discard(ws)
+        try:
+            await call.leave()
+        finally:  # even if leaving failed: a sign-out waiting on this socket moves on
+            request.app[WEBSOCKETS].discard(ws)
+            request.app[STAFF_SOCKETS].discard(ws)
     return ws
