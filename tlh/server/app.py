@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib
+import logging
 from collections.abc import AsyncIterator
 from functools import partial
 
@@ -120,6 +121,8 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
         await store.close()
 
 
+log = logging.getLogger("tlh.server")
+
 #: What the media side needs (aiortc, PyAV): imported once the server is up.
 MEDIA_MODULES = ("tlh.media.relay", "tlh.media.ice")
 
@@ -130,12 +133,14 @@ async def _preload_media() -> None:
     The first connection test or relayed call would otherwise import them on the event
     loop and hold every socket for 0.25-0.5 s; in a thread the loop's longest stall
     during the import is ~10 ms (measured). The server still starts without them, and a
-    failed import is left for the first use to report.
+    failed import is left for the first use to report (never to the shutdown, which
+    awaits this).
     """
     for name in MEDIA_MODULES:
         try:
             await asyncio.to_thread(importlib.import_module, name)
-        except ImportError:
+        except Exception as exc:
+            log.warning("media stack not preloaded: %s", type(exc).__name__)
             return
 
 
