@@ -140,6 +140,26 @@ async def test_sound_off_stops_the_bell_and_is_saved_with_the_theme(
             assert fakes.rings == 0
 
 
+async def test_a_change_that_could_not_be_saved_is_saved_with_the_next(
+    practice: Practice, tmp_path: Path
+) -> None:
+    blocked = tmp_path / "a-file"
+    blocked.write_text("")
+    async with running(practice, SIZE, settings_path=blocked / "dashboard.toml") as (
+        app,
+        pilot,
+    ):
+        screen = await open_settings(pilot, app)
+        await pilot.click("#settings-sound")  # the file cannot be written here
+        await until(pilot, lambda: not app.alerts.sound, "sound off for this run")
+        assert not (blocked / "dashboard.toml").exists()
+        path = tmp_path / "dashboard.toml"
+        app.settings_path = path  # (the user fixed the directory)
+        screen.query_one("#settings-theme", Select).value = "nord"
+        await until(pilot, lambda: path.exists(), "the file written")
+        assert load(path) == DashboardSettings(sound=False, theme="nord")
+
+
 async def test_a_flag_for_this_run_is_not_saved_with_a_change_on_screen(
     practice: Practice, tmp_path: Path
 ) -> None:

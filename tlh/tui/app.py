@@ -91,6 +91,8 @@ class DashboardApp(Actions):
         #: What the file holds: a save writes the fields changed on screen onto these,
         #: so a flag given for this run (``--no-sound``) is not written as the default.
         self.stored_settings = stored_settings or settings
+        #: Fields changed on screen but not yet written (a save failed): the next has them.
+        self._unsaved: dict[str, Any] = {}
         self.alerts = Alerts(bell or self.bell, self._toast, settings.hook, settings.sound)
         self.feed = LiveFeed(
             client, self.state, changed=self.redraw, arrived=self._arrived, now=now
@@ -163,18 +165,19 @@ class DashboardApp(Actions):
     def change_settings(self, new: DashboardSettings) -> None:
         """Apply new settings at once and save the changed ones (``OSError`` when the
         file cannot be written)."""
-        changed = {
-            f.name: getattr(new, f.name)
+        self._unsaved.update(
+            (f.name, getattr(new, f.name))
             for f in fields(new)
             if getattr(new, f.name) != getattr(self.settings, f.name)
-        }
+        )
         self.settings = new
         self.alerts.sound = new.sound
         self.theme = new.theme
         if self.settings_path is not None:
-            stored = replace(self.stored_settings, **changed)
+            stored = replace(self.stored_settings, **self._unsaved)
             save(stored, self.settings_path)
             self.stored_settings = stored
+            self._unsaved.clear()
 
     # -- drawing and alerts -----------------------------------------------------
 
