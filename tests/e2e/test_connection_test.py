@@ -113,3 +113,20 @@ async def test_the_page_tests_its_connection_and_the_clinician_sees_it(
     assert test["verdict"] == shown
     assert test["rtt_ms"] == pytest.approx(rtt, abs=1)
     assert test["bitrate_kbps"] == pytest.approx(kbps, abs=1)
+
+
+async def test_pressed_while_the_camera_is_still_starting_it_waits_for_it(
+    live_server: LiveServer, browser: Any
+) -> None:
+    """Someone taps "Test my connection" the moment the page shows: the camera is still
+    starting, and the test waits for it instead of asking them to allow it."""
+    link, _ = await client_link(live_server)
+    page = await new_page(browser, 360, 640)
+    await page.goto(link)
+    button = page.get_by_role("button", name="Test my connection")
+    await button.click()  # no wait for the preview
+    await page.wait_for_function(
+        "() => /^Your connection: /.test(document.getElementById('conntest-verdict').textContent)",
+        timeout=25_000,
+    )
+    assert page.js_errors == []

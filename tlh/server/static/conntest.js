@@ -102,7 +102,8 @@ function figuresText(t) {
   return parts.join(" · ");
 }
 
-// Wires the button; stream() gives the device check's current camera/microphone stream.
+// Wires the button; stream() gives (or promises, while it is starting) the device
+// check's current camera/microphone stream.
 export function connectionTest(stream, iceServers = []) {
   const button = $("conntest-start");
   const verdict = $("conntest-verdict");
@@ -113,7 +114,7 @@ export function connectionTest(stream, iceServers = []) {
     $("conntest-advice").textContent = "";
   };
   button.addEventListener("click", async () => {
-    const current = stream();
+    const current = await stream();
     if (!current || !current.getTracks().length) {
       say("Allow your camera or microphone first, then test again.");
       return;

@@ -125,19 +125,26 @@ export function deviceStep(ui) {
     const pick = (key, select) => select.addEventListener("change", () => {
       choice[key] = select.value;
       localStorage.setItem(SAVED, JSON.stringify(choice));
-      if (key !== "speaker") start();
+      if (key !== "speaker") begin();
     });
+    // The camera may still be starting when "Test my connection" is pressed: wait for it
+    // rather than tell someone who has allowed it to allow it.
+    let starting = null;
+    const begin = () => (starting = start());
     pick("camera", $("camera-select"));
     pick("microphone", $("mic-select"));
     pick("speaker", $("speaker-select"));
-    connectionTest(() => current && current.stream, ui.iceServers);
-    $("device-retry").addEventListener("click", start);
+    connectionTest(async () => {
+      if (starting) await starting.catch(() => {});
+      return current && current.stream;
+    }, ui.iceServers);
+    $("device-retry").addEventListener("click", begin);
     $("device-continue").addEventListener("click", () => {
       stopMeter();
       const speaker = $("speaker-choice").hidden ? "skipped" : "ok";
       resolve({ stream: current.stream, result: { camera: current.camera, microphone: current.microphone, speaker }, choice });
     }, { once: true });
     ui.show();
-    start();
+    begin();
   });
 }
