@@ -390,6 +390,9 @@ def test_a_valid_certificate_passes_and_says_until_when(
     found = checks(practice.doctor("--json", env=ca_env(ca, tmp_path)))
     assert found["tls"]["status"] == "ok"
     assert found["tls"]["detail"].startswith("valid for localhost until ")
+    # The echo and the test call go over the same TLS, trusting the same CA.
+    assert found["echo"]["status"] == "ok", found["echo"]
+    assert found["call"]["status"] == "ok", found["call"]
 
 
 def test_an_expired_certificate_fails_with_its_date(
