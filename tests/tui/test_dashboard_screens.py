@@ -169,3 +169,40 @@ def test_notices_name_nobody_by_id_and_device_updates_are_not_notices() -> None:
     assert state.unread_note() == " · 3 new"
     state.mark_read()
     assert state.unread_note() == ""
+
+
+def test_people_waiting_early_for_an_upcoming_session_show_its_start_after_the_due() -> None:
+    from tlh.domain.links import ParticipantKind
+    from tlh.domain.models import Appointment
+    from tlh.tui.screens.people import PeopleScreen
+
+    def appt(id: str, start_in: timedelta) -> Appointment:
+        return Appointment(
+            id=id,
+            clinician_ids=("stf_1",),
+            start=T0 + start_in,
+            duration_min=50,
+            created_at=T0,
+            updated_at=T0,
+        )
+
+    state = DashboardState()
+    state.load_schedule(
+        [appt("apt_later", timedelta(hours=2)), appt("apt_soon", timedelta(minutes=30)),
+         appt("apt_now", -timedelta(minutes=5))],
+        {},
+    )  # fmt: skip
+    later = entry(1, appointment_id="apt_later")  # arrived first
+    soon = entry(2, appointment_id="apt_soon")
+    due = entry(3, appointment_id="apt_now")
+    guest = entry(4, participant=ParticipantKind.GUEST)
+    for e in (later, soon, due, guest):
+        state.entries[e.id] = e
+    people = PeopleScreen(state, lambda: T0, DashboardSettings, zone=lambda: "America/New_York")
+    assert [e.id for e in people.rows()] == [due.id, soon.id, later.id, guest.id]
+    local = (T0 + timedelta(hours=2)).astimezone(ZoneInfo("America/New_York"))
+    assert people.where(later, T0) == f"early {local:%H:%M}"
+    assert people.where(due, T0) == "waiting"
+    assert people.where(guest, T0) == "guest"
+    # Once the session starts they are simply waiting.
+    assert people.where(soon, T0 + timedelta(minutes=31)) == "waiting"

@@ -107,7 +107,7 @@ class DashboardApp(Actions):
         """Skeleton first (empty screens), then data as the worker brings it."""
         self.theme = self.settings.theme
         zone, settings = (lambda: self.feed.zone), (lambda: self.settings)
-        self.install_screen(PeopleScreen(self.state, self.now, settings), "people")
+        self.install_screen(PeopleScreen(self.state, self.now, settings, zone), "people")
         self.install_screen(ScheduleScreen(self.state, self.now, zone), "schedule")
         self.install_screen(NotificationsScreen(self.state, self.now, zone), "notifications")
         self.install_screen(ReportsScreen(self.state, self.now, zone, self.client), "reports")

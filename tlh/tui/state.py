@@ -229,6 +229,12 @@ class DashboardState:
                 return appt
         return None
 
+    def upcoming_for(self, entry: EntryView, now: datetime) -> Appointment | None:
+        """The appointment an entry is waiting for, if it has not started yet at ``now``
+        (an early arrival, waiting for an upcoming session)."""
+        appt = self.appointments.get(entry.appointment_id or "")
+        return appt if appt is not None and appt.start > now else None
+
     def waiting_for(self, appointment_id: str) -> list[EntryView]:
         """Who is waiting for one appointment (its row shows them)."""
         return [e for e in self.waiting() if e.appointment_id == appointment_id]

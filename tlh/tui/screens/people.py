@@ -1,4 +1,5 @@
-"""The People screen: who is in session, who is waiting (and for how long), guests.
+"""The People screen: who is in session, who is waiting (and for how long), who is
+waiting for an upcoming session (early, with its start), guests.
 
 One row per live room entry. Names come from the server and are shown literally
 (``rich.text.Text``, never markup). The timer column ticks every second: for waiting
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from rich.text import Text
 
@@ -81,9 +83,11 @@ class PeopleScreen(TableScreen):
         state: DashboardState,
         now: Callable[[], datetime],
         settings: Callable[[], DashboardSettings],
+        zone: Callable[[], str] = lambda: "UTC",
     ) -> None:
         super().__init__(state, now, screen_id="people", columns=COLUMNS)
         self.settings = settings
+        self.zone = zone
 
     def on_mount(self) -> None:
         """Draw now, then tick the waiting timers every second."""
@@ -91,10 +95,29 @@ class PeopleScreen(TableScreen):
         self.set_interval(1.0, self.tick)
 
     def rows(self) -> list[EntryView]:
-        """In session first, then waiting clients and contacts, then waiting guests."""
+        """In session first, then waiting clients and contacts whose session is due, then
+        those early for an upcoming one (soonest first), then waiting guests."""
+        now = self.now()
         waiting = self.state.waiting()
         guests = [e for e in waiting if e.participant.value == "guest"]
-        return self.state.in_session() + [e for e in waiting if e not in guests] + guests
+        people = [e for e in waiting if e not in guests]
+        starts = {
+            e.id: appt.start
+            for e in people
+            if (appt := self.state.upcoming_for(e, now)) is not None
+        }
+        early = sorted((e for e in people if e.id in starts), key=lambda e: starts[e.id])
+        due = [e for e in people if e.id not in starts]
+        return self.state.in_session() + due + early + guests
+
+    def where(self, entry: EntryView, now: datetime) -> str:
+        """The section a row belongs to; an early arrival shows when their session starts."""
+        upcoming = (
+            self.state.upcoming_for(entry, now) if entry.state == EntryState.WAITING else None
+        )
+        if upcoming is None or entry.participant.value == "guest":
+            return where(entry)
+        return "early " + upcoming.start.astimezone(ZoneInfo(self.zone())).strftime("%H:%M")
 
     def redraw(self) -> None:
         """Rebuild the table from the state, keeping the cursor on the same person."""
@@ -113,7 +136,7 @@ class PeopleScreen(TableScreen):
                 flags = f"{flags} ↻{entry.reconnects}".strip()
             cells = (
                 Text("NEW", style=NEW_STYLE) if new else Text(""),
-                Text(where(entry)),
+                Text(self.where(entry, now)),
                 Text(self.state.label(entry), style=NEW_STYLE if new else ""),
                 timer(entry, now, settings),
                 Text(clean(entry.consent or "-")),
