@@ -4,7 +4,7 @@ session, send the link (adding a missing address), consent, status; Esc does not
 from __future__ import annotations
 
 import secrets
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from textual.pilot import Pilot
@@ -65,16 +65,15 @@ async def on_schedule(pilot: Pilot[Any], app: DashboardApp, appt_id: str) -> Non
 
 
 async def another(practice: Practice, email: str | None = "bo@example.org") -> tuple[str, str]:
-    """A second telehealth clinician's appointment now, for a new client: (appt, client)."""
+    """The clinician's next telehealth appointment (after the fixture's), for a new
+    client: (appt, client). Late in the evening it falls on tomorrow: the Schedule lists
+    it among the next days, where the actions work the same."""
     async with practice.admin() as admin:
-        other = await admin.staff_add(
-            f"clin-{secrets.token_hex(4)}@example.org", "Dr Moss", "clinician", telehealth=True
-        )
         client = await admin.client_add(f"Bo{secrets.token_hex(3)}", email=email)
         appt = await admin.appointment_add(
             client_ids=[client.id],
-            clinicians=[other.staff.email],
-            start=datetime.now(UTC).isoformat(),
+            clinicians=[practice.clinician_email],
+            start=(datetime.now(UTC) + timedelta(minutes=55)).isoformat(),
             duration_min=50,
             modality="telehealth",
             status="confirmed",

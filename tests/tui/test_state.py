@@ -118,3 +118,21 @@ async def test_a_failing_hook_is_counted_not_raised() -> None:
     await alerts.run_hook(StaffEvent(type="room.joined"))
     assert alerts.hook_failures >= 1
     await alerts.close()
+
+
+def test_an_appointment_running_past_midnight_is_listed_once_today() -> None:
+    from tlh.domain.models import Appointment
+
+    late = Appointment(
+        id="apt_late",
+        clinician_ids=("stf_1",),
+        start=T0,
+        duration_min=50,
+        created_at=T0,
+        updated_at=T0,
+    )
+    state = DashboardState()
+    # The server's range for "the next days" overlaps it too.
+    state.load_schedule([late], {}, upcoming=[late])
+    assert list(state.appointments) == ["apt_late"]
+    assert state.upcoming == {}

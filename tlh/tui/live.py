@@ -13,11 +13,11 @@ import contextlib
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
-from zoneinfo import ZoneInfo
 
 from tlh.domain.models import DashboardUnlock
 from tlh.errors import Forbidden, TlhError, Unauthenticated
 
+from .schedule_sync import ScheduleSync
 from .state import Connection, DashboardState
 
 if TYPE_CHECKING:
@@ -27,8 +27,6 @@ if TYPE_CHECKING:
 #: Reconnect delays grow from the first to the last, doubling.
 BACKOFF_FIRST_S = 0.25
 BACKOFF_MAX_S = 15.0
-#: Eligibility look-ups in flight at once (a 200-appointment day must not flood the server).
-ELIGIBILITY_PARALLEL = 8
 
 Changed = Callable[[], None]
 Arrived = Callable[[str, "StaffEvent"], None]
@@ -60,6 +58,8 @@ class LiveFeed:
         self.now = now
         self.sleep = sleep
         self.zone = "UTC"
+        #: The Schedule's appointments, loaded on sync and kept current from events.
+        self.schedule = ScheduleSync(client, state, now, lambda: self.zone, changed)
         self.idle_logoff_min = 15
         self.dashboard_unlock = DashboardUnlock.KEY
         #: Set once the stream is live and the first full sync is done (tests wait on it).
@@ -111,6 +111,7 @@ class LiveFeed:
     async def handle(self, event: StaffEvent) -> None:
         """Apply one event; fetch the rooms again when it changed who is where (someone
         who left is drawn gone first)."""
+        await self.schedule.follow(event.type, event.data)
         applied = self.state.apply(event)
         if applied.dropped:
             self.changed()
@@ -131,22 +132,5 @@ class LiveFeed:
         await self.refresh_schedule()
 
     async def refresh_schedule(self) -> None:
-        """Today's appointments (in the practice's zone), names, then eligibility."""
-        today = self.now().astimezone(ZoneInfo(self.zone)).date()
-        appointments = await self.client.appointments(date=today)
-        wanted = {c for a in appointments for c in a.client_ids}
-        names = {c.id: c.name for c in await self.client.clients() if c.id in wanted}
-        self.state.load_schedule(appointments, names)
-        self.changed()
-        gate = asyncio.Semaphore(ELIGIBILITY_PARALLEL)
-
-        async def one(appt_id: str) -> None:
-            async with gate:
-                with contextlib.suppress(TlhError):
-                    self.state.set_eligibility(await self.client.eligibility(appt_id))
-
-        now = self.now()
-        await asyncio.gather(
-            *(one(a.id) for a in appointments if a.modality.value == "telehealth" and a.end > now)
-        )
-        self.changed()
+        """Today's and the next days' appointments, names, then today's eligibility."""
+        await self.schedule.load()

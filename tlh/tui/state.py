@@ -83,6 +83,14 @@ class Notification:
     appointment_id: str | None = None
 
 
+class Placement(StrEnum):
+    """Where an appointment belongs on the Schedule."""
+
+    TODAY = "today"
+    UPCOMING = "upcoming"  # one of the next days
+    GONE = "gone"  # not shown: another day, another clinician, or deleted
+
+
 @dataclass(frozen=True)
 class Applied:
     """What one event means for the dashboard: fetch the rooms again, ring, or nothing."""
@@ -102,7 +110,10 @@ class DashboardState:
     #: Why the stream is down and what happens next (shown beside the connection).
     connection_note: str = ""
     entries: dict[str, EntryView] = field(default_factory=dict)
+    #: Today's appointments (practice zone), earliest first.
     appointments: dict[str, Appointment] = field(default_factory=dict)
+    #: The next days' appointments, earliest first.
+    upcoming: dict[str, Appointment] = field(default_factory=dict)
     eligibility: dict[str, Eligibility] = field(default_factory=dict)
     client_names: dict[str, str] = field(default_factory=dict)
     notifications: list[Notification] = field(default_factory=list)
@@ -123,11 +134,37 @@ class DashboardState:
         self.version += 1
 
     def load_schedule(
-        self, appointments: Iterable[Appointment], client_names: dict[str, str]
+        self,
+        appointments: Iterable[Appointment],
+        client_names: dict[str, str],
+        upcoming: Iterable[Appointment] = (),
     ) -> None:
-        """Replace today's appointments (eligibility is kept until refreshed)."""
+        """Replace today's and the next days' appointments (eligibility is kept until
+        refreshed)."""
         self.appointments = {a.id: a for a in sorted(appointments, key=lambda a: a.start)}
+        # One running past midnight overlaps tomorrow too: it is listed once, today.
+        self.upcoming = {
+            a.id: a
+            for a in sorted(upcoming, key=lambda a: a.start)
+            if a.id not in self.appointments
+        }
         self.client_names = dict(client_names)
+        self.version += 1
+
+    def place_appointment(
+        self, appt_id: str, appt: Appointment | None, placement: Placement
+    ) -> None:
+        """Put one changed appointment where it now belongs (or take it off)."""
+        self.appointments.pop(appt_id, None)
+        self.upcoming.pop(appt_id, None)
+        if appt is not None and placement is not Placement.GONE:
+            day = self.appointments if placement is Placement.TODAY else self.upcoming
+            day[appt_id] = appt
+            ordered = sorted(day.values(), key=lambda a: a.start)
+            day.clear()
+            day.update((a.id, a) for a in ordered)
+        if placement is not Placement.TODAY:
+            self.eligibility.pop(appt_id, None)
         self.version += 1
 
     def set_eligibility(self, answer: Eligibility) -> None:

@@ -1,5 +1,6 @@
 """The Schedule screen: today's appointments, their status, telehealth flag and whether
-the session can start now; plus the dialog that explains every blocking reason."""
+the session can start now, then the next days' (their weekday shown); plus the dialog
+that explains every blocking reason."""
 
 from __future__ import annotations
 
@@ -30,7 +31,7 @@ COLUMNS = (
 
 
 class ScheduleScreen(TableScreen):
-    """Today's appointments, earliest first."""
+    """Today's appointments, earliest first, then the next days'."""
 
     def __init__(
         self, state: DashboardState, now: Callable[[], datetime], zone: Callable[[], str]
@@ -55,7 +56,10 @@ class ScheduleScreen(TableScreen):
 
     def redraw(self) -> None:
         """Rebuild the table from the state, keeping the cursor where it was."""
-        details = [f"{len(self.state.appointments)} today", f"{len(self.state.waiting())} waiting"]
+        details = [f"{len(self.state.appointments)} today"]
+        if self.state.upcoming:  # (the status line must fit 80 columns)
+            details.append(f"{len(self.state.upcoming)} upcoming")
+        details.append(f"{len(self.state.waiting())} waiting")
         upcoming = self.state.next_appointment(self.now())
         if upcoming is not None:
             start = upcoming.start.astimezone(ZoneInfo(self.zone())).strftime("%H:%M")
@@ -71,12 +75,14 @@ class ScheduleScreen(TableScreen):
             if entry.appointment_id is not None:
                 waiting.setdefault(entry.appointment_id, []).append(entry.id)
         rows = []
-        for appt in self.state.appointments.values():
+        today = list(self.state.appointments.values())
+        for appt in [*today, *self.state.upcoming.values()]:
             here = waiting.get(appt.id, [])
             new = any(e in self.state.highlighted for e in here)
             state = f"{appt.status.value} · waiting" if here else appt.status.value
+            shown = "%H:%M" if appt.id in self.state.appointments else "%a %H:%M"
             cells = (
-                Text(appt.start.astimezone(zone).strftime("%H:%M")),
+                Text(appt.start.astimezone(zone).strftime(shown)),
                 Text(self.state.names_of(appt), style=NEW_STYLE if new else ""),
                 Text(state),
                 Text("tele" if appt.modality.value == "telehealth" else ""),

@@ -1,0 +1,164 @@
+"""The Schedule's data: the signed-in clinician's appointments today and the next days,
+their clients' names and whether each of today's telehealth sessions can start, kept
+current from the staff events.
+
+Loaded whole on every (re)connection; after that, an appointment created, changed or
+moved to a status is fetched again on its own (events carry ids, times and states only),
+and a consent decision re-checks that client's sessions today. A bulk import reloads it
+all. Events about other clinicians' appointments (a clinician sees their own day; an
+admin sees everyone's) are passed over without a request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable, Iterable
+from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
+
+from tlh.domain.models import Appointment, Role, Staff
+from tlh.errors import Forbidden, NotFound, TlhError
+
+from .state import DashboardState, Placement
+
+if TYPE_CHECKING:
+    from tlh.client import TlhClient
+
+#: Eligibility look-ups in flight at once (a 200-appointment day must not flood the server).
+ELIGIBILITY_PARALLEL = 8
+#: Days after today the Schedule shows.
+UPCOMING_DAYS = 7
+#: Events after which one appointment is fetched again.
+APPOINTMENT_EVENTS = frozenset({"appointment.created", "appointment.updated", "appointment.status"})
+#: Events after which a client's sessions today are checked again.
+CONSENT_EVENTS = frozenset({"consent.accepted", "consent.declined", "consent.revoked"})
+
+
+class ScheduleSync:
+    """Loads the schedule into a ``DashboardState`` and follows the events about it."""
+
+    def __init__(
+        self,
+        client: TlhClient,
+        state: DashboardState,
+        now: Callable[[], datetime],
+        zone: Callable[[], str],
+        changed: Callable[[], None],
+    ) -> None:
+        self.client = client
+        self.state = state
+        self.now = now
+        self.zone = zone
+        self.changed = changed
+        #: Who is signed in (fetched once): a clinician's schedule is their own.
+        self.me: Staff | None = None
+
+    def _today(self) -> date:
+        return self.now().astimezone(ZoneInfo(self.zone())).date()
+
+    def _mine(self) -> str | None:
+        """The clinician whose day this is; ``None`` for admins (everyone's)."""
+        return self.me.id if self.me is not None and self.me.role is Role.CLINICIAN else None
+
+    async def load(self) -> None:
+        """Today's and the next days' appointments with names, then today's eligibility."""
+        if self.me is None:
+            self.me = await self.client.me()
+        today, mine = self._today(), self._mine()
+        appointments = await self.client.appointments(date=today, clinician=mine)
+        upcoming = await self.client.appointments(
+            from_=today + timedelta(days=1),
+            to=today + timedelta(days=UPCOMING_DAYS),
+            clinician=mine,
+        )
+        wanted = {c for a in (*appointments, *upcoming) for c in a.client_ids}
+        names = {c.id: c.name for c in await self.client.clients() if c.id in wanted}
+        self.state.load_schedule(appointments, names, upcoming)
+        self.changed()  # the day first, then whether each session can start
+        now = self.now()
+        await self._check([a for a in appointments if _startable(a, now)])
+        self.changed()
+
+    async def follow(self, kind: str, data: dict[str, Any]) -> bool:
+        """Apply one staff event to the schedule (``changed`` is called when it moved);
+        whether anything was fetched."""
+        if kind == "appointments.imported":
+            await self.load()
+            return True
+        if kind in APPOINTMENT_EVENTS and isinstance(data.get("id"), str):
+            if not self._concerns(data):
+                return False
+            await self._refetch(str(data["id"]))
+            return True
+        if kind in CONSENT_EVENTS and isinstance(data.get("client_id"), str):
+            now, client_id = self.now(), str(data["client_id"])
+            theirs = [
+                a
+                for a in self.state.appointments.values()
+                if client_id in a.client_ids and _startable(a, now)
+            ]
+            await self._check(theirs)
+            if theirs:
+                self.changed()
+            return bool(theirs)
+        return False
+
+    def _concerns(self, data: dict[str, Any]) -> bool:
+        """Whether an appointment event may change what this schedule shows."""
+        appt_id = str(data["id"])
+        if appt_id in self.state.appointments or appt_id in self.state.upcoming:
+            return True
+        mine = self._mine()
+        clinicians = data.get("clinician_ids")
+        return mine is None or (isinstance(clinicians, list) and mine in clinicians)
+
+    async def _refetch(self, appt_id: str) -> None:
+        try:
+            appt = await self.client.appointment_get(appt_id)
+        except (NotFound, Forbidden):
+            self.state.place_appointment(appt_id, None, Placement.GONE)
+            self.changed()
+            return
+        await self._names(appt.client_ids)
+        placement = self._placement(appt)
+        self.state.place_appointment(appt_id, appt, placement)
+        self.changed()
+        if placement is Placement.TODAY and _startable(appt, self.now()):
+            await self._check([appt])
+            self.changed()
+
+    def _placement(self, appt: Appointment) -> Placement:
+        mine = self._mine()
+        if mine is not None and mine not in appt.clinician_ids:
+            return Placement.GONE  # moved to another clinician
+        day, today = appt.start.astimezone(ZoneInfo(self.zone())).date(), self._today()
+        if day == today:
+            return Placement.TODAY
+        if today < day <= today + timedelta(days=UPCOMING_DAYS):
+            return Placement.UPCOMING
+        return Placement.GONE
+
+    async def _names(self, client_ids: Iterable[str]) -> None:
+        for client_id in client_ids:
+            if client_id not in self.state.client_names:
+                with contextlib.suppress(TlhError):
+                    self.state.client_names[client_id] = (
+                        await self.client.client_get(client_id)
+                    ).name
+
+    async def _check(self, appointments: Iterable[Appointment]) -> None:
+        gate = asyncio.Semaphore(ELIGIBILITY_PARALLEL)
+
+        async def one(appt_id: str) -> None:
+            async with gate:
+                with contextlib.suppress(TlhError):
+                    self.state.set_eligibility(await self.client.eligibility(appt_id))
+
+        await asyncio.gather(*(one(a.id) for a in appointments))
+
+
+def _startable(appt: Appointment, now: datetime) -> bool:
+    """A telehealth appointment that has not ended: worth asking whether it can start."""
+    return appt.modality.value == "telehealth" and appt.end > now
