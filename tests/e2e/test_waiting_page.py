@@ -119,38 +119,31 @@ async def test_the_waiting_room_shows_status_countdown_place_and_messages(
     assert page.js_errors == []
 
 
-async def test_a_denied_client_is_told_plainly(live_server: LiveServer, browser: Any) -> None:
-    page, room = await _waiting_page(live_server, browser)
-    await room.next("hello")
-    room.send(
-        type="status",
-        state="denied",
-        entry_id="ent_1",
-        clinician_name="Dr. Lee",
-        presence="online",
-        second_device=False,
-    )
-    await page.get_by_role("heading", name="You were not let in").wait_for(timeout=5_000)
-    assert "contact your practice" in (await page.locator("#problem-text").text_content() or "")
-
-
-async def test_a_client_whose_link_was_revoked_is_told_why(
-    live_server: LiveServer, browser: Any
+@pytest.mark.parametrize(
+    ("state", "heading", "says"),
+    [
+        ("denied", "You were not let in", ("contact your practice",)),
+        # The link was revoked while they waited (a cancel, a reschedule, an admin).
+        ("revoked", "Your appointment changed", ("changed or cancelled", "message from your")),
+    ],
+)
+async def test_a_client_sent_away_is_told_why(
+    live_server: LiveServer, browser: Any, state: str, heading: str, says: tuple[str, ...]
 ) -> None:
     page, room = await _waiting_page(live_server, browser)
     await room.next("hello")
     room.send(
         type="status",
-        state="revoked",
+        state=state,
         entry_id="ent_1",
         clinician_name="Dr. Lee",
         presence="online",
         second_device=False,
     )
-    await page.get_by_role("heading", name="Your appointment changed").wait_for(timeout=5_000)
+    await page.get_by_role("heading", name=heading).wait_for(timeout=5_000)
     text = await page.locator("#problem-text").text_content() or ""
-    assert "changed or cancelled" in text
-    assert "message from your practice" in text
+    for words in says:
+        assert words in text
     assert page.js_errors == []
 
 
