@@ -261,15 +261,26 @@ async def update_appointment(
             changes["copay_collected"] = changes["copay_amount"] is not None
         else:
             raise InvalidInput(f"field {key!r} cannot be changed here")
-    updated = msgspec.structs.replace(appt, **changes, updated_at=ctx.clock())
-    if updated.modality is Modality.TELEHEALTH and updated.kind is not Kind.APPOINTMENT:
-        raise InvalidInput("only appointments can be telehealth")
-    if {"start", "duration_min", "clinician_ids"} & changes.keys():
-        check_conflicts(ctx, [updated])
-    await ctx.store.commit([Put("appointments", updated)])
+    now, before = ctx.clock(), appt
+
+    def change(found: object) -> Appointment:
+        # On the record as stored now: a status change landing meanwhile is kept.
+        nonlocal before
+        if not isinstance(found, Appointment):
+            raise NotFound(f"no appointment {appt_id}")
+        before = found
+        updated = msgspec.structs.replace(found, **changes, updated_at=now)
+        if updated.modality is Modality.TELEHEALTH and updated.kind is not Kind.APPOINTMENT:
+            raise InvalidInput("only appointments can be telehealth")
+        if {"start", "duration_min", "clinician_ids"} & changes.keys():
+            check_conflicts(ctx, [updated])
+        return updated
+
+    updated = await ctx.store.update("appointments", appt_id, change)
+    assert isinstance(updated, Appointment)
     await ctx.audit.append(actor, "appointment.update", appt.id)
     ctx.events.publish("appointment.updated", _event(updated))
-    if updated.start != appt.start:
+    if updated.start != before.start:
         await invites.after_reschedule(ctx, actor, updated)
     return updated
 
@@ -281,12 +292,23 @@ async def set_status(ctx: Context, actor: Actor, appt_id: str, status: Any) -> A
     if actor.role is Role.CLINICIAN and actor.id not in appt.clinician_ids:
         raise Forbidden("clinicians can change only their own appointments")
     new = _enum(Status, status, "status")
-    transitions.check_transition(appt.status, new)
-    updated = msgspec.structs.replace(appt, status=new, updated_at=ctx.clock())
-    await ctx.store.commit([Put("appointments", updated)])
+    now, before = ctx.clock(), appt.status
+
+    def move(found: object) -> Appointment:
+        # The transition is checked against the status as stored now: of two changes at
+        # once, the second is judged from where the first left it.
+        nonlocal before
+        if not isinstance(found, Appointment):
+            raise NotFound(f"no appointment {appt_id}")
+        transitions.check_transition(found.status, new)
+        before = found.status
+        return msgspec.structs.replace(found, status=new, updated_at=now)
+
+    updated = await ctx.store.update("appointments", appt_id, move)
+    assert isinstance(updated, Appointment)
     await ctx.audit.append(actor, f"appointment.status.{new.value}", appt.id)
     ctx.events.publish("appointment.status", _event(updated))
-    if new in (Status.CANCELLED, Status.LATE_CANCELLED) and new is not appt.status:
+    if new in (Status.CANCELLED, Status.LATE_CANCELLED) and new is not before:
         await invites.after_cancel(ctx, actor, updated)
     return updated
 
