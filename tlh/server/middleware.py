@@ -76,10 +76,8 @@ async def authenticate(request: web.Request, handler: Handler) -> web.StreamResp
     roles: frozenset[Role] | None = getattr(target, ROLES_ATTR, frozenset())
     if roles is None:
         return await handler(request)
-    header = request.headers.get("Authorization", "")
-    scheme, _, token = header.partition(" ")
     peer = request.remote or ""
-    bearer = token.strip() if scheme.lower() == "bearer" else ""
+    bearer = auth.bearer_of(request.headers.get("Authorization", ""))
     if not bearer and STAFF_COOKIE in request.cookies:
         actor = _cookie_actor(request, peer)
     else:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from aiohttp import WSCloseCode, web
 
@@ -27,25 +27,28 @@ HANDLER_WAIT_S = 5.0
 SIGNED_OUT = b"signed out"
 
 
-@dataclass(frozen=True, slots=True)
-class _Credential:
-    """What a socket was opened with: a token's hash or a cookie session (never both)."""
+@dataclass(slots=True, eq=False)
+class _Open:
+    """One open socket: the sign-in it was opened with (a token's hash or a cookie
+    session, never both), its request, and whether its handler is done."""
 
     staff_id: str
     roles: Collection[Role]
     token_hash: str | None
     session: str | None
+    #: Whose transport is cut if a close takes too long.
+    request: web.Request
+    #: Set by ``discard``, when the handler has finished (left its call).
+    done: asyncio.Event = field(default_factory=asyncio.Event)
+    #: Being closed by a sign-out (no second close; still awaited until ``discard``).
+    closing: bool = False
 
 
 class StaffSockets:
     """The open staff websockets and the sign-in each was opened with."""
 
     def __init__(self) -> None:
-        self._open: dict[web.WebSocketResponse, _Credential] = {}
-        #: Set when the socket's handler has finished (left its call): ``discard``.
-        self._done: dict[web.WebSocketResponse, asyncio.Event] = {}
-        #: Each socket's request, whose transport is cut if a close takes too long.
-        self._requests: dict[web.WebSocketResponse, web.Request] = {}
+        self._open: dict[web.WebSocketResponse, _Open] = {}
 
     def add(
         self,
@@ -57,28 +60,20 @@ class StaffSockets:
     ) -> None:
         """Remember ``ws``, opened by ``staff_id`` with this request's credential on a
         route that takes ``roles``."""
-        header = request.headers.get("Authorization", "")
-        scheme, _, token = header.partition(" ")
-        bearer = token.strip() if scheme.lower() == "bearer" else ""
-        self._open[ws] = _Credential(
+        bearer = auth.bearer_of(request.headers.get("Authorization", ""))
+        self._open[ws] = _Open(
             staff_id,
             roles,
             auth.hash_token(bearer) if bearer else None,
             None if bearer else session,
+            request,
         )
-        self._done[ws] = asyncio.Event()
-        self._requests[ws] = request
 
     def discard(self, ws: web.WebSocketResponse) -> None:
         """The socket's handler is done with it (called last, after leaving any call)."""
-        self._open.pop(ws, None)
-        self._requests.pop(ws, None)
-        done = self._done.pop(ws, None)
-        if done is not None:
-            done.set()
-
-    def __len__(self) -> int:
-        return len(self._open)
+        found = self._open.pop(ws, None)
+        if found is not None:
+            found.done.set()
 
     async def close_signed_out(self, ctx: Context, staff_web: StaffWeb) -> int:
         """Close every socket whose sign-in no longer holds and wait for their handlers
@@ -87,32 +82,35 @@ class StaffSockets:
         All at once and within ``HANDLER_WAIT_S`` in all: a close that waits on a dead
         laptop's buffer or close frame past that has its connection cut instead.
         """
-        ended = [ws for ws, cred in self._open.items() if not _holds(ctx, staff_web, cred)]
+        ended = {
+            ws: found
+            for ws, found in self._open.items()
+            if not found.closing and not _holds(ctx, staff_web, found)
+        }
         if not ended:
             return 0
-        closing = {ws: asyncio.ensure_future(self._end(ws, self._done.get(ws))) for ws in ended}
-        for ws in ended:
-            self._open.pop(ws, None)
+        closing: dict[web.WebSocketResponse, asyncio.Task[None]] = {}
+        for ws, found in ended.items():
+            found.closing = True
+            closing[ws] = asyncio.ensure_future(self._end(ws, found.done))
         _, late = await asyncio.wait(closing.values(), timeout=HANDLER_WAIT_S)
         for ws, task in closing.items():
             if task in late:
                 task.cancel()
-                request = self._requests.get(ws)
-                transport = request.transport if request is not None else None
+                transport = ended[ws].request.transport
                 if transport is not None:
                     transport.abort()
         await asyncio.gather(*late, return_exceptions=True)
         return len(ended)
 
     @staticmethod
-    async def _end(ws: web.WebSocketResponse, done: asyncio.Event | None) -> None:
+    async def _end(ws: web.WebSocketResponse, done: asyncio.Event) -> None:
         with contextlib.suppress(ConnectionError):  # gone already: nothing to end
             await ws.close(code=WSCloseCode.POLICY_VIOLATION, message=SIGNED_OUT)
-        if done is not None:
-            await done.wait()
+        await done.wait()
 
 
-def _holds(ctx: Context, staff_web: StaffWeb, cred: _Credential) -> bool:
+def _holds(ctx: Context, staff_web: StaffWeb, cred: _Open) -> bool:
     if cred.token_hash is not None:
         holder = auth.token_holder(ctx, cred.token_hash)
         if holder is None or holder.id != cred.staff_id:

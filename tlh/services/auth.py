@@ -55,6 +55,12 @@ def _revoked(token: StaffToken, now: object) -> StaffToken:
     return msgspec.structs.replace(token, revoked_at=now)
 
 
+def bearer_of(authorization: str) -> str:
+    """The token of an ``Authorization: Bearer TOKEN`` header value ("" for anything else)."""
+    scheme, _, token = authorization.partition(" ")
+    return token.strip() if scheme.lower() == "bearer" else ""
+
+
 def authenticate(ctx: Context, token: str, source: str) -> tuple[Actor, Staff]:
     """The staff member a bearer token belongs to; one answer for every failure."""
     staff = token_holder(ctx, hash_token(token)) if token else None
