@@ -52,18 +52,22 @@ async def _read(request: web.Request, limit: int) -> tuple[dict[str, Any], str]:
     return data, device_id
 
 
+async def _echo_answer(request: web.Request, owner: str, sdp: object) -> web.Response:
+    """The echo peer's answer to ``owner``'s offer (one echo peer per owner)."""
+    if not isinstance(sdp, str) or not sdp.strip():
+        raise BadRequest("sdp must be the offer's session description")
+    peers = request.app[ECHO_PEERS]
+    answer = await peers.answer(owner, sdp)
+    return respond({"type": "answer", "sdp": answer, "max_s": peers.lifetime_s})
+
+
 @routes.post("/api/v1/link/conntest/offer")
 @public
 async def offer(request: web.Request) -> web.Response:
     """Answer the page's offer with the echo peer (503 ``echo_busy`` when all are in use)."""
     link = _participant(request)
     data, device_id = await _read(request, _MAX_OFFER_BYTES)
-    sdp = data.get("sdp")
-    if not isinstance(sdp, str) or not sdp.strip():
-        raise BadRequest("sdp must be the offer's session description")
-    peers = request.app[ECHO_PEERS]
-    answer = await peers.answer(f"{link.id}/{device_id}", sdp)
-    return respond({"type": "answer", "sdp": answer, "max_s": peers.lifetime_s})
+    return await _echo_answer(request, f"{link.id}/{device_id}", data.get("sdp"))
 
 
 @routes.post("/api/v1/link/conntest/result")
@@ -94,11 +98,7 @@ async def staff_echo(request: web.Request) -> web.Response:
     if (request.content_length or 0) > _MAX_OFFER_BYTES:
         raise TooLarge("the request is too large")
     sdp = (await body(request)).get("sdp")
-    if not isinstance(sdp, str) or not sdp.strip():
-        raise BadRequest("sdp must be the offer's session description")
-    peers = request.app[ECHO_PEERS]
-    answer = await peers.answer(f"staff/{actor(request).id}", sdp)
-    return respond({"type": "answer", "sdp": answer, "max_s": peers.lifetime_s})
+    return await _echo_answer(request, f"staff/{actor(request).id}", sdp)
 
 
 @routes.post("/api/v1/media/echo/end")
