@@ -18,18 +18,10 @@ from aiortc.jitterbuffer import JitterFrame
 from aiortc.rtcrtpparameters import RTCRtpCodecParameters
 
 from tlh.media import aiortc_private
-from tlh.media.ice import configuration, gathering
+from tlh.media.ice import configuration
 from tlh.media.synthetic import BarTrack
 
-
-async def negotiate(offerer: RTCPeerConnection, answerer: RTCPeerConnection) -> None:
-    """Offer/answer on loopback candidates, in one process."""
-    offer = await offerer.createOffer()
-    await gathering(True, lambda: offerer.setLocalDescription(offer))
-    await answerer.setRemoteDescription(offerer.localDescription)
-    answer = await answerer.createAnswer()
-    await gathering(True, lambda: answerer.setLocalDescription(answer))
-    await offerer.setRemoteDescription(answerer.localDescription)
+from .support import negotiate
 
 
 async def until(condition: Callable[[], bool], changed: asyncio.Event, within: float) -> None:

@@ -18,21 +18,13 @@ from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 from av import VideoFrame
 
 from tlh.media import aiortc_private
-from tlh.media.ice import configuration, gathering
+from tlh.media.ice import configuration
 from tlh.media.relay import QUEUE_FRAMES, ForwardedTrack, KeyframeGate, Relay, is_vp8_keyframe
 from tlh.media.synthetic import BarTrack, ToneTrack
 
+from .support import negotiate
+
 WIDTH, HEIGHT = 160, 120
-
-
-async def negotiate(offerer: RTCPeerConnection, answerer: RTCPeerConnection) -> None:
-    """Offer/answer on loopback candidates, in one process."""
-    offer = await offerer.createOffer()
-    await gathering(True, lambda: offerer.setLocalDescription(offer))
-    await answerer.setRemoteDescription(offerer.localDescription)
-    answer = await answerer.createAnswer()
-    await gathering(True, lambda: answerer.setLocalDescription(answer))
-    await offerer.setRemoteDescription(answerer.localDescription)
 
 
 class Publisher:
