@@ -39,37 +39,32 @@ def open_segment(
     """The open (not ended) segment of an appointment, or of a clinician's room session
     (never a ``tlh doctor`` self-test: no real visit joins one)."""
     if appointment_id is not None:
-        found = ctx.store.find("sessions", "appointment_id", appointment_id)
+        found = _open(ctx, "appointment_id", appointment_id, self_test=False)
     elif clinician_id is not None:
-        found = [
-            s
-            for s in ctx.store.find("sessions", "clinician_id", clinician_id)
-            if getattr(s, "appointment_id", None) is None
-        ]
+        rooms = _open(ctx, "clinician_id", clinician_id, self_test=False)
+        found = [s for s in rooms if s.appointment_id is None]
     else:
         return None
-    live = [
-        s for s in found if isinstance(s, SessionSegment) and s.ended_at is None and not s.self_test
-    ]
-    return max(live, key=lambda s: s.started_at) if live else None
+    return max(found, key=lambda s: s.started_at) if found else None
 
 
 def open_segments_of(ctx: Context, clinician_id: str) -> list[SessionSegment]:
     """Every open segment a clinician leads (appointments and room sessions; not
     self-tests)."""
-    return [
-        s
-        for s in ctx.store.find("sessions", "clinician_id", clinician_id)
-        if isinstance(s, SessionSegment) and s.ended_at is None and not s.self_test
-    ]
+    return _open(ctx, "clinician_id", clinician_id, self_test=False)
 
 
 def open_self_tests(ctx: Context, staff_id: str) -> list[SessionSegment]:
     """The staff member's open ``tlh doctor`` self-test segments."""
+    return _open(ctx, "clinician_id", staff_id, self_test=True)
+
+
+def _open(ctx: Context, field: str, value: str, *, self_test: bool) -> list[SessionSegment]:
+    """Open segments whose indexed ``field`` is ``value``: self-tests or real ones."""
     return [
         s
-        for s in ctx.store.find("sessions", "clinician_id", staff_id)
-        if isinstance(s, SessionSegment) and s.ended_at is None and s.self_test
+        for s in ctx.store.find("sessions", field, value)
+        if isinstance(s, SessionSegment) and s.ended_at is None and s.self_test is self_test
     ]
 
 
