@@ -66,15 +66,6 @@ def device_summary(entry: EntryView) -> str:
     return clean(found)
 
 
-def where(entry: EntryView) -> str:
-    """The section a row belongs to."""
-    if entry.state == EntryState.IN_SESSION:
-        return "in session"
-    if entry.state == EntryState.ADMITTED:
-        return "admitted"
-    return "guest" if entry.participant.value == "guest" else "waiting"
-
-
 class PeopleScreen(TableScreen):
     """The live waiting room."""
 
@@ -112,11 +103,15 @@ class PeopleScreen(TableScreen):
 
     def where(self, entry: EntryView, now: datetime) -> str:
         """The section a row belongs to; an early arrival shows when their session starts."""
-        upcoming = (
-            self.state.upcoming_for(entry, now) if entry.state == EntryState.WAITING else None
-        )
-        if upcoming is None or entry.participant.value == "guest":
-            return where(entry)
+        if entry.state == EntryState.IN_SESSION:
+            return "in session"
+        if entry.state == EntryState.ADMITTED:
+            return "admitted"
+        if entry.participant.value == "guest":
+            return "guest"
+        upcoming = self.state.upcoming_for(entry, now)
+        if upcoming is None:
+            return "waiting"
         return "early " + upcoming.start.astimezone(ZoneInfo(self.zone())).strftime("%H:%M")
 
     def redraw(self) -> None:
