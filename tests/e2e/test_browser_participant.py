@@ -22,16 +22,12 @@ from tlh.media.participant import Participant
 from .browser import (
     WATCH_FRAMES,
     LiveServer,
-    browser,
     client_link,
-    live_server,
     needs_chromium,
     new_page,
     pass_device_check,
     post_json,
 )
-
-__all__ = ["browser", "live_server"]  # fixtures, imported for pytest
 
 pytestmark = [pytest.mark.timeout(120), needs_chromium]
 

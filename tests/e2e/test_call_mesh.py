@@ -12,14 +12,10 @@ from .browser import (
     SHOTS,
     WATCH_FRAMES,
     LiveServer,
-    browser,
-    live_server,
     needs_chromium,
     new_page,
     no_overflow,
 )
-
-__all__ = ["browser", "live_server"]  # fixtures, imported for pytest
 
 pytestmark = [pytest.mark.timeout(120), needs_chromium]
 

@@ -16,17 +16,13 @@ from .browser import (
     SHOTS,
     WATCH_FRAMES,
     LiveServer,
-    browser,
     client_link,
-    live_server,
     needs_chromium,
     new_page,
     no_overflow,
     pass_device_check,
     post_json,
 )
-
-__all__ = ["browser", "live_server"]  # fixtures, imported for pytest
 
 pytestmark = [pytest.mark.timeout(120), needs_chromium]
 

@@ -20,15 +20,11 @@ import pytest
 from .browser import (
     SHOTS,
     LiveServer,
-    browser,
     client_link,
-    live_server,
     needs_chromium,
     new_page,
     no_overflow,
 )
-
-__all__ = ["browser", "live_server"]  # fixtures, imported for pytest
 
 pytestmark = [pytest.mark.timeout(60), needs_chromium]
 

@@ -17,16 +17,12 @@ import pytest
 from .browser import (
     SHOTS,
     LiveServer,
-    browser,
     client_link,
-    live_server,
     needs_chromium,
     new_page,
     no_overflow,
     pass_device_check,
 )
-
-__all__ = ["browser", "live_server"]  # fixtures, imported for pytest
 
 pytestmark = [pytest.mark.timeout(90), needs_chromium]
 
