@@ -38,6 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench_room_ws import COOKIE, Server, pct  # type: ignore[import-not-found]
 
 from tests.cli.terminal import Terminal
+from tests.seeding import seed as seed_store
 from tlh.client import TlhClient
 from tlh.domain.models import Appointment, Client, Modality, Status
 from tlh.services import staff
@@ -72,7 +73,7 @@ async def seed(data_dir: Path, count: int) -> tuple[str, str]:
                 start=(midnight + timedelta(minutes=7 * n)).astimezone(ZoneInfo("UTC")),
             )  # fmt: skip
             ops += [Put("clients", person), Put("appointments", appt)]
-        await ctx.store.commit(ops)
+        await seed_store(ctx.store, ops)
     return admin_token, token
 
 

@@ -35,6 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_invites import SinkServer  # the aiosmtpd child process, shared
 
 from tests.messaging.support import free_port
+from tests.seeding import seed as seed_store
 from tlh.domain.models import Appointment, Client, Modality, Role, Staff, Status
 from tlh.domain.timeutil import zone
 from tlh.services.bootstrap import init_practice, local_context
@@ -93,9 +94,9 @@ async def seed(data_dir: Path, days: list[datetime], count: int) -> str:
             for day in days
             for n in range(count)
         ]
-        await ctx.store.commit([Put("staff", s) for s in clinicians])
-        await ctx.store.commit([Put("clients", c) for c in clients])
-        await ctx.store.commit([Put("appointments", a) for a in appts])
+        await seed_store(ctx.store, [Put("staff", s) for s in clinicians])
+        await seed_store(ctx.store, [Put("clients", c) for c in clients])
+        await seed_store(ctx.store, [Put("appointments", a) for a in appts])
     return token
 
 

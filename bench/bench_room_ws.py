@@ -38,6 +38,7 @@ import msgspec
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tests.messaging.support import free_port
+from tests.seeding import seed as seed_store
 from tlh.domain.links import Channel
 from tlh.domain.models import Appointment, Client, Modality, Role, Staff, Status
 from tlh.services import links
@@ -81,7 +82,7 @@ async def seed(data_dir: Path, count: int, clients_per_appt: int = 1) -> tuple[s
                 new = links.join_link(ctx, SYSTEM, appt, Channel.COPY, client_id=person.id)
                 ops.append(Put("links", new.link))
                 made.append((new.token, appt.id, appt.clinician_ids[0]))
-        await ctx.store.commit(ops)
+        await seed_store(ctx.store, ops)
     return token, made
 
 

@@ -34,6 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench_room_ws import COOKIE, Server, pct, redeem_all, seed
 
 from tests.messaging.support import free_port
+from tests.seeding import seed as seed_store
 from tlh.domain.models import Staff
 from tlh.services import auth
 from tlh.services.bootstrap import local_context
@@ -48,7 +49,7 @@ async def clinician_token(data_dir: Path, clinician_id: str) -> str:
         staff = ctx.store.get("staff", clinician_id)
         assert isinstance(staff, Staff)
         token, ops = auth.issue_token(ctx, staff)
-        await ctx.store.commit(ops)
+        await seed_store(ctx.store, ops)
     return token
 
 

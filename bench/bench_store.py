@@ -21,6 +21,7 @@ import msgspec
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from tests.seeding import seed as seed_store
 from tlh.domain.models import Appointment, Modality, Status
 from tlh.store.base import Put
 from tlh.store.tinystore import TinyStore, init_data_dir
@@ -76,7 +77,7 @@ async def main() -> None:
         for k in range(3):
             floors.append(floor_write(Path(tmp) / f"floor{k}.json", docs))
             t = time.perf_counter()
-            await store.commit([Put("appointments", a) for a in batch])
+            await seed_store(store, [Put("appointments", a) for a in batch])
             commits.append(time.perf_counter() - t)
         f, c = min(floors), min(commits)
         print(
@@ -87,7 +88,7 @@ async def main() -> None:
         # 100,000 in history
         for k in range(9):
             history = make_appointments(10_000, f"h{k}_", rnd)
-            await store.commit([Put("appointments", a) for a in history])
+            await seed_store(store, [Put("appointments", a) for a in history])
         await store.checkpoint()
         total = store.count("appointments")
 
@@ -102,7 +103,7 @@ async def main() -> None:
                 old, status=Status.CONFIRMED, updated_at=datetime.now(UTC)
             )
             t = time.perf_counter()
-            await store.commit([Put("appointments", new)])
+            await seed_store(store, [Put("appointments", new)])
             lat.append(time.perf_counter() - t)
             task = store._checkpoint_task
             if task is not None and not task.done() and getattr(task, "_counted", False) is False:

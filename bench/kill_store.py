@@ -22,11 +22,15 @@ async def main(kills: int, seed: int) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         data_dir = init_data_dir(Path(tmp) / "practice")
         t = time.perf_counter()
-        total = await run_kills(data_dir, kills=kills, seed=seed, max_acks=30)
+        plain = await run_kills(data_dir, kills=kills, seed=seed, max_acks=30)
+        slow = await run_kills(data_dir, kills=kills, seed=seed + 1, slow_audit=True)
         took = time.perf_counter() - t
         print(
-            f"{kills} kills, every acknowledged commit present and every batch whole; "
-            f"{total:,} appointments at the end; {took:.1f} s"
+            f"{2 * kills} kills ({kills} with slowed audit writes), every acknowledged commit "
+            "present, every batch whole, every stored record audited (verify ok); "
+            f"{slow.records:,} appointments at the end; audit entries recovery added: "
+            f"{plain.recovered_entries:,} (plain), {slow.recovered_entries:,} (slowed); "
+            f"{took:.1f} s"
         )
 
 

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from tests.seeding import seed
 from tlh.domain.sessions import Participation, SessionSegment
 
 from .conftest import Live, ServerThread, server_modules
@@ -63,7 +64,7 @@ def seeded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Seeded]:
         )
         store = server.app[CTX].store
         asyncio.run_coroutine_threadsafe(
-            store.commit([Put("sessions", segment)]), server.loop
+            seed(store, [Put("sessions", segment)]), server.loop
         ).result(10)
         yield Seeded(live, booked)
     finally:

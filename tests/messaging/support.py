@@ -19,6 +19,7 @@ from typing import Any
 
 from aiosmtpd.controller import Controller
 
+from tests.seeding import seed
 from tlh.domain.messages import Message, MessageChannel, MessageKind
 from tlh.domain.models import Policy
 from tlh.services.context import Actor, Context
@@ -67,17 +68,6 @@ class Clock:
         self.now += timedelta(**delta)
 
 
-class RecordingAudit:
-    def __init__(self) -> None:
-        self.entries: list[tuple[str, str, str]] = []
-
-    async def append(self, actor: Actor, action: str, target: str) -> None:
-        self.entries.append((actor.id, action, target))
-
-    async def append_many(self, actor: Actor, action: str, targets: Any) -> None:
-        self.entries.extend((actor.id, action, t) for t in targets)
-
-
 class RecordingBus(EventBus):
     """The real event bus, also keeping every event for assertions."""
 
@@ -113,8 +103,8 @@ async def open_context(data_dir: Path, clock: Clock) -> AsyncIterator[Context]:
     await store.open()
     try:
         if store.count("policy") == 0:
-            await store.commit([Put("policy", Policy(practice_name="Test practice"))])
-        yield Context(store=store, audit=RecordingAudit(), events=RecordingBus(), clock=clock)
+            await seed(store, [Put("policy", Policy(practice_name="Test practice"))])
+        yield Context(store=store, audit=store.audit, events=RecordingBus(), clock=clock)
     finally:
         await store.close()
 

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from tests.seeding import seed
 from tlh.domain.sessions import Participation, SessionSegment
 from tlh.server.keys import CTX
 from tlh.store.base import Put
@@ -21,7 +22,7 @@ LATE_EVENING = datetime(2026, 3, 3, 4, 30, tzinfo=UTC)
 
 
 async def _seed(practice: Practice, *segments: SessionSegment) -> None:
-    await practice.client.app[CTX].store.commit([Put("sessions", s) for s in segments])
+    await seed(practice.client.app[CTX].store, [Put("sessions", s) for s in segments])
 
 
 def _segment(

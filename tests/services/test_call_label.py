@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from tests.seeding import seed
 from tlh.domain.links import Channel, ParticipantKind
 from tlh.domain.models import Client, Contact
 from tlh.domain.rooms import RoomEntry
@@ -31,7 +32,7 @@ async def test_peers_see_first_names_only(ctx: Context) -> None:
     client = Client(
         id="cli_1", name="Riley Chen", contacts=(carer,), created_at=NOW, updated_at=NOW
     )
-    await ctx.store.commit([Put("clients", client)])
+    await seed(ctx.store, [Put("clients", client)])
     assert call_label(ctx, _entry(client_id="cli_1")) == "Riley"
     contact = _entry(client_id="cli_1", contact_id="con_1", participant=ParticipantKind.CONTACT)
     assert call_label(ctx, contact) == "Mei"

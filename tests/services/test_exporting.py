@@ -10,6 +10,7 @@ import icalendar
 import msgspec
 import pytest
 
+from tests.seeding import seed
 from tlh.domain.models import Appointment, Client, Modality, Policy, Staff, Status
 from tlh.services.context import Context
 from tlh.services.exporting import escape_formula, export_appointments
@@ -140,7 +141,7 @@ async def test_group_appointment_survives_a_round_trip(ctx: Context) -> None:
     group = appt(
         id="apt_group", client_ids=("cli_1", "cli_2"), clinician_ids=("stf_doc", "stf_other")
     )
-    await ctx.store.commit([*(Put("clients", c) for c in people), Put("appointments", group)])
+    await seed(ctx.store, [*(Put("clients", c) for c in people), Put("appointments", group)])
     report = await import_appointments(ctx, ADMIN, export(ctx.store, "csv"), "csv")
     assert (report.unchanged, report.updated, report.created) == (1, 0, 0)
     assert ctx.store.get("appointments", "apt_group") == group

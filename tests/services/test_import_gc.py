@@ -29,9 +29,9 @@ class WatchedCommit:
         self.store, self.real = store, store.commit
         self.enabled_during: list[bool] = []
 
-    async def __call__(self, ops: object) -> None:
+    async def __call__(self, ops: object, *, audit: object) -> None:
         self.enabled_during.append(gc.isenabled())
-        await self.real(ops)  # type: ignore[arg-type]
+        await self.real(ops, audit=audit)  # type: ignore[arg-type]
 
 
 async def test_collector_is_off_during_the_import_and_on_after(ctx: Context) -> None:

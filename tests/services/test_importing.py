@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 import msgspec
 import pytest
 
+from tests.seeding import audited, seed
 from tlh.domain.models import Appointment, Client, Kind, Modality, Role, Status
 from tlh.errors import Forbidden, InvalidInput
 from tlh.services.context import Actor, Context
@@ -56,7 +57,7 @@ async def test_creates_appointments_and_a_client_once(ctx: Context) -> None:
     )
     assert first.client_ids == second.client_ids == (client.id,)
     assert report.rows[0].id == first.id
-    audit = ctx.audit.entries  # type: ignore[attr-defined]
+    audit = audited(ctx)
     assert ("stf_admin", "client.create", client.id) in audit
     assert sorted(t for _, a, t in audit if a == "appointment.import") == sorted(
         [first.id, second.id]
@@ -131,7 +132,7 @@ async def test_bad_row_is_rejected_with_row_and_column(
     assert "Ada" not in err.value.message
     assert ctx.store.count("appointments") == 0
     assert ctx.store.count("clients") == 0
-    assert ctx.audit.entries == []  # type: ignore[attr-defined]
+    assert audited(ctx) == []  # type: ignore[attr-defined]
     assert ctx.events.published == []  # type: ignore[attr-defined]
 
 
@@ -176,7 +177,7 @@ async def test_dry_run_writes_nothing(ctx: Context) -> None:
     assert report.created == 1
     assert ctx.store.count("appointments") == 0
     assert ctx.store.count("clients") == 0
-    assert ctx.audit.entries == []  # type: ignore[attr-defined]
+    assert audited(ctx) == []  # type: ignore[attr-defined]
     assert ctx.events.published == []  # type: ignore[attr-defined]
 
 
@@ -215,7 +216,7 @@ async def test_empty_status_keeps_the_existing_one(ctx: Context) -> None:
     rows = [row(external_id="e1", start="2026-12-01T09:00")]
     await import_appointments(ctx, ADMIN, make_csv(rows), "csv")
     (appt,) = appointments(ctx.store)
-    await ctx.store.commit([Put("appointments", _replace(appt, status=Status.CONFIRMED))])
+    await seed(ctx.store, [Put("appointments", _replace(appt, status=Status.CONFIRMED))])
     again = await import_appointments(ctx, ADMIN, make_csv(rows), "csv")
     assert again.unchanged == 1
 
@@ -273,7 +274,7 @@ async def test_series_without_external_id(ctx: Context) -> None:
 
 async def _seed_client(ctx: Context, id: str, **kw: object) -> None:
     client = Client(id=id, name=id, created_at=NOW, updated_at=NOW, **kw)  # type: ignore[arg-type]
-    await ctx.store.commit([Put("clients", client)])
+    await seed(ctx.store, [Put("clients", client)])
 
 
 async def test_client_matched_by_external_id_then_email(ctx: Context) -> None:
@@ -394,7 +395,7 @@ async def test_conflict_with_the_store_cites_the_appointment_id(ctx: Context) ->
         created_at=NOW,
         updated_at=NOW,
     )
-    await ctx.store.commit([Put("appointments", existing)])
+    await seed(ctx.store, [Put("appointments", existing)])
     data = make_csv(
         [
             row(external_id="a", start="2026-12-01T09:00"),

@@ -20,6 +20,7 @@ from tests.messaging.support import (
     sms,
     wait_events,
 )
+from tests.seeding import audited, seed
 from tlh.domain.messages import (
     MAX_ATTEMPTS,
     Message,
@@ -101,7 +102,7 @@ async def test_enqueue_stores_audits_publishes_and_dedupes(octx: Context) -> Non
     assert [m.id for m in again] == ["msg_0002"]
     assert octx.store.count("messages") == 2
     assert stored(octx, "msg_0001").status is MessageStatus.QUEUED
-    assert octx.audit.entries == [  # type: ignore[attr-defined]
+    assert audited(octx) == [  # type: ignore[attr-defined]
         ("stf_admin", "message.queue", "msg_0001"),
         ("stf_admin", "message.queue", "msg_0002"),
     ]
@@ -210,7 +211,7 @@ async def test_permanent_failure_or_last_attempt_fails_and_tells_staff(
     failed = stored(octx, "msg_0001")
     assert failed.status is MessageStatus.FAILED
     assert failed.last_error.startswith(str(error))
-    assert ("system", "message.fail", "msg_0001") in octx.audit.entries  # type: ignore[attr-defined]
+    assert ("system", "message.fail", "msg_0001") in audited(octx)
 
 
 async def test_sends_run_concurrently_up_to_the_limit(octx: Context) -> None:
@@ -306,11 +307,12 @@ async def test_smtp_down_then_up_delivers_exactly_once(octx: Context, clock: Clo
 
 
 async def test_start_settles_only_sending_messages(octx: Context) -> None:
-    await octx.store.commit(
+    await seed(
+        octx.store,
         [
             Put("messages", email(1, status=MessageStatus.SENDING, attempts=1)),
             Put("messages", email(2, status=MessageStatus.SENT, attempts=1)),
-        ]
+        ],
     )
     worker = OutboxWorker(octx, {}, poll_s=3600)
     await worker.start()

@@ -11,6 +11,7 @@ import msgspec
 import pytest
 
 from tests.messaging.support import NOW, Clock, RecordingBus, open_context, wait_events
+from tests.seeding import seed
 from tlh.domain.messages import Message, MessageKind
 from tlh.domain.models import Appointment, Modality, Status
 from tlh.domain.reminders import ReminderDue
@@ -72,7 +73,7 @@ async def ctx(tmp_path: Path) -> AsyncIterator[Context]:
 
 
 async def add(ctx: Context, *appointments: Appointment) -> None:
-    await ctx.store.commit([Put("appointments", a) for a in appointments])
+    await seed(ctx.store, [Put("appointments", a) for a in appointments])
 
 
 def kinds(messages: list[Message]) -> list[tuple[str, str]]:

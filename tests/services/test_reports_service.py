@@ -7,15 +7,17 @@ from datetime import timedelta
 import msgspec
 import pytest
 
+from tests.seeding import audited, seed
 from tlh.domain.models import Appointment, Client, Modality, Policy, Role, Staff, Status
 from tlh.domain.reports import Outcome
 from tlh.domain.sessions import Participation
 from tlh.errors import BadRequest, Forbidden
 from tlh.services import reports, sessions
 from tlh.services.context import Actor, Context
-from tlh.store.base import Put, Repository
+from tlh.store.base import Put
+from tlh.store.tinystore import TinyStore
 
-from .conftest import NOW, TZ, RecordingAudit, RecordingEvents
+from .conftest import NOW, TZ, RecordingEvents
 
 DOC = Actor(kind="staff", id="stf_doc", role=Role.CLINICIAN)
 SCHED = Actor(kind="staff", id="stf_sched", role=Role.SCHEDULER)
@@ -31,7 +33,7 @@ class Clock:
 
 
 @pytest.fixture
-async def seeded(store: Repository) -> tuple[Context, Clock]:
+async def seeded(store: TinyStore) -> tuple[Context, Clock]:
     doc = store.get("staff", "stf_doc")
     assert isinstance(doc, Staff)
     client = Client(id="cli_1", name="Ada", created_at=NOW, updated_at=NOW)
@@ -46,16 +48,17 @@ async def seeded(store: Repository) -> tuple[Context, Clock]:
         created_at=NOW,
         updated_at=NOW,
     )
-    await store.commit(
+    await seed(
+        store,
         [
             Put("policy", Policy(practice_name="P", timezone=TZ, consent_required=False)),
             Put("staff", msgspec.structs.replace(doc, telehealth=True)),
             Put("clients", client),
             Put("appointments", appt),
-        ]
+        ],
     )
     clock = Clock()
-    ctx = Context(store=store, audit=RecordingAudit(), events=RecordingEvents(), clock=clock)  # type: ignore[arg-type]
+    ctx = Context(store=store, audit=store.audit, events=RecordingEvents(), clock=clock)  # type: ignore[arg-type]
     return ctx, clock
 
 
@@ -79,7 +82,7 @@ async def test_a_real_session_shows_in_both_reports(seeded: tuple[Context, Clock
     assert (row.session_id, row.duration_min, row.channels) == (segment.id, 45, ("sms",))
     [seen] = await reports.attendance_report(ctx, DOC, from_=day, to=day)
     assert (seen.outcome, seen.minutes_late, seen.channel) == (Outcome.LATE, 12, "sms")
-    assert ("stf_sched", "report.sessions", "cli_1") in ctx.audit.entries  # type: ignore[attr-defined]
+    assert ("stf_sched", "report.sessions", "cli_1") in audited(ctx)
 
 
 async def test_clinicians_see_only_their_own(seeded: tuple[Context, Clock]) -> None:

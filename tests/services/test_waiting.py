@@ -10,14 +10,15 @@ from typing import Any
 
 import pytest
 
+from tests.seeding import audited
 from tlh.domain.links import Channel, JoinLink, LinkPurpose, ParticipantKind
 from tlh.domain.rooms import EntryState
 from tlh.services.callhub import CallHub, Outbox
 from tlh.services.context import Context
 from tlh.services.waiting import Connection, Rooms, clean_display_name
-from tlh.store.base import Repository
+from tlh.store.tinystore import TinyStore
 
-from .conftest import NOW, RecordingAudit, RecordingEvents
+from .conftest import NOW, RecordingEvents
 
 
 @dataclass
@@ -66,9 +67,9 @@ LINK = JoinLink(
 
 
 @pytest.fixture
-async def setup(store: Repository) -> Any:
+async def setup(store: TinyStore) -> Any:
     clock, timer = Clock(), FakeTimer()
-    ctx = Context(store=store, audit=RecordingAudit(), events=RecordingEvents(), clock=clock)
+    ctx = Context(store=store, audit=store.audit, events=RecordingEvents(), clock=clock)
     hub = CallHub()
     rooms = Rooms(ctx, hub, grace_s=60, timer=timer)
     yield rooms, clock, timer, ctx
@@ -100,7 +101,7 @@ async def test_offline_entry_expires_after_grace(setup: Any) -> None:
     await _settle()
     assert rooms.get(entry.id) is None
     assert ("room.left", {**_ids(entry), "reason": "expired"}) in ctx.events.published
-    assert ("system", "room.expire", entry.id) in ctx.audit.entries
+    assert ("system", "room.expire", entry.id) in audited(ctx)
 
 
 async def test_reconnect_within_grace_cancels_expiry(setup: Any) -> None:

@@ -1,11 +1,14 @@
 """kill -9 a writing store at random moments, then check nothing acknowledged is lost.
 
-The child (``python -m tests.store.kill_harness DIR FIRST_SEQ SEED``) commits in a
-loop: single puts, big batches and status changes of earlier records. Before each
-commit it prints ``B seq n`` (the batch it is about to write), after ``commit()``
-returns ``A seq``. The parent kills it at a random acknowledgement count, reopens
-the store and checks that every acknowledged batch is there, and that every batch
-is all or nothing.
+The child (``python -m tests.store.kill_harness DIR FIRST_SEQ SEED [SLOW_AUDIT]``)
+commits in a loop: single puts, big batches and status changes of earlier records.
+Before each commit it prints ``B seq n`` (the batch it is about to write), after
+``commit()`` returns ``A seq``. The parent kills it at a random acknowledgement count,
+reopens the store and checks that every acknowledged batch is there, that every batch
+is all or nothing, and that every stored record has its audit entry (``tlh audit
+verify`` with the store's cross-check passes). With ``SLOW_AUDIT`` the child's audit
+writes each wait a few milliseconds first, so that kills often land between a commit's
+journal write and its audit write: the window recovery must close.
 """
 
 from __future__ import annotations
@@ -19,10 +22,13 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from tests.seeding import seed as seed_store
 from tlh.domain.models import Appointment, Status
+from tlh.store import auditverify
 from tlh.store.base import Put
 from tlh.store.tinystore import TinyStore
 
@@ -43,10 +49,18 @@ def _appt(seq: int, i: int, day: int, status: Status = Status.SCHEDULED) -> Appo
     )
 
 
-async def child(data_dir: str, first_seq: int, seed: int) -> None:
+async def child(data_dir: str, first_seq: int, seed: int, slow_audit: bool = False) -> None:
     """Commit forever, announcing each batch and acknowledging it after commit()."""
     rnd = random.Random(seed)
     store = TinyStore(data_dir, checkpoint_ops=400)
+    if slow_audit:
+        write = store.audit._write_sync
+
+        def slow_write(data: bytes) -> None:
+            time.sleep(rnd.random() * 0.01)  # runs in the writer's thread
+            write(data)
+
+        store.audit._write_sync = slow_write  # type: ignore[method-assign]
     await store.open()
     seq = first_seq
     while True:
@@ -62,7 +76,7 @@ async def child(data_dir: str, first_seq: int, seed: int) -> None:
             ops.append(Put("appointments", _status_change(old)))
         sys.stdout.write(f"B {seq} {n}\n")
         sys.stdout.flush()
-        await store.commit(ops)
+        await seed_store(store, ops)
         sys.stdout.write(f"A {seq}\n")
         sys.stdout.flush()
 
@@ -103,11 +117,25 @@ def _read_lines(
     return lines, buf
 
 
-async def verify(data_dir: Path, batches: dict[int, int], acked: set[int]) -> int:
-    """Reopen and check: acknowledged batches whole, every batch all or nothing."""
+@dataclass
+class KillReport:
+    """What a run of kills left: records stored, audit entries recovery had to add."""
+
+    records: int = 0
+    recovered_entries: int = 0
+
+
+async def verify(data_dir: Path, batches: dict[int, int], acked: set[int]) -> tuple[int, int]:
+    """Reopen and check: acknowledged batches whole, every batch all or nothing, every
+    record audited. Returns the records stored and the audit entries recovery added."""
     store = TinyStore(data_dir)
     await store.open()
     try:
+        result = auditverify.verify(data_dir, await store.stored_changes())
+        assert result.ok, [p.reason for p in result.problems[:5]]
+        audited = {e["target"] for e in store.audit.read() if e.get("commit") is not None}
+        bare = [r.id for r in store.all("appointments") if r.id not in audited]  # type: ignore[attr-defined]
+        assert not bare, f"{len(bare)} stored records have no audit entry, e.g. {bare[0]}"
         per_seq = Counter(
             int(rid.partition("-")[0][1:])
             for rid in (r.id for r in store.all("appointments"))  # type: ignore[attr-defined]
@@ -117,7 +145,7 @@ async def verify(data_dir: Path, batches: dict[int, int], acked: set[int]) -> in
         for seq, count in per_seq.items():
             assert seq in batches, f"records of a batch never announced: {seq}"
             assert count == batches[seq], f"batch {seq} is partial: {count}/{batches[seq]}"
-        return store.count("appointments")
+        return store.count("appointments"), store.recovered_entries
     finally:
         await store.close()
 
@@ -128,12 +156,13 @@ async def run_kills(
     seed: int = 0,
     max_acks: int = 30,
     child_module: str = "tests.store.kill_harness",
-) -> int:
+    slow_audit: bool = False,
+) -> KillReport:
     """Kill a writer ``kills`` times at random moments, verifying after each kill."""
     rnd = random.Random(seed)
     batches: dict[int, int] = {}
     acked: set[int] = set()
-    total = 0
+    report = KillReport()
     for round_ in range(kills):
         proc = subprocess.Popen(
             [
@@ -143,6 +172,7 @@ async def run_kills(
                 str(data_dir),
                 str(round_ * 100_000),
                 str(rnd.randrange(1 << 30)),
+                *(["slow-audit"] if slow_audit else []),
             ],
             cwd=ROOT,
             stdout=subprocess.PIPE,
@@ -166,9 +196,10 @@ async def run_kills(
                 batches[int(seq)] = int(rest[0])
             else:
                 acked.add(int(seq))
-        total = await verify(data_dir, batches, acked)
-    return total
+        report.records, recovered = await verify(data_dir, batches, acked)
+        report.recovered_entries += recovered
+    return report
 
 
 if __name__ == "__main__":
-    asyncio.run(child(sys.argv[1], int(sys.argv[2]), int(sys.argv[3])))
+    asyncio.run(child(sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), len(sys.argv) > 4))

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.seeding import seed
 from tests.store.conftest import appt, client
 from tlh.errors import InvalidInput, StoreLocked
 from tlh.store.backup import restore, snapshot, write_snapshot
@@ -31,10 +32,10 @@ async def test_backup_restore_round_trip(data_dir: Path, tmp_path: Path) -> None
     (audit / "2026-03.jsonl").write_bytes(b'{"what":"x"}\n')
     s = TinyStore(data_dir)
     await s.open()
-    await s.commit([Put("clients", client("c1")), Put("appointments", appt("a1"))])
+    await seed(s, [Put("clients", client("c1")), Put("appointments", appt("a1"))])
     archive = tmp_path / "backup.tar.gz"
     await write_snapshot(s, archive)  # journal not folded yet: taken from memory
-    await s.commit([Put("clients", client("c2"))])  # after the backup
+    await seed(s, [Put("clients", client("c2"))])  # after the backup
     await s.close()
 
     aside = restore(archive, data_dir)
@@ -72,7 +73,7 @@ async def test_bad_archive_refused_and_data_intact(
 ) -> None:
     s = TinyStore(data_dir)
     await s.open()
-    await s.commit([Put("clients", client("c1"))])
+    await seed(s, [Put("clients", client("c1"))])
     await s.close()
     before = {p: p.read_bytes() for p in data_dir.rglob("*") if p.is_file()}
     archive = tmp_path / "bad.tar.gz"

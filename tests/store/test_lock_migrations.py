@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.seeding import seed
 from tests.store.conftest import client
 from tlh.errors import StoreError, StoreLocked
 from tlh.store import migrations
@@ -21,6 +22,7 @@ TRY_OPEN = """
 import asyncio, sys
 from tlh.errors import StoreLocked
 from tlh.store.tinystore import TinyStore
+from tests.seeding import seed
 async def main():
     try:
         await TinyStore(sys.argv[1]).open()
@@ -67,7 +69,7 @@ async def test_migration_runs_in_order_and_bumps_version(
 ) -> None:
     s = TinyStore(data_dir)
     await s.open()
-    await s.commit([Put("clients", client("c1"))])
+    await seed(s, [Put("clients", client("c1"))])
     await s.close()
     (data_dir / "meta.json").write_text('{"schema_version": 0}')
     ran: list[int] = []
@@ -80,13 +82,15 @@ async def test_migration_runs_in_order_and_bumps_version(
         f.write_text(json.dumps(doc))
         ran.append(1)
 
-    monkeypatch.setattr(migrations, "MIGRATIONS", {1: v0_to_v1})
+    monkeypatch.setattr(migrations, "MIGRATIONS", {**migrations.MIGRATIONS, 1: v0_to_v1})
     s2 = TinyStore(data_dir)
     await s2.open()
     assert ran == [1]
     assert [c.id for c in s2.find("clients", "external_id", "MIGRATED")] == ["c1"]  # type: ignore[attr-defined]
     await s2.close()
-    assert json.loads((data_dir / "meta.json").read_text()) == {"schema_version": 1}
+    assert json.loads((data_dir / "meta.json").read_text()) == {
+        "schema_version": migrations.CURRENT_VERSION
+    }
 
 
 async def test_migration_refused_with_unfolded_journal(
@@ -94,7 +98,7 @@ async def test_migration_refused_with_unfolded_journal(
 ) -> None:
     s = TinyStore(data_dir)
     await s.open()
-    await s.commit([Put("clients", client("c1"))])
+    await seed(s, [Put("clients", client("c1"))])
     # crash: no close; pretend the dir was written by an older version
     s._journal.close()
     s._dir_lock.release()

@@ -10,6 +10,7 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.seeding import seed
 from tests.store.conftest import T0, appt, client
 from tlh.store.base import Delete, Op, Put
 from tlh.store.tinystore import TinyStore, init_data_dir
@@ -70,7 +71,7 @@ async def _run(data_dir: Path, seq: list[list[Op]]) -> None:
     store = TinyStore(data_dir, checkpoint_ops=3)
     await store.open()
     for ops in seq:
-        await store.commit(ops)
+        await seed(store, ops)
         for op in ops:
             if isinstance(op, Put):
                 model[(op.table, op.record.id)] = op.record  # type: ignore[attr-defined]

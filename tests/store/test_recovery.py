@@ -11,6 +11,7 @@ from pathlib import Path
 import msgspec
 import pytest
 
+from tests.seeding import seed
 from tests.store.conftest import T0, appt, client
 from tlh.errors import StoreError
 from tlh.store import tinystore
@@ -31,7 +32,7 @@ async def test_failed_checkpoint_keeps_journal_and_retries(
 ) -> None:
     s = TinyStore(data_dir)
     await s.open()
-    await s.commit([Put("clients", client("c1")), Put("appointments", appt("a1"))])
+    await seed(s, [Put("clients", client("c1")), Put("appointments", appt("a1"))])
     written: list[Path] = []
     real = tinystore.write_atomic
 
@@ -51,7 +52,7 @@ async def test_failed_checkpoint_keeps_journal_and_retries(
     assert crashed.get("clients", "c1") == client("c1")
     assert crashed.get("appointments", "a1") == appt("a1")
     await crashed.close()
-    await s.commit([Delete("clients", "c1")])
+    await seed(s, [Delete("clients", "c1")])
     await s.close()  # the retry folds everything
     s2 = TinyStore(data_dir)
     await s2.open()
@@ -80,7 +81,7 @@ async def test_id_in_two_partitions_is_settled_by_the_journal(data_dir: Path) ->
 
 
 async def test_cancelled_commit_still_lands_in_memory_and_on_disk(store: TinyStore) -> None:
-    task = asyncio.create_task(store.commit([Put("clients", client("c1"))]))
+    task = asyncio.create_task(seed(store, [Put("clients", client("c1"))]))
     await asyncio.sleep(0)  # let it start its journal write
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
@@ -94,7 +95,7 @@ async def test_cancelled_commit_still_lands_in_memory_and_on_disk(store: TinySto
 async def test_journal_write_failure_is_a_clean_store_error(
     store: TinyStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    await store.commit([Put("clients", client("c1"))])
+    await seed(store, [Put("clients", client("c1"))])
 
     def broken(fd: int) -> None:
         raise OSError(5, "Input/output error")
@@ -102,9 +103,9 @@ async def test_journal_write_failure_is_a_clean_store_error(
     with monkeypatch.context() as m:
         m.setattr(os, "fdatasync", broken)
         with pytest.raises(StoreError, match="could not be written"):
-            await store.commit([Put("clients", client("c2"))])
+            await seed(store, [Put("clients", client("c2"))])
     assert store.get("clients", "c2") is None
-    await store.commit([Put("clients", client("c3"))])  # the journal was repaired
+    await seed(store, [Put("clients", client("c3"))])  # the journal was repaired
     replayed = [
         msgspec.json.decode(p)["ops"][0]["put"]["id"] for _, _, p in store._journal.replay()
     ]

@@ -10,6 +10,7 @@ import msgspec
 import pytest
 from tinydb import TinyDB
 
+from tests.seeding import seed
 from tests.store.conftest import T0, appt, client
 from tlh.domain.models import Policy, Staff, Status
 from tlh.errors import InvalidInput, StoreCorrupt, StoreError
@@ -34,8 +35,8 @@ async def reopen(path: Path) -> TinyStore:
 async def test_round_trip_across_reopen(data_dir: Path) -> None:
     s = await reopen(data_dir)
     policy = Policy(practice_name="Test Practice")
-    await s.commit(
-        [Put("policy", policy), Put("clients", client("c1")), Put("appointments", appt("a1"))]
+    await seed(
+        s, [Put("policy", policy), Put("clients", client("c1")), Put("appointments", appt("a1"))]
     )
     await s.close()
     s2 = await reopen(data_dir)
@@ -59,9 +60,9 @@ async def test_round_trip_across_reopen(data_dir: Path) -> None:
 async def test_journal_replay_after_crash_without_checkpoint(
     store: TinyStore, tmp_path: Path
 ) -> None:
-    await store.commit([Put("appointments", appt("a1"))])
-    await store.commit([Put("appointments", appt("a1", status=Status.CONFIRMED))])
-    await store.commit([Put("clients", client("c1")), Delete("clients", "nobody")])
+    await seed(store, [Put("appointments", appt("a1"))])
+    await seed(store, [Put("appointments", appt("a1", status=Status.CONFIRMED))])
+    await seed(store, [Put("clients", client("c1")), Delete("clients", "nobody")])
     assert not (store.data_dir / "db" / "clients.json").exists()
     crashed = await reopen(crash_copy(store.data_dir, tmp_path / "crashed"))
     apt = crashed.get("appointments", "a1")
@@ -74,10 +75,10 @@ async def test_journal_replay_after_crash_without_checkpoint(
 async def test_checkpoint_folds_journal_and_keeps_bak(data_dir: Path) -> None:
     s = TinyStore(data_dir, checkpoint_ops=2)
     await s.open()
-    await s.commit([Put("clients", client("c1"))])
-    await s.commit([Put("clients", client("c2"))])  # reaches the threshold
+    await seed(s, [Put("clients", client("c1"))])
+    await seed(s, [Put("clients", client("c2"))])  # reaches the threshold
     await s.checkpoint()
-    await s.commit([Put("clients", client("c3"))])
+    await seed(s, [Put("clients", client("c3"))])
     await s.checkpoint()
     await s.close()
     db = data_dir / "db"
@@ -89,7 +90,7 @@ async def test_checkpoint_folds_journal_and_keeps_bak(data_dir: Path) -> None:
 
 async def test_corrupt_table_file_stops_open_and_is_untouched(data_dir: Path) -> None:
     s = await reopen(data_dir)
-    await s.commit([Put("clients", client("c1"))])
+    await seed(s, [Put("clients", client("c1"))])
     await s.close()
     path = data_dir / "db" / "clients.json"
     path.write_bytes(path.read_bytes()[:-7])
@@ -113,7 +114,7 @@ async def test_corrupt_meta_stops_open(data_dir: Path, content: bytes) -> None:
 
 async def test_corrupt_middle_journal_record_stops_open(store: TinyStore, tmp_path: Path) -> None:
     for i in range(3):
-        await store.commit([Put("clients", client(f"c{i}"))])
+        await seed(store, [Put("clients", client(f"c{i}"))])
     crashed = crash_copy(store.data_dir, tmp_path / "crashed")
     wal = next((crashed / "journal").glob("*.wal"))
     data = bytearray(wal.read_bytes())
@@ -142,8 +143,8 @@ async def test_newer_schema_is_refused(data_dir: Path) -> None:
 
 async def test_appointment_moves_partition_when_month_changes(data_dir: Path) -> None:
     s = await reopen(data_dir)
-    await s.commit([Put("appointments", appt("a1"))])
-    await s.commit([Put("appointments", appt("a1", start=T0 + timedelta(days=40)))])
+    await seed(s, [Put("appointments", appt("a1"))])
+    await seed(s, [Put("appointments", appt("a1", start=T0 + timedelta(days=40)))])
     await s.close()
     parts = data_dir / "db" / "appointments"
     assert "a1" not in (parts / "2026-03.json").read_text()
@@ -154,14 +155,14 @@ async def test_appointment_moves_partition_when_month_changes(data_dir: Path) ->
 
 
 async def test_indexes_follow_update_and_delete(store: TinyStore) -> None:
-    await store.commit([Put("clients", client("c1", email="a@x.test", external_id="E1"))])
+    await seed(store, [Put("clients", client("c1", email="a@x.test", external_id="E1"))])
     assert [c.id for c in store.find("clients", "email", "a@x.test")] == ["c1"]  # type: ignore[attr-defined]
-    await store.commit([Put("clients", client("c1", email="b@x.test"))])
+    await seed(store, [Put("clients", client("c1", email="b@x.test"))])
     assert store.find("clients", "email", "a@x.test") == []
     assert len(store.find("clients", "email", "b@x.test")) == 1
     assert store.find("clients", "external_id", "E1") == []
     assert len(store.find("clients", "external_id", None)) == 1
-    await store.commit([Delete("clients", "c1")])
+    await seed(store, [Delete("clients", "c1")])
     assert store.find("clients", "email", "b@x.test") == []
     with pytest.raises(InvalidInput):
         store.find("clients", "name", "x")
@@ -172,7 +173,7 @@ async def test_appointments_between_edges(store: TinyStore) -> None:
     late = appt("late", start=midnight - timedelta(minutes=30), duration_min=60)
     other = appt("other", start=midnight + timedelta(hours=9), clinicians=("stf_2",))
     ends_at = appt("ends", start=midnight - timedelta(hours=2), duration_min=60)
-    await store.commit([Put("appointments", a) for a in (late, other, ends_at)])
+    await seed(store, [Put("appointments", a) for a in (late, other, ends_at)])
     day1 = store.appointments_between(midnight - timedelta(days=1), midnight)
     day2 = store.appointments_between(midnight, midnight + timedelta(days=1))
     assert [a.id for a in day1] == ["ends", "late"]
@@ -192,7 +193,7 @@ async def test_appointments_between_edges(store: TinyStore) -> None:
     assert store.appointments_between(midnight, midnight) == []
     with pytest.raises(InvalidInput):
         store.appointments_between(datetime(2026, 3, 11), datetime(2026, 3, 12))
-    await store.commit([Delete("appointments", "late")])
+    await seed(store, [Delete("appointments", "late")])
     assert [a.id for a in store.appointments_between(midnight, midnight + timedelta(days=1))] == [
         "other"
     ]
@@ -200,19 +201,19 @@ async def test_appointments_between_edges(store: TinyStore) -> None:
 
 async def test_commit_validates_ops(store: TinyStore) -> None:
     with pytest.raises(InvalidInput, match="unknown table"):
-        await store.commit([Put("nope", client("c1"))])
+        await seed(store, [Put("nope", client("c1"))])
     with pytest.raises(InvalidInput, match="holds Client"):
-        await store.commit([Put("clients", appt("a1"))])
+        await seed(store, [Put("clients", appt("a1"))])
     with pytest.raises(InvalidInput, match="naive"):
-        await store.commit([Put("appointments", appt("a1", start=datetime(2026, 1, 1)))])
+        await seed(store, [Put("appointments", appt("a1", start=datetime(2026, 1, 1)))])
     bad = appt("a2", duration_min="long")  # type: ignore[arg-type]
     with pytest.raises(InvalidInput, match="does not match"):
-        await store.commit([Put("clients", client("c1")), Put("appointments", bad)])
+        await seed(store, [Put("clients", client("c1")), Put("appointments", bad)])
     assert store.count("clients") == 0  # all or nothing
     staff = Staff(
         id="s1", email="s@x.test", name="S", role="clinician", created_at=T0, updated_at=T0
     )  # type: ignore[arg-type]
-    await store.commit([Put("staff", staff)])
+    await seed(store, [Put("staff", staff)])
     assert store.find("staff", "email", "s@x.test")[0] == staff
 
 
@@ -220,11 +221,11 @@ async def test_closed_store_refuses_commits(data_dir: Path) -> None:
     s = await reopen(data_dir)
     await s.close()
     with pytest.raises(StoreError, match="not open"):
-        await s.commit([Put("clients", client("c1"))])
+        await seed(s, [Put("clients", client("c1"))])
 
 
 async def test_close_folds_even_a_no_op_journal(data_dir: Path) -> None:
     s = await reopen(data_dir)
-    await s.commit([Delete("appointments", "missing")])
+    await seed(s, [Delete("appointments", "missing")])
     await s.close()
     assert [p.stat().st_size for p in (data_dir / "journal").glob("*.wal")] == [0]

@@ -12,11 +12,14 @@ from typing import Any
 import msgspec
 import pytest
 
+from tests.seeding import seed
 from tlh.domain.sessions import Participation, SessionSegment
-from tlh.store.base import Put
+from tlh.services.context import SYSTEM
+from tlh.store.base import Put, note
 from tlh.store.tinystore import TinyStore
 
 NOW = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
+AUDIT = {sid: [note(SYSTEM, "test.update", sid)] for sid in ("ses_1", "ses_nope")}
 
 
 def _segment() -> SessionSegment:
@@ -28,7 +31,7 @@ def _joined(peer: str) -> Participation:
 
 
 async def test_concurrent_updates_of_one_record_keep_every_change(store: TinyStore) -> None:
-    await store.commit([Put("sessions", _segment())])
+    await seed(store, [Put("sessions", _segment())])
 
     def add(peer: str) -> object:
         def change(found: object) -> SessionSegment:
@@ -37,7 +40,9 @@ async def test_concurrent_updates_of_one_record_keep_every_change(store: TinySto
 
         return change
 
-    await asyncio.gather(*(store.update("sessions", "ses_1", add(f"p{n}")) for n in range(20)))
+    await asyncio.gather(
+        *(store.update("sessions", "ses_1", add(f"p{n}"), audit=AUDIT["ses_1"]) for n in range(20))
+    )
     stored = store.get("sessions", "ses_1")
     assert isinstance(stored, SessionSegment)
     assert sorted(p.peer_id for p in stored.participants) == sorted(f"p{n}" for n in range(20))
@@ -46,13 +51,13 @@ async def test_concurrent_updates_of_one_record_keep_every_change(store: TinySto
 
 async def test_get_then_commit_would_lose_one_of_them(store: TinyStore) -> None:
     """The race ``update`` exists for: shown with two plain read-then-commit writers."""
-    await store.commit([Put("sessions", _segment())])
+    await seed(store, [Put("sessions", _segment())])
 
     async def add(peer: str) -> None:
         found = store.get("sessions", "ses_1")
         assert isinstance(found, SessionSegment)
-        await store.commit(
-            [Put("sessions", msgspec.structs.replace(found, participants=(_joined(peer),)))]
+        await seed(
+            store, [Put("sessions", msgspec.structs.replace(found, participants=(_joined(peer),)))]
         )
 
     await asyncio.gather(add("a"), add("b"))
@@ -62,20 +67,32 @@ async def test_get_then_commit_would_lose_one_of_them(store: TinyStore) -> None:
 
 
 async def test_no_change_writes_nothing_and_a_failed_change_unlocks(store: TinyStore) -> None:
-    await store.commit([Put("sessions", _segment())])
+    await seed(store, [Put("sessions", _segment())])
     before = store._seq
-    assert await store.update("sessions", "ses_1", lambda found: found) == _segment()
-    assert await store.update("sessions", "ses_nope", lambda found: None) is None
+    assert (
+        await store.update("sessions", "ses_1", lambda found: found, audit=AUDIT["ses_1"])
+        == _segment()
+    )
+    assert (
+        await store.update("sessions", "ses_nope", lambda found: None, audit=AUDIT["ses_nope"])
+        is None
+    )
     assert store._seq == before
 
     def boom(found: object) -> SessionSegment:
         raise ValueError("no")
 
     with pytest.raises(ValueError, match="no"):
-        await store.update("sessions", "ses_1", boom)
+        await store.update("sessions", "ses_1", boom, audit=AUDIT["ses_1"])
     assert store._record_locks == {}
     await asyncio.wait_for(
-        store.update("sessions", "ses_1", lambda f: msgspec.structs.replace(f, relayed=True)), 5
+        store.update(
+            "sessions",
+            "ses_1",
+            lambda f: msgspec.structs.replace(f, relayed=True),
+            audit=AUDIT["ses_1"],
+        ),
+        5,
     )
     stored = store.get("sessions", "ses_1")
     assert isinstance(stored, SessionSegment)
@@ -87,7 +104,7 @@ async def test_an_update_cancelled_during_its_commit_holds_the_record_until_it_l
 ) -> None:
     """A socket handler cancelled mid-leave (shutdown): its write still lands, and the
     update queued behind it must read it, not the record from before."""
-    await store.commit([Put("sessions", _segment())])
+    await seed(store, [Put("sessions", _segment())])
 
     def add(peer: str) -> Any:
         def change(found: Any) -> SessionSegment:
@@ -95,10 +112,12 @@ async def test_an_update_cancelled_during_its_commit_holds_the_record_until_it_l
 
         return change
 
-    first = asyncio.ensure_future(store.update("sessions", "ses_1", add("a")))
+    first = asyncio.ensure_future(store.update("sessions", "ses_1", add("a"), audit=AUDIT["ses_1"]))
     await asyncio.sleep(0)
     await asyncio.sleep(0)  # the first holds the record and is committing
-    second = asyncio.ensure_future(store.update("sessions", "ses_1", add("b")))
+    second = asyncio.ensure_future(
+        store.update("sessions", "ses_1", add("b"), audit=AUDIT["ses_1"])
+    )
     await asyncio.sleep(0)
     first.cancel()
     with pytest.raises(asyncio.CancelledError):

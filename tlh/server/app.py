@@ -26,7 +26,6 @@ from tlh.services.outbox import OutboxWorker
 from tlh.services.reminder_clock import ReminderClock
 from tlh.services.staff_web import StaffWeb
 from tlh.services.waiting import Rooms
-from tlh.store.auditlog import AuditLog
 from tlh.store.tinystore import TinyStore
 
 from . import middleware
@@ -57,17 +56,12 @@ from .staffsockets import StaffSockets
 
 
 async def _resources(app: web.Application) -> AsyncIterator[None]:
-    """Open the store (taking the data dir's lock) and the audit log, then start the
+    """Open the store (taking the data dir's lock) with its audit log, then start the
     outbox worker and the reminder clock; stop them before closing the store."""
     settings = app[SETTINGS]
     store = TinyStore(settings.data_dir)
     await store.open()
-    audit = AuditLog(settings.data_dir)
-    try:
-        await audit.start()
-    except BaseException:
-        await store.close()
-        raise
+    audit = store.audit
     bus = EventBus()
     app[STORE], app[AUDIT], app[BUS] = store, audit, bus
     ctx = OutreachContext(
@@ -117,7 +111,6 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
         await app[CALL_HUB].close()
         await clock.close()
         await worker.close()
-        await audit.close()
         await store.close()
 
 

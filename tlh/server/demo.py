@@ -19,7 +19,7 @@ from tlh.services import links
 from tlh.services.bootstrap import init_practice, local_context
 from tlh.services.context import Actor, utcnow
 from tlh.services.staff import find_staff
-from tlh.store.base import Put
+from tlh.store.base import Put, note
 
 from .accesslog import PathOnlyAccessLogger
 from .app import create_app
@@ -64,8 +64,10 @@ async def client_tokens(
         consent = links.consent_link(ctx, actor, clients[0], Channel.COPY) if clients else None
         if consent is not None:
             made.append(consent)
-        await ctx.store.commit([Put("links", m.link) for m in made])
-        await ctx.audit.append_many(actor, "link.create", [m.link.id for m in made])
+        await ctx.store.commit(
+            [Put("links", m.link) for m in made],
+            audit=[note(actor, "link.create", *(m.link.id for m in made))],
+        )
         lead = None
         if isinstance(appt, Appointment) and appt.clinician_ids:
             found = ctx.store.get("staff", appt.clinician_ids[0])

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -23,11 +23,11 @@ from tlh.domain.models import (
 )
 from tlh.domain.timeutil import local_day_bounds, parse_local, zone
 from tlh.errors import Conflict, Forbidden, InvalidInput, NotFound
-from tlh.services import auth, invites
+from tlh.services import auth, invites, schedule_locks
 from tlh.services.consent import consent_check
 from tlh.services.context import Actor, Context, new_id
 from tlh.services.staff import find_staff
-from tlh.store.base import Put
+from tlh.store.base import AuditNote, Put, note
 
 READERS = (Role.ADMIN, Role.SCHEDULER, Role.CLINICIAN)
 WRITERS = (Role.ADMIN, Role.SCHEDULER)
@@ -141,8 +141,6 @@ async def add_appointment(ctx: Context, actor: Actor, body: dict[str, Any]) -> l
     clinician_ids = _clinicians(ctx, list(body.get("clinicians") or []), kind)
     client_ids = _clients(ctx, list(body.get("client_ids") or []), kind)
     external_id = body.get("external_id") or None
-    if external_id and ctx.store.find("appointments", "external_id", external_id):
-        raise Conflict("an appointment with that external id already exists")
     rrule = body.get("rrule") or None
     starts = [start]
     if rrule:
@@ -171,9 +169,18 @@ async def add_appointment(ctx: Context, actor: Actor, body: dict[str, Any]) -> l
         )
         for n, occurrence in enumerate(starts)
     ]
-    check_conflicts(ctx, appts)
-    await ctx.store.commit([Put("appointments", a) for a in appts])
-    await ctx.audit.append_many(actor, "appointment.create", [a.id for a in appts])
+    keys = schedule_locks.schedule(clinician_ids)
+    if external_id:
+        keys.append(schedule_locks.appointment_external_id(str(external_id)))
+    # The checks and the commit are one step: of two bookings of one slot, one wins.
+    async with ctx.store.locked(*keys):
+        if external_id and ctx.store.find("appointments", "external_id", external_id):
+            raise Conflict("an appointment with that external id already exists")
+        check_conflicts(ctx, appts)
+        await ctx.store.commit(
+            [Put("appointments", a) for a in appts],
+            audit=[note(actor, "appointment.create", *(a.id for a in appts))],
+        )
     for appt in appts:
         ctx.events.publish("appointment.created", _event(appt))
     return appts
@@ -276,13 +283,36 @@ async def update_appointment(
             check_conflicts(ctx, [updated])
         return updated
 
-    updated = await ctx.store.update("appointments", appt_id, change)
-    assert isinstance(updated, Appointment)
-    await ctx.audit.append(actor, "appointment.update", appt.id)
+    updated = await _update_holding_schedules(
+        ctx, appt_id, change, changes, note(actor, "appointment.update", appt_id)
+    )
     ctx.events.publish("appointment.updated", _event(updated))
     if updated.start != before.start:
         await invites.after_reschedule(ctx, actor, updated)
     return updated
+
+
+async def _update_holding_schedules(
+    ctx: Context,
+    appt_id: str,
+    change: Callable[[object], Appointment],
+    changes: dict[str, Any],
+    audit: AuditNote,
+) -> Appointment:
+    """``store.update`` of an appointment; a move (time, length, clinicians) holds the
+    schedules its conflict check reads: the clinicians it has as stored and gets."""
+    moving = {"start", "duration_min", "clinician_ids"} & changes.keys()
+    while True:
+        stored = ctx.store.get("appointments", appt_id)
+        had = set(stored.clinician_ids) if isinstance(stored, Appointment) else set()
+        held = had | set(changes.get("clinician_ids", ())) if moving else set()
+        async with ctx.store.locked(*schedule_locks.schedule(sorted(held))):
+            now = ctx.store.get("appointments", appt_id)
+            if moving and isinstance(now, Appointment) and not set(now.clinician_ids) <= held:
+                continue  # moved to another clinician meanwhile: hold theirs too
+            updated = await ctx.store.update("appointments", appt_id, change, audit=[audit])
+        assert isinstance(updated, Appointment)
+        return updated
 
 
 async def set_status(ctx: Context, actor: Actor, appt_id: str, status: Any) -> Appointment:
@@ -304,9 +334,11 @@ async def set_status(ctx: Context, actor: Actor, appt_id: str, status: Any) -> A
         before = found.status
         return msgspec.structs.replace(found, status=new, updated_at=now)
 
-    updated = await ctx.store.update("appointments", appt_id, move)
+    action = f"appointment.status.{new.value}"
+    updated = await ctx.store.update(
+        "appointments", appt_id, move, audit=[note(actor, action, appt_id)]
+    )
     assert isinstance(updated, Appointment)
-    await ctx.audit.append(actor, f"appointment.status.{new.value}", appt.id)
     ctx.events.publish("appointment.status", _event(updated))
     if new in (Status.CANCELLED, Status.LATE_CANCELLED) and new is not before:
         await invites.after_cancel(ctx, actor, updated)

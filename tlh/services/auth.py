@@ -8,7 +8,7 @@ import secrets
 from tlh.domain.models import Role, Staff, StaffToken
 from tlh.errors import Forbidden, Unauthenticated
 from tlh.services.context import Actor, Context, new_id
-from tlh.store.base import Put
+from tlh.store.base import Put, op_id
 
 TOKEN_PREFIX = "tlh_"
 
@@ -38,6 +38,16 @@ def issue_token(ctx: Context, staff: Staff) -> tuple[str, list[Put]]:
         )
     )
     return token, ops
+
+
+def tokens_key(staff_id: str) -> str:
+    """The ``Repository.locked`` key held while a staff member's tokens change."""
+    return f"tokens-of:{staff_id}"
+
+
+def op_ids(ops: list[Put]) -> list[str]:
+    """The ids of the token records ``ops`` write (for their audit note)."""
+    return [op_id(op) for op in ops]
 
 
 def revoke_all(ctx: Context, staff: Staff) -> list[Put]:

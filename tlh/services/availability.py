@@ -10,7 +10,7 @@ from tlh.errors import InvalidInput, NotFound
 from tlh.services import auth
 from tlh.services.context import Actor, Context, new_id
 from tlh.services.staff import find_staff
-from tlh.store.base import Delete, Put
+from tlh.store.base import Delete, Put, note
 
 WRITERS = (Role.ADMIN, Role.SCHEDULER)
 
@@ -33,8 +33,9 @@ async def add_block(ctx: Context, actor: Actor, body: dict[str, Any]) -> Availab
         end_local=end,
         mode=mode,
     )
-    await ctx.store.commit([Put("availability", block)])
-    await ctx.audit.append(actor, "availability.create", block.id)
+    await ctx.store.commit(
+        [Put("availability", block)], audit=[note(actor, "availability.create", block.id)]
+    )
     ctx.events.publish("availability.changed", {"clinician_id": clinician.id})
     return block
 
@@ -53,6 +54,7 @@ async def remove_block(ctx: Context, actor: Actor, block_id: str) -> None:
     block = ctx.store.get("availability", block_id)
     if not isinstance(block, AvailabilityBlock):
         raise NotFound("no availability block with that id")
-    await ctx.store.commit([Delete("availability", block_id)])
-    await ctx.audit.append(actor, "availability.delete", block_id)
+    await ctx.store.commit(
+        [Delete("availability", block_id)], audit=[note(actor, "availability.delete", block_id)]
+    )
     ctx.events.publish("availability.changed", {"clinician_id": block.clinician_id})

@@ -13,8 +13,7 @@ from tlh.services import auth
 from tlh.services.context import SYSTEM, Context, new_id
 from tlh.services.events import EventBus
 from tlh.services.validation import clean_name, normalise_email
-from tlh.store.auditlog import AuditLog
-from tlh.store.base import Put
+from tlh.store.base import POLICY_ID, Put, note
 from tlh.store.layout import init_data_dir
 from tlh.store.tinystore import TinyStore
 
@@ -24,13 +23,8 @@ async def local_context(data_dir: Path) -> AsyncIterator[Context]:
     """A context over a data dir opened directly (holds the dir's lock meanwhile)."""
     store = TinyStore(data_dir)
     await store.open()
-    audit = AuditLog(data_dir)
     try:
-        await audit.start()
-        try:
-            yield Context(store=store, audit=audit, events=EventBus())
-        finally:
-            await audit.close()
+        yield Context(store=store, audit=store.audit, events=EventBus())
     finally:
         await store.close()
 
@@ -57,6 +51,8 @@ async def init_practice(
             updated_at=now,
         )
         token, token_ops = auth.issue_token(ctx, admin)
-        await ctx.store.commit([Put("policy", policy), Put("staff", admin), *token_ops])
-        await ctx.audit.append(SYSTEM, "practice.init", admin.id)
+        await ctx.store.commit(
+            [Put("policy", policy), Put("staff", admin), *token_ops],
+            audit=[note(SYSTEM, "practice.init", POLICY_ID, admin.id, *auth.op_ids(token_ops))],
+        )
     return token

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 
@@ -10,10 +11,10 @@ import msgspec
 from tlh.domain.models import Client, Contact, Reminder, Role
 from tlh.domain.timeutil import zone
 from tlh.errors import Conflict, InvalidInput, NotFound
-from tlh.services import auth
+from tlh.services import auth, schedule_locks
 from tlh.services.context import Actor, Context, new_id
 from tlh.services.validation import clean_name, normalise_email, normalise_phone, parse_dob
-from tlh.store.base import Put
+from tlh.store.base import Put, note
 
 READERS = (Role.ADMIN, Role.SCHEDULER, Role.CLINICIAN)
 WRITERS = (Role.ADMIN, Role.SCHEDULER)
@@ -75,11 +76,14 @@ def _check_external_id(ctx: Context, external_id: str | None, own_id: str | None
 async def add_client(ctx: Context, actor: Actor, fields: dict[str, Any]) -> Client:
     auth.require_role(actor, *WRITERS)
     clean = _clean(ctx, fields, creating=True)
-    _check_external_id(ctx, clean.get("external_id"), None)
     now = ctx.clock()
     client = Client(id=new_id("cli"), created_at=now, updated_at=now, **clean)
-    await ctx.store.commit([Put("clients", client)])
-    await ctx.audit.append(actor, "client.create", client.id)
+    keys = [schedule_locks.client_external_id(client.external_id)] if client.external_id else []
+    async with ctx.store.locked(*keys):
+        _check_external_id(ctx, client.external_id, None)
+        await ctx.store.commit(
+            [Put("clients", client)], audit=[note(actor, "client.create", client.id)]
+        )
     ctx.events.publish("client.created", {"id": client.id})
     return client
 
@@ -98,18 +102,43 @@ async def get_client(ctx: Context, actor: Actor, client_id: str) -> Client:
     return client
 
 
+async def change_client(
+    ctx: Context, actor: Actor, client_id: str, action: str, change: Callable[[Client], Client]
+) -> Client:
+    """Read-modify-write one client as stored now (two changes at once both land), with
+    ``action`` in the audit log and a ``client.updated`` event."""
+    now = ctx.clock()
+
+    def apply(found: object) -> Client:
+        if not isinstance(found, Client):
+            raise NotFound("no client with that id")
+        return msgspec.structs.replace(change(found), updated_at=now)
+
+    updated = await ctx.store.update(
+        "clients", client_id, apply, audit=[note(actor, action, client_id)]
+    )
+    assert isinstance(updated, Client)
+    ctx.events.publish("client.updated", {"id": updated.id})
+    return updated
+
+
 async def update_client(
     ctx: Context, actor: Actor, client_id: str, fields: dict[str, Any]
 ) -> Client:
     auth.require_role(actor, *WRITERS)
-    client = _load(ctx, client_id)
+    _load(ctx, client_id)
     clean = _clean(ctx, fields, creating=False)
-    _check_external_id(ctx, clean.get("external_id"), client.id)
-    updated = msgspec.structs.replace(client, **clean, updated_at=ctx.clock())
-    await ctx.store.commit([Put("clients", updated)])
-    await ctx.audit.append(actor, "client.update", client.id)
-    ctx.events.publish("client.updated", {"id": client.id})
-    return updated
+    external_id = clean.get("external_id")
+    keys = [schedule_locks.client_external_id(external_id)] if external_id else []
+    async with ctx.store.locked(*keys):
+        _check_external_id(ctx, external_id, client_id)
+        return await change_client(
+            ctx,
+            actor,
+            client_id,
+            "client.update",
+            lambda found: msgspec.structs.replace(found, **clean),
+        )
 
 
 async def add_contact(ctx: Context, actor: Actor, client_id: str, fields: dict[str, Any]) -> Client:
@@ -127,13 +156,13 @@ async def add_contact(ctx: Context, actor: Actor, client_id: str, fields: dict[s
         phone=normalise_phone(fields["phone"]) if fields.get("phone") else None,
         reminders=_reminders(fields.get("reminders") or []),
     )
-    updated = msgspec.structs.replace(
-        client, contacts=(*client.contacts, contact), updated_at=ctx.clock()
+    return await change_client(
+        ctx,
+        actor,
+        client.id,
+        "client.contact.add",
+        lambda found: msgspec.structs.replace(found, contacts=(*found.contacts, contact)),
     )
-    await ctx.store.commit([Put("clients", updated)])
-    await ctx.audit.append(actor, "client.contact.add", client.id)
-    ctx.events.publish("client.updated", {"id": client.id})
-    return updated
 
 
 async def list_clients(ctx: Context, actor: Actor, query: str | None = None) -> list[Client]:

@@ -6,7 +6,6 @@ domain's reading of it against the current form's hash.
 
 from __future__ import annotations
 
-import asyncio
 import csv
 import io
 from collections.abc import Callable, Sequence
@@ -34,6 +33,7 @@ from tlh.services.links import consent_link, link_url, outreach_of, plain_messag
 from tlh.services.outbox import enqueue
 from tlh.services.recipients import add_address, explicit, load_client
 from tlh.store.base import Put
+from tlh.store.base import note as audit_note
 
 READERS = (Role.ADMIN, Role.SCHEDULER, Role.CLINICIAN)
 #: Verbal consent is an attestation: only someone who heard it (or an admin) records it.
@@ -115,8 +115,10 @@ async def send_consent(
         client_id=client.id,
         link_id=made.link.id,
     )
-    await ctx.store.commit([Put("links", made.link), Put("consents", record)])
-    await ctx.audit.append(actor, "consent.send", client.id)
+    await ctx.store.commit(
+        [Put("links", made.link), Put("consents", record)],
+        audit=[audit_note(actor, "consent.send", client.id, made.link.id, record.id)],
+    )
     [queued] = await enqueue(ctx, actor, [message])
     return record, queued
 
@@ -152,8 +154,10 @@ async def _append(
         recorded_by=actor.id,
         note=note,
     )
-    await ctx.store.commit([Put("consents", record)])
-    await ctx.audit.append(actor, f"consent.{decision.value}", client.id)
+    await ctx.store.commit(
+        [Put("consents", record)],
+        audit=[audit_note(actor, f"consent.{decision.value}", client.id, record.id)],
+    )
     event = "consent.accepted" if decision is ConsentDecision.VERBAL else "consent.revoked"
     ctx.events.publish(event, {"client_id": client.id, "record_id": record.id})
     return record
@@ -168,10 +172,6 @@ def _signature(value: Any) -> str:
     if not data.startswith(_PNG_B64_PREFIX):
         raise InvalidInput("the signature must be a PNG image")
     return data
-
-
-#: Signings being written, by link id: a second submission waits for the first.
-_signing: dict[str, asyncio.Future[ConsentRecord]] = {}
 
 
 async def sign(
@@ -191,59 +191,45 @@ async def sign(
     if decision not in (ConsentDecision.ACCEPTED, ConsentDecision.DECLINED):
         raise InvalidInput("decision must be accepted or declined")
     assert link.client_id is not None
-    earlier = [
-        r
-        for r in ctx.store.find("consents", "link_id", link.id)
-        if isinstance(r, ConsentRecord)
-        and r.decision in (ConsentDecision.ACCEPTED, ConsentDecision.DECLINED)
-    ]
-    if earlier:
-        if earlier[0].decision is decision:
-            return earlier[0]  # a replay or a double click: the same record
-        raise Conflict("consent already recorded")
-    pending = _signing.get(link.id)
-    if pending is not None:
-        # The same link is being signed right now (a double tap): wait for that one.
-        first = await asyncio.shield(pending)
-        if first.decision is decision:
-            return first
-        raise Conflict("consent already recorded")
     outreach, _ = outreach_of(ctx)
-    if body.get("form_hash") != outreach.form_hash:
-        raise FormChanged("please read the updated form")
-    signed_name: str | None = None
-    signature: str | None = None
-    if decision is ConsentDecision.ACCEPTED:
-        signed_name = " ".join(str(body.get("signed_name") or "").split())[:200]
-        if len(signed_name) < 2:
-            raise InvalidInput("please type your full name")
-        signature = _signature(body.get("signature_png"))
-    record = ConsentRecord(
-        id=new_id("cns"),
-        client_id=link.client_id,
-        decision=decision,
-        form_hash=outreach.form_hash,
-        at=ctx.clock(),
-        signed_name=signed_name,
-        signature_png=signature,
-        source=source[:100],
-        user_agent=user_agent[:500],
-        link_id=link.id,
-    )
-    # From the check above to here nothing awaits, so no second signing slips in.
-    done: asyncio.Future[ConsentRecord] = asyncio.get_running_loop().create_future()
-    _signing[link.id] = done
-    try:
-        await ctx.store.commit([Put("consents", record)])
-    except BaseException as exc:
-        done.set_exception(exc)
-        done.exception()  # retrieved here, so an unawaited future logs nothing
-        raise
-    else:
-        done.set_result(record)
-    finally:
-        del _signing[link.id]
-    await ctx.audit.append(actor, f"consent.{decision.value}", link.client_id)
+    # One decision per link: the check and the commit are one step, so a double tap
+    # waits for the first and is answered from it.
+    async with ctx.store.locked(f"consent-of-link:{link.id}"):
+        earlier = [
+            r
+            for r in ctx.store.find("consents", "link_id", link.id)
+            if isinstance(r, ConsentRecord)
+            and r.decision in (ConsentDecision.ACCEPTED, ConsentDecision.DECLINED)
+        ]
+        if earlier:
+            if earlier[0].decision is decision:
+                return earlier[0]  # a replay or a double click: the same record
+            raise Conflict("consent already recorded")
+        if body.get("form_hash") != outreach.form_hash:
+            raise FormChanged("please read the updated form")
+        signed_name: str | None = None
+        signature: str | None = None
+        if decision is ConsentDecision.ACCEPTED:
+            signed_name = " ".join(str(body.get("signed_name") or "").split())[:200]
+            if len(signed_name) < 2:
+                raise InvalidInput("please type your full name")
+            signature = _signature(body.get("signature_png"))
+        record = ConsentRecord(
+            id=new_id("cns"),
+            client_id=link.client_id,
+            decision=decision,
+            form_hash=outreach.form_hash,
+            at=ctx.clock(),
+            signed_name=signed_name,
+            signature_png=signature,
+            source=source[:100],
+            user_agent=user_agent[:500],
+            link_id=link.id,
+        )
+        action = f"consent.{decision.value}"
+        await ctx.store.commit(
+            [Put("consents", record)], audit=[audit_note(actor, action, link.client_id, record.id)]
+        )
     ctx.events.publish(
         f"consent.{decision.value}", {"client_id": link.client_id, "record_id": record.id}
     )

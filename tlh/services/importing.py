@@ -34,8 +34,9 @@ import msgspec
 
 from tlh.domain.models import Role
 from tlh.errors import Forbidden, InvalidInput
+from tlh.services import schedule_locks
 from tlh.services.context import Actor, Context, new_id
-from tlh.services.csvfile import Format, read_table, summarise
+from tlh.services.csvfile import Format, TableRow, read_table, summarise
 from tlh.services.import_clients import CLIENTLESS_KINDS
 from tlh.services.import_plan import MAX_ROWS, ImportPlan, plan_import
 from tlh.services.import_rows import (
@@ -46,6 +47,7 @@ from tlh.services.import_rows import (
     RowError,
     RowResult,
 )
+from tlh.store.base import note
 
 __all__ = [
     "CLIENTLESS_KINDS",
@@ -123,6 +125,15 @@ async def _import(
     ctx: Context, actor: Actor, data: bytes, fmt: Format, *, dry_run: bool, partial: bool
 ) -> ImportReport:
     rows = read_table(data, fmt)
+    # Planned and committed holding what the plan reads: an appointment booked (or an
+    # import run) meanwhile cannot slip between the conflict check and the write.
+    async with ctx.store.locked(*schedule_locks.for_import(rows, ctx.store)):
+        return await _plan_and_commit(ctx, actor, rows, dry_run=dry_run, partial=partial)
+
+
+async def _plan_and_commit(
+    ctx: Context, actor: Actor, rows: list[TableRow], *, dry_run: bool, partial: bool
+) -> ImportReport:
     plan = plan_import(rows, ctx.store, ctx.policy(), ctx.clock(), new_id)
     if plan.rejected and not partial:
         raise InvalidInput(summarise(plan.errors), plan.errors)
@@ -136,9 +147,9 @@ async def _import(
     )
     if dry_run or not plan.ops:
         return report
-    await ctx.store.commit(plan.ops)
+    notes = [note(actor, "appointment.import", *plan.appointment_ids)]
     if plan.client_ids:
-        await ctx.audit.append_many(actor, "client.create", plan.client_ids)
-    await ctx.audit.append_many(actor, "appointment.import", plan.appointment_ids)
+        notes.append(note(actor, "client.create", *plan.client_ids))
+    await ctx.store.commit(plan.ops, audit=notes)
     ctx.events.publish("appointments.imported", {"created": plan.created, "updated": plan.updated})
     return report

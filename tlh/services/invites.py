@@ -48,7 +48,7 @@ from tlh.services.recipients import (
     load_client,
 )
 from tlh.services.reminder_clock import RenderReminder, reminder_message_key
-from tlh.store.base import Put
+from tlh.store.base import Put, note
 
 SENDERS = (Role.ADMIN, Role.SCHEDULER, Role.CLINICIAN)
 EDITORS = (Role.ADMIN, Role.SCHEDULER)
@@ -64,8 +64,10 @@ class Batch:
     async def commit(self, ctx: Context, actor: Actor) -> tuple[list[JoinLink], list[Message]]:
         """Store the links, queue the messages; return them (links without hashes)."""
         if self.links:
-            await ctx.store.commit([Put("links", link) for link in self.links])
-            await ctx.audit.append_many(actor, "link.create", [k.id for k in self.links])
+            await ctx.store.commit(
+                [Put("links", link) for link in self.links],
+                audit=[note(actor, "link.create", *(k.id for k in self.links))],
+            )
         queued = await enqueue(ctx, actor, self.messages) if self.messages else []
         return [public(link) for link in self.links], queued
 
@@ -375,8 +377,10 @@ def reminder_renderer(ctx: Context) -> RenderReminder:
                     message = batch.messages[-1]
                     batch.messages[-1] = _rekey(message, key)
         if batch.links:
-            await ctx.store.commit([Put("links", link) for link in batch.links])
-            await ctx.audit.append_many(SYSTEM, "link.create", [k.id for k in batch.links])
+            await ctx.store.commit(
+                [Put("links", link) for link in batch.links],
+                audit=[note(SYSTEM, "link.create", *(k.id for k in batch.links))],
+            )
         return batch.messages
 
     return render

@@ -42,7 +42,7 @@ from tlh.messaging.templates import (
 )
 from tlh.services import auth
 from tlh.services.context import Actor, Context, new_id
-from tlh.store.base import Put
+from tlh.store.base import Put, note, record_key
 
 READERS = (Role.ADMIN, Role.SCHEDULER, Role.CLINICIAN)
 WRITERS = (Role.ADMIN, Role.SCHEDULER)
@@ -198,10 +198,17 @@ async def revoke(
     if not links:
         return
     now = ctx.clock()
-    await ctx.store.commit(
-        [Put("links", msgspec.structs.replace(link, revoked_at=now)) for link in links]
-    )
-    await ctx.audit.append_many(actor, "link.revoke", [link.id for link in links])
+    ids = sorted({link.id for link in links})
+    # Each link as stored now (held, as ``update`` holds one): one revoked meanwhile
+    # keeps its first revocation time.
+    async with ctx.store.locked(*(record_key("links", i) for i in ids)):
+        stored = [ctx.store.get("links", i) for i in ids]
+        live = [k for k in stored if isinstance(k, JoinLink) and k.revoked_at is None]
+        if live:
+            await ctx.store.commit(
+                [Put("links", msgspec.structs.replace(k, revoked_at=now)) for k in live],
+                audit=[note(actor, "link.revoke", *(k.id for k in live))],
+            )
     if end_visits:
         ctx.events.publish(LINK_REVOKED, {"ids": [link.id for link in links]})
 

@@ -31,7 +31,7 @@ from tlh.domain.messages import (
 from tlh.messaging.transports import PermanentError, TransientError, Transport
 from tlh.services.context import SYSTEM, Actor, Context
 from tlh.services.events import OVERFLOW, EventBus, Subscription
-from tlh.store.base import Put
+from tlh.store.base import Put, note
 
 log = logging.getLogger(__name__)
 
@@ -48,25 +48,31 @@ async def enqueue(ctx: Context, actor: Actor, messages: Sequence[Message]) -> li
     The worker wakes through the ``outbox.queued`` event when ``ctx.events`` is the
     server's ``EventBus``; otherwise it finds them at its next poll.
     """
-    out: list[Message] = []
-    new: list[Message] = []
-    by_key: dict[str, Message] = {}
-    for message in messages:
-        key = message.idempotency_key
-        stored = by_key.get(key)
-        if stored is None:
-            found = ctx.store.find("messages", "idempotency_key", key)
-            if found and isinstance(found[0], Message):
-                stored = found[0]
-            else:
-                stored = msgspec.structs.replace(message, status=MessageStatus.QUEUED)
-                new.append(stored)
-            by_key[key] = stored
-        out.append(stored)
+    keys = sorted({f"message-key:{m.idempotency_key}" for m in messages})
+    # Looked up and stored holding the keys: the same message queued twice at once is
+    # stored once.
+    async with ctx.store.locked(*keys):
+        out: list[Message] = []
+        new: list[Message] = []
+        by_key: dict[str, Message] = {}
+        for message in messages:
+            key = message.idempotency_key
+            stored = by_key.get(key)
+            if stored is None:
+                found = ctx.store.find("messages", "idempotency_key", key)
+                if found and isinstance(found[0], Message):
+                    stored = found[0]
+                else:
+                    stored = msgspec.structs.replace(message, status=MessageStatus.QUEUED)
+                    new.append(stored)
+                by_key[key] = stored
+            out.append(stored)
+        if new:
+            ids = [m.id for m in new]
+            await ctx.store.commit(
+                [Put("messages", m) for m in new], audit=[note(actor, "message.queue", *ids)]
+            )
     if new:
-        await ctx.store.commit([Put("messages", m) for m in new])
-        ids = [m.id for m in new]
-        await ctx.audit.append_many(actor, "message.queue", ids)
         ctx.events.publish(QUEUED_EVENT, {"ids": ids})
     return out
 
@@ -170,8 +176,10 @@ class OutboxWorker:
             for m in stuck
         ]
         if failed:
-            await self.ctx.store.commit([Put("messages", m) for m in failed])
-            await self.ctx.audit.append_many(SYSTEM, "message.fail", [m.id for m in failed])
+            await self.ctx.store.commit(
+                [Put("messages", m) for m in failed],
+                audit=[note(SYSTEM, "message.fail", *(m.id for m in failed))],
+            )
             for m in failed:
                 self.ctx.events.publish("message.failed", _event(m))
         return failed
@@ -239,7 +247,10 @@ class OutboxWorker:
             for m in due
         ]
         # Durable before any transport sees them: a crash from here on is never a resend.
-        await self.ctx.store.commit([Put("messages", m) for m in claimed])
+        await self.ctx.store.commit(
+            [Put("messages", m) for m in claimed],
+            audit=[note(SYSTEM, "message.claim", *(m.id for m in claimed))],
+        )
         for m in claimed:
             self._pending.add(m.id)
             self._ready.put_nowait(m)
@@ -329,14 +340,25 @@ class OutboxWorker:
                 return
 
     async def _commit_outcomes(self, batch: list[Message]) -> None:
-        await self.ctx.store.commit([Put("messages", m) for m in batch])
-        self._pending.difference_update(m.id for m in batch)
-        self._wakeup.set()  # room to claim more
         sent = [m for m in batch if m.status is MessageStatus.SENT]
         failed = [m for m in batch if m.status is MessageStatus.FAILED]
         retrying = [
             m for m in batch if m.status is MessageStatus.QUEUED and m.id not in self._returned
         ]
+        returned = [m for m in batch if m.id in self._returned]
+        notes = [
+            note(SYSTEM, action, *(m.id for m in group))
+            for action, group in (
+                ("message.send", sent),
+                ("message.fail", failed),
+                ("message.retry", retrying),
+                ("message.unclaim", returned),
+            )
+            if group
+        ]
+        await self.ctx.store.commit([Put("messages", m) for m in batch], audit=notes)
+        self._pending.difference_update(m.id for m in batch)
+        self._wakeup.set()  # room to claim more
         self._returned.difference_update(m.id for m in batch)
         # A retry that went through means the transport is back; a new transient failure
         # means it is not (the last outcome of a batch wins).
@@ -346,10 +368,6 @@ class OutboxWorker:
                 self._recovered.add(m.channel)
             elif m.id in retrying_ids:
                 self._recovered.discard(m.channel)
-        if sent:
-            await self.ctx.audit.append_many(SYSTEM, "message.send", [m.id for m in sent])
-        if failed:
-            await self.ctx.audit.append_many(SYSTEM, "message.fail", [m.id for m in failed])
         for m in sent:
             self.ctx.events.publish("message.sent", _event(m))
         for m in failed:

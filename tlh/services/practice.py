@@ -11,18 +11,33 @@ from tlh.domain.timeutil import zone
 from tlh.errors import InvalidInput
 from tlh.services import auth
 from tlh.services.context import Actor, Context
-from tlh.store.base import Put
+from tlh.store.base import POLICY_ID, note
 
 
 async def update_policy(ctx: Context, actor: Actor, fields: dict[str, Any]) -> Policy:
     """Change policy fields; every value is checked against the field's type."""
     auth.require_role(actor, Role.ADMIN)
-    current = ctx.policy()
     known = set(Policy.__struct_fields__)
     for key in fields:
         if key not in known:
             raise InvalidInput(f"unknown practice setting {key!r}")
-    merged = msgspec.to_builtins(current) | fields
+
+    def apply(current: object) -> Policy:
+        # On the policy as stored now: two settings changed at once both land.
+        if not isinstance(current, Policy):
+            raise RuntimeError("the data dir has no practice; run `tlh init`")
+        return _checked(msgspec.to_builtins(current) | fields)
+
+    policy = await ctx.store.update(
+        "policy", POLICY_ID, apply, audit=[note(actor, "practice.update", POLICY_ID)]
+    )
+    assert isinstance(policy, Policy)
+    ctx.events.publish("practice.updated", {"fields": sorted(fields)})
+    return policy
+
+
+def _checked(merged: dict[str, Any]) -> Policy:
+    """The policy ``merged`` describes, if every value is of its field's type and range."""
     try:
         policy = msgspec.convert(merged, Policy)
     except msgspec.ValidationError as exc:
@@ -38,7 +53,4 @@ async def update_policy(ctx: Context, actor: Actor, fields: dict[str, Any]) -> P
             raise InvalidInput(f"{name} cannot be negative")
     if policy.idle_logoff_min < 1 or policy.consent_valid_days < 0:
         raise InvalidInput("idle_logoff_min must be at least 1 and consent_valid_days >= 0")
-    await ctx.store.commit([Put("policy", policy)])
-    await ctx.audit.append(actor, "practice.update", "practice")
-    ctx.events.publish("practice.updated", {"fields": sorted(fields)})
     return policy

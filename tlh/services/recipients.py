@@ -14,9 +14,9 @@ from tlh.domain.links import ParticipantKind
 from tlh.domain.messages import MessageChannel
 from tlh.domain.models import Client, Contact, Reminder
 from tlh.errors import InvalidInput, NotFound
+from tlh.services.clients import change_client
 from tlh.services.context import Actor, Context
 from tlh.services.validation import normalise_email, normalise_phone
-from tlh.store.base import Put
 
 
 @dataclass(frozen=True)
@@ -65,23 +65,21 @@ async def add_address(
     """Validate ``to`` and save it as the client's (or contact's) address; audited."""
     field = "email" if channel is MessageChannel.EMAIL else "phone"
     value = normalise_email(to) if channel is MessageChannel.EMAIL else normalise_phone(to)
-    if contact_id is None:
-        if getattr(client, field) == value:
-            return client
-        updated = msgspec.structs.replace(client, **{field: value}, updated_at=ctx.clock())
-    else:
-        contact = find_contact(client, contact_id)
-        if getattr(contact, field) == value:
-            return client
+    person: Client | Contact = client if contact_id is None else find_contact(client, contact_id)
+    if getattr(person, field) == value:
+        return client
+
+    def with_address(found: Client) -> Client:
+        if contact_id is None:
+            return msgspec.structs.replace(found, **{field: value})
+        find_contact(found, contact_id)  # still there
         contacts = tuple(
             msgspec.structs.replace(c, **{field: value}) if c.id == contact_id else c
-            for c in client.contacts
+            for c in found.contacts
         )
-        updated = msgspec.structs.replace(client, contacts=contacts, updated_at=ctx.clock())
-    await ctx.store.commit([Put("clients", updated)])
-    await ctx.audit.append(actor, "client.update", client.id)
-    ctx.events.publish("client.updated", {"id": client.id})
-    return updated
+        return msgspec.structs.replace(found, contacts=contacts)
+
+    return await change_client(ctx, actor, client.id, "client.update", with_address)
 
 
 def find_contact(client: Client, contact_id: str) -> Contact:

@@ -26,7 +26,7 @@ from tlh.services.links import NewLink, join_link, link_url, outreach_of, public
 from tlh.services.outbox import enqueue
 from tlh.services.recipients import add_address, explicit, load_client
 from tlh.services.staff import find_staff
-from tlh.store.base import Put
+from tlh.store.base import Put, note
 
 
 async def copy_link(ctx: Context, actor: Actor, body: dict[str, Any]) -> tuple[JoinLink, str]:
@@ -50,8 +50,9 @@ async def copy_link(ctx: Context, actor: Actor, body: dict[str, Any]) -> tuple[J
 
 
 async def _store_one(ctx: Context, actor: Actor, made: NewLink) -> tuple[JoinLink, str]:
-    await ctx.store.commit([Put("links", made.link)])
-    await ctx.audit.append(actor, "link.create", made.link.id)
+    await ctx.store.commit(
+        [Put("links", made.link)], audit=[note(actor, "link.create", made.link.id)]
+    )
     _, base = outreach_of(ctx)
     return public(made.link), link_url(base, made.token)
 
@@ -118,8 +119,9 @@ async def quick(ctx: Context, actor: Actor, body: dict[str, Any]) -> dict[str, A
         created_at=now,
         updated_at=now,
     )
-    await ctx.store.commit([Put("appointments", appt)])
-    await ctx.audit.append(actor, "appointment.create", appt.id)
+    await ctx.store.commit(
+        [Put("appointments", appt)], audit=[note(actor, "appointment.create", appt.id)]
+    )
     ctx.events.publish(
         "appointment.created",
         {"id": appt.id, "status": appt.status.value, "start": now.isoformat(),

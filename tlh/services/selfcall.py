@@ -21,7 +21,7 @@ from tlh.domain.sessions import SessionSegment
 from tlh.services import auth, sessions
 from tlh.services.context import Actor, Context, new_id
 from tlh.services.links import link_url, make_link, outreach_of, public
-from tlh.store.base import Put
+from tlh.store.base import Put, note
 
 #: How long the self-call's guest link stays valid (the doctor revokes it when done).
 LINK_VALID = timedelta(minutes=5)
@@ -62,7 +62,9 @@ async def start(ctx: Context, actor: Actor) -> SelfCall:
         self_test=True,
         test_link_id=made.link.id,
     )
-    await ctx.store.commit([Put("sessions", segment), Put("links", made.link)])
-    await ctx.audit.append_many(actor, "doctor.call", [segment.id, made.link.id])
+    await ctx.store.commit(
+        [Put("sessions", segment), Put("links", made.link)],
+        audit=[note(actor, "doctor.call", segment.id, made.link.id)],
+    )
     _, base = outreach_of(ctx)
     return SelfCall(segment, public(made.link), link_url(base, made.token))

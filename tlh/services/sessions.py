@@ -20,8 +20,8 @@ from tlh.domain.sessions import Participation, SessionSegment
 from tlh.errors import Conflict, NotFound
 from tlh.services import auth
 from tlh.services.appointments import explain
-from tlh.services.context import Actor, Context, new_id
-from tlh.store.base import Put
+from tlh.services.context import SYSTEM, Actor, Context, new_id
+from tlh.store.base import AuditNote, Put, note
 
 #: Roles that may start and end sessions (a clinician their own; admins any).
 STARTERS = (Role.CLINICIAN, Role.ADMIN)
@@ -94,40 +94,51 @@ async def start(
         appt = ctx.store.get("appointments", appointment_id)
         assert isinstance(appt, Appointment)
         lead = actor.id if actor.role is Role.CLINICIAN else appt.clinician_ids[0]
-        existing = open_segment(ctx, appointment_id=appointment_id)
+        key = f"session-of-appointment:{appointment_id}"
     else:
         lead = actor.id if actor.role is Role.CLINICIAN else (clinician_id or "")
         if not lead:
             raise NotFound("name the clinician whose room session to start")
-        existing = open_segment(ctx, clinician_id=lead)
-    if existing is not None:
-        return existing
-    now = ctx.clock()
-    segment = SessionSegment(
-        id=new_id("ses"),
-        appointment_id=appointment_id,
-        clinician_id=lead,
-        started_at=now,
-        started_by=actor.id,
-    )
-    await ctx.store.commit([Put("sessions", segment)])
-    await ctx.audit.append(actor, "session.start", segment.id)
+        key = f"session-of-room:{lead}"
+    # Looked up and opened holding the key: two starts at once open one segment.
+    async with ctx.store.locked(key):
+        if appointment_id is not None:
+            existing = open_segment(ctx, appointment_id=appointment_id)
+        else:
+            existing = open_segment(ctx, clinician_id=lead)
+        if existing is not None:
+            return existing
+        now = ctx.clock()
+        segment = SessionSegment(
+            id=new_id("ses"),
+            appointment_id=appointment_id,
+            clinician_id=lead,
+            started_at=now,
+            started_by=actor.id,
+        )
+        await ctx.store.commit(
+            [Put("sessions", segment)], audit=[note(actor, "session.start", segment.id)]
+        )
     ctx.events.publish("session.started", _event(segment))
     return segment
 
 
 async def _update(
-    ctx: Context, session_id: str, change: Callable[[SessionSegment], SessionSegment]
+    ctx: Context,
+    session_id: str,
+    change: Callable[[SessionSegment], SessionSegment],
+    audit: AuditNote,
 ) -> SessionSegment:
     """Change one segment with no other change of it in between (joins, leaves, the end
-    and the relay flag come from different sockets at once: none may undo another)."""
+    and the relay flag come from different sockets at once: none may undo another);
+    ``audit`` is recorded when it changes."""
 
     def apply(found: object) -> SessionSegment:
         if not isinstance(found, SessionSegment):
             raise NotFound(f"no session {session_id}")
         return change(found)
 
-    updated = await ctx.store.update("sessions", session_id, apply)
+    updated = await ctx.store.update("sessions", session_id, apply, audit=[audit])
     assert isinstance(updated, SessionSegment)
     return updated
 
@@ -149,9 +160,8 @@ async def end(ctx: Context, actor: Actor, session_id: str) -> SessionSegment:
         rows = (p if p.left_at is not None else replace(p, left_at=now) for p in found.participants)
         return replace(found, ended_at=now, ended_by=actor.id, participants=tuple(rows))
 
-    closed = await _update(ctx, session_id, close)
+    closed = await _update(ctx, session_id, close, note(actor, "session.end", session_id))
     if ended_here:
-        await ctx.audit.append(actor, "session.end", closed.id)
         ctx.events.publish("session.ended", _event(closed))
     return closed
 
@@ -164,7 +174,15 @@ async def joined(ctx: Context, session_id: str, who: Participation) -> SessionSe
             return found
         return replace(found, participants=(*found.participants, who))
 
-    return await _update(ctx, session_id, join)
+    return await _update(ctx, session_id, join, note(_participant(who), "session.join", session_id))
+
+
+def _participant(who: Participation) -> Actor:
+    """Who joined, as the audit log names them: the staff member, or the room entry of a
+    client, contact or guest (their link's visit)."""
+    if who.kind == "staff" and who.staff_id:
+        return Actor(kind="staff", id=who.staff_id)
+    return Actor(kind="client_link", id=who.peer_id)
 
 
 async def left(ctx: Context, session_id: str, peer_id: str, at: datetime) -> SessionSegment:
@@ -179,14 +197,19 @@ async def left(ctx: Context, session_id: str, peer_id: str, at: datetime) -> Ses
         )
         return replace(found, participants=tuple(rows))
 
-    return await _update(ctx, session_id, leave)
+    return await _update(ctx, session_id, leave, note(SYSTEM, "session.leave", session_id, peer_id))
 
 
 async def mark_relayed(ctx: Context, session_id: str) -> None:
     """Record that the segment's media went through the server's relay (once; nothing
     when the segment is gone meanwhile)."""
     with contextlib.suppress(NotFound):
-        await _update(ctx, session_id, lambda s: s if s.relayed else replace(s, relayed=True))
+        await _update(
+            ctx,
+            session_id,
+            lambda s: s if s.relayed else replace(s, relayed=True),
+            note(SYSTEM, "session.relayed", session_id),
+        )
 
 
 def _event(segment: SessionSegment) -> dict[str, object]:

@@ -11,7 +11,7 @@ from tlh.errors import BadRequest, Conflict, InvalidInput, NotFound
 from tlh.services import auth
 from tlh.services.context import Actor, Context, new_id
 from tlh.services.validation import clean_name, normalise_email
-from tlh.store.base import Op, Put
+from tlh.store.base import Op, Put, note, record_key
 
 
 def find_staff(ctx: Context, ref: str) -> Staff:
@@ -46,8 +46,6 @@ async def add_staff(
     """Create a staff member and their first API token (returned once, stored hashed)."""
     auth.require_role(actor, Role.ADMIN)
     email = normalise_email(email)
-    if ctx.store.find("staff", "email", email):
-        raise Conflict("a staff member with that email already exists")
     now = ctx.clock()
     staff = Staff(
         id=new_id("stf"),
@@ -58,11 +56,36 @@ async def add_staff(
         created_at=now,
         updated_at=now,
     )
-    token, token_ops = auth.issue_token(ctx, staff)
-    await ctx.store.commit([Put("staff", staff), *token_ops])
-    await ctx.audit.append(actor, "staff.create", staff.id)
+    # Held from the check to the commit: two adds of one email cannot both pass it.
+    async with ctx.store.locked(f"staff-email:{email}"):
+        if ctx.store.find("staff", "email", email):
+            raise Conflict("a staff member with that email already exists")
+        token, token_ops = auth.issue_token(ctx, staff)
+        await ctx.store.commit(
+            [Put("staff", staff), *token_ops],
+            audit=[note(actor, "staff.create", staff.id, *auth.op_ids(token_ops))],
+        )
     ctx.events.publish("staff.created", {"id": staff.id})
     return staff, token
+
+
+async def _change_staff(
+    ctx: Context, actor: Actor, staff_id: str, changes: dict[str, Any]
+) -> Staff:
+    """Apply ``changes`` to the staff member as stored now (concurrent changes all land)."""
+    now = ctx.clock()
+
+    def apply(found: object) -> Staff:
+        if not isinstance(found, Staff):
+            raise NotFound("no staff member with that id or email")
+        return msgspec.structs.replace(found, **changes, updated_at=now)
+
+    updated = await ctx.store.update(
+        "staff", staff_id, apply, audit=[note(actor, "staff.update", staff_id)]
+    )
+    assert isinstance(updated, Staff)
+    ctx.events.publish("staff.updated", {"id": staff_id})
+    return updated
 
 
 async def update_staff(ctx: Context, actor: Actor, ref: str, fields: dict[str, Any]) -> Staff:
@@ -80,11 +103,7 @@ async def update_staff(ctx: Context, actor: Actor, ref: str, fields: dict[str, A
             changes[key] = value
         else:
             raise InvalidInput(f"unknown staff field {key!r}")
-    updated = msgspec.structs.replace(staff, **changes, updated_at=ctx.clock())
-    await ctx.store.commit([Put("staff", updated)])
-    await ctx.audit.append(actor, "staff.update", staff.id)
-    ctx.events.publish("staff.updated", {"id": staff.id})
-    return updated
+    return await _change_staff(ctx, actor, staff.id, changes)
 
 
 async def update_own_name(ctx: Context, actor: Actor, fields: dict[str, Any]) -> Staff:
@@ -96,34 +115,37 @@ async def update_own_name(ctx: Context, actor: Actor, fields: dict[str, Any]) ->
     if not isinstance(name, str):
         raise BadRequest("name is required and must be a string")
     staff = find_staff(ctx, actor.id)
-    updated = msgspec.structs.replace(staff, name=clean_name(name), updated_at=ctx.clock())
-    await ctx.store.commit([Put("staff", updated)])
-    await ctx.audit.append(actor, "staff.update", staff.id)
-    ctx.events.publish("staff.updated", {"id": staff.id})
-    return updated
+    return await _change_staff(ctx, actor, staff.id, {"name": clean_name(name)})
 
 
 async def new_token_for(ctx: Context, actor: Actor, ref: str) -> tuple[Staff, str]:
     """Issue a fresh token, revoking the staff member's old ones."""
     auth.require_role(actor, Role.ADMIN)
-    staff = find_staff(ctx, ref)
-    if not staff.active:
-        raise Conflict("that staff member is disabled")
-    token, ops = auth.issue_token(ctx, staff)
-    await ctx.store.commit(ops)
-    await ctx.audit.append(actor, "staff.token", staff.id)
+    staff_id = find_staff(ctx, ref).id
+    # The staff record and its tokens, held together: a token issued while the member
+    # is being disabled (or a second issue at once) cannot outlive the other change.
+    async with ctx.store.locked(record_key("staff", staff_id), auth.tokens_key(staff_id)):
+        staff = find_staff(ctx, staff_id)
+        if not staff.active:
+            raise Conflict("that staff member is disabled")
+        token, ops = auth.issue_token(ctx, staff)
+        await ctx.store.commit(ops, audit=[note(actor, "staff.token", staff.id, *auth.op_ids(ops))])
     return staff, token
 
 
 async def disable_staff(ctx: Context, actor: Actor, ref: str) -> Staff:
     auth.require_role(actor, Role.ADMIN)
-    staff = find_staff(ctx, ref)
-    if staff.id == actor.id:
+    staff_id = find_staff(ctx, ref).id
+    if staff_id == actor.id:
         raise Conflict("you cannot disable yourself")
-    updated = msgspec.structs.replace(staff, active=False, updated_at=ctx.clock())
-    ops: list[Op] = [Put("staff", updated), *auth.revoke_all(ctx, staff)]
-    await ctx.store.commit(ops)
-    await ctx.audit.append(actor, "staff.disable", staff.id)
+    async with ctx.store.locked(record_key("staff", staff_id), auth.tokens_key(staff_id)):
+        staff = find_staff(ctx, staff_id)
+        updated = msgspec.structs.replace(staff, active=False, updated_at=ctx.clock())
+        revoked = auth.revoke_all(ctx, staff)
+        ops: list[Op] = [Put("staff", updated), *revoked]
+        await ctx.store.commit(
+            ops, audit=[note(actor, "staff.disable", staff.id, *auth.op_ids(revoked))]
+        )
     ctx.events.publish("staff.updated", {"id": staff.id})
     return updated
 

@@ -8,7 +8,9 @@ Each line of ``<data_dir>/audit/audit.jsonl`` is one entry, ids only, never PHI:
 
 ``hash`` is ``sha256(prev + canonical JSON of the entry without "hash")``, canonical
 meaning msgspec's encoding with keys sorted and no whitespace; the first ``prev`` is
-64 zeros. So editing a line breaks its hash, and deleting or reordering lines breaks
+64 zeros. An entry that records a stored change also carries ``"commit": N``, the
+store's commit it belongs to (absent on reads, and on entries written before commits
+were numbered, so their hashes are unchanged). So editing a line breaks its hash, and deleting or reordering lines breaks
 ``seq`` and ``prev`` (deleting lines at the end is what ``tlh.store.audithead`` is for).
 """
 
@@ -54,7 +56,7 @@ class ActorRef(msgspec.Struct, forbid_unknown_fields=True):
     role: str | None
 
 
-class EntryBody(msgspec.Struct, forbid_unknown_fields=True):
+class EntryBody(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
     """An entry without its hash: what the hash covers."""
 
     seq: int
@@ -64,9 +66,10 @@ class EntryBody(msgspec.Struct, forbid_unknown_fields=True):
     action: str
     target: str
     prev: str
+    commit: int | None = None
 
 
-class Entry(msgspec.Struct, forbid_unknown_fields=True):
+class Entry(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
     """One line of the log, fields in the order they are written."""
 
     seq: int
@@ -77,6 +80,7 @@ class Entry(msgspec.Struct, forbid_unknown_fields=True):
     target: str
     prev: str
     hash: str
+    commit: int | None = None
 
 
 _sorted = msgspec.json.Encoder(order="sorted")
@@ -92,7 +96,7 @@ def entry_hash(body: EntryBody) -> str:
 
 def body_of(e: Entry) -> EntryBody:
     """What ``e``'s hash covers."""
-    return EntryBody(e.seq, e.at, e.actor, e.source, e.action, e.target, e.prev)
+    return EntryBody(e.seq, e.at, e.actor, e.source, e.action, e.target, e.prev, e.commit)
 
 
 def format_at(when: datetime) -> str:

@@ -9,9 +9,10 @@ from __future__ import annotations
 import collections
 import logging
 import os
+from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import msgspec
 
@@ -89,3 +90,56 @@ def read_entries(
             if floor is not None and limit is not None and len(out) >= limit:
                 break
     return list(out)
+
+
+def commit_counts(path: Path, since: int) -> dict[int, int]:
+    """``commit -> number of entries`` for store commits numbered ``since`` or later.
+
+    Commits are logged in order, so reading backwards can stop at the first entry of an
+    earlier commit. Only a log with no numbered commit before ``since`` is read whole.
+    """
+    counts: dict[int, int] = {}
+    if not path.exists():
+        return counts
+    with path.open("rb") as f:
+        for raw in _lines_backwards(f):
+            try:
+                entry = _commit_only.decode(raw)
+            except msgspec.DecodeError:
+                continue  # a torn tail (start-up drops it) or a bad line (verify names it)
+            if entry.commit is None:
+                continue
+            if entry.commit < since:
+                break
+            counts[entry.commit] = counts.get(entry.commit, 0) + 1
+    return counts
+
+
+class _CommitOnly(msgspec.Struct):
+    commit: int | None = None
+
+
+_commit_only = msgspec.json.Decoder(_CommitOnly)
+
+
+def _lines_backwards(f: BinaryIO, block: int = 64 * 1024) -> Iterator[bytes]:
+    """The complete lines of a file, last first (a final line without newline is skipped)."""
+    f.seek(0, os.SEEK_END)
+    pos = f.tell()
+    buf = b""  # read but not yet yielded: from ``pos`` up to the last line given out
+    seen_newline = False
+    while pos > 0:
+        step = min(block, pos)
+        pos -= step
+        f.seek(pos)
+        buf = f.read(step) + buf
+        if not seen_newline:
+            cut = buf.rfind(b"\n")
+            if cut < 0:
+                continue  # still inside a torn last line
+            buf, seen_newline = buf[:cut], True
+        lines = buf.split(b"\n")
+        buf = lines[0]
+        yield from reversed(lines[1:])
+    if seen_newline:
+        yield buf

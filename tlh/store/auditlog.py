@@ -18,7 +18,7 @@ import asyncio
 import logging
 import os
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -44,7 +44,7 @@ from tlh.store.auditentry import (
     entry_hash,
     format_at,
 )
-from tlh.store.auditfile import read_entries, recover_tail
+from tlh.store.auditfile import commit_counts, read_entries, recover_tail
 from tlh.store.audithead import (
     HEAD_EVERY_S,
     HEAD_NAME,
@@ -55,6 +55,7 @@ from tlh.store.audithead import (
     read_head,
 )
 from tlh.store.auditverify import MAX_PROBLEMS, Problem, VerifyResult, verify
+from tlh.store.base import AuditNote
 
 __all__ = [
     "HEAD_EVERY_S",
@@ -83,10 +84,15 @@ def _utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+#: One entry before the writer numbers and chains it: at, actor, source, action,
+#: target, and the store commit it records (``None`` for a read).
+Part = tuple[str, ActorRef, str, str, str, int | None]
+
+
 class _Pending(msgspec.Struct):
     """One caller's entries (without seq/prev/hash) and the future it waits on."""
 
-    parts: list[tuple[str, ActorRef, str, str, str]]
+    parts: list[Part]
     done: asyncio.Future[None]
 
 
@@ -186,15 +192,35 @@ class AuditLog:
             raise InvalidInput("an audit target must be a record id")
         if not targets:
             return
+        at = self.now()
+        source = actor.source or ""
+        await self._enqueue([(at, ref, source, action, t, None) for t in targets])
+
+    def now(self) -> str:
+        """The log's clock, formatted as an entry's ``at``."""
+        return format_at(self._clock())
+
+    def enqueue_commit(self, commit: int, at: str, notes: Sequence[AuditNote]) -> Awaitable[None]:
+        """Queue the entries of store commit ``commit`` at once (the store calls this while
+        it holds its commit lock, so entries follow commit order); await the result for
+        them to be durable."""
+        parts: list[Part] = [
+            (at, n.actor, n.source, n.action, t, commit) for n in notes for t in n.targets
+        ]
+        return self._enqueue(parts)
+
+    async def barrier(self) -> None:
+        """Wait until every entry queued before this call is durable (or failed)."""
+        await self._enqueue([])
+
+    def _enqueue(self, parts: list[Part]) -> asyncio.Future[None]:
         if self._queue is None or self._closing:
             raise StoreError("the audit log is not open")
         if self._broken:
             raise StoreError("the audit log could not be written; restart the server")
-        at = format_at(self._clock())
-        source = actor.source or ""
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._queue.put_nowait(_Pending([(at, ref, source, action, t) for t in targets], done))
-        await done
+        self._queue.put_nowait(_Pending(parts, done))
+        return done
 
     async def _run(self) -> None:
         """The one writer: take everything queued, write it as one batch, repeat; move
@@ -255,12 +281,18 @@ class AuditLog:
         seq, prev = self._seq, self._last_hash
         lines: list[bytes] = []
         for pending in batch:
-            for at, ref, source, action, target in pending.parts:
+            for at, ref, source, action, target, commit in pending.parts:
                 seq += 1
-                body = EntryBody(seq, at, ref, source, action, target, prev)
+                body = EntryBody(seq, at, ref, source, action, target, prev, commit)
                 h = entry_hash(body)
-                lines.append(encoder.encode(Entry(seq, at, ref, source, action, target, prev, h)))
+                entry = Entry(seq, at, ref, source, action, target, prev, h, commit)
+                lines.append(encoder.encode(entry))
                 prev = h
+        if len(lines) == 0:  # only barriers: nothing to write, all is durable already
+            for pending in batch:
+                if not pending.done.done():
+                    pending.done.set_result(None)
+            return
         lines.append(b"")
         try:
             await asyncio.to_thread(self._write_sync, b"\n".join(lines))
@@ -304,6 +336,12 @@ class AuditLog:
         ``at``). Without: the most recent ``limit`` entries. Synchronous file I/O.
         """
         return read_entries(self.path, since, limit)
+
+    def commit_counts(self, since: int) -> dict[int, int]:
+        """How many entries each store commit numbered ``since`` or later has in the log
+        (read from the end; synchronous file I/O). Start-up recovery uses it to add what a
+        crash kept out."""
+        return commit_counts(self.path, since)
 
     def export_path(self) -> Path:
         """The log file, to stream as is (JSON lines).

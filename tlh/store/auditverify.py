@@ -1,4 +1,6 @@
-"""``tlh audit verify``: check the audit log against its hash chain and its head anchor."""
+"""``tlh audit verify``: check the audit log against its hash chain, its head anchor and
+the store: every commit the store made has its numbered entries, and (in a dir made by
+this version) every stored record is named by one."""
 
 from __future__ import annotations
 
@@ -20,6 +22,16 @@ class Problem(msgspec.Struct):
     reason: str
 
 
+class StoredChanges(msgspec.Struct, frozen=True):
+    """What the store holds, for ``verify`` to check against the log."""
+
+    #: The number of the store's last commit: commits 1..seq each have entries.
+    seq: int
+    #: Every stored record's id by table, when every record was written with its numbered
+    #: entries (``None`` for a dir migrated from before commits were numbered).
+    record_ids: dict[str, list[str]] | None = None
+
+
 class VerifyResult(msgspec.Struct):
     """What ``verify`` found; ``ok`` when there are no problems."""
 
@@ -28,14 +40,17 @@ class VerifyResult(msgspec.Struct):
     problems: list[Problem] = msgspec.field(default_factory=list)
 
 
-def verify(path: Path | str) -> VerifyResult:
-    """Check a log (a data dir, or the log file) against its chain and its head.
+def verify(path: Path | str, stored: StoredChanges | None = None) -> VerifyResult:
+    """Check a log (a data dir, or the log file) against its chain and its head, and
+    (given ``stored``) against what the store holds.
 
     Names each problem with its 1-based line: an edited line (its hash does not match),
     deleted or reordered lines (seq or prev breaks), lines deleted at the end (the head
-    is ahead of the file), malformed lines. Safe while the server writes: the head is
-    read first, and it only ever moves after the log is fsynced; an incomplete final
-    line is a batch still being written (or a torn one start-up will drop), not a fault.
+    is ahead of the file), malformed lines; then, at the end, each stored change without
+    its entry. Safe while the server writes: the head is read first, and it only ever
+    moves after the log is fsynced; an incomplete final line is a batch still being
+    written (or a torn one start-up will drop), not a fault. ``stored`` must be taken
+    once every commit it counts is durable in the log (``AuditLog.barrier``).
     """
     log_path, head_path = log_paths(path)
     problems: list[Problem] = []
@@ -50,6 +65,8 @@ def verify(path: Path | str) -> VerifyResult:
     prev: str | None = ZERO_HASH
     last_seq = 0
     head_match: tuple[int, str] | None = None  # line number, hash of the entry at head.seq
+    commits: set[int] = set()
+    changed: set[str] = set()  # targets of entries that record a change
     if log_path.exists():
         with log_path.open("rb") as f:
             for raw in f:
@@ -69,6 +86,9 @@ def verify(path: Path | str) -> VerifyResult:
                     expected = prev = None
                     continue
                 problems.extend(Problem(lines, r) for r in _check_entry(e, expected, prev))
+                if e.commit is not None:
+                    commits.add(e.commit)
+                    changed.add(e.target)
                 if head is not None and e.seq == head.seq:
                     head_match = (lines, e.hash)
                 expected, prev, last_seq = e.seq + 1, e.hash, e.seq
@@ -90,7 +110,26 @@ def verify(path: Path | str) -> VerifyResult:
     elif head.seq > 0 and (head_match is None or head_match[1] != head.hash):
         where = head_match[0] if head_match else lines
         problems.append(Problem(where, f"seq {head.seq} does not match the head's hash"))
+    if stored is not None:
+        problems.extend(Problem(lines, r) for r in _unaudited(stored, commits, changed))
     return VerifyResult(ok=not problems, entries=lines, problems=problems)
+
+
+def _unaudited(stored: StoredChanges, commits: set[int], changed: set[str]) -> list[str]:
+    """Why the store holds changes the log does not record (capped)."""
+    reasons: list[str] = []
+    missing = [n for n in range(1, stored.seq + 1) if n not in commits]
+    for n in missing[:MAX_PROBLEMS]:
+        reasons.append(f"commit {n} is stored but has no audit entry")
+    if len(missing) > MAX_PROBLEMS:
+        reasons.append(f"and {len(missing) - MAX_PROBLEMS} more commits without entries")
+    for table, ids in sorted((stored.record_ids or {}).items()):
+        bare = [i for i in ids if i not in changed]
+        for rid in bare[:MAX_PROBLEMS]:
+            reasons.append(f"{table} record {rid} is stored but no audit entry names it")
+        if len(bare) > MAX_PROBLEMS:
+            reasons.append(f"and {len(bare) - MAX_PROBLEMS} more {table} records")
+    return reasons
 
 
 def _check_entry(e: Entry, expected: int | None, prev: str | None) -> list[str]:

@@ -23,17 +23,30 @@ from tlh.errors import InvalidInput
 from tlh.store import migrations
 from tlh.store.atomic import fsync_dir, write_atomic
 from tlh.store.base import TABLES
-from tlh.store.layout import APPOINTMENTS, Meta, decode_table_file, encode_table_file
+from tlh.store.layout import (
+    APPOINTMENTS,
+    MANIFEST,
+    Manifest,
+    Meta,
+    decode_table_file,
+    encode_table_file,
+    table_files,
+    write_manifest,
+)
 from tlh.store.lock import LOCK_NAME, PID_NAME, DataDirLock
 from tlh.store.tinystore import TinyStore
 
 _meta_decoder = msgspec.json.Decoder(Meta)
+_manifest_decoder = msgspec.json.Decoder(Manifest)
 
 
 async def snapshot(store: TinyStore) -> bytes:
     """A tar.gz of the store's current state (copied on the loop, compressed in a thread)."""
     files = store.export_files()  # one synchronous copy: consistent across tables
-    return await asyncio.to_thread(_build_archive, store.data_dir, files)
+    manifest = store.manifest()
+    # Entries queued so far must be in the copied log: every exported change has its own.
+    await store.audit.barrier()
+    return await asyncio.to_thread(_build_archive, store.data_dir, files, manifest)
 
 
 async def write_snapshot(store: TinyStore, path: Path | str) -> None:
@@ -51,13 +64,14 @@ def _add(tar: tarfile.TarFile, name: str, data: bytes, mtime: float) -> None:
 
 
 def _build_archive(
-    data_dir: Path, files: dict[str, tuple[str, dict[str, msgspec.Struct]]]
+    data_dir: Path, files: dict[str, tuple[str, dict[str, msgspec.Struct]]], manifest: Manifest
 ) -> bytes:
     now = time.time()
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w:gz", compresslevel=6) as tar:
         meta = Meta(schema_version=migrations.CURRENT_VERSION)
         _add(tar, "meta.json", msgspec.json.encode(meta), now)
+        _add(tar, f"db/{MANIFEST}", msgspec.json.encode(manifest), now)
         for name, (table, docs) in sorted(files.items()):
             _add(tar, name, encode_table_file(table, docs), now)
         audit = data_dir / "audit"
@@ -78,6 +92,8 @@ def _check_member(name: str, data: bytes) -> None:
             meta = _meta_decoder.decode(data)
             if meta.schema_version > migrations.CURRENT_VERSION:
                 raise InvalidInput(f"archive schema version {meta.schema_version} is too new")
+        elif parts == ("db", MANIFEST):
+            _manifest_decoder.decode(data)
         elif parts[0] == "db" and len(parts) == 2 and parts[1].endswith(".json"):
             table = parts[1].removesuffix(".json")
             if table not in TABLES or table == APPOINTMENTS:
@@ -144,6 +160,10 @@ def restore(archive_path: Path | str, data_dir: Path | str) -> Path:
             write_atomic(target, data, keep_backup=False)
         (staging / "db" / APPOINTMENTS).mkdir(parents=True, exist_ok=True)
         (staging / "journal").mkdir(exist_ok=True)
+        if f"db/{MANIFEST}" not in files:
+            # A backup made before manifests: list what it holds (the schema migration
+            # of an older backup writes its own).
+            _write_manifest_of(staging)
         aside.mkdir()
         for entry in list(data_dir.iterdir()):
             if entry.name not in (LOCK_NAME, PID_NAME):
@@ -155,3 +175,9 @@ def restore(archive_path: Path | str, data_dir: Path | str) -> Path:
         shutil.rmtree(staging)
         fsync_dir(data_dir.parent)
     return aside
+
+
+def _write_manifest_of(data_dir: Path) -> None:
+    meta = _meta_decoder.decode((data_dir / "meta.json").read_bytes())
+    if meta.schema_version >= 2:
+        write_manifest(data_dir, Manifest(files=table_files(data_dir), audit_complete=False))

@@ -4,13 +4,16 @@ Everything the services know about persistence is here, so a practice that outgr
 one machine can swap the TinyDB store for another without touching them.
 
 Reads are synchronous and served from memory (indexes beside the tables). Writes are
-one ``commit()`` of a batch of puts and deletes: durable (fsynced) and atomic (all
-or nothing, even across a kill -9) before it returns.
+one ``commit()`` of a batch of puts and deletes with the audit notes that record it:
+durable (fsynced) and atomic (all or nothing, the change and its audit entries alike,
+even across a kill -9) before it returns. A commit without a note for every record it
+writes is refused, so no change can reach the store unaudited.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
+from contextlib import AbstractAsyncContextManager
 from datetime import datetime
 from typing import Literal, Protocol, TypeVar
 
@@ -28,6 +31,8 @@ from tlh.domain.models import (
     StaffToken,
 )
 from tlh.domain.sessions import SessionSegment
+from tlh.errors import InvalidInput
+from tlh.store.auditentry import ACTION_SHAPE, ID_SHAPE, ActorLike, ActorRef, actor_ref
 
 TableName = Literal[
     "policy",
@@ -90,6 +95,59 @@ class Delete(msgspec.Struct, frozen=True):
 Op = Put | Delete
 
 
+class AuditNote(msgspec.Struct, frozen=True, kw_only=True):
+    """What a commit records in the audit log: ``actor`` did ``action`` to ``targets``
+    (record ids), from ``source`` (a network address). One entry per target."""
+
+    actor: ActorRef
+    source: str
+    action: str
+    targets: tuple[str, ...]
+
+
+def note(actor: ActorLike, action: str, *targets: str) -> AuditNote:
+    """The audit note of a change; refuses names, emails or anything that is not an id."""
+    if not ACTION_SHAPE.fullmatch(action):
+        raise InvalidInput("an audit action must be a dotted lower-case name")
+    if not all(isinstance(t, str) and ID_SHAPE.fullmatch(t) for t in targets):
+        raise InvalidInput("an audit target must be a record id")
+    return AuditNote(
+        actor=actor_ref(actor), source=actor.source or "", action=action, targets=targets
+    )
+
+
+def record_key(table: str, id: str) -> str:
+    """The ``Repository.locked`` key of one record: holding it is what ``update`` does, so
+    a change of several records can hold each of theirs and commit them together."""
+    return f"{table}/{id}"
+
+
+def op_id(op: Op) -> str:
+    """The id of the record an op writes (the policy's is ``POLICY_ID``)."""
+    if isinstance(op, Delete):
+        return op.id
+    return POLICY_ID if op.table == "policy" else str(getattr(op.record, "id", ""))
+
+
+def note_ops(actor: ActorLike, action: str, ops: Sequence[Op]) -> AuditNote:
+    """One note naming every record ``ops`` write (a seed, a restore, a bulk load)."""
+    return note(actor, action, *dict.fromkeys(op_id(op) for op in ops))
+
+
+def check_audited(ops: Sequence[Op], audit: Sequence[AuditNote]) -> None:
+    """Refuse a commit whose notes do not name every record it writes.
+
+    A programming error, not bad input: every path that changes data says who did what
+    to which record, in the same commit.
+    """
+    named = {t for n in audit for t in n.targets}
+    missing = sorted({op_id(op) for op in ops} - named)
+    if missing:
+        raise InvalidInput(
+            f"a commit must audit every record it writes; no audit note names {missing[0]}"
+        )
+
+
 class Repository(Protocol):
     """What the services may ask of the store."""
 
@@ -113,18 +171,35 @@ class Repository(Protocol):
 
     def count(self, table: str) -> int: ...
 
-    async def commit(self, ops: Sequence[Op]) -> None:
-        """Apply ``ops`` durably and atomically; reads see them once this returns."""
+    async def commit(self, ops: Sequence[Op], *, audit: Sequence[AuditNote]) -> None:
+        """Apply ``ops`` and record ``audit`` durably and atomically (see ``check_audited``);
+        reads see them once this returns."""
         ...
 
     async def update(
-        self, table: str, id: str, change: Callable[[msgspec.Struct | None], msgspec.Struct | None]
+        self,
+        table: str,
+        id: str,
+        change: Callable[[msgspec.Struct | None], msgspec.Struct | None],
+        *,
+        audit: Sequence[AuditNote],
     ) -> msgspec.Struct | None:
         """Read-modify-write one record with no other ``update`` of it in between.
 
         ``change`` gets the record as stored (or ``None``) and returns the new one, or
-        ``None``/the same object to write nothing; the record as stored after is returned.
-        Reads see a commit only once it is durable, so two read-then-commit sequences on
-        one record could each miss the other's write; updates of one record queue instead.
+        ``None``/the same object to write nothing (and audit nothing); the record as
+        stored after is returned. Reads see a commit only once it is durable, so two
+        read-then-commit sequences on one record could each miss the other's write;
+        updates of one record queue instead.
+        """
+        ...
+
+    def locked(self, *keys: str) -> AbstractAsyncContextManager[None]:
+        """Hold ``keys`` until the block ends: no other holder of any of them runs
+        meanwhile, and reads inside see every commit of earlier holders.
+
+        For a check and the commit that depends on it (no double booking, unique external
+        ids: keys like ``schedule:stf_1``), or a change of several records at once (each
+        one's ``record_key``, the key ``update`` holds): read, check, commit, all inside.
         """
         ...

@@ -1,8 +1,12 @@
-"""The on-disk layout of a data dir: meta.json, table files, record ids.
+"""The on-disk layout of a data dir: meta.json, the manifest, table files, record ids.
 
 ``db/<table>.json`` and ``db/appointments/<YYYY-MM>.json`` are in TinyDB's format
 ``{"<table>": {"<doc_id>": {...}}}`` with the record id as the doc id, so plain TinyDB
 (or ``TinyDB(path, storage=AtomicJSONStorage)``) reads them.
+
+``db/manifest.json`` lists every table file the dir must hold and the last commit
+folded into them: a file deleted behind the server's back stops start-up like a
+corrupt one, instead of loading as an empty table.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ import msgspec
 from tlh.errors import InvalidInput, StoreError
 from tlh.store import migrations
 from tlh.store.atomic import corrupt, read_bytes_checked, write_atomic
-from tlh.store.base import POLICY_ID, TABLES
+from tlh.store.base import POLICY_ID, TABLES, AuditNote
 
 APPOINTMENTS = "appointments"
 
@@ -30,6 +34,59 @@ class Meta(msgspec.Struct, kw_only=True):
 
 
 _meta_decoder = msgspec.json.Decoder(Meta)
+
+MANIFEST = "manifest.json"
+#: The recovery advice for a data dir that lost a file it must hold.
+RESTORE_HINT = "stop the server and run `tlh restore BACKUP` (the latest backup)"
+
+
+class Manifest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """``db/manifest.json``, replaced at the end of every checkpoint."""
+
+    #: The last store commit folded into the table files (commits are numbered 1, 2, …).
+    seq: int = 0
+    #: Every table file the dir must hold, relative to ``db/`` (``appointments/2026-11.json``).
+    files: list[str] = msgspec.field(default_factory=list)
+    #: Whether every record was written with its numbered audit entries (a dir made by
+    #: this version); a dir migrated from an older one has records from before that.
+    audit_complete: bool = True
+
+
+_manifest_decoder = msgspec.json.Decoder(Manifest)
+
+
+def read_manifest(data_dir: Path) -> Manifest:
+    """The data dir's manifest; a missing or bad one stops start-up with a hint."""
+    path = data_dir / "db" / MANIFEST
+    if not path.exists():
+        raise StoreError(f"{path} is missing, so the dir cannot be checked; {RESTORE_HINT}")
+    try:
+        return _manifest_decoder.decode(read_bytes_checked(path))
+    except msgspec.DecodeError as exc:
+        raise corrupt(path, str(exc)) from None
+
+
+def write_manifest(data_dir: Path, manifest: Manifest) -> None:
+    """Replace the manifest atomically."""
+    write_atomic(data_dir / "db" / MANIFEST, msgspec.json.encode(manifest))
+
+
+def table_files(data_dir: Path) -> list[str]:
+    """The table files a data dir holds now, relative to ``db/`` (for migrations)."""
+    db = data_dir / "db"
+    names = [p.name for p in db.glob("*.json") if p.name != MANIFEST]
+    names += [f"{APPOINTMENTS}/{p.name}" for p in (db / APPOINTMENTS).glob("*.json")]
+    return sorted(names)
+
+
+def check_files(data_dir: Path, manifest: Manifest) -> None:
+    """Refuse a data dir missing any file its manifest lists."""
+    for name in manifest.files:
+        path = data_dir / "db" / name
+        if not path.exists():
+            raise StoreError(f"{path} is missing from the data dir; {RESTORE_HINT}")
+
+
 _file_decoders = {
     t: msgspec.json.Decoder(dict[str, dict[str, cls]])  # type: ignore[valid-type]
     for t, cls in TABLES.items()
@@ -61,10 +118,17 @@ def record_id(table: str, record: msgspec.Struct) -> str:
     return rid
 
 
+def holds_practice(data_dir: Path) -> bool:
+    """Whether ``data_dir`` holds any of a practice's files (meta.json or not)."""
+    return any((data_dir / name).exists() for name in ("meta.json", "db", "journal", "audit"))
+
+
 def read_meta(data_dir: Path) -> Meta:
-    """The data dir's ``meta.json``; a missing one means "not a data dir"."""
+    """The data dir's ``meta.json``; a missing one means "not a data dir" (or a damaged one)."""
     path = data_dir / "meta.json"
     if not path.exists():
+        if holds_practice(data_dir):
+            raise StoreError(f"{path} is missing from a data dir that holds data; {RESTORE_HINT}")
         raise StoreError(f"{data_dir} is not a tlh data dir (no meta.json); run `tlh init`")
     try:
         return _meta_decoder.decode(read_bytes_checked(path))
@@ -80,16 +144,31 @@ def write_meta(data_dir: Path, version: int) -> None:
 def init_data_dir(data_dir: Path | str) -> Path:
     """Create the layout of a new, empty practice; refuse a dir that holds one."""
     data_dir = Path(data_dir)
-    if (data_dir / "meta.json").exists() or (data_dir / "db").exists():
+    if holds_practice(data_dir):
+        if not (data_dir / "meta.json").exists():
+            raise StoreError(
+                f"data dir {data_dir} holds a practice's files but its meta.json is missing; "
+                f"{RESTORE_HINT}"
+            )
         raise StoreError(f"data dir {data_dir} already holds a practice")
     (data_dir / "db" / APPOINTMENTS).mkdir(parents=True, exist_ok=True)
     (data_dir / "journal").mkdir(exist_ok=True)
+    write_manifest(data_dir, Manifest())
     write_meta(data_dir, migrations.CURRENT_VERSION)
     return data_dir
 
 
+class JournalAudit(msgspec.Struct, frozen=True, kw_only=True):
+    """A journal record's audit part: when the commit was made and its notes."""
+
+    at: str
+    notes: tuple[AuditNote, ...]
+
+
 class JournalCodec:
-    """Typed decoding of journal records ``{"seq", "ops": [{"t", "put" | "del"}]}``.
+    """Typed decoding of journal records ``{"seq", "ops": [{"t", "put" | "del"}],
+    "audit": {"at", "notes"}}`` (records written before commits carried their audit
+    notes have no ``audit``).
 
     Each table gets an op struct tagged by ``t``, so a whole record (10,000 puts)
     decodes in one msgspec call straight into the tables' structs.
@@ -110,9 +189,17 @@ class JournalCodec:
             )
             self._tables[op] = table
         union: Any = Union.__getitem__(tuple(self._tables))
-        record = msgspec.defstruct("JournalRecord", [("seq", int), ("ops", list[union])])
+        record = msgspec.defstruct(
+            "JournalRecord",
+            [("seq", int), ("ops", list[union]), ("audit", JournalAudit | None, None)],
+        )
         self.record: msgspec.json.Decoder[Any] = msgspec.json.Decoder(record)
         self.ops: msgspec.json.Decoder[Any] = msgspec.json.Decoder(list[union])
+        self._encoder = msgspec.json.Encoder()
+
+    def encode_audit(self, at: str, notes: tuple[AuditNote, ...]) -> bytes:
+        """The ``audit`` part of a journal record."""
+        return self._encoder.encode(JournalAudit(at=at, notes=notes))
 
     def changes(self, ops: list[Any]) -> list[Change]:
         """The ``(table, id, record or None)`` of decoded ops."""

@@ -11,7 +11,16 @@ from collections.abc import Callable
 from pathlib import Path
 
 #: The version this code reads and writes.
-CURRENT_VERSION = 1
+CURRENT_VERSION = 2
+
+
+def _add_manifest(data_dir: Path) -> None:
+    """Version 2: list the table files the dir holds, and number commits from 1 (the
+    records already there were audited before commits had numbers)."""
+    from tlh.store.layout import Manifest, table_files, write_manifest
+
+    write_manifest(data_dir, Manifest(files=table_files(data_dir), audit_complete=False))
+
 
 #: ``version -> step`` that upgrades a dir from ``version - 1`` to ``version``.
-MIGRATIONS: dict[int, Callable[[Path], None]] = {}
+MIGRATIONS: dict[int, Callable[[Path], None]] = {2: _add_manifest}

@@ -3,16 +3,22 @@
 Layout of a data dir::
 
     meta.json                      {"schema_version": N}
+    db/manifest.json               the files the dir must hold, the last folded commit
     db/<table>.json                small tables, TinyDB's format (record id = doc id)
     db/appointments/<YYYY-MM>.json appointments by UTC month of ``start``
     journal/NNNNNN.wal             commits not yet folded into the files
+    audit/audit.jsonl              the audit log (``tlh.store.auditlog``), owned by the store
     tlh.lock                       one server per dir
 
-A commit is one fsynced journal line, then applied to memory. A checkpoint rotates
-the journal, snapshots the dirty files (records are immutable, so copying the dicts
-is enough), writes them atomically in a worker thread and then drops the folded
-journal files. Open replays every journal record over the files; ops are absolute
-puts and deletes, so replaying one already folded into a file is harmless.
+A commit is one fsynced journal line holding both the ops and their audit notes, then
+applied to memory; its audit entries (numbered with the commit) are queued at once and
+are durable before the commit returns. A checkpoint rotates the journal, snapshots the
+dirty files (records are immutable, so copying the dicts is enough), writes them
+atomically in a worker thread, and drops the folded journal files only once every
+audit entry of their commits is on disk. Open replays every journal record over the
+files (ops are absolute puts and deletes, so replaying one already folded is
+harmless), then adds to the audit log whatever entries of those commits a crash kept
+out of it: a change and its audit entries are stored together or not at all.
 """
 
 from __future__ import annotations
@@ -21,7 +27,7 @@ import asyncio
 import contextlib
 import gc
 import logging
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any, cast
@@ -32,18 +38,33 @@ from tlh.domain.models import Appointment
 from tlh.errors import InvalidInput, StoreError
 from tlh.store import migrations
 from tlh.store.atomic import corrupt, read_bytes_checked, write_atomic
-from tlh.store.base import INDEXED, TABLES, Delete, Op, Put
+from tlh.store.auditlog import AuditLog
+from tlh.store.auditverify import StoredChanges
+from tlh.store.base import (
+    INDEXED,
+    TABLES,
+    AuditNote,
+    Delete,
+    Op,
+    Put,
+    check_audited,
+    record_key,
+)
 from tlh.store.calendar import AppointmentIndex, month_key
 from tlh.store.journal import JOURNAL_HINT, Journal
 from tlh.store.layout import (
     APPOINTMENTS,
     Change,
     JournalCodec,
+    Manifest,
+    check_files,
     decode_table_file,
     encode_table_file,
     init_data_dir,
+    read_manifest,
     read_meta,
     record_id,
+    write_manifest,
     write_meta,
 )
 from tlh.store.lock import DataDirLock
@@ -62,8 +83,14 @@ class TinyStore:
         *,
         checkpoint_ops: int = 2000,
         checkpoint_bytes: int = 16 << 20,
+        audit_clock: Callable[[], datetime] | None = None,
     ) -> None:
         self.data_dir = Path(data_dir)
+        #: The audit log of this data dir: commits write their entries to it, and the
+        #: services append reads to it (``Context.audit``).
+        self.audit = (
+            AuditLog(self.data_dir) if audit_clock is None else AuditLog(self.data_dir, audit_clock)
+        )
         self.checkpoint_ops = checkpoint_ops
         self.checkpoint_bytes = checkpoint_bytes
         self._tables: dict[str, dict[str, msgspec.Struct]] = {t: {} for t in TABLES}
@@ -78,8 +105,16 @@ class TinyStore:
         self._dir_lock = DataDirLock(self.data_dir)
         self._lock = asyncio.Lock()
         self._checkpoint_lock = asyncio.Lock()
-        #: Per-record locks of ``update`` (with how many hold or wait for each).
-        self._record_locks: dict[tuple[str, str], tuple[asyncio.Lock, int]] = {}
+        #: Per-record locks of ``update`` and the keys of ``locked`` (with how many hold
+        #: or wait for each).
+        self._record_locks: dict[str, tuple[asyncio.Lock, int]] = {}
+        self._manifest = Manifest()
+        #: Commits replayed from the journal with their audit notes, until open() has
+        #: made sure the audit log holds their entries.
+        self._unconfirmed: list[tuple[int, str, tuple[AuditNote, ...]]] = []
+        #: How many audit entries the last ``open()`` had to add from the journal (the
+        #: commits a crash caught between their journal write and their audit write).
+        self.recovered_entries = 0
         self._commits: set[asyncio.Task[None]] = set()
         self._checkpoint_task: asyncio.Task[None] | None = None
         self._seq = 0
@@ -126,8 +161,51 @@ class TinyStore:
     # -- open / close -----------------------------------------------------------------
 
     async def open(self) -> None:
-        """Lock the data dir, load the files and replay the journal (in a thread)."""
+        """Lock the data dir, load the files and replay the journal (in a thread), then
+        open the audit log and give it the entries of any commit a crash kept out."""
         await asyncio.to_thread(self.load)
+        try:
+            await self.audit.start()
+            await self._recover_audit()
+        except BaseException:
+            self._is_open = False
+            await self.audit.close()
+            self._journal.close()
+            self._dir_lock.release()
+            raise
+
+    @property
+    def seq(self) -> int:
+        """The number of the last commit (commits are numbered 1, 2, … for the dir's life)."""
+        return self._seq
+
+    @property
+    def audit_complete(self) -> bool:
+        """Whether every record was written with numbered audit entries (see ``Manifest``)."""
+        return self._manifest.audit_complete
+
+    async def _recover_audit(self) -> None:
+        """Append the audit entries of replayed commits that the log does not hold yet.
+
+        A commit's entries are queued together and in commit order, so a crash can only
+        have kept out a suffix of the last commits' entries; what is there is counted and
+        the rest appended, with the time the commit was made.
+        """
+        since = self._unconfirmed[0][0] if self._unconfirmed else self._seq + 1
+        counts = await asyncio.to_thread(self.audit.commit_counts, min(since, self._seq + 1))
+        waits: list[Awaitable[None]] = []
+        for seq, at, notes in self._unconfirmed:
+            have = counts.get(seq, 0)
+            missing = _suffix(notes, have)
+            if missing:
+                log.warning("audit log: recovering %d entries of commit %d", _count(missing), seq)
+                self.recovered_entries += _count(missing)
+                waits.append(self.audit.enqueue_commit(seq, at, missing))
+        self._unconfirmed = []
+        # A dir restored from a backup may have an audit log that saw later commits:
+        # number new ones after them, so no two commits share a number.
+        self._seq = max([self._seq, *counts])
+        await asyncio.gather(*waits)
 
     def load(self) -> None:
         """The synchronous body of ``open()``."""
@@ -149,7 +227,8 @@ class TinyStore:
         self._is_open = True
 
     async def close(self) -> None:
-        """Finish in-flight commits, fold the journal into the files, unlock."""
+        """Finish in-flight commits, fold the journal into the files, close the audit log,
+        unlock."""
         if not self._is_open:
             return
         self._is_open = False
@@ -160,8 +239,11 @@ class TinyStore:
         try:
             await self._checkpoint()
         finally:
-            self._journal.close()
-            self._dir_lock.release()
+            try:
+                await self.audit.close()
+            finally:
+                self._journal.close()
+                self._dir_lock.release()
 
     async def __aenter__(self) -> TinyStore:
         await self.open()
@@ -180,7 +262,10 @@ class TinyStore:
         self._journal.directory.mkdir(exist_ok=True)
         if meta.schema_version < migrations.CURRENT_VERSION:
             self._migrate(meta.schema_version)
+        self._manifest = read_manifest(self.data_dir)
+        check_files(self.data_dir, self._manifest)
         duplicates = self._load_files()
+        last = 0
         for path, offset, payload in self._journal.replay():
             try:
                 record = self._codec.record.decode(payload)
@@ -189,13 +274,17 @@ class TinyStore:
                 raise corrupt(
                     path, f"undecodable journal record at offset {offset}: {exc}", JOURNAL_HINT
                 ) from None
-            if record.seq <= self._seq:
+            if record.seq <= last:
                 raise corrupt(
                     path, f"journal seq {record.seq} out of order at offset {offset}", JOURNAL_HINT
                 )
-            self._seq = record.seq
+            last = record.seq
+            if record.audit is not None:
+                self._unconfirmed.append((record.seq, record.audit.at, record.audit.notes))
             self._apply(changes, index=False)
             self._ops_since_checkpoint += len(changes)
+        # Journal files a crash kept after their checkpoint hold commits already folded.
+        self._seq = max(last, self._manifest.seq)
         self._settle_duplicates(duplicates)
         self._rebuild_indexes()
         self._journal.open_for_append()
@@ -265,11 +354,13 @@ class TinyStore:
         if not self._is_open:
             raise StoreError(f"the store at {self.data_dir} is not open")
 
-    async def commit(self, ops: Sequence[Op]) -> None:
-        """Apply ``ops`` durably and atomically; reads see them once this returns."""
+    async def commit(self, ops: Sequence[Op], *, audit: Sequence[AuditNote]) -> None:
+        """Apply ``ops`` and record ``audit`` durably and atomically; reads see the ops
+        once this returns (see ``Repository.commit``)."""
         self._check_open()
         if not ops:
             return
+        check_audited(ops, audit)
         body = self._encode_ops(ops)
         # Decode what replay will decode: a record that cannot come back is refused now,
         # not at the next start-up, and memory holds exactly what a restart would.
@@ -277,59 +368,101 @@ class TinyStore:
             changes = self._codec.changes(self._codec.ops.decode(body))
         except msgspec.ValidationError as exc:
             raise InvalidInput(f"a record does not match its table: {exc}") from None
-        # Shielded: once the journal write has started, it and the in-memory apply
-        # finish even if the caller is cancelled, so memory never lags the disk.
-        task = asyncio.ensure_future(self._commit_locked(body, changes))
+        notes = tuple(audit)
+        at = self.audit.now()
+        audit_body = self._codec.encode_audit(at, notes)
+        # Shielded: once the journal write has started, it, the in-memory apply and the
+        # audit entries finish even if the caller is cancelled, so memory never lags the
+        # disk and no change is left without its entries.
+        task = asyncio.ensure_future(self._commit_task(body, audit_body, changes, at, notes))
         self._commits.add(task)
         task.add_done_callback(self._commit_done)
         await asyncio.shield(task)
         self._maybe_checkpoint()
 
     async def update(
-        self, table: str, id: str, change: Callable[[msgspec.Struct | None], msgspec.Struct | None]
+        self,
+        table: str,
+        id: str,
+        change: Callable[[msgspec.Struct | None], msgspec.Struct | None],
+        *,
+        audit: Sequence[AuditNote],
     ) -> msgspec.Struct | None:
         """Read-modify-write one record with no other ``update`` of it in between (see
         ``Repository.update``)."""
-        key = (table, id)
-        lock, users = self._record_locks.get(key, (asyncio.Lock(), 0))
-        self._record_locks[key] = (lock, users + 1)
+        async with self._holding([record_key(table, id)]):
+            current = self.get(table, id)
+            new = change(current)
+            if new is None or new is current:
+                return current
+            commit = asyncio.ensure_future(self.commit([Put(table, new)], audit=audit))
+            try:
+                await asyncio.shield(commit)
+            except asyncio.CancelledError:
+                # The write lands anyway (commits are shielded): hold the record
+                # until it has, or the next update would read the old one and undo it.
+                while not commit.done():
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await asyncio.shield(commit)
+                raise
+            return new
+
+    @contextlib.asynccontextmanager
+    async def locked(self, *keys: str) -> AsyncIterator[None]:
+        """Hold ``keys`` for a check and the commit that depends on it (see
+        ``Repository.locked``)."""
+        async with self._holding(list(keys)):
+            yield
+
+    @contextlib.asynccontextmanager
+    async def _holding(self, keys: list[str]) -> AsyncIterator[None]:
+        """Take the locks of ``keys`` in one global order (no two holders can deadlock),
+        dropping each lock's entry when nobody holds or waits for it any more."""
+        wanted = sorted(set(keys))
+        for key in wanted:
+            lock, users = self._record_locks.get(key, (asyncio.Lock(), 0))
+            self._record_locks[key] = (lock, users + 1)
+        taken: list[asyncio.Lock] = []
         try:
-            async with lock:
-                current = self.get(table, id)
-                new = change(current)
-                if new is None or new is current:
-                    return current
-                commit = asyncio.ensure_future(self.commit([Put(table, new)]))
-                try:
-                    await asyncio.shield(commit)
-                except asyncio.CancelledError:
-                    # The write lands anyway (commits are shielded): hold the record
-                    # until it has, or the next update would read the old one and undo it.
-                    while not commit.done():
-                        with contextlib.suppress(asyncio.CancelledError):
-                            await asyncio.shield(commit)
-                    raise
-                return new
+            for key in wanted:
+                lock = self._record_locks[key][0]
+                await lock.acquire()
+                taken.append(lock)
+            yield
         finally:
-            lock, users = self._record_locks[key]
-            if users <= 1:
-                del self._record_locks[key]
-            else:
-                self._record_locks[key] = (lock, users - 1)
+            for lock in reversed(taken):
+                lock.release()
+            for key in wanted:
+                lock, users = self._record_locks[key]
+                if users <= 1:
+                    del self._record_locks[key]
+                else:
+                    self._record_locks[key] = (lock, users - 1)
 
     def _commit_done(self, task: asyncio.Task[None]) -> None:
         self._commits.discard(task)
         if not task.cancelled():
             task.exception()  # retrieved here too, in case the caller was cancelled
 
-    async def _commit_locked(self, body: bytes, changes: list[Change]) -> None:
+    async def _commit_task(
+        self,
+        body: bytes,
+        audit_body: bytes,
+        changes: list[Change],
+        at: str,
+        notes: tuple[AuditNote, ...],
+    ) -> None:
         async with self._lock:
             seq = self._seq + 1
-            payload = b'{"seq":%d,"ops":%b}' % (seq, body)
+            payload = b'{"seq":%d,"ops":%b,"audit":%b}' % (seq, body, audit_body)
             await asyncio.to_thread(self._journal.append, payload)
             self._seq = seq
             self._apply(changes)
             self._ops_since_checkpoint += len(changes)
+            # Queued under the lock, so the log holds commits in order (recovery and
+            # ``commit_counts`` rely on it); written outside it, in the log's next batch.
+            durable = self.audit.enqueue_commit(seq, at, notes)
+        await durable
 
     def _encode_ops(self, ops: Sequence[Op]) -> bytes:
         out: list[dict[str, Any]] = []
@@ -438,11 +571,17 @@ class TinyStore:
                 snapshot = {key: self._snapshot(key) for key in self._dirty}
                 self._dirty = set()
                 self._ops_since_checkpoint = 0
+                files = sorted({*self._manifest.files, *(f"{key}.json" for key in snapshot)})
+                manifest = msgspec.structs.replace(self._manifest, seq=self._seq, files=files)
             try:
-                await asyncio.to_thread(self._write_snapshot, snapshot, folded)
+                # The folded commits' audit entries were queued under the lock: once they
+                # are durable, the journal is no longer needed to recover them.
+                await self.audit.barrier()
+                await asyncio.to_thread(self._write_snapshot, snapshot, manifest, folded)
             except BaseException:
                 self._dirty |= snapshot.keys()
                 raise
+            self._manifest = manifest
 
     def _snapshot(self, key: str) -> tuple[str, dict[str, msgspec.Struct]]:
         if key.startswith(f"{APPOINTMENTS}/"):
@@ -457,10 +596,44 @@ class TinyStore:
         return {f"db/{key}.json": self._snapshot(key) for key in keys}
 
     def _write_snapshot(
-        self, snapshot: dict[str, tuple[str, dict[str, msgspec.Struct]]], folded: list[Path]
+        self,
+        snapshot: dict[str, tuple[str, dict[str, msgspec.Struct]]],
+        manifest: Manifest,
+        folded: list[Path],
     ) -> None:
         db = self.data_dir / "db"
         (db / APPOINTMENTS).mkdir(parents=True, exist_ok=True)
         for key, (table, docs) in snapshot.items():
             write_atomic(db / f"{key}.json", encode_table_file(table, docs))
+        write_manifest(self.data_dir, manifest)
         self._journal.drop(folded)
+
+    async def stored_changes(self) -> StoredChanges:
+        """What ``tlh audit verify`` checks the log against: the last commit's number and
+        (in a dir made by this version) every record's id. Taken once every entry queued
+        so far is durable, so every commit it counts has had the chance to be logged."""
+        seq = self._seq
+        ids = {t: list(tab) for t, tab in self._tables.items()} if self.audit_complete else None
+        await self.audit.barrier()
+        return StoredChanges(seq=seq, record_ids=ids)
+
+    def manifest(self) -> Manifest:
+        """A manifest of what ``export_files`` gives now (for backups)."""
+        files = sorted(name.removeprefix("db/") for name in self.export_files())
+        return msgspec.structs.replace(self._manifest, seq=self._seq, files=files)
+
+
+def _suffix(notes: Sequence[AuditNote], skip: int) -> tuple[AuditNote, ...]:
+    """``notes`` without their first ``skip`` entries (one entry per target, in order)."""
+    out: list[AuditNote] = []
+    for n in notes:
+        if skip >= len(n.targets):
+            skip -= len(n.targets)
+            continue
+        out.append(msgspec.structs.replace(n, targets=n.targets[skip:]))
+        skip = 0
+    return tuple(out)
+
+
+def _count(notes: Sequence[AuditNote]) -> int:
+    return sum(len(n.targets) for n in notes)

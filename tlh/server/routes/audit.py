@@ -5,7 +5,7 @@ from aiohttp import web
 
 from tlh.errors import InvalidInput
 from tlh.server.http import ADMIN, actor, ctx, items, requires, respond
-from tlh.server.keys import AUDIT, SETTINGS
+from tlh.server.keys import AUDIT, SETTINGS, STORE
 from tlh.store import auditlog
 
 routes = web.RouteTableDef()
@@ -43,5 +43,6 @@ async def export(request: web.Request) -> web.StreamResponse:
 @routes.get("/api/v1/audit/verify")
 @requires(*ADMIN)
 async def verify(request: web.Request) -> web.Response:
-    result = await asyncio.to_thread(auditlog.verify, request.app[SETTINGS].data_dir)
+    stored = await request.app[STORE].stored_changes()
+    result = await asyncio.to_thread(auditlog.verify, request.app[SETTINGS].data_dir, stored)
     return respond(result)

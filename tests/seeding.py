@@ -1,0 +1,25 @@
+"""Writing test data straight into a store, audited as every write must be, and reading
+back what a test's actions put in the audit log."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from tlh.services.context import SYSTEM, Context
+from tlh.store.base import Op, Repository, note_ops
+
+
+async def seed(store: Repository, ops: Iterable[Op], action: str = "test.seed") -> None:
+    """Commit ``ops`` with one audit note naming every record they write."""
+    batch = list(ops)
+    await store.commit(batch, audit=[note_ops(SYSTEM, action, batch)] if batch else [])
+
+
+def audited(ctx: Context) -> list[tuple[str, str, str]]:
+    """``(actor id, action, target)`` of every audit entry but the seeds', oldest first."""
+    log = ctx.store.audit  # type: ignore[attr-defined]
+    return [
+        (e["actor"]["id"], e["action"], e["target"])
+        for e in log.read()
+        if e["action"] != "test.seed"
+    ]

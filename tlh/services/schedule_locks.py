@@ -1,0 +1,76 @@
+"""The ``Repository.locked`` keys that make a check and its commit one step.
+
+Two requests that each check "this slot is free" and then commit would both pass the
+check; holding the key of what the check read (a clinician's schedule, an external id)
+from the check to the commit makes the second one see the first one's appointment.
+Every path that creates or moves appointments (the API, a series, an import, a quick
+session) holds the schedule key of each clinician it books.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from tlh.domain.models import Appointment, Staff
+from tlh.services.csvfile import TableRow
+from tlh.store.base import Repository, record_key
+
+#: Held by every import, so two imports (which may create the same new clients) queue.
+IMPORTS = "appointments:import"
+
+
+def schedule(clinician_ids: Iterable[str]) -> list[str]:
+    """The keys of the clinicians' schedules (conflict checks read them)."""
+    return [f"schedule:{c}" for c in clinician_ids]
+
+
+def appointment_external_id(external_id: str) -> str:
+    """The key that keeps an appointment external id unique."""
+    return f"appointment-external-id:{external_id}"
+
+
+def client_external_id(external_id: str) -> str:
+    """The key that keeps a client external id unique."""
+    return f"client-external-id:{external_id}"
+
+
+def for_import(rows: Iterable[TableRow], store: Repository) -> list[str]:
+    """Every key an import of ``rows`` reads: the schedules of the clinicians it names,
+    the external ids of its appointments and clients, the records of the appointments it
+    may update (a status changed meanwhile must not be undone), and ``IMPORTS``."""
+    by_email = {s.email.lower(): s.id for s in store.all("staff") if isinstance(s, Staff)}
+    keys = {IMPORTS}
+    for row in rows:
+        cells = row.cells
+        clinician = by_email.get(cells.get("clinician_email", "").strip().lower())
+        if clinician is not None:
+            keys.update(schedule([clinician]))
+        if external_id := cells.get("external_id"):
+            keys.add(appointment_external_id(external_id))
+            keys.update(record_key("appointments", a.id) for a in _matches(store, external_id))
+        if client_id := cells.get("client_external_id"):
+            keys.add(client_external_id(client_id))
+    return sorted(keys)
+
+
+def _matches(store: Repository, external_id: str) -> list[Appointment]:
+    """The stored appointments an import row with ``external_id`` can update: the one
+    with that external id (or, from an export, that id), or every one of its series."""
+    found = [
+        a
+        for ext in (external_id, f"{external_id}#1")
+        for a in store.find("appointments", "external_id", ext)
+        if isinstance(a, Appointment)
+    ]
+    if external_id.startswith("apt_"):
+        own = store.get("appointments", external_id)
+        if isinstance(own, Appointment):
+            found.append(own)
+    series = {a.series_id for a in found if a.series_id}
+    for series_id in series:
+        found += [
+            a
+            for a in store.find("appointments", "series_id", series_id)
+            if isinstance(a, Appointment)
+        ]
+    return found
