@@ -97,6 +97,29 @@ class StoreCorrupt(StoreError):
     code = "store_corrupt"
 
 
+class StoreFull(StoreError):
+    """The disk holding the data dir is full: the change was not stored."""
+
+    code = "storage_full"
+    status = 507
+
+
+def os_error_reason(exc: OSError) -> str:
+    """A short reason for a failed file operation ("no space left on device"), without
+    the file name (``strerror`` only)."""
+    return (exc.strerror or type(exc).__name__).lower()
+
+
+def write_failure(what: str, exc: OSError) -> StoreError:
+    """The error for a store file that could not be written: ``StoreFull`` when the disk
+    (or quota) is full, else ``StoreError``; ``what`` names the file for the server log."""
+    import errno
+
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return StoreFull(f"{what} could not be written: the disk is full")
+    return StoreError(f"{what} could not be written: {os_error_reason(exc)}")
+
+
 ERRORS_BY_CODE: dict[str, type[TlhError]] = {
     cls.code: cls
     for cls in (

@@ -5,16 +5,17 @@ start when a file it must hold is gone."""
 from __future__ import annotations
 
 import asyncio
+import errno
 import json
 from pathlib import Path
 
 import pytest
 
 from tests.seeding import seed
-from tlh.errors import InvalidInput, StoreError
+from tlh.errors import InvalidInput, StoreError, StoreFull
 from tlh.services.bootstrap import init_practice
 from tlh.services.context import SYSTEM
-from tlh.store import auditverify
+from tlh.store import auditlog, auditverify
 from tlh.store.base import Delete, Put, note
 from tlh.store.tinystore import TinyStore
 
@@ -184,3 +185,32 @@ async def test_a_data_dir_from_before_manifests_is_migrated(data_dir: Path) -> N
     await s.close()
     manifest = json.loads((data_dir / "db" / "manifest.json").read_text())
     assert {"clients.json", "appointments/2026-03.json"} <= set(manifest["files"])
+
+
+async def test_a_full_disk_under_the_audit_log_delays_entries_but_loses_none(
+    store: TinyStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The journal took the change (and its notes); the log could not: the commit stands,
+    a read that cannot be logged is refused, and the entries follow once there is room."""
+    monkeypatch.setattr(auditlog, "RETRY_S", 0.05)
+    real = store.audit._write_sync
+    full = True
+
+    def write(data: bytes) -> None:
+        if full:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        real(data)
+
+    store.audit._write_sync = write  # type: ignore[method-assign]
+    await store.commit([Put("clients", client("c1"))], audit=[note(SYSTEM, "client.create", "c1")])
+    assert store.get("clients", "c1") == client("c1")
+    with pytest.raises(StoreFull, match="disk is full"):
+        await store.audit.append(SYSTEM, "client.read", "c1")
+    full = False
+    async with asyncio.timeout(5):
+        while not any(e["target"] == "c1" for e in store.audit.read()):
+            await asyncio.sleep(0.01)
+    [entry] = store.audit.read()
+    assert (entry["action"], entry["commit"]) == ("client.create", 1)
+    result = auditverify.verify(store.data_dir, await store.stored_changes())
+    assert result.ok, result.problems

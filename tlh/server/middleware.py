@@ -13,7 +13,7 @@ import logging
 from aiohttp import web
 
 from tlh.domain.models import Role
-from tlh.errors import Forbidden, NotFound, TlhError, TooLarge
+from tlh.errors import Forbidden, NotFound, StoreError, StoreFull, TlhError, TooLarge
 from tlh.services import auth
 from tlh.services.context import Actor
 from tlh.services.staff_web import COOKIE as STAFF_COOKIE
@@ -42,10 +42,32 @@ def _envelope(status: int, code: str, message: str, details: object = None) -> w
     return response
 
 
+STORE_FULL = (
+    "the server's disk is full; tell the practice's administrator "
+    "(this change may not have been saved)"
+)
+STORE_FAILED = (
+    "the server could not write its data; tell the practice's administrator "
+    "(this change may not have been saved)"
+)
+
+
+def _route(request: web.Request) -> str:
+    """The route template of a request (never its path: ids only, but no query)."""
+    route = request.match_info.route.resource
+    return route.canonical if route is not None else "?"
+
+
 @web.middleware
 async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
     try:
         return await handler(request)
+    except StoreError as exc:
+        # The reason names server files (the log is the administrator's); the caller
+        # hears only what happened and who can fix it.
+        log.error("store error in %s %s: %s", request.method, _route(request), exc.message)
+        public = STORE_FULL if isinstance(exc, StoreFull) else STORE_FAILED
+        return _envelope(exc.status, exc.code, public)
     except TlhError as exc:
         return _envelope(exc.status, exc.code, exc.message, exc.details)
     except web.HTTPException as exc:

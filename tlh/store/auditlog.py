@@ -25,7 +25,7 @@ from typing import Any
 
 import msgspec
 
-from tlh.errors import InvalidInput, StoreError
+from tlh.errors import InvalidInput, StoreError, write_failure
 
 # ``write_atomic`` and ``entry_hash`` are looked up in this module on purpose: the
 # bench patches ``auditlog.write_atomic`` and a test patches ``auditlog.entry_hash``.
@@ -79,6 +79,9 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
+#: Seconds between attempts to write commit entries that failed (a full disk).
+RETRY_S = 1.0
+
 
 def _utcnow() -> datetime:
     return datetime.now(UTC)
@@ -114,6 +117,8 @@ class AuditLog:
         self._writer: asyncio.Task[None] | None = None
         self._closing = False
         self._broken = False
+        #: Entries of store commits whose write failed, written before anything else.
+        self._retry: list[Part] = []
         #: Batches written and fsynced so far (tests and the bench count group commits).
         self.batches_written = 0
         #: The head not written yet (lagging), and when it was last written.
@@ -253,8 +258,14 @@ class AuditLog:
             _fail(batch, "the audit log stopped; the entry may not be recorded")
 
     async def _next(self) -> _Pending | None:
-        """The next queued item; a lagging head is written while the queue is quiet."""
+        """The next queued item; a lagging head is written while the queue is quiet, and
+        entries that failed to write are tried again every ``RETRY_S``."""
         assert self._queue is not None
+        while self._retry and self._queue.empty():
+            try:
+                return await asyncio.wait_for(self._queue.get(), RETRY_S)
+            except TimeoutError:
+                return _Pending([], asyncio.get_running_loop().create_future())
         while self._head_due is not None and self._queue.empty():
             wait = self._head_at + HEAD_EVERY_S - time.monotonic()
             try:
@@ -280,14 +291,16 @@ class AuditLog:
     async def _write_batch(self, batch: list[_Pending]) -> None:
         seq, prev = self._seq, self._last_hash
         lines: list[bytes] = []
-        for pending in batch:
-            for at, ref, source, action, target, commit in pending.parts:
-                seq += 1
-                body = EntryBody(seq, at, ref, source, action, target, prev, commit)
-                h = entry_hash(body)
-                entry = Entry(seq, at, ref, source, action, target, prev, h, commit)
-                lines.append(encoder.encode(entry))
-                prev = h
+        retry, self._retry = self._retry, []
+        parts = [*retry, *(part for pending in batch for part in pending.parts)]
+        for at, ref, source, action, target, commit in parts:
+            seq += 1
+            body = EntryBody(seq, at, ref, source, action, target, prev, commit)
+            h = entry_hash(body)
+            lines.append(
+                encoder.encode(Entry(seq, at, ref, source, action, target, prev, h, commit))
+            )
+            prev = h
         if len(lines) == 0:  # only barriers: nothing to write, all is durable already
             for pending in batch:
                 if not pending.done.done():
@@ -297,8 +310,18 @@ class AuditLog:
         try:
             await asyncio.to_thread(self._write_sync, b"\n".join(lines))
         except Exception as exc:
-            log.error("audit log write failed: %s", type(exc).__name__)
-            _fail(batch, "the audit log could not be written")
+            failure = (
+                write_failure(f"audit log {self.path}", exc)
+                if isinstance(exc, OSError)
+                else StoreError(f"audit log {self.path} could not be written")
+            )
+            log.error("%s", failure.message)
+            # A commit's entries are in its journal record already (the change is
+            # stored): they are written as soon as the log can take them, before any
+            # later entry. A read that could not be logged is not served (its caller
+            # fails), so its entry is dropped.
+            self._retry = [part for part in parts if part[5] is not None]
+            _fail(batch, failure)
             return
         self._seq, self._last_hash = seq, prev
         self.batches_written += 1
@@ -352,7 +375,7 @@ class AuditLog:
         return self.path
 
 
-def _fail(batch: list[_Pending], message: str) -> None:
+def _fail(batch: list[_Pending], error: str | StoreError) -> None:
     for pending in batch:
         if not pending.done.done():
-            pending.done.set_exception(StoreError(message))
+            pending.done.set_exception(StoreError(error) if isinstance(error, str) else error)

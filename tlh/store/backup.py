@@ -148,7 +148,7 @@ def restore(archive_path: Path | str, data_dir: Path | str) -> Path:
     archive with any bad file, before anything is touched.
     """
     data_dir = Path(data_dir)
-    data_dir.mkdir(parents=True, exist_ok=True)
+    data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     with DataDirLock(data_dir):
         files = read_archive(archive_path)
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")

@@ -17,7 +17,7 @@ import zlib
 from collections.abc import Iterator
 from pathlib import Path
 
-from tlh.errors import StoreError
+from tlh.errors import StoreError, os_error_reason, write_failure
 from tlh.store.atomic import corrupt, fsync_dir
 
 HEADER_LEN = 18  # "%08x %08x "
@@ -144,9 +144,10 @@ class Journal:
             except OSError:
                 self.close()
                 raise StoreError(
-                    f"journal {self._current} could not be written or repaired: {exc}"
+                    f"journal {self._current} could not be written or repaired: "
+                    f"{os_error_reason(exc)}"
                 ) from exc
-            raise StoreError(f"journal {self._current} could not be written: {exc}") from exc
+            raise write_failure(f"journal {self._current}", exc) from exc
         self.bytes_written += len(line)
 
     def rotate(self) -> list[Path]:

@@ -151,8 +151,11 @@ def init_data_dir(data_dir: Path | str) -> Path:
                 f"{RESTORE_HINT}"
             )
         raise StoreError(f"data dir {data_dir} already holds a practice")
-    (data_dir / "db" / APPOINTMENTS).mkdir(parents=True, exist_ok=True)
-    (data_dir / "journal").mkdir(exist_ok=True)
+    # Patients' data: the dir is the server's user's alone.
+    data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    data_dir.chmod(0o700)
+    (data_dir / "db" / APPOINTMENTS).mkdir(mode=0o700, parents=True, exist_ok=True)
+    (data_dir / "journal").mkdir(mode=0o700, exist_ok=True)
     write_manifest(data_dir, Manifest())
     write_meta(data_dir, migrations.CURRENT_VERSION)
     return data_dir

@@ -27,6 +27,7 @@ import asyncio
 import contextlib
 import gc
 import logging
+import stat
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from datetime import datetime
 from pathlib import Path
@@ -35,7 +36,7 @@ from typing import Any, cast
 import msgspec
 
 from tlh.domain.models import Appointment
-from tlh.errors import InvalidInput, StoreError
+from tlh.errors import InvalidInput, StoreError, os_error_reason
 from tlh.store import migrations
 from tlh.store.atomic import corrupt, read_bytes_checked, write_atomic
 from tlh.store.auditlog import AuditLog
@@ -167,11 +168,13 @@ class TinyStore:
         try:
             await self.audit.start()
             await self._recover_audit()
-        except BaseException:
+        except BaseException as exc:
             self._is_open = False
             await self.audit.close()
             self._journal.close()
             self._dir_lock.release()
+            if isinstance(exc, OSError):
+                raise _cannot_open(self.data_dir, exc) from None
             raise
 
     @property
@@ -209,7 +212,11 @@ class TinyStore:
 
     def load(self) -> None:
         """The synchronous body of ``open()``."""
-        self._dir_lock.acquire()
+        try:
+            check_permissions(self.data_dir)
+            self._dir_lock.acquire()
+        except OSError as exc:
+            raise _cannot_open(self.data_dir, exc) from None
         # Loading creates ~10 objects per record; with the cyclic GC on, its repeated
         # full passes over the growing heap cost about as much as the decoding itself.
         # Start-up runs nothing else, so pause it for the duration.
@@ -217,9 +224,11 @@ class TinyStore:
         gc.disable()
         try:
             self._load()
-        except BaseException:
+        except BaseException as exc:
             self._journal.close()
             self._dir_lock.release()
+            if isinstance(exc, OSError):
+                raise _cannot_open(self.data_dir, exc) from None
             raise
         finally:
             if gc_was_enabled:
@@ -461,8 +470,15 @@ class TinyStore:
             self._ops_since_checkpoint += len(changes)
             # Queued under the lock, so the log holds commits in order (recovery and
             # ``commit_counts`` rely on it); written outside it, in the log's next batch.
-            durable = self.audit.enqueue_commit(seq, at, notes)
-        await durable
+            try:
+                durable = self.audit.enqueue_commit(seq, at, notes)
+            except StoreError as exc:
+                _audit_behind(seq, exc)
+                return
+        try:
+            await durable
+        except StoreError as exc:
+            _audit_behind(seq, exc)
 
     def _encode_ops(self, ops: Sequence[Op]) -> bytes:
         out: list[dict[str, Any]] = []
@@ -621,6 +637,33 @@ class TinyStore:
         """A manifest of what ``export_files`` gives now (for backups)."""
         files = sorted(name.removeprefix("db/") for name in self.export_files())
         return msgspec.structs.replace(self._manifest, seq=self._seq, files=files)
+
+
+def _audit_behind(seq: int, exc: StoreError) -> None:
+    """The change is stored with its audit notes in the journal, so the commit stands:
+    the log writes the entries once it can (or the next start-up adds them), and no
+    checkpoint drops that journal before. Reads, which cannot be logged meanwhile, fail."""
+    log.error("audit entries of commit %d not written yet (%s); will retry", seq, exc.message)
+
+
+def check_permissions(data_dir: Path) -> None:
+    """Refuse a data dir every user of the machine may write to (anyone could replace
+    a table file or the audit log); warn when others may read it (patients' data)."""
+    if not data_dir.exists():
+        return
+    mode = data_dir.stat().st_mode
+    if mode & stat.S_IWOTH:
+        raise StoreError(
+            f"data dir {data_dir} is writable by every user of this machine; "
+            f"run `chmod 700 {data_dir}` (or chown it to the server's user)"
+        )
+    if mode & (stat.S_IRGRP | stat.S_IROTH):
+        log.warning("data dir %s is readable by other users; consider chmod 700", data_dir)
+
+
+def _cannot_open(data_dir: Path, exc: OSError) -> StoreError:
+    """A one-line reason the data dir cannot be used (read-only, no permission, full)."""
+    return StoreError(f"cannot open the data dir {data_dir}: {os_error_reason(exc)}")
 
 
 def _suffix(notes: Sequence[AuditNote], skip: int) -> tuple[AuditNote, ...]:
