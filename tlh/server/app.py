@@ -160,7 +160,7 @@ async def _close_websockets(app: web.Application) -> None:
 def create_app(settings: Settings) -> web.Application:
     """A ready-to-run application for ``settings`` (the store opens on startup)."""
     app = web.Application(
-        middlewares=[middleware.errors, middleware.authenticate],
+        middlewares=[middleware.unread_bodies, middleware.errors, middleware.authenticate],
         client_max_size=settings.max_body_bytes,
     )
     app[SETTINGS] = settings

@@ -3,11 +3,14 @@
 ``errors`` turns anything raised into the one envelope with the right status, and
 never leaks a traceback or patient data to the caller. ``authenticate`` resolves the
 bearer token and checks the route's declared roles before the handler runs; a
-handler that declares nothing is refused (deny by default).
+handler that declares nothing is refused (deny by default). ``unread_bodies`` stops a
+body the handler left unread from being read past the route's limit.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 
 from aiohttp import web
@@ -19,11 +22,13 @@ from tlh.services.context import Actor
 from tlh.services.staff_web import COOKIE as STAFF_COOKIE
 from tlh.services.staff_web import session_actor
 
-from .http import ACTOR, ROLES_ATTR, Handler, ctx, respond
+from .http import ACTOR, ROLES_ATTR, Handler, body_limit, ctx, respond
 from .keys import STAFF_SESSION, STAFF_WEB
 from .routes.links import check_origin
 
 log = logging.getLogger("tlh.server")
+#: How long the rest of a body within its limit may take to arrive after the answer.
+_DRAIN_S = 10.0
 
 _HTTP_CODES = {
     400: "bad_request",
@@ -102,3 +107,34 @@ def _cookie_actor(request: web.Request, peer: str) -> Actor:
     actor = session_actor(ctx(request), request.app[STAFF_WEB], session, peer)
     request[STAFF_SESSION] = session
     return actor
+
+
+@web.middleware
+async def unread_bodies(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Answer at once, then bound what is read of a body the handler left unread.
+
+    aiohttp reads and discards an unread body for up to 10 s after the answer, to keep
+    the connection: hundreds of megabytes from one client over loopback, whatever the
+    route accepts. Here the rest is read (and dropped) only while it stays within the
+    route's limit; past it, or when it was over the limit already (a 413), the
+    connection is closed with the answer and nothing more is read.
+    """
+    response = await handler(request)
+    content = request.content
+    if content.is_eof() or response.prepared:
+        return response
+    limit = body_limit(request)
+    declared = request.content_length or 0
+    hopeless = declared > limit or content.total_bytes > limit
+    if hopeless:
+        response.force_close()  # tells the client: Connection: close
+    await response.prepare(request)
+    await response.write_eof()
+    if not hopeless:
+        with contextlib.suppress(TimeoutError, ConnectionError):
+            async with asyncio.timeout(_DRAIN_S):
+                while not content.is_eof() and content.total_bytes <= limit:
+                    await content.readany()
+    if not content.is_eof():
+        request.protocol.force_close()
+    return response
