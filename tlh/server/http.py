@@ -119,6 +119,9 @@ async def body(request: web.Request) -> dict[str, Any]:
         data = msgspec.json.decode(raw)
     except msgspec.DecodeError:
         raise BadRequest("the request body is not valid JSON") from None
+    except RecursionError:
+        # msgspec's answer to nesting deeper than the interpreter's recursion limit.
+        raise BadRequest("the request body is nested too deeply") from None
     if not isinstance(data, dict):
         raise BadRequest("the request body must be a JSON object")
     return data
