@@ -37,11 +37,11 @@ from .keys import (
     CTX,
     DASHBOARDS,
     ECHO_PEERS,
+    FAILURES,
     IDENTITY,
     LINK_SESSIONS,
     OUTBOX_WORKER,
     OUTREACH,
-    REDEEM_FAILURES,
     REMINDER_CLOCK,
     ROOMS,
     SETTINGS,
@@ -50,7 +50,7 @@ from .keys import (
     STORE,
     WEBSOCKETS,
 )
-from .ratelimit import FailureLimiter
+from .ratelimit import FailureLimits
 from .routes import add_routes
 from .settings import Settings
 from .staffsockets import StaffSockets
@@ -168,7 +168,7 @@ def create_app(settings: Settings) -> web.Application:
     messaging = settings.messaging
     app[OUTREACH] = load_outreach(messaging.templates_dir, messaging.public_url)
     app[LINK_SESSIONS] = LinkSessions()
-    app[REDEEM_FAILURES] = FailureLimiter()
+    app[FAILURES] = FailureLimits()
     app[IDENTITY] = IdentityChecks()
     app[WEBSOCKETS] = set[web.WebSocketResponse]()
     app[DASHBOARDS] = {}

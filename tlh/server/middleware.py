@@ -16,14 +16,14 @@ import logging
 from aiohttp import web
 
 from tlh.domain.models import Role
-from tlh.errors import Forbidden, NotFound, TlhError, TooLarge
+from tlh.errors import Forbidden, NotFound, TlhError, TooLarge, Unauthenticated
 from tlh.services import auth
 from tlh.services.context import Actor
 from tlh.services.staff_web import COOKIE as STAFF_COOKIE
 from tlh.services.staff_web import session_actor
 
 from .http import ACTOR, ROLES_ATTR, Handler, body_limit, ctx, respond
-from .keys import STAFF_SESSION, STAFF_WEB
+from .keys import FAILURES, STAFF_SESSION, STAFF_WEB
 from .routes.links import check_origin
 
 log = logging.getLogger("tlh.server")
@@ -52,7 +52,10 @@ async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
     try:
         return await handler(request)
     except TlhError as exc:
-        return _envelope(exc.status, exc.code, exc.message, exc.details)
+        response = _envelope(exc.status, exc.code, exc.message, exc.details)
+        if isinstance(exc.details, dict) and "retry_after_s" in exc.details:
+            response.headers["Retry-After"] = str(exc.details["retry_after_s"])
+        return response
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
@@ -86,11 +89,39 @@ async def authenticate(request: web.Request, handler: Handler) -> web.StreamResp
     if not bearer and STAFF_COOKIE in request.cookies:
         actor = _cookie_actor(request, peer)
     else:
-        actor, _ = auth.authenticate(ctx(request), bearer, peer)
+        actor = await _bearer_actor(request, bearer, peer)
     if actor.role not in roles:
         raise Forbidden("your role does not allow this")
     request[ACTOR] = actor
     return await handler(request)
+
+
+async def _bearer_actor(request: web.Request, bearer: str, peer: str) -> Actor:
+    """The staff member behind a bearer token.
+
+    A token that names nobody counts against its address (a missing one does not):
+    past the limit the answer is 429 instead of 401 (``ratelimit``); the first failure
+    per address per minute is audited with a prefix of the token's hash (enough to
+    recognise a revoked token still in use, never the token).
+    """
+    try:
+        actor, _ = auth.authenticate(ctx(request), bearer, peer)
+    except Unauthenticated:
+        if not bearer:
+            raise
+        failures = request.app[FAILURES]
+        if failures.bearer.blocked(peer):
+            raise failures.bearer.refusal(peer) from None
+        failures.bearer.fail(peer)
+        if failures.bearer_audit.due(peer):
+            who = Actor(kind="staff", id="anonymous", source=peer)
+            await ctx(request).audit.append(who, "auth.failed", f"token:{_hash_prefix(bearer)}")
+        raise
+    return actor
+
+
+def _hash_prefix(token: str) -> str:
+    return auth.hash_token(token)[:12]
 
 
 def _cookie_actor(request: web.Request, peer: str) -> Actor:

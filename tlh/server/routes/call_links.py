@@ -13,9 +13,9 @@ from typing import Any
 from aiohttp import web
 
 from tlh.domain.models import Appointment, Role, Staff
-from tlh.errors import BadRequest, Forbidden, NotFound, RateLimited
+from tlh.errors import BadRequest, Forbidden, NotFound
 from tlh.server.http import actor, body, ctx, max_body, public, requires, respond
-from tlh.server.keys import REDEEM_FAILURES, STAFF_SOCKETS, STAFF_WEB
+from tlh.server.keys import FAILURES, STAFF_SOCKETS, STAFF_WEB
 from tlh.server.routes.invites import link_ctx
 from tlh.server.routes.links import INVALID_LINK, REDEEM_BODY_BYTES, check_origin
 from tlh.services.context import Actor
@@ -55,13 +55,14 @@ async def make(request: web.Request) -> web.Response:
 @public
 @max_body(REDEEM_BODY_BYTES)
 async def redeem(request: web.Request) -> web.Response:
-    """Trade a login token for the staff cookie session; one answer for every failure."""
+    """Trade a login token for the staff cookie session; one answer for every failure.
+
+    As for client links, a valid token works from any address and only unknown ones
+    count, in a budget of their own: guessing client links locks no clinician out.
+    """
     check_origin(request)
     c = ctx(request)
     peer = request.remote or ""
-    failures = request.app[REDEEM_FAILURES]
-    if failures.blocked(peer):
-        raise RateLimited("too many attempts; please wait a minute and try again")
     staff_web = request.app[STAFF_WEB]
     try:
         grant = staff_web.redeem((await body(request)).get("token"))
@@ -69,6 +70,9 @@ async def redeem(request: web.Request) -> web.Response:
         grant = None
     staff = c.store.get("staff", grant.staff_id) if grant is not None else None
     if grant is None or not isinstance(staff, Staff) or not staff.active:
+        failures = request.app[FAILURES].staff_logins
+        if failures.blocked(peer):
+            raise failures.refusal(peer)
         failures.fail(peer)
         await c.audit.append(
             Actor(kind="staff", id="anonymous", source=peer), "staff.web.login.failed", "unknown"

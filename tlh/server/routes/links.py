@@ -16,9 +16,9 @@ from tlh.domain.consent import ConsentDecision, ConsentRecord, ConsentState
 from tlh.domain.links import JoinLink, LinkPurpose, ParticipantKind, RedeemState
 from tlh.domain.models import IdentityCheck
 from tlh.domain.timeutil import zone
-from tlh.errors import BadRequest, Forbidden, RateLimited, Unauthenticated
+from tlh.errors import BadRequest, Forbidden, Unauthenticated
 from tlh.server.http import body, ctx, max_body, public, respond
-from tlh.server.keys import LINK_SESSIONS, REDEEM_FAILURES, SETTINGS
+from tlh.server.keys import FAILURES, LINK_SESSIONS, SETTINGS
 from tlh.services import consent, identity
 from tlh.services.context import Actor
 from tlh.services.links import find_by_token, get_link, outreach_of, redeemable
@@ -62,13 +62,14 @@ def _invalid() -> web.Response:
 @public
 @max_body(REDEEM_BODY_BYTES)
 async def redeem(request: web.Request) -> web.Response:
-    """Trade a link token for a session cookie; one answer for every failure."""
+    """Trade a link token for a session cookie; one answer for every failure.
+
+    A valid token works from any address; only invalid ones count against it, and
+    once it has had too many (``ratelimit``) they get a 429 and are not audited.
+    """
     check_origin(request)
     c = ctx(request)
     peer = request.remote or ""
-    failures = request.app[REDEEM_FAILURES]
-    if failures.blocked(peer):
-        raise RateLimited("too many attempts; please wait a minute and try again")
     try:
         token = (await body(request)).get("token")
     except BadRequest:
@@ -77,6 +78,9 @@ async def redeem(request: web.Request) -> web.Response:
     now = c.clock()
     verdict = redeemable(c, link, now) if link is not None else None
     if link is None or verdict is None or verdict.state is RedeemState.INVALID:
+        failures = request.app[FAILURES].links
+        if failures.blocked(peer):
+            raise failures.refusal(peer)
         failures.fail(peer)
         await c.audit.append(
             Actor(kind="client_link", id="anonymous", source=peer), "link.redeem.failed", "unknown"
