@@ -259,3 +259,46 @@ def test_kill_mid_import_leaves_it_whole_or_absent(data_dir: tuple[Path, str]) -
         assert len(items) in (0, rows), f"import {batch} is partial: {len(items)} rows"
         if acked.is_set():
             assert len(items) == rows
+
+
+def _chunked_post(url: str, path: str, headers: dict[str, str], total: int) -> tuple[int, bytes]:
+    """POST ``total`` bytes chunked; the bytes that went out before the server stopped
+    taking them, and its answer (read after a reset too: the kernel keeps it)."""
+    host, port = url.removeprefix("http://").split(":")
+    lines = [f"POST {path} HTTP/1.1", f"Host: {host}:{port}", "Transfer-Encoding: chunked"]
+    lines += [f"{k}: {v}" for k, v in headers.items()]
+    chunk = b" " * 65536
+    sent = 0
+    with socket.create_connection((host, int(port)), timeout=30) as sock:
+        try:
+            sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode())
+            while sent < total:
+                sock.sendall(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+                sent += len(chunk)
+            sock.sendall(b"0\r\n\r\n")
+        except OSError:
+            pass  # the server closed the connection
+        answer = b""
+        with contextlib.suppress(OSError):
+            while data := sock.recv(65536):
+                answer += data
+    return sent, answer
+
+
+def test_a_chunked_body_past_the_limit_is_413_and_not_read(data_dir: tuple[Path, str]) -> None:
+    """Issue 19, item 7, as it was found: 60 MB chunked to the 4 KiB link redemption."""
+    path, _ = data_dir
+    with running("--data-dir", str(path)) as (proc, url):
+        sent, answer = _chunked_post(
+            url,
+            "/api/v1/link/redeem",
+            {"Origin": url, "Content-Type": "application/json"},
+            60 * 1024 * 1024,
+        )
+        with urllib.request.urlopen(f"{url}/healthz", timeout=10) as r:
+            assert r.status == 200
+    _, err = proc.communicate(timeout=10)
+    assert answer.startswith(b"HTTP/1.1 413"), answer[:100]
+    assert b'"too_large"' in answer
+    assert sent < 12 * 1024 * 1024, f"the server took in {sent} bytes"
+    assert "Traceback" not in err

@@ -105,10 +105,12 @@ async def test_redeem_needs_this_servers_origin(practice: Practice) -> None:
 async def test_failures_are_rate_limited_and_audited(practice: Practice) -> None:
     for _ in range(10):
         assert (await redeem_call(practice, "A" * 43)).status == 404
-    token = await make_call_link(practice)
-    blocked = await redeem_call(practice, token)
+    blocked = await redeem_call(practice, "B" * 43)
     assert blocked.status == 429
     assert (await blocked.json())["error"]["code"] == "rate_limited"
+    assert int(blocked.headers["Retry-After"]) > 0
+    # A valid login still works from the same address.
+    assert (await redeem_call(practice, await make_call_link(practice))).status == 200
     failed = [e for e in _audit(practice) if e["action"] == "staff.web.login.failed"]
     assert len(failed) == 10
 

@@ -30,7 +30,9 @@ async def _copy_link(practice: Practice, appt_id: str) -> tuple[str, str]:
     return made["link"]["id"], token_in(made["url"])
 
 
-async def test_every_bad_token_gets_the_same_404_then_429(practice: Practice) -> None:
+async def test_every_bad_token_gets_the_same_404_then_429_but_a_good_one_works(
+    practice: Practice,
+) -> None:
     client_id = await add_client(practice)
     soon = datetime.now(UTC) + timedelta(minutes=5)
     appt = await add_appointment(practice, client_id, start=soon)
@@ -51,9 +53,12 @@ async def test_every_bad_token_gets_the_same_404_then_429(practice: Practice) ->
     assert await malformed.json() == INVALID
     for _ in range(10 - len(bad) - 1):
         assert (await redeem(practice, "y" * 43)).status == 404
-    limited = await redeem(practice, good)
+    limited = await redeem(practice, "z" * 43)
     assert limited.status == 429
     assert (await limited.json())["error"]["code"] == "rate_limited"
+    assert 0 < int(limited.headers["Retry-After"]) <= 60
+    # The guesser is held off, not the client: a valid link still works from here.
+    assert (await redeem(practice, good)).status == 200
     _, log = await practice.call("GET", "/api/v1/audit")
     failed = [e for e in log["items"] if e["action"] == "link.redeem.failed"]
     assert len(failed) == 10

@@ -186,6 +186,7 @@ def test_json_unknown_key() -> None:
         (b'{"rows": []}', "must be a list of objects"),
         (b"[]", "the file has no rows"),
         (b"[1]", "row 2: not a JSON object"),
+        (b"[" * 5000 + b"]" * 5000, "the file is nested too deeply"),
     ],
 )
 def test_json_shape_errors(data: bytes, message: str) -> None:

@@ -8,7 +8,10 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from tlh.domain.timeutil import (
+    FIRST_YEAR,
+    LAST_YEAR,
     LocalTimeIssue,
+    check_year,
     format_local,
     format_offset,
     local_day_bounds,
@@ -159,3 +162,32 @@ def test_parse_local_does_not_echo_input(text: str) -> None:
         parse_local(text, NY)
     assert "Jane" not in str(info.value)
     assert "jane" not in str(info.value)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "9999-12-31T23:00",
+        "9999-12-31T23:00Z",
+        "0001-01-01T00:30",
+        "0001-01-01T00:00+05:00",
+        "1899-12-31T23:59",
+        "2200-01-01T00:00",
+    ],
+)
+def test_parse_local_refuses_years_out_of_range(text: str) -> None:
+    # The ends of datetime overflow once shifted to UTC; a clear error names the field.
+    with pytest.raises(InvalidInput) as info:
+        parse_local(text, NY, "start")
+    assert str(info.value) == f"start must be in the years {FIRST_YEAR} to {LAST_YEAR}"
+
+
+@pytest.mark.parametrize("text", ["1900-01-01T12:00Z", "2199-12-31T12:00"])
+def test_parse_local_accepts_the_ends_of_the_range(text: str) -> None:
+    assert parse_local(text, NY).year in (FIRST_YEAR, LAST_YEAR)
+
+
+def test_check_year() -> None:
+    assert check_year(date(2026, 1, 1), "date") == date(2026, 1, 1)
+    with pytest.raises(InvalidInput, match=r"^to must be in the years"):
+        check_year(date(9999, 12, 31), "to")

@@ -4,6 +4,10 @@ A local wall time can name no instant (the hour skipped when clocks go forward) 
 (the hour repeated when they go back). PEP 495's ``fold`` tells them apart: the two folds
 of a normal time share one UTC offset; in a gap or a repeat they differ, and only a
 gap fails to survive a round trip through UTC.
+
+Dates people type are kept to the years ``FIRST_YEAR``..``LAST_YEAR``: outside them a
+date is a typing error, and the edges of ``datetime`` (years 1 and 9999) overflow as
+soon as a time is shifted to UTC or a day's end is computed.
 """
 
 from __future__ import annotations
@@ -19,6 +23,18 @@ from tlh.errors import InvalidInput
 _LOCAL_RE = re.compile(
     r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}(:?\d{2})?)?$"
 )
+
+
+#: The years a scheduled time or a day asked about may fall in.
+FIRST_YEAR = 1900
+LAST_YEAR = 2199
+
+
+def check_year(day: date, what: str) -> date:
+    """``day`` itself; ``InvalidInput`` naming ``what`` when its year is out of range."""
+    if not FIRST_YEAR <= day.year <= LAST_YEAR:
+        raise InvalidInput(f"{what} must be in the years {FIRST_YEAR} to {LAST_YEAR}")
+    return day
 
 
 class LocalTimeIssue(StrEnum):
@@ -93,13 +109,14 @@ def resolve_local(naive: datetime, tz: tzinfo) -> datetime:
     return naive.replace(tzinfo=tz).astimezone(UTC)
 
 
-def parse_local(text: str, tz: tzinfo) -> datetime:
+def parse_local(text: str, tz: tzinfo, what: str = "the date") -> datetime:
     """Parse an ISO 8601 date-time typed by a person into an aware UTC datetime.
 
     Without an offset it is local to ``tz``: a time that falls in a DST gap, or an
     ambiguous one (the repeated hour), is rejected with ``InvalidInput`` whose message
     says which and suggests adding an offset. With an offset (or ``Z``) it is taken as is.
     ``T`` or a space separates date and time; seconds are optional; a bare date is refused.
+    A year outside ``FIRST_YEAR``..``LAST_YEAR`` is refused, naming ``what``.
     """
     cleaned = text.strip().upper()
     # The typed text is never echoed: a shifted import column could put a name here.
@@ -111,6 +128,7 @@ def parse_local(text: str, tz: tzinfo) -> datetime:
         parsed = datetime.fromisoformat(cleaned)
     except ValueError as exc:
         raise InvalidInput("not a valid date and time (no such day or hour)") from exc
+    check_year(parsed.date(), what)
     return resolve_local(parsed, tz)
 
 

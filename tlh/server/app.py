@@ -36,11 +36,11 @@ from .keys import (
     CTX,
     DASHBOARDS,
     ECHO_PEERS,
+    FAILURES,
     IDENTITY,
     LINK_SESSIONS,
     OUTBOX_WORKER,
     OUTREACH,
-    REDEEM_FAILURES,
     REMINDER_CLOCK,
     ROOMS,
     SETTINGS,
@@ -49,7 +49,7 @@ from .keys import (
     STORE,
     WEBSOCKETS,
 )
-from .ratelimit import FailureLimiter
+from .ratelimit import FailureLimits
 from .routes import add_routes
 from .settings import Settings
 from .staffsockets import StaffSockets
@@ -153,7 +153,7 @@ async def _close_websockets(app: web.Application) -> None:
 def create_app(settings: Settings) -> web.Application:
     """A ready-to-run application for ``settings`` (the store opens on startup)."""
     app = web.Application(
-        middlewares=[middleware.errors, middleware.authenticate],
+        middlewares=[middleware.unread_bodies, middleware.errors, middleware.authenticate],
         client_max_size=settings.max_body_bytes,
     )
     app[SETTINGS] = settings
@@ -161,7 +161,7 @@ def create_app(settings: Settings) -> web.Application:
     messaging = settings.messaging
     app[OUTREACH] = load_outreach(messaging.templates_dir, messaging.public_url)
     app[LINK_SESSIONS] = LinkSessions()
-    app[REDEEM_FAILURES] = FailureLimiter()
+    app[FAILURES] = FailureLimits()
     app[IDENTITY] = IdentityChecks()
     app[WEBSOCKETS] = set[web.WebSocketResponse]()
     app[DASHBOARDS] = {}

@@ -1,4 +1,11 @@
-"""Small helpers shared by the handlers: JSON in, JSON out, who is asking, roles."""
+"""Small helpers shared by the handlers: JSON in, JSON out, who is asking, roles.
+
+Request bodies are bounded while they stream, per route: a handler declares what it
+reads with ``@max_body`` (as ``@requires`` declares roles), else it gets the default
+for its kind (``PUBLIC_BODY_BYTES`` for routes anyone may call, ``STAFF_BODY_BYTES``
+for staff routes). A Content-Length check alone misses a chunked body, and aiohttp's
+``client_max_size`` is one figure for the whole server (sized for imports).
+"""
 
 from __future__ import annotations
 
@@ -9,10 +16,10 @@ import msgspec
 from aiohttp import web
 
 from tlh.domain.models import Role
-from tlh.errors import BadRequest
+from tlh.errors import BadRequest, TooLarge
 from tlh.services.context import Actor, Context
 
-from .keys import CTX
+from .keys import CTX, SETTINGS
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 H = TypeVar("H", bound=Handler)
@@ -23,6 +30,11 @@ ADMIN = (Role.ADMIN,)
 
 ACTOR = web.RequestKey("actor", Actor)
 ROLES_ATTR = "__tlh_roles__"
+BODY_ATTR = "__tlh_max_body__"
+#: Largest body a route anyone may call reads, unless it declares its own.
+PUBLIC_BODY_BYTES = 16 * 1024
+#: Largest body a staff route reads, unless it declares its own.
+STAFF_BODY_BYTES = 1024 * 1024
 _encoder = msgspec.json.Encoder()
 
 
@@ -42,6 +54,46 @@ def public(handler: H) -> H:
     return handler
 
 
+def max_body(limit: int | None) -> Callable[[H], H]:
+    """Declare the largest body a handler reads, in bytes; ``None``: the server's
+    ``max_body_bytes`` (file uploads). Every limit is capped by that setting."""
+
+    def mark(handler: H) -> H:
+        setattr(handler, BODY_ATTR, limit)
+        return handler
+
+    return mark
+
+
+def body_limit(request: web.Request) -> int:
+    """The largest body the matched route reads (see ``max_body``)."""
+    handler = request.match_info.handler
+    server = request.app[SETTINGS].max_body_bytes
+    if hasattr(handler, BODY_ATTR):
+        declared: int | None = getattr(handler, BODY_ATTR)
+        return server if declared is None else min(declared, server)
+    anyone = getattr(handler, ROLES_ATTR, frozenset()) is None
+    return min(PUBLIC_BODY_BYTES if anyone else STAFF_BODY_BYTES, server)
+
+
+async def read_body(request: web.Request) -> bytes:
+    """The raw body, read as it streams and refused (``TooLarge``, 413) once it passes
+    the route's limit (``middleware.unread_bodies`` then closes the connection)."""
+    limit = body_limit(request)
+    if (request.content_length or 0) > limit:
+        raise _too_large(limit)
+    data = bytearray()
+    async for chunk in request.content.iter_any():
+        if len(data) + len(chunk) > limit:
+            raise _too_large(limit)
+        data += chunk
+    return bytes(data)
+
+
+def _too_large(limit: int) -> TooLarge:
+    return TooLarge(f"the request body is larger than this endpoint accepts ({limit} bytes)")
+
+
 def ctx(request: web.Request) -> Context:
     return request.app[CTX]
 
@@ -59,14 +111,17 @@ def items(data: list[Any]) -> web.Response:
 
 
 async def body(request: web.Request) -> dict[str, Any]:
-    """The request's JSON object body ({} when empty)."""
-    raw = await request.read()
+    """The request's JSON object body ({} when empty), at most the route's limit."""
+    raw = await read_body(request)
     if not raw.strip():
         return {}
     try:
         data = msgspec.json.decode(raw)
     except msgspec.DecodeError:
         raise BadRequest("the request body is not valid JSON") from None
+    except RecursionError:
+        # msgspec's answer to nesting deeper than the interpreter's recursion limit.
+        raise BadRequest("the request body is nested too deeply") from None
     if not isinstance(data, dict):
         raise BadRequest("the request body must be a JSON object")
     return data

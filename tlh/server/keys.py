@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from tlh.media.echo import EchoPeers
-from tlh.server.ratelimit import FailureLimiter
+from tlh.server.ratelimit import FailureLimits
 from tlh.server.settings import Settings
 from tlh.server.staffsockets import StaffSockets
 from tlh.services.callhub import CallHub
@@ -33,8 +33,8 @@ WEBSOCKETS = web.AppKey("websockets", set[web.WebSocketResponse])
 OUTREACH = web.AppKey("outreach", Outreach)
 #: Sessions of redeemed client links (hashed ids in memory).
 LINK_SESSIONS = web.AppKey("link_sessions", LinkSessions)
-#: Failed link redemptions per remote address.
-REDEEM_FAILURES = web.AppKey("redeem_failures", FailureLimiter)
+#: Failures per remote address: link redemptions, call-page logins, API tokens.
+FAILURES = web.AppKey("failures", FailureLimits)
 #: The outbox's sender and the reminder clock, started after the store opens.
 OUTBOX_WORKER = web.AppKey("outbox_worker", OutboxWorker)
 REMINDER_CLOCK = web.AppKey("reminder_clock", ReminderClock)

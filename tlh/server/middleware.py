@@ -3,27 +3,40 @@
 ``errors`` turns anything raised into the one envelope with the right status, and
 never leaks a traceback or patient data to the caller. ``authenticate`` resolves the
 bearer token and checks the route's declared roles before the handler runs; a
-handler that declares nothing is refused (deny by default).
+handler that declares nothing is refused (deny by default). ``unread_bodies`` stops a
+body the handler left unread from being read past the route's limit.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 
 from aiohttp import web
 
 from tlh.domain.models import Role
-from tlh.errors import Forbidden, NotFound, StoreError, StoreFull, TlhError, TooLarge
+from tlh.errors import (
+    Forbidden,
+    NotFound,
+    StoreError,
+    StoreFull,
+    TlhError,
+    TooLarge,
+    Unauthenticated,
+)
 from tlh.services import auth
 from tlh.services.context import Actor
 from tlh.services.staff_web import COOKIE as STAFF_COOKIE
 from tlh.services.staff_web import session_actor
 
-from .http import ACTOR, ROLES_ATTR, Handler, ctx, respond
-from .keys import STAFF_SESSION, STAFF_WEB
+from .http import ACTOR, ROLES_ATTR, Handler, body_limit, ctx, respond
+from .keys import FAILURES, STAFF_SESSION, STAFF_WEB
 from .routes.links import check_origin
 
 log = logging.getLogger("tlh.server")
+#: How long the rest of a body within its limit may take to arrive after the answer.
+_DRAIN_S = 10.0
 
 _HTTP_CODES = {
     400: "bad_request",
@@ -69,7 +82,10 @@ async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
         public = STORE_FULL if isinstance(exc, StoreFull) else STORE_FAILED
         return _envelope(exc.status, exc.code, public)
     except TlhError as exc:
-        return _envelope(exc.status, exc.code, exc.message, exc.details)
+        response = _envelope(exc.status, exc.code, exc.message, exc.details)
+        if isinstance(exc.details, dict) and "retry_after_s" in exc.details:
+            response.headers["Retry-After"] = str(exc.details["retry_after_s"])
+        return response
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
@@ -103,11 +119,39 @@ async def authenticate(request: web.Request, handler: Handler) -> web.StreamResp
     if not bearer and STAFF_COOKIE in request.cookies:
         actor = _cookie_actor(request, peer)
     else:
-        actor, _ = auth.authenticate(ctx(request), bearer, peer)
+        actor = await _bearer_actor(request, bearer, peer)
     if actor.role not in roles:
         raise Forbidden("your role does not allow this")
     request[ACTOR] = actor
     return await handler(request)
+
+
+async def _bearer_actor(request: web.Request, bearer: str, peer: str) -> Actor:
+    """The staff member behind a bearer token.
+
+    A token that names nobody counts against its address (a missing one does not):
+    past the limit the answer is 429 instead of 401 (``ratelimit``); the first failure
+    per address per minute is audited with a prefix of the token's hash (enough to
+    recognise a revoked token still in use, never the token).
+    """
+    try:
+        actor, _ = auth.authenticate(ctx(request), bearer, peer)
+    except Unauthenticated:
+        if not bearer:
+            raise
+        failures = request.app[FAILURES]
+        if failures.bearer.blocked(peer):
+            raise failures.bearer.refusal(peer) from None
+        failures.bearer.fail(peer)
+        if failures.bearer_audit.due(peer):
+            who = Actor(kind="staff", id="anonymous", source=peer)
+            await ctx(request).audit.append(who, "auth.failed", f"token:{_hash_prefix(bearer)}")
+        raise
+    return actor
+
+
+def _hash_prefix(token: str) -> str:
+    return auth.hash_token(token)[:12]
 
 
 def _cookie_actor(request: web.Request, peer: str) -> Actor:
@@ -124,3 +168,34 @@ def _cookie_actor(request: web.Request, peer: str) -> Actor:
     actor = session_actor(ctx(request), request.app[STAFF_WEB], session, peer)
     request[STAFF_SESSION] = session
     return actor
+
+
+@web.middleware
+async def unread_bodies(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Answer at once, then bound what is read of a body the handler left unread.
+
+    aiohttp reads and discards an unread body for up to 10 s after the answer, to keep
+    the connection: hundreds of megabytes from one client over loopback, whatever the
+    route accepts. Here the rest is read (and dropped) only while it stays within the
+    route's limit; past it, or when it was over the limit already (a 413), the
+    connection is closed with the answer and nothing more is read.
+    """
+    response = await handler(request)
+    content = request.content
+    if content.is_eof() or response.prepared:
+        return response
+    limit = body_limit(request)
+    declared = request.content_length or 0
+    hopeless = declared > limit or content.total_bytes > limit
+    if hopeless:
+        response.force_close()  # tells the client: Connection: close
+    await response.prepare(request)
+    await response.write_eof()
+    if not hopeless:
+        with contextlib.suppress(TimeoutError, ConnectionError):
+            async with asyncio.timeout(_DRAIN_S):
+                while not content.is_eof() and content.total_bytes <= limit:
+                    await content.readany()
+    if not content.is_eof():
+        request.protocol.force_close()
+    return response

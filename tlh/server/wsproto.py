@@ -111,6 +111,8 @@ def parse_frame(
         frame = _decoder.decode(msg.data)
     except msgspec.DecodeError:
         raise FrameRejected("invalid JSON") from None
+    except RecursionError:  # msgspec's answer to nesting past the recursion limit
+        raise FrameRejected("nested too deeply") from None
     if not isinstance(frame, dict) or frame.get("type") not in allowed:
         raise FrameRejected("unknown message type")
     return frame

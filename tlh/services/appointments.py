@@ -21,7 +21,7 @@ from tlh.domain.models import (
     Staff,
     Status,
 )
-from tlh.domain.timeutil import local_day_bounds, parse_local, zone
+from tlh.domain.timeutil import check_year, local_day_bounds, parse_local, zone
 from tlh.errors import Conflict, Forbidden, InvalidInput, NotFound
 from tlh.services import auth, invites, schedule_locks
 from tlh.services.consent import consent_check
@@ -100,10 +100,10 @@ def copay_amount(value: Any) -> str | None:
     return str(amount.quantize(Decimal("0.01")))
 
 
-def _start(ctx: Context, value: Any) -> datetime:
+def _start(ctx: Context, value: Any, what: str = "start") -> datetime:
     if not isinstance(value, str):
-        raise InvalidInput("start must be an ISO 8601 date-time")
-    return parse_local(value, zone(ctx.policy().timezone))
+        raise InvalidInput(f"{what} must be an ISO 8601 date-time")
+    return parse_local(value, zone(ctx.policy().timezone), what)
 
 
 def check_conflicts(ctx: Context, candidates: Sequence[Appointment]) -> None:
@@ -205,11 +205,12 @@ def get_appointment(ctx: Context, actor: Actor, appt_id: str) -> Appointment:
     return appt
 
 
-def _parse_day(value: str) -> date:
+def _parse_day(value: str, what: str) -> date:
     try:
-        return date.fromisoformat(value)
+        day = date.fromisoformat(value)
     except ValueError:
         raise InvalidInput(f"not a date (YYYY-MM-DD): {value[:20]!r}") from None
+    return check_year(day, what)
 
 
 def list_appointments(
@@ -227,10 +228,10 @@ def list_appointments(
     if day and (from_ or to):
         raise InvalidInput("give either date or from/to, not both")
     if day or not (from_ or to):
-        first = last = _parse_day(day) if day else ctx.clock().astimezone(tz).date()
+        first = last = _parse_day(day, "date") if day else ctx.clock().astimezone(tz).date()
     else:
-        first = _parse_day(from_) if from_ else _parse_day(str(to))
-        last = _parse_day(to) if to else first
+        first = _parse_day(from_, "from") if from_ else _parse_day(str(to), "to")
+        last = _parse_day(to, "to") if to else first
     if last < first:
         raise InvalidInput("the end date is before the start date")
     if (last - first).days > 366 * 2:
@@ -366,7 +367,7 @@ def explain(
     """Every reason the appointment's telehealth session can or cannot start at ``at``."""
     auth.require_role(actor, *READERS)
     appt = get_appointment(ctx, actor, appt_id)
-    when = _start(ctx, at) if at else ctx.clock()
+    when = _start(ctx, at, "at") if at else ctx.clock()
     if clinician:
         staff = find_staff(ctx, clinician)
     elif actor.role is Role.CLINICIAN:

@@ -208,6 +208,8 @@ def _read_json(text: str, allowed: Sequence[str], required: Sequence[str]) -> li
         doc = msgspec.json.decode(text)
     except msgspec.DecodeError as err:
         raise InvalidInput(f"the file is not valid JSON ({err})") from None
+    except RecursionError:  # msgspec's answer to nesting past the recursion limit
+        raise InvalidInput("the file is nested too deeply to be a table of appointments") from None
     if isinstance(doc, dict) and set(doc) == {"appointments"}:
         doc = doc["appointments"]
     if not isinstance(doc, list):

@@ -221,7 +221,7 @@ class _Planner:
         parsed = self.starts.get(text)
         if parsed is None:
             try:
-                parsed = timeutil.parse_local(text, self.tz)
+                parsed = timeutil.parse_local(text, self.tz, "start")
             except InvalidInput as err:
                 parsed = err.message
             self.starts[text] = parsed

@@ -23,7 +23,7 @@ from tlh.domain.links import (
 from tlh.domain.messages import Message, MessageChannel, MessageKind
 from tlh.domain.models import Appointment, Kind, Modality, Role, Staff
 from tlh.domain.reminders import ReminderDue
-from tlh.domain.timeutil import local_day_bounds, zone
+from tlh.domain.timeutil import check_year, local_day_bounds, zone
 from tlh.errors import Conflict, InvalidInput, NotFound, TlhError
 from tlh.messaging.ics import IcsMethod, appointment_ics
 from tlh.messaging.templates import appointment_values
@@ -248,7 +248,7 @@ async def invite_day(ctx: Context, actor: Actor, body: dict[str, Any]) -> dict[s
     auth.require_role(actor, *EDITORS)
     channel = channel_of(body.get("channel"))
     try:
-        day = date.fromisoformat(str(body.get("date") or ""))
+        day = check_year(date.fromisoformat(str(body.get("date") or "")), "date")
     except ValueError:
         raise InvalidInput("date must be YYYY-MM-DD") from None
     start, end = local_day_bounds(day, zone(ctx.policy().timezone))

@@ -17,7 +17,7 @@ import msgspec
 from tlh.domain.models import Appointment, Kind, Role, Staff
 from tlh.domain.reports import AttendanceRow, SessionRow, attendance_rows, session_row
 from tlh.domain.sessions import SessionSegment
-from tlh.domain.timeutil import local_day_bounds, zone
+from tlh.domain.timeutil import check_year, local_day_bounds, zone
 from tlh.errors import BadRequest, Forbidden, NotFound
 from tlh.services import auth
 from tlh.services.context import Actor, Context
@@ -37,9 +37,10 @@ def _day(value: str | None, name: str) -> date:
     if not value:
         raise BadRequest(f"{name} is required (YYYY-MM-DD)")
     try:
-        return date.fromisoformat(value)
+        day = date.fromisoformat(value)
     except ValueError:
         raise BadRequest(f"{name} is not a date (YYYY-MM-DD)") from None
+    return check_year(day, name)
 
 
 def _range(ctx: Context, from_: str | None, to: str | None) -> tuple[datetime, datetime]:

@@ -4,7 +4,18 @@ from aiohttp import web
 
 from tlh.domain.models import Client, Staff
 from tlh.errors import BadRequest, InvalidInput
-from tlh.server.http import ALL_STAFF, EDITORS, actor, body, ctx, items, requires, respond
+from tlh.server.http import (
+    ALL_STAFF,
+    EDITORS,
+    actor,
+    body,
+    ctx,
+    items,
+    max_body,
+    read_body,
+    requires,
+    respond,
+)
 from tlh.services import appointments, exporting, importing
 
 routes = web.RouteTableDef()
@@ -45,6 +56,7 @@ async def add(request: web.Request) -> web.Response:
 
 @routes.post("/api/v1/appointments/import")
 @requires(*EDITORS)
+@max_body(None)  # a file: up to the server's max_body_bytes
 async def import_(request: web.Request) -> web.Response:
     kind = request.content_type
     fmt: Literal["csv", "json"]
@@ -57,7 +69,7 @@ async def import_(request: web.Request) -> web.Response:
     report = await importing.import_appointments(
         ctx(request),
         actor(request),
-        await request.read(),
+        await read_body(request),
         fmt,
         dry_run=_flag(request, "dry_run"),
         partial=_flag(request, "partial"),

@@ -3,6 +3,7 @@ from datetime import datetime
 
 from aiohttp import web
 
+from tlh.domain.timeutil import check_year
 from tlh.errors import InvalidInput
 from tlh.server.http import ADMIN, actor, ctx, items, requires, respond
 from tlh.server.keys import AUDIT, SETTINGS, STORE
@@ -22,6 +23,7 @@ async def list_(request: web.Request) -> web.Response:
             raise InvalidInput("since must be an ISO 8601 date-time") from None
         if since.tzinfo is None:
             raise InvalidInput("since needs a UTC offset, e.g. 2026-11-01T00:00Z")
+        check_year(since.date(), "since")  # year 9999 with an offset overflows in UTC
     try:
         limit = int(request.query.get("limit", "1000"))
     except ValueError:

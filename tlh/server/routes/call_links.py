@@ -13,11 +13,11 @@ from typing import Any
 from aiohttp import web
 
 from tlh.domain.models import Appointment, Role, Staff
-from tlh.errors import BadRequest, Forbidden, NotFound, RateLimited, TlhError
-from tlh.server.http import actor, body, ctx, public, requires, respond
-from tlh.server.keys import REDEEM_FAILURES, STAFF_SOCKETS, STAFF_WEB
+from tlh.errors import BadRequest, Forbidden, NotFound
+from tlh.server.http import actor, body, ctx, max_body, public, requires, respond
+from tlh.server.keys import FAILURES, STAFF_SOCKETS, STAFF_WEB
 from tlh.server.routes.invites import link_ctx
-from tlh.server.routes.links import INVALID_LINK, check_origin
+from tlh.server.routes.links import INVALID_LINK, REDEEM_BODY_BYTES, check_origin
 from tlh.services.context import Actor
 from tlh.services.links import outreach_of
 from tlh.services.staff_web import COOKIE
@@ -26,7 +26,6 @@ routes = web.RouteTableDef()
 
 #: Roles with a call page (schedulers admit nobody and join no call).
 CALLERS = (Role.ADMIN, Role.CLINICIAN)
-_MAX_REDEEM_BYTES = 4096
 
 
 def call_link(request: web.Request, staff_id: str, appointment_id: str | None) -> dict[str, Any]:
@@ -54,23 +53,26 @@ async def make(request: web.Request) -> web.Response:
 
 @routes.post("/api/v1/call-links/redeem")
 @public
+@max_body(REDEEM_BODY_BYTES)
 async def redeem(request: web.Request) -> web.Response:
-    """Trade a login token for the staff cookie session; one answer for every failure."""
+    """Trade a login token for the staff cookie session; one answer for every failure.
+
+    As for client links, a valid token works from any address and only unknown ones
+    count, in a budget of their own: guessing client links locks no clinician out.
+    """
     check_origin(request)
     c = ctx(request)
     peer = request.remote or ""
-    failures = request.app[REDEEM_FAILURES]
-    if failures.blocked(peer):
-        raise RateLimited("too many attempts; please wait a minute and try again")
     staff_web = request.app[STAFF_WEB]
-    grant = None
-    if (request.content_length or 0) <= _MAX_REDEEM_BYTES:
-        try:
-            grant = staff_web.redeem((await body(request)).get("token"))
-        except TlhError:
-            grant = None
+    try:
+        grant = staff_web.redeem((await body(request)).get("token"))
+    except BadRequest:
+        grant = None
     staff = c.store.get("staff", grant.staff_id) if grant is not None else None
     if grant is None or not isinstance(staff, Staff) or not staff.active:
+        failures = request.app[FAILURES].staff_logins
+        if failures.blocked(peer):
+            raise failures.refusal(peer)
         failures.fail(peer)
         await c.audit.append(
             Actor(kind="staff", id="anonymous", source=peer), "staff.web.login.failed", "unknown"

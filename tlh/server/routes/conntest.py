@@ -17,8 +17,8 @@ from aiohttp import web
 from tlh.domain.conntest import assess, read_figures
 from tlh.domain.links import JoinLink
 from tlh.domain.rooms import ConnectionTest
-from tlh.errors import BadRequest, Forbidden, TooLarge
-from tlh.server.http import ALL_STAFF, actor, body, ctx, public, requires, respond
+from tlh.errors import BadRequest, Forbidden
+from tlh.server.http import ALL_STAFF, actor, body, ctx, max_body, public, requires, respond
 from tlh.server.keys import ECHO_PEERS, ROOMS
 from tlh.server.routes.link_identity import verified
 from tlh.server.routes.links import COOKIE, check_origin
@@ -41,10 +41,8 @@ def _participant(request: web.Request) -> JoinLink:
     return link
 
 
-async def _read(request: web.Request, limit: int) -> tuple[dict[str, Any], str]:
-    """The JSON body (at most ``limit`` bytes) and its ``device_id``."""
-    if (request.content_length or 0) > limit:
-        raise TooLarge("the request is too large")
+async def _read(request: web.Request) -> tuple[dict[str, Any], str]:
+    """The JSON body (at most the route's ``max_body``) and its ``device_id``."""
     data = await body(request)
     device_id = data.get("device_id")
     if not isinstance(device_id, str) or not 0 < len(device_id) <= _MAX_DEVICE_ID:
@@ -63,19 +61,21 @@ async def _echo_answer(request: web.Request, owner: str, sdp: object) -> web.Res
 
 @routes.post("/api/v1/link/conntest/offer")
 @public
+@max_body(_MAX_OFFER_BYTES)
 async def offer(request: web.Request) -> web.Response:
     """Answer the page's offer with the echo peer (503 ``echo_busy`` when all are in use)."""
     link = _participant(request)
-    data, device_id = await _read(request, _MAX_OFFER_BYTES)
+    data, device_id = await _read(request)
     return await _echo_answer(request, f"{link.id}/{device_id}", data.get("sdp"))
 
 
 @routes.post("/api/v1/link/conntest/result")
 @public
+@max_body(_MAX_RESULT_BYTES)
 async def result(request: web.Request) -> web.Response:
     """The measured figures: the verdict and advice back, the result on the entry."""
     link = _participant(request)
-    data, device_id = await _read(request, _MAX_RESULT_BYTES)
+    data, device_id = await _read(request)
     figures = read_figures(data)
     await request.app[ECHO_PEERS].end(f"{link.id}/{device_id}")
     assessment = assess(figures)
@@ -93,10 +93,9 @@ async def result(request: web.Request) -> web.Response:
 
 @routes.post("/api/v1/media/echo")
 @requires(*ALL_STAFF)
+@max_body(_MAX_OFFER_BYTES)
 async def staff_echo(request: web.Request) -> web.Response:
     """``tlh doctor``'s echo round trip: a staff member's offer to the same echo peers."""
-    if (request.content_length or 0) > _MAX_OFFER_BYTES:
-        raise TooLarge("the request is too large")
     sdp = (await body(request)).get("sdp")
     return await _echo_answer(request, f"staff/{actor(request).id}", sdp)
 

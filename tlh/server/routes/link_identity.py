@@ -12,8 +12,8 @@ from aiohttp import web
 
 from tlh.domain.links import JoinLink, RedeemState
 from tlh.domain.models import Appointment, IdentityCheck, Staff
-from tlh.errors import NotFound, TooLarge, Unauthenticated
-from tlh.server.http import body, ctx, public, respond
+from tlh.errors import NotFound, Unauthenticated
+from tlh.server.http import body, ctx, max_body, public, respond
 from tlh.server.keys import CTX, IDENTITY, LINK_SESSIONS, SETTINGS
 from tlh.server.routes.links import COOKIE, _describe, check_origin
 from tlh.services import identity
@@ -81,19 +81,14 @@ async def state(request: web.Request) -> web.Response:
     return respond(answer)
 
 
-async def _small_body(request: web.Request) -> dict[str, Any]:
-    if (request.content_length or 0) > _MAX_BODY:
-        raise TooLarge("the request is too large")
-    return await body(request)
-
-
 @routes.post("/api/v1/link/identity")
 @public
+@max_body(_MAX_BODY)
 async def answer(request: web.Request) -> web.Response:
     """Check a date of birth or a code; 204 when it matches."""
     check_origin(request)
     link, session = _session(request)
-    data = await _small_body(request)
+    data = await body(request)
     await identity.check(
         ctx(request), request.app[IDENTITY], link, session, data, request.remote or ""
     )
@@ -102,11 +97,12 @@ async def answer(request: web.Request) -> web.Response:
 
 @routes.post("/api/v1/link/identity/code")
 @public
+@max_body(_MAX_BODY)
 async def send_code(request: web.Request) -> web.Response:
     """Send a fresh one-time code to the address on file for the link's holder."""
     check_origin(request)
     link, _ = _session(request)
-    data = await _small_body(request)
+    data = await body(request)
     await identity.send_code(
         ctx(request), request.app[IDENTITY], link, data.get("channel"), request.remote or ""
     )

@@ -16,9 +16,9 @@ from tlh.domain.consent import ConsentDecision, ConsentRecord, ConsentState
 from tlh.domain.links import JoinLink, LinkPurpose, ParticipantKind, RedeemState
 from tlh.domain.models import IdentityCheck
 from tlh.domain.timeutil import zone
-from tlh.errors import Forbidden, RateLimited, TlhError, TooLarge, Unauthenticated
-from tlh.server.http import body, ctx, public, respond
-from tlh.server.keys import LINK_SESSIONS, REDEEM_FAILURES, SETTINGS
+from tlh.errors import BadRequest, Forbidden, Unauthenticated
+from tlh.server.http import body, ctx, max_body, public, respond
+from tlh.server.keys import FAILURES, LINK_SESSIONS, SETTINGS
 from tlh.services import consent, identity
 from tlh.services.context import Actor
 from tlh.services.links import find_by_token, get_link, outreach_of, redeemable
@@ -33,8 +33,10 @@ INVALID_LINK = {
         "message": "This link is not valid. Ask your practice for a new one.",
     }
 }
-_MAX_REDEEM_BYTES = 4096
-_MAX_CONSENT_BYTES = 400_000
+#: A token in a small JSON object: more is not a redemption.
+REDEEM_BODY_BYTES = 4096
+#: The drawn signature (a PNG data URL) is most of a consent submission.
+_CONSENT_BODY_BYTES = 400_000
 
 
 # The pages (/j, /c) and their assets are served by tlh.server.routes.pages.
@@ -58,24 +60,27 @@ def _invalid() -> web.Response:
 
 @routes.post("/api/v1/link/redeem")
 @public
+@max_body(REDEEM_BODY_BYTES)
 async def redeem(request: web.Request) -> web.Response:
-    """Trade a link token for a session cookie; one answer for every failure."""
+    """Trade a link token for a session cookie; one answer for every failure.
+
+    A valid token works from any address; only invalid ones count against it, and
+    once it has had too many (``ratelimit``) they get a 429 and are not audited.
+    """
     check_origin(request)
     c = ctx(request)
     peer = request.remote or ""
-    failures = request.app[REDEEM_FAILURES]
-    if failures.blocked(peer):
-        raise RateLimited("too many attempts; please wait a minute and try again")
-    link: JoinLink | None = None
-    if (request.content_length or 0) <= _MAX_REDEEM_BYTES:
-        try:
-            token = (await body(request)).get("token")
-        except TlhError:
-            token = None
-        link = find_by_token(c, token)
+    try:
+        token = (await body(request)).get("token")
+    except BadRequest:
+        token = None
+    link = find_by_token(c, token)
     now = c.clock()
     verdict = redeemable(c, link, now) if link is not None else None
     if link is None or verdict is None or verdict.state is RedeemState.INVALID:
+        failures = request.app[FAILURES].links
+        if failures.blocked(peer):
+            raise failures.refusal(peer)
         failures.fail(peer)
         await c.audit.append(
             Actor(kind="client_link", id="anonymous", source=peer), "link.redeem.failed", "unknown"
@@ -186,12 +191,11 @@ async def consent_form(request: web.Request) -> web.Response:
 
 @routes.post("/api/v1/link/consent")
 @public
+@max_body(_CONSENT_BODY_BYTES)
 async def consent_submit(request: web.Request) -> web.Response:
     """Accept (typed name + drawn signature) or decline the current form."""
     check_origin(request)
     link = _session_link(request)
-    if (request.content_length or 0) > _MAX_CONSENT_BYTES:
-        raise TooLarge("the signature image is too large")
     c = ctx(request)
     peer = request.remote or ""
     record = await consent.sign(
