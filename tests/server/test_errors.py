@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from .conftest import Practice
+from .conftest import Practice, serve_app
 
 
 def assert_envelope(body: Any, code: str) -> None:
@@ -83,12 +83,11 @@ async def test_error_messages_carry_no_patient_data(practice: Practice) -> None:
 
 
 async def test_too_large_body(tmp_path: Any, aiohttp_client: Any) -> None:
-    from tlh.server.app import create_app
     from tlh.server.settings import Settings
     from tlh.services.bootstrap import init_practice
 
     token = await init_practice(tmp_path, "P", "UTC", "a@example.org")
-    client = await aiohttp_client(create_app(Settings(data_dir=tmp_path, max_body_bytes=1024)))
+    client = await serve_app(aiohttp_client, Settings(data_dir=tmp_path, max_body_bytes=1024))
     response = await client.post(
         "/api/v1/appointments/import",
         data=b"x" * 4096,
