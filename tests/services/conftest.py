@@ -1,26 +1,25 @@
 """A seeded practice for the import/export service tests.
 
-The store is the real ``TinyStore`` in ``tmp_path``; the in-memory ``FakeStore``
-below (a test double of the ``Repository`` interface) is used only if the TinyDB
-store cannot be imported. Audit and events are recording objects.
+The store is the real ``TinyStore`` in ``tmp_path``. Audit and events are recording
+objects.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import msgspec
 import pytest
 
-from tlh.domain.models import Appointment, Policy, Role, Staff
+from tlh.domain.models import Policy, Role, Staff
 from tlh.services.context import Actor, Context
 from tlh.services.csvfile import IMPORT_COLUMNS
-from tlh.store.base import INDEXED, POLICY_ID, Op, Put, Repository
+from tlh.store.base import Op, Put, Repository
+from tlh.store.tinystore import TinyStore, init_data_dir
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 TZ = "America/New_York"
@@ -41,60 +40,6 @@ SEED: list[Op] = [
     Put("staff", staff("stf_other", "other@example.com")),
     Put("staff", staff("stf_gone", "gone@example.com", active=False)),
 ]
-
-
-class FakeStore:
-    """In-memory ``Repository`` (fallback only): puts and deletes, indexed finds."""
-
-    def __init__(self) -> None:
-        self.tables: dict[str, dict[str, msgspec.Struct]] = {}
-        self.commits = 0
-
-    def get(self, table: str, id: str) -> msgspec.Struct | None:
-        return self.tables.get(table, {}).get(id)
-
-    def all(self, table: str) -> Iterable[msgspec.Struct]:
-        return list(self.tables.get(table, {}).values())
-
-    def find(self, table: str, field: str, value: object) -> list[msgspec.Struct]:
-        assert field in INDEXED[table]
-        return [r for r in self.all(table) if getattr(r, field) == value]
-
-    def appointments_between(
-        self, start: datetime, end: datetime, clinician_id: str | None = None
-    ) -> list[Appointment]:
-        found = [
-            a
-            for a in self.all("appointments")
-            if isinstance(a, Appointment)
-            and a.start < end
-            and a.end > start
-            and (clinician_id is None or clinician_id in a.clinician_ids)
-        ]
-        return sorted(found, key=lambda a: a.start)
-
-    def count(self, table: str) -> int:
-        return len(self.tables.get(table, {}))
-
-    async def commit(self, ops: Sequence[Op]) -> None:
-        self.commits += 1
-        for op in ops:
-            if isinstance(op, Put):
-                rid = POLICY_ID if op.table == "policy" else op.record.id  # type: ignore[attr-defined]
-                self.tables.setdefault(op.table, {})[rid] = op.record
-            else:
-                self.tables.get(op.table, {}).pop(op.id, None)
-
-    async def update(
-        self, table: str, id: str, change: Callable[[msgspec.Struct | None], msgspec.Struct | None]
-    ) -> msgspec.Struct | None:
-        # No await between the read and the write: nothing can come in between.
-        current = self.get(table, id)
-        new = change(current)
-        if new is None or new is current:
-            return current
-        await self.commit([Put(table, new)])
-        return new
 
 
 class RecordingAudit:
@@ -118,13 +63,6 @@ class RecordingEvents:
 
 @pytest.fixture
 async def store(tmp_path: Path) -> AsyncIterator[Repository]:
-    try:
-        from tlh.store.tinystore import TinyStore, init_data_dir
-    except ImportError:  # the TinyDB store not there yet: the in-memory double
-        fake = FakeStore()
-        await fake.commit(SEED)
-        yield fake
-        return
     data_dir = init_data_dir(tmp_path / "data")
     real = TinyStore(data_dir)
     await real.open()
