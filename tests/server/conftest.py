@@ -52,11 +52,12 @@ class Practice:
         return response.status, await response.json()
 
 
-async def make_practice(data_dir: Path, aiohttp_client: Any) -> Practice:
+async def make_practice(data_dir: Path, aiohttp_client: Any, **settings: Any) -> Practice:
+    """An admin, a scheduler and a clinician (Lee) on a server with ``settings``."""
     admin_token = await init_practice(
         data_dir, "Test Practice", "America/New_York", "admin@example.org"
     )
-    client = await serve_app(aiohttp_client, Settings(data_dir=data_dir, port=0))
+    client = await serve_app(aiohttp_client, Settings(data_dir=data_dir, port=0, **settings))
     practice = Practice(client, data_dir, {"admin": admin_token}, {})
     status, me = await practice.call("GET", "/api/v1/me")
     assert status == 200

@@ -21,7 +21,7 @@ from tlh.services.staff_web import session_actor
 
 from .http import ACTOR, ROLES_ATTR, Handler, ctx, respond
 from .keys import STAFF_SESSION, STAFF_WEB
-from .routes.links import check_origin
+from .origin import check_origin
 
 log = logging.getLogger("tlh.server")
 

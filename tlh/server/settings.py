@@ -25,7 +25,8 @@ class Settings:
     key: Path | None = None
     #: Allow plain HTTP on a non-loopback address (behind a TLS-terminating proxy).
     insecure: bool = False
-    #: Origins allowed on browser websockets besides the server's own.
+    #: Browser origins allowed besides the server's own and the public URL (on every
+    #: page's requests and sockets: ``tlh.server.origin``).
     allowed_origins: tuple[str, ...] = field(default_factory=tuple)
     #: Largest request body (imports); the importer gives its own clearer limit below it.
     max_body_bytes: int = 64 * 1024 * 1024

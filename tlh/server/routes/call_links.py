@@ -16,8 +16,9 @@ from tlh.domain.models import Appointment, Role, Staff
 from tlh.errors import BadRequest, Forbidden, NotFound, RateLimited, TlhError
 from tlh.server.http import actor, body, ctx, public, requires, respond
 from tlh.server.keys import REDEEM_FAILURES, STAFF_SOCKETS, STAFF_WEB
+from tlh.server.origin import check_origin
 from tlh.server.routes.invites import link_ctx
-from tlh.server.routes.links import INVALID_LINK, check_origin
+from tlh.server.routes.links import INVALID_LINK
 from tlh.services.context import Actor
 from tlh.services.links import outreach_of
 from tlh.services.staff_web import COOKIE
