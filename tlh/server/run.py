@@ -16,6 +16,7 @@ import ssl
 from aiohttp import web
 
 from tlh.errors import InvalidInput
+from tlh.logsafe import SafeExceptions
 from tlh.net import is_loopback
 
 from .accesslog import PathOnlyAccessLogger
@@ -91,6 +92,14 @@ def bound_port(runner: web.AppRunner) -> int:
     return int(runner.addresses[0][1])
 
 
+def configure_logging() -> None:
+    """The server's log: INFO and up on stderr, with no exception text from any logger
+    (ours, aiohttp's, asyncio's): it may carry patient data."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(SafeExceptions())
+
+
 async def _serve(settings: Settings, context: ssl.SSLContext | None) -> None:
     # SIGINT and SIGTERM end the wait below, so the clean-up (connections closed, workers
     # stopped, journal folded) runs before asyncio.run cancels what is left.
@@ -115,5 +124,5 @@ async def _serve(settings: Settings, context: ssl.SSLContext | None) -> None:
 def serve(settings: Settings) -> None:
     """Run the server until Ctrl-C or SIGTERM (blocking)."""
     context = ssl_context(settings)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    configure_logging()
     asyncio.run(_serve(settings, context))
