@@ -30,14 +30,13 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
-from aiohttp import web
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tests.e2e.browser import CHROMIUM, CHROMIUM_ARGS, free_port, new_page, pass_device_check
 from tests.e2e.test_browser_participant import joined_entry, room_events
 from tlh.media.participant import Participant
-from tlh.server.app import create_app
+from tlh.server.run import start
 from tlh.server.settings import Settings
 from tlh.services.bootstrap import init_practice
 
@@ -193,9 +192,7 @@ async def main(runs: int) -> None:
         data = Path(tmp) / "data"
         admin = await init_practice(data, "Bench Practice", "America/New_York", "a@example.org")
         port = free_port()
-        runner = web.AppRunner(create_app(Settings(data_dir=data, port=port)))
-        await runner.setup()
-        await web.TCPSite(runner, "127.0.0.1", port).start()
+        runner = await start(Settings(data_dir=data, port=port))
         url = f"http://127.0.0.1:{port}"
         try:
             async with aiohttp.ClientSession() as http, async_playwright() as pw:

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
+LINT_IMPORTS = Path(sys.executable).with_name("lint-imports")
 
 
 def test_import_linter_contracts_hold() -> None:
-    exe = Path(sys.executable).with_name("lint-imports")
     result = subprocess.run(
-        [str(exe), "--no-cache"], cwd=ROOT, capture_output=True, text=True, timeout=120
+        [str(LINT_IMPORTS), "--no-cache"], cwd=ROOT, capture_output=True, text=True, timeout=120
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
 
@@ -27,3 +30,37 @@ def test_domain_and_client_import_no_server_stack() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
     )
     assert out.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize(
+    ("module", "planted", "contract"),
+    [
+        ("tlh/messaging/planted.py", "import tlh.services.outbox", "domain and errors only"),
+        ("tlh/messaging/planted.py", "import tlh.store.tinystore", "domain and errors only"),
+        ("tlh/media/planted.py", "import tlh.server.app", "domain and errors only"),
+        ("tlh/media/planted.py", "import tlh.client", "domain and errors only"),
+        ("tlh/media/planted.py", "import tlh.messaging.mime", "are independent"),
+        ("tlh/domain/planted.py", "import tlh.messaging.templates", "The domain is pure"),
+        ("tlh/messaging/errors.py", "import tlh.messaging.transports", "No import circles"),
+    ],
+)
+def test_a_planted_import_breaks_the_contracts(
+    tmp_path: Path, module: str, planted: str, contract: str
+) -> None:
+    """The contracts catch an upward import from media or messaging, and an import circle."""
+    shutil.copytree(ROOT / "tlh", tmp_path / "tlh", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(ROOT / "pyproject.toml", tmp_path)
+    target = tmp_path / module
+    before = target.read_text(encoding="utf-8") if target.exists() else ""
+    target.write_text(f"{before}\n{planted}  # planted by the test\n", encoding="utf-8")
+    result = subprocess.run(
+        [str(LINT_IMPORTS), "--no-cache"],
+        cwd=tmp_path,
+        env={"PYTHONPATH": str(tmp_path), "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode != 0, result.stdout[-3000:]
+    broken = result.stdout.split("Broken contracts", 1)[-1]
+    assert contract in broken, result.stdout[-3000:]

@@ -7,31 +7,30 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import pytest
+from aiohttp import web
 from typer.testing import CliRunner, Result
 
-
-def server_modules() -> tuple[Any, Any, Any]:
-    """The server's factory, settings and bootstrap, or skip while they are being written."""
-    try:
-        from tlh.server.app import create_app
-        from tlh.server.settings import Settings
-        from tlh.services.bootstrap import init_practice
-    except ImportError as exc:  # the server lands in parallel with the CLI
-        pytest.skip(f"the server is not importable yet: {exc}")
-    return create_app, Settings, init_practice
+from tlh.server.run import bound_port, start
+from tlh.server.settings import Settings
+from tlh.services.bootstrap import init_practice
 
 
 class ServerThread:
-    """``create_app(settings)`` served by aiohttp on 127.0.0.1:0 in a background loop."""
+    """A tlh server for ``settings`` (``tlh serve``'s runner) in a background loop."""
 
-    def __init__(self, app: Any) -> None:
-        self.app = app
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
-        self.runner: Any = None
+        self.runner: web.AppRunner | None = None
+
+    @property
+    def app(self) -> web.Application:
+        """The running application (to seed its store directly)."""
+        assert self.runner is not None
+        return self.runner.app
 
     def start(self) -> str:
         self.thread.start()
@@ -39,13 +38,8 @@ class ServerThread:
         return f"http://127.0.0.1:{port}"
 
     async def _start(self) -> int:
-        from aiohttp import web
-
-        self.runner = web.AppRunner(self.app)
-        await self.runner.setup()
-        site = web.TCPSite(self.runner, "127.0.0.1", 0)
-        await site.start()
-        return int(self.runner.addresses[0][1])
+        self.runner = await start(self.settings)
+        return bound_port(self.runner)
 
     def stop(self) -> None:
         if self.runner is not None:
@@ -84,7 +78,6 @@ class Live:
 
 @pytest.fixture(scope="session")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
-    create_app, settings_cls, init_practice = server_modules()
     root = tmp_path_factory.mktemp("cli")
     data_dir = root / "data"
     token = asyncio.run(
@@ -92,7 +85,7 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
             data_dir, "CLI Practice", "America/New_York", "admin@example.org", "Ada Admin"
         )
     )
-    server = ServerThread(create_app(settings_cls(data_dir=data_dir, port=0)))
+    server = ServerThread(Settings(data_dir=data_dir, port=0))
     url = server.start()
     try:
         yield Live(url, token, data_dir, root / "config.toml")

@@ -4,27 +4,14 @@ now, its join link, and headless participants waiting in the room."""
 from __future__ import annotations
 
 import asyncio
-import importlib
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import pytest
-
 from tlh.client import TlhClient
 
 from .conftest import Live
-
-
-def written(*modules: str) -> pytest.MarkDecorator:
-    """Skip until the server's route modules have routes (they land in parallel)."""
-    missing = []
-    for name in modules:
-        module = importlib.import_module(f"tlh.server.routes.{name}")
-        if not len(module.routes):
-            missing.append(name)
-    return pytest.mark.skipif(bool(missing), reason=f"routes not written yet: {missing}")
 
 
 @dataclass

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import re
 from pathlib import Path
@@ -36,11 +35,6 @@ NEW_COMMANDS = [
     ("outbox", "list"),
     ("outbox", "show"),
 ]
-
-routes_missing = pytest.mark.skipif(
-    importlib.util.find_spec("tlh.server.routes.invites") is None,
-    reason="the server's invite/link/consent/outbox routes are not written yet",
-)
 
 
 def ok(result: Any) -> Any:
@@ -118,13 +112,11 @@ def booked(live: Live, clinician: tuple[str, str]) -> tuple[str, str]:
     return client_id, add_appt(live, client_id, clinician[0], f"{DAY}T09:00")
 
 
-@routes_missing
 def test_invite_link_prints_only_the_url(live: Live, booked: tuple[str, str]) -> None:
     result = ok(live.run("invite", "link", booked[1]))
     assert URL.match(result.stdout), result.stdout
 
 
-@routes_missing
 def test_invite_send_queues_an_email(live: Live, booked: tuple[str, str]) -> None:
     data = as_json(live.run("invite", "send", booked[1], "--json"))
     assert [m["to"] for m in data["messages"]] == ["ines@example.org"]
@@ -136,7 +128,6 @@ def test_invite_send_queues_an_email(live: Live, booked: tuple[str, str]) -> Non
     assert "queued" in human.stderr
 
 
-@routes_missing
 def test_missing_address_is_one_line_then_to_adds_it(
     live: Live, clinician: tuple[str, str]
 ) -> None:
@@ -156,7 +147,6 @@ def test_missing_address_is_one_line_then_to_adds_it(
     assert record["phone"] == "+12125550147"
 
 
-@routes_missing
 def test_link_list_and_revoke(live: Live, booked: tuple[str, str]) -> None:
     ok(live.run("invite", "link", booked[1]))
     links = as_json(live.run("link", "list", booked[1], "--json"))["items"]
@@ -177,7 +167,6 @@ def test_link_list_and_revoke(live: Live, booked: tuple[str, str]) -> None:
     assert gone.stderr.count("\n") == 1
 
 
-@routes_missing
 def test_link_resend_revokes_and_sends_anew(live: Live, booked: tuple[str, str]) -> None:
     first = as_json(live.run("invite", "send", booked[1], "--json"))["links"][0]["id"]
     again = as_json(live.run("link", "resend", first, "--json"))
@@ -187,7 +176,6 @@ def test_link_resend_revokes_and_sends_anew(live: Live, booked: tuple[str, str])
     assert links[first]["revoked_at"] is not None
 
 
-@routes_missing
 def test_invite_send_date_summarises(live: Live, clinician: tuple[str, str]) -> None:
     day = "2031-04-22"
     reachable = add_client(live, "Dana Day", "--email", "dana@example.org")
@@ -204,7 +192,6 @@ def test_invite_send_date_summarises(live: Live, clinician: tuple[str, str]) -> 
     assert [s["appointment_id"] for s in data["skipped"]] == [skipped]
 
 
-@routes_missing
 def test_consent_send_then_status(live: Live) -> None:
     client_id = add_client(live, "Cora Consent", "--email", "cora@example.org")
     before = as_json(live.run("consent", "status", client_id, "--json"))["items"]
@@ -221,7 +208,6 @@ def test_consent_send_then_status(live: Live) -> None:
     assert "sent" in table.stdout
 
 
-@routes_missing
 def test_verbal_consent_needs_the_attesting_clinician(
     live: Live, clinician: tuple[str, str]
 ) -> None:
@@ -244,7 +230,6 @@ def test_verbal_consent_needs_the_attesting_clinician(
     assert state["state"] == "revoked"
 
 
-@routes_missing
 def test_consent_export_to_a_file(live: Live, tmp_path: Path) -> None:
     target = tmp_path / "ledger.json"
     result = ok(live.run("consent", "export", "--format", "json", "--output", str(target)))
@@ -254,7 +239,6 @@ def test_consent_export_to_a_file(live: Live, tmp_path: Path) -> None:
     assert "client_id" in csv.stdout.splitlines()[0]
 
 
-@routes_missing
 def test_outbox_list_json_and_show(live: Live, booked: tuple[str, str]) -> None:
     ok(live.run("invite", "send", booked[1]))
     items = as_json(live.run("outbox", "list", "--json"))["items"]
@@ -270,7 +254,6 @@ def test_outbox_list_json_and_show(live: Live, booked: tuple[str, str]) -> None:
     assert all(m["status"] == "failed" for m in queued)
 
 
-@routes_missing
 def test_guest_quick_and_website(live: Live, clinician: tuple[str, str]) -> None:
     email = clinician[0]
     assert URL.match(ok(live.run("invite", "guest", "--clinician", email)).stdout)

@@ -10,7 +10,7 @@ from tlh.cli import config
 from tlh.cli.exit import ExitStatus
 from tlh.cli.main import app
 
-from .conftest import Live, server_modules
+from .conftest import Live
 
 
 def _env(tmp_path: Path) -> dict[str, str | None]:
@@ -18,7 +18,6 @@ def _env(tmp_path: Path) -> dict[str, str | None]:
 
 
 def test_init_prints_token_once_and_saves_config(tmp_path: Path) -> None:
-    server_modules()
     args = [
         "init",
         "--practice",
@@ -45,7 +44,6 @@ def test_init_prints_token_once_and_saves_config(tmp_path: Path) -> None:
 
 
 def test_init_rejects_a_bad_zone(tmp_path: Path) -> None:
-    server_modules()
     args = [
         "init",
         "--practice",

@@ -15,8 +15,10 @@ import pytest
 
 from tests.seeding import seed
 from tlh.domain.sessions import Participation, SessionSegment
+from tlh.server.settings import Settings
+from tlh.services.bootstrap import init_practice
 
-from .conftest import Live, ServerThread, server_modules
+from .conftest import Live, ServerThread
 from .room_helpers import Booked, book
 
 # 22:00 on 2 March in New York (the practice's zone) is 03:00 on 3 March in UTC.
@@ -32,7 +34,6 @@ class Seeded:
 @pytest.fixture(scope="module")
 def seeded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Seeded]:
     """Its own server (so the test can seed a session segment in its store)."""
-    create_app, settings_cls, init_practice = server_modules()
     from tlh.server.keys import CTX
     from tlh.store.base import Put
 
@@ -41,7 +42,7 @@ def seeded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Seeded]:
     token = asyncio.run(
         init_practice(data_dir, "Report Practice", "America/New_York", "a@example.org")
     )
-    server = ServerThread(create_app(settings_cls(data_dir=data_dir, port=0)))
+    server = ServerThread(Settings(data_dir=data_dir, port=0))
     live = Live(server.start(), token, data_dir, root / "config.toml")
     try:
         booked = asyncio.run(book(live, start=START))

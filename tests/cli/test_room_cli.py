@@ -13,10 +13,9 @@ from tlh.cli.exit import ExitStatus
 from tlh.cli.main import app
 
 from .conftest import Live
-from .room_helpers import book, cli, waiting, written
+from .room_helpers import book, cli, waiting
 
 COMMANDS = ["list", "watch", "admit", "deny", "return", "message", "transfer", "next"]
-rooms_written = written("rooms", "participant_ws")
 
 
 def ok(result: Any) -> Any:
@@ -54,7 +53,6 @@ def test_unreachable_server_is_one_line_exit_7(offline: Live) -> None:
     assert len(result.stderr.splitlines()) == 1
 
 
-@rooms_written
 async def test_list_shows_who_waits_then_admit_lets_them_in(live: Live) -> None:
     booked = await book(live)
     participant = await waiting(live, booked.appt_id)
@@ -87,7 +85,6 @@ async def test_list_shows_who_waits_then_admit_lets_them_in(live: Live) -> None:
         await participant.close()
 
 
-@rooms_written
 async def test_message_one_and_all_then_deny(live: Live) -> None:
     booked = await book(live)
     participant = await waiting(live, booked.appt_id)
@@ -112,7 +109,6 @@ async def test_message_one_and_all_then_deny(live: Live) -> None:
         await participant.close()
 
 
-@rooms_written
 async def test_admit_all_return_and_next(live: Live) -> None:
     booked = await book(live)
     token = booked.clinician_token
@@ -134,7 +130,6 @@ async def test_admit_all_return_and_next(live: Live) -> None:
         await second.close()
 
 
-@rooms_written
 async def test_transfer_moves_the_entry_to_another_room(live: Live) -> None:
     booked = await book(live)
     other = await book(live)
@@ -162,7 +157,6 @@ async def test_transfer_moves_the_entry_to_another_room(live: Live) -> None:
         await participant.close()
 
 
-@rooms_written
 async def test_watch_streams_arrivals_as_json_lines_and_rings(live: Live) -> None:
     booked = await book(live)
     watcher = asyncio.create_task(
@@ -251,21 +245,11 @@ class FixedPortServer:
     """The app on a chosen loopback port, so a restart comes back at the same URL."""
 
     def __init__(self, data_dir: Any, port: int) -> None:
-        from tlh.server.app import create_app
         from tlh.server.settings import Settings
 
         from .conftest import ServerThread
 
-        class OnPort(ServerThread):
-            async def _start(self) -> int:
-                from aiohttp import web
-
-                self.runner = web.AppRunner(self.app)
-                await self.runner.setup()
-                await web.TCPSite(self.runner, "127.0.0.1", port).start()
-                return port
-
-        self.thread = OnPort(create_app(Settings(data_dir=data_dir, port=port)))
+        self.thread = ServerThread(Settings(data_dir=data_dir, port=port))
         self.running = False
 
     def start(self) -> None:
@@ -278,7 +262,6 @@ class FixedPortServer:
             self.thread.stop()
 
 
-@rooms_written
 async def test_watch_reconnects_after_a_server_restart(tmp_path: Any) -> None:
     """A real ``tlh`` process, read line by line: connected, lost, back, then an arrival."""
     import socket

@@ -19,11 +19,9 @@ from tlh.cli.main import app
 from tlh.errors import InvalidInput
 
 from .conftest import Live
-from .room_helpers import book, cli, link_token, waiting, written
+from .room_helpers import book, cli, link_token, waiting
 
 CALL_URL = re.compile(r"^https?://\S+/c#[A-Za-z0-9_-]{20,}\n$")
-sessions_written = written("sessions", "call_links")
-rooms_written = written("rooms", "participant_ws")
 
 
 def ok(result: Any) -> Any:
@@ -84,7 +82,6 @@ def test_probe_of_an_unreachable_server_is_exit_7_without_the_token(offline: Liv
     assert "SECRETSECRET" not in result.stdout + result.stderr
 
 
-@sessions_written
 async def test_start_prints_the_call_url_and_a_qr_then_end(live: Live) -> None:
     booked = await book(live)
     token = booked.clinician_token
@@ -105,7 +102,6 @@ async def test_start_prints_the_call_url_and_a_qr_then_end(live: Live) -> None:
     assert f"no open session for {booked.appt_id}" in again.stderr
 
 
-@sessions_written
 async def test_start_opens_the_browser_when_it_can(
     live: Live, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -119,7 +115,6 @@ async def test_start_opens_the_browser_when_it_can(
     assert "▀" not in started.stderr
 
 
-@sessions_written
 async def test_an_ineligible_start_lists_every_reason(live: Live) -> None:
     booked = await book(live, start=datetime.now(UTC) + timedelta(days=3), modality="in_person")
     result = await cli(live, "session", "start", booked.appt_id, token=booked.clinician_token)
@@ -130,7 +125,6 @@ async def test_an_ineligible_start_lists_every_reason(live: Live) -> None:
     assert result.stderr.startswith(f"error: {booked.appt_id} cannot start")
 
 
-@rooms_written
 async def test_probe_joins_is_admitted_connects_and_reports(live: Live) -> None:
     from tlh.client import TlhClient
 

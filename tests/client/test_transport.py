@@ -1,21 +1,24 @@
-"""The h11 transport and TlhClient's error mapping, against a small aiohttp app."""
+"""The h11 transport and TlhClient's error mapping, against a small aiohttp app served
+with ``tlh serve``'s runner settings (keep-alive timeout, access log)."""
 
 from __future__ import annotations
 
 import asyncio
 import socket
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator
+from pathlib import Path
 
 import msgspec
 import pytest
 from aiohttp import web
-from aiohttp.test_utils import TestServer
 
+from tests.keepalive import idle_connections_closed
 from tlh.client import Endpoint, TlhClient, Transport
 from tlh.errors import InvalidInput, NotFound, TlhError, Unauthenticated, Unavailable
+from tlh.server.run import bound_port, start
+from tlh.server.settings import Settings
 
 TOKEN = "tlh_secret_token_value"
-MakeServer = Callable[[web.Application], Awaitable[TestServer]]
 
 
 def _app(never: asyncio.Event, peers: list[object], uploads: list[int]) -> web.Application:
@@ -49,6 +52,18 @@ def _app(never: asyncio.Event, peers: list[object], uploads: list[int]) -> web.A
         report = {"dry_run": True, "created": len(data), "rows": []}
         return web.json_response(report)
 
+    async def change(request: web.Request) -> web.Response:
+        uploads.append(len(await request.read()))
+        return web.json_response({"changed": request.method})
+
+    async def drop(request: web.Request) -> web.Response:
+        # The request arrived and was acted on, then the connection died before the answer.
+        uploads.append(len(await request.read()))
+        assert request.transport is not None
+        request.transport.close()
+        await never.wait()
+        return web.Response()
+
     async def chunked(request: web.Request) -> web.StreamResponse:
         response = web.StreamResponse()
         await response.prepare(request)
@@ -65,15 +80,42 @@ def _app(never: asyncio.Event, peers: list[object], uploads: list[int]) -> web.A
     app.router.add_get("/api/v1/staff", slow)
     app.router.add_post("/api/v1/appointments/import", upload)
     app.router.add_get("/api/v1/admin/backup", chunked)
+    app.router.add_route("*", "/api/v1/change", change)
+    app.router.add_post("/api/v1/drop", drop)
     return app
 
 
-@pytest.fixture
-async def served(aiohttp_server: MakeServer) -> tuple[str, list[object], list[int]]:
+Served = tuple[str, list[object], list[int]]
+
+
+async def _serve(tmp_path: Path, keepalive_s: float | None = None) -> AsyncIterator[Served]:
+    """The test app on a free port with ``tlh serve``'s runner (its keep-alive unless
+    ``keepalive_s`` shortens it)."""
     peers: list[object] = []
     uploads: list[int] = []
-    server = await aiohttp_server(_app(asyncio.Event(), peers, uploads))
-    return f"http://127.0.0.1:{server.port}", peers, uploads
+    settings = Settings(data_dir=tmp_path, port=0)
+    if keepalive_s is not None:
+        settings = Settings(data_dir=tmp_path, port=0, keepalive_timeout_s=keepalive_s)
+    never = asyncio.Event()
+    runner = await start(settings, _app(never, peers, uploads))
+    try:
+        yield f"http://127.0.0.1:{bound_port(runner)}", peers, uploads
+    finally:
+        never.set()
+        await runner.cleanup()
+
+
+@pytest.fixture
+async def served(tmp_path: Path) -> AsyncIterator[Served]:
+    async for found in _serve(tmp_path):
+        yield found
+
+
+@pytest.fixture
+async def quick_close(tmp_path: Path) -> AsyncIterator[Served]:
+    """A server that closes idle connections after 0.3 s (``tlh serve``: 75 s)."""
+    async for found in _serve(tmp_path, keepalive_s=0.3):
+        yield found
 
 
 def free_port() -> int:
@@ -82,7 +124,7 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-async def test_typed_answer_and_keep_alive(served: tuple[str, list[object], list[int]]) -> None:
+async def test_typed_answer_and_keep_alive(served: Served) -> None:
     url, peers, _ = served
     async with TlhClient(url, TOKEN) as client:
         first = await client.health()
@@ -93,8 +135,36 @@ async def test_typed_answer_and_keep_alive(served: tuple[str, list[object], list
     assert peers[0] == peers[1], "the second request should reuse the connection"
 
 
+@pytest.mark.parametrize("method", ["POST", "PATCH", "GET"])
+async def test_a_request_after_the_server_closed_the_idle_connection_goes_through_once(
+    quick_close: Served, method: str
+) -> None:
+    """The dashboard's first admit after a quiet minute: the pooled connection was closed
+    by the server's keep-alive timeout; the request must go out on a fresh one, once."""
+    url, _, changes = quick_close
+    async with TlhClient(url, TOKEN) as client:
+        assert (await client.health()).ok
+        await idle_connections_closed(url)
+        status, body = await client.request(method, "/api/v1/change", {"n": 1})
+    assert status == 200
+    assert msgspec.json.decode(body) == {"changed": method}
+    assert changes == [len(b'{"n":1}')], "sent exactly once"
+
+
+async def test_a_post_that_may_have_reached_the_server_is_not_resent(served: Served) -> None:
+    """A reused connection dying after the request was written is not a stale connection:
+    the server may have acted on it, so a POST is reported, never sent again."""
+    url, _, changes = served
+    async with TlhClient(url, TOKEN, timeout=5) as client:
+        assert (await client.health()).ok
+        with pytest.raises(Unavailable, match="the connection was closed"):
+            await client.request("POST", "/api/v1/drop", {"n": 1})
+        assert (await client.health()).ok, "the next request opens a new connection"
+    assert changes == [len(b'{"n":1}')]
+
+
 async def test_error_envelope_becomes_typed_error(
-    served: tuple[str, list[object], list[int]],
+    served: Served,
 ) -> None:
     async with TlhClient(served[0], TOKEN) as client:
         with pytest.raises(NotFound, match="no appointment apt_x"):
@@ -105,13 +175,13 @@ async def test_error_envelope_becomes_typed_error(
         assert (await client.health()).ok
 
 
-async def test_answer_without_envelope(served: tuple[str, list[object], list[int]]) -> None:
+async def test_answer_without_envelope(served: Served) -> None:
     async with TlhClient(served[0], TOKEN) as client:
         with pytest.raises(TlhError, match="HTTP 502 without an error body"):
             await client.practice()
 
 
-async def test_timeout_is_unavailable(served: tuple[str, list[object], list[int]]) -> None:
+async def test_timeout_is_unavailable(served: Served) -> None:
     async with TlhClient(served[0], TOKEN, timeout=0.2) as client:
         with pytest.raises(Unavailable, match=r"no answer within 0\.2 s") as caught:
             await client.staff_list()
@@ -128,7 +198,7 @@ async def test_refused_is_unavailable_without_token() -> None:
     assert TOKEN not in message
 
 
-async def test_upload_reports_progress(served: tuple[str, list[object], list[int]]) -> None:
+async def test_upload_reports_progress(served: Served) -> None:
     url, _, uploads = served
     data = b"a" * (600 * 1024)
     seen: list[tuple[int, int]] = []
@@ -143,13 +213,13 @@ async def test_upload_reports_progress(served: tuple[str, list[object], list[int
     assert len(seen) >= 3
 
 
-async def test_chunked_body_is_read_whole(served: tuple[str, list[object], list[int]]) -> None:
+async def test_chunked_body_is_read_whole(served: Served) -> None:
     async with TlhClient(served[0], TOKEN) as client:
         assert await client.backup() == b"x" * 3000
 
 
 async def test_raw_request_returns_status_and_body(
-    served: tuple[str, list[object], list[int]],
+    served: Served,
 ) -> None:
     async with TlhClient(served[0], TOKEN) as client:
         status, body = await client.request("GET", "/api/v1/appointments/apt_x")

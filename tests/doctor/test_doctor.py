@@ -204,11 +204,12 @@ class Practice:
     def serve(
         self, ssl_context: ssl.SSLContext | None = None, host: str = "127.0.0.1", **settings: Any
     ) -> str:
-        from tlh.server.app import create_app
+        from tlh.server.run import bound_port, start
         from tlh.server.settings import Settings
 
-        app = create_app(Settings(data_dir=self.data_dir, port=0, **settings))
-        self.runner, port = self.loop.run(start_site(app, ssl_context))
+        found = Settings(data_dir=self.data_dir, port=0, **settings)
+        self.runner = self.loop.run(start(found, ssl_context=ssl_context))
+        port = bound_port(self.runner)
         self.url = f"{'https' if ssl_context else 'http'}://{host}:{port}"
         return self.url
 

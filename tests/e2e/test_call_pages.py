@@ -27,18 +27,13 @@ from .browser import (
 pytestmark = [pytest.mark.timeout(120), needs_chromium]
 
 
-async def _call_link(server: LiveServer, clinician: str, need_rooms: bool = True) -> str:
+async def _call_link(server: LiveServer, clinician: str) -> str:
     token, appointment_id = clinician.split("|")
     headers = {"Authorization": f"Bearer {token}"}
     async with aiohttp.ClientSession(headers=headers) as http:
-        async with http.get(f"{server.url}/api/v1/rooms") as response:
-            if need_rooms and response.status == 404:
-                pytest.skip("the server has no rooms yet (issue 4, waiting room)")
         status, made = await post_json(
             http, f"{server.url}/api/v1/call-links", {"appointment_id": appointment_id}
         )
-    if status == 404 and made["error"]["message"] == "no such endpoint":
-        pytest.skip("the server has no call-links yet (issue 4, staff call pages)")
     assert status == 201, made
     return f"{server.url}/c#{made['url'].rsplit('#', 1)[1]}"
 
@@ -137,7 +132,7 @@ async def test_the_clinician_page_locks_and_signs_out_when_idle(
     live_server: LiveServer, browser: Any
 ) -> None:
     _, clinician = await client_link(live_server)
-    call_link = await _call_link(live_server, clinician, need_rooms=False)
+    call_link = await _call_link(live_server, clinician)
     staff = await new_page(browser, 1280, 800)
     # The page's own clock, run forward: the policy's 15 idle minutes pass at once.
     await staff.clock.install()

@@ -13,9 +13,8 @@ from typing import Any
 
 import aiohttp
 import pytest
-from aiohttp import web
 
-from tlh.server.app import create_app
+from tlh.server.run import start
 from tlh.server.settings import Settings
 from tlh.services.bootstrap import init_practice
 
@@ -47,9 +46,7 @@ async def server(tmp_path: Path) -> AsyncIterator[tuple[str, str]]:
     data = tmp_path / "data"
     token = await init_practice(data, "Harbour Counselling", "America/New_York", "a@example.org")
     port = free_port()
-    runner = web.AppRunner(create_app(Settings(data_dir=data, port=port)))
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
+    runner = await start(Settings(data_dir=data, port=port))
     try:
         yield f"http://127.0.0.1:{port}", token
     finally:

@@ -18,6 +18,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.keepalive import idle_connections_closed
+from tlh.client import TlhClient
 from tlh.services.bootstrap import init_practice
 
 pytestmark = pytest.mark.timeout(90)
@@ -184,6 +186,24 @@ def test_access_log_drops_query_strings(data_dir: tuple[Path, str]) -> None:
     assert "sensitive-value" not in err
     assert "marker" not in err
     assert token not in err
+
+
+def test_a_change_after_a_quiet_spell_goes_through_once(data_dir: tuple[Path, str]) -> None:
+    """The dashboard's first admit after a quiet minute: ``tlh serve`` has closed the
+    client's idle connection (keep-alive shortened from 75 s to 1 s in its config), and
+    the next POST still reaches it, once."""
+    path, token = data_dir
+    (path / "tlh.toml").write_text("[limits]\nkeepalive_timeout_s = 1\n", encoding="utf-8")
+
+    async def quiet_then_change(url: str) -> int:
+        async with TlhClient(url, token) as client:
+            assert await client.clients() == []
+            await idle_connections_closed(url)
+            await client.client_add("Quiet Spell")
+            return len(await client.clients())
+
+    with running("--data-dir", str(path)) as (_, url):
+        assert asyncio.run(quiet_then_change(url)) == 1
 
 
 def _import_rows(batch: int, rows: int) -> bytes:

@@ -211,15 +211,14 @@ def test_the_running_server_imports_the_media_stack_off_the_event_loop(tmp_path:
     code = """
 import asyncio, sys
 from pathlib import Path
-from aiohttp import web
-from tlh.server.app import create_app
+from tlh.server.run import make_runner
 from tlh.server.settings import Settings
 from tlh.services.bootstrap import init_practice
 
 async def main():
     data = Path(sys.argv[1])
     await init_practice(data, "P", "UTC", "admin@example.org")
-    runner = web.AppRunner(create_app(Settings(data_dir=data, port=0)))
+    runner = make_runner(Settings(data_dir=data, port=0))
     await runner.setup()
     await runner.cleanup()  # waits for the preload
     print(sorted({'aiortc', 'av'} & set(sys.modules)))

@@ -7,7 +7,6 @@ exchange frames both ways. Every wait is bounded.
 
 from __future__ import annotations
 
-import importlib.util
 import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -20,10 +19,6 @@ from tests.server.conftest import Practice, make_practice
 from tlh.errors import TlhError
 from tlh.media.participant import Participant
 
-pytestmark = pytest.mark.skipif(
-    importlib.util.find_spec("tlh.services.waiting") is None,
-    reason="the waiting room service is not written yet",
-)
 TOKEN_OF = "/j#"
 
 

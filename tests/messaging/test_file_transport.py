@@ -11,8 +11,9 @@ import pytest
 from tests.messaging.support import email, sms
 from tlh.domain.messages import MessageChannel
 from tlh.messaging.config import MessagingConfig
+from tlh.messaging.errors import PermanentError
 from tlh.messaging.file_transport import FileTransport
-from tlh.messaging.transports import PermanentError, build_transports
+from tlh.messaging.transports import build_transports
 
 
 async def test_email_is_an_eml_that_parses_back(tmp_path: Path) -> None:

@@ -15,8 +15,8 @@ from aiohttp.test_utils import TestServer
 
 from tests.messaging.support import sms
 from tlh.messaging.config import TwilioConfig, WebhookConfig
+from tlh.messaging.errors import PermanentError, TransientError
 from tlh.messaging.sms import TwilioTransport, WebhookTransport
-from tlh.messaging.transports import PermanentError, TransientError
 
 SID, TOKEN = "AC123", "secret-token"
 SECRET = "hook-secret"

@@ -13,8 +13,8 @@ import trustme
 
 from tests.messaging.support import SmtpServer, email, free_port
 from tlh.messaging.config import SmtpConfig
+from tlh.messaging.errors import PermanentError, TransientError
 from tlh.messaging.smtp import SmtpTransport
-from tlh.messaging.transports import PermanentError, TransientError
 
 FROM = "practice@tele.example.org"
 

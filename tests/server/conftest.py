@@ -1,4 +1,5 @@
-"""The real app over a real data dir, through aiohttp's test client."""
+"""The real app over a real data dir, through aiohttp's test client, served with
+``tlh serve``'s runner settings."""
 
 from __future__ import annotations
 
@@ -8,11 +9,32 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aiohttp.test_utils import TestClient
+from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.web_runner import BaseRunner
 
 from tlh.server.app import create_app
+from tlh.server.run import make_runner
 from tlh.server.settings import Settings
 from tlh.services.bootstrap import init_practice
+
+
+class TlhTestServer(TestServer):
+    """aiohttp's test server running the app as ``tlh serve`` does (``make_runner``)."""
+
+    def __init__(self, settings: Settings) -> None:
+        super().__init__(create_app(settings))
+        self.settings = settings
+
+    async def _make_runner(self, **kwargs: Any) -> BaseRunner:
+        # aiohttp's test defaults (handler cancellation, an hour's keep-alive) are not
+        # what users run: they are left out.
+        return make_runner(self.settings, self.app)
+
+
+async def serve_app(aiohttp_client: Any, settings: Settings) -> TestClient[Any, Any]:
+    """A test client of the app for ``settings``, served as ``tlh serve`` serves it."""
+    client: TestClient[Any, Any] = await aiohttp_client(TlhTestServer(settings))
+    return client
 
 
 @dataclass
@@ -30,11 +52,12 @@ class Practice:
         return response.status, await response.json()
 
 
-async def make_practice(data_dir: Path, aiohttp_client: Any) -> Practice:
+async def make_practice(data_dir: Path, aiohttp_client: Any, **settings: Any) -> Practice:
+    """An admin, a scheduler and a clinician (Lee) on a server with ``settings``."""
     admin_token = await init_practice(
         data_dir, "Test Practice", "America/New_York", "admin@example.org"
     )
-    client = await aiohttp_client(create_app(Settings(data_dir=data_dir, port=0)))
+    client = await serve_app(aiohttp_client, Settings(data_dir=data_dir, port=0, **settings))
     practice = Practice(client, data_dir, {"admin": admin_token}, {})
     status, me = await practice.call("GET", "/api/v1/me")
     assert status == 200

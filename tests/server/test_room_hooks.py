@@ -13,13 +13,12 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from tlh.server.app import create_app
 from tlh.server.settings import Settings
 from tlh.services.bootstrap import init_practice
 from tlh.services.events import EventBus
 from tlh.services.hooks import HookRunner
 
-from .conftest import Practice
+from .conftest import Practice, serve_app
 from .rooms_helpers import WAIT_S, guest
 
 # Appends its stdin as one line to the file named in argv[1].
@@ -48,7 +47,7 @@ async def test_command_hook_gets_room_events_on_stdin(tmp_path: Path, aiohttp_cl
         hooks_command=(sys.executable, "-c", WRITER, str(out)),
         hooks_events=("room.joined",),
     )
-    client = await aiohttp_client(create_app(settings))
+    client = await serve_app(aiohttp_client, settings)
     practice = Practice(client, data_dir, {"admin": admin_token}, {})
     status, made = await practice.call(
         "POST",

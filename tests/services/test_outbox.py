@@ -29,9 +29,10 @@ from tlh.domain.messages import (
     next_attempt_at,
 )
 from tlh.messaging.config import SmtpConfig
+from tlh.messaging.errors import PermanentError, TransientError
 from tlh.messaging.file_transport import FileTransport
 from tlh.messaging.smtp import SmtpTransport
-from tlh.messaging.transports import PermanentError, TransientError, Transport
+from tlh.messaging.transports import Transport
 from tlh.services.context import Context
 from tlh.services.outbox import UNKNOWN_AFTER_RESTART, OutboxWorker, enqueue
 from tlh.store.base import Put

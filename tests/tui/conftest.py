@@ -8,14 +8,17 @@ import secrets
 import socket
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from tlh.client import TlhClient
+
+if TYPE_CHECKING:
+    from tlh.server.settings import Settings
 
 
 def free_port() -> int:
@@ -25,10 +28,12 @@ def free_port() -> int:
 
 
 class Server:
-    """``create_app`` served on 127.0.0.1:PORT in a background loop; stop/start keep the port."""
+    """A tlh server (``tlh serve``'s runner) on 127.0.0.1:PORT in a background loop;
+    stop/start keep the port."""
 
-    def __init__(self, data_dir: Path) -> None:
+    def __init__(self, data_dir: Path, keepalive_timeout_s: float | None = None) -> None:
         self.data_dir = data_dir
+        self.keepalive_timeout_s = keepalive_timeout_s
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.loop = asyncio.new_event_loop()
@@ -39,15 +44,19 @@ class Server:
     def _run(self, coro: Any) -> Any:
         return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout=20)
 
-    async def _start(self) -> None:
-        from aiohttp import web
-
-        from tlh.server.app import create_app
+    def settings(self) -> Settings:
+        """The server's settings (its data dir and port; the rest as ``tlh serve``'s)."""
         from tlh.server.settings import Settings
 
-        self.runner = web.AppRunner(create_app(Settings(data_dir=self.data_dir, port=0)))
-        await self.runner.setup()
-        await web.TCPSite(self.runner, "127.0.0.1", self.port, reuse_address=True).start()
+        found = Settings(data_dir=self.data_dir, port=self.port)
+        if self.keepalive_timeout_s is not None:
+            found = replace(found, keepalive_timeout_s=self.keepalive_timeout_s)
+        return found
+
+    async def _start(self) -> None:
+        from tlh.server.run import start
+
+        self.runner = await start(self.settings(), reuse_address=True)
 
     async def _stop(self) -> None:
         if self.runner is not None:
@@ -110,12 +119,20 @@ async def book(server: Server, admin_token: str, client_name: str) -> Practice:
     return Practice(server, admin_token, made.token, email, appt.id, client_name)
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "keepalive_s(seconds): the server closes idle connections after this (tlh serve: 75)",
+    )
+
+
 @pytest.fixture
-def server(tmp_path: Path) -> Iterator[Server]:
+def server(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Server]:
     from tlh.services.bootstrap import init_practice
 
     data_dir = tmp_path / "data"
-    server = Server(data_dir)
+    keepalive = request.node.get_closest_marker("keepalive_s")
+    server = Server(data_dir, keepalive.args[0] if keepalive else None)
     server.admin_token = asyncio.run(  # type: ignore[attr-defined]
         init_practice(data_dir, "TUI Practice", "America/New_York", "admin@example.org")
     )

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import pytest
+
+from tests.keepalive import idle_connections_closed
 from tlh.domain.rooms import EntryState
 from tlh.tui.screens.people import PeopleScreen
 from tlh.tui.screens.schedule import ExplainScreen, ScheduleScreen
@@ -55,6 +58,22 @@ async def test_a_admits_and_the_row_moves_to_in_session(practice: Practice) -> N
         # No browser: the URL is shown instead.
         url = fakes.opened[0]
         await until(pilot, lambda: url[:30] in screen_text(app), "the URL shown")
+
+
+@pytest.mark.keepalive_s(0.3)
+async def test_a_admits_after_the_server_closed_the_idle_connection(practice: Practice) -> None:
+    """A quiet spell (``tlh serve`` closes idle connections after 75 s; this server after
+    0.3 s), then ``a``: the person is admitted at the first press, no toast."""
+    fakes = Fakes(browser=False)
+    async with (
+        running(practice, SIZE, fakes, notifications=True) as (app, pilot),
+        waiting(pilot, practice) as person,
+    ):
+        await idle_connections_closed(practice.url)
+        await pilot.press("a")
+        await until(pilot, lambda: bool(fakes.opened), "the call page")
+        assert "cannot reach" not in screen_text(app)
+        await until(pilot, lambda: person.state != "waiting", "the person let in")
 
 
 async def test_d_denies(practice: Practice) -> None:

@@ -14,6 +14,7 @@ from aiohttp import web
 
 from tlh.client.rooms import StaffEvent
 from tlh.domain.rooms import EntryState
+from tlh.server.settings import Settings
 from tlh.tui.screens.notifications import NotificationsScreen
 from tlh.tui.screens.people import WARN_STYLE, timer
 from tlh.tui.screens.reports import ReportsScreen
@@ -32,16 +33,13 @@ class SmsServer(Server):
 
     gateway = ""
 
-    async def _start(self) -> None:
+    def settings(self) -> Settings:
+        from dataclasses import replace
+
         from tlh.messaging.config import MessagingConfig, WebhookConfig
-        from tlh.server.app import create_app
-        from tlh.server.settings import Settings
 
         sms = MessagingConfig(sms="webhook", webhook=WebhookConfig(url=self.gateway, secret="s"))
-        settings = Settings(data_dir=self.data_dir, port=0, messaging=sms)
-        self.runner = web.AppRunner(create_app(settings))
-        await self.runner.setup()
-        await web.TCPSite(self.runner, "127.0.0.1", self.port, reuse_address=True).start()
+        return replace(super().settings(), messaging=sms)
 
 
 async def refuse(request: web.Request) -> web.Response:

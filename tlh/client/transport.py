@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import select
 import socket
 import ssl
 from collections.abc import Callable
@@ -131,13 +132,19 @@ class Transport:
         ``wait_s``, default the transport's timeout); network failures raise Unavailable."""
         wait = self.timeout if wait_s is None else wait_s
         async with self._lock:
+            if self._h11 is not None and not self._reusable():
+                # The server closed the idle connection (its keep-alive timeout, 75 s for
+                # ``tlh serve``): nothing of this request was sent, so any method may go
+                # out on a fresh connection.
+                await self.close()
             reused = self._h11 is not None
             try:
                 return await self._exchange(method, path, body, headers or [], wait, progress)
             except (OSError, EOFError, h11.ProtocolError) as exc:
                 await self.close()
-                # A kept-alive connection may have been closed by the server while idle:
-                # retry once on a fresh one, but never a non-idempotent request.
+                # The connection looked alive but failed under the request (closed at the
+                # very moment it was reused): the server may have acted on it, so only an
+                # idempotent request is sent again.
                 if reused and method in ("GET", "HEAD", "DELETE", "PUT"):
                     try:
                         return await self._exchange(
@@ -153,6 +160,30 @@ class Transport:
             except BaseException:
                 await self.close()
                 raise
+
+    def _reusable(self) -> bool:
+        """Whether the idle kept-alive connection can carry the next request.
+
+        An idle HTTP/1.1 connection has nothing to read: readable means the server closed
+        it (EOF) or sent something unasked, and either way it is done. Checked before
+        sending, as httpcore and urllib3 do, both on the stream (the loop may already have
+        seen the close) and on the socket (it may not have yet).
+        """
+        reader, writer, conn = self._reader, self._writer, self._h11
+        if reader is None or writer is None or conn is None:
+            return False
+        if writer.is_closing() or reader.at_eof() or reader.exception() is not None:
+            return False
+        if conn.trailing_data[0] or conn.our_state is not h11.IDLE:
+            return False
+        sock = writer.get_extra_info("socket")
+        if sock is None:
+            return True
+        try:
+            readable, _, _ = select.select([sock], [], [], 0)
+        except (OSError, ValueError):
+            return False
+        return not readable
 
     def _unavailable(self, exc: BaseException, wait: float) -> Unavailable:
         return Unavailable(
@@ -195,6 +226,9 @@ class Transport:
             event = conn.next_event()
             if event is h11.NEED_DATA:
                 data = await asyncio.wait_for(reader.read(65536), wait)
+                if not data and not status:
+                    # Closed before any answer (h11 would call that a protocol error).
+                    raise ConnectionResetError("closed before answering")
                 conn.receive_data(data)
             elif isinstance(event, h11.Response):
                 status = event.status_code

@@ -14,8 +14,8 @@ import tempfile
 from pathlib import Path
 
 from tlh.domain.messages import Message, MessageChannel
+from tlh.messaging.errors import PermanentError, TransientError
 from tlh.messaging.mime import build_sms_file, email_bytes
-from tlh.messaging.transports import PermanentError, TransientError
 
 #: The From address of file-transport emails when no SMTP section gives one.
 DEFAULT_FROM = "tlh@localhost"

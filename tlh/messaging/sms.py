@@ -17,7 +17,7 @@ import aiohttp
 
 from tlh.domain.messages import Message, MessageChannel
 from tlh.messaging.config import TwilioConfig, WebhookConfig
-from tlh.messaging.transports import PermanentError, TransientError
+from tlh.messaging.errors import PermanentError, TransientError
 
 #: Whole-request timeout for a provider call, in seconds.
 HTTP_TIMEOUT_S = 15.0

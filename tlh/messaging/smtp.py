@@ -15,8 +15,8 @@ import aiosmtplib
 
 from tlh.domain.messages import Message, MessageChannel
 from tlh.messaging.config import SmtpConfig
+from tlh.messaging.errors import PermanentError, TransientError
 from tlh.messaging.mime import email_bytes, envelope_sender
-from tlh.messaging.transports import PermanentError, TransientError
 
 #: Idle connections kept open for reuse; more senders than this open their own.
 POOL_SIZE = 8

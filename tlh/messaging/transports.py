@@ -3,7 +3,8 @@
 ``send`` returns the provider's id for the message, raises ``TransientError`` when a
 retry may succeed (connection refused, timeout, SMTP 4xx, HTTP 429/5xx) and
 ``PermanentError`` when it will not (SMTP 5xx, HTTP 400, a certificate that does not
-verify). Errors carry a one-line reason without the recipient's address.
+verify), both from ``tlh.messaging.errors``. Errors carry a one-line reason without the
+recipient's address.
 """
 
 from __future__ import annotations
@@ -14,14 +15,6 @@ from typing import Protocol
 from tlh.domain.messages import Message, MessageChannel
 from tlh.errors import InvalidInput
 from tlh.messaging.config import MessagingConfig
-
-
-class TransientError(Exception):
-    """Delivery failed for now; the outbox retries with backoff."""
-
-
-class PermanentError(Exception):
-    """Delivery cannot succeed; the outbox marks the message failed with this reason."""
 
 
 class Transport(Protocol):

@@ -10,8 +10,6 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
-from aiohttp import web
-
 from tlh.domain.links import Channel
 from tlh.domain.models import Appointment, Client
 from tlh.services import demo as demo_seed
@@ -21,8 +19,7 @@ from tlh.services.context import Actor, utcnow
 from tlh.services.staff import find_staff
 from tlh.store.base import Put, note
 
-from .accesslog import PathOnlyAccessLogger
-from .app import create_app
+from .run import start
 from .settings import Settings
 
 #: Called once the demo serves: (URL, admin token, hints, the live session's clinician's
@@ -82,14 +79,8 @@ async def _run(
     try:
         token, practice = await prepare(data_dir)
         join, consent, lead = await client_tokens(data_dir, practice.next_telehealth)
-        runner = web.AppRunner(
-            create_app(Settings(data_dir=data_dir, host=host, port=port)),
-            access_log_class=PathOnlyAccessLogger,
-        )
-        await runner.setup()
+        runner = await start(Settings(data_dir=data_dir, host=host, port=port))
         try:
-            site = web.TCPSite(runner, host, port)
-            await site.start()
             url = f"http://{host}:{port}"
             env = f"export TLH_URL={url} TLH_TOKEN={token}"
             hints = [

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import secrets
 
 from aiohttp import web
 
@@ -25,6 +26,7 @@ from tlh.errors import (
     TooLarge,
     Unauthenticated,
 )
+from tlh.logsafe import exception_summary
 from tlh.services import auth
 from tlh.services.context import Actor
 from tlh.services.staff_web import COOKIE as STAFF_COOKIE
@@ -32,7 +34,7 @@ from tlh.services.staff_web import session_actor
 
 from .http import ACTOR, ROLES_ATTR, Handler, body_limit, ctx, respond
 from .keys import FAILURES, STAFF_SESSION, STAFF_WEB
-from .routes.links import check_origin
+from .origin import check_origin
 
 log = logging.getLogger("tlh.server")
 #: How long the rest of a body within its limit may take to arrive after the answer.
@@ -94,12 +96,31 @@ async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
             return _envelope(413, limit.code, limit.message)
         code = _HTTP_CODES.get(exc.status, "http_error")
         return _envelope(exc.status, code, exc.reason)
-    except Exception:
-        # Log the type and route template only: exception text may carry patient data.
-        route = request.match_info.route.resource
-        where = route.canonical if route is not None else "?"
-        log.exception("unexpected error in %s %s", request.method, where)
-        return _envelope(500, "internal", "internal server error")
+    except Exception as exc:
+        return _internal(request, exc)
+
+
+def _internal(request: web.Request, exc: Exception) -> web.Response:
+    """The 500 answer, and its log line with the same request id so support can match a
+    caller's report to it. The log names the type, the route template and where it was
+    raised; never the message or a traceback's values: they may carry patient data."""
+    request_id = f"req_{secrets.token_hex(6)}"
+    where = _route(request)
+    log.error(
+        "unexpected error in %s %s (request %s): %s",
+        request.method,
+        where,
+        request_id,
+        exception_summary(exc),
+    )
+    response = _envelope(
+        500,
+        "internal",
+        f"internal server error (request {request_id})",
+        {"request_id": request_id},
+    )
+    response.headers["X-Request-Id"] = request_id
+    return response
 
 
 @web.middleware

@@ -1,18 +1,29 @@
-"""``tlh serve``: listen, with TLS unless on loopback, until interrupted."""
+"""``tlh serve``: listen, with TLS unless on loopback, until interrupted.
+
+Every tlh server is started by ``start`` (``tlh serve``, the demo, the test fixtures),
+so they all run with the settings users get: the keep-alive timeout, the path-only
+access log. A test server that kept idle connections for an hour hid a client bug that
+users met after 75 s.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import signal
 import ssl
 
 from aiohttp import web
 
 from tlh.errors import InvalidInput
+from tlh.logsafe import SafeExceptions
 from tlh.net import is_loopback
 
 from .accesslog import PathOnlyAccessLogger
 from .app import create_app
 from .settings import Settings
+
+log = logging.getLogger("tlh.server")
 
 
 def ssl_context(settings: Settings) -> ssl.SSLContext | None:
@@ -34,22 +45,84 @@ def ssl_context(settings: Settings) -> ssl.SSLContext | None:
     return None
 
 
-def serve(settings: Settings, print_fn: object = print) -> None:
-    """Run the server until Ctrl-C (blocking)."""
-    context = ssl_context(settings)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    scheme = "https" if context else "http"
-    web.run_app(
-        create_app(settings),
-        host=settings.host,
-        port=settings.port,
-        ssl_context=context,
+def make_runner(
+    settings: Settings, app: web.Application | None = None, *, handle_signals: bool = False
+) -> web.AppRunner:
+    """The runner of every tlh server: ``app`` (default ``create_app(settings)``) with
+    ``tlh serve``'s keep-alive timeout and access log. ``handle_signals`` turns SIGINT
+    and SIGTERM into a clean stop (the main thread of ``tlh serve`` only)."""
+    return web.AppRunner(
+        create_app(settings) if app is None else app,
+        handle_signals=handle_signals,
+        # aiohttp's own AppRunner default is an hour; run_app's (what users had) is 75 s.
+        keepalive_timeout=settings.keepalive_timeout_s,
         access_log_class=PathOnlyAccessLogger,
-        print=lambda *_: logging.getLogger("tlh.server").info(
-            "tlh serving %s://%s:%s (data dir %s)",
-            scheme,
+    )
+
+
+async def start(
+    settings: Settings,
+    app: web.Application | None = None,
+    *,
+    ssl_context: ssl.SSLContext | None = None,
+    reuse_address: bool | None = None,
+    handle_signals: bool = False,
+) -> web.AppRunner:
+    """Serve on ``settings.host:settings.port`` (port 0: a free one, see ``bound_port``)
+    until the caller awaits ``runner.cleanup()``."""
+    runner = make_runner(settings, app, handle_signals=handle_signals)
+    await runner.setup()
+    try:
+        site = web.TCPSite(
+            runner,
             settings.host,
             settings.port,
+            ssl_context=ssl_context,
+            reuse_address=reuse_address,
+        )
+        await site.start()
+    except BaseException:
+        await runner.cleanup()
+        raise
+    return runner
+
+
+def bound_port(runner: web.AppRunner) -> int:
+    """The TCP port a started runner listens on."""
+    return int(runner.addresses[0][1])
+
+
+def configure_logging() -> None:
+    """The server's log: INFO and up on stderr, with no exception text from any logger
+    (ours, aiohttp's, asyncio's): it may carry patient data."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(SafeExceptions())
+
+
+async def _serve(settings: Settings, context: ssl.SSLContext | None) -> None:
+    # SIGINT and SIGTERM end the wait below, so the clean-up (connections closed, workers
+    # stopped, journal folded) runs before asyncio.run cancels what is left.
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    runner = await start(settings, ssl_context=context)
+    try:
+        log.info(
+            "tlh serving %s://%s:%s (data dir %s)",
+            "https" if context else "http",
+            settings.host,
+            bound_port(runner),
             settings.data_dir,
-        ),
-    )
+        )
+        await stop.wait()
+    finally:
+        await runner.cleanup()
+
+
+def serve(settings: Settings) -> None:
+    """Run the server until Ctrl-C or SIGTERM (blocking)."""
+    context = ssl_context(settings)
+    configure_logging()
+    asyncio.run(_serve(settings, context))

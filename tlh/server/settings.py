@@ -25,7 +25,8 @@ class Settings:
     key: Path | None = None
     #: Allow plain HTTP on a non-loopback address (behind a TLS-terminating proxy).
     insecure: bool = False
-    #: Origins allowed on browser websockets besides the server's own.
+    #: Browser origins allowed besides the server's own and the public URL (on every
+    #: page's requests and sockets: ``tlh.server.origin``).
     allowed_origins: tuple[str, ...] = field(default_factory=tuple)
     #: Largest request body (imports); the importer gives its own clearer limit below it.
     max_body_bytes: int = 64 * 1024 * 1024
@@ -33,6 +34,9 @@ class Settings:
     ws_max_message_bytes: int = 64 * 1024
     #: Seconds between websocket pings (a dead peer is dropped after no pong).
     ws_heartbeat_s: float = 20.0
+    #: Seconds an idle keep-alive HTTP connection stays open (aiohttp's ``run_app``
+    #: default); tests shorten it to show what clients do when it closes.
+    keepalive_timeout_s: float = 75.0
     #: Email and SMS transports, templates and the public URL used in links.
     messaging: MessagingConfig = field(default_factory=MessagingConfig)
     #: Seconds a waiting-room entry keeps its place after its socket drops.
@@ -60,7 +64,12 @@ _KEYS: dict[str, dict[str, type | tuple[type, ...]]] = {
         "insecure": bool,
         "allowed_origins": list,
     },
-    "limits": {"max_body_bytes": int, "ws_max_message_bytes": int, "ws_heartbeat_s": (int, float)},
+    "limits": {
+        "max_body_bytes": int,
+        "ws_max_message_bytes": int,
+        "ws_heartbeat_s": (int, float),
+        "keepalive_timeout_s": (int, float),
+    },
     "rooms": {"reconnect_grace_s": (int, float), "ice_servers": list},
     "hooks": {"command": list, "url": str, "events": list, "timeout_s": (int, float)},
 }

@@ -1,4 +1,5 @@
-"""What every call websocket shares: the Origin check, frame validation, a flood limit.
+"""What every call websocket shares: frame validation, a flood limit (the Origin check
+is ``tlh.server.origin``'s, before the upgrade).
 
 Used by the participant socket (``/api/v1/link/ws``) and the staff call socket
 (``/api/v1/call/ws``). A bad frame closes that one socket: 1008 (policy) for a binary
@@ -15,7 +16,6 @@ from typing import Any
 import msgspec
 from aiohttp import WSCloseCode, WSMessage, WSMsgType, web
 
-from tlh.errors import Forbidden
 from tlh.server.keys import SETTINGS, WEBSOCKETS
 
 #: Largest frame a call socket accepts (API.md: 16 KiB).
@@ -62,18 +62,6 @@ class FloodGuard:
         if self._tokens < 1.0:
             raise FrameRejected("too many messages")
         self._tokens -= 1.0
-
-
-def check_ws_origin(request: web.Request) -> None:
-    """Browsers always send Origin on a websocket: it must be this server (or a
-    configured origin). Raised before the upgrade, so the answer is a plain 403."""
-    origin = request.headers.get("Origin")
-    settings = request.app[SETTINGS]
-    allowed = {f"{request.scheme}://{request.host}", *settings.allowed_origins}
-    if settings.messaging.public_url:
-        allowed.add(settings.messaging.public_url.rstrip("/"))
-    if origin not in allowed:
-        raise Forbidden("websocket origin not allowed")
 
 
 async def open_call_socket(request: web.Request) -> web.WebSocketResponse:

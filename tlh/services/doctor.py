@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 from tlh.domain.doctor import Check, fail, ok, warn
 from tlh.errors import InvalidInput
 from tlh.messaging.config import MessagingConfig
-from tlh.messaging.transports import PermanentError, TransientError
+from tlh.messaging.errors import PermanentError, TransientError
 from tlh.services.auth import require_role
 from tlh.services.context import Actor
 

@@ -28,7 +28,8 @@ from tlh.domain.messages import (
     MessageStatus,
     next_attempt_at,
 )
-from tlh.messaging.transports import PermanentError, TransientError, Transport
+from tlh.messaging.errors import PermanentError, TransientError
+from tlh.messaging.transports import Transport
 from tlh.services.context import SYSTEM, Actor, Context
 from tlh.services.events import OVERFLOW, EventBus, Subscription
 from tlh.store.base import Put, note

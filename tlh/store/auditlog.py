@@ -151,7 +151,7 @@ class AuditLog:
             raise
         except Exception:
             # Its callers were already failed; what is left is to release the file.
-            log.exception("the audit writer crashed")
+            log.error("the audit writer crashed")  # its callers were told; no exception text
         fd, self._fd = self._fd, None
         if fd is not None:
             await asyncio.to_thread(os.close, fd)

@@ -18,11 +18,13 @@ from typing import Any, Union, cast
 import msgspec
 
 from tlh.errors import InvalidInput, StoreError
-from tlh.store import migrations
 from tlh.store.atomic import corrupt, read_bytes_checked, write_atomic
 from tlh.store.base import POLICY_ID, TABLES, AuditNote
 
 APPOINTMENTS = "appointments"
+#: The data dir layout this code reads and writes (``tlh.store.migrations`` upgrades
+#: older ones to it).
+SCHEMA_VERSION = 2
 
 Change = tuple[str, str, msgspec.Struct | None]  # table, id, record (None = delete)
 
@@ -157,7 +159,7 @@ def init_data_dir(data_dir: Path | str) -> Path:
     (data_dir / "db" / APPOINTMENTS).mkdir(mode=0o700, parents=True, exist_ok=True)
     (data_dir / "journal").mkdir(mode=0o700, exist_ok=True)
     write_manifest(data_dir, Manifest())
-    write_meta(data_dir, migrations.CURRENT_VERSION)
+    write_meta(data_dir, SCHEMA_VERSION)
     return data_dir
 
 

@@ -10,15 +10,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+from tlh.store.layout import SCHEMA_VERSION, Manifest, table_files, write_manifest
+
 #: The version this code reads and writes.
-CURRENT_VERSION = 2
+CURRENT_VERSION = SCHEMA_VERSION
 
 
 def _add_manifest(data_dir: Path) -> None:
     """Version 2: list the table files the dir holds, and number commits from 1 (the
     records already there were audited before commits had numbers)."""
-    from tlh.store.layout import Manifest, table_files, write_manifest
-
     write_manifest(data_dir, Manifest(files=table_files(data_dir), audit_complete=False))
 
 

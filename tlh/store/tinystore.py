@@ -570,8 +570,13 @@ class TinyStore:
         try:
             await self._checkpoint()
         except Exception as exc:
-            # Nothing is lost: the journal stays until a checkpoint succeeds.
-            log.error("checkpoint of %s failed, will retry: %s", self.data_dir, exc)
+            # Nothing is lost: the journal stays until a checkpoint succeeds. The reason
+            # names files and the OS's error only (no record content).
+            if isinstance(exc, OSError):
+                reason = os_error_reason(exc)
+            else:
+                reason = exc.message if isinstance(exc, StoreError) else type(exc).__name__
+            log.error("checkpoint of %s failed, will retry: %s", self.data_dir, reason)
 
     async def checkpoint(self) -> None:
         """Fold the journal into the table files now."""

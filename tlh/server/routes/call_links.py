@@ -16,8 +16,9 @@ from tlh.domain.models import Appointment, Role, Staff
 from tlh.errors import BadRequest, Forbidden, NotFound
 from tlh.server.http import actor, body, ctx, max_body, public, requires, respond
 from tlh.server.keys import FAILURES, STAFF_SOCKETS, STAFF_WEB
+from tlh.server.origin import check_origin
 from tlh.server.routes.invites import link_ctx
-from tlh.server.routes.links import INVALID_LINK, REDEEM_BODY_BYTES, check_origin
+from tlh.server.routes.links import INVALID_LINK, REDEEM_BODY_BYTES
 from tlh.services.context import Actor
 from tlh.services.links import outreach_of
 from tlh.services.staff_web import COOKIE

@@ -29,11 +29,11 @@ from tlh.server.keys import (
     STAFF_WEB,
     WEBSOCKETS,
 )
+from tlh.server.origin import check_origin
 from tlh.server.routes.call_links import CALLERS
 from tlh.server.wsproto import (
     FloodGuard,
     FrameRejected,
-    check_ws_origin,
     open_call_socket,
     parse_frame,
     reject,
@@ -218,8 +218,7 @@ def _requested(request: web.Request) -> SessionSegment | None:
 @requires(*CALLERS)
 async def call_ws(request: web.Request) -> web.WebSocketResponse:
     """The staff call socket (see the module docstring)."""
-    if "Origin" in request.headers:
-        check_ws_origin(request)  # Bearer clients send none; browsers always do
+    check_origin(request, required=False)  # Bearer clients send none; browsers always do
     staff = find_staff(ctx(request), actor(request).id)
     first = _requested(request)
     ws = await open_call_socket(request)

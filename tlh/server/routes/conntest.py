@@ -20,8 +20,9 @@ from tlh.domain.rooms import ConnectionTest
 from tlh.errors import BadRequest, Forbidden
 from tlh.server.http import ALL_STAFF, actor, body, ctx, max_body, public, requires, respond
 from tlh.server.keys import ECHO_PEERS, ROOMS
+from tlh.server.origin import check_origin
 from tlh.server.routes.link_identity import verified
-from tlh.server.routes.links import COOKIE, check_origin
+from tlh.server.routes.links import COOKIE
 from tlh.server.routes.participant_ws import participant_link
 
 routes = web.RouteTableDef()

@@ -6,7 +6,6 @@ import contextlib
 import msgspec
 from aiohttp import WSCloseCode, WSMsgType, web
 
-from tlh.errors import Forbidden
 from tlh.server.http import ALL_STAFF, actor, requires
 from tlh.server.keys import (
     BUS,
@@ -16,6 +15,7 @@ from tlh.server.keys import (
     STAFF_SOCKETS,
     WEBSOCKETS,
 )
+from tlh.server.origin import check_origin
 
 routes = web.RouteTableDef()
 _encoder = msgspec.json.Encoder()
@@ -23,21 +23,10 @@ _encoder = msgspec.json.Encoder()
 SUPERSEDED = '{"type":"dashboard.superseded","data":{}}'
 
 
-def _origin_allowed(request: web.Request) -> bool:
-    """Browsers send Origin; it must be this server or a configured one. Non-browser
-    clients (CLI, dashboard) send none and are already authenticated by token."""
-    origin = request.headers.get("Origin")
-    if origin is None:
-        return True
-    own = f"{request.scheme}://{request.host}"
-    return origin == own or origin in request.app[SETTINGS].allowed_origins
-
-
 @routes.get("/api/v1/events")
 @requires(*ALL_STAFF)
 async def events(request: web.Request) -> web.WebSocketResponse:
-    if not _origin_allowed(request):
-        raise Forbidden("websocket origin not allowed")
+    check_origin(request, required=False)  # the CLI and dashboard send no Origin
     settings = request.app[SETTINGS]
     ws = web.WebSocketResponse(
         heartbeat=settings.ws_heartbeat_s,

@@ -15,7 +15,8 @@ from tlh.domain.models import Appointment, IdentityCheck, Staff
 from tlh.errors import NotFound, Unauthenticated
 from tlh.server.http import body, ctx, max_body, public, respond
 from tlh.server.keys import CTX, IDENTITY, LINK_SESSIONS, SETTINGS
-from tlh.server.routes.links import COOKIE, _describe, check_origin
+from tlh.server.origin import check_origin
+from tlh.server.routes.links import COOKIE, _describe
 from tlh.services import identity
 from tlh.services.links import get_link, redeemable
 

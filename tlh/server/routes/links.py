@@ -18,7 +18,8 @@ from tlh.domain.models import IdentityCheck
 from tlh.domain.timeutil import zone
 from tlh.errors import BadRequest, Forbidden, Unauthenticated
 from tlh.server.http import body, ctx, max_body, public, respond
-from tlh.server.keys import FAILURES, LINK_SESSIONS, SETTINGS
+from tlh.server.keys import FAILURES, LINK_SESSIONS
+from tlh.server.origin import check_origin
 from tlh.services import consent, identity
 from tlh.services.context import Actor
 from tlh.services.links import find_by_token, get_link, outreach_of, redeemable
@@ -40,18 +41,6 @@ _CONSENT_BODY_BYTES = 400_000
 
 
 # The pages (/j, /c) and their assets are served by tlh.server.routes.pages.
-
-
-def check_origin(request: web.Request) -> None:
-    """A browser POST must come from this server's own page (or a configured origin)."""
-    origin = request.headers.get("Origin")
-    settings = request.app[SETTINGS]
-    own = f"{request.scheme}://{request.host}"
-    allowed = {own, *settings.allowed_origins}
-    if settings.messaging.public_url:
-        allowed.add(settings.messaging.public_url.rstrip("/"))
-    if origin not in allowed:
-        raise Forbidden("this request must come from the practice's own page")
 
 
 def _invalid() -> web.Response:

@@ -16,12 +16,12 @@ from tlh.domain.links import JoinLink, LinkPurpose, RedeemState
 from tlh.errors import Forbidden, NotFound, TlhError, Unauthenticated
 from tlh.server.http import ctx, public
 from tlh.server.keys import LINK_SESSIONS, ROOMS, WEBSOCKETS
+from tlh.server.origin import check_origin
 from tlh.server.routes.link_identity import verified
 from tlh.server.routes.links import COOKIE
 from tlh.server.wsproto import (
     FloodGuard,
     FrameRejected,
-    check_ws_origin,
     open_call_socket,
     parse_frame,
     reject,
@@ -59,7 +59,7 @@ def participant_link(request: web.Request) -> JoinLink:
 async def participant_ws(request: web.Request) -> web.WebSocketResponse:
     """One page's socket into the waiting room and, once admitted, the call."""
     link = participant_link(request)
-    check_ws_origin(request)
+    check_origin(request)
     if not verified(request.app, link.id, request.cookies.get(COOKIE)):
         raise Forbidden("please confirm who you are first")
     rooms = request.app[ROOMS]
