@@ -42,7 +42,7 @@ async def start(request: web.Request) -> web.Response:
         raise BadRequest('give {"appointment_id": ...} or {"room": true}')
     # With a waiting room off, whoever is already waiting goes straight in now.
     await request.app[ROOMS].session_started(segment)
-    link = call_link(request, who.id, segment.appointment_id)
+    link = call_link(request, who, segment.appointment_id)
     return respond({"session": segment, "url": link["url"]}, 201)
 
 
