@@ -27,7 +27,7 @@ from tlh.domain.timeutil import local_day_bounds, zone
 from tlh.errors import Conflict, InvalidInput, NotFound, TlhError
 from tlh.messaging.ics import IcsMethod, appointment_ics
 from tlh.messaging.templates import appointment_values
-from tlh.services import auth
+from tlh.services import auth, scope
 from tlh.services.context import SYSTEM, Actor, Context, new_id
 from tlh.services.links import (
     get_link,
@@ -78,11 +78,14 @@ def channel_of(value: Any) -> MessageChannel:
         raise InvalidInput("channel must be email or sms") from None
 
 
-def load_appointment(ctx: Context, appt_id: Any) -> Appointment:
-    """The appointment (``NotFound`` otherwise)."""
+def load_appointment(ctx: Context, appt_id: Any, actor: Actor | None = None) -> Appointment:
+    """The appointment (``NotFound`` otherwise, and for a clinician ``actor`` not listed
+    on it)."""
     appt = ctx.store.get("appointments", str(appt_id or ""))
     if not isinstance(appt, Appointment):
-        raise NotFound("no appointment with that id")
+        raise NotFound(scope.NO_APPOINTMENT)
+    if actor is not None:
+        scope.check_appointment(actor, appt)
     return appt
 
 
@@ -216,7 +219,7 @@ async def invite(
     """Send an appointment's join links by email or SMS (``to`` adds a missing address)."""
     auth.require_role(actor, *SENDERS)
     channel = channel_of(body.get("channel"))
-    appt = load_appointment(ctx, body.get("appointment_id"))
+    appt = load_appointment(ctx, body.get("appointment_id"), actor)
     check_invitable(ctx, appt)
     contact_id = body.get("contact_id") or None
     to = body.get("to") or None

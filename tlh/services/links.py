@@ -40,7 +40,7 @@ from tlh.messaging.templates import (
     default_templates_dir,
     form_hash,
 )
-from tlh.services import auth
+from tlh.services import auth, scope
 from tlh.services.context import Actor, Context, new_id
 from tlh.store.base import Put
 
@@ -207,10 +207,13 @@ async def revoke(
 
 
 def list_links(ctx: Context, actor: Actor, appointment_id: str) -> list[JoinLink]:
-    """An appointment's links (every state), hashes blanked, oldest first."""
+    """An appointment's links (every state), hashes blanked, oldest first (a clinician:
+    of their own appointments only)."""
     auth.require_role(actor, *READERS)
-    if not isinstance(ctx.store.get("appointments", appointment_id), Appointment):
-        raise NotFound("no appointment with that id")
+    appt = ctx.store.get("appointments", appointment_id)
+    if not isinstance(appt, Appointment):
+        raise NotFound(scope.NO_APPOINTMENT)
+    scope.check_appointment(actor, appt)
     found = [
         public(link)
         for link in ctx.store.find("links", "appointment_id", appointment_id)

@@ -14,13 +14,14 @@ from typing import Any
 
 from aiohttp import web
 
-from tlh.domain.models import Appointment, Role
-from tlh.errors import BadRequest, Forbidden, NotFound, RateLimited, TlhError
+from tlh.domain.models import Role
+from tlh.errors import BadRequest, Forbidden, RateLimited, TlhError
 from tlh.server.http import actor, body, ctx, public, requires, respond
 from tlh.server.keys import REDEEM_FAILURES, STAFF_SESSION, STAFF_SOCKETS, STAFF_WEB
 from tlh.server.routes.invites import link_ctx
 from tlh.server.routes.links import INVALID_LINK, check_origin
 from tlh.services import auth
+from tlh.services.appointments import own_appointment
 from tlh.services.context import Actor
 from tlh.services.links import outreach_of
 from tlh.services.staff_web import COOKIE, LoginGrant, signed_in_staff
@@ -60,12 +61,12 @@ async def make(request: web.Request) -> web.Response:
     if not request.headers.get("Authorization", "").lower().startswith("bearer "):
         raise Forbidden("a call link needs the staff API token")
     appointment_id = (await body(request)).get("appointment_id")
+    who = actor(request)
     if appointment_id is not None:
         if not isinstance(appointment_id, str):
             raise BadRequest("appointment_id must be a string")
-        if not isinstance(ctx(request).store.get("appointments", appointment_id), Appointment):
-            raise NotFound(f"no appointment {appointment_id[:40]}")
-    return respond(call_link(request, actor(request), appointment_id), 201)
+        own_appointment(ctx(request), who, appointment_id)  # a clinician's own only
+    return respond(call_link(request, who, appointment_id), 201)
 
 
 @routes.post("/api/v1/call-links/redeem")
