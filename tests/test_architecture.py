@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import subprocess
 import sys
 from pathlib import Path
@@ -27,3 +28,18 @@ def test_domain_and_client_import_no_server_stack() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
     )
     assert out.stdout.strip() == "[]"
+
+
+def test_the_server_reaches_records_only_through_services() -> None:
+    """Routes parse, call a service, respond: no handler reads or writes the store itself
+    (a read there skips the service's checks and audit). Only app start-up opens it."""
+    found = []
+    for path in sorted((ROOT / "tlh" / "server").rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            where = f"{path.relative_to(ROOT)}:{getattr(node, 'lineno', 0)}"
+            if isinstance(node, ast.Attribute) and node.attr == "store":
+                found.append(f"{where} .store")
+            if isinstance(node, ast.ImportFrom) and node.module == "tlh.store.base":
+                found.append(f"{where} imports tlh.store.base")
+    assert found == []

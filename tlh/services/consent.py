@@ -56,6 +56,17 @@ def records_of(ctx: Context, client_id: str) -> list[ConsentRecord]:
     return sorted(records, key=lambda r: (r.at, r.id))
 
 
+def signed_through(ctx: Context, link: JoinLink) -> ConsentRecord | None:
+    """The decision (accepted or declined) made through a consent link, if any."""
+    for record in ctx.store.find("consents", "link_id", link.id):
+        if isinstance(record, ConsentRecord) and record.decision in (
+            ConsentDecision.ACCEPTED,
+            ConsentDecision.DECLINED,
+        ):
+            return record
+    return None
+
+
 def state_of(ctx: Context, client_id: str, now: datetime | None = None) -> ConsentState:
     """The client's consent state for the current form."""
     outreach, _ = outreach_of(ctx)

@@ -37,6 +37,7 @@ from tlh.services.links import (
     outreach_of,
     public,
     revoke,
+    store_links,
 )
 from tlh.services.outbox import enqueue
 from tlh.services.recipients import (
@@ -48,7 +49,6 @@ from tlh.services.recipients import (
     load_client,
 )
 from tlh.services.reminder_clock import RenderReminder, reminder_message_key
-from tlh.store.base import Put
 
 SENDERS = (Role.ADMIN, Role.SCHEDULER, Role.CLINICIAN)
 EDITORS = (Role.ADMIN, Role.SCHEDULER)
@@ -63,9 +63,7 @@ class Batch:
 
     async def commit(self, ctx: Context, actor: Actor) -> tuple[list[JoinLink], list[Message]]:
         """Store the links, queue the messages; return them (links without hashes)."""
-        if self.links:
-            await ctx.store.commit([Put("links", link) for link in self.links])
-            await ctx.audit.append_many(actor, "link.create", [k.id for k in self.links])
+        await store_links(ctx, actor, self.links)
         queued = await enqueue(ctx, actor, self.messages) if self.messages else []
         return [public(link) for link in self.links], queued
 
@@ -377,9 +375,7 @@ def reminder_renderer(ctx: Context) -> RenderReminder:
                     add_invitation(ctx, SYSTEM, batch, appt, recipient, channel, due.kind)
                     message = batch.messages[-1]
                     batch.messages[-1] = _rekey(message, key)
-        if batch.links:
-            await ctx.store.commit([Put("links", link) for link in batch.links])
-            await ctx.audit.append_many(SYSTEM, "link.create", [k.id for k in batch.links])
+        await store_links(ctx, SYSTEM, batch.links)
         return batch.messages
 
     return render

@@ -12,7 +12,7 @@ import functools
 import hashlib
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -175,6 +175,14 @@ def room_link(
     )
 
 
+async def store_links(ctx: Context, actor: Actor, links: Sequence[JoinLink]) -> None:
+    """Store new links in one commit and audit each one's creation (``link.create``)."""
+    if not links:
+        return
+    await ctx.store.commit([Put("links", link) for link in links])
+    await ctx.audit.append_many(actor, "link.create", [link.id for link in links])
+
+
 def live_links(ctx: Context, appointment_id: str) -> list[JoinLink]:
     """An appointment's join links that are not revoked (expired ones included)."""
     return [
@@ -251,13 +259,17 @@ def find_by_token(ctx: Context, token: object) -> JoinLink | None:
     return link if isinstance(link, JoinLink) else None
 
 
+def appointment_of(ctx: Context, link: JoinLink) -> Appointment | None:
+    """The appointment a link is for (``None`` for room and consent links)."""
+    if link.appointment_id is None:
+        return None
+    found = ctx.store.get("appointments", link.appointment_id)
+    return found if isinstance(found, Appointment) else None
+
+
 def redeemable(ctx: Context, link: JoinLink, now: datetime) -> Redeemable:
     """Whether ``link`` admits its holder at ``now`` (the domain rule over stored data)."""
-    appt = None
-    if link.appointment_id is not None:
-        found = ctx.store.get("appointments", link.appointment_id)
-        appt = found if isinstance(found, Appointment) else None
-    return check_redeemable(link, appt, now)
+    return check_redeemable(link, appointment_of(ctx, link), now)
 
 
 def is_usable(ctx: Context, link: JoinLink, now: datetime) -> bool:

@@ -22,7 +22,15 @@ from tlh.services.invites import (
     load_appointment,
     owner_of,
 )
-from tlh.services.links import NewLink, join_link, link_url, outreach_of, public, room_link
+from tlh.services.links import (
+    NewLink,
+    join_link,
+    link_url,
+    outreach_of,
+    public,
+    room_link,
+    store_links,
+)
 from tlh.services.outbox import enqueue
 from tlh.services.recipients import add_address, explicit, load_client
 from tlh.services.staff import find_staff
@@ -50,8 +58,7 @@ async def copy_link(ctx: Context, actor: Actor, body: dict[str, Any]) -> tuple[J
 
 
 async def _store_one(ctx: Context, actor: Actor, made: NewLink) -> tuple[JoinLink, str]:
-    await ctx.store.commit([Put("links", made.link)])
-    await ctx.audit.append(actor, "link.create", made.link.id)
+    await store_links(ctx, actor, [made.link])
     _, base = outreach_of(ctx)
     return public(made.link), link_url(base, made.token)
 
