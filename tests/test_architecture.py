@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import shutil
 import subprocess
 import sys
@@ -64,3 +65,18 @@ def test_a_planted_import_breaks_the_contracts(
     assert result.returncode != 0, result.stdout[-3000:]
     broken = result.stdout.split("Broken contracts", 1)[-1]
     assert contract in broken, result.stdout[-3000:]
+
+
+def test_the_server_reaches_records_only_through_services() -> None:
+    """Routes parse, call a service, respond: no handler reads or writes the store itself
+    (a read there skips the service's checks and audit). Only app start-up opens it."""
+    found = []
+    for path in sorted((ROOT / "tlh" / "server").rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            where = f"{path.relative_to(ROOT)}:{getattr(node, 'lineno', 0)}"
+            if isinstance(node, ast.Attribute) and node.attr == "store":
+                found.append(f"{where} .store")
+            if isinstance(node, ast.ImportFrom) and node.module == "tlh.store.base":
+                found.append(f"{where} imports tlh.store.base")
+    assert found == []

@@ -213,6 +213,7 @@ def test_verbal_consent_needs_the_attesting_clinician(
 ) -> None:
     email, token = clinician
     client_id = add_client(live, "Vera Verbal")
+    add_appt(live, client_id, email, f"{DAY}T13:00")  # a clinician's own client
     wrong = live.run("consent", "record-verbal", client_id, "--by", email, "--note", "by phone")
     assert wrong.exit_code == ExitStatus.AUTH
     assert "log in as the clinician who took the consent" in wrong.stderr

@@ -143,6 +143,7 @@ async def test_reminders_follow_settings_and_keep_links_out_of_texts(practice: P
 
 async def test_quick_guest_and_website(practice: Practice) -> None:
     client_id = await add_client(practice)
+    await add_appointment(practice, client_id)  # the clinician's own client
     status, quick = await practice.call(
         "POST", "/api/v1/invites/quick", json={"client_id": client_id}, role="clinician"
     )

@@ -10,7 +10,7 @@ import aiohttp
 import pytest
 from aiohttp import WSServerHandshakeError
 
-from .call_helpers import cookie_headers, next_frame, staff_cookie
+from .call_helpers import cookie_headers, make_call_link, next_frame, redeem_call, staff_cookie
 from .conftest import Practice
 
 CALL = "/api/v1/call/ws"
@@ -143,3 +143,63 @@ async def test_logging_a_page_out_closes_that_pages_socket_only(practice: Practi
     finally:
         for ws in (one, two, by_token):
             await ws.close()
+
+
+async def test_a_new_token_ends_the_page_sessions_the_old_one_signed_in(
+    practice: Practice,
+) -> None:
+    """A call page signed in through a leaked token dies with that token: its cookie is
+    refused at once and its call and event sockets close before the admin is answered.
+    A login link the old token asked for and nobody redeemed yet is dead too."""
+    cookie = await staff_cookie(practice)
+    unredeemed = await make_call_link(practice)
+    headers = cookie_headers(practice, cookie)
+    call = await practice.client.ws_connect(CALL, headers=headers)
+    events = await practice.client.ws_connect(EVENTS, headers=headers)
+    try:
+        await next_frame(call, "status")
+        await next_frame(events, "events.ready")
+        assert (await practice.client.get("/api/v1/clients", headers=headers)).status == 200
+        status, made = await practice.call("POST", "/api/v1/staff/lee@example.org/token")
+        assert status == 200
+        assert await closed_with(call) == SIGNED_OUT
+        assert await closed_with(events) == SIGNED_OUT
+        refused = await practice.client.get("/api/v1/clients", headers=headers)
+        assert refused.status == 401
+        assert (await redeem_call(practice, unredeemed)).status == 404
+        for path in (CALL, EVENTS):
+            with pytest.raises(WSServerHandshakeError) as again:
+                await practice.client.ws_connect(path, headers=headers)
+            assert again.value.status == 401
+        # The new token signs a page in as before.
+        practice.tokens["clinician"] = made["token"]
+        fresh = cookie_headers(practice, await staff_cookie(practice))
+        assert (await practice.client.get("/api/v1/me", headers=fresh)).status == 200
+    finally:
+        await call.close()
+        await events.close()
+
+
+async def test_a_role_change_ends_the_page_sessions_of_the_old_role(practice: Practice) -> None:
+    cookie = await staff_cookie(practice)
+    headers = cookie_headers(practice, cookie)
+    events = await practice.client.ws_connect(EVENTS, headers=headers)
+    try:
+        await next_frame(events, "events.ready")
+        status, _ = await practice.call(
+            "PATCH", "/api/v1/staff/lee@example.org", json={"role": "admin"}
+        )
+        assert status == 200
+        assert await closed_with(events) == SIGNED_OUT
+        assert (await practice.client.get("/api/v1/me", headers=headers)).status == 401
+    finally:
+        await events.close()
+
+
+async def test_renaming_keeps_the_page_signed_in(practice: Practice) -> None:
+    headers = cookie_headers(practice, await staff_cookie(practice))
+    status, _ = await practice.call(
+        "PATCH", "/api/v1/staff/lee@example.org", json={"name": "Dr Lee"}
+    )
+    assert status == 200
+    assert (await practice.client.get("/api/v1/me", headers=headers)).status == 200

@@ -10,14 +10,11 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
-from tlh.domain.links import Channel
-from tlh.domain.models import Appointment, Client
 from tlh.services import demo as demo_seed
 from tlh.services import links
 from tlh.services.bootstrap import init_practice, local_context
 from tlh.services.context import Actor, utcnow
 from tlh.services.staff import find_staff
-from tlh.store.base import Put, note
 
 from .run import start
 from .settings import Settings
@@ -45,31 +42,12 @@ async def prepare(
 async def client_tokens(
     data_dir: Path, appointment_id: str | None
 ) -> tuple[str | None, str | None, str | None]:
-    """Tokens for the client page: a join link for the appointment that can start now
-    (its client has not signed consent yet, so the page asks first) and a consent link
-    for the first demo client; and the email of that appointment's clinician."""
+    """Tokens for the client page and the lead clinician's email (``DemoLinks``)."""
     async with local_context(data_dir) as ctx:
         admin = find_staff(ctx, ADMIN_EMAIL)
         actor = Actor(kind="staff", id=admin.id, role=admin.role, source="demo")
-        made: list[links.NewLink] = []
-        join = None
-        appt = ctx.store.get("appointments", appointment_id) if appointment_id else None
-        if isinstance(appt, Appointment) and appt.client_ids:
-            join = links.join_link(ctx, actor, appt, Channel.COPY, client_id=appt.client_ids[0])
-            made.append(join)
-        clients = sorted(c.id for c in ctx.store.all("clients") if isinstance(c, Client))
-        consent = links.consent_link(ctx, actor, clients[0], Channel.COPY) if clients else None
-        if consent is not None:
-            made.append(consent)
-        await ctx.store.commit(
-            [Put("links", m.link) for m in made],
-            audit=[note(actor, "link.create", *(m.link.id for m in made))],
-        )
-        lead = None
-        if isinstance(appt, Appointment) and appt.clinician_ids:
-            found = ctx.store.get("staff", appt.clinician_ids[0])
-            lead = getattr(found, "email", None)
-        return (join.token if join else None, consent.token if consent else None, lead)
+        made = await demo_seed.client_links(ctx, actor, appointment_id)
+    return made.join, made.consent, made.lead
 
 
 async def _run(

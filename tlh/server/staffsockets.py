@@ -2,9 +2,9 @@
 
 A websocket is authenticated once, at the upgrade. A token revoked (a new one issued),
 a staff member disabled or moved to a role the route does not take, or a page logged
-out must end the sockets opened with it too: a dismissed clinician must not stay in a
-client's call or keep receiving the practice's events. The routes that end a sign-in
-call ``close_signed_out`` before they answer.
+out or signed in by a token since revoked must end the sockets opened with it too: a
+dismissed clinician must not stay in a client's call or keep receiving the practice's
+events. The routes that end a sign-in call ``close_signed_out`` before they answer.
 """
 
 from __future__ import annotations
@@ -16,10 +16,10 @@ from dataclasses import dataclass, field
 
 from aiohttp import WSCloseCode, web
 
-from tlh.domain.models import Role, Staff
+from tlh.domain.models import Role
 from tlh.services import auth
 from tlh.services.context import Context
-from tlh.services.staff_web import StaffWeb
+from tlh.services.staff_web import StaffWeb, signed_in_staff
 
 #: How long ``close_signed_out`` waits for the closed sockets' handlers to finish.
 HANDLER_WAIT_S = 5.0
@@ -111,11 +111,11 @@ class StaffSockets:
 
 
 def _holds(ctx: Context, staff_web: StaffWeb, cred: _Open) -> bool:
+    """Whether the socket's sign-in still holds: its token is live (or its page session
+    is open and the token that signed the page in is), and the role takes the route."""
     if cred.token_hash is not None:
-        holder = auth.token_holder(ctx, cred.token_hash)
-        if holder is None or holder.id != cred.staff_id:
-            return False
-    elif cred.session is None or staff_web.holder(cred.session) != cred.staff_id:
-        return False
-    staff = ctx.store.get("staff", cred.staff_id)
-    return isinstance(staff, Staff) and staff.active and staff.role in cred.roles
+        staff = auth.token_holder(ctx, cred.token_hash)
+    else:
+        grant = staff_web.holder(cred.session) if cred.session is not None else None
+        staff = signed_in_staff(ctx, grant) if grant is not None else None
+    return staff is not None and staff.id == cred.staff_id and staff.role in cred.roles

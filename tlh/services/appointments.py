@@ -22,8 +22,8 @@ from tlh.domain.models import (
     Status,
 )
 from tlh.domain.timeutil import check_year, local_day_bounds, parse_local, zone
-from tlh.errors import Conflict, Forbidden, InvalidInput, NotFound
-from tlh.services import auth, invites, schedule_locks
+from tlh.errors import Conflict, InvalidInput, NotFound
+from tlh.services import auth, invites, schedule_locks, scope
 from tlh.services.consent import consent_check
 from tlh.services.context import Actor, Context, new_id
 from tlh.services.staff import find_staff
@@ -201,7 +201,15 @@ def get_appointment(ctx: Context, actor: Actor, appt_id: str) -> Appointment:
     auth.require_role(actor, *READERS)
     appt = ctx.store.get("appointments", appt_id)
     if not isinstance(appt, Appointment):
-        raise NotFound("no appointment with that id")
+        raise NotFound(scope.NO_APPOINTMENT)
+    return appt
+
+
+def own_appointment(ctx: Context, actor: Actor, appt_id: str) -> Appointment:
+    """The appointment, to act on: a clinician's own only (another's is as unknown as a
+    missing one)."""
+    appt = get_appointment(ctx, actor, appt_id)
+    scope.check_appointment(actor, appt)
     return appt
 
 
@@ -319,9 +327,7 @@ async def _update_holding_schedules(
 async def set_status(ctx: Context, actor: Actor, appt_id: str, status: Any) -> Appointment:
     """Move an appointment to ``status``; clinicians may only touch their own."""
     auth.require_role(actor, *READERS)
-    appt = get_appointment(ctx, actor, appt_id)
-    if actor.role is Role.CLINICIAN and actor.id not in appt.clinician_ids:
-        raise Forbidden("clinicians can change only their own appointments")
+    appt = own_appointment(ctx, actor, appt_id)
     new = _enum(Status, status, "status")
     now, before = ctx.clock(), appt.status
 

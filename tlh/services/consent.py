@@ -26,7 +26,7 @@ from tlh.domain.links import Channel, JoinLink
 from tlh.domain.messages import Message, MessageChannel, MessageKind
 from tlh.domain.models import Appointment, Blocker, Client, Role
 from tlh.errors import Conflict, InvalidInput, TooLarge
-from tlh.services import auth
+from tlh.services import auth, scope
 from tlh.services.context import Actor, Context, new_id
 from tlh.services.exporting import escape_formula
 from tlh.services.links import consent_link, link_url, outreach_of, plain_message
@@ -54,6 +54,17 @@ def records_of(ctx: Context, client_id: str) -> list[ConsentRecord]:
     found = ctx.store.find("consents", "client_id", client_id)
     records = [r for r in found if isinstance(r, ConsentRecord)]
     return sorted(records, key=lambda r: (r.at, r.id))
+
+
+def signed_through(ctx: Context, link: JoinLink) -> ConsentRecord | None:
+    """The decision (accepted or declined) made through a consent link, if any."""
+    for record in ctx.store.find("consents", "link_id", link.id):
+        if isinstance(record, ConsentRecord) and record.decision in (
+            ConsentDecision.ACCEPTED,
+            ConsentDecision.DECLINED,
+        ):
+            return record
+    return None
 
 
 def state_of(ctx: Context, client_id: str, now: datetime | None = None) -> ConsentState:
@@ -84,12 +95,20 @@ def _channel(value: Any) -> MessageChannel:
 
 
 async def send_consent(
-    ctx: Context, actor: Actor, client_id: str, channel: Any, to: str | None = None
+    ctx: Context,
+    actor: Actor,
+    client_id: str,
+    channel: Any,
+    to: str | None = None,
+    rooms: scope.RoomClients | None = None,
 ) -> tuple[ConsentRecord, Message]:
-    """Send a client the consent form's link; the ledger records the request (SENT)."""
+    """Send a client the consent form's link; the ledger records the request (SENT).
+
+    A clinician sends it to their own clients only (``rooms``: see ``scope``)."""
     auth.require_role(actor, *READERS)
     chan = _channel(channel)
     client = load_client(ctx, client_id)
+    scope.check_client(ctx, actor, client.id, rooms)
     if to:
         client = await add_address(ctx, actor, client, chan, to)
     recipient = explicit(client, chan)
@@ -123,27 +142,41 @@ async def send_consent(
     return record, queued
 
 
-async def record_verbal(ctx: Context, actor: Actor, client_id: str, note: Any) -> ConsentRecord:
-    """Record a verbal consent the caller attests to having heard."""
+async def record_verbal(
+    ctx: Context,
+    actor: Actor,
+    client_id: str,
+    note: Any,
+    rooms: scope.RoomClients | None = None,
+) -> ConsentRecord:
+    """Record a verbal consent the caller attests to having heard (a clinician: from
+    one of their own clients)."""
     auth.require_role(actor, *ATTESTERS)
+    client = load_client(ctx, client_id)
+    scope.check_client(ctx, actor, client.id, rooms)
     text = str(note or "").strip()
     if not text:
         raise InvalidInput("a verbal consent needs a note (what was said, and how)")
-    return await _append(ctx, actor, client_id, ConsentDecision.VERBAL, text[:2000])
+    return await _append(ctx, actor, client, ConsentDecision.VERBAL, text[:2000])
 
 
 async def revoke_consent(
-    ctx: Context, actor: Actor, client_id: str, note: Any = None
+    ctx: Context,
+    actor: Actor,
+    client_id: str,
+    note: Any = None,
+    rooms: scope.RoomClients | None = None,
 ) -> ConsentRecord:
-    """Record that the client withdrew their consent."""
+    """Record that the client withdrew their consent (a clinician: one of their own)."""
     auth.require_role(actor, *READERS)
-    return await _append(ctx, actor, client_id, ConsentDecision.REVOKED, str(note or "")[:2000])
+    client = load_client(ctx, client_id)
+    scope.check_client(ctx, actor, client.id, rooms)
+    return await _append(ctx, actor, client, ConsentDecision.REVOKED, str(note or "")[:2000])
 
 
 async def _append(
-    ctx: Context, actor: Actor, client_id: str, decision: ConsentDecision, note: str
+    ctx: Context, actor: Actor, client: Client, decision: ConsentDecision, note: str
 ) -> ConsentRecord:
-    client = load_client(ctx, client_id)
     outreach, _ = outreach_of(ctx)
     record = ConsentRecord(
         id=new_id("cns"),

@@ -8,10 +8,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from tlh.domain.models import Role, Status
+from tlh.domain.links import Channel
+from tlh.domain.models import Appointment, Client, Role, Staff, Status
 from tlh.domain.timeutil import zone
 from tlh.errors import Conflict
-from tlh.services import appointments, clients, staff
+from tlh.services import appointments, clients, links, staff
 from tlh.services.context import Actor, Context
 
 CLINICIANS = [("lee@example.org", "Dr. Morgan Lee"), ("patel@example.org", "Dr. Asha Patel")]
@@ -138,3 +139,38 @@ async def seed(ctx: Context, admin: Actor, now: datetime) -> DemoPractice:
     )
     demo.appointment_ids += [a.id for a in series]
     return demo
+
+
+@dataclass(frozen=True)
+class DemoLinks:
+    """Tokens for the client page (shown once, in the demo's hints) and whose visit it is."""
+
+    #: A join link for the appointment that can start now (its client has not signed
+    #: consent yet, so the page asks first).
+    join: str | None = None
+    #: A consent link for the first demo client.
+    consent: str | None = None
+    #: The email of that appointment's (first) clinician.
+    lead: str | None = None
+
+
+async def client_links(ctx: Context, admin: Actor, appointment_id: str | None) -> DemoLinks:
+    """Make and store (audited) the demo's client links: see ``DemoLinks``."""
+    made: list[links.NewLink] = []
+    join = None
+    found = ctx.store.get("appointments", appointment_id) if appointment_id else None
+    appt = found if isinstance(found, Appointment) else None
+    if appt is not None and appt.client_ids:
+        join = links.join_link(ctx, admin, appt, Channel.COPY, client_id=appt.client_ids[0])
+        made.append(join)
+    client_ids = sorted(c.id for c in ctx.store.all("clients") if isinstance(c, Client))
+    consent = links.consent_link(ctx, admin, client_ids[0], Channel.COPY) if client_ids else None
+    if consent is not None:
+        made.append(consent)
+    await links.store_links(ctx, admin, [m.link for m in made])
+    lead = ctx.store.get("staff", appt.clinician_ids[0]) if appt and appt.clinician_ids else None
+    return DemoLinks(
+        join=join.token if join else None,
+        consent=consent.token if consent else None,
+        lead=lead.email if isinstance(lead, Staff) else None,
+    )

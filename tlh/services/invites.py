@@ -27,7 +27,7 @@ from tlh.domain.timeutil import check_year, local_day_bounds, zone
 from tlh.errors import Conflict, InvalidInput, NotFound, TlhError
 from tlh.messaging.ics import IcsMethod, appointment_ics
 from tlh.messaging.templates import appointment_values
-from tlh.services import auth
+from tlh.services import auth, scope
 from tlh.services.context import SYSTEM, Actor, Context, new_id
 from tlh.services.links import (
     get_link,
@@ -37,6 +37,7 @@ from tlh.services.links import (
     outreach_of,
     public,
     revoke,
+    store_links,
 )
 from tlh.services.outbox import enqueue
 from tlh.services.recipients import (
@@ -48,7 +49,6 @@ from tlh.services.recipients import (
     load_client,
 )
 from tlh.services.reminder_clock import RenderReminder, reminder_message_key
-from tlh.store.base import Put, note
 
 SENDERS = (Role.ADMIN, Role.SCHEDULER, Role.CLINICIAN)
 EDITORS = (Role.ADMIN, Role.SCHEDULER)
@@ -63,11 +63,7 @@ class Batch:
 
     async def commit(self, ctx: Context, actor: Actor) -> tuple[list[JoinLink], list[Message]]:
         """Store the links, queue the messages; return them (links without hashes)."""
-        if self.links:
-            await ctx.store.commit(
-                [Put("links", link) for link in self.links],
-                audit=[note(actor, "link.create", *(k.id for k in self.links))],
-            )
+        await store_links(ctx, actor, self.links)
         queued = await enqueue(ctx, actor, self.messages) if self.messages else []
         return [public(link) for link in self.links], queued
 
@@ -80,11 +76,14 @@ def channel_of(value: Any) -> MessageChannel:
         raise InvalidInput("channel must be email or sms") from None
 
 
-def load_appointment(ctx: Context, appt_id: Any) -> Appointment:
-    """The appointment (``NotFound`` otherwise)."""
+def load_appointment(ctx: Context, appt_id: Any, actor: Actor | None = None) -> Appointment:
+    """The appointment (``NotFound`` otherwise, and for a clinician ``actor`` not listed
+    on it)."""
     appt = ctx.store.get("appointments", str(appt_id or ""))
     if not isinstance(appt, Appointment):
-        raise NotFound("no appointment with that id")
+        raise NotFound(scope.NO_APPOINTMENT)
+    if actor is not None:
+        scope.check_appointment(actor, appt)
     return appt
 
 
@@ -218,7 +217,7 @@ async def invite(
     """Send an appointment's join links by email or SMS (``to`` adds a missing address)."""
     auth.require_role(actor, *SENDERS)
     channel = channel_of(body.get("channel"))
-    appt = load_appointment(ctx, body.get("appointment_id"))
+    appt = load_appointment(ctx, body.get("appointment_id"), actor)
     check_invitable(ctx, appt)
     contact_id = body.get("contact_id") or None
     to = body.get("to") or None
@@ -376,11 +375,7 @@ def reminder_renderer(ctx: Context) -> RenderReminder:
                     add_invitation(ctx, SYSTEM, batch, appt, recipient, channel, due.kind)
                     message = batch.messages[-1]
                     batch.messages[-1] = _rekey(message, key)
-        if batch.links:
-            await ctx.store.commit(
-                [Put("links", link) for link in batch.links],
-                audit=[note(SYSTEM, "link.create", *(k.id for k in batch.links))],
-            )
+        await store_links(ctx, SYSTEM, batch.links)
         return batch.messages
 
     return render

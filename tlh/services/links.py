@@ -12,7 +12,7 @@ import functools
 import hashlib
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -40,7 +40,7 @@ from tlh.messaging.templates import (
     default_templates_dir,
     form_hash,
 )
-from tlh.services import auth
+from tlh.services import auth, scope
 from tlh.services.context import Actor, Context, new_id
 from tlh.store.base import Put, note, record_key
 
@@ -175,6 +175,16 @@ def room_link(
     )
 
 
+async def store_links(ctx: Context, actor: Actor, links: Sequence[JoinLink]) -> None:
+    """Store new links in one commit and audit each one's creation (``link.create``)."""
+    if not links:
+        return
+    await ctx.store.commit(
+        [Put("links", link) for link in links],
+        audit=[note(actor, "link.create", *(link.id for link in links))],
+    )
+
+
 def live_links(ctx: Context, appointment_id: str) -> list[JoinLink]:
     """An appointment's join links that are not revoked (expired ones included)."""
     return [
@@ -214,10 +224,13 @@ async def revoke(
 
 
 def list_links(ctx: Context, actor: Actor, appointment_id: str) -> list[JoinLink]:
-    """An appointment's links (every state), hashes blanked, oldest first."""
+    """An appointment's links (every state), hashes blanked, oldest first (a clinician:
+    of their own appointments only)."""
     auth.require_role(actor, *READERS)
-    if not isinstance(ctx.store.get("appointments", appointment_id), Appointment):
-        raise NotFound("no appointment with that id")
+    appt = ctx.store.get("appointments", appointment_id)
+    if not isinstance(appt, Appointment):
+        raise NotFound(scope.NO_APPOINTMENT)
+    scope.check_appointment(actor, appt)
     found = [
         public(link)
         for link in ctx.store.find("links", "appointment_id", appointment_id)
@@ -255,13 +268,17 @@ def find_by_token(ctx: Context, token: object) -> JoinLink | None:
     return link if isinstance(link, JoinLink) else None
 
 
+def appointment_of(ctx: Context, link: JoinLink) -> Appointment | None:
+    """The appointment a link is for (``None`` for room and consent links)."""
+    if link.appointment_id is None:
+        return None
+    found = ctx.store.get("appointments", link.appointment_id)
+    return found if isinstance(found, Appointment) else None
+
+
 def redeemable(ctx: Context, link: JoinLink, now: datetime) -> Redeemable:
     """Whether ``link`` admits its holder at ``now`` (the domain rule over stored data)."""
-    appt = None
-    if link.appointment_id is not None:
-        found = ctx.store.get("appointments", link.appointment_id)
-        appt = found if isinstance(found, Appointment) else None
-    return check_redeemable(link, appt, now)
+    return check_redeemable(link, appointment_of(ctx, link), now)
 
 
 def is_usable(ctx: Context, link: JoinLink, now: datetime) -> bool:

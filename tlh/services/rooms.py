@@ -13,7 +13,7 @@ from tlh.domain.links import Channel, JoinLink, ParticipantKind
 from tlh.domain.messages import MessageChannel, MessageKind
 from tlh.domain.models import Appointment, Modality, Role, Staff, Status
 from tlh.errors import InvalidInput
-from tlh.services import auth
+from tlh.services import auth, scope
 from tlh.services.context import Actor, Context, new_id
 from tlh.services.invites import (
     SENDERS,
@@ -22,7 +22,15 @@ from tlh.services.invites import (
     load_appointment,
     owner_of,
 )
-from tlh.services.links import NewLink, join_link, link_url, outreach_of, public, room_link
+from tlh.services.links import (
+    NewLink,
+    join_link,
+    link_url,
+    outreach_of,
+    public,
+    room_link,
+    store_links,
+)
 from tlh.services.outbox import enqueue
 from tlh.services.recipients import add_address, explicit, load_client
 from tlh.services.staff import find_staff
@@ -33,7 +41,7 @@ async def copy_link(ctx: Context, actor: Actor, body: dict[str, Any]) -> tuple[J
     """A join link for copying (channel ``copy``): the appointment's first client, or one
     of its clients' contacts."""
     auth.require_role(actor, *SENDERS)
-    appt = load_appointment(ctx, body.get("appointment_id"))
+    appt = load_appointment(ctx, body.get("appointment_id"), actor)
     check_invitable(ctx, appt)
     contact_id = body.get("contact_id") or None
     client_id = owner_of(ctx, appt, contact_id) if contact_id else appt.client_ids[0]
@@ -50,20 +58,21 @@ async def copy_link(ctx: Context, actor: Actor, body: dict[str, Any]) -> tuple[J
 
 
 async def _store_one(ctx: Context, actor: Actor, made: NewLink) -> tuple[JoinLink, str]:
-    await ctx.store.commit(
-        [Put("links", made.link)], audit=[note(actor, "link.create", made.link.id)]
-    )
+    await store_links(ctx, actor, [made.link])
     _, base = outreach_of(ctx)
     return public(made.link), link_url(base, made.token)
 
 
 def _clinician(ctx: Context, actor: Actor, ref: Any) -> Staff:
+    """The room meant: the named clinician (a clinician names only their own), else the
+    calling clinician's."""
     if ref:
         staff = find_staff(ctx, str(ref))
     elif actor.role is Role.CLINICIAN:
         staff = find_staff(ctx, actor.id)
     else:
         raise InvalidInput("name the clinician (id or email)")
+    scope.check_room(actor, staff.id)
     if staff.role is not Role.CLINICIAN or not staff.active:
         raise InvalidInput(f"staff member {staff.id} is not an active clinician")
     return staff
@@ -95,10 +104,16 @@ async def website_snippet(ctx: Context, actor: Actor, clinician: Any) -> str:
 QUICK_MINUTES = 50
 
 
-async def quick(ctx: Context, actor: Actor, body: dict[str, Any]) -> dict[str, Any]:
-    """An unscheduled telehealth session starting now, and its link (sent or to copy)."""
+async def quick(
+    ctx: Context, actor: Actor, body: dict[str, Any], rooms: scope.RoomClients | None = None
+) -> dict[str, Any]:
+    """An unscheduled telehealth session starting now, and its link (sent or to copy).
+
+    A clinician starts one in their own room, for a client of theirs (``rooms``: the
+    live rooms, whose clients count as theirs)."""
     auth.require_role(actor, *SENDERS)
     client = load_client(ctx, str(body.get("client_id") or ""))
+    scope.check_client(ctx, actor, client.id, rooms)
     staff = _clinician(ctx, actor, body.get("clinician"))
     how = str(body.get("channel") or "copy")
     if how not in ("copy", "email", "sms"):

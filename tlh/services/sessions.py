@@ -10,21 +10,24 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable
-from datetime import datetime
+from datetime import date, datetime
 
 import msgspec
 from msgspec.structs import replace
 
 from tlh.domain.models import Appointment, Role
 from tlh.domain.sessions import Participation, SessionSegment
-from tlh.errors import Conflict, NotFound
-from tlh.services import auth
-from tlh.services.appointments import explain
+from tlh.domain.timeutil import local_day_bounds, zone
+from tlh.errors import Conflict, InvalidInput, NotFound
+from tlh.services import auth, scope
+from tlh.services.appointments import explain, own_appointment
 from tlh.services.context import SYSTEM, Actor, Context, new_id
+from tlh.services.staff import find_staff
 from tlh.store.base import AuditNote, Put, note
 
 #: Roles that may start and end sessions (a clinician their own; admins any).
 STARTERS = (Role.CLINICIAN, Role.ADMIN)
+READERS = (Role.ADMIN, Role.SCHEDULER, Role.CLINICIAN)
 
 
 class NotEligible(Conflict):
@@ -75,6 +78,56 @@ def get_segment(ctx: Context, session_id: str) -> SessionSegment:
     return found
 
 
+def find_segment(ctx: Context, session_id: str) -> SessionSegment | None:
+    """The segment with that id, or ``None``."""
+    found = ctx.store.get("sessions", session_id)
+    return found if isinstance(found, SessionSegment) else None
+
+
+def list_segments(
+    ctx: Context, actor: Actor, day: str | None = None, clinician: str | None = None
+) -> list[SessionSegment]:
+    """Segments started on a local day (default today), optionally of one clinician; a
+    clinician sees their own (naming another is refused)."""
+    auth.require_role(actor, *READERS)
+    tz = zone(ctx.policy().timezone)
+    try:
+        local = date.fromisoformat(day) if day else ctx.clock().astimezone(tz).date()
+    except ValueError:
+        raise InvalidInput("date must be YYYY-MM-DD") from None
+    first, last = local_day_bounds(local, tz)
+    if clinician:
+        clinician_id = find_staff(ctx, clinician).id
+        scope.check_room(actor, clinician_id)
+        found = ctx.store.find("sessions", "clinician_id", clinician_id)
+    else:
+        found = list(ctx.store.all("sessions"))
+    segments = [s for s in found if isinstance(s, SessionSegment) and first <= s.started_at < last]
+    mine = scope.visible_segments(ctx, actor, segments)
+    return sorted(mine, key=lambda s: (s.started_at, s.id))
+
+
+def may_join(ctx: Context, actor: Actor, segment: SessionSegment) -> bool:
+    """A staff call joins an open segment the caller leads or is listed on, or (admins)
+    any."""
+    if segment.ended_at is not None:
+        return False
+    if actor.role is Role.ADMIN:
+        return True
+    return actor.role is Role.CLINICIAN and scope.owns_segment(ctx, actor, segment)
+
+
+async def staff_joined(
+    ctx: Context, actor: Actor, segment: SessionSegment, who: Participation
+) -> SessionSegment:
+    """Record a staff member's join (``joined``); an admin joining a session that is not
+    theirs (a clinician's visit) is audited ``session.join.other``."""
+    updated = await joined(ctx, segment.id, who)
+    if not scope.leads_or_listed(ctx, actor.id, segment):
+        await ctx.audit.append(actor, "session.join.other", segment.id)
+    return updated
+
+
 async def start(
     ctx: Context, actor: Actor, appointment_id: str | None, *, clinician_id: str | None = None
 ) -> SessionSegment:
@@ -84,6 +137,9 @@ async def start(
     """
     auth.require_role(actor, *STARTERS)
     if appointment_id is not None:
+        # Another clinician's appointment is as unknown as a missing one (before
+        # eligibility, whose reasons would tell about its clients).
+        own_appointment(ctx, actor, appointment_id)
         verdict = explain(ctx, actor, appointment_id)
         if verdict.blockers:
             reasons = [msgspec.to_builtins(b) for b in verdict.blockers]
@@ -96,6 +152,8 @@ async def start(
         lead = actor.id if actor.role is Role.CLINICIAN else appt.clinician_ids[0]
         key = f"session-of-appointment:{appointment_id}"
     else:
+        if clinician_id is not None:
+            scope.check_room(actor, clinician_id)
         lead = actor.id if actor.role is Role.CLINICIAN else (clinician_id or "")
         if not lead:
             raise NotFound("name the clinician whose room session to start")
@@ -147,8 +205,7 @@ async def end(ctx: Context, actor: Actor, session_id: str) -> SessionSegment:
     """Close a segment: everyone still in it is marked as left now."""
     auth.require_role(actor, *STARTERS)
     segment = get_segment(ctx, session_id)
-    if actor.role is Role.CLINICIAN and segment.clinician_id != actor.id:
-        auth.require_role(actor, Role.ADMIN)
+    scope.check_segment(ctx, actor, segment)
     now = ctx.clock()
     ended_here = False
 

@@ -7,6 +7,11 @@ random session id kept in a cookie. Both are kept in memory as SHA-256 only, so 
 restart signs every page out. A session ends after the policy's ``idle_logoff_min``
 without a request or websocket message, except while its call socket is in a call
 (a quiet 50-minute session must not lock the clinician out mid-call).
+
+A sign-in lives no longer than the API token that asked for it: each login token and
+session remembers that token's hash and the role its holder had, and stops counting
+once the token is revoked (a new one issued, the staff member disabled) or the role
+changes. A leaked token rotated away must not leave a page reading clients' records.
 """
 
 from __future__ import annotations
@@ -17,8 +22,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from tlh.domain.models import Staff
+from tlh.domain.models import Role, Staff
 from tlh.errors import Unauthenticated
+from tlh.services import auth
 from tlh.services.context import Actor, Context, utcnow
 
 #: The staff page's session cookie (``__Host-``: Secure, Path=/, no Domain).
@@ -40,15 +46,19 @@ def _plausible(secret: object) -> bool:
 
 @dataclass(frozen=True)
 class LoginGrant:
-    """What a redeemed login token stands for (ids only)."""
+    """What a login token (and the session it is traded for) stands for (ids only)."""
 
     staff_id: str
+    #: SHA-256 of the staff API token that asked for the link: the sign-in ends with it.
+    token_hash: str
+    #: The role the staff member had then: a role change ends the sign-in.
+    role: Role
     appointment_id: str | None = None
 
 
 @dataclass
 class _Session:
-    staff_id: str
+    grant: LoginGrant
     last_seen: datetime
     #: Open call sockets in a call: while above zero the session does not idle out.
     pins: int = 0
@@ -67,14 +77,14 @@ class StaffWeb:
 
     # -- one-time login tokens --------------------------------------------------
 
-    def issue(self, staff_id: str, appointment_id: str | None = None) -> tuple[str, datetime]:
-        """A new one-time login token for ``staff_id`` and when it expires."""
+    def issue(self, grant: LoginGrant) -> tuple[str, datetime]:
+        """A new one-time login token for ``grant`` and when it expires."""
         now = self.clock()
         for key in [k for k, (_, until) in self._tokens.items() if until <= now]:
             del self._tokens[key]
         token = secrets.token_urlsafe(32)
         expires = now + TOKEN_TTL
-        self._tokens[_digest(token)] = (LoginGrant(staff_id, appointment_id), expires)
+        self._tokens[_digest(token)] = (grant, expires)
         return token, expires
 
     def redeem(self, token: object) -> LoginGrant | None:
@@ -90,16 +100,16 @@ class StaffWeb:
 
     # -- cookie sessions ----------------------------------------------------------
 
-    def open(self, staff_id: str, idle_min: int) -> str:
-        """A new session for ``staff_id``; returns the session id (for the cookie)."""
+    def open(self, grant: LoginGrant, idle_min: int) -> str:
+        """A new session for a redeemed ``grant``; returns the session id (for the cookie)."""
         now = self.clock()
         self._sweep(now, idle_min)
         session = secrets.token_urlsafe(32)
-        self._sessions[_digest(session)] = _Session(staff_id, now)
+        self._sessions[_digest(session)] = _Session(grant, now)
         return session
 
-    def staff_of(self, session: object, idle_min: int) -> str:
-        """The staff id of a live session, refreshing it; ``Unauthenticated`` otherwise.
+    def grant_of(self, session: object, idle_min: int) -> LoginGrant:
+        """The grant of a live session, refreshing it; ``Unauthenticated`` otherwise.
 
         ``idle_min`` < 1 turns the idle limit off.
         """
@@ -112,15 +122,15 @@ class StaffWeb:
             del self._sessions[key]
             raise Unauthenticated(f"signed out after {idle_min} minutes idle")
         found.last_seen = now
-        return found.staff_id
+        return found.grant
 
-    def holder(self, session: object) -> str | None:
-        """The staff id of an open session without refreshing it (idle ones included:
-        the next request or frame signs those out)."""
+    def holder(self, session: object) -> LoginGrant | None:
+        """The grant of an open session without refreshing it (idle ones included: the
+        next request or frame signs those out)."""
         if not _plausible(session):
             return None
         found = self._sessions.get(_digest(str(session)))
-        return found.staff_id if found is not None else None
+        return found.grant if found is not None else None
 
     def pin(self, session: str) -> None:
         """A call socket of this session joined a call: no idle logoff until ``unpin``."""
@@ -140,11 +150,14 @@ class StaffWeb:
         if not _plausible(session):
             return None
         found = self._sessions.pop(_digest(str(session)), None)
-        return found.staff_id if found is not None else None
+        return found.grant.staff_id if found is not None else None
 
-    def close_staff(self, staff_id: str) -> int:
-        """End every session of one staff member (disabled); returns how many."""
-        keys = [k for k, s in self._sessions.items() if s.staff_id == staff_id]
+    def close_where(self, ended: Callable[[LoginGrant], bool]) -> int:
+        """End every session and unredeemed login token whose grant ``ended``; returns
+        how many sessions ended."""
+        for key in [k for k, (grant, _) in self._tokens.items() if ended(grant)]:
+            del self._tokens[key]
+        keys = [k for k, s in self._sessions.items() if ended(s.grant)]
         for key in keys:
             del self._sessions[key]
         return len(keys)
@@ -164,11 +177,26 @@ class StaffWeb:
             del self._sessions[key]
 
 
+def signed_in_staff(ctx: Context, grant: LoginGrant) -> Staff | None:
+    """The staff member ``grant`` still stands for: the token that asked for it is live
+    and theirs, they are active, and their role is the one they had then; else ``None``."""
+    staff = auth.token_holder(ctx, grant.token_hash) if grant.token_hash else None
+    if staff is None or staff.id != grant.staff_id or staff.role is not grant.role:
+        return None
+    return staff
+
+
+def end_signed_out(ctx: Context, staff_web: StaffWeb) -> int:
+    """End the sessions and login tokens whose sign-in no longer holds (after a token,
+    a role or an active flag changed); returns how many sessions ended."""
+    return staff_web.close_where(lambda grant: signed_in_staff(ctx, grant) is None)
+
+
 def session_actor(ctx: Context, staff_web: StaffWeb, session: object, source: str) -> Actor:
-    """The staff member a cookie session acts as (an active staff record, its role)."""
-    staff_id = staff_web.staff_of(session, ctx.policy().idle_logoff_min)
-    staff = ctx.store.get("staff", staff_id)
-    if not isinstance(staff, Staff) or not staff.active:
+    """The staff member a cookie session acts as (see ``signed_in_staff``)."""
+    grant = staff_web.grant_of(session, ctx.policy().idle_logoff_min)
+    staff = signed_in_staff(ctx, grant)
+    if staff is None:
         staff_web.close(session)
         raise Unauthenticated("signed out; open a new call link")
     return Actor(kind="staff", id=staff.id, role=staff.role, source=source)

@@ -81,6 +81,10 @@ class RoomsCore:
         found = [e for e in self._entries.values() if e.clinician_id == clinician_id]
         return sorted(found, key=lambda e: e.arrived_at)
 
+    def clients_in(self, clinician_id: str) -> set[str]:
+        """Ids of the clients with a live entry in a clinician's room (for scope)."""
+        return {e.client_id for e in self.live(clinician_id) if e.client_id is not None}
+
     def rooms_with_entries(self) -> set[str]:
         return {e.clinician_id for e in self._entries.values() if e.clinician_id}
 

@@ -1,7 +1,8 @@
 """The staff's side of the waiting rooms: admitting, denying, messaging, moving.
 
 Every action checks the actor's role and that a clinician acts on their own room (or
-the shared queue); presence is the clinician's own.
+the shared queue): another room's entry answers as an unknown one (404), naming another
+clinician's room is refused (403). Presence is the clinician's own.
 """
 
 from __future__ import annotations
@@ -9,8 +10,8 @@ from __future__ import annotations
 from tlh.domain import rooms as rules
 from tlh.domain.models import Role
 from tlh.domain.rooms import Presence, RoomEntry
-from tlh.errors import Conflict, Forbidden, InvalidInput, NotFound
-from tlh.services import auth, sessions
+from tlh.errors import Conflict, InvalidInput, NotFound
+from tlh.services import auth, scope, sessions
 from tlh.services.context import Actor
 from tlh.services.staff import find_staff
 from tlh.services.waiting_admission import Admission
@@ -25,17 +26,24 @@ class StaffSide(Admission):
     """What staff do to the entries of a room."""
 
     def check_room(self, actor: Actor, clinician_id: str | None, *roles: Role) -> None:
-        """Role check, and a clinician acts on their own room (or the shared queue)."""
+        """Role check, and a clinician names their own room (or the shared queue)."""
         auth.require_role(actor, *roles)
-        if actor.role is Role.CLINICIAN and clinician_id not in (actor.id, None):
-            raise Forbidden("that entry is in another clinician's room")
+        scope.check_room(actor, clinician_id)
+
+    def own_entry(self, actor: Actor, entry_id: str, *roles: Role) -> RoomEntry:
+        """The live entry, after the role check; another clinician's room's entry is
+        as unknown as a missing one."""
+        auth.require_role(actor, *roles)
+        entry = self.entry(entry_id)
+        if not scope.owns_room(actor, entry.clinician_id):
+            raise NotFound(f"no live room entry {entry_id}")
+        return entry
 
     async def admit(
         self, actor: Actor, entry_id: str, *, approve_second_device: bool = False
     ) -> RoomEntry:
         """Let an entry into its session, starting the session if none is open."""
-        entry = self.entry(entry_id)
-        self.check_room(actor, entry.clinician_id, Role.ADMIN, Role.CLINICIAN)
+        entry = self.own_entry(actor, entry_id, Role.ADMIN, Role.CLINICIAN)
         return await self._admit(actor, entry, approve_second_device)
 
     async def admit_all(self, actor: Actor, clinician_id: str) -> list[RoomEntry]:
@@ -64,8 +72,7 @@ class StaffSide(Admission):
         raise NobodyWaiting("nobody is waiting")
 
     async def deny(self, actor: Actor, entry_id: str, message: str | None = None) -> RoomEntry:
-        entry = self.entry(entry_id)
-        self.check_room(actor, entry.clinician_id, Role.ADMIN, Role.CLINICIAN)
+        entry = self.own_entry(actor, entry_id, Role.ADMIN, Role.CLINICIAN)
         denied = rules.deny(entry, self.ctx.clock())
         if message:
             self._push(entry.id, message_frame(message, self.ctx.clock()))
@@ -74,8 +81,7 @@ class StaffSide(Admission):
 
     async def send_back(self, actor: Actor, entry_id: str) -> RoomEntry:
         """From the call back to waiting, first in line."""
-        entry = self.entry(entry_id)
-        self.check_room(actor, entry.clinician_id, Role.ADMIN, Role.CLINICIAN)
+        entry = self.own_entry(actor, entry_id, Role.ADMIN, Role.CLINICIAN)
         now = self.ctx.clock()
         back = rules.send_back(entry, now)
         self._entries[entry_id] = back
@@ -89,8 +95,7 @@ class StaffSide(Admission):
         return back
 
     async def message(self, actor: Actor, entry_id: str, text: object) -> None:
-        entry = self.entry(entry_id)
-        self.check_room(actor, entry.clinician_id, Role.ADMIN, Role.SCHEDULER, Role.CLINICIAN)
+        entry = self.own_entry(actor, entry_id, Role.ADMIN, Role.SCHEDULER, Role.CLINICIAN)
         frame = message_frame(text, self.ctx.clock())
         self._push(entry_id, frame)
         await self._record(actor, "room.message", "room.message", entry, by=actor.id)
@@ -107,8 +112,7 @@ class StaffSide(Admission):
 
     async def transfer(self, actor: Actor, entry_id: str, to: str) -> RoomEntry:
         """Move a waiting entry to another clinician's room, keeping its arrival."""
-        entry = self.entry(entry_id)
-        self.check_room(actor, entry.clinician_id, Role.ADMIN, Role.SCHEDULER, Role.CLINICIAN)
+        entry = self.own_entry(actor, entry_id, Role.ADMIN, Role.SCHEDULER, Role.CLINICIAN)
         target = find_staff(self.ctx, to)
         if target.role is not Role.CLINICIAN:
             raise InvalidInput(f"staff {target.id} is not a clinician")

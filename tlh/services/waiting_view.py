@@ -45,6 +45,13 @@ def room_of(ctx: Context, link: JoinLink) -> str | None:
     return None
 
 
+def clinician_name(ctx: Context, link: JoinLink) -> str:
+    """The name of the clinician whose room a link enters ("" for the shared queue)."""
+    room = room_of(ctx, link)
+    staff = ctx.store.get("staff", room) if room else None
+    return staff.name if isinstance(staff, Staff) else ""
+
+
 def staff_name(ctx: Context, staff_id: str | None) -> str:
     staff = ctx.store.get("staff", staff_id) if staff_id else None
     return staff.name if isinstance(staff, Staff) else "the waiting room"

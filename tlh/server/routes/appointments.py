@@ -2,7 +2,6 @@ from typing import Literal
 
 from aiohttp import web
 
-from tlh.domain.models import Client, Staff
 from tlh.errors import BadRequest, InvalidInput
 from tlh.server.http import (
     ALL_STAFF,
@@ -16,7 +15,7 @@ from tlh.server.http import (
     requires,
     respond,
 )
-from tlh.services import appointments, exporting, importing
+from tlh.services import appointment_export, appointments, importing
 
 routes = web.RouteTableDef()
 
@@ -83,15 +82,10 @@ async def export(request: web.Request) -> web.Response:
     fmt = _EXPORT_FORMATS.get(request.query.get("format", "csv"))
     if fmt is None:
         raise InvalidInput("format must be csv, json or ics")
-    c, who = ctx(request), actor(request)
-    found = appointments.list_appointments(
-        c, who, from_=request.query.get("from"), to=request.query.get("to")
+    q = request.query
+    data = await appointment_export.export(
+        ctx(request), actor(request), fmt, q.get("from"), q.get("to")
     )
-    client_ids = sorted({cid for a in found for cid in a.client_ids})
-    clients = {i: x for i in client_ids if isinstance(x := c.store.get("clients", i), Client)}
-    staff = {s.id: s for s in c.store.all("staff") if isinstance(s, Staff)}
-    data = exporting.export_appointments(found, clients, staff, c.policy(), fmt)
-    await c.audit.append_many(who, "client.read.export", client_ids)
     return web.Response(
         body=data,
         content_type=_EXPORT_TYPES[fmt],

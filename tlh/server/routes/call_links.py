@@ -4,6 +4,8 @@ The staff API token never appears in a URL: a Bearer request makes a link
 ``{base}/c#TOKEN`` (the token in the fragment, single use, two minutes), the page POSTs
 the token here and gets the ``__Host-tlh_staff`` cookie session. Every failure to
 redeem answers the same, is rate-limited per address and audited without the token.
+A link, and the page session it is traded for, lives no longer than the staff API token
+that asked for it (``tlh.services.staff_web``).
 """
 
 from __future__ import annotations
@@ -12,16 +14,18 @@ from typing import Any
 
 from aiohttp import web
 
-from tlh.domain.models import Appointment, Role, Staff
-from tlh.errors import BadRequest, Forbidden, NotFound
+from tlh.domain.models import Role
+from tlh.errors import BadRequest, Forbidden
 from tlh.server.http import actor, body, ctx, max_body, public, requires, respond
-from tlh.server.keys import FAILURES, STAFF_SOCKETS, STAFF_WEB
+from tlh.server.keys import FAILURES, STAFF_SESSION, STAFF_SOCKETS, STAFF_WEB
 from tlh.server.origin import check_origin
 from tlh.server.routes.invites import link_ctx
 from tlh.server.routes.links import INVALID_LINK, REDEEM_BODY_BYTES
+from tlh.services import auth
+from tlh.services.appointments import own_appointment
 from tlh.services.context import Actor
 from tlh.services.links import outreach_of
-from tlh.services.staff_web import COOKIE
+from tlh.services.staff_web import COOKIE, LoginGrant, signed_in_staff
 
 routes = web.RouteTableDef()
 
@@ -29,9 +33,22 @@ routes = web.RouteTableDef()
 CALLERS = (Role.ADMIN, Role.CLINICIAN)
 
 
-def call_link(request: web.Request, staff_id: str, appointment_id: str | None) -> dict[str, Any]:
-    """A new one-time login link for ``staff_id``: ``{"url", "expires_at"}``."""
-    token, expires = request.app[STAFF_WEB].issue(staff_id, appointment_id)
+def _signed_in_with(request: web.Request) -> str:
+    """The hash of the staff API token behind this request: its Bearer token, or the one
+    that signed its page in ("" if neither, which no token matches)."""
+    bearer = auth.bearer_of(request.headers.get("Authorization", ""))
+    if bearer:
+        return auth.hash_token(bearer)
+    grant = request.app[STAFF_WEB].holder(request.get(STAFF_SESSION))
+    return grant.token_hash if grant is not None else ""
+
+
+def call_link(request: web.Request, who: Actor, appointment_id: str | None) -> dict[str, Any]:
+    """A new one-time login link for the caller ``who``: ``{"url", "expires_at"}``; it
+    and its page session end with the token behind this request."""
+    assert who.role is not None  # staff routes only
+    grant = LoginGrant(who.id, _signed_in_with(request), who.role, appointment_id)
+    token, expires = request.app[STAFF_WEB].issue(grant)
     _, base = outreach_of(link_ctx(request))
     return {"url": f"{base}/c#{token}", "expires_at": expires}
 
@@ -44,12 +61,12 @@ async def make(request: web.Request) -> web.Response:
     if not request.headers.get("Authorization", "").lower().startswith("bearer "):
         raise Forbidden("a call link needs the staff API token")
     appointment_id = (await body(request)).get("appointment_id")
+    who = actor(request)
     if appointment_id is not None:
         if not isinstance(appointment_id, str):
             raise BadRequest("appointment_id must be a string")
-        if not isinstance(ctx(request).store.get("appointments", appointment_id), Appointment):
-            raise NotFound(f"no appointment {appointment_id[:40]}")
-    return respond(call_link(request, actor(request).id, appointment_id), 201)
+        own_appointment(ctx(request), who, appointment_id)  # a clinician's own only
+    return respond(call_link(request, who, appointment_id), 201)
 
 
 @routes.post("/api/v1/call-links/redeem")
@@ -69,8 +86,9 @@ async def redeem(request: web.Request) -> web.Response:
         grant = staff_web.redeem((await body(request)).get("token"))
     except BadRequest:
         grant = None
-    staff = c.store.get("staff", grant.staff_id) if grant is not None else None
-    if grant is None or not isinstance(staff, Staff) or not staff.active:
+    # The token that asked for the link may have been revoked meanwhile.
+    staff = signed_in_staff(c, grant) if grant is not None else None
+    if grant is None or staff is None:
         failures = request.app[FAILURES].staff_logins
         if failures.blocked(peer):
             raise failures.refusal(peer)
@@ -94,7 +112,7 @@ async def redeem(request: web.Request) -> web.Response:
     # No max_age: the browser drops it on close; the server ends it on idle or restart.
     response.set_cookie(
         COOKIE,
-        staff_web.open(staff.id, idle_min),
+        staff_web.open(grant, idle_min),
         httponly=True,
         secure=True,
         samesite="Strict",

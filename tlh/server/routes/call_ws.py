@@ -4,7 +4,9 @@ Authenticated before the upgrade by the staff cookie (Origin checked by the auth
 middleware) or a Bearer token. On open the staff member joins the segment named by
 ``?session=ID`` (ids are not PHI), else their most recent open one, as peer
 ``staff_id``; with none open the socket says ``no_session`` and joins the next segment
-they start. Frames follow the participant socket's rules (``tlh.server.wsproto``).
+they start. A clinician joins only their own sessions (another's is as unknown as a
+missing one); an admin may join any, audited. Frames follow the participant socket's
+rules (``tlh.server.wsproto``).
 """
 
 from __future__ import annotations
@@ -16,9 +18,9 @@ from typing import Any
 
 from aiohttp import web
 
-from tlh.domain.models import Appointment, Role, Staff
+from tlh.domain.models import Staff
 from tlh.domain.sessions import Participation, SessionSegment
-from tlh.errors import Forbidden, NotFound, TlhError, Unauthenticated
+from tlh.errors import NotFound, TlhError, Unauthenticated
 from tlh.server.http import actor, ctx, requires
 from tlh.server.keys import (
     BUS,
@@ -42,7 +44,6 @@ from tlh.server.wsproto import (
 )
 from tlh.services import sessions
 from tlh.services.callhub import SessionFull
-from tlh.services.context import Actor, Context
 from tlh.services.events import Subscription
 from tlh.services.staff import find_staff
 from tlh.services.staff_web import session_actor
@@ -54,16 +55,6 @@ log = logging.getLogger(__name__)
 #: the page and the headless participant can share the participant socket's code.
 ALLOWED = frozenset({"signal", "join", "leave", "media", "hello"})
 NO_SESSION: dict[str, Any] = {"type": "status", "state": "no_session"}
-
-
-def may_join(c: Context, who: Actor, segment: SessionSegment) -> bool:
-    """An open segment the staff member leads, is listed on, or (admins) any."""
-    if segment.ended_at is not None:
-        return False
-    if segment.clinician_id == who.id or who.role is Role.ADMIN:
-        return True
-    appt = c.store.get("appointments", segment.appointment_id or "")
-    return isinstance(appt, Appointment) and who.id in appt.clinician_ids
 
 
 class StaffCall:
@@ -92,7 +83,7 @@ class StaffCall:
             if segment is not None and segment.id == self.current:
                 return
             await self._leave()
-            if segment is None or not may_join(self.c, self.who, segment):
+            if segment is None or not sessions.may_join(self.c, self.who, segment):
                 await self.send(NO_SESSION)
                 return
             # Recorded first, so "admitted" means the attendance row exists.
@@ -103,7 +94,7 @@ class StaffCall:
                 joined_at=self.c.clock(),
             )
             try:
-                await sessions.joined(self.c, segment.id, me)
+                await sessions.staff_joined(self.c, self.who, segment, me)
                 peers = self.hub.join(
                     segment.id, self.staff.id, self.staff.name, "staff", self.send
                 )
@@ -173,8 +164,8 @@ class StaffCall:
                     and self.current is None
                     and data.get("clinician_id") == self.staff.id
                 ):
-                    found = self.c.store.get("sessions", str(data.get("session_id")))
-                    if isinstance(found, SessionSegment):
+                    found = sessions.find_segment(self.c, str(data.get("session_id")))
+                    if found is not None:
                         await self.enter(found)
             except (TlhError, ConnectionError) as exc:
                 # One failed join must not stop the socket following later sessions.
@@ -193,8 +184,7 @@ class StaffCall:
             session_id = frame.get("session_id")
             if not isinstance(session_id, str):
                 raise FrameRejected("join needs session_id")
-            found = self.c.store.get("sessions", session_id)
-            await self.enter(found if isinstance(found, SessionSegment) else None)
+            await self.enter(sessions.find_segment(self.c, session_id))
         elif kind == "leave":
             await self.leave()
             await self.send(NO_SESSION)
@@ -205,12 +195,9 @@ def _requested(request: web.Request) -> SessionSegment | None:
     session_id = request.query.get("session")
     if not session_id:
         return None
-    c = ctx(request)
-    found = c.store.get("sessions", session_id)
-    if not isinstance(found, SessionSegment) or found.ended_at is not None:
+    found = sessions.find_segment(ctx(request), session_id)
+    if found is None or not sessions.may_join(ctx(request), actor(request), found):
         raise NotFound("no open session with that id")
-    if not may_join(c, actor(request), found):
-        raise Forbidden("that session is not yours")
     return found
 
 

@@ -9,6 +9,7 @@ from aiohttp import web
 from tlh.domain.models import Role
 from tlh.errors import InvalidInput
 from tlh.server.http import ADMIN, ALL_STAFF, actor, body, ctx, items, requires, respond
+from tlh.server.keys import ROOMS
 from tlh.services import consent
 
 from .invites import link_ctx
@@ -27,6 +28,7 @@ async def send(request: web.Request) -> web.Response:
         str(data.get("client_id") or ""),
         data.get("channel"),
         data.get("to") or None,
+        request.app[ROOMS],
     )
     return respond({"record": record, "message": message}, 201)
 
@@ -36,7 +38,11 @@ async def send(request: web.Request) -> web.Response:
 async def verbal(request: web.Request) -> web.Response:
     data = await body(request)
     record = await consent.record_verbal(
-        ctx(request), actor(request), str(data.get("client_id") or ""), data.get("note")
+        ctx(request),
+        actor(request),
+        str(data.get("client_id") or ""),
+        data.get("note"),
+        request.app[ROOMS],
     )
     return respond(record, 201)
 
@@ -52,7 +58,11 @@ async def status(request: web.Request) -> web.Response:
 async def revoke(request: web.Request) -> web.Response:
     data = await body(request)
     record = await consent.revoke_consent(
-        ctx(request), actor(request), str(data.get("client_id") or ""), data.get("note")
+        ctx(request),
+        actor(request),
+        str(data.get("client_id") or ""),
+        data.get("note"),
+        request.app[ROOMS],
     )
     return respond(record, 201)
 

@@ -7,6 +7,7 @@ import dataclasses
 from aiohttp import web
 
 from tlh.server.http import ALL_STAFF, EDITORS, actor, body, ctx, items, requires, respond
+from tlh.server.keys import ROOMS
 from tlh.services import invites, links, rooms
 from tlh.services.context import Context
 from tlh.services.links import OutreachContext
@@ -49,7 +50,8 @@ async def copy(request: web.Request) -> web.Response:
 @requires(*ALL_STAFF)
 async def quick(request: web.Request) -> web.Response:
     data = await body(request)
-    return respond(await rooms.quick(link_ctx(request), actor(request), data), 201)
+    made = await rooms.quick(link_ctx(request), actor(request), data, request.app[ROOMS])
+    return respond(made, 201)
 
 
 @routes.post("/api/v1/invites/guest")

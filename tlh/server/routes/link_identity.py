@@ -11,7 +11,7 @@ from typing import Any
 from aiohttp import web
 
 from tlh.domain.links import JoinLink, RedeemState
-from tlh.domain.models import Appointment, IdentityCheck, Staff
+from tlh.domain.models import IdentityCheck
 from tlh.errors import NotFound, Unauthenticated
 from tlh.server.http import body, ctx, max_body, public, respond
 from tlh.server.keys import CTX, IDENTITY, LINK_SESSIONS, SETTINGS
@@ -19,6 +19,7 @@ from tlh.server.origin import check_origin
 from tlh.server.routes.links import COOKIE, _describe
 from tlh.services import identity
 from tlh.services.links import get_link, redeemable
+from tlh.services.waiting_view import clinician_name
 
 routes = web.RouteTableDef()
 
@@ -47,16 +48,6 @@ def verified(app: web.Application, link_id: str, session: str | None) -> bool:
     return identity.verified(app[CTX], app[IDENTITY], link_id, session)
 
 
-def _clinician_name(request: web.Request, link: JoinLink) -> str:
-    c = ctx(request)
-    clinician_id = link.clinician_id
-    appt = c.store.get("appointments", link.appointment_id or "")
-    if clinician_id is None and isinstance(appt, Appointment) and appt.clinician_ids:
-        clinician_id = appt.clinician_ids[0]
-    staff = c.store.get("staff", clinician_id or "")
-    return staff.name if isinstance(staff, Staff) else ""
-
-
 @routes.get("/api/v1/link/state")
 @public
 async def state(request: web.Request) -> web.Response:
@@ -71,7 +62,7 @@ async def state(request: web.Request) -> web.Response:
         "identity": mode.value,
         "participant": link.participant.value,
         "practice_name": described["practice_name"],
-        "clinician_name": _clinician_name(request, link),
+        "clinician_name": clinician_name(c, link),
         "ice_servers": list(getattr(request.app[SETTINGS], "ice_servers", ())),
     }
     if "starts_at" in described:

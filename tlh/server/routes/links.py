@@ -12,7 +12,7 @@ from typing import Any
 
 from aiohttp import web
 
-from tlh.domain.consent import ConsentDecision, ConsentRecord, ConsentState
+from tlh.domain.consent import ConsentState
 from tlh.domain.links import JoinLink, LinkPurpose, ParticipantKind, RedeemState
 from tlh.domain.models import IdentityCheck
 from tlh.domain.timeutil import zone
@@ -22,7 +22,7 @@ from tlh.server.keys import FAILURES, LINK_SESSIONS
 from tlh.server.origin import check_origin
 from tlh.services import consent, identity
 from tlh.services.context import Actor
-from tlh.services.links import find_by_token, get_link, outreach_of, redeemable
+from tlh.services.links import appointment_of, find_by_token, get_link, outreach_of, redeemable
 
 routes = web.RouteTableDef()
 
@@ -121,13 +121,11 @@ def _describe(request: web.Request, link: JoinLink, *, verified: bool = False) -
         answer["next"] = "consent"
     if not verified and identity.mode(c, link) is not IdentityCheck.OFF:
         answer["next"] = "identity"
-    if link.appointment_id is not None:
-        appt = c.store.get("appointments", link.appointment_id)
-        start = getattr(appt, "start", None)
-        if start is not None:
-            local = start.astimezone(zone(policy.timezone))
-            answer["starts_at"] = start
-            answer["starts_local"] = local.strftime("%A %d %B, %H:%M")
+    appt = appointment_of(c, link)
+    if appt is not None:
+        local = appt.start.astimezone(zone(policy.timezone))
+        answer["starts_at"] = appt.start
+        answer["starts_local"] = local.strftime("%A %d %B, %H:%M")
     return answer
 
 
@@ -143,16 +141,6 @@ def _session_link(request: web.Request) -> JoinLink:
     return link
 
 
-def _signed_through(request: web.Request, link: JoinLink) -> ConsentRecord | None:
-    for record in ctx(request).store.find("consents", "link_id", link.id):
-        if isinstance(record, ConsentRecord) and record.decision in (
-            ConsentDecision.ACCEPTED,
-            ConsentDecision.DECLINED,
-        ):
-            return record
-    return None
-
-
 @routes.get("/api/v1/link/consent")
 @public
 async def consent_form(request: web.Request) -> web.Response:
@@ -160,7 +148,7 @@ async def consent_form(request: web.Request) -> web.Response:
     link = _session_link(request)
     c = ctx(request)
     outreach, _ = outreach_of(c)
-    done = _signed_through(request, link)
+    done = consent.signed_through(c, link)
     assert link.client_id is not None
     state = done.decision.value if done else consent.state_of(c, link.client_id).value
     await c.audit.append(

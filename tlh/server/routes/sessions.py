@@ -6,13 +6,9 @@ clients now); ending takes everyone out of the call, while waiting entries stay.
 
 from __future__ import annotations
 
-from datetime import date
-
 from aiohttp import web
 
-from tlh.domain.sessions import SessionSegment
-from tlh.domain.timeutil import local_day_bounds, zone
-from tlh.errors import BadRequest, InvalidInput
+from tlh.errors import BadRequest
 from tlh.server.http import ALL_STAFF, actor, body, ctx, items, requires, respond
 from tlh.server.keys import CALL_HUB, ROOMS
 from tlh.server.routes.call_links import CALLERS, call_link
@@ -42,7 +38,7 @@ async def start(request: web.Request) -> web.Response:
         raise BadRequest('give {"appointment_id": ...} or {"room": true}')
     # With a waiting room off, whoever is already waiting goes straight in now.
     await request.app[ROOMS].session_started(segment)
-    link = call_link(request, who.id, segment.appointment_id)
+    link = call_link(request, who, segment.appointment_id)
     return respond({"session": segment, "url": link["url"]}, 201)
 
 
@@ -60,18 +56,6 @@ async def end(request: web.Request) -> web.Response:
 @requires(*ALL_STAFF)
 async def list_(request: web.Request) -> web.Response:
     """Segments started on a local day (default today), optionally of one clinician."""
-    c = ctx(request)
-    tz = zone(c.policy().timezone)
-    raw = request.query.get("date")
-    try:
-        day = date.fromisoformat(raw) if raw else c.clock().astimezone(tz).date()
-    except ValueError:
-        raise InvalidInput("date must be YYYY-MM-DD") from None
-    first, last = local_day_bounds(day, tz)
-    clinician = request.query.get("clinician")
-    if clinician:
-        found = c.store.find("sessions", "clinician_id", find_staff(c, clinician).id)
-    else:
-        found = list(c.store.all("sessions"))
-    segments = [s for s in found if isinstance(s, SessionSegment) and first <= s.started_at < last]
-    return items(sorted(segments, key=lambda s: (s.started_at, s.id)))
+    q = request.query
+    found = sessions.list_segments(ctx(request), actor(request), q.get("date"), q.get("clinician"))
+    return items(found)

@@ -3,12 +3,15 @@ from aiohttp import web
 from tlh.server.http import ADMIN, ALL_STAFF, actor, body, ctx, items, requires, respond
 from tlh.server.keys import STAFF_SOCKETS, STAFF_WEB
 from tlh.services import staff
+from tlh.services.staff_web import end_signed_out
 
 routes = web.RouteTableDef()
 
 
 async def _end_signed_out(request: web.Request) -> None:
-    """Close the websockets whose sign-in this change ended (before answering)."""
+    """End the page sessions and close the websockets whose sign-in this change ended
+    (before answering): a revoked token's, a disabled member's, an old role's."""
+    end_signed_out(ctx(request), request.app[STAFF_WEB])
     await request.app[STAFF_SOCKETS].close_signed_out(ctx(request), request.app[STAFF_WEB])
 
 
@@ -44,7 +47,7 @@ async def show(request: web.Request) -> web.Response:
 async def update(request: web.Request) -> web.Response:
     ref = request.match_info["ref"]
     updated = await staff.update_staff(ctx(request), actor(request), ref, await body(request))
-    await _end_signed_out(request)  # a new role may not take the routes it had open
+    await _end_signed_out(request)  # a new role ends page sessions and may not take routes
     return respond(updated)
 
 
@@ -52,7 +55,7 @@ async def update(request: web.Request) -> web.Response:
 @requires(*ADMIN)
 async def token(request: web.Request) -> web.Response:
     member, new = await staff.new_token_for(ctx(request), actor(request), request.match_info["ref"])
-    await _end_signed_out(request)  # the old token's sockets
+    await _end_signed_out(request)  # the old token's pages and sockets
     return respond({"staff": member, "token": new})
 
 
@@ -60,6 +63,5 @@ async def token(request: web.Request) -> web.Response:
 @requires(*ADMIN)
 async def disable(request: web.Request) -> web.Response:
     disabled = await staff.disable_staff(ctx(request), actor(request), request.match_info["ref"])
-    request.app[STAFF_WEB].close_staff(disabled.id)
     await _end_signed_out(request)
     return respond(disabled)

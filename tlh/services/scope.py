@@ -1,0 +1,97 @@
+"""A clinician acts only on their own appointments, rooms, clients and sessions.
+
+The rule is ``tlh.domain.scope``; every service a clinician can reach asks here before
+it acts. Admins, schedulers and the system are not limited here (their roles are
+checked by each service).
+
+A record named by id that is another clinician's answers exactly as a record that does
+not exist (404 ``not_found``, the same message), so ids cannot be probed. Naming another
+clinician (a staff id or email, which every staff member may list) is refused with 403.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable
+from typing import Protocol
+
+from tlh.domain import scope as rule
+from tlh.domain.models import Appointment
+from tlh.domain.sessions import SessionSegment
+from tlh.errors import Forbidden, NotFound
+from tlh.services.context import Actor, Context
+
+#: The message of a missing (or another clinician's) appointment.
+NO_APPOINTMENT = "no appointment with that id"
+
+
+class RoomClients(Protocol):
+    """The live waiting rooms, as far as scope needs them."""
+
+    def clients_in(self, clinician_id: str) -> set[str]:
+        """Ids of the clients with a live entry in a clinician's room."""
+        ...
+
+
+def limited(actor: Actor) -> bool:
+    """Whether the actor acts only on their own records (a clinician)."""
+    return actor.kind == "staff" and rule.limited(actor.role)
+
+
+def check_appointment(actor: Actor, appt: Appointment) -> None:
+    """A clinician acts on an appointment they are listed on (404 otherwise)."""
+    if limited(actor) and not rule.own_appointment(actor.id, appt):
+        raise NotFound(NO_APPOINTMENT)
+
+
+def check_room(actor: Actor, clinician_id: str | None) -> None:
+    """A clinician names only their own room (403 otherwise: staff are no secret)."""
+    if limited(actor) and not rule.own_room(actor.id, clinician_id):
+        raise Forbidden("clinicians act on their own room")
+
+
+def owns_room(actor: Actor, clinician_id: str | None) -> bool:
+    """Whether the actor may act in that room (or the shared queue)."""
+    return not limited(actor) or rule.own_room(actor.id, clinician_id)
+
+
+def check_client(
+    ctx: Context, actor: Actor, client_id: str, rooms: RoomClients | None = None
+) -> None:
+    """A clinician acts on a client of one of their appointments or in their room (the
+    same 404 as an unknown client otherwise)."""
+    if not limited(actor):
+        return
+    in_room = rooms.clients_in(actor.id) if rooms is not None else set()
+    # No index of appointments by client: this walks the appointments once, which is
+    # fine for the rare actions that ask (a consent, a quick visit).
+    appointments: Iterable[Appointment] = (
+        a for a in ctx.store.all("appointments") if isinstance(a, Appointment)
+    )
+    if not rule.own_client(actor.id, client_id, appointments, in_room):
+        raise NotFound(f"no client {client_id}")
+
+
+def leads_or_listed(ctx: Context, staff_id: str, segment: SessionSegment) -> bool:
+    """Whether the staff member leads the segment or is listed on its appointment
+    (whatever their role: an admin joining a clinician's visit is not in their own)."""
+    found = ctx.store.get("appointments", segment.appointment_id or "")
+    appt = found if isinstance(found, Appointment) else None
+    return rule.own_segment(staff_id, segment, appt)
+
+
+def owns_segment(ctx: Context, actor: Actor, segment: SessionSegment) -> bool:
+    """Whether the actor may act on (or see) a session segment."""
+    return not limited(actor) or leads_or_listed(ctx, actor.id, segment)
+
+
+def check_segment(ctx: Context, actor: Actor, segment: SessionSegment) -> None:
+    """A clinician acts on a segment they lead or of their appointment (404 otherwise)."""
+    if not owns_segment(ctx, actor, segment):
+        raise NotFound(f"no session {segment.id}")
+
+
+def visible_segments(
+    ctx: Context, actor: Actor, segments: Collection[SessionSegment]
+) -> list[SessionSegment]:
+    """The segments the actor may see (a clinician: their own)."""
+    return [s for s in segments if owns_segment(ctx, actor, s)]
