@@ -229,3 +229,15 @@ async def test_close_folds_even_a_no_op_journal(data_dir: Path) -> None:
     await seed(s, [Delete("appointments", "missing")])
     await s.close()
     assert [p.stat().st_size for p in (data_dir / "journal").glob("*.wal")] == [0]
+
+
+async def test_a_tuple_field_is_indexed_by_each_element(store: TinyStore) -> None:
+    both = appt("a1", client_ids=("c1", "c2"))
+    await seed(
+        store, [Put("appointments", both), Put("appointments", appt("a2", client_ids=("c2",)))]
+    )
+    assert [a.id for a in store.find("appointments", "client_ids", "c2")] == ["a1", "a2"]  # type: ignore[attr-defined]
+    moved = msgspec.structs.replace(both, client_ids=("c3",))
+    await seed(store, [Put("appointments", moved)])
+    assert [a.id for a in store.find("appointments", "client_ids", "c1")] == []  # type: ignore[attr-defined]
+    assert [a.id for a in store.find("appointments", "client_ids", "c3")] == ["a1"]  # type: ignore[attr-defined]

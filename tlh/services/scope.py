@@ -62,10 +62,10 @@ def check_client(
     if not limited(actor):
         return
     in_room = rooms.clients_in(actor.id) if rooms is not None else set()
-    # No index of appointments by client: this walks the appointments once, which is
-    # fine for the rare actions that ask (a consent, a quick visit).
     appointments: Iterable[Appointment] = (
-        a for a in ctx.store.all("appointments") if isinstance(a, Appointment)
+        a
+        for a in ctx.store.find("appointments", "client_ids", client_id)
+        if isinstance(a, Appointment)
     )
     if not rule.own_client(actor.id, client_id, appointments, in_room):
         raise NotFound(f"no client {client_id}")

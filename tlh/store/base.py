@@ -61,12 +61,14 @@ TABLES: dict[str, type[msgspec.Struct]] = {
     "sessions": SessionSegment,
 }
 
-#: Fields with an in-memory index (value -> ids). ``None`` values are not indexed.
+#: Fields with an in-memory index (value -> ids). ``None`` values are not indexed; a
+#: tuple-valued field (``client_ids``) is indexed by each of its elements, so ``find``
+#: gives the records whose tuple holds the value.
 INDEXED: dict[str, tuple[str, ...]] = {
     "staff": ("email",),
     "tokens": ("hash", "staff_id"),
     "clients": ("external_id", "email"),
-    "appointments": ("external_id", "series_id"),
+    "appointments": ("external_id", "series_id", "client_ids"),
     "availability": ("clinician_id",),
     "links": ("token_hash", "appointment_id", "client_id"),
     "consents": ("client_id", "link_id"),
@@ -160,7 +162,8 @@ class Repository(Protocol):
         ...
 
     def find(self, table: str, field: str, value: object) -> list[msgspec.Struct]:
-        """Records whose indexed ``field`` equals ``value`` (see ``INDEXED``)."""
+        """Records whose indexed ``field`` equals ``value`` (or, for a tuple field, holds
+        it; see ``INDEXED``)."""
         ...
 
     def appointments_between(

@@ -531,8 +531,7 @@ class TinyStore:
 
     def _index_record(self, table: str, rid: str, rec: msgspec.Struct) -> None:
         for field, values in self._index.get(table, {}).items():
-            value = getattr(rec, field)
-            if value is not None:
+            for value in _keys(getattr(rec, field)):
                 ids = values.get(value)
                 if ids is None:
                     values[value] = {rid}
@@ -543,12 +542,12 @@ class TinyStore:
 
     def _unindex_record(self, table: str, rid: str, rec: msgspec.Struct) -> None:
         for field, values in self._index.get(table, {}).items():
-            value = getattr(rec, field)
-            ids = values.get(value)
-            if ids is not None:
-                ids.discard(rid)
-                if not ids:
-                    del values[value]
+            for value in _keys(getattr(rec, field)):
+                ids = values.get(value)
+                if ids is not None:
+                    ids.discard(rid)
+                    if not ids:
+                        del values[value]
         if table == APPOINTMENTS and isinstance(rec, Appointment):
             self._calendar.remove(rec)
 
@@ -642,6 +641,13 @@ class TinyStore:
         """A manifest of what ``export_files`` gives now (for backups)."""
         files = sorted(name.removeprefix("db/") for name in self.export_files())
         return msgspec.structs.replace(self._manifest, seq=self._seq, files=files)
+
+
+def _keys(value: object) -> tuple[object, ...]:
+    """The index keys of a field's value: itself, each element of a tuple, none for None."""
+    if value is None:
+        return ()
+    return value if isinstance(value, tuple) else (value,)
 
 
 def _audit_behind(seq: int, exc: StoreError) -> None:
