@@ -23,7 +23,7 @@ from tlh.domain.models import (
 )
 from tlh.domain.timeutil import local_day_bounds, parse_local, zone
 from tlh.errors import Conflict, Forbidden, InvalidInput, NotFound
-from tlh.services import auth, invites
+from tlh.services import audiences, auth, invites
 from tlh.services.consent import consent_check
 from tlh.services.context import Actor, Context, new_id
 from tlh.services.staff import find_staff
@@ -175,7 +175,7 @@ async def add_appointment(ctx: Context, actor: Actor, body: dict[str, Any]) -> l
     await ctx.store.commit([Put("appointments", a) for a in appts])
     await ctx.audit.append_many(actor, "appointment.create", [a.id for a in appts])
     for appt in appts:
-        ctx.events.publish("appointment.created", _event(appt))
+        ctx.events.publish("appointment.created", _event(appt), audiences.appointments(appt))
     return appts
 
 
@@ -279,7 +279,9 @@ async def update_appointment(
     updated = await ctx.store.update("appointments", appt_id, change)
     assert isinstance(updated, Appointment)
     await ctx.audit.append(actor, "appointment.update", appt.id)
-    ctx.events.publish("appointment.updated", _event(updated))
+    ctx.events.publish(
+        "appointment.updated", _event(updated), audiences.appointments(updated, before)
+    )
     if updated.start != before.start:
         await invites.after_reschedule(ctx, actor, updated)
     return updated
@@ -307,7 +309,7 @@ async def set_status(ctx: Context, actor: Actor, appt_id: str, status: Any) -> A
     updated = await ctx.store.update("appointments", appt_id, move)
     assert isinstance(updated, Appointment)
     await ctx.audit.append(actor, f"appointment.status.{new.value}", appt.id)
-    ctx.events.publish("appointment.status", _event(updated))
+    ctx.events.publish("appointment.status", _event(updated), audiences.appointments(updated))
     if new in (Status.CANCELLED, Status.LATE_CANCELLED) and new is not before:
         await invites.after_cancel(ctx, actor, updated)
     return updated

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from tlh.domain.audience import concerning
 from tlh.domain.availability import parse_weekday, validate_block
 from tlh.domain.models import AvailabilityBlock, AvailabilityMode, Role
 from tlh.errors import InvalidInput, NotFound
@@ -35,7 +36,9 @@ async def add_block(ctx: Context, actor: Actor, body: dict[str, Any]) -> Availab
     )
     await ctx.store.commit([Put("availability", block)])
     await ctx.audit.append(actor, "availability.create", block.id)
-    ctx.events.publish("availability.changed", {"clinician_id": clinician.id})
+    ctx.events.publish(
+        "availability.changed", {"clinician_id": clinician.id}, concerning(clinician.id)
+    )
     return block
 
 
@@ -55,4 +58,6 @@ async def remove_block(ctx: Context, actor: Actor, block_id: str) -> None:
         raise NotFound("no availability block with that id")
     await ctx.store.commit([Delete("availability", block_id)])
     await ctx.audit.append(actor, "availability.delete", block_id)
-    ctx.events.publish("availability.changed", {"clinician_id": block.clinician_id})
+    ctx.events.publish(
+        "availability.changed", {"clinician_id": block.clinician_id}, concerning(block.clinician_id)
+    )

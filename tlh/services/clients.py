@@ -7,10 +7,11 @@ from typing import Any
 
 import msgspec
 
+from tlh.domain.audience import EDITORS
 from tlh.domain.models import Client, Contact, Reminder, Role
 from tlh.domain.timeutil import zone
 from tlh.errors import Conflict, InvalidInput, NotFound
-from tlh.services import auth
+from tlh.services import audiences, auth
 from tlh.services.context import Actor, Context, new_id
 from tlh.services.validation import clean_name, normalise_email, normalise_phone, parse_dob
 from tlh.store.base import Put
@@ -80,7 +81,7 @@ async def add_client(ctx: Context, actor: Actor, fields: dict[str, Any]) -> Clie
     client = Client(id=new_id("cli"), created_at=now, updated_at=now, **clean)
     await ctx.store.commit([Put("clients", client)])
     await ctx.audit.append(actor, "client.create", client.id)
-    ctx.events.publish("client.created", {"id": client.id})
+    ctx.events.publish("client.created", {"id": client.id}, EDITORS)
     return client
 
 
@@ -108,7 +109,7 @@ async def update_client(
     updated = msgspec.structs.replace(client, **clean, updated_at=ctx.clock())
     await ctx.store.commit([Put("clients", updated)])
     await ctx.audit.append(actor, "client.update", client.id)
-    ctx.events.publish("client.updated", {"id": client.id})
+    ctx.events.publish("client.updated", {"id": client.id}, audiences.client(ctx, client.id))
     return updated
 
 
@@ -132,7 +133,7 @@ async def add_contact(ctx: Context, actor: Actor, client_id: str, fields: dict[s
     )
     await ctx.store.commit([Put("clients", updated)])
     await ctx.audit.append(actor, "client.contact.add", client.id)
-    ctx.events.publish("client.updated", {"id": client.id})
+    ctx.events.publish("client.updated", {"id": client.id}, audiences.client(ctx, client.id))
     return updated
 
 

@@ -34,6 +34,7 @@ import msgspec
 
 from tlh.domain.models import Role
 from tlh.errors import Forbidden, InvalidInput
+from tlh.services import audiences
 from tlh.services.context import Actor, Context, new_id
 from tlh.services.csvfile import Format, read_table, summarise
 from tlh.services.import_clients import CLIENTLESS_KINDS
@@ -136,9 +137,12 @@ async def _import(
     )
     if dry_run or not plan.ops:
         return report
+    audience = audiences.imported(ctx, plan.ops)  # as stored before, too
     await ctx.store.commit(plan.ops)
     if plan.client_ids:
         await ctx.audit.append_many(actor, "client.create", plan.client_ids)
     await ctx.audit.append_many(actor, "appointment.import", plan.appointment_ids)
-    ctx.events.publish("appointments.imported", {"created": plan.created, "updated": plan.updated})
+    ctx.events.publish(
+        "appointments.imported", {"created": plan.created, "updated": plan.updated}, audience
+    )
     return report

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import msgspec
 
+from tlh.domain.audience import EDITORS
 from tlh.domain.links import (
     Channel,
     JoinLink,
@@ -203,7 +204,7 @@ async def revoke(
     )
     await ctx.audit.append_many(actor, "link.revoke", [link.id for link in links])
     if end_visits:
-        ctx.events.publish(LINK_REVOKED, {"ids": [link.id for link in links]})
+        ctx.events.publish(LINK_REVOKED, {"ids": [link.id for link in links]}, EDITORS)
 
 
 def list_links(ctx: Context, actor: Actor, appointment_id: str) -> list[JoinLink]:

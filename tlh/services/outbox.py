@@ -21,6 +21,7 @@ from datetime import datetime
 
 import msgspec
 
+from tlh.domain.audience import EDITORS
 from tlh.domain.messages import (
     MAX_ATTEMPTS,
     Message,
@@ -29,6 +30,7 @@ from tlh.domain.messages import (
     next_attempt_at,
 )
 from tlh.messaging.transports import PermanentError, TransientError, Transport
+from tlh.services import audiences
 from tlh.services.context import SYSTEM, Actor, Context
 from tlh.services.events import OVERFLOW, EventBus, Subscription
 from tlh.store.base import Put
@@ -67,7 +69,7 @@ async def enqueue(ctx: Context, actor: Actor, messages: Sequence[Message]) -> li
         await ctx.store.commit([Put("messages", m) for m in new])
         ids = [m.id for m in new]
         await ctx.audit.append_many(actor, "message.queue", ids)
-        ctx.events.publish(QUEUED_EVENT, {"ids": ids})
+        ctx.events.publish(QUEUED_EVENT, {"ids": ids}, EDITORS)
     return out
 
 
@@ -173,7 +175,7 @@ class OutboxWorker:
             await self.ctx.store.commit([Put("messages", m) for m in failed])
             await self.ctx.audit.append_many(SYSTEM, "message.fail", [m.id for m in failed])
             for m in failed:
-                self.ctx.events.publish("message.failed", _event(m))
+                self.ctx.events.publish("message.failed", _event(m), audiences.message(self.ctx, m))
         return failed
 
     # -- the worker's task -------------------------------------------------------------
@@ -351,11 +353,12 @@ class OutboxWorker:
         if failed:
             await self.ctx.audit.append_many(SYSTEM, "message.fail", [m.id for m in failed])
         for m in sent:
-            self.ctx.events.publish("message.sent", _event(m))
+            self.ctx.events.publish("message.sent", _event(m), audiences.message(self.ctx, m))
         for m in failed:
-            self.ctx.events.publish("message.failed", _event(m))
+            self.ctx.events.publish("message.failed", _event(m), audiences.message(self.ctx, m))
         for m in retrying:
             self.ctx.events.publish(
                 "message.retrying",
                 {**_event(m), "attempts": m.attempts, "next_attempt_at": m.next_attempt_at},
+                audiences.message(self.ctx, m),
             )

@@ -6,6 +6,7 @@ from typing import Any
 
 import msgspec
 
+from tlh.domain.audience import EVERYONE
 from tlh.domain.models import Policy, Role
 from tlh.domain.timeutil import zone
 from tlh.errors import InvalidInput
@@ -40,5 +41,5 @@ async def update_policy(ctx: Context, actor: Actor, fields: dict[str, Any]) -> P
         raise InvalidInput("idle_logoff_min must be at least 1 and consent_valid_days >= 0")
     await ctx.store.commit([Put("policy", policy)])
     await ctx.audit.append(actor, "practice.update", "practice")
-    ctx.events.publish("practice.updated", {"fields": sorted(fields)})
+    ctx.events.publish("practice.updated", {"fields": sorted(fields)}, EVERYONE)
     return policy

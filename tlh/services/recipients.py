@@ -14,6 +14,7 @@ from tlh.domain.links import ParticipantKind
 from tlh.domain.messages import MessageChannel
 from tlh.domain.models import Client, Contact, Reminder
 from tlh.errors import InvalidInput, NotFound
+from tlh.services import audiences
 from tlh.services.context import Actor, Context
 from tlh.services.validation import normalise_email, normalise_phone
 from tlh.store.base import Put
@@ -80,7 +81,7 @@ async def add_address(
         updated = msgspec.structs.replace(client, contacts=contacts, updated_at=ctx.clock())
     await ctx.store.commit([Put("clients", updated)])
     await ctx.audit.append(actor, "client.update", client.id)
-    ctx.events.publish("client.updated", {"id": client.id})
+    ctx.events.publish("client.updated", {"id": client.id}, audiences.client(ctx, client.id))
     return updated
 
 

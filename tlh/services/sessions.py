@@ -18,7 +18,7 @@ from msgspec.structs import replace
 from tlh.domain.models import Appointment, Role
 from tlh.domain.sessions import Participation, SessionSegment
 from tlh.errors import Conflict, NotFound
-from tlh.services import auth
+from tlh.services import audiences, auth
 from tlh.services.appointments import explain
 from tlh.services.context import Actor, Context, new_id
 from tlh.store.base import Put
@@ -112,7 +112,7 @@ async def start(
     )
     await ctx.store.commit([Put("sessions", segment)])
     await ctx.audit.append(actor, "session.start", segment.id)
-    ctx.events.publish("session.started", _event(segment))
+    ctx.events.publish("session.started", _event(segment), audiences.session(ctx, segment))
     return segment
 
 
@@ -152,7 +152,7 @@ async def end(ctx: Context, actor: Actor, session_id: str) -> SessionSegment:
     closed = await _update(ctx, session_id, close)
     if ended_here:
         await ctx.audit.append(actor, "session.end", closed.id)
-        ctx.events.publish("session.ended", _event(closed))
+        ctx.events.publish("session.ended", _event(closed), audiences.session(ctx, closed))
     return closed
 
 

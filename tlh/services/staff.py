@@ -6,6 +6,7 @@ from typing import Any
 
 import msgspec
 
+from tlh.domain.audience import EVERYONE
 from tlh.domain.models import Role, Staff
 from tlh.errors import BadRequest, Conflict, InvalidInput, NotFound
 from tlh.services import auth
@@ -61,7 +62,7 @@ async def add_staff(
     token, token_ops = auth.issue_token(ctx, staff)
     await ctx.store.commit([Put("staff", staff), *token_ops])
     await ctx.audit.append(actor, "staff.create", staff.id)
-    ctx.events.publish("staff.created", {"id": staff.id})
+    ctx.events.publish("staff.created", {"id": staff.id}, EVERYONE)
     return staff, token
 
 
@@ -83,7 +84,7 @@ async def update_staff(ctx: Context, actor: Actor, ref: str, fields: dict[str, A
     updated = msgspec.structs.replace(staff, **changes, updated_at=ctx.clock())
     await ctx.store.commit([Put("staff", updated)])
     await ctx.audit.append(actor, "staff.update", staff.id)
-    ctx.events.publish("staff.updated", {"id": staff.id})
+    ctx.events.publish("staff.updated", {"id": staff.id}, EVERYONE)
     return updated
 
 
@@ -99,7 +100,7 @@ async def update_own_name(ctx: Context, actor: Actor, fields: dict[str, Any]) ->
     updated = msgspec.structs.replace(staff, name=clean_name(name), updated_at=ctx.clock())
     await ctx.store.commit([Put("staff", updated)])
     await ctx.audit.append(actor, "staff.update", staff.id)
-    ctx.events.publish("staff.updated", {"id": staff.id})
+    ctx.events.publish("staff.updated", {"id": staff.id}, EVERYONE)
     return updated
 
 
@@ -124,7 +125,7 @@ async def disable_staff(ctx: Context, actor: Actor, ref: str) -> Staff:
     ops: list[Op] = [Put("staff", updated), *auth.revoke_all(ctx, staff)]
     await ctx.store.commit(ops)
     await ctx.audit.append(actor, "staff.disable", staff.id)
-    ctx.events.publish("staff.updated", {"id": staff.id})
+    ctx.events.publish("staff.updated", {"id": staff.id}, EVERYONE)
     return updated
 
 

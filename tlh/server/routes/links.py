@@ -19,7 +19,7 @@ from tlh.domain.timeutil import zone
 from tlh.errors import Forbidden, RateLimited, TlhError, TooLarge, Unauthenticated
 from tlh.server.http import body, ctx, public, respond
 from tlh.server.keys import LINK_SESSIONS, REDEEM_FAILURES, SETTINGS
-from tlh.services import consent, identity
+from tlh.services import audiences, consent, identity
 from tlh.services.context import Actor
 from tlh.services.links import find_by_token, get_link, outreach_of, redeemable
 
@@ -86,6 +86,7 @@ async def redeem(request: web.Request) -> web.Response:
     c.events.publish(
         "link.redeemed",
         {"link_id": link.id, "appointment_id": link.appointment_id, "client_id": link.client_id},
+        audiences.link(c, link),
     )
     answer = _describe(request, link)
     answer["state"] = verdict.state.value

@@ -8,16 +8,16 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-import msgspec
 from aiohttp import web
 
-from tlh.domain.models import Client, Role, Staff
+from tlh.domain.models import Role, Staff
 from tlh.domain.rooms import RoomEntry, waiting_room_on
 from tlh.errors import BadRequest, Forbidden
 from tlh.server.http import ALL_STAFF, actor, body, ctx, requires, respond
 from tlh.server.keys import ROOMS
-from tlh.services import consent, sessions
+from tlh.services import sessions
 from tlh.services.context import Actor, Context
+from tlh.services.entry_views import entry_views
 from tlh.services.staff import find_staff, list_staff
 from tlh.services.waiting import Rooms
 
@@ -37,45 +37,19 @@ def _clinician(c: Context, who: Actor, ref: object) -> str:
     raise BadRequest("name the clinician (id or email)")
 
 
-async def entry_views(
+async def audited_views(
     c: Context, who: Actor, rooms: Rooms, entries: list[RoomEntry]
 ) -> list[dict[str, Any]]:
     """EntryViews (entry + label, position, consent); the client reads are audited."""
-    views, client_ids = _views(c, rooms, entries)
+    views, client_ids = entry_views(c, rooms.positions, entries)
     if client_ids:
         await c.audit.append_many(who, "client.read", client_ids)
     return views
 
 
-def _views(
-    c: Context, rooms: Rooms, entries: list[RoomEntry]
-) -> tuple[list[dict[str, Any]], list[str]]:
-    """The EntryViews and the ids of the clients they show (the caller audits the read)."""
-    client_ids = sorted({e.client_id for e in entries if e.client_id})
-    clients = {cid: c.store.get("clients", cid) for cid in client_ids}
-    places = {room: rooms.positions(room) for room in {e.clinician_id for e in entries}}
-    views = []
-    for entry in entries:
-        view = msgspec.to_builtins(entry)
-        client = clients.get(entry.client_id) if entry.client_id else None
-        view["label"] = _label(entry, client if isinstance(client, Client) else None)
-        view["position"] = places[entry.clinician_id].get(entry.id)
-        view["consent"] = consent.state_of(c, entry.client_id).value if entry.client_id else None
-        views.append(view)
-    return views, client_ids
-
-
-def _label(entry: RoomEntry, client: Client | None) -> str:
-    if client is None:
-        return entry.display_name or "Guest"
-    if entry.contact_id:
-        return f"Caregiver of {client.name}"
-    return client.name
-
-
 async def _one(request: web.Request, entry: RoomEntry) -> web.Response:
     rooms = request.app[ROOMS]
-    return respond((await entry_views(ctx(request), actor(request), rooms, [entry]))[0])
+    return respond((await audited_views(ctx(request), actor(request), rooms, [entry]))[0])
 
 
 @routes.get("/api/v1/rooms")
@@ -93,7 +67,7 @@ async def list_rooms(request: web.Request) -> web.Response:
     else:
         wanted = [s for s in list_staff(c) if s.role is Role.CLINICIAN and s.active]
     items = [_room_view(c, rooms, staff) for staff in wanted]
-    queue, read = _views(c, rooms, rooms.live(None))
+    queue, read = entry_views(c, rooms.positions, rooms.live(None))
     read += [cid for item in items for cid in item.pop("client_ids")]
     # Both audit records go in one group commit: the dashboard waits on this answer.
     audits = [c.audit.append_many(who, "room.read", [s.id for s in wanted] or ["queue"])]
@@ -104,7 +78,7 @@ async def list_rooms(request: web.Request) -> web.Response:
 
 
 def _room_view(c: Context, rooms: Rooms, staff: Staff) -> dict[str, Any]:
-    entries, client_ids = _views(c, rooms, rooms.live(staff.id))
+    entries, client_ids = entry_views(c, rooms.positions, rooms.live(staff.id))
     return {
         "clinician_id": staff.id,
         "name": staff.name,
@@ -136,7 +110,7 @@ async def admit_all(request: web.Request) -> web.Response:
     c, who, data = ctx(request), actor(request), await body(request)
     rooms = request.app[ROOMS]
     done = await rooms.admit_all(who, _clinician(c, who, data.get("clinician")))
-    return respond({"admitted": await entry_views(c, who, rooms, done)})
+    return respond({"admitted": await audited_views(c, who, rooms, done)})
 
 
 @routes.post("/api/v1/rooms/entries/{id}/deny")
