@@ -31,6 +31,7 @@ from collections import Counter
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 
@@ -79,9 +80,6 @@ class Server:
                     return
             time.sleep(0.05)  # the port is not open yet; bounded by the deadline
         raise SystemExit("tlh serve did not become healthy")
-
-    def rooms_gets(self) -> int:
-        return self.log.read_text().count('"GET /api/v1/rooms"')
 
     def stop(self) -> None:
         self.proc.send_signal(signal.SIGINT)
@@ -148,9 +146,12 @@ async def main() -> None:
         admin_token = await init_practice(data_dir, "Bench", "America/New_York", "a@example.org")
         server = Server(data_dir, Path(tmp) / "serve.log")
         try:
-            await measure(server.url, admin_token, server, args.waiting)
+            boards, audit, log_from = await measure(server.url, admin_token, server, args.waiting)
         finally:
             server.stop()
+        # Counted once the server has stopped: its access log is complete by then.
+        gets = server.log.read_text()[log_from:].count('"GET /api/v1/rooms"')
+    report(args.waiting, boards, audit, gets)
 
 
 async def join_link(admin: TlhClient, name: str, clinician: str, slot: int) -> str:
@@ -171,7 +172,10 @@ async def join_link(admin: TlhClient, name: str, clinician: str, slot: int) -> s
     return (await admin.invite_link(appt.id)).url.split("#", 1)[1]
 
 
-async def measure(url: str, admin_token: str, server: Server, waiting: int) -> None:
+async def measure(
+    url: str, admin_token: str, server: Server, waiting: int
+) -> tuple[list[Dashboard], list[dict[str, Any]], int]:
+    """The dashboards after the arrival, the audit lines since, where the log was."""
     async with TlhClient(url, admin_token) as admin, contextlib.AsyncExitStack() as seated:
         tokens = {"admin": admin_token}
         for name in ("A", "B"):
@@ -191,22 +195,38 @@ async def measure(url: str, admin_token: str, server: Server, waiting: int) -> N
         try:
             for board in boards:
                 await asyncio.wait_for(board.synced.wait(), WAIT_S)
-            gets_before = server.rooms_gets()
+            log_from = len(server.log.read_text())
             since = datetime.now(UTC)
             async with arrival(url, link_token):
                 # The marker: every dashboard gets it after whatever the arrival sent it.
                 await admin.update_practice(timezone="America/New_York")
                 for board in boards:
                     await board.wait_for("practice.updated")
-                gets = server.rooms_gets() - gets_before
                 audit = [e for e in await admin.audit(since=since) if e["action"] != "audit.read"]
+                # Stopped while the client still waits: their leaving is another event.
+                await stop(tasks)
         finally:
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+            await stop(tasks)
             for c in clients:
                 await c.close()
+    return boards, audit, log_from
 
+
+async def stop(tasks: list[asyncio.Task[None]]) -> None:
+    """Cancel the dashboards' workers, again while one is still running: a cancel that
+    lands while aiohttp's own timeout expires comes back as a TimeoutError, which the
+    worker takes for a lost connection and retries."""
+    pending = set(tasks)
+    for _ in range(20):
+        for task in pending:
+            task.cancel()
+        _, pending = await asyncio.wait(pending, timeout=0.5)
+        if not pending:
+            return
+    raise SystemExit("a dashboard worker would not stop")
+
+
+def report(waiting: int, boards: list[Dashboard], audit: list[dict[str, Any]], gets: int) -> None:
     print(
         f"one client arriving in Dr B's room ({waiting} already waiting in each room),"
         " 3 dashboards open (Dr A, Dr B, admin):"
