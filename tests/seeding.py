@@ -3,6 +3,7 @@ back what a test's actions put in the audit log."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable
 
 from tlh.services.context import SYSTEM, Context
@@ -13,6 +14,18 @@ async def seed(store: Repository, ops: Iterable[Op], action: str = "test.seed") 
     """Commit ``ops`` with one audit note naming every record they write."""
     batch = list(ops)
     await store.commit(batch, audit=[note_ops(SYSTEM, action, batch)] if batch else [])
+
+
+async def audited_when(
+    ctx: Context, entry: tuple[str, str, str], timeout: float = 5.0
+) -> list[tuple[str, str, str]]:
+    """``audited(ctx)`` once it holds ``entry`` (written by a task still running), or
+    fail after ``timeout``."""
+    async with asyncio.timeout(timeout):
+        while entry not in (found := audited(ctx)):
+            await ctx.store.audit.barrier()  # type: ignore[attr-defined]
+            await asyncio.sleep(0.005)  # the writing task may not have queued it yet
+    return found
 
 
 def audited(ctx: Context) -> list[tuple[str, str, str]]:

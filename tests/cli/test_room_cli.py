@@ -239,6 +239,11 @@ async def test_watch_lines_name_people_and_staff_from_the_api() -> None:
     assert "by Ada" in line
     await names.describe(StaffEvent(type="room.left", at=at, data={"entry_id": "ent_1"}))
     assert calls == ["rooms"]  # known entries are not fetched again
+    # An event showing its entry names it: nothing is fetched.
+    shown = {"entry_id": "ent_2", "entry": {"id": "ent_2", "label": "Bea"}}
+    line = await names.describe(StaffEvent(type="room.joined", at=at, data=shown))
+    assert "Bea" in line
+    assert calls == ["rooms"]
 
 
 class FixedPortServer:

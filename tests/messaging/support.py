@@ -20,6 +20,7 @@ from typing import Any
 from aiosmtpd.controller import Controller
 
 from tests.seeding import seed
+from tlh.domain.audience import Audience, Shown
 from tlh.domain.messages import Message, MessageChannel, MessageKind
 from tlh.domain.models import Policy
 from tlh.services.context import Actor, Context
@@ -75,9 +76,11 @@ class RecordingBus(EventBus):
         super().__init__()
         self.published: list[tuple[str, dict[str, Any]]] = []
 
-    def publish(self, type: str, data: dict[str, Any]) -> None:
+    def publish(
+        self, type: str, data: dict[str, Any], audience: Audience, shown: Shown | None = None
+    ) -> None:
         self.published.append((type, data))
-        super().publish(type, data)
+        super().publish(type, data, audience, shown)
 
 
 async def wait_events(sub: Subscription, type: str, n: int, timeout: float = 10.0) -> list[Event]:

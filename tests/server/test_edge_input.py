@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from tlh.domain.audience import EVERYONE
 from tlh.server.keys import BUS
 
 from .call_helpers import closed_with, next_frame
@@ -194,6 +195,6 @@ async def test_a_deeply_nested_frame_closes_the_staff_call_socket(practice: Prac
 async def test_a_deeply_nested_frame_leaves_the_event_stream_working(practice: Practice) -> None:
     stream = await events(practice)
     await stream.ws.send_str(NESTED)
-    practice.client.app[BUS].publish("room.message", {"probe": 1})
+    practice.client.app[BUS].publish("room.message", {"probe": 1}, EVERYONE)
     assert await stream.next("room.message") == {"probe": 1}
     await stream.ws.close()

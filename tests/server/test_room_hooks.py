@@ -13,6 +13,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
+from tlh.domain.audience import EVERYONE
 from tlh.server.settings import Settings
 from tlh.services.bootstrap import init_practice
 from tlh.services.events import EventBus
@@ -84,8 +85,8 @@ async def test_url_hook_receives_a_post_and_failures_do_not_block(tmp_path: Path
     try:
         await failing.start()
         await hooks.start()
-        bus.publish("session.started", {"session_id": "ses_1"})  # not a room.* event
-        bus.publish("room.admitted", {"entry_id": "ent_1", "by": "stf_1"})
+        bus.publish("session.started", {"session_id": "ses_1"}, EVERYONE)  # not a room.* event
+        bus.publish("room.admitted", {"entry_id": "ent_1", "by": "stf_1"}, EVERYONE)
         posted = await asyncio.wait_for(got.get(), WAIT_S)
         assert posted["type"] == "room.admitted"
         assert posted["data"] == {"entry_id": "ent_1", "by": "stf_1"}
@@ -104,7 +105,7 @@ async def test_a_hanging_command_is_cut_off(caplog: pytest.LogCaptureFixture) ->
     await hooks.start()
     try:
         with caplog.at_level(logging.WARNING, logger="tlh.services.hooks"):
-            bus.publish("room.joined", {"entry_id": "ent_secret_1"})
+            bus.publish("room.joined", {"entry_id": "ent_secret_1"}, EVERYONE)
 
             async def cut_off() -> None:
                 while "timed out" not in caplog.text:

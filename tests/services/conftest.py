@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from tests.seeding import seed
+from tlh.domain.audience import Audience, Shown
 from tlh.domain.models import Policy, Role, Staff
 from tlh.services.context import Actor, Context
 from tlh.services.csvfile import IMPORT_COLUMNS
@@ -46,9 +47,14 @@ SEED: list[Op] = [
 class RecordingEvents:
     def __init__(self) -> None:
         self.published: list[tuple[str, dict[str, Any]]] = []
+        #: Whom each published event was for, and what it showed beyond ids.
+        self.sent_to: list[tuple[Audience, Shown | None]] = []
 
-    def publish(self, type: str, data: dict[str, Any]) -> None:
+    def publish(
+        self, type: str, data: dict[str, Any], audience: Audience, shown: Shown | None = None
+    ) -> None:
         self.published.append((type, data))
+        self.sent_to.append((audience, shown))
 
 
 @pytest.fixture

@@ -8,17 +8,20 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
+import msgspec
 import pytest
 
-from tests.seeding import audited
+from tests.seeding import audited_when
+from tlh.domain.audience import Viewer
 from tlh.domain.links import Channel, JoinLink, LinkPurpose, ParticipantKind
+from tlh.domain.models import Role
 from tlh.domain.rooms import EntryState
 from tlh.services.callhub import CallHub, Outbox
 from tlh.services.context import Context
 from tlh.services.waiting import Connection, Rooms, clean_display_name
 from tlh.store.tinystore import TinyStore
 
-from .conftest import NOW, RecordingEvents
+from .conftest import ADMIN, NOW, RecordingEvents
 
 
 @dataclass
@@ -101,7 +104,26 @@ async def test_offline_entry_expires_after_grace(setup: Any) -> None:
     await _settle()
     assert rooms.get(entry.id) is None
     assert ("room.left", {**_ids(entry), "reason": "expired"}) in ctx.events.published
-    assert ("system", "room.expire", entry.id) in audited(ctx)
+    assert ("system", "room.expire", entry.id) in await audited_when(
+        ctx, ("system", "room.expire", entry.id)
+    )
+
+
+async def test_an_entry_leaving_the_shared_queue_is_taken_off_every_dashboard(
+    setup: Any,
+) -> None:
+    rooms, _, _, ctx = setup
+    queued = msgspec.structs.replace(LINK, id="lnk_queue", clinician_id=None)
+    entry = await rooms.hello(queued, "dev_1", connection(), display_name="Sam")
+    await rooms.transfer(ADMIN, entry.id, "stf_doc")
+    assert ctx.events.published[-1][0] == "room.transferred"
+    audience, shown = ctx.events.sent_to[-1]
+    doc, other = Viewer("stf_doc", Role.CLINICIAN), Viewer("stf_other", Role.CLINICIAN)
+    # Everyone saw the queue, so everyone hears it left; only its new room sees who.
+    assert (audience.admits(doc), audience.admits(other)) == (True, True)
+    assert shown is not None
+    assert shown.value["label"] == "Sam"
+    assert (shown.audience.admits(doc), shown.audience.admits(other)) == (True, False)
 
 
 async def test_reconnect_within_grace_cancels_expiry(setup: Any) -> None:

@@ -6,6 +6,8 @@ import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import msgspec
+
 from tlh.client.rooms import EntryView, Rooms, RoomView, StaffEvent
 from tlh.domain.links import Channel, ParticipantKind
 from tlh.domain.rooms import EntryState
@@ -42,16 +44,44 @@ def test_clean_drops_control_characters_and_keeps_markup() -> None:
     assert clean(None) == ""
 
 
-def test_arrival_is_highlighted_until_admitted() -> None:
+def event(kind: str, view: EntryView | None = None, **data: object) -> StaffEvent:
+    """A room event as the server sends it: ids, and the entry's view if it is shown."""
+    if view is not None:
+        data = {"entry_id": view.id, "entry": msgspec.to_builtins(view), **data}
+    return StaffEvent(type=kind, at=T0, data=data)
+
+
+def test_arrival_takes_its_row_from_the_event_and_is_highlighted_until_admitted() -> None:
     state = DashboardState()
-    joined = state.apply(StaffEvent(type="room.joined", at=T0, data={"entry_id": "ent_1"}))
-    assert joined.refresh_rooms
+    joined = state.apply(event("room.joined", entry(1)))
+    assert not joined.refresh_rooms
     assert joined.arrival == "ent_1"
+    assert state.entries["ent_1"].label == "Person 1"
     assert state.highlighted == {"ent_1"}
     assert state.notifications[-1].text == "arrived"
-    admitted = state.apply(StaffEvent(type="room.admitted", data={"entry_id": "ent_1"}))
-    assert admitted.arrival is None
+    admitted = state.apply(event("room.admitted", entry(1, EntryState.ADMITTED)))
+    assert (admitted.arrival, admitted.refresh_rooms) == (None, False)
+    assert state.entries["ent_1"].state is EntryState.ADMITTED
     assert state.highlighted == set()
+
+
+def test_a_row_goes_when_its_entry_ends_or_moves_out_of_sight() -> None:
+    state = DashboardState()
+    state.load_rooms(rooms(entry(1), entry(2)))
+    left = state.apply(event("room.left", entry(1, EntryState.LEFT)))
+    assert (left.dropped, left.refresh_rooms) == (True, False)
+    # Transferred to a room this dashboard does not show: the event comes without a view.
+    moved = state.apply(event("room.transferred", entry_id="ent_2", clinician_id="stf_2"))
+    assert (moved.dropped, moved.refresh_rooms) == (True, False)
+    assert state.entries == {}
+    assert [n.text for n in state.notifications] == ["left", "transferred"]
+
+
+def test_a_view_that_cannot_be_read_fetches_the_rooms() -> None:
+    state = DashboardState()
+    applied = state.apply(event("room.joined", entry_id="ent_1", entry={"id": 3}))
+    assert applied.refresh_rooms
+    assert applied.arrival == "ent_1"
 
 
 def test_other_events_change_nothing() -> None:

@@ -23,7 +23,7 @@ from tlh.domain.models import (
 )
 from tlh.domain.timeutil import check_year, local_day_bounds, parse_local, zone
 from tlh.errors import Conflict, InvalidInput, NotFound
-from tlh.services import auth, invites, schedule_locks, scope
+from tlh.services import audiences, auth, invites, schedule_locks, scope
 from tlh.services.consent import consent_check
 from tlh.services.context import Actor, Context, new_id
 from tlh.services.staff import find_staff
@@ -182,7 +182,7 @@ async def add_appointment(ctx: Context, actor: Actor, body: dict[str, Any]) -> l
             audit=[note(actor, "appointment.create", *(a.id for a in appts))],
         )
     for appt in appts:
-        ctx.events.publish("appointment.created", _event(appt))
+        ctx.events.publish("appointment.created", _event(appt), audiences.appointments(appt))
     return appts
 
 
@@ -295,7 +295,9 @@ async def update_appointment(
     updated = await _update_holding_schedules(
         ctx, appt_id, change, changes, note(actor, "appointment.update", appt_id)
     )
-    ctx.events.publish("appointment.updated", _event(updated))
+    ctx.events.publish(
+        "appointment.updated", _event(updated), audiences.appointments(updated, before)
+    )
     if updated.start != before.start:
         await invites.after_reschedule(ctx, actor, updated)
     return updated
@@ -346,7 +348,7 @@ async def set_status(ctx: Context, actor: Actor, appt_id: str, status: Any) -> A
         "appointments", appt_id, move, audit=[note(actor, action, appt_id)]
     )
     assert isinstance(updated, Appointment)
-    ctx.events.publish("appointment.status", _event(updated))
+    ctx.events.publish("appointment.status", _event(updated), audiences.appointments(updated))
     if new in (Status.CANCELLED, Status.LATE_CANCELLED) and new is not before:
         await invites.after_cancel(ctx, actor, updated)
     return updated

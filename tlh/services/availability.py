@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from tlh.domain.audience import concerning
 from tlh.domain.availability import parse_weekday, validate_block
 from tlh.domain.models import AvailabilityBlock, AvailabilityMode, Role
 from tlh.errors import InvalidInput, NotFound
@@ -36,7 +37,9 @@ async def add_block(ctx: Context, actor: Actor, body: dict[str, Any]) -> Availab
     await ctx.store.commit(
         [Put("availability", block)], audit=[note(actor, "availability.create", block.id)]
     )
-    ctx.events.publish("availability.changed", {"clinician_id": clinician.id})
+    ctx.events.publish(
+        "availability.changed", {"clinician_id": clinician.id}, concerning(clinician.id)
+    )
     return block
 
 
@@ -57,4 +60,6 @@ async def remove_block(ctx: Context, actor: Actor, block_id: str) -> None:
     await ctx.store.commit(
         [Delete("availability", block_id)], audit=[note(actor, "availability.delete", block_id)]
     )
-    ctx.events.publish("availability.changed", {"clinician_id": block.clinician_id})
+    ctx.events.publish(
+        "availability.changed", {"clinician_id": block.clinician_id}, concerning(block.clinician_id)
+    )

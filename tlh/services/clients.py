@@ -8,10 +8,11 @@ from typing import Any
 
 import msgspec
 
+from tlh.domain.audience import EDITORS
 from tlh.domain.models import Client, Contact, Reminder, Role
 from tlh.domain.timeutil import zone
 from tlh.errors import Conflict, InvalidInput, NotFound
-from tlh.services import auth, schedule_locks
+from tlh.services import audiences, auth, schedule_locks
 from tlh.services.context import Actor, Context, new_id
 from tlh.services.validation import clean_name, normalise_email, normalise_phone, parse_dob
 from tlh.store.base import Put, note
@@ -84,7 +85,7 @@ async def add_client(ctx: Context, actor: Actor, fields: dict[str, Any]) -> Clie
         await ctx.store.commit(
             [Put("clients", client)], audit=[note(actor, "client.create", client.id)]
         )
-    ctx.events.publish("client.created", {"id": client.id})
+    ctx.events.publish("client.created", {"id": client.id}, EDITORS)
     return client
 
 
@@ -118,7 +119,7 @@ async def change_client(
         "clients", client_id, apply, audit=[note(actor, action, client_id)]
     )
     assert isinstance(updated, Client)
-    ctx.events.publish("client.updated", {"id": updated.id})
+    ctx.events.publish("client.updated", {"id": updated.id}, audiences.client(ctx, updated.id))
     return updated
 
 

@@ -26,7 +26,7 @@ from tlh.domain.links import Channel, JoinLink
 from tlh.domain.messages import Message, MessageChannel, MessageKind
 from tlh.domain.models import Appointment, Blocker, Client, Role
 from tlh.errors import Conflict, InvalidInput, TooLarge
-from tlh.services import auth, scope
+from tlh.services import audiences, auth, scope
 from tlh.services.context import Actor, Context, new_id
 from tlh.services.exporting import escape_formula
 from tlh.services.links import consent_link, link_url, outreach_of, plain_message
@@ -192,7 +192,9 @@ async def _append(
         audit=[audit_note(actor, f"consent.{decision.value}", client.id, record.id)],
     )
     event = "consent.accepted" if decision is ConsentDecision.VERBAL else "consent.revoked"
-    ctx.events.publish(event, {"client_id": client.id, "record_id": record.id})
+    ctx.events.publish(
+        event, {"client_id": client.id, "record_id": record.id}, audiences.client(ctx, client.id)
+    )
     return record
 
 
@@ -264,7 +266,9 @@ async def sign(
             [Put("consents", record)], audit=[audit_note(actor, action, link.client_id, record.id)]
         )
     ctx.events.publish(
-        f"consent.{decision.value}", {"client_id": link.client_id, "record_id": record.id}
+        f"consent.{decision.value}",
+        {"client_id": link.client_id, "record_id": record.id},
+        audiences.client(ctx, link.client_id),
     )
     return record
 

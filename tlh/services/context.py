@@ -10,6 +10,7 @@ from typing import Any, Literal, Protocol
 
 import msgspec
 
+from tlh.domain.audience import Audience, Shown
 from tlh.domain.models import Policy, Role
 from tlh.store.base import POLICY_ID, Repository
 
@@ -37,8 +38,11 @@ class AuditSink(Protocol):
 
 
 class EventSink(Protocol):
-    def publish(self, type: str, data: dict[str, Any]) -> None:
-        """Push an event (ids and states only) to subscribed staff."""
+    def publish(
+        self, type: str, data: dict[str, Any], audience: Audience, shown: Shown | None = None
+    ) -> None:
+        """Push an event (ids and states in ``data``) to the subscribed staff in
+        ``audience``; ``shown`` adds more (a name) for part of them."""
         ...
 
 

@@ -1,5 +1,10 @@
 """The in-process event bus: staff websockets subscribe, services publish.
 
+Each event names its audience (``tlh.domain.audience``) and a staff subscription its
+viewer, so a staff member is handed only the events meant for them. Server-side
+followers (the rooms, the outbox worker, hooks) subscribe without a viewer and get
+every event; they read only its ids (``data``), never what it shows staff (``shown``).
+
 Each subscriber has a bounded queue, so one slow dashboard cannot grow the server's
 memory; when it overflows, the subscriber is told it missed events and must resync.
 """
@@ -13,13 +18,26 @@ from typing import Any
 
 import msgspec
 
+from tlh.domain.audience import EVERYONE, Audience, Shown, Viewer
 from tlh.services.context import utcnow
 
 
 class Event(msgspec.Struct, frozen=True, kw_only=True):
     type: str
     at: datetime
+    #: Ids and states only: what every receiver gets.
     data: dict[str, Any]
+    audience: Audience = EVERYONE
+    #: Beyond ids, for part of the audience (a room entry's view, with a name).
+    shown: Shown | None = None
+
+    def seen_by(self, viewer: Viewer) -> tuple[dict[str, Any], tuple[str, ...]]:
+        """The data as ``viewer`` receives it, and the clients that delivery reads
+        (the caller audits them before sending)."""
+        shown = self.shown
+        if shown is None or not shown.audience.admits(viewer):
+            return self.data, ()
+        return {**self.data, shown.key: shown.value}, shown.client_ids
 
 
 #: Sent to a subscriber whose queue overflowed: it should reload its state.
@@ -29,10 +47,16 @@ OVERFLOW = "events.overflow"
 class Subscription:
     """One subscriber's queue of events; iterate with ``await sub.get()``."""
 
-    def __init__(self, bus: EventBus, maxsize: int) -> None:
+    def __init__(self, bus: EventBus, maxsize: int, viewer: Viewer | None = None) -> None:
         self._bus = bus
+        #: The staff member subscribed; ``None``: a server-side follower (every event).
+        self.viewer = viewer
         self.queue: asyncio.Queue[Event] = asyncio.Queue(maxsize)
         self.overflowed = False
+
+    def wants(self, event: Event) -> bool:
+        """Whether this subscriber is in the event's audience."""
+        return self.viewer is None or event.audience.admits(self.viewer)
 
     def offer(self, event: Event) -> None:
         if self.overflowed:
@@ -62,8 +86,9 @@ class EventBus:
         self._subs: set[Subscription] = set()
         self._clock = clock
 
-    def subscribe(self, maxsize: int = 1000) -> Subscription:
-        sub = Subscription(self, maxsize)
+    def subscribe(self, maxsize: int = 1000, viewer: Viewer | None = None) -> Subscription:
+        """A queue of the events ``viewer`` may receive (all of them without one)."""
+        sub = Subscription(self, maxsize, viewer)
         self._subs.add(sub)
         return sub
 
@@ -74,7 +99,11 @@ class EventBus:
     def subscribers(self) -> int:
         return len(self._subs)
 
-    def publish(self, type: str, data: dict[str, Any]) -> None:
-        event = Event(type=type, at=self._clock(), data=data)
+    def publish(
+        self, type: str, data: dict[str, Any], audience: Audience, shown: Shown | None = None
+    ) -> None:
+        """Hand the event to every subscriber in ``audience`` (and to server-side ones)."""
+        event = Event(type=type, at=self._clock(), data=data, audience=audience, shown=shown)
         for sub in list(self._subs):
-            sub.offer(event)
+            if sub.wants(event):
+                sub.offer(event)

@@ -34,7 +34,7 @@ import msgspec
 
 from tlh.domain.models import Role
 from tlh.errors import Forbidden, InvalidInput
-from tlh.services import schedule_locks
+from tlh.services import audiences, schedule_locks
 from tlh.services.context import Actor, Context, new_id
 from tlh.services.csvfile import Format, TableRow, read_table, summarise
 from tlh.services.import_clients import CLIENTLESS_KINDS
@@ -147,9 +147,12 @@ async def _plan_and_commit(
     )
     if dry_run or not plan.ops:
         return report
+    audience = audiences.imported(ctx, plan.ops)  # as stored before, too
     notes = [note(actor, "appointment.import", *plan.appointment_ids)]
     if plan.client_ids:
         notes.append(note(actor, "client.create", *plan.client_ids))
     await ctx.store.commit(plan.ops, audit=notes)
-    ctx.events.publish("appointments.imported", {"created": plan.created, "updated": plan.updated})
+    ctx.events.publish(
+        "appointments.imported", {"created": plan.created, "updated": plan.updated}, audience
+    )
     return report

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import msgspec
 
+from tlh.domain.audience import EDITORS
 from tlh.domain.links import (
     Channel,
     JoinLink,
@@ -220,7 +221,7 @@ async def revoke(
                 audit=[note(actor, "link.revoke", *(k.id for k in live))],
             )
     if end_visits:
-        ctx.events.publish(LINK_REVOKED, {"ids": [link.id for link in links]})
+        ctx.events.publish(LINK_REVOKED, {"ids": [link.id for link in links]}, EDITORS)
 
 
 def list_links(ctx: Context, actor: Actor, appointment_id: str) -> list[JoinLink]:

@@ -21,6 +21,7 @@ from datetime import datetime
 
 import msgspec
 
+from tlh.domain.audience import EDITORS
 from tlh.domain.messages import (
     MAX_ATTEMPTS,
     Message,
@@ -30,6 +31,7 @@ from tlh.domain.messages import (
 )
 from tlh.messaging.errors import PermanentError, TransientError
 from tlh.messaging.transports import Transport
+from tlh.services import audiences
 from tlh.services.context import SYSTEM, Actor, Context
 from tlh.services.events import OVERFLOW, EventBus, Subscription
 from tlh.store.base import Put, note
@@ -74,7 +76,7 @@ async def enqueue(ctx: Context, actor: Actor, messages: Sequence[Message]) -> li
                 [Put("messages", m) for m in new], audit=[note(actor, "message.queue", *ids)]
             )
     if new:
-        ctx.events.publish(QUEUED_EVENT, {"ids": ids})
+        ctx.events.publish(QUEUED_EVENT, {"ids": ids}, EDITORS)
     return out
 
 
@@ -182,7 +184,7 @@ class OutboxWorker:
                 audit=[note(SYSTEM, "message.fail", *(m.id for m in failed))],
             )
             for m in failed:
-                self.ctx.events.publish("message.failed", _event(m))
+                self.ctx.events.publish("message.failed", _event(m), audiences.message(self.ctx, m))
         return failed
 
     # -- the worker's task -------------------------------------------------------------
@@ -370,11 +372,12 @@ class OutboxWorker:
             elif m.id in retrying_ids:
                 self._recovered.discard(m.channel)
         for m in sent:
-            self.ctx.events.publish("message.sent", _event(m))
+            self.ctx.events.publish("message.sent", _event(m), audiences.message(self.ctx, m))
         for m in failed:
-            self.ctx.events.publish("message.failed", _event(m))
+            self.ctx.events.publish("message.failed", _event(m), audiences.message(self.ctx, m))
         for m in retrying:
             self.ctx.events.publish(
                 "message.retrying",
                 {**_event(m), "attempts": m.attempts, "next_attempt_at": m.next_attempt_at},
+                audiences.message(self.ctx, m),
             )

@@ -6,6 +6,7 @@ from typing import Any
 
 import msgspec
 
+from tlh.domain.audience import EVERYONE
 from tlh.domain.models import Policy, Role
 from tlh.domain.timeutil import zone
 from tlh.errors import InvalidInput
@@ -32,7 +33,7 @@ async def update_policy(ctx: Context, actor: Actor, fields: dict[str, Any]) -> P
         "policy", POLICY_ID, apply, audit=[note(actor, "practice.update", POLICY_ID)]
     )
     assert isinstance(policy, Policy)
-    ctx.events.publish("practice.updated", {"fields": sorted(fields)})
+    ctx.events.publish("practice.updated", {"fields": sorted(fields)}, EVERYONE)
     return policy
 
 

@@ -8,12 +8,11 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-import msgspec
-
-from tlh.domain.models import Client, Role, Staff
+from tlh.domain.models import Role, Staff
 from tlh.domain.rooms import RoomEntry, waiting_room_on
-from tlh.services import auth, consent, scope, sessions
+from tlh.services import auth, scope, sessions
 from tlh.services.context import Actor, Context
+from tlh.services.entry_views import entry_views as build_views
 from tlh.services.staff import find_staff, list_staff
 from tlh.services.waiting import Rooms
 
@@ -24,7 +23,7 @@ async def entry_views(
     ctx: Context, actor: Actor, rooms: Rooms, entries: list[RoomEntry]
 ) -> list[dict[str, Any]]:
     """EntryViews (entry + label, position, consent); the client reads are audited."""
-    views, client_ids = _views(ctx, rooms, entries)
+    views, client_ids = build_views(ctx, rooms.positions, entries)
     if client_ids:
         await ctx.audit.append_many(actor, "client.read", client_ids)
     return views
@@ -44,7 +43,7 @@ async def list_rooms(
     else:
         wanted = [s for s in list_staff(ctx) if s.role is Role.CLINICIAN and s.active]
     items = [_room_view(ctx, rooms, staff) for staff in wanted]
-    queue, read = _views(ctx, rooms, rooms.live(None))
+    queue, read = build_views(ctx, rooms.positions, rooms.live(None))
     read += [cid for item in items for cid in item.pop("client_ids")]
     # Both audit records go in one group commit: the dashboard waits on this answer.
     audits = [ctx.audit.append_many(actor, "room.read", [s.id for s in wanted] or ["queue"])]
@@ -64,7 +63,7 @@ async def own_room(ctx: Context, actor: Actor, rooms: Rooms) -> dict[str, Any]:
 
 
 def _room_view(ctx: Context, rooms: Rooms, staff: Staff) -> dict[str, Any]:
-    entries, client_ids = _views(ctx, rooms, rooms.live(staff.id))
+    entries, client_ids = build_views(ctx, rooms.positions, rooms.live(staff.id))
     return {
         "clinician_id": staff.id,
         "name": staff.name,
@@ -74,29 +73,3 @@ def _room_view(ctx: Context, rooms: Rooms, staff: Staff) -> dict[str, Any]:
         "entries": entries,
         "client_ids": client_ids,
     }
-
-
-def _views(
-    ctx: Context, rooms: Rooms, entries: list[RoomEntry]
-) -> tuple[list[dict[str, Any]], list[str]]:
-    """The EntryViews and the ids of the clients they show (the caller audits the read)."""
-    client_ids = sorted({e.client_id for e in entries if e.client_id})
-    clients = {cid: ctx.store.get("clients", cid) for cid in client_ids}
-    places = {room: rooms.positions(room) for room in {e.clinician_id for e in entries}}
-    views = []
-    for entry in entries:
-        view = msgspec.to_builtins(entry)
-        client = clients.get(entry.client_id) if entry.client_id else None
-        view["label"] = _label(entry, client if isinstance(client, Client) else None)
-        view["position"] = places[entry.clinician_id].get(entry.id)
-        view["consent"] = consent.state_of(ctx, entry.client_id).value if entry.client_id else None
-        views.append(view)
-    return views, client_ids
-
-
-def _label(entry: RoomEntry, client: Client | None) -> str:
-    if client is None:
-        return entry.display_name or "Guest"
-    if entry.contact_id:
-        return f"Caregiver of {client.name}"
-    return client.name

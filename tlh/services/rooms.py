@@ -13,7 +13,7 @@ from tlh.domain.links import Channel, JoinLink, ParticipantKind
 from tlh.domain.messages import MessageChannel, MessageKind
 from tlh.domain.models import Appointment, Modality, Role, Staff, Status
 from tlh.errors import InvalidInput
-from tlh.services import auth, scope
+from tlh.services import audiences, auth, scope
 from tlh.services.context import Actor, Context, new_id
 from tlh.services.invites import (
     SENDERS,
@@ -141,6 +141,7 @@ async def quick(
         "appointment.created",
         {"id": appt.id, "status": appt.status.value, "start": now.isoformat(),
          "clinician_ids": [staff.id], "modality": appt.modality.value},
+        audiences.appointments(appt),
     )  # fmt: skip
     made = join_link(ctx, actor, appt, Channel.QUICK, client_id=client.id)
     link, url = await _store_one(ctx, actor, made)

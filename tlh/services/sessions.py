@@ -19,7 +19,7 @@ from tlh.domain.models import Appointment, Role
 from tlh.domain.sessions import Participation, SessionSegment
 from tlh.domain.timeutil import local_day_bounds, zone
 from tlh.errors import Conflict, InvalidInput, NotFound
-from tlh.services import auth, scope
+from tlh.services import audiences, auth, scope
 from tlh.services.appointments import explain, own_appointment
 from tlh.services.context import SYSTEM, Actor, Context, new_id
 from tlh.services.staff import find_staff
@@ -177,7 +177,7 @@ async def start(
         await ctx.store.commit(
             [Put("sessions", segment)], audit=[note(actor, "session.start", segment.id)]
         )
-    ctx.events.publish("session.started", _event(segment))
+    ctx.events.publish("session.started", _event(segment), audiences.session(ctx, segment))
     return segment
 
 
@@ -219,7 +219,7 @@ async def end(ctx: Context, actor: Actor, session_id: str) -> SessionSegment:
 
     closed = await _update(ctx, session_id, close, note(actor, "session.end", session_id))
     if ended_here:
-        ctx.events.publish("session.ended", _event(closed))
+        ctx.events.publish("session.ended", _event(closed), audiences.session(ctx, closed))
     return closed
 
 

@@ -6,6 +6,7 @@ from typing import Any
 
 import msgspec
 
+from tlh.domain.audience import EVERYONE
 from tlh.domain.models import Role, Staff
 from tlh.errors import BadRequest, Conflict, InvalidInput, NotFound
 from tlh.services import auth
@@ -65,7 +66,7 @@ async def add_staff(
             [Put("staff", staff), *token_ops],
             audit=[note(actor, "staff.create", staff.id, *auth.op_ids(token_ops))],
         )
-    ctx.events.publish("staff.created", {"id": staff.id})
+    ctx.events.publish("staff.created", {"id": staff.id}, EVERYONE)
     return staff, token
 
 
@@ -84,7 +85,7 @@ async def _change_staff(
         "staff", staff_id, apply, audit=[note(actor, "staff.update", staff_id)]
     )
     assert isinstance(updated, Staff)
-    ctx.events.publish("staff.updated", {"id": staff_id})
+    ctx.events.publish("staff.updated", {"id": staff_id}, EVERYONE)
     return updated
 
 
@@ -146,7 +147,7 @@ async def disable_staff(ctx: Context, actor: Actor, ref: str) -> Staff:
         await ctx.store.commit(
             ops, audit=[note(actor, "staff.disable", staff.id, *auth.op_ids(revoked))]
         )
-    ctx.events.publish("staff.updated", {"id": staff.id})
+    ctx.events.publish("staff.updated", {"id": staff.id}, EVERYONE)
     return updated
 
 

@@ -72,7 +72,9 @@ class Admission(RoomsCore):
                 joined_at=now,
             ),
         )
-        await self._record(actor, "room.admit", "room.admitted", admitted, by=actor.id)
+        await self._record(
+            actor, "room.admit", "room.admitted", admitted, moved_from=entry, by=actor.id
+        )
         self._send_status(admitted)
         self._refresh(admitted.clinician_id)
         return admitted

@@ -4,8 +4,9 @@ Kept in memory (a restart empties the rooms; the session segments in the store k
 history). This base holds every room's entries, sockets and calls in one place, so the
 participant's side, the staff's side and the hooks (mixins composed into
 ``tlh.services.waiting.Rooms``) act on the same state. Here too: the status frames and
-messages pushed to pages through ``Connection`` outboxes, the ``room.*`` events (ids
-only) with their audit lines, and the end of an entry (``_finish``, the grace expiry).
+messages pushed to pages through ``Connection`` outboxes, the ``room.*`` events (to the
+room's staff, with the entry's view) with their audit lines, and the end of an entry
+(``_finish``, the grace expiry).
 """
 
 from __future__ import annotations
@@ -16,12 +17,15 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
+from tlh.domain import audience
 from tlh.domain import rooms as rules
+from tlh.domain.audience import Shown
 from tlh.domain.rooms import ConnectionTest, EntryState, Presence, RoomEntry
 from tlh.errors import NotFound
 from tlh.services import sessions
 from tlh.services.callhub import CallHub, Outbox
 from tlh.services.context import SYSTEM, Actor, Context
+from tlh.services.entry_views import entry_views
 from tlh.services.waiting_timers import Expiries, Timer
 from tlh.services.waiting_view import Facts, average_visit, staff_name, status_frame
 
@@ -196,19 +200,35 @@ class RoomsCore:
         return self._avg_visit[clinician_id]
 
     async def _record(
-        self, actor: Actor, action: str, event: str, entry: RoomEntry, **extra: Any
+        self,
+        actor: Actor,
+        action: str,
+        event: str,
+        entry: RoomEntry,
+        *,
+        moved_from: RoomEntry | None = None,
+        **extra: Any,
     ) -> None:
-        self._publish(event, entry, **extra)
+        self._publish(event, entry, moved_from=moved_from, **extra)
         await self.ctx.audit.append(actor, action, entry.id)
 
-    def _publish(self, event: str, entry: RoomEntry, **extra: Any) -> None:
+    def _publish(
+        self, event: str, entry: RoomEntry, *, moved_from: RoomEntry | None = None, **extra: Any
+    ) -> None:
+        """A ``room.*`` event to the staff who see the entry's room, with its view; and,
+        when it ``moved_from`` another room (a transfer, an admission from the shared
+        queue), to those who saw it there, with ids only: their row goes."""
         data = {
             "entry_id": entry.id,
             "clinician_id": entry.clinician_id,
             "appointment_id": entry.appointment_id,
             **extra,
         }
-        self.ctx.events.publish(event, data)
+        room = audience.room(entry.clinician_id)
+        [view], client_ids = entry_views(self.ctx, self.positions, [entry])
+        shown = Shown(key="entry", value=view, audience=room, client_ids=tuple(client_ids))
+        before = audience.room(moved_from.clinician_id) if moved_from else room
+        self.ctx.events.publish(event, data, room | before, shown)
 
     # --- expiry ---------------------------------------------------------------------------
 

@@ -103,8 +103,8 @@ class ParticipantSide(Admission):
         segment_id = self._segment_of.get(entry_id)
         if segment_id is not None:
             self.hub.leave(segment_id, entry_id, conn.outbox.push)
-        self._entries[entry_id] = rules.disconnect(entry, self.ctx.clock())
-        self._publish("room.updated", entry, online=False)
+        self._entries[entry_id] = offline = rules.disconnect(entry, self.ctx.clock())
+        self._publish("room.updated", offline, online=False)
         self._expiries.schedule(entry_id, self.grace_s, partial(self._expire_due, entry_id))
 
     async def device_check(self, entry_id: str, frame: dict[str, Any]) -> None:
@@ -114,8 +114,8 @@ class ParticipantSide(Admission):
         if not all(v in allowed for v in values.values()):
             raise InvalidInput("device check values are ok, denied, missing or skipped")
         check = DeviceCheck(**values, at=self.ctx.clock())
-        self._entries[entry_id] = replace(entry, device_check=check)
-        self._publish("room.updated", entry)
+        self._entries[entry_id] = checked = replace(entry, device_check=check)
+        self._publish("room.updated", checked)
 
     async def connection_test(
         self, link_id: str, device_id: str, test: ConnectionTest
@@ -146,7 +146,7 @@ class ParticipantSide(Admission):
             segment_id = self._segment_of.get(entry_id)
             if segment_id is not None:
                 self.hub.fall_back(segment_id)
-        self._publish("room.updated", entry, media=str(state))
+        self._publish("room.updated", self._entries.get(entry_id, entry), media=str(state))
 
     def signal(self, entry_id: str, to: str, data: Any) -> None:
         """Relay a signalling payload; only admitted entries may (``NotAdmitted``)."""

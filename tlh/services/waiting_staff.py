@@ -7,6 +7,7 @@ clinician's room is refused (403). Presence is the clinician's own.
 
 from __future__ import annotations
 
+from tlh.domain import audience
 from tlh.domain import rooms as rules
 from tlh.domain.models import Role
 from tlh.domain.rooms import Presence, RoomEntry
@@ -118,7 +119,9 @@ class StaffSide(Admission):
             raise InvalidInput(f"staff {target.id} is not a clinician")
         moved = rules.transfer(entry, target.id, self.ctx.clock())
         self._entries[entry_id] = moved
-        await self._record(actor, "room.transfer", "room.transferred", moved, by=actor.id)
+        await self._record(
+            actor, "room.transfer", "room.transferred", moved, moved_from=entry, by=actor.id
+        )
         self._refresh(entry.clinician_id)
         self._refresh(target.id)
         await self._auto_admit(moved)
@@ -129,5 +132,9 @@ class StaffSide(Admission):
         if presence not in ("online", "late", "busy"):
             raise InvalidInput("presence is online, late or busy")
         self._presence[actor.id] = Presence(str(presence))
-        self.ctx.events.publish("room.updated", {"clinician_id": actor.id, "presence": presence})
+        self.ctx.events.publish(
+            "room.updated",
+            {"clinician_id": actor.id, "presence": presence},
+            audience.room(actor.id),
+        )
         self._refresh(actor.id, everyone=True)

@@ -19,6 +19,8 @@ if TYPE_CHECKING:
 
 #: Seconds a hook command may run before it is killed.
 HOOK_TIMEOUT_S = 10.0
+#: Event data that names people (a room entry's view): never passed to the hook.
+NAMED = frozenset({"entry"})
 
 Bell = Callable[[], None]
 Toast = Callable[[str], None]
@@ -49,7 +51,8 @@ class Alerts:
 
     async def run_hook(self, event: StaffEvent) -> None:
         """Run the hook command with the event (ids only) on stdin; never raises."""
-        payload = msgspec.json.encode(event)
+        ids = {k: v for k, v in event.data.items() if k not in NAMED}
+        payload = msgspec.json.encode(msgspec.structs.replace(event, data=ids))
         try:
             proc = await asyncio.create_subprocess_exec(
                 *self.hook,

@@ -1,9 +1,9 @@
 """The dashboard's one long-running worker: REST snapshot, then the staff event stream.
 
-On every (re)connection the whole state is fetched again (events carry ids only and
-some may have been missed while away); a dropped stream shows "reconnecting" and is
-retried with a doubling backoff. A newer dashboard of the same user, or a revoked
-token, stops the worker for good.
+On every (re)connection the whole state is fetched again (some events may have been
+missed while away); after that, room events carry the entry's view and update its row.
+A dropped stream shows "reconnecting" and is retried with a doubling backoff. A newer
+dashboard of the same user, or a revoked token, stops the worker for good.
 """
 
 from __future__ import annotations
@@ -109,12 +109,10 @@ class LiveFeed:
         self.changed()
 
     async def handle(self, event: StaffEvent) -> None:
-        """Apply one event; fetch the rooms again when it changed who is where (someone
-        who left is drawn gone first)."""
+        """Apply one event (a room event's row from the view it carries); the rooms are
+        fetched again only when that view could not be read."""
         await self.schedule.follow(event.type, event.data)
         applied = self.state.apply(event)
-        if applied.dropped:
-            self.changed()
         if applied.refresh_rooms:
             self.state.load_rooms(await self.client.rooms())
         if applied.arrival is not None:

@@ -1,8 +1,9 @@
 """The dashboard's pure model: today's appointments, room entries, notifications.
 
 No I/O and no clock: the live worker feeds it REST snapshots (``load_rooms``,
-``load_schedule``) and staff events (``apply``); the screens only read it. Events carry
-ids only, so ``apply`` says when the rooms must be fetched again rather than guessing.
+``load_schedule``) and staff events (``apply``); the screens only read it. A room event
+carries its entry's view, so ``apply`` updates that row without fetching the rooms
+again (and says when it must: a view it cannot read).
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
+import msgspec
+
 from tlh.client.rooms import EntryView, Rooms, StaffEvent
 from tlh.domain.models import Appointment, Eligibility
 from tlh.domain.rooms import EntryState
@@ -19,11 +22,12 @@ from tlh.domain.rooms import EntryState
 #: How many notifications the dashboard keeps (oldest dropped first).
 MAX_NOTIFICATIONS = 200
 
-#: Event types that change who is in a room (the rooms are fetched again after them).
+#: Event types about who is in a room: a ``room.*`` event about an entry carries the
+#: entry's view (as ``GET /rooms`` shows it) when this staff member may see its room.
 ROOM_CHANGES = ("room.", "session.")
 
-#: Events after which an entry is off the room (its row goes at once, needing no name).
-GONE = frozenset({"room.left", "room.denied"})
+#: Entry states that keep a row (the others are final: the row goes).
+LIVE = frozenset({EntryState.WAITING, EntryState.ADMITTED, EntryState.IN_SESSION})
 
 #: Room events too frequent or too minor to be a notification (device checks, presence).
 QUIET = frozenset({"room.updated"})
@@ -97,8 +101,7 @@ class Applied:
 
     refresh_rooms: bool = False
     arrival: str | None = None  # the entry id of someone who just arrived
-    #: Someone left or was turned away: off the model already, worth drawing before
-    #: the rooms are fetched again (that waits for the server's audit fsync).
+    #: Someone left, was turned away or moved out of sight: their row went.
     dropped: bool = False
 
 
@@ -194,17 +197,38 @@ class DashboardState:
         if not event.type.startswith(ROOM_CHANGES):
             return Applied()
         entry_id = _id(event.data, "entry_id")
+        refresh, dropped = False, False
+        if entry_id is not None:
+            refresh, dropped = self._take(entry_id, event.data.get("entry"))
         if event.type not in QUIET:
             self.notify(self._notice(event))
         arrival = None
-        if event.type == "room.joined" and entry_id is not None:
+        if (
+            event.type == "room.joined"
+            and entry_id is not None
+            and (entry_id in self.entries or refresh)
+        ):
             self.highlighted.add(entry_id)
             arrival = entry_id
-        elif entry_id is not None and event.type in ("room.admitted", *GONE):
+        elif entry_id is not None and (event.type == "room.admitted" or dropped):
             self.highlighted.discard(entry_id)
-        dropped = event.type in GONE and self.entries.pop(entry_id or "", None) is not None
         self.version += 1
-        return Applied(refresh_rooms=True, arrival=arrival, dropped=dropped)
+        return Applied(refresh_rooms=refresh, arrival=arrival, dropped=dropped)
+
+    def _take(self, entry_id: str, view: object) -> tuple[bool, bool]:
+        """Put an event's entry view in its row, or take the row off: the entry ended,
+        or the event came without a view (it moved to a room this dashboard does not
+        show). Whether the rooms must be fetched (a view that cannot be read), and
+        whether a row went."""
+        if view is not None:
+            try:
+                entry = msgspec.convert(view, EntryView)
+            except msgspec.ValidationError:
+                return True, False
+            if entry.id == entry_id and entry.state in LIVE:
+                self.entries[entry_id] = entry
+                return False, False
+        return False, self.entries.pop(entry_id, None) is not None
 
     def _notice(self, event: StaffEvent) -> Notification:
         """The notification for one event; the person's ids, as far as they are known."""
@@ -215,12 +239,16 @@ class DashboardState:
         if event.type == "message.failed":
             kind = clean(data.get("kind") or "message").replace("_", " ")
             text = f"{kind} by {clean(data.get('channel'))} could not be sent"
+        shown = data.get("entry")
+        shown_client = _id(shown, "client_id") if isinstance(shown, dict) else None
         return Notification(
             event.at,
             event.type,
             entry_id,
             text,
-            client_id=_id(data, "client_id") or (entry.client_id if entry else None),
+            client_id=_id(data, "client_id")
+            or (entry.client_id if entry else None)
+            or shown_client,
             appointment_id=_id(data, "appointment_id"),
         )
 

@@ -1,7 +1,8 @@
 """``tlh room watch``: the staff event stream as readable lines, reconnecting by itself.
 
-Events carry ids only; names are resolved through the API (staff once, room entries
-when an unknown one appears) and shown only on this staff member's terminal.
+Room events carry the entry's view (its label) for the rooms this user sees; other
+names are resolved through the API (staff once, room entries when an unknown one
+appears) and shown only on this staff member's terminal.
 """
 
 from __future__ import annotations
@@ -55,6 +56,9 @@ class Names:
         parts = [at, f"{event.type:<17}"]
         entry_id = data.get("entry_id")
         if isinstance(entry_id, str):
+            shown = data.get("entry")  # the entry's view, when this user sees its room
+            if isinstance(shown, dict) and isinstance(shown.get("label"), str):
+                self.entries[entry_id] = shown["label"] or str(shown.get("participant", ""))
             parts += [entry_id, clean(await self.entry(entry_id))]
         elif isinstance(data.get("session_id"), str):
             parts.append(str(data["session_id"]))

@@ -1,12 +1,20 @@
-"""The staff event stream: a websocket per dashboard, authenticated at upgrade."""
+"""The staff event stream: a websocket per dashboard, authenticated at upgrade.
+
+Each socket gets the events whose audience admits its staff member (role and id); an
+event's ``shown`` part (a room entry's view, with a name) is audited as a read of its
+clients before it is sent, like the ``GET /rooms`` that would show the same.
+"""
 
 import asyncio
 import contextlib
+import logging
 
 import msgspec
 from aiohttp import WSCloseCode, WSMsgType, web
 
-from tlh.server.http import ALL_STAFF, actor, requires
+from tlh.domain.audience import Viewer
+from tlh.errors import TlhError
+from tlh.server.http import ALL_STAFF, actor, ctx, requires
 from tlh.server.keys import (
     BUS,
     DASHBOARDS,
@@ -17,6 +25,7 @@ from tlh.server.keys import (
 )
 from tlh.server.origin import check_origin
 
+log = logging.getLogger(__name__)
 routes = web.RouteTableDef()
 _encoder = msgspec.json.Encoder()
 #: Sent to a dashboard that another login of the same user replaced.
@@ -48,12 +57,27 @@ async def events(request: web.Request) -> web.WebSocketResponse:
             with contextlib.suppress(ConnectionResetError, RuntimeError):
                 await previous.send_str(SUPERSEDED)
             await previous.close(code=WSCloseCode.POLICY_VIOLATION, message=b"superseded")
-    sub = request.app[BUS].subscribe()
+    who = actor(request)
+    viewer = Viewer(who.id, who.role)
+    sub = request.app[BUS].subscribe(viewer=viewer)
+    audit = ctx(request).audit
 
     async def pump() -> None:
         while True:
             event = await sub.get()
-            await ws.send_str(_encoder.encode(event).decode())
+            data, reads = event.seen_by(viewer)
+            if reads:
+                # What it shows (a name) is a read of those clients, as GET /rooms is.
+                try:
+                    await audit.append_many(who, "client.read", reads)
+                except TlhError as exc:
+                    # Unaudited, it is not sent; closed, the dashboard reconnects and
+                    # resyncs rather than wait on a stream gone silent.
+                    log.warning("staff event stream closed: %s", type(exc).__name__)
+                    await ws.close(code=WSCloseCode.INTERNAL_ERROR)
+                    return
+            wire = {"type": event.type, "at": event.at, "data": data}
+            await ws.send_str(_encoder.encode(wire).decode())
 
     sender = asyncio.create_task(pump())
     try:

@@ -20,7 +20,7 @@ from tlh.errors import BadRequest, Forbidden, Unauthenticated
 from tlh.server.http import body, ctx, max_body, public, respond
 from tlh.server.keys import FAILURES, LINK_SESSIONS
 from tlh.server.origin import check_origin
-from tlh.services import consent, identity
+from tlh.services import audiences, consent, identity
 from tlh.services.context import Actor
 from tlh.services.links import appointment_of, find_by_token, get_link, outreach_of, redeemable
 
@@ -80,6 +80,7 @@ async def redeem(request: web.Request) -> web.Response:
     c.events.publish(
         "link.redeemed",
         {"link_id": link.id, "appointment_id": link.appointment_id, "client_id": link.client_id},
+        audiences.link(c, link),
     )
     answer = _describe(request, link)
     answer["state"] = verdict.state.value
