@@ -37,7 +37,7 @@ class ConsentState(StrEnum):
     OUTDATED = "outdated"  # accepted, but for an older form version
 
 
-class ConsentRecord(msgspec.Struct, frozen=True, kw_only=True):
+class ConsentRecord(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     id: str
     client_id: str
     decision: ConsentDecision

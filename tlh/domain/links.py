@@ -37,7 +37,7 @@ class Channel(StrEnum):
     WEBSITE = "website"
 
 
-class JoinLink(msgspec.Struct, frozen=True, kw_only=True):
+class JoinLink(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     id: str
     token_hash: str
     purpose: LinkPurpose

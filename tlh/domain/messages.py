@@ -31,7 +31,7 @@ class MessageStatus(StrEnum):
     FAILED = "failed"
 
 
-class Message(msgspec.Struct, frozen=True, kw_only=True):
+class Message(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     id: str
     #: One logical message, one key: the outbox refuses a second message with it.
     idempotency_key: str

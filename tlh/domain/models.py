@@ -4,6 +4,10 @@ These are the wire format too: ``msgspec.json.encode(model)`` is exactly what th
 API sends and what ``--json`` prints, and the store keeps the same encoding on disk.
 Datetimes are always timezone-aware and held in UTC; the practice's zone is only
 for display and for reading local times typed by people.
+
+The records the store keeps are ``gc=False``: frozen, holding only scalars, strings,
+tuples and other such records, they cannot form a reference cycle, so the cycle
+collector need not walk the hundreds of thousands a practice's history holds.
 """
 
 from __future__ import annotations
@@ -82,7 +86,7 @@ DEFAULT_START_STATUSES: tuple[Status, ...] = (
 )
 
 
-class Policy(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+class Policy(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True, gc=False):
     """The practice's settings (one practice per server)."""
 
     practice_name: str
@@ -131,7 +135,7 @@ class Policy(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=Tr
     relay: RelayMode = RelayMode.AUTO
 
 
-class Staff(msgspec.Struct, frozen=True, kw_only=True):
+class Staff(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     id: str
     email: str  # stored lower-case
     name: str
@@ -144,7 +148,7 @@ class Staff(msgspec.Struct, frozen=True, kw_only=True):
     updated_at: datetime
 
 
-class StaffToken(msgspec.Struct, frozen=True, kw_only=True):
+class StaffToken(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     """An API token: only its SHA-256 is stored; the token is shown once."""
 
     id: str
@@ -154,7 +158,7 @@ class StaffToken(msgspec.Struct, frozen=True, kw_only=True):
     revoked_at: datetime | None = None
 
 
-class Contact(msgspec.Struct, frozen=True, kw_only=True):
+class Contact(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     """A caregiver or other contact of a client."""
 
     id: str
@@ -165,7 +169,7 @@ class Contact(msgspec.Struct, frozen=True, kw_only=True):
     reminders: tuple[Reminder, ...] = ()
 
 
-class Client(msgspec.Struct, frozen=True, kw_only=True):
+class Client(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     id: str
     name: str
     dob: date | None = None
@@ -178,7 +182,7 @@ class Client(msgspec.Struct, frozen=True, kw_only=True):
     updated_at: datetime
 
 
-class Appointment(msgspec.Struct, frozen=True, kw_only=True):
+class Appointment(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     id: str
     kind: Kind = Kind.APPOINTMENT
     modality: Modality = Modality.IN_PERSON
@@ -203,7 +207,7 @@ class Appointment(msgspec.Struct, frozen=True, kw_only=True):
         return self.start + timedelta(minutes=self.duration_min)
 
 
-class AvailabilityBlock(msgspec.Struct, frozen=True, kw_only=True):
+class AvailabilityBlock(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     """A weekly block of a clinician's time, in the practice's local time."""
 
     id: str

@@ -12,7 +12,7 @@ from datetime import datetime
 import msgspec
 
 
-class Participation(msgspec.Struct, frozen=True, kw_only=True):
+class Participation(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     #: The call peer id: a room entry id for clients/guests, the staff id for staff.
     peer_id: str
     kind: str  # "client" | "contact" | "guest" | "staff"
@@ -24,7 +24,7 @@ class Participation(msgspec.Struct, frozen=True, kw_only=True):
     left_at: datetime | None = None
 
 
-class SessionSegment(msgspec.Struct, frozen=True, kw_only=True):
+class SessionSegment(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     id: str  # "ses_..."
     #: The appointment, or ``None`` for a room session (guests, quick).
     appointment_id: str | None = None
