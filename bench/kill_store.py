@@ -20,10 +20,14 @@ from tlh.store.tinystore import init_data_dir
 
 async def main(kills: int, seed: int) -> None:
     with tempfile.TemporaryDirectory() as tmp:
-        data_dir = init_data_dir(Path(tmp) / "practice")
         t = time.perf_counter()
-        plain = await run_kills(data_dir, kills=kills, seed=seed, max_acks=30)
-        slow = await run_kills(data_dir, kills=kills, seed=seed + 1, slow_audit=True)
+        # Each run on its own dir: batch numbers restart with each run.
+        plain = await run_kills(
+            init_data_dir(Path(tmp) / "plain"), kills=kills, seed=seed, max_acks=30
+        )
+        slow = await run_kills(
+            init_data_dir(Path(tmp) / "slow"), kills=kills, seed=seed + 1, slow_audit=True
+        )
         took = time.perf_counter() - t
         print(
             f"{2 * kills} kills ({kills} with slowed audit writes), every acknowledged commit "
