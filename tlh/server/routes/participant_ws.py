@@ -88,7 +88,7 @@ async def participant_ws(request: web.Request) -> web.WebSocketResponse:
                 await reject(ws, FrameRejected("invalid message"))
                 break
     finally:
-        rooms.connection_closed(conn)
+        rooms.participants.connection_closed(conn)
         conn.outbox.finish()
         request.app[WEBSOCKETS].discard(ws)
     return ws
@@ -99,7 +99,7 @@ async def _handle(
 ) -> None:
     kind = frame["type"]
     if kind == "hello":
-        if conn.entry_id is not None and rooms.get(conn.entry_id) is not None:
+        if conn.entry_id is not None and rooms.state.get(conn.entry_id) is not None:
             return  # already here: hello again changes nothing
         device_id = frame.get("device_id")
         if not isinstance(device_id, str) or not 0 < len(device_id) <= _MAX_DEVICE_ID:
@@ -109,7 +109,7 @@ async def _handle(
         verdict = redeemable(c, link, c.clock())
         if verdict.state is RedeemState.INVALID:
             raise FrameRejected("link no longer valid")
-        await rooms.hello(
+        await rooms.participants.hello(
             link,
             device_id,
             conn,
@@ -124,15 +124,15 @@ async def _handle(
             raise NotAdmitted("signalling is only allowed after admission")
         # A peer that just left makes its offer/candidate moot, not an error.
         with contextlib.suppress(NotFound):
-            rooms.signal(entry_id, to, data)
+            rooms.participants.signal(entry_id, to, data)
         return
     if entry_id is None:
         if kind == "leave":
             return
         raise FrameRejected("say hello first")
     if kind == "device_check":
-        await rooms.device_check(entry_id, frame)
+        await rooms.participants.device_check(entry_id, frame)
     elif kind == "media":
-        await rooms.media(entry_id, frame.get("state"))
+        await rooms.participants.media(entry_id, frame.get("state"))
     elif kind == "leave":
-        await rooms.leave(entry_id)
+        await rooms.participants.leave(entry_id)
