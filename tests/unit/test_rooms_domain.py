@@ -167,8 +167,9 @@ def test_device_check_takes_known_results_and_skips_what_is_left_out() -> None:
         "skipped",
         T0,
     )
-    with pytest.raises(InvalidInput):
-        r.device_check({"camera": "broken"}, T0)
+    for wrong in ("broken", ["ok"], 1):
+        with pytest.raises(InvalidInput):
+            r.device_check({"camera": wrong}, T0)
 
 
 def test_waiting_room_setting_and_auto_admit() -> None:

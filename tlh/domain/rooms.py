@@ -76,7 +76,7 @@ def device_check(reported: Mapping[str, object], now: datetime) -> DeviceCheck:
     """The device check a page reported (a device it leaves out was ``skipped``;
     ``InvalidInput`` for any other value)."""
     values = {k: reported.get(k, "skipped") for k in ("camera", "microphone", "speaker")}
-    if not all(v in DEVICE_RESULTS for v in values.values()):
+    if not all(isinstance(v, str) and v in DEVICE_RESULTS for v in values.values()):
         raise InvalidInput("device check values are ok, denied, missing or skipped")
     return DeviceCheck(**{k: str(v) for k, v in values.items()}, at=now)
 
