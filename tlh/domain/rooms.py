@@ -235,25 +235,28 @@ def admit(
 
 
 def deny(entry: RoomEntry, now: datetime) -> RoomEntry:
+    """Sent away by staff (from the line or the call)."""
     _live(entry, "denied")
     return _moved(entry, EntryState.DENIED, now)
 
 
 def send_back(entry: RoomEntry, now: datetime) -> RoomEntry:
     """Back to waiting from the call, first in line."""
-    if entry.state not in IN_CALL:
-        raise InvalidTransition(f"entry {entry.id} is not in a call")
-    return _moved(
-        entry, EntryState.WAITING, now, admitted_by=None, admitted_at=None, returned_at=now
-    )
+    if entry.state in IN_CALL:
+        return _moved(
+            entry, EntryState.WAITING, now, admitted_by=None, admitted_at=None, returned_at=now
+        )
+    raise InvalidTransition(f"entry {entry.id} is not in a call")
 
 
 def leave(entry: RoomEntry, now: datetime) -> RoomEntry:
+    """Gone: the page left, its link was revoked, or its session ended."""
     _live(entry, "left")
     return _moved(entry, EntryState.LEFT, now, online=False)
 
 
 def expire(entry: RoomEntry, now: datetime) -> RoomEntry:
+    """Offline past the grace period."""
     _live(entry, "expired")
     return _moved(entry, EntryState.EXPIRED, now, online=False)
 

@@ -13,12 +13,12 @@ from typing import Any
 from aiohttp import web
 
 from tlh.domain.links import JoinLink, LinkPurpose, RedeemState
-from tlh.errors import Forbidden, NotFound, TlhError, Unauthenticated
+from tlh.errors import Forbidden, NotFound, TlhError
 from tlh.server.http import ctx, public
-from tlh.server.keys import LINK_SESSIONS, ROOMS, WEBSOCKETS
+from tlh.server.keys import ROOMS, WEBSOCKETS
 from tlh.server.origin import check_origin
 from tlh.server.routes.link_identity import verified
-from tlh.server.routes.links import COOKIE
+from tlh.server.routes.links import COOKIE, live_link
 from tlh.server.wsproto import (
     FloodGuard,
     FrameRejected,
@@ -41,14 +41,7 @@ _MAX_DEVICE_ID = 100
 
 def participant_link(request: web.Request) -> JoinLink:
     """The live join link behind the cookie: 401 without one, 403 for a consent link."""
-    c = ctx(request)
-    link_id = request.app[LINK_SESSIONS].link_id(request.cookies.get(COOKIE))
-    try:
-        link = get_link(c, link_id) if link_id else None
-    except NotFound:
-        link = None
-    if link is None or redeemable(c, link, c.clock()).state is RedeemState.INVALID:
-        raise Unauthenticated("your link has expired; please open it again from your message")
+    link, _ = live_link(request)
     if link.purpose is LinkPurpose.CONSENT:
         raise Forbidden("this link is for the consent form only")
     return link
