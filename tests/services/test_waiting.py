@@ -15,7 +15,7 @@ from tests.seeding import audited_when
 from tlh.domain.audience import Viewer
 from tlh.domain.links import Channel, JoinLink, LinkPurpose, ParticipantKind
 from tlh.domain.models import Role
-from tlh.domain.rooms import EntryState
+from tlh.domain.rooms import EntryState, RoomEntry
 from tlh.services.callhub import CallHub, Outbox
 from tlh.services.context import Context
 from tlh.services.waiting import Connection, Rooms, clean_display_name
@@ -87,6 +87,14 @@ def connection() -> Connection:
     return Connection(outbox=Outbox(lambda frame: None), close=close)
 
 
+async def _gone_offline(rooms: Rooms) -> RoomEntry:
+    """A guest says hello and their socket closes: the entry, holding its place."""
+    conn = connection()
+    entry = await rooms.participants.hello(LINK, "dev_1", conn)
+    rooms.participants.connection_closed(conn)
+    return entry
+
+
 async def _settle() -> None:
     for _ in range(5):
         await asyncio.sleep(0)  # lets the expiry task the timer created run
@@ -94,9 +102,7 @@ async def _settle() -> None:
 
 async def test_offline_entry_expires_after_grace(setup: Any) -> None:
     rooms, clock, timer, ctx = setup
-    conn = connection()
-    entry = await rooms.participants.hello(LINK, "dev_1", conn, display_name="Sam")
-    rooms.participants.connection_closed(conn)
+    entry = await _gone_offline(rooms)
     [handle] = timer.pending()
     assert handle.delay == 60
     clock.now += timedelta(seconds=60)
@@ -128,9 +134,7 @@ async def test_an_entry_leaving_the_shared_queue_is_taken_off_every_dashboard(
 
 async def test_reconnect_within_grace_cancels_expiry(setup: Any) -> None:
     rooms, clock, timer, _ = setup
-    first = connection()
-    entry = await rooms.participants.hello(LINK, "dev_1", first)
-    rooms.participants.connection_closed(first)
+    entry = await _gone_offline(rooms)
     clock.now += timedelta(seconds=59)
     again = await rooms.participants.hello(LINK, "dev_1", connection())
     assert again.id == entry.id
@@ -141,9 +145,7 @@ async def test_reconnect_within_grace_cancels_expiry(setup: Any) -> None:
 
 async def test_an_early_timer_reschedules_the_rest(setup: Any) -> None:
     rooms, clock, timer, _ = setup
-    conn = connection()
-    entry = await rooms.participants.hello(LINK, "dev_1", conn)
-    rooms.participants.connection_closed(conn)
+    entry = await _gone_offline(rooms)
     clock.now += timedelta(seconds=45)
     timer.pending()[0].callback()
     await _settle()
