@@ -27,6 +27,15 @@ from .browser import (
 pytestmark = [pytest.mark.timeout(90), needs_chromium]
 
 
+#: What a status frame says unless a test says otherwise.
+STATUS: dict[str, Any] = {
+    "entry_id": "ent_1",
+    "clinician_name": "Dr. Lee",
+    "presence": "online",
+    "second_device": False,
+}
+
+
 class FakeRoom:
     """Plays the server's side of /api/v1/link/ws; keeps what the page sent."""
 
@@ -50,6 +59,10 @@ class FakeRoom:
     def send(self, **frame: Any) -> None:
         self.socket.send(json.dumps(frame))
 
+    def status(self, state: str, **fields: Any) -> None:
+        """A ``status`` frame: ``STATUS`` unless ``fields`` say otherwise."""
+        self.send(type="status", state=state, **(STATUS | fields))
+
 
 async def _waiting_page(server: LiveServer, browser: Any) -> tuple[Any, FakeRoom]:
     link, _ = await client_link(server)
@@ -70,17 +83,7 @@ async def test_the_waiting_room_shows_status_countdown_place_and_messages(
     check = await room.next("device_check")
     assert (check["camera"], check["microphone"]) == ("ok", "ok")
     opens = (datetime.now(UTC) + timedelta(minutes=3)).isoformat()
-    room.send(
-        type="status",
-        state="waiting",
-        entry_id="ent_1",
-        clinician_name="Dr. Lee",
-        presence="late",
-        opens_at=opens,
-        position=2,
-        expected_wait_min=10,
-        second_device=False,
-    )
+    room.status("waiting", presence="late", opens_at=opens, position=2, expected_wait_min=10)
     await page.get_by_text("You are early").wait_for(timeout=5_000)
     assert await page.locator("#countdown").is_visible()
     assert (await page.locator("#countdown").text_content() or "").startswith("Opens in 2:")
@@ -92,15 +95,7 @@ async def test_the_waiting_room_shows_status_countdown_place_and_messages(
     await page.screenshot(path=str(SHOTS / "waiting-status-360x640.png"))
     await no_overflow(page)
 
-    room.send(
-        type="status",
-        state="waiting",
-        entry_id="ent_1",
-        clinician_name="Dr. Lee",
-        presence="online",
-        position=1,
-        second_device=False,
-    )
+    room.status("waiting", position=1)
     await page.get_by_text("Dr. Lee will let you in shortly.").wait_for(timeout=5_000)
     assert not await page.locator("#countdown").is_visible()
     assert await page.locator("#place").text_content() == "You are next in line."
@@ -128,14 +123,7 @@ async def test_a_client_sent_away_is_told_why(
 ) -> None:
     page, room = await _waiting_page(live_server, browser)
     await room.next("hello")
-    room.send(
-        type="status",
-        state=state,
-        entry_id="ent_1",
-        clinician_name="Dr. Lee",
-        presence="online",
-        second_device=False,
-    )
+    room.status(state)
     await page.get_by_role("heading", name=heading).wait_for(timeout=5_000)
     text = await page.locator("#problem-text").text_content() or ""
     for words in says:
@@ -148,14 +136,7 @@ async def test_a_second_device_is_told_it_needs_approval(
 ) -> None:
     page, room = await _waiting_page(live_server, browser)
     await room.next("hello")
-    room.send(
-        type="status",
-        state="waiting",
-        entry_id="ent_2",
-        clinician_name="Dr. Lee",
-        presence="online",
-        second_device=True,
-    )
+    room.status("waiting", entry_id="ent_2", second_device=True)
     await page.get_by_text("already open on another device").wait_for(timeout=5_000)
 
 

@@ -1,4 +1,5 @@
-"""Shared steps for the link, consent and invitation tests (a client, an appointment)."""
+"""Shared steps for the link, consent and invitation tests (a client, an appointment,
+another clinician)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,16 @@ TOKEN = re.compile(r"/j#([A-Za-z0-9_-]{40,})")
 
 def origin(practice: Practice) -> str:
     return str(practice.client.make_url("/")).rstrip("/")
+
+
+async def add_clinician(
+    practice: Practice, email: str = "kim@example.org", name: str = "Kim"
+) -> dict[str, Any]:
+    """Another clinician with telehealth on: the answer (``staff`` and its ``token``)."""
+    body = {"email": email, "name": name, "role": "clinician", "telehealth": True}
+    status, made = await practice.call("POST", "/api/v1/staff", json=body)
+    assert status == 201, made
+    return dict(made)
 
 
 async def add_client(practice: Practice, **fields: Any) -> str:

@@ -14,15 +14,34 @@ from .outreach_helpers import origin, redeem, token_in
 WAIT_S = 3.0
 
 
-async def guest_cookie(practice: Practice, clinician: str = "lee@example.org") -> str:
-    """A guest link into the clinician's room, redeemed: the link cookie."""
+async def guest_link(practice: Practice, clinician: str = "lee@example.org") -> dict[str, Any]:
+    """A new guest link into the clinician's room: the invite's answer (link, url)."""
     status, made = await practice.call(
         "POST", "/api/v1/invites/guest", json={"clinician": clinician}
     )
     assert status == 201, made
-    response = await redeem(practice, token_in(made["url"]))
+    return dict(made)
+
+
+async def appointment_link(practice: Practice, appointment_id: str) -> dict[str, Any]:
+    """A new join link for the appointment's client: the invite's answer (link, url)."""
+    status, made = await practice.call(
+        "POST", "/api/v1/invites/link", json={"appointment_id": appointment_id}
+    )
+    assert status == 201, made
+    return dict(made)
+
+
+async def redeemed(practice: Practice, url: str) -> str:
+    """The link in ``url`` opened by its holder: the link cookie."""
+    response = await redeem(practice, token_in(url))
     assert response.status == 200, await response.text()
     return str(response.cookies["__Host-tlh_link"].value)
+
+
+async def guest_cookie(practice: Practice, clinician: str = "lee@example.org") -> str:
+    """A guest link into the clinician's room, redeemed: the link cookie."""
+    return await redeemed(practice, (await guest_link(practice, clinician))["url"])
 
 
 class Peer:
@@ -79,12 +98,27 @@ async def connect(practice: Practice, cookie: str | None, **headers: str) -> Pee
     return Peer(ws)
 
 
+async def arrive(
+    practice: Practice, url: str, device_id: str = "dev_1", **extra: Any
+) -> tuple[Peer, dict[str, Any]]:
+    """The holder of the link in ``url`` opens it and says hello: the socket and its
+    first status."""
+    peer = await connect(practice, await redeemed(practice, url))
+    return peer, await peer.hello(device_id, **extra)
+
+
 async def guest(
     practice: Practice, device_id: str = "dev_1", **extra: Any
 ) -> tuple[Peer, dict[str, Any]]:
     """A new guest waiting in Lee's room: the socket and its first status."""
-    peer = await connect(practice, await guest_cookie(practice))
-    return peer, await peer.hello(device_id, **extra)
+    return await arrive(practice, (await guest_link(practice))["url"], device_id, **extra)
+
+
+async def room_entries(practice: Practice, role: str = "clinician") -> list[dict[str, Any]]:
+    """The live entries of the rooms the staff member sees (the shared queue aside)."""
+    status, rooms = await practice.call("GET", "/api/v1/rooms", role=role)
+    assert status == 200, rooms
+    return [e for room in rooms["items"] for e in room["entries"]]
 
 
 class Events:
@@ -122,7 +156,14 @@ async def start_room_session(practice: Practice) -> dict[str, Any]:
     return dict(made["session"])
 
 
-async def admit(practice: Practice, entry_id: str, role: str = "clinician", **body: Any) -> Any:
+async def act(
+    practice: Practice, action: str, entry_id: str, role: str = "clinician", **body: Any
+) -> Any:
+    """Staff act on an entry (admit, deny, return, message, transfer): status, answer."""
     return await practice.call(
-        "POST", f"/api/v1/rooms/entries/{entry_id}/admit", role=role, json=body
+        "POST", f"/api/v1/rooms/entries/{entry_id}/{action}", role=role, json=body
     )
+
+
+async def admit(practice: Practice, entry_id: str, role: str = "clinician", **body: Any) -> Any:
+    return await act(practice, "admit", entry_id, role, **body)

@@ -15,8 +15,8 @@ import pytest
 from tlh.server.keys import AUDIT
 
 from .conftest import Practice
-from .outreach_helpers import add_appointment, add_client, redeem, token_in
-from .rooms_helpers import WAIT_S, Peer, connect
+from .outreach_helpers import add_appointment, add_client, add_clinician
+from .rooms_helpers import WAIT_S, Peer, appointment_link, arrive, connect, redeemed
 
 DR_B = "drb@example.org"
 #: Sent to every staff member: whatever a socket got before it is all it will get.
@@ -24,18 +24,13 @@ MARKER = "practice.updated"
 
 
 async def _add_dr_b(practice: Practice) -> None:
-    status, made = await practice.call(
-        "POST",
-        "/api/v1/staff",
-        json={"email": DR_B, "name": "Dr B", "role": "clinician", "telehealth": True},
-    )
-    assert status == 201, made
+    made = await add_clinician(practice, DR_B, "Dr B")
     practice.tokens["dr_b"] = made["token"]
     practice.ids["dr_b"] = made["staff"]["id"]
 
 
 async def _dr_bs_client(practice: Practice) -> tuple[str, str]:
-    """Ana, with consent and an appointment with Dr B now: her id and a join link token."""
+    """Ana, with consent and an appointment with Dr B now: her id and a join link's url."""
     client_id = await add_client(practice)
     status, _ = await practice.call(
         "POST", "/api/v1/consents/verbal", json={"client_id": client_id, "note": "by phone"}
@@ -43,19 +38,13 @@ async def _dr_bs_client(practice: Practice) -> tuple[str, str]:
     assert status == 201
     start = datetime.now(UTC) - timedelta(minutes=1)
     appt = await add_appointment(practice, client_id, start, clinicians=[DR_B])
-    status, made = await practice.call(
-        "POST", "/api/v1/invites/link", json={"appointment_id": appt["id"]}
-    )
-    assert status == 201, made
-    return client_id, token_in(made["url"])
+    return client_id, (await appointment_link(practice, appt["id"]))["url"]
 
 
-async def _arrive(practice: Practice, token: str) -> tuple[Peer, str]:
+async def _arrive(practice: Practice, url: str) -> tuple[Peer, str]:
     """The client opens the link and waits: the socket and the entry id."""
-    response = await redeem(practice, token)
-    assert response.status == 200, await response.text()
-    peer = await connect(practice, response.cookies["__Host-tlh_link"].value)
-    return peer, str((await peer.hello())["entry_id"])
+    peer, status = await arrive(practice, url)
+    return peer, str(status["entry_id"])
 
 
 async def _stream(practice: Practice, role: str) -> aiohttp.ClientWebSocketResponse:
@@ -96,9 +85,9 @@ async def test_an_arrival_in_dr_bs_room_reaches_dr_b_and_the_admin_not_dr_a(
     practice: Practice,
 ) -> None:
     await _add_dr_b(practice)
-    client_id, token = await _dr_bs_client(practice)
+    client_id, url = await _dr_bs_client(practice)
     dr_a, dr_b, admin = [await _stream(practice, r) for r in ("clinician", "dr_b", "admin")]
-    peer, entry_id = await _arrive(practice, token)
+    peer, entry_id = await _arrive(practice, url)
 
     joined = {}
     for name, ws in (("dr_b", dr_b), ("admin", admin)):
@@ -124,8 +113,8 @@ async def test_an_arrival_in_dr_bs_room_reaches_dr_b_and_the_admin_not_dr_a(
 
 async def test_a_transfer_shows_the_entry_to_its_new_room_only(practice: Practice) -> None:
     await _add_dr_b(practice)
-    _, token = await _dr_bs_client(practice)
-    peer, entry_id = await _arrive(practice, token)
+    _, url = await _dr_bs_client(practice)
+    peer, entry_id = await _arrive(practice, url)
     dr_a, dr_b, scheduler = [await _stream(practice, r) for r in ("clinician", "dr_b", "scheduler")]
     status, _ = await practice.call(
         "POST", f"/api/v1/rooms/entries/{entry_id}/transfer", json={"to": "lee@example.org"}
@@ -169,9 +158,8 @@ async def test_an_entry_that_cannot_be_audited_is_not_sent(
     practice: Practice, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     await _add_dr_b(practice)
-    _, token = await _dr_bs_client(practice)
-    response = await redeem(practice, token)
-    peer = await connect(practice, response.cookies["__Host-tlh_link"].value)
+    _, url = await _dr_bs_client(practice)
+    peer = await connect(practice, await redeemed(practice, url))
     admin = await _stream(practice, "admin")
 
     def full(data: bytes) -> None:

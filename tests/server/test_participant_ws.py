@@ -45,8 +45,17 @@ async def test_hello_gets_a_waiting_status(practice: Practice) -> None:
         ('{"type": "admit", "entry_id": "ent_x"}', 1008),
         ('{"type": "hello", "device_id": "' + "x" * 17_000 + '"}', 1009),
         ('{"type": "signal", "to": "x", "data": {}}', 1008),
+        ('{"type": "device_check", "camera": ["ok"]}', 1008),
     ],
-    ids=["binary", "invalid-json", "unknown-type", "staff-type", "oversized", "sdp-too-early"],
+    ids=[
+        "binary",
+        "invalid-json",
+        "unknown-type",
+        "staff-type",
+        "oversized",
+        "sdp-too-early",
+        "device-check-not-text",
+    ],
 )
 async def test_bad_frames_close_only_that_socket(
     practice: Practice, frame: str | bytes, code: int

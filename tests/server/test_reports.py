@@ -15,7 +15,7 @@ from tlh.server.keys import CTX
 from tlh.store.base import Put
 
 from .conftest import Practice
-from .outreach_helpers import add_appointment, add_client
+from .outreach_helpers import add_appointment, add_client, add_clinician
 
 # 23:30 on 2 March in New York (the practice's zone) is already 3 March in UTC.
 LATE_EVENING = datetime(2026, 3, 3, 4, 30, tzinfo=UTC)
@@ -142,12 +142,7 @@ async def test_csv_has_a_header_and_one_line_per_row(
 
 
 async def test_clinician_filter_and_own_reports(practice: Practice, seeded: dict[str, Any]) -> None:
-    status, other = await practice.call(
-        "POST",
-        "/api/v1/staff",
-        json={"email": "kim@example.org", "name": "Kim", "role": "clinician", "telehealth": True},
-    )
-    assert status == 201, other
+    await add_clinician(practice)
     query = "/api/v1/reports/attendance?from=2026-03-02&to=2026-03-02"
     _, lee = await practice.call("GET", query + "&clinician=lee@example.org")
     assert len(lee["items"]) == 3

@@ -15,7 +15,7 @@ from tlh.server.http import ROLES_ATTR
 
 from .call_helpers import next_frame
 from .conftest import Practice
-from .outreach_helpers import add_appointment, add_client
+from .outreach_helpers import add_appointment, add_client, add_clinician
 
 ROLES = ("admin", "scheduler", "clinician")
 
@@ -122,12 +122,7 @@ class Two:
 
 
 async def _two_clinicians(practice: Practice) -> Two:
-    status, kim = await practice.call(
-        "POST",
-        "/api/v1/staff",
-        json={"email": "kim@example.org", "name": "Kim", "role": "clinician", "telehealth": True},
-    )
-    assert status == 201, kim
+    kim = await add_clinician(practice)
     two = Two(
         practice, kim["token"], {}, {}, {}, {"own": "lee@example.org", "other": "kim@example.org"}
     )

@@ -20,6 +20,7 @@ from tlh.services.events import EventBus
 from tlh.services.hooks import HookRunner
 
 from .conftest import Practice, serve_app
+from .outreach_helpers import add_clinician
 from .rooms_helpers import WAIT_S, guest
 
 # Appends its stdin as one line to the file named in argv[1].
@@ -50,12 +51,7 @@ async def test_command_hook_gets_room_events_on_stdin(tmp_path: Path, aiohttp_cl
     )
     client = await serve_app(aiohttp_client, settings)
     practice = Practice(client, data_dir, {"admin": admin_token}, {})
-    status, made = await practice.call(
-        "POST",
-        "/api/v1/staff",
-        json={"email": "lee@example.org", "name": "Lee", "role": "clinician", "telehealth": True},
-    )
-    assert status == 201, made
+    await add_clinician(practice, "lee@example.org", "Lee")
     peer, hello = await guest(practice, display_name="Sam Guest")
     [event] = await _wait_for_lines(out, 1)
     assert event["type"] == "room.joined"

@@ -5,29 +5,25 @@ and the same socket cannot say hello again."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from .conftest import Practice
-from .outreach_helpers import add_appointment, add_client, redeem, token_in
-from .rooms_helpers import Peer, admit, connect, events, start_room_session
-
-
-async def _entries(practice: Practice) -> list[dict[str, Any]]:
-    status, rooms = await practice.call("GET", "/api/v1/rooms", role="clinician")
-    assert status == 200, rooms
-    return [e for room in rooms["items"] for e in room["entries"]]
+from .outreach_helpers import add_appointment, add_client
+from .rooms_helpers import (
+    Peer,
+    admit,
+    appointment_link,
+    arrive,
+    events,
+    guest_link,
+    room_entries,
+    start_room_session,
+)
 
 
 async def _waiting_guest(practice: Practice) -> tuple[Peer, str, str]:
     """A guest waiting in Lee's room: socket, entry id, link id."""
-    status, made = await practice.call(
-        "POST", "/api/v1/invites/guest", json={"clinician": "lee@example.org"}
-    )
-    assert status == 201, made
-    response = await redeem(practice, token_in(made["url"]))
-    assert response.status == 200
-    peer = await connect(practice, response.cookies["__Host-tlh_link"].value)
-    first = await peer.hello("dev_1")
+    made = await guest_link(practice)
+    peer, first = await arrive(practice, made["url"])
     return peer, first["entry_id"], made["link"]["id"]
 
 
@@ -39,14 +35,7 @@ async def _waiting_client(practice: Practice) -> tuple[Peer, str, str]:
     )
     assert status == 201
     appt = await add_appointment(practice, client_id, start=datetime.now(UTC))
-    code, made = await practice.call(
-        "POST", "/api/v1/invites/link", json={"appointment_id": appt["id"]}
-    )
-    assert code == 201, made
-    response = await redeem(practice, token_in(made["url"]))
-    assert response.status == 200
-    peer = await connect(practice, response.cookies["__Host-tlh_link"].value)
-    first = await peer.hello("dev_1")
+    peer, first = await arrive(practice, (await appointment_link(practice, appt["id"]))["url"])
     return peer, first["entry_id"], str(appt["id"])
 
 
@@ -59,7 +48,7 @@ async def test_revoking_a_waiting_guests_link_sends_them_away(practice: Practice
     await peer.next("status", state="revoked")
     left = await stream.next("room.left", entry_id=entry_id)
     assert left["reason"] == "link_revoked"
-    assert [e["id"] for e in await _entries(practice)] == [other_entry]
+    assert [e["id"] for e in await room_entries(practice)] == [other_entry]
     # The same socket cannot come back in with the revoked link.
     await peer.send({"type": "hello", "device_id": "dev_1"})
     assert await peer.closed() == 1008
@@ -86,7 +75,7 @@ async def test_revoking_takes_a_guest_out_of_the_call(practice: Practice) -> Non
     assert status == 200
     await peer.next("status", state="revoked")
     await lee.next("peer.left", peer_id=entry_id)
-    assert await _entries(practice) == []
+    assert await room_entries(practice) == []
     await lee.ws.close()
 
 
@@ -95,7 +84,7 @@ async def test_cancelling_sends_the_waiting_client_away(practice: Practice) -> N
     status, _ = await practice.call("POST", f"/api/v1/appointments/{appt_id}/cancel")
     assert status == 200
     await peer.next("status", state="revoked")
-    assert await _entries(practice) == []
+    assert await room_entries(practice) == []
 
 
 async def test_resending_a_link_keeps_its_holders_visit(practice: Practice) -> None:
@@ -111,7 +100,7 @@ async def test_resending_a_link_keeps_its_holders_visit(practice: Practice) -> N
     other, other_entry, other_link = await _waiting_guest(practice)
     await practice.call("POST", f"/api/v1/links/{other_link}/revoke")
     await stream.next("room.left", entry_id=other_entry)
-    assert [e["id"] for e in await _entries(practice)] == [entry_id]
+    assert [e["id"] for e in await room_entries(practice)] == [entry_id]
     assert not peer.ws.closed
     await other.ws.close()
 
@@ -124,4 +113,4 @@ async def test_rescheduling_sends_the_waiting_client_to_the_new_link(practice: P
     )
     assert status == 200
     await peer.next("status", state="revoked")
-    assert await _entries(practice) == []
+    assert await room_entries(practice) == []

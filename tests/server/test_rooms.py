@@ -5,21 +5,19 @@ from __future__ import annotations
 import asyncio
 
 from .conftest import Practice
-from .outreach_helpers import add_appointment, add_client, redeem, token_in
+from .outreach_helpers import add_appointment, add_client, add_clinician
 from .rooms_helpers import (
+    act,
     admit,
+    appointment_link,
+    arrive,
     connect,
     events,
     guest,
     guest_cookie,
+    room_entries,
     start_room_session,
 )
-
-
-async def _entries(practice: Practice, role: str = "clinician") -> list[dict[str, object]]:
-    status, rooms = await practice.call("GET", "/api/v1/rooms", role=role)
-    assert status == 200, rooms
-    return [e for room in rooms["items"] for e in room["entries"]]
 
 
 async def test_deny_with_a_message(practice: Practice) -> None:
@@ -27,18 +25,13 @@ async def test_deny_with_a_message(practice: Practice) -> None:
     peer, status = await guest(practice)
     entry_id = status["entry_id"]
     await stream.next("room.joined", entry_id=entry_id)
-    code, view = await practice.call(
-        "POST",
-        f"/api/v1/rooms/entries/{entry_id}/deny",
-        role="clinician",
-        json={"message": "Please book a visit"},
-    )
+    code, view = await act(practice, "deny", entry_id, message="Please book a visit")
     assert code == 200, view
     assert view["state"] == "denied"
     assert (await peer.next("message"))["text"] == "Please book a visit"
     assert (await peer.next("status"))["state"] == "denied"
     assert (await stream.next("room.denied", entry_id=entry_id))["by"] == practice.ids["clinician"]
-    assert await _entries(practice) == []
+    assert await room_entries(practice) == []
 
 
 async def test_leave_while_waiting(practice: Practice) -> None:
@@ -46,7 +39,7 @@ async def test_leave_while_waiting(practice: Practice) -> None:
     peer, status = await guest(practice)
     await peer.send({"type": "leave"})
     await stream.next("room.left", entry_id=status["entry_id"])
-    assert await _entries(practice) == []
+    assert await room_entries(practice) == []
 
 
 async def test_reconnect_within_grace_keeps_the_place(practice: Practice) -> None:
@@ -63,7 +56,7 @@ async def test_reconnect_within_grace_keeps_the_place(practice: Practice) -> Non
     assert resumed["entry_id"] == status["entry_id"]
     assert resumed["position"] == 2
     await stream.next("room.reconnected", entry_id=status["entry_id"])
-    entries = await _entries(practice)
+    entries = await room_entries(practice)
     assert [e["id"] for e in entries].count(status["entry_id"]) == 1
     assert len(entries) == 2
 
@@ -107,9 +100,7 @@ async def test_send_back_puts_the_entry_first_in_line(practice: Practice) -> Non
     code, _ = await admit(practice, sa["entry_id"])
     assert code == 200
     await b.next("status", position=1)
-    code, view = await practice.call(
-        "POST", f"/api/v1/rooms/entries/{sa['entry_id']}/return", role="clinician"
-    )
+    code, view = await act(practice, "return", sa["entry_id"])
     assert code == 200, view
     assert view["state"] == "waiting"
     assert view["position"] == 1
@@ -118,42 +109,24 @@ async def test_send_back_puts_the_entry_first_in_line(practice: Practice) -> Non
 
 
 async def test_transfer_to_another_clinician(practice: Practice) -> None:
-    code, made = await practice.call(
-        "POST",
-        "/api/v1/staff",
-        json={"email": "kim@example.org", "name": "Kim", "role": "clinician", "telehealth": True},
-    )
-    assert code == 201, made
+    kim = (await add_clinician(practice))["staff"]["id"]
     peer, status = await guest(practice)
-    code, view = await practice.call(
-        "POST",
-        f"/api/v1/rooms/entries/{status['entry_id']}/transfer",
-        role="scheduler",
-        json={"to": "kim@example.org"},
+    code, view = await act(
+        practice, "transfer", status["entry_id"], "scheduler", to="kim@example.org"
     )
     assert code == 200, view
-    assert view["clinician_id"] == made["staff"]["id"]
-    assert view["arrived_at"] == (await _entries(practice, "admin"))[0]["arrived_at"]
+    assert view["clinician_id"] == kim
+    assert view["arrived_at"] == (await room_entries(practice, "admin"))[0]["arrived_at"]
     assert (await peer.next("status", clinician_name="Kim"))["position"] == 1
     # Lee no longer sees the entry in their room.
-    assert await _entries(practice) == []
+    assert await room_entries(practice) == []
 
 
 async def test_clinician_cannot_act_in_another_room(practice: Practice) -> None:
-    code, _made = await practice.call(
-        "POST",
-        "/api/v1/staff",
-        json={"email": "kim@example.org", "name": "Kim", "role": "clinician", "telehealth": True},
-    )
-    assert code == 201
+    await add_clinician(practice)
     _, status = await guest(practice)
-    code, err = await practice.call(
-        "POST",
-        f"/api/v1/rooms/entries/{status['entry_id']}/transfer",
-        role="clinician",
-        json={"to": "kim@example.org"},
-    )
-    assert code == 200
+    code, err = await act(practice, "transfer", status["entry_id"], to="kim@example.org")
+    assert code == 200, err
     # Another clinician's room's entry is as unknown as a missing one (ids not probed).
     code, err = await admit(practice, status["entry_id"])
     assert (code, err["error"]["message"]) == (404, f"no live room entry {status['entry_id']}")
@@ -222,7 +195,7 @@ async def test_end_takes_the_call_out_and_leaves_waiting_entries(practice: Pract
     code, _ = await practice.call("POST", f"/api/v1/sessions/{session_id}/end", role="clinician")
     assert code == 200
     assert (await a.next("status", state="ended"))["entry_id"] == sa["entry_id"]
-    ids = [e["id"] for e in await _entries(practice)]
+    ids = [e["id"] for e in await room_entries(practice)]
     assert ids == [sb["entry_id"]]
     assert "ended" not in [f.get("state") for f in b.seen]
 
@@ -261,20 +234,13 @@ async def test_admit_before_the_session_can_start_leaves_the_client_waiting(
 ) -> None:
     client_id = await add_client(practice)
     appt = await add_appointment(practice, client_id)  # in two days: window not open
-    code, made = await practice.call(
-        "POST", "/api/v1/invites/link", json={"appointment_id": appt["id"]}
-    )
-    assert code == 201, made
-    response = await redeem(practice, token_in(made["url"]))
-    assert response.status == 200
-    peer = await connect(practice, response.cookies["__Host-tlh_link"].value)
-    status = await peer.hello("dev_1")
+    _, status = await arrive(practice, (await appointment_link(practice, appt["id"]))["url"])
     assert status["opens_at"]
     code, err = await admit(practice, status["entry_id"])
     assert code == 409, err
     assert err["error"]["code"] == "not_eligible"
     assert err["error"]["details"]
-    [entry] = await _entries(practice)
+    [entry] = await room_entries(practice)
     assert entry["state"] == "waiting"
     assert entry["label"] == "Ana Client"
     assert entry["consent"] is not None

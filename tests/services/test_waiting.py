@@ -15,7 +15,7 @@ from tests.seeding import audited_when
 from tlh.domain.audience import Viewer
 from tlh.domain.links import Channel, JoinLink, LinkPurpose, ParticipantKind
 from tlh.domain.models import Role
-from tlh.domain.rooms import EntryState
+from tlh.domain.rooms import EntryState, RoomEntry
 from tlh.services.callhub import CallHub, Outbox
 from tlh.services.context import Context
 from tlh.services.waiting import Connection, Rooms, clean_display_name
@@ -87,6 +87,14 @@ def connection() -> Connection:
     return Connection(outbox=Outbox(lambda frame: None), close=close)
 
 
+async def _gone_offline(rooms: Rooms) -> RoomEntry:
+    """A guest says hello and their socket closes: the entry, holding its place."""
+    conn = connection()
+    entry = await rooms.participants.hello(LINK, "dev_1", conn)
+    rooms.participants.connection_closed(conn)
+    return entry
+
+
 async def _settle() -> None:
     for _ in range(5):
         await asyncio.sleep(0)  # lets the expiry task the timer created run
@@ -94,15 +102,13 @@ async def _settle() -> None:
 
 async def test_offline_entry_expires_after_grace(setup: Any) -> None:
     rooms, clock, timer, ctx = setup
-    conn = connection()
-    entry = await rooms.hello(LINK, "dev_1", conn, display_name="Sam")
-    rooms.connection_closed(conn)
+    entry = await _gone_offline(rooms)
     [handle] = timer.pending()
     assert handle.delay == 60
     clock.now += timedelta(seconds=60)
     handle.callback()
     await _settle()
-    assert rooms.get(entry.id) is None
+    assert rooms.state.get(entry.id) is None
     assert ("room.left", {**_ids(entry), "reason": "expired"}) in ctx.events.published
     assert ("system", "room.expire", entry.id) in await audited_when(
         ctx, ("system", "room.expire", entry.id)
@@ -114,8 +120,8 @@ async def test_an_entry_leaving_the_shared_queue_is_taken_off_every_dashboard(
 ) -> None:
     rooms, _, _, ctx = setup
     queued = msgspec.structs.replace(LINK, id="lnk_queue", clinician_id=None)
-    entry = await rooms.hello(queued, "dev_1", connection(), display_name="Sam")
-    await rooms.transfer(ADMIN, entry.id, "stf_doc")
+    entry = await rooms.participants.hello(queued, "dev_1", connection(), display_name="Sam")
+    await rooms.staff.transfer(ADMIN, entry.id, "stf_doc")
     assert ctx.events.published[-1][0] == "room.transferred"
     audience, shown = ctx.events.sent_to[-1]
     doc, other = Viewer("stf_doc", Role.CLINICIAN), Viewer("stf_other", Role.CLINICIAN)
@@ -128,11 +134,9 @@ async def test_an_entry_leaving_the_shared_queue_is_taken_off_every_dashboard(
 
 async def test_reconnect_within_grace_cancels_expiry(setup: Any) -> None:
     rooms, clock, timer, _ = setup
-    first = connection()
-    entry = await rooms.hello(LINK, "dev_1", first)
-    rooms.connection_closed(first)
+    entry = await _gone_offline(rooms)
     clock.now += timedelta(seconds=59)
-    again = await rooms.hello(LINK, "dev_1", connection())
+    again = await rooms.participants.hello(LINK, "dev_1", connection())
     assert again.id == entry.id
     assert again.reconnects == 1
     assert again.online
@@ -141,13 +145,11 @@ async def test_reconnect_within_grace_cancels_expiry(setup: Any) -> None:
 
 async def test_an_early_timer_reschedules_the_rest(setup: Any) -> None:
     rooms, clock, timer, _ = setup
-    conn = connection()
-    entry = await rooms.hello(LINK, "dev_1", conn)
-    rooms.connection_closed(conn)
+    entry = await _gone_offline(rooms)
     clock.now += timedelta(seconds=45)
     timer.pending()[0].callback()
     await _settle()
-    assert rooms.entry(entry.id).state is EntryState.WAITING
+    assert rooms.state.entry(entry.id).state is EntryState.WAITING
     assert timer.handles[-1].delay == pytest.approx(15)
 
 

@@ -13,7 +13,7 @@ from tlh.domain import rooms as r
 from tlh.domain.links import Channel, ParticipantKind
 from tlh.domain.models import Policy, Role, Staff
 from tlh.domain.rooms import EntryState, RoomEntry
-from tlh.errors import Conflict, InvalidTransition
+from tlh.errors import Conflict, InvalidInput, InvalidTransition
 
 T0 = datetime(2030, 3, 4, 9, 0, tzinfo=UTC)
 GRACE = 60.0
@@ -136,6 +136,40 @@ def test_expected_wait() -> None:
     assert r.expected_wait_min(1, 50, clinician_busy=False) == 0
     assert r.expected_wait_min(1, 50, clinician_busy=True) == 25
     assert r.expected_wait_min(3, 50, clinician_busy=True) == 125
+
+
+def test_grace_left_counts_down_from_the_disconnect() -> None:
+    assert r.grace_left(entry(), T0, GRACE) == GRACE
+    gone = r.disconnect(entry(), T0)
+    assert r.grace_left(gone, T0 + timedelta(seconds=45), GRACE) == 15
+    assert r.grace_left(gone, T0 + timedelta(seconds=75), GRACE) == -15
+
+
+def test_second_devices_are_skipped_in_the_line_staff_admit_from() -> None:
+    first, second, third = entry(1), entry(2, second_device=True), entry(3)
+    assert r.admissible([third, second, first]) == [first, third]
+    back = r.send_back(r.admit(third, "s", T0), T0)
+    assert r.admissible([first, second, back]) == [back, first]
+
+
+def test_staff_choose_online_late_or_busy() -> None:
+    assert r.chosen_presence("late") is r.Presence.LATE
+    for wrong in ("offline", "away", None, ["busy"]):
+        with pytest.raises(InvalidInput):
+            r.chosen_presence(wrong)
+
+
+def test_device_check_takes_known_results_and_skips_what_is_left_out() -> None:
+    check = r.device_check({"camera": "ok", "microphone": "denied"}, T0)
+    assert (check.camera, check.microphone, check.speaker, check.at) == (
+        "ok",
+        "denied",
+        "skipped",
+        T0,
+    )
+    for wrong in ("broken", ["ok"], 1):
+        with pytest.raises(InvalidInput):
+            r.device_check({"camera": wrong}, T0)
 
 
 def test_waiting_room_setting_and_auto_admit() -> None:

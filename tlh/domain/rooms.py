@@ -9,7 +9,7 @@ and the live state is kept by ``tlh.services.waiting``.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
@@ -19,7 +19,7 @@ from msgspec.structs import replace
 
 from tlh.domain.links import Channel, ParticipantKind
 from tlh.domain.models import Policy, Staff
-from tlh.errors import Conflict, InvalidTransition
+from tlh.errors import Conflict, InvalidInput, InvalidTransition
 
 
 class EntryState(StrEnum):
@@ -35,6 +35,8 @@ class EntryState(StrEnum):
 LIVE_STATES: frozenset[EntryState] = frozenset(
     {EntryState.WAITING, EntryState.ADMITTED, EntryState.IN_SESSION}
 )
+#: States of an entry let into the call (its media may still be connecting).
+IN_CALL: frozenset[EntryState] = frozenset({EntryState.ADMITTED, EntryState.IN_SESSION})
 
 
 class Presence(StrEnum):
@@ -46,6 +48,21 @@ class Presence(StrEnum):
     OFFLINE = "offline"
 
 
+#: What staff may set their presence to (``offline`` is not theirs to claim).
+CHOSEN_PRESENCES = (Presence.ONLINE, Presence.LATE, Presence.BUSY)
+
+
+def chosen_presence(value: object) -> Presence:
+    """The presence a clinician sets (``InvalidInput`` for any other value)."""
+    if value not in CHOSEN_PRESENCES:
+        raise InvalidInput("presence is online, late or busy")
+    return Presence(str(value))
+
+
+#: What the page's device check may say of each device.
+DEVICE_RESULTS = frozenset({"ok", "denied", "missing", "skipped"})
+
+
 class DeviceCheck(msgspec.Struct, frozen=True, kw_only=True):
     """The client page's device check: ``ok``, ``denied``, ``missing`` or ``skipped``."""
 
@@ -53,6 +70,15 @@ class DeviceCheck(msgspec.Struct, frozen=True, kw_only=True):
     microphone: str
     speaker: str = "skipped"
     at: datetime
+
+
+def device_check(reported: Mapping[str, object], now: datetime) -> DeviceCheck:
+    """The device check a page reported (a device it leaves out was ``skipped``;
+    ``InvalidInput`` for any other value)."""
+    values = {k: reported.get(k, "skipped") for k in ("camera", "microphone", "speaker")}
+    if not all(isinstance(v, str) and v in DEVICE_RESULTS for v in values.values()):
+        raise InvalidInput("device check values are ok, denied, missing or skipped")
+    return DeviceCheck(**{k: str(v) for k, v in values.items()}, at=now)
 
 
 class ConnectionTest(msgspec.Struct, frozen=True, kw_only=True):
@@ -178,6 +204,13 @@ def is_expired(entry: RoomEntry, now: datetime, grace_s: float) -> bool:
     return entry.state in LIVE_STATES and not within_grace(entry, now, grace_s)
 
 
+def grace_left(entry: RoomEntry, now: datetime, grace_s: float) -> float:
+    """Seconds an offline entry still holds its place (all of them while online)."""
+    if entry.online or entry.disconnected_at is None:
+        return grace_s
+    return grace_s - (now - entry.disconnected_at).total_seconds()
+
+
 def _live(entry: RoomEntry, action: str) -> None:
     if entry.state not in LIVE_STATES:
         raise InvalidTransition(f"entry {entry.id} cannot be {action}: it is {entry.state}")
@@ -191,7 +224,7 @@ def admit(
     entry: RoomEntry, by: str, now: datetime, *, approve_second_device: bool = False
 ) -> RoomEntry:
     """Let a waiting entry in; a second admit fails naming the first admitter."""
-    if entry.state in (EntryState.ADMITTED, EntryState.IN_SESSION):
+    if entry.state in IN_CALL:
         raise AlreadyAdmitted(f"entry {entry.id} is already admitted", by=entry.admitted_by)
     _live(entry, "admitted")
     if entry.second_device and not approve_second_device:
@@ -202,25 +235,28 @@ def admit(
 
 
 def deny(entry: RoomEntry, now: datetime) -> RoomEntry:
+    """Sent away by staff (from the line or the call)."""
     _live(entry, "denied")
     return _moved(entry, EntryState.DENIED, now)
 
 
 def send_back(entry: RoomEntry, now: datetime) -> RoomEntry:
     """Back to waiting from the call, first in line."""
-    if entry.state not in (EntryState.ADMITTED, EntryState.IN_SESSION):
-        raise InvalidTransition(f"entry {entry.id} is not in a call")
-    return _moved(
-        entry, EntryState.WAITING, now, admitted_by=None, admitted_at=None, returned_at=now
-    )
+    if entry.state in IN_CALL:
+        return _moved(
+            entry, EntryState.WAITING, now, admitted_by=None, admitted_at=None, returned_at=now
+        )
+    raise InvalidTransition(f"entry {entry.id} is not in a call")
 
 
 def leave(entry: RoomEntry, now: datetime) -> RoomEntry:
+    """Gone: the page left, its link was revoked, or its session ended."""
     _live(entry, "left")
     return _moved(entry, EntryState.LEFT, now, online=False)
 
 
 def expire(entry: RoomEntry, now: datetime) -> RoomEntry:
+    """Offline past the grace period."""
     _live(entry, "expired")
     return _moved(entry, EntryState.EXPIRED, now, online=False)
 
@@ -251,6 +287,11 @@ def line_order(entry: RoomEntry) -> tuple[int, datetime]:
 def in_line(entries: Iterable[RoomEntry]) -> list[RoomEntry]:
     """The waiting entries of one room in the order they will be seen."""
     return sorted((e for e in entries if e.state is EntryState.WAITING), key=line_order)
+
+
+def admissible(entries: Iterable[RoomEntry]) -> list[RoomEntry]:
+    """The line staff admit from in order: second devices wait for their own approval."""
+    return [e for e in in_line(entries) if not e.second_device]
 
 
 def position(entries: Iterable[RoomEntry], entry_id: str) -> int | None:

@@ -16,7 +16,7 @@ from tlh.domain.rooms import RoomEntry
 from tlh.services import consent
 from tlh.services.context import Context
 
-#: A room's places in line by entry id (``Rooms.positions``).
+#: A room's places in line by entry id (``RoomState.positions``).
 Positions = Callable[[str | None], dict[str, int]]
 
 

@@ -14,13 +14,13 @@ from tlh.services import auth, scope, sessions
 from tlh.services.context import Actor, Context
 from tlh.services.entry_views import entry_views as build_views
 from tlh.services.staff import find_staff, list_staff
-from tlh.services.waiting import Rooms
+from tlh.services.waiting_state import RoomState
 
 READERS = (Role.ADMIN, Role.SCHEDULER, Role.CLINICIAN)
 
 
 async def entry_views(
-    ctx: Context, actor: Actor, rooms: Rooms, entries: list[RoomEntry]
+    ctx: Context, actor: Actor, rooms: RoomState, entries: list[RoomEntry]
 ) -> list[dict[str, Any]]:
     """EntryViews (entry + label, position, consent); the client reads are audited."""
     views, client_ids = build_views(ctx, rooms.positions, entries)
@@ -30,7 +30,7 @@ async def entry_views(
 
 
 async def list_rooms(
-    ctx: Context, actor: Actor, rooms: Rooms, clinician: str | None = None
+    ctx: Context, actor: Actor, rooms: RoomState, clinician: str | None = None
 ) -> dict[str, Any]:
     """``{"items": [RoomView], "queue": [EntryView]}``: the named clinician's room, else
     a clinician's own, else (admins, schedulers) every active clinician's. Audited."""
@@ -53,7 +53,7 @@ async def list_rooms(
     return {"items": items, "queue": queue}
 
 
-async def own_room(ctx: Context, actor: Actor, rooms: Rooms) -> dict[str, Any]:
+async def own_room(ctx: Context, actor: Actor, rooms: RoomState) -> dict[str, Any]:
     """The calling clinician's RoomView (the client reads audited)."""
     view = _room_view(ctx, rooms, find_staff(ctx, actor.id))
     read = view.pop("client_ids")
@@ -62,7 +62,7 @@ async def own_room(ctx: Context, actor: Actor, rooms: Rooms) -> dict[str, Any]:
     return view
 
 
-def _room_view(ctx: Context, rooms: Rooms, staff: Staff) -> dict[str, Any]:
+def _room_view(ctx: Context, rooms: RoomState, staff: Staff) -> dict[str, Any]:
     entries, client_ids = build_views(ctx, rooms.positions, rooms.live(staff.id))
     return {
         "clinician_id": staff.id,

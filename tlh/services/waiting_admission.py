@@ -9,6 +9,7 @@ at once get one admission and one ``already_admitted``.
 from __future__ import annotations
 
 import contextlib
+from typing import Any
 
 import msgspec
 from msgspec.structs import replace
@@ -21,16 +22,24 @@ from tlh.errors import InvalidInput, TlhError
 from tlh.services import sessions
 from tlh.services.callhub import SessionFull
 from tlh.services.context import SYSTEM, Actor
-from tlh.services.waiting_core import RoomsCore
+from tlh.services.waiting_parts import RoomParts
 from tlh.services.waiting_view import call_label, staff_name
 
 
-class Admission(RoomsCore):
-    """Letting an entry into its session (the base of both sides and the hooks)."""
+class Admission:
+    """Letting an entry into its session (for staff, the participant's side and the
+    session hooks alike)."""
 
-    async def _admit(
+    def __init__(self, parts: RoomParts, ice_servers: tuple[dict[str, Any], ...] = ()) -> None:
+        self.ctx, self.hub, self._state, self._pages, self._events = parts
+        #: Handed to each page let in, for its peer connections.
+        self.ice_servers = [dict(s) for s in ice_servers]
+
+    async def admit(
         self, actor: Actor, entry: RoomEntry, approve: bool, *, into: str | None = None
     ) -> RoomEntry:
+        """Let the entry in (``approve``: a second device too), starting its session if
+        none is open; ``into``: the room an entry of the shared queue goes to."""
         now = self.ctx.clock()
         try:
             admitted = rules.admit(entry, actor.id, now, approve_second_device=approve)
@@ -44,7 +53,7 @@ class Admission(RoomsCore):
                 raise InvalidInput(f"transfer entry {entry.id} to a clinician before admitting")
             admitted = replace(admitted, clinician_id=lead)
         # The check above and this set run with no await between them: one admit wins.
-        self._entries[entry.id] = admitted
+        self._state.put(admitted)
         try:
             segment = self._open_segment(admitted)
             if segment is None:
@@ -52,14 +61,14 @@ class Admission(RoomsCore):
                 segment = await sessions.start(
                     self.ctx, actor, admitted.appointment_id, clinician_id=admitted.clinician_id
                 )
-            self._join_call(admitted, segment.id, check_only=True)
+            self.join_call(admitted, segment.id, check_only=True)
         except BaseException:
-            if self._entries.get(entry.id) is admitted:
-                self._entries[entry.id] = entry
+            if self._state.get(entry.id) is admitted:
+                self._state.put(entry)
             raise
-        self._segment_of[entry.id] = segment.id
-        if entry.id in self._conns:
-            self._join_call(admitted, segment.id)
+        self._state.join_call(entry.id, segment.id)
+        if self._pages.connection(entry.id) is not None:
+            self.join_call(admitted, segment.id)
         await sessions.joined(
             self.ctx,
             segment.id,
@@ -72,17 +81,18 @@ class Admission(RoomsCore):
                 joined_at=now,
             ),
         )
-        await self._record(
+        await self._events.record(
             actor, "room.admit", "room.admitted", admitted, moved_from=entry, by=actor.id
         )
-        self._send_status(admitted)
-        self._refresh(admitted.clinician_id)
+        self._pages.send_status(admitted)
+        self._pages.refresh(admitted.clinician_id)
         return admitted
 
-    async def _auto_admit(self, entry: RoomEntry) -> None:
+    async def auto_admit(self, entry: RoomEntry) -> None:
+        """Let the entry in if its room's waiting room is off and its session open."""
         # Called after awaits: the entry may have been sent away (a revoke, a deny) or
         # changed meanwhile. Only a live entry, as it is now, is let in.
-        current = self._entries.get(entry.id)
+        current = self._state.get(entry.id)
         if current is None:
             return
         entry = current
@@ -96,7 +106,7 @@ class Admission(RoomsCore):
             # Full, admitted meanwhile, or the session just closed: the entry keeps
             # waiting for staff.
             with contextlib.suppress(TlhError):
-                await self._admit(SYSTEM, entry, False)
+                await self.admit(SYSTEM, entry, False)
 
     def _open_segment(self, entry: RoomEntry) -> SessionSegment | None:
         if entry.clinician_id is not None:
@@ -108,12 +118,13 @@ class Admission(RoomsCore):
             return sessions.open_segment(self.ctx, appointment_id=entry.appointment_id)
         return sessions.open_segment(self.ctx, clinician_id=entry.clinician_id)
 
-    def _join_call(self, entry: RoomEntry, segment_id: str, *, check_only: bool = False) -> None:
-        """Put the entry's socket into the call and send it ``admitted``."""
+    def join_call(self, entry: RoomEntry, segment_id: str, *, check_only: bool = False) -> None:
+        """Put the entry's socket into the call and send it ``admitted`` (``check_only``:
+        only ``SessionFull`` when the call has no room for it)."""
         present = self.hub.has(segment_id, entry.id)
         if not present and self.hub.full(segment_id):
             raise SessionFull(f"session {segment_id} already has {self.hub.limit} participants")
-        conn = self._conns.get(entry.id)
+        conn = self._pages.connection(entry.id)
         if check_only or conn is None:
             return
         label = call_label(self.ctx, entry)

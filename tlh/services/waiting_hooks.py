@@ -16,31 +16,38 @@ from tlh.services.context import SYSTEM
 from tlh.services.events import OVERFLOW, EventBus, Subscription
 from tlh.services.links import LINK_REVOKED
 from tlh.services.waiting_admission import Admission
+from tlh.services.waiting_exits import Exits
+from tlh.services.waiting_parts import RoomParts
 
 # The name the rooms logged under before the split, so logging settings still apply.
 log = logging.getLogger("tlh.services.waiting")
 
 
-class RoomHooks(Admission):
+class RoomHooks:
     """Sessions started or ended by staff, revoked links, shutdown."""
+
+    def __init__(self, parts: RoomParts, admission: Admission, exits: Exits) -> None:
+        self.ctx, self.hub, self._state, self._pages, _ = parts
+        self._admission, self._exits = admission, exits
+        self._follower: asyncio.Task[None] | None = None
 
     async def session_started(self, segment: SessionSegment) -> None:
         """Auto-admit who is waiting for this session when the waiting room is off."""
-        for entry in rules.in_line(self.live(segment.clinician_id)):
+        for entry in rules.in_line(self._state.live(segment.clinician_id)):
             if entry.appointment_id == segment.appointment_id:
-                await self._auto_admit(entry)
+                await self._admission.auto_admit(entry)
 
     async def session_ended(self, segment: SessionSegment) -> None:
         """Everyone in the ended segment's call is out (``ended``); waiting entries stay."""
         self.hub.end(segment.id)
-        self._avg_visit.pop(segment.clinician_id, None)
+        self._pages.forget_visits(segment.clinician_id)
         now = self.ctx.clock()
-        for entry_id, segment_id in list(self._segment_of.items()):
-            entry = self._entries.get(entry_id)
-            if segment_id != segment.id or entry is None:
+        for entry_id in self._state.in_call(segment.id):
+            entry = self._state.get(entry_id)
+            if entry is None:
                 continue
             gone = rules.leave(entry, now)
-            await self._finish(
+            await self._exits.finish(
                 gone, SYSTEM, "room.leave", "room.left", status="ended", reason="ended"
             )
 
@@ -69,25 +76,24 @@ class RoomHooks(Admission):
         """Send away everyone on a revoked link of ``link_ids`` (None: any revoked link);
         the page says so. Returns how many."""
         now, dropped = self.ctx.clock(), 0
-        for entry in list(self._entries.values()):
+        for entry in self._state.entries():
             if link_ids is not None and entry.link_id not in link_ids:
                 continue
             link = self.ctx.store.get("links", entry.link_id)
-            if self._entries.get(entry.id) is not entry or (
+            if self._state.get(entry.id) is not entry or (
                 isinstance(link, JoinLink) and link.revoked_at is None
             ):
                 continue  # gone meanwhile, or still good
             gone = rules.leave(entry, now)
-            await self._finish(
+            await self._exits.finish(
                 gone, SYSTEM, "room.leave", "room.left", status="revoked", reason="link_revoked"
             )
             dropped += 1
         return dropped
 
     async def close(self) -> None:
-        """Stop following, cancel timers and pending expiries (server shutdown)."""
+        """Stop following revoked links (server shutdown)."""
         if self._follower is not None:
             self._follower.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._follower
-        await self._expiries.close()

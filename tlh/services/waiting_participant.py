@@ -7,18 +7,20 @@ signalling once admitted, and leaving.
 
 from __future__ import annotations
 
-from functools import partial
+from datetime import datetime
 from typing import Any
 
 from msgspec.structs import replace
 
 from tlh.domain import rooms as rules
 from tlh.domain.links import JoinLink
-from tlh.domain.rooms import ConnectionTest, DeviceCheck, RoomEntry
+from tlh.domain.rooms import ConnectionTest, RoomEntry
 from tlh.errors import Forbidden, InvalidInput
 from tlh.services.context import Actor, new_id
 from tlh.services.waiting_admission import Admission
-from tlh.services.waiting_core import IN_CALL, Connection
+from tlh.services.waiting_exits import Exits
+from tlh.services.waiting_pages import Connection
+from tlh.services.waiting_parts import RoomParts
 from tlh.services.waiting_view import clean_display_name, room_of
 
 #: Connection tests of pages not yet in a room (the test runs before the waiting room).
@@ -31,8 +33,14 @@ class NotAdmitted(Forbidden):
     code = "not_admitted"
 
 
-class ParticipantSide(Admission):
+class ParticipantSide:
     """What a participant's page does in its room."""
+
+    def __init__(self, parts: RoomParts, admission: Admission, exits: Exits) -> None:
+        self.ctx, self.hub, self._state, self._pages, self._events = parts
+        self._admission, self._exits = admission, exits
+        #: Connection tests of pages not yet in a room, by link and device.
+        self._tests: dict[tuple[str, str], ConnectionTest] = {}
 
     async def hello(
         self,
@@ -41,17 +49,17 @@ class ParticipantSide(Admission):
         conn: Connection,
         *,
         display_name: str = "",
-        opens_at: Any = None,
+        opens_at: datetime | None = None,
     ) -> RoomEntry:
         """A page says hello: a new entry, a reconnect, or a second device."""
         now = self.ctx.clock()
-        mine = [e for e in self._entries.values() if e.link_id == link.id]
-        found = rules.arrival(mine, device_id, now, self.grace_s, reusable=link.reusable)
+        mine = self._state.of_link(link.id)
+        found = rules.arrival(mine, device_id, now, self._exits.grace_s, reusable=link.reusable)
         who = Actor(kind="client_link", id=link.id)
         if found.kind is rules.ArrivalKind.RECONNECT and found.entry is not None:
             entry = rules.reconnect(found.entry, now)
-            self._entries[entry.id] = entry
-            self._expiries.cancel(entry.id)
+            self._state.put(entry)
+            self._exits.back(entry.id)
             self._attach(entry, conn)
             action, event = "room.reconnect", "room.reconnected"
         else:
@@ -71,63 +79,65 @@ class ParticipantSide(Admission):
                 second_device=found.kind is rules.ArrivalKind.SECOND_DEVICE,
                 connection_test=self._tests.pop((link.id, device_id), None),
             )
-            self._entries[entry.id] = entry
+            self._state.put(entry)
             self._attach(entry, conn)
             action, event = "room.join", "room.joined"
         if opens_at is not None:
-            self._opens_at[entry.id] = opens_at
+            self._pages.opens_at(entry.id, opens_at)
         # The page hears its place before the audit line is flushed: that write is
         # group-committed and would add its latency to every join.
-        self._send_status(entry)
-        for message in self._messages.get(entry.id, []):
-            conn.outbox.push(message)
-        await self._record(who, action, event, entry)
-        if entry.state in IN_CALL:
-            segment_id = self._segment_of.get(entry.id)
+        self._pages.send_status(entry)
+        self._pages.replay(entry.id)
+        await self._events.record(who, action, event, entry)
+        if entry.state in rules.IN_CALL:
+            segment_id = self._state.call_of(entry.id)
             if segment_id is not None:
-                self._join_call(entry, segment_id)
+                self._admission.join_call(entry, segment_id)
         else:
-            await self._auto_admit(entry)
-        return self._entries.get(entry.id, entry)
+            await self._admission.auto_admit(entry)
+        return self._state.current(entry)
+
+    def _attach(self, entry: RoomEntry, conn: Connection) -> None:
+        old = self._pages.attach(entry.id, conn)
+        if old is not None:  # a reload superseded that socket
+            segment_id = self._state.call_of(entry.id)
+            if segment_id is not None:
+                self.hub.leave(segment_id, entry.id, old.outbox.push)
+            old.outbox.finish(old.close)
 
     def connection_closed(self, conn: Connection) -> None:
         """The socket went away: the entry keeps its place for the grace period."""
-        entry_id = conn.entry_id
-        conn.entry_id = None
-        if entry_id is None or self._conns.get(entry_id) is not conn:
-            return
-        del self._conns[entry_id]
-        entry = self._entries.get(entry_id)
+        entry_id = self._pages.detach(conn)
+        entry = self._state.get(entry_id) if entry_id is not None else None
         if entry is None:
             return
-        segment_id = self._segment_of.get(entry_id)
+        segment_id = self._state.call_of(entry.id)
         if segment_id is not None:
-            self.hub.leave(segment_id, entry_id, conn.outbox.push)
-        self._entries[entry_id] = offline = rules.disconnect(entry, self.ctx.clock())
-        self._publish("room.updated", offline, online=False)
-        self._expiries.schedule(entry_id, self.grace_s, partial(self._expire_due, entry_id))
+            self.hub.leave(segment_id, entry.id, conn.outbox.push)
+        offline = rules.disconnect(entry, self.ctx.clock())
+        self._state.put(offline)
+        self._events.publish("room.updated", offline, online=False)
+        self._exits.hold_place(entry.id)
 
     async def device_check(self, entry_id: str, frame: dict[str, Any]) -> None:
-        entry = self.entry(entry_id)
-        allowed = {"ok", "denied", "missing", "skipped"}
-        values = {k: frame.get(k, "skipped") for k in ("camera", "microphone", "speaker")}
-        if not all(v in allowed for v in values.values()):
-            raise InvalidInput("device check values are ok, denied, missing or skipped")
-        check = DeviceCheck(**values, at=self.ctx.clock())
-        self._entries[entry_id] = checked = replace(entry, device_check=check)
-        self._publish("room.updated", checked)
+        """The page's device check, onto its entry."""
+        entry = self._state.entry(entry_id)
+        check = rules.device_check(frame, self.ctx.clock())
+        checked = replace(entry, device_check=check)
+        self._state.put(checked)
+        self._events.publish("room.updated", checked)
 
     async def connection_test(
         self, link_id: str, device_id: str, test: ConnectionTest
     ) -> RoomEntry | None:
         """A connection test's result: onto the live entry of that link and device, or
         kept until that device says hello (``None``)."""
-        for entry in list(self._entries.values()):
-            if entry.link_id == link_id and entry.device_id == device_id:
+        for entry in self._state.of_link(link_id):
+            if entry.device_id == device_id:
                 tested = replace(entry, connection_test=test)
-                self._entries[entry.id] = tested
+                self._state.put(tested)
                 who = Actor(kind="client_link", id=link_id)
-                await self._record(who, "room.conntest", "room.updated", tested)
+                await self._events.record(who, "room.conntest", "room.updated", tested)
                 return tested
         self._tests.pop((link_id, device_id), None)
         self._tests[(link_id, device_id)] = test
@@ -136,27 +146,31 @@ class ParticipantSide(Admission):
         return None
 
     async def media(self, entry_id: str, state: object) -> None:
-        entry = self.entry(entry_id)
+        """The page's media connected (in session now) or failed (relay it)."""
+        entry = self._state.entry(entry_id)
         if state == "connected":
-            self._entries[entry_id] = rules.media_connected(entry, self.ctx.clock())
-            self._send_status(self._entries[entry_id])
+            entry = rules.media_connected(entry, self.ctx.clock())
+            self._state.put(entry)
+            self._pages.send_status(entry)
         elif state != "failed":
             raise InvalidInput("media state is connected or failed")
         else:  # the direct path failed: the segment goes through the server's relay
-            segment_id = self._segment_of.get(entry_id)
+            segment_id = self._state.call_of(entry_id)
             if segment_id is not None:
                 self.hub.fall_back(segment_id)
-        self._publish("room.updated", self._entries.get(entry_id, entry), media=str(state))
+        self._events.publish("room.updated", entry, media=str(state))
 
     def signal(self, entry_id: str, to: str, data: Any) -> None:
         """Relay a signalling payload; only admitted entries may (``NotAdmitted``)."""
-        entry = self._entries.get(entry_id)
-        segment_id = self._segment_of.get(entry_id)
-        if entry is None or entry.state not in IN_CALL or segment_id is None:
+        entry = self._state.get(entry_id)
+        segment_id = self._state.call_of(entry_id)
+        if entry is None or entry.state not in rules.IN_CALL or segment_id is None:
             raise NotAdmitted("signalling is only allowed after admission")
         self.hub.relay(segment_id, entry_id, to, data)
 
     async def leave(self, entry_id: str) -> None:
-        entry = self.entry(entry_id)
+        """The page left: the entry ends."""
+        entry = self._state.entry(entry_id)
         who = Actor(kind="client_link", id=entry.link_id)
-        await self._finish(rules.leave(entry, self.ctx.clock()), who, "room.leave", "room.left")
+        gone = rules.leave(entry, self.ctx.clock())
+        await self._exits.finish(gone, who, "room.leave", "room.left")

@@ -7,15 +7,16 @@ clinician's room is refused (403). Presence is the clinician's own.
 
 from __future__ import annotations
 
-from tlh.domain import audience
 from tlh.domain import rooms as rules
 from tlh.domain.models import Role
-from tlh.domain.rooms import Presence, RoomEntry
+from tlh.domain.rooms import RoomEntry
 from tlh.errors import Conflict, InvalidInput, NotFound
 from tlh.services import auth, scope, sessions
 from tlh.services.context import Actor
 from tlh.services.staff import find_staff
 from tlh.services.waiting_admission import Admission
+from tlh.services.waiting_exits import Exits
+from tlh.services.waiting_parts import RoomParts
 from tlh.services.waiting_view import message_frame
 
 
@@ -23,8 +24,12 @@ class NobodyWaiting(NotFound):
     code = "nobody_waiting"
 
 
-class StaffSide(Admission):
+class StaffSide:
     """What staff do to the entries of a room."""
+
+    def __init__(self, parts: RoomParts, admission: Admission, exits: Exits) -> None:
+        self.ctx, self.hub, self._state, self._pages, self._events = parts
+        self._admission, self._exits = admission, exits
 
     def check_room(self, actor: Actor, clinician_id: str | None, *roles: Role) -> None:
         """Role check, and a clinician names their own room (or the shared queue)."""
@@ -35,7 +40,7 @@ class StaffSide(Admission):
         """The live entry, after the role check; another clinician's room's entry is
         as unknown as a missing one."""
         auth.require_role(actor, *roles)
-        entry = self.entry(entry_id)
+        entry = self._state.entry(entry_id)
         if not scope.owns_room(actor, entry.clinician_id):
             raise NotFound(f"no live room entry {entry_id}")
         return entry
@@ -45,18 +50,16 @@ class StaffSide(Admission):
     ) -> RoomEntry:
         """Let an entry into its session, starting the session if none is open."""
         entry = self.own_entry(actor, entry_id, Role.ADMIN, Role.CLINICIAN)
-        return await self._admit(actor, entry, approve_second_device)
+        return await self._admission.admit(actor, entry, approve_second_device)
 
     async def admit_all(self, actor: Actor, clinician_id: str) -> list[RoomEntry]:
         """Admit everyone waiting in a room (second devices stay waiting)."""
         self.check_room(actor, clinician_id, Role.ADMIN, Role.CLINICIAN)
         done: list[RoomEntry] = []
         first_error: Exception | None = None
-        for entry in rules.in_line(self.live(clinician_id)):
-            if entry.second_device:
-                continue
+        for entry in rules.admissible(self._state.live(clinician_id)):
             try:
-                done.append(await self._admit(actor, entry, False))
+                done.append(await self._admission.admit(actor, entry, False))
             except (Conflict, NotFound) as exc:
                 first_error = first_error or exc
         if not done and first_error is not None:
@@ -67,17 +70,18 @@ class StaffSide(Admission):
         """Admit the first in the caller's line, else the first of the shared queue."""
         self.check_room(actor, clinician_id, Role.ADMIN, Role.CLINICIAN)
         for room in (clinician_id, None):
-            line = [e for e in rules.in_line(self.live(room)) if not e.second_device]
+            line = rules.admissible(self._state.live(room))
             if line:
-                return await self._admit(actor, line[0], False, into=clinician_id)
+                return await self._admission.admit(actor, line[0], False, into=clinician_id)
         raise NobodyWaiting("nobody is waiting")
 
     async def deny(self, actor: Actor, entry_id: str, message: str | None = None) -> RoomEntry:
+        """Send the entry away, with a message for its page if given."""
         entry = self.own_entry(actor, entry_id, Role.ADMIN, Role.CLINICIAN)
         denied = rules.deny(entry, self.ctx.clock())
         if message:
-            self._push(entry.id, message_frame(message, self.ctx.clock()))
-        await self._finish(denied, actor, "room.deny", "room.denied", by=actor.id)
+            self._pages.push(entry.id, message_frame(message, self.ctx.clock()))
+        await self._exits.finish(denied, actor, "room.deny", "room.denied", by=actor.id)
         return denied
 
     async def send_back(self, actor: Actor, entry_id: str) -> RoomEntry:
@@ -85,30 +89,31 @@ class StaffSide(Admission):
         entry = self.own_entry(actor, entry_id, Role.ADMIN, Role.CLINICIAN)
         now = self.ctx.clock()
         back = rules.send_back(entry, now)
-        self._entries[entry_id] = back
-        segment_id = self._segment_of.pop(entry_id, None)
-        conn = self._conns.get(entry_id)
+        self._state.put(back)
+        segment_id = self._state.leave_call(entry_id)
+        conn = self._pages.connection(entry_id)
         if segment_id is not None:
             self.hub.leave(segment_id, entry_id, conn.outbox.push if conn else None)
             await sessions.left(self.ctx, segment_id, entry_id, now)
-        await self._record(actor, "room.return", "room.returned", back, by=actor.id)
-        self._refresh(back.clinician_id)
+        await self._events.record(actor, "room.return", "room.returned", back, by=actor.id)
+        self._pages.refresh(back.clinician_id)
         return back
 
     async def message(self, actor: Actor, entry_id: str, text: object) -> None:
+        """A message to one entry's page ("running 5 minutes late")."""
         entry = self.own_entry(actor, entry_id, Role.ADMIN, Role.SCHEDULER, Role.CLINICIAN)
         frame = message_frame(text, self.ctx.clock())
-        self._push(entry_id, frame)
-        await self._record(actor, "room.message", "room.message", entry, by=actor.id)
+        self._pages.push(entry_id, frame)
+        await self._events.record(actor, "room.message", "room.message", entry, by=actor.id)
 
     async def message_all(self, actor: Actor, clinician_id: str | None, text: object) -> int:
         """Message everyone waiting in a room; returns how many."""
         self.check_room(actor, clinician_id, Role.ADMIN, Role.SCHEDULER, Role.CLINICIAN)
         frame = message_frame(text, self.ctx.clock())
-        line = rules.in_line(self.live(clinician_id))
+        line = rules.in_line(self._state.live(clinician_id))
         for entry in line:
-            self._push(entry.id, frame)
-            await self._record(actor, "room.message", "room.message", entry, by=actor.id)
+            self._pages.push(entry.id, frame)
+            await self._events.record(actor, "room.message", "room.message", entry, by=actor.id)
         return len(line)
 
     async def transfer(self, actor: Actor, entry_id: str, to: str) -> RoomEntry:
@@ -118,23 +123,19 @@ class StaffSide(Admission):
         if target.role is not Role.CLINICIAN:
             raise InvalidInput(f"staff {target.id} is not a clinician")
         moved = rules.transfer(entry, target.id, self.ctx.clock())
-        self._entries[entry_id] = moved
-        await self._record(
+        self._state.put(moved)
+        await self._events.record(
             actor, "room.transfer", "room.transferred", moved, moved_from=entry, by=actor.id
         )
-        self._refresh(entry.clinician_id)
-        self._refresh(target.id)
-        await self._auto_admit(moved)
-        return self._entries.get(entry_id, moved)
+        self._pages.refresh(entry.clinician_id)
+        self._pages.refresh(target.id)
+        await self._admission.auto_admit(moved)
+        return self._state.current(moved)
 
     async def set_presence(self, actor: Actor, presence: object) -> None:
+        """The clinician's presence, shown to everyone in their room."""
         auth.require_role(actor, Role.CLINICIAN)
-        if presence not in ("online", "late", "busy"):
-            raise InvalidInput("presence is online, late or busy")
-        self._presence[actor.id] = Presence(str(presence))
-        self.ctx.events.publish(
-            "room.updated",
-            {"clinician_id": actor.id, "presence": presence},
-            audience.room(actor.id),
-        )
-        self._refresh(actor.id, everyone=True)
+        chosen = rules.chosen_presence(presence)
+        self._state.set_presence(actor.id, chosen)
+        self._events.presence(actor.id, chosen)
+        self._pages.refresh(actor.id, everyone=True)

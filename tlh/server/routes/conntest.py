@@ -88,7 +88,7 @@ async def result(request: web.Request) -> web.Response:
         bitrate_kbps=figures.bitrate_kbps,
         at=ctx(request).clock(),
     )
-    entry = await request.app[ROOMS].connection_test(link.id, device_id, test)
+    entry = await request.app[ROOMS].participants.connection_test(link.id, device_id, test)
     return respond({"test": test, "advice": assessment.advice, "on_entry": entry is not None})
 
 

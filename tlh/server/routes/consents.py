@@ -28,7 +28,7 @@ async def send(request: web.Request) -> web.Response:
         str(data.get("client_id") or ""),
         data.get("channel"),
         data.get("to") or None,
-        request.app[ROOMS],
+        request.app[ROOMS].state,
     )
     return respond({"record": record, "message": message}, 201)
 
@@ -42,7 +42,7 @@ async def verbal(request: web.Request) -> web.Response:
         actor(request),
         str(data.get("client_id") or ""),
         data.get("note"),
-        request.app[ROOMS],
+        request.app[ROOMS].state,
     )
     return respond(record, 201)
 
@@ -62,7 +62,7 @@ async def revoke(request: web.Request) -> web.Response:
         actor(request),
         str(data.get("client_id") or ""),
         data.get("note"),
-        request.app[ROOMS],
+        request.app[ROOMS].state,
     )
     return respond(record, 201)
 

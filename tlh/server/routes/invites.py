@@ -50,7 +50,7 @@ async def copy(request: web.Request) -> web.Response:
 @requires(*ALL_STAFF)
 async def quick(request: web.Request) -> web.Response:
     data = await body(request)
-    made = await rooms.quick(link_ctx(request), actor(request), data, request.app[ROOMS])
+    made = await rooms.quick(link_ctx(request), actor(request), data, request.app[ROOMS].state)
     return respond(made, 201)
 
 

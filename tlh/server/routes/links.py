@@ -16,7 +16,7 @@ from tlh.domain.consent import ConsentState
 from tlh.domain.links import JoinLink, LinkPurpose, ParticipantKind, RedeemState
 from tlh.domain.models import IdentityCheck
 from tlh.domain.timeutil import zone
-from tlh.errors import BadRequest, Forbidden, Unauthenticated
+from tlh.errors import BadRequest, Forbidden, NotFound, Unauthenticated
 from tlh.server.http import body, ctx, max_body, public, respond
 from tlh.server.keys import FAILURES, LINK_SESSIONS
 from tlh.server.origin import check_origin
@@ -130,13 +130,24 @@ def _describe(request: web.Request, link: JoinLink, *, verified: bool = False) -
     return answer
 
 
-def _session_link(request: web.Request) -> JoinLink:
-    """The live link behind the request's session cookie (401 when there is none)."""
+def live_link(request: web.Request) -> tuple[JoinLink, str]:
+    """The live link behind the request's link cookie, and the cookie's session id; 401
+    for no cookie, a session gone, or a link expired or revoked since (all alike)."""
     c = ctx(request)
-    link_id = request.app[LINK_SESSIONS].link_id(request.cookies.get(COOKIE))
-    link = get_link(c, link_id) if link_id else None
+    session = request.cookies.get(COOKIE) or ""
+    link_id = request.app[LINK_SESSIONS].link_id(session)
+    try:
+        link = get_link(c, link_id) if link_id else None
+    except NotFound:
+        link = None
     if link is None or redeemable(c, link, c.clock()).state is RedeemState.INVALID:
         raise Unauthenticated("your link has expired; please open it again from your message")
+    return link, session
+
+
+def _session_link(request: web.Request) -> JoinLink:
+    """The live link behind the cookie, for the consent form (403 for a link without)."""
+    link, _ = live_link(request)
     if link.client_id is None or link.participant is ParticipantKind.GUEST:
         raise Forbidden("this link does not lead to a consent form")
     return link

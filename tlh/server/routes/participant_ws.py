@@ -13,12 +13,12 @@ from typing import Any
 from aiohttp import web
 
 from tlh.domain.links import JoinLink, LinkPurpose, RedeemState
-from tlh.errors import Forbidden, NotFound, TlhError, Unauthenticated
+from tlh.errors import Forbidden, NotFound, TlhError
 from tlh.server.http import ctx, public
-from tlh.server.keys import LINK_SESSIONS, ROOMS, WEBSOCKETS
+from tlh.server.keys import ROOMS, WEBSOCKETS
 from tlh.server.origin import check_origin
 from tlh.server.routes.link_identity import verified
-from tlh.server.routes.links import COOKIE
+from tlh.server.routes.links import COOKIE, live_link
 from tlh.server.wsproto import (
     FloodGuard,
     FrameRejected,
@@ -41,14 +41,7 @@ _MAX_DEVICE_ID = 100
 
 def participant_link(request: web.Request) -> JoinLink:
     """The live join link behind the cookie: 401 without one, 403 for a consent link."""
-    c = ctx(request)
-    link_id = request.app[LINK_SESSIONS].link_id(request.cookies.get(COOKIE))
-    try:
-        link = get_link(c, link_id) if link_id else None
-    except NotFound:
-        link = None
-    if link is None or redeemable(c, link, c.clock()).state is RedeemState.INVALID:
-        raise Unauthenticated("your link has expired; please open it again from your message")
+    link, _ = live_link(request)
     if link.purpose is LinkPurpose.CONSENT:
         raise Forbidden("this link is for the consent form only")
     return link
@@ -88,7 +81,7 @@ async def participant_ws(request: web.Request) -> web.WebSocketResponse:
                 await reject(ws, FrameRejected("invalid message"))
                 break
     finally:
-        rooms.connection_closed(conn)
+        rooms.participants.connection_closed(conn)
         conn.outbox.finish()
         request.app[WEBSOCKETS].discard(ws)
     return ws
@@ -99,7 +92,7 @@ async def _handle(
 ) -> None:
     kind = frame["type"]
     if kind == "hello":
-        if conn.entry_id is not None and rooms.get(conn.entry_id) is not None:
+        if conn.entry_id is not None and rooms.state.get(conn.entry_id) is not None:
             return  # already here: hello again changes nothing
         device_id = frame.get("device_id")
         if not isinstance(device_id, str) or not 0 < len(device_id) <= _MAX_DEVICE_ID:
@@ -109,7 +102,7 @@ async def _handle(
         verdict = redeemable(c, link, c.clock())
         if verdict.state is RedeemState.INVALID:
             raise FrameRejected("link no longer valid")
-        await rooms.hello(
+        await rooms.participants.hello(
             link,
             device_id,
             conn,
@@ -124,15 +117,15 @@ async def _handle(
             raise NotAdmitted("signalling is only allowed after admission")
         # A peer that just left makes its offer/candidate moot, not an error.
         with contextlib.suppress(NotFound):
-            rooms.signal(entry_id, to, data)
+            rooms.participants.signal(entry_id, to, data)
         return
     if entry_id is None:
         if kind == "leave":
             return
         raise FrameRejected("say hello first")
     if kind == "device_check":
-        await rooms.device_check(entry_id, frame)
+        await rooms.participants.device_check(entry_id, frame)
     elif kind == "media":
-        await rooms.media(entry_id, frame.get("state"))
+        await rooms.participants.media(entry_id, frame.get("state"))
     elif kind == "leave":
-        await rooms.leave(entry_id)
+        await rooms.participants.leave(entry_id)

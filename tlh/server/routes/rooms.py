@@ -34,8 +34,8 @@ def _clinician(c: Context, who: Actor, ref: object) -> str:
 
 
 async def _one(request: web.Request, entry: RoomEntry) -> web.Response:
-    rooms = request.app[ROOMS]
-    views = await room_views.entry_views(ctx(request), actor(request), rooms, [entry])
+    state = request.app[ROOMS].state
+    views = await room_views.entry_views(ctx(request), actor(request), state, [entry])
     return respond(views[0])
 
 
@@ -44,7 +44,7 @@ async def _one(request: web.Request, entry: RoomEntry) -> web.Response:
 async def list_rooms(request: web.Request) -> web.Response:
     """Rooms (a clinician's own by default; admins and schedulers all) and the queue."""
     found = await room_views.list_rooms(
-        ctx(request), actor(request), request.app[ROOMS], request.query.get("clinician")
+        ctx(request), actor(request), request.app[ROOMS].state, request.query.get("clinician")
     )
     return respond(found)
 
@@ -57,7 +57,7 @@ async def admit(request: web.Request) -> web.Response:
     if not isinstance(approve, bool):
         raise BadRequest("approve_second_device must be true or false")
     rooms = request.app[ROOMS]
-    entry = await rooms.admit(
+    entry = await rooms.staff.admit(
         actor(request), request.match_info["id"], approve_second_device=approve
     )
     return await _one(request, entry)
@@ -68,8 +68,8 @@ async def admit(request: web.Request) -> web.Response:
 async def admit_all(request: web.Request) -> web.Response:
     c, who, data = ctx(request), actor(request), await body(request)
     rooms = request.app[ROOMS]
-    done = await rooms.admit_all(who, _clinician(c, who, data.get("clinician")))
-    return respond({"admitted": await room_views.entry_views(c, who, rooms, done)})
+    done = await rooms.staff.admit_all(who, _clinician(c, who, data.get("clinician")))
+    return respond({"admitted": await room_views.entry_views(c, who, rooms.state, done)})
 
 
 @routes.post("/api/v1/rooms/entries/{id}/deny")
@@ -79,14 +79,14 @@ async def deny(request: web.Request) -> web.Response:
     message = data.get("message")
     if message is not None and not isinstance(message, str):
         raise BadRequest("message must be text")
-    entry = await request.app[ROOMS].deny(actor(request), request.match_info["id"], message)
+    entry = await request.app[ROOMS].staff.deny(actor(request), request.match_info["id"], message)
     return await _one(request, entry)
 
 
 @routes.post("/api/v1/rooms/entries/{id}/return")
 @requires(*ADMITTERS)
 async def send_back(request: web.Request) -> web.Response:
-    entry = await request.app[ROOMS].send_back(actor(request), request.match_info["id"])
+    entry = await request.app[ROOMS].staff.send_back(actor(request), request.match_info["id"])
     return await _one(request, entry)
 
 
@@ -94,7 +94,9 @@ async def send_back(request: web.Request) -> web.Response:
 @requires(*ALL_STAFF)
 async def message(request: web.Request) -> web.Response:
     data = await body(request)
-    await request.app[ROOMS].message(actor(request), request.match_info["id"], data.get("text"))
+    await request.app[ROOMS].staff.message(
+        actor(request), request.match_info["id"], data.get("text")
+    )
     return web.Response(status=204)
 
 
@@ -103,7 +105,7 @@ async def message(request: web.Request) -> web.Response:
 async def message_all(request: web.Request) -> web.Response:
     c, who, data = ctx(request), actor(request), await body(request)
     room = _clinician(c, who, data.get("clinician"))
-    sent = await request.app[ROOMS].message_all(who, room, data.get("text"))
+    sent = await request.app[ROOMS].staff.message_all(who, room, data.get("text"))
     return respond({"sent": sent})
 
 
@@ -114,7 +116,7 @@ async def transfer(request: web.Request) -> web.Response:
     to = data.get("to")
     if not isinstance(to, str) or not to:
         raise BadRequest("to must be a clinician id or email")
-    entry = await request.app[ROOMS].transfer(actor(request), request.match_info["id"], to)
+    entry = await request.app[ROOMS].staff.transfer(actor(request), request.match_info["id"], to)
     return await _one(request, entry)
 
 
@@ -122,7 +124,7 @@ async def transfer(request: web.Request) -> web.Response:
 @requires(*ADMITTERS)
 async def next_(request: web.Request) -> web.Response:
     c, who, data = ctx(request), actor(request), await body(request)
-    entry = await request.app[ROOMS].next(who, _clinician(c, who, data.get("clinician")))
+    entry = await request.app[ROOMS].staff.next(who, _clinician(c, who, data.get("clinician")))
     return await _one(request, entry)
 
 
@@ -131,5 +133,5 @@ async def next_(request: web.Request) -> web.Response:
 async def presence(request: web.Request) -> web.Response:
     c, who, data = ctx(request), actor(request), await body(request)
     rooms = request.app[ROOMS]
-    await rooms.set_presence(who, data.get("presence"))
-    return respond(await room_views.own_room(c, who, rooms))
+    await rooms.staff.set_presence(who, data.get("presence"))
+    return respond(await room_views.own_room(c, who, rooms.state))

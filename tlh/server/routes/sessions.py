@@ -37,7 +37,7 @@ async def start(request: web.Request) -> web.Response:
     else:
         raise BadRequest('give {"appointment_id": ...} or {"room": true}')
     # With a waiting room off, whoever is already waiting goes straight in now.
-    await request.app[ROOMS].session_started(segment)
+    await request.app[ROOMS].hooks.session_started(segment)
     link = call_link(request, who, segment.appointment_id)
     return respond({"session": segment, "url": link["url"]}, 201)
 
@@ -47,7 +47,7 @@ async def start(request: web.Request) -> web.Response:
 async def end(request: web.Request) -> web.Response:
     """Close a segment and take everyone out of its call."""
     segment = await sessions.end(ctx(request), actor(request), request.match_info["id"])
-    await request.app[ROOMS].session_ended(segment)
+    await request.app[ROOMS].hooks.session_ended(segment)
     request.app[CALL_HUB].end(segment.id)  # no-op if the rooms already ended it
     return respond(segment)
 

@@ -1,0 +1,147 @@
+"""The participants' pages: each live entry's socket, and what its page is told.
+
+Status frames (state, place in line, expected wait, the clinician's presence), the staff
+messages kept for a page that reconnects, and the window's opening time, all pushed
+through each socket's ``Connection`` outbox so no caller waits for a socket.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from tlh.domain.rooms import EntryState, RoomEntry
+from tlh.services import sessions
+from tlh.services.callhub import Outbox
+from tlh.services.context import Context
+from tlh.services.waiting_state import RoomState
+from tlh.services.waiting_view import Facts, average_visit, staff_name, status_frame
+
+#: Staff messages kept per entry, replayed to a page that reconnects.
+_KEPT_MESSAGES = 20
+
+
+@dataclass(eq=False, slots=True)
+class Connection:
+    """One participant socket: its outbox, how to close it, and the entry it speaks for
+    (set by the rooms; ``None`` before hello and after the entry ends)."""
+
+    outbox: Outbox
+    close: Callable[[], Awaitable[Any]]
+    entry_id: str | None = None
+
+
+class RoomPages:
+    """Each live entry's socket, and the frames its page gets."""
+
+    def __init__(self, ctx: Context, state: RoomState) -> None:
+        self.ctx, self._state = ctx, state
+        self._conns: dict[str, Connection] = {}
+        self._messages: dict[str, list[dict[str, Any]]] = {}
+        self._opens_at: dict[str, datetime] = {}
+        #: Average visit minutes per clinician (``forget_visits`` when one ends).
+        self._avg_visit: dict[str, float | None] = {}
+
+    # --- sockets -------------------------------------------------------------------------
+
+    def connection(self, entry_id: str) -> Connection | None:
+        """The entry's socket, while its page is connected."""
+        return self._conns.get(entry_id)
+
+    def attach(self, entry_id: str, conn: Connection) -> Connection | None:
+        """The socket now speaks for the entry; returns the socket it superseded (a
+        reload), which speaks for nobody any more."""
+        old = self._conns.get(entry_id)
+        self._conns[entry_id] = conn
+        conn.entry_id = entry_id
+        if old is None or old is conn:
+            return None
+        old.entry_id = None
+        return old
+
+    def detach(self, conn: Connection) -> str | None:
+        """The socket closed: the id of the entry it still spoke for, else ``None`` (it
+        spoke for nobody, or a newer socket replaced it)."""
+        entry_id, conn.entry_id = conn.entry_id, None
+        if entry_id is None or self._conns.get(entry_id) is not conn:
+            return None
+        del self._conns[entry_id]
+        return entry_id
+
+    def farewell(self, entry: RoomEntry, status: str | None) -> None:
+        """The entry ended: its page gets its final status, and is forgotten."""
+        conn = self._conns.pop(entry.id, None)
+        self._messages.pop(entry.id, None)
+        self._opens_at.pop(entry.id, None)
+        if conn is not None:
+            conn.outbox.push(self._status_frame(entry, status))
+            conn.entry_id = None
+
+    # --- what pages are told -------------------------------------------------------------
+
+    def opens_at(self, entry_id: str, when: datetime) -> None:
+        """When the entry's link opens (said in its status until then)."""
+        self._opens_at[entry_id] = when
+
+    def push(self, entry_id: str, frame: dict[str, Any]) -> None:
+        """A staff message: to the page now, and again should it reconnect."""
+        kept = self._messages.setdefault(entry_id, [])
+        kept.append(frame)
+        del kept[:-_KEPT_MESSAGES]
+        conn = self._conns.get(entry_id)
+        if conn is not None:
+            conn.outbox.push(frame)
+
+    def replay(self, entry_id: str) -> None:
+        """The messages kept for the entry, to its (new) socket."""
+        conn = self._conns.get(entry_id)
+        if conn is not None:
+            for message in self._messages.get(entry_id, []):
+                conn.outbox.push(message)
+
+    def send_status(self, entry: RoomEntry) -> None:
+        conn = self._conns.get(entry.id)
+        if conn is not None:
+            conn.outbox.push(self._status_frame(entry))
+
+    def refresh(self, clinician_id: str | None, *, everyone: bool = False) -> None:
+        """Connected waiting entries of a room get their new place (or, with
+        ``everyone``, every live entry its status: presence changed)."""
+        facts = self._room_facts(clinician_id)
+        for entry in self._state.live(clinician_id):
+            conn = self._conns.get(entry.id)
+            if conn is not None and (everyone or entry.state is EntryState.WAITING):
+                conn.outbox.push(self._status_frame(entry, facts=facts))
+
+    def forget_visits(self, clinician_id: str) -> None:
+        """A visit ended: the clinician's average visit is read again when next needed."""
+        self._avg_visit.pop(clinician_id, None)
+
+    def _room_facts(self, clinician_id: str | None) -> Facts:
+        """What every waiting entry's status needs, computed once per room."""
+        busy = bool(clinician_id and sessions.open_segments_of(self.ctx, clinician_id))
+        return self._state.positions(clinician_id), self._average_visit(clinician_id), busy
+
+    def _status_frame(
+        self, entry: RoomEntry, state: str | None = None, facts: Facts | None = None
+    ) -> dict[str, Any]:
+        if facts is None and entry.state is EntryState.WAITING and state is None:
+            facts = self._room_facts(entry.clinician_id)
+        name = staff_name(self.ctx, entry.clinician_id) if entry.clinician_id else ""
+        return status_frame(
+            entry,
+            clinician_name=name,
+            presence=self._state.presence_of(entry.clinician_id),
+            state=state,
+            opens_at=self._opens_at.get(entry.id),
+            facts=facts,
+        )
+
+    def _average_visit(self, clinician_id: str | None) -> float | None:
+        if clinician_id is None:
+            return None
+        if clinician_id not in self._avg_visit:
+            self._avg_visit[clinician_id] = average_visit(self.ctx, clinician_id)
+        return self._avg_visit[clinician_id]

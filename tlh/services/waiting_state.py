@@ -1,0 +1,94 @@
+"""The live waiting rooms' data: every entry, the call each admitted one is in, and each
+clinician's presence.
+
+Kept in memory (a restart empties the rooms; the session segments in the store keep the
+history). Plain data operations only: no I/O, no clock, no sockets, no events; the rules
+that decide what may change are ``tlh.domain.rooms``, and the collaborators composed in
+``tlh.services.waiting.Rooms`` apply them here.
+"""
+
+from __future__ import annotations
+
+from tlh.domain import rooms as rules
+from tlh.domain.rooms import Presence, RoomEntry
+from tlh.errors import NotFound
+
+
+class RoomState:
+    """Every clinician's room and the practice's shared queue (``clinician_id=None``)."""
+
+    def __init__(self) -> None:
+        self._entries: dict[str, RoomEntry] = {}
+        #: The session segment each admitted entry's call is, by entry id.
+        self._calls: dict[str, str] = {}
+        self._presence: dict[str, Presence] = {}
+
+    # --- reading -------------------------------------------------------------------------
+
+    def get(self, entry_id: str) -> RoomEntry | None:
+        return self._entries.get(entry_id)
+
+    def entry(self, entry_id: str) -> RoomEntry:
+        """The live entry (``NotFound`` when there is none)."""
+        found = self._entries.get(entry_id)
+        if found is None:
+            raise NotFound(f"no live room entry {entry_id}")
+        return found
+
+    def current(self, entry: RoomEntry) -> RoomEntry:
+        """The entry as it is now, or as given when it has ended meanwhile."""
+        return self._entries.get(entry.id, entry)
+
+    def entries(self) -> list[RoomEntry]:
+        """Every live entry, of every room (a copy: the caller may change the state)."""
+        return list(self._entries.values())
+
+    def of_link(self, link_id: str) -> list[RoomEntry]:
+        """The live entries opened with one link (a reusable link has many)."""
+        return [e for e in self._entries.values() if e.link_id == link_id]
+
+    def live(self, clinician_id: str | None) -> list[RoomEntry]:
+        """A room's live entries (``None``: the shared queue), oldest first."""
+        found = [e for e in self._entries.values() if e.clinician_id == clinician_id]
+        return sorted(found, key=lambda e: e.arrived_at)
+
+    def clients_in(self, clinician_id: str) -> set[str]:
+        """Ids of the clients with a live entry in a clinician's room (for scope)."""
+        return {e.client_id for e in self.live(clinician_id) if e.client_id is not None}
+
+    def positions(self, clinician_id: str | None) -> dict[str, int]:
+        """Places in line of one room's waiting entries, by entry id."""
+        return rules.positions(self.live(clinician_id))
+
+    def presence_of(self, clinician_id: str | None) -> Presence:
+        if clinician_id is None:
+            return Presence.ONLINE
+        return self._presence.get(clinician_id, Presence.ONLINE)
+
+    def call_of(self, entry_id: str) -> str | None:
+        """The session segment whose call the entry is in, if it was admitted."""
+        return self._calls.get(entry_id)
+
+    def in_call(self, segment_id: str) -> list[str]:
+        """Ids of the entries in one segment's call."""
+        return [e for e, s in self._calls.items() if s == segment_id]
+
+    # --- changing ------------------------------------------------------------------------
+
+    def put(self, entry: RoomEntry) -> None:
+        """Add an entry, or replace it with its new state."""
+        self._entries[entry.id] = entry
+
+    def forget(self, entry_id: str) -> None:
+        """The entry ended (its call is left with ``leave_call``)."""
+        self._entries.pop(entry_id, None)
+
+    def join_call(self, entry_id: str, segment_id: str) -> None:
+        self._calls[entry_id] = segment_id
+
+    def leave_call(self, entry_id: str) -> str | None:
+        """Out of its call; returns the segment it was in, if any."""
+        return self._calls.pop(entry_id, None)
+
+    def set_presence(self, clinician_id: str, presence: Presence) -> None:
+        self._presence[clinician_id] = presence
