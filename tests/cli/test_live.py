@@ -88,6 +88,26 @@ def test_practice_set_then_show(live: Live) -> None:
     assert bad.exit_code == ExitStatus.INVALID
 
 
+@pytest.mark.parametrize(
+    ("field", "value", "says"),
+    [
+        ("start_statuses", "confirmed,cancelled", "start_statuses cannot include cancelled"),
+        ("window_opens_before_min", "100000", "between 0 and 1440 minutes; got 100000"),
+        ("idle_logoff_min", "0", "idle_logoff_min must be between 1 and 480"),
+        ("consent_link_days", "0", "consent_link_days must be between 1 and 90"),
+    ],
+)
+def test_a_setting_out_of_its_range_is_refused_and_nothing_changes(
+    live: Live, field: str, value: str, says: str
+) -> None:
+    before = as_json(live.run("practice", "show", "--json"))
+    bad = live.run("practice", "set", field, value)
+    assert bad.exit_code == ExitStatus.INVALID
+    assert says in bad.stderr
+    assert bad.stderr.count("\n") == 1, bad.stderr
+    assert as_json(live.run("practice", "show", "--json")) == before
+
+
 def test_appointment_round_trip(live: Live, clinician: str, client_id: str) -> None:
     made = as_json(
         live.run(

@@ -6,6 +6,7 @@ from typing import Any
 
 import msgspec
 
+from tlh.domain import policy as rules
 from tlh.domain.audience import EVERYONE
 from tlh.domain.models import Policy, Role
 from tlh.domain.timeutil import zone
@@ -44,14 +45,5 @@ def _checked(merged: dict[str, Any]) -> Policy:
     except msgspec.ValidationError as exc:
         raise InvalidInput(f"invalid practice setting: {exc}") from None
     zone(policy.timezone)
-    for name in (
-        "window_opens_before_min",
-        "window_closes_after_min",
-        "late_cancel_hours",
-        "late_after_min",
-    ):
-        if getattr(policy, name) < 0:
-            raise InvalidInput(f"{name} cannot be negative")
-    if policy.idle_logoff_min < 1 or policy.consent_valid_days < 0:
-        raise InvalidInput("idle_logoff_min must be at least 1 and consent_valid_days >= 0")
+    rules.check(policy)
     return policy
