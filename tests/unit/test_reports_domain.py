@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import msgspec
 import pytest
 
 from tlh.domain.models import Appointment, Modality, Policy, Status
-from tlh.domain.reports import Outcome, attendance_rows, duration_min, session_row
+from tlh.domain.reports import Outcome, attendance_rows, duration_min, session_row, session_rows
 from tlh.domain.sessions import Participation, SessionSegment
 
 START = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)
@@ -145,3 +146,19 @@ def test_an_open_segment_has_no_duration_and_room_sessions_no_copay() -> None:
     assert duration_min(seg) is None
     row = session_row(seg, None, ZoneInfo("UTC"))
     assert (row.end, row.copay_collected, row.copay_amount) == (None, False, None)
+
+
+def test_a_restarted_visit_carries_its_copay_on_its_first_row_only() -> None:
+    paid = appt(copay_collected=True, copay_amount="25.00")
+    first = SessionSegment(
+        id="ses_1", appointment_id="apt_1", clinician_id="stf_1", started_at=START,
+        started_by="stf_1", ended_at=START + timedelta(minutes=10),
+    )  # fmt: skip
+    again = msgspec.structs.replace(
+        first, id="ses_2", started_at=START + timedelta(minutes=12), ended_at=None
+    )
+    rows = session_rows([(again, paid), (first, paid)], ZoneInfo("UTC"))
+    assert [(r.session_id, r.copay_collected, r.copay_amount) for r in rows] == [
+        ("ses_1", True, "25.00"),
+        ("ses_2", False, None),
+    ]

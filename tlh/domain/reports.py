@@ -97,6 +97,27 @@ def session_row(segment: SessionSegment, appt: Appointment | None, tz: tzinfo) -
     )
 
 
+def session_rows(
+    segments: Iterable[tuple[SessionSegment, Appointment | None]], tz: tzinfo
+) -> list[SessionRow]:
+    """The rows of ``segments`` (each with its appointment), oldest first. A visit that
+    restarted has several segments but one copay: only its first row carries it, so a
+    sum over the rows counts each visit's copay once."""
+    rows = sorted(
+        (session_row(segment, appt, tz) for segment, appt in segments),
+        key=lambda r: (r.start, r.session_id),
+    )
+    seen: set[str] = set()
+    out = []
+    for row in rows:
+        if row.appointment_id is not None and row.appointment_id in seen:
+            row = msgspec.structs.replace(row, copay_collected=False, copay_amount=None)
+        if row.appointment_id is not None:
+            seen.add(row.appointment_id)
+        out.append(row)
+    return out
+
+
 def first_join(segments: Iterable[SessionSegment], client_id: str) -> Participation | None:
     """The earliest participation of the client (or a contact for them) in any segment."""
     joins = [

@@ -15,7 +15,7 @@ from typing import Any, Literal
 import msgspec
 
 from tlh.domain.models import Appointment, Kind, Role, Staff
-from tlh.domain.reports import AttendanceRow, SessionRow, attendance_rows, session_row
+from tlh.domain.reports import AttendanceRow, SessionRow, attendance_rows, session_rows
 from tlh.domain.sessions import SessionSegment
 from tlh.domain.timeutil import check_year, local_day_bounds, zone
 from tlh.errors import BadRequest, Forbidden, NotFound
@@ -101,13 +101,13 @@ async def sessions_report(
     start, end = _range(ctx, from_, to)
     clinician_id = _clinician(ctx, actor, clinician)
     tz = zone(ctx.policy().timezone)
-    rows = []
+    found = []
     for segment in _segments(ctx, clinician_id):
         if not start <= segment.started_at < end:
             continue
         appt = ctx.store.get("appointments", segment.appointment_id or "")
-        rows.append(session_row(segment, appt if isinstance(appt, Appointment) else None, tz))
-    rows.sort(key=lambda r: (r.start, r.session_id))
+        found.append((segment, appt if isinstance(appt, Appointment) else None))
+    rows = session_rows(found, tz)
     await _audit(ctx, actor, "report.sessions", [c for r in rows for c in r.client_ids])
     return rows
 
