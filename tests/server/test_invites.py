@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+import time_machine
 
 from tlh.errors import InvalidInput
 from tlh.server.keys import REMINDER_CLOCK
@@ -164,6 +165,19 @@ async def test_quick_guest_and_website(practice: Practice) -> None:
     token = token_in(snippet["html"])
     assert (await redeem(practice, token)).status == 200
     assert (await redeem(practice, token)).status == 200  # reusable
+
+
+async def test_a_website_join_code_lasts_until_revoked_and_a_guest_link_its_hours(
+    practice: Practice,
+) -> None:
+    """The code printed on a practice's website must not die after 12 hours."""
+    _, guest = await practice.call(
+        "POST", "/api/v1/invites/guest", json={"clinician": "lee@example.org"}
+    )
+    _, snippet = await practice.call("GET", "/api/v1/invites/website?clinician=lee@example.org")
+    with time_machine.travel(datetime.now(UTC) + timedelta(days=400), tick=True):
+        assert (await redeem(practice, token_in(guest["url"]))).status == 404
+        assert (await redeem(practice, token_in(snippet["html"]))).status == 200
 
 
 def test_a_bad_template_stops_start_up(tmp_path: Path) -> None:

@@ -17,6 +17,7 @@ from tlh.domain.links import (
     consent_link_validity,
     join_link_validity,
     room_link_validity,
+    website_link_validity,
 )
 from tlh.domain.models import Appointment, Modality, Policy, Status
 
@@ -141,3 +142,11 @@ def test_consent_link_ignores_appointment_argument() -> None:
     )
     assert check_redeemable(consent, None, CREATED + timedelta(days=13)).state is RedeemState.OK
     assert check_redeemable(consent, None, until).state is RedeemState.INVALID
+
+
+def test_a_website_code_lasts_until_revoked_unless_the_practice_gives_it_days() -> None:
+    start, until = website_link_validity(CREATED, POLICY)
+    assert start == CREATED
+    assert until - CREATED > timedelta(days=36_000)
+    days = msgspec.structs.replace(POLICY, website_link_days=30)
+    assert website_link_validity(CREATED, days) == (CREATED, CREATED + timedelta(days=30))

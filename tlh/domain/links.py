@@ -84,6 +84,17 @@ def join_link_validity(
     return opens, appt_end + timedelta(minutes=policy.link_grace_min)
 
 
+#: How long "until revoked" is: a website join code outlives any practice's website.
+UNTIL_REVOKED = timedelta(days=100 * 366)
+
+
+def website_link_validity(created: datetime, policy: Policy) -> tuple[datetime, datetime]:
+    """[valid_from, valid_until) of a practice-website join code: from its creation for
+    ``policy.website_link_days``, or (0) until it is revoked."""
+    days = policy.website_link_days
+    return created, created + (timedelta(days=days) if days else UNTIL_REVOKED)
+
+
 def room_link_validity(created: datetime, policy: Policy) -> tuple[datetime, datetime]:
     """[valid_from, valid_until) of a room link (guest, quick, website): from its creation
     for ``policy.room_link_hours``."""

@@ -124,6 +124,9 @@ class Policy(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=Tr
     consent_link_days: int = 14
     #: Hours a room link (guest, quick) stays valid.
     room_link_hours: int = 12
+    #: Days a practice-website join code (``tlh invite website``) stays valid; 0 = until
+    #: it is revoked (``tlh link revoke``), as a code printed on a website should.
+    website_link_days: int = 0
     #: Hours before the start of the first (email, with join button) reminder; 0 = off.
     reminder_email_hours: int = 24
     #: Minutes before the start of the "soon" reminder (text + email); 0 = off. It is sent

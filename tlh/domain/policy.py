@@ -18,6 +18,7 @@ RANGES: dict[str, tuple[int, int, str]] = {
     "link_grace_min": (0, 24 * 60, "minutes"),
     "consent_link_days": (1, 90, "days"),
     "room_link_hours": (1, 7 * 24, "hours"),
+    "website_link_days": (0, 10 * 366, "days (0 = until revoked)"),
     "reminder_email_hours": (0, 14 * 24, "hours (0 = off)"),
     "reminder_soon_min": (0, 24 * 60, "minutes (0 = off)"),
     "reminder_soon_min_floor": (0, 24 * 60, "minutes"),

@@ -31,6 +31,7 @@ from tlh.domain.links import (
     consent_link_validity,
     join_link_validity,
     room_link_validity,
+    website_link_validity,
 )
 from tlh.domain.messages import Message, MessageChannel, MessageKind
 from tlh.domain.models import Appointment, Role
@@ -160,15 +161,17 @@ def room_link(
     appointment_id: str | None = None,
     reusable: bool = False,
 ) -> NewLink:
-    """A link into a clinician's room (guest, quick, website), valid for the policy's hours."""
+    """A link into a clinician's room (guest, quick: valid for the policy's hours; a
+    website join code: for its own days, by default until revoked)."""
     now = ctx.clock()
+    validity = website_link_validity if channel is Channel.WEBSITE else room_link_validity
     return make_link(
         purpose=LinkPurpose.JOIN,
         participant=participant,
         channel=channel,
         created_by=actor.id,
         now=now,
-        valid=room_link_validity(now, ctx.policy()),
+        valid=validity(now, ctx.policy()),
         client_id=client_id,
         appointment_id=appointment_id,
         clinician_id=clinician_id,
