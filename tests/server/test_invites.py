@@ -142,6 +142,34 @@ async def test_reminders_follow_settings_and_keep_links_out_of_texts(practice: P
     assert await clock.tick(datetime.now(UTC)) == []
 
 
+async def test_no_join_link_for_a_visit_whose_clinician_has_telehealth_off(
+    practice: Practice,
+) -> None:
+    """An invitation is refused with the reason; a reminder still goes, without a link
+    and without promising a video call."""
+    client_id = await add_client(practice)
+    appt = await add_appointment(
+        practice, client_id, start=datetime.now(UTC) + timedelta(minutes=25)
+    )
+    status, _ = await practice.call(
+        "PATCH", "/api/v1/staff/lee@example.org", json={"telehealth": False}
+    )
+    assert status == 200
+    status, refused = await practice.call(
+        "POST", "/api/v1/invites", json={"appointment_id": appt["id"]}
+    )
+    assert status == 409
+    assert "cannot take place by video (telehealth is not enabled" in refused["error"]["message"]
+    queued = await practice.client.app[REMINDER_CLOCK].tick(datetime.now(UTC))
+    [email] = [m for m in queued if m.appointment_id == appt["id"]]
+    assert email.link_id is None
+    assert "/j#" not in email.text
+    assert "video appointment" not in email.text
+    assert "cannot take place by video" in email.text
+    _, links = await practice.call("GET", f"/api/v1/appointments/{appt['id']}/links")
+    assert links["items"] == []
+
+
 async def test_quick_guest_and_website(practice: Practice) -> None:
     client_id = await add_client(practice)
     await add_appointment(practice, client_id)  # the clinician's own client

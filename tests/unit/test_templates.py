@@ -32,6 +32,7 @@ VALUES = {
     "link": LINK,
     "clinician_name": "Dr Lee",
     "recipient_name": "Sam",
+    "video": "yes",
 }
 E, S = MessageChannel.EMAIL, MessageChannel.SMS
 NOW = datetime(2026, 11, 1, tzinfo=UTC)
@@ -116,6 +117,21 @@ def test_sms_reminder_without_link_reads_well(shipped: Templates) -> None:
         "Reminder: your Riverside Counselling video appointment is on "
         "Monday, November 23, 2026 at 10:00 AM EST."
     )
+
+
+@pytest.mark.parametrize("kind", [MessageKind.REMINDER_24H, MessageKind.REMINDER_SOON])
+def test_a_reminder_of_a_visit_that_cannot_be_by_video_reads_as_an_ordinary_one(
+    shipped: Templates, kind: MessageKind
+) -> None:
+    values = {**VALUES, "link": "", "video": ""}
+    for channel in (E, S):
+        out = shipped.render(kind, channel, values)
+        for part in (out.subject, out.text, out.html or ""):
+            assert "video appointment" not in part
+            assert "Use the link" not in part
+            assert "Join with the link" not in part
+        assert "cannot take place by video" in out.text
+    assert "cannot take place by video" in (shipped.render(kind, E, values).html or "")
 
 
 def test_html_escapes_every_value(shipped: Templates) -> None:
@@ -285,4 +301,5 @@ def test_appointment_values_in_practice_zone(
         "link": LINK,
         "clinician_name": "Dr Lee",
         "recipient_name": "",
+        "video": "yes",
     }

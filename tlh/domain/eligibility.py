@@ -94,3 +94,38 @@ def explain_start(
         window_opens=window.opens,
         window_closes=window.closes,
     )
+
+
+#: What stops a session from ever starting by video as booked, whenever it is tried:
+#: telehealth off (practice, every listed clinician), a disabled clinician, not a
+#: telehealth appointment. Not the window (a link is sent before it opens), the consent
+#: (the link leads through the form first) or a status the practice can still move to a
+#: startable one (a scheduled visit confirmed later).
+STANDING_CODES = frozenset(
+    {
+        "telehealth_off_practice",
+        "telehealth_off_clinician",
+        "inactive_clinician",
+        "not_appointment",
+        "not_telehealth",
+    }
+)
+
+
+def video_blockers(
+    appt: Appointment, clinicians: Mapping[str, Staff], policy: Policy
+) -> tuple[Blocker, ...]:
+    """Why ``appt`` cannot take place by video under the rules at all (empty when one of
+    its clinicians could start it): what decides whether an invitation or a reminder
+    carries a join link. ``clinicians`` holds the appointment's clinicians by id."""
+    found: tuple[Blocker, ...] = ()
+    for clinician_id in appt.clinician_ids:
+        staff = clinicians.get(clinician_id)
+        if staff is None:
+            continue
+        verdict = explain_start(appt, staff, policy, appt.start)
+        standing = tuple(b for b in verdict.blockers if b.code in STANDING_CODES)
+        if not standing:
+            return ()
+        found = found or standing
+    return found or (Blocker(code="no_clinician", message=f"{appt.id} has no clinician"),)

@@ -13,9 +13,11 @@ exist: ``practice_name``, ``date``, ``time``, ``timezone``, ``link``, ``clinicia
 these, never notes or diagnoses.
 
 A line that starts with ``?name `` is kept (without the prefix) only when the value
-``name`` is non-empty; one that starts with ``?!name `` only when it is empty. That is how
-a text reminder reads well with or without its link (policy decides whether automatic
-texts carry one): render with ``link=""`` to leave it out.
+``name`` is non-empty; one that starts with ``?!name `` only when it is empty; several
+prefixes (``?video ?!link ...``) must all hold. That is how a text reminder reads well
+with or without its link (policy decides whether automatic texts carry one): render with
+``link=""`` to leave it out; and how a reminder of a visit that cannot take place by
+video (``video=""``) reads as an ordinary appointment reminder.
 
 Anything else — an unknown placeholder, a malformed brace, a format spec, a missing file —
 is an ``InvalidInput`` from ``Templates.load`` naming the file and line.
@@ -49,6 +51,9 @@ ALLOWED_NAMES: frozenset[str] = frozenset(
         "clinician_name",
         "recipient_name",
         "code",
+        # Non-empty when the visit can take place by video under the practice's rules
+        # (for ``?video`` / ``?!video`` lines; it prints nothing useful on its own).
+        "video",
     }
 )
 #: Kinds added after practices copied their templates: a practice directory without
@@ -79,23 +84,22 @@ class _Line(msgspec.Struct, frozen=True):
 
     text: str
     names: tuple[str, ...]
-    #: ``(name, keep_when_set)`` for ``?name`` / ``?!name`` lines.
-    condition: tuple[str, bool] | None = None
+    #: ``(name, keep_when_set)`` for each ``?name`` / ``?!name`` prefix; all must hold.
+    conditions: tuple[tuple[str, bool], ...] = ()
 
 
 _Lines = tuple[_Line, ...]
 
 
 def _parse_line(raw: str, where: str) -> _Line:
-    condition: tuple[str, bool] | None = None
-    match = _CONDITION.match(raw)
-    if match:
+    conditions: list[tuple[str, bool]] = []
+    while match := _CONDITION.match(raw):
         negate, name, raw = match.groups()
         if name not in ALLOWED_NAMES:
             raise InvalidInput(
                 f"{where}: unknown name {name!r} in condition (allowed: {_allowed()})"
             )
-        condition = (name, not negate)
+        conditions.append((name, not negate))
     try:
         parts = list(_FORMATTER.parse(raw))
     except ValueError as exc:
@@ -111,7 +115,7 @@ def _parse_line(raw: str, where: str) -> _Line:
         if spec or conversion:
             raise InvalidInput(f"{where}: placeholder {{{field}}} takes no format or conversion")
         names.append(field)
-    return _Line(raw, tuple(names), condition)
+    return _Line(raw, tuple(names), tuple(conditions))
 
 
 def _allowed() -> str:
@@ -190,10 +194,8 @@ class Templates:
     def _fill(self, kind: MessageKind, part: str, values: Mapping[str, str]) -> str:
         out: list[str] = []
         for line in self._parsed[(kind, part)]:
-            if line.condition is not None:
-                name, keep_when_set = line.condition
-                if bool(values.get(name)) is not keep_when_set:
-                    continue
+            if any(bool(values.get(name)) is not keep for name, keep in line.conditions):
+                continue
             missing = [n for n in line.names if n not in values]
             if missing:
                 raise InvalidInput(f"no value for placeholder {{{missing[0]}}} in {kind.value}")
@@ -223,6 +225,7 @@ def appointment_values(
     link: str = "",
     clinician_name: str = "",
     recipient_name: str = "",
+    video: bool = True,
 ) -> dict[str, str]:
     """Every placeholder's value for ``appt``, its date and time in the practice's zone.
 
@@ -238,6 +241,7 @@ def appointment_values(
         "link": link,
         "clinician_name": clinician_name,
         "recipient_name": recipient_name,
+        "video": "yes" if video else "",
     }
 
 

@@ -14,6 +14,7 @@ from typing import Any
 
 import msgspec
 
+from tlh.domain.eligibility import video_blockers
 from tlh.domain.links import (
     DEAD_STATUSES,
     Channel,
@@ -21,7 +22,7 @@ from tlh.domain.links import (
     join_link_validity,
 )
 from tlh.domain.messages import Message, MessageChannel, MessageKind
-from tlh.domain.models import Appointment, Kind, Modality, Role, Staff
+from tlh.domain.models import Appointment, Blocker, Kind, Modality, Role, Staff
 from tlh.domain.reminders import ReminderDue
 from tlh.domain.timeutil import check_year, local_day_bounds, zone
 from tlh.errors import Conflict, InvalidInput, NotFound, TlhError
@@ -93,8 +94,24 @@ def check_invitable(ctx: Context, appt: Appointment) -> None:
         raise Conflict(f"appointment {appt.id} is {appt.status.value}; no invitation was sent")
     if appt.kind is not Kind.APPOINTMENT or appt.modality is not Modality.TELEHEALTH:
         raise Conflict(f"appointment {appt.id} is not a telehealth appointment")
+    blockers = standing_blockers(ctx, appt)
+    if blockers:
+        reasons = "; ".join(b.message for b in blockers)
+        raise Conflict(
+            f"appointment {appt.id} cannot take place by video ({reasons}); no invitation was sent",
+            details=[msgspec.to_builtins(b) for b in blockers],
+        )
     if ctx.clock() >= join_link_validity(appt.start, appt.end, ctx.policy())[1]:
         raise Conflict(f"appointment {appt.id} has ended; no invitation was sent")
+
+
+def standing_blockers(ctx: Context, appt: Appointment) -> tuple[Blocker, ...]:
+    """Why ``appt`` cannot take place by video under the rules at all (see
+    ``tlh.domain.eligibility.video_blockers``)."""
+    people = {
+        s.id: s for cid in appt.clinician_ids if isinstance(s := ctx.store.get("staff", cid), Staff)
+    }
+    return video_blockers(appt, people, ctx.policy())
 
 
 def clinician_name(ctx: Context, appt: Appointment) -> str:
@@ -115,13 +132,15 @@ def build_message(
     link_id: str | None,
     ics: IcsMethod | None,
     sequence: int = 0,
+    video: bool = True,
 ) -> Message:
-    """One rendered message to ``recipient`` about ``appt`` (with an .ics for emails)."""
+    """One rendered message to ``recipient`` about ``appt`` (with an .ics for emails);
+    ``video`` False when the visit cannot take place by video as booked."""
     outreach, _ = outreach_of(ctx)
     policy = ctx.policy()
     who = clinician_name(ctx, appt)
     values = appointment_values(
-        appt, policy, link=url, clinician_name=who, recipient_name=recipient.name
+        appt, policy, link=url, clinician_name=who, recipient_name=recipient.name, video=video
     )
     rendered = outreach.templates.render(kind, channel, values)
     calendar = None
@@ -358,17 +377,23 @@ def reminder_renderer(ctx: Context) -> RenderReminder:
 
     async def render(appt: Appointment, due: ReminderDue) -> list[Message]:
         policy = ctx.policy()
+        # A visit that cannot take place by video (telehealth turned off, ...) is still
+        # reminded of, without a link that would lead to a call that cannot start.
+        video = not standing_blockers(ctx, appt)
         batch = Batch()
         for client_id in appt.client_ids:
             client = load_client(ctx, client_id)
             for channel in due.channels:
                 for recipient in by_settings(client, channel):
                     key = reminder_message_key(due, channel, recipient.key)
-                    if channel is MessageChannel.SMS and not policy.sms_reminders_include_link:
+                    texting = (
+                        channel is MessageChannel.SMS and not policy.sms_reminders_include_link
+                    )
+                    if texting or not video:
                         batch.messages.append(
                             build_message(
                                 ctx, appt, due.kind, channel, recipient,
-                                key=key, url="", link_id=None, ics=None,
+                                key=key, url="", link_id=None, ics=None, video=video,
                             )
                         )  # fmt: skip
                         continue
