@@ -131,6 +131,22 @@ async def test_a_client_sent_away_is_told_why(
     assert page.js_errors == []
 
 
+async def test_the_clinicians_words_stay_on_screen_when_a_client_is_sent_away(
+    live_server: LiveServer, browser: Any
+) -> None:
+    page, room = await _waiting_page(live_server, browser)
+    await room.next("hello")
+    room.status("denied", message="Please book an in-person visit instead.")
+    await page.get_by_role("heading", name="You were not let in").wait_for(timeout=5_000)
+    words = page.get_by_text("Message from your clinician: Please book an in-person visit")
+    await words.wait_for(timeout=5_000)
+    room.socket.close()  # as the server does after sending someone away
+    # Nothing replaces it afterwards (the socket's close handler once did).
+    await page.wait_for_timeout(2_000)
+    assert await words.is_visible()
+    assert page.js_errors == []
+
+
 async def test_a_second_device_is_told_it_needs_approval(
     live_server: LiveServer, browser: Any
 ) -> None:

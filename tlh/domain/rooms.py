@@ -124,6 +124,8 @@ class RoomEntry(msgspec.Struct, frozen=True, kw_only=True):
     connection_test: ConnectionTest | None = None
     #: When staff sent the entry back from the call: returned entries wait first in line.
     returned_at: datetime | None = None
+    #: What staff said when they sent the person away (shown on their page with it).
+    parting_message: str | None = None
 
 
 # --- Rules (pure: the live state in tlh.services.waiting applies them) -------------------
@@ -234,10 +236,10 @@ def admit(
     )
 
 
-def deny(entry: RoomEntry, now: datetime) -> RoomEntry:
-    """Sent away by staff (from the line or the call)."""
+def deny(entry: RoomEntry, now: datetime, message: str | None = None) -> RoomEntry:
+    """Sent away by staff (from the line or the call), with their words if any."""
     _live(entry, "denied")
-    return _moved(entry, EntryState.DENIED, now)
+    return _moved(entry, EntryState.DENIED, now, parting_message=message or None)
 
 
 def send_back(entry: RoomEntry, now: datetime) -> RoomEntry:

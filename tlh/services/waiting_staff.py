@@ -17,7 +17,7 @@ from tlh.services.staff import find_staff
 from tlh.services.waiting_admission import Admission
 from tlh.services.waiting_exits import Exits
 from tlh.services.waiting_parts import RoomParts
-from tlh.services.waiting_view import message_frame
+from tlh.services.waiting_view import clean_message, message_frame
 
 
 class NobodyWaiting(NotFound):
@@ -78,9 +78,10 @@ class StaffSide:
     async def deny(self, actor: Actor, entry_id: str, message: str | None = None) -> RoomEntry:
         """Send the entry away, with a message for its page if given."""
         entry = self.own_entry(actor, entry_id, Role.ADMIN, Role.CLINICIAN)
-        denied = rules.deny(entry, self.ctx.clock())
-        if message:
-            self._pages.push(entry.id, message_frame(message, self.ctx.clock()))
+        # The words ride in the page's last status, which stays on screen (a message
+        # frame would be shown in the waiting view the page is leaving).
+        text = clean_message(message) if message else None
+        denied = rules.deny(entry, self.ctx.clock(), text)
         await self._exits.finish(denied, actor, "room.deny", "room.denied", by=actor.id)
         return denied
 

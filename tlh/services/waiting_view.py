@@ -78,13 +78,18 @@ def _first_name(name: str) -> str:
     return name.split()[0] if name.split() else "Client"
 
 
-def message_frame(text: object, now: datetime) -> dict[str, Any]:
-    """A staff message for a waiting page (``InvalidInput`` when empty or too long)."""
+def clean_message(text: object) -> str:
+    """A staff message's text (``InvalidInput`` when empty or too long)."""
     if not isinstance(text, str) or not text.strip():
         raise InvalidInput("text is required")
     if len(text) > MAX_MESSAGE:
         raise InvalidInput(f"text is longer than {MAX_MESSAGE} characters")
-    return {"type": "message", "text": text, "at": now.isoformat()}
+    return text
+
+
+def message_frame(text: object, now: datetime) -> dict[str, Any]:
+    """A staff message for a waiting page (``InvalidInput`` when empty or too long)."""
+    return {"type": "message", "text": clean_message(text), "at": now.isoformat()}
 
 
 def average_visit(ctx: Context, clinician_id: str) -> float | None:
@@ -117,6 +122,8 @@ def status_frame(
     }
     if opens_at is not None:
         frame["opens_at"] = opens_at.isoformat()
+    if entry.parting_message:
+        frame["message"] = entry.parting_message
     if entry.state is EntryState.WAITING and state is None and facts is not None:
         places, average, busy = facts
         place = places.get(entry.id)

@@ -31,6 +31,7 @@ function problem(text, title = "We could not open this link") {
   if (ws) ws.close();
   $("problem-title").textContent = title;
   $("problem-text").textContent = text;
+  $("problem-message").hidden = true;
   show("problem");
 }
 
@@ -72,6 +73,10 @@ function onStatus(frame) {
   } else if (state === "denied") {
     session.ended();
     problem("Your clinician could not let you in this time. Please contact your practice.", "You were not let in");
+    if (frame.message) {
+      $("problem-message").textContent = `Message from your clinician: ${frame.message}`;
+      $("problem-message").hidden = false;
+    }
   } else if (state === "ended" || state === "left" || state === "expired") {
     if (where !== "ended") ended(state === "ended" ? "The session is not open right now." : "You left the session.");
   }
