@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tlh.errors import InvalidInput
-from tlh.paths import write_private
+from tlh.files import write_atomic
 
 DEFAULT_URL = "http://127.0.0.1:8765"
 
@@ -49,5 +49,6 @@ def save(url: str, token: str, path: Path | None = None) -> Path:
     """Write the URL and token (mode 0600, atomically); returns the file's path."""
     path = path or config_path()
     # JSON string escaping is valid TOML basic-string escaping for these values.
-    write_private(path, f"url = {json.dumps(url)}\ntoken = {json.dumps(token)}\n")
+    text = f"url = {json.dumps(url)}\ntoken = {json.dumps(token)}\n"
+    write_atomic(path, text.encode("utf-8"), make_dirs=True)
     return path

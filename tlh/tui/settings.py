@@ -160,6 +160,6 @@ def to_toml(settings: DashboardSettings) -> str:
 
 def save(settings: DashboardSettings, path: Path) -> None:
     """Replace ``path`` atomically (mode 0600): a crash leaves the old or the new file."""
-    from tlh.paths import write_private
+    from tlh.files import write_atomic
 
-    write_private(path, to_toml(settings))
+    write_atomic(path, to_toml(settings).encode("utf-8"), make_dirs=True)
