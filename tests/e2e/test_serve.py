@@ -127,6 +127,30 @@ def test_plain_http_off_loopback_is_refused(data_dir: tuple[Path, str]) -> None:
     assert "--insecure" in err
 
 
+def test_exported_templates_are_checked_when_the_server_starts(
+    data_dir: tuple[Path, str], tmp_path: Path
+) -> None:
+    """The admin's path: ``tlh templates export DIR``, name DIR in tlh.toml, start. A copy
+    as exported serves; a placeholder that does not exist stops start-up in one line."""
+    path, _ = data_dir
+    templates = tmp_path / "templates"
+    exported = tlh("templates", "export", str(templates))
+    _, err = exported.communicate(timeout=30)
+    assert exported.returncode == 0, err
+    (path / "tlh.toml").write_text(f"[messaging]\ntemplates_dir = {json.dumps(str(templates))}\n")
+    with running("--data-dir", str(path)):
+        pass  # healthy on the exported copy
+    sms = templates / "reminder_soon.sms.txt"
+    sms.write_text(sms.read_text(encoding="utf-8") + "Wear {favourite_colour}.\n", "utf-8")
+    proc = tlh("serve", "--port", str(free_port()), "--data-dir", str(path))
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 5  # invalid input
+    assert err.startswith("error: reminder_soon.sms.txt line ")
+    assert "unknown placeholder {favourite_colour}" in err
+    assert err.count("\n") == 1
+    assert "Traceback" not in err
+
+
 def test_tls_serves_https(data_dir: tuple[Path, str], tmp_path: Path) -> None:
     path, _ = data_dir
     cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"

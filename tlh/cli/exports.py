@@ -11,13 +11,14 @@ from pathlib import Path
 from tlh.cli.output import Output
 
 
-def write_file(dest: Path, data: bytes) -> None:
-    """Replace ``dest`` with ``data`` (mode 0600); ``InvalidInput`` if it cannot be written."""
+def write_file(dest: Path, data: bytes, *, mode: int = 0o600) -> None:
+    """Replace ``dest`` with ``data`` (mode 0600 unless told: most exports hold patients'
+    data); ``InvalidInput`` if it cannot be written."""
     from tlh.errors import InvalidInput
     from tlh.files import write_atomic
 
     try:
-        write_atomic(dest, data)
+        write_atomic(dest, data, mode=mode)
     except OSError as exc:
         raise InvalidInput(f"cannot write {dest}: {exc.strerror or exc}") from None
 
