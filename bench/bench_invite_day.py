@@ -17,14 +17,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import os
-import signal
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from collections import Counter
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -36,6 +33,7 @@ from bench_invites import SinkServer  # the aiosmtpd child process, shared
 
 from tests.messaging.support import free_port
 from tests.seeding import seed as seed_store
+from tests.serving import stop, wait_healthy
 from tlh.domain.models import Appointment, Client, Modality, Role, Staff, Status
 from tlh.domain.timeutil import zone
 from tlh.services.bootstrap import init_practice, local_context
@@ -98,21 +96,6 @@ async def seed(data_dir: Path, days: list[datetime], count: int) -> str:
         await seed_store(ctx.store, [Put("clients", c) for c in clients])
         await seed_store(ctx.store, [Put("appointments", a) for a in appts])
     return token
-
-
-def wait_healthy(url: str, proc: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit(f"tlh serve exited with {proc.returncode}")
-        with (
-            contextlib.suppress(OSError),
-            urllib.request.urlopen(f"{url}/healthz", timeout=1) as r,
-        ):
-            if r.status == 200:
-                return
-        time.sleep(0.05)  # the port is not open yet; bounded by the deadline
-    raise SystemExit("tlh serve did not become healthy")
 
 
 async def wait_for(sink: SinkServer, count: int, limit_s: float) -> None:
@@ -211,11 +194,7 @@ async def main() -> None:
                 f"came back; all delivered exactly once: {distinct == count and dupes == 0}"
             )
         finally:
-            server.send_signal(signal.SIGINT)
-            try:
-                server.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                server.kill()
+            stop(server, timeout_s=30)
             await sink.stop()
 
 

@@ -43,6 +43,7 @@ def test_domain_and_client_import_no_server_stack() -> None:
         ("tlh/media/planted.py", "import tlh.messaging.mime", "are independent"),
         ("tlh/domain/planted.py", "import tlh.messaging.templates", "The domain is pure"),
         ("tlh/messaging/errors.py", "import tlh.messaging.transports", "No import circles"),
+        ("tlh/configfile.py", "import tlh.cli.output", "every layer shares import no layer"),
     ],
 )
 def test_a_planted_import_breaks_the_contracts(

@@ -32,21 +32,3 @@ def default_dashboard_file() -> Path:
     if env:
         return Path(env).expanduser()
     return default_config_file().with_name("dashboard.toml")
-
-
-def write_private(path: Path, text: str) -> None:
-    """Replace a user's file atomically, readable by them only (mode 0600; its folder
-    0700): a crash leaves the old file or the new one, never half of either."""
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    temp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as file:
-            file.write(text)
-            file.flush()
-            os.fsync(file.fileno())
-        os.chmod(temp, 0o600)
-        os.replace(temp, path)
-    except BaseException:
-        temp.unlink(missing_ok=True)
-        raise

@@ -208,6 +208,28 @@ def test_export_to_stdout_and_file(live: Live, tmp_path: Path) -> None:
     assert target.read_bytes().startswith(b"BEGIN:VCALENDAR")
 
 
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["appt", "export", "--output"],
+        ["consent", "export", "--output"],
+        ["audit", "export", "--output"],
+        ["backup"],
+    ],
+)
+def test_an_export_that_cannot_be_written_is_one_line(
+    live: Live, tmp_path: Path, argv: list[str]
+) -> None:
+    """Every export and the backup write files the same way: a missing folder is one
+    line naming the file and exit 5 (invalid), never a traceback, and nothing is left behind."""
+    target = tmp_path / "no-such-folder" / "out.bin"
+    result = live.run(*argv, str(target))
+    assert result.exit_code == ExitStatus.INVALID, result.output
+    assert result.stderr == f"error: cannot write {target}: No such file or directory\n"
+    assert result.stdout == ""
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_availability_set_list_remove(live: Live, clinician: str) -> None:
     block = as_json(
         live.run(

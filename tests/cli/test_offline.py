@@ -195,3 +195,50 @@ def test_config_is_private_and_round_trips(tmp_path: Path) -> None:
 )
 def test_exit_codes_follow_error_codes(error: TlhError, code: ExitStatus) -> None:
     assert exit_status_for(error) == code
+
+
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        ("token = 5\n", "token must be a string"),
+        ('url = "http://h:1"\ntokn = "tlh_x"\n', "unknown key 'tokn' (known: url, token)"),
+        ('token = "tlh_x\n', "not valid TOML"),
+    ],
+)
+def test_a_bad_cli_config_is_one_line_naming_the_file_and_key(
+    tmp_path: Path, text: str, says: str
+) -> None:
+    """The CLI's config.toml is checked like every config file; a wrong value is named
+    rather than silently ignored (a token of the wrong type used to read as no token)."""
+    from typer.testing import CliRunner
+
+    path = tmp_path / "config.toml"
+    path.write_text(text)
+    env = {"TLH_CONFIG": str(path), "TLH_URL": None, "TLH_TOKEN": None}
+    result = CliRunner().invoke(app, ["staff", "list"], env=env)
+    assert result.exit_code == ExitStatus.INVALID
+    assert result.stderr.startswith(f"error: {path}: ")
+    assert says in result.stderr
+    assert result.stderr.count("\n") == 1
+    assert "tlh_x" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        ("[limits]\nkeepalive_timeout_s = '75'\n", "[limits] keepalive_timeout_s must be a number"),
+        ('[smtp]\nhost = "m"\npassword = 5\nfrom_address = "p@x"\n', "[smtp] password must be"),
+        ("[sever]\n", "unknown section [sever]"),
+    ],
+)
+def test_tlh_serve_with_a_bad_config_is_one_line(tmp_path: Path, text: str, says: str) -> None:
+    from typer.testing import CliRunner
+
+    path = tmp_path / "tlh.toml"
+    path.write_text(text)
+    argv = ["serve", "--data-dir", str(tmp_path / "data"), "--config", str(path)]
+    result = CliRunner().invoke(app, argv, env={"TLH_CONFIG": os.devnull})
+    assert result.exit_code == ExitStatus.INVALID
+    assert result.stderr.startswith(f"error: {path}: {says}")
+    assert result.stderr.count("\n") == 1
+    assert "Traceback" not in result.output

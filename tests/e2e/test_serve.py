@@ -6,7 +6,6 @@ import asyncio
 import contextlib
 import json
 import os
-import signal
 import socket
 import ssl
 import subprocess
@@ -19,16 +18,11 @@ from pathlib import Path
 import pytest
 
 from tests.keepalive import idle_connections_closed
+from tests.serving import free_port, stop, wait_healthy
 from tlh.client import TlhClient
 from tlh.services.bootstrap import init_practice
 
 pytestmark = pytest.mark.timeout(90)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def tlh(*args: str, **kw: object) -> subprocess.Popen[str]:
@@ -43,22 +37,6 @@ def tlh(*args: str, **kw: object) -> subprocess.Popen[str]:
     )
 
 
-def wait_healthy(
-    url: str, proc: subprocess.Popen[str], context: ssl.SSLContext | None = None
-) -> None:
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        assert proc.poll() is None, proc.communicate()[1]
-        with (
-            contextlib.suppress(OSError),
-            urllib.request.urlopen(f"{url}/healthz", timeout=1, context=context) as r,
-        ):
-            if r.status == 200:
-                return
-        time.sleep(0.05)  # polling a port that is not open yet, bounded by the deadline
-    raise AssertionError("server did not become healthy")
-
-
 @contextlib.contextmanager
 def running(
     *args: str, url_scheme: str = "http", context: ssl.SSLContext | None = None
@@ -67,14 +45,10 @@ def running(
     proc = tlh("serve", "--port", str(port), *args)
     url = f"{url_scheme}://127.0.0.1:{port}"
     try:
-        wait_healthy(url, proc, context)
+        wait_healthy(url, proc, context=context, timeout_s=20)
         yield proc, url
     finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop(proc)
 
 
 @pytest.fixture
@@ -125,6 +99,30 @@ def test_plain_http_off_loopback_is_refused(data_dir: tuple[Path, str]) -> None:
     assert proc.returncode != 0
     assert "--cert" in err
     assert "--insecure" in err
+
+
+def test_exported_templates_are_checked_when_the_server_starts(
+    data_dir: tuple[Path, str], tmp_path: Path
+) -> None:
+    """The admin's path: ``tlh templates export DIR``, name DIR in tlh.toml, start. A copy
+    as exported serves; a placeholder that does not exist stops start-up in one line."""
+    path, _ = data_dir
+    templates = tmp_path / "templates"
+    exported = tlh("templates", "export", str(templates))
+    _, err = exported.communicate(timeout=30)
+    assert exported.returncode == 0, err
+    (path / "tlh.toml").write_text(f"[messaging]\ntemplates_dir = {json.dumps(str(templates))}\n")
+    with running("--data-dir", str(path)):
+        pass  # healthy on the exported copy
+    sms = templates / "reminder_soon.sms.txt"
+    sms.write_text(sms.read_text(encoding="utf-8") + "Wear {favourite_colour}.\n", "utf-8")
+    proc = tlh("serve", "--port", str(free_port()), "--data-dir", str(path))
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 5  # invalid input
+    assert err.startswith("error: reminder_soon.sms.txt line ")
+    assert "unknown placeholder {favourite_colour}" in err
+    assert err.count("\n") == 1
+    assert "Traceback" not in err
 
 
 def test_tls_serves_https(data_dir: tuple[Path, str], tmp_path: Path) -> None:

@@ -6,12 +6,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import signal
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,13 +16,8 @@ from typing import Any
 import aiohttp
 import pytest
 
+from tests.serving import free_port, stop, wait_healthy
 from tlh.services.bootstrap import init_practice
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass
@@ -62,25 +53,10 @@ def serve(data_dir: Path, token: str) -> Iterator[Served]:
         )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            assert proc.poll() is None, log.read_text(errors="replace")[-2000:]
-            with (
-                contextlib.suppress(OSError),
-                urllib.request.urlopen(f"{url}/healthz", timeout=1) as r,
-            ):
-                if r.status == 200:
-                    break
-            assert time.monotonic() < deadline, "tlh serve did not become healthy"
-            time.sleep(0.05)  # polling a port that is not open yet, bounded by the deadline
+        wait_healthy(url, proc, log=log)
         yield Served(url, token, data_dir, proc, log)
     finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop(proc)
 
 
 @pytest.fixture(scope="module")

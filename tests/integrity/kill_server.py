@@ -16,7 +16,6 @@ import json
 import os
 import random
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -26,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tests.serving import free_port, wait_healthy
 from tlh.services.bootstrap import init_practice
 
 ROWS_PER_IMPORT = 300
@@ -34,12 +34,6 @@ SERVER = (
     "from tlh.server.settings import Settings; "
     "serve(Settings(data_dir=Path(sys.argv[1]), port=int(sys.argv[2])))"
 )
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def call(
@@ -69,18 +63,8 @@ def start(data_dir: Path, port: int, log: Path) -> subprocess.Popen[bytes]:
             stdout=subprocess.DEVNULL,
             stderr=sink,
         )
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit(f"server failed to start: {log.read_text()[-2000:]}")
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
-            conn.request("GET", "/healthz")
-            if conn.getresponse().status == 200:
-                return proc
-        except OSError:
-            time.sleep(0.02)  # polling a port that is not listening yet; bounded by deadline
-    raise SystemExit("server did not become healthy in 20 s")
+    wait_healthy(f"http://127.0.0.1:{port}", proc, log=log, timeout_s=20)
+    return proc
 
 
 def import_csv(batch: int) -> bytes:

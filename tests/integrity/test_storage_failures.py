@@ -11,21 +11,19 @@ import asyncio
 import contextlib
 import os
 import shutil
-import signal
 import stat
 import subprocess
 import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import aiohttp
 import pytest
 
+from tests.serving import free_port, stop, wait_healthy
 from tlh.services.bootstrap import init_practice
 
-from .conftest import Api, Served, free_port
+from .conftest import Api, Served
 
 
 def _namespaces_or_skip() -> None:
@@ -95,25 +93,13 @@ def _serve_on_small_disk(source: Path, token: str, tmp_path: Path) -> Iterator[t
         )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            assert proc.poll() is None, log.read_text()
-            with contextlib.suppress(OSError), urllib.request.urlopen(f"{url}/healthz") as r:
-                if r.status == 200:
-                    break
-            assert time.monotonic() < deadline, "tlh serve did not become healthy"
-            time.sleep(0.05)  # polling a port that is not open yet, bounded by the deadline
+        wait_healthy(url, proc, log=log)
         yield (
             Served(url, token, mnt / "data", proc, log),
             Path(f"/proc/{proc.pid}/root{mnt}/filler"),
         )
     finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop(proc)
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""Atomic replacement, the .bak copy, and the TinyDB storage that refuses bad files."""
+"""The TinyDB storage: atomic writes with a .bak copy, bad files refused."""
 
 from __future__ import annotations
 
@@ -8,18 +8,7 @@ import pytest
 from tinydb import TinyDB
 
 from tlh.errors import StoreCorrupt
-from tlh.store.atomic import AtomicJSONStorage, write_atomic
-
-
-def test_write_atomic_keeps_previous_version_as_bak(tmp_path: Path) -> None:
-    target = tmp_path / "t.json"
-    write_atomic(target, b"one")
-    assert not (tmp_path / "t.json.bak").exists()
-    write_atomic(target, b"two")
-    write_atomic(target, b"three")
-    assert target.read_bytes() == b"three"
-    assert (tmp_path / "t.json.bak").read_bytes() == b"two"
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["t.json", "t.json.bak"]
+from tlh.store.atomic import AtomicJSONStorage
 
 
 def test_storage_round_trip_through_tinydb(tmp_path: Path) -> None:
@@ -40,6 +29,16 @@ def test_storage_refuses_corrupt_file_with_hint(tmp_path: Path, content: bytes) 
     assert str(path) in info.value.message
     assert f"{path}.bak" in info.value.message
     assert path.read_bytes() == content
+
+
+def test_storage_keeps_the_previous_version_as_bak(tmp_path: Path) -> None:
+    path = tmp_path / "clients.json"
+    with TinyDB(path, storage=AtomicJSONStorage) as db:
+        db.table("clients").insert({"id": "c1"})
+        assert not (tmp_path / "clients.json.bak").exists()
+        db.table("clients").insert({"id": "c2"})
+    with TinyDB(tmp_path / "clients.json.bak") as previous:
+        assert previous.table("clients").all() == [{"id": "c1"}]
 
 
 def test_storage_missing_file_is_empty(tmp_path: Path) -> None:

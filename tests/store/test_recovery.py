@@ -36,11 +36,11 @@ async def test_failed_checkpoint_keeps_journal_and_retries(
     written: list[Path] = []
     real = tinystore.write_atomic
 
-    def fail_second(path: Path, data: bytes) -> None:
+    def fail_second(path: Path, data: bytes, **options: bool) -> None:
         if written:
             raise OSError(28, "No space left on device")
         written.append(path)
-        real(path, data)
+        real(path, data, **options)
 
     monkeypatch.setattr(tinystore, "write_atomic", fail_second)
     with pytest.raises(OSError, match="No space"):

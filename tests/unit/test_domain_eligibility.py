@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import msgspec
 import pytest
 
+from tests.unit.samples import APPT, CREATED, START
 from tlh.domain.eligibility import ConsentCheck, explain_start, no_consent_check
 from tlh.domain.models import (
     Appointment,
@@ -21,8 +22,6 @@ from tlh.domain.models import (
     Status,
 )
 
-START = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)  # 10:00 in New York
-CREATED = datetime(2026, 1, 1, tzinfo=UTC)
 NOW = START  # inside the default window
 
 POLICY = Policy(practice_name="p", timezone="America/New_York")
@@ -32,17 +31,6 @@ CLINICIAN = Staff(
     name="Clinician",
     role=Role.CLINICIAN,
     telehealth=True,
-    created_at=CREATED,
-    updated_at=CREATED,
-)
-APPT = Appointment(
-    id="apt_1",
-    modality=Modality.TELEHEALTH,
-    status=Status.CONFIRMED,
-    clinician_ids=("stf_1",),
-    client_ids=("cli_1",),
-    start=START,
-    duration_min=50,
     created_at=CREATED,
     updated_at=CREATED,
 )

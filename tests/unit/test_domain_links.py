@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import msgspec
 import pytest
 
+from tests.unit.samples import APPT, CREATED, START
 from tlh.domain.links import (
     Channel,
     JoinLink,
@@ -19,24 +20,11 @@ from tlh.domain.links import (
     room_link_validity,
     website_link_validity,
 )
-from tlh.domain.models import Appointment, Modality, Policy, Status
+from tlh.domain.models import Policy, Status
 
-START = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)
 END = START + timedelta(minutes=50)
-CREATED = datetime(2026, 11, 1, tzinfo=UTC)
 POLICY = Policy(practice_name="p", window_opens_before_min=10, link_grace_min=30)
 
-APPT = Appointment(
-    id="apt_1",
-    modality=Modality.TELEHEALTH,
-    status=Status.CONFIRMED,
-    clinician_ids=("stf_1",),
-    client_ids=("cli_1",),
-    start=START,
-    duration_min=50,
-    created_at=CREATED,
-    updated_at=CREATED,
-)
 FROM, UNTIL = join_link_validity(START, END, POLICY)
 LINK = JoinLink(
     id="lnk_1",

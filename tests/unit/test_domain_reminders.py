@@ -2,29 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import msgspec
 import pytest
 
+from tests.unit.samples import APPT, START
 from tlh.domain.messages import MessageChannel, MessageKind
 from tlh.domain.models import Appointment, Kind, Modality, Policy, Status
 from tlh.domain.reminders import due_reminders, reminder_key
 
-START = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)
-CREATED = datetime(2026, 11, 1, tzinfo=UTC)
 POLICY = Policy(practice_name="p")  # 24 h email; soon at 30 min, floor 15 min
-APPT = Appointment(
-    id="apt_1",
-    modality=Modality.TELEHEALTH,
-    status=Status.CONFIRMED,
-    clinician_ids=("stf_1",),
-    client_ids=("cli_1",),
-    start=START,
-    duration_min=50,
-    created_at=CREATED,
-    updated_at=CREATED,
-)
 K24 = reminder_key(MessageKind.REMINDER_24H, APPT)
 KSOON = reminder_key(MessageKind.REMINDER_SOON, APPT)
 H, M = timedelta(hours=1), timedelta(minutes=1)

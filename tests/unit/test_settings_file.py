@@ -2,12 +2,29 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
+import msgspec
 import pytest
 
 from tlh.errors import InvalidInput
-from tlh.server.settings import Settings, load_settings
+from tlh.messaging.config import (
+    MessagingConfig,
+    MessagingFile,
+    SmtpConfig,
+    TwilioConfig,
+    WebhookConfig,
+)
+from tlh.server.settings import (
+    HooksTable,
+    LimitsTable,
+    RoomsTable,
+    ServerFile,
+    ServerTable,
+    Settings,
+    load_settings,
+)
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "config" / "tlh.example.toml"
 
@@ -15,6 +32,44 @@ EXAMPLE = Path(__file__).resolve().parents[2] / "config" / "tlh.example.toml"
 def test_example_config_loads_with_the_defaults(tmp_path: Path) -> None:
     loaded = load_settings(tmp_path, EXAMPLE)
     assert loaded == Settings(data_dir=tmp_path)
+
+
+#: Every table of tlh.toml and the struct that reads it.
+TABLES: dict[str, type[msgspec.Struct]] = {
+    "server": ServerTable,
+    "limits": LimitsTable,
+    "rooms": RoomsTable,
+    "hooks": HooksTable,
+    "messaging": MessagingConfig,
+    "smtp": SmtpConfig,
+    "twilio": TwilioConfig,
+    "webhook": WebhookConfig,
+}
+
+
+def _blocks(text: str) -> dict[str, str]:
+    """The example's text by table, commented-out tables (``# [hooks]``) included."""
+    blocks: dict[str, str] = {}
+    name = ""
+    for line in text.splitlines():
+        header = line.removeprefix("# ")
+        if re.fullmatch(r"\[\w+\]", header):
+            name = header[1:-1]
+        blocks[name] = blocks.get(name, "") + line + "\n"
+    return blocks
+
+
+def test_the_example_documents_every_key_of_every_table() -> None:
+    blocks = _blocks(EXAMPLE.read_text())
+    files = (ServerFile, MessagingFile)
+    assert set(TABLES) == {name for file in files for name in file.__struct_fields__}
+    assert set(blocks) - {""} == set(TABLES)
+    for name, struct in TABLES.items():
+        keys = set(struct.__struct_fields__)
+        if name == "messaging":  # its transports are tables of their own
+            keys -= set(MessagingFile.__struct_fields__)
+        for key in keys:
+            assert re.search(rf"^(# )*{key} = ", blocks[name], re.M), f"[{name}] {key}"
 
 
 def test_data_dir_file_is_read_and_flags_win(tmp_path: Path) -> None:
@@ -29,8 +84,14 @@ def test_data_dir_file_is_read_and_flags_win(tmp_path: Path) -> None:
     [
         ("[server]\nprot = 1\n", "unknown key 'prot'"),
         ("[sever]\nport = 1\n", "unknown section [sever]"),
-        ('[server]\nport = "80"\n', "port has the wrong type"),
-        ("[server]\nport = true\n", "port has the wrong type"),
+        ('[server]\nport = "80"\n', "[server] port must be a whole number"),
+        ("[server]\nport = true\n", "[server] port must be a whole number"),
+        ("[limits]\nkeepalive_timeout_s = '75'\n", "[limits] keepalive_timeout_s must be a number"),
+        ("[server]\nallowed_origins = 'x'\n", "[server] allowed_origins must be a list of strings"),
+        ("[rooms]\nice_servers = [1]\n", "[rooms] ice_servers[0] must be a table"),
+        ("[rooms]\nice_servers = [{ username = 'u' }]\n", "[rooms] ice_servers entries need urls"),
+        ("[hooks]\ncommand = ['ok', 2]\n", "[hooks] command[1] must be a string"),
+        ("limits = 3\n", "[limits] must be a section"),
         ("[server\n", "not valid TOML"),
     ],
 )

@@ -31,6 +31,7 @@ from .commands import (
     room,
     session,
     staff,
+    templates,
 )
 from .exit import ExitStatus
 from .output import Output
@@ -91,6 +92,7 @@ app.add_typer(report.app, name="report")
 app.add_typer(room.app, name="room")
 app.add_typer(session.app, name="session")
 app.add_typer(media.app, name="media")
+app.add_typer(templates.app, name="templates")
 app.command("dashboard")(dashboard.dashboard)
 app.command("doctor")(doctor.doctor)
 app.command("login")(admin.login)

@@ -1,17 +1,18 @@
 """Messaging settings: which transport carries email and SMS, and how to reach it.
 
 Read from the server's TOML file (sections ``[messaging]``, ``[smtp]``, ``[twilio]``,
-``[webhook]``) by ``messaging_from_toml``; every mistake is a one-line ``InvalidInput``
-naming the section and key.
+``[webhook]``) by ``messaging_from_toml`` the way every config file is read
+(``tlh.configfile``): every mistake is a one-line ``InvalidInput`` naming the section and key.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, Literal
 
 import msgspec
 
-from tlh.errors import InvalidInput
+from tlh.configfile import checking, decode, invalid
 from tlh.net import is_loopback
 
 #: The sections this module owns in the server's config file.
@@ -66,72 +67,65 @@ class MessagingConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_
     smtp: SmtpConfig | None = None
     twilio: TwilioConfig | None = None
     webhook: WebhookConfig | None = None
-    #: A directory of the practice's own templates (else the bundled ``config/templates``).
+    #: A directory of the practice's own templates (else the ones shipped in the package;
+    #: ``tlh templates export DIR`` starts a copy). Checked when the server starts.
     templates_dir: str | None = None
     #: The server's public address used in links (``https://tele.example.org``).
     public_url: str | None = None
 
 
-def _section(doc: dict[str, Any], name: str) -> dict[str, Any] | None:
-    value = doc.get(name)
-    if value is None:
-        return None
-    if not isinstance(value, dict):
-        raise InvalidInput(f"[{name}] must be a section")
-    return value
+class MessagingFile(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """The sections of the server's config file that this module owns, as written there."""
+
+    messaging: MessagingConfig = MessagingConfig()
+    smtp: SmtpConfig | None = None
+    twilio: TwilioConfig | None = None
+    webhook: WebhookConfig | None = None
+
+    def config(self) -> MessagingConfig:
+        """The one settings value: ``[messaging]`` with its transports' sections in it."""
+        return msgspec.structs.replace(
+            self.messaging, smtp=self.smtp, twilio=self.twilio, webhook=self.webhook
+        )
 
 
-def _convert(name: str, table: dict[str, Any], cls: type[msgspec.Struct]) -> Any:
-    fields = set(cls.__struct_fields__)
-    for key in table:
-        if key not in fields:
-            raise InvalidInput(f"unknown key {key!r} in [{name}]")
-    try:
-        return msgspec.convert(table, cls)
-    except msgspec.ValidationError as exc:
-        # msgspec says e.g. "Expected `int`, got `str` - at `$.port`": lead with the key.
-        detail, _, where = str(exc).replace("`", "").partition(" - at $.")
-        key = f"{where}: " if where else ""
-        raise InvalidInput(f"[{name}] {key}{detail[:1].lower()}{detail[1:]}") from None
-
-
-def messaging_from_toml(doc: dict[str, Any]) -> MessagingConfig:
-    """The messaging settings from a parsed TOML document (other sections are ignored).
-
-    Checks that the chosen transports have their section, that plain-text SMTP points at
-    loopback, and that URLs are http(s).
-    """
-    top = _section(doc, "messaging") or {}
-    parts: dict[str, Any] = {}
-    for name, cls in (("smtp", SmtpConfig), ("twilio", TwilioConfig), ("webhook", WebhookConfig)):
-        if name in top:
-            raise InvalidInput(f"[messaging] {name} belongs in its own [{name}] section")
-        table = _section(doc, name)
-        if table is not None:
-            parts[name] = _convert(name, table, cls)
-    config: MessagingConfig = _convert("messaging", {**top, **parts}, MessagingConfig)
+def validate(config: MessagingConfig) -> None:
+    """The rules types cannot say (``ValueError`` naming the section and key): the chosen
+    transports have their section, plain-text SMTP stays on loopback, URLs are http(s)."""
     if config.email == "smtp" and config.smtp is None:
-        raise InvalidInput("[messaging] email = 'smtp' needs an [smtp] section")
+        raise ValueError("[messaging] email = 'smtp' needs an [smtp] section")
     if config.sms == "twilio" and config.twilio is None:
-        raise InvalidInput("[messaging] sms = 'twilio' needs a [twilio] section")
+        raise ValueError("[messaging] sms = 'twilio' needs a [twilio] section")
     if config.sms == "webhook" and config.webhook is None:
-        raise InvalidInput("[messaging] sms = 'webhook' needs a [webhook] section")
+        raise ValueError("[messaging] sms = 'webhook' needs a [webhook] section")
     if config.smtp is not None:
         smtp = config.smtp
         if smtp.security == "none" and not is_loopback(smtp.host):
-            raise InvalidInput("[smtp] security = 'none' is allowed only for a loopback host")
+            raise ValueError("[smtp] security = 'none' is allowed only for a loopback host")
         if not 0 < smtp.port < 65536:
-            raise InvalidInput("[smtp] port must be between 1 and 65535")
+            raise ValueError("[smtp] port must be between 1 and 65535")
         if smtp.timeout_s <= 0:
-            raise InvalidInput("[smtp] timeout_s must be positive")
+            raise ValueError("[smtp] timeout_s must be positive")
         if "@" not in smtp.from_address:
-            raise InvalidInput("[smtp] from_address is not an email address")
-    for name, url in (
-        ("twilio", config.twilio.base_url if config.twilio else None),
-        ("webhook", config.webhook.url if config.webhook else None),
-        ("messaging", config.public_url),
+            raise ValueError("[smtp] from_address is not an email address")
+    for where, url in (
+        ("[twilio] base_url", config.twilio.base_url if config.twilio else None),
+        ("[webhook] url", config.webhook.url if config.webhook else None),
+        ("[messaging] public_url", config.public_url),
     ):
         if url is not None and not url.startswith(("https://", "http://")):
-            key = {"twilio": "base_url", "webhook": "url", "messaging": "public_url"}[name]
-            raise InvalidInput(f"[{name}] {key} must start with https:// or http://")
+            raise ValueError(f"{where} must start with https:// or http://")
+
+
+def messaging_from_toml(doc: dict[str, Any], file: Path | None = None) -> MessagingConfig:
+    """The messaging settings from a parsed TOML document (other sections are ignored);
+    a mistake is ``InvalidInput``, one line naming ``file`` (when given), section and key."""
+    top = doc.get("messaging")
+    for name in ("smtp", "twilio", "webhook"):
+        if isinstance(top, dict) and name in top:
+            raise invalid(file, f"[messaging] {name} belongs in its own [{name}] section")
+    ours = {name: doc[name] for name in SECTIONS if name in doc}
+    config = decode(ours, MessagingFile, file=file).config()
+    with checking(file):
+        validate(config)
     return config

@@ -1,19 +1,17 @@
 """The embedded default transport: every message becomes a file under the data dir.
 
 Emails are ``<data_dir>/outbox/<id>.eml`` (the same bytes SMTP would send), texts
-``<id>.txt``. Each file appears atomically (temp file, fsync, rename), so a reader such
-as ``tlh outbox show`` never sees half a message.
+``<id>.txt``. Each file appears atomically (``tlh.files.write_atomic``: temp file, fsync,
+rename; mode 0600, as messages name clients), so ``tlh outbox show`` never sees half of one.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import os
-import tempfile
 from pathlib import Path
 
 from tlh.domain.messages import Message, MessageChannel
+from tlh.files import write_atomic
 from tlh.messaging.errors import PermanentError, TransientError
 from tlh.messaging.mime import build_sms_file, email_bytes
 
@@ -24,25 +22,6 @@ DEFAULT_FROM = "tlh@localhost"
 def outbox_dir(data_dir: Path) -> Path:
     """Where the file transport writes (``tlh outbox show`` reads here too)."""
     return data_dir / "outbox"
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as out:
-            out.write(data)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-    dir_fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
 
 
 class FileTransport:
@@ -62,7 +41,7 @@ class FileTransport:
 
     def _write(self, name: str, data: bytes) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)
-        _write_atomic(self.directory / name, data)
+        write_atomic(self.directory / name, data)
 
     async def send(self, message: Message) -> str:
         """Write ``message`` to its file; return the file name."""

@@ -204,8 +204,19 @@ class Templates:
 
 
 def default_templates_dir() -> Path:
-    """The templates shipped with tlh (``config/templates`` is the practice's copy)."""
+    """The templates shipped with tlh, the one source of them: a practice starts its own
+    copy with ``tlh templates export DIR`` and points ``[messaging] templates_dir`` at it."""
     return Path(__file__).parent / "default_templates"
+
+
+def template_names() -> list[str]:
+    """The file name of every template (``invitation.email.txt``, ...), kind by kind."""
+    return [
+        f"{kind.value}.{suffix}"
+        for kind in MessageKind
+        for suffixes in SUFFIXES.values()
+        for suffix in suffixes
+    ]
 
 
 def default_consent_path() -> Path:

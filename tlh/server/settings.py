@@ -1,13 +1,20 @@
-"""How one server runs: where its data lives, where it listens, what it trusts."""
+"""How one server runs: where its data lives, where it listens, what it trusts.
+
+``Settings`` holds every value with its default and meaning; ``tlh.toml`` sets them by
+table (``[server]``, ``[limits]``, ``[rooms]``, ``[hooks]``, and the messaging tables),
+read the way every config file is (``tlh.configfile``).
+"""
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tlh.errors import InvalidInput
+import msgspec
+from msgspec import UNSET, UnsetType
+
+from tlh.configfile import checking, decode, read_toml
 from tlh.messaging.config import SECTIONS as MESSAGING_SECTIONS
 from tlh.messaging.config import MessagingConfig, messaging_from_toml
 
@@ -54,32 +61,72 @@ class Settings:
     hooks_timeout_s: float = 10.0
 
 
-#: Config keys by table, and the Settings field each sets.
-_KEYS: dict[str, dict[str, type | tuple[type, ...]]] = {
-    "server": {
-        "host": str,
-        "port": int,
-        "cert": str,
-        "key": str,
-        "insecure": bool,
-        "allowed_origins": list,
-    },
-    "limits": {
-        "max_body_bytes": int,
-        "ws_max_message_bytes": int,
-        "ws_heartbeat_s": (int, float),
-        "keepalive_timeout_s": (int, float),
-    },
-    "rooms": {"reconnect_grace_s": (int, float), "ice_servers": list},
-    "hooks": {"command": list, "url": str, "events": list, "timeout_s": (int, float)},
-}
-#: Keys whose Settings field has another name than the key (table, key) -> field.
-_FIELDS: dict[tuple[str, str], str] = {
-    ("hooks", "command"): "hooks_command",
-    ("hooks", "url"): "hooks_url",
-    ("hooks", "events"): "hooks_events",
-    ("hooks", "timeout_s"): "hooks_timeout_s",
-}
+class _Table(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """A table of ``tlh.toml``: each key given sets the ``Settings`` field of its name (the
+    defaults and what each means are there, and in ``config/tlh.example.toml``)."""
+
+
+class ServerTable(_Table, frozen=True):
+    """``[server]``: where and how the server listens."""
+
+    host: str | UnsetType = UNSET
+    port: int | UnsetType = UNSET
+    cert: str | UnsetType = UNSET
+    key: str | UnsetType = UNSET
+    insecure: bool | UnsetType = UNSET
+    allowed_origins: tuple[str, ...] | UnsetType = UNSET
+
+
+class LimitsTable(_Table, frozen=True):
+    """``[limits]``: sizes and timeouts of requests and sockets."""
+
+    max_body_bytes: int | UnsetType = UNSET
+    ws_max_message_bytes: int | UnsetType = UNSET
+    ws_heartbeat_s: float | UnsetType = UNSET
+    keepalive_timeout_s: float | UnsetType = UNSET
+
+
+class RoomsTable(_Table, frozen=True):
+    """``[rooms]``: waiting rooms and calls."""
+
+    reconnect_grace_s: float | UnsetType = UNSET
+    ice_servers: tuple[dict[str, Any], ...] | UnsetType = UNSET
+
+
+class HooksTable(_Table, frozen=True):
+    """``[hooks]``: its keys set the ``hooks_``-prefixed ``Settings`` fields."""
+
+    command: tuple[str, ...] | UnsetType = UNSET
+    url: str | UnsetType = UNSET
+    events: tuple[str, ...] | UnsetType = UNSET
+    timeout_s: float | UnsetType = UNSET
+
+
+class ServerFile(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """``tlh.toml`` but for its messaging sections (``tlh.messaging.config`` reads those)."""
+
+    server: ServerTable = ServerTable()
+    limits: LimitsTable = LimitsTable()
+    rooms: RoomsTable = RoomsTable()
+    hooks: HooksTable = HooksTable()
+
+    def values(self) -> dict[str, Any]:
+        """The ``Settings`` fields the file sets, by name."""
+        found: dict[str, Any] = {}
+        for name in self.__struct_fields__:
+            prefix = "hooks_" if name == "hooks" else ""
+            table = msgspec.structs.asdict(getattr(self, name))
+            found.update({prefix + k: v for k, v in table.items() if v is not UNSET})
+        for key in ("cert", "key"):
+            if key in found:
+                found[key] = Path(found[key])
+        return found
+
+    def validate(self) -> None:
+        """What the types cannot say (``ValueError`` naming the key)."""
+        servers = self.rooms.ice_servers
+        if servers is not UNSET and not all("urls" in v for v in servers):
+            raise ValueError("[rooms] ice_servers entries need urls")
 
 
 def load_settings(data_dir: Path, config: Path | None = None, **overrides: Any) -> Settings:
@@ -90,40 +137,13 @@ def load_settings(data_dir: Path, config: Path | None = None, **overrides: Any) 
     """
     path = config if config is not None else data_dir / "tlh.toml"
     values: dict[str, Any] = {}
-    if config is not None or path.exists():
-        try:
-            doc = tomllib.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise InvalidInput(f"config file {path} does not exist") from None
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-            raise InvalidInput(f"config file {path} is not valid TOML: {exc}") from None
-        try:
-            values["messaging"] = messaging_from_toml(doc)
-        except InvalidInput as exc:
-            raise InvalidInput(f"{path}: {exc.message}") from None
-        for table, entries in doc.items():
-            if table in MESSAGING_SECTIONS:
-                continue
-            if table not in _KEYS or not isinstance(entries, dict):
-                raise InvalidInput(f"{path}: unknown section [{table}]")
-            for key, value in entries.items():
-                expected = _KEYS[table].get(key)
-                if expected is None:
-                    raise InvalidInput(f"{path}: unknown key {key!r} in [{table}]")
-                if not isinstance(value, expected) or (isinstance(value, bool) and expected is int):
-                    raise InvalidInput(f"{path}: [{table}] {key} has the wrong type")
-                values[_FIELDS.get((table, key)) or key] = value
-    for key in ("cert", "key"):
-        if key in values:
-            values[key] = Path(values[key])
-    if "allowed_origins" in values:
-        values["allowed_origins"] = tuple(str(o) for o in values["allowed_origins"])
-    for key in ("hooks_command", "hooks_events"):
-        if key in values:
-            values[key] = tuple(str(v) for v in values[key])
-    if "ice_servers" in values:
-        if not all(isinstance(v, dict) and "urls" in v for v in values["ice_servers"]):
-            raise InvalidInput(f"{path}: [rooms] ice_servers entries need urls")
-        values["ice_servers"] = tuple(dict(v) for v in values["ice_servers"])
+    doc = read_toml(path, missing_ok=config is None)
+    if doc is not None:
+        values["messaging"] = messaging_from_toml(doc, path)
+        rest = {k: v for k, v in doc.items() if k not in MESSAGING_SECTIONS}
+        found = decode(rest, ServerFile, file=path)
+        with checking(path):
+            found.validate()
+        values.update(found.values())
     values.update({k: v for k, v in overrides.items() if v is not None})
     return Settings(data_dir=data_dir, **values)

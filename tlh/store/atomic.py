@@ -1,16 +1,13 @@
-"""Crash-safe file replacement and a TinyDB storage built on it.
+"""A TinyDB storage that never half-writes, and how the store names a corrupt file.
 
 TinyDB's own ``JSONStorage`` overwrites its file in place, so a kill mid-write leaves
-it unreadable (measured: 12 times in 60). Here a file is only ever replaced by a
-rename of a complete, fsynced temp file, and the previous version stays as
-``<name>.bak``, so at every instant a complete copy exists on disk.
+it unreadable (measured: 12 times in 60). Here a file is only ever replaced by
+``tlh.files.write_atomic`` (a rename of a complete, fsynced temp file), and the previous
+version stays as ``<name>.bak``, so at every instant a complete copy exists on disk.
 """
 
 from __future__ import annotations
 
-import contextlib
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +17,7 @@ from tinydb.storages import Storage
 from tinydb.table import Table
 
 from tlh.errors import StoreCorrupt
+from tlh.files import write_atomic
 
 
 def recovery_hint(path: Path) -> str:
@@ -33,44 +31,6 @@ def recovery_hint(path: Path) -> str:
 def corrupt(path: Path, what: str, hint: str | None = None) -> StoreCorrupt:
     """A ``StoreCorrupt`` naming ``path`` and the recovery hint."""
     return StoreCorrupt(f"{path} is corrupt ({what}); {hint or recovery_hint(path)}")
-
-
-def fsync_dir(directory: Path) -> None:
-    """Make renames and new names in ``directory`` durable."""
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def write_atomic(path: Path | str, data: bytes, *, keep_backup: bool = True) -> None:
-    """Replace ``path`` with ``data`` so that a crash leaves the old or the new file.
-
-    The old file is kept as ``<name>.bak`` (hard link then rename, so the ``.bak`` name
-    always points at a complete file too).
-    """
-    path = Path(path)
-    directory = path.parent
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
-    tmp = Path(tmp_name)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        if keep_backup and path.exists():
-            bak_tmp = directory / f".{path.name}.bak.tmp"
-            with contextlib.suppress(FileNotFoundError):
-                bak_tmp.unlink()
-            os.link(path, bak_tmp)
-            os.replace(bak_tmp, directory / f"{path.name}.bak")
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
-        raise
-    fsync_dir(directory)
 
 
 def read_bytes_checked(path: Path) -> bytes:
@@ -108,7 +68,7 @@ class AtomicJSONStorage(Storage):
 
     def write(self, data: dict[str, dict[str, Any]]) -> None:
         """Replace the file atomically, keeping the previous version as ``.bak``."""
-        write_atomic(self._path, msgspec.json.encode(data))
+        write_atomic(self._path, msgspec.json.encode(data), keep_backup=True)
 
     def close(self) -> None:
         """Nothing is held open between calls."""

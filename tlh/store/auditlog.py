@@ -29,7 +29,7 @@ from tlh.errors import InvalidInput, StoreError, write_failure
 
 # ``write_atomic`` and ``entry_hash`` are looked up in this module on purpose: the
 # bench patches ``auditlog.write_atomic`` and a test patches ``auditlog.entry_hash``.
-from tlh.store.atomic import fsync_dir, write_atomic
+from tlh.files import fsync_dir, write_atomic
 from tlh.store.auditentry import (
     ACTION_SHAPE,
     ID_SHAPE,
@@ -173,7 +173,7 @@ class AuditLog:
             seq, last = recover_tail(fd, self.path)
             head = read_head(self.head_path)
             if head_behind(head, seq, last, self.path, self.head_path):
-                write_atomic(self.head_path, encode_head(Head(seq, last)), keep_backup=False)
+                write_atomic(self.head_path, encode_head(Head(seq, last)))
             fsync_dir(self.path.parent)
         except BaseException:
             os.close(fd)
@@ -281,9 +281,7 @@ class AuditLog:
             return
         self._head_due, self._head_at = None, time.monotonic()
         try:
-            await asyncio.to_thread(
-                write_atomic, self.head_path, encode_head(head), keep_backup=False
-            )
+            await asyncio.to_thread(write_atomic, self.head_path, encode_head(head))
         except OSError as exc:
             # The entries are durable; the next batch moves the head past them.
             log.warning("audit head not updated: %s", type(exc).__name__)

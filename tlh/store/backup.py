@@ -20,8 +20,8 @@ from pathlib import Path, PurePosixPath
 import msgspec
 
 from tlh.errors import InvalidInput
+from tlh.files import fsync_dir, write_atomic
 from tlh.store import migrations
-from tlh.store.atomic import fsync_dir, write_atomic
 from tlh.store.base import TABLES
 from tlh.store.layout import (
     APPOINTMENTS,
@@ -52,7 +52,7 @@ async def snapshot(store: TinyStore) -> bytes:
 async def write_snapshot(store: TinyStore, path: Path | str) -> None:
     """Write ``snapshot(store)`` atomically to ``path``."""
     data = await snapshot(store)
-    await asyncio.to_thread(write_atomic, Path(path), data, keep_backup=False)
+    await asyncio.to_thread(write_atomic, Path(path), data)
 
 
 def _add(tar: tarfile.TarFile, name: str, data: bytes, mtime: float) -> None:
@@ -157,7 +157,7 @@ def restore(archive_path: Path | str, data_dir: Path | str) -> Path:
         for name, data in files.items():
             target = staging / name
             target.parent.mkdir(parents=True, exist_ok=True)
-            write_atomic(target, data, keep_backup=False)
+            write_atomic(target, data)
         (staging / "db" / APPOINTMENTS).mkdir(parents=True, exist_ok=True)
         (staging / "journal").mkdir(exist_ok=True)
         if f"db/{MANIFEST}" not in files:

@@ -18,7 +18,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from tlh.errors import StoreError, os_error_reason, write_failure
-from tlh.store.atomic import corrupt, fsync_dir
+from tlh.files import fsync_dir
+from tlh.store.atomic import corrupt
 
 HEADER_LEN = 18  # "%08x %08x "
 JOURNAL_HINT = (

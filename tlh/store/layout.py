@@ -18,7 +18,8 @@ from typing import Any, Union, cast
 import msgspec
 
 from tlh.errors import InvalidInput, StoreError
-from tlh.store.atomic import corrupt, read_bytes_checked, write_atomic
+from tlh.files import write_atomic
+from tlh.store.atomic import corrupt, read_bytes_checked
 from tlh.store.base import POLICY_ID, TABLES, AuditNote
 
 APPOINTMENTS = "appointments"
@@ -70,7 +71,7 @@ def read_manifest(data_dir: Path) -> Manifest:
 
 def write_manifest(data_dir: Path, manifest: Manifest) -> None:
     """Replace the manifest atomically."""
-    write_atomic(data_dir / "db" / MANIFEST, msgspec.json.encode(manifest))
+    write_atomic(data_dir / "db" / MANIFEST, msgspec.json.encode(manifest), keep_backup=True)
 
 
 def table_files(data_dir: Path) -> list[str]:
@@ -140,7 +141,9 @@ def read_meta(data_dir: Path) -> Meta:
 
 def write_meta(data_dir: Path, version: int) -> None:
     """Record the data dir's schema version."""
-    write_atomic(data_dir / "meta.json", msgspec.json.encode(Meta(schema_version=version)))
+    write_atomic(
+        data_dir / "meta.json", msgspec.json.encode(Meta(schema_version=version)), keep_backup=True
+    )
 
 
 def init_data_dir(data_dir: Path | str) -> Path:

@@ -37,8 +37,9 @@ import msgspec
 
 from tlh.domain.models import Appointment
 from tlh.errors import InvalidInput, StoreError, os_error_reason
+from tlh.files import write_atomic
 from tlh.store import migrations
-from tlh.store.atomic import corrupt, read_bytes_checked, write_atomic
+from tlh.store.atomic import corrupt, read_bytes_checked
 from tlh.store.auditlog import AuditLog
 from tlh.store.auditverify import StoredChanges
 from tlh.store.base import (
@@ -624,7 +625,7 @@ class TinyStore:
         db = self.data_dir / "db"
         (db / APPOINTMENTS).mkdir(parents=True, exist_ok=True)
         for key, (table, docs) in snapshot.items():
-            write_atomic(db / f"{key}.json", encode_table_file(table, docs))
+            write_atomic(db / f"{key}.json", encode_table_file(table, docs), keep_backup=True)
         write_manifest(self.data_dir, manifest)
         self._journal.drop(folded)
 

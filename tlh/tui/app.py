@@ -12,12 +12,12 @@ from __future__ import annotations
 import gc
 import webbrowser
 from collections.abc import Callable, Iterable
-from dataclasses import fields, replace
 from datetime import datetime
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
+import msgspec
 from textual import events
 from textual.app import SystemCommand
 from textual.binding import Binding, BindingType
@@ -166,15 +166,15 @@ class DashboardApp(Actions):
         """Apply new settings at once and save the changed ones (``OSError`` when the
         file cannot be written)."""
         self._unsaved.update(
-            (f.name, getattr(new, f.name))
-            for f in fields(new)
-            if getattr(new, f.name) != getattr(self.settings, f.name)
+            (name, getattr(new, name))
+            for name in new.__struct_fields__
+            if getattr(new, name) != getattr(self.settings, name)
         )
         self.settings = new
         self.alerts.sound = new.sound
         self.theme = new.theme
         if self.settings_path is not None:
-            stored = replace(self.stored_settings, **self._unsaved)
+            stored = msgspec.structs.replace(self.stored_settings, **self._unsaved)
             save(stored, self.settings_path)
             self.stored_settings = stored
             self._unsaved.clear()

@@ -2,49 +2,61 @@
 
 Kept apart from the CLI's ``config.toml`` (which holds a token and is rewritten by
 ``tlh login``) so the Settings screen can save sound, timers and theme without touching
-credentials. Read with tomllib and checked key by key: a bad file is refused with one
-line naming the file, the key and what is wrong. Written atomically (temp file, fsync,
+credentials. Read like every config file (``tlh.configfile``): a bad file is refused with
+one line naming the file, the key and what is wrong. Written atomically (temp file, fsync,
 rename, mode 0600) with every known key, so the file always documents itself.
 """
 
 from __future__ import annotations
 
-import tomllib
-from collections.abc import Callable, Collection
-from dataclasses import dataclass, fields
+from collections.abc import Collection
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
+import msgspec
+
+from tlh.configfile import checking, decode, must_be, read_toml
 from tlh.errors import InvalidInput
 
 #: Upper bounds that catch a typo (minutes): a day of waiting, a ten-hour call.
 MAX_WARN_AFTER_MIN = 24 * 60
 MAX_CALL_TIMER_MIN = 600
+#: What ``hook`` must be, in the error line.
+_WORDS = 'a list of words, e.g. ["notify-send", "tlh"]'
 
 
-@dataclass(frozen=True)
-class DashboardSettings:
+class DashboardSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """What ``dashboard.toml`` holds; the defaults apply to missing keys."""
 
     #: Ring the terminal bell on arrival.
-    sound: bool = True
+    sound: Annotated[bool, must_be("true or false")] = True
     #: Minutes of waiting before the waiting timer turns to the warning colour.
-    warn_after_min: float = 10.0
+    warn_after_min: Annotated[float, must_be("a number of minutes")] = 10.0
     #: Minutes in session before the in-session timer turns to the warning colour.
-    call_timer_min: int = 50
+    call_timer_min: Annotated[int, must_be("a whole number of minutes")] = 50
     #: A Textual theme name.
-    theme: str = "textual-dark"
+    theme: Annotated[str, must_be("a theme name")] = "textual-dark"
     #: Command run on each arrival, one argv word per item (no shell).
-    hook: tuple[str, ...] = ()
+    hook: Annotated[tuple[str, ...], must_be(_WORDS)] = ()
 
-
-KEYS = tuple(f.name for f in fields(DashboardSettings))
-
-
-def _bool(value: Any) -> bool:
-    if not isinstance(value, bool):
-        raise ValueError("must be true or false")
-    return value
+    def validate(self, themes: Collection[str] | None = None) -> None:
+        """The ranges and names types cannot say (``ValueError`` naming the key);
+        ``themes`` (when given) are the valid theme names."""
+        try:
+            warn_after(self.warn_after_min)
+        except ValueError as exc:
+            raise ValueError(f"warn_after_min {exc}") from None
+        try:
+            call_timer(self.call_timer_min)
+        except ValueError as exc:
+            raise ValueError(f"call_timer_min {exc}") from None
+        if not self.theme:
+            raise ValueError("theme must be a theme name")
+        if themes is not None and self.theme not in themes:
+            some = ", ".join(sorted(themes)[:4])
+            raise ValueError(f"theme unknown theme {self.theme!r} (try {some}, ...)")
+        if not all(self.hook):
+            raise ValueError(f"hook must be {_WORDS}")
 
 
 def _minutes(value: Any, limit: int) -> float:
@@ -70,66 +82,21 @@ def warn_after_flag(value: float) -> float:
 
 def call_timer(value: Any) -> int:
     """A valid ``call_timer_min``: whole minutes (``ValueError`` says what is wrong)."""
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
     if isinstance(value, bool) or not isinstance(value, int):
         raise ValueError("must be a whole number of minutes")
     return int(_minutes(value, MAX_CALL_TIMER_MIN))
 
 
-def _hook(value: Any) -> tuple[str, ...]:
-    if not isinstance(value, list) or not all(isinstance(w, str) and w for w in value):
-        raise ValueError('must be a list of words, e.g. ["notify-send", "tlh"]')
-    return tuple(value)
-
-
-def _theme(themes: Collection[str] | None) -> Callable[[Any], str]:
-    def check(value: Any) -> str:
-        if not isinstance(value, str) or not value:
-            raise ValueError("must be a theme name")
-        if themes is not None and value not in themes:
-            raise ValueError(f"unknown theme {value!r} (try {', '.join(sorted(themes)[:4])}, ...)")
-        return value
-
-    return check
-
-
-def parse(
-    data: dict[str, Any], where: Path, themes: Collection[str] | None = None
-) -> DashboardSettings:
-    """Check every key of a decoded file; ``themes`` (when given) are the valid names."""
-    checks: dict[str, Callable[[Any], Any]] = {
-        "sound": _bool,
-        "warn_after_min": warn_after,
-        "call_timer_min": call_timer,
-        "theme": _theme(themes),
-        "hook": _hook,
-    }
-    found: dict[str, Any] = {}
-    for key, value in data.items():
-        if key not in checks:
-            raise InvalidInput(f"{where}: unknown key {key!r} (known: {', '.join(KEYS)})")
-        try:
-            found[key] = checks[key](value)
-        except ValueError as exc:
-            raise InvalidInput(f"{where}: {key} {exc}") from None
-    return DashboardSettings(**found)
-
-
 def load(path: Path, themes: Collection[str] | None = None) -> DashboardSettings:
-    """The settings in ``path`` (the defaults when there is no file)."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
+    """The settings in ``path`` (the defaults when there is no file); ``themes`` (when
+    given) are the valid theme names."""
+    data = read_toml(path, missing_ok=True)
+    if data is None:
         return DashboardSettings()
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
-        raise InvalidInput(f"{path}: cannot read the dashboard settings: {reason}") from None
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise InvalidInput(f"{path}: not valid TOML: {exc}") from None
-    return parse(data, path, themes)
+    settings = decode(data, DashboardSettings, file=path)
+    with checking(path):
+        settings.validate(themes)
+    return settings
 
 
 def toml_string(text: str) -> str:
@@ -160,6 +127,6 @@ def to_toml(settings: DashboardSettings) -> str:
 
 def save(settings: DashboardSettings, path: Path) -> None:
     """Replace ``path`` atomically (mode 0600): a crash leaves the old or the new file."""
-    from tlh.paths import write_private
+    from tlh.files import write_atomic
 
-    write_private(path, to_toml(settings))
+    write_atomic(path, to_toml(settings).encode("utf-8"), make_dirs=True)

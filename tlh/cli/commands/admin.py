@@ -42,18 +42,13 @@ def backup(
     file: Annotated[Path, typer.Argument(help="Where to write the backup (.tar.gz).")],
 ) -> None:
     """Download a consistent backup of the server's data (admin)."""
-    from .appt_files import write_atomic
-
     state(ctx)
 
     async def body(client: TlhClient, out: Output) -> None:
-        from tlh.errors import InvalidInput
+        from tlh.cli.exports import write_file
 
         data = await client.backup()
-        try:
-            write_atomic(file, data)
-        except OSError as exc:
-            raise InvalidInput(f"cannot write {file}: {exc.strerror}") from None
+        write_file(file, data)
         out.note(f"wrote backup {file} ({len(data)} bytes)")
 
     run(ctx, body)

@@ -54,25 +54,6 @@ def read_import_file(path: Path) -> bytes:
         raise InvalidInput(f"cannot read {path}: {exc.strerror}") from None
 
 
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temp file and a rename (never half a file),
-    readable by its owner only: exports and backups hold patients' data."""
-    import os
-
-    temp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        os.fchmod(fd, 0o600)  # a leftover temp file keeps its old mode otherwise
-        with os.fdopen(fd, "wb") as file:
-            file.write(data)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temp, path)
-    except BaseException:
-        temp.unlink(missing_ok=True)
-        raise
-
-
 def register(app: typer.Typer) -> None:
     """Add ``import`` and ``export`` to the ``appt`` sub-app."""
     app.command("import")(import_)
@@ -141,21 +122,13 @@ def export(
     ] = None,
 ) -> None:
     """Export appointments as a CSV, JSON or iCalendar file."""
-    from tlh.errors import InvalidInput
-
     if fmt not in ("csv", "json", "ics"):
         output(ctx, False).out.error("--format must be csv, json or ics")
         raise typer.Exit(int(ExitStatus.USAGE))
 
     async def body(client: TlhClient, out: Output) -> None:
-        data = await client.export_appointments(from_, to, fmt)
-        if dest is None:
-            out.raw(data)
-            return
-        try:
-            write_atomic(dest, data)
-        except OSError as exc:
-            raise InvalidInput(f"cannot write {dest}: {exc.strerror}") from None
-        out.note(f"wrote {len(data)} bytes to {dest}")
+        from tlh.cli.exports import deliver
+
+        deliver(out, dest, await client.export_appointments(from_, to, fmt))
 
     run(ctx, body)

@@ -59,15 +59,11 @@ def export(
     ] = None,
 ) -> None:
     """Export the audit log as stored (JSON lines)."""
-    from .appt_files import write_atomic
 
     async def body(client: TlhClient, out: Output) -> None:
-        data = await client.audit_export()
-        if dest is None:
-            out.raw(data)
-        else:
-            write_atomic(dest, data)
-            out.note(f"wrote {len(data)} bytes to {dest}")
+        from tlh.cli.exports import deliver
+
+        deliver(out, dest, await client.audit_export())
 
     run(ctx, body)
 

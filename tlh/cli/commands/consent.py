@@ -146,18 +146,8 @@ def export(
         raise usage(ctx, "--format must be csv or json")
 
     async def body(client: TlhClient, out: Output) -> None:
-        from tlh.errors import InvalidInput
+        from tlh.cli.exports import deliver
 
-        from .appt_files import write_atomic
-
-        data = await client.consent_export(fmt)
-        if dest is None:
-            out.raw(data)
-            return
-        try:
-            write_atomic(dest, data)
-        except OSError as exc:
-            raise InvalidInput(f"cannot write {dest}: {exc.strerror}") from None
-        out.note(f"wrote {len(data)} bytes to {dest}")
+        deliver(out, dest, await client.consent_export(fmt))
 
     run(ctx, body)

@@ -81,8 +81,7 @@ def _settings(
     hook: list[str] | None, warn_after: float | None, sound: bool | None
 ) -> tuple[Path, DashboardSettings, DashboardSettings]:
     """The settings file's path, its contents, and those with the flags laid over them."""
-    from dataclasses import replace
-
+    from msgspec.structs import replace
     from textual.theme import BUILTIN_THEMES
 
     from tlh.paths import default_dashboard_file

@@ -8,11 +8,11 @@ written) is one line under the form.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, ClassVar
 
+import msgspec
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
@@ -140,7 +140,7 @@ class SettingsScreen(DashboardScreen):
 
     def _update(self, **changes: object) -> None:
         try:
-            self.change(dataclasses.replace(self.settings(), **changes))  # type: ignore[arg-type]
+            self.change(msgspec.structs.replace(self.settings(), **changes))
         except (OSError, TlhError) as exc:
             message = exc.message if isinstance(exc, TlhError) else exc.strerror
             self.say(f"Settings not saved: {message}")
