@@ -151,3 +151,46 @@ async def test_the_clinician_page_locks_and_signs_out_when_idle(
     await staff.wait_for_function(
         "async () => (await fetch('/api/v1/me')).status === 401", timeout=5_000
     )
+
+
+async def test_a_guest_invited_during_a_session_joins_that_session(
+    live_server: LiveServer, browser: Any
+) -> None:
+    """An interpreter or a family member invited from the call page's "Invite others"
+    joins the visit in progress: all three see and hear each other (issue 18)."""
+    link, clinician = await client_link(live_server)
+    call_link = await _call_link(live_server, clinician)
+    client = await new_page(browser, 360, 640)
+    await pass_device_check(client, link)
+    staff = await new_page(browser, 1280, 800)
+    await staff.goto(call_link)
+    admit = staff.locator("#waiting-list button", has_text="Admit")
+    await admit.first.wait_for(timeout=15_000)
+    await admit.first.click()
+    await client.wait_for_function("() => window.tlhCall && window.tlhCall.me", timeout=15_000)
+    await staff.get_by_role("button", name="Invite others").click()
+    await staff.wait_for_function(
+        "() => document.querySelector('#invite-url').textContent.includes('/j#')",
+        timeout=10_000,
+    )
+    guest_url = (await staff.locator("#invite-url").text_content() or "").strip()
+    guest = await new_page(browser, 768, 1024)
+    await pass_device_check(guest, guest_url)
+    await admit.first.wait_for(timeout=15_000)
+    await admit.first.click()
+    for page in (client, staff, guest):
+        await page.wait_for_function(
+            "() => window.tlhCall && window.tlhCall.peers.size === 2", timeout=20_000
+        )
+        await page.evaluate(WATCH_FRAMES)
+    for page in (client, staff, guest):
+        await page.wait_for_function(FRAMES_FLOWING, timeout=20_000)
+        states = await page.evaluate(
+            "() => [...window.tlhCall.peers.values()].map((p) => p.pc.connectionState)"
+        )
+        assert states == ["connected", "connected"]
+    # One session: the client's (the guest did not start a second one).
+    sessions = [await p.evaluate("() => window.tlhCall.sessionId") for p in (client, guest)]
+    assert sessions[0] == sessions[1]
+    for page in (client, staff, guest):
+        assert page.js_errors == []

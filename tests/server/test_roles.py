@@ -178,6 +178,7 @@ OWN_OR_OTHER = [
         ("admin",),
     ),
     ("POST", "/api/v1/consents/revoke", {"client_id": "{client}"}, 201, 404, AS),
+    ("POST", "/api/v1/clients/{client}/contacts", {"name": "An Interpreter"}, 201, 404, AS),
     ("GET", "/api/v1/appointments/{appointment}/links", None, 200, 404, AS),
     (
         "POST",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
+from .call_helpers import eligible_appointment, next_frame
 from .conftest import Practice
 from .outreach_helpers import add_appointment, add_client, add_clinician
 from .rooms_helpers import (
@@ -245,3 +246,34 @@ async def test_admit_before_the_session_can_start_leaves_the_client_waiting(
     assert entry["state"] == "waiting"
     assert entry["label"] == "Ana Client"
     assert entry["consent"] is not None
+
+
+async def test_a_guest_let_in_during_a_visit_joins_it_but_never_walks_in_alone(
+    practice: Practice,
+) -> None:
+    """With the waiting room off, a guest link does not open another client's visit; let
+    in by the clinician, the guest (an interpreter, a family member) joins the visit the
+    clinician is in, not a second, empty room session."""
+    code, _ = await practice.call(
+        "PATCH", f"/api/v1/staff/{practice.ids['clinician']}", json={"waiting_room": False}
+    )
+    assert code == 200
+    appointment_id = await eligible_appointment(practice)
+    code, started = await practice.call(
+        "POST", "/api/v1/sessions", role="clinician", json={"appointment_id": appointment_id}
+    )
+    assert code == 201, started
+    visit = started["session"]["id"]
+    async with practice.client.ws_connect(
+        f"/api/v1/call/ws?session={visit}", headers=practice.auth("clinician")
+    ) as lee:
+        await next_frame(lee, "admitted")
+        peer, status = await guest(practice)
+        assert status["state"] == "waiting"
+        [entry] = await room_entries(practice)
+        assert entry["state"] == "waiting"  # not auto-admitted into the visit
+        code, _ = await admit(practice, status["entry_id"])
+        assert code == 200
+        assert (await peer.next("admitted"))["session_id"] == visit
+        joined = await next_frame(lee, "peer.joined")
+        assert joined["peer_id"] == status["entry_id"]

@@ -12,7 +12,7 @@ from tlh.domain.audience import EDITORS
 from tlh.domain.models import Client, Contact, Reminder, Role
 from tlh.domain.timeutil import zone
 from tlh.errors import Conflict, InvalidInput, NotFound
-from tlh.services import audiences, auth, schedule_locks
+from tlh.services import audiences, auth, schedule_locks, scope
 from tlh.services.context import Actor, Context, new_id
 from tlh.services.validation import clean_name, normalise_email, normalise_phone, parse_dob
 from tlh.store.base import Put, note
@@ -143,8 +143,10 @@ async def update_client(
 
 
 async def add_contact(ctx: Context, actor: Actor, client_id: str, fields: dict[str, Any]) -> Client:
-    """Add a caregiver or other contact to a client."""
-    auth.require_role(actor, *WRITERS)
+    """Add a caregiver, an interpreter or another contact to a client (a clinician: to
+    one of their own clients)."""
+    auth.require_role(actor, *READERS)
+    scope.check_client(ctx, actor, client_id)  # one answer for someone else's and none
     client = _load(ctx, client_id)
     unknown = set(fields) - {"name", "relationship", "email", "phone", "reminders"}
     if unknown:

@@ -55,7 +55,7 @@ class Admission:
         # The check above and this set run with no await between them: one admit wins.
         self._state.put(admitted)
         try:
-            segment = self._open_segment(admitted)
+            segment = self._open_segment(admitted, staff_letting_in=True)
             if segment is None:
                 assert admitted.clinician_id is not None
                 segment = await sessions.start(
@@ -108,7 +108,12 @@ class Admission:
             with contextlib.suppress(TlhError):
                 await self.admit(SYSTEM, entry, False)
 
-    def _open_segment(self, entry: RoomEntry) -> SessionSegment | None:
+    def _open_segment(
+        self, entry: RoomEntry, *, staff_letting_in: bool = False
+    ) -> SessionSegment | None:
+        """The open segment the entry joins: a self-test's for its link's holder, its
+        appointment's, else (a guest: an interpreter, a family member, a supervisor)
+        the session its clinician is in now when staff let it in, else the room's."""
         if entry.clinician_id is not None:
             # The holder of a self-test's link goes into that test, and only they do.
             for test in sessions.open_self_tests(self.ctx, entry.clinician_id):
@@ -116,7 +121,24 @@ class Admission:
                     return test
         if entry.appointment_id is not None:
             return sessions.open_segment(self.ctx, appointment_id=entry.appointment_id)
+        if staff_letting_in and entry.clinician_id is not None:
+            # Only on staff's say-so: with the waiting room off, a guest link must not
+            # walk its holder into another client's visit.
+            current = self._session_of(entry.clinician_id)
+            if current is not None:
+                return current
         return sessions.open_segment(self.ctx, clinician_id=entry.clinician_id)
+
+    def _session_of(self, staff_id: str) -> SessionSegment | None:
+        """The open, real segment the staff member is in the call of now (latest)."""
+        found = [
+            s
+            for sid in self.hub.sessions_of(staff_id)
+            if isinstance(s := self.ctx.store.get("sessions", sid), SessionSegment)
+            and s.ended_at is None
+            and not s.self_test
+        ]
+        return max(found, key=lambda s: s.started_at) if found else None
 
     def join_call(self, entry: RoomEntry, segment_id: str, *, check_only: bool = False) -> None:
         """Put the entry's socket into the call and send it ``admitted`` (``check_only``:

@@ -41,7 +41,7 @@ async def update(request: web.Request) -> web.Response:
 
 
 @routes.post("/api/v1/clients/{id}/contacts")
-@requires(*EDITORS)
+@requires(*ALL_STAFF)
 async def add_contact(request: web.Request) -> web.Response:
     data = await body(request)
     client = await clients.add_contact(ctx(request), actor(request), request.match_info["id"], data)
