@@ -109,7 +109,7 @@ class Guests:
 
         async def one() -> str:
             async with gate:
-                made = await admin.invite_guest(CLINICIAN)
+                made = await admin.invites.guest(CLINICIAN)
                 token = made.url.split("#", 1)[1]
                 async with http.post(
                     f"{url}/api/v1/link/redeem", json={"token": token}, headers={"Origin": url}

@@ -6,7 +6,8 @@ import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from tlh.client.rooms import EntryView, Rooms, RoomView, StaffEvent
+from tlh.api.events import StaffEvent
+from tlh.api.rooms import EntryView, Rooms, RoomView
 from tlh.domain.links import Channel, ParticipantKind
 from tlh.domain.rooms import EntryState
 from tlh.tui.alerts import Alerts

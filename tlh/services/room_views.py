@@ -6,23 +6,23 @@ Labels carry clients' names, so every view audits the client records it read.
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
 import msgspec
 
+from tlh.api.rooms import EntryView, Rooms, RoomView
 from tlh.domain.models import Client, Role, Staff
 from tlh.domain.rooms import RoomEntry, waiting_room_on
 from tlh.services import auth, consent, scope, sessions
 from tlh.services.context import Actor, Context
 from tlh.services.staff import find_staff, list_staff
-from tlh.services.waiting import Rooms
+from tlh.services.waiting import Rooms as LiveRooms
 
 READERS = (Role.ADMIN, Role.SCHEDULER, Role.CLINICIAN)
 
 
 async def entry_views(
-    ctx: Context, actor: Actor, rooms: Rooms, entries: list[RoomEntry]
-) -> list[dict[str, Any]]:
+    ctx: Context, actor: Actor, rooms: LiveRooms, entries: list[RoomEntry]
+) -> list[EntryView]:
     """EntryViews (entry + label, position, consent); the client reads are audited."""
     views, client_ids = _views(ctx, rooms, entries)
     if client_ids:
@@ -31,10 +31,10 @@ async def entry_views(
 
 
 async def list_rooms(
-    ctx: Context, actor: Actor, rooms: Rooms, clinician: str | None = None
-) -> dict[str, Any]:
-    """``{"items": [RoomView], "queue": [EntryView]}``: the named clinician's room, else
-    a clinician's own, else (admins, schedulers) every active clinician's. Audited."""
+    ctx: Context, actor: Actor, rooms: LiveRooms, clinician: str | None = None
+) -> Rooms:
+    """The named clinician's room, else a clinician's own, else (admins, schedulers)
+    every active clinician's; and the shared queue. Audited."""
     auth.require_role(actor, *READERS)
     if clinician:
         wanted = [find_staff(ctx, clinician)]
@@ -43,53 +43,55 @@ async def list_rooms(
         wanted = [find_staff(ctx, actor.id)]
     else:
         wanted = [s for s in list_staff(ctx) if s.role is Role.CLINICIAN and s.active]
-    items = [_room_view(ctx, rooms, staff) for staff in wanted]
+    shown = [_room_view(ctx, rooms, staff) for staff in wanted]
     queue, read = _views(ctx, rooms, rooms.live(None))
-    read += [cid for item in items for cid in item.pop("client_ids")]
+    read += [cid for _, client_ids in shown for cid in client_ids]
     # Both audit records go in one group commit: the dashboard waits on this answer.
     audits = [ctx.audit.append_many(actor, "room.read", [s.id for s in wanted] or ["queue"])]
     if read:
         audits.append(ctx.audit.append_many(actor, "client.read", sorted(set(read))))
     await asyncio.gather(*audits)
-    return {"items": items, "queue": queue}
+    return Rooms(items=[view for view, _ in shown], queue=queue)
 
 
-async def own_room(ctx: Context, actor: Actor, rooms: Rooms) -> dict[str, Any]:
+async def own_room(ctx: Context, actor: Actor, rooms: LiveRooms) -> RoomView:
     """The calling clinician's RoomView (the client reads audited)."""
-    view = _room_view(ctx, rooms, find_staff(ctx, actor.id))
-    read = view.pop("client_ids")
+    view, read = _room_view(ctx, rooms, find_staff(ctx, actor.id))
     if read:
         await ctx.audit.append_many(actor, "client.read", read)
     return view
 
 
-def _room_view(ctx: Context, rooms: Rooms, staff: Staff) -> dict[str, Any]:
+def _room_view(ctx: Context, rooms: LiveRooms, staff: Staff) -> tuple[RoomView, list[str]]:
+    """A clinician's room and the ids of the clients it shows (the caller audits them)."""
     entries, client_ids = _views(ctx, rooms, rooms.live(staff.id))
-    return {
-        "clinician_id": staff.id,
-        "name": staff.name,
-        "presence": rooms.presence_of(staff.id).value,
-        "waiting_room": waiting_room_on(staff, ctx.policy()),
-        "sessions": sessions.open_segments_of(ctx, staff.id),
-        "entries": entries,
-        "client_ids": client_ids,
-    }
+    view = RoomView(
+        clinician_id=staff.id,
+        name=staff.name,
+        presence=rooms.presence_of(staff.id),
+        waiting_room=waiting_room_on(staff, ctx.policy()),
+        sessions=sessions.open_segments_of(ctx, staff.id),
+        entries=entries,
+    )
+    return view, client_ids
 
 
 def _views(
-    ctx: Context, rooms: Rooms, entries: list[RoomEntry]
-) -> tuple[list[dict[str, Any]], list[str]]:
+    ctx: Context, rooms: LiveRooms, entries: list[RoomEntry]
+) -> tuple[list[EntryView], list[str]]:
     """The EntryViews and the ids of the clients they show (the caller audits the read)."""
     client_ids = sorted({e.client_id for e in entries if e.client_id})
     clients = {cid: ctx.store.get("clients", cid) for cid in client_ids}
     places = {room: rooms.positions(room) for room in {e.clinician_id for e in entries}}
     views = []
     for entry in entries:
-        view = msgspec.to_builtins(entry)
         client = clients.get(entry.client_id) if entry.client_id else None
-        view["label"] = _label(entry, client if isinstance(client, Client) else None)
-        view["position"] = places[entry.clinician_id].get(entry.id)
-        view["consent"] = consent.state_of(ctx, entry.client_id).value if entry.client_id else None
+        view = EntryView(
+            **msgspec.structs.asdict(entry),
+            label=_label(entry, client if isinstance(client, Client) else None),
+            position=places[entry.clinician_id].get(entry.id),
+            consent=consent.state_of(ctx, entry.client_id) if entry.client_id else None,
+        )
         views.append(view)
     return views, client_ids
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
+from tlh.api.frames import StaffMessage, Status
 from tlh.domain import rooms as rules
 from tlh.domain.rooms import ConnectionTest, EntryState, Presence, RoomEntry
 from tlh.errors import NotFound
@@ -59,7 +60,7 @@ class RoomsCore:
         self._conns: dict[str, Connection] = {}
         self._segment_of: dict[str, str] = {}
         self._presence: dict[str, Presence] = {}
-        self._messages: dict[str, list[dict[str, Any]]] = {}
+        self._messages: dict[str, list[StaffMessage]] = {}
         self._opens_at: dict[str, Any] = {}
         self._avg_visit: dict[str, float | None] = {}
         self._tests: dict[tuple[str, str], ConnectionTest] = {}
@@ -141,7 +142,7 @@ class RoomsCore:
         self._conns[entry.id] = conn
         conn.entry_id = entry.id
 
-    def _push(self, entry_id: str, frame: dict[str, Any]) -> None:
+    def _push(self, entry_id: str, frame: StaffMessage) -> None:
         kept = self._messages.setdefault(entry_id, [])
         kept.append(frame)
         del kept[:-_KEPT_MESSAGES]
@@ -161,7 +162,7 @@ class RoomsCore:
 
     def _status_frame(
         self, entry: RoomEntry, state: str | None = None, facts: Facts | None = None
-    ) -> dict[str, Any]:
+    ) -> Status:
         if facts is None and entry.state is EntryState.WAITING and state is None:
             facts = self._room_facts(entry.clinician_id)
         name = staff_name(self.ctx, entry.clinician_id) if entry.clinician_id else ""

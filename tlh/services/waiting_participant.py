@@ -8,14 +8,15 @@ signalling once admitted, and leaving.
 from __future__ import annotations
 
 from functools import partial
-from typing import Any
+from typing import Any, Literal
 
 from msgspec.structs import replace
 
+from tlh.api.frames import DeviceCheckDone
 from tlh.domain import rooms as rules
 from tlh.domain.links import JoinLink
 from tlh.domain.rooms import ConnectionTest, DeviceCheck, RoomEntry
-from tlh.errors import Forbidden, InvalidInput
+from tlh.errors import Forbidden
 from tlh.services.context import Actor, new_id
 from tlh.services.waiting_admission import Admission
 from tlh.services.waiting_core import IN_CALL, Connection
@@ -107,13 +108,15 @@ class ParticipantSide(Admission):
         self._publish("room.updated", entry, online=False)
         self._expiries.schedule(entry_id, self.grace_s, partial(self._expire_due, entry_id))
 
-    async def device_check(self, entry_id: str, frame: dict[str, Any]) -> None:
+    async def device_check(self, entry_id: str, found: DeviceCheckDone) -> None:
+        """What the page's device check found (on the entry, for staff to see)."""
         entry = self.entry(entry_id)
-        allowed = {"ok", "denied", "missing", "skipped"}
-        values = {k: frame.get(k, "skipped") for k in ("camera", "microphone", "speaker")}
-        if not all(v in allowed for v in values.values()):
-            raise InvalidInput("device check values are ok, denied, missing or skipped")
-        check = DeviceCheck(**values, at=self.ctx.clock())
+        check = DeviceCheck(
+            camera=found.camera,
+            microphone=found.microphone,
+            speaker=found.speaker,
+            at=self.ctx.clock(),
+        )
         self._entries[entry_id] = replace(entry, device_check=check)
         self._publish("room.updated", entry)
 
@@ -135,18 +138,17 @@ class ParticipantSide(Admission):
             del self._tests[next(iter(self._tests))]
         return None
 
-    async def media(self, entry_id: str, state: object) -> None:
+    async def media(self, entry_id: str, state: Literal["connected", "failed"]) -> None:
+        """The page's media connected, or its direct connection failed."""
         entry = self.entry(entry_id)
         if state == "connected":
             self._entries[entry_id] = rules.media_connected(entry, self.ctx.clock())
             self._send_status(self._entries[entry_id])
-        elif state != "failed":
-            raise InvalidInput("media state is connected or failed")
         else:  # the direct path failed: the segment goes through the server's relay
             segment_id = self._segment_of.get(entry_id)
             if segment_id is not None:
                 self.hub.fall_back(segment_id)
-        self._publish("room.updated", entry, media=str(state))
+        self._publish("room.updated", entry, media=state)
 
     def signal(self, entry_id: str, to: str, data: Any) -> None:
         """Relay a signalling payload; only admitted entries may (``NotAdmitted``)."""

@@ -94,13 +94,13 @@ class StaffSide(Admission):
         self._refresh(back.clinician_id)
         return back
 
-    async def message(self, actor: Actor, entry_id: str, text: object) -> None:
+    async def message(self, actor: Actor, entry_id: str, text: str) -> None:
         entry = self.own_entry(actor, entry_id, Role.ADMIN, Role.SCHEDULER, Role.CLINICIAN)
         frame = message_frame(text, self.ctx.clock())
         self._push(entry_id, frame)
         await self._record(actor, "room.message", "room.message", entry, by=actor.id)
 
-    async def message_all(self, actor: Actor, clinician_id: str | None, text: object) -> int:
+    async def message_all(self, actor: Actor, clinician_id: str | None, text: str) -> int:
         """Message everyone waiting in a room; returns how many."""
         self.check_room(actor, clinician_id, Role.ADMIN, Role.SCHEDULER, Role.CLINICIAN)
         frame = message_frame(text, self.ctx.clock())
@@ -124,10 +124,12 @@ class StaffSide(Admission):
         await self._auto_admit(moved)
         return self._entries.get(entry_id, moved)
 
-    async def set_presence(self, actor: Actor, presence: object) -> None:
+    async def set_presence(self, actor: Actor, presence: Presence) -> None:
+        """What the clinician's waiting clients see: online, late or busy."""
         auth.require_role(actor, Role.CLINICIAN)
-        if presence not in ("online", "late", "busy"):
+        if presence is Presence.OFFLINE:
             raise InvalidInput("presence is online, late or busy")
-        self._presence[actor.id] = Presence(str(presence))
-        self.ctx.events.publish("room.updated", {"clinician_id": actor.id, "presence": presence})
+        self._presence[actor.id] = presence
+        event = {"clinician_id": actor.id, "presence": presence.value}
+        self.ctx.events.publish("room.updated", event)
         self._refresh(actor.id, everyone=True)

@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
-from tlh.client.rooms import EntryView, Rooms, StaffEvent
+from tlh.api.events import StaffEvent
+from tlh.api.rooms import EntryView, Rooms
 from tlh.domain.models import Appointment, Eligibility
 from tlh.domain.rooms import EntryState
 

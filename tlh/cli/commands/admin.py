@@ -27,7 +27,7 @@ def login(
     async def body(client: TlhClient, out: Output) -> None:
         from tlh.cli import config
 
-        me = await client.me()
+        me = await client.staff.me()
         path = config.save(url, token)
         if out.as_json:
             out.json(me)
@@ -49,7 +49,7 @@ def backup(
     async def body(client: TlhClient, out: Output) -> None:
         from tlh.errors import InvalidInput
 
-        data = await client.backup()
+        data = await client.admin.backup()
         try:
             write_atomic(file, data)
         except OSError as exc:

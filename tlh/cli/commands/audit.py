@@ -31,7 +31,7 @@ def list_(
     output(ctx, json_)
 
     async def body(client: TlhClient, out: Output) -> None:
-        entries = await client.audit(since=since, limit=limit)
+        entries = await client.audit.list(since=since, limit=limit)
         if out.as_json:
             out.json({"items": entries})
             return
@@ -62,7 +62,7 @@ def export(
     from .appt_files import write_atomic
 
     async def body(client: TlhClient, out: Output) -> None:
-        data = await client.audit_export()
+        data = await client.audit.export()
         if dest is None:
             out.raw(data)
         else:
@@ -78,7 +78,7 @@ def verify(ctx: typer.Context, json_: JsonOpt = False) -> None:
     output(ctx, json_)
 
     async def body(client: TlhClient, out: Output) -> int:
-        result = await client.audit_verify()
+        result = await client.audit.verify()
         if out.as_json:
             out.json(result)
         elif result.ok:

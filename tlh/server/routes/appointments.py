@@ -2,13 +2,15 @@ from typing import Literal
 
 from aiohttp import web
 
+from tlh.api.appointments import AppointmentChanges, NewAppointment, StatusChange
+from tlh.api.envelope import Items
 from tlh.errors import BadRequest, InvalidInput
 from tlh.server.http import (
     ALL_STAFF,
     EDITORS,
     actor,
-    body,
     ctx,
+    decode,
     items,
     max_body,
     read_body,
@@ -49,8 +51,9 @@ async def list_(request: web.Request) -> web.Response:
 @routes.post("/api/v1/appointments")
 @requires(*EDITORS)
 async def add(request: web.Request) -> web.Response:
-    made = await appointments.add_appointment(ctx(request), actor(request), await body(request))
-    return respond({"items": made}, 201)
+    new = await decode(request, NewAppointment)
+    made = await appointments.add_appointment(ctx(request), actor(request), new)
+    return respond(Items(items=made), 201)
 
 
 @routes.post("/api/v1/appointments/import")
@@ -104,10 +107,10 @@ async def show(request: web.Request) -> web.Response:
 @routes.patch("/api/v1/appointments/{id}")
 @requires(*EDITORS)
 async def update(request: web.Request) -> web.Response:
-    data = await body(request)
+    changes = await decode(request, AppointmentChanges)
     return respond(
         await appointments.update_appointment(
-            ctx(request), actor(request), request.match_info["id"], data
+            ctx(request), actor(request), request.match_info["id"], changes
         )
     )
 
@@ -115,7 +118,7 @@ async def update(request: web.Request) -> web.Response:
 @routes.post("/api/v1/appointments/{id}/status")
 @requires(*ALL_STAFF)
 async def status(request: web.Request) -> web.Response:
-    new = (await body(request)).get("status")
+    new = (await decode(request, StatusChange)).status
     return respond(
         await appointments.set_status(ctx(request), actor(request), request.match_info["id"], new)
     )

@@ -8,16 +8,16 @@ and audited without the token.
 
 from __future__ import annotations
 
-from typing import Any
-
 from aiohttp import web
 
+from tlh.api.consent import ConsentForm, ConsentSubmission
+from tlh.api.links import LinkRedeemed, NextStep, Redeem
 from tlh.domain.consent import ConsentState
 from tlh.domain.links import JoinLink, LinkPurpose, ParticipantKind, RedeemState
 from tlh.domain.models import IdentityCheck
 from tlh.domain.timeutil import zone
 from tlh.errors import BadRequest, Forbidden, Unauthenticated
-from tlh.server.http import body, ctx, max_body, public, respond
+from tlh.server.http import ctx, decode, max_body, public, respond
 from tlh.server.keys import FAILURES, LINK_SESSIONS
 from tlh.server.origin import check_origin
 from tlh.services import consent, identity
@@ -60,8 +60,8 @@ async def redeem(request: web.Request) -> web.Response:
     c = ctx(request)
     peer = request.remote or ""
     try:
-        token = (await body(request)).get("token")
-    except BadRequest:
+        token: str | None = (await decode(request, Redeem, invalid=BadRequest)).token
+    except BadRequest:  # not even a token: the same answer as a wrong one
         token = None
     link = find_by_token(c, token)
     now = c.clock()
@@ -81,10 +81,19 @@ async def redeem(request: web.Request) -> web.Response:
         "link.redeemed",
         {"link_id": link.id, "appointment_id": link.appointment_id, "client_id": link.client_id},
     )
-    answer = _describe(request, link)
-    answer["state"] = verdict.state.value
-    if verdict.opens_at is not None:
-        answer["opens_at"] = verdict.opens_at
+    policy = c.policy()
+    appt = appointment_of(c, link)
+    local = appt.start.astimezone(zone(policy.timezone)) if appt is not None else None
+    answer = LinkRedeemed(
+        purpose=link.purpose,
+        state=verdict.state,
+        practice_name=policy.practice_name,
+        timezone=policy.timezone,
+        next=next_step(request, link),
+        opens_at=verdict.opens_at,
+        starts_at=appt.start if appt is not None else None,
+        starts_local=local.strftime("%A %d %B, %H:%M") if local is not None else None,
+    )
     response = respond(answer)
     session = request.app[LINK_SESSIONS].open(link.id)
     response.set_cookie(
@@ -99,34 +108,22 @@ async def redeem(request: web.Request) -> web.Response:
     return response
 
 
-def _describe(request: web.Request, link: JoinLink, *, verified: bool = False) -> dict[str, Any]:
-    """What the page needs to show for a link (no names, no notes).
+def next_step(request: web.Request, link: JoinLink, *, verified: bool = False) -> NextStep:
+    """Where the page goes next: the identity check, consent, or the waiting room.
 
     ``verified``: the session passed the identity check (a new one at redemption has not).
     """
     c = ctx(request)
-    policy = c.policy()
-    answer: dict[str, Any] = {
-        "purpose": link.purpose.value,
-        "practice_name": policy.practice_name,
-        "timezone": policy.timezone,
-        "next": "waiting",
-    }
+    if not verified and identity.mode(c, link) is not IdentityCheck.OFF:
+        return "identity"
     needs_consent = (
         link.client_id is not None
-        and policy.consent_required
+        and c.policy().consent_required
         and consent.state_of(c, link.client_id) is not ConsentState.VALID
     )
     if link.purpose is LinkPurpose.CONSENT or needs_consent:
-        answer["next"] = "consent"
-    if not verified and identity.mode(c, link) is not IdentityCheck.OFF:
-        answer["next"] = "identity"
-    appt = appointment_of(c, link)
-    if appt is not None:
-        local = appt.start.astimezone(zone(policy.timezone))
-        answer["starts_at"] = appt.start
-        answer["starts_local"] = local.strftime("%A %d %B, %H:%M")
-    return answer
+        return "consent"
+    return "waiting"
 
 
 def _session_link(request: web.Request) -> JoinLink:
@@ -157,12 +154,12 @@ async def consent_form(request: web.Request) -> web.Response:
         link.client_id,
     )
     return respond(
-        {
-            "form_markdown": outreach.form_text,
-            "form_hash": outreach.form_hash,
-            "practice_name": c.policy().practice_name,
-            "state": state,
-        }
+        ConsentForm(
+            form_markdown=outreach.form_text,
+            form_hash=outreach.form_hash,
+            practice_name=c.policy().practice_name,
+            state=state,
+        )
     )
 
 
@@ -179,7 +176,7 @@ async def consent_submit(request: web.Request) -> web.Response:
         c,
         Actor(kind="client_link", id=link.id, source=peer),
         link,
-        await body(request),
+        await decode(request, ConsentSubmission),
         source=peer,
         user_agent=request.headers.get("User-Agent", ""),
     )

@@ -8,10 +8,10 @@ or signalling before admission closes this socket only.
 from __future__ import annotations
 
 import contextlib
-from typing import Any
 
 from aiohttp import web
 
+from tlh.api.frames import DeviceCheckDone, Hello, Leave, MediaState, ParticipantFrame, Signal
 from tlh.domain.links import JoinLink, LinkPurpose, RedeemState
 from tlh.errors import Forbidden, NotFound, TlhError, Unauthenticated
 from tlh.server.http import ctx, public
@@ -22,21 +22,17 @@ from tlh.server.routes.links import COOKIE
 from tlh.server.wsproto import (
     FloodGuard,
     FrameRejected,
+    check_signal,
     open_call_socket,
     parse_frame,
     reject,
     sender,
-    signal_target,
 )
 from tlh.services.callhub import Outbox
 from tlh.services.links import get_link, redeemable
 from tlh.services.waiting import Connection, NotAdmitted, Rooms
 
 routes = web.RouteTableDef()
-
-#: What a participant may send; anything else (staff types included) closes the socket.
-CLIENT_TYPES = frozenset({"hello", "device_check", "media", "signal", "leave"})
-_MAX_DEVICE_ID = 100
 
 
 def participant_link(request: web.Request) -> JoinLink:
@@ -73,7 +69,9 @@ async def participant_ws(request: web.Request) -> web.WebSocketResponse:
     try:
         async for msg in ws:
             try:
-                frame = parse_frame(msg, CLIENT_TYPES, guard)
+                # What a participant may send; anything else (staff types included)
+                # closes the socket.
+                frame = parse_frame(msg, ParticipantFrame, guard)
                 if frame is None:
                     break
                 await _handle(request, rooms, link, conn, frame)
@@ -95,15 +93,11 @@ async def participant_ws(request: web.Request) -> web.WebSocketResponse:
 
 
 async def _handle(
-    request: web.Request, rooms: Rooms, link: JoinLink, conn: Connection, frame: dict[str, Any]
+    request: web.Request, rooms: Rooms, link: JoinLink, conn: Connection, frame: ParticipantFrame
 ) -> None:
-    kind = frame["type"]
-    if kind == "hello":
+    if isinstance(frame, Hello):
         if conn.entry_id is not None and rooms.get(conn.entry_id) is not None:
             return  # already here: hello again changes nothing
-        device_id = frame.get("device_id")
-        if not isinstance(device_id, str) or not 0 < len(device_id) <= _MAX_DEVICE_ID:
-            raise FrameRejected("hello needs a device_id")
         c = ctx(request)
         link = get_link(c, link.id)  # as stored now: revoked since the upgrade counts
         verdict = redeemable(c, link, c.clock())
@@ -111,28 +105,28 @@ async def _handle(
             raise FrameRejected("link no longer valid")
         await rooms.hello(
             link,
-            device_id,
+            frame.device_id,
             conn,
-            display_name=frame.get("display_name") or "",
+            display_name=frame.display_name or "",
             opens_at=verdict.opens_at,
         )
         return
     entry_id = conn.entry_id
-    if kind == "signal":
-        to, data = signal_target(frame)
+    if isinstance(frame, Signal):
+        check_signal(frame)
         if entry_id is None:
             raise NotAdmitted("signalling is only allowed after admission")
         # A peer that just left makes its offer/candidate moot, not an error.
         with contextlib.suppress(NotFound):
-            rooms.signal(entry_id, to, data)
+            rooms.signal(entry_id, frame.to, frame.data)
         return
     if entry_id is None:
-        if kind == "leave":
+        if isinstance(frame, Leave):
             return
         raise FrameRejected("say hello first")
-    if kind == "device_check":
+    if isinstance(frame, DeviceCheckDone):
         await rooms.device_check(entry_id, frame)
-    elif kind == "media":
-        await rooms.media(entry_id, frame.get("state"))
-    elif kind == "leave":
+    elif isinstance(frame, MediaState):
+        await rooms.media(entry_id, frame.state)
+    else:
         await rooms.leave(entry_id)
