@@ -115,7 +115,7 @@ async def test_an_offer_is_answered_by_the_echo_peer_until_it_is_busy(
             "the offer is not a usable",
         ),
         ({"device_id": "dev_1", "sdp": ""}, "sdp must be the offer's session description"),
-        ({"device_id": "dev_1"}, "sdp must be the offer's session description"),
+        ({"device_id": "dev_1"}, "sdp is required"),
         ({"sdp": "v=0"}, "device_id is required"),
         ({"device_id": "x" * 101, "sdp": "v=0"}, "device_id must be at most 100 characters"),
     ],

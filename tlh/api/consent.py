@@ -22,7 +22,7 @@ class VerbalConsent(msgspec.Struct, frozen=True, kw_only=True):
     """``POST /api/v1/consents/verbal``: the caller attests to what they heard."""
 
     client_id: str
-    note: str = ""
+    note: str  # what was said, and how
 
 
 class ConsentRevoke(msgspec.Struct, frozen=True, kw_only=True):
@@ -64,6 +64,6 @@ class ConsentSubmission(msgspec.Struct, frozen=True, kw_only=True):
     the form whose hash the client read."""
 
     decision: Literal["accepted", "declined"]
-    form_hash: str = ""
+    form_hash: str
     signed_name: str | None = None
     signature_png: str | None = None  # a PNG data URL

@@ -16,14 +16,14 @@ DeviceId = Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
 class EchoOffer(msgspec.Struct, frozen=True, kw_only=True):
     """``POST /api/v1/media/echo``: a staff member's WebRTC offer (``tlh doctor``)."""
 
-    sdp: str = ""
+    sdp: str
 
 
 class ConnTestOffer(msgspec.Struct, frozen=True, kw_only=True):
     """``POST /api/v1/link/conntest/offer``: the page's offer with its candidates."""
 
     device_id: DeviceId
-    sdp: str = ""
+    sdp: str
 
 
 class EchoAnswer(msgspec.Struct, frozen=True, kw_only=True):
