@@ -129,19 +129,23 @@ def registered_routes(tmp_path: Path) -> dict[tuple[str, str], Any]:
     return found
 
 
-def request_struct(handler: Any) -> Any:
-    """The struct the handler decodes its body into (``decode(request, Struct)``), or
-    ``None`` when it reads no JSON body."""
+def request_struct(handler: Any, depth: int = 2) -> Any:
+    """The struct the handler decodes its body into (``decode(request, Struct)``, in the
+    handler or a server helper it calls), or ``None`` when it reads no JSON body."""
     tree = ast.parse(textwrap.dedent(inspect.getsource(handler)))
+    helpers = []
     for node in ast.walk(tree):
-        if (
-            isinstance(node, ast.Call)
-            and isinstance(node.func, ast.Name)
-            and node.func.id == "decode"
-            and len(node.args) >= 2
-            and isinstance(node.args[1], ast.Name)
-        ):
+        if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Name):
+            continue
+        if node.func.id == "decode" and len(node.args) >= 2 and isinstance(node.args[1], ast.Name):
             return handler.__globals__[node.args[1].id]
+        called = handler.__globals__.get(node.func.id)
+        if inspect.isfunction(called) and called.__module__.startswith("tlh.server."):
+            helpers.append(called)
+    for helper in helpers if depth else []:
+        found = request_struct(helper, depth - 1)
+        if found is not None:
+            return found
     return None
 
 

@@ -112,6 +112,18 @@ def respond(data: Any, status: int = 200) -> web.Response:
     return web.Response(body=_encoder.encode(data), status=status, content_type="application/json")
 
 
+#: The content type of each file format the API hands out.
+FILE_TYPES = {"csv": "text/csv", "json": "application/json", "ics": "text/calendar"}
+
+
+def attachment(data: bytes, name: str, fmt: str) -> web.Response:
+    """A file to save as ``name.fmt``, with its format's content type."""
+    disposition = f'attachment; filename="{name}.{fmt}"'
+    return web.Response(
+        body=data, content_type=FILE_TYPES[fmt], headers={"Content-Disposition": disposition}
+    )
+
+
 def items(data: list[Any]) -> web.Response:
     return respond(Items(items=data))
 

@@ -9,6 +9,7 @@ from tlh.server.http import (
     ALL_STAFF,
     EDITORS,
     actor,
+    attachment,
     ctx,
     decode,
     items,
@@ -26,7 +27,6 @@ _EXPORT_FORMATS: dict[str, Literal["csv", "json", "ics"]] = {
     "json": "json",
     "ics": "ics",
 }
-_EXPORT_TYPES = {"csv": "text/csv", "json": "application/json", "ics": "text/calendar"}
 
 
 def _flag(request: web.Request, name: str) -> bool:
@@ -89,11 +89,7 @@ async def export(request: web.Request) -> web.Response:
     data = await appointment_export.export(
         ctx(request), actor(request), fmt, q.get("from"), q.get("to")
     )
-    return web.Response(
-        body=data,
-        content_type=_EXPORT_TYPES[fmt],
-        headers={"Content-Disposition": f'attachment; filename="appointments.{fmt}"'},
-    )
+    return attachment(data, "appointments", fmt)
 
 
 @routes.get("/api/v1/appointments/{id}")

@@ -12,15 +12,14 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from tlh.api.links import Redeem
 from tlh.api.sessions import CallLink, CallLinkRequest, StaffLogin
 from tlh.domain.models import Role
-from tlh.errors import BadRequest, Forbidden
+from tlh.errors import Forbidden
 from tlh.server.http import actor, ctx, decode, max_body, public, requires, respond
 from tlh.server.keys import FAILURES, STAFF_SESSION, STAFF_SOCKETS, STAFF_WEB
 from tlh.server.origin import check_origin
 from tlh.server.routes.invites import link_ctx
-from tlh.server.routes.links import INVALID_LINK, REDEEM_BODY_BYTES
+from tlh.server.routes.links import REDEEM_BODY_BYTES, presented_token, refuse_redemption
 from tlh.services import auth
 from tlh.services.appointments import own_appointment
 from tlh.services.context import Actor
@@ -80,21 +79,12 @@ async def redeem(request: web.Request) -> web.Response:
     c = ctx(request)
     peer = request.remote or ""
     staff_web = request.app[STAFF_WEB]
-    try:
-        grant = staff_web.redeem((await decode(request, Redeem, invalid=BadRequest)).token)
-    except BadRequest:  # not even a token: the same answer as a wrong one
-        grant = None
+    grant = staff_web.redeem(await presented_token(request))
     # The token that asked for the link may have been revoked meanwhile.
     staff = signed_in_staff(c, grant) if grant is not None else None
     if grant is None or staff is None:
         failures = request.app[FAILURES].staff_logins
-        if failures.blocked(peer):
-            raise failures.refusal(peer)
-        failures.fail(peer)
-        await c.audit.append(
-            Actor(kind="staff", id="anonymous", source=peer), "staff.web.login.failed", "unknown"
-        )
-        return respond(INVALID_LINK, 404)
+        return await refuse_redemption(request, failures, "staff", "staff.web.login.failed")
     who = Actor(kind="staff", id=staff.id, role=staff.role, source=peer)
     await c.audit.append(who, "staff.web.login", staff.id)
     idle_min = c.policy().idle_logoff_min

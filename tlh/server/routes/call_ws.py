@@ -21,6 +21,7 @@ from tlh.api.frames import Admitted, Ended, Join, Leave, Signal, StaffCallFrame,
 from tlh.domain.models import Staff
 from tlh.domain.sessions import Participation, SessionSegment
 from tlh.errors import NotFound, TlhError, Unauthenticated
+from tlh.server import wsproto
 from tlh.server.http import actor, ctx, requires
 from tlh.server.keys import (
     BUS,
@@ -33,15 +34,6 @@ from tlh.server.keys import (
 )
 from tlh.server.origin import check_origin
 from tlh.server.routes.call_links import CALLERS
-from tlh.server.wsproto import (
-    FloodGuard,
-    FrameRejected,
-    check_signal,
-    open_call_socket,
-    parse_frame,
-    reject,
-    sender,
-)
 from tlh.services import sessions
 from tlh.services.callhub import SessionFull
 from tlh.services.events import Subscription
@@ -64,7 +56,7 @@ class StaffCall:
         self.who = actor(request)
         self.c = ctx(request)
         self.hub = request.app[CALL_HUB]
-        self.send = sender(ws)
+        self.send = wsproto.sender(ws)
         self.session_cookie = request.get(STAFF_SESSION)
         self.current: str | None = None
         self._lock = asyncio.Lock()
@@ -166,13 +158,13 @@ class StaffCall:
                 log.warning("staff call socket: %s handling %s", type(exc).__name__, event.type)
 
     async def on_frame(self, frame: StaffCallFrame) -> None:
-        """Act on one decoded frame (``FrameRejected`` closes the socket); ``hello`` and
+        """Act on one decoded frame (``wsproto.FrameRejected`` closes the socket); ``hello`` and
         ``media`` are accepted and ignored, so the page and the headless participant can
         share the participant socket's code."""
         if isinstance(frame, Signal):
-            check_signal(frame)
+            wsproto.check_signal(frame)
             if self.current is not None:
-                # A late candidate for a peer that just left is not the sender's fault.
+                # A late candidate for a peer that just left is not the wsproto.sender's fault.
                 with contextlib.suppress(NotFound):
                     self.hub.relay(self.current, self.staff.id, frame.to, frame.data)
         elif isinstance(frame, Join):
@@ -200,18 +192,18 @@ async def call_ws(request: web.Request) -> web.WebSocketResponse:
     check_origin(request, required=False)  # Bearer clients send none; browsers always do
     staff = find_staff(ctx(request), actor(request).id)
     first = _requested(request)
-    ws = await open_call_socket(request)
+    ws = await wsproto.open_call_socket(request)
     call = StaffCall(request, ws, staff)
     request.app[STAFF_SOCKETS].add(ws, request, staff.id, request.get(STAFF_SESSION), CALLERS)
     sub = request.app[BUS].subscribe(maxsize=64)
     watcher = asyncio.create_task(call.watch(sub))
     staff_web, cookie = request.app[STAFF_WEB], request.get(STAFF_SESSION)
-    guard = FloodGuard()
+    guard = wsproto.FloodGuard()
     try:
         await call.enter(first or call.latest())
         async for msg in ws:
             try:
-                frame = parse_frame(msg, StaffCallFrame, guard)
+                frame = wsproto.parse_frame(msg, StaffCallFrame, guard)
                 if frame is None:
                     break
                 if cookie is not None:
@@ -219,10 +211,10 @@ async def call_ws(request: web.Request) -> web.WebSocketResponse:
                     try:
                         session_actor(ctx(request), staff_web, cookie, request.remote or "")
                     except Unauthenticated:
-                        raise FrameRejected("signed out") from None
+                        raise wsproto.FrameRejected("signed out") from None
                 await call.on_frame(frame)
-            except FrameRejected as err:
-                await reject(ws, err)
+            except wsproto.FrameRejected as err:
+                await wsproto.reject(ws, err)
                 break
     finally:
         sub.close()

@@ -9,7 +9,17 @@ from aiohttp import web
 from tlh.api.consent import ConsentRevoke, ConsentSend, VerbalConsent
 from tlh.domain.models import Role
 from tlh.errors import InvalidInput
-from tlh.server.http import ADMIN, ALL_STAFF, actor, ctx, decode, items, requires, respond
+from tlh.server.http import (
+    ADMIN,
+    ALL_STAFF,
+    actor,
+    attachment,
+    ctx,
+    decode,
+    items,
+    requires,
+    respond,
+)
 from tlh.server.keys import ROOMS
 from tlh.services import consent
 
@@ -58,8 +68,4 @@ async def export(request: web.Request) -> web.Response:
     if fmt is None:
         raise InvalidInput("format must be csv or json")
     data = await consent.export(ctx(request), actor(request), fmt)
-    return web.Response(
-        body=data,
-        content_type="text/csv" if fmt == "csv" else "application/json",
-        headers={"Content-Disposition": f'attachment; filename="consents.{fmt}"'},
-    )
+    return attachment(data, "consents", fmt)

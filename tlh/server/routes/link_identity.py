@@ -9,34 +9,20 @@ from __future__ import annotations
 from aiohttp import web
 
 from tlh.api.links import CodeRequest, IdentityAnswer, LinkState
-from tlh.domain.links import JoinLink, RedeemState
+from tlh.domain.links import RedeemState
 from tlh.domain.models import IdentityCheck
-from tlh.errors import BadRequest, NotFound, Unauthenticated
+from tlh.errors import BadRequest
 from tlh.server.http import ctx, decode, max_body, public, respond
-from tlh.server.keys import CTX, IDENTITY, LINK_SESSIONS, SETTINGS
+from tlh.server.keys import CTX, IDENTITY, SETTINGS
 from tlh.server.origin import check_origin
-from tlh.server.routes.links import COOKIE, next_step
+from tlh.server.routes.links import cookie_link, next_step
 from tlh.services import identity
-from tlh.services.links import appointment_of, get_link, redeemable
+from tlh.services.links import appointment_of, redeemable
 from tlh.services.waiting_view import clinician_name
 
 routes = web.RouteTableDef()
 
 _MAX_BODY = 1024
-
-
-def _session(request: web.Request) -> tuple[JoinLink, str]:
-    """The live link behind the cookie and the cookie's session id (401 when none)."""
-    c = ctx(request)
-    session = request.cookies.get(COOKIE) or ""
-    link_id = request.app[LINK_SESSIONS].link_id(session)
-    try:
-        link = get_link(c, link_id) if link_id else None
-    except NotFound:
-        link = None
-    if link is None or redeemable(c, link, c.clock()).state is RedeemState.INVALID:
-        raise Unauthenticated("your link has expired; please open it again from your message")
-    return link, session
 
 
 def verified(app: web.Application, link_id: str, session: str | None) -> bool:
@@ -51,7 +37,7 @@ def verified(app: web.Application, link_id: str, session: str | None) -> bool:
 @public
 async def state(request: web.Request) -> web.Response:
     """What the page shows next, and what it needs for the call (ICE servers)."""
-    link, session = _session(request)
+    link, session = cookie_link(request)
     c = ctx(request)
     mode = identity.mode(c, link)
     passed = mode is IdentityCheck.OFF or request.app[IDENTITY].is_verified(link.id, session)
@@ -76,7 +62,7 @@ async def state(request: web.Request) -> web.Response:
 async def answer(request: web.Request) -> web.Response:
     """Check a date of birth or a code; 204 when it matches."""
     check_origin(request)
-    link, session = _session(request)
+    link, session = cookie_link(request)
     given = await decode(request, IdentityAnswer, invalid=BadRequest)  # tested: 400
     await identity.check(
         ctx(request), request.app[IDENTITY], link, session, given, request.remote or ""
@@ -90,7 +76,7 @@ async def answer(request: web.Request) -> web.Response:
 async def send_code(request: web.Request) -> web.Response:
     """Send a fresh one-time code to the address on file for the link's holder."""
     check_origin(request)
-    link, _ = _session(request)
+    link, _ = cookie_link(request)
     channel = (await decode(request, CodeRequest, invalid=BadRequest)).channel  # tested: 400
     await identity.send_code(
         ctx(request), request.app[IDENTITY], link, channel, request.remote or ""

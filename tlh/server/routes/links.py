@@ -8,6 +8,8 @@ and audited without the token.
 
 from __future__ import annotations
 
+from typing import Literal
+
 from aiohttp import web
 
 from tlh.api.consent import ConsentForm, ConsentSubmission
@@ -16,10 +18,11 @@ from tlh.domain.consent import ConsentState
 from tlh.domain.links import JoinLink, LinkPurpose, ParticipantKind, RedeemState
 from tlh.domain.models import IdentityCheck
 from tlh.domain.timeutil import zone
-from tlh.errors import BadRequest, Forbidden, Unauthenticated
+from tlh.errors import BadRequest, Forbidden, NotFound, Unauthenticated
 from tlh.server.http import ctx, decode, max_body, public, respond
 from tlh.server.keys import FAILURES, LINK_SESSIONS
 from tlh.server.origin import check_origin
+from tlh.server.ratelimit import FailureLimiter
 from tlh.services import consent, identity
 from tlh.services.context import Actor
 from tlh.services.links import appointment_of, find_by_token, get_link, outreach_of, redeemable
@@ -43,7 +46,30 @@ _CONSENT_BODY_BYTES = 400_000
 # The pages (/j, /c) and their assets are served by tlh.server.routes.pages.
 
 
-def _invalid() -> web.Response:
+async def presented_token(request: web.Request) -> str | None:
+    """The token a redemption carries; ``None`` for a body that is not ``{"token"}``
+    (it gets the same answer as a wrong token)."""
+    try:
+        return (await decode(request, Redeem, invalid=BadRequest)).token
+    except BadRequest:
+        return None
+
+
+async def refuse_redemption(
+    request: web.Request,
+    failures: FailureLimiter,
+    kind: Literal["staff", "client_link"],
+    action: str,
+) -> web.Response:
+    """The one answer to every failed redemption (404 ``invalid_link``), counted against
+    the caller's address (429 once past ``failures``' budget, then not audited) and
+    audited as ``action`` without the token."""
+    peer = request.remote or ""
+    if failures.blocked(peer):
+        raise failures.refusal(peer)
+    failures.fail(peer)
+    anonymous = Actor(kind=kind, id="anonymous", source=peer)
+    await ctx(request).audit.append(anonymous, action, "unknown")
     return respond(INVALID_LINK, 404)
 
 
@@ -59,22 +85,12 @@ async def redeem(request: web.Request) -> web.Response:
     check_origin(request)
     c = ctx(request)
     peer = request.remote or ""
-    try:
-        token: str | None = (await decode(request, Redeem, invalid=BadRequest)).token
-    except BadRequest:  # not even a token: the same answer as a wrong one
-        token = None
-    link = find_by_token(c, token)
+    link = find_by_token(c, await presented_token(request))
     now = c.clock()
     verdict = redeemable(c, link, now) if link is not None else None
     if link is None or verdict is None or verdict.state is RedeemState.INVALID:
         failures = request.app[FAILURES].links
-        if failures.blocked(peer):
-            raise failures.refusal(peer)
-        failures.fail(peer)
-        await c.audit.append(
-            Actor(kind="client_link", id="anonymous", source=peer), "link.redeem.failed", "unknown"
-        )
-        return _invalid()
+        return await refuse_redemption(request, failures, "client_link", "link.redeem.failed")
     who = Actor(kind="client_link", id=link.id, source=peer)
     await c.audit.append(who, "link.redeem", link.id)
     c.events.publish(
@@ -126,13 +142,24 @@ def next_step(request: web.Request, link: JoinLink, *, verified: bool = False) -
     return "waiting"
 
 
-def _session_link(request: web.Request) -> JoinLink:
-    """The live link behind the request's session cookie (401 when there is none)."""
+def cookie_link(request: web.Request) -> tuple[JoinLink, str]:
+    """The live link behind the request's link cookie, and the cookie's session id
+    (401 when there is none: no cookie, an ended session, a link no longer valid)."""
     c = ctx(request)
-    link_id = request.app[LINK_SESSIONS].link_id(request.cookies.get(COOKIE))
-    link = get_link(c, link_id) if link_id else None
+    session = request.cookies.get(COOKIE) or ""
+    link_id = request.app[LINK_SESSIONS].link_id(session)
+    try:
+        link = get_link(c, link_id) if link_id else None
+    except NotFound:
+        link = None
     if link is None or redeemable(c, link, c.clock()).state is RedeemState.INVALID:
         raise Unauthenticated("your link has expired; please open it again from your message")
+    return link, session
+
+
+def _session_link(request: web.Request) -> JoinLink:
+    """The live link behind the cookie, if it leads to a client's consent form."""
+    link, _ = cookie_link(request)
     if link.client_id is None or link.participant is ParticipantKind.GUEST:
         raise Forbidden("this link does not lead to a consent form")
     return link

@@ -13,21 +13,13 @@ from aiohttp import web
 
 from tlh.api.frames import DeviceCheckDone, Hello, Leave, MediaState, ParticipantFrame, Signal
 from tlh.domain.links import JoinLink, LinkPurpose, RedeemState
-from tlh.errors import Forbidden, NotFound, TlhError, Unauthenticated
+from tlh.errors import Forbidden, NotFound, TlhError
+from tlh.server import wsproto
 from tlh.server.http import ctx, public
-from tlh.server.keys import LINK_SESSIONS, ROOMS, WEBSOCKETS
+from tlh.server.keys import ROOMS, WEBSOCKETS
 from tlh.server.origin import check_origin
 from tlh.server.routes.link_identity import verified
-from tlh.server.routes.links import COOKIE
-from tlh.server.wsproto import (
-    FloodGuard,
-    FrameRejected,
-    check_signal,
-    open_call_socket,
-    parse_frame,
-    reject,
-    sender,
-)
+from tlh.server.routes.links import COOKIE, cookie_link
 from tlh.services.callhub import Outbox
 from tlh.services.links import get_link, redeemable
 from tlh.services.waiting import Connection, NotAdmitted, Rooms
@@ -37,14 +29,7 @@ routes = web.RouteTableDef()
 
 def participant_link(request: web.Request) -> JoinLink:
     """The live join link behind the cookie: 401 without one, 403 for a consent link."""
-    c = ctx(request)
-    link_id = request.app[LINK_SESSIONS].link_id(request.cookies.get(COOKIE))
-    try:
-        link = get_link(c, link_id) if link_id else None
-    except NotFound:
-        link = None
-    if link is None or redeemable(c, link, c.clock()).state is RedeemState.INVALID:
-        raise Unauthenticated("your link has expired; please open it again from your message")
+    link, _ = cookie_link(request)
     if link.purpose is LinkPurpose.CONSENT:
         raise Forbidden("this link is for the consent form only")
     return link
@@ -59,31 +44,31 @@ async def participant_ws(request: web.Request) -> web.WebSocketResponse:
     if not verified(request.app, link.id, request.cookies.get(COOKIE)):
         raise Forbidden("please confirm who you are first")
     rooms = request.app[ROOMS]
-    ws = await open_call_socket(request)
+    ws = await wsproto.open_call_socket(request)
 
     async def close() -> None:
         await ws.close()
 
-    conn = Connection(outbox=Outbox(sender(ws)), close=close)
-    guard = FloodGuard()
+    conn = Connection(outbox=Outbox(wsproto.sender(ws)), close=close)
+    guard = wsproto.FloodGuard()
     try:
         async for msg in ws:
             try:
                 # What a participant may send; anything else (staff types included)
                 # closes the socket.
-                frame = parse_frame(msg, ParticipantFrame, guard)
+                frame = wsproto.parse_frame(msg, ParticipantFrame, guard)
                 if frame is None:
                     break
                 await _handle(request, rooms, link, conn, frame)
-            except FrameRejected as err:
-                await reject(ws, err)
+            except wsproto.FrameRejected as err:
+                await wsproto.reject(ws, err)
                 break
             except NotAdmitted:
-                await reject(ws, FrameRejected("not admitted"))
+                await wsproto.reject(ws, wsproto.FrameRejected("not admitted"))
                 break
             except TlhError:
                 # A malformed value (device check, media state): refused like a bad frame.
-                await reject(ws, FrameRejected("invalid message"))
+                await wsproto.reject(ws, wsproto.FrameRejected("invalid message"))
                 break
     finally:
         rooms.connection_closed(conn)
@@ -102,7 +87,7 @@ async def _handle(
         link = get_link(c, link.id)  # as stored now: revoked since the upgrade counts
         verdict = redeemable(c, link, c.clock())
         if verdict.state is RedeemState.INVALID:
-            raise FrameRejected("link no longer valid")
+            raise wsproto.FrameRejected("link no longer valid")
         await rooms.hello(
             link,
             frame.device_id,
@@ -113,7 +98,7 @@ async def _handle(
         return
     entry_id = conn.entry_id
     if isinstance(frame, Signal):
-        check_signal(frame)
+        wsproto.check_signal(frame)
         if entry_id is None:
             raise NotAdmitted("signalling is only allowed after admission")
         # A peer that just left makes its offer/candidate moot, not an error.
@@ -123,7 +108,7 @@ async def _handle(
     if entry_id is None:
         if isinstance(frame, Leave):
             return
-        raise FrameRejected("say hello first")
+        raise wsproto.FrameRejected("say hello first")
     if isinstance(frame, DeviceCheckDone):
         await rooms.device_check(entry_id, frame)
     elif isinstance(frame, MediaState):
