@@ -13,11 +13,6 @@ from typing import Any
 
 import msgspec
 
-#: The first frame of every stream.
-READY = "events.ready"
-#: Sent to a dashboard that another login of the same user replaced.
-SUPERSEDED = "dashboard.superseded"
-
 
 class StaffEvent(msgspec.Struct, frozen=True, kw_only=True):
     """One event as staff sockets receive it."""
