@@ -4,14 +4,12 @@ that does not fit closes its socket with the reason it always had."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 from typing import Any
 
-import aiohttp
 import pytest
 
-from .call_helpers import cookie_headers, staff_cookie
+from .call_helpers import close_frame, cookie_headers, staff_cookie
 from .conftest import Practice
 from .rooms_helpers import Peer, connect, events, guest, guest_cookie
 
@@ -52,16 +50,6 @@ async def test_a_body_that_does_not_fit_names_the_field_and_stores_nothing(
     assert listed["items"] == []
 
 
-async def _refusal(ws: aiohttp.ClientWebSocketResponse) -> tuple[int, str]:
-    """The close code and reason the server closed ``ws`` with (within 5 s)."""
-    async with asyncio.timeout(5):
-        while True:
-            msg = await ws.receive()
-            if msg.type == aiohttp.WSMsgType.CLOSE:
-                return int(msg.data), str(msg.extra)
-            assert msg.type == aiohttp.WSMsgType.TEXT, msg
-
-
 @pytest.mark.parametrize(
     ("frames", "reason"),
     [
@@ -86,7 +74,7 @@ async def test_a_frame_that_does_not_fit_closes_with_its_reason(
     peer = await connect(practice, await guest_cookie(practice))
     for frame in frames:
         await peer.ws.send_str(frame)
-    assert await _refusal(peer.ws) == (1008, reason)
+    assert await close_frame(peer.ws) == (1008, reason)
 
 
 async def test_frames_that_fit_are_acted_on(practice: Practice) -> None:
@@ -117,7 +105,7 @@ async def test_the_staff_socket_ignores_hello_and_media_and_refuses_a_bare_join(
         # Answered, so the two before it were taken and ignored.
         assert json.loads((await ws.receive()).data) == {"type": "status", "state": "no_session"}
         await ws.send_str('{"type": "join"}')
-        assert await _refusal(ws) == (1008, "join needs session_id")
+        assert await close_frame(ws) == (1008, "join needs session_id")
 
 
 async def test_a_peer_helper_is_still_open_after_a_good_frame(practice: Practice) -> None:

@@ -12,7 +12,7 @@ for staff routes). A Content-Length check alone misses a chunked body, and aioht
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, TypeVar
 
 import msgspec
@@ -29,6 +29,7 @@ from .keys import CTX, SETTINGS
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 H = TypeVar("H", bound=Handler)
 S = TypeVar("S")
+F = TypeVar("F", bound=str)
 
 ALL_STAFF = (Role.ADMIN, Role.SCHEDULER, Role.CLINICIAN)
 EDITORS = (Role.ADMIN, Role.SCHEDULER)
@@ -114,6 +115,16 @@ def respond(data: Any, status: int = 200) -> web.Response:
 
 #: The content type of each file format the API hands out.
 FILE_TYPES = {"csv": "text/csv", "json": "application/json", "ics": "text/calendar"}
+
+
+def file_format(request: web.Request, formats: Mapping[str, F]) -> F:
+    """The ``format`` query parameter (the first of ``formats`` when absent); another
+    value is 422 naming the ones there are."""
+    names = list(formats)
+    fmt = formats.get(request.query.get("format", names[0]))
+    if fmt is None:
+        raise InvalidInput(f"format must be {', '.join(names[:-1])} or {names[-1]}")
+    return fmt
 
 
 def attachment(data: bytes, name: str, fmt: str) -> web.Response:

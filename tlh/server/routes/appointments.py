@@ -4,7 +4,7 @@ from aiohttp import web
 
 from tlh.api.appointments import AppointmentChanges, NewAppointment, StatusChange
 from tlh.api.envelope import Items
-from tlh.errors import BadRequest, InvalidInput
+from tlh.errors import BadRequest
 from tlh.server.http import (
     ALL_STAFF,
     EDITORS,
@@ -12,6 +12,7 @@ from tlh.server.http import (
     attachment,
     ctx,
     decode,
+    file_format,
     items,
     max_body,
     read_body,
@@ -82,9 +83,7 @@ async def import_(request: web.Request) -> web.Response:
 @routes.get("/api/v1/appointments/export")
 @requires(*EDITORS)
 async def export(request: web.Request) -> web.Response:
-    fmt = _EXPORT_FORMATS.get(request.query.get("format", "csv"))
-    if fmt is None:
-        raise InvalidInput("format must be csv, json or ics")
+    fmt = file_format(request, _EXPORT_FORMATS)
     q = request.query
     data = await appointment_export.export(
         ctx(request), actor(request), fmt, q.get("from"), q.get("to")

@@ -8,7 +8,6 @@ from aiohttp import web
 
 from tlh.api.consent import ConsentRevoke, ConsentSend, VerbalConsent
 from tlh.domain.models import Role
-from tlh.errors import InvalidInput
 from tlh.server.http import (
     ADMIN,
     ALL_STAFF,
@@ -16,6 +15,7 @@ from tlh.server.http import (
     attachment,
     ctx,
     decode,
+    file_format,
     items,
     requires,
     respond,
@@ -64,8 +64,6 @@ async def revoke(request: web.Request) -> web.Response:
 @routes.get("/api/v1/consents/export")
 @requires(*ADMIN)
 async def export(request: web.Request) -> web.Response:
-    fmt = _FORMATS.get(request.query.get("format", "csv"))
-    if fmt is None:
-        raise InvalidInput("format must be csv or json")
+    fmt = file_format(request, _FORMATS)
     data = await consent.export(ctx(request), actor(request), fmt)
     return attachment(data, "consents", fmt)
