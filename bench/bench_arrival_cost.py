@@ -157,10 +157,10 @@ async def main() -> None:
 async def join_link(admin: TlhClient, name: str, clinician: str, slot: int) -> str:
     """A client with consent and a 2-minute appointment with ``clinician``, the
     ``slot``-th from a minute ago (the join window opens 10 minutes before): its link."""
-    client = await admin.client_add(name, email="ana@example.org")
-    await admin.consent_verbal(client.id, "agreed by phone")
+    client = await admin.clients.add(name, email="ana@example.org")
+    await admin.consents.verbal(client.id, "agreed by phone")
     appt = (
-        await admin.appointment_add(
+        await admin.appointments.add(
             client_ids=[client.id],
             clinicians=[clinician],
             start=(datetime.now(UTC) + timedelta(minutes=2 * slot - 1)).isoformat(),
@@ -169,7 +169,7 @@ async def join_link(admin: TlhClient, name: str, clinician: str, slot: int) -> s
             status="confirmed",
         )
     )[0]
-    return (await admin.invite_link(appt.id)).url.split("#", 1)[1]
+    return (await admin.invites.link(appt.id)).url.split("#", 1)[1]
 
 
 async def measure(
@@ -179,7 +179,7 @@ async def measure(
     async with TlhClient(url, admin_token) as admin, contextlib.AsyncExitStack() as seated:
         tokens = {"admin": admin_token}
         for name in ("A", "B"):
-            made = await admin.staff_add(
+            made = await admin.staff.add(
                 f"dr{name.lower()}@example.org", f"Dr {name}", "clinician", telehealth=True
             )
             tokens[f"Dr {name}"] = made.token
@@ -199,10 +199,10 @@ async def measure(
             since = datetime.now(UTC)
             async with arrival(url, link_token):
                 # The marker: every dashboard gets it after whatever the arrival sent it.
-                await admin.update_practice(timezone="America/New_York")
+                await admin.practice.update(timezone="America/New_York")
                 for board in boards:
                     await board.wait_for("practice.updated")
-                audit = [e for e in await admin.audit(since=since) if e["action"] != "audit.read"]
+                audit = [e for e in await admin.audit.list(since=since) if e["action"] != "audit.read"]
                 # Stopped while the client still waits: their leaving is another event.
                 await stop(tasks)
         finally:

@@ -89,10 +89,10 @@ async def load(url: str, token: str, total: int) -> float:
     """Add the clinicians and ``total`` appointments; returns seconds spent importing."""
     async with TlhClient(url, token, timeout=600) as client:
         for c in range(CLINICIANS):
-            await client.staff_add(f"c{c}@example.org", f"Clinician {c}", "clinician", True)
+            await client.staff.add(f"c{c}@example.org", f"Clinician {c}", "clinician", True)
         started = time.perf_counter()
         for first in range(0, total, BATCH):
-            report = await client.import_appointments(
+            report = await client.appointments.import_file(
                 rows(first, min(BATCH, total - first), "b"), "csv"
             )
             assert report.created == min(BATCH, total - first), report

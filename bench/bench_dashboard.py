@@ -39,8 +39,9 @@ from bench_room_ws import COOKIE, Server, pct  # type: ignore[import-not-found]
 
 from tests.cli.terminal import Terminal
 from tests.seeding import seed as seed_store
+from tlh.api.staff import NewStaff
 from tlh.client import TlhClient
-from tlh.domain.models import Appointment, Client, Modality, Status
+from tlh.domain.models import Appointment, Client, Modality, Role, Status
 from tlh.services import staff
 from tlh.services.bootstrap import init_practice, local_context
 from tlh.services.context import Actor, new_id
@@ -58,9 +59,8 @@ async def seed(data_dir: Path, count: int) -> tuple[str, str]:
     async with local_context(data_dir) as ctx:
         admin = staff.find_staff(ctx, "a@example.org")
         actor = Actor(kind="staff", id=admin.id, role=admin.role, source="bench")
-        lee, token = await staff.add_staff(
-            ctx, actor, email=CLINICIAN, name="Dr Lee", role="clinician", telehealth=True
-        )
+        new = NewStaff(email=CLINICIAN, name="Dr Lee", role=Role.CLINICIAN, telehealth=True)
+        lee, token = await staff.add_staff(ctx, actor, new)
         now = ctx.clock()
         midnight = datetime.combine(now.astimezone(ZoneInfo(TZ)).date(), clock_time(), ZoneInfo(TZ))
         ops: list[Put] = []
@@ -109,7 +109,7 @@ class Guests:
 
         async def one() -> str:
             async with gate:
-                made = await admin.invite_guest(CLINICIAN)
+                made = await admin.invites.guest(CLINICIAN)
                 token = made.url.split("#", 1)[1]
                 async with http.post(
                     f"{url}/api/v1/link/redeem", json={"token": token}, headers={"Origin": url}

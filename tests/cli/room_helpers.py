@@ -31,12 +31,12 @@ async def book(
     """A new clinician (unique email) and an appointment with a consented client."""
     email = f"clin-{secrets.token_hex(4)}@example.org"
     async with TlhClient(live.url, live.token) as admin:
-        made = await admin.staff_add(email, "Dr Lee", "clinician", telehealth=True)
-        client = await admin.client_add(f"Ana {secrets.token_hex(3)}", email="ana@example.org")
-        await admin.consent_verbal(client.id, "agreed by phone")
+        made = await admin.staff.add(email, "Dr Lee", "clinician", telehealth=True)
+        client = await admin.clients.add(f"Ana {secrets.token_hex(3)}", email="ana@example.org")
+        await admin.consents.verbal(client.id, "agreed by phone")
         when = start or datetime.now(UTC) - timedelta(minutes=1)
         appt = (
-            await admin.appointment_add(
+            await admin.appointments.add(
                 client_ids=[client.id],
                 clinicians=[email],
                 start=when.isoformat(),
@@ -51,7 +51,7 @@ async def book(
 async def link_token(live: Live, appt_id: str) -> str:
     """A fresh join link's token (the part after ``#``)."""
     async with TlhClient(live.url, live.token) as admin:
-        made = await admin.invite_link(appt_id)
+        made = await admin.invites.link(appt_id)
     return made.url.split("#", 1)[1]
 
 

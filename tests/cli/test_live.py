@@ -253,6 +253,16 @@ def test_availability_set_list_remove(live: Live, clinician: str) -> None:
     assert block["id"] not in ok(live.run("availability", "list")).stdout
 
 
+def test_a_value_the_schema_refuses_is_one_line_and_adds_nothing(live: Live) -> None:
+    """The client builds its request from the struct the server decodes: a role that is
+    none is refused in the server's words (never echoing the value), exit INVALID."""
+    bad = live.run("staff", "add", "odd@example.org", "--name", "Odd", "--role", "Odd Jordan")
+    assert bad.exit_code == ExitStatus.INVALID
+    assert bad.stderr == "error: role must be one of admin, scheduler, clinician\n"
+    listed = as_json(live.run("staff", "list", "--json"))
+    assert "odd@example.org" not in [s["email"] for s in listed["items"]]
+
+
 def test_staff_token_and_disable(live: Live) -> None:
     ok(live.run("staff", "add", "temp@example.org", "--name", "Temp", "--role", "scheduler"))
     fresh = ok(live.run("staff", "token", "temp@example.org")).stdout.strip()

@@ -190,22 +190,25 @@ async def test_watch_lines_name_people_and_staff_from_the_api() -> None:
 
     import msgspec
 
+    from tlh.api.events import StaffEvent
+    from tlh.api.rooms import Rooms
     from tlh.cli.commands.room_watch import Names
-    from tlh.client.rooms import Rooms, StaffEvent
 
     calls: list[str] = []
 
-    class Api:
-        async def practice(self) -> Any:
+    class Practice:
+        async def get(self) -> Any:
             return SimpleNamespace(timezone="America/New_York")
 
-        async def staff_list(self) -> Any:
+    class StaffList:
+        async def list(self) -> Any:
             return [
                 SimpleNamespace(id="stf_1", name="Dr Lee"),
                 SimpleNamespace(id="stf_2", name="Ada"),
             ]
 
-        async def rooms(self) -> Rooms:
+    class RoomList:
+        async def list(self) -> Rooms:
             calls.append("rooms")
             entry = {
                 "id": "ent_1",
@@ -222,7 +225,8 @@ async def test_watch_lines_name_people_and_staff_from_the_api() -> None:
                 {"items": [{"clinician_id": "stf_1", "entries": [entry]}]}, Rooms
             )
 
-    names = Names(Api())  # type: ignore[arg-type]
+    api = SimpleNamespace(practice=Practice(), staff=StaffList(), rooms=RoomList())
+    names = Names(api)  # type: ignore[arg-type]
     await names.load()
     at = datetime(2031, 1, 1, 15, 0, 5, tzinfo=UTC)
     line = await names.describe(

@@ -132,7 +132,7 @@ async def test_probe_joins_is_admitted_connects_and_reports(live: Live) -> None:
     peer = await waiting(live, booked.appt_id)
     staff = TlhClient(live.url, booked.clinician_token)
     try:
-        await staff.room_admit(peer.entry_id or "")
+        await staff.rooms.admit(peer.entry_id or "")
         await peer.wait_state("admitted", "in_session", within=5)
         secret = await link_token(live, booked.appt_id)
         async with contextlib.aclosing(staff.events()) as stream:
@@ -149,7 +149,7 @@ async def test_probe_joins_is_admitted_connects_and_reports(live: Live) -> None:
 
             # A separate client: the stream's connection stays busy reading events.
             async with TlhClient(live.url, booked.clinician_token) as admitting:
-                await admitting.room_admit(await asyncio.wait_for(arrival(), 10))
+                await admitting.rooms.admit(await asyncio.wait_for(arrival(), 10))
         result = ok(await asyncio.wait_for(probe, 30))
     finally:
         await peer.close()

@@ -49,7 +49,8 @@ def _app(never: asyncio.Event, peers: list[object], uploads: list[int]) -> web.A
     async def upload(request: web.Request) -> web.Response:
         data = await request.read()
         uploads.append(len(data))
-        report = {"dry_run": True, "created": len(data), "rows": []}
+        report = {"dry_run": True, "created": len(data), "updated": 0, "unchanged": 0}
+        report |= {"rejected": 0, "rows": []}
         return web.json_response(report)
 
     async def change(request: web.Request) -> web.Response:
@@ -168,9 +169,9 @@ async def test_error_envelope_becomes_typed_error(
 ) -> None:
     async with TlhClient(served[0], TOKEN) as client:
         with pytest.raises(NotFound, match="no appointment apt_x"):
-            await client.appointment_get("apt_x")
+            await client.appointments.get("apt_x")
         with pytest.raises(Unauthenticated, match="token revoked"):
-            await client.me()
+            await client.staff.me()
         # the connection is still usable after error answers
         assert (await client.health()).ok
 
@@ -178,13 +179,13 @@ async def test_error_envelope_becomes_typed_error(
 async def test_answer_without_envelope(served: Served) -> None:
     async with TlhClient(served[0], TOKEN) as client:
         with pytest.raises(TlhError, match="HTTP 502 without an error body"):
-            await client.practice()
+            await client.practice.get()
 
 
 async def test_timeout_is_unavailable(served: Served) -> None:
     async with TlhClient(served[0], TOKEN, timeout=0.2) as client:
         with pytest.raises(Unavailable, match=r"no answer within 0\.2 s") as caught:
-            await client.staff_list()
+            await client.staff.list()
     assert TOKEN not in str(caught.value)
 
 
@@ -192,7 +193,7 @@ async def test_refused_is_unavailable_without_token() -> None:
     url = f"http://127.0.0.1:{free_port()}"
     async with TlhClient(url, TOKEN) as client:
         with pytest.raises(Unavailable) as caught:
-            await client.me()
+            await client.staff.me()
     message = str(caught.value)
     assert message == f"cannot reach the tlh server at {url}: connection refused"
     assert TOKEN not in message
@@ -203,7 +204,7 @@ async def test_upload_reports_progress(served: Served) -> None:
     data = b"a" * (600 * 1024)
     seen: list[tuple[int, int]] = []
     async with TlhClient(url, TOKEN) as client:
-        report = await client.import_appointments(
+        report = await client.appointments.import_file(
             data, "csv", dry_run=True, progress=lambda done, total: seen.append((done, total))
         )
     assert uploads == [len(data)]
@@ -215,7 +216,7 @@ async def test_upload_reports_progress(served: Served) -> None:
 
 async def test_chunked_body_is_read_whole(served: Served) -> None:
     async with TlhClient(served[0], TOKEN) as client:
-        assert await client.backup() == b"x" * 3000
+        assert await client.admin.backup() == b"x" * 3000
 
 
 async def test_raw_request_returns_status_and_body(

@@ -447,7 +447,7 @@ def test_a_clinician_token_skips_the_server_checks(practice: Practice) -> None:
 
     async def clinician() -> str:
         async with TlhClient(url, practice.token) as admin:
-            return (await admin.staff_add("lee@example.org", "Dr Lee", "clinician")).token
+            return (await admin.staff.add("lee@example.org", "Dr Lee", "clinician")).token
 
     found = checks(practice.doctor("--json", token=asyncio.run(clinician())))
     assert found["token"]["status"] == "ok"

@@ -38,10 +38,10 @@ def test_the_call_goes_through_the_waiting_room_and_leaves_nothing_behind(
 
     async def look(client: TlhClient) -> tuple[Any, ...]:
         today = datetime.now(UTC).date()
-        segments = await client.sessions(today)
-        report = await client.report("sessions", today, today)
-        audit = await client.audit(limit=500)
-        rooms = await client.rooms()
+        segments = await client.sessions.list(today)
+        report = await client.reports.rows("sessions", today, today)
+        audit = await client.audit.list(limit=500)
+        rooms = await client.rooms.list()
         return segments, report, audit, rooms
 
     segments, report, audit, rooms = _with_client(practice, look)
@@ -69,7 +69,7 @@ def test_the_call_goes_through_the_waiting_room_and_leaves_nothing_behind(
 
 def test_under_relay_always_the_call_goes_through_the_relay(practice: Practice) -> None:
     practice.serve()
-    _with_client(practice, lambda client: client.update_practice(relay="always"))
+    _with_client(practice, lambda client: client.practice.update(relay="always"))
     call = checks(practice.doctor("--json"))["call"]
     assert call["status"] == "ok", call
     assert "through the server's relay" in call["detail"]
@@ -83,7 +83,7 @@ def test_the_admins_own_open_session_is_left_alone_and_no_one_else_joins_the_tes
     practice.serve()
 
     async def open_room(client: TlhClient) -> str:
-        me = await client.me()
+        me = await client.staff.me()
         body = {"room": True, "clinician": me.id}
         status, raw = await client.request("POST", "/api/v1/sessions", body)
         assert status == 201, raw
@@ -93,7 +93,7 @@ def test_the_admins_own_open_session_is_left_alone_and_no_one_else_joins_the_tes
     call = checks(practice.doctor("--json"))["call"]
     assert call["status"] == "ok", call
 
-    segments = _with_client(practice, lambda client: client.sessions())
+    segments = _with_client(practice, lambda client: client.sessions.list())
     real = next(s for s in segments if s.id == session_id)
     test = next(s for s in segments if s.self_test)
     assert real.ended_at is None  # still open

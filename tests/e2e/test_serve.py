@@ -195,10 +195,10 @@ def test_a_change_after_a_quiet_spell_goes_through_once(data_dir: tuple[Path, st
 
     async def quiet_then_change(url: str) -> int:
         async with TlhClient(url, token) as client:
-            assert await client.clients() == []
+            assert await client.clients.list() == []
             await idle_connections_closed(url)
-            await client.client_add("Quiet Spell")
-            return len(await client.clients())
+            await client.clients.add("Quiet Spell")
+            return len(await client.clients.list())
 
     with running("--data-dir", str(path)) as (_, url):
         assert asyncio.run(quiet_then_change(url)) == 1

@@ -140,7 +140,7 @@ async def test_the_clinicians_words_stay_on_screen_when_a_client_is_sent_away(
     await page.get_by_role("heading", name="You were not let in").wait_for(timeout=5_000)
     words = page.get_by_text("Message from your clinician: Please book an in-person visit")
     await words.wait_for(timeout=5_000)
-    room.socket.close()  # as the server does after sending someone away
+    await room.socket.close()  # as the server does after sending someone away
     # Nothing replaces it afterwards (the socket's close handler once did).
     await page.wait_for_timeout(2_000)
     assert await words.is_visible()

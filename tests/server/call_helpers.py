@@ -101,5 +101,18 @@ async def closed_with(ws: aiohttp.ClientWebSocketResponse) -> int | None:
                 return ws.close_code
 
 
+async def close_frame(ws: aiohttp.ClientWebSocketResponse) -> tuple[int, str]:
+    """The code and reason of the server's close frame (read within 5 s).
+
+    Read from the frame, not ``ws.close_code``: the server may drop the connection
+    before the client's reply goes out, which the client then records as 1006."""
+    async with asyncio.timeout(5):
+        while True:
+            msg = await ws.receive()
+            if msg.type == aiohttp.WSMsgType.CLOSE:
+                return int(msg.data), str(msg.extra)
+            assert msg.type == aiohttp.WSMsgType.TEXT, msg
+
+
 def audit_actions(entries: list[dict[str, Any]], action: str) -> Iterator[dict[str, Any]]:
     return (e for e in entries if e.get("action") == action)

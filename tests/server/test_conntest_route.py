@@ -115,9 +115,9 @@ async def test_an_offer_is_answered_by_the_echo_peer_until_it_is_busy(
             "the offer is not a usable",
         ),
         ({"device_id": "dev_1", "sdp": ""}, "sdp must be the offer's session description"),
-        ({"device_id": "dev_1"}, "sdp must be the offer's session description"),
+        ({"device_id": "dev_1"}, "sdp is required"),
         ({"sdp": "v=0"}, "device_id is required"),
-        ({"device_id": "x" * 101, "sdp": "v=0"}, "device_id is required"),
+        ({"device_id": "x" * 101, "sdp": "v=0"}, "device_id must be at most 100 characters"),
     ],
 )
 async def test_a_bad_offer_is_400(practice: Practice, body: Any, message: str) -> None:
@@ -141,7 +141,7 @@ async def test_an_oversized_offer_is_413(practice: Practice) -> None:
         ({"loss_pct": 250}, "loss_pct must be between 0 and 100"),
         ({"bitrate_kbps": "fast"}, "bitrate_kbps must be a number or null"),
         ({"jitter_ms": True}, "jitter_ms must be a number or null"),
-        ({"device_id": None}, "device_id is required"),
+        ({"device_id": None}, "device_id must be a string"),
     ],
 )
 async def test_bad_numbers_are_400_and_change_nothing(

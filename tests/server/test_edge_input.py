@@ -141,26 +141,36 @@ async def test_a_deeply_nested_import_is_refused(practice: Practice) -> None:
     assert "nested too deeply" in answer["error"]["message"]
 
 
+NOT_AN_OBJECT = "the request body must be a JSON object"
+
+
 @pytest.mark.parametrize(
-    ("path", "role"),
+    ("path", "role", "body", "message"),
     [
-        ("/api/v1/clients", "admin"),
-        ("/api/v1/appointments", "admin"),
-        ("/api/v1/rooms/message", "clinician"),
+        # A nested array is refused at its first bracket: the body is not an object.
+        ("/api/v1/clients", "admin", NESTED, NOT_AN_OBJECT),
+        ("/api/v1/appointments", "admin", NESTED, NOT_AN_OBJECT),
+        ("/api/v1/rooms/message", "clinician", NESTED, NOT_AN_OBJECT),
+        # Nested inside a field the request ignores, it is read to its depth limit.
+        (
+            "/api/v1/rooms/message",
+            "clinician",
+            '{"text": "x", "extra": ' + NESTED + "}",
+            "the request body is nested too deeply",
+        ),
     ],
 )
-async def test_a_deeply_nested_body_is_400(practice: Practice, path: str, role: str) -> None:
+async def test_a_deeply_nested_body_is_400(
+    practice: Practice, path: str, role: str, body: str, message: str
+) -> None:
     response = await practice.client.post(
         path,
-        data=NESTED.encode(),
+        data=body.encode(),
         headers={**practice.auth(role), "Content-Type": "application/json"},
     )
     assert response.status == 400
     error = (await response.json())["error"]
-    assert (error["code"], error["message"]) == (
-        "bad_request",
-        "the request body is nested too deeply",
-    )
+    assert (error["code"], error["message"]) == ("bad_request", message)
 
 
 async def test_a_deeply_nested_frame_closes_only_that_participant_socket(

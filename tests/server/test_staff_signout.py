@@ -4,13 +4,18 @@ is touched, and the socket closes before the admin's request is answered."""
 
 from __future__ import annotations
 
-import asyncio
-
 import aiohttp
 import pytest
 from aiohttp import WSServerHandshakeError
 
-from .call_helpers import cookie_headers, make_call_link, next_frame, redeem_call, staff_cookie
+from .call_helpers import (
+    close_frame,
+    cookie_headers,
+    make_call_link,
+    next_frame,
+    redeem_call,
+    staff_cookie,
+)
 from .conftest import Practice
 
 CALL = "/api/v1/call/ws"
@@ -30,19 +35,6 @@ async def _participants(practice: Practice, session_id: str) -> list[dict[str, o
     assert status == 200
     segment = next(s for s in found["items"] if s["id"] == session_id)
     return list(segment["participants"])
-
-
-async def closed_with(ws: aiohttp.ClientWebSocketResponse) -> tuple[int, str]:
-    """The code and reason of the server's close frame (read within 5 s).
-
-    Read from the frame, not ``ws.close_code``: the server may drop the connection
-    before the client's reply goes out, which the client then records as 1006."""
-    async with asyncio.timeout(5):
-        while True:
-            msg = await ws.receive()
-            if msg.type == aiohttp.WSMsgType.CLOSE:
-                return int(msg.data), str(msg.extra)
-            assert msg.type == aiohttp.WSMsgType.TEXT, msg
 
 
 SIGNED_OUT = (1008, "signed out")
@@ -67,8 +59,8 @@ async def test_a_new_token_closes_the_old_tokens_sockets_and_no_one_elses(
         status, made = await practice.call("POST", "/api/v1/staff/lee@example.org/token")
         assert status == 200
         # Closed before the answer: nothing more reaches the old token's holder.
-        assert await closed_with(events) == SIGNED_OUT
-        assert await closed_with(call) == SIGNED_OUT
+        assert await close_frame(events) == SIGNED_OUT
+        assert await close_frame(call) == SIGNED_OUT
         assert _still_open(others)
         # The clinician left the call (attendance recorded), and the old token is refused.
         [me] = await _participants(practice, session_id)
@@ -96,8 +88,8 @@ async def test_disabling_closes_token_and_page_sockets_without_a_frame(
         status, _ = await practice.call("POST", "/api/v1/staff/lee@example.org/disable")
         assert status == 200
         # No frame sent first: the sockets do not wait for the next message to notice.
-        assert await closed_with(page) == SIGNED_OUT
-        assert await closed_with(events) == SIGNED_OUT
+        assert await close_frame(page) == SIGNED_OUT
+        assert await close_frame(events) == SIGNED_OUT
         me = await practice.client.get("/api/v1/me", headers=cookie_headers(practice, cookie))
         assert me.status == 401
     finally:
@@ -118,7 +110,7 @@ async def test_a_role_change_closes_only_the_routes_the_new_role_may_not_use(
             "PATCH", "/api/v1/staff/lee@example.org", json={"role": "scheduler"}
         )
         assert status == 200
-        assert await closed_with(call) == SIGNED_OUT  # schedulers do not take calls
+        assert await close_frame(call) == SIGNED_OUT  # schedulers do not take calls
         assert _still_open(events)  # every staff role follows the events
     finally:
         await call.close()
@@ -137,7 +129,7 @@ async def test_logging_a_page_out_closes_that_pages_socket_only(practice: Practi
             "/api/v1/call-links/logout", headers=cookie_headers(practice, first)
         )
         assert out.status == 204
-        assert await closed_with(one) == SIGNED_OUT
+        assert await close_frame(one) == SIGNED_OUT
         assert _still_open(two)
         assert _still_open(by_token)
     finally:
@@ -162,8 +154,8 @@ async def test_a_new_token_ends_the_page_sessions_the_old_one_signed_in(
         assert (await practice.client.get("/api/v1/clients", headers=headers)).status == 200
         status, made = await practice.call("POST", "/api/v1/staff/lee@example.org/token")
         assert status == 200
-        assert await closed_with(call) == SIGNED_OUT
-        assert await closed_with(events) == SIGNED_OUT
+        assert await close_frame(call) == SIGNED_OUT
+        assert await close_frame(events) == SIGNED_OUT
         refused = await practice.client.get("/api/v1/clients", headers=headers)
         assert refused.status == 401
         assert (await redeem_call(practice, unredeemed)).status == 404
@@ -190,7 +182,7 @@ async def test_a_role_change_ends_the_page_sessions_of_the_old_role(practice: Pr
             "PATCH", "/api/v1/staff/lee@example.org", json={"role": "admin"}
         )
         assert status == 200
-        assert await closed_with(events) == SIGNED_OUT
+        assert await close_frame(events) == SIGNED_OUT
         assert (await practice.client.get("/api/v1/me", headers=headers)).status == 401
     finally:
         await events.close()

@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import msgspec
 import pytest
 
+from tlh.api.frames import ServerFrame
 from tlh.errors import NotFound
 from tlh.services.callhub import QUEUE_LIMIT, CallHub, SessionFull
 
@@ -17,8 +19,8 @@ class Inbox:
     def __init__(self) -> None:
         self.queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
 
-    def send(self, frame: dict[str, Any]) -> None:
-        self.queue.put_nowait(frame)
+    def send(self, frame: ServerFrame) -> None:
+        self.queue.put_nowait(msgspec.to_builtins(frame))  # as the websocket would carry it
 
     async def next(self) -> dict[str, Any]:
         return await asyncio.wait_for(self.queue.get(), 2)
@@ -156,8 +158,8 @@ async def test_send_errors_do_not_stop_the_pump(hub: CallHub) -> None:
     got: list[dict[str, Any]] = []
     done = asyncio.Event()
 
-    def flaky(frame: dict[str, Any]) -> None:
-        got.append(frame)
+    def flaky(frame: ServerFrame) -> None:
+        got.append(msgspec.to_builtins(frame))
         if len(got) == 1:
             raise ConnectionResetError
         done.set()

@@ -103,11 +103,11 @@ class Practice:
 async def book(server: Server, admin_token: str, client_name: str) -> Practice:
     email = f"clin-{secrets.token_hex(4)}@example.org"
     async with TlhClient(server.url, admin_token) as admin:
-        made = await admin.staff_add(email, "Dr Lee", "clinician", telehealth=True)
-        client = await admin.client_add(client_name, email="ana@example.org")
-        await admin.consent_verbal(client.id, "agreed by phone")
+        made = await admin.staff.add(email, "Dr Lee", "clinician", telehealth=True)
+        client = await admin.clients.add(client_name, email="ana@example.org")
+        await admin.consents.verbal(client.id, "agreed by phone")
         appt = (
-            await admin.appointment_add(
+            await admin.appointments.add(
                 client_ids=[client.id],
                 clinicians=[email],
                 start=(datetime.now(UTC) - timedelta(minutes=1)).isoformat(),

@@ -63,9 +63,9 @@ async def arrive(practice: Practice, display_name: str | None = None) -> Any:
 
     async with practice.admin() as admin:
         if display_name is None:
-            made = await admin.invite_link(practice.appt_id)
+            made = await admin.invites.link(practice.appt_id)
         else:
-            made = await admin.invite_guest(practice.clinician_email)
+            made = await admin.invites.guest(practice.clinician_email)
     participant = Participant(
         practice.url,
         link_token=made.url.split("#", 1)[1],

@@ -69,8 +69,8 @@ async def another(practice: Practice, email: str | None = "bo@example.org") -> t
     client: (appt, client). Late in the evening it falls on tomorrow: the Schedule lists
     it among the next days, where the actions work the same."""
     async with practice.admin() as admin:
-        client = await admin.client_add(f"Bo{secrets.token_hex(3)}", email=email)
-        appt = await admin.appointment_add(
+        client = await admin.clients.add(f"Bo{secrets.token_hex(3)}", email=email)
+        appt = await admin.appointments.add(
             client_ids=[client.id],
             clinicians=[practice.clinician_email],
             start=(datetime.now(UTC) + timedelta(minutes=55)).isoformat(),
@@ -111,10 +111,10 @@ async def test_shift_m_messages_everyone_waiting_and_counts(practice: Practice) 
 
 async def test_t_transfers_to_the_other_clinicians_room(practice: Practice) -> None:
     async with practice.admin() as admin:
-        other = await admin.staff_add(
+        other = await admin.staff.add(
             "moss@example.org", "Dr [i]Moss", "clinician", telehealth=True
         )
-        await admin.staff_add("desk@example.org", "Front Desk", "scheduler")
+        await admin.staff.add("desk@example.org", "Front Desk", "scheduler")
     async with (
         running(practice, SIZE, notifications=True) as (app, pilot),
         waiting(pilot, practice) as person,
@@ -129,7 +129,7 @@ async def test_t_transfers_to_the_other_clinicians_room(practice: Practice) -> N
         await pick(pilot, app, "Dr [i]Moss <moss@example.org>")
         await until(pilot, lambda: person.entry_id not in app.state.entries, "moved")
         async with practice.admin() as admin:
-            rooms = await admin.rooms(clinician=other.staff.id)
+            rooms = await admin.rooms.list(clinician=other.staff.id)
         moved = [e for room in rooms.items for e in room.entries]
         assert [e.id for e in moved] == [person.entry_id]
 
@@ -146,7 +146,7 @@ async def test_x_ends_the_open_session_after_confirming(practice: Practice) -> N
         assert f"End the session with {practice.client_name}?" in screen_text(app)
         await pilot.press("enter")
         await until(pilot, lambda: settled(app), "the action done")
-        segments = await app.client.sessions()
+        segments = await app.client.sessions.list()
         ours = [s for s in segments if s.appointment_id == practice.appt_id]
         assert len(ours) == 1
         assert ours[0].ended_at is not None
@@ -163,23 +163,23 @@ async def test_l_asks_for_a_missing_email_then_sends_the_link(practice: Practice
         await until(pilot, lambda: "invalid email address" in screen_text(app), "refused")
         assert isinstance(app.screen, Prompt)
         async with practice.admin() as admin:
-            assert [m for m in await admin.outbox() if m.appointment_id == appt_id] == []
+            assert [m for m in await admin.outbox.list() if m.appointment_id == appt_id] == []
         await answer(pilot, app, "Bo.New@Example.org")
         await until(pilot, lambda: settled(app), "the action done")
         assert not isinstance(app.screen, Prompt)
         assert "link sent by email" in screen_text(app)
         async with practice.admin() as admin:
-            sent = [m for m in await admin.outbox() if m.appointment_id == appt_id]
-            saved = await admin.client_get(client_id)
+            sent = [m for m in await admin.outbox.list() if m.appointment_id == appt_id]
+            saved = await admin.clients.get(client_id)
         assert [(m.kind.value, m.to) for m in sent] == [("invitation", "bo.new@example.org")]
         assert saved.email == "bo.new@example.org"
 
 
 async def test_c_sends_consent_and_v_records_verbal_consent(practice: Practice) -> None:
     async with practice.admin() as admin:
-        appt = await admin.appointment_get(practice.appt_id)
+        appt = await admin.appointments.get(practice.appt_id)
         client_id = appt.client_ids[0]
-        await admin.consent_revoke(client_id)
+        await admin.consents.revoke(client_id)
     async with running(practice, SIZE, notifications=True) as (app, pilot):
         await on_schedule(pilot, app, practice.appt_id)
         await pilot.press("c")
@@ -192,8 +192,8 @@ async def test_c_sends_consent_and_v_records_verbal_consent(practice: Practice) 
         await answer(pilot, app, "agreed by phone, form read aloud")
         await until(pilot, lambda: settled(app), "the consent recorded")
     async with practice.admin() as admin:
-        sent = [m for m in await admin.outbox() if m.client_id == client_id]
-        (status,) = await admin.consents(client_id)
+        sent = [m for m in await admin.outbox.list() if m.client_id == client_id]
+        (status,) = await admin.consents.list(client_id)
     assert [(m.kind.value, m.to) for m in sent] == [("consent_request", "ana@example.org")]
     assert status.state == "valid"
     assert status.latest is not None
@@ -220,7 +220,7 @@ async def test_shift_s_sets_the_status(practice: Practice) -> None:
         assert [label for _, label in again.options] == ["occurred"]
         await pilot.press("escape")
     async with practice.admin() as admin:
-        assert (await admin.appointment_get(practice.appt_id)).status == Status.MISSED
+        assert (await admin.appointments.get(practice.appt_id)).status == Status.MISSED
 
 
 async def test_escape_in_every_dialog_changes_nothing(practice: Practice) -> None:
@@ -241,10 +241,10 @@ async def test_escape_in_every_dialog_changes_nothing(practice: Practice) -> Non
         await pilot.press("m")
         await until(pilot, lambda: settled(app), "nothing started")
         assert not isinstance(app.screen, Prompt)
-        segments = await app.client.sessions()
-        appt = await app.client.appointment_get(practice.appt_id)
+        segments = await app.client.sessions.list()
+        appt = await app.client.appointments.get(practice.appt_id)
     assert person.messages == []
     assert [s.ended_at for s in segments if s.appointment_id == practice.appt_id] == [None]
     assert appt.status == Status.CONFIRMED
     async with practice.admin() as admin:
-        assert [m for m in await admin.outbox() if m.appointment_id == practice.appt_id] == []
+        assert [m for m in await admin.outbox.list() if m.appointment_id == practice.appt_id] == []

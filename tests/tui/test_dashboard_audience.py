@@ -19,8 +19,8 @@ async def _guest_of_dr_b(practice: Practice) -> Participant:
     """A guest waiting in another clinician's room (Dr B's)."""
     email = f"drb-{secrets.token_hex(4)}@example.org"
     async with practice.admin() as admin:
-        await admin.staff_add(email, "Dr B", "clinician", telehealth=True)
-        made = await admin.invite_guest(email)
+        await admin.staff.add(email, "Dr B", "clinician", telehealth=True)
+        made = await admin.invites.guest(email)
     guest = Participant(
         practice.url,
         link_token=made.url.split("#", 1)[1],
@@ -37,7 +37,7 @@ async def _room_reads(admin: TlhClient, staff_id: str) -> int:
     """How many ``GET /rooms`` the staff member made (each is audited as ``room.read``)."""
     return sum(
         1
-        for e in await admin.audit()
+        for e in await admin.audit.list()
         if e["action"] == "room.read" and e["actor"]["id"] == staff_id
     )
 
@@ -68,7 +68,7 @@ async def test_an_arrival_is_drawn_from_its_event_without_fetching_the_rooms(
         running(practice, SIZE, fakes) as (app, pilot),
         practice.admin() as admin,
     ):
-        me = (await app.client.me()).id
+        me = (await app.client.staff.me()).id
         before = await _room_reads(admin, me)
         async with waiting(pilot, practice) as person:
             await until(pilot, lambda: fakes.rings == 1, "the bell")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from tlh.client.rooms import EntryView, Rooms, RoomView
+from tlh.api.rooms import EntryView, Rooms, RoomView
 from tlh.domain.links import Channel, ParticipantKind
 from tlh.tui.lock import LockScreen
 from tlh.tui.screens.people import PeopleScreen
@@ -57,7 +57,7 @@ async def test_server_restart_shows_reconnecting_then_resyncs(practice: Practice
         await until(pilot, lambda: app.state.connection == Connection.LIVE, "live again")
         await until(pilot, app.feed.synced.is_set, "the resync")
         assert practice.appt_id in app.state.appointments
-        fresh = await app.client.rooms()
+        fresh = await app.client.rooms.list()
         assert set(app.state.entries) == {e.id for r in fresh.items for e in r.entries}
         assert "live" in screen_text(app)
 

@@ -44,7 +44,7 @@ async def test_a_admits_and_the_row_moves_to_in_session(practice: Practice) -> N
     ):
         await pilot.press("a")
         await until(pilot, lambda: bool(fakes.opened), "the call page")
-        rooms = await app.client.rooms()
+        rooms = await app.client.rooms.list()
         entry = next(e for r in rooms.items for e in r.entries if e.id == person.entry_id)
         assert entry.state in (EntryState.ADMITTED, EntryState.IN_SESSION)
         assert entry.admitted_by is not None
@@ -93,8 +93,8 @@ async def test_d_denies(practice: Practice) -> None:
 
 async def test_e_shows_every_blocking_reason(practice: Practice) -> None:
     async with practice.admin() as admin:
-        await admin.consent_revoke((await admin.appointment_get(practice.appt_id)).client_ids[0])
-        expected = await admin.eligibility(practice.appt_id)
+        await admin.consents.revoke((await admin.appointments.get(practice.appt_id)).client_ids[0])
+        expected = await admin.appointments.eligibility(practice.appt_id)
     assert expected.blockers
     fakes = Fakes()
     async with running(practice, SIZE, fakes, notifications=True) as (app, pilot):

@@ -23,7 +23,7 @@ SIZE = (100, 30)
 
 async def token_mode(practice: Practice) -> None:
     async with practice.admin() as admin:
-        policy = await admin.update_practice(
+        policy = await admin.practice.update(
             dashboard_unlock=parse_policy_value("dashboard_unlock", "token")
         )
     assert policy.dashboard_unlock == "token"
@@ -95,6 +95,6 @@ async def test_key_mode_u_unlocks_and_asks_for_no_token(practice: Practice) -> N
 async def test_the_policy_refuses_an_unknown_unlock_mode(practice: Practice) -> None:
     async with practice.admin() as admin:
         with pytest.raises(InvalidInput) as refused:
-            await admin.update_practice(dashboard_unlock="fingerprint")
+            await admin.practice.update(dashboard_unlock="fingerprint")
         assert "dashboard_unlock" in refused.value.message
-        assert (await admin.practice()).dashboard_unlock == "key"
+        assert (await admin.practice.get()).dashboard_unlock == "key"

@@ -19,9 +19,9 @@ SIZE = (120, 30)
 async def _book(practice: Practice, clinician: str, start: datetime) -> tuple[str, str]:
     """A telehealth appointment for a new client with an email: (appointment, client)."""
     async with practice.admin() as admin:
-        client = await admin.client_add(f"Cy{secrets.token_hex(3)}", email="cy@example.org")
-        await admin.consent_verbal(client.id, "agreed by phone")
-        [appt] = await admin.appointment_add(
+        client = await admin.clients.add(f"Cy{secrets.token_hex(3)}", email="cy@example.org")
+        await admin.consents.verbal(client.id, "agreed by phone")
+        [appt] = await admin.appointments.add(
             client_ids=[client.id],
             clinicians=[clinician],
             start=start.isoformat(),
@@ -34,7 +34,7 @@ async def _book(practice: Practice, clinician: str, start: datetime) -> tuple[st
 
 async def _other_clinician(practice: Practice) -> str:
     async with practice.admin() as admin:
-        made = await admin.staff_add(
+        made = await admin.staff.add(
             f"clin-{secrets.token_hex(4)}@example.org", "Dr Moss", "clinician", telehealth=True
         )
     return made.staff.email
@@ -72,13 +72,13 @@ async def test_changes_arrive_live_added_cancelled_and_moved_away(practice: Prac
         await until(pilot, lambda: added in screen.table.rows, "the new appointment")
         await until(pilot, lambda: name in screen_text(app), "its client's name")
         async with practice.admin() as admin:
-            await admin.appointment_cancel(added)
+            await admin.appointments.cancel(added)
         await until(
             pilot, lambda: app.state.upcoming[added].status.value == "cancelled", "cancelled"
         )
         await until(pilot, lambda: "cancelled" in screen_text(app), "shown cancelled")
         async with practice.admin() as admin:
-            await admin.appointment_update(practice.appt_id, clinicians=[moss])
+            await admin.appointments.update(practice.appt_id, clinicians=[moss])
         await until(pilot, lambda: practice.appt_id not in screen.table.rows, "moved away")
 
 
@@ -93,8 +93,8 @@ async def test_revoked_consent_turns_can_start_to_no_live(practice: Practice) ->
             "can start",
         )
         async with practice.admin() as admin:
-            client_id = (await admin.appointment_get(practice.appt_id)).client_ids[0]
-            await admin.consent_revoke(client_id)
+            client_id = (await admin.appointments.get(practice.appt_id)).client_ids[0]
+            await admin.consents.revoke(client_id)
         await until(
             pilot, lambda: not app.state.eligibility[practice.appt_id].can_start, "cannot start"
         )

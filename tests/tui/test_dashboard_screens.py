@@ -12,7 +12,7 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from tlh.client.rooms import StaffEvent
+from tlh.api.events import StaffEvent
 from tlh.domain.rooms import EntryState
 from tlh.server.settings import Settings
 from tlh.tui.screens.notifications import NotificationsScreen
@@ -74,7 +74,7 @@ async def sms_practice(tmp_path: Path) -> AsyncIterator[Practice]:
 async def redeem(practice: Practice) -> None:
     """Open the appointment's join link as a browser would (no media)."""
     async with practice.admin() as admin:
-        link = await admin.invite_link(practice.appt_id)
+        link = await admin.invites.link(practice.appt_id)
     async with aiohttp.ClientSession() as http:
         token = link.url.split("#", 1)[1]
         async with http.post(
@@ -92,10 +92,10 @@ async def test_consent_a_redeemed_link_and_a_failed_message_are_notifications(
     async with running(practice, SIZE) as (app, pilot):
         assert " new" not in screen_text(app)
         async with practice.admin() as admin:
-            client_id = (await admin.appointment_get(practice.appt_id)).client_ids[0]
-            await admin.consent_verbal(client_id, "agreed again by phone")
+            client_id = (await admin.appointments.get(practice.appt_id)).client_ids[0]
+            await admin.consents.verbal(client_id, "agreed again by phone")
             await redeem(practice)
-            await admin.invite(practice.appt_id, "sms", to="+1 202 555 0143")
+            await admin.invites.send(practice.appt_id, "sms", to="+1 202 555 0143")
         await until(pilot, lambda: "· 3 new" in screen_text(app), "3 new on People")
         await pilot.press("3")
         await until(pilot, lambda: isinstance(app.screen, NotificationsScreen), "screen 3")
@@ -115,9 +115,9 @@ async def test_consent_a_redeemed_link_and_a_failed_message_are_notifications(
 
 async def test_reports_show_this_weeks_session_and_attendance(practice: Practice) -> None:
     async with practice.clinician() as client:
-        started = await client.session_start(practice.appt_id)
-        await client.session_end(started.session.id)
-        await client.appointment_status(practice.appt_id, "missed")
+        started = await client.sessions.start(practice.appt_id)
+        await client.sessions.end(started.session.id)
+        await client.appointments.set_status(practice.appt_id, "missed")
         app = dashboard(client, Fakes())
         async with app.run_test(size=SIZE) as pilot:
             await until(pilot, app.feed.synced.is_set, "the first sync")

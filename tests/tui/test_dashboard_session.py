@@ -43,7 +43,7 @@ async def test_a_token_revoked_while_running_closes_the_dashboard(practice: Prac
             async with asyncio.timeout(WAIT_S):
                 await app.feed.synced.wait()
             async with practice.admin() as admin:
-                await admin.staff_token(practice.clinician_email)
+                await admin.staff.new_token(practice.clinician_email)
             await asyncio.wait_for(asyncio.shield(running), WAIT_S)
         finally:
             if not running.done():

@@ -211,11 +211,11 @@ async def test_renaming_saves_on_the_server_and_a_refusal_is_one_line(
         await pilot.press(*("space" if c == " " else c for c in "Dr Ada Lee"), "enter")
         # Typed letters go to the field, not to the dashboard's keys (a, d, A, ...).
         await until(pilot, lambda: "Name saved." in screen_text(app), "the name saved")
-        assert (await app.client.me()).name == "Dr Ada Lee"
+        assert (await app.client.staff.me()).name == "Dr Ada Lee"
         name.value = "   "
         await pilot.press("enter")
         await until(pilot, lambda: "Name not saved: name is empty" in screen_text(app), "no")
-        assert (await app.client.me()).name == "Dr Ada Lee"
+        assert (await app.client.staff.me()).name == "Dr Ada Lee"
         await pilot.press("escape", "1")
         await until(pilot, lambda: app.screen.id == "people", "keys back to the dashboard")
 

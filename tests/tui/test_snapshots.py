@@ -76,30 +76,30 @@ async def stage(server: Server) -> Scene:
     http = aiohttp.ClientSession()
     url, admin_token = server.url, server.admin_token  # type: ignore[attr-defined]
     async with TlhClient(url, admin_token) as admin:
-        lee = await admin.staff_add("lee@example.org", "Dr Lee", "clinician", telehealth=True)
-        ana = await admin.client_add("Ana Lima", email="ana@example.org")
-        ben = await admin.client_add("Ben Okafor", email="ben@example.org")
+        lee = await admin.staff.add("lee@example.org", "Dr Lee", "clinician", telehealth=True)
+        ana = await admin.clients.add("Ana Lima", email="ana@example.org")
+        ben = await admin.clients.add("Ben Okafor", email="ben@example.org")
         for who in (ana, ben):  # a missing consent would put a client id on screen
-            await admin.consent_verbal(who.id, "agreed by phone")
+            await admin.consents.verbal(who.id, "agreed by phone")
         booked = {}
         for who, minutes, status in ((ana, -1, "confirmed"), (ben, 60, "scheduled")):
             booked[who.id] = (
-                await admin.appointment_add(
+                await admin.appointments.add(
                     client_ids=[who.id], clinicians=["lee@example.org"],
                     start=(AT + timedelta(minutes=minutes)).isoformat(), duration_min=50,
                     modality="telehealth", status=status,
                 )
             )[0]  # fmt: skip
-        links = [(await admin.invite_link(booked[ana.id].id)).url]
-        links += [(await admin.invite_guest("lee@example.org")).url for _ in range(2)]
+        links = [(await admin.invites.link(booked[ana.id].id)).url]
+        links += [(await admin.invites.guest("lee@example.org")).url for _ in range(2)]
     sockets = []
     for link in links:
         ws, _ = await join(http, url, link)
         sockets.append(ws)
     async with TlhClient(url, lee.token) as clinician:
-        await clinician.session_start(booked[ana.id].id)
-        first = next(e for e in (await clinician.rooms()).items[0].entries if e.label)
-        await clinician.room_admit(first.id)
+        await clinician.sessions.start(booked[ana.id].id)
+        first = next(e for e in (await clinician.rooms.list()).items[0].entries if e.label)
+        await clinician.rooms.admit(first.id)
     await sockets[0].send_json({"type": "media", "state": "connected"})
     scene = Scene(server, lee.token, sockets)
     scene.http = http  # type: ignore[attr-defined]

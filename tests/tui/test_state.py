@@ -8,7 +8,8 @@ from pathlib import Path
 
 import msgspec
 
-from tlh.client.rooms import EntryView, Rooms, RoomView, StaffEvent
+from tlh.api.events import StaffEvent
+from tlh.api.rooms import EntryView, Rooms, RoomView
 from tlh.domain.links import Channel, ParticipantKind
 from tlh.domain.rooms import EntryState
 from tlh.tui.alerts import Alerts

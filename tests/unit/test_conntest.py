@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import math
 
+import msgspec
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from tlh.api.media import ConnTestResult
+from tlh.api.validation import explain
 from tlh.domain import conntest as c
-from tlh.domain.conntest import Figures, Verdict, assess, read_figures
+from tlh.domain.conntest import Figures, Verdict, assess, check_figures
 from tlh.errors import BadRequest
 
 GOOD = Figures(rtt_ms=20.0, jitter_ms=5.0, loss_pct=0.0, bitrate_kbps=450.0)
@@ -102,11 +105,21 @@ def test_worse_figures_never_improve_the_verdict(
     assert order.index(assess(worse).verdict) >= order.index(assess(base).verdict)
 
 
+def _posted(data: dict[str, object]) -> Figures:
+    """A posted result as the route reads it: the request struct (types), then the
+    domain's ranges."""
+    try:
+        measured = msgspec.convert({"device_id": "dev_1", **data}, ConnTestResult)
+    except msgspec.ValidationError as exc:
+        raise BadRequest(explain(exc, ConnTestResult)) from None
+    return check_figures(measured.figures())
+
+
 def test_a_posted_result_reads_numbers_and_nulls() -> None:
-    figures = read_figures({"rtt_ms": 12, "jitter_ms": 1.5, "loss_pct": None, "extra": "x"})
+    figures = _posted({"rtt_ms": 12, "jitter_ms": 1.5, "loss_pct": None, "extra": "x"})
     assert figures == Figures(rtt_ms=12.0, jitter_ms=1.5)
     assert isinstance(figures.rtt_ms, float)
-    assert read_figures({"loss_pct": 100, "bitrate_kbps": 0}).loss_pct == 100.0
+    assert _posted({"loss_pct": 100, "bitrate_kbps": 0}).loss_pct == 100.0
 
 
 @pytest.mark.parametrize(
@@ -127,5 +140,5 @@ def test_a_posted_result_outside_sane_ranges_is_refused(
     data: dict[str, object], message: str
 ) -> None:
     with pytest.raises(BadRequest) as caught:
-        read_figures(data)
+        _posted(data)
     assert str(caught.value) == message

@@ -9,7 +9,8 @@ from .output import Output
 from .timefmt import local
 
 if TYPE_CHECKING:
-    from tlh.client.wire import ConsentStatus, Sent
+    from tlh.api.consent import ConsentStatus
+    from tlh.api.invites import Sent
     from tlh.domain.consent import ConsentRecord
     from tlh.domain.links import JoinLink
     from tlh.domain.messages import Message

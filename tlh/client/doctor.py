@@ -55,7 +55,7 @@ async def local_checks(
         ]
     checks = [ok("server", f"tlh {health.version} answers at {url}"), tls]
     try:
-        me = await client.me()
+        me = await client.staff.me()
     except TlhError as exc:
         checks.append(
             fail("token", exc.message, "get a new token from an admin: tlh staff token EMAIL")
@@ -68,7 +68,7 @@ async def local_checks(
         checks.append(skip("server checks", "mail, texts, STUN/TURN and disk need an admin token"))
         return checks
     try:
-        checks.extend(await client.doctor())
+        checks.extend(await client.admin.doctor())
     except TlhError as exc:
         checks.append(fail("server checks", exc.message, "see the server's log"))
     checks.append(await call_check(client, url, token, ca_file, timeout_s))
@@ -85,7 +85,7 @@ async def call_check(
     except ImportError as exc:  # a CLI-only install without the media stack
         return skip("call", f"the media stack is not installed ({exc.name})")
     try:
-        made = await client.doctor_call()
+        made = await client.admin.self_call()
     except TlhError as exc:
         return fail("call", exc.message, "see the server's log")
     context = ssl.create_default_context(cafile=ca_file) if ca_file else None
@@ -95,7 +95,7 @@ async def call_check(
             token,
             made.session_id,
             urlsplit(made.url).fragment,
-            client.room_admit,
+            client.rooms.admit,
             ssl_context=context,
             within=max(timeout_s, 5.0),
         )
@@ -108,9 +108,9 @@ async def call_check(
         )
     finally:
         with contextlib.suppress(TlhError):
-            await client.session_end(made.session_id)
+            await client.sessions.end(made.session_id)
         with contextlib.suppress(TlhError):
-            await client.link_revoke(made.link_id)
+            await client.links.revoke(made.link_id)
     how = "through the server's relay" if result.relayed else "directly"
     return ok(
         "call",
@@ -127,12 +127,12 @@ async def echo_check(client: TlhClient, url: str, timeout_s: float) -> Check:
         return skip("echo", f"the media stack is not installed ({exc.name})")
     loopback = is_loopback(Endpoint.parse(url).host)
     try:
-        result = await echo_round_trip(client.echo_offer, loopback=loopback, within=timeout_s)
+        result = await echo_round_trip(client.media.echo_offer, loopback=loopback, within=timeout_s)
     except TlhError as exc:
         return fail("echo", exc.message, "see the server's log; try again in a minute if busy")
     finally:
         with contextlib.suppress(TlhError):
-            await client.echo_end()
+            await client.media.echo_end()
     if result.video_ms is None or result.audio_ms is None:
         missing = " and ".join(
             k for k, v in (("video", result.video_ms), ("audio", result.audio_ms)) if v is None

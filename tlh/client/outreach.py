@@ -1,37 +1,38 @@
-"""The API rows of issue 3 (links, consent, invitations, outbox) as typed client methods.
-
-Kept apart from ``api.py`` so each file holds one concept; ``TlhClient`` inherits them.
-"""
+"""Reaching clients: ``client.invites``, ``client.links``, ``client.consents`` and
+``client.outbox``."""
 
 from __future__ import annotations
 
+import builtins
 from datetime import date
 
+from tlh.api.consent import ConsentRevoke, ConsentSend, ConsentSent, ConsentStatus, VerbalConsent
+from tlh.api.invites import (
+    CopyLink,
+    DayInvite,
+    DayInvites,
+    GuestLink,
+    Invite,
+    LinkUrl,
+    QuickInvite,
+    QuickSession,
+    Sent,
+    WebsiteSnippet,
+)
 from tlh.domain.consent import ConsentRecord
 from tlh.domain.links import JoinLink
 from tlh.domain.messages import Message
 
-from .base import BaseClient, _fields, _q, _seg
-from .wire import (
-    ConsentSent,
-    ConsentStatus,
-    DayInvites,
-    LinkUrl,
-    QuickInvite,
-    Sent,
-    WebsiteSnippet,
-)
+from .http import EMPTY, Part, build, query, seg
 
 #: A whole day's invitations may render and queue hundreds of messages.
 DAY_TIMEOUT = 300.0
 
 
-class OutreachApi(BaseClient):
-    """Invitations, join links, consent and the outbox (docs/API.md, issue 3)."""
+class InvitesApi(Part):
+    """Invitations and the links staff hand out."""
 
-    # -- invitations ----------------------------------------------------------
-
-    async def invite(
+    async def send(
         self,
         appointment_id: str,
         channel: str = "email",
@@ -40,27 +41,23 @@ class OutreachApi(BaseClient):
     ) -> Sent:
         """Send an appointment's join link by email or SMS; ``to`` adds a missing address
         to the client's (or contact's) record first (audited)."""
-        data = _fields(
-            {
-                "appointment_id": appointment_id,
-                "channel": channel,
-                "to": to,
-                "contact_id": contact_id,
-            }
-        )
-        return await self._get(Sent, "POST", "/api/v1/invites", data)
+        whom = {"channel": channel, "to": to, "contact_id": contact_id}
+        asked = build(Invite, {"appointment_id": appointment_id, **whom})
+        return await self._http.get(Sent, "POST", "/api/v1/invites", asked)
 
-    async def invite_day(self, day: date | str, channel: str = "email") -> DayInvites:
+    async def day(self, day: date | str, channel: str = "email") -> DayInvites:
         """Invite every telehealth appointment of a local day."""
-        data = {"date": day.isoformat() if isinstance(day, date) else day, "channel": channel}
-        return await self._get(DayInvites, "POST", "/api/v1/invites/day", data, wait_s=DAY_TIMEOUT)
+        when = day.isoformat() if isinstance(day, date) else day
+        asked = build(DayInvite, {"date": when, "channel": channel})
+        path = "/api/v1/invites/day"
+        return await self._http.get(DayInvites, "POST", path, asked, wait_s=DAY_TIMEOUT)
 
-    async def invite_link(self, appointment_id: str, contact_id: str | None = None) -> LinkUrl:
+    async def link(self, appointment_id: str, contact_id: str | None = None) -> LinkUrl:
         """A new join link for copying (channel ``copy``); the URL is shown once."""
-        data = _fields({"appointment_id": appointment_id, "contact_id": contact_id})
-        return await self._get(LinkUrl, "POST", "/api/v1/invites/link", data)
+        asked = CopyLink(appointment_id=appointment_id, contact_id=contact_id)
+        return await self._http.get(LinkUrl, "POST", "/api/v1/invites/link", asked)
 
-    async def invite_quick(
+    async def quick(
         self,
         client_id: str,
         clinician: str | None = None,
@@ -68,68 +65,76 @@ class OutreachApi(BaseClient):
         to: str | None = None,
     ) -> QuickInvite:
         """An unscheduled telehealth session now, with its link (sent, or for copying)."""
-        data = _fields(
-            {"client_id": client_id, "clinician": clinician, "channel": channel, "to": to}
-        )
-        return await self._get(QuickInvite, "POST", "/api/v1/invites/quick", data)
+        whom = {"clinician": clinician, "channel": channel, "to": to}
+        asked = build(QuickSession, {"client_id": client_id, **whom})
+        return await self._http.get(QuickInvite, "POST", "/api/v1/invites/quick", asked)
 
-    async def invite_guest(self, clinician: str) -> LinkUrl:
+    async def guest(self, clinician: str) -> LinkUrl:
         """An invite-others link into a clinician's waiting room."""
-        return await self._get(LinkUrl, "POST", "/api/v1/invites/guest", {"clinician": clinician})
+        asked = GuestLink(clinician=clinician)
+        return await self._http.get(LinkUrl, "POST", "/api/v1/invites/guest", asked)
 
-    async def invite_website(self, clinician: str) -> WebsiteSnippet:
+    async def website(self, clinician: str) -> WebsiteSnippet:
         """The HTML snippet that lets website visitors enter a clinician's waiting room."""
-        path = "/api/v1/invites/website" + _q({"clinician": clinician})
-        return await self._get(WebsiteSnippet, "GET", path)
+        path = "/api/v1/invites/website" + query({"clinician": clinician})
+        return await self._http.get(WebsiteSnippet, "GET", path)
 
-    # -- links ----------------------------------------------------------------
 
-    async def links(self, appointment_id: str) -> list[JoinLink]:
+class LinksApi(Part):
+    """Join links already made."""
+
+    async def list(self, appointment_id: str) -> builtins.list[JoinLink]:
         """An appointment's join links (token hashes blanked by the server)."""
-        return await self._items(JoinLink, f"/api/v1/appointments/{_seg(appointment_id)}/links")
+        path = f"/api/v1/appointments/{seg(appointment_id)}/links"
+        return await self._http.items(JoinLink, path)
 
-    async def link_revoke(self, link_id: str) -> JoinLink:
+    async def revoke(self, link_id: str) -> JoinLink:
         """Revoke a link: it admits nobody from now on."""
-        return await self._get(JoinLink, "POST", f"/api/v1/links/{_seg(link_id)}/revoke", {})
+        return await self._http.get(JoinLink, "POST", f"/api/v1/links/{seg(link_id)}/revoke", EMPTY)
 
-    async def link_resend(self, link_id: str) -> Sent:
+    async def resend(self, link_id: str) -> Sent:
         """Revoke a link and send its holder a new one."""
-        return await self._get(Sent, "POST", f"/api/v1/links/{_seg(link_id)}/resend", {})
+        return await self._http.get(Sent, "POST", f"/api/v1/links/{seg(link_id)}/resend", EMPTY)
 
-    # -- consent --------------------------------------------------------------
 
-    async def consent_send(
+class ConsentsApi(Part):
+    """The consent ledger."""
+
+    async def send(
         self, client_id: str, channel: str = "email", to: str | None = None
     ) -> ConsentSent:
         """Send the client the consent form's link by email or SMS."""
-        data = _fields({"client_id": client_id, "channel": channel, "to": to})
-        return await self._get(ConsentSent, "POST", "/api/v1/consents/send", data)
+        asked = build(ConsentSend, {"client_id": client_id, "channel": channel, "to": to})
+        return await self._http.get(ConsentSent, "POST", "/api/v1/consents/send", asked)
 
-    async def consent_verbal(self, client_id: str, note: str) -> ConsentRecord:
+    async def verbal(self, client_id: str, note: str) -> ConsentRecord:
         """Record a verbal consent; the caller (a clinician or admin) attests to it."""
-        data = {"client_id": client_id, "note": note}
-        return await self._get(ConsentRecord, "POST", "/api/v1/consents/verbal", data)
+        heard = VerbalConsent(client_id=client_id, note=note)
+        return await self._http.get(ConsentRecord, "POST", "/api/v1/consents/verbal", heard)
 
-    async def consents(self, client_id: str | None = None) -> list[ConsentStatus]:
+    async def list(self, client_id: str | None = None) -> builtins.list[ConsentStatus]:
         """Consent state per client (one client, or every client)."""
-        return await self._items(ConsentStatus, "/api/v1/consents" + _q({"client": client_id}))
+        path = "/api/v1/consents" + query({"client": client_id})
+        return await self._http.items(ConsentStatus, path)
 
-    async def consent_revoke(self, client_id: str, note: str | None = None) -> ConsentRecord:
+    async def revoke(self, client_id: str, note: str | None = None) -> ConsentRecord:
         """Record that the client withdrew their consent."""
-        data = _fields({"client_id": client_id, "note": note})
-        return await self._get(ConsentRecord, "POST", "/api/v1/consents/revoke", data)
+        withdrawn = ConsentRevoke(client_id=client_id, note=note or "")
+        return await self._http.get(ConsentRecord, "POST", "/api/v1/consents/revoke", withdrawn)
 
-    async def consent_export(self, fmt: str = "csv") -> bytes:
+    async def export(self, fmt: str = "csv") -> bytes:
         """The consent ledger as a CSV or JSON file (admin)."""
-        path = "/api/v1/consents/export" + _q({"format": fmt})
-        return await self._call("GET", path, wait_s=DAY_TIMEOUT)
+        path = "/api/v1/consents/export" + query({"format": fmt})
+        return await self._http.call("GET", path, wait_s=DAY_TIMEOUT)
 
-    # -- outbox ---------------------------------------------------------------
 
-    async def outbox(self, status: str | None = None) -> list[Message]:
-        """Messages in the outbox, optionally of one status (an audited read)."""
-        return await self._items(Message, "/api/v1/outbox" + _q({"status": status}))
+class OutboxApi(Part):
+    """Messages queued, sent or failed (their bodies are PHI: every read is audited)."""
 
-    async def outbox_get(self, message_id: str) -> Message:
+    async def list(self, status: str | None = None) -> builtins.list[Message]:
+        """Messages in the outbox, optionally of one status."""
+        return await self._http.items(Message, "/api/v1/outbox" + query({"status": status}))
+
+    async def get(self, message_id: str) -> Message:
         """One message with its rendered text."""
-        return await self._get(Message, "GET", f"/api/v1/outbox/{_seg(message_id)}")
+        return await self._http.get(Message, "GET", f"/api/v1/outbox/{seg(message_id)}")

@@ -1,231 +1,126 @@
-"""The API rows of issue 4 (rooms, sessions, call-links, reports) and the event stream.
-
-Kept apart from ``api.py`` so each file holds one concept; ``TlhClient`` inherits them.
-The event stream is a websocket: aiohttp is imported inside ``events()`` only, so
-``import tlh.client`` stays light for every other command.
-"""
+"""Waiting rooms and calls: ``client.rooms``, ``client.sessions`` and ``client.reports``."""
 
 from __future__ import annotations
 
-import ssl
-from collections.abc import AsyncGenerator
-from datetime import date, datetime
+import builtins
+from datetime import date
 from typing import Any
 
-import msgspec
-
-from tlh.domain.rooms import RoomEntry
+from tlh.api.envelope import Empty
+from tlh.api.rooms import (
+    Admit,
+    AdmittedAll,
+    Deny,
+    EntryMessage,
+    EntryView,
+    PresenceChange,
+    RoomChoice,
+    RoomMessage,
+    Rooms,
+    RoomView,
+    SentCount,
+    Transfer,
+)
+from tlh.api.sessions import CallLink, CallLinkRequest, SessionStart, SessionStarted
 from tlh.domain.sessions import SessionSegment
-from tlh.errors import Forbidden, Unauthenticated, Unavailable
 
-from .base import BaseClient, _fields, _q, _seg
-
-
-class EntryView(RoomEntry, frozen=True, kw_only=True):
-    """A room entry as staff see it: the entry plus who it is and its place in line."""
-
-    label: str = ""
-    position: int | None = None
-    consent: str | None = None
+from .http import EMPTY, Part, build, query, seg
 
 
-class RoomView(msgspec.Struct, frozen=True, kw_only=True):
-    """One clinician's room: presence, open sessions and live entries (oldest first)."""
+class RoomsApi(Part):
+    """Waiting rooms: who is waiting, and letting them in, away or elsewhere."""
 
-    clinician_id: str
-    name: str = ""
-    presence: str = "offline"
-    waiting_room: bool = True
-    sessions: list[SessionSegment] = msgspec.field(default_factory=list)
-    entries: list[EntryView] = msgspec.field(default_factory=list)
-
-
-class Rooms(msgspec.Struct, frozen=True, kw_only=True):
-    """``GET /api/v1/rooms``: the rooms the caller may see and the practice's shared queue."""
-
-    items: list[RoomView] = msgspec.field(default_factory=list)
-    queue: list[EntryView] = msgspec.field(default_factory=list)
-
-
-class AdmittedAll(msgspec.Struct, frozen=True, kw_only=True):
-    """Entries let in by one admit-all (second-device entries stay waiting)."""
-
-    admitted: list[EntryView] = msgspec.field(default_factory=list)
-
-
-class SentCount(msgspec.Struct, frozen=True, kw_only=True):
-    """How many waiting people a room message reached."""
-
-    sent: int
-
-
-class CallLink(msgspec.Struct, frozen=True, kw_only=True):
-    """A one-time login link to the clinician's call page (``https://HOST/c#TOKEN``)."""
-
-    url: str
-    expires_at: datetime | None = None
-
-
-class SessionStarted(msgspec.Struct, frozen=True, kw_only=True):
-    """A session segment just opened, and the call-link to the clinician's page."""
-
-    session: SessionSegment
-    url: str
-
-
-class StaffEvent(msgspec.Struct, frozen=True, kw_only=True):
-    """One event from ``/api/v1/events`` (ids only)."""
-
-    type: str
-    at: datetime | None = None
-    data: dict[str, Any] = msgspec.field(default_factory=dict)
-
-
-class RoomsApi(BaseClient):
-    """Waiting rooms, sessions, call-links and reports (docs/API.md, issue 4)."""
-
-    # -- rooms ----------------------------------------------------------------
-
-    async def rooms(self, clinician: str | None = None) -> Rooms:
+    async def list(self, clinician: str | None = None) -> Rooms:
         """Rooms (the caller's own for a clinician, all for admins) and the shared queue."""
-        return await self._get(Rooms, "GET", "/api/v1/rooms" + _q({"clinician": clinician}))
+        path = "/api/v1/rooms" + query({"clinician": clinician})
+        return await self._http.get(Rooms, "GET", path)
 
-    async def room_admit(self, entry_id: str, approve_second_device: bool = False) -> EntryView:
+    async def admit(self, entry_id: str, approve_second_device: bool = False) -> EntryView:
         """Let one person in; 409 when someone else admitted them first."""
-        data = {"approve_second_device": True} if approve_second_device else {}
-        path = f"/api/v1/rooms/entries/{_seg(entry_id)}/admit"
-        return await self._get(EntryView, "POST", path, data)
+        path = f"/api/v1/rooms/entries/{seg(entry_id)}/admit"
+        asked = Admit(approve_second_device=True) if approve_second_device else Empty()
+        return await self._http.get(EntryView, "POST", path, asked)
 
-    async def room_admit_all(self, clinician: str | None = None) -> AdmittedAll:
+    async def admit_all(self, clinician: str | None = None) -> AdmittedAll:
         """Let in everyone waiting in a room (the caller's by default)."""
-        data = _fields({"clinician": clinician})
-        return await self._get(AdmittedAll, "POST", "/api/v1/rooms/admit-all", data)
+        room = RoomChoice(clinician=clinician)
+        return await self._http.get(AdmittedAll, "POST", "/api/v1/rooms/admit-all", room)
 
-    async def room_deny(self, entry_id: str, message: str | None = None) -> EntryView:
+    async def deny(self, entry_id: str, message: str | None = None) -> EntryView:
         """Turn someone away, optionally with a message."""
-        path = f"/api/v1/rooms/entries/{_seg(entry_id)}/deny"
-        return await self._get(EntryView, "POST", path, _fields({"message": message}))
+        path = f"/api/v1/rooms/entries/{seg(entry_id)}/deny"
+        return await self._http.get(EntryView, "POST", path, Deny(message=message))
 
-    async def room_return(self, entry_id: str) -> EntryView:
+    async def send_back(self, entry_id: str) -> EntryView:
         """Send someone in the call back to the waiting room (first in line)."""
-        path = f"/api/v1/rooms/entries/{_seg(entry_id)}/return"
-        return await self._get(EntryView, "POST", path, {})
+        path = f"/api/v1/rooms/entries/{seg(entry_id)}/return"
+        return await self._http.get(EntryView, "POST", path, EMPTY)
 
-    async def room_message(self, entry_id: str, text: str) -> None:
+    async def message(self, entry_id: str, text: str) -> None:
         """A message to one waiting person."""
-        path = f"/api/v1/rooms/entries/{_seg(entry_id)}/message"
-        await self._call("POST", path, {"text": text})
+        path = f"/api/v1/rooms/entries/{seg(entry_id)}/message"
+        await self._http.call("POST", path, EntryMessage(text=text))
 
-    async def room_message_all(self, text: str, clinician: str | None = None) -> SentCount:
+    async def message_all(self, text: str, clinician: str | None = None) -> SentCount:
         """A message to everyone waiting in a room."""
-        data = _fields({"text": text, "clinician": clinician})
-        return await self._get(SentCount, "POST", "/api/v1/rooms/message", data)
+        sent = RoomMessage(text=text, clinician=clinician)
+        return await self._http.get(SentCount, "POST", "/api/v1/rooms/message", sent)
 
-    async def room_transfer(self, entry_id: str, to: str) -> EntryView:
+    async def transfer(self, entry_id: str, to: str) -> EntryView:
         """Move a waiting person to another clinician's room (keeps their arrival time)."""
-        path = f"/api/v1/rooms/entries/{_seg(entry_id)}/transfer"
-        return await self._get(EntryView, "POST", path, {"to": to})
+        path = f"/api/v1/rooms/entries/{seg(entry_id)}/transfer"
+        return await self._http.get(EntryView, "POST", path, Transfer(to=to))
 
-    async def room_next(self, clinician: str | None = None) -> EntryView:
+    async def next(self, clinician: str | None = None) -> EntryView:
         """Admit the next person: the caller's room first, else the shared queue."""
-        data = _fields({"clinician": clinician})
-        return await self._get(EntryView, "POST", "/api/v1/rooms/next", data)
+        room = RoomChoice(clinician=clinician)
+        return await self._http.get(EntryView, "POST", "/api/v1/rooms/next", room)
 
-    async def room_presence(self, presence: str) -> RoomView:
+    async def set_presence(self, presence: str) -> RoomView:
         """What the caller's waiting clients see: online, late or busy."""
-        return await self._get(RoomView, "POST", "/api/v1/rooms/presence", {"presence": presence})
+        change = build(PresenceChange, {"presence": presence})
+        return await self._http.get(RoomView, "POST", "/api/v1/rooms/presence", change)
 
-    # -- sessions and call-links ---------------------------------------------
 
-    async def session_start(
-        self, appointment_id: str | None = None, room: bool = False
-    ) -> SessionStarted:
+class SessionsApi(Part):
+    """Session segments, and the call page's one-time login links."""
+
+    async def start(self, appointment_id: str | None = None, room: bool = False) -> SessionStarted:
         """Open a session segment (409 ``not_eligible`` lists every blocking reason)."""
-        data: dict[str, Any] = {"room": True} if room else {"appointment_id": appointment_id}
-        return await self._get(SessionStarted, "POST", "/api/v1/sessions", data)
+        asked = SessionStart(room=True) if room else SessionStart(appointment_id=appointment_id)
+        return await self._http.get(SessionStarted, "POST", "/api/v1/sessions", asked)
 
-    async def session_end(self, session_id: str) -> SessionSegment:
+    async def end(self, session_id: str) -> SessionSegment:
         """End a segment: everyone in it is taken out; waiting entries stay."""
-        path = f"/api/v1/sessions/{_seg(session_id)}/end"
-        return await self._get(SessionSegment, "POST", path, {})
+        path = f"/api/v1/sessions/{seg(session_id)}/end"
+        return await self._http.get(SessionSegment, "POST", path, EMPTY)
 
-    async def sessions(
+    async def list(
         self, day: date | str | None = None, clinician: str | None = None
-    ) -> list[SessionSegment]:
+    ) -> builtins.list[SessionSegment]:
         """Session segments of a day (default: the server's choice, today)."""
-        query = _q({"date": day, "clinician": clinician})
-        return await self._items(SessionSegment, "/api/v1/sessions" + query)
+        asked = query({"date": day, "clinician": clinician})
+        return await self._http.items(SessionSegment, "/api/v1/sessions" + asked)
 
     async def call_link(self, appointment_id: str | None = None) -> CallLink:
         """A one-time login link to the clinician's call page (valid 2 minutes)."""
-        data = _fields({"appointment_id": appointment_id})
-        return await self._get(CallLink, "POST", "/api/v1/call-links", data)
+        asked = CallLinkRequest(appointment_id=appointment_id)
+        return await self._http.get(CallLink, "POST", "/api/v1/call-links", asked)
 
-    # -- reports --------------------------------------------------------------
 
-    async def report(
-        self,
-        name: str,
-        from_: date | str,
-        to: date | str,
-        clinician: str | None = None,
-    ) -> list[dict[str, Any]]:
-        """``sessions`` or ``attendance`` rows of a date range (inclusive)."""
-        query = _q({"from": from_, "to": to, "clinician": clinician, "format": "json"})
-        return await self._items(dict, f"/api/v1/reports/{_seg(name)}" + query)
+class ReportsApi(Part):
+    """Session and attendance reports over local days (inclusive)."""
 
-    async def report_csv(
+    async def rows(
+        self, name: str, from_: date | str, to: date | str, clinician: str | None = None
+    ) -> builtins.list[dict[str, Any]]:
+        """``sessions`` or ``attendance`` rows (``SessionRow`` / ``AttendanceRow`` fields)."""
+        asked = query({"from": from_, "to": to, "clinician": clinician, "format": "json"})
+        return await self._http.items(dict, f"/api/v1/reports/{seg(name)}" + asked)
+
+    async def csv(
         self, name: str, from_: date | str, to: date | str, clinician: str | None = None
     ) -> bytes:
         """The same report as a CSV file."""
-        query = _q({"from": from_, "to": to, "clinician": clinician, "format": "csv"})
-        return await self._call("GET", f"/api/v1/reports/{_seg(name)}" + query)
-
-    # -- the event stream -----------------------------------------------------
-
-    async def events(
-        self, heartbeat: float = 20.0, *, dashboard: bool = False
-    ) -> AsyncGenerator[StaffEvent, None]:
-        """Staff events as they happen, until the server closes the socket.
-
-        ``dashboard=True`` marks the stream as this user's dashboard: opening another
-        one elsewhere supersedes it (a ``dashboard.superseded`` event, then the end).
-
-        Raises Unavailable when the server cannot be reached (callers retry with
-        backoff); the server's refusal (401/403) is raised as its error.
-        """
-        import aiohttp  # ~250 ms: only the commands that stream events pay for it
-
-        endpoint = self._transport.endpoint
-        scheme = "wss" if endpoint.scheme == "https" else "ws"
-        url = f"{scheme}://{endpoint.host_header}{endpoint.base_path}/api/v1/events"
-        if dashboard:
-            url += "?dashboard=1"
-        context: ssl.SSLContext | bool = True
-        if endpoint.scheme == "https" and self._transport._ca_file:
-            context = ssl.create_default_context(cafile=self._transport._ca_file)
-        headers = {"Authorization": f"Bearer {self._token}"}
-        timeout = aiohttp.ClientTimeout(total=None, sock_connect=self._transport.timeout)
-        async with aiohttp.ClientSession(timeout=timeout) as http:
-            try:
-                ws = await http.ws_connect(
-                    url, headers=headers, heartbeat=heartbeat, compress=0, ssl=context
-                )
-            except aiohttp.WSServerHandshakeError as exc:
-                if exc.status == 401:
-                    raise Unauthenticated(
-                        "the server refused the event stream: bad token"
-                    ) from None
-                if exc.status == 403:
-                    raise Forbidden("the server refused the event stream") from None
-                raise Unavailable(f"the event stream was refused (HTTP {exc.status})") from None
-            except (aiohttp.ClientError, OSError, TimeoutError):
-                raise Unavailable(f"cannot reach the tlh server at {endpoint.url}") from None
-            async with ws:
-                async for msg in ws:
-                    if msg.type != aiohttp.WSMsgType.TEXT:
-                        break
-                    try:
-                        yield msgspec.json.decode(msg.data, type=StaffEvent)
-                    except (msgspec.ValidationError, msgspec.DecodeError):
-                        continue
+        asked = query({"from": from_, "to": to, "clinician": clinician, "format": "csv"})
+        return await self._http.call("GET", f"/api/v1/reports/{seg(name)}" + asked)

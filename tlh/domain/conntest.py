@@ -10,7 +10,6 @@ verdict rather than guessed.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
 from enum import IntEnum, StrEnum
 
 import msgspec
@@ -149,17 +148,15 @@ def assess(figures: Figures) -> Assessment:
     return Assessment(verdict=Verdict[worst.name], advice=" ".join(sentences))
 
 
-def read_figures(data: Mapping[str, object]) -> Figures:
-    """The figures of a posted result: numbers within ``LIMITS`` or null (else 400)."""
-    values: dict[str, float | None] = {}
+def check_figures(figures: Figures) -> Figures:
+    """``figures`` if each is within ``LIMITS`` or null (else 400); their types are the
+    request's (``tlh.api.media.ConnTestResult``)."""
     for name, (low, high) in LIMITS.items():
-        raw = data.get(name)
-        if raw is None:
-            values[name] = None
+        value = getattr(figures, name)
+        if value is None:
             continue
-        if isinstance(raw, bool) or not isinstance(raw, int | float) or not math.isfinite(raw):
+        if not math.isfinite(value):
             raise BadRequest(f"{name} must be a number or null")
-        if not low <= raw <= high:
+        if not low <= value <= high:
             raise BadRequest(f"{name} must be between {low:.0f} and {high:.0f}")
-        values[name] = float(raw)
-    return Figures(**values)
+    return figures

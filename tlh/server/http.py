@@ -1,5 +1,8 @@
 """Small helpers shared by the handlers: JSON in, JSON out, who is asking, roles.
 
+JSON bodies are decoded at this edge into the ``tlh.api`` structs (``decode``): a
+handler gets a typed request or the caller a one-line error naming the field.
+
 Request bodies are bounded while they stream, per route: a handler declares what it
 reads with ``@max_body`` (as ``@requires`` declares roles), else it gets the default
 for its kind (``PUBLIC_BODY_BYTES`` for routes anyone may call, ``STAFF_BODY_BYTES``
@@ -9,20 +12,24 @@ for staff routes). A Content-Length check alone misses a chunked body, and aioht
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, TypeVar
 
 import msgspec
 from aiohttp import web
 
+from tlh.api.envelope import Items
+from tlh.api.validation import explain, where
 from tlh.domain.models import Role
-from tlh.errors import BadRequest, TooLarge
+from tlh.errors import BadRequest, InvalidInput, TlhError, TooLarge
 from tlh.services.context import Actor, Context
 
 from .keys import CTX, SETTINGS
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 H = TypeVar("H", bound=Handler)
+S = TypeVar("S")
+F = TypeVar("F", bound=str)
 
 ALL_STAFF = (Role.ADMIN, Role.SCHEDULER, Role.CLINICIAN)
 EDITORS = (Role.ADMIN, Role.SCHEDULER)
@@ -106,22 +113,67 @@ def respond(data: Any, status: int = 200) -> web.Response:
     return web.Response(body=_encoder.encode(data), status=status, content_type="application/json")
 
 
+#: The content type of each file format the API hands out.
+FILE_TYPES = {"csv": "text/csv", "json": "application/json", "ics": "text/calendar"}
+
+
+def file_format(request: web.Request, formats: Mapping[str, F]) -> F:
+    """The ``format`` query parameter (the first of ``formats`` when absent); another
+    value is 422 naming the ones there are."""
+    names = list(formats)
+    fmt = formats.get(request.query.get("format", names[0]))
+    if fmt is None:
+        raise InvalidInput(f"format must be {', '.join(names[:-1])} or {names[-1]}")
+    return fmt
+
+
+def attachment(data: bytes, name: str, fmt: str) -> web.Response:
+    """A file to save as ``name.fmt``, with its format's content type."""
+    disposition = f'attachment; filename="{name}.{fmt}"'
+    return web.Response(
+        body=data, content_type=FILE_TYPES[fmt], headers={"Content-Disposition": disposition}
+    )
+
+
 def items(data: list[Any]) -> web.Response:
-    return respond({"items": data})
+    return respond(Items(items=data))
 
 
-async def body(request: web.Request) -> dict[str, Any]:
-    """The request's JSON object body ({} when empty), at most the route's limit."""
-    raw = await read_body(request)
-    if not raw.strip():
-        return {}
+async def decode(
+    request: web.Request, typ: type[S], *, invalid: type[TlhError] = InvalidInput
+) -> S:
+    """The request's JSON body as ``typ`` (a ``tlh.api`` struct; an empty body is ``{}``),
+    read up to the route's limit (``read_body``).
+
+    Malformed JSON is 400 ``bad_request``; a body that does not fit ``typ`` is ``invalid``
+    (422 unless the route documents 400) with one line naming the field.
+    """
+    return parse(await read_body(request), typ, invalid=invalid)
+
+
+def parse(raw: bytes, typ: type[S], *, invalid: type[TlhError] = InvalidInput) -> S:
+    """``raw`` (a request body) as ``typ``, with ``decode``'s errors."""
     try:
-        data = msgspec.json.decode(raw)
+        decoded: S = _decoder(typ).decode(raw if raw.strip() else b"{}")
+        return decoded
+    except msgspec.ValidationError as exc:
+        message, place = where(exc)
+        if place == "$" and message.startswith("Expected `object`"):
+            raise BadRequest("the request body must be a JSON object") from None
+        raise invalid(explain(exc, typ)) from None
     except msgspec.DecodeError:
         raise BadRequest("the request body is not valid JSON") from None
     except RecursionError:
         # msgspec's answer to nesting deeper than the interpreter's recursion limit.
         raise BadRequest("the request body is nested too deeply") from None
-    if not isinstance(data, dict):
-        raise BadRequest("the request body must be a JSON object")
-    return data
+
+
+_decoders: dict[object, msgspec.json.Decoder[Any]] = {}
+
+
+def _decoder(typ: object) -> msgspec.json.Decoder[Any]:
+    """One decoder per request type (msgspec compiles the type once)."""
+    found = _decoders.get(typ)
+    if found is None:
+        found = _decoders[typ] = msgspec.json.Decoder(typ)
+    return found

@@ -16,6 +16,7 @@ import secrets
 
 from aiohttp import web
 
+from tlh.api.envelope import ErrorEnvelope, ErrorInfo
 from tlh.domain.models import Role
 from tlh.errors import (
     Forbidden,
@@ -53,8 +54,9 @@ _HTTP_CODES = {
 
 
 def _envelope(status: int, code: str, message: str, details: object = None) -> web.Response:
-    response = respond({"error": {"code": code, "message": message, "details": details}}, status)
-    return response
+    return respond(
+        ErrorEnvelope(error=ErrorInfo(code=code, message=message, details=details)), status
+    )
 
 
 STORE_FULL = (

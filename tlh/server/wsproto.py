@@ -1,21 +1,25 @@
-"""What every call websocket shares: frame validation, a flood limit (the Origin check
-is ``tlh.server.origin``'s, before the upgrade).
+"""What every call websocket shares: frames decoded into ``tlh.api.frames``, a flood
+limit (the Origin check is ``tlh.server.origin``'s, before the upgrade).
 
 Used by the participant socket (``/api/v1/link/ws``) and the staff call socket
 (``/api/v1/call/ws``). A bad frame closes that one socket: 1008 (policy) for a binary
-frame, invalid JSON, an unknown type or a flood; 1009 for an oversized frame (aiohttp
-closes those itself through ``max_msg_size``).
+frame, invalid JSON, an unknown type, a frame that does not fit its type or a flood;
+1009 for an oversized frame (aiohttp closes those itself through ``max_msg_size``).
 """
 
 from __future__ import annotations
 
+import functools
 import time
+import typing
 from collections.abc import Callable
 from typing import Any
 
 import msgspec
 from aiohttp import WSCloseCode, WSMessage, WSMsgType, web
 
+from tlh.api.frames import ServerFrame, Signal
+from tlh.api.validation import where
 from tlh.server.keys import SETTINGS, WEBSOCKETS
 
 #: Largest frame a call socket accepts (API.md: 16 KiB).
@@ -25,8 +29,13 @@ MAX_SIGNAL_BYTES = 12 * 1024
 #: More messages than this in one second closes the socket.
 FLOOD_PER_S = 50
 
-_decoder = msgspec.json.Decoder()
 _encoder = msgspec.json.Encoder()
+
+
+class _Tagged(msgspec.Struct):
+    """Just a frame's ``type`` (to name what a frame of a known type got wrong)."""
+
+    type: str
 
 
 class FrameRejected(Exception):
@@ -77,10 +86,9 @@ async def open_call_socket(request: web.Request) -> web.WebSocketResponse:
     return ws
 
 
-def parse_frame(
-    msg: WSMessage, allowed: frozenset[str], guard: FloodGuard | None = None
-) -> dict[str, Any] | None:
-    """The frame as a dict with a known ``type``; ``None`` when the socket is closing.
+def parse_frame(msg: WSMessage, frames: Any, guard: FloodGuard | None = None) -> Any:
+    """The frame as one of the ``frames`` union's structs; ``None`` when the socket is
+    closing.
 
     Raises ``FrameRejected`` for anything the socket must be closed for.
     """
@@ -96,24 +104,45 @@ def parse_frame(
     if len(msg.data) > MAX_FRAME_BYTES:
         raise FrameRejected("frame too large", WSCloseCode.MESSAGE_TOO_BIG)
     try:
-        frame = _decoder.decode(msg.data)
+        return _decoder(frames).decode(msg.data)
+    except msgspec.ValidationError as exc:
+        raise FrameRejected(_refusal(exc, msg.data, frames)) from None
     except msgspec.DecodeError:
         raise FrameRejected("invalid JSON") from None
     except RecursionError:  # msgspec's answer to nesting past the recursion limit
         raise FrameRejected("nested too deeply") from None
-    if not isinstance(frame, dict) or frame.get("type") not in allowed:
-        raise FrameRejected("unknown message type")
-    return frame
 
 
-def signal_target(frame: dict[str, Any]) -> tuple[str, Any]:
-    """The ``to`` and ``data`` of a ``signal`` frame, checked for shape and size."""
-    to, data = frame.get("to"), frame.get("data")
-    if not isinstance(to, str) or not to or not isinstance(data, dict):
-        raise FrameRejected("signal needs to and data")
-    if len(_encoder.encode(data)) > MAX_SIGNAL_BYTES:
+def _refusal(exc: msgspec.ValidationError, data: str, frames: Any) -> str:
+    """Why a frame that is JSON but not one of ``frames`` is refused (never its text)."""
+    message, place = where(exc)
+    untyped = place == "$" and (
+        message.startswith("Expected `object`") or message.endswith("field `type`")
+    )
+    if untyped or place == "$.type":
+        return "unknown message type"
+    # A known type, but not in its shape: that type's own reason.
+    try:
+        kind = _by_tag(frames).get(msgspec.json.decode(data, type=_Tagged).type)
+    except msgspec.DecodeError:
+        kind = None
+    return str(kind.refused) if kind is not None else "unknown message type"
+
+
+@functools.cache
+def _decoder(frames: Any) -> msgspec.json.Decoder[Any]:
+    return msgspec.json.Decoder(frames)
+
+
+@functools.cache
+def _by_tag(frames: Any) -> dict[str, Any]:
+    return {cls.__struct_config__.tag: cls for cls in typing.get_args(frames)}
+
+
+def check_signal(frame: Signal) -> None:
+    """A ``signal`` frame's payload is within ``MAX_SIGNAL_BYTES``."""
+    if len(_encoder.encode(frame.data)) > MAX_SIGNAL_BYTES:
         raise FrameRejected("signal data too large", WSCloseCode.MESSAGE_TOO_BIG)
-    return to, data
 
 
 async def reject(ws: web.WebSocketResponse, err: FrameRejected) -> None:
@@ -121,10 +150,10 @@ async def reject(ws: web.WebSocketResponse, err: FrameRejected) -> None:
     await ws.close(code=err.code, message=err.reason.encode()[:120])
 
 
-def sender(ws: web.WebSocketResponse) -> Callable[[dict[str, Any]], Any]:
+def sender(ws: web.WebSocketResponse) -> Callable[[ServerFrame], Any]:
     """A ``send`` for the call hub: encodes once, ignores a socket already closing."""
 
-    async def send(frame: dict[str, Any]) -> None:
+    async def send(frame: ServerFrame) -> None:
         if not ws.closed:
             await ws.send_str(_encoder.encode(frame).decode())
 

@@ -9,6 +9,8 @@ from typing import Any
 
 import msgspec
 
+from tlh.api.appointments import AppointmentChanges, Minutes, NewAppointment
+from tlh.api.envelope import changed_fields
 from tlh.domain import conflicts, recurrence, transitions
 from tlh.domain.eligibility import explain_start
 from tlh.domain.models import (
@@ -36,17 +38,7 @@ MAX_DURATION_MIN = 24 * 60
 _CONFLICT_MARGIN = timedelta(minutes=MAX_DURATION_MIN)
 
 
-def _enum(cls: type[Any], value: Any, field: str) -> Any:
-    try:
-        return cls(value)
-    except ValueError:
-        allowed = ", ".join(v.value for v in cls)
-        raise InvalidInput(f"{field} must be one of {allowed}") from None
-
-
-def _duration(value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | str):
-        raise InvalidInput("duration_min must be a whole number of minutes")
+def _duration(value: Minutes) -> int:
     try:
         minutes = int(value)
     except ValueError:
@@ -100,9 +92,7 @@ def copay_amount(value: Any) -> str | None:
     return str(amount.quantize(Decimal("0.01")))
 
 
-def _start(ctx: Context, value: Any, what: str = "start") -> datetime:
-    if not isinstance(value, str):
-        raise InvalidInput(f"{what} must be an ISO 8601 date-time")
+def _start(ctx: Context, value: str, what: str = "start") -> datetime:
     return parse_local(value, zone(ctx.policy().timezone), what)
 
 
@@ -123,28 +113,21 @@ def check_conflicts(ctx: Context, candidates: Sequence[Appointment]) -> None:
         raise Conflict(f"{first['message']}{more}", details=found)
 
 
-async def add_appointment(ctx: Context, actor: Actor, body: dict[str, Any]) -> list[Appointment]:
+async def add_appointment(ctx: Context, actor: Actor, new: NewAppointment) -> list[Appointment]:
     """Schedule one appointment, or every occurrence of a series (``rrule``)."""
     auth.require_role(actor, *WRITERS)
-    known = {"client_ids", "clinicians", "start", "duration_min", "modality", "kind"}
-    known |= {"status", "rrule", "external_id", "notes", "copay_collected"}
-    unknown = set(body) - known
-    if unknown:
-        raise InvalidInput(f"unknown appointment field {sorted(unknown)[0]!r}")
-    kind = _enum(Kind, body.get("kind", "appointment"), "kind")
-    modality = _enum(Modality, body.get("modality", "in_person"), "modality")
+    kind, modality, status = new.kind, new.modality, new.status
     if modality is Modality.TELEHEALTH and kind is not Kind.APPOINTMENT:
         raise InvalidInput("only appointments can be telehealth")
-    status = _enum(Status, body.get("status", "scheduled"), "status")
-    start = _start(ctx, body.get("start"))
-    duration = _duration(body.get("duration_min"))
-    clinician_ids = _clinicians(ctx, list(body.get("clinicians") or []), kind)
-    client_ids = _clients(ctx, list(body.get("client_ids") or []), kind)
-    external_id = body.get("external_id") or None
-    rrule = body.get("rrule") or None
+    start = _start(ctx, new.start)
+    duration = _duration(new.duration_min)
+    clinician_ids = _clinicians(ctx, new.clinicians, kind)
+    client_ids = _clients(ctx, new.client_ids, kind)
+    external_id = new.external_id or None
+    rrule = new.rrule or None
     starts = [start]
     if rrule:
-        starts = recurrence.expand(str(rrule), start, zone(ctx.policy().timezone))
+        starts = recurrence.expand(rrule, start, zone(ctx.policy().timezone))
     series_id = new_id("ser") if rrule else None
     now = ctx.clock()
     appts = [
@@ -158,12 +141,12 @@ async def add_appointment(ctx: Context, actor: Actor, body: dict[str, Any]) -> l
             start=occurrence,
             duration_min=duration,
             series_id=series_id,
-            rrule=str(rrule) if rrule else None,
+            rrule=rrule,
             external_id=(f"{external_id}#{n}" if rrule and n else external_id)
             if external_id
             else None,
-            copay_collected=bool(body.get("copay_collected", False)),
-            notes=str(body.get("notes") or "")[:2000],
+            copay_collected=new.copay_collected,
+            notes=(new.notes or "")[:2000],
             created_at=now,
             updated_at=now,
         )
@@ -171,7 +154,7 @@ async def add_appointment(ctx: Context, actor: Actor, body: dict[str, Any]) -> l
     ]
     keys = schedule_locks.schedule(clinician_ids)
     if external_id:
-        keys.append(schedule_locks.appointment_external_id(str(external_id)))
+        keys.append(schedule_locks.appointment_external_id(external_id))
     # The checks and the commit are one step: of two bookings of one slot, one wins.
     async with ctx.store.locked(*keys):
         if external_id and ctx.store.find("appointments", "external_id", external_id):
@@ -251,32 +234,28 @@ def list_appointments(
 
 
 async def update_appointment(
-    ctx: Context, actor: Actor, appt_id: str, body: dict[str, Any]
+    ctx: Context, actor: Actor, appt_id: str, given: AppointmentChanges
 ) -> Appointment:
     """Reschedule or change an appointment (time, length, modality, people, notes)."""
     auth.require_role(actor, *WRITERS)
     appt = get_appointment(ctx, actor, appt_id)
     changes: dict[str, Any] = {}
-    for key, value in body.items():
+    for key, value in changed_fields(given).items():
         if key == "start":
             changes["start"] = _start(ctx, value)
         elif key == "duration_min":
             changes["duration_min"] = _duration(value)
-        elif key == "modality":
-            changes["modality"] = _enum(Modality, value, "modality")
         elif key == "clinicians":
-            changes["clinician_ids"] = _clinicians(ctx, list(value or []), appt.kind)
+            changes["clinician_ids"] = _clinicians(ctx, value or [], appt.kind)
         elif key == "client_ids":
-            changes["client_ids"] = _clients(ctx, list(value or []), appt.kind)
+            changes["client_ids"] = _clients(ctx, value or [], appt.kind)
         elif key == "notes":
-            changes["notes"] = str(value or "")[:2000]
-        elif key == "copay_collected":
-            changes["copay_collected"] = bool(value)
+            changes["notes"] = (value or "")[:2000]
         elif key == "copay_amount":
             changes["copay_amount"] = copay_amount(value)
             changes["copay_collected"] = changes["copay_amount"] is not None
-        else:
-            raise InvalidInput(f"field {key!r} cannot be changed here")
+        else:  # modality, copay_collected: typed by the struct
+            changes[key] = value
     now, before = ctx.clock(), appt
 
     def change(found: object) -> Appointment:
@@ -326,11 +305,10 @@ async def _update_holding_schedules(
         return updated
 
 
-async def set_status(ctx: Context, actor: Actor, appt_id: str, status: Any) -> Appointment:
-    """Move an appointment to ``status``; clinicians may only touch their own."""
+async def set_status(ctx: Context, actor: Actor, appt_id: str, new: Status) -> Appointment:
+    """Move an appointment to ``new``; clinicians may only touch their own."""
     auth.require_role(actor, *READERS)
     appt = own_appointment(ctx, actor, appt_id)
-    new = _enum(Status, status, "status")
     now, before = ctx.clock(), appt.status
 
     def move(found: object) -> Appointment:

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
+from tlh.api.availability import NewBlock
 from tlh.domain.audience import concerning
 from tlh.domain.availability import parse_weekday, validate_block
-from tlh.domain.models import AvailabilityBlock, AvailabilityMode, Role
-from tlh.errors import InvalidInput, NotFound
+from tlh.domain.models import AvailabilityBlock, Role
+from tlh.errors import NotFound
 from tlh.services import auth
 from tlh.services.context import Actor, Context, new_id
 from tlh.services.staff import find_staff
@@ -16,23 +15,19 @@ from tlh.store.base import Delete, Put, note
 WRITERS = (Role.ADMIN, Role.SCHEDULER)
 
 
-async def add_block(ctx: Context, actor: Actor, body: dict[str, Any]) -> AvailabilityBlock:
+async def add_block(ctx: Context, actor: Actor, new: NewBlock) -> AvailabilityBlock:
+    """Add a clinician's weekly block (the times are checked in the domain)."""
     auth.require_role(actor, *WRITERS)
-    clinician = find_staff(ctx, str(body.get("clinician") or ""))
-    weekday = parse_weekday(str(body.get("weekday", "")))
-    start, end = str(body.get("start_local", "")), str(body.get("end_local", ""))
-    validate_block(weekday, start, end)
-    try:
-        mode = AvailabilityMode(body.get("mode", "both"))
-    except ValueError:
-        raise InvalidInput("mode must be one of in_person, telehealth_only, both") from None
+    clinician = find_staff(ctx, new.clinician)
+    weekday = parse_weekday(str(new.weekday))
+    validate_block(weekday, new.start_local, new.end_local)
     block = AvailabilityBlock(
         id=new_id("avl"),
         clinician_id=clinician.id,
         weekday=weekday,
-        start_local=start,
-        end_local=end,
-        mode=mode,
+        start_local=new.start_local,
+        end_local=new.end_local,
+        mode=new.mode,
     )
     await ctx.store.commit(
         [Put("availability", block)], audit=[note(actor, "availability.create", block.id)]

@@ -30,12 +30,13 @@ from typing import Any, Protocol
 
 import msgspec
 
+from tlh.api.frames import Admitted, Ended, PeerInfo, PeerJoined, PeerLeft, ServerFrame, Signalled
 from tlh.errors import Conflict, NotFound
 
 log = logging.getLogger(__name__)
 
 #: A peer's way out: takes one frame, may return an awaitable (a websocket's send).
-Send = Callable[[dict[str, Any]], Awaitable[None] | None]
+Send = Callable[[ServerFrame], Awaitable[None] | None]
 
 #: Peers per segment in a mesh call; beyond it a segment is relayed (when it can be).
 MESH_LIMIT = 4
@@ -51,14 +52,6 @@ QUEUE_LIMIT = 256
 
 class SessionFull(Conflict):
     code = "session_full"
-
-
-class PeerInfo(msgspec.Struct, frozen=True, kw_only=True):
-    """One peer as the others see it (no names beyond the label staff chose to show)."""
-
-    peer_id: str
-    label: str
-    kind: str  # "client" | "contact" | "guest" | "staff" | "relay" (the upload, relayed)
 
 
 #: The relay call's way out: (page's peer id, source peer id or None for the upload, data).
@@ -97,13 +90,13 @@ class Outbox:
     def __init__(self, send: Send, limit: int = QUEUE_LIMIT) -> None:
         self.send = send
         self.limit = limit
-        self._frames: deque[dict[str, Any]] = deque()
+        self._frames: deque[ServerFrame] = deque()
         self._then: Callable[[], Awaitable[Any] | None] | None = None
         self._finishing = False
         self._stopped = False
         self._task: asyncio.Task[None] | None = None
 
-    def offer(self, frame: dict[str, Any]) -> bool:
+    def offer(self, frame: ServerFrame) -> bool:
         """Queue a frame; False when the socket is stuck (its queue is full)."""
         if self._stopped or self._finishing:
             return True  # the socket is going away: nothing more to say to it
@@ -113,7 +106,7 @@ class Outbox:
         self._kick()
         return True
 
-    def push(self, frame: dict[str, Any]) -> None:
+    def push(self, frame: ServerFrame) -> None:
         """Queue a frame, dropping it if the socket is stuck (a ``Send`` for the hub)."""
         if not self.offer(frame):
             log.warning("frame dropped: outgoing queue full")
@@ -245,13 +238,13 @@ class CallHub:
             self._switch(session_id, skip=peer_id)
             return self._view(session_id, peer_id)
         if relay is None:
-            joined = {"type": "peer.joined", **msgspec.to_builtins(info)}
+            joined = PeerJoined(peer_id=peer_id, label=label, kind=kind)
             self._broadcast(session_id, joined, peer_id)
             return [call[p].info for p in others]
         if old is not None:
             relay.remove(peer_id)  # its old connections went with the old page
-        virtual = {**msgspec.to_builtins(info), "peer_id": RELAY_PREFIX + peer_id}
-        self._broadcast(session_id, {"type": "peer.joined", **virtual}, peer_id)
+        virtual = PeerJoined(peer_id=RELAY_PREFIX + peer_id, label=label, kind=kind)
+        self._broadcast(session_id, virtual, peer_id)
         relay.add(peer_id, offer_to=others)
         return self._view(session_id, peer_id)
 
@@ -293,9 +286,9 @@ class CallHub:
         target = call.get(to_peer)
         if target is None or to_peer == from_peer:
             raise NotFound(f"peer {to_peer} is not in session {session_id}")
-        self._deliver(session_id, target, {"type": "signal", "from": from_peer, "data": data})
+        self._deliver(session_id, target, Signalled(from_=from_peer, data=data))
 
-    def send_to(self, session_id: str, peer_id: str, frame: dict[str, Any]) -> bool:
+    def send_to(self, session_id: str, peer_id: str, frame: ServerFrame) -> bool:
         """Queue any frame for one peer of a segment; False if it is not there."""
         target = self._calls.get(session_id, {}).get(peer_id)
         if target is None:
@@ -307,7 +300,7 @@ class CallHub:
         """Tell every peer the call ended and forget the segment; returns their ids."""
         call = self._calls.pop(session_id, {})
         for peer in call.values():
-            if not peer.offer({"type": "ended"}):
+            if not peer.offer(Ended()):
                 peer.cancel()
             else:
                 peer.finish()
@@ -369,13 +362,12 @@ class CallHub:
         for peer_id, peer in list(call.items()):
             if peer_id == skip:
                 continue
-            admitted = {
-                "type": "admitted",
-                "peer_id": peer_id,
-                "session_id": session_id,
-                "peers": [msgspec.to_builtins(p) for p in self._view(session_id, peer_id)],
-                "ice_servers": self.ice_servers,
-            }
+            admitted = Admitted(
+                peer_id=peer_id,
+                session_id=session_id,
+                peers=self._view(session_id, peer_id),
+                ice_servers=self.ice_servers,
+            )
             self._deliver(session_id, peer, admitted)
 
     def _spawn(self, work: Awaitable[object]) -> None:
@@ -387,7 +379,7 @@ class CallHub:
         self, session_id: str, peer_id: str, source: str | None, data: dict[str, Any]
     ) -> None:
         sender = RELAY_PEER if source is None else RELAY_PREFIX + source
-        self.send_to(session_id, peer_id, {"type": "signal", "from": sender, "data": data})
+        self.send_to(session_id, peer_id, Signalled(from_=sender, data=data))
 
     # -- delivery -----------------------------------------------------------------
 
@@ -401,14 +393,14 @@ class CallHub:
             self._calls.pop(session_id, None)
             return
         shown = RELAY_PREFIX + peer_id if relay is not None else peer_id
-        self._broadcast(session_id, {"type": "peer.left", "peer_id": shown}, None)
+        self._broadcast(session_id, PeerLeft(peer_id=shown), None)
 
-    def _broadcast(self, session_id: str, frame: dict[str, Any], skip: str | None) -> None:
+    def _broadcast(self, session_id: str, frame: ServerFrame, skip: str | None) -> None:
         for peer in list(self._calls.get(session_id, {}).values()):
             if peer.info.peer_id != skip:
                 self._deliver(session_id, peer, frame)
 
-    def _deliver(self, session_id: str, peer: _Peer, frame: dict[str, Any]) -> None:
+    def _deliver(self, session_id: str, peer: _Peer, frame: ServerFrame) -> None:
         if not peer.offer(frame):
             # A peer that stopped reading for QUEUE_LIMIT frames is gone in all but name.
             log.warning("peer dropped from %s: outgoing queue full", session_id)

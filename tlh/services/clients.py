@@ -8,6 +8,8 @@ from typing import Any
 
 import msgspec
 
+from tlh.api.clients import ClientChanges, NewClient, NewContact, Reminders
+from tlh.api.envelope import changed_fields
 from tlh.domain.audience import EDITORS
 from tlh.domain.models import Client, Contact, Reminder, Role
 from tlh.domain.timeutil import zone
@@ -19,30 +21,26 @@ from tlh.store.base import Put, note
 
 READERS = (Role.ADMIN, Role.SCHEDULER, Role.CLINICIAN)
 WRITERS = (Role.ADMIN, Role.SCHEDULER)
-CLIENT_FIELDS = ("name", "dob", "email", "phone", "external_id", "reminders")
 
 
 def _today(ctx: Context) -> date:
     return ctx.clock().astimezone(zone(ctx.policy().timezone)).date()
 
 
-def _reminders(value: Any) -> tuple[Reminder, ...]:
+def _reminders(value: Reminders) -> tuple[Reminder, ...]:
+    """The reminders a list or a comma-separated text ("email,sms") names, once each."""
     if isinstance(value, str):
-        value = [v for v in value.split(",") if v.strip()]
-    if not isinstance(value, list | tuple):
-        raise InvalidInput("reminders must be a list of 'email' and/or 'sms'")
-    try:
-        return tuple(dict.fromkeys(Reminder(str(v).strip()) for v in value))
-    except ValueError:
-        raise InvalidInput("reminders must be a list of 'email' and/or 'sms'") from None
+        try:
+            value = [Reminder(v.strip()) for v in value.split(",") if v.strip()]
+        except ValueError:
+            raise InvalidInput("reminders must be a list of 'email' and/or 'sms'") from None
+    return tuple(dict.fromkeys(value))
 
 
 def _clean(ctx: Context, fields: dict[str, Any], *, creating: bool) -> dict[str, Any]:
-    """Validate and normalise client fields; unknown fields are an error."""
+    """Normalise the client fields given (checked: addresses, date of birth, name)."""
     out: dict[str, Any] = {}
     for key, value in fields.items():
-        if key not in CLIENT_FIELDS:
-            raise InvalidInput(f"unknown client field {key!r}")
         if value is None or value == "":
             if key == "name":
                 raise InvalidInput("a client needs a name")
@@ -74,9 +72,11 @@ def _check_external_id(ctx: Context, external_id: str | None, own_id: str | None
             raise Conflict(f"external id is already used by client {other.id}")
 
 
-async def add_client(ctx: Context, actor: Actor, fields: dict[str, Any]) -> Client:
+async def add_client(ctx: Context, actor: Actor, new: NewClient) -> Client:
+    """Add a client (audited)."""
     auth.require_role(actor, *WRITERS)
-    clean = _clean(ctx, fields, creating=True)
+    given = {k: v for k, v in msgspec.structs.asdict(new).items() if v is not None}
+    clean = _clean(ctx, given, creating=True)
     now = ctx.clock()
     client = Client(id=new_id("cli"), created_at=now, updated_at=now, **clean)
     keys = [schedule_locks.client_external_id(client.external_id)] if client.external_id else []
@@ -124,11 +124,12 @@ async def change_client(
 
 
 async def update_client(
-    ctx: Context, actor: Actor, client_id: str, fields: dict[str, Any]
+    ctx: Context, actor: Actor, client_id: str, changes: ClientChanges
 ) -> Client:
+    """Change the fields ``changes`` gives (``None`` or ``""`` clears one)."""
     auth.require_role(actor, *WRITERS)
     _load(ctx, client_id)
-    clean = _clean(ctx, fields, creating=False)
+    clean = _clean(ctx, changed_fields(changes), creating=False)
     external_id = clean.get("external_id")
     keys = [schedule_locks.client_external_id(external_id)] if external_id else []
     async with ctx.store.locked(*keys):
@@ -142,22 +143,19 @@ async def update_client(
         )
 
 
-async def add_contact(ctx: Context, actor: Actor, client_id: str, fields: dict[str, Any]) -> Client:
+async def add_contact(ctx: Context, actor: Actor, client_id: str, new: NewContact) -> Client:
     """Add a caregiver, an interpreter or another contact to a client (a clinician: to
     one of their own clients)."""
     auth.require_role(actor, *READERS)
     scope.check_client(ctx, actor, client_id)  # one answer for someone else's and none
     client = _load(ctx, client_id)
-    unknown = set(fields) - {"name", "relationship", "email", "phone", "reminders"}
-    if unknown:
-        raise InvalidInput(f"unknown contact field {sorted(unknown)[0]!r}")
     contact = Contact(
         id=new_id("con"),
-        name=clean_name(str(fields.get("name") or "")),
-        relationship=str(fields.get("relationship") or "")[:100],
-        email=normalise_email(fields["email"]) if fields.get("email") else None,
-        phone=normalise_phone(fields["phone"]) if fields.get("phone") else None,
-        reminders=_reminders(fields.get("reminders") or []),
+        name=clean_name(new.name),
+        relationship=(new.relationship or "")[:100],
+        email=normalise_email(new.email) if new.email else None,
+        phone=normalise_phone(new.phone) if new.phone else None,
+        reminders=_reminders(new.reminders or []),
     )
     return await change_client(
         ctx,

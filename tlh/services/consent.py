@@ -10,10 +10,18 @@ import csv
 import io
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Any, Literal
+from typing import Literal
 
 import msgspec
 
+from tlh.api.consent import (
+    ConsentRevoke,
+    ConsentSend,
+    ConsentSent,
+    ConsentStatus,
+    ConsentSubmission,
+    VerbalConsent,
+)
 from tlh.domain.consent import (
     ConsentDecision,
     ConsentRecord,
@@ -23,7 +31,7 @@ from tlh.domain.consent import (
     latest_record,
 )
 from tlh.domain.links import Channel, JoinLink
-from tlh.domain.messages import Message, MessageChannel, MessageKind
+from tlh.domain.messages import MessageKind
 from tlh.domain.models import Appointment, Blocker, Client, Role
 from tlh.errors import Conflict, InvalidInput, TooLarge
 from tlh.services import audiences, auth, scope
@@ -87,30 +95,18 @@ def consent_check(ctx: Context) -> Callable[[Appointment, datetime], tuple[Block
     return check
 
 
-def _channel(value: Any) -> MessageChannel:
-    try:
-        return MessageChannel(str(value or "email"))
-    except ValueError:
-        raise InvalidInput("channel must be email or sms") from None
-
-
 async def send_consent(
-    ctx: Context,
-    actor: Actor,
-    client_id: str,
-    channel: Any,
-    to: str | None = None,
-    rooms: scope.RoomClients | None = None,
-) -> tuple[ConsentRecord, Message]:
+    ctx: Context, actor: Actor, request: ConsentSend, rooms: scope.RoomClients | None = None
+) -> ConsentSent:
     """Send a client the consent form's link; the ledger records the request (SENT).
 
     A clinician sends it to their own clients only (``rooms``: see ``scope``)."""
     auth.require_role(actor, *READERS)
-    chan = _channel(channel)
-    client = load_client(ctx, client_id)
+    chan = request.channel
+    client = load_client(ctx, request.client_id)
     scope.check_client(ctx, actor, client.id, rooms)
-    if to:
-        client = await add_address(ctx, actor, client, chan, to)
+    if request.to:
+        client = await add_address(ctx, actor, client, chan, request.to)
     recipient = explicit(client, chan)
     outreach, base = outreach_of(ctx)
     made = consent_link(ctx, actor, client.id, Channel(chan.value))
@@ -139,39 +135,31 @@ async def send_consent(
         audit=[audit_note(actor, "consent.send", client.id, made.link.id, record.id)],
     )
     [queued] = await enqueue(ctx, actor, [message])
-    return record, queued
+    return ConsentSent(record=record, message=queued)
 
 
 async def record_verbal(
-    ctx: Context,
-    actor: Actor,
-    client_id: str,
-    note: Any,
-    rooms: scope.RoomClients | None = None,
+    ctx: Context, actor: Actor, request: VerbalConsent, rooms: scope.RoomClients | None = None
 ) -> ConsentRecord:
     """Record a verbal consent the caller attests to having heard (a clinician: from
     one of their own clients)."""
     auth.require_role(actor, *ATTESTERS)
-    client = load_client(ctx, client_id)
+    client = load_client(ctx, request.client_id)
     scope.check_client(ctx, actor, client.id, rooms)
-    text = str(note or "").strip()
+    text = request.note.strip()
     if not text:
         raise InvalidInput("a verbal consent needs a note (what was said, and how)")
     return await _append(ctx, actor, client, ConsentDecision.VERBAL, text[:2000])
 
 
 async def revoke_consent(
-    ctx: Context,
-    actor: Actor,
-    client_id: str,
-    note: Any = None,
-    rooms: scope.RoomClients | None = None,
+    ctx: Context, actor: Actor, request: ConsentRevoke, rooms: scope.RoomClients | None = None
 ) -> ConsentRecord:
     """Record that the client withdrew their consent (a clinician: one of their own)."""
     auth.require_role(actor, *READERS)
-    client = load_client(ctx, client_id)
+    client = load_client(ctx, request.client_id)
     scope.check_client(ctx, actor, client.id, rooms)
-    return await _append(ctx, actor, client, ConsentDecision.REVOKED, str(note or "")[:2000])
+    return await _append(ctx, actor, client, ConsentDecision.REVOKED, request.note[:2000])
 
 
 async def _append(
@@ -198,8 +186,8 @@ async def _append(
     return record
 
 
-def _signature(value: Any) -> str:
-    if not isinstance(value, str) or not value:
+def _signature(value: str | None) -> str:
+    if not value:
         raise InvalidInput("please draw your signature")
     data = value.removeprefix("data:image/png;base64,")
     if len(data) > MAX_SIGNATURE_CHARS:
@@ -213,18 +201,13 @@ async def sign(
     ctx: Context,
     actor: Actor,
     link: JoinLink,
-    body: dict[str, Any],
+    submission: ConsentSubmission,
     *,
     source: str,
     user_agent: str,
 ) -> ConsentRecord:
     """Store the decision a client made through ``link`` (idempotent per link+decision)."""
-    try:
-        decision = ConsentDecision(str(body.get("decision")))
-    except ValueError:
-        decision = ConsentDecision.SENT
-    if decision not in (ConsentDecision.ACCEPTED, ConsentDecision.DECLINED):
-        raise InvalidInput("decision must be accepted or declined")
+    decision = ConsentDecision(submission.decision)
     assert link.client_id is not None
     outreach, _ = outreach_of(ctx)
     # One decision per link: the check and the commit are one step, so a double tap
@@ -240,15 +223,15 @@ async def sign(
             if earlier[0].decision is decision:
                 return earlier[0]  # a replay or a double click: the same record
             raise Conflict("consent already recorded")
-        if body.get("form_hash") != outreach.form_hash:
+        if submission.form_hash != outreach.form_hash:
             raise FormChanged("please read the updated form")
         signed_name: str | None = None
         signature: str | None = None
         if decision is ConsentDecision.ACCEPTED:
-            signed_name = " ".join(str(body.get("signed_name") or "").split())[:200]
+            signed_name = " ".join((submission.signed_name or "").split())[:200]
             if len(signed_name) < 2:
                 raise InvalidInput("please type your full name")
-            signature = _signature(body.get("signature_png"))
+            signature = _signature(submission.signature_png)
         record = ConsentRecord(
             id=new_id("cns"),
             client_id=link.client_id,
@@ -273,7 +256,7 @@ async def sign(
     return record
 
 
-def status(ctx: Context, actor: Actor, client_id: str | None = None) -> list[dict[str, Any]]:
+def status(ctx: Context, actor: Actor, client_id: str | None = None) -> list[ConsentStatus]:
     """Each client's (or one client's) consent state and latest ledger record."""
     auth.require_role(actor, *READERS)
     if client_id:
@@ -284,14 +267,14 @@ def status(ctx: Context, actor: Actor, client_id: str | None = None) -> list[dic
         )
     outreach, _ = outreach_of(ctx)
     policy, now = ctx.policy(), ctx.clock()
-    out: list[dict[str, Any]] = []
+    out: list[ConsentStatus] = []
     for client in clients:
         records = records_of(ctx, client.id)
         state = consent_state(records, outreach.form_hash, policy, now)
         latest = latest_record(records)
         if latest is not None:
             latest = msgspec.structs.replace(latest, signature_png=None)
-        out.append({"client_id": client.id, "state": state.value, "latest": latest})
+        out.append(ConsentStatus(client_id=client.id, state=state, latest=latest))
     return out
 
 

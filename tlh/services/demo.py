@@ -8,8 +8,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from tlh.api.appointments import NewAppointment
+from tlh.api.clients import NewClient, NewContact
+from tlh.api.staff import NewStaff
 from tlh.domain.links import Channel
-from tlh.domain.models import Appointment, Client, Role, Staff, Status
+from tlh.domain.models import Appointment, Client, Modality, Reminder, Role, Staff, Status
 from tlh.domain.timeutil import zone
 from tlh.errors import Conflict
 from tlh.services import appointments, clients, links, staff
@@ -55,30 +58,25 @@ async def seed(ctx: Context, admin: Actor, now: datetime) -> DemoPractice:
     emails: list[str] = []
     for email, name in CLINICIANS:
         member, token = await staff.add_staff(
-            ctx, admin, email=email, name=name, role=Role.CLINICIAN.value, telehealth=True
+            ctx, admin, NewStaff(email=email, name=name, role=Role.CLINICIAN, telehealth=True)
         )
         demo.clinician_tokens[member.email] = token
         emails.append(member.email)
     await staff.add_staff(
-        ctx, admin, email="front@example.org", name="Front Desk", role=Role.SCHEDULER.value
+        ctx, admin, NewStaff(email="front@example.org", name="Front Desk", role=Role.SCHEDULER)
     )
     for name, dob, client_email, phone, contact in CLIENTS:
         client = await clients.add_client(
-            ctx, admin, {"name": name, "dob": dob, "email": client_email, "phone": phone}
+            ctx, admin, NewClient(name=name, dob=dob, email=client_email, phone=phone)
         )
         if contact:
-            await clients.add_contact(
-                ctx,
-                admin,
-                client.id,
-                {
-                    "name": contact[0],
-                    "relationship": contact[1],
-                    "email": None,
-                    "phone": "+1 202 555 0199",
-                    "reminders": ["sms"],
-                },
+            caregiver = NewContact(
+                name=contact[0],
+                relationship=contact[1],
+                phone="+1 202 555 0199",
+                reminders=[Reminder.SMS],
             )
+            await clients.add_contact(ctx, admin, client.id, caregiver)
         demo.client_ids.append(client.id)
     local_now = now.astimezone(tz)
     monday = (local_now - timedelta(days=local_now.weekday())).date()
@@ -89,14 +87,14 @@ async def seed(ctx: Context, admin: Actor, now: datetime) -> DemoPractice:
         made = await appointments.add_appointment(
             ctx,
             admin,
-            {
-                "client_ids": [demo.client_ids[client_ix]],
-                "clinicians": [emails[who]],
-                "start": start.isoformat(),
-                "duration_min": 50,
-                "modality": "telehealth" if telehealth else "in_person",
-                "status": status.value,
-            },
+            NewAppointment(
+                client_ids=[demo.client_ids[client_ix]],
+                clinicians=[emails[who]],
+                start=start.isoformat(),
+                duration_min=50,
+                modality=Modality.TELEHEALTH if telehealth else Modality.IN_PERSON,
+                status=status,
+            ),
         )
         demo.appointment_ids += [a.id for a in made]
     # One that can start right now, so a newcomer sees a live case.
@@ -107,14 +105,14 @@ async def seed(ctx: Context, admin: Actor, now: datetime) -> DemoPractice:
             made = await appointments.add_appointment(
                 ctx,
                 admin,
-                {
-                    "client_ids": [demo.client_ids[5]],
-                    "clinicians": [emails[clinician]],
-                    "start": start.isoformat(),
-                    "duration_min": 45,
-                    "modality": "telehealth",
-                    "status": Status.CONFIRMED.value,
-                },
+                NewAppointment(
+                    client_ids=[demo.client_ids[5]],
+                    clinicians=[emails[clinician]],
+                    start=start.isoformat(),
+                    duration_min=45,
+                    modality=Modality.TELEHEALTH,
+                    status=Status.CONFIRMED,
+                ),
             )
         except Conflict:
             continue
@@ -125,17 +123,15 @@ async def seed(ctx: Context, admin: Actor, now: datetime) -> DemoPractice:
     series = await appointments.add_appointment(
         ctx,
         admin,
-        {
-            "client_ids": [demo.client_ids[1]],
-            "clinicians": [emails[0]],
-            "start": datetime(
-                thursday.year, thursday.month, thursday.day, 17, tzinfo=tz
-            ).isoformat(),
-            "duration_min": 50,
-            "modality": "telehealth",
-            "status": Status.CONFIRMED.value,
-            "rrule": "FREQ=WEEKLY;COUNT=10",
-        },
+        NewAppointment(
+            client_ids=[demo.client_ids[1]],
+            clinicians=[emails[0]],
+            start=datetime(thursday.year, thursday.month, thursday.day, 17, tzinfo=tz).isoformat(),
+            duration_min=50,
+            modality=Modality.TELEHEALTH,
+            status=Status.CONFIRMED,
+            rrule="FREQ=WEEKLY;COUNT=10",
+        ),
     )
     demo.appointment_ids += [a.id for a in series]
     return demo

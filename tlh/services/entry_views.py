@@ -7,10 +7,10 @@ read of its client.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
 
 import msgspec
 
+from tlh.api.rooms import EntryView
 from tlh.domain.models import Client
 from tlh.domain.rooms import RoomEntry
 from tlh.services import consent
@@ -22,19 +22,22 @@ Positions = Callable[[str | None], dict[str, int]]
 
 def entry_views(
     ctx: Context, positions: Positions, entries: Sequence[RoomEntry]
-) -> tuple[list[dict[str, Any]], list[str]]:
+) -> tuple[list[EntryView], list[str]]:
     """The EntryViews and the ids of the clients they show (the caller audits the read)."""
     client_ids = sorted({e.client_id for e in entries if e.client_id})
     clients = {cid: ctx.store.get("clients", cid) for cid in client_ids}
     places = {room: positions(room) for room in {e.clinician_id for e in entries}}
     views = []
     for entry in entries:
-        view = msgspec.to_builtins(entry)
         client = clients.get(entry.client_id) if entry.client_id else None
-        view["label"] = label(entry, client if isinstance(client, Client) else None)
-        view["position"] = places[entry.clinician_id].get(entry.id)
-        view["consent"] = consent.state_of(ctx, entry.client_id).value if entry.client_id else None
-        views.append(view)
+        views.append(
+            EntryView(
+                **msgspec.structs.asdict(entry),
+                label=label(entry, client if isinstance(client, Client) else None),
+                position=places[entry.clinician_id].get(entry.id),
+                consent=consent.state_of(ctx, entry.client_id) if entry.client_id else None,
+            )
+        )
     return views, client_ids
 
 

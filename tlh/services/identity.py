@@ -14,11 +14,13 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
-from typing import Any
+from datetime import datetime, timedelta
 
+import msgspec
+
+from tlh.api.links import IdentityAnswer
 from tlh.domain.links import JoinLink, ParticipantKind
 from tlh.domain.messages import Message, MessageChannel, MessageKind
 from tlh.domain.models import Client, IdentityCheck
@@ -155,13 +157,9 @@ def _actor(link: JoinLink, source: str) -> Actor:
 
 
 async def send_code(
-    ctx: Context, checks: IdentityChecks, link: JoinLink, channel: Any, source: str = ""
+    ctx: Context, checks: IdentityChecks, link: JoinLink, chan: MessageChannel, source: str = ""
 ) -> Message:
-    """Send a fresh 6-digit code to the holder's address on ``channel`` (replaces any old)."""
-    try:
-        chan = MessageChannel(channel)
-    except ValueError:
-        raise BadRequest("channel must be email or sms") from None
+    """Send a fresh 6-digit code to the holder's address on ``chan`` (replaces any old)."""
     if mode(ctx, link) is not IdentityCheck.CODE:
         raise BadRequest("this link does not use a code")
     address = addresses(ctx, link).get(chan)
@@ -191,19 +189,12 @@ async def send_code(
     return queued
 
 
-def _dob(value: Any) -> date:
-    try:
-        return date.fromisoformat(str(value))
-    except ValueError:
-        raise BadRequest("dob must be a date (YYYY-MM-DD)") from None
-
-
 async def check(
     ctx: Context,
     checks: IdentityChecks,
     link: JoinLink,
     session: str,
-    body: Mapping[str, Any],
+    given: IdentityAnswer,
     source: str = "",
 ) -> None:
     """Judge one answer (``dob`` or ``code``); passing marks ``session`` verified."""
@@ -217,12 +208,12 @@ async def check(
         state.verified.add(_hash(session))
         return
     if current is IdentityCheck.DOB:
-        if "dob" not in body:
+        if isinstance(given.dob, msgspec.UnsetType):
             raise BadRequest("give your date of birth as dob")
         client = _client(ctx, link)
-        right = client is not None and client.dob == _dob(body["dob"])
+        right = client is not None and client.dob == given.dob
     else:
-        code = str(body.get("code") or "").strip()
+        code = given.code.strip()
         if not code:
             raise BadRequest("give the code you were sent as code")
         fresh = state.code_expires is not None and checks.now(ctx) < state.code_expires

@@ -16,6 +16,7 @@ from typing import Any
 
 import msgspec
 
+from tlh.api.appointments import Action, ImportRow
 from tlh.domain import recurrence, timeutil, transitions
 from tlh.domain.models import Appointment, Kind, Modality, Policy, Role, Staff, Status
 from tlh.errors import InvalidInput, TlhError, TooLarge
@@ -26,10 +27,8 @@ from tlh.services.import_conflicts import check_conflicts
 from tlh.services.import_rows import (
     MAX_EXTERNAL_ID_CHARS,
     MAX_NOTES_CHARS,
-    Action,
     Candidate,
     RowPlan,
-    RowResult,
     parse_duration,
     parse_enum,
 )
@@ -44,7 +43,7 @@ class ImportPlan:
     """The writes an import makes and what each row comes to."""
 
     ops: list[Put]
-    rows: list[RowResult]
+    rows: list[ImportRow]
     created: int = 0
     updated: int = 0
     unchanged: int = 0
@@ -239,7 +238,7 @@ class _Planner:
             if plan.errors:
                 result.rejected += 1
                 result.rows.append(
-                    RowResult(row=plan.row, action="rejected", errors=tuple(plan.errors))
+                    ImportRow(row=plan.row, action="rejected", errors=tuple(plan.errors))
                 )
                 continue
             for cand in plan.candidates:
@@ -266,7 +265,7 @@ class _Planner:
                 else "unchanged"
             )
             first_id = plan.candidates[0].appt.id if plan.candidates else None
-            result.rows.append(RowResult(row=plan.row, action=action, id=first_id))
+            result.rows.append(ImportRow(row=plan.row, action=action, id=first_id))
         return result
 
 

@@ -12,30 +12,14 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Literal, TypeVar
 
-import msgspec
-
+from tlh.api.appointments import RowError
 from tlh.domain.models import Appointment
 
 MAX_NOTES_CHARS = 2_000
 MAX_DURATION_MIN = 24 * 60
 MAX_EXTERNAL_ID_CHARS = 200
 
-Action = Literal["create", "update", "unchanged", "rejected"]
 E = TypeVar("E", bound=StrEnum)
-
-
-class RowError(msgspec.Struct, frozen=True, kw_only=True):
-    row: int
-    column: str
-    reason: str
-
-
-class RowResult(msgspec.Struct, frozen=True, kw_only=True):
-    row: int
-    action: Action
-    #: The appointment (the first occurrence for a series row); ``None`` if rejected.
-    id: str | None = None
-    errors: tuple[RowError, ...] = ()
 
 
 @dataclass

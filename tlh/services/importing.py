@@ -30,8 +30,7 @@ import gc
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-import msgspec
-
+from tlh.api.appointments import Action, ImportReport
 from tlh.domain.models import Role
 from tlh.errors import Forbidden, InvalidInput
 from tlh.services import audiences, schedule_locks
@@ -43,9 +42,6 @@ from tlh.services.import_rows import (
     MAX_DURATION_MIN,
     MAX_EXTERNAL_ID_CHARS,
     MAX_NOTES_CHARS,
-    Action,
-    RowError,
-    RowResult,
 )
 from tlh.store.base import note
 
@@ -59,22 +55,9 @@ __all__ = [
     "Action",
     "ImportPlan",
     "ImportReport",
-    "RowError",
-    "RowResult",
     "import_appointments",
     "plan_import",
 ]
-
-
-class ImportReport(msgspec.Struct, frozen=True, kw_only=True):
-    """What an import did (or, with ``dry_run``, would do); see docs/API.md."""
-
-    dry_run: bool
-    created: int
-    updated: int
-    unchanged: int
-    rejected: int
-    rows: tuple[RowResult, ...]
 
 
 IMPORT_ROLES = frozenset({Role.ADMIN, Role.SCHEDULER})

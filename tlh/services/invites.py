@@ -10,10 +10,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
 
 import msgspec
 
+from tlh.api.invites import DayInvite, DayInvites, Invite, Sent, Skipped
 from tlh.domain.eligibility import video_blockers
 from tlh.domain.links import (
     DEAD_STATUSES,
@@ -62,25 +62,17 @@ class Batch:
     links: list[JoinLink] = field(default_factory=list)
     messages: list[Message] = field(default_factory=list)
 
-    async def commit(self, ctx: Context, actor: Actor) -> tuple[list[JoinLink], list[Message]]:
+    async def commit(self, ctx: Context, actor: Actor) -> Sent:
         """Store the links, queue the messages; return them (links without hashes)."""
         await store_links(ctx, actor, self.links)
         queued = await enqueue(ctx, actor, self.messages) if self.messages else []
-        return [public(link) for link in self.links], queued
+        return Sent(links=[public(link) for link in self.links], messages=queued)
 
 
-def channel_of(value: Any) -> MessageChannel:
-    """``email`` or ``sms`` (``InvalidInput`` otherwise)."""
-    try:
-        return MessageChannel(str(value or "email"))
-    except ValueError:
-        raise InvalidInput("channel must be email or sms") from None
-
-
-def load_appointment(ctx: Context, appt_id: Any, actor: Actor | None = None) -> Appointment:
+def load_appointment(ctx: Context, appt_id: str, actor: Actor | None = None) -> Appointment:
     """The appointment (``NotFound`` otherwise, and for a clinician ``actor`` not listed
     on it)."""
-    appt = ctx.store.get("appointments", str(appt_id or ""))
+    appt = ctx.store.get("appointments", appt_id)
     if not isinstance(appt, Appointment):
         raise NotFound(scope.NO_APPOINTMENT)
     if actor is not None:
@@ -230,19 +222,16 @@ def recipients_for(
     return out
 
 
-async def invite(
-    ctx: Context, actor: Actor, body: dict[str, Any]
-) -> tuple[list[JoinLink], list[Message]]:
+async def invite(ctx: Context, actor: Actor, request: Invite) -> Sent:
     """Send an appointment's join links by email or SMS (``to`` adds a missing address)."""
     auth.require_role(actor, *SENDERS)
-    channel = channel_of(body.get("channel"))
-    appt = load_appointment(ctx, body.get("appointment_id"), actor)
+    channel = request.channel
+    appt = load_appointment(ctx, request.appointment_id, actor)
     check_invitable(ctx, appt)
-    contact_id = body.get("contact_id") or None
-    to = body.get("to") or None
-    if to:
+    contact_id = request.contact_id or None
+    if request.to:
         owner = owner_of(ctx, appt, contact_id)
-        await add_address(ctx, actor, load_client(ctx, owner), channel, str(to), contact_id)
+        await add_address(ctx, actor, load_client(ctx, owner), channel, request.to, contact_id)
     batch = Batch()
     for recipient in recipients_for(ctx, appt, channel, contact_id):
         add_invitation(ctx, actor, batch, appt, recipient, channel)
@@ -261,18 +250,18 @@ def owner_of(ctx: Context, appt: Appointment, contact_id: str | None) -> str:
     return appt.client_ids[0]
 
 
-async def invite_day(ctx: Context, actor: Actor, body: dict[str, Any]) -> dict[str, Any]:
+async def invite_day(ctx: Context, actor: Actor, request: DayInvite) -> DayInvites:
     """Invite every telehealth appointment of a local day; one commit for them all."""
     auth.require_role(actor, *EDITORS)
-    channel = channel_of(body.get("channel"))
+    channel = request.channel
     try:
-        day = check_year(date.fromisoformat(str(body.get("date") or "")), "date")
+        day = check_year(date.fromisoformat(request.date), "date")
     except ValueError:
         raise InvalidInput("date must be YYYY-MM-DD") from None
     start, end = local_day_bounds(day, zone(ctx.policy().timezone))
     batch = Batch()
     sent = 0
-    skipped: list[dict[str, str]] = []
+    skipped: list[Skipped] = []
     for appt in ctx.store.appointments_between(start, end):
         if appt.start < start or appt.modality is not Modality.TELEHEALTH:
             continue
@@ -280,16 +269,16 @@ async def invite_day(ctx: Context, actor: Actor, body: dict[str, Any]) -> dict[s
             check_invitable(ctx, appt)
             people = recipients_for(ctx, appt, channel)
         except TlhError as exc:
-            skipped.append({"appointment_id": appt.id, "reason": exc.message})
+            skipped.append(Skipped(appointment_id=appt.id, reason=exc.message))
             continue
         for recipient in people:
             add_invitation(ctx, actor, batch, appt, recipient, channel)
         sent += 1
-    _, messages = await batch.commit(ctx, actor)
-    return {"sent": sent, "skipped": skipped, "messages": len(messages)}
+    done = await batch.commit(ctx, actor)
+    return DayInvites(sent=sent, skipped=skipped, messages=len(done.messages))
 
 
-async def resend(ctx: Context, actor: Actor, link_id: str) -> tuple[list[JoinLink], list[Message]]:
+async def resend(ctx: Context, actor: Actor, link_id: str) -> Sent:
     """Revoke a join link and send its holder a new one (by SMS if it came by SMS, else
     by email)."""
     auth.require_role(actor, *EDITORS)
@@ -341,8 +330,7 @@ async def after_reschedule(ctx: Context, actor: Actor, appt: Appointment) -> lis
         add_invitation(
             ctx, actor, batch, appt, recipient, channel, MessageKind.RESCHEDULE, sequence
         )
-    _, messages = await batch.commit(ctx, actor)
-    return messages
+    return (await batch.commit(ctx, actor)).messages
 
 
 async def after_cancel(ctx: Context, actor: Actor, appt: Appointment) -> list[Message]:

@@ -6,8 +6,8 @@ Labels carry clients' names, so every view audits the client records it read.
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
+from tlh.api.rooms import EntryView, Rooms, RoomView
 from tlh.domain.models import Role, Staff
 from tlh.domain.rooms import RoomEntry, waiting_room_on
 from tlh.services import auth, scope, sessions
@@ -21,7 +21,7 @@ READERS = (Role.ADMIN, Role.SCHEDULER, Role.CLINICIAN)
 
 async def entry_views(
     ctx: Context, actor: Actor, rooms: RoomState, entries: list[RoomEntry]
-) -> list[dict[str, Any]]:
+) -> list[EntryView]:
     """EntryViews (entry + label, position, consent); the client reads are audited."""
     views, client_ids = build_views(ctx, rooms.positions, entries)
     if client_ids:
@@ -31,9 +31,9 @@ async def entry_views(
 
 async def list_rooms(
     ctx: Context, actor: Actor, rooms: RoomState, clinician: str | None = None
-) -> dict[str, Any]:
-    """``{"items": [RoomView], "queue": [EntryView]}``: the named clinician's room, else
-    a clinician's own, else (admins, schedulers) every active clinician's. Audited."""
+) -> Rooms:
+    """The named clinician's room, else a clinician's own, else (admins, schedulers)
+    every active clinician's; and the shared queue. Audited."""
     auth.require_role(actor, *READERS)
     if clinician:
         wanted = [find_staff(ctx, clinician)]
@@ -42,34 +42,34 @@ async def list_rooms(
         wanted = [find_staff(ctx, actor.id)]
     else:
         wanted = [s for s in list_staff(ctx) if s.role is Role.CLINICIAN and s.active]
-    items = [_room_view(ctx, rooms, staff) for staff in wanted]
+    shown = [_room_view(ctx, rooms, staff) for staff in wanted]
     queue, read = build_views(ctx, rooms.positions, rooms.live(None))
-    read += [cid for item in items for cid in item.pop("client_ids")]
+    read += [cid for _, client_ids in shown for cid in client_ids]
     # Both audit records go in one group commit: the dashboard waits on this answer.
     audits = [ctx.audit.append_many(actor, "room.read", [s.id for s in wanted] or ["queue"])]
     if read:
         audits.append(ctx.audit.append_many(actor, "client.read", sorted(set(read))))
     await asyncio.gather(*audits)
-    return {"items": items, "queue": queue}
+    return Rooms(items=[view for view, _ in shown], queue=queue)
 
 
-async def own_room(ctx: Context, actor: Actor, rooms: RoomState) -> dict[str, Any]:
+async def own_room(ctx: Context, actor: Actor, rooms: RoomState) -> RoomView:
     """The calling clinician's RoomView (the client reads audited)."""
-    view = _room_view(ctx, rooms, find_staff(ctx, actor.id))
-    read = view.pop("client_ids")
+    view, read = _room_view(ctx, rooms, find_staff(ctx, actor.id))
     if read:
         await ctx.audit.append_many(actor, "client.read", read)
     return view
 
 
-def _room_view(ctx: Context, rooms: RoomState, staff: Staff) -> dict[str, Any]:
+def _room_view(ctx: Context, rooms: RoomState, staff: Staff) -> tuple[RoomView, list[str]]:
+    """A clinician's room and the ids of the clients it shows (the caller audits them)."""
     entries, client_ids = build_views(ctx, rooms.positions, rooms.live(staff.id))
-    return {
-        "clinician_id": staff.id,
-        "name": staff.name,
-        "presence": rooms.presence_of(staff.id).value,
-        "waiting_room": waiting_room_on(staff, ctx.policy()),
-        "sessions": sessions.open_segments_of(ctx, staff.id),
-        "entries": entries,
-        "client_ids": client_ids,
-    }
+    view = RoomView(
+        clinician_id=staff.id,
+        name=staff.name,
+        presence=rooms.presence_of(staff.id),
+        waiting_room=waiting_room_on(staff, ctx.policy()),
+        sessions=sessions.open_segments_of(ctx, staff.id),
+        entries=entries,
+    )
+    return view, client_ids

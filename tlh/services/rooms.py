@@ -7,8 +7,8 @@ the policy's ``room_link_hours``; a website link is reusable by many visitors.
 from __future__ import annotations
 
 import html
-from typing import Any
 
+from tlh.api.invites import CopyLink, QuickInvite, QuickSession
 from tlh.domain.links import Channel, JoinLink, ParticipantKind
 from tlh.domain.messages import MessageChannel, MessageKind
 from tlh.domain.models import Appointment, Modality, Role, Staff, Status
@@ -37,13 +37,13 @@ from tlh.services.staff import find_staff
 from tlh.store.base import Put, note
 
 
-async def copy_link(ctx: Context, actor: Actor, body: dict[str, Any]) -> tuple[JoinLink, str]:
+async def copy_link(ctx: Context, actor: Actor, request: CopyLink) -> tuple[JoinLink, str]:
     """A join link for copying (channel ``copy``): the appointment's first client, or one
     of its clients' contacts."""
     auth.require_role(actor, *SENDERS)
-    appt = load_appointment(ctx, body.get("appointment_id"), actor)
+    appt = load_appointment(ctx, request.appointment_id, actor)
     check_invitable(ctx, appt)
-    contact_id = body.get("contact_id") or None
+    contact_id = request.contact_id or None
     client_id = owner_of(ctx, appt, contact_id) if contact_id else appt.client_ids[0]
     made = join_link(
         ctx,
@@ -63,11 +63,11 @@ async def _store_one(ctx: Context, actor: Actor, made: NewLink) -> tuple[JoinLin
     return public(made.link), link_url(base, made.token)
 
 
-def _clinician(ctx: Context, actor: Actor, ref: Any) -> Staff:
+def _clinician(ctx: Context, actor: Actor, ref: str | None) -> Staff:
     """The room meant: the named clinician (a clinician names only their own), else the
     calling clinician's."""
     if ref:
-        staff = find_staff(ctx, str(ref))
+        staff = find_staff(ctx, ref)
     elif actor.role is Role.CLINICIAN:
         staff = find_staff(ctx, actor.id)
     else:
@@ -78,14 +78,14 @@ def _clinician(ctx: Context, actor: Actor, ref: Any) -> Staff:
     return staff
 
 
-async def guest_link(ctx: Context, actor: Actor, clinician: Any) -> tuple[JoinLink, str]:
+async def guest_link(ctx: Context, actor: Actor, clinician: str | None) -> tuple[JoinLink, str]:
     """An invite-others link into a clinician's waiting room."""
     auth.require_role(actor, *SENDERS)
     staff = _clinician(ctx, actor, clinician)
     return await _store_one(ctx, actor, room_link(ctx, actor, staff.id, Channel.GUEST))
 
 
-async def website_snippet(ctx: Context, actor: Actor, clinician: Any) -> str:
+async def website_snippet(ctx: Context, actor: Actor, clinician: str | None) -> str:
     """HTML for the practice's website: a button that opens the clinician's waiting room
     through a reusable website link (the client page redeems it)."""
     auth.require_role(actor, *SENDERS)
@@ -105,22 +105,19 @@ QUICK_MINUTES = 50
 
 
 async def quick(
-    ctx: Context, actor: Actor, body: dict[str, Any], rooms: scope.RoomClients | None = None
-) -> dict[str, Any]:
+    ctx: Context, actor: Actor, request: QuickSession, rooms: scope.RoomClients | None = None
+) -> QuickInvite:
     """An unscheduled telehealth session starting now, and its link (sent or to copy).
 
     A clinician starts one in their own room, for a client of theirs (``rooms``: the
     live rooms, whose clients count as theirs)."""
     auth.require_role(actor, *SENDERS)
-    client = load_client(ctx, str(body.get("client_id") or ""))
+    client = load_client(ctx, request.client_id)
     scope.check_client(ctx, actor, client.id, rooms)
-    staff = _clinician(ctx, actor, body.get("clinician"))
-    how = str(body.get("channel") or "copy")
-    if how not in ("copy", "email", "sms"):
-        raise InvalidInput("channel must be email, sms or copy")
-    channel = None if how == "copy" else MessageChannel(how)
-    if channel is not None and body.get("to"):
-        client = await add_address(ctx, actor, client, channel, str(body["to"]))
+    staff = _clinician(ctx, actor, request.clinician)
+    channel = None if request.channel == "copy" else MessageChannel(request.channel)
+    if channel is not None and request.to:
+        client = await add_address(ctx, actor, client, channel, request.to)
     recipient = explicit(client, channel) if channel is not None else None
     now = ctx.clock()
     appt = Appointment(
@@ -151,4 +148,4 @@ async def quick(
             key=f"invite:{link.id}:{channel.value}", url=url, link_id=link.id, ics="REQUEST",
         )  # fmt: skip
         await enqueue(ctx, actor, [message])
-    return {"appointment": appt, "link": link, "url": url}
+    return QuickInvite(appointment=appt, link=link, url=url)

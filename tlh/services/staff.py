@@ -6,9 +6,11 @@ from typing import Any
 
 import msgspec
 
+from tlh.api.envelope import changed_fields
+from tlh.api.staff import NameChange, NewStaff, StaffChanges
 from tlh.domain.audience import EVERYONE
 from tlh.domain.models import Role, Staff
-from tlh.errors import BadRequest, Conflict, InvalidInput, NotFound
+from tlh.errors import Conflict, NotFound
 from tlh.services import auth
 from tlh.services.context import Actor, Context, new_id
 from tlh.services.validation import clean_name, normalise_email
@@ -26,34 +28,17 @@ def find_staff(ctx: Context, ref: str) -> Staff:
     return record
 
 
-def _role(value: Any) -> Role:
-    try:
-        return Role(value)
-    except ValueError:
-        raise InvalidInput(
-            f"unknown role {value!r} (use {', '.join(r.value for r in Role)})"
-        ) from None
-
-
-async def add_staff(
-    ctx: Context,
-    actor: Actor,
-    *,
-    email: str,
-    name: str,
-    role: str,
-    telehealth: bool = False,
-) -> tuple[Staff, str]:
+async def add_staff(ctx: Context, actor: Actor, new: NewStaff) -> tuple[Staff, str]:
     """Create a staff member and their first API token (returned once, stored hashed)."""
     auth.require_role(actor, Role.ADMIN)
-    email = normalise_email(email)
+    email = normalise_email(new.email)
     now = ctx.clock()
     staff = Staff(
         id=new_id("stf"),
         email=email,
-        name=clean_name(name),
-        role=_role(role),
-        telehealth=telehealth,
+        name=clean_name(new.name),
+        role=new.role,
+        telehealth=new.telehealth,
         created_at=now,
         updated_at=now,
     )
@@ -89,34 +74,20 @@ async def _change_staff(
     return updated
 
 
-async def update_staff(ctx: Context, actor: Actor, ref: str, fields: dict[str, Any]) -> Staff:
+async def update_staff(ctx: Context, actor: Actor, ref: str, changes: StaffChanges) -> Staff:
+    """Change a staff member's name, role, telehealth or waiting room setting (admin)."""
     auth.require_role(actor, Role.ADMIN)
     staff = find_staff(ctx, ref)
-    changes: dict[str, Any] = {}
-    for key, value in fields.items():
-        if key == "name":
-            changes["name"] = clean_name(str(value))
-        elif key == "role":
-            changes["role"] = _role(value)
-        elif key in ("telehealth", "waiting_room"):
-            if value is not None and not isinstance(value, bool):
-                raise InvalidInput(f"{key} must be true or false")
-            changes[key] = value
-        else:
-            raise InvalidInput(f"unknown staff field {key!r}")
-    return await _change_staff(ctx, actor, staff.id, changes)
+    given = changed_fields(changes)
+    if isinstance(changes.name, str):
+        given["name"] = clean_name(changes.name)
+    return await _change_staff(ctx, actor, staff.id, given)
 
 
-async def update_own_name(ctx: Context, actor: Actor, fields: dict[str, Any]) -> Staff:
+async def update_own_name(ctx: Context, actor: Actor, change: NameChange) -> Staff:
     """Any staff member changes their own display name (``{"name"}``, nothing else)."""
-    unknown = sorted(set(fields) - {"name"})
-    if unknown:
-        raise BadRequest(f"unknown field {unknown[0]!r} (only name can be changed here)")
-    name = fields.get("name")
-    if not isinstance(name, str):
-        raise BadRequest("name is required and must be a string")
     staff = find_staff(ctx, actor.id)
-    return await _change_staff(ctx, actor, staff.id, {"name": clean_name(name)})
+    return await _change_staff(ctx, actor, staff.id, {"name": clean_name(change.name)})
 
 
 async def new_token_for(ctx: Context, actor: Actor, ref: str) -> tuple[Staff, str]:

@@ -11,9 +11,9 @@ from __future__ import annotations
 import contextlib
 from typing import Any
 
-import msgspec
 from msgspec.structs import replace
 
+from tlh.api.frames import Admitted
 from tlh.domain import rooms as rules
 from tlh.domain.models import Role, Staff
 from tlh.domain.rooms import EntryState, RoomEntry
@@ -153,11 +153,10 @@ class Admission:
         kind = entry.participant.value
         others = self.hub.join(segment_id, entry.id, label, kind, conn.outbox.push)
         conn.outbox.push(
-            {
-                "type": "admitted",
-                "peer_id": entry.id,
-                "session_id": segment_id,
-                "peers": [msgspec.to_builtins(p) for p in others],
-                "ice_servers": self.ice_servers,
-            }
+            Admitted(
+                peer_id=entry.id,
+                session_id=segment_id,
+                peers=others,
+                ice_servers=list(self.ice_servers),
+            )
         )

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import msgspec
+
 from tlh.domain import audience
 from tlh.domain.audience import Shown
 from tlh.domain.rooms import Presence, RoomEntry
@@ -50,7 +52,12 @@ class RoomEvents:
         }
         room = audience.room(entry.clinician_id)
         [view], client_ids = entry_views(self.ctx, self._positions, [entry])
-        shown = Shown(key="entry", value=view, audience=room, client_ids=tuple(client_ids))
+        shown = Shown(
+            key="entry",
+            value=msgspec.to_builtins(view),
+            audience=room,
+            client_ids=tuple(client_ids),
+        )
         before = audience.room(moved_from.clinician_id) if moved_from else room
         self.ctx.events.publish(event, data, room | before, shown)
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from tlh.api.frames import StaffMessage, Status
 from tlh.domain.rooms import EntryState, RoomEntry
 from tlh.services import sessions
 from tlh.services.callhub import Outbox
@@ -39,7 +40,7 @@ class RoomPages:
     def __init__(self, ctx: Context, state: RoomState) -> None:
         self.ctx, self._state = ctx, state
         self._conns: dict[str, Connection] = {}
-        self._messages: dict[str, list[dict[str, Any]]] = {}
+        self._messages: dict[str, list[StaffMessage]] = {}
         self._opens_at: dict[str, datetime] = {}
         #: Average visit minutes per clinician (``forget_visits`` when one ends).
         self._avg_visit: dict[str, float | None] = {}
@@ -85,7 +86,7 @@ class RoomPages:
         """When the entry's link opens (said in its status until then)."""
         self._opens_at[entry_id] = when
 
-    def push(self, entry_id: str, frame: dict[str, Any]) -> None:
+    def push(self, entry_id: str, frame: StaffMessage) -> None:
         """A staff message: to the page now, and again should it reconnect."""
         kept = self._messages.setdefault(entry_id, [])
         kept.append(frame)
@@ -126,7 +127,7 @@ class RoomPages:
 
     def _status_frame(
         self, entry: RoomEntry, state: str | None = None, facts: Facts | None = None
-    ) -> dict[str, Any]:
+    ) -> Status:
         if facts is None and entry.state is EntryState.WAITING and state is None:
             facts = self._room_facts(entry.clinician_id)
         name = staff_name(self.ctx, entry.clinician_id) if entry.clinician_id else ""

@@ -8,14 +8,15 @@ signalling once admitted, and leaving.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from msgspec.structs import replace
 
+from tlh.api.frames import DeviceCheckDone
 from tlh.domain import rooms as rules
 from tlh.domain.links import JoinLink
-from tlh.domain.rooms import ConnectionTest, RoomEntry
-from tlh.errors import Forbidden, InvalidInput
+from tlh.domain.rooms import ConnectionTest, DeviceCheck, RoomEntry
+from tlh.errors import Forbidden
 from tlh.services.context import Actor, new_id
 from tlh.services.waiting_admission import Admission
 from tlh.services.waiting_exits import Exits
@@ -119,10 +120,15 @@ class ParticipantSide:
         self._events.publish("room.updated", offline, online=False)
         self._exits.hold_place(entry.id)
 
-    async def device_check(self, entry_id: str, frame: dict[str, Any]) -> None:
-        """The page's device check, onto its entry."""
+    async def device_check(self, entry_id: str, found: DeviceCheckDone) -> None:
+        """What the page's device check found (on the entry, for staff to see)."""
         entry = self._state.entry(entry_id)
-        check = rules.device_check(frame, self.ctx.clock())
+        check = DeviceCheck(
+            camera=found.camera,
+            microphone=found.microphone,
+            speaker=found.speaker,
+            at=self.ctx.clock(),
+        )
         checked = replace(entry, device_check=check)
         self._state.put(checked)
         self._events.publish("room.updated", checked)
@@ -145,20 +151,19 @@ class ParticipantSide:
             del self._tests[next(iter(self._tests))]
         return None
 
-    async def media(self, entry_id: str, state: object) -> None:
-        """The page's media connected (in session now) or failed (relay it)."""
+    async def media(self, entry_id: str, state: Literal["connected", "failed"]) -> None:
+        """The page's media connected (in session now), or its direct connection failed
+        (relay it)."""
         entry = self._state.entry(entry_id)
         if state == "connected":
             entry = rules.media_connected(entry, self.ctx.clock())
             self._state.put(entry)
             self._pages.send_status(entry)
-        elif state != "failed":
-            raise InvalidInput("media state is connected or failed")
         else:  # the direct path failed: the segment goes through the server's relay
             segment_id = self._state.call_of(entry_id)
             if segment_id is not None:
                 self.hub.fall_back(segment_id)
-        self._events.publish("room.updated", entry, media=str(state))
+        self._events.publish("room.updated", entry, media=state)
 
     def signal(self, entry_id: str, to: str, data: Any) -> None:
         """Relay a signalling payload; only admitted entries may (``NotAdmitted``)."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from tlh.domain import rooms as rules
 from tlh.domain.models import Role
-from tlh.domain.rooms import RoomEntry
+from tlh.domain.rooms import Presence, RoomEntry
 from tlh.errors import Conflict, InvalidInput, NotFound
 from tlh.services import auth, scope, sessions
 from tlh.services.context import Actor
@@ -100,14 +100,14 @@ class StaffSide:
         self._pages.refresh(back.clinician_id)
         return back
 
-    async def message(self, actor: Actor, entry_id: str, text: object) -> None:
+    async def message(self, actor: Actor, entry_id: str, text: str) -> None:
         """A message to one entry's page ("running 5 minutes late")."""
         entry = self.own_entry(actor, entry_id, Role.ADMIN, Role.SCHEDULER, Role.CLINICIAN)
         frame = message_frame(text, self.ctx.clock())
         self._pages.push(entry_id, frame)
         await self._events.record(actor, "room.message", "room.message", entry, by=actor.id)
 
-    async def message_all(self, actor: Actor, clinician_id: str | None, text: object) -> int:
+    async def message_all(self, actor: Actor, clinician_id: str | None, text: str) -> int:
         """Message everyone waiting in a room; returns how many."""
         self.check_room(actor, clinician_id, Role.ADMIN, Role.SCHEDULER, Role.CLINICIAN)
         frame = message_frame(text, self.ctx.clock())
@@ -133,8 +133,8 @@ class StaffSide:
         await self._admission.auto_admit(moved)
         return self._state.current(moved)
 
-    async def set_presence(self, actor: Actor, presence: object) -> None:
-        """The clinician's presence, shown to everyone in their room."""
+    async def set_presence(self, actor: Actor, presence: Presence) -> None:
+        """What the clinician's waiting clients see: online, late or busy."""
         auth.require_role(actor, Role.CLINICIAN)
         chosen = rules.chosen_presence(presence)
         self._state.set_presence(actor.id, chosen)

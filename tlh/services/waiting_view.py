@@ -10,6 +10,7 @@ import unicodedata
 from datetime import datetime
 from typing import Any
 
+from tlh.api.frames import StaffMessage, Status
 from tlh.domain import rooms as rules
 from tlh.domain.links import JoinLink
 from tlh.domain.models import Appointment, Client, Staff
@@ -78,18 +79,18 @@ def _first_name(name: str) -> str:
     return name.split()[0] if name.split() else "Client"
 
 
-def clean_message(text: object) -> str:
+def clean_message(text: str) -> str:
     """A staff message's text (``InvalidInput`` when empty or too long)."""
-    if not isinstance(text, str) or not text.strip():
+    if not text.strip():
         raise InvalidInput("text is required")
     if len(text) > MAX_MESSAGE:
         raise InvalidInput(f"text is longer than {MAX_MESSAGE} characters")
     return text
 
 
-def message_frame(text: object, now: datetime) -> dict[str, Any]:
+def message_frame(text: str, now: datetime) -> StaffMessage:
     """A staff message for a waiting page (``InvalidInput`` when empty or too long)."""
-    return {"type": "message", "text": clean_message(text), "at": now.isoformat()}
+    return StaffMessage(text=clean_message(text), at=now)
 
 
 def average_visit(ctx: Context, clinician_id: str) -> float | None:
@@ -110,23 +111,21 @@ def status_frame(
     state: str | None = None,
     opens_at: datetime | None = None,
     facts: Facts | None = None,
-) -> dict[str, Any]:
+) -> Status:
     """The ``status`` frame; place and expected wait only while waiting."""
-    frame: dict[str, Any] = {
-        "type": "status",
-        "state": state or entry.state.value,
-        "entry_id": entry.id,
-        "clinician_name": clinician_name,
-        "presence": presence.value,
-        "second_device": entry.second_device,
-    }
-    if opens_at is not None:
-        frame["opens_at"] = opens_at.isoformat()
-    if entry.parting_message:
-        frame["message"] = entry.parting_message
+    line: dict[str, Any] = {}
     if entry.state is EntryState.WAITING and state is None and facts is not None:
         places, average, busy = facts
         place = places.get(entry.id)
-        frame["position"] = place
-        frame["expected_wait_min"] = rules.expected_wait_min(place, average, clinician_busy=busy)
-    return frame
+        wait = rules.expected_wait_min(place, average, clinician_busy=busy)
+        line = {"position": place, "expected_wait_min": wait}
+    return Status(
+        state=state or entry.state.value,
+        entry_id=entry.id,
+        clinician_name=clinician_name,
+        presence=presence.value,
+        second_device=entry.second_device,
+        opens_at=opens_at,
+        message=entry.parting_message,
+        **line,
+    )

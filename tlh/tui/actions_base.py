@@ -72,7 +72,7 @@ class ActionsBase(App[None]):
     async def _appointment_record(self, appt_id: str) -> Appointment | None:
         """Today's copy of the appointment, else the server's."""
         known = self.state.appointments.get(appt_id)
-        return known or await self._do(lambda: self.client.appointment_get(appt_id))
+        return known or await self._do(lambda: self.client.appointments.get(appt_id))
 
     def _who(self, appt_id: str | None) -> str:
         """The appointment's clients by name, for a dialog's title."""
@@ -89,7 +89,7 @@ class ActionsBase(App[None]):
             return None
 
     async def _refresh_rooms(self) -> None:
-        rooms = await self._do(self.client.rooms)
+        rooms = await self._do(self.client.rooms.list)
         if rooms is not None:
             self.state.load_rooms(rooms)
             self.redraw()

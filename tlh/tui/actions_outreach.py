@@ -56,7 +56,7 @@ class OutreachActions(ActionsBase):
             return
 
         async def send(to: str | None) -> object:
-            return await self.client.invite(appt_id, channel, to=to)
+            return await self.client.invites.send(appt_id, channel, to=to)
 
         await self._send(appt.client_ids, channel, send, f"link sent by {channel}")
 
@@ -74,7 +74,7 @@ class OutreachActions(ActionsBase):
             return
 
         async def send(to: str | None) -> object:
-            return await self.client.consent_send(client_id, channel, to=to)
+            return await self.client.consents.send(client_id, channel, to=to)
 
         await self._send([client_id], channel, send, f"consent form sent by {channel}")
 
@@ -91,7 +91,7 @@ class OutreachActions(ActionsBase):
             Prompt(
                 f"Verbal consent of {name}: how and when did they agree?",
                 submit=lambda note: self._attempt(
-                    lambda: self.client.consent_verbal(client_id, note),
+                    lambda: self.client.consents.verbal(client_id, note),
                     self._told("verbal consent recorded"),
                 ),
                 placeholder="e.g. agreed by phone after the form was read aloud",
@@ -106,7 +106,7 @@ class OutreachActions(ActionsBase):
         it: the server checks it, saves it on the record (audited), then sends."""
         person = None
         if len(client_ids) == 1:
-            person = await self._do(lambda: self.client.client_get(client_ids[0]))
+            person = await self._do(lambda: self.client.clients.get(client_ids[0]))
             if person is None:
                 return
         if person is None or (person.email if channel == "email" else person.phone):

@@ -18,7 +18,7 @@ from .dialogs.person_menu import acts_on_person
 from .dialogs.prompt import Prompt
 
 if TYPE_CHECKING:
-    from tlh.client.rooms import EntryView
+    from tlh.api.rooms import EntryView
 
 #: The longest room message the server takes.
 MESSAGE_MAX = 500
@@ -38,7 +38,7 @@ class RoomActions(ActionsBase):
         return waiting[0] if waiting else None
 
     async def _call_page(self, appointment_id: str | None) -> None:
-        link = await self._do(lambda: self.client.call_link(appointment_id))
+        link = await self._do(lambda: self.client.sessions.call_link(appointment_id))
         if link is not None:
             self.open_call(link.url)
 
@@ -50,7 +50,7 @@ class RoomActions(ActionsBase):
         entry_id = self._entry()
         if entry_id is None:
             return
-        done = await self._do(lambda: self.client.room_admit(entry_id))
+        done = await self._do(lambda: self.client.rooms.admit(entry_id))
         if done is not None:
             self.state.acknowledge(entry_id)
             await self._refresh_rooms()
@@ -58,7 +58,7 @@ class RoomActions(ActionsBase):
 
     async def action_admit_all(self) -> None:
         """Admit everyone waiting in the caller's room."""
-        done = await self._do(self.client.room_admit_all)
+        done = await self._do(self.client.rooms.admit_all)
         if done is not None:
             self.notify(f"admitted {len(done.admitted)}", markup=False)
             await self._refresh_rooms()
@@ -69,7 +69,7 @@ class RoomActions(ActionsBase):
     async def action_deny(self) -> None:
         """Turn the selected person away."""
         entry_id = self._entry()
-        if entry_id is not None and await self._do(lambda: self.client.room_deny(entry_id)):
+        if entry_id is not None and await self._do(lambda: self.client.rooms.deny(entry_id)):
             self.state.acknowledge(entry_id)
             await self._refresh_rooms()
 
@@ -77,12 +77,12 @@ class RoomActions(ActionsBase):
     async def action_send_back(self) -> None:
         """Send the selected person back to the waiting room."""
         entry_id = self._entry()
-        if entry_id is not None and await self._do(lambda: self.client.room_return(entry_id)):
+        if entry_id is not None and await self._do(lambda: self.client.rooms.send_back(entry_id)):
             await self._refresh_rooms()
 
     async def action_call_next(self) -> None:
         """Admit the next person in line and open the call page."""
-        done = await self._do(self.client.room_next)
+        done = await self._do(self.client.rooms.next)
         if done is not None:
             self.state.acknowledge(done.id)
             await self._refresh_rooms()
@@ -102,7 +102,7 @@ class RoomActions(ActionsBase):
             Prompt(
                 f"Message to {self.state.label(entry)}",
                 submit=lambda text: self._attempt(
-                    lambda: self.client.room_message(entry.id, text), self._told("message sent")
+                    lambda: self.client.rooms.message(entry.id, text), self._told("message sent")
                 ),
                 placeholder="Shown on their waiting screen",
                 max_length=MESSAGE_MAX,
@@ -120,7 +120,7 @@ class RoomActions(ActionsBase):
             Prompt(
                 "Message to everyone waiting",
                 submit=lambda text: self._attempt(
-                    lambda: self.client.room_message_all(text), counted
+                    lambda: self.client.rooms.message_all(text), counted
                 ),
                 placeholder="Shown on every waiting screen",
                 max_length=MESSAGE_MAX,
@@ -135,8 +135,8 @@ class RoomActions(ActionsBase):
         if entry is None:
             self.notify("select someone waiting first", markup=False)
             return
-        me = await self._do(self.client.me)
-        staff = await self._do(self.client.staff_list) if me is not None else None
+        me = await self._do(self.client.staff.me)
+        staff = await self._do(self.client.staff.list) if me is not None else None
         if staff is None:
             return
         others = [
@@ -148,7 +148,7 @@ class RoomActions(ActionsBase):
             self.notify("no other telehealth clinician to transfer to", markup=False)
             return
         to = await self._ask(Choose(f"Transfer {self.state.label(entry)} to", others))
-        if to is None or await self._do(lambda: self.client.room_transfer(entry.id, to)) is None:
+        if to is None or await self._do(lambda: self.client.rooms.transfer(entry.id, to)) is None:
             return
         self.state.acknowledge(entry.id)
         self.notify("transferred", markup=False)

@@ -42,7 +42,7 @@ class SessionActions(ActionsBase):
             self.notify("no appointment selected", markup=False)
             return
         try:
-            started = await self.client.session_start(appt_id)
+            started = await self.client.sessions.start(appt_id)
         except TlhError as exc:
             reasons = (
                 [
@@ -66,7 +66,7 @@ class SessionActions(ActionsBase):
         if appt_id is None:
             self.notify("no appointment selected", markup=False)
             return
-        found = await self._do(lambda: self.client.eligibility(appt_id))
+        found = await self._do(lambda: self.client.appointments.eligibility(appt_id))
         if found is None:
             return
         self.state.set_eligibility(found)
@@ -83,14 +83,14 @@ class SessionActions(ActionsBase):
             self.notify("select a person or an appointment first", markup=False)
             return
         who = self.state.label(entry) if entry is not None else self._who(appt_id)
-        segments = await self._do(self.client.sessions)
+        segments = await self._do(self.client.sessions.list)
         live = [s for s in segments or [] if s.ended_at is None and s.appointment_id == appt_id]
         if segments is not None and not live:
             self.notify("no session is open for this selection", markup=False)
         if not live or not await self._ask(Confirm(f"End the session with {who}?", "End")):
             return
         segment = max(live, key=lambda s: s.started_at)
-        if await self._do(lambda: self.client.session_end(segment.id)) is not None:
+        if await self._do(lambda: self.client.sessions.end(segment.id)) is not None:
             self.notify("session ended", markup=False)
             await self._refresh_rooms()
 
@@ -111,7 +111,7 @@ class SessionActions(ActionsBase):
         title = f"{self._who(appt.id)}: {appt.status.value}, mark as"
         chosen = await self._ask(Choose(title, options))
         changed = (
-            await self._do(lambda: self.client.appointment_status(appt.id, chosen))
+            await self._do(lambda: self.client.appointments.set_status(appt.id, chosen))
             if chosen
             else None
         )

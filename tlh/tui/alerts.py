@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import msgspec
 
 if TYPE_CHECKING:
-    from tlh.client.rooms import StaffEvent
+    from tlh.api.events import StaffEvent
 
 #: Seconds a hook command may run before it is killed.
 HOOK_TIMEOUT_S = 10.0

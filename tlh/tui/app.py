@@ -39,8 +39,8 @@ from .settings import DashboardSettings, save
 from .state import Connection, DashboardState
 
 if TYPE_CHECKING:
+    from tlh.api.events import StaffEvent
     from tlh.client import TlhClient
-    from tlh.client.rooms import StaffEvent
 
 #: Middle-generation collections between two full ones (Python's default is 10).
 FULL_GC_EVERY = 1000

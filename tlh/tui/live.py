@@ -21,8 +21,8 @@ from .schedule_sync import ScheduleSync
 from .state import Connection, DashboardState
 
 if TYPE_CHECKING:
+    from tlh.api.events import StaffEvent
     from tlh.client import TlhClient
-    from tlh.client.rooms import StaffEvent
 
 #: Reconnect delays grow from the first to the last, doubling.
 BACKOFF_FIRST_S = 0.25
@@ -114,18 +114,18 @@ class LiveFeed:
         await self.schedule.follow(event.type, event.data)
         applied = self.state.apply(event)
         if applied.refresh_rooms:
-            self.state.load_rooms(await self.client.rooms())
+            self.state.load_rooms(await self.client.rooms.list())
         if applied.arrival is not None:
             self.arrived(applied.arrival, event)
         self.changed()
 
     async def resync(self) -> None:
         """Fetch everything again: rooms and today's schedule, then eligibility."""
-        policy = await self.client.practice()
+        policy = await self.client.practice.get()
         self.zone = policy.timezone
         self.idle_logoff_min = policy.idle_logoff_min
         self.dashboard_unlock = policy.dashboard_unlock
-        self.state.load_rooms(await self.client.rooms())
+        self.state.load_rooms(await self.client.rooms.list())
         self.changed()  # the people screen first: that is what a clinician waits for
         await self.refresh_schedule()
 

@@ -65,16 +65,16 @@ class ScheduleSync:
     async def load(self) -> None:
         """Today's and the next days' appointments with names, then today's eligibility."""
         if self.me is None:
-            self.me = await self.client.me()
+            self.me = await self.client.staff.me()
         today, mine = self._today(), self._mine()
-        appointments = await self.client.appointments(date=today, clinician=mine)
-        upcoming = await self.client.appointments(
+        appointments = await self.client.appointments.list(date=today, clinician=mine)
+        upcoming = await self.client.appointments.list(
             from_=today + timedelta(days=1),
             to=today + timedelta(days=UPCOMING_DAYS),
             clinician=mine,
         )
         wanted = {c for a in (*appointments, *upcoming) for c in a.client_ids}
-        names = {c.id: c.name for c in await self.client.clients() if c.id in wanted}
+        names = {c.id: c.name for c in await self.client.clients.list() if c.id in wanted}
         self.state.load_schedule(appointments, names, upcoming)
         self.changed()  # the day first, then whether each session can start
         now = self.now()
@@ -116,7 +116,7 @@ class ScheduleSync:
 
     async def _refetch(self, appt_id: str) -> None:
         try:
-            appt = await self.client.appointment_get(appt_id)
+            appt = await self.client.appointments.get(appt_id)
         except (NotFound, Forbidden):
             self.state.place_appointment(appt_id, None, Placement.GONE)
             self.changed()
@@ -145,7 +145,7 @@ class ScheduleSync:
             if client_id not in self.state.client_names:
                 with contextlib.suppress(TlhError):
                     self.state.client_names[client_id] = (
-                        await self.client.client_get(client_id)
+                        await self.client.clients.get(client_id)
                     ).name
 
     async def _check(self, appointments: Iterable[Appointment]) -> None:
@@ -154,7 +154,7 @@ class ScheduleSync:
         async def one(appt_id: str) -> None:
             async with gate:
                 with contextlib.suppress(TlhError):
-                    self.state.set_eligibility(await self.client.eligibility(appt_id))
+                    self.state.set_eligibility(await self.client.appointments.eligibility(appt_id))
 
         await asyncio.gather(*(one(a.id) for a in appointments))
 

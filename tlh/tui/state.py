@@ -15,7 +15,8 @@ from enum import StrEnum
 
 import msgspec
 
-from tlh.client.rooms import EntryView, Rooms, StaffEvent
+from tlh.api.events import StaffEvent
+from tlh.api.rooms import EntryView, Rooms
 from tlh.domain.models import Appointment, Eligibility
 from tlh.domain.rooms import EntryState
 

@@ -27,7 +27,7 @@ def login(
     async def body(client: TlhClient, out: Output) -> None:
         from tlh.cli import config
 
-        me = await client.me()
+        me = await client.staff.me()
         path = config.save(url, token)
         if out.as_json:
             out.json(me)
@@ -47,7 +47,7 @@ def backup(
     async def body(client: TlhClient, out: Output) -> None:
         from tlh.cli.exports import write_file
 
-        data = await client.backup()
+        data = await client.admin.backup()
         write_file(file, data)
         out.note(f"wrote backup {file} ({len(data)} bytes)")
 

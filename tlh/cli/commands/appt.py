@@ -27,8 +27,8 @@ ClinicianOpt = Annotated[
 
 async def _context(client: TlhClient) -> tuple[str, dict[str, str]]:
     """The practice's zone and staff emails by id, for human tables (one fetch each)."""
-    policy = await client.practice()
-    staff = {s.id: s.email for s in await client.staff_list()}
+    policy = await client.practice.get()
+    staff = {s.id: s.email for s in await client.staff.list()}
     return policy.timezone, staff
 
 
@@ -77,7 +77,7 @@ def add(
     output(ctx, json_)
 
     async def body(client: TlhClient, out: Output) -> None:
-        made = await client.appointment_add(
+        made = await client.appointments.add(
             client_ids=client_ids,
             clinicians=clinicians,
             start=start,
@@ -111,7 +111,7 @@ def list_(
     output(ctx, json_)
 
     async def body(client: TlhClient, out: Output) -> None:
-        found = await client.appointments(date=date, from_=from_, to=to, clinician=clinician)
+        found = await client.appointments.list(date=date, from_=from_, to=to, clinician=clinician)
         if out.as_json:
             out.raw(client.last_body + b"\n")  # the API's bytes verbatim: no re-encode
             return
@@ -126,7 +126,7 @@ def show(ctx: typer.Context, id: IdArg, json_: JsonOpt = False) -> None:
     output(ctx, json_)
 
     async def body(client: TlhClient, out: Output) -> None:
-        await _show(client, out, [await client.appointment_get(id)], many=False)
+        await _show(client, out, [await client.appointments.get(id)], many=False)
 
     run(ctx, body)
 
@@ -162,7 +162,7 @@ def update(
     modality = None if telehealth is None else ("telehealth" if telehealth else "in_person")
 
     async def body(client: TlhClient, out: Output) -> None:
-        changed = await client.appointment_update(
+        changed = await client.appointments.update(
             id,
             start=start,
             duration_min=duration,
@@ -188,7 +188,7 @@ def status(
     output(ctx, json_)
 
     async def body(client: TlhClient, out: Output) -> None:
-        await _show(client, out, [await client.appointment_status(id, new)], many=False)
+        await _show(client, out, [await client.appointments.set_status(id, new)], many=False)
 
     run(ctx, body)
 
@@ -199,7 +199,7 @@ def cancel(ctx: typer.Context, id: IdArg, json_: JsonOpt = False) -> None:
     output(ctx, json_)
 
     async def body(client: TlhClient, out: Output) -> None:
-        done = await client.appointment_cancel(id)
+        done = await client.appointments.cancel(id)
         if out.as_json:
             out.json(done)
         else:
@@ -222,7 +222,7 @@ def explain(
     output(ctx, json_)
 
     async def body(client: TlhClient, out: Output) -> int:
-        answer = await client.eligibility(id, at=at, clinician=clinician)
+        answer = await client.appointments.eligibility(id, at=at, clinician=clinician)
         if out.as_json:
             out.json(answer)
         elif answer.can_start:

@@ -12,8 +12,8 @@ from tlh.cli.output import Output
 from tlh.cli.state import JsonOpt, output, run
 
 if TYPE_CHECKING:
+    from tlh.api.appointments import RowError
     from tlh.client import TlhClient
-    from tlh.client.wire import RowError
 
 #: Larger files are refused before upload (the server's own limit is a little higher).
 MAX_IMPORT_BYTES = 50 * 1024 * 1024
@@ -75,14 +75,14 @@ def import_(
     output(ctx, json_)
 
     async def body(client: TlhClient, out: Output) -> int:
-        from tlh.client.wire import row_errors
+        from tlh.api.appointments import row_errors
         from tlh.errors import InvalidInput
 
         fmt = import_format(file)
         data = read_import_file(file)
         try:
             with out.progress("uploading", len(data)) as update:
-                report = await client.import_appointments(
+                report = await client.appointments.import_file(
                     data, fmt, dry_run=dry_run, partial=partial, progress=update
                 )
         except InvalidInput as exc:
@@ -129,6 +129,6 @@ def export(
     async def body(client: TlhClient, out: Output) -> None:
         from tlh.cli.exports import deliver
 
-        deliver(out, dest, await client.export_appointments(from_, to, fmt))
+        deliver(out, dest, await client.appointments.export(from_, to, fmt))
 
     run(ctx, body)

@@ -31,7 +31,7 @@ def list_(
     output(ctx, json_)
 
     async def body(client: TlhClient, out: Output) -> None:
-        entries = await client.audit(since=since, limit=limit)
+        entries = await client.audit.list(since=since, limit=limit)
         if out.as_json:
             out.json({"items": entries})
             return
@@ -63,7 +63,7 @@ def export(
     async def body(client: TlhClient, out: Output) -> None:
         from tlh.cli.exports import deliver
 
-        deliver(out, dest, await client.audit_export())
+        deliver(out, dest, await client.audit.export())
 
     run(ctx, body)
 
@@ -74,7 +74,7 @@ def verify(ctx: typer.Context, json_: JsonOpt = False) -> None:
     output(ctx, json_)
 
     async def body(client: TlhClient, out: Output) -> int:
-        result = await client.audit_verify()
+        result = await client.audit.verify()
         if out.as_json:
             out.json(result)
         elif result.ok:

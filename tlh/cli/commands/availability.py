@@ -47,7 +47,7 @@ def set_(
 
     async def body(client: TlhClient, out: Output) -> None:
         day = WEEKDAYS[weekday_number(weekday)]  # checked here; sent as the API's day name
-        block = await client.availability_add(clinician, day, start, end, mode)
+        block = await client.availability.add(clinician, day, start, end, mode)
         if out.as_json:
             out.json(block)
         else:
@@ -69,11 +69,11 @@ def list_(
     output(ctx, json_)
 
     async def body(client: TlhClient, out: Output) -> None:
-        blocks = await client.availability(clinician)
+        blocks = await client.availability.list(clinician)
         if out.as_json:
             out.json({"items": blocks})
             return
-        staff = {s.id: s.email for s in await client.staff_list()}
+        staff = {s.id: s.email for s in await client.staff.list()}
         out.table(
             ("id", "clinician", "weekday", "from", "to", "mode"),
             [
@@ -102,7 +102,7 @@ def remove(
     output(ctx, json_)
 
     async def body(client: TlhClient, out: Output) -> None:
-        await client.availability_delete(id)
+        await client.availability.delete(id)
         if out.as_json:
             out.json({"ok": True, "id": id})
         else:

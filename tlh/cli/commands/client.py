@@ -46,7 +46,7 @@ def add(
     output(ctx, json_)
 
     async def body(client: TlhClient, out: Output) -> None:
-        made = await client.client_add(
+        made = await client.clients.add(
             name, dob=dob, email=email, phone=phone, external_id=external_id
         )
         if out.as_json:
@@ -70,7 +70,7 @@ def list_(
     output(ctx, json_)
 
     async def body(client: TlhClient, out: Output) -> None:
-        found = await (client.client_search(search) if search else client.clients())
+        found = await (client.clients.search(search) if search else client.clients.list())
         if out.as_json:
             out.json({"items": found})
         else:
@@ -85,7 +85,7 @@ def show(ctx: typer.Context, id: IdArg, json_: JsonOpt = False) -> None:
     output(ctx, json_)
 
     async def body(client: TlhClient, out: Output) -> None:
-        _one(out, await client.client_get(id))
+        _one(out, await client.clients.get(id))
 
     run(ctx, body)
 
@@ -105,7 +105,7 @@ def update(
     output(ctx, json_)
 
     async def body(client: TlhClient, out: Output) -> None:
-        changed = await client.client_update(
+        changed = await client.clients.update(
             id, name=name, email=email, phone=phone, dob=dob, external_id=external_id
         )
         _one(out, changed)
@@ -135,7 +135,7 @@ def contact_add(
     )
 
     async def body(client: TlhClient, out: Output) -> None:
-        changed = await client.contact_add(
+        changed = await client.clients.add_contact(
             id, name, relationship=relationship, email=email, phone=phone, reminders=wanted
         )
         _one(out, changed)

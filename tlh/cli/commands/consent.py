@@ -49,7 +49,7 @@ def send(
     channel = pick_channel(ctx, email=email, sms=sms) or "email"
 
     async def body(client: TlhClient, out: Output) -> None:
-        sent = await client.consent_send(client_id, channel, to=to)
+        sent = await client.consents.send(client_id, channel, to=to)
         if out.as_json:
             out.raw(client.last_body + b"\n")
         else:
@@ -79,13 +79,13 @@ def record_verbal(
 
         # The server records the caller as the attester: --by guards against attesting
         # in someone else's name with the wrong token.
-        me = await client.me()
+        me = await client.staff.me()
         if me.email.casefold() != by.strip().casefold():
             raise Forbidden(
                 f"you are logged in as {me.email}, not {by.strip()}: "
                 "log in as the clinician who took the consent"
             )
-        record = await client.consent_verbal(client_id, note)
+        record = await client.consents.verbal(client_id, note)
         _record(client, out, record, "verbal consent recorded")
 
     run(ctx, body)
@@ -105,11 +105,11 @@ def status(
     async def body(client: TlhClient, out: Output) -> None:
         from tlh.cli.render import consent_table
 
-        found = await client.consents(client_id)
+        found = await client.consents.list(client_id)
         if out.as_json:
             out.raw(client.last_body + b"\n")
             return
-        consent_table(out, found, (await client.practice()).timezone)
+        consent_table(out, found, (await client.practice.get()).timezone)
 
     run(ctx, body)
 
@@ -127,7 +127,7 @@ def revoke(
     output(ctx, json_)
 
     async def body(client: TlhClient, out: Output) -> None:
-        record = await client.consent_revoke(client_id, note)
+        record = await client.consents.revoke(client_id, note)
         _record(client, out, record, "consent revoked")
 
     run(ctx, body)
@@ -148,6 +148,6 @@ def export(
     async def body(client: TlhClient, out: Output) -> None:
         from tlh.cli.exports import deliver
 
-        deliver(out, dest, await client.consent_export(fmt))
+        deliver(out, dest, await client.consents.export(fmt))
 
     run(ctx, body)

@@ -102,7 +102,7 @@ def demo_dashboard(url: str, token: str, join: str) -> None:
     """The dashboard of ``tlh demo``: signed in as ``token``, greeting with the client link."""
     import asyncio
 
-    from tlh.client.api import TlhClient
+    from tlh.client import TlhClient
     from tlh.tui.app import DashboardApp
 
     greeting = (

@@ -95,7 +95,7 @@ def send(
         from tlh.cli.render import sent_table
 
         assert appt is not None
-        sent = await client.invite(appt, channel, to=to, contact_id=contact)
+        sent = await client.invites.send(appt, channel, to=to, contact_id=contact)
         if out.as_json:
             _api_json(client, out)
             return
@@ -105,7 +105,7 @@ def send(
     async def day(client: TlhClient, out: Output) -> None:
         assert date is not None
         with working(out, f"sending the invitations of {date} by {channel}"):
-            report = await client.invite_day(date, channel)
+            report = await client.invites.day(date, channel)
         if out.as_json:
             _api_json(client, out)
             return
@@ -130,7 +130,7 @@ def link(
     output(ctx, json_)
 
     async def body(client: TlhClient, out: Output) -> None:
-        made = await client.invite_link(appt, contact_id=contact)
+        made = await client.invites.link(appt, contact_id=contact)
         if out.as_json:
             _api_json(client, out)
         else:
@@ -160,7 +160,7 @@ def quick(
     channel = pick_channel(ctx, default=None, email=email, sms=sms, copy=copy)
 
     async def body(client: TlhClient, out: Output) -> None:
-        made = await client.invite_quick(client_id, clinician=clinician, channel=channel, to=to)
+        made = await client.invites.quick(client_id, clinician=clinician, channel=channel, to=to)
         if out.as_json:
             _api_json(client, out)
         elif channel in (None, "copy"):
@@ -179,7 +179,7 @@ def guest(ctx: typer.Context, clinician: ClinicianOpt, json_: JsonOpt = False) -
     output(ctx, json_)
 
     async def body(client: TlhClient, out: Output) -> None:
-        made = await client.invite_guest(clinician)
+        made = await client.invites.guest(clinician)
         if out.as_json:
             _api_json(client, out)
         else:
@@ -194,7 +194,7 @@ def website(ctx: typer.Context, clinician: ClinicianOpt, json_: JsonOpt = False)
     output(ctx, json_)
 
     async def body(client: TlhClient, out: Output) -> None:
-        snippet = await client.invite_website(clinician)
+        snippet = await client.invites.website(clinician)
         if out.as_json:
             _api_json(client, out)
         else:

@@ -29,11 +29,11 @@ def list_(
     async def body(client: TlhClient, out: Output) -> None:
         from tlh.cli.render import link_table
 
-        found = await client.links(appt)
+        found = await client.links.list(appt)
         if out.as_json:
             out.raw(client.last_body + b"\n")
             return
-        link_table(out, found, (await client.practice()).timezone)
+        link_table(out, found, (await client.practice.get()).timezone)
 
     run(ctx, body)
 
@@ -44,7 +44,7 @@ def revoke(ctx: typer.Context, link_id: LinkArg, json_: JsonOpt = False) -> None
     output(ctx, json_)
 
     async def body(client: TlhClient, out: Output) -> None:
-        done = await client.link_revoke(link_id)
+        done = await client.links.revoke(link_id)
         if out.as_json:
             out.raw(client.last_body + b"\n")
         else:
@@ -62,7 +62,7 @@ def resend(ctx: typer.Context, link_id: LinkArg, json_: JsonOpt = False) -> None
     async def body(client: TlhClient, out: Output) -> None:
         from tlh.cli.render import sent_table
 
-        sent = await client.link_resend(link_id)
+        sent = await client.links.resend(link_id)
         if out.as_json:
             out.raw(client.last_body + b"\n")
             return

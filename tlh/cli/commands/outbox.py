@@ -38,11 +38,11 @@ def list_(
     async def body(client: TlhClient, out: Output) -> None:
         from tlh.cli.render import outbox_table
 
-        found = await client.outbox(status)
+        found = await client.outbox.list(status)
         if out.as_json:
             out.raw(client.last_body + b"\n")
             return
-        outbox_table(out, found, (await client.practice()).timezone)
+        outbox_table(out, found, (await client.practice.get()).timezone)
 
     run(ctx, body)
 
@@ -60,11 +60,11 @@ def show(
         from tlh.cli.output import clean
         from tlh.cli.render import message_fields
 
-        found = await client.outbox_get(message_id)
+        found = await client.outbox.get(message_id)
         if out.as_json:
             out.raw(client.last_body + b"\n")
             return
-        message_fields(out, found, (await client.practice()).timezone)
+        message_fields(out, found, (await client.practice.get()).timezone)
         out.line("")
         # Line by line, each shown literally: a template cannot drive the terminal.
         for text_line in found.text.splitlines():

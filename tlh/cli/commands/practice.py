@@ -52,7 +52,7 @@ def show(ctx: typer.Context, json_: JsonOpt = False) -> None:
     output(ctx, json_)
 
     async def body(client: TlhClient, out: Output) -> None:
-        policy = await client.practice()
+        policy = await client.practice.get()
         if out.as_json:
             out.json(policy)
             return
@@ -77,7 +77,7 @@ def set_(
     output(ctx, json_)
 
     async def body(client: TlhClient, out: Output) -> None:
-        policy = await client.update_practice(**{key: parse_policy_value(key, value)})
+        policy = await client.practice.update(**{key: parse_policy_value(key, value)})
         if out.as_json:
             out.json(policy)
         else:

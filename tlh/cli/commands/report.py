@@ -72,9 +72,9 @@ def _report(
     async def body(client: TlhClient, out: Output) -> None:
         last = to or from_
         if fmt is Format.CSV:
-            out.raw(await client.report_csv(kind, from_, last, clinician))
+            out.raw(await client.reports.csv(kind, from_, last, clinician))
             return
-        items = await client.report(kind, from_, last, clinician)
+        items = await client.reports.rows(kind, from_, last, clinician)
         if fmt is Format.JSON:
             out.json({"items": items})
             return

@@ -14,8 +14,8 @@ from tlh.cli.state import JsonOpt, output, run
 if TYPE_CHECKING:
     from datetime import datetime
 
+    from tlh.api.rooms import EntryView, Rooms
     from tlh.client import TlhClient
-    from tlh.client.rooms import EntryView, Rooms
 
 app = typer.Typer(
     help="Waiting rooms: list, admit, deny, send back, message, transfer, call next, watch.",
@@ -94,11 +94,11 @@ def list_(ctx: typer.Context, clinician: ClinicianOpt = None, json_: JsonOpt = F
     output(ctx, json_)
 
     async def body(client: TlhClient, out: Output) -> None:
-        rooms = await client.rooms(clinician)
+        rooms = await client.rooms.list(clinician)
         if out.as_json:
             out.raw(client.last_body + b"\n")
             return
-        rooms_table(out, rooms, (await client.practice()).timezone)
+        rooms_table(out, rooms, (await client.practice.get()).timezone)
 
     run(ctx, body)
 
@@ -123,9 +123,9 @@ def admit(
 
     async def body(client: TlhClient, out: Output) -> None:
         if entry is not None:
-            _entry_done(client, out, await client.room_admit(entry, approve), "admitted")
+            _entry_done(client, out, await client.rooms.admit(entry, approve), "admitted")
             return
-        done = await client.room_admit_all(clinician)
+        done = await client.rooms.admit_all(clinician)
         if out.as_json:
             out.raw(client.last_body + b"\n")
             return
@@ -149,7 +149,7 @@ def deny(
     output(ctx, json_)
 
     async def body(client: TlhClient, out: Output) -> None:
-        _entry_done(client, out, await client.room_deny(entry, message), "denied")
+        _entry_done(client, out, await client.rooms.deny(entry, message), "denied")
 
     run(ctx, body)
 
@@ -160,7 +160,7 @@ def return_(ctx: typer.Context, entry: EntryArg, json_: JsonOpt = False) -> None
     output(ctx, json_)
 
     async def body(client: TlhClient, out: Output) -> None:
-        _entry_done(client, out, await client.room_return(entry), "sent back")
+        _entry_done(client, out, await client.rooms.send_back(entry), "sent back")
 
     run(ctx, body)
 
@@ -181,13 +181,13 @@ def message(
 
     async def body(client: TlhClient, out: Output) -> None:
         if all_:
-            sent = await client.room_message_all(args[0], clinician)
+            sent = await client.rooms.message_all(args[0], clinician)
             if out.as_json:
                 out.raw(client.last_body + b"\n")
             else:
                 out.note(f"sent to {sent.sent} waiting")
             return
-        await client.room_message(args[0], args[1])
+        await client.rooms.message(args[0], args[1])
         if out.as_json:
             out.json({"sent": 1})
         else:
@@ -207,7 +207,7 @@ def transfer(
     output(ctx, json_)
 
     async def body(client: TlhClient, out: Output) -> None:
-        _entry_done(client, out, await client.room_transfer(entry, to), "transferred")
+        _entry_done(client, out, await client.rooms.transfer(entry, to), "transferred")
 
     run(ctx, body)
 
@@ -218,7 +218,7 @@ def next_(ctx: typer.Context, clinician: ClinicianOpt = None, json_: JsonOpt = F
     output(ctx, json_)
 
     async def body(client: TlhClient, out: Output) -> None:
-        _entry_done(client, out, await client.room_next(clinician), "admitted")
+        _entry_done(client, out, await client.rooms.next(clinician), "admitted")
 
     run(ctx, body)
 
@@ -233,7 +233,7 @@ def presence(
     output(ctx, json_)
 
     async def body(client: TlhClient, out: Output) -> None:
-        room = await client.room_presence(state)
+        room = await client.rooms.set_presence(state)
         if out.as_json:
             out.raw(client.last_body + b"\n")
         else:

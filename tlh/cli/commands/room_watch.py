@@ -16,8 +16,8 @@ from tlh.cli.output import Output, clean
 from tlh.errors import Unavailable
 
 if TYPE_CHECKING:
+    from tlh.api.events import StaffEvent
     from tlh.client import TlhClient
-    from tlh.client.rooms import StaffEvent
 
 #: Reconnect delays grow from the first to the last, doubling.
 BACKOFF_FIRST_S = 0.5
@@ -36,13 +36,13 @@ class Names:
 
     async def load(self) -> None:
         """The practice's zone and the staff list (once per connection)."""
-        self.zone = (await self.client.practice()).timezone
-        self.staff = {s.id: s.name for s in await self.client.staff_list()}
+        self.zone = (await self.client.practice.get()).timezone
+        self.staff = {s.id: s.name for s in await self.client.staff.list()}
 
     async def entry(self, entry_id: str) -> str:
         """Who an entry is (as staff see it), refreshing the rooms once when unknown."""
         if entry_id not in self.entries:
-            rooms = await self.client.rooms()
+            rooms = await self.client.rooms.list()
             for entry in [e for room in rooms.items for e in room.entries] + rooms.queue:
                 self.entries[entry.id] = entry.label or entry.participant.value
         return self.entries.get(entry_id, "")

@@ -78,7 +78,7 @@ def start(
 
     async def body(client: TlhClient, out: Output) -> int | None:
         try:
-            started = await client.session_start(appt, room=room)
+            started = await client.sessions.start(appt, room=room)
         except TlhError as exc:
             reasons = blocking_reasons(exc.details)
             if not reasons:
@@ -102,9 +102,9 @@ def start(
 async def open_segment_of(client: TlhClient, appt: str) -> SessionSegment:
     """The open session segment of an appointment: today's sessions first, then the
     rooms' open sessions (a session that began before midnight)."""
-    candidates = list(await client.sessions())
+    candidates = list(await client.sessions.list())
     if not any(s.appointment_id == appt and s.ended_at is None for s in candidates):
-        candidates = [s for room in (await client.rooms()).items for s in room.sessions]
+        candidates = [s for room in (await client.rooms.list()).items for s in room.sessions]
     for segment in candidates:
         if segment.appointment_id == appt and segment.ended_at is None:
             return segment
@@ -119,7 +119,7 @@ def end(ctx: typer.Context, appt: ApptArg, json_: JsonOpt = False) -> None:
     async def body(client: TlhClient, out: Output) -> None:
         segment = None if appt.startswith("ses_") else await open_segment_of(client, appt)
         session_id = segment.id if segment is not None else appt
-        ended = await client.session_end(session_id)
+        ended = await client.sessions.end(session_id)
         if out.as_json:
             out.raw(client.last_body + b"\n")
         else:
@@ -146,12 +146,12 @@ def list_(
     async def body(client: TlhClient, out: Output) -> None:
         from tlh.cli.timefmt import local
 
-        segments = await client.sessions(date, clinician)
+        segments = await client.sessions.list(date, clinician)
         if out.as_json:
             out.raw(client.last_body + b"\n")
             return
-        zone = (await client.practice()).timezone
-        names = {s.id: s.name for s in await client.staff_list()}
+        zone = (await client.practice.get()).timezone
+        names = {s.id: s.name for s in await client.staff.list()}
         rows = []
         for s in segments:
             minutes = ""

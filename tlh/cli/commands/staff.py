@@ -11,8 +11,8 @@ from tlh.cli.render import staff_table
 from tlh.cli.state import JsonOpt, output, run
 
 if TYPE_CHECKING:
+    from tlh.api.staff import NewToken
     from tlh.client import TlhClient
-    from tlh.client.wire import NewToken
 
 app = typer.Typer(
     help="Add, list and change staff members and their API tokens.", no_args_is_help=True
@@ -45,7 +45,7 @@ def add(
     output(ctx, json_)
 
     async def body(client: TlhClient, out: Output) -> None:
-        made = await client.staff_add(email, name, role, telehealth)
+        made = await client.staff.add(email, name, role, telehealth)
         _show_token(out, made, f"added {made.staff.id}")
 
     run(ctx, body)
@@ -57,7 +57,7 @@ def list_(ctx: typer.Context, json_: JsonOpt = False) -> None:
     output(ctx, json_)
 
     async def body(client: TlhClient, out: Output) -> None:
-        found = await client.staff_list()
+        found = await client.staff.list()
         if out.as_json:
             out.json({"items": found})
         else:
@@ -72,7 +72,7 @@ def show(ctx: typer.Context, ref: RefArg, json_: JsonOpt = False) -> None:
     output(ctx, json_)
 
     async def body(client: TlhClient, out: Output) -> None:
-        member = await client.staff_get(ref)
+        member = await client.staff.get(ref)
         if out.as_json:
             out.json(member)
         else:
@@ -103,7 +103,7 @@ def update(
     output(ctx, json_)
 
     async def body(client: TlhClient, out: Output) -> None:
-        member = await client.staff_update(
+        member = await client.staff.update(
             ref, name=name, role=role, telehealth=telehealth, waiting_room=waiting_room
         )
         if out.as_json:
@@ -120,7 +120,7 @@ def token(ctx: typer.Context, ref: RefArg, json_: JsonOpt = False) -> None:
     output(ctx, json_)
 
     async def body(client: TlhClient, out: Output) -> None:
-        made = await client.staff_token(ref)
+        made = await client.staff.new_token(ref)
         _show_token(out, made, f"new token for {made.staff.id}; old tokens revoked")
 
     run(ctx, body)
@@ -132,7 +132,7 @@ def disable(ctx: typer.Context, ref: RefArg, json_: JsonOpt = False) -> None:
     output(ctx, json_)
 
     async def body(client: TlhClient, out: Output) -> None:
-        member = await client.staff_disable(ref)
+        member = await client.staff.disable(ref)
         if out.as_json:
             out.json(member)
         else:

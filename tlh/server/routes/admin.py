@@ -1,5 +1,7 @@
 from aiohttp import web
 
+from tlh.api.envelope import Items
+from tlh.api.media import SelfCallStart
 from tlh.server.http import ADMIN, actor, ctx, requires, respond
 from tlh.server.keys import SETTINGS, STORE
 from tlh.services import selfcall
@@ -29,7 +31,7 @@ async def doctor(request: web.Request) -> web.Response:
     checks = await run_checks(
         actor(request), settings.messaging, settings.ice_servers, settings.data_dir
     )
-    return respond({"items": checks})
+    return respond(Items(items=checks))
 
 
 @routes.post("/api/v1/admin/doctor/call")
@@ -37,5 +39,5 @@ async def doctor(request: web.Request) -> web.Response:
 async def self_call(request: web.Request) -> web.Response:
     """A self-test segment and a one-time guest link into it (``tlh doctor``'s call)."""
     made = await selfcall.start(ctx(request), actor(request))
-    body = {"session_id": made.segment.id, "link_id": made.link.id, "url": made.url}
-    return respond(body, 201)
+    started = SelfCallStart(session_id=made.segment.id, link_id=made.link.id, url=made.url)
+    return respond(started, 201)

@@ -2,13 +2,17 @@ from typing import Literal
 
 from aiohttp import web
 
-from tlh.errors import BadRequest, InvalidInput
+from tlh.api.appointments import AppointmentChanges, NewAppointment, StatusChange
+from tlh.api.envelope import Items
+from tlh.errors import BadRequest
 from tlh.server.http import (
     ALL_STAFF,
     EDITORS,
     actor,
-    body,
+    attachment,
     ctx,
+    decode,
+    file_format,
     items,
     max_body,
     read_body,
@@ -24,7 +28,6 @@ _EXPORT_FORMATS: dict[str, Literal["csv", "json", "ics"]] = {
     "json": "json",
     "ics": "ics",
 }
-_EXPORT_TYPES = {"csv": "text/csv", "json": "application/json", "ics": "text/calendar"}
 
 
 def _flag(request: web.Request, name: str) -> bool:
@@ -49,8 +52,9 @@ async def list_(request: web.Request) -> web.Response:
 @routes.post("/api/v1/appointments")
 @requires(*EDITORS)
 async def add(request: web.Request) -> web.Response:
-    made = await appointments.add_appointment(ctx(request), actor(request), await body(request))
-    return respond({"items": made}, 201)
+    new = await decode(request, NewAppointment)
+    made = await appointments.add_appointment(ctx(request), actor(request), new)
+    return respond(Items(items=made), 201)
 
 
 @routes.post("/api/v1/appointments/import")
@@ -79,18 +83,12 @@ async def import_(request: web.Request) -> web.Response:
 @routes.get("/api/v1/appointments/export")
 @requires(*EDITORS)
 async def export(request: web.Request) -> web.Response:
-    fmt = _EXPORT_FORMATS.get(request.query.get("format", "csv"))
-    if fmt is None:
-        raise InvalidInput("format must be csv, json or ics")
+    fmt = file_format(request, _EXPORT_FORMATS)
     q = request.query
     data = await appointment_export.export(
         ctx(request), actor(request), fmt, q.get("from"), q.get("to")
     )
-    return web.Response(
-        body=data,
-        content_type=_EXPORT_TYPES[fmt],
-        headers={"Content-Disposition": f'attachment; filename="appointments.{fmt}"'},
-    )
+    return attachment(data, "appointments", fmt)
 
 
 @routes.get("/api/v1/appointments/{id}")
@@ -104,10 +102,10 @@ async def show(request: web.Request) -> web.Response:
 @routes.patch("/api/v1/appointments/{id}")
 @requires(*EDITORS)
 async def update(request: web.Request) -> web.Response:
-    data = await body(request)
+    changes = await decode(request, AppointmentChanges)
     return respond(
         await appointments.update_appointment(
-            ctx(request), actor(request), request.match_info["id"], data
+            ctx(request), actor(request), request.match_info["id"], changes
         )
     )
 
@@ -115,7 +113,7 @@ async def update(request: web.Request) -> web.Response:
 @routes.post("/api/v1/appointments/{id}/status")
 @requires(*ALL_STAFF)
 async def status(request: web.Request) -> web.Response:
-    new = (await body(request)).get("status")
+    new = (await decode(request, StatusChange)).status
     return respond(
         await appointments.set_status(ctx(request), actor(request), request.match_info["id"], new)
     )

@@ -1,8 +1,10 @@
 import asyncio
 from datetime import datetime
 
+import msgspec
 from aiohttp import web
 
+from tlh.api.audit import AuditVerify
 from tlh.domain.timeutil import check_year
 from tlh.errors import InvalidInput
 from tlh.server.http import ADMIN, actor, ctx, items, requires, respond
@@ -47,4 +49,4 @@ async def export(request: web.Request) -> web.StreamResponse:
 async def verify(request: web.Request) -> web.Response:
     stored = await request.app[STORE].stored_changes()
     result = await asyncio.to_thread(auditlog.verify, request.app[SETTINGS].data_dir, stored)
-    return respond(result)
+    return respond(msgspec.convert(result, AuditVerify, from_attributes=True))

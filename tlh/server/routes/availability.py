@@ -1,6 +1,7 @@
 from aiohttp import web
 
-from tlh.server.http import ALL_STAFF, EDITORS, actor, body, ctx, items, requires, respond
+from tlh.api.availability import NewBlock
+from tlh.server.http import ALL_STAFF, EDITORS, actor, ctx, decode, items, requires, respond
 from tlh.services import availability
 
 routes = web.RouteTableDef()
@@ -15,9 +16,8 @@ async def list_(request: web.Request) -> web.Response:
 @routes.post("/api/v1/availability")
 @requires(*EDITORS)
 async def add(request: web.Request) -> web.Response:
-    return respond(
-        await availability.add_block(ctx(request), actor(request), await body(request)), 201
-    )
+    new = await decode(request, NewBlock)
+    return respond(await availability.add_block(ctx(request), actor(request), new), 201)
 
 
 @routes.delete("/api/v1/availability/{id}")

@@ -10,17 +10,16 @@ that asked for it (``tlh.services.staff_web``).
 
 from __future__ import annotations
 
-from typing import Any
-
 from aiohttp import web
 
+from tlh.api.sessions import CallLink, CallLinkRequest, StaffLogin
 from tlh.domain.models import Role
-from tlh.errors import BadRequest, Forbidden
-from tlh.server.http import actor, body, ctx, max_body, public, requires, respond
+from tlh.errors import Forbidden
+from tlh.server.http import actor, ctx, decode, max_body, public, requires, respond
 from tlh.server.keys import FAILURES, STAFF_SESSION, STAFF_SOCKETS, STAFF_WEB
 from tlh.server.origin import check_origin
 from tlh.server.routes.invites import link_ctx
-from tlh.server.routes.links import INVALID_LINK, REDEEM_BODY_BYTES
+from tlh.server.routes.links import REDEEM_BODY_BYTES, presented_token, refuse_redemption
 from tlh.services import auth
 from tlh.services.appointments import own_appointment
 from tlh.services.context import Actor
@@ -43,14 +42,14 @@ def _signed_in_with(request: web.Request) -> str:
     return grant.token_hash if grant is not None else ""
 
 
-def call_link(request: web.Request, who: Actor, appointment_id: str | None) -> dict[str, Any]:
-    """A new one-time login link for the caller ``who``: ``{"url", "expires_at"}``; it
-    and its page session end with the token behind this request."""
+def call_link(request: web.Request, who: Actor, appointment_id: str | None) -> CallLink:
+    """A new one-time login link for the caller ``who``; it and its page session end
+    with the token behind this request."""
     assert who.role is not None  # staff routes only
     grant = LoginGrant(who.id, _signed_in_with(request), who.role, appointment_id)
     token, expires = request.app[STAFF_WEB].issue(grant)
     _, base = outreach_of(link_ctx(request))
-    return {"url": f"{base}/c#{token}", "expires_at": expires}
+    return CallLink(url=f"{base}/c#{token}", expires_at=expires)
 
 
 @routes.post("/api/v1/call-links")
@@ -60,11 +59,9 @@ async def make(request: web.Request) -> web.Response:
     extend its own sign-in indefinitely by minting new links)."""
     if not request.headers.get("Authorization", "").lower().startswith("bearer "):
         raise Forbidden("a call link needs the staff API token")
-    appointment_id = (await body(request)).get("appointment_id")
+    appointment_id = (await decode(request, CallLinkRequest)).appointment_id
     who = actor(request)
     if appointment_id is not None:
-        if not isinstance(appointment_id, str):
-            raise BadRequest("appointment_id must be a string")
         own_appointment(ctx(request), who, appointment_id)  # a clinician's own only
     return respond(call_link(request, who, appointment_id), 201)
 
@@ -82,32 +79,22 @@ async def redeem(request: web.Request) -> web.Response:
     c = ctx(request)
     peer = request.remote or ""
     staff_web = request.app[STAFF_WEB]
-    try:
-        grant = staff_web.redeem((await body(request)).get("token"))
-    except BadRequest:
-        grant = None
+    grant = staff_web.redeem(await presented_token(request))
     # The token that asked for the link may have been revoked meanwhile.
     staff = signed_in_staff(c, grant) if grant is not None else None
     if grant is None or staff is None:
         failures = request.app[FAILURES].staff_logins
-        if failures.blocked(peer):
-            raise failures.refusal(peer)
-        failures.fail(peer)
-        await c.audit.append(
-            Actor(kind="staff", id="anonymous", source=peer), "staff.web.login.failed", "unknown"
-        )
-        return respond(INVALID_LINK, 404)
+        return await refuse_redemption(request, failures, "staff", "staff.web.login.failed")
     who = Actor(kind="staff", id=staff.id, role=staff.role, source=peer)
     await c.audit.append(who, "staff.web.login", staff.id)
     idle_min = c.policy().idle_logoff_min
-    answer: dict[str, Any] = {
-        "staff_id": staff.id,
-        "name": staff.name,
-        "role": staff.role.value,
-        "idle_logoff_min": idle_min,
-    }
-    if grant.appointment_id is not None:
-        answer["appointment_id"] = grant.appointment_id
+    answer = StaffLogin(
+        staff_id=staff.id,
+        name=staff.name,
+        role=staff.role,
+        idle_logoff_min=idle_min,
+        appointment_id=grant.appointment_id,
+    )
     response = respond(answer)
     # No max_age: the browser drops it on close; the server ends it on idle or restart.
     response.set_cookie(

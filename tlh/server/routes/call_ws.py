@@ -14,13 +14,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from typing import Any
 
 from aiohttp import web
 
+from tlh.api.frames import Admitted, Ended, Join, Leave, Signal, StaffCallFrame, Status
 from tlh.domain.models import Staff
 from tlh.domain.sessions import Participation, SessionSegment
 from tlh.errors import NotFound, TlhError, Unauthenticated
+from tlh.server import wsproto
 from tlh.server.http import actor, ctx, requires
 from tlh.server.keys import (
     BUS,
@@ -33,15 +34,6 @@ from tlh.server.keys import (
 )
 from tlh.server.origin import check_origin
 from tlh.server.routes.call_links import CALLERS
-from tlh.server.wsproto import (
-    FloodGuard,
-    FrameRejected,
-    open_call_socket,
-    parse_frame,
-    reject,
-    sender,
-    signal_target,
-)
 from tlh.services import sessions
 from tlh.services.callhub import SessionFull
 from tlh.services.events import Subscription
@@ -51,10 +43,7 @@ from tlh.services.staff_web import session_actor
 routes = web.RouteTableDef()
 log = logging.getLogger(__name__)
 
-#: Frames a staff socket may send; ``hello`` and ``media`` are accepted and ignored so
-#: the page and the headless participant can share the participant socket's code.
-ALLOWED = frozenset({"signal", "join", "leave", "media", "hello"})
-NO_SESSION: dict[str, Any] = {"type": "status", "state": "no_session"}
+NO_SESSION = Status(state="no_session")
 
 
 class StaffCall:
@@ -67,7 +56,7 @@ class StaffCall:
         self.who = actor(request)
         self.c = ctx(request)
         self.hub = request.app[CALL_HUB]
-        self.send = sender(ws)
+        self.send = wsproto.sender(ws)
         self.session_cookie = request.get(STAFF_SESSION)
         self.current: str | None = None
         self._lock = asyncio.Lock()
@@ -103,21 +92,18 @@ class StaffCall:
                 return
             except SessionFull:
                 await sessions.left(self.c, segment.id, self.staff.id, self.c.clock())
-                await self.send({**NO_SESSION, "reason": "session_full"})
+                await self.send(Status(state="no_session", reason="session_full"))
                 return
             # Through the hub's queue, so it reaches the page before any peer's frame.
             self.hub.send_to(
                 segment.id,
                 self.staff.id,
-                {
-                    "type": "admitted",
-                    "peer_id": self.staff.id,
-                    "session_id": segment.id,
-                    "peers": [
-                        {"peer_id": p.peer_id, "label": p.label, "kind": p.kind} for p in peers
-                    ],
-                    "ice_servers": list(self.request.app[SETTINGS].ice_servers),
-                },
+                Admitted(
+                    peer_id=self.staff.id,
+                    session_id=segment.id,
+                    peers=peers,
+                    ice_servers=list(self.request.app[SETTINGS].ice_servers),
+                ),
             )
             self.current = segment.id
             if self.session_cookie is not None:
@@ -134,7 +120,7 @@ class StaffCall:
             if session_id != self.current:
                 return
             if self.hub.leave(session_id, self.staff.id, self.send):
-                await self.send({"type": "ended"})  # ended without the hub being told
+                await self.send(Ended())  # ended without the hub being told
             self._release()
 
     async def _leave(self) -> None:
@@ -171,21 +157,19 @@ class StaffCall:
                 # One failed join must not stop the socket following later sessions.
                 log.warning("staff call socket: %s handling %s", type(exc).__name__, event.type)
 
-    async def on_frame(self, frame: dict[str, Any]) -> None:
-        """Act on one validated frame (``FrameRejected`` closes the socket)."""
-        kind = frame["type"]
-        if kind == "signal":
-            to, data = signal_target(frame)
+    async def on_frame(self, frame: StaffCallFrame) -> None:
+        """Act on one decoded frame (``wsproto.FrameRejected`` closes the socket); ``hello`` and
+        ``media`` are accepted and ignored, so the page and the headless participant can
+        share the participant socket's code."""
+        if isinstance(frame, Signal):
+            wsproto.check_signal(frame)
             if self.current is not None:
-                # A late candidate for a peer that just left is not the sender's fault.
+                # A late candidate for a peer that just left is not the wsproto.sender's fault.
                 with contextlib.suppress(NotFound):
-                    self.hub.relay(self.current, self.staff.id, to, data)
-        elif kind == "join":
-            session_id = frame.get("session_id")
-            if not isinstance(session_id, str):
-                raise FrameRejected("join needs session_id")
-            await self.enter(sessions.find_segment(self.c, session_id))
-        elif kind == "leave":
+                    self.hub.relay(self.current, self.staff.id, frame.to, frame.data)
+        elif isinstance(frame, Join):
+            await self.enter(sessions.find_segment(self.c, frame.session_id))
+        elif isinstance(frame, Leave):
             await self.leave()
             await self.send(NO_SESSION)
 
@@ -208,18 +192,18 @@ async def call_ws(request: web.Request) -> web.WebSocketResponse:
     check_origin(request, required=False)  # Bearer clients send none; browsers always do
     staff = find_staff(ctx(request), actor(request).id)
     first = _requested(request)
-    ws = await open_call_socket(request)
+    ws = await wsproto.open_call_socket(request)
     call = StaffCall(request, ws, staff)
     request.app[STAFF_SOCKETS].add(ws, request, staff.id, request.get(STAFF_SESSION), CALLERS)
     sub = request.app[BUS].subscribe(maxsize=64)
     watcher = asyncio.create_task(call.watch(sub))
     staff_web, cookie = request.app[STAFF_WEB], request.get(STAFF_SESSION)
-    guard = FloodGuard()
+    guard = wsproto.FloodGuard()
     try:
         await call.enter(first or call.latest())
         async for msg in ws:
             try:
-                frame = parse_frame(msg, ALLOWED, guard)
+                frame = wsproto.parse_frame(msg, StaffCallFrame, guard)
                 if frame is None:
                     break
                 if cookie is not None:
@@ -227,10 +211,10 @@ async def call_ws(request: web.Request) -> web.WebSocketResponse:
                     try:
                         session_actor(ctx(request), staff_web, cookie, request.remote or "")
                     except Unauthenticated:
-                        raise FrameRejected("signed out") from None
+                        raise wsproto.FrameRejected("signed out") from None
                 await call.on_frame(frame)
-            except FrameRejected as err:
-                await reject(ws, err)
+            except wsproto.FrameRejected as err:
+                await wsproto.reject(ws, err)
                 break
     finally:
         sub.close()

@@ -1,6 +1,7 @@
 from aiohttp import web
 
-from tlh.server.http import ALL_STAFF, EDITORS, actor, body, ctx, items, requires, respond
+from tlh.api.clients import ClientChanges, ClientSearch, NewClient, NewContact
+from tlh.server.http import ALL_STAFF, EDITORS, actor, ctx, decode, items, requires, respond
 from tlh.services import clients
 
 routes = web.RouteTableDef()
@@ -15,14 +16,15 @@ async def list_(request: web.Request) -> web.Response:
 @routes.post("/api/v1/clients/search")
 @requires(*ALL_STAFF)
 async def search(request: web.Request) -> web.Response:
-    query = str((await body(request)).get("q") or "")
+    query = (await decode(request, ClientSearch)).q
     return items(await clients.list_clients(ctx(request), actor(request), query))
 
 
 @routes.post("/api/v1/clients")
 @requires(*EDITORS)
 async def add(request: web.Request) -> web.Response:
-    return respond(await clients.add_client(ctx(request), actor(request), await body(request)), 201)
+    new = await decode(request, NewClient)
+    return respond(await clients.add_client(ctx(request), actor(request), new), 201)
 
 
 @routes.get("/api/v1/clients/{id}")
@@ -34,15 +36,15 @@ async def show(request: web.Request) -> web.Response:
 @routes.patch("/api/v1/clients/{id}")
 @requires(*EDITORS)
 async def update(request: web.Request) -> web.Response:
-    data = await body(request)
+    changes = await decode(request, ClientChanges)
     return respond(
-        await clients.update_client(ctx(request), actor(request), request.match_info["id"], data)
+        await clients.update_client(ctx(request), actor(request), request.match_info["id"], changes)
     )
 
 
 @routes.post("/api/v1/clients/{id}/contacts")
 @requires(*ALL_STAFF)
 async def add_contact(request: web.Request) -> web.Response:
-    data = await body(request)
-    client = await clients.add_contact(ctx(request), actor(request), request.match_info["id"], data)
+    new = await decode(request, NewContact)
+    client = await clients.add_contact(ctx(request), actor(request), request.match_info["id"], new)
     return respond(client, 201)

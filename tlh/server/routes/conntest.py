@@ -10,15 +10,15 @@ own Origin.
 
 from __future__ import annotations
 
-from typing import Any
-
 from aiohttp import web
 
-from tlh.domain.conntest import assess, read_figures
+from tlh.api.envelope import Ok
+from tlh.api.media import ConnTestOffer, ConnTestResult, ConnTestVerdict, EchoAnswer, EchoOffer
+from tlh.domain.conntest import assess, check_figures
 from tlh.domain.links import JoinLink
 from tlh.domain.rooms import ConnectionTest
 from tlh.errors import BadRequest, Forbidden
-from tlh.server.http import ALL_STAFF, actor, body, ctx, max_body, public, requires, respond
+from tlh.server.http import ALL_STAFF, actor, ctx, decode, max_body, public, requires, respond
 from tlh.server.keys import ECHO_PEERS, ROOMS
 from tlh.server.origin import check_origin
 from tlh.server.routes.link_identity import verified
@@ -30,7 +30,6 @@ routes = web.RouteTableDef()
 #: A browser's offer with its candidates is 5-10 KiB; anything far larger is not one.
 _MAX_OFFER_BYTES = 64 * 1024
 _MAX_RESULT_BYTES = 2048
-_MAX_DEVICE_ID = 100
 
 
 def _participant(request: web.Request) -> JoinLink:
@@ -42,22 +41,13 @@ def _participant(request: web.Request) -> JoinLink:
     return link
 
 
-async def _read(request: web.Request) -> tuple[dict[str, Any], str]:
-    """The JSON body (at most the route's ``max_body``) and its ``device_id``."""
-    data = await body(request)
-    device_id = data.get("device_id")
-    if not isinstance(device_id, str) or not 0 < len(device_id) <= _MAX_DEVICE_ID:
-        raise BadRequest("device_id is required")
-    return data, device_id
-
-
-async def _echo_answer(request: web.Request, owner: str, sdp: object) -> web.Response:
+async def _echo_answer(request: web.Request, owner: str, sdp: str) -> web.Response:
     """The echo peer's answer to ``owner``'s offer (one echo peer per owner)."""
-    if not isinstance(sdp, str) or not sdp.strip():
+    if not sdp.strip():
         raise BadRequest("sdp must be the offer's session description")
     peers = request.app[ECHO_PEERS]
     answer = await peers.answer(owner, sdp)
-    return respond({"type": "answer", "sdp": answer, "max_s": peers.lifetime_s})
+    return respond(EchoAnswer(sdp=answer, max_s=peers.lifetime_s))
 
 
 @routes.post("/api/v1/link/conntest/offer")
@@ -66,8 +56,8 @@ async def _echo_answer(request: web.Request, owner: str, sdp: object) -> web.Res
 async def offer(request: web.Request) -> web.Response:
     """Answer the page's offer with the echo peer (503 ``echo_busy`` when all are in use)."""
     link = _participant(request)
-    data, device_id = await _read(request)
-    return await _echo_answer(request, f"{link.id}/{device_id}", data.get("sdp"))
+    offered = await decode(request, ConnTestOffer, invalid=BadRequest)  # documented: 400
+    return await _echo_answer(request, f"{link.id}/{offered.device_id}", offered.sdp)
 
 
 @routes.post("/api/v1/link/conntest/result")
@@ -76,8 +66,9 @@ async def offer(request: web.Request) -> web.Response:
 async def result(request: web.Request) -> web.Response:
     """The measured figures: the verdict and advice back, the result on the entry."""
     link = _participant(request)
-    data, device_id = await _read(request)
-    figures = read_figures(data)
+    measured = await decode(request, ConnTestResult, invalid=BadRequest)  # documented: 400
+    device_id = measured.device_id
+    figures = check_figures(measured.figures())
     await request.app[ECHO_PEERS].end(f"{link.id}/{device_id}")
     assessment = assess(figures)
     test = ConnectionTest(
@@ -89,7 +80,7 @@ async def result(request: web.Request) -> web.Response:
         at=ctx(request).clock(),
     )
     entry = await request.app[ROOMS].participants.connection_test(link.id, device_id, test)
-    return respond({"test": test, "advice": assessment.advice, "on_entry": entry is not None})
+    return respond(ConnTestVerdict(test=test, advice=assessment.advice, on_entry=entry is not None))
 
 
 @routes.post("/api/v1/media/echo")
@@ -97,7 +88,7 @@ async def result(request: web.Request) -> web.Response:
 @max_body(_MAX_OFFER_BYTES)
 async def staff_echo(request: web.Request) -> web.Response:
     """``tlh doctor``'s echo round trip: a staff member's offer to the same echo peers."""
-    sdp = (await body(request)).get("sdp")
+    sdp = (await decode(request, EchoOffer)).sdp
     return await _echo_answer(request, f"staff/{actor(request).id}", sdp)
 
 
@@ -106,4 +97,4 @@ async def staff_echo(request: web.Request) -> web.Response:
 async def staff_echo_end(request: web.Request) -> web.Response:
     """Close the caller's echo peer."""
     await request.app[ECHO_PEERS].end(f"staff/{actor(request).id}")
-    return respond({"ok": True})
+    return respond(Ok())

@@ -6,9 +6,20 @@ from typing import Literal
 
 from aiohttp import web
 
+from tlh.api.consent import ConsentRevoke, ConsentSend, VerbalConsent
 from tlh.domain.models import Role
-from tlh.errors import InvalidInput
-from tlh.server.http import ADMIN, ALL_STAFF, actor, body, ctx, items, requires, respond
+from tlh.server.http import (
+    ADMIN,
+    ALL_STAFF,
+    actor,
+    attachment,
+    ctx,
+    decode,
+    file_format,
+    items,
+    requires,
+    respond,
+)
 from tlh.server.keys import ROOMS
 from tlh.services import consent
 
@@ -21,28 +32,19 @@ _FORMATS: dict[str, Literal["csv", "json"]] = {"csv": "csv", "json": "json"}
 @routes.post("/api/v1/consents/send")
 @requires(*ALL_STAFF)
 async def send(request: web.Request) -> web.Response:
-    data = await body(request)
-    record, message = await consent.send_consent(
-        link_ctx(request),
-        actor(request),
-        str(data.get("client_id") or ""),
-        data.get("channel"),
-        data.get("to") or None,
-        request.app[ROOMS].state,
+    wanted = await decode(request, ConsentSend)
+    sent = await consent.send_consent(
+        link_ctx(request), actor(request), wanted, request.app[ROOMS].state
     )
-    return respond({"record": record, "message": message}, 201)
+    return respond(sent, 201)
 
 
 @routes.post("/api/v1/consents/verbal")
 @requires(Role.ADMIN, Role.CLINICIAN)
 async def verbal(request: web.Request) -> web.Response:
-    data = await body(request)
+    heard = await decode(request, VerbalConsent)
     record = await consent.record_verbal(
-        ctx(request),
-        actor(request),
-        str(data.get("client_id") or ""),
-        data.get("note"),
-        request.app[ROOMS].state,
+        ctx(request), actor(request), heard, request.app[ROOMS].state
     )
     return respond(record, 201)
 
@@ -56,13 +58,9 @@ async def status(request: web.Request) -> web.Response:
 @routes.post("/api/v1/consents/revoke")
 @requires(*ALL_STAFF)
 async def revoke(request: web.Request) -> web.Response:
-    data = await body(request)
+    withdrawn = await decode(request, ConsentRevoke)
     record = await consent.revoke_consent(
-        ctx(request),
-        actor(request),
-        str(data.get("client_id") or ""),
-        data.get("note"),
-        request.app[ROOMS].state,
+        ctx(request), actor(request), withdrawn, request.app[ROOMS].state
     )
     return respond(record, 201)
 
@@ -70,12 +68,6 @@ async def revoke(request: web.Request) -> web.Response:
 @routes.get("/api/v1/consents/export")
 @requires(*ADMIN)
 async def export(request: web.Request) -> web.Response:
-    fmt = _FORMATS.get(request.query.get("format", "csv"))
-    if fmt is None:
-        raise InvalidInput("format must be csv or json")
+    fmt = file_format(request, _FORMATS)
     data = await consent.export(ctx(request), actor(request), fmt)
-    return web.Response(
-        body=data,
-        content_type="text/csv" if fmt == "csv" else "application/json",
-        headers={"Content-Disposition": f'attachment; filename="consents.{fmt}"'},
-    )
+    return attachment(data, "consents", fmt)

@@ -6,7 +6,16 @@ import dataclasses
 
 from aiohttp import web
 
-from tlh.server.http import ALL_STAFF, EDITORS, actor, body, ctx, items, requires, respond
+from tlh.api.invites import (
+    CopyLink,
+    DayInvite,
+    GuestLink,
+    Invite,
+    LinkUrl,
+    QuickSession,
+    WebsiteSnippet,
+)
+from tlh.server.http import ALL_STAFF, EDITORS, actor, ctx, decode, items, requires, respond
 from tlh.server.keys import ROOMS
 from tlh.services import invites, links, rooms
 from tlh.services.context import Context
@@ -27,39 +36,39 @@ def link_ctx(request: web.Request) -> Context:
 @routes.post("/api/v1/invites")
 @requires(*ALL_STAFF)
 async def send(request: web.Request) -> web.Response:
-    made, messages = await invites.invite(link_ctx(request), actor(request), await body(request))
-    return respond({"links": made, "messages": messages}, 201)
+    sent = await invites.invite(link_ctx(request), actor(request), await decode(request, Invite))
+    return respond(sent, 201)
 
 
 @routes.post("/api/v1/invites/day")
 @requires(*EDITORS)
 async def day(request: web.Request) -> web.Response:
-    data = await body(request)
-    return respond(await invites.invite_day(link_ctx(request), actor(request), data))
+    day_ = await decode(request, DayInvite)
+    return respond(await invites.invite_day(link_ctx(request), actor(request), day_))
 
 
 @routes.post("/api/v1/invites/link")
 @requires(*ALL_STAFF)
 async def copy(request: web.Request) -> web.Response:
-    data = await body(request)
-    link, url = await rooms.copy_link(link_ctx(request), actor(request), data)
-    return respond({"link": link, "url": url}, 201)
+    wanted = await decode(request, CopyLink)
+    link, url = await rooms.copy_link(link_ctx(request), actor(request), wanted)
+    return respond(LinkUrl(link=link, url=url), 201)
 
 
 @routes.post("/api/v1/invites/quick")
 @requires(*ALL_STAFF)
 async def quick(request: web.Request) -> web.Response:
-    data = await body(request)
-    made = await rooms.quick(link_ctx(request), actor(request), data, request.app[ROOMS].state)
+    wanted = await decode(request, QuickSession)
+    made = await rooms.quick(link_ctx(request), actor(request), wanted, request.app[ROOMS].state)
     return respond(made, 201)
 
 
 @routes.post("/api/v1/invites/guest")
 @requires(*ALL_STAFF)
 async def guest(request: web.Request) -> web.Response:
-    clinician = (await body(request)).get("clinician")
+    clinician = (await decode(request, GuestLink)).clinician
     link, url = await rooms.guest_link(link_ctx(request), actor(request), clinician)
-    return respond({"link": link, "url": url}, 201)
+    return respond(LinkUrl(link=link, url=url), 201)
 
 
 @routes.get("/api/v1/invites/website")
@@ -67,7 +76,7 @@ async def guest(request: web.Request) -> web.Response:
 async def website(request: web.Request) -> web.Response:
     clinician = request.query.get("clinician")
     html = await rooms.website_snippet(link_ctx(request), actor(request), clinician)
-    return respond({"html": html})
+    return respond(WebsiteSnippet(html=html))
 
 
 @routes.get("/api/v1/appointments/{id}/links")
@@ -85,7 +94,5 @@ async def revoke(request: web.Request) -> web.Response:
 @routes.post("/api/v1/links/{id}/resend")
 @requires(*EDITORS)
 async def resend(request: web.Request) -> web.Response:
-    made, messages = await invites.resend(
-        link_ctx(request), actor(request), request.match_info["id"]
-    )
-    return respond({"links": made, "messages": messages}, 201)
+    sent = await invites.resend(link_ctx(request), actor(request), request.match_info["id"])
+    return respond(sent, 201)

@@ -6,18 +6,18 @@ passes (when one applies), then ``consent`` while consent is due, then ``waiting
 
 from __future__ import annotations
 
-from typing import Any
-
 from aiohttp import web
 
+from tlh.api.links import CodeRequest, IdentityAnswer, LinkState
 from tlh.domain.links import RedeemState
 from tlh.domain.models import IdentityCheck
-from tlh.server.http import body, ctx, max_body, public, respond
+from tlh.errors import BadRequest
+from tlh.server.http import ctx, decode, max_body, public, respond
 from tlh.server.keys import CTX, IDENTITY, SETTINGS
 from tlh.server.origin import check_origin
-from tlh.server.routes.links import _describe, live_link
+from tlh.server.routes.links import cookie_link, next_step
 from tlh.services import identity
-from tlh.services.links import redeemable
+from tlh.services.links import appointment_of, redeemable
 from tlh.services.waiting_view import clinician_name
 
 routes = web.RouteTableDef()
@@ -37,24 +37,22 @@ def verified(app: web.Application, link_id: str, session: str | None) -> bool:
 @public
 async def state(request: web.Request) -> web.Response:
     """What the page shows next, and what it needs for the call (ICE servers)."""
-    link, session = live_link(request)
+    link, session = cookie_link(request)
     c = ctx(request)
     mode = identity.mode(c, link)
     passed = mode is IdentityCheck.OFF or request.app[IDENTITY].is_verified(link.id, session)
-    described = _describe(request, link, verified=passed)
-    answer: dict[str, Any] = {
-        "next": described["next"],
-        "identity": mode.value,
-        "participant": link.participant.value,
-        "practice_name": described["practice_name"],
-        "clinician_name": clinician_name(c, link),
-        "ice_servers": list(getattr(request.app[SETTINGS], "ice_servers", ())),
-    }
-    if "starts_at" in described:
-        answer["starts_at"] = described["starts_at"]
     verdict = redeemable(c, link, c.clock())
-    if verdict.state is RedeemState.EARLY and verdict.opens_at is not None:
-        answer["opens_at"] = verdict.opens_at
+    appt = appointment_of(c, link)
+    answer = LinkState(
+        next=next_step(request, link, verified=passed),
+        identity=mode,
+        participant=link.participant,
+        practice_name=c.policy().practice_name,
+        clinician_name=clinician_name(c, link),
+        ice_servers=list(request.app[SETTINGS].ice_servers),
+        starts_at=appt.start if appt is not None else None,
+        opens_at=verdict.opens_at if verdict.state is RedeemState.EARLY else None,
+    )
     return respond(answer)
 
 
@@ -64,10 +62,10 @@ async def state(request: web.Request) -> web.Response:
 async def answer(request: web.Request) -> web.Response:
     """Check a date of birth or a code; 204 when it matches."""
     check_origin(request)
-    link, session = live_link(request)
-    data = await body(request)
+    link, session = cookie_link(request)
+    given = await decode(request, IdentityAnswer, invalid=BadRequest)  # tested: 400
     await identity.check(
-        ctx(request), request.app[IDENTITY], link, session, data, request.remote or ""
+        ctx(request), request.app[IDENTITY], link, session, given, request.remote or ""
     )
     return web.Response(status=204)
 
@@ -78,9 +76,9 @@ async def answer(request: web.Request) -> web.Response:
 async def send_code(request: web.Request) -> web.Response:
     """Send a fresh one-time code to the address on file for the link's holder."""
     check_origin(request)
-    link, _ = live_link(request)
-    data = await body(request)
+    link, _ = cookie_link(request)
+    channel = (await decode(request, CodeRequest, invalid=BadRequest)).channel  # tested: 400
     await identity.send_code(
-        ctx(request), request.app[IDENTITY], link, data.get("channel"), request.remote or ""
+        ctx(request), request.app[IDENTITY], link, channel, request.remote or ""
     )
     return web.Response(status=204)

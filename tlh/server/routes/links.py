@@ -8,18 +8,21 @@ and audited without the token.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Literal
 
 from aiohttp import web
 
+from tlh.api.consent import ConsentForm, ConsentSubmission
+from tlh.api.links import LinkRedeemed, NextStep, Redeem
 from tlh.domain.consent import ConsentState
 from tlh.domain.links import JoinLink, LinkPurpose, ParticipantKind, RedeemState
 from tlh.domain.models import IdentityCheck
 from tlh.domain.timeutil import zone
 from tlh.errors import BadRequest, Forbidden, NotFound, Unauthenticated
-from tlh.server.http import body, ctx, max_body, public, respond
+from tlh.server.http import ctx, decode, max_body, public, respond
 from tlh.server.keys import FAILURES, LINK_SESSIONS
 from tlh.server.origin import check_origin
+from tlh.server.ratelimit import FailureLimiter
 from tlh.services import audiences, consent, identity
 from tlh.services.context import Actor
 from tlh.services.links import appointment_of, find_by_token, get_link, outreach_of, redeemable
@@ -43,7 +46,30 @@ _CONSENT_BODY_BYTES = 400_000
 # The pages (/j, /c) and their assets are served by tlh.server.routes.pages.
 
 
-def _invalid() -> web.Response:
+async def presented_token(request: web.Request) -> str | None:
+    """The token a redemption carries; ``None`` for a body that is not ``{"token"}``
+    (it gets the same answer as a wrong token)."""
+    try:
+        return (await decode(request, Redeem, invalid=BadRequest)).token
+    except BadRequest:
+        return None
+
+
+async def refuse_redemption(
+    request: web.Request,
+    failures: FailureLimiter,
+    kind: Literal["staff", "client_link"],
+    action: str,
+) -> web.Response:
+    """The one answer to every failed redemption (404 ``invalid_link``), counted against
+    the caller's address (429 once past ``failures``' budget, then not audited) and
+    audited as ``action`` without the token."""
+    peer = request.remote or ""
+    if failures.blocked(peer):
+        raise failures.refusal(peer)
+    failures.fail(peer)
+    anonymous = Actor(kind=kind, id="anonymous", source=peer)
+    await ctx(request).audit.append(anonymous, action, "unknown")
     return respond(INVALID_LINK, 404)
 
 
@@ -59,22 +85,12 @@ async def redeem(request: web.Request) -> web.Response:
     check_origin(request)
     c = ctx(request)
     peer = request.remote or ""
-    try:
-        token = (await body(request)).get("token")
-    except BadRequest:
-        token = None
-    link = find_by_token(c, token)
+    link = find_by_token(c, await presented_token(request))
     now = c.clock()
     verdict = redeemable(c, link, now) if link is not None else None
     if link is None or verdict is None or verdict.state is RedeemState.INVALID:
         failures = request.app[FAILURES].links
-        if failures.blocked(peer):
-            raise failures.refusal(peer)
-        failures.fail(peer)
-        await c.audit.append(
-            Actor(kind="client_link", id="anonymous", source=peer), "link.redeem.failed", "unknown"
-        )
-        return _invalid()
+        return await refuse_redemption(request, failures, "client_link", "link.redeem.failed")
     who = Actor(kind="client_link", id=link.id, source=peer)
     await c.audit.append(who, "link.redeem", link.id)
     c.events.publish(
@@ -82,10 +98,19 @@ async def redeem(request: web.Request) -> web.Response:
         {"link_id": link.id, "appointment_id": link.appointment_id, "client_id": link.client_id},
         audiences.link(c, link),
     )
-    answer = _describe(request, link)
-    answer["state"] = verdict.state.value
-    if verdict.opens_at is not None:
-        answer["opens_at"] = verdict.opens_at
+    policy = c.policy()
+    appt = appointment_of(c, link)
+    local = appt.start.astimezone(zone(policy.timezone)) if appt is not None else None
+    answer = LinkRedeemed(
+        purpose=link.purpose,
+        state=verdict.state,
+        practice_name=policy.practice_name,
+        timezone=policy.timezone,
+        next=next_step(request, link),
+        opens_at=verdict.opens_at,
+        starts_at=appt.start if appt is not None else None,
+        starts_local=local.strftime("%A %d %B, %H:%M") if local is not None else None,
+    )
     response = respond(answer)
     session = request.app[LINK_SESSIONS].open(link.id)
     response.set_cookie(
@@ -100,39 +125,27 @@ async def redeem(request: web.Request) -> web.Response:
     return response
 
 
-def _describe(request: web.Request, link: JoinLink, *, verified: bool = False) -> dict[str, Any]:
-    """What the page needs to show for a link (no names, no notes).
+def next_step(request: web.Request, link: JoinLink, *, verified: bool = False) -> NextStep:
+    """Where the page goes next: the identity check, consent, or the waiting room.
 
     ``verified``: the session passed the identity check (a new one at redemption has not).
     """
     c = ctx(request)
-    policy = c.policy()
-    answer: dict[str, Any] = {
-        "purpose": link.purpose.value,
-        "practice_name": policy.practice_name,
-        "timezone": policy.timezone,
-        "next": "waiting",
-    }
+    if not verified and identity.mode(c, link) is not IdentityCheck.OFF:
+        return "identity"
     needs_consent = (
         link.client_id is not None
-        and policy.consent_required
+        and c.policy().consent_required
         and consent.state_of(c, link.client_id) is not ConsentState.VALID
     )
     if link.purpose is LinkPurpose.CONSENT or needs_consent:
-        answer["next"] = "consent"
-    if not verified and identity.mode(c, link) is not IdentityCheck.OFF:
-        answer["next"] = "identity"
-    appt = appointment_of(c, link)
-    if appt is not None:
-        local = appt.start.astimezone(zone(policy.timezone))
-        answer["starts_at"] = appt.start
-        answer["starts_local"] = local.strftime("%A %d %B, %H:%M")
-    return answer
+        return "consent"
+    return "waiting"
 
 
-def live_link(request: web.Request) -> tuple[JoinLink, str]:
-    """The live link behind the request's link cookie, and the cookie's session id; 401
-    for no cookie, a session gone, or a link expired or revoked since (all alike)."""
+def cookie_link(request: web.Request) -> tuple[JoinLink, str]:
+    """The live link behind the request's link cookie, and the cookie's session id
+    (401 when there is none: no cookie, an ended session, a link no longer valid)."""
     c = ctx(request)
     session = request.cookies.get(COOKIE) or ""
     link_id = request.app[LINK_SESSIONS].link_id(session)
@@ -146,8 +159,8 @@ def live_link(request: web.Request) -> tuple[JoinLink, str]:
 
 
 def _session_link(request: web.Request) -> JoinLink:
-    """The live link behind the cookie, for the consent form (403 for a link without)."""
-    link, _ = live_link(request)
+    """The live link behind the cookie, if it leads to a client's consent form."""
+    link, _ = cookie_link(request)
     if link.client_id is None or link.participant is ParticipantKind.GUEST:
         raise Forbidden("this link does not lead to a consent form")
     return link
@@ -169,12 +182,12 @@ async def consent_form(request: web.Request) -> web.Response:
         link.client_id,
     )
     return respond(
-        {
-            "form_markdown": outreach.form_text,
-            "form_hash": outreach.form_hash,
-            "practice_name": c.policy().practice_name,
-            "state": state,
-        }
+        ConsentForm(
+            form_markdown=outreach.form_text,
+            form_hash=outreach.form_hash,
+            practice_name=c.policy().practice_name,
+            state=state,
+        )
     )
 
 
@@ -191,7 +204,7 @@ async def consent_submit(request: web.Request) -> web.Response:
         c,
         Actor(kind="client_link", id=link.id, source=peer),
         link,
-        await body(request),
+        await decode(request, ConsentSubmission),
         source=peer,
         user_agent=request.headers.get("User-Agent", ""),
     )

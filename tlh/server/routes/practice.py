@@ -1,7 +1,10 @@
 from aiohttp import web
 
 from tlh import __version__
-from tlh.server.http import ADMIN, ALL_STAFF, actor, body, ctx, public, requires, respond
+from tlh.api.practice import Health, PolicyChanges
+from tlh.api.staff import NameChange
+from tlh.errors import BadRequest
+from tlh.server.http import ADMIN, ALL_STAFF, actor, ctx, decode, public, requires, respond
 from tlh.services import practice
 from tlh.services.staff import find_staff, update_own_name
 
@@ -11,7 +14,7 @@ routes = web.RouteTableDef()
 @routes.get("/healthz")
 @public
 async def healthz(request: web.Request) -> web.Response:
-    return respond({"ok": True, "version": __version__})
+    return respond(Health(ok=True, version=__version__))
 
 
 @routes.get("/api/v1/me")
@@ -23,7 +26,8 @@ async def me(request: web.Request) -> web.Response:
 @routes.patch("/api/v1/me")
 @requires(*ALL_STAFF)
 async def update_me(request: web.Request) -> web.Response:
-    return respond(await update_own_name(ctx(request), actor(request), await body(request)))
+    change = await decode(request, NameChange, invalid=BadRequest)  # documented: 400
+    return respond(await update_own_name(ctx(request), actor(request), change))
 
 
 @routes.get("/api/v1/practice")
@@ -35,4 +39,5 @@ async def show(request: web.Request) -> web.Response:
 @routes.patch("/api/v1/practice")
 @requires(*ADMIN)
 async def update(request: web.Request) -> web.Response:
-    return respond(await practice.update_policy(ctx(request), actor(request), await body(request)))
+    changes = await decode(request, PolicyChanges)
+    return respond(await practice.update_policy(ctx(request), actor(request), changes))

@@ -8,10 +8,21 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from tlh.api.rooms import (
+    Admit,
+    AdmittedAll,
+    Deny,
+    EntryMessage,
+    PresenceChange,
+    RoomChoice,
+    RoomMessage,
+    SentCount,
+    Transfer,
+)
 from tlh.domain.models import Role
-from tlh.domain.rooms import RoomEntry
+from tlh.domain.rooms import Presence, RoomEntry
 from tlh.errors import BadRequest
-from tlh.server.http import ALL_STAFF, actor, body, ctx, requires, respond
+from tlh.server.http import ALL_STAFF, actor, ctx, decode, requires, respond
 from tlh.server.keys import ROOMS
 from tlh.services import room_views
 from tlh.services.context import Actor, Context
@@ -22,10 +33,8 @@ routes = web.RouteTableDef()
 ADMITTERS = (Role.ADMIN, Role.CLINICIAN)
 
 
-def _clinician(c: Context, who: Actor, ref: object) -> str:
+def _clinician(c: Context, who: Actor, ref: str | None) -> str:
     """The room meant: the named clinician, else the caller's own."""
-    if ref is not None and not isinstance(ref, str):
-        raise BadRequest("clinician must be an id or an email")
     if ref:
         return find_staff(c, ref).id
     if who.role is Role.CLINICIAN:
@@ -52,10 +61,7 @@ async def list_rooms(request: web.Request) -> web.Response:
 @routes.post("/api/v1/rooms/entries/{id}/admit")
 @requires(*ADMITTERS)
 async def admit(request: web.Request) -> web.Response:
-    data = await body(request)
-    approve = data.get("approve_second_device", False)
-    if not isinstance(approve, bool):
-        raise BadRequest("approve_second_device must be true or false")
+    approve = (await decode(request, Admit)).approve_second_device
     rooms = request.app[ROOMS]
     entry = await rooms.staff.admit(
         actor(request), request.match_info["id"], approve_second_device=approve
@@ -66,19 +72,17 @@ async def admit(request: web.Request) -> web.Response:
 @routes.post("/api/v1/rooms/admit-all")
 @requires(*ADMITTERS)
 async def admit_all(request: web.Request) -> web.Response:
-    c, who, data = ctx(request), actor(request), await body(request)
+    c, who = ctx(request), actor(request)
+    choice = await decode(request, RoomChoice)
     rooms = request.app[ROOMS]
-    done = await rooms.staff.admit_all(who, _clinician(c, who, data.get("clinician")))
-    return respond({"admitted": await room_views.entry_views(c, who, rooms.state, done)})
+    done = await rooms.staff.admit_all(who, _clinician(c, who, choice.clinician))
+    return respond(AdmittedAll(admitted=await room_views.entry_views(c, who, rooms.state, done)))
 
 
 @routes.post("/api/v1/rooms/entries/{id}/deny")
 @requires(*ADMITTERS)
 async def deny(request: web.Request) -> web.Response:
-    data = await body(request)
-    message = data.get("message")
-    if message is not None and not isinstance(message, str):
-        raise BadRequest("message must be text")
+    message = (await decode(request, Deny)).message
     entry = await request.app[ROOMS].staff.deny(actor(request), request.match_info["id"], message)
     return await _one(request, entry)
 
@@ -93,29 +97,25 @@ async def send_back(request: web.Request) -> web.Response:
 @routes.post("/api/v1/rooms/entries/{id}/message")
 @requires(*ALL_STAFF)
 async def message(request: web.Request) -> web.Response:
-    data = await body(request)
-    await request.app[ROOMS].staff.message(
-        actor(request), request.match_info["id"], data.get("text")
-    )
+    text = (await decode(request, EntryMessage)).text
+    await request.app[ROOMS].staff.message(actor(request), request.match_info["id"], text)
     return web.Response(status=204)
 
 
 @routes.post("/api/v1/rooms/message")
 @requires(*ALL_STAFF)
 async def message_all(request: web.Request) -> web.Response:
-    c, who, data = ctx(request), actor(request), await body(request)
-    room = _clinician(c, who, data.get("clinician"))
-    sent = await request.app[ROOMS].staff.message_all(who, room, data.get("text"))
-    return respond({"sent": sent})
+    c, who = ctx(request), actor(request)
+    message = await decode(request, RoomMessage)
+    room = _clinician(c, who, message.clinician)
+    sent = await request.app[ROOMS].staff.message_all(who, room, message.text)
+    return respond(SentCount(sent=sent))
 
 
 @routes.post("/api/v1/rooms/entries/{id}/transfer")
 @requires(*ALL_STAFF)
 async def transfer(request: web.Request) -> web.Response:
-    data = await body(request)
-    to = data.get("to")
-    if not isinstance(to, str) or not to:
-        raise BadRequest("to must be a clinician id or email")
+    to = (await decode(request, Transfer)).to
     entry = await request.app[ROOMS].staff.transfer(actor(request), request.match_info["id"], to)
     return await _one(request, entry)
 
@@ -123,15 +123,17 @@ async def transfer(request: web.Request) -> web.Response:
 @routes.post("/api/v1/rooms/next")
 @requires(*ADMITTERS)
 async def next_(request: web.Request) -> web.Response:
-    c, who, data = ctx(request), actor(request), await body(request)
-    entry = await request.app[ROOMS].staff.next(who, _clinician(c, who, data.get("clinician")))
+    c, who = ctx(request), actor(request)
+    choice = await decode(request, RoomChoice)
+    entry = await request.app[ROOMS].staff.next(who, _clinician(c, who, choice.clinician))
     return await _one(request, entry)
 
 
 @routes.post("/api/v1/rooms/presence")
 @requires(Role.CLINICIAN)
 async def presence(request: web.Request) -> web.Response:
-    c, who, data = ctx(request), actor(request), await body(request)
+    c, who = ctx(request), actor(request)
+    presence = (await decode(request, PresenceChange)).presence
     rooms = request.app[ROOMS]
-    await rooms.staff.set_presence(who, data.get("presence"))
+    await rooms.staff.set_presence(who, Presence(presence))
     return respond(await room_views.own_room(c, who, rooms.state))

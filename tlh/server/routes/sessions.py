@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from tlh.api.sessions import SessionStart, SessionStarted
 from tlh.errors import BadRequest
-from tlh.server.http import ALL_STAFF, actor, body, ctx, items, requires, respond
+from tlh.server.http import ALL_STAFF, actor, ctx, decode, items, requires, respond
 from tlh.server.keys import CALL_HUB, ROOMS
 from tlh.server.routes.call_links import CALLERS, call_link
 from tlh.services import sessions
@@ -22,24 +23,21 @@ routes = web.RouteTableDef()
 @requires(*CALLERS)
 async def start(request: web.Request) -> web.Response:
     """Open a segment (``{"appointment_id"}`` or ``{"room": true, "clinician"?}``)."""
-    c, who, data = ctx(request), actor(request), await body(request)
-    appointment_id = data.get("appointment_id")
-    if data.get("room") is True:
-        if appointment_id is not None:
+    c, who = ctx(request), actor(request)
+    wanted = await decode(request, SessionStart, invalid=BadRequest)  # tested: 400
+    if wanted.room:
+        if wanted.appointment_id is not None:
             raise BadRequest("give either appointment_id or room, not both")
-        clinician = data.get("clinician")
-        if clinician is not None and not isinstance(clinician, str):
-            raise BadRequest("clinician must be an id or an email")
-        clinician_id = find_staff(c, clinician).id if clinician else None
+        clinician_id = find_staff(c, wanted.clinician).id if wanted.clinician else None
         segment = await sessions.start(c, who, None, clinician_id=clinician_id)
-    elif isinstance(appointment_id, str) and appointment_id:
-        segment = await sessions.start(c, who, appointment_id)
+    elif wanted.appointment_id:
+        segment = await sessions.start(c, who, wanted.appointment_id)
     else:
         raise BadRequest('give {"appointment_id": ...} or {"room": true}')
     # With a waiting room off, whoever is already waiting goes straight in now.
     await request.app[ROOMS].hooks.session_started(segment)
     link = call_link(request, who, segment.appointment_id)
-    return respond({"session": segment, "url": link["url"]}, 201)
+    return respond(SessionStarted(session=segment, url=link.url), 201)
 
 
 @routes.post("/api/v1/sessions/{id}/end")

@@ -1,6 +1,7 @@
 from aiohttp import web
 
-from tlh.server.http import ADMIN, ALL_STAFF, actor, body, ctx, items, requires, respond
+from tlh.api.staff import NewStaff, NewToken, StaffChanges
+from tlh.server.http import ADMIN, ALL_STAFF, actor, ctx, decode, items, requires, respond
 from tlh.server.keys import STAFF_SOCKETS, STAFF_WEB
 from tlh.services import staff
 from tlh.services.staff_web import end_signed_out
@@ -24,16 +25,9 @@ async def list_(request: web.Request) -> web.Response:
 @routes.post("/api/v1/staff")
 @requires(*ADMIN)
 async def add(request: web.Request) -> web.Response:
-    data = await body(request)
-    member, token = await staff.add_staff(
-        ctx(request),
-        actor(request),
-        email=str(data.get("email") or ""),
-        name=str(data.get("name") or ""),
-        role=str(data.get("role") or ""),
-        telehealth=bool(data.get("telehealth", False)),
-    )
-    return respond({"staff": member, "token": token}, 201)
+    new = await decode(request, NewStaff)
+    member, token = await staff.add_staff(ctx(request), actor(request), new)
+    return respond(NewToken(staff=member, token=token), 201)
 
 
 @routes.get("/api/v1/staff/{ref}")
@@ -46,7 +40,8 @@ async def show(request: web.Request) -> web.Response:
 @requires(*ADMIN)
 async def update(request: web.Request) -> web.Response:
     ref = request.match_info["ref"]
-    updated = await staff.update_staff(ctx(request), actor(request), ref, await body(request))
+    changes = await decode(request, StaffChanges)
+    updated = await staff.update_staff(ctx(request), actor(request), ref, changes)
     await _end_signed_out(request)  # a new role ends page sessions and may not take routes
     return respond(updated)
 
@@ -56,7 +51,7 @@ async def update(request: web.Request) -> web.Response:
 async def token(request: web.Request) -> web.Response:
     member, new = await staff.new_token_for(ctx(request), actor(request), request.match_info["ref"])
     await _end_signed_out(request)  # the old token's pages and sockets
-    return respond({"staff": member, "token": new})
+    return respond(NewToken(staff=member, token=new))
 
 
 @routes.post("/api/v1/staff/{ref}/disable")

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 from rich.text import Text
 
-from tlh.client.rooms import EntryView
+from tlh.api.rooms import EntryView
 from tlh.domain.rooms import EntryState
 from tlh.tui.screens.table import TableScreen
 from tlh.tui.settings import DashboardSettings

@@ -86,8 +86,8 @@ class ReportsScreen(DashboardScreen):
         today = self.now().astimezone(ZoneInfo(self.zone())).date()
         first, last = week_of(today)
         try:
-            sessions = await self.client.report("sessions", first, last)
-            attendance = await self.client.report("attendance", first, last)
+            sessions = await self.client.reports.rows("sessions", first, last)
+            attendance = await self.client.reports.rows("attendance", first, last)
         except TlhError as exc:
             self.query_one("#reports-message", Static).update(f"Reports unavailable: {exc.message}")
             return

@@ -99,7 +99,7 @@ class SettingsScreen(DashboardScreen):
     async def _load_name(self) -> None:
         field = self.query_one("#settings-name", Input)
         try:
-            me = await self.client.me()
+            me = await self.client.staff.me()
         except TlhError as exc:
             self.say(f"Cannot load your name: {exc.message}")
             return
@@ -121,7 +121,7 @@ class SettingsScreen(DashboardScreen):
 
     async def _save_name(self, name: str) -> None:
         try:
-            me = await self.client.update_me(name=name)
+            me = await self.client.staff.update_me(name=name)
         except TlhError as exc:
             self.say(f"Name not saved: {exc.message}")
             return

@@ -1,0 +1,65 @@
+"""The client's side of a link: redeeming it, what comes next, the identity check.
+
+No staff token here: the page holds the link token (from the URL fragment) and the
+cookie it is traded for. Optional answer fields are left out when unset.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any, Literal
+
+import msgspec
+from msgspec import UNSET, UnsetType
+
+from tlh.domain.links import LinkPurpose, ParticipantKind, RedeemState
+from tlh.domain.messages import MessageChannel
+from tlh.domain.models import IdentityCheck
+
+#: Where the page goes next.
+NextStep = Literal["identity", "consent", "waiting"]
+
+
+class Redeem(msgspec.Struct, frozen=True, kw_only=True):
+    """``POST /api/v1/link/redeem`` and ``/api/v1/call-links/redeem``: a one-time token."""
+
+    token: str
+
+
+class LinkRedeemed(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """What the page needs to show for a redeemed link (no names, no notes)."""
+
+    purpose: LinkPurpose
+    state: RedeemState
+    practice_name: str
+    timezone: str
+    next: NextStep
+    opens_at: datetime | None = None  # an early link: when its window opens
+    starts_at: datetime | None = None
+    starts_local: str | None = None  # "Monday 02 March, 14:00" in the practice's zone
+
+
+class LinkState(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """``GET /api/v1/link/state``: the next step and what the call needs."""
+
+    next: NextStep
+    identity: IdentityCheck
+    participant: ParticipantKind
+    practice_name: str
+    clinician_name: str
+    ice_servers: list[dict[str, Any]]
+    starts_at: datetime | None = None
+    opens_at: datetime | None = None
+
+
+class IdentityAnswer(msgspec.Struct, frozen=True, kw_only=True):
+    """``POST /api/v1/link/identity``: a date of birth or the code that was sent."""
+
+    dob: date | UnsetType = UNSET
+    code: str = ""
+
+
+class CodeRequest(msgspec.Struct, frozen=True, kw_only=True):
+    """``POST /api/v1/link/identity/code``: where to send a fresh one-time code."""
+
+    channel: MessageChannel
