@@ -202,7 +202,9 @@ async def measure(
                 await admin.practice.update(timezone="America/New_York")
                 for board in boards:
                     await board.wait_for("practice.updated")
-                audit = [e for e in await admin.audit.list(since=since) if e["action"] != "audit.read"]
+                audit = [
+                    e for e in await admin.audit.list(since=since) if e["action"] != "audit.read"
+                ]
                 # Stopped while the client still waits: their leaving is another event.
                 await stop(tasks)
         finally:
