@@ -80,6 +80,50 @@ async def test_second_device_is_flagged_and_needs_approval(practice: Practice) -
     assert (await two.next("admitted"))["peer_id"] == s2["entry_id"]
 
 
+async def test_a_second_device_takes_the_place_of_the_first_once_it_is_gone(
+    practice: Practice,
+) -> None:
+    """Phone first, then the laptop (needs approval while the phone is there); the
+    phone's connection goes: the laptop simply takes its place, no approval needed."""
+    stream = await events(practice)
+    other, _ = await guest(practice, "someone-else")  # a later arrival in the same room
+    cookie = await guest_cookie(practice)
+    phone = await connect(practice, cookie)
+    s1 = await phone.hello("phone")
+    laptop = await connect(practice, cookie)
+    s2 = await laptop.hello("laptop")
+    assert s2["second_device"] is True
+    await phone.ws.close()
+    now = await laptop.next("status")
+    assert now["entry_id"] == s2["entry_id"]
+    assert now["second_device"] is False
+    assert now["position"] == 2  # the phone's place, behind the earlier arrival
+    assert (await stream.next("room.left", entry_id=s1["entry_id"]))["reason"] == "replaced"
+    ids = [e["id"] for e in await room_entries(practice)]
+    assert s1["entry_id"] not in ids
+    code, view = await admit(practice, s2["entry_id"])  # no approval needed
+    assert code == 200, view
+    await other.ws.close()
+
+
+async def test_a_device_opened_while_the_first_is_offline_carries_on_in_its_place(
+    practice: Practice,
+) -> None:
+    cookie = await guest_cookie(practice)
+    phone = await connect(practice, cookie)
+    s1 = await phone.hello("phone")
+    await phone.ws.close()
+    async with asyncio.timeout(5):
+        while any(e["online"] for e in await room_entries(practice)):
+            await asyncio.sleep(0.01)  # the server notices the closed socket
+    laptop = await connect(practice, cookie)
+    s2 = await laptop.hello("laptop")
+    assert s2["entry_id"] == s1["entry_id"]
+    assert s2["second_device"] is False
+    [entry] = await room_entries(practice)
+    assert (entry["device_id"], entry["online"]) == ("laptop", True)
+
+
 async def test_two_admits_at_once_one_wins_and_the_other_names_who(practice: Practice) -> None:
     _, status = await guest(practice)
     entry_id = status["entry_id"]

@@ -91,7 +91,7 @@ async def _gone_offline(rooms: Rooms) -> RoomEntry:
     """A guest says hello and their socket closes: the entry, holding its place."""
     conn = connection()
     entry = await rooms.participants.hello(LINK, "dev_1", conn)
-    rooms.participants.connection_closed(conn)
+    await rooms.participants.connection_closed(conn)
     return entry
 
 

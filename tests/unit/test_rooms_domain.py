@@ -232,3 +232,16 @@ def test_state_machine_never_leaves_a_final_state(actions: list[str]) -> None:
         if current.state is EntryState.WAITING:
             assert current.admitted_by is None
         assert current.arrived_at == before.arrived_at
+
+
+def test_another_device_takes_over_an_offline_entry_and_waits_behind_an_online_one() -> None:
+    phone = entry(1, device_id="phone")
+    assert r.arrival([phone], "laptop", T0, GRACE).kind is r.ArrivalKind.SECOND_DEVICE
+    gone = r.disconnect(phone, T0)
+    took = r.arrival([gone], "laptop", T0, GRACE)
+    assert (took.kind, took.entry) == (r.ArrivalKind.TAKEOVER, gone)
+    laptop = entry(2, device_id="laptop", second_device=True)
+    heir = r.successor(gone, [gone, laptop])
+    assert heir is not None
+    assert (heir.id, heir.second_device, heir.arrived_at) == ("ent_2", False, gone.arrived_at)
+    assert r.successor(gone, [gone]) is None

@@ -149,7 +149,10 @@ class SecondDevice(Conflict):
 class ArrivalKind(StrEnum):
     NEW = "new"
     RECONNECT = "reconnect"  # same link and device within the grace period
-    SECOND_DEVICE = "second_device"  # same link from another device while one is live
+    #: Same link from another device while the one before is offline (a phone that lost
+    #: its network, then the laptop): the newer device takes its place.
+    TAKEOVER = "takeover"
+    SECOND_DEVICE = "second_device"  # same link from another device while one is online
 
 
 class Arrival(msgspec.Struct, frozen=True, kw_only=True):
@@ -180,13 +183,47 @@ def arrival(
     A reusable link (the practice website) is many visitors, so another device is simply
     another person, never a second device.
     """
-    held = [e for e in of_link if within_grace(e, now, grace_s)]
-    for entry in sorted(held, key=lambda e: e.arrived_at, reverse=True):
+    held = sorted(
+        (e for e in of_link if within_grace(e, now, grace_s)),
+        key=lambda e: e.arrived_at,
+        reverse=True,
+    )
+    for entry in held:
         if entry.device_id == device_id:
             return Arrival(kind=ArrivalKind.RECONNECT, entry=entry)
     if held and not reusable:
+        if not any(e.online for e in held):
+            return Arrival(kind=ArrivalKind.TAKEOVER, entry=held[0])
         return Arrival(kind=ArrivalKind.SECOND_DEVICE)
     return Arrival(kind=ArrivalKind.NEW)
+
+
+def take_over(entry: RoomEntry, device_id: str, now: datetime) -> RoomEntry:
+    """The entry, now on the device that took its place (online, in its old place)."""
+    return replace(
+        entry,
+        device_id=device_id,
+        online=True,
+        disconnected_at=None,
+        reconnects=entry.reconnects + 1,
+        second_device=False,
+    )
+
+
+def successor(entry: RoomEntry, of_link: Iterable[RoomEntry]) -> RoomEntry | None:
+    """The second device waiting on ``entry``'s link that takes its place now that
+    ``entry``'s own device is gone: in its place in line, no longer needing approval."""
+    waiting = [
+        e
+        for e in of_link
+        if e.id != entry.id and e.second_device and e.online and e.state is EntryState.WAITING
+    ]
+    if not waiting:
+        return None
+    newest = max(waiting, key=lambda e: e.arrived_at)
+    return replace(
+        newest, second_device=False, arrived_at=entry.arrived_at, returned_at=entry.returned_at
+    )
 
 
 def reconnect(entry: RoomEntry, now: datetime) -> RoomEntry:

@@ -63,6 +63,13 @@ class ParticipantSide:
             self._exits.back(entry.id)
             self._attach(entry, conn)
             action, event = "room.reconnect", "room.reconnected"
+        elif found.kind is rules.ArrivalKind.TAKEOVER and found.entry is not None:
+            # The device before went offline: this one carries on in its place.
+            entry = rules.take_over(found.entry, device_id, now)
+            self._state.put(entry)
+            self._exits.back(entry.id)
+            self._attach(entry, conn)
+            action, event = "room.takeover", "room.reconnected"
         else:
             entry = RoomEntry(
                 id=new_id("ent"),
@@ -106,8 +113,9 @@ class ParticipantSide:
                 self.hub.leave(segment_id, entry.id, old.outbox.push)
             old.outbox.finish(old.close)
 
-    def connection_closed(self, conn: Connection) -> None:
-        """The socket went away: the entry keeps its place for the grace period."""
+    async def connection_closed(self, conn: Connection) -> None:
+        """The socket went away: the entry keeps its place for the grace period, unless
+        a second device on its link is waiting: then that one takes its place now."""
         entry_id = self._pages.detach(conn)
         entry = self._state.get(entry_id) if entry_id is not None else None
         if entry is None:
@@ -115,10 +123,22 @@ class ParticipantSide:
         segment_id = self._state.call_of(entry.id)
         if segment_id is not None:
             self.hub.leave(segment_id, entry.id, conn.outbox.push)
-        offline = rules.disconnect(entry, self.ctx.clock())
+        now = self.ctx.clock()
+        offline = rules.disconnect(entry, now)
         self._state.put(offline)
-        self._events.publish("room.updated", offline, online=False)
-        self._exits.hold_place(entry.id)
+        heir = rules.successor(offline, self._state.of_link(entry.link_id))
+        if heir is None:
+            self._events.publish("room.updated", offline, online=False)
+            self._exits.hold_place(entry.id)
+            return
+        self._state.put(heir)
+        who = Actor(kind="client_link", id=entry.link_id)
+        await self._exits.finish(
+            rules.leave(offline, now), who, "room.replace", "room.left", reason="replaced"
+        )
+        await self._events.record(who, "room.takeover", "room.updated", heir)
+        self._pages.send_status(heir)
+        self._pages.refresh(heir.clinician_id)
 
     async def device_check(self, entry_id: str, found: DeviceCheckDone) -> None:
         """What the page's device check found (on the entry, for staff to see)."""

@@ -71,7 +71,7 @@ async def participant_ws(request: web.Request) -> web.WebSocketResponse:
                 await wsproto.reject(ws, wsproto.FrameRejected("invalid message"))
                 break
     finally:
-        rooms.participants.connection_closed(conn)
+        await rooms.participants.connection_closed(conn)
         conn.outbox.finish()
         request.app[WEBSOCKETS].discard(ws)
     return ws
