@@ -1,14 +1,12 @@
 """The API rows of issue 4 (rooms, sessions, call-links, reports) and the event stream.
 
 Kept apart from ``api.py`` so each file holds one concept; ``TlhClient`` inherits them.
-The event stream is a websocket: aiohttp is imported inside ``events()`` only, so
-``import tlh.client`` stays light for every other command.
+The event stream (``events.py``) is a websocket over the same transport as every
+request (``websocket.py``).
 """
 
 from __future__ import annotations
 
-import ssl
-from collections.abc import AsyncGenerator
 from datetime import date, datetime
 from typing import Any
 
@@ -16,9 +14,11 @@ import msgspec
 
 from tlh.domain.rooms import RoomEntry
 from tlh.domain.sessions import SessionSegment
-from tlh.errors import Forbidden, Unauthenticated, Unavailable
 
 from .base import BaseClient, _fields, _q, _seg
+from .events import Backoff, EventStream
+from .events import StaffEvent as StaffEvent  # its home was here: old imports keep working
+from .websocket import WebSocket
 
 
 class EntryView(RoomEntry, frozen=True, kw_only=True):
@@ -71,14 +71,6 @@ class SessionStarted(msgspec.Struct, frozen=True, kw_only=True):
 
     session: SessionSegment
     url: str
-
-
-class StaffEvent(msgspec.Struct, frozen=True, kw_only=True):
-    """One event from ``/api/v1/events`` (ids only)."""
-
-    type: str
-    at: datetime | None = None
-    data: dict[str, Any] = msgspec.field(default_factory=dict)
 
 
 class RoomsApi(BaseClient):
@@ -183,49 +175,15 @@ class RoomsApi(BaseClient):
 
     # -- the event stream -----------------------------------------------------
 
-    async def events(
-        self, heartbeat: float = 20.0, *, dashboard: bool = False
-    ) -> AsyncGenerator[StaffEvent, None]:
-        """Staff events as they happen, until the server closes the socket.
+    def events(self, *, dashboard: bool = False, backoff: Backoff | None = None) -> EventStream:
+        """Staff events as they happen, reconnecting by itself (``tlh.client.events``).
 
         ``dashboard=True`` marks the stream as this user's dashboard: opening another
-        one elsewhere supersedes it (a ``dashboard.superseded`` event, then the end).
-
-        Raises Unavailable when the server cannot be reached (callers retry with
-        backoff); the server's refusal (401/403) is raised as its error.
+        one elsewhere supersedes it (``Superseded``, then the end). A refused token
+        ends it with ``SignedOut``.
         """
-        import aiohttp  # ~250 ms: only the commands that stream events pay for it
-
-        endpoint = self._transport.endpoint
-        scheme = "wss" if endpoint.scheme == "https" else "ws"
-        url = f"{scheme}://{endpoint.host_header}{endpoint.base_path}/api/v1/events"
-        if dashboard:
-            url += "?dashboard=1"
-        context: ssl.SSLContext | bool = True
-        if endpoint.scheme == "https" and self._transport._ca_file:
-            context = ssl.create_default_context(cafile=self._transport._ca_file)
-        headers = {"Authorization": f"Bearer {self._token}"}
-        timeout = aiohttp.ClientTimeout(total=None, sock_connect=self._transport.timeout)
-        async with aiohttp.ClientSession(timeout=timeout) as http:
-            try:
-                ws = await http.ws_connect(
-                    url, headers=headers, heartbeat=heartbeat, compress=0, ssl=context
-                )
-            except aiohttp.WSServerHandshakeError as exc:
-                if exc.status == 401:
-                    raise Unauthenticated(
-                        "the server refused the event stream: bad token"
-                    ) from None
-                if exc.status == 403:
-                    raise Forbidden("the server refused the event stream") from None
-                raise Unavailable(f"the event stream was refused (HTTP {exc.status})") from None
-            except (aiohttp.ClientError, OSError, TimeoutError):
-                raise Unavailable(f"cannot reach the tlh server at {endpoint.url}") from None
-            async with ws:
-                async for msg in ws:
-                    if msg.type != aiohttp.WSMsgType.TEXT:
-                        break
-                    try:
-                        yield msgspec.json.decode(msg.data, type=StaffEvent)
-                    except (msgspec.ValidationError, msgspec.DecodeError):
-                        continue
+        target = "/api/v1/events" + ("?dashboard=1" if dashboard else "")
+        headers = [("Authorization", f"Bearer {self._token}")]
+        return EventStream(
+            lambda: WebSocket.connect(self._transport, target, headers), backoff=backoff
+        )

@@ -103,12 +103,19 @@ class Transport:
             context.load_verify_locations(self._ca_file)
         return context
 
+    async def open_stream(
+        self, wait: float | None = None
+    ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        """A new connection to the server (TLS and CA file per the URL and settings),
+        within ``wait`` (default the transport's timeout). Every request and the event
+        stream's websocket (``tlh.client.websocket``) open theirs here."""
+        async with asyncio.timeout(self.timeout if wait is None else wait):
+            return await asyncio.open_connection(
+                self.endpoint.host, self.endpoint.port, ssl=self._ssl()
+            )
+
     async def _connect(self, wait: float) -> None:
-        reader, writer = await asyncio.wait_for(
-            asyncio.open_connection(self.endpoint.host, self.endpoint.port, ssl=self._ssl()),
-            wait,
-        )
-        self._reader, self._writer = reader, writer
+        self._reader, self._writer = await self.open_stream(wait)
         self._h11 = h11.Connection(our_role=h11.CLIENT)
 
     async def close(self) -> None:
@@ -152,11 +159,11 @@ class Transport:
                         )
                     except (OSError, EOFError, h11.ProtocolError, TimeoutError) as again:
                         await self.close()
-                        raise self._unavailable(again, wait) from None
-                raise self._unavailable(exc, wait) from None
+                        raise self.unavailable(again, wait) from None
+                raise self.unavailable(exc, wait) from None
             except TimeoutError as exc:
                 await self.close()
-                raise self._unavailable(exc, wait) from None
+                raise self.unavailable(exc, wait) from None
             except BaseException:
                 await self.close()
                 raise
@@ -185,7 +192,8 @@ class Transport:
             return False
         return not readable
 
-    def _unavailable(self, exc: BaseException, wait: float) -> Unavailable:
+    def unavailable(self, exc: BaseException, wait: float) -> Unavailable:
+        """The error for a network failure: which server, and why (never a token)."""
         return Unavailable(
             f"cannot reach the tlh server at {self.endpoint.url}: {_reason(exc, wait)}"
         )

@@ -9,11 +9,11 @@ dashboard of the same user, or a revoked token, stops the worker for good.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
+from tlh.client.events import Connected, Item, Reconnecting, SignedOut, Superseded
 from tlh.domain.models import DashboardUnlock
 from tlh.errors import Forbidden, TlhError, Unauthenticated
 
@@ -23,10 +23,6 @@ from .state import Connection, DashboardState
 if TYPE_CHECKING:
     from tlh.client import TlhClient
     from tlh.client.rooms import StaffEvent
-
-#: Reconnect delays grow from the first to the last, doubling.
-BACKOFF_FIRST_S = 0.25
-BACKOFF_MAX_S = 15.0
 
 Changed = Callable[[], None]
 Arrived = Callable[[str, "StaffEvent"], None]
@@ -49,14 +45,12 @@ class LiveFeed:
         changed: Changed,
         arrived: Arrived,
         now: Clock = utc_now,
-        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self.client = client
         self.state = state
         self.changed = changed
         self.arrived = arrived
         self.now = now
-        self.sleep = sleep
         self.zone = "UTC"
         #: The Schedule's appointments, loaded on sync and kept current from events.
         self.schedule = ScheduleSync(client, state, now, lambda: self.zone, changed)
@@ -67,41 +61,46 @@ class LiveFeed:
         self.failure: str | None = None
 
     async def run(self) -> None:
-        """Stream until superseded or signed out; reconnect with backoff otherwise."""
-        backoff = BACKOFF_FIRST_S
-        while True:
-            try:
-                async with contextlib.aclosing(self.client.events(dashboard=True)) as stream:
-                    async for event in stream:
-                        if event.type == "events.ready":
-                            backoff = BACKOFF_FIRST_S
-                            self.failure = None
-                            await self.resync()
-                            self.state.set_connection(Connection.LIVE)
-                            self.changed()
-                            self.synced.set()
-                        elif event.type == "dashboard.superseded":
-                            self._stop(Connection.SUPERSEDED, "this dashboard was opened elsewhere")
-                            return
-                        elif event.type == "events.overflow":
-                            await self.resync()
-                            self.changed()
-                        else:
-                            await self.handle(event)
-            except (Unauthenticated, Forbidden) as exc:
-                self._stop(Connection.SIGNED_OUT, exc.message)
-                return
-            except TlhError as exc:
-                # Unreachable, or a REST call of the resync failed: like a dropped stream.
-                self.failure = exc.message
+        """Stream until superseded or signed out; the stream reconnects by itself."""
+        async with self.client.events(dashboard=True) as stream:
+            async for item in stream:
+                try:
+                    if await self._take(item):
+                        return
+                except (Unauthenticated, Forbidden) as exc:
+                    self._stop(Connection.SIGNED_OUT, exc.message)
+                    return
+                except TlhError as exc:
+                    # A REST call of the resync failed: like a dropped stream.
+                    stream.drop(exc.message)
+
+    async def _take(self, item: Item) -> bool:
+        """Act on one item of the stream; True when the stream is over for good."""
+        if isinstance(item, Connected):
+            self.failure = None
+            await self.resync()
+            self.state.set_connection(Connection.LIVE)
+            self.changed()
+            self.synced.set()
+        elif isinstance(item, Reconnecting):
+            self.failure = item.reason
             self.synced.clear()
             self.state.set_connection(
-                Connection.RECONNECTING,
-                f"{self.failure or 'connection lost'} — retrying in {backoff:g} s",
+                Connection.RECONNECTING, f"{item.reason} — retrying in {item.retry_in:g} s"
             )
             self.changed()
-            await self.sleep(backoff)  # backoff between reconnects, not synchronisation
-            backoff = min(backoff * 2, BACKOFF_MAX_S)
+        elif isinstance(item, Superseded):
+            self._stop(Connection.SUPERSEDED, "this dashboard was opened elsewhere")
+            return True
+        elif isinstance(item, SignedOut):
+            self._stop(Connection.SIGNED_OUT, item.reason)
+            return True
+        elif item.type == "events.overflow":
+            await self.resync()
+            self.changed()
+        else:
+            await self.handle(item)
+        return False
 
     def _stop(self, connection: Connection, why: str) -> None:
         self.failure = why
