@@ -93,9 +93,9 @@ def crowd(count: int, clinician_id: str) -> Rooms:
 
 
 async def test_two_hundred_waiting_at_80x24_scrolls(practice: Practice) -> None:
+    """The screen follows the state by itself: nothing but the model is touched here."""
     async with running(practice, (80, 24)) as (app, pilot):
         app.state.load_rooms(crowd(200, "stf_x"))
-        app.redraw()
         screen = app.screen
         assert isinstance(screen, PeopleScreen)
         await until(pilot, lambda: screen.table.row_count == 200, "200 rows")
@@ -108,11 +108,12 @@ async def test_two_hundred_waiting_at_80x24_scrolls(practice: Practice) -> None:
 
 async def test_an_event_during_shutdown_is_dropped_quietly(practice: Practice) -> None:
     """Textual empties the screen stack before it stops workers: a person leaving
-    just then (the live feed redraws) or an action finishing must not fail the app."""
+    just then (the live feed changes the state) or an action finishing must not fail
+    the app."""
     async with running(practice, (100, 30)) as (app, _):
-        assert app.front() is not None
+        assert app.ui.front() is not None
     # Shut down: no screens are left, as in the window before workers stop.
-    assert app.front() is None
-    app.redraw()
-    assert app._entry() is None
-    assert app._chosen_appointment() is None
+    assert app.ui.front() is None
+    app.state.load_rooms(crowd(1, "stf_x"))
+    assert app.ui.selected_entry() is None
+    assert app.rooms.chosen_appointment() is None

@@ -1,9 +1,11 @@
-"""The dashboard's one long-running worker: REST snapshot, then the staff event stream.
+"""The dashboard's one long-running worker: the staff event stream, and a REST resync on
+every (re)connection.
 
-On every (re)connection the whole state is fetched again (some events may have been
-missed while away); after that, room events carry the entry's view and update its row.
-A dropped stream shows "reconnecting" and is retried with a doubling backoff. A newer
-dashboard of the same user, or a revoked token, stops the worker for good.
+``EventStream`` (tlh.client.events) reconnects by itself; this keeps a
+``DashboardState`` current from it. Each (re)connection fetches the whole state again
+(some events may have been missed while away); after that, room events carry the
+entry's view and update its row. Changes reach the screens through the state itself
+(``on_change``); what only the app can act on is posted as a message (``messages``).
 """
 
 from __future__ import annotations
@@ -13,19 +15,19 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from tlh.client.events import Connected, Item, Reconnecting, SignedOut, Superseded
-from tlh.domain.models import DashboardUnlock
+from textual.message import Message
+
+from tlh.client.events import Connected, Item, Reconnecting, SignedOut, StaffEvent, Superseded
 from tlh.errors import Forbidden, TlhError, Unauthenticated
 
+from .messages import EntryArrived, PolicyLoaded, StreamEnded
 from .schedule_sync import ScheduleSync
 from .state import Connection, DashboardState
 
 if TYPE_CHECKING:
     from tlh.client import TlhClient
-    from tlh.client.rooms import StaffEvent
 
-Changed = Callable[[], None]
-Arrived = Callable[[str, "StaffEvent"], None]
+Post = Callable[[Message], object]
 Clock = Callable[[], datetime]
 
 
@@ -35,33 +37,24 @@ def utc_now() -> datetime:
 
 
 class LiveFeed:
-    """Keeps a ``DashboardState`` current; calls ``changed`` after every update."""
+    """Keeps a ``DashboardState`` current from the event stream; posts what happened."""
 
     def __init__(
-        self,
-        client: TlhClient,
-        state: DashboardState,
-        *,
-        changed: Changed,
-        arrived: Arrived,
-        now: Clock = utc_now,
+        self, client: TlhClient, state: DashboardState, *, post: Post, now: Clock = utc_now
     ) -> None:
         self.client = client
         self.state = state
-        self.changed = changed
-        self.arrived = arrived
+        self.post = post
         self.now = now
-        self.zone = "UTC"
         #: The Schedule's appointments, loaded on sync and kept current from events.
-        self.schedule = ScheduleSync(client, state, now, lambda: self.zone, changed)
-        self.idle_logoff_min = 15
-        self.dashboard_unlock = DashboardUnlock.KEY
+        self.schedule = ScheduleSync(client, state, now)
         #: Set once the stream is live and the first full sync is done (tests wait on it).
         self.synced = asyncio.Event()
+        #: Why the stream is down or ended (the CLI prints it when the app closes).
         self.failure: str | None = None
 
     async def run(self) -> None:
-        """Stream until superseded or signed out; the stream reconnects by itself."""
+        """Stream until superseded or signed out (the stream reconnects by itself)."""
         async with self.client.events(dashboard=True) as stream:
             async for item in stream:
                 try:
@@ -80,15 +73,12 @@ class LiveFeed:
             self.failure = None
             await self.resync()
             self.state.set_connection(Connection.LIVE)
-            self.changed()
             self.synced.set()
         elif isinstance(item, Reconnecting):
             self.failure = item.reason
             self.synced.clear()
-            self.state.set_connection(
-                Connection.RECONNECTING, f"{item.reason} — retrying in {item.retry_in:g} s"
-            )
-            self.changed()
+            note = f"{item.reason} — retrying in {item.retry_in:g} s"
+            self.state.set_connection(Connection.RECONNECTING, note)
         elif isinstance(item, Superseded):
             self._stop(Connection.SUPERSEDED, "this dashboard was opened elsewhere")
             return True
@@ -97,7 +87,6 @@ class LiveFeed:
             return True
         elif item.type == "events.overflow":
             await self.resync()
-            self.changed()
         else:
             await self.handle(item)
         return False
@@ -105,7 +94,7 @@ class LiveFeed:
     def _stop(self, connection: Connection, why: str) -> None:
         self.failure = why
         self.state.set_connection(connection)
-        self.changed()
+        self.post(StreamEnded(connection, why))
 
     async def handle(self, event: StaffEvent) -> None:
         """Apply one event (a room event's row from the view it carries); the rooms are
@@ -115,19 +104,13 @@ class LiveFeed:
         if applied.refresh_rooms:
             self.state.load_rooms(await self.client.rooms())
         if applied.arrival is not None:
-            self.arrived(applied.arrival, event)
-        self.changed()
+            self.post(EntryArrived(applied.arrival, event))
 
     async def resync(self) -> None:
-        """Fetch everything again: rooms and today's schedule, then eligibility."""
+        """Fetch everything again: the policy, the rooms (the people screen first: that
+        is what a clinician waits for), then the schedule and its eligibility."""
         policy = await self.client.practice()
-        self.zone = policy.timezone
-        self.idle_logoff_min = policy.idle_logoff_min
-        self.dashboard_unlock = policy.dashboard_unlock
+        self.post(PolicyLoaded(policy))
+        self.state.set_zone(policy.timezone)
         self.state.load_rooms(await self.client.rooms())
-        self.changed()  # the people screen first: that is what a clinician waits for
-        await self.refresh_schedule()
-
-    async def refresh_schedule(self) -> None:
-        """Today's and the next days' appointments, names, then today's eligibility."""
         await self.schedule.load()
