@@ -165,6 +165,7 @@ class EventStream:
                         yield Connected()
                     else:
                         yield event
+                    _cancel_wins()  # the reader may have swallowed one meanwhile
                     if self._dropped is not None:
                         raise _Dropped(self._dropped)
             except (Unauthenticated, Forbidden) as exc:

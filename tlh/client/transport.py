@@ -2,6 +2,10 @@
 
 Why not aiohttp: importing it alone takes ~250 ms, most of the 400 ms budget of a whole
 ``tlh appt list`` command. h11 + asyncio streams import in a few milliseconds.
+
+Waits are bounded with ``asyncio.timeout``, not ``wait_for``: on Python 3.11 a cancel
+arriving as the awaited read completes is lost by ``wait_for``, and a cancelled
+dashboard worker would carry on.
 """
 
 from __future__ import annotations
@@ -124,7 +128,8 @@ class Transport:
         if writer is not None:
             writer.close()
             with contextlib.suppress(OSError, TimeoutError, ssl.SSLError):
-                await asyncio.wait_for(writer.wait_closed(), 1.0)
+                async with asyncio.timeout(1.0):
+                    await writer.wait_closed()
 
     async def request(
         self,
@@ -223,17 +228,20 @@ class Transport:
         writer.write(conn.send(h11.Request(method=method, target=target, headers=head)))
         for start in range(0, len(body), CHUNK):
             writer.write(conn.send(h11.Data(data=body[start : start + CHUNK])))
-            await asyncio.wait_for(writer.drain(), wait)
+            async with asyncio.timeout(wait):
+                await writer.drain()
             if progress is not None:
                 progress(min(start + CHUNK, len(body)), len(body))
         writer.write(conn.send(h11.EndOfMessage()))
-        await asyncio.wait_for(writer.drain(), wait)
+        async with asyncio.timeout(wait):
+            await writer.drain()
 
         status, answer_headers, chunks = 0, {}, []
         while True:
             event = conn.next_event()
             if event is h11.NEED_DATA:
-                data = await asyncio.wait_for(reader.read(65536), wait)
+                async with asyncio.timeout(wait):
+                    data = await reader.read(65536)
                 if not data and not status:
                     # Closed before any answer (h11 would call that a protocol error).
                     raise ConnectionResetError("closed before answering")
