@@ -8,6 +8,7 @@ import asyncio
 import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 import trustme
@@ -44,9 +45,15 @@ async def serve(tmp_path: Path) -> AsyncIterator[Callable[..., Awaitable[str]]]:
         await runner.cleanup()
 
 
-async def echo_headers(request: web.Request) -> web.WebSocketResponse:
-    ws = web.WebSocketResponse(compress=False)
+async def accept(request: web.Request, **options: Any) -> web.WebSocketResponse:
+    """The upgrade, answered as the server's event stream does (no compression)."""
+    ws = web.WebSocketResponse(compress=False, **options)
     await ws.prepare(request)
+    return ws
+
+
+async def echo_headers(request: web.Request) -> web.WebSocketResponse:
+    ws = await accept(request)
     seen = {k: request.headers.get(k) for k in ("Authorization", "Origin", "User-Agent")}
     await ws.send_json(seen)
     await ws.send_str("second")
@@ -113,8 +120,7 @@ async def test_pings_are_answered(serve: Callable[..., Awaitable[str]]) -> None:
     message after a second of that still arrives."""
 
     async def pinging(request: web.Request) -> web.WebSocketResponse:
-        ws = web.WebSocketResponse(heartbeat=0.1, compress=False)
-        await ws.prepare(request)
+        ws = await accept(request, heartbeat=0.1)
         reading = asyncio.create_task(ws.receive())  # takes the pongs, then the close
         done, _ = await asyncio.wait({reading}, timeout=1.0)  # a second of pings
         await ws.send_str("closed" if done or ws.closed else "still here")
@@ -132,8 +138,7 @@ async def test_a_silent_server_is_pinged_then_given_up(
     never = asyncio.Event()
 
     async def silent(request: web.Request) -> web.WebSocketResponse:
-        ws = web.WebSocketResponse(autoping=False, compress=False)
-        await ws.prepare(request)
+        ws = await accept(request, autoping=False)
         await never.wait()  # never reads, so never answers the client's ping
         return ws
 
@@ -150,8 +155,7 @@ async def test_a_message_over_the_cap_closes_the_socket(
     serve: Callable[..., Awaitable[str]],
 ) -> None:
     async def big(request: web.Request) -> web.WebSocketResponse:
-        ws = web.WebSocketResponse(compress=False)
-        await ws.prepare(request)
+        ws = await accept(request)
         await ws.send_str("x" * 100)
         await ws.send_str("y" * 5000)
         await ws.receive()  # the client's close
@@ -169,8 +173,7 @@ async def test_the_server_closing_with_a_code_is_closed_with_it(
     serve: Callable[..., Awaitable[str]],
 ) -> None:
     async def superseding(request: web.Request) -> web.WebSocketResponse:
-        ws = web.WebSocketResponse(compress=False)
-        await ws.prepare(request)
+        ws = await accept(request)
         await ws.close(code=WSCloseCode.POLICY_VIOLATION, message=b"superseded")
         return ws
 
@@ -184,8 +187,7 @@ async def test_a_dropped_connection_is_unavailable(
     serve: Callable[..., Awaitable[str]],
 ) -> None:
     async def dropping(request: web.Request) -> web.WebSocketResponse:
-        ws = web.WebSocketResponse(compress=False)
-        await ws.prepare(request)
+        ws = await accept(request)
         assert request.transport is not None
         request.transport.close()  # no close frame
         return ws

@@ -20,14 +20,14 @@ import contextlib
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from types import TracebackType
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 
 from tlh.errors import Forbidden, TlhError, Unauthenticated
 
-from .websocket import GOING_AWAY, POLICY_VIOLATION, Closed, WebSocket
+if TYPE_CHECKING:
+    from .websocket import WebSocket
 
 
 class StaffEvent(msgspec.Struct, frozen=True, kw_only=True):
@@ -71,7 +71,7 @@ class SignedOut:
 
 StreamState = Connected | Reconnecting | Superseded | SignedOut
 Item = StaffEvent | StreamState
-Connect = Callable[[], Awaitable[WebSocket]]
+Connect = Callable[[], Awaitable["WebSocket"]]
 
 READY = "events.ready"
 SUPERSEDED = "dashboard.superseded"
@@ -100,7 +100,7 @@ class _Dropped(Exception):
     """The reader asked for a new connection (``EventStream.drop``)."""
 
 
-class EventStream:
+class EventStream(contextlib.AbstractAsyncContextManager["EventStream"]):
     """Staff events and connection changes, reconnecting until superseded or signed out.
 
     Use as ``async with client.events() as stream: async for item in stream: ...``; the
@@ -128,15 +128,7 @@ class EventStream:
             self._items = self._run()
         return self._items
 
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    async def __aexit__(self, *exc_info: object) -> None:
         await self.aclose()
 
     async def aclose(self) -> None:
@@ -146,6 +138,9 @@ class EventStream:
             await items.aclose()
 
     async def _run(self) -> AsyncGenerator[Item, None]:
+        # wsproto (~15 ms) only for the commands that stream events.
+        from .websocket import GOING_AWAY, POLICY_VIOLATION, Closed
+
         delays = self.backoff.delays()
         attempt = 0
         while True:

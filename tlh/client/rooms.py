@@ -18,7 +18,6 @@ from tlh.domain.sessions import SessionSegment
 from .base import BaseClient, _fields, _q, _seg
 from .events import Backoff, EventStream
 from .events import StaffEvent as StaffEvent  # its home was here: old imports keep working
-from .websocket import WebSocket
 
 
 class EntryView(RoomEntry, frozen=True, kw_only=True):
@@ -182,6 +181,8 @@ class RoomsApi(BaseClient):
         one elsewhere supersedes it (``Superseded``, then the end). A refused token
         ends it with ``SignedOut``.
         """
+        from .websocket import WebSocket  # wsproto (~15 ms): only event streams pay for it
+
         target = "/api/v1/events" + ("?dashboard=1" if dashboard else "")
         headers = [("Authorization", f"Bearer {self._token}")]
         return EventStream(

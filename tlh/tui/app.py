@@ -22,14 +22,14 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import events, work
 from textual.app import App, SystemCommand
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.reactive import reactive
 from textual.screen import Screen
 from textual.widgets import DataTable
 
 from tlh.domain.models import DashboardUnlock
 
-from .actions.keys import ACTION_KEYS, bound
+from .actions.keys import APP_KEYS, bound
 from .actions.outreach import OutreachActions
 from .actions.rooms import RoomActions
 from .actions.sessions import SessionActions
@@ -64,16 +64,7 @@ class DashboardApp(App[None]):
 
     CSS_PATH = Path(__file__).with_name("dashboard.tcss")
     TITLE = "tlh dashboard"
-    BINDINGS: ClassVar[list[BindingType]] = [
-        *ACTION_KEYS,
-        Binding("1", "show('people')", "People", show=False),
-        Binding("2", "show('schedule')", "Schedule", show=False),
-        Binding("3", "show('notifications')", "Notifications", show=False),
-        Binding("4", "show('reports')", "Reports", show=False),
-        Binding("5", "show('settings')", "Settings", show=False),
-        Binding("ctrl+l", "lock", "Lock", show=False),
-        Binding("q", "quit", "Quit"),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = APP_KEYS
 
     #: ``state.version`` as last announced: the screens watch it and redraw themselves.
     revision: reactive[int] = reactive(0, init=False, repaint=False)

@@ -18,8 +18,9 @@ from textual.binding import Binding, BindingType
 F = TypeVar("F", bound=Callable[..., Any])
 ASKS = "asks_first"
 
-#: Every action's key, in the footer's order (the shown ones: a d n s e m).
-ACTION_KEYS: list[BindingType] = [
+#: Every key of the app, in the footer's order (shown: a d n s e m q): the actions'
+#: (``bound`` below), then the screens', the lock and quit.
+APP_KEYS: list[BindingType] = [
     Binding("a", "admit", "Admit"),
     Binding("A", "admit_all", "Admit all", show=False),
     Binding("d", "deny", "Deny"),
@@ -35,6 +36,13 @@ ACTION_KEYS: list[BindingType] = [
     Binding("c", "send_consent", "Consent", show=False),
     Binding("v", "verbal_consent", "Verbal consent", show=False),
     Binding("S", "set_status", "Status", show=False),
+    Binding("1", "show('people')", "People", show=False),
+    Binding("2", "show('schedule')", "Schedule", show=False),
+    Binding("3", "show('notifications')", "Notifications", show=False),
+    Binding("4", "show('reports')", "Reports", show=False),
+    Binding("5", "show('settings')", "Settings", show=False),
+    Binding("ctrl+l", "lock", "Lock", show=False),
+    Binding("q", "quit", "Quit"),
 ]
 
 

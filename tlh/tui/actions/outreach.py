@@ -46,9 +46,8 @@ class OutreachActions(Acting):
     @asks_first
     async def send_link(self) -> None:
         """Send the selected appointment's join link by email or SMS."""
-        appt_id = self.chosen_appointment()
+        appt_id = self.needed(self.chosen_appointment(), "select an appointment first")
         if appt_id is None:
-            self.ui.toast("select an appointment first")
             return
         channel = await self.ui.ask(Choose(f"Send {self.who(appt_id)} the link by", CHANNELS))
         appt = await self.appointment_record(appt_id) if channel else None
@@ -64,9 +63,8 @@ class OutreachActions(Acting):
     @asks_first
     async def send_consent(self) -> None:
         """Send the selected client the consent form's link by email or SMS."""
-        picked = await self.pick_client()
+        picked = self.needed(await self.pick_client(), "select a client or an appointment first")
         if picked is None:
-            self.ui.toast("select a client or an appointment first")
             return
         client_id, name = picked
         channel = await self.ui.ask(Choose(f"Send {name} the consent form by", CHANNELS))
@@ -82,9 +80,8 @@ class OutreachActions(Acting):
     @asks_first
     async def verbal_consent(self) -> None:
         """Record that the selected client consented verbally (a note is required)."""
-        picked = await self.pick_client()
+        picked = self.needed(await self.pick_client(), "select a client or an appointment first")
         if picked is None:
-            self.ui.toast("select a client or an appointment first")
             return
         client_id, name = picked
         noted = await self.ui.ask(

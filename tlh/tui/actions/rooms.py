@@ -96,9 +96,8 @@ class RoomActions(Acting):
     @asks_first
     async def message(self) -> None:
         """Send the selected person a message shown on their waiting screen."""
-        entry = self.person()
+        entry = self.needed(self.person(), "select someone waiting first")
         if entry is None:
-            self.ui.toast("select someone waiting first")
             return
         await self.ui.ask(
             Prompt(
@@ -133,9 +132,8 @@ class RoomActions(Acting):
     @asks_first
     async def transfer(self) -> None:
         """Move the selected person to another telehealth clinician's waiting room."""
-        entry = self.person()
+        entry = self.needed(self.person(), "select someone waiting first")
         if entry is None:
-            self.ui.toast("select someone waiting first")
             return
         me = await self.do(self.client.me)
         staff = await self.do(self.client.staff_list) if me is not None else None

@@ -36,9 +36,8 @@ class SessionActions(Acting):
 
     async def start_session(self) -> None:
         """Start the selected (or next) appointment's session and open the call page."""
-        appt_id = self.appointment()
+        appt_id = self.needed(self.appointment(), "no appointment selected")
         if appt_id is None:
-            self.ui.toast("no appointment selected")
             return
         try:
             started = await self.client.session_start(appt_id)
@@ -55,9 +54,8 @@ class SessionActions(Acting):
     @acts_on_person
     async def explain(self) -> None:
         """Show every reason the selected appointment's session cannot start."""
-        appt_id = self.appointment()
+        appt_id = self.needed(self.appointment(), "no appointment selected")
         if appt_id is None:
-            self.ui.toast("no appointment selected")
             return
         found = await self.do(lambda: self.client.eligibility(appt_id))
         if found is None:

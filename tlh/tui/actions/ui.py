@@ -59,6 +59,12 @@ class Acting:
 
     # -- what an action acts on ------------------------------------------------------
 
+    def needed(self, chosen: T | None, hint: str) -> T | None:
+        """``chosen``; when there is nothing, say what to select (``hint``) first."""
+        if chosen is None:
+            self.ui.toast(hint)
+        return chosen
+
     def chosen_appointment(self) -> str | None:
         """The selected appointment, or the selected person's; never a guess (these
         actions change records)."""
