@@ -195,3 +195,13 @@ async def test_a_dropped_connection_is_unavailable(
     socket = await WebSocket.connect(Transport(await serve(dropping)), "/ws", AUTH)
     with pytest.raises(Unavailable, match="the connection was closed"):
         await asyncio.wait_for(socket.receive(), 5)
+
+
+async def test_a_server_that_is_not_a_websocket_is_unavailable(
+    serve: Callable[..., Awaitable[str]],
+) -> None:
+    async def plain(request: web.Request) -> web.Response:
+        return web.Response(status=101, text="not an upgrade")
+
+    with pytest.raises(Unavailable, match="did not answer the event stream as tlh does"):
+        await WebSocket.connect(Transport(await serve(plain)), "/ws", AUTH)

@@ -116,6 +116,11 @@ class WebSocket:
             async with asyncio.timeout(wait):
                 await writer.drain()
                 status, pending = await _handshake(conn, reader)
+        except (RemoteProtocolError, LocalProtocolError):
+            _abort(writer)
+            raise Unavailable(
+                f"the server at {endpoint.url} did not answer the event stream as tlh does"
+            ) from None
         except _NETWORK as exc:
             _abort(writer)
             raise transport.unavailable(exc, wait) from None
