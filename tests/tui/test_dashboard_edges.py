@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from tlh.client.events import Backoff
 from tlh.client.rooms import EntryView, Rooms, RoomView
 from tlh.domain.links import Channel, ParticipantKind
 from tlh.tui.lock import LockScreen
@@ -11,7 +12,7 @@ from tlh.tui.screens.people import PeopleScreen
 from tlh.tui.state import Connection
 
 from .conftest import Practice
-from .helpers import running, screen_text, until, waiting
+from .helpers import Fakes, dashboard, running, screen_text, until, waiting
 
 
 async def test_idle_lock_hides_every_name_until_unlocked(practice: Practice) -> None:
@@ -117,3 +118,16 @@ async def test_an_event_during_shutdown_is_dropped_quietly(practice: Practice) -
     app.state.load_rooms(crowd(1, "stf_x"))
     assert app.ui.selected_entry() is None
     assert app.rooms.chosen_appointment() is None
+
+
+async def test_ctrl_r_reconnects_without_waiting_out_the_delay(practice: Practice) -> None:
+    async with practice.clinician() as client:
+        app = dashboard(client, Fakes())
+        app.feed.backoff = Backoff(30.0, 30.0)  # far longer than any wait here
+        async with app.run_test(size=(100, 30)) as pilot:
+            await until(pilot, app.feed.synced.is_set, "the first sync")
+            await practice.server.stop()
+            await until(pilot, lambda: "retrying in 30 s" in screen_text(app), "the long wait")
+            await practice.server.start()
+            await pilot.press("ctrl+r")
+            await until(pilot, lambda: app.state.connection == Connection.LIVE, "live again")

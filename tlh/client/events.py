@@ -146,6 +146,7 @@ class EventStream(contextlib.AbstractAsyncContextManager["EventStream"]):
         while True:
             socket: WebSocket | None = None
             reason = "connection lost"
+            self._dropped = None  # a drop asked for between connections means nothing
             try:
                 socket = await self._connect()
                 while True:
@@ -157,6 +158,7 @@ class EventStream(contextlib.AbstractAsyncContextManager["EventStream"]):
                         return
                     if event.type == READY:
                         delays, attempt = self.backoff.delays(), 0
+                        self._wake.clear()  # a retry_now from before is spent
                         yield Connected()
                     else:
                         yield event
@@ -179,7 +181,6 @@ class EventStream(contextlib.AbstractAsyncContextManager["EventStream"]):
                 _cancel_wins()
                 reason = exc.message
             finally:
-                self._dropped = None
                 if socket is not None:
                     await socket.close()
             attempt += 1

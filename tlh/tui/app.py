@@ -265,6 +265,10 @@ class DashboardApp(App[None]):
         lock = LockScreen(self.unlock_mode, self.client.token_matches)
         self.push_screen(lock, unlocked)
 
+    def action_reconnect(self) -> None:
+        """Reconnect now instead of waiting out the delay (while the connection is down)."""
+        self.feed.retry_now()
+
     # -- navigation ---------------------------------------------------------------
 
     async def action_show(self, name: str) -> None:

@@ -17,7 +17,16 @@ from typing import TYPE_CHECKING
 
 from textual.message import Message
 
-from tlh.client.events import Connected, Item, Reconnecting, SignedOut, StaffEvent, Superseded
+from tlh.client.events import (
+    Backoff,
+    Connected,
+    EventStream,
+    Item,
+    Reconnecting,
+    SignedOut,
+    StaffEvent,
+    Superseded,
+)
 from tlh.errors import Forbidden, TlhError, Unauthenticated
 
 from .messages import EntryArrived, PolicyLoaded, StreamEnded
@@ -52,10 +61,19 @@ class LiveFeed:
         self.synced = asyncio.Event()
         #: Why the stream is down or ended (the CLI prints it when the app closes).
         self.failure: str | None = None
+        #: Delays between reconnections (short: live again within ~2 s of the server).
+        self.backoff = Backoff()
+        self._stream: EventStream | None = None
+
+    def retry_now(self) -> None:
+        """Reconnect now rather than at the end of the current wait (when down)."""
+        if self._stream is not None:
+            self._stream.retry_now()
 
     async def run(self) -> None:
         """Stream until superseded or signed out (the stream reconnects by itself)."""
-        async with self.client.events(dashboard=True) as stream:
+        async with self.client.events(dashboard=True, backoff=self.backoff) as stream:
+            self._stream = stream
             async for item in stream:
                 try:
                     if await self._take(item):

@@ -19,7 +19,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 ASKS = "asks_first"
 
 #: Every key of the app, in the footer's order (shown: a d n s e m q): the actions'
-#: (``bound`` below), then the screens', the lock and quit.
+#: (``bound`` below), then the screens', the lock, reconnecting and quit.
 APP_KEYS: list[BindingType] = [
     Binding("a", "admit", "Admit"),
     Binding("A", "admit_all", "Admit all", show=False),
@@ -42,6 +42,7 @@ APP_KEYS: list[BindingType] = [
     Binding("4", "show('reports')", "Reports", show=False),
     Binding("5", "show('settings')", "Settings", show=False),
     Binding("ctrl+l", "lock", "Lock", show=False),
+    Binding("ctrl+r", "reconnect", "Reconnect now", show=False),
     Binding("q", "quit", "Quit"),
 ]
 
