@@ -34,11 +34,13 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+from textual.message import Message
 
+from tlh.api.events import StaffEvent
 from tlh.client import TlhClient
-from tlh.client.rooms import StaffEvent
 from tlh.services.bootstrap import init_practice
 from tlh.tui.live import LiveFeed
+from tlh.tui.messages import EntryArrived
 from tlh.tui.state import DashboardState
 
 COOKIE = "__Host-tlh_link"
@@ -93,14 +95,15 @@ class Dashboard(LiveFeed):
     """The dashboard's worker, noting each event it has finished handling."""
 
     def __init__(self, name: str, client: TlhClient) -> None:
-        super().__init__(client, DashboardState(), changed=lambda: None, arrived=self._rang)
+        super().__init__(client, DashboardState(), post=self._posted)
         self.name = name
         self.handled: Counter[str] = Counter()
         self.bells = 0
         self._seen = asyncio.Condition()
 
-    def _rang(self, entry_id: str, event: StaffEvent) -> None:
-        self.bells += 1
+    def _posted(self, message: Message) -> None:
+        if isinstance(message, EntryArrived):
+            self.bells += 1
 
     async def handle(self, event: StaffEvent) -> None:
         await super().handle(event)

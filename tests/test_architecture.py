@@ -34,6 +34,19 @@ def test_domain_and_client_import_no_server_stack() -> None:
 
 
 @pytest.mark.parametrize(
+    "module", ["tlh.client", "tlh.client.events", "tlh.tui.app", "tlh.cli.commands.room_watch"]
+)
+def test_the_cli_and_dashboard_stack_imports_no_aiohttp(module: str) -> None:
+    """One HTTP stack for the CLI and the dashboard (h11 + wsproto on asyncio streams):
+    aiohttp stays the server's and the media's."""
+    code = f"import sys, {module}; print(sorted(m for m in sys.modules if m.split('.')[0] == 'aiohttp'))"
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert out.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize(
     ("module", "planted", "contract"),
     [
         ("tlh/messaging/planted.py", "import tlh.services.outbox", "domain and errors only"),
@@ -44,6 +57,8 @@ def test_domain_and_client_import_no_server_stack() -> None:
         ("tlh/domain/planted.py", "import tlh.messaging.templates", "The domain is pure"),
         ("tlh/messaging/errors.py", "import tlh.messaging.transports", "No import circles"),
         ("tlh/configfile.py", "import tlh.cli.output", "every layer shares import no layer"),
+        ("tlh/client/events.py", "import aiohttp", "one HTTP stack"),
+        ("tlh/tui/live.py", "import aiohttp", "one HTTP stack"),
     ],
 )
 def test_a_planted_import_breaks_the_contracts(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import re
 from datetime import UTC, datetime, timedelta
@@ -127,6 +126,7 @@ async def test_an_ineligible_start_lists_every_reason(live: Live) -> None:
 
 async def test_probe_joins_is_admitted_connects_and_reports(live: Live) -> None:
     from tlh.client import TlhClient
+    from tlh.client.events import Connected, StaffEvent
 
     booked = await book(live)
     peer = await waiting(live, booked.appt_id)
@@ -135,15 +135,20 @@ async def test_probe_joins_is_admitted_connects_and_reports(live: Live) -> None:
         await staff.rooms.admit(peer.entry_id or "")
         await peer.wait_state("admitted", "in_session", within=5)
         secret = await link_token(live, booked.appt_id)
-        async with contextlib.aclosing(staff.events()) as stream:
-            assert (await anext(stream)).type == "events.ready"
+        async with staff.events() as stream:
+            items = aiter(stream)
+            assert await anext(items) == Connected()
             probe = asyncio.create_task(
                 cli(live, "media", "probe", f"{live.url}/j#{secret}", "--seconds", "0.5", "--json")
             )
 
             async def arrival() -> str:
-                async for event in stream:
-                    if event.type == "room.joined" and event.data.get("entry_id") != peer.entry_id:
+                async for event in items:
+                    if (
+                        isinstance(event, StaffEvent)
+                        and event.type == "room.joined"
+                        and event.data.get("entry_id") != peer.entry_id
+                    ):
                         return str(event.data["entry_id"])
                 raise AssertionError("the event stream ended")
 

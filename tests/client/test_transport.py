@@ -254,7 +254,7 @@ def test_importing_the_client_does_not_import_aiohttp() -> None:
     import subprocess
     import sys
 
-    code = "import sys, tlh.client; print(sorted(m for m in ('aiohttp', 'tinydb', 'textual') if m in sys.modules))"
+    code = "import sys, tlh.client; print(sorted(m for m in ('aiohttp', 'tinydb', 'textual', 'wsproto') if m in sys.modules))"
     done = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=30, check=True
     )

@@ -5,13 +5,14 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from tlh.api.rooms import EntryView, Rooms, RoomView
+from tlh.client.events import Backoff
 from tlh.domain.links import Channel, ParticipantKind
 from tlh.tui.lock import LockScreen
 from tlh.tui.screens.people import PeopleScreen
 from tlh.tui.state import Connection
 
 from .conftest import Practice
-from .helpers import running, screen_text, until, waiting
+from .helpers import Fakes, dashboard, running, screen_text, until, waiting
 
 
 async def test_idle_lock_hides_every_name_until_unlocked(practice: Practice) -> None:
@@ -93,9 +94,9 @@ def crowd(count: int, clinician_id: str) -> Rooms:
 
 
 async def test_two_hundred_waiting_at_80x24_scrolls(practice: Practice) -> None:
+    """The screen follows the state by itself: nothing but the model is touched here."""
     async with running(practice, (80, 24)) as (app, pilot):
         app.state.load_rooms(crowd(200, "stf_x"))
-        app.redraw()
         screen = app.screen
         assert isinstance(screen, PeopleScreen)
         await until(pilot, lambda: screen.table.row_count == 200, "200 rows")
@@ -108,11 +109,25 @@ async def test_two_hundred_waiting_at_80x24_scrolls(practice: Practice) -> None:
 
 async def test_an_event_during_shutdown_is_dropped_quietly(practice: Practice) -> None:
     """Textual empties the screen stack before it stops workers: a person leaving
-    just then (the live feed redraws) or an action finishing must not fail the app."""
+    just then (the live feed changes the state) or an action finishing must not fail
+    the app."""
     async with running(practice, (100, 30)) as (app, _):
-        assert app.front() is not None
+        assert app.ui.front() is not None
     # Shut down: no screens are left, as in the window before workers stop.
-    assert app.front() is None
-    app.redraw()
-    assert app._entry() is None
-    assert app._chosen_appointment() is None
+    assert app.ui.front() is None
+    app.state.load_rooms(crowd(1, "stf_x"))
+    assert app.ui.selected_entry() is None
+    assert app.rooms.chosen_appointment() is None
+
+
+async def test_ctrl_r_reconnects_without_waiting_out_the_delay(practice: Practice) -> None:
+    async with practice.clinician() as client:
+        app = dashboard(client, Fakes())
+        app.feed.backoff = Backoff(30.0, 30.0)  # far longer than any wait here
+        async with app.run_test(size=(100, 30)) as pilot:
+            await until(pilot, app.feed.synced.is_set, "the first sync")
+            await practice.server.stop()
+            await until(pilot, lambda: "retrying in 30 s" in screen_text(app), "the long wait")
+            await practice.server.start()
+            await pilot.press("ctrl+r")
+            await until(pilot, lambda: app.state.connection == Connection.LIVE, "live again")

@@ -73,7 +73,7 @@ async def test_without_a_browser_admit_shows_the_url_and_its_qr_code(
         long_url = "https://telehealth.example-practice.org/c#" + "T" * 43
         await pilot.press("escape")
         await until(pilot, lambda: not isinstance(app.screen, QrCode), "closed")
-        app.open_call(long_url)
+        app.ui.open_call(long_url)
         await until(pilot, lambda: isinstance(app.screen, QrCode), "the long one")
         await pilot.pause()
         check_dialog(app, long_url)

@@ -54,7 +54,7 @@ async def test_the_clinicians_own_day_and_the_next_days_are_listed(practice: Pra
         assert practice.appt_id in screen.table.rows
         assert theirs not in screen.table.rows  # another clinician's day is not theirs
         shown = screen_text(app)
-        when = in_three_days.astimezone(ZoneInfo(app.feed.zone)).strftime("%a %H:%M")
+        when = in_three_days.astimezone(ZoneInfo(app.state.zone)).strftime("%a %H:%M")
         assert when in shown
         assert later_name in shown
         assert "1 upcoming" in shown

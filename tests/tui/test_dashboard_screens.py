@@ -125,7 +125,7 @@ async def test_reports_show_this_weeks_session_and_attendance(practice: Practice
             await until(pilot, lambda: isinstance(app.screen, ReportsScreen), "screen 4")
             await until(pilot, lambda: "· 1 session" in screen_text(app), "this week's figures")
             shown = screen_text(app)
-            day = started.session.started_at.astimezone(ZoneInfo(app.feed.zone)).strftime("%a")
+            day = started.session.started_at.astimezone(ZoneInfo(app.state.zone)).strftime("%a")
             assert f"{day} 1" in shown
             assert "Attendance: attended 0 · late 0 · no-show 1 · cancelled 0" in shown
             assert "Average duration: 0 min over 1 session" in shown
@@ -184,7 +184,7 @@ def test_people_waiting_early_for_an_upcoming_session_show_its_start_after_the_d
             updated_at=T0,
         )
 
-    state = DashboardState()
+    state = DashboardState(zone="America/New_York")
     state.load_schedule(
         [appt("apt_later", timedelta(hours=2)), appt("apt_soon", timedelta(minutes=30)),
          appt("apt_now", -timedelta(minutes=5))],
@@ -196,7 +196,7 @@ def test_people_waiting_early_for_an_upcoming_session_show_its_start_after_the_d
     guest = entry(4, participant=ParticipantKind.GUEST)
     for e in (later, soon, due, guest):
         state.entries[e.id] = e
-    people = PeopleScreen(state, lambda: T0, DashboardSettings, zone=lambda: "America/New_York")
+    people = PeopleScreen(state, lambda: T0, DashboardSettings)
     assert [e.id for e in people.rows()] == [due.id, soon.id, later.id, guest.id]
     local = (T0 + timedelta(hours=2)).astimezone(ZoneInfo("America/New_York"))
     assert people.where(later, T0) == f"early {local:%H:%M}"

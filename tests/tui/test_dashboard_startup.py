@@ -15,11 +15,17 @@ import re
 import time
 from collections.abc import AsyncIterator
 
+import pytest
+from textual.worker import Worker, WorkerCancelled
+
 from tlh.client import TlhClient
+from tlh.client.events import Backoff, EventStream
+from tlh.client.websocket import WebSocket
+from tlh.errors import Unavailable
 from tlh.tui.state import Connection
 
 from .conftest import Practice
-from .helpers import Fakes, dashboard, running, screen_text, until
+from .helpers import WAIT_S, Fakes, dashboard, running, screen_text, until
 
 #: How long the proxy holds each chunk coming back from the server.
 LAG_S = 0.2
@@ -117,3 +123,42 @@ async def test_a_slow_server_shows_the_skeleton_before_the_data(practice: Practi
             assert time.monotonic() - started > skeleton_s + LAG_S  # the data came later
             await pilot.press("2")
             await until(pilot, lambda: practice.client_name in screen_text(app), "the schedule")
+
+
+class StubbornClient(TlhClient):
+    """A client whose event stream never connects and answers a cancel with a timeout,
+    as aiohttp's own timeout did when it fired together with the cancel."""
+
+    attempts = 0
+
+    def events(self, *, dashboard: bool = False, backoff: Backoff | None = None) -> EventStream:
+        return EventStream(self._connect)
+
+    async def _connect(self) -> WebSocket:
+        self.attempts += 1
+        try:
+            await asyncio.Event().wait()
+        except asyncio.CancelledError:
+            raise Unavailable("cannot reach the tlh server: no answer within 30 s") from None
+        raise AssertionError("never answers")
+
+
+async def test_quitting_ends_the_worker_despite_a_cancel_taken_for_a_timeout(
+    practice: Practice,
+) -> None:
+    """q while the stream connects: the live worker's cancel wins over the retry, so the
+    worker ends with the dashboard instead of retrying forever behind it."""
+    async with StubbornClient(practice.url, practice.clinician_token) as client:
+        app = dashboard(client, Fakes())
+
+        async def quit_while_connecting() -> Worker[None]:
+            async with app.run_test(size=(80, 24)) as pilot:
+                await until(pilot, lambda: client.attempts == 1, "connecting")
+                live = next(w for w in app.workers if w.name == "live")
+                await pilot.press("q")
+            return live
+
+        live = await asyncio.wait_for(quit_while_connecting(), WAIT_S)
+        with pytest.raises(WorkerCancelled):
+            await asyncio.wait_for(live.wait(), WAIT_S)
+    assert client.attempts == 1

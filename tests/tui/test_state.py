@@ -14,7 +14,7 @@ from tlh.domain.links import Channel, ParticipantKind
 from tlh.domain.rooms import EntryState
 from tlh.tui.alerts import Alerts
 from tlh.tui.lock import IdleClock
-from tlh.tui.state import MAX_NOTIFICATIONS, DashboardState, clean
+from tlh.tui.state import MAX_NOTIFICATIONS, Connection, DashboardState, clean
 
 T0 = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)
 
@@ -91,6 +91,22 @@ def test_other_events_change_nothing() -> None:
     assert not state.apply(StaffEvent(type="appointment.updated", data={})).refresh_rooms
     assert state.version == before
     assert state.notifications == []
+
+
+def test_every_change_is_announced_and_nothing_else() -> None:
+    """The screens follow the state through ``on_change`` alone: a change that is not
+    announced would never reach them."""
+    announced: list[int] = []
+    state = DashboardState()
+    state.on_change = lambda: announced.append(state.version)
+    state.apply(event("room.joined", entry(1)))
+    state.set_connection(Connection.LIVE)
+    state.set_connection(Connection.LIVE)  # no change: not announced
+    state.set_zone("America/New_York")
+    state.apply(StaffEvent(type="appointment.updated", data={}))  # not about the model
+    state.mark_read()
+    state.mark_read()
+    assert announced == [1, 2, 3, 4]
 
 
 def test_rooms_snapshot_sorts_sections_and_forgets_stale_highlights() -> None:

@@ -8,15 +8,13 @@ records); errors are ``tlh.errors`` classes. Every part holds the same ``Http``.
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator
 from types import TracebackType
 from typing import Any, Self
 
-from tlh.api.events import StaffEvent
 from tlh.api.practice import Health
 
 from .admin import AdminApi, AuditApi, MediaApi
-from .events import staff_events
+from .events import Backoff, EventStream
 from .http import Http
 from .outreach import ConsentsApi, InvitesApi, LinksApi, OutboxApi
 from .people import ClientsApi, PracticeApi, StaffApi
@@ -86,8 +84,17 @@ class TlhClient:
         """``GET /healthz``."""
         return await self.http.get(Health, "GET", "/healthz")
 
-    def events(
-        self, heartbeat: float = 20.0, *, dashboard: bool = False
-    ) -> AsyncGenerator[StaffEvent, None]:
-        """Staff events as they happen (``tlh.client.events.staff_events``)."""
-        return staff_events(self.http, heartbeat, dashboard=dashboard)
+    def events(self, *, dashboard: bool = False, backoff: Backoff | None = None) -> EventStream:
+        """Staff events as they happen, reconnecting by itself (``tlh.client.events``).
+
+        ``dashboard=True`` marks the stream as this user's dashboard: opening another
+        one elsewhere supersedes it (``Superseded``, then the end). A refused token
+        ends it with ``SignedOut``.
+        """
+        from .websocket import WebSocket  # wsproto (~15 ms): only event streams pay for it
+
+        target = "/api/v1/events" + ("?dashboard=1" if dashboard else "")
+        headers = [("Authorization", f"Bearer {self.http.token}")]
+        return EventStream(
+            lambda: WebSocket.connect(self.http.transport, target, headers), backoff=backoff
+        )

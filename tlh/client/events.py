@@ -1,65 +1,203 @@
-"""The staff event stream (``/api/v1/events``), a websocket.
+"""``EventStream``: the staff events as one async iterator that reconnects by itself.
 
-aiohttp is imported inside ``staff_events`` only, so ``import tlh.client`` stays light
-for every command that does not stream events.
+Both the dashboard and ``tlh room watch`` read it. It yields the server's events and,
+between them, what happened to the connection: ``Connected`` (live, again: whatever
+happened meanwhile was missed, so the reader fetches its state afresh), ``Reconnecting``
+(why, and when the next attempt is), then for good ``Superseded`` (this user's newer
+dashboard took over) or ``SignedOut`` (the token was refused). A dropped connection is
+retried after a bounded, doubling delay, cut short by ``retry_now``; a reader whose own
+follow-up request failed calls ``drop`` to reconnect the same way.
+
+Cancellation always wins: a cancel that a network wait turned into a timeout (as
+aiohttp's own timeouts did when both fired together) is not taken for a dropped
+connection to retry, so the reader's task ends when it is cancelled.
 """
 
 from __future__ import annotations
 
-import ssl
-from collections.abc import AsyncGenerator
+import asyncio
+import contextlib
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import msgspec
 
-from tlh.api.events import StaffEvent
-from tlh.errors import Forbidden, Unauthenticated, Unavailable
+from tlh.api.events import StaffEvent as StaffEvent  # the one definition; readers import it here
+from tlh.errors import Forbidden, TlhError, Unauthenticated
 
-from .http import Http
+if TYPE_CHECKING:
+    from .websocket import WebSocket
 
 
-async def staff_events(
-    http: Http, heartbeat: float = 20.0, *, dashboard: bool = False
-) -> AsyncGenerator[StaffEvent, None]:
-    """Staff events as they happen, until the server closes the socket.
+@dataclass(frozen=True)
+class Connected:
+    """The stream is live (again); events from before were missed: fetch afresh."""
 
-    ``dashboard=True`` marks the stream as this user's dashboard: opening another
-    one elsewhere supersedes it (a ``dashboard.superseded`` event, then the end).
 
-    Raises Unavailable when the server cannot be reached (callers retry with
-    backoff); the server's refusal (401/403) is raised as its error.
+@dataclass(frozen=True)
+class Reconnecting:
+    """The connection failed or dropped (``reason``); the next attempt in ``retry_in`` s."""
+
+    reason: str
+    retry_in: float
+    attempt: int
+
+
+@dataclass(frozen=True)
+class Superseded:
+    """This user opened a dashboard elsewhere; this stream ended for good."""
+
+
+@dataclass(frozen=True)
+class SignedOut:
+    """The server refused the token (revoked, disabled); the stream ended for good."""
+
+    error: Unauthenticated | Forbidden
+
+    @property
+    def reason(self) -> str:
+        """What the server's refusal says (no token in it)."""
+        return self.error.message
+
+
+StreamState = Connected | Reconnecting | Superseded | SignedOut
+Item = StaffEvent | StreamState
+Connect = Callable[[], Awaitable["WebSocket"]]
+
+READY = "events.ready"
+SUPERSEDED = "dashboard.superseded"
+
+
+@dataclass(frozen=True)
+class Backoff:
+    """Delays between attempts: ``first_s``, doubling, never over ``max_s``.
+
+    The dashboard's default keeps the cap short: a clinician's screen must be live
+    within ~2 s of the server answering again, and a refused connection costs nothing.
     """
-    import aiohttp  # ~250 ms: only the commands that stream events pay for it
 
-    transport = http.transport
-    endpoint = transport.endpoint
-    scheme = "wss" if endpoint.scheme == "https" else "ws"
-    url = f"{scheme}://{endpoint.host_header}{endpoint.base_path}/api/v1/events"
-    if dashboard:
-        url += "?dashboard=1"
-    context: ssl.SSLContext | bool = True
-    if endpoint.scheme == "https" and transport._ca_file:
-        context = ssl.create_default_context(cafile=transport._ca_file)
-    headers = {"Authorization": f"Bearer {http.token}"}
-    timeout = aiohttp.ClientTimeout(total=None, sock_connect=transport.timeout)
-    decoder = msgspec.json.Decoder(StaffEvent)
-    async with aiohttp.ClientSession(timeout=timeout) as session:
-        try:
-            ws = await session.ws_connect(
-                url, headers=headers, heartbeat=heartbeat, compress=0, ssl=context
-            )
-        except aiohttp.WSServerHandshakeError as exc:
-            if exc.status == 401:
-                raise Unauthenticated("the server refused the event stream: bad token") from None
-            if exc.status == 403:
-                raise Forbidden("the server refused the event stream") from None
-            raise Unavailable(f"the event stream was refused (HTTP {exc.status})") from None
-        except (aiohttp.ClientError, OSError, TimeoutError):
-            raise Unavailable(f"cannot reach the tlh server at {endpoint.url}") from None
-        async with ws:
-            async for msg in ws:
-                if msg.type != aiohttp.WSMsgType.TEXT:
-                    break
-                try:
-                    yield decoder.decode(msg.data)
-                except (msgspec.ValidationError, msgspec.DecodeError):
-                    continue
+    first_s: float = 0.25
+    max_s: float = 2.0
+
+    def delays(self) -> Iterator[float]:
+        """The delay before each next attempt."""
+        delay = self.first_s
+        while True:
+            yield delay
+            delay = min(delay * 2, self.max_s)
+
+
+class _Dropped(Exception):
+    """The reader asked for a new connection (``EventStream.drop``)."""
+
+
+class EventStream(contextlib.AbstractAsyncContextManager["EventStream"]):
+    """Staff events and connection changes, reconnecting until superseded or signed out.
+
+    Use as ``async with client.events() as stream: async for item in stream: ...``; the
+    socket is closed when the block is left.
+    """
+
+    def __init__(self, connect: Connect, *, backoff: Backoff | None = None) -> None:
+        self._connect = connect
+        self.backoff = backoff or Backoff()
+        self._wake = asyncio.Event()
+        self._dropped: str | None = None
+        self._items: AsyncGenerator[Item, None] | None = None
+
+    def retry_now(self) -> None:
+        """Cut the wait before the next attempt short (a key press, a network change)."""
+        self._wake.set()
+
+    def drop(self, reason: str) -> None:
+        """This connection is no good (the reader's resync failed): close it and
+        reconnect as if it had dropped; takes effect at the next item."""
+        self._dropped = reason
+
+    def __aiter__(self) -> AsyncIterator[Item]:
+        if self._items is None:
+            self._items = self._run()
+        return self._items
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Stop: close the socket if one is open (idempotent)."""
+        items, self._items = self._items, None
+        if items is not None:
+            await items.aclose()
+
+    async def _run(self) -> AsyncGenerator[Item, None]:
+        # wsproto (~15 ms) only for the commands that stream events.
+        from .websocket import GOING_AWAY, POLICY_VIOLATION, Closed
+
+        delays = self.backoff.delays()
+        attempt = 0
+        while True:
+            socket: WebSocket | None = None
+            reason = "connection lost"
+            self._dropped = None  # a drop asked for between connections means nothing
+            try:
+                socket = await self._connect()
+                while True:
+                    event = _decode(await socket.receive())
+                    if event is None:
+                        continue
+                    if event.type == SUPERSEDED:
+                        yield Superseded()
+                        return
+                    if event.type == READY:
+                        delays, attempt = self.backoff.delays(), 0
+                        self._wake.clear()  # a retry_now from before is spent
+                        yield Connected()
+                    else:
+                        yield event
+                    _cancel_wins()  # the reader may have swallowed one meanwhile
+                    if self._dropped is not None:
+                        raise _Dropped(self._dropped)
+            except (Unauthenticated, Forbidden) as exc:
+                _cancel_wins()
+                yield SignedOut(exc)
+                return
+            except Closed as exc:
+                _cancel_wins()
+                if exc.code == POLICY_VIOLATION and exc.reason == "superseded":
+                    yield Superseded()
+                    return
+                reason = "the server is going away" if exc.code == GOING_AWAY else reason
+            except _Dropped as exc:
+                reason = str(exc)
+            except TlhError as exc:
+                _cancel_wins()
+                reason = exc.message
+            finally:
+                if socket is not None:
+                    await socket.close()
+            attempt += 1
+            delay = next(delays)
+            yield Reconnecting(reason, delay, attempt)
+            await self._pause(delay)
+
+    async def _pause(self, delay: float) -> None:
+        """Wait ``delay`` seconds before the next attempt, or less after ``retry_now``."""
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(delay):
+                await self._wake.wait()
+        self._wake.clear()
+
+
+def _decode(text: str) -> StaffEvent | None:
+    try:
+        return msgspec.json.decode(text, type=StaffEvent)
+    except (msgspec.ValidationError, msgspec.DecodeError):
+        return None
+
+
+def _cancel_wins() -> None:
+    """Re-raise a cancel that a network wait turned into an error: the task is being
+    cancelled (``cancelling()``), so it must end, not retry."""
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError

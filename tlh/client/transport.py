@@ -2,6 +2,10 @@
 
 Why not aiohttp: importing it alone takes ~250 ms, most of the 400 ms budget of a whole
 ``tlh appt list`` command. h11 + asyncio streams import in a few milliseconds.
+
+Waits are bounded with ``asyncio.timeout``, not ``wait_for``: on Python 3.11 a cancel
+arriving as the awaited read completes is lost by ``wait_for``, and a cancelled
+dashboard worker would carry on.
 """
 
 from __future__ import annotations
@@ -103,12 +107,19 @@ class Transport:
             context.load_verify_locations(self._ca_file)
         return context
 
+    async def open_stream(
+        self, wait: float | None = None
+    ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        """A new connection to the server (TLS and CA file per the URL and settings),
+        within ``wait`` (default the transport's timeout). Every request and the event
+        stream's websocket (``tlh.client.websocket``) open theirs here."""
+        async with asyncio.timeout(self.timeout if wait is None else wait):
+            return await asyncio.open_connection(
+                self.endpoint.host, self.endpoint.port, ssl=self._ssl()
+            )
+
     async def _connect(self, wait: float) -> None:
-        reader, writer = await asyncio.wait_for(
-            asyncio.open_connection(self.endpoint.host, self.endpoint.port, ssl=self._ssl()),
-            wait,
-        )
-        self._reader, self._writer = reader, writer
+        self._reader, self._writer = await self.open_stream(wait)
         self._h11 = h11.Connection(our_role=h11.CLIENT)
 
     async def close(self) -> None:
@@ -117,7 +128,8 @@ class Transport:
         if writer is not None:
             writer.close()
             with contextlib.suppress(OSError, TimeoutError, ssl.SSLError):
-                await asyncio.wait_for(writer.wait_closed(), 1.0)
+                async with asyncio.timeout(1.0):
+                    await writer.wait_closed()
 
     async def request(
         self,
@@ -152,11 +164,11 @@ class Transport:
                         )
                     except (OSError, EOFError, h11.ProtocolError, TimeoutError) as again:
                         await self.close()
-                        raise self._unavailable(again, wait) from None
-                raise self._unavailable(exc, wait) from None
+                        raise self.unavailable(again, wait) from None
+                raise self.unavailable(exc, wait) from None
             except TimeoutError as exc:
                 await self.close()
-                raise self._unavailable(exc, wait) from None
+                raise self.unavailable(exc, wait) from None
             except BaseException:
                 await self.close()
                 raise
@@ -185,7 +197,8 @@ class Transport:
             return False
         return not readable
 
-    def _unavailable(self, exc: BaseException, wait: float) -> Unavailable:
+    def unavailable(self, exc: BaseException, wait: float) -> Unavailable:
+        """The error for a network failure: which server, and why (never a token)."""
         return Unavailable(
             f"cannot reach the tlh server at {self.endpoint.url}: {_reason(exc, wait)}"
         )
@@ -215,17 +228,20 @@ class Transport:
         writer.write(conn.send(h11.Request(method=method, target=target, headers=head)))
         for start in range(0, len(body), CHUNK):
             writer.write(conn.send(h11.Data(data=body[start : start + CHUNK])))
-            await asyncio.wait_for(writer.drain(), wait)
+            async with asyncio.timeout(wait):
+                await writer.drain()
             if progress is not None:
                 progress(min(start + CHUNK, len(body)), len(body))
         writer.write(conn.send(h11.EndOfMessage()))
-        await asyncio.wait_for(writer.drain(), wait)
+        async with asyncio.timeout(wait):
+            await writer.drain()
 
         status, answer_headers, chunks = 0, {}, []
         while True:
             event = conn.next_event()
             if event is h11.NEED_DATA:
-                data = await asyncio.wait_for(reader.read(65536), wait)
+                async with asyncio.timeout(wait):
+                    data = await reader.read(65536)
                 if not data and not status:
                     # Closed before any answer (h11 would call that a protocol error).
                     raise ConnectionResetError("closed before answering")

@@ -1,8 +1,10 @@
 """``DashboardApp``: the clinician's terminal dashboard, keys and screens wired together.
 
-The app only composes: the model lives in ``state``, the event stream in ``live``,
-alerts in ``alerts``, the idle lock in ``lock``, the actions in ``actions`` (each one
-``TlhClient`` call); the numbered screens in ``screens``.
+The app only composes: the model lives in ``state`` (its changes come up as a
+``StateChanged`` message and move the ``revision`` reactive the screens watch), the
+event stream in ``live`` (a worker), alerts in ``alerts``, the idle lock in ``lock``, the
+actions in the ``actions`` collaborators (each one ``TlhClient`` call, bound to keys in
+``actions.keys``) acting through ``screen_ui``; the numbered screens in ``screens``.
 The browser opener, the bell and the clock are injectable so tests never open a
 browser or ring a real terminal.
 """
@@ -18,18 +20,26 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import msgspec
-from textual import events
-from textual.app import SystemCommand
-from textual.binding import Binding, BindingType
+from textual import events, work
+from textual.app import App, SystemCommand
+from textual.binding import BindingType
+from textual.reactive import reactive
 from textual.screen import Screen
 from textual.widgets import DataTable
 
-from .actions import Actions, Opener
+from tlh.domain.models import DashboardUnlock
+
+from .actions.keys import APP_KEYS, bound
+from .actions.outreach import OutreachActions
+from .actions.rooms import RoomActions
+from .actions.sessions import SessionActions
 from .alerts import Alerts
 from .dialogs.person_menu import PersonMenu, person_actions
 from .live import LiveFeed, utc_now
 from .lock import TOO_MANY, IdleClock, LockScreen
+from .messages import EntryArrived, PolicyLoaded, StateChanged, StreamEnded
 from .palette import palette_commands
+from .screen_ui import Opener, ScreenUi
 from .screens.notifications import NotificationsScreen
 from .screens.people import PeopleScreen
 from .screens.reports import ReportsScreen
@@ -39,7 +49,6 @@ from .settings import DashboardSettings, save
 from .state import Connection, DashboardState
 
 if TYPE_CHECKING:
-    from tlh.api.events import StaffEvent
     from tlh.client import TlhClient
 
 #: Middle-generation collections between two full ones (Python's default is 10).
@@ -49,21 +58,32 @@ FULL_GC_EVERY = 1000
 WHILE_LOCKED = frozenset({"unlock", "quit"})
 
 
-class DashboardApp(Actions):
+class DashboardApp(App[None]):
     """Runs the day from the keyboard: People (1), Schedule (2), Notifications (3),
     Reports (4) and Settings (5) screens."""
 
     CSS_PATH = Path(__file__).with_name("dashboard.tcss")
     TITLE = "tlh dashboard"
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("1", "show('people')", "People", show=False),
-        Binding("2", "show('schedule')", "Schedule", show=False),
-        Binding("3", "show('notifications')", "Notifications", show=False),
-        Binding("4", "show('reports')", "Reports", show=False),
-        Binding("5", "show('settings')", "Settings", show=False),
-        Binding("ctrl+l", "lock", "Lock", show=False),
-        Binding("q", "quit", "Quit"),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = APP_KEYS
+
+    #: ``state.version`` as last announced: the screens watch it and redraw themselves.
+    revision: reactive[int] = reactive(0, init=False, repaint=False)
+
+    action_admit = bound("rooms", RoomActions.admit)
+    action_admit_all = bound("rooms", RoomActions.admit_all)
+    action_deny = bound("rooms", RoomActions.deny)
+    action_send_back = bound("rooms", RoomActions.send_back)
+    action_call_next = bound("rooms", RoomActions.call_next)
+    action_message = bound("rooms", RoomActions.message)
+    action_message_all = bound("rooms", RoomActions.message_all)
+    action_transfer = bound("rooms", RoomActions.transfer)
+    action_start_session = bound("sessions", SessionActions.start_session)
+    action_explain = bound("sessions", SessionActions.explain)
+    action_end_session = bound("sessions", SessionActions.end_session)
+    action_set_status = bound("sessions", SessionActions.set_status)
+    action_send_link = bound("outreach", OutreachActions.send_link)
+    action_send_consent = bound("outreach", OutreachActions.send_consent)
+    action_verbal_consent = bound("outreach", OutreachActions.verbal_consent)
 
     def __init__(
         self,
@@ -82,9 +102,17 @@ class DashboardApp(Actions):
         #: Shown once at start (the demo's "open this client link" hint).
         self._greeting = greeting
         self.client = client
-        self.opener = opener
         self.now = now
-        self.state = DashboardState()
+        self.state = DashboardState(on_change=self._state_changed)
+        self._change_announced = False
+        self.locked = False
+        #: What unlocks the idle lock (the practice's policy, read on every connection).
+        self.unlock_mode = DashboardUnlock.KEY
+        self.ui = ScreenUi(self, opener, lambda: self.locked)
+        acting = (client, self.state, self.ui, now)
+        self.rooms = RoomActions(*acting)
+        self.sessions = SessionActions(*acting)
+        self.outreach = OutreachActions(*acting)
         #: The dashboard's settings; ``change_settings`` saves them to ``settings_path``.
         self.settings = settings = settings or DashboardSettings()
         self.settings_path = settings_path
@@ -94,48 +122,50 @@ class DashboardApp(Actions):
         #: Fields changed on screen but not yet written (a save failed): the next has them.
         self._unsaved: dict[str, Any] = {}
         self.alerts = Alerts(bell or self.bell, self._toast, settings.hook, settings.sound)
-        self.feed = LiveFeed(
-            client, self.state, changed=self.redraw, arrived=self._arrived, now=now
-        )
+        self.feed = LiveFeed(client, self.state, post=self.post_message, now=now)
         self._idle_s = idle_s
         self.idle = IdleClock(idle_s if idle_s is not None else 15 * 60.0)
-        self.locked = False
 
     # -- lifecycle --------------------------------------------------------------
 
     def on_mount(self) -> None:
         """Skeleton first (empty screens), then data as the worker brings it."""
         self.theme = self.settings.theme
-        zone, settings = (lambda: self.feed.zone), (lambda: self.settings)
-        self.install_screen(PeopleScreen(self.state, self.now, settings, zone), "people")
-        self.install_screen(ScheduleScreen(self.state, self.now, zone), "schedule")
-        self.install_screen(NotificationsScreen(self.state, self.now, zone), "notifications")
-        self.install_screen(ReportsScreen(self.state, self.now, zone, self.client), "reports")
+        self.install_screen(PeopleScreen(self.state, self.now, self._settings), "people")
+        self.install_screen(ScheduleScreen(self.state, self.now), "schedule")
+        self.install_screen(NotificationsScreen(self.state, self.now), "notifications")
+        self.install_screen(ReportsScreen(self.state, self.now, self.client), "reports")
         self.install_screen(
-            SettingsScreen(self.state, self.now, self.client, settings, self.change_settings),
+            SettingsScreen(self.state, self.now, self.client, self._settings, self.change_settings),
             "settings",
         )
         self.push_screen("people")
         if self._greeting:
             self.notify(self._greeting, title="Try this", markup=False, timeout=300)
-        # After the skeleton is painted: the event stream's first step imports aiohttp
-        # (~150 ms on the event loop), which would otherwise hold the first frame back.
+        # After the skeleton is painted: the worker's first steps (imports, connecting)
+        # run on the event loop and would otherwise hold the first frame back.
         self.call_after_refresh(self._start_live)
         self.set_interval(
             0.25 if self._idle_s is not None and self._idle_s < 5 else 1.0, self._check_idle
         )
 
     def _start_live(self) -> None:
-        self.run_worker(self._live(), name="live", exclusive=True, group="live")
-        self.run_worker(self._freeze_after_sync(), name="gc", group="gc")
+        self.live()
+        self.freeze_after_sync()
 
-    async def _live(self) -> None:
+    @work(name="live", exclusive=True, group="live")
+    async def live(self) -> None:
+        """Follow the event stream until it ends for good (``StreamEnded``)."""
         await self.feed.run()
-        if self.state.connection == Connection.SIGNED_OUT:
-            # A revoked token will not come back by retrying: leave, the CLI says why.
+
+    def on_stream_ended(self, message: StreamEnded) -> None:
+        """A revoked token will not come back by retrying: leave (the CLI says why).
+        A superseded dashboard stays, saying so, until closed."""
+        if message.connection == Connection.SIGNED_OUT:
             self.exit(return_code=1)
 
-    async def _freeze_after_sync(self) -> None:
+    @work(name="gc", group="gc")
+    async def freeze_after_sync(self) -> None:
         """Once the first sync is on screen, exempt everything alive from the cyclic GC,
         and make full collections rare.
 
@@ -162,6 +192,9 @@ class DashboardApp(Actions):
         """While locked only unlocking (and quitting) works."""
         return not self.locked or action in WHILE_LOCKED
 
+    def _settings(self) -> DashboardSettings:
+        return self.settings  # read anew each time: the Settings screen changes them
+
     def change_settings(self, new: DashboardSettings) -> None:
         """Apply new settings at once and save the changed ones (``OSError`` when the
         file cannot be written)."""
@@ -179,23 +212,33 @@ class DashboardApp(Actions):
             self.stored_settings = stored
             self._unsaved.clear()
 
-    # -- drawing and alerts -----------------------------------------------------
+    # -- the model and alerts ---------------------------------------------------
 
-    def redraw(self) -> None:
-        """The model changed: redraw the screen in front (others redraw on resume)."""
+    def _state_changed(self) -> None:
+        """One ``StateChanged`` for a burst of changes (a sync makes many)."""
+        if not self._change_announced:
+            self._change_announced = True
+            self.post_message(StateChanged())
+
+    def on_state_changed(self, _: StateChanged) -> None:
+        """Move ``revision``: the screen in front redraws itself from the state."""
+        self._change_announced = False
+        self.revision = self.state.version
+
+    def on_policy_loaded(self, message: PolicyLoaded) -> None:
+        """The practice's idle time (unless given for this run) and unlock mode."""
         if self._idle_s is None:
-            self.idle.limit_s = self.feed.idle_logoff_min * 60.0
-        screen = self.front()
-        if screen is not None and screen.is_mounted:
-            screen.redraw()
+            self.idle.limit_s = message.policy.idle_logoff_min * 60.0
+        self.unlock_mode = message.policy.dashboard_unlock
 
     def _toast(self, text: str) -> None:
         self.notify(text, title="Arrival", markup=False, timeout=8)
 
-    def _arrived(self, entry_id: str, event: StaffEvent) -> None:
-        entry = self.state.entries.get(entry_id)
+    def on_entry_arrived(self, message: EntryArrived) -> None:
+        """Ring, toast (no name while locked) and run the hook."""
+        entry = self.state.entries.get(message.entry_id)
         label = self.state.label(entry) if entry is not None else "Someone"
-        self.alerts.arrival("Someone" if self.locked else label, event)
+        self.alerts.arrival("Someone" if self.locked else label, message.event)
 
     # -- the lock -------------------------------------------------------------
 
@@ -218,16 +261,19 @@ class DashboardApp(Actions):
                 return
             self.locked = False
             self.idle.touch()
-            self.redraw()
 
-        lock = LockScreen(self.feed.dashboard_unlock, self.client.token_matches)
+        lock = LockScreen(self.unlock_mode, self.client.token_matches)
         self.push_screen(lock, unlocked)
+
+    def action_reconnect(self) -> None:
+        """Reconnect now instead of waiting out the delay (while the connection is down)."""
+        self.feed.retry_now()
 
     # -- navigation ---------------------------------------------------------------
 
     async def action_show(self, name: str) -> None:
         """Switch between the numbered screens (not from a dialog or the lock)."""
-        screen = self.front()
+        screen = self.ui.front()
         if screen is not None and screen.id != name:
             await self.switch_screen(name)
 
@@ -239,8 +285,7 @@ class DashboardApp(Actions):
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         """Enter or a click on the highlighted People row: that person's menu."""
-        entry_id = self._entry()
-        entry = self.state.entries.get(entry_id or "")
+        entry = self.state.entries.get(self.ui.selected_entry() or "")
         if entry is None or self.locked:
             return
         menu = PersonMenu(self.state.label(entry), person_actions(self))
@@ -250,7 +295,7 @@ class DashboardApp(Actions):
         """Run what was picked in the person menu, as its key would, on that person."""
         if action is None:
             return
-        if self._entry() != entry_id:
+        if self.ui.selected_entry() != entry_id:
             self.notify("that person is no longer in the list", markup=False)
             return
         await self.run_action(action)

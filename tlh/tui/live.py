@@ -1,22 +1,35 @@
-"""The dashboard's one long-running worker: REST snapshot, then the staff event stream.
+"""The dashboard's one long-running worker: the staff event stream, and a REST resync on
+every (re)connection.
 
-On every (re)connection the whole state is fetched again (some events may have been
-missed while away); after that, room events carry the entry's view and update its row.
-A dropped stream shows "reconnecting" and is retried with a doubling backoff. A newer
-dashboard of the same user, or a revoked token, stops the worker for good.
+``EventStream`` (tlh.client.events) reconnects by itself; this keeps a
+``DashboardState`` current from it. Each (re)connection fetches the whole state again
+(some events may have been missed while away); after that, room events carry the
+entry's view and update its row. Changes reach the screens through the state itself
+(``on_change``); what only the app can act on is posted as a message (``messages``).
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from tlh.domain.models import DashboardUnlock
+from textual.message import Message
+
+from tlh.client.events import (
+    Backoff,
+    Connected,
+    EventStream,
+    Item,
+    Reconnecting,
+    SignedOut,
+    StaffEvent,
+    Superseded,
+)
 from tlh.errors import Forbidden, TlhError, Unauthenticated
 
+from .messages import EntryArrived, PolicyLoaded, StreamEnded
 from .schedule_sync import ScheduleSync
 from .state import Connection, DashboardState
 
@@ -24,12 +37,7 @@ if TYPE_CHECKING:
     from tlh.api.events import StaffEvent
     from tlh.client import TlhClient
 
-#: Reconnect delays grow from the first to the last, doubling.
-BACKOFF_FIRST_S = 0.25
-BACKOFF_MAX_S = 15.0
-
-Changed = Callable[[], None]
-Arrived = Callable[[str, "StaffEvent"], None]
+Post = Callable[[Message], object]
 Clock = Callable[[], datetime]
 
 
@@ -39,74 +47,73 @@ def utc_now() -> datetime:
 
 
 class LiveFeed:
-    """Keeps a ``DashboardState`` current; calls ``changed`` after every update."""
+    """Keeps a ``DashboardState`` current from the event stream; posts what happened."""
 
     def __init__(
-        self,
-        client: TlhClient,
-        state: DashboardState,
-        *,
-        changed: Changed,
-        arrived: Arrived,
-        now: Clock = utc_now,
-        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        self, client: TlhClient, state: DashboardState, *, post: Post, now: Clock = utc_now
     ) -> None:
         self.client = client
         self.state = state
-        self.changed = changed
-        self.arrived = arrived
+        self.post = post
         self.now = now
-        self.sleep = sleep
-        self.zone = "UTC"
         #: The Schedule's appointments, loaded on sync and kept current from events.
-        self.schedule = ScheduleSync(client, state, now, lambda: self.zone, changed)
-        self.idle_logoff_min = 15
-        self.dashboard_unlock = DashboardUnlock.KEY
+        self.schedule = ScheduleSync(client, state, now)
         #: Set once the stream is live and the first full sync is done (tests wait on it).
         self.synced = asyncio.Event()
+        #: Why the stream is down or ended (the CLI prints it when the app closes).
         self.failure: str | None = None
+        #: Delays between reconnections (short: live again within ~2 s of the server).
+        self.backoff = Backoff()
+        self._stream: EventStream | None = None
+
+    def retry_now(self) -> None:
+        """Reconnect now rather than at the end of the current wait (when down)."""
+        if self._stream is not None:
+            self._stream.retry_now()
 
     async def run(self) -> None:
-        """Stream until superseded or signed out; reconnect with backoff otherwise."""
-        backoff = BACKOFF_FIRST_S
-        while True:
-            try:
-                async with contextlib.aclosing(self.client.events(dashboard=True)) as stream:
-                    async for event in stream:
-                        if event.type == "events.ready":
-                            backoff = BACKOFF_FIRST_S
-                            self.failure = None
-                            await self.resync()
-                            self.state.set_connection(Connection.LIVE)
-                            self.changed()
-                            self.synced.set()
-                        elif event.type == "dashboard.superseded":
-                            self._stop(Connection.SUPERSEDED, "this dashboard was opened elsewhere")
-                            return
-                        elif event.type == "events.overflow":
-                            await self.resync()
-                            self.changed()
-                        else:
-                            await self.handle(event)
-            except (Unauthenticated, Forbidden) as exc:
-                self._stop(Connection.SIGNED_OUT, exc.message)
-                return
-            except TlhError as exc:
-                # Unreachable, or a REST call of the resync failed: like a dropped stream.
-                self.failure = exc.message
+        """Stream until superseded or signed out (the stream reconnects by itself)."""
+        async with self.client.events(dashboard=True, backoff=self.backoff) as stream:
+            self._stream = stream
+            async for item in stream:
+                try:
+                    if await self._take(item):
+                        return
+                except (Unauthenticated, Forbidden) as exc:
+                    self._stop(Connection.SIGNED_OUT, exc.message)
+                    return
+                except TlhError as exc:
+                    # A REST call of the resync failed: like a dropped stream.
+                    stream.drop(exc.message)
+
+    async def _take(self, item: Item) -> bool:
+        """Act on one item of the stream; True when the stream is over for good."""
+        if isinstance(item, Connected):
+            self.failure = None
+            await self.resync()
+            self.state.set_connection(Connection.LIVE)
+            self.synced.set()
+        elif isinstance(item, Reconnecting):
+            self.failure = item.reason
             self.synced.clear()
-            self.state.set_connection(
-                Connection.RECONNECTING,
-                f"{self.failure or 'connection lost'} — retrying in {backoff:g} s",
-            )
-            self.changed()
-            await self.sleep(backoff)  # backoff between reconnects, not synchronisation
-            backoff = min(backoff * 2, BACKOFF_MAX_S)
+            note = f"{item.reason} — retrying in {item.retry_in:g} s"
+            self.state.set_connection(Connection.RECONNECTING, note)
+        elif isinstance(item, Superseded):
+            self._stop(Connection.SUPERSEDED, "this dashboard was opened elsewhere")
+            return True
+        elif isinstance(item, SignedOut):
+            self._stop(Connection.SIGNED_OUT, item.reason)
+            return True
+        elif item.type == "events.overflow":
+            await self.resync()
+        else:
+            await self.handle(item)
+        return False
 
     def _stop(self, connection: Connection, why: str) -> None:
         self.failure = why
         self.state.set_connection(connection)
-        self.changed()
+        self.post(StreamEnded(connection, why))
 
     async def handle(self, event: StaffEvent) -> None:
         """Apply one event (a room event's row from the view it carries); the rooms are
@@ -116,19 +123,13 @@ class LiveFeed:
         if applied.refresh_rooms:
             self.state.load_rooms(await self.client.rooms.list())
         if applied.arrival is not None:
-            self.arrived(applied.arrival, event)
-        self.changed()
+            self.post(EntryArrived(applied.arrival, event))
 
     async def resync(self) -> None:
-        """Fetch everything again: rooms and today's schedule, then eligibility."""
+        """Fetch everything again: the policy, the rooms (the people screen first: that
+        is what a clinician waits for), then the schedule and its eligibility."""
         policy = await self.client.practice.get()
-        self.zone = policy.timezone
-        self.idle_logoff_min = policy.idle_logoff_min
-        self.dashboard_unlock = policy.dashboard_unlock
+        self.post(PolicyLoaded(policy))
+        self.state.set_zone(policy.timezone)
         self.state.load_rooms(await self.client.rooms.list())
-        self.changed()  # the people screen first: that is what a clinician waits for
-        await self.refresh_schedule()
-
-    async def refresh_schedule(self) -> None:
-        """Today's and the next days' appointments, names, then today's eligibility."""
         await self.schedule.load()

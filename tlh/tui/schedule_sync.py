@@ -44,19 +44,15 @@ class ScheduleSync:
         client: TlhClient,
         state: DashboardState,
         now: Callable[[], datetime],
-        zone: Callable[[], str],
-        changed: Callable[[], None],
     ) -> None:
         self.client = client
         self.state = state
         self.now = now
-        self.zone = zone
-        self.changed = changed
         #: Who is signed in (fetched once): a clinician's schedule is their own.
         self.me: Staff | None = None
 
     def _today(self) -> date:
-        return self.now().astimezone(ZoneInfo(self.zone())).date()
+        return self.now().astimezone(ZoneInfo(self.state.zone)).date()
 
     def _mine(self) -> str | None:
         """The clinician whose day this is; ``None`` for admins (everyone's)."""
@@ -75,15 +71,12 @@ class ScheduleSync:
         )
         wanted = {c for a in (*appointments, *upcoming) for c in a.client_ids}
         names = {c.id: c.name for c in await self.client.clients.list() if c.id in wanted}
-        self.state.load_schedule(appointments, names, upcoming)
-        self.changed()  # the day first, then whether each session can start
-        now = self.now()
+        self.state.load_schedule(appointments, names, upcoming)  # the day first, then
+        now = self.now()  # whether each session can start
         await self._check([a for a in appointments if _startable(a, now)])
-        self.changed()
 
     async def follow(self, kind: str, data: dict[str, Any]) -> bool:
-        """Apply one staff event to the schedule (``changed`` is called when it moved);
-        whether anything was fetched."""
+        """Apply one staff event to the schedule; whether anything was fetched."""
         if kind == "appointments.imported":
             await self.load()
             return True
@@ -100,8 +93,6 @@ class ScheduleSync:
                 if client_id in a.client_ids and _startable(a, now)
             ]
             await self._check(theirs)
-            if theirs:
-                self.changed()
             return bool(theirs)
         return False
 
@@ -119,21 +110,18 @@ class ScheduleSync:
             appt = await self.client.appointments.get(appt_id)
         except (NotFound, Forbidden):
             self.state.place_appointment(appt_id, None, Placement.GONE)
-            self.changed()
             return
         await self._names(appt.client_ids)
         placement = self._placement(appt)
         self.state.place_appointment(appt_id, appt, placement)
-        self.changed()
         if placement is Placement.TODAY and _startable(appt, self.now()):
             await self._check([appt])
-            self.changed()
 
     def _placement(self, appt: Appointment) -> Placement:
         mine = self._mine()
         if mine is not None and mine not in appt.clinician_ids:
             return Placement.GONE  # moved to another clinician
-        day, today = appt.start.astimezone(ZoneInfo(self.zone())).date(), self._today()
+        day, today = appt.start.astimezone(ZoneInfo(self.state.zone)).date(), self._today()
         if day == today:
             return Placement.TODAY
         if today < day <= today + timedelta(days=UPCOMING_DAYS):

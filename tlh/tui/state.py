@@ -4,11 +4,15 @@ No I/O and no clock: the live worker feeds it REST snapshots (``load_rooms``,
 ``load_schedule``) and staff events (``apply``); the screens only read it. A room event
 carries its entry's view, so ``apply`` updates that row without fetching the rooms
 again (and says when it must: a view it cannot read).
+
+Every change bumps ``version`` and calls ``on_change``: the app turns that into one
+``StateChanged`` message, and the screens watching it update themselves; nobody calls
+a redraw by hand.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -125,8 +129,22 @@ class DashboardState:
     unread: int = 0
     #: Entries that arrived and have not been acted on yet (highlighted rows).
     highlighted: set[str] = field(default_factory=set)
+    #: The practice's time zone (IANA), from its policy: every time is shown in it.
+    zone: str = "UTC"
     #: Bumped on every change, so screens can skip redrawing when nothing moved.
     version: int = 0
+    #: Called after every change (the app posts one ``StateChanged`` for a burst).
+    on_change: Callable[[], None] = field(default=lambda: None, repr=False, compare=False)
+
+    def _bump(self) -> None:
+        self.version += 1
+        self.on_change()
+
+    def set_zone(self, zone: str) -> None:
+        """The practice's time zone changed (or was first read)."""
+        if zone != self.zone:
+            self.zone = zone
+            self._bump()
 
     # -- snapshots ------------------------------------------------------------
 
@@ -135,7 +153,7 @@ class DashboardState:
         found = [e for room in rooms.items for e in room.entries] + list(rooms.queue)
         self.entries = {e.id: e for e in found}
         self.highlighted &= {e.id for e in found if e.state == EntryState.WAITING}
-        self.version += 1
+        self._bump()
 
     def load_schedule(
         self,
@@ -153,7 +171,7 @@ class DashboardState:
             if a.id not in self.appointments
         }
         self.client_names = dict(client_names)
-        self.version += 1
+        self._bump()
 
     def place_appointment(
         self, appt_id: str, appt: Appointment | None, placement: Placement
@@ -169,18 +187,18 @@ class DashboardState:
             day.update((a.id, a) for a in ordered)
         if placement is not Placement.TODAY:
             self.eligibility.pop(appt_id, None)
-        self.version += 1
+        self._bump()
 
     def set_eligibility(self, answer: Eligibility) -> None:
         """Record whether one appointment's session can start, with its reasons."""
         self.eligibility[answer.appointment_id] = answer
-        self.version += 1
+        self._bump()
 
     def set_connection(self, connection: Connection, note: str = "") -> None:
         """Note the event stream's state, and why (the status bar shows both)."""
         if (connection, note) != (self.connection, self.connection_note):
             self.connection, self.connection_note = connection, clean(note)
-            self.version += 1
+            self._bump()
 
     def connection_text(self) -> str:
         """The connection as the status lines show it: ``live``, or ``reconnecting (why)``."""
@@ -193,7 +211,7 @@ class DashboardState:
         """Take one staff event into the model; what the caller must do next."""
         if event.type in NOTICES:
             self.notify(self._notice(event))
-            self.version += 1
+            self._bump()
             return Applied()
         if not event.type.startswith(ROOM_CHANGES):
             return Applied()
@@ -213,7 +231,7 @@ class DashboardState:
             arrival = entry_id
         elif entry_id is not None and (event.type == "room.admitted" or dropped):
             self.highlighted.discard(entry_id)
-        self.version += 1
+        self._bump()
         return Applied(refresh_rooms=refresh, arrival=arrival, dropped=dropped)
 
     def _take(self, entry_id: str, view: object) -> tuple[bool, bool]:
@@ -263,12 +281,12 @@ class DashboardState:
         """The Notifications screen was opened: nothing is new any more."""
         if self.unread:
             self.unread = 0
-            self.version += 1
+            self._bump()
 
     def acknowledge(self, entry_id: str) -> None:
         """Stop highlighting an entry (staff acted on it)."""
         self.highlighted.discard(entry_id)
-        self.version += 1
+        self._bump()
 
     # -- views ----------------------------------------------------------------
 

@@ -7,21 +7,19 @@ appears) and shown only on this staff member's terminal.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import sys
 from typing import TYPE_CHECKING
 
 from tlh.cli.output import Output, clean
+from tlh.client.events import Backoff, Connected, Reconnecting, SignedOut, StaffEvent
 from tlh.errors import Unavailable
 
 if TYPE_CHECKING:
     from tlh.api.events import StaffEvent
     from tlh.client import TlhClient
 
-#: Reconnect delays grow from the first to the last, doubling.
-BACKOFF_FIRST_S = 0.5
-BACKOFF_MAX_S = 30.0
+#: Reconnect delays, doubling: a terminal tail can wait longer than a dashboard.
+BACKOFF = Backoff(first_s=0.5, max_s=30.0)
 SHOWN = ("room.", "session.")
 
 
@@ -79,37 +77,42 @@ async def watch_events(
 ) -> None:
     """Print room and session events until interrupted (or ``count`` events)."""
     names = Names(client)
-    backoff, seen, connected_before = BACKOFF_FIRST_S, 0, False
-    while True:
-        try:
-            async with contextlib.aclosing(client.events()) as stream:
-                async for event in stream:
-                    if event.type == "events.ready":
-                        backoff = BACKOFF_FIRST_S
-                        if not out.as_json:
-                            await names.load()
-                        out.note("reconnected" if connected_before else "watching (Ctrl-C stops)")
-                        connected_before = True
-                        continue
-                    if event.type == "events.overflow":
-                        names.entries.clear()
-                        out.warn("some events were missed; run `tlh room list` to catch up")
-                        continue
-                    if not event.type.startswith(SHOWN):
-                        continue
-                    if out.as_json:
-                        out.json(event)
-                    else:
-                        out.line(await names.describe(event))
-                        sys.stdout.flush()
-                    if bell and event.type == "room.joined":
-                        sys.stderr.write("\a")
-                        sys.stderr.flush()
+    seen, connected_before = 0, False
+    async with client.events(backoff=BACKOFF) as stream:
+        async for item in stream:
+            if isinstance(item, SignedOut):
+                raise item.error
+            if isinstance(item, Reconnecting):
+                out.note(f"connection lost; retrying in {item.retry_in:g} s")
+                continue
+            try:
+                if isinstance(item, Connected):
+                    if not out.as_json:
+                        await names.load()
+                    out.note("reconnected" if connected_before else "watching (Ctrl-C stops)")
+                    connected_before = True
+                elif isinstance(item, StaffEvent) and await _show(item, names, out, bell):
                     seen += 1
                     if count is not None and seen >= count:
                         return
-        except Unavailable:
-            pass
-        out.note(f"connection lost; retrying in {backoff:g} s")
-        await asyncio.sleep(backoff)  # backoff between reconnects, not synchronisation
-        backoff = min(backoff * 2, BACKOFF_MAX_S)
+            except Unavailable as exc:
+                stream.drop(exc.message)  # a name could not be fetched: as a lost stream
+
+
+async def _show(event: StaffEvent, names: Names, out: Output, bell: bool) -> bool:
+    """Print one room or session event (and ring for an arrival); whether it was one."""
+    if event.type == "events.overflow":
+        names.entries.clear()
+        out.warn("some events were missed; run `tlh room list` to catch up")
+        return False
+    if not event.type.startswith(SHOWN):
+        return False
+    if out.as_json:
+        out.json(event)
+    else:
+        out.line(await names.describe(event))
+        sys.stdout.flush()
+    if bell and event.type == "room.joined":
+        sys.stderr.write("\a")
+        sys.stderr.flush()
+    return True

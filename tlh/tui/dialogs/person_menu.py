@@ -1,7 +1,7 @@
 """``PersonMenu``: everything that can be done to one person, a button each (mouse-first).
 
 Enter or a click on a People row opens it. Its buttons are not a list of their own: an
-``action_*`` method marked with ``@acts_on_person`` (tlh/tui/actions_*.py) that is bound to a key
+action marked with ``@acts_on_person`` (tlh/tui/actions/) that is bound to a key
 gets a button labelled with the binding's description and key, so a new person action
 appears here by being marked. The menu only answers which action was picked; the app
 runs it, as the key would, on the person the menu was opened for.

@@ -1,7 +1,8 @@
-"""What every dashboard screen is: one of the numbered screens, redrawn from the state.
+"""What every dashboard screen is: one of the numbered screens, drawn from the state.
 
-The app redraws the screen in front when the model changes; the others catch up when
-they come back (``on_screen_resume``). Modal dialogs are not ``DashboardScreen``s.
+Each screen watches the app's ``revision`` (moved on every change of the model) and
+redraws itself while it is in front; the others catch up when they come back
+(``on_screen_resume``). Modal dialogs are not ``DashboardScreen``s.
 """
 
 from __future__ import annotations
@@ -25,12 +26,20 @@ class DashboardScreen(Screen[None]):
         self.state = state
         self.now = now
 
+    def on_mount(self) -> None:
+        """Draw now, then again whenever the model changes."""
+        self.watch(self.app, "revision", self._revised)
+
+    def _revised(self) -> None:
+        if self.is_active:  # under a dialog or another screen: caught up on resume
+            self.redraw()
+
     def on_screen_resume(self) -> None:
         """Catch up with changes made while another screen was open."""
         self.redraw()
 
     def redraw(self) -> None:
-        """Show the state as it is now (called after every change while in front)."""
+        """Show the state as it is now (after every change while in front)."""
 
     def show_status(self, name: str, *details: str) -> bool:
         """The status line: the screen, the connection (and why it is down), ``details``

@@ -27,15 +27,8 @@ def when(note: Notification, zone: ZoneInfo) -> str:
 class NotificationsScreen(TableScreen):
     """Arrivals, consent, failed messages and redeemed links."""
 
-    def __init__(
-        self, state: DashboardState, now: Callable[[], datetime], zone: Callable[[], str]
-    ) -> None:
+    def __init__(self, state: DashboardState, now: Callable[[], datetime]) -> None:
         super().__init__(state, now, screen_id="notifications", columns=COLUMNS)
-        self.zone = zone
-
-    def on_mount(self) -> None:
-        """Draw what has come in so far."""
-        self.redraw()
 
     def redraw(self) -> None:
         """Everything in front of the user is read; rebuild the list newest first."""
@@ -48,6 +41,6 @@ class NotificationsScreen(TableScreen):
         self.shown_version = self.state.version
         table = self.table
         table.clear()
-        zone = ZoneInfo(self.zone())
+        zone = ZoneInfo(self.state.zone)
         for note in reversed(notes):
             table.add_row(Text(when(note, zone)), Text(note.text), Text(self.state.who(note)))

@@ -74,15 +74,12 @@ class PeopleScreen(TableScreen):
         state: DashboardState,
         now: Callable[[], datetime],
         settings: Callable[[], DashboardSettings],
-        zone: Callable[[], str] = lambda: "UTC",
     ) -> None:
         super().__init__(state, now, screen_id="people", columns=COLUMNS)
         self.settings = settings
-        self.zone = zone
 
     def on_mount(self) -> None:
-        """Draw now, then tick the waiting timers every second."""
-        self.redraw()
+        """Tick the waiting timers every second (the rows follow the state)."""
         self.set_interval(1.0, self.tick)
 
     def rows(self) -> list[EntryView]:
@@ -112,7 +109,7 @@ class PeopleScreen(TableScreen):
         upcoming = self.state.upcoming_for(entry, now)
         if upcoming is None:
             return "waiting"
-        return "early " + upcoming.start.astimezone(ZoneInfo(self.zone())).strftime("%H:%M")
+        return "early " + upcoming.start.astimezone(ZoneInfo(self.state.zone)).strftime("%H:%M")
 
     def redraw(self) -> None:
         """Rebuild the table from the state, keeping the cursor on the same person."""

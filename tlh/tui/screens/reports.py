@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, ClassVar
 from zoneinfo import ZoneInfo
 
+from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
@@ -47,11 +48,9 @@ class ReportsScreen(DashboardScreen):
         self,
         state: DashboardState,
         now: Callable[[], datetime],
-        zone: Callable[[], str],
         client: TlhClient,
     ) -> None:
         super().__init__(state, now, screen_id="reports")
-        self.zone = zone
         self.client = client
         self.week: Week | None = None
 
@@ -80,10 +79,12 @@ class ReportsScreen(DashboardScreen):
     def action_reload(self) -> None:
         """Fetch this week's reports (a newer fetch replaces one in flight)."""
         self.query_one("#reports-message", Static).update(LOADING)
-        self.run_worker(self._load(), exclusive=True, group="reports")
+        self.load_week()
 
-    async def _load(self) -> None:
-        today = self.now().astimezone(ZoneInfo(self.zone())).date()
+    @work(exclusive=True, group="reports")
+    async def load_week(self) -> None:
+        """This week's ``sessions`` and ``attendance`` rows, counted and shown."""
+        today = self.now().astimezone(ZoneInfo(self.state.zone)).date()
         first, last = week_of(today)
         try:
             sessions = await self.client.reports.rows("sessions", first, last)

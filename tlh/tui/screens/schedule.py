@@ -33,15 +33,8 @@ COLUMNS = (
 class ScheduleScreen(TableScreen):
     """Today's appointments, earliest first, then the next days'."""
 
-    def __init__(
-        self, state: DashboardState, now: Callable[[], datetime], zone: Callable[[], str]
-    ) -> None:
+    def __init__(self, state: DashboardState, now: Callable[[], datetime]) -> None:
         super().__init__(state, now, screen_id="schedule", columns=COLUMNS)
-        self.zone = zone
-
-    def on_mount(self) -> None:
-        """Draw what is known so far."""
-        self.redraw()
 
     def eligible(self, appt: Appointment) -> Text:
         """✓ / ✗ with the number of reasons / ``…`` while unknown / blank in person."""
@@ -62,14 +55,14 @@ class ScheduleScreen(TableScreen):
         details.append(f"{len(self.state.waiting())} waiting")
         upcoming = self.state.next_appointment(self.now())
         if upcoming is not None:
-            start = upcoming.start.astimezone(ZoneInfo(self.zone())).strftime("%H:%M")
+            start = upcoming.start.astimezone(ZoneInfo(self.state.zone)).strftime("%H:%M")
             details.append(f"next {start} (s starts)")
         if not self.show_status("Schedule", *details):
             return  # not composed yet: on_mount draws
         if self.shown_version == self.state.version:
             return
         self.shown_version = self.state.version
-        zone = ZoneInfo(self.zone())
+        zone = ZoneInfo(self.state.zone)
         waiting: dict[str, list[str]] = {}
         for entry in self.state.waiting():
             if entry.appointment_id is not None:

@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, ClassVar
 
 import msgspec
+from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
@@ -81,8 +82,7 @@ class SettingsScreen(DashboardScreen):
 
     def on_mount(self) -> None:
         """Fetch the current display name."""
-        self.redraw()
-        self.run_worker(self._load_name(), group="settings-name")
+        self.load_name()
 
     def redraw(self) -> None:
         """The status line (connection, unread notifications)."""
@@ -96,7 +96,9 @@ class SettingsScreen(DashboardScreen):
         """One line under the form."""
         self.query_one("#settings-message", Static).update(text)
 
-    async def _load_name(self) -> None:
+    @work(group="settings-name")
+    async def load_name(self) -> None:
+        """Put the display name the server has in its field."""
         field = self.query_one("#settings-name", Input)
         try:
             me = await self.client.staff.me()
@@ -109,7 +111,7 @@ class SettingsScreen(DashboardScreen):
     async def on_input_submitted(self, event: Input.Submitted) -> None:
         """Enter in the name saves it on the server; in the timer, saves the timer."""
         if event.input.id == "settings-name":
-            self.run_worker(self._save_name(event.value), group="settings-name", exclusive=True)
+            self.save_name(event.value)
         elif event.input.id == "settings-timer":
             text = event.value.strip()
             try:
@@ -119,7 +121,9 @@ class SettingsScreen(DashboardScreen):
                 return
             self._update(call_timer_min=minutes)
 
-    async def _save_name(self, name: str) -> None:
+    @work(group="settings-name", exclusive=True)
+    async def save_name(self, name: str) -> None:
+        """Save the display name on the server (a newer save replaces one in flight)."""
         try:
             me = await self.client.staff.update_me(name=name)
         except TlhError as exc:
