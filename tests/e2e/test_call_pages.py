@@ -38,6 +38,20 @@ async def _call_link(server: LiveServer, clinician: str) -> str:
     return f"{server.url}/c#{made['url'].rsplit('#', 1)[1]}"
 
 
+async def _client_waiting_and_staff_page(server: LiveServer, browser: Any) -> tuple[Any, Any, Any]:
+    """A client waiting on a phone and the clinician's call page showing them: the two
+    pages and the staff page's "Admit" buttons."""
+    link, clinician = await client_link(server)
+    call_link = await _call_link(server, clinician)
+    client = await new_page(browser, 360, 640)
+    await pass_device_check(client, link)
+    staff = await new_page(browser, 1280, 800)
+    await staff.goto(call_link)
+    admit = staff.locator("#waiting-list button", has_text="Admit")
+    await admit.first.wait_for(timeout=15_000)
+    return client, staff, admit
+
+
 async def test_device_check_and_waiting_on_a_phone(live_server: LiveServer, browser: Any) -> None:
     link, _ = await client_link(live_server)
     page = await new_page(browser, 360, 640)
@@ -75,14 +89,7 @@ async def test_device_check_shows_help_when_the_camera_is_blocked(
 async def test_client_and_clinician_pages_call_each_other(
     live_server: LiveServer, browser: Any
 ) -> None:
-    link, clinician = await client_link(live_server)
-    call_link = await _call_link(live_server, clinician)
-    client = await new_page(browser, 360, 640)
-    await pass_device_check(client, link)
-    staff = await new_page(browser, 1280, 800)
-    await staff.goto(call_link)
-    admit = staff.locator("#waiting-list button", has_text="Admit")
-    await admit.first.wait_for(timeout=15_000)
+    client, staff, admit = await _client_waiting_and_staff_page(live_server, browser)
     # A message to everyone waiting reaches the client's waiting room.
     await staff.get_by_label("Message").fill("Running 2 minutes late")
     await staff.get_by_role("button", name="Send to everyone waiting").click()
@@ -158,14 +165,7 @@ async def test_a_guest_invited_during_a_session_joins_that_session(
 ) -> None:
     """An interpreter or a family member invited from the call page's "Invite others"
     joins the visit in progress: all three see and hear each other (issue 18)."""
-    link, clinician = await client_link(live_server)
-    call_link = await _call_link(live_server, clinician)
-    client = await new_page(browser, 360, 640)
-    await pass_device_check(client, link)
-    staff = await new_page(browser, 1280, 800)
-    await staff.goto(call_link)
-    admit = staff.locator("#waiting-list button", has_text="Admit")
-    await admit.first.wait_for(timeout=15_000)
+    client, staff, admit = await _client_waiting_and_staff_page(live_server, browser)
     await admit.first.click()
     await client.wait_for_function("() => window.tlhCall && window.tlhCall.me", timeout=15_000)
     await staff.get_by_role("button", name="Invite others").click()
@@ -183,12 +183,13 @@ async def test_a_guest_invited_during_a_session_joins_that_session(
             "() => window.tlhCall && window.tlhCall.peers.size === 2", timeout=20_000
         )
         await page.evaluate(WATCH_FRAMES)
+    every_peer_connected = (
+        "() => [...window.tlhCall.peers.values()]"
+        ".every((p) => p.pc.connectionState === 'connected')"
+    )
     for page in (client, staff, guest):
+        await page.wait_for_function(every_peer_connected, timeout=20_000)
         await page.wait_for_function(FRAMES_FLOWING, timeout=20_000)
-        states = await page.evaluate(
-            "() => [...window.tlhCall.peers.values()].map((p) => p.pc.connectionState)"
-        )
-        assert states == ["connected", "connected"]
     # One session: the client's (the guest did not start a second one).
     sessions = [await p.evaluate("() => window.tlhCall.sessionId") for p in (client, guest)]
     assert sessions[0] == sessions[1]

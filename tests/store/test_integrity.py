@@ -16,7 +16,7 @@ from tlh.errors import InvalidInput, StoreError, StoreFull
 from tlh.services.bootstrap import init_practice
 from tlh.services.context import SYSTEM
 from tlh.store import auditlog, auditverify
-from tlh.store.base import Delete, Put, note
+from tlh.store.base import AuditNote, Delete, Op, Put, note
 from tlh.store.tinystore import TinyStore
 
 from .conftest import T0, appt, client
@@ -57,25 +57,32 @@ def _crash(store: TinyStore) -> None:
     store._dir_lock.release()
 
 
-async def test_a_crash_between_the_commit_and_its_audit_write_is_mended_at_open(
-    data_dir: Path,
-) -> None:
+async def _journaled_not_audited(
+    data_dir: Path, ops: list[Op], notes: list[AuditNote]
+) -> TinyStore:
+    """A store whose commit 2 (``ops``) is journaled and applied while the audit writer
+    never gets its entries (as if killed before its write); the caller crashes it."""
     s = TinyStore(data_dir)
     await s.open()
     await seed(s, [Put("clients", client("c1"))])
-    # The audit writer never gets the entries (as if killed before its write).
     s.audit.enqueue_commit = lambda *_: asyncio.get_running_loop().create_future()  # type: ignore[method-assign]
-    task = asyncio.create_task(
-        s.commit(
-            [Put("appointments", appt("a1")), Put("appointments", appt("a2", start=T0))],
-            audit=[note(SYSTEM, "appointment.create", "a1", "a2")],
-        )
-    )
+    task = asyncio.create_task(s.commit(ops, audit=notes))
     async with asyncio.timeout(5):
-        while s.seq < 2:  # journaled and applied, its audit entries still pending
+        while s.seq < 2:
             await asyncio.sleep(0.001)
     assert not task.done()
     task.cancel()
+    return s
+
+
+async def test_a_crash_between_the_commit_and_its_audit_write_is_mended_at_open(
+    data_dir: Path,
+) -> None:
+    s = await _journaled_not_audited(
+        data_dir,
+        [Put("appointments", appt("a1")), Put("appointments", appt("a2", start=T0))],
+        [note(SYSTEM, "appointment.create", "a1", "a2")],
+    )
     await s.audit.close()
     _crash(s)
 
@@ -93,17 +100,9 @@ async def test_a_crash_between_the_commit_and_its_audit_write_is_mended_at_open(
 
 async def test_verify_names_stored_changes_the_log_does_not_record(data_dir: Path) -> None:
     """What used to happen: the commit is folded into the files, its audit write lost."""
-    s = TinyStore(data_dir)
-    await s.open()
-    await seed(s, [Put("clients", client("c1"))])
-    s.audit.enqueue_commit = lambda *_: asyncio.get_running_loop().create_future()  # type: ignore[method-assign]
-    task = asyncio.create_task(
-        s.commit([Put("clients", client("c2"))], audit=[note(SYSTEM, "client.create", "c2")])
+    s = await _journaled_not_audited(
+        data_dir, [Put("clients", client("c2"))], [note(SYSTEM, "client.create", "c2")]
     )
-    async with asyncio.timeout(5):
-        while s.seq < 2:
-            await asyncio.sleep(0.001)
-    task.cancel()
     await s._checkpoint()  # the journal that could have mended it is gone
     await s.audit.close()
     _crash(s)
