@@ -136,6 +136,10 @@ class Policy(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=Tr
     #: Media through the server's relay: ``auto`` past the browser mesh's limit or when a
     #: page's direct connection fails; ``always`` for every session, 1:1 included.
     relay: RelayMode = RelayMode.AUTO
+    #: Send the invitation (join link by email to the client and every contact with email
+    #: reminders) when a telehealth appointment is booked or imported; a series' first
+    #: occurrence only (later ones get theirs with their reminders).
+    invite_on_create: bool = True
 
 
 class Staff(msgspec.Struct, frozen=True, kw_only=True, gc=False):
@@ -237,6 +241,9 @@ class Eligibility(msgspec.Struct, frozen=True, kw_only=True):
     blockers: tuple[Blocker, ...]
     window_opens: datetime | None = None
     window_closes: datetime | None = None
+    #: What does not stop the start but a person should know: the visit lies outside
+    #: its clinicians' availability (``tlh.domain.availability.availability_warnings``).
+    warnings: tuple[Blocker, ...] = ()
 
 
 class ConflictFound(msgspec.Struct, frozen=True, kw_only=True):
