@@ -151,8 +151,27 @@ class Staff(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     active: bool = True
     #: ``None`` follows the practice's ``waiting_room_default``.
     waiting_room: bool | None = None
+    #: An admin (or scheduler) who also sees clients: a solo practitioner is both. Such
+    #: an account passes the checks of either role and is listed among the clinicians.
+    also_clinician: bool = False
     created_at: datetime
     updated_at: datetime
+
+    @property
+    def roles(self) -> frozenset[Role]:
+        """Every role the staff member holds (``role``, and clinician if ``also_clinician``)."""
+        return roles_of(self.role, self.also_clinician)
+
+    @property
+    def is_clinician(self) -> bool:
+        """Sees clients: a clinician by role, or an admin who is also one."""
+        return Role.CLINICIAN in self.roles
+
+
+def roles_of(role: Role | None, also_clinician: bool = False) -> frozenset[Role]:
+    """The roles of an account whose role is ``role`` (none: no role at all)."""
+    held = {role} if role is not None else set()
+    return frozenset(held | ({Role.CLINICIAN} if also_clinician else set()))
 
 
 class StaffToken(msgspec.Struct, frozen=True, kw_only=True, gc=False):

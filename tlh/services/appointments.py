@@ -61,7 +61,7 @@ def _clinicians(ctx: Context, refs: Sequence[str], kind: Kind) -> tuple[str, ...
         staff = find_staff(ctx, str(ref))
         if not staff.active:
             raise InvalidInput(f"staff member {staff.id} is disabled")
-        if kind is Kind.APPOINTMENT and staff.role is not Role.CLINICIAN:
+        if kind is Kind.APPOINTMENT and not staff.is_clinician:
             raise InvalidInput(f"staff member {staff.id} is not a clinician")
         ids.append(staff.id)
     return tuple(dict.fromkeys(ids))
@@ -384,7 +384,7 @@ def explain(
     when = _start(ctx, at, "at") if at else ctx.clock()
     if clinician:
         staff = find_staff(ctx, clinician)
-    elif actor.role is Role.CLINICIAN:
+    elif actor.role is Role.CLINICIAN or (actor.is_clinician and actor.id in appt.clinician_ids):
         staff = find_staff(ctx, actor.id)
     elif appt.clinician_ids:
         staff = find_staff(ctx, appt.clinician_ids[0])

@@ -25,7 +25,6 @@ from tlh.domain.models import (
     Kind,
     Modality,
     Policy,
-    Role,
     Staff,
     Status,
 )
@@ -227,7 +226,7 @@ class _Planner:
 
     def _clinician(self, plan: RowPlan, email: str) -> Staff | None:
         staff = self.staff_by_email.get(email.strip().lower())
-        if staff is None or not staff.active or staff.role is not Role.CLINICIAN:
+        if staff is None or not staff.active or not staff.is_clinician:
             plan.bad("clinician_email", "no active clinician has this email")
             return None
         return staff

@@ -121,7 +121,7 @@ class StaffSide:
         """Move a waiting entry to another clinician's room, keeping its arrival."""
         entry = self.own_entry(actor, entry_id, Role.ADMIN, Role.SCHEDULER, Role.CLINICIAN)
         target = find_staff(self.ctx, to)
-        if target.role is not Role.CLINICIAN:
+        if not target.is_clinician:
             raise InvalidInput(f"staff {target.id} is not a clinician")
         moved = rules.transfer(entry, target.id, self.ctx.clock())
         self._state.put(moved)
