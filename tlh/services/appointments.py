@@ -193,11 +193,11 @@ async def create(
             audit=[note(actor, "appointment.create", *(a.id for a in appts)), *notes],
         )
     for appt in appts:
-        ctx.events.publish("appointment.created", _event(appt), audiences.appointments(appt))
+        ctx.events.publish("appointment.created", event_of(appt), audiences.appointments(appt))
     return appts, warned
 
 
-def _event(appt: Appointment) -> dict[str, Any]:
+def event_of(appt: Appointment) -> dict[str, Any]:
     """Event payload: ids, times and states only (no names, no notes)."""
     return {
         "id": appt.id,
@@ -305,7 +305,7 @@ async def update_appointment(
         ctx, appt_id, change, changes, note(actor, "appointment.update", appt_id)
     )
     ctx.events.publish(
-        "appointment.updated", _event(updated), audiences.appointments(updated, before)
+        "appointment.updated", event_of(updated), audiences.appointments(updated, before)
     )
     await followups.after_change(ctx, actor, before, updated, notify=notify)
     return updated
@@ -355,7 +355,7 @@ async def set_status(ctx: Context, actor: Actor, appt_id: str, new: Status) -> A
         "appointments", appt_id, move, audit=[note(actor, action, appt_id)]
     )
     assert isinstance(updated, Appointment)
-    ctx.events.publish("appointment.status", _event(updated), audiences.appointments(updated))
+    ctx.events.publish("appointment.status", event_of(updated), audiences.appointments(updated))
     await followups.after_change(ctx, actor, before, updated)
     return updated
 
