@@ -195,7 +195,7 @@ async def commit_with(
             for k in followup.retime
             if k.id in stored and stored[k.id].revoked_at is None
         ]
-        batch = notices.prepare(ctx, actor, followup.planned)
+        batch = await notices.prepare_many(ctx, actor, followup.planned)
         sent_ops, sent_notes = batch.ops(ctx, actor)
         all_ops: list[Op] = [*ops, *(Put("links", k) for k in [*revoked, *retimed]), *sent_ops]
         all_ops += [Put("messages", m) for m in skipped]
