@@ -52,7 +52,7 @@ class Followup:
     warnings: list[tuple[str, Blocker]] = field(default_factory=list)
 
     def add(self, other: Followup) -> None:
-        """Fold ``other`` into this one (an import's many changes, one commit each)."""
+        """Fold ``other`` into this one (an import's many changes: one commit for all)."""
         self.planned += other.planned
         self.revoke += other.revoke
         self.retime += other.retime

@@ -17,11 +17,15 @@ Rules a person editing the file relies on:
 - Conflicts are checked against the store and the file; of two rows that collide,
   the later one is rejected. Unchanged rows are not re-checked.
 - ``created``/``updated``/``unchanged`` count appointments; ``rejected`` counts rows.
+- What it sends is what booking and changing each appointment would send (invitations,
+  new links of moved visits, notices; ``import_notices``), in the same commit as the
+  rows; ``notify=False`` sends nothing. A row outside its clinician's availability is
+  warned of (rejected with ``strict_availability``).
 
 This module is the use case (who may import, all-or-nothing, partial, dry run, the
-commit); a row's cells are checked in ``import_rows``, its client found in
-``import_clients``, the rows planned in ``import_plan`` and their conflicts checked
-in ``import_conflicts``.
+commit, the report); a row's cells are checked in ``import_rows``, its client found in
+``import_clients``, the rows planned in ``import_plan``, their conflicts checked in
+``import_conflicts`` and what they send planned in ``import_notices``.
 """
 
 from __future__ import annotations
