@@ -34,8 +34,15 @@ async def add_client(practice: Practice, **fields: Any) -> str:
 
 
 async def add_appointment(
-    practice: Practice, client_id: str, start: datetime | None = None, **extra: Any
+    practice: Practice,
+    client_id: str,
+    start: datetime | None = None,
+    *,
+    notify: bool = False,
+    **extra: Any,
 ) -> dict[str, Any]:
+    """A confirmed telehealth visit with Lee, booked without its invitation (``notify``:
+    with it, as the policy's ``invite_on_create`` says) so a test sends what it means to."""
     when = start or datetime.now(UTC) + timedelta(days=2)
     body = {
         "client_ids": [client_id],
@@ -46,7 +53,8 @@ async def add_appointment(
         "status": "confirmed",
         **extra,
     }
-    status, made = await practice.call("POST", "/api/v1/appointments", json=body)
+    path = "/api/v1/appointments" + ("" if notify else "?notify=0")
+    status, made = await practice.call("POST", path, json=body)
     assert status == 201, made
     return dict(made["items"][0])
 

@@ -54,6 +54,56 @@ async def test_every_route_enforces_its_roles(practice: Practice) -> None:
                 assert body["error"]["code"] == "forbidden"
 
 
+async def test_an_admin_who_is_also_a_clinician_holds_both_roles(practice: Practice) -> None:
+    """Issue 18, item 10: a solo practitioner is one account, admin and clinician at once:
+    every route either role takes is open, and they are a clinician where it counts."""
+    status, made = await practice.call(
+        "POST",
+        "/api/v1/staff",
+        json={"email": "solo@example.org", "name": "Sol Solo", "role": "admin",
+              "telehealth": True, "also_clinician": True},
+    )  # fmt: skip
+    assert status == 201, made
+    assert made["staff"]["also_clinician"] is True
+    practice.tokens["solo"] = made["token"]
+    for method, path, allowed in _routes(practice):
+        if allowed is None:
+            continue
+        response = await practice.client.request(
+            method, path, headers=practice.auth("solo"), json={}
+        )
+        if allowed & {"admin", "clinician"}:
+            assert response.status not in (401, 403), (method, path, response.status)
+        else:
+            assert response.status == 403, (method, path, response.status)
+    # Booked as a visit's clinician (only clinicians can be), they lead its session...
+    client_id = await add_client(practice)
+    status, _ = await practice.call(
+        "POST", "/api/v1/consents/verbal", json={"client_id": client_id, "note": "by phone"}
+    )
+    assert status == 201
+    appt = await add_appointment(
+        practice, client_id, start=datetime.now(UTC), clinicians=["solo@example.org"]
+    )
+    status, started = await practice.call(
+        "POST", "/api/v1/sessions", role="solo", json={"appointment_id": appt["id"]}
+    )
+    assert status == 201, started
+    assert started["session"]["clinician_id"] == made["staff"]["id"]
+    # ... their room is their own without naming it, and they set their presence there.
+    status, nobody = await practice.call("POST", "/api/v1/rooms/next", role="solo", json={})
+    assert (status, nobody["error"]["code"]) == (404, "nobody_waiting")
+    status, room = await practice.call(
+        "POST", "/api/v1/rooms/presence", role="solo", json={"presence": "late"}
+    )
+    assert status == 200, room
+    # As an admin they still read every room.
+    status, rooms = await practice.call("GET", "/api/v1/rooms", role="solo")
+    assert status == 200, rooms
+    shown = {r["clinician_id"] for r in rooms["items"]}
+    assert {made["staff"]["id"], practice.ids["clinician"]} <= shown
+
+
 @pytest.mark.parametrize(
     "header",
     ["", "Bearer", "Bearer tlh_wrong", "Basic dGxoOnRsaA==", "bearer  "],

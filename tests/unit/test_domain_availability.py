@@ -7,8 +7,16 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from tlh.domain.availability import covers, parse_hhmm, parse_weekday, validate_block
-from tlh.domain.models import AvailabilityBlock, AvailabilityMode, Modality
+from tlh.domain.availability import (
+    OUTSIDE,
+    WRONG_MODE,
+    availability_warnings,
+    covers,
+    parse_hhmm,
+    parse_weekday,
+    validate_block,
+)
+from tlh.domain.models import Appointment, AvailabilityBlock, AvailabilityMode, Kind, Modality
 from tlh.errors import InvalidInput
 
 NY = ZoneInfo("America/New_York")
@@ -156,3 +164,58 @@ def test_errors_do_not_echo_input() -> None:
     with pytest.raises(InvalidInput) as info:
         parse_hhmm("Jane Doe")
     assert "Jane" not in str(info.value)
+
+
+def visit(start: str, modality: Modality, kind: Kind = Kind.APPOINTMENT) -> Appointment:
+    at = local(start)
+    return Appointment(
+        id="apt_1",
+        kind=kind,
+        modality=modality,
+        clinician_ids=("stf_1",),
+        start=at,
+        duration_min=60,
+        created_at=at,
+        updated_at=at,
+    )
+
+
+@pytest.mark.parametrize(
+    ("start", "modality", "codes"),
+    [
+        ("2026-11-23T09:00", Modality.IN_PERSON, []),
+        ("2026-11-23T13:00", Modality.TELEHEALTH, []),
+        # Issue 18, item 8: in person inside a "telehealth only" block.
+        ("2026-11-23T13:00", Modality.IN_PERSON, [WRONG_MODE]),
+        ("2026-11-23T11:30", Modality.IN_PERSON, [WRONG_MODE]),  # half in, half out
+        # ... and anything outside every block.
+        ("2026-11-23T16:00", Modality.TELEHEALTH, [OUTSIDE]),
+        ("2026-11-24T09:00", Modality.IN_PERSON, [OUTSIDE]),  # Tuesday: no blocks
+    ],
+)
+def test_availability_warnings(start: str, modality: Modality, codes: list[str]) -> None:
+    found = availability_warnings(visit(start, modality), {"stf_1": MONDAY_BLOCKS}, NY)
+    assert [w.code for w in found] == codes
+
+
+def test_availability_warnings_say_who_and_when_in_local_time() -> None:
+    (mode,) = availability_warnings(
+        visit("2026-11-23T13:00", Modality.IN_PERSON),
+        {"stf_1": MONDAY_BLOCKS},
+        NY,
+        {"stf_1": "Dr Lee"},
+    )
+    assert mode.message == (
+        "Dr Lee sees clients only by video at 2026-11-23 13:00; this visit is in person"
+    )
+    (outside,) = availability_warnings(
+        visit("2026-11-23T16:00", Modality.TELEHEALTH), {"stf_1": MONDAY_BLOCKS}, NY
+    )
+    assert outside.message == "2026-11-23 16:00 is outside stf_1's availability"
+
+
+def test_no_blocks_no_warnings_and_only_visits_are_checked() -> None:
+    # A clinician who never set their availability is not held to it.
+    assert availability_warnings(visit("2026-11-24T03:00", Modality.IN_PERSON), {}, NY) == ()
+    event = visit("2026-11-24T09:00", Modality.IN_PERSON, Kind.EVENT)
+    assert availability_warnings(event, {"stf_1": MONDAY_BLOCKS}, NY) == ()

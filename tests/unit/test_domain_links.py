@@ -20,7 +20,7 @@ from tlh.domain.links import (
     room_link_validity,
     website_link_validity,
 )
-from tlh.domain.models import Policy, Status
+from tlh.domain.models import Modality, Policy, Status
 
 END = START + timedelta(minutes=50)
 POLICY = Policy(practice_name="p", window_opens_before_min=10, link_grace_min=30)
@@ -94,6 +94,13 @@ def test_dead_appointment_is_invalid_even_early(status: Status) -> None:
     assert check_redeemable(LINK, appt, START).state is RedeemState.INVALID
     # Early must not leak that a cancelled appointment exists.
     assert check_redeemable(LINK, appt, FROM - timedelta(hours=1)).state is RedeemState.INVALID
+
+
+def test_a_visit_turned_in_person_makes_its_video_links_invalid_even_early() -> None:
+    # Issue 18, item 4: the call of an in-person visit can never start.
+    in_person = msgspec.structs.replace(APPT, modality=Modality.IN_PERSON)
+    assert check_redeemable(LINK, in_person, START).state is RedeemState.INVALID
+    assert check_redeemable(LINK, in_person, FROM - timedelta(hours=1)).state is RedeemState.INVALID
 
 
 def test_missing_or_other_appointment_is_invalid() -> None:

@@ -119,3 +119,23 @@ def test_custom_schedule() -> None:
     assert [r.kind for r in due_reminders(APPT, policy, START - 6 * M, {k24})] == [
         MessageKind.REMINDER_SOON
     ]
+
+
+@pytest.mark.parametrize(
+    ("invited_before_start", "expected"),
+    [
+        (None, ["reminder_24h"]),
+        (30 * H, ["reminder_24h"]),  # invited days ago: the day-before reminder still goes
+        (24 * H, []),  # invited once it was due: the invitation stands in for it
+        (3 * H, []),  # booked tonight for tomorrow morning
+    ],
+)
+def test_an_invitation_sent_once_the_day_before_reminder_is_due_stands_in_for_it(
+    invited_before_start: timedelta | None, expected: list[str]
+) -> None:
+    invited = None if invited_before_start is None else START - invited_before_start
+    found = due_reminders(APPT, POLICY, START - 2 * H, set(), invited)
+    assert [r.kind.value for r in found] == expected
+    # The soon reminder is not the invitation's to replace.
+    soon = due_reminders(APPT, POLICY, START - 20 * M, {K24}, START - 3 * H)
+    assert [r.kind.value for r in soon] == ["reminder_soon"]

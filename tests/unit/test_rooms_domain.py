@@ -106,14 +106,27 @@ def test_send_back_puts_the_entry_first_in_line() -> None:
     assert r.position([a, b, c], "ent_2") == 3
 
 
-def test_transfer_keeps_arrival_and_only_while_waiting() -> None:
+def test_transfer_keeps_arrival_and_only_while_live() -> None:
     moved = r.transfer(entry(), "stf_d", T0 + timedelta(hours=1))
     assert moved.clinician_id == "stf_d"
     assert moved.arrived_at == entry().arrived_at
     with pytest.raises(InvalidTransition):
         r.transfer(moved, "stf_d", T0)
     with pytest.raises(InvalidTransition):
-        r.transfer(r.admit(entry(), "stf_c", T0), "stf_d", T0)
+        r.transfer(r.leave(entry(), T0), "stf_d", T0)
+
+
+def test_transfer_from_the_call_waits_first_in_the_new_room() -> None:
+    """Issue 18, item 3: someone already admitted can be transferred too."""
+    later = T0 + timedelta(minutes=20)
+    moved = r.transfer(r.admit(entry(3), "stf_c", T0), "stf_d", later)
+    assert (moved.state, moved.clinician_id, moved.admitted_by) == (
+        EntryState.WAITING,
+        "stf_d",
+        None,
+    )
+    there = [entry(1, clinician_id="stf_d"), entry(2, clinician_id="stf_d")]
+    assert [e.id for e in r.in_line([*there, moved])] == ["ent_3", "ent_1", "ent_2"]
 
 
 def test_media_connected_moves_admitted_only() -> None:

@@ -55,6 +55,8 @@ def test_packaged_consent_form_equals_the_config_copy() -> None:
 
 #: Kinds whose messages carry a link (the identity code does not: tests/unit/test_identity_templates.py).
 LINK_KINDS = [k for k in MessageKind if k is not MessageKind.IDENTITY_CODE]
+#: Kinds that tell of a link that stopped working, and offer none.
+NO_LINK_KINDS = (MessageKind.CANCELLATION, MessageKind.IN_PERSON)
 
 
 @pytest.mark.parametrize("kind", LINK_KINDS)
@@ -66,8 +68,8 @@ def test_every_shipped_email_renders(shipped: Templates, kind: MessageKind) -> N
     assert out.html.startswith("<!DOCTYPE html>")
     assert '<html lang="en">' in out.html
     assert "{" not in out.text + out.subject  # every placeholder filled
-    if kind is MessageKind.CANCELLATION:
-        assert LINK not in out.text  # the cancelled link is not offered again
+    if kind in NO_LINK_KINDS:
+        assert LINK not in out.text  # the dead link is not offered again
     else:
         assert f"Join here: {LINK}" in out.text or f"form: {LINK}" in out.text
         assert f'<a href="{LINK}"' in out.html
@@ -86,7 +88,7 @@ def test_every_shipped_sms_renders_with_and_without_link(
     assert "http" not in without.text
     assert "Join here: \n" not in without.text
     assert not without.text.endswith(":")
-    if kind is not MessageKind.CANCELLATION:
+    if kind not in NO_LINK_KINDS:
         assert LINK in with_link.text
 
 

@@ -7,7 +7,8 @@ from typing import Any, Literal
 import msgspec
 from msgspec import UNSET, UnsetType
 
-from tlh.domain.models import Kind, Modality, Status
+from tlh.domain.messages import MessageChannel, MessageKind
+from tlh.domain.models import Appointment, Kind, Modality, Status
 
 #: Minutes, as a number or the text of one (a form field, a CSV cell).
 Minutes = int | str
@@ -73,8 +74,61 @@ class ImportRow(msgspec.Struct, frozen=True, kw_only=True):
     errors: tuple[RowError, ...] = ()
 
 
+class BookingWarning(msgspec.Struct, frozen=True, kw_only=True):
+    """Something a person should know about an appointment that was booked anyway: it
+    lies outside its clinician's availability (``availability_mode``,
+    ``outside_availability``), or its invitation could not go (``not_invited``)."""
+
+    code: str
+    message: str
+    #: ``None`` in a dry run for an appointment the import would create (see ``row``).
+    appointment_id: str | None = None
+    #: The import row it comes from (imports only).
+    row: int | None = None
+
+
+class Outgoing(msgspec.Struct, frozen=True, kw_only=True):
+    """A message a booking, a change or an import queued (a dry run: would queue).
+
+    Invitations, reschedule, cancellation and in-person notices are queued at once;
+    reminders already due (``reminder_24h``, ``reminder_soon``) go out with the reminder
+    clock's next tick, within a minute. Ids only: the person is the client (or their
+    contact ``contact_id``); ``None`` in a dry run for a record it would create.
+    """
+
+    kind: MessageKind
+    channel: MessageChannel
+    appointment_id: str | None = None
+    client_id: str | None = None
+    contact_id: str | None = None
+    row: int | None = None
+
+
+class Booking(msgspec.Struct, frozen=True, kw_only=True):
+    """The answer to ``POST /api/v1/appointments``: what was booked (a series gives
+    several), what a person should know about it, and the messages it queued."""
+
+    items: list[Appointment]
+    warnings: list[BookingWarning] = msgspec.field(default_factory=list)
+    messages: list[Outgoing] = msgspec.field(default_factory=list)
+
+
+class ImportedClient(msgspec.Struct, frozen=True, kw_only=True):
+    """A client an import creates: the name as the file gives it, and the first row
+    naming them; ``id`` is ``None`` in a dry run (nothing is made)."""
+
+    row: int
+    name: str
+    id: str | None = None
+
+
 class ImportReport(msgspec.Struct, frozen=True, kw_only=True):
-    """The answer to an import: counts per action and each row's outcome."""
+    """The answer to an import: counts per action, each row's outcome, the clients it
+    creates, the messages it sends and what a person should know.
+
+    A dry run answers as the real run would, but names no record it would create: their
+    ids are ``None`` (an id made up for a dry run would differ from the real run's).
+    """
 
     dry_run: bool
     created: int
@@ -82,6 +136,13 @@ class ImportReport(msgspec.Struct, frozen=True, kw_only=True):
     unchanged: int
     rejected: int
     rows: tuple[ImportRow, ...]
+    clients_created: int = 0
+    clients: tuple[ImportedClient, ...] = ()
+    messages: tuple[Outgoing, ...] = ()
+    warnings: tuple[BookingWarning, ...] = ()
+    #: Reminders already due that ``notify=0`` kept from going out (recorded in the
+    #: outbox as ``skipped``, so the reminder clock does not send them either).
+    held_back: int = 0
 
 
 def row_errors(details: Any) -> list[RowError]:

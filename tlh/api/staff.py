@@ -15,6 +15,8 @@ class NewStaff(msgspec.Struct, frozen=True, kw_only=True):
     name: str
     role: Role
     telehealth: bool = False
+    #: An admin or scheduler who also sees clients (a solo practitioner is both).
+    also_clinician: bool = False
 
 
 class StaffChanges(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -25,6 +27,7 @@ class StaffChanges(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fie
     telehealth: bool | UnsetType = UNSET
     #: ``null`` follows the practice's ``waiting_room_default``.
     waiting_room: bool | UnsetType | None = UNSET
+    also_clinician: bool | UnsetType = UNSET
 
 
 class NameChange(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):

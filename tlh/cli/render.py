@@ -26,7 +26,7 @@ def staff_table(out: Output, staff: Sequence[Staff]) -> None:
                 s.id,
                 s.email,
                 s.name,
-                s.role.value,
+                s.role.value + (" + clinician" if s.also_clinician else ""),
                 _yes(s.telehealth),
                 "default" if s.waiting_room is None else _yes(s.waiting_room),
                 _yes(s.active),

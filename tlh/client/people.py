@@ -47,11 +47,18 @@ class StaffApi(Part):
         """Every staff member."""
         return await self._http.items(Staff, "/api/v1/staff")
 
-    async def add(self, email: str, name: str, role: str, telehealth: bool = False) -> NewToken:
-        """Add a staff member; the answer carries their first token (shown once)."""
-        new = build(
-            NewStaff, {"email": email, "name": name, "role": role, "telehealth": telehealth}
-        )
+    async def add(
+        self,
+        email: str,
+        name: str,
+        role: str,
+        telehealth: bool = False,
+        also_clinician: bool = False,
+    ) -> NewToken:
+        """Add a staff member (``also_clinician``: an admin who sees clients too); the
+        answer carries their first token (shown once)."""
+        fields = {"email": email, "name": name, "role": role, "telehealth": telehealth}
+        new = build(NewStaff, {**fields, "also_clinician": also_clinician})
         return await self._http.get(NewToken, "POST", "/api/v1/staff", new)
 
     async def get(self, ref: str) -> Staff:
@@ -59,7 +66,8 @@ class StaffApi(Part):
         return await self._http.get(Staff, "GET", f"/api/v1/staff/{seg(ref)}")
 
     async def update(self, ref: str, **fields: Any) -> Staff:
-        """Change name, role, telehealth or waiting_room (None values are not sent)."""
+        """Change name, role, telehealth, waiting_room or also_clinician (None values
+        are not sent)."""
         changes = build(StaffChanges, fields)
         return await self._http.get(Staff, "PATCH", f"/api/v1/staff/{seg(ref)}", changes)
 

@@ -7,7 +7,13 @@ import builtins
 from datetime import date, datetime
 from typing import Any
 
-from tlh.api.appointments import AppointmentChanges, ImportReport, NewAppointment, StatusChange
+from tlh.api.appointments import (
+    AppointmentChanges,
+    Booking,
+    ImportReport,
+    NewAppointment,
+    StatusChange,
+)
 from tlh.api.availability import NewBlock
 from tlh.domain.models import Appointment, AvailabilityBlock, Eligibility
 
@@ -33,19 +39,31 @@ class AppointmentsApi(Part):
         return await self._http.items(Appointment, "/api/v1/appointments" + found)
 
     async def add(self, **fields: Any) -> builtins.list[Appointment]:
-        """Add an appointment (a series gives several); fields as ``NewAppointment``."""
+        """Add an appointment (a series gives several) and tell nobody (``notify`` off:
+        no invitation); ``book`` books as a person does. Fields as ``NewAppointment``."""
+        return (await self.book(notify=False, **fields)).items
+
+    async def book(
+        self, *, notify: bool = True, strict_availability: bool = False, **fields: Any
+    ) -> Booking:
+        """Add an appointment and hear what came of it: warnings (outside availability,
+        not invited) and the messages queued (the invitation, when the practice's
+        ``invite_on_create`` holds and ``notify``); ``strict_availability`` refuses a
+        booking outside its clinicians' availability. Fields as ``NewAppointment``."""
         new = build(NewAppointment, fields)
-        return await self._http.items(Appointment, "/api/v1/appointments", new, method="POST")
+        path = "/api/v1/appointments" + _flags(notify, strict_availability)
+        return await self._http.get(Booking, "POST", path, new)
 
     async def get(self, id: str) -> Appointment:
         """One appointment."""
         return await self._http.get(Appointment, "GET", f"/api/v1/appointments/{seg(id)}")
 
-    async def update(self, id: str, **fields: Any) -> Appointment:
+    async def update(self, id: str, *, notify: bool = True, **fields: Any) -> Appointment:
         """Change an appointment (None values are not sent); fields as
-        ``AppointmentChanges``."""
+        ``AppointmentChanges``. Who was invited is told of a new time or modality
+        unless ``notify`` is off (a correction)."""
         changes = build(AppointmentChanges, fields)
-        path = f"/api/v1/appointments/{seg(id)}"
+        path = f"/api/v1/appointments/{seg(id)}" + _flags(notify)
         return await self._http.get(Appointment, "PATCH", path, changes)
 
     async def set_status(self, id: str, status: str) -> Appointment:
@@ -74,10 +92,21 @@ class AppointmentsApi(Part):
         dry_run: bool = False,
         partial: bool = False,
         progress: ProgressCallback | None = None,
+        notify: bool = True,
+        strict_availability: bool = False,
     ) -> ImportReport:
-        """Upload a CSV or JSON file of appointments; ``progress(sent, total)`` per chunk."""
+        """Upload a CSV or JSON file of appointments; ``progress(sent, total)`` per chunk.
+        ``notify`` off sends nothing (and holds back reminders already due);
+        ``strict_availability`` rejects rows outside their clinician's availability."""
         kind = {"csv": "text/csv", "json": "application/json"}[fmt]
-        flags = query({"dry_run": 1 if dry_run else None, "partial": 1 if partial else None})
+        flags = query(
+            {
+                "dry_run": 1 if dry_run else None,
+                "partial": 1 if partial else None,
+                "notify": None if notify else 0,
+                "strict_availability": 1 if strict_availability else None,
+            }
+        )
         return await self._http.get(
             ImportReport,
             "POST",
@@ -95,6 +124,13 @@ class AppointmentsApi(Part):
         asked = query({"from": from_, "to": to, "format": fmt})
         path = "/api/v1/appointments/export" + asked
         return await self._http.call("GET", path, wait_s=BULK_TIMEOUT)
+
+
+def _flags(notify: bool = True, strict_availability: bool = False) -> str:
+    """The query of a booking or a change: only what differs from the defaults."""
+    return query(
+        {"notify": None if notify else 0, "strict_availability": 1 if strict_availability else None}
+    )
 
 
 class AvailabilityApi(Part):

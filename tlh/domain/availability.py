@@ -8,11 +8,18 @@ changes, and each piece must lie inside the union of that weekday's usable block
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime, timedelta, tzinfo
 
-from tlh.domain.models import AvailabilityBlock, AvailabilityMode, Modality
-from tlh.domain.timeutil import local_day_bounds
+from tlh.domain.models import (
+    Appointment,
+    AvailabilityBlock,
+    AvailabilityMode,
+    Blocker,
+    Kind,
+    Modality,
+)
+from tlh.domain.timeutil import format_local, local_day_bounds
 from tlh.errors import InvalidInput
 
 _DAY_SECONDS = 24 * 3600
@@ -139,3 +146,49 @@ def covers(
         _union_covers(by_day.get(weekday, []), begin, finish)
         for weekday, begin, finish in _local_pieces(start_utc, end_utc, tz)
     )
+
+
+#: ``availability_warnings`` codes: the time is in a block for the other modality only;
+#: the time is outside every block.
+WRONG_MODE = "availability_mode"
+OUTSIDE = "outside_availability"
+
+
+def availability_warnings(
+    appt: Appointment,
+    blocks: Mapping[str, Sequence[AvailabilityBlock]],
+    tz: tzinfo,
+    names: Mapping[str, str] | None = None,
+) -> tuple[Blocker, ...]:
+    """Why ``appt`` falls outside its clinicians' availability (empty: it does not).
+
+    ``blocks`` holds each clinician's weekly blocks by staff id; a clinician with none
+    has not set their availability, and is not checked. Only appointments are (events,
+    vacations and blackouts are not visits). Each clinician gives at most one warning:
+    ``availability_mode`` when the time lies in their blocks for the other modality
+    only (an in-person visit in telehealth-only hours), else ``outside_availability``.
+    ``names`` (staff id -> display name) words the messages; ids otherwise. Warnings,
+    not errors: a practice books outside the hours it published, knowingly.
+    """
+    if appt.kind is not Kind.APPOINTMENT:
+        return ()
+    found: list[Blocker] = []
+    when = format_local(appt.start, tz)
+    for clinician_id in appt.clinician_ids:
+        own = blocks.get(clinician_id, ())
+        if not own or covers(own, appt.start, appt.end, tz, appt.modality):
+            continue
+        who = (names or {}).get(clinician_id) or clinician_id
+        other = Modality.IN_PERSON if appt.modality is Modality.TELEHEALTH else Modality.TELEHEALTH
+        if covers(own, appt.start, appt.end, tz, other):
+            only = "by video" if other is Modality.TELEHEALTH else "in person"
+            found.append(
+                Blocker(
+                    code=WRONG_MODE,
+                    message=f"{who} sees clients only {only} at {when}; this visit is "
+                    f"{appt.modality.value.replace('_', ' ')}",
+                )
+            )
+        else:
+            found.append(Blocker(code=OUTSIDE, message=f"{when} is outside {who}'s availability"))
+    return tuple(found)

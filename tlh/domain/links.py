@@ -12,7 +12,7 @@ from enum import StrEnum
 
 import msgspec
 
-from tlh.domain.models import Appointment, Policy, Status
+from tlh.domain.models import Appointment, Modality, Policy, Status
 
 
 class LinkPurpose(StrEnum):
@@ -109,7 +109,8 @@ def consent_link_validity(created: datetime, policy: Policy) -> tuple[datetime, 
 
 def check_redeemable(link: JoinLink, appt: Appointment | None, now: datetime) -> Redeemable:
     """Whether ``link`` admits its holder at ``now``: INVALID if revoked, expired, or its
-    appointment is cancelled/late-cancelled/missed/missing; EARLY (with ``opens_at``)
+    appointment is cancelled/late-cancelled/missed/missing or no longer by video (turned
+    into an in-person visit: the call could never start); EARLY (with ``opens_at``)
     before ``valid_from``; else OK.
 
     ``appt`` is the appointment the link names (``None`` when the store has none); it is
@@ -122,7 +123,10 @@ def check_redeemable(link: JoinLink, appt: Appointment | None, now: datetime) ->
         return invalid
     # A link for a vanished or dead appointment answers exactly like an unknown one.
     if link.appointment_id is not None and (
-        appt is None or appt.id != link.appointment_id or appt.status in DEAD_STATUSES
+        appt is None
+        or appt.id != link.appointment_id
+        or appt.status in DEAD_STATUSES
+        or appt.modality is not Modality.TELEHEALTH
     ):
         return invalid
     if now < link.valid_from:

@@ -17,6 +17,8 @@ class MessageKind(StrEnum):
     RESCHEDULE = "reschedule"
     #: The one-time code of the identity check (issue 4).
     IDENTITY_CODE = "identity_code"
+    #: A video appointment turned into an in-person one: the join link no longer works.
+    IN_PERSON = "in_person"
 
 
 class MessageChannel(StrEnum):
@@ -29,6 +31,9 @@ class MessageStatus(StrEnum):
     SENDING = "sending"  # handed to a transport; a crash here is never retried blindly
     SENT = "sent"
     FAILED = "failed"
+    #: Recorded, never sent: held back on purpose (an import with ``--no-notify`` of a
+    #: visit whose reminder was already due), so the reminder clock counts it as done.
+    SKIPPED = "skipped"
 
 
 class Message(msgspec.Struct, frozen=True, kw_only=True, gc=False):

@@ -136,6 +136,10 @@ class Policy(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=Tr
     #: Media through the server's relay: ``auto`` past the browser mesh's limit or when a
     #: page's direct connection fails; ``always`` for every session, 1:1 included.
     relay: RelayMode = RelayMode.AUTO
+    #: Send the invitation (join link by email to the client and every contact with email
+    #: reminders) when a telehealth appointment is booked or imported; a series' first
+    #: occurrence only (later ones get theirs with their reminders).
+    invite_on_create: bool = True
 
 
 class Staff(msgspec.Struct, frozen=True, kw_only=True, gc=False):
@@ -147,8 +151,27 @@ class Staff(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     active: bool = True
     #: ``None`` follows the practice's ``waiting_room_default``.
     waiting_room: bool | None = None
+    #: An admin (or scheduler) who also sees clients: a solo practitioner is both. Such
+    #: an account passes the checks of either role and is listed among the clinicians.
+    also_clinician: bool = False
     created_at: datetime
     updated_at: datetime
+
+    @property
+    def roles(self) -> frozenset[Role]:
+        """Every role the staff member holds (``role``, and clinician if ``also_clinician``)."""
+        return roles_of(self.role, self.also_clinician)
+
+    @property
+    def is_clinician(self) -> bool:
+        """Sees clients: a clinician by role, or an admin who is also one."""
+        return Role.CLINICIAN in self.roles
+
+
+def roles_of(role: Role | None, also_clinician: bool = False) -> frozenset[Role]:
+    """The roles of an account whose role is ``role`` (none: no role at all)."""
+    held = {role} if role is not None else set()
+    return frozenset(held | ({Role.CLINICIAN} if also_clinician else set()))
 
 
 class StaffToken(msgspec.Struct, frozen=True, kw_only=True, gc=False):
@@ -237,6 +260,9 @@ class Eligibility(msgspec.Struct, frozen=True, kw_only=True):
     blockers: tuple[Blocker, ...]
     window_opens: datetime | None = None
     window_closes: datetime | None = None
+    #: What does not stop the start but a person should know: the visit lies outside
+    #: its clinicians' availability (``tlh.domain.availability.availability_warnings``).
+    warnings: tuple[Blocker, ...] = ()
 
 
 class ConflictFound(msgspec.Struct, frozen=True, kw_only=True):

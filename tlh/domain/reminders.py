@@ -40,7 +40,11 @@ def reminder_key(kind: MessageKind, appt: Appointment) -> str:
 
 
 def due_reminders(
-    appt: Appointment, policy: Policy, now: datetime, already: Set[str]
+    appt: Appointment,
+    policy: Policy,
+    now: datetime,
+    already: Set[str],
+    invited_at: datetime | None = None,
 ) -> list[ReminderDue]:
     """Reminders of ``appt`` due at ``now`` whose key is not in ``already``.
 
@@ -53,6 +57,9 @@ def due_reminders(
 
     The soon reminder supersedes a 24-hour one that has not gone out by then (one email
     instead of two in the same minute, e.g. after a restart or for a late booking).
+    So does an invitation carrying the join link sent once the 24-hour reminder was due
+    (``invited_at``: the latest such invitation or reschedule notice): a visit booked
+    tonight for tomorrow morning gets its invitation, not a reminder a minute later.
     Keys come from ``reminder_key``; the list is in due order.
     """
     if (
@@ -73,7 +80,8 @@ def due_reminders(
     if policy.reminder_email_hours > 0 and not superseded:
         email_at = appt.start - timedelta(hours=policy.reminder_email_hours)
         key = reminder_key(MessageKind.REMINDER_24H, appt)
-        if now >= email_at and key not in already:
+        invited = invited_at is not None and invited_at >= email_at
+        if now >= email_at and key not in already and not invited:
             due.insert(0, _due(MessageKind.REMINDER_24H, email_at, key))
     return due
 

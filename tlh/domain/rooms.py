@@ -301,11 +301,24 @@ def expire(entry: RoomEntry, now: datetime) -> RoomEntry:
 
 
 def transfer(entry: RoomEntry, to_clinician: str, now: datetime) -> RoomEntry:
-    """Waiting in another clinician's room, keeping its arrival time."""
-    if entry.state is not EntryState.WAITING:
-        raise InvalidTransition(f"entry {entry.id} can only be transferred while waiting")
+    """Waiting in another clinician's room: from the line keeping its arrival time; from
+    the call (it leaves it), first in the new room's line."""
     if entry.clinician_id == to_clinician:
         raise InvalidTransition(f"entry {entry.id} is already in that room")
+    if entry.state in IN_CALL:
+        return _moved(
+            entry,
+            EntryState.WAITING,
+            now,
+            clinician_id=to_clinician,
+            admitted_by=None,
+            admitted_at=None,
+            returned_at=now,
+        )
+    if entry.state is not EntryState.WAITING:
+        raise InvalidTransition(
+            f"entry {entry.id} can only be transferred while waiting or in the call"
+        )
     return replace(entry, clinician_id=to_clinician, state_since=now, returned_at=None)
 
 

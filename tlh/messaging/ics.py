@@ -81,6 +81,7 @@ def appointment_ics(
     method: IcsMethod,
     sequence: int = 0,
     organizer_email: str | None = None,
+    video: bool = True,
 ) -> str:
     """The ``.ics`` attached to an invitation (``REQUEST``) or cancellation (``CANCEL``).
 
@@ -89,23 +90,27 @@ def appointment_ics(
     A cancellation has STATUS CANCELLED; pass ``link=""`` when it carries none. Raise
     ``sequence`` on every update of the same appointment, so calendars replace the old
     copy (same UID). ``organizer_email``, when given, becomes the ORGANIZER that some
-    calendar programs want on an invitation.
+    calendar programs want on an invitation. ``video`` False: an appointment in person
+    (turned from a video one), so neither the summary nor the description says video.
     """
     tz = zone(policy.timezone)
     cal = new_calendar(policy.timezone, method=method)
     cancelled = method == "CANCEL"
+    what = "Video appointment" if video else "Appointment"
     event = appointment_event(
         appt,
         tz,
-        summary=f"Video appointment with {practice_name}",
+        summary=f"{what} with {practice_name}",
         status="CANCELLED" if cancelled else "CONFIRMED",
     )
     event.add("sequence", sequence)
     lines = [
-        f"Video appointment with {clinician_name} at {practice_name}."
+        f"{what} with {clinician_name} at {practice_name}."
         if clinician_name
-        else f"Video appointment at {practice_name}."
+        else f"{what} at {practice_name}."
     ]
+    if not video:
+        lines.append("In person, at the practice.")
     if cancelled:
         lines.append("This appointment has been cancelled.")
     if link:

@@ -21,6 +21,7 @@ from tlh.services.callhub import CallHub
 from tlh.services.events import EventBus
 from tlh.services.hooks import HookRunner
 from tlh.services.identity import IdentityChecks
+from tlh.services.idle_sessions import INTERVAL_S, IdleSessions
 from tlh.services.invites import reminder_renderer
 from tlh.services.links import LinkSessions, OutreachContext, load_outreach
 from tlh.services.outbox import OutboxWorker
@@ -39,6 +40,7 @@ from .keys import (
     ECHO_PEERS,
     FAILURES,
     IDENTITY,
+    IDLE_SESSIONS,
     LINK_SESSIONS,
     OUTBOX_WORKER,
     OUTREACH,
@@ -88,6 +90,15 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
         grace_s=settings.reconnect_grace_s,
         ice_servers=settings.ice_servers,
     )
+    grace = settings.empty_session_grace_s
+    idle = app[IDLE_SESSIONS] = IdleSessions(
+        ctx,
+        app[CALL_HUB],
+        app[ROOMS].state.in_call,
+        app[ROOMS].hooks.session_ended,
+        grace_s=grace,
+        interval_s=min(INTERVAL_S, max(grace / 2, 0.1)),
+    )
     hooks = HookRunner(
         bus,
         command=settings.hooks_command,
@@ -101,6 +112,7 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
         await clock.start()
         await hooks.start()
         app[ROOMS].follow(bus)
+        await idle.start(bus)
         freeze_long_lived()
         preload = asyncio.create_task(_preload_media())
         yield
@@ -109,6 +121,7 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
             await preload  # a thread's import cannot be cancelled; it is short
         await hooks.close()
         await app[ECHO_PEERS].close()
+        await idle.close()
         await app[ROOMS].close()
         await app[CALL_HUB].close()
         await clock.close()

@@ -13,7 +13,7 @@ from pathlib import Path
 from tlh.services import demo as demo_seed
 from tlh.services import links
 from tlh.services.bootstrap import init_practice, local_context
-from tlh.services.context import Actor, utcnow
+from tlh.services.context import staff_actor, utcnow
 from tlh.services.staff import find_staff
 
 from .run import start
@@ -34,7 +34,7 @@ async def prepare(
     )
     async with local_context(data_dir) as ctx:
         admin = find_staff(ctx, ADMIN_EMAIL)
-        actor = Actor(kind="staff", id=admin.id, role=admin.role, source="demo")
+        actor = staff_actor(admin, "demo")
         practice = await demo_seed.seed(ctx, actor, utcnow())
     return token, practice
 
@@ -45,7 +45,7 @@ async def client_tokens(
     """Tokens for the client page and the lead clinician's email (``DemoLinks``)."""
     async with local_context(data_dir) as ctx:
         admin = find_staff(ctx, ADMIN_EMAIL)
-        actor = Actor(kind="staff", id=admin.id, role=admin.role, source="demo")
+        actor = staff_actor(admin, "demo")
         made = await demo_seed.client_links(ctx, actor, appointment_id)
     return made.join, made.consent, made.lead
 

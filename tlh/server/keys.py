@@ -12,6 +12,7 @@ from tlh.services.callhub import CallHub
 from tlh.services.context import Context
 from tlh.services.events import EventBus
 from tlh.services.identity import IdentityChecks
+from tlh.services.idle_sessions import IdleSessions
 from tlh.services.links import LinkSessions, Outreach
 from tlh.services.outbox import OutboxWorker
 from tlh.services.reminder_clock import ReminderClock
@@ -42,6 +43,8 @@ REMINDER_CLOCK = web.AppKey("reminder_clock", ReminderClock)
 CALL_HUB = web.AppKey("call_hub", CallHub)
 #: The live waiting rooms (created once the store is open).
 ROOMS = web.AppKey("rooms", Rooms)
+#: Closes room sessions nobody is in (after a grace).
+IDLE_SESSIONS = web.AppKey("idle_sessions", IdleSessions)
 #: Identity checks of link sessions: tries, one-time codes, verified sessions (issue 4).
 IDENTITY = web.AppKey("identity", IdentityChecks)
 #: Staff browser sign-in: one-time login tokens and cookie sessions (issue 4).

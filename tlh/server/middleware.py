@@ -143,7 +143,7 @@ async def authenticate(request: web.Request, handler: Handler) -> web.StreamResp
         actor = _cookie_actor(request, peer)
     else:
         actor = await _bearer_actor(request, bearer, peer)
-    if actor.role not in roles:
+    if not actor.roles & roles:
         raise Forbidden("your role does not allow this")
     request[ACTOR] = actor
     return await handler(request)

@@ -48,6 +48,9 @@ class Settings:
     messaging: MessagingConfig = field(default_factory=MessagingConfig)
     #: Seconds a waiting-room entry keeps its place after its socket drops.
     reconnect_grace_s: float = 60.0
+    #: Seconds a room session (no appointment) may stay with nobody in its call before it
+    #: is closed (``tlh.services.idle_sessions``).
+    empty_session_grace_s: float = 300.0
     #: STUN/TURN servers handed to call pages (RTCIceServer dicts: urls, username?,
     #: credential?). Empty: host candidates only (same network, or the media relay).
     ice_servers: tuple[dict[str, Any], ...] = ()
@@ -90,6 +93,7 @@ class RoomsTable(_Table, frozen=True):
     """``[rooms]``: waiting rooms and calls."""
 
     reconnect_grace_s: float | UnsetType = UNSET
+    empty_session_grace_s: float | UnsetType = UNSET
     ice_servers: tuple[dict[str, Any], ...] | UnsetType = UNSET
 
 
@@ -127,6 +131,9 @@ class ServerFile(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_field
         servers = self.rooms.ice_servers
         if servers is not UNSET and not all("urls" in v for v in servers):
             raise ValueError("[rooms] ice_servers entries need urls")
+        grace = self.rooms.empty_session_grace_s
+        if grace is not UNSET and not 1 <= grace <= 24 * 3600:
+            raise ValueError("[rooms] empty_session_grace_s must be 1 to 86400 seconds")
 
 
 def load_settings(data_dir: Path, config: Path | None = None, **overrides: Any) -> Settings:

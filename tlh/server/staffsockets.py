@@ -118,4 +118,4 @@ def _holds(ctx: Context, staff_web: StaffWeb, cred: _Open) -> bool:
     else:
         grant = staff_web.holder(cred.session) if cred.session is not None else None
         staff = signed_in_staff(ctx, grant) if grant is not None else None
-    return staff is not None and staff.id == cred.staff_id and staff.role in cred.roles
+    return staff is not None and staff.id == cred.staff_id and bool(staff.roles & set(cred.roles))

@@ -9,12 +9,17 @@ from typing import Any
 
 import msgspec
 
-from tlh.api.appointments import AppointmentChanges, Minutes, NewAppointment
+from tlh.api.appointments import (
+    AppointmentChanges,
+    Minutes,
+    NewAppointment,
+)
 from tlh.api.envelope import changed_fields
 from tlh.domain import conflicts, recurrence, transitions
 from tlh.domain.eligibility import explain_start
 from tlh.domain.models import (
     Appointment,
+    Blocker,
     Client,
     Eligibility,
     Kind,
@@ -25,11 +30,11 @@ from tlh.domain.models import (
 )
 from tlh.domain.timeutil import check_year, local_day_bounds, parse_local, zone
 from tlh.errors import Conflict, InvalidInput, NotFound
-from tlh.services import audiences, auth, invites, schedule_locks, scope
+from tlh.services import audiences, auth, availability, followups, schedule_locks, scope
 from tlh.services.consent import consent_check
 from tlh.services.context import Actor, Context, new_id
 from tlh.services.staff import find_staff
-from tlh.store.base import AuditNote, Put, note
+from tlh.store.base import AuditNote, Op, Put, note
 
 READERS = (Role.ADMIN, Role.SCHEDULER, Role.CLINICIAN)
 WRITERS = (Role.ADMIN, Role.SCHEDULER)
@@ -56,7 +61,7 @@ def _clinicians(ctx: Context, refs: Sequence[str], kind: Kind) -> tuple[str, ...
         staff = find_staff(ctx, str(ref))
         if not staff.active:
             raise InvalidInput(f"staff member {staff.id} is disabled")
-        if kind is Kind.APPOINTMENT and staff.role is not Role.CLINICIAN:
+        if kind is Kind.APPOINTMENT and not staff.is_clinician:
             raise InvalidInput(f"staff member {staff.id} is not a clinician")
         ids.append(staff.id)
     return tuple(dict.fromkeys(ids))
@@ -114,7 +119,26 @@ def check_conflicts(ctx: Context, candidates: Sequence[Appointment]) -> None:
 
 
 async def add_appointment(ctx: Context, actor: Actor, new: NewAppointment) -> list[Appointment]:
-    """Schedule one appointment, or every occurrence of a series (``rrule``)."""
+    """Schedule one appointment, or every occurrence of a series (``rrule``): stored,
+    nothing sent (``tlh.services.booking.book`` is what a person booking does)."""
+    return (await create(ctx, actor, new, strict_availability=False))[0]
+
+
+#: What a booking stores with its appointments, in the same commit: given them, the
+#: writes and their audit notes (the invitation: no reminder can come between).
+Attach = Callable[[list[Appointment]], tuple[list[Op], list[AuditNote]]]
+
+
+async def create(
+    ctx: Context,
+    actor: Actor,
+    new: NewAppointment,
+    strict_availability: bool,
+    attach: Attach | None = None,
+) -> tuple[list[Appointment], list[tuple[str, Blocker]]]:
+    """Store the appointments ``new`` gives (refused when outside their clinicians'
+    availability and ``strict_availability``), with what ``attach`` adds; and why each
+    lies outside availability."""
     auth.require_role(actor, *WRITERS)
     kind, modality, status = new.kind, new.modality, new.status
     if modality is Modality.TELEHEALTH and kind is not Kind.APPOINTMENT:
@@ -160,16 +184,20 @@ async def add_appointment(ctx: Context, actor: Actor, new: NewAppointment) -> li
         if external_id and ctx.store.find("appointments", "external_id", external_id):
             raise Conflict("an appointment with that external id already exists")
         check_conflicts(ctx, appts)
+        warned = availability.check_availability(ctx.store, ctx.policy(), appts)
+        if strict_availability:
+            availability.refuse_unavailable(warned)
+        ops, notes = attach(appts) if attach is not None else ([], [])
         await ctx.store.commit(
-            [Put("appointments", a) for a in appts],
-            audit=[note(actor, "appointment.create", *(a.id for a in appts))],
+            [*(Put("appointments", a) for a in appts), *ops],
+            audit=[note(actor, "appointment.create", *(a.id for a in appts)), *notes],
         )
     for appt in appts:
-        ctx.events.publish("appointment.created", _event(appt), audiences.appointments(appt))
-    return appts
+        ctx.events.publish("appointment.created", event_of(appt), audiences.appointments(appt))
+    return appts, warned
 
 
-def _event(appt: Appointment) -> dict[str, Any]:
+def event_of(appt: Appointment) -> dict[str, Any]:
     """Event payload: ids, times and states only (no names, no notes)."""
     return {
         "id": appt.id,
@@ -234,9 +262,11 @@ def list_appointments(
 
 
 async def update_appointment(
-    ctx: Context, actor: Actor, appt_id: str, given: AppointmentChanges
+    ctx: Context, actor: Actor, appt_id: str, given: AppointmentChanges, *, notify: bool = True
 ) -> Appointment:
-    """Reschedule or change an appointment (time, length, modality, people, notes)."""
+    """Reschedule or change an appointment (time, length, modality, people, notes); who
+    was invited is told as ``tlh.services.followups`` says (``notify=False``: a
+    correction, nobody is told)."""
     auth.require_role(actor, *WRITERS)
     appt = get_appointment(ctx, actor, appt_id)
     changes: dict[str, Any] = {}
@@ -275,10 +305,9 @@ async def update_appointment(
         ctx, appt_id, change, changes, note(actor, "appointment.update", appt_id)
     )
     ctx.events.publish(
-        "appointment.updated", _event(updated), audiences.appointments(updated, before)
+        "appointment.updated", event_of(updated), audiences.appointments(updated, before)
     )
-    if updated.start != before.start:
-        await invites.after_reschedule(ctx, actor, updated)
+    await followups.after_change(ctx, actor, before, updated, notify=notify)
     return updated
 
 
@@ -309,7 +338,7 @@ async def set_status(ctx: Context, actor: Actor, appt_id: str, new: Status) -> A
     """Move an appointment to ``new``; clinicians may only touch their own."""
     auth.require_role(actor, *READERS)
     appt = own_appointment(ctx, actor, appt_id)
-    now, before = ctx.clock(), appt.status
+    now, before = ctx.clock(), appt
 
     def move(found: object) -> Appointment:
         # The transition is checked against the status as stored now: of two changes at
@@ -318,7 +347,7 @@ async def set_status(ctx: Context, actor: Actor, appt_id: str, new: Status) -> A
         if not isinstance(found, Appointment):
             raise NotFound(f"no appointment {appt_id}")
         transitions.check_transition(found.status, new)
-        before = found.status
+        before = found
         return msgspec.structs.replace(found, status=new, updated_at=now)
 
     action = f"appointment.status.{new.value}"
@@ -326,9 +355,8 @@ async def set_status(ctx: Context, actor: Actor, appt_id: str, new: Status) -> A
         "appointments", appt_id, move, audit=[note(actor, action, appt_id)]
     )
     assert isinstance(updated, Appointment)
-    ctx.events.publish("appointment.status", _event(updated), audiences.appointments(updated))
-    if new in (Status.CANCELLED, Status.LATE_CANCELLED) and new is not before:
-        await invites.after_cancel(ctx, actor, updated)
+    ctx.events.publish("appointment.status", event_of(updated), audiences.appointments(updated))
+    await followups.after_change(ctx, actor, before, updated)
     return updated
 
 
@@ -356,11 +384,13 @@ def explain(
     when = _start(ctx, at, "at") if at else ctx.clock()
     if clinician:
         staff = find_staff(ctx, clinician)
-    elif actor.role is Role.CLINICIAN:
+    elif actor.role is Role.CLINICIAN or (actor.is_clinician and actor.id in appt.clinician_ids):
         staff = find_staff(ctx, actor.id)
     elif appt.clinician_ids:
         staff = find_staff(ctx, appt.clinician_ids[0])
     else:
         raise InvalidInput("the appointment has no clinician")
     people = {s.id: s for s in ctx.store.all("staff") if isinstance(s, Staff)}
-    return explain_start(appt, staff, ctx.policy(), when, consent_check(ctx), clinicians=people)
+    verdict = explain_start(appt, staff, ctx.policy(), when, consent_check(ctx), clinicians=people)
+    warned = tuple(w for _, w in availability.check_availability(ctx.store, ctx.policy(), [appt]))
+    return msgspec.structs.replace(verdict, warnings=warned)

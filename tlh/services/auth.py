@@ -7,7 +7,7 @@ import secrets
 
 from tlh.domain.models import Role, Staff, StaffToken
 from tlh.errors import Forbidden, Unauthenticated
-from tlh.services.context import Actor, Context, new_id
+from tlh.services.context import Actor, Context, new_id, staff_actor
 from tlh.store.base import Put, op_id
 
 TOKEN_PREFIX = "tlh_"
@@ -76,7 +76,7 @@ def authenticate(ctx: Context, token: str, source: str) -> tuple[Actor, Staff]:
     staff = token_holder(ctx, hash_token(token)) if token else None
     if staff is None:
         raise Unauthenticated("invalid, revoked or missing API token")
-    return Actor(kind="staff", id=staff.id, role=staff.role, source=source), staff
+    return staff_actor(staff, source), staff
 
 
 def token_holder(ctx: Context, token_hash: str) -> Staff | None:
@@ -93,6 +93,6 @@ def token_holder(ctx: Context, token_hash: str) -> Staff | None:
 def require_role(actor: Actor, *roles: Role) -> None:
     if actor.kind == "system":
         return
-    if actor.role not in roles:
+    if not actor.roles & set(roles):
         allowed = ", ".join(r.value for r in roles)
         raise Forbidden(f"this needs the role {allowed}")

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
+
 from tlh.api.availability import NewBlock
 from tlh.domain.audience import concerning
-from tlh.domain.availability import parse_weekday, validate_block
-from tlh.domain.models import AvailabilityBlock, Role
-from tlh.errors import NotFound
+from tlh.domain.availability import availability_warnings, parse_weekday, validate_block
+from tlh.domain.models import Appointment, AvailabilityBlock, Blocker, Policy, Role, Staff
+from tlh.domain.timeutil import zone
+from tlh.errors import Conflict, NotFound
 from tlh.services import auth
 from tlh.services.context import Actor, Context, new_id
 from tlh.services.staff import find_staff
-from tlh.store.base import Delete, Put, note
+from tlh.store.base import Delete, Put, Repository, note
 
 WRITERS = (Role.ADMIN, Role.SCHEDULER)
 
@@ -58,3 +61,47 @@ async def remove_block(ctx: Context, actor: Actor, block_id: str) -> None:
     ctx.events.publish(
         "availability.changed", {"clinician_id": block.clinician_id}, concerning(block.clinician_id)
     )
+
+
+def blocks_of(
+    store: Repository, clinician_ids: Iterable[str]
+) -> dict[str, list[AvailabilityBlock]]:
+    """Each clinician's weekly blocks by staff id (one lookup each)."""
+    return {
+        cid: [
+            b
+            for b in store.find("availability", "clinician_id", cid)
+            if isinstance(b, AvailabilityBlock)
+        ]
+        for cid in set(clinician_ids)
+    }
+
+
+def check_availability(
+    store: Repository, policy: Policy, appts: Sequence[Appointment]
+) -> list[tuple[str, Blocker]]:
+    """Every appointment of ``appts`` outside its clinicians' availability, with why
+    (appointment id, warning); one read of the blocks for them all."""
+    blocks = blocks_of(store, (c for a in appts for c in a.clinician_ids))
+    if not any(blocks.values()):
+        return []  # nobody set their availability: nothing to hold anyone to
+    names = {cid: s.name for cid in blocks if isinstance(s := store.get("staff", cid), Staff)}
+    tz = zone(policy.timezone)
+    return [(a.id, w) for a in appts for w in availability_warnings(a, blocks, tz, names)]
+
+
+class OutsideAvailability(Conflict):
+    """``strict_availability``: the booking lies outside its clinicians' availability."""
+
+    code = "outside_availability"
+
+
+def refuse_unavailable(found: Sequence[tuple[str, Blocker]]) -> None:
+    """``OutsideAvailability`` naming the first warning (all of them in ``details``), if any."""
+    if found:
+        more = f" (and {len(found) - 1} more)" if len(found) > 1 else ""
+        raise OutsideAvailability(
+            f"{found[0][1].message}{more}; nothing was booked",
+            # No ids: the appointments were never made.
+            details=[{"code": w.code, "message": w.message} for _, w in found],
+        )

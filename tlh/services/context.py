@@ -11,7 +11,7 @@ from typing import Any, Literal, Protocol
 import msgspec
 
 from tlh.domain.audience import Audience, Shown
-from tlh.domain.models import Policy, Role
+from tlh.domain.models import Policy, Role, Staff, roles_of
 from tlh.store.base import POLICY_ID, Repository
 
 
@@ -22,6 +22,29 @@ class Actor(msgspec.Struct, frozen=True, kw_only=True):
     id: str
     role: Role | None = None
     source: str = ""  # remote address
+    #: An admin who also sees clients (``Staff.also_clinician``): both roles' checks pass.
+    also_clinician: bool = False
+
+    @property
+    def roles(self) -> frozenset[Role]:
+        """Every role the actor holds (none for the system and client links)."""
+        return roles_of(self.role, self.also_clinician)
+
+    @property
+    def is_clinician(self) -> bool:
+        """The actor sees clients of their own (their room, their sessions)."""
+        return Role.CLINICIAN in self.roles
+
+
+def staff_actor(staff: Staff, source: str = "") -> Actor:
+    """The staff member as the one acting (their role, and clinician too if they are)."""
+    return Actor(
+        kind="staff",
+        id=staff.id,
+        role=staff.role,
+        source=source,
+        also_clinician=staff.also_clinician,
+    )
 
 
 SYSTEM = Actor(kind="system", id="system")

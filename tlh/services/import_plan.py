@@ -18,8 +18,18 @@ import msgspec
 
 from tlh.api.appointments import Action, ImportRow
 from tlh.domain import recurrence, timeutil, transitions
-from tlh.domain.models import Appointment, Kind, Modality, Policy, Role, Staff, Status
+from tlh.domain.models import (
+    Appointment,
+    Blocker,
+    Client,
+    Kind,
+    Modality,
+    Policy,
+    Staff,
+    Status,
+)
 from tlh.errors import InvalidInput, TlhError, TooLarge
+from tlh.services.availability import check_availability
 from tlh.services.context import new_id
 from tlh.services.csvfile import TableRow
 from tlh.services.import_clients import ClientMatcher
@@ -50,6 +60,12 @@ class ImportPlan:
     rejected: int = 0
     appointment_ids: list[str] = field(default_factory=list)
     client_ids: list[str] = field(default_factory=list)
+    #: What each row writes, with its row: appointments made and changed, clients made.
+    made: list[tuple[int, Appointment]] = field(default_factory=list)
+    changed: list[tuple[int, Appointment]] = field(default_factory=list)
+    new_clients: list[tuple[int, Client]] = field(default_factory=list)
+    #: Appointments outside their clinicians' availability: (row, appointment id, why).
+    warnings: list[tuple[int, str, Blocker]] = field(default_factory=list)
 
     @property
     def errors(self) -> list[dict[str, Any]]:
@@ -210,7 +226,7 @@ class _Planner:
 
     def _clinician(self, plan: RowPlan, email: str) -> Staff | None:
         staff = self.staff_by_email.get(email.strip().lower())
-        if staff is None or not staff.active or staff.role is not Role.CLINICIAN:
+        if staff is None or not staff.active or not staff.is_clinician:
             plan.bad("clinician_email", "no active clinician has this email")
             return None
         return staff
@@ -250,12 +266,16 @@ class _Planner:
                     if client is not None:  # popped: each new client is written once
                         result.ops.append(Put("clients", client))
                         result.client_ids.append(client.id)
+                        result.new_clients.append((plan.row, client))
                 result.ops.append(Put("appointments", cand.appt))
                 result.appointment_ids.append(cand.appt.id)
                 if cand.action == "create":
                     result.created += 1
+                    result.made.append((plan.row, cand.appt))
                 else:
                     result.updated += 1
+                    result.changed.append((plan.row, cand.appt))
+            result.warnings += [(plan.row, i, w) for i, w in plan.warnings]
             actions = {c.action for c in plan.candidates}
             action: Action = (
                 "create"
@@ -275,11 +295,40 @@ def plan_import(
     policy: Policy,
     now: datetime,
     new_id: Callable[[str], str] = new_id,
+    *,
+    strict_availability: bool = False,
 ) -> ImportPlan:
-    """Check every row and work out the writes; reads the store, writes nothing."""
+    """Check every row and work out the writes; reads the store, writes nothing.
+
+    A row that books outside its clinician's availability is warned of, or rejected
+    with ``strict_availability``.
+    """
     if len(rows) > MAX_ROWS:
         raise TooLarge(f"the file has {len(rows):,} rows; the limit is {MAX_ROWS:,}")
     planner = _Planner(store, policy, now, new_id)
     plans = [planner.plan_row(row) for row in rows]
     check_conflicts(store, plans)
+    _check_availability(store, policy, plans, strict_availability)
     return planner.finish(plans)
+
+
+def _check_availability(
+    store: Repository, policy: Policy, plans: Sequence[RowPlan], strict: bool
+) -> None:
+    """Each good row's writes outside availability: a warning, or (``strict``) an error."""
+    writes = {
+        c.appt.id: plan
+        for plan in plans
+        if not plan.errors
+        for c in plan.candidates
+        if c.action != "unchanged"
+    }
+    appts = [
+        c.appt for plan in plans if not plan.errors for c in plan.candidates if c.appt.id in writes
+    ]
+    for appt_id, warning in check_availability(store, policy, appts):
+        plan = writes[appt_id]
+        if strict:
+            plan.bad("start", warning.message)
+        else:
+            plan.warnings.append((appt_id, warning))

@@ -13,7 +13,7 @@ from enum import StrEnum
 from typing import Literal, TypeVar
 
 from tlh.api.appointments import RowError
-from tlh.domain.models import Appointment
+from tlh.domain.models import Appointment, Blocker
 
 MAX_NOTES_CHARS = 2_000
 MAX_DURATION_MIN = 24 * 60
@@ -38,6 +38,8 @@ class RowPlan:
     row: int
     candidates: list[Candidate] = field(default_factory=list)
     errors: list[RowError] = field(default_factory=list)
+    #: What a person should know but does not stop the row: (appointment id, why).
+    warnings: list[tuple[str, Blocker]] = field(default_factory=list)
 
     def bad(self, column: str, reason: str) -> None:
         """Record that ``column`` is wrong, and why; checking carries on."""

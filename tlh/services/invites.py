@@ -1,13 +1,12 @@
 """Invitations: join links made, rendered into messages and queued in the outbox.
 
-Also the notices that follow a change (reschedule, cancellation) and the reminder
-clock's render callback. Idempotency keys: ``invite:<link id>:<channel>`` for
-invitations and notices, ``<reminder key>/<channel>/<recipient>`` for reminders.
+Also the reminder clock's render callback (the notices that follow a change are
+``tlh.services.followups``'). Idempotency keys: ``invite:<link id>:<channel>`` for
+messages with a link, ``<reminder key>/<channel>/<recipient>`` for reminders.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -34,7 +33,6 @@ from tlh.services.links import (
     get_link,
     join_link,
     link_url,
-    live_links,
     outreach_of,
     public,
     revoke,
@@ -50,6 +48,7 @@ from tlh.services.recipients import (
     load_client,
 )
 from tlh.services.reminder_clock import RenderReminder, reminder_message_key
+from tlh.store.base import AuditNote, Op, Put, note
 
 SENDERS = (Role.ADMIN, Role.SCHEDULER, Role.CLINICIAN)
 EDITORS = (Role.ADMIN, Role.SCHEDULER)
@@ -67,6 +66,25 @@ class Batch:
         await store_links(ctx, actor, self.links)
         queued = await enqueue(ctx, actor, self.messages) if self.messages else []
         return Sent(links=[public(link) for link in self.links], messages=queued)
+
+    def ops(self, ctx: Context, actor: Actor) -> tuple[list[Op], list[AuditNote]]:
+        """The writes (and their audit) that store the links and queue the messages,
+        for a commit that also writes what they are about (an appointment just booked:
+        no reminder can fall between the two). A message whose idempotency key is
+        already in the outbox is left out, as ``enqueue`` would."""
+        self.messages = [
+            m
+            for m in self.messages
+            if not ctx.store.find("messages", "idempotency_key", m.idempotency_key)
+        ]
+        ops: list[Op] = [Put("links", link) for link in self.links]
+        ops += [Put("messages", m) for m in self.messages]
+        notes = []
+        if self.links:
+            notes.append(note(actor, "link.create", *(link.id for link in self.links)))
+        if self.messages:
+            notes.append(note(actor, "message.queue", *(m.id for m in self.messages)))
+        return ops, notes
 
 
 def load_appointment(ctx: Context, appt_id: str, actor: Actor | None = None) -> Appointment:
@@ -145,6 +163,7 @@ def build_message(
             clinician_name=who,
             method=ics,
             sequence=sequence,
+            video=video,
         )
     now = ctx.clock()
     return Message(
@@ -294,68 +313,6 @@ async def resend(ctx: Context, actor: Actor, link_id: str) -> Sent:
     if old.revoked_at is None:
         await revoke(ctx, actor, [old], end_visits=False)
     return await batch.commit(ctx, actor)
-
-
-def _holders(ctx: Context, links: Sequence[JoinLink]) -> list[tuple[Recipient, MessageChannel]]:
-    """Who had links sent by email or SMS, once per person and channel."""
-    seen: set[tuple[str, MessageChannel]] = set()
-    out: list[tuple[Recipient, MessageChannel]] = []
-    for link in links:
-        if link.client_id is None or link.channel not in (Channel.EMAIL, Channel.SMS):
-            continue
-        channel = MessageChannel(link.channel.value)
-        who = (link.contact_id or link.client_id, channel)
-        if who in seen:
-            continue
-        seen.add(who)
-        try:
-            client = load_client(ctx, link.client_id)
-            out.append((explicit(client, channel, link.contact_id), channel))
-        except TlhError:
-            continue  # the address or contact went away since: nobody to tell
-    return out
-
-
-async def after_reschedule(ctx: Context, actor: Actor, appt: Appointment) -> list[Message]:
-    """Revoke the old join links; send new ones (RESCHEDULE) to those who had them."""
-    old = live_links(ctx, appt.id)
-    if not old:
-        return []
-    await revoke(ctx, actor, old)
-    if appt.modality is not Modality.TELEHEALTH or appt.status in DEAD_STATUSES:
-        return []
-    batch = Batch()
-    sequence = len(ctx.store.find("links", "appointment_id", appt.id))
-    for recipient, channel in _holders(ctx, old):
-        add_invitation(
-            ctx, actor, batch, appt, recipient, channel, MessageKind.RESCHEDULE, sequence
-        )
-    return (await batch.commit(ctx, actor)).messages
-
-
-async def after_cancel(ctx: Context, actor: Actor, appt: Appointment) -> list[Message]:
-    """Revoke the join links; tell those who had them (with a METHOD:CANCEL .ics)."""
-    old = live_links(ctx, appt.id)
-    if not old:
-        return []
-    await revoke(ctx, actor, old)
-    sequence = len(ctx.store.find("links", "appointment_id", appt.id))
-    messages = [
-        build_message(
-            ctx,
-            appt,
-            MessageKind.CANCELLATION,
-            channel,
-            recipient,
-            key=f"cancel:{appt.id}:{recipient.key}:{channel.value}",
-            url="",
-            link_id=None,
-            ics="CANCEL",
-            sequence=sequence,
-        )
-        for recipient, channel in _holders(ctx, old)
-    ]
-    return await enqueue(ctx, actor, messages) if messages else []
 
 
 def reminder_renderer(ctx: Context) -> RenderReminder:

@@ -76,8 +76,14 @@ async def enqueue(ctx: Context, actor: Actor, messages: Sequence[Message]) -> li
                 [Put("messages", m) for m in new], audit=[note(actor, "message.queue", *ids)]
             )
     if new:
-        ctx.events.publish(QUEUED_EVENT, {"ids": ids}, EDITORS)
+        announce_queued(ctx, new)
     return out
+
+
+def announce_queued(ctx: Context, messages: Sequence[Message]) -> None:
+    """Wake the worker for ``messages`` just stored as queued (by ``enqueue``, or by a
+    commit that stored them with the records they are about)."""
+    ctx.events.publish(QUEUED_EVENT, {"ids": [m.id for m in messages]}, EDITORS)
 
 
 def _event(message: Message) -> dict[str, object]:

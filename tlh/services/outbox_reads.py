@@ -18,7 +18,7 @@ async def list_messages(ctx: Context, actor: Actor, status: str | None = None) -
         try:
             wanted = MessageStatus(status)
         except ValueError:
-            raise InvalidInput("status must be queued, sending, sent or failed") from None
+            raise InvalidInput("status must be queued, sending, sent, failed or skipped") from None
         found = ctx.store.find("messages", "status", wanted)
     else:
         found = list(ctx.store.all("messages"))

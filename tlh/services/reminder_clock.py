@@ -15,13 +15,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
 
-from tlh.domain.messages import Message, MessageChannel
+from tlh.domain.messages import Message, MessageChannel, MessageKind, MessageStatus
 from tlh.domain.models import Appointment
 from tlh.domain.reminders import ReminderDue, due_reminders
-from tlh.services.context import SYSTEM, Context
+from tlh.services.context import SYSTEM, Context, new_id
 from tlh.services.outbox import enqueue
 
 log = logging.getLogger(__name__)
@@ -39,16 +39,55 @@ def reminder_message_key(due: ReminderDue, channel: MessageChannel, recipient_id
     return f"{due.key}{KEY_SEPARATOR}{channel}{KEY_SEPARATOR}{recipient_id}"
 
 
+#: Messages that carry an appointment's join link when it is booked or moved.
+INVITING = frozenset({MessageKind.INVITATION, MessageKind.RESCHEDULE})
+
+
 def keys_in_outbox(ctx: Context, appointment_id: str) -> set[str]:
     """The reminder keys (and full idempotency keys) already in the outbox for an
-    appointment, whatever became of those messages (sent, queued or failed).
+    appointment, whatever became of those messages (sent, queued, failed or skipped).
     """
+    return outbox_of(ctx, appointment_id)[0]
+
+
+def outbox_of(ctx: Context, appointment_id: str) -> tuple[set[str], datetime | None]:
+    """``keys_in_outbox``, and when the latest invitation (or reschedule notice) with a
+    join link was queued for the appointment (``None``: never)."""
     keys: set[str] = set()
+    invited: datetime | None = None
     for message in ctx.store.find("messages", "appointment_id", appointment_id):
         if isinstance(message, Message):
             keys.add(message.idempotency_key)
             keys.add(message.idempotency_key.partition(KEY_SEPARATOR)[0])
-    return keys
+            if message.kind in INVITING and message.link_id is not None:
+                invited = max(invited or message.created_at, message.created_at)
+    return keys, invited
+
+
+#: Why a held-back reminder was never sent (its outbox record's ``last_error``).
+HELD_BACK = "held back: written with notify off (--no-notify)"
+
+
+def held_back(dues: Sequence[tuple[Appointment, ReminderDue]], now: datetime) -> list[Message]:
+    """One ``skipped`` outbox record per reminder that was due when its appointment was
+    written with notify off: it carries the reminder's key, so no tick ever sends it, and
+    nothing else (no address, no words)."""
+    return [
+        Message(
+            id=new_id("msg"),
+            idempotency_key=due.key,
+            kind=due.kind,
+            channel=due.channels[0],
+            to="",
+            text="",
+            status=MessageStatus.SKIPPED,
+            last_error=HELD_BACK,
+            next_attempt_at=now,
+            created_at=now,
+            appointment_id=appt.id,
+        )
+        for appt, due in dues
+    ]
 
 
 class ReminderClock:
@@ -99,8 +138,8 @@ class ReminderClock:
         for appt in self.ctx.store.appointments_between(now, horizon):
             if appt.start < now:
                 continue  # under way: overlaps the range but is past reminding
-            already = keys_in_outbox(self.ctx, appt.id)
-            for due in due_reminders(appt, policy, now, already):
+            already, invited = outbox_of(self.ctx, appt.id)
+            for due in due_reminders(appt, policy, now, already, invited):
                 try:
                     messages = await self.render(appt, due)
                 except Exception:

@@ -63,7 +63,7 @@ def _clinician(ctx: Context, actor: Actor, ref: str | None) -> str | None:
             staff = find_staff(ctx, ref)
         except NotFound:
             raise BadRequest("no clinician with that id or email") from None
-        if not isinstance(staff, Staff) or staff.role is not Role.CLINICIAN:
+        if not isinstance(staff, Staff) or not staff.is_clinician:
             raise BadRequest("no clinician with that id or email")
         clinician_id = staff.id
     if actor.role is Role.CLINICIAN:

@@ -41,7 +41,7 @@ async def list_rooms(
     elif actor.role is Role.CLINICIAN:
         wanted = [find_staff(ctx, actor.id)]
     else:
-        wanted = [s for s in list_staff(ctx) if s.role is Role.CLINICIAN and s.active]
+        wanted = [s for s in list_staff(ctx) if s.is_clinician and s.active]
     shown = [_room_view(ctx, rooms, staff) for staff in wanted]
     queue, read = build_views(ctx, rooms.positions, rooms.live(None))
     read += [cid for _, client_ids in shown for cid in client_ids]

@@ -11,7 +11,7 @@ import html
 from tlh.api.invites import CopyLink, QuickInvite, QuickSession
 from tlh.domain.links import Channel, JoinLink, ParticipantKind
 from tlh.domain.messages import MessageChannel, MessageKind
-from tlh.domain.models import Appointment, Modality, Role, Staff, Status
+from tlh.domain.models import Appointment, Modality, Staff, Status
 from tlh.errors import InvalidInput
 from tlh.services import audiences, auth, scope
 from tlh.services.context import Actor, Context, new_id
@@ -68,12 +68,12 @@ def _clinician(ctx: Context, actor: Actor, ref: str | None) -> Staff:
     calling clinician's."""
     if ref:
         staff = find_staff(ctx, ref)
-    elif actor.role is Role.CLINICIAN:
+    elif actor.is_clinician:
         staff = find_staff(ctx, actor.id)
     else:
         raise InvalidInput("name the clinician (id or email)")
     scope.check_room(actor, staff.id)
-    if staff.role is not Role.CLINICIAN or not staff.active:
+    if not staff.is_clinician or not staff.active:
         raise InvalidInput(f"staff member {staff.id} is not an active clinician")
     return staff
 

@@ -112,9 +112,9 @@ def may_join(ctx: Context, actor: Actor, segment: SessionSegment) -> bool:
     any."""
     if segment.ended_at is not None:
         return False
-    if actor.role is Role.ADMIN:
+    if Role.ADMIN in actor.roles:
         return True
-    return actor.role is Role.CLINICIAN and scope.owns_segment(ctx, actor, segment)
+    return actor.is_clinician and scope.owns_segment(ctx, actor, segment)
 
 
 async def staff_joined(
@@ -139,22 +139,23 @@ async def start(
     if appointment_id is not None:
         # Another clinician's appointment is as unknown as a missing one (before
         # eligibility, whose reasons would tell about its clients).
-        own_appointment(ctx, actor, appointment_id)
-        verdict = explain(ctx, actor, appointment_id)
+        appt = own_appointment(ctx, actor, appointment_id)
+        lead = _appointment_lead(actor, appt, clinician_id)
+        verdict = explain(ctx, actor, appointment_id, clinician=lead)
         if verdict.blockers:
             reasons = [msgspec.to_builtins(b) for b in verdict.blockers]
             raise NotEligible(
                 "the session cannot start: " + "; ".join(b.message for b in verdict.blockers),
                 details=reasons,
             )
-        appt = ctx.store.get("appointments", appointment_id)
-        assert isinstance(appt, Appointment)
-        lead = actor.id if actor.role is Role.CLINICIAN else appt.clinician_ids[0]
         key = f"session-of-appointment:{appointment_id}"
     else:
         if clinician_id is not None:
             scope.check_room(actor, clinician_id)
-        lead = actor.id if actor.role is Role.CLINICIAN else (clinician_id or "")
+        if actor.role is Role.CLINICIAN:
+            lead = actor.id
+        else:  # an admin (who may be a clinician too) names a room, else leads their own
+            lead = clinician_id or (actor.id if actor.is_clinician else "")
         if not lead:
             raise NotFound("name the clinician whose room session to start")
         key = f"session-of-room:{lead}"
@@ -179,6 +180,17 @@ async def start(
         )
     ctx.events.publish("session.started", _event(segment), audiences.session(ctx, segment))
     return segment
+
+
+def _appointment_lead(actor: Actor, appt: Appointment, room: str | None) -> str:
+    """Who leads an appointment's segment: the calling clinician when listed on it; else
+    the clinician whose room the visit is let in from (the receiving clinician of a
+    transfer); else the first listed."""
+    if actor.is_clinician and actor.id in appt.clinician_ids:
+        return actor.id
+    if room is not None and room in appt.clinician_ids:
+        return room
+    return appt.clinician_ids[0]
 
 
 async def _update(
@@ -206,6 +218,13 @@ async def end(ctx: Context, actor: Actor, session_id: str) -> SessionSegment:
     auth.require_role(actor, *STARTERS)
     segment = get_segment(ctx, session_id)
     scope.check_segment(ctx, actor, segment)
+    return await close(ctx, actor, session_id)
+
+
+async def close(ctx: Context, actor: Actor, session_id: str) -> SessionSegment:
+    """``end`` without its role and scope checks, for the server's own reasons (a
+    transfer that leaves the segment nobody to see, an empty room session past its
+    grace): everyone still in it is marked as left; audited ``session.end``."""
     now = ctx.clock()
     ended_here = False
 

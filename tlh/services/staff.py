@@ -39,6 +39,7 @@ async def add_staff(ctx: Context, actor: Actor, new: NewStaff) -> tuple[Staff, s
         name=clean_name(new.name),
         role=new.role,
         telehealth=new.telehealth,
+        also_clinician=new.also_clinician,
         created_at=now,
         updated_at=now,
     )
@@ -75,7 +76,8 @@ async def _change_staff(
 
 
 async def update_staff(ctx: Context, actor: Actor, ref: str, changes: StaffChanges) -> Staff:
-    """Change a staff member's name, role, telehealth or waiting room setting (admin)."""
+    """Change a staff member's name, role, telehealth, waiting room setting or whether
+    they also see clients (admin)."""
     auth.require_role(actor, Role.ADMIN)
     staff = find_staff(ctx, ref)
     given = changed_fields(changes)

@@ -25,7 +25,7 @@ from datetime import datetime, timedelta
 from tlh.domain.models import Role, Staff
 from tlh.errors import Unauthenticated
 from tlh.services import auth
-from tlh.services.context import Actor, Context, utcnow
+from tlh.services.context import Actor, Context, staff_actor, utcnow
 
 #: The staff page's session cookie (``__Host-``: Secure, Path=/, no Domain).
 COOKIE = "__Host-tlh_staff"
@@ -199,4 +199,4 @@ def session_actor(ctx: Context, staff_web: StaffWeb, session: object, source: st
     if staff is None:
         staff_web.close(session)
         raise Unauthenticated("signed out; open a new call link")
-    return Actor(kind="staff", id=staff.id, role=staff.role, source=source)
+    return staff_actor(staff, source)

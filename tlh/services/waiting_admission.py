@@ -15,7 +15,7 @@ from msgspec.structs import replace
 
 from tlh.api.frames import Admitted
 from tlh.domain import rooms as rules
-from tlh.domain.models import Role, Staff
+from tlh.domain.models import Staff
 from tlh.domain.rooms import EntryState, RoomEntry
 from tlh.domain.sessions import Participation, SessionSegment
 from tlh.errors import InvalidInput, TlhError
@@ -48,7 +48,7 @@ class Admission:
                 f"already admitted by {staff_name(self.ctx, exc.by)}", by=exc.by
             ) from None
         if admitted.clinician_id is None:
-            lead = into or (actor.id if actor.role is Role.CLINICIAN else None)
+            lead = into or (actor.id if actor.is_clinician else None)
             if lead is None:
                 raise InvalidInput(f"transfer entry {entry.id} to a clinician before admitting")
             admitted = replace(admitted, clinician_id=lead)

@@ -10,8 +10,8 @@ from __future__ import annotations
 from tlh.domain import rooms as rules
 from tlh.domain.models import Role
 from tlh.domain.rooms import Presence, RoomEntry
-from tlh.errors import Conflict, InvalidInput, NotFound
-from tlh.services import auth, scope, sessions
+from tlh.errors import Conflict, NotFound
+from tlh.services import auth, scope, sessions, transfers
 from tlh.services.context import Actor
 from tlh.services.staff import find_staff
 from tlh.services.waiting_admission import Admission
@@ -118,20 +118,44 @@ class StaffSide:
         return len(line)
 
     async def transfer(self, actor: Actor, entry_id: str, to: str) -> RoomEntry:
-        """Move a waiting entry to another clinician's room, keeping its arrival."""
+        """Move an entry to another clinician's room: a waiting one keeping its arrival,
+        one in the call leaving it to wait first there. The receiving clinician is added
+        to the visit's appointment, so they can let the client in (``transfers``)."""
         entry = self.own_entry(actor, entry_id, Role.ADMIN, Role.SCHEDULER, Role.CLINICIAN)
         target = find_staff(self.ctx, to)
-        if target.role is not Role.CLINICIAN:
-            raise InvalidInput(f"staff {target.id} is not a clinician")
-        moved = rules.transfer(entry, target.id, self.ctx.clock())
+        transfers.check_receiver(target, entry.appointment_id)
+        rules.transfer(entry, target.id, self.ctx.clock())  # refused before anything changes
+        if entry.appointment_id is not None:
+            await transfers.grant(self.ctx, actor, entry.appointment_id, target.id)
+        # As it is now (the grant was awaited): moved with no await before it is put.
+        entry = self._state.entry(entry_id)
+        now = self.ctx.clock()
+        moved = rules.transfer(entry, target.id, now)
         self._state.put(moved)
+        segment_id = self._state.leave_call(entry_id)
+        if segment_id is not None:
+            conn = self._pages.connection(entry_id)
+            self.hub.leave(segment_id, entry_id, conn.outbox.push if conn else None)
+            await sessions.left(self.ctx, segment_id, entry_id, now)
         await self._events.record(
             actor, "room.transfer", "room.transferred", moved, moved_from=entry, by=actor.id
         )
+        if entry.appointment_id is not None:
+            await self._close_left_behind(actor, entry.appointment_id, target.id)
         self._pages.refresh(entry.clinician_id)
         self._pages.refresh(target.id)
         await self._admission.auto_admit(moved)
         return self._state.current(moved)
+
+    async def _close_left_behind(self, actor: Actor, appointment_id: str, receiver: str) -> None:
+        """Close the sending clinician's session of the visit when no one is left in its
+        call but staff: those in it hear it ended; the receiver's admission opens anew."""
+        segment = sessions.open_segment(self.ctx, appointment_id=appointment_id)
+        if segment is None or segment.clinician_id == receiver or self._state.in_call(segment.id):
+            return
+        closed = await sessions.close(self.ctx, actor, segment.id)  # publishes session.ended
+        self.hub.end(closed.id)
+        self._pages.forget_visits(closed.clinician_id)
 
     async def set_presence(self, actor: Actor, presence: Presence) -> None:
         """What the clinician's waiting clients see: online, late or busy."""

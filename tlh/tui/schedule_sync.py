@@ -18,7 +18,7 @@ from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from tlh.domain.models import Appointment, Role, Staff
+from tlh.domain.models import Appointment, Staff
 from tlh.errors import Forbidden, NotFound, TlhError
 
 from .state import DashboardState, Placement
@@ -56,7 +56,7 @@ class ScheduleSync:
 
     def _mine(self) -> str | None:
         """The clinician whose day this is; ``None`` for admins (everyone's)."""
-        return self.me.id if self.me is not None and self.me.role is Role.CLINICIAN else None
+        return self.me.id if self.me is not None and self.me.is_clinician else None
 
     async def load(self) -> None:
         """Today's and the next days' appointments with names, then today's eligibility."""

@@ -20,6 +20,20 @@ app = typer.Typer(help="Add, list, change and explain appointments.", no_args_is
 appt_files.register(app)
 
 IdArg = Annotated[str, typer.Argument(help="Appointment id (apt_...).")]
+NoNotifyOpt = Annotated[
+    bool,
+    typer.Option(
+        "--no-notify",
+        help="Tell nobody (a correction): no invitation, no new-time or in-person notice.",
+    ),
+]
+StrictOpt = Annotated[
+    bool,
+    typer.Option(
+        "--strict-availability",
+        help="Refuse a booking outside the clinician's availability (default: warn).",
+    ),
+]
 ClinicianOpt = Annotated[
     str | None, typer.Option("--clinician", help="Only this clinician (email or id).")
 ]
@@ -71,13 +85,20 @@ def add(
         str | None, typer.Option("--external-id", help="Id in another system (idempotent imports).")
     ] = None,
     notes: Annotated[str | None, typer.Option("--notes", help="Free-text notes.")] = None,
+    no_notify: NoNotifyOpt = False,
+    strict_availability: StrictOpt = False,
     json_: JsonOpt = False,
 ) -> None:
-    """Add an appointment (or a series with --repeat)."""
+    """Add an appointment (or a series with --repeat); a telehealth one is invited at
+    once when the practice's invite_on_create is on."""
     output(ctx, json_)
 
     async def body(client: TlhClient, out: Output) -> None:
-        made = await client.appointments.add(
+        from tlh.cli.booking_notes import messages_note, warn_all
+
+        booked = await client.appointments.book(
+            notify=not no_notify,
+            strict_availability=strict_availability,
             client_ids=client_ids,
             clinicians=clinicians,
             start=start,
@@ -89,7 +110,12 @@ def add(
             external_id=external_id,
             notes=notes,
         )
-        await _show(client, out, made, many=True)
+        warn_all(out, booked.warnings)
+        if out.as_json:
+            out.json(booked)
+            return
+        messages_note(out, booked.messages)
+        await _show(client, out, booked.items, many=True)
 
     run(ctx, body)
 
@@ -155,15 +181,18 @@ def update(
         str | None,
         typer.Option("--copay", help="The copay collected, e.g. 25.00 (marks it collected)."),
     ] = None,
+    no_notify: NoNotifyOpt = False,
     json_: JsonOpt = False,
 ) -> None:
-    """Change an appointment."""
+    """Change an appointment. Whoever was invited hears of a new time (a new link) or a
+    change to in person (the link stops working); a change to telehealth invites."""
     output(ctx, json_)
     modality = None if telehealth is None else ("telehealth" if telehealth else "in_person")
 
     async def body(client: TlhClient, out: Output) -> None:
         changed = await client.appointments.update(
             id,
+            notify=not no_notify,
             start=start,
             duration_min=duration,
             modality=modality,
@@ -230,6 +259,9 @@ def explain(
         else:
             out.line("cannot start:")
             out.table(("code", "reason"), [(b.code, b.message) for b in answer.blockers])
+        if not out.as_json:
+            for w in answer.warnings:  # outside availability: it does not stop the start
+                out.warn(w.message)
         return 0 if answer.can_start or out.as_json else 1
 
     run(ctx, body)

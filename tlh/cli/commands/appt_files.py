@@ -12,7 +12,7 @@ from tlh.cli.output import Output
 from tlh.cli.state import JsonOpt, output, run
 
 if TYPE_CHECKING:
-    from tlh.api.appointments import RowError
+    from tlh.api.appointments import ImportReport, RowError
     from tlh.client import TlhClient
 
 #: Larger files are refused before upload (the server's own limit is a little higher).
@@ -69,9 +69,25 @@ def import_(
     partial: Annotated[
         bool, typer.Option("--partial", help="Import the good rows even if some are rejected.")
     ] = False,
+    no_notify: Annotated[
+        bool,
+        typer.Option(
+            "--no-notify",
+            help="Send nothing: no invitation or notice; reminders already due held back.",
+        ),
+    ] = False,
+    strict_availability: Annotated[
+        bool,
+        typer.Option(
+            "--strict-availability",
+            help="Reject rows outside their clinician's availability (default: warn).",
+        ),
+    ] = False,
     json_: JsonOpt = False,
 ) -> None:
-    """Import appointments from a file (idempotent by external id)."""
+    """Import appointments from a file (idempotent by external id). Telehealth visits it
+    creates are invited (the practice's invite_on_create), those it moves, cancels or
+    turns in person are followed up, as when booked or changed one by one."""
     output(ctx, json_)
 
     async def body(client: TlhClient, out: Output) -> int:
@@ -83,7 +99,13 @@ def import_(
         try:
             with out.progress("uploading", len(data)) as update:
                 report = await client.appointments.import_file(
-                    data, fmt, dry_run=dry_run, partial=partial, progress=update
+                    data,
+                    fmt,
+                    dry_run=dry_run,
+                    partial=partial,
+                    progress=update,
+                    notify=not no_notify,
+                    strict_availability=strict_availability,
                 )
         except InvalidInput as exc:
             problems = row_errors(exc.details)
@@ -97,17 +119,40 @@ def import_(
         if out.as_json:
             out.json(report)
         else:
-            prefix = "dry run: would have " if report.dry_run else ""
-            out.line(
-                f"{prefix}created {report.created}, updated {report.updated}, "
-                f"unchanged {report.unchanged}, rejected {report.rejected}"
-            )
+            _summary(out, report)
         for row in report.rows:
             for problem in row.errors:
                 out.note(_row_line(problem))
         return int(ExitStatus.INVALID) if report.rejected else 0
 
     run(ctx, body)
+
+
+def _summary(out: Output, report: ImportReport) -> None:
+    """What the import did (a dry run: would do): counts on stdout, and for a dry run
+    the clients it would create and the messages it would send; warnings on stderr."""
+    from tlh.cli.booking_notes import (
+        clients_table,
+        message_counts,
+        messages_table,
+        warn_all,
+    )
+
+    prefix = "dry run: would have " if report.dry_run else ""
+    out.line(
+        f"{prefix}created {report.created}, updated {report.updated}, "
+        f"unchanged {report.unchanged}, rejected {report.rejected}; "
+        f"new clients {report.clients_created}; messages {len(report.messages)}"
+        + (f" ({message_counts(report.messages)})" if report.messages else "")
+    )
+    if report.held_back:
+        verb = "would hold" if report.dry_run else "held"
+        out.line(f"{verb} back {report.held_back} reminder(s) already due (--no-notify)")
+    if report.dry_run and report.clients:
+        clients_table(out, report.clients)
+    if report.dry_run and report.messages:
+        messages_table(out, report.messages)
+    warn_all(out, report.warnings)
 
 
 def export(

@@ -17,14 +17,14 @@ app = typer.Typer(
     no_args_is_help=True,
 )
 
-STATUSES = ("queued", "sending", "sent", "failed")
+STATUSES = ("queued", "sending", "sent", "failed", "skipped")
 
 
 @app.command("list")
 def list_(
     ctx: typer.Context,
     status: Annotated[
-        str | None, typer.Option("--status", help="Only queued, sending, sent or failed.")
+        str | None, typer.Option("--status", help="Only queued, sending, sent, failed or skipped.")
     ] = None,
     json_: JsonOpt = False,
 ) -> None:

@@ -39,13 +39,20 @@ def add(
     telehealth: Annotated[
         bool, typer.Option("--telehealth", help="Allow this clinician to run telehealth sessions.")
     ] = False,
+    also_clinician: Annotated[
+        bool,
+        typer.Option(
+            "--also-clinician",
+            help="An admin or scheduler who sees clients too (a solo practitioner).",
+        ),
+    ] = False,
     json_: JsonOpt = False,
 ) -> None:
     """Add a staff member and print their first API token (once)."""
     output(ctx, json_)
 
     async def body(client: TlhClient, out: Output) -> None:
-        made = await client.staff.add(email, name, role, telehealth)
+        made = await client.staff.add(email, name, role, telehealth, also_clinician)
         _show_token(out, made, f"added {made.staff.id}")
 
     run(ctx, body)
@@ -97,14 +104,27 @@ def update(
         bool | None,
         typer.Option("--waiting-room/--no-waiting-room", help="Use a waiting room or not."),
     ] = None,
+    also_clinician: Annotated[
+        bool | None,
+        typer.Option(
+            "--also-clinician/--not-clinician",
+            help="An admin or scheduler who sees clients too (a solo practitioner), or not.",
+        ),
+    ] = None,
     json_: JsonOpt = False,
 ) -> None:
-    """Change a staff member's name, role, telehealth or waiting room."""
+    """Change a staff member's name, role, telehealth, waiting room or whether they also
+    see clients."""
     output(ctx, json_)
 
     async def body(client: TlhClient, out: Output) -> None:
         member = await client.staff.update(
-            ref, name=name, role=role, telehealth=telehealth, waiting_room=waiting_room
+            ref,
+            name=name,
+            role=role,
+            telehealth=telehealth,
+            waiting_room=waiting_room,
+            also_clinician=also_clinician,
         )
         if out.as_json:
             out.json(member)

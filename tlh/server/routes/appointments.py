@@ -3,7 +3,6 @@ from typing import Literal
 from aiohttp import web
 
 from tlh.api.appointments import AppointmentChanges, NewAppointment, StatusChange
-from tlh.api.envelope import Items
 from tlh.errors import BadRequest
 from tlh.server.http import (
     ALL_STAFF,
@@ -19,7 +18,7 @@ from tlh.server.http import (
     requires,
     respond,
 )
-from tlh.services import appointment_export, appointments, importing
+from tlh.services import appointment_export, appointments, booking, importing
 
 routes = web.RouteTableDef()
 
@@ -30,8 +29,16 @@ _EXPORT_FORMATS: dict[str, Literal["csv", "json", "ics"]] = {
 }
 
 
-def _flag(request: web.Request, name: str) -> bool:
-    return request.query.get(name, "").lower() in ("1", "true", "yes")
+def _flag(request: web.Request, name: str, default: bool = False) -> bool:
+    """A yes/no query parameter (``1``/``true``/``yes``/``on`` or the opposites)."""
+    value = request.query.get(name, "").lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    if value:
+        raise BadRequest(f"{name} takes 1 or 0")
+    return default
 
 
 @routes.get("/api/v1/appointments")
@@ -53,8 +60,14 @@ async def list_(request: web.Request) -> web.Response:
 @requires(*EDITORS)
 async def add(request: web.Request) -> web.Response:
     new = await decode(request, NewAppointment)
-    made = await appointments.add_appointment(ctx(request), actor(request), new)
-    return respond(Items(items=made), 201)
+    booked = await booking.book(
+        ctx(request),
+        actor(request),
+        new,
+        notify=_flag(request, "notify", default=True),
+        strict_availability=_flag(request, "strict_availability"),
+    )
+    return respond(booked, 201)
 
 
 @routes.post("/api/v1/appointments/import")
@@ -76,6 +89,8 @@ async def import_(request: web.Request) -> web.Response:
         fmt,
         dry_run=_flag(request, "dry_run"),
         partial=_flag(request, "partial"),
+        notify=_flag(request, "notify", default=True),
+        strict_availability=_flag(request, "strict_availability"),
     )
     return respond(report)
 
@@ -105,7 +120,11 @@ async def update(request: web.Request) -> web.Response:
     changes = await decode(request, AppointmentChanges)
     return respond(
         await appointments.update_appointment(
-            ctx(request), actor(request), request.match_info["id"], changes
+            ctx(request),
+            actor(request),
+            request.match_info["id"],
+            changes,
+            notify=_flag(request, "notify", default=True),
         )
     )
 

@@ -22,7 +22,7 @@ from tlh.server.routes.invites import link_ctx
 from tlh.server.routes.links import REDEEM_BODY_BYTES, presented_token, refuse_redemption
 from tlh.services import auth
 from tlh.services.appointments import own_appointment
-from tlh.services.context import Actor
+from tlh.services.context import Actor, staff_actor
 from tlh.services.links import outreach_of
 from tlh.services.staff_web import COOKIE, LoginGrant, signed_in_staff
 
@@ -85,7 +85,7 @@ async def redeem(request: web.Request) -> web.Response:
     if grant is None or staff is None:
         failures = request.app[FAILURES].staff_logins
         return await refuse_redemption(request, failures, "staff", "staff.web.login.failed")
-    who = Actor(kind="staff", id=staff.id, role=staff.role, source=peer)
+    who = staff_actor(staff, peer)
     await c.audit.append(who, "staff.web.login", staff.id)
     idle_min = c.policy().idle_logoff_min
     answer = StaffLogin(

@@ -37,7 +37,7 @@ def _clinician(c: Context, who: Actor, ref: str | None) -> str:
     """The room meant: the named clinician, else the caller's own."""
     if ref:
         return find_staff(c, ref).id
-    if who.role is Role.CLINICIAN:
+    if who.is_clinician:
         return who.id
     raise BadRequest("name the clinician (id or email)")
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from tlh.domain.models import Role
 from tlh.tui.dialogs.choose import Choose
 from tlh.tui.dialogs.person_menu import acts_on_person
 from tlh.tui.dialogs.prompt import Prompt
@@ -142,7 +141,7 @@ class RoomActions(Acting):
         others = [
             (s.id, f"{s.name} <{s.email}>")
             for s in staff
-            if s.role is Role.CLINICIAN and s.telehealth and s.active and s.id != me.id
+            if s.is_clinician and s.telehealth and s.active and s.id != me.id
         ]
         if not others:
             self.ui.toast("no other telehealth clinician to transfer to")
