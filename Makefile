@@ -19,8 +19,9 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
+# `make demo PORT=8766` when 8765 is taken.
 demo: $(STAMP)
-	$(BIN)/tlh demo
+	$(BIN)/tlh demo $(if $(PORT),--port $(PORT))
 
 browser:
 	@if [ ! -x $(CHROMIUM) ] || [ ! -x $(TURNSERVER) ] || [ ! -x $(JANUS) ]; then \

@@ -16,6 +16,7 @@ import subprocess
 import termios
 import time
 from collections.abc import Sequence
+from pathlib import Path
 
 #: Escape sequences (CSI, OSC, two-byte) removed from the text searched by ``wait_for``.
 ESCAPES = re.compile(rb"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)|[@-Z\\-_])")
@@ -30,6 +31,7 @@ class Terminal:
         env: dict[str, str],
         cols: int = 120,
         rows: int = 40,
+        cwd: Path | None = None,
     ) -> None:
         master, slave = os.openpty()
         fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
@@ -41,6 +43,7 @@ class Terminal:
             stderr=slave,
             env={**env, "TERM": "xterm-256color", "COLUMNS": str(cols), "LINES": str(rows)},
             start_new_session=True,
+            cwd=cwd,
         )
         os.close(slave)
         self.master = master

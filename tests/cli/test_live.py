@@ -131,9 +131,21 @@ def test_appointment_round_trip(live: Live, clinician: str, client_id: str) -> N
     human = ok(live.run("appt", "list", "--date", DAY))
     assert appt_id in human.stdout
     assert f"{DAY} 10:00" in human.stdout, "times are shown in the practice's zone"
-    assert clinician in human.stdout
+    # People read names: the clinician's and the client's, not their ids.
+    assert "Lee Clin" in human.stdout
+    assert "Casey Client" in human.stdout
+    assert client_id not in human.stdout
     explained = live.run("appt", "explain", appt_id, "--at", f"{DAY}T10:00:00-04:00")
-    assert explained.stdout.startswith("cannot start")  # scheduled, not confirmed
+    first, verdict = explained.stdout.splitlines()[:2]
+    assert first.startswith(appt_id)
+    assert "10:00 (America/New_York)" in first
+    assert "Casey Client with Lee Clin" in first
+    assert verdict == f"at {DAY} 10:00: cannot start"  # scheduled, not confirmed
+    assert explained.exit_code == ExitStatus.ERROR
+    # The same answer with --json: the exit code does not depend on the format.
+    as_data = live.run("appt", "explain", appt_id, "--at", f"{DAY}T10:00:00-04:00", "--json")
+    assert json.loads(as_data.stdout)["can_start"] is False
+    assert as_data.exit_code == ExitStatus.ERROR
     ok(live.run("appt", "status", appt_id, "confirmed"))
     updated = as_json(live.run("appt", "update", appt_id, "--duration", "45", "--json"))
     assert updated["duration_min"] == 45

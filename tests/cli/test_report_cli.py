@@ -154,3 +154,31 @@ def test_copay_is_normalised_collected_and_audited(seeded: Seeded) -> None:
         assert result.exit_code != 0, bad
     audit = json.loads(ok(live.run("audit", "list", "--json")).stdout)["items"]
     assert any(e["action"] == "appointment.update" and e["target"] == booked.appt_id for e in audit)
+
+
+def test_attendance_table_reads_names_and_the_practices_time(seeded: Seeded) -> None:
+    live, booked = seeded.live, seeded.booked
+    table = ok(live.run("report", "attendance", "--from", "2026-03-02")).stdout
+    # 03:00 UTC on 3 March is 22:00 on 2 March in New York, the practice's zone.
+    assert "2026-03-02 22:00" in table
+    assert "2026-03-03T03:00" not in table
+    assert "start (America/New_York)" in table
+    assert "Dr Lee" in table
+    assert booked.clinician_id not in table
+    assert booked.client_id not in table
+    assert "Ana " in table  # the client's name (book() names them "Ana <hex>")
+    sessions = ok(live.run("report", "sessions", "--from", "2026-03-02")).stdout
+    assert "2026-03-02 22:00" in sessions
+    assert "Dr Lee" in sessions
+
+
+def test_report_json_after_the_command_and_a_conflicting_format(seeded: Seeded) -> None:
+    live = seeded.live
+    as_json = json.loads(
+        ok(live.run("report", "attendance", "--from", "2026-03-02", "--json")).stdout
+    )
+    assert as_json["items"][0]["client_id"] == seeded.booked.client_id  # ids kept
+    both = live.run("report", "attendance", "--from", "2026-03-02", "--format", "csv", "--json")
+    assert both.exit_code == 2
+    assert both.stdout == ""
+    assert both.stderr.startswith("error: --json prints JSON")

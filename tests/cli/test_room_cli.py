@@ -74,7 +74,10 @@ async def test_list_shows_who_waits_then_admit_lets_them_in(live: Live) -> None:
         admitted = ok(
             await cli(live, "room", "admit", participant.entry_id, token=booked.clinician_token)
         )
-        assert admitted.stdout == f"{participant.entry_id}\n"
+        # People read a name (and the id to act on), not an id alone.
+        assert participant.entry_id in admitted.stdout
+        assert "Ana" in admitted.stdout
+        assert admitted.stderr.startswith("admitted Ana")
         await participant.wait_state("admitted", "in_session", within=5)
 
         again = await cli(live, "room", "admit", participant.entry_id, token=booked.clinician_token)
@@ -116,13 +119,15 @@ async def test_admit_all_return_and_next(live: Live) -> None:
     second = await waiting(live, booked.appt_id)
     try:
         both = ok(await cli(live, "room", "admit", "--all", token=token))
-        assert set(both.stdout.split()) == {first.entry_id, second.entry_id}
+        assert {first.entry_id, second.entry_id} <= set(both.stdout.split())
+        assert both.stdout.count("Ana") == 2
         await second.wait_state("admitted", "in_session", within=5)
 
         ok(await cli(live, "room", "return", second.entry_id, token=token))
         await second.wait_state("waiting", within=5)
         nxt = ok(await cli(live, "room", "next", token=token))
-        assert nxt.stdout == f"{second.entry_id}\n"
+        assert second.entry_id in nxt.stdout
+        assert "Ana" in nxt.stdout
         empty = await cli(live, "room", "next", token=token)
         assert empty.exit_code == ExitStatus.NOT_FOUND
     finally:
@@ -225,7 +230,25 @@ async def test_watch_lines_name_people_and_staff_from_the_api() -> None:
                 {"items": [{"clinician_id": "stf_1", "entries": [entry]}]}, Rooms
             )
 
-    api = SimpleNamespace(practice=Practice(), staff=StaffList(), rooms=RoomList())
+    class Appointments:
+        async def get(self, appointment_id: str) -> Any:
+            calls.append("appointment")
+            return SimpleNamespace(
+                start=datetime(2031, 1, 1, 14, 0, tzinfo=UTC), client_ids=("cli_1",)
+            )
+
+    class Clients:
+        async def get(self, client_id: str) -> Any:
+            calls.append("client")
+            return SimpleNamespace(name="Ana Client")
+
+    api = SimpleNamespace(
+        practice=Practice(),
+        staff=StaffList(),
+        rooms=RoomList(),
+        appointments=Appointments(),
+        clients=Clients(),
+    )
     names = Names(api)  # type: ignore[arg-type]
     await names.load()
     at = datetime(2031, 1, 1, 15, 0, 5, tzinfo=UTC)
@@ -237,17 +260,29 @@ async def test_watch_lines_name_people_and_staff_from_the_api() -> None:
         )
     )
     assert line.split("  ")[0] == "10:00:05"  # the practice's zone
-    assert "ent_1" in line
+    assert line.split("  ")[1].strip() == "admitted"  # what happened, in words
+    assert line.endswith("ent_1")  # the id to act on comes last
     assert "Ana \\x1b[2J" in line  # names are shown literally, never as escapes
     assert "(Dr Lee)" in line
     assert "by Ada" in line
     await names.describe(StaffEvent(type="room.left", at=at, data={"entry_id": "ent_1"}))
     assert calls == ["rooms"]  # known entries are not fetched again
-    # An event showing its entry names it: nothing is fetched.
-    shown = {"entry_id": "ent_2", "entry": {"id": "ent_2", "label": "Bea"}}
+    # An event showing its entry names it: nothing is fetched but its appointment's time.
+    shown = {
+        "entry_id": "ent_2",
+        "entry": {"id": "ent_2", "label": "Bea", "appointment_id": "apt_1"},
+    }
     line = await names.describe(StaffEvent(type="room.joined", at=at, data=shown))
     assert "Bea" in line
-    assert calls == ["rooms"]
+    assert "arrived" in line
+    assert "for 09:00" in line  # the appointment's start in the practice's zone
+    assert calls == ["rooms", "appointment"]
+    # A session names its appointment by time and client, not by ids alone.
+    started = {"session_id": "ses_1", "appointment_id": "apt_1", "clinician_id": "stf_1"}
+    line = await names.describe(StaffEvent(type="session.started", at=at, data=started))
+    assert "09:00 Ana Client" in line
+    assert "apt_1" not in line
+    assert line.endswith("ses_1")
 
 
 class FixedPortServer:

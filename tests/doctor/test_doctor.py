@@ -202,12 +202,16 @@ class Practice:
         self.url = ""
 
     def serve(
-        self, ssl_context: ssl.SSLContext | None = None, host: str = "127.0.0.1", **settings: Any
+        self,
+        ssl_context: ssl.SSLContext | None = None,
+        host: str = "127.0.0.1",
+        listen: str = "127.0.0.1",
+        **settings: Any,
     ) -> str:
         from tlh.server.run import bound_port, start
         from tlh.server.settings import Settings
 
-        found = Settings(data_dir=self.data_dir, port=0, **settings)
+        found = Settings(data_dir=self.data_dir, host=listen, port=0, **settings)
         self.runner = self.loop.run(start(found, ssl_context=ssl_context))
         port = bound_port(self.runner)
         self.url = f"{'https' if ssl_context else 'http'}://{host}:{port}"
@@ -291,6 +295,34 @@ def test_everything_configured_and_working_passes(
     assert "seen as 127.0.0.1" in found[f"ice stun:127.0.0.1:{stun}"]["detail"]
     assert found["echo"]["detail"].startswith("video and audio came back through the server")
     assert smtp.received.envelopes == []  # nothing was sent
+
+
+def test_links_to_loopback_fail_while_the_server_listens_for_other_machines(
+    practice: Practice,
+) -> None:
+    # Every message's link would say http://0.0.0.0:PORT/j#...: nobody can open it.
+    practice.serve(listen="0.0.0.0", insecure=True)
+    result = practice.doctor("--json")
+    found = checks(result)
+    assert found["links"]["status"] == "fail", found["links"]
+    assert "public_url" in found["links"]["fix"]
+    assert result.exit_code == 1
+    practice.stop()
+    practice.serve(
+        listen="0.0.0.0",
+        insecure=True,
+        messaging=MessagingConfig(public_url="https://tele.example.org"),
+    )
+    fixed = checks(practice.doctor("--json"))
+    assert fixed["links"]["status"] == "ok"
+    assert "https://tele.example.org" in fixed["links"]["detail"]
+
+
+def test_links_to_loopback_on_a_loopback_server_only_warn(practice: Practice) -> None:
+    practice.serve()
+    found = checks(practice.doctor("--json"))
+    assert found["links"]["status"] == "warn"
+    assert "only this machine" in found["links"]["detail"]
 
 
 def test_the_table_marks_each_check_and_names_the_fix(practice: Practice) -> None:

@@ -19,7 +19,8 @@ import pytest
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run"]
-LINK = re.compile(r"(http://127\.0\.0\.1:\d+/j#[A-Za-z0-9_-]{40,})\s+# a client's consent page")
+#: The consent form's link, alone on the line after its title (nothing to trim when copied).
+LINK = re.compile(r"consent form:\n\s+(http://127\.0\.0\.1:\d+/j#[A-Za-z0-9_-]{40,})\n")
 SHOT = Path("/tmp/tlh-demo-consent-360x640.png")
 
 pytestmark = [

@@ -18,8 +18,9 @@ from tlh.messaging.transports import build_transports
 
 async def test_email_is_an_eml_that_parses_back(tmp_path: Path) -> None:
     transport = FileTransport(MessageChannel.EMAIL, tmp_path, "office@example.org")
-    name = await transport.send(email(7))
-    assert name == "msg_0007.eml"
+    provider_id = await transport.send(email(7))
+    name = "msg_0007.eml"
+    assert provider_id == f"file:{tmp_path / 'outbox' / name}"  # says where it was written
     files = sorted(p.name for p in (tmp_path / "outbox").iterdir())
     assert files == ["msg_0007.eml"]  # no temp file left behind
     got = message_from_bytes((tmp_path / "outbox" / name).read_bytes(), policy=policy.default)
@@ -35,9 +36,10 @@ async def test_email_is_an_eml_that_parses_back(tmp_path: Path) -> None:
 
 async def test_sms_is_a_txt_with_the_number_and_body(tmp_path: Path) -> None:
     transport = FileTransport(MessageChannel.SMS, tmp_path)
-    name = await transport.send(sms(3))
+    provider_id = await transport.send(sms(3))
+    name = "msg_s0003.txt"
+    assert provider_id == f"file:{tmp_path / 'outbox' / name}"
     text = (tmp_path / "outbox" / name).read_text()
-    assert name == "msg_s0003.txt"
     assert text == "To: +15555550100\n\nTest practice: your session starts at 10:00."
 
 

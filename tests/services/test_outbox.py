@@ -130,7 +130,8 @@ async def test_worker_wakes_on_enqueue_and_sends_to_files(octx: Context, tmp_pat
         set(e.data) == {"id", "kind", "channel", "appointment_id", "client_id"} for e in events
     )
     sent = stored(octx, "msg_0001")
-    assert (sent.status, sent.attempts, sent.provider_id) == (MessageStatus.SENT, 1, "msg_0001.eml")
+    written = f"file:{data / 'outbox' / 'msg_0001.eml'}"  # written, not sent: it says where
+    assert (sent.status, sent.attempts, sent.provider_id) == (MessageStatus.SENT, 1, written)
     assert sent.sent_at is not None
     assert sorted(p.name for p in (data / "outbox").iterdir()) == ["msg_0001.eml", "msg_s0001.txt"]
 

@@ -77,3 +77,26 @@ async def test_without_a_browser_admit_shows_the_url_and_its_qr_code(
         await until(pilot, lambda: isinstance(app.screen, QrCode), "the long one")
         await pilot.pause()
         check_dialog(app, long_url)
+
+
+async def test_the_live_view_behind_the_qr_dialog_keeps_up(practice: Practice) -> None:
+    """The dialog stays until Esc; meanwhile arrivals ring and show behind it, and
+    someone's connection going shows at once, without closing it."""
+    fakes = Fakes(browser=False)
+
+    def row_of(name: str) -> str:
+        rows = [line.strip() for line in screen_text(app).splitlines() if name in line]
+        return rows[0] if rows else ""
+
+    async with running(practice, (160, 50), fakes) as (app, pilot):
+        app.ui.open_call("https://telehealth.example-practice.org/c#" + "T" * 43)
+        await until(pilot, lambda: isinstance(app.screen, QrCode), "the QR dialog")
+        rings = fakes.rings
+        async with waiting(pilot, practice, display_name="Gale Guest"):
+            await until(pilot, lambda: "Gale Guest" in screen_text(app), "the arrival behind it")
+            assert fakes.rings == rings + 1
+            assert isinstance(app.screen, QrCode)  # still up: nothing was closed
+        # Their connection gone, the row says so at once (it keeps its place for the
+        # reconnect grace), not a minute later when the dialog closes.
+        await until(pilot, lambda: row_of("Gale Guest").endswith("reconnecting"), "offline")
+        assert isinstance(app.screen, QrCode)

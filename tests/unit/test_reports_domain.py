@@ -117,6 +117,25 @@ def test_in_person_visits_marked_occurred_are_attended() -> None:
     assert row.outcome is Outcome.ATTENDED
 
 
+@pytest.mark.parametrize(
+    ("status", "outcome"),
+    [
+        (Status.CHECKED_IN, Outcome.ATTENDED),
+        (Status.MISSED, Outcome.NO_SHOW),
+        (Status.CONFIRMED, None),
+        (Status.SCHEDULED, None),
+    ],
+)
+def test_in_person_attendance_is_the_status_not_a_join(
+    status: Status, outcome: Outcome | None
+) -> None:
+    # An in-person visit that ended unmarked is not a no-show: nobody joins a video call
+    # for it, so only the status someone records says whether the client came.
+    visit = appt(status, modality=Modality.IN_PERSON)
+    rows = attendance_rows(visit, [], POLICY, LATER)
+    assert [r.outcome for r in rows] == ([outcome] if outcome else [])
+
+
 def test_one_row_per_client_with_copay() -> None:
     group = appt(client_ids=("cli_1", "cli_2"), copay_collected=True, copay_amount="20.00")
     rows = attendance_rows(group, [segment(joined(0))], POLICY, LATER)

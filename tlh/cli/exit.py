@@ -21,11 +21,41 @@ class ExitStatus(IntEnum):
     INTERRUPTED = 130
 
 
+#: What each exit code means, for ``tlh --help`` and the README (one source).
+MEANINGS: dict[ExitStatus, str] = {
+    ExitStatus.OK: "done",
+    ExitStatus.ERROR: "failed, or the answer is no (a doctor check failed, a session cannot start)",
+    ExitStatus.USAGE: "usage: a wrong or missing option or argument",
+    ExitStatus.NOT_FOUND: "not found",
+    ExitStatus.CONFLICT: "conflict with what is stored or running (taken, double booked, busy port)",
+    ExitStatus.INVALID: "invalid input (a bad value, a rejected import row)",
+    ExitStatus.AUTH: "not signed in, or not allowed",
+    ExitStatus.UNAVAILABLE: "network: the server cannot be reached or is busy",
+    ExitStatus.INTERRUPTED: "interrupted (Ctrl-C)",
+}
+
+
+def exit_codes_help() -> str:
+    """The exit codes as one paragraph of ``tlh --help``."""
+    return (
+        "Exit codes: " + "; ".join(f"{int(code)} {text}" for code, text in MEANINGS.items()) + "."
+    )
+
+
+class UsageError(TlhError):
+    """Options that cannot go together, or a missing one the parser cannot see (exit 2)."""
+
+    code = "usage"
+
+
 _BY_CODE: dict[str, ExitStatus] = {
+    "usage": ExitStatus.USAGE,
     "not_found": ExitStatus.NOT_FOUND,
     "conflict": ExitStatus.CONFLICT,
     "invalid_transition": ExitStatus.CONFLICT,
     "store_locked": ExitStatus.CONFLICT,
+    "port_in_use": ExitStatus.CONFLICT,
+    "ambiguous": ExitStatus.INVALID,
     "invalid": ExitStatus.INVALID,
     "bad_request": ExitStatus.INVALID,
     "too_large": ExitStatus.INVALID,

@@ -33,22 +33,33 @@ from .commands import (
     staff,
     templates,
 )
-from .exit import ExitStatus
+from .exit import ExitStatus, exit_codes_help
+from .group import TlhGroup, install_completion, show_completion
 from .output import Output
 from .state import CliState
 
 app = typer.Typer(
+    cls=TlhGroup,
     name="tlh",
     help=(
         "Self-hosted telehealth for therapy practices: scheduling, staff, clients,"
         " invitations, consent, audit."
     ),
+    epilog=exit_codes_help(),
     no_args_is_help=True,
     # Plain click help: Typer's rich help formatting costs ~100 ms of imports per call.
     rich_markup_mode=None,
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
+
+
+def _version(value: bool) -> None:
+    if value:
+        from tlh import __version__
+
+        Output().line(f"tlh {__version__}")
+        raise typer.Exit()
 
 
 @app.callback()
@@ -73,6 +84,35 @@ def root(
     timeout: Annotated[
         float, typer.Option("--timeout", help="Seconds to wait for the network at each step.")
     ] = 30.0,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Print tlh's version and exit."
+        ),
+    ] = False,
+    completion_script: Annotated[
+        str | None,
+        typer.Option(
+            "--show-completion",
+            metavar="[SHELL]",
+            callback=show_completion,
+            is_eager=True,
+            expose_value=False,
+            help="Print the completion script for SHELL (bash, zsh, fish, powershell;"
+            " default: the shell you run), to copy it or customise the installation.",
+        ),
+    ] = None,
+    completion_install: Annotated[
+        str | None,
+        typer.Option(
+            "--install-completion",
+            metavar="[SHELL]",
+            callback=install_completion,
+            is_eager=True,
+            expose_value=False,
+            help="Install completion for SHELL (default: the shell you run).",
+        ),
+    ] = None,
 ) -> None:
     """Global options; the server is found through --url/--token, TLH_URL/TLH_TOKEN or the config."""
     ctx.obj = CliState(url=url, token=token, out=Output(as_json), timeout=timeout)
@@ -121,5 +161,5 @@ def main(argv: list[str] | None = None) -> None:
         Output().error(exc.message)
         sys.exit(int(exit_status_for(exc)))
     except KeyboardInterrupt:
-        sys.stderr.write("error: interrupted\n")
+        Output().error("interrupted")
         sys.exit(int(ExitStatus.INTERRUPTED))

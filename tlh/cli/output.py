@@ -60,6 +60,10 @@ class Output:
         """One line of data for people (already safe: built from cleaned values)."""
         sys.stdout.write(text + "\n")
 
+    def flush(self) -> None:
+        """Push what was printed to a pipe now (a reader waits for it)."""
+        sys.stdout.flush()
+
     def table(
         self, columns: Sequence[str], rows: Sequence[Sequence[object]], title: str = ""
     ) -> None:
@@ -93,6 +97,26 @@ class Output:
         """The one-line error a failed command ends with."""
         sys.stderr.write(f"error: {clean(message)}\n")
         sys.stderr.flush()
+
+    def bell(self) -> None:
+        """Ring the terminal's bell (an arrival)."""
+        sys.stderr.write("\a")
+        sys.stderr.flush()
+
+    def qr(self, text: str) -> None:
+        """``text`` as a QR code on stderr, to scan from a phone (segno, only when asked)."""
+        import segno
+
+        segno.make(text, error="l").terminal(out=sys.stderr, compact=True)
+
+    @contextmanager
+    def working(self, label: str) -> Iterator[None]:
+        """A spinner on stderr while the server works, only when a person is watching."""
+        if self.as_json or not sys.stderr.isatty():
+            yield
+            return
+        with self._console(sys.stderr).status(label):
+            yield
 
     @contextmanager
     def progress(self, label: str, total: int) -> Iterator[Callable[[int, int], None]]:

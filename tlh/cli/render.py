@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
+from datetime import tzinfo
 from typing import TYPE_CHECKING
 
-from .output import Output
+from .output import Output, clean
 from .timefmt import local
 
 if TYPE_CHECKING:
     from tlh.api.consent import ConsentStatus
     from tlh.api.invites import Sent
+    from tlh.cli.names import Names
     from tlh.domain.consent import ConsentRecord
     from tlh.domain.links import JoinLink
     from tlh.domain.messages import Message
@@ -70,40 +73,39 @@ def client_fields(out: Output, c: Client) -> None:
     )
 
 
-def appointment_table(
-    out: Output, appts: Sequence[Appointment], zone: str, staff: dict[str, str]
-) -> None:
-    """Appointments in the practice's local time; clinicians by email."""
+def appointment_table(out: Output, appts: Sequence[Appointment], names: Names) -> None:
+    """Appointments in the practice's local time, with clinicians' and clients' names."""
     out.table(
-        ("id", f"start ({zone})", "min", "type", "status", "clinicians", "clients"),
+        ("id", f"start ({names.zone})", "min", "type", "status", "clinicians", "clients"),
         [
             (
                 a.id,
-                local(a.start, zone),
+                names.time(a.start),
                 a.duration_min,
                 _kind(a),
                 a.status.value.replace("_", "-"),
-                ", ".join(staff.get(i, i) for i in a.clinician_ids),
-                ", ".join(a.client_ids),
+                ", ".join(names.staff(i) for i in a.clinician_ids),
+                names.clients(a.client_ids),
             )
             for a in appts
         ],
     )
 
 
-def appointment_fields(out: Output, a: Appointment, zone: str, staff: dict[str, str]) -> None:
+def appointment_fields(out: Output, a: Appointment, names: Names) -> None:
     """One appointment in full."""
+    zone = names.zone
     out.fields(
         [
             ("id", a.id),
-            (f"start ({zone})", local(a.start, zone)),
-            (f"end ({zone})", local(a.end, zone)),
+            (f"start ({zone})", names.time(a.start)),
+            (f"end ({zone})", names.time(a.end)),
             ("duration", f"{a.duration_min} min"),
             ("kind", a.kind.value),
             ("modality", a.modality.value),
             ("status", a.status.value),
-            ("clinicians", ", ".join(staff.get(i, i) for i in a.clinician_ids)),
-            ("clients", ", ".join(a.client_ids)),
+            ("clinicians", ", ".join(names.staff(i) for i in a.clinician_ids)),
+            ("clients", names.clients(a.client_ids)),
             ("series", a.series_id or ""),
             ("repeat", a.rrule or ""),
             ("external id", a.external_id or ""),
@@ -111,6 +113,25 @@ def appointment_fields(out: Output, a: Appointment, zone: str, staff: dict[str, 
             ("notes", a.notes),
         ]
     )
+
+
+def appointment_line(a: Appointment, names: Names) -> str:
+    """``Fri 2026-12-04 09:00 (zone), 50 min telehealth: Jordan Rivera with Dr. Lee``."""
+    day = a.start.astimezone(_tz(names.zone)).strftime("%a ")
+    clinicians = ", ".join(names.staff(i) for i in a.clinician_ids)
+    return clean(
+        f"{day}{names.time(a.start)} ({names.zone}), {a.duration_min} min {_kind(a)}:"
+        f" {names.clients(a.client_ids) or 'no client'} with {clinicians or 'no clinician'}"
+    )
+
+
+def _tz(zone: str) -> tzinfo:
+    from zoneinfo import ZoneInfo
+
+    try:
+        return ZoneInfo(zone)
+    except (KeyError, ValueError):
+        return ZoneInfo("UTC")
 
 
 def link_table(out: Output, links: Sequence[JoinLink], zone: str) -> None:
@@ -138,17 +159,18 @@ def link_table(out: Output, links: Sequence[JoinLink], zone: str) -> None:
     )
 
 
-def consent_table(out: Output, states: Sequence[ConsentStatus], zone: str) -> None:
+def consent_table(out: Output, states: Sequence[ConsentStatus], names: Names) -> None:
     """Each client's consent state and the latest ledger record behind it."""
     out.table(
-        ("client", "state", "latest", f"at ({zone})", "by", "form"),
+        ("client", "name", "state", "latest", f"at ({names.zone})", "by", "form"),
         [
             (
                 c.client_id,
+                names.client(c.client_id),
                 c.state,
                 c.latest.decision.value if c.latest else "",
-                local(c.latest.at, zone) if c.latest else "",
-                _by(c.latest) if c.latest else "",
+                names.time(c.latest.at) if c.latest else "",
+                names.staff(_by(c.latest)) if c.latest else "",
                 c.latest.form_hash[:12] if c.latest else "",
             )
             for c in states
@@ -166,7 +188,7 @@ def outbox_table(out: Output, messages: Sequence[Message], zone: str) -> None:
                 m.kind.value,
                 m.channel.value,
                 m.to,
-                m.status.value,
+                delivery(m),
                 m.attempts,
                 local(m.created_at, zone),
                 m.last_error,
@@ -185,7 +207,7 @@ def message_fields(out: Output, m: Message, zone: str) -> None:
             ("channel", m.channel.value),
             ("to", m.to),
             ("subject", m.subject),
-            ("status", m.status.value),
+            ("status", delivery(m, whole=True)),
             ("attempts", m.attempts),
             (f"created ({zone})", local(m.created_at, zone)),
             (f"sent ({zone})", local(m.sent_at, zone)),
@@ -204,10 +226,19 @@ def sent_table(out: Output, sent: Sent) -> None:
     out.table(
         ("message", "kind", "channel", "to", "status", "link"),
         [
-            (m.id, m.kind.value, m.channel.value, m.to, m.status.value, m.link_id or "")
+            (m.id, m.kind.value, m.channel.value, m.to, delivery(m), m.link_id or "")
             for m in sent.messages
         ],
     )
+
+
+def delivery(m: Message, whole: bool = False) -> str:
+    """The message's status; one the file transport wrote says where, so nobody takes it
+    for an email or a text that went out (the folder; the whole path with ``whole``)."""
+    written = m.provider_id.removeprefix("file:")
+    if m.status.value != "sent" or written == m.provider_id:
+        return m.status.value
+    return f"written to {written if whole else os.path.dirname(written)}"
 
 
 def _by(record: ConsentRecord) -> str:

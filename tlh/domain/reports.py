@@ -5,10 +5,13 @@ Pure: no store, no clock. The attendance outcome of one client at one appointmen
 - ``cancelled`` / ``late_cancelled`` from the appointment's status;
 - ``attended`` when the client (or a contact for them) joined a segment no later than the
   policy's ``late_after_min`` after the start, ``late`` when they joined later;
-- ``attended`` for an in-person visit marked checked in or occurred (no segment to join);
-- ``no_show`` when the appointment was marked missed, or ended with nobody joining.
+- ``no_show`` when the appointment was marked missed, or (telehealth) ended with nobody
+  joining.
 
-An appointment that has not ended and that nobody joined yet has no outcome (skipped).
+An in-person visit has no segment to join: its outcome is its status alone (checked in or
+occurred: ``attended``; missed: ``no_show``); one whose status nobody has marked yet has no
+outcome, like a telehealth appointment that has not ended and that nobody joined yet
+(both are skipped).
 """
 
 from __future__ import annotations
@@ -140,17 +143,16 @@ def outcome_of(
         return Outcome.CANCELLED, None
     if appt.status is Status.LATE_CANCELLED:
         return Outcome.LATE_CANCELLED, None
+    if appt.modality is Modality.IN_PERSON:
+        if appt.status in (Status.CHECKED_IN, Status.OCCURRED):
+            return Outcome.ATTENDED, None
+        return (Outcome.NO_SHOW, None) if appt.status is Status.MISSED else None
     if join is not None:
         late_s = (join.joined_at - appt.start).total_seconds()
         minutes = max(0, int(late_s // 60))
         if late_s > policy.late_after_min * 60:
             return Outcome.LATE, minutes
         return Outcome.ATTENDED, minutes
-    if appt.modality is Modality.IN_PERSON and appt.status in (
-        Status.CHECKED_IN,
-        Status.OCCURRED,
-    ):
-        return Outcome.ATTENDED, None
     if appt.status is Status.MISSED or appt.end <= now:
         return Outcome.NO_SHOW, None
     return None

@@ -17,6 +17,9 @@ from tlh.messaging.mime import build_sms_file, email_bytes
 
 #: The From address of file-transport emails when no SMTP section gives one.
 DEFAULT_FROM = "tlh@localhost"
+#: How a message's ``provider_id`` says it was written to a file, not sent: ``file:<path>``
+#: (what ``tlh outbox`` shows as "written to <folder>").
+PROVIDER_PREFIX = "file:"
 
 
 def outbox_dir(data_dir: Path) -> Path:
@@ -44,7 +47,7 @@ class FileTransport:
         write_atomic(self.directory / name, data)
 
     async def send(self, message: Message) -> str:
-        """Write ``message`` to its file; return the file name."""
+        """Write ``message`` to its file; return ``file:<its path>``."""
         if message.channel is not self.channel:
             raise PermanentError(f"the {self.channel} file transport got a {message.channel}")
         # Ids come from ``new_id`` (URL-safe), but a path separator must never slip in.
@@ -56,7 +59,7 @@ class FileTransport:
         except OSError as exc:
             # A full disk or a permission problem may be fixed by the admin: retry later.
             raise TransientError(f"cannot write the outbox file: {exc.strerror}") from None
-        return name
+        return f"{PROVIDER_PREFIX}{self.directory / name}"
 
     async def close(self) -> None:
         """Nothing to release."""

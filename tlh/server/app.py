@@ -54,7 +54,7 @@ from .keys import (
 )
 from .ratelimit import FailureLimits
 from .routes import add_routes
-from .settings import Settings
+from .settings import Settings, own_url
 from .staffsockets import StaffSockets
 
 
@@ -161,13 +161,6 @@ async def _preload_media() -> None:
         except Exception as exc:
             log.warning("media stack not preloaded: %s", type(exc).__name__)
             return
-
-
-def own_url(settings: Settings) -> str:
-    """The server's own address, for links when no public URL is configured."""
-    scheme = "https" if settings.cert else "http"
-    host = f"[{settings.host}]" if ":" in settings.host else settings.host
-    return f"{scheme}://{host}:{settings.port}"
 
 
 async def _close_websockets(app: web.Application) -> None:

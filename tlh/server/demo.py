@@ -8,6 +8,8 @@ import shutil
 import tempfile
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, timedelta
 from pathlib import Path
 
 from tlh.services import demo as demo_seed
@@ -16,13 +18,33 @@ from tlh.services.bootstrap import init_practice, local_context
 from tlh.services.context import staff_actor, utcnow
 from tlh.services.staff import find_staff
 
-from .run import start
+from .run import start, url_of
 from .settings import Settings
 
-#: Called once the demo serves: (URL, admin token, hints, the live session's clinician's
-#: token or "", the client's join link or "").
-ReadyCallback = Callable[[str, str, list[str], str, str], None]
 ADMIN_EMAIL = "admin@example.org"
+
+
+@dataclass(frozen=True)
+class DemoInfo:
+    """What a newcomer needs once the demo serves (the CLI words it: ``tlh demo``)."""
+
+    url: str
+    #: The throw-away data dir (removed when the demo stops).
+    data_dir: Path
+    admin_token: str
+    #: Monday and Sunday of the seeded week, in the practice's zone.
+    week: tuple[date, date]
+    #: The telehealth appointment that can start now, its clinician's name and token.
+    appointment_id: str | None = None
+    clinician: str = ""
+    clinician_token: str = ""
+    #: The client's join link for that appointment, and a consent page's link.
+    join_url: str = ""
+    consent_url: str = ""
+
+
+#: Called once the demo serves.
+ReadyCallback = Callable[[DemoInfo], None]
 
 
 async def prepare(
@@ -57,31 +79,23 @@ async def _run(
     try:
         token, practice = await prepare(data_dir)
         join, consent, lead = await client_tokens(data_dir, practice.next_telehealth)
-        runner = await start(Settings(data_dir=data_dir, host=host, port=port))
+        settings = Settings(data_dir=data_dir, host=host, port=port)
+        runner = await start(settings)
         try:
-            url = f"http://{host}:{port}"
-            env = f"export TLH_URL={url} TLH_TOKEN={token}"
-            hints = [
-                env,
-                "tlh appt list                      # today's diary",
-                "tlh appt list --from MON --to SUN  # the week (dates as YYYY-MM-DD)",
-                f"tlh appt explain {practice.next_telehealth}   # can this session start?",
-                "tlh client list",
-                "tlh staff list",
-                "tlh audit verify",
-            ]
-            if join is not None and lead is not None:
-                as_lead = f"TLH_TOKEN={practice.clinician_tokens[lead]}"
-                hints += [
-                    f"{links.link_url(url, join)}   # open as the client: consent, devices, wait",
-                    f"{as_lead} tlh room watch      # the clinician sees them arrive",
-                    f"{as_lead} tlh session start {practice.next_telehealth}   # call page",
-                    f"{as_lead} tlh room admit --all   # let them in",
-                ]
-            if consent is not None:
-                hints.append(f"{links.link_url(url, consent)}   # a client's consent page")
+            url = url_of(settings, runner, tls=False)
             lead_token = practice.clinician_tokens.get(lead or "", "")
-            on_ready(url, token, hints, lead_token, links.link_url(url, join) if join else "")
+            info = DemoInfo(
+                url=url,
+                data_dir=data_dir,
+                admin_token=token,
+                week=(practice.monday, practice.monday + timedelta(days=6)),
+                appointment_id=practice.next_telehealth,
+                clinician=practice.clinician_names.get(lead or "", ""),
+                clinician_token=lead_token,
+                join_url=links.link_url(url, join) if join else "",
+                consent_url=links.link_url(url, consent) if consent else "",
+            )
+            on_ready(info)
             if stop is None:
                 await asyncio.Event().wait()
             else:

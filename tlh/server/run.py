@@ -9,13 +9,15 @@ users met after 75 s.
 from __future__ import annotations
 
 import asyncio
+import errno
 import logging
 import signal
 import ssl
+from collections.abc import Callable
 
 from aiohttp import web
 
-from tlh.errors import InvalidInput
+from tlh.errors import Conflict, InvalidInput, TlhError, Unavailable
 from tlh.logsafe import SafeExceptions
 from tlh.net import is_loopback
 
@@ -80,11 +82,37 @@ async def start(
             ssl_context=ssl_context,
             reuse_address=reuse_address,
         )
-        await site.start()
+        try:
+            await site.start()
+        except OSError as exc:
+            raise cannot_listen(settings.host, settings.port, exc) from None
     except BaseException:
         await runner.cleanup()
         raise
     return runner
+
+
+class PortInUse(Conflict):
+    """Another program (often another tlh) already listens on the port."""
+
+    code = "port_in_use"
+
+
+def cannot_listen(host: str, port: int, exc: OSError) -> TlhError:
+    """Why the server cannot listen, in one line naming the address and the way out."""
+    if exc.errno == errno.EADDRINUSE:
+        return PortInUse(
+            f"port {port} on {host} is already in use (another tlh?): stop what holds it,"
+            " or choose another port with --port"
+        )
+    if exc.errno == errno.EACCES:
+        return InvalidInput(
+            f"not allowed to listen on port {port}: ports below 1024 need privileges;"
+            " choose another with --port"
+        )
+    if exc.errno == errno.EADDRNOTAVAIL:
+        return InvalidInput(f"cannot listen on {host}: not an address of this machine (--host)")
+    return Unavailable(f"cannot listen on {host}:{port}: {exc.strerror or exc}")
 
 
 def bound_port(runner: web.AppRunner) -> int:
@@ -100,7 +128,17 @@ def configure_logging() -> None:
         handler.addFilter(SafeExceptions())
 
 
-async def _serve(settings: Settings, context: ssl.SSLContext | None) -> None:
+def url_of(settings: Settings, runner: web.AppRunner, tls: bool) -> str:
+    """The address a started server answers at (its real port, when 0 was asked)."""
+    host = f"[{settings.host}]" if ":" in settings.host else settings.host
+    return f"{'https' if tls else 'http'}://{host}:{bound_port(runner)}"
+
+
+async def _serve(
+    settings: Settings,
+    context: ssl.SSLContext | None,
+    on_ready: Callable[[str], None] | None,
+) -> None:
     # SIGINT and SIGTERM end the wait below, so the clean-up (connections closed, workers
     # stopped, journal folded) runs before asyncio.run cancels what is left.
     stop = asyncio.Event()
@@ -109,20 +147,18 @@ async def _serve(settings: Settings, context: ssl.SSLContext | None) -> None:
         loop.add_signal_handler(sig, stop.set)
     runner = await start(settings, ssl_context=context)
     try:
-        log.info(
-            "tlh serving %s://%s:%s (data dir %s)",
-            "https" if context else "http",
-            settings.host,
-            bound_port(runner),
-            settings.data_dir,
-        )
+        url = url_of(settings, runner, context is not None)
+        log.info("tlh serving %s (data dir %s)", url, settings.data_dir)
+        if on_ready is not None:
+            on_ready(url)
         await stop.wait()
     finally:
         await runner.cleanup()
 
 
-def serve(settings: Settings) -> None:
-    """Run the server until Ctrl-C or SIGTERM (blocking)."""
+def serve(settings: Settings, on_ready: Callable[[str], None] | None = None) -> None:
+    """Run the server until Ctrl-C or SIGTERM (blocking); ``on_ready(url)`` once it
+    listens."""
     context = ssl_context(settings)
     configure_logging()
-    asyncio.run(_serve(settings, context))
+    asyncio.run(_serve(settings, context, on_ready))

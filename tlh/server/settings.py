@@ -64,6 +64,13 @@ class Settings:
     hooks_timeout_s: float = 10.0
 
 
+def own_url(settings: Settings) -> str:
+    """The server's own address, for links when no public URL is configured."""
+    scheme = "https" if settings.cert else "http"
+    host = f"[{settings.host}]" if ":" in settings.host else settings.host
+    return f"{scheme}://{host}:{settings.port}"
+
+
 class _Table(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """A table of ``tlh.toml``: each key given sets the ``Settings`` field of its name (the
     defaults and what each means are there, and in ``config/tlh.example.toml``)."""

@@ -6,7 +6,7 @@ All names, emails and numbers are made up (example.org, 555 numbers).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from tlh.api.appointments import NewAppointment
 from tlh.api.clients import NewClient, NewContact
@@ -46,6 +46,10 @@ WEEK = [
 @dataclass
 class DemoPractice:
     clinician_tokens: dict[str, str] = field(default_factory=dict)
+    #: Clinicians' names by email.
+    clinician_names: dict[str, str] = field(default_factory=dict)
+    #: Monday of the seeded week (the practice's zone).
+    monday: date = date.min
     client_ids: list[str] = field(default_factory=list)
     appointment_ids: list[str] = field(default_factory=list)
     next_telehealth: str | None = None
@@ -61,6 +65,7 @@ async def seed(ctx: Context, admin: Actor, now: datetime) -> DemoPractice:
             ctx, admin, NewStaff(email=email, name=name, role=Role.CLINICIAN, telehealth=True)
         )
         demo.clinician_tokens[member.email] = token
+        demo.clinician_names[member.email] = member.name
         emails.append(member.email)
     await staff.add_staff(
         ctx, admin, NewStaff(email="front@example.org", name="Front Desk", role=Role.SCHEDULER)
@@ -79,7 +84,7 @@ async def seed(ctx: Context, admin: Actor, now: datetime) -> DemoPractice:
             await clients.add_contact(ctx, admin, client.id, caregiver)
         demo.client_ids.append(client.id)
     local_now = now.astimezone(tz)
-    monday = (local_now - timedelta(days=local_now.weekday())).date()
+    monday = demo.monday = (local_now - timedelta(days=local_now.weekday())).date()
     for day, hour, who, client_ix, telehealth, status in WEEK:
         start = datetime(monday.year, monday.month, monday.day, hour, tzinfo=tz) + timedelta(
             days=day

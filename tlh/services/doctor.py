@@ -19,6 +19,7 @@ from tlh.domain.doctor import Check, fail, ok, warn
 from tlh.errors import InvalidInput
 from tlh.messaging.config import MessagingConfig
 from tlh.messaging.errors import PermanentError, TransientError
+from tlh.net import is_loopback
 from tlh.services.auth import require_role
 from tlh.services.context import Actor
 
@@ -37,12 +38,17 @@ async def run_checks(
     ice_servers: Sequence[dict[str, Any]],
     data_dir: Path,
     timeout_s: float = CHECK_TIMEOUT_S,
+    *,
+    own_url: str = "http://127.0.0.1:8765",
+    listen_host: str = "127.0.0.1",
 ) -> list[Check]:
-    """Every server-side check, run at once; admins only."""
+    """Every server-side check, run at once; admins only. ``own_url`` is where links
+    point without a public URL; ``listen_host`` the address the server listens on."""
     from tlh.domain.models import Role
 
     require_role(actor, Role.ADMIN)
     probes: list[Probe] = [
+        lambda: links_check(messaging.public_url, own_url, listen_host),
         lambda: email_check(messaging, timeout_s),
         lambda: sms_check(messaging, timeout_s),
         *ice_probes(ice_servers, timeout_s),
@@ -58,6 +64,38 @@ async def bounded(probe: Probe, timeout_s: float) -> Check:
             return await probe()
     except TimeoutError:
         return fail("check", "a check did not finish in time", "run tlh doctor again")
+
+
+async def links_check(public_url: str | None, own_url: str, listen_host: str) -> Check:
+    """Links in messages must open where clients are: a loopback address only works on
+    this machine, and is a failure when the server listens for other machines."""
+    base = (public_url or own_url).rstrip("/")
+    fix = "set [messaging] public_url in tlh.toml to the address clients' browsers reach"
+    if not _this_machine_only(urlsplit(base).hostname or ""):
+        return ok("links", f"links in messages point at {base}")
+    said = "" if public_url else " (no [messaging] public_url)"
+    if not is_loopback(listen_host):  # 0.0.0.0 and real addresses serve other machines
+        return fail(
+            "links",
+            f"links in messages point at {base}{said}, which only this machine opens,"
+            f" while the server listens on {listen_host} for others",
+            fix,
+        )
+    return warn(
+        "links", f"links in messages point at {base}{said}: only this machine opens them", fix
+    )
+
+
+def _this_machine_only(host: str) -> bool:
+    """Loopback, or the "any address" a server listens on (no browser can open it)."""
+    import ipaddress
+
+    if is_loopback(host):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_unspecified
+    except ValueError:
+        return False
 
 
 async def email_check(config: MessagingConfig, timeout_s: float) -> Check:

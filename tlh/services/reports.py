@@ -22,7 +22,7 @@ from tlh.errors import BadRequest, Forbidden, NotFound
 from tlh.services import auth
 from tlh.services.context import Actor, Context
 from tlh.services.exporting import escape_formula
-from tlh.services.staff import find_staff
+from tlh.services.staff import find_staff, shown
 
 READERS = (Role.ADMIN, Role.SCHEDULER, Role.CLINICIAN)
 #: Longest range one report covers (days), so one request cannot scan everything forever.
@@ -62,9 +62,9 @@ def _clinician(ctx: Context, actor: Actor, ref: str | None) -> str | None:
         try:
             staff = find_staff(ctx, ref)
         except NotFound:
-            raise BadRequest("no clinician with that id or email") from None
+            raise BadRequest(f"no clinician has the id or email {shown(ref)}") from None
         if not isinstance(staff, Staff) or not staff.is_clinician:
-            raise BadRequest("no clinician with that id or email")
+            raise BadRequest(f"no clinician has the id or email {shown(ref)}")
         clinician_id = staff.id
     if actor.role is Role.CLINICIAN:
         if clinician_id not in (None, actor.id):

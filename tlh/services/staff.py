@@ -24,8 +24,15 @@ def find_staff(ctx: Context, ref: str) -> Staff:
         matches = ctx.store.find("staff", "email", ref.strip().lower())
         record = matches[0] if matches else None
     if not isinstance(record, Staff):
-        raise NotFound("no staff member with that id or email")
+        # Staff ids and work emails are not patients' data: saying which one helps.
+        raise NotFound(f"no staff member has the id or email {shown(ref)}")
     return record
+
+
+def shown(ref: str) -> str:
+    """A staff id or email as typed, quoted and cut short, for an error message."""
+    text = ref.strip()
+    return repr(text if len(text) <= 80 else text[:77] + "...")
 
 
 async def add_staff(ctx: Context, actor: Actor, new: NewStaff) -> tuple[Staff, str]:

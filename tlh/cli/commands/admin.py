@@ -49,6 +49,9 @@ def backup(
 
         data = await client.admin.backup()
         write_file(file, data)
-        out.note(f"wrote backup {file} ({len(data)} bytes)")
+        if out.as_json:
+            out.json({"file": str(file), "bytes": len(data)})
+        else:
+            out.note(f"wrote backup {file} ({len(data)} bytes)")
 
     run(ctx, body)

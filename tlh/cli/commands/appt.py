@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from tlh.cli.exit import ExitStatus
 from tlh.cli.output import Output
 from tlh.cli.render import appointment_fields, appointment_table
 from tlh.cli.state import JsonOpt, output, run
@@ -13,6 +14,7 @@ from tlh.cli.state import JsonOpt, output, run
 from . import appt_files
 
 if TYPE_CHECKING:
+    from tlh.cli.names import Names
     from tlh.client import TlhClient
     from tlh.domain.models import Appointment
 
@@ -39,29 +41,28 @@ ClinicianOpt = Annotated[
 ]
 
 
-async def _context(client: TlhClient) -> tuple[str, dict[str, str]]:
-    """The practice's zone and staff emails by id, for human tables (one fetch each)."""
-    policy = await client.practice.get()
-    staff = {s.id: s.email for s in await client.staff.list()}
-    return policy.timezone, staff
-
-
 async def _show(client: TlhClient, out: Output, appts: list[Appointment], many: bool) -> None:
+    from tlh.cli.names import Names
+
     if out.as_json:
         out.json({"items": appts} if many else appts[0])
         return
-    zone, staff = await _context(client)
+    names = await Names(client).load(c for a in appts for c in a.client_ids)
     if many:
-        appointment_table(out, appts, zone, staff)
+        appointment_table(out, appts, names)
     else:
-        appointment_fields(out, appts[0], zone, staff)
+        appointment_fields(out, appts[0], names)
 
 
 @app.command("add")
 def add(
     ctx: typer.Context,
     client_ids: Annotated[
-        list[str], typer.Option("--client", help="Client id (repeat for a group session).")
+        list[str],
+        typer.Option(
+            "--client",
+            help="The client: id, email, external id or full name (repeat for a group).",
+        ),
     ],
     clinicians: Annotated[
         list[str], typer.Option("--clinician", help="Clinician email or id (repeatable).")
@@ -69,7 +70,9 @@ def add(
     start: Annotated[
         str,
         typer.Option(
-            "--start", help="Start, ISO 8601; local to the practice unless it has an offset."
+            "--start",
+            help="Start, ISO 8601 (local to the practice unless it has an offset), or e.g."
+            " 'tomorrow 09:00'.",
         ),
     ],
     duration: Annotated[int, typer.Option("--duration", help="Length in minutes.")],
@@ -89,19 +92,22 @@ def add(
     strict_availability: StrictOpt = False,
     json_: JsonOpt = False,
 ) -> None:
-    """Add an appointment (or a series with --repeat); a telehealth one is invited at
-    once when the practice's invite_on_create is on."""
+    """Add an appointment (or a series with --repeat); prints the new ids, one a line. A
+    telehealth one is invited at once when the practice's invite_on_create is on."""
     output(ctx, json_)
 
     async def body(client: TlhClient, out: Output) -> None:
         from tlh.cli.booking_notes import messages_note, warn_all
+        from tlh.cli.days import resolve_all
+        from tlh.cli.resolve import client_ids as resolve
 
+        (when,) = await resolve_all(client, start)
         booked = await client.appointments.book(
             notify=not no_notify,
             strict_availability=strict_availability,
-            client_ids=client_ids,
+            client_ids=await resolve(client, out, client_ids),
             clinicians=clinicians,
-            start=start,
+            start=when or start,
             duration_min=duration,
             modality="telehealth" if telehealth else None,
             kind=kind,
@@ -115,7 +121,15 @@ def add(
             out.json(booked)
             return
         messages_note(out, booked.messages)
-        await _show(client, out, booked.items, many=True)
+        from tlh.cli.names import Names
+        from tlh.cli.render import appointment_line
+
+        # Like every `add`: the new ids on stdout (APPT=$(tlh appt add ...)), and what
+        # was booked, as people read it, on stderr.
+        names = await Names(client).load(c for a in booked.items for c in a.client_ids)
+        for appt in booked.items:
+            out.line(appt.id)
+            out.note(f"added {appt.id}: {appointment_line(appt, names)}")
 
     run(ctx, body)
 
@@ -124,10 +138,11 @@ def add(
 def list_(
     ctx: typer.Context,
     date: Annotated[
-        str | None, typer.Option("--date", help="Local day YYYY-MM-DD (default today).")
+        str | None,
+        typer.Option("--date", help="Local day: YYYY-MM-DD, today, tomorrow... (default today)."),
     ] = None,
     from_: Annotated[
-        str | None, typer.Option("--from", help="First local day, YYYY-MM-DD.")
+        str | None, typer.Option("--from", help="First local day: YYYY-MM-DD, today, yesterday...")
     ] = None,
     to: Annotated[str | None, typer.Option("--to", help="Last local day, inclusive.")] = None,
     clinician: ClinicianOpt = None,
@@ -137,7 +152,10 @@ def list_(
     output(ctx, json_)
 
     async def body(client: TlhClient, out: Output) -> None:
-        found = await client.appointments.list(date=date, from_=from_, to=to, clinician=clinician)
+        from tlh.cli.days import resolve_all
+
+        day, first, last = await resolve_all(client, date, from_, to)
+        found = await client.appointments.list(date=day, from_=first, to=last, clinician=clinician)
         if out.as_json:
             out.raw(client.last_body + b"\n")  # the API's bytes verbatim: no re-encode
             return
@@ -161,7 +179,9 @@ def show(ctx: typer.Context, id: IdArg, json_: JsonOpt = False) -> None:
 def update(
     ctx: typer.Context,
     id: IdArg,
-    start: Annotated[str | None, typer.Option("--start", help="New start (ISO 8601).")] = None,
+    start: Annotated[
+        str | None, typer.Option("--start", help="New start: ISO 8601, or e.g. 'tomorrow 10:00'.")
+    ] = None,
     duration: Annotated[
         int | None, typer.Option("--duration", help="New length in minutes.")
     ] = None,
@@ -190,10 +210,13 @@ def update(
     modality = None if telehealth is None else ("telehealth" if telehealth else "in_person")
 
     async def body(client: TlhClient, out: Output) -> None:
+        from tlh.cli.days import resolve_all
+
+        (when,) = await resolve_all(client, start)
         changed = await client.appointments.update(
             id,
             notify=not no_notify,
-            start=start,
+            start=when,
             duration_min=duration,
             modality=modality,
             clinicians=clinicians or None,
@@ -242,26 +265,48 @@ def explain(
     ctx: typer.Context,
     id: IdArg,
     at: Annotated[
-        str | None, typer.Option("--at", help="Ask for this time (ISO 8601) instead of now.")
+        str | None,
+        typer.Option(
+            "--at", help="Ask for this time (ISO 8601, or e.g. 'tomorrow 08:55') instead of now."
+        ),
     ] = None,
     clinician: ClinicianOpt = None,
     json_: JsonOpt = False,
 ) -> None:
-    """Say whether a telehealth session can start, and every reason it cannot."""
+    """Say whether a telehealth session can start, and every reason it cannot (exit 1
+    when it cannot, with or without --json)."""
     output(ctx, json_)
 
     async def body(client: TlhClient, out: Output) -> int:
-        answer = await client.appointments.eligibility(id, at=at, clinician=clinician)
+        from tlh.cli.days import resolve_all
+        from tlh.cli.names import Names
+        from tlh.cli.render import appointment_line
+
+        (when,) = await resolve_all(client, at)
+        answer = await client.appointments.eligibility(id, at=when, clinician=clinician)
         if out.as_json:
             out.json(answer)
-        elif answer.can_start:
-            out.line("can start")
         else:
-            out.line("cannot start:")
-            out.table(("code", "reason"), [(b.code, b.message) for b in answer.blockers])
-        if not out.as_json:
+            appt = await client.appointments.get(id)
+            names = await Names(client).load(appt.client_ids)
+            out.line(f"{appt.id}  {appointment_line(appt, names)}")
+            verdict = "can start" if answer.can_start else "cannot start"
+            out.line(f"at {names.time(answer.at)}: {verdict}")
+            if answer.blockers:
+                out.table(
+                    ("code", "reason"),
+                    [(b.code, _named(b.message, appt.client_ids, names)) for b in answer.blockers],
+                )
             for w in answer.warnings:  # outside availability: it does not stop the start
                 out.warn(w.message)
-        return 0 if answer.can_start or out.as_json else 1
+        # The same answer in both forms: a script reading --json can rely on the code.
+        return 0 if answer.can_start else int(ExitStatus.ERROR)
 
     run(ctx, body)
+
+
+def _named(message: str, client_ids: tuple[str, ...], names: Names) -> str:
+    """A server message naming clients by id, with their names (only on this screen)."""
+    for client_id in client_ids:
+        message = message.replace(f"client {client_id}", names.client(client_id))
+    return message

@@ -158,22 +158,22 @@ def _summary(out: Output, report: ImportReport) -> None:
 def export(
     ctx: typer.Context,
     from_: Annotated[
-        str | None, typer.Option("--from", help="First local day, YYYY-MM-DD.")
+        str | None, typer.Option("--from", help="First local day: YYYY-MM-DD, today, yesterday...")
     ] = None,
     to: Annotated[str | None, typer.Option("--to", help="Last local day, inclusive.")] = None,
-    fmt: Annotated[str, typer.Option("--format", help="csv, json or ics.")] = "csv",
+    fmt: Annotated[str | None, typer.Option("--format", help="csv (default), json or ics.")] = None,
     dest: Annotated[
         Path | None, typer.Option("--output", "-o", help="Write to this file (default stdout).")
     ] = None,
 ) -> None:
-    """Export appointments as a CSV, JSON or iCalendar file."""
-    if fmt not in ("csv", "json", "ics"):
-        output(ctx, False).out.error("--format must be csv, json or ics")
-        raise typer.Exit(int(ExitStatus.USAGE))
+    """Export appointments as a CSV, JSON or iCalendar file (JSON with --json)."""
 
     async def body(client: TlhClient, out: Output) -> None:
-        from tlh.cli.exports import deliver
+        from tlh.cli.days import resolve_all
+        from tlh.cli.exports import deliver, export_format
 
-        deliver(out, dest, await client.appointments.export(from_, to, fmt))
+        chosen = export_format(out, fmt, ("csv", "json", "ics"))
+        first, last = await resolve_all(client, from_, to)
+        deliver(out, dest, await client.appointments.export(first, last, chosen), chosen)
 
     run(ctx, body)

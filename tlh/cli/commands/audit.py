@@ -12,6 +12,7 @@ from tlh.cli.output import Output
 from tlh.cli.state import JsonOpt, output, run
 
 if TYPE_CHECKING:
+    from tlh.cli.names import Names
     from tlh.client import TlhClient
 
 app = typer.Typer(help="Read, export and verify the audit log.", no_args_is_help=True)
@@ -31,24 +32,66 @@ def list_(
     output(ctx, json_)
 
     async def body(client: TlhClient, out: Output) -> None:
+        from tlh.cli.names import Names
+
         entries = await client.audit.list(since=since, limit=limit)
         if out.as_json:
             out.json({"items": entries})
             return
-        columns: list[str] = []
-        for entry in entries:
-            columns.extend(k for k in entry if k not in columns)
-        out.table(columns, [[_cell(e.get(c)) for c in columns] for e in entries])
+        names = await Names(client).load()
+        out.table(
+            ("#", f"at ({names.zone})", "who", "from", "action", "record", "hash"),
+            [
+                (
+                    e.get("seq", ""),
+                    _when(e.get("at"), names),
+                    _who(e.get("actor"), names),
+                    e.get("source") or "",
+                    e.get("action", ""),
+                    e.get("target", ""),
+                    str(e.get("hash", ""))[:HASH_SHOWN],
+                )
+                for e in entries
+            ],
+        )
+        out.note(f"hashes shortened to {HASH_SHOWN} characters: `tlh audit verify` checks them")
 
     run(ctx, body)
 
 
-def _cell(value: object) -> object:
-    if isinstance(value, dict | list):
-        import msgspec
+#: Characters of each entry's hash shown in the table (the full 64 are in --json).
+HASH_SHOWN = 12
+#: How actors that are not staff members read.
+ACTORS = {"system": "system", "client_link": "client link", "client": "client"}
 
-        return msgspec.json.encode(value).decode()
-    return "" if value is None else value
+
+def _when(value: object, names: Names) -> str:
+    """An entry's time in the practice's zone, to the second."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    if not isinstance(value, str):
+        return ""
+    try:
+        return (
+            datetime.fromisoformat(value)
+            .astimezone(ZoneInfo(names.zone))
+            .strftime("%Y-%m-%d %H:%M:%S")
+        )
+    except (KeyError, ValueError):
+        return value
+
+
+def _who(actor: object, names: Names) -> str:
+    """A staff member's name (and role); other actors by kind (a link by its id)."""
+    if not isinstance(actor, dict):
+        return ""
+    kind, actor_id = str(actor.get("kind", "")), str(actor.get("id", ""))
+    if kind == "staff":
+        role = actor.get("role")
+        return f"{names.staff(actor_id)} ({role})" if role else names.staff(actor_id)
+    shown = ACTORS.get(kind, kind)
+    return shown if actor_id in ("", kind) else f"{shown} {actor_id}"
 
 
 @app.command("export")
@@ -58,12 +101,19 @@ def export(
         Path | None, typer.Option("--output", "-o", help="Write to this file (default stdout).")
     ] = None,
 ) -> None:
-    """Export the audit log as stored (JSON lines)."""
+    """Export the audit log as stored (JSON lines; with --json one {"items": [...]})."""
 
     async def body(client: TlhClient, out: Output) -> None:
         from tlh.cli.exports import deliver
 
-        deliver(out, dest, await client.audit.export())
+        data = await client.audit.export()
+        if out.as_json and dest is None:
+            # The stored lines (each one entry's JSON) framed as one document, bytes as
+            # stored: the hash chain can still be checked from them.
+            lines = [line for line in data.splitlines() if line.strip()]
+            out.raw(b'{"items":[' + b",".join(lines) + b"]}\n")
+            return
+        deliver(out, dest, data, "jsonl")
 
     run(ctx, body)
 

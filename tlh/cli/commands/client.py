@@ -18,7 +18,9 @@ app = typer.Typer(help="Add, find and change clients and their contacts.", no_ar
 contact_app = typer.Typer(help="A client's contacts (caregivers).", no_args_is_help=True)
 app.add_typer(contact_app, name="contact")
 
-IdArg = Annotated[str, typer.Argument(help="Client id (cli_...).")]
+IdArg = Annotated[
+    str, typer.Argument(help="The client: id (cli_...), email, external id or full name.")
+]
 EmailOpt = Annotated[str | None, typer.Option("--email", help="Email address.")]
 PhoneOpt = Annotated[str | None, typer.Option("--phone", help="Mobile number (E.164 preferred).")]
 DobOpt = Annotated[str | None, typer.Option("--dob", help="Date of birth, YYYY-MM-DD.")]
@@ -85,7 +87,9 @@ def show(ctx: typer.Context, id: IdArg, json_: JsonOpt = False) -> None:
     output(ctx, json_)
 
     async def body(client: TlhClient, out: Output) -> None:
-        _one(out, await client.clients.get(id))
+        from tlh.cli.resolve import client_id
+
+        _one(out, await client.clients.get(await client_id(client, out, id)))
 
     run(ctx, body)
 
@@ -105,8 +109,15 @@ def update(
     output(ctx, json_)
 
     async def body(client: TlhClient, out: Output) -> None:
+        from tlh.cli.resolve import client_id
+
         changed = await client.clients.update(
-            id, name=name, email=email, phone=phone, dob=dob, external_id=external_id
+            await client_id(client, out, id),
+            name=name,
+            email=email,
+            phone=phone,
+            dob=dob,
+            external_id=external_id,
         )
         _one(out, changed)
 
@@ -135,8 +146,15 @@ def contact_add(
     )
 
     async def body(client: TlhClient, out: Output) -> None:
+        from tlh.cli.resolve import client_id
+
         changed = await client.clients.add_contact(
-            id, name, relationship=relationship, email=email, phone=phone, reminders=wanted
+            await client_id(client, out, id),
+            name,
+            relationship=relationship,
+            email=email,
+            phone=phone,
+            reminders=wanted,
         )
         _one(out, changed)
 

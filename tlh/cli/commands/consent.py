@@ -21,7 +21,9 @@ app = typer.Typer(
     no_args_is_help=True,
 )
 
-ClientArg = Annotated[str, typer.Argument(help="Client id (cli_...).")]
+ClientArg = Annotated[
+    str, typer.Argument(help="The client: id (cli_...), email, external id or full name.")
+]
 
 
 def _record(client: TlhClient, out: Output, record: ConsentRecord, what: str) -> None:
@@ -49,12 +51,15 @@ def send(
     channel = pick_channel(ctx, email=email, sms=sms) or "email"
 
     async def body(client: TlhClient, out: Output) -> None:
-        sent = await client.consents.send(client_id, channel, to=to)
+        from tlh.cli.resolve import client_id as resolve
+
+        who = await resolve(client, out, client_id)
+        sent = await client.consents.send(who, channel, to=to)
         if out.as_json:
             out.raw(client.last_body + b"\n")
         else:
             out.line(sent.message.id)
-            out.note(f"consent form sent by {channel} to client {client_id}")
+            out.note(f"consent form queued by {channel} for client {who}")
 
     run(ctx, body)
 
@@ -63,29 +68,36 @@ def send(
 def record_verbal(
     ctx: typer.Context,
     client_id: ClientArg,
-    by: Annotated[
-        str, typer.Option("--by", help="Email of the clinician who took the consent (you).")
-    ],
     note: Annotated[str, typer.Option("--note", help="Your attestation: when and how.")],
+    by: Annotated[
+        str | None,
+        typer.Option(
+            "--by",
+            help="Optional check: the email you attest as; refused unless it is who is"
+            " logged in (you are the attester).",
+        ),
+    ] = None,
     json_: JsonOpt = False,
 ) -> None:
-    """Record consent given by voice; the logged-in clinician attests to it."""
+    """Record consent given by voice; you, the logged-in clinician, attest to it."""
     output(ctx, json_)
     if not note.strip():
         raise usage(ctx, "--note must say how the consent was given")
 
     async def body(client: TlhClient, out: Output) -> None:
+        from tlh.cli.resolve import client_id as resolve
         from tlh.errors import Forbidden
 
-        # The server records the caller as the attester: --by guards against attesting
-        # in someone else's name with the wrong token.
-        me = await client.staff.me()
-        if me.email.casefold() != by.strip().casefold():
-            raise Forbidden(
-                f"you are logged in as {me.email}, not {by.strip()}: "
-                "log in as the clinician who took the consent"
-            )
-        record = await client.consents.verbal(client_id, note)
+        # The server records the caller as the attester; --by, when given, guards against
+        # attesting in someone else's name with the wrong token.
+        if by is not None:
+            me = await client.staff.me()
+            if me.email.casefold() != by.strip().casefold():
+                raise Forbidden(
+                    f"you are logged in as {me.email}, not {by.strip()}: "
+                    "log in as the clinician who took the consent"
+                )
+        record = await client.consents.verbal(await resolve(client, out, client_id), note)
         _record(client, out, record, "verbal consent recorded")
 
     run(ctx, body)
@@ -95,7 +107,8 @@ def record_verbal(
 def status(
     ctx: typer.Context,
     client_id: Annotated[
-        str | None, typer.Argument(help="Client id (cli_...); default every client.")
+        str | None,
+        typer.Argument(help="The client (id, email, external id or name); default every client."),
     ] = None,
     json_: JsonOpt = False,
 ) -> None:
@@ -103,13 +116,16 @@ def status(
     output(ctx, json_)
 
     async def body(client: TlhClient, out: Output) -> None:
+        from tlh.cli.names import Names
         from tlh.cli.render import consent_table
+        from tlh.cli.resolve import client_id as resolve
 
-        found = await client.consents.list(client_id)
+        who = None if client_id is None else await resolve(client, out, client_id)
+        found = await client.consents.list(who)
         if out.as_json:
             out.raw(client.last_body + b"\n")
             return
-        consent_table(out, found, (await client.practice.get()).timezone)
+        consent_table(out, found, await Names(client).load(c.client_id for c in found))
 
     run(ctx, body)
 
@@ -127,7 +143,9 @@ def revoke(
     output(ctx, json_)
 
     async def body(client: TlhClient, out: Output) -> None:
-        record = await client.consents.revoke(client_id, note)
+        from tlh.cli.resolve import client_id as resolve
+
+        record = await client.consents.revoke(await resolve(client, out, client_id), note)
         _record(client, out, record, "consent revoked")
 
     run(ctx, body)
@@ -136,18 +154,18 @@ def revoke(
 @app.command("export")
 def export(
     ctx: typer.Context,
-    fmt: Annotated[str, typer.Option("--format", help="csv or json.")] = "csv",
+    fmt: Annotated[str | None, typer.Option("--format", help="csv (default) or json.")] = None,
     dest: Annotated[
         Path | None, typer.Option("--output", "-o", help="Write to this file (default stdout).")
     ] = None,
 ) -> None:
-    """Export the consent ledger (admin; signature images are left out of CSV)."""
-    if fmt not in ("csv", "json"):
-        raise usage(ctx, "--format must be csv or json")
+    """Export the consent ledger (admin; signature images are left out of CSV; JSON with
+    --json)."""
 
     async def body(client: TlhClient, out: Output) -> None:
-        from tlh.cli.exports import deliver
+        from tlh.cli.exports import deliver, export_format
 
-        deliver(out, dest, await client.consents.export(fmt))
+        chosen = export_format(out, fmt, ("csv", "json"))
+        deliver(out, dest, await client.consents.export(chosen), chosen)
 
     run(ctx, body)

@@ -55,6 +55,9 @@ def dashboard(
     from tlh.tui.app import DashboardApp  # ~150 ms of textual: only this command pays
 
     st = state(ctx)
+    if st.out.as_json:
+        st.out.error("the dashboard is interactive and prints no JSON: try `tlh room watch --json`")
+        raise typer.Exit(int(ExitStatus.USAGE))
     try:
         path, stored, settings = _settings(hook, warn_after, sound)
     except InvalidInput as exc:
@@ -98,18 +101,12 @@ def _settings(
     return path, stored, settings
 
 
-def demo_dashboard(url: str, token: str, join: str) -> None:
-    """The dashboard of ``tlh demo``: signed in as ``token``, greeting with the client link."""
+def demo_dashboard(url: str, token: str, greeting: str | None) -> None:
+    """The dashboard of ``tlh demo``: signed in as ``token``, greeting with ``greeting``."""
     import asyncio
 
     from tlh.client import TlhClient
     from tlh.tui.app import DashboardApp
-
-    greeting = (
-        f"Open {join} in a browser to arrive as the client; press a here to admit them."
-        if join
-        else None
-    )
 
     async def go() -> None:
         async with TlhClient(url, token) as client:

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -32,7 +29,15 @@ ToOpt = Annotated[
 ContactOpt = Annotated[
     str | None, typer.Option("--contact", help="A contact (caregiver) id of the client.")
 ]
-ClinicianOpt = Annotated[str, typer.Option("--clinician", help="The clinician's email or id.")]
+ClinicianOpt = Annotated[
+    str | None, typer.Option("--clinician", help="The clinician's email or id (default: you).")
+]
+
+
+async def me_unless(client: TlhClient, clinician: str | None) -> str:
+    """``clinician``, or the logged-in staff member's id: an option that would only
+    repeat who is logged in is not required."""
+    return clinician if clinician else (await client.staff.me()).id
 
 
 def usage(ctx: typer.Context, message: str) -> typer.Exit:
@@ -49,19 +54,6 @@ def pick_channel(ctx: typer.Context, default: str | None = "email", **flags: boo
     return chosen[0] if chosen else default
 
 
-@contextmanager
-def working(out: Output, label: str) -> Iterator[None]:
-    """A spinner on stderr while the server works, only when a person is watching."""
-    if out.as_json or not sys.stderr.isatty():
-        yield
-        return
-    from rich.console import Console  # ~80 ms: only interactive bulk sends pay for it
-
-    console = Console(file=sys.stderr, highlight=False, markup=False, emoji=False)
-    with console.status(label):
-        yield
-
-
 def _api_json(client: TlhClient, out: Output) -> None:
     """The answer's bytes verbatim: ``--json`` is the wire format, not a re-encoding."""
     out.raw(client.last_body + b"\n")
@@ -75,7 +67,10 @@ def send(
     ] = None,
     date: Annotated[
         str | None,
-        typer.Option("--date", help="Invite every telehealth appointment of this local day."),
+        typer.Option(
+            "--date",
+            help="Invite every telehealth appointment of this local day (YYYY-MM-DD, tomorrow...).",
+        ),
     ] = None,
     email: EmailFlag = False,
     sms: SmsFlag = False,
@@ -103,9 +98,12 @@ def send(
         out.note(f"queued {len(sent.messages)} {channel} message(s) for {appt}")
 
     async def day(client: TlhClient, out: Output) -> None:
-        assert date is not None
-        with working(out, f"sending the invitations of {date} by {channel}"):
-            report = await client.invites.day(date, channel)
+        from tlh.cli.days import resolve_all
+
+        (day_,) = await resolve_all(client, date)
+        assert day_ is not None
+        with out.working(f"sending the invitations of {day_} by {channel}"):
+            report = await client.invites.day(day_, channel)
         if out.as_json:
             _api_json(client, out)
             return
@@ -142,7 +140,9 @@ def link(
 @app.command("quick")
 def quick(
     ctx: typer.Context,
-    client_id: Annotated[str, typer.Argument(help="Client id (cli_...).")],
+    client_id: Annotated[
+        str, typer.Argument(help="The client: id (cli_...), email, external id or full name.")
+    ],
     clinician: Annotated[
         str | None,
         typer.Option("--clinician", help="The clinician's email or id (default: you)."),
@@ -160,7 +160,10 @@ def quick(
     channel = pick_channel(ctx, default=None, email=email, sms=sms, copy=copy)
 
     async def body(client: TlhClient, out: Output) -> None:
-        made = await client.invites.quick(client_id, clinician=clinician, channel=channel, to=to)
+        from tlh.cli.resolve import client_id as resolve
+
+        who = await resolve(client, out, client_id)
+        made = await client.invites.quick(who, clinician=clinician, channel=channel, to=to)
         if out.as_json:
             _api_json(client, out)
         elif channel in (None, "copy"):
@@ -174,12 +177,12 @@ def quick(
 
 
 @app.command("guest")
-def guest(ctx: typer.Context, clinician: ClinicianOpt, json_: JsonOpt = False) -> None:
+def guest(ctx: typer.Context, clinician: ClinicianOpt = None, json_: JsonOpt = False) -> None:
     """Make a link that lets a guest into a clinician's waiting room; prints the URL."""
     output(ctx, json_)
 
     async def body(client: TlhClient, out: Output) -> None:
-        made = await client.invites.guest(clinician)
+        made = await client.invites.guest(await me_unless(client, clinician))
         if out.as_json:
             _api_json(client, out)
         else:
@@ -189,12 +192,12 @@ def guest(ctx: typer.Context, clinician: ClinicianOpt, json_: JsonOpt = False) -
 
 
 @app.command("website")
-def website(ctx: typer.Context, clinician: ClinicianOpt, json_: JsonOpt = False) -> None:
+def website(ctx: typer.Context, clinician: ClinicianOpt = None, json_: JsonOpt = False) -> None:
     """Print an HTML snippet for the practice's website that opens a clinician's room."""
     output(ctx, json_)
 
     async def body(client: TlhClient, out: Output) -> None:
-        snippet = await client.invites.website(clinician)
+        snippet = await client.invites.website(await me_unless(client, clinician))
         if out.as_json:
             _api_json(client, out)
         else:

@@ -8,6 +8,7 @@ and the client commands never pay for aiohttp or TinyDB.
 from __future__ import annotations
 
 import contextlib
+import shlex
 import signal
 import sys
 import threading
@@ -22,9 +23,12 @@ from tlh.cli.state import handled, state
 
 if TYPE_CHECKING:
     from tlh.cli.output import Output
+    from tlh.server.demo import DemoInfo
 
 #: Signals that end the demo like Ctrl-C, so the demo data is removed (not SIGKILL).
 _ENDINGS = (signal.SIGTERM, signal.SIGHUP)
+#: Seconds the demo's server may take to seed and listen before the dashboard gives up.
+STARTUP_S = 60.0
 
 DataDirOpt = Annotated[
     Path | None,
@@ -46,23 +50,108 @@ def init(
     admin_name: Annotated[str, typer.Option("--admin-name", help="The admin's name.")] = "Admin",
     data_dir: DataDirOpt = None,
     url: Annotated[
-        str, typer.Option("--url", help="URL the server will have (saved with the token).")
-    ] = "http://127.0.0.1:8765",
+        str | None,
+        typer.Option(
+            "--url",
+            help="Where this CLI reaches the server (saved with the token; default: TLH_URL"
+            " or http://127.0.0.1:8765). A loopback URL's port is the one `tlh serve` uses.",
+        ),
+    ] = None,
+    public_url: Annotated[
+        str | None,
+        typer.Option(
+            "--public-url",
+            help="Where links in emails and texts point: the address clients' browsers"
+            " reach (asked when a terminal is attached; default: --url).",
+        ),
+    ] = None,
+    force: Annotated[
+        bool,
+        typer.Option("--force", help="Replace the server and token the CLI has saved already."),
+    ] = False,
 ) -> None:
-    """Create a practice and its first admin in an empty data dir; print the admin's token."""
+    """Create a practice and its first admin in an empty data dir, write its tlh.toml,
+    save the URL and admin token for the CLI; print the token and how to serve it."""
     import asyncio
 
     out = state(ctx).out
     with handled(out):
         from tlh.cli import config
+        from tlh.cli.invocation import tlh_command
+        from tlh.cli.server_config import check_public_url, server_toml
         from tlh.services.bootstrap import init_practice
 
-        where = _data_dir(data_dir)
+        where = _data_dir(data_dir).absolute()
+        reached = url or state(ctx).url or config.DEFAULT_URL
+        _may_replace_saved(out, force)
+        links_to = check_public_url(public_url or _ask_public_url(reached))
         token = asyncio.run(init_practice(where, practice, tz, admin, admin_name))
-        out.line(token)
-        path = config.save(url, token)
+        toml = where / "tlh.toml"
+        wrote_toml = not toml.exists()
+        if wrote_toml:
+            _write_private(toml, server_toml(reached, links_to))
+        path = config.save(reached, token)
+        serve_cmd = f"{tlh_command()} serve --data-dir {shlex.quote(str(where))}"
+        if out.as_json:
+            out.json(
+                {
+                    "token": token,
+                    "data_dir": str(where),
+                    "config_file": str(path),
+                    "server_config": str(toml),
+                    "url": reached,
+                    "public_url": links_to,
+                    "serve": serve_cmd,
+                }
+            )
+        else:
+            out.line(token)
         out.warn(f"this is the admin's API token, shown once; also saved to {path}")
-        out.note(f"practice created in {where}; start it with `tlh serve`")
+        kept = "written" if wrote_toml else "kept as it was"
+        out.note(f"practice created in {where}; its settings: {toml} ({kept})")
+        out.note(f"start it with: {serve_cmd}")
+
+
+def _may_replace_saved(out: Output, force: bool) -> None:
+    """Refuse (or, at a terminal, ask) before the CLI's saved server is replaced: every
+    later command would go to the new one."""
+    from tlh.cli import config
+    from tlh.errors import Conflict
+
+    saved = config.load()
+    if force or not saved.token:
+        return
+    where = saved.url or config.DEFAULT_URL
+    if _interactive():
+        question = f"The CLI is set up for {where} ({config.config_path()}): replace it?"
+        if typer.confirm(question, default=False, err=True):
+            return
+    raise Conflict(
+        f"the CLI is already set up for {where} ({config.config_path()}): pass --force to"
+        " replace it, or set TLH_CONFIG to another file for this practice"
+    )
+
+
+def _ask_public_url(default: str) -> str:
+    """The public URL, asked at a terminal (links in every message point there)."""
+    if not _interactive():
+        return default
+    answer: str = typer.prompt(
+        "Public URL: where the links in emails and texts point (clients' browsers must reach it)",
+        default=default,
+        err=True,
+    )
+    return answer
+
+
+def _interactive() -> bool:
+    return sys.stdin.isatty() and sys.stderr.isatty()
+
+
+def _write_private(path: Path, text: str) -> None:
+    from tlh.cli.exports import write_file
+
+    write_file(path, text.encode("utf-8"))
 
 
 def serve(
@@ -97,7 +186,13 @@ def serve(
             key=key,
             insecure=insecure or None,
         )
-        run_server(settings)
+
+        def ready(url: str) -> None:
+            if out.as_json:  # one line a supervisor can wait for
+                out.json({"url": url, "data_dir": str(settings.data_dir)})
+                out.flush()
+
+        run_server(settings, on_ready=ready)
 
 
 def demo(
@@ -107,35 +202,53 @@ def demo(
         bool | None,
         typer.Option(
             "--dashboard/--no-dashboard",
-            help="Open the clinician's dashboard (default: when run in a terminal).",
+            help="Open the clinician's dashboard (default: when run in a terminal, without"
+            " --json).",
         ),
     ] = None,
 ) -> None:
     """Run a throw-away demo practice (seeded, deleted on exit) until Ctrl-C."""
     out = state(ctx).out
     if dashboard is None:
-        dashboard = sys.stdin.isatty() and sys.stdout.isatty()
-    with handled(out):
+        dashboard = not out.as_json and sys.stdin.isatty() and sys.stdout.isatty()
+    with handled(out), _make_hint():
+        from tlh.cli import demo_text
+        from tlh.cli.exports import write_file
+        from tlh.cli.invocation import tlh_command
         from tlh.server.demo import run_demo
 
-        ready_at = threading.Event()
-        seen: dict[str, str] = {}
+        tlh = tlh_command()
+        started = threading.Event()
+        seen: list[DemoInfo] = []
 
-        def ready(url: str, token: str, hints: list[str], lead: str, join: str) -> None:
-            seen.update(url=url, lead=lead, join=join)
-            out.line(f"tlh demo running at {url}")
-            out.line(f"admin token: {token}")
-            out.line("try:")
-            for hint in hints:
-                out.line(f"  {hint}")
-            sys.stdout.flush()
-            ready_at.set()
+        def ready(info: DemoInfo) -> None:
+            lines = demo_text.printout(info, tlh)
+            write_file(demo_text.demo_file(info), "\n".join(lines).encode() + b"\n")
+            if out.as_json:
+                out.json(demo_text.as_json(info, tlh))
+            else:
+                for line in lines:
+                    out.line(line)
+            out.flush()
+            seen.append(info)
+            started.set()
 
         with _terminate_as_interrupt():
             if not dashboard:
                 run_demo(on_ready=ready, port=port)
                 return
-            _demo_with_dashboard(run_demo, ready, ready_at, seen, port, out)
+            _demo_with_dashboard(run_demo, ready, started, seen, port, out)
+
+
+@contextmanager
+def _make_hint() -> Iterator[None]:
+    """A busy port names ``make demo PORT=`` too (the README's way in)."""
+    from tlh.server.run import PortInUse
+
+    try:
+        yield
+    except PortInUse as exc:
+        raise PortInUse(f"{exc.message} (with make: make demo PORT=N)") from None
 
 
 @contextmanager
@@ -161,41 +274,53 @@ def _terminate_as_interrupt() -> Iterator[None]:
 def _demo_with_dashboard(
     run_demo: Callable[..., None],
     ready: Callable[..., None],
-    ready_at: threading.Event,
-    seen: dict[str, str],
+    started: threading.Event,
+    seen: list[DemoInfo],
     port: int,
     out: Output,
 ) -> None:
     """The server in a background thread (its own loop); the dashboard in front, signed in
     as the clinician of the session that can start now; then serve until Ctrl-C.
 
-    The main thread waits on ``done`` (an Event), never in ``Thread.join``: on Python 3.11
-    a Ctrl-C that interrupts ``join(timeout)`` marks the thread as stopped while it still
-    runs (the bpo-45274 handling in ``_wait_for_tstate_lock``), so the next join returns
-    at once and the interpreter exits before the server removes the demo data.
+    ``started`` is set when the server is ready or has failed (a busy port): the failure
+    is raised here at once, never after a minute's wait. The main thread waits on
+    Events, never in ``Thread.join``: on Python 3.11 a Ctrl-C that interrupts
+    ``join(timeout)`` marks the thread as stopped while it still runs (the bpo-45274
+    handling in ``_wait_for_tstate_lock``), so the next join returns at once and the
+    interpreter exits before the server removes the demo data.
     """
+    from tlh.cli.demo_text import greeting
     from tlh.errors import TlhError
 
     stop = threading.Event()
     done = threading.Event()
+    failed: list[BaseException] = []
 
     def serve() -> None:
         try:
             run_demo(on_ready=ready, port=port, stop=stop)
+        except BaseException as exc:  # re-raised in the main thread, where it is shown
+            failed.append(exc)
         finally:
             done.set()
+            started.set()
 
     server = threading.Thread(target=serve, name="tlh-demo-server")
     server.start()
     try:
-        if not ready_at.wait(timeout=60) or not seen.get("lead"):
-            raise TlhError("the demo server did not start; try `tlh demo --no-dashboard`")
+        if not started.wait(timeout=STARTUP_S):
+            raise TlhError(f"the demo server did not start within {STARTUP_S:g} s")
+        if failed:
+            raise failed[0]
+        if not seen or not seen[0].clinician_token:
+            raise TlhError("the demo server stopped before it was ready")
         from tlh.cli.commands.dashboard import demo_dashboard
 
-        demo_dashboard(seen["url"], seen["lead"], seen["join"])
+        info = seen[0]
+        demo_dashboard(info.url, info.clinician_token, greeting(info))
         with contextlib.suppress(KeyboardInterrupt):
             out.line("the dashboard is closed; the demo server runs until Ctrl-C")
-            sys.stdout.flush()
+            out.flush()
             done.wait()
     finally:
         stop.set()  # the server stops and removes the demo data
@@ -212,5 +337,9 @@ def restore(
     with handled(out):
         from tlh.store.backup import restore as restore_archive
 
-        aside = restore_archive(file, _data_dir(data_dir))
-        out.note(f"restored {file}; the previous files are in {aside}")
+        where = _data_dir(data_dir)
+        aside = restore_archive(file, where)
+        if out.as_json:
+            out.json({"restored": str(file), "data_dir": str(where), "previous": str(aside)})
+        else:
+            out.note(f"restored {file}; the previous files are in {aside}")

@@ -6,7 +6,6 @@ aiortc and PyAV cost far more to import than the rest of the CLI together, so
 
 from __future__ import annotations
 
-import sys
 import time
 from typing import TYPE_CHECKING, Annotated, Any
 from urllib.parse import urlsplit
@@ -16,7 +15,7 @@ import typer
 from tlh.cli.exit import ExitStatus
 from tlh.cli.output import Output, clean
 from tlh.cli.state import JsonOpt, handled, output
-from tlh.errors import InvalidInput
+from tlh.errors import InvalidInput, TlhError
 
 if TYPE_CHECKING:
     from tlh.media.participant import Participant
@@ -46,11 +45,14 @@ def _describe(state: str, details: dict[str, Any]) -> str:
 
 async def probe_run(
     participant: Participant, wait_s: float, seconds: float
-) -> tuple[bool, dict[str, Any]]:
-    """Join, wait for admission and a connection, stay ``seconds``; whether media flowed
-    and the summary taken before leaving."""
-    await participant.start()
+) -> tuple[bool, dict[str, Any], TlhError | None]:
+    """Join, wait for admission and a connection, stay ``seconds``; whether media flowed,
+    the summary taken before leaving, and what stopped the probe early (if anything)."""
+    from tlh.errors import TlhError, Unavailable
+
+    failure: TlhError | None = None
     try:
+        await participant.start()
         await participant.wait_state("admitted", "in_session", within=wait_s)
         await participant.wait_connected(1, within=15.0)
         await participant.wait_frames(1, within=15.0)
@@ -58,17 +60,15 @@ async def probe_run(
             await participant.wait_for(
                 lambda: participant.state in ("ended", "denied"), seconds, "the call's end"
             )
-    except Exception as exc:
-        from tlh.errors import Unavailable
-
+    except TlhError as exc:
         # Staying the whole --seconds is the normal end of a probe, not a failure.
         if not (isinstance(exc, Unavailable) and "the call's end" in exc.message):
-            raise
+            failure = exc
     finally:
         summary = participant.summary()
         await participant.leave()
     received = any(sum(p["frames_received"].values()) > 0 for p in summary["peers"])
-    return received, summary
+    return received, summary, failure
 
 
 def _summary_lines(out: Output, summary: dict[str, Any]) -> None:
@@ -149,18 +149,21 @@ def probe(
                 origin, link_token=secret, display_name=name, observer=observe
             )
 
-        async def go() -> tuple[bool, dict[str, Any]]:
+        async def go() -> tuple[bool, dict[str, Any], TlhError | None]:
             try:
                 return await probe_run(participant, wait, seconds)
             finally:
                 await participant.close()
 
-        ok, summary = asyncio.run(go())
-        if out.as_json:
-            out.json({**summary, "ok": ok})
-        else:
+        ok, summary, failure = asyncio.run(go())
+        if out.as_json:  # the summary even of a failed probe: scripts read how far it got
+            error = None if failure is None else {"code": failure.code, "message": failure.message}
+            out.json({**summary, "ok": ok and failure is None, "error": error})
+        elif failure is None:
             _summary_lines(out, summary)
-        sys.stdout.flush()
+        out.flush()
+        if failure is not None:
+            raise failure
     if not ok:
         out.error("no media was received from any peer")
         raise typer.Exit(int(ExitStatus.ERROR))

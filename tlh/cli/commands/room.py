@@ -30,12 +30,25 @@ ClinicianOpt = Annotated[
 
 
 def _entry_done(client: TlhClient, out: Output, entry: EntryView, verb: str) -> None:
-    """One entry changed: its id on stdout, what happened on stderr (or the API's JSON)."""
+    """One entry changed: who and where it is now (or the API's JSON)."""
     if out.as_json:
         out.raw(client.last_body + b"\n")
         return
-    out.line(entry.id)
-    out.note(f"{verb} {entry.id} ({entry.state.value})")
+    entries_table(out, [entry])
+    out.note(f"{verb} {clean(who(entry))}")
+
+
+def who(entry: EntryView) -> str:
+    """The person an entry is, as staff see them (their name, or what they are)."""
+    return entry.label or entry.participant.value
+
+
+def entries_table(out: Output, entries: list[EntryView]) -> None:
+    """Entries by name, with their id to act on and their state now."""
+    out.table(
+        ("entry", "who", "state", "#"),
+        [(e.id, who(e), e.state.value.replace("_", " "), e.position or "") for e in entries],
+    )
 
 
 def rooms_table(out: Output, rooms: Rooms, zone: str) -> None:
@@ -78,7 +91,7 @@ def _row(
     return (
         e.id,
         room,
-        e.label or e.participant.value,
+        who(e),
         e.state.value,
         e.position or "",
         local(e.arrived_at, zone)[11:],
@@ -129,8 +142,8 @@ def admit(
         if out.as_json:
             out.raw(client.last_body + b"\n")
             return
-        for e in done.admitted:
-            out.line(e.id)
+        if done.admitted:
+            entries_table(out, done.admitted)
         out.note(f"admitted {len(done.admitted)}")
 
     run(ctx, body)

@@ -7,7 +7,6 @@ appears) and shown only on this staff member's terminal.
 
 from __future__ import annotations
 
-import sys
 from typing import TYPE_CHECKING
 
 from tlh.cli.output import Output, clean
@@ -23,19 +22,43 @@ BACKOFF = Backoff(first_s=0.5, max_s=30.0)
 SHOWN = ("room.", "session.")
 
 
+#: How an event reads in the terminal (others are shown by their type).
+VERBS = {
+    "room.joined": "arrived",
+    "room.admitted": "admitted",
+    "room.denied": "turned away",
+    "room.returned": "sent back to wait",
+    "room.transferred": "moved",
+    "room.left": "left",
+    "room.reconnected": "reconnected",
+    "room.updated": "updated",
+    "room.message": "message sent",
+    "session.started": "session started",
+    "session.ended": "session ended",
+}
+
+
 class Names:
-    """Staff and room-entry names by id, fetched lazily and cached."""
+    """Staff, room entries and appointments as people know them, fetched lazily and
+    cached (clients' names through ``tlh.cli.names``, one audited read each)."""
 
     def __init__(self, client: TlhClient) -> None:
+        from tlh.cli.names import Names as People
+
         self.client = client
-        self.zone = "UTC"
-        self.staff: dict[str, str] = {}
+        self.people = People(client)
         self.entries: dict[str, str] = {}
+        self.appointments: dict[str, str] = {}
+
+    @property
+    def zone(self) -> str:
+        """The practice's zone (after ``load``)."""
+        return self.people.zone
 
     async def load(self) -> None:
         """The practice's zone and the staff list (once per connection)."""
-        self.zone = (await self.client.practice.get()).timezone
-        self.staff = {s.id: s.name for s in await self.client.staff.list()}
+        self.people = type(self.people)(self.client)
+        await self.people.load()
 
     async def entry(self, entry_id: str) -> str:
         """Who an entry is (as staff see it), refreshing the rooms once when unknown."""
@@ -45,31 +68,58 @@ class Names:
                 self.entries[entry.id] = entry.label or entry.participant.value
         return self.entries.get(entry_id, "")
 
+    async def appointment(self, appointment_id: str, with_clients: bool) -> str:
+        """``09:00`` (``09:00 Jordan Rivera`` with its clients) in the practice's zone;
+        the id when it cannot be read."""
+        key = f"{appointment_id} {with_clients}"
+        if key not in self.appointments:
+            from tlh.errors import Forbidden, NotFound
+
+            try:
+                appt = await self.client.appointments.get(appointment_id)
+            except (NotFound, Forbidden):
+                self.appointments[key] = appointment_id
+            else:
+                shown = self.people.time(appt.start)[11:]
+                if with_clients:
+                    await self.people.load(appt.client_ids)
+                    shown = f"{shown} {self.people.clients(appt.client_ids)}"
+                self.appointments[key] = shown
+        return self.appointments[key]
+
     async def describe(self, event: StaffEvent) -> str:
-        """``HH:MM:SS  room.joined  ent_x  Ana Client  (Dr Lee)  by ...  to ...``."""
+        """``HH:MM:SS  arrived  Ana Client  for 09:00  (Dr Lee)  by ...  to ...  ent_x``."""
         from zoneinfo import ZoneInfo
 
         data = event.data
         at = event.at.astimezone(ZoneInfo(self.zone)).strftime("%H:%M:%S") if event.at else ""
-        parts = [at, f"{event.type:<17}"]
+        parts = [at, f"{VERBS.get(event.type, event.type):<17}"]
         entry_id = data.get("entry_id")
+        ids: list[str] = []
+        appointment = data.get("appointment_id")
         if isinstance(entry_id, str):
             shown = data.get("entry")  # the entry's view, when this user sees its room
             if isinstance(shown, dict) and isinstance(shown.get("label"), str):
                 self.entries[entry_id] = shown["label"] or str(shown.get("participant", ""))
-            parts += [entry_id, clean(await self.entry(entry_id))]
-        elif isinstance(data.get("session_id"), str):
-            parts.append(str(data["session_id"]))
+                if appointment is None:
+                    appointment = shown.get("appointment_id")
+            parts.append(clean(await self.entry(entry_id)))
+            ids.append(entry_id)
+            if isinstance(appointment, str):
+                parts.append(f"for {clean(await self.appointment(appointment, False))}")
+        else:
+            if isinstance(appointment, str):
+                parts.append(clean(await self.appointment(appointment, True)))
+            if isinstance(data.get("session_id"), str):
+                ids.append(str(data["session_id"]))
         clinician = data.get("clinician_id")
         if isinstance(clinician, str):
-            parts.append(f"({clean(self.staff.get(clinician, clinician))})")
-        if isinstance(data.get("appointment_id"), str):
-            parts.append(str(data["appointment_id"]))
+            parts.append(f"({clean(self.people.staff(clinician))})")
         for key in ("by", "to"):
             who = data.get(key)
             if isinstance(who, str):
-                parts.append(f"{key} {clean(self.staff.get(who, who))}")
-        return "  ".join(p for p in parts if p)
+                parts.append(f"{key} {clean(self.people.staff(who))}")
+        return "  ".join(p for p in [*parts, *ids] if p)
 
 
 async def watch_events(
@@ -111,8 +161,7 @@ async def _show(event: StaffEvent, names: Names, out: Output, bell: bool) -> boo
         out.json(event)
     else:
         out.line(await names.describe(event))
-        sys.stdout.flush()
+        out.flush()
     if bell and event.type == "room.joined":
-        sys.stderr.write("\a")
-        sys.stderr.flush()
+        out.bell()
     return True

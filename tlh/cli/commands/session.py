@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -52,10 +51,8 @@ def show_link(out: Output, url: str, open_browser: bool) -> None:
     if opened:
         out.note("opened the call page in your browser (the link works once, for 2 minutes)")
         return
-    import segno
-
     out.note("no browser opened: scan this code with a phone or tablet, or open the URL above")
-    segno.make(url, error="l").terminal(out=sys.stderr, compact=True)
+    out.qr(url)
 
 
 @app.command("start")
@@ -133,7 +130,8 @@ def end(ctx: typer.Context, appt: ApptArg, json_: JsonOpt = False) -> None:
 def list_(
     ctx: typer.Context,
     date: Annotated[
-        str | None, typer.Option("--date", help="Local day YYYY-MM-DD (default today).")
+        str | None,
+        typer.Option("--date", help="Local day: YYYY-MM-DD, today, yesterday... (default today)."),
     ] = None,
     clinician: Annotated[
         str | None, typer.Option("--clinician", help="Only this clinician's (email or id).")
@@ -144,9 +142,11 @@ def list_(
     output(ctx, json_)
 
     async def body(client: TlhClient, out: Output) -> None:
+        from tlh.cli.days import resolve_all
         from tlh.cli.timefmt import local
 
-        segments = await client.sessions.list(date, clinician)
+        (day,) = await resolve_all(client, date)
+        segments = await client.sessions.list(day, clinician)
         if out.as_json:
             out.raw(client.last_body + b"\n")
             return

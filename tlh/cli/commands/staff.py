@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from tlh.cli.output import Output
+from tlh.cli.output import Output, clean
 from tlh.cli.render import staff_table
 from tlh.cli.state import JsonOpt, output, run
 
@@ -49,13 +49,92 @@ def add(
     json_: JsonOpt = False,
 ) -> None:
     """Add a staff member and print their first API token (once)."""
-    output(ctx, json_)
+    st = output(ctx, json_)
 
     async def body(client: TlhClient, out: Output) -> None:
         made = await client.staff.add(email, name, role, telehealth, also_clinician)
         _show_token(out, made, f"added {made.staff.id}")
+        url = st.connection()[0]
+        out.note(f"they sign in on their own machine: tlh login --url {url} --token <the token>")
 
     run(ctx, body)
+
+
+@app.command("invite")
+def invite(
+    ctx: typer.Context,
+    email: Annotated[str, typer.Argument(help="The staff member's login email.")],
+    name: Annotated[
+        str | None, typer.Option("--name", help="Full name (needed when they are new).")
+    ] = None,
+    role: Annotated[
+        str, typer.Option("--role", help="admin, scheduler or clinician (when new).")
+    ] = "clinician",
+    telehealth: Annotated[
+        bool, typer.Option("--telehealth", help="Allow telehealth sessions (when new).")
+    ] = False,
+    url: Annotated[
+        str | None,
+        typer.Option(
+            "--url",
+            help="The server's address as their machine reaches it (default: the one this"
+            " CLI uses).",
+        ),
+    ] = None,
+    json_: JsonOpt = False,
+) -> None:
+    """Print the one line a staff member runs on their own machine to sign in: adds them
+    if new, else issues a new token (their old tokens stop working)."""
+    st = output(ctx, json_)
+
+    async def body(client: TlhClient, out: Output) -> None:
+        from tlh.errors import NotFound
+
+        try:
+            await client.staff.get(email)
+        except NotFound:
+            if not name:
+                from tlh.cli.exit import UsageError
+
+                raise UsageError(f"{email.strip()} is new: give their --name") from None
+            made = await client.staff.add(email, name, role, telehealth)
+            what = "added"
+        else:
+            made = await client.staff.new_token(email)
+            what = "new token: their earlier ones no longer work"
+        where = url or st.connection()[0]
+        line = login_line(where, made.token)
+        if out.as_json:
+            out.json({"staff": made.staff, "token": made.token, "login": line})
+        else:
+            out.line(line)
+        out.warn(
+            f"{clean(made.staff.name)} ({what}): give them this line privately, once; they"
+            " run it where tlh is installed, then `tlh dashboard`"
+        )
+        if is_loopback_url(where):
+            out.warn(
+                f"{where} works only on this machine: pass --url with the address"
+                " their machine reaches (the server's public URL)"
+            )
+
+    run(ctx, body)
+
+
+def login_line(url: str, token: str) -> str:
+    """The command that saves ``url`` and ``token`` on another machine (shell-quoted)."""
+    import shlex
+
+    return f"tlh login --url {shlex.quote(url)} --token {shlex.quote(token)}"
+
+
+def is_loopback_url(url: str) -> bool:
+    """Whether ``url`` points at this machine only."""
+    from urllib.parse import urlsplit
+
+    from tlh.net import is_loopback
+
+    return is_loopback(urlsplit(url).hostname or "")
 
 
 @app.command("list")

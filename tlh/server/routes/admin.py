@@ -25,11 +25,17 @@ async def backup_(request: web.Request) -> web.Response:
 @routes.get("/api/v1/admin/doctor")
 @requires(*ADMIN)
 async def doctor(request: web.Request) -> web.Response:
+    from tlh.server.settings import own_url
     from tlh.services.doctor import run_checks
 
     settings = request.app[SETTINGS]
     checks = await run_checks(
-        actor(request), settings.messaging, settings.ice_servers, settings.data_dir
+        actor(request),
+        settings.messaging,
+        settings.ice_servers,
+        settings.data_dir,
+        own_url=own_url(settings),
+        listen_host=settings.host,
     )
     return respond(Items(items=checks))
 

@@ -19,6 +19,8 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
+from tlh.tui.screens.base import DashboardScreen
+
 #: Light modules around the code (the standard asks for 4; 1 keeps it within 24 rows).
 QUIET_ZONE = 1
 #: (top dark, bottom dark) → the character drawn in dark on light.
@@ -50,7 +52,13 @@ def qr_text(lines: Iterable[str]) -> Text:
 
 
 class QrCode(ModalScreen[None]):
-    """The URL (literal text) above its QR code; Esc closes."""
+    """The URL (literal text) above its QR code; Esc closes.
+
+    It stays up until closed, over a screen that stays live: the numbered screen behind
+    it redraws whenever the dashboard's state changes, so an arrival (or someone
+    leaving) shows at once rather than when Esc is pressed. (A numbered screen redraws
+    itself only while it is in front; this dialog covers just part of it.)
+    """
 
     CSS_PATH = Path(__file__).with_name("qr_menu.tcss")
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "close", "Close")]
@@ -68,6 +76,20 @@ class QrCode(ModalScreen[None]):
         with box:
             yield Static(self.url, id="qr-url", markup=False)
             yield Static(qr_text(self.lines), id="qr-code")
+
+    def on_mount(self) -> None:
+        """Follow the dashboard's state while up (the app's ``revision``)."""
+        if hasattr(self.app, "revision"):
+            self.watch(self.app, "revision", self._behind_changed, init=False)
+
+    def _behind_changed(self) -> None:
+        """Redraw the numbered screen right behind this dialog (not one under the lock)."""
+        if not self.is_active:
+            return
+        stack = self.app.screen_stack
+        behind = stack[-2] if len(stack) > 1 else None
+        if isinstance(behind, DashboardScreen):
+            behind.redraw()
 
     def action_close(self) -> None:
         """Back to the dashboard."""
