@@ -21,7 +21,8 @@ from tlh.services.events import EventBus
 from tlh.services.hooks import HookRunner
 from tlh.services.identity import IdentityChecks
 from tlh.services.invites import reminder_renderer
-from tlh.services.links import LinkSessions, OutreachContext, load_outreach
+from tlh.services.link_sessions import LinkSessions
+from tlh.services.links import OutreachContext, load_outreach
 from tlh.services.outbox import OutboxWorker
 from tlh.services.reminder_clock import ReminderClock
 from tlh.services.staff_web import StaffWeb
@@ -68,6 +69,8 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
         store=store, audit=audit, events=bus, outreach=app[OUTREACH], own_url=own_url(settings)
     )
     app[CTX] = ctx
+    app[LINK_SESSIONS] = LinkSessions(ctx)
+    app[STAFF_WEB].attach(store)  # call pages signed in before a restart stay signed in
     worker = OutboxWorker(ctx, build_transports(settings.messaging, settings.data_dir))
     clock = ReminderClock(ctx, reminder_renderer(ctx))
     app[OUTBOX_WORKER], app[REMINDER_CLOCK] = worker, clock
@@ -99,6 +102,7 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
         await worker.start()
         await clock.start()
         await hooks.start()
+        await app[ROOMS].restore()  # the pages of a restart find their entries again
         app[ROOMS].follow(bus)
         preload = asyncio.create_task(_preload_media())
         yield
@@ -108,6 +112,7 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
         await hooks.close()
         await app[ECHO_PEERS].close()
         await app[ROOMS].close()
+        await app[STAFF_WEB].aclose()
         await app[CALL_HUB].close()
         await clock.close()
         await worker.close()
@@ -160,7 +165,6 @@ def create_app(settings: Settings) -> web.Application:
     # Templates load (and fail) here, at start-up, never when a message is sent.
     messaging = settings.messaging
     app[OUTREACH] = load_outreach(messaging.templates_dir, messaging.public_url)
-    app[LINK_SESSIONS] = LinkSessions()
     app[FAILURES] = FailureLimits()
     app[IDENTITY] = IdentityChecks()
     app[WEBSOCKETS] = set[web.WebSocketResponse]()

@@ -95,6 +95,15 @@ class RoomPages:
         if conn is not None:
             conn.outbox.push(frame)
 
+    def kept(self, entry_id: str) -> list[StaffMessage]:
+        """The messages kept for the entry's page (kept in the store with the entry)."""
+        return self._messages.get(entry_id, [])
+
+    def restore(self, entry_id: str, messages: list[StaffMessage]) -> None:
+        """The messages kept for an entry before a restart."""
+        if messages:
+            self._messages[entry_id] = messages[-_KEPT_MESSAGES:]
+
     def replay(self, entry_id: str) -> None:
         """The messages kept for the entry, to its (new) socket."""
         conn = self._conns.get(entry_id)

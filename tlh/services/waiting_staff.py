@@ -13,6 +13,7 @@ from tlh.domain.rooms import Presence, RoomEntry
 from tlh.errors import Conflict, InvalidInput, NotFound
 from tlh.services import auth, scope, sessions
 from tlh.services.context import Actor
+from tlh.services.sessions import NotEligible
 from tlh.services.staff import find_staff
 from tlh.services.waiting_admission import Admission
 from tlh.services.waiting_exits import Exits
@@ -67,12 +68,19 @@ class StaffSide:
         return done
 
     async def next(self, actor: Actor, clinician_id: str) -> RoomEntry:
-        """Admit the first in the caller's line, else the first of the shared queue."""
+        """Admit the first in the caller's line whose session can start (someone early
+        for a later visit, or whose consent is missing, waits), else the first of the
+        shared queue; with nobody able to start, the first one's reason."""
         self.check_room(actor, clinician_id, Role.ADMIN, Role.CLINICIAN)
+        blocked: NotEligible | None = None
         for room in (clinician_id, None):
-            line = rules.admissible(self._state.live(room))
-            if line:
-                return await self._admission.admit(actor, line[0], False, into=clinician_id)
+            for entry in rules.admissible(self._state.live(room)):
+                try:
+                    return await self._admission.admit(actor, entry, False, into=clinician_id)
+                except NotEligible as exc:
+                    blocked = blocked or exc
+        if blocked is not None:
+            raise blocked
         raise NobodyWaiting("nobody is waiting")
 
     async def deny(self, actor: Actor, entry_id: str, message: str | None = None) -> RoomEntry:

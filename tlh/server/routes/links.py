@@ -92,7 +92,7 @@ async def redeem(request: web.Request) -> web.Response:
         failures = request.app[FAILURES].links
         return await refuse_redemption(request, failures, "client_link", "link.redeem.failed")
     who = Actor(kind="client_link", id=link.id, source=peer)
-    await c.audit.append(who, "link.redeem", link.id)
+    session = await request.app[LINK_SESSIONS].open(link.id, who)  # audits link.redeem
     c.events.publish(
         "link.redeemed",
         {"link_id": link.id, "appointment_id": link.appointment_id, "client_id": link.client_id},
@@ -112,7 +112,6 @@ async def redeem(request: web.Request) -> web.Response:
         starts_local=local.strftime("%A %d %B, %H:%M") if local is not None else None,
     )
     response = respond(answer)
-    session = request.app[LINK_SESSIONS].open(link.id)
     response.set_cookie(
         COOKIE,
         session,
