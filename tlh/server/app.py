@@ -103,6 +103,7 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
         await clock.start()
         await hooks.start()
         await app[ROOMS].restore()  # the pages of a restart find their entries again
+        app[STAFF_SOCKETS].on_presence = app[ROOMS].staff.connected
         app[ROOMS].follow(bus)
         preload = asyncio.create_task(_preload_media())
         yield

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from msgspec.structs import replace
+
 from tlh.api.frames import StaffMessage, Status
 from tlh.domain.rooms import EntryState, RoomEntry
 from tlh.services import sessions
@@ -71,13 +73,15 @@ class RoomPages:
         del self._conns[entry_id]
         return entry_id
 
-    def farewell(self, entry: RoomEntry, status: str | None) -> None:
-        """The entry ended: its page gets its final status, and is forgotten."""
+    def farewell(self, entry: RoomEntry, status: str | None, reason: str | None = None) -> None:
+        """The entry ended: its page gets its final status (and ``reason``, why), and is
+        forgotten."""
         conn = self._conns.pop(entry.id, None)
         self._messages.pop(entry.id, None)
         self._opens_at.pop(entry.id, None)
         if conn is not None:
-            conn.outbox.push(self._status_frame(entry, status))
+            frame = self._status_frame(entry, status)
+            conn.outbox.push(replace(frame, reason=reason) if reason else frame)
             conn.entry_id = None
 
     # --- what pages are told -------------------------------------------------------------

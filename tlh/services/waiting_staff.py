@@ -141,10 +141,20 @@ class StaffSide:
         await self._admission.auto_admit(moved)
         return self._state.current(moved)
 
+    def connected(self, staff_id: str, connected: bool) -> None:
+        """A staff member opened their first page or socket, or closed their last one:
+        their waiting clients hear whether they are online."""
+        before = self._state.presence_of(staff_id)
+        self._state.set_connected(staff_id, connected)
+        after = self._state.presence_of(staff_id)
+        if after is not before:
+            self._events.presence(staff_id, after)
+            self._pages.refresh(staff_id, everyone=True)
+
     async def set_presence(self, actor: Actor, presence: Presence) -> None:
         """What the clinician's waiting clients see: online, late or busy."""
         auth.require_role(actor, Role.CLINICIAN)
         chosen = rules.chosen_presence(presence)
         self._state.set_presence(actor.id, chosen)
-        self._events.presence(actor.id, chosen)
+        self._events.presence(actor.id, self._state.presence_of(actor.id))
         self._pages.refresh(actor.id, everyone=True)
