@@ -54,6 +54,7 @@ from .ratelimit import FailureLimits
 from .routes import add_routes
 from .settings import Settings
 from .staffsockets import StaffSockets
+from .transfer import transfer
 
 
 async def _resources(app: web.Application) -> AsyncIterator[None]:
@@ -159,7 +160,12 @@ async def _close_websockets(app: web.Application) -> None:
 def create_app(settings: Settings) -> web.Application:
     """A ready-to-run application for ``settings`` (the store opens on startup)."""
     app = web.Application(
-        middlewares=[middleware.unread_bodies, middleware.errors, middleware.authenticate],
+        middlewares=[
+            middleware.unread_bodies,
+            transfer,
+            middleware.errors,
+            middleware.authenticate,
+        ],
         client_max_size=settings.max_body_bytes,
     )
     app[SETTINGS] = settings

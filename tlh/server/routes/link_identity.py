@@ -39,6 +39,7 @@ async def state(request: web.Request) -> web.Response:
     """What the page shows next, and what it needs for the call (ICE servers)."""
     link, session = cookie_link(request)
     c = ctx(request)
+    policy = c.policy()
     mode = identity.mode(c, link)
     passed = mode is IdentityCheck.OFF or request.app[IDENTITY].is_verified(link.id, session)
     verdict = redeemable(c, link, c.clock())
@@ -47,11 +48,14 @@ async def state(request: web.Request) -> web.Response:
         next=next_step(request, link, verified=passed),
         identity=mode,
         participant=link.participant,
-        practice_name=c.policy().practice_name,
+        practice_name=policy.practice_name,
         clinician_name=clinician_name(c, link),
         ice_servers=list(request.app[SETTINGS].ice_servers),
         starts_at=appt.start if appt is not None else None,
+        ends_at=appt.end if appt is not None else None,
         opens_at=verdict.opens_at if verdict.state is RedeemState.EARLY else None,
+        contact_phone=policy.contact_phone,
+        contact_email=policy.contact_email,
     )
     return respond(answer)
 
