@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo test check lint format bench clean browser
+.PHONY: demo test check lint format bench clean browser axe
 
 # Browser tests drive Debian's Chromium through Playwright (never a downloaded build);
 # `tlh doctor`'s TURN tests talk to Debian's coturn on loopback; the relay bench's smoke
@@ -32,7 +32,16 @@ browser:
 	  fi; \
 	fi
 
-test: $(STAMP) browser
+# axe-core (npm) for the browser tests' accessibility checks, in a test-only folder.
+AXE := tests/e2e/axe/node_modules/axe-core/axe.min.js
+
+$(AXE): tests/e2e/axe/package.json tests/e2e/axe/package-lock.json
+	npm ci --prefix tests/e2e/axe --no-audit --no-fund --silent
+	touch $(AXE)
+
+axe: $(AXE)
+
+test: $(STAMP) browser axe
 	$(BIN)/python -m pytest -q -p no:cacheprovider
 
 lint: $(STAMP)
@@ -40,7 +49,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
 
-check: lint
+check: lint axe
 	$(BIN)/mypy
 	$(BIN)/python -m pytest -q -p no:cacheprovider
 
@@ -52,4 +61,4 @@ bench: $(STAMP)
 	for b in bench/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache tests/e2e/axe/node_modules

@@ -98,6 +98,8 @@ async def _sign(page: Any, link: str, tmp_path: Path) -> None:
     assert "#" not in page.url  # the token left the address bar
     assert await page.locator("#practice").text_content() == "Harbour Counselling"
     await page.get_by_label("Type your full name").fill("Ana Client")
+    await page.get_by_label("I have read the form and I agree").check()
+    await page.get_by_text("Add a drawn signature (optional)").click()
     await page.locator("#pad").scroll_into_view_if_needed()
     box = await page.locator("#pad").bounding_box()
     assert box is not None
