@@ -14,11 +14,11 @@ from typing import Any
 import aiohttp
 import pytest
 
-from .a11y import assert_accessible, assert_visible_focus
-
 from tlh.server.run import start
 from tlh.server.settings import Settings
 from tlh.services.bootstrap import init_practice
+
+from .a11y import assert_accessible, assert_visible_focus
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = [

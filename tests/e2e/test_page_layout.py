@@ -1,8 +1,8 @@
 """Layout and accessibility of /j and /c as people use them, in Debian's Chromium.
 
-Element positions against the viewport (the next action in view at 360×640, "Leave" in
-view on a phone held sideways, the waiting list beside the video at 1280×800, no
-letterboxed call at 768×1024), the focus ring's contrast, toggle and group semantics, the
+Element positions against the viewport (the next action in view at 360x640, "Leave" in
+view on a phone held sideways, the waiting list beside the video at 1280x800, no
+letterboxed call at 768x1024), the focus ring's contrast, toggle and group semantics, the
 favicon, and axe-core with no serious or critical violation in every state.
 """
 
