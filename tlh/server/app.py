@@ -151,6 +151,13 @@ def own_url(settings: Settings) -> str:
     return f"{scheme}://{host}:{settings.port}"
 
 
+async def _quiet_calls(app: web.Application) -> None:
+    """Shutting down: the call sockets about to close are not people leaving their calls
+    (they come back after the restart, their media flowing meanwhile)."""
+    if CALL_HUB in app:
+        app[CALL_HUB].quiet()
+
+
 async def _close_websockets(app: web.Application) -> None:
     sockets: set[web.WebSocketResponse] = app[WEBSOCKETS]
     for ws in list(sockets):
@@ -180,6 +187,7 @@ def create_app(settings: Settings) -> web.Application:
     app[STAFF_SOCKETS] = StaffSockets()
     app[ECHO_PEERS] = EchoPeers(ice_servers=settings.ice_servers, host=settings.host)
     app.cleanup_ctx.append(_resources)
+    app.on_shutdown.append(_quiet_calls)
     app.on_shutdown.append(_close_websockets)
     add_routes(app)
     return app

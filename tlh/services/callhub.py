@@ -200,6 +200,9 @@ class CallHub:
         self._on_relayed = on_relayed
         self._calls: dict[str, dict[str, _Peer]] = {}
         self._relays: dict[str, RelaySide] = {}
+        #: The server is shutting down: its sockets close, but the peers are not gone
+        #: (they come back after the restart; their media flows meanwhile).
+        self._quiet = False
         #: Relay calls closing and segments being recorded relayed (awaited on close).
         self._tasks: set[asyncio.Task[Any]] = set()
 
@@ -285,6 +288,11 @@ class CallHub:
         self._gone(session_id, peer_id)
         return True
 
+    def quiet(self) -> None:
+        """The server is shutting down: sockets closing from now on tell nobody that
+        their peer left or is away (the pages keep their connections to each other)."""
+        self._quiet = True
+
     def away(self, session_id: str, peer_id: str, send: Send) -> bool:
         """The peer's connection ``send`` dropped, but it keeps its place in the call (a
         network blip: the reconnect grace): the others hear ``peer.away``, frames for it
@@ -296,7 +304,8 @@ class CallHub:
         peer.cancel()
         call[peer_id] = _Peer(peer.info, _nowhere)
         shown = RELAY_PREFIX + peer_id if session_id in self._relays else peer_id
-        self._broadcast(session_id, PeerAway(peer_id=shown), peer_id)
+        if not self._quiet:
+            self._broadcast(session_id, PeerAway(peer_id=shown), peer_id)
         return True
 
     def relay(self, session_id: str, from_peer: str, to_peer: str, data: Any) -> None:
@@ -422,7 +431,8 @@ class CallHub:
             self._calls.pop(session_id, None)
             return
         shown = RELAY_PREFIX + peer_id if relay is not None else peer_id
-        self._broadcast(session_id, PeerLeft(peer_id=shown), None)
+        if not self._quiet:
+            self._broadcast(session_id, PeerLeft(peer_id=shown), None)
 
     def _broadcast(self, session_id: str, frame: ServerFrame, skip: str | None) -> None:
         for peer in list(self._calls.get(session_id, {}).values()):

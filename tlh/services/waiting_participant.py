@@ -152,6 +152,13 @@ class ParticipantSide:
     async def device_check(self, entry_id: str, found: DeviceCheckDone) -> None:
         """What the page's device check found (on the entry, for staff to see)."""
         entry = self._state.entry(entry_id)
+        had = entry.device_check
+        if had is not None and (had.camera, had.microphone, had.speaker) == (
+            found.camera,
+            found.microphone,
+            found.speaker,
+        ):
+            return  # said again after a reconnect: nothing changed, nothing to write
         check = DeviceCheck(
             camera=found.camera,
             microphone=found.microphone,
