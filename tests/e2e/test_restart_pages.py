@@ -28,6 +28,7 @@ from .browser import (
     FRAMES_FLOWING,
     WATCH_FRAMES,
     LiveServer,
+    client_appointment_link,
     client_link,
     free_port,
     needs_chromium,
@@ -69,41 +70,6 @@ async def healthy(url: str, proc: subprocess.Popen[bytes], log: Path) -> None:
     await asyncio.to_thread(wait_healthy, url, proc, log=log, timeout_s=30)
 
 
-async def another_client(
-    server: LiveServer, name: str, email: str, start: datetime
-) -> tuple[str, str]:
-    """A client with consent and a telehealth appointment with Dr. Lee: their link."""
-    async with aiohttp.ClientSession(headers=server.auth) as http:
-        status, client = await post_json(
-            http, f"{server.url}/api/v1/clients", {"name": name, "email": email}
-        )
-        assert status == 201, client
-        status, _ = await post_json(
-            http,
-            f"{server.url}/api/v1/consents/verbal",
-            {"client_id": client["id"], "note": "read aloud"},
-        )
-        assert status == 201
-        status, appts = await post_json(
-            http,
-            f"{server.url}/api/v1/appointments",
-            {
-                "client_ids": [client["id"]],
-                "clinicians": ["lee@example.org"],
-                "start": start.isoformat(),
-                "duration_min": 50,
-                "modality": "telehealth",
-                "status": "confirmed",
-            },
-        )
-        assert status == 201, appts
-        status, link = await post_json(
-            http, f"{server.url}/api/v1/invites/link", {"appointment_id": appts["items"][0]["id"]}
-        )
-        assert status == 201, link
-    return f"{server.url}/j#{link['url'].rsplit('#', 1)[1]}", client["id"]
-
-
 async def room(server: LiveServer, token: str) -> dict[str, dict[str, Any]]:
     """Dr. Lee's live entries by id, as the API shows them."""
     async with (
@@ -136,10 +102,10 @@ async def test_a_restart_loses_nobody(tmp_path: Path, browser: Any, how: signal.
         a_link, clinician = await client_link(server)
         lee, appointment_id = clinician.split("|")
         now = datetime.now(UTC)
-        b_link, _ = await another_client(
+        b_link, _ = await client_appointment_link(
             server, "Bo Client", "bo@example.org", now + timedelta(minutes=55)
         )
-        c_link, _ = await another_client(
+        c_link, _ = await client_appointment_link(
             server, "Cy Client", "cy@example.org", now + timedelta(minutes=110)
         )
         async with aiohttp.ClientSession(headers={"Authorization": f"Bearer {lee}"}) as http:
