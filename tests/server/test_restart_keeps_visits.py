@@ -21,7 +21,7 @@ from tlh.server.settings import Settings
 
 from .call_helpers import cookie_headers, staff_cookie
 from .conftest import Practice, make_practice, serve_app
-from .outreach_helpers import add_appointment, add_client
+from .outreach_helpers import add_appointment, add_client, origin
 from .rooms_helpers import (
     Peer,
     admit,
@@ -178,3 +178,28 @@ async def test_the_line_is_ordered_by_who_is_due_and_next_takes_who_can_start(
     assert admitted["id"] == early_status["entry_id"]
     for peer in (early, on_time):
         await peer.ws.close()
+
+
+async def test_a_passed_identity_check_outlives_a_restart(
+    tmp_path: Path, aiohttp_client: Any
+) -> None:
+    practice = await make_practice(tmp_path / "data", aiohttp_client)
+    status, _ = await practice.call("PATCH", "/api/v1/practice", json={"identity_check": "dob"})
+    assert status == 200
+    client_id = await add_client(practice, dob="1984-07-19")
+    appt = await add_appointment(practice, client_id, start=datetime.now(UTC))
+    cookie = await redeemed(practice, (await appointment_link(practice, appt["id"]))["url"])
+    headers = {"Cookie": f"__Host-tlh_link={cookie}", "Origin": origin(practice)}
+    passed = await practice.client.post(
+        "/api/v1/link/identity", json={"dob": "1984-07-19"}, headers=headers
+    )
+    assert passed.status == 204
+
+    practice = await restarted(practice, aiohttp_client)
+
+    headers["Origin"] = origin(practice)
+    state = await practice.client.get("/api/v1/link/state", headers=headers)
+    assert (await state.json())["next"] != "identity"  # not asked again
+    peer = await connect(practice, cookie)
+    assert (await peer.hello("dev_1"))["state"] == "waiting"
+    await peer.ws.close()

@@ -25,6 +25,8 @@ class LinkSession(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     link_id: str
     created_at: datetime
     expires_at: datetime
+    #: When this session passed the identity check (when the practice asks for one).
+    verified_at: datetime | None = None
 
 
 class StaffPageSession(msgspec.Struct, frozen=True, kw_only=True, gc=False):

@@ -10,7 +10,6 @@ from aiohttp import web
 
 from tlh.api.links import CodeRequest, IdentityAnswer, LinkState
 from tlh.domain.links import RedeemState
-from tlh.domain.models import IdentityCheck
 from tlh.errors import BadRequest
 from tlh.server.http import ctx, decode, max_body, public, respond
 from tlh.server.keys import CTX, IDENTITY, SETTINGS
@@ -41,7 +40,7 @@ async def state(request: web.Request) -> web.Response:
     c = ctx(request)
     policy = c.policy()
     mode = identity.mode(c, link)
-    passed = mode is IdentityCheck.OFF or request.app[IDENTITY].is_verified(link.id, session)
+    passed = identity.passed(c, request.app[IDENTITY], link, session)
     verdict = redeemable(c, link, c.clock())
     appt = appointment_of(c, link)
     answer = LinkState(
