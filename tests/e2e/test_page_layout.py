@@ -214,6 +214,7 @@ async def test_the_clinician_page_at_1280_by_800(live_server: LiveServer, browse
     await staff.get_by_role("button", name="End the session").click()
     await staff.locator(".call-empty", has_text="The session has ended.").wait_for(timeout=10_000)
     await client.get_by_role("heading", name="Your session has ended").wait_for(timeout=10_000)
+    await assert_accessible(client, "the session ended")
     assert not [u for u in not_found if u.endswith("/favicon.ico")]
     assert staff.js_errors == []
     assert client.js_errors == []
