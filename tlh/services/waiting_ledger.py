@@ -34,9 +34,7 @@ class RoomLedger:
 
     def __init__(self, ctx: Context, state: RoomState, pages: RoomPages) -> None:
         self.ctx, self._state, self._pages = ctx, state, pages
-        #: Each entry's record as last written (or queued): a write that changes nothing
-        #: of it is an audit line only.
-        self._written: dict[str, RoomRecord] = {}
+        #: Writes waiting for the next commit, by entry id.
         self._ops: dict[str, Op] = {}
         self._notes: list[AuditNote] = []
         self._batch: asyncio.Future[None] | None = None
@@ -59,17 +57,10 @@ class RoomLedger:
         """Record ``actor`` did ``action`` to ``entry``: the entry as it is now written
         (or deleted, once ended) with the audit note, in one commit."""
         record = self.record_of(entry)
-        before = self._written.get(entry.id)
-        if record == before or (record is None and before is None):
+        if record == self._kept(entry.id):
             await self.ctx.audit.append(actor, action, entry.id)
             return
-        op: Op
-        if record is None:
-            del self._written[entry.id]
-            op = Delete(TABLE, entry.id)
-        else:
-            self._written[entry.id] = record
-            op = Put(TABLE, record)
+        op: Op = Put(TABLE, record) if record is not None else Delete(TABLE, entry.id)
         self._ops[entry.id] = op
         self._notes.append(note(actor, action, entry.id))
         if self._batch is None:
@@ -78,6 +69,16 @@ class RoomLedger:
         if self._writer is None or self._writer.done():
             self._writer = asyncio.get_running_loop().create_task(self._write_batches())
         await asyncio.shield(batch)
+
+    def _kept(self, entry_id: str) -> RoomRecord | None:
+        """The entry's record as the next commit leaves it (queued, else stored): no
+        second copy of every entry is kept here (a write under way may be compared with
+        the record before it, and written once more)."""
+        op = self._ops.get(entry_id)
+        if op is not None:
+            return op.record if isinstance(op, Put) and isinstance(op.record, RoomRecord) else None
+        found = self.ctx.store.get(TABLE, entry_id)
+        return found if isinstance(found, RoomRecord) else None
 
     async def _write_batches(self) -> None:
         while self._batch is not None:
@@ -94,10 +95,7 @@ class RoomLedger:
 
     def stored(self) -> list[RoomRecord]:
         """The entries kept when the server stopped (read at start-up)."""
-        found = [r for r in self.ctx.store.all(TABLE) if isinstance(r, RoomRecord)]
-        for record in found:
-            self._written[record.id] = record
-        return found
+        return [r for r in self.ctx.store.all(TABLE) if isinstance(r, RoomRecord)]
 
     async def close(self) -> None:
         """Wait for the writes under way (server shutdown)."""
