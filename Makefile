@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo test check lint format bench clean browser
+.PHONY: demo test check lint format bench clean browser axe
 
 # Browser tests drive Debian's Chromium through Playwright (never a downloaded build);
 # `tlh doctor`'s TURN tests talk to Debian's coturn on loopback; the relay bench's smoke
@@ -24,16 +24,25 @@ demo: $(STAMP)
 	$(BIN)/tlh demo $(if $(PORT),--port $(PORT))
 
 browser:
-	@if [ ! -x $(CHROMIUM) ] || [ ! -x $(TURNSERVER) ] || [ ! -x $(JANUS) ]; then \
+	@if [ ! -x $(CHROMIUM) ] || [ ! -x $(TURNSERVER) ] || [ ! -x $(JANUS) ] || ! command -v npm >/dev/null; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium coturn janus >/dev/null; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium coturn janus npm >/dev/null; \
 	    if command -v systemctl >/dev/null; then systemctl disable --now janus >/dev/null 2>&1 || true; fi; \
 	  else \
-	    echo "the tests need Debian's chromium, coturn and janus: sudo apt-get install chromium coturn janus" >&2; \
+	    echo "the tests need Debian's chromium, coturn, janus and npm: sudo apt-get install chromium coturn janus npm" >&2; \
 	  fi; \
 	fi
 
-test: $(STAMP) browser
+# axe-core (npm) for the browser tests' accessibility checks, in a test-only folder.
+AXE := tests/e2e/axe/node_modules/axe-core/axe.min.js
+
+$(AXE): tests/e2e/axe/package.json tests/e2e/axe/package-lock.json
+	npm ci --prefix tests/e2e/axe --no-audit --no-fund --silent
+	touch $(AXE)
+
+axe: $(AXE)
+
+test: $(STAMP) browser axe
 	$(BIN)/python -m pytest -q -p no:cacheprovider
 
 lint: $(STAMP)
@@ -41,7 +50,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
 
-check: lint
+check: lint axe
 	$(BIN)/mypy
 	$(BIN)/python -m pytest -q -p no:cacheprovider
 
@@ -53,4 +62,4 @@ bench: $(STAMP)
 	for b in bench/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache tests/e2e/axe/node_modules

@@ -179,6 +179,41 @@ async def client_link(server: LiveServer) -> tuple[str, str]:
     return f"{server.url}/j#{token}", f"{clinician_token}|{appointment_id}"
 
 
+async def client_appointment_link(
+    server: LiveServer, name: str, email: str, start: datetime
+) -> tuple[str, str]:
+    """A client with consent and a telehealth appointment with Dr. Lee: their link."""
+    async with aiohttp.ClientSession(headers=server.auth) as http:
+        status, client = await post_json(
+            http, f"{server.url}/api/v1/clients", {"name": name, "email": email}
+        )
+        assert status == 201, client
+        status, _ = await post_json(
+            http,
+            f"{server.url}/api/v1/consents/verbal",
+            {"client_id": client["id"], "note": "read aloud"},
+        )
+        assert status == 201
+        status, appts = await post_json(
+            http,
+            f"{server.url}/api/v1/appointments",
+            {
+                "client_ids": [client["id"]],
+                "clinicians": ["lee@example.org"],
+                "start": start.isoformat(),
+                "duration_min": 50,
+                "modality": "telehealth",
+                "status": "confirmed",
+            },
+        )
+        assert status == 201, appts
+        status, link = await post_json(
+            http, f"{server.url}/api/v1/invites/link", {"appointment_id": appts["items"][0]["id"]}
+        )
+        assert status == 201, link
+    return f"{server.url}/j#{link['url'].rsplit('#', 1)[1]}", client["id"]
+
+
 async def pass_device_check(page: Any, link: str) -> None:
     """Open the client link, check the fake devices work, continue to the waiting room."""
     await page.goto(link)

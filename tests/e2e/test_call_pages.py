@@ -127,9 +127,12 @@ async def test_client_and_clinician_pages_call_each_other(
     await client.evaluate("() => { window.__frames = 0; }")
     await client.wait_for_function(FRAMES_FLOWING, timeout=20_000)
 
-    # The clinician ends the session: the client's page says so, with a rejoin button.
+    # The clinician ends the session (asked first): the client's page says so, with a
+    # rejoin button; the clinician's stage says it ended, not "waiting for the others".
     await staff.locator("#end-session").click()
+    await staff.get_by_role("button", name="End the session").click()
     await client.get_by_role("heading", name="Your session has ended").wait_for(timeout=10_000)
+    await staff.get_by_text("The session has ended.").first.wait_for(timeout=5_000)
     assert await client.get_by_role("button", name="Rejoin").is_visible()
     assert client.js_errors == []
     assert staff.js_errors == []

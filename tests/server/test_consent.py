@@ -76,14 +76,36 @@ async def test_a_changed_form_is_rejected(practice: Practice) -> None:
     assert error["message"] == "please read the updated form"
 
 
-async def test_signature_is_required_and_capped(practice: Practice) -> None:
+async def test_an_agreement_or_a_signature_is_required_and_the_drawing_capped(
+    practice: Practice,
+) -> None:
     client_id = await add_client(practice)
     cookie, form = await consent_session(practice, client_id)
     base = {"decision": "accepted", "form_hash": form["form_hash"], "signed_name": "Ana C"}
     missing = await submit(practice, cookie, **base)
     assert missing.status == 422
+    assert "I agree" in (await missing.json())["error"]["message"]
     huge = await submit(practice, cookie, **base, signature_png="iVBORw0KGgo" + "A" * 250_000)
     assert huge.status == 413
+
+
+async def test_a_typed_name_and_i_agree_sign_without_a_drawing(practice: Practice) -> None:
+    # Someone using only a keyboard or a screen reader cannot draw in the box.
+    client_id = await add_client(practice)
+    cookie, form = await consent_session(practice, client_id)
+    signed = await submit(
+        practice,
+        cookie,
+        decision="accepted",
+        form_hash=form["form_hash"],
+        signed_name="Ana Client",
+        agreed=True,
+    )
+    assert signed.status == 200, await signed.text()
+    record = await signed.json()
+    assert record["decision"] == "accepted"
+    assert record["signed_name"] == "Ana Client"
+    assert record.get("signature_png") is None
 
 
 async def test_consent_without_a_session_is_401(practice: Practice) -> None:

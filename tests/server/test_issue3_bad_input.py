@@ -33,9 +33,11 @@ async def _copy_link(practice: Practice, appt_id: str) -> str:
     return token_in(made["url"])
 
 
-async def test_an_expired_token_gets_the_same_answer_as_an_unknown_one(
+async def test_an_expired_token_is_told_it_is_old_and_nothing_more(
     practice: Practice,
 ) -> None:
+    """Its holder hears that the link is simply old (issue 16: the page says cancelled,
+    moved or old for a link that was valid); otherwise the answer is an unknown token's."""
     client_id = await add_client(practice)
     now = datetime.now(UTC)
     appt = await add_appointment(practice, client_id, start=now + timedelta(minutes=5))
@@ -48,7 +50,11 @@ async def test_an_expired_token_gets_the_same_answer_as_an_unknown_one(
     with time_machine.travel(now + timedelta(hours=3), tick=True):
         expired = await redeem(practice, token)
         assert expired.status == 404
-        assert await expired.json() == unknown_body
+        told = await expired.json()
+        assert told["error"]["details"].pop("reason") == "expired"
+        assert told["error"]["message"].startswith("This link is not valid any more")
+        told["error"]["message"] = unknown_body["error"]["message"]
+        assert told == unknown_body
         assert "Set-Cookie" not in expired.headers
     _, log = await practice.call("GET", "/api/v1/audit")
     failed = [e for e in log["items"] if e["action"] == "link.redeem.failed"]

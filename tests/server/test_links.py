@@ -12,12 +12,20 @@ from tlh.server.keys import BUS
 from .conftest import Practice
 from .outreach_helpers import add_appointment, add_client, origin, redeem, token_in
 
+#: The answer to an unknown token: the practice and how to reach it, nothing about it.
 INVALID = {
     "error": {
         "code": "invalid_link",
-        "message": "This link is not valid. Ask your practice for a new one.",
+        "message": "This link is not valid. Ask Test Practice for a new one.",
+        "details": {"practice_name": "Test Practice", "contact_phone": "", "contact_email": ""},
     }
 }
+
+
+def invalid_because(reason: str, message: str) -> dict[str, object]:
+    """The answer to a genuine token that no longer works: why, besides whom to ask."""
+    details = {**INVALID["error"]["details"], "reason": reason}  # type: ignore[dict-item]
+    return {"error": {"code": "invalid_link", "message": message, "details": details}}
 
 
 async def _copy_link(practice: Practice, appt_id: str) -> tuple[str, str]:
@@ -44,7 +52,11 @@ async def test_every_bad_token_gets_the_same_404_then_429_but_a_good_one_works(
     for token in bad:
         response = await redeem(practice, token)
         assert response.status == 404, token
-        assert await response.json() == INVALID
+        answer = await response.json()
+        if token == revoked:  # its holder is told why; no one else learns anything
+            assert answer["error"]["details"]["reason"] == "revoked"
+        else:
+            assert answer == INVALID
         assert "Set-Cookie" not in response.headers
     malformed = await practice.client.post(
         "/api/v1/link/redeem", data=b"{nope", headers={"Origin": origin(practice)}
@@ -115,7 +127,38 @@ async def test_cancelled_appointment_links_are_invalid(practice: Practice) -> No
     assert status == 200
     response = await redeem(practice, token)
     assert response.status == 404
-    assert await response.json() == INVALID
+    assert await response.json() == invalid_because(
+        "cancelled",
+        "This link is not valid: the appointment was cancelled. Ask Test Practice for a new one.",
+    )
+
+
+async def test_link_errors_name_the_practice_its_contact_and_why(practice: Practice) -> None:
+    status, _ = await practice.call(
+        "PATCH",
+        "/api/v1/practice",
+        json={"contact_phone": "+1 555 0100", "contact_email": "desk@example.org"},
+    )
+    assert status == 200
+    client_id = await add_client(practice)
+    appt = await add_appointment(practice, client_id)
+    _, moved = await _copy_link(practice, appt["id"])
+    status, _ = await practice.call(
+        "PATCH",
+        f"/api/v1/appointments/{appt['id']}",
+        json={"start": (datetime.now(UTC) + timedelta(days=3)).isoformat()},
+    )
+    assert status == 200
+    response = await redeem(practice, moved)
+    answer = (await response.json())["error"]
+    assert answer["details"]["reason"] == "moved"
+    assert answer["message"] == (
+        "This link is not valid: the appointment was moved to another time. "
+        "Ask Test Practice for a new one: +1 555 0100, desk@example.org."
+    )
+    unknown = await (await redeem(practice, "q" * 43)).json()
+    assert "reason" not in unknown["error"]["details"]
+    assert unknown["error"]["details"]["contact_email"] == "desk@example.org"
 
 
 @pytest.mark.parametrize("bad_origin", [None, "https://evil.example", "null"])

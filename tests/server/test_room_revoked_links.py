@@ -83,7 +83,8 @@ async def test_cancelling_sends_the_waiting_client_away(practice: Practice) -> N
     peer, _, appt_id = await _waiting_client(practice)
     status, _ = await practice.call("POST", f"/api/v1/appointments/{appt_id}/cancel")
     assert status == 200
-    await peer.next("status", state="revoked")
+    told = await peer.next("status", state="revoked")
+    assert told["reason"] == "cancelled"  # the page says why, not just that it changed
     assert await room_entries(practice) == []
 
 

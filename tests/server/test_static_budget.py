@@ -88,7 +88,17 @@ def test_websocket_origin_is_spelled_out_only_for_a_sane_host() -> None:
 def test_every_referenced_asset_exists() -> None:
     names = set(asset_names())
     for name in names:
+        if not name.endswith((".html", ".js", ".css")):
+            continue  # the icon is an image
         text = (asset_bytes(name) or b"").decode()
         refs = re.findall(r'(?:src|href)="/([^"]+)"', text) + re.findall(r'from "\./([^"]+)"', text)
         for ref in refs:
             assert ref in names, f"{name} refers to missing {ref}"
+
+
+async def test_the_favicon_is_served(practice: Practice) -> None:
+    # Every page load asks for it; a 404 each time fills logs and consoles.
+    response = await practice.client.get("/favicon.ico")
+    assert response.status == 200
+    assert response.headers["Content-Type"] == "image/x-icon"
+    assert (await response.read())[:4] == b"\x00\x00\x01\x00"

@@ -60,10 +60,12 @@ class ConsentForm(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class ConsentSubmission(msgspec.Struct, frozen=True, kw_only=True):
-    """``POST /api/v1/link/consent``: accept (typed name and drawn signature) or decline
-    the form whose hash the client read."""
+    """``POST /api/v1/link/consent``: accept (typed name and an explicit "I agree"; a
+    drawn signature is optional) or decline the form whose hash the client read."""
 
     decision: Literal["accepted", "declined"]
     form_hash: str
     signed_name: str | None = None
-    signature_png: str | None = None  # a PNG data URL
+    #: The client ticked "I agree" (a drawn signature also says so, as it always did).
+    agreed: bool = False
+    signature_png: str | None = None  # a PNG data URL, optional

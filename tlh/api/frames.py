@@ -33,6 +33,9 @@ class Hello(_Frame, tag="hello", frozen=True, kw_only=True):
     refused: ClassVar[str] = "hello needs a device_id"
     device_id: DeviceId
     display_name: str | None = None  # guests only; at most 80 characters are kept
+    #: The session whose call this page still holds connections in (its socket came back
+    #: after a network blip or a server restart): the others keep theirs to it.
+    resume: str | None = None
 
 
 class DeviceCheckDone(_Frame, tag="device_check", frozen=True, kw_only=True):
@@ -61,6 +64,14 @@ class Signal(_Frame, tag="signal", frozen=True, kw_only=True):
     data: dict[str, Any]
 
 
+class Reply(_Frame, tag="reply", frozen=True, kw_only=True):
+    """A waiting person's answer to the clinician's message (at most 300 characters, a
+    few a minute; answered ``reply.sent``)."""
+
+    refused: ClassVar[str] = "reply needs text"
+    text: Annotated[str, msgspec.Meta(max_length=2000)]
+
+
 class Leave(_Frame, tag="leave", frozen=True, kw_only=True):
     """Leave the waiting room or the call."""
 
@@ -87,7 +98,7 @@ class StaffMedia(_Frame, tag="media", frozen=True, kw_only=True):
     refused: ClassVar[str] = "invalid message"
 
 
-ParticipantFrame = Hello | DeviceCheckDone | MediaState | Signal | Leave
+ParticipantFrame = Hello | DeviceCheckDone | MediaState | Signal | Reply | Leave
 StaffCallFrame = Signal | Join | Leave | StaffMedia | StaffHello
 
 
@@ -128,6 +139,15 @@ class StaffMessage(_Frame, tag="message", frozen=True, kw_only=True):
     at: datetime
 
 
+class ReplySent(_Frame, tag="reply.sent", frozen=True, kw_only=True):
+    """The page's reply as the clinician sees it (``accepted``), or refused (too many in
+    a minute: ``accepted`` false, ``text`` is what was refused)."""
+
+    text: str
+    at: datetime
+    accepted: bool = True
+
+
 class Admitted(_Frame, tag="admitted", frozen=True, kw_only=True):
     """In the call as ``peer_id``: offer to every peer listed (the newcomer offers)."""
 
@@ -137,12 +157,24 @@ class Admitted(_Frame, tag="admitted", frozen=True, kw_only=True):
     ice_servers: list[dict[str, Any]]
 
 
-class PeerJoined(PeerInfo, tag="peer.joined", tag_field="type", frozen=True, kw_only=True):
-    """A peer joined (a known ``peer_id`` again: a reload replaced its connection)."""
+class PeerJoined(
+    PeerInfo, tag="peer.joined", tag_field="type", frozen=True, kw_only=True, omit_defaults=True
+):
+    """A peer joined (a known ``peer_id`` again: a reload replaced its connection, or,
+    ``resumed``, its socket came back holding its media connections: keep yours to it)."""
+
+    resumed: bool = False
 
 
 class PeerLeft(_Frame, tag="peer.left", frozen=True, kw_only=True):
     """A peer left the call."""
+
+    peer_id: str
+
+
+class PeerAway(_Frame, tag="peer.away", frozen=True, kw_only=True):
+    """A peer's connection dropped; it keeps its place for the reconnect grace (its
+    media may carry on). ``peer.joined`` again when it is back, ``peer.left`` if not."""
 
     peer_id: str
 
@@ -158,4 +190,14 @@ class Ended(_Frame, tag="ended", frozen=True, kw_only=True):
     """The clinician ended the session."""
 
 
-ServerFrame = Status | StaffMessage | Admitted | PeerJoined | PeerLeft | Signalled | Ended
+ServerFrame = (
+    Status
+    | StaffMessage
+    | ReplySent
+    | Admitted
+    | PeerJoined
+    | PeerAway
+    | PeerLeft
+    | Signalled
+    | Ended
+)

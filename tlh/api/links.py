@@ -49,7 +49,11 @@ class LinkState(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     clinician_name: str
     ice_servers: list[dict[str, Any]]
     starts_at: datetime | None = None
+    ends_at: datetime | None = None
     opens_at: datetime | None = None
+    #: How to reach the practice (the policy's; left out when unset).
+    contact_phone: str = ""
+    contact_email: str = ""
 
 
 class IdentityAnswer(msgspec.Struct, frozen=True, kw_only=True):

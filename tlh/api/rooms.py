@@ -20,6 +20,8 @@ class EntryView(RoomEntry, frozen=True, kw_only=True):
     position: int | None = None
     #: The client's consent state (``None`` for guests).
     consent: ConsentState | None = None
+    #: Waiting more than 10 minutes before their own appointment's start.
+    early: bool = False
 
 
 class RoomView(msgspec.Struct, frozen=True, kw_only=True):

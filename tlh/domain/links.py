@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import Literal
 
 import msgspec
 
@@ -132,3 +133,26 @@ def check_redeemable(link: JoinLink, appt: Appointment | None, now: datetime) ->
     if now < link.valid_from:
         return Redeemable(state=RedeemState.EARLY, opens_at=link.valid_from)
     return Redeemable(state=RedeemState.OK)
+
+
+#: Why a genuine link no longer admits its holder, as the page says it.
+InvalidReason = Literal["cancelled", "moved", "revoked", "expired"]
+
+
+def invalid_reason(
+    link: JoinLink, appt: Appointment | None, now: datetime, policy: Policy
+) -> InvalidReason | None:
+    """Why a genuine link is INVALID (``None`` when it is not): its appointment was
+    cancelled (or is gone), moved (the link was revoked and the appointment's join window
+    is not the link's any more), the link was revoked otherwise (replaced by a newer one,
+    or withdrawn), or it is simply old. Only for a holder of the real token: an unknown
+    token is told nothing."""
+    if check_redeemable(link, appt, now).state is not RedeemState.INVALID:
+        return None
+    if link.appointment_id is not None:
+        if appt is None or appt.id != link.appointment_id or appt.status in DEAD_STATUSES:
+            return "expired" if appt is not None and appt.status is Status.MISSED else "cancelled"
+        if link.revoked_at is not None:
+            opens, _ = join_link_validity(appt.start, appt.end, policy)
+            return "moved" if opens != link.valid_from else "revoked"
+    return "revoked" if link.revoked_at is not None else "expired"

@@ -90,6 +90,10 @@ class Policy(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=Tr
     """The practice's settings (one practice per server)."""
 
     practice_name: str
+    #: How clients reach the practice, named on the client page when a link fails
+    #: (a phone number as people dial it, an email address; "" leaves it out).
+    contact_phone: str = ""
+    contact_email: str = ""
     #: IANA zone the practice works in; local times typed by people are read in it.
     timezone: str = "UTC"
     #: Master switch for telehealth sessions.

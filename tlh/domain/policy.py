@@ -41,6 +41,13 @@ def check(policy: Policy) -> None:
             "reminder_soon_min_floor cannot be more than reminder_soon_min "
             f"({policy.reminder_soon_min})"
         )
+    # Shown on the client page beside the practice's name: short, one line, plausible.
+    for name in ("contact_phone", "contact_email"):
+        value = getattr(policy, name)
+        if len(value) > 80 or any(not ch.isprintable() for ch in value):
+            raise InvalidInput(f"{name} must be one line of at most 80 characters")
+    if policy.contact_email and "@" not in policy.contact_email:
+        raise InvalidInput("contact_email must be an email address")
     if not policy.start_statuses:
         raise InvalidInput("start_statuses needs at least one status")
     wrong = [s.value for s in policy.start_statuses if s not in STARTABLE]

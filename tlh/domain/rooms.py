@@ -63,7 +63,7 @@ def chosen_presence(value: object) -> Presence:
 DEVICE_RESULTS = frozenset({"ok", "denied", "missing", "skipped"})
 
 
-class DeviceCheck(msgspec.Struct, frozen=True, kw_only=True):
+class DeviceCheck(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     """The client page's device check: ``ok``, ``denied``, ``missing`` or ``skipped``."""
 
     camera: str
@@ -81,7 +81,7 @@ def device_check(reported: Mapping[str, object], now: datetime) -> DeviceCheck:
     return DeviceCheck(**{k: str(v) for k, v in values.items()}, at=now)
 
 
-class ConnectionTest(msgspec.Struct, frozen=True, kw_only=True):
+class ConnectionTest(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     """The connection test's result (media issue): good / fair / poor with figures."""
 
     verdict: str
@@ -92,8 +92,16 @@ class ConnectionTest(msgspec.Struct, frozen=True, kw_only=True):
     at: datetime
 
 
-class RoomEntry(msgspec.Struct, frozen=True, kw_only=True):
-    """One person in a waiting room (kept in memory; sessions keep the history)."""
+class Reply(msgspec.Struct, frozen=True, kw_only=True, gc=False):
+    """A waiting person's answer to the clinician's message (at most 300 characters)."""
+
+    text: str
+    at: datetime
+
+
+class RoomEntry(msgspec.Struct, frozen=True, kw_only=True, gc=False):
+    """One person in a waiting room (kept in the store while live: see
+    ``tlh.domain.live_records.RoomRecord``; sessions keep the history)."""
 
     id: str  # "ent_..."; also the person's peer id in the call
     #: The room: a clinician's staff id, or ``None`` for the practice's shared queue.
@@ -126,6 +134,11 @@ class RoomEntry(msgspec.Struct, frozen=True, kw_only=True):
     returned_at: datetime | None = None
     #: What staff said when they sent the person away (shown on their page with it).
     parting_message: str | None = None
+    #: When the appointment the entry is for starts (``None`` for a room link): the line
+    #: is ordered by who is due, and someone early is told so.
+    due_at: datetime | None = None
+    #: The person's answers to the clinician's messages (the latest few).
+    replies: tuple[Reply, ...] = ()
 
 
 # --- Rules (pure: the live state in tlh.services.waiting applies them) -------------------
@@ -329,11 +342,28 @@ def media_connected(entry: RoomEntry, now: datetime) -> RoomEntry:
     return entry
 
 
-def line_order(entry: RoomEntry) -> tuple[int, datetime]:
-    """Sort key of the line: entries sent back first, then by arrival."""
+def line_order(entry: RoomEntry) -> tuple[int, datetime, datetime]:
+    """Sort key of the line: entries sent back first, then by who is due: an arrival
+    counts from its appointment's start when it came early (50 minutes early for a later
+    visit does not stand before the person due now), else from when it came."""
     if entry.returned_at is not None:
-        return (0, entry.returned_at)
-    return (1, entry.arrived_at)
+        return (0, entry.returned_at, entry.arrived_at)
+    due = entry.due_at
+    turn = max(entry.arrived_at, due) if due is not None else entry.arrived_at
+    return (1, turn, entry.arrived_at)
+
+
+#: Someone this much before their own start is early (told so, flagged for staff).
+EARLY_BY = timedelta(minutes=10)
+
+
+def is_early(entry: RoomEntry, now: datetime) -> bool:
+    """Waiting more than ``EARLY_BY`` before the start of their own appointment."""
+    return (
+        entry.state is EntryState.WAITING
+        and entry.due_at is not None
+        and now < entry.due_at - EARLY_BY
+    )
 
 
 def in_line(entries: Iterable[RoomEntry]) -> list[RoomEntry]:

@@ -23,7 +23,8 @@ from tlh.services.hooks import HookRunner
 from tlh.services.identity import IdentityChecks
 from tlh.services.idle_sessions import INTERVAL_S, IdleSessions
 from tlh.services.invites import reminder_renderer
-from tlh.services.links import LinkSessions, OutreachContext, load_outreach
+from tlh.services.link_sessions import LinkSessions
+from tlh.services.links import OutreachContext, load_outreach
 from tlh.services.outbox import OutboxWorker
 from tlh.services.reminder_clock import ReminderClock
 from tlh.services.staff_web import StaffWeb
@@ -56,6 +57,7 @@ from .ratelimit import FailureLimits
 from .routes import add_routes
 from .settings import Settings, own_url
 from .staffsockets import StaffSockets
+from .transfer import transfer
 
 
 async def _resources(app: web.Application) -> AsyncIterator[None]:
@@ -71,6 +73,8 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
         store=store, audit=audit, events=bus, outreach=app[OUTREACH], own_url=own_url(settings)
     )
     app[CTX] = ctx
+    app[LINK_SESSIONS] = LinkSessions(ctx)
+    app[STAFF_WEB].attach(store)  # call pages signed in before a restart stay signed in
     worker = OutboxWorker(ctx, build_transports(settings.messaging, settings.data_dir))
     clock = ReminderClock(ctx, reminder_renderer(ctx))
     app[OUTBOX_WORKER], app[REMINDER_CLOCK] = worker, clock
@@ -111,6 +115,8 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
         await worker.start()
         await clock.start()
         await hooks.start()
+        await app[ROOMS].restore()  # the pages of a restart find their entries again
+        app[STAFF_SOCKETS].on_presence = app[ROOMS].staff.connected
         app[ROOMS].follow(bus)
         await idle.start(bus)
         freeze_long_lived()
@@ -123,6 +129,7 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
         await app[ECHO_PEERS].close()
         await idle.close()
         await app[ROOMS].close()
+        await app[STAFF_WEB].aclose()
         await app[CALL_HUB].close()
         await clock.close()
         await worker.close()
@@ -163,6 +170,13 @@ async def _preload_media() -> None:
             return
 
 
+async def _quiet_calls(app: web.Application) -> None:
+    """Shutting down: the call sockets about to close are not people leaving their calls
+    (they come back after the restart, their media flowing meanwhile)."""
+    if CALL_HUB in app:
+        app[CALL_HUB].quiet()
+
+
 async def _close_websockets(app: web.Application) -> None:
     sockets: set[web.WebSocketResponse] = app[WEBSOCKETS]
     for ws in list(sockets):
@@ -172,14 +186,18 @@ async def _close_websockets(app: web.Application) -> None:
 def create_app(settings: Settings) -> web.Application:
     """A ready-to-run application for ``settings`` (the store opens on startup)."""
     app = web.Application(
-        middlewares=[middleware.unread_bodies, middleware.errors, middleware.authenticate],
+        middlewares=[
+            middleware.unread_bodies,
+            transfer,
+            middleware.errors,
+            middleware.authenticate,
+        ],
         client_max_size=settings.max_body_bytes,
     )
     app[SETTINGS] = settings
     # Templates load (and fail) here, at start-up, never when a message is sent.
     messaging = settings.messaging
     app[OUTREACH] = load_outreach(messaging.templates_dir, messaging.public_url)
-    app[LINK_SESSIONS] = LinkSessions()
     app[FAILURES] = FailureLimits()
     app[IDENTITY] = IdentityChecks()
     app[WEBSOCKETS] = set[web.WebSocketResponse]()
@@ -188,6 +206,7 @@ def create_app(settings: Settings) -> web.Application:
     app[STAFF_SOCKETS] = StaffSockets()
     app[ECHO_PEERS] = EchoPeers(ice_servers=settings.ice_servers, host=settings.host)
     app.cleanup_ctx.append(_resources)
+    app.on_shutdown.append(_quiet_calls)
     app.on_shutdown.append(_close_websockets)
     add_routes(app)
     return app

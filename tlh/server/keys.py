@@ -13,7 +13,8 @@ from tlh.services.context import Context
 from tlh.services.events import EventBus
 from tlh.services.identity import IdentityChecks
 from tlh.services.idle_sessions import IdleSessions
-from tlh.services.links import LinkSessions, Outreach
+from tlh.services.link_sessions import LinkSessions
+from tlh.services.links import Outreach
 from tlh.services.outbox import OutboxWorker
 from tlh.services.reminder_clock import ReminderClock
 from tlh.services.staff_web import StaffWeb
@@ -32,7 +33,7 @@ DASHBOARDS = web.AppKey("dashboards", dict[str, web.WebSocketResponse])
 WEBSOCKETS = web.AppKey("websockets", set[web.WebSocketResponse])
 #: Templates, consent form and public URL (loaded at start-up).
 OUTREACH = web.AppKey("outreach", Outreach)
-#: Sessions of redeemed client links (hashed ids in memory).
+#: Sessions of redeemed client links (hashed ids, in the store).
 LINK_SESSIONS = web.AppKey("link_sessions", LinkSessions)
 #: Failures per remote address: link redemptions, call-page logins, API tokens.
 FAILURES = web.AppKey("failures", FailureLimits)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 
 from aiohttp import WSCloseCode, web
@@ -49,6 +49,10 @@ class StaffSockets:
 
     def __init__(self) -> None:
         self._open: dict[web.WebSocketResponse, _Open] = {}
+        #: Told ``(staff_id, True)`` when a staff member's first socket opens and
+        #: ``(staff_id, False)`` when their last one closes (their clients see whether
+        #: they are online: ``Rooms.staff.connected``).
+        self.on_presence: Callable[[str, bool], None] | None = None
 
     def add(
         self,
@@ -61,6 +65,7 @@ class StaffSockets:
         """Remember ``ws``, opened by ``staff_id`` with this request's credential on a
         route that takes ``roles``."""
         bearer = auth.bearer_of(request.headers.get("Authorization", ""))
+        first = not self.holds(staff_id)
         self._open[ws] = _Open(
             staff_id,
             roles,
@@ -68,12 +73,20 @@ class StaffSockets:
             None if bearer else session,
             request,
         )
+        if first and self.on_presence is not None:
+            self.on_presence(staff_id, True)
+
+    def holds(self, staff_id: str) -> bool:
+        """Whether the staff member has a socket open (dashboard, room watch, call page)."""
+        return any(o.staff_id == staff_id for o in self._open.values())
 
     def discard(self, ws: web.WebSocketResponse) -> None:
         """The socket's handler is done with it (called last, after leaving any call)."""
         found = self._open.pop(ws, None)
         if found is not None:
             found.done.set()
+            if self.on_presence is not None and not self.holds(found.staff_id):
+                self.on_presence(found.staff_id, False)
 
     async def close_signed_out(self, ctx: Context, staff_web: StaffWeb) -> int:
         """Close every socket whose sign-in no longer holds and wait for their handlers

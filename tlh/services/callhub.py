@@ -30,7 +30,16 @@ from typing import Any, Protocol
 
 import msgspec
 
-from tlh.api.frames import Admitted, Ended, PeerInfo, PeerJoined, PeerLeft, ServerFrame, Signalled
+from tlh.api.frames import (
+    Admitted,
+    Ended,
+    PeerAway,
+    PeerInfo,
+    PeerJoined,
+    PeerLeft,
+    ServerFrame,
+    Signalled,
+)
 from tlh.errors import Conflict, NotFound
 
 log = logging.getLogger(__name__)
@@ -157,6 +166,10 @@ async def _call(fn: Callable[..., Awaitable[Any] | None], *args: Any) -> None:
         log.debug("send failed: %s", type(exc).__name__)
 
 
+def _nowhere(frame: ServerFrame) -> None:
+    """Where frames for a peer that is away go."""
+
+
 class _Peer(Outbox):
     __slots__ = ("info",)
 
@@ -187,6 +200,9 @@ class CallHub:
         self._on_relayed = on_relayed
         self._calls: dict[str, dict[str, _Peer]] = {}
         self._relays: dict[str, RelaySide] = {}
+        #: The server is shutting down: its sockets close, but the peers are not gone
+        #: (they come back after the restart; their media flows meanwhile).
+        self._quiet = False
         #: Relay calls closing and segments being recorded relayed (awaited on close).
         self._tasks: set[asyncio.Task[Any]] = set()
 
@@ -214,6 +230,8 @@ class CallHub:
         label: str,
         kind: str,
         send: Send,
+        *,
+        resumed: bool = False,
     ) -> list[PeerInfo]:
         """Add a peer; return the peers it must offer to, and tell the others.
 
@@ -238,7 +256,7 @@ class CallHub:
             self._switch(session_id, skip=peer_id)
             return self._view(session_id, peer_id)
         if relay is None:
-            joined = PeerJoined(peer_id=peer_id, label=label, kind=kind)
+            joined = PeerJoined(peer_id=peer_id, label=label, kind=kind, resumed=resumed)
             self._broadcast(session_id, joined, peer_id)
             return [call[p].info for p in others]
         if old is not None:
@@ -268,6 +286,26 @@ class CallHub:
         del call[peer_id]
         peer.finish()
         self._gone(session_id, peer_id)
+        return True
+
+    def quiet(self) -> None:
+        """The server is shutting down: sockets closing from now on tell nobody that
+        their peer left or is away (the pages keep their connections to each other)."""
+        self._quiet = True
+
+    def away(self, session_id: str, peer_id: str, send: Send) -> bool:
+        """The peer's connection ``send`` dropped, but it keeps its place in the call (a
+        network blip: the reconnect grace): the others hear ``peer.away``, frames for it
+        are dropped until it joins again. False if it was not there on that connection."""
+        call = self._calls.get(session_id)
+        peer = call.get(peer_id) if call else None
+        if call is None or peer is None or peer.send != send:
+            return False
+        peer.cancel()
+        call[peer_id] = _Peer(peer.info, _nowhere)
+        shown = RELAY_PREFIX + peer_id if session_id in self._relays else peer_id
+        if not self._quiet:
+            self._broadcast(session_id, PeerAway(peer_id=shown), peer_id)
         return True
 
     def relay(self, session_id: str, from_peer: str, to_peer: str, data: Any) -> None:
@@ -393,7 +431,8 @@ class CallHub:
             self._calls.pop(session_id, None)
             return
         shown = RELAY_PREFIX + peer_id if relay is not None else peer_id
-        self._broadcast(session_id, PeerLeft(peer_id=shown), None)
+        if not self._quiet:
+            self._broadcast(session_id, PeerLeft(peer_id=shown), None)
 
     def _broadcast(self, session_id: str, frame: ServerFrame, skip: str | None) -> None:
         for peer in list(self._calls.get(session_id, {}).values()):

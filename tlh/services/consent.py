@@ -231,7 +231,12 @@ async def sign(
             signed_name = " ".join((submission.signed_name or "").split())[:200]
             if len(signed_name) < 2:
                 raise InvalidInput("please type your full name")
-            signature = _signature(submission.signature_png)
+            # Someone using only a keyboard or a screen reader cannot draw: the typed
+            # name and an explicit "I agree" are a signature; a drawing is optional.
+            if submission.signature_png:
+                signature = _signature(submission.signature_png)
+            elif not submission.agreed:
+                raise InvalidInput('please tick "I agree", or draw your signature')
         record = ConsentRecord(
             id=new_id("cns"),
             client_id=link.client_id,

@@ -12,7 +12,7 @@ import msgspec
 
 from tlh.api.rooms import EntryView
 from tlh.domain.models import Client
-from tlh.domain.rooms import RoomEntry
+from tlh.domain.rooms import RoomEntry, is_early
 from tlh.services import consent
 from tlh.services.context import Context
 
@@ -27,6 +27,7 @@ def entry_views(
     client_ids = sorted({e.client_id for e in entries if e.client_id})
     clients = {cid: ctx.store.get("clients", cid) for cid in client_ids}
     places = {room: positions(room) for room in {e.clinician_id for e in entries}}
+    now = ctx.clock()
     views = []
     for entry in entries:
         client = clients.get(entry.client_id) if entry.client_id else None
@@ -36,6 +37,7 @@ def entry_views(
                 label=label(entry, client if isinstance(client, Client) else None),
                 position=places[entry.clinician_id].get(entry.id),
                 consent=consent.state_of(ctx, entry.client_id) if entry.client_id else None,
+                early=is_early(entry, now),
             )
         )
     return views, client_ids

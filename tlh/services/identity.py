@@ -6,7 +6,8 @@ outbox to the address on file). Contacts and guests always get a code, sent to t
 address; a guest whose address is unknown skips the check (there is nothing to check
 against). Everything here lives in memory: codes are kept as SHA-256 hashes, a link allows
 ``MAX_TRIES`` wrong answers and then refuses more, and passing marks that one link session
-(the cookie) as verified. A restart forgets it all and the page asks again.
+(the cookie) as verified: in memory, and on the session's record in the store, so a
+restart does not ask again (tries and codes are forgotten by a restart).
 """
 
 from __future__ import annotations
@@ -19,15 +20,18 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import msgspec
+from msgspec.structs import replace
 
 from tlh.api.links import IdentityAnswer
 from tlh.domain.links import JoinLink, ParticipantKind
+from tlh.domain.live_records import LinkSession
 from tlh.domain.messages import Message, MessageChannel, MessageKind
 from tlh.domain.models import Client, IdentityCheck
 from tlh.errors import BadRequest, Forbidden, NotFound, RateLimited
 from tlh.services.context import Actor, Context, new_id
 from tlh.services.links import get_link, hash_link_token, plain_message
 from tlh.services.outbox import enqueue
+from tlh.store.base import note
 
 #: Wrong answers allowed per link before every further try is refused.
 MAX_TRIES = 5
@@ -134,10 +138,22 @@ def mode(ctx: Context, link: JoinLink) -> IdentityCheck:
 
 
 def passed(ctx: Context, checks: IdentityChecks, link: JoinLink, session: str | None) -> bool:
-    """Whether the holder of ``session`` may go on (no check applies, or they passed)."""
+    """Whether the holder of ``session`` may go on (no check applies, or they passed:
+    since the server started, or before, as its stored session says)."""
     if checks.is_verified(link.id, session):
         return True
+    kept = _session_record(ctx, session)
+    if kept is not None and kept.link_id == link.id and kept.verified_at is not None:
+        return True
     return mode(ctx, link) is IdentityCheck.OFF
+
+
+def _session_record(ctx: Context, session: str | None) -> LinkSession | None:
+    """The stored record of a link cookie session, if any."""
+    if not session or len(session) > 100:
+        return None
+    found = ctx.store.find("link_sessions", "hash", _hash(session))
+    return found[0] if found and isinstance(found[0], LinkSession) else None
 
 
 def verified(ctx: Context, checks: IdentityChecks, link_id: str, session: str | None) -> bool:
@@ -228,4 +244,14 @@ async def check(
         raise IdentityFailed("that does not match, or the code has expired; please try again")
     state.verified.add(_hash(session))
     state.code_hash = state.code_expires = None  # one-time: a used code is gone
-    await ctx.audit.append(actor, "link.identity.passed", link.id)
+    kept = _session_record(ctx, session)
+    if kept is None:
+        await ctx.audit.append(actor, "link.identity.passed", link.id)
+        return
+    now = ctx.clock()
+    await ctx.store.update(
+        "link_sessions",
+        kept.id,
+        lambda r: replace(r, verified_at=now) if isinstance(r, LinkSession) else r,
+        audit=[note(actor, "link.identity.passed", link.id, kept.id)],
+    )

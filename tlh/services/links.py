@@ -3,7 +3,7 @@
 A token is 256 random bits (``secrets.token_urlsafe(32)``); its URL is
 ``{base}/j#{token}``, so the token rides in the fragment and never reaches an access
 log. Redeeming it (a POST from the client page) gives a random session id kept, hashed,
-in memory on the server (``LinkSessions``).
+in the store (``tlh.services.link_sessions``).
 """
 
 from __future__ import annotations
@@ -11,8 +11,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import secrets
-import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -288,42 +287,6 @@ def redeemable(ctx: Context, link: JoinLink, now: datetime) -> Redeemable:
 def is_usable(ctx: Context, link: JoinLink, now: datetime) -> bool:
     """OK or EARLY: the link is genuine and alive."""
     return redeemable(ctx, link, now).state is not RedeemState.INVALID
-
-
-class LinkSessions:
-    """Redeemed links' sessions, in memory: hash of a random session id → link id.
-
-    Sessions end after ``ttl_s`` or when the server restarts (the page redeems again).
-    """
-
-    def __init__(self, ttl_s: float = 2 * 3600, clock: Callable[[], float] = time.monotonic):
-        self.ttl_s = ttl_s
-        self._clock = clock
-        self._sessions: dict[str, tuple[str, float]] = {}
-        self._opened = 0
-
-    def open(self, link_id: str) -> str:
-        """A new session for ``link_id``; returns the session id (for the cookie)."""
-        self._opened += 1
-        if self._opened % 256 == 0:  # sweep now and then, not on every redemption
-            self._expire()
-        session = secrets.token_urlsafe(32)
-        self._sessions[hash_link_token(session)] = (link_id, self._clock() + self.ttl_s)
-        return session
-
-    def link_id(self, session: str | None) -> str | None:
-        """The link id of a live session, else ``None``."""
-        if not session:
-            return None
-        found = self._sessions.get(hash_link_token(session))
-        if found is None or found[1] <= self._clock():
-            return None
-        return found[0]
-
-    def _expire(self) -> None:
-        now = self._clock()
-        for key in [k for k, (_, until) in self._sessions.items() if until <= now]:
-            del self._sessions[key]
 
 
 @dataclass(frozen=True)

@@ -3,10 +3,12 @@
 The clinician's call page never sees the staff API token. A staff member holding the
 token asks for a one-time login token (``secrets.token_urlsafe(32)``, valid two
 minutes, single use), which rides in the page URL's fragment; the page trades it for a
-random session id kept in a cookie. Both are kept in memory as SHA-256 only, so a
-restart signs every page out. A session ends after the policy's ``idle_logoff_min``
-without a request or websocket message, except while its call socket is in a call
-(a quiet 50-minute session must not lock the clinician out mid-call).
+random session id kept in a cookie. Both are kept as SHA-256 only: login tokens in
+memory (two minutes), sessions also in the store (``StaffPageSession``), so a restart
+signs no page out. A session ends after the policy's ``idle_logoff_min`` without a
+request or websocket message, except while its call socket is in a call (a quiet
+50-minute session must not lock the clinician out mid-call). The idle clock is kept in
+memory only: a session restored after a restart counts its idle time from the restart.
 
 A sign-in lives no longer than the API token that asked for it: each login token and
 session remembers that token's hash and the role its holder had, and stops counting
@@ -16,16 +18,23 @@ changes. A leaked token rotated away must not leave a page reading clients' reco
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+import logging
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from tlh.domain.live_records import StaffPageSession
 from tlh.domain.models import Role, Staff
 from tlh.errors import Unauthenticated
 from tlh.services import auth
-from tlh.services.context import Actor, Context, staff_actor, utcnow
+from tlh.services.context import SYSTEM, Actor, Context, new_id, staff_actor, utcnow
+from tlh.store.base import AuditNote, Delete, Op, Put, Repository, note
+
+log = logging.getLogger(__name__)
+TABLE = "staff_sessions"
 
 #: The staff page's session cookie (``__Host-``: Secure, Path=/, no Domain).
 COOKIE = "__Host-tlh_staff"
@@ -60,20 +69,40 @@ class LoginGrant:
 class _Session:
     grant: LoginGrant
     last_seen: datetime
+    #: The ``StaffPageSession`` record's id.
+    record_id: str
     #: Open call sockets in a call: while above zero the session does not idle out.
     pins: int = 0
 
 
 class StaffWeb:
-    """One-time login tokens and cookie sessions of staff browser pages, in memory.
+    """One-time login tokens (in memory) and cookie sessions (in memory and the store) of
+    staff browser pages.
 
     ``clock`` is a public attribute so tests can move time; it must return aware UTC.
+    Sessions are written once the store is ``attach``-ed (at start-up).
     """
 
     def __init__(self, clock: Callable[[], datetime] = utcnow) -> None:
         self.clock = clock
+        self._store: Repository | None = None
         self._tokens: dict[str, tuple[LoginGrant, datetime]] = {}
         self._sessions: dict[str, _Session] = {}
+        #: Deletions of sessions ended where no one can wait (idle, a failed check).
+        self._writes: set[asyncio.Task[None]] = set()
+
+    def attach(self, store: Repository) -> int:
+        """Keep sessions in ``store`` and take back those it holds (a restart); returns
+        how many came back. Their idle clock starts now."""
+        self._store = store
+        now = self.clock()
+        for record in store.all(TABLE):
+            if isinstance(record, StaffPageSession):
+                grant = LoginGrant(
+                    record.staff_id, record.token_hash, record.role, record.appointment_id
+                )
+                self._sessions[record.hash] = _Session(grant, now, record.id)
+        return len(self._sessions)
 
     # -- one-time login tokens --------------------------------------------------
 
@@ -100,12 +129,31 @@ class StaffWeb:
 
     # -- cookie sessions ----------------------------------------------------------
 
-    def open(self, grant: LoginGrant, idle_min: int) -> str:
-        """A new session for a redeemed ``grant``; returns the session id (for the cookie)."""
+    async def open(self, grant: LoginGrant, idle_min: int, who: Actor) -> str:
+        """A new session for a redeemed ``grant``, stored with ``who``'s
+        ``staff.web.login`` audit note (idle sessions swept in the same commit); returns
+        the session id (for the cookie)."""
         now = self.clock()
-        self._sweep(now, idle_min)
+        idle = [k for k, s in self._sessions.items() if self._idle(s, now, idle_min)]
         session = secrets.token_urlsafe(32)
-        self._sessions[_digest(session)] = _Session(grant, now)
+        key = _digest(session)
+        record = StaffPageSession(
+            id=new_id("sps"),
+            hash=key,
+            staff_id=grant.staff_id,
+            token_hash=grant.token_hash,
+            role=grant.role,
+            appointment_id=grant.appointment_id,
+            created_at=now,
+        )
+        swept = [self._sessions.pop(k).record_id for k in idle]
+        audit = [note(who, "staff.web.login", grant.staff_id, record.id)]
+        if swept:
+            audit.append(note(SYSTEM, "staff.web.idle", *swept))
+        if self._store is not None:
+            ops: list[Op] = [Put(TABLE, record), *(Delete(TABLE, rid) for rid in swept)]
+            await self._store.commit(ops, audit=audit)
+        self._sessions[key] = _Session(grant, now, record.id)
         return session
 
     def grant_of(self, session: object, idle_min: int) -> LoginGrant:
@@ -119,7 +167,7 @@ class StaffWeb:
             raise Unauthenticated("signed out; open a new call link")
         now = self.clock()
         if self._idle(found, now, idle_min):
-            del self._sessions[key]
+            self.drop(session)
             raise Unauthenticated(f"signed out after {idle_min} minutes idle")
         found.last_seen = now
         return found.grant
@@ -145,22 +193,47 @@ class StaffWeb:
             found.pins -= 1
             found.last_seen = self.clock()
 
-    def close(self, session: object) -> str | None:
-        """End a session (logout); returns its staff id, ``None`` if there was none."""
+    async def close(self, session: object, source: str = "") -> str | None:
+        """End a session (logout, audited ``staff.web.logout``); returns its staff id,
+        ``None`` if there was none."""
         if not _plausible(session):
             return None
         found = self._sessions.pop(_digest(str(session)), None)
-        return found.grant.staff_id if found is not None else None
+        if found is None:
+            return None
+        staff_id = found.grant.staff_id
+        who = Actor(kind="staff", id=staff_id, source=source)
+        logout = note(who, "staff.web.logout", staff_id, found.record_id)
+        await self._delete([found.record_id], [logout])
+        return staff_id
 
-    def close_where(self, ended: Callable[[LoginGrant], bool]) -> int:
+    def drop(self, session: object) -> None:
+        """End a session now, from code that cannot wait for the store (idle, a sign-in
+        that no longer holds); its record is deleted in the background."""
+        if not _plausible(session):
+            return
+        found = self._sessions.pop(_digest(str(session)), None)
+        if found is not None and self._store is not None:
+            task = asyncio.get_running_loop().create_task(
+                self._delete([found.record_id], [], quiet=True)
+            )
+            self._writes.add(task)
+            task.add_done_callback(self._writes.discard)
+
+    async def close_where(self, ended: Callable[[LoginGrant], bool]) -> int:
         """End every session and unredeemed login token whose grant ``ended``; returns
         how many sessions ended."""
         for key in [k for k, (grant, _) in self._tokens.items() if ended(grant)]:
             del self._tokens[key]
         keys = [k for k, s in self._sessions.items() if ended(s.grant)]
-        for key in keys:
-            del self._sessions[key]
+        ids = [self._sessions.pop(key).record_id for key in keys]
+        await self._delete(ids, [])
         return len(keys)
+
+    async def aclose(self) -> None:
+        """Wait for background deletions (server shutdown, before the store closes)."""
+        while self._writes:
+            await asyncio.gather(*self._writes, return_exceptions=True)
 
     @property
     def sessions(self) -> int:
@@ -172,9 +245,20 @@ class StaffWeb:
             return False
         return now - found.last_seen >= timedelta(minutes=idle_min)
 
-    def _sweep(self, now: datetime, idle_min: int) -> None:
-        for key in [k for k, s in self._sessions.items() if self._idle(s, now, idle_min)]:
-            del self._sessions[key]
+    async def _delete(self, ids: list[str], audit: list[AuditNote], *, quiet: bool = False) -> None:
+        """Delete session records; ``audit`` says why (else ``staff.web.end``, by the
+        system). ``quiet``: a failure is logged, not raised (nobody waits for it)."""
+        if not ids or self._store is None:
+            return
+        named = {t for n in audit for t in n.targets}
+        missing = [rid for rid in ids if rid not in named]
+        notes = [*audit, note(SYSTEM, "staff.web.end", *missing)] if missing else audit
+        try:
+            await self._store.commit([Delete(TABLE, rid) for rid in ids], audit=notes)
+        except Exception as exc:
+            if not quiet:
+                raise
+            log.warning("staff page session not deleted: %s", type(exc).__name__)
 
 
 def signed_in_staff(ctx: Context, grant: LoginGrant) -> Staff | None:
@@ -186,10 +270,10 @@ def signed_in_staff(ctx: Context, grant: LoginGrant) -> Staff | None:
     return staff
 
 
-def end_signed_out(ctx: Context, staff_web: StaffWeb) -> int:
+async def end_signed_out(ctx: Context, staff_web: StaffWeb) -> int:
     """End the sessions and login tokens whose sign-in no longer holds (after a token,
     a role or an active flag changed); returns how many sessions ended."""
-    return staff_web.close_where(lambda grant: signed_in_staff(ctx, grant) is None)
+    return await staff_web.close_where(lambda grant: signed_in_staff(ctx, grant) is None)
 
 
 def session_actor(ctx: Context, staff_web: StaffWeb, session: object, source: str) -> Actor:
@@ -197,6 +281,6 @@ def session_actor(ctx: Context, staff_web: StaffWeb, session: object, source: st
     grant = staff_web.grant_of(session, ctx.policy().idle_logoff_min)
     staff = signed_in_staff(ctx, grant)
     if staff is None:
-        staff_web.close(session)
+        staff_web.drop(session)
         raise Unauthenticated("signed out; open a new call link")
     return staff_actor(staff, source)

@@ -1,7 +1,7 @@
 """The live waiting rooms: who is waiting, their sockets, admission into the call.
 
-Kept in memory (a restart empties the rooms; the session segments in the store keep the
-history). The rules are ``tlh.domain.rooms``; the collaborators here apply them, talk to
+Live in memory, and kept in the store as they change (``RoomLedger``): a restart rebuilds
+the rooms from it (``restore``), so pages that reconnect find their entry and place. The rules are ``tlh.domain.rooms``; the collaborators here apply them, talk to
 the sockets through ``Connection`` outboxes, publish ``room.*`` events and audit every
 change. Admission is check-and-set with no ``await`` in between, so two staff clicking
 "admit" at once get one admission and one ``already_admitted``.
@@ -10,7 +10,8 @@ change. Admission is check-and-set with no ``await`` in between, so two staff cl
 
 - ``state`` (``RoomState``): the entries, the call each is in, presence; plain data;
 - ``RoomPages``: each entry's socket and what its page is told;
-- ``RoomEvents``: the ``room.*`` events and their audit lines;
+- ``RoomLedger``: the entries kept in the store, each change one commit with its audit;
+- ``RoomEvents``: the ``room.*`` events, each change recorded through the ledger;
 - ``Exits``: how an entry ends, and the grace period of a dropped socket;
 - ``Admission``: letting an entry into its session's call;
 - ``participants`` (``ParticipantSide``): what a page's socket asks for;
@@ -22,13 +23,19 @@ from __future__ import annotations
 
 from typing import Any
 
+from msgspec.structs import replace
+
+from tlh.api.frames import StaffMessage
+from tlh.domain import rooms as rules
+from tlh.services import sessions
 from tlh.services.callhub import CallHub
-from tlh.services.context import Context
+from tlh.services.context import SYSTEM, Context
 from tlh.services.events import EventBus
 from tlh.services.waiting_admission import Admission
 from tlh.services.waiting_events import RoomEvents
 from tlh.services.waiting_exits import Exits
 from tlh.services.waiting_hooks import RoomHooks
+from tlh.services.waiting_ledger import RoomLedger
 from tlh.services.waiting_pages import Connection, RoomPages
 from tlh.services.waiting_participant import NotAdmitted, ParticipantSide
 from tlh.services.waiting_parts import RoomParts
@@ -52,13 +59,42 @@ class Rooms:
         ice_servers: tuple[dict[str, Any], ...] = (),
         timer: Timer | None = None,
     ) -> None:
+        self.ctx = ctx
         state = self.state = RoomState()
-        parts = RoomParts(ctx, hub, state, RoomPages(ctx, state), RoomEvents(ctx, state.positions))
+        pages = self._pages = RoomPages(ctx, state)
+        ledger = self._ledger = RoomLedger(ctx, state, pages)
+        parts = RoomParts(ctx, hub, state, pages, RoomEvents(ctx, state.positions, ledger.write))
         admission = Admission(parts, ice_servers)
         exits = self._exits = Exits(parts, grace_s, timer)
         self.participants = ParticipantSide(parts, admission, exits)
         self.staff = StaffSide(parts, admission, exits)
         self.hooks = RoomHooks(parts, admission, exits)
+
+    async def restore(self) -> int:
+        """Rebuild the rooms from the store at start-up; returns how many entries came back.
+
+        Each entry is offline from now and keeps its place for the reconnect grace counted
+        from the restart; one in a call whose session ended meanwhile has left; one whose
+        link was revoked meanwhile is sent away.
+        """
+        now, back = self.ctx.clock(), 0
+        for record in self._ledger.stored():
+            entry = replace(record.entry, online=False, disconnected_at=now)
+            self.state.put(entry)
+            kept = [StaffMessage(text=m.text, at=m.at) for m in record.messages]
+            self._pages.restore(entry.id, kept)
+            segment = sessions.find_segment(self.ctx, record.segment_id or "")
+            if segment is not None and segment.ended_at is None:
+                self.state.join_call(entry.id, segment.id)
+            elif entry.state in rules.IN_CALL:
+                gone = rules.leave(entry, now)
+                await self._exits.finish(
+                    gone, SYSTEM, "room.leave", "room.left", status="ended", reason="ended"
+                )
+                continue
+            self._exits.hold_place(entry.id)
+            back += 1
+        return back - await self.hooks.drop_revoked()
 
     def follow(self, bus: EventBus) -> None:
         """End the entries of links revoked elsewhere (a cancel, a reschedule, an admin)."""
@@ -68,3 +104,4 @@ class Rooms:
         """Stop following, cancel timers and pending expiries (server shutdown)."""
         await self.hooks.close()
         await self._exits.close()
+        await self._ledger.close()

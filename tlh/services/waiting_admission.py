@@ -140,9 +140,12 @@ class Admission:
         ]
         return max(found, key=lambda s: s.started_at) if found else None
 
-    def join_call(self, entry: RoomEntry, segment_id: str, *, check_only: bool = False) -> None:
+    def join_call(
+        self, entry: RoomEntry, segment_id: str, *, check_only: bool = False, resumed: bool = False
+    ) -> None:
         """Put the entry's socket into the call and send it ``admitted`` (``check_only``:
-        only ``SessionFull`` when the call has no room for it)."""
+        only ``SessionFull`` when the call has no room for it; ``resumed``: the page still
+        holds its media connections, so the others keep theirs)."""
         present = self.hub.has(segment_id, entry.id)
         if not present and self.hub.full(segment_id):
             raise SessionFull(f"session {segment_id} already has {self.hub.limit} participants")
@@ -151,7 +154,7 @@ class Admission:
             return
         label = call_label(self.ctx, entry)
         kind = entry.participant.value
-        others = self.hub.join(segment_id, entry.id, label, kind, conn.outbox.push)
+        others = self.hub.join(segment_id, entry.id, label, kind, conn.outbox.push, resumed=resumed)
         conn.outbox.push(
             Admitted(
                 peer_id=entry.id,

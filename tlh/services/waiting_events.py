@@ -7,6 +7,7 @@ update a row without fetching every room.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import msgspec
@@ -17,12 +18,16 @@ from tlh.domain.rooms import Presence, RoomEntry
 from tlh.services.context import Actor, Context
 from tlh.services.entry_views import Positions, entry_views
 
+#: Writes a change of an entry with its audit note (``RoomLedger.write``).
+Keep = Callable[[Actor, str, RoomEntry], Awaitable[None]]
+
 
 class RoomEvents:
-    """Publishing room events (with the entry's view) and auditing the changes."""
+    """Publishing room events (with the entry's view) and recording the changes (the
+    entry kept in the store with the audit note, ``keep``)."""
 
-    def __init__(self, ctx: Context, positions: Positions) -> None:
-        self.ctx, self._positions = ctx, positions
+    def __init__(self, ctx: Context, positions: Positions, keep: Keep) -> None:
+        self.ctx, self._positions, self._keep = ctx, positions, keep
 
     async def record(
         self,
@@ -34,9 +39,9 @@ class RoomEvents:
         moved_from: RoomEntry | None = None,
         **extra: Any,
     ) -> None:
-        """A change staff hear of (``event``) and the audit log keeps (``action``)."""
+        """A change staff hear of (``event``) and the store keeps, audited as ``action``."""
         self.publish(event, entry, moved_from=moved_from, **extra)
-        await self.ctx.audit.append(actor, action, entry.id)
+        await self._keep(actor, action, entry)
 
     def publish(
         self, event: str, entry: RoomEntry, *, moved_from: RoomEntry | None = None, **extra: Any

@@ -35,16 +35,18 @@ class Exits:
         event: str,
         *,
         status: str | None = None,
+        told: str | None = None,
         **extra: Any,
     ) -> None:
-        """A final state: out of the call, the page told, the entry forgotten."""
+        """A final state: out of the call, the page told (``status``, and ``told``: why),
+        the entry forgotten."""
         now = self.ctx.clock()
         segment_id = self._state.leave_call(entry.id)
         if segment_id is not None:
             self.hub.leave(segment_id, entry.id)
         self._state.forget(entry.id)
         self._expiries.cancel(entry.id)
-        self._pages.farewell(entry, status)
+        self._pages.farewell(entry, status, told)
         await self._events.record(actor, action, event, entry, **extra)
         if segment_id is not None:
             await sessions.left(self.ctx, segment_id, entry.id, now)

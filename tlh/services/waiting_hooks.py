@@ -10,11 +10,11 @@ import logging
 from collections.abc import Collection
 
 from tlh.domain import rooms as rules
-from tlh.domain.links import JoinLink
+from tlh.domain.links import JoinLink, invalid_reason
 from tlh.domain.sessions import SessionSegment
 from tlh.services.context import SYSTEM
 from tlh.services.events import OVERFLOW, EventBus, Subscription
-from tlh.services.links import LINK_REVOKED
+from tlh.services.links import LINK_REVOKED, appointment_of
 from tlh.services.waiting_admission import Admission
 from tlh.services.waiting_exits import Exits
 from tlh.services.waiting_parts import RoomParts
@@ -85,8 +85,17 @@ class RoomHooks:
             ):
                 continue  # gone meanwhile, or still good
             gone = rules.leave(entry, now)
+            why = None
+            if isinstance(link, JoinLink):
+                why = invalid_reason(link, appointment_of(self.ctx, link), now, self.ctx.policy())
             await self._exits.finish(
-                gone, SYSTEM, "room.leave", "room.left", status="revoked", reason="link_revoked"
+                gone,
+                SYSTEM,
+                "room.leave",
+                "room.left",
+                status="revoked",
+                told=why,
+                reason="link_revoked",
             )
             dropped += 1
         return dropped

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from msgspec.structs import replace
+
 from tlh.api.frames import StaffMessage, Status
 from tlh.domain.rooms import EntryState, RoomEntry
 from tlh.services import sessions
@@ -71,13 +73,15 @@ class RoomPages:
         del self._conns[entry_id]
         return entry_id
 
-    def farewell(self, entry: RoomEntry, status: str | None) -> None:
-        """The entry ended: its page gets its final status, and is forgotten."""
+    def farewell(self, entry: RoomEntry, status: str | None, reason: str | None = None) -> None:
+        """The entry ended: its page gets its final status (and ``reason``, why), and is
+        forgotten."""
         conn = self._conns.pop(entry.id, None)
         self._messages.pop(entry.id, None)
         self._opens_at.pop(entry.id, None)
         if conn is not None:
-            conn.outbox.push(self._status_frame(entry, status))
+            frame = self._status_frame(entry, status)
+            conn.outbox.push(replace(frame, reason=reason) if reason else frame)
             conn.entry_id = None
 
     # --- what pages are told -------------------------------------------------------------
@@ -94,6 +98,15 @@ class RoomPages:
         conn = self._conns.get(entry_id)
         if conn is not None:
             conn.outbox.push(frame)
+
+    def kept(self, entry_id: str) -> list[StaffMessage]:
+        """The messages kept for the entry's page (kept in the store with the entry)."""
+        return self._messages.get(entry_id, [])
+
+    def restore(self, entry_id: str, messages: list[StaffMessage]) -> None:
+        """The messages kept for an entry before a restart."""
+        if messages:
+            self._messages[entry_id] = messages[-_KEPT_MESSAGES:]
 
     def replay(self, entry_id: str) -> None:
         """The messages kept for the entry, to its (new) socket."""

@@ -12,7 +12,8 @@ from typing import Any, Literal
 
 from msgspec.structs import replace
 
-from tlh.api.frames import DeviceCheckDone
+from tlh.api.frames import DeviceCheckDone, ReplySent
+from tlh.domain import room_replies as replies
 from tlh.domain import rooms as rules
 from tlh.domain.links import JoinLink
 from tlh.domain.rooms import ConnectionTest, DeviceCheck, RoomEntry
@@ -22,7 +23,7 @@ from tlh.services.waiting_admission import Admission
 from tlh.services.waiting_exits import Exits
 from tlh.services.waiting_pages import Connection
 from tlh.services.waiting_parts import RoomParts
-from tlh.services.waiting_view import clean_display_name, room_of
+from tlh.services.waiting_view import clean_display_name, due_at, room_of
 
 #: Connection tests of pages not yet in a room (the test runs before the waiting room).
 _KEPT_TESTS = 200
@@ -51,8 +52,10 @@ class ParticipantSide:
         *,
         display_name: str = "",
         opens_at: datetime | None = None,
+        resume: str | None = None,
     ) -> RoomEntry:
-        """A page says hello: a new entry, a reconnect, or a second device."""
+        """A page says hello: a new entry, a reconnect, or a second device (``resume``:
+        the session whose call it still holds connections in)."""
         now = self.ctx.clock()
         mine = self._state.of_link(link.id)
         found = rules.arrival(mine, device_id, now, self._exits.grace_s, reusable=link.reusable)
@@ -86,21 +89,26 @@ class ParticipantSide:
                 device_id=device_id,
                 second_device=found.kind is rules.ArrivalKind.SECOND_DEVICE,
                 connection_test=self._tests.pop((link.id, device_id), None),
+                due_at=due_at(self.ctx, link),
             )
             self._state.put(entry)
             self._attach(entry, conn)
             action, event = "room.join", "room.joined"
         if opens_at is not None:
             self._pages.opens_at(entry.id, opens_at)
-        # The page hears its place before the audit line is flushed: that write is
-        # group-committed and would add its latency to every join.
-        self._pages.send_status(entry)
+        # The page hears its place before the entry is written: the write is batched
+        # with others' and would add its latency to every join.
+        places = self._state.positions(entry.clinician_id)
+        if action == "room.join" and places.get(entry.id, 0) < len(places):
+            self._pages.refresh(entry.clinician_id)  # due before others: they move back
+        else:
+            self._pages.send_status(entry)
         self._pages.replay(entry.id)
         await self._events.record(who, action, event, entry)
         if entry.state in rules.IN_CALL:
             segment_id = self._state.call_of(entry.id)
             if segment_id is not None:
-                self._admission.join_call(entry, segment_id)
+                self._admission.join_call(entry, segment_id, resumed=resume == segment_id)
         else:
             await self._admission.auto_admit(entry)
         return self._state.current(entry)
@@ -122,7 +130,8 @@ class ParticipantSide:
             return
         segment_id = self._state.call_of(entry.id)
         if segment_id is not None:
-            self.hub.leave(segment_id, entry.id, conn.outbox.push)
+            # Away, not gone: the others keep its tile for the grace (a network blip).
+            self.hub.away(segment_id, entry.id, conn.outbox.push)
         now = self.ctx.clock()
         offline = rules.disconnect(entry, now)
         self._state.put(offline)
@@ -143,6 +152,13 @@ class ParticipantSide:
     async def device_check(self, entry_id: str, found: DeviceCheckDone) -> None:
         """What the page's device check found (on the entry, for staff to see)."""
         entry = self._state.entry(entry_id)
+        had = entry.device_check
+        if had is not None and (had.camera, had.microphone, had.speaker) == (
+            found.camera,
+            found.microphone,
+            found.speaker,
+        ):
+            return  # said again after a reconnect: nothing changed, nothing to write
         check = DeviceCheck(
             camera=found.camera,
             microphone=found.microphone,
@@ -151,7 +167,8 @@ class ParticipantSide:
         )
         checked = replace(entry, device_check=check)
         self._state.put(checked)
-        self._events.publish("room.updated", checked)
+        who = Actor(kind="client_link", id=entry.link_id)
+        await self._events.record(who, "room.devicecheck", "room.updated", checked)
 
     async def connection_test(
         self, link_id: str, device_id: str, test: ConnectionTest
@@ -184,6 +201,25 @@ class ParticipantSide:
             if segment_id is not None:
                 self.hub.fall_back(segment_id)
         self._events.publish("room.updated", entry, media=state)
+
+    async def reply(self, entry_id: str, text: str) -> None:
+        """The person answers the clinician's message: kept on the entry (staff see it in
+        the room's views and a ``room.replied`` event), audited, echoed to the page; past
+        the burst the page is told to wait (``reply.sent`` not accepted)."""
+        entry = self._state.entry(entry_id)
+        now = self.ctx.clock()
+        conn = self._pages.connection(entry_id)
+        try:
+            answered = replies.reply(entry, text, now)
+        except replies.TooManyReplies:
+            if conn is not None:
+                conn.outbox.push(ReplySent(text=text[: replies.MAX_REPLY], at=now, accepted=False))
+            return
+        self._state.put(answered)
+        if conn is not None:
+            conn.outbox.push(ReplySent(text=answered.replies[-1].text, at=now))
+        who = Actor(kind="client_link", id=entry.link_id)
+        await self._events.record(who, "room.reply", "room.replied", answered)
 
     def signal(self, entry_id: str, to: str, data: Any) -> None:
         """Relay a signalling payload; only admitted entries may (``NotAdmitted``)."""

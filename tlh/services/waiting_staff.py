@@ -13,6 +13,7 @@ from tlh.domain.rooms import Presence, RoomEntry
 from tlh.errors import Conflict, NotFound
 from tlh.services import auth, scope, sessions, transfers
 from tlh.services.context import Actor
+from tlh.services.sessions import NotEligible
 from tlh.services.staff import find_staff
 from tlh.services.waiting_admission import Admission
 from tlh.services.waiting_exits import Exits
@@ -67,12 +68,19 @@ class StaffSide:
         return done
 
     async def next(self, actor: Actor, clinician_id: str) -> RoomEntry:
-        """Admit the first in the caller's line, else the first of the shared queue."""
+        """Admit the first in the caller's line whose session can start (someone early
+        for a later visit, or whose consent is missing, waits), else the first of the
+        shared queue; with nobody able to start, the first one's reason."""
         self.check_room(actor, clinician_id, Role.ADMIN, Role.CLINICIAN)
+        blocked: NotEligible | None = None
         for room in (clinician_id, None):
-            line = rules.admissible(self._state.live(room))
-            if line:
-                return await self._admission.admit(actor, line[0], False, into=clinician_id)
+            for entry in rules.admissible(self._state.live(room)):
+                try:
+                    return await self._admission.admit(actor, entry, False, into=clinician_id)
+                except NotEligible as exc:
+                    blocked = blocked or exc
+        if blocked is not None:
+            raise blocked
         raise NobodyWaiting("nobody is waiting")
 
     async def deny(self, actor: Actor, entry_id: str, message: str | None = None) -> RoomEntry:
@@ -157,10 +165,20 @@ class StaffSide:
         self.hub.end(closed.id)
         self._pages.forget_visits(closed.clinician_id)
 
+    def connected(self, staff_id: str, connected: bool) -> None:
+        """A staff member opened their first page or socket, or closed their last one:
+        their waiting clients hear whether they are online."""
+        before = self._state.presence_of(staff_id)
+        self._state.set_connected(staff_id, connected)
+        after = self._state.presence_of(staff_id)
+        if after is not before:
+            self._events.presence(staff_id, after)
+            self._pages.refresh(staff_id, everyone=True)
+
     async def set_presence(self, actor: Actor, presence: Presence) -> None:
         """What the clinician's waiting clients see: online, late or busy."""
         auth.require_role(actor, Role.CLINICIAN)
         chosen = rules.chosen_presence(presence)
         self._state.set_presence(actor.id, chosen)
-        self._events.presence(actor.id, chosen)
+        self._events.presence(actor.id, self._state.presence_of(actor.id))
         self._pages.refresh(actor.id, everyone=True)

@@ -22,6 +22,8 @@ class RoomState:
         #: The session segment each admitted entry's call is, by entry id.
         self._calls: dict[str, str] = {}
         self._presence: dict[str, Presence] = {}
+        #: Clinicians with a dashboard, room watch or call page open.
+        self._connected: set[str] = set()
 
     # --- reading -------------------------------------------------------------------------
 
@@ -61,9 +63,15 @@ class RoomState:
         return rules.positions(self.live(clinician_id))
 
     def presence_of(self, clinician_id: str | None) -> Presence:
+        """What the clinician's waiting clients are told: what they chose while they have
+        the dashboard or call page open; offline otherwise, unless they said they are
+        running late (true whether or not a page is open)."""
         if clinician_id is None:
             return Presence.ONLINE
-        return self._presence.get(clinician_id, Presence.ONLINE)
+        chosen = self._presence.get(clinician_id, Presence.ONLINE)
+        if clinician_id in self._connected or chosen is Presence.LATE:
+            return chosen
+        return Presence.OFFLINE
 
     def call_of(self, entry_id: str) -> str | None:
         """The session segment whose call the entry is in, if it was admitted."""
@@ -92,3 +100,10 @@ class RoomState:
 
     def set_presence(self, clinician_id: str, presence: Presence) -> None:
         self._presence[clinician_id] = presence
+
+    def set_connected(self, clinician_id: str, connected: bool) -> None:
+        """The clinician opened their first page, or closed their last one."""
+        if connected:
+            self._connected.add(clinician_id)
+        else:
+            self._connected.discard(clinician_id)

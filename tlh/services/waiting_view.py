@@ -46,6 +46,14 @@ def room_of(ctx: Context, link: JoinLink) -> str | None:
     return None
 
 
+def due_at(ctx: Context, link: JoinLink) -> datetime | None:
+    """When the appointment a link is for starts (``None`` for room links)."""
+    if link.appointment_id is None:
+        return None
+    appt = ctx.store.get("appointments", link.appointment_id)
+    return appt.start if isinstance(appt, Appointment) else None
+
+
 def clinician_name(ctx: Context, link: JoinLink) -> str:
     """The name of the clinician whose room a link enters ("" for the shared queue)."""
     room = room_of(ctx, link)

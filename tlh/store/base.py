@@ -21,6 +21,7 @@ import msgspec
 
 from tlh.domain.consent import ConsentRecord
 from tlh.domain.links import JoinLink
+from tlh.domain.live_records import LinkSession, RoomRecord, StaffPageSession
 from tlh.domain.messages import Message
 from tlh.domain.models import (
     Appointment,
@@ -45,6 +46,9 @@ TableName = Literal[
     "consents",
     "messages",
     "sessions",
+    "link_sessions",
+    "staff_sessions",
+    "room_entries",
 ]
 
 #: The record type of each table. Later issues add tables here (links, consents, ...).
@@ -59,6 +63,10 @@ TABLES: dict[str, type[msgspec.Struct]] = {
     "consents": ConsentRecord,
     "messages": Message,
     "sessions": SessionSegment,
+    # Live visits that outlive a restart (tlh.domain.live_records).
+    "link_sessions": LinkSession,
+    "staff_sessions": StaffPageSession,
+    "room_entries": RoomRecord,
 }
 
 #: Fields with an in-memory index (value -> ids). ``None`` values are not indexed; a
@@ -74,6 +82,8 @@ INDEXED: dict[str, tuple[str, ...]] = {
     "consents": ("client_id", "link_id"),
     "messages": ("idempotency_key", "status", "appointment_id"),
     "sessions": ("appointment_id", "clinician_id"),
+    "link_sessions": ("hash",),
+    "staff_sessions": ("hash",),
 }
 
 #: The policy table holds one record under this id.

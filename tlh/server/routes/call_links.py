@@ -86,7 +86,6 @@ async def redeem(request: web.Request) -> web.Response:
         failures = request.app[FAILURES].staff_logins
         return await refuse_redemption(request, failures, "staff", "staff.web.login.failed")
     who = staff_actor(staff, peer)
-    await c.audit.append(who, "staff.web.login", staff.id)
     idle_min = c.policy().idle_logoff_min
     answer = StaffLogin(
         staff_id=staff.id,
@@ -96,10 +95,10 @@ async def redeem(request: web.Request) -> web.Response:
         appointment_id=grant.appointment_id,
     )
     response = respond(answer)
-    # No max_age: the browser drops it on close; the server ends it on idle or restart.
+    # No max_age: the browser drops it on close; the server ends it on idle or logout.
     response.set_cookie(
         COOKIE,
-        staff_web.open(grant, idle_min),
+        await staff_web.open(grant, idle_min, who),  # audits staff.web.login
         httponly=True,
         secure=True,
         samesite="Strict",
@@ -114,10 +113,8 @@ async def logout(request: web.Request) -> web.Response:
     """End the page's cookie session (if any) and clear the cookie; always 204."""
     check_origin(request)
     c = ctx(request)
-    staff_id = request.app[STAFF_WEB].close(request.cookies.get(COOKIE))
+    staff_id = await request.app[STAFF_WEB].close(request.cookies.get(COOKIE), request.remote or "")
     if staff_id is not None:
-        who = Actor(kind="staff", id=staff_id, source=request.remote or "")
-        await c.audit.append(who, "staff.web.logout", staff_id)
         await request.app[STAFF_SOCKETS].close_signed_out(c, request.app[STAFF_WEB])
     response = web.Response(status=204)
     response.del_cookie(COOKIE, path="/", secure=True, httponly=True, samesite="Strict")

@@ -4,7 +4,8 @@ Authenticated before the upgrade by the staff cookie (Origin checked by the auth
 middleware) or a Bearer token. On open the staff member joins the segment named by
 ``?session=ID`` (ids are not PHI), else their most recent open one, as peer
 ``staff_id``; with none open the socket says ``no_session`` and joins the next segment
-they start. A clinician joins only their own sessions (another's is as unknown as a
+they start. ``?resume=ID``: the page still holds its media connections in that segment's
+call (its socket came back), so the others are told to keep theirs (``resumed``). A clinician joins only their own sessions (another's is as unknown as a
 missing one); an admin may join any, audited. Frames follow the participant socket's
 rules (``tlh.server.wsproto``).
 """
@@ -66,8 +67,10 @@ class StaffCall:
         live = sessions.open_segments_of(self.c, self.staff.id)
         return max(live, key=lambda s: s.started_at) if live else None
 
-    async def enter(self, segment: SessionSegment | None) -> None:
-        """Join ``segment``'s call (leaving any other); ``no_session`` when there is none."""
+    async def enter(self, segment: SessionSegment | None, *, resumed: bool = False) -> None:
+        """Join ``segment``'s call (leaving any other); ``no_session`` when there is none.
+        ``resumed``: the page still holds its media connections in that call (its socket
+        came back after a blip or a restart), so the others keep theirs."""
         async with self._lock:
             if segment is not None and segment.id == self.current:
                 return
@@ -85,7 +88,7 @@ class StaffCall:
             try:
                 await sessions.staff_joined(self.c, self.who, segment, me)
                 peers = self.hub.join(
-                    segment.id, self.staff.id, self.staff.name, "staff", self.send
+                    segment.id, self.staff.id, self.staff.name, "staff", self.send, resumed=resumed
                 )
             except NotFound:  # ended and gone meanwhile
                 await self.send(NO_SESSION)
@@ -200,7 +203,9 @@ async def call_ws(request: web.Request) -> web.WebSocketResponse:
     staff_web, cookie = request.app[STAFF_WEB], request.get(STAFF_SESSION)
     guard = wsproto.FloodGuard()
     try:
-        await call.enter(first or call.latest())
+        segment = first or call.latest()
+        resume = request.query.get("resume")
+        await call.enter(segment, resumed=segment is not None and resume == segment.id)
         async for msg in ws:
             try:
                 frame = wsproto.parse_frame(msg, StaffCallFrame, guard)

@@ -10,7 +10,6 @@ from aiohttp import web
 
 from tlh.api.links import CodeRequest, IdentityAnswer, LinkState
 from tlh.domain.links import RedeemState
-from tlh.domain.models import IdentityCheck
 from tlh.errors import BadRequest
 from tlh.server.http import ctx, decode, max_body, public, respond
 from tlh.server.keys import CTX, IDENTITY, SETTINGS
@@ -39,19 +38,23 @@ async def state(request: web.Request) -> web.Response:
     """What the page shows next, and what it needs for the call (ICE servers)."""
     link, session = cookie_link(request)
     c = ctx(request)
+    policy = c.policy()
     mode = identity.mode(c, link)
-    passed = mode is IdentityCheck.OFF or request.app[IDENTITY].is_verified(link.id, session)
+    passed = identity.passed(c, request.app[IDENTITY], link, session)
     verdict = redeemable(c, link, c.clock())
     appt = appointment_of(c, link)
     answer = LinkState(
         next=next_step(request, link, verified=passed),
         identity=mode,
         participant=link.participant,
-        practice_name=c.policy().practice_name,
+        practice_name=policy.practice_name,
         clinician_name=clinician_name(c, link),
         ice_servers=list(request.app[SETTINGS].ice_servers),
         starts_at=appt.start if appt is not None else None,
+        ends_at=appt.end if appt is not None else None,
         opens_at=verdict.opens_at if verdict.state is RedeemState.EARLY else None,
+        contact_phone=policy.contact_phone,
+        contact_email=policy.contact_email,
     )
     return respond(answer)
 

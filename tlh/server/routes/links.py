@@ -8,15 +8,22 @@ and audited without the token.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from aiohttp import web
 
 from tlh.api.consent import ConsentForm, ConsentSubmission
 from tlh.api.links import LinkRedeemed, NextStep, Redeem
 from tlh.domain.consent import ConsentState
-from tlh.domain.links import JoinLink, LinkPurpose, ParticipantKind, RedeemState
-from tlh.domain.models import IdentityCheck
+from tlh.domain.links import (
+    InvalidReason,
+    JoinLink,
+    LinkPurpose,
+    ParticipantKind,
+    RedeemState,
+    invalid_reason,
+)
+from tlh.domain.models import IdentityCheck, Policy
 from tlh.domain.timeutil import zone
 from tlh.errors import BadRequest, Forbidden, NotFound, Unauthenticated
 from tlh.server.http import ctx, decode, max_body, public, respond
@@ -30,13 +37,38 @@ from tlh.services.links import appointment_of, find_by_token, get_link, outreach
 routes = web.RouteTableDef()
 
 COOKIE = "__Host-tlh_link"
-#: The one answer to every failed redemption (unknown, expired, revoked, malformed...).
+#: The one answer to every failed call-page login (unknown, expired, used, malformed).
 INVALID_LINK = {
     "error": {
         "code": "invalid_link",
         "message": "This link is not valid. Ask your practice for a new one.",
     }
 }
+#: What the page says of a genuine link that no longer works (``invalid_reason``).
+_WHY = {
+    "cancelled": "This link is not valid: the appointment was cancelled.",
+    "moved": "This link is not valid: the appointment was moved to another time.",
+    "revoked": "This link is not valid any more: it was replaced or withdrawn.",
+    "expired": "This link is not valid any more: its appointment has passed.",
+}
+
+
+def invalid_link(policy: Policy, reason: InvalidReason | None = None) -> dict[str, Any]:
+    """The answer to a failed client redemption: the practice and how to reach it, and,
+    for the holder of a genuine token only, why (an unknown token is told nothing)."""
+    contact = ", ".join(c for c in (policy.contact_phone, policy.contact_email) if c)
+    ask = f"Ask {policy.practice_name} for a new one" + (f": {contact}." if contact else ".")
+    details: dict[str, Any] = {
+        "practice_name": policy.practice_name,
+        "contact_phone": policy.contact_phone,
+        "contact_email": policy.contact_email,
+    }
+    if reason is not None:
+        details["reason"] = reason
+    lead = _WHY[reason] if reason is not None else "This link is not valid."
+    return {"error": {"code": "invalid_link", "message": f"{lead} {ask}", "details": details}}
+
+
 #: A token in a small JSON object: more is not a redemption.
 REDEEM_BODY_BYTES = 4096
 #: The drawn signature (a PNG data URL) is most of a consent submission.
@@ -60,6 +92,7 @@ async def refuse_redemption(
     failures: FailureLimiter,
     kind: Literal["staff", "client_link"],
     action: str,
+    answer: dict[str, Any] = INVALID_LINK,
 ) -> web.Response:
     """The one answer to every failed redemption (404 ``invalid_link``), counted against
     the caller's address (429 once past ``failures``' budget, then not audited) and
@@ -70,7 +103,7 @@ async def refuse_redemption(
     failures.fail(peer)
     anonymous = Actor(kind=kind, id="anonymous", source=peer)
     await ctx(request).audit.append(anonymous, action, "unknown")
-    return respond(INVALID_LINK, 404)
+    return respond(answer, 404)
 
 
 @routes.post("/api/v1/link/redeem")
@@ -89,10 +122,14 @@ async def redeem(request: web.Request) -> web.Response:
     now = c.clock()
     verdict = redeemable(c, link, now) if link is not None else None
     if link is None or verdict is None or verdict.state is RedeemState.INVALID:
+        policy = c.policy()
+        why = invalid_reason(link, appointment_of(c, link), now, policy) if link else None
         failures = request.app[FAILURES].links
-        return await refuse_redemption(request, failures, "client_link", "link.redeem.failed")
+        return await refuse_redemption(
+            request, failures, "client_link", "link.redeem.failed", invalid_link(policy, why)
+        )
     who = Actor(kind="client_link", id=link.id, source=peer)
-    await c.audit.append(who, "link.redeem", link.id)
+    session = await request.app[LINK_SESSIONS].open(link.id, who)  # audits link.redeem
     c.events.publish(
         "link.redeemed",
         {"link_id": link.id, "appointment_id": link.appointment_id, "client_id": link.client_id},
@@ -112,7 +149,6 @@ async def redeem(request: web.Request) -> web.Response:
         starts_local=local.strftime("%A %d %B, %H:%M") if local is not None else None,
     )
     response = respond(answer)
-    session = request.app[LINK_SESSIONS].open(link.id)
     response.set_cookie(
         COOKIE,
         session,

@@ -9,6 +9,7 @@ read a token: it rides in the URL fragment and is redeemed by the page's own POS
 from __future__ import annotations
 
 import functools
+import hashlib
 import re
 from importlib.resources import files
 
@@ -16,6 +17,7 @@ from aiohttp import web
 
 from tlh.errors import NotFound
 from tlh.server.http import public
+from tlh.server.transfer import Coding, choose, compress
 
 routes = web.RouteTableDef()
 
@@ -24,9 +26,10 @@ CONTENT_TYPES = {
     ".css": "text/css",
     ".js": "text/javascript",
     ".svg": "image/svg+xml",
+    ".ico": "image/x-icon",
 }
 #: Asset names served at the root (``/j.js``); anything else is 404 before any disk access.
-ASSET_NAME = r"[a-z0-9_-]+\.(?:js|css|svg)"
+ASSET_NAME = r"[a-z0-9_-]+\.(?:js|css|svg|ico)"
 _HOST = re.compile(r"^[A-Za-z0-9.\-]+(?::\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](?::\d{1,5})?$")
 _BASE_CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; "
@@ -70,15 +73,40 @@ def asset_names() -> list[str]:
     return sorted(entry.name for entry in folder.iterdir() if entry.is_file())
 
 
+@functools.cache
+def asset_etag(name: str) -> str:
+    """The validator of a static file: a hash of its bytes (they change only with a new
+    version of tlh), so a repeat visit revalidates with a 304 and no body."""
+    data = asset_bytes(name) or b""
+    return '"' + hashlib.sha256(data).hexdigest()[:32] + '"'
+
+
+@functools.cache
+def asset_encoded(name: str, coding: Coding) -> bytes:
+    """A static file compressed once, not on every request."""
+    return compress(asset_bytes(name) or b"", coding)
+
+
 def _serve(request: web.Request, name: str) -> web.Response:
     data = asset_bytes(name)
     suffix = name[name.rfind(".") :]
     if data is None or suffix not in CONTENT_TYPES:
         raise NotFound("no such page")
-    headers = {**HEADERS, "Content-Security-Policy": csp(request.host)}
+    kind = CONTENT_TYPES[suffix]
+    etag = asset_etag(name)
+    headers = {**HEADERS, "Content-Security-Policy": csp(request.host), "ETag": etag}
+    text = kind.startswith("text/") or kind == "image/svg+xml"
+    if text:
+        headers["Vary"] = "Accept-Encoding"
+    if etag in {t.strip() for t in request.headers.get("If-None-Match", "").split(",")}:
+        return web.Response(status=304, headers=headers)
+    coding = choose(request.headers.get("Accept-Encoding", "")) if text else None
+    if coding is not None:
+        data = asset_encoded(name, coding)
+        headers["Content-Encoding"] = coding
     # text/* defaults to utf-8 in aiohttp; the explicit charset keeps old browsers honest.
     return web.Response(
-        body=data, content_type=CONTENT_TYPES[suffix], charset="utf-8", headers=headers
+        body=data, content_type=kind, charset="utf-8" if text else None, headers=headers
     )
 
 

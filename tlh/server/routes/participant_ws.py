@@ -11,7 +11,15 @@ import contextlib
 
 from aiohttp import web
 
-from tlh.api.frames import DeviceCheckDone, Hello, Leave, MediaState, ParticipantFrame, Signal
+from tlh.api.frames import (
+    DeviceCheckDone,
+    Hello,
+    Leave,
+    MediaState,
+    ParticipantFrame,
+    Reply,
+    Signal,
+)
 from tlh.domain.links import JoinLink, LinkPurpose, RedeemState
 from tlh.errors import Forbidden, NotFound, TlhError
 from tlh.server import wsproto
@@ -94,6 +102,7 @@ async def _handle(
             conn,
             display_name=frame.display_name or "",
             opens_at=verdict.opens_at,
+            resume=frame.resume,
         )
         return
     entry_id = conn.entry_id
@@ -113,5 +122,7 @@ async def _handle(
         await rooms.participants.device_check(entry_id, frame)
     elif isinstance(frame, MediaState):
         await rooms.participants.media(entry_id, frame.state)
+    elif isinstance(frame, Reply):
+        await rooms.participants.reply(entry_id, frame.text)
     else:
         await rooms.participants.leave(entry_id)

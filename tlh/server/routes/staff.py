@@ -12,7 +12,7 @@ routes = web.RouteTableDef()
 async def _end_signed_out(request: web.Request) -> None:
     """End the page sessions and close the websockets whose sign-in this change ended
     (before answering): a revoked token's, a disabled member's, an old role's."""
-    end_signed_out(ctx(request), request.app[STAFF_WEB])
+    await end_signed_out(ctx(request), request.app[STAFF_WEB])
     await request.app[STAFF_SOCKETS].close_signed_out(ctx(request), request.app[STAFF_WEB])
 
 

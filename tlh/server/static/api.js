@@ -38,10 +38,15 @@ export function showSection(names, id) {
   }
 }
 
+// "Tuesday 3 March at 9:50 AM" (the date and the time, in the reader's own words).
 export function when(iso) {
-  return new Date(iso).toLocaleString([], {
-    weekday: "long", day: "numeric", month: "long", hour: "numeric", minute: "2-digit",
-  });
+  const date = new Date(iso);
+  const day = date.toLocaleDateString([], { weekday: "long", day: "numeric", month: "long" });
+  return `${day} at ${clock(iso)}`;
+}
+
+export function sameDay(a, b) {
+  return a.getFullYear() === b.getFullYear() && a.getMonth() === b.getMonth() && a.getDate() === b.getDate();
 }
 
 export function clock(iso) {

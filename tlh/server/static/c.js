@@ -1,6 +1,8 @@
 // The clinician's call page: redeem the one-time login link (token in the fragment) for a
-// staff cookie, then the same call UI as the client page over /api/v1/call/ws, and a
-// people panel (in session, waiting, guests, upcoming today) refreshed from the event feed.
+// staff cookie, then the same call UI as the client page over /api/v1/call/ws, and the
+// waiting room beside it (waiting, in the call, upcoming today) refreshed from the event
+// feed. Each row carries what the dashboard shows: device check, connection, the
+// appointment's time, early, online or reconnecting, and the person's latest reply.
 
 import { $, call, clock, errorText, readToken } from "./api.js";
 import { openMedia } from "./device.js";
@@ -15,6 +17,8 @@ let eventsWs = null;
 let lastActive = Date.now();
 let refreshTimer = null;
 let lastSession = null;  // the segment the clinician left, for "Rejoin the call"
+let openSessions = [];
+const names = new Map();  // client id -> name, read once (each read is audited)
 
 function problem(text) {
   $("problem-text").textContent = text;
@@ -37,6 +41,7 @@ function lock(text) {
   if (text) $("lock-text").textContent = text;
   $("lock").hidden = false;
   $("desk").hidden = true;
+  $("reconnecting").hidden = true;
   if (callWs) callWs.close();
   if (eventsWs) eventsWs.close();
   if (session) session.close();
@@ -65,19 +70,48 @@ function button(text, action, className = "") {
   return b;
 }
 
+const DEVICE = { ok: "ok", denied: "blocked", missing: "none", skipped: "not checked" };
+
+// What staff need to know of one person, in words.
+function facts(entry) {
+  const out = [];
+  if (entry.participant === "guest") out.push("guest");
+  if (entry.position) out.push(`#${entry.position}`);
+  if (entry.due_at) out.push(`appointment ${clock(entry.due_at)}`);
+  if (entry.early) out.push("early");
+  if (entry.second_device) out.push("second device");
+  out.push(entry.online ? "online" : "reconnecting");
+  const check = entry.device_check;
+  out.push(check ? `camera ${DEVICE[check.camera] || check.camera}, mic ${DEVICE[check.microphone] || check.microphone}` : "device check not done");
+  out.push(entry.connection_test ? `connection ${entry.connection_test.verdict}` : "connection not tested");
+  if (entry.consent && entry.consent !== "valid") out.push(`consent: ${entry.consent}`);
+  return out;
+}
+
 function entryItem(entry, actions) {
   const li = document.createElement("li");
   li.dataset.entry = entry.id;
+  li.dataset.online = String(entry.online);
+  const who = document.createElement("strong");
+  who.textContent = entry.label || "Someone";
   const since = entry.state === "waiting" ? ` — waiting since ${clock(entry.arrived_at)}` : "";
-  const flags = [];
-  if (entry.position) flags.push(`#${entry.position}`);
-  if (entry.second_device) flags.push("second device");
-  if (!entry.online) flags.push("offline");
-  if (entry.reconnects) flags.push("reconnected");
-  if (entry.consent && entry.consent !== "valid") flags.push(`consent: ${entry.consent}`);
-  const text = document.createElement("span");
-  text.textContent = `${entry.label || "Someone"}${since}${flags.length ? ` (${flags.join(", ")})` : ""}`;
-  li.append(text, document.createElement("br"), ...actions);
+  const line = document.createElement("span");
+  line.className = "facts";
+  line.textContent = facts(entry).join(" · ");
+  li.append(who, since, document.createElement("br"), line);
+  const reply = (entry.replies || [])[entry.replies ? entry.replies.length - 1 : 0];
+  if (reply) {
+    const said = document.createElement("q");
+    said.className = "reply";
+    said.textContent = reply.text;
+    li.append(document.createElement("br"), "Replied: ", said);
+  }
+  if (actions.length) {
+    const row = document.createElement("div");
+    row.className = "row-actions";
+    row.append(...actions);
+    li.append(row);
+  }
   return li;
 }
 
@@ -114,9 +148,9 @@ async function refresh() {
   const room = (rooms.data.items || [])[0] || { entries: [], sessions: [] };
   const entries = room.entries || [];
   const inSession = entries.filter((e) => e.state === "admitted" || e.state === "in_session");
-  const waiting = entries.filter((e) => e.state === "waiting");
+  const waiting = entries.filter((e) => e.state === "waiting").sort((a, b) => (a.position || 0) - (b.position || 0));
   fill("in-session", inSession.map((e) => entryItem(e, [
-    button("Send back", () => act(`/api/v1/rooms/entries/${e.id}/return`, {}, "Sent back to the waiting room.")),
+    button("Send back", () => act(`/api/v1/rooms/entries/${e.id}/return`, {}, "Sent back to the waiting room."), "secondary"),
     button("Message", () => message(`/api/v1/rooms/entries/${e.id}/message`), "secondary"),
   ])), "Nobody yet");
   fill("waiting-list", waiting.map((e) => entryItem(e, [
@@ -124,30 +158,49 @@ async function refresh() {
     button("Deny", () => act(`/api/v1/rooms/entries/${e.id}/deny`, {}, "Denied."), "secondary"),
     button("Message", () => message(`/api/v1/rooms/entries/${e.id}/message`), "secondary"),
   ])), "Nobody is waiting");
-  fill("guests", entries.filter((e) => e.participant === "guest").map((e) => entryItem(e, [])), "No guests");
-  const open = room.sessions || [];
-  $("end-session").disabled = !(session && session.sessionId) && !open.length && !lastSession;
+  if (room.presence && room.presence !== "offline") $("presence").value = room.presence;
+  openSessions = room.sessions || [];
+  $("end-session").disabled = !(session && session.sessionId) && !openSessions.length && !lastSession;
   // A session opened elsewhere (an admit, the CLI): join it, unless the clinician left.
-  if (open.length && session && !session.me && !lastSession && callWs) callWs.send({ type: "join", session_id: open[0].id });
+  if (openSessions.length && session && !session.me && !lastSession && callWs) callWs.send({ type: "join", session_id: openSessions[0].id });
+  upcoming();
 }
 
+async function clientName(id) {
+  if (!names.has(id)) {
+    const { status, data } = await api("GET", `/api/v1/clients/${encodeURIComponent(id)}`);
+    names.set(id, status === 200 ? data.name : "");
+  }
+  return names.get(id);
+}
+
+let practiceZone;
 async function upcoming() {
   // "Today" is the practice's day, not the browser's: ask for the practice's time zone.
-  const practice = await api("GET", "/api/v1/practice");
-  const zone = practice.status === 200 ? practice.data.timezone : undefined;
-  const date = new Intl.DateTimeFormat("en-CA", { timeZone: zone, year: "numeric", month: "2-digit", day: "2-digit" }).format(new Date());
+  if (practiceZone === undefined) {
+    const practice = await api("GET", "/api/v1/practice");
+    practiceZone = practice.status === 200 ? practice.data.timezone : null;
+  }
+  const date = new Intl.DateTimeFormat("en-CA", { timeZone: practiceZone || undefined, year: "numeric", month: "2-digit", day: "2-digit" }).format(new Date());
   const { status, data } = await api("GET", `/api/v1/appointments?date=${date}&clinician=${encodeURIComponent(me.staff_id)}`);
   if (status !== 200) return;
   const now = Date.now();
   const later = (data.items || []).filter((a) => a.modality === "telehealth"
     && !["cancelled", "late_cancelled", "missed"].includes(a.status)
     && new Date(a.start).getTime() + a.duration_min * 60_000 > now);
-  fill("upcoming", later.map((a) => {
+  const items = await Promise.all(later.map(async (a) => {
     const li = document.createElement("li");
-    li.textContent = `${clock(a.start)} · ${a.duration_min} min · ${a.status} `;
-    li.append(button("Start", () => startSession({ appointment_id: a.id }), "secondary"));
+    const who = (await Promise.all((a.client_ids || []).map(clientName))).filter(Boolean).join(", ");
+    li.textContent = `${clock(a.start)} · ${who || "Client"} · ${a.duration_min} min · ${a.status} `;
+    if (openSessions.some((s) => s.appointment_id === a.id)) {
+      const tag = document.createElement("span");
+      tag.className = "tag";
+      tag.textContent = "in progress";
+      li.append(tag);
+    } else li.append(button("Start", () => startSession({ appointment_id: a.id }), "secondary"));
     return li;
-  }), "Nothing else today");
+  }));
+  fill("upcoming", items, "Nothing else today");
 }
 
 async function startSession(body) {
@@ -168,10 +221,22 @@ function wire() {
   $("next").addEventListener("click", () => act("/api/v1/rooms/next", {}, "Next person admitted."));
   $("admit-all").addEventListener("click", () => act("/api/v1/rooms/admit-all", {}, "Everyone waiting was admitted."));
   $("message-all").addEventListener("click", () => message("/api/v1/rooms/message"));
-  $("end-session").addEventListener("click", async () => {
-    const id = session.sessionId || lastSession;
+  $("presence").addEventListener("change", async () => {
+    const choice = $("presence").value;
+    const { status, data } = await api("POST", "/api/v1/rooms/presence", { presence: choice });
+    say(status < 300 ? `Waiting clients now see: ${$("presence").selectedOptions[0].textContent}.` : errorText(data, "That did not work."));
+  });
+  // Ending takes everyone out: asked first.
+  $("end-session").addEventListener("click", () => {
+    const id = session.sessionId || lastSession || (openSessions[0] && openSessions[0].id);
     if (!id) { say("No session is open."); return; }
-    await act(`/api/v1/sessions/${id}/end`, {}, "Session ended.");
+    $("end-confirm").showModal();
+  });
+  $("end-confirm").addEventListener("close", async () => {
+    if ($("end-confirm").returnValue !== "end") { $("end-session").focus(); return; }
+    const id = session.sessionId || lastSession || (openSessions[0] && openSessions[0].id);
+    if (id) await act(`/api/v1/sessions/${id}/end`, {}, "Session ended.");
+    $("end-session").focus();
   });
   $("invite").addEventListener("click", async () => {
     const { status, data } = await api("POST", "/api/v1/invites/guest", { clinician: me.staff_id });
@@ -194,10 +259,11 @@ function onFrame(frame) {
       $("start-session").hidden = true;
       return scheduleRefresh();
     case "peer.joined": session.peerJoined(frame); return scheduleRefresh();
+    case "peer.away": session.peerAway(frame); return scheduleRefresh();
     case "peer.left": session.peerLeft(frame); return scheduleRefresh();
     case "signal": return session.signal(frame);
     case "ended":
-      session.ended();
+      session.ended("The session has ended.");
       lastSession = null;
       $("start-session").textContent = "Start the session";
       $("start-session").hidden = false;
@@ -205,6 +271,16 @@ function onFrame(frame) {
       return scheduleRefresh();
     default: return undefined;
   }
+}
+
+// The call socket's address: back after a blip or a restart of the server with the call
+// still flowing, it says so (``resume``), so the others keep their connections to us.
+function callPath() {
+  if (session && session.sessionId && session.holding()) {
+    const id = encodeURIComponent(session.sessionId);
+    return `/api/v1/call/ws?session=${id}&resume=${id}`;
+  }
+  return "/api/v1/call/ws";
 }
 
 async function start() {
@@ -222,7 +298,7 @@ async function start() {
   const leave = () => {
     lastSession = session.sessionId;
     callWs.send({ type: "leave" });
-    session.ended();
+    session.ended("You left the call.");
     $("start-session").textContent = lastSession ? "Rejoin the call" : "Start the session";
     $("start-session").hidden = false;
   };
@@ -232,18 +308,24 @@ async function start() {
   $("desk").hidden = false;
   wire();
   idleWatch(me.idle_logoff_min);
-  callWs = socket("/api/v1/call/ws", {
+  const down = () => { if ($("lock").hidden) $("reconnecting").hidden = false; };
+  callWs = socket(callPath, {
+    onOpen: () => { $("reconnecting").hidden = true; },
     onMessage: (frame) => { lastActive = Date.now(); onFrame(frame); },
+    onDown: down,
     // Refused at the upgrade after an idle logoff: /me answers 401 and api() locks the page.
     onClose: () => { api("GET", "/api/v1/me"); return true; },
   });
   eventsWs = socket("/api/v1/events", {
+    onOpen: () => { $("reconnecting").hidden = true; scheduleRefresh(); },  // what changed meanwhile
     onMessage: (frame) => {
       if (/^(room|session)\./.test(frame.type || "")) scheduleRefresh();
       if (frame.type === "room.joined") say("Someone arrived in the waiting room.");
+      if (frame.type === "room.replied") say("Someone in the waiting room replied.");
     },
+    onDown: down,
   });
-  await Promise.all([refresh(), upcoming()]);
+  await refresh();
   document.body.dataset.ready = "true";  // for the browser tests
 }
 

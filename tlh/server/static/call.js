@@ -8,9 +8,9 @@ import { buildUI, el, grade, movable } from "./call_ui.js";
 import { setSpeaker } from "./device.js";
 
 export class Call {
-  constructor({ root, stream, send, iceServers = [], speaker = "", onMedia = () => {}, onLeave = () => {} }) {
-    this.stream = stream;
-    this.camera = stream.getVideoTracks()[0] || null;
+  constructor({ root, stream = null, send, iceServers = [], speaker = "", onMedia = () => {}, onLeave = () => {} }) {
+    this.stream = stream || new MediaStream();
+    this.camera = this.stream.getVideoTracks()[0] || null;
     this.send = send;
     this.iceServers = iceServers;
     this.speaker = speaker;
@@ -21,7 +21,7 @@ export class Call {
     this.startedAt = null;
     this.screen = null;
     this.ui = buildUI(root);
-    this.ui.selfVideo.srcObject = stream;
+    this.ui.selfVideo.srcObject = this.stream;
     movable(this.ui.self);
     this.wire(onLeave);
     this.ticker = setInterval(() => this.tick(), 1000);
@@ -30,10 +30,7 @@ export class Call {
 
   wire(onLeave) {
     const { ui } = this;
-    const toggle = (button, on, onText, offText) => {
-      button.setAttribute("aria-pressed", String(on));
-      button.textContent = on ? onText : offText;
-    };
+    const toggle = (button, on, onText, offText) => { button.textContent = on ? onText : offText; };
     ui.mute.addEventListener("click", () => {
       const tracks = this.stream.getAudioTracks();
       const muted = tracks.some((t) => t.enabled);
@@ -68,23 +65,75 @@ export class Call {
 
   say(text) { this.ui.status.textContent = text; }
 
+  // The camera and microphone to send (taken again on admission: none while waiting).
+  useStream(stream) {
+    if (this.stream && this.stream !== stream) for (const t of this.stream.getTracks()) t.stop();
+    this.stream = stream;
+    this.camera = stream.getVideoTracks()[0] || null;
+    this.ui.selfVideo.srcObject = stream;
+  }
+
+  // Whether the page holds live media connections in its call (its socket came back
+  // after a blip or a restart of the server: the call carries on).
+  holding() {
+    return [...this.peers.values()].some((p) => live(p.pc));
+  }
+
   // The server let us in: we are the newcomer, so we offer to everyone already there.
+  // Let in again to the same call (our socket came back), the connections that still
+  // carry media are kept: only the missing ones are made.
   admitted(frame) {
-    this.closePeers();
+    const listed = new Set((frame.peers || []).map((p) => p.peer_id));
+    // Switched to the server's relay: the direct links give way to the listed ones.
+    const relayed = (frame.peers || []).some((p) => p.kind === "relay");
+    const same = frame.session_id === this.sessionId && frame.peer_id === this.me;
+    if (!same) this.closePeers();
+    else {
+      // Not listed yet (they come back after us): kept while their media flows.
+      for (const [id, peer] of this.peers) if (!listed.has(id) && (relayed || !live(peer.pc))) this.dropPeer(id);
+    }
+    this.over = null;
     this.me = frame.peer_id;
     this.sessionId = frame.session_id;
     if (frame.ice_servers) this.iceServers = frame.ice_servers;
     if (!this.startedAt) this.startedAt = Date.now();
-    for (const peer of frame.peers || []) this.makePeer(peer, false);
+    for (const peer of frame.peers || []) {
+      const held = this.peers.get(peer.peer_id);
+      if (same && held && live(held.pc)) { this.back(held); continue; }
+      this.dropPeer(peer.peer_id);
+      this.makePeer(peer, false);
+    }
     this.refresh();
   }
 
-  // Someone arrived (or came back after a reload): drop any old link and wait for their offer.
+  // Someone arrived (or came back after a reload): drop any old link and wait for their
+  // offer; back with its connections (``resumed``), the link that still works is kept.
   peerJoined(frame) {
+    const held = this.peers.get(frame.peer_id);
+    if (frame.resumed && held && live(held.pc)) {
+      this.back(held);
+      return;
+    }
     this.dropPeer(frame.peer_id);
     this.makePeer(frame, true);
     this.refresh();
     this.say(`${frame.label || "Someone"} joined`);
+  }
+
+  // Their connection to the server dropped: their tile stays, marked, for the grace.
+  peerAway(frame) {
+    const peer = this.peers.get(frame.peer_id);
+    if (!peer) return;
+    peer.tile.dataset.away = "true";
+    peer.name.textContent = `${peer.label || "Someone"} — reconnecting…`;
+    this.say(`${peer.label || "Someone"} is reconnecting`);
+  }
+
+  back(peer) {
+    if (peer.tile.dataset.away !== "true") return;
+    delete peer.tile.dataset.away;
+    peer.name.textContent = peer.label || (peer.kind === "staff" ? "Clinician" : "Guest");
+    this.say(`${peer.label || "Someone"} is back`);
   }
 
   peerLeft(frame) {
@@ -103,7 +152,7 @@ export class Call {
     setSpeaker(video, this.speaker);
     // The server's "relay" peer only carries our upload (relay mode): nothing to show.
     if (kind !== "relay") this.ui.remotes.append(tile);
-    const peer = { id, label, kind, pc, polite, video, tile, makingOffer: false, ignoreOffer: false, attached: false, queue: Promise.resolve(), blip: null };
+    const peer = { id, label, kind, pc, polite, video, tile, name, makingOffer: false, ignoreOffer: false, attached: false, queue: Promise.resolve(), blip: null };
     this.peers.set(id, peer);
     const signal = (data) => this.send({ type: "signal", to: id, data });
     pc.onnegotiationneeded = async () => {
@@ -180,7 +229,15 @@ export class Call {
       peer = this.makePeer({ peer_id: from }, true);
     }
     // One signal at a time per peer: a candidate must not overtake its description.
-    peer.queue = peer.queue.then(() => this.handle(peer, data)).catch((error) => console.warn("signal", error));
+    peer.queue = peer.queue.then(() => this.handle(peer, data)).catch((error) => {
+      // An offer from a connection made anew (the other side lost ours) does not fit the
+      // one kept here: start over with it.
+      if (data.description && data.description.type === "offer" && this.peers.get(from) === peer) {
+        this.dropPeer(from);
+        const fresh = this.makePeer({ peer_id: from, label: peer.label, kind: peer.kind }, true);
+        fresh.queue = fresh.queue.then(() => this.handle(fresh, data)).catch((e) => console.warn("signal", e));
+      } else console.warn("signal", error);
+    });
   }
 
   async handle(peer, data) {
@@ -273,7 +330,7 @@ export class Call {
     const n = [...this.peers.values()].filter((p) => p.kind !== "relay").length;
     this.ui.remotes.dataset.count = String(n);
     this.ui.empty.hidden = n > 0;
-    this.ui.empty.textContent = this.me ? "Waiting for the others to join…" : "Connecting…";
+    this.ui.empty.textContent = this.me ? "Waiting for the others to join…" : this.over || "Connecting…";
   }
 
   dropPeer(id) {
@@ -290,12 +347,13 @@ export class Call {
     this.refresh();
   }
 
-  // The session ended: every link closed, the camera kept for a rejoin.
-  ended() {
-    this.closePeers();
+  // The session ended: every link closed, the camera kept for a rejoin; the stage says so.
+  ended(text = "The session has ended.") {
     this.me = null;
     this.sessionId = null;
     this.startedAt = null;
+    this.over = text;
+    this.closePeers();
   }
 
   close() {
@@ -305,4 +363,9 @@ export class Call {
     this.stopShare();
     for (const t of this.stream.getTracks()) t.stop();
   }
+}
+
+// A connection that still carries (or is about to carry) media.
+function live(pc) {
+  return ["connected", "connecting"].includes(pc.connectionState);
 }

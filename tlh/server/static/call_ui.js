@@ -31,9 +31,11 @@ export function buildUI(root) {
   ui.leave.className = "danger";
   ui.sound = button("sound", "Turn on sound");
   ui.sound.hidden = true;
-  for (const b of [ui.mute, ui.camera, ui.hide]) b.setAttribute("aria-pressed", "false");
+  // Each toggle says what pressing it does next ("Unmute", "Camera on"): its label
+  // changes, so it carries no aria-pressed too (a screen reader would say both).
   if (!navigator.mediaDevices || !navigator.mediaDevices.getDisplayMedia) ui.share.hidden = true;
-  const bar = el("div", { className: "controls", role: "toolbar" },
+  // A plain group of buttons, each its own Tab stop (not a toolbar: no arrow-key pattern).
+  const bar = el("div", { className: "controls", role: "group" },
     ui.mute, ui.camera, ui.share, ui.hide, ui.timerToggle, ui.leave);
   bar.setAttribute("aria-label", "Call controls");
   const info = el("div", { className: "call-info" }, ui.timer, ui.quality);

@@ -1,5 +1,7 @@
-// The consent step: the form (markdown shown as text nodes only), a typed name and a
-// drawn signature, or "I do not agree". Resolves with "accepted" or "declined".
+// The consent step: the form (markdown shown as text nodes only), a typed name and an
+// explicit "I agree" (a drawn signature is optional: someone using only a keyboard or a
+// screen reader must be able to sign), or "I do not agree". Resolves with "accepted" or
+// "declined".
 
 import { $, call, errorText } from "./api.js";
 
@@ -110,17 +112,19 @@ export function consentStep(ui) {
       if (data.state === "declined") { resolve("declined"); return; }
       renderMarkdown($("form-text"), data.form_markdown);
       ui.show();
-      if (!pad) pad = signaturePad($("pad"));
     };
+    // The pad takes its size when it is first shown (a closed <details> has no width).
+    $("draw").addEventListener("toggle", () => { if ($("draw").open && !pad) pad = signaturePad($("pad")); });
     const submit = async (decision) => {
       formError("");
       const body = { decision, form_hash: form.form_hash };
       if (decision === "accepted") {
         const name = $("signed-name").value.trim();
         if (name.length < 2) { formError("Please type your full name."); $("signed-name").focus(); return; }
-        if (!pad.drawn) { formError("Please sign in the box."); $("pad").focus(); return; }
+        if (!$("agree").checked) { formError("Please tick \u201cI agree\u201d to sign, or choose \u201cI do not agree\u201d."); $("agree").focus(); return; }
         body.signed_name = name;
-        body.signature_png = pad.png();
+        body.agreed = true;
+        if (pad && pad.drawn) body.signature_png = pad.png();
       }
       const buttons = document.querySelectorAll("#consent-form button");
       for (const button of buttons) button.disabled = true;
@@ -132,7 +136,7 @@ export function consentStep(ui) {
         await load();
         formError("The form was updated while you were reading. Please read the updated form.");
       } else if (status === 409) resolve(decision);
-      else if (status === 413) { pad.clear(); formError("The signature is too large. Please sign again, a little smaller."); }
+      else if (status === 413) { if (pad) pad.clear(); formError("The signature is too large. Please sign again, a little smaller."); }
       else if (status === 401) ui.problem(EXPIRED);
       else if (status === 0) formError("We could not reach the practice. Check your connection and try again.");
       else formError(errorText(data, "Something went wrong. Please try again."));

@@ -1,6 +1,8 @@
 // The client page: redeem the link (token from the URL fragment) → identity check when the
 // practice asks → consent if missing → device check → waiting room → call → ended.
 // No framework, no build step; the token never appears in a URL the server sees.
+// The camera and microphone are on only for the device check and the call: released
+// while waiting, taken again when the person is let in.
 
 import { $, call, deviceId, errorText, readToken, showSection } from "./api.js";
 import { consentStep } from "./consent.js";
@@ -12,14 +14,25 @@ import { socket } from "./ws.js";
 
 const SECTIONS = ["loading", "problem", "identity", "consent", "done", "device", "waiting", "call", "ended"];
 const INVALID = "This link is not valid. Ask your practice for a new one.";
+const EXPIRED = "Your link has expired. Please open it again from your message.";
 const CHECKED = "tlh-checked";
+const TITLE = "Your appointment";
+// What the page says when the link stops working while the person waits, by reason.
+const REVOKED = {
+  cancelled: "Your appointment was cancelled.",
+  moved: "Your appointment was moved to another time. Your practice will send you a new link.",
+  revoked: "This link was replaced or withdrawn. Please use the newest message from your practice.",
+};
 
 let link = null;
+let state = null;
 let ws = null;
 let room = null;
 let session = null;
 let media = null;
 let where = "loading";
+let final = false;  // a last word is on screen (revoked, denied, a dead link): it stays
+let frames = Promise.resolve();  // frames are handled one at a time, in order
 
 function show(id) {
   where = id;
@@ -27,12 +40,33 @@ function show(id) {
   showSection(SECTIONS, id);
 }
 
+function reconnecting(on) {
+  $("reconnecting").hidden = !on || final;
+}
+
+function contact() {
+  const ways = [state && state.contact_phone, state && state.contact_email].filter(Boolean);
+  const practice = (state && state.practice_name) || (link && link.practice_name) || "your practice";
+  return ways.length ? ` You can reach ${practice} at ${ways.join(" or ")}.` : "";
+}
+
+// The page's last word: nothing after it (a socket closing, a retry) may overwrite it.
 function problem(text, title = "We could not open this link") {
+  if (final) return;
+  final = true;
   if (ws) ws.close();
+  release();
+  reconnecting(false);
   $("problem-title").textContent = title;
   $("problem-text").textContent = text;
   $("problem-message").hidden = true;
   show("problem");
+}
+
+// Camera and microphone off (waiting, ended, sent away).
+function release() {
+  if (media) for (const t of media.stream.getTracks()) t.stop();
+  media = null;
 }
 
 async function linkState() {
@@ -47,13 +81,15 @@ function onFrame(frame) {
     case "status": return onStatus(frame);
     case "message":
       room.message(frame);
-      if (session) session.say(`Message from your clinician: ${frame.text}`);
-      return;
-    case "admitted":
-      show("call");
-      session.admitted(frame);
-      return;
+      if (session && where === "call") session.say(`Message from your clinician: ${frame.text}`);
+      return undefined;
+    case "reply.sent":
+      if (frame.accepted === false) $("reply-note").textContent = "Please wait a moment before sending another message.";
+      else { room.message(frame, true); $("reply-note").textContent = "Sent."; }
+      return undefined;
+    case "admitted": return letIn(frame);
     case "peer.joined": return session.peerJoined(frame);
+    case "peer.away": return session.peerAway(frame);
     case "peer.left": return session.peerLeft(frame);
     case "signal": return session.signal(frame);
     case "ended": return ended("Your clinician ended the session.");
@@ -61,45 +97,96 @@ function onFrame(frame) {
   }
 }
 
+// Let in: said (title, a chime, a vibration where allowed, the words), then the camera
+// and microphone are taken again and the call begins. Let in again to the same call (the
+// socket came back), the call simply carries on.
+async function letIn(frame) {
+  if (where !== "call") {
+    document.title = `You are being let in — ${TITLE}`;
+    $("waiting-text").textContent = "You are being let in…";
+    chime();
+    if (navigator.vibrate) { try { navigator.vibrate([120, 80, 120]); } catch { /* not allowed */ } }
+  }
+  if (!media) {
+    media = await openMedia();
+    session.useStream(media.stream);
+  }
+  if (final) return;
+  show("call");
+  session.admitted(frame);
+  session.say("You are being let in");
+}
+
+function chime() {
+  const Context = window.AudioContext || window.webkitAudioContext;
+  window.tlhChimes = (window.tlhChimes || 0) + 1;  // for the browser tests
+  if (!Context) return;
+  try {
+    const audio = new Context();
+    for (const [i, pitch] of [660, 880].entries()) {
+      const tone = audio.createOscillator();
+      const gain = audio.createGain();
+      const at = audio.currentTime + i * 0.18;
+      tone.frequency.value = pitch;
+      gain.gain.setValueAtTime(0.15, at);
+      gain.gain.exponentialRampToValueAtTime(0.001, at + 0.16);
+      tone.connect(gain).connect(audio.destination);
+      tone.start(at);
+      tone.stop(at + 0.17);
+    }
+    setTimeout(() => audio.close().catch(() => {}), 1000);
+  } catch { /* no sound: the title and the words still say it */ }
+}
+
 function onStatus(frame) {
   room.status(frame);
-  const state = frame.state;
-  if (state === "waiting") {
-    if (where === "call") session.ended();
+  const status = frame.state;
+  if (status === "waiting") {
+    if (where === "call") { session.ended("You are back in the waiting room."); release(); }
+    document.title = TITLE;
     if (where !== "waiting") show("waiting");
-  } else if (state === "revoked") {
+  } else if (status === "revoked") {
     session.ended();
-    problem("This link no longer works: the appointment was changed or cancelled. Please check for a message from your practice.", "Your appointment changed");
-  } else if (state === "denied") {
+    const why = REVOKED[frame.reason] || "This link no longer works: the appointment was changed or cancelled. Please check for a message from your practice.";
+    problem(`${why}${contact()}`, "Your appointment changed");
+  } else if (status === "denied") {
     session.ended();
-    problem("Your clinician could not let you in this time. Please contact your practice.", "You were not let in");
+    problem(`Your clinician could not let you in this time.${contact() || " Please contact your practice."}`, "You were not let in");
     if (frame.message) {
       $("problem-message").textContent = `Message from your clinician: ${frame.message}`;
       $("problem-message").hidden = false;
     }
-  } else if (state === "ended" || state === "left" || state === "expired") {
-    if (where !== "ended") ended(state === "ended" ? "The session is not open right now." : "You left the session.");
+  } else if (status === "ended" || status === "left" || status === "expired") {
+    if (where !== "ended") ended(status === "ended" ? "The session is not open right now." : "You left the session.");
   }
 }
 
 function ended(text) {
   session.ended();
+  release();
+  document.title = TITLE;
   $("ended-text").textContent = `${text} If your clinician opens it again, press Rejoin.`;
   show("ended");
 }
 
 function connect(result) {
   const hello = () => {
+    reconnecting(false);
     const frame = { type: "hello", device_id: deviceId() };
     const name = $("display-name").value.trim();
     if (name) frame.display_name = name;
+    // Back after a blip or a restart of the server with the call still flowing: say so,
+    // so the others keep their connections to us.
+    if (session.sessionId && session.holding()) frame.resume = session.sessionId;
     ws.send(frame);
     ws.send({ type: "device_check", ...result });
   };
   ws = socket("/api/v1/link/ws", {
     onOpen: hello,
-    onMessage: onFrame,
+    onMessage: (frame) => { frames = frames.then(() => onFrame(frame)).catch((e) => console.warn("frame", e)); },
+    onDown: () => reconnecting(true),
     onClose: (event) => {
+      if (final) return false;
       // 1008 after we sent something it refused: show it rather than loop forever.
       if (event.code === 1008 && where !== "call") {
         problem("The connection to your practice was refused. Please reload the page.");
@@ -112,16 +199,17 @@ function connect(result) {
 }
 
 // The link cookie is short-lived: when a reconnect finds it gone, redeem the link again.
+// While the server is away the check answers nothing (status 0): keep trying.
 let renewing = false;
 async function renewCookie() {
-  if (renewing) return;
+  if (renewing || final) return;
   renewing = true;
   try {
     const { status } = await call("GET", "/api/v1/link/state");
-    if (status !== 401) return;
+    if (status !== 401 || final) return;
     const token = sessionStorage.getItem("tlh-link");
-    const again = token ? await call("POST", "/api/v1/link/redeem", { token }) : { status: 404 };
-    if (again.status === 404) problem("Your link has expired. Please open it again from your message.");
+    const again = token ? await call("POST", "/api/v1/link/redeem", { token }) : { status: 404, data: null };
+    if (again.status === 404) problem(errorText(again.data, EXPIRED));
   } finally {
     renewing = false;
   }
@@ -129,8 +217,8 @@ async function renewCookie() {
 
 async function joinFlow() {
   deviceId();  // made once per browser, before anything can fail
-  let state = await linkState();
-  if (!state) { problem("Your link has expired. Please open it again from your message."); return; }
+  state = await linkState();
+  if (!state) { problem(EXPIRED); return; }
   if (state.practice_name) $("practice").textContent = state.practice_name;
   if (state.next === "identity") {
     await identityStep(state.identity, { show: () => show("identity"), problem });
@@ -146,20 +234,24 @@ async function joinFlow() {
   let result;
   if (sessionStorage.getItem(CHECKED)) {
     // A reload: the check was done in this tab, so go straight back in.
-    media = await openMedia();
     result = JSON.parse(sessionStorage.getItem(CHECKED));
     $("display-name").value = sessionStorage.getItem("tlh-name") || "";
   } else {
     const checked = await deviceStep({ show: () => show("device"), iceServers: state.ice_servers || [] });
-    media = { stream: checked.stream };
+    // Released while waiting: the camera light goes off until the person is let in.
+    for (const t of checked.stream.getTracks()) t.stop();
     result = checked.result;
     sessionStorage.setItem(CHECKED, JSON.stringify(result));
     sessionStorage.setItem("tlh-name", $("display-name").value.trim());
   }
-  room = new WaitingRoom();
+  room = new WaitingRoom({
+    starts_at: state.starts_at,
+    ends_at: state.ends_at,
+    practice: state.practice_name,
+    clinician: state.clinician_name,
+  });
   session = new Call({
     root: $("call"),
-    stream: media.stream,
     send: (frame) => ws.send(frame),
     iceServers: state.ice_servers || [],
     speaker: savedChoice().speaker || "",
@@ -188,7 +280,13 @@ async function start() {
   const { status, data } = await call("POST", "/api/v1/link/redeem", { token });
   if (status === 429) { problem("Too many attempts. Please wait a minute and try again."); return; }
   if (status === 0) { problem("We could not reach the practice. Check your connection and reload."); return; }
-  if (status !== 200) { sessionStorage.removeItem("tlh-link"); problem(errorText(data, INVALID)); return; }
+  if (status !== 200) {
+    sessionStorage.removeItem("tlh-link");
+    const practice = data && data.error && data.error.details && data.error.details.practice_name;
+    if (practice) $("practice").textContent = practice;
+    problem(errorText(data, INVALID));
+    return;
+  }
   link = data;
   $("practice").textContent = data.practice_name;
   if (data.purpose === "consent") {
@@ -207,5 +305,13 @@ $("rejoin").addEventListener("click", () => {
   show("waiting");
   $("waiting-text").textContent = "Reconnecting to the waiting room…";
   ws.restart();
+});
+$("reply-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  const text = $("reply-text").value.trim();
+  if (!text) { $("reply-note").textContent = "Type a reply first."; $("reply-text").focus(); return; }
+  if (!ws || !ws.send({ type: "reply", text })) { $("reply-note").textContent = "Not connected right now. Please try again in a moment."; return; }
+  $("reply-text").value = "";
+  $("reply-note").textContent = "Sending…";
 });
 start();

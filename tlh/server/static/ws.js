@@ -1,22 +1,33 @@
-// A websocket to this server that reconnects by itself with a growing delay.
-// `onOpen` runs on every (re)connection so the page can say hello again.
+// A websocket to this server that reconnects by itself, soon: a restart of the server
+// must find every page back within 2 s of it answering, so the delay stays short (with a
+// little jitter, so a waiting room full of pages does not knock all at once).
+// `onOpen` runs on every (re)connection so the page can say hello again; `onDown` when a
+// connection is lost and another is being tried (the page says "Reconnecting…").
+// `path` may be a function: asked on every (re)connection.
 
-export function socket(path, { onOpen, onMessage, onClose }) {
+const FIRST_DELAY = 250;
+const MAX_DELAY = 1000;
+
+export function socket(path, { onOpen, onMessage, onClose, onDown }) {
   let ws = null;
   let stopped = false;
-  let delay = 500;
+  let delay = FIRST_DELAY;
   let timer = null;
-  const url = `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}${path}`;
+  const url = () => {
+    const where = typeof path === "function" ? path() : path;
+    return `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}${where}`;
+  };
 
   const open = () => {
     timer = null;
     if (stopped) return;
-    ws = new WebSocket(url);
-    ws.addEventListener("open", () => {
-      delay = 500;
+    const current = new WebSocket(url());
+    ws = current;
+    current.addEventListener("open", () => {
+      delay = FIRST_DELAY;
       if (onOpen) onOpen();
     });
-    ws.addEventListener("message", (event) => {
+    current.addEventListener("message", (event) => {
       let frame;
       try {
         frame = JSON.parse(event.data);
@@ -25,13 +36,16 @@ export function socket(path, { onOpen, onMessage, onClose }) {
       }
       onMessage(frame);
     });
-    ws.addEventListener("close", (event) => {
-      ws = null;
-      // 1008: the server refused what we sent, 4401-ish / policy: let the page decide.
+    current.addEventListener("close", (event) => {
+      if (ws === current) ws = null;
+      // Closed on purpose (the page is done): nothing more to say or try.
+      if (stopped) return;
+      // 1008: the server refused what we sent: let the page decide.
       const retry = onClose ? onClose(event) !== false : true;
       if (!stopped && retry) {
-        timer = setTimeout(open, delay);
-        delay = Math.min(delay * 2, 8000);
+        if (onDown) onDown();
+        timer = setTimeout(open, delay + Math.random() * 250);
+        delay = Math.min(delay * 2, MAX_DELAY);
       }
     });
   };
@@ -51,7 +65,7 @@ export function socket(path, { onOpen, onMessage, onClose }) {
     // Drop the current connection and open a fresh one now (rejoin, network change).
     restart() {
       stopped = false;
-      delay = 500;
+      delay = FIRST_DELAY;
       if (ws) ws.close();
       else if (!timer) open();
     },
