@@ -58,12 +58,12 @@ def test_arrival_takes_its_row_from_the_event_and_is_highlighted_until_admitted(
     assert not joined.refresh_rooms
     assert joined.arrival == "ent_1"
     assert state.entries["ent_1"].label == "Person 1"
-    assert state.highlighted == {"ent_1"}
+    assert state.highlighted == {"ent_1": T0}  # marked NEW since the event's time
     assert state.notifications[-1].text == "arrived"
     admitted = state.apply(event("room.admitted", entry(1, EntryState.ADMITTED)))
     assert (admitted.arrival, admitted.refresh_rooms) == (None, False)
     assert state.entries["ent_1"].state is EntryState.ADMITTED
-    assert state.highlighted == set()
+    assert state.highlighted == {}
 
 
 def test_a_row_goes_when_its_entry_ends_or_moves_out_of_sight() -> None:
@@ -111,12 +111,12 @@ def test_every_change_is_announced_and_nothing_else() -> None:
 
 def test_rooms_snapshot_sorts_sections_and_forgets_stale_highlights() -> None:
     state = DashboardState()
-    state.highlighted = {"ent_1", "ent_9"}
+    state.highlighted = {"ent_1": T0, "ent_9": T0}
     returned = entry(3, returned_at=T0)
     state.load_rooms(rooms(entry(1), entry(2, EntryState.IN_SESSION), returned))
     assert [e.id for e in state.waiting()] == ["ent_3", "ent_1"]
     assert [e.id for e in state.in_session()] == ["ent_2"]
-    assert state.highlighted == {"ent_1"}
+    assert state.highlighted == {"ent_1": T0}
 
 
 def test_label_strips_control_characters() -> None:
