@@ -183,3 +183,19 @@ def test_an_appointment_running_past_midnight_is_listed_once_today() -> None:
     state.load_schedule([late], {}, upcoming=[late])
     assert list(state.appointments) == ["apt_late"]
     assert state.upcoming == {}
+
+
+def test_new_marks_end_after_a_while_and_new_counts_people() -> None:
+    from tlh.tui.state import NEW_FOR
+
+    state = DashboardState()
+    state.apply(event("room.joined", entry(1)))
+    state.apply(event("room.joined", entry(2, client_id="cli_2")))
+    state.apply(StaffEvent(type="consent.accepted", at=T0, data={"client_id": "cli_2"}))
+    state.apply(StaffEvent(type="link.redeemed", at=T0, data={"client_id": "cli_2"}))
+    # Four notifications, about two people.
+    assert (len(state.notifications), state.unread_note()) == (4, " · 2 new")
+    state.expire_new(T0 + NEW_FOR - timedelta(seconds=1))
+    assert set(state.highlighted) == {"ent_1", "ent_2"}
+    state.expire_new(T0 + NEW_FOR)
+    assert state.highlighted == {}

@@ -91,7 +91,7 @@ class PersonMenu(ModalScreen[str | None]):
             yield Static(Text(self.who), classes="title")
             if self.details:
                 yield Static(Text(self.details), classes="details")
-            with VerticalScroll(id="menu-buttons"):
+            with VerticalScroll(id="menu-buttons", can_focus=False):
                 for action, label in self.actions:
                     yield Button(Content(label), name=action, compact=True)
             yield Static("↑↓ or Tab move · Enter picks · Esc closes", classes="hint")
