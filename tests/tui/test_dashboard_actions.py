@@ -228,6 +228,7 @@ async def test_escape_in_every_dialog_changes_nothing(practice: Practice) -> Non
         running(practice, SIZE, notifications=True) as (app, pilot),
         waiting(pilot, practice) as person,
     ):
+
         async def escaped(*keys_and_dialogs: tuple[str, type]) -> None:
             for key, dialog in keys_and_dialogs:
                 await pilot.press(key)
