@@ -5,6 +5,7 @@ focused one in view (issue 22, items 1 and 2)."""
 from __future__ import annotations
 
 import re
+
 import pytest
 from textual.widgets import Button
 

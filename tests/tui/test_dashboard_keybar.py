@@ -40,7 +40,18 @@ async def test_the_key_bar_shows_the_keys_for_the_selection_and_the_screens(
             keys, tabs = bar(app)
             assert "d Deny" in keys
             assert "r Send back" not in keys  # they are not in the call
-            assert tabs.split() == "1 People 2 Schedule 3 Notifications 4 Reports 5 Settings".split()
+            assert tabs.split() == [
+                "1",
+                "People",
+                "2",
+                "Schedule",
+                "3",
+                "Notifications",
+                "4",
+                "Reports",
+                "5",
+                "Settings",
+            ]
             assert len(keys) <= size[0]
             await pilot.press("a")
             await until(pilot, lambda: person.state != "waiting", "admitted")

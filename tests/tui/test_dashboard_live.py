@@ -6,9 +6,9 @@ import pytest
 
 from tests.keepalive import idle_connections_closed
 from tlh.domain.rooms import EntryState
-from tlh.tui.screens.people import PeopleScreen
 from tlh.tui.dialogs.confirm import Confirm
 from tlh.tui.dialogs.explain import ExplainScreen
+from tlh.tui.screens.people import PeopleScreen
 from tlh.tui.screens.schedule import ScheduleScreen
 
 from .conftest import Practice

@@ -8,11 +8,11 @@ from textual.widgets import Button
 
 from tlh.domain.rooms import EntryState
 from tlh.tui.app import DashboardApp
+from tlh.tui.dialogs.explain import ExplainScreen
 from tlh.tui.dialogs.person_menu import PersonMenu
 from tlh.tui.keybar import KeyBar
 from tlh.tui.lock import LockScreen
 from tlh.tui.screens.people import PeopleScreen
-from tlh.tui.dialogs.explain import ExplainScreen
 
 from .conftest import Practice
 from .helpers import Fakes, running, screen_text, until, waiting
@@ -106,7 +106,18 @@ async def test_the_key_bar_shows_the_screens_and_its_keys_are_clickable(
         bar = app.screen.query_one(KeyBar)
         await until(pilot, lambda: "Explain" in str(bar.render()), "the key bar")
         top, tabs = str(bar.render()).splitlines()
-        assert tabs.split() == "1 People 2 Schedule 3 Notifications 4 Reports 5 Settings".split()
+        assert tabs.split() == [
+            "1",
+            "People",
+            "2",
+            "Schedule",
+            "3",
+            "Notifications",
+            "4",
+            "Reports",
+            "5",
+            "Settings",
+        ]
         assert top.rstrip().endswith("^p Keys  q Quit")
         assert len(top) <= 80
         # A click on a key runs it: explain the session highlighted (nobody waits yet).

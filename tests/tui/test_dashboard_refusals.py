@@ -21,6 +21,8 @@ SIZES = [(80, 24), (100, 30)]
 def said(dialog: Screen[object]) -> str:
     """What a dialog says, its lines joined (as wrapped on screen, but without the box)."""
     return " ".join(str(w.render()) for w in dialog.query(Static))
+
+
 FIX = "consent revoked — press v to record verbal consent, c to send the form"
 
 

@@ -96,7 +96,7 @@ RULES: dict[str, tuple[Rule, str]] = {
     "send_link": (lambda s: s.chosen is not None, "select an appointment (Schedule, 2)"),
     "send_consent": (_client, "select a client (People, 1) or an appointment (Schedule, 2)"),
     "verbal_consent": (_client, "select a client (People, 1) or an appointment (Schedule, 2)"),
-    "filter_rooms": (lambda s: s.admin, "a clinician's dashboard shows their own room only"),
+    "filter_rooms": (lambda s: s.admin, "only admins see every room"),
     "undo": (lambda s: s.undo, "nothing to undo"),
     "reconnect": (
         lambda s: s.connection is Connection.RECONNECTING,
