@@ -15,7 +15,7 @@ from tlh.tui.lock import LockScreen
 from tlh.tui.screens.people import PeopleScreen
 
 from .conftest import Practice
-from .helpers import Fakes, running, screen_text, until, waiting
+from .helpers import Fakes, lines_with, running, screen_text, until, waiting
 
 SIZE = (120, 40)
 
@@ -84,6 +84,8 @@ async def test_a_click_on_a_person_opens_their_menu_and_admit_admits(
         screen = app.screen
         assert isinstance(screen, PeopleScreen)
         await until(pilot, lambda: screen.selected_entry() == person.entry_id, "the row")
+        await until(pilot, lambda: bool(lines_with(app, practice.client_name)), "drawn")
+        await pilot.pause()  # the table rebuilt for people lays its rows out when idle
         await pilot.click(screen.table, offset=(1, 1))  # the highlighted row
         await until(pilot, lambda: isinstance(app.screen, PersonMenu), "the menu")
         menu = app.screen
