@@ -68,7 +68,9 @@ class RoomActions(Acting):
             self.ui.open_call(link.url)
 
     async def _admit(self, entry: EntryView, *, approve: bool = False) -> bool:
-        """Let one person in (``approve``: a second device); whether they were."""
+        """Let one person in (``approve``: a second device); whether they were. A deny
+        of theirs still waiting to be sent is dropped: letting them in says otherwise."""
+        self._take_back(entry.id)
         done = await self.do(
             lambda: self.client.rooms.admit(entry.id, approve_second_device=approve),
             about=entry.appointment_id,
@@ -168,6 +170,9 @@ class RoomActions(Acting):
         if entry is None:
             return
         label = self.state.label(entry)
+        if entry.id in self.pending:
+            self.ui.toast(f"{label}: already being denied — z undoes", title="Deny")
+            return
         question = f"Deny {label}? Their page says they cannot join."
         if not await self.ui.ask(Confirm(question, "Deny")):
             return
@@ -177,7 +182,7 @@ class RoomActions(Acting):
 
     async def _deny_now(self, entry_id: str) -> None:
         if self.pending.pop(entry_id, None) is None:
-            return  # undone
+            return  # undone, or let in meanwhile
         self.state.set_denying(entry_id, False)
         if entry_id not in self.state.entries:
             return  # gone meanwhile
@@ -191,11 +196,17 @@ class RoomActions(Acting):
             self.needed(None, "undo")
             return
         entry_id = next(reversed(self.pending))
-        self.pending.pop(entry_id).stop()
-        self.state.set_denying(entry_id, False)
+        self._take_back(entry_id)
         entry = self.state.entries.get(entry_id)
         who = self.state.label(entry) if entry is not None else "someone who left"
         self.ui.toast(f"{who} is not denied", title="Undone")
+
+    def _take_back(self, entry_id: str) -> None:
+        """Drop a deny still waiting to be sent."""
+        timer = self.pending.pop(entry_id, None)
+        if timer is not None:
+            timer.stop()
+            self.state.set_denying(entry_id, False)
 
     def undoable(self) -> bool:
         """Whether a deny can still be taken back."""
