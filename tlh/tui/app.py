@@ -5,8 +5,9 @@ The app only composes: the model lives in ``state`` (its changes come up as a
 event stream in ``live`` (a worker), alerts in ``alerts``, the idle lock in ``lock``, the
 actions in the ``actions`` collaborators (each one ``TlhClient`` call, bound to keys in
 ``actions.keys``) acting through ``screen_ui``; the numbered screens in ``screens``.
-Which keys apply to what is selected is ``applicable``'s rule: the key bar lists them,
-the menus offer them, and a key that does not apply says what it needs.
+Which keys apply to what is selected is ``applicable``'s rule, applied by ``key_gate``:
+the key bar lists them, the menus offer them, and a key that does not apply says what it
+needs.
 The browser opener, the bell and the clock are injectable so tests never open a
 browser or ring a real terminal.
 """
@@ -26,7 +27,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import msgspec
 from textual import events, work
 from textual.app import App, SystemCommand
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.reactive import reactive
 from textual.screen import Screen
 from textual.widgets import DataTable
@@ -38,8 +39,8 @@ from .actions.outreach import OutreachActions
 from .actions.rooms import RoomActions
 from .actions.sessions import SessionActions
 from .alerts import Alerts
-from .applicable import Selection, why_not
 from .dialogs.person_menu import PERSON_MARK, SESSION_MARK, PersonMenu, menu_actions
+from .key_gate import KeyGate
 from .keybar import Key
 from .live import LiveFeed, utc_now
 from .lock import TOO_MANY, IdleClock, LockScreen
@@ -124,6 +125,15 @@ class DashboardApp(App[None]):
         self.rooms = RoomActions(*acting)
         self.sessions = SessionActions(*acting)
         self.outreach = OutreachActions(*acting)
+        self.gate = KeyGate(
+            APP_KEYS,
+            self.state,
+            self.ui,
+            self.rooms,
+            self.sessions,
+            display=self.get_key_display,
+            say=lambda text, title: self.notify(text, title=title, markup=False),
+        )
         #: The dashboard's settings; ``change_settings`` saves them to ``settings_path``.
         self.settings = settings = settings or DashboardSettings()
         self.settings_path = settings_path
@@ -208,60 +218,21 @@ class DashboardApp(App[None]):
 
     # -- what applies to the selection (the key bar, the menus, the keys) -------------
 
-    def selection(self) -> Selection:
-        """What the keys act on now."""
-        front = self.ui.front()
-        entry = self.state.entries.get(self.ui.selected_entry() or "")
-        chosen = self.rooms.chosen_appointment()
-        return Selection(
-            screen=front.id if front is not None else None,
-            entry=entry,
-            chosen=chosen,
-            target=self.sessions.appointment(),
-            session_open=chosen is not None and self.state.session_open(chosen),
-            waiting=len(self.state.waiting()),
-            session_waiting=len(self.rooms.admittable(self.rooms.session_to_admit())),
-            admin=self.state.every_room,
-            undo=self.rooms.undoable(),
-            connection=self.state.connection,
-        )
-
     def applies(self, action: str) -> bool:
         """Whether ``action`` applies to what is selected now."""
-        return why_not(action, self.selection()) is None
+        return self.gate.applies(action)
 
     def refuse_key(self, action: str) -> bool:
-        """Say what ``action`` needs when it does not apply now (the same words for
-        every key); True when it does not apply."""
-        needs = why_not(action, self.selection())
-        if needs is None:
-            return False
-        binding = next((b for b in APP_KEYS if isinstance(b, Binding) and b.action == action), None)
-        self.notify(needs, title=binding.description if binding else "", markup=False)
-        return True
+        """Say what ``action`` needs when it does not apply now; True when it does not."""
+        return self.gate.refuse(action)
 
     def key_done(self) -> None:
         """An action finished: a selection a dialog pinned for it is let go."""
         self.ui.unpin()
 
     def keys_for(self, screen: Screen[Any]) -> list[Key]:
-        """The key bar's keys on ``screen``: its own, then the app's that apply now."""
-        found = [
-            Key(self.get_key_display(b), b.description, f"screen.{b.action}")
-            for b in screen.BINDINGS
-            if isinstance(b, Binding) and b.show and b.description
-        ]
-        if self.locked:
-            return found
-        selection = self.selection()
-        for binding in APP_KEYS:
-            if not isinstance(binding, Binding) or not binding.show:
-                continue
-            if why_not(binding.action, selection) is None:
-                found.append(
-                    Key(self.get_key_display(binding), binding.description, f"app.{binding.action}")
-                )
-        return found
+        """The key bar's keys on ``screen``."""
+        return self.gate.keys_for(screen, self.locked)
 
     def new_people(self) -> int:
         """People behind the unread notifications (the Notifications tab shows them)."""
