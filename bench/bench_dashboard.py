@@ -1,20 +1,25 @@
-"""Issue 5: the clinician's dashboard, start to first paint and event to screen.
+"""Issues 5 and 21: the clinician's dashboard, start to the first screen with the day's
+data, and event to screen. Each case prints its figures and a verdict (ok / MISS).
 
-1. Start to first paint, 200 appointments today (target <= 600 ms): the real
-   ``tlh dashboard`` console script in a pseudo-terminal (120x40, TERM=xterm-256color,
-   TLH_URL/TLH_TOKEN), timed from spawn to (a) the skeleton, the People status line on
-   screen ("People · "), and (b) the data, "People · live" on screen: the worker sets
-   "live" only after the full sync (rooms, the 200 appointments and their clients, and
-   the eligibility of the 100 telehealth ones). ``--runs`` runs, median and max.
+1. Start to the first screen with data, 200 appointments today (target <= 600 ms, the
+   slowest run): the real ``tlh dashboard`` console script in a pseudo-terminal
+   (120x40, TERM=xterm-256color, TLH_URL/TLH_TOKEN), timed from spawn to the first
+   screen that shows the day: nobody waits, so the People screen lists the next
+   sessions, and the clock stops once a client's name is drawn with whether their
+   session can start (not "…"). Also printed, as information: the first frame at all
+   (the status line "People · ") and "People · live" (the stream connected and the
+   whole day synced, the eligibility of all 100 telehealth sessions included).
+   ``--runs`` runs, median and max.
 2. Event to screen with 100 waiting (target p99 <= 100 ms): ``DashboardApp`` in-process
    (``run_test``, 120x40) against the same ``tlh serve``; 100 guests wait on raw
    participant websockets; then ``--events`` times a new guest says hello (clock starts)
    until its row is in the People screen's DataTable, and the oldest guest leaves until
-   its row is gone from the table (the table is polled every 1 ms).
+   its row is gone from the table (the table is polled every 1 ms). The default 1,000
+   events make p99 the 10th-worst sample, not the second-worst.
 
 The practice is seeded through the store before the server starts.
 
-    .venv/bin/python bench/bench_dashboard.py [--runs 7] [--events 200]
+    .venv/bin/python bench/bench_dashboard.py [--runs 7] [--events 1000]
 """
 
 from __future__ import annotations
@@ -77,23 +82,42 @@ async def seed(data_dir: Path, count: int) -> tuple[str, str]:
     return admin_token, token
 
 
+#: The first screen shows the day: a client's name, then whether their session can start.
+DAY_SHOWN = r"Client \d+[^\n]{0,160}?(can start \(s\)|reasons? \(e\))"
+FIRST_SCREEN_MS = 600.0
+EVENT_P99_MS = 100.0
+
+
+def verdict(ok: bool) -> str:
+    return "ok" if ok else "MISS"
+
+
 def first_paint(url: str, token: str, runs: int) -> None:
     env = {**os.environ, "TLH_URL": url, "TLH_TOKEN": token, "TLH_CONFIG": os.devnull}
-    skeleton, data = [], []
+    frame, day, live = [], [], []
     for _ in range(runs):
         term = Terminal([TLH, "dashboard", "--no-sound"], env, cols=120, rows=40)
         try:
-            skeleton.append(term.wait_for(r"People · ", within=20) * 1000)
-            data.append(term.wait_for(r"People · live", within=20) * 1000)
+            frame.append(term.wait_for(r"People · ", within=20) * 1000)
+            day.append(term.wait_for(DAY_SHOWN, within=20) * 1000)
+            live.append(term.wait_for(r"People · live", within=20) * 1000)
             term.write("q")
             term.wait_exit(within=10)
         finally:
             term.close()
-    for name, values in (("skeleton (status line)", skeleton), ("data ('People · live')", data)):
-        print(
+
+    def line(name: str, values: list[float]) -> str:
+        return (
             f"  start -> {name}: median {statistics.median(values):.0f} ms, "
-            f"max {max(values):.0f} ms, min {min(values):.0f} ms (n={len(values)}; target <= 600)"
+            f"max {max(values):.0f} ms, min {min(values):.0f} ms (n={len(values)})"
         )
+
+    print(line("first frame (status line)", frame) + " info")
+    print(
+        line("first screen with the day's data", day)
+        + f" target max <= {FIRST_SCREEN_MS:.0f} {verdict(max(day) <= FIRST_SCREEN_MS)}"
+    )
+    print(line("live ('People · live', whole day synced)", live) + " info")
 
 
 class Guests:
@@ -175,29 +199,36 @@ async def event_to_screen(url: str, admin_token: str, token: str, events: int) -
             for ws in guests.open:
                 await ws.close()
     for name, values in (("join -> row shown", joins), ("leave -> row gone", leaves)):
+        p99 = pct(values, 0.99)
+        worse = sum(v > p99 for v in values)
         print(
             f"  {name} (100 waiting): p50 {pct(values, 0.5):.1f} ms, p95 {pct(values, 0.95):.1f} ms, "
-            f"p99 {pct(values, 0.99):.1f} ms, max {max(values):.1f} ms (n={len(values)}; target p99 <= 100)"
+            f"p99 {p99:.1f} ms ({worse} samples above it), max {max(values):.1f} ms "
+            f"(n={len(values)}; target p99 <= {EVENT_P99_MS:.0f}) {verdict(p99 <= EVENT_P99_MS)}"
         )
 
 
 async def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--runs", type=int, default=7)
-    parser.add_argument("--events", type=int, default=200)
+    parser.add_argument("--events", type=int, default=1000)
     args = parser.parse_args()
+    before = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    print(f"machine load average {before} on {os.cpu_count()} cores (before)")
     with tempfile.TemporaryDirectory() as tmp:
         admin_token, token = await seed(Path(tmp) / "data", 200)
         server = Server(Path(tmp) / "data")
         try:
-            print("start to first paint, 200 appointments today, `tlh dashboard` in a 120x40 pty:")
+            print(
+                "start to the first screen, 200 appointments today, `tlh dashboard` in a 120x40 pty:"
+            )
             await asyncio.to_thread(first_paint, server.url, token, args.runs)
             print("event to screen, in-process DashboardApp:")
             await event_to_screen(server.url, admin_token, token, args.events)
         finally:
             server.stop()
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
-    print(f"  machine load average {load} on {os.cpu_count()} cores")
+    print(f"machine load average {load} on {os.cpu_count()} cores (after)")
 
 
 if __name__ == "__main__":

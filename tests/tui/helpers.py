@@ -10,6 +10,7 @@ import re
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from textual.pilot import Pilot
@@ -111,3 +112,54 @@ async def waiting(
         yield person
     finally:
         await person.close()
+
+
+async def booked(
+    practice: Practice,
+    name: str,
+    start_in: timedelta,
+    *,
+    duration_min: int = 50,
+    consent: bool = True,
+    status: str = "confirmed",
+) -> tuple[str, str]:
+    """Another telehealth appointment of the practice's clinician, for a new client
+    named ``name``: ``(appointment id, client id)``."""
+    async with practice.admin() as admin:
+        client = await admin.clients.add(name, email="someone@example.org")
+        if consent:
+            await admin.consents.verbal(client.id, "agreed by phone")
+        appt = await admin.appointments.add(
+            client_ids=[client.id],
+            clinicians=[practice.clinician_email],
+            start=(datetime.now(UTC) + start_in).isoformat(),
+            duration_min=duration_min,
+            modality="telehealth",
+            status=status,
+        )
+    return appt[0].id, client.id
+
+
+async def link_of(practice: Practice, appt_id: str) -> str:
+    """A new join link of one appointment: its token."""
+    async with practice.admin() as admin:
+        made = await admin.invites.link(appt_id)
+    return str(made.url.split("#", 1)[1])
+
+
+async def arrive_with(practice: Practice, token: str, device_id: str | None = None) -> Any:
+    """A headless participant waiting through the join link ``token`` (from the device
+    ``device_id``: the same link from a second device is its own entry)."""
+    from tlh.media.participant import Participant
+
+    participant = Participant(
+        practice.url, link_token=token, device_id=device_id, audio=False, video=False
+    )
+    await participant.start()
+    await asyncio.wait_for(participant.wait_state("waiting", within=WAIT_S), WAIT_S + 1)
+    return participant
+
+
+def lines_with(app: DashboardApp, text: str) -> list[str]:
+    """The screen's lines that show ``text``."""
+    return [line for line in screen_text(app).splitlines() if text in line]

@@ -228,13 +228,20 @@ async def test_escape_in_every_dialog_changes_nothing(practice: Practice) -> Non
         running(practice, SIZE, notifications=True) as (app, pilot),
         waiting(pilot, practice) as person,
     ):
+
+        async def escaped(*keys_and_dialogs: tuple[str, type]) -> None:
+            for key, dialog in keys_and_dialogs:
+                await pilot.press(key)
+                await until(pilot, lambda d=dialog: isinstance(app.screen, d), key)
+                await pilot.press("escape")
+                await until(pilot, lambda: settled(app), f"{key} closed")
+
+        # Waiting: message, deny and admit-all ask first.
+        await escaped(("m", Prompt), ("d", Confirm), ("A", Confirm))
+        assert person.state == "waiting"
         await pilot.press("a")
         await until(pilot, lambda: person.state != "waiting", "admitted")
-        for key, dialog in (("m", Prompt), ("x", Confirm), ("S", Choose), ("l", Choose)):
-            await pilot.press(key)
-            await until(pilot, lambda d=dialog: isinstance(app.screen, d), key)
-            await pilot.press("escape")
-            await until(pilot, lambda: settled(app), f"{key} closed")
+        await escaped(("x", Confirm), ("S", Choose), ("l", Choose))
         # Locked: no action runs, no dialog opens.
         await pilot.press("ctrl+l")
         await until(pilot, lambda: app.locked, "locked")

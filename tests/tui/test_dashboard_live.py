@@ -6,8 +6,10 @@ import pytest
 
 from tests.keepalive import idle_connections_closed
 from tlh.domain.rooms import EntryState
+from tlh.tui.dialogs.confirm import Confirm
+from tlh.tui.dialogs.explain import ExplainScreen
 from tlh.tui.screens.people import PeopleScreen
-from tlh.tui.screens.schedule import ExplainScreen, ScheduleScreen
+from tlh.tui.screens.schedule import ScheduleScreen
 
 from .conftest import Practice
 from .helpers import Fakes, running, screen_text, until, waiting
@@ -28,7 +30,13 @@ async def test_arrival_rings_and_is_highlighted_on_the_schedule_screen(
             await until(pilot, lambda: fakes.rings == 1, "the bell")
             assert person.entry_id in app.state.highlighted
             assert isinstance(app.screen, ScheduleScreen)
-            await until(pilot, lambda: "confirmed · waiting" in screen_text(app), "the row marked")
+            screen = app.screen
+            assert isinstance(screen, ScheduleScreen)
+            await until(
+                pilot,
+                lambda: screen.table.get_cell(practice.appt_id, "session").plain == "waiting",
+                "the row marked",
+            )
             await pilot.press("1")
             await until(pilot, lambda: isinstance(app.screen, PeopleScreen), "people")
             shown = screen_text(app)
@@ -76,18 +84,22 @@ async def test_a_admits_after_the_server_closed_the_idle_connection(practice: Pr
         await until(pilot, lambda: person.state != "waiting", "the person let in")
 
 
-async def test_d_denies(practice: Practice) -> None:
+async def test_d_denies_after_asking(practice: Practice) -> None:
     fakes = Fakes()
     async with (
         running(practice, SIZE, fakes, notifications=True) as (app, pilot),
         waiting(pilot, practice) as person,
     ):
+        app.rooms.undo_s = 0.2
         await pilot.press("d")
+        await until(pilot, lambda: isinstance(app.screen, Confirm), "the question")
+        assert f"Deny {practice.client_name}?" in screen_text(app)
+        await pilot.press("enter")
         await until(pilot, lambda: person.state == "denied", "the participant denied")
         await until(pilot, lambda: person.entry_id not in app.state.entries, "the row to go")
         screen = app.screen
         assert isinstance(screen, PeopleScreen)
-        await until(pilot, lambda: screen.table.row_count == 0, "the table emptied")
+        await until(pilot, lambda: screen.nobody, "the day shown instead")
         assert fakes.opened == []
 
 
@@ -103,9 +115,11 @@ async def test_e_shows_every_blocking_reason(practice: Practice) -> None:
         await pilot.press("e")
         await until(pilot, lambda: isinstance(app.screen, ExplainScreen), "the reasons")
         shown = screen_text(app)
-        assert "cannot start" in shown
-        for blocker in expected.blockers:
-            assert blocker.message[:30] in shown
+        assert f"{practice.client_name} (" in shown
+        assert "cannot start:" in shown
+        assert "consent revoked — press v to record verbal consent, c to send the form" in shown
+        assert [b.code for b in expected.blockers] == ["consent_revoked"]
+        assert "cli_" not in shown  # names, never ids
         await pilot.press("escape")
         await pilot.press("s")
         await until(pilot, lambda: isinstance(app.screen, ExplainScreen), "start refused")
@@ -129,5 +143,7 @@ async def test_n_calls_next_r_sends_back_and_shift_a_admits_all(practice: Practi
         await pilot.press("r")
         await until(pilot, lambda: state_of() == EntryState.WAITING, "sent back")
         await pilot.press("A")
+        await until(pilot, lambda: isinstance(app.screen, Confirm), "asked first")
+        await pilot.press("enter")
         await until(pilot, lambda: state_of() != EntryState.WAITING, "admitted again")
         assert len(fakes.opened) == 2

@@ -5,17 +5,17 @@ from __future__ import annotations
 
 from textual.command import CommandList, CommandPalette
 from textual.widgets import Button
-from textual.widgets._footer import FooterKey
 
 from tlh.domain.rooms import EntryState
 from tlh.tui.app import DashboardApp
+from tlh.tui.dialogs.explain import ExplainScreen
 from tlh.tui.dialogs.person_menu import PersonMenu
+from tlh.tui.keybar import KeyBar
 from tlh.tui.lock import LockScreen
 from tlh.tui.screens.people import PeopleScreen
-from tlh.tui.screens.schedule import ExplainScreen
 
 from .conftest import Practice
-from .helpers import Fakes, running, screen_text, until, waiting
+from .helpers import Fakes, lines_with, running, screen_text, until, waiting
 
 SIZE = (120, 40)
 
@@ -83,14 +83,17 @@ async def test_a_click_on_a_person_opens_their_menu_and_admit_admits(
     async with running(practice, SIZE, fakes) as (app, pilot), waiting(pilot, practice) as person:
         screen = app.screen
         assert isinstance(screen, PeopleScreen)
-        await until(pilot, lambda: screen.table.row_count == 1, "the row")
+        await until(pilot, lambda: screen.selected_entry() == person.entry_id, "the row")
+        await until(pilot, lambda: bool(lines_with(app, practice.client_name)), "drawn")
+        await pilot.pause()  # the table rebuilt for people lays its rows out when idle
         await pilot.click(screen.table, offset=(1, 1))  # the highlighted row
         await until(pilot, lambda: isinstance(app.screen, PersonMenu), "the menu")
         menu = app.screen
         labels = {str(b.label): b for b in menu.query(Button)}
-        for label in ("Admit (a)", "Deny (d)", "Send back (r)", "Explain (e)"):
+        for label in ("Admit (a)", "Deny (d)", "Message (m)", "Explain (e)"):
             assert label in labels, label
-        assert not any(label.startswith(("Admit all", "People")) for label in labels)
+        # Only what applies to someone waiting: not "Send back", not the screens.
+        assert not any(label.startswith(("Send back", "Admit all", "People")) for label in labels)
         assert practice.client_name in screen_text(app)
         await pilot.click(labels["Admit (a)"])
         await until(pilot, lambda: admitted(app, person.entry_id), "admitted")
@@ -98,16 +101,31 @@ async def test_a_click_on_a_person_opens_their_menu_and_admit_admits(
         assert isinstance(app.screen, PeopleScreen)
 
 
-async def test_footer_keys_are_clickable(practice: Practice) -> None:
-    async with running(practice, (80, 24)) as (app, pilot):  # every shown key fits 80 columns
-
-        def laid_out() -> bool:  # the footer recomposes as bindings settle
-            found = list(app.screen.query(FooterKey))
-            return bool(found) and all(k.region.width for k in found)
-
-        await until(pilot, laid_out, "the footer")
-        keys = {k.key: k for k in app.screen.query(FooterKey)}
-        assert {"a", "d", "n", "s", "e", "m", "q", "ctrl+p"} <= set(keys), sorted(keys)
-        assert max(k.region.right for k in keys.values()) <= 80
-        await pilot.click(keys["e"])  # explain the next session: a dialog opens
+async def test_the_key_bar_shows_the_screens_and_its_keys_are_clickable(
+    practice: Practice,
+) -> None:
+    async with running(practice, (80, 24)) as (app, pilot):
+        bar = app.screen.query_one(KeyBar)
+        await until(pilot, lambda: "Explain" in str(bar.render()), "the key bar")
+        top, tabs = str(bar.render()).splitlines()
+        assert tabs.split() == [
+            "1",
+            "People",
+            "2",
+            "Schedule",
+            "3",
+            "Notifications",
+            "4",
+            "Reports",
+            "5",
+            "Settings",
+        ]
+        assert top.rstrip().endswith("^p Keys  q Quit")
+        assert len(top) <= 80
+        # A click on a key runs it: explain the session highlighted (nobody waits yet).
+        await pilot.click(bar, offset=(top.index("e Explain") + 1, 0))
         await until(pilot, lambda: isinstance(app.screen, ExplainScreen), "the reasons")
+        await pilot.press("escape")
+        # A click on a tab switches to that screen.
+        await pilot.click(bar, offset=(tabs.index("2 Schedule") + 1, 1))
+        await until(pilot, lambda: app.screen.id == "schedule", "the schedule")

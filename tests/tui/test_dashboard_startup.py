@@ -116,7 +116,8 @@ async def test_a_slow_server_shows_the_skeleton_before_the_data(practice: Practi
             shown = screen_text(app)
             assert "Where" in shown  # the table's headers
             assert "Who" in shown
-            assert "a Admit" in shown  # the key help
+            assert "q Quit" in shown  # the key bar
+            assert "1 People" in shown  # and the screens as tabs
             assert not app.state.appointments
             assert not app.feed.synced.is_set()
             await until(pilot, app.feed.synced.is_set, "the data through the slow proxy")

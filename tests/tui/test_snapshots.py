@@ -28,7 +28,7 @@ from textual.pilot import Pilot
 
 from tlh.client import TlhClient
 from tlh.tui.app import DashboardApp
-from tlh.tui.screens.schedule import ExplainScreen
+from tlh.tui.dialogs.explain import ExplainScreen
 
 from .conftest import Server
 from .helpers import Fakes, dashboard, until

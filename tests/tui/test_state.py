@@ -58,12 +58,12 @@ def test_arrival_takes_its_row_from_the_event_and_is_highlighted_until_admitted(
     assert not joined.refresh_rooms
     assert joined.arrival == "ent_1"
     assert state.entries["ent_1"].label == "Person 1"
-    assert state.highlighted == {"ent_1"}
+    assert state.highlighted == {"ent_1": T0}  # marked NEW since the event's time
     assert state.notifications[-1].text == "arrived"
     admitted = state.apply(event("room.admitted", entry(1, EntryState.ADMITTED)))
     assert (admitted.arrival, admitted.refresh_rooms) == (None, False)
     assert state.entries["ent_1"].state is EntryState.ADMITTED
-    assert state.highlighted == set()
+    assert state.highlighted == {}
 
 
 def test_a_row_goes_when_its_entry_ends_or_moves_out_of_sight() -> None:
@@ -111,12 +111,12 @@ def test_every_change_is_announced_and_nothing_else() -> None:
 
 def test_rooms_snapshot_sorts_sections_and_forgets_stale_highlights() -> None:
     state = DashboardState()
-    state.highlighted = {"ent_1", "ent_9"}
+    state.highlighted = {"ent_1": T0, "ent_9": T0}
     returned = entry(3, returned_at=T0)
     state.load_rooms(rooms(entry(1), entry(2, EntryState.IN_SESSION), returned))
     assert [e.id for e in state.waiting()] == ["ent_3", "ent_1"]
     assert [e.id for e in state.in_session()] == ["ent_2"]
-    assert state.highlighted == {"ent_1"}
+    assert state.highlighted == {"ent_1": T0}
 
 
 def test_label_strips_control_characters() -> None:
@@ -183,3 +183,19 @@ def test_an_appointment_running_past_midnight_is_listed_once_today() -> None:
     state.load_schedule([late], {}, upcoming=[late])
     assert list(state.appointments) == ["apt_late"]
     assert state.upcoming == {}
+
+
+def test_new_marks_end_after_a_while_and_new_counts_people() -> None:
+    from tlh.tui.state import NEW_FOR
+
+    state = DashboardState()
+    state.apply(event("room.joined", entry(1)))
+    state.apply(event("room.joined", entry(2, client_id="cli_2")))
+    state.apply(StaffEvent(type="consent.accepted", at=T0, data={"client_id": "cli_2"}))
+    state.apply(StaffEvent(type="link.redeemed", at=T0, data={"client_id": "cli_2"}))
+    # Four notifications, about two people.
+    assert (len(state.notifications), state.unread_note()) == (4, " · 2 new")
+    state.expire_new(T0 + NEW_FOR - timedelta(seconds=1))
+    assert set(state.highlighted) == {"ent_1", "ent_2"}
+    state.expire_new(T0 + NEW_FOR)
+    assert state.highlighted == {}

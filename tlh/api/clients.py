@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import msgspec
 from msgspec import UNSET, UnsetType
 
@@ -15,6 +17,17 @@ class ClientSearch(msgspec.Struct, frozen=True, kw_only=True):
     """``POST /api/v1/clients/search``: the text travels in the body, never the URL."""
 
     q: str = ""
+
+
+#: The most ids one look-up takes (a clinic day names far fewer clients).
+LOOKUP_MAX = 1000
+
+
+class ClientLookup(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """``POST /api/v1/clients/lookup``: the clients with these ids (a day's schedule
+    names its clients, nothing more is read)."""
+
+    ids: Annotated[list[str], msgspec.Meta(max_length=LOOKUP_MAX)]
 
 
 class NewClient(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):

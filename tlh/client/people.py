@@ -7,7 +7,7 @@ import builtins
 from datetime import date
 from typing import Any
 
-from tlh.api.clients import ClientChanges, ClientSearch, NewClient, NewContact
+from tlh.api.clients import ClientChanges, ClientLookup, ClientSearch, NewClient, NewContact
 from tlh.api.practice import PolicyChanges
 from tlh.api.staff import NameChange, NewStaff, NewToken, StaffChanges
 from tlh.domain.models import Client, Policy, Staff
@@ -91,6 +91,12 @@ class ClientsApi(Part):
         """Clients matching ``q``; the text travels in the body, never the URL."""
         path = "/api/v1/clients/search"
         return await self._http.items(Client, path, ClientSearch(q=q), method="POST")
+
+    async def lookup(self, ids: builtins.list[str]) -> builtins.list[Client]:
+        """The clients with these ids the caller may read (a clinician: their own);
+        the others are left out. Only these are read (and audited)."""
+        path = "/api/v1/clients/lookup"
+        return await self._http.items(Client, path, ClientLookup(ids=ids), method="POST")
 
     async def add(
         self,

@@ -147,5 +147,7 @@ def consent_blockers(
         if state is ConsentState.VALID:
             continue
         code, template = _BLOCKS[state]
-        blockers.append(Blocker(code=code, message=template.format(id=client_id)))
+        blockers.append(
+            Blocker(code=code, message=template.format(id=client_id), client_id=client_id)
+        )
     return tuple(blockers)

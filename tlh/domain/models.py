@@ -253,6 +253,8 @@ class Blocker(msgspec.Struct, frozen=True, kw_only=True):
 
     code: str
     message: str
+    #: The client it is about (consent reasons), so a screen can name them.
+    client_id: str | None = None
 
 
 class Eligibility(msgspec.Struct, frozen=True, kw_only=True):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import date
 from typing import Any
 
@@ -164,6 +164,29 @@ async def add_contact(ctx: Context, actor: Actor, client_id: str, new: NewContac
         "client.contact.add",
         lambda found: msgspec.structs.replace(found, contacts=(*found.contacts, contact)),
     )
+
+
+async def lookup_clients(
+    ctx: Context, actor: Actor, ids: Sequence[str], rooms: scope.RoomClients | None = None
+) -> list[Client]:
+    """The clients with these ids that the actor may read, in the order asked (a
+    clinician: their own, as ``scope`` says; ``rooms``: the live rooms, whose clients
+    count as theirs). An unknown id and another clinician's client are left out alike,
+    so ids cannot be probed. Each client returned is an audited read; no other is read."""
+    auth.require_role(actor, *READERS)
+    found: list[Client] = []
+    for client_id in dict.fromkeys(ids):
+        client = ctx.store.get("clients", client_id)
+        if not isinstance(client, Client):
+            continue
+        try:
+            scope.check_client(ctx, actor, client.id, rooms)
+        except NotFound:
+            continue
+        found.append(client)
+    if found:
+        await ctx.audit.append_many(actor, "client.read", [c.id for c in found])
+    return found
 
 
 async def list_clients(ctx: Context, actor: Actor, query: str | None = None) -> list[Client]:

@@ -5,12 +5,17 @@ The app only composes: the model lives in ``state`` (its changes come up as a
 event stream in ``live`` (a worker), alerts in ``alerts``, the idle lock in ``lock``, the
 actions in the ``actions`` collaborators (each one ``TlhClient`` call, bound to keys in
 ``actions.keys``) acting through ``screen_ui``; the numbered screens in ``screens``.
+Which keys apply to what is selected is ``applicable``'s rule, applied by ``key_gate``:
+the key bar lists them, the menus offer them, and a key that does not apply says what it
+needs.
 The browser opener, the bell and the clock are injectable so tests never open a
 browser or ring a real terminal.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import gc
 import webbrowser
 from collections.abc import Callable, Iterable
@@ -34,14 +39,16 @@ from .actions.outreach import OutreachActions
 from .actions.rooms import RoomActions
 from .actions.sessions import SessionActions
 from .alerts import Alerts
-from .dialogs.person_menu import PersonMenu, person_actions
+from .dialogs.person_menu import PERSON_MARK, SESSION_MARK, PersonMenu, menu_actions
+from .key_gate import KeyGate
+from .keybar import Key
 from .live import LiveFeed, utc_now
 from .lock import TOO_MANY, IdleClock, LockScreen
 from .messages import EntryArrived, PolicyLoaded, StateChanged, StreamEnded
 from .palette import palette_commands
 from .screen_ui import Opener, ScreenUi
 from .screens.notifications import NotificationsScreen
-from .screens.people import PeopleScreen
+from .screens.people import PeopleScreen, person_details
 from .screens.reports import ReportsScreen
 from .screens.schedule import ScheduleScreen
 from .screens.settings import SettingsScreen
@@ -56,6 +63,8 @@ FULL_GC_EVERY = 1000
 
 #: Actions still allowed while the lock screen is up.
 WHILE_LOCKED = frozenset({"unlock", "quit"})
+#: The longest the dashboard waits, closing, to send the denies not yet sent.
+FLUSH_S = 3.0
 
 
 class DashboardApp(App[None]):
@@ -70,6 +79,9 @@ class DashboardApp(App[None]):
     revision: reactive[int] = reactive(0, init=False, repaint=False)
 
     action_admit = bound("rooms", RoomActions.admit)
+    action_approve_device = bound("rooms", RoomActions.approve_device)
+    action_undo = bound("rooms", RoomActions.undo)
+    action_filter_rooms = bound("rooms", RoomActions.filter_rooms)
     action_admit_all = bound("rooms", RoomActions.admit_all)
     action_deny = bound("rooms", RoomActions.deny)
     action_send_back = bound("rooms", RoomActions.send_back)
@@ -113,6 +125,15 @@ class DashboardApp(App[None]):
         self.rooms = RoomActions(*acting)
         self.sessions = SessionActions(*acting)
         self.outreach = OutreachActions(*acting)
+        self.gate = KeyGate(
+            APP_KEYS,
+            self.state,
+            self.ui,
+            self.rooms,
+            self.sessions,
+            display=self.get_key_display,
+            say=lambda text, title: self.notify(text, title=title, markup=False),
+        )
         #: The dashboard's settings; ``change_settings`` saves them to ``settings_path``.
         self.settings = settings = settings or DashboardSettings()
         self.settings_path = settings_path
@@ -179,7 +200,10 @@ class DashboardApp(App[None]):
         gc.set_threshold(young, middle, FULL_GC_EVERY)
 
     async def on_unmount(self) -> None:
-        """Stop hooks still running."""
+        """Send the denies still waiting out their undo time; stop hooks still running."""
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(FLUSH_S):
+                await self.rooms.flush()
         await self.alerts.close()
 
     async def on_event(self, event: events.Event) -> None:
@@ -191,6 +215,28 @@ class DashboardApp(App[None]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """While locked only unlocking (and quitting) works."""
         return not self.locked or action in WHILE_LOCKED
+
+    # -- what applies to the selection (the key bar, the menus, the keys) -------------
+
+    def applies(self, action: str) -> bool:
+        """Whether ``action`` applies to what is selected now."""
+        return self.gate.applies(action)
+
+    def refuse_key(self, action: str) -> bool:
+        """Say what ``action`` needs when it does not apply now; True when it does not."""
+        return self.gate.refuse(action)
+
+    def key_done(self) -> None:
+        """An action finished: a selection a dialog pinned for it is let go."""
+        self.ui.unpin()
+
+    def keys_for(self, screen: Screen[Any]) -> list[Key]:
+        """The key bar's keys on ``screen``."""
+        return self.gate.keys_for(screen, self.locked)
+
+    def new_people(self) -> int:
+        """People behind the unread notifications (the Notifications tab shows them)."""
+        return self.state.new_people()
 
     def _settings(self) -> DashboardSettings:
         return self.settings  # read anew each time: the Settings screen changes them
@@ -284,18 +330,39 @@ class DashboardApp(App[None]):
         return palette_commands(self, screen, super().get_system_commands(screen))
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
-        """Enter or a click on the highlighted People row: that person's menu."""
-        entry = self.state.entries.get(self.ui.selected_entry() or "")
-        if entry is None or self.locked:
+        """Enter or a click on a row: the person's menu (a People row, a notification
+        about someone in a room), else the session's (a Schedule row, a notification,
+        a session listed when nobody waits)."""
+        if self.locked:
             return
-        menu = PersonMenu(self.state.label(entry), person_actions(self))
-        self.push_screen(menu, partial(self._picked_for, entry.id))
+        entry = self.state.entries.get(self.ui.selected_entry() or "")
+        if entry is not None:
+            menu = PersonMenu(
+                self.state.label(entry),
+                menu_actions(self, PERSON_MARK, self.applies),
+                person_details(self.state, entry),
+            )
+            self.push_screen(menu, partial(self._picked_for, entry.id, None))
+            return
+        appt_id = self.ui.selected_appointment()
+        if appt_id is None:
+            return
+        menu = PersonMenu(
+            self.sessions.session_title(appt_id),
+            menu_actions(self, SESSION_MARK, self.applies),
+        )
+        self.push_screen(menu, partial(self._picked_for, None, appt_id))
 
-    async def _picked_for(self, entry_id: str, action: str | None) -> None:
-        """Run what was picked in the person menu, as its key would, on that person."""
+    async def _picked_for(
+        self, entry_id: str | None, appt_id: str | None, action: str | None
+    ) -> None:
+        """Run what was picked in a menu, as its key would, on what it was opened for."""
         if action is None:
             return
-        if self.ui.selected_entry() != entry_id:
+        if entry_id is not None and self.ui.selected_entry() != entry_id:
             self.notify("that person is no longer in the list", markup=False)
+            return
+        if appt_id is not None and self.ui.selected_appointment() != appt_id:
+            self.notify("that session is no longer in the list", markup=False)
             return
         await self.run_action(action)

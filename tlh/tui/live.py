@@ -62,8 +62,11 @@ class LiveFeed:
         self.synced = asyncio.Event()
         #: Why the stream is down or ended (the CLI prints it when the app closes).
         self.failure: str | None = None
-        #: Delays between reconnections (short: live again within ~2 s of the server).
-        self.backoff = Backoff()
+        #: Delays between reconnections, at most 1 s: with the resync, the screen is
+        #: live again within 2 s of the server answering (a refused attempt costs nothing).
+        self.backoff = Backoff(max_s=1.0)
+        #: Failed attempts in a row (since the last connection).
+        self.attempts = 0
         self._stream: EventStream | None = None
 
     def retry_now(self) -> None:
@@ -90,11 +93,13 @@ class LiveFeed:
         """Act on one item of the stream; True when the stream is over for good."""
         if isinstance(item, Connected):
             self.failure = None
+            self.attempts = 0
             await self.resync()
             self.state.set_connection(Connection.LIVE)
             self.synced.set()
         elif isinstance(item, Reconnecting):
             self.failure = item.reason
+            self.attempts = item.attempt
             self.synced.clear()
             note = f"{item.reason} — retrying in {item.retry_in:g} s"
             self.state.set_connection(Connection.RECONNECTING, note)
@@ -130,6 +135,8 @@ class LiveFeed:
         is what a clinician waits for), then the schedule and its eligibility."""
         policy = await self.client.practice.get()
         self.post(PolicyLoaded(policy))
-        self.state.set_zone(policy.timezone)
+        self.state.set_policy(policy)
         self.state.load_rooms(await self.client.rooms.list())
         await self.schedule.load()
+        if self.state.every_room:  # an admin's People screen names each room
+            self.state.load_staff({s.id: s.name for s in await self.client.staff.list()})

@@ -1,12 +1,16 @@
 """The Schedule's data: the signed-in clinician's appointments today and the next days,
-their clients' names and whether each of today's telehealth sessions can start, kept
-current from the staff events.
+their clients' names, today's sessions and whether each of today's telehealth sessions
+can start, kept current from the staff events.
 
 Loaded whole on every (re)connection; after that, an appointment created, changed or
 moved to a status is fetched again on its own (events carry ids, times and states only),
-and a consent decision re-checks that client's sessions today. A bulk import reloads it
-all. Events about other clinicians' appointments (a clinician sees their own day; an
-admin sees everyone's) are passed over without a request.
+a session started or ended fetches today's sessions again, and a consent decision
+re-checks that client's sessions today. A bulk import reloads it all. Events about
+other clinicians' appointments (a clinician sees their own day; an admin sees
+everyone's) are passed over without a request.
+
+Names come from a look-up of the clients on these days only (``clients.lookup``): each
+is an audited read, and nobody else's record is read.
 """
 
 from __future__ import annotations
@@ -34,6 +38,8 @@ UPCOMING_DAYS = 7
 APPOINTMENT_EVENTS = frozenset({"appointment.created", "appointment.updated", "appointment.status"})
 #: Events after which a client's sessions today are checked again.
 CONSENT_EVENTS = frozenset({"consent.accepted", "consent.declined", "consent.revoked"})
+#: Events after which today's sessions are fetched again.
+SESSION_EVENTS = frozenset({"session.started", "session.ended"})
 
 
 class ScheduleSync:
@@ -59,26 +65,36 @@ class ScheduleSync:
         return self.me.id if self.me is not None and self.me.is_clinician else None
 
     async def load(self) -> None:
-        """Today's and the next days' appointments with names, then today's eligibility."""
+        """Today's and the next days' appointments with names and today's sessions,
+        then today's eligibility."""
         if self.me is None:
             self.me = await self.client.staff.me()
         today, mine = self._today(), self._mine()
+        self.state.every_room = mine is None
         appointments = await self.client.appointments.list(date=today, clinician=mine)
         upcoming = await self.client.appointments.list(
             from_=today + timedelta(days=1),
             to=today + timedelta(days=UPCOMING_DAYS),
             clinician=mine,
         )
-        wanted = {c for a in (*appointments, *upcoming) for c in a.client_ids}
-        names = {c.id: c.name for c in await self.client.clients.list() if c.id in wanted}
-        self.state.load_schedule(appointments, names, upcoming)  # the day first, then
-        now = self.now()  # whether each session can start
+        wanted = list(dict.fromkeys(c for a in (*appointments, *upcoming) for c in a.client_ids))
+        found = await self.client.clients.lookup(wanted) if wanted else []
+        self.state.load_schedule(appointments, {c.id: c.name for c in found}, upcoming)
+        await self.load_sessions()  # the day first, then whether each session can start
+        now = self.now()
         await self._check([a for a in appointments if _startable(a, now)])
+
+    async def load_sessions(self) -> None:
+        """Today's session segments (the Schedule's session states and outcomes)."""
+        self.state.load_sessions(await self.client.sessions.list(day=self._today()))
 
     async def follow(self, kind: str, data: dict[str, Any]) -> bool:
         """Apply one staff event to the schedule; whether anything was fetched."""
         if kind == "appointments.imported":
             await self.load()
+            return True
+        if kind in SESSION_EVENTS and self._concerns_session(data):
+            await self.load_sessions()
             return True
         if kind in APPOINTMENT_EVENTS and isinstance(data.get("id"), str):
             if not self._concerns(data):
@@ -105,6 +121,11 @@ class ScheduleSync:
         clinicians = data.get("clinician_ids")
         return mine is None or (isinstance(clinicians, list) and mine in clinicians)
 
+    def _concerns_session(self, data: dict[str, Any]) -> bool:
+        """Whether a session event is about an appointment shown (or a room session)."""
+        appt_id = data.get("appointment_id")
+        return appt_id is None or appt_id in self.state.appointments
+
     async def _refetch(self, appt_id: str) -> None:
         try:
             appt = await self.client.appointments.get(appt_id)
@@ -129,22 +150,27 @@ class ScheduleSync:
         return Placement.GONE
 
     async def _names(self, client_ids: Iterable[str]) -> None:
-        for client_id in client_ids:
-            if client_id not in self.state.client_names:
-                with contextlib.suppress(TlhError):
-                    self.state.client_names[client_id] = (
-                        await self.client.clients.get(client_id)
-                    ).name
+        missing = [c for c in client_ids if c not in self.state.client_names]
+        if missing:
+            with contextlib.suppress(TlhError):
+                for client in await self.client.clients.lookup(missing):
+                    self.state.client_names[client.id] = client.name
 
     async def _check(self, appointments: Iterable[Appointment]) -> None:
         gate = asyncio.Semaphore(ELIGIBILITY_PARALLEL)
+        asked = [a.id for a in appointments]
+        if not asked:
+            return
+        self.state.checking_eligibility(asked)
 
         async def one(appt_id: str) -> None:
             async with gate:
-                with contextlib.suppress(TlhError):
+                try:
                     self.state.set_eligibility(await self.client.appointments.eligibility(appt_id))
+                except TlhError:
+                    self.state.eligibility_unknown(appt_id)  # no ``…`` left waiting
 
-        await asyncio.gather(*(one(a.id) for a in appointments))
+        await asyncio.gather(*(one(a) for a in asked))
 
 
 def _startable(appt: Appointment, now: datetime) -> bool:

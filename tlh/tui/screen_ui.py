@@ -1,16 +1,20 @@
 """``ScreenUi``: the dashboard as its actions see it (``actions.ui.Ui``): the selection
-on the screen in front, toasts, dialogs and the call page.
+on the screen in front, toasts, dialogs, timers and the call page.
 
-The browser opener is injected, so tests never open a browser.
+A dialog that closes with an action's name (the Explain dialog's fixing keys) has the
+app run it, on the appointment the dialog was about: that one is pinned as the
+selection until the action is done. The browser opener is injected, so tests never
+open a browser.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 from textual.app import App, ScreenStackError
 from textual.screen import ModalScreen
+from textual.timer import Timer
 
 from .dialogs.qr import QrCode
 from .screens.base import DashboardScreen
@@ -27,6 +31,8 @@ class ScreenUi:
         self.app = app
         self.opener = opener
         self.locked = locked
+        #: The appointment a dialog's action runs on, while it runs.
+        self.pinned: str | None = None
 
     def front(self) -> DashboardScreen | None:
         """The numbered screen in front, or None (a dialog or the lock is up, or the app
@@ -44,9 +50,15 @@ class ScreenUi:
         return screen.selected_entry() if screen is not None else None
 
     def selected_appointment(self) -> str | None:
-        """The appointment selected on the screen in front."""
+        """The appointment selected on the screen in front (or pinned by a dialog)."""
+        if self.pinned is not None:
+            return self.pinned
         screen = self.front()
         return screen.selected_appointment() if screen is not None else None
+
+    def unpin(self) -> None:
+        """The action a dialog asked for is done: the screen's selection counts again."""
+        self.pinned = None
 
     def toast(self, text: str, *, title: str | None = None, error: bool = False) -> None:
         """A toast, its text shown literally."""
@@ -54,9 +66,21 @@ class ScreenUi:
             text, title=title or "", severity="error" if error else "information", markup=False
         )
 
-    def show(self, screen: ModalScreen[Any]) -> None:
-        """Put a dialog up without waiting for it."""
-        self.app.push_screen(screen)
+    def show(self, screen: ModalScreen[Any], about: str | None = None) -> None:
+        """Put a dialog up without waiting for it; an action's name it closes with is
+        run (on ``about``, when given)."""
+
+        async def then(picked: object) -> None:
+            if isinstance(picked, str) and picked and not self.locked():
+                self.pinned = about
+                if not await self.app.run_action(picked):
+                    self.unpin()  # not run (locked meanwhile): nothing will unpin it
+
+        self.app.push_screen(screen, then)
+
+    def later(self, delay_s: float, callback: Callable[[], Awaitable[None]]) -> Timer:
+        """Run ``callback`` in ``delay_s`` seconds, unless stopped first."""
+        return self.app.set_timer(delay_s, callback)
 
     async def ask(self, dialog: ModalScreen[T]) -> T | None:
         """Show a dialog and wait for the answer (in a worker); nothing is asked while

@@ -14,22 +14,24 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 import msgspec
 
 from tlh.api.events import StaffEvent
 from tlh.api.rooms import EntryView, Rooms
-from tlh.domain.models import Appointment, Eligibility
+from tlh.domain.models import Appointment, Eligibility, Policy
 from tlh.domain.rooms import EntryState
+from tlh.domain.sessions import SessionSegment
+
+from .notices import NOTICES, ROOM_CHANGES, SOMEONE, Notification, clean, event_id, notice_for
+from .state_views import CANCELLED, StateViews
+
+__all__ = ["CANCELLED", "SOMEONE", "Notification", "clean"]
 
 #: How many notifications the dashboard keeps (oldest dropped first).
 MAX_NOTIFICATIONS = 200
-
-#: Event types about who is in a room: a ``room.*`` event about an entry carries the
-#: entry's view (as ``GET /rooms`` shows it) when this staff member may see its room.
-ROOM_CHANGES = ("room.", "session.")
 
 #: Entry states that keep a row (the others are final: the row goes).
 LIVE = frozenset({EntryState.WAITING, EntryState.ADMITTED, EntryState.IN_SESSION})
@@ -37,29 +39,8 @@ LIVE = frozenset({EntryState.WAITING, EntryState.ADMITTED, EntryState.IN_SESSION
 #: Room events too frequent or too minor to be a notification (device checks, presence).
 QUIET = frozenset({"room.updated"})
 
-#: Notification wording per event type; ids only ever reach the model from the server.
-SAYS = {
-    "room.joined": "arrived",
-    "room.left": "left",
-    "room.reconnected": "reconnected",
-    "room.admitted": "admitted",
-    "room.denied": "denied",
-    "room.returned": "sent back to the waiting room",
-    "room.transferred": "transferred",
-    "session.started": "session started",
-    "session.ended": "session ended",
-    "consent.accepted": "consent accepted",
-    "consent.declined": "consent declined",
-    "consent.revoked": "consent revoked",
-    "message.failed": "message could not be sent",
-    "link.redeemed": "opened their join link",
-}
-
-#: Events that are only notifications: they change nobody's place in a room.
-NOTICES = frozenset(SAYS) - {k for k in SAYS if k.startswith(ROOM_CHANGES)}
-
-#: Who a notification is about when nothing names them (never an id or a token).
-SOMEONE = "a client"
+#: How long an arrival stays marked NEW when nobody acts on it.
+NEW_FOR = timedelta(minutes=2)
 
 
 class Connection(StrEnum):
@@ -70,26 +51,6 @@ class Connection(StrEnum):
     RECONNECTING = "reconnecting"
     SUPERSEDED = "opened elsewhere"
     SIGNED_OUT = "signed out"
-
-
-def clean(value: object) -> str:
-    """A server string as one safe display line: control characters are dropped."""
-    text = "" if value is None else str(value)
-    if text.isprintable():
-        return text
-    return "".join(ch for ch in text if ch.isprintable())
-
-
-@dataclass(frozen=True)
-class Notification:
-    """One line of the notification list; the ids say who it is about, when known."""
-
-    at: datetime | None
-    kind: str
-    entry_id: str | None
-    text: str
-    client_id: str | None = None
-    appointment_id: str | None = None
 
 
 class Placement(StrEnum):
@@ -111,26 +72,45 @@ class Applied:
 
 
 @dataclass
-class DashboardState:
+class DashboardState(StateViews):
     """Everything the screens show, rebuilt from REST on every (re)connection."""
 
     connection: Connection = Connection.CONNECTING
     #: Why the stream is down and what happens next (shown beside the connection).
     connection_note: str = ""
     entries: dict[str, EntryView] = field(default_factory=dict)
+    #: Whether the day was loaded once (before, nothing can be said about it).
+    loaded: bool = False
     #: Today's appointments (practice zone), earliest first.
     appointments: dict[str, Appointment] = field(default_factory=dict)
     #: The next days' appointments, earliest first.
     upcoming: dict[str, Appointment] = field(default_factory=dict)
     eligibility: dict[str, Eligibility] = field(default_factory=dict)
+    #: Appointments whose eligibility is being fetched now (the Schedule shows ``…``).
+    checking: set[str] = field(default_factory=set)
     client_names: dict[str, str] = field(default_factory=dict)
+    #: Today's session segments (the Schedule's session state and outcomes).
+    segments: list[SessionSegment] = field(default_factory=list)
     notifications: list[Notification] = field(default_factory=list)
+    #: How many of the oldest notifications were dropped (to keep ``MAX_NOTIFICATIONS``).
+    dropped_notifications: int = 0
     #: Notifications since the Notifications screen was last opened.
     unread: int = 0
-    #: Entries that arrived and have not been acted on yet (highlighted rows).
-    highlighted: set[str] = field(default_factory=set)
+    #: Entries that arrived and have not been acted on yet, with when they arrived
+    #: (marked NEW for ``NEW_FOR``).
+    highlighted: dict[str, datetime] = field(default_factory=dict)
+    #: Entries confirmed for a deny that can still be undone.
+    denying: set[str] = field(default_factory=set)
+    #: Every room is shown (an admin or scheduler), not only the caller's own.
+    every_room: bool = False
+    #: Staff names by id (an admin's People screen names each room).
+    staff_names: dict[str, str] = field(default_factory=dict)
+    #: The one room shown when every room could be (``None``: all of them).
+    room_filter: str | None = None
     #: The practice's time zone (IANA), from its policy: every time is shown in it.
     zone: str = "UTC"
+    #: The practice's policy, as last read (the Schedule's outcomes follow its rules).
+    policy: Policy | None = None
     #: Bumped on every change, so screens can skip redrawing when nothing moved.
     version: int = 0
     #: Called after every change (the app posts one ``StateChanged`` for a burst).
@@ -146,13 +126,25 @@ class DashboardState:
             self.zone = zone
             self._bump()
 
+    def set_policy(self, policy: Policy) -> None:
+        """The practice's policy, read on every connection (its zone with it)."""
+        self.policy = policy
+        self.set_zone(policy.timezone)
+
+    @property
+    def stale(self) -> bool:
+        """Whether what is shown may be out of date (the stream is not live)."""
+        return self.connection is not Connection.LIVE
+
     # -- snapshots ------------------------------------------------------------
 
     def load_rooms(self, rooms: Rooms) -> None:
         """Replace the live entries with a fresh ``GET /rooms`` answer."""
         found = [e for room in rooms.items for e in room.entries] + list(rooms.queue)
         self.entries = {e.id: e for e in found}
-        self.highlighted &= {e.id for e in found if e.state == EntryState.WAITING}
+        waiting = {e.id for e in found if e.state == EntryState.WAITING}
+        self.highlighted = {k: v for k, v in self.highlighted.items() if k in waiting}
+        self.denying &= waiting
         self._bump()
 
     def load_schedule(
@@ -171,6 +163,17 @@ class DashboardState:
             if a.id not in self.appointments
         }
         self.client_names = dict(client_names)
+        self.loaded = True
+        self._bump()
+
+    def load_sessions(self, segments: Iterable[SessionSegment]) -> None:
+        """Replace today's session segments."""
+        self.segments = sorted(segments, key=lambda s: s.started_at)
+        self._bump()
+
+    def load_staff(self, names: dict[str, str]) -> None:
+        """The staff's names (rooms are named after their clinician)."""
+        self.staff_names = {k: clean(v) for k, v in names.items()}
         self._bump()
 
     def place_appointment(
@@ -189,9 +192,28 @@ class DashboardState:
             self.eligibility.pop(appt_id, None)
         self._bump()
 
+    def replace_appointment(self, appt: Appointment) -> None:
+        """A changed copy of an appointment shown today or on a next day, in its place."""
+        for day in (self.appointments, self.upcoming):
+            if appt.id in day:
+                day[appt.id] = appt
+                self._bump()
+                return
+
+    def checking_eligibility(self, appt_ids: Iterable[str]) -> None:
+        """Whether these sessions can start is being asked now."""
+        self.checking.update(appt_ids)
+        self._bump()
+
     def set_eligibility(self, answer: Eligibility) -> None:
         """Record whether one appointment's session can start, with its reasons."""
         self.eligibility[answer.appointment_id] = answer
+        self.checking.discard(answer.appointment_id)
+        self._bump()
+
+    def eligibility_unknown(self, appt_id: str) -> None:
+        """The question could not be answered (the Schedule stops showing ``…``)."""
+        self.checking.discard(appt_id)
         self._bump()
 
     def set_connection(self, connection: Connection, note: str = "") -> None:
@@ -210,27 +232,31 @@ class DashboardState:
     def apply(self, event: StaffEvent) -> Applied:
         """Take one staff event into the model; what the caller must do next."""
         if event.type in NOTICES:
-            self.notify(self._notice(event))
+            self.notify(notice_for(event, self.entries))
             self._bump()
             return Applied()
         if not event.type.startswith(ROOM_CHANGES):
             return Applied()
-        entry_id = _id(event.data, "entry_id")
+        entry_id = event_id(event.data, "entry_id")
         refresh, dropped = False, False
         if entry_id is not None:
             refresh, dropped = self._take(entry_id, event.data.get("entry"))
         if event.type not in QUIET:
-            self.notify(self._notice(event))
+            self.notify(notice_for(event, self.entries))
         arrival = None
         if (
             event.type == "room.joined"
             and entry_id is not None
             and (entry_id in self.entries or refresh)
         ):
-            self.highlighted.add(entry_id)
+            entry = self.entries.get(entry_id)
+            at = event.at or (entry.arrived_at if entry is not None else None)
+            if at is not None:
+                self.highlighted[entry_id] = at
             arrival = entry_id
         elif entry_id is not None and (event.type == "room.admitted" or dropped):
-            self.highlighted.discard(entry_id)
+            self.highlighted.pop(entry_id, None)
+            self.denying.discard(entry_id)
         self._bump()
         return Applied(refresh_rooms=refresh, arrival=arrival, dropped=dropped)
 
@@ -249,32 +275,13 @@ class DashboardState:
                 return False, False
         return False, self.entries.pop(entry_id, None) is not None
 
-    def _notice(self, event: StaffEvent) -> Notification:
-        """The notification for one event; the person's ids, as far as they are known."""
-        data = event.data
-        entry_id = _id(data, "entry_id")
-        entry = self.entries.get(entry_id) if entry_id else None
-        text = SAYS.get(event.type, event.type)
-        if event.type == "message.failed":
-            kind = clean(data.get("kind") or "message").replace("_", " ")
-            text = f"{kind} by {clean(data.get('channel'))} could not be sent"
-        shown = data.get("entry")
-        shown_client = _id(shown, "client_id") if isinstance(shown, dict) else None
-        return Notification(
-            event.at,
-            event.type,
-            entry_id,
-            text,
-            client_id=_id(data, "client_id")
-            or (entry.client_id if entry else None)
-            or shown_client,
-            appointment_id=_id(data, "appointment_id"),
-        )
-
     def notify(self, note: Notification) -> None:
         """Add a notification, keeping the newest ``MAX_NOTIFICATIONS``."""
         self.notifications.append(note)
-        del self.notifications[:-MAX_NOTIFICATIONS]
+        over = len(self.notifications) - MAX_NOTIFICATIONS
+        if over > 0:
+            del self.notifications[:over]
+            self.dropped_notifications += over
         self.unread = min(self.unread + 1, MAX_NOTIFICATIONS)
 
     def mark_read(self) -> None:
@@ -285,69 +292,26 @@ class DashboardState:
 
     def acknowledge(self, entry_id: str) -> None:
         """Stop highlighting an entry (staff acted on it)."""
-        self.highlighted.discard(entry_id)
+        self.highlighted.pop(entry_id, None)
         self._bump()
 
-    # -- views ----------------------------------------------------------------
+    def expire_new(self, now: datetime) -> None:
+        """Arrivals marked NEW for ``NEW_FOR`` are not new any more."""
+        old = [k for k, at in self.highlighted.items() if now - at >= NEW_FOR]
+        for key in old:
+            del self.highlighted[key]
+        if old:
+            self._bump()
 
-    def label(self, entry: EntryView) -> str:
-        """Who an entry is, safe to display (control characters stripped)."""
-        return clean(entry.label or entry.display_name or entry.participant.value)
+    def set_denying(self, entry_id: str, denying: bool) -> None:
+        """Mark (or unmark) an entry as about to be denied (an undo is still possible)."""
+        if denying:
+            self.denying.add(entry_id)
+        else:
+            self.denying.discard(entry_id)
+        self._bump()
 
-    def in_session(self) -> list[EntryView]:
-        """Entries let in or in the call, oldest first."""
-        live = (EntryState.ADMITTED, EntryState.IN_SESSION)
-        return sorted(
-            (e for e in self.entries.values() if e.state in live), key=lambda e: e.arrived_at
-        )
-
-    def waiting(self) -> list[EntryView]:
-        """Entries waiting: returned ones first, then by arrival (the server's order)."""
-        found = [e for e in self.entries.values() if e.state == EntryState.WAITING]
-        return sorted(found, key=lambda e: (e.returned_at is None, e.arrived_at))
-
-    def next_appointment(self, now: datetime) -> Appointment | None:
-        """The first of today's appointments that has not ended yet at ``now``."""
-        for appt in self.appointments.values():
-            if appt.end > now and appt.status.value not in ("cancelled", "late_cancelled"):
-                return appt
-        return None
-
-    def upcoming_for(self, entry: EntryView, now: datetime) -> Appointment | None:
-        """The appointment an entry is waiting for, if it has not started yet at ``now``
-        (an early arrival, waiting for an upcoming session)."""
-        appt = self.appointments.get(entry.appointment_id or "")
-        return appt if appt is not None and appt.start > now else None
-
-    def waiting_for(self, appointment_id: str) -> list[EntryView]:
-        """Who is waiting for one appointment (its row shows them)."""
-        return [e for e in self.waiting() if e.appointment_id == appointment_id]
-
-    def who(self, note: Notification) -> str:
-        """Who a notification is about, by name; ``SOMEONE`` when no name is known."""
-        entry = self.entries.get(note.entry_id) if note.entry_id else None
-        if entry is not None and self.label(entry):
-            return self.label(entry)
-        if note.client_id in self.client_names:
-            return clean(self.client_names[note.client_id]) or SOMEONE
-        appt = self.appointments.get(note.appointment_id) if note.appointment_id else None
-        named = (
-            [self.client_names[c] for c in appt.client_ids if c in self.client_names]
-            if appt
-            else []
-        )
-        return clean(", ".join(named)) or SOMEONE
-
-    def unread_note(self) -> str:
-        """``" · 3 new"`` for the other screens' status lines (empty when nothing is new)."""
-        return f" · {self.unread} new" if self.unread else ""
-
-    def names_of(self, appt: Appointment) -> str:
-        """The appointment's clients by name (ids when a name is unknown)."""
-        return ", ".join(clean(self.client_names.get(c, c)) for c in appt.client_ids)
-
-
-def _id(data: dict[str, object], key: str) -> str | None:
-    """An id field of an event's data, if it is a string."""
-    value = data.get(key)
-    return value if isinstance(value, str) and value else None
+    def filter_rooms(self, clinician_id: str | None) -> None:
+        """Show one clinician's room only (``None``: every room)."""
+        self.room_filter = clinician_id
+        self._bump()

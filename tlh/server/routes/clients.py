@@ -1,7 +1,8 @@
 from aiohttp import web
 
-from tlh.api.clients import ClientChanges, ClientSearch, NewClient, NewContact
+from tlh.api.clients import ClientChanges, ClientLookup, ClientSearch, NewClient, NewContact
 from tlh.server.http import ALL_STAFF, EDITORS, actor, ctx, decode, items, requires, respond
+from tlh.server.keys import ROOMS
 from tlh.services import clients
 
 routes = web.RouteTableDef()
@@ -18,6 +19,16 @@ async def list_(request: web.Request) -> web.Response:
 async def search(request: web.Request) -> web.Response:
     query = (await decode(request, ClientSearch)).q
     return items(await clients.list_clients(ctx(request), actor(request), query))
+
+
+@routes.post("/api/v1/clients/lookup")
+@requires(*ALL_STAFF)
+async def lookup(request: web.Request) -> web.Response:
+    wanted = (await decode(request, ClientLookup)).ids
+    found = await clients.lookup_clients(
+        ctx(request), actor(request), wanted, request.app[ROOMS].state
+    )
+    return items(found)
 
 
 @routes.post("/api/v1/clients")

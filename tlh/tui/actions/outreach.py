@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Sequence
 
 from tlh.tui.dialogs.choose import Choose
-from tlh.tui.dialogs.person_menu import acts_on_person
+from tlh.tui.dialogs.person_menu import acts_on_person, acts_on_session
 from tlh.tui.dialogs.prompt import Prompt
-from tlh.tui.state import clean
+from tlh.tui.state import SOMEONE, clean
 
 from .keys import asks_first
 from .ui import Acting
@@ -37,16 +37,17 @@ class OutreachActions(Acting):
         appt_id = self.chosen_appointment()
         appt = await self.appointment_record(appt_id) if appt_id else None
         ids = list(appt.client_ids) if appt is not None else []
-        names = {c: clean(self.state.client_names.get(c, c)) for c in ids}
+        names = {c: clean(self.state.client_names.get(c, SOMEONE)) for c in ids}
         if len(ids) > 1:
             picked = await self.ui.ask(Choose("Which client?", list(names.items())))
             ids = [picked] if picked else []
         return (ids[0], names[ids[0]]) if ids else None
 
+    @acts_on_session
     @asks_first
     async def send_link(self) -> None:
         """Send the selected appointment's join link by email or SMS."""
-        appt_id = self.needed(self.chosen_appointment(), "select an appointment first")
+        appt_id = self.needed(self.chosen_appointment(), "send_link")
         if appt_id is None:
             return
         channel = await self.ui.ask(Choose(f"Send {self.who(appt_id)} the link by", CHANNELS))
@@ -60,10 +61,11 @@ class OutreachActions(Acting):
         await self._send(appt.client_ids, channel, send, f"link sent by {channel}")
 
     @acts_on_person
+    @acts_on_session
     @asks_first
     async def send_consent(self) -> None:
         """Send the selected client the consent form's link by email or SMS."""
-        picked = self.needed(await self.pick_client(), "select a client or an appointment first")
+        picked = self.needed(await self.pick_client(), "send_consent")
         if picked is None:
             return
         client_id, name = picked
@@ -77,10 +79,11 @@ class OutreachActions(Acting):
         await self._send([client_id], channel, send, f"consent form sent by {channel}")
 
     @acts_on_person
+    @acts_on_session
     @asks_first
     async def verbal_consent(self) -> None:
         """Record that the selected client consented verbally (a note is required)."""
-        picked = self.needed(await self.pick_client(), "select a client or an appointment first")
+        picked = self.needed(await self.pick_client(), "verbal_consent")
         if picked is None:
             return
         client_id, name = picked

@@ -2,7 +2,9 @@
 
 Each screen watches the app's ``revision`` (moved on every change of the model) and
 redraws itself while it is in front; the others catch up when they come back
-(``on_screen_resume``). Modal dialogs are not ``DashboardScreen``s.
+(``on_screen_resume``). Each ends with the ``KeyBar``: the keys that apply to what is
+selected (redrawn when the selection moves) and the screens as tabs. Modal dialogs are
+not ``DashboardScreen``s.
 """
 
 from __future__ import annotations
@@ -11,9 +13,13 @@ from collections.abc import Callable
 from datetime import datetime
 
 from textual.screen import Screen
-from textual.widgets import Static
+from textual.widgets import DataTable, Static
 
-from tlh.tui.state import DashboardState
+from tlh.tui.keybar import KeyBar
+from tlh.tui.state import Connection, DashboardState
+
+#: What the status line adds once the stream ended for good (opened elsewhere).
+READ_ONLY_HINT = "read-only: q quits"
 
 
 class DashboardScreen(Screen[None]):
@@ -33,10 +39,21 @@ class DashboardScreen(Screen[None]):
     def _revised(self) -> None:
         if self.is_active:  # under a dialog or another screen: caught up on resume
             self.redraw()
+            self.refresh_keys()
 
     def on_screen_resume(self) -> None:
         """Catch up with changes made while another screen was open."""
         self.redraw()
+        self.refresh_keys()
+
+    def on_data_table_row_highlighted(self, _: DataTable.RowHighlighted) -> None:
+        """Another row selected: other keys apply."""
+        self.refresh_keys()
+
+    def refresh_keys(self) -> None:
+        """Show the keys that apply to what is selected now."""
+        for bar in self.query(KeyBar):
+            bar.show_keys()
 
     def redraw(self) -> None:
         """Show the state as it is now (after every change while in front)."""
@@ -47,7 +64,8 @@ class DashboardScreen(Screen[None]):
         found = self.query("#status")
         if not found:
             return False
-        parts = " · ".join([name, self.state.connection_text(), *details])
+        hint = [READ_ONLY_HINT] if self.state.connection is Connection.SUPERSEDED else []
+        parts = " · ".join([name, self.state.connection_text(), *hint, *details])
         found.first(Static).update(parts + self.state.unread_note())
         return True
 

@@ -3,6 +3,9 @@
 Names are resolved when drawing (from the live room entries and today's clients), so
 a notification that arrived before its person was known gains a name later; when none
 is known it says "a client", never an id. Opening the screen marks everything read.
+
+A row selects its person: someone still in a room (their person menu on Enter), or
+else their session today (a "consent accepted" leads to starting it).
 """
 
 from __future__ import annotations
@@ -13,10 +16,15 @@ from zoneinfo import ZoneInfo
 
 from rich.text import Text
 
+from tlh.tui.columns import Column
 from tlh.tui.screens.table import TableScreen
 from tlh.tui.state import DashboardState, Notification
 
-COLUMNS = (("Time", "time"), ("What", "what"), ("Who", "who"))
+COLUMNS = (
+    Column("Time", "time", width=8),
+    Column("What", "what", share=1, least=12),
+    Column("Who", "who", share=1, least=8),
+)
 
 
 def when(note: Notification, zone: ZoneInfo) -> str:
@@ -29,9 +37,11 @@ class NotificationsScreen(TableScreen):
 
     def __init__(self, state: DashboardState, now: Callable[[], datetime]) -> None:
         super().__init__(state, now, screen_id="notifications", columns=COLUMNS)
+        #: The notification each row shows, by row key.
+        self.notes: dict[str, Notification] = {}
 
     def redraw(self) -> None:
-        """Everything in front of the user is read; rebuild the list newest first."""
+        """Everything in front of the user is read; the list newest first."""
         self.state.mark_read()
         notes = self.state.notifications
         if not self.show_status("Notifications", f"{len(notes)} today"):
@@ -39,8 +49,39 @@ class NotificationsScreen(TableScreen):
         if self.shown_version == self.state.version:
             return
         self.shown_version = self.state.version
-        table = self.table
-        table.clear()
         zone = ZoneInfo(self.state.zone)
-        for note in reversed(notes):
-            table.add_row(Text(when(note, zone)), Text(note.text), Text(self.state.who(note)))
+        # Keys by position from the oldest kept: a row keeps its key as newer ones come.
+        first = self.state.dropped_notifications
+        self.notes = {f"n{first + i}": note for i, note in enumerate(notes)}
+        self.show_rows(
+            [
+                (key, (Text(when(note, zone)), Text(note.text), Text(self.state.who(note))))
+                for key, note in reversed(self.notes.items())
+            ]
+        )
+
+    def note(self) -> Notification | None:
+        """The notification under the cursor."""
+        return self.notes.get(self.selected() or "")
+
+    def selected_entry(self) -> str | None:
+        """The person the notification is about, while they are in a room shown."""
+        note = self.note()
+        if note is None or note.entry_id not in self.state.entries:
+            return None
+        return note.entry_id
+
+    def selected_appointment(self) -> str | None:
+        """The session the notification is about: its own, else its client's today."""
+        note = self.note()
+        if note is None:
+            return None
+        if note.appointment_id in self.state.appointments:
+            return note.appointment_id
+        entry = self.state.entries.get(note.entry_id or "")
+        if entry is not None and entry.appointment_id:
+            return entry.appointment_id
+        if note.client_id is not None:
+            appt = self.state.appointment_of(note.client_id, self.now())
+            return appt.id if appt is not None else None
+        return None

@@ -1,10 +1,17 @@
 """The People screen: who is in session, who is waiting (and for how long), who is
-waiting for an upcoming session (early, with its start), guests.
+waiting for an upcoming session (early, with its start), guests; for an admin, whose
+room each person waits in.
 
 One row per live room entry. Names come from the server and are shown literally
-(``rich.text.Text``, never markup). The timer column ticks every second: for waiting
-rows, how long they have waited (warning colour past ``warn_after_min``); for rows in
-session, how long since they were let in (warning colour past ``call_timer_min``).
+(``rich.text.Text``, never markup) and cut to their column (the person menu shows them
+whole). The timer column ticks every second: for waiting rows, how long they have
+waited (warning colour past ``warn_after_min``); for rows in session, how long since
+they were let in (warning colour past ``call_timer_min``). The tick also ends NEW marks
+that have stood long enough and moves an early arrival among those due once their
+session starts.
+
+When nobody waits the screen shows the day instead: the next sessions today, whether
+each can start, and the keys that act on the one highlighted.
 """
 
 from __future__ import annotations
@@ -14,25 +21,47 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from rich.text import Text
+from textual.app import ComposeResult
+from textual.widgets import DataTable, Static
 
 from tlh.api.rooms import EntryView
 from tlh.domain.rooms import EntryState
-from tlh.tui.screens.table import TableScreen
+from tlh.tui.columns import Column
+from tlh.tui.keybar import KeyBar
+from tlh.tui.screens.cells import can_start
+from tlh.tui.screens.table import Row, TableScreen
 from tlh.tui.settings import DashboardSettings
 from tlh.tui.state import DashboardState, clean
 
-COLUMNS = (
-    ("", "mark"),
-    ("Where", "where"),
-    ("Who", "who"),
-    ("Timer", "since"),
-    ("Consent", "consent"),
-    ("Devices", "device"),
-    ("Line", "line"),
-    ("Flags", "flags"),
+MARK, WHO = Column("", "mark", width=3), Column("Who", "who", share=3, least=8)
+WHERE = Column("Where", "where", width=11)
+STATE = (
+    Column("Timer", "since", width=6),
+    Column("Consent", "consent", width=8),
+    Column("Line", "line", width=10),
+    Column("Devices", "device", share=1),
 )
+#: A clinician's own room.
+COLUMNS = (MARK, WHERE, WHO, *STATE)
+#: Every room (an admin's): whose room each person waits in.
+ROOM_COLUMNS = (MARK, WHERE, WHO, Column("Room", "room", share=2, least=6), *STATE)
+#: Nobody waiting: the next sessions today.
+NEXT_COLUMNS = (
+    Column("Time", "time", width=5),
+    Column("Client", "who", share=1, least=8),
+    Column("Can start", "eligible", width=15),
+)
+#: How many of the next sessions the empty screen lists.
+NEXT_SHOWN = 8
+
 WARN_STYLE = "bold red"
 NEW_STYLE = "bold reverse yellow"
+
+NOBODY = (
+    "Nobody is waiting. Next today — s starts the highlighted session, e explains "
+    "why it cannot, Enter shows its keys; 2 shows the whole day."
+)
+NOTHING_LEFT = "Nobody is waiting and no session is left today; 2 shows the Schedule."
 
 
 def elapsed(since: datetime, now: datetime, warn_after_s: float) -> Text:
@@ -66,8 +95,22 @@ def device_summary(entry: EntryView) -> str:
     return clean(found)
 
 
+def line(entry: EntryView) -> str:
+    """``online`` or ``offline``, and how often they reconnected (``↻2``)."""
+    shown = "online" if entry.online else "offline"
+    return f"{shown} ↻{entry.reconnects}" if entry.reconnects else shown
+
+
+def person_details(state: DashboardState, entry: EntryView) -> str:
+    """What the person menu says under the name: where, consent, line, devices."""
+    consent = f"consent {clean(entry.consent)}" if entry.consent else ""
+    room = clean(state.room_name(entry)) if state.every_room else ""
+    parts = [entry.state.value.replace("_", " "), room, consent, line(entry)]
+    return " · ".join(p for p in [*parts, f"devices {device_summary(entry)}"] if p)
+
+
 class PeopleScreen(TableScreen):
-    """The live waiting room."""
+    """The live waiting room (or, with nobody in it, the next sessions today)."""
 
     def __init__(
         self,
@@ -77,10 +120,30 @@ class PeopleScreen(TableScreen):
     ) -> None:
         super().__init__(state, now, screen_id="people", columns=COLUMNS)
         self.settings = settings
+        #: The early arrivals as last drawn (the tick redraws once one is due).
+        self._early: frozenset[str] = frozenset()
+
+    def compose(self) -> ComposeResult:
+        """Status line, the hint shown when nobody waits, the table, the key bar."""
+        yield Static("", id="status", classes="status", markup=False)
+        yield Static("", id="people-hint", markup=False)
+        yield DataTable(id="people-table", cursor_type="row", zebra_stripes=True)
+        yield KeyBar()
 
     def on_mount(self) -> None:
         """Tick the waiting timers every second (the rows follow the state)."""
         self.set_interval(1.0, self.tick)
+
+    @property
+    def nobody(self) -> bool:
+        """Whether the screen lists the next sessions (nobody is in a room shown)."""
+        return self.columns is NEXT_COLUMNS
+
+    def wanted_columns(self) -> tuple[Column, ...]:
+        """The columns for what there is to show."""
+        if self.state.loaded and not self.state.waiting() and not self.state.in_session():
+            return NEXT_COLUMNS
+        return ROOM_COLUMNS if self.state.every_room else COLUMNS
 
     def rows(self) -> list[EntryView]:
         """In session first, then waiting clients and contacts whose session is due, then
@@ -100,10 +163,14 @@ class PeopleScreen(TableScreen):
 
     def where(self, entry: EntryView, now: datetime) -> str:
         """The section a row belongs to; an early arrival shows when their session starts."""
+        if entry.id in self.state.denying:
+            return "denying"
         if entry.state == EntryState.IN_SESSION:
             return "in session"
         if entry.state == EntryState.ADMITTED:
             return "admitted"
+        if entry.second_device:
+            return "2nd device"
         if entry.participant.value == "guest":
             return "guest"
         upcoming = self.state.upcoming_for(entry, now)
@@ -114,37 +181,89 @@ class PeopleScreen(TableScreen):
     def redraw(self) -> None:
         """Rebuild the table from the state, keeping the cursor on the same person."""
         waiting, in_session = len(self.state.waiting()), len(self.state.in_session())
-        if not self.show_status("People", f"{waiting} waiting", f"{in_session} in session"):
+        details = [f"{waiting} waiting", f"{in_session} in session"]
+        if self.state.room_filter is not None:
+            details.append(f"room of {self.state.staff_names.get(self.state.room_filter, '?')}")
+        if not self.show_status("People", *details):
             return  # not composed yet: on_mount draws
+        columns = self.wanted_columns()
+        if columns is not self.columns:
+            self.lay_out(self.app.size.width, columns)  # draws again
+            return
         if self.shown_version == self.state.version:
             return
         self.shown_version = self.state.version
+        if self.nobody:
+            self._draw_next()
+        else:
+            self._draw_people()
+
+    def _draw_people(self) -> None:
+        self.query_one("#people-hint", Static).display = False
         now, settings = self.now(), self.settings()
-        rows = []
+        every_room = self.state.every_room
+        rows: list[Row] = []
+        early = set()
         for entry in self.rows():
             new = entry.id in self.state.highlighted
-            flags = "2nd device" if entry.second_device else ""
-            if entry.reconnects:
-                flags = f"{flags} ↻{entry.reconnects}".strip()
+            where = self.where(entry, now)
+            if where.startswith("early"):
+                early.add(entry.id)
+            room = (Text(clean(self.state.room_name(entry))),) if every_room else ()
             cells = (
                 Text("NEW", style=NEW_STYLE) if new else Text(""),
-                Text(self.where(entry, now)),
+                Text(where),
                 Text(self.state.label(entry), style=NEW_STYLE if new else ""),
+                *room,
                 timer(entry, now, settings),
                 Text(clean(entry.consent or "-")),
+                Text(line(entry)),
                 Text(device_summary(entry)),
-                Text("online" if entry.online else "reconnecting"),
-                Text(flags),
             )
             rows.append((entry.id, cells))
+        self._early = frozenset(early)
         self.show_rows(rows)
 
+    def _draw_next(self) -> None:
+        sessions = self.state.next_sessions(self.now(), NEXT_SHOWN)
+        hint = self.query_one("#people-hint", Static)
+        hint.display = True
+        hint.update(NOBODY if sessions else NOTHING_LEFT)
+        zone = ZoneInfo(self.state.zone)
+        self._early = frozenset()
+        self.show_rows(
+            [
+                (
+                    appt.id,
+                    (
+                        Text(appt.start.astimezone(zone).strftime("%H:%M")),
+                        Text(self.state.names_of(appt)),
+                        can_start(self.state, appt, words=True),
+                    ),
+                )
+                for appt in sessions
+            ]
+        )
+
     def tick(self) -> None:
-        """Refresh the timer cells (waiting and in-session timers)."""
+        """Refresh the timers; end NEW marks that stood long enough; redraw once an
+        early arrival's session is due (they move among those due)."""
         now, settings = self.now(), self.settings()
+        self.state.expire_new(now)
+        if self.nobody:
+            return
+        early = {e.id for e in self.rows() if self.where(e, now).startswith("early")}
+        if early != self._early:
+            self.shown_version = -1
+            self.redraw()
+            return
         for entry in self.state.entries.values():
             self.set_cell(entry.id, "since", timer(entry, now, settings))
 
     def selected_entry(self) -> str | None:
         """The person under the cursor."""
-        return self.selected()
+        return None if self.nobody else self.selected()
+
+    def selected_appointment(self) -> str | None:
+        """The session under the cursor, when the screen lists the next sessions."""
+        return self.selected() if self.nobody else None

@@ -17,9 +17,10 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
-from textual.widgets import Footer, Sparkline, Static
+from textual.widgets import Sparkline, Static
 
 from tlh.errors import TlhError
+from tlh.tui.keybar import KeyBar
 from tlh.tui.screens.base import DashboardScreen
 from tlh.tui.state import DashboardState
 from tlh.tui.week import (
@@ -55,7 +56,7 @@ class ReportsScreen(DashboardScreen):
         self.week: Week | None = None
 
     def compose(self) -> ComposeResult:
-        """Status line, the chart and its numbers, the other figures, key help."""
+        """Status line, the chart and its numbers, the other figures, the key bar."""
         yield Static("", id="status", classes="status", markup=False)
         with Vertical(id="reports"):
             yield Static(LOADING, id="reports-message", markup=False)
@@ -65,7 +66,7 @@ class ReportsScreen(DashboardScreen):
             yield Static("", id="reports-attendance", markup=False)
             yield Static("", id="reports-duration", markup=False)
             yield Static("", id="reports-channels", markup=False)
-        yield Footer()
+        yield KeyBar()
 
     def on_screen_resume(self) -> None:
         """Fetch the week again each time the screen is opened."""

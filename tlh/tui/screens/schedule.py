@@ -1,33 +1,38 @@
-"""The Schedule screen: today's appointments, their status, telehealth flag and whether
-the session can start now, then the next days' (their weekday shown); plus the dialog
-that explains every blocking reason."""
+"""The Schedule screen: today's appointments, the one now (marked ``▶``, the cursor put
+on it when the day is first shown), each one's status in words, its session's state
+(in session, waiting, ended, no-show) and whether it can start; then the next days'
+(their weekday shown).
+
+The marker and the session states move with the clock: the screen looks again every
+``RECHECK_S`` seconds, and redraws only the cells that changed.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from datetime import datetime
-from typing import ClassVar
 from zoneinfo import ZoneInfo
 
 from rich.text import Text
-from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
-from textual.containers import Vertical
-from textual.screen import ModalScreen
-from textual.widgets import Static
 
-from tlh.domain.models import Appointment
+from tlh.tui.columns import Column
+from tlh.tui.screens.cells import can_start, session_state, status_name
 from tlh.tui.screens.people import NEW_STYLE
-from tlh.tui.screens.table import TableScreen
-from tlh.tui.state import DashboardState, clean
+from tlh.tui.screens.table import Row, TableScreen
+from tlh.tui.state import DashboardState
 
 COLUMNS = (
-    ("Time", "time"),
-    ("Who", "who"),
-    ("Status", "status"),
-    ("Tele", "tele"),
-    ("Can start", "eligible"),
+    Column("", "now", width=1),
+    Column("Time", "time", width=9),
+    Column("Who", "who", share=1, least=8),
+    Column("Status", "status", width=14),
+    Column("Session", "session", width=10),
+    Column("Tele", "tele", width=4),
+    Column("Can start", "eligible", width=9),
 )
+NOW_MARK = "▶"
+#: How often the screen looks whether the clock moved the marker or a session state.
+RECHECK_S = 30.0
 
 
 class ScheduleScreen(TableScreen):
@@ -35,17 +40,17 @@ class ScheduleScreen(TableScreen):
 
     def __init__(self, state: DashboardState, now: Callable[[], datetime]) -> None:
         super().__init__(state, now, screen_id="schedule", columns=COLUMNS)
+        #: Whether the cursor was put on the current slot yet (once: then it is the user's).
+        self._placed = False
 
-    def eligible(self, appt: Appointment) -> Text:
-        """✓ / ✗ with the number of reasons / ``…`` while unknown / blank in person."""
-        if appt.modality.value != "telehealth":
-            return Text("")
-        found = self.state.eligibility.get(appt.id)
-        if found is None:
-            return Text("…")
-        if found.can_start:
-            return Text("✓ yes", style="green")
-        return Text(f"✗ {len(found.blockers)} (e)", style="red")
+    def on_mount(self) -> None:
+        """Look again as the clock moves (the marker, a session that ended unattended)."""
+        self.set_interval(RECHECK_S, self.recheck)
+
+    def recheck(self) -> None:
+        """Redraw what the clock changed (only changed cells are touched)."""
+        self.shown_version = -1
+        self.redraw()
 
     def redraw(self) -> None:
         """Rebuild the table from the state, keeping the cursor where it was."""
@@ -53,9 +58,10 @@ class ScheduleScreen(TableScreen):
         if self.state.upcoming:  # (the status line must fit 80 columns)
             details.append(f"{len(self.state.upcoming)} upcoming")
         details.append(f"{len(self.state.waiting())} waiting")
-        upcoming = self.state.next_appointment(self.now())
-        if upcoming is not None:
-            start = upcoming.start.astimezone(ZoneInfo(self.state.zone)).strftime("%H:%M")
+        now = self.now()
+        current = self.state.next_appointment(now)
+        if current is not None:
+            start = current.start.astimezone(ZoneInfo(self.state.zone)).strftime("%H:%M")
             details.append(f"next {start} (s starts)")
         if not self.show_status("Schedule", *details):
             return  # not composed yet: on_mount draws
@@ -63,50 +69,26 @@ class ScheduleScreen(TableScreen):
             return
         self.shown_version = self.state.version
         zone = ZoneInfo(self.state.zone)
-        waiting: dict[str, list[str]] = {}
-        for entry in self.state.waiting():
-            if entry.appointment_id is not None:
-                waiting.setdefault(entry.appointment_id, []).append(entry.id)
-        rows = []
+        rows: list[Row] = []
         today = list(self.state.appointments.values())
         for appt in [*today, *self.state.upcoming.values()]:
-            here = waiting.get(appt.id, [])
-            new = any(e in self.state.highlighted for e in here)
-            state = f"{appt.status.value} · waiting" if here else appt.status.value
+            new = any(e.id in self.state.highlighted for e in self.state.waiting_for(appt.id))
             shown = "%H:%M" if appt.id in self.state.appointments else "%a %H:%M"
             cells = (
+                Text(NOW_MARK if current is not None and appt.id == current.id else ""),
                 Text(appt.start.astimezone(zone).strftime(shown)),
                 Text(self.state.names_of(appt), style=NEW_STYLE if new else ""),
-                Text(state),
+                Text(status_name(appt)),
+                Text(session_state(self.state, appt, now)),
                 Text("tele" if appt.modality.value == "telehealth" else ""),
-                self.eligible(appt),
+                can_start(self.state, appt),
             )
             rows.append((appt.id, cells))
         self.show_rows(rows)
+        if not self._placed and current is not None and current.id in self.table.rows:
+            self._placed = True
+            self.table.move_cursor(row=self.table.get_row_index(current.id))
 
     def selected_appointment(self) -> str | None:
         """The appointment under the cursor."""
         return self.selected()
-
-
-class ExplainScreen(ModalScreen[None]):
-    """Every reason a session cannot start (or that it can); any key closes it."""
-
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape,enter,e,q", "close", "Close")]
-
-    def __init__(self, title: str, reasons: Sequence[str]) -> None:
-        super().__init__()
-        self.title_text = title
-        self.reasons = [clean(r) for r in reasons]
-
-    def compose(self) -> ComposeResult:
-        """The title and one line per reason."""
-        with Vertical(id="explain"):
-            yield Static(Text(self.title_text, style="bold"), id="explain-title")
-            for reason in self.reasons or ["Nothing blocks this session."]:
-                yield Static(Text(f"• {reason}"), classes="reason")
-            yield Static("Esc closes", classes="hint", markup=False)
-
-    def action_close(self) -> None:
-        """Back to the screen beneath."""
-        self.dismiss(None)

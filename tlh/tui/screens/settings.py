@@ -17,9 +17,10 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
-from textual.widgets import Footer, Input, Label, Select, Static, Switch
+from textual.widgets import Input, Label, Select, Static, Switch
 
 from tlh.errors import TlhError
+from tlh.tui.keybar import KeyBar
 from tlh.tui.screens.base import DashboardScreen
 from tlh.tui.settings import DashboardSettings, call_timer
 from tlh.tui.state import DashboardState, clean
@@ -54,7 +55,7 @@ class SettingsScreen(DashboardScreen):
         self.change = change
 
     def compose(self) -> ComposeResult:
-        """One row per setting, the message line, the key help."""
+        """One row per setting, the message line, the key bar."""
         now = self.settings()
         yield Static("", id="status", classes="status", markup=False)
         with Vertical(id="settings-form"):
@@ -78,7 +79,7 @@ class SettingsScreen(DashboardScreen):
                 )
             yield Static("", id="settings-message", markup=False)
             yield Static(HINT, classes="hint", markup=False)
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         """Fetch the current display name."""
