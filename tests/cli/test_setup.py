@@ -188,9 +188,11 @@ def test_the_demo_dashboard_on_a_busy_port_returns_at_once(tmp_path: Path, busy_
 
 
 def test_make_demo_passes_port_to_the_demo() -> None:
+    # Run as its own make, not a sub-make of `make test` (which prints directories).
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
     planned = subprocess.run(
-        ["make", "-n", "demo", "PORT=8799"], cwd=ROOT, capture_output=True, text=True,
-        timeout=30, check=True,
+        ["make", "--no-print-directory", "-n", "demo", "PORT=8799"], cwd=ROOT, env=env,
+        capture_output=True, text=True, timeout=30, check=True,
     )  # fmt: skip
     assert planned.stdout.splitlines()[-1] == ".venv/bin/tlh demo --port 8799"
 
