@@ -25,7 +25,7 @@ from tests.e2e.browser import needs_chromium
 from .calls import admitted_call, browsers
 from .conftest import FIGURES
 from .netns import CLIENT_IP, in_namespace
-from .servers import PROXY_PORT, Servers
+from .servers import PROXY_PORT, TURN_SECRET, Servers
 
 pytestmark = [pytest.mark.timeout(180), needs_chromium]
 
@@ -60,6 +60,14 @@ async def test_b_udp_blocked_goes_through_turn_over_tls_on_443(network: Servers)
         async with browsers(network) as (client, staff):
             call = await admitted_call(network, client, staff, network.direct)
             assert call.path == {"type": "relay", "protocol": "udp", "relay": "tls"}, call.path
+            # coturn relayed for credentials tlh minted for this client; tlh never logs them.
+            turn = await call.client.evaluate(
+                "() => window.tlhCall.iceServers.find((s) => s.username)"
+            )
+            assert turn["username"].endswith(":" + await call.client.evaluate("window.tlhCall.me"))
+            logged = (network.root / "python.log").read_text()
+            assert turn["credential"] not in logged
+            assert TURN_SECRET not in logged
             _figure("(b) TURN/TLS 443, UDP blocked", call.first_frame_s, TURN_TLS_S, call.path)
     finally:
         network.topo.unblock()

@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from .call_helpers import cookie_headers, next_frame, staff_cookie
 from .conftest import Practice, make_practice
 from .outreach_helpers import add_appointment, add_client, origin
 from .rooms_helpers import admit, appointment_link, guest, redeemed, start_room_session
@@ -103,3 +104,16 @@ async def test_without_a_secret_pages_get_the_fixed_entries_only(
     appt = await add_appointment(practice, client_id, start=datetime.now(UTC))
     cookie = await redeemed(practice, (await appointment_link(practice, appt["id"]))["url"])
     assert (await _link_state(practice, cookie))["ice_servers"] == [STUN]
+
+
+async def test_the_staff_call_page_gets_its_own_credential(turn_practice: Practice) -> None:
+    practice = turn_practice
+    headers = cookie_headers(practice, await staff_cookie(practice))
+    async with practice.client.ws_connect("/api/v1/call/ws", headers=headers) as ws:
+        assert (await next_frame(ws, "status"))["state"] == "no_session"
+        made = await practice.client.post("/api/v1/sessions", json={"room": True}, headers=headers)
+        assert made.status == 201
+        cred = minted((await next_frame(ws, "admitted"))["ice_servers"])
+    expires, who = cred["username"].split(":", 1)
+    assert who == practice.ids["clinician"]
+    assert time.time() + 600 - 5 <= int(expires) <= time.time() + 600 + 5
