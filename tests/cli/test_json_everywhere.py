@@ -113,6 +113,7 @@ def simple(name: str, *argv: str, codes: frozenset[int] = frozenset({0})) -> Non
 
 # -- local and admin --------------------------------------------------------------
 simple("doctor", "doctor", codes=frozenset({0, 1}))
+simple("turn config", "turn", "config", "--realm", "turn.example.org")
 simple("practice show", "practice", "show")
 simple("practice set", "practice", "set", "idle_logoff_min", "30")
 simple("staff list", "staff", "list")

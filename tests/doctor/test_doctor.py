@@ -10,12 +10,9 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
-import shutil
 import socket
 import ssl
-import subprocess
 import threading
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -26,6 +23,7 @@ import trustme
 from aiohttp import web
 from typer.testing import CliRunner, Result
 
+from tests.doctor.coturn import coturn as turn_server
 from tests.messaging.support import SmtpServer
 from tlh.messaging.config import MessagingConfig, SmtpConfig, TwilioConfig
 
@@ -122,45 +120,8 @@ def stun(loop: Loop) -> Iterator[int]:
 @pytest.fixture
 def coturn(tmp_path: Path) -> Iterator[int]:
     """coturn on 127.0.0.1 with long-term credentials u / p (UDP and TCP)."""
-    binary = shutil.which("turnserver")
-    if binary is None:
-        pytest.fail("coturn is missing: make test installs it (apt-get install coturn)")
-    port = free_port()
-    proc = subprocess.Popen(
-        [
-            binary,
-            "-n",
-            "--listening-ip=127.0.0.1",
-            "--relay-ip=127.0.0.1",
-            f"--listening-port={port}",
-            "--lt-cred-mech",
-            "--user=u:p",
-            "--realm=tlh.test",
-            "--no-tls",
-            "--no-dtls",
-            "--no-cli",
-            "--log-file=stdout",
-            "--simple-log",
-            f"--pidfile={tmp_path / 'turn.pid'}",
-            "--min-port=49152",
-            "--max-port=49300",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + 10
-        while True:  # ready when its TCP listener accepts (bounded by the deadline)
-            with socket.socket() as probe:
-                if probe.connect_ex(("127.0.0.1", port)) == 0:
-                    break
-            assert proc.poll() is None, "coturn exited at start"
-            assert time.monotonic() < deadline, "coturn did not start listening"
-            time.sleep(0.05)  # polling for a port to open, not synchronising with tlh
+    with turn_server(tmp_path, free_port()) as port:
         yield port
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
 
 
 @pytest.fixture

@@ -23,6 +23,7 @@ from tlh.server.settings import (
     ServerFile,
     ServerTable,
     Settings,
+    TurnTable,
     load_settings,
 )
 
@@ -40,6 +41,7 @@ TABLES: dict[str, type[msgspec.Struct]] = {
     "limits": LimitsTable,
     "rooms": RoomsTable,
     "hooks": HooksTable,
+    "turn": TurnTable,
     "messaging": MessagingConfig,
     "smtp": SmtpConfig,
     "twilio": TwilioConfig,
@@ -91,6 +93,11 @@ def test_data_dir_file_is_read_and_flags_win(tmp_path: Path) -> None:
         ("[rooms]\nice_servers = [1]\n", "[rooms] ice_servers[0] must be a table"),
         ("[rooms]\nice_servers = [{ username = 'u' }]\n", "[rooms] ice_servers entries need urls"),
         ("[hooks]\ncommand = ['ok', 2]\n", "[hooks] command[1] must be a string"),
+        ("[turn]\nurls = ['stun:x:3478']\n", "[turn] urls: 'stun:x:3478' is not a turn:"),
+        ("[turn]\nsecret = ''\n", "[turn] secret is empty"),
+        ("[turn]\nsecret = 'a'\nsecret_file = 'b'\n", "[turn] takes secret or secret_file"),
+        ("[turn]\nsecret_file = '/nonexistent/turn'\n", "[turn] secret_file /nonexistent/turn"),
+        ("[turn]\nttl_s = 5\n", "[turn] ttl_s must be 60 to 43200 seconds"),
         ("limits = 3\n", "[limits] must be a section"),
         ("[server\n", "not valid TOML"),
     ],
@@ -107,3 +114,14 @@ def test_missing_config_file_is_named(tmp_path: Path) -> None:
     with pytest.raises(InvalidInput) as err:
         load_settings(tmp_path, tmp_path / "nope.toml")
     assert "nope.toml" in err.value.message
+
+
+def test_the_turn_secret_is_read_from_its_file_and_never_shown(tmp_path: Path) -> None:
+    secret = tmp_path / "turn-secret"
+    secret.write_text("shared-with-coturn\n")
+    path = tmp_path / "tlh.toml"
+    path.write_text(f"[turn]\nurls = ['turns:t.example.org:443']\nsecret_file = '{secret}'\n")
+    found = load_settings(tmp_path, path)
+    assert found.turn_secret == "shared-with-coturn"
+    assert found.turn_urls == ("turns:t.example.org:443",)
+    assert "shared-with-coturn" not in repr(found)

@@ -32,6 +32,7 @@ from .commands import (
     session,
     staff,
     templates,
+    turn,
 )
 from .exit import ExitStatus, exit_codes_help
 from .group import TlhGroup, install_completion, show_completion
@@ -133,6 +134,7 @@ app.add_typer(room.app, name="room")
 app.add_typer(session.app, name="session")
 app.add_typer(media.app, name="media")
 app.add_typer(templates.app, name="templates")
+app.add_typer(turn.app, name="turn")
 app.command("dashboard")(dashboard.dashboard)
 app.command("doctor")(doctor.doctor)
 app.command("login")(admin.login)

@@ -20,6 +20,7 @@ from tlh.services import sessions
 from tlh.services.callhub import CallHub
 from tlh.services.events import EventBus
 from tlh.services.hooks import HookRunner
+from tlh.services.ice_plan import IcePlan
 from tlh.services.identity import IdentityChecks
 from tlh.services.idle_sessions import INTERVAL_S, IdleSessions
 from tlh.services.invites import reminder_renderer
@@ -40,6 +41,7 @@ from .keys import (
     DASHBOARDS,
     ECHO_PEERS,
     FAILURES,
+    ICE,
     IDENTITY,
     IDLE_SESSIONS,
     LINK_SESSIONS,
@@ -84,7 +86,7 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
     )
     app[CALL_HUB] = CallHub(
         relay=relay,
-        ice_servers=settings.ice_servers,
+        ice_servers=app[ICE],
         relay_always=lambda: ctx.policy().relay is RelayMode.ALWAYS,
         on_relayed=partial(sessions.mark_relayed, ctx),
     )
@@ -92,7 +94,7 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
         ctx,
         app[CALL_HUB],
         grace_s=settings.reconnect_grace_s,
-        ice_servers=settings.ice_servers,
+        ice_servers=app[ICE],
     )
     grace = settings.empty_session_grace_s
     idle = app[IDLE_SESSIONS] = IdleSessions(
@@ -195,6 +197,12 @@ def create_app(settings: Settings) -> web.Application:
         client_max_size=settings.max_body_bytes,
     )
     app[SETTINGS] = settings
+    app[ICE] = IcePlan(
+        static=settings.ice_servers,
+        turn_urls=settings.turn_urls,
+        turn_secret=settings.turn_secret,
+        ttl_s=settings.turn_ttl_s,
+    )
     # Templates load (and fail) here, at start-up, never when a message is sent.
     messaging = settings.messaging
     app[OUTREACH] = load_outreach(messaging.templates_dir, messaging.public_url)

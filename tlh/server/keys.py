@@ -11,6 +11,7 @@ from tlh.server.staffsockets import StaffSockets
 from tlh.services.callhub import CallHub
 from tlh.services.context import Context
 from tlh.services.events import EventBus
+from tlh.services.ice_plan import IcePlan
 from tlh.services.identity import IdentityChecks
 from tlh.services.idle_sessions import IdleSessions
 from tlh.services.link_sessions import LinkSessions
@@ -56,3 +57,5 @@ ECHO_PEERS = web.AppKey("echo_peers", EchoPeers)
 STAFF_SOCKETS = web.AppKey("staff_sockets", StaffSockets)
 #: The hashed-in-memory staff cookie session a request came with (set by auth).
 STAFF_SESSION = web.RequestKey("staff_session", str)
+#: The STUN/TURN servers each call page is handed (minted TURN credentials included).
+ICE = web.AppKey("ice", IcePlan)

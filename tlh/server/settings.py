@@ -54,6 +54,12 @@ class Settings:
     #: STUN/TURN servers handed to call pages (RTCIceServer dicts: urls, username?,
     #: credential?). Empty: host candidates only (same network, or the media relay).
     ice_servers: tuple[dict[str, Any], ...] = ()
+    #: TURN URLs call pages get per-participant credentials for (``[turn] urls``).
+    turn_urls: tuple[str, ...] = ()
+    #: The secret shared with coturn's ``static-auth-secret``; never shown or logged.
+    turn_secret: str | None = field(default=None, repr=False)
+    #: Seconds a minted TURN credential outlives its visit's scheduled end.
+    turn_ttl_s: int = 3600
     #: A program run for each room event, the event as JSON on stdin (never a shell).
     hooks_command: tuple[str, ...] = ()
     #: A URL each room event is POSTed to as JSON.
@@ -104,6 +110,16 @@ class RoomsTable(_Table, frozen=True):
     ice_servers: tuple[dict[str, Any], ...] | UnsetType = UNSET
 
 
+class TurnTable(_Table, frozen=True):
+    """``[turn]``: per-participant TURN credentials shared with coturn (``turn_`` fields)."""
+
+    urls: tuple[str, ...] | UnsetType = UNSET
+    secret: str | UnsetType = UNSET
+    #: A file holding the secret (systemd ``LoadCredential``), instead of ``secret``.
+    secret_file: str | UnsetType = UNSET
+    ttl_s: int | UnsetType = UNSET
+
+
 class HooksTable(_Table, frozen=True):
     """``[hooks]``: its keys set the ``hooks_``-prefixed ``Settings`` fields."""
 
@@ -120,17 +136,20 @@ class ServerFile(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_field
     limits: LimitsTable = LimitsTable()
     rooms: RoomsTable = RoomsTable()
     hooks: HooksTable = HooksTable()
+    turn: TurnTable = TurnTable()
 
     def values(self) -> dict[str, Any]:
         """The ``Settings`` fields the file sets, by name."""
         found: dict[str, Any] = {}
         for name in self.__struct_fields__:
-            prefix = "hooks_" if name == "hooks" else ""
+            prefix = f"{name}_" if name in ("hooks", "turn") else ""
             table = msgspec.structs.asdict(getattr(self, name))
             found.update({prefix + k: v for k, v in table.items() if v is not UNSET})
         for key in ("cert", "key"):
             if key in found:
                 found[key] = Path(found[key])
+        if "turn_secret_file" in found:
+            found["turn_secret"] = _secret_from(Path(found.pop("turn_secret_file")))
         return found
 
     def validate(self) -> None:
@@ -138,9 +157,32 @@ class ServerFile(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_field
         servers = self.rooms.ice_servers
         if servers is not UNSET and not all("urls" in v for v in servers):
             raise ValueError("[rooms] ice_servers entries need urls")
+        turn = self.turn
+        for url in turn.urls or ():
+            if not url.startswith(("turn:", "turns:")):
+                raise ValueError(f"[turn] urls: {url!r} is not a turn: or turns: URL")
+        if turn.secret is not UNSET and turn.secret_file is not UNSET:
+            raise ValueError("[turn] takes secret or secret_file, not both")
+        if turn.secret is not UNSET and not turn.secret:
+            raise ValueError("[turn] secret is empty")
+        if turn.ttl_s is not UNSET and not 60 <= turn.ttl_s <= 12 * 3600:
+            raise ValueError("[turn] ttl_s must be 60 to 43200 seconds")
         grace = self.rooms.empty_session_grace_s
         if grace is not UNSET and not 1 <= grace <= 24 * 3600:
             raise ValueError("[rooms] empty_session_grace_s must be 1 to 86400 seconds")
+
+
+def _secret_from(path: Path) -> str:
+    """The TURN secret in a file (its first line), or ``ValueError`` naming the file."""
+    try:
+        secret = path.read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise ValueError(f"[turn] secret_file {path}: {exc.strerror or 'unreadable'}") from None
+    except UnicodeDecodeError:
+        raise ValueError(f"[turn] secret_file {path} is not text") from None
+    if not secret:
+        raise ValueError(f"[turn] secret_file {path} is empty")
+    return secret
 
 
 def load_settings(data_dir: Path, config: Path | None = None, **overrides: Any) -> Settings:
@@ -158,6 +200,6 @@ def load_settings(data_dir: Path, config: Path | None = None, **overrides: Any) 
         found = decode(rest, ServerFile, file=path)
         with checking(path):
             found.validate()
-        values.update(found.values())
+            values.update(found.values())  # reads [turn] secret_file
     values.update({k: v for k, v in overrides.items() if v is not None})
     return Settings(data_dir=data_dir, **values)

@@ -41,6 +41,7 @@ from tlh.api.frames import (
     Signalled,
 )
 from tlh.errors import Conflict, NotFound
+from tlh.services.ice_plan import IcePlan
 
 log = logging.getLogger(__name__)
 
@@ -187,14 +188,14 @@ class CallHub:
         *,
         relay: RelayFactory | None = None,
         relay_limit: int = RELAY_LIMIT,
-        ice_servers: Iterable[Mapping[str, Any]] = (),
+        ice_servers: Iterable[Mapping[str, Any]] | IcePlan = (),
         relay_always: Callable[[], bool] = lambda: False,
         on_relayed: OnRelayed | None = None,
     ) -> None:
         self.mesh_limit = mesh_limit
         self.relay_limit = relay_limit
         #: Handed out again in the ``admitted`` frames of a switch to relay.
-        self.ice_servers = [dict(s) for s in ice_servers]
+        self.ice = IcePlan.of(ice_servers)
         self._relay = relay
         self._relay_always = relay_always
         self._on_relayed = on_relayed
@@ -404,7 +405,7 @@ class CallHub:
                 peer_id=peer_id,
                 session_id=session_id,
                 peers=self._view(session_id, peer_id),
-                ice_servers=self.ice_servers,
+                ice_servers=self.ice.servers(peer_id),
             )
             self._deliver(session_id, peer, admitted)
 

@@ -1,7 +1,7 @@
 """The checks of ``tlh doctor`` that need the server's own configuration.
 
 Mail (log in to the SMTP server), texts (the provider accepts the credentials), the
-STUN/TURN servers call pages are given, and room on the data dir's disk. Each check is
+STUN/TURN servers call pages are given (``doctor_turn``), and room on the data dir's disk. Each check is
 bounded by a timeout, runs beside the others, and comes back as a ``Check`` whose fix
 names the config key to change. Nothing is sent to anyone.
 """
@@ -16,12 +16,13 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from tlh.domain.doctor import Check, fail, ok, warn
-from tlh.errors import InvalidInput
 from tlh.messaging.config import MessagingConfig
 from tlh.messaging.errors import PermanentError, TransientError
 from tlh.net import is_loopback
 from tlh.services.auth import require_role
 from tlh.services.context import Actor
+from tlh.services.doctor_turn import ice_probes
+from tlh.services.ice_plan import IcePlan
 
 #: Seconds each network check may take.
 CHECK_TIMEOUT_S = 5.0
@@ -35,7 +36,7 @@ Probe = Callable[[], Awaitable[Check]]
 async def run_checks(
     actor: Actor,
     messaging: MessagingConfig,
-    ice_servers: Sequence[dict[str, Any]],
+    ice: IcePlan | Sequence[dict[str, Any]],
     data_dir: Path,
     timeout_s: float = CHECK_TIMEOUT_S,
     *,
@@ -51,7 +52,7 @@ async def run_checks(
         lambda: links_check(messaging.public_url, own_url, listen_host),
         lambda: email_check(messaging, timeout_s),
         lambda: sms_check(messaging, timeout_s),
-        *ice_probes(ice_servers, timeout_s),
+        *ice_probes(IcePlan.of(ice), timeout_s),
         lambda: disk_check(data_dir),
     ]
     return list(await asyncio.gather(*(bounded(p, timeout_s) for p in probes)))
@@ -170,53 +171,6 @@ async def sms_check(config: MessagingConfig, timeout_s: float) -> Check:
         "texts are written to files in the data dir, not sent",
         'set [messaging] sms = "twilio" (or "webhook") and its section in tlh.toml',
     )
-
-
-def ice_probes(servers: Sequence[dict[str, Any]], timeout_s: float) -> list[Probe]:
-    """One probe per STUN/TURN URL (a warning when there are none)."""
-    if not servers:
-
-        async def none() -> Check:
-            return warn(
-                "ice",
-                "no STUN/TURN servers: a client behind a strict NAT may reach neither the "
-                "others nor the server's relay",
-                "add [rooms] ice_servers in tlh.toml (a TURN server for clients behind strict NATs)",
-            )
-
-        return [none]
-    probes: list[Probe] = []
-    for server in servers:
-        urls = server.get("urls", ())
-        for url in [urls] if isinstance(urls, str) else list(urls):
-            probes.append(_ice_probe(str(url), server, timeout_s))
-    return probes
-
-
-def _ice_probe(url: str, server: dict[str, Any], timeout_s: float) -> Probe:
-    from tlh.services import ice_probe
-
-    async def probe() -> Check:
-        name = f"ice {url}"
-        try:
-            parsed = ice_probe.parse_url(url)
-            if parsed.is_turn:
-                relayed = await ice_probe.turn_allocate(
-                    parsed, server.get("username"), server.get("credential"), timeout_s
-                )
-                return ok(name, f"TURN allocation granted (relayed address {relayed[0]})")
-            mapped = await ice_probe.stun_binding(parsed, timeout_s)
-            return ok(name, f"STUN answered (this server is seen as {mapped[0]})")
-        except InvalidInput as exc:
-            return fail(name, exc.message, "check [rooms] ice_servers in tlh.toml")
-        except (OSError, TimeoutError) as exc:
-            return fail(
-                name,
-                f"no answer ({type(exc).__name__})",
-                "check the host and port, that the server runs, and the firewall (UDP too)",
-            )
-
-    return probe
 
 
 async def disk_check(data_dir: Path) -> Check:

@@ -22,6 +22,10 @@ _URL = re.compile(
 )
 
 
+class CredentialsRefused(InvalidInput):
+    """The TURN server answered 401: it does not accept the username or credential."""
+
+
 @dataclass(frozen=True)
 class IceUrl:
     """One STUN or TURN server address."""
@@ -135,7 +139,7 @@ async def turn_allocate(
     except stun.TransactionFailed as exc:
         code = exc.response.error_code
         if code == 401:
-            raise InvalidInput("the TURN server refused the username or credential") from None
+            raise CredentialsRefused("the TURN server refused the username or credential") from None
         raise InvalidInput(f"the TURN server refused the allocation ({code})") from None
     relayed = transport.get_extra_info("sockname")
     transport.close()

@@ -31,6 +31,7 @@ from tlh.services import sessions
 from tlh.services.callhub import CallHub
 from tlh.services.context import SYSTEM, Context
 from tlh.services.events import EventBus
+from tlh.services.ice_plan import IcePlan
 from tlh.services.waiting_admission import Admission
 from tlh.services.waiting_events import RoomEvents
 from tlh.services.waiting_exits import Exits
@@ -56,7 +57,7 @@ class Rooms:
         hub: CallHub,
         *,
         grace_s: float = 60.0,
-        ice_servers: tuple[dict[str, Any], ...] = (),
+        ice_servers: tuple[dict[str, Any], ...] | IcePlan = (),
         timer: Timer | None = None,
     ) -> None:
         self.ctx = ctx
@@ -64,7 +65,7 @@ class Rooms:
         pages = self._pages = RoomPages(ctx, state)
         ledger = self._ledger = RoomLedger(ctx, state, pages)
         parts = RoomParts(ctx, hub, state, pages, RoomEvents(ctx, state.positions, ledger.write))
-        admission = Admission(parts, ice_servers)
+        admission = Admission(parts, IcePlan.of(ice_servers))
         exits = self._exits = Exits(parts, grace_s, timer)
         self.participants = ParticipantSide(parts, admission, exits)
         self.staff = StaffSide(parts, admission, exits)

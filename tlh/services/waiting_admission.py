@@ -9,7 +9,6 @@ at once get one admission and one ``already_admitted``.
 from __future__ import annotations
 
 import contextlib
-from typing import Any
 
 from msgspec.structs import replace
 
@@ -22,6 +21,7 @@ from tlh.errors import InvalidInput, TlhError
 from tlh.services import sessions
 from tlh.services.callhub import SessionFull
 from tlh.services.context import SYSTEM, Actor
+from tlh.services.ice_plan import IcePlan, visit_end
 from tlh.services.waiting_parts import RoomParts
 from tlh.services.waiting_view import call_label, staff_name
 
@@ -30,10 +30,10 @@ class Admission:
     """Letting an entry into its session (for staff, the participant's side and the
     session hooks alike)."""
 
-    def __init__(self, parts: RoomParts, ice_servers: tuple[dict[str, Any], ...] = ()) -> None:
+    def __init__(self, parts: RoomParts, ice: IcePlan | None = None) -> None:
         self.ctx, self.hub, self._state, self._pages, self._events = parts
         #: Handed to each page let in, for its peer connections.
-        self.ice_servers = [dict(s) for s in ice_servers]
+        self.ice = ice if ice is not None else IcePlan()
 
     async def admit(
         self, actor: Actor, entry: RoomEntry, approve: bool, *, into: str | None = None
@@ -160,6 +160,6 @@ class Admission:
                 peer_id=entry.id,
                 session_id=segment_id,
                 peers=others,
-                ice_servers=list(self.ice_servers),
+                ice_servers=self.ice.servers(entry.id, visit_end(self.ctx, entry.appointment_id)),
             )
         )

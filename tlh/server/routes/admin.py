@@ -3,7 +3,7 @@ from aiohttp import web
 from tlh.api.envelope import Items
 from tlh.api.media import SelfCallStart
 from tlh.server.http import ADMIN, actor, ctx, requires, respond
-from tlh.server.keys import SETTINGS, STORE
+from tlh.server.keys import ICE, SETTINGS, STORE
 from tlh.services import selfcall
 from tlh.store import backup
 
@@ -32,7 +32,7 @@ async def doctor(request: web.Request) -> web.Response:
     checks = await run_checks(
         actor(request),
         settings.messaging,
-        settings.ice_servers,
+        request.app[ICE],
         settings.data_dir,
         own_url=own_url(settings),
         listen_host=settings.host,

@@ -27,7 +27,7 @@ from tlh.server.http import actor, ctx, requires
 from tlh.server.keys import (
     BUS,
     CALL_HUB,
-    SETTINGS,
+    ICE,
     STAFF_SESSION,
     STAFF_SOCKETS,
     STAFF_WEB,
@@ -38,6 +38,7 @@ from tlh.server.routes.call_links import CALLERS
 from tlh.services import sessions
 from tlh.services.callhub import SessionFull
 from tlh.services.events import Subscription
+from tlh.services.ice_plan import visit_end
 from tlh.services.staff import find_staff
 from tlh.services.staff_web import session_actor
 
@@ -105,7 +106,9 @@ class StaffCall:
                     peer_id=self.staff.id,
                     session_id=segment.id,
                     peers=peers,
-                    ice_servers=list(self.request.app[SETTINGS].ice_servers),
+                    ice_servers=self.request.app[ICE].servers(
+                        self.staff.id, visit_end(self.c, segment.appointment_id)
+                    ),
                 ),
             )
             self.current = segment.id

@@ -12,7 +12,7 @@ from tlh.api.links import CodeRequest, IdentityAnswer, LinkState
 from tlh.domain.links import RedeemState
 from tlh.errors import BadRequest
 from tlh.server.http import ctx, decode, max_body, public, respond
-from tlh.server.keys import CTX, IDENTITY, SETTINGS
+from tlh.server.keys import CTX, ICE, IDENTITY
 from tlh.server.origin import check_origin
 from tlh.server.routes.links import cookie_link, next_step
 from tlh.services import identity
@@ -49,7 +49,7 @@ async def state(request: web.Request) -> web.Response:
         participant=link.participant,
         practice_name=policy.practice_name,
         clinician_name=clinician_name(c, link),
-        ice_servers=list(request.app[SETTINGS].ice_servers),
+        ice_servers=request.app[ICE].servers(link.id, appt.end if appt is not None else None),
         starts_at=appt.start if appt is not None else None,
         ends_at=appt.end if appt is not None else None,
         opens_at=verdict.opens_at if verdict.state is RedeemState.EARLY else None,
