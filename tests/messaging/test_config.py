@@ -113,7 +113,9 @@ def test_settings_carry_messaging_and_name_the_file(tmp_path: Path) -> None:
     path = tmp_path / "tlh.toml"
     path.write_text(FULL)
     assert load_settings(tmp_path, path).messaging.email == "smtp"
-    path.write_text('[server]\nport = 9000\n[twilio]\naccount_sid = "A"\n')
+    path.write_text(
+        '[server]\nport = 9000\n[twilio]\naccount_sid = "A"\nfrom_number = "+15555550123"\n'
+    )
     with pytest.raises(InvalidInput) as err:
         load_settings(tmp_path, path)
     assert err.value.message.startswith(f"{path}: [twilio]")

@@ -109,7 +109,7 @@ async def send_consent(
         client = await add_address(ctx, actor, client, chan, request.to)
     recipient = explicit(client, chan)
     outreach, base = outreach_of(ctx)
-    made = consent_link(ctx, actor, client.id, Channel(chan.value))
+    made = consent_link(ctx, actor, client.id, Channel(chan.value), by_message=True)
     now = ctx.clock()
     record = ConsentRecord(
         id=new_id("cns"),
