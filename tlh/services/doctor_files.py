@@ -42,8 +42,8 @@ def config_check(config_file: Path | None) -> Check:
             f"chmod 600 {config_file}, or move the secret to a *_file or *_env key",
         )
     if secrets:
-        return ok("config", f"{config_file} holds {', '.join(secrets)}; only its owner reads it")
-    return ok("config", f"{config_file} holds no secret in clear")
+        return ok("config", f"tlh.toml holds {', '.join(secrets)}; only its owner reads it")
+    return ok("config", "tlh.toml holds no secret in clear")
 
 
 def data_dir_check(data_dir: Path) -> Check:
@@ -59,4 +59,4 @@ def data_dir_check(data_dir: Path) -> Check:
             f"{data_dir} (patients' records) is open to {readers} (mode {mode:o})",
             f"chmod 700 {data_dir}",
         )
-    return ok("data dir", f"{data_dir} is open to its owner only")
+    return ok("data dir", "the data dir is open to its owner only")
