@@ -144,7 +144,12 @@ async def test_no_live_token_anywhere_in_the_data_dir_or_a_backup(
             lee = await call(
                 "POST",
                 "/api/v1/staff",
-                {"email": "lee@example.org", "name": "Lee", "role": "clinician", "telehealth": True},
+                {
+                    "email": "lee@example.org",
+                    "name": "Lee",
+                    "role": "clinician",
+                    "telehealth": True,
+                },
             )
             secrets["clinician token"] = lee["token"]
             client = await call(
