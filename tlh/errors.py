@@ -44,6 +44,15 @@ class NotFound(TlhError):
     status = 404
 
 
+class OutOfScope(NotFound):
+    """A record that exists but is not the caller's to see (another clinician's client):
+    answered exactly as a missing one, and audited (``target``: its id) by the server."""
+
+    def __init__(self, message: str, target: str) -> None:
+        super().__init__(message)
+        self.target = target
+
+
 class Conflict(TlhError):
     """The change collides with existing data (double booking, duplicate id)."""
 

@@ -14,11 +14,11 @@ from typing import Any
 
 import pytest
 
+from tests.maildrop import delivered_token
 from tlh.cli.exit import ExitStatus
 
 from .conftest import Live
 
-TOKEN = re.compile(r"/j#([A-Za-z0-9_-]{40,})")
 COLUMNS = "external_id,client_external_id,client_name,client_email,clinician_email,start,"
 COLUMNS += "duration_min,modality,status"
 
@@ -74,12 +74,11 @@ def test_appt_add_invites_and_in_person_kills_the_link(live: Live, doc: str) -> 
     assert "queued 1 message(s): 1 invitation by email" in booked.stderr
     appt_id = next(w for w in booked.stdout.split() if w.startswith("apt_"))
     [invitation] = messages_of(live, appt_id)
-    token = TOKEN.search(invitation["text"])
-    assert token is not None
-    assert redeem(live, token.group(1)) == 200
+    token = delivered_token(live.data_dir, invitation["id"])
+    assert redeem(live, token) == 200
 
     ok(live.run("appt", "update", appt_id, "--in-person"))
-    assert redeem(live, token.group(1)) == 404
+    assert redeem(live, token) == 404
     told = messages_of(live, appt_id)[-1]
     assert (told["kind"], told["to"]) == ("in_person", "ira@example.org")
 
@@ -145,8 +144,7 @@ def test_import_says_what_it_creates_and_sends_and_a_move_tells_the_client(
     assert [(m["kind"], m["row"]) for m in real["messages"]] == [("invitation", 2)]
     appt_id = real["rows"][0]["id"]
     [invitation] = messages_of(live, appt_id)
-    old = TOKEN.search(invitation["text"])
-    assert old is not None
+    old = delivered_token(live.data_dir, invitation["id"])
 
     moved = write_csv(
         tmp_path,
@@ -161,7 +159,7 @@ def test_import_says_what_it_creates_and_sends_and_a_move_tells_the_client(
         "created 0, updated 1, unchanged 0, rejected 0; new clients 0; "
         "messages 1 (1 reschedule by email)"
     )
-    assert redeem(live, old.group(1)) == 404
+    assert redeem(live, old) == 404
     assert messages_of(live, appt_id)[-1]["kind"] == "reschedule"
 
     corrected = write_csv(

@@ -21,6 +21,7 @@ from typer.testing import CliRunner
 
 from tlh.cli.exit import MEANINGS, ExitStatus
 from tlh.cli.main import app
+from tlh.messaging.file_transport import mail_drop_dir
 
 from .conftest import Live
 
@@ -244,7 +245,8 @@ def test_a_message_the_file_transport_wrote_says_where(live: Live) -> None:
         time.sleep(0.05)
     table = ok(live.run("outbox", "list", "--status", "sent")).stdout
     row = next(line for line in table.splitlines() if message_id in line)
-    assert f"written to {live.data_dir / 'outbox'}" in row
+    drop = mail_drop_dir(live.data_dir)  # beside the data dir, not in it
+    assert f"written to {drop}" in row
     assert " sent " not in f" {row} "
     fields = ok(live.run("outbox", "show", message_id)).stdout
-    assert f"written to {live.data_dir / 'outbox' / message_id}.eml" in fields
+    assert f"written to {drop / message_id}.eml" in fields

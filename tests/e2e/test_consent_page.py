@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
-import re
 import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -14,6 +13,7 @@ from typing import Any
 import aiohttp
 import pytest
 
+from tests.maildrop import delivered_link
 from tlh.server.run import start
 from tlh.server.settings import Settings
 from tlh.services.bootstrap import init_practice
@@ -71,14 +71,13 @@ async def test_a_client_signs_on_a_phone_sized_page(
         ) as response:
             assert response.status == 201
             sent = await response.json()
-        link = re.search(r"(https?://\S+/j#[A-Za-z0-9_-]+)", sent["message"]["text"])
-        assert link is not None
+        link = await delivered_link(url, tmp_path / "data", sent["message"]["id"])
         async with http.ws_connect(f"{url}/api/v1/events") as ws:
             async with playwright_api.async_playwright() as pw:
                 browser = await pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
                 try:
                     page = await browser.new_page(viewport={"width": 360, "height": 640})
-                    await _sign(page, link.group(1), tmp_path)
+                    await _sign(page, link, tmp_path)
                 finally:
                     await browser.close()
             event = await _event(ws, "consent.accepted")
@@ -146,13 +145,12 @@ async def test_a_client_signs_with_the_keyboard_alone(
             f"{url}/api/v1/consents/send", json={"client_id": client_id, "channel": "email"}
         ) as response:
             sent = await response.json()
-        link = re.search(r"(https?://\S+/j#[A-Za-z0-9_-]+)", sent["message"]["text"])
-        assert link is not None
+        link = await delivered_link(url, tmp_path / "data", sent["message"]["id"])
         async with playwright_api.async_playwright() as pw:
             browser = await pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
             try:
                 page = await browser.new_page(viewport={"width": 360, "height": 640})
-                await page.goto(link.group(1))
+                await page.goto(link)
                 await page.get_by_text("Consent to telehealth services").wait_for(timeout=10_000)
                 await assert_accessible(page, "the consent form")
                 # The form scrolls with the page: no box of its own to scroll inside.

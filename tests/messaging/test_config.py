@@ -113,8 +113,74 @@ def test_settings_carry_messaging_and_name_the_file(tmp_path: Path) -> None:
     path = tmp_path / "tlh.toml"
     path.write_text(FULL)
     assert load_settings(tmp_path, path).messaging.email == "smtp"
-    path.write_text('[server]\nport = 9000\n[twilio]\naccount_sid = "A"\n')
+    path.write_text(
+        '[server]\nport = 9000\n[twilio]\naccount_sid = "A"\nfrom_number = "+15555550123"\n'
+    )
     with pytest.raises(InvalidInput) as err:
         load_settings(tmp_path, path)
     assert err.value.message.startswith(f"{path}: [twilio]")
     assert "auth_token" in err.value.message
+
+
+# -- secrets from a file or the environment (issue 12, item 6) -------------------------
+
+SMTP = '[smtp]\nhost = "smtp.example.org"\nusername = "u"\nfrom_address = "p@example.org"\n'
+
+
+def test_a_secret_comes_from_a_file_beside_the_config_or_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "tlh.toml"
+    (tmp_path / "smtp-password").write_text("from-the-file\n")  # echo's newline is not in it
+    path.write_text(SMTP + 'password_file = "smtp-password"\n')
+    smtp = load_settings(tmp_path, path).messaging.smtp
+    assert smtp is not None
+    assert smtp.password == "from-the-file"
+    monkeypatch.setenv("TLH_HOOK", "from-the-environment")
+    path.write_text(
+        '[messaging]\nsms = "webhook"\n[webhook]\nurl = "https://gw.example.org"\n'
+        'secret_env = "TLH_HOOK"\n'
+        '[twilio]\naccount_sid = "AC1"\nfrom_number = "+15555550123"\n'
+        f'auth_token_file = "{tmp_path / "smtp-password"}"\n'
+    )
+    config = load_settings(tmp_path, path).messaging
+    assert config.webhook is not None
+    assert config.webhook.secret == "from-the-environment"
+    assert config.twilio is not None
+    assert config.twilio.auth_token == "from-the-file"
+
+
+@pytest.mark.parametrize(
+    ("extra", "said"),
+    [
+        (
+            'password = "p"\npassword_env = "TLH_X"\n',
+            "[smtp] give only one of password, password_env",
+        ),
+        ('password_file = "nowhere"\n', "[smtp] password_file: cannot read {dir}/nowhere: No such"),
+        ('password_file = "empty"\n', "[smtp] password_file: {dir}/empty is empty"),
+        (
+            'password_env = "TLH_UNSET_FOR_TEST"\n',
+            "environment variable TLH_UNSET_FOR_TEST is not set",
+        ),
+        ("password_file = 3\n", "[smtp] password_file must be"),
+    ],
+)
+def test_a_secret_that_cannot_be_had_stops_the_load_in_one_line(
+    tmp_path: Path, extra: str, said: str
+) -> None:
+    path = tmp_path / "tlh.toml"
+    (tmp_path / "empty").write_text("\n")
+    path.write_text(SMTP + extra)
+    with pytest.raises(InvalidInput) as err:
+        load_settings(tmp_path, path)
+    assert said.format(dir=tmp_path) in err.value.message
+    assert "\n" not in err.value.message
+
+
+def test_a_webhook_or_twilio_without_its_secret_is_named(tmp_path: Path) -> None:
+    path = tmp_path / "tlh.toml"
+    path.write_text('[webhook]\nurl = "https://gw.example.org"\n')
+    with pytest.raises(InvalidInput) as err:
+        load_settings(tmp_path, path)
+    assert err.value.message == f"{path}: [webhook] needs secret_file, secret_env or secret"

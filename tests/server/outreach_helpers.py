@@ -3,9 +3,16 @@ another clinician)."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 from datetime import UTC, datetime, timedelta
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+from pathlib import Path
 from typing import Any
+
+from tlh.messaging.file_transport import mail_drop_dir
+from tlh.server.keys import BUS
 
 from .conftest import Practice
 
@@ -65,6 +72,62 @@ def token_in(text: str) -> str:
     return found.group(1)
 
 
+def mail_drop(practice: Practice) -> Path:
+    """Where the file transports deliver (beside the data dir)."""
+    return mail_drop_dir(practice.data_dir)
+
+
+def _drop_file(practice: Practice, message_id: str) -> Path | None:
+    for suffix in (".eml", ".txt"):
+        path = mail_drop(practice) / f"{message_id}{suffix}"
+        if path.exists():
+            return path
+    return None
+
+
+async def delivered_file(practice: Practice, message_id: str, timeout: float = 10) -> Path:
+    """A message's file in the mail drop, once the outbox worker has delivered it."""
+    sub = practice.client.app[BUS].subscribe()
+    try:
+        async with asyncio.timeout(timeout):
+            # Subscribed before looking: a delivery between the two is not missed.
+            while (path := _drop_file(practice, message_id)) is None:
+                await sub.get()
+    finally:
+        sub.close()
+    return path
+
+
+async def delivered_mail(practice: Practice, message_id: str) -> EmailMessage:
+    """A delivered email, parsed."""
+    path = await delivered_file(practice, message_id)
+    mail = message_from_bytes(path.read_bytes(), policy=policy.default)
+    assert isinstance(mail, EmailMessage)
+    return mail
+
+
+async def delivered(practice: Practice, message_id: str) -> str:
+    """The text a message was delivered with: an email's plain part, a text's body."""
+    path = await delivered_file(practice, message_id)
+    if path.suffix == ".txt":
+        return path.read_text()
+    body = (await delivered_mail(practice, message_id)).get_body(("plain",))
+    assert body is not None
+    return str(body.get_content())  # type: ignore[attr-defined]
+
+
+async def delivered_ics(practice: Practice, message_id: str) -> str:
+    """The .ics a delivered email carries."""
+    mail = await delivered_mail(practice, message_id)
+    [ics] = [part for part in mail.iter_attachments() if part.get_content_type() == "text/calendar"]
+    return str(ics.get_content())  # type: ignore[attr-defined]
+
+
+async def delivered_token(practice: Practice, message_id: str) -> str:
+    """The link token a message was delivered with."""
+    return token_in(await delivered(practice, message_id))
+
+
 async def redeem(practice: Practice, token: object, **headers: str) -> Any:
     headers = {"Origin": origin(practice), **headers}
     return await practice.client.post("/api/v1/link/redeem", json={"token": token}, headers=headers)
@@ -76,7 +139,7 @@ async def consent_session(practice: Practice, client_id: str) -> tuple[str, dict
         "POST", "/api/v1/consents/send", json={"client_id": client_id, "channel": "email"}
     )
     assert status == 201, sent
-    response = await redeem(practice, token_in(sent["message"]["text"]))
+    response = await redeem(practice, await delivered_token(practice, sent["message"]["id"]))
     assert response.status == 200
     cookie = response.cookies["__Host-tlh_link"].value
     form = await practice.client.get(

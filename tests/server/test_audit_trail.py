@@ -18,11 +18,13 @@ async def test_changes_and_reads_are_audited_without_phi(practice: Practice) -> 
     status, client = await practice.call(
         "POST",
         "/api/v1/clients",
-        json={"name": NAME, "email": EMAIL, "phone": PHONE, "dob": "1990-01-02"},
-    )
+        json={"name": NAME, "email": EMAIL, "phone": PHONE, "dob": "1990-01-02",
+              "clinicians": ["lee@example.org"]},
+    )  # fmt: skip
     assert status == 201
     cid = client["id"]
-    await practice.call("GET", f"/api/v1/clients/{cid}", role="clinician")
+    status, _ = await practice.call("GET", f"/api/v1/clients/{cid}", role="clinician")
+    assert status == 200  # Lee's client: assigned to him
     await practice.call("PATCH", f"/api/v1/clients/{cid}", json={"phone": "+1 202 555 0178"})
     await practice.call("POST", "/api/v1/clients/search", json={"q": "zephyr"}, role="scheduler")
     status, made = await practice.call(

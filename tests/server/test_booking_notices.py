@@ -10,7 +10,7 @@ from typing import Any
 from tlh.server.keys import REMINDER_CLOCK
 
 from .conftest import Practice
-from .outreach_helpers import add_appointment, add_client, redeem, token_in
+from .outreach_helpers import add_appointment, add_client, delivered_token, redeem
 
 DAY = datetime(2031, 4, 15, 14, 0, tzinfo=UTC)  # a Tuesday, 10:00 in New York
 
@@ -66,7 +66,7 @@ async def test_booking_a_telehealth_visit_invites_the_client_and_email_contacts(
     assert sorted(m["to"] for m in queued) == ["ana@example.org", "carer@example.org"]
     assert {m["appointment_id"] for m in queued} == {appt_id}
     assert all(m["kind"] == "invitation" and m["link_id"] for m in queued)
-    assert (await redeem(practice, token_in(queued[0]["text"]))).status == 200
+    assert (await redeem(practice, await delivered_token(practice, queued[0]["id"]))).status == 200
     # The appointment, its links and its messages were one write, audited together.
     _, log = await practice.call("GET", "/api/v1/audit")
     actions = {e["action"] for e in log["items"] if e["target"] in {appt_id, queued[0]["id"]}}
@@ -152,7 +152,7 @@ async def test_converting_to_in_person_kills_the_link_and_tells_the_client(
     client_id = await add_client(practice)
     appt = await add_appointment(practice, client_id, start=DAY)
     _, sent = await practice.call("POST", "/api/v1/invites", json={"appointment_id": appt["id"]})
-    token = token_in(sent["messages"][0]["text"])
+    token = await delivered_token(practice, sent["messages"][0]["id"])
     assert (await redeem(practice, token)).status == 200  # early, but genuine
     status, changed = await practice.call(
         "PATCH", f"/api/v1/appointments/{appt['id']}", json={"modality": "in_person"}
@@ -174,14 +174,14 @@ async def test_converting_to_in_person_kills_the_link_and_tells_the_client(
     assert status == 200
     invited = (await outbox(practice))[-1]
     assert (invited["kind"], invited["to"]) == ("invitation", "ana@example.org")
-    assert (await redeem(practice, token_in(invited["text"]))).status == 200
+    assert (await redeem(practice, await delivered_token(practice, invited["id"]))).status == 200
 
 
 async def test_a_corrected_modality_tells_nobody(practice: Practice) -> None:
     client_id = await add_client(practice)
     appt = await add_appointment(practice, client_id, start=DAY)
     _, sent = await practice.call("POST", "/api/v1/invites", json={"appointment_id": appt["id"]})
-    token = token_in(sent["messages"][0]["text"])
+    token = await delivered_token(practice, sent["messages"][0]["id"])
     path = f"/api/v1/appointments/{appt['id']}?notify=0"
     status, _ = await practice.call("PATCH", path, json={"modality": "in_person"})
     assert status == 200
@@ -198,7 +198,7 @@ async def test_a_corrected_time_keeps_the_link_working_at_the_new_time(
     start = datetime.now(UTC) + timedelta(hours=5)
     appt = await add_appointment(practice, client_id, start=start)
     _, sent = await practice.call("POST", "/api/v1/invites", json={"appointment_id": appt["id"]})
-    token = token_in(sent["messages"][0]["text"])
+    token = await delivered_token(practice, sent["messages"][0]["id"])
     assert (await (await redeem(practice, token)).json())["state"] == "early"
     now = datetime.now(UTC) + timedelta(minutes=5)
     status, _ = await practice.call(

@@ -7,7 +7,7 @@ import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from tlh.messaging.file_transport import outbox_dir
+from tlh.messaging.file_transport import mail_drop_dir
 from tlh.server.keys import BUS, IDENTITY
 from tlh.server.routes.link_identity import verified
 from tlh.services import identity
@@ -113,7 +113,7 @@ async def _wait_for_code(practice: Practice, sub: Any) -> str:
             event = await sub.get()
             if event.type == "message.sent" and event.data["kind"] == "identity_code":
                 break
-    text = (outbox_dir(practice.data_dir) / f"{event.data['id']}.txt").read_text()
+    text = (mail_drop_dir(practice.data_dir) / f"{event.data['id']}.txt").read_text()
     found = re.search(r"code is (\d{6})\b", text)
     assert found, "no code in the text"
     return found.group(1)

@@ -290,10 +290,13 @@ async def test_a_clinician_acts_on_their_own_records_only(
         theirs = err["error"]["message"].replace(two.ref("{" + key + "}", "other"), "ID")
         assert theirs == missing["error"]["message"].replace(MISSING[key], "ID")
         assert err["error"]["code"] == missing["error"]["code"] == "not_found"
+        # The attempt on Kim's record is audited (not the one on no record at all) ...
+        expected = [("scope.denied", two.ref("{" + key + "}", "other"))]
     else:
         assert err["error"]["code"] == "forbidden"
-    # Nothing was done by Lee meanwhile: no change to Kim's records, nothing read.
-    assert [e["action"] for e in _audit(practice)[before:]] == []
+        expected = []
+    # ... and nothing was done by Lee meanwhile: no change to Kim's records, nothing read.
+    assert [(e["action"], e["target"]) for e in _audit(practice)[before:]] == expected
     status, made = await practice.call(
         method, two.ref(path, "own"), role="clinician", json=_fill(two, body, "own")
     )

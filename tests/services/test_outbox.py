@@ -111,10 +111,10 @@ async def test_enqueue_stores_audits_publishes_and_dedupes(octx: Context) -> Non
 
 
 async def test_worker_wakes_on_enqueue_and_sends_to_files(octx: Context, tmp_path: Path) -> None:
-    data = tmp_path / "data"
+    drop = tmp_path / "data-mail"
     transports: dict[MessageChannel, Transport] = {
-        MessageChannel.EMAIL: FileTransport(MessageChannel.EMAIL, data),
-        MessageChannel.SMS: FileTransport(MessageChannel.SMS, data),
+        MessageChannel.EMAIL: FileTransport(MessageChannel.EMAIL, drop),
+        MessageChannel.SMS: FileTransport(MessageChannel.SMS, drop),
     }
     # A poll far beyond the test's timeout: only the wake-up can deliver in time.
     worker = OutboxWorker(octx, transports, poll_s=3600)
@@ -130,10 +130,10 @@ async def test_worker_wakes_on_enqueue_and_sends_to_files(octx: Context, tmp_pat
         set(e.data) == {"id", "kind", "channel", "appointment_id", "client_id"} for e in events
     )
     sent = stored(octx, "msg_0001")
-    written = f"file:{data / 'outbox' / 'msg_0001.eml'}"  # written, not sent: it says where
+    written = f"file:{drop / 'msg_0001.eml'}"  # written, not sent: it says where
     assert (sent.status, sent.attempts, sent.provider_id) == (MessageStatus.SENT, 1, written)
     assert sent.sent_at is not None
-    assert sorted(p.name for p in (data / "outbox").iterdir()) == ["msg_0001.eml", "msg_s0001.txt"]
+    assert sorted(p.name for p in drop.iterdir()) == ["msg_0001.eml", "msg_s0001.txt"]
 
 
 async def test_transient_failure_backs_off_then_sends_once(octx: Context, clock: Clock) -> None:

@@ -32,7 +32,7 @@ EXAMPLE = Path(__file__).resolve().parents[2] / "config" / "tlh.example.toml"
 
 def test_example_config_loads_with_the_defaults(tmp_path: Path) -> None:
     loaded = load_settings(tmp_path, EXAMPLE)
-    assert loaded == Settings(data_dir=tmp_path)
+    assert loaded == Settings(data_dir=tmp_path, config_file=EXAMPLE)
 
 
 #: Every table of tlh.toml and the struct that reads it.

@@ -39,6 +39,9 @@ class NewClient(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields
     phone: str | None = None
     external_id: str | None = None
     reminders: Reminders | None = None
+    #: Clinicians (ids or emails) the client is assigned to: they may read the record
+    #: without a recent visit together.
+    clinicians: list[str] | None = None
 
 
 class ClientChanges(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -51,6 +54,8 @@ class ClientChanges(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fi
     phone: str | UnsetType | None = UNSET
     external_id: str | UnsetType | None = UNSET
     reminders: Reminders | UnsetType | None = UNSET
+    #: The whole list of assigned clinicians (ids or emails); ``[]`` or ``null``: none.
+    clinicians: list[str] | UnsetType | None = UNSET
 
 
 class NewContact(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):

@@ -80,7 +80,9 @@ class LinkUrl(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class QuickInvite(msgspec.Struct, frozen=True, kw_only=True):
-    """An unscheduled session made now, its link and the link's URL."""
+    """An unscheduled session made now, its link and the link's URL (to copy; empty when
+    the link was sent by email or SMS: its token is made when the message leaves and is
+    shown to no one)."""
 
     appointment: Appointment
     link: JoinLink

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 from enum import StrEnum
 
@@ -82,3 +83,56 @@ def next_attempt_at(attempts: int, now: datetime) -> datetime:
         return now + RETRY_CAP
     delay: timedelta = min(RETRY_BASE * (1 << exponent), RETRY_CAP)
     return now + delay
+
+
+#: Stands in a stored message where its link's token goes. The token is made when the
+#: message is handed to a transport (its hash stored then, the token never), so neither
+#: the outbox, the journal, a backup nor ``GET /outbox`` holds a live link. Exactly as
+#: long as a token (43 URL-safe characters), so an .ics line folds at the same places.
+TOKEN_PLACEHOLDER = "the-link-token-is-made-when-sent-not-stored"
+
+# The placeholder as it may stand in an .ics: folded (CRLF + one space or tab) anywhere.
+_FOLDED = re.compile("(?:\r\n[ \t])?".join(re.escape(ch) for ch in TOKEN_PLACEHOLDER))
+
+
+def carries_token(message: Message) -> bool:
+    """Whether ``message`` has a link whose token is made when it is sent."""
+    return message.link_id is not None and any(
+        TOKEN_PLACEHOLDER in part
+        for part in (message.text, message.html or "", _unfold(message.ics or ""))
+    )
+
+
+def fill_token(message: Message, token: str) -> Message:
+    """``message`` as it leaves: ``token`` where the placeholder stands (never stored)."""
+    if len(token) != len(TOKEN_PLACEHOLDER):
+        raise ValueError("a link token is 43 characters")
+    ics = message.ics
+    if ics is not None:
+        ics = _FOLDED.sub(lambda found: _refill(found.group(0), token), ics)
+    return msgspec.structs.replace(
+        message,
+        text=message.text.replace(TOKEN_PLACEHOLDER, token),
+        html=message.html.replace(TOKEN_PLACEHOLDER, token) if message.html else message.html,
+        ics=ics,
+    )
+
+
+def _unfold(ics: str) -> str:
+    return ics.replace("\r\n ", "").replace("\r\n\t", "")
+
+
+def _refill(folded: str, token: str) -> str:
+    # Same length, same ASCII: each placeholder character gives way to the token's, and
+    # the folds stay where they were.
+    chars = iter(token)
+    out = []
+    i = 0
+    while i < len(folded):
+        if folded.startswith("\r\n", i):
+            out.append(folded[i : i + 3])
+            i += 3
+        else:
+            out.append(next(chars))
+            i += 1
+    return "".join(out)

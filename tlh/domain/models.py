@@ -208,6 +208,9 @@ class Client(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     external_id: str | None = None
     reminders: tuple[Reminder, ...] = (Reminder.EMAIL,)
     contacts: tuple[Contact, ...] = ()
+    #: Clinicians the client is assigned to: they read the record with or without a
+    #: recent visit (``tlh.domain.scope``).
+    clinician_ids: tuple[str, ...] = ()
     created_at: datetime
     updated_at: datetime
 

@@ -1,14 +1,16 @@
 """Whose records a staff member may act on (pure; ``tlh.services.scope`` applies it).
 
 Admins and schedulers act on every record their role allows. A clinician acts on their
-own: an appointment they are listed on, their own room (and the practice's shared
-queue, which every clinician serves), a session they lead or that belongs to one of
-their appointments, and a client of one of their appointments or waiting in their room.
+own (minimum necessary): an appointment they are listed on, their own room (and the
+practice's shared queue, which every clinician serves), a session they lead or that
+belongs to one of their appointments, and a client assigned to them, with an
+appointment of theirs in the last 12 months or to come, or waiting in their room.
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable
+from datetime import datetime, timedelta
 
 from tlh.domain.models import Appointment, Role
 from tlh.domain.sessions import SessionSegment
@@ -29,17 +31,33 @@ def own_room(staff_id: str, clinician_id: str | None) -> bool:
     return clinician_id is None or clinician_id == staff_id
 
 
+#: How far back a visit together still lets a clinician read the client.
+RECENT = timedelta(days=365)
+
+
+def recent(appt: Appointment, now: datetime) -> bool:
+    """The appointment is to come, or started within the last 12 months."""
+    return appt.start >= now - RECENT
+
+
 def own_client(
     staff_id: str,
     client_id: str,
     appointments: Iterable[Appointment],
     in_room: Collection[str] = (),
+    *,
+    now: datetime,
+    assigned: Collection[str] = (),
 ) -> bool:
-    """The client is on one of the staff member's ``appointments`` or is waiting in (or
-    was let in from) their room (``in_room``: client ids)."""
-    if client_id in in_room:
+    """The client is assigned to the staff member (``assigned``: the client's
+    ``clinician_ids``), is on one of their ``appointments`` of the last 12 months or to
+    come, or is waiting in (or was let in from) their room (``in_room``: client ids)."""
+    if client_id in in_room or staff_id in assigned:
         return True
-    return any(client_id in a.client_ids and own_appointment(staff_id, a) for a in appointments)
+    return any(
+        client_id in a.client_ids and own_appointment(staff_id, a) and recent(a, now)
+        for a in appointments
+    )
 
 
 def own_segment(staff_id: str, segment: SessionSegment, appt: Appointment | None) -> bool:

@@ -13,6 +13,7 @@ from typing import Any, Literal
 import msgspec
 
 from tlh.configfile import checking, decode, invalid
+from tlh.messaging.secret_sources import resolve
 from tlh.net import is_loopback
 
 #: The sections this module owns in the server's config file.
@@ -30,7 +31,12 @@ class SmtpConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_field
     security: Literal["starttls", "tls", "none"] = "starttls"
     #: Login user; empty means no login.
     username: str = ""
+    #: The login password in clear; better ``password_file`` or ``password_env``.
     password: str = ""
+    #: A file holding the password (relative: to the config file's folder).
+    password_file: str | None = None
+    #: An environment variable holding the password.
+    password_env: str | None = None
     #: The From address of every email.
     from_address: str
     #: PEM file of a private CA to trust besides the system's; verification is never off.
@@ -43,7 +49,12 @@ class TwilioConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fie
     """Twilio's Messages API (the base URL is configurable for tests and proxies)."""
 
     account_sid: str
-    auth_token: str
+    #: The auth token in clear; better ``auth_token_file`` or ``auth_token_env``.
+    auth_token: str = ""
+    #: A file holding the auth token (relative: to the config file's folder).
+    auth_token_file: str | None = None
+    #: An environment variable holding the auth token.
+    auth_token_env: str | None = None
     #: The sending number (E.164) or messaging service's number.
     from_number: str
     base_url: str = "https://api.twilio.com"
@@ -54,16 +65,25 @@ class WebhookConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fi
 
     url: str
     #: HMAC-SHA256 key; the body's signature is sent as ``X-Tlh-Signature: sha256=<hex>``.
-    secret: str
+    #: In clear here, or better ``secret_file`` / ``secret_env``.
+    secret: str = ""
+    #: A file holding the secret (relative: to the config file's folder).
+    secret_file: str | None = None
+    #: An environment variable holding the secret.
+    secret_env: str | None = None
 
 
 class MessagingConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """Which transports the outbox uses and where links point."""
 
-    #: ``file`` writes ``.eml`` files under ``<data_dir>/outbox``; ``smtp`` sends them.
+    #: ``file`` writes ``.eml`` files into the mail drop (``mail_dir``); ``smtp`` sends them.
     email: Literal["file", "smtp"] = "file"
-    #: ``file`` writes ``.txt`` files; ``twilio`` or ``webhook`` sends them.
+    #: ``file`` writes ``.txt`` files into the mail drop; ``twilio`` or ``webhook`` sends them.
     sms: Literal["file", "twilio", "webhook"] = "file"
+    #: Where the ``file`` transports write the messages they deliver (live links in them):
+    #: default ``<data dir>-mail`` beside the data dir, never inside it, so a copy or a
+    #: backup of the data dir holds no delivered message.
+    mail_dir: str | None = None
     smtp: SmtpConfig | None = None
     twilio: TwilioConfig | None = None
     webhook: WebhookConfig | None = None
@@ -98,6 +118,10 @@ def validate(config: MessagingConfig) -> None:
         raise ValueError("[messaging] sms = 'twilio' needs a [twilio] section")
     if config.sms == "webhook" and config.webhook is None:
         raise ValueError("[messaging] sms = 'webhook' needs a [webhook] section")
+    if config.twilio is not None and not config.twilio.auth_token:
+        raise ValueError("[twilio] needs auth_token_file, auth_token_env or auth_token")
+    if config.webhook is not None and not config.webhook.secret:
+        raise ValueError("[webhook] needs secret_file, secret_env or secret")
     if config.smtp is not None:
         smtp = config.smtp
         if smtp.security == "none" and not is_loopback(smtp.host):
@@ -127,5 +151,23 @@ def messaging_from_toml(doc: dict[str, Any], file: Path | None = None) -> Messag
     ours = {name: doc[name] for name in SECTIONS if name in doc}
     config = decode(ours, MessagingFile, file=file).config()
     with checking(file):
+        config = with_secrets(config, ours, file.parent if file is not None else None)
         validate(config)
     return config
+
+
+def with_secrets(
+    config: MessagingConfig, doc: dict[str, Any], base: Path | None
+) -> MessagingConfig:
+    """``config`` with each transport's secret read from where its section says (in
+    clear, ``<key>_file`` or ``<key>_env``; ``tlh.messaging.secret_sources``)."""
+    smtp, twilio, webhook = config.smtp, config.twilio, config.webhook
+    if smtp is not None:
+        smtp = msgspec.structs.replace(smtp, password=resolve("smtp", doc["smtp"], base))
+    if twilio is not None:
+        token = resolve("twilio", doc["twilio"], base)
+        twilio = msgspec.structs.replace(twilio, auth_token=token)
+    if webhook is not None:
+        secret = resolve("webhook", doc["webhook"], base)
+        webhook = msgspec.structs.replace(webhook, secret=secret)
+    return msgspec.structs.replace(config, smtp=smtp, twilio=twilio, webhook=webhook)

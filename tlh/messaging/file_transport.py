@@ -1,8 +1,11 @@
-"""The embedded default transport: every message becomes a file under the data dir.
+"""The embedded default transport: every message becomes a file in the mail drop.
 
-Emails are ``<data_dir>/outbox/<id>.eml`` (the same bytes SMTP would send), texts
-``<id>.txt``. Each file appears atomically (``tlh.files.write_atomic``: temp file, fsync,
-rename; mode 0600, as messages name clients), so ``tlh outbox show`` never sees half of one.
+Emails are ``<mail drop>/<id>.eml`` (the same bytes SMTP would send), texts ``<id>.txt``.
+The mail drop is delivered mail, live links in it, so it is a folder of its own beside
+the data dir (``<data dir>-mail`` unless ``[messaging] mail_dir`` says otherwise), never
+inside it: a copy or a backup of the data dir holds no delivered message. Each file
+appears atomically (``tlh.files.write_atomic``: temp file, fsync, rename; mode 0600, as
+messages name clients), so ``tlh outbox show`` never sees half of one.
 """
 
 from __future__ import annotations
@@ -22,19 +25,24 @@ DEFAULT_FROM = "tlh@localhost"
 PROVIDER_PREFIX = "file:"
 
 
-def outbox_dir(data_dir: Path) -> Path:
-    """Where the file transport writes (``tlh outbox show`` reads here too)."""
-    return data_dir / "outbox"
+def mail_drop_dir(data_dir: Path, configured: str | None = None) -> Path:
+    """Where the file transports write: ``configured`` (``[messaging] mail_dir``), else
+    ``<data dir>-mail`` beside the data dir."""
+    if configured:
+        return Path(configured).expanduser()
+    absolute = data_dir.expanduser().absolute()
+    return absolute.with_name(f"{absolute.name}-mail")
 
 
 class FileTransport:
-    """Writes each message of one channel as a file; the file name is the provider id."""
+    """Writes each message of one channel as a file in ``directory`` (the mail drop);
+    the file name is the provider id."""
 
     def __init__(
-        self, channel: MessageChannel, data_dir: Path, from_address: str = DEFAULT_FROM
+        self, channel: MessageChannel, directory: Path, from_address: str = DEFAULT_FROM
     ) -> None:
         self.channel = channel
-        self.directory = outbox_dir(data_dir)
+        self.directory = directory
         self.from_address = from_address
 
     def _render(self, message: Message) -> tuple[str, bytes]:
@@ -43,7 +51,8 @@ class FileTransport:
         return f"{message.id}.txt", build_sms_file(message).encode("utf-8")
 
     def _write(self, name: str, data: bytes) -> None:
-        self.directory.mkdir(parents=True, exist_ok=True)
+        # Owner only: delivered messages carry live links and name clients.
+        self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
         write_atomic(self.directory / name, data)
 
     async def send(self, message: Message) -> str:

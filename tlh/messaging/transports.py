@@ -32,8 +32,9 @@ class Transport(Protocol):
 def build_transports(config: MessagingConfig, data_dir: Path) -> dict[MessageChannel, Transport]:
     """One transport per channel, as the messaging config chooses (file by default)."""
     # Imported here: the SMTP and HTTP stacks load only when they are configured.
-    from tlh.messaging.file_transport import DEFAULT_FROM, FileTransport
+    from tlh.messaging.file_transport import DEFAULT_FROM, FileTransport, mail_drop_dir
 
+    drop = mail_drop_dir(data_dir, config.mail_dir)
     from_address = config.smtp.from_address if config.smtp is not None else DEFAULT_FROM
     email: Transport
     sms: Transport
@@ -44,7 +45,7 @@ def build_transports(config: MessagingConfig, data_dir: Path) -> dict[MessageCha
             raise InvalidInput("email = 'smtp' needs an [smtp] section")
         email = SmtpTransport(config.smtp)
     else:
-        email = FileTransport(MessageChannel.EMAIL, data_dir, from_address)
+        email = FileTransport(MessageChannel.EMAIL, drop, from_address)
     if config.sms == "twilio":
         from tlh.messaging.sms import TwilioTransport
 
@@ -58,5 +59,5 @@ def build_transports(config: MessagingConfig, data_dir: Path) -> dict[MessageCha
             raise InvalidInput("sms = 'webhook' needs a [webhook] section")
         sms = WebhookTransport(config.webhook)
     else:
-        sms = FileTransport(MessageChannel.SMS, data_dir)
+        sms = FileTransport(MessageChannel.SMS, drop)
     return {MessageChannel.EMAIL: email, MessageChannel.SMS: sms}

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 
+from tlh.messaging.file_transport import mail_drop_dir
 from tlh.services import demo as demo_seed
 from tlh.services import links
 from tlh.services.bootstrap import init_practice, local_context
@@ -104,6 +105,8 @@ async def _run(
             await runner.cleanup()
     finally:
         shutil.rmtree(data_dir, ignore_errors=True)
+        # The file transport's mail drop sits beside the data dir, not inside it.
+        shutil.rmtree(mail_drop_dir(data_dir), ignore_errors=True)
 
 
 def run_demo(

@@ -21,6 +21,7 @@ from tlh.domain.models import Role
 from tlh.errors import (
     Forbidden,
     NotFound,
+    OutOfScope,
     StoreError,
     StoreFull,
     TlhError,
@@ -86,6 +87,8 @@ async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
         public = STORE_FULL if isinstance(exc, StoreFull) else STORE_FAILED
         return _envelope(exc.status, exc.code, public)
     except TlhError as exc:
+        if isinstance(exc, OutOfScope):
+            await _audit_denied(request, exc)
         response = _envelope(exc.status, exc.code, exc.message, exc.details)
         if isinstance(exc.details, dict) and "retry_after_s" in exc.details:
             response.headers["Retry-After"] = str(exc.details["retry_after_s"])
@@ -100,6 +103,18 @@ async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
         return _envelope(exc.status, code, exc.reason)
     except Exception as exc:
         return _internal(request, exc)
+
+
+async def _audit_denied(request: web.Request, exc: OutOfScope) -> None:
+    """Audit a staff member asking for a record that is not theirs (answered 404)."""
+    who = request.get(ACTOR)
+    if who is None:
+        return
+    try:
+        await ctx(request).audit.append(who, "scope.denied", exc.target)
+    except StoreError:
+        # The answer is 404 either way; the log says the audit could not be written.
+        log.error("could not audit a scope denial in %s %s", request.method, _route(request))
 
 
 def _internal(request: web.Request, exc: Exception) -> web.Response:

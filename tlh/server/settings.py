@@ -68,6 +68,8 @@ class Settings:
     hooks_events: tuple[str, ...] = ()
     #: Seconds a hook may take before it is abandoned.
     hooks_timeout_s: float = 10.0
+    #: The ``tlh.toml`` these settings came from (``tlh doctor`` checks who can read it).
+    config_file: Path | None = None
 
 
 def own_url(settings: Settings) -> str:
@@ -201,5 +203,6 @@ def load_settings(data_dir: Path, config: Path | None = None, **overrides: Any) 
         with checking(path):
             found.validate()
             values.update(found.values())  # reads [turn] secret_file
+            values["config_file"] = path
     values.update({k: v for k, v in overrides.items() if v is not None})
     return Settings(data_dir=data_dir, **values)

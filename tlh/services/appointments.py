@@ -209,19 +209,19 @@ def event_of(appt: Appointment) -> dict[str, Any]:
 
 
 def get_appointment(ctx: Context, actor: Actor, appt_id: str) -> Appointment:
+    """One appointment: a clinician's own only (another's is as unknown as a missing
+    one)."""
     auth.require_role(actor, *READERS)
     appt = ctx.store.get("appointments", appt_id)
     if not isinstance(appt, Appointment):
         raise NotFound(scope.NO_APPOINTMENT)
+    scope.check_appointment(actor, appt)
     return appt
 
 
 def own_appointment(ctx: Context, actor: Actor, appt_id: str) -> Appointment:
-    """The appointment, to act on: a clinician's own only (another's is as unknown as a
-    missing one)."""
-    appt = get_appointment(ctx, actor, appt_id)
-    scope.check_appointment(actor, appt)
-    return appt
+    """The appointment, to act on: a clinician's own only."""
+    return get_appointment(ctx, actor, appt_id)
 
 
 def _parse_day(value: str, what: str) -> date:
@@ -258,6 +258,8 @@ def list_appointments(
     start, _ = local_day_bounds(first, tz)
     _, end = local_day_bounds(last, tz)
     clinician_id = find_staff(ctx, clinician).id if clinician else None
+    # A clinician sees their own schedule (the shared waiting queue shows who waits).
+    clinician_id = scope.check_schedule(actor, clinician_id)
     return ctx.store.appointments_between(start, end, clinician_id)
 
 

@@ -12,9 +12,10 @@ from collections.abc import Iterable, Sequence
 from tlh.domain.audience import Audience, concerning
 from tlh.domain.links import JoinLink
 from tlh.domain.messages import Message
-from tlh.domain.models import Appointment
+from tlh.domain.models import Appointment, Client
 from tlh.domain.sessions import SessionSegment
 from tlh.services.context import Context
+from tlh.services.scope import clinicians_of
 from tlh.store.base import Op, Put
 
 
@@ -52,15 +53,13 @@ def message(ctx: Context, sent: Message) -> Audience:
 
 
 def client(ctx: Context, client_id: str) -> Audience:
-    """The client's clinicians: those on any of the client's appointments, the rule by
-    which a clinician may act on a client (``tlh.domain.scope.own_client``)."""
-    return appointments(
-        *(
-            a
-            for a in ctx.store.find("appointments", "client_ids", client_id)
-            if isinstance(a, Appointment)
-        )
-    )
+    """The client's clinicians: assigned, or with an appointment of the last 12 months or
+    to come, the rule by which a clinician may act on a client
+    (``tlh.domain.scope.own_client``)."""
+    found = ctx.store.get("clients", client_id)
+    if not isinstance(found, Client):
+        return concerning()
+    return concerning(*sorted(clinicians_of(ctx, found)))
 
 
 def imported(ctx: Context, ops: Sequence[Op]) -> Audience:

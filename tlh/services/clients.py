@@ -16,6 +16,7 @@ from tlh.domain.timeutil import zone
 from tlh.errors import Conflict, InvalidInput, NotFound
 from tlh.services import audiences, auth, schedule_locks, scope
 from tlh.services.context import Actor, Context, new_id
+from tlh.services.staff import find_staff
 from tlh.services.validation import clean_name, normalise_email, normalise_phone, parse_dob
 from tlh.store.base import Put, note
 
@@ -41,6 +42,9 @@ def _clean(ctx: Context, fields: dict[str, Any], *, creating: bool) -> dict[str,
     """Normalise the client fields given (checked: addresses, date of birth, name)."""
     out: dict[str, Any] = {}
     for key, value in fields.items():
+        if key == "clinicians":
+            out["clinician_ids"] = _assigned(ctx, value or [])
+            continue
         if value is None or value == "":
             if key == "name":
                 raise InvalidInput("a client needs a name")
@@ -62,6 +66,17 @@ def _clean(ctx: Context, fields: dict[str, Any], *, creating: bool) -> dict[str,
     if creating and "name" not in out:
         raise InvalidInput("a client needs a name")
     return out
+
+
+def _assigned(ctx: Context, refs: list[str]) -> tuple[str, ...]:
+    """The ids of the clinicians ``refs`` name (each an active clinician), once each."""
+    ids: list[str] = []
+    for ref in refs:
+        staff = find_staff(ctx, str(ref))
+        if not staff.is_clinician:
+            raise InvalidInput(f"staff member {staff.id} is not a clinician")
+        ids.append(staff.id)
+    return tuple(dict.fromkeys(ids))
 
 
 def _check_external_id(ctx: Context, external_id: str | None, own_id: str | None) -> None:
@@ -92,13 +107,17 @@ async def add_client(ctx: Context, actor: Actor, new: NewClient) -> Client:
 def _load(ctx: Context, client_id: str) -> Client:
     client = ctx.store.get("clients", client_id)
     if not isinstance(client, Client):
-        raise NotFound("no client with that id")
+        raise NotFound(f"no client {client_id}")
     return client
 
 
-async def get_client(ctx: Context, actor: Actor, client_id: str) -> Client:
+async def get_client(
+    ctx: Context, actor: Actor, client_id: str, rooms: scope.RoomClients | None = None
+) -> Client:
+    """One client (audited); a clinician reads their own only (``tlh.services.scope``)."""
     auth.require_role(actor, *READERS)
     client = _load(ctx, client_id)
+    scope.check_client(ctx, actor, client.id, rooms)
     await ctx.audit.append(actor, "client.read", client.id)
     return client
 
@@ -112,7 +131,7 @@ async def change_client(
 
     def apply(found: object) -> Client:
         if not isinstance(found, Client):
-            raise NotFound("no client with that id")
+            raise NotFound(f"no client {client_id}")
         return msgspec.structs.replace(change(found), updated_at=now)
 
     updated = await ctx.store.update(
@@ -189,10 +208,18 @@ async def lookup_clients(
     return found
 
 
-async def list_clients(ctx: Context, actor: Actor, query: str | None = None) -> list[Client]:
-    """All clients, or those matching ``query`` (name, email, phone, external id)."""
+async def list_clients(
+    ctx: Context,
+    actor: Actor,
+    query: str | None = None,
+    rooms: scope.RoomClients | None = None,
+) -> list[Client]:
+    """All clients, or those matching ``query`` (name, email, phone, external id); a
+    clinician's own only."""
     auth.require_role(actor, *READERS)
-    clients = [c for c in ctx.store.all("clients") if isinstance(c, Client)]
+    clients = scope.visible_clients(
+        ctx, actor, (c for c in ctx.store.all("clients") if isinstance(c, Client)), rooms
+    )
     if query:
         needle = query.strip().casefold()
         digits = "".join(ch for ch in needle if ch.isdigit())

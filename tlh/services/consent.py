@@ -109,7 +109,7 @@ async def send_consent(
         client = await add_address(ctx, actor, client, chan, request.to)
     recipient = explicit(client, chan)
     outreach, base = outreach_of(ctx)
-    made = consent_link(ctx, actor, client.id, Channel(chan.value))
+    made = consent_link(ctx, actor, client.id, Channel(chan.value), by_message=True)
     now = ctx.clock()
     record = ConsentRecord(
         id=new_id("cns"),
@@ -261,15 +261,18 @@ async def sign(
     return record
 
 
-def status(ctx: Context, actor: Actor, client_id: str | None = None) -> list[ConsentStatus]:
-    """Each client's (or one client's) consent state and latest ledger record."""
+def status(
+    ctx: Context, actor: Actor, client_id: str | None = None, rooms: scope.RoomClients | None = None
+) -> list[ConsentStatus]:
+    """Each client's (or one client's) consent state and latest ledger record (a
+    clinician: their own clients')."""
     auth.require_role(actor, *READERS)
     if client_id:
         clients = [load_client(ctx, client_id)]
+        scope.check_client(ctx, actor, client_id, rooms)
     else:
-        clients = sorted(
-            (c for c in ctx.store.all("clients") if isinstance(c, Client)), key=lambda c: c.id
-        )
+        everyone = (c for c in ctx.store.all("clients") if isinstance(c, Client))
+        clients = sorted(scope.visible_clients(ctx, actor, everyone, rooms), key=lambda c: c.id)
     outreach, _ = outreach_of(ctx)
     policy, now = ctx.policy(), ctx.clock()
     out: list[ConsentStatus] = []

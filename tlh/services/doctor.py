@@ -1,7 +1,8 @@
 """The checks of ``tlh doctor`` that need the server's own configuration.
 
 Mail (log in to the SMTP server), texts (the provider accepts the credentials), the
-STUN/TURN servers call pages are given (``doctor_turn``), and room on the data dir's disk. Each check is
+STUN/TURN servers call pages are given (``doctor_turn``), room on the data dir's disk, and who
+else can read the config file and the data dir (``tlh.services.doctor_files``). Each check is
 bounded by a timeout, runs beside the others, and comes back as a ``Check`` whose fix
 names the config key to change. Nothing is sent to anyone.
 """
@@ -42,10 +43,13 @@ async def run_checks(
     *,
     own_url: str = "http://127.0.0.1:8765",
     listen_host: str = "127.0.0.1",
+    config_file: Path | None = None,
 ) -> list[Check]:
     """Every server-side check, run at once; admins only. ``own_url`` is where links
-    point without a public URL; ``listen_host`` the address the server listens on."""
+    point without a public URL; ``listen_host`` the address the server listens on;
+    ``config_file`` the ``tlh.toml`` the server read (if any)."""
     from tlh.domain.models import Role
+    from tlh.services.doctor_files import config_check, data_dir_check
 
     require_role(actor, Role.ADMIN)
     probes: list[Probe] = [
@@ -54,6 +58,8 @@ async def run_checks(
         lambda: sms_check(messaging, timeout_s),
         *ice_probes(IcePlan.of(ice), timeout_s),
         lambda: disk_check(data_dir),
+        lambda: asyncio.to_thread(config_check, config_file),
+        lambda: asyncio.to_thread(data_dir_check, data_dir),
     ]
     return list(await asyncio.gather(*(bounded(p, timeout_s) for p in probes)))
 

@@ -203,6 +203,7 @@ def add_invitation(
         participant=recipient.participant,
         client_id=recipient.client_id,
         contact_id=recipient.contact_id,
+        by_message=True,
     )
     _, base = outreach_of(ctx)
     batch.links.append(made.link)

@@ -2,7 +2,10 @@
 
 A token is 256 random bits (``secrets.token_urlsafe(32)``); its URL is
 ``{base}/j#{token}``, so the token rides in the fragment and never reaches an access
-log. Redeeming it (a POST from the client page) gives a random session id kept, hashed,
+log. A link shown to staff (copy, guest, website) gets its token when it is made; a link
+that goes by message (``by_message``) gets it when the message is handed to a transport
+(``tlh.services.outbox``): until then its stored hash is empty and the message holds
+``TOKEN_PLACEHOLDER``, so no live token is ever written to the data dir. Redeeming it (a POST from the client page) gives a random session id kept, hashed,
 in the store (``tlh.services.link_sessions``).
 """
 
@@ -32,7 +35,7 @@ from tlh.domain.links import (
     room_link_validity,
     website_link_validity,
 )
-from tlh.domain.messages import Message, MessageChannel, MessageKind
+from tlh.domain.messages import TOKEN_PLACEHOLDER, Message, MessageChannel, MessageKind
 from tlh.domain.models import Appointment, Role
 from tlh.errors import NotFound
 from tlh.messaging.templates import (
@@ -55,6 +58,12 @@ _TOKEN_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz01
 def hash_link_token(token: str) -> str:
     """SHA-256 hex of a link token (256 random bits: no salt or KDF is needed)."""
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+def mint_token() -> tuple[str, str]:
+    """A new link token and its stored hash."""
+    token = secrets.token_urlsafe(32)
+    return token, hash_link_token(token)
 
 
 def link_url(base_url: str, token: str) -> str:
@@ -88,12 +97,15 @@ def make_link(
     appointment_id: str | None = None,
     clinician_id: str | None = None,
     reusable: bool = False,
+    by_message: bool = False,
 ) -> NewLink:
-    """A new link record and its token (nothing is stored here)."""
-    token = secrets.token_urlsafe(32)
+    """A new link record and its token (nothing is stored here). ``by_message``: the
+    link goes only in a message, so its token is made when that is sent (the ``NewLink``
+    carries ``TOKEN_PLACEHOLDER`` and the record an empty hash until then)."""
+    token, token_hash = (TOKEN_PLACEHOLDER, "") if by_message else mint_token()
     link = JoinLink(
         id=new_id("lnk"),
-        token_hash=hash_link_token(token),
+        token_hash=token_hash,
         purpose=purpose,
         participant=participant,
         client_id=client_id,
@@ -119,8 +131,10 @@ def join_link(
     participant: ParticipantKind = ParticipantKind.CLIENT,
     client_id: str | None = None,
     contact_id: str | None = None,
+    by_message: bool = False,
 ) -> NewLink:
-    """A join link for one participant of ``appt`` (not stored yet)."""
+    """A join link for one participant of ``appt`` (not stored yet; ``by_message``: see
+    ``make_link``)."""
     return make_link(
         purpose=LinkPurpose.JOIN,
         participant=participant,
@@ -132,11 +146,15 @@ def join_link(
         contact_id=contact_id,
         appointment_id=appt.id,
         clinician_id=appt.clinician_ids[0] if appt.clinician_ids else None,
+        by_message=by_message,
     )
 
 
-def consent_link(ctx: Context, actor: Actor, client_id: str, channel: Channel) -> NewLink:
-    """A consent-request link for a client (not stored yet)."""
+def consent_link(
+    ctx: Context, actor: Actor, client_id: str, channel: Channel, *, by_message: bool = False
+) -> NewLink:
+    """A consent-request link for a client (not stored yet; ``by_message``: see
+    ``make_link``)."""
     now = ctx.clock()
     return make_link(
         purpose=LinkPurpose.CONSENT,
@@ -146,6 +164,7 @@ def consent_link(ctx: Context, actor: Actor, client_id: str, channel: Channel) -
         now=now,
         valid=consent_link_validity(now, ctx.policy()),
         client_id=client_id,
+        by_message=by_message,
     )
 
 

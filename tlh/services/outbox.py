@@ -9,6 +9,12 @@ to check rather than sent a second time.
 
 Commits are batched (claims in groups, outcomes group-committed), so a burst of a
 thousand messages costs tens of fsyncs, not thousands.
+
+A message with a link holds ``TOKEN_PLACEHOLDER`` where the token goes. The claim makes
+the token: the link's new hash is stored with the claim, the token itself is kept in
+memory only until the transport has the message. Each attempt makes a fresh one (the
+last one sent is the one that works); a message whose link was revoked before it left
+(a resend replaced it, the visit was cancelled) is skipped, not sent with a dead link.
 """
 
 from __future__ import annotations
@@ -22,11 +28,14 @@ from datetime import datetime
 import msgspec
 
 from tlh.domain.audience import EDITORS
+from tlh.domain.links import JoinLink
 from tlh.domain.messages import (
     MAX_ATTEMPTS,
     Message,
     MessageChannel,
     MessageStatus,
+    carries_token,
+    fill_token,
     next_attempt_at,
 )
 from tlh.messaging.errors import PermanentError, TransientError
@@ -34,7 +43,8 @@ from tlh.messaging.transports import Transport
 from tlh.services import audiences
 from tlh.services.context import SYSTEM, Actor, Context
 from tlh.services.events import OVERFLOW, EventBus, Subscription
-from tlh.store.base import Put, note
+from tlh.services.links import mint_token
+from tlh.store.base import AuditNote, Put, note, record_key
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +52,8 @@ log = logging.getLogger(__name__)
 QUEUED_EVENT = "outbox.queued"
 #: ``last_error`` of a message found mid-send after a restart.
 UNKNOWN_AFTER_RESTART = "delivery unknown after a restart; check and resend"
+#: ``last_error`` of a message whose link was revoked before it could be sent.
+LINK_REVOKED = "not sent: its link was revoked or replaced before it could be sent"
 
 
 async def enqueue(ctx: Context, actor: Actor, messages: Sequence[Message]) -> list[Message]:
@@ -123,6 +135,8 @@ class OutboxWorker:
         # Claimed messages waiting for a free slot; bounded by ``_claim_limit``.
         self._ready: asyncio.Queue[Message | None] = asyncio.Queue()
         self._pending: set[str] = set()  # claimed, outcome not yet committed
+        #: Tokens made at the claim, by message id, until the transport has them.
+        self._tokens: dict[str, str] = {}
         self._claim_limit = 4 * concurrency
         self._outcomes: list[Message] = []
         self._returned: set[str] = set()  # outcomes that only undo a claim
@@ -251,19 +265,54 @@ class OutboxWorker:
         )[:room]
         if not due:
             return 0
-        claimed = [
-            msgspec.structs.replace(m, status=MessageStatus.SENDING, attempts=m.attempts + 1)
-            for m in due
-        ]
-        # Durable before any transport sees them: a crash from here on is never a resend.
-        await self.ctx.store.commit(
-            [Put("messages", m) for m in claimed],
-            audit=[note(SYSTEM, "message.claim", *(m.id for m in claimed))],
-        )
+        linked = sorted({m.link_id for m in due if m.link_id and carries_token(m)})
+        # Each link as stored now, held: a revocation meanwhile is never undone.
+        async with self.ctx.store.locked(*(record_key("links", i) for i in linked)):
+            claimed, skipped, minted, tokens = self._mint(due)
+            ops = [Put("messages", m) for m in (*claimed, *skipped)]
+            ops += [Put("links", link) for link in minted]
+            notes: list[AuditNote] = []
+            if claimed:
+                notes.append(note(SYSTEM, "message.claim", *(m.id for m in claimed)))
+            if skipped:
+                notes.append(note(SYSTEM, "message.skip", *(m.id for m in skipped)))
+            if minted:
+                notes.append(note(SYSTEM, "link.issue", *(link.id for link in minted)))
+            # Durable before any transport sees them: a crash from here on is never a
+            # resend (and a token lost with it was never sent).
+            await self.ctx.store.commit(ops, audit=notes)
+        self._tokens.update(tokens)
+        # Skipped ones are not announced: a replaced link is expected, not a failure.
         for m in claimed:
             self._pending.add(m.id)
             self._ready.put_nowait(m)
-        return len(claimed)
+        return len(claimed) + len(skipped)
+
+    def _mint(
+        self, due: list[Message]
+    ) -> tuple[list[Message], list[Message], list[JoinLink], dict[str, str]]:
+        """The claimed messages, those skipped (their link is gone), the links with the
+        hash of a new token, and the tokens by message id."""
+        claimed: list[Message] = []
+        skipped: list[Message] = []
+        minted: list[JoinLink] = []
+        tokens: dict[str, str] = {}
+        for m in due:
+            if m.link_id and carries_token(m):
+                link = self.ctx.store.get("links", m.link_id)
+                if not isinstance(link, JoinLink) or link.revoked_at is not None:
+                    skipped.append(
+                        msgspec.structs.replace(
+                            m, status=MessageStatus.SKIPPED, last_error=LINK_REVOKED
+                        )
+                    )
+                    continue
+                tokens[m.id], digest = mint_token()
+                minted.append(msgspec.structs.replace(link, token_hash=digest))
+            claimed.append(
+                msgspec.structs.replace(m, status=MessageStatus.SENDING, attempts=m.attempts + 1)
+            )
+        return claimed, skipped, minted, tokens
 
     def _unclaim_unsent(self) -> None:
         while not self._ready.empty():
@@ -272,7 +321,9 @@ class OutboxWorker:
                 self._give_back(m)
 
     def _give_back(self, message: Message) -> None:
-        # Never handed to a transport: back to the queue as it was.
+        # Never handed to a transport: back to the queue as it was (the next claim makes
+        # its link a new token).
+        self._tokens.pop(message.id, None)
         self._returned.add(message.id)
         self._outcomes.append(
             msgspec.structs.replace(
@@ -295,12 +346,15 @@ class OutboxWorker:
 
     async def _deliver(self, message: Message) -> Message:
         transport = self.transports.get(message.channel)
+        token = self._tokens.pop(message.id, None)
+        # The stored message keeps the placeholder; only the transport sees the token.
+        leaving = fill_token(message, token) if token is not None else message
         try:
             if transport is None:
                 raise PermanentError(f"no transport is configured for {message.channel}")
             try:
                 async with asyncio.timeout(self.send_timeout_s):
-                    provider_id = await transport.send(message)
+                    provider_id = await transport.send(leaving)
             except TimeoutError:
                 raise TransientError("the transport timed out") from None
         except TransientError as exc:

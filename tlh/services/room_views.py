@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import asyncio
 
+import msgspec
+
 from tlh.api.rooms import EntryView, Rooms, RoomView
 from tlh.domain.models import Role, Staff
 from tlh.domain.rooms import RoomEntry, waiting_room_on
@@ -44,6 +46,15 @@ async def list_rooms(
         wanted = [s for s in list_staff(ctx) if s.is_clinician and s.active]
     shown = [_room_view(ctx, rooms, staff) for staff in wanted]
     queue, read = build_views(ctx, rooms.positions, rooms.live(None))
+    if scope.limited(actor):
+        # Minimum necessary: who waits in the shared queue, by first name, unless the
+        # client is the clinician's own.
+        queue = [
+            view
+            if view.client_id is None or scope.owns_client(ctx, actor.id, view.client_id, rooms)
+            else msgspec.structs.replace(view, label=first_names(view.label))
+            for view in queue
+        ]
     read += [cid for _, client_ids in shown for cid in client_ids]
     # Both audit records go in one group commit: the dashboard waits on this answer.
     audits = [ctx.audit.append_many(actor, "room.read", [s.id for s in wanted] or ["queue"])]
@@ -73,3 +84,12 @@ def _room_view(ctx: Context, rooms: RoomState, staff: Staff) -> tuple[RoomView, 
         entries=entries,
     )
     return view, client_ids
+
+
+def first_names(label: str) -> str:
+    """A label cut to first names: "Ana Lopez" → "Ana", "Caregiver of Ana Lopez" →
+    "Caregiver of Ana"."""
+    prefix = "Caregiver of "
+    if label.startswith(prefix):
+        return prefix + first_names(label.removeprefix(prefix))
+    return label.split(" ", 1)[0]

@@ -140,7 +140,9 @@ async def quick(
          "clinician_ids": [staff.id], "modality": appt.modality.value},
         audiences.appointments(appt),
     )  # fmt: skip
-    made = join_link(ctx, actor, appt, Channel.QUICK, client_id=client.id)
+    # Sent by message, the link's token is made when it leaves and shown to no one here.
+    sending = channel is not None and recipient is not None
+    made = join_link(ctx, actor, appt, Channel.QUICK, client_id=client.id, by_message=sending)
     link, url = await _store_one(ctx, actor, made)
     if channel is not None and recipient is not None:
         message = build_message(
@@ -148,4 +150,5 @@ async def quick(
             key=f"invite:{link.id}:{channel.value}", url=url, link_id=link.id, ics="REQUEST",
         )  # fmt: skip
         await enqueue(ctx, actor, [message])
+        url = ""
     return QuickInvite(appointment=appt, link=link, url=url)

@@ -5,8 +5,10 @@ it acts. Admins, schedulers and the system are not limited here (their roles are
 checked by each service).
 
 A record named by id that is another clinician's answers exactly as a record that does
-not exist (404 ``not_found``, the same message), so ids cannot be probed. Naming another
-clinician (a staff id or email, which every staff member may list) is refused with 403.
+not exist (404 ``not_found``, the same message), so ids cannot be probed; it is raised as
+``OutOfScope`` so the server audits the attempt (``scope.denied``, the record's id).
+Naming another clinician (a staff id or email, which every staff member may list) is
+refused with 403.
 """
 
 from __future__ import annotations
@@ -15,9 +17,9 @@ from collections.abc import Collection, Iterable
 from typing import Protocol
 
 from tlh.domain import scope as rule
-from tlh.domain.models import Appointment
+from tlh.domain.models import Appointment, Client
 from tlh.domain.sessions import SessionSegment
-from tlh.errors import Forbidden, NotFound
+from tlh.errors import Forbidden, NotFound, OutOfScope
 from tlh.services.context import Actor, Context
 
 #: The message of a missing (or another clinician's) appointment.
@@ -40,7 +42,17 @@ def limited(actor: Actor) -> bool:
 def check_appointment(actor: Actor, appt: Appointment) -> None:
     """A clinician acts on an appointment they are listed on (404 otherwise)."""
     if limited(actor) and not rule.own_appointment(actor.id, appt):
-        raise NotFound(NO_APPOINTMENT)
+        raise OutOfScope(NO_APPOINTMENT, appt.id)
+
+
+def check_schedule(actor: Actor, clinician_id: str | None) -> str | None:
+    """The clinician whose appointments a list may show: a clinician's own (naming
+    another is 403), anyone's (``None``: all) for admins and schedulers."""
+    if not limited(actor):
+        return clinician_id
+    if clinician_id not in (None, actor.id):
+        raise Forbidden("clinicians see their own schedule")
+    return actor.id
 
 
 def check_room(actor: Actor, clinician_id: str | None) -> None:
@@ -59,16 +71,49 @@ def check_client(
 ) -> None:
     """A clinician acts on a client of one of their appointments or in their room (the
     same 404 as an unknown client otherwise)."""
-    if not limited(actor):
+    if not limited(actor) or owns_client(ctx, actor.id, client_id, rooms):
         return
-    in_room = rooms.clients_in(actor.id) if rooms is not None else set()
+    if isinstance(ctx.store.get("clients", client_id), Client):
+        raise OutOfScope(f"no client {client_id}", client_id)
+    raise NotFound(f"no client {client_id}")
+
+
+def owns_client(
+    ctx: Context, staff_id: str, client_id: str, rooms: RoomClients | None = None
+) -> bool:
+    """Whether the client is the staff member's as a clinician (``tlh.domain.scope``)."""
+    in_room = rooms.clients_in(staff_id) if rooms is not None else set()
+    found = ctx.store.get("clients", client_id)
+    assigned = found.clinician_ids if isinstance(found, Client) else ()
     appointments: Iterable[Appointment] = (
         a
         for a in ctx.store.find("appointments", "client_ids", client_id)
         if isinstance(a, Appointment)
     )
-    if not rule.own_client(actor.id, client_id, appointments, in_room):
-        raise NotFound(f"no client {client_id}")
+    return rule.own_client(
+        staff_id, client_id, appointments, in_room, now=ctx.clock(), assigned=assigned
+    )
+
+
+def clinicians_of(ctx: Context, client: Client) -> set[str]:
+    """The clinicians the client is theirs (the audience of events about the client)."""
+    now = ctx.clock()
+    found = {
+        c
+        for a in ctx.store.find("appointments", "client_ids", client.id)
+        if isinstance(a, Appointment) and rule.recent(a, now)
+        for c in a.clinician_ids
+    }
+    return found | set(client.clinician_ids)
+
+
+def visible_clients(
+    ctx: Context, actor: Actor, clients: Iterable[Client], rooms: RoomClients | None = None
+) -> list[Client]:
+    """The clients the actor may see (a clinician: their own)."""
+    if not limited(actor):
+        return list(clients)
+    return [c for c in clients if owns_client(ctx, actor.id, c.id, rooms)]
 
 
 def leads_or_listed(ctx: Context, staff_id: str, segment: SessionSegment) -> bool:
@@ -87,7 +132,7 @@ def owns_segment(ctx: Context, actor: Actor, segment: SessionSegment) -> bool:
 def check_segment(ctx: Context, actor: Actor, segment: SessionSegment) -> None:
     """A clinician acts on a segment they lead or of their appointment (404 otherwise)."""
     if not owns_segment(ctx, actor, segment):
-        raise NotFound(f"no session {segment.id}")
+        raise OutOfScope(f"no session {segment.id}", segment.id)
 
 
 def visible_segments(

@@ -36,6 +36,7 @@ async def doctor(request: web.Request) -> web.Response:
         settings.data_dir,
         own_url=own_url(settings),
         listen_host=settings.host,
+        config_file=settings.config_file,
     )
     return respond(Items(items=checks))
 

@@ -11,14 +11,16 @@ routes = web.RouteTableDef()
 @routes.get("/api/v1/clients")
 @requires(*ALL_STAFF)
 async def list_(request: web.Request) -> web.Response:
-    return items(await clients.list_clients(ctx(request), actor(request)))
+    rooms = request.app[ROOMS].state
+    return items(await clients.list_clients(ctx(request), actor(request), rooms=rooms))
 
 
 @routes.post("/api/v1/clients/search")
 @requires(*ALL_STAFF)
 async def search(request: web.Request) -> web.Response:
     query = (await decode(request, ClientSearch)).q
-    return items(await clients.list_clients(ctx(request), actor(request), query))
+    rooms = request.app[ROOMS].state
+    return items(await clients.list_clients(ctx(request), actor(request), query, rooms))
 
 
 @routes.post("/api/v1/clients/lookup")
@@ -41,7 +43,9 @@ async def add(request: web.Request) -> web.Response:
 @routes.get("/api/v1/clients/{id}")
 @requires(*ALL_STAFF)
 async def show(request: web.Request) -> web.Response:
-    return respond(await clients.get_client(ctx(request), actor(request), request.match_info["id"]))
+    client_id = request.match_info["id"]
+    rooms = request.app[ROOMS].state
+    return respond(await clients.get_client(ctx(request), actor(request), client_id, rooms))
 
 
 @routes.patch("/api/v1/clients/{id}")

@@ -52,7 +52,8 @@ async def verbal(request: web.Request) -> web.Response:
 @routes.get("/api/v1/consents")
 @requires(*ALL_STAFF)
 async def status(request: web.Request) -> web.Response:
-    return items(consent.status(ctx(request), actor(request), request.query.get("client")))
+    wanted = request.query.get("client")
+    return items(consent.status(ctx(request), actor(request), wanted, request.app[ROOMS].state))
 
 
 @routes.post("/api/v1/consents/revoke")
