@@ -8,6 +8,7 @@ import struct
 from tlh.media.forwarding import (
     GUARD,
     HISTORY,
+    KeyframeGate,
     LossTracker,
     Outgoing,
     header_extension,
@@ -246,3 +247,14 @@ def test_extension_blocks_are_padded_to_words() -> None:
     assert one_byte_extensions([]) == b""
     block = one_byte_extensions([(3, "1")])
     assert block == b"\xbe\xde\x00\x01" + b"\x30" + b"1" + b"\x00\x00"
+
+
+def test_keyframe_requests_are_rate_limited() -> None:
+    gate = KeyframeGate(0.5)
+    assert not gate.due(0.0)  # nobody asked
+    gate.want()
+    assert gate.due(0.0)
+    gate.want()
+    assert not gate.due(0.3)  # too soon: kept pending
+    assert gate.due(0.6)
+    assert not gate.due(5.0)  # sent; nobody asked again

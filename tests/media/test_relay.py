@@ -12,7 +12,6 @@ from collections.abc import AsyncIterator
 import pytest
 
 from tlh.media import aiortc_private
-from tlh.media.relay import KeyframeGate
 
 from .relay_support import HEIGHT, WIDTH, Call
 
@@ -82,14 +81,3 @@ async def test_closing_the_relay_closes_its_peers_and_stops_its_threads(call: Ca
     assert all(pc.connectionState == "closed" for pc in call.relay_peers)
     assert not any(t.is_alive() for t in threads if hasattr(t, "is_alive"))
     assert call.relay.subscribers == {}
-
-
-def test_keyframe_requests_are_rate_limited() -> None:
-    gate = KeyframeGate(0.5)
-    assert not gate.due(0.0)  # nobody asked
-    gate.want()
-    assert gate.due(0.0)
-    gate.want()
-    assert not gate.due(0.3)  # too soon: kept pending
-    assert gate.due(0.6)
-    assert not gate.due(5.0)  # sent; nobody asked again

@@ -100,6 +100,27 @@ def vp8_keyframe_start(data: bytes, offset: int, end: int) -> bool:
     return pos < end and data[pos] & 0x01 == 0
 
 
+class KeyframeGate:
+    """At most one keyframe request per ``interval`` s; a request in between waits."""
+
+    def __init__(self, interval: float) -> None:
+        self.interval = interval
+        self.pending = False
+        self._last: float | None = None
+
+    def want(self) -> None:
+        """Someone needs a keyframe."""
+        self.pending = True
+
+    def due(self, now: float) -> bool:
+        """Whether to send a request now (and note it as sent)."""
+        if not self.pending or (self._last is not None and now - self._last < self.interval):
+            return False
+        self.pending = False
+        self._last = now
+        return True
+
+
 class LossTracker:
     """Sequence numbers missing from a stream, for NACKs (aiortc's NackGenerator, on ints)."""
 

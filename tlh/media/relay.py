@@ -41,7 +41,7 @@ from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 from aiortc.rtcrtpparameters import RTCRtpCodecCapability, RTCRtpCodecParameters
 
 from . import aiortc_private, aiortc_rtp
-from .forwarding import Outgoing
+from .forwarding import KeyframeGate, Outgoing
 from .relay_inlet import Inlet
 
 logger = logging.getLogger(__name__)
@@ -59,27 +59,6 @@ def codec_preferences(kind: str) -> list[RTCRtpCodecCapability]:
         for codec in RTCRtpSender.getCapabilities(kind).codecs
         if codec.mimeType.lower() in wanted
     ]
-
-
-class KeyframeGate:
-    """At most one keyframe request per ``interval`` s; a request in between waits."""
-
-    def __init__(self, interval: float) -> None:
-        self.interval = interval
-        self.pending = False
-        self._last: float | None = None
-
-    def want(self) -> None:
-        """Someone needs a keyframe."""
-        self.pending = True
-
-    def due(self, now: float) -> bool:
-        """Whether to send a request now (and note it as sent)."""
-        if not self.pending or (self._last is not None and now - self._last < self.interval):
-            return False
-        self.pending = False
-        self._last = now
-        return True
 
 
 class SenderTrack(MediaStreamTrack):
@@ -157,7 +136,8 @@ class Relay:
         #: PLIs sent to the publisher, and keyframe requests heard from subscribers.
         self.keyframes_requested = 0
         self.keyframe_requests_heard = 0
-        self._gate = KeyframeGate(keyframe_interval)
+        #: Keyframe requests to the publisher: at most one per ``keyframe_interval``.
+        self.keyframes = KeyframeGate(keyframe_interval)
         self._inlet: Inlet | None = None
         #: The streams being forwarded to, by kind (subscribers whose senders started).
         self.outgoing: dict[str, list[Outgoing]] = {kind: [] for kind in KINDS}
@@ -181,7 +161,7 @@ class Relay:
         for streams in self.outgoing.values():
             for outgoing in streams:
                 outgoing.restart()
-        self._gate.want()
+        self.keyframes.want()
         self._watch(pc)
 
         def connected() -> None:
@@ -226,7 +206,7 @@ class Relay:
 
     def want_keyframe(self) -> None:
         """Ask the publisher for a keyframe now, or as soon as the rate limit allows."""
-        self._gate.want()
+        self.keyframes.want()
         self.send_due_keyframe_request()
 
     def heard_keyframe_request(self) -> None:
@@ -234,20 +214,16 @@ class Relay:
         self.keyframe_requests_heard += 1
         self.want_keyframe()
 
-    def keyframe_pending(self) -> bool:
-        """Whether a keyframe request waits for the rate limit (or for video to arrive)."""
-        return self._gate.pending
-
     def missed_keyframe(self) -> None:
         """A subscriber waits for a keyframe: ask for one when the rate limit allows."""
-        self._gate.want()
+        self.keyframes.want()
 
     def send_due_keyframe_request(self) -> None:
         """Send the waiting keyframe request, if any and if the rate limit allows."""
         inlet = self._inlet
         if inlet is None or self._closed or inlet.video is None:
             return
-        if self._gate.due(time.monotonic()) and inlet.request_keyframe():
+        if self.keyframes.due(time.monotonic()) and inlet.request_keyframe():
             self.keyframes_requested += 1
 
     # -- media (the inlet's Fanout) ----------------------------------------------

@@ -34,7 +34,13 @@ from aiortc.rate import RemoteBitrateEstimator
 from aiortc.rtcdtlstransport import RTCDtlsTransport
 
 from . import aiortc_rtp
-from .forwarding import LossTracker, Outgoing, header_extension, vp8_keyframe_start
+from .forwarding import (
+    KeyframeGate,
+    LossTracker,
+    Outgoing,
+    header_extension,
+    vp8_keyframe_start,
+)
 
 #: SSRCs remembered per publisher connection (a stream or two per kind in practice).
 MAX_ROUTES = 64
@@ -53,15 +59,14 @@ class Fanout(Protocol):
     frames_in: dict[str, int]
     #: Packets in a codec the relay does not forward.
     frames_dropped: int
+    #: Keyframe requests waiting for the rate limit (``pending``).
+    keyframes: KeyframeGate
 
     def restarted(self, kind: str) -> None:
         """The publisher's stream of ``kind`` changed SSRC: numbering starts again."""
 
     def missed_keyframe(self) -> None:
         """A subscriber waits for a keyframe the packet just forwarded did not start."""
-
-    def keyframe_pending(self) -> bool:
-        """Whether a keyframe request waits to be sent."""
 
     def send_due_keyframe_request(self) -> None:
         """Send a waiting keyframe request, if the rate limit allows."""
@@ -152,6 +157,7 @@ class Inlet:
         self._fanout = fanout
         self._outgoing = fanout.outgoing
         self._frames = fanout.frames_in
+        self._keyframes = fanout.keyframes
         self._sources: dict[RTCRtpReceiver, Source] = {}
         self._routes: dict[int, Route] = {}
         self._ignored: set[int] = set()
@@ -242,7 +248,7 @@ class Inlet:
                     missed = True
             if missed:
                 self._fanout.missed_keyframe()
-        if source.video and self._fanout.keyframe_pending():
+        if source.video and self._keyframes.pending:
             self._fanout.send_due_keyframe_request()
 
     def _estimate(self, source: Source, data: bytes, ssrc: int) -> None:
