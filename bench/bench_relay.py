@@ -62,6 +62,9 @@ SUBSCRIBER_COUNTS = (1, 2, 4, 8)
 #: count; the pass-through's CPU per forwarded stream over Janus's.
 GOAL_SAVING = 10.0
 GOAL_JANUS = 1.5
+#: A subscriber getting fewer frames per second than this share of the publisher's:
+#: the relay fell behind (its CPU is then not what forwarding every frame costs).
+KEEP_UP = 0.9
 
 
 # -- the relay's process -------------------------------------------------------------------
@@ -344,7 +347,11 @@ async def bench(args: argparse.Namespace) -> None:
         f"goals: MediaRelay / passthrough >= {GOAL_SAVING:g}x at every count"
         + (f"; passthrough / Janus per forwarded stream <= {GOAL_JANUS:g}x" if args.janus else "")
         + "; CPU in % of one core; load: 1-minute load average when the row's cases began;"
-        " fps/sub: frames per second each subscriber got (passthrough / MediaRelay)"
+        " fps/sub: frames per second each subscriber got (passthrough / MediaRelay"
+        + (" / Janus" if args.janus else "")
+        + f"); verdict *: the peer fell behind (< {KEEP_UP:.0%} of the frames): its CPU,"
+        " and so the pass-through's advantage, is a floor; BEHIND: the pass-through fell"
+        " behind, no verdict"
     )
     print(
         f"{'case':<10}{'run':>4}{'load':>7}{'passthrough':>13}{'MediaRelay':>12}"
@@ -354,7 +361,7 @@ async def bench(args: argparse.Namespace) -> None:
             if args.janus
             else ""
         )
-        + f"{'fps/sub':>14}"
+        + f"{'fps/sub':>20}"
     )
     for n in SUBSCRIBER_COUNTS:
         for run in range(1, args.runs + 1):
@@ -362,7 +369,12 @@ async def bench(args: argparse.Namespace) -> None:
     for run in range(1, args.runs + 1):
         load_at = load_average()
         cpu, fps = await run_case("passthrough", 10, 1, frames, args)
-        print(f"{'10 x 1:1':<10}{run:>4}{load_at:>7}{cpu:>12.2f}%{'':>12}{'':>18}{fps:>14.1f}")
+        behind = "BEHIND" if fps < KEEP_UP * args.fps else ""
+        print(
+            f"{'10 x 1:1':<10}{run:>4}{load_at:>7}{cpu:>12.2f}%{'':>12}{'':>10}{behind:<8}"
+            f"{fps:>{20 + (44 if args.janus else 0)}.1f}",
+            flush=True,
+        )
 
 
 async def compare(n: int, run: int, frames: list[bytes], args: argparse.Namespace) -> str:
@@ -374,19 +386,31 @@ async def compare(n: int, run: int, frames: list[bytes], args: argparse.Namespac
     saving = theirs / max(ours, 0.01)
     row = (
         f"{f'1 -> {n}':<10}{run:>4}{load_at:>7}{ours:>12.2f}%{theirs:>11.1f}%"
-        f"{saving:>7.1f}x  {verdict(saving >= GOAL_SAVING):<8}"
+        f"{saving:>7.1f}x  {judge(saving >= GOAL_SAVING, ours_fps, theirs_fps, args.fps):<8}"
     )
+    rates = f"{ours_fps:.1f} / {theirs_fps:.1f}"
     if args.janus:
         from bench_janus import janus_cpu  # imports this module: loaded only when asked
 
         janus = await janus_cpu(n, args.seconds, fps=args.fps, frames=frames)
         per_stream, janus_per_stream = ours / n, float(janus["cpu_per_stream"])
+        janus_fps = float(janus["fps_per_subscriber"])
         ratio = per_stream / max(janus_per_stream, 0.01)
         row += (
             f"{per_stream:>11.2f}%{janus_per_stream:>10.2f}%{ratio:>10.2f}x  "
-            f"{verdict(ratio <= GOAL_JANUS):<8}"
+            f"{judge(ratio <= GOAL_JANUS, ours_fps, janus_fps, args.fps):<8}"
         )
-    return row + f"{ours_fps:>7.1f} / {theirs_fps:<4.1f}"
+        rates += f" / {janus_fps:.1f}"
+    return row + f"{rates:>20}"
+
+
+def judge(ok: bool, ours_fps: float, theirs_fps: float, fps: int) -> str:
+    """The verdict, unless a side fell behind (``KEEP_UP``): then its CPU is not what
+    forwarding every frame costs. The pass-through behind: no verdict; the peer behind:
+    its CPU is a floor, so is the pass-through's advantage (marked ``*``)."""
+    if ours_fps < KEEP_UP * fps:
+        return "BEHIND"
+    return verdict(ok) + ("*" if theirs_fps < KEEP_UP * fps else "")
 
 
 def main() -> None:
