@@ -8,11 +8,14 @@ plugin), one fresh Janus per case, in a private network namespace with the case'
 (see bench/janus.py for why); its CPU is the Janus process's own user + system time
 (/proc/PID/stat, all threads).
 
-Cases: 1 publisher -> 1 / 2 / 4 / 8 subscribers. Each: connect, wait for frames at every
-subscriber, warm up 2 s, measure ``--seconds``. Prints % of one core, frames/s per
-subscriber (proof that Janus forwards) and CPU per forwarded stream.
+Cases: 1 publisher -> 1 / 2 / 4 / 8 subscribers, each ``--runs`` times (default 2). Each:
+connect, wait for frames at every subscriber, warm up 2 s, measure ``--seconds``; then
+the same case through tlh's pass-through relay (bench_relay.py's), its peer under the
+same load. Prints per case and run the 1-minute load average, Janus's % of one core,
+frames/s per subscriber (proof that Janus forwards), CPU per forwarded stream of each,
+their ratio and a verdict against issue 21's goal (toward 1.5x).
 
-    .venv/bin/python bench/bench_janus.py [--seconds 10] [--fps 30]
+    .venv/bin/python bench/bench_janus.py [--seconds 10] [--fps 30] [--runs 2]
 
 ``janus_cpu(subscribers, seconds)`` is the same measurement for one case, to import
 (e.g. from bench_relay.py to print tlh/Janus ratios in one run).
@@ -36,7 +39,15 @@ import aiohttp
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_relay import SUBSCRIBER_COUNTS, Client, encode_loop
+from bench_relay import (
+    GOAL_JANUS,
+    SUBSCRIBER_COUNTS,
+    Client,
+    encode_loop,
+    load_average,
+    run_case,
+    verdict,
+)
 from janus import (
     JanusError,
     JanusSession,
@@ -155,19 +166,35 @@ async def bench(args: argparse.Namespace) -> None:
         f"{args.seconds:g} s per case; {os.cpu_count()} cores, "
         f"load {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}"
     )
-    print(f"{'case':<10}{'Janus CPU':>12}{'fps/sub':>10}{'CPU per forwarded stream':>28}")
+    print(
+        "its peer, run right after each Janus case: tlh's pass-through relay (bench_relay.py); "
+        f"goal: tlh / Janus per forwarded stream toward {GOAL_JANUS:g}x; "
+        "load = 1-minute load average at the case"
+    )
+    print(
+        f"{'case':<10}{'run':>4}{'load':>7}{'Janus CPU':>11}{'fps/sub':>9}{'Janus/stream':>14}"
+        f"{'tlh/stream':>12}{'tlh / Janus':>13}  verdict"
+    )
     for n in SUBSCRIBER_COUNTS:
-        row = await janus_cpu(n, args.seconds, fps=args.fps, frames=frames)
-        print(
-            f"{f'1 -> {n}':<10}{row['cpu_percent']:>11.1f}%{row['fps_per_subscriber']:>10.1f}"
-            f"{row['cpu_per_stream']:>27.2f}%"
-        )
+        for run in range(1, args.runs + 1):
+            load_at = load_average()
+            row = await janus_cpu(n, args.seconds, fps=args.fps, frames=frames)
+            tlh, _ = await run_case("passthrough", 1, n, frames, args)
+            theirs, ours = float(row["cpu_per_stream"]), tlh / n
+            ratio = ours / max(theirs, 0.01)
+            print(
+                f"{f'1 -> {n}':<10}{run:>4}{load_at:>7}{row['cpu_percent']:>10.1f}%"
+                f"{row['fps_per_subscriber']:>9.1f}{theirs:>13.2f}%{ours:>11.2f}%"
+                f"{ratio:>12.2f}x  {verdict(ratio <= GOAL_JANUS)}",
+                flush=True,
+            )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--fps", type=int, default=30)
+    parser.add_argument("--runs", type=int, default=2, help="Runs of each case (default 2).")
     parser.add_argument("--case", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--warm-up", type=float, default=WARM_UP, help=argparse.SUPPRESS)
     parser.add_argument("--frames", type=Path, help=argparse.SUPPRESS)

@@ -14,12 +14,17 @@ to it on loopback (offers and answers over the child's stdin/stdout).
 - ``passthrough``: tlh.media.relay.Relay; ``mediarelay``: aiortc.contrib.media.MediaRelay
   (the relay decodes once and encodes once per subscriber).
 
-Cases: 1 publisher -> 1 / 2 / 4 / 8 subscribers in both modes, then 10 relayed 1:1 calls
-(10 publishers each -> 1 subscriber) through the pass-through relay. Each case: connect,
-wait for frames at every subscriber, warm up 2 s, measure ``--seconds``. Prints % of one
-core per case, the frames per second each subscriber got, and the ratio at 8.
+Cases: 1 publisher -> 1 / 2 / 4 / 8 subscribers through the pass-through relay, then
+MediaRelay, then Debian's Janus (bench_janus.py; ``--no-janus`` skips it), one right after
+the other so the peers see the same load; then 10 relayed 1:1 calls (10 publishers each
+-> 1 subscriber) through the pass-through relay; each ``--runs`` times (default 2: the
+machine is shared). Each case: connect, wait for frames at every subscriber, warm up
+2 s, measure ``--seconds``. Prints per row the 1-minute load average, % of one core of
+each, and a verdict per subscriber count against issue 21's goals: MediaRelay's CPU
+>= 10x the pass-through's, and the pass-through's CPU per forwarded stream <= 1.5x
+Janus's; and the frames per second each subscriber got.
 
-    .venv/bin/python bench/bench_relay.py [--seconds 10] [--fps 30]
+    .venv/bin/python bench/bench_relay.py [--seconds 10] [--fps 30] [--runs 2] [--no-janus]
 """
 
 from __future__ import annotations
@@ -53,6 +58,13 @@ WIDTH, HEIGHT = 640, 480
 LOOP_SECONDS = 3
 BITRATE = 1_000_000
 SUBSCRIBER_COUNTS = (1, 2, 4, 8)
+#: Issue 21's goals: MediaRelay's CPU over the pass-through's, at every subscriber
+#: count; the pass-through's CPU per forwarded stream over Janus's.
+GOAL_SAVING = 10.0
+GOAL_JANUS = 1.5
+#: A subscriber getting fewer frames per second than this share of the publisher's:
+#: the relay fell behind (its CPU is then not what forwarding every frame costs).
+KEEP_UP = 0.9
 
 
 # -- the relay's process -------------------------------------------------------------------
@@ -312,6 +324,16 @@ async def run_case(
     return 100 * (cpu1 - cpu0) / wall, (got1 - got0) / wall / len(client.received)
 
 
+def load_average() -> str:
+    """The machine's 1-minute load average, as printed beside each case."""
+    return f"{os.getloadavg()[0]:.2f}"
+
+
+def verdict(ok: bool) -> str:
+    """A goal's verdict, as printed beside each case."""
+    return "meets" if ok else "MISSES"
+
+
 async def bench(args: argparse.Namespace) -> None:
     frames = await asyncio.to_thread(encode_loop, args.fps)
     load = os.getloadavg()
@@ -321,51 +343,86 @@ async def bench(args: argparse.Namespace) -> None:
         f"{args.seconds:g} s per case; {os.cpu_count()} cores, "
         f"load {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}"
     )
-    print(f"{'case':<24}{'passthrough':>14}{'MediaRelay':>14}{'fps/sub':>16}")
-    results: dict[int, dict[str, float]] = {}
-    for n in SUBSCRIBER_COUNTS:
-        row: dict[str, float] = {}
-        rates = []
-        for mode in ("passthrough", "mediarelay"):
-            row[mode], fps = await run_case(mode, 1, n, frames, args)
-            rates.append(f"{fps:.1f}")
-        results[n] = row
-        print(
-            f"{f'1 -> {n}':<24}{row['passthrough']:>13.1f}%{row['mediarelay']:>13.1f}%"
-            f"{' / '.join(rates):>16}"
-        )
-    at8 = results[SUBSCRIBER_COUNTS[-1]]
     print(
-        f"ratio at 8 subscribers: MediaRelay / passthrough = "
-        f"{at8['mediarelay'] / max(at8['passthrough'], 0.01):.1f}x"
+        f"goals: MediaRelay / passthrough >= {GOAL_SAVING:g}x at every count"
+        + (f"; passthrough / Janus per forwarded stream <= {GOAL_JANUS:g}x" if args.janus else "")
+        + "; CPU in % of one core; load: 1-minute load average when the row's cases began;"
+        " fps/sub: frames per second each subscriber got (passthrough / MediaRelay"
+        + (" / Janus" if args.janus else "")
+        + f"); verdict *: the peer fell behind (< {KEEP_UP:.0%} of the frames): its CPU,"
+        " and so the pass-through's advantage, is a floor; BEHIND: the pass-through fell"
+        " behind, no verdict"
     )
-    cpu, fps = await run_case("passthrough", 10, 1, frames, args)
-    print(f"{'10 relayed 1:1 calls':<24}{cpu:>13.1f}%{'-':>14}{fps:>16.1f}")
-    if args.janus:
-        await against_janus(results, frames, args)
-
-
-async def against_janus(
-    results: dict[int, dict[str, float]], frames: list[bytes], args: argparse.Namespace
-) -> None:
-    """The same publisher/subscriber cases through Debian's Janus: CPU per forwarded
-    stream, tlh's pass-through as a ratio to Janus's."""
-    from bench_janus import janus_cpu  # imports this module: loaded only when asked
-
-    print(f"{'case':<24}{'tlh/stream':>14}{'Janus/stream':>14}{'tlh / Janus':>16}")
+    print(
+        f"{'case':<10}{'run':>4}{'load':>7}{'passthrough':>13}{'MediaRelay':>12}"
+        f"{'saving':>8}  {'verdict':<8}"
+        + (
+            f"{'per stream':>12}{'Janus/str':>11}{'tlh/Janus':>11}  {'verdict':<8}"
+            if args.janus
+            else ""
+        )
+        + f"{'fps/sub':>20}"
+    )
     for n in SUBSCRIBER_COUNTS:
+        for run in range(1, args.runs + 1):
+            print(await compare(n, run, frames, args), flush=True)
+    for run in range(1, args.runs + 1):
+        load_at = load_average()
+        cpu, fps = await run_case("passthrough", 10, 1, frames, args)
+        behind = "BEHIND" if fps < KEEP_UP * args.fps else ""
+        print(
+            f"{'10 x 1:1':<10}{run:>4}{load_at:>7}{cpu:>12.2f}%{'':>12}{'':>10}{behind:<8}"
+            f"{fps:>{20 + (44 if args.janus else 0)}.1f}",
+            flush=True,
+        )
+
+
+async def compare(n: int, run: int, frames: list[bytes], args: argparse.Namespace) -> str:
+    """One row: 1 -> ``n`` through the pass-through relay, then MediaRelay (and Janus)
+    right after it, so all of them see the same load."""
+    load_at = load_average()
+    ours, ours_fps = await run_case("passthrough", 1, n, frames, args)
+    theirs, theirs_fps = await run_case("mediarelay", 1, n, frames, args)
+    saving = theirs / max(ours, 0.01)
+    row = (
+        f"{f'1 -> {n}':<10}{run:>4}{load_at:>7}{ours:>12.2f}%{theirs:>11.1f}%"
+        f"{saving:>7.1f}x  {judge(saving >= GOAL_SAVING, ours_fps, theirs_fps, args.fps):<8}"
+    )
+    rates = f"{ours_fps:.1f} / {theirs_fps:.1f}"
+    if args.janus:
+        from bench_janus import janus_cpu  # imports this module: loaded only when asked
+
         janus = await janus_cpu(n, args.seconds, fps=args.fps, frames=frames)
-        ours = results[n]["passthrough"] / n
-        theirs = float(janus["cpu_per_stream"])
-        print(f"{f'1 -> {n}':<24}{ours:>13.2f}%{theirs:>13.2f}%{ours / max(theirs, 0.01):>15.2f}x")
+        per_stream, janus_per_stream = ours / n, float(janus["cpu_per_stream"])
+        janus_fps = float(janus["fps_per_subscriber"])
+        ratio = per_stream / max(janus_per_stream, 0.01)
+        row += (
+            f"{per_stream:>11.2f}%{janus_per_stream:>10.2f}%{ratio:>10.2f}x  "
+            f"{judge(ratio <= GOAL_JANUS, ours_fps, janus_fps, args.fps):<8}"
+        )
+        rates += f" / {janus_fps:.1f}"
+    return row + f"{rates:>20}"
+
+
+def judge(ok: bool, ours_fps: float, theirs_fps: float, fps: int) -> str:
+    """The verdict, unless a side fell behind (``KEEP_UP``): then its CPU is not what
+    forwarding every frame costs. The pass-through behind: no verdict; the peer behind:
+    its CPU is a floor, so is the pass-through's advantage (marked ``*``)."""
+    if ours_fps < KEEP_UP * fps:
+        return "BEHIND"
+    return verdict(ok) + ("*" if theirs_fps < KEEP_UP * fps else "")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--fps", type=int, default=30)
+    parser.add_argument("--runs", type=int, default=2, help="Runs of each case (default 2).")
     parser.add_argument(
-        "--janus", action="store_true", help="Also run the cases through Janus (bench_janus)."
+        "--no-janus",
+        dest="janus",
+        action="store_false",
+        help="Skip the Janus comparison (bench_janus; needs Debian's janus).",
     )
     parser.add_argument("--serve", choices=("passthrough", "mediarelay"), help=argparse.SUPPRESS)
     args = parser.parse_args()

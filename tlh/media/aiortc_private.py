@@ -1,4 +1,5 @@
-"""Every use tlh makes of aiortc's private parts, behind small functions (aiortc 1.16.0).
+"""aiortc's private parts tlh uses at the level of receivers, senders and connections
+(aiortc 1.16.0); those of the packet path below them are in ``aiortc_rtp``.
 
 The relay forwards encoded media without decoding it, which aiortc's public API cannot
 do: a receiver always hands its re-assembled frames to a decoder thread, and a sender

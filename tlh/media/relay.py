@@ -1,52 +1,54 @@
 """The server's media relay: one publisher's audio and video to N subscribers, never decoded.
 
 A relay that decodes and re-encodes spent 83 % of a core on 1 publisher -> 8
-subscribers here; handing on the re-assembled encoded frames and forwarding keyframe
-requests spent 5.6 %. So:
+subscribers here. One that handed aiortc's re-assembled frames to each subscriber's
+sender spent 5-6 % at 1 subscriber, most of it aiortc's per-packet machinery around a
+payload it never looked at. So the relay forwards packets:
 
-- the publisher's receivers are tapped (``aiortc_private.tap_encoded_frames``): each
-  re-assembled VP8 frame or Opus packet becomes one ``av.Packet``, shared by every
-  subscriber's track; aiortc's sender sends a packet through its encoder's ``pack()``
-  (no encode);
+- the publisher's decrypted RTP packets are taken as they arrive (``relay_inlet``: its
+  receivers' reports, NACKs and REMB go on as aiortc's would) and each is written to
+  every subscriber's wire at once, with that subscriber's payload type, SSRC, sequence
+  numbers and timestamps (``forwarding.Outgoing``): no jitter buffer, no sender task,
+  no queue, no object per packet but the bytes sent;
 - one codec end to end: VP8 (+RTX) and Opus are the only codecs either side is offered,
   so what arrives can be sent as it is;
-- a subscriber's video starts on a keyframe: until one passes, its frames are skipped and
-  a keyframe is asked of the publisher (a PLI), as it is when a subscriber sends PLI/FIR
-  or falls behind. PLIs upstream are rate-limited to one per ``keyframe_interval``;
+- a subscriber's video starts on a keyframe: until one passes, its packets are skipped
+  and a keyframe is asked of the publisher (a PLI), as it is when a subscriber sends
+  PLI/FIR. PLIs upstream are rate-limited to one per ``keyframe_interval``; a
+  subscriber's NACK is answered from the packets last sent to it;
+- aiortc keeps the connections, ICE, DTLS, the RTCP it sends and receives, and each
+  subscriber's sender (its Sender Reports carry the forwarded packets' figures);
 - every remote track is drained; a peer whose connection fails is closed, and
   ``close()`` closes them all.
 
 A relay owns the peer connections it is given. Attach a publisher or add a subscriber
 before its offer/answer exchange: both add their transceivers (with the codec choice) to
-the connection, and the publisher's receivers must be tapped before they connect.
+the connection.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import fractions
 import logging
 import time
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from typing import Any
 
-import av
-from aiortc import RTCPeerConnection, RTCRtpReceiver, RTCRtpSender, RTCRtpTransceiver
+from aiortc import RTCPeerConnection, RTCRtpSender, RTCRtpTransceiver
 from aiortc.jitterbuffer import JitterFrame
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 from aiortc.rtcrtpparameters import RTCRtpCodecCapability, RTCRtpCodecParameters
 
-from . import aiortc_private
+from . import aiortc_private, aiortc_rtp
+from .forwarding import KeyframeGate, Outgoing
+from .relay_inlet import Inlet
 
 logger = logging.getLogger(__name__)
 
 KINDS = ("audio", "video")
 #: The one codec per kind the relay forwards (mime types as aiortc spells them).
 CODECS = {"audio": "audio/opus", "video": "video/VP8"}
-#: Frames a subscriber may fall behind before it is cut back to the next keyframe
-#: (video: ~1/3 s at 30 fps) or loses its oldest packet (audio: 1 s of 20 ms packets).
-QUEUE_FRAMES = {"audio": 50, "video": 10}
 
 
 def codec_preferences(kind: str) -> list[RTCRtpCodecCapability]:
@@ -59,102 +61,86 @@ def codec_preferences(kind: str) -> list[RTCRtpCodecCapability]:
     ]
 
 
-def is_vp8_keyframe(data: bytes) -> bool:
-    """A VP8 frame is a keyframe when bit 0 of its frame tag is 0 (RFC 6386 9.1)."""
-    return bool(data) and data[0] & 0x01 == 0
+class SenderTrack(MediaStreamTrack):
+    """A subscriber's outgoing track, as aiortc sees it: it never yields a frame (the
+    relay writes the packets itself); its sender's first read says the sender started."""
 
-
-class KeyframeGate:
-    """At most one keyframe request per ``interval`` s; a request in between waits."""
-
-    def __init__(self, interval: float) -> None:
-        self.interval = interval
-        self.pending = False
-        self._last: float | None = None
-
-    def want(self) -> None:
-        """Someone needs a keyframe."""
-        self.pending = True
-
-    def due(self, now: float) -> bool:
-        """Whether to send a request now (and note it as sent)."""
-        if not self.pending or (self._last is not None and now - self._last < self.interval):
-            return False
-        self.pending = False
-        self._last = now
-        return True
-
-
-class ForwardedTrack(MediaStreamTrack):
-    """A subscriber's outgoing track: the publisher's encoded frames, as ``av.Packet``.
-
-    It takes frames only once its sender reads (so a connecting subscriber builds up no
-    backlog), and video only from a keyframe on: the frames it refuses meanwhile make the
-    relay ask the publisher for one.
-    """
-
-    def __init__(self, kind: str) -> None:
+    def __init__(self, kind: str, started: Callable[[], None]) -> None:
         super().__init__()
         self.kind = kind
-        self.needs_keyframe = kind == "video"
-        self.reading = False
-        self._queue: asyncio.Queue[av.Packet[Any] | None] = asyncio.Queue()
+        self._started: Callable[[], None] | None = started
+        self._ended = asyncio.get_running_loop().create_future()
 
-    def push(self, packet: av.Packet[Any], keyframe: bool) -> bool:
-        """Queue ``packet``; False when this track is waiting for a keyframe."""
-        if not self.reading or self.readyState != "live":
-            return True
-        if self.needs_keyframe and not keyframe:
-            return False
-        if self._queue.qsize() >= QUEUE_FRAMES[self.kind]:
-            if self.kind == "audio":
-                self._queue.get_nowait()
-            else:  # behind: what is queued is stale, and the next delta frame undecodable
-                self._drain_queue()
-                if not keyframe:
-                    self.needs_keyframe = True
-                    return False
-        self.needs_keyframe = False
-        self._queue.put_nowait(packet)
-        return True
-
-    async def recv(self) -> av.Packet[Any]:
-        """The next packet to send (aiortc's sender packs it without encoding)."""
-        if self.readyState != "live":
-            raise MediaStreamError
-        self.reading = True
-        packet = await self._queue.get()
-        if packet is None:
-            raise MediaStreamError
-        return packet
+    async def recv(self) -> Any:
+        """Note the sender started, then wait for the end of the track."""
+        if self._started is not None:
+            started, self._started = self._started, None
+            started()
+        if self.readyState == "live":
+            await asyncio.shield(self._ended)
+        raise MediaStreamError
 
     def stop(self) -> None:
-        """End the track and wake a waiting ``recv``."""
+        """End the track and wake its sender."""
         super().stop()
-        self._drain_queue()
-        self._queue.put_nowait(None)
+        self._started = None
+        if not self._ended.done():
+            self._ended.set_result(None)
 
-    def _drain_queue(self) -> None:
-        while not self._queue.empty():
-            self._queue.get_nowait()
+
+class Subscription:
+    """One subscriber's stream of one kind: its track, sender and ``Outgoing``."""
+
+    def __init__(self, relay: Relay, pc: RTCPeerConnection, kind: str) -> None:
+        self.kind = kind
+        self.track = SenderTrack(kind, self._started)
+        self.transceiver: RTCRtpTransceiver = pc.addTransceiver(self.track, direction="sendonly")
+        self.transceiver.setCodecPreferences(codec_preferences(kind))
+        sender = self.transceiver.sender
+        self.outgoing = Outgoing(kind, aiortc_rtp.RtpOutlet(sender))
+        self._relay = relay
+        aiortc_private.on_keyframe_request(sender, relay.heard_keyframe_request)
+        aiortc_rtp.on_retransmit_request(sender, self.outgoing.retransmit)
+
+    def _started(self) -> None:
+        """The sender runs with negotiated parameters: forward to it from now on."""
+        codecs = aiortc_rtp.negotiated_codecs(self.transceiver)
+        payload_type = codecs[0].payloadType if codecs else None
+        if payload_type is None or codecs[0].mimeType.lower() != CODECS[self.kind].lower():
+            logger.warning("relay subscriber negotiated no %s", CODECS[self.kind])
+            return
+        ssrc, rtx_ssrc = aiortc_rtp.sender_ssrcs(self.transceiver.sender)
+        mid_id = aiortc_rtp.extension_id(self.transceiver, aiortc_rtp.MID_URI)
+        mid = self.transceiver.mid
+        aiortc_rtp.small_reads(self.transceiver.sender.transport)  # its RTCP
+        self.outgoing.configure(
+            payload_type,
+            ssrc,
+            aiortc_rtp.rtx_payload_type(codecs, payload_type),
+            rtx_ssrc,
+            (mid_id, mid) if mid_id and mid else None,
+        )
+        self._relay.start_forwarding(self)
 
 
 class Relay:
-    """Forwards one publisher's encoded audio and video to every subscriber."""
+    """Forwards one publisher's audio and video packets to every subscriber."""
 
     def __init__(self, *, keyframe_interval: float = 0.5) -> None:
         self.publisher: RTCPeerConnection | None = None
-        self.subscribers: dict[RTCPeerConnection, list[ForwardedTrack]] = {}
-        #: Encoded frames received from the publisher, by kind.
+        self.subscribers: dict[RTCPeerConnection, list[Subscription]] = {}
+        #: Frames received from the publisher, by kind (video: counted by last packet).
         self.frames_in = dict.fromkeys(KINDS, 0)
-        #: Frames in a codec other than the relay's (never forwarded).
+        #: Packets in a codec other than the relay's (never forwarded).
         self.frames_dropped = 0
         #: PLIs sent to the publisher, and keyframe requests heard from subscribers.
         self.keyframes_requested = 0
         self.keyframe_requests_heard = 0
-        self._gate = KeyframeGate(keyframe_interval)
-        self._video_receiver: RTCRtpReceiver | None = None
-        self._time_bases: dict[int, fractions.Fraction] = {}
+        #: Keyframe requests to the publisher: at most one per ``keyframe_interval``.
+        self.keyframes = KeyframeGate(keyframe_interval)
+        self._inlet: Inlet | None = None
+        #: The streams being forwarded to, by kind (subscribers whose senders started).
+        self.outgoing: dict[str, list[Outgoing]] = {kind: [] for kind in KINDS}
         self._tasks: set[asyncio.Task[Any]] = set()
         self._closed = False
 
@@ -165,33 +151,37 @@ class Relay:
         old, self.publisher = self.publisher, pc
         if old is not None:
             await aiortc_private.close_peer(old)
+        forwarded = []
         for kind in KINDS:
             transceiver = pc.addTransceiver(kind, direction="recvonly")
             transceiver.setCodecPreferences(codec_preferences(kind))
-            self._tap(transceiver, forward=True)
-        self._video_receiver = next(t.receiver for t in pc.getTransceivers() if t.kind == "video")
-        for tracks in self.subscribers.values():
-            for track in tracks:
-                track.needs_keyframe = track.kind == "video"
-        self._gate.want()
+            self._tap(transceiver)
+            forwarded.append(transceiver)
+        inlet = self._inlet = Inlet(pc, forwarded, CODECS, self)
+        for streams in self.outgoing.values():
+            for outgoing in streams:
+                outgoing.restart()
+        self.keyframes.want()
         self._watch(pc)
+
+        def connected() -> None:
+            if pc.connectionState == "connected" and self._inlet is inlet:
+                inlet.start()
+
+        pc.on("connectionstatechange", connected)
 
     def add_subscriber(self, pc: RTCPeerConnection) -> None:
         """Send the publisher's audio and video to ``pc``."""
-        tracks = []
-        for kind in KINDS:
-            track = ForwardedTrack(kind)
-            transceiver = pc.addTransceiver(track, direction="sendonly")
-            transceiver.setCodecPreferences(codec_preferences(kind))
-            aiortc_private.on_keyframe_request(transceiver.sender, self._heard_keyframe_request)
-            tracks.append(track)
-        self.subscribers[pc] = tracks
+        self.subscribers[pc] = [Subscription(self, pc, kind) for kind in KINDS]
         self._watch(pc)
 
     async def remove_subscriber(self, pc: RTCPeerConnection) -> None:
         """Stop forwarding to ``pc`` and close it."""
-        for track in self.subscribers.pop(pc, []):
-            track.stop()
+        for subscription in self.subscribers.pop(pc, []):
+            streams = self.outgoing[subscription.kind]
+            if subscription.outgoing in streams:
+                streams.remove(subscription.outgoing)
+            subscription.track.stop()
         await aiortc_private.close_peer(pc)
 
     async def close(self) -> None:
@@ -201,66 +191,64 @@ class Relay:
             await self.remove_subscriber(pc)
         if self.publisher is not None:
             await aiortc_private.close_peer(self.publisher)
+        self._inlet = None
         for task in list(self._tasks):
             task.cancel()
         if self._tasks:
             await asyncio.wait(self._tasks, timeout=2.0)
 
+    def start_forwarding(self, subscription: Subscription) -> None:
+        """``subscription``'s sender started: it gets the publisher's packets from now."""
+        if any(subscription in subs for subs in self.subscribers.values()):
+            self.outgoing[subscription.kind].append(subscription.outgoing)
+
     # -- keyframes --------------------------------------------------------------
 
     def want_keyframe(self) -> None:
         """Ask the publisher for a keyframe now, or as soon as the rate limit allows."""
-        self._gate.want()
-        self._send_due_keyframe_request()
+        self.keyframes.want()
+        self.send_due_keyframe_request()
 
-    def _heard_keyframe_request(self) -> None:
+    def heard_keyframe_request(self) -> None:
+        """A subscriber asked for a keyframe (PLI or FIR)."""
         self.keyframe_requests_heard += 1
         self.want_keyframe()
 
-    def _send_due_keyframe_request(self) -> None:
-        receiver = self._video_receiver
-        if receiver is None or self._closed or not self._gate.due(time.monotonic()):
+    def missed_keyframe(self) -> None:
+        """A subscriber waits for a keyframe: ask for one when the rate limit allows."""
+        self.keyframes.want()
+
+    def send_due_keyframe_request(self) -> None:
+        """Send the waiting keyframe request, if any and if the rate limit allows."""
+        inlet = self._inlet
+        if inlet is None or self._closed or inlet.video is None:
             return
-        self.keyframes_requested += 1
-        self._own(aiortc_private.request_keyframe(receiver))
+        if self.keyframes.due(time.monotonic()) and inlet.request_keyframe():
+            self.keyframes_requested += 1
 
-    # -- media ------------------------------------------------------------------
+    # -- media (the inlet's Fanout) ----------------------------------------------
 
-    def _tap(self, transceiver: RTCRtpTransceiver, *, forward: bool) -> None:
-        """Take the receiver's frames from its decoder: forwarded, or (a subscriber's own
-        media, which this relay does not carry) dropped."""
-        kind = transceiver.kind
+    def restarted(self, kind: str) -> None:
+        """The publisher's ``kind`` changed SSRC: every subscriber starts it again."""
+        for outgoing in self.outgoing[kind]:
+            outgoing.restart()
+
+    def own(self, coro: Coroutine[Any, Any, Any]) -> None:
+        """Run ``coro`` as the relay's task (awaited or cancelled by ``close``)."""
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._finished)
+
+    # -- peers' own media ----------------------------------------------------------
+
+    def _tap(self, transceiver: RTCRtpTransceiver) -> None:
+        """Frames aiortc re-assembles itself (before the inlet starts, or of a track the
+        relay does not carry) go nowhere: nothing is decoded."""
 
         def sink(codec: RTCRtpCodecParameters, frame: JitterFrame) -> None:
-            if forward:
-                self._forward(kind, codec, frame)
+            pass
 
         aiortc_private.tap_encoded_frames(transceiver.receiver, sink)
-
-    def _forward(self, kind: str, codec: RTCRtpCodecParameters, frame: JitterFrame) -> None:
-        """Runs once per frame on the event loop, inside aiortc's packet handling."""
-        if codec.mimeType.lower() != CODECS[kind].lower():
-            self.frames_dropped += 1
-            return
-        self.frames_in[kind] += 1
-        packet = av.Packet(frame.data)
-        packet.pts = frame.timestamp
-        packet.time_base = self._time_base(codec.clockRate)
-        keyframe = kind == "audio" or is_vp8_keyframe(frame.data)
-        missed = False
-        for tracks in self.subscribers.values():
-            for track in tracks:
-                if track.kind == kind and not track.push(packet, keyframe):
-                    missed = True
-        if missed:
-            self._gate.want()
-        if kind == "video":
-            self._send_due_keyframe_request()
-
-    def _time_base(self, clock_rate: int) -> fractions.Fraction:
-        if clock_rate not in self._time_bases:
-            self._time_bases[clock_rate] = fractions.Fraction(1, clock_rate)
-        return self._time_bases[clock_rate]
 
     def _watch(self, pc: RTCPeerConnection) -> None:
         """Tap and drain every remote track of ``pc``; close ``pc`` if its connection fails.
@@ -272,12 +260,12 @@ class Relay:
         def track_added(track: MediaStreamTrack) -> None:
             for transceiver in pc.getTransceivers():
                 if transceiver.receiver.track is track:
-                    self._tap(transceiver, forward=False)
-            self._own(_drain(track))
+                    self._tap(transceiver)
+            self.own(_drain(track))
 
         def state_changed() -> None:
             if pc.connectionState == "failed":
-                self._own(self._drop(pc))
+                self.own(self._drop(pc))
 
         pc.on("track", track_added)
         pc.on("connectionstatechange", state_changed)
@@ -287,13 +275,8 @@ class Relay:
             await self.remove_subscriber(pc)
             return
         if pc is self.publisher:
-            self.publisher, self._video_receiver = None, None
+            self.publisher, self._inlet = None, None
         await aiortc_private.close_peer(pc)
-
-    def _own(self, coro: Coroutine[Any, Any, Any]) -> None:
-        task = asyncio.get_running_loop().create_task(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._finished)
 
     def _finished(self, task: asyncio.Task[Any]) -> None:
         self._tasks.discard(task)
