@@ -106,6 +106,25 @@ async def browser() -> AsyncIterator[Any]:
             await instance.close()
 
 
+@pytest.fixture
+async def two_cameras() -> AsyncIterator[Any]:
+    """Headless Chromium whose fake devices include two cameras (fake_device_0 and _1)
+    besides its three fake microphones, for the device pickers."""
+    playwright_api = pytest.importorskip("playwright.async_api")
+    args = [
+        "--use-fake-device-for-media-stream=device-count=2"
+        if a == "--use-fake-device-for-media-stream"
+        else a
+        for a in CHROMIUM_ARGS
+    ]
+    async with playwright_api.async_playwright() as pw:
+        instance = await pw.chromium.launch(executable_path=str(CHROMIUM), args=args)
+        try:
+            yield instance
+        finally:
+            await instance.close()
+
+
 async def new_page(browser: Any, width: int = 1024, height: int = 768) -> Any:
     """A page in a fresh context (its own cookies and storage), camera/mic granted."""
     context = await browser.new_context(viewport={"width": width, "height": height})
@@ -235,3 +254,17 @@ async def pass_device_check(page: Any, link: str) -> None:
     await no_overflow(page)
     await page.get_by_role("button", name="Continue", exact=True).click()
     await page.get_by_role("heading", name="Waiting room").wait_for(timeout=10_000)
+
+
+async def open_call_page(page: Any, url: str) -> None:
+    """Open the clinician's call page from its login link, see the camera in the device
+    check, and continue to the call page."""
+    await page.goto(url)
+    await page.get_by_role("heading", name="Check your camera and microphone").wait_for(
+        timeout=10_000
+    )
+    await page.wait_for_function(
+        "() => document.getElementById('device-preview').videoWidth > 0", timeout=10_000
+    )
+    await page.get_by_role("button", name="Continue", exact=True).click()
+    await page.locator("#desk").wait_for(timeout=10_000)

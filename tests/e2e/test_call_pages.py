@@ -20,6 +20,7 @@ from .browser import (
     needs_chromium,
     new_page,
     no_overflow,
+    open_call_page,
     pass_device_check,
     post_json,
 )
@@ -46,7 +47,7 @@ async def _client_waiting_and_staff_page(server: LiveServer, browser: Any) -> tu
     client = await new_page(browser, 360, 640)
     await pass_device_check(client, link)
     staff = await new_page(browser, 1280, 800)
-    await staff.goto(call_link)
+    await open_call_page(staff, call_link)
     admit = staff.locator("#waiting-list button", has_text="Admit")
     await admit.first.wait_for(timeout=15_000)
     return client, staff, admit
@@ -146,7 +147,7 @@ async def test_the_clinician_page_locks_and_signs_out_when_idle(
     staff = await new_page(browser, 1280, 800)
     # The page's own clock, run forward: the policy's 15 idle minutes pass at once.
     await staff.clock.install()
-    await staff.goto(call_link)
+    await open_call_page(staff, call_link)
     await staff.get_by_text("Signed in as Dr. Lee").wait_for(timeout=10_000)
     await staff.locator("body[data-ready]").wait_for(state="attached", timeout=10_000)
     me = "async () => (await fetch('/api/v1/me')).status"

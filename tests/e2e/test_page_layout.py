@@ -23,6 +23,7 @@ from .browser import (
     needs_chromium,
     new_page,
     no_overflow,
+    open_call_page,
     pass_device_check,
     post_json,
 )
@@ -136,7 +137,7 @@ async def test_the_clinician_page_at_1280_by_800(live_server: LiveServer, browse
 
     staff = await new_page(browser, 1280, 800)
     not_found = missing(staff)
-    await staff.goto(await call_link(live_server, clinician))
+    await open_call_page(staff, await call_link(live_server, clinician))
     await staff.locator("body[data-ready]").wait_for(state="attached", timeout=15_000)
     rows = staff.locator("#waiting-list li[data-entry]")
     await rows.nth(1).wait_for(timeout=10_000)

@@ -1,5 +1,7 @@
 // The device check: camera preview, microphone level meter, choice of camera, microphone
-// and speaker, and plain help when permission is denied or nothing is found.
+// and speaker, and plain help when permission is denied or nothing is found. Used by the
+// client's page (/j) and the clinician's call page (/c); the choice is kept in this
+// browser's localStorage (device ids only, nothing about the person).
 
 import { $ } from "./api.js";
 import { connectionTest } from "./conntest.js";
@@ -14,7 +16,15 @@ export function savedChoice() {
   }
 }
 
-function verdict(error) {
+// Remember one choice ("camera", "microphone", "speaker") for the next visit.
+export function saveChoice(key, id) {
+  const choice = savedChoice();
+  choice[key] = id;
+  try { localStorage.setItem(SAVED, JSON.stringify(choice)); } catch { /* storage off: not kept */ }
+}
+
+// A getUserMedia failure as "denied" (blocked by the person or the browser) or "missing".
+export function verdict(error) {
   if (!error) return "ok";
   if (error.name === "NotAllowedError" || error.name === "SecurityError") return "denied";
   return "missing";
@@ -63,7 +73,8 @@ export function levelMeter(stream, meter) {
   return () => { cancelAnimationFrame(frame); context.close().catch(() => {}); };
 }
 
-function fill(select, devices, kind, current) {
+// A picker's options: the devices of one kind, the one in use selected.
+export function fill(select, devices, kind, current) {
   select.replaceChildren();
   let n = 0;
   for (const device of devices.filter((d) => d.kind === kind)) {
@@ -83,6 +94,15 @@ const HELP = {
   missing: "We could not find a camera or microphone. Plug one in or close other apps that use it, then press Try again.",
 };
 
+// What to do about a blocked or missing device, in words ("denied" | "missing").
+export function deviceHelp(problem) { return HELP[problem]; }
+
+// Every camera, microphone and speaker the browser lists (none where it cannot tell).
+export async function listDevices() {
+  if (!navigator.mediaDevices || !navigator.mediaDevices.enumerateDevices) return [];
+  return navigator.mediaDevices.enumerateDevices();
+}
+
 export async function setSpeaker(element, id) {
   if (id && typeof element.setSinkId === "function") {
     try { await element.setSinkId(id); } catch { /* keep the default output */ }
@@ -90,6 +110,8 @@ export async function setSpeaker(element, id) {
 }
 
 // Runs the step; resolves with {stream, result, choice} when the person presses Continue.
+// `ui.show` shows the step; the connection test is wired unless `ui.connectionTest` is
+// false (the clinician's page has none: it tests a client link's path).
 export function deviceStep(ui) {
   return new Promise((resolve) => {
     let current = null;
@@ -112,8 +134,7 @@ export function deviceStep(ui) {
       preview.srcObject = current.stream;
       stopMeter = levelMeter(current.stream, $("mic-level"));
       describe();
-      const devices = navigator.mediaDevices && navigator.mediaDevices.enumerateDevices
-        ? await navigator.mediaDevices.enumerateDevices() : [];
+      const devices = await listDevices();
       const cam = current.stream.getVideoTracks()[0];
       const mic = current.stream.getAudioTracks()[0];
       fill($("camera-select"), devices, "videoinput", cam && cam.getSettings().deviceId);
@@ -124,7 +145,7 @@ export function deviceStep(ui) {
     };
     const pick = (key, select) => select.addEventListener("change", () => {
       choice[key] = select.value;
-      localStorage.setItem(SAVED, JSON.stringify(choice));
+      saveChoice(key, select.value);
       if (key !== "speaker") begin();
     });
     // The camera may still be starting when "Test my connection" is pressed: wait for it
@@ -134,12 +155,16 @@ export function deviceStep(ui) {
     pick("camera", $("camera-select"));
     pick("microphone", $("mic-select"));
     pick("speaker", $("speaker-select"));
-    connectionTest(async () => {
-      if (starting) await starting.catch(() => {});
-      return current && current.stream;
-    }, ui.iceServers);
+    if (ui.connectionTest !== false) {
+      connectionTest(async () => {
+        if (starting) await starting.catch(() => {});
+        return current && current.stream;
+      }, ui.iceServers);
+    }
     $("device-retry").addEventListener("click", begin);
-    $("device-continue").addEventListener("click", () => {
+    $("device-continue").addEventListener("click", async () => {
+      // Pressed while the camera is still starting: wait for it (there is no stream yet).
+      if (starting) await starting.catch(() => {});
       stopMeter();
       const speaker = $("speaker-choice").hidden ? "skipped" : "ok";
       resolve({ stream: current.stream, result: { camera: current.camera, microphone: current.microphone, speaker }, choice });
