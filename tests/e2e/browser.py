@@ -107,12 +107,14 @@ async def browser() -> AsyncIterator[Any]:
 
 
 @pytest.fixture
-async def two_cameras() -> AsyncIterator[Any]:
-    """Headless Chromium whose fake devices include two cameras (fake_device_0 and _1)
-    besides its three fake microphones, for the device pickers."""
+async def three_cameras() -> AsyncIterator[Any]:
+    """Headless Chromium with three fake cameras besides its three fake microphones, for
+    the device pickers: fake_device_0 (I420, as usual), fake_device_1 (a Y16 depth camera,
+    whose frames a call does not carry: not used) and fake_device_2 (MJPEG, as a USB
+    webcam)."""
     playwright_api = pytest.importorskip("playwright.async_api")
     args = [
-        "--use-fake-device-for-media-stream=device-count=2"
+        "--use-fake-device-for-media-stream=device-count=3"
         if a == "--use-fake-device-for-media-stream"
         else a
         for a in CHROMIUM_ARGS
@@ -196,6 +198,18 @@ async def client_link(server: LiveServer) -> tuple[str, str]:
         assert status == 201, link
     token = link["url"].rsplit("#", 1)[1]
     return f"{server.url}/j#{token}", f"{clinician_token}|{appointment_id}"
+
+
+async def call_link(server: LiveServer, clinician: str) -> str:
+    """A one-time login link to the clinician's call page, for their appointment
+    (``clinician`` as :func:`client_link` answers it)."""
+    token, appointment_id = clinician.split("|")
+    async with aiohttp.ClientSession(headers={"Authorization": f"Bearer {token}"}) as http:
+        status, made = await post_json(
+            http, f"{server.url}/api/v1/call-links", {"appointment_id": appointment_id}
+        )
+    assert status == 201, made
+    return f"{server.url}/c#{made['url'].rsplit('#', 1)[1]}"
 
 
 async def client_appointment_link(

@@ -19,6 +19,7 @@ from .browser import (
     SHOTS,
     WATCH_FRAMES,
     LiveServer,
+    call_link,
     client_link,
     needs_chromium,
     new_page,
@@ -29,17 +30,6 @@ from .browser import (
 )
 
 pytestmark = [pytest.mark.timeout(150), needs_chromium]
-
-
-async def call_link(server: LiveServer, clinician: str) -> str:
-    """A one-time login link to the clinician's call page, for their appointment."""
-    token, appointment_id = clinician.split("|")
-    async with aiohttp.ClientSession(headers={"Authorization": f"Bearer {token}"}) as http:
-        status, made = await post_json(
-            http, f"{server.url}/api/v1/call-links", {"appointment_id": appointment_id}
-        )
-    assert status == 201, made
-    return f"{server.url}/c#{made['url'].rsplit('#', 1)[1]}"
 
 
 async def staff_post(server: LiveServer, clinician: str, path: str, body: dict[str, Any]) -> Any:

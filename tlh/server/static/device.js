@@ -7,6 +7,7 @@ import { $ } from "./api.js";
 import { connectionTest } from "./conntest.js";
 
 const SAVED = "tlh-devices";
+const GONE = ["OverconstrainedError", "NotFoundError"];  // no such device (any more)
 
 export function savedChoice() {
   try {
@@ -36,14 +37,25 @@ export async function openMedia(choice = savedChoice()) {
   if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
     return { stream: new MediaStream(), camera: "missing", microphone: "missing" };
   }
-  const video = choice.camera ? { deviceId: { ideal: choice.camera } } : true;
-  const audio = choice.microphone ? { deviceId: { ideal: choice.microphone } } : true;
   const get = (constraints) => navigator.mediaDevices.getUserMedia(constraints).then(
     (stream) => ({ stream, error: null }), (error) => ({ stream: null, error }));
-  const both = await get({ video, audio });
+  // The chosen device exactly (Chromium passes over an "ideal" device id); a remembered
+  // one that is gone (unplugged) is no reason to fail: then any will do.
+  const ask = async (want) => {
+    const exact = {};
+    const any = {};
+    for (const [kind, id] of Object.entries(want)) {
+      exact[kind] = id ? { deviceId: { exact: id } } : true;
+      any[kind] = true;
+    }
+    const first = await get(exact);
+    if (first.stream || !GONE.includes(first.error.name) || !Object.values(want).some(Boolean)) return first;
+    return get(any);
+  };
+  const both = await ask({ video: choice.camera || "", audio: choice.microphone || "" });
   if (both.stream) return { stream: both.stream, camera: "ok", microphone: "ok" };
-  const cam = await get({ video });
-  const mic = await get({ audio });
+  const cam = await ask({ video: choice.camera || "" });
+  const mic = await ask({ audio: choice.microphone || "" });
   const stream = new MediaStream([
     ...(cam.stream ? cam.stream.getTracks() : []), ...(mic.stream ? mic.stream.getTracks() : []),
   ]);
@@ -89,13 +101,17 @@ export function fill(select, devices, kind, current) {
   return n;
 }
 
+// What to do, in words, naming the device(s) at fault.
 const HELP = {
-  denied: "Your browser is blocking the camera or microphone. Tap the lock or camera icon next to the address, choose Allow, then press Try again.",
-  missing: "We could not find a camera or microphone. Plug one in or close other apps that use it, then press Try again.",
+  denied: (what) => `Your browser is blocking the ${what}. Tap the lock or camera icon next to the address, choose Allow, then press Try again.`,
+  missing: (what) => `We could not find a ${what}. Plug one in or close other apps that use it, then press Try again.`,
 };
 
-// What to do about a blocked or missing device, in words ("denied" | "missing").
-export function deviceHelp(problem) { return HELP[problem]; }
+function help(camera, microphone) {
+  const problem = [camera, microphone].includes("denied") ? "denied" : "missing";
+  const at = [camera === problem && "camera", microphone === problem && "microphone"].filter(Boolean);
+  return HELP[problem](at.join(problem === "denied" ? " and " : " or "));
+}
 
 // Every camera, microphone and speaker the browser lists (none where it cannot tell).
 export async function listDevices() {
@@ -121,7 +137,7 @@ export function deviceStep(ui) {
 
     const describe = () => {
       const problems = [current.camera, current.microphone].filter((v) => v !== "ok");
-      $("device-help").textContent = problems.length ? HELP[problems.includes("denied") ? "denied" : "missing"] : "";
+      $("device-help").textContent = problems.length ? help(current.camera, current.microphone) : "";
       $("device-help").hidden = !problems.length;
       $("device-status").textContent =
         `Camera: ${current.camera === "ok" ? "working" : "not available"}. Microphone: ${current.microphone === "ok" ? "working — speak to see the bar move" : "not available"}.`;
@@ -151,7 +167,8 @@ export function deviceStep(ui) {
     // The camera may still be starting when "Test my connection" is pressed: wait for it
     // rather than tell someone who has allowed it to allow it.
     let starting = null;
-    const begin = () => (starting = start());
+    // One start at a time: two quick choices must not leave a camera open behind them.
+    const begin = () => (starting = (starting || Promise.resolve()).catch(() => {}).then(start));
     pick("camera", $("camera-select"));
     pick("microphone", $("mic-select"));
     pick("speaker", $("speaker-select"));
