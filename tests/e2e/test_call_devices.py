@@ -237,3 +237,24 @@ async def test_a_blocked_camera_is_explained_on_the_clinician_page(
     await staff.locator("#call-camera").select_option(index=0)
     await staff.locator("#devices-note", has_text="your browser blocks it").wait_for()
     assert staff.js_errors == []
+
+
+async def test_the_client_page_sends_the_camera_chosen_in_its_device_check(
+    live_server: LiveServer, three_cameras: Any
+) -> None:
+    """The same device step on /j: the camera chosen there is the one the call sends
+    (Chromium passed over the choice when it was only "ideal")."""
+    link, clinician = await client_link(live_server)
+    client = await new_page(three_cameras, 360, 640)
+    await client.goto(link)
+    await client.get_by_role("heading", name=CHECK).wait_for(timeout=10_000)
+    await client.get_by_text("Choose a different camera").click()
+    await client.locator("#camera-select").select_option(label="fake_device_2")
+    await client.wait_for_function(f"() => ({PREVIEWED})('video') === 'fake_device_2'")
+    await client.get_by_role("button", name="Continue", exact=True).click()
+    await client.get_by_role("heading", name="Waiting room").wait_for(timeout=10_000)
+    staff = await new_page(three_cameras, 1280, 800)
+    await staff.goto(await call_link(live_server, clinician))
+    await staff.get_by_role("button", name="Continue", exact=True).click()
+    await admit_and_watch(client, staff)
+    assert (await client.evaluate(SENT, "video"))["label"] == "fake_device_2"
