@@ -37,7 +37,14 @@ import aiohttp
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.e2e.browser import CHROMIUM, CHROMIUM_ARGS, free_port, new_page, pass_device_check
+from tests.e2e.browser import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    free_port,
+    new_page,
+    open_call_page,
+    pass_device_check,
+)
 from tests.e2e.test_browser_participant import joined_entry, room_events
 from tlh.media.participant import Participant
 from tlh.server.run import start
@@ -166,7 +173,7 @@ async def browser_to_browser(api: Api, browser: Any, admin: str, n: int) -> floa
     staff = await new_page(browser, 1280, 800)
     client = await new_page(browser, 360, 640)
     try:
-        await staff.goto(f"{api.url}/c#{made['url'].rsplit('#', 1)[1]}")
+        await open_call_page(staff, f"{api.url}/c#{made['url'].rsplit('#', 1)[1]}")
         admit = staff.locator("#waiting-list button", has_text="Admit")
         async with room_events(api.url, clin) as events:
             await pass_device_check(client, f"{api.url}/j#{appt['client']}")

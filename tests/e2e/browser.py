@@ -106,6 +106,27 @@ async def browser() -> AsyncIterator[Any]:
             await instance.close()
 
 
+@pytest.fixture
+async def three_cameras() -> AsyncIterator[Any]:
+    """Headless Chromium with three fake cameras besides its three fake microphones, for
+    the device pickers: fake_device_0 (I420, as usual), fake_device_1 (a Y16 depth camera,
+    whose frames a call does not carry: not used) and fake_device_2 (MJPEG, as a USB
+    webcam)."""
+    playwright_api = pytest.importorskip("playwright.async_api")
+    args = [
+        "--use-fake-device-for-media-stream=device-count=3"
+        if a == "--use-fake-device-for-media-stream"
+        else a
+        for a in CHROMIUM_ARGS
+    ]
+    async with playwright_api.async_playwright() as pw:
+        instance = await pw.chromium.launch(executable_path=str(CHROMIUM), args=args)
+        try:
+            yield instance
+        finally:
+            await instance.close()
+
+
 async def new_page(browser: Any, width: int = 1024, height: int = 768) -> Any:
     """A page in a fresh context (its own cookies and storage), camera/mic granted."""
     context = await browser.new_context(viewport={"width": width, "height": height})
@@ -179,6 +200,18 @@ async def client_link(server: LiveServer) -> tuple[str, str]:
     return f"{server.url}/j#{token}", f"{clinician_token}|{appointment_id}"
 
 
+async def call_link(server: LiveServer, clinician: str) -> str:
+    """A one-time login link to the clinician's call page, for their appointment
+    (``clinician`` as :func:`client_link` answers it)."""
+    token, appointment_id = clinician.split("|")
+    async with aiohttp.ClientSession(headers={"Authorization": f"Bearer {token}"}) as http:
+        status, made = await post_json(
+            http, f"{server.url}/api/v1/call-links", {"appointment_id": appointment_id}
+        )
+    assert status == 201, made
+    return f"{server.url}/c#{made['url'].rsplit('#', 1)[1]}"
+
+
 async def client_appointment_link(
     server: LiveServer, name: str, email: str, start: datetime
 ) -> tuple[str, str]:
@@ -235,3 +268,17 @@ async def pass_device_check(page: Any, link: str) -> None:
     await no_overflow(page)
     await page.get_by_role("button", name="Continue", exact=True).click()
     await page.get_by_role("heading", name="Waiting room").wait_for(timeout=10_000)
+
+
+async def open_call_page(page: Any, url: str) -> None:
+    """Open the clinician's call page from its login link, see the camera in the device
+    check, and continue to the call page."""
+    await page.goto(url)
+    await page.get_by_role("heading", name="Check your camera and microphone").wait_for(
+        timeout=10_000
+    )
+    await page.wait_for_function(
+        "() => document.getElementById('device-preview').videoWidth > 0", timeout=10_000
+    )
+    await page.get_by_role("button", name="Continue", exact=True).click()
+    await page.locator("#desk").wait_for(timeout=10_000)

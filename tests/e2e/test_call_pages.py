@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import aiohttp
 import pytest
 
 from .browser import (
@@ -16,37 +15,27 @@ from .browser import (
     SHOTS,
     WATCH_FRAMES,
     LiveServer,
+    call_link,
     client_link,
     needs_chromium,
     new_page,
     no_overflow,
+    open_call_page,
     pass_device_check,
-    post_json,
 )
 
 pytestmark = [pytest.mark.timeout(120), needs_chromium]
-
-
-async def _call_link(server: LiveServer, clinician: str) -> str:
-    token, appointment_id = clinician.split("|")
-    headers = {"Authorization": f"Bearer {token}"}
-    async with aiohttp.ClientSession(headers=headers) as http:
-        status, made = await post_json(
-            http, f"{server.url}/api/v1/call-links", {"appointment_id": appointment_id}
-        )
-    assert status == 201, made
-    return f"{server.url}/c#{made['url'].rsplit('#', 1)[1]}"
 
 
 async def _client_waiting_and_staff_page(server: LiveServer, browser: Any) -> tuple[Any, Any, Any]:
     """A client waiting on a phone and the clinician's call page showing them: the two
     pages and the staff page's "Admit" buttons."""
     link, clinician = await client_link(server)
-    call_link = await _call_link(server, clinician)
+    staff_link = await call_link(server, clinician)
     client = await new_page(browser, 360, 640)
     await pass_device_check(client, link)
     staff = await new_page(browser, 1280, 800)
-    await staff.goto(call_link)
+    await open_call_page(staff, staff_link)
     admit = staff.locator("#waiting-list button", has_text="Admit")
     await admit.first.wait_for(timeout=15_000)
     return client, staff, admit
@@ -142,11 +131,11 @@ async def test_the_clinician_page_locks_and_signs_out_when_idle(
     live_server: LiveServer, browser: Any
 ) -> None:
     _, clinician = await client_link(live_server)
-    call_link = await _call_link(live_server, clinician)
+    staff_link = await call_link(live_server, clinician)
     staff = await new_page(browser, 1280, 800)
     # The page's own clock, run forward: the policy's 15 idle minutes pass at once.
     await staff.clock.install()
-    await staff.goto(call_link)
+    await open_call_page(staff, staff_link)
     await staff.get_by_text("Signed in as Dr. Lee").wait_for(timeout=10_000)
     await staff.locator("body[data-ready]").wait_for(state="attached", timeout=10_000)
     me = "async () => (await fetch('/api/v1/me')).status"

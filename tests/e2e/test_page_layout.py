@@ -19,26 +19,17 @@ from .browser import (
     SHOTS,
     WATCH_FRAMES,
     LiveServer,
+    call_link,
     client_link,
     needs_chromium,
     new_page,
     no_overflow,
+    open_call_page,
     pass_device_check,
     post_json,
 )
 
 pytestmark = [pytest.mark.timeout(150), needs_chromium]
-
-
-async def call_link(server: LiveServer, clinician: str) -> str:
-    """A one-time login link to the clinician's call page, for their appointment."""
-    token, appointment_id = clinician.split("|")
-    async with aiohttp.ClientSession(headers={"Authorization": f"Bearer {token}"}) as http:
-        status, made = await post_json(
-            http, f"{server.url}/api/v1/call-links", {"appointment_id": appointment_id}
-        )
-    assert status == 201, made
-    return f"{server.url}/c#{made['url'].rsplit('#', 1)[1]}"
 
 
 async def staff_post(server: LiveServer, clinician: str, path: str, body: dict[str, Any]) -> Any:
@@ -136,7 +127,7 @@ async def test_the_clinician_page_at_1280_by_800(live_server: LiveServer, browse
 
     staff = await new_page(browser, 1280, 800)
     not_found = missing(staff)
-    await staff.goto(await call_link(live_server, clinician))
+    await open_call_page(staff, await call_link(live_server, clinician))
     await staff.locator("body[data-ready]").wait_for(state="attached", timeout=15_000)
     rows = staff.locator("#waiting-list li[data-entry]")
     await rows.nth(1).wait_for(timeout=10_000)

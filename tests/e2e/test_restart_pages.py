@@ -33,6 +33,7 @@ from .browser import (
     free_port,
     needs_chromium,
     new_page,
+    open_call_page,
     pass_device_check,
     post_json,
 )
@@ -114,7 +115,7 @@ async def test_a_restart_loses_nobody(tmp_path: Path, browser: Any, how: signal.
             )
         assert status == 201, made
         staff = await new_page(browser, 1280, 800)
-        await staff.goto(f"{url}/c#{made['url'].rsplit('#', 1)[1]}")
+        await open_call_page(staff, f"{url}/c#{made['url'].rsplit('#', 1)[1]}")
         await staff.locator("body[data-ready]").wait_for(state="attached", timeout=15_000)
 
         # Ana is let into the call with the clinician; Bo and Cy wait, in that order.

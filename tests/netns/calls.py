@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from tests.e2e.browser import CHROMIUM, CHROMIUM_ARGS, new_page, pass_device_check
+from tests.e2e.browser import CHROMIUM, CHROMIUM_ARGS, new_page, open_call_page, pass_device_check
 
 from .netns import in_namespace
 from .servers import Servers
@@ -153,7 +153,7 @@ async def admitted_call(
     client = await new_page(client_browser, 360, 640)
     await pass_device_check(client, link)
     staff = await new_page(staff_browser, 1280, 800)
-    await staff.goto(call_link)
+    await open_call_page(staff, call_link)
     admit = staff.locator("#waiting-list button", has_text="Admit")
     await admit.first.wait_for(timeout=20_000)
     for page in (client, staff):

@@ -3,13 +3,18 @@
 // waiting room beside it (waiting, in the call, upcoming today) refreshed from the event
 // feed. Each row carries what the dashboard shows: device check, connection, the
 // appointment's time, early, online or reconnecting, and the person's latest reply.
+// Before the call page opens, the clinician sees their camera and chooses the camera and
+// microphone (the client page's device check); both can be changed during the call.
 
-import { $, call, clock, errorText, readToken } from "./api.js";
-import { openMedia } from "./device.js";
+import { $, call, clock, errorText, readToken, showSection } from "./api.js";
+import { deviceStep, openMedia, savedChoice } from "./device.js";
+import { devicePickers } from "./switcher.js";
 import { Call } from "./call.js";
 import { socket } from "./ws.js";
 
 const ME = "tlh-staff";
+const CHECKED = "tlh-staff-checked";  // the device check was done in this tab
+const SECTIONS = ["loading", "problem", "device", "desk"];
 let me = null;
 let session = null;
 let callWs = null;
@@ -22,9 +27,17 @@ const names = new Map();  // client id -> name, read once (each read is audited)
 
 function problem(text) {
   $("problem-text").textContent = text;
-  $("loading").hidden = true;
-  $("desk").hidden = true;
-  $("problem").hidden = false;
+  showSection(SECTIONS, "problem");
+}
+
+// The camera and microphone to send: seen and chosen first (the call starts only after
+// "Continue"); a reload in this tab goes straight back with the devices chosen then.
+async function devices() {
+  if (sessionStorage.getItem(CHECKED)) return (await openMedia()).stream;
+  const checked = await deviceStep({ show: () => showSection(SECTIONS, "device"), connectionTest: false });
+  sessionStorage.setItem(CHECKED, "1");
+  $("device-preview").srcObject = null;  // hidden from now on: the call shows the camera
+  return checked.stream;
 }
 
 function say(text) { $("panel-status").textContent = text; }
@@ -41,11 +54,13 @@ function lock(text) {
   if (text) $("lock-text").textContent = text;
   $("lock").hidden = false;
   $("desk").hidden = true;
+  $("device").hidden = true;
   $("reconnecting").hidden = true;
   if (callWs) callWs.close();
   if (eventsWs) eventsWs.close();
   if (session) session.close();
   sessionStorage.removeItem(ME);
+  sessionStorage.removeItem(CHECKED);
   call("POST", "/api/v1/call-links/logout");
 }
 
@@ -287,6 +302,7 @@ async function start() {
   const token = readToken("tlh-call-link");
   if (token) {
     sessionStorage.removeItem("tlh-call-link");  // single use: a reload relies on the cookie
+    sessionStorage.removeItem(CHECKED);  // a new sign-in: the devices are checked again
     const { status, data } = await call("POST", "/api/v1/call-links/redeem", { token });
     if (status !== 200) { problem("This sign-in link is not valid or was already used. Make a new one with the tlh command."); return; }
     sessionStorage.setItem(ME, JSON.stringify(data));
@@ -294,7 +310,7 @@ async function start() {
   me = JSON.parse(sessionStorage.getItem(ME) || "null");
   if (!me) { problem("Open this page from a call link made with the tlh command."); return; }
   $("who").textContent = `Signed in as ${me.name}`;
-  const media = await openMedia();
+  const stream = await devices();
   const leave = () => {
     lastSession = session.sessionId;
     callWs.send({ type: "leave" });
@@ -302,10 +318,10 @@ async function start() {
     $("start-session").textContent = lastSession ? "Rejoin the call" : "Start the session";
     $("start-session").hidden = false;
   };
-  session = new Call({ root: $("call"), stream: media.stream, send: (f) => callWs.send(f), onLeave: leave });
+  session = new Call({ root: $("call"), stream, speaker: savedChoice().speaker || "", send: (f) => callWs.send(f), onLeave: leave });
   window.tlhCall = session;  // for the browser tests and for debugging in the console
-  $("loading").hidden = true;
-  $("desk").hidden = false;
+  showSection(SECTIONS, "desk");
+  devicePickers({ camera: $("call-camera"), microphone: $("call-mic") }, $("devices-note"), session)();
   wire();
   idleWatch(me.idle_logoff_min);
   const down = () => { if ($("lock").hidden) $("reconnecting").hidden = false; };

@@ -288,13 +288,50 @@ export class Call {
     this.say("Screen sharing stopped");
   }
 
-  async swapVideo(track) {
+  async swapVideo(track) { await this.sendInstead("video", track); }
+
+  // What we send of one kind, on every connection: replaceTrack on its sender (no new
+  // offer and answer); a sender only where there was none of that kind (no device then).
+  async sendInstead(kind, track) {
     for (const peer of this.peers.values()) {
-      const sender = peer.pc.getSenders().find((s) => s.track && s.track.kind === "video")
-        || peer.pc.getSenders().find((s) => !s.track);
+      const senders = peer.pc.getSenders();
+      const transceiver = peer.pc.getTransceivers().find((t) => !t.sender.track && t.receiver.track.kind === kind && !t.stopped);
+      const sender = senders.find((s) => s.track && s.track.kind === kind) || (transceiver && transceiver.sender);
       if (sender) await sender.replaceTrack(track);
       else if (track && peer.attached) peer.pc.addTrack(track, this.stream);
+      if (track && transceiver && transceiver.sender === sender && transceiver.direction === "recvonly") transceiver.direction = "sendrecv";
     }
+  }
+
+  // Another camera or microphone, during the call or before it: the new device's track
+  // takes the old one's place in every connection (replaceTrack, so the call carries on
+  // without renegotiation), keeping "Mute" and "Camera off" as they were. Answers the
+  // track; throws getUserMedia's error (blocked, gone) with the old device still in use.
+  async useDevice(kind, id) {
+    const old = this.stream.getTracks().find((t) => t.kind === kind) || null;
+    if (old && old.getSettings().deviceId === id) return old;
+    const constraints = { [kind]: { deviceId: { exact: id } } };
+    let fresh;
+    try {
+      fresh = await navigator.mediaDevices.getUserMedia(constraints);
+    } catch (error) {
+      // Some phones open one camera at a time: let go of the old one and ask again.
+      if (error.name !== "NotReadableError" || !old) throw error;
+      old.stop();
+      fresh = await navigator.mediaDevices.getUserMedia(constraints);
+    }
+    const track = fresh.getTracks()[0];
+    if (old) {
+      track.enabled = old.enabled;
+      this.stream.removeTrack(old);
+    }
+    this.stream.addTrack(track);
+    if (kind === "video") this.camera = track;
+    // While the screen is shared, the screen stays what is sent; the camera returns after.
+    if (!(kind === "video" && this.screen)) await this.sendInstead(kind, track);
+    if (old) old.stop();
+    if (!this.screen) this.ui.selfVideo.srcObject = this.stream;
+    return track;
   }
 
   tick() {

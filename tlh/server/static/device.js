@@ -1,10 +1,13 @@
 // The device check: camera preview, microphone level meter, choice of camera, microphone
-// and speaker, and plain help when permission is denied or nothing is found.
+// and speaker, and plain help when permission is denied or nothing is found. Used by the
+// client's page (/j) and the clinician's call page (/c); the choice is kept in this
+// browser's localStorage (device ids only, nothing about the person).
 
 import { $ } from "./api.js";
 import { connectionTest } from "./conntest.js";
 
 const SAVED = "tlh-devices";
+const GONE = ["OverconstrainedError", "NotFoundError"];  // no such device (any more)
 
 export function savedChoice() {
   try {
@@ -14,7 +17,15 @@ export function savedChoice() {
   }
 }
 
-function verdict(error) {
+// Remember one choice ("camera", "microphone", "speaker") for the next visit.
+export function saveChoice(key, id) {
+  const choice = savedChoice();
+  choice[key] = id;
+  try { localStorage.setItem(SAVED, JSON.stringify(choice)); } catch { /* storage off: not kept */ }
+}
+
+// A getUserMedia failure as "denied" (blocked by the person or the browser) or "missing".
+export function verdict(error) {
   if (!error) return "ok";
   if (error.name === "NotAllowedError" || error.name === "SecurityError") return "denied";
   return "missing";
@@ -26,14 +37,25 @@ export async function openMedia(choice = savedChoice()) {
   if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
     return { stream: new MediaStream(), camera: "missing", microphone: "missing" };
   }
-  const video = choice.camera ? { deviceId: { ideal: choice.camera } } : true;
-  const audio = choice.microphone ? { deviceId: { ideal: choice.microphone } } : true;
   const get = (constraints) => navigator.mediaDevices.getUserMedia(constraints).then(
     (stream) => ({ stream, error: null }), (error) => ({ stream: null, error }));
-  const both = await get({ video, audio });
+  // The chosen device exactly (Chromium passes over an "ideal" device id); a remembered
+  // one that is gone (unplugged) is no reason to fail: then any will do.
+  const ask = async (want) => {
+    const exact = {};
+    const any = {};
+    for (const [kind, id] of Object.entries(want)) {
+      exact[kind] = id ? { deviceId: { exact: id } } : true;
+      any[kind] = true;
+    }
+    const first = await get(exact);
+    if (first.stream || !GONE.includes(first.error.name) || !Object.values(want).some(Boolean)) return first;
+    return get(any);
+  };
+  const both = await ask({ video: choice.camera || "", audio: choice.microphone || "" });
   if (both.stream) return { stream: both.stream, camera: "ok", microphone: "ok" };
-  const cam = await get({ video });
-  const mic = await get({ audio });
+  const cam = await ask({ video: choice.camera || "" });
+  const mic = await ask({ audio: choice.microphone || "" });
   const stream = new MediaStream([
     ...(cam.stream ? cam.stream.getTracks() : []), ...(mic.stream ? mic.stream.getTracks() : []),
   ]);
@@ -63,7 +85,8 @@ export function levelMeter(stream, meter) {
   return () => { cancelAnimationFrame(frame); context.close().catch(() => {}); };
 }
 
-function fill(select, devices, kind, current) {
+// A picker's options: the devices of one kind, the one in use selected.
+export function fill(select, devices, kind, current) {
   select.replaceChildren();
   let n = 0;
   for (const device of devices.filter((d) => d.kind === kind)) {
@@ -78,10 +101,23 @@ function fill(select, devices, kind, current) {
   return n;
 }
 
+// What to do, in words, naming the device(s) at fault.
 const HELP = {
-  denied: "Your browser is blocking the camera or microphone. Tap the lock or camera icon next to the address, choose Allow, then press Try again.",
-  missing: "We could not find a camera or microphone. Plug one in or close other apps that use it, then press Try again.",
+  denied: (what) => `Your browser is blocking the ${what}. Tap the lock or camera icon next to the address, choose Allow, then press Try again.`,
+  missing: (what) => `We could not find a ${what}. Plug one in or close other apps that use it, then press Try again.`,
 };
+
+function help(camera, microphone) {
+  const problem = [camera, microphone].includes("denied") ? "denied" : "missing";
+  const at = [camera === problem && "camera", microphone === problem && "microphone"].filter(Boolean);
+  return HELP[problem](at.join(problem === "denied" ? " and " : " or "));
+}
+
+// Every camera, microphone and speaker the browser lists (none where it cannot tell).
+export async function listDevices() {
+  if (!navigator.mediaDevices || !navigator.mediaDevices.enumerateDevices) return [];
+  return navigator.mediaDevices.enumerateDevices();
+}
 
 export async function setSpeaker(element, id) {
   if (id && typeof element.setSinkId === "function") {
@@ -90,6 +126,8 @@ export async function setSpeaker(element, id) {
 }
 
 // Runs the step; resolves with {stream, result, choice} when the person presses Continue.
+// `ui.show` shows the step; the connection test is wired unless `ui.connectionTest` is
+// false (the clinician's page has none: it tests a client link's path).
 export function deviceStep(ui) {
   return new Promise((resolve) => {
     let current = null;
@@ -99,7 +137,7 @@ export function deviceStep(ui) {
 
     const describe = () => {
       const problems = [current.camera, current.microphone].filter((v) => v !== "ok");
-      $("device-help").textContent = problems.length ? HELP[problems.includes("denied") ? "denied" : "missing"] : "";
+      $("device-help").textContent = problems.length ? help(current.camera, current.microphone) : "";
       $("device-help").hidden = !problems.length;
       $("device-status").textContent =
         `Camera: ${current.camera === "ok" ? "working" : "not available"}. Microphone: ${current.microphone === "ok" ? "working — speak to see the bar move" : "not available"}.`;
@@ -112,8 +150,7 @@ export function deviceStep(ui) {
       preview.srcObject = current.stream;
       stopMeter = levelMeter(current.stream, $("mic-level"));
       describe();
-      const devices = navigator.mediaDevices && navigator.mediaDevices.enumerateDevices
-        ? await navigator.mediaDevices.enumerateDevices() : [];
+      const devices = await listDevices();
       const cam = current.stream.getVideoTracks()[0];
       const mic = current.stream.getAudioTracks()[0];
       fill($("camera-select"), devices, "videoinput", cam && cam.getSettings().deviceId);
@@ -124,22 +161,27 @@ export function deviceStep(ui) {
     };
     const pick = (key, select) => select.addEventListener("change", () => {
       choice[key] = select.value;
-      localStorage.setItem(SAVED, JSON.stringify(choice));
+      saveChoice(key, select.value);
       if (key !== "speaker") begin();
     });
     // The camera may still be starting when "Test my connection" is pressed: wait for it
     // rather than tell someone who has allowed it to allow it.
     let starting = null;
-    const begin = () => (starting = start());
+    // One start at a time: two quick choices must not leave a camera open behind them.
+    const begin = () => (starting = (starting || Promise.resolve()).catch(() => {}).then(start));
     pick("camera", $("camera-select"));
     pick("microphone", $("mic-select"));
     pick("speaker", $("speaker-select"));
-    connectionTest(async () => {
-      if (starting) await starting.catch(() => {});
-      return current && current.stream;
-    }, ui.iceServers);
+    if (ui.connectionTest !== false) {
+      connectionTest(async () => {
+        if (starting) await starting.catch(() => {});
+        return current && current.stream;
+      }, ui.iceServers);
+    }
     $("device-retry").addEventListener("click", begin);
-    $("device-continue").addEventListener("click", () => {
+    $("device-continue").addEventListener("click", async () => {
+      // Pressed while the camera is still starting: wait for it (there is no stream yet).
+      if (starting) await starting.catch(() => {});
       stopMeter();
       const speaker = $("speaker-choice").hidden ? "skipped" : "ok";
       resolve({ stream: current.stream, result: { camera: current.camera, microphone: current.microphone, speaker }, choice });
