@@ -33,6 +33,9 @@ def ssl_context(settings: Settings) -> ssl.SSLContext | None:
     if bool(settings.cert) != bool(settings.key):
         raise InvalidInput("give both --cert and --key, or neither")
     if settings.cert and settings.key:
+        from tlh.tlscert import check_pair  # cryptography: only a TLS server pays for it
+
+        check_pair(settings.cert, settings.key)  # each fault in one line, before OpenSSL's
         context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         try:
             context.load_cert_chain(settings.cert, settings.key)
