@@ -8,10 +8,14 @@ STAMP := $(VENV)/.installed-stamp
 
 # Browser tests drive Debian's Chromium through Playwright (never a downloaded build);
 # `tlh doctor`'s TURN tests talk to Debian's coturn on loopback; the relay bench's smoke
-# test runs Debian's Janus in a private network namespace (its system service is disabled).
+# test runs Debian's Janus in a private network namespace (its system service is disabled);
+# the reverse-proxy recipes (config/proxy/) are tested with Debian's Caddy and nginx, run
+# on free loopback ports (their system services are disabled too).
 CHROMIUM := /usr/bin/chromium
 TURNSERVER := /usr/bin/turnserver
 JANUS := /usr/bin/janus
+CADDY := /usr/bin/caddy
+NGINX := /usr/sbin/nginx
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,12 +28,12 @@ demo: $(STAMP)
 	$(BIN)/tlh demo $(if $(PORT),--port $(PORT))
 
 browser:
-	@if [ ! -x $(CHROMIUM) ] || [ ! -x $(TURNSERVER) ] || [ ! -x $(JANUS) ] || ! command -v npm >/dev/null; then \
+	@if [ ! -x $(CHROMIUM) ] || [ ! -x $(TURNSERVER) ] || [ ! -x $(JANUS) ] || [ ! -x $(CADDY) ] || [ ! -x $(NGINX) ] || ! command -v npm >/dev/null; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium coturn janus npm >/dev/null; \
-	    if command -v systemctl >/dev/null; then systemctl disable --now janus >/dev/null 2>&1 || true; fi; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium coturn janus npm caddy nginx >/dev/null; \
+	    if command -v systemctl >/dev/null; then systemctl disable --now janus caddy nginx >/dev/null 2>&1 || true; fi; \
 	  else \
-	    echo "the tests need Debian's chromium, coturn, janus and npm: sudo apt-get install chromium coturn janus npm" >&2; \
+	    echo "the tests need Debian's chromium, coturn, janus, npm, caddy and nginx: sudo apt-get install chromium coturn janus npm caddy nginx" >&2; \
 	  fi; \
 	fi
 

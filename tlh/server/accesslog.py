@@ -6,12 +6,14 @@ from __future__ import annotations
 from aiohttp.abc import AbstractAccessLogger
 from aiohttp.web import BaseRequest, StreamResponse
 
+from .forwarded import CLIENT
+
 
 class PathOnlyAccessLogger(AbstractAccessLogger):
     def log(self, request: BaseRequest, response: StreamResponse, time: float) -> None:
         self.logger.info(
             '%s "%s %s" %s %.1fms',
-            request.remote,
+            request.get(CLIENT, request.remote),  # the client behind a trusted proxy
             request.method,
             request.rel_url.path,
             response.status,

@@ -15,7 +15,7 @@ from tlh.domain.models import RelayMode
 from tlh.media.echo import EchoPeers
 from tlh.media.relaycall import RelayCall
 from tlh.messaging.transports import build_transports
-from tlh.net import is_loopback
+from tlh.net import is_loopback, parse_networks
 from tlh.services import sessions
 from tlh.services.callhub import CallHub
 from tlh.services.events import EventBus
@@ -32,6 +32,7 @@ from tlh.services.waiting import Rooms
 from tlh.store.tinystore import TinyStore
 
 from . import middleware
+from .forwarded import add_hsts, forwarded_middleware, plain_http
 from .keys import (
     AUDIT,
     BUS,
@@ -187,9 +188,11 @@ def create_app(settings: Settings) -> web.Application:
     """A ready-to-run application for ``settings`` (the store opens on startup)."""
     app = web.Application(
         middlewares=[
+            forwarded_middleware(parse_networks(settings.trusted_proxies)),
             middleware.unread_bodies,
             transfer,
             middleware.errors,
+            plain_http,
             middleware.authenticate,
         ],
         client_max_size=settings.max_body_bytes,
@@ -206,6 +209,7 @@ def create_app(settings: Settings) -> web.Application:
     app[STAFF_SOCKETS] = StaffSockets()
     app[ECHO_PEERS] = EchoPeers(ice_servers=settings.ice_servers, host=settings.host)
     app.cleanup_ctx.append(_resources)
+    app.on_response_prepare.append(add_hsts)
     app.on_shutdown.append(_quiet_calls)
     app.on_shutdown.append(_close_websockets)
     add_routes(app)

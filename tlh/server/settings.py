@@ -17,6 +17,7 @@ from msgspec import UNSET, UnsetType
 from tlh.configfile import checking, decode, read_toml
 from tlh.messaging.config import SECTIONS as MESSAGING_SECTIONS
 from tlh.messaging.config import MessagingConfig, messaging_from_toml
+from tlh.net import parse_networks
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,9 @@ class Settings:
     #: Browser origins allowed besides the server's own and the public URL (on every
     #: page's requests and sockets: ``tlh.server.origin``).
     allowed_origins: tuple[str, ...] = field(default_factory=tuple)
+    #: Reverse proxies (addresses or CIDR networks) whose ``X-Forwarded-For`` and
+    #: ``X-Forwarded-Proto`` are believed (``tlh.server.forwarded``); nobody else's are.
+    trusted_proxies: tuple[str, ...] = field(default_factory=tuple)
     #: Largest request body (imports); the importer gives its own clearer limit below it.
     max_body_bytes: int = 64 * 1024 * 1024
     #: Largest websocket message a client may send.
@@ -85,6 +89,7 @@ class ServerTable(_Table, frozen=True):
     key: str | UnsetType = UNSET
     insecure: bool | UnsetType = UNSET
     allowed_origins: tuple[str, ...] | UnsetType = UNSET
+    trusted_proxies: tuple[str, ...] | UnsetType = UNSET
 
 
 class LimitsTable(_Table, frozen=True):
@@ -138,6 +143,8 @@ class ServerFile(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_field
         servers = self.rooms.ice_servers
         if servers is not UNSET and not all("urls" in v for v in servers):
             raise ValueError("[rooms] ice_servers entries need urls")
+        if self.server.trusted_proxies is not UNSET:
+            parse_networks(self.server.trusted_proxies)
         grace = self.rooms.empty_session_grace_s
         if grace is not UNSET and not 1 <= grace <= 24 * 3600:
             raise ValueError("[rooms] empty_session_grace_s must be 1 to 86400 seconds")
