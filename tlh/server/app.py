@@ -11,7 +11,9 @@ from functools import partial
 
 from aiohttp import WSCloseCode, web
 
+from tlh.domain.messages import MessageStatus
 from tlh.domain.models import RelayMode
+from tlh.domain.rooms import EntryState
 from tlh.media.echo import EchoPeers
 from tlh.media.relaycall import RelayCall
 from tlh.messaging.transports import build_transports
@@ -44,6 +46,7 @@ from .keys import (
     IDENTITY,
     IDLE_SESSIONS,
     LINK_SESSIONS,
+    METRICS,
     OUTBOX_WORKER,
     OUTREACH,
     REMINDER_CLOCK,
@@ -54,6 +57,7 @@ from .keys import (
     STORE,
     WEBSOCKETS,
 )
+from .metrics import Live, Metrics, metrics_middleware, read_token
 from .ratelimit import FailureLimits
 from .routes import add_routes
 from .settings import Settings, own_url
@@ -171,6 +175,22 @@ async def _preload_media() -> None:
             return
 
 
+def _live(app: web.Application) -> Live | None:
+    """The live figures of ``/metrics`` (counts only), or ``None`` before start-up."""
+    if ROOMS not in app:
+        return None
+    store, hub = app[STORE], app[CALL_HUB]
+    waiting = app[ROOMS].state.entries()
+    return Live(
+        waiting=sum(1 for e in waiting if e.state is EntryState.WAITING),
+        sessions=hub.live_count(),
+        relayed=hub.relayed_peer_count(),
+        outbox={s.value: len(store.find("messages", "status", s)) for s in MessageStatus},
+        outbox_up=app[OUTBOX_WORKER].alive,
+        websockets=len(app[WEBSOCKETS]),
+    )
+
+
 async def _quiet_calls(app: web.Application) -> None:
     """Shutting down: the call sockets about to close are not people leaving their calls
     (they come back after the restart, their media flowing meanwhile)."""
@@ -186,9 +206,11 @@ async def _close_websockets(app: web.Application) -> None:
 
 def create_app(settings: Settings) -> web.Application:
     """A ready-to-run application for ``settings`` (the store opens on startup)."""
+    metrics = Metrics(read_token(settings.metrics_token_file))  # a bad token file: at start
     app = web.Application(
         middlewares=[
             forwarded_middleware(parse_networks(settings.trusted_proxies)),
+            metrics_middleware(metrics),
             middleware.unread_bodies,
             transfer,
             middleware.errors,
@@ -198,6 +220,8 @@ def create_app(settings: Settings) -> web.Application:
         client_max_size=settings.max_body_bytes,
     )
     app[SETTINGS] = settings
+    app[METRICS] = metrics
+    metrics.watch(partial(_live, app))
     # Templates load (and fail) here, at start-up, never when a message is sent.
     messaging = settings.messaging
     app[OUTREACH] = load_outreach(messaging.templates_dir, messaging.public_url)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from tlh.media.echo import EchoPeers
+from tlh.server.metrics import Metrics
 from tlh.server.ratelimit import FailureLimits
 from tlh.server.settings import Settings
 from tlh.server.staffsockets import StaffSockets
@@ -56,3 +57,5 @@ ECHO_PEERS = web.AppKey("echo_peers", EchoPeers)
 STAFF_SOCKETS = web.AppKey("staff_sockets", StaffSockets)
 #: The hashed-in-memory staff cookie session a request came with (set by auth).
 STAFF_SESSION = web.RequestKey("staff_session", str)
+#: Prometheus metrics: the histograms the server feeds, and the scrape token.
+METRICS = web.AppKey("metrics", Metrics)

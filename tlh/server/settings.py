@@ -39,6 +39,9 @@ class Settings:
     #: Reverse proxies (addresses or CIDR networks) whose ``X-Forwarded-For`` and
     #: ``X-Forwarded-Proto`` are believed (``tlh.server.forwarded``); nobody else's are.
     trusted_proxies: tuple[str, ...] = field(default_factory=tuple)
+    #: A file holding the token Prometheus scrapes ``/metrics`` with; ``None``: metrics
+    #: off (``/metrics`` is 404). ``$CREDENTIALS_DIRECTORY`` in it is expanded.
+    metrics_token_file: Path | None = None
     #: Largest request body (imports); the importer gives its own clearer limit below it.
     max_body_bytes: int = 64 * 1024 * 1024
     #: Largest websocket message a client may send.
@@ -118,6 +121,12 @@ class HooksTable(_Table, frozen=True):
     timeout_s: float | UnsetType = UNSET
 
 
+class MetricsTable(_Table, frozen=True):
+    """``[metrics]``: its keys set the ``metrics_``-prefixed ``Settings`` fields."""
+
+    token_file: str | UnsetType = UNSET
+
+
 class ServerFile(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """``tlh.toml`` but for its messaging sections (``tlh.messaging.config`` reads those)."""
 
@@ -125,15 +134,16 @@ class ServerFile(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_field
     limits: LimitsTable = LimitsTable()
     rooms: RoomsTable = RoomsTable()
     hooks: HooksTable = HooksTable()
+    metrics: MetricsTable = MetricsTable()
 
     def values(self) -> dict[str, Any]:
         """The ``Settings`` fields the file sets, by name."""
         found: dict[str, Any] = {}
         for name in self.__struct_fields__:
-            prefix = "hooks_" if name == "hooks" else ""
+            prefix = f"{name}_" if name in ("hooks", "metrics") else ""
             table = msgspec.structs.asdict(getattr(self, name))
             found.update({prefix + k: v for k, v in table.items() if v is not UNSET})
-        for key in ("cert", "key"):
+        for key in ("cert", "key", "metrics_token_file"):
             if key in found:
                 found[key] = Path(found[key])
         return found

@@ -131,6 +131,11 @@ class TinyStore:
         except KeyError:
             raise InvalidInput(f"unknown table {table!r}") from None
 
+    @property
+    def is_open(self) -> bool:
+        """Whether the store is open for reads and commits (``/readyz``)."""
+        return self._is_open
+
     def get(self, table: str, id: str) -> msgspec.Struct | None:
         """The record with ``id``, or ``None``."""
         return self._table(table).get(id)
