@@ -198,10 +198,18 @@ async def _quiet_calls(app: web.Application) -> None:
         app[CALL_HUB].quiet()
 
 
+#: Why every socket closes when the server stops (SIGTERM, Ctrl-C): 1012 "service
+#: restart" (RFC 6455's registry). Pages say so and reconnect; the dashboard and the CLI
+#: say so too; waiting places are kept for the reconnect grace (``Rooms.restore``).
+RESTARTING = b"server restarting"
+
+
 async def _close_websockets(app: web.Application) -> None:
     sockets: set[web.WebSocketResponse] = app[WEBSOCKETS]
-    for ws in list(sockets):
-        await ws.close(code=WSCloseCode.GOING_AWAY, message=b"server shutdown")
+    await asyncio.gather(
+        *(ws.close(code=WSCloseCode.SERVICE_RESTART, message=RESTARTING) for ws in list(sockets)),
+        return_exceptions=True,  # a socket that died meanwhile stops none of the others
+    )
 
 
 def create_app(settings: Settings) -> web.Application:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import msgspec
 from msgspec import UNSET, UnsetType
@@ -42,6 +42,9 @@ class Settings:
     #: A file holding the token Prometheus scrapes ``/metrics`` with; ``None``: metrics
     #: off (``/metrics`` is 404). ``$CREDENTIALS_DIRECTORY`` in it is expanded.
     metrics_token_file: Path | None = None
+    #: The log's shape: ``text`` (a line per event) or ``json`` (an object per line,
+    #: for journald or Loki); never patients' data either way (``tlh.server.logformat``).
+    log_format: str = "text"
     #: Largest request body (imports); the importer gives its own clearer limit below it.
     max_body_bytes: int = 64 * 1024 * 1024
     #: Largest websocket message a client may send.
@@ -93,6 +96,7 @@ class ServerTable(_Table, frozen=True):
     insecure: bool | UnsetType = UNSET
     allowed_origins: tuple[str, ...] | UnsetType = UNSET
     trusted_proxies: tuple[str, ...] | UnsetType = UNSET
+    log_format: Literal["text", "json"] | UnsetType = UNSET
 
 
 class LimitsTable(_Table, frozen=True):

@@ -308,7 +308,10 @@ async function start() {
   $("desk").hidden = false;
   wire();
   idleWatch(me.idle_logoff_min);
-  const down = () => { if ($("lock").hidden) $("reconnecting").hidden = false; };
+  const down = (event) => {
+    $("reconnecting").textContent = event && event.code === 1012 ? "The server is restarting; reconnecting…" : "Reconnecting…";
+    if ($("lock").hidden) $("reconnecting").hidden = false;
+  };
   callWs = socket(callPath, {
     onOpen: () => { $("reconnecting").hidden = true; },
     onMessage: (frame) => { lastActive = Date.now(); onFrame(frame); },
