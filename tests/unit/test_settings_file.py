@@ -19,6 +19,7 @@ from tlh.messaging.config import (
 from tlh.server.settings import (
     HooksTable,
     LimitsTable,
+    MetricsTable,
     RoomsTable,
     ServerFile,
     ServerTable,
@@ -40,6 +41,7 @@ TABLES: dict[str, type[msgspec.Struct]] = {
     "limits": LimitsTable,
     "rooms": RoomsTable,
     "hooks": HooksTable,
+    "metrics": MetricsTable,
     "messaging": MessagingConfig,
     "smtp": SmtpConfig,
     "twilio": TwilioConfig,
@@ -91,6 +93,11 @@ def test_data_dir_file_is_read_and_flags_win(tmp_path: Path) -> None:
         ("[rooms]\nice_servers = [1]\n", "[rooms] ice_servers[0] must be a table"),
         ("[rooms]\nice_servers = [{ username = 'u' }]\n", "[rooms] ice_servers entries need urls"),
         ("[hooks]\ncommand = ['ok', 2]\n", "[hooks] command[1] must be a string"),
+        (
+            "[server]\ntrusted_proxies = ['10.0.0.0/8', 'proxy']\n",
+            "[server] trusted_proxies: 'proxy' is not an IP address or network",
+        ),
+        ("[server]\nlog_format = 'xml'\n", "[server] log_format"),
         ("limits = 3\n", "[limits] must be a section"),
         ("[server\n", "not valid TOML"),
     ],
