@@ -41,9 +41,11 @@ function show(id) {
 }
 
 // `restarting`: the server said it is restarting (close code 1012): the person keeps
-// their place, and is told so rather than left to wonder.
+// their place, and is told so until it is back (the failed tries meanwhile say nothing new).
+let serverRestarting = false;
 function reconnecting(on, restarting = false) {
-  $("reconnecting").textContent = restarting
+  serverRestarting = on && (restarting || serverRestarting);
+  $("reconnecting").textContent = serverRestarting
     ? "The practice's server is restarting. You keep your place; reconnecting…"
     : "Reconnecting…";
   $("reconnecting").hidden = !on || final;
