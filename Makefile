@@ -9,11 +9,14 @@ STAMP := $(VENV)/.installed-stamp
 # Browser tests drive Debian's Chromium through Playwright (never a downloaded build);
 # `tlh doctor`'s TURN tests talk to Debian's coturn on loopback; the relay bench's smoke
 # test runs Debian's Janus in a private network namespace (its system service is disabled);
-# tests/netns builds namespaces with iproute2 and nftables, and puts nginx in front of tlh.
+# tests/netns builds namespaces with iproute2 and nftables, and puts nginx in front of tlh;
+# the reverse-proxy recipes (config/proxy/) are tested with Debian's Caddy and nginx, run
+# on free loopback ports (their system services are disabled too).
 CHROMIUM := /usr/bin/chromium
 TURNSERVER := /usr/bin/turnserver
 JANUS := /usr/bin/janus
 NFT := /usr/sbin/nft
+CADDY := /usr/bin/caddy
 NGINX := /usr/sbin/nginx
 
 $(STAMP): pyproject.toml
@@ -27,12 +30,12 @@ demo: $(STAMP)
 	$(BIN)/tlh demo $(if $(PORT),--port $(PORT))
 
 browser:
-	@if [ ! -x $(CHROMIUM) ] || [ ! -x $(TURNSERVER) ] || [ ! -x $(JANUS) ] || [ ! -x $(NFT) ] || [ ! -x $(NGINX) ] || ! command -v ip >/dev/null || ! command -v npm >/dev/null; then \
+	@if [ ! -x $(CHROMIUM) ] || [ ! -x $(TURNSERVER) ] || [ ! -x $(JANUS) ] || [ ! -x $(NFT) ] || [ ! -x $(CADDY) ] || [ ! -x $(NGINX) ] || ! command -v ip >/dev/null || ! command -v npm >/dev/null; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium coturn janus npm nftables nginx iproute2 >/dev/null; \
-	    if command -v systemctl >/dev/null; then systemctl disable --now janus nginx coturn >/dev/null 2>&1 || true; fi; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium coturn janus npm nftables caddy nginx iproute2 >/dev/null; \
+	    if command -v systemctl >/dev/null; then systemctl disable --now janus caddy nginx coturn >/dev/null 2>&1 || true; fi; \
 	  else \
-	    echo "the tests need Debian's chromium, coturn, janus, npm, nftables, nginx and iproute2: sudo apt-get install chromium coturn janus npm nftables nginx iproute2" >&2; \
+	    echo "the tests need Debian's chromium, coturn, janus, npm, nftables, caddy, nginx and iproute2: sudo apt-get install chromium coturn janus npm nftables caddy nginx iproute2" >&2; \
 	  fi; \
 	fi
 

@@ -4,6 +4,9 @@ HTTP, an SMTP relay without TLS, host-only ICE candidates, the doctor's TLS verd
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Iterable
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 def is_loopback(host: str) -> bool:
@@ -14,3 +17,17 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host.strip("[]")).is_loopback
     except ValueError:
         return False
+
+
+def parse_networks(given: Iterable[str]) -> tuple[Network, ...]:
+    """Addresses or CIDR networks (``10.0.0.0/8``), as ``[server] trusted_proxies``
+    lists them; ``ValueError`` naming a bad one."""
+    found: list[Network] = []
+    for raw in given:
+        try:
+            found.append(ipaddress.ip_network(raw.strip(), strict=False))
+        except ValueError:
+            raise ValueError(
+                f"[server] trusted_proxies: {raw!r} is not an IP address or network"
+            ) from None
+    return tuple(found)

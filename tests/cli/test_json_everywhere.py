@@ -26,9 +26,11 @@ import pytest
 import typer
 
 from tests.serving import free_port
+from tlh import tlscert
 from tlh.cli.exit import ExitStatus
 from tlh.cli.main import app
 from tlh.client import TlhClient
+from tlh.services.bootstrap import init_practice
 
 from .conftest import Live
 from .room_helpers import Booked, book, cli, link_token, waiting
@@ -160,6 +162,28 @@ async def _restore(w: World) -> Case:
 @case("templates export")
 async def _templates(w: World) -> Case:
     return Case(["templates", "export", str(w.tmp / w.name("templates"))])
+
+
+@case("cert renew")
+async def _cert_renew(w: World) -> Case:
+    folder = w.tmp / w.name("tls")
+    tlscert.make(folder, tlscert.Names.parse(["tele.lan"]))
+    return Case(["cert", "renew", "--dir", str(folder)])
+
+
+@case("cert trust")
+async def _cert_trust(w: World) -> Case:
+    folder = w.tmp / w.name("tls")
+    tlscert.make(folder, tlscert.Names.parse(["tele.lan"]))
+    return Case(["cert", "trust", "--dir", str(folder)])
+
+
+@case("service install")
+async def _service_install(w: World) -> Case:
+    data = w.tmp / w.name("service")
+    await init_practice(data, "P", "UTC", "a@example.org")
+    return Case(["service", "install", "--data-dir", str(data), "--user", "daemon",
+                 "--unit-dir", str(w.tmp), "--name", w.name("tlh")])  # fmt: skip
 
 
 # -- staff and clients ------------------------------------------------------------

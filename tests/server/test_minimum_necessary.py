@@ -91,6 +91,8 @@ CLIENT_DATA = {
 #: Routes that carry no client's data to staff, and why.
 NOT_CLIENT_DATA = {
     "GET /healthz": "liveness",
+    "GET /readyz": "readiness: the store and the outbox sender",
+    "GET /metrics": "counts and latencies, no names or ids (its own token)",
     "GET /j": "the client page (static)",
     "GET /c": "the call page (static)",
     "GET /{name}": "static files",

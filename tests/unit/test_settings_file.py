@@ -19,6 +19,7 @@ from tlh.messaging.config import (
 from tlh.server.settings import (
     HooksTable,
     LimitsTable,
+    MetricsTable,
     RoomsTable,
     ServerFile,
     ServerTable,
@@ -42,6 +43,7 @@ TABLES: dict[str, type[msgspec.Struct]] = {
     "rooms": RoomsTable,
     "hooks": HooksTable,
     "turn": TurnTable,
+    "metrics": MetricsTable,
     "messaging": MessagingConfig,
     "smtp": SmtpConfig,
     "twilio": TwilioConfig,
@@ -98,6 +100,11 @@ def test_data_dir_file_is_read_and_flags_win(tmp_path: Path) -> None:
         ("[turn]\nsecret = 'a'\nsecret_file = 'b'\n", "[turn] takes secret or secret_file"),
         ("[turn]\nsecret_file = '/nonexistent/turn'\n", "[turn] secret_file /nonexistent/turn"),
         ("[turn]\nttl_s = 5\n", "[turn] ttl_s must be 60 to 43200 seconds"),
+        (
+            "[server]\ntrusted_proxies = ['10.0.0.0/8', 'proxy']\n",
+            "[server] trusted_proxies: 'proxy' is not an IP address or network",
+        ),
+        ("[server]\nlog_format = 'xml'\n", "[server] log_format"),
         ("limits = 3\n", "[limits] must be a section"),
         ("[server\n", "not valid TOML"),
     ],

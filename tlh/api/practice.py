@@ -16,6 +16,16 @@ class Health(msgspec.Struct, frozen=True, kw_only=True):
     version: str
 
 
+class Readiness(msgspec.Struct, frozen=True, kw_only=True):
+    """``GET /readyz``: whether this server should get traffic, and what is not ready."""
+
+    ok: bool
+    #: The data dir's store is open.
+    store: bool
+    #: The outbox sender runs (messages leave).
+    outbox: bool
+
+
 def _policy_changes() -> type[msgspec.Struct]:
     """Every ``Policy`` field, each optional (absent: left as it is), of the field's own
     type: the policy is the one definition of its settings."""

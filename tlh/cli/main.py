@@ -17,6 +17,7 @@ from .commands import (
     appt,
     audit,
     availability,
+    cert,
     client,
     consent,
     dashboard,
@@ -29,6 +30,7 @@ from .commands import (
     practice,
     report,
     room,
+    service,
     session,
     staff,
     templates,
@@ -135,6 +137,8 @@ app.add_typer(session.app, name="session")
 app.add_typer(media.app, name="media")
 app.add_typer(templates.app, name="templates")
 app.add_typer(turn.app, name="turn")
+app.add_typer(cert.app, name="cert")
+app.add_typer(service.app, name="service")
 app.command("dashboard")(dashboard.dashboard)
 app.command("doctor")(doctor.doctor)
 app.command("login")(admin.login)

@@ -131,7 +131,7 @@ class EventStream(contextlib.AbstractAsyncContextManager["EventStream"]):
 
     async def _run(self) -> AsyncGenerator[Item, None]:
         # wsproto (~15 ms) only for the commands that stream events.
-        from .websocket import GOING_AWAY, POLICY_VIOLATION, Closed
+        from .websocket import GOING_AWAY, POLICY_VIOLATION, SERVICE_RESTART, Closed
 
         delays = self.backoff.delays()
         attempt = 0
@@ -166,7 +166,10 @@ class EventStream(contextlib.AbstractAsyncContextManager["EventStream"]):
                 if exc.code == POLICY_VIOLATION and exc.reason == "superseded":
                     yield Superseded()
                     return
-                reason = "the server is going away" if exc.code == GOING_AWAY else reason
+                if exc.code == SERVICE_RESTART:
+                    reason = "the server is restarting"
+                elif exc.code == GOING_AWAY:
+                    reason = "the server is going away"
             except _Dropped as exc:
                 reason = str(exc)
             except TlhError as exc:

@@ -47,6 +47,8 @@ READ_BYTES = 65536
 #: Close codes (RFC 6455, 7.4.1).
 NORMAL, GOING_AWAY, ABNORMAL, UNSUPPORTED_DATA = 1000, 1001, 1006, 1003
 POLICY_VIOLATION, TOO_BIG = 1008, 1009
+#: The server is restarting (SIGTERM, an upgrade): reconnect soon.
+SERVICE_RESTART = 1012
 #: How long a close may wait for the socket to drain (it is closed either way).
 CLOSE_WAIT_S = 1.0
 

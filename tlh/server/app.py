@@ -11,11 +11,13 @@ from functools import partial
 
 from aiohttp import WSCloseCode, web
 
+from tlh.domain.messages import MessageStatus
 from tlh.domain.models import RelayMode
+from tlh.domain.rooms import EntryState
 from tlh.media.echo import EchoPeers
 from tlh.media.relaycall import RelayCall
 from tlh.messaging.transports import build_transports
-from tlh.net import is_loopback
+from tlh.net import is_loopback, parse_networks
 from tlh.services import sessions
 from tlh.services.callhub import CallHub
 from tlh.services.events import EventBus
@@ -33,6 +35,7 @@ from tlh.services.waiting import Rooms
 from tlh.store.tinystore import TinyStore
 
 from . import middleware
+from .forwarded import add_hsts, forwarded_middleware, plain_http
 from .keys import (
     AUDIT,
     BUS,
@@ -45,6 +48,7 @@ from .keys import (
     IDENTITY,
     IDLE_SESSIONS,
     LINK_SESSIONS,
+    METRICS,
     OUTBOX_WORKER,
     OUTREACH,
     REMINDER_CLOCK,
@@ -55,6 +59,7 @@ from .keys import (
     STORE,
     WEBSOCKETS,
 )
+from .metrics import Live, Metrics, metrics_middleware, read_token
 from .ratelimit import FailureLimits
 from .routes import add_routes
 from .settings import Settings, own_url
@@ -172,6 +177,22 @@ async def _preload_media() -> None:
             return
 
 
+def _live(app: web.Application) -> Live | None:
+    """The live figures of ``/metrics`` (counts only), or ``None`` before start-up."""
+    if ROOMS not in app:
+        return None
+    store, hub = app[STORE], app[CALL_HUB]
+    waiting = app[ROOMS].state.entries()
+    return Live(
+        waiting=sum(1 for e in waiting if e.state is EntryState.WAITING),
+        sessions=hub.live_count(),
+        relayed=hub.relayed_peer_count(),
+        outbox={s.value: len(store.find("messages", "status", s)) for s in MessageStatus},
+        outbox_up=app[OUTBOX_WORKER].alive,
+        websockets=len(app[WEBSOCKETS]),
+    )
+
+
 async def _quiet_calls(app: web.Application) -> None:
     """Shutting down: the call sockets about to close are not people leaving their calls
     (they come back after the restart, their media flowing meanwhile)."""
@@ -179,19 +200,31 @@ async def _quiet_calls(app: web.Application) -> None:
         app[CALL_HUB].quiet()
 
 
+#: Why every socket closes when the server stops (SIGTERM, Ctrl-C): 1012 "service
+#: restart" (RFC 6455's registry). Pages say so and reconnect; the dashboard and the CLI
+#: say so too; waiting places are kept for the reconnect grace (``Rooms.restore``).
+RESTARTING = b"server restarting"
+
+
 async def _close_websockets(app: web.Application) -> None:
     sockets: set[web.WebSocketResponse] = app[WEBSOCKETS]
-    for ws in list(sockets):
-        await ws.close(code=WSCloseCode.GOING_AWAY, message=b"server shutdown")
+    await asyncio.gather(
+        *(ws.close(code=WSCloseCode.SERVICE_RESTART, message=RESTARTING) for ws in list(sockets)),
+        return_exceptions=True,  # a socket that died meanwhile stops none of the others
+    )
 
 
 def create_app(settings: Settings) -> web.Application:
     """A ready-to-run application for ``settings`` (the store opens on startup)."""
+    metrics = Metrics(read_token(settings.metrics_token_file))  # a bad token file: at start
     app = web.Application(
         middlewares=[
+            forwarded_middleware(parse_networks(settings.trusted_proxies)),
+            metrics_middleware(metrics),
             middleware.unread_bodies,
             transfer,
             middleware.errors,
+            plain_http,
             middleware.authenticate,
         ],
         client_max_size=settings.max_body_bytes,
@@ -203,6 +236,8 @@ def create_app(settings: Settings) -> web.Application:
         turn_secret=settings.turn_secret,
         ttl_s=settings.turn_ttl_s,
     )
+    app[METRICS] = metrics
+    metrics.watch(partial(_live, app))
     # Templates load (and fail) here, at start-up, never when a message is sent.
     messaging = settings.messaging
     app[OUTREACH] = load_outreach(messaging.templates_dir, messaging.public_url)
@@ -214,6 +249,7 @@ def create_app(settings: Settings) -> web.Application:
     app[STAFF_SOCKETS] = StaffSockets()
     app[ECHO_PEERS] = EchoPeers(ice_servers=settings.ice_servers, host=settings.host)
     app.cleanup_ctx.append(_resources)
+    app.on_response_prepare.append(add_hsts)
     app.on_shutdown.append(_quiet_calls)
     app.on_shutdown.append(_close_websockets)
     add_routes(app)

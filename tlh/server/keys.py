@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from tlh.media.echo import EchoPeers
+from tlh.server.metrics import Metrics
 from tlh.server.ratelimit import FailureLimits
 from tlh.server.settings import Settings
 from tlh.server.staffsockets import StaffSockets
@@ -59,3 +60,5 @@ STAFF_SOCKETS = web.AppKey("staff_sockets", StaffSockets)
 STAFF_SESSION = web.RequestKey("staff_session", str)
 #: The STUN/TURN servers each call page is handed (minted TURN credentials included).
 ICE = web.AppKey("ice", IcePlan)
+#: Prometheus metrics: the histograms the server feeds, and the scrape token.
+METRICS = web.AppKey("metrics", Metrics)

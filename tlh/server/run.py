@@ -18,11 +18,11 @@ from collections.abc import Callable
 from aiohttp import web
 
 from tlh.errors import Conflict, InvalidInput, TlhError, Unavailable
-from tlh.logsafe import SafeExceptions
 from tlh.net import is_loopback
 
 from .accesslog import PathOnlyAccessLogger
 from .app import create_app
+from .logformat import configure_logging
 from .settings import Settings
 
 log = logging.getLogger("tlh.server")
@@ -33,6 +33,9 @@ def ssl_context(settings: Settings) -> ssl.SSLContext | None:
     if bool(settings.cert) != bool(settings.key):
         raise InvalidInput("give both --cert and --key, or neither")
     if settings.cert and settings.key:
+        from tlh.tlscert import check_pair  # cryptography: only a TLS server pays for it
+
+        check_pair(settings.cert, settings.key)  # each fault in one line, before OpenSSL's
         context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         try:
             context.load_cert_chain(settings.cert, settings.key)
@@ -120,14 +123,6 @@ def bound_port(runner: web.AppRunner) -> int:
     return int(runner.addresses[0][1])
 
 
-def configure_logging() -> None:
-    """The server's log: INFO and up on stderr, with no exception text from any logger
-    (ours, aiohttp's, asyncio's): it may carry patient data."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    for handler in logging.getLogger().handlers:
-        handler.addFilter(SafeExceptions())
-
-
 def url_of(settings: Settings, runner: web.AppRunner, tls: bool) -> str:
     """The address a started server answers at (its real port, when 0 was asked)."""
     host = f"[{settings.host}]" if ":" in settings.host else settings.host
@@ -160,5 +155,5 @@ def serve(settings: Settings, on_ready: Callable[[str], None] | None = None) -> 
     """Run the server until Ctrl-C or SIGTERM (blocking); ``on_ready(url)`` once it
     listens."""
     context = ssl_context(settings)
-    configure_logging()
+    configure_logging(settings.log_format)
     asyncio.run(_serve(settings, context, on_ready))

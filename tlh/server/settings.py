@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import msgspec
 from msgspec import UNSET, UnsetType
@@ -17,6 +17,7 @@ from msgspec import UNSET, UnsetType
 from tlh.configfile import checking, decode, read_toml
 from tlh.messaging.config import SECTIONS as MESSAGING_SECTIONS
 from tlh.messaging.config import MessagingConfig, messaging_from_toml
+from tlh.net import parse_networks
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,15 @@ class Settings:
     #: Browser origins allowed besides the server's own and the public URL (on every
     #: page's requests and sockets: ``tlh.server.origin``).
     allowed_origins: tuple[str, ...] = field(default_factory=tuple)
+    #: Reverse proxies (addresses or CIDR networks) whose ``X-Forwarded-For`` and
+    #: ``X-Forwarded-Proto`` are believed (``tlh.server.forwarded``); nobody else's are.
+    trusted_proxies: tuple[str, ...] = field(default_factory=tuple)
+    #: A file holding the token Prometheus scrapes ``/metrics`` with; ``None``: metrics
+    #: off (``/metrics`` is 404). ``$CREDENTIALS_DIRECTORY`` in it is expanded.
+    metrics_token_file: Path | None = None
+    #: The log's shape: ``text`` (a line per event) or ``json`` (an object per line,
+    #: for journald or Loki); never patients' data either way (``tlh.server.logformat``).
+    log_format: str = "text"
     #: Largest request body (imports); the importer gives its own clearer limit below it.
     max_body_bytes: int = 64 * 1024 * 1024
     #: Largest websocket message a client may send.
@@ -93,6 +103,8 @@ class ServerTable(_Table, frozen=True):
     key: str | UnsetType = UNSET
     insecure: bool | UnsetType = UNSET
     allowed_origins: tuple[str, ...] | UnsetType = UNSET
+    trusted_proxies: tuple[str, ...] | UnsetType = UNSET
+    log_format: Literal["text", "json"] | UnsetType = UNSET
 
 
 class LimitsTable(_Table, frozen=True):
@@ -131,6 +143,12 @@ class HooksTable(_Table, frozen=True):
     timeout_s: float | UnsetType = UNSET
 
 
+class MetricsTable(_Table, frozen=True):
+    """``[metrics]``: its keys set the ``metrics_``-prefixed ``Settings`` fields."""
+
+    token_file: str | UnsetType = UNSET
+
+
 class ServerFile(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """``tlh.toml`` but for its messaging sections (``tlh.messaging.config`` reads those)."""
 
@@ -139,15 +157,16 @@ class ServerFile(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_field
     rooms: RoomsTable = RoomsTable()
     hooks: HooksTable = HooksTable()
     turn: TurnTable = TurnTable()
+    metrics: MetricsTable = MetricsTable()
 
     def values(self) -> dict[str, Any]:
         """The ``Settings`` fields the file sets, by name."""
         found: dict[str, Any] = {}
         for name in self.__struct_fields__:
-            prefix = f"{name}_" if name in ("hooks", "turn") else ""
+            prefix = f"{name}_" if name in ("hooks", "turn", "metrics") else ""
             table = msgspec.structs.asdict(getattr(self, name))
             found.update({prefix + k: v for k, v in table.items() if v is not UNSET})
-        for key in ("cert", "key"):
+        for key in ("cert", "key", "metrics_token_file"):
             if key in found:
                 found[key] = Path(found[key])
         if "turn_secret_file" in found:
@@ -169,6 +188,8 @@ class ServerFile(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_field
             raise ValueError("[turn] secret is empty")
         if turn.ttl_s is not UNSET and not 60 <= turn.ttl_s <= 12 * 3600:
             raise ValueError("[turn] ttl_s must be 60 to 43200 seconds")
+        if self.server.trusted_proxies is not UNSET:
+            parse_networks(self.server.trusted_proxies)
         grace = self.rooms.empty_session_grace_s
         if grace is not UNSET and not 1 <= grace <= 24 * 3600:
             raise ValueError("[rooms] empty_session_grace_s must be 1 to 86400 seconds")

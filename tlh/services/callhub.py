@@ -348,6 +348,14 @@ class CallHub:
             self._spawn(relay.close())
         return list(call)
 
+    def live_count(self) -> int:
+        """Segments with someone in them (metrics)."""
+        return sum(1 for peers in self._calls.values() if peers)
+
+    def relayed_peer_count(self) -> int:
+        """Peers whose media goes through the server's relay (metrics)."""
+        return sum(len(self._calls.get(s, {})) for s in self._relays)
+
     def peers(self, session_id: str) -> list[PeerInfo]:
         """The peers in a segment's call, in the order they joined."""
         return [p.info for p in self._calls.get(session_id, {}).values()]

@@ -153,6 +153,11 @@ class OutboxWorker:
         """Look for due messages now rather than at the next poll."""
         self._wakeup.set()
 
+    @property
+    def alive(self) -> bool:
+        """Whether the sender runs (``/readyz``): started and not ended by a fault."""
+        return self._task is not None and not self._task.done()
+
     async def start(self) -> None:
         """Settle messages a crash left mid-send, then start sending."""
         if self._task is not None:

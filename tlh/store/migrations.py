@@ -7,9 +7,13 @@ only on a dir whose journal is empty, so it sees every record in the table files
 
 from __future__ import annotations
 
+import io
+import tarfile
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
+from tlh.files import write_atomic
 from tlh.store.layout import SCHEMA_VERSION, Manifest, table_files, write_manifest
 
 #: The version this code reads and writes.
@@ -24,3 +28,26 @@ def _add_manifest(data_dir: Path) -> None:
 
 #: ``version -> step`` that upgrades a dir from ``version - 1`` to ``version``.
 MIGRATIONS: dict[int, Callable[[Path], None]] = {2: _add_manifest}
+
+
+#: Where a migration keeps the data dir as it was, inside the dir itself.
+BACKUPS = "backups"
+#: What a backup holds: the data (the lock file, journal and older backups are not).
+_KEPT = ("meta.json", "db", "audit")
+
+
+def backup_before(data_dir: Path, version: int) -> Path:
+    """A tar.gz of the dir as it is at schema ``version``, before any step touches it;
+    ``tlh restore`` takes it (a restored older dir is migrated again on start)."""
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    path = data_dir / BACKUPS / f"schema-{version}-before-upgrade-{stamp}.tar.gz"
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz") as tar:
+        for top in _KEPT:
+            found = data_dir / top
+            files = [found] if found.is_file() else sorted(found.rglob("*"))
+            for file in files:
+                if file.is_file() and not file.name.startswith("."):
+                    tar.add(file, arcname=file.relative_to(data_dir).as_posix())
+    write_atomic(path, buf.getvalue(), make_dirs=True)
+    return path

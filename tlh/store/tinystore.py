@@ -131,6 +131,11 @@ class TinyStore:
         except KeyError:
             raise InvalidInput(f"unknown table {table!r}") from None
 
+    @property
+    def is_open(self) -> bool:
+        """Whether the store is open for reads and commits (``/readyz``)."""
+        return self._is_open
+
     def get(self, table: str, id: str) -> msgspec.Struct | None:
         """The record with ``id``, or ``None``."""
         return self._table(table).get(id)
@@ -305,12 +310,24 @@ class TinyStore:
                 f"data dir {self.data_dir} (schema {version}) was not closed cleanly; "
                 "start the older tlh once to fold its journal, then upgrade"
             )
+        missing = [
+            v for v in range(version + 1, migrations.CURRENT_VERSION + 1)
+            if v not in migrations.MIGRATIONS
+        ]  # fmt: skip
+        if missing:
+            raise StoreError(f"no migration to schema version {missing[0]}")
+        saved = migrations.backup_before(self.data_dir, version)  # before any step
         for target in range(version + 1, migrations.CURRENT_VERSION + 1):
-            step = migrations.MIGRATIONS.get(target)
-            if step is None:
-                raise StoreError(f"no migration to schema version {target}")
-            step(self.data_dir)
+            migrations.MIGRATIONS[target](self.data_dir)
             write_meta(self.data_dir, target)
+        log.warning(
+            "data dir %s upgraded from schema %d to %d; as it was before: %s"
+            " (`tlh restore` takes it back, with the older tlh)",
+            self.data_dir,
+            version,
+            migrations.CURRENT_VERSION,
+            saved,
+        )
 
     def _read_table_file(self, path: Path, table: str) -> dict[str, msgspec.Struct]:
         try:

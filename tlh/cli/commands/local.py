@@ -14,6 +14,7 @@ import sys
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -29,6 +30,14 @@ if TYPE_CHECKING:
 _ENDINGS = (signal.SIGTERM, signal.SIGHUP)
 #: Seconds the demo's server may take to seed and listen before the dashboard gives up.
 STARTUP_S = 60.0
+
+
+class LogFormat(StrEnum):
+    """``tlh serve --log-format``."""
+
+    text = "text"
+    json = "json"
+
 
 DataDirOpt = Annotated[
     Path | None,
@@ -170,8 +179,15 @@ def serve(
     insecure: Annotated[
         bool, typer.Option("--insecure", help="Allow plain HTTP off loopback (behind a TLS proxy).")
     ] = False,
+    log_format: Annotated[
+        LogFormat | None,
+        typer.Option(
+            "--log-format",
+            help="The log on stderr: text, or json (one object per line, for journald or Loki).",
+        ),
+    ] = None,
 ) -> None:
-    """Run the server on a data dir until Ctrl-C."""
+    """Run the server on a data dir until Ctrl-C or SIGTERM (which drains: see README)."""
     out = state(ctx).out
     with handled(out):
         from tlh.server.run import serve as run_server
@@ -185,6 +201,7 @@ def serve(
             cert=cert,
             key=key,
             insecure=insecure or None,
+            log_format=log_format.value if log_format is not None else None,
         )
 
         def ready(url: str) -> None:

@@ -16,6 +16,7 @@ from . import (
     invites,
     link_identity,
     links,
+    ops,
     outbox,
     pages,
     participant_ws,
@@ -28,7 +29,7 @@ from . import (
 
 
 def add_routes(app: web.Application) -> None:
-    modules = (practice, staff, clients, appointments, availability, audit, admin, events)
+    modules = (practice, ops, staff, clients, appointments, availability, audit, admin, events)
     issue3 = (links, invites, consents, outbox)
     issue4 = (rooms, participant_ws, call_ws, call_links, sessions, reports, link_identity, pages)
     media = (conntest,)

@@ -28,6 +28,7 @@ from tlh.server.keys import (
     BUS,
     CALL_HUB,
     ICE,
+    METRICS,
     STAFF_SESSION,
     STAFF_SOCKETS,
     STAFF_WEB,
@@ -220,7 +221,8 @@ async def call_ws(request: web.Request) -> web.WebSocketResponse:
                         session_actor(ctx(request), staff_web, cookie, request.remote or "")
                     except Unauthenticated:
                         raise wsproto.FrameRejected("signed out") from None
-                await call.on_frame(frame)
+                with request.app[METRICS].signal("staff", frame):
+                    await call.on_frame(frame)
             except wsproto.FrameRejected as err:
                 await wsproto.reject(ws, err)
                 break

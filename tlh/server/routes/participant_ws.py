@@ -24,7 +24,7 @@ from tlh.domain.links import JoinLink, LinkPurpose, RedeemState
 from tlh.errors import Forbidden, NotFound, TlhError
 from tlh.server import wsproto
 from tlh.server.http import ctx, public
-from tlh.server.keys import ROOMS, WEBSOCKETS
+from tlh.server.keys import METRICS, ROOMS, WEBSOCKETS
 from tlh.server.origin import check_origin
 from tlh.server.routes.link_identity import verified
 from tlh.server.routes.links import COOKIE, cookie_link
@@ -67,7 +67,8 @@ async def participant_ws(request: web.Request) -> web.WebSocketResponse:
                 frame = wsproto.parse_frame(msg, ParticipantFrame, guard)
                 if frame is None:
                     break
-                await _handle(request, rooms, link, conn, frame)
+                with request.app[METRICS].signal("participant", frame):
+                    await _handle(request, rooms, link, conn, frame)
             except wsproto.FrameRejected as err:
                 await wsproto.reject(ws, err)
                 break

@@ -324,16 +324,22 @@ async function start() {
   devicePickers({ camera: $("call-camera"), microphone: $("call-mic") }, $("devices-note"), session)();
   wire();
   idleWatch(me.idle_logoff_min);
-  const down = () => { if ($("lock").hidden) $("reconnecting").hidden = false; };
+  let restarting = false;  // the server said so (1012): said until it is back
+  const down = (event) => {
+    restarting = restarting || (event && event.code === 1012);
+    $("reconnecting").textContent = restarting ? "The server is restarting; reconnecting…" : "Reconnecting…";
+    if ($("lock").hidden) $("reconnecting").hidden = false;
+  };
+  const up = () => { restarting = false; $("reconnecting").hidden = true; };
   callWs = socket(callPath, {
-    onOpen: () => { $("reconnecting").hidden = true; },
+    onOpen: up,
     onMessage: (frame) => { lastActive = Date.now(); onFrame(frame); },
     onDown: down,
     // Refused at the upgrade after an idle logoff: /me answers 401 and api() locks the page.
     onClose: () => { api("GET", "/api/v1/me"); return true; },
   });
   eventsWs = socket("/api/v1/events", {
-    onOpen: () => { $("reconnecting").hidden = true; scheduleRefresh(); },  // what changed meanwhile
+    onOpen: () => { up(); scheduleRefresh(); },  // what changed meanwhile
     onMessage: (frame) => {
       if (/^(room|session)\./.test(frame.type || "")) scheduleRefresh();
       if (frame.type === "room.joined") say("Someone arrived in the waiting room.");

@@ -40,7 +40,14 @@ function show(id) {
   showSection(SECTIONS, id);
 }
 
-function reconnecting(on) {
+// `restarting`: the server said it is restarting (close code 1012): the person keeps
+// their place, and is told so until it is back (the failed tries meanwhile say nothing new).
+let serverRestarting = false;
+function reconnecting(on, restarting = false) {
+  serverRestarting = on && (restarting || serverRestarting);
+  $("reconnecting").textContent = serverRestarting
+    ? "The practice's server is restarting. You keep your place; reconnecting…"
+    : "Reconnecting…";
   $("reconnecting").hidden = !on || final;
 }
 
@@ -184,7 +191,7 @@ function connect(result) {
   ws = socket("/api/v1/link/ws", {
     onOpen: hello,
     onMessage: (frame) => { frames = frames.then(() => onFrame(frame)).catch((e) => console.warn("frame", e)); },
-    onDown: () => reconnecting(true),
+    onDown: (event) => reconnecting(true, event.code === 1012),
     onClose: (event) => {
       if (final) return false;
       // 1008 after we sent something it refused: show it rather than loop forever.

@@ -2,7 +2,8 @@
 // must find every page back within 2 s of it answering, so the delay stays short (with a
 // little jitter, so a waiting room full of pages does not knock all at once).
 // `onOpen` runs on every (re)connection so the page can say hello again; `onDown` when a
-// connection is lost and another is being tried (the page says "Reconnecting…").
+// connection is lost and another is being tried (the page says "Reconnecting…"), with
+// the close event (1012: the server is restarting, and says so).
 // `path` may be a function: asked on every (re)connection.
 
 const FIRST_DELAY = 250;
@@ -43,7 +44,7 @@ export function socket(path, { onOpen, onMessage, onClose, onDown }) {
       // 1008: the server refused what we sent: let the page decide.
       const retry = onClose ? onClose(event) !== false : true;
       if (!stopped && retry) {
-        if (onDown) onDown();
+        if (onDown) onDown(event);
         timer = setTimeout(open, delay + Math.random() * 250);
         delay = Math.min(delay * 2, MAX_DELAY);
       }

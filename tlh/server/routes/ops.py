@@ -1,0 +1,41 @@
+"""What operators' tools ask: ``/readyz`` (may traffic come here?) and Prometheus
+``/metrics`` (off unless a scrape token is configured; the token is its only key)."""
+
+from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from tlh.api.practice import Readiness
+from tlh.errors import NotFound, Unauthenticated
+from tlh.server.http import public, respond
+from tlh.server.keys import FAILURES, METRICS, OUTBOX_WORKER, STORE
+
+routes = web.RouteTableDef()
+
+
+@routes.get("/readyz")
+@public
+async def readyz(request: web.Request) -> web.Response:
+    """200 when the store is open and the outbox sender runs, else 503 naming which."""
+    app = request.app
+    store = STORE in app and app[STORE].is_open
+    outbox = OUTBOX_WORKER in app and app[OUTBOX_WORKER].alive
+    ready = Readiness(ok=store and outbox, store=store, outbox=outbox)
+    return respond(ready, 200 if ready.ok else 503)
+
+
+@routes.get("/metrics")
+@public
+async def metrics(request: web.Request) -> web.Response:
+    """The Prometheus text format, for ``Authorization: Bearer <token>`` only."""
+    found = request.app[METRICS]
+    if found.token is None:
+        raise NotFound("no such endpoint")  # off: the same answer as any unknown path
+    peer = request.remote or ""
+    limits = request.app[FAILURES].bearer
+    if not found.allows(request.headers.get("Authorization", "")):
+        if limits.blocked(peer):
+            raise limits.refusal(peer)
+        limits.fail(peer)
+        raise Unauthenticated("the metrics token is missing or wrong")
+    body = generate_latest(found.registry)
+    return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
