@@ -22,6 +22,7 @@ from .commands import (
     dashboard,
     doctor,
     invite,
+    key,
     link,
     local,
     media,
@@ -133,6 +134,7 @@ app.add_typer(room.app, name="room")
 app.add_typer(session.app, name="session")
 app.add_typer(media.app, name="media")
 app.add_typer(templates.app, name="templates")
+app.add_typer(key.app, name="key")
 app.command("dashboard")(dashboard.dashboard)
 app.command("doctor")(doctor.doctor)
 app.command("login")(admin.login)

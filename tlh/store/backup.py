@@ -236,8 +236,8 @@ def restore(archive_path: Path | str, data_dir: Path | str, keys: KeySource | No
             target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
             sealed = name.startswith("db/")  # the store's own files; audit/ and meta clear
             write_atomic(target, codec.seal(data, label_of(name)) if sealed else data)
-        (staging / "db" / APPOINTMENTS).mkdir(parents=True, exist_ok=True)
-        (staging / "journal").mkdir(exist_ok=True)
+        (staging / "db" / APPOINTMENTS).mkdir(mode=0o700, parents=True, exist_ok=True)
+        (staging / "journal").mkdir(mode=0o700, exist_ok=True)
         if f"db/{MANIFEST}" not in files:
             # A backup made before manifests: list what it holds (the schema migration
             # of an older backup writes its own).

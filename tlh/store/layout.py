@@ -186,7 +186,8 @@ def init_data_dir(
     # Patients' data: the dir is the server's user's alone.
     data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     data_dir.chmod(0o700)
-    (data_dir / "db" / APPOINTMENTS).mkdir(mode=0o700, parents=True, exist_ok=True)
+    (data_dir / "db").mkdir(mode=0o700, exist_ok=True)
+    (data_dir / "db" / APPOINTMENTS).mkdir(mode=0o700, exist_ok=True)
     (data_dir / "journal").mkdir(mode=0o700, exist_ok=True)
     codec = make_codec(data_dir)
     write_manifest(data_dir, Manifest(), codec)
