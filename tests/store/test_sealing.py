@@ -187,7 +187,7 @@ async def test_a_file_moved_to_another_name_does_not_open(tmp_path: Path) -> Non
     await s.close()
     db = data_dir / "db"
     (db / "staff.json").write_bytes((db / "clients.json").read_bytes())
-    with pytest.raises(StoreCorrupt, match="staff.json is corrupt"):
+    with pytest.raises(StoreCorrupt, match=r"staff\.json is corrupt"):
         await TinyStore(data_dir, keys=keys).open()
 
 
