@@ -158,7 +158,7 @@ async def _client_names(data_dir: Path, keys: KeySource) -> list[str]:
 def test_a_wrong_or_missing_key_stops_serve_with_one_line_and_writes_nothing(
     tmp_path: Path,
 ) -> None:
-    data_dir, _, key_file = _init(tmp_path)
+    data_dir, _, _ = _init(tmp_path)
     before = _digest(data_dir)
     line = _serve_refuses(tmp_path, data_dir, TLH_KEY_DIR=str(tmp_path / "nowhere"))
     assert "is encrypted and no key was given" in line

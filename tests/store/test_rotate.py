@@ -64,7 +64,8 @@ async def test_reencrypt_seals_every_file_under_a_new_data_key(tmp_path: Path) -
     assert before is not None
     done = rotate(data_dir, keys, reencrypt=True)
     after = read_keyring(data_dir)
-    assert after is not None and after.current != before.current
+    assert after is not None
+    assert after.current != before.current
     assert {w.key_id for w in after.wraps} == {after.current}
     new = bytes.fromhex(after.current)
     files = list(sealed_files(data_dir))
