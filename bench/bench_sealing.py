@@ -13,7 +13,7 @@ every repeat so both see the same machine load:
 * **status change p99**: ``POST /api/v1/appointments/{id}/status`` over 500 ids there
   and back (keep-alive), the 99th percentile of 1,000 round trips.
 
-Each row prints both medians, their ratio and the verdict against the limit (≤ 1.3×).
+Each row prints both medians, their ratio and the verdict against the limit (<= 1.3x).
 """
 
 from __future__ import annotations
