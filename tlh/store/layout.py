@@ -2,7 +2,9 @@
 
 ``db/<table>.json`` and ``db/appointments/<YYYY-MM>.json`` are in TinyDB's format
 ``{"<table>": {"<doc_id>": {...}}}`` with the record id as the doc id, so plain TinyDB
-(or ``TinyDB(path, storage=AtomicJSONStorage)``) reads them.
+(or ``TinyDB(path, storage=AtomicJSONStorage)``) reads them in a ``--no-encrypt`` dir;
+in an encrypted one (the default) each file is that JSON sealed (``tlh.store.seal``,
+labelled with its path in the dir), and ``keys.json`` holds the wrapped data key.
 
 ``db/manifest.json`` lists every table file the dir must hold and the last commit
 folded into them: a file deleted behind the server's back stops start-up like a
