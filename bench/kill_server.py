@@ -1,7 +1,9 @@
 """kill -9 the real server a hundred times during imports and single writes (see
 ``tests/integrity/kill_server.py`` for what is checked after each kill).
 
-    .venv/bin/python bench/kill_server.py [ROUNDS]
+    .venv/bin/python bench/kill_server.py [ROUNDS] [--no-encrypt]
+
+The data dir is encrypted, as ``tlh init`` makes it, unless ``--no-encrypt`` is given.
 """
 
 from __future__ import annotations
@@ -15,8 +17,11 @@ from tests.integrity.kill_server import run
 
 
 def main() -> None:
-    rounds = int(sys.argv[1]) if len(sys.argv) > 1 else 100
-    summary = run(rounds)
+    args = [a for a in sys.argv[1:] if a != "--no-encrypt"]
+    rounds = int(args[0]) if args else 100
+    sealed = "--no-encrypt" not in sys.argv
+    summary = run(rounds, sealed=sealed)
+    print("sealed data dir" if sealed else "data dir in clear (--no-encrypt)")
     print(
         f"{summary.kills} kill -9s in {summary.seconds:.0f} s: data dir loaded every time, no "
         f"acknowledged write lost, every import all or nothing ({summary.imports_acknowledged} "

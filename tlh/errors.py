@@ -106,6 +106,13 @@ class StoreCorrupt(StoreError):
     code = "store_corrupt"
 
 
+class StoreKeyError(StoreError):
+    """A sealed data dir (or backup) whose key is missing or wrong: nothing was read or
+    written."""
+
+    code = "store_key"
+
+
 class StoreFull(StoreError):
     """The disk holding the data dir is full: the change was not stored."""
 
@@ -145,6 +152,7 @@ ERRORS_BY_CODE: dict[str, type[TlhError]] = {
         Unavailable,
         StoreError,
         StoreLocked,
+        StoreKeyError,
         StoreCorrupt,
     )
 }

@@ -32,3 +32,18 @@ def default_dashboard_file() -> Path:
     if env:
         return Path(env).expanduser()
     return default_config_file().with_name("dashboard.toml")
+
+
+def default_key_dir() -> Path:
+    """Where ``tlh init`` writes a practice's key file and ``tlh serve`` looks for it:
+    ``TLH_KEY_DIR`` if set, else ``keys/`` beside the CLI's config file (outside every
+    data dir, so a copied data dir or backup does not carry its key)."""
+    env = os.environ.get("TLH_KEY_DIR")
+    if env:
+        return Path(env).expanduser()
+    config = default_config_file()
+    if config.exists() and not config.is_file():  # TLH_CONFIG=/dev/null: no config dir
+        import platformdirs
+
+        return Path(platformdirs.user_config_dir("tlh", appauthor=False)) / "keys"
+    return config.parent / "keys"

@@ -159,6 +159,30 @@ async def _restore(w: World) -> Case:
     return Case(["restore", str(backup), "--data-dir", str(w.tmp / w.name("restored"))])
 
 
+async def _sealed_dir(w: World) -> tuple[str, str]:
+    """A stopped encrypted practice of its own: (data dir, key file)."""
+    from tlh.services.bootstrap import init_practice
+    from tlh.store.keys import NewKeys
+
+    where = w.tmp / w.name("sealed")
+    key_file = w.tmp / f"{w.name('key')}.key"
+    encrypt = NewKeys(key_file=key_file)
+    await init_practice(where, "P", "UTC", "a@example.org", encrypt=encrypt)
+    return str(where), str(key_file)
+
+
+@case("key rotate")
+async def _key_rotate(w: World) -> Case:
+    where, key_file = await _sealed_dir(w)
+    return Case(["key", "rotate", "--data-dir", where, "--key-file", key_file])
+
+
+@case("key export-recovery")
+async def _key_recovery(w: World) -> Case:
+    where, key_file = await _sealed_dir(w)
+    return Case(["key", "export-recovery", "--data-dir", where, "--key-file", key_file])
+
+
 @case("templates export")
 async def _templates(w: World) -> Case:
     return Case(["templates", "export", str(w.tmp / w.name("templates"))])

@@ -145,4 +145,4 @@ def test_real_use_runs_as_written(tmp_path: Path) -> None:
     theirs = said["tlh appt list --date tomorrow"]
     assert "Jordan Rivera" in theirs
     assert (clone / "appointments.ics").read_text().startswith("BEGIN:VCALENDAR")
-    assert (clone / "practice.tar.gz").stat().st_size > 0
+    assert (clone / "practice.tlh").read_bytes().startswith(b"TLHBACKUP1\n")  # sealed

@@ -27,12 +27,15 @@ from typing import Any
 
 from tests.serving import free_port, wait_healthy
 from tlh.services.bootstrap import init_practice
+from tlh.store.keys import NewKeys
 
 ROWS_PER_IMPORT = 300
 SERVER = (
     "import sys; from pathlib import Path; from tlh.server.run import serve; "
-    "from tlh.server.settings import Settings; "
-    "serve(Settings(data_dir=Path(sys.argv[1]), port=int(sys.argv[2])))"
+    "from tlh.server.settings import Settings; from tlh.store.keys import KeySource; "
+    "key = Path(sys.argv[3]) if len(sys.argv) > 3 else None; "
+    "serve(Settings(data_dir=Path(sys.argv[1]), port=int(sys.argv[2]), "
+    "keys=KeySource(key_file=key)))"
 )
 
 
@@ -55,11 +58,14 @@ def call(
         conn.close()
 
 
-def start(data_dir: Path, port: int, log: Path) -> subprocess.Popen[bytes]:
+def start(
+    data_dir: Path, port: int, log: Path, key_file: Path | None = None
+) -> subprocess.Popen[bytes]:
     # The log goes to a file: a pipe nobody reads fills up and stalls the server.
+    key = [str(key_file)] if key_file is not None else []
     with log.open("ab") as sink:
         proc = subprocess.Popen(
-            [sys.executable, "-c", SERVER, str(data_dir), str(port)],
+            [sys.executable, "-c", SERVER, str(data_dir), str(port), *key],
             stdout=subprocess.DEVNULL,
             stderr=sink,
         )
@@ -93,14 +99,21 @@ class KillSummary:
 RECOVERED = "audit log: recovering"
 
 
-def run(rounds: int, seed: int = 7, root: Path | None = None) -> KillSummary:
-    """Kill the server ``rounds`` times; raises ``AssertionError`` on any loss."""
+def run(
+    rounds: int, seed: int = 7, root: Path | None = None, *, sealed: bool = False
+) -> KillSummary:
+    """Kill the server ``rounds`` times; raises ``AssertionError`` on any loss. ``sealed``:
+    an encrypted data dir (as ``tlh init`` makes one), its key file beside it."""
     rng = random.Random(seed)
     data_dir = Path(tempfile.mkdtemp(prefix="tlh-kill-", dir=root)) / "data"
     log = data_dir.parent / "server.log"
-    token = asyncio.run(init_practice(data_dir, "Kill", "UTC", "admin@example.org"))
+    key_file = data_dir.parent / "practice.key" if sealed else None
+    encrypt = NewKeys(key_file=key_file) if key_file else None
+    token = asyncio.run(
+        init_practice(data_dir, "Kill", "UTC", "admin@example.org", encrypt=encrypt)
+    )
     port = free_port()
-    proc = start(data_dir, port, log)
+    proc = start(data_dir, port, log, key_file)
     for c in range(4):
         status, _ = call(
             port,
@@ -188,7 +201,7 @@ def run(rounds: int, seed: int = 7, root: Path | None = None) -> KillSummary:
         stop.set()
         for t in threads:
             t.join(timeout=30)
-        proc = start(data_dir, port, log)
+        proc = start(data_dir, port, log, key_file)
         # Verify: every acknowledged write present; every import all or nothing; every
         # stored change audited.
         status, verdict = call(port, token, "GET", "/api/v1/audit/verify")

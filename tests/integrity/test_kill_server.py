@@ -11,7 +11,10 @@ from .kill_server import run
 
 
 @pytest.mark.timeout(240)
-def test_killing_the_server_leaves_every_stored_change_audited(tmp_path: Path) -> None:
-    summary = run(rounds=8, seed=3, root=tmp_path)
+@pytest.mark.parametrize("sealed", [False, True], ids=["clear", "sealed"])
+def test_killing_the_server_leaves_every_stored_change_audited(
+    tmp_path: Path, sealed: bool
+) -> None:
+    summary = run(rounds=8, seed=3, root=tmp_path, sealed=sealed)
     assert summary.kills == 8
     assert summary.imports_acknowledged > 0

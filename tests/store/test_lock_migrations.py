@@ -16,6 +16,7 @@ from tlh.errors import StoreError, StoreLocked
 from tlh.store import migrations
 from tlh.store.base import Put
 from tlh.store.lock import DataDirLock
+from tlh.store.seal import Codec
 from tlh.store.tinystore import TinyStore
 
 TRY_OPEN = """
@@ -74,7 +75,7 @@ async def test_migration_runs_in_order_and_bumps_version(
     (data_dir / "meta.json").write_text('{"schema_version": 0}')
     ran: list[int] = []
 
-    def v0_to_v1(path: Path) -> None:
+    def v0_to_v1(path: Path, codec: Codec) -> None:
         # A fake step: rename a field the way a real migration would rewrite a file.
         f = path / "db" / "clients.json"
         doc = json.loads(f.read_text())
@@ -103,6 +104,6 @@ async def test_migration_refused_with_unfolded_journal(
     s._journal.close()
     s._dir_lock.release()
     (data_dir / "meta.json").write_text('{"schema_version": 0}')
-    monkeypatch.setattr(migrations, "MIGRATIONS", {1: lambda p: None})
+    monkeypatch.setattr(migrations, "MIGRATIONS", {1: lambda p, c: None})
     with pytest.raises(StoreError, match="not closed cleanly"):
         await TinyStore(data_dir).open()

@@ -14,7 +14,7 @@ import pytest
 from tests.seeding import seed
 from tests.store.conftest import T0, appt, client
 from tlh.errors import StoreError
-from tlh.store import tinystore
+from tlh.store import layout
 from tlh.store.base import Delete, Put
 from tlh.store.journal import Journal
 from tlh.store.layout import encode_table_file
@@ -34,7 +34,7 @@ async def test_failed_checkpoint_keeps_journal_and_retries(
     await s.open()
     await seed(s, [Put("clients", client("c1")), Put("appointments", appt("a1"))])
     written: list[Path] = []
-    real = tinystore.write_atomic
+    real = layout.write_atomic
 
     def fail_second(path: Path, data: bytes, **options: bool) -> None:
         if written:
@@ -42,12 +42,12 @@ async def test_failed_checkpoint_keeps_journal_and_retries(
         written.append(path)
         real(path, data, **options)
 
-    monkeypatch.setattr(tinystore, "write_atomic", fail_second)
+    monkeypatch.setattr(layout, "write_atomic", fail_second)
     with pytest.raises(OSError, match="No space"):
         await s.checkpoint()
     # a crash now: one file written, the other not, the journal still there
     crashed = TinyStore(crash_copy(data_dir, tmp_path / "crashed"))
-    monkeypatch.setattr(tinystore, "write_atomic", real)
+    monkeypatch.setattr(layout, "write_atomic", real)
     await crashed.open()
     assert crashed.get("clients", "c1") == client("c1")
     assert crashed.get("appointments", "a1") == appt("a1")

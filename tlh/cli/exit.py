@@ -54,6 +54,7 @@ _BY_CODE: dict[str, ExitStatus] = {
     "conflict": ExitStatus.CONFLICT,
     "invalid_transition": ExitStatus.CONFLICT,
     "store_locked": ExitStatus.CONFLICT,
+    "store_key": ExitStatus.AUTH,
     "port_in_use": ExitStatus.CONFLICT,
     "ambiguous": ExitStatus.INVALID,
     "invalid": ExitStatus.INVALID,

@@ -23,6 +23,7 @@ from .commands import (
     dashboard,
     doctor,
     invite,
+    key,
     link,
     local,
     media,
@@ -139,6 +140,7 @@ app.add_typer(templates.app, name="templates")
 app.add_typer(turn.app, name="turn")
 app.add_typer(cert.app, name="cert")
 app.add_typer(service.app, name="service")
+app.add_typer(key.app, name="key")
 app.command("dashboard")(dashboard.dashboard)
 app.command("doctor")(doctor.doctor)
 app.command("login")(admin.login)

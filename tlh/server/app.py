@@ -71,7 +71,7 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
     """Open the store (taking the data dir's lock) with its audit log, then start the
     outbox worker and the reminder clock; stop them before closing the store."""
     settings = app[SETTINGS]
-    store = TinyStore(settings.data_dir)
+    store = TinyStore(settings.data_dir, keys=settings.keys)
     await store.open()
     audit = store.audit
     bus = EventBus()

@@ -18,6 +18,7 @@ from tlh.services import links
 from tlh.services.bootstrap import init_practice, local_context
 from tlh.services.context import staff_actor, utcnow
 from tlh.services.staff import find_staff
+from tlh.store.keys import KeySource, NewKeys
 
 from .run import start, url_of
 from .settings import Settings
@@ -48,14 +49,22 @@ class DemoInfo:
 ReadyCallback = Callable[[DemoInfo], None]
 
 
+def demo_key_file(data_dir: Path) -> Path:
+    """The demo's key file: beside its throw-away data dir (never inside), removed with it."""
+    return data_dir.with_name(f"{data_dir.name}.key")
+
+
 async def prepare(
     data_dir: Path, tz: str = "America/New_York"
 ) -> tuple[str, demo_seed.DemoPractice]:
-    """Initialise and seed a demo practice in ``data_dir``; returns the admin token."""
+    """Initialise and seed a demo practice in ``data_dir``, encrypted as ``tlh init``
+    makes one, its key file made for it (nothing to type); returns the admin token."""
+    key_file = demo_key_file(data_dir)
     token = await init_practice(
-        data_dir, "Harbour Counselling (demo)", tz, ADMIN_EMAIL, "Demo Admin"
-    )
-    async with local_context(data_dir) as ctx:
+        data_dir, "Harbour Counselling (demo)", tz, ADMIN_EMAIL, "Demo Admin",
+        encrypt=NewKeys(key_file=key_file),
+    )  # fmt: skip
+    async with local_context(data_dir, KeySource(key_file=key_file)) as ctx:
         admin = find_staff(ctx, ADMIN_EMAIL)
         actor = staff_actor(admin, "demo")
         practice = await demo_seed.seed(ctx, actor, utcnow())
@@ -66,7 +75,7 @@ async def client_tokens(
     data_dir: Path, appointment_id: str | None
 ) -> tuple[str | None, str | None, str | None]:
     """Tokens for the client page and the lead clinician's email (``DemoLinks``)."""
-    async with local_context(data_dir) as ctx:
+    async with local_context(data_dir, KeySource(key_file=demo_key_file(data_dir))) as ctx:
         admin = find_staff(ctx, ADMIN_EMAIL)
         actor = staff_actor(admin, "demo")
         made = await demo_seed.client_links(ctx, actor, appointment_id)
@@ -80,7 +89,8 @@ async def _run(
     try:
         token, practice = await prepare(data_dir)
         join, consent, lead = await client_tokens(data_dir, practice.next_telehealth)
-        settings = Settings(data_dir=data_dir, host=host, port=port)
+        keys = KeySource(key_file=demo_key_file(data_dir))
+        settings = Settings(data_dir=data_dir, host=host, port=port, keys=keys)
         runner = await start(settings)
         try:
             url = url_of(settings, runner, tls=False)
@@ -107,6 +117,7 @@ async def _run(
         shutil.rmtree(data_dir, ignore_errors=True)
         # The file transport's mail drop sits beside the data dir, not inside it.
         shutil.rmtree(mail_drop_dir(data_dir), ignore_errors=True)
+        demo_key_file(data_dir).unlink(missing_ok=True)
 
 
 def run_demo(

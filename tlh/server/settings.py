@@ -18,12 +18,16 @@ from tlh.configfile import checking, decode, read_toml
 from tlh.messaging.config import SECTIONS as MESSAGING_SECTIONS
 from tlh.messaging.config import MessagingConfig, messaging_from_toml
 from tlh.net import parse_networks
+from tlh.store.keys import KeySource
 
 
 @dataclass(frozen=True)
 class Settings:
     #: The data dir this server owns (one server per dir, enforced by a lock file).
     data_dir: Path
+    #: Where an encrypted data dir's key comes from (``--key-file``, ``TLH_KEY_FILE``,
+    #: ``TLH_PASSPHRASE``, else the key file ``tlh init`` wrote in the config dir).
+    keys: KeySource = field(default_factory=KeySource)
     #: Address to listen on; anything but loopback needs TLS or ``insecure``.
     host: str = "127.0.0.1"
     #: TCP port; 0 picks a free one (tests).

@@ -53,9 +53,11 @@ from tlh.store.audithead import (
     head_behind,
     log_paths,
     read_head,
+    signed,
 )
 from tlh.store.auditverify import MAX_PROBLEMS, Problem, VerifyResult, verify
 from tlh.store.base import AuditNote
+from tlh.store.seal import PLAIN, Codec
 
 __all__ = [
     "HEAD_EVERY_S",
@@ -109,6 +111,8 @@ class AuditLog:
     def __init__(self, data_dir: Path | str, clock: Callable[[], datetime] = _utcnow) -> None:
         self.path = Path(data_dir) / "audit" / LOG_NAME
         self.head_path = self.path.parent / HEAD_NAME
+        #: The dir's codec (the store sets it): the head is signed with its data key.
+        self.codec: Codec = PLAIN
         self._clock = clock
         self._seq = 0
         self._last_hash = ZERO_HASH
@@ -172,8 +176,8 @@ class AuditLog:
         try:
             seq, last = recover_tail(fd, self.path)
             head = read_head(self.head_path)
-            if head_behind(head, seq, last, self.path, self.head_path):
-                write_atomic(self.head_path, encode_head(Head(seq, last)))
+            if head_behind(head, seq, last, self.path, self.head_path, self.codec):
+                write_atomic(self.head_path, encode_head(signed(Head(seq, last), self.codec)))
             fsync_dir(self.path.parent)
         except BaseException:
             os.close(fd)
@@ -281,7 +285,8 @@ class AuditLog:
             return
         self._head_due, self._head_at = None, time.monotonic()
         try:
-            await asyncio.to_thread(write_atomic, self.head_path, encode_head(head))
+            data = encode_head(signed(head, self.codec))
+            await asyncio.to_thread(write_atomic, self.head_path, data)
         except OSError as exc:
             # The entries are durable; the next batch moves the head past them.
             log.warning("audit head not updated: %s", type(exc).__name__)

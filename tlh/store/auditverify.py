@@ -10,7 +10,8 @@ import msgspec
 
 from tlh.errors import StoreCorrupt
 from tlh.store.auditentry import ZERO_HASH, Entry, body_of, entry_decoder, entry_hash
-from tlh.store.audithead import HEAD_NAME, log_paths, read_head
+from tlh.store.audithead import HEAD_NAME, log_paths, read_head, signature_problem
+from tlh.store.seal import PLAIN, Codec
 
 MAX_PROBLEMS = 100
 
@@ -40,13 +41,16 @@ class VerifyResult(msgspec.Struct):
     problems: list[Problem] = msgspec.field(default_factory=list)
 
 
-def verify(path: Path | str, stored: StoredChanges | None = None) -> VerifyResult:
+def verify(
+    path: Path | str, stored: StoredChanges | None = None, codec: Codec = PLAIN
+) -> VerifyResult:
     """Check a log (a data dir, or the log file) against its chain and its head, and
     (given ``stored``) against what the store holds.
 
     Names each problem with its 1-based line: an edited line (its hash does not match),
     deleted or reordered lines (seq or prev breaks), lines deleted at the end (the head
-    is ahead of the file), malformed lines; then, at the end, each stored change without
+    is ahead of the file, or in an encrypted dir a head not signed by the dir's key:
+    ``codec``), malformed lines; then, at the end, each stored change without
     its entry. Safe while the server writes: the head is read first, and it only ever
     moves after the log is fsynced; an incomplete final line is a batch still being
     written (or a torn one start-up will drop), not a fault. ``stored`` must be taken
@@ -94,8 +98,11 @@ def verify(path: Path | str, stored: StoredChanges | None = None) -> VerifyResul
                 expected, prev, last_seq = e.seq + 1, e.hash, e.seq
     if len(problems) >= MAX_PROBLEMS:
         problems.append(Problem(lines, f"stopped checking after {MAX_PROBLEMS} problems"))
+    forged = None if head is None else signature_problem(head, codec)
     if bad_head:
         problems.append(Problem(lines, f"{HEAD_NAME} is unreadable (the end is unanchored)"))
+    elif forged is not None:
+        problems.append(Problem(lines, f"{forged}: the end is unanchored"))
     elif head is None:
         if lines:
             problems.append(Problem(lines, f"{HEAD_NAME} is missing (the end is unanchored)"))

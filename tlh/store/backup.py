@@ -4,6 +4,15 @@ A backup is a tar.gz of a fresh full copy of every table taken from memory (so
 writes need not stop and the journal is not needed), ``meta.json`` and the audit
 files as they are. A restore checks the whole archive before it touches anything,
 and moves the current contents aside instead of deleting them.
+
+An encrypted dir's backup is that tar.gz sealed whole (label ``backup``), after a
+clear header and the dir's ``keys.json``::
+
+    TLHBACKUP1\n  <keyring length, 8 hex digits>\n  <keys.json>  <sealed tar.gz>
+
+so it opens with the key file or passphrase that opened the dir when it was made (or
+its recovery code), and with nothing else. A restore seals each file again as the
+store writes it, and puts that keyring back in the dir.
 """
 
 from __future__ import annotations
@@ -14,15 +23,17 @@ import os
 import shutil
 import tarfile
 import time
+import zlib
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 
 import msgspec
 
-from tlh.errors import InvalidInput
+from tlh.errors import InvalidInput, StoreCorrupt
 from tlh.files import fsync_dir, write_atomic
 from tlh.store import migrations
 from tlh.store.base import TABLES
+from tlh.store.keys import KEYRING, KeySource, decode_keyring, read_keyring, unlock
 from tlh.store.layout import (
     APPOINTMENTS,
     MANIFEST,
@@ -34,7 +45,11 @@ from tlh.store.layout import (
     write_manifest,
 )
 from tlh.store.lock import LOCK_NAME, PID_NAME, DataDirLock
+from tlh.store.seal import PLAIN, Codec, label_of
 from tlh.store.tinystore import TinyStore
+
+BACKUP_MAGIC = b"TLHBACKUP1\n"
+BACKUP_LABEL = b"backup"
 
 _meta_decoder = msgspec.json.Decoder(Meta)
 _manifest_decoder = msgspec.json.Decoder(Manifest)
@@ -46,7 +61,54 @@ async def snapshot(store: TinyStore) -> bytes:
     manifest = store.manifest()
     # Entries queued so far must be in the copied log: every exported change has its own.
     await store.audit.barrier()
-    return await asyncio.to_thread(_build_archive, store.data_dir, files, manifest)
+    codec = store.codec or PLAIN
+    return await asyncio.to_thread(_build_sealed, store.data_dir, files, manifest, codec)
+
+
+def _build_sealed(
+    data_dir: Path,
+    files: dict[str, tuple[str, dict[str, msgspec.Struct]]],
+    manifest: Manifest,
+    codec: Codec,
+) -> bytes:
+    archive = _build_archive(data_dir, files, manifest)
+    ring = read_keyring(data_dir) if codec.sealed else None
+    if ring is None:
+        return archive
+    ring_bytes = (data_dir / KEYRING).read_bytes()
+    head = BACKUP_MAGIC + b"%08x\n" % len(ring_bytes) + ring_bytes
+    return head + codec.seal(archive, BACKUP_LABEL)
+
+
+def _unseal(
+    archive_path: Path | str, data: bytes, keys: KeySource | None
+) -> tuple[bytes, bytes | None, Codec]:
+    """(tar.gz, keyring bytes or ``None``, codec) of a backup's bytes."""
+    if not data.startswith(BACKUP_MAGIC):
+        return data, None, PLAIN
+    rest = data[len(BACKUP_MAGIC) :]
+    try:
+        length = int(rest[:8], 16)
+        if rest[8:9] != b"\n":
+            raise ValueError
+    except ValueError:
+        raise InvalidInput(f"{archive_path} is not a readable tlh backup (bad header)") from None
+    ring_bytes = rest[9 : 9 + length]
+    try:
+        ring = decode_keyring(ring_bytes, archive_path)
+    except StoreCorrupt:
+        raise InvalidInput(f"{archive_path} is not a readable tlh backup (bad keyring)") from None
+    what = f"backup {archive_path}"
+    unlocked = unlock(Path(archive_path).parent, keys or KeySource(), ring=ring, what=what)
+    assert unlocked is not None
+    codec = unlocked.sealer()
+    try:
+        archive = codec.open(rest[9 + length :], BACKUP_LABEL, archive_path)
+    except StoreCorrupt:
+        raise InvalidInput(
+            f"{archive_path} is truncated or altered (it fails its integrity check)"
+        ) from None
+    return archive, ring_bytes, codec
 
 
 async def write_snapshot(store: TinyStore, path: Path | str) -> None:
@@ -118,11 +180,22 @@ def _check_member(name: str, data: bytes) -> None:
         raise InvalidInput(f"archive member {name!r} does not decode: {exc}") from None
 
 
-def read_archive(archive_path: Path | str) -> dict[str, bytes]:
+def read_archive(archive_path: Path | str, keys: KeySource | None = None) -> dict[str, bytes]:
     """Every file of a backup archive, each checked; ``InvalidInput`` if any is bad."""
+    return _read_archive(archive_path, keys)[0]
+
+
+def _read_archive(
+    archive_path: Path | str, keys: KeySource | None
+) -> tuple[dict[str, bytes], bytes | None, Codec]:
     files: dict[str, bytes] = {}
     try:
-        with tarfile.open(archive_path, mode="r:gz") as tar:
+        data = Path(archive_path).read_bytes()
+    except OSError as exc:
+        raise InvalidInput(f"{archive_path} cannot be read: {exc.strerror}") from None
+    archive, ring, codec = _unseal(archive_path, data, keys)
+    try:
+        with tarfile.open(fileobj=io.BytesIO(archive), mode="r:gz") as tar:
             for member in tar:
                 if member.isdir():
                     continue
@@ -134,36 +207,41 @@ def read_archive(archive_path: Path | str) -> dict[str, bytes]:
                 name = PurePosixPath(member.name).as_posix()
                 files[name] = f.read()
                 _check_member(name, files[name])
-    except (tarfile.TarError, EOFError, OSError) as exc:
+    except (tarfile.TarError, EOFError, OSError, zlib.error) as exc:
         raise InvalidInput(f"{archive_path} is not a readable tlh backup: {exc}") from None
     if "meta.json" not in files:
         raise InvalidInput(f"{archive_path} is not a tlh backup (no meta.json)")
-    return files
+    return files, ring, codec
 
 
-def restore(archive_path: Path | str, data_dir: Path | str) -> Path:
+def restore(archive_path: Path | str, data_dir: Path | str, keys: KeySource | None = None) -> Path:
     """Replace a stopped data dir's contents by a backup; returns where the old ones went.
 
-    Refuses (``StoreLocked``) while a server holds the dir, and (``InvalidInput``) an
-    archive with any bad file, before anything is touched.
+    Refuses (``StoreLocked``) while a server holds the dir, (``StoreKeyError``) a sealed
+    backup ``keys`` do not open, and (``InvalidInput``) an archive with any bad file,
+    before anything is touched.
     """
     data_dir = Path(data_dir)
     data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     with DataDirLock(data_dir):
-        files = read_archive(archive_path)
+        files, ring, codec = _read_archive(archive_path, keys)
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
         staging = data_dir.parent / f".{data_dir.name}.restoring-{stamp}"
         aside = data_dir.parent / f"{data_dir.name}.before-restore-{stamp}"
+        staging.mkdir(mode=0o700)
+        if ring is not None:
+            write_atomic(staging / KEYRING, ring)
         for name, data in files.items():
             target = staging / name
-            target.parent.mkdir(parents=True, exist_ok=True)
-            write_atomic(target, data)
-        (staging / "db" / APPOINTMENTS).mkdir(parents=True, exist_ok=True)
-        (staging / "journal").mkdir(exist_ok=True)
+            target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            sealed = name.startswith("db/")  # the store's own files; audit/ and meta clear
+            write_atomic(target, codec.seal(data, label_of(name)) if sealed else data)
+        (staging / "db" / APPOINTMENTS).mkdir(mode=0o700, parents=True, exist_ok=True)
+        (staging / "journal").mkdir(mode=0o700, exist_ok=True)
         if f"db/{MANIFEST}" not in files:
             # A backup made before manifests: list what it holds (the schema migration
             # of an older backup writes its own).
-            _write_manifest_of(staging)
+            _write_manifest_of(staging, codec)
         aside.mkdir()
         for entry in list(data_dir.iterdir()):
             if entry.name not in (LOCK_NAME, PID_NAME):
@@ -177,7 +255,8 @@ def restore(archive_path: Path | str, data_dir: Path | str) -> Path:
     return aside
 
 
-def _write_manifest_of(data_dir: Path) -> None:
+def _write_manifest_of(data_dir: Path, codec: Codec) -> None:
     meta = _meta_decoder.decode((data_dir / "meta.json").read_bytes())
     if meta.schema_version >= 2:
-        write_manifest(data_dir, Manifest(files=table_files(data_dir), audit_complete=False))
+        manifest = Manifest(files=table_files(data_dir), audit_complete=False)
+        write_manifest(data_dir, manifest, codec)

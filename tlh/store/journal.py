@@ -8,6 +8,11 @@ and truncates the file. A bad record followed by more data is corruption.
 
 Files rotate (``000001.wal``, ``000002.wal``, ...) so a checkpoint can fold the old
 ones into the table files while new commits go to the next.
+
+In an encrypted data dir each payload is sealed on its own (``tlh.store.seal``, label
+``journal``): the CRC still tells a torn tail from a sound record, and the AEAD tells a
+sound record from an altered one. A dropped tail is first copied to
+``NNNNNN.wal.torn-<offset>`` (sealed bytes as they were), so recovery never destroys data.
 """
 
 from __future__ import annotations
@@ -18,8 +23,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from tlh.errors import StoreError, os_error_reason, write_failure
-from tlh.files import fsync_dir
+from tlh.files import fsync_dir, write_atomic
 from tlh.store.atomic import corrupt
+from tlh.store.seal import PLAIN, Codec
+
+JOURNAL_LABEL = b"journal"
 
 HEADER_LEN = 18  # "%08x %08x "
 JOURNAL_HINT = (
@@ -84,8 +92,10 @@ def _number(path: Path) -> int:
 class Journal:
     """The journal directory: replay, append, rotate, drop folded files."""
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, codec: Codec = PLAIN) -> None:
         self.directory = directory
+        #: Seals each record's payload (``PLAIN`` in a ``--no-encrypt`` dir).
+        self.codec = codec
         self._fd: int | None = None
         self._current: Path | None = None
         #: Bytes appended to the current file since it was opened.
@@ -102,12 +112,16 @@ class Journal:
             last = i == len(files) - 1
             records, good_end = read_records(path, last_file=last)
             if last and good_end < path.stat().st_size:
-                # A crash artefact: the commit was never acknowledged.
+                # A crash artefact: the commit was never acknowledged. Its bytes are kept
+                # aside first (a flipped bit looks the same as a torn write).
                 with path.open("r+b") as f:
+                    f.seek(good_end)
+                    write_atomic(path.with_name(f"{path.name}.torn-{good_end}"), f.read())
                     f.truncate(good_end)
                     os.fsync(f.fileno())
             for offset, payload in records:
-                yield path, offset, payload
+                where = f"{path} (record at offset {offset})"
+                yield path, offset, self.codec.open(payload, JOURNAL_LABEL, where)
 
     def open_for_append(self) -> None:
         """Append to the newest file (after ``replay``), or start the first one."""
@@ -128,8 +142,8 @@ class Journal:
         if self._fd is None:
             raise StoreError("the journal is not open")
         fd = self._fd
+        line = frame(self.codec.seal(payload, JOURNAL_LABEL))
         before = os.lseek(fd, 0, os.SEEK_END)
-        line = frame(payload)
         try:
             view = memoryview(line)
             while view:

@@ -2,7 +2,9 @@
 
 ``db/<table>.json`` and ``db/appointments/<YYYY-MM>.json`` are in TinyDB's format
 ``{"<table>": {"<doc_id>": {...}}}`` with the record id as the doc id, so plain TinyDB
-(or ``TinyDB(path, storage=AtomicJSONStorage)``) reads them.
+(or ``TinyDB(path, storage=AtomicJSONStorage)``) reads them in a ``--no-encrypt`` dir;
+in an encrypted one (the default) each file is that JSON sealed (``tlh.store.seal``,
+labelled with its path in the dir), and ``keys.json`` holds the wrapped data key.
 
 ``db/manifest.json`` lists every table file the dir must hold and the last commit
 folded into them: a file deleted behind the server's back stops start-up like a
@@ -11,7 +13,7 @@ corrupt one, instead of loading as an empty table.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, Union, cast
 
@@ -21,6 +23,7 @@ from tlh.errors import InvalidInput, StoreError
 from tlh.files import write_atomic
 from tlh.store.atomic import corrupt, read_bytes_checked
 from tlh.store.base import POLICY_ID, TABLES, AuditNote
+from tlh.store.seal import PLAIN, Codec, label_of
 
 APPOINTMENTS = "appointments"
 #: The data dir layout this code reads and writes (``tlh.store.migrations`` upgrades
@@ -58,20 +61,40 @@ class Manifest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
 _manifest_decoder = msgspec.json.Decoder(Manifest)
 
 
-def read_manifest(data_dir: Path) -> Manifest:
+def read_manifest(data_dir: Path, codec: Codec = PLAIN) -> Manifest:
     """The data dir's manifest; a missing or bad one stops start-up with a hint."""
     path = data_dir / "db" / MANIFEST
     if not path.exists():
         raise StoreError(f"{path} is missing, so the dir cannot be checked; {RESTORE_HINT}")
+    data = codec.open(read_bytes_checked(path), label_of(f"db/{MANIFEST}"), path)
     try:
-        return _manifest_decoder.decode(read_bytes_checked(path))
+        return _manifest_decoder.decode(data)
     except msgspec.DecodeError as exc:
         raise corrupt(path, str(exc)) from None
 
 
-def write_manifest(data_dir: Path, manifest: Manifest) -> None:
-    """Replace the manifest atomically."""
-    write_atomic(data_dir / "db" / MANIFEST, msgspec.json.encode(manifest), keep_backup=True)
+def write_manifest(data_dir: Path, manifest: Manifest, codec: Codec = PLAIN) -> None:
+    """Replace the manifest atomically (sealed in an encrypted dir: it names the months
+    that hold appointments)."""
+    data = codec.seal(msgspec.json.encode(manifest), label_of(f"db/{MANIFEST}"))
+    write_atomic(data_dir / "db" / MANIFEST, data, keep_backup=True)
+
+
+def read_table_file(path: Path, name: str, table: str, codec: Codec) -> dict[str, msgspec.Struct]:
+    """The records of the table file ``db/<name>``, opened and checked."""
+    data = codec.open(read_bytes_checked(path), label_of(f"db/{name}"), path)
+    try:
+        return decode_table_file(data, table)
+    except msgspec.DecodeError as exc:
+        raise corrupt(path, str(exc)) from None
+
+
+def write_table_file(
+    db: Path, name: str, table: str, docs: Mapping[str, msgspec.Struct], codec: Codec
+) -> None:
+    """Replace ``db/<name>`` atomically with ``docs`` (sealed by ``codec``)."""
+    data = codec.seal(encode_table_file(table, docs), label_of(f"db/{name}"))
+    write_atomic(db / name, data, keep_backup=True)
 
 
 def table_files(data_dir: Path) -> list[str]:
@@ -123,7 +146,8 @@ def record_id(table: str, record: msgspec.Struct) -> str:
 
 def holds_practice(data_dir: Path) -> bool:
     """Whether ``data_dir`` holds any of a practice's files (meta.json or not)."""
-    return any((data_dir / name).exists() for name in ("meta.json", "db", "journal", "audit"))
+    names = ("meta.json", "db", "journal", "audit", "keys.json")
+    return any((data_dir / name).exists() for name in names)
 
 
 def read_meta(data_dir: Path) -> Meta:
@@ -146,8 +170,13 @@ def write_meta(data_dir: Path, version: int) -> None:
     )
 
 
-def init_data_dir(data_dir: Path | str) -> Path:
-    """Create the layout of a new, empty practice; refuse a dir that holds one."""
+def init_data_dir(
+    data_dir: Path | str, make_codec: Callable[[Path], Codec] = lambda _: PLAIN
+) -> Path:
+    """Create the layout of a new, empty practice; refuse a dir that holds one.
+
+    ``make_codec`` is called once the dir exists (it writes the keyring of an encrypted
+    practice) and seals what follows."""
     data_dir = Path(data_dir)
     if holds_practice(data_dir):
         if not (data_dir / "meta.json").exists():
@@ -159,9 +188,11 @@ def init_data_dir(data_dir: Path | str) -> Path:
     # Patients' data: the dir is the server's user's alone.
     data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     data_dir.chmod(0o700)
-    (data_dir / "db" / APPOINTMENTS).mkdir(mode=0o700, parents=True, exist_ok=True)
+    (data_dir / "db").mkdir(mode=0o700, exist_ok=True)
+    (data_dir / "db" / APPOINTMENTS).mkdir(mode=0o700, exist_ok=True)
     (data_dir / "journal").mkdir(mode=0o700, exist_ok=True)
-    write_manifest(data_dir, Manifest())
+    codec = make_codec(data_dir)
+    write_manifest(data_dir, Manifest(), codec)
     write_meta(data_dir, SCHEMA_VERSION)
     return data_dir
 

@@ -8,7 +8,12 @@ Layout of a data dir::
     db/appointments/<YYYY-MM>.json appointments by UTC month of ``start``
     journal/NNNNNN.wal             commits not yet folded into the files
     audit/audit.jsonl              the audit log (``tlh.store.auditlog``), owned by the store
+    keys.json                      the wrapped data keys of an encrypted dir (``tlh.store.keys``)
     tlh.lock                       one server per dir
+
+In an encrypted dir (the default of ``tlh init``) the manifest, every table file and
+every journal record are sealed (``tlh.store.seal``); ``meta.json`` holds the schema
+version only and stays clear.
 
 A commit is one fsynced journal line holding both the ops and their audit notes, then
 applied to memory; its audit entries (numbered with the commit) are queued at once and
@@ -37,9 +42,8 @@ import msgspec
 
 from tlh.domain.models import Appointment
 from tlh.errors import InvalidInput, StoreError, os_error_reason
-from tlh.files import write_atomic
 from tlh.store import idset, migrations
-from tlh.store.atomic import corrupt, read_bytes_checked
+from tlh.store.atomic import corrupt
 from tlh.store.auditlog import AuditLog
 from tlh.store.auditverify import StoredChanges
 from tlh.store.base import (
@@ -54,22 +58,24 @@ from tlh.store.base import (
 )
 from tlh.store.calendar import AppointmentIndex, month_key
 from tlh.store.journal import JOURNAL_HINT, Journal
+from tlh.store.keys import KeySource, codec_for
 from tlh.store.layout import (
     APPOINTMENTS,
     Change,
     JournalCodec,
     Manifest,
     check_files,
-    decode_table_file,
-    encode_table_file,
     init_data_dir,
     read_manifest,
     read_meta,
+    read_table_file,
     record_id,
     write_manifest,
     write_meta,
+    write_table_file,
 )
 from tlh.store.lock import DataDirLock
+from tlh.store.seal import Codec
 
 log = logging.getLogger(__name__)
 
@@ -86,8 +92,15 @@ class TinyStore:
         checkpoint_ops: int = 2000,
         checkpoint_bytes: int = 16 << 20,
         audit_clock: Callable[[], datetime] | None = None,
+        keys: KeySource | None = None,
+        codec: Codec | None = None,
     ) -> None:
         self.data_dir = Path(data_dir)
+        #: Where an encrypted dir's key comes from (unused by a ``--no-encrypt`` dir).
+        self._key_source = keys
+        #: The dir's codec: given, or found by ``open()`` from ``keys`` before anything
+        #: is written (a wrong key leaves the dir untouched).
+        self.codec = codec
         #: The audit log of this data dir: commits write their entries to it, and the
         #: services append reads to it (``Context.audit``).
         self.audit = (
@@ -219,6 +232,9 @@ class TinyStore:
     def load(self) -> None:
         """The synchronous body of ``open()``."""
         try:
+            if self.codec is None:
+                self.codec = codec_for(self.data_dir, self._key_source)
+            self._journal.codec = self.audit.codec = self.codec
             check_permissions(self.data_dir)
             self._dir_lock.acquire()
         except OSError as exc:
@@ -277,7 +293,7 @@ class TinyStore:
         self._journal.directory.mkdir(exist_ok=True)
         if meta.schema_version < migrations.CURRENT_VERSION:
             self._migrate(meta.schema_version)
-        self._manifest = read_manifest(self.data_dir)
+        self._manifest = read_manifest(self.data_dir, self._sealing)
         check_files(self.data_dir, self._manifest)
         duplicates = self._load_files()
         last = 0
@@ -318,7 +334,10 @@ class TinyStore:
             raise StoreError(f"no migration to schema version {missing[0]}")
         saved = migrations.backup_before(self.data_dir, version)  # before any step
         for target in range(version + 1, migrations.CURRENT_VERSION + 1):
-            migrations.MIGRATIONS[target](self.data_dir)
+            step = migrations.MIGRATIONS.get(target)
+            if step is None:
+                raise StoreError(f"no migration to schema version {target}")
+            step(self.data_dir, self._sealing)
             write_meta(self.data_dir, target)
         log.warning(
             "data dir %s upgraded from schema %d to %d; as it was before: %s"
@@ -329,22 +348,24 @@ class TinyStore:
             saved,
         )
 
-    def _read_table_file(self, path: Path, table: str) -> dict[str, msgspec.Struct]:
-        try:
-            return decode_table_file(read_bytes_checked(path), table)
-        except msgspec.DecodeError as exc:
-            raise corrupt(path, str(exc)) from None
+    @property
+    def _sealing(self) -> Codec:
+        if self.codec is None:
+            raise StoreError(f"the store at {self.data_dir} is not open")
+        return self.codec
 
     def _load_files(self) -> set[str]:
         db = self.data_dir / "db"
+        codec = self._sealing
         for table in TABLES:
             path = db / f"{table}.json"
             if table != APPOINTMENTS and path.exists():
-                self._tables[table] = self._read_table_file(path, table)
+                self._tables[table] = read_table_file(path, path.name, table, codec)
         apts = cast(dict[str, Appointment], self._tables[APPOINTMENTS])
         duplicates: set[str] = set()
         for path in sorted((db / APPOINTMENTS).glob("*.json")):
-            part = cast(dict[str, Appointment], self._read_table_file(path, APPOINTMENTS))
+            name = f"{APPOINTMENTS}/{path.name}"
+            part = cast(dict[str, Appointment], read_table_file(path, name, APPOINTMENTS, codec))
             self._parts[path.stem] = part
             for rid, apt in part.items():
                 old = apts.get(rid)
@@ -636,9 +657,10 @@ class TinyStore:
     ) -> None:
         db = self.data_dir / "db"
         (db / APPOINTMENTS).mkdir(parents=True, exist_ok=True)
+        codec = self._sealing
         for key, (table, docs) in snapshot.items():
-            write_atomic(db / f"{key}.json", encode_table_file(table, docs), keep_backup=True)
-        write_manifest(self.data_dir, manifest)
+            write_table_file(db, f"{key}.json", table, docs, codec)
+        write_manifest(self.data_dir, manifest, codec)
         self._journal.drop(folded)
 
     async def stored_changes(self) -> StoredChanges:

@@ -39,7 +39,13 @@ def login(
 
 def backup(
     ctx: typer.Context,
-    file: Annotated[Path, typer.Argument(help="Where to write the backup (.tar.gz).")],
+    file: Annotated[
+        Path,
+        typer.Argument(
+            help="Where to write the backup (an encrypted practice's is sealed: `tlh restore`"
+            " opens it with the practice's key file or passphrase)."
+        ),
+    ],
 ) -> None:
     """Download a consistent backup of the server's data (admin)."""
     state(ctx)
@@ -49,9 +55,11 @@ def backup(
 
         data = await client.admin.backup()
         write_file(file, data)
+        sealed = data.startswith(b"TLHBACKUP1\n")  # tlh.store.backup.BACKUP_MAGIC
         if out.as_json:
-            out.json({"file": str(file), "bytes": len(data)})
+            out.json({"file": str(file), "bytes": len(data), "sealed": sealed})
         else:
-            out.note(f"wrote backup {file} ({len(data)} bytes)")
+            how = "sealed; it opens with the practice's key" if sealed else "not encrypted"
+            out.note(f"wrote backup {file} ({len(data)} bytes, {how})")
 
     run(ctx, body)

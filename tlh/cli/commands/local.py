@@ -25,6 +25,7 @@ from tlh.cli.state import handled, state
 if TYPE_CHECKING:
     from tlh.cli.output import Output
     from tlh.server.demo import DemoInfo
+    from tlh.store.keys import KeySource, NewKeys
 
 #: Signals that end the demo like Ctrl-C, so the demo data is removed (not SIGKILL).
 _ENDINGS = (signal.SIGTERM, signal.SIGHUP)
@@ -43,12 +44,33 @@ DataDirOpt = Annotated[
     Path | None,
     typer.Option("--data-dir", help="Data directory (default: TLH_DATA_DIR or the user data dir)."),
 ]
+KeyFileOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--key-file",
+        envvar="TLH_KEY_FILE",
+        help="The data dir's key file (default: the one `tlh init` wrote in the config dir;"
+        " TLH_PASSPHRASE instead for a practice locked by a passphrase).",
+    ),
+]
 
 
 def _data_dir(given: Path | None) -> Path:
     from tlh.paths import default_data_dir
 
     return given if given is not None else default_data_dir()
+
+
+def key_source(key_file: Path | None) -> KeySource:
+    """Where a sealed data dir's key comes from: ``--key-file``/``TLH_KEY_FILE``, else
+    ``TLH_PASSPHRASE``, else the key file ``tlh init`` wrote in the key dir."""
+    import os
+
+    from tlh.paths import default_key_dir
+    from tlh.store.keys import KeySource
+
+    passphrase = os.environ.get("TLH_PASSPHRASE") or None
+    return KeySource(key_file=key_file, passphrase=passphrase, key_dir=default_key_dir())
 
 
 def init(
@@ -78,9 +100,36 @@ def init(
         bool,
         typer.Option("--force", help="Replace the server and token the CLI has saved already."),
     ] = False,
+    no_encrypt: Annotated[
+        bool,
+        typer.Option(
+            "--no-encrypt",
+            help="Store clients' data in clear (only on a disk that is encrypted itself:"
+            " a copy of the data dir or a backup then gives away every record).",
+        ),
+    ] = False,
+    key_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--key-file",
+            help="Where to write the key file (default: keys/<id>.key in the config dir;"
+            " an existing tlh key file is used as it is).",
+        ),
+    ] = None,
+    passphrase: Annotated[
+        bool,
+        typer.Option(
+            "--passphrase",
+            help="Lock the data key with a passphrase (TLH_PASSPHRASE, else asked)"
+            " instead of a key file; `tlh serve` then needs TLH_PASSPHRASE.",
+        ),
+    ] = False,
 ) -> None:
     """Create a practice and its first admin in an empty data dir, write its tlh.toml,
-    save the URL and admin token for the CLI; print the token and how to serve it."""
+    save the URL and admin token for the CLI; print the token and how to serve it.
+
+    The data dir is encrypted: a random data key seals every file, and the key file
+    (written 0600 outside the data dir, path printed) or passphrase unlocks it."""
     import asyncio
 
     out = state(ctx).out
@@ -93,14 +142,18 @@ def init(
         where = _data_dir(data_dir).absolute()
         reached = url or state(ctx).url or config.DEFAULT_URL
         _may_replace_saved(out, force)
+        encrypt = _new_keys(no_encrypt, key_file, passphrase)
         links_to = check_public_url(public_url or _ask_public_url(reached))
-        token = asyncio.run(init_practice(where, practice, tz, admin, admin_name))
+        token = asyncio.run(init_practice(where, practice, tz, admin, admin_name, encrypt=encrypt))
+        key_path = _key_file_of(where, encrypt)
         toml = where / "tlh.toml"
         wrote_toml = not toml.exists()
         if wrote_toml:
             _write_private(toml, server_toml(reached, links_to))
         path = config.save(reached, token)
         serve_cmd = f"{tlh_command()} serve --data-dir {shlex.quote(str(where))}"
+        if key_file is not None:
+            serve_cmd += f" --key-file {shlex.quote(str(key_path))}"
         if out.as_json:
             out.json(
                 {
@@ -111,6 +164,8 @@ def init(
                     "url": reached,
                     "public_url": links_to,
                     "serve": serve_cmd,
+                    "encrypted": encrypt is not None,
+                    "key_file": str(key_path) if key_path else None,
                 }
             )
         else:
@@ -118,7 +173,73 @@ def init(
         out.warn(f"this is the admin's API token, shown once; also saved to {path}")
         kept = "written" if wrote_toml else "kept as it was"
         out.note(f"practice created in {where}; its settings: {toml} ({kept})")
+        _say_where_the_key_is(out, encrypt, key_path)
         out.note(f"start it with: {serve_cmd}")
+
+
+def _new_keys(no_encrypt: bool, key_file: Path | None, passphrase: bool) -> NewKeys | None:
+    """How ``tlh init`` locks the new practice (``None``: ``--no-encrypt``)."""
+    from tlh.cli.exit import UsageError
+    from tlh.paths import default_key_dir
+    from tlh.store.keys import NewKeys
+
+    if no_encrypt:
+        if key_file is not None or passphrase:
+            raise UsageError("--no-encrypt cannot go with --key-file or --passphrase")
+        return None
+    if passphrase:
+        return NewKeys(key_file=key_file, passphrase=_new_passphrase("TLH_PASSPHRASE"))
+    return NewKeys(key_dir=default_key_dir(), key_file=key_file)
+
+
+def _new_passphrase(env: str) -> str:
+    """A new passphrase from ``env``, else typed twice at a terminal."""
+    import os
+
+    from tlh.cli.exit import UsageError
+
+    given = os.environ.get(env)
+    if not given and _interactive():
+        given = typer.prompt("Passphrase", hide_input=True, confirmation_prompt=True, err=True)
+    if not given:
+        raise UsageError(f"give the passphrase in {env} (no terminal to ask at)")
+    if len(given) < 12:
+        raise UsageError("the passphrase needs 12 characters or more")
+    return given
+
+
+def _key_file_of(data_dir: Path, encrypt: NewKeys | None) -> Path | None:
+    """The key file ``init`` wrote or used (``None``: not encrypted, or a passphrase)."""
+    from tlh.store.keys import read_keyring
+
+    if encrypt is None:
+        return None
+    if encrypt.key_file is not None:
+        return encrypt.key_file.absolute()
+    ring = read_keyring(data_dir)
+    if ring is None or encrypt.key_dir is None or encrypt.passphrase:
+        return None
+    return (encrypt.key_dir / f"{ring.practice}.key").absolute()
+
+
+def _say_where_the_key_is(out: Output, encrypt: NewKeys | None, key_path: Path | None) -> None:
+    if encrypt is None:
+        out.warn(
+            "the data dir is NOT encrypted (--no-encrypt): anyone who copies it or a backup"
+            " reads every client's record; rely on this only with full-disk encryption"
+        )
+    elif key_path is not None:
+        out.note(
+            f"the data dir is encrypted; its key file is {key_path}: keep a copy somewhere"
+            " safe and apart from the data dir and its backups (without it the data cannot"
+            " be read); `tlh key export-recovery` prints a recovery code for your safe"
+        )
+    else:
+        out.note(
+            "the data dir is encrypted under your passphrase: `tlh serve` needs it in"
+            " TLH_PASSPHRASE; without it the data cannot be read (`tlh key export-recovery`"
+            " prints a recovery code for your safe)"
+        )
 
 
 def _may_replace_saved(out: Output, force: bool) -> None:
@@ -186,8 +307,10 @@ def serve(
             help="The log on stderr: text, or json (one object per line, for journald or Loki).",
         ),
     ] = None,
+    key_file: KeyFileOpt = None,
 ) -> None:
-    """Run the server on a data dir until Ctrl-C or SIGTERM (which drains: see README)."""
+    """Run the server on a data dir until Ctrl-C or SIGTERM (which drains: see README); an
+    encrypted one with its key file or TLH_PASSPHRASE."""
     out = state(ctx).out
     with handled(out):
         from tlh.server.run import serve as run_server
@@ -202,6 +325,7 @@ def serve(
             key=key,
             insecure=insecure or None,
             log_format=log_format.value if log_format is not None else None,
+            keys=key_source(key_file),
         )
 
         def ready(url: str) -> None:
@@ -348,14 +472,18 @@ def restore(
     ctx: typer.Context,
     file: Annotated[Path, typer.Argument(help="A backup made by `tlh backup`.")],
     data_dir: DataDirOpt = None,
+    key_file: KeyFileOpt = None,
 ) -> None:
-    """Replace a stopped server's data dir by a backup (the old files are kept aside)."""
+    """Replace a stopped server's data dir by a backup (the old files are kept aside).
+
+    An encrypted practice's backup opens with the key file (or TLH_PASSPHRASE, or the
+    recovery code in TLH_PASSPHRASE) that opened the dir when the backup was made."""
     out = state(ctx).out
     with handled(out):
         from tlh.store.backup import restore as restore_archive
 
         where = _data_dir(data_dir)
-        aside = restore_archive(file, where)
+        aside = restore_archive(file, where, key_source(key_file))
         if out.as_json:
             out.json({"restored": str(file), "data_dir": str(where), "previous": str(aside)})
         else:

@@ -47,6 +47,9 @@ async def export(request: web.Request) -> web.StreamResponse:
 @routes.get("/api/v1/audit/verify")
 @requires(*ADMIN)
 async def verify(request: web.Request) -> web.Response:
-    stored = await request.app[STORE].stored_changes()
-    result = await asyncio.to_thread(auditlog.verify, request.app[SETTINGS].data_dir, stored)
+    store = request.app[STORE]
+    stored = await store.stored_changes()
+    result = await asyncio.to_thread(
+        auditlog.verify, request.app[SETTINGS].data_dir, stored, store.audit.codec
+    )
     return respond(msgspec.convert(result, AuditVerify, from_attributes=True))
