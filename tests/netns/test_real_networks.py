@@ -2,8 +2,9 @@
 and nginx in one, the client's Chromium behind a NAT (nftables masquerade) in another.
 
 (a) UDP open: a direct path (through the NAT, found by STUN or peer-reflexive);
-(b) every UDP packet from the client dropped (and TURN's TCP port): relayed by coturn over
-    TLS on 443 with credentials tlh minted for that client;
+(b) every UDP packet from the client dropped but those to coturn's 3478: relayed by coturn
+    over UDP; then every UDP packet dropped (and TURN's TCP port): relayed over TLS on 443,
+    both with credentials tlh minted for that client;
 (c) the client reaches tlh through nginx in front of it (websockets pass through);
 (d) the client's network gone for 5 s mid-call: ICE restarts on the same connection and the
     call resumes without a new admission.
@@ -24,7 +25,7 @@ from tests.e2e.browser import needs_chromium
 
 from .calls import admitted_call, browsers
 from .conftest import FIGURES
-from .netns import CLIENT_IP, in_namespace
+from .netns import CLIENT_IP, TURN_IP, in_namespace
 from .servers import PROXY_PORT, TURN_SECRET, Servers
 
 pytestmark = [pytest.mark.timeout(180), needs_chromium]
@@ -69,6 +70,22 @@ async def test_b_udp_blocked_goes_through_turn_over_tls_on_443(network: Servers)
             assert turn["credential"] not in logged
             assert TURN_SECRET not in logged
             _figure("(b) TURN/TLS 443, UDP blocked", call.first_frame_s, TURN_TLS_S, call.path)
+    finally:
+        network.topo.unblock()
+
+
+async def test_b_direct_udp_blocked_goes_through_turn_over_udp(network: Servers) -> None:
+    # Only the client's UDP to coturn's listening port gets through the router: no direct
+    # path to the clinician, but TURN over UDP (the common case behind a strict NAT).
+    network.topo.block(
+        f"ip saddr {CLIENT_IP} ip daddr != {TURN_IP} meta l4proto udp",
+        f"ip saddr {CLIENT_IP} ip daddr {TURN_IP} udp dport != 3478",
+    )
+    try:
+        async with browsers(network) as (client, staff):
+            call = await admitted_call(network, client, staff, network.direct)
+            assert call.path == {"type": "relay", "protocol": "udp", "relay": "udp"}, call.path
+            _figure("(b) TURN/UDP, direct blocked", call.first_frame_s, TURN_TLS_S, call.path)
     finally:
         network.topo.unblock()
 
