@@ -9,7 +9,6 @@ import asyncio
 import contextlib
 import logging
 
-import msgspec
 from aiohttp import WSCloseCode, WSMsgType, web
 
 from tlh.domain.audience import Viewer
@@ -27,7 +26,6 @@ from tlh.server.origin import check_origin
 
 log = logging.getLogger(__name__)
 routes = web.RouteTableDef()
-_encoder = msgspec.json.Encoder()
 #: Sent to a dashboard that another login of the same user replaced.
 SUPERSEDED = '{"type":"dashboard.superseded","data":{}}'
 
@@ -64,10 +62,12 @@ async def events(request: web.Request) -> web.WebSocketResponse:
 
     async def pump() -> None:
         while True:
-            event = await sub.get()
-            data, reads = event.seen_by(viewer)
+            events = await sub.get_many()
+            frames = [event.wire(viewer) for event in events]
+            reads = [client for _, shown in frames for client in shown]
             if reads:
-                # What it shows (a name) is a read of those clients, as GET /rooms is.
+                # What they show (a name) is a read of those clients, as GET /rooms is:
+                # one audit write for a burst of events, each read a line of it.
                 try:
                     await audit.append_many(who, "client.read", reads)
                 except TlhError as exc:
@@ -76,8 +76,8 @@ async def events(request: web.Request) -> web.WebSocketResponse:
                     log.warning("staff event stream closed: %s", type(exc).__name__)
                     await ws.close(code=WSCloseCode.INTERNAL_ERROR)
                     return
-            wire = {"type": event.type, "at": event.at, "data": data}
-            await ws.send_str(_encoder.encode(wire).decode())
+            for text, _ in frames:
+                await ws.send_str(text)
 
     sender = asyncio.create_task(pump())
     try:
