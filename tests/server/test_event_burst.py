@@ -4,6 +4,7 @@ and each event is encoded once for every socket that receives it."""
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 
 import aiohttp
@@ -12,11 +13,13 @@ from tlh.domain import audience
 from tlh.domain.audience import Shown, Viewer
 from tlh.domain.models import Role
 from tlh.server.keys import AUDIT, BUS
-from tlh.services.events import EventBus
+from tlh.services.events import Event, EventBus
 
 from .conftest import Practice
 
 BURST = 200
+#: The server's own subscribers (outbox, hooks, idle sessions, rooms), one event each.
+FOLLOWERS = 4
 
 
 async def _frames(
@@ -75,3 +78,26 @@ def test_an_event_is_encoded_once_for_every_socket_it_reaches() -> None:
     wires = [e.wire(sub.viewer) for e, sub in zip(events, subs, strict=True)]  # type: ignore[arg-type]
     assert all(text is wires[0][0] for text, _ in wires)
     assert json.loads(wires[0][0])["data"]["entry"] == {"id": "ent_burst0000"}
+
+
+def _held_burst_events() -> int:
+    gc.collect()
+    return sum(
+        1
+        for o in gc.get_objects()
+        if isinstance(o, Event) and str(o.data.get("entry_id", "")).startswith("ent_burst")
+    )
+
+
+async def test_a_sent_burst_is_not_kept_while_the_socket_waits(practice: Practice) -> None:
+    """Memory per waiting socket: the sender must not hold the last burst (its frames and
+    views) until the next event comes, which in a quiet room may be hours. (A follower
+    on the server keeps the last event it handled: a few, not a burst.)"""
+    app = practice.client.server.app
+    async with practice.client.ws_connect("/api/v1/events", headers=practice.auth()) as ws:
+        await _frames(ws, "events.ready", 1)
+        _publish(app[BUS], BURST)
+        await _frames(ws, "room.joined", BURST)
+        async with asyncio.timeout(5):
+            while _held_burst_events() > FOLLOWERS:
+                await asyncio.sleep(0.02)  # the server-side followers finish their queues

@@ -23,6 +23,7 @@ from tlh.server.keys import (
     WEBSOCKETS,
 )
 from tlh.server.origin import check_origin
+from tlh.services.events import Event
 
 log = logging.getLogger(__name__)
 routes = web.RouteTableDef()
@@ -60,24 +61,29 @@ async def events(request: web.Request) -> web.WebSocketResponse:
     sub = request.app[BUS].subscribe(viewer=viewer)
     audit = ctx(request).audit
 
+    async def send(events: list[Event]) -> bool:
+        """Audit what ``events`` show, then send them (``False``: the stream closed).
+        A function of its own so a burst is not held while the next is awaited."""
+        frames = [event.wire(viewer) for event in events]
+        reads = [client for _, shown in frames for client in shown]
+        if reads:
+            # What they show (a name) is a read of those clients, as GET /rooms is:
+            # one audit write for a burst of events, each read a line of it.
+            try:
+                await audit.append_many(who, "client.read", reads)
+            except TlhError as exc:
+                # Unaudited, it is not sent; closed, the dashboard reconnects and
+                # resyncs rather than wait on a stream gone silent.
+                log.warning("staff event stream closed: %s", type(exc).__name__)
+                await ws.close(code=WSCloseCode.INTERNAL_ERROR)
+                return False
+        for text, _ in frames:
+            await ws.send_str(text)
+        return True
+
     async def pump() -> None:
-        while True:
-            events = await sub.get_many()
-            frames = [event.wire(viewer) for event in events]
-            reads = [client for _, shown in frames for client in shown]
-            if reads:
-                # What they show (a name) is a read of those clients, as GET /rooms is:
-                # one audit write for a burst of events, each read a line of it.
-                try:
-                    await audit.append_many(who, "client.read", reads)
-                except TlhError as exc:
-                    # Unaudited, it is not sent; closed, the dashboard reconnects and
-                    # resyncs rather than wait on a stream gone silent.
-                    log.warning("staff event stream closed: %s", type(exc).__name__)
-                    await ws.close(code=WSCloseCode.INTERNAL_ERROR)
-                    return
-            for text, _ in frames:
-                await ws.send_str(text)
+        while await send(await sub.get_many()):
+            pass
 
     sender = asyncio.create_task(pump())
     try:
