@@ -91,7 +91,7 @@ async def measure(trips: int, rate: float, relays: list[list[Trip]]) -> list[lis
 
 
 @contextlib.asynccontextmanager
-async def tlh_relay(pairs: int) -> AsyncIterator[tuple[list[Trip], int]]:
+async def tlh_relay(pairs: int) -> AsyncIterator[tuple[list[Trip], int, int]]:
     """``pairs`` appointments of two admitted participants each, on a real ``tlh serve``."""
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp) / "data"
@@ -111,7 +111,7 @@ async def tlh_relay(pairs: int) -> AsyncIterator[tuple[list[Trip], int]]:
                     )
                     trip, size = await _tlh_pair(http, url, two, tokens)
                     trips.append(trip)
-                yield trips, size
+                yield trips, size, server.proc.pid
         finally:
             server.stop()
 
@@ -155,7 +155,7 @@ async def _tlh_pair(
 
 
 @contextlib.asynccontextmanager
-async def peerjs_relay(pairs: int) -> AsyncIterator[tuple[list[Trip], int]]:
+async def peerjs_relay(pairs: int) -> AsyncIterator[tuple[list[Trip], int, int]]:
     """``pairs`` pairs of peers of the PeerJS server (``npm install`` into bench/peerjs on
     first use)."""
     if not (PEERJS / "node_modules" / "peer").exists():
@@ -181,7 +181,7 @@ async def peerjs_relay(pairs: int) -> AsyncIterator[tuple[list[Trip], int]]:
                 await frame(b, "OPEN")
                 trip, size = _peerjs_trip(a, b, k)
                 trips.append(trip)
-            yield trips, size
+            yield trips, size, node.pid
     finally:
         node.terminate()
         await node.wait()
@@ -202,6 +202,12 @@ def _peerjs_trip(
         await frame(a, "ANSWER")
 
     return trip, len(offer)
+
+
+def cpu_s(pid: int) -> float:
+    """User + system CPU seconds a process has used (``/proc/PID/stat``)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def line(name: str, values: list[float], size: int) -> str:
@@ -226,10 +232,16 @@ async def main() -> None:
     passed = True
     for pairs in (int(p) for p in args.pairs.split(",")):
         async with tlh_relay(pairs) as ours, peerjs_relay(pairs) as theirs:
+            cpu0 = [cpu_s(ours[2]), cpu_s(theirs[2])]
             figures = await measure(args.trips, args.rate, [ours[0], theirs[0]])
+            cpu = [cpu_s(ours[2]) - cpu0[0], cpu_s(theirs[2]) - cpu0[1]]
         print(f"case: {pairs} pair{'s' if pairs > 1 else ''} at once; {load()}")
-        print(line("tlh", figures[0], ours[1]))
-        print(line("PeerJS", figures[1], theirs[1]))
+        for name, values, size, used in (
+            ("tlh", figures[0], ours[1], cpu[0]),
+            ("PeerJS", figures[1], theirs[1], cpu[1]),
+        ):
+            # Two signals relayed per round trip: the server's CPU for each.
+            print(f"{line(name, values, size)}; CPU {used * 1e6 / (2 * len(values)):.0f} us/signal")
         for q, name in ((0.5, "p50"), (0.99, "p99")):
             mine, peer = pct(figures[0], q), pct(figures[1], q)
             ok = mine <= peer

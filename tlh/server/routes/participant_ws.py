@@ -28,7 +28,7 @@ from tlh.server.keys import ROOMS, WEBSOCKETS
 from tlh.server.origin import check_origin
 from tlh.server.routes.link_identity import verified
 from tlh.server.routes.links import COOKIE, cookie_link
-from tlh.services.callhub import Outbox
+from tlh.services.frame_outbox import Outbox
 from tlh.services.links import get_link, redeemable
 from tlh.services.waiting import Connection, NotAdmitted, Rooms
 
