@@ -69,7 +69,8 @@ async def frame(ws: aiohttp.ClientWebSocketResponse, kind: str) -> dict[str, Any
 
 async def measure(trips: int, rate: float, relays: list[list[Trip]]) -> list[list[float]]:
     """Round trips paced ``1/rate`` apart on every pair of each relay, all pairs of one
-    relay at once, the relays taking turns (so both see the same background load);
+    relay at once, the relays taking turns, first in alternate rounds (so both see the
+    same background load);
     milliseconds each, the first 20 rounds are a warm-up."""
     out: list[list[float]] = [[] for _ in relays]
 
@@ -83,7 +84,9 @@ async def measure(trips: int, rate: float, relays: list[list[Trip]]) -> list[lis
         wait = start + n / rate - time.monotonic()
         if wait > 0:
             await asyncio.sleep(wait)  # pacing under the server's message-rate limit
-        for pairs, figures in zip(relays, out, strict=True):
+        # Each goes first every other round: neither always has the fresh wakeup.
+        order = list(zip(relays, out, strict=True))
+        for pairs, figures in order if n % 2 == 0 else order[::-1]:
             took = await asyncio.gather(*(timed(trip, n) for trip in pairs))
             if n >= 20:
                 figures.extend(took)
