@@ -5,6 +5,7 @@ in order, without making whoever queues wait."""
 from __future__ import annotations
 
 import asyncio
+import tracemalloc
 
 from tlh.api.frames import PeerLeft, ServerFrame
 from tlh.services.frame_outbox import Outbox
@@ -75,3 +76,22 @@ async def test_cancelling_a_backed_up_outbox_abandons_its_sends() -> None:
     await outbox.wait()
     assert sent == [_frame(0)]
     assert outbox.done
+
+
+async def test_an_idle_outbox_holds_no_queue() -> None:
+    """Memory per waiting socket: a thousand outboxes that have sent their frames cost
+    their own few slots, not an empty queue each (760 bytes apiece)."""
+
+    async def send(frame: ServerFrame) -> None:
+        pass
+
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        outboxes = [Outbox(send) for _ in range(1000)]
+        for outbox in outboxes:
+            outbox.offer(_frame(0))
+        held = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert held < 200 * 1000, f"{held / 1000:.0f} bytes per idle outbox"
