@@ -13,6 +13,7 @@ from aiohttp import WSCloseCode, WSMsgType, web
 
 from tlh.domain.audience import Viewer
 from tlh.errors import TlhError
+from tlh.server import wsproto
 from tlh.server.http import ALL_STAFF, actor, ctx, requires
 from tlh.server.keys import (
     BUS,
@@ -101,4 +102,5 @@ async def events(request: web.Request) -> web.WebSocketResponse:
         sender.cancel()
         with contextlib.suppress(asyncio.CancelledError, ConnectionResetError):
             await sender
+        wsproto.release(request)
     return ws

@@ -82,6 +82,7 @@ async def participant_ws(request: web.Request) -> web.WebSocketResponse:
         await rooms.participants.connection_closed(conn)
         conn.outbox.finish()
         request.app[WEBSOCKETS].discard(ws)
+        wsproto.release(request)
     return ws
 
 
