@@ -171,6 +171,7 @@ def sender(ws: web.WebSocketResponse) -> Callable[[ServerFrame], Any]:
 
     async def send(frame: ServerFrame) -> None:
         if not ws.closed:
-            await ws.send_str(_encoder.encode(frame).decode())
+            # The encoded bytes as the text frame (UTF-8 already): no str in between.
+            await ws.send_frame(_encoder.encode(frame), WSMsgType.TEXT)
 
     return send
