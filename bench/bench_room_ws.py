@@ -1,18 +1,23 @@
-"""Issue 4: 1,000 clients waiting on ``/api/v1/link/ws`` against the real ``tlh serve``.
+"""Waiting rooms under load against the real ``tlh serve``, beside a bare aiohttp server
+speaking the same protocol (``bare_rooms.py``), in one run, case by case.
 
-Figures: join -> staff event (a client's ``hello`` sent -> ``room.joined`` received on a
-staff ``/api/v1/events`` socket), p50/p99/max, target p99 <= 5 ms; hello -> ``status``
-seen by the client; and the server's RSS per waiting connection (target <= 20 kB), from
-VmRSS before the sockets open and after every client has said hello, divided.
+Figures per case and server: join -> staff event (a client's ``hello`` sent ->
+``room.joined`` received on a staff ``/api/v1/events`` socket) and hello -> ``status``
+seen by the client, p50/p99/max; the server's RSS per open and per waiting connection
+(VmRSS before the sockets open, once connected, once every client waits, divided); the
+machine's load beside each. Verdicts per case: staff event p99 <= 20 ms, <= 20 kB per
+waiting connection and <= 1.15x the bare server's (issue 11, issue 21 items 4 and 5).
 
-The data dir is seeded through the store before the server starts (100 clinicians, 1,000
+The data dir is seeded through the store before the server starts (a clinician per 10
 telehealth appointments starting in 5 minutes, one join link each; consent off so every
 client goes straight to the waiting room). Clients run in ``--workers`` child processes;
-hellos are paced (``--interval-ms`` apart across all workers) so the figure is the
-latency of one join, not the length of a queue; ``--interval-ms 0`` sends them in a burst.
+hellos are paced (``interval`` ms apart across all workers) so the figure is the
+latency of one join, not the length of a queue; an interval of 0 sends them in a burst.
 All clocks are CLOCK_MONOTONIC (``time.monotonic_ns``), shared by the processes.
 
-    .venv/bin/python bench/bench_room_ws.py [--clients 1000] [--workers 2] [--interval-ms 2]
+    .venv/bin/python bench/bench_room_ws.py [--cases 1000/2,1000/0,1500/2] [--workers 2]
+    # issue 21 item 5: 10,000 waiting, 333 hellos a second, clients on the other core
+    .venv/bin/python bench/bench_room_ws.py --cases 10000/3 --pin-server 0 --pin-clients 1
 """
 
 from __future__ import annotations
@@ -87,21 +92,26 @@ async def seed(data_dir: Path, count: int, clients_per_appt: int = 1) -> tuple[s
 
 
 class Server:
-    """``tlh serve`` on a data dir, in a subprocess."""
+    """``tlh serve`` on a data dir, in a subprocess (``pin``: on those CPUs, taskset)."""
 
-    def __init__(self, data_dir: Path) -> None:
+    name = "tlh"
+
+    def __init__(self, data_dir: Path, pin: str | None = None) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "tlh", "serve", "--data-dir", str(data_dir),
+            [*pinned(pin), sys.executable, "-m", "tlh", "serve", "--data-dir", str(data_dir),
              "--port", str(self.port)],
             env={**os.environ, "TLH_CONFIG": os.devnull},
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )  # fmt: skip
+        self.wait_healthy()
+
+    def wait_healthy(self) -> None:
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise SystemExit(f"tlh serve exited with {self.proc.returncode}")
+                raise SystemExit(f"{self.name} exited with {self.proc.returncode}")
             with (
                 contextlib.suppress(OSError),
                 urllib.request.urlopen(f"{self.url}/healthz", timeout=1) as r,
@@ -109,7 +119,7 @@ class Server:
                 if r.status == 200:
                     return
             time.sleep(0.05)  # the port is not open yet; bounded by the deadline
-        raise SystemExit("tlh serve did not become healthy")
+        raise SystemExit(f"{self.name} did not become healthy")
 
     def rss_kb(self) -> int:
         for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
@@ -123,6 +133,34 @@ class Server:
             self.proc.wait(timeout=30)
         except subprocess.TimeoutExpired:
             self.proc.kill()
+
+
+class BareServer(Server):
+    """The peer: a bare aiohttp server speaking the same protocol (``bare_rooms.py``)."""
+
+    name = "bare aiohttp"
+
+    def __init__(self, links: dict[str, str], folder: Path, pin: str | None = None) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        path = folder / "bare-links.json"
+        path.write_text(json.dumps(links))
+        script = Path(__file__).resolve().parent / "bare_rooms.py"
+        self.proc = subprocess.Popen(
+            [*pinned(pin), sys.executable, str(script), str(self.port), str(path)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        self.wait_healthy()
+
+
+def pinned(cpus: str | None) -> list[str]:
+    """The ``taskset`` prefix that keeps a process on ``cpus`` (none: anywhere)."""
+    return ["taskset", "-c", cpus] if cpus else []
+
+
+def load() -> str:
+    """The machine's load average now, for the line beside a figure."""
+    return "load " + "/".join(f"{x:.1f}" for x in os.getloadavg())
 
 
 async def redeem_all(http: aiohttp.ClientSession, url: str, tokens: list[str]) -> list[str]:
@@ -209,12 +247,12 @@ async def worker() -> None:
 class Workers:
     """The client processes and their line protocol."""
 
-    def __init__(self, url: str, made: list[Any], n: int) -> None:
+    def __init__(self, url: str, made: list[Any], n: int, pin: str | None = None) -> None:
         self.procs = []
         self.shares = [made[i::n] for i in range(n)]
         for share in self.shares:
             proc = subprocess.Popen(
-                [sys.executable, __file__, "--worker"],
+                [*pinned(pin), sys.executable, __file__, "--worker"],
                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
             )  # fmt: skip
             assert proc.stdin is not None
@@ -248,9 +286,85 @@ class Workers:
                 proc.kill()
 
 
-async def staff_events(url: str, token: str, joined: dict[str, int], ready: asyncio.Event) -> None:
+#: The goals (issue 11, issue 21 items 4 and 5).
+GOAL_P99_MS = 20.0
+GOAL_KB = 20.0
+GOAL_VS_BARE = 1.15
+
+
+class Case(msgspec.Struct, frozen=True):
+    """One measured run against one server: hellos, latencies, memory, the load."""
+
+    server: str
+    clients: int
+    interval_ms: float
+    to_event: list[float]
+    to_status: list[float]
+    states: dict[str, int]
+    rss_kb: tuple[int, int, int]
+    load: str
+
+    @property
+    def kb_open(self) -> float:
+        return (self.rss_kb[1] - self.rss_kb[0]) / self.clients
+
+    @property
+    def kb_waiting(self) -> float:
+        return (self.rss_kb[2] - self.rss_kb[0]) / self.clients
+
+
+async def run_case(server: Server, token: str | None, made: list[Any], args: Any) -> Case:
+    """``len(made)`` clients redeem, connect and say hello (paced or in a burst) while a
+    staff socket listens; the server's RSS before, connected and all waiting."""
+    workers = None
+    listener = None
+    try:
+        joined: dict[str, int] = {}
+        ready = asyncio.Event()
+        listener = asyncio.create_task(staff_events(server.url, token, joined, ready))
+        await asyncio.wait_for(ready.wait(), 10)
+        workers = Workers(server.url, made, args.workers, args.pin_clients)
+        await asyncio.to_thread(workers.expect)
+        await asyncio.sleep(1.0)  # let the server's allocator settle before measuring
+        rss0 = server.rss_kb()
+        workers.say(["connect"] * args.workers)
+        await asyncio.to_thread(workers.expect)
+        await asyncio.sleep(1.0)
+        rss1 = server.rss_kb()
+        interval = int(args.interval_ms * 1e6)
+        t0 = time.monotonic_ns() + 200_000_000
+        n = args.workers
+        workers.say([f"{t0} {interval} {i} {n}" for i in range(n)])
+        results = [json.loads(r) for r in await asyncio.to_thread(workers.expect)]
+        deadline = time.monotonic() + 10
+        while len(joined) < len(made) and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)  # the listener fills ``joined``
+        await asyncio.sleep(1.0)
+        rss2 = server.rss_kb()
+    finally:
+        if listener is not None:
+            listener.cancel()
+        if workers is not None:
+            workers.stop()
+    sent = {k: v for r in results for k, v in r["sent"].items()}
+    status = {k: v for r in results for k, v in r["status"].items()}
+    states: dict[str, int] = {}
+    for r in results:
+        for k, v in r["states"].items():
+            states[k] = states.get(k, 0) + v
+    return Case(
+        server=server.name, clients=len(made), interval_ms=args.interval_ms,
+        to_event=[(joined[a] - t) / 1e6 for a, t in sent.items() if a in joined],
+        to_status=[(status[a] - t) / 1e6 for a, t in sent.items() if a in status],
+        states=states, rss_kb=(rss0, rss1, rss2), load=load(),
+    )  # fmt: skip
+
+
+async def staff_events(
+    url: str, token: str | None, joined: dict[str, int], ready: asyncio.Event
+) -> None:
     """Record when each appointment's ``room.joined`` reaches a staff socket."""
-    headers = {"Authorization": f"Bearer {token}"}
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
     async with (
         aiohttp.ClientSession(headers=headers) as http,
         http.ws_connect(f"{url}/api/v1/events", compress=0) as ws,
@@ -264,82 +378,82 @@ async def staff_events(url: str, token: str, joined: dict[str, int], ready: asyn
                 joined.setdefault(frame["data"].get("appointment_id", ""), at)
 
 
+def figures(name: str, values: list[float]) -> str:
+    if not values:
+        return f"{name}: none received"
+    return (
+        f"{name}: p50 {pct(values, 0.5):.2f} ms, p99 {pct(values, 0.99):.2f} ms, "
+        f"max {max(values):.2f} ms (n={len(values)})"
+    )
+
+
+def report(ours: Case, peer: Case) -> bool:
+    """Both servers' figures for one case and its verdicts; ``True`` when all pass."""
+    mode = f"paced {ours.interval_ms:g} ms apart" if ours.interval_ms else "in one burst"
+    print(f"case: {ours.clients} hellos {mode}")
+    for case in (ours, peer):
+        r0, r1, r2 = case.rss_kb
+        print(f"  {case.server:<13} statuses {case.states}; {case.load}")
+        print(f"    {figures('hello -> room.joined (staff)', case.to_event)}")
+        print(f"    {figures('hello -> status', case.to_status)}")
+        print(
+            f"    RSS {r0 / 1024:.1f} MB before the sockets, {r1 / 1024:.1f} MB connected, "
+            f"{r2 / 1024:.1f} MB all waiting: {case.kb_open:.1f} kB per open socket, "
+            f"{case.kb_waiting:.1f} kB per waiting connection"
+        )
+    p99 = pct(ours.to_event, 0.99) if len(ours.to_event) == ours.clients else float("inf")
+    ratio = ours.kb_waiting / peer.kb_waiting if peer.kb_waiting > 0 else float("inf")
+    verdicts = [
+        (f"hello -> staff event p99 {p99:.2f} ms (goal <= {GOAL_P99_MS:g} ms)",
+         p99 <= GOAL_P99_MS),
+        (f"{ours.kb_waiting:.1f} kB per waiting connection (goal <= {GOAL_KB:g} kB)",
+         ours.kb_waiting <= GOAL_KB),
+        (f"{ratio:.2f}x bare aiohttp's {peer.kb_waiting:.1f} kB (goal <= {GOAL_VS_BARE}x)",
+         ratio <= GOAL_VS_BARE),
+    ]  # fmt: skip
+    for text, ok in verdicts:
+        print(f"  verdict: {'PASS' if ok else 'FAIL'} {text}")
+    return all(ok for _, ok in verdicts)
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--clients", type=int, default=1000)
+    parser.add_argument("--clients", type=int, default=None, help="one case of this many")
+    parser.add_argument("--interval-ms", type=float, default=None, help="its pacing")
+    parser.add_argument(
+        "--cases", default="1000/2,1000/0,1500/2",
+        help="clients/interval-ms pairs, comma-separated (0 ms: a burst)",
+    )  # fmt: skip
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--interval-ms", type=float, default=2.0)
+    parser.add_argument("--pin-server", default=None, help="CPUs for the servers (taskset)")
+    parser.add_argument("--pin-clients", default=None, help="CPUs for the clients (taskset)")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
         await worker()
         return
-    with tempfile.TemporaryDirectory() as tmp:
-        token, made = await seed(Path(tmp) / "data", args.clients)
-        server = Server(Path(tmp) / "data")
-        workers = None
-        try:
-            joined: dict[str, int] = {}
-            ready = asyncio.Event()
-            listener = asyncio.create_task(staff_events(server.url, token, joined, ready))
-            await asyncio.wait_for(ready.wait(), 10)
-            workers = Workers(server.url, made, args.workers)
-            t = time.perf_counter()
-            await asyncio.to_thread(workers.expect)
-            print(f"{args.clients} links redeemed in {time.perf_counter() - t:.2f} s")
-            await asyncio.sleep(1.0)  # let the server's allocator settle before measuring
-            rss0 = server.rss_kb()
-            workers.say(["connect"] * args.workers)
-            await asyncio.to_thread(workers.expect)
-            await asyncio.sleep(1.0)
-            rss1 = server.rss_kb()
-            interval = int(args.interval_ms * 1e6)
-            t0 = time.monotonic_ns() + 200_000_000
-            n = args.workers
-            workers.say([f"{t0} {interval} {i} {n}" for i in range(n)])
-            results = [json.loads(r) for r in await asyncio.to_thread(workers.expect)]
-            deadline = time.monotonic() + 10
-            while len(joined) < args.clients and time.monotonic() < deadline:
-                await asyncio.sleep(0.05)  # the listener fills ``joined``
-            await asyncio.sleep(1.0)
-            rss2 = server.rss_kb()
-            report(args, results, joined, (rss0, rss1, rss2))
-            listener.cancel()
-        finally:
-            if workers is not None:
-                workers.stop()
-            server.stop()
-
-
-def report(args: Any, results: list[Any], joined: dict[str, int], rss: tuple[int, ...]) -> None:
-    sent = {k: v for r in results for k, v in r["sent"].items()}
-    status = {k: v for r in results for k, v in r["status"].items()}
-    states: dict[str, int] = {}
-    for r in results:
-        for k, v in r["states"].items():
-            states[k] = states.get(k, 0) + v
-    to_event = [(joined[a] - t) / 1e6 for a, t in sent.items() if a in joined]
-    to_status = [(status[a] - t) / 1e6 for a, t in sent.items() if a in status]
-    mode = f"paced {args.interval_ms} ms apart" if args.interval_ms else "in one burst"
-    print(f"{len(sent)} hellos {mode}; {len(joined)} room.joined events; statuses {states}")
-    for name, values in (
-        ("hello -> room.joined (staff)", to_event),
-        ("hello -> status", to_status),
-    ):
-        if values:
-            print(
-                f"  {name}: p50 {pct(values, 0.5):.2f} ms, p99 {pct(values, 0.99):.2f} ms, "
-                f"max {max(values):.2f} ms (n={len(values)})"
-            )
-    rss0, rss1, rss2 = rss
-    n = args.clients
-    print(
-        f"  server RSS {rss0 / 1024:.1f} MB before the sockets, {rss1 / 1024:.1f} MB connected, "
-        f"{rss2 / 1024:.1f} MB all waiting: {(rss1 - rss0) / n:.1f} kB per open socket, "
-        f"{(rss2 - rss0) / n:.1f} kB per waiting connection (target <= 20 kB)"
-    )
-    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
-    print(f"  machine load average {load} on {os.cpu_count()} cores")
+    if args.clients is not None or args.interval_ms is not None:
+        cases = [(args.clients or 1000, 2.0 if args.interval_ms is None else args.interval_ms)]
+    else:
+        cases = [(int(c), float(i)) for c, i in (x.split("/") for x in args.cases.split(","))]
+    print(f"{os.cpu_count()} cores; {load()}; tlh serve beside a bare aiohttp server, each case")
+    passed = True
+    for clients, interval in cases:
+        args.interval_ms = interval
+        with tempfile.TemporaryDirectory() as tmp:
+            token, made = await seed(Path(tmp) / "data", clients)
+            server = Server(Path(tmp) / "data", args.pin_server)
+            try:
+                ours = await run_case(server, token, made, args)
+            finally:
+                server.stop()
+            bare = BareServer({t: a for t, a, _ in made}, Path(tmp), args.pin_server)
+            try:
+                peer = await run_case(bare, None, made, args)
+            finally:
+                bare.stop()
+        passed = report(ours, peer) and passed
+    print(f"overall: {'PASS' if passed else 'FAIL'}; {load()}")
 
 
 if __name__ == "__main__":

@@ -10,7 +10,8 @@ import pytest
 
 from tlh.api.frames import ServerFrame
 from tlh.errors import NotFound
-from tlh.services.callhub import QUEUE_LIMIT, CallHub, SessionFull
+from tlh.services.callhub import CallHub, SessionFull
+from tlh.services.frame_outbox import QUEUE_LIMIT
 
 
 class Inbox:

@@ -16,8 +16,9 @@ from tlh.domain.audience import Viewer
 from tlh.domain.links import Channel, JoinLink, LinkPurpose, ParticipantKind
 from tlh.domain.models import Role
 from tlh.domain.rooms import EntryState, RoomEntry
-from tlh.services.callhub import CallHub, Outbox
+from tlh.services.callhub import CallHub
 from tlh.services.context import Context
+from tlh.services.frame_outbox import Outbox
 from tlh.services.waiting import Connection, Rooms, clean_display_name
 from tlh.store.tinystore import TinyStore
 

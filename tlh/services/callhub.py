@@ -20,10 +20,7 @@ and the segment stays relayed until it ends.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import inspect
 import logging
-from collections import deque
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from functools import partial
 from typing import Any, Protocol
@@ -41,12 +38,11 @@ from tlh.api.frames import (
     Signalled,
 )
 from tlh.errors import Conflict, NotFound
+from tlh.services.frame_outbox import Outbox, Send
 from tlh.services.ice_plan import IcePlan
 
 log = logging.getLogger(__name__)
 
-#: A peer's way out: takes one frame, may return an awaitable (a websocket's send).
-Send = Callable[[ServerFrame], Awaitable[None] | None]
 
 #: Peers per segment in a mesh call; beyond it a segment is relayed (when it can be).
 MESH_LIMIT = 4
@@ -56,8 +52,6 @@ RELAY_LIMIT = 12
 #: The virtual peer each page uploads to, and the prefix of those it receives others from.
 RELAY_PEER = "relay"
 RELAY_PREFIX = "relay:"
-#: Frames waiting for one peer before it is judged stuck and dropped from the call.
-QUEUE_LIMIT = 256
 
 
 class SessionFull(Conflict):
@@ -88,83 +82,6 @@ class RelaySide(Protocol):
 RelayFactory = Callable[[RelaySignal], RelaySide]
 #: Told when a segment turns relayed (the server records it on the session segment).
 OnRelayed = Callable[[str], Awaitable[object]]
-
-
-class Outbox:
-    """One socket's outgoing frames: a bounded queue drained by a task of its own, so
-    whoever queues a frame never waits for the socket. The task exists only while
-    there is something to send (an idle waiting client costs no task)."""
-
-    __slots__ = ("_finishing", "_frames", "_stopped", "_task", "_then", "limit", "send")
-
-    def __init__(self, send: Send, limit: int = QUEUE_LIMIT) -> None:
-        self.send = send
-        self.limit = limit
-        self._frames: deque[ServerFrame] = deque()
-        self._then: Callable[[], Awaitable[Any] | None] | None = None
-        self._finishing = False
-        self._stopped = False
-        self._task: asyncio.Task[None] | None = None
-
-    def offer(self, frame: ServerFrame) -> bool:
-        """Queue a frame; False when the socket is stuck (its queue is full)."""
-        if self._stopped or self._finishing:
-            return True  # the socket is going away: nothing more to say to it
-        if len(self._frames) >= self.limit:
-            return False
-        self._frames.append(frame)
-        self._kick()
-        return True
-
-    def push(self, frame: ServerFrame) -> None:
-        """Queue a frame, dropping it if the socket is stuck (a ``Send`` for the hub)."""
-        if not self.offer(frame):
-            log.warning("frame dropped: outgoing queue full")
-
-    def finish(self, then: Callable[[], Awaitable[Any] | None] | None = None) -> None:
-        """Stop after the frames already queued have gone (``ended`` must arrive), then
-        run ``then`` (closing the socket)."""
-        if self._finishing or self._stopped:
-            return
-        self._finishing, self._then = True, then
-        self._kick()
-
-    @property
-    def done(self) -> bool:
-        return self._stopped
-
-    def cancel(self) -> None:
-        self._stopped = True
-        self._frames.clear()
-        if self._task is not None:
-            self._task.cancel()
-
-    async def wait(self) -> None:
-        if self._task is not None:
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-
-    def _kick(self) -> None:
-        if self._task is None or self._task.done():
-            self._task = asyncio.get_running_loop().create_task(self._drain())
-
-    async def _drain(self) -> None:
-        while self._frames and not self._stopped:
-            await _call(self.send, self._frames.popleft())
-        if self._finishing and not self._frames and not self._stopped:
-            self._stopped = True
-            if self._then is not None:
-                await _call(self._then)
-
-
-async def _call(fn: Callable[..., Awaitable[Any] | None], *args: Any) -> None:
-    try:
-        result = fn(*args)
-        if inspect.isawaitable(result):
-            await result
-    except Exception as exc:  # a closing socket must not stop the pump
-        # Type only: frames carry SDP, which may hold addresses.
-        log.debug("send failed: %s", type(exc).__name__)
 
 
 def _nowhere(frame: ServerFrame) -> None:

@@ -30,6 +30,9 @@ class Event(msgspec.Struct, frozen=True, kw_only=True):
     audience: Audience = EVERYONE
     #: Beyond ids, for part of the audience (a room entry's view, with a name).
     shown: Shown | None = None
+    #: The frame as sent, by whether it shows ``shown``: encoded once for every socket
+    #: that gets it, not once per socket (``wire``).
+    frames: dict[bool, str] = msgspec.field(default_factory=dict)
 
     def seen_by(self, viewer: Viewer) -> tuple[dict[str, Any], tuple[str, ...]]:
         """The data as ``viewer`` receives it, and the clients that delivery reads
@@ -39,6 +42,19 @@ class Event(msgspec.Struct, frozen=True, kw_only=True):
             return self.data, ()
         return {**self.data, shown.key: shown.value}, shown.client_ids
 
+    def wire(self, viewer: Viewer) -> tuple[str, tuple[str, ...]]:
+        """The staff frame (JSON text) ``viewer`` receives, and the clients it reads."""
+        full = self.shown is not None and self.shown.audience.admits(viewer)
+        data, reads = self.seen_by(viewer)
+        text = self.frames.get(full)
+        if text is None:
+            text = self.frames[full] = _encoder.encode(
+                {"type": self.type, "at": self.at, "data": data}
+            ).decode()
+        return text, reads
+
+
+_encoder = msgspec.json.Encoder()
 
 #: Sent to a subscriber whose queue overflowed: it should reload its state.
 OVERFLOW = "events.overflow"
@@ -74,6 +90,16 @@ class Subscription:
         if event.type == OVERFLOW:
             self.overflowed = False
         return event
+
+    async def get_many(self) -> list[Event]:
+        """Every queued event, waiting for one if none is: a sender handles a burst in
+        one go (one audit write for all it shows, not one per event)."""
+        events = [await self.queue.get()]
+        while not self.queue.empty():
+            events.append(self.queue.get_nowait())
+        if any(e.type == OVERFLOW for e in events):
+            self.overflowed = False
+        return events
 
     def close(self) -> None:
         self._bus.unsubscribe(self)

@@ -317,9 +317,10 @@ class Outreach:
     form_text: str
     public_url: str | None = None
 
-    @property
+    @functools.cached_property
     def form_hash(self) -> str:
-        """The current consent form's version."""
+        """The current consent form's version (hashed once: every room event's view
+        shows a consent state that compares with it)."""
         return form_hash(self.form_text)
 
     def base_url(self, fallback: str) -> str:

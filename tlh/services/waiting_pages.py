@@ -17,8 +17,8 @@ from msgspec.structs import replace
 from tlh.api.frames import StaffMessage, Status
 from tlh.domain.rooms import EntryState, RoomEntry
 from tlh.services import sessions
-from tlh.services.callhub import Outbox
 from tlh.services.context import Context
+from tlh.services.frame_outbox import Outbox
 from tlh.services.waiting_state import RoomState
 from tlh.services.waiting_view import Facts, average_visit, staff_name, status_frame
 

@@ -19,6 +19,12 @@ class RoomState:
 
     def __init__(self) -> None:
         self._entries: dict[str, RoomEntry] = {}
+        #: Entry ids by room and by link: a hello or a room's line reads its own
+        #: entries, not every entry of the practice (10,000 waiting would cost each
+        #: hello several full scans).
+        #: (Dicts, not sets: a room keeps its arrival order for equal arrival times.)
+        self._rooms: dict[str | None, dict[str, None]] = {}
+        self._links: dict[str, dict[str, None]] = {}
         #: The session segment each admitted entry's call is, by entry id.
         self._calls: dict[str, str] = {}
         self._presence: dict[str, Presence] = {}
@@ -47,11 +53,11 @@ class RoomState:
 
     def of_link(self, link_id: str) -> list[RoomEntry]:
         """The live entries opened with one link (a reusable link has many)."""
-        return [e for e in self._entries.values() if e.link_id == link_id]
+        return [self._entries[i] for i in self._links.get(link_id, ())]
 
     def live(self, clinician_id: str | None) -> list[RoomEntry]:
         """A room's live entries (``None``: the shared queue), oldest first."""
-        found = [e for e in self._entries.values() if e.clinician_id == clinician_id]
+        found = [self._entries[i] for i in self._rooms.get(clinician_id, ())]
         return sorted(found, key=lambda e: e.arrived_at)
 
     def clients_in(self, clinician_id: str) -> set[str]:
@@ -85,11 +91,31 @@ class RoomState:
 
     def put(self, entry: RoomEntry) -> None:
         """Add an entry, or replace it with its new state."""
+        old = self._entries.get(entry.id)
+        if old is not None and (old.clinician_id, old.link_id) != (
+            entry.clinician_id,
+            entry.link_id,
+        ):
+            self._unindex(old)
         self._entries[entry.id] = entry
+        self._rooms.setdefault(entry.clinician_id, {})[entry.id] = None
+        self._links.setdefault(entry.link_id, {})[entry.id] = None
 
     def forget(self, entry_id: str) -> None:
         """The entry ended (its call is left with ``leave_call``)."""
-        self._entries.pop(entry_id, None)
+        old = self._entries.pop(entry_id, None)
+        if old is not None:
+            self._unindex(old)
+
+    def _unindex(self, entry: RoomEntry) -> None:
+        in_room = self._rooms.get(entry.clinician_id, {})
+        in_room.pop(entry.id, None)
+        if not in_room:
+            self._rooms.pop(entry.clinician_id, None)
+        of_link = self._links.get(entry.link_id, {})
+        of_link.pop(entry.id, None)
+        if not of_link:
+            self._links.pop(entry.link_id, None)
 
     def join_call(self, entry_id: str, segment_id: str) -> None:
         self._calls[entry_id] = segment_id

@@ -129,9 +129,26 @@ def decode_table_file(data: bytes, table: str) -> dict[str, msgspec.Struct]:
     return docs
 
 
+#: Records encoded per call when writing a table file (see ``encode_table_file``).
+ENCODE_CHUNK = 256
+
+
 def encode_table_file(table: str, docs: Mapping[str, msgspec.Struct]) -> bytes:
-    """One table file's bytes."""
-    return msgspec.json.encode({table: docs})
+    """One table file's bytes (the same as one ``msgspec.json.encode({table: docs})``).
+
+    Encoded a few hundred records at a time: a checkpoint runs in a worker thread, but
+    one encode call holds the GIL throughout, and the event loop waited for all of it
+    (31 ms for 10,000 waiting-room entries, every 2,000 commits while a crowd arrives).
+    Between the calls the loop gets its turn.
+    """
+    if len(docs) <= ENCODE_CHUNK:
+        return msgspec.json.encode({table: docs})
+    items = list(docs.items())
+    parts = [
+        msgspec.json.encode(dict(items[n : n + ENCODE_CHUNK]))[1:-1]
+        for n in range(0, len(items), ENCODE_CHUNK)
+    ]
+    return b"{" + msgspec.json.encode(table) + b":{" + b",".join(parts) + b"}}"
 
 
 def record_id(table: str, record: msgspec.Struct) -> str:

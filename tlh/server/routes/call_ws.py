@@ -236,4 +236,5 @@ async def call_ws(request: web.Request) -> web.WebSocketResponse:
         finally:  # even if leaving failed: a sign-out waiting on this socket moves on
             request.app[WEBSOCKETS].discard(ws)
             request.app[STAFF_SOCKETS].discard(ws)
+            wsproto.release(request)
     return ws

@@ -9,11 +9,11 @@ import asyncio
 import contextlib
 import logging
 
-import msgspec
 from aiohttp import WSCloseCode, WSMsgType, web
 
 from tlh.domain.audience import Viewer
 from tlh.errors import TlhError
+from tlh.server import wsproto
 from tlh.server.http import ALL_STAFF, actor, ctx, requires
 from tlh.server.keys import (
     BUS,
@@ -24,10 +24,10 @@ from tlh.server.keys import (
     WEBSOCKETS,
 )
 from tlh.server.origin import check_origin
+from tlh.services.events import Event
 
 log = logging.getLogger(__name__)
 routes = web.RouteTableDef()
-_encoder = msgspec.json.Encoder()
 #: Sent to a dashboard that another login of the same user replaced.
 SUPERSEDED = '{"type":"dashboard.superseded","data":{}}'
 
@@ -62,22 +62,29 @@ async def events(request: web.Request) -> web.WebSocketResponse:
     sub = request.app[BUS].subscribe(viewer=viewer)
     audit = ctx(request).audit
 
+    async def send(events: list[Event]) -> bool:
+        """Audit what ``events`` show, then send them (``False``: the stream closed).
+        A function of its own so a burst is not held while the next is awaited."""
+        frames = [event.wire(viewer) for event in events]
+        reads = [client for _, shown in frames for client in shown]
+        if reads:
+            # What they show (a name) is a read of those clients, as GET /rooms is:
+            # one audit write for a burst of events, each read a line of it.
+            try:
+                await audit.append_many(who, "client.read", reads)
+            except TlhError as exc:
+                # Unaudited, it is not sent; closed, the dashboard reconnects and
+                # resyncs rather than wait on a stream gone silent.
+                log.warning("staff event stream closed: %s", type(exc).__name__)
+                await ws.close(code=WSCloseCode.INTERNAL_ERROR)
+                return False
+        for text, _ in frames:
+            await ws.send_str(text)
+        return True
+
     async def pump() -> None:
-        while True:
-            event = await sub.get()
-            data, reads = event.seen_by(viewer)
-            if reads:
-                # What it shows (a name) is a read of those clients, as GET /rooms is.
-                try:
-                    await audit.append_many(who, "client.read", reads)
-                except TlhError as exc:
-                    # Unaudited, it is not sent; closed, the dashboard reconnects and
-                    # resyncs rather than wait on a stream gone silent.
-                    log.warning("staff event stream closed: %s", type(exc).__name__)
-                    await ws.close(code=WSCloseCode.INTERNAL_ERROR)
-                    return
-            wire = {"type": event.type, "at": event.at, "data": data}
-            await ws.send_str(_encoder.encode(wire).decode())
+        while await send(await sub.get_many()):
+            pass
 
     sender = asyncio.create_task(pump())
     try:
@@ -95,4 +102,5 @@ async def events(request: web.Request) -> web.WebSocketResponse:
         sender.cancel()
         with contextlib.suppress(asyncio.CancelledError, ConnectionResetError):
             await sender
+        wsproto.release(request)
     return ws

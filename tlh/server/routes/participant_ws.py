@@ -28,7 +28,7 @@ from tlh.server.keys import METRICS, ROOMS, WEBSOCKETS
 from tlh.server.origin import check_origin
 from tlh.server.routes.link_identity import verified
 from tlh.server.routes.links import COOKIE, cookie_link
-from tlh.services.callhub import Outbox
+from tlh.services.frame_outbox import Outbox
 from tlh.services.links import get_link, redeemable
 from tlh.services.waiting import Connection, NotAdmitted, Rooms
 
@@ -83,6 +83,7 @@ async def participant_ws(request: web.Request) -> web.WebSocketResponse:
         await rooms.participants.connection_closed(conn)
         conn.outbox.finish()
         request.app[WEBSOCKETS].discard(ws)
+        wsproto.release(request)
     return ws
 
 
