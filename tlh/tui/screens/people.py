@@ -32,6 +32,7 @@ from tlh.tui.screens.cells import can_start
 from tlh.tui.screens.table import Row, TableScreen
 from tlh.tui.settings import DashboardSettings
 from tlh.tui.state import DashboardState, clean
+from tlh.tui.state_views import NEXT_SHOWN
 
 MARK, WHO = Column("", "mark", width=3), Column("Who", "who", share=3, least=8)
 WHERE = Column("Where", "where", width=11)
@@ -51,9 +52,6 @@ NEXT_COLUMNS = (
     Column("Client", "who", share=1, least=8),
     Column("Can start", "eligible", width=15),
 )
-#: How many of the next sessions the empty screen lists.
-NEXT_SHOWN = 8
-
 WARN_STYLE = "bold red"
 NEW_STYLE = "bold reverse yellow"
 
