@@ -22,13 +22,14 @@ from zoneinfo import ZoneInfo
 
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.widgets import DataTable, Static
+from textual.widgets import Static
 
 from tlh.api.rooms import EntryView
 from tlh.domain.rooms import EntryState
 from tlh.tui.columns import Column
 from tlh.tui.keybar import KeyBar
 from tlh.tui.screens.cells import can_start
+from tlh.tui.screens.kept_table import KeptTable
 from tlh.tui.screens.table import Row, TableScreen
 from tlh.tui.settings import DashboardSettings
 from tlh.tui.state import DashboardState, clean
@@ -125,7 +126,7 @@ class PeopleScreen(TableScreen):
         """Status line, the hint shown when nobody waits, the table, the key bar."""
         yield Static("", id="status", classes="status", markup=False)
         yield Static("", id="people-hint", markup=False)
-        yield DataTable(id="people-table", cursor_type="row", zebra_stripes=True)
+        yield KeptTable(id="people-table", cursor_type="row", zebra_stripes=True)
         yield KeyBar()
 
     def on_mount(self) -> None:

@@ -25,6 +25,7 @@ from textual.widgets import DataTable, Static
 from tlh.tui.columns import Column, fit
 from tlh.tui.keybar import KeyBar
 from tlh.tui.screens.base import DashboardScreen
+from tlh.tui.screens.kept_table import KeptTable
 from tlh.tui.state import DashboardState
 
 #: One row: its key and its cells (``Text``, so nothing is read as markup).
@@ -58,7 +59,7 @@ class TableScreen(DashboardScreen):
     def compose(self) -> ComposeResult:
         """Status line, the table, the key bar."""
         yield Static("", id="status", classes="status", markup=False)
-        yield DataTable(id=f"{self.id}-table", cursor_type="row", zebra_stripes=True)
+        yield KeptTable(id=f"{self.id}-table", cursor_type="row", zebra_stripes=True)
         yield KeyBar()
 
     def on_mount(self) -> None:
