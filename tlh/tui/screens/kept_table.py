@@ -49,6 +49,8 @@ class KeptTable(DataTable[Any]):
             return super()._render_cell(row_index, column_index, base_style, width, cursor, hover)
         row_key = self._row_locations.get_key(row_index)
         column_key = self._column_locations.get_key(column_index)
+        if row_key is None or column_key is None:  # not a cell of the table: as Textual does
+            return super()._render_cell(row_index, column_index, base_style, width, cursor, hover)
         cell = self._data[row_key][column_key]
         key = (
             row_key,
