@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from rich.text import Text
 from textual.app import App, ComposeResult
+from textual.widgets import DataTable
 
 from tlh.tui.screens.kept_table import KeptTable
 
@@ -85,3 +86,59 @@ async def test_a_click_selects_the_row_drawn_there_after_rows_above_went() -> No
         await pilot.click(KeptTable, offset=(3, 2))  # the second row's line
         row_key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key
         assert row_key.value == "p3"
+
+
+class One(App[None]):
+    """Some rows in a table of class ``kind``: Textual's own, or a ``KeptTable``."""
+
+    def __init__(self, kind: type[DataTable[object]]) -> None:
+        super().__init__()
+        self.kind = kind
+
+    def compose(self) -> ComposeResult:
+        yield self.kind(cursor_type="row", zebra_stripes=True)
+
+    def on_mount(self) -> None:
+        table = self.query_one(DataTable)
+        table.add_column("", key="mark", width=3)
+        table.add_column("Who", key="who", width=10)
+        table.add_column("Timer", key="since", width=6)
+        for n in range(12):
+            new = n % 3 == 0
+            table.add_row(
+                Text("NEW", style="bold reverse yellow") if new else Text(""),
+                Text(f"a rather long name {n}", no_wrap=True, overflow="ellipsis"),
+                Text(f"0:0{n}", style="bold red" if n > 5 else ""),
+                key=f"p{n}",
+            )
+
+
+def drawn(table: DataTable[object]) -> list[str]:
+    """Every line of ``table`` as drawn: text, styles and mouse metadata."""
+    return [repr(list(table.render_line(y))) for y in range(table.size.height)]
+
+
+async def frames(kind: type[DataTable[object]]) -> list[list[str]]:
+    """What a table of ``kind`` draws through a series of changes."""
+    app = One(kind)
+    seen = []
+    async with app.run_test(size=(40, 10)) as pilot:
+        table = app.query_one(DataTable)
+        steps = [
+            lambda: None,
+            lambda: table.update_cell("p1", "since", Text("9:59", style="bold red")),
+            lambda: table.remove_row("p0"),
+            lambda: table.move_cursor(row=3),
+            lambda: table.remove_row("p2"),
+            lambda: table.add_row(Text(""), Text("late"), Text("0:00"), key="p99"),
+            lambda: setattr(app, "theme", "textual-light"),
+        ]
+        for step in steps:
+            step()
+            await pilot.pause()
+            seen.append(drawn(table))
+    return seen
+
+
+async def test_it_draws_exactly_what_textuals_table_draws() -> None:
+    assert await frames(KeptTable) == await frames(DataTable)

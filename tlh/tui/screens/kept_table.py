@@ -7,19 +7,26 @@ on a loaded 2-core machine, once a second for the timers and again on most event
 slow frames behind the dashboard's event-to-screen tail (bench/bench_dashboard.py).
 
 Here a cell's rendering is kept for as long as the same cell object stays at the same
-place with the same look: a cell changed with ``update_cell`` is a new object; a row that
-moves (one above it removed) has a new index, its mouse metadata and zebra stripe with it;
-cursor, hover, focus and width are part of the key. Everything Textual itself throws away
-on a style, theme or size change (``_clear_caches``, ``notify_style_update``) goes here
-too. The DataTable internals used (``_render_cell``, ``_row_locations``, ``_data``) are
-those of Textual 8; ``tests/tui`` (snapshots included) render through this class.
+place with the same look: a cell changed with ``update_cell`` is a new object; cursor,
+hover, focus and width are part of the key. A row that moves (one above it removed)
+takes a new stripe, cursor state and mouse metadata, but its cells' own layout (Rich's
+padding, wrapping and cropping: most of the cost) is kept too, and only styled again
+for the new place. Everything Textual itself throws away on a style, theme or size
+change (``_clear_caches``, ``notify_style_update``) goes here too. The DataTable internals
+used (``_render_cell``, ``_get_styles_to_render_cell``, ``_row_locations``, ``_data``) are
+Textual 8's: tests/tui/test_kept_table.py checks that it draws exactly what Textual's
+own table draws, styles and mouse metadata included.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from rich.console import Console, ConsoleOptions
+from rich.padding import Padding
+from rich.segment import Segment
 from rich.style import Style
+from textual.renderables.styled import Styled
 from textual.widgets import DataTable
 
 #: Renderings kept at most (a 100-row table on a tall terminal shows ~400 cells).
@@ -33,6 +40,8 @@ class KeptTable(DataTable[Any]):
         #: A cell's place and look -> (the cell object it was made from, its lines).
         #: (Before Textual's init, which already clears the caches.)
         self._kept: dict[tuple[object, ...], tuple[object, Any]] = {}
+        #: A cell's own layout, before any style of its place: (cell object, segments).
+        self._laid: dict[tuple[object, ...], tuple[object, list[Segment]]] = {}
         super().__init__(*args, **kwargs)
 
     def _render_cell(
@@ -66,17 +75,77 @@ class KeptTable(DataTable[Any]):
         kept = self._kept.get(key)
         if kept is not None and kept[0] is cell:
             return kept[1]
-        lines = super()._render_cell(row_index, column_index, base_style, width, cursor, hover)
+        row = self.rows[row_key]
+        if row.auto_height or row.height != 1:
+            lines = super()._render_cell(row_index, column_index, base_style, width, cursor, hover)
+        else:
+            place = (row_key, column_key, width, self.cell_padding)
+            lines = self._restyle(
+                row_index, column_index, place, cell, base_style, width, cursor, hover
+            )
         if len(self._kept) >= KEPT:
             self._kept.clear()
         self._kept[key] = (cell, lines)
         return lines
 
+    def _restyle(
+        self,
+        row_index: int,
+        column_index: int,
+        place: tuple[object, ...],
+        cell: object,
+        base_style: Style,
+        width: int,
+        cursor: bool,
+        hover: bool,
+    ) -> Any:
+        """What Textual's ``_render_cell`` does for a one-line cell, the cell's own layout
+        (Rich's padding, wrapping and cropping: most of the cost) kept: a row that moved
+        only takes its new place's styles (stripe, cursor, mouse metadata)."""
+        options = self.app.console_options.update_dimensions(width, 1).update(no_wrap=True)
+        laid = self._laid.get(place)
+        if laid is None or laid[0] is not cell:
+            shown = self._get_row_renderables(row_index)[1][column_index]
+            padded = Padding(shown, (0, self.cell_padding))
+            laid = (cell, list(self.app.console.render(padded, options)))
+            if len(self._laid) >= KEPT:
+                self._laid.clear()
+            self._laid[place] = laid
+        fixed = row_index < self.fixed_rows or column_index < self.fixed_columns
+        component_style, post_style = self._get_styles_to_render_cell(
+            False,
+            False,
+            fixed,
+            hover,
+            cursor,
+            self.show_cursor,
+            self._show_hover_cursor,
+            self.cursor_foreground_priority == "css",
+            self.cursor_background_priority == "css",
+        )
+        base_style += Style.from_meta({"row": row_index, "column": column_index})
+        return self.app.console.render_lines(
+            Styled(_Replay(laid[1]), pre_style=base_style + component_style, post_style=post_style),
+            options,
+        )
+
     def _clear_caches(self) -> None:
         super()._clear_caches()
         self._kept.clear()
+        self._laid.clear()
 
     def notify_style_update(self) -> None:
         """Styles changed (theme, focus): nothing kept still looks right."""
         self._kept.clear()
+        self._laid.clear()
         super().notify_style_update()
+
+
+class _Replay:
+    """Segments rendered before, as a renderable (to style them again)."""
+
+    def __init__(self, segments: list[Segment]) -> None:
+        self.segments = segments
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> list[Segment]:
+        return self.segments
