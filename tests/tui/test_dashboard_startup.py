@@ -2,7 +2,8 @@
 
 Down: the status line says it is reconnecting and why, retries with a growing delay,
 and goes live with the data once the server is back on the same port. Slow: the
-skeleton (status line, column headers, key help) is on screen before any data. The
+skeleton (status line, column headers, key help) is on screen before any data, also
+when the first look (``tlh dashboard``'s) is held up beyond its hold. The
 server is made slow without touching it: the dashboard talks to it through a loopback
 TCP proxy that holds every chunk from the server for ``LAG_S`` before passing it on.
 """
@@ -22,6 +23,7 @@ from tlh.client import TlhClient
 from tlh.client.events import Backoff, EventStream
 from tlh.client.websocket import WebSocket
 from tlh.errors import Unavailable
+from tlh.tui.first_look import FirstLook
 from tlh.tui.state import Connection
 
 from .conftest import Practice
@@ -103,12 +105,18 @@ async def slow_proxy(target_port: int, lag_s: float) -> AsyncIterator[str]:
         await server.wait_closed()
 
 
-async def test_a_slow_server_shows_the_skeleton_before_the_data(practice: Practice) -> None:
+@pytest.mark.parametrize("first_look", [False, True], ids=["alone", "first-look"])
+async def test_a_slow_server_shows_the_skeleton_before_the_data(
+    practice: Practice, first_look: bool
+) -> None:
+    """Also when ``tlh dashboard``'s first look (several answers, each ``LAG_S`` late)
+    is not done within its hold: the frame does not wait for it any longer."""
     async with (
         slow_proxy(practice.server.port, LAG_S) as url,
         TlhClient(url, practice.clinician_token) as client,
     ):
-        app = dashboard(client, Fakes())
+        look = FirstLook(client, hold_s=LAG_S * 1.5) if first_look else None
+        app = dashboard(client, Fakes(), first_look=look)
         started = time.monotonic()
         async with app.run_test(size=(80, 24)) as pilot:
             await until(pilot, lambda: "People · connecting" in screen_text(app), "the skeleton")

@@ -32,7 +32,7 @@ from textual.reactive import reactive
 from textual.screen import Screen
 from textual.widgets import DataTable
 
-from tlh.domain.models import DashboardUnlock
+from tlh.domain.models import DashboardUnlock, Policy
 
 from .actions.keys import APP_KEYS, bound
 from .actions.outreach import OutreachActions
@@ -40,9 +40,10 @@ from .actions.rooms import RoomActions
 from .actions.sessions import SessionActions
 from .alerts import Alerts
 from .dialogs.person_menu import PERSON_MARK, SESSION_MARK, PersonMenu, menu_actions
+from .first_look import FirstLook, utc_now
 from .key_gate import KeyGate
 from .keybar import Key
-from .live import LiveFeed, utc_now
+from .live import LiveFeed
 from .lock import TOO_MANY, IdleClock, LockScreen
 from .messages import EntryArrived, PolicyLoaded, StateChanged, StreamEnded
 from .palette import palette_commands
@@ -109,13 +110,18 @@ class DashboardApp(App[None]):
         idle_s: float | None = None,
         now: Callable[[], datetime] = utc_now,
         greeting: str | None = None,
+        first_look: FirstLook | None = None,
     ) -> None:
         super().__init__()
         #: Shown once at start (the demo's "open this client link" hint).
         self._greeting = greeting
         self.client = client
         self.now = now
-        self.state = DashboardState(on_change=self._state_changed)
+        #: The day fetched while the code loaded (``tlh dashboard`` starts it): the first
+        #: frame waits for it, and the dashboard goes on with its state.
+        self._first_look = first_look
+        self.state = first_look.state if first_look is not None else DashboardState()
+        self.state.on_change = self._state_changed
         self._change_announced = False
         self.locked = False
         #: What unlocks the idle lock (the practice's policy, read on every connection).
@@ -143,15 +149,25 @@ class DashboardApp(App[None]):
         #: Fields changed on screen but not yet written (a save failed): the next has them.
         self._unsaved: dict[str, Any] = {}
         self.alerts = Alerts(bell or self.bell, self._toast, settings.hook, settings.sound)
-        self.feed = LiveFeed(client, self.state, post=self.post_message, now=now)
+        self.feed = LiveFeed(
+            client,
+            self.state,
+            post=self.post_message,
+            now=now,
+            schedule=first_look.schedule if first_look is not None else None,
+        )
         self._idle_s = idle_s
         self.idle = IdleClock(idle_s if idle_s is not None else 15 * 60.0)
 
     # -- lifecycle --------------------------------------------------------------
 
-    def on_mount(self) -> None:
-        """Skeleton first (empty screens), then data as the worker brings it."""
+    async def on_mount(self) -> None:
+        """The first frame shows the day when a first look brought it in time; else
+        the skeleton (empty screens), then the data as the worker brings it."""
         self.theme = self.settings.theme
+        if self._first_look is not None and await self._first_look.wait():
+            assert self.state.policy is not None  # read first
+            self._apply_policy(self.state.policy)
         self.install_screen(PeopleScreen(self.state, self.now, self._settings), "people")
         self.install_screen(ScheduleScreen(self.state, self.now), "schedule")
         self.install_screen(NotificationsScreen(self.state, self.now), "notifications")
@@ -163,8 +179,8 @@ class DashboardApp(App[None]):
         self.push_screen("people")
         if self._greeting:
             self.notify(self._greeting, title="Try this", markup=False, timeout=300)
-        # After the skeleton is painted: the worker's first steps (imports, connecting)
-        # run on the event loop and would otherwise hold the first frame back.
+        # After the first frame is painted: the worker's first steps (connecting, the
+        # whole day again) run on the event loop and would otherwise hold it back.
         self.call_after_refresh(self._start_live)
         self.set_interval(
             0.25 if self._idle_s is not None and self._idle_s < 5 else 1.0, self._check_idle
@@ -201,6 +217,8 @@ class DashboardApp(App[None]):
 
     async def on_unmount(self) -> None:
         """Send the denies still waiting out their undo time; stop hooks still running."""
+        if self._first_look is not None:
+            self._first_look.cancel()
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(FLUSH_S):
                 await self.rooms.flush()
@@ -273,9 +291,12 @@ class DashboardApp(App[None]):
 
     def on_policy_loaded(self, message: PolicyLoaded) -> None:
         """The practice's idle time (unless given for this run) and unlock mode."""
+        self._apply_policy(message.policy)
+
+    def _apply_policy(self, policy: Policy) -> None:
         if self._idle_s is None:
-            self.idle.limit_s = message.policy.idle_logoff_min * 60.0
-        self.unlock_mode = message.policy.dashboard_unlock
+            self.idle.limit_s = policy.idle_logoff_min * 60.0
+        self.unlock_mode = policy.dashboard_unlock
 
     def _toast(self, text: str) -> None:
         self.notify(text, title="Arrival", markup=False, timeout=8)

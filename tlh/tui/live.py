@@ -12,10 +12,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING
-
-from textual.message import Message
 
 from tlh.client.events import (
     Backoff,
@@ -29,35 +26,39 @@ from tlh.client.events import (
 )
 from tlh.errors import Forbidden, TlhError, Unauthenticated
 
+from .first_look import Clock, load_day, utc_now
 from .messages import EntryArrived, PolicyLoaded, StreamEnded
 from .schedule_sync import ScheduleSync
 from .state import Connection, DashboardState
 
 if TYPE_CHECKING:
+    from textual.message import Message
+
     from tlh.api.events import StaffEvent
     from tlh.client import TlhClient
 
-Post = Callable[[Message], object]
-Clock = Callable[[], datetime]
-
-
-def utc_now() -> datetime:
-    """The current time (aware, UTC): the default clock."""
-    return datetime.now(UTC)
+Post = Callable[["Message"], object]
 
 
 class LiveFeed:
     """Keeps a ``DashboardState`` current from the event stream; posts what happened."""
 
     def __init__(
-        self, client: TlhClient, state: DashboardState, *, post: Post, now: Clock = utc_now
+        self,
+        client: TlhClient,
+        state: DashboardState,
+        *,
+        post: Post,
+        now: Clock = utc_now,
+        schedule: ScheduleSync | None = None,
     ) -> None:
         self.client = client
         self.state = state
         self.post = post
         self.now = now
-        #: The Schedule's appointments, loaded on sync and kept current from events.
-        self.schedule = ScheduleSync(client, state, now)
+        #: The Schedule's appointments, loaded on sync and kept current from events
+        #: (the first look's, when there was one: it knows who is signed in).
+        self.schedule = schedule or ScheduleSync(client, state, now)
         #: Set once the stream is live and the first full sync is done (tests wait on it).
         self.synced = asyncio.Event()
         #: Why the stream is down or ended (the CLI prints it when the app closes).
@@ -135,8 +136,4 @@ class LiveFeed:
         is what a clinician waits for), then the schedule and its eligibility."""
         policy = await self.client.practice.get()
         self.post(PolicyLoaded(policy))
-        self.state.set_policy(policy)
-        self.state.load_rooms(await self.client.rooms.list())
-        await self.schedule.load()
-        if self.state.every_room:  # an admin's People screen names each room
-            self.state.load_staff({s.id: s.name for s in await self.client.staff.list()})
+        await load_day(self.client, self.state, self.schedule, policy)

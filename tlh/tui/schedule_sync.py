@@ -64,9 +64,10 @@ class ScheduleSync:
         """The clinician whose day this is; ``None`` for admins (everyone's)."""
         return self.me.id if self.me is not None and self.me.is_clinician else None
 
-    async def load(self) -> None:
+    async def load(self, *, first: int | None = None) -> None:
         """Today's and the next days' appointments with names and today's sessions,
-        then today's eligibility."""
+        then whether today's telehealth sessions can start: all of them, or (``first``)
+        only those among the next ``first`` sessions (what the People screen lists)."""
         if self.me is None:
             self.me = await self.client.staff.me()
         today, mine = self._today(), self._mine()
@@ -82,7 +83,11 @@ class ScheduleSync:
         self.state.load_schedule(appointments, {c.id: c.name for c in found}, upcoming)
         await self.load_sessions()  # the day first, then whether each session can start
         now = self.now()
-        await self._check([a for a in appointments if _startable(a, now)])
+        startable = [a for a in appointments if _startable(a, now)]
+        if first is not None:
+            shown = {a.id for a in self.state.next_sessions(now, first)}
+            startable = [a for a in startable if a.id in shown]
+        await self._check(startable)
 
     async def load_sessions(self) -> None:
         """Today's session segments (the Schedule's session states and outcomes)."""

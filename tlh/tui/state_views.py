@@ -18,6 +18,8 @@ from .notices import SOMEONE, Notification, clean, people
 
 #: Statuses whose appointment will not take place.
 CANCELLED = frozenset({Status.CANCELLED, Status.LATE_CANCELLED})
+#: How many of the next sessions the People screen lists when nobody waits.
+NEXT_SHOWN = 8
 
 
 class StateViews:

@@ -1,6 +1,7 @@
 """``tlh dashboard``: the clinician's live terminal dashboard (Textual).
 
-Textual is imported inside the command only (~150 ms), so ``tlh --help`` stays fast.
+Textual is imported inside the command only (~200 ms), so ``tlh --help`` stays fast;
+meanwhile the day is fetched (``tlh.tui.first_look``), so the first frame shows it.
 The dashboard talks to the server through the same ``TlhClient`` as every command.
 Its settings come from ``dashboard.toml`` (``tlh.tui.settings``); the flags, when
 given, win over the file for this run (they are not saved).
@@ -18,6 +19,7 @@ from tlh.cli.state import state
 from tlh.errors import InvalidInput
 
 if TYPE_CHECKING:
+    from tlh.tui.app import DashboardApp
     from tlh.tui.settings import DashboardSettings
 
 
@@ -52,22 +54,37 @@ def dashboard(
     import asyncio
 
     from tlh.cli.state import handled
-    from tlh.tui.app import DashboardApp  # ~150 ms of textual: only this command pays
 
     st = state(ctx)
     if st.out.as_json:
         st.out.error("the dashboard is interactive and prints no JSON: try `tlh room watch --json`")
         raise typer.Exit(int(ExitStatus.USAGE))
-    try:
-        path, stored, settings = _settings(hook, warn_after, sound)
-    except InvalidInput as exc:
-        st.out.error(exc.message)
-        raise typer.Exit(int(ExitStatus.USAGE)) from None
 
     async def go() -> int:
+        from tlh.tui.first_look import FirstLook  # no Textual
+
         async with st.client() as client:
-            app = DashboardApp(
-                client, settings=settings, settings_path=path, stored_settings=stored
+            # The day is fetched while Textual and the dashboard load (~200-300 ms of
+            # imports, on a thread: the fetch mostly waits for the server), so that the
+            # first frame shows it.
+            first_look = FirstLook(client)
+            try:
+                app_class, (path, stored, settings) = await asyncio.to_thread(
+                    _load, hook, warn_after, sound
+                )
+            except InvalidInput as exc:  # a bad dashboard.toml or flag
+                first_look.cancel()
+                st.out.error(exc.message)
+                return int(ExitStatus.USAGE)
+            except BaseException:
+                first_look.cancel()
+                raise
+            app = app_class(
+                client,
+                settings=settings,
+                settings_path=path,
+                stored_settings=stored,
+                first_look=first_look,
             )
             await app.run_async()
             if app.feed.failure:
@@ -78,6 +95,15 @@ def dashboard(
         code = asyncio.run(go())
     if code:
         raise typer.Exit(code)
+
+
+def _load(
+    hook: list[str] | None, warn_after: float | None, sound: bool | None
+) -> tuple[type[DashboardApp], tuple[Path, DashboardSettings, DashboardSettings]]:
+    """The dashboard's class (importing Textual: only this command pays) and its settings."""
+    from tlh.tui.app import DashboardApp
+
+    return DashboardApp, _settings(hook, warn_after, sound)
 
 
 def _settings(
@@ -107,9 +133,11 @@ def demo_dashboard(url: str, token: str, greeting: str | None) -> None:
 
     from tlh.client import TlhClient
     from tlh.tui.app import DashboardApp
+    from tlh.tui.first_look import FirstLook
 
     async def go() -> None:
         async with TlhClient(url, token) as client:
-            await DashboardApp(client, greeting=greeting).run_async()
+            first_look = FirstLook(client)  # the first frame shows the day here too
+            await DashboardApp(client, greeting=greeting, first_look=first_look).run_async()
 
     asyncio.run(go())

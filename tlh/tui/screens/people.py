@@ -22,16 +22,18 @@ from zoneinfo import ZoneInfo
 
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.widgets import DataTable, Static
+from textual.widgets import Static
 
 from tlh.api.rooms import EntryView
 from tlh.domain.rooms import EntryState
 from tlh.tui.columns import Column
 from tlh.tui.keybar import KeyBar
 from tlh.tui.screens.cells import can_start
-from tlh.tui.screens.table import Row, TableScreen
+from tlh.tui.screens.kept_table import KeptTable
+from tlh.tui.screens.table import Cells, Row, TableScreen
 from tlh.tui.settings import DashboardSettings
 from tlh.tui.state import DashboardState, clean
+from tlh.tui.state_views import NEXT_SHOWN
 
 MARK, WHO = Column("", "mark", width=3), Column("Who", "who", share=3, least=8)
 WHERE = Column("Where", "where", width=11)
@@ -51,9 +53,6 @@ NEXT_COLUMNS = (
     Column("Client", "who", share=1, least=8),
     Column("Can start", "eligible", width=15),
 )
-#: How many of the next sessions the empty screen lists.
-NEXT_SHOWN = 8
-
 WARN_STYLE = "bold red"
 NEW_STYLE = "bold reverse yellow"
 
@@ -122,12 +121,14 @@ class PeopleScreen(TableScreen):
         self.settings = settings
         #: The early arrivals as last drawn (the tick redraws once one is due).
         self._early: frozenset[str] = frozenset()
+        #: Each row's cells but the timer, with what they were made from.
+        self._cells: dict[str, tuple[tuple[object, ...], Cells, Cells]] = {}
 
     def compose(self) -> ComposeResult:
         """Status line, the hint shown when nobody waits, the table, the key bar."""
         yield Static("", id="status", classes="status", markup=False)
         yield Static("", id="people-hint", markup=False)
-        yield DataTable(id="people-table", cursor_type="row", zebra_stripes=True)
+        yield KeptTable(id="people-table", cursor_type="row", zebra_stripes=True)
         yield KeyBar()
 
     def on_mount(self) -> None:
@@ -204,23 +205,35 @@ class PeopleScreen(TableScreen):
         every_room = self.state.every_room
         rows: list[Row] = []
         early = set()
+        made: dict[str, tuple[tuple[object, ...], Cells, Cells]] = {}
         for entry in self.rows():
             new = entry.id in self.state.highlighted
             where = self.where(entry, now)
             if where.startswith("early"):
                 early.add(entry.id)
-            room = (Text(clean(self.state.room_name(entry))),) if every_room else ()
-            cells = (
-                Text("NEW", style=NEW_STYLE) if new else Text(""),
-                Text(where),
-                Text(self.state.label(entry), style=NEW_STYLE if new else ""),
-                *room,
-                timer(entry, now, settings),
-                Text(clean(entry.consent or "-")),
-                Text(line(entry)),
-                Text(device_summary(entry)),
-            )
-            rows.append((entry.id, cells))
+            room = clean(self.state.room_name(entry)) if every_room else None
+            # A row's cells are made again only when its entry (a new view from each
+            # event about it), its mark or its place changed: with many waiting, one
+            # arrival no longer rebuilds every row (the table compares them by identity).
+            look = (entry, new, where, room)
+            kept = self._cells.get(entry.id)
+            if kept is not None and kept[0][0] is entry and kept[0][1:] == look[1:]:
+                _, head, tail = kept
+            else:
+                head = (
+                    Text("NEW", style=NEW_STYLE) if new else Text(""),
+                    Text(where),
+                    Text(self.state.label(entry), style=NEW_STYLE if new else ""),
+                    *((Text(room),) if room is not None else ()),
+                )
+                tail = (
+                    Text(clean(entry.consent or "-")),
+                    Text(line(entry)),
+                    Text(device_summary(entry)),
+                )
+            made[entry.id] = (look, head, tail)
+            rows.append((entry.id, (*head, timer(entry, now, settings), *tail)))
+        self._cells = made
         self._early = frozenset(early)
         self.show_rows(rows)
 

@@ -25,10 +25,13 @@ from textual.widgets import DataTable, Static
 from tlh.tui.columns import Column, fit
 from tlh.tui.keybar import KeyBar
 from tlh.tui.screens.base import DashboardScreen
+from tlh.tui.screens.kept_table import KeptTable
 from tlh.tui.state import DashboardState
 
-#: One row: its key and its cells (``Text``, so nothing is read as markup).
-Row = tuple[str, tuple[Text, ...]]
+#: A row's cells (``Text``, so nothing is read as markup).
+Cells = tuple[Text, ...]
+#: One row: its key and its cells.
+Row = tuple[str, Cells]
 
 #: How rows look while what they show may be out of date.
 STALE_STYLE = "dim"
@@ -58,7 +61,7 @@ class TableScreen(DashboardScreen):
     def compose(self) -> ComposeResult:
         """Status line, the table, the key bar."""
         yield Static("", id="status", classes="status", markup=False)
-        yield DataTable(id=f"{self.id}-table", cursor_type="row", zebra_stripes=True)
+        yield KeptTable(id=f"{self.id}-table", cursor_type="row", zebra_stripes=True)
         yield KeyBar()
 
     def on_mount(self) -> None:
@@ -137,6 +140,8 @@ class TableScreen(DashboardScreen):
                 table.add_row(*(self._paint(c) for c in cells), key=key)
             else:
                 for i, (column, new) in enumerate(zip(keys, cells, strict=True)):
+                    if i < len(before) and before[i] is new:
+                        continue  # the very cell shown (a screen that keeps its cells)
                     if i >= len(before) or _looks(before[i]) != _looks(new):
                         table.update_cell(key, column, self._paint(new))
             self._shown[key] = cells
