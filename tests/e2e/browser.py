@@ -168,35 +168,9 @@ async def client_link(server: LiveServer) -> tuple[str, str]:
         )
         assert status == 201, made
         clinician_token = made["token"]
-        status, client = await post_json(
-            http, f"{server.url}/api/v1/clients", {"name": "Ana Client", "email": "ana@example.org"}
+        _, appointment_id, token = await _consented_visit(
+            http, server, "Ana Client", "ana@example.org", datetime.now(UTC)
         )
-        assert status == 201, client
-        status, _ = await post_json(
-            http,
-            f"{server.url}/api/v1/consents/verbal",
-            {"client_id": client["id"], "note": "read aloud"},
-        )
-        assert status == 201
-        status, appts = await post_json(
-            http,
-            f"{server.url}/api/v1/appointments",
-            {
-                "client_ids": [client["id"]],
-                "clinicians": ["lee@example.org"],
-                "start": datetime.now(UTC).isoformat(),
-                "duration_min": 50,
-                "modality": "telehealth",
-                "status": "confirmed",
-            },
-        )
-        assert status == 201, appts
-        appointment_id = appts["items"][0]["id"]
-        status, link = await post_json(
-            http, f"{server.url}/api/v1/invites/link", {"appointment_id": appointment_id}
-        )
-        assert status == 201, link
-    token = link["url"].rsplit("#", 1)[1]
     return f"{server.url}/j#{token}", f"{clinician_token}|{appointment_id}"
 
 
@@ -217,34 +191,44 @@ async def client_appointment_link(
 ) -> tuple[str, str]:
     """A client with consent and a telehealth appointment with Dr. Lee: their link."""
     async with aiohttp.ClientSession(headers=server.auth) as http:
-        status, client = await post_json(
-            http, f"{server.url}/api/v1/clients", {"name": name, "email": email}
-        )
-        assert status == 201, client
-        status, _ = await post_json(
-            http,
-            f"{server.url}/api/v1/consents/verbal",
-            {"client_id": client["id"], "note": "read aloud"},
-        )
-        assert status == 201
-        status, appts = await post_json(
-            http,
-            f"{server.url}/api/v1/appointments",
-            {
-                "client_ids": [client["id"]],
-                "clinicians": ["lee@example.org"],
-                "start": start.isoformat(),
-                "duration_min": 50,
-                "modality": "telehealth",
-                "status": "confirmed",
-            },
-        )
-        assert status == 201, appts
-        status, link = await post_json(
-            http, f"{server.url}/api/v1/invites/link", {"appointment_id": appts["items"][0]["id"]}
-        )
-        assert status == 201, link
-    return f"{server.url}/j#{link['url'].rsplit('#', 1)[1]}", client["id"]
+        client_id, _, token = await _consented_visit(http, server, name, email, start)
+    return f"{server.url}/j#{token}", client_id
+
+
+async def _consented_visit(
+    http: aiohttp.ClientSession, server: LiveServer, name: str, email: str, start: datetime
+) -> tuple[str, str, str]:
+    """A client with verbal consent, a confirmed telehealth appointment with Dr. Lee at
+    ``start`` and its join link: the client's id, the appointment's id, the link's token."""
+    status, client = await post_json(
+        http, f"{server.url}/api/v1/clients", {"name": name, "email": email}
+    )
+    assert status == 201, client
+    status, _ = await post_json(
+        http,
+        f"{server.url}/api/v1/consents/verbal",
+        {"client_id": client["id"], "note": "read aloud"},
+    )
+    assert status == 201
+    status, appts = await post_json(
+        http,
+        f"{server.url}/api/v1/appointments",
+        {
+            "client_ids": [client["id"]],
+            "clinicians": ["lee@example.org"],
+            "start": start.isoformat(),
+            "duration_min": 50,
+            "modality": "telehealth",
+            "status": "confirmed",
+        },
+    )
+    assert status == 201, appts
+    appointment_id = appts["items"][0]["id"]
+    status, link = await post_json(
+        http, f"{server.url}/api/v1/invites/link", {"appointment_id": appointment_id}
+    )
+    assert status == 201, link
+    return client["id"], appointment_id, link["url"].rsplit("#", 1)[1]
 
 
 async def pass_device_check(page: Any, link: str) -> None:
