@@ -61,6 +61,7 @@ def client_fields(out: Output, c: Client) -> None:
             ("phone", c.phone or ""),
             ("external id", c.external_id or ""),
             ("reminders", ", ".join(r.value for r in c.reminders)),
+            ("assigned to", ", ".join(c.clinician_ids)),
             *(
                 (
                     f"contact {k.id}",

@@ -105,10 +105,12 @@ class ClientsApi(Part):
         email: str | None = None,
         phone: str | None = None,
         external_id: str | None = None,
+        clinicians: builtins.list[str] | None = None,
     ) -> Client:
-        """Add a client."""
+        """Add a client (``clinicians``: ids or emails of the clinicians they are assigned
+        to, who may then see them)."""
         fields = {"name": name, "dob": _day(dob), "email": email, "phone": phone}
-        new = build(NewClient, {**fields, "external_id": external_id})
+        new = build(NewClient, {**fields, "external_id": external_id, "clinicians": clinicians})
         return await self._http.get(Client, "POST", "/api/v1/clients", new)
 
     async def get(self, id: str) -> Client:

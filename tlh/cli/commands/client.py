@@ -25,6 +25,14 @@ EmailOpt = Annotated[str | None, typer.Option("--email", help="Email address.")]
 PhoneOpt = Annotated[str | None, typer.Option("--phone", help="Mobile number (E.164 preferred).")]
 DobOpt = Annotated[str | None, typer.Option("--dob", help="Date of birth, YYYY-MM-DD.")]
 ExtOpt = Annotated[str | None, typer.Option("--external-id", help="Id in another system.")]
+ClinicianOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--clinician",
+        help="A clinician (email or id) the client is assigned to, who may then see them; "
+        "repeat for several.",
+    ),
+]
 
 
 def _one(out: Output, found: Client) -> None:
@@ -42,14 +50,16 @@ def add(
     phone: PhoneOpt = None,
     dob: DobOpt = None,
     external_id: ExtOpt = None,
+    clinician: ClinicianOpt = None,
     json_: JsonOpt = False,
 ) -> None:
-    """Add a client."""
+    """Add a client (a clinician sees the clients assigned to them and those with an
+    appointment of theirs in the last 12 months or to come)."""
     output(ctx, json_)
 
     async def body(client: TlhClient, out: Output) -> None:
         made = await client.clients.add(
-            name, dob=dob, email=email, phone=phone, external_id=external_id
+            name, dob=dob, email=email, phone=phone, external_id=external_id, clinicians=clinician
         )
         if out.as_json:
             out.json(made)
@@ -103,13 +113,22 @@ def update(
     phone: PhoneOpt = None,
     dob: DobOpt = None,
     external_id: ExtOpt = None,
+    clinician: ClinicianOpt = None,
+    no_clinicians: Annotated[
+        bool, typer.Option("--no-clinicians", help="Assign the client to no clinician.")
+    ] = False,
     json_: JsonOpt = False,
 ) -> None:
-    """Change a client's details."""
+    """Change a client's details (``--clinician`` replaces the clinicians they are
+    assigned to)."""
     output(ctx, json_)
 
     async def body(client: TlhClient, out: Output) -> None:
+        from tlh.cli.exit import UsageError
         from tlh.cli.resolve import client_id
+
+        if no_clinicians and clinician:
+            raise UsageError("--clinician cannot go with --no-clinicians")
 
         changed = await client.clients.update(
             await client_id(client, out, id),
@@ -118,6 +137,7 @@ def update(
             phone=phone,
             dob=dob,
             external_id=external_id,
+            clinicians=[] if no_clinicians else clinician,
         )
         _one(out, changed)
 
