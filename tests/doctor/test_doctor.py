@@ -125,23 +125,6 @@ def coturn(tmp_path: Path) -> Iterator[int]:
 
 
 @pytest.fixture
-def smtp() -> Iterator[SmtpServer]:
-    from aiosmtpd.smtp import AuthResult, LoginPassword
-
-    def check(
-        server: object, session: object, envelope: object, mechanism: str, data: object
-    ) -> AuthResult:
-        good = isinstance(data, LoginPassword) and (data.login, data.password) == (b"u", b"pw")
-        return AuthResult(success=good, handled=False)
-
-    srv = SmtpServer()
-    srv.extra = {"authenticator": check, "auth_require_tls": False}
-    srv.start()
-    yield srv
-    srv.stop()
-
-
-@pytest.fixture
 def twilio(loop: Loop) -> Iterator[str]:
     runner, port = loop.run(start_site(twilio_app()))
     yield f"http://127.0.0.1:{port}"

@@ -10,7 +10,6 @@ import asyncio
 import json
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -21,23 +20,6 @@ from tests.serving import free_port, stop, wait_healthy
 from tlh.services.bootstrap import init_practice
 
 pytestmark = pytest.mark.timeout(120)
-
-
-@pytest.fixture
-def smtp() -> Iterator[SmtpServer]:
-    from aiosmtpd.smtp import AuthResult, LoginPassword
-
-    def check(
-        server: object, session: object, envelope: object, mechanism: str, data: object
-    ) -> AuthResult:
-        good = isinstance(data, LoginPassword) and (data.login, data.password) == (b"u", b"pw")
-        return AuthResult(success=good, handled=False)
-
-    srv = SmtpServer()
-    srv.extra = {"authenticator": check, "auth_require_tls": False}
-    srv.start()
-    yield srv
-    srv.stop()
 
 
 def _smtp_section(port: int, secret_line: str) -> str:
