@@ -76,6 +76,7 @@ async function act(event) {
 }
 
 async function start() {
+  view = null;
   token = readToken(KEY);
   if (!token) {
     problem("This link is not complete. Please open it again from your message.");
@@ -96,4 +97,11 @@ async function start() {
 }
 
 $("act-form").addEventListener("submit", act);
+// Another link opened in this same tab changes only the fragment: no new page load.
+window.addEventListener("hashchange", () => {
+  if (location.hash.length > 1) {
+    showSection(SECTIONS, "loading");
+    start();
+  }
+});
 start();
