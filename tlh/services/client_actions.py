@@ -194,14 +194,23 @@ def _clinician_name(ctx: Context, appt: Appointment) -> str:
 
 async def look(ctx: Context, link: ActionLink, source: str) -> ActionView:
     """What ``link`` does (or why it does nothing now): the page's first answer. Changes
-    nothing; the read is audited as the link's holder's."""
+    nothing; the read is audited as the link's holder's. A cancelled visit's time and
+    clinician are not shown again."""
     appt = _appointment(ctx, link)
     now, policy = ctx.clock(), ctx.policy()
     why = refusal(link, appt, now)
     await ctx.audit.append(_actor(link, source), "action_link.view", link.id)
-    shown = appt is not None and appt.status not in CALLED_OFF
-    local = appt.start.astimezone(zone(policy.timezone)) if appt is not None else None
-    late = appt is not None and appt.start - now < timedelta(hours=policy.late_cancel_hours)
+    shown: dict[str, Any] = {}
+    if appt is not None and appt.status not in CALLED_OFF:
+        local = appt.start.astimezone(zone(policy.timezone))
+        late = appt.start - now < timedelta(hours=policy.late_cancel_hours)
+        shown = {
+            "starts_at": appt.start,
+            "date": format_date(local),
+            "time": f"{format_time(local)} ({local.tzname()})",
+            "clinician_name": _clinician_name(ctx, appt),
+            "late": link.action is LinkAction.CANCEL and late,
+        }
     return ActionView(
         action=link.action,
         ready=why is None,
@@ -211,17 +220,13 @@ async def look(ctx: Context, link: ActionLink, source: str) -> ActionView:
         contact_phone=policy.contact_phone,
         contact_email=policy.contact_email,
         timezone=policy.timezone,
-        starts_at=appt.start if shown and appt is not None else None,
-        date=format_date(local) if shown and local is not None else None,
-        time=f"{format_time(local)} ({local.tzname()})" if shown and local is not None else None,
-        clinician_name=_clinician_name(ctx, appt) if shown and appt is not None else None,
-        late=link.action is LinkAction.CANCEL and late,
+        **shown,
     )
 
 
 async def use(ctx: Context, link: ActionLink, source: str) -> ActionDone:
-    """Press the link's button: confirm or cancel, once (a refusal raises, see
-    ``client_actions``)."""
+    """Press the link's button: confirm or cancel, once (what cannot be done now raises,
+    as ``confirm`` and ``client_cancel`` do)."""
     act = confirm if link.action is LinkAction.CONFIRM else client_cancel
     updated = await act(ctx, _actor(link, source), link.appointment_id, link=link)
     return ActionDone(
