@@ -128,6 +128,9 @@ NOT_CLIENT_DATA = {
     "POST /api/v1/link/identity/code": "a client's link: scoped by the link",
     "POST /api/v1/link/conntest/offer": "a client's link: scoped by the link",
     "POST /api/v1/link/conntest/result": "a client's link: scoped by the link",
+    "GET /a": "the confirm/cancel page (static)",
+    "POST /api/v1/actions/look": "a client's confirm/cancel link: scoped by the link",
+    "POST /api/v1/actions/use": "a client's confirm/cancel link: scoped by the link",
 }
 
 

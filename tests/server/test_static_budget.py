@@ -22,7 +22,7 @@ def test_all_static_files_fit_the_budget() -> None:
     assert 0 < total <= BUDGET, f"static files are {total} bytes, budget {BUDGET}"
 
 
-@pytest.mark.parametrize("name", ["j.html", "c.html"])
+@pytest.mark.parametrize("name", ["j.html", "c.html", "a.html"])
 def test_pages_have_no_inline_scripts_handlers_or_styles(name: str) -> None:
     page = asset_bytes(name)
     assert page is not None
@@ -46,6 +46,7 @@ def test_scripts_never_write_html_strings() -> None:
     [
         ("/j", "text/html"),
         ("/c", "text/html"),
+        ("/a", "text/html"),
         ("/j.js", "text/javascript"),
         ("/call.js", "text/javascript"),
         ("/j.css", "text/css"),

@@ -58,6 +58,9 @@ class Message(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     appointment_id: str | None = None
     client_id: str | None = None
     link_id: str | None = None
+    #: One-tap confirm/cancel links it carries (``tlh.domain.action_links``): their
+    #: tokens too are made when it is sent.
+    action_link_ids: tuple[str, ...] = ()
 
 
 #: After this many failed attempts a message is marked failed (about 2 hours of retries).

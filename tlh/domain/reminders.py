@@ -49,7 +49,8 @@ def due_reminders(
     """Reminders of ``appt`` due at ``now`` whose key is not in ``already``.
 
     24-hour: email (with join button) once ``now >= start - reminder_email_hours`` and
-    before the start. Soon: text + email once ``now >= start - reminder_soon_min`` while
+    before the start; by text too when texts may carry links
+    (``sms_reminders_include_link``: it carries the one-tap confirm and cancel links). Soon: text + email once ``now >= start - reminder_soon_min`` while
     at least ``reminder_soon_min_floor`` minutes remain. A reminder that fell due while
     the server was down is still due when it comes back, unless the appointment has
     started. Only telehealth appointments (kind) that are scheduled/confirmed get
@@ -82,7 +83,14 @@ def due_reminders(
         key = reminder_key(MessageKind.REMINDER_24H, appt)
         invited = invited_at is not None and invited_at >= email_at
         if now >= email_at and key not in already and not invited:
-            due.insert(0, _due(MessageKind.REMINDER_24H, email_at, key))
+            day_before = _due(MessageKind.REMINDER_24H, email_at, key)
+            if policy.sms_reminders_include_link:
+                # Texts may carry links: the day-before text carries the one-tap confirm
+                # and cancel links (issue 13), so it goes to those reminded by text too.
+                day_before = msgspec.structs.replace(
+                    day_before, channels=(MessageChannel.EMAIL, MessageChannel.SMS)
+                )
+            due.insert(0, day_before)
     return due
 
 

@@ -54,6 +54,10 @@ ALLOWED_NAMES: frozenset[str] = frozenset(
         # Non-empty when the visit can take place by video under the practice's rules
         # (for ``?video`` / ``?!video`` lines; it prints nothing useful on its own).
         "video",
+        # The day-before reminder's one-tap links (``tlh.domain.action_links``): empty
+        # where the message may carry no link.
+        "confirm_link",
+        "cancel_link",
     }
 )
 #: Kinds added after practices copied their templates: a practice directory without

@@ -112,3 +112,5 @@ class FailureLimits:
     bearer: FailureLimiter = field(default_factory=FailureLimiter)
     #: Which bearer-token failures are audited (one per address per minute).
     bearer_audit: AuditGate = field(default_factory=AuditGate)
+    #: One-tap confirm/cancel links of reminders (``/api/v1/actions/*``).
+    actions: FailureLimiter = field(default_factory=FailureLimiter)

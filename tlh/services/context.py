@@ -18,7 +18,9 @@ from tlh.store.base import POLICY_ID, Repository
 class Actor(msgspec.Struct, frozen=True, kw_only=True):
     """Who is acting, for permission checks and the audit log (ids only, never names)."""
 
-    kind: Literal["staff", "system", "client_link"]
+    #: ``client`` / ``contact``: a client, or a caregiver for them, acting themselves
+    #: (a one-tap link of theirs, the portal); ``id`` is the client's or the contact's.
+    kind: Literal["staff", "system", "client_link", "client", "contact"]
     id: str
     role: Role | None = None
     source: str = ""  # remote address

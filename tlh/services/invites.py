@@ -13,6 +13,7 @@ from datetime import date
 import msgspec
 
 from tlh.api.invites import DayInvite, DayInvites, Invite, Sent, Skipped
+from tlh.domain.action_links import ActionLink
 from tlh.domain.eligibility import video_blockers
 from tlh.domain.links import (
     DEAD_STATUSES,
@@ -28,6 +29,7 @@ from tlh.errors import Conflict, InvalidInput, NotFound, TlhError
 from tlh.messaging.ics import IcsMethod, appointment_ics
 from tlh.messaging.templates import appointment_values
 from tlh.services import auth, scope
+from tlh.services.action_links import Actions, action_links_for, store_action_links
 from tlh.services.context import SYSTEM, Actor, Context, new_id
 from tlh.services.links import (
     get_link,
@@ -143,15 +145,19 @@ def build_message(
     ics: IcsMethod | None,
     sequence: int = 0,
     video: bool = True,
+    actions: Actions | None = None,
 ) -> Message:
     """One rendered message to ``recipient`` about ``appt`` (with an .ics for emails);
-    ``video`` False when the visit cannot take place by video as booked."""
+    ``video`` False when the visit cannot take place by video as booked; ``actions``:
+    the one-tap confirm/cancel links it carries."""
     outreach, _ = outreach_of(ctx)
     policy = ctx.policy()
     who = clinician_name(ctx, appt)
     values = appointment_values(
         appt, policy, link=url, clinician_name=who, recipient_name=recipient.name, video=video
     )
+    if actions is not None:
+        values.update(actions.values)
     rendered = outreach.templates.render(kind, channel, values)
     calendar = None
     if channel is MessageChannel.EMAIL and ics is not None:
@@ -181,6 +187,7 @@ def build_message(
         appointment_id=appt.id,
         client_id=recipient.client_id,
         link_id=link_id,
+        action_link_ids=tuple(link.id for link in actions.links) if actions else (),
     )
 
 
@@ -193,8 +200,10 @@ def add_invitation(
     channel: MessageChannel,
     kind: MessageKind = MessageKind.INVITATION,
     sequence: int = 0,
+    actions: Actions | None = None,
 ) -> None:
-    """A new join link for ``recipient`` and the message that carries it, into ``batch``."""
+    """A new join link for ``recipient`` and the message that carries it (and
+    ``actions``' links), into ``batch``."""
     made = join_link(
         ctx,
         actor,
@@ -219,6 +228,7 @@ def add_invitation(
             link_id=made.link.id,
             ics="REQUEST",
             sequence=sequence,
+            actions=actions,
         )
     )
 
@@ -319,7 +329,8 @@ async def resend(ctx: Context, actor: Actor, link_id: str) -> Sent:
 def reminder_renderer(ctx: Context) -> RenderReminder:
     """The reminder clock's callback: each due reminder's messages, one per recipient and
     channel (per their settings); emails carry a fresh join link, texts only if the
-    policy allows links in automatic texts."""
+    policy allows links in automatic texts. The day-before reminder carries one-tap
+    confirm and cancel links too (``tlh.services.action_links``) wherever links may go."""
 
     async def render(appt: Appointment, due: ReminderDue) -> list[Message]:
         policy = ctx.policy()
@@ -327,6 +338,7 @@ def reminder_renderer(ctx: Context) -> RenderReminder:
         # reminded of, without a link that would lead to a call that cannot start.
         video = not standing_blockers(ctx, appt)
         batch = Batch()
+        made: list[ActionLink] = []
         for client_id in appt.client_ids:
             client = load_client(ctx, client_id)
             for channel in due.channels:
@@ -335,18 +347,26 @@ def reminder_renderer(ctx: Context) -> RenderReminder:
                     texting = (
                         channel is MessageChannel.SMS and not policy.sms_reminders_include_link
                     )
+                    actions = None
+                    if due.kind is MessageKind.REMINDER_24H and not texting:
+                        actions = action_links_for(ctx, appt, recipient)
+                        made += actions.links
                     if texting or not video:
                         batch.messages.append(
                             build_message(
                                 ctx, appt, due.kind, channel, recipient,
                                 key=key, url="", link_id=None, ics=None, video=video,
+                                actions=actions,
                             )
                         )  # fmt: skip
                         continue
-                    add_invitation(ctx, SYSTEM, batch, appt, recipient, channel, due.kind)
+                    add_invitation(
+                        ctx, SYSTEM, batch, appt, recipient, channel, due.kind, actions=actions
+                    )
                     message = batch.messages[-1]
                     batch.messages[-1] = _rekey(message, key)
         await store_links(ctx, SYSTEM, batch.links)
+        await store_action_links(ctx, SYSTEM, made)
         return batch.messages
 
     return render

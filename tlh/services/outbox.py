@@ -15,6 +15,7 @@ the token: the link's new hash is stored with the claim, the token itself is kep
 memory only until the transport has the message. Each attempt makes a fresh one (the
 last one sent is the one that works); a message whose link was revoked before it left
 (a resend replaced it, the visit was cancelled) is skipped, not sent with a dead link.
+A reminder's one-tap confirm/cancel links (``action_link_ids``) get theirs the same way.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from datetime import datetime
 
 import msgspec
 
+from tlh.domain.action_links import ActionLink, LinkAction, fill_action_tokens
 from tlh.domain.audience import EDITORS
 from tlh.domain.links import JoinLink
 from tlh.domain.messages import (
@@ -137,6 +139,8 @@ class OutboxWorker:
         self._pending: set[str] = set()  # claimed, outcome not yet committed
         #: Tokens made at the claim, by message id, until the transport has them.
         self._tokens: dict[str, str] = {}
+        #: The same for the message's confirm/cancel links, by message id and action.
+        self._action_tokens: dict[str, dict[LinkAction, str]] = {}
         self._claim_limit = 4 * concurrency
         self._outcomes: list[Message] = []
         self._returned: set[str] = set()  # outcomes that only undo a claim
@@ -271,11 +275,16 @@ class OutboxWorker:
         if not due:
             return 0
         linked = sorted({m.link_id for m in due if m.link_id and carries_token(m)})
-        # Each link as stored now, held: a revocation meanwhile is never undone.
-        async with self.ctx.store.locked(*(record_key("links", i) for i in linked)):
+        acting = sorted({i for m in due for i in m.action_link_ids})
+        held = [record_key("links", i) for i in linked]
+        held += [record_key("action_links", i) for i in acting]
+        # Each link as stored now, held: a revocation (or a use) meanwhile is never undone.
+        async with self.ctx.store.locked(*held):
             claimed, skipped, minted, tokens = self._mint(due)
+            actions = self._mint_actions(claimed)
             ops = [Put("messages", m) for m in (*claimed, *skipped)]
             ops += [Put("links", link) for link in minted]
+            ops += [Put("action_links", link) for link in actions]
             notes: list[AuditNote] = []
             if claimed:
                 notes.append(note(SYSTEM, "message.claim", *(m.id for m in claimed)))
@@ -283,6 +292,8 @@ class OutboxWorker:
                 notes.append(note(SYSTEM, "message.skip", *(m.id for m in skipped)))
             if minted:
                 notes.append(note(SYSTEM, "link.issue", *(link.id for link in minted)))
+            if actions:
+                notes.append(note(SYSTEM, "action_link.issue", *(link.id for link in actions)))
             # Durable before any transport sees them: a crash from here on is never a
             # resend (and a token lost with it was never sent).
             await self.ctx.store.commit(ops, audit=notes)
@@ -319,6 +330,21 @@ class OutboxWorker:
             )
         return claimed, skipped, minted, tokens
 
+    def _mint_actions(self, claimed: list[Message]) -> list[ActionLink]:
+        """The action links of ``claimed`` with the hash of a new token each (the tokens
+        kept in memory by message id). One used already keeps its hash: its page says
+        it was used, and no second token is made for it."""
+        minted: list[ActionLink] = []
+        for m in claimed:
+            for link_id in m.action_link_ids:
+                link = self.ctx.store.get("action_links", link_id)
+                if not isinstance(link, ActionLink) or link.used_at is not None:
+                    continue
+                token, digest = mint_token()
+                self._action_tokens.setdefault(m.id, {})[link.action] = token
+                minted.append(msgspec.structs.replace(link, token_hash=digest))
+        return minted
+
     def _unclaim_unsent(self) -> None:
         while not self._ready.empty():
             m = self._ready.get_nowait()
@@ -329,6 +355,7 @@ class OutboxWorker:
         # Never handed to a transport: back to the queue as it was (the next claim makes
         # its link a new token).
         self._tokens.pop(message.id, None)
+        self._action_tokens.pop(message.id, None)
         self._returned.add(message.id)
         self._outcomes.append(
             msgspec.structs.replace(
@@ -354,6 +381,8 @@ class OutboxWorker:
         token = self._tokens.pop(message.id, None)
         # The stored message keeps the placeholder; only the transport sees the token.
         leaving = fill_token(message, token) if token is not None else message
+        actions = self._action_tokens.pop(message.id, None)
+        leaving = fill_action_tokens(leaving, actions) if actions else leaving
         try:
             if transport is None:
                 raise PermanentError(f"no transport is configured for {message.channel}")

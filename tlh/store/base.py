@@ -19,6 +19,7 @@ from typing import Literal, Protocol, TypeVar
 
 import msgspec
 
+from tlh.domain.action_links import ActionLink
 from tlh.domain.consent import ConsentRecord
 from tlh.domain.links import JoinLink
 from tlh.domain.live_records import LinkSession, RoomRecord, StaffPageSession
@@ -49,6 +50,7 @@ TableName = Literal[
     "link_sessions",
     "staff_sessions",
     "room_entries",
+    "action_links",
 ]
 
 #: The record type of each table. Later issues add tables here (links, consents, ...).
@@ -67,6 +69,8 @@ TABLES: dict[str, type[msgspec.Struct]] = {
     "link_sessions": LinkSession,
     "staff_sessions": StaffPageSession,
     "room_entries": RoomRecord,
+    # One-tap confirm/cancel links of reminders (tlh.domain.action_links).
+    "action_links": ActionLink,
 }
 
 #: Fields with an in-memory index (value -> ids). ``None`` values are not indexed; a
@@ -84,6 +88,7 @@ INDEXED: dict[str, tuple[str, ...]] = {
     "sessions": ("appointment_id", "clinician_id"),
     "link_sessions": ("hash",),
     "staff_sessions": ("hash",),
+    "action_links": ("token_hash", "appointment_id"),
 }
 
 #: The policy table holds one record under this id.

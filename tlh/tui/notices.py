@@ -30,6 +30,9 @@ SAYS = {
     "consent.revoked": "consent revoked",
     "message.failed": "message could not be sent",
     "link.redeemed": "opened their join link",
+    # A client (or their contact) did it: a one-tap link of the reminder, the portal.
+    "appointment.confirmed": "confirmed their appointment",
+    "appointment.cancelled": "cancelled their appointment",
 }
 
 #: Event types about who is in a room: a ``room.*`` event about an entry carries the
@@ -78,6 +81,16 @@ def notice_for(event: StaffEvent, entries: Mapping[str, EntryView]) -> Notificat
     if event.type == "message.failed":
         kind = clean(data.get("kind") or "message").replace("_", " ")
         text = f"{kind} by {clean(data.get('channel'))} could not be sent"
+    if event.type == "appointment.cancelled" and data.get("late") is True:
+        text = "cancelled their appointment late (late cancellation)"
+    if (
+        event.type in ("appointment.confirmed", "appointment.cancelled")
+        and data.get("by") == "contact"
+    ):
+        text = f"{text} (through their contact)"
+    appointment_id = event_id(data, "appointment_id")
+    if event.type.startswith("appointment."):
+        appointment_id = event_id(data, "id")
     shown = data.get("entry")
     shown_client = event_id(shown, "client_id") if isinstance(shown, dict) else None
     return Notification(
@@ -88,7 +101,7 @@ def notice_for(event: StaffEvent, entries: Mapping[str, EntryView]) -> Notificat
         client_id=event_id(data, "client_id")
         or (entry.client_id if entry else None)
         or shown_client,
-        appointment_id=event_id(data, "appointment_id"),
+        appointment_id=appointment_id,
     )
 
 

@@ -35,7 +35,16 @@ ELIGIBILITY_PARALLEL = 8
 #: Days after today the Schedule shows.
 UPCOMING_DAYS = 7
 #: Events after which one appointment is fetched again.
-APPOINTMENT_EVENTS = frozenset({"appointment.created", "appointment.updated", "appointment.status"})
+APPOINTMENT_EVENTS = frozenset(
+    {
+        "appointment.created",
+        "appointment.updated",
+        "appointment.status",
+        # A client confirmed or cancelled it themselves (one-tap link, portal).
+        "appointment.confirmed",
+        "appointment.cancelled",
+    }
+)
 #: Events after which a client's sessions today are checked again.
 CONSENT_EVENTS = frozenset({"consent.accepted", "consent.declined", "consent.revoked"})
 #: Events after which today's sessions are fetched again.

@@ -3,6 +3,7 @@
 from aiohttp import web
 
 from . import (
+    actions,
     admin,
     appointments,
     audit,
@@ -33,5 +34,6 @@ def add_routes(app: web.Application) -> None:
     issue3 = (links, invites, consents, outbox)
     issue4 = (rooms, participant_ws, call_ws, call_links, sessions, reports, link_identity, pages)
     media = (conntest,)
-    for module in (*modules, *issue3, *issue4, *media):
+    portal = (actions,)
+    for module in (*modules, *issue3, *issue4, *media, *portal):
         app.router.add_routes(module.routes)
