@@ -128,6 +128,8 @@ NOT_CLIENT_DATA = {
     "POST /api/v1/link/identity/code": "a client's link: scoped by the link",
     "POST /api/v1/link/conntest/offer": "a client's link: scoped by the link",
     "POST /api/v1/link/conntest/result": "a client's link: scoped by the link",
+    # issue 13 item 8 (p-i18n)
+    "GET /i18n/{language}.json": "the pages' words in a language (static catalogue)",
 }
 
 
