@@ -1,4 +1,4 @@
-"""The join page in the client's language (issue 13 item 8), in Chromium at 360×640
+"""The join page in the client's language (issue 13 item 8), in Chromium at 360x640
 against the real server: a Spanish client gets Spanish (visible words and
 ``<html lang>``) whatever the browser prefers, an English client English, and a client
 with no language the browser's preference. Nothing is sent in another language than
