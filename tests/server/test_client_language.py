@@ -4,10 +4,16 @@ served per language."""
 
 from __future__ import annotations
 
+import asyncio
+import re
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from tlh.messaging.file_transport import mail_drop_dir
+from tlh.server.keys import BUS
+
 from .conftest import Practice
-from .outreach_helpers import add_appointment, add_client, delivered, redeem, token_in
+from .outreach_helpers import add_appointment, add_client, delivered, origin, redeem, token_in
 
 
 async def _invited_token(practice: Practice, client_id: str) -> str:
@@ -69,3 +75,35 @@ async def test_the_pages_words_are_served_per_language(practice: Practice) -> No
         missing = await practice.client.get(f"/i18n/{other}.json")
         assert missing.status == 404
         assert (await missing.json())["error"]["code"] == "not_found"
+
+
+async def test_the_identity_code_text_is_in_the_clients_language(practice: Practice) -> None:
+    status, _ = await practice.call("PATCH", "/api/v1/practice", json={"identity_check": "code"})
+    assert status == 200
+    client_id = await add_client(practice, phone="+12025550178", language="es")
+    appt = await add_appointment(
+        practice, client_id, start=datetime.now(UTC) + timedelta(minutes=5)
+    )
+    status, made = await practice.call(
+        "POST", "/api/v1/invites/link", json={"appointment_id": appt["id"]}
+    )
+    assert status == 201, made
+    opened = await redeem(practice, token_in(made["url"]))
+    cookie = opened.cookies["__Host-tlh_link"].value
+    sub = practice.client.app[BUS].subscribe()
+    try:
+        sent = await practice.client.post(
+            "/api/v1/link/identity/code",
+            json={"channel": "sms"},
+            headers={"Cookie": f"__Host-tlh_link={cookie}", "Origin": origin(practice)},
+        )
+        assert sent.status == 204
+        async with asyncio.timeout(10):
+            while (event := await sub.get()).type != "message.sent":
+                pass
+    finally:
+        sub.close()
+    text = (mail_drop_dir(practice.data_dir) / f"{event.data['id']}.txt").read_text()
+    body = text.split("\n\n", 1)[1]  # after the file transport's To: line
+    spanish = r"Test Practice: su código para la consulta por video es \d{6}\. Funciona durante "
+    assert re.fullmatch(spanish + r"10 minutos\. No lo comparta\.\n?", body)
