@@ -194,6 +194,8 @@ class Templates:
             if language == SOURCE_LANGUAGE:
                 continue
             own = directory / language
+            if directory == shipped and not own.is_dir():
+                raise InvalidInput(f"the shipped {language}/ templates are missing from {shipped}")
             if own.is_dir():
                 sets[language] = _load_set(own, shipped / language, f"{language}/")
             else:
