@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo test check lint format bench clean browser axe
+.PHONY: demo test check lint format bench clean browser axe i18n
 
 # Browser tests drive Debian's Chromium through Playwright (never a downloaded build);
 # `tlh doctor`'s TURN tests talk to Debian's coturn on loopback; the relay bench's smoke
@@ -67,6 +67,11 @@ format: $(STAMP)
 bench: $(STAMP)
 	for b in bench/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 	$(BIN)/python bench/bench_signal_relay.py --pairs 10,50
+
+# The page catalogues (tlh/i18n/locale/*/LC_MESSAGES/messages.po) brought up to date with
+# the pages' English strings; lists what still needs a translator (and fails then).
+i18n: $(STAMP)
+	$(BIN)/python -m tlh.i18n.update
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache tests/e2e/axe/node_modules

@@ -25,7 +25,9 @@ def test_export_copies_every_shipped_template_and_says_where(tmp_path: Path) -> 
     assert result.exit_code == 0, result.stderr
     assert result.stdout.splitlines() == [str(target / name) for name in SHIPPED]
     assert "templates_dir" in result.stderr
-    assert sorted(p.name for p in target.iterdir()) == sorted(SHIPPED)
+    written = [p.relative_to(target).as_posix() for p in target.rglob("*") if p.is_file()]
+    assert sorted(written) == sorted(SHIPPED)
+    assert "es/invitation.email.txt" in SHIPPED
     for name in SHIPPED:
         assert (target / name).read_bytes() == (default_templates_dir() / name).read_bytes()
         # wording, not patients' data: the server's own user may read it

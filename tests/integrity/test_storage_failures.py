@@ -129,8 +129,15 @@ async def test_a_full_disk_answers_507_loses_nothing_and_says_so_in_the_log(
             assert "/" not in str(error["message"])  # no server path
             assert "disk is full" in str(error["message"])
             assert len(stored) > 5
-            # A read that cannot be audited is not served either.
-            assert (await api.call("GET", f"/api/v1/clients/{stored[0]}"))[0] == 507
+            # A read that cannot be audited is not served either. The audit file's last
+            # page may still hold a few lines after the client table's write failed (how
+            # many depends on the records' byte counts): reads are served while their
+            # audit line fits, and the first whose line does not fit is refused.
+            reads = [(await api.call("GET", f"/api/v1/clients/{stored[0]}"))[0]]
+            while reads[-1] == 200 and len(reads) < 500:
+                reads.append((await api.call("GET", f"/api/v1/clients/{stored[0]}"))[0])
+            assert reads[-1] == 507, reads[-3:]
+            assert set(reads[:-1]) <= {200}
             # Room again: the server carries on without a restart, and what was stored
             # before is all there.
             filler.unlink()

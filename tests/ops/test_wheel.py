@@ -109,6 +109,9 @@ def test_init_and_serve_outside_the_repo(venv: Path, tmp_path: Path) -> None:
         with urllib.request.urlopen(f"{url}/j.js", timeout=10) as r:
             assert r.status == 200
         assert "/j.js" in page
+        # The Spanish catalogue travels in the wheel, read as it is (no build step).
+        with urllib.request.urlopen(f"{url}/i18n/es.json", timeout=10) as r:
+            assert json.loads(r.read())["Waiting room"] == "Sala de espera"
         listed = subprocess.run(
             [tlh, "staff", "list", "--json"],
             capture_output=True, text=True, cwd=tmp_path, env={**env, "TLH_TOKEN": token},

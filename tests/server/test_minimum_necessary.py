@@ -131,6 +131,8 @@ NOT_CLIENT_DATA = {
     "GET /a": "the confirm/cancel page (static)",
     "POST /api/v1/actions/look": "a client's confirm/cancel link: scoped by the link",
     "POST /api/v1/actions/use": "a client's confirm/cancel link: scoped by the link",
+    # issue 13 item 8 (p-i18n)
+    "GET /i18n/{language}.json": "the pages' words in a language (static catalogue)",
 }
 
 

@@ -25,8 +25,8 @@ SECRET = "Jordan Secret"  # a client's name: must never come back in an error
          "reminders[0] must be one of email, sms"),
         ("POST", "/api/v1/clients", {"dob": "1990-04-12"}, 422, "name is required"),
         ("POST", "/api/v1/clients", {"name": SECRET, "shoe_size": SECRET}, 422,
-         "unknown field 'shoe_size' (expected one of: clinicians, dob, email, external_id, name, "
-         "phone, reminders)"),
+         "unknown field 'shoe_size' (expected one of: clinicians, dob, email, external_id, "
+         "language, name, phone, reminders)"),
         ("POST", "/api/v1/staff", {"email": "x@example.org", "name": "X", "role": SECRET}, 422,
          "role must be one of admin, scheduler, clinician"),
         ("PATCH", "/api/v1/practice", {"window_opens_before_min": "ten"}, 422,

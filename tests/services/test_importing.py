@@ -105,6 +105,7 @@ BAD_ROWS = [
     ({"client_email": "not-an-email"}, "client_email", "invalid email address"),
     ({"client_external_id": "NEW", "client_phone": "12"}, "client_phone", "invalid phone number"),
     ({"client_external_id": "NEW", "client_dob": "2030-01-01"}, "client_dob", "in the future"),
+    ({"client_language": "klingon"}, "client_language", "use one of en, es"),
     (
         {"client_external_id": "NEW", "client_name": "Ada\x1b[2J"},
         "client_name",
@@ -346,6 +347,18 @@ async def test_new_client_named_by_several_rows_is_created_once(ctx: Context) ->
         "1990-05-01",
     )
     assert {a.client_ids for a in appointments(ctx.store)} == {(client.id,)}
+
+
+async def test_a_new_client_gets_the_language_of_the_row(ctx: Context) -> None:
+    data = make_csv(
+        [
+            row(start="2026-12-01T09:00", client_external_id="ES1", client_language="es-MX"),
+            row(start="2026-12-02T09:00", client_external_id="EN1", client_email="en@example.com"),
+        ]
+    )
+    await import_appointments(ctx, ADMIN, data, "csv")
+    languages = {c.external_id: c.language for c in clients(ctx.store)}
+    assert languages == {"ES1": "es", "EN1": None}
 
 
 async def test_vacation_and_event_need_no_client(ctx: Context) -> None:

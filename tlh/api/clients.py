@@ -42,6 +42,8 @@ class NewClient(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields
     #: Clinicians (ids or emails) the client is assigned to: they may read the record
     #: without a recent visit together.
     clinicians: list[str] | None = None
+    #: The language of the client's pages and messages ("en", "es").
+    language: str | None = None
 
 
 class ClientChanges(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -56,6 +58,8 @@ class ClientChanges(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fi
     reminders: Reminders | UnsetType | None = UNSET
     #: The whole list of assigned clinicians (ids or emails); ``[]`` or ``null``: none.
     clinicians: list[str] | UnsetType | None = UNSET
+    #: The language of the client's pages and messages; ``null``: the browser's choice.
+    language: str | UnsetType | None = UNSET
 
 
 class NewContact(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):

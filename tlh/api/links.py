@@ -37,6 +37,8 @@ class LinkRedeemed(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True
     opens_at: datetime | None = None  # an early link: when its window opens
     starts_at: datetime | None = None
     starts_local: str | None = None  # "Monday 02 March, 14:00" in the practice's zone
+    #: The client's language ("es"), when the practice recorded one: the page speaks it.
+    language: str | None = None
 
 
 class LinkState(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):

@@ -62,6 +62,7 @@ def client_fields(out: Output, c: Client) -> None:
             ("external id", c.external_id or ""),
             ("reminders", ", ".join(r.value for r in c.reminders)),
             ("assigned to", ", ".join(c.clinician_ids)),
+            ("language", c.language or "(browser's)"),
             *(
                 (
                     f"contact {k.id}",

@@ -106,11 +106,13 @@ class ClientsApi(Part):
         phone: str | None = None,
         external_id: str | None = None,
         clinicians: builtins.list[str] | None = None,
+        language: str | None = None,
     ) -> Client:
         """Add a client (``clinicians``: ids or emails of the clinicians they are assigned
-        to, who may then see them)."""
+        to, who may then see them; ``language``: of their pages and messages, "es")."""
         fields = {"name": name, "dob": _day(dob), "email": email, "phone": phone}
-        new = build(NewClient, {**fields, "external_id": external_id, "clinicians": clinicians})
+        extra = {"external_id": external_id, "clinicians": clinicians, "language": language}
+        new = build(NewClient, {**fields, **extra})
         return await self._http.get(Client, "POST", "/api/v1/clients", new)
 
     async def get(self, id: str) -> Client:

@@ -211,6 +211,9 @@ class Client(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     #: Clinicians the client is assigned to: they read the record with or without a
     #: recent visit (``tlh.domain.scope``).
     clinician_ids: tuple[str, ...] = ()
+    #: The language the client's pages and messages are in (a BCP 47 primary tag of
+    #: ``tlh.domain.language.LANGUAGES``); ``None``: the browser's choice, else English.
+    language: str | None = None
     created_at: datetime
     updated_at: datetime
 

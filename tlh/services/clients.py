@@ -11,6 +11,7 @@ import msgspec
 from tlh.api.clients import ClientChanges, NewClient, NewContact, Reminders
 from tlh.api.envelope import changed_fields
 from tlh.domain.audience import EDITORS
+from tlh.domain.language import parse_language
 from tlh.domain.models import Client, Contact, Reminder, Role
 from tlh.domain.timeutil import zone
 from tlh.errors import Conflict, InvalidInput, NotFound
@@ -61,6 +62,8 @@ def _clean(ctx: Context, fields: dict[str, Any], *, creating: bool) -> dict[str,
             out[key] = parse_dob(str(value), today=_today(ctx))
         elif key == "external_id":
             out[key] = str(value).strip()
+        elif key == "language":
+            out[key] = parse_language(str(value))
         else:
             out[key] = _reminders(value)
     if creating and "name" not in out:

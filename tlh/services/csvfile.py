@@ -32,6 +32,7 @@ IMPORT_COLUMNS: tuple[str, ...] = (
     "client_email",
     "client_phone",
     "client_dob",
+    "client_language",
     "clinician_email",
     "start",
     "duration_min",

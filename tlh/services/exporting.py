@@ -71,6 +71,7 @@ def _csv(
             "client_email": (client.email or "") if client else "",
             "client_phone": (client.phone or "") if client else "",
             "client_dob": client.dob.isoformat() if client and client.dob else "",
+            "client_language": (client.language or "") if client else "",
             "clinician_email": clinician.email if clinician else "",
             "start": appt.start.astimezone(tz).isoformat(),
             "duration_min": str(appt.duration_min),

@@ -3,7 +3,8 @@
 Clients are found by ``client_external_id``, then ``client_email``, then (when the row
 updates an appointment) by name among that appointment's clients; otherwise one is
 made from ``client_name``, and later rows naming the same person reuse it. Existing
-clients are never modified by an import.
+clients are never modified by an import (a ``client_language`` is checked on every row,
+and kept only for a client the import makes).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import re
 from collections.abc import Callable
 from datetime import date, datetime
 
+from tlh.domain.language import parse_language
 from tlh.domain.models import Appointment, Client, Kind
 from tlh.errors import InvalidInput
 from tlh.services import validation
@@ -51,6 +53,13 @@ class ClientMatcher:
             if given:
                 plan.bad(given[0], f"a {kind} has no client")
             return None
+        language = None
+        if "client_language" in cells:
+            try:
+                language = parse_language(cells["client_language"])
+            except InvalidInput as err:
+                plan.bad("client_language", err.message)
+                return None
         ext = cells.get("client_external_id")
         # Stored emails are normalised (lower-case), so a lower-cased lookup finds them;
         # the full (slow) validation is only needed when a new client is made.
@@ -98,7 +107,7 @@ class ClientMatcher:
             except InvalidInput as err:
                 plan.bad("client_email", err.message)
                 return None
-        return self._new_client(plan, cells, ext, email, existing)
+        return self._new_client(plan, cells, ext, email, existing, language)
 
     def _new_client(
         self,
@@ -107,6 +116,7 @@ class ClientMatcher:
         ext: str | None,
         email: str | None,
         existing: Appointment | None,
+        language: str | None,
     ) -> str | None:
         try:
             name = validation.clean_name(cells["client_name"])
@@ -141,6 +151,7 @@ class ClientMatcher:
             email=email,
             phone=phone,
             external_id=ext,
+            language=language,
             created_at=self.now,
             updated_at=self.now,
         )

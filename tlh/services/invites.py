@@ -32,6 +32,7 @@ from tlh.services import auth, scope
 from tlh.services.action_links import Actions, action_links_for, store_action_links
 from tlh.services.context import SYSTEM, Actor, Context, new_id
 from tlh.services.links import (
+    client_language,
     get_link,
     join_link,
     link_url,
@@ -153,12 +154,19 @@ def build_message(
     outreach, _ = outreach_of(ctx)
     policy = ctx.policy()
     who = clinician_name(ctx, appt)
+    language = client_language(ctx, recipient.client_id)
     values = appointment_values(
-        appt, policy, link=url, clinician_name=who, recipient_name=recipient.name, video=video
+        appt,
+        policy,
+        link=url,
+        clinician_name=who,
+        recipient_name=recipient.name,
+        video=video,
+        language=language,
     )
     if actions is not None:
         values.update(actions.values)
-    rendered = outreach.templates.render(kind, channel, values)
+    rendered = outreach.templates.render(kind, channel, values, language)
     calendar = None
     if channel is MessageChannel.EMAIL and ics is not None:
         calendar = appointment_ics(

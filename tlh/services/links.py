@@ -36,7 +36,7 @@ from tlh.domain.links import (
     website_link_validity,
 )
 from tlh.domain.messages import TOKEN_PLACEHOLDER, Message, MessageChannel, MessageKind
-from tlh.domain.models import Appointment, Role
+from tlh.domain.models import Appointment, Client, Role
 from tlh.errors import NotFound
 from tlh.messaging.templates import (
     Templates,
@@ -367,6 +367,13 @@ def outreach_of(ctx: Context) -> tuple[Outreach, str]:
     return default, default.base_url("http://127.0.0.1:8765")
 
 
+def client_language(ctx: Context, client_id: str | None) -> str | None:
+    """The language of the messages about ``client_id`` (their own, or to their contacts:
+    a caregiver gets the client's language too, the one the practice recorded)."""
+    client = ctx.store.get("clients", client_id) if client_id else None
+    return client.language if isinstance(client, Client) else None
+
+
 def plain_message(
     ctx: Context,
     kind: MessageKind,
@@ -383,7 +390,7 @@ def plain_message(
     outreach, _ = outreach_of(ctx)
     blank = {"link": "", "date": "", "time": "", "timezone": "", "clinician_name": ""}
     full = {**blank, "practice_name": ctx.policy().practice_name, **values}
-    rendered = outreach.templates.render(kind, channel, full)
+    rendered = outreach.templates.render(kind, channel, full, client_language(ctx, client_id))
     now = ctx.clock()
     return Message(
         id=new_id("msg"),

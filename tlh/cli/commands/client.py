@@ -34,6 +34,15 @@ ClinicianOpt = Annotated[
     ),
 ]
 
+LanguageOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--language",
+        help="The language of the client's join page and messages: en or es "
+        "(update: '' clears it; the browser's language is used then).",
+    ),
+]
+
 
 def _one(out: Output, found: Client) -> None:
     if out.as_json:
@@ -51,6 +60,7 @@ def add(
     dob: DobOpt = None,
     external_id: ExtOpt = None,
     clinician: ClinicianOpt = None,
+    language: LanguageOpt = None,
     json_: JsonOpt = False,
 ) -> None:
     """Add a client (a clinician sees the clients assigned to them and those with an
@@ -59,7 +69,13 @@ def add(
 
     async def body(client: TlhClient, out: Output) -> None:
         made = await client.clients.add(
-            name, dob=dob, email=email, phone=phone, external_id=external_id, clinicians=clinician
+            name,
+            dob=dob,
+            email=email,
+            phone=phone,
+            external_id=external_id,
+            clinicians=clinician,
+            language=language,
         )
         if out.as_json:
             out.json(made)
@@ -117,6 +133,7 @@ def update(
     no_clinicians: Annotated[
         bool, typer.Option("--no-clinicians", help="Assign the client to no clinician.")
     ] = False,
+    language: LanguageOpt = None,
     json_: JsonOpt = False,
 ) -> None:
     """Change a client's details (``--clinician`` replaces the clinicians they are
@@ -138,6 +155,7 @@ def update(
             dob=dob,
             external_id=external_id,
             clinicians=[] if no_clinicians else clinician,
+            language=language,
         )
         _one(out, changed)
 

@@ -54,6 +54,7 @@ def export(
         except OSError as exc:
             raise InvalidInput(f"cannot create {directory}: {exc.strerror or exc}") from None
         for name in names:
+            (directory / name).parent.mkdir(exist_ok=True)  # a language's subfolder (es/)
             write_file(directory / name, (source / name).read_bytes(), mode=_MODE)
         if out.as_json:
             out.json({"dir": str(directory), "files": names})

@@ -19,6 +19,7 @@ from . import (
     links,
     ops,
     outbox,
+    page_strings,
     pages,
     participant_ws,
     practice,
@@ -34,6 +35,6 @@ def add_routes(app: web.Application) -> None:
     issue3 = (links, invites, consents, outbox)
     issue4 = (rooms, participant_ws, call_ws, call_links, sessions, reports, link_identity, pages)
     media = (conntest,)
-    portal = (actions,)
-    for module in (*modules, *issue3, *issue4, *media, *portal):
+    issue13 = (actions, page_strings)
+    for module in (*modules, *issue3, *issue4, *media, *issue13):
         app.router.add_routes(module.routes)

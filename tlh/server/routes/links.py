@@ -32,7 +32,14 @@ from tlh.server.origin import check_origin
 from tlh.server.ratelimit import FailureLimiter
 from tlh.services import audiences, consent, identity
 from tlh.services.context import Actor
-from tlh.services.links import appointment_of, find_by_token, get_link, outreach_of, redeemable
+from tlh.services.links import (
+    appointment_of,
+    client_language,
+    find_by_token,
+    get_link,
+    outreach_of,
+    redeemable,
+)
 
 routes = web.RouteTableDef()
 
@@ -147,6 +154,7 @@ async def redeem(request: web.Request) -> web.Response:
         opens_at=verdict.opens_at,
         starts_at=appt.start if appt is not None else None,
         starts_local=local.strftime("%A %d %B, %H:%M") if local is not None else None,
+        language=client_language(c, link.client_id),
     )
     response = respond(answer)
     response.set_cookie(

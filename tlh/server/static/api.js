@@ -1,5 +1,7 @@
 // Small shared helpers for the pages: element lookup, JSON fetch, sections, time text.
 
+import { language, locale, t } from "./i18n.js";
+
 export const $ = (id) => document.getElementById(id);
 
 // One JSON call to this server; network failure answers status 0 (never throws).
@@ -24,8 +26,39 @@ export async function call(method, path, body) {
   return { status: response.status, data };
 }
 
+// What the page says of an error answer. The server's messages are English: in another
+// language the page says it in its own words, by the error's code, or the caller's
+// (translated) fallback.
+const CODE_TEXT = {
+  unauthenticated: () => t("Your link has expired. Please open it again from your message."),
+  rate_limited: () => t("Too many attempts. Please wait a minute and try again."),
+  identity_failed: () => t("That does not match our records. Please check and try again."),
+  form_changed: () => t("The form was updated while you were reading. Please read the updated form."),
+  too_large: () => t("The signature is too large. Please sign again, a little smaller."),
+  invalid_link: (error) => invalidLinkText(error.details || {}),
+};
+const WHY = {
+  cancelled: () => t("This link is not valid: the appointment was cancelled."),
+  moved: () => t("This link is not valid: the appointment was moved to another time."),
+  revoked: () => t("This link is not valid any more: it was replaced or withdrawn."),
+  expired: () => t("This link is not valid any more: its appointment has passed."),
+};
+
+function invalidLinkText(details) {
+  const lead = WHY[details.reason] ? WHY[details.reason]() : t("This link is not valid.");
+  const contact = [details.contact_phone, details.contact_email].filter(Boolean).join(", ");
+  const practice = details.practice_name || t("your practice");
+  const ask = contact
+    ? t("Ask {practice} for a new one: {contact}.", { practice, contact })
+    : t("Ask {practice} for a new one.", { practice });
+  return `${lead} ${ask}`;
+}
+
 export function errorText(data, fallback) {
-  return (data && data.error && data.error.message) || fallback;
+  const error = data && data.error;
+  if (language() === "en") return (error && error.message) || fallback;
+  const known = error && CODE_TEXT[error.code];
+  return known ? known(error) : fallback;
 }
 
 // Show one <section> of the page and move focus to its heading for screen readers.
@@ -38,11 +71,12 @@ export function showSection(names, id) {
   }
 }
 
-// "Tuesday 3 March at 9:50 AM" (the date and the time, in the reader's own words).
+// "Tuesday 3 March at 9:50 AM" (the date and the time, in the reader's own words and
+// the page's language: "martes, 3 de marzo a las 9:50").
 export function when(iso) {
   const date = new Date(iso);
-  const day = date.toLocaleDateString([], { weekday: "long", day: "numeric", month: "long" });
-  return `${day} at ${clock(iso)}`;
+  const day = date.toLocaleDateString(locale(), { weekday: "long", day: "numeric", month: "long" });
+  return t("{day} at {time}", { day, time: clock(iso) });
 }
 
 export function sameDay(a, b) {
@@ -50,7 +84,7 @@ export function sameDay(a, b) {
 }
 
 export function clock(iso) {
-  return new Date(iso).toLocaleTimeString([], { hour: "numeric", minute: "2-digit" });
+  return new Date(iso).toLocaleTimeString(locale(), { hour: "numeric", minute: "2-digit" });
 }
 
 export function duration(seconds) {

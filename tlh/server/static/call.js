@@ -5,6 +5,9 @@
 
 import { duration } from "./api.js";
 import { buildUI, el, grade, movable } from "./call_ui.js";
+import { t } from "./i18n.js";
+
+const GRADES = { good: () => t("good"), fair: () => t("fair"), poor: () => t("poor") };
 import { setSpeaker } from "./device.js";
 
 export class Call {
@@ -33,25 +36,25 @@ export class Call {
     const toggle = (button, on, onText, offText) => { button.textContent = on ? onText : offText; };
     ui.mute.addEventListener("click", () => {
       const tracks = this.stream.getAudioTracks();
-      const muted = tracks.some((t) => t.enabled);
-      for (const t of tracks) t.enabled = !muted;
-      toggle(ui.mute, muted, "Unmute", "Mute");
-      this.say(muted ? "Microphone off" : "Microphone on");
+      const muted = tracks.some((track) => track.enabled);
+      for (const track of tracks) track.enabled = !muted;
+      toggle(ui.mute, muted, t("Unmute"), t("Mute"));
+      this.say(muted ? t("Microphone off") : t("Microphone on"));
     });
     ui.camera.addEventListener("click", () => {
       if (!this.camera) return;
       this.camera.enabled = !this.camera.enabled;
-      toggle(ui.camera, !this.camera.enabled, "Camera on", "Camera off");
-      this.say(this.camera.enabled ? "Camera on" : "Camera off");
+      toggle(ui.camera, !this.camera.enabled, t("Camera on"), t("Camera off"));
+      this.say(this.camera.enabled ? t("Camera on") : t("Camera off"));
     });
     ui.share.addEventListener("click", () => (this.screen ? this.stopShare() : this.startShare()));
     ui.hide.addEventListener("click", () => {
       const hidden = ui.self.classList.toggle("hidden-self");
-      toggle(ui.hide, hidden, "Show me", "Hide me");
+      toggle(ui.hide, hidden, t("Show me"), t("Hide me"));
     });
     ui.timerToggle.addEventListener("click", () => {
       const hidden = ui.timer.classList.toggle("hidden-timer");
-      ui.timerToggle.textContent = hidden ? "Show timer" : "Hide timer";
+      ui.timerToggle.textContent = hidden ? t("Show timer") : t("Hide timer");
     });
     ui.leave.addEventListener("click", () => onLeave());
     ui.sound.addEventListener("click", () => {
@@ -67,7 +70,7 @@ export class Call {
 
   // The camera and microphone to send (taken again on admission: none while waiting).
   useStream(stream) {
-    if (this.stream && this.stream !== stream) for (const t of this.stream.getTracks()) t.stop();
+    if (this.stream && this.stream !== stream) for (const track of this.stream.getTracks()) track.stop();
     this.stream = stream;
     this.camera = stream.getVideoTracks()[0] || null;
     this.ui.selfVideo.srcObject = stream;
@@ -117,7 +120,7 @@ export class Call {
     this.dropPeer(frame.peer_id);
     this.makePeer(frame, true);
     this.refresh();
-    this.say(`${frame.label || "Someone"} joined`);
+    this.say(t("{who} joined", { who: frame.label || t("Someone") }));
   }
 
   // Their connection to the server dropped: their tile stays, marked, for the grace.
@@ -125,30 +128,30 @@ export class Call {
     const peer = this.peers.get(frame.peer_id);
     if (!peer) return;
     peer.tile.dataset.away = "true";
-    peer.name.textContent = `${peer.label || "Someone"} — reconnecting…`;
-    this.say(`${peer.label || "Someone"} is reconnecting`);
+    peer.name.textContent = t("{who} — reconnecting…", { who: peer.label || t("Someone") });
+    this.say(t("{who} is reconnecting", { who: peer.label || t("Someone") }));
   }
 
   back(peer) {
     if (peer.tile.dataset.away !== "true") return;
     delete peer.tile.dataset.away;
-    peer.name.textContent = peer.label || (peer.kind === "staff" ? "Clinician" : "Guest");
-    this.say(`${peer.label || "Someone"} is back`);
+    peer.name.textContent = peer.label || (peer.kind === "staff" ? t("Clinician") : t("Guest"));
+    this.say(t("{who} is back", { who: peer.label || t("Someone") }));
   }
 
   peerLeft(frame) {
     const peer = this.peers.get(frame.peer_id);
     this.dropPeer(frame.peer_id);
     this.refresh();
-    if (peer) this.say(`${peer.label || "Someone"} left`);
+    if (peer) this.say(t("{who} left", { who: peer.label || t("Someone") }));
   }
 
   makePeer({ peer_id: id, label = "", kind = "" }, polite) {
     const pc = new RTCPeerConnection({ iceServers: this.iceServers });
     const video = el("video", { autoplay: true, playsInline: true });
-    const name = el("span", { className: "label", textContent: label || (kind === "staff" ? "Clinician" : "Guest") });
+    const name = el("span", { className: "label", textContent: label || (kind === "staff" ? t("Clinician") : t("Guest")) });
     const tile = el("div", { className: "tile" }, video, name);
-    video.setAttribute("aria-label", `Video of ${name.textContent}`);
+    video.setAttribute("aria-label", t("Video of {who}", { who: name.textContent }));
     setSpeaker(video, this.speaker);
     // The server's "relay" peer only carries our upload (relay mode): nothing to show.
     if (kind !== "relay") this.ui.remotes.append(tile);
@@ -195,7 +198,7 @@ export class Call {
     // Without a camera or microphone we still want to see and hear the others.
     if (!peer.polite) {
       for (const kind of ["audio", "video"]) {
-        if (!this.stream.getTracks().some((t) => t.kind === kind)) peer.pc.addTransceiver(kind, { direction: "recvonly" });
+        if (!this.stream.getTracks().some((track) => track.kind === kind)) peer.pc.addTransceiver(kind, { direction: "recvonly" });
       }
     }
   }
@@ -212,7 +215,7 @@ export class Call {
     peer.tile.dataset.state = state;
     if (state === "connected") {
       this.onMedia("connected");
-      this.say(`Connected to ${peer.label || "the call"}`);
+      this.say(peer.label ? t("Connected to {who}", { who: peer.label }) : t("Connected to the call"));
     } else if (state === "failed") {
       peer.pc.restartIce();
       const all = [...this.peers.values()].every((p) => p.pc.connectionState === "failed");
@@ -267,15 +270,15 @@ export class Call {
     try {
       display = await navigator.mediaDevices.getDisplayMedia({ video: true });
     } catch {
-      this.say("Screen sharing was not started");
+      this.say(t("Screen sharing was not started"));
       return;
     }
     this.screen = display.getVideoTracks()[0];
     this.screen.addEventListener("ended", () => this.stopShare());
     await this.swapVideo(this.screen);
     this.ui.selfVideo.srcObject = new MediaStream([this.screen]);
-    this.ui.share.textContent = "Stop sharing";
-    this.say("You are sharing your screen");
+    this.ui.share.textContent = t("Stop sharing");
+    this.say(t("You are sharing your screen"));
   }
 
   async stopShare() {
@@ -284,8 +287,8 @@ export class Call {
     this.screen = null;
     await this.swapVideo(this.camera);
     this.ui.selfVideo.srcObject = this.stream;
-    this.ui.share.textContent = "Share screen";
-    this.say("Screen sharing stopped");
+    this.ui.share.textContent = t("Share screen");
+    this.say(t("Screen sharing stopped"));
   }
 
   async swapVideo(track) { await this.sendInstead("video", track); }
@@ -295,7 +298,7 @@ export class Call {
   async sendInstead(kind, track) {
     for (const peer of this.peers.values()) {
       const senders = peer.pc.getSenders();
-      const transceiver = peer.pc.getTransceivers().find((t) => !t.sender.track && t.receiver.track.kind === kind && !t.stopped);
+      const transceiver = peer.pc.getTransceivers().find((tr) => !tr.sender.track && tr.receiver.track.kind === kind && !tr.stopped);
       const sender = senders.find((s) => s.track && s.track.kind === kind) || (transceiver && transceiver.sender);
       if (sender) await sender.replaceTrack(track);
       else if (track && peer.attached) peer.pc.addTrack(track, this.stream);
@@ -308,7 +311,7 @@ export class Call {
   // without renegotiation), keeping "Mute" and "Camera off" as they were. Answers the
   // track; throws getUserMedia's error (blocked, gone) with the old device still in use.
   async useDevice(kind, id) {
-    const old = this.stream.getTracks().find((t) => t.kind === kind) || null;
+    const old = this.stream.getTracks().find((track) => track.kind === kind) || null;
     if (old && old.getSettings().deviceId === id) return old;
     const constraints = { [kind]: { deviceId: { exact: id } } };
     let fresh;
@@ -359,7 +362,7 @@ export class Call {
       const verdict = grade(rtt, dr + dl > 0 ? dl / (dr + dl) : null);
       if (verdict && (worst === null || order[verdict] > order[worst])) worst = verdict;
     }
-    this.ui.quality.textContent = worst ? `Connection: ${worst}` : "";
+    this.ui.quality.textContent = worst ? t("Connection: {grade}", { grade: GRADES[worst]() }) : "";
     this.ui.quality.dataset.grade = worst || "";
   }
 
@@ -367,7 +370,7 @@ export class Call {
     const n = [...this.peers.values()].filter((p) => p.kind !== "relay").length;
     this.ui.remotes.dataset.count = String(n);
     this.ui.empty.hidden = n > 0;
-    this.ui.empty.textContent = this.me ? "Waiting for the others to join…" : this.over || "Connecting…";
+    this.ui.empty.textContent = this.me ? t("Waiting for the others to join…") : this.over || t("Connecting…");
   }
 
   dropPeer(id) {
@@ -385,7 +388,7 @@ export class Call {
   }
 
   // The session ended: every link closed, the camera kept for a rejoin; the stage says so.
-  ended(text = "The session has ended.") {
+  ended(text = t("The session has ended.")) {
     this.me = null;
     this.sessionId = null;
     this.startedAt = null;
@@ -398,7 +401,7 @@ export class Call {
     clearInterval(this.ticker);
     clearInterval(this.statsTimer);
     this.stopShare();
-    for (const t of this.stream.getTracks()) t.stop();
+    for (const track of this.stream.getTracks()) track.stop();
   }
 }
 

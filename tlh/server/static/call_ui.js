@@ -1,5 +1,7 @@
 // The call's markup and the small UI pieces around it (movable preview, quality grade).
 
+import { t } from "./i18n.js";
+
 export function el(tag, props = {}, ...children) {
   const node = Object.assign(document.createElement(tag), props);
   node.append(...children);
@@ -10,26 +12,26 @@ export function el(tag, props = {}, ...children) {
 export function buildUI(root) {
   const ui = {
     remotes: el("div", { className: "remotes", id: "remotes" }),
-    empty: el("p", { className: "call-empty", textContent: "Connecting…" }),
+    empty: el("p", { className: "call-empty", textContent: t("Connecting…") }),
     selfVideo: el("video", { id: "self-video", muted: true, autoplay: true, playsInline: true }),
     status: el("p", { id: "call-status", className: "sr-only" }),
     timer: el("span", { id: "call-timer", className: "timer" }),
     quality: el("span", { id: "call-quality", className: "quality" }),
   };
-  ui.selfVideo.setAttribute("aria-label", "Your own camera");
+  ui.selfVideo.setAttribute("aria-label", t("Your own camera"));
   ui.status.setAttribute("aria-live", "polite");
-  ui.self = el("div", { id: "self", className: "self", tabIndex: 0, title: "Your preview: drag it, or use the arrow keys" }, ui.selfVideo);
+  ui.self = el("div", { id: "self", className: "self", tabIndex: 0, title: t("Your preview: drag it, or use the arrow keys") }, ui.selfVideo);
   ui.self.setAttribute("role", "group");
-  ui.self.setAttribute("aria-label", "Your preview. Use the arrow keys to move it.");
+  ui.self.setAttribute("aria-label", t("Your preview. Use the arrow keys to move it."));
   const button = (id, text) => el("button", { type: "button", id, textContent: text });
-  ui.mute = button("mute", "Mute");
-  ui.camera = button("camera", "Camera off");
-  ui.share = button("share", "Share screen");
-  ui.hide = button("hide-self", "Hide me");
-  ui.timerToggle = button("timer-toggle", "Hide timer");
-  ui.leave = button("leave", "Leave");
+  ui.mute = button("mute", t("Mute"));
+  ui.camera = button("camera", t("Camera off"));
+  ui.share = button("share", t("Share screen"));
+  ui.hide = button("hide-self", t("Hide me"));
+  ui.timerToggle = button("timer-toggle", t("Hide timer"));
+  ui.leave = button("leave", t("Leave"));
   ui.leave.className = "danger";
-  ui.sound = button("sound", "Turn on sound");
+  ui.sound = button("sound", t("Turn on sound"));
   ui.sound.hidden = true;
   // Each toggle says what pressing it does next ("Unmute", "Camera on"): its label
   // changes, so it carries no aria-pressed too (a screen reader would say both).
@@ -37,10 +39,10 @@ export function buildUI(root) {
   // A plain group of buttons, each its own Tab stop (not a toolbar: no arrow-key pattern).
   const bar = el("div", { className: "controls", role: "group" },
     ui.mute, ui.camera, ui.share, ui.hide, ui.timerToggle, ui.leave);
-  bar.setAttribute("aria-label", "Call controls");
+  bar.setAttribute("aria-label", t("Call controls"));
   const info = el("div", { className: "call-info" }, ui.timer, ui.quality);
   const stage = el("div", { className: "stage" }, ui.remotes, ui.empty, ui.self);
-  const title = el("h1", { className: "sr-only", textContent: "Video call" });
+  const title = el("h1", { className: "sr-only", textContent: t("Video call") });
   root.replaceChildren(title, info, stage, ui.sound, bar, ui.status);
   return ui;
 }

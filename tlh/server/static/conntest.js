@@ -3,6 +3,7 @@
 // the server's verdict and advice in plain words. The server also shows it to the clinician.
 
 import { $, call, deviceId, errorText } from "./api.js";
+import { t } from "./i18n.js";
 
 const GATHER_MS = 3000;
 const CONNECT_MS = 10000;
@@ -10,6 +11,30 @@ const WARMUP_MS = 1500;  // the first frames and the echo's encoder are still st
 const MEASURE_MS = 8000;
 const EVERY_MS = 1000;
 const NOTHING = { rtt_ms: null, jitter_ms: null, loss_pct: null, bitrate_kbps: null };
+
+const VERDICTS = { good: () => t("good"), fair: () => t("fair"), poor: () => t("poor") };
+
+// The server's advice is made of these sentences (tlh.domain.conntest; a test keeps the
+// two lists the same): each is said in the page's language.
+const ADVICE = () => [
+  ["Your connection looks good for a video call.", t("Your connection looks good for a video call.")],
+  ["Your connection should work, but the call may not always be smooth.", t("Your connection should work, but the call may not always be smooth.")],
+  ["Your connection may not be good enough for a video call right now.", t("Your connection may not be good enough for a video call right now.")],
+  ["There is a delay on your line, so you may talk over each other.", t("There is a delay on your line, so you may talk over each other.")],
+  ["Your connection is uneven, so sound may break up.", t("Your connection is uneven, so sound may break up.")],
+  ["Some of the sound and picture gets lost on the way.", t("Some of the sound and picture gets lost on the way.")],
+  ["Your connection is too slow for clear video.", t("Your connection is too slow for clear video.")],
+  ["Move closer to your Wi-Fi router, or use a cable.", t("Move closer to your Wi-Fi router, or use a cable.")],
+  ["Pause downloads, streaming and video on other devices on your network.", t("Pause downloads, streaming and video on other devices on your network.")],
+  ["If it stays poor, try another network (such as mobile data) or turn your camera off.", t("If it stays poor, try another network (such as mobile data) or turn your camera off.")],
+  ["We could not reach the practice's test server, so a video call may not work on this network. Try another network (such as mobile data), or call your practice.", t("We could not reach the practice's test server, so a video call may not work on this network. Try another network (such as mobile data), or call your practice.")],
+];
+
+function adviceText(advice) {
+  let out = advice || "";
+  for (const [english, said] of ADVICE()) out = out.replace(english, said);
+  return out;
+}
 
 // An error whose message is meant for the person (the server's, or ours).
 const shown = (text) => Object.assign(new Error(text), { shown: true });
@@ -83,7 +108,7 @@ async function echoTest(stream, iceServers) {
     await pc.setLocalDescription(await pc.createOffer());
     await until(pc, "icegatheringstatechange", () => pc.iceGatheringState === "complete", GATHER_MS);
     const { status, data } = await call("POST", "/api/v1/link/conntest/offer", { device_id: deviceId(), sdp: pc.localDescription.sdp });
-    if (status !== 200) throw shown(errorText(data, "The test could not start. Please try again."));
+    if (status !== 200) throw shown(errorText(data, t("The test could not start. Please try again.")));
     await pc.setRemoteDescription({ type: "answer", sdp: data.sdp });
     const settled = () => ["connected", "failed"].includes(pc.connectionState);
     await until(pc, "connectionstatechange", settled, CONNECT_MS);
@@ -93,12 +118,12 @@ async function echoTest(stream, iceServers) {
   }
 }
 
-function figuresText(t) {
+function figuresText(test) {
   const parts = [];
-  if (t.rtt_ms !== null) parts.push(`delay ${Math.round(t.rtt_ms)} ms`);
-  if (t.jitter_ms !== null) parts.push(`jitter ${Math.round(t.jitter_ms)} ms`);
-  if (t.loss_pct !== null) parts.push(`loss ${t.loss_pct} %`);
-  if (t.bitrate_kbps !== null) parts.push(`speed ${Math.round(t.bitrate_kbps)} kbps`);
+  if (test.rtt_ms !== null) parts.push(t("delay {n} ms", { n: Math.round(test.rtt_ms) }));
+  if (test.jitter_ms !== null) parts.push(t("jitter {n} ms", { n: Math.round(test.jitter_ms) }));
+  if (test.loss_pct !== null) parts.push(t("loss {n} %", { n: test.loss_pct }));
+  if (test.bitrate_kbps !== null) parts.push(t("speed {n} kbps", { n: Math.round(test.bitrate_kbps) }));
   return parts.join(" · ");
 }
 
@@ -116,23 +141,23 @@ export function connectionTest(stream, iceServers = []) {
   button.addEventListener("click", async () => {
     const current = await stream();
     if (!current || !current.getTracks().length) {
-      say("Allow your camera or microphone first, then test again.");
+      say(t("Allow your camera or microphone first, then test again."));
       return;
     }
     button.disabled = true;
-    say("Testing your connection… this takes about 12 seconds.");
+    say(t("Testing your connection… this takes about 12 seconds."));
     try {
       const figures = await echoTest(current, iceServers);
       const { status, data } = await call("POST", "/api/v1/link/conntest/result", { device_id: deviceId(), ...figures });
-      if (status !== 200) throw shown(errorText(data, "We could not check the result. Please try again."));
-      say(`Your connection: ${data.test.verdict}`, data.test.verdict);
+      if (status !== 200) throw shown(errorText(data, t("We could not check the result. Please try again.")));
+      say(t("Your connection: {verdict}", { verdict: VERDICTS[data.test.verdict] ? VERDICTS[data.test.verdict]() : data.test.verdict }), data.test.verdict);
       $("conntest-figures").textContent = figuresText(data.test);
-      $("conntest-advice").textContent = data.advice;
+      $("conntest-advice").textContent = adviceText(data.advice);
     } catch (error) {
-      say(error.shown ? error.message : "The test could not run in this browser. Please try again.", "poor");
+      say(error.shown ? error.message : t("The test could not run in this browser. Please try again."), "poor");
     } finally {
       button.disabled = false;
-      button.textContent = "Test again";
+      button.textContent = t("Test again");
     }
   });
 }

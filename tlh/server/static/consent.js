@@ -4,6 +4,7 @@
 // "declined".
 
 import { $, call, errorText } from "./api.js";
+import { t } from "./i18n.js";
 
 export function renderMarkdown(target, markdown) {
   target.replaceChildren();
@@ -90,7 +91,7 @@ export function signaturePad(canvas) {
   };
 }
 
-const EXPIRED = "Your link has expired. Please open it again from your message.";
+const EXPIRED = () => t("Your link has expired. Please open it again from your message.");
 
 // Runs the step. `ui.show()` reveals the section; `ui.problem(text)` ends the page.
 export function consentStep(ui) {
@@ -104,7 +105,7 @@ export function consentStep(ui) {
     const load = async () => {
       const { status, data } = await call("GET", "/api/v1/link/consent");
       if (status !== 200) {
-        ui.problem(status === 401 ? EXPIRED : errorText(data, "We could not load the form."));
+        ui.problem(status === 401 ? EXPIRED() : errorText(data, t("We could not load the form.")));
         return;
       }
       form = data;
@@ -120,8 +121,8 @@ export function consentStep(ui) {
       const body = { decision, form_hash: form.form_hash };
       if (decision === "accepted") {
         const name = $("signed-name").value.trim();
-        if (name.length < 2) { formError("Please type your full name."); $("signed-name").focus(); return; }
-        if (!$("agree").checked) { formError("Please tick \u201cI agree\u201d to sign, or choose \u201cI do not agree\u201d."); $("agree").focus(); return; }
+        if (name.length < 2) { formError(t("Please type your full name.")); $("signed-name").focus(); return; }
+        if (!$("agree").checked) { formError(t("Please tick \u201cI agree\u201d to sign, or choose \u201cI do not agree\u201d.")); $("agree").focus(); return; }
         body.signed_name = name;
         body.agreed = true;
         if (pad && pad.drawn) body.signature_png = pad.png();
@@ -134,12 +135,12 @@ export function consentStep(ui) {
       if (status === 200) resolve(decision);
       else if (code === "form_changed") {
         await load();
-        formError("The form was updated while you were reading. Please read the updated form.");
+        formError(t("The form was updated while you were reading. Please read the updated form."));
       } else if (status === 409) resolve(decision);
-      else if (status === 413) { if (pad) pad.clear(); formError("The signature is too large. Please sign again, a little smaller."); }
-      else if (status === 401) ui.problem(EXPIRED);
-      else if (status === 0) formError("We could not reach the practice. Check your connection and try again.");
-      else formError(errorText(data, "Something went wrong. Please try again."));
+      else if (status === 413) { if (pad) pad.clear(); formError(t("The signature is too large. Please sign again, a little smaller.")); }
+      else if (status === 401) ui.problem(EXPIRED());
+      else if (status === 0) formError(t("We could not reach the practice. Check your connection and try again."));
+      else formError(errorText(data, t("Something went wrong. Please try again.")));
     };
     $("consent-form").addEventListener("submit", (event) => { event.preventDefault(); submit("accepted"); });
     $("decline").addEventListener("click", () => submit("declined"));

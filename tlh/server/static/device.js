@@ -4,6 +4,7 @@
 // browser's localStorage (device ids only, nothing about the person).
 
 import { $ } from "./api.js";
+import { t } from "./i18n.js";
 import { connectionTest } from "./conntest.js";
 
 const SAVED = "tlh-devices";
@@ -93,7 +94,7 @@ export function fill(select, devices, kind, current) {
     n += 1;
     const option = document.createElement("option");
     option.value = device.deviceId;
-    option.textContent = device.label || `${kind === "videoinput" ? "Camera" : kind === "audioinput" ? "Microphone" : "Speaker"} ${n}`;
+    option.textContent = device.label || (kind === "videoinput" ? t("Camera {n}", { n }) : kind === "audioinput" ? t("Microphone {n}", { n }) : t("Speaker {n}", { n }));
     option.selected = device.deviceId === current;
     select.append(option);
   }
@@ -102,15 +103,24 @@ export function fill(select, devices, kind, current) {
 }
 
 // What to do, in words, naming the device(s) at fault.
+// Whole sentences per device, so each language words them its own way.
 const HELP = {
-  denied: (what) => `Your browser is blocking the ${what}. Tap the lock or camera icon next to the address, choose Allow, then press Try again.`,
-  missing: (what) => `We could not find a ${what}. Plug one in or close other apps that use it, then press Try again.`,
+  denied: {
+    camera: () => t("Your browser is blocking the camera. Tap the lock or camera icon next to the address, choose Allow, then press Try again."),
+    microphone: () => t("Your browser is blocking the microphone. Tap the lock or camera icon next to the address, choose Allow, then press Try again."),
+    both: () => t("Your browser is blocking the camera and microphone. Tap the lock or camera icon next to the address, choose Allow, then press Try again."),
+  },
+  missing: {
+    camera: () => t("We could not find a camera. Plug one in or close other apps that use it, then press Try again."),
+    microphone: () => t("We could not find a microphone. Plug one in or close other apps that use it, then press Try again."),
+    both: () => t("We could not find a camera or microphone. Plug one in or close other apps that use it, then press Try again."),
+  },
 };
 
 function help(camera, microphone) {
   const problem = [camera, microphone].includes("denied") ? "denied" : "missing";
-  const at = [camera === problem && "camera", microphone === problem && "microphone"].filter(Boolean);
-  return HELP[problem](at.join(problem === "denied" ? " and " : " or "));
+  const which = camera === problem && microphone === problem ? "both" : camera === problem ? "camera" : "microphone";
+  return HELP[problem][which]();
 }
 
 // Every camera, microphone and speaker the browser lists (none where it cannot tell).
@@ -139,13 +149,15 @@ export function deviceStep(ui) {
       const problems = [current.camera, current.microphone].filter((v) => v !== "ok");
       $("device-help").textContent = problems.length ? help(current.camera, current.microphone) : "";
       $("device-help").hidden = !problems.length;
-      $("device-status").textContent =
-        `Camera: ${current.camera === "ok" ? "working" : "not available"}. Microphone: ${current.microphone === "ok" ? "working — speak to see the bar move" : "not available"}.`;
-      $("device-continue").textContent = problems.length ? "Continue anyway" : "Continue";
+      const camera = current.camera === "ok" ? t("Camera: working.") : t("Camera: not available.");
+      const microphone = current.microphone === "ok"
+        ? t("Microphone: working — speak to see the bar move.") : t("Microphone: not available.");
+      $("device-status").textContent = `${camera} ${microphone}`;
+      $("device-continue").textContent = problems.length ? t("Continue anyway") : t("Continue");
     };
     const start = async () => {
       stopMeter();
-      if (current) for (const t of current.stream.getTracks()) t.stop();
+      if (current) for (const track of current.stream.getTracks()) track.stop();
       current = await openMedia(choice);
       preview.srcObject = current.stream;
       stopMeter = levelMeter(current.stream, $("mic-level"));

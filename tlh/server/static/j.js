@@ -5,6 +5,7 @@
 // while waiting, taken again when the person is let in.
 
 import { $, call, deviceId, errorText, readToken, showSection } from "./api.js";
+import { preferred, setLanguage, t } from "./i18n.js";
 import { consentStep } from "./consent.js";
 import { deviceStep, openMedia, savedChoice } from "./device.js";
 import { identityStep } from "./identity.js";
@@ -13,15 +14,16 @@ import { Call } from "./call.js";
 import { socket } from "./ws.js";
 
 const SECTIONS = ["loading", "problem", "identity", "consent", "done", "device", "waiting", "call", "ended"];
-const INVALID = "This link is not valid. Ask your practice for a new one.";
-const EXPIRED = "Your link has expired. Please open it again from your message.";
+// Words are functions: t() answers in the language chosen when they are shown.
+const INVALID = () => t("This link is not valid. Ask your practice for a new one.");
+const EXPIRED = () => t("Your link has expired. Please open it again from your message.");
 const CHECKED = "tlh-checked";
-const TITLE = "Your appointment";
+const TITLE = () => t("Your appointment");
 // What the page says when the link stops working while the person waits, by reason.
 const REVOKED = {
-  cancelled: "Your appointment was cancelled.",
-  moved: "Your appointment was moved to another time. Your practice will send you a new link.",
-  revoked: "This link was replaced or withdrawn. Please use the newest message from your practice.",
+  cancelled: () => t("Your appointment was cancelled."),
+  moved: () => t("Your appointment was moved to another time. Your practice will send you a new link."),
+  revoked: () => t("This link was replaced or withdrawn. Please use the newest message from your practice."),
 };
 
 let link = null;
@@ -46,19 +48,21 @@ let serverRestarting = false;
 function reconnecting(on, restarting = false) {
   serverRestarting = on && (restarting || serverRestarting);
   $("reconnecting").textContent = serverRestarting
-    ? "The practice's server is restarting. You keep your place; reconnecting…"
-    : "Reconnecting…";
+    ? t("The practice's server is restarting. You keep your place; reconnecting…")
+    : t("Reconnecting…");
   $("reconnecting").hidden = !on || final;
 }
 
 function contact() {
   const ways = [state && state.contact_phone, state && state.contact_email].filter(Boolean);
-  const practice = (state && state.practice_name) || (link && link.practice_name) || "your practice";
-  return ways.length ? ` You can reach ${practice} at ${ways.join(" or ")}.` : "";
+  const practice = (state && state.practice_name) || (link && link.practice_name) || t("your practice");
+  if (!ways.length) return "";
+  const both = ways.length === 2 ? t("{a} or {b}", { a: ways[0], b: ways[1] }) : ways[0];
+  return ` ${t("You can reach {practice} at {ways}.", { practice, ways: both })}`;
 }
 
 // The page's last word: nothing after it (a socket closing, a retry) may overwrite it.
-function problem(text, title = "We could not open this link") {
+function problem(text, title = t("We could not open this link")) {
   if (final) return;
   final = true;
   if (ws) ws.close();
@@ -72,7 +76,7 @@ function problem(text, title = "We could not open this link") {
 
 // Camera and microphone off (waiting, ended, sent away).
 function release() {
-  if (media) for (const t of media.stream.getTracks()) t.stop();
+  if (media) for (const track of media.stream.getTracks()) track.stop();
   media = null;
 }
 
@@ -88,18 +92,18 @@ function onFrame(frame) {
     case "status": return onStatus(frame);
     case "message":
       room.message(frame);
-      if (session && where === "call") session.say(`Message from your clinician: ${frame.text}`);
+      if (session && where === "call") session.say(t("Message from your clinician: {text}", { text: frame.text }));
       return undefined;
     case "reply.sent":
-      if (frame.accepted === false) $("reply-note").textContent = "Please wait a moment before sending another message.";
-      else { room.message(frame, true); $("reply-note").textContent = "Sent."; }
+      if (frame.accepted === false) $("reply-note").textContent = t("Please wait a moment before sending another message.");
+      else { room.message(frame, true); $("reply-note").textContent = t("Sent."); }
       return undefined;
     case "admitted": return letIn(frame);
     case "peer.joined": return session.peerJoined(frame);
     case "peer.away": return session.peerAway(frame);
     case "peer.left": return session.peerLeft(frame);
     case "signal": return session.signal(frame);
-    case "ended": return ended("Your clinician ended the session.");
+    case "ended": return ended(t("Your clinician ended the session."));
     default: return undefined;
   }
 }
@@ -109,8 +113,8 @@ function onFrame(frame) {
 // socket came back), the call simply carries on.
 async function letIn(frame) {
   if (where !== "call") {
-    document.title = `You are being let in — ${TITLE}`;
-    $("waiting-text").textContent = "You are being let in…";
+    document.title = t("You are being let in — {title}", { title: TITLE() });
+    $("waiting-text").textContent = t("You are being let in…");
     chime();
     if (navigator.vibrate) { try { navigator.vibrate([120, 80, 120]); } catch { /* not allowed */ } }
   }
@@ -121,7 +125,7 @@ async function letIn(frame) {
   if (final) return;
   show("call");
   session.admitted(frame);
-  session.say("You are being let in");
+  session.say(t("You are being let in"));
 }
 
 function chime() {
@@ -149,30 +153,30 @@ function onStatus(frame) {
   room.status(frame);
   const status = frame.state;
   if (status === "waiting") {
-    if (where === "call") { session.ended("You are back in the waiting room."); release(); }
-    document.title = TITLE;
+    if (where === "call") { session.ended(t("You are back in the waiting room.")); release(); }
+    document.title = TITLE();
     if (where !== "waiting") show("waiting");
   } else if (status === "revoked") {
     session.ended();
-    const why = REVOKED[frame.reason] || "This link no longer works: the appointment was changed or cancelled. Please check for a message from your practice.";
-    problem(`${why}${contact()}`, "Your appointment changed");
+    const why = REVOKED[frame.reason] ? REVOKED[frame.reason]() : t("This link no longer works: the appointment was changed or cancelled. Please check for a message from your practice.");
+    problem(`${why}${contact()}`, t("Your appointment changed"));
   } else if (status === "denied") {
     session.ended();
-    problem(`Your clinician could not let you in this time.${contact() || " Please contact your practice."}`, "You were not let in");
+    problem(`${t("Your clinician could not let you in this time.")}${contact() || ` ${t("Please contact your practice.")}`}`, t("You were not let in"));
     if (frame.message) {
-      $("problem-message").textContent = `Message from your clinician: ${frame.message}`;
+      $("problem-message").textContent = t("Message from your clinician: {text}", { text: frame.message });
       $("problem-message").hidden = false;
     }
   } else if (status === "ended" || status === "left" || status === "expired") {
-    if (where !== "ended") ended(status === "ended" ? "The session is not open right now." : "You left the session.");
+    if (where !== "ended") ended(status === "ended" ? t("The session is not open right now.") : t("You left the session."));
   }
 }
 
 function ended(text) {
   session.ended();
   release();
-  document.title = TITLE;
-  $("ended-text").textContent = `${text} If your clinician opens it again, press Rejoin.`;
+  document.title = TITLE();
+  $("ended-text").textContent = `${text} ${t("If your clinician opens it again, press Rejoin.")}`;
   show("ended");
 }
 
@@ -196,7 +200,7 @@ function connect(result) {
       if (final) return false;
       // 1008 after we sent something it refused: show it rather than loop forever.
       if (event.code === 1008 && where !== "call") {
-        problem("The connection to your practice was refused. Please reload the page.");
+        problem(t("The connection to your practice was refused. Please reload the page."));
         return false;
       }
       renewCookie();
@@ -216,7 +220,7 @@ async function renewCookie() {
     if (status !== 401 || final) return;
     const token = sessionStorage.getItem("tlh-link");
     const again = token ? await call("POST", "/api/v1/link/redeem", { token }) : { status: 404, data: null };
-    if (again.status === 404) problem(errorText(again.data, EXPIRED));
+    if (again.status === 404) problem(errorText(again.data, EXPIRED()));
   } finally {
     renewing = false;
   }
@@ -225,12 +229,12 @@ async function renewCookie() {
 async function joinFlow() {
   deviceId();  // made once per browser, before anything can fail
   state = await linkState();
-  if (!state) { problem(EXPIRED); return; }
+  if (!state) { problem(EXPIRED()); return; }
   if (state.practice_name) $("practice").textContent = state.practice_name;
   if (state.next === "identity") {
     await identityStep(state.identity, { show: () => show("identity"), problem });
     state = await linkState();
-    if (!state) { problem(INVALID); return; }
+    if (!state) { problem(INVALID()); return; }
   }
   if (state.next === "consent") {
     const decision = await consentStep({ show: () => show("consent"), problem });
@@ -246,7 +250,7 @@ async function joinFlow() {
   } else {
     const checked = await deviceStep({ show: () => show("device"), iceServers: state.ice_servers || [] });
     // Released while waiting: the camera light goes off until the person is let in.
-    for (const t of checked.stream.getTracks()) t.stop();
+    for (const track of checked.stream.getTracks()) track.stop();
     result = checked.result;
     sessionStorage.setItem(CHECKED, JSON.stringify(result));
     sessionStorage.setItem("tlh-name", $("display-name").value.trim());
@@ -265,42 +269,46 @@ async function joinFlow() {
     onMedia: (value) => ws.send({ type: "media", state: value }),
     onLeave: () => {
       ws.send({ type: "leave" });
-      ended("You left the session.");
+      ended(t("You left the session."));
     },
   });
   window.tlhCall = session;  // for the browser tests and for debugging in the console
   show("waiting");
-  $("waiting-text").textContent = "Connecting to the waiting room…";
+  $("waiting-text").textContent = t("Connecting to the waiting room…");
   connect(result);
 }
 
 function declined() {
-  $("done-title").textContent = "Thank you — we have your answer";
+  $("done-title").textContent = t("Thank you — we have your answer");
   $("done-text").textContent =
-    "You told us you do not agree to telehealth. Your practice will contact you about other options.";
+    t("You told us you do not agree to telehealth. Your practice will contact you about other options.");
   show("done");
 }
 
 async function start() {
   const token = readToken("tlh-link");
-  if (!token) { problem(INVALID); return; }
+  // The browser's language until the link says the client's own (no flash of English
+  // for a browser set to Spanish: nothing is shown before this).
+  await setLanguage(preferred());
+  if (!token) { problem(INVALID()); return; }
   const { status, data } = await call("POST", "/api/v1/link/redeem", { token });
-  if (status === 429) { problem("Too many attempts. Please wait a minute and try again."); return; }
-  if (status === 0) { problem("We could not reach the practice. Check your connection and reload."); return; }
+  if (status === 429) { problem(t("Too many attempts. Please wait a minute and try again.")); return; }
+  if (status === 0) { problem(t("We could not reach the practice. Check your connection and reload.")); return; }
   if (status !== 200) {
     sessionStorage.removeItem("tlh-link");
     const practice = data && data.error && data.error.details && data.error.details.practice_name;
     if (practice) $("practice").textContent = practice;
-    problem(errorText(data, INVALID));
+    problem(errorText(data, INVALID()));
     return;
   }
   link = data;
+  if (data.language) await setLanguage(data.language);
   $("practice").textContent = data.practice_name;
   if (data.purpose === "consent") {
     const decision = await consentStep({ show: () => show("consent"), problem });
     if (decision === "declined") declined();
     else {
-      $("done-text").textContent = "Your consent form is signed. You can close this page.";
+      $("done-text").textContent = t("Your consent form is signed. You can close this page.");
       show("done");
     }
     return;
@@ -310,15 +318,15 @@ async function start() {
 
 $("rejoin").addEventListener("click", () => {
   show("waiting");
-  $("waiting-text").textContent = "Reconnecting to the waiting room…";
+  $("waiting-text").textContent = t("Reconnecting to the waiting room…");
   ws.restart();
 });
 $("reply-form").addEventListener("submit", (event) => {
   event.preventDefault();
   const text = $("reply-text").value.trim();
-  if (!text) { $("reply-note").textContent = "Type a reply first."; $("reply-text").focus(); return; }
-  if (!ws || !ws.send({ type: "reply", text })) { $("reply-note").textContent = "Not connected right now. Please try again in a moment."; return; }
+  if (!text) { $("reply-note").textContent = t("Type a reply first."); $("reply-text").focus(); return; }
+  if (!ws || !ws.send({ type: "reply", text })) { $("reply-note").textContent = t("Not connected right now. Please try again in a moment."); return; }
   $("reply-text").value = "";
-  $("reply-note").textContent = "Sending…";
+  $("reply-note").textContent = t("Sending…");
 });
 start();

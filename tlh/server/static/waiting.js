@@ -4,12 +4,14 @@
 // clinician's messages and the person's replies.
 
 import { $, clock, duration, sameDay, when } from "./api.js";
+import { t } from "./i18n.js";
 
+// Whole sentences, so a language can put the name where it goes.
 const PRESENCE = {
-  online: "is online",
-  late: "is running a little late",
-  busy: "is on another call",
-  offline: "is not online yet",
+  online: (who) => t("{who} is online.", { who }),
+  late: (who) => t("{who} is running a little late.", { who }),
+  busy: (who) => t("{who} is on another call.", { who }),
+  offline: (who) => t("{who} is not online yet.", { who }),
 };
 //: Further off than this, the page says "come back then" rather than "keep this open".
 const COME_BACK_S = 60 * 60;
@@ -27,31 +29,34 @@ export class WaitingRoom {
 
   // A status frame from the server (see docs/API.md, participant websocket).
   status(frame) {
-    const who = frame.clinician_name || "Your clinician";
+    const who = frame.clinician_name || t("Your clinician");
     this.opensAt = frame.opens_at ? new Date(frame.opens_at) : null;
     const startsAt = this.appointment.starts_at ? new Date(this.appointment.starts_at) : null;
     const now = new Date();
     const away = this.opensAt ? (this.opensAt - now) / 1000 : 0;
-    let headline = `${who} will let you in shortly.`;
+    let headline = t("{who} will let you in shortly.", { who });
     let comeBack = false;
     if (frame.second_device) {
-      headline = "This link is already open on another device. Your clinician needs to approve this one.";
+      headline = t("This link is already open on another device. Your clinician needs to approve this one.");
     } else if (this.opensAt && away > 0) {
       const at = at_(this.opensAt, now);
       comeBack = away > COME_BACK_S;
       headline = comeBack
-        ? `You are early. The waiting room opens ${at}. Please come back then.`
-        : `You are early. The waiting room opens ${at}.`;
+        ? t("You are early. The waiting room opens {at}. Please come back then.", { at })
+        : t("You are early. The waiting room opens {at}.", { at });
     } else if (startsAt && (startsAt - now) / 1000 > EARLY_S) {
-      headline = `You are early: your appointment is ${at_(startsAt, now)}. ${who} will let you in when it is time.`;
+      headline = t("You are early: your appointment is {at}. {who} will let you in when it is time.", { at: at_(startsAt, now), who });
     }
     $("waiting-text").textContent = headline;
     const presence = frame.presence || "offline";
-    $("presence").textContent = comeBack ? "" : `${who} ${PRESENCE[presence] || PRESENCE.offline}.`;
+    $("presence").textContent = comeBack ? "" : (PRESENCE[presence] || PRESENCE.offline)(who);
     $("presence").dataset.presence = presence;
     const line = [];
-    if (frame.position && !comeBack) line.push(frame.position === 1 ? "You are next in line." : `You are number ${frame.position} in line.`);
-    if (frame.expected_wait_min && !comeBack) line.push(`Expected wait: about ${frame.expected_wait_min} minute${frame.expected_wait_min === 1 ? "" : "s"}.`);
+    if (frame.position && !comeBack) line.push(frame.position === 1 ? t("You are next in line.") : t("You are number {n} in line.", { n: frame.position }));
+    if (frame.expected_wait_min && !comeBack) {
+      const n = frame.expected_wait_min;
+      line.push(n === 1 ? t("Expected wait: about 1 minute.") : t("Expected wait: about {n} minutes.", { n }));
+    }
     $("place").textContent = line.join(" ");
     $("keep-open").hidden = comeBack;
     this.calendar(comeBack && startsAt);
@@ -69,8 +74,8 @@ export class WaitingRoom {
       "BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//tlh//client page//EN", "BEGIN:VEVENT",
       `UID:${stamp(start)}-${Math.random().toString(36).slice(2)}@tlh`, `DTSTAMP:${stamp(new Date().toISOString())}`,
       `DTSTART:${stamp(start)}`, `DTEND:${stamp(end || start)}`,
-      `SUMMARY:${text(`Telehealth appointment${clinician ? ` with ${clinician}` : ""}`)}`,
-      `DESCRIPTION:${text(`Open the link in your message from ${practice || "your practice"} at this time.`)}`,
+      `SUMMARY:${text(clinician ? t("Telehealth appointment with {clinician}", { clinician }) : t("Telehealth appointment"))}`,
+      `DESCRIPTION:${text(t("Open the link in your message from {practice} at this time.", { practice: practice || t("your practice") }))}`,
       "END:VEVENT", "END:VCALENDAR", "",
     ];
     this.icsUrl = URL.createObjectURL(new Blob([lines.join("\r\n")], { type: "text/calendar" }));
@@ -80,7 +85,7 @@ export class WaitingRoom {
   countdown() {
     const left = this.opensAt ? (this.opensAt - Date.now()) / 1000 : 0;
     $("countdown").hidden = left <= 0 || left > COME_BACK_S;
-    $("countdown").textContent = left > 0 ? `Opens in ${duration(left)}` : "";
+    $("countdown").textContent = left > 0 ? t("Opens in {duration}", { duration: duration(left) }) : "";
   }
 
   // A message from the clinician, or (mine) the person's own reply; each once, however
@@ -93,7 +98,7 @@ export class WaitingRoom {
     if (mine) item.className = "mine";
     const time = document.createElement("time");
     time.textContent = clock(frame.at || new Date().toISOString());
-    item.append(time, " ", mine ? `You: ${frame.text}` : frame.text);
+    item.append(time, " ", mine ? t("You: {text}", { text: frame.text }) : frame.text);
     $("messages").append(item);
     $("messages-box").hidden = false;
   }
@@ -103,5 +108,7 @@ export class WaitingRoom {
 
 // "at 9:50 AM" today; "on Tuesday 3 March at 9:50 AM" another day.
 function at_(date, now) {
-  return sameDay(date, now) ? `at ${clock(date.toISOString())}` : `on ${when(date.toISOString())}`;
+  return sameDay(date, now)
+    ? t("at {time}", { time: clock(date.toISOString()) })
+    : t("on {when}", { when: when(date.toISOString()) });
 }
