@@ -112,3 +112,14 @@ class FailureLimits:
     bearer: FailureLimiter = field(default_factory=FailureLimiter)
     #: Which bearer-token failures are audited (one per address per minute).
     bearer_audit: AuditGate = field(default_factory=AuditGate)
+
+
+@dataclass
+class PortalLimits:
+    """The client portal's sign-in budgets (issue 13): code requests per address and
+    per network address, and wrong codes per network address (per address the service
+    allows ``MAX_TRIES``). Ten minutes, as long as a code lives."""
+
+    codes_per_address: FailureLimiter = field(default_factory=lambda: FailureLimiter(5, 600.0))
+    codes_per_peer: FailureLimiter = field(default_factory=lambda: FailureLimiter(30, 600.0))
+    wrong_per_peer: FailureLimiter = field(default_factory=lambda: FailureLimiter(20, 600.0))

@@ -18,7 +18,8 @@ from tlh.store.base import POLICY_ID, Repository
 class Actor(msgspec.Struct, frozen=True, kw_only=True):
     """Who is acting, for permission checks and the audit log (ids only, never names)."""
 
-    kind: Literal["staff", "system", "client_link"]
+    #: ``client`` / ``contact``: signed in to the client portal (issue 13).
+    kind: Literal["staff", "system", "client_link", "client", "contact"]
     id: str
     role: Role | None = None
     source: str = ""  # remote address

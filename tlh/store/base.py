@@ -21,7 +21,13 @@ import msgspec
 
 from tlh.domain.consent import ConsentRecord
 from tlh.domain.links import JoinLink
-from tlh.domain.live_records import LinkSession, RoomRecord, StaffPageSession
+from tlh.domain.live_records import (
+    LinkSession,
+    PortalSeen,
+    PortalSession,
+    RoomRecord,
+    StaffPageSession,
+)
 from tlh.domain.messages import Message
 from tlh.domain.models import (
     Appointment,
@@ -49,6 +55,8 @@ TableName = Literal[
     "link_sessions",
     "staff_sessions",
     "room_entries",
+    "portal_sessions",
+    "portal_seen",
 ]
 
 #: The record type of each table. Later issues add tables here (links, consents, ...).
@@ -67,6 +75,9 @@ TABLES: dict[str, type[msgspec.Struct]] = {
     "link_sessions": LinkSession,
     "staff_sessions": StaffPageSession,
     "room_entries": RoomRecord,
+    # The client portal (issue 13).
+    "portal_sessions": PortalSession,
+    "portal_seen": PortalSeen,
 }
 
 #: Fields with an in-memory index (value -> ids). ``None`` values are not indexed; a
@@ -84,6 +95,7 @@ INDEXED: dict[str, tuple[str, ...]] = {
     "sessions": ("appointment_id", "clinician_id"),
     "link_sessions": ("hash",),
     "staff_sessions": ("hash",),
+    "portal_sessions": ("hash", "client_id", "contact_ids"),
 }
 
 #: The policy table holds one record under this id.

@@ -20,6 +20,7 @@ from . import (
     outbox,
     pages,
     participant_ws,
+    portal,
     practice,
     reports,
     rooms,
@@ -33,5 +34,6 @@ def add_routes(app: web.Application) -> None:
     issue3 = (links, invites, consents, outbox)
     issue4 = (rooms, participant_ws, call_ws, call_links, sessions, reports, link_identity, pages)
     media = (conntest,)
-    for module in (*modules, *issue3, *issue4, *media):
+    issue13 = (portal,)
+    for module in (*modules, *issue3, *issue4, *media, *issue13):
         app.router.add_routes(module.routes)
