@@ -133,6 +133,8 @@ NOT_CLIENT_DATA = {
     "POST /api/v1/portal/sign-in": "the portal: scoped by the person signed in",
     "GET /api/v1/portal/me": "the portal: scoped by the person signed in",
     "POST /api/v1/portal/sign-out": "the portal: scoped by the person signed in",
+    "GET /api/v1/portal/appointments": "the portal: scoped by the person signed in",
+    "POST /api/v1/portal/join": "the portal: scoped by the person signed in",
 }
 
 

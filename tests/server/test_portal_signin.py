@@ -143,6 +143,7 @@ async def test_every_post_refuses_a_foreign_origin(practice: Practice) -> None:
         "/api/v1/portal/code": {"address": "ana@example.org"},
         "/api/v1/portal/sign-in": {"address": "ana@example.org", "code": "123456"},
         "/api/v1/portal/sign-out": {"everywhere": True},
+        "/api/v1/portal/join": {"appointment_id": "apt_x"},
     }
     for path, body in bodies.items():
         for sent in ({"Origin": "https://evil.example"}, {}):

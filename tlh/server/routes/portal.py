@@ -11,11 +11,19 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from tlh.api.portal import CodeRequest, CodeRequested, SignIn, SignOut
+from tlh.api.portal import (
+    CodeRequest,
+    CodeRequested,
+    PortalJoin,
+    PortalJoinLink,
+    SignIn,
+    SignOut,
+)
 from tlh.errors import RateLimited
-from tlh.server.http import ctx, decode, max_body, public, respond
+from tlh.server.http import ctx, decode, items, max_body, public, respond
 from tlh.server.keys import PORTAL_CODES, PORTAL_LIMITS, PORTAL_SESSIONS
 from tlh.server.origin import check_origin
+from tlh.services import portal_visits
 from tlh.services.context import Actor
 from tlh.services.portal_people import Principal, parse_address
 from tlh.services.portal_sessions import COOKIE, COOKIE_MAX_AGE_S
@@ -124,3 +132,23 @@ async def sign_out(request: web.Request) -> web.Response:
     response = web.Response(status=204)
     response.del_cookie(COOKIE, path="/", secure=True, httponly=True, samesite="Strict")
     return response
+
+
+@routes.get("/api/v1/portal/appointments")
+@public
+async def appointments(request: web.Request) -> web.Response:
+    """The upcoming appointments of the clients the signed-in person acts for."""
+    principal = portal_principal(request)
+    return items(await portal_visits.upcoming(ctx(request), principal))
+
+
+@routes.post("/api/v1/portal/join")
+@public
+@max_body(_BODY)
+async def join(request: web.Request) -> web.Response:
+    """A fresh join link for this person and appointment; the page opens ``/j#TOKEN``."""
+    check_origin(request)
+    given = await decode(request, PortalJoin)
+    principal = portal_principal(request)
+    token = await portal_visits.join(ctx(request), principal, given.appointment_id)
+    return respond(PortalJoinLink(token=token), 201)
