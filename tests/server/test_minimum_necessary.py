@@ -129,6 +129,7 @@ NOT_CLIENT_DATA = {
     "POST /api/v1/link/conntest/offer": "a client's link: scoped by the link",
     "POST /api/v1/link/conntest/result": "a client's link: scoped by the link",
     # The client portal (issue 13): the signed-in person's own clients only.
+    "GET /p": "the client portal page (static)",
     "POST /api/v1/portal/code": "the portal: nobody signed in yet",
     "POST /api/v1/portal/sign-in": "the portal: scoped by the person signed in",
     "GET /api/v1/portal/me": "the portal: scoped by the person signed in",
