@@ -1,4 +1,4 @@
-"""The client portal page in Chromium at 360×640 (issue 13): sign in with the code read
+"""The client portal page in Chromium at 360x640 (issue 13): sign in with the code read
 from the outbox's mail drop, see the upcoming session, the notice appearing on its own
 under a moved clock, Join from it through the device check into the waiting room;
 axe-core on every state, keyboard only for the sign-in."""
@@ -32,7 +32,12 @@ async def _practice_with_a_visit(server: LiveServer, start: datetime) -> str:
         status, _ = await post_json(
             http,
             f"{url}/api/v1/staff",
-            {"email": "lee@example.org", "name": "Dr. Lee", "role": "clinician", "telehealth": True},
+            {
+                "email": "lee@example.org",
+                "name": "Dr. Lee",
+                "role": "clinician",
+                "telehealth": True,
+            },
         )
         assert status == 201
         async with http.patch(
