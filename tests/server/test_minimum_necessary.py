@@ -87,6 +87,10 @@ CLIENT_DATA = {
     "POST /api/v1/rooms/entries/{id}/message": "rooms",
     "POST /api/v1/rooms/entries/{id}/return": "rooms",
     "POST /api/v1/rooms/entries/{id}/transfer": "rooms",
+    # The client portal's staff side (issue 13).
+    "POST /api/v1/portal/invite": "not-clinicians",
+    "GET /api/v1/portal/access": "not-clinicians",
+    "POST /api/v1/portal/revoke": "not-clinicians",
 }
 #: Routes that carry no client's data to staff, and why.
 NOT_CLIENT_DATA = {

@@ -9,6 +9,7 @@ from typing import Annotated, Literal
 
 import msgspec
 
+from tlh.domain.messages import MessageChannel
 from tlh.domain.models import Modality, Status
 
 #: Longest address a person types (an email address is at most 254 characters).
@@ -93,3 +94,50 @@ class PortalJoinLink(msgspec.Struct, frozen=True, kw_only=True):
     in a URL the server sees)."""
 
     token: str
+
+
+# -- staff: who has portal access (``tlh portal invite|list|revoke``) ----------------
+
+
+class PortalInvite(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """``POST /api/v1/portal/invite``: turn portal access on for a client (or one of their
+    contacts) and send them a sign-in invitation; ``channel`` defaults to email, else text."""
+
+    client_id: Annotated[str, msgspec.Meta(max_length=100)]
+    contact_id: Annotated[str, msgspec.Meta(max_length=100)] | None = None
+    channel: MessageChannel | None = None
+
+
+class PortalInvited(msgspec.Struct, frozen=True, kw_only=True):
+    """The invitation queued: its message id and channel (never the address)."""
+
+    message_id: str
+    channel: MessageChannel
+
+
+class PortalRevoke(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """``POST /api/v1/portal/revoke``: turn portal access off (a client, or one contact)
+    and end their portal sessions."""
+
+    client_id: Annotated[str, msgspec.Meta(max_length=100)]
+    contact_id: Annotated[str, msgspec.Meta(max_length=100)] | None = None
+
+
+class PortalRevoked(msgspec.Struct, frozen=True, kw_only=True):
+    """Access is off; how many portal sessions ended."""
+
+    sessions_ended: int
+
+
+class PortalAccess(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """``GET /api/v1/portal/access``: one person who may sign in to the portal."""
+
+    client_id: str
+    name: str
+    #: Set for a contact (caregiver) of ``client_id``.
+    contact_id: str | None = None
+    #: Which addresses are on file (the addresses themselves are not listed).
+    email: bool = False
+    sms: bool = False
+    last_sign_in: datetime | None = None
+    sessions: int = 0
