@@ -3,14 +3,17 @@ address, tries and rate limits, the session cookie, idle timeout, signing out.""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from tlh.domain.messages import Message, MessageKind
 from tlh.server.keys import BUS, PORTAL_CODES, PORTAL_SESSIONS, STORE
+from tlh.server.settings import Settings
 from tlh.services.portal_signin import MAX_TRIES
 
-from .conftest import Practice
+from .conftest import Practice, make_practice, serve_app
 from .outreach_helpers import add_client
 from .portal_helpers import ask_code, code_sent, headers, me, sign_in, signed_in
 
@@ -189,3 +192,21 @@ async def test_sign_out_and_sign_out_everywhere(practice: Practice) -> None:
 async def test_no_cookie_or_a_made_up_one_is_401(practice: Practice) -> None:
     assert (await practice.client.get("/api/v1/portal/me")).status == 401
     assert (await me(practice, "x" * 43)).status == 401
+
+
+async def test_a_session_survives_a_restart_of_the_server(
+    tmp_path: Path, aiohttp_client: Any
+) -> None:
+    practice = await make_practice(tmp_path / "data", aiohttp_client)
+    await add_client(practice)
+    cookie = await signed_in(practice, "ana@example.org")
+    await practice.client.close()
+    client = await serve_app(aiohttp_client, Settings(data_dir=practice.data_dir, port=0))
+    again = replace(practice, client=client)
+    answer = await me(again, cookie)
+    assert answer.status == 200
+    assert (await answer.json())["kind"] == "client"
+    stored = "\n".join(
+        p.read_text(errors="replace") for p in practice.data_dir.rglob("*") if p.is_file()
+    )
+    assert cookie not in stored
