@@ -189,3 +189,42 @@ async def test_signed_out_everywhere_and_an_unknown_address_reads_the_same(
     status = await page.evaluate("async () => (await fetch('/api/v1/portal/me')).status")
     assert status == 401
     assert page.js_errors == []
+
+
+async def test_portal_required_an_emailed_link_signs_in_first_then_joins(
+    live_server: LiveServer, browser: Any
+) -> None:
+    appt_id = await _practice_with_a_visit(live_server, datetime.now(UTC) + timedelta(minutes=5))
+    drop = mail_drop_dir(live_server.data_dir)
+    async with aiohttp.ClientSession(headers=live_server.auth) as http:
+        url = live_server.url
+        async with http.patch(f"{url}/api/v1/practice", json={"portal_required": True}) as r:
+            assert r.status == 200
+        status, sent = await post_json(http, f"{url}/api/v1/invites", {"appointment_id": appt_id})
+        assert status == 201, sent
+    invitation = drop / f"{sent['messages'][0]['id']}.eml"
+    async with asyncio.timeout(10):
+        while not invitation.exists():
+            await asyncio.sleep(0.05)  # the outbox worker writes it; bounded
+    mail = message_from_bytes(invitation.read_bytes(), policy=policy.default)
+    text = mail.get_body(("plain",)).get_content()  # type: ignore[attr-defined]
+    link = re.search(r"(http\S+/j#[A-Za-z0-9_-]+)", text)
+    assert link
+
+    page = await new_page(browser, 360, 640)
+    await page.goto(link.group(1))
+    await page.get_by_role("heading", name="Sign in").wait_for(timeout=10_000)
+    assert page.url == f"{live_server.url}/p"  # no token, no appointment id left in it
+    note = await page.locator("#signin-note").text_content() or ""
+    assert "sign in before you join" in note
+    await page.locator("#address").fill("ana@example.org")
+    await page.get_by_role("button", name="Send me a code").click()
+    await page.get_by_role("heading", name="Enter your code").wait_for(timeout=10_000)
+    await page.locator("#code-input").fill(await _code_from_mail_drop(drop, {}))
+    await page.get_by_role("button", name="Sign in").click()
+    # Signed in, the portal goes on to that appointment's join: the device check.
+    await page.get_by_role("heading", name="Check your camera and microphone").wait_for(
+        timeout=10_000
+    )
+    assert "#" not in page.url
+    assert page.js_errors == []
