@@ -68,6 +68,18 @@ async def _practice_with_a_visit(server: LiveServer, start: datetime) -> str:
     return str(made["items"][0]["id"])
 
 
+async def _portal_page(browser: Any) -> Any:
+    """A 360x640 page whose browser runs in UTC (the practice is in New York), with the
+    camera granted and its script errors kept (as ``new_page``)."""
+    context = await browser.new_context(viewport={"width": 360, "height": 640}, timezone_id="UTC")
+    await context.grant_permissions(["camera", "microphone"])
+    page = await context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.js_errors = errors
+    return page
+
+
 def _codes(drop: Path) -> dict[str, str]:
     """Sign-in codes in the mail drop, by file name."""
     found: dict[str, str] = {}
@@ -97,7 +109,7 @@ async def test_sign_in_see_the_notice_and_join_into_the_waiting_room(
     start = datetime.now(UTC) + timedelta(minutes=12)
     await _practice_with_a_visit(live_server, start)
     drop = mail_drop_dir(live_server.data_dir)
-    page = await new_page(browser, 360, 640)
+    page = await _portal_page(browser)
     await page.clock.install()
     await page.goto(f"{live_server.url}/p")
     await page.get_by_role("heading", name="Sign in").wait_for(timeout=10_000)
@@ -130,6 +142,8 @@ async def test_sign_in_see_the_notice_and_join_into_the_waiting_room(
     assert "With Dr. Lee" in text
     assert "Video (telehealth)" in text
     assert "Confirmed" in text
+    # The browser runs in UTC, the practice in New York: both times, the practice's named.
+    assert "practice time (America/New_York)" in text
     assert await card.get_by_role("button", name="Join").is_enabled()
     assert not await page.locator("#notice").is_visible()
     await assert_accessible(page, "portal home")
