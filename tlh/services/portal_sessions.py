@@ -58,7 +58,8 @@ class PortalSessions:
 
     async def open(self, ctx: Context, person: Person, who: Actor) -> str:
         """A new session for ``person``, stored with its ``portal.sign_in`` audit note and
-        each person's last sign-in; returns the session id (for the cookie)."""
+        each person's last sign-in (idle sessions swept in the same commit); returns the
+        session id (for the cookie)."""
         now = self.clock()
         session = secrets.token_urlsafe(32)
         record = PortalSession(
@@ -69,13 +70,27 @@ class PortalSessions:
             contact_client_ids=tuple(cid for cid, _ in person.contacts),
             created_at=now,
         )
+        idle = self._idle(ctx, now)
         ops: list[Op] = [
             Put(TABLE, record),
             *(Put(SEEN, PortalSeen(id=i, at=now)) for i in person.ids),
+            *(Delete(TABLE, r.id) for r in idle),
         ]
-        await ctx.store.commit(ops, audit=[note(who, "portal.sign_in", record.id, *person.ids)])
+        audit = [note(who, "portal.sign_in", record.id, *person.ids)]
+        if idle:
+            audit.append(note(SYSTEM, "portal.idle", *(r.id for r in idle)))
+        await ctx.store.commit(ops, audit=audit)
+        for gone in idle:
+            self._seen.pop(gone.hash, None)
         self._seen[record.hash] = now
         return session
+
+    def _idle(self, ctx: Context, now: datetime) -> list[PortalSession]:
+        """Stored sessions idle past the policy's limit (a session not seen since a
+        restart counts from the restart), for sweeping: a session never used again must
+        not stay in the store for ever."""
+        limit = timedelta(minutes=ctx.policy().portal_idle_min)
+        return [r for r in self._records(ctx) if now - self._seen.setdefault(r.hash, now) >= limit]
 
     def record_of(self, ctx: Context, session: object) -> PortalSession | None:
         """The stored session behind a cookie value, if any (not refreshed)."""

@@ -57,18 +57,19 @@ def signed_in(request: web.Request) -> Principal | None:
         return None
 
 
-def _limited(limiter_key: str, request: web.Request, *, per_address: bool) -> None:
+def _count_code_request(request: web.Request, address_key: str) -> None:
+    """Count a code request against the network address and the address asked for;
+    429 once either has had its share."""
     limits = request.app[PORTAL_LIMITS]
-    peer = request.remote or ""
-    for limiter, key in (
-        (limits.codes_per_peer, peer),
-        *(((limits.codes_per_address, limiter_key),) if per_address else ()),
-    ):
+    budgets = (
+        (limits.codes_per_peer, request.remote or ""),
+        (limits.codes_per_address, address_key),
+    )
+    for limiter, key in budgets:
         if limiter.blocked(key):
             raise limiter.refusal(key)
-    limits.codes_per_peer.fail(peer)
-    if per_address:
-        limits.codes_per_address.fail(limiter_key)
+    for limiter, key in budgets:
+        limiter.fail(key)
 
 
 @routes.post("/api/v1/portal/code")
@@ -80,7 +81,7 @@ async def request_code(request: web.Request) -> web.Response:
     check_origin(request)
     given = await decode(request, CodeRequest)
     channel, address = parse_address(given.address)
-    _limited(address_key(channel, address), request, per_address=True)
+    _count_code_request(request, address_key(channel, address))
     request.app[PORTAL_CODES].request(ctx(request), channel, address, request.remote or "")
     return respond(CODE_SENT, 202)
 
