@@ -40,9 +40,8 @@ def _digest(secret: str) -> str:
 
 def person_of(record: PortalSession) -> Person:
     """Whom a stored session stands for."""
-    return Person(
-        record.client_id, tuple(zip(record.contact_client_ids, record.contact_ids, strict=True))
-    )
+    contacts = tuple(zip(record.contact_client_ids, record.contact_ids, strict=True))
+    return Person(record.client_id, contacts, record.also_client_ids)
 
 
 class PortalSessions:
@@ -68,6 +67,7 @@ class PortalSessions:
             client_id=person.client_id,
             contact_ids=tuple(c for _, c in person.contacts),
             contact_client_ids=tuple(cid for cid, _ in person.contacts),
+            also_client_ids=person.also_clients,
             created_at=now,
         )
         idle = self._idle(ctx, now)
@@ -134,7 +134,9 @@ class PortalSessions:
         return [
             r
             for r in self._records(ctx)
-            if r.client_id in wanted or wanted.intersection(r.contact_ids)
+            if r.client_id in wanted
+            or wanted.intersection(r.contact_ids)
+            or wanted.intersection(r.also_client_ids)
         ]
 
     async def end_for(self, ctx: Context, actor: Actor, person_ids: Iterable[str]) -> int:
