@@ -25,7 +25,7 @@ from tlh.server.keys import PORTAL_CODES, PORTAL_LIMITS, PORTAL_SESSIONS
 from tlh.server.origin import check_origin
 from tlh.services import portal_visits
 from tlh.services.context import Actor
-from tlh.services.portal_people import Principal, parse_address
+from tlh.services.portal_people import Person, Principal, parse_address
 from tlh.services.portal_sessions import COOKIE, COOKIE_MAX_AGE_S
 from tlh.services.portal_signin import CODE_TTL, SignInFailed, address_key
 from tlh.services.portal_views import portal_me
@@ -57,13 +57,13 @@ def signed_in(request: web.Request) -> Principal | None:
         return None
 
 
-def _count_code_request(request: web.Request, address_key: str) -> None:
+def _count_code_request(request: web.Request, hashed_address: str) -> None:
     """Count a code request against the network address and the address asked for;
     429 once either has had its share."""
     limits = request.app[PORTAL_LIMITS]
     budgets = (
         (limits.codes_per_peer, request.remote or ""),
-        (limits.codes_per_address, address_key),
+        (limits.codes_per_address, hashed_address),
     )
     for limiter, key in budgets:
         if limiter.blocked(key):
@@ -104,10 +104,19 @@ async def sign_in(request: web.Request) -> web.Response:
     except (SignInFailed, RateLimited):
         limits.wrong_per_peer.fail(peer)
         raise
+    return await start_session(request, person)
+
+
+async def start_session(request: web.Request, person: Person) -> web.Response:
+    """Sign ``person`` in: a new portal session (audited ``portal.sign_in``), answered
+    with ``PortalMe`` and the session cookie. For every way of signing in (the code here;
+    a passkey route calls it the same way once its check passed)."""
+    c = ctx(request)
+    peer = request.remote or ""
     who = Actor(kind=person.kind, id=person.ids[0], source=peer)
     session = await request.app[PORTAL_SESSIONS].open(c, person, who)
     principal = request.app[PORTAL_SESSIONS].principal(c, session, peer)
-    response = respond(await portal_me(ctx(request), principal))
+    response = respond(await portal_me(c, principal))
     response.set_cookie(
         COOKIE,
         session,
