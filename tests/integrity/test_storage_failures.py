@@ -129,8 +129,14 @@ async def test_a_full_disk_answers_507_loses_nothing_and_says_so_in_the_log(
             assert "/" not in str(error["message"])  # no server path
             assert "disk is full" in str(error["message"])
             assert len(stored) > 5
-            # A read that cannot be audited is not served either.
-            assert (await api.call("GET", f"/api/v1/clients/{stored[0]}"))[0] == 507
+            # A read that cannot be audited is not served either. The audit log's last
+            # page may still hold a few lines (how many depends on record sizes): reads
+            # are served, each audited, until its line no longer fits.
+            reads = [(await api.call("GET", f"/api/v1/clients/{stored[0]}"))[0]]
+            while reads[-1] == 200 and len(reads) < 100:
+                reads.append((await api.call("GET", f"/api/v1/clients/{stored[0]}"))[0])
+            assert reads[-1] == 507, reads
+            print(f"reads served before the audit log was full: {len(reads) - 1}")
             # Room again: the server carries on without a restart, and what was stored
             # before is all there.
             filler.unlink()
