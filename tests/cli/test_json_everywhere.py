@@ -372,6 +372,21 @@ async def _consent_revoke(w: World) -> Case:
     return Case(["consent", "revoke", (await book(w.live)).client_id])
 
 
+@case("portal invite")
+async def _portal_invite(w: World) -> Case:
+    return Case(["portal", "invite", (await book(w.live)).client_id])
+
+
+@case("portal list")
+async def _portal_list(w: World) -> Case:
+    return Case(["portal", "list"])
+
+
+@case("portal revoke")
+async def _portal_revoke(w: World) -> Case:
+    return Case(["portal", "revoke", (await book(w.live)).client_id])
+
+
 @case("outbox show")
 async def _outbox_show(w: World) -> Case:
     sent = await w.json("consent", "send", (await book(w.live)).client_id)

@@ -87,6 +87,10 @@ CLIENT_DATA = {
     "POST /api/v1/rooms/entries/{id}/message": "rooms",
     "POST /api/v1/rooms/entries/{id}/return": "rooms",
     "POST /api/v1/rooms/entries/{id}/transfer": "rooms",
+    # The client portal's staff side (issue 13).
+    "POST /api/v1/portal/invite": "not-clinicians",
+    "GET /api/v1/portal/access": "not-clinicians",
+    "POST /api/v1/portal/revoke": "not-clinicians",
 }
 #: Routes that carry no client's data to staff, and why.
 NOT_CLIENT_DATA = {
@@ -133,6 +137,14 @@ NOT_CLIENT_DATA = {
     "POST /api/v1/actions/use": "a client's confirm/cancel link: scoped by the link",
     # issue 13 item 8 (p-i18n)
     "GET /i18n/{language}.json": "the pages' words in a language (static catalogue)",
+    # The client portal (issue 13): the signed-in person's own clients only.
+    "GET /p": "the client portal page (static)",
+    "POST /api/v1/portal/code": "the portal: nobody signed in yet",
+    "POST /api/v1/portal/sign-in": "the portal: scoped by the person signed in",
+    "GET /api/v1/portal/me": "the portal: scoped by the person signed in",
+    "POST /api/v1/portal/sign-out": "the portal: scoped by the person signed in",
+    "GET /api/v1/portal/appointments": "the portal: scoped by the person signed in",
+    "POST /api/v1/portal/join": "the portal: scoped by the person signed in",
 }
 
 

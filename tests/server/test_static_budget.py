@@ -22,7 +22,7 @@ def test_all_static_files_fit_the_budget() -> None:
     assert 0 < total <= BUDGET, f"static files are {total} bytes, budget {BUDGET}"
 
 
-@pytest.mark.parametrize("name", ["j.html", "c.html", "a.html"])
+@pytest.mark.parametrize("name", ["j.html", "c.html", "a.html", "p.html"])
 def test_pages_have_no_inline_scripts_handlers_or_styles(name: str) -> None:
     page = asset_bytes(name)
     assert page is not None
@@ -91,7 +91,7 @@ def test_every_referenced_asset_exists() -> None:
     for name in names:
         if not name.endswith((".html", ".js", ".css")):
             continue  # the icon is an image
-        text = (asset_bytes(name) or b"").decode()
+        text = (asset_bytes(name) or b"").decode(errors="replace")  # the icon is binary
         refs = re.findall(r'(?:src|href)="/([^"]+)"', text) + re.findall(r'from "\./([^"]+)"', text)
         for ref in refs:
             assert ref in names, f"{name} refers to missing {ref}"
@@ -103,3 +103,26 @@ async def test_the_favicon_is_served(practice: Practice) -> None:
     assert response.status == 200
     assert response.headers["Content-Type"] == "image/x-icon"
     assert (await response.read())[:4] == b"\x00\x00\x01\x00"
+
+
+#: The client portal page and everything it loads (issue 13): at most 100 KB.
+PORTAL_BUDGET = 100 * 1024
+
+
+def _loaded_by(name: str, seen: set[str]) -> None:
+    """``name`` and every asset it loads (links, scripts, ES module imports)."""
+    if name in seen:
+        return
+    seen.add(name)
+    text = (asset_bytes(name) or b"").decode(errors="replace")  # the icon is binary
+    for found in re.findall(r'(?:href|src)="/([a-z0-9_.-]+)"|from "\./([a-z0-9_.-]+)"', text):
+        _loaded_by(found[0] or found[1], seen)
+
+
+def test_the_portal_page_and_its_assets_fit_100_kb() -> None:
+    seen: set[str] = set()
+    _loaded_by("p.html", seen)
+    assert {"p.html", "p.js", "p.css", "j.css", "api.js", "p_cards.js"} <= seen
+    total = sum(len(asset_bytes(name) or b"") for name in seen)
+    print(f"portal page and assets: {total} bytes ({len(seen)} files)")
+    assert total <= PORTAL_BUDGET, f"the portal is {total} bytes, budget {PORTAL_BUDGET}"

@@ -70,3 +70,5 @@ class NewContact(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_field
     email: str | None = None
     phone: str | None = None
     reminders: Reminders | None = None
+    #: May sign in to the client portal and act for this client (issue 13).
+    portal: bool = False

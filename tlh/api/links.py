@@ -17,7 +17,8 @@ from tlh.domain.messages import MessageChannel
 from tlh.domain.models import IdentityCheck
 
 #: Where the page goes next.
-NextStep = Literal["identity", "consent", "waiting"]
+#: ``portal``: the practice requires portal sign-in first (``portal_required``, issue 13).
+NextStep = Literal["identity", "consent", "waiting", "portal"]
 
 
 class Redeem(msgspec.Struct, frozen=True, kw_only=True):
@@ -39,6 +40,8 @@ class LinkRedeemed(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True
     starts_local: str | None = None  # "Monday 02 March, 14:00" in the practice's zone
     #: The client's language ("es"), when the practice recorded one: the page speaks it.
     language: str | None = None
+    #: With ``next: "portal"``: the appointment the portal joins once signed in.
+    appointment_id: str | None = None
 
 
 class LinkState(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):

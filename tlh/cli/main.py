@@ -28,6 +28,7 @@ from .commands import (
     local,
     media,
     outbox,
+    portal,
     practice,
     report,
     room,
@@ -141,6 +142,7 @@ app.add_typer(turn.app, name="turn")
 app.add_typer(cert.app, name="cert")
 app.add_typer(service.app, name="service")
 app.add_typer(key.app, name="key")
+app.add_typer(portal.app, name="portal")
 app.command("dashboard")(dashboard.dashboard)
 app.command("doctor")(doctor.doctor)
 app.command("login")(admin.login)

@@ -18,6 +18,7 @@ from .events import Backoff, EventStream
 from .http import Http
 from .outreach import ConsentsApi, InvitesApi, LinksApi, OutboxApi
 from .people import ClientsApi, PracticeApi, StaffApi
+from .portal import PortalApi
 from .rooms import ReportsApi, RoomsApi, SessionsApi
 from .schedule import AppointmentsApi, AvailabilityApi
 
@@ -49,6 +50,7 @@ class TlhClient:
         self.audit = AuditApi(self.http)
         self.admin = AdminApi(self.http)
         self.media = MediaApi(self.http)
+        self.portal = PortalApi(self.http)
 
     async def __aenter__(self) -> Self:
         return self

@@ -132,8 +132,9 @@ class ClientsApi(Part):
         email: str | None = None,
         phone: str | None = None,
         reminders: builtins.list[str] | None = None,
+        portal: bool = False,
     ) -> Client:
-        """Add a contact (caregiver) to a client."""
+        """Add a contact (caregiver) to a client (``portal``: may sign in to the portal)."""
         fields = {"name": name, "relationship": relationship, "email": email, "phone": phone}
-        new = build(NewContact, {**fields, "reminders": reminders})
+        new = build(NewContact, {**fields, "reminders": reminders, "portal": portal})
         return await self._http.get(Client, "POST", f"/api/v1/clients/{seg(id)}/contacts", new)

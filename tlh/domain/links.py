@@ -36,6 +36,8 @@ class Channel(StrEnum):
     QUICK = "quick"
     GUEST = "guest"
     WEBSITE = "website"
+    #: Minted when a signed-in client or caregiver presses Join on the portal (issue 13).
+    PORTAL = "portal"
 
 
 class JoinLink(msgspec.Struct, frozen=True, kw_only=True, gc=False):

@@ -68,3 +68,30 @@ class RoomRecord(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     #: The session segment whose call the entry was let into, if any.
     segment_id: str | None = None
     messages: tuple[KeptMessage, ...] = ()
+
+
+class PortalSession(msgspec.Struct, frozen=True, kw_only=True, gc=False):
+    """A client portal cookie session (``__Host-tlh_portal``, issue 13).
+
+    It names who signed in (ids only): the client whose address it was, and the portal
+    contacts (caregivers) with that address. What they may act for is worked out again
+    on each request, so revoking access takes effect at once.
+    """
+
+    id: str  # "pts_..."
+    #: SHA-256 hex of the cookie's value (256 random bits).
+    hash: str
+    client_id: str | None = None
+    contact_ids: tuple[str, ...] = ()
+    #: The client of each of ``contact_ids`` (same order).
+    contact_client_ids: tuple[str, ...] = ()
+    #: Other clients whose own address it is too (a family sharing one address).
+    also_client_ids: tuple[str, ...] = ()
+    created_at: datetime
+
+
+class PortalSeen(msgspec.Struct, frozen=True, kw_only=True, gc=False):
+    """When a person (a client id or a contact id) last signed in to the portal."""
+
+    id: str  # the client's or the contact's id
+    at: datetime

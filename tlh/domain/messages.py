@@ -20,6 +20,9 @@ class MessageKind(StrEnum):
     IDENTITY_CODE = "identity_code"
     #: A video appointment turned into an in-person one: the join link no longer works.
     IN_PERSON = "in_person"
+    #: The client portal's sign-in code, and an invitation to sign in (issue 13).
+    PORTAL_CODE = "portal_code"
+    PORTAL_INVITE = "portal_invite"
 
 
 class MessageChannel(StrEnum):

@@ -144,6 +144,13 @@ class Policy(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=Tr
     #: reminders) when a telehealth appointment is booked or imported; a series' first
     #: occurrence only (later ones get theirs with their reminders).
     invite_on_create: bool = True
+    # -- the client portal (issue 13, p-core) --
+    #: Minutes before a start that the portal shows its "starts in N minutes" banner.
+    portal_notice_min: int = 10
+    #: An emailed join link leads to portal sign-in first.
+    portal_required: bool = False
+    #: Minutes without a request before a portal session signs out.
+    portal_idle_min: int = 30
 
 
 class Staff(msgspec.Struct, frozen=True, kw_only=True, gc=False):
@@ -197,6 +204,8 @@ class Contact(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     email: str | None = None
     phone: str | None = None  # E.164
     reminders: tuple[Reminder, ...] = ()
+    #: May sign in to the client portal (``/p``) and act for this client (issue 13).
+    portal: bool = False
 
 
 class Client(msgspec.Struct, frozen=True, kw_only=True, gc=False):
@@ -216,6 +225,9 @@ class Client(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     language: str | None = None
     created_at: datetime
     updated_at: datetime
+    #: May sign in to the client portal with the email or phone on file (issue 13);
+    #: ``tlh portal revoke`` turns it off, ``tlh portal invite`` on again.
+    portal: bool = True
 
 
 class Appointment(msgspec.Struct, frozen=True, kw_only=True, gc=False):

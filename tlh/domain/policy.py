@@ -22,6 +22,9 @@ RANGES: dict[str, tuple[int, int, str]] = {
     "reminder_email_hours": (0, 14 * 24, "hours (0 = off)"),
     "reminder_soon_min": (0, 24 * 60, "minutes (0 = off)"),
     "reminder_soon_min_floor": (0, 24 * 60, "minutes"),
+    # The client portal (issue 13).
+    "portal_notice_min": (0, 24 * 60, "minutes (0 = no banner)"),
+    "portal_idle_min": (5, 24 * 60, "minutes"),
 }
 
 #: Statuses a session may start from: a visit that was cancelled or missed never can.

@@ -71,7 +71,12 @@ ALLOWED_NAMES: frozenset[str] = frozenset(
 #: Kinds added after practices copied their templates: a practice directory without
 #: them falls back to the shipped files, so an older copy still loads.
 OPTIONAL_KINDS: frozenset[MessageKind] = frozenset(
-    {MessageKind.IDENTITY_CODE, MessageKind.IN_PERSON}
+    {
+        MessageKind.IDENTITY_CODE,
+        MessageKind.IN_PERSON,
+        MessageKind.PORTAL_CODE,
+        MessageKind.PORTAL_INVITE,
+    }
 )
 
 #: The file suffixes of one kind's templates, by channel.

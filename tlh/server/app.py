@@ -29,6 +29,8 @@ from tlh.services.invites import reminder_renderer
 from tlh.services.link_sessions import LinkSessions
 from tlh.services.links import OutreachContext, load_outreach
 from tlh.services.outbox import OutboxWorker
+from tlh.services.portal_sessions import PortalSessions
+from tlh.services.portal_signin import PortalCodes
 from tlh.services.reminder_clock import ReminderClock
 from tlh.services.staff_web import StaffWeb
 from tlh.services.waiting import Rooms
@@ -51,6 +53,9 @@ from .keys import (
     METRICS,
     OUTBOX_WORKER,
     OUTREACH,
+    PORTAL_CODES,
+    PORTAL_LIMITS,
+    PORTAL_SESSIONS,
     REMINDER_CLOCK,
     ROOMS,
     SETTINGS,
@@ -60,7 +65,7 @@ from .keys import (
     WEBSOCKETS,
 )
 from .metrics import Live, Metrics, metrics_middleware, read_token
-from .ratelimit import FailureLimits
+from .ratelimit import FailureLimits, PortalLimits
 from .routes import add_routes
 from .settings import Settings, own_url
 from .staffsockets import StaffSockets
@@ -137,6 +142,8 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
         await idle.close()
         await app[ROOMS].close()
         await app[STAFF_WEB].aclose()
+        await app[PORTAL_CODES].aclose()
+        await app[PORTAL_SESSIONS].aclose()
         await app[CALL_HUB].close()
         await clock.close()
         await worker.close()
@@ -246,6 +253,8 @@ def create_app(settings: Settings) -> web.Application:
     app[WEBSOCKETS] = set[web.WebSocketResponse]()
     app[DASHBOARDS] = {}
     app[STAFF_WEB] = StaffWeb()
+    app[PORTAL_CODES], app[PORTAL_SESSIONS] = PortalCodes(), PortalSessions()
+    app[PORTAL_LIMITS] = PortalLimits()
     app[STAFF_SOCKETS] = StaffSockets()
     app[ECHO_PEERS] = EchoPeers(ice_servers=settings.ice_servers, host=settings.host)
     app.cleanup_ctx.append(_resources)

@@ -6,7 +6,7 @@ from aiohttp import web
 
 from tlh.media.echo import EchoPeers
 from tlh.server.metrics import Metrics
-from tlh.server.ratelimit import FailureLimits
+from tlh.server.ratelimit import FailureLimits, PortalLimits
 from tlh.server.settings import Settings
 from tlh.server.staffsockets import StaffSockets
 from tlh.services.callhub import CallHub
@@ -18,6 +18,8 @@ from tlh.services.idle_sessions import IdleSessions
 from tlh.services.link_sessions import LinkSessions
 from tlh.services.links import Outreach
 from tlh.services.outbox import OutboxWorker
+from tlh.services.portal_sessions import PortalSessions
+from tlh.services.portal_signin import PortalCodes
 from tlh.services.reminder_clock import ReminderClock
 from tlh.services.staff_web import StaffWeb
 from tlh.services.waiting import Rooms
@@ -62,3 +64,7 @@ STAFF_SESSION = web.RequestKey("staff_session", str)
 ICE = web.AppKey("ice", IcePlan)
 #: Prometheus metrics: the histograms the server feeds, and the scrape token.
 METRICS = web.AppKey("metrics", Metrics)
+#: The client portal (issue 13): sign-in codes, cookie sessions, sign-in rate limits.
+PORTAL_CODES = web.AppKey("portal_codes", PortalCodes)
+PORTAL_SESSIONS = web.AppKey("portal_sessions", PortalSessions)
+PORTAL_LIMITS = web.AppKey("portal_limits", PortalLimits)

@@ -114,3 +114,14 @@ class FailureLimits:
     bearer_audit: AuditGate = field(default_factory=AuditGate)
     #: One-tap confirm/cancel links of reminders (``/api/v1/actions/*``).
     actions: FailureLimiter = field(default_factory=FailureLimiter)
+
+
+@dataclass
+class PortalLimits:
+    """The client portal's sign-in budgets (issue 13): code requests per address and
+    per network address, and wrong codes per network address (per address the service
+    allows ``MAX_TRIES``). Ten minutes, as long as a code lives."""
+
+    codes_per_address: FailureLimiter = field(default_factory=lambda: FailureLimiter(5, 600.0))
+    codes_per_peer: FailureLimiter = field(default_factory=lambda: FailureLimiter(30, 600.0))
+    wrong_per_peer: FailureLimiter = field(default_factory=lambda: FailureLimiter(20, 600.0))

@@ -178,6 +178,7 @@ async def add_contact(ctx: Context, actor: Actor, client_id: str, new: NewContac
         email=normalise_email(new.email) if new.email else None,
         phone=normalise_phone(new.phone) if new.phone else None,
         reminders=_reminders(new.reminders or []),
+        portal=new.portal,
     )
     return await change_client(
         ctx,

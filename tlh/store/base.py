@@ -22,7 +22,13 @@ import msgspec
 from tlh.domain.action_links import ActionLink
 from tlh.domain.consent import ConsentRecord
 from tlh.domain.links import JoinLink
-from tlh.domain.live_records import LinkSession, RoomRecord, StaffPageSession
+from tlh.domain.live_records import (
+    LinkSession,
+    PortalSeen,
+    PortalSession,
+    RoomRecord,
+    StaffPageSession,
+)
 from tlh.domain.messages import Message
 from tlh.domain.models import (
     Appointment,
@@ -51,6 +57,8 @@ TableName = Literal[
     "staff_sessions",
     "room_entries",
     "action_links",
+    "portal_sessions",
+    "portal_seen",
 ]
 
 #: The record type of each table. Later issues add tables here (links, consents, ...).
@@ -71,6 +79,9 @@ TABLES: dict[str, type[msgspec.Struct]] = {
     "room_entries": RoomRecord,
     # One-tap confirm/cancel links of reminders (tlh.domain.action_links).
     "action_links": ActionLink,
+    # The client portal (issue 13).
+    "portal_sessions": PortalSession,
+    "portal_seen": PortalSeen,
 }
 
 #: Fields with an in-memory index (value -> ids). ``None`` values are not indexed; a
@@ -89,6 +100,7 @@ INDEXED: dict[str, tuple[str, ...]] = {
     "link_sessions": ("hash",),
     "staff_sessions": ("hash",),
     "action_links": ("token_hash", "appointment_id"),
+    "portal_sessions": ("hash", "client_id", "contact_ids", "also_client_ids"),
 }
 
 #: The policy table holds one record under this id.

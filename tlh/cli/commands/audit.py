@@ -62,7 +62,12 @@ def list_(
 #: Characters of each entry's hash shown in the table (the full 64 are in --json).
 HASH_SHOWN = 12
 #: How actors that are not staff members read.
-ACTORS = {"system": "system", "client_link": "client link", "client": "client"}
+ACTORS = {
+    "system": "system",
+    "client_link": "client link",
+    "client": "client",
+    "contact": "contact",
+}
 
 
 def _when(value: object, names: Names) -> str:

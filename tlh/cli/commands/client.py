@@ -175,6 +175,10 @@ def contact_add(
     reminders: Annotated[
         str | None, typer.Option("--reminders", help="Reminders this contact gets: email,sms.")
     ] = None,
+    portal: Annotated[
+        bool,
+        typer.Option("--portal", help="May sign in to the client portal and act for the client."),
+    ] = False,
     json_: JsonOpt = False,
 ) -> None:
     """Add a contact (caregiver) to a client."""
@@ -193,6 +197,7 @@ def contact_add(
             email=email,
             phone=phone,
             reminders=wanted,
+            portal=portal,
         )
         _one(out, changed)
 

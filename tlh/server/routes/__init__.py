@@ -22,6 +22,8 @@ from . import (
     page_strings,
     pages,
     participant_ws,
+    portal,
+    portal_staff,
     practice,
     reports,
     rooms,
@@ -35,6 +37,6 @@ def add_routes(app: web.Application) -> None:
     issue3 = (links, invites, consents, outbox)
     issue4 = (rooms, participant_ws, call_ws, call_links, sessions, reports, link_identity, pages)
     media = (conntest,)
-    issue13 = (actions, page_strings)
+    issue13 = (actions, page_strings, portal, portal_staff)
     for module in (*modules, *issue3, *issue4, *media, *issue13):
         app.router.add_routes(module.routes)

@@ -124,6 +124,13 @@ async def clinician_page(request: web.Request) -> web.Response:
     return _serve(request, "c.html")
 
 
+@routes.get("/p")
+@public
+async def portal_page(request: web.Request) -> web.Response:
+    """The client portal (issue 13): sign-in, upcoming appointments, Join."""
+    return _serve(request, "p.html")
+
+
 @routes.get("/{name:" + ASSET_NAME + "}")
 @public
 async def asset(request: web.Request) -> web.Response:

@@ -1,0 +1,182 @@
+"""Signing in to the client portal with a one-time code (issue 13).
+
+The client types an email address or a mobile number; a 6-digit code goes to it through
+the outbox, valid ``CODE_TTL``, ``MAX_TRIES`` wrong answers per address, then none for ``LOCK_WINDOW``.
+Whether the address is known never shows: the request is answered before anything is
+looked up (the lookup, the code and the message happen in a background task, the same
+work either way but the outbox commit), and an unknown address gets a code too, one that
+no one receives. Codes are kept as SHA-256 hashes, in memory only (a restart forgets
+them: ask for a new one). Rate limits per address and per network address are the
+server's (``tlh.server.routes.portal``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import logging
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from tlh.domain.messages import MessageChannel, MessageKind
+from tlh.errors import RateLimited, Unauthenticated
+from tlh.services.context import Actor, Context, new_id, utcnow
+from tlh.services.links import plain_message
+from tlh.services.outbox import enqueue
+from tlh.services.portal_people import Person, find_person
+
+log = logging.getLogger(__name__)
+
+#: Wrong answers allowed per address before its code is spent and every try refused.
+MAX_TRIES = 5
+CODE_TTL = timedelta(minutes=10)
+#: How long ``MAX_TRIES`` wrong answers lock an address, from the first of them.
+LOCK_WINDOW = timedelta(minutes=10)
+#: Addresses whose codes are remembered at once (the oldest are forgotten first).
+_MAX_PENDING = 10_000
+#: The one answer to a wrong, expired or never-sent code.
+WRONG_CODE = "that code does not match or has expired; ask for a new one"
+LOCKED = "too many tries; ask for a new code in a few minutes"
+#: Who a failed sign-in is audited as (nobody is signed in yet).
+ANONYMOUS = "anonymous"
+
+
+class SignInFailed(Unauthenticated):
+    """A wrong, expired or never-sent code (one answer: nothing about the address leaks)."""
+
+    code = "sign_in_failed"
+
+
+@dataclass
+class _Pending:
+    code_hash: str | None
+    expires: datetime
+    #: Wrong answers since ``tries_since``: a lock lasts one ``LOCK_WINDOW`` from the
+    #: first of them, so nobody can keep an address locked by asking for new codes.
+    tries: int = 0
+    tries_since: datetime | None = None
+
+    def count_from(self, now: datetime) -> int:
+        """The wrong answers that still count at ``now`` (older ones are forgotten)."""
+        if self.tries_since is not None and now - self.tries_since >= LOCK_WINDOW:
+            self.tries, self.tries_since = 0, None
+        return self.tries
+
+    def wrong(self, now: datetime) -> None:
+        """Count one wrong answer."""
+        if self.tries_since is None:
+            self.tries_since = now
+        self.tries += 1
+
+
+def address_key(channel: MessageChannel, address: str) -> str:
+    """What codes and limits are kept under: a hash, not the address itself."""
+    return hashlib.sha256(f"portal:{channel.value}:{address}".encode()).hexdigest()
+
+
+def _code_hash(key: str, code: str) -> str:
+    # Bound to the address, so one address's code never signs in another.
+    return hashlib.sha256(f"{key}:{code}".encode()).hexdigest()
+
+
+class PortalCodes:
+    """Pending sign-in codes by address (hashed), and the tasks sending them.
+
+    ``clock`` is public so tests can move time; it must return aware UTC.
+    """
+
+    def __init__(self, clock: Callable[[], datetime] = utcnow) -> None:
+        self.clock = clock
+        self._pending: dict[str, _Pending] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def request(self, ctx: Context, channel: MessageChannel, address: str, source: str) -> None:
+        """Start sending a code to ``address`` (a normalised email or E.164 number); the
+        caller answers at once, the same whether anyone has that address."""
+        task = asyncio.get_running_loop().create_task(self.send(ctx, channel, address, source))
+        self._tasks.add(task)
+        task.add_done_callback(self._done)
+
+    async def send(self, ctx: Context, channel: MessageChannel, address: str, source: str) -> None:
+        """Make a fresh code for ``address`` (replacing any) and, when the address stands
+        for someone with portal access, queue it through the outbox."""
+        key = address_key(channel, address)
+        person = find_person(ctx, channel, address)
+        code = f"{secrets.randbelow(1_000_000):06d}"
+        now = self.clock()
+        old = self._pending.pop(key, None)
+        if len(self._pending) >= _MAX_PENDING:
+            del self._pending[next(iter(self._pending))]
+        fresh = _Pending(_code_hash(key, code), now + CODE_TTL)
+        if old is not None and old.count_from(now):
+            # A new code does not reset the tries: asking again gives no more guesses.
+            fresh.tries, fresh.tries_since = old.tries, old.tries_since
+        self._pending[key] = fresh
+        message = plain_message(
+            ctx,
+            MessageKind.PORTAL_CODE,
+            channel,
+            to=address,
+            key=f"portal-code:{new_id('c')}",
+            values={"recipient_name": "", "code": code},
+            client_id=_client_of(person),
+            link_id=None,
+        )
+        if person is None:
+            return
+        actor = Actor(
+            kind="client" if person.client_id else "contact", id=person.ids[0], source=source
+        )
+        await enqueue(ctx, actor, [message])
+
+    async def check(
+        self, ctx: Context, channel: MessageChannel, address: str, code: str, source: str
+    ) -> Person:
+        """Whom ``code`` signs in as; a wrong, expired or unsent code is ``SignInFailed``
+        (401) and counted, and past ``MAX_TRIES`` for the address ``RateLimited`` (429);
+        both audited."""
+        key = address_key(channel, address)
+        pending = self._pending.get(key)
+        person = find_person(ctx, channel, address)
+        target = person.ids[0] if person is not None else "unknown"
+        anonymous = Actor(kind="client", id=ANONYMOUS, source=source)
+        now = self.clock()
+        if pending is not None and pending.count_from(now) >= MAX_TRIES:
+            await ctx.audit.append(anonymous, "portal.sign_in.locked", target)
+            raise RateLimited(LOCKED)
+        fresh = pending is not None and now < pending.expires
+        right = (
+            fresh
+            and pending is not None
+            and pending.code_hash is not None
+            and hmac.compare_digest(pending.code_hash, _code_hash(key, code.strip()))
+        )
+        if not right or person is None:
+            if pending is None:
+                # Tries count for addresses nobody sent a code to as well.
+                pending = self._pending[key] = _Pending(None, now + CODE_TTL)
+            pending.wrong(now)
+            await ctx.audit.append(anonymous, "portal.sign_in.failed", target)
+            raise SignInFailed(WRONG_CODE)
+        del self._pending[key]  # one-time: a used code is gone
+        return person
+
+    async def aclose(self) -> None:
+        """Wait for codes being sent (server shutdown, before the store closes)."""
+        while self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    def _done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            exc = task.exception()
+            log.warning("portal sign-in code not sent: %s", type(exc).__name__)
+
+
+def _client_of(person: Person | None) -> str | None:
+    if person is None:
+        return None
+    return person.client_id or (person.contacts[0][0] if person.contacts else None)
