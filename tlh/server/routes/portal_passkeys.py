@@ -1,0 +1,142 @@
+"""Passkeys on the client portal (issue 13): add one after signing in, list and remove
+them, and sign in with one into the same portal session cookie a code gives.
+
+The relying party is the practice's public URL (``[messaging] public_url``; without
+one, this server as the request reached it): its host is the rp id, its origin the
+only one a credential may come from. Failed passkey sign-ins count against the same
+per-network-address budget as wrong codes.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from aiohttp import web
+
+from tlh.api.portal_passkeys import PasskeyAdd, PasskeySignIn
+from tlh.errors import BadRequest, Conflict, Forbidden, RateLimited, Unauthenticated
+from tlh.server.http import ctx, decode, items, max_body, public, respond
+from tlh.server.keys import PORTAL_LIMITS, PORTAL_PASSKEYS, PORTAL_SESSIONS, SETTINGS
+from tlh.server.origin import check_origin, origin_of
+from tlh.services.context import Actor
+from tlh.services.portal_passkeys import RelyingParty, view
+from tlh.services.portal_sessions import COOKIE, COOKIE_MAX_AGE_S
+from tlh.services.portal_views import portal_me
+
+from .portal import portal_principal
+
+routes = web.RouteTableDef()
+
+#: A credential with an attestation certificate chain fits; an assertion is far smaller.
+_ADD_BODY = 16 * 1024
+_SIGN_IN_BODY = 8 * 1024
+_EMPTY_BODY = 1024
+
+
+def relying_party(request: web.Request) -> RelyingParty:
+    """The practice as a WebAuthn relying party (see the module docstring); 409 when
+    its address is an IP address, which passkeys cannot be bound to."""
+    settings = request.app[SETTINGS]
+    url = settings.messaging.public_url or f"{request.scheme}://{request.host}"
+    origin = origin_of(url)
+    host = urlsplit(url).hostname or ""
+    if origin is None or not host or host.replace(".", "").isdigit() or ":" in host:
+        raise Conflict("passkeys need the practice's public address to be a host name")
+    return RelyingParty(id=host, name=ctx(request).policy().practice_name, origin=origin)
+
+
+@routes.post("/api/v1/portal/passkeys/options")
+@public
+@max_body(_EMPTY_BODY)
+async def options_to_add(request: web.Request) -> web.Response:
+    """Registration options for the signed-in person (WebAuthn JSON)."""
+    check_origin(request)
+    principal = portal_principal(request)
+    found = request.app[PORTAL_PASSKEYS].options_to_add(
+        ctx(request), principal, relying_party(request)
+    )
+    return web.Response(text=found, content_type="application/json")
+
+
+@routes.post("/api/v1/portal/passkeys")
+@public
+@max_body(_ADD_BODY)
+async def add(request: web.Request) -> web.Response:
+    """Store the passkey the browser made from those options."""
+    check_origin(request)
+    principal = portal_principal(request)
+    given = await decode(request, PasskeyAdd, invalid=BadRequest)
+    record = await request.app[PORTAL_PASSKEYS].add(
+        ctx(request), principal, given.credential, relying_party(request)
+    )
+    return respond(view(record), 201)
+
+
+@routes.get("/api/v1/portal/passkeys")
+@public
+async def list_(request: web.Request) -> web.Response:
+    """The signed-in person's passkeys (when added, when last used)."""
+    principal = portal_principal(request)
+    found = request.app[PORTAL_PASSKEYS].mine(ctx(request), principal.person)
+    return items([view(r) for r in found])
+
+
+@routes.delete("/api/v1/portal/passkeys/{id}")
+@public
+async def remove(request: web.Request) -> web.Response:
+    """Remove one of the signed-in person's passkeys."""
+    check_origin(request)
+    principal = portal_principal(request)
+    await request.app[PORTAL_PASSKEYS].remove(ctx(request), principal, request.match_info["id"])
+    return web.Response(status=204)
+
+
+def _not_blocked(request: web.Request) -> None:
+    limits = request.app[PORTAL_LIMITS]
+    peer = request.remote or ""
+    if limits.wrong_per_peer.blocked(peer):
+        raise limits.wrong_per_peer.refusal(peer)
+
+
+@routes.post("/api/v1/portal/passkeys/sign-in-options")
+@public
+@max_body(_EMPTY_BODY)
+async def options_to_sign_in(request: web.Request) -> web.Response:
+    """Authentication options (WebAuthn JSON) with a fresh single-use challenge."""
+    check_origin(request)
+    _not_blocked(request)
+    found = request.app[PORTAL_PASSKEYS].options_to_sign_in(relying_party(request))
+    return web.Response(text=found, content_type="application/json")
+
+
+@routes.post("/api/v1/portal/passkeys/sign-in")
+@public
+@max_body(_SIGN_IN_BODY)
+async def sign_in(request: web.Request) -> web.Response:
+    """Trade a passkey's assertion for a portal session cookie."""
+    check_origin(request)
+    _not_blocked(request)
+    peer = request.remote or ""
+    c = ctx(request)
+    try:
+        given = await decode(request, PasskeySignIn, invalid=BadRequest)
+        person = await request.app[PORTAL_PASSKEYS].sign_in(
+            c, given.credential, relying_party(request), peer
+        )
+    except (BadRequest, Unauthenticated, Forbidden, RateLimited):
+        request.app[PORTAL_LIMITS].wrong_per_peer.fail(peer)
+        raise
+    sessions = request.app[PORTAL_SESSIONS]
+    session = await sessions.open(c, person, Actor(kind=person.kind, id=person.ids[0], source=peer))
+    response = respond(await portal_me(c, sessions.principal(c, session, peer)))
+    # The same cookie as a code sign-in (tlh.server.routes.portal.sign_in).
+    response.set_cookie(
+        COOKIE,
+        session,
+        httponly=True,
+        secure=True,
+        samesite="Strict",
+        path="/",
+        max_age=COOKIE_MAX_AGE_S,
+    )
+    return response
