@@ -207,6 +207,8 @@ async def test_malformed_bodies_are_one_line_400s(practice: Practice) -> None:
         assert response.status == 400, answer
         assert answer["error"]["code"] == "bad_request"
         assert "\n" not in answer["error"]["message"]
+    failed = [e for e in await _audit(practice) if e["action"].startswith("portal.passkey.failed")]
+    assert [e["action"] for e in failed] == ["portal.passkey.failed.bad_request"] * 4
 
 
 async def test_an_expired_challenge_and_a_foreign_page_are_refused(practice: Practice) -> None:
@@ -287,3 +289,24 @@ async def test_an_ip_address_cannot_be_a_relying_party(tmp_path: Path, aiohttp_c
     body = await response.json()
     assert (response.status, body["error"]["code"]) == (409, "conflict")
     assert "host name" in body["error"]["message"]
+
+
+async def test_a_caregiver_adds_a_passkey_and_signs_in_for_their_client(
+    practice: Practice,
+) -> None:
+    client_id = await add_client(practice, email=None, phone="+12025550178")
+    status, made = await practice.call(
+        "POST",
+        f"/api/v1/clients/{client_id}/contacts",
+        json={"name": "Pat Parent", "email": "pat@example.org", "portal": True},
+    )
+    assert status == 201, made
+    authenticator = await _added(practice, await signed_in(practice, "pat@example.org"))
+    response = await _sign_in(practice, await _assertion(practice, authenticator))
+    assert response.status == 200
+    body = await response.json()
+    assert body["kind"] == "contact"
+    assert [c["id"] for c in body["clients"]] == [client_id]
+    [record] = practice.client.app[STORE].all("portal_passkeys")
+    assert record.client_id is None
+    assert record.contact_client_ids == (client_id,)

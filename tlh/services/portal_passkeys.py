@@ -315,12 +315,19 @@ class PortalPasskeys:
                 raise PasskeyUnknown("this passkey is not on file; sign in with a code")
             target = record.id
             async with ctx.store.locked(f"passkey:{record.credential_id}"):
-                record = await self._verify(ctx, record, credential, client_data, rp)
+                record = await self._verify(ctx, record, credential, client_data, rp, source)
         except (BadRequest, Unauthenticated, Forbidden) as exc:
             # The reason is in the action (``portal.passkey.failed.passkey_expired``).
             await ctx.audit.append(anonymous, f"portal.passkey.failed.{exc.code}", target)
             raise
         return _person(record)
+
+    @staticmethod
+    async def refused(ctx: Context, code: str, source: str) -> None:
+        """Audit a passkey sign-in refused before it reached ``sign_in`` (a body that is
+        not a credential), as ``portal.passkey.failed.<code>``."""
+        anonymous = Actor(kind="client", id=ANONYMOUS, source=source)
+        await ctx.audit.append(anonymous, f"portal.passkey.failed.{code}", "unknown")
 
     async def _verify(
         self,
@@ -329,6 +336,7 @@ class PortalPasskeys:
         credential: Assertion,
         client_data: dict[str, Any],
         rp: RelyingParty,
+        source: str,
     ) -> PortalPasskey:
         """Check the signature and counter, then the person's access; store the new
         counter and when it was used (audited ``portal.passkey.use``)."""
@@ -356,7 +364,7 @@ class PortalPasskeys:
         used = msgspec.structs.replace(
             current, sign_count=verified.new_sign_count, last_used_at=self.clock()
         )
-        who = Actor(kind=person.kind, id=person.ids[0], source="")
+        who = Actor(kind=person.kind, id=person.ids[0], source=source)
         await ctx.store.commit(
             [Put(TABLE, used)], audit=[note(who, "portal.passkey.use", used.id, *person.ids)]
         )

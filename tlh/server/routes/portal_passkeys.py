@@ -118,11 +118,14 @@ async def sign_in(request: web.Request) -> web.Response:
     _not_blocked(request)
     peer = request.remote or ""
     c = ctx(request)
+    passkeys = request.app[PORTAL_PASSKEYS]
     try:
-        given = await decode(request, PasskeySignIn, invalid=BadRequest)
-        person = await request.app[PORTAL_PASSKEYS].sign_in(
-            c, given.credential, relying_party(request), peer
-        )
+        try:
+            given = await decode(request, PasskeySignIn, invalid=BadRequest)
+        except BadRequest as exc:
+            await passkeys.refused(c, exc.code, peer)
+            raise
+        person = await passkeys.sign_in(c, given.credential, relying_party(request), peer)
     except (BadRequest, Unauthenticated, Forbidden, RateLimited):
         request.app[PORTAL_LIMITS].wrong_per_peer.fail(peer)
         raise
