@@ -29,14 +29,20 @@ def _email() -> str:
     return f"portal-{secrets.token_hex(4)}@example.org"
 
 
+def _plain(raw: bytes) -> str:
+    """The plain-text part of an email file."""
+    body = message_from_bytes(raw, policy=policy.default).get_body(("plain",))
+    assert body is not None
+    return str(body.get_content())
+
+
 async def _delivered_text(live: Live, message_id: str) -> str:
     """The plain text of a delivered email (the file transport's mail drop)."""
     path = mail_drop_dir(live.data_dir) / f"{message_id}.eml"
     async with asyncio.timeout(10):
         while not path.exists():
             await asyncio.sleep(0.05)  # the worker writes it; bounded by the timeout
-    mail = message_from_bytes(path.read_bytes(), policy=policy.default)
-    return str(mail.get_body(("plain",)).get_content())  # type: ignore[attr-defined]
+    return _plain(path.read_bytes())
 
 
 async def _sign_in(live: Live, address: str) -> str:
@@ -53,8 +59,9 @@ async def _sign_in(live: Live, address: str) -> str:
                 for path in set(drop.glob("*.eml")) - before:
                     mail = message_from_bytes(path.read_bytes(), policy=policy.default)
                     if address in str(mail["To"]) and "sign-in code" in str(mail["Subject"]):
-                        text = mail.get_body(("plain",)).get_content()  # type: ignore[attr-defined]
-                        code = re.search(r"\b(\d{6})\b", text).group(1)  # type: ignore[union-attr]
+                        found = re.search(r"\b(\d{6})\b", _plain(path.read_bytes()))
+                        assert found is not None
+                        code = found.group(1)
                 await asyncio.sleep(0.05)  # polled, bounded by the timeout
         body = {"address": address, "code": code}
         async with http.post(f"{live.url}/api/v1/portal/sign-in", json=body) as r:

@@ -68,14 +68,32 @@ async def _practice_with_a_visit(server: LiveServer, start: datetime) -> str:
     return str(made["items"][0]["id"])
 
 
+async def _portal_page(browser: Any) -> Any:
+    """A 360x640 page whose browser runs in UTC (the practice is in New York), with the
+    camera granted and its script errors kept (as ``new_page``)."""
+    context = await browser.new_context(viewport={"width": 360, "height": 640}, timezone_id="UTC")
+    await context.grant_permissions(["camera", "microphone"])
+    page = await context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.js_errors = errors
+    return page
+
+
+def _plain(raw: bytes) -> str:
+    """The plain-text part of an email file."""
+    body = message_from_bytes(raw, policy=policy.default).get_body(("plain",))
+    assert body is not None
+    return str(body.get_content())
+
+
 def _codes(drop: Path) -> dict[str, str]:
     """Sign-in codes in the mail drop, by file name."""
     found: dict[str, str] = {}
     for path in drop.glob("*.eml") if drop.exists() else []:
         mail = message_from_bytes(path.read_bytes(), policy=policy.default)
         if "sign-in code" in str(mail["Subject"]):
-            body = mail.get_body(("plain",))  # type: ignore[attr-defined]
-            code = re.search(r"\b(\d{6})\b", body.get_content())
+            code = re.search(r"\b(\d{6})\b", _plain(path.read_bytes()))
             if code:
                 found[path.name] = code.group(1)
     return found
@@ -97,7 +115,7 @@ async def test_sign_in_see_the_notice_and_join_into_the_waiting_room(
     start = datetime.now(UTC) + timedelta(minutes=12)
     await _practice_with_a_visit(live_server, start)
     drop = mail_drop_dir(live_server.data_dir)
-    page = await new_page(browser, 360, 640)
+    page = await _portal_page(browser)
     await page.clock.install()
     await page.goto(f"{live_server.url}/p")
     await page.get_by_role("heading", name="Sign in").wait_for(timeout=10_000)
@@ -130,6 +148,8 @@ async def test_sign_in_see_the_notice_and_join_into_the_waiting_room(
     assert "With Dr. Lee" in text
     assert "Video (telehealth)" in text
     assert "Confirmed" in text
+    # The browser runs in UTC, the practice in New York: both times, the practice's named.
+    assert "practice time (America/New_York)" in text
     assert await card.get_by_role("button", name="Join").is_enabled()
     assert not await page.locator("#notice").is_visible()
     await assert_accessible(page, "portal home")
@@ -188,4 +208,42 @@ async def test_signed_out_everywhere_and_an_unknown_address_reads_the_same(
     await assert_accessible(page, "portal signed out")
     status = await page.evaluate("async () => (await fetch('/api/v1/portal/me')).status")
     assert status == 401
+    assert page.js_errors == []
+
+
+async def test_portal_required_an_emailed_link_signs_in_first_then_joins(
+    live_server: LiveServer, browser: Any
+) -> None:
+    appt_id = await _practice_with_a_visit(live_server, datetime.now(UTC) + timedelta(minutes=5))
+    drop = mail_drop_dir(live_server.data_dir)
+    async with aiohttp.ClientSession(headers=live_server.auth) as http:
+        url = live_server.url
+        async with http.patch(f"{url}/api/v1/practice", json={"portal_required": True}) as r:
+            assert r.status == 200
+        status, sent = await post_json(http, f"{url}/api/v1/invites", {"appointment_id": appt_id})
+        assert status == 201, sent
+    invitation = drop / f"{sent['messages'][0]['id']}.eml"
+    async with asyncio.timeout(10):
+        while not invitation.exists():
+            await asyncio.sleep(0.05)  # the outbox worker writes it; bounded
+    text = _plain(invitation.read_bytes())
+    link = re.search(r"(http\S+/j#[A-Za-z0-9_-]+)", text)
+    assert link
+
+    page = await new_page(browser, 360, 640)
+    await page.goto(link.group(1))
+    await page.get_by_role("heading", name="Sign in").wait_for(timeout=10_000)
+    assert page.url == f"{live_server.url}/p"  # no token, no appointment id left in it
+    note = await page.locator("#signin-note").text_content() or ""
+    assert "sign in before you join" in note
+    await page.locator("#address").fill("ana@example.org")
+    await page.get_by_role("button", name="Send me a code").click()
+    await page.get_by_role("heading", name="Enter your code").wait_for(timeout=10_000)
+    await page.locator("#code-input").fill(await _code_from_mail_drop(drop, {}))
+    await page.get_by_role("button", name="Sign in").click()
+    # Signed in, the portal goes on to that appointment's join: the device check.
+    await page.get_by_role("heading", name="Check your camera and microphone").wait_for(
+        timeout=10_000
+    )
+    assert "#" not in page.url
     assert page.js_errors == []

@@ -210,3 +210,33 @@ async def test_a_session_survives_a_restart_of_the_server(
         p.read_text(errors="replace") for p in practice.data_dir.rglob("*") if p.is_file()
     )
     assert cookie not in stored
+
+
+async def test_wrong_codes_are_limited_per_network_address_too(practice: Practice) -> None:
+    # Guessing across many addresses from one place: 20 wrong codes, then 429 for all.
+    answers = [
+        (await sign_in(practice, f"guess{n}@example.org", "123456")).status for n in range(21)
+    ]
+    assert answers == [401] * 20 + [429]
+    await add_client(practice)
+    assert (await sign_in(practice, "ana@example.org", "123456")).status == 429
+
+
+async def test_revoked_access_signs_out_and_sends_no_more_codes(practice: Practice) -> None:
+    client_id = await add_client(practice)
+    cookie = await signed_in(practice, "ana@example.org")
+    status, done = await practice.call(
+        "POST", "/api/v1/portal/revoke", json={"client_id": client_id}
+    )
+    assert (status, done) == (200, {"sessions_ended": 1})
+    assert (await me(practice, cookie)).status == 401
+    before = len(_portal_codes(practice))
+    asked = await ask_code(practice, "ana@example.org")
+    assert asked.status == 202  # the same answer as ever
+    await practice.client.app[PORTAL_CODES].aclose()
+    assert len(_portal_codes(practice)) == before
+    # A clinician may not revoke or invite (admins and schedulers do).
+    status, _ = await practice.call(
+        "POST", "/api/v1/portal/invite", role="clinician", json={"client_id": client_id}
+    )
+    assert status == 403

@@ -10,7 +10,14 @@ from tlh.domain.links import Channel, JoinLink
 from tlh.server.keys import STORE
 
 from .conftest import Practice
-from .outreach_helpers import add_appointment, add_client, add_clinician, redeem
+from .outreach_helpers import (
+    add_appointment,
+    add_client,
+    add_clinician,
+    delivered_token,
+    redeem,
+    token_in,
+)
 from .portal_helpers import headers, signed_in
 
 
@@ -131,3 +138,40 @@ async def test_an_in_person_or_cancelled_visit_shows_why_it_cannot_be_joined(
     assert (listed["join_blocked"], listed.get("join_opens_at")) == ("in person", None)
     answer = await _join(practice, cookie, in_person["id"])
     assert answer.status == 409
+
+
+async def test_portal_required_sends_an_emailed_link_through_portal_sign_in_first(
+    practice: Practice,
+) -> None:
+    status, _ = await practice.call("PATCH", "/api/v1/practice", json={"portal_required": True})
+    assert status == 200
+    client_id = await add_client(practice)
+    appt = await add_appointment(practice, client_id, datetime.now(UTC) + timedelta(minutes=5))
+    status, sent = await practice.call(
+        "POST", "/api/v1/invites", json={"appointment_id": appt["id"]}
+    )
+    assert status == 201, sent
+    token = await delivered_token(practice, sent["messages"][0]["id"])
+
+    first = await redeem(practice, token)
+    assert first.status == 200
+    body = await first.json()
+    assert (body["next"], body["appointment_id"]) == ("portal", appt["id"])
+    assert "__Host-tlh_link" not in first.cookies  # no link session before sign-in
+
+    # Signed in to the portal as that client, the same link goes on as usual.
+    cookie = await signed_in(practice, "ana@example.org")
+    again = await redeem(practice, token, Cookie=f"__Host-tlh_portal={cookie}")
+    assert again.status == 200
+    assert (await again.json())["next"] in ("consent", "waiting")
+    assert "__Host-tlh_link" in again.cookies
+
+    # A link the staff copied by hand, and the portal's own, are not sent round again.
+    status, copied = await practice.call(
+        "POST", "/api/v1/invites/link", json={"appointment_id": appt["id"]}
+    )
+    assert status == 201
+    assert (await (await redeem(practice, token_in(copied["url"]))).json())["next"] != "portal"
+    joined = await _join(practice, cookie, appt["id"])
+    portal_token = (await joined.json())["token"]
+    assert (await (await redeem(practice, portal_token)).json())["next"] != "portal"

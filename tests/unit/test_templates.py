@@ -53,8 +53,12 @@ def test_packaged_consent_form_equals_the_config_copy() -> None:
     assert default_consent_path().read_bytes() == CONFIG_CONSENT.read_bytes()
 
 
-#: Kinds whose messages carry a link (the identity code does not: tests/unit/test_identity_templates.py).
-LINK_KINDS = [k for k in MessageKind if k is not MessageKind.IDENTITY_CODE]
+#: Kinds whose messages carry a join link (the identity code does not:
+#: tests/unit/test_identity_templates.py; the portal's: tests/unit/test_portal_templates.py).
+PORTAL_KINDS = (MessageKind.PORTAL_CODE, MessageKind.PORTAL_INVITE)
+LINK_KINDS = [
+    k for k in MessageKind if k is not MessageKind.IDENTITY_CODE and k not in PORTAL_KINDS
+]
 #: Kinds that tell of a link that stopped working, and offer none.
 NO_LINK_KINDS = (MessageKind.CANCELLATION, MessageKind.IN_PERSON)
 

@@ -17,7 +17,8 @@ from tlh.domain.messages import MessageChannel
 from tlh.domain.models import IdentityCheck
 
 #: Where the page goes next.
-NextStep = Literal["identity", "consent", "waiting"]
+#: ``portal``: the practice requires portal sign-in first (``portal_required``, issue 13).
+NextStep = Literal["identity", "consent", "waiting", "portal"]
 
 
 class Redeem(msgspec.Struct, frozen=True, kw_only=True):
@@ -37,6 +38,8 @@ class LinkRedeemed(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True
     opens_at: datetime | None = None  # an early link: when its window opens
     starts_at: datetime | None = None
     starts_local: str | None = None  # "Monday 02 March, 14:00" in the practice's zone
+    #: With ``next: "portal"``: the appointment the portal joins once signed in.
+    appointment_id: str | None = None
 
 
 class LinkState(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):

@@ -13,7 +13,14 @@ from __future__ import annotations
 from datetime import datetime
 
 from tlh.api.portal import PortalAppointment
-from tlh.domain.links import DEAD_STATUSES, Channel, ParticipantKind, join_link_validity
+from tlh.domain.links import (
+    DEAD_STATUSES,
+    Channel,
+    JoinLink,
+    LinkPurpose,
+    ParticipantKind,
+    join_link_validity,
+)
 from tlh.domain.models import Appointment, Kind, Modality
 from tlh.domain.window import join_window
 from tlh.errors import Conflict, NotFound
@@ -115,3 +122,22 @@ async def join(ctx: Context, principal: Principal, appt_id: str) -> str:
     )
     await store_links(ctx, actor, [made.link])
     return made.token
+
+
+#: Links that reached their holder in a message: the ones ``portal_required`` gates.
+_SENT_CHANNELS = frozenset({Channel.EMAIL, Channel.SMS})
+
+
+def portal_first(ctx: Context, link: JoinLink, principal: Principal | None) -> bool:
+    """Whether this join link must lead to portal sign-in first (policy
+    ``portal_required``): a client's or contact's appointment link sent by email or text,
+    opened by someone not signed in to the portal for that client. Links the portal
+    mints itself (``Channel.PORTAL``), guests' and staff-copied links go straight on."""
+    return (
+        ctx.policy().portal_required
+        and link.purpose is LinkPurpose.JOIN
+        and link.channel in _SENT_CHANNELS
+        and link.participant in (ParticipantKind.CLIENT, ParticipantKind.CONTACT)
+        and link.appointment_id is not None
+        and not (principal is not None and principal.acts_for(link.client_id))
+    )

@@ -20,6 +20,7 @@ from tlh.domain.links import (
     JoinLink,
     LinkPurpose,
     ParticipantKind,
+    Redeemable,
     RedeemState,
     invalid_reason,
 )
@@ -30,9 +31,17 @@ from tlh.server.http import ctx, decode, max_body, public, respond
 from tlh.server.keys import FAILURES, LINK_SESSIONS
 from tlh.server.origin import check_origin
 from tlh.server.ratelimit import FailureLimiter
+from tlh.server.routes.portal import signed_in
 from tlh.services import audiences, consent, identity
-from tlh.services.context import Actor
-from tlh.services.links import appointment_of, find_by_token, get_link, outreach_of, redeemable
+from tlh.services.context import Actor, Context
+from tlh.services.links import (
+    appointment_of,
+    find_by_token,
+    get_link,
+    outreach_of,
+    redeemable,
+)
+from tlh.services.portal_visits import portal_first
 
 routes = web.RouteTableDef()
 
@@ -128,6 +137,10 @@ async def redeem(request: web.Request) -> web.Response:
         return await refuse_redemption(
             request, failures, "client_link", "link.redeem.failed", invalid_link(policy, why)
         )
+    if portal_first(c, link, signed_in(request)):
+        # The practice requires portal sign-in first: no link session; the page goes to
+        # /p, which joins this appointment once its holder has signed in (issue 13).
+        return respond(portal_answer(c, link, verdict))
     who = Actor(kind="client_link", id=link.id, source=peer)
     session = await request.app[LINK_SESSIONS].open(link.id, who)  # audits link.redeem
     c.events.publish(
@@ -159,6 +172,19 @@ async def redeem(request: web.Request) -> web.Response:
         max_age=int(request.app[LINK_SESSIONS].ttl_s),
     )
     return response
+
+
+def portal_answer(c: Context, link: JoinLink, verdict: Redeemable) -> LinkRedeemed:
+    """What a link that must go through portal sign-in first answers (issue 13)."""
+    policy = c.policy()
+    return LinkRedeemed(
+        purpose=link.purpose,
+        state=verdict.state,
+        practice_name=policy.practice_name,
+        timezone=policy.timezone,
+        next="portal",
+        appointment_id=link.appointment_id,
+    )
 
 
 def next_step(request: web.Request, link: JoinLink, *, verified: bool = False) -> NextStep:

@@ -19,7 +19,7 @@ from tlh.api.portal import (
     SignIn,
     SignOut,
 )
-from tlh.errors import RateLimited
+from tlh.errors import RateLimited, Unauthenticated
 from tlh.server.http import ctx, decode, items, max_body, public, respond
 from tlh.server.keys import PORTAL_CODES, PORTAL_LIMITS, PORTAL_SESSIONS
 from tlh.server.origin import check_origin
@@ -47,6 +47,14 @@ def portal_principal(request: web.Request) -> Principal:
     call ``check_origin(request)``."""
     sessions = request.app[PORTAL_SESSIONS]
     return sessions.principal(ctx(request), request.cookies.get(COOKIE), request.remote or "")
+
+
+def signed_in(request: web.Request) -> Principal | None:
+    """``portal_principal`` for a page that may or may not be signed in (``None``)."""
+    try:
+        return portal_principal(request)
+    except Unauthenticated:
+        return None
 
 
 def _limited(limiter_key: str, request: web.Request, *, per_address: bool) -> None:

@@ -296,6 +296,12 @@ async function start() {
   }
   link = data;
   $("practice").textContent = data.practice_name;
+  if (data.next === "portal") {
+    // The practice asks for portal sign-in first; the portal then joins this appointment.
+    sessionStorage.removeItem("tlh-link");
+    location.replace(`/p#join=${encodeURIComponent(data.appointment_id)}`);
+    return;
+  }
   if (data.purpose === "consent") {
     const decision = await consentStep({ show: () => show("consent"), problem });
     if (decision === "declined") declined();

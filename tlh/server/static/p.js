@@ -12,6 +12,8 @@ import { differs, zoneNote } from "./p_time.js";
 const SECTIONS = ["loading", "signin", "code", "home"];
 const TICK_MS = 5_000;      // Join buttons and the notice follow the clock
 const REFRESH_MS = 60_000;  // the list itself is fetched again each minute
+// An emailed link sent here first (policy portal_required): /p#join=APPOINTMENT_ID.
+const JOIN_KEY = "tlh-portal-join";
 
 let appts = [];
 let timers = [];
@@ -32,6 +34,11 @@ const portal = {
     portal.show("home");
     await portal.refresh();
     startTimers();
+    const pending = sessionStorage.getItem(JOIN_KEY);
+    if (pending) {
+      sessionStorage.removeItem(JOIN_KEY);
+      await portal.join({ id: pending });
+    }
   },
   async refresh() {
     const { status, data } = await call("GET", "/api/v1/portal/appointments");
@@ -99,7 +106,17 @@ async function signOut(everywhere) {
   $("home-error").hidden = false;
 }
 
+// Keep an appointment to join after sign-in, and clear it from the address bar.
+function pendingJoin() {
+  const found = /^#join=([A-Za-z0-9_-]{1,100})$/.exec(location.hash);
+  if (!found) return false;
+  sessionStorage.setItem(JOIN_KEY, found[1]);
+  history.replaceState(null, "", location.pathname);
+  return true;
+}
+
 async function start() {
+  const joining = pendingJoin();
   setUpSignIn(portal);
   for (const add of hooks.signInOptions) add($("signin-extra"), portal);
   for (const add of hooks.homeParts) add($("home-extra"), portal);
@@ -107,7 +124,7 @@ async function start() {
   $("sign-out-all").addEventListener("click", () => signOut(true));
   const { status, data } = await call("GET", "/api/v1/portal/me");
   if (status === 200) await portal.signedIn(data);
-  else signedOut("");
+  else signedOut(joining ? "Your practice asks you to sign in before you join your session." : "");
 }
 
 // After every module script of the page ran (they may add hooks), before first paint.
