@@ -10,6 +10,7 @@ as http://localhost (a secure context) and that is its public URL, the relying p
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -176,7 +177,10 @@ async def test_a_passkey_from_the_address_fields_autofill_signs_in(
     await first.get_by_role("heading", name="Sign in").wait_for(timeout=10_000)
     assert await first.locator("#address").get_attribute("autocomplete") == "username webauthn"
     await _signed_in_with_a_code(first, server)
-    await first.get_by_role("button", name="Add a passkey", exact=True).click()
+    await first.get_by_role("button", name="Not now").click()
+    assert await first.locator("#passkey-offer").is_hidden()
+    await first.locator("#passkey-manage summary").click()
+    await first.get_by_role("button", name="Add a passkey on this device").click()
     await first.locator("#passkey-status").filter(has_text="Passkey added").wait_for(timeout=10_000)
     held = await cdp.send("WebAuthn.getCredentials", {"authenticatorId": authenticator})
     [credential] = held["credentials"]
@@ -193,4 +197,13 @@ async def test_a_passkey_from_the_address_fields_autofill_signs_in(
     join = page.locator("#appointments li").first.get_by_role("button", name="Join")
     await join.wait_for(timeout=10_000)
     assert await join.is_enabled()
+
+    # Removing it: gone from the list (the server then refuses it: tests/server).
+    await page.locator("#passkey-manage summary").click()
+    await page.get_by_role("button", name=re.compile(r"^Remove passkey 1, added ")).click()
+    await (
+        page.locator("#passkey-status").filter(has_text="Passkey removed").wait_for(timeout=10_000)
+    )
+    assert await page.locator("#passkey-list li").count() == 0
+    await assert_accessible(page, "portal passkey removed")
     assert page.js_errors == []

@@ -310,3 +310,16 @@ async def test_a_caregiver_adds_a_passkey_and_signs_in_for_their_client(
     [record] = practice.client.app[STORE].all("portal_passkeys")
     assert record.client_id is None
     assert record.contact_client_ids == (client_id,)
+
+
+async def test_adding_a_passkey_needs_a_recent_sign_in(practice: Practice) -> None:
+    await add_client(practice)
+    cookie = await signed_in(practice, "ana@example.org")
+    passkeys = practice.client.app[PORTAL_PASSKEYS]
+    was = passkeys.clock
+    passkeys.clock = lambda: was() + timedelta(minutes=16)
+    status, body = await _call(practice, "POST", "/api/v1/portal/passkeys/options", cookie)
+    assert (status, body["error"]["code"]) == (403, "passkey_reauth")
+    passkeys.clock = was
+    status, _ = await _call(practice, "POST", "/api/v1/portal/passkeys/options", cookie)
+    assert status == 200

@@ -44,6 +44,7 @@ from webauthn.helpers.structs import (
 )
 
 from tlh.api.portal_passkeys import Assertion, NewCredential, PortalPasskeyView
+from tlh.domain.live_records import PortalSession
 from tlh.domain.passkeys import PortalPasskey
 from tlh.errors import BadRequest, Conflict, Forbidden, NotFound, Unauthenticated
 from tlh.services.context import Actor, Context, new_id, utcnow
@@ -54,6 +55,9 @@ TABLE = "portal_passkeys"
 CHALLENGE_TTL = timedelta(minutes=5)
 #: Challenges remembered at once (the oldest are forgotten first).
 _MAX_PENDING = 10_000
+#: How recent the sign-in must be to add a passkey: a passkey is a lasting way in, so a
+#: session left open on a shared device cannot mint one for someone else later.
+FRESH_FOR = timedelta(minutes=15)
 #: Passkeys one person may keep.
 MAX_PER_PERSON = 20
 #: What the authenticator shows as the account (see the module docstring: no name).
@@ -85,6 +89,12 @@ class PasskeyRevoked(Unauthenticated):
     """The passkey is valid but its person's portal access is off."""
 
     code = "passkey_revoked"
+
+
+class PasskeyStale(Forbidden):
+    """Adding a passkey needs a recent sign-in (``FRESH_FOR``)."""
+
+    code = "passkey_reauth"
 
 
 class PasskeyOrigin(Forbidden):
@@ -209,9 +219,13 @@ class PortalPasskeys:
     # -- adding a passkey (signed in) --
 
     def options_to_add(self, ctx: Context, principal: Principal, rp: RelyingParty) -> str:
-        """Registration options (WebAuthn JSON) for the signed-in person: their user
+        """Registration options (WebAuthn JSON) for the signed-in person (signed in
+        within ``FRESH_FOR``, else ``PasskeyStale``, 403): their user
         handle (random, the same for all their passkeys), a neutral label, their
         passkeys excluded, a discoverable credential with user verification."""
+        session = ctx.store.get("portal_sessions", principal.session_id)
+        if not isinstance(session, PortalSession) or self.clock() - session.created_at > FRESH_FOR:
+            raise PasskeyStale("to add a passkey, sign out and sign in again first")
         existing = self.mine(ctx, principal.person)
         if len(existing) >= MAX_PER_PERSON:
             raise Conflict(f"you have {MAX_PER_PERSON} passkeys; remove one to add another")

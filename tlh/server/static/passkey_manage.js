@@ -1,5 +1,5 @@
 // Once signed in: the offer to add a passkey ("Sign in with one tap next time") right
-// after a code sign-in, or while the person has none; and the list of their passkeys
+// after a code sign-in (unless "Not now" on this device); and the list of their passkeys
 // (added, last used) with a Remove button each.
 
 import { $, call, errorText } from "./api.js";
@@ -106,6 +106,7 @@ export function setUpManage(container, portal, { el, browserError, stopAutofill 
     if (!(await load())) return;
     let dismissed = false;
     try { dismissed = localStorage.getItem(LATER) === "1"; } catch { /* storage off */ }
-    offer.hidden = !(byCode || (mine.length === 0 && !dismissed));
+    // Only right after a code sign-in: adding needs a recent sign-in (the server's rule).
+    offer.hidden = !byCode || dismissed;
   };
 }
