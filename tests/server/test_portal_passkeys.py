@@ -323,3 +323,16 @@ async def test_adding_a_passkey_needs_a_recent_sign_in(practice: Practice) -> No
     passkeys.clock = was
     status, _ = await _call(practice, "POST", "/api/v1/portal/passkeys/options", cookie)
     assert status == 200
+
+
+async def test_a_family_sharing_one_address_signs_in_for_both(practice: Practice) -> None:
+    first = await add_client(practice)
+    second = await add_client(practice, name="Kit Client", email="ana@example.org")
+    authenticator = await _added(practice, await signed_in(practice, "ana@example.org"))
+    response = await _sign_in(practice, await _assertion(practice, authenticator))
+    assert response.status == 200
+    assert {c["id"] for c in (await response.json())["clients"]} == {first, second}
+    # Revoking the second removes the shared passkey (it stands for both).
+    status, _ = await practice.call("POST", "/api/v1/portal/revoke", json={"client_id": second})
+    assert status == 200
+    assert list(practice.client.app[STORE].all("portal_passkeys")) == []

@@ -240,3 +240,30 @@ async def test_revoked_access_signs_out_and_sends_no_more_codes(practice: Practi
         "POST", "/api/v1/portal/invite", role="clinician", json={"client_id": client_id}
     )
     assert status == 403
+
+
+async def test_a_locked_address_opens_again_after_the_lock_window(practice: Practice) -> None:
+    await add_client(practice)
+    for _ in range(MAX_TRIES):
+        assert (await sign_in(practice, "ana@example.org", "999999")).status == 401
+    assert (await sign_in(practice, "ana@example.org", "999999")).status == 429
+    # Ten minutes on, someone guessing cannot keep the client out for ever.
+    _later(practice, PORTAL_CODES, 10)
+    sub = practice.client.app[BUS].subscribe()
+    await ask_code(practice, "ana@example.org")
+    code = await code_sent(practice, sub)
+    sub.close()
+    assert (await sign_in(practice, "ana@example.org", code)).status == 200
+
+
+async def test_idle_sessions_are_swept_from_the_store_by_the_next_sign_in(
+    practice: Practice,
+) -> None:
+    await add_client(practice)
+    await add_client(practice, name="Bo Client", email="bo@example.org")
+    await signed_in(practice, "ana@example.org")
+    _later(practice, PORTAL_SESSIONS, 31)
+    await signed_in(practice, "bo@example.org")
+    kept = list(practice.client.app[STORE].all("portal_sessions"))
+    assert len(kept) == 1
+    assert "portal.idle" in await _audit_actions(practice)

@@ -175,3 +175,33 @@ async def test_portal_required_sends_an_emailed_link_through_portal_sign_in_firs
     joined = await _join(practice, cookie, appt["id"])
     portal_token = (await joined.json())["token"]
     assert (await (await redeem(practice, portal_token)).json())["next"] != "portal"
+
+
+async def test_clients_sharing_one_email_address_are_all_seen_by_its_holder(
+    practice: Practice,
+) -> None:
+    parent = await add_client(practice, name="Ana Client", email="family@example.org")
+    child = await add_client(practice, name="Kid Client", email="family@example.org")
+    soon = datetime.now(UTC) + timedelta(minutes=5)
+    await add_clinician(practice)
+    mine = await add_appointment(practice, parent, soon)
+    theirs = await add_appointment(practice, child, soon, clinicians=["kim@example.org"])
+    cookie = await signed_in(practice, "family@example.org")
+    me = await (
+        await practice.client.get("/api/v1/portal/me", headers=headers(practice, cookie))
+    ).json()
+    assert {(c["id"], c["relation"]) for c in me["clients"]} == {
+        (parent, "self"),
+        (child, "self"),
+    }
+    listed = {a["id"] for a in await _appointments(practice, cookie)}
+    assert listed == {mine["id"], theirs["id"]}
+    assert (await _join(practice, cookie, theirs["id"])).status == 201
+    # Revoking one ends the session; signed in again, the other is still theirs.
+    status, done = await practice.call("POST", "/api/v1/portal/revoke", json={"client_id": child})
+    assert (status, done) == (200, {"sessions_ended": 1})
+    again = await signed_in(practice, "family@example.org")
+    me = await (
+        await practice.client.get("/api/v1/portal/me", headers=headers(practice, again))
+    ).json()
+    assert [c["id"] for c in me["clients"]] == [parent]

@@ -30,5 +30,7 @@ class PortalPasskey(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     contact_ids: tuple[str, ...] = ()
     #: The client of each of ``contact_ids`` (same order).
     contact_client_ids: tuple[str, ...] = ()
+    #: Other clients whose own address it was too (a family sharing one address).
+    also_client_ids: tuple[str, ...] = ()
     created_at: datetime
     last_used_at: datetime | None = None

@@ -16,15 +16,10 @@ that this person is a client of the practice, which is itself health information
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 import secrets
-from collections import OrderedDict
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import Any
 
 import msgspec
 from webauthn import (
@@ -48,13 +43,25 @@ from tlh.domain.live_records import PortalSession
 from tlh.domain.passkeys import PortalPasskey
 from tlh.errors import BadRequest, Conflict, Forbidden, NotFound, Unauthenticated
 from tlh.services.context import Actor, Context, new_id, utcnow
+from tlh.services.passkey_ceremony import (
+    CHALLENGE_TTL,
+    EXPIRED,
+    Challenge,
+    Challenges,
+    PasskeyExpired,
+    PasskeyInvalid,
+    PasskeyRevoked,
+    PasskeyStale,
+    PasskeyUnknown,
+    RelyingParty,
+    b64,
+    client_data,
+    unb64,
+)
 from tlh.services.portal_people import Person, Principal, acting_for
 from tlh.store.base import Delete, Put, note
 
 TABLE = "portal_passkeys"
-CHALLENGE_TTL = timedelta(minutes=5)
-#: Challenges remembered at once (the oldest are forgotten first).
-_MAX_PENDING = 10_000
 #: How recent the sign-in must be to add a passkey: a passkey is a lasting way in, so a
 #: session left open on a shared device cannot mint one for someone else later.
 FRESH_FOR = timedelta(minutes=15)
@@ -67,99 +74,22 @@ ANONYMOUS = "anonymous"
 _TIMEOUT_MS = 120_000
 
 
-class PasskeyExpired(Unauthenticated):
-    """The challenge is unknown, used already (a replay) or expired."""
-
-    code = "passkey_expired"
-
-
-class PasskeyUnknown(Unauthenticated):
-    """No passkey on file with that credential id (removed, or never added)."""
-
-    code = "passkey_unknown"
-
-
-class PasskeyInvalid(Unauthenticated):
-    """The assertion or attestation does not verify (signature, counter, rp, flags)."""
-
-    code = "passkey_invalid"
-
-
-class PasskeyRevoked(Unauthenticated):
-    """The passkey is valid but its person's portal access is off."""
-
-    code = "passkey_revoked"
-
-
-class PasskeyStale(Forbidden):
-    """Adding a passkey needs a recent sign-in (``FRESH_FOR``)."""
-
-    code = "passkey_reauth"
-
-
-class PasskeyOrigin(Forbidden):
-    """The browser made the credential on another site than the practice's public URL."""
-
-    code = "passkey_origin"
-
-
-@dataclass(frozen=True)
-class RelyingParty:
-    """Who the passkeys are for: the practice's public host (rp id), its name, and the
-    origin pages must have (the practice's public URL)."""
-
-    id: str
-    name: str
-    origin: str
-
-
-@dataclass
-class _Challenge:
-    purpose: Literal["add", "sign_in"]
-    expires: datetime
-    #: ``add``: the portal session asking, and the user handle offered.
-    session_id: str | None = None
-    user_handle: str | None = None
-
-
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
-def _unb64(text: str) -> bytes:
-    try:
-        return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-    except (binascii.Error, ValueError):
-        raise BadRequest("a credential field is not base64url") from None
-
-
-def _client_data(encoded: str) -> dict[str, Any]:
-    """``clientDataJSON`` as a dict (only to find the challenge and the origin; the
-    library checks it all again)."""
-    try:
-        found = json.loads(_unb64(encoded))
-    except (UnicodeDecodeError, ValueError):
-        raise BadRequest("clientDataJSON is not JSON") from None
-    if not isinstance(found, dict) or not all(
-        isinstance(found.get(k), str) for k in ("type", "challenge", "origin")
-    ):
-        raise BadRequest("clientDataJSON lacks its type, challenge or origin")
-    return found
-
-
 def owns(record: PortalPasskey, person: Person) -> bool:
     """Whether ``record`` is a passkey of ``person`` (they share a person id)."""
     return bool(set(_ids(record)) & set(person.ids))
 
 
 def _ids(record: PortalPasskey) -> tuple[str, ...]:
-    return (*([record.client_id] if record.client_id else []), *record.contact_ids)
+    return _person(record).ids
 
 
 def _person(record: PortalPasskey) -> Person:
-    return Person(
-        record.client_id, tuple(zip(record.contact_client_ids, record.contact_ids, strict=True))
-    )
+    contacts = tuple(zip(record.contact_client_ids, record.contact_ids, strict=True))
+    return Person(record.client_id, contacts, record.also_client_ids)
+
+
+#: The indexed fields naming a passkey's person.
+_PERSON_FIELDS = ("client_id", "contact_ids", "also_client_ids")
 
 
 def view(record: PortalPasskey) -> PortalPasskeyView:
@@ -185,32 +115,13 @@ class PortalPasskeys:
 
     def __init__(self, clock: Callable[[], datetime] = utcnow) -> None:
         self.clock = clock
-        self._pending: OrderedDict[str, _Challenge] = OrderedDict()
-
-    def _remember(self, challenge: bytes, pending: _Challenge) -> None:
-        while len(self._pending) >= _MAX_PENDING:
-            self._pending.popitem(last=False)
-        self._pending[_b64(challenge)] = pending
-
-    def _take(self, client_data: dict[str, Any], purpose: str) -> _Challenge:
-        """The pending challenge ``clientDataJSON`` answers, gone from here whatever
-        comes next (single use); ``PasskeyExpired`` when there is none, it was for
-        something else, or it expired."""
-        pending = self._pending.pop(str(client_data["challenge"]).rstrip("="), None)
-        if pending is None or pending.purpose != purpose or self.clock() >= pending.expires:
-            raise PasskeyExpired("this passkey request has expired or was used; try again")
-        return pending
-
-    @staticmethod
-    def _check_origin(client_data: dict[str, Any], rp: RelyingParty) -> None:
-        if client_data["origin"] != rp.origin:
-            raise PasskeyOrigin("this passkey was used on another site than the practice's")
+        self.challenges = Challenges(lambda: self.clock())
 
     def mine(self, ctx: Context, person: Person) -> list[PortalPasskey]:
         """The passkeys of ``person``, oldest first."""
         found: dict[str, PortalPasskey] = {}
         for person_id in person.ids:
-            for field in ("client_id", "contact_ids"):
+            for field in _PERSON_FIELDS:
                 for record in ctx.store.find(TABLE, field, person_id):
                     if isinstance(record, PortalPasskey):
                         found[record.id] = record
@@ -229,13 +140,13 @@ class PortalPasskeys:
         existing = self.mine(ctx, principal.person)
         if len(existing) >= MAX_PER_PERSON:
             raise Conflict(f"you have {MAX_PER_PERSON} passkeys; remove one to add another")
-        handle = existing[0].user_handle if existing else _b64(secrets.token_bytes(32))
+        handle = existing[0].user_handle if existing else b64(secrets.token_bytes(32))
         options = generate_registration_options(
             rp_id=rp.id,
             rp_name=rp.name,
             user_name=ACCOUNT_LABEL,
             user_display_name=ACCOUNT_LABEL,
-            user_id=_unb64(handle),
+            user_id=unb64(handle),
             timeout=_TIMEOUT_MS,
             authenticator_selection=AuthenticatorSelectionCriteria(
                 resident_key=ResidentKeyRequirement.REQUIRED,
@@ -243,14 +154,14 @@ class PortalPasskeys:
             ),
             exclude_credentials=[
                 PublicKeyCredentialDescriptor(
-                    id=_unb64(r.credential_id), transports=_transports(r.transports)
+                    id=unb64(r.credential_id), transports=_transports(r.transports)
                 )
                 for r in existing
             ],
         )
-        self._remember(
+        self.challenges.remember(
             options.challenge,
-            _Challenge("add", self.clock() + CHALLENGE_TTL, principal.session_id, handle),
+            Challenge("add", self.clock() + CHALLENGE_TTL, principal.session_id, handle),
         )
         return options_to_json(options)
 
@@ -259,33 +170,34 @@ class PortalPasskeys:
     ) -> PortalPasskey:
         """Verify the browser's new credential against the challenge this session was
         given and store it for the person, audited ``portal.passkey.add``."""
-        client_data = _client_data(credential.response.client_data_json)
-        pending = self._take(client_data, "add")
+        data = client_data(credential.response.client_data_json)
+        pending = self.challenges.take(data, "add")
         if pending.session_id != principal.session_id or pending.user_handle is None:
-            raise PasskeyExpired("this passkey request has expired or was used; try again")
-        self._check_origin(client_data, rp)
+            raise PasskeyExpired(EXPIRED)
+        rp.check_origin(data)
         try:
             verified = verify_registration_response(
                 credential=msgspec.to_builtins(credential),
-                expected_challenge=_unb64(str(client_data["challenge"])),
+                expected_challenge=unb64(str(data["challenge"])),
                 expected_rp_id=rp.id,
                 expected_origin=rp.origin,
                 require_user_verification=True,
             )
         except WebAuthnException:
             raise PasskeyInvalid("this passkey could not be verified; try again") from None
-        credential_id = _b64(verified.credential_id)
+        credential_id = b64(verified.credential_id)
         person = principal.person
         record = PortalPasskey(
             id=new_id("ppk"),
             credential_id=credential_id,
-            public_key=_b64(verified.credential_public_key),
+            public_key=b64(verified.credential_public_key),
             sign_count=verified.sign_count,
             transports=tuple(t for t in credential.response.transports if t)[:10],
             user_handle=pending.user_handle,
             client_id=person.client_id,
             contact_ids=tuple(c for _, c in person.contacts),
             contact_client_ids=tuple(cid for cid, _ in person.contacts),
+            also_client_ids=person.also_clients,
             created_at=self.clock(),
         )
         async with ctx.store.locked(f"passkey:{credential_id}"):
@@ -307,7 +219,9 @@ class PortalPasskeys:
             timeout=_TIMEOUT_MS,
             user_verification=UserVerificationRequirement.REQUIRED,
         )
-        self._remember(options.challenge, _Challenge("sign_in", self.clock() + CHALLENGE_TTL))
+        self.challenges.remember(
+            options.challenge, Challenge("sign_in", self.clock() + CHALLENGE_TTL)
+        )
         return options_to_json(options)
 
     async def sign_in(
@@ -320,16 +234,16 @@ class PortalPasskeys:
         anonymous = Actor(kind="client", id=ANONYMOUS, source=source)
         target = "unknown"
         try:
-            client_data = _client_data(credential.response.client_data_json)
-            self._take(client_data, "sign_in")
-            self._check_origin(client_data, rp)
+            data = client_data(credential.response.client_data_json)
+            self.challenges.take(data, "sign_in")
+            rp.check_origin(data)
             found = ctx.store.find(TABLE, "credential_id", credential.raw_id.rstrip("="))
             record = found[0] if found and isinstance(found[0], PortalPasskey) else None
             if record is None:
                 raise PasskeyUnknown("this passkey is not on file; sign in with a code")
             target = record.id
             async with ctx.store.locked(f"passkey:{record.credential_id}"):
-                record = await self._verify(ctx, record, credential, client_data, rp, source)
+                record = await self._verify(ctx, record, credential, data, rp, source)
         except (BadRequest, Unauthenticated, Forbidden) as exc:
             # The reason is in the action (``portal.passkey.failed.passkey_expired``).
             await ctx.audit.append(anonymous, f"portal.passkey.failed.{exc.code}", target)
@@ -348,7 +262,7 @@ class PortalPasskeys:
         ctx: Context,
         record: PortalPasskey,
         credential: Assertion,
-        client_data: dict[str, Any],
+        data: dict[str, Any],
         rp: RelyingParty,
         source: str,
     ) -> PortalPasskey:
@@ -363,10 +277,10 @@ class PortalPasskeys:
         try:
             verified = verify_authentication_response(
                 credential=msgspec.to_builtins(credential),
-                expected_challenge=_unb64(str(client_data["challenge"])),
+                expected_challenge=unb64(str(data["challenge"])),
                 expected_rp_id=rp.id,
                 expected_origin=rp.origin,
-                credential_public_key=_unb64(current.public_key),
+                credential_public_key=unb64(current.public_key),
                 credential_current_sign_count=current.sign_count,
                 require_user_verification=True,
             )
@@ -403,7 +317,7 @@ async def remove_for(ctx: Context, actor: Actor, person_ids: Iterable[str]) -> i
     wanted = list(person_ids)
     records: dict[str, PortalPasskey] = {}
     for person_id in wanted:
-        for field in ("client_id", "contact_ids"):
+        for field in _PERSON_FIELDS:
             for record in ctx.store.find(TABLE, field, person_id):
                 if isinstance(record, PortalPasskey):
                     records[record.id] = record

@@ -29,6 +29,12 @@ class Person:
     client_id: str | None
     #: ``(client id, contact id)`` of every portal contact with the address.
     contacts: tuple[tuple[str, str], ...] = ()
+    #: Other clients whose own address it is too (a family sharing one email address).
+    also_clients: tuple[str, ...] = ()
+
+    def is_own(self, client_id: str) -> bool:
+        """Whether ``client_id`` is a client whose own address this is."""
+        return client_id == self.client_id or client_id in self.also_clients
 
     @property
     def kind(self) -> Literal["client", "contact"]:
@@ -38,7 +44,8 @@ class Person:
     @property
     def ids(self) -> tuple[str, ...]:
         """Every person id (client and contact ids), for audit notes and sign-in times."""
-        return (*([self.client_id] if self.client_id else []), *(c for _, c in self.contacts))
+        own = [self.client_id] if self.client_id else []
+        return (*own, *self.also_clients, *(c for _, c in self.contacts))
 
 
 @dataclass(frozen=True)
@@ -77,7 +84,7 @@ class Principal:
 
     def contact_id_for(self, client_id: str) -> str | None:
         """The contact id they hold for ``client_id`` (``None``: they are that client)."""
-        if client_id == self.person.client_id:
+        if self.person.is_own(client_id):
             return None
         return next((c for cid, c in self.person.contacts if cid == client_id), None)
 
@@ -100,19 +107,22 @@ def find_person(ctx: Context, channel: MessageChannel, address: str) -> Person |
     Every client is looked at whatever the answer, so the work does not depend on it.
     """
     field = "email" if channel is MessageChannel.EMAIL else "phone"
-    client_id: str | None = None
+    own: list[Client] = []
     contacts: list[tuple[str, str]] = []
     for record in ctx.store.all("clients"):
         if not isinstance(record, Client):
             continue
         if record.portal and getattr(record, field) == address:
-            client_id = client_id or record.id
+            own.append(record)
         contacts += [
             (record.id, c.id) for c in record.contacts if c.portal and getattr(c, field) == address
         ]
-    if client_id is None and not contacts:
+    if not own and not contacts:
         return None
-    return Person(client_id, tuple(contacts))
+    # The oldest record is "the" client; others with the same address are theirs too.
+    own.sort(key=lambda c: (c.created_at, c.id))
+    also = tuple(c.id for c in own[1:])
+    return Person(own[0].id if own else None, tuple(contacts), also)
 
 
 def portal_contact(client: Client, contact_id: str) -> Contact | None:
@@ -123,9 +133,10 @@ def portal_contact(client: Client, contact_id: str) -> Contact | None:
 def acting_for(ctx: Context, person: Person) -> tuple[str, ...]:
     """The clients ``person`` may act for now (access on, the records still there)."""
     found: list[str] = []
-    own = ctx.store.get("clients", person.client_id) if person.client_id else None
-    if isinstance(own, Client) and own.portal:
-        found.append(own.id)
+    for client_id in (*([person.client_id] if person.client_id else []), *person.also_clients):
+        own = ctx.store.get("clients", client_id)
+        if isinstance(own, Client) and own.portal:
+            found.append(own.id)
     for client_id, contact_id in person.contacts:
         client = ctx.store.get("clients", client_id)
         if (

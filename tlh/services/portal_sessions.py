@@ -40,9 +40,8 @@ def _digest(secret: str) -> str:
 
 def person_of(record: PortalSession) -> Person:
     """Whom a stored session stands for."""
-    return Person(
-        record.client_id, tuple(zip(record.contact_client_ids, record.contact_ids, strict=True))
-    )
+    contacts = tuple(zip(record.contact_client_ids, record.contact_ids, strict=True))
+    return Person(record.client_id, contacts, record.also_client_ids)
 
 
 class PortalSessions:
@@ -58,7 +57,8 @@ class PortalSessions:
 
     async def open(self, ctx: Context, person: Person, who: Actor) -> str:
         """A new session for ``person``, stored with its ``portal.sign_in`` audit note and
-        each person's last sign-in; returns the session id (for the cookie)."""
+        each person's last sign-in (idle sessions swept in the same commit); returns the
+        session id (for the cookie)."""
         now = self.clock()
         session = secrets.token_urlsafe(32)
         record = PortalSession(
@@ -67,15 +67,30 @@ class PortalSessions:
             client_id=person.client_id,
             contact_ids=tuple(c for _, c in person.contacts),
             contact_client_ids=tuple(cid for cid, _ in person.contacts),
+            also_client_ids=person.also_clients,
             created_at=now,
         )
+        idle = self._idle(ctx, now)
         ops: list[Op] = [
             Put(TABLE, record),
             *(Put(SEEN, PortalSeen(id=i, at=now)) for i in person.ids),
+            *(Delete(TABLE, r.id) for r in idle),
         ]
-        await ctx.store.commit(ops, audit=[note(who, "portal.sign_in", record.id, *person.ids)])
+        audit = [note(who, "portal.sign_in", record.id, *person.ids)]
+        if idle:
+            audit.append(note(SYSTEM, "portal.idle", *(r.id for r in idle)))
+        await ctx.store.commit(ops, audit=audit)
+        for gone in idle:
+            self._seen.pop(gone.hash, None)
         self._seen[record.hash] = now
         return session
+
+    def _idle(self, ctx: Context, now: datetime) -> list[PortalSession]:
+        """Stored sessions idle past the policy's limit (a session not seen since a
+        restart counts from the restart), for sweeping: a session never used again must
+        not stay in the store for ever."""
+        limit = timedelta(minutes=ctx.policy().portal_idle_min)
+        return [r for r in self._records(ctx) if now - self._seen.setdefault(r.hash, now) >= limit]
 
     def record_of(self, ctx: Context, session: object) -> PortalSession | None:
         """The stored session behind a cookie value, if any (not refreshed)."""
@@ -119,7 +134,9 @@ class PortalSessions:
         return [
             r
             for r in self._records(ctx)
-            if r.client_id in wanted or wanted.intersection(r.contact_ids)
+            if r.client_id in wanted
+            or wanted.intersection(r.contact_ids)
+            or wanted.intersection(r.also_client_ids)
         ]
 
     async def end_for(self, ctx: Context, actor: Actor, person_ids: Iterable[str]) -> int:

@@ -1,7 +1,7 @@
 """Signing in to the client portal with a one-time code (issue 13).
 
 The client types an email address or a mobile number; a 6-digit code goes to it through
-the outbox, valid ``CODE_TTL``, ``MAX_TRIES`` wrong answers per address and then no more.
+the outbox, valid ``CODE_TTL``, ``MAX_TRIES`` wrong answers per address, then none for ``LOCK_WINDOW``.
 Whether the address is known never shows: the request is answered before anything is
 looked up (the lookup, the code and the message happen in a background task, the same
 work either way but the outbox commit), and an unknown address gets a code too, one that
@@ -33,6 +33,8 @@ log = logging.getLogger(__name__)
 #: Wrong answers allowed per address before its code is spent and every try refused.
 MAX_TRIES = 5
 CODE_TTL = timedelta(minutes=10)
+#: How long ``MAX_TRIES`` wrong answers lock an address, from the first of them.
+LOCK_WINDOW = timedelta(minutes=10)
 #: Addresses whose codes are remembered at once (the oldest are forgotten first).
 _MAX_PENDING = 10_000
 #: The one answer to a wrong, expired or never-sent code.
@@ -52,9 +54,22 @@ class SignInFailed(Unauthenticated):
 class _Pending:
     code_hash: str | None
     expires: datetime
-    #: Resolved when the code was made; looked up again when it is used.
-    known: bool
+    #: Wrong answers since ``tries_since``: a lock lasts one ``LOCK_WINDOW`` from the
+    #: first of them, so nobody can keep an address locked by asking for new codes.
     tries: int = 0
+    tries_since: datetime | None = None
+
+    def count_from(self, now: datetime) -> int:
+        """The wrong answers that still count at ``now`` (older ones are forgotten)."""
+        if self.tries_since is not None and now - self.tries_since >= LOCK_WINDOW:
+            self.tries, self.tries_since = 0, None
+        return self.tries
+
+    def wrong(self, now: datetime) -> None:
+        """Count one wrong answer."""
+        if self.tries_since is None:
+            self.tries_since = now
+        self.tries += 1
 
 
 def address_key(channel: MessageChannel, address: str) -> str:
@@ -91,16 +106,15 @@ class PortalCodes:
         key = address_key(channel, address)
         person = find_person(ctx, channel, address)
         code = f"{secrets.randbelow(1_000_000):06d}"
+        now = self.clock()
         old = self._pending.pop(key, None)
         if len(self._pending) >= _MAX_PENDING:
             del self._pending[next(iter(self._pending))]
-        # A new code does not reset the tries: asking again must not give five more guesses.
-        self._pending[key] = _Pending(
-            _code_hash(key, code),
-            self.clock() + CODE_TTL,
-            person is not None,
-            old.tries if old else 0,
-        )
+        fresh = _Pending(_code_hash(key, code), now + CODE_TTL)
+        if old is not None and old.count_from(now):
+            # A new code does not reset the tries: asking again gives no more guesses.
+            fresh.tries, fresh.tries_since = old.tries, old.tries_since
+        self._pending[key] = fresh
         message = plain_message(
             ctx,
             MessageKind.PORTAL_CODE,
@@ -129,10 +143,11 @@ class PortalCodes:
         person = find_person(ctx, channel, address)
         target = person.ids[0] if person is not None else "unknown"
         anonymous = Actor(kind="client", id=ANONYMOUS, source=source)
-        if pending is not None and pending.tries >= MAX_TRIES:
+        now = self.clock()
+        if pending is not None and pending.count_from(now) >= MAX_TRIES:
             await ctx.audit.append(anonymous, "portal.sign_in.locked", target)
             raise RateLimited(LOCKED)
-        fresh = pending is not None and self.clock() < pending.expires
+        fresh = pending is not None and now < pending.expires
         right = (
             fresh
             and pending is not None
@@ -142,8 +157,8 @@ class PortalCodes:
         if not right or person is None:
             if pending is None:
                 # Tries count for addresses nobody sent a code to as well.
-                pending = self._pending[key] = _Pending(None, self.clock() + CODE_TTL, False)
-            pending.tries += 1
+                pending = self._pending[key] = _Pending(None, now + CODE_TTL)
+            pending.wrong(now)
             await ctx.audit.append(anonymous, "portal.sign_in.failed", target)
             raise SignInFailed(WRONG_CODE)
         del self._pending[key]  # one-time: a used code is gone

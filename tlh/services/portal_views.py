@@ -16,7 +16,7 @@ async def portal_me(ctx: Context, principal: Principal) -> PortalMe:
     for client_id in principal.client_ids:
         record = ctx.store.get("clients", client_id)
         if isinstance(record, Client):
-            own = client_id == principal.person.client_id
+            own = principal.person.is_own(client_id)
             clients.append(
                 PortalClient(id=record.id, name=record.name, relation="self" if own else "contact")
             )

@@ -98,8 +98,8 @@ INDEXED: dict[str, tuple[str, ...]] = {
     "sessions": ("appointment_id", "clinician_id"),
     "link_sessions": ("hash",),
     "staff_sessions": ("hash",),
-    "portal_sessions": ("hash", "client_id", "contact_ids"),
-    "portal_passkeys": ("credential_id", "client_id", "contact_ids"),
+    "portal_sessions": ("hash", "client_id", "contact_ids", "also_client_ids"),
+    "portal_passkeys": ("credential_id", "client_id", "contact_ids", "also_client_ids"),
 }
 
 #: The policy table holds one record under this id.

@@ -25,7 +25,7 @@ from tlh.server.keys import PORTAL_CODES, PORTAL_LIMITS, PORTAL_SESSIONS
 from tlh.server.origin import check_origin
 from tlh.services import portal_visits
 from tlh.services.context import Actor
-from tlh.services.portal_people import Principal, parse_address
+from tlh.services.portal_people import Person, Principal, parse_address
 from tlh.services.portal_sessions import COOKIE, COOKIE_MAX_AGE_S
 from tlh.services.portal_signin import CODE_TTL, SignInFailed, address_key
 from tlh.services.portal_views import portal_me
@@ -57,18 +57,19 @@ def signed_in(request: web.Request) -> Principal | None:
         return None
 
 
-def _limited(limiter_key: str, request: web.Request, *, per_address: bool) -> None:
+def _count_code_request(request: web.Request, hashed_address: str) -> None:
+    """Count a code request against the network address and the address asked for;
+    429 once either has had its share."""
     limits = request.app[PORTAL_LIMITS]
-    peer = request.remote or ""
-    for limiter, key in (
-        (limits.codes_per_peer, peer),
-        *(((limits.codes_per_address, limiter_key),) if per_address else ()),
-    ):
+    budgets = (
+        (limits.codes_per_peer, request.remote or ""),
+        (limits.codes_per_address, hashed_address),
+    )
+    for limiter, key in budgets:
         if limiter.blocked(key):
             raise limiter.refusal(key)
-    limits.codes_per_peer.fail(peer)
-    if per_address:
-        limits.codes_per_address.fail(limiter_key)
+    for limiter, key in budgets:
+        limiter.fail(key)
 
 
 @routes.post("/api/v1/portal/code")
@@ -80,7 +81,7 @@ async def request_code(request: web.Request) -> web.Response:
     check_origin(request)
     given = await decode(request, CodeRequest)
     channel, address = parse_address(given.address)
-    _limited(address_key(channel, address), request, per_address=True)
+    _count_code_request(request, address_key(channel, address))
     request.app[PORTAL_CODES].request(ctx(request), channel, address, request.remote or "")
     return respond(CODE_SENT, 202)
 
@@ -103,10 +104,19 @@ async def sign_in(request: web.Request) -> web.Response:
     except (SignInFailed, RateLimited):
         limits.wrong_per_peer.fail(peer)
         raise
+    return await start_session(request, person)
+
+
+async def start_session(request: web.Request, person: Person) -> web.Response:
+    """Sign ``person`` in: a new portal session (audited ``portal.sign_in``), answered
+    with ``PortalMe`` and the session cookie. For every way of signing in (the code here;
+    a passkey route calls it the same way once its check passed)."""
+    c = ctx(request)
+    peer = request.remote or ""
     who = Actor(kind=person.kind, id=person.ids[0], source=peer)
     session = await request.app[PORTAL_SESSIONS].open(c, person, who)
     principal = request.app[PORTAL_SESSIONS].principal(c, session, peer)
-    response = respond(await portal_me(ctx(request), principal))
+    response = respond(await portal_me(c, principal))
     response.set_cookie(
         COOKIE,
         session,

@@ -16,14 +16,12 @@ from aiohttp import web
 from tlh.api.portal_passkeys import PasskeyAdd, PasskeySignIn
 from tlh.errors import BadRequest, Conflict, Forbidden, RateLimited, Unauthenticated
 from tlh.server.http import ctx, decode, items, max_body, public, respond
-from tlh.server.keys import PORTAL_LIMITS, PORTAL_PASSKEYS, PORTAL_SESSIONS, SETTINGS
+from tlh.server.keys import PORTAL_LIMITS, PORTAL_PASSKEYS, SETTINGS
 from tlh.server.origin import check_origin, origin_of
-from tlh.services.context import Actor
-from tlh.services.portal_passkeys import RelyingParty, view
-from tlh.services.portal_sessions import COOKIE, COOKIE_MAX_AGE_S
-from tlh.services.portal_views import portal_me
+from tlh.services.passkey_ceremony import RelyingParty
+from tlh.services.portal_passkeys import view
 
-from .portal import portal_principal
+from .portal import portal_principal, start_session
 
 routes = web.RouteTableDef()
 
@@ -129,17 +127,4 @@ async def sign_in(request: web.Request) -> web.Response:
     except (BadRequest, Unauthenticated, Forbidden, RateLimited):
         request.app[PORTAL_LIMITS].wrong_per_peer.fail(peer)
         raise
-    sessions = request.app[PORTAL_SESSIONS]
-    session = await sessions.open(c, person, Actor(kind=person.kind, id=person.ids[0], source=peer))
-    response = respond(await portal_me(c, sessions.principal(c, session, peer)))
-    # The same cookie as a code sign-in (tlh.server.routes.portal.sign_in).
-    response.set_cookie(
-        COOKIE,
-        session,
-        httponly=True,
-        secure=True,
-        samesite="Strict",
-        path="/",
-        max_age=COOKIE_MAX_AGE_S,
-    )
-    return response
+    return await start_session(request, person)
