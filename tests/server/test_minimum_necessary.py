@@ -145,6 +145,13 @@ NOT_CLIENT_DATA = {
     "POST /api/v1/portal/sign-out": "the portal: scoped by the person signed in",
     "GET /api/v1/portal/appointments": "the portal: scoped by the person signed in",
     "POST /api/v1/portal/join": "the portal: scoped by the person signed in",
+    # Passkeys on the portal (issue 13): the signed-in person's own passkeys; no client data.
+    "POST /api/v1/portal/passkeys/options": "the portal: scoped by the person signed in",
+    "POST /api/v1/portal/passkeys": "the portal: scoped by the person signed in",
+    "GET /api/v1/portal/passkeys": "the portal: scoped by the person signed in",
+    "DELETE /api/v1/portal/passkeys/{id}": "the portal: scoped by the person signed in",
+    "POST /api/v1/portal/passkeys/sign-in-options": "the portal: nobody signed in yet",
+    "POST /api/v1/portal/passkeys/sign-in": "the portal: scoped by the person signed in",
 }
 
 

@@ -29,6 +29,7 @@ from tlh.services.invites import reminder_renderer
 from tlh.services.link_sessions import LinkSessions
 from tlh.services.links import OutreachContext, load_outreach
 from tlh.services.outbox import OutboxWorker
+from tlh.services.portal_passkeys import PortalPasskeys
 from tlh.services.portal_sessions import PortalSessions
 from tlh.services.portal_signin import PortalCodes
 from tlh.services.reminder_clock import ReminderClock
@@ -55,6 +56,7 @@ from .keys import (
     OUTREACH,
     PORTAL_CODES,
     PORTAL_LIMITS,
+    PORTAL_PASSKEYS,
     PORTAL_SESSIONS,
     REMINDER_CLOCK,
     ROOMS,
@@ -255,6 +257,7 @@ def create_app(settings: Settings) -> web.Application:
     app[STAFF_WEB] = StaffWeb()
     app[PORTAL_CODES], app[PORTAL_SESSIONS] = PortalCodes(), PortalSessions()
     app[PORTAL_LIMITS] = PortalLimits()
+    app[PORTAL_PASSKEYS] = PortalPasskeys()
     app[STAFF_SOCKETS] = StaffSockets()
     app[ECHO_PEERS] = EchoPeers(ice_servers=settings.ice_servers, host=settings.host)
     app.cleanup_ctx.append(_resources)

@@ -18,6 +18,7 @@ from tlh.services.idle_sessions import IdleSessions
 from tlh.services.link_sessions import LinkSessions
 from tlh.services.links import Outreach
 from tlh.services.outbox import OutboxWorker
+from tlh.services.portal_passkeys import PortalPasskeys
 from tlh.services.portal_sessions import PortalSessions
 from tlh.services.portal_signin import PortalCodes
 from tlh.services.reminder_clock import ReminderClock
@@ -68,3 +69,5 @@ METRICS = web.AppKey("metrics", Metrics)
 PORTAL_CODES = web.AppKey("portal_codes", PortalCodes)
 PORTAL_SESSIONS = web.AppKey("portal_sessions", PortalSessions)
 PORTAL_LIMITS = web.AppKey("portal_limits", PortalLimits)
+#: Passkeys on the portal (issue 13): pending WebAuthn challenges.
+PORTAL_PASSKEYS = web.AppKey("portal_passkeys", PortalPasskeys)

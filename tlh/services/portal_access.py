@@ -20,6 +20,7 @@ from tlh.services.clients import WRITERS, change_client
 from tlh.services.context import Actor, Context, new_id
 from tlh.services.links import outreach_of, plain_message
 from tlh.services.outbox import enqueue
+from tlh.services.portal_passkeys import remove_for as remove_passkeys
 from tlh.services.portal_sessions import PortalSessions
 
 _NAMES = {MessageChannel.EMAIL: "email address", MessageChannel.SMS: "mobile number"}
@@ -100,7 +101,8 @@ async def invite(ctx: Context, actor: Actor, request: PortalInvite) -> PortalInv
 async def revoke(
     ctx: Context, actor: Actor, sessions: PortalSessions, request: PortalRevoke
 ) -> int:
-    """Turn access off and end that person's portal sessions; returns how many ended."""
+    """Turn access off, end that person's portal sessions and remove their passkeys;
+    returns how many sessions ended."""
     auth.require_role(actor, *WRITERS)
     client = _client(ctx, request.client_id)
     person = client.id
@@ -113,6 +115,7 @@ async def revoke(
         "portal.access.revoke",
         lambda c: _set_access(c, request.contact_id, False),
     )
+    await remove_passkeys(ctx, actor, [person])
     return await sessions.end_for(ctx, actor, [person])
 
 

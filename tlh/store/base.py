@@ -38,6 +38,7 @@ from tlh.domain.models import (
     Staff,
     StaffToken,
 )
+from tlh.domain.passkeys import PortalPasskey
 from tlh.domain.sessions import SessionSegment
 from tlh.errors import InvalidInput
 from tlh.store.auditentry import ACTION_SHAPE, ID_SHAPE, ActorLike, ActorRef, actor_ref
@@ -59,6 +60,7 @@ TableName = Literal[
     "action_links",
     "portal_sessions",
     "portal_seen",
+    "portal_passkeys",
 ]
 
 #: The record type of each table. Later issues add tables here (links, consents, ...).
@@ -82,6 +84,7 @@ TABLES: dict[str, type[msgspec.Struct]] = {
     # The client portal (issue 13).
     "portal_sessions": PortalSession,
     "portal_seen": PortalSeen,
+    "portal_passkeys": PortalPasskey,
 }
 
 #: Fields with an in-memory index (value -> ids). ``None`` values are not indexed; a
@@ -101,6 +104,7 @@ INDEXED: dict[str, tuple[str, ...]] = {
     "staff_sessions": ("hash",),
     "action_links": ("token_hash", "appointment_id"),
     "portal_sessions": ("hash", "client_id", "contact_ids", "also_client_ids"),
+    "portal_passkeys": ("credential_id", "client_id", "contact_ids", "also_client_ids"),
 }
 
 #: The policy table holds one record under this id.

@@ -23,6 +23,7 @@ from . import (
     pages,
     participant_ws,
     portal,
+    portal_passkeys,
     portal_staff,
     practice,
     reports,
@@ -37,6 +38,6 @@ def add_routes(app: web.Application) -> None:
     issue3 = (links, invites, consents, outbox)
     issue4 = (rooms, participant_ws, call_ws, call_links, sessions, reports, link_identity, pages)
     media = (conntest,)
-    issue13 = (actions, page_strings, portal, portal_staff)
+    issue13 = (actions, page_strings, portal, portal_staff, portal_passkeys)
     for module in (*modules, *issue3, *issue4, *media, *issue13):
         app.router.add_routes(module.routes)

@@ -1,0 +1,112 @@
+// Once signed in: the offer to add a passkey ("Sign in with one tap next time") right
+// after a code sign-in (unless "Not now" on this device); and the list of their passkeys
+// (added, last used) with a Remove button each.
+
+import { $, call, errorText } from "./api.js";
+import { creationOptions, credentialJSON } from "./passkey_codec.js";
+
+const WHEN = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
+const LATER = "tlh.passkey.later"; // "not now" on this device (no personal data)
+
+export function setUpManage(container, portal, { el, browserError, stopAutofill }) {
+  const say = (node, text) => { node.textContent = text; node.hidden = !text; };
+  const offer = el("div", { id: "passkey-offer", className: "card", hidden: true });
+  offer.append(
+    el("h2", { id: "passkey-offer-title" }, "Sign in with one tap next time"),
+    el("p", {}, "Add a passkey: this device then opens your portal with its fingerprint, face or screen lock, without a code."),
+  );
+  const add = el("button", { type: "button", id: "passkey-add" }, "Add a passkey");
+  const later = el("button", { type: "button", id: "passkey-later", className: "secondary" }, "Not now");
+  const actions = el("div", { className: "actions" });
+  actions.append(add, later);
+  const status = el("p", { id: "passkey-status" });
+  status.setAttribute("role", "status");
+  const error = el("p", { id: "passkey-error", className: "error", hidden: true });
+  error.setAttribute("role", "alert");
+  offer.append(actions);
+
+  const manage = el("details", { id: "passkey-manage" });
+  const summary = el("summary", {}, "Your passkeys");
+  const list = el("ul", { id: "passkey-list", className: "cards" });
+  list.setAttribute("aria-label", "Your passkeys");
+  const none = el("p", { className: "muted", hidden: true }, "No passkeys yet.");
+  const another = el("button", { type: "button", className: "secondary" }, "Add a passkey on this device");
+  manage.append(summary, list, none, another);
+  container.append(offer, status, error, manage);
+
+  let mine = [];
+
+  async function load() {
+    const { status: code, data } = await call("GET", "/api/v1/portal/passkeys");
+    if (code !== 200) return false;
+    mine = data.items;
+    summary.textContent = `Your passkeys (${mine.length})`;
+    none.hidden = mine.length > 0;
+    list.replaceChildren(...mine.map(row));
+    return true;
+  }
+
+  function row(key, index) {
+    const item = el("li", { className: "card" });
+    const added = WHEN.format(new Date(key.created_at));
+    const used = key.last_used_at ? WHEN.format(new Date(key.last_used_at)) : "not yet";
+    const remove = el("button", { type: "button", className: "secondary" }, "Remove");
+    remove.setAttribute("aria-label", `Remove passkey ${index + 1}, added ${added}`);
+    remove.addEventListener("click", async () => {
+      say(error, "");
+      const answer = await call("DELETE", `/api/v1/portal/passkeys/${encodeURIComponent(key.id)}`);
+      if (answer.status !== 204) return say(error, errorText(answer.data, "We could not remove that passkey."));
+      say(status, "Passkey removed. It no longer signs you in.");
+      await load();
+      summary.focus();
+    });
+    const actionsRow = el("div", { className: "actions" });
+    actionsRow.append(remove);
+    item.append(el("p", {}, `Passkey ${index + 1}: added ${added}`), el("p", { className: "muted" }, `Last used: ${used}`), actionsRow);
+    return item;
+  }
+
+  async function addPasskey() {
+    say(error, "");
+    say(status, "");
+    const options = await call("POST", "/api/v1/portal/passkeys/options");
+    if (options.status !== 200) return say(error, errorText(options.data, "We could not start adding a passkey."));
+    let credential;
+    try {
+      credential = await navigator.credentials.create({ publicKey: creationOptions(options.data) });
+    } catch (err) {
+      return say(error, browserError(err, "We could not add a passkey on this device."));
+    }
+    const answer = await call("POST", "/api/v1/portal/passkeys", { credential: credentialJSON(credential) });
+    if (answer.status !== 201) return say(error, errorText(answer.data, "We could not add that passkey."));
+    offer.hidden = true;
+    say(status, "Passkey added. Next time, tap \u201cSign in with a passkey\u201d.");
+    await load();
+    status.tabIndex = -1;
+    status.focus();
+  }
+
+  add.addEventListener("click", addPasskey);
+  another.addEventListener("click", addPasskey);
+  later.addEventListener("click", () => {
+    offer.hidden = true;
+    try { localStorage.setItem(LATER, "1"); } catch { /* storage off: just this page */ }
+    $("home").querySelector("h1").focus(); // showSection made it focusable
+  });
+
+  // p.js calls portal.signedIn after any sign-in (and at load with a live cookie):
+  // after it, fetch the list and decide on the offer.
+  const signedIn = portal.signedIn;
+  portal.signedIn = async (me) => {
+    const byCode = !$("code").hidden; // the code screen was showing: a code sign-in
+    await stopAutofill();
+    say(status, "");
+    say(error, "");
+    await signedIn(me);
+    if (!(await load())) return;
+    let dismissed = false;
+    try { dismissed = localStorage.getItem(LATER) === "1"; } catch { /* storage off */ }
+    // Only right after a code sign-in: adding needs a recent sign-in (the server's rule).
+    offer.hidden = !byCode || dismissed;
+  };
+}
