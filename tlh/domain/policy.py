@@ -22,6 +22,10 @@ RANGES: dict[str, tuple[int, int, str]] = {
     "reminder_email_hours": (0, 14 * 24, "hours (0 = off)"),
     "reminder_soon_min": (0, 24 * 60, "minutes (0 = off)"),
     "reminder_soon_min_floor": (0, 24 * 60, "minutes"),
+    # Self-scheduling (p-slots): a week's notice at most; a year ahead at most.
+    "booking_min_notice_h": (0, 7 * 24, "hours"),
+    "booking_max_days": (1, 366, "days"),
+    "booking_slot_min": (10, 8 * 60, "minutes"),
 }
 
 #: Statuses a session may start from: a visit that was cancelled or missed never can.
