@@ -54,6 +54,7 @@ CLIENT_DATA = {
     "GET /api/v1/appointments/{id}/eligibility": "by-id",
     "GET /api/v1/appointments/{id}/links": "own-or-other",
     "POST /api/v1/appointments/{id}/status": "own-or-other",
+    "POST /api/v1/slots/book": "not-clinicians",
     "GET /api/v1/consents": "list",
     "GET /api/v1/consents/export": "not-clinicians",
     "POST /api/v1/consents/send": "own-or-other",
@@ -128,6 +129,7 @@ NOT_CLIENT_DATA = {
     "POST /api/v1/link/identity/code": "a client's link: scoped by the link",
     "POST /api/v1/link/conntest/offer": "a client's link: scoped by the link",
     "POST /api/v1/link/conntest/result": "a client's link: scoped by the link",
+    "GET /api/v1/slots": "clinicians' open hours, no clients",
 }
 
 

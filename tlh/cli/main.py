@@ -33,6 +33,7 @@ from .commands import (
     room,
     service,
     session,
+    slots,
     staff,
     templates,
     turn,
@@ -142,6 +143,7 @@ app.add_typer(cert.app, name="cert")
 app.add_typer(service.app, name="service")
 app.add_typer(key.app, name="key")
 app.command("dashboard")(dashboard.dashboard)
+app.command("slots")(slots.slots)
 app.command("doctor")(doctor.doctor)
 app.command("login")(admin.login)
 app.command("backup")(admin.backup)

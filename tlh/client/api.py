@@ -19,7 +19,7 @@ from .http import Http
 from .outreach import ConsentsApi, InvitesApi, LinksApi, OutboxApi
 from .people import ClientsApi, PracticeApi, StaffApi
 from .rooms import ReportsApi, RoomsApi, SessionsApi
-from .schedule import AppointmentsApi, AvailabilityApi
+from .schedule import AppointmentsApi, AvailabilityApi, SlotsApi
 
 
 class TlhClient:
@@ -39,6 +39,7 @@ class TlhClient:
         self.clients = ClientsApi(self.http)
         self.appointments = AppointmentsApi(self.http)
         self.availability = AvailabilityApi(self.http)
+        self.slots = SlotsApi(self.http)
         self.invites = InvitesApi(self.http)
         self.links = LinksApi(self.http)
         self.consents = ConsentsApi(self.http)

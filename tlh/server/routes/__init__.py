@@ -24,6 +24,7 @@ from . import (
     reports,
     rooms,
     sessions,
+    slots,
     staff,
 )
 
@@ -33,5 +34,6 @@ def add_routes(app: web.Application) -> None:
     issue3 = (links, invites, consents, outbox)
     issue4 = (rooms, participant_ws, call_ws, call_links, sessions, reports, link_identity, pages)
     media = (conntest,)
-    for module in (*modules, *issue3, *issue4, *media):
+    issue13 = (slots,)
+    for module in (*modules, *issue3, *issue4, *media, *issue13):
         app.router.add_routes(module.routes)
