@@ -1,0 +1,82 @@
+"""``tlh slots``: open slots for staff, ``--json`` shape, and bad input as one line and
+exit 2 (issue 13, item 5)."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from tlh.cli.exit import ExitStatus
+
+from .conftest import Live
+
+NY = ZoneInfo("America/New_York")
+
+
+def _clinician(live: Live, email: str) -> str:
+    added = live.run("staff", "add", email, "--name", "Dr. Slot", "--role", "clinician", "--json")
+    assert added.exit_code == 0, added.stderr
+    for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun"):
+        blocked = live.run(
+            "availability", "set", "--clinician", email, "--weekday", day,
+            "--from", "09:00", "--to", "12:00", "--mode", "telehealth_only",
+        )  # fmt: skip
+        assert blocked.exit_code == 0, blocked.stderr
+    return str(json.loads(added.stdout)["staff"]["id"])
+
+
+def _day_after_notice() -> str:
+    return (datetime.now(UTC).astimezone(NY).date() + timedelta(days=3)).isoformat()
+
+
+def test_slots_json_lists_the_open_slots_of_a_day(live: Live) -> None:
+    stf = _clinician(live, "slots-json@example.org")
+    day = _day_after_notice()
+    listed = live.run(
+        "slots", "--clinician", "slots-json@example.org", "--from", day, "--to", day,
+        "--modality", "telehealth", "--json",
+    )  # fmt: skip
+    assert listed.exit_code == 0, listed.stderr
+    found = json.loads(listed.stdout)
+    assert list(found) == ["items"]
+    assert [sorted(s) for s in found["items"]] == [["clinician_id", "end", "modes", "start"]] * 3
+    starts = [datetime.fromisoformat(s["start"]).astimezone(NY) for s in found["items"]]
+    assert [f"{s:%Y-%m-%d %H:%M}" for s in starts] == [
+        f"{day} 09:00",
+        f"{day} 09:50",
+        f"{day} 10:40",
+    ]
+    assert {s["clinician_id"] for s in found["items"]} == {stf}
+    assert {tuple(s["modes"]) for s in found["items"]} == {("telehealth",)}
+
+    in_person = live.run(
+        "slots", "--clinician", stf, "--from", day, "--to", day, "--modality", "in_person", "--json"
+    )
+    assert in_person.exit_code == 0, in_person.stderr
+    assert json.loads(in_person.stdout) == {"items": []}
+
+    table = live.run("slots", "--clinician", stf, "--from", day, "--to", day)
+    assert table.exit_code == 0, table.stderr
+    assert "09:50" in table.stdout
+    assert "slots-json@example.org" in table.stdout
+
+
+def test_bad_input_is_one_line_and_exit_2(live: Live) -> None:
+    _clinician(live, "slots-bad@example.org")
+    cases = {
+        "not a date": ["--from", "2026-13-40"],
+        "is after": ["--from", "2027-02-10", "--to", "2027-02-01"],
+        "at most": ["--from", "2027-01-01", "--to", "2029-01-01"],
+        "no staff member": ["--clinician", "nobody-here@example.org"],
+        "modality": ["--modality", "by-pigeon"],
+    }
+    for said, args in cases.items():
+        got = live.run("slots", "--clinician", "slots-bad@example.org", *args)
+        if said == "no staff member":
+            got = live.run("slots", *args)
+        assert got.exit_code == ExitStatus.USAGE, (said, got.stdout, got.stderr)
+        lines = got.stderr.strip().splitlines()
+        assert len(lines) == 1, (said, got.stderr)
+        assert said in lines[0], (said, got.stderr)
+        assert "Traceback" not in got.stdout + got.stderr
