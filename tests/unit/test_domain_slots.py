@@ -13,7 +13,7 @@ from tlh.domain.models import (
     Modality,
     Status,
 )
-from tlh.domain.slots import Bounds, Slot, bounds, open_slots
+from tlh.domain.slots import Bounds, Slot, bounds, busy_of, open_slots
 
 NY = ZoneInfo("America/New_York")
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
@@ -74,7 +74,11 @@ def test_booked_time_is_taken_and_cancelled_time_is_free() -> None:
     at_1040 = datetime(2026, 11, 23, 10, 40, tzinfo=NY).astimezone(UTC)
     booked = [entry(at_950, 20), entry(at_1040, 50, status=Status.CANCELLED)]
     found = open_slots(
-        {"stf_1": [block(0, "09:00", "12:00")]}, {"stf_1": booked}, NY, day_range(MONDAY), 50
+        {"stf_1": [block(0, "09:00", "12:00")]},
+        {"stf_1": busy_of(booked)},
+        NY,
+        day_range(MONDAY),
+        50,
     )
     assert local(found) == ["09:00-0500-09:50", "10:40-0500-11:30"]
 
@@ -83,7 +87,7 @@ def test_missed_appointments_still_hold_their_time_as_conflicts_count_them() -> 
     at_9 = datetime(2026, 11, 23, 9, 0, tzinfo=NY).astimezone(UTC)
     found = open_slots(
         {"stf_1": [block(0, "09:00", "10:00")]},
-        {"stf_1": [entry(at_9, 10, status=Status.MISSED)]},
+        {"stf_1": busy_of([entry(at_9, 10, status=Status.MISSED)])},
         NY,
         day_range(MONDAY),
         50,
@@ -95,12 +99,12 @@ def test_vacations_and_blackouts_remove_slots() -> None:
     at_8 = datetime(2026, 11, 23, 8, 0, tzinfo=NY).astimezone(UTC)
     blocks = {"stf_1": [block(0, "09:00", "12:00")]}
     for kind in (Kind.VACATION, Kind.BLACKOUT):
-        until_10 = {"stf_1": [entry(at_8, 2 * 60, kind)]}
+        until_10 = {"stf_1": busy_of([entry(at_8, 2 * 60, kind)])}
         assert local(open_slots(blocks, until_10, NY, day_range(MONDAY), 50)) == [
             "10:40-0500-11:30"
         ]
     whole_day = entry(datetime(2026, 11, 23, 5, 0, tzinfo=UTC), 24 * 60, Kind.VACATION)
-    assert open_slots(blocks, {"stf_1": [whole_day]}, NY, day_range(MONDAY), 50) == []
+    assert open_slots(blocks, {"stf_1": busy_of([whole_day])}, NY, day_range(MONDAY), 50) == []
 
 
 def test_modes_and_the_modality_filter() -> None:

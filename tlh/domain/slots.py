@@ -12,9 +12,10 @@ the change: no slot in a skipped hour, none counted twice in a repeated one.
 
 from __future__ import annotations
 
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from functools import lru_cache
 
 import msgspec
 
@@ -30,6 +31,7 @@ _SERVES: dict[Modality, frozenset[AvailabilityMode]] = {
 }
 _MODALITIES = (Modality.TELEHEALTH, Modality.IN_PERSON)
 _WEEK = range(7)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 class Slot(msgspec.Struct, frozen=True, kw_only=True, gc=False):
@@ -84,26 +86,97 @@ def _spans(
     return merged
 
 
-def _busy(entries: Iterable[Appointment]) -> tuple[list[datetime], list[datetime]]:
-    """Merged busy intervals as parallel sorted lists of starts and ends."""
-    spans = sorted((e.start, e.end) for e in entries if holds_time(e))
-    starts: list[datetime] = []
-    ends: list[datetime] = []
-    for start, end in spans:
-        if ends and start <= ends[-1]:
-            ends[-1] = max(ends[-1], end)
-        else:
-            starts.append(start)
-            ends.append(end)
-    return starts, ends
+def busy_of(entries: Iterable[Appointment]) -> list[tuple[int, int]]:
+    """Epoch-second ``(start, end)`` of the entries that hold time, by start: what
+    ``open_slots`` takes (the store keeps them so: ``Repository.busy_between``)."""
+    return sorted(
+        (int(e.start.timestamp()), int(e.start.timestamp()) + e.duration_min * 60)
+        for e in entries
+        if holds_time(e)
+    )
 
 
-def _free(starts: list[datetime], ends: list[datetime], start: datetime, end: datetime) -> bool:
-    """No busy interval overlaps [start, end) (touching is free)."""
-    i = bisect_left(ends, start)
-    if i < len(ends) and ends[i] == start:
-        i += 1  # one that ends as this starts only touches it
-    return i >= len(starts) or starts[i] >= end
+_Shape = tuple[tuple[int, str, str, AvailabilityMode], ...]
+
+
+def _shape(own: Sequence[AvailabilityBlock]) -> _Shape:
+    """A clinician's blocks without ids: clinicians keeping the same hours share a grid."""
+    return tuple(sorted((b.weekday, b.start_local, b.end_local, b.mode) for b in own))
+
+
+_Cells = tuple[tuple[int, tuple[Modality, ...]], ...]
+
+
+@lru_cache(maxsize=256)
+def _steady_grid(
+    shape: _Shape, wanted: tuple[Modality, ...], length: int
+) -> dict[int, tuple[tuple[int, ...], _Cells]]:
+    """``_grid`` of a shape in seconds from local midnight (cached: it is pure)."""
+    own = [
+        AvailabilityBlock(id="", clinician_id="", weekday=w, start_local=a, end_local=b, mode=m)
+        for w, a, b, m in shape
+    ]
+    spans = {m: _spans(own, m) for m in _MODALITIES}
+    grid = _grid(spans, wanted, length)
+    out: dict[int, tuple[tuple[int, ...], _Cells]] = {}
+    for day, slots in grid.items():
+        cells = tuple((minute * 60, modes) for minute, modes in slots)
+        out[day] = (tuple(off for off, _ in cells), cells)
+    return out
+
+
+def _grid(
+    spans: Mapping[Modality, Mapping[int, list[tuple[int, int]]]],
+    wanted: Sequence[Modality],
+    length: int,
+) -> dict[int, list[tuple[int, tuple[Modality, ...]]]]:
+    """Weekday -> (minute of the day, modes) of every slot of a steady day: back to back
+    from the start of each span serving a wanted modality; modes: those whose spans hold
+    the whole slot."""
+    grid: dict[int, list[tuple[int, tuple[Modality, ...]]]] = {}
+    for day in _WEEK:
+        starts: set[int] = set()
+        for mode in wanted:
+            for begin, finish in spans[mode][day]:
+                starts.update(range(begin, finish - length + 1, length))
+        found: list[tuple[int, tuple[Modality, ...]]] = []
+        for minute in sorted(starts):
+            modes = tuple(
+                m
+                for m in _MODALITIES
+                if any(a <= minute and minute + length <= b for a, b in spans[m][day])
+            )
+            if any(m in modes for m in wanted):
+                found.append((minute, modes))
+        grid[day] = found
+    return grid
+
+
+def _shifting_day(
+    day: date,
+    own: Sequence[AvailabilityBlock],
+    spans: Mapping[Modality, Mapping[int, list[tuple[int, int]]]],
+    wanted: Sequence[Modality],
+    length: int,
+    tz: tzinfo,
+) -> list[tuple[int, tuple[Modality, ...]]]:
+    """(epoch start, modes) of the slots of a day whose UTC offset changes: each span
+    resolved to UTC at its ends, slots back to back in real time, each checked with
+    ``covers`` (which cuts at the change)."""
+    step = timedelta(minutes=length)
+    starts: set[datetime] = set()
+    for mode in wanted:
+        for begin, finish in spans[mode][day.weekday()]:
+            at, stop = _at(day, begin, tz), _at(day, finish, tz)
+            while at + step <= stop:
+                starts.add(at)
+                at += step
+    found: list[tuple[int, tuple[Modality, ...]]] = []
+    for at in sorted(starts):
+        modes = tuple(m for m in _MODALITIES if covers(own, at, at + step, tz, m))
+        if any(m in modes for m in wanted):
+            found.append((int(at.timestamp()), modes))
+    return found
 
 
 def _at(day: date, minute: int, tz: tzinfo) -> datetime:
@@ -116,7 +189,7 @@ def _at(day: date, minute: int, tz: tzinfo) -> datetime:
 
 def open_slots(
     blocks: Mapping[str, Sequence[AvailabilityBlock]],
-    booked: Mapping[str, Iterable[Appointment]],
+    busy: Mapping[str, Sequence[tuple[int, int]]],
     tz: tzinfo,
     within: Bounds,
     length_min: int,
@@ -125,71 +198,81 @@ def open_slots(
     """Every open slot of each clinician in ``blocks`` (staff id -> weekly blocks) within
     ``within``, ordered by start then clinician.
 
-    ``booked`` holds each clinician's calendar entries around the range (any status: the
-    cancelled ones are skipped here, as ``find_conflicts`` skips them). A slot's
-    ``modes`` are the modalities its blocks serve for the whole slot; ``modality`` keeps
-    only the slots bookable in it. ``length_min`` must be positive.
+    ``busy`` holds each clinician's busy time around the range as epoch-second
+    ``(start, end)`` spans sorted by start (``busy_of``: the entries that hold time, as
+    ``find_conflicts`` counts them). A slot's ``modes`` are the modalities its blocks
+    serve for the whole slot; ``modality`` keeps only the slots bookable in it.
+    Seconds, not datetimes, inside: 50 clinicians over 60 days is ~25,000 candidates.
     """
     if length_min <= 0:
         raise ValueError("length_min must be positive")
-    length = timedelta(minutes=length_min)
     wanted = (modality,) if modality is not None else _MODALITIES
-    found: list[Slot] = []
+    length = length_min * 60
+    earliest = -int(-within.earliest.timestamp() // 1)  # a slot starts at or after it
+    latest, until = int(within.latest.timestamp()), int(within.until.timestamp())
     first_day = within.earliest.astimezone(tz).date()
     last_day = min(within.latest, within.until).astimezone(tz).date()
-    days = [first_day + timedelta(days=i) for i in range((last_day - first_day).days + 1)]
+    days: list[tuple[date, int, int, bool]] = []
+    for i in range((last_day - first_day).days + 1):
+        day = first_day + timedelta(days=i)
+        day_start, day_end = local_day_bounds(day, tz)
+        steady = (
+            day_start.astimezone(tz).utcoffset()
+            == (day_end - timedelta(microseconds=1)).astimezone(tz).utcoffset()
+        )
+        days.append((day, int(day_start.timestamp()), int(day_end.timestamp()), steady))
+    by_day: list[list[tuple[int, str, tuple[Modality, ...]]]] = [[] for _ in days]
     for clinician_id, own in blocks.items():
         if not own:
             continue
-        spans = {m: _spans(own, m) for m in _MODALITIES}
-        busy_starts, busy_ends = _busy(booked.get(clinician_id, ()))
-        for day in days:
-            day_start, day_end = local_day_bounds(day, tz)
-            shifting = (
-                day_start.astimezone(tz).utcoffset()
-                != (day_end - timedelta(microseconds=1)).astimezone(tz).utcoffset()
-            )
-            weekday = day.weekday()
-            seen: set[datetime] = set()
-            for mode in wanted:
-                for span_start, span_end in spans[mode][weekday]:
-                    at, stop = _at(day, span_start, tz), _at(day, span_end, tz)
-                    while at + length <= stop:
-                        seen.add(at)
-                        at += length
-            for at in sorted(seen):
-                end = at + length
-                if at < within.earliest or at > within.latest or end > within.until:
-                    continue
-                if not _free(busy_starts, busy_ends, at, end):
-                    continue
-                modes = tuple(
-                    m for m in _MODALITIES if _serves(spans[m], own, m, at, end, tz, shifting)
-                )
-                if modality is not None and modality not in modes:
-                    continue
-                if modes:
-                    found.append(Slot(start=at, end=end, clinician_id=clinician_id, modes=modes))
-    found.sort(key=lambda s: (s.start, s.clinician_id))
-    return found
-
-
-def _serves(
-    spans: Mapping[int, list[tuple[int, int]]],
-    own: Sequence[AvailabilityBlock],
-    mode: Modality,
-    start: datetime,
-    end: datetime,
-    tz: tzinfo,
-    shifting: bool,
-) -> bool:
-    """Whether the blocks serving ``mode`` cover [start, end): on a day with a steady
-    offset by minutes of the day; across an offset change by ``covers``."""
-    if shifting:
-        return covers(own, start, end, tz, mode)
-    local = start.astimezone(tz)
-    if local.date() != end.astimezone(tz).date() and end.astimezone(tz).time() != time(0):
-        return covers(own, start, end, tz, mode)
-    begin = local.hour * 60 + local.minute
-    finish = begin + int((end - start).total_seconds() // 60)
-    return any(a <= begin and finish <= b for a, b in spans[local.weekday()])
+        grid = _steady_grid(_shape(own), wanted, length_min)
+        taken = busy.get(clinician_id, ())
+        j, n = 0, len(taken)
+        for i, (day, base, stop, steady) in enumerate(days):
+            while j < n and taken[j][1] <= base and taken[j][0] < base:
+                j += 1  # ended before this day (days only move forward)
+            spans = []
+            k = j
+            while k < n and taken[k][0] < stop:
+                if taken[k][1] > base or taken[k][0] == taken[k][1] >= base:
+                    spans.append(taken[k])
+                k += 1
+            if steady:
+                offsets, cells = grid[day.weekday()]
+                if spans:
+                    blocked: set[int] = set()
+                    for span_start, span_end in spans:
+                        # Slots overlapping the span: off > start - base - length and
+                        # off < end - base (slots are sorted and all of one length).
+                        first = bisect_right(offsets, span_start - base - length)
+                        blocked.update(range(first, bisect_left(offsets, span_end - base)))
+                    picked = [
+                        (base + off, clinician_id, modes)
+                        for m, (off, modes) in enumerate(cells)
+                        if m not in blocked
+                    ]
+                else:
+                    picked = [(base + off, clinician_id, modes) for off, modes in cells]
+            else:
+                spans_all = {m: _spans(own, m) for m in _MODALITIES}
+                picked = [
+                    (at, clinician_id, modes)
+                    for at, modes in _shifting_day(day, own, spans_all, wanted, length_min, tz)
+                    if not any(s < at + length and e > at for s, e in spans)
+                ]
+            if not (base >= earliest and stop <= latest and stop <= until):
+                picked = [
+                    p for p in picked if earliest <= p[0] <= latest and p[0] + length <= until
+                ]
+            by_day[i] += picked
+    found: list[tuple[int, str, tuple[Modality, ...]]] = []
+    for today in by_day:
+        today.sort()
+        found += today
+    moments = {at for at, _, _ in found}
+    moments |= {at + length for at in moments}
+    times = {at: _EPOCH + timedelta(seconds=at) for at in moments}
+    return [
+        Slot(start=times[at], end=times[at + length], clinician_id=clinician_id, modes=modes)
+        for at, clinician_id, modes in found
+    ]

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 
-from tlh.domain.models import Appointment, AvailabilityBlock, Modality, Role, Staff
+from tlh.domain.models import AvailabilityBlock, Modality, Role, Staff
 from tlh.domain.slots import Slot, bounds, open_slots
 from tlh.domain.timeutil import check_year, local_day_bounds, zone
 from tlh.errors import BadRequest, InvalidInput, NotFound
@@ -22,8 +22,6 @@ from tlh.services.staff import find_staff
 READERS = (Role.ADMIN, Role.SCHEDULER, Role.CLINICIAN)
 #: The longest range one question may ask for: a year (the horizon is at most 366 days).
 MAX_RANGE_DAYS = 366
-#: Entries that started up to this long before the range may still run into it.
-_LONGEST = timedelta(hours=24)
 
 
 def parse_day(value: str, what: str) -> date:
@@ -79,12 +77,8 @@ def slots_for(
     tz = zone(policy.timezone)
     within = bounds(ctx.clock(), start, end, policy.booking_min_notice_h, policy.booking_max_days)
     blocks: dict[str, list[AvailabilityBlock]] = blocks_of(ctx.store, clinician_ids)
-    booked: dict[str, list[Appointment]] = {
-        cid: ctx.store.appointments_between(start - _LONGEST, end, cid)
-        for cid in blocks
-        if blocks[cid]
-    }
-    return open_slots(blocks, booked, tz, within, policy.booking_slot_min, modality)
+    busy = {cid: ctx.store.busy_between(start, end, cid) for cid in blocks if blocks[cid]}
+    return open_slots(blocks, busy, tz, within, policy.booking_slot_min, modality)
 
 
 def list_slots(

@@ -182,6 +182,14 @@ class Repository(Protocol):
         """Appointments overlapping UTC [start, end), optionally of one clinician, by start."""
         ...
 
+    def busy_between(
+        self, start: datetime, end: datetime, clinician_id: str
+    ) -> list[tuple[int, int]]:
+        """``(start, end)`` epoch seconds of the clinician's calendar entries that hold
+        time (not cancelled; vacations and blackouts included) overlapping [start, end),
+        by start: what open slots subtract."""
+        ...
+
     def count(self, table: str) -> int: ...
 
     async def commit(self, ops: Sequence[Op], *, audit: Sequence[AuditNote]) -> None:
