@@ -80,3 +80,39 @@ def test_bad_input_is_one_line_and_exit_2(live: Live) -> None:
         assert len(lines) == 1, (said, got.stderr)
         assert said in lines[0], (said, got.stderr)
         assert "Traceback" not in got.stdout + got.stderr
+
+
+def test_reschedule_requests_are_listed_accepted_and_declined(live: Live) -> None:
+    import asyncio
+
+    from tlh.client import TlhClient
+
+    stf = _clinician(live, "slots-move@example.org")
+    assert live.run("practice", "set", "self_scheduling", "clients").exit_code == 0
+    added = live.run("client", "add", "--name", "Mo Mover", "--json")
+    assert added.exit_code == 0, added.stderr
+    client_id = json.loads(added.stdout)["id"]
+    day = _day_after_notice()
+
+    async def ask(nth: int) -> str:
+        async with TlhClient(live.url, live.token) as api:
+            found = await api.slots.list([stf], day, day)
+            booked = await api.slots.book(client_id, stf, found[nth].start, "telehealth")
+            return (await api.reschedule.ask(booked.items[0].id, found[-1].start)).id
+
+    declined = asyncio.run(ask(0))
+    done = live.run("reschedule", "decline", declined, "--json")
+    assert done.exit_code == 0, done.stderr
+    assert json.loads(done.stdout)["state"] == "declined"
+    pending = asyncio.run(ask(0))
+    listed = live.run("reschedule", "list", "--json")
+    assert listed.exit_code == 0, listed.stderr
+    assert [r["id"] for r in json.loads(listed.stdout)["items"]] == [pending]
+    accepted = live.run("reschedule", "accept", pending, "--json")
+    assert accepted.exit_code == 0, accepted.stderr
+    assert json.loads(accepted.stdout)["state"] == "accepted"
+    again = live.run("reschedule", "accept", declined)
+    assert again.exit_code == ExitStatus.CONFLICT, again.stderr
+    assert len(again.stderr.strip().splitlines()) == 1
+    missing = live.run("reschedule", "accept", "rsq_nothing")
+    assert missing.exit_code == ExitStatus.NOT_FOUND

@@ -55,6 +55,9 @@ CLIENT_DATA = {
     "GET /api/v1/appointments/{id}/links": "own-or-other",
     "POST /api/v1/appointments/{id}/status": "own-or-other",
     "POST /api/v1/slots/book": "not-clinicians",
+    "POST /api/v1/reschedule-requests": "not-clinicians",
+    "POST /api/v1/reschedule-requests/{id}/accept": "not-clinicians",
+    "POST /api/v1/reschedule-requests/{id}/decline": "not-clinicians",
     "GET /api/v1/consents": "list",
     "GET /api/v1/consents/export": "not-clinicians",
     "POST /api/v1/consents/send": "own-or-other",
@@ -130,6 +133,7 @@ NOT_CLIENT_DATA = {
     "POST /api/v1/link/conntest/offer": "a client's link: scoped by the link",
     "POST /api/v1/link/conntest/result": "a client's link: scoped by the link",
     "GET /api/v1/slots": "clinicians' open hours, no clients",
+    "GET /api/v1/reschedule-requests": "ids and times only; a clinician: their own visits'",
 }
 
 

@@ -30,6 +30,7 @@ from .commands import (
     outbox,
     practice,
     report,
+    reschedule,
     room,
     service,
     session,
@@ -142,6 +143,7 @@ app.add_typer(turn.app, name="turn")
 app.add_typer(cert.app, name="cert")
 app.add_typer(service.app, name="service")
 app.add_typer(key.app, name="key")
+app.add_typer(reschedule.app, name="reschedule")
 app.command("dashboard")(dashboard.dashboard)
 app.command("slots")(slots.slots)
 app.command("doctor")(doctor.doctor)

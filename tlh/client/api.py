@@ -18,6 +18,7 @@ from .events import Backoff, EventStream
 from .http import Http
 from .outreach import ConsentsApi, InvitesApi, LinksApi, OutboxApi
 from .people import ClientsApi, PracticeApi, StaffApi
+from .reschedule import RescheduleApi
 from .rooms import ReportsApi, RoomsApi, SessionsApi
 from .schedule import AppointmentsApi, AvailabilityApi, SlotsApi
 
@@ -40,6 +41,7 @@ class TlhClient:
         self.appointments = AppointmentsApi(self.http)
         self.availability = AvailabilityApi(self.http)
         self.slots = SlotsApi(self.http)
+        self.reschedule = RescheduleApi(self.http)
         self.invites = InvitesApi(self.http)
         self.links = LinksApi(self.http)
         self.consents = ConsentsApi(self.http)

@@ -31,6 +31,7 @@ from tlh.domain.models import (
     Staff,
     StaffToken,
 )
+from tlh.domain.reschedule import RescheduleRequest
 from tlh.domain.sessions import SessionSegment
 from tlh.errors import InvalidInput
 from tlh.store.auditentry import ACTION_SHAPE, ID_SHAPE, ActorLike, ActorRef, actor_ref
@@ -49,6 +50,7 @@ TableName = Literal[
     "link_sessions",
     "staff_sessions",
     "room_entries",
+    "reschedule_requests",
 ]
 
 #: The record type of each table. Later issues add tables here (links, consents, ...).
@@ -67,6 +69,8 @@ TABLES: dict[str, type[msgspec.Struct]] = {
     "link_sessions": LinkSession,
     "staff_sessions": StaffPageSession,
     "room_entries": RoomRecord,
+    # A client's request to move a visit (issue 13, p-slots).
+    "reschedule_requests": RescheduleRequest,
 }
 
 #: Fields with an in-memory index (value -> ids). ``None`` values are not indexed; a
@@ -84,6 +88,7 @@ INDEXED: dict[str, tuple[str, ...]] = {
     "sessions": ("appointment_id", "clinician_id"),
     "link_sessions": ("hash",),
     "staff_sessions": ("hash",),
+    "reschedule_requests": ("appointment_id", "state"),
 }
 
 #: The policy table holds one record under this id.

@@ -22,6 +22,7 @@ from . import (
     participant_ws,
     practice,
     reports,
+    reschedule,
     rooms,
     sessions,
     slots,
@@ -34,6 +35,6 @@ def add_routes(app: web.Application) -> None:
     issue3 = (links, invites, consents, outbox)
     issue4 = (rooms, participant_ws, call_ws, call_links, sessions, reports, link_identity, pages)
     media = (conntest,)
-    issue13 = (slots,)
+    issue13 = (slots, reschedule)
     for module in (*modules, *issue3, *issue4, *media, *issue13):
         app.router.add_routes(module.routes)
