@@ -176,3 +176,16 @@ def test_several_clinicians_ordered_by_start() -> None:
         ("stf_2", "09:30"),
         ("stf_1", "10:00"),
     ]
+
+
+def test_a_remembered_answer_follows_a_change_of_the_calendar() -> None:
+    blocks = {"stf_1": [block(0, "09:00", "11:00")]}
+    before = open_slots(blocks, {}, NY, day_range(MONDAY), 60)
+    assert local(open_slots(blocks, {}, NY, day_range(MONDAY), 60)) == local(before)
+    at_9 = datetime(2026, 11, 23, 9, 0, tzinfo=NY).astimezone(UTC)
+    after = open_slots(blocks, {"stf_1": busy_of([entry(at_9, 30)])}, NY, day_range(MONDAY), 60)
+    assert local(after) == ["10:00-0500-11:00"]
+    moved = [block(0, "10:00", "11:00")]
+    assert local(open_slots({"stf_1": moved}, {}, NY, day_range(MONDAY), 60)) == [
+        "10:00-0500-11:00"
+    ]

@@ -112,10 +112,7 @@ def _steady_grid(
     shape: _Shape, wanted: tuple[Modality, ...], length: int
 ) -> dict[int, tuple[tuple[int, ...], _Cells]]:
     """``_grid`` of a shape in seconds from local midnight (cached: it is pure)."""
-    own = [
-        AvailabilityBlock(id="", clinician_id="", weekday=w, start_local=a, end_local=b, mode=m)
-        for w, a, b, m in shape
-    ]
+    own = _blocks(shape)
     spans = {m: _spans(own, m) for m in _MODALITIES}
     grid = _grid(spans, wanted, length)
     out: dict[int, tuple[tuple[int, ...], _Cells]] = {}
@@ -187,6 +184,88 @@ def _at(day: date, minute: int, tz: tzinfo) -> datetime:
     return wall.astimezone(UTC)
 
 
+_Found = tuple[tuple[int, str, "Slot"], ...]
+
+
+@lru_cache(maxsize=256)
+def _clinician_days(
+    clinician_id: str,
+    shape: _Shape,
+    taken: tuple[tuple[int, int], ...],
+    days: tuple[tuple[date, int, int, bool], ...],
+    length_min: int,
+    wanted: tuple[Modality, ...],
+    tz: tzinfo,
+) -> tuple[_Found, ...]:
+    """One clinician's slots on each of ``days``, before the notice and horizon are
+    applied. Pure, so remembered: a clinician whose calendar did not change since the
+    last question (same ``taken``) costs a lookup; any change to it is a new key."""
+    own = _blocks(shape)
+    grid = _steady_grid(shape, wanted, length_min)
+    length = length_min * 60
+    out: list[_Found] = []
+    j, n = 0, len(taken)
+    for day, base, stop, steady in days:
+        while j < n and taken[j][1] <= base and taken[j][0] < base:
+            j += 1  # ended before this day (days only move forward)
+        spans = []
+        k = j
+        while k < n and taken[k][0] < stop:
+            if taken[k][1] > base or taken[k][0] == taken[k][1] >= base:
+                spans.append(taken[k])
+            k += 1
+        if steady:
+            offsets, cells = grid[day.weekday()]
+            blocked: set[int] = set()
+            for span_start, span_end in spans:
+                # Slots overlapping the span: off > start - base - length and
+                # off < end - base (slots are sorted and all of one length).
+                first = bisect_right(offsets, span_start - base - length)
+                blocked.update(range(first, bisect_left(offsets, span_end - base)))
+            out.append(
+                tuple(
+                    _slot(base + off, length, clinician_id, modes)
+                    for m, (off, modes) in enumerate(cells)
+                    if m not in blocked
+                )
+            )
+        else:
+            spans_all = {m: _spans(own, m) for m in _MODALITIES}
+            out.append(
+                tuple(
+                    _slot(at, length, clinician_id, modes)
+                    for at, modes in _shifting_day(day, own, spans_all, wanted, length_min, tz)
+                    if not any(s < at + length and e > at for s, e in spans)
+                )
+            )
+    return tuple(out)
+
+
+def _slot(
+    at: int, length: int, clinician_id: str, modes: tuple[Modality, ...]
+) -> tuple[int, str, Slot]:
+    """A slot with its sort key (start, clinician): made once, kept in the memo."""
+    start = _EPOCH + timedelta(seconds=at)
+    return (
+        at,
+        clinician_id,
+        Slot(
+            start=start,
+            end=start + timedelta(seconds=length),
+            clinician_id=clinician_id,
+            modes=modes,
+        ),
+    )
+
+
+def _blocks(shape: _Shape) -> list[AvailabilityBlock]:
+    """Blocks of a shape (no ids: ``covers`` reads only days, times and modes)."""
+    return [
+        AvailabilityBlock(id="", clinician_id="", weekday=w, start_local=a, end_local=b, mode=m)
+        for w, a, b, m in shape
+    ]
+
+
 def open_slots(
     blocks: Mapping[str, Sequence[AvailabilityBlock]],
     busy: Mapping[str, Sequence[tuple[int, int]]],
@@ -221,58 +300,24 @@ def open_slots(
             == (day_end - timedelta(microseconds=1)).astimezone(tz).utcoffset()
         )
         days.append((day, int(day_start.timestamp()), int(day_end.timestamp()), steady))
-    by_day: list[list[tuple[int, str, tuple[Modality, ...]]]] = [[] for _ in days]
+    by_day: list[list[tuple[int, str, Slot]]] = [[] for _ in days]
+    shown = tuple(days)
     for clinician_id, own in blocks.items():
         if not own:
             continue
-        grid = _steady_grid(_shape(own), wanted, length_min)
-        taken = busy.get(clinician_id, ())
-        j, n = 0, len(taken)
-        for i, (day, base, stop, steady) in enumerate(days):
-            while j < n and taken[j][1] <= base and taken[j][0] < base:
-                j += 1  # ended before this day (days only move forward)
-            spans = []
-            k = j
-            while k < n and taken[k][0] < stop:
-                if taken[k][1] > base or taken[k][0] == taken[k][1] >= base:
-                    spans.append(taken[k])
-                k += 1
-            if steady:
-                offsets, cells = grid[day.weekday()]
-                if spans:
-                    blocked: set[int] = set()
-                    for span_start, span_end in spans:
-                        # Slots overlapping the span: off > start - base - length and
-                        # off < end - base (slots are sorted and all of one length).
-                        first = bisect_right(offsets, span_start - base - length)
-                        blocked.update(range(first, bisect_left(offsets, span_end - base)))
-                    picked = [
-                        (base + off, clinician_id, modes)
-                        for m, (off, modes) in enumerate(cells)
-                        if m not in blocked
-                    ]
-                else:
-                    picked = [(base + off, clinician_id, modes) for off, modes in cells]
-            else:
-                spans_all = {m: _spans(own, m) for m in _MODALITIES}
-                picked = [
-                    (at, clinician_id, modes)
-                    for at, modes in _shifting_day(day, own, spans_all, wanted, length_min, tz)
-                    if not any(s < at + length and e > at for s, e in spans)
-                ]
+        per_day = _clinician_days(
+            clinician_id, _shape(own), tuple(busy.get(clinician_id, ())), shown, length_min,
+            wanted, tz,
+        )  # fmt: skip
+        for i, (_, base, stop, _) in enumerate(days):
+            picked = per_day[i]
             if not (base >= earliest and stop <= latest and stop <= until):
-                picked = [
+                picked = tuple(
                     p for p in picked if earliest <= p[0] <= latest and p[0] + length <= until
-                ]
+                )
             by_day[i] += picked
-    found: list[tuple[int, str, tuple[Modality, ...]]] = []
+    found: list[Slot] = []
     for today in by_day:
-        today.sort()
-        found += today
-    moments = {at for at, _, _ in found}
-    moments |= {at + length for at in moments}
-    times = {at: _EPOCH + timedelta(seconds=at) for at in moments}
-    return [
-        Slot(start=times[at], end=times[at + length], clinician_id=clinician_id, modes=modes)
-        for at, clinician_id, modes in found
-    ]
+        today.sort()  # (start, clinician) is unique: slots themselves are never compared
+        found += [slot for _, _, slot in today]
+    return found
