@@ -7,6 +7,8 @@ import json
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import pytest
+
 from tlh.cli.exit import ExitStatus
 
 from .conftest import Live
@@ -116,3 +118,25 @@ def test_reschedule_requests_are_listed_accepted_and_declined(live: Live) -> Non
     assert len(again.stderr.strip().splitlines()) == 1
     missing = live.run("reschedule", "accept", "rsq_nothing")
     assert missing.exit_code == ExitStatus.NOT_FOUND
+
+
+def test_bad_slot_questions_are_http_400_with_one_line(live: Live) -> None:
+    import urllib.error
+    import urllib.request
+
+    for query in (
+        "from=2027-02-10&to=2027-02-01",
+        "from=2027-02-31",
+        "clinician=nobody-at-all@example.org",
+        "from=2027-01-01&to=2029-01-01",
+        "modality=fax",
+    ):
+        request = urllib.request.Request(
+            f"{live.url}/api/v1/slots?{query}", headers={"Authorization": f"Bearer {live.token}"}
+        )
+        with pytest.raises(urllib.error.HTTPError) as raised:
+            urllib.request.urlopen(request, timeout=10)
+        body = json.loads(raised.value.read())
+        assert raised.value.code == 400, (query, body)
+        assert body["error"]["code"] == "bad_request"
+        assert "\n" not in body["error"]["message"]
