@@ -54,6 +54,10 @@ CLIENT_DATA = {
     "GET /api/v1/appointments/{id}/eligibility": "by-id",
     "GET /api/v1/appointments/{id}/links": "own-or-other",
     "POST /api/v1/appointments/{id}/status": "own-or-other",
+    "POST /api/v1/slots/book": "not-clinicians",
+    "POST /api/v1/reschedule-requests": "not-clinicians",
+    "POST /api/v1/reschedule-requests/{id}/accept": "not-clinicians",
+    "POST /api/v1/reschedule-requests/{id}/decline": "not-clinicians",
     "GET /api/v1/consents": "list",
     "GET /api/v1/consents/export": "not-clinicians",
     "POST /api/v1/consents/send": "own-or-other",
@@ -152,6 +156,8 @@ NOT_CLIENT_DATA = {
     "DELETE /api/v1/portal/passkeys/{id}": "the portal: scoped by the person signed in",
     "POST /api/v1/portal/passkeys/sign-in-options": "the portal: nobody signed in yet",
     "POST /api/v1/portal/passkeys/sign-in": "the portal: scoped by the person signed in",
+    "GET /api/v1/slots": "clinicians' open hours, no clients",
+    "GET /api/v1/reschedule-requests": "ids and times only; a clinician: their own visits'",
 }
 
 

@@ -27,8 +27,10 @@ from . import (
     portal_staff,
     practice,
     reports,
+    reschedule,
     rooms,
     sessions,
+    slots,
     staff,
 )
 
@@ -38,6 +40,6 @@ def add_routes(app: web.Application) -> None:
     issue3 = (links, invites, consents, outbox)
     issue4 = (rooms, participant_ws, call_ws, call_links, sessions, reports, link_identity, pages)
     media = (conntest,)
-    issue13 = (actions, page_strings, portal, portal_staff, portal_passkeys)
+    issue13 = (actions, page_strings, portal, portal_staff, portal_passkeys, slots, reschedule)
     for module in (*modules, *issue3, *issue4, *media, *issue13):
         app.router.add_routes(module.routes)
