@@ -128,6 +128,9 @@ NOT_CLIENT_DATA = {
     "POST /api/v1/link/identity/code": "a client's link: scoped by the link",
     "POST /api/v1/link/conntest/offer": "a client's link: scoped by the link",
     "POST /api/v1/link/conntest/result": "a client's link: scoped by the link",
+    # Issue 13 item 7 (policy ask_location): the holder's own last location only.
+    "GET /api/v1/link/location": "a client's link: scoped by the link",
+    "POST /api/v1/link/location": "a client's link: scoped by the link",
 }
 
 

@@ -74,6 +74,13 @@ class DashboardUnlock(StrEnum):
     TOKEN = "token"
 
 
+class AskLocation(StrEnum):
+    """Whether the client page asks where the client is before the waiting room."""
+
+    OFF = "off"
+    TELEHEALTH = "telehealth"  # every telehealth visit (emergency services, licensure)
+
+
 class Reminder(StrEnum):
     EMAIL = "email"
     SMS = "sms"
@@ -144,6 +151,9 @@ class Policy(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=Tr
     #: reminders) when a telehealth appointment is booked or imported; a series' first
     #: occurrence only (later ones get theirs with their reminders).
     invite_on_create: bool = True
+    #: Before the waiting room, the client (or a caregiver joining for them) confirms
+    #: where they are now and a phone number to reach them there (issue 13 item 7).
+    ask_location: AskLocation = AskLocation.OFF
 
 
 class Staff(msgspec.Struct, frozen=True, kw_only=True, gc=False):

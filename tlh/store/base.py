@@ -22,6 +22,7 @@ import msgspec
 from tlh.domain.consent import ConsentRecord
 from tlh.domain.links import JoinLink
 from tlh.domain.live_records import LinkSession, RoomRecord, StaffPageSession
+from tlh.domain.locations import LastLocation
 from tlh.domain.messages import Message
 from tlh.domain.models import (
     Appointment,
@@ -49,6 +50,7 @@ TableName = Literal[
     "link_sessions",
     "staff_sessions",
     "room_entries",
+    "locations",
 ]
 
 #: The record type of each table. Later issues add tables here (links, consents, ...).
@@ -67,6 +69,8 @@ TABLES: dict[str, type[msgspec.Struct]] = {
     "link_sessions": LinkSession,
     "staff_sessions": StaffPageSession,
     "room_entries": RoomRecord,
+    # The last location each client or contact gave (policy ``ask_location``).
+    "locations": LastLocation,
 }
 
 #: Fields with an in-memory index (value -> ids). ``None`` values are not indexed; a

@@ -15,6 +15,7 @@ from . import (
     events,
     invites,
     link_identity,
+    link_location,
     links,
     ops,
     outbox,
@@ -33,5 +34,6 @@ def add_routes(app: web.Application) -> None:
     issue3 = (links, invites, consents, outbox)
     issue4 = (rooms, participant_ws, call_ws, call_links, sessions, reports, link_identity, pages)
     media = (conntest,)
-    for module in (*modules, *issue3, *issue4, *media):
+    portal = (link_location,)
+    for module in (*modules, *issue3, *issue4, *media, *portal):
         app.router.add_routes(module.routes)
