@@ -255,3 +255,18 @@ async def test_the_location_goes_to_staff_and_the_report_but_never_to_a_page(
     await client.ws.close()
     await other.ws.close()
     await lee.close()
+
+
+async def test_someone_already_waiting_keeps_their_place_when_the_practice_starts_asking(
+    practice: Practice,
+) -> None:
+    appointment_id = await eligible_appointment(practice)
+    cookie = await opened(practice, appointment_id)
+    first = await connect(practice, cookie)
+    status = await first.hello()
+    await ask_location(practice)
+    await first.ws.close()  # a network blip
+    back = await connect(practice, cookie)
+    again = await back.hello()
+    assert (again["state"], again["entry_id"]) == ("waiting", status["entry_id"])
+    await back.ws.close()

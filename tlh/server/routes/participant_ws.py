@@ -105,9 +105,10 @@ async def _handle(
         verdict = redeemable(c, link, c.clock())
         if verdict.state is RedeemState.INVALID:
             raise wsproto.FrameRejected("link no longer valid")
-        if locations.required(c, link):
+        if locations.required(c, link) and not rooms.state.of_link(link.id):
             # The page skipped the step (or the policy was turned on meanwhile): it
-            # asks where the person is, then says hello again.
+            # asks where the person is, then says hello again. Someone already waiting
+            # or in the call on this link (a socket back after a blip) keeps their place.
             raise wsproto.FrameRejected(LOCATION_REQUIRED, LOCATION_REQUIRED_CODE)
         await rooms.participants.hello(
             link,
