@@ -13,10 +13,17 @@ from typing import Any
 
 import pytest
 
+from tests.seeding import seed
+from tlh.domain.links import Channel, LinkPurpose, ParticipantKind
+from tlh.server.keys import STORE
+from tlh.services.links import make_link
+from tlh.store.base import Put
+
 from .call_helpers import eligible_appointment, next_frame
 from .conftest import Practice
 from .outreach_helpers import add_appointment, add_client, origin
 from .rooms_helpers import (
+    Events,
     Peer,
     admit,
     appointment_link,
@@ -270,3 +277,41 @@ async def test_someone_already_waiting_keeps_their_place_when_the_practice_start
     again = await back.hello()
     assert (again["state"], again["entry_id"]) == ("waiting", status["entry_id"])
     await back.ws.close()
+
+
+async def test_the_shared_queue_keeps_where_someone_is_from_clinicians_not_theirs(
+    practice: Practice,
+) -> None:
+    """Every clinician sees the practice's shared queue (by first name): where a client
+    who is not theirs waits from is not theirs to see, in the listing or its events."""
+    await ask_location(practice)
+    client_id = await add_client(practice)  # not Lee's
+    now = datetime.now(UTC)
+    made = make_link(
+        purpose=LinkPurpose.JOIN,
+        participant=ParticipantKind.CLIENT,
+        channel=Channel.COPY,
+        created_by=practice.ids["admin"],
+        now=now,
+        valid=(now - timedelta(hours=1), now + timedelta(hours=1)),
+        client_id=client_id,
+    )
+    await seed(practice.client.app[STORE], [Put("links", made.link)])
+    cookie = await redeemed(practice, f"/j#{made.token}")
+    assert (await give(practice, cookie, PLACE, PHONE_TYPED))[0] == 204
+    lee_ws = await practice.client.ws_connect("/api/v1/events", headers=practice.auth("clinician"))
+    assert (await lee_ws.receive_json(timeout=5))["type"] == "events.ready"
+    peer = await connect(practice, cookie)
+    assert (await peer.hello())["state"] == "waiting"
+    joined = await Events(lee_ws).next("room.joined")
+    assert joined["entry"]["client_id"] == client_id
+    assert joined["entry"]["location"] is None
+
+    _, lee_sees = await practice.call("GET", "/api/v1/rooms", role="clinician")
+    [queued] = lee_sees["queue"]
+    assert queued["location"] is None
+    _, desk_sees = await practice.call("GET", "/api/v1/rooms", role="scheduler")
+    [queued] = desk_sees["queue"]
+    assert queued["location"]["place"] == PLACE
+    await peer.ws.close()
+    await lee_ws.close()
