@@ -158,6 +158,9 @@ NOT_CLIENT_DATA = {
     "POST /api/v1/portal/passkeys/sign-in": "the portal: scoped by the person signed in",
     "GET /api/v1/slots": "clinicians' open hours, no clients",
     "GET /api/v1/reschedule-requests": "ids and times only; a clinician: their own visits'",
+    # Issue 13 item 7 (policy ask_location): the holder's own last location only.
+    "GET /api/v1/link/location": "a client's link: scoped by the link",
+    "POST /api/v1/link/location": "a client's link: scoped by the link",
 }
 
 

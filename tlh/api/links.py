@@ -7,7 +7,7 @@ cookie it is traded for. Optional answer fields are left out when unset.
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import msgspec
 from msgspec import UNSET, UnsetType
@@ -59,6 +59,9 @@ class LinkState(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     #: How to reach the practice (the policy's; left out when unset).
     contact_phone: str = ""
     contact_email: str = ""
+    #: The page asks where the person is before the waiting room (policy
+    #: ``ask_location``; true until they have said, for this visit).
+    ask_location: bool = False
 
 
 class IdentityAnswer(msgspec.Struct, frozen=True, kw_only=True):
@@ -72,3 +75,23 @@ class CodeRequest(msgspec.Struct, frozen=True, kw_only=True):
     """``POST /api/v1/link/identity/code``: where to send a fresh one-time code."""
 
     channel: MessageChannel
+
+
+# --- the client's location at session start (policy ``ask_location``) -----------------
+
+
+class LocationGiven(msgspec.Struct, frozen=True, kw_only=True):
+    """``POST /api/v1/link/location``: where the person is now, and a phone number to
+    reach them there (the server trims, checks and normalises both)."""
+
+    place: Annotated[str, msgspec.Meta(max_length=1000)]
+    phone: Annotated[str, msgspec.Meta(max_length=100)]
+
+
+class LocationShown(msgspec.Struct, frozen=True, kw_only=True):
+    """``GET /api/v1/link/location``: the last location this person gave (to fill the
+    form), and whether this visit still needs one."""
+
+    required: bool
+    place: str = ""
+    phone: str = ""

@@ -81,6 +81,13 @@ class SelfScheduling(StrEnum):
     CLIENTS = "clients"
 
 
+class AskLocation(StrEnum):
+    """Whether the client page asks where the client is before the waiting room."""
+
+    OFF = "off"
+    TELEHEALTH = "telehealth"  # every telehealth visit (emergency services, licensure)
+
+
 class Reminder(StrEnum):
     EMAIL = "email"
     SMS = "sms"
@@ -169,6 +176,9 @@ class Policy(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=Tr
     booking_confirms: bool = False
     #: The length of a slot a client books, in minutes (a usual session).
     booking_slot_min: int = 50
+    #: Before the waiting room, the client (or a caregiver joining for them) confirms
+    #: where they are now and a phone number to reach them there (issue 13 item 7).
+    ask_location: AskLocation = AskLocation.OFF
 
 
 class Staff(msgspec.Struct, frozen=True, kw_only=True, gc=False):

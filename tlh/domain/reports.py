@@ -37,6 +37,17 @@ class Outcome(StrEnum):
     LATE_CANCELLED = "late_cancelled"
 
 
+class ReportedLocation(msgspec.Struct, frozen=True, kw_only=True):
+    """Where one client (or a caregiver for them) said they were as they joined."""
+
+    kind: str  # "client" | "contact"
+    client_id: str | None
+    contact_id: str | None = None
+    place: str
+    phone: str
+    at: datetime
+
+
 class SessionRow(msgspec.Struct, frozen=True, kw_only=True):
     appointment_id: str | None
     session_id: str
@@ -50,6 +61,8 @@ class SessionRow(msgspec.Struct, frozen=True, kw_only=True):
     relayed: bool
     copay_collected: bool
     copay_amount: str | None
+    #: Where each client or caregiver said they were (policy ``ask_location``).
+    locations: tuple[ReportedLocation, ...] = ()
 
 
 class AttendanceRow(msgspec.Struct, frozen=True, kw_only=True):
@@ -80,6 +93,24 @@ def _channels(segment: SessionSegment) -> tuple[str, ...]:
     )
 
 
+def _locations(segment: SessionSegment) -> tuple[ReportedLocation, ...]:
+    # A person who joined twice (a reload, a second segment's rejoin) said it once: the
+    # first time they gave it for this segment is kept.
+    found: dict[tuple[str | None, str | None], ReportedLocation] = {}
+    for p in sorted(segment.participants, key=lambda p: p.joined_at):
+        if p.location is None or (p.client_id, p.contact_id) in found:
+            continue
+        found[(p.client_id, p.contact_id)] = ReportedLocation(
+            kind=p.kind,
+            client_id=p.client_id,
+            contact_id=p.contact_id,
+            place=p.location.place,
+            phone=p.location.phone,
+            at=p.location.at,
+        )
+    return tuple(found.values())
+
+
 def session_row(segment: SessionSegment, appt: Appointment | None, tz: tzinfo) -> SessionRow:
     """One report row for one segment (``appt`` is ``None`` for room sessions)."""
     seen = [p.client_id for p in segment.participants if p.client_id]
@@ -97,6 +128,7 @@ def session_row(segment: SessionSegment, appt: Appointment | None, tz: tzinfo) -
         relayed=segment.relayed,
         copay_collected=appt.copay_collected if appt else False,
         copay_amount=appt.copay_amount if appt else None,
+        locations=_locations(segment),
     )
 
 

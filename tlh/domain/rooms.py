@@ -18,6 +18,7 @@ import msgspec
 from msgspec.structs import replace
 
 from tlh.domain.links import Channel, ParticipantKind
+from tlh.domain.locations import ClientLocation
 from tlh.domain.models import Policy, Staff
 from tlh.errors import Conflict, InvalidInput, InvalidTransition
 
@@ -139,6 +140,8 @@ class RoomEntry(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     due_at: datetime | None = None
     #: The person's answers to the clinician's messages (the latest few).
     replies: tuple[Reply, ...] = ()
+    #: Where the person said they are (policy ``ask_location``): staff only.
+    location: ClientLocation | None = None
 
 
 # --- Rules (pure: the live state in tlh.services.waiting applies them) -------------------

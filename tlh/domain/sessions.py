@@ -11,6 +11,8 @@ from datetime import datetime
 
 import msgspec
 
+from tlh.domain.locations import ClientLocation
+
 
 class Participation(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     #: The call peer id: a room entry id for clients/guests, the staff id for staff.
@@ -22,6 +24,8 @@ class Participation(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     channel: str | None = None  # the invite channel (email, sms, copy, quick, ...)
     joined_at: datetime
     left_at: datetime | None = None
+    #: Where the client (or caregiver) said they were as they joined (``ask_location``).
+    location: ClientLocation | None = None
 
 
 class SessionSegment(msgspec.Struct, frozen=True, kw_only=True, gc=False):

@@ -36,10 +36,32 @@ class Joiner:
         self.origin = origin
         self._ssl: ssl.SSLContext | bool = ssl_context if ssl_context is not None else True
 
-    async def link_socket(self, token: str, close_s: float) -> aiohttp.ClientWebSocketResponse:
-        """Redeem a join link and open /api/v1/link/ws with its cookie."""
+    async def link_socket(
+        self, token: str, close_s: float, location: tuple[str, str] | None = None
+    ) -> aiohttp.ClientWebSocketResponse:
+        """Redeem a join link and open /api/v1/link/ws with its cookie (``location``:
+        the place and phone to give first, as the page does when the practice asks)."""
         cookie = await self._cookie("/api/v1/link/redeem", {"token": token}, LINK_COOKIE)
-        return await self._socket("/api/v1/link/ws", {"Cookie": f"{LINK_COOKIE}={cookie}"}, close_s)
+        headers = {"Cookie": f"{LINK_COOKIE}={cookie}"}
+        if location is not None:
+            place, phone = location
+            await self._post("/api/v1/link/location", {"place": place, "phone": phone}, headers)
+        return await self._socket("/api/v1/link/ws", headers, close_s)
+
+    async def _post(self, path: str, body: dict[str, Any], headers: dict[str, str]) -> None:
+        """POST as the page does; the server's error as a ``TlhError`` (its one line)."""
+        try:
+            async with self.http.post(
+                self.origin + path,
+                json=body,
+                headers={"Origin": self.origin, **headers},
+                ssl=self._ssl,
+            ) as answer:
+                raw = await answer.read()
+                if answer.status >= 300:
+                    raise _error(answer.status, raw)
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise self._unreachable(exc) from None
 
     async def staff_socket(
         self, staff_token: str, close_s: float, session_id: str | None = None

@@ -57,6 +57,7 @@ class Participant:
         observer: Observer | None = None,
         video_size: tuple[int, int] = (320, 240),
         sdp_filter: SdpFilter | None = None,
+        location: tuple[str, str] | None = None,
     ) -> None:
         if (link_token is None) == (staff_token is None):
             raise ValueError("give a link token or a staff token")
@@ -71,6 +72,9 @@ class Participant:
         self.video_size = video_size
         #: Tests only: rewrites every description to and from a peer (e.g. to block a path).
         self.sdp_filter = sdp_filter
+        #: (place, phone) given before the waiting room, as the page does when the
+        #: practice asks where the client is (policy ``ask_location``).
+        self.location = location
         #: Loopback-only candidates when the server is on loopback (see tlh.media.ice).
         self.loopback = is_loopback_url(server_url) if loopback is None else loopback
         self._ssl = ssl_context
@@ -112,7 +116,7 @@ class Participant:
         )
         joiner = Joiner(self._http, self.origin, self._ssl)
         if self._link_token is not None:
-            self._ws = await joiner.link_socket(self._link_token, self.timeout)
+            self._ws = await joiner.link_socket(self._link_token, self.timeout, self.location)
         else:
             assert self._staff_token is not None
             self._ws = await joiner.staff_socket(

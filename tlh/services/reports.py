@@ -137,9 +137,17 @@ async def attendance_report(
     return rows
 
 
+def _place(location: dict[str, Any]) -> str:
+    """One person's location in a CSV cell: ``place · phone``."""
+    return f"{location.get('place', '')} · {location.get('phone', '')}"
+
+
 def _cell(value: Any) -> str:
     if value is None:
         return ""
+    if isinstance(value, list | tuple) and value and isinstance(value[0], dict):
+        # Locations: a place may hold any separator but a line break (one line each).
+        return "\n".join(escape_formula(_place(v)) for v in value)
     if isinstance(value, list | tuple):
         return ";".join(str(v) for v in value)
     if isinstance(value, bool):

@@ -47,12 +47,12 @@ async def list_rooms(
     shown = [_room_view(ctx, rooms, staff) for staff in wanted]
     queue, read = build_views(ctx, rooms.positions, rooms.live(None))
     if scope.limited(actor):
-        # Minimum necessary: who waits in the shared queue, by first name, unless the
-        # client is the clinician's own.
+        # Minimum necessary: who waits in the shared queue, by first name (and not where
+        # they are), unless the client is the clinician's own.
         queue = [
             view
             if view.client_id is None or scope.owns_client(ctx, actor.id, view.client_id, rooms)
-            else msgspec.structs.replace(view, label=first_names(view.label))
+            else msgspec.structs.replace(view, label=first_names(view.label), location=None)
             for view in queue
         ]
     read += [cid for _, client_ids in shown for cid in client_ids]

@@ -79,6 +79,7 @@ class Admission:
                 contact_id=entry.contact_id,
                 channel=entry.channel.value,
                 joined_at=now,
+                location=entry.location,
             ),
         )
         await self._events.record(

@@ -57,6 +57,10 @@ class RoomEvents:
         }
         room = audience.room(entry.clinician_id)
         [view], client_ids = entry_views(self.ctx, self._positions, [entry])
+        if entry.clinician_id is None and view.location is not None:
+            # The shared queue's events reach every clinician: where someone is waits
+            # until they are in a room (``GET /rooms`` shows it to those it concerns).
+            view = msgspec.structs.replace(view, location=None)
         shown = Shown(
             key="entry",
             value=msgspec.to_builtins(view),

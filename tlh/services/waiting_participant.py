@@ -16,6 +16,7 @@ from tlh.api.frames import DeviceCheckDone, ReplySent
 from tlh.domain import room_replies as replies
 from tlh.domain import rooms as rules
 from tlh.domain.links import JoinLink
+from tlh.domain.locations import ClientLocation
 from tlh.domain.rooms import ConnectionTest, DeviceCheck, RoomEntry
 from tlh.errors import Forbidden
 from tlh.services.context import Actor, new_id
@@ -53,9 +54,11 @@ class ParticipantSide:
         display_name: str = "",
         opens_at: datetime | None = None,
         resume: str | None = None,
+        location: ClientLocation | None = None,
     ) -> RoomEntry:
         """A page says hello: a new entry, a reconnect, or a second device (``resume``:
-        the session whose call it still holds connections in)."""
+        the session whose call it still holds connections in; ``location``: where the
+        person said they are, policy ``ask_location``)."""
         now = self.ctx.clock()
         mine = self._state.of_link(link.id)
         found = rules.arrival(mine, device_id, now, self._exits.grace_s, reusable=link.reusable)
@@ -90,6 +93,7 @@ class ParticipantSide:
                 second_device=found.kind is rules.ArrivalKind.SECOND_DEVICE,
                 connection_test=self._tests.pop((link.id, device_id), None),
                 due_at=due_at(self.ctx, link),
+                location=location,
             )
             self._state.put(entry)
             self._attach(entry, conn)

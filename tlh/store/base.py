@@ -29,6 +29,7 @@ from tlh.domain.live_records import (
     RoomRecord,
     StaffPageSession,
 )
+from tlh.domain.locations import LastLocation
 from tlh.domain.messages import Message
 from tlh.domain.models import (
     Appointment,
@@ -63,6 +64,7 @@ TableName = Literal[
     "portal_seen",
     "portal_passkeys",
     "reschedule_requests",
+    "locations",
 ]
 
 #: The record type of each table. Later issues add tables here (links, consents, ...).
@@ -89,6 +91,8 @@ TABLES: dict[str, type[msgspec.Struct]] = {
     "portal_passkeys": PortalPasskey,
     # A client's request to move a visit (issue 13, p-slots).
     "reschedule_requests": RescheduleRequest,
+    # The last location each client or contact gave (policy ``ask_location``).
+    "locations": LastLocation,
 }
 
 #: Fields with an in-memory index (value -> ids). ``None`` values are not indexed; a

@@ -16,6 +16,7 @@ from . import (
     events,
     invites,
     link_identity,
+    link_location,
     links,
     ops,
     outbox,
@@ -41,5 +42,6 @@ def add_routes(app: web.Application) -> None:
     issue4 = (rooms, participant_ws, call_ws, call_links, sessions, reports, link_identity, pages)
     media = (conntest,)
     issue13 = (actions, page_strings, portal, portal_staff, portal_passkeys, slots, reschedule)
-    for module in (*modules, *issue3, *issue4, *media, *issue13):
+    issue13_location = (link_location,)
+    for module in (*modules, *issue3, *issue4, *media, *issue13, *issue13_location):
         app.router.add_routes(module.routes)

@@ -15,7 +15,7 @@ from tlh.server.http import ctx, decode, max_body, public, respond
 from tlh.server.keys import CTX, ICE, IDENTITY
 from tlh.server.origin import check_origin
 from tlh.server.routes.links import cookie_link, next_step
-from tlh.services import identity
+from tlh.services import identity, locations
 from tlh.services.links import appointment_of, redeemable
 from tlh.services.waiting_view import clinician_name
 
@@ -55,6 +55,7 @@ async def state(request: web.Request) -> web.Response:
         opens_at=verdict.opens_at if verdict.state is RedeemState.EARLY else None,
         contact_phone=policy.contact_phone,
         contact_email=policy.contact_email,
+        ask_location=locations.required(c, link),
     )
     return respond(answer)
 

@@ -28,11 +28,18 @@ from tlh.server.keys import METRICS, ROOMS, WEBSOCKETS
 from tlh.server.origin import check_origin
 from tlh.server.routes.link_identity import verified
 from tlh.server.routes.links import COOKIE, cookie_link
+from tlh.services import locations
 from tlh.services.frame_outbox import Outbox
 from tlh.services.links import get_link, redeemable
 from tlh.services.waiting import Connection, NotAdmitted, Rooms
 
 routes = web.RouteTableDef()
+
+#: The close code and reason of a hello refused until the person says where they are
+#: (policy ``ask_location``): 4000-4999 are the application's own; 4428 echoes HTTP 428
+#: "precondition required".
+LOCATION_REQUIRED_CODE = 4428
+LOCATION_REQUIRED = "location_required"
 
 
 def participant_link(request: web.Request) -> JoinLink:
@@ -98,6 +105,11 @@ async def _handle(
         verdict = redeemable(c, link, c.clock())
         if verdict.state is RedeemState.INVALID:
             raise wsproto.FrameRejected("link no longer valid")
+        if locations.required(c, link) and not rooms.state.of_link(link.id):
+            # The page skipped the step (or the policy was turned on meanwhile): it
+            # asks where the person is, then says hello again. Someone already waiting
+            # or in the call on this link (a socket back after a blip) keeps their place.
+            raise wsproto.FrameRejected(LOCATION_REQUIRED, LOCATION_REQUIRED_CODE)
         await rooms.participants.hello(
             link,
             frame.device_id,
@@ -105,6 +117,7 @@ async def _handle(
             display_name=frame.display_name or "",
             opens_at=verdict.opens_at,
             resume=frame.resume,
+            location=locations.for_link(c, link),
         )
         return
     entry_id = conn.entry_id

@@ -114,6 +114,13 @@ function entryItem(entry, actions) {
   line.className = "facts";
   line.textContent = facts(entry).join(" · ");
   li.append(who, since, document.createElement("br"), line);
+  // Where the client said they are (policy ask_location): on this staff page only.
+  if (entry.location) {
+    const where = document.createElement("span");
+    where.className = "location";
+    where.textContent = `Client's location: ${entry.location.place} · phone ${entry.location.phone}`;
+    li.append(document.createElement("br"), where);
+  }
   const reply = (entry.replies || [])[entry.replies ? entry.replies.length - 1 : 0];
   if (reply) {
     const said = document.createElement("q");

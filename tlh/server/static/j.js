@@ -9,15 +9,17 @@ import { preferred, setLanguage, t } from "./i18n.js";
 import { consentStep } from "./consent.js";
 import { deviceStep, openMedia, savedChoice } from "./device.js";
 import { identityStep } from "./identity.js";
+import { locationStep } from "./location.js";
 import { WaitingRoom } from "./waiting.js";
 import { Call } from "./call.js";
 import { socket } from "./ws.js";
 
-const SECTIONS = ["loading", "problem", "identity", "consent", "done", "device", "waiting", "call", "ended"];
+const SECTIONS = ["loading", "problem", "identity", "consent", "done", "device", "location", "waiting", "call", "ended"];
 // Words are functions: t() answers in the language chosen when they are shown.
 const INVALID = () => t("This link is not valid. Ask your practice for a new one.");
 const EXPIRED = () => t("Your link has expired. Please open it again from your message.");
 const CHECKED = "tlh-checked";
+const LOCATION_REQUIRED = 4428;  // the close code of a hello refused until the location is given
 const TITLE = () => t("Your appointment");
 // What the page says when the link stops working while the person waits, by reason.
 const REVOKED = {
@@ -198,6 +200,8 @@ function connect(result) {
     onDown: (event) => reconnecting(true, event.code === 1012),
     onClose: (event) => {
       if (final) return false;
+      // The server wants to know where the person is first (policy ask_location).
+      if (event.code === LOCATION_REQUIRED) { relocate(); return false; }
       // 1008 after we sent something it refused: show it rather than loop forever.
       if (event.code === 1008 && where !== "call") {
         problem(t("The connection to your practice was refused. Please reload the page."));
@@ -207,6 +211,14 @@ function connect(result) {
       return true;
     },
   });
+}
+
+// Asked where they are (the hello was refused without it), then back to the room.
+async function relocate() {
+  await locationStep({ show: () => show("location"), problem });
+  show("waiting");
+  $("waiting-text").textContent = "Connecting to the waiting room…";
+  ws.restart();
 }
 
 // The link cookie is short-lived: when a reconnect finds it gone, redeem the link again.
@@ -255,6 +267,7 @@ async function joinFlow() {
     sessionStorage.setItem(CHECKED, JSON.stringify(result));
     sessionStorage.setItem("tlh-name", $("display-name").value.trim());
   }
+  if (state.ask_location) await locationStep({ show: () => show("location"), problem });
   room = new WaitingRoom({
     starts_at: state.starts_at,
     ends_at: state.ends_at,

@@ -100,12 +100,23 @@ def line(entry: EntryView) -> str:
     return f"{shown} ↻{entry.reconnects}" if entry.reconnects else shown
 
 
+def location_line(entry: EntryView) -> str:
+    """Where the person said they are (policy ``ask_location``), or nothing."""
+    found = entry.location
+    if found is None:
+        return ""
+    return f"location {clean(found.place)} · phone {clean(found.phone)}"
+
+
 def person_details(state: DashboardState, entry: EntryView) -> str:
-    """What the person menu says under the name: where, consent, line, devices."""
+    """What the person menu says under the name: where, consent, line, devices, and
+    where they said they are."""
     consent = f"consent {clean(entry.consent)}" if entry.consent else ""
     room = clean(state.room_name(entry)) if state.every_room else ""
     parts = [entry.state.value.replace("_", " "), room, consent, line(entry)]
-    return " · ".join(p for p in [*parts, f"devices {device_summary(entry)}"] if p)
+    shown = " · ".join(p for p in [*parts, f"devices {device_summary(entry)}"] if p)
+    where = location_line(entry)
+    return f"{shown}\n{where}" if where else shown
 
 
 class PeopleScreen(TableScreen):
