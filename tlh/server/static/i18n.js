@@ -10,6 +10,8 @@
 // and writes every visible string as t("English text") or t("Hello {name}", { name }),
 // with the literal inside t( so the extractor finds it; static HTML text carries
 // data-i18n (its English text is the key), labels data-i18n-attr="aria-label title".
+// Text a script wrote before a switch is its own to rewrite: a "tlh-language" event on
+// document follows every switch.
 
 //: Shipped languages (tlh.domain.language.LANGUAGES; a test keeps them the same).
 export const LANGUAGES = ["en", "es"];
@@ -71,6 +73,8 @@ export async function setLanguage(code) {
   current = next;
   document.documentElement.lang = next;
   translatePage();
+  // Text a script wrote (not data-i18n) is written again by whoever listens.
+  document.dispatchEvent(new Event("tlh-language"));
   return current;
 }
 
