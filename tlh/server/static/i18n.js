@@ -31,11 +31,11 @@ export function language() {
   return current;
 }
 
-// The BCP 47 tag dates and times are written with: the browser's own for English (an
-// en-GB reader keeps "3 March"), else the browser's regional form of the language
-// ("es-MX") when it lists one, else the bare language.
+// The BCP 47 tag dates and times are written with: the browser's regional form of the
+// page's language when it lists one (an en-GB reader keeps "3 March", "es-MX"), else the
+// bare language (an English page in a Spanish browser writes English dates, not the
+// browser's Spanish ones).
 export function locale() {
-  if (current === SOURCE) return undefined;
   const tags = navigator.languages || [navigator.language || ""];
   return tags.find((tag) => primary(tag) === current) || current;
 }
