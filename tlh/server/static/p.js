@@ -27,8 +27,9 @@ const portal = {
   },
   async signedIn(me) {
     portal.me = me;
-    // The person's own language once the server knows them (else the browser's stays).
-    if (me.language) await setLanguage(me.language);
+    // The person's own language once the server knows them, else the browser's (not
+    // the language of whoever signed in on this page before).
+    await setLanguage(me.language || preferred());
     $("practice").textContent = me.practice_name;
     $("who").textContent = who(me);
     $("zone-note").textContent = zoneNote(me.timezone);
