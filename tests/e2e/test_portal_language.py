@@ -18,7 +18,7 @@ import pytest
 from tlh.messaging.file_transport import mail_drop_dir
 
 from .a11y import assert_accessible
-from .browser import LiveServer, needs_chromium, no_overflow
+from .browser import SHOTS, LiveServer, needs_chromium, no_overflow
 from .test_portal_page import _code_from_mail_drop, _plain, _practice_with_a_visit
 from .test_portal_passkey import NO_AUTOFILL, localhost_server
 
@@ -129,6 +129,8 @@ async def test_a_spanish_client_signs_in_and_sees_the_portal_in_spanish(
     assert await _text(page, "#notice-join") == "Entrar"
     assert await _text(page, "#notice-close") == "Cerrar"
     await assert_accessible(page, "portal notice in Spanish")
+    SHOTS.mkdir(exist_ok=True)
+    await page.screenshot(path=str(SHOTS / "portal-es-360x640.png"), full_page=True)
     assert page.js_errors == []
 
 
