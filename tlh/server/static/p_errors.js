@@ -5,7 +5,12 @@ import { errorText } from "./api.js";
 import { t } from "./i18n.js";
 
 const WORDS = {
-  unauthenticated: () => t("You are signed out. Please sign in again."),
+  unauthenticated: (error) => {
+    const why = error.details && error.details.reason;
+    if (why === "idle") return t("You were signed out after a while without activity. Please sign in again.");
+    if (why === "revoked") return t("Your portal access is off. Please ask your practice.");
+    return t("You are signed out. Please sign in again.");
+  },
   sign_in_failed: () => t("That code does not match or has expired. Please ask for a new one."),
   rate_limited: () => t("Too many attempts. Please wait a few minutes and try again."),
   invalid: () => t("Please type your email address or mobile number."),
