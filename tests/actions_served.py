@@ -58,7 +58,7 @@ def _appt(appt_id: str, client_id: str) -> Appointment:
     )
 
 
-async def _seed(data_dir: Path) -> str:
+async def _seed(data_dir: Path, language: str | None) -> str:
     token = await init_practice(data_dir, "Harbour", "America/New_York", "admin@example.org")
     async with local_context(data_dir) as ctx:
         policy = msgspec.structs.replace(
@@ -73,7 +73,7 @@ async def _seed(data_dir: Path) -> str:
             created_at=NOW,
             updated_at=NOW,
         )
-        ana = Client(id="cli_ana", name="Ana Client", email="ana@example.org", created_at=NOW, updated_at=NOW)  # fmt: skip
+        ana = Client(id="cli_ana", name="Ana Client", email="ana@example.org", language=language, created_at=NOW, updated_at=NOW)  # fmt: skip
         tex = Client(
             id="cli_tex",
             name="Tex Client",
@@ -102,10 +102,11 @@ async def _reminders(url: str, admin: dict[str, str]) -> dict[str, dict[str, Any
 
 
 @contextmanager
-def served_practice(root: Path) -> Iterator[Served]:
-    """The practice served from ``root``, its reminders delivered; stopped after."""
+def served_practice(root: Path, language: str | None = None) -> Iterator[Served]:
+    """The practice served from ``root``, its reminders delivered; stopped after. Ana's
+    ``language`` as given (none recorded by default)."""
     data_dir = root / "data"
-    token = asyncio.run(_seed(data_dir))
+    token = asyncio.run(_seed(data_dir, language))
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     log = root / "serve.log"

@@ -165,7 +165,9 @@ async def test_idle_sessions_sign_out(practice: Practice) -> None:
     _later(practice, PORTAL_SESSIONS, 30)
     answer = await me(practice, cookie)
     assert answer.status == 401
-    assert "30 minutes" in (await answer.json())["error"]["message"]
+    error = (await answer.json())["error"]
+    assert "30 minutes" in error["message"]
+    assert error["details"] == {"reason": "idle"}  # the page words it in its language
 
 
 async def test_sign_out_and_sign_out_everywhere(practice: Practice) -> None:

@@ -34,6 +34,8 @@ class ActionView(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     clinician_name: str | None = None
     #: A cancel now would be a late cancellation (inside ``late_cancel_hours``).
     late: bool = False
+    #: The client's language ("es"), as their reminder was written: the page speaks it.
+    language: str | None = None
 
 
 class ActionDone(msgspec.Struct, frozen=True, kw_only=True):

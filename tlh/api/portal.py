@@ -64,6 +64,10 @@ class PortalMe(msgspec.Struct, frozen=True, kw_only=True):
     notice_min: int
     contact_phone: str = ""
     contact_email: str = ""
+    #: The language the page speaks ("es"): the signed-in client's, as the practice
+    #: recorded it; for a caregiver, their clients' when those that have one agree (the
+    #: language their messages come in). ``None``: the browser's preference.
+    language: str | None = None
 
 
 class PortalAppointment(msgspec.Struct, frozen=True, kw_only=True):

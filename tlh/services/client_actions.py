@@ -38,6 +38,7 @@ from tlh.services import audiences, followups
 from tlh.services.appointments import event_of
 from tlh.services.context import Actor, Context
 from tlh.services.followups import Followup
+from tlh.services.links import client_language
 from tlh.store.base import Op, Put, note, record_key
 
 #: The events staff hear, by action (data: the appointment's ids, times and states,
@@ -220,6 +221,7 @@ async def look(ctx: Context, link: ActionLink, source: str) -> ActionView:
         contact_phone=policy.contact_phone,
         contact_email=policy.contact_email,
         timezone=policy.timezone,
+        language=client_language(ctx, link.client_id),
         **shown,
     )
 

@@ -110,11 +110,14 @@ class PortalSessions:
         last = self._seen.setdefault(record.hash, now)  # restored: counts from now
         if now - last >= timedelta(minutes=idle_min):
             self._end_later(ctx, [record], "portal.idle")
-            raise Unauthenticated(f"signed out after {idle_min} minutes without activity")
+            # details.reason: the page says why in the person's language.
+            raise Unauthenticated(
+                f"signed out after {idle_min} minutes without activity", {"reason": "idle"}
+            )
         person = person_of(record)
         client_ids = acting_for(ctx, person)
         if not client_ids:
-            raise Unauthenticated("portal access is off; ask your practice")
+            raise Unauthenticated("portal access is off; ask your practice", {"reason": "revoked"})
         self._seen[record.hash] = now
         return Principal(person.kind, person.ids[0], person, client_ids, record.id, source)
 

@@ -13,6 +13,7 @@ async def portal_me(ctx: Context, principal: Principal) -> PortalMe:
     """Who is signed in, with the names of the clients they act for (a read, audited)."""
     policy = ctx.policy()
     clients: list[PortalClient] = []
+    languages: list[str | None] = []
     for client_id in principal.client_ids:
         record = ctx.store.get("clients", client_id)
         if isinstance(record, Client):
@@ -20,6 +21,7 @@ async def portal_me(ctx: Context, principal: Principal) -> PortalMe:
             clients.append(
                 PortalClient(id=record.id, name=record.name, relation="self" if own else "contact")
             )
+            languages.append(record.language)
     await ctx.audit.append_many(principal.actor, "portal.client.read", list(principal.client_ids))
     return PortalMe(
         kind=principal.kind,
@@ -29,4 +31,16 @@ async def portal_me(ctx: Context, principal: Principal) -> PortalMe:
         notice_min=policy.portal_notice_min,
         contact_phone=policy.contact_phone,
         contact_email=policy.contact_email,
+        language=_language(principal.kind, languages),
     )
+
+
+def _language(kind: str, languages: list[str | None]) -> str | None:
+    """The page's language: a client's own (listed first); a caregiver has no language
+    of their own on file, and their messages come in their client's, so theirs when the
+    clients that have one agree. Clients in different languages: ``None`` (the browser's
+    preference), rather than one picked by the order of the list."""
+    if kind == "client":
+        return languages[0] if languages else None
+    known = {lang for lang in languages if lang}
+    return known.pop() if len(known) == 1 else None

@@ -54,10 +54,12 @@ function invalidLinkText(details) {
   return `${lead} ${ask}`;
 }
 
-export function errorText(data, fallback) {
+// `words` (code → function) lets a page say its own codes its own way (the portal's
+// "unauthenticated" is a sign-out, not an expired link).
+export function errorText(data, fallback, words = {}) {
   const error = data && data.error;
   if (language() === "en") return (error && error.message) || fallback;
-  const known = error && CODE_TEXT[error.code];
+  const known = error && (words[error.code] || CODE_TEXT[error.code]);
   return known ? known(error) : fallback;
 }
 

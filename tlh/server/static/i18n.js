@@ -10,6 +10,8 @@
 // and writes every visible string as t("English text") or t("Hello {name}", { name }),
 // with the literal inside t( so the extractor finds it; static HTML text carries
 // data-i18n (its English text is the key), labels data-i18n-attr="aria-label title".
+// Text a script wrote before a switch is its own to rewrite: a "tlh-language" event on
+// document follows every switch.
 
 //: Shipped languages (tlh.domain.language.LANGUAGES; a test keeps them the same).
 export const LANGUAGES = ["en", "es"];
@@ -29,11 +31,11 @@ export function language() {
   return current;
 }
 
-// The BCP 47 tag dates and times are written with: the browser's own for English (an
-// en-GB reader keeps "3 March"), else the browser's regional form of the language
-// ("es-MX") when it lists one, else the bare language.
+// The BCP 47 tag dates and times are written with: the browser's regional form of the
+// page's language when it lists one (an en-GB reader keeps "3 March", "es-MX"), else the
+// bare language (an English page in a Spanish browser writes English dates, not the
+// browser's Spanish ones).
 export function locale() {
-  if (current === SOURCE) return undefined;
   const tags = navigator.languages || [navigator.language || ""];
   return tags.find((tag) => primary(tag) === current) || current;
 }
@@ -71,6 +73,8 @@ export async function setLanguage(code) {
   current = next;
   document.documentElement.lang = next;
   translatePage();
+  // Text a script wrote (not data-i18n) is written again by whoever listens.
+  document.dispatchEvent(new Event("tlh-language"));
   return current;
 }
 

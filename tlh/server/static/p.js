@@ -2,9 +2,11 @@
 // (through /j, so consent, device check and waiting room are the link's own), and the
 // "starts in N minutes" notice. Other modules plug in through p_hooks.js.
 
-import { $, call, errorText, showSection } from "./api.js";
+import { $, call, showSection } from "./api.js";
+import { preferred, setLanguage, t } from "./i18n.js";
 import { hooks } from "./p_hooks.js";
 import { renderCard, updateCard } from "./p_cards.js";
+import { portalError } from "./p_errors.js";
 import { checkNotice } from "./p_notice.js";
 import { setUpSignIn, signInNote } from "./p_signin.js";
 import { differs, zoneNote } from "./p_time.js";
@@ -25,10 +27,11 @@ const portal = {
   },
   async signedIn(me) {
     portal.me = me;
+    // The person's own language once the server knows them, else the browser's (not
+    // the language of whoever signed in on this page before).
+    await setLanguage(me.language || preferred());
     $("practice").textContent = me.practice_name;
-    const self = me.clients.find((c) => c.relation === "self");
-    const others = me.clients.filter((c) => c.relation !== "self").map((c) => c.name);
-    $("who").textContent = [self ? `Signed in as ${self.name}` : "Signed in", others.length ? `for ${others.join(", ")}` : ""].join(" ").trim() + ".";
+    $("who").textContent = who(me);
     $("zone-note").textContent = zoneNote(me.timezone);
     $("zone-note").hidden = !differs(me.timezone);
     portal.show("home");
@@ -42,9 +45,9 @@ const portal = {
   },
   async refresh() {
     const { status, data } = await call("GET", "/api/v1/portal/appointments");
-    if (status === 401) return signedOut(errorText(data, "You are signed out."));
+    if (status === 401) return signedOut(portalError(data, t("You are signed out.")));
     if (status !== 200) {
-      $("home-error").textContent = "We could not load your appointments. We will try again shortly.";
+      $("home-error").textContent = t("We could not load your appointments. We will try again shortly.");
       $("home-error").hidden = false;
       return;
     }
@@ -62,12 +65,21 @@ const portal = {
       location.assign(`/j#${data.token}`);
       return;
     }
-    if (status === 401) return signedOut(errorText(data, "You are signed out."));
-    $("home-error").textContent = errorText(data, "We could not join this session. Please try again.");
+    if (status === 401) return signedOut(portalError(data, t("You are signed out.")));
+    $("home-error").textContent = portalError(data, t("We could not join this session. Please try again."));
     $("home-error").hidden = false;
     await portal.refresh();
   },
 };
+
+// "Signed in as Ana, for Ben." (a caregiver: "Signed in for Ben, Cleo.")
+function who(me) {
+  const self = me.clients.find((c) => c.relation === "self");
+  const others = me.clients.filter((c) => c.relation !== "self").map((c) => c.name).join(", ");
+  if (self && others) return t("Signed in as {name}, for {others}.", { name: self.name, others });
+  if (self) return t("Signed in as {name}.", { name: self.name });
+  return others ? t("Signed in for {others}.", { others }) : t("Signed in.");
+}
 
 function tick() {
   const now = Date.now();
@@ -100,9 +112,9 @@ function signedOut(note) {
 async function signOut(everywhere) {
   const { status, data } = await call("POST", "/api/v1/portal/sign-out", { everywhere });
   if (status === 204 || status === 401) {
-    return signedOut(everywhere ? "You are signed out on every device." : "You are signed out.");
+    return signedOut(everywhere ? t("You are signed out on every device.") : t("You are signed out."));
   }
-  $("home-error").textContent = errorText(data, "We could not sign you out. Please try again.");
+  $("home-error").textContent = portalError(data, t("We could not sign you out. Please try again."));
   $("home-error").hidden = false;
 }
 
@@ -117,6 +129,8 @@ function pendingJoin() {
 
 async function start() {
   const joining = pendingJoin();
+  // The browser's language until the server says the person's (nothing shown before).
+  await setLanguage(preferred());
   setUpSignIn(portal);
   for (const add of hooks.signInOptions) add($("signin-extra"), portal);
   for (const add of hooks.homeParts) add($("home-extra"), portal);
@@ -124,7 +138,7 @@ async function start() {
   $("sign-out-all").addEventListener("click", () => signOut(true));
   const { status, data } = await call("GET", "/api/v1/portal/me");
   if (status === 200) await portal.signedIn(data);
-  else signedOut(joining ? "Your practice asks you to sign in before you join your session." : "");
+  else signedOut(joining ? t("Your practice asks you to sign in before you join your session.") : "");
 }
 
 // After every module script of the page ran (they may add hooks), before first paint.

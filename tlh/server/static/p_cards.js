@@ -1,12 +1,14 @@
 // One appointment card: when, with whom, how, its status, and an actions slot holding
 // Join (live from the join window's opening) and whatever hooks.cardActions add.
 
+import { t } from "./i18n.js";
 import { hooks } from "./p_hooks.js";
 import { dayAndTime, differs, timeOf } from "./p_time.js";
 
 const STATUS = {
-  scheduled: "Scheduled", confirmed: "Confirmed", checked_in: "Checked in", occurred: "Took place",
-  missed: "Missed", cancelled: "Cancelled", late_cancelled: "Cancelled",
+  scheduled: () => t("Scheduled"), confirmed: () => t("Confirmed"), checked_in: () => t("Checked in"),
+  occurred: () => t("Took place"), missed: () => t("Missed"), cancelled: () => t("Cancelled"),
+  late_cancelled: () => t("Cancelled"),
 };
 
 function el(tag, className, text) {
@@ -31,19 +33,19 @@ export function renderCard(appt, portal) {
   card.setAttribute("aria-labelledby", heading.id);
   card.append(heading);
   if (differs(me.timezone)) {
-    card.append(el("p", "muted", `${timeOf(appt.start, me.timezone)} practice time (${me.timezone})`));
+    card.append(el("p", "muted", t("{time} practice time ({zone})", { time: timeOf(appt.start, me.timezone), zone: me.timezone })));
   }
   if (me.clients.length > 1 || me.kind === "contact") {
     const client = me.clients.find((c) => c.id === appt.client_id);
-    if (client) card.append(el("p", "", `For ${client.name}`));
+    if (client) card.append(el("p", "", t("For {name}", { name: client.name })));
   }
-  card.append(el("p", "", `With ${appt.clinician_name || "your clinician"}`));
-  card.append(el("p", "", appt.modality === "telehealth" ? "Video (telehealth)" : "In person"));
-  card.append(el("p", "status", STATUS[appt.status] || appt.status));
+  card.append(el("p", "", t("With {name}", { name: appt.clinician_name || t("your clinician") })));
+  card.append(el("p", "", appt.modality === "telehealth" ? t("Video (telehealth)") : t("In person")));
+  card.append(el("p", "status", STATUS[appt.status] ? STATUS[appt.status]() : appt.status));
   const note = el("p", "join-note");
   const slot = el("div", "actions");
   if (appt.modality === "telehealth" && appt.join_opens_at) {
-    const join = el("button", "join", "Join");
+    const join = el("button", "join", t("Join"));
     join.type = "button";
     join.setAttribute("aria-describedby", heading.id);
     join.addEventListener("click", () => portal.join(appt));
@@ -60,12 +62,12 @@ export function updateCard(card, appt, now = Date.now()) {
   const join = card.querySelector("button.join");
   const note = card.querySelector(".join-note");
   if (!join) {
-    note.textContent = appt.join_blocked && appt.modality === "telehealth" ? "This visit cannot be joined by video." : "";
+    note.textContent = appt.join_blocked && appt.modality === "telehealth" ? t("This visit cannot be joined by video.") : "";
     return;
   }
   const live = joinable(appt, now);
   join.disabled = !live;
   if (live) note.textContent = "";
-  else if (now < new Date(appt.join_opens_at).getTime()) note.textContent = `Join opens at ${timeOf(appt.join_opens_at)}.`;
-  else note.textContent = "This session has ended.";
+  else if (now < new Date(appt.join_opens_at).getTime()) note.textContent = t("Join opens at {time}.", { time: timeOf(appt.join_opens_at) });
+  else note.textContent = t("This session has ended.");
 }

@@ -3,6 +3,7 @@
 // vibration where the browser allows them. Dismissed per appointment.
 
 import { $ } from "./api.js";
+import { t } from "./i18n.js";
 import { joinable } from "./p_cards.js";
 import { minutesUntil } from "./p_time.js";
 
@@ -40,6 +41,13 @@ function hide() {
   $("notice").hidden = true;
 }
 
+function noticeText(name, left) {
+  const who = name || t("your clinician");
+  if (left > 1) return t("Your session with {who} starts in {n} minutes.", { who, n: left });
+  if (left === 1) return t("Your session with {who} starts in 1 minute.", { who });
+  return t("Your session with {who} is starting now.", { who });
+}
+
 // Look at `appts` now: show, update or hide the notice.
 export function checkNotice(appts, noticeMin, join, now = Date.now()) {
   onJoin = join;
@@ -50,10 +58,7 @@ export function checkNotice(appts, noticeMin, join, now = Date.now()) {
   });
   if (!due) return hide();
   const left = Math.max(0, minutesUntil(due.start, now));
-  const who = due.clinician_name || "your clinician";
-  $("notice-text").textContent = left > 0
-    ? `Your session with ${who} starts in ${left} minute${left === 1 ? "" : "s"}.`
-    : `Your session with ${who} is starting now.`;
+  $("notice-text").textContent = noticeText(due.clinician_name, left);
   const fresh = !shownFor || shownFor.id !== due.id;
   shownFor = due;
   $("notice").hidden = false;

@@ -1,4 +1,7 @@
-// Times on the portal: in the browser's zone, with the practice's named when it differs.
+// Times on the portal: in the browser's zone, with the practice's named when it differs,
+// written in the page's language (locale(): "martes, 3 de marzo a las 9:50").
+
+import { locale, t } from "./i18n.js";
 
 const ownZone = () => Intl.DateTimeFormat().resolvedOptions().timeZone;
 
@@ -13,19 +16,18 @@ export function differs(practiceZone) {
 }
 
 export function dayAndTime(iso) {
-  const at = new Date(iso);
-  const day = at.toLocaleDateString([], { weekday: "long", day: "numeric", month: "long" });
-  return `${day} at ${timeOf(iso)}`;
+  const day = new Date(iso).toLocaleDateString(locale(), { weekday: "long", day: "numeric", month: "long" });
+  return t("{day} at {time}", { day, time: timeOf(iso) });
 }
 
 export function timeOf(iso, timeZone) {
   const options = { hour: "numeric", minute: "2-digit" };
   if (timeZone) options.timeZone = timeZone;
-  return new Date(iso).toLocaleTimeString([], options);
+  return new Date(iso).toLocaleTimeString(locale(), options);
 }
 
 export function zoneNote(practiceZone) {
-  return `Times are shown in your time zone (${ownZone()}); your practice is in ${practiceZone}.`;
+  return t("Times are shown in your time zone ({own}); your practice is in {practice}.", { own: ownZone(), practice: practiceZone });
 }
 
 export function minutesUntil(iso, now = Date.now()) {

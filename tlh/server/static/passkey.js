@@ -3,7 +3,9 @@
 // signed in, the offer to add one and the list of one's passkeys (passkey_manage.js).
 // p.html loads this module; it plugs into p.js through p_hooks.js only.
 
-import { $, call, errorText } from "./api.js";
+import { $, call } from "./api.js";
+import { t } from "./i18n.js";
+import { portalError } from "./p_errors.js";
 import { hooks } from "./p_hooks.js";
 import { credentialJSON, requestOptions } from "./passkey_codec.js";
 import { setUpManage } from "./passkey_manage.js";
@@ -22,9 +24,9 @@ function el(tag, attrs, text) {
 
 // What the browser's refusal means to the person.
 export function browserError(error, fallback) {
-  if (error && error.name === "NotAllowedError") return "The passkey request was cancelled or timed out. Please try again.";
-  if (error && error.name === "InvalidStateError") return "This device already has a passkey for your portal.";
-  if (error && error.name === "SecurityError") return "Passkeys do not work at this address; sign in with a code.";
+  if (error && error.name === "NotAllowedError") return t("The passkey request was cancelled or timed out. Please try again.");
+  if (error && error.name === "InvalidStateError") return t("This device already has a passkey for your portal.");
+  if (error && error.name === "SecurityError") return t("Passkeys do not work at this address; sign in with a code.");
   return fallback;
 }
 
@@ -57,7 +59,7 @@ async function startAutofill(portal, say) {
       if (controller.signal.aborted) return;
       autofill = null;
       if (answer.status === 200) return portal.signedIn(answer.data);
-      say(errorText(answer.data, "We could not sign you in with that passkey."));
+      say(portalError(answer.data, t("We could not sign you in with that passkey.")));
     },
     () => { if (autofill && autofill.controller === controller) autofill = null; },
   );
@@ -69,9 +71,17 @@ function addSignIn(container, portal) {
   const error = el("p", { id: "passkey-signin-error", className: "error", hidden: true });
   error.setAttribute("role", "alert");
   const say = (text) => { error.textContent = text; error.hidden = !text; };
-  const button = el("button", { type: "button", id: "passkey-sign-in" }, "Sign in with a passkey");
+  const button = el("button", { type: "button", id: "passkey-sign-in" });
+  const lead = el("p", { className: "muted" });
+  // Written now and again when the page's language changes (a sign-in, then a sign-out).
+  const words = () => {
+    button.textContent = t("Sign in with a passkey");
+    lead.textContent = t("Added a passkey on this device? One tap:");
+  };
+  words();
+  document.addEventListener("tlh-language", words);
   const box = el("div", { className: "passkey-signin" });
-  box.append(el("p", { className: "muted" }, "Added a passkey on this device? One tap:"), button, error);
+  box.append(lead, button, error);
   container.append(box);
   button.addEventListener("click", async () => {
     say("");
@@ -80,9 +90,9 @@ function addSignIn(container, portal) {
       await stopAutofill();
       const answer = await signInWith("optional");
       if (answer.status === 200) return await portal.signedIn(answer.data);
-      say(errorText(answer.data, "We could not sign you in with a passkey. Please sign in with a code."));
+      say(portalError(answer.data, t("We could not sign you in with a passkey. Please sign in with a code.")));
     } catch (err) {
-      say(browserError(err, "We could not sign you in with a passkey. Please sign in with a code."));
+      say(browserError(err, t("We could not sign you in with a passkey. Please sign in with a code.")));
     } finally {
       button.disabled = false;
     }
