@@ -152,6 +152,9 @@ NOT_CLIENT_DATA = {
     "DELETE /api/v1/portal/passkeys/{id}": "the portal: scoped by the person signed in",
     "POST /api/v1/portal/passkeys/sign-in-options": "the portal: nobody signed in yet",
     "POST /api/v1/portal/passkeys/sign-in": "the portal: scoped by the person signed in",
+    # The portal's Confirm and Cancel (issue 13 item 4): their own clients' appointments.
+    "POST /api/v1/portal/appointments/{id}/confirm": "the portal: scoped by the person signed in",
+    "POST /api/v1/portal/appointments/{id}/cancel": "the portal: scoped by the person signed in",
 }
 
 

@@ -81,6 +81,14 @@ class PortalAppointment(msgspec.Struct, frozen=True, kw_only=True):
     join_closes_at: datetime | None = None
     #: Why it cannot be joined by video, in a line, when it cannot.
     join_blocked: str | None = None
+    # -- confirm and cancel from the portal (p-buttons) --
+    #: Whether the page offers Confirm (scheduled, not started) and Cancel (scheduled
+    #: or confirmed, not started).
+    can_confirm: bool = False
+    can_cancel: bool = False
+    #: From when a cancellation counts as late (policy ``late_cancel_hours``), when it
+    #: can be cancelled.
+    late_cancel_from: datetime | None = None
 
 
 class PortalJoin(msgspec.Struct, frozen=True, kw_only=True):
