@@ -10,7 +10,9 @@ from tlh.server.routes.pages import asset_bytes, asset_names, csp
 
 from .conftest import Practice
 
-BUDGET = 150 * 1024
+#: Every page's files together (j, c, a, p and their modules); what one page loads has its
+#: own, smaller budget (the portal's below). Raised from 150 KiB for the portal's buttons.
+BUDGET = 160 * 1024
 INLINE_HANDLER = re.compile(rb"<[^>]*\son[a-z]+\s*=", re.IGNORECASE)
 INLINE_SCRIPT = re.compile(rb"<script(?![^>]*\bsrc=)[^>]*>", re.IGNORECASE)
 
