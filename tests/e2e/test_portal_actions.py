@@ -66,6 +66,7 @@ async def test_confirm_from_the_keyboard_then_cancel_and_a_late_cancel(
     soon = await _practice_with_a_visit(live_server, datetime.now(UTC) + timedelta(hours=5))
     later = await _scheduled_visit(live_server, datetime.now(UTC) + timedelta(days=3))
     page = await new_page(browser, 360, 640)
+    await page.clock.install()
     await _sign_in(page, live_server)
     far = page.locator(f'#appointments li[data-id="{later}"]')
     near = page.locator(f'#appointments li[data-id="{soon}"]')
@@ -107,6 +108,14 @@ async def test_confirm_from_the_keyboard_then_cancel_and_a_late_cancel(
         "Keep my appointment"
     )
     await assert_accessible(page, "portal cancel asked")
+    # The list is fetched again each minute: the open question stays, focus in it.
+    await page.clock.run_for("01:05")
+    await page.wait_for_function(
+        "() => document.activeElement && document.activeElement.isConnected"
+        " && document.activeElement.textContent === 'Keep my appointment'",
+        timeout=5_000,
+    )
+    assert await ask.is_visible()
     await no_overflow(page)
     SHOTS.mkdir(exist_ok=True)
     await page.screenshot(path=str(SHOTS / "portal-cancel-ask-360x640.png"))

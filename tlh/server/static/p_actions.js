@@ -18,6 +18,9 @@ const REFUSED = {
 
 let done = null;    // role=status: what was done
 let problem = null; // role=alert: what went wrong
+// Cards whose Cancel question is open: the list is redrawn each minute, and a question
+// being read must not vanish under the reader.
+const asking = new Set();
 
 function el(tag, className, text) {
   const node = document.createElement(tag);
@@ -78,6 +81,7 @@ function outcome(appt, action, data) {
 
 // Press: POST, then show the list as it is now and put focus back on the card.
 async function act(appt, action, portal, pressed) {
+  asking.delete(appt.id);
   pressed.forEach((b) => { b.disabled = true; });
   say("", false);
   const { status, data } = await call("POST", `/api/v1/portal/appointments/${encodeURIComponent(appt.id)}/${action}`);
@@ -113,21 +117,33 @@ function askToCancel(appt, slot, portal, cancel) {
   row.append(yes, keep);
   box.append(question, note, row);
   slot.after(box);
-  cancel.setAttribute("aria-expanded", "false");
-  cancel.addEventListener("click", () => {
+  const open = () => {
     question.textContent = t("Cancel your appointment on {when}?", { when: when(appt.start) });
     note.textContent = lateNote(appt);
     note.hidden = !note.textContent;
     yes.setAttribute("aria-describedby", `${question.id} ${note.id}`);
     box.hidden = false;
     cancel.setAttribute("aria-expanded", "true");
+    asking.add(appt.id);
+  };
+  cancel.setAttribute("aria-expanded", "false");
+  cancel.addEventListener("click", () => {
+    open();
     keep.focus();
   });
   keep.addEventListener("click", () => {
     box.hidden = true;
     cancel.setAttribute("aria-expanded", "false");
+    asking.delete(appt.id);
     cancel.focus();
   });
+  if (asking.has(appt.id)) {
+    // Redrawn while open: open again, and keep focus in it once the new card is shown.
+    open();
+    queueMicrotask(() => {
+      if (!document.activeElement || document.activeElement === document.body) keep.focus();
+    });
+  }
   yes.addEventListener("click", () => act(appt, "cancel", portal, [yes, keep, cancel]));
 }
 
