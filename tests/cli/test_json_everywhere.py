@@ -412,6 +412,39 @@ CASES["room return"] = _entry_case("return", admitted=True)
 CASES["room message"] = _entry_case("message", "Running 5 minutes late")
 
 
+simple("slots", "slots", "--from", "2031-01-06", "--to", "2031-01-07")
+simple("reschedule list", "reschedule", "list", "--state", "all")
+
+
+async def _reschedule_request(w: World) -> str:
+    """A pending request: a visit three days ahead at 09:00, asked to move to 10:40."""
+    from datetime import UTC, datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    tz = ZoneInfo("America/New_York")
+    day = datetime.now(UTC).astimezone(tz).date() + timedelta(days=3)
+    booked = await book(
+        w.live, start=datetime.combine(day, datetime.min.time(), tz) + timedelta(hours=9)
+    )
+    for weekday in ("mon", "tue", "wed", "thu", "fri", "sat", "sun"):
+        await w.json("availability", "set", "--clinician", booked.clinician_email,
+                     "--weekday", weekday, "--from", "09:00", "--to", "12:00")  # fmt: skip
+    await w.json("practice", "set", "self_scheduling", "clients")
+    async with TlhClient(w.live.url, w.live.token) as admin:
+        later = datetime.combine(day, datetime.min.time(), tz) + timedelta(hours=10, minutes=40)
+        return (await admin.reschedule.ask(booked.appt_id, later)).id
+
+
+@case("reschedule accept")
+async def _reschedule_accept(w: World) -> Case:
+    return Case(["reschedule", "accept", await _reschedule_request(w)])
+
+
+@case("reschedule decline")
+async def _reschedule_decline(w: World) -> Case:
+    return Case(["reschedule", "decline", await _reschedule_request(w)])
+
+
 @case("room transfer")
 async def _room_transfer(w: World) -> Case:
     booked, other = await book(w.live), await book(w.live)

@@ -54,6 +54,10 @@ CLIENT_DATA = {
     "GET /api/v1/appointments/{id}/eligibility": "by-id",
     "GET /api/v1/appointments/{id}/links": "own-or-other",
     "POST /api/v1/appointments/{id}/status": "own-or-other",
+    "POST /api/v1/slots/book": "not-clinicians",
+    "POST /api/v1/reschedule-requests": "not-clinicians",
+    "POST /api/v1/reschedule-requests/{id}/accept": "not-clinicians",
+    "POST /api/v1/reschedule-requests/{id}/decline": "not-clinicians",
     "GET /api/v1/consents": "list",
     "GET /api/v1/consents/export": "not-clinicians",
     "POST /api/v1/consents/send": "own-or-other",
@@ -155,6 +159,8 @@ NOT_CLIENT_DATA = {
     # The portal's Confirm and Cancel (issue 13 item 4): their own clients' appointments.
     "POST /api/v1/portal/appointments/{id}/confirm": "the portal: scoped by the person signed in",
     "POST /api/v1/portal/appointments/{id}/cancel": "the portal: scoped by the person signed in",
+    "GET /api/v1/slots": "clinicians' open hours, no clients",
+    "GET /api/v1/reschedule-requests": "ids and times only; a clinician: their own visits'",
 }
 
 

@@ -31,9 +31,11 @@ from .commands import (
     portal,
     practice,
     report,
+    reschedule,
     room,
     service,
     session,
+    slots,
     staff,
     templates,
     turn,
@@ -143,7 +145,9 @@ app.add_typer(cert.app, name="cert")
 app.add_typer(service.app, name="service")
 app.add_typer(key.app, name="key")
 app.add_typer(portal.app, name="portal")
+app.add_typer(reschedule.app, name="reschedule")
 app.command("dashboard")(dashboard.dashboard)
+app.command("slots")(slots.slots)
 app.command("doctor")(doctor.doctor)
 app.command("login")(admin.login)
 app.command("backup")(admin.backup)

@@ -19,8 +19,9 @@ from .http import Http
 from .outreach import ConsentsApi, InvitesApi, LinksApi, OutboxApi
 from .people import ClientsApi, PracticeApi, StaffApi
 from .portal import PortalApi
+from .reschedule import RescheduleApi
 from .rooms import ReportsApi, RoomsApi, SessionsApi
-from .schedule import AppointmentsApi, AvailabilityApi
+from .schedule import AppointmentsApi, AvailabilityApi, SlotsApi
 
 
 class TlhClient:
@@ -40,6 +41,8 @@ class TlhClient:
         self.clients = ClientsApi(self.http)
         self.appointments = AppointmentsApi(self.http)
         self.availability = AvailabilityApi(self.http)
+        self.slots = SlotsApi(self.http)
+        self.reschedule = RescheduleApi(self.http)
         self.invites = InvitesApi(self.http)
         self.links = LinksApi(self.http)
         self.consents = ConsentsApi(self.http)

@@ -1,9 +1,10 @@
-"""The diary: ``client.appointments`` (with file import and export) and
-``client.availability``."""
+"""The diary: ``client.appointments`` (with file import and export),
+``client.availability`` and ``client.slots``."""
 
 from __future__ import annotations
 
 import builtins
+from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
@@ -15,7 +16,9 @@ from tlh.api.appointments import (
     StatusChange,
 )
 from tlh.api.availability import NewBlock
+from tlh.api.slots import SlotBooking
 from tlh.domain.models import Appointment, AvailabilityBlock, Eligibility
+from tlh.domain.slots import Slot
 
 from .http import EMPTY, Part, build, query, seg
 from .transport import ProgressCallback
@@ -157,3 +160,39 @@ class AvailabilityApi(Part):
     async def delete(self, id: str) -> None:
         """Remove a block."""
         await self._http.call("DELETE", f"/api/v1/availability/{seg(id)}")
+
+
+class SlotsApi(Part):
+    """Open slots, and booking a client into one as they would (self-scheduling)."""
+
+    async def list(
+        self,
+        clinician: Sequence[str] = (),
+        from_: date | str | None = None,
+        to: date | str | None = None,
+        modality: str | None = None,
+    ) -> builtins.list[Slot]:
+        """Open slots on local days ``from_``..``to`` of the clinicians (ids or emails;
+        none: every clinician), optionally of one modality."""
+        found = query(
+            {
+                "clinician": ",".join(clinician) or None,
+                "from": from_,
+                "to": to,
+                "modality": modality,
+            }
+        )
+        return await self._http.items(Slot, "/api/v1/slots" + found)
+
+    async def book(
+        self, client_id: str, clinician: str, start: datetime, modality: str = "telehealth"
+    ) -> Booking:
+        """Book the client into the clinician's open slot at ``start``."""
+        fields = {
+            "client_id": client_id,
+            "clinician": clinician,
+            "start": start,
+            "modality": modality,
+        }
+        new = build(SlotBooking, fields)
+        return await self._http.get(Booking, "POST", "/api/v1/slots/book", new)

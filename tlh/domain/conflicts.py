@@ -14,6 +14,12 @@ _INACTIVE = frozenset({Status.CANCELLED, Status.LATE_CANCELLED})
 _TIME_OFF = frozenset({Kind.VACATION, Kind.BLACKOUT})
 
 
+def holds_time(entry: Appointment) -> bool:
+    """Whether ``entry`` keeps its clinicians busy (every status but the cancelled ones;
+    vacations and blackouts included): what a conflict check and open slots count."""
+    return entry.status not in _INACTIVE
+
+
 def find_conflicts(candidate: Appointment, others: Iterable[Appointment]) -> list[ConflictFound]:
     """Conflicts of ``candidate`` with ``others`` (which may include itself: skipped by id).
 

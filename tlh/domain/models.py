@@ -74,6 +74,13 @@ class DashboardUnlock(StrEnum):
     TOKEN = "token"
 
 
+class SelfScheduling(StrEnum):
+    """Who may book open slots themselves (``off``: staff book every visit)."""
+
+    OFF = "off"
+    CLIENTS = "clients"
+
+
 class Reminder(StrEnum):
     EMAIL = "email"
     SMS = "sms"
@@ -151,6 +158,17 @@ class Policy(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=Tr
     portal_required: bool = False
     #: Minutes without a request before a portal session signs out.
     portal_idle_min: int = 30
+    # Self-scheduling (issue 13, p-slots).
+    #: Whether clients (and their portal contacts) may book open slots themselves.
+    self_scheduling: SelfScheduling = SelfScheduling.OFF
+    #: A client books at least this many hours ahead.
+    booking_min_notice_h: int = 24
+    #: ... and at most this many days ahead.
+    booking_max_days: int = 60
+    #: A client's booking is stored confirmed (else scheduled, for staff to confirm).
+    booking_confirms: bool = False
+    #: The length of a slot a client books, in minutes (a usual session).
+    booking_slot_min: int = 50
 
 
 class Staff(msgspec.Struct, frozen=True, kw_only=True, gc=False):

@@ -25,6 +25,10 @@ RANGES: dict[str, tuple[int, int, str]] = {
     # The client portal (issue 13).
     "portal_notice_min": (0, 24 * 60, "minutes (0 = no banner)"),
     "portal_idle_min": (5, 24 * 60, "minutes"),
+    # Self-scheduling (p-slots): a week's notice at most; a year ahead at most.
+    "booking_min_notice_h": (0, 7 * 24, "hours"),
+    "booking_max_days": (1, 366, "days"),
+    "booking_slot_min": (10, 8 * 60, "minutes"),
 }
 
 #: Statuses a session may start from: a visit that was cancelled or missed never can.

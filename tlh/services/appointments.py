@@ -135,11 +135,15 @@ async def create(
     new: NewAppointment,
     strict_availability: bool,
     attach: Attach | None = None,
+    *,
+    client_booking: bool = False,
 ) -> tuple[list[Appointment], list[tuple[str, Blocker]]]:
     """Store the appointments ``new`` gives (refused when outside their clinicians'
     availability and ``strict_availability``), with what ``attach`` adds; and why each
-    lies outside availability."""
-    auth.require_role(actor, *WRITERS)
+    lies outside availability. ``client_booking``: a client (or their contact) books an
+    open slot, and the caller (``tlh.services.self_booking``) checked they may."""
+    if not client_booking:
+        auth.require_role(actor, *WRITERS)
     kind, modality, status = new.kind, new.modality, new.status
     if modality is Modality.TELEHEALTH and kind is not Kind.APPOINTMENT:
         raise InvalidInput("only appointments can be telehealth")

@@ -20,11 +20,14 @@ async def book(
     *,
     notify: bool = True,
     strict_availability: bool = False,
+    client_booking: bool = False,
 ) -> Booking:
     """Schedule an appointment (or a series) as a person books one: said when it lies
     outside its clinicians' availability (refused instead with ``strict_availability``),
     and, when the policy's ``invite_on_create`` holds and ``notify``, the invitation
-    sent (a series: its first occurrence's; later ones come with their reminders)."""
+    sent (a series: its first occurrence's; later ones come with their reminders).
+    ``client_booking``: a client books an open slot (``tlh.services.self_booking``
+    checked who may; staff roles are not asked for)."""
     sent: list[notices.Planned] = []
     reasons: list[Blocker] = []
     batch = Batch()
@@ -39,7 +42,9 @@ async def book(
         batch = notices.prepare(ctx, actor, sent)
         return batch.ops(ctx, actor)
 
-    made, warned = await create(ctx, actor, new, strict_availability, invite)
+    made, warned = await create(
+        ctx, actor, new, strict_availability, invite, client_booking=client_booking
+    )
     warned += [(made[0].id, r) for r in reasons]
     if batch.messages:
         announce_queued(ctx, batch.messages)

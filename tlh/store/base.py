@@ -39,6 +39,7 @@ from tlh.domain.models import (
     StaffToken,
 )
 from tlh.domain.passkeys import PortalPasskey
+from tlh.domain.reschedule import RescheduleRequest
 from tlh.domain.sessions import SessionSegment
 from tlh.errors import InvalidInput
 from tlh.store.auditentry import ACTION_SHAPE, ID_SHAPE, ActorLike, ActorRef, actor_ref
@@ -61,6 +62,7 @@ TableName = Literal[
     "portal_sessions",
     "portal_seen",
     "portal_passkeys",
+    "reschedule_requests",
 ]
 
 #: The record type of each table. Later issues add tables here (links, consents, ...).
@@ -85,6 +87,8 @@ TABLES: dict[str, type[msgspec.Struct]] = {
     "portal_sessions": PortalSession,
     "portal_seen": PortalSeen,
     "portal_passkeys": PortalPasskey,
+    # A client's request to move a visit (issue 13, p-slots).
+    "reschedule_requests": RescheduleRequest,
 }
 
 #: Fields with an in-memory index (value -> ids). ``None`` values are not indexed; a
@@ -105,6 +109,7 @@ INDEXED: dict[str, tuple[str, ...]] = {
     "action_links": ("token_hash", "appointment_id"),
     "portal_sessions": ("hash", "client_id", "contact_ids", "also_client_ids"),
     "portal_passkeys": ("credential_id", "client_id", "contact_ids", "also_client_ids"),
+    "reschedule_requests": ("appointment_id", "state"),
 }
 
 #: The policy table holds one record under this id.
@@ -201,6 +206,14 @@ class Repository(Protocol):
         self, start: datetime, end: datetime, clinician_id: str | None = None
     ) -> list[Appointment]:
         """Appointments overlapping UTC [start, end), optionally of one clinician, by start."""
+        ...
+
+    def busy_between(
+        self, start: datetime, end: datetime, clinician_id: str
+    ) -> list[tuple[int, int]]:
+        """``(start, end)`` epoch seconds of the clinician's calendar entries that hold
+        time (not cancelled; vacations and blackouts included) overlapping [start, end),
+        by start: what open slots subtract."""
         ...
 
     def count(self, table: str) -> int: ...

@@ -12,6 +12,7 @@ from datetime import UTC, date, datetime, timedelta
 from tlh.domain.models import Appointment
 from tlh.errors import InvalidInput
 from tlh.store import idset
+from tlh.store.busy import BusyIndex
 
 _TICK = timedelta(microseconds=1)
 
@@ -56,6 +57,8 @@ class AppointmentIndex:
         # Id sets as tuples (``tlh.store.idset``): not walked by the cycle collector.
         self._by_day: dict[date, tuple[str, ...]] = {}
         self._by_clinician_day: dict[tuple[str, date], tuple[str, ...]] = {}
+        #: The time entries hold, for open slots (``tlh.store.busy``).
+        self.busy = BusyIndex()
 
     def build(self, appointments: Iterable[Appointment]) -> None:
         """Index every appointment afresh (at load), in one pass."""
@@ -67,6 +70,7 @@ class AppointmentIndex:
             for day in touched
             for clinician in apt.clinician_ids
         )
+        self.busy.build(apt for apt, _ in days)
 
     def add(self, apt: Appointment) -> None:
         """Index ``apt`` under every day it touches."""
@@ -74,6 +78,7 @@ class AppointmentIndex:
             idset.add(self._by_day, day, apt.id)
             for clinician in apt.clinician_ids:
                 idset.add(self._by_clinician_day, (clinician, day), apt.id)
+        self.busy.add(apt)
 
     def remove(self, apt: Appointment) -> None:
         """Undo ``add(apt)`` (``apt`` is the version that was added)."""
@@ -81,6 +86,7 @@ class AppointmentIndex:
             idset.discard(self._by_day, day, apt.id)
             for clinician in apt.clinician_ids:
                 idset.discard(self._by_clinician_day, (clinician, day), apt.id)
+        self.busy.remove(apt)
 
     def between(
         self,

@@ -178,6 +178,13 @@ class TinyStore:
         tab = cast(dict[str, Appointment], self._tables[APPOINTMENTS])
         return self._calendar.between(tab, start, end, clinician_id)
 
+    def busy_between(
+        self, start: datetime, end: datetime, clinician_id: str
+    ) -> list[tuple[int, int]]:
+        """Epoch-second spans of the clinician's entries holding time overlapping
+        [start, end), by start (``tlh.store.busy``)."""
+        return self._calendar.busy.between(start, end, clinician_id)
+
     # -- open / close -----------------------------------------------------------------
 
     async def open(self) -> None:

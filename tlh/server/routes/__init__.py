@@ -28,8 +28,10 @@ from . import (
     portal_staff,
     practice,
     reports,
+    reschedule,
     rooms,
     sessions,
+    slots,
     staff,
 )
 
@@ -39,7 +41,7 @@ def add_routes(app: web.Application) -> None:
     issue3 = (links, invites, consents, outbox)
     issue4 = (rooms, participant_ws, call_ws, call_links, sessions, reports, link_identity, pages)
     media = (conntest,)
-    issue13 = (actions, page_strings, portal, portal_staff, portal_passkeys)
+    issue13 = (actions, page_strings, portal, portal_staff, portal_passkeys, slots, reschedule)
     portal_buttons = (portal_actions,)
     for module in (*modules, *issue3, *issue4, *media, *issue13, *portal_buttons):
         app.router.add_routes(module.routes)
