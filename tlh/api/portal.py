@@ -89,6 +89,14 @@ class PortalAppointment(msgspec.Struct, frozen=True, kw_only=True):
     #: From when a cancellation counts as late (policy ``late_cancel_hours``), when it
     #: can be cancelled.
     late_cancel_from: datetime | None = None
+    # -- self-scheduling on the portal (p-buttons) --
+    #: The (first) clinician's id: a move is asked among their open slots.
+    clinician_id: str | None = None
+    #: Whether the page offers "Ask to move" (policy ``self_scheduling``, an upcoming
+    #: scheduled or confirmed visit, no request waiting), and the start asked for when
+    #: a request waits for staff.
+    can_move: bool = False
+    move_asked: datetime | None = None
 
 
 class PortalJoin(msgspec.Struct, frozen=True, kw_only=True):

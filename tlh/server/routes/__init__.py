@@ -24,6 +24,7 @@ from . import (
     participant_ws,
     portal,
     portal_actions,
+    portal_booking,
     portal_passkeys,
     portal_staff,
     practice,
@@ -42,6 +43,6 @@ def add_routes(app: web.Application) -> None:
     issue4 = (rooms, participant_ws, call_ws, call_links, sessions, reports, link_identity, pages)
     media = (conntest,)
     issue13 = (actions, page_strings, portal, portal_staff, portal_passkeys, slots, reschedule)
-    portal_buttons = (portal_actions,)
+    portal_buttons = (portal_actions, portal_booking)
     for module in (*modules, *issue3, *issue4, *media, *issue13, *portal_buttons):
         app.router.add_routes(module.routes)
