@@ -48,7 +48,7 @@ function lines() {
   $("home-error").after(done, problem);
 }
 
-function say(text, failed) {
+export function say(text, failed) {
   lines();
   done.textContent = failed ? "" : text;
   problem.textContent = failed ? text : "";
