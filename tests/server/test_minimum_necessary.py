@@ -156,6 +156,14 @@ NOT_CLIENT_DATA = {
     "DELETE /api/v1/portal/passkeys/{id}": "the portal: scoped by the person signed in",
     "POST /api/v1/portal/passkeys/sign-in-options": "the portal: nobody signed in yet",
     "POST /api/v1/portal/passkeys/sign-in": "the portal: scoped by the person signed in",
+    # The portal's Confirm and Cancel (issue 13 item 4): their own clients' appointments.
+    "POST /api/v1/portal/appointments/{id}/confirm": "the portal: scoped by the person signed in",
+    "POST /api/v1/portal/appointments/{id}/cancel": "the portal: scoped by the person signed in",
+    # Self-scheduling on the portal (issue 13 item 5): their own clients only.
+    "GET /api/v1/portal/booking": "the portal: scoped by the person signed in",
+    "GET /api/v1/portal/slots": "the portal: scoped by the person signed in",
+    "POST /api/v1/portal/bookings": "the portal: scoped by the person signed in",
+    "POST /api/v1/portal/appointments/{id}/reschedule": "the portal: scoped by the person signed in",
     "GET /api/v1/slots": "clinicians' open hours, no clients",
     "GET /api/v1/reschedule-requests": "ids and times only; a clinician: their own visits'",
     # Issue 13 item 7 (policy ask_location): the holder's own last location only.

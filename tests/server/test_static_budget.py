@@ -12,6 +12,8 @@ from tlh.server.routes.pages import asset_bytes, asset_names, csp
 
 from .conftest import Practice
 
+#: What one page loads (the page and every module and stylesheet it pulls in); the portal
+#: has its own, smaller budget below.
 BUDGET = 150 * 1024
 INLINE_HANDLER = re.compile(rb"<[^>]*\son[a-z]+\s*=", re.IGNORECASE)
 INLINE_SCRIPT = re.compile(rb"<script(?![^>]*\bsrc=)[^>]*>", re.IGNORECASE)

@@ -85,6 +85,22 @@ class PortalAppointment(msgspec.Struct, frozen=True, kw_only=True):
     join_closes_at: datetime | None = None
     #: Why it cannot be joined by video, in a line, when it cannot.
     join_blocked: str | None = None
+    # -- confirm and cancel from the portal (p-buttons) --
+    #: Whether the page offers Confirm (scheduled, not started) and Cancel (scheduled
+    #: or confirmed, not started).
+    can_confirm: bool = False
+    can_cancel: bool = False
+    #: From when a cancellation counts as late (policy ``late_cancel_hours``), when it
+    #: can be cancelled.
+    late_cancel_from: datetime | None = None
+    # -- self-scheduling on the portal (p-buttons) --
+    #: The (first) clinician's id: a move is asked among their open slots.
+    clinician_id: str | None = None
+    #: Whether the page offers "Ask to move" (policy ``self_scheduling``, an upcoming
+    #: scheduled or confirmed visit, no request waiting), and the start asked for when
+    #: a request waits for staff.
+    can_move: bool = False
+    move_asked: datetime | None = None
 
 
 class PortalJoin(msgspec.Struct, frozen=True, kw_only=True):

@@ -27,6 +27,8 @@ from tlh.errors import Conflict, NotFound
 from tlh.services.context import Context
 from tlh.services.invites import clinician_name, standing_blockers
 from tlh.services.links import join_link, store_links
+from tlh.services.portal_actions import offers
+from tlh.services.portal_booking import move_offers
 from tlh.services.portal_people import Principal
 
 #: At most this many upcoming appointments are listed (the nearest first).
@@ -76,6 +78,8 @@ def view(ctx: Context, principal: Principal, appt: Appointment) -> PortalAppoint
         join_opens_at=None if blocked else window.opens,
         join_closes_at=None if blocked else window.closes,
         join_blocked=blocked,
+        **offers(ctx, appt, ctx.clock()),
+        **move_offers(ctx, appt, ctx.clock()),
     )
 
 

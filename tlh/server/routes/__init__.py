@@ -24,6 +24,8 @@ from . import (
     pages,
     participant_ws,
     portal,
+    portal_actions,
+    portal_booking,
     portal_passkeys,
     portal_staff,
     practice,
@@ -42,6 +44,6 @@ def add_routes(app: web.Application) -> None:
     issue4 = (rooms, participant_ws, call_ws, call_links, sessions, reports, link_identity, pages)
     media = (conntest,)
     issue13 = (actions, page_strings, portal, portal_staff, portal_passkeys, slots, reschedule)
-    issue13_location = (link_location,)
-    for module in (*modules, *issue3, *issue4, *media, *issue13, *issue13_location):
+    issue13_more = (link_location, portal_actions, portal_booking)
+    for module in (*modules, *issue3, *issue4, *media, *issue13, *issue13_more):
         app.router.add_routes(module.routes)
