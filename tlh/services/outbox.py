@@ -397,10 +397,14 @@ class OutboxWorker:
         code = self.ctx.codes.issue(message.code_id)
         if code is None:
             return self._skipped(message, CODE_GONE)
-        outcome = await self._hand_over(message, fill_code(message, code))
-        if outcome.status is not MessageStatus.SENT:
-            self.ctx.codes.void(message.code_id)  # it did not leave (or may not have)
-        return outcome
+        sent = False
+        try:
+            outcome = await self._hand_over(message, fill_code(message, code))
+            sent = outcome.status is MessageStatus.SENT
+            return outcome
+        finally:
+            if not sent:  # it did not leave, or may not have (a fault, a cancelled send)
+                self.ctx.codes.void(message.code_id)
 
     async def _hand_over(self, message: Message, leaving: Message) -> Message:
         """Send ``leaving`` (``message`` with any code filled in): the outcome."""
