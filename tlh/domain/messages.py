@@ -64,6 +64,9 @@ class Message(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     #: One-tap confirm/cancel links it carries (``tlh.domain.action_links``): their
     #: tokens too are made when it is sent.
     action_link_ids: tuple[str, ...] = ()
+    #: The one-time code entry (``tlh.services.one_time_codes``) whose code goes where
+    #: ``CODE_PLACEHOLDER`` stands: the code is made when the message is sent.
+    code_id: str | None = None
 
 
 #: After this many failed attempts a message is marked failed (about 2 hours of retries).
@@ -142,3 +145,21 @@ def _refill(folded: str, token: str) -> str:
             out.append(next(chars))
             i += 1
     return "".join(out)
+
+
+#: Stands in a stored message where its one-time code goes (``Message.code_id``). The code
+#: is made when the message is handed to a transport and never stored; as long as a code.
+CODE_PLACEHOLDER = "{code}"
+
+
+def fill_code(message: Message, code: str) -> Message:
+    """``message`` as it leaves: ``code`` where the placeholder stands (never stored)."""
+    if len(code) != len(CODE_PLACEHOLDER) or not code.isdigit():
+        raise ValueError("a one-time code is 6 digits")
+    html = message.html
+    return msgspec.structs.replace(
+        message,
+        subject=message.subject.replace(CODE_PLACEHOLDER, code),
+        text=message.text.replace(CODE_PLACEHOLDER, code),
+        html=html.replace(CODE_PLACEHOLDER, code) if html else html,
+    )

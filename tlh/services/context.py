@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal, Protocol
 
@@ -12,6 +12,7 @@ import msgspec
 
 from tlh.domain.audience import Audience, Shown
 from tlh.domain.models import Policy, Role, Staff, roles_of
+from tlh.services.one_time_codes import OneTimeCodes
 from tlh.store.base import POLICY_ID, Repository
 
 
@@ -86,6 +87,9 @@ class Context:
     audit: AuditSink
     events: EventSink
     clock: Callable[[], datetime] = utcnow
+    #: One-time codes awaiting their message (made by the outbox worker, checked by the
+    #: portal's sign-in and the identity check): in memory, shared through the context.
+    codes: OneTimeCodes = field(default_factory=OneTimeCodes, compare=False, repr=False)
 
     def policy(self) -> Policy:
         found = self.store.get("policy", POLICY_ID)

@@ -4,17 +4,16 @@ The practice's policy picks it: ``off``, ``dob`` (the client types their date of
 compared against the client record) or ``code`` (a 6-digit one-time code sent through the
 outbox to the address on file). Contacts and guests always get a code, sent to their own
 address; a guest whose address is unknown skips the check (there is nothing to check
-against). Everything here lives in memory: codes are kept as SHA-256 hashes, a link allows
-``MAX_TRIES`` wrong answers and then refuses more, and passing marks that one link session
-(the cookie) as verified: in memory, and on the session's record in the store, so a
-restart does not ask again (tries and codes are forgotten by a restart).
+against). Everything here lives in memory: a code is made when the outbox hands its
+message to the transport and only its SHA-256 kept (``tlh.services.one_time_codes``: the
+stored message holds a placeholder), a link allows ``MAX_TRIES`` wrong answers and then
+refuses more, and passing marks that one link session (the cookie) as verified: in
+memory, and on the session's record in the store, so a restart does not ask again (tries
+and codes are forgotten by a restart).
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -25,7 +24,7 @@ from msgspec.structs import replace
 from tlh.api.links import IdentityAnswer
 from tlh.domain.links import JoinLink, ParticipantKind
 from tlh.domain.live_records import LinkSession
-from tlh.domain.messages import Message, MessageChannel, MessageKind
+from tlh.domain.messages import CODE_PLACEHOLDER, Message, MessageChannel, MessageKind
 from tlh.domain.models import Client, IdentityCheck
 from tlh.errors import BadRequest, Forbidden, NotFound, RateLimited
 from tlh.services.context import Actor, Context, new_id
@@ -50,8 +49,6 @@ class IdentityFailed(Forbidden):
 class _LinkCheck:
     failures: int = 0
     codes_sent: int = 0
-    code_hash: str | None = None
-    code_expires: datetime | None = None
     verified: set[str] = field(default_factory=set)  # hashed session ids
 
 
@@ -87,9 +84,9 @@ def _hash(value: str) -> str:
     return hash_link_token(value)
 
 
-def _code_hash(link_id: str, code: str) -> str:
-    # Bound to the link, so one link's code never opens another's.
-    return hashlib.sha256(f"{link_id}:{code}".encode()).hexdigest()
+def _subject(link_id: str) -> str:
+    # What the code opens (``OneTimeCodes``): this link's check, no other's.
+    return f"identity:{link_id}"
 
 
 def _client(ctx: Context, link: JoinLink) -> Client | None:
@@ -175,7 +172,8 @@ def _actor(link: JoinLink, source: str) -> Actor:
 async def send_code(
     ctx: Context, checks: IdentityChecks, link: JoinLink, chan: MessageChannel, source: str = ""
 ) -> Message:
-    """Send a fresh 6-digit code to the holder's address on ``chan`` (replaces any old)."""
+    """Queue a message with a fresh 6-digit code to the holder's address on ``chan``
+    (the old code dies); the outbox makes the code as it sends the message."""
     if mode(ctx, link) is not IdentityCheck.CODE:
         raise BadRequest("this link does not use a code")
     address = addresses(ctx, link).get(chan)
@@ -184,10 +182,8 @@ async def send_code(
     state = checks.state(link.id)
     if state.failures >= MAX_TRIES or state.codes_sent >= MAX_CODES:
         raise RateLimited("too many attempts; please contact your practice")
-    now = checks.now(ctx)
-    code = f"{secrets.randbelow(1_000_000):06d}"
-    state.code_hash = _code_hash(link.id, code)
-    state.code_expires = now + CODE_TTL
+    # The check's own clock judges the code, read late (tests move it).
+    entry = ctx.codes.open(_subject(link.id), CODE_TTL, lambda: checks.now(ctx))
     state.codes_sent += 1
     message = plain_message(
         ctx,
@@ -195,10 +191,11 @@ async def send_code(
         chan,
         to=address.to,
         key=f"identity:{link.id}:{state.codes_sent}:{new_id('c')}",
-        values={"recipient_name": address.name, "code": code},
+        values={"recipient_name": address.name, "code": CODE_PLACEHOLDER},
         client_id=link.client_id,
         link_id=link.id,
     )
+    message = replace(message, code_id=entry)
     actor = _actor(link, source)
     await ctx.audit.append(actor, "link.identity.code_sent", link.id)
     [queued] = await enqueue(ctx, actor, [message])
@@ -232,18 +229,13 @@ async def check(
         code = given.code.strip()
         if not code:
             raise BadRequest("give the code you were sent as code")
-        fresh = state.code_expires is not None and checks.now(ctx) < state.code_expires
-        right = (
-            fresh
-            and state.code_hash is not None
-            and hmac.compare_digest(state.code_hash, _code_hash(link.id, code))
-        )
+        # A right code is used up by the check: one-time.
+        right = ctx.codes.check(_subject(link.id), code, checks.now(ctx))
     if not right:
         state.failures += 1
         await ctx.audit.append(actor, "link.identity.failed", link.id)
         raise IdentityFailed("that does not match, or the code has expired; please try again")
     state.verified.add(_hash(session))
-    state.code_hash = state.code_expires = None  # one-time: a used code is gone
     kept = _session_record(ctx, session)
     if kept is None:
         await ctx.audit.append(actor, "link.identity.passed", link.id)

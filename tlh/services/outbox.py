@@ -16,6 +16,13 @@ memory only until the transport has the message. Each attempt makes a fresh one 
 last one sent is the one that works); a message whose link was revoked before it left
 (a resend replaced it, the visit was cancelled) is skipped, not sent with a dead link.
 A reminder's one-tap confirm/cancel links (``action_link_ids``) get theirs the same way.
+
+A message with a one-time code (``code_id``: a portal sign-in, an identity check) holds
+``CODE_PLACEHOLDER``; the code is made as the message is handed to the transport and only
+its hash kept, in memory (``tlh.services.one_time_codes``), so it works from the moment
+the message leaves. An attempt that fails kills its code (the retry makes another); a
+message whose code entry was replaced by a newer request, used or forgotten (a restart)
+is skipped.
 """
 
 from __future__ import annotations
@@ -37,6 +44,7 @@ from tlh.domain.messages import (
     MessageChannel,
     MessageStatus,
     carries_token,
+    fill_code,
     fill_token,
     next_attempt_at,
 )
@@ -56,6 +64,8 @@ QUEUED_EVENT = "outbox.queued"
 UNKNOWN_AFTER_RESTART = "delivery unknown after a restart; check and resend"
 #: ``last_error`` of a message whose link was revoked before it could be sent.
 LINK_REVOKED = "not sent: its link was revoked or replaced before it could be sent"
+#: ``last_error`` of a code message whose code was asked for again, used, or forgotten.
+CODE_GONE = "not sent: its code was replaced by a newer request, used, or forgotten by a restart"
 
 
 async def enqueue(ctx: Context, actor: Actor, messages: Sequence[Message]) -> list[Message]:
@@ -314,14 +324,13 @@ class OutboxWorker:
         minted: list[JoinLink] = []
         tokens: dict[str, str] = {}
         for m in due:
+            if m.code_id is not None and not self.ctx.codes.pending(m.code_id):
+                skipped.append(self._skipped(m, CODE_GONE))
+                continue
             if m.link_id and carries_token(m):
                 link = self.ctx.store.get("links", m.link_id)
                 if not isinstance(link, JoinLink) or link.revoked_at is not None:
-                    skipped.append(
-                        msgspec.structs.replace(
-                            m, status=MessageStatus.SKIPPED, last_error=LINK_REVOKED
-                        )
-                    )
+                    skipped.append(self._skipped(m, LINK_REVOKED))
                     continue
                 tokens[m.id], digest = mint_token()
                 minted.append(msgspec.structs.replace(link, token_hash=digest))
@@ -329,6 +338,10 @@ class OutboxWorker:
                 msgspec.structs.replace(m, status=MessageStatus.SENDING, attempts=m.attempts + 1)
             )
         return claimed, skipped, minted, tokens
+
+    @staticmethod
+    def _skipped(message: Message, reason: str) -> Message:
+        return msgspec.structs.replace(message, status=MessageStatus.SKIPPED, last_error=reason)
 
     def _mint_actions(self, claimed: list[Message]) -> list[ActionLink]:
         """The action links of ``claimed`` with the hash of a new token each (the tokens
@@ -377,10 +390,28 @@ class OutboxWorker:
             self._outcomes_ready.set()
 
     async def _deliver(self, message: Message) -> Message:
+        if message.code_id is None:
+            return await self._hand_over(message, message)
+        # Made now, as it goes: a code lives only while its message is with a transport
+        # or delivered, and the entry it is for is looked at once more, right here.
+        code = self.ctx.codes.issue(message.code_id)
+        if code is None:
+            return self._skipped(message, CODE_GONE)
+        sent = False
+        try:
+            outcome = await self._hand_over(message, fill_code(message, code))
+            sent = outcome.status is MessageStatus.SENT
+            return outcome
+        finally:
+            if not sent:  # it did not leave, or may not have (a fault, a cancelled send)
+                self.ctx.codes.void(message.code_id)
+
+    async def _hand_over(self, message: Message, leaving: Message) -> Message:
+        """Send ``leaving`` (``message`` with any code filled in): the outcome."""
         transport = self.transports.get(message.channel)
         token = self._tokens.pop(message.id, None)
         # The stored message keeps the placeholder; only the transport sees the token.
-        leaving = fill_token(message, token) if token is not None else message
+        leaving = fill_token(leaving, token) if token is not None else leaving
         actions = self._action_tokens.pop(message.id, None)
         leaving = fill_action_tokens(leaving, actions) if actions else leaving
         try:
@@ -439,6 +470,7 @@ class OutboxWorker:
     async def _commit_outcomes(self, batch: list[Message]) -> None:
         sent = [m for m in batch if m.status is MessageStatus.SENT]
         failed = [m for m in batch if m.status is MessageStatus.FAILED]
+        skipped = [m for m in batch if m.status is MessageStatus.SKIPPED]
         retrying = [
             m for m in batch if m.status is MessageStatus.QUEUED and m.id not in self._returned
         ]
@@ -448,6 +480,7 @@ class OutboxWorker:
             for action, group in (
                 ("message.send", sent),
                 ("message.fail", failed),
+                ("message.skip", skipped),
                 ("message.retry", retrying),
                 ("message.unclaim", returned),
             )

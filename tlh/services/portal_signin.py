@@ -3,25 +3,26 @@
 The client types an email address or a mobile number; a 6-digit code goes to it through
 the outbox, valid ``CODE_TTL``, ``MAX_TRIES`` wrong answers per address, then none for ``LOCK_WINDOW``.
 Whether the address is known never shows: the request is answered before anything is
-looked up (the lookup, the code and the message happen in a background task, the same
-work either way but the outbox commit), and an unknown address gets a code too, one that
-no one receives. Codes are kept as SHA-256 hashes, in memory only (a restart forgets
-them: ask for a new one). Rate limits per address and per network address are the
-server's (``tlh.server.routes.portal``).
+looked up (the lookup, the code's entry and the message happen in a background task,
+the same work either way but the outbox commit), and an unknown address gets an entry
+too, one whose code is never made. The code itself is made when the outbox hands the
+message to the transport (``tlh.services.one_time_codes``): never stored, only its
+SHA-256 kept in memory (a restart forgets it: ask for a new one). Rate limits per
+address and per network address are the server's (``tlh.server.routes.portal``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
-import hmac
 import logging
-import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from tlh.domain.messages import MessageChannel, MessageKind
+import msgspec
+
+from tlh.domain.messages import CODE_PLACEHOLDER, MessageChannel, MessageKind
 from tlh.errors import RateLimited, Unauthenticated
 from tlh.services.context import Actor, Context, new_id, utcnow
 from tlh.services.links import plain_message
@@ -35,8 +36,8 @@ MAX_TRIES = 5
 CODE_TTL = timedelta(minutes=10)
 #: How long ``MAX_TRIES`` wrong answers lock an address, from the first of them.
 LOCK_WINDOW = timedelta(minutes=10)
-#: Addresses whose codes are remembered at once (the oldest are forgotten first).
-_MAX_PENDING = 10_000
+#: Addresses whose wrong answers are remembered at once (the oldest are forgotten first).
+_MAX_TRIED = 10_000
 #: The one answer to a wrong, expired or never-sent code.
 WRONG_CODE = "that code does not match or has expired; ask for a new one"
 LOCKED = "too many tries; ask for a new code in a few minutes"
@@ -51,9 +52,7 @@ class SignInFailed(Unauthenticated):
 
 
 @dataclass
-class _Pending:
-    code_hash: str | None
-    expires: datetime
+class _Tries:
     #: Wrong answers since ``tries_since``: a lock lasts one ``LOCK_WINDOW`` from the
     #: first of them, so nobody can keep an address locked by asking for new codes.
     tries: int = 0
@@ -77,20 +76,21 @@ def address_key(channel: MessageChannel, address: str) -> str:
     return hashlib.sha256(f"portal:{channel.value}:{address}".encode()).hexdigest()
 
 
-def _code_hash(key: str, code: str) -> str:
-    # Bound to the address, so one address's code never signs in another.
-    return hashlib.sha256(f"{key}:{code}".encode()).hexdigest()
+def _subject(key: str) -> str:
+    # What the code opens (``OneTimeCodes``): this address's sign-in, no other's.
+    return f"portal:{key}"
 
 
 class PortalCodes:
-    """Pending sign-in codes by address (hashed), and the tasks sending them.
+    """Wrong answers by address (hashed), and the tasks asking for codes (the codes
+    themselves are ``ctx.codes``').
 
     ``clock`` is public so tests can move time; it must return aware UTC.
     """
 
     def __init__(self, clock: Callable[[], datetime] = utcnow) -> None:
         self.clock = clock
-        self._pending: dict[str, _Pending] = {}
+        self._tried: dict[str, _Tries] = {}
         self._tasks: set[asyncio.Task[None]] = set()
 
     def request(self, ctx: Context, channel: MessageChannel, address: str, source: str) -> None:
@@ -101,30 +101,25 @@ class PortalCodes:
         task.add_done_callback(self._done)
 
     async def send(self, ctx: Context, channel: MessageChannel, address: str, source: str) -> None:
-        """Make a fresh code for ``address`` (replacing any) and, when the address stands
-        for someone with portal access, queue it through the outbox."""
+        """Open a fresh code entry for ``address`` (the old code dies) and, when the
+        address stands for someone with portal access, queue its message through the
+        outbox; the outbox makes the code as it sends. A new code does not reset the
+        tries: asking again gives no more guesses."""
         key = address_key(channel, address)
         person = find_person(ctx, channel, address)
-        code = f"{secrets.randbelow(1_000_000):06d}"
-        now = self.clock()
-        old = self._pending.pop(key, None)
-        if len(self._pending) >= _MAX_PENDING:
-            del self._pending[next(iter(self._pending))]
-        fresh = _Pending(_code_hash(key, code), now + CODE_TTL)
-        if old is not None and old.count_from(now):
-            # A new code does not reset the tries: asking again gives no more guesses.
-            fresh.tries, fresh.tries_since = old.tries, old.tries_since
-        self._pending[key] = fresh
+        # Read late: ``clock`` is public and may be moved (tests) after the request.
+        entry = ctx.codes.open(_subject(key), CODE_TTL, lambda: self.clock())
         message = plain_message(
             ctx,
             MessageKind.PORTAL_CODE,
             channel,
             to=address,
             key=f"portal-code:{new_id('c')}",
-            values={"recipient_name": "", "code": code},
+            values={"recipient_name": "", "code": CODE_PLACEHOLDER},
             client_id=_client_of(person),
             link_id=None,
         )
+        message = msgspec.structs.replace(message, code_id=entry)
         if person is None:
             return
         actor = Actor(
@@ -139,29 +134,26 @@ class PortalCodes:
         (401) and counted, and past ``MAX_TRIES`` for the address ``RateLimited`` (429);
         both audited."""
         key = address_key(channel, address)
-        pending = self._pending.get(key)
+        tried = self._tried.get(key)
         person = find_person(ctx, channel, address)
         target = person.ids[0] if person is not None else "unknown"
         anonymous = Actor(kind="client", id=ANONYMOUS, source=source)
         now = self.clock()
-        if pending is not None and pending.count_from(now) >= MAX_TRIES:
+        if tried is not None and tried.count_from(now) >= MAX_TRIES:
             await ctx.audit.append(anonymous, "portal.sign_in.locked", target)
             raise RateLimited(LOCKED)
-        fresh = pending is not None and now < pending.expires
-        right = (
-            fresh
-            and pending is not None
-            and pending.code_hash is not None
-            and hmac.compare_digest(pending.code_hash, _code_hash(key, code.strip()))
-        )
+        # A right code is used up by the check: one-time.
+        right = person is not None and ctx.codes.check(_subject(key), code.strip(), now)
         if not right or person is None:
-            if pending is None:
+            if tried is None:
                 # Tries count for addresses nobody sent a code to as well.
-                pending = self._pending[key] = _Pending(None, now + CODE_TTL)
-            pending.wrong(now)
+                if len(self._tried) >= _MAX_TRIED:
+                    del self._tried[next(iter(self._tried))]
+                tried = self._tried[key] = _Tries()
+            tried.wrong(now)
             await ctx.audit.append(anonymous, "portal.sign_in.failed", target)
             raise SignInFailed(WRONG_CODE)
-        del self._pending[key]  # one-time: a used code is gone
+        self._tried.pop(key, None)
         return person
 
     async def aclose(self) -> None:
