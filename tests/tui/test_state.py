@@ -199,3 +199,32 @@ def test_new_marks_end_after_a_while_and_new_counts_people() -> None:
     assert set(state.highlighted) == {"ent_1", "ent_2"}
     state.expire_new(T0 + NEW_FOR)
     assert state.highlighted == {}
+
+
+def test_what_clients_do_in_the_portal_becomes_a_notification_naming_them() -> None:
+    # Issue 13: a booking from the portal and a request to move one reach the clinician
+    # as notifications about that client (ids only in the event; the name is the
+    # dashboard's own), and a decided request says how it was decided.
+    state = DashboardState()
+    said = [
+        ("appointment.self_booked", {"id": "apt_1", "client_id": "cli_1", "status": "scheduled"}),
+        (
+            "reschedule.requested",
+            {"id": "rsq_1", "appointment_id": "apt_2", "client_id": "cli_2", "state": "pending"},
+        ),
+        (
+            "reschedule.decided",
+            {"id": "rsq_1", "appointment_id": "apt_2", "client_id": "cli_2", "state": "declined"},
+        ),
+    ]
+    for kind, data in said:
+        state.apply(StaffEvent(type=kind, at=T0, data=data))
+    notes = {n.kind: n for n in state.notifications}
+    assert set(notes) == {kind for kind, _ in said}
+    booked = notes["appointment.self_booked"]
+    assert (booked.client_id, booked.appointment_id) == ("cli_1", "apt_1")
+    assert "booked" in booked.text
+    asked = notes["reschedule.requested"]
+    assert (asked.client_id, asked.appointment_id) == ("cli_2", "apt_2")
+    assert "move" in asked.text
+    assert notes["reschedule.decided"].text == "their request to move was declined"

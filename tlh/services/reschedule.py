@@ -40,6 +40,7 @@ def _event(req: RescheduleRequest) -> dict[str, Any]:
     return {
         "id": req.id,
         "appointment_id": req.appointment_id,
+        "client_id": req.client_id,
         "start": req.start.isoformat(),
         "state": req.state.value,
     }

@@ -163,6 +163,7 @@ async def book_slot(
         "appointment.self_booked",
         {
             "id": appt.id,
+            "client_id": client_id,
             "start": appt.start.isoformat(),
             "clinician_ids": list(appt.clinician_ids),
             "modality": appt.modality.value,

@@ -33,6 +33,9 @@ SAYS = {
     # A client (or their contact) did it: a one-tap link of the reminder, the portal.
     "appointment.confirmed": "confirmed their appointment",
     "appointment.cancelled": "cancelled their appointment",
+    "appointment.self_booked": "booked an appointment in the portal",
+    "reschedule.requested": "asked to move their appointment (tlh reschedule list)",
+    "reschedule.decided": "their request to move was decided",
 }
 
 #: Event types about who is in a room: a ``room.*`` event about an entry carries the
@@ -88,6 +91,8 @@ def notice_for(event: StaffEvent, entries: Mapping[str, EntryView]) -> Notificat
         and data.get("by") == "contact"
     ):
         text = f"{text} (through their contact)"
+    if event.type == "reschedule.decided":
+        text = f"their request to move was {clean(data.get('state'))}"
     appointment_id = event_id(data, "appointment_id")
     if event.type.startswith("appointment."):
         appointment_id = event_id(data, "id")

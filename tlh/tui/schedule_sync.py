@@ -43,6 +43,8 @@ APPOINTMENT_EVENTS = frozenset(
         # A client confirmed or cancelled it themselves (one-tap link, portal).
         "appointment.confirmed",
         "appointment.cancelled",
+        # A client booked it in the portal.
+        "appointment.self_booked",
     }
 )
 #: Events after which a client's sessions today are checked again.
