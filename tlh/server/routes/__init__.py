@@ -43,7 +43,8 @@ def add_routes(app: web.Application) -> None:
     issue3 = (links, invites, consents, outbox)
     issue4 = (rooms, participant_ws, call_ws, call_links, sessions, reports, link_identity, pages)
     media = (conntest,)
-    issue13 = (actions, page_strings, portal, portal_staff, portal_passkeys, slots, reschedule)
-    issue13_more = (link_location, portal_actions, portal_booking)
-    for module in (*modules, *issue3, *issue4, *media, *issue13, *issue13_more):
+    # The client portal and what surrounds a visit (issue 13).
+    portal_side = (portal, portal_staff, portal_passkeys, portal_actions, portal_booking)
+    around_visit = (actions, page_strings, link_location, slots, reschedule)
+    for module in (*modules, *issue3, *issue4, *media, *portal_side, *around_visit):
         app.router.add_routes(module.routes)
