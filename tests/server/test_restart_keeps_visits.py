@@ -9,6 +9,7 @@ and started again on the same data dir; the crash (kill -9) is the browser test'
 
 from __future__ import annotations
 
+import asyncio
 import json
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -17,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from tlh.server.keys import AUDIT
 from tlh.server.settings import Settings
 
 from .call_helpers import cookie_headers, staff_cookie
@@ -132,9 +134,19 @@ async def test_a_reconnect_writes_its_audit_line_but_not_the_entry_again(
     again = await connect(practice, cookie)
     assert (await again.hello("dev_1"))["entry_id"] == status["entry_id"]
     path = practice.data_dir / "audit" / "audit.jsonl"
-    entries = [json.loads(line) for line in path.read_text().splitlines()]
-    joins = [e for e in entries if e["action"] == "room.join"]
-    reconnects = [e for e in entries if e["action"] == "room.reconnect"]
+    log = practice.client.server.app[AUDIT]
+
+    def entries() -> list[dict[str, Any]]:
+        return [json.loads(line) for line in path.read_text().splitlines()]
+
+    # The reconnect's line is written by the audit log's batch writer after the hello
+    # is answered: wait for it (bounded), then count.
+    async with asyncio.timeout(5):
+        while not any(e["action"] == "room.reconnect" for e in entries()):
+            await log.barrier()
+            await asyncio.sleep(0.005)  # the room may not have queued its line yet
+    joins = [e for e in entries() if e["action"] == "room.join"]
+    reconnects = [e for e in entries() if e["action"] == "room.reconnect"]
     assert len(joins) == 1
     assert joins[0].get("commit")  # the entry written with its note
     assert len(reconnects) == 1
