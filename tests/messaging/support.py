@@ -207,3 +207,23 @@ class SmtpServer:
         if self._controller is not None:
             self._controller.stop()
             self._controller = None
+
+
+class RecordingTransport:
+    """A transport that keeps each message exactly as it was handed over; each send takes
+    the next scripted outcome (an exception to raise, or ``None``: sent)."""
+
+    def __init__(self, *script: Exception | None) -> None:
+        self.channel = MessageChannel.EMAIL
+        self.script = list(script)
+        self.got: list[Message] = []
+
+    async def send(self, message: Message) -> str:
+        self.got.append(message)
+        outcome = self.script.pop(0) if self.script else None
+        if outcome is not None:
+            raise outcome
+        return f"p-{message.id}"
+
+    async def close(self) -> None:
+        """Nothing to release."""

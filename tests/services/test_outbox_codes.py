@@ -13,11 +13,11 @@ from pathlib import Path
 import msgspec
 import pytest
 
-from tests.messaging.support import NOW, Clock, open_context, wait_events
+from tests.messaging.support import NOW, Clock, RecordingTransport, open_context, wait_events
 from tests.seeding import seed
 from tlh.api.links import IdentityAnswer
 from tlh.domain.links import Channel, JoinLink, LinkPurpose, ParticipantKind
-from tlh.domain.messages import Message, MessageChannel, MessageStatus
+from tlh.domain.messages import CODE_PLACEHOLDER, Message, MessageChannel, MessageStatus
 from tlh.domain.models import Client, IdentityCheck, Policy
 from tlh.messaging.errors import PermanentError, TransientError
 from tlh.services import identity, outbox
@@ -28,27 +28,6 @@ from tlh.services.portal_signin import PortalCodes, SignInFailed
 from tlh.store.base import Put
 
 ADDRESS = "ana@example.org"
-#: What a stored message holds where its code goes (``tlh.domain.messages``).
-CODE_PLACEHOLDER = "{code}"
-
-
-class Recording:
-    """A transport that keeps each message as it was handed over (scripted outcomes)."""
-
-    def __init__(self, *script: Exception | None) -> None:
-        self.channel = MessageChannel.EMAIL
-        self.script = list(script)
-        self.got: list[Message] = []
-
-    async def send(self, message: Message) -> str:
-        self.got.append(message)
-        outcome = self.script.pop(0) if self.script else None
-        if outcome is not None:
-            raise outcome
-        return f"p-{message.id}"
-
-    async def close(self) -> None:
-        """Nothing to release."""
 
 
 @pytest.fixture
@@ -79,7 +58,7 @@ def _stored(ctx: Context) -> list[Message]:
     )
 
 
-async def _worker(ctx: Context, transport: Recording) -> tuple[OutboxWorker, Subscription]:
+async def _worker(ctx: Context, transport: RecordingTransport) -> tuple[OutboxWorker, Subscription]:
     assert isinstance(ctx.events, EventBus)
     sub = ctx.events.subscribe()
     worker = OutboxWorker(ctx, {MessageChannel.EMAIL: transport}, poll_s=3600)
@@ -105,7 +84,7 @@ async def _portal_fails(ctx: Context, codes: PortalCodes, code: str) -> bool:
 
 async def test_a_retried_portal_code_is_a_new_one_and_the_old_one_dies(octx: Context) -> None:
     codes = PortalCodes(clock=octx.clock)
-    transport = Recording(TransientError("the mail server timed out"))
+    transport = RecordingTransport(TransientError("the mail server timed out"))
     worker, sub = await _worker(octx, transport)
     try:
         await codes.send(octx, MessageChannel.EMAIL, ADDRESS, "")
@@ -134,7 +113,7 @@ async def test_a_retried_portal_code_is_a_new_one_and_the_old_one_dies(octx: Con
 
 async def test_a_portal_code_that_never_left_does_not_sign_in(octx: Context) -> None:
     codes = PortalCodes(clock=octx.clock)
-    transport = Recording(PermanentError("mailbox unknown"))
+    transport = RecordingTransport(PermanentError("mailbox unknown"))
     worker, sub = await _worker(octx, transport)
     try:
         await codes.send(octx, MessageChannel.EMAIL, ADDRESS, "")
@@ -149,7 +128,7 @@ async def test_a_request_asked_again_before_it_left_is_not_sent(octx: Context) -
     codes = PortalCodes(clock=octx.clock)
     await codes.send(octx, MessageChannel.EMAIL, ADDRESS, "")
     await codes.send(octx, MessageChannel.EMAIL, ADDRESS, "")
-    transport = Recording()
+    transport = RecordingTransport()
     worker, sub = await _worker(octx, transport)
     try:
         await wait_events(sub, "message.sent", 1)
@@ -195,7 +174,7 @@ async def test_a_retried_identity_code_is_a_new_one_and_the_old_one_dies(
     link = _link()
     await seed(octx.store, [Put("links", link)])
     checks = identity.IdentityChecks()
-    transport = Recording(TransientError("the mail server timed out"))
+    transport = RecordingTransport(TransientError("the mail server timed out"))
     worker, sub = await _worker(octx, transport)
     try:
         await identity.send_code(octx, checks, link, MessageChannel.EMAIL)

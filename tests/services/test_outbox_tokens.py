@@ -12,7 +12,15 @@ from pathlib import Path
 import msgspec
 import pytest
 
-from tests.messaging.support import ADMIN, NOW, Clock, email, open_context, wait_events
+from tests.messaging.support import (
+    ADMIN,
+    NOW,
+    Clock,
+    RecordingTransport,
+    email,
+    open_context,
+    wait_events,
+)
 from tests.seeding import seed
 from tlh.domain.links import Channel, JoinLink, LinkPurpose, ParticipantKind
 from tlh.domain.messages import TOKEN_PLACEHOLDER, Message, MessageChannel, MessageStatus
@@ -31,25 +39,6 @@ ICS = (
     f"{LINE[:75]}\r\n {LINE[75:]}\r\n"
     "END:VEVENT\r\nEND:VCALENDAR\r\n"
 )
-
-
-class Recording:
-    """A transport that keeps each message exactly as it was handed over."""
-
-    def __init__(self, *script: Exception | None) -> None:
-        self.channel = MessageChannel.EMAIL
-        self.script = list(script)
-        self.got: list[Message] = []
-
-    async def send(self, message: Message) -> str:
-        self.got.append(message)
-        outcome = self.script.pop(0) if self.script else None
-        if outcome is not None:
-            raise outcome
-        return f"p-{message.id}"
-
-    async def close(self) -> None:
-        """Nothing to release."""
 
 
 @pytest.fixture
@@ -84,7 +73,7 @@ def _token_of(message: Message) -> str:
     return message.text.split("/j#", 1)[1].strip()
 
 
-async def _run(ctx: Context, transport: Recording) -> None:
+async def _run(ctx: Context, transport: RecordingTransport) -> None:
     worker = OutboxWorker(ctx, {MessageChannel.EMAIL: transport}, poll_s=3600)
     assert isinstance(ctx.events, EventBus)
     sub = ctx.events.subscribe()
@@ -104,7 +93,7 @@ async def _run(ctx: Context, transport: Recording) -> None:
 
 async def test_each_attempt_sends_a_working_link_and_none_is_stored(octx: Context) -> None:
     await seed(octx.store, [Put("links", _link())])
-    transport = Recording(TransientError("the mail server timed out"))
+    transport = RecordingTransport(TransientError("the mail server timed out"))
     await _run(octx, transport)
     first, second = (_token_of(m) for m in transport.got)
     assert TOKEN_PLACEHOLDER not in (first, second)
@@ -126,7 +115,7 @@ async def test_each_attempt_sends_a_working_link_and_none_is_stored(octx: Contex
 
 async def test_a_message_whose_link_was_revoked_is_not_sent(octx: Context) -> None:
     await seed(octx.store, [Put("links", _link(revoked_at=NOW))])
-    transport = Recording()
+    transport = RecordingTransport()
     worker = OutboxWorker(octx, {MessageChannel.EMAIL: transport}, poll_s=3600)
     await worker.start()
     try:
