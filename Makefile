@@ -11,13 +11,16 @@ STAMP := $(VENV)/.installed-stamp
 # test runs Debian's Janus in a private network namespace (its system service is disabled);
 # tests/netns builds namespaces with iproute2 and nftables, and puts nginx in front of tlh;
 # the reverse-proxy recipes (config/proxy/) are tested with Debian's Caddy and nginx, run
-# on free loopback ports (their system services are disabled too).
+# on free loopback ports (their system services are disabled too). The PostgreSQL store's
+# tests start Debian's PostgreSQL in a temp dir (tests/pgserver.py), and the multi-server
+# tests put HAProxy in front of several `tlh serve`; neither system service runs.
 CHROMIUM := /usr/bin/chromium
 TURNSERVER := /usr/bin/turnserver
 JANUS := /usr/bin/janus
 NFT := /usr/sbin/nft
 CADDY := /usr/bin/caddy
 NGINX := /usr/sbin/nginx
+HAPROXY := /usr/sbin/haproxy
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,12 +33,12 @@ demo: $(STAMP)
 	$(BIN)/tlh demo $(if $(PORT),--port $(PORT))
 
 browser:
-	@if [ ! -x $(CHROMIUM) ] || [ ! -x $(TURNSERVER) ] || [ ! -x $(JANUS) ] || [ ! -x $(NFT) ] || [ ! -x $(CADDY) ] || [ ! -x $(NGINX) ] || ! command -v ip >/dev/null || ! command -v npm >/dev/null; then \
+	@if [ ! -x $(CHROMIUM) ] || [ ! -x $(TURNSERVER) ] || [ ! -x $(JANUS) ] || [ ! -x $(NFT) ] || [ ! -x $(CADDY) ] || [ ! -x $(NGINX) ] || [ ! -x $(HAPROXY) ] || ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || ! command -v ip >/dev/null || ! command -v npm >/dev/null; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium coturn janus npm nftables caddy nginx iproute2 >/dev/null; \
-	    if command -v systemctl >/dev/null; then systemctl disable --now janus caddy nginx coturn >/dev/null 2>&1 || true; fi; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium coturn janus npm nftables caddy nginx iproute2 postgresql haproxy >/dev/null; \
+	    if command -v systemctl >/dev/null; then systemctl disable --now janus caddy nginx coturn postgresql haproxy >/dev/null 2>&1 || true; fi; \
 	  else \
-	    echo "the tests need Debian's chromium, coturn, janus, npm, nftables, caddy, nginx and iproute2: sudo apt-get install chromium coturn janus npm nftables caddy nginx iproute2" >&2; \
+	    echo "the tests need Debian's chromium, coturn, janus, npm, nftables, caddy, nginx, iproute2, postgresql and haproxy: sudo apt-get install chromium coturn janus npm nftables caddy nginx iproute2 postgresql haproxy" >&2; \
 	  fi; \
 	fi
 

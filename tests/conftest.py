@@ -8,6 +8,8 @@ from collections.abc import Iterator
 
 import pytest
 
+from tests.pgserver import PgServer, running
+
 #: aiortc starts these per receiver and stops them only when its peer connection is
 #: closed; one left running keeps the test process from exiting.
 _MEDIA_THREADS = ("video-decoder", "audio-decoder")
@@ -50,3 +52,17 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(_exit_status or 1)
+
+
+@pytest.fixture(scope="session")
+def pg_cluster() -> Iterator[PgServer]:
+    """One throw-away PostgreSQL for the session (``tests/pgserver.py``), started on
+    first use: only the tests that ask for it pay for it."""
+    with running() as server:
+        yield server
+
+
+@pytest.fixture
+def pg_url(pg_cluster: PgServer) -> str:
+    """The URL of a fresh, empty database of the session's PostgreSQL."""
+    return pg_cluster.database()
