@@ -1,0 +1,408 @@
+"""Messages between the servers sharing one PostgreSQL: ``PgChannel`` (LISTEN/NOTIFY).
+
+Each server holds two connections: one only listens (psycopg's ``notifies()``), the
+other sends, fetches spilled payloads and sweeps old ones. ``post`` queues and returns
+at once; a sender task drains the queue in batches, each batch one transaction sent in
+one round trip (pipeline mode), so a server's messages arrive in the order it posted
+them (PostgreSQL delivers a transaction's notifications in order, transactions in
+commit order).
+
+A notification's text is ``<server id> <seq> <kind> <topic> <body>``: receivers skip
+their own server's (it delivered them itself) and any seq they have seen (a batch
+resent after a lost connection), and report a gap when a server's seq jumps (its queue
+overflowed while cut off). ``kind`` is ``t`` (the payload as UTF-8 text), ``b`` (base64:
+not text) or ``s`` (spilled: NOTIFY refuses payloads of 8000 bytes or more, so a larger
+one, such as an SDP offer, goes into ``tlh_notify_spill`` in the same transaction and
+the notification carries its row id). Spill rows are swept after ``spill_keep_s``.
+
+Losing either connection closes both, then reconnects with a bounded backoff, LISTENs
+again and reports a gap (what was sent meanwhile is gone: consumers resync from the
+store). A quiet listening connection is pinged every ``heartbeat_s``, and TCP
+keepalives are on, so a half-open connection is found within seconds, not never.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import logging
+import secrets
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Final
+
+import psycopg
+from psycopg.conninfo import conninfo_to_dict
+
+log = logging.getLogger(__name__)
+
+#: PostgreSQL refuses a NOTIFY payload of this many bytes or more (the default build).
+NOTIFY_LIMIT: Final = 8000
+#: Created at ``open`` if missing; a notification of kind ``s`` carries a row's id.
+SPILL_TABLE: Final = """CREATE TABLE IF NOT EXISTS tlh_notify_spill (
+    id bigserial PRIMARY KEY,
+    payload bytea NOT NULL,
+    at timestamptz NOT NULL DEFAULT now()
+)"""
+#: Taken while creating the table: two servers starting at once would otherwise race
+#: in the catalogue (CREATE ... IF NOT EXISTS is not atomic there).
+_SCHEMA_LOCK: Final = 0x746C685F6E6F74  # "tlh_not"
+_NOTIFY: Final = "SELECT pg_notify(%s, %s)"
+_SPILL: Final = (
+    "WITH s AS (INSERT INTO tlh_notify_spill (payload) VALUES (%s) RETURNING id) "
+    "SELECT pg_notify(%s, %s || s.id::text) FROM s"
+)
+#: libpq settings of every connection: a dead peer is noticed in ~20 s even when no
+#: query is running (TCP keepalives), and connecting gives up after 5 s.
+CONNECT: Final[dict[str, Any]] = {
+    "autocommit": True,
+    "connect_timeout": 5,
+    "keepalives": 1,
+    "keepalives_idle": 10,
+    "keepalives_interval": 3,
+    "keepalives_count": 3,
+}
+
+
+def where(url: str) -> str:
+    """``host:port/dbname`` of ``url``, for messages (never the password)."""
+    try:
+        info = conninfo_to_dict(url)
+    except psycopg.ProgrammingError:
+        return "(an invalid PostgreSQL URL)"
+    return f"{info.get('host', 'localhost')}:{info.get('port', 5432)}/{info.get('dbname', '')}"
+
+
+@dataclass(slots=True)
+class _Out:
+    seq: int
+    topic: str
+    payload: bytes
+    sent: asyncio.Future[None] | None
+
+
+#: Put in the incoming queue after a reconnect: a gap, in order with the messages.
+_GAP: Final = object()
+
+
+class PgChannel:
+    """A ``tlh.services.channel.Channel`` over PostgreSQL; ``open()``, then ``close()``."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        name: str = "tlh_events",
+        server_id: str | None = None,
+        spill_keep_s: float = 60.0,
+        sweep_s: float = 20.0,
+        heartbeat_s: float = 5.0,
+        backoff_s: tuple[float, float] = (0.05, 2.0),
+        max_queued: int = 10_000,
+        batch: int = 256,
+    ) -> None:
+        self.url = url
+        #: The PostgreSQL channel LISTENed to (an identifier: letters, digits, ``_``).
+        self.name = name
+        self._server_id = server_id or secrets.token_hex(6)
+        if not name.isidentifier() or " " in self._server_id:
+            raise ValueError("the channel name must be an identifier, the server id one word")
+        self.spill_keep_s = spill_keep_s
+        self.sweep_s = sweep_s
+        self.heartbeat_s = heartbeat_s
+        self.backoff_s = backoff_s
+        self.max_queued = max_queued
+        self.batch = batch
+        #: Messages dropped because the queue was full while PostgreSQL was away.
+        self.dropped = 0
+        #: Times the connections were lost and made again.
+        self.reconnects = 0
+        self._handlers: dict[str, Callable[[bytes], None]] = {}
+        self._gap_handlers: list[Callable[[], None]] = []
+        self._outgoing: deque[_Out] = deque()
+        self._wake = asyncio.Event()
+        self._seq = 0
+        self._incoming: asyncio.Queue[psycopg.Notify | object] = asyncio.Queue()
+        self._current: psycopg.Notify | object | None = None  # retried after a reconnect
+        self._last: dict[str, int] = {}  # the last seq delivered, by server
+        self._work_lock = asyncio.Lock()
+        self._utf8 = True
+        self._up = False
+        self._closed = False
+        self._task: asyncio.Task[None] | None = None
+
+    # -- the Channel protocol ----------------------------------------------------------
+
+    @property
+    def server_id(self) -> str:
+        """This server's id, at the head of every notification it sends."""
+        return self._server_id
+
+    @property
+    def connected(self) -> bool:
+        """Whether both connections are up (``False`` while reconnecting)."""
+        return self._up
+
+    def on(self, topic: str, handler: Callable[[bytes], None]) -> None:
+        """Call ``handler`` with each payload another server sends on ``topic``."""
+        self._check_topic(topic)
+        self._handlers[topic] = handler
+
+    def on_gap(self, handler: Callable[[], None]) -> None:
+        """Call ``handler`` when messages from other servers may have been missed."""
+        self._gap_handlers.append(handler)
+
+    def post(self, topic: str, payload: bytes) -> None:
+        """Queue ``payload`` for the other servers; never waits."""
+        self._queue(topic, payload, None)
+
+    async def publish(self, topic: str, payload: bytes) -> None:
+        """Send ``payload`` and wait until its NOTIFY is committed (``ConnectionError``
+        if it was dropped or the channel closed first)."""
+        sent = asyncio.get_running_loop().create_future()
+        self._queue(topic, payload, sent)
+        await sent
+
+    # -- lifecycle ---------------------------------------------------------------------
+
+    async def open(self) -> None:
+        """Connect and LISTEN; ``ConnectionError`` (one clear line) if PostgreSQL cannot
+        be reached. From then on the channel reconnects by itself."""
+        if self._task is not None:
+            raise RuntimeError("the channel is already open")
+        try:
+            conns = await self._connect()
+        except (psycopg.Error, OSError) as exc:
+            raise ConnectionError(
+                f"PostgreSQL at {where(self.url)} unreachable: {_first_line(exc)}"
+            ) from None
+        self._task = asyncio.create_task(self._run(conns), name="tlh-pg-channel")
+
+    async def close(self) -> None:
+        """Stop listening and sending; messages not yet sent are dropped."""
+        self._closed = True
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        while self._outgoing:
+            self._fail(self._outgoing.popleft(), "the channel closed before it was sent")
+
+    # -- sending -----------------------------------------------------------------------
+
+    def _check_topic(self, topic: str) -> None:
+        if not topic or any(c.isspace() for c in topic):
+            raise ValueError("a topic is one word")
+
+    def _queue(self, topic: str, payload: bytes, sent: asyncio.Future[None] | None) -> None:
+        self._check_topic(topic)
+        if self._closed:
+            if sent is not None:
+                sent.set_exception(ConnectionError("the channel is closed"))
+            return
+        if len(self._outgoing) >= self.max_queued:
+            # Cut off for long: the oldest goes. Its seq is skipped, so the receivers
+            # see the jump and report a gap.
+            self.dropped += 1
+            self._fail(self._outgoing.popleft(), "dropped: the queue overflowed")
+        self._seq += 1
+        self._outgoing.append(_Out(self._seq, topic, payload, sent))
+        self._wake.set()
+
+    @staticmethod
+    def _fail(out: _Out, why: str) -> None:
+        if out.sent is not None and not out.sent.done():
+            out.sent.set_exception(ConnectionError(why))
+
+    async def _send(self, work: psycopg.AsyncConnection[Any]) -> None:
+        while True:
+            if not self._outgoing:
+                self._wake.clear()
+                await self._wake.wait()
+                continue
+            batch = [self._outgoing.popleft() for _ in range(min(self.batch, len(self._outgoing)))]
+            try:
+                async with self._work_lock, work.pipeline(), work.transaction():
+                    for out in batch:
+                        await work.execute(*self._statement(out))
+            except BaseException:
+                # Sent again after the reconnect (receivers skip a seq seen twice).
+                self._outgoing.extendleft(reversed(batch))
+                raise
+            for out in batch:
+                if out.sent is not None and not out.sent.done():
+                    out.sent.set_result(None)
+
+    def _statement(self, out: _Out) -> tuple[str, tuple[object, ...]]:
+        head = f"{self._server_id} {out.seq} "
+        tail = f" {out.topic} "
+        kind, body = self._inline(out.payload)
+        if len(head.encode()) + len(tail.encode()) + 1 + len(body.encode()) < NOTIFY_LIMIT:
+            return _NOTIFY, (self.name, f"{head}{kind}{tail}{body}")
+        return _SPILL, (out.payload, self.name, f"{head}s{tail}")
+
+    def _inline(self, payload: bytes) -> tuple[str, str]:
+        """The kind and the text of ``payload`` in a notification (text if it is)."""
+        try:
+            text = payload.decode()
+        except UnicodeDecodeError:
+            text = None
+        # NUL ends a string in PostgreSQL; other encodings than UTF-8 may not hold it.
+        if text is not None and "\x00" not in text and (self._utf8 or text.isascii()):
+            return "t", text
+        return "b", base64.b64encode(payload).decode("ascii")
+
+    # -- receiving ---------------------------------------------------------------------
+
+    async def _listen(self, conn: psycopg.AsyncConnection[Any]) -> None:
+        while True:
+            async for notify in conn.notifies(timeout=self.heartbeat_s):
+                self._incoming.put_nowait(notify)
+            # Quiet for a while: is the connection still there?
+            async with asyncio.timeout(self.heartbeat_s):
+                await conn.execute("SELECT 1")
+
+    async def _deliver(self, work: psycopg.AsyncConnection[Any]) -> None:
+        while True:
+            if self._current is None:
+                self._current = await self._incoming.get()
+            await self._handle(self._current, work)
+            self._current = None
+
+    async def _handle(
+        self, item: psycopg.Notify | object, work: psycopg.AsyncConnection[Any]
+    ) -> None:
+        if not isinstance(item, psycopg.Notify):
+            self._gap()
+            return
+        parts = item.payload.split(" ", 4)
+        if len(parts) != 5 or not parts[1].isdigit():
+            log.warning("ignored a notification on %s not sent by tlh", self.name)
+            return
+        origin, seq, kind, topic, body = parts[0], int(parts[1]), parts[2], parts[3], parts[4]
+        if origin == self._server_id:
+            return
+        last = self._last.get(origin)
+        if last is not None and seq <= last:
+            return  # a batch sent again after its commit was cut off
+        payload = await self._payload(kind, body, work)
+        if last is not None and seq > last + 1:
+            self._gap()
+        self._last[origin] = seq
+        if payload is None:
+            self._gap()
+            return
+        handler = self._handlers.get(topic)
+        if handler is not None:
+            try:
+                handler(payload)
+            except Exception:  # one consumer's fault must not stop the channel
+                log.exception("handling a %s message failed", topic)
+
+    async def _payload(
+        self, kind: str, body: str, work: psycopg.AsyncConnection[Any]
+    ) -> bytes | None:
+        if kind == "t":
+            return body.encode()
+        if kind == "b":
+            return base64.b64decode(body)
+        async with self._work_lock:
+            cur = await work.execute(
+                "SELECT payload FROM tlh_notify_spill WHERE id = %s", (int(body),)
+            )
+            row = await cur.fetchone()
+        return None if row is None else bytes(row[0])  # None: swept before it was read
+
+    def _gap(self) -> None:
+        for handler in self._gap_handlers:
+            try:
+                handler()
+            except Exception:
+                log.exception("a gap handler failed")
+
+    # -- connections -------------------------------------------------------------------
+
+    async def _connect(self) -> tuple[psycopg.AsyncConnection[Any], psycopg.AsyncConnection[Any]]:
+        listen = await psycopg.AsyncConnection.connect(
+            self.url, application_name="tlh listen", **CONNECT
+        )
+        try:
+            work = await psycopg.AsyncConnection.connect(
+                self.url, application_name="tlh notify", **CONNECT
+            )
+            try:
+                async with work.transaction():
+                    await work.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK,))
+                    await work.execute(SPILL_TABLE)
+                await listen.execute(f"LISTEN {self.name}")
+            except BaseException:
+                await work.close()
+                raise
+        except BaseException:
+            await listen.close()
+            raise
+        self._utf8 = work.info.parameter_status("server_encoding") == "UTF8"
+        return listen, work
+
+    async def _sweep(self, work: psycopg.AsyncConnection[Any]) -> None:
+        while True:
+            await asyncio.sleep(self.sweep_s)
+            async with self._work_lock:
+                await work.execute(
+                    "DELETE FROM tlh_notify_spill WHERE at < now() - make_interval(secs => %s)",
+                    (self.spill_keep_s,),
+                )
+
+    async def _run(
+        self, conns: tuple[psycopg.AsyncConnection[Any], psycopg.AsyncConnection[Any]] | None
+    ) -> None:
+        delay = self.backoff_s[0]
+        while True:
+            if conns is None:
+                try:
+                    conns = await self._connect()
+                except (psycopg.Error, OSError) as exc:
+                    log.warning("PostgreSQL at %s: %s", where(self.url), _first_line(exc))
+                    await asyncio.sleep(delay)
+                    delay = min(delay * 2, self.backoff_s[1])
+                    continue
+                self.reconnects += 1
+                # In order with what was received before the loss; delivered after it.
+                self._incoming.put_nowait(_GAP)
+                log.info("PostgreSQL at %s: listening again", where(self.url))
+            listen, work = conns
+            self._up = True
+            since = time.monotonic()
+            try:
+                async with asyncio.TaskGroup() as tasks:
+                    tasks.create_task(self._listen(listen))
+                    tasks.create_task(self._send(work))
+                    tasks.create_task(self._deliver(work))
+                    tasks.create_task(self._sweep(work))
+            except* Exception as lost:
+                log.warning(
+                    "PostgreSQL at %s lost (%s); reconnecting",
+                    where(self.url),
+                    _first_line(lost.exceptions[0]),
+                )
+            finally:
+                self._up = False
+                for conn in conns:
+                    with contextlib.suppress(Exception):
+                        await conn.close()
+            conns = None
+            # A connection that held for a while starts the backoff again; one lost at
+            # once (a fault that repeats) does not spin.
+            if time.monotonic() - since > 10 * self.backoff_s[1]:
+                delay = self.backoff_s[0]
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, self.backoff_s[1])
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
