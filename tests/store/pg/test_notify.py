@@ -33,8 +33,10 @@ async def pair(pg_url: str) -> AsyncIterator[tuple[PgChannel, Inbox, PgChannel, 
         await channel.open()
         out += [channel, inbox]
     a, a_in, b, b_in = out
-    assert isinstance(a, PgChannel) and isinstance(b, PgChannel)
-    assert isinstance(a_in, Inbox) and isinstance(b_in, Inbox)
+    assert isinstance(a, PgChannel)
+    assert isinstance(b, PgChannel)
+    assert isinstance(a_in, Inbox)
+    assert isinstance(b_in, Inbox)
     try:
         yield a, a_in, b, b_in
     finally:
@@ -139,7 +141,7 @@ async def test_a_killed_listening_connection_comes_back_and_reports_a_gap(
 async def test_the_channels_recover_after_postgresql_is_killed_and_restarted(
     pair: tuple[PgChannel, Inbox, PgChannel, Inbox], pg_cluster: PgServer
 ) -> None:
-    a, a_in, b, b_in = pair
+    a, a_in, _b, b_in = pair
     a.post(TOPIC, b"before")
     await b_in.until(lambda: b_in.got == [b"before"])
     await asyncio.to_thread(pg_cluster.kill)
@@ -166,5 +168,6 @@ async def test_open_fails_with_one_clear_line_when_postgresql_is_unreachable() -
     with pytest.raises(ConnectionError) as raised:
         await channel.open()
     text = str(raised.value)
-    assert "unreachable" in text and "\n" not in text
+    assert "unreachable" in text
+    assert "\n" not in text
     assert "secret" not in text
