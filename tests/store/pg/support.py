@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 from collections.abc import Callable
 from typing import Any
 
@@ -40,9 +41,16 @@ async def query(url: str, statement: str, *params: Any) -> list[tuple[Any, ...]]
         return await cur.fetchall() if cur.description else []
 
 
-async def eventually(check: Callable[[], Any], within: float = 10.0, every: float = 0.05) -> None:
-    """Wait until the coroutine function ``check`` returns something true (a state in
-    the database: nothing to wait on but asking), failing after ``within`` seconds."""
+async def eventually(
+    check: Callable[[], object], within: float = 10.0, every: float = 0.02
+) -> None:
+    """Wait until ``check()`` (or what it awaits) is true: a state with nothing to wait
+    on but asking (a row in the database, a counter); fails after ``within`` seconds."""
     async with asyncio.timeout(within):
-        while not await check():
+        while True:
+            result = check()
+            if inspect.isawaitable(result):
+                result = await result
+            if result:
+                return
             await asyncio.sleep(every)
