@@ -16,7 +16,8 @@ import pytest
 
 from tests.pgserver import PgServer
 from tests.store.pg.support import Inbox, eventually, query
-from tlh.store.pg.notify import NOTIFY_LIMIT, PgChannel
+from tlh.store.pg.notify import PgChannel
+from tlh.store.pg.notify_text import NOTIFY_LIMIT
 
 TOPIC = "events"
 
@@ -120,6 +121,27 @@ async def test_payloads_at_the_limit_binary_and_with_nul_pass_unchanged(
         a.post(TOPIC, payload)
     await b_in.until(lambda: len(b_in.got) == len(sent))
     assert b_in.got == sent
+
+
+@pytest.mark.parametrize(
+    "junk",
+    [
+        "junk",
+        "x 1 q events y",  # no such kind
+        "x 1 s events notanumber",  # a spill without a row id
+        "x 1 s events 999999",  # a spill row that is not there: a gap
+        "x 1 b events !!!",  # not base64
+        "x one t events y",
+    ],
+)
+async def test_a_foreign_notification_on_the_channel_is_ignored(
+    pair: tuple[PgChannel, Inbox, PgChannel, Inbox], pg_url: str, junk: str
+) -> None:
+    a, _, _, b_in = pair
+    await query(pg_url, "SELECT pg_notify('tlh_events', %s)", junk)
+    a.post(TOPIC, b"still here")
+    await b_in.until(lambda: b_in.got == [b"still here"])
+    assert b_in.gaps == (1 if junk.endswith("999999") else 0)
 
 
 async def test_a_killed_listening_connection_comes_back_and_reports_a_gap(

@@ -6,13 +6,13 @@ at once; a sender task drains the queue in batches, a run of notifications in on
 statement (one round trip), so a server's messages arrive in the order it posted them
 (PostgreSQL delivers a statement's notifications in order, commits in commit order).
 
-A notification's text is ``<server id> <seq> <kind> <topic> <body>``: receivers skip
-their own server's (it delivered them itself) and any seq they have seen (a batch
-resent after a lost connection), and report a gap when a server's seq jumps (its queue
-overflowed while cut off). ``kind`` is ``t`` (the payload as UTF-8 text), ``b`` (base64:
-not text) or ``s`` (spilled: NOTIFY refuses payloads of 8000 bytes or more, so a larger
-one, such as an SDP offer, goes into ``tlh_notify_spill`` in the same transaction and
-the notification carries its row id). Spill rows are swept after ``spill_keep_s``.
+Each notification names its server and its place in that server's order
+(``notify_text``): receivers skip their own server's (it delivered them itself) and any
+seq they have seen (a batch resent after a lost connection), and report a gap when a
+server's seq jumps (its queue overflowed while cut off). NOTIFY refuses payloads of
+8000 bytes or more, so a larger one, such as an SDP offer, goes into
+``tlh_notify_spill`` in the same statement and the notification carries its row id;
+spill rows are swept after ``spill_keep_s``.
 
 Losing either connection closes both, then reconnects with a bounded backoff, LISTENs
 again and reports a gap (what was sent meanwhile is gone: consumers resync from the
@@ -23,7 +23,6 @@ keepalives are on, so a half-open connection is found within seconds, not never.
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextlib
 import logging
 import secrets
@@ -34,12 +33,12 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 import psycopg
-from psycopg.conninfo import conninfo_to_dict
+
+from tlh.store.pg.connecting import CONNECT, first_line, where
+from tlh.store.pg.notify_text import SPILLED, Notice, inline, parse, payload_of, spilled_head
 
 log = logging.getLogger(__name__)
 
-#: PostgreSQL refuses a NOTIFY payload of this many bytes or more (the default build).
-NOTIFY_LIMIT: Final = 8000
 #: Created at ``open`` if missing; a notification of kind ``s`` carries a row's id.
 SPILL_TABLE: Final = """CREATE TABLE IF NOT EXISTS tlh_notify_spill (
     id bigserial PRIMARY KEY,
@@ -58,25 +57,6 @@ _SPILL: Final = (
     "WITH s AS (INSERT INTO tlh_notify_spill (payload) VALUES (%s) RETURNING id) "
     "SELECT pg_notify(%s, %s || s.id::text) FROM s"
 )
-#: libpq settings of every connection: a dead peer is noticed in ~20 s even when no
-#: query is running (TCP keepalives), and connecting gives up after 5 s.
-CONNECT: Final[dict[str, Any]] = {
-    "autocommit": True,
-    "connect_timeout": 5,
-    "keepalives": 1,
-    "keepalives_idle": 10,
-    "keepalives_interval": 3,
-    "keepalives_count": 3,
-}
-
-
-def where(url: str) -> str:
-    """``host:port/dbname`` of ``url``, for messages (never the password)."""
-    try:
-        info = conninfo_to_dict(url)
-    except psycopg.ProgrammingError:
-        return "(an invalid PostgreSQL URL)"
-    return f"{info.get('host', 'localhost')}:{info.get('port', 5432)}/{info.get('dbname', '')}"
 
 
 @dataclass(slots=True)
@@ -180,7 +160,7 @@ class PgChannel:
             conns = await self._connect()
         except (psycopg.Error, OSError) as exc:
             raise ConnectionError(
-                f"PostgreSQL at {where(self.url)} unreachable: {_first_line(exc)}"
+                f"PostgreSQL at {where(self.url)} unreachable: {first_line(exc)}"
             ) from None
         self._task = asyncio.create_task(self._run(conns), name="tlh-pg-channel")
 
@@ -250,30 +230,18 @@ class PgChannel:
         out: list[tuple[str, tuple[object, ...]]] = []
         run: list[str] = []
         for item in batch:
-            head = f"{self._server_id} {item.seq} "
-            tail = f" {item.topic} "
-            kind, body = self._inline(item.payload)
-            if len(head.encode()) + len(tail.encode()) + 1 + len(body.encode()) < NOTIFY_LIMIT:
-                run.append(f"{head}{kind}{tail}{body}")
+            text = inline(self._server_id, item.seq, item.topic, item.payload, self._utf8)
+            if text is not None:
+                run.append(text)
                 continue
             if run:
                 out.append((_NOTIFY, (self.name, run)))
                 run = []
-            out.append((_SPILL, (item.payload, self.name, f"{head}s{tail}")))
+            head = spilled_head(self._server_id, item.seq, item.topic)
+            out.append((_SPILL, (item.payload, self.name, head)))
         if run:
             out.append((_NOTIFY, (self.name, run)))
         return out
-
-    def _inline(self, payload: bytes) -> tuple[str, str]:
-        """The kind and the text of ``payload`` in a notification (text if it is)."""
-        try:
-            text = payload.decode()
-        except UnicodeDecodeError:
-            text = None
-        # NUL ends a string in PostgreSQL; other encodings than UTF-8 may not hold it.
-        if text is not None and "\x00" not in text and (self._utf8 or text.isascii()):
-            return "t", text
-        return "b", base64.b64encode(payload).decode("ascii")
 
     # -- receiving ---------------------------------------------------------------------
 
@@ -304,23 +272,23 @@ class PgChannel:
         if not isinstance(item, psycopg.Notify):
             self._gap()
             return
-        parts = item.payload.split(" ", 4)
-        if len(parts) != 5 or not parts[1].isdigit():
+        notice = parse(item.payload)
+        if notice is None:
             log.warning("ignored a notification on %s not sent by tlh", self.name)
             return
-        origin, seq, kind, topic, body = parts[0], int(parts[1]), parts[2], parts[3], parts[4]
-        if origin == self._server_id:
+        if notice.origin == self._server_id:
             return
-        last = self._last.get(origin)
-        if last is not None and seq <= last:
+        last = self._last.get(notice.origin)
+        if last is not None and notice.seq <= last:
             return  # a batch sent again after its commit was cut off
-        payload = await self._payload(kind, body, work)
-        if last is not None and seq > last + 1:
+        payload = await self._payload(notice, work)
+        if last is not None and notice.seq > last + 1:
             self._gap()
-        self._last[origin] = seq
+        self._last[notice.origin] = notice.seq
         if payload is None:
             self._gap()
             return
+        topic = notice.topic
         handler = self._handlers.get(topic)
         if handler is not None:
             try:
@@ -328,16 +296,12 @@ class PgChannel:
             except Exception:  # one consumer's fault must not stop the channel
                 log.exception("handling a %s message failed", topic)
 
-    async def _payload(
-        self, kind: str, body: str, work: psycopg.AsyncConnection[Any]
-    ) -> bytes | None:
-        if kind == "t":
-            return body.encode()
-        if kind == "b":
-            return base64.b64decode(body)
+    async def _payload(self, notice: Notice, work: psycopg.AsyncConnection[Any]) -> bytes | None:
+        if notice.kind != SPILLED:
+            return payload_of(notice)
         async with self._work_lock:
             cur = await work.execute(
-                "SELECT payload FROM tlh_notify_spill WHERE id = %s", (int(body),)
+                "SELECT payload FROM tlh_notify_spill WHERE id = %s", (int(notice.body),)
             )
             row = await cur.fetchone()
         return None if row is None else bytes(row[0])  # None: swept before it was read
@@ -391,7 +355,7 @@ class PgChannel:
                 try:
                     conns = await self._connect()
                 except (psycopg.Error, OSError) as exc:
-                    log.warning("PostgreSQL at %s: %s", where(self.url), _first_line(exc))
+                    log.warning("PostgreSQL at %s: %s", where(self.url), first_line(exc))
                     await asyncio.sleep(delay)
                     delay = min(delay * 2, self.backoff_s[1])
                     continue
@@ -412,7 +376,7 @@ class PgChannel:
                 log.warning(
                     "PostgreSQL at %s lost (%s); reconnecting",
                     where(self.url),
-                    _first_line(lost.exceptions[0]),
+                    first_line(lost.exceptions[0]),
                 )
             finally:
                 self._up = False
@@ -426,8 +390,3 @@ class PgChannel:
                 delay = self.backoff_s[0]
             await asyncio.sleep(delay)
             delay = min(delay * 2, self.backoff_s[1])
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__

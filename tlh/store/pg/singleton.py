@@ -24,7 +24,7 @@ from typing import Any
 
 import psycopg
 
-from tlh.store.pg.notify import CONNECT, where
+from tlh.store.pg.connecting import CONNECT, first_line, where
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +79,7 @@ class Singleton:
             conn = await self._connect()
         except (psycopg.Error, OSError) as exc:
             raise ConnectionError(
-                f"PostgreSQL at {where(self.url)} unreachable: {str(exc).strip().splitlines()[0]}"
+                f"PostgreSQL at {where(self.url)} unreachable: {first_line(exc)}"
             ) from None
         self._task = asyncio.create_task(self._run(conn), name=f"tlh-singleton-{self.name}")
 
@@ -107,13 +107,7 @@ class Singleton:
                     delay = self.backoff_s[0]
                 await self._lead(conn)
             except (psycopg.Error, OSError, TimeoutError) as exc:
-                text = str(exc).strip().splitlines()
-                log.warning(
-                    "%s: PostgreSQL at %s: %s",
-                    self.name,
-                    where(self.url),
-                    text[0] if text else type(exc).__name__,
-                )
+                log.warning("%s: PostgreSQL at %s: %s", self.name, where(self.url), first_line(exc))
             finally:
                 # At once, on a lost connection as on close: the lock may be another's.
                 await self._step_down()
