@@ -144,6 +144,20 @@ async def test_a_foreign_notification_on_the_channel_is_ignored(
     assert b_in.gaps == (1 if junk.endswith("999999") else 0)
 
 
+async def test_a_jump_in_a_servers_sequence_is_a_gap_and_a_repeat_is_skipped(
+    pair: tuple[PgChannel, Inbox, PgChannel, Inbox], pg_url: str
+) -> None:
+    _, _, _, b_in = pair
+    # What server x's channel sends: 2 dropped from its queue while it was cut off,
+    # then 3 sent twice (its first commit was cut off before the answer came).
+    for text in ("x 1 t events one", "x 3 t events three", "x 3 t events three"):
+        await query(pg_url, "SELECT pg_notify('tlh_events', %s)", text)
+    await query(pg_url, "SELECT pg_notify('tlh_events', 'x 4 t events four')")
+    await b_in.until(lambda: len(b_in.got) == 3)
+    assert b_in.got == [b"one", b"three", b"four"]
+    assert b_in.gaps == 1
+
+
 async def test_a_killed_listening_connection_comes_back_and_reports_a_gap(
     pair: tuple[PgChannel, Inbox, PgChannel, Inbox], pg_url: str
 ) -> None:

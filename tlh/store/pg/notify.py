@@ -99,7 +99,8 @@ class PgChannel:
         self.backoff_s = backoff_s
         self.max_queued = max_queued
         self.batch = batch
-        #: Messages dropped because the queue was full while PostgreSQL was away.
+        #: Messages dropped: to send, while PostgreSQL was away; received, while this
+        #: server was far behind (``max_queued`` either way).
         self.dropped = 0
         #: Times the connections were lost and made again.
         self.reconnects = 0
@@ -248,6 +249,11 @@ class PgChannel:
     async def _listen(self, conn: psycopg.AsyncConnection[Any]) -> None:
         while True:
             async for notify in conn.notifies(timeout=self.heartbeat_s):
+                if self._incoming.qsize() >= self.max_queued:
+                    # Far behind: drop rather than grow. The sender's next seq jumps,
+                    # so the receiver reports the gap when it catches up.
+                    self.dropped += 1
+                    continue
                 self._incoming.put_nowait(notify)
             # Quiet for a while: is the connection still there?
             async with asyncio.timeout(self.heartbeat_s):
