@@ -25,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 import secrets
 import time
 from collections import deque
@@ -88,11 +89,12 @@ class PgChannel:
         batch: int = 256,
     ) -> None:
         self.url = url
-        #: The PostgreSQL channel LISTENed to (an identifier: letters, digits, ``_``).
+        #: The PostgreSQL channel LISTENed to: lower case, digits, ``_`` (LISTEN folds an
+        #: unquoted name to lower case; pg_notify takes it as given).
         self.name = name
         self._server_id = server_id or secrets.token_hex(6)
-        if not name.isidentifier() or " " in self._server_id:
-            raise ValueError("the channel name must be an identifier, the server id one word")
+        if not re.fullmatch(r"[a-z_][a-z0-9_]{0,62}", name) or not self._server_id.isalnum():
+            raise ValueError("the channel name is [a-z_][a-z0-9_]*, the server id letters/digits")
         self.spill_keep_s = spill_keep_s
         self.sweep_s = sweep_s
         self.heartbeat_s = heartbeat_s
