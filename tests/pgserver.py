@@ -53,6 +53,7 @@ class PgServer:
         self.data = self.root / "data"
         self.socket_dir = self.root / "run"
         self._user: pwd.struct_passwd | None = None
+        self._options = ""
         self._count = 0
 
     # -- lifecycle --------------------------------------------------------------------
@@ -94,7 +95,7 @@ class PgServer:
         )
         if done.returncode != 0:
             raise RuntimeError(f"initdb failed: {done.stderr.strip()[-800:]}")
-        options = " ".join(
+        self._options = options = " ".join(
             [
                 f"-p {self.port}",
                 "-c listen_addresses=127.0.0.1",
@@ -136,10 +137,13 @@ class PgServer:
 
     def restart(self) -> None:
         """Start the server again after ``kill()`` (same port, same data)."""
+        # The same options as at the start: without them it would come back on 5432.
         done = self._run(
             pg_bin("pg_ctl"),
             "-D",
             str(self.data),
+            "-o",
+            self._options,
             "-l",
             str(self.root / "server.log"),
             "-w",

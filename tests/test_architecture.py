@@ -96,3 +96,17 @@ def test_the_server_reaches_records_only_through_services() -> None:
             if isinstance(node, ast.ImportFrom) and node.module == "tlh.store.base":
                 found.append(f"{where} imports tlh.store.base")
     assert found == []
+
+
+def test_the_embedded_server_imports_no_postgresql_driver() -> None:
+    """``make demo`` needs nothing but Python: psycopg is imported by ``tlh.store.pg``
+    only, and only a server configured with PostgreSQL imports that."""
+    code = (
+        "import sys, tlh.server.app, tlh.services.shared_events, tlh.cli.main; "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in "
+        "('psycopg', 'psycopg_pool', 'psycopg_binary') or m.startswith('tlh.store.pg')))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert out.stdout.strip() == "[]"

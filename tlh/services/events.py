@@ -33,6 +33,9 @@ class Event(msgspec.Struct, frozen=True, kw_only=True):
     #: The frame as sent, by whether it shows ``shown``: encoded once for every socket
     #: that gets it, not once per socket (``wire``).
     frames: dict[bool, str] = msgspec.field(default_factory=dict)
+    #: Published on another server and received through the shared bus
+    #: (``tlh.services.shared_events``); never sent on again.
+    remote: bool = False
 
     def seen_by(self, viewer: Viewer) -> tuple[dict[str, Any], tuple[str, ...]]:
         """The data as ``viewer`` receives it, and the clients that delivery reads
@@ -63,15 +66,27 @@ OVERFLOW = "events.overflow"
 class Subscription:
     """One subscriber's queue of events; iterate with ``await sub.get()``."""
 
-    def __init__(self, bus: EventBus, maxsize: int, viewer: Viewer | None = None) -> None:
+    def __init__(
+        self,
+        bus: EventBus,
+        maxsize: int,
+        viewer: Viewer | None = None,
+        *,
+        local_only: bool = False,
+    ) -> None:
         self._bus = bus
         #: The staff member subscribed; ``None``: a server-side follower (every event).
         self.viewer = viewer
+        #: Only the events published on this server (what must happen once per event,
+        #: where it happened: the hooks), not those other servers sent.
+        self.local_only = local_only
         self.queue: asyncio.Queue[Event] = asyncio.Queue(maxsize)
         self.overflowed = False
 
     def wants(self, event: Event) -> bool:
         """Whether this subscriber is in the event's audience."""
+        if event.remote and self.local_only:
+            return False
         return self.viewer is None or event.audience.admits(self.viewer)
 
     def offer(self, event: Event) -> None:
@@ -84,6 +99,16 @@ class Subscription:
             # Make room for the one event that tells the subscriber to resync.
             self.queue.get_nowait()
             self.queue.put_nowait(Event(type=OVERFLOW, at=event.at, data={}))
+
+    def missed(self, at: datetime) -> None:
+        """Tell the subscriber events may have been lost elsewhere (another server's
+        did not arrive): it resyncs as after an overflow."""
+        if self.overflowed:
+            return
+        self.overflowed = True
+        if self.queue.full():
+            self.queue.get_nowait()
+        self.queue.put_nowait(Event(type=OVERFLOW, at=at, data={}))
 
     async def get(self) -> Event:
         event = await self.queue.get()
@@ -112,9 +137,12 @@ class EventBus:
         self._subs: set[Subscription] = set()
         self._clock = clock
 
-    def subscribe(self, maxsize: int = 1000, viewer: Viewer | None = None) -> Subscription:
-        """A queue of the events ``viewer`` may receive (all of them without one)."""
-        sub = Subscription(self, maxsize, viewer)
+    def subscribe(
+        self, maxsize: int = 1000, viewer: Viewer | None = None, *, local_only: bool = False
+    ) -> Subscription:
+        """A queue of the events ``viewer`` may receive (all of them without one);
+        ``local_only``: not those another server published (``SharedEventBus``)."""
+        sub = Subscription(self, maxsize, viewer, local_only=local_only)
         self._subs.add(sub)
         return sub
 
@@ -129,7 +157,10 @@ class EventBus:
         self, type: str, data: dict[str, Any], audience: Audience, shown: Shown | None = None
     ) -> None:
         """Hand the event to every subscriber in ``audience`` (and to server-side ones)."""
-        event = Event(type=type, at=self._clock(), data=data, audience=audience, shown=shown)
+        self.deliver(Event(type=type, at=self._clock(), data=data, audience=audience, shown=shown))
+
+    def deliver(self, event: Event) -> None:
+        """Hand an event already made to the subscribers that want it."""
         for sub in list(self._subs):
             if sub.wants(event):
                 sub.offer(event)

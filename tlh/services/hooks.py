@@ -63,7 +63,8 @@ class HookRunner:
         if self.url:
             self._http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=self.timeout_s))
         # Subscribed here, not in the task, so no event published after start is missed.
-        sub = self.bus.subscribe()
+        # Local only: with several servers, a hook runs once, where its event happened.
+        sub = self.bus.subscribe(local_only=True)
         self._task = asyncio.get_running_loop().create_task(self._listen(sub))
 
     async def close(self) -> None:
