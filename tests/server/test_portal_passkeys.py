@@ -14,6 +14,7 @@ import msgspec
 import pytest
 
 from tlh.domain.models import Client
+from tlh.domain.passkeys import PortalPasskey
 from tlh.messaging.config import MessagingConfig
 from tlh.server.keys import PORTAL_PASSKEYS, STORE
 from tlh.services.context import SYSTEM
@@ -179,14 +180,12 @@ async def test_a_revoked_persons_passkey_no_longer_signs_in(practice: Practice) 
         assert isinstance(record, Client)
         return msgspec.structs.replace(record, portal=False)
 
-    await store.update(
-        "clients", client_id, off, audit=[note(SYSTEM, "test.portal.off", client_id)]
-    )
+    await store.update(Client, client_id, off, audit=[note(SYSTEM, "test.portal.off", client_id)])
     await _refused(practice, await _assertion(practice, authenticator), 401, "passkey_revoked")
     # tlh portal revoke removes the person's passkeys.
     status, _ = await practice.call("POST", "/api/v1/portal/revoke", json={"client_id": client_id})
     assert status == 200
-    assert list(store.all("portal_passkeys")) == []
+    assert list(await store.all(PortalPasskey)) == []
     await _refused(practice, await _assertion(practice, authenticator), 401, "passkey_unknown")
     assert "portal.passkey.remove" in {e["action"] for e in await _audit(practice)}
 

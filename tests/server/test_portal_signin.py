@@ -22,7 +22,7 @@ def _portal_codes(practice: Practice) -> list[Message]:
     store = practice.client.app[STORE]
     return [
         m
-        for m in store.all("messages")
+        for m in await store.all(Message)
         if isinstance(m, Message) and m.kind is MessageKind.PORTAL_CODE
     ]
 

@@ -32,7 +32,7 @@ async def test_peers_see_first_names_only(ctx: Context) -> None:
     client = Client(
         id="cli_1", name="Riley Chen", contacts=(carer,), created_at=NOW, updated_at=NOW
     )
-    await seed(ctx.store, [Put("clients", client)])
+    await seed(ctx.store, [Put(client)])
     assert call_label(ctx, _entry(client_id="cli_1")) == "Riley"
     contact = _entry(client_id="cli_1", contact_id="con_1", participant=ParticipantKind.CONTACT)
     assert call_label(ctx, contact) == "Mei"

@@ -90,22 +90,24 @@ CARER_ACTS = person_actor("cli_ana", "con_carer")
 
 
 async def _seed(ctx: Context, *appts: Appointment) -> None:
-    ops: list[Put] = [Put("clients", ANA), Put("clients", BO)]
+    ops: list[Put] = [Put(ANA), Put(BO)]
     for appt in appts:
-        ops += [Put("appointments", appt), Put("links", _join(appt))]
-        ops += [Put("action_links", _action(appt, a)) for a in LinkAction]
+        ops += [Put(appt), Put(_join(appt))]
+        ops += [Put(_action(appt, a)) for a in LinkAction]
     await seed(ctx.store, ops)
 
 
 def _status(ctx: Context, appt_id: str) -> Status:
-    found = ctx.store.get("appointments", appt_id)
+    found = await ctx.store.get(Appointment, appt_id)
     assert isinstance(found, Appointment)
     return found.status
 
 
 def _messages(ctx: Context, appt_id: str) -> list[Message]:
     return [
-        m for m in ctx.store.find("messages", "appointment_id", appt_id) if isinstance(m, Message)
+        m
+        for m in await ctx.store.find(Message, "appointment_id", appt_id)
+        if isinstance(m, Message)
     ]
 
 
@@ -141,7 +143,7 @@ async def test_a_cancel_well_ahead_is_cancelled_and_the_usual_message_goes(ctx: 
     assert updated.status is Status.CANCELLED
     [told] = _messages(ctx, "apt_1")
     assert (told.kind, told.to) == (MessageKind.CANCELLATION, "ana@example.com")
-    link = ctx.store.get("links", "lnk_apt_1")
+    link = await ctx.store.get(JoinLink, "lnk_apt_1")
     assert isinstance(link, JoinLink)
     assert link.revoked_at == NOW  # the join link no longer admits anyone
     data = ctx.events.published[-1]  # type: ignore[attr-defined]
@@ -210,7 +212,7 @@ async def test_a_caregiver_acts_for_their_client_only(ctx: Context) -> None:
 
 
 def _link(ctx: Context, appt_id: str, action: LinkAction) -> ActionLink:
-    found = ctx.store.get("action_links", f"act_{action.value}_{appt_id}")
+    found = await ctx.store.get(ActionLink, f"act_{action.value}_{appt_id}")
     assert isinstance(found, ActionLink)
     return found
 
@@ -250,7 +252,7 @@ async def test_a_link_past_its_start_or_for_a_moved_visit_is_gone(ctx: Context) 
     with pytest.raises(LinkExpired) as gone:
         await client_actions.use(late, link, "")
     assert (gone.value.status, gone.value.details) == (410, {"reason": "started"})
-    await seed(ctx.store, [Put("appointments", _appt("apt_1", 72))])  # moved by staff
+    await seed(ctx.store, [Put(_appt("apt_1", 72))])  # moved by staff
     with pytest.raises(LinkExpired) as gone:
         await client_actions.use(ctx, link, "")
     assert gone.value.details == {"reason": "moved"}

@@ -43,7 +43,7 @@ def generated_rows(n: int) -> bytes:
 
 def test_ten_thousand_rows_plan_whole(store: Repository) -> None:
     data = generated_rows(10_000)
-    policy = store.get("policy", POLICY_ID)
+    policy = await store.get(Policy, POLICY_ID)
     assert isinstance(policy, Policy)
     rows = read_table(data, "csv")
     plan = plan_import(rows, store, policy, NOW)
@@ -53,7 +53,7 @@ def test_ten_thousand_rows_plan_whole(store: Repository) -> None:
 
 
 def test_too_many_rows_is_refused_before_any_work(store: Repository) -> None:
-    policy = store.get("policy", POLICY_ID)
+    policy = await store.get(Policy, POLICY_ID)
     assert isinstance(policy, Policy)
     rows = [TableRow(n + 2, {}) for n in range(MAX_ROWS + 1)]
     with pytest.raises(TooLarge, match="the file has 100,001 rows; the limit is 100,000"):

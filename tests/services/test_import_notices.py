@@ -29,15 +29,15 @@ LATER = "2026-12-01T09:00"
 @pytest.fixture(autouse=True)
 async def telehealth_on(ctx: Context) -> None:
     """Dr Doc sees clients by video (the seeded practice has telehealth off for staff)."""
-    doc = ctx.store.get("staff", "stf_doc")
+    doc = await ctx.store.get(Staff, "stf_doc")
     assert isinstance(doc, Staff)
-    await seed(ctx.store, [Put("staff", msgspec.structs.replace(doc, telehealth=True))])
+    await seed(ctx.store, [Put(msgspec.structs.replace(doc, telehealth=True))])
 
 
 async def set_policy(ctx: Context, **changes: object) -> None:
-    policy = ctx.store.get("policy", POLICY_ID)
+    policy = await ctx.store.get(Policy, POLICY_ID)
     assert isinstance(policy, Policy)
-    await seed(ctx.store, [Put("policy", msgspec.structs.replace(policy, **changes))])
+    await seed(ctx.store, [Put(msgspec.structs.replace(policy, **changes))])
 
 
 def video(start: str, external_id: str = "e1", **cells: str) -> dict[str, str]:
@@ -47,18 +47,20 @@ def video(start: str, external_id: str = "e1", **cells: str) -> dict[str, str]:
 
 
 def messages(ctx: Context) -> list[Message]:
-    found = [m for m in ctx.store.all("messages") if isinstance(m, Message)]
+    found = [m for m in await ctx.store.all(Message) if isinstance(m, Message)]
     return sorted(found, key=lambda m: (m.created_at, m.kind))
 
 
 def links(ctx: Context, appt_id: str) -> list[JoinLink]:
     return [
-        k for k in ctx.store.find("links", "appointment_id", appt_id) if isinstance(k, JoinLink)
+        k
+        for k in await ctx.store.find(JoinLink, "appointment_id", appt_id)
+        if isinstance(k, JoinLink)
     ]
 
 
 def stored(ctx: Context, appt_id: str) -> Appointment:
-    found = ctx.store.get("appointments", appt_id)
+    found = await ctx.store.get(Appointment, appt_id)
     assert isinstance(found, Appointment)
     return found
 
@@ -89,7 +91,7 @@ async def test_a_dry_run_lists_the_clients_and_messages_the_real_run_makes(
     ]
     assert all(r.id is None for r in dry.rows)  # no made-up ids
     assert messages(ctx) == []
-    assert ctx.store.all("appointments") == []
+    assert await ctx.store.all(Appointment) == []
 
     real = await import_appointments(ctx, ADMIN, data, "csv")
     assert (real.created, real.clients_created) == (3, 3)
@@ -150,7 +152,7 @@ async def test_no_notify_sends_nothing_and_holds_back_reminders_already_due(
 async def test_a_reimport_that_moves_an_invited_visit_sends_its_new_link(ctx: Context) -> None:
     """Issue 20, item 4: 'updated 5' and no client told."""
     await import_appointments(ctx, ADMIN, make_csv([video(LATER)]), "csv")
-    [appt] = ctx.store.all("appointments")
+    [appt] = await ctx.store.all(Appointment)
     [first] = links(ctx, appt.id)
     moved = make_csv([video("2026-12-01T11:00")])
     dry = await import_appointments(ctx, ADMIN, moved, "csv", dry_run=True)
@@ -170,7 +172,7 @@ async def test_a_reimport_that_moves_an_invited_visit_sends_its_new_link(ctx: Co
 
 async def test_a_corrected_reimport_keeps_the_link_and_moves_its_window(ctx: Context) -> None:
     await import_appointments(ctx, ADMIN, make_csv([video(LATER)]), "csv")
-    [appt] = ctx.store.all("appointments")
+    [appt] = await ctx.store.all(Appointment)
     [link] = links(ctx, appt.id)
     report = await import_appointments(
         ctx, ADMIN, make_csv([video("2026-12-01T11:00")]), "csv", notify=False
@@ -197,7 +199,7 @@ async def test_a_reimport_that_cancels_or_turns_a_visit_in_person_tells_its_clie
         MessageKind.CANCELLATION,
         MessageKind.IN_PERSON,
     ]
-    assert all(k.revoked_at for a in ctx.store.all("appointments") for k in links(ctx, a.id))
+    assert all(k.revoked_at for a in await ctx.store.all(Appointment) for k in links(ctx, a.id))
 
 
 async def test_availability_is_warned_of_per_row_and_strict_rejects_the_row(
@@ -207,7 +209,7 @@ async def test_availability_is_warned_of_per_row_and_strict_rejects_the_row(
         id="avl_1", clinician_id="stf_doc", weekday=1, start_local="09:00", end_local="12:00",
         mode=AvailabilityMode.TELEHEALTH_ONLY,
     )  # fmt: skip
-    await seed(ctx.store, [Put("availability", block)])
+    await seed(ctx.store, [Put(block)])
     data = make_csv(
         [
             row(external_id="e1", start="2026-12-01T09:00"),  # a Tuesday: video only

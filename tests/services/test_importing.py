@@ -20,13 +20,13 @@ from .conftest import ADMIN, NOW, make_csv, row
 
 def appointments(store: Repository) -> list[Appointment]:
     return sorted(
-        (a for a in store.all("appointments") if isinstance(a, Appointment)),
+        (a for a in await store.all(Appointment) if isinstance(a, Appointment)),
         key=lambda a: (a.start, a.external_id or ""),
     )
 
 
 def clients(store: Repository) -> list[Client]:
-    return [c for c in store.all("clients") if isinstance(c, Client)]
+    return [c for c in await store.all(Client) if isinstance(c, Client)]
 
 
 async def test_creates_appointments_and_a_client_once(ctx: Context) -> None:
@@ -131,8 +131,8 @@ async def test_bad_row_is_rejected_with_row_and_column(
     assert reason in details[0]["reason"]
     assert err.value.message.startswith(f"row 3, column {column}: ")
     assert "Ada" not in err.value.message
-    assert ctx.store.count("appointments") == 0
-    assert ctx.store.count("clients") == 0
+    assert await ctx.store.count(Appointment) == 0
+    assert await ctx.store.count(Client) == 0
     assert audited(ctx) == []  # type: ignore[attr-defined]
     assert ctx.events.published == []  # type: ignore[attr-defined]
 
@@ -176,8 +176,8 @@ async def test_dry_run_writes_nothing(ctx: Context) -> None:
     report = await import_appointments(ctx, ADMIN, data, "csv", dry_run=True)
     assert report.dry_run
     assert report.created == 1
-    assert ctx.store.count("appointments") == 0
-    assert ctx.store.count("clients") == 0
+    assert await ctx.store.count(Appointment) == 0
+    assert await ctx.store.count(Client) == 0
     assert audited(ctx) == []  # type: ignore[attr-defined]
     assert ctx.events.published == []  # type: ignore[attr-defined]
 
@@ -210,14 +210,14 @@ async def test_import_twice_is_unchanged_and_a_modified_row_updates(ctx: Context
     assert [a.id for a in after] == [a.id for a in before]
     assert after[1].duration_min == 30
     assert after[1].updated_at == NOW
-    assert ctx.store.count("clients") == 1
+    assert await ctx.store.count(Client) == 1
 
 
 async def test_empty_status_keeps_the_existing_one(ctx: Context) -> None:
     rows = [row(external_id="e1", start="2026-12-01T09:00")]
     await import_appointments(ctx, ADMIN, make_csv(rows), "csv")
     (appt,) = appointments(ctx.store)
-    await seed(ctx.store, [Put("appointments", _replace(appt, status=Status.CONFIRMED))])
+    await seed(ctx.store, [Put(_replace(appt, status=Status.CONFIRMED))])
     again = await import_appointments(ctx, ADMIN, make_csv(rows), "csv")
     assert again.unchanged == 1
 
@@ -275,7 +275,7 @@ async def test_series_without_external_id(ctx: Context) -> None:
 
 async def _seed_client(ctx: Context, id: str, **kw: object) -> None:
     client = Client(id=id, name=id, created_at=NOW, updated_at=NOW, **kw)  # type: ignore[arg-type]
-    await seed(ctx.store, [Put("clients", client)])
+    await seed(ctx.store, [Put(client)])
 
 
 async def test_client_matched_by_external_id_then_email(ctx: Context) -> None:
@@ -299,7 +299,7 @@ async def test_client_matched_by_external_id_then_email(ctx: Context) -> None:
         ("cli_mail",),
         ("cli_mail",),
     ]
-    assert ctx.store.count("clients") == 2
+    assert await ctx.store.count(Client) == 2
 
 
 async def test_two_clients_with_the_email_is_ambiguous(ctx: Context) -> None:
@@ -408,7 +408,7 @@ async def test_conflict_with_the_store_cites_the_appointment_id(ctx: Context) ->
         created_at=NOW,
         updated_at=NOW,
     )
-    await seed(ctx.store, [Put("appointments", existing)])
+    await seed(ctx.store, [Put(existing)])
     data = make_csv(
         [
             row(external_id="a", start="2026-12-01T09:00"),

@@ -91,7 +91,7 @@ def bus(ctx: Context) -> RecordingBus:
 
 
 def stored(ctx: Context, id: str) -> Message:
-    found = ctx.store.get("messages", id)
+    found = await ctx.store.get(Message, id)
     assert isinstance(found, Message)
     return found
 
@@ -101,7 +101,7 @@ async def test_enqueue_stores_audits_publishes_and_dedupes(octx: Context) -> Non
     assert [m.id for m in first] == ["msg_0001", "msg_0002", "msg_0001"]
     again = await enqueue(octx, ADMIN, [email(9, idempotency_key="invite:2")])
     assert [m.id for m in again] == ["msg_0002"]
-    assert octx.store.count("messages") == 2
+    assert await octx.store.count(Message) == 2
     assert stored(octx, "msg_0001").status is MessageStatus.QUEUED
     assert audited(octx) == [  # type: ignore[attr-defined]
         ("stf_admin", "message.queue", "msg_0001"),
@@ -294,7 +294,7 @@ async def test_smtp_down_then_up_delivers_exactly_once(octx: Context, clock: Clo
         await enqueue(octx, ADMIN, [email(n) for n in range(5)])
         await wait_events(sub, "message.retrying", 5)
         assert server.received.envelopes == []
-        assert all("unreachable" in m.last_error for m in octx.store.all("messages"))  # type: ignore[attr-defined]
+        assert all("unreachable" in m.last_error for m in await octx.store.all(Message))  # type: ignore[attr-defined]
         server.start()
         clock.advance(minutes=1)
         worker.wake()
@@ -305,15 +305,15 @@ async def test_smtp_down_then_up_delivers_exactly_once(octx: Context, clock: Clo
         server.stop()
     ids = server.received.message_ids()
     assert sorted(ids) == sorted(f"<msg_{n:04d}@example.org>" for n in range(5))
-    assert all(m.attempts == 2 for m in octx.store.all("messages"))  # type: ignore[attr-defined]
+    assert all(m.attempts == 2 for m in await octx.store.all(Message))  # type: ignore[attr-defined]
 
 
 async def test_start_settles_only_sending_messages(octx: Context) -> None:
     await seed(
         octx.store,
         [
-            Put("messages", email(1, status=MessageStatus.SENDING, attempts=1)),
-            Put("messages", email(2, status=MessageStatus.SENT, attempts=1)),
+            Put(email(1, status=MessageStatus.SENDING, attempts=1)),
+            Put(email(2, status=MessageStatus.SENT, attempts=1)),
         ],
     )
     worker = OutboxWorker(octx, {}, poll_s=3600)

@@ -35,7 +35,7 @@ async def octx(tmp_path: Path) -> AsyncIterator[Context]:
     async with open_context(tmp_path / "data", Clock()) as ctx:
         policy = Policy(practice_name="Test practice", identity_check=IdentityCheck.CODE)
         client = Client(id="cli_1", name="Ana", email=ADDRESS, created_at=NOW, updated_at=NOW)
-        await seed(ctx.store, [Put("policy", policy), Put("clients", client)])
+        await seed(ctx.store, [Put(policy), Put(client)])
         yield ctx
 
 
@@ -53,7 +53,7 @@ def _code(message: Message) -> str:
 
 def _stored(ctx: Context) -> list[Message]:
     return sorted(
-        (m for m in ctx.store.all("messages") if isinstance(m, Message)),
+        (m for m in await ctx.store.all(Message) if isinstance(m, Message)),
         key=lambda m: (m.created_at, m.id),
     )
 
@@ -172,7 +172,7 @@ async def test_a_retried_identity_code_is_a_new_one_and_the_old_one_dies(
     octx: Context,
 ) -> None:
     link = _link()
-    await seed(octx.store, [Put("links", link)])
+    await seed(octx.store, [Put(link)])
     checks = identity.IdentityChecks()
     transport = RecordingTransport(TransientError("the mail server timed out"))
     worker, sub = await _worker(octx, transport)

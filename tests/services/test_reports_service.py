@@ -34,7 +34,7 @@ class Clock:
 
 @pytest.fixture
 async def seeded(store: TinyStore) -> tuple[Context, Clock]:
-    doc = store.get("staff", "stf_doc")
+    doc = await store.get(Staff, "stf_doc")
     assert isinstance(doc, Staff)
     client = Client(id="cli_1", name="Ada", created_at=NOW, updated_at=NOW)
     appt = Appointment(
@@ -51,10 +51,10 @@ async def seeded(store: TinyStore) -> tuple[Context, Clock]:
     await seed(
         store,
         [
-            Put("policy", Policy(practice_name="P", timezone=TZ, consent_required=False)),
-            Put("staff", msgspec.structs.replace(doc, telehealth=True)),
-            Put("clients", client),
-            Put("appointments", appt),
+            Put(Policy(practice_name="P", timezone=TZ, consent_required=False)),
+            Put(msgspec.structs.replace(doc, telehealth=True)),
+            Put(client),
+            Put(appt),
         ],
     )
     clock = Clock()

@@ -40,12 +40,12 @@ async def test_a_request_accepted_moves_the_visit_and_tells_the_client(
 
     done = await reschedule.accept(booking_ctx, ADMIN, asked.id)
     assert done.state is RequestState.ACCEPTED
-    moved = booking_ctx.store.get("appointments", appt.id)
+    moved = await booking_ctx.store.get(Appointment, appt.id)
     assert isinstance(moved, Appointment)
     assert moved.start == LATER
     kinds = [
         m.kind
-        for m in booking_ctx.store.all("messages")
+        for m in await booking_ctx.store.all(Message)
         if isinstance(m, Message) and m.appointment_id == appt.id
     ]
     assert any("reschedule" in str(k) for k in kinds), kinds
@@ -62,7 +62,7 @@ async def test_a_declined_request_leaves_the_visit(booking_ctx: Context) -> None
         await reschedule.request_reschedule(booking_ctx, CLIENT, appt.id, LATER)
     done = await reschedule.decline(booking_ctx, ADMIN, asked.id)
     assert done.state is RequestState.DECLINED
-    kept = booking_ctx.store.get("appointments", appt.id)
+    kept = await booking_ctx.store.get(Appointment, appt.id)
     assert isinstance(kept, Appointment)
     assert kept.start == TUESDAY_9
     assert ("stf_admin", "reschedule.decline", asked.id) in audited(booking_ctx)
@@ -76,7 +76,7 @@ async def test_a_slot_taken_before_staff_accept_is_gone(booking_ctx: Context) ->
     )
     with pytest.raises(self_booking.SlotGone):
         await reschedule.accept(booking_ctx, ADMIN, asked.id)
-    kept = booking_ctx.store.get("appointments", appt.id)
+    kept = await booking_ctx.store.get(Appointment, appt.id)
     assert isinstance(kept, Appointment)
     assert kept.start == TUESDAY_9
     assert [r.state for r in reschedule.list_requests(booking_ctx, ADMIN)] == [RequestState.PENDING]

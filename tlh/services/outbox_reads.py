@@ -19,9 +19,9 @@ async def list_messages(ctx: Context, actor: Actor, status: str | None = None) -
             wanted = MessageStatus(status)
         except ValueError:
             raise InvalidInput("status must be queued, sending, sent, failed or skipped") from None
-        found = ctx.store.find("messages", "status", wanted)
+        found = await ctx.store.find(Message, "status", wanted)
     else:
-        found = list(ctx.store.all("messages"))
+        found = list(await ctx.store.all(Message))
     messages = sorted(
         (m for m in found if isinstance(m, Message)), key=lambda m: (m.created_at, m.id)
     )
@@ -32,7 +32,7 @@ async def list_messages(ctx: Context, actor: Actor, status: str | None = None) -
 async def get_message(ctx: Context, actor: Actor, message_id: str) -> Message:
     """One message (audited)."""
     auth.require_role(actor, *READERS)
-    message = ctx.store.get("messages", message_id)
+    message = await ctx.store.get(Message, message_id)
     if not isinstance(message, Message):
         raise NotFound("no message with that id")
     await ctx.audit.append(actor, "message.read", message.id)

@@ -15,7 +15,7 @@ async def portal_me(ctx: Context, principal: Principal) -> PortalMe:
     clients: list[PortalClient] = []
     languages: list[str | None] = []
     for client_id in principal.client_ids:
-        record = ctx.store.get("clients", client_id)
+        record = await ctx.store.get(Client, client_id)
         if isinstance(record, Client):
             own = principal.person.is_own(client_id)
             clients.append(

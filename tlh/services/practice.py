@@ -27,7 +27,7 @@ async def update_policy(ctx: Context, actor: Actor, changes: msgspec.Struct) -> 
         return _checked(msgspec.structs.replace(current, **fields))
 
     policy = await ctx.store.update(
-        "policy", POLICY_ID, apply, audit=[note(actor, "practice.update", POLICY_ID)]
+        Policy, POLICY_ID, apply, audit=[note(actor, "practice.update", POLICY_ID)]
     )
     assert isinstance(policy, Policy)
     ctx.events.publish("practice.updated", {"fields": sorted(fields)}, EVERYONE)

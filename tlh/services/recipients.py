@@ -35,9 +35,9 @@ class Recipient:
         return self.contact_id or self.client_id
 
 
-def load_client(ctx: Context, client_id: str) -> Client:
+async def load_client(ctx: Context, client_id: str) -> Client:
     """The client record (``NotFound`` otherwise)."""
-    client = ctx.store.get("clients", client_id)
+    client = await ctx.store.get(Client, client_id)
     if not isinstance(client, Client):
         raise NotFound(f"no client {client_id}")
     return client

@@ -33,7 +33,7 @@ def check_receiver(staff: Staff, appointment_id: str | None) -> None:
 
 async def grant(ctx: Context, actor: Actor, appointment_id: str, clinician_id: str) -> None:
     """List ``clinician_id`` on the appointment (nothing when they already are)."""
-    found = ctx.store.get("appointments", appointment_id)
+    found = await ctx.store.get(Appointment, appointment_id)
     if not isinstance(found, Appointment) or clinician_id in found.clinician_ids:
         return
     before = found
@@ -51,7 +51,7 @@ async def grant(ctx: Context, actor: Actor, appointment_id: str, clinician_id: s
 
     # No conflict check: a transfer hands over a visit under way, it books no time.
     updated = await ctx.store.update(
-        "appointments",
+        Appointment,
         appointment_id,
         add,
         audit=[note(actor, "appointment.transfer", appointment_id, clinician_id)],

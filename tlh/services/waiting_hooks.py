@@ -79,7 +79,7 @@ class RoomHooks:
         for entry in self._state.entries():
             if link_ids is not None and entry.link_id not in link_ids:
                 continue
-            link = self.ctx.store.get("links", entry.link_id)
+            link = await self.ctx.store.get(JoinLink, entry.link_id)
             if self._state.get(entry.id) is not entry or (
                 isinstance(link, JoinLink) and link.revoked_at is None
             ):
@@ -87,7 +87,9 @@ class RoomHooks:
             gone = rules.leave(entry, now)
             why = None
             if isinstance(link, JoinLink):
-                why = invalid_reason(link, appointment_of(self.ctx, link), now, self.ctx.policy())
+                why = invalid_reason(
+                    link, await appointment_of(self.ctx, link), now, self.ctx.policy()
+                )
             await self._exits.finish(
                 gone,
                 SYSTEM,

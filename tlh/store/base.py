@@ -3,7 +3,8 @@
 Everything the services know about persistence is here, so a practice that outgrows
 one machine can swap the TinyDB store for another without touching them.
 
-Reads are synchronous and served from memory (indexes beside the tables). Writes are
+Reads are async (a database backend goes to the database; the embedded store answers
+from memory, indexes beside the tables), typed by the record type. Writes are
 one ``commit()`` of a batch of puts and deletes with the audit notes that record it:
 durable (fsynced) and atomic (all or nothing, the change and its audit entries alike,
 even across a kill -9) before it returns. A commit without a note for every record it
@@ -44,6 +45,7 @@ from tlh.domain.reschedule import RescheduleRequest
 from tlh.domain.sessions import SessionSegment
 from tlh.errors import InvalidInput
 from tlh.store.auditentry import ACTION_SHAPE, ID_SHAPE, ActorLike, ActorRef, actor_ref
+from tlh.store.auditverify import VerifyResult
 
 TableName = Literal[
     "policy",
@@ -294,6 +296,11 @@ class Repository(Protocol):
         """``(start, end)`` epoch seconds of the clinician's calendar entries that hold
         time (not cancelled; vacations and blackouts included) overlapping [start, end),
         by start: what open slots subtract."""
+        ...
+
+    async def verify_audit(self) -> VerifyResult:
+        """Check the audit log (its chain, its head, and that every stored change has its
+        entries): what ``tlh audit verify`` and ``GET /api/v1/audit/verify`` report."""
         ...
 
     async def commit(self, ops: Sequence[Op], *, audit: Sequence[AuditNote]) -> None:
