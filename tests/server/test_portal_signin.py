@@ -18,7 +18,7 @@ from .outreach_helpers import add_client
 from .portal_helpers import ask_code, code_sent, headers, me, sign_in, signed_in
 
 
-def _portal_codes(practice: Practice) -> list[Message]:
+async def _portal_codes(practice: Practice) -> list[Message]:
     store = practice.client.app[STORE]
     return [
         m
@@ -81,7 +81,7 @@ async def test_an_unknown_address_gets_the_same_answer_and_nothing_is_sent(
     assert (known.status, unknown.status) == (202, 202)
     assert await known.read() == await unknown.read()
     await practice.client.app[PORTAL_CODES].aclose()  # the background sends are done
-    assert [m.to for m in _portal_codes(practice)] == ["ana@example.org"]
+    assert [m.to for m in await _portal_codes(practice)] == ["ana@example.org"]
     # A code for the unknown address fails as a wrong code does.
     failed = await sign_in(practice, "nobody@example.org", "123456")
     assert failed.status == 401
@@ -232,11 +232,11 @@ async def test_revoked_access_signs_out_and_sends_no_more_codes(practice: Practi
     )
     assert (status, done) == (200, {"sessions_ended": 1})
     assert (await me(practice, cookie)).status == 401
-    before = len(_portal_codes(practice))
+    before = len(await _portal_codes(practice))
     asked = await ask_code(practice, "ana@example.org")
     assert asked.status == 202  # the same answer as ever
     await practice.client.app[PORTAL_CODES].aclose()
-    assert len(_portal_codes(practice)) == before
+    assert len(await _portal_codes(practice)) == before
     # A clinician may not revoke or invite (admins and schedulers do).
     status, _ = await practice.call(
         "POST", "/api/v1/portal/invite", role="clinician", json={"client_id": client_id}

@@ -22,7 +22,7 @@ from .conftest import ADMIN, NOW, TZ, make_csv, row
 POLICY = Policy(practice_name="Test", timezone=TZ)
 
 
-def export(store: Repository, fmt: str) -> bytes:
+async def export(store: Repository, fmt: str) -> bytes:
     appts = sorted(
         (a for a in await store.all(Appointment) if isinstance(a, Appointment)),
         key=lambda a: a.start,
@@ -92,7 +92,7 @@ async def test_csv_export_reimports_unchanged(ctx: Context) -> None:
     ]
     first = await import_appointments(ctx, ADMIN, make_csv(rows), "csv")
     assert first.created == 6
-    data = export(ctx.store, "csv")
+    data = await export(ctx.store, "csv")
     table = list(csv.DictReader(io.StringIO(data.decode())))
     assert len(table) == 6
     formula = next(r for r in table if r["external_id"] == "e1")
@@ -106,7 +106,7 @@ async def test_csv_export_reimports_unchanged(ctx: Context) -> None:
 
 async def test_json_export_is_the_wire_format(ctx: Context) -> None:
     await import_appointments(ctx, ADMIN, make_csv([row(start="2026-12-01T09:00")]), "csv")
-    decoded = msgspec.json.decode(export(ctx.store, "json"), type=list[Appointment])
+    decoded = msgspec.json.decode(await export(ctx.store, "json"), type=list[Appointment])
     assert decoded == list(await ctx.store.all(Appointment))
 
 
@@ -143,6 +143,6 @@ async def test_group_appointment_survives_a_round_trip(ctx: Context) -> None:
         id="apt_group", client_ids=("cli_1", "cli_2"), clinician_ids=("stf_doc", "stf_other")
     )
     await seed(ctx.store, [*(Put(c) for c in people), Put(group)])
-    report = await import_appointments(ctx, ADMIN, export(ctx.store, "csv"), "csv")
+    report = await import_appointments(ctx, ADMIN, await export(ctx.store, "csv"), "csv")
     assert (report.unchanged, report.updated, report.created) == (1, 0, 0)
     assert await ctx.store.get(Appointment, "apt_group") == group

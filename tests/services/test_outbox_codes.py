@@ -51,7 +51,7 @@ def _code(message: Message) -> str:
     return found.group(1)
 
 
-def _stored(ctx: Context) -> list[Message]:
+async def _stored(ctx: Context) -> list[Message]:
     return sorted(
         (m for m in await ctx.store.all(Message) if isinstance(m, Message)),
         key=lambda m: (m.created_at, m.id),
@@ -100,7 +100,7 @@ async def test_a_retried_portal_code_is_a_new_one_and_the_old_one_dies(octx: Con
     second = _code(transport.got[1])
     if second != first:  # one chance in a million they are the same
         assert await _portal_fails(octx, codes, first)
-    [stored] = _stored(octx)
+    [stored] = await _stored(octx)
     assert stored.status is MessageStatus.SENT
     assert CODE_PLACEHOLDER in stored.text
     kept = msgspec.json.encode(stored).decode()
@@ -136,7 +136,7 @@ async def test_a_request_asked_again_before_it_left_is_not_sent(octx: Context) -
         await worker.close()
         sub.close()
     [sent] = transport.got  # the newer request's (the first asked is gone)
-    [old] = [m for m in _stored(octx) if m.id != sent.id]
+    [old] = [m for m in await _stored(octx) if m.id != sent.id]
     assert old.status is MessageStatus.SKIPPED
     assert old.last_error == outbox.CODE_GONE
     assert (await codes.check(octx, MessageChannel.EMAIL, ADDRESS, _code(sent), "")).ids
@@ -183,7 +183,7 @@ async def test_a_retried_identity_code_is_a_new_one_and_the_old_one_dies(
         await worker.close()
         sub.close()
     first, second = (_code(m) for m in transport.got)
-    [stored] = _stored(octx)
+    [stored] = await _stored(octx)
     assert CODE_PLACEHOLDER in stored.text
     assert first not in msgspec.json.encode(stored).decode()
     if second != first:  # one chance in a million they are the same

@@ -98,10 +98,10 @@ async def test_each_attempt_sends_a_working_link_and_none_is_stored(octx: Contex
     first, second = (_token_of(m) for m in transport.got)
     assert TOKEN_PLACEHOLDER not in (first, second)
     assert first != second  # the retry made a fresh token ...
-    link = find_by_token(octx, second)
+    link = await find_by_token(octx, second)
     assert link is not None
     assert link.id == "lnk_1"
-    assert find_by_token(octx, first) is None
+    assert await find_by_token(octx, first) is None
     sent = transport.got[1]
     assert sent.html == f"<a href='https://tele.example.org/j#{second}'>"
     assert second in (sent.ics or "").replace("\r\n ", "")  # refilled across the fold

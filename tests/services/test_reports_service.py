@@ -82,7 +82,7 @@ async def test_a_real_session_shows_in_both_reports(seeded: tuple[Context, Clock
     assert (row.session_id, row.duration_min, row.channels) == (segment.id, 45, ("sms",))
     [seen] = await reports.attendance_report(ctx, DOC, from_=day, to=day)
     assert (seen.outcome, seen.minutes_late, seen.channel) == (Outcome.LATE, 12, "sms")
-    assert ("stf_sched", "report.sessions", "cli_1") in audited(ctx)
+    assert ("stf_sched", "report.sessions", "cli_1") in await audited(ctx)
 
 
 async def test_clinicians_see_only_their_own(seeded: tuple[Context, Clock]) -> None:

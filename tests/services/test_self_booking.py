@@ -86,7 +86,7 @@ async def test_a_client_books_an_open_slot_and_is_invited(booking_ctx: Context) 
     assert appt.client_ids == ("cli_1",)
     assert appt.modality is Modality.TELEHEALTH
     assert [m.kind for m in made.messages if m.client_id == "cli_1"] == ["invitation"]
-    assert ("cli_1", "appointment.create", appt.id) in audited(booking_ctx)
+    assert ("cli_1", "appointment.create", appt.id) in await audited(booking_ctx)
     events = booking_ctx.events
     assert isinstance(events, RecordingEvents)
     told = [(t, d["id"]) for t, d in events.published if t.startswith("appointment.")]
@@ -104,7 +104,7 @@ async def test_a_caregiver_books_for_their_client_and_confirms_per_policy(
         booking_ctx, CAREGIVER, "cli_1", "stf_doc", TUESDAY_9, Modality.TELEHEALTH
     )
     assert made.items[0].status is Status.CONFIRMED
-    assert ("con_1", "appointment.create", made.items[0].id) in audited(booking_ctx)
+    assert ("con_1", "appointment.create", made.items[0].id) in await audited(booking_ctx)
 
 
 async def test_someone_else_s_client_is_unknown(booking_ctx: Context) -> None:

@@ -70,7 +70,7 @@ async def child(data_dir: str, first_seq: int, seed: int, slow_audit: bool = Fal
         ops = [Put(_appt(seq, i, day)) for i in range(n)]
         existing = await store.count(Appointment)
         if existing and rnd.random() < 0.3:  # a status change of a random earlier record
-            old = await store.all(Appointment)[rnd.randrange(existing)]
+            old = (await store.all(Appointment))[rnd.randrange(existing)]
             assert isinstance(old, Appointment)
             # the changed record keeps its id: counted under its own seq, not this one
             ops.append(Put(_status_change(old)))
@@ -133,7 +133,7 @@ async def verify(data_dir: Path, batches: dict[int, int], acked: set[int]) -> tu
     try:
         result = auditverify.verify(data_dir, await store.stored_changes())
         assert result.ok, [p.reason for p in result.problems[:5]]
-        audited = {e["target"] for e in store.audit.read() if e.get("commit") is not None}
+        audited = {e["target"] for e in (await store.audit.read()) if e.get("commit") is not None}
         bare = [r.id for r in await store.all(Appointment) if r.id not in audited]  # type: ignore[attr-defined]
         assert not bare, f"{len(bare)} stored records have no audit entry, e.g. {bare[0]}"
         per_seq = Counter(

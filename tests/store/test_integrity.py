@@ -45,7 +45,7 @@ async def test_entries_carry_their_commit_and_commit_numbers_survive_restarts(
     await s.open()
     assert s.seq == 2
     await seed(s, [Put(client("c3"))])
-    entries = [(e["action"], e["target"], e.get("commit")) for e in s.audit.read()]
+    entries = [(e["action"], e["target"], e.get("commit")) for e in (await s.audit.read())]
     assert entries == [("test.seed", "c1", 1), ("client.create", "c2", 2), ("test.seed", "c3", 3)]
     result = auditverify.verify(data_dir, await s.stored_changes())
     await s.close()
@@ -91,7 +91,7 @@ async def test_a_crash_between_the_commit_and_its_audit_write_is_mended_at_open(
     await again.open()
     try:
         assert again.recovered_entries == 2
-        entries = [(e["action"], e["target"], e.get("commit")) for e in again.audit.read()]
+        entries = [(e["action"], e["target"], e.get("commit")) for e in (await again.audit.read())]
         assert entries[-2:] == [("appointment.create", "a1", 2), ("appointment.create", "a2", 2)]
         result = auditverify.verify(data_dir, await again.stored_changes())
         assert result.ok, result.problems
@@ -208,9 +208,9 @@ async def test_a_full_disk_under_the_audit_log_delays_entries_but_loses_none(
         await store.audit.append(SYSTEM, "client.read", "c1")
     full = False
     async with asyncio.timeout(5):
-        while not any(e["target"] == "c1" for e in store.audit.read()):
+        while not any(e["target"] == "c1" for e in (await store.audit.read())):
             await asyncio.sleep(0.01)
-    [entry] = store.audit.read()
+    [entry] = await store.audit.read()
     assert (entry["action"], entry["commit"]) == ("client.create", 1)
     result = auditverify.verify(store.data_dir, await store.stored_changes())
     assert result.ok, result.problems

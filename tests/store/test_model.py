@@ -35,16 +35,16 @@ put_client = st.builds(
     ids,
     st.sampled_from([None, "a@x.test", "b@x.test"]),
 )
-delete = st.builds(Delete, st.sampled_from(["clients", "appointments"]), ids)
+delete = st.builds(Delete, st.sampled_from([Client, Appointment]), ids)
 batches = st.lists(
     st.lists(st.one_of(put_appt, put_client, delete), min_size=1, max_size=5), max_size=8
 )
 
 
-def _check(store: TinyStore, model: dict[tuple[str, str], object]) -> None:
-    for table in ("clients", "appointments"):
+async def _check(store: TinyStore, model: dict[tuple[str, str], object]) -> None:
+    for table, kind in (("clients", Client), ("appointments", Appointment)):
         expected = {i: r for (t, i), r in model.items() if t == table}
-        assert {r.id: r for r in store.all(table)} == expected  # type: ignore[attr-defined]
+        assert {r.id: r for r in await store.all(kind)} == expected
     for email in ("a@x.test", "b@x.test"):
         want = sorted(i for (t, i), r in model.items() if t == "clients" and r.email == email)  # type: ignore[attr-defined]
         assert sorted(c.id for c in await store.find(Client, "email", email)) == want  # type: ignore[attr-defined]
@@ -78,11 +78,11 @@ async def _run(data_dir: Path, seq: list[list[Op]]) -> None:
                 model[(op.table, op.record.id)] = op.record  # type: ignore[attr-defined]
             else:
                 model.pop((op.table, op.id), None)
-        _check(store, model)
+        await _check(store, model)
     await store.close()
     again = TinyStore(data_dir)
     await again.open()
-    _check(again, model)
+    await _check(again, model)
     await again.close()
 
 

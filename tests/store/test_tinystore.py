@@ -200,11 +200,17 @@ async def test_appointments_between_edges(store: TinyStore) -> None:
     ] == ["other"]
 
 
+class Thing(msgspec.Struct):
+    """A record type no table holds."""
+
+    id: str
+
+
 async def test_commit_validates_ops(store: TinyStore) -> None:
-    with pytest.raises(InvalidInput, match="unknown table"):
-        await seed(store, [Put("nope", client("c1"))])
-    with pytest.raises(InvalidInput, match="holds Client"):
-        await seed(store, [Put(appt("a1"))])
+    with pytest.raises(InvalidInput, match="no table holds Thing"):
+        await seed(store, [Put(Thing(id="t1"))])
+    with pytest.raises(InvalidInput, match="no table holds Thing"):
+        await seed(store, [Delete(Thing, "t1")])
     with pytest.raises(InvalidInput, match="naive"):
         await seed(store, [Put(appt("a1", start=datetime(2026, 1, 1)))])
     bad = appt("a2", duration_min="long")  # type: ignore[arg-type]
@@ -215,7 +221,7 @@ async def test_commit_validates_ops(store: TinyStore) -> None:
         id="s1", email="s@x.test", name="S", role="clinician", created_at=T0, updated_at=T0
     )  # type: ignore[arg-type]
     await seed(store, [Put(staff)])
-    assert await store.find(Staff, "email", "s@x.test")[0] == staff
+    assert (await store.find(Staff, "email", "s@x.test"))[0] == staff
 
 
 async def test_closed_store_refuses_commits(data_dir: Path) -> None:

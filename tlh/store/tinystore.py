@@ -112,8 +112,6 @@ class TinyStore:
         self.checkpoint_ops = checkpoint_ops
         self.checkpoint_bytes = checkpoint_bytes
         self._tables: dict[str, dict[str, msgspec.Struct]] = {t: {} for t in TABLES}
-        #: The same tables by record type (the typed reads' one dict lookup).
-        self._by_kind = {kind: self._tables[name] for name, kind in TABLES.items()}
         self._index: dict[str, dict[str, dict[Any, tuple[str, ...]]]] = {
             t: {f: {} for f in fields} for t, fields in INDEXED.items()
         }
@@ -145,7 +143,7 @@ class TinyStore:
 
     def _table(self, kind: type[msgspec.Struct]) -> dict[str, msgspec.Struct]:
         try:
-            return self._by_kind[kind]
+            return self._tables[TABLE_OF[kind]]
         except KeyError:
             raise InvalidInput(f"no table holds {kind.__name__} records") from None
 
