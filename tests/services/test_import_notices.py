@@ -200,7 +200,7 @@ async def test_a_reimport_that_cancels_or_turns_a_visit_in_person_tells_its_clie
         MessageKind.IN_PERSON,
     ]
     assert all(
-        k.revoked_at for a in await ctx.store.all(Appointment) for k in await links(ctx, a.id)
+        [k.revoked_at for a in await ctx.store.all(Appointment) for k in await links(ctx, a.id)]
     )
 
 
