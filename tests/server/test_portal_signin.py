@@ -8,6 +8,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from tlh.domain.live_records import PortalSession
 from tlh.domain.messages import Message, MessageKind
 from tlh.server.keys import BUS, PORTAL_CODES, PORTAL_SESSIONS, STORE
 from tlh.server.settings import Settings
@@ -50,7 +51,7 @@ async def test_a_client_signs_in_with_the_code_sent_to_their_email(practice: Pra
     assert body["clients"] == [{"id": client_id, "name": "Ana Client", "relation": "self"}]
     assert body["notice_min"] == 10
     # Only the hash of the cookie is kept.
-    records = list(practice.client.app[STORE].all("portal_sessions"))
+    records = list(await practice.client.app[STORE].all(PortalSession))
     assert len(records) == 1
     assert cookie not in repr(records)
     assert "portal.sign_in" in await _audit_actions(practice)
@@ -187,7 +188,7 @@ async def test_sign_out_and_sign_out_everywhere(practice: Practice) -> None:
     assert everywhere.status == 204
     assert (await me(practice, laptop)).status == 401
     assert (await me(practice, tablet)).status == 401
-    assert list(practice.client.app[STORE].all("portal_sessions")) == []
+    assert list(await practice.client.app[STORE].all(PortalSession)) == []
     assert "portal.sign_out.everywhere" in await _audit_actions(practice)
 
 
@@ -266,6 +267,6 @@ async def test_idle_sessions_are_swept_from_the_store_by_the_next_sign_in(
     await signed_in(practice, "ana@example.org")
     _later(practice, PORTAL_SESSIONS, 31)
     await signed_in(practice, "bo@example.org")
-    kept = list(practice.client.app[STORE].all("portal_sessions"))
+    kept = list(await practice.client.app[STORE].all(PortalSession))
     assert len(kept) == 1
     assert "portal.idle" in await _audit_actions(practice)

@@ -199,9 +199,10 @@ async def test_a_reimport_that_cancels_or_turns_a_visit_in_person_tells_its_clie
         MessageKind.CANCELLATION,
         MessageKind.IN_PERSON,
     ]
-    assert all(
-        [k.revoked_at for a in await ctx.store.all(Appointment) for k in await links(ctx, a.id)]
-    )
+    revoked = [
+        k.revoked_at for a in await ctx.store.all(Appointment) for k in await links(ctx, a.id)
+    ]
+    assert all(revoked)
 
 
 async def test_availability_is_warned_of_per_row_and_strict_rejects_the_row(

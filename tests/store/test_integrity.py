@@ -16,7 +16,7 @@ from tlh.domain.models import Client
 from tlh.errors import InvalidInput, StoreError, StoreFull
 from tlh.services.bootstrap import init_practice
 from tlh.services.context import SYSTEM
-from tlh.store import auditlog, auditverify
+from tlh.store import auditlog
 from tlh.store.base import AuditNote, Delete, Op, Put, note
 from tlh.store.tinystore import TinyStore
 
@@ -47,7 +47,7 @@ async def test_entries_carry_their_commit_and_commit_numbers_survive_restarts(
     await seed(s, [Put(client("c3"))])
     entries = [(e["action"], e["target"], e.get("commit")) for e in (await s.audit.read())]
     assert entries == [("test.seed", "c1", 1), ("client.create", "c2", 2), ("test.seed", "c3", 3)]
-    result = auditverify.verify(data_dir, await s.stored_changes())
+    result = await s.verify_audit()
     await s.close()
     assert result.ok, result.problems
 
@@ -93,7 +93,7 @@ async def test_a_crash_between_the_commit_and_its_audit_write_is_mended_at_open(
         assert again.recovered_entries == 2
         entries = [(e["action"], e["target"], e.get("commit")) for e in (await again.audit.read())]
         assert entries[-2:] == [("appointment.create", "a1", 2), ("appointment.create", "a2", 2)]
-        result = auditverify.verify(data_dir, await again.stored_changes())
+        result = await again.verify_audit()
         assert result.ok, result.problems
     finally:
         await again.close()
@@ -111,7 +111,7 @@ async def test_verify_names_stored_changes_the_log_does_not_record(data_dir: Pat
     await again.open()
     try:
         assert again.recovered_entries == 0
-        result = auditverify.verify(data_dir, await again.stored_changes())
+        result = await again.verify_audit()
     finally:
         await again.close()
     assert not result.ok
@@ -212,5 +212,5 @@ async def test_a_full_disk_under_the_audit_log_delays_entries_but_loses_none(
             await asyncio.sleep(0.01)
     [entry] = await store.audit.read()
     assert (entry["action"], entry["commit"]) == ("client.create", 1)
-    result = auditverify.verify(store.data_dir, await store.stored_changes())
+    result = await store.verify_audit()
     assert result.ok, result.problems
