@@ -19,8 +19,8 @@ async def export(
     auth.require_role(actor, *EXPORTERS)
     found = await list_appointments(ctx, actor, from_=from_, to=to)
     client_ids = sorted({cid for a in found for cid in a.client_ids})
-    clients = {i: x for i in client_ids if isinstance(x := await ctx.store.get(Client, i), Client)}
-    staff = {s.id: s for s in await ctx.store.all(Staff) if isinstance(s, Staff)}
+    clients = {i: x for i in client_ids if (x := await ctx.store.get(Client, i)) is not None}
+    staff = {s.id: s for s in await ctx.store.all(Staff)}
     data = export_appointments(found, clients, staff, ctx.policy(), fmt)
     await ctx.audit.append_many(actor, "client.read.export", client_ids)
     return data

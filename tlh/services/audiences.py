@@ -57,7 +57,7 @@ async def client(ctx: Context, client_id: str) -> Audience:
     to come, the rule by which a clinician may act on a client
     (``tlh.domain.scope.own_client``)."""
     found = await ctx.store.get(Client, client_id)
-    if not isinstance(found, Client):
+    if found is None:
         return concerning()
     return concerning(*sorted(await clinicians_of(ctx, found)))
 
@@ -75,5 +75,5 @@ async def _with_before(ctx: Context, appts: Iterable[Appointment]) -> list[Appoi
     found: list[Appointment | None] = []
     for appt in appts:
         before = await ctx.store.get(Appointment, appt.id)
-        found += [appt, before if isinstance(before, Appointment) else None]
+        found += [appt, before]
     return found

@@ -84,7 +84,7 @@ async def token_holder(ctx: Context, token_hash: str) -> Staff | None:
     record = found[0] if found else None
     if isinstance(record, StaffToken) and record.revoked_at is None:
         staff = await ctx.store.get(Staff, record.staff_id)
-        if isinstance(staff, Staff) and staff.active:
+        if staff is not None and staff.active:
             return staff
     return None
 

@@ -45,7 +45,7 @@ async def list_blocks(ctx: Context, clinician: str | None = None) -> list[Availa
             AvailabilityBlock, "clinician_id", (await find_staff(ctx, clinician)).id
         )
     else:
-        found = list(await ctx.store.all(AvailabilityBlock))
+        found = await ctx.store.all(AvailabilityBlock)
     blocks = [b for b in found if isinstance(b, AvailabilityBlock)]
     return sorted(blocks, key=lambda b: (b.clinician_id, b.weekday, b.start_local))
 
@@ -53,7 +53,7 @@ async def list_blocks(ctx: Context, clinician: str | None = None) -> list[Availa
 async def remove_block(ctx: Context, actor: Actor, block_id: str) -> None:
     auth.require_role(actor, *WRITERS)
     block = await ctx.store.get(AvailabilityBlock, block_id)
-    if not isinstance(block, AvailabilityBlock):
+    if block is None:
         raise NotFound("no availability block with that id")
     await ctx.store.commit(
         [Delete(AvailabilityBlock, block_id)], audit=[note(actor, "availability.delete", block_id)]
@@ -68,12 +68,7 @@ async def blocks_of(
 ) -> dict[str, list[AvailabilityBlock]]:
     """Each clinician's weekly blocks by staff id (one lookup each)."""
     return {
-        cid: [
-            b
-            for b in await store.find(AvailabilityBlock, "clinician_id", cid)
-            if isinstance(b, AvailabilityBlock)
-        ]
-        for cid in set(clinician_ids)
+        cid: await store.find(AvailabilityBlock, "clinician_id", cid) for cid in set(clinician_ids)
     }
 
 
@@ -85,7 +80,7 @@ async def check_availability(
     blocks = await blocks_of(store, (c for a in appts for c in a.clinician_ids))
     if not any(blocks.values()):
         return []  # nobody set their availability: nothing to hold anyone to
-    names = {cid: s.name for cid in blocks if isinstance(s := await store.get(Staff, cid), Staff)}
+    names = {cid: s.name for cid in blocks if (s := await store.get(Staff, cid)) is not None}
     tz = zone(policy.timezone)
     return [(a.id, w) for a in appts for w in availability_warnings(a, blocks, tz, names)]
 

@@ -95,7 +95,7 @@ async def acting_for(ctx: Context, actor: Actor, appt: Appointment) -> str:
         if actor.kind == "client" and actor.id == client_id:
             return client_id
         client = await ctx.store.get(Client, client_id)
-        contacts = client.contacts if isinstance(client, Client) else ()
+        contacts = client.contacts if client is not None else ()
         if actor.kind == "contact" and any(c.id == actor.id for c in contacts):
             return client_id
     raise NotFound("no such appointment")
@@ -118,7 +118,7 @@ async def client_cancel(
 
 async def _load(ctx: Context, appt_id: str) -> Appointment | None:
     found = await ctx.store.get(Appointment, appt_id)
-    return found if isinstance(found, Appointment) else None
+    return found
 
 
 async def _act(
@@ -180,7 +180,7 @@ async def _act(
 
 async def _appointment(ctx: Context, link: ActionLink) -> Appointment | None:
     found = await ctx.store.get(Appointment, link.appointment_id)
-    return found if isinstance(found, Appointment) else None
+    return found
 
 
 def _actor(link: ActionLink, source: str) -> Actor:

@@ -107,7 +107,7 @@ async def add_client(ctx: Context, actor: Actor, new: NewClient) -> Client:
 
 async def _load(ctx: Context, client_id: str) -> Client:
     client = await ctx.store.get(Client, client_id)
-    if not isinstance(client, Client):
+    if client is None:
         raise NotFound(f"no client {client_id}")
     return client
 
@@ -138,7 +138,7 @@ async def change_client(
     updated = await ctx.store.update(
         Client, client_id, apply, audit=[note(actor, action, client_id)]
     )
-    assert isinstance(updated, Client)
+    assert updated is not None
     ctx.events.publish(
         "client.updated", {"id": updated.id}, await audiences.client(ctx, updated.id)
     )
@@ -200,7 +200,7 @@ async def lookup_clients(
     found: list[Client] = []
     for client_id in dict.fromkeys(ids):
         client = await ctx.store.get(Client, client_id)
-        if not isinstance(client, Client):
+        if client is None:
             continue
         try:
             await scope.check_client(ctx, actor, client.id, rooms)
@@ -222,7 +222,7 @@ async def list_clients(
     clinician's own only."""
     auth.require_role(actor, *READERS)
     clients = await scope.visible_clients(
-        ctx, actor, (c for c in await ctx.store.all(Client) if isinstance(c, Client)), rooms
+        ctx, actor, (c for c in await ctx.store.all(Client)), rooms
     )
     if query:
         needle = query.strip().casefold()

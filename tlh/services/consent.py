@@ -60,8 +60,7 @@ class FormChanged(Conflict):
 async def records_of(ctx: Context, client_id: str) -> list[ConsentRecord]:
     """A client's ledger, oldest first."""
     found = await ctx.store.find(ConsentRecord, "client_id", client_id)
-    records = [r for r in found if isinstance(r, ConsentRecord)]
-    return sorted(records, key=lambda r: (r.at, r.id))
+    return sorted(found, key=lambda r: (r.at, r.id))
 
 
 async def signed_through(ctx: Context, link: JoinLink) -> ConsentRecord | None:
@@ -276,7 +275,7 @@ async def status(
         clients = [await load_client(ctx, client_id)]
         await scope.check_client(ctx, actor, client_id, rooms)
     else:
-        everyone = (c for c in await ctx.store.all(Client) if isinstance(c, Client))
+        everyone = (c for c in await ctx.store.all(Client))
         clients = sorted(
             await scope.visible_clients(ctx, actor, everyone, rooms), key=lambda c: c.id
         )
@@ -312,7 +311,7 @@ async def export(ctx: Context, actor: Actor, fmt: Literal["csv", "json"]) -> byt
     """The whole ledger (audited); CSV leaves the signature images out."""
     auth.require_role(actor, Role.ADMIN)
     records: Sequence[ConsentRecord] = sorted(
-        (r for r in await ctx.store.all(ConsentRecord) if isinstance(r, ConsentRecord)),
+        (r for r in await ctx.store.all(ConsentRecord)),
         key=lambda r: (r.at, r.id),
     )
     await ctx.audit.append_many(actor, "consent.export", sorted({r.client_id for r in records}))

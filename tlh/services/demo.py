@@ -164,7 +164,7 @@ async def client_links(ctx: Context, admin: Actor, appointment_id: str | None) -
     if appt is not None and appt.client_ids:
         join = links.join_link(ctx, admin, appt, Channel.COPY, client_id=appt.client_ids[0])
         made.append(join)
-    client_ids = sorted(c.id for c in await ctx.store.all(Client) if isinstance(c, Client))
+    client_ids = sorted(c.id for c in await ctx.store.all(Client))
     consent = links.consent_link(ctx, admin, client_ids[0], Channel.COPY) if client_ids else None
     if consent is not None:
         made.append(consent)

@@ -181,9 +181,7 @@ async def commit_with(
     async with ctx.store.locked(*(record_key(JoinLink, i) for i in touched)):
         now = ctx.clock()
         stored = {
-            i: link
-            for i in touched
-            if isinstance(link := await ctx.store.get(JoinLink, i), JoinLink)
+            i: link for i in touched if (link := await ctx.store.get(JoinLink, i)) is not None
         }
         revoked = [
             msgspec.structs.replace(stored[k.id], revoked_at=now)

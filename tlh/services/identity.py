@@ -91,7 +91,7 @@ def _subject(link_id: str) -> str:
 
 async def _client(ctx: Context, link: JoinLink) -> Client | None:
     found = await ctx.store.get(Client, link.client_id or "")
-    return found if isinstance(found, Client) else None
+    return found
 
 
 async def addresses(ctx: Context, link: JoinLink) -> dict[MessageChannel, Address]:

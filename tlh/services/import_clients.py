@@ -126,7 +126,7 @@ class ClientMatcher:
         if existing is not None:
             for cid in existing.client_ids:
                 known = await self.store.get(Client, cid)
-                if isinstance(known, Client) and known.name == name:
+                if known is not None and known.name == name:
                     return known.id
         key = ("ext", ext) if ext else ("email", email) if email else ("name", name.casefold())
         if key in self.new_by_key:
@@ -162,4 +162,4 @@ class ClientMatcher:
         return client.id
 
     async def _stored_clients(self, column: str, value: str) -> list[Client]:
-        return [c for c in await self.store.find(Client, column, value) if isinstance(c, Client)]
+        return await self.store.find(Client, column, value)

@@ -80,7 +80,7 @@ async def plan_notices(ctx: Context, plan: ImportPlan, *, notify: bool) -> Impor
     find = _client_of(ctx, found.clients)
     for _, after in plan.changed:
         before = await ctx.store.get(Appointment, after.id)
-        if isinstance(before, Appointment):
+        if before is not None:
             found.followup.add(
                 await plan_followup(ctx, before, after, notify=notify, client_of=find)
             )

@@ -223,7 +223,7 @@ class _Planner:
         # An exported appointment without an external id carries its own id instead.
         if external_id.startswith("apt_"):
             got = await self.store.get(Appointment, external_id)
-            if isinstance(got, Appointment) and got.external_id is None:
+            if got is not None and got.external_id is None:
                 return got
         return None
 

@@ -94,7 +94,7 @@ async def load_appointment(ctx: Context, appt_id: str, actor: Actor | None = Non
     """The appointment (``NotFound`` otherwise, and for a clinician ``actor`` not listed
     on it)."""
     appt = await ctx.store.get(Appointment, appt_id)
-    if not isinstance(appt, Appointment):
+    if appt is None:
         raise NotFound(scope.NO_APPOINTMENT)
     if actor is not None:
         scope.check_appointment(actor, appt)
@@ -122,9 +122,7 @@ async def standing_blockers(ctx: Context, appt: Appointment) -> tuple[Blocker, .
     """Why ``appt`` cannot take place by video under the rules at all (see
     ``tlh.domain.eligibility.video_blockers``)."""
     people = {
-        s.id: s
-        for cid in appt.clinician_ids
-        if isinstance(s := await ctx.store.get(Staff, cid), Staff)
+        s.id: s for cid in appt.clinician_ids if (s := await ctx.store.get(Staff, cid)) is not None
     }
     return video_blockers(appt, people, ctx.policy())
 

@@ -250,13 +250,11 @@ async def list_links(ctx: Context, actor: Actor, appointment_id: str) -> list[Jo
     of their own appointments only)."""
     auth.require_role(actor, *READERS)
     appt = await ctx.store.get(Appointment, appointment_id)
-    if not isinstance(appt, Appointment):
+    if appt is None:
         raise NotFound(scope.NO_APPOINTMENT)
     scope.check_appointment(actor, appt)
     found = [
-        public(link)
-        for link in await ctx.store.find(JoinLink, "appointment_id", appointment_id)
-        if isinstance(link, JoinLink)
+        public(link) for link in await ctx.store.find(JoinLink, "appointment_id", appointment_id)
     ]
     return sorted(found, key=lambda link: (link.created_at, link.id))
 
@@ -264,7 +262,7 @@ async def list_links(ctx: Context, actor: Actor, appointment_id: str) -> list[Jo
 async def get_link(ctx: Context, link_id: str) -> JoinLink:
     """The stored link with ``link_id`` (``NotFound`` otherwise)."""
     link = await ctx.store.get(JoinLink, link_id)
-    if not isinstance(link, JoinLink):
+    if link is None:
         raise NotFound("no link with that id")
     return link
 
@@ -295,7 +293,7 @@ async def appointment_of(ctx: Context, link: JoinLink) -> Appointment | None:
     if link.appointment_id is None:
         return None
     found = await ctx.store.get(Appointment, link.appointment_id)
-    return found if isinstance(found, Appointment) else None
+    return found
 
 
 async def redeemable(ctx: Context, link: JoinLink, now: datetime) -> Redeemable:

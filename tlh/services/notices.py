@@ -31,7 +31,7 @@ def stored_clients(ctx: Context) -> ClientOf:
 
     async def find(client_id: str) -> Client | None:
         found = await ctx.store.get(Client, client_id)
-        return found if isinstance(found, Client) else None
+        return found
 
     return find
 

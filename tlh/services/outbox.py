@@ -331,7 +331,7 @@ class OutboxWorker:
                 continue
             if m.link_id and carries_token(m):
                 link = await self.ctx.store.get(JoinLink, m.link_id)
-                if not isinstance(link, JoinLink) or link.revoked_at is not None:
+                if link is None or link.revoked_at is not None:
                     skipped.append(self._skipped(m, LINK_REVOKED))
                     continue
                 tokens[m.id], digest = mint_token()
@@ -353,7 +353,7 @@ class OutboxWorker:
         for m in claimed:
             for link_id in m.action_link_ids:
                 link = await self.ctx.store.get(ActionLink, link_id)
-                if not isinstance(link, ActionLink) or link.used_at is not None:
+                if link is None or link.used_at is not None:
                     continue
                 token, digest = mint_token()
                 self._action_tokens.setdefault(m.id, {})[link.action] = token

@@ -21,7 +21,7 @@ async def list_messages(ctx: Context, actor: Actor, status: str | None = None) -
             raise InvalidInput("status must be queued, sending, sent, failed or skipped") from None
         found = await ctx.store.find(Message, "status", wanted)
     else:
-        found = list(await ctx.store.all(Message))
+        found = await ctx.store.all(Message)
     messages = sorted(
         (m for m in found if isinstance(m, Message)), key=lambda m: (m.created_at, m.id)
     )
@@ -33,7 +33,7 @@ async def get_message(ctx: Context, actor: Actor, message_id: str) -> Message:
     """One message (audited)."""
     auth.require_role(actor, *READERS)
     message = await ctx.store.get(Message, message_id)
-    if not isinstance(message, Message):
+    if message is None:
         raise NotFound("no message with that id")
     await ctx.audit.append(actor, "message.read", message.id)
     return message

@@ -28,7 +28,7 @@ _NAMES = {MessageChannel.EMAIL: "email address", MessageChannel.SMS: "mobile num
 
 async def _client(ctx: Context, client_id: str) -> Client:
     found = await ctx.store.get(Client, client_id)
-    if not isinstance(found, Client):
+    if found is None:
         raise NotFound(f"no client {client_id}")
     return found
 
@@ -140,7 +140,7 @@ async def access_list(ctx: Context, actor: Actor, sessions: PortalSessions) -> l
                     contact_id=contact_id,
                     email=bool(who.email),
                     sms=bool(who.phone),
-                    last_sign_in=seen.at if isinstance(seen, PortalSeen) else None,
+                    last_sign_in=seen.at if seen is not None else None,
                     sessions=len(await sessions.sessions_of(ctx, [who.id])),
                 )
             )

@@ -39,7 +39,7 @@ async def acting_as(ctx: Context, principal: Principal, appt_id: str) -> tuple[A
     """The appointment and whom they act as for it; 404 unless one of its clients is
     theirs (the same answer as for an appointment that does not exist)."""
     appt = await ctx.store.get(Appointment, appt_id)
-    if not isinstance(appt, Appointment):
+    if appt is None:
         raise NotFound(NO_APPOINTMENT)
     client_id = next((c for c in appt.client_ids if principal.acts_for(c)), None)
     if client_id is None:

@@ -58,7 +58,7 @@ def _enabled(ctx: Context) -> bool:
 
 async def _client(ctx: Context, principal: Principal, client_id: str) -> Client:
     found = await ctx.store.get(Client, principal.require(client_id))
-    if not isinstance(found, Client):
+    if found is None:
         raise NotFound(NO_CLIENT)
     return found
 
@@ -75,7 +75,7 @@ async def bookable(ctx: Context, client: Client) -> list[PortalClinician]:
     found: list[PortalClinician] = []
     for clinician_id in ids:
         staff = await ctx.store.get(Staff, clinician_id)
-        if not isinstance(staff, Staff) or not staff.active or not staff.is_clinician:
+        if staff is None or not staff.active or not staff.is_clinician:
             continue
         offered = {m for b in blocks.get(clinician_id, []) for m in _OFFERS[b.mode]}
         modes = [m for m in (Modality.TELEHEALTH, Modality.IN_PERSON) if m in offered]
@@ -92,7 +92,7 @@ async def options(ctx: Context, principal: Principal) -> PortalBookingOptions:
     if _enabled(ctx):
         for client_id in principal.client_ids:
             client = await ctx.store.get(Client, client_id)
-            if isinstance(client, Client):
+            if client is not None:
                 clients.append(
                     PortalBookingFor(client_id=client.id, clinicians=await bookable(ctx, client))
                 )

@@ -135,7 +135,7 @@ class PortalPasskeys:
         handle (random, the same for all their passkeys), a neutral label, their
         passkeys excluded, a discoverable credential with user verification."""
         session = await ctx.store.get(PortalSession, principal.session_id)
-        if not isinstance(session, PortalSession) or self.clock() - session.created_at > FRESH_FOR:
+        if session is None or self.clock() - session.created_at > FRESH_FOR:
             raise PasskeyStale("to add a passkey, sign out and sign in again first")
         existing = await self.mine(ctx, principal.person)
         if len(existing) >= MAX_PER_PERSON:
@@ -269,7 +269,7 @@ class PortalPasskeys:
         """Check the signature and counter, then the person's access; store the new
         counter and when it was used (audited ``portal.passkey.use``)."""
         current = await ctx.store.get(TABLE, record.id)
-        if not isinstance(current, PortalPasskey):
+        if current is None:
             raise PasskeyUnknown("this passkey is not on file; sign in with a code")
         handle = credential.response.user_handle
         if handle is not None and handle.rstrip("=") != current.user_handle:
@@ -303,7 +303,7 @@ class PortalPasskeys:
     async def remove(self, ctx: Context, principal: Principal, passkey_id: str) -> None:
         """Remove one of the signed-in person's passkeys (404 for anyone else's)."""
         record = await ctx.store.get(TABLE, passkey_id)
-        if not isinstance(record, PortalPasskey) or not owns(record, principal.person):
+        if record is None or not owns(record, principal.person):
             raise NotFound("no such passkey")
         await ctx.store.commit(
             [Delete(TABLE, record.id)],

@@ -135,12 +135,12 @@ async def acting_for(ctx: Context, person: Person) -> tuple[str, ...]:
     found: list[str] = []
     for client_id in (*([person.client_id] if person.client_id else []), *person.also_clients):
         own = await ctx.store.get(Client, client_id)
-        if isinstance(own, Client) and own.portal:
+        if own is not None and own.portal:
             found.append(own.id)
     for client_id, contact_id in person.contacts:
         client = await ctx.store.get(Client, client_id)
         if (
-            isinstance(client, Client)
+            client is not None
             and portal_contact(client, contact_id) is not None
             and client_id not in found
         ):

@@ -157,7 +157,7 @@ class PortalSessions:
             await asyncio.gather(*self._writes, return_exceptions=True)
 
     async def _records(self, ctx: Context) -> list[PortalSession]:
-        return [r for r in await ctx.store.all(TABLE) if isinstance(r, PortalSession)]
+        return await ctx.store.all(TABLE)
 
     async def _delete(
         self,

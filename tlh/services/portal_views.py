@@ -16,7 +16,7 @@ async def portal_me(ctx: Context, principal: Principal) -> PortalMe:
     languages: list[str | None] = []
     for client_id in principal.client_ids:
         record = await ctx.store.get(Client, client_id)
-        if isinstance(record, Client):
+        if record is not None:
             own = principal.person.is_own(client_id)
             clients.append(
                 PortalClient(id=record.id, name=record.name, relation="self" if own else "contact")

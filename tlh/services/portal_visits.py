@@ -93,7 +93,7 @@ async def upcoming(ctx: Context, principal: Principal) -> list[PortalAppointment
 async def _their_appointment(ctx: Context, principal: Principal, appt_id: str) -> Appointment:
     """``appt_id`` when one of its clients is theirs; else 404, as for none at all."""
     appt = await ctx.store.get(Appointment, appt_id)
-    if not isinstance(appt, Appointment) or not any(principal.acts_for(c) for c in appt.client_ids):
+    if appt is None or not any(principal.acts_for(c) for c in appt.client_ids):
         raise NotFound(NO_APPOINTMENT)
     return appt
 

@@ -29,7 +29,7 @@ async def update_policy(ctx: Context, actor: Actor, changes: msgspec.Struct) -> 
     policy = await ctx.store.update(
         Policy, POLICY_ID, apply, audit=[note(actor, "practice.update", POLICY_ID)]
     )
-    assert isinstance(policy, Policy)
+    assert policy is not None
     ctx.events.publish("practice.updated", {"fields": sorted(fields)}, EVERYONE)
     return policy
 

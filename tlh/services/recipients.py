@@ -38,7 +38,7 @@ class Recipient:
 async def load_client(ctx: Context, client_id: str) -> Client:
     """The client record (``NotFound`` otherwise)."""
     client = await ctx.store.get(Client, client_id)
-    if not isinstance(client, Client):
+    if client is None:
         raise NotFound(f"no client {client_id}")
     return client
 

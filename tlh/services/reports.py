@@ -106,7 +106,7 @@ async def sessions_report(
         if not start <= segment.started_at < end:
             continue
         appt = await ctx.store.get(Appointment, segment.appointment_id or "")
-        found.append((segment, appt if isinstance(appt, Appointment) else None))
+        found.append((segment, appt))
     rows = session_rows(found, tz)
     await _audit(ctx, actor, "report.sessions", [c for r in rows for c in r.client_ids])
     return rows
@@ -129,8 +129,7 @@ async def attendance_report(
     for appt in await ctx.store.appointments_between(start, end, clinician_id):
         if appt.kind is not Kind.APPOINTMENT or not start <= appt.start < end:
             continue
-        found = await ctx.store.find(SessionSegment, "appointment_id", appt.id)
-        segments = [s for s in found if isinstance(s, SessionSegment)]
+        segments = await ctx.store.find(SessionSegment, "appointment_id", appt.id)
         rows.extend(attendance_rows(appt, segments, policy, now))
     rows.sort(key=lambda r: (r.scheduled_start, r.appointment_id, r.client_id))
     await _audit(ctx, actor, "report.attendance", [r.client_id for r in rows])

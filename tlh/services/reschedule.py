@@ -48,7 +48,7 @@ def _event(req: RescheduleRequest) -> dict[str, Any]:
 
 async def _appointment(ctx: Context, appt_id: str) -> Appointment:
     found = await ctx.store.get(Appointment, appt_id)
-    if not isinstance(found, Appointment) or found.kind is not Kind.APPOINTMENT:
+    if found is None or found.kind is not Kind.APPOINTMENT:
         raise NotFound("no such appointment")
     return found
 
@@ -115,7 +115,7 @@ async def list_requests(
     """Requests in ``state`` (``None``: all), oldest first; a clinician: their own visits'."""
     auth.require_role(actor, *READERS)
     if state is None:
-        found = list(await ctx.store.all(RescheduleRequest))
+        found = await ctx.store.all(RescheduleRequest)
     else:
         try:
             wanted = RequestState(state)
@@ -127,7 +127,7 @@ async def list_requests(
         out = [
             r
             for r in out
-            if isinstance(a := await ctx.store.get(Appointment, r.appointment_id), Appointment)
+            if (a := await ctx.store.get(Appointment, r.appointment_id)) is not None
             and actor.id in a.clinician_ids
         ]
     return sorted(out, key=lambda r: (r.created_at, r.id))
@@ -135,7 +135,7 @@ async def list_requests(
 
 async def _pending(ctx: Context, req_id: str) -> RescheduleRequest:
     found = await ctx.store.get(RescheduleRequest, req_id)
-    if not isinstance(found, RescheduleRequest):
+    if found is None:
         raise NotFound("no such reschedule request")
     if found.state is not RequestState.PENDING:
         raise NotPending(f"request {req_id} was already {found.state.value}")
@@ -182,6 +182,6 @@ async def decline(ctx: Context, actor: Actor, req_id: str) -> RescheduleRequest:
             audit=[note(actor, "reschedule.decline", req.id)],
         )
     appt = await ctx.store.get(Appointment, req.appointment_id)
-    who = appt.clinician_ids if isinstance(appt, Appointment) else ()
+    who = appt.clinician_ids if appt is not None else ()
     ctx.events.publish("reschedule.decided", _event(decided), concerning(*who))
     return decided

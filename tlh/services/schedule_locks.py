@@ -38,7 +38,7 @@ async def for_import(rows: Iterable[TableRow], store: Repository) -> list[str]:
     """Every key an import of ``rows`` reads: the schedules of the clinicians it names,
     the external ids of its appointments and clients, the records of the appointments it
     may update (a status changed meanwhile must not be undone), and ``IMPORTS``."""
-    by_email = {s.email.lower(): s.id for s in await store.all(Staff) if isinstance(s, Staff)}
+    by_email = {s.email.lower(): s.id for s in await store.all(Staff)}
     keys = {IMPORTS}
     for row in rows:
         cells = row.cells
@@ -60,17 +60,12 @@ async def _matches(store: Repository, external_id: str) -> list[Appointment]:
         a
         for ext in (external_id, f"{external_id}#1")
         for a in await store.find(Appointment, "external_id", ext)
-        if isinstance(a, Appointment)
     ]
     if external_id.startswith("apt_"):
         own = await store.get(Appointment, external_id)
-        if isinstance(own, Appointment):
+        if own is not None:
             found.append(own)
     series = {a.series_id for a in found if a.series_id}
     for series_id in series:
-        found += [
-            a
-            for a in await store.find(Appointment, "series_id", series_id)
-            if isinstance(a, Appointment)
-        ]
+        found += await store.find(Appointment, "series_id", series_id)
     return found

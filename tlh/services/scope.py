@@ -73,7 +73,7 @@ async def check_client(
     same 404 as an unknown client otherwise)."""
     if not limited(actor) or await owns_client(ctx, actor.id, client_id, rooms):
         return
-    if isinstance(await ctx.store.get(Client, client_id), Client):
+    if await ctx.store.get(Client, client_id) is not None:
         raise OutOfScope(f"no client {client_id}", client_id)
     raise NotFound(f"no client {client_id}")
 
@@ -84,11 +84,9 @@ async def owns_client(
     """Whether the client is the staff member's as a clinician (``tlh.domain.scope``)."""
     in_room = rooms.clients_in(staff_id) if rooms is not None else set()
     found = await ctx.store.get(Client, client_id)
-    assigned = found.clinician_ids if isinstance(found, Client) else ()
+    assigned = found.clinician_ids if found is not None else ()
     appointments: Iterable[Appointment] = (
-        a
-        for a in await ctx.store.find(Appointment, "client_ids", client_id)
-        if isinstance(a, Appointment)
+        a for a in await ctx.store.find(Appointment, "client_ids", client_id)
     )
     return rule.own_client(
         staff_id, client_id, appointments, in_room, now=ctx.clock(), assigned=assigned
@@ -120,7 +118,7 @@ async def leads_or_listed(ctx: Context, staff_id: str, segment: SessionSegment) 
     """Whether the staff member leads the segment or is listed on its appointment
     (whatever their role: an admin joining a clinician's visit is not in their own)."""
     found = await ctx.store.get(Appointment, segment.appointment_id or "")
-    appt = found if isinstance(found, Appointment) else None
+    appt = found
     return rule.own_segment(staff_id, segment, appt)
 
 

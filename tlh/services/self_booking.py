@@ -73,7 +73,7 @@ async def may_act_for(ctx: Context, actor: Actor, client_id: str) -> Client:
     """The client, when ``actor`` may book for them: staff who book (admins,
     schedulers), the client themself, or one of their contacts; else as unknown."""
     found = await ctx.store.get(Client, client_id)
-    if not isinstance(found, Client):
+    if found is None:
         raise NotFound("no such client")
     if actor.kind == "staff":
         auth.require_role(actor, *EDITORS)
@@ -137,7 +137,7 @@ async def book_slot(
         raise SelfSchedulingOff("this practice does not take bookings from clients")
     client = await may_act_for(ctx, actor, client_id)
     clinician = await ctx.store.get(Staff, clinician_id)
-    if not isinstance(clinician, Staff) or not clinician.active or not clinician.is_clinician:
+    if clinician is None or not clinician.active or not clinician.is_clinician:
         raise NotFound("no such clinician")
     if actor.kind != "staff" and clinician.id not in await scope.clinicians_of(ctx, client):
         raise NotFound("no such clinician")  # a client books their own clinicians

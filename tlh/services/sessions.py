@@ -73,7 +73,7 @@ async def _open(ctx: Context, field: str, value: str, *, self_test: bool) -> lis
 
 async def get_segment(ctx: Context, session_id: str) -> SessionSegment:
     found = await ctx.store.get(SessionSegment, session_id)
-    if not isinstance(found, SessionSegment):
+    if found is None:
         raise NotFound(f"no session {session_id}")
     return found
 
@@ -81,7 +81,7 @@ async def get_segment(ctx: Context, session_id: str) -> SessionSegment:
 async def find_segment(ctx: Context, session_id: str) -> SessionSegment | None:
     """The segment with that id, or ``None``."""
     found = await ctx.store.get(SessionSegment, session_id)
-    return found if isinstance(found, SessionSegment) else None
+    return found
 
 
 async def list_segments(
@@ -101,7 +101,7 @@ async def list_segments(
         scope.check_room(actor, clinician_id)
         found = await ctx.store.find(SessionSegment, "clinician_id", clinician_id)
     else:
-        found = list(await ctx.store.all(SessionSegment))
+        found = await ctx.store.all(SessionSegment)
     segments = [s for s in found if isinstance(s, SessionSegment) and first <= s.started_at < last]
     mine = await scope.visible_segments(ctx, actor, segments)
     return sorted(mine, key=lambda s: (s.started_at, s.id))
@@ -207,7 +207,7 @@ async def _update(
         return change(found)
 
     updated = await ctx.store.update(SessionSegment, session_id, apply, audit=[audit])
-    assert isinstance(updated, SessionSegment)
+    assert updated is not None
     return updated
 
 

@@ -77,7 +77,7 @@ async def _change_staff(
     updated = await ctx.store.update(
         Staff, staff_id, apply, audit=[note(actor, "staff.update", staff_id)]
     )
-    assert isinstance(updated, Staff)
+    assert updated is not None
     ctx.events.publish("staff.updated", {"id": staff_id}, EVERYONE)
     return updated
 
@@ -132,6 +132,4 @@ async def disable_staff(ctx: Context, actor: Actor, ref: str) -> Staff:
 
 
 async def list_staff(ctx: Context) -> list[Staff]:
-    return sorted(
-        (s for s in await ctx.store.all(Staff) if isinstance(s, Staff)), key=lambda s: s.email
-    )
+    return sorted((s for s in await ctx.store.all(Staff)), key=lambda s: s.email)

@@ -34,7 +34,7 @@ def check_receiver(staff: Staff, appointment_id: str | None) -> None:
 async def grant(ctx: Context, actor: Actor, appointment_id: str, clinician_id: str) -> None:
     """List ``clinician_id`` on the appointment (nothing when they already are)."""
     found = await ctx.store.get(Appointment, appointment_id)
-    if not isinstance(found, Appointment) or clinician_id in found.clinician_ids:
+    if found is None or clinician_id in found.clinician_ids:
         return
     before = found
     now = ctx.clock()
@@ -56,7 +56,7 @@ async def grant(ctx: Context, actor: Actor, appointment_id: str, clinician_id: s
         add,
         audit=[note(actor, "appointment.transfer", appointment_id, clinician_id)],
     )
-    assert isinstance(updated, Appointment)
+    assert updated is not None
     ctx.events.publish(
         "appointment.updated", event_of(updated), audiences.appointments(updated, before)
     )

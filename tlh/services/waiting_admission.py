@@ -102,7 +102,7 @@ class Admission:
         policy = self.ctx.policy()
         staff = await self.ctx.store.get(Staff, entry.clinician_id)
         segment = await self._open_segment(entry)
-        waiting_room = rules.waiting_room_on(staff if isinstance(staff, Staff) else None, policy)
+        waiting_room = rules.waiting_room_on(staff, policy)
         if rules.auto_admits(entry, waiting_room=waiting_room, session_open=segment is not None):
             # Full, admitted meanwhile, or the session just closed: the entry keeps
             # waiting for staff.
@@ -135,7 +135,7 @@ class Admission:
         found = [
             s
             for sid in self.hub.sessions_of(staff_id)
-            if isinstance(s := await self.ctx.store.get(SessionSegment, sid), SessionSegment)
+            if (s := await self.ctx.store.get(SessionSegment, sid)) is not None
             and s.ended_at is None
             and not s.self_test
         ]

@@ -81,12 +81,12 @@ class RoomHooks:
                 continue
             link = await self.ctx.store.get(JoinLink, entry.link_id)
             if self._state.get(entry.id) is not entry or (
-                isinstance(link, JoinLink) and link.revoked_at is None
+                link is not None and link.revoked_at is None
             ):
                 continue  # gone meanwhile, or still good
             gone = rules.leave(entry, now)
             why = None
-            if isinstance(link, JoinLink):
+            if link is not None:
                 why = invalid_reason(
                     link, await appointment_of(self.ctx, link), now, self.ctx.policy()
                 )

@@ -78,7 +78,7 @@ class RoomLedger:
         if op is not None:
             return op.record if isinstance(op, Put) and isinstance(op.record, RoomRecord) else None
         found = await self.ctx.store.get(TABLE, entry_id)
-        return found if isinstance(found, RoomRecord) else None
+        return found
 
     async def _write_batches(self) -> None:
         while self._batch is not None:
@@ -95,7 +95,7 @@ class RoomLedger:
 
     async def stored(self) -> list[RoomRecord]:
         """The entries kept when the server stopped (read at start-up)."""
-        return [r for r in await self.ctx.store.all(TABLE) if isinstance(r, RoomRecord)]
+        return await self.ctx.store.all(TABLE)
 
     async def close(self) -> None:
         """Wait for the writes under way (server shutdown)."""

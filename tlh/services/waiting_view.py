@@ -41,7 +41,7 @@ async def room_of(ctx: Context, link: JoinLink) -> str | None:
         return link.clinician_id
     if link.appointment_id is not None:
         appt = await ctx.store.get(Appointment, link.appointment_id)
-        if isinstance(appt, Appointment) and appt.clinician_ids:
+        if appt is not None and appt.clinician_ids:
             return appt.clinician_ids[0]
     return None
 
@@ -51,7 +51,7 @@ async def due_at(ctx: Context, link: JoinLink) -> datetime | None:
     if link.appointment_id is None:
         return None
     appt = await ctx.store.get(Appointment, link.appointment_id)
-    return appt.start if isinstance(appt, Appointment) else None
+    return appt.start if appt is not None else None
 
 
 async def clinician_name(ctx: Context, link: JoinLink) -> str:
