@@ -26,7 +26,7 @@ def appointments(*appts: Appointment | None) -> Audience:
 
 async def appointment(ctx: Context, appt_id: str | None) -> Audience:
     found = await ctx.store.get(Appointment, appt_id) if appt_id else None
-    return appointments(found if isinstance(found, Appointment) else None)
+    return appointments(found)
 
 
 async def session(ctx: Context, segment: SessionSegment) -> Audience:
@@ -47,7 +47,7 @@ async def message(ctx: Context, sent: Message) -> Audience:
     if sent.appointment_id is not None:
         return await appointment(ctx, sent.appointment_id)
     found = await ctx.store.get(JoinLink, sent.link_id) if sent.link_id else None
-    if isinstance(found, JoinLink):
+    if found is not None:
         return concerning(found.clinician_id)
     return concerning()
 

@@ -29,7 +29,7 @@ async def issue_token(ctx: Context, staff: Staff) -> tuple[str, list[Put]]:
     ops: list[Put] = [
         Put(_revoked(old, now))
         for old in await ctx.store.find(StaffToken, "staff_id", staff.id)
-        if isinstance(old, StaffToken) and old.revoked_at is None
+        if old.revoked_at is None
     ]
     ops.append(
         Put(
@@ -54,7 +54,7 @@ async def revoke_all(ctx: Context, staff: Staff) -> list[Put]:
     return [
         Put(_revoked(old, now))
         for old in await ctx.store.find(StaffToken, "staff_id", staff.id)
-        if isinstance(old, StaffToken) and old.revoked_at is None
+        if old.revoked_at is None
     ]
 
 

@@ -46,8 +46,7 @@ async def list_blocks(ctx: Context, clinician: str | None = None) -> list[Availa
         )
     else:
         found = await ctx.store.all(AvailabilityBlock)
-    blocks = [b for b in found if isinstance(b, AvailabilityBlock)]
-    return sorted(blocks, key=lambda b: (b.clinician_id, b.weekday, b.start_local))
+    return sorted(found, key=lambda b: (b.clinician_id, b.weekday, b.start_local))
 
 
 async def remove_block(ctx: Context, actor: Actor, block_id: str) -> None:

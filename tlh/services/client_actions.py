@@ -137,7 +137,7 @@ async def _act(
     async with ctx.store.locked(*held):
         now, stored = ctx.clock(), await _load(ctx, appt_id)
         current = await ctx.store.get(ActionLink, link.id) if link is not None else None
-        if isinstance(current, ActionLink):
+        if current is not None:
             why = refusal(current, stored, now)
         else:
             why = appointment_refusal(stored, action, now)
@@ -154,7 +154,7 @@ async def _act(
         updated = msgspec.structs.replace(stored, status=new, updated_at=now)
         ops: list[Op] = [Put(updated)]
         notes = [note(actor, f"appointment.status.{new.value}", appt_id)]
-        if isinstance(current, ActionLink):
+        if current is not None:
             ops.append(Put(msgspec.structs.replace(current, used_at=now)))
             notes.append(note(actor, "action_link.use", current.id))
         plan = (
@@ -190,7 +190,7 @@ def _actor(link: ActionLink, source: str) -> Actor:
 async def _clinician_name(ctx: Context, appt: Appointment) -> str:
     # Staff names are not patient data; the first listed clinician, as reminders say it.
     staff = await ctx.store.get(Staff, appt.clinician_ids[0]) if appt.clinician_ids else None
-    return staff.name if isinstance(staff, Staff) else ""
+    return staff.name if staff is not None else ""
 
 
 async def look(ctx: Context, link: ActionLink, source: str) -> ActionView:

@@ -86,7 +86,7 @@ async def _check_external_id(ctx: Context, external_id: str | None, own_id: str 
     if external_id is None:
         return
     for other in await ctx.store.find(Client, "external_id", external_id):
-        if isinstance(other, Client) and other.id != own_id:
+        if other.id != own_id:
             raise Conflict(f"external id is already used by client {other.id}")
 
 

@@ -66,7 +66,7 @@ async def records_of(ctx: Context, client_id: str) -> list[ConsentRecord]:
 async def signed_through(ctx: Context, link: JoinLink) -> ConsentRecord | None:
     """The decision (accepted or declined) made through a consent link, if any."""
     for record in await ctx.store.find(ConsentRecord, "link_id", link.id):
-        if isinstance(record, ConsentRecord) and record.decision in (
+        if record.decision in (
             ConsentDecision.ACCEPTED,
             ConsentDecision.DECLINED,
         ):
@@ -220,8 +220,7 @@ async def sign(
         earlier = [
             r
             for r in await ctx.store.find(ConsentRecord, "link_id", link.id)
-            if isinstance(r, ConsentRecord)
-            and r.decision in (ConsentDecision.ACCEPTED, ConsentDecision.DECLINED)
+            if r.decision in (ConsentDecision.ACCEPTED, ConsentDecision.DECLINED)
         ]
         if earlier:
             if earlier[0].decision is decision:

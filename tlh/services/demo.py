@@ -160,7 +160,7 @@ async def client_links(ctx: Context, admin: Actor, appointment_id: str | None) -
     made: list[links.NewLink] = []
     join = None
     found = await ctx.store.get(Appointment, appointment_id) if appointment_id else None
-    appt = found if isinstance(found, Appointment) else None
+    appt = found
     if appt is not None and appt.client_ids:
         join = links.join_link(ctx, admin, appt, Channel.COPY, client_id=appt.client_ids[0])
         made.append(join)
@@ -175,5 +175,5 @@ async def client_links(ctx: Context, admin: Actor, appointment_id: str | None) -
     return DemoLinks(
         join=join.token if join else None,
         consent=consent.token if consent else None,
-        lead=lead.email if isinstance(lead, Staff) else None,
+        lead=lead.email if lead is not None else None,
     )

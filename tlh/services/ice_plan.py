@@ -65,4 +65,4 @@ class IcePlan:
 async def visit_end(ctx: Context, appointment_id: str | None) -> datetime | None:
     """The scheduled end of the visit a credential is for (``None``: a room, no end)."""
     found = await ctx.store.get(Appointment, appointment_id) if appointment_id else None
-    return found.end if isinstance(found, Appointment) else None
+    return found.end if found is not None else None

@@ -109,7 +109,7 @@ async def addresses(ctx: Context, link: JoinLink) -> dict[MessageChannel, Addres
     elif link.participant is ParticipantKind.GUEST:
         # Guests have no record: the address their invitation went to is all we know.
         for message in await ctx.store.all(Message):
-            if isinstance(message, Message) and message.link_id == link.id:
+            if message.link_id == link.id:
                 if message.channel is MessageChannel.EMAIL:
                     email = message.to
                 else:

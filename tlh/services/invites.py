@@ -130,7 +130,7 @@ async def standing_blockers(ctx: Context, appt: Appointment) -> tuple[Blocker, .
 async def clinician_name(ctx: Context, appt: Appointment) -> str:
     """The first listed clinician's display name (staff names are not patient data)."""
     staff = await ctx.store.get(Staff, appt.clinician_ids[0]) if appt.clinician_ids else None
-    return staff.name if isinstance(staff, Staff) else ""
+    return staff.name if staff is not None else ""
 
 
 async def build_message(

@@ -44,11 +44,7 @@ class LinkSessions:
         audit: list[AuditNote] = [note(who, "link.redeem", link_id, record.id)]
         self._opened += 1
         if self._opened % _SWEEP_EVERY == 0:
-            ended = [
-                s.id
-                for s in await self.ctx.store.all(TABLE)
-                if isinstance(s, LinkSession) and s.expires_at <= now
-            ]
+            ended = [s.id for s in await self.ctx.store.all(TABLE) if s.expires_at <= now]
             if ended:
                 ops += [Delete(TABLE, sid) for sid in ended]
                 audit.append(note(SYSTEM, "link.session.expire", *ended))

@@ -212,7 +212,7 @@ async def live_links(ctx: Context, appointment_id: str) -> list[JoinLink]:
     return [
         link
         for link in await ctx.store.find(JoinLink, "appointment_id", appointment_id)
-        if isinstance(link, JoinLink) and link.revoked_at is None
+        if link.revoked_at is None
     ]
 
 
@@ -369,7 +369,7 @@ async def client_language(ctx: Context, client_id: str | None) -> str | None:
     """The language of the messages about ``client_id`` (their own, or to their contacts:
     a caregiver gets the client's language too, the one the practice recorded)."""
     client = await ctx.store.get(Client, client_id) if client_id else None
-    return client.language if isinstance(client, Client) else None
+    return client.language if client is not None else None
 
 
 async def plain_message(

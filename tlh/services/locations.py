@@ -25,7 +25,7 @@ TABLE = LastLocation
 
 async def _last(ctx: Context, person_id: str | None) -> LastLocation | None:
     found = await ctx.store.get(TABLE, person_id) if person_id else None
-    return found if isinstance(found, LastLocation) else None
+    return found
 
 
 async def required(ctx: Context, link: JoinLink) -> bool:

@@ -22,9 +22,7 @@ async def list_messages(ctx: Context, actor: Actor, status: str | None = None) -
         found = await ctx.store.find(Message, "status", wanted)
     else:
         found = await ctx.store.all(Message)
-    messages = sorted(
-        (m for m in found if isinstance(m, Message)), key=lambda m: (m.created_at, m.id)
-    )
+    messages = sorted(found, key=lambda m: (m.created_at, m.id))
     await ctx.audit.append_many(actor, "message.read", [m.id for m in messages])
     return messages
 

@@ -168,7 +168,7 @@ async def request_move(
 async def move_asked(ctx: Context, appt: Appointment) -> RescheduleRequest | None:
     """The request to move ``appt`` that waits for staff, if any."""
     for req in await ctx.store.find(RescheduleRequest, "appointment_id", appt.id):
-        if isinstance(req, RescheduleRequest) and req.state is RequestState.PENDING:
+        if req.state is RequestState.PENDING:
             return req
     return None
 

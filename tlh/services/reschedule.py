@@ -92,7 +92,7 @@ async def request_reschedule(
     )
     async with ctx.store.locked(f"reschedule:{appt.id}"):
         if any(
-            isinstance(r, RescheduleRequest) and r.state is RequestState.PENDING
+            r.state is RequestState.PENDING
             for r in await ctx.store.find(RescheduleRequest, "appointment_id", appt.id)
         ):
             raise NotPending("a request to move this visit is already waiting for staff")
@@ -122,11 +122,11 @@ async def list_requests(
         except ValueError:
             raise InvalidInput("state must be pending, accepted or declined") from None
         found = await ctx.store.find(RescheduleRequest, "state", wanted)
-    out = [r for r in found if isinstance(r, RescheduleRequest)]
+    out = found
     if scope.limited(actor):
         out = [
             r
-            for r in out
+            for r in found
             if (a := await ctx.store.get(Appointment, r.appointment_id)) is not None
             and actor.id in a.clinician_ids
         ]

@@ -99,7 +99,7 @@ async def clinicians_of(ctx: Context, client: Client) -> set[str]:
     found = {
         c
         for a in await ctx.store.find(Appointment, "client_ids", client.id)
-        if isinstance(a, Appointment) and rule.recent(a, now)
+        if rule.recent(a, now)
         for c in a.clinician_ids
     }
     return found | set(client.clinician_ids)

@@ -67,7 +67,7 @@ async def _open(ctx: Context, field: str, value: str, *, self_test: bool) -> lis
     return [
         s
         for s in await ctx.store.find(SessionSegment, field, value)
-        if isinstance(s, SessionSegment) and s.ended_at is None and s.self_test is self_test
+        if s.ended_at is None and s.self_test is self_test
     ]
 
 

@@ -47,11 +47,7 @@ def parse_modality(value: str | None) -> Modality | None:
 async def clinicians(ctx: Context, refs: Sequence[str]) -> list[Staff]:
     """The clinicians named (ids or emails); none named: every active clinician."""
     if not refs:
-        return [
-            s
-            for s in await ctx.store.all(Staff)
-            if isinstance(s, Staff) and s.active and s.is_clinician
-        ]
+        return [s for s in await ctx.store.all(Staff) if s.active and s.is_clinician]
     found: list[Staff] = []
     for ref in refs:
         try:

@@ -58,12 +58,12 @@ async def clinician_name(ctx: Context, link: JoinLink) -> str:
     """The name of the clinician whose room a link enters ("" for the shared queue)."""
     room = await room_of(ctx, link)
     staff = await ctx.store.get(Staff, room) if room else None
-    return staff.name if isinstance(staff, Staff) else ""
+    return staff.name if staff is not None else ""
 
 
 async def staff_name(ctx: Context, staff_id: str | None) -> str:
     staff = await ctx.store.get(Staff, staff_id) if staff_id else None
-    return staff.name if isinstance(staff, Staff) else "the waiting room"
+    return staff.name if staff is not None else "the waiting room"
 
 
 async def call_label(ctx: Context, entry: RoomEntry) -> str:
@@ -73,7 +73,7 @@ async def call_label(ctx: Context, entry: RoomEntry) -> str:
     if entry.display_name:
         return entry.display_name
     client = await ctx.store.get(Client, entry.client_id) if entry.client_id else None
-    if isinstance(client, Client):
+    if client is not None:
         if entry.contact_id:
             for contact in client.contacts:
                 if contact.id == entry.contact_id:
@@ -106,7 +106,7 @@ async def average_visit(ctx: Context, clinician_id: str) -> float | None:
     minutes = [
         (s.ended_at - s.started_at).total_seconds() / 60
         for s in await ctx.store.find(SessionSegment, "clinician_id", clinician_id)
-        if isinstance(s, SessionSegment) and s.ended_at is not None and not s.self_test
+        if s.ended_at is not None and not s.self_test
     ]
     return sum(minutes) / len(minutes) if minutes else None
 
