@@ -75,4 +75,4 @@ async def find_action_link(ctx: Context, token: object) -> ActionLink | None:
         return None
     found = await ctx.store.find(ActionLink, "token_hash", hash_link_token(token))
     link = found[0] if found else None
-    return link if isinstance(link, ActionLink) else None
+    return link

@@ -348,11 +348,11 @@ async def set_status(ctx: Context, actor: Actor, appt_id: str, new: Status) -> A
     appt = await own_appointment(ctx, actor, appt_id)
     now, before = ctx.clock(), appt
 
-    def move(found: object) -> Appointment:
+    def move(found: Appointment | None) -> Appointment:
         # The transition is checked against the status as stored now: of two changes at
         # once, the second is judged from where the first left it.
         nonlocal before
-        if not isinstance(found, Appointment):
+        if found is None:
             raise NotFound(f"no appointment {appt_id}")
         transitions.check_transition(found.status, new)
         before = found

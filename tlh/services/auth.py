@@ -82,7 +82,7 @@ async def token_holder(ctx: Context, token_hash: str) -> Staff | None:
     """The active staff member whose live token has this hash, else ``None``."""
     found = await ctx.store.find(StaffToken, "hash", token_hash)
     record = found[0] if found else None
-    if isinstance(record, StaffToken) and record.revoked_at is None:
+    if record is not None and record.revoked_at is None:
         staff = await ctx.store.get(Staff, record.staff_id)
         if staff is not None and staff.active:
             return staff

@@ -130,8 +130,8 @@ async def change_client(
     ``action`` in the audit log and a ``client.updated`` event."""
     now = ctx.clock()
 
-    def apply(found: object) -> Client:
-        if not isinstance(found, Client):
+    def apply(found: Client | None) -> Client:
+        if found is None:
             raise NotFound(f"no client {client_id}")
         return msgspec.structs.replace(change(found), updated_at=now)
 

@@ -34,7 +34,7 @@ async def entry_views(
         views.append(
             EntryView(
                 **msgspec.structs.asdict(entry),
-                label=label(entry, client if isinstance(client, Client) else None),
+                label=label(entry, client),
                 position=places[entry.clinician_id].get(entry.id),
                 consent=await consent.state_of(ctx, entry.client_id) if entry.client_id else None,
                 early=is_early(entry, now),

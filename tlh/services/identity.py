@@ -244,6 +244,6 @@ async def check(
     await ctx.store.update(
         LinkSession,
         kept.id,
-        lambda r: replace(r, verified_at=now) if isinstance(r, LinkSession) else r,
+        lambda r: replace(r, verified_at=now) if r is not None else r,
         audit=[note(actor, "link.identity.passed", link.id, kept.id)],
     )

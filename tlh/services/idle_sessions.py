@@ -72,8 +72,7 @@ class IdleSessions:
         """Watch every open room session the store holds (at start-up: nobody is in any
         call after a restart, so each is closed unless someone comes back in time)."""
         for found in await self.ctx.store.find(SessionSegment, "appointment_id", None):
-            if isinstance(found, SessionSegment):
-                self.watch(found)
+            self.watch(found)
 
     async def start(self, bus: EventBus) -> None:
         """Load the open room sessions, follow new ones, and sweep every ``interval_s``."""

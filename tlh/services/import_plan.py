@@ -218,8 +218,7 @@ class _Planner:
         if not external_id:
             return None
         for found in await self.store.find(Appointment, "external_id", external_id):
-            if isinstance(found, Appointment):
-                return found
+            return found
         # An exported appointment without an external id carries its own id instead.
         if external_id.startswith("apt_"):
             got = await self.store.get(Appointment, external_id)

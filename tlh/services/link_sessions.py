@@ -57,6 +57,6 @@ class LinkSessions:
             return None
         found = await self.ctx.store.find(TABLE, "hash", hash_link_token(session))
         record = found[0] if found else None
-        if not isinstance(record, LinkSession) or record.expires_at <= self.ctx.clock():
+        if record is None or record.expires_at <= self.ctx.clock():
             return None
         return record.link_id

@@ -235,7 +235,7 @@ async def revoke(
     # keeps its first revocation time.
     async with ctx.store.locked(*(record_key(JoinLink, i) for i in ids)):
         stored = [await ctx.store.get(JoinLink, i) for i in ids]
-        live = [k for k in stored if isinstance(k, JoinLink) and k.revoked_at is None]
+        live = [k for k in stored if k is not None and k.revoked_at is None]
         if live:
             await ctx.store.commit(
                 [Put(msgspec.structs.replace(k, revoked_at=now)) for k in live],
@@ -285,7 +285,7 @@ async def find_by_token(ctx: Context, token: object) -> JoinLink | None:
         return None
     found = await ctx.store.find(JoinLink, "token_hash", hash_link_token(token))
     link = found[0] if found else None
-    return link if isinstance(link, JoinLink) else None
+    return link
 
 
 async def appointment_of(ctx: Context, link: JoinLink) -> Appointment | None:

@@ -209,7 +209,7 @@ class OutboxWorker:
         stuck = [
             m
             for m in await self.ctx.store.find(Message, "status", MessageStatus.SENDING)
-            if isinstance(m, Message) and m.id not in self._pending
+            if m.id not in self._pending
         ]
         failed = [
             msgspec.structs.replace(
@@ -275,8 +275,7 @@ class OutboxWorker:
             (
                 m
                 for m in await self.ctx.store.find(Message, "status", MessageStatus.QUEUED)
-                if isinstance(m, Message)
-                and (
+                if (
                     m.next_attempt_at <= now
                     # The transport works again: its backed-off messages need not wait.
                     or (m.attempts > 0 and m.channel in self._recovered)

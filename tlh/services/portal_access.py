@@ -125,8 +125,6 @@ async def access_list(ctx: Context, actor: Actor, sessions: PortalSessions) -> l
     auth.require_role(actor, *WRITERS)
     rows: list[PortalAccess] = []
     for client in await ctx.store.all(Client):
-        if not isinstance(client, Client):
-            continue
         people: list[tuple[Client | Contact, str | None]] = []
         if client.portal and (client.email or client.phone):
             people.append((client, None))

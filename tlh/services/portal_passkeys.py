@@ -123,8 +123,7 @@ class PortalPasskeys:
         for person_id in person.ids:
             for field in _PERSON_FIELDS:
                 for record in await ctx.store.find(TABLE, field, person_id):
-                    if isinstance(record, PortalPasskey):
-                        found[record.id] = record
+                    found[record.id] = record
         return sorted(found.values(), key=lambda r: (r.created_at, r.id))
 
     # -- adding a passkey (signed in) --
@@ -319,8 +318,7 @@ async def remove_for(ctx: Context, actor: Actor, person_ids: Iterable[str]) -> i
     for person_id in wanted:
         for field in _PERSON_FIELDS:
             for record in await ctx.store.find(TABLE, field, person_id):
-                if isinstance(record, PortalPasskey):
-                    records[record.id] = record
+                records[record.id] = record
     if records:
         await ctx.store.commit(
             [Delete(TABLE, i) for i in records],

@@ -110,8 +110,6 @@ async def find_person(ctx: Context, channel: MessageChannel, address: str) -> Pe
     own: list[Client] = []
     contacts: list[tuple[str, str]] = []
     for record in await ctx.store.all(Client):
-        if not isinstance(record, Client):
-            continue
         if record.portal and getattr(record, field) == address:
             own.append(record)
         contacts += [

@@ -42,7 +42,7 @@ async def _theirs(ctx: Context, principal: Principal, now: datetime) -> list[App
     found: dict[str, Appointment] = {}
     for client_id in principal.client_ids:
         for appt in await ctx.store.find(Appointment, "client_ids", client_id):
-            if not isinstance(appt, Appointment) or appt.kind is not Kind.APPOINTMENT:
+            if appt.kind is not Kind.APPOINTMENT:
                 continue
             last = max(appt.end, join_window(appt, policy).closes)
             if appt.modality is not Modality.TELEHEALTH:

@@ -56,11 +56,10 @@ async def outbox_of(ctx: Context, appointment_id: str) -> tuple[set[str], dateti
     keys: set[str] = set()
     invited: datetime | None = None
     for message in await ctx.store.find(Message, "appointment_id", appointment_id):
-        if isinstance(message, Message):
-            keys.add(message.idempotency_key)
-            keys.add(message.idempotency_key.partition(KEY_SEPARATOR)[0])
-            if message.kind in INVITING and message.link_id is not None:
-                invited = max(invited or message.created_at, message.created_at)
+        keys.add(message.idempotency_key)
+        keys.add(message.idempotency_key.partition(KEY_SEPARATOR)[0])
+        if message.kind in INVITING and message.link_id is not None:
+            invited = max(invited or message.created_at, message.created_at)
     return keys, invited
 
 

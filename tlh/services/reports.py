@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 import msgspec
 
-from tlh.domain.models import Appointment, Kind, Role, Staff
+from tlh.domain.models import Appointment, Kind, Role
 from tlh.domain.reports import AttendanceRow, SessionRow, attendance_rows, session_rows
 from tlh.domain.sessions import SessionSegment
 from tlh.domain.timeutil import check_year, local_day_bounds, zone
@@ -63,7 +63,7 @@ async def _clinician(ctx: Context, actor: Actor, ref: str | None) -> str | None:
             staff = await find_staff(ctx, ref)
         except NotFound:
             raise BadRequest(f"no clinician has the id or email {shown(ref)}") from None
-        if not isinstance(staff, Staff) or not staff.is_clinician:
+        if not staff.is_clinician:
             raise BadRequest(f"no clinician has the id or email {shown(ref)}")
         clinician_id = staff.id
     if actor.role is Role.CLINICIAN:
@@ -79,7 +79,7 @@ async def _segments(ctx: Context, clinician_id: str | None) -> list[SessionSegme
         if clinician_id
         else await ctx.store.all(SessionSegment)
     )
-    return [s for s in found if isinstance(s, SessionSegment) and not s.self_test]
+    return [s for s in found if not s.self_test]
 
 
 async def _audit(ctx: Context, actor: Actor, action: str, client_ids: Sequence[str]) -> None:

@@ -102,7 +102,7 @@ async def list_segments(
         found = await ctx.store.find(SessionSegment, "clinician_id", clinician_id)
     else:
         found = await ctx.store.all(SessionSegment)
-    segments = [s for s in found if isinstance(s, SessionSegment) and first <= s.started_at < last]
+    segments = [s for s in found if first <= s.started_at < last]
     mine = await scope.visible_segments(ctx, actor, segments)
     return sorted(mine, key=lambda s: (s.started_at, s.id))
 
@@ -201,8 +201,8 @@ async def _update(
     and the relay flag come from different sockets at once: none may undo another);
     ``audit`` is recorded when it changes."""
 
-    def apply(found: object) -> SessionSegment:
-        if not isinstance(found, SessionSegment):
+    def apply(found: SessionSegment | None) -> SessionSegment:
+        if found is None:
             raise NotFound(f"no session {session_id}")
         return change(found)
 

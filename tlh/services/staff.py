@@ -23,7 +23,7 @@ async def find_staff(ctx: Context, ref: str) -> Staff:
     if record is None and "@" in ref:
         matches = await ctx.store.find(Staff, "email", ref.strip().lower())
         record = matches[0] if matches else None
-    if not isinstance(record, Staff):
+    if record is None:
         # Staff ids and work emails are not patients' data: saying which one helps.
         raise NotFound(f"no staff member has the id or email {shown(ref)}")
     return record
@@ -69,8 +69,8 @@ async def _change_staff(
     """Apply ``changes`` to the staff member as stored now (concurrent changes all land)."""
     now = ctx.clock()
 
-    def apply(found: object) -> Staff:
-        if not isinstance(found, Staff):
+    def apply(found: Staff | None) -> Staff:
+        if found is None:
             raise NotFound("no staff member with that id or email")
         return msgspec.structs.replace(found, **changes, updated_at=now)
 

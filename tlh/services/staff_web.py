@@ -97,11 +97,10 @@ class StaffWeb:
         self._store = store
         now = self.clock()
         for record in await store.all(TABLE):
-            if isinstance(record, StaffPageSession):
-                grant = LoginGrant(
-                    record.staff_id, record.token_hash, record.role, record.appointment_id
-                )
-                self._sessions[record.hash] = _Session(grant, now, record.id)
+            grant = LoginGrant(
+                record.staff_id, record.token_hash, record.role, record.appointment_id
+            )
+            self._sessions[record.hash] = _Session(grant, now, record.id)
         return len(self._sessions)
 
     # -- one-time login tokens --------------------------------------------------

@@ -39,9 +39,9 @@ async def grant(ctx: Context, actor: Actor, appointment_id: str, clinician_id: s
     before = found
     now = ctx.clock()
 
-    def add(current: object) -> Appointment:
+    def add(current: Appointment | None) -> Appointment:
         nonlocal before
-        if not isinstance(current, Appointment):
+        if current is None:
             raise NotFound(f"no appointment {appointment_id}")
         before = current
         if clinician_id in current.clinician_ids:
