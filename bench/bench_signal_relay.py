@@ -49,7 +49,7 @@ Trip = Callable[[int], Awaitable[None]]
 async def clinician_token(data_dir: Path, clinician_id: str) -> str:
     async with local_context(data_dir) as ctx:
         staff = await ctx.store.get(Staff, clinician_id)
-        assert isinstance(staff, Staff)
+        assert staff is not None
         token, ops = await auth.issue_token(ctx, staff)
         await seed_store(ctx.store, ops)
     return token

@@ -98,7 +98,7 @@ async def main() -> None:
         checkpoints = 0
         for _ in range(3000):
             old = await store.get(Appointment, rnd.choice(ids))
-            assert isinstance(old, Appointment)
+            assert old is not None
             new = msgspec.structs.replace(
                 old, status=Status.CONFIRMED, updated_at=datetime.now(UTC)
             )

@@ -21,11 +21,7 @@ from .portal_helpers import ask_code, code_sent, headers, me, sign_in, signed_in
 
 async def _portal_codes(practice: Practice) -> list[Message]:
     store = practice.client.app[STORE]
-    return [
-        m
-        for m in await store.all(Message)
-        if isinstance(m, Message) and m.kind is MessageKind.PORTAL_CODE
-    ]
+    return [m for m in await store.all(Message) if m.kind is MessageKind.PORTAL_CODE]
 
 
 async def _audit_actions(practice: Practice) -> list[str]:

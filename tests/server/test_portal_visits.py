@@ -120,9 +120,7 @@ async def test_a_caregiver_sees_and_joins_for_their_client_only(practice: Practi
     joined = await _join(practice, cookie, mine["id"])
     assert joined.status == 201
     link = next(
-        x
-        for x in await practice.client.app[STORE].all(JoinLink)
-        if isinstance(x, JoinLink) and x.channel is Channel.PORTAL
+        x for x in await practice.client.app[STORE].all(JoinLink) if x.channel is Channel.PORTAL
     )
     assert (link.participant.value, link.contact_id) == ("contact", contact["id"])
 

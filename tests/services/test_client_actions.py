@@ -99,16 +99,12 @@ async def _seed(ctx: Context, *appts: Appointment) -> None:
 
 async def _status(ctx: Context, appt_id: str) -> Status:
     found = await ctx.store.get(Appointment, appt_id)
-    assert isinstance(found, Appointment)
+    assert found is not None
     return found.status
 
 
 async def _messages(ctx: Context, appt_id: str) -> list[Message]:
-    return [
-        m
-        for m in await ctx.store.find(Message, "appointment_id", appt_id)
-        if isinstance(m, Message)
-    ]
+    return list(await ctx.store.find(Message, "appointment_id", appt_id))
 
 
 async def test_confirm_sets_the_status_the_start_gate_needs_audited_as_the_client(
@@ -146,7 +142,7 @@ async def test_a_cancel_well_ahead_is_cancelled_and_the_usual_message_goes(ctx: 
     [told] = await _messages(ctx, "apt_1")
     assert (told.kind, told.to) == (MessageKind.CANCELLATION, "ana@example.com")
     link = await ctx.store.get(JoinLink, "lnk_apt_1")
-    assert isinstance(link, JoinLink)
+    assert link is not None
     assert link.revoked_at == NOW  # the join link no longer admits anyone
     data = ctx.events.published[-1]  # type: ignore[attr-defined]
     assert data[0] == "appointment.cancelled"
@@ -215,7 +211,7 @@ async def test_a_caregiver_acts_for_their_client_only(ctx: Context) -> None:
 
 async def _link(ctx: Context, appt_id: str, action: LinkAction) -> ActionLink:
     found = await ctx.store.get(ActionLink, f"act_{action.value}_{appt_id}")
-    assert isinstance(found, ActionLink)
+    assert found is not None
     return found
 
 

@@ -44,7 +44,7 @@ def generated_rows(n: int) -> bytes:
 async def test_ten_thousand_rows_plan_whole(store: Repository) -> None:
     data = generated_rows(10_000)
     policy = await store.get(Policy, POLICY_ID)
-    assert isinstance(policy, Policy)
+    assert policy is not None
     rows = read_table(data, "csv")
     plan = await plan_import(rows, store, policy, NOW)
     assert plan.rejected == 0, plan.errors[:3]
@@ -54,7 +54,7 @@ async def test_ten_thousand_rows_plan_whole(store: Repository) -> None:
 
 async def test_too_many_rows_is_refused_before_any_work(store: Repository) -> None:
     policy = await store.get(Policy, POLICY_ID)
-    assert isinstance(policy, Policy)
+    assert policy is not None
     rows = [TableRow(n + 2, {}) for n in range(MAX_ROWS + 1)]
     with pytest.raises(TooLarge, match="the file has 100,001 rows; the limit is 100,000"):
         await plan_import(rows, store, policy, NOW)

@@ -30,13 +30,13 @@ LATER = "2026-12-01T09:00"
 async def telehealth_on(ctx: Context) -> None:
     """Dr Doc sees clients by video (the seeded practice has telehealth off for staff)."""
     doc = await ctx.store.get(Staff, "stf_doc")
-    assert isinstance(doc, Staff)
+    assert doc is not None
     await seed(ctx.store, [Put(msgspec.structs.replace(doc, telehealth=True))])
 
 
 async def set_policy(ctx: Context, **changes: object) -> None:
     policy = await ctx.store.get(Policy, POLICY_ID)
-    assert isinstance(policy, Policy)
+    assert policy is not None
     await seed(ctx.store, [Put(msgspec.structs.replace(policy, **changes))])
 
 
@@ -47,21 +47,17 @@ def video(start: str, external_id: str = "e1", **cells: str) -> dict[str, str]:
 
 
 async def messages(ctx: Context) -> list[Message]:
-    found = [m for m in await ctx.store.all(Message) if isinstance(m, Message)]
+    found = list(await ctx.store.all(Message))
     return sorted(found, key=lambda m: (m.created_at, m.kind))
 
 
 async def links(ctx: Context, appt_id: str) -> list[JoinLink]:
-    return [
-        k
-        for k in await ctx.store.find(JoinLink, "appointment_id", appt_id)
-        if isinstance(k, JoinLink)
-    ]
+    return list(await ctx.store.find(JoinLink, "appointment_id", appt_id))
 
 
 async def stored(ctx: Context, appt_id: str) -> Appointment:
     found = await ctx.store.get(Appointment, appt_id)
-    assert isinstance(found, Appointment)
+    assert found is not None
     return found
 
 

@@ -92,7 +92,7 @@ def bus(ctx: Context) -> RecordingBus:
 
 async def stored(ctx: Context, id: str) -> Message:
     found = await ctx.store.get(Message, id)
-    assert isinstance(found, Message)
+    assert found is not None
     return found
 
 

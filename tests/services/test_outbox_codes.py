@@ -53,7 +53,7 @@ def _code(message: Message) -> str:
 
 async def _stored(ctx: Context) -> list[Message]:
     return sorted(
-        (m for m in await ctx.store.all(Message) if isinstance(m, Message)),
+        await ctx.store.all(Message),
         key=lambda m: (m.created_at, m.id),
     )
 

@@ -107,7 +107,7 @@ async def test_each_attempt_sends_a_working_link_and_none_is_stored(octx: Contex
     assert second in (sent.ics or "").replace("\r\n ", "")  # refilled across the fold
     assert all(len(line) <= 75 for line in (sent.ics or "").split("\r\n"))
     stored = await octx.store.get(Message, "msg_0001")
-    assert isinstance(stored, Message)
+    assert stored is not None
     assert stored.status is MessageStatus.SENT
     assert TOKEN_PLACEHOLDER in stored.text  # the outbox keeps no live link
     assert second not in msgspec.json.encode(stored).decode()
@@ -121,7 +121,7 @@ async def test_a_message_whose_link_was_revoked_is_not_sent(octx: Context) -> No
     try:
         await enqueue(octx, ADMIN, [_invitation()])
         async with asyncio.timeout(5):
-            while not isinstance(m := await octx.store.get(Message, "msg_0001"), Message) or (
+            while (m := await octx.store.get(Message, "msg_0001")) is None or (
                 m.status is MessageStatus.QUEUED
             ):
                 await asyncio.sleep(0.01)  # the worker runs on this loop
@@ -130,7 +130,7 @@ async def test_a_message_whose_link_was_revoked_is_not_sent(octx: Context) -> No
     assert transport.got == []
     assert (m.status, m.last_error) == (MessageStatus.SKIPPED, LINK_REVOKED)
     stored = await octx.store.get(JoinLink, "lnk_1")
-    assert isinstance(stored, JoinLink)
+    assert stored is not None
     assert stored.token_hash == ""
 
 

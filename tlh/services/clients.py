@@ -221,9 +221,7 @@ async def list_clients(
     """All clients, or those matching ``query`` (name, email, phone, external id); a
     clinician's own only."""
     auth.require_role(actor, *READERS)
-    clients = await scope.visible_clients(
-        ctx, actor, (c for c in await ctx.store.all(Client)), rooms
-    )
+    clients = await scope.visible_clients(ctx, actor, await ctx.store.all(Client), rooms)
     if query:
         needle = query.strip().casefold()
         digits = "".join(ch for ch in needle if ch.isdigit())

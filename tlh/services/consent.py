@@ -274,7 +274,7 @@ async def status(
         clients = [await load_client(ctx, client_id)]
         await scope.check_client(ctx, actor, client_id, rooms)
     else:
-        everyone = (c for c in await ctx.store.all(Client))
+        everyone = await ctx.store.all(Client)
         clients = sorted(
             await scope.visible_clients(ctx, actor, everyone, rooms), key=lambda c: c.id
         )
@@ -310,7 +310,7 @@ async def export(ctx: Context, actor: Actor, fmt: Literal["csv", "json"]) -> byt
     """The whole ledger (audited); CSV leaves the signature images out."""
     auth.require_role(actor, Role.ADMIN)
     records: Sequence[ConsentRecord] = sorted(
-        (r for r in await ctx.store.all(ConsentRecord)),
+        await ctx.store.all(ConsentRecord),
         key=lambda r: (r.at, r.id),
     )
     await ctx.audit.append_many(actor, "consent.export", sorted({r.client_id for r in records}))

@@ -132,4 +132,4 @@ async def disable_staff(ctx: Context, actor: Actor, ref: str) -> Staff:
 
 
 async def list_staff(ctx: Context) -> list[Staff]:
-    return sorted((s for s in await ctx.store.all(Staff)), key=lambda s: s.email)
+    return sorted(await ctx.store.all(Staff), key=lambda s: s.email)
