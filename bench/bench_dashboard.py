@@ -65,7 +65,7 @@ async def seed(data_dir: Path, count: int) -> tuple[str, str]:
     Returns the admin's and the clinician's tokens."""
     admin_token = await init_practice(data_dir, "Bench Practice", TZ, "a@example.org")
     async with local_context(data_dir) as ctx:
-        admin = staff.find_staff(ctx, "a@example.org")
+        admin = await staff.find_staff(ctx, "a@example.org")
         actor = Actor(kind="staff", id=admin.id, role=admin.role, source="bench")
         new = NewStaff(email=CLINICIAN, name="Dr Lee", role=Role.CLINICIAN, telehealth=True)
         lee, token = await staff.add_staff(ctx, actor, new)
@@ -80,7 +80,7 @@ async def seed(data_dir: Path, count: int) -> tuple[str, str]:
                 client_ids=(person.id,), duration_min=5, created_at=now, updated_at=now,
                 start=(midnight + timedelta(minutes=7 * n)).astimezone(ZoneInfo("UTC")),
             )  # fmt: skip
-            ops += [Put("clients", person), Put("appointments", appt)]
+            ops += [Put(person), Put(appt)]
         await seed_store(ctx.store, ops)
     return admin_token, token
 

@@ -92,9 +92,9 @@ async def seed(data_dir: Path, days: list[datetime], count: int) -> str:
             for day in days
             for n in range(count)
         ]
-        await seed_store(ctx.store, [Put("staff", s) for s in clinicians])
-        await seed_store(ctx.store, [Put("clients", c) for c in clients])
-        await seed_store(ctx.store, [Put("appointments", a) for a in appts])
+        await seed_store(ctx.store, [Put(s) for s in clinicians])
+        await seed_store(ctx.store, [Put(c) for c in clients])
+        await seed_store(ctx.store, [Put(a) for a in appts])
     return token
 
 

@@ -170,7 +170,7 @@ async def run(count: int, outage_s: float, workdir: Path, name: str) -> None:
             await worker.close()
     finally:
         await server.stop()  # never leave the child behind
-    failed = [e for e in ctx.store.all("messages") if e.status != "sent"]  # type: ignore[attr-defined]
+    failed = [e for e in await ctx.store.all(Message) if e.status != "sent"]  # type: ignore[attr-defined]
     ids = Counter(mid for _, mid in server.accepted)
     dupes = sum(n - 1 for n in ids.values() if n > 1)
     last = max(at for at, _ in server.accepted)

@@ -54,7 +54,7 @@ async def seed(data_dir: Path, count: int) -> None:
             )
             for n in range(count)
         ]
-        await seed_store(ctx.store, [Put("clients", c) for c in clients])
+        await seed_store(ctx.store, [Put(c) for c in clients])
 
 
 def pct(values: list[float], p: float) -> float:

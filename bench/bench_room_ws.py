@@ -68,7 +68,7 @@ async def seed(data_dir: Path, count: int, clients_per_appt: int = 1) -> tuple[s
                   role=Role.CLINICIAN, telehealth=True, created_at=now, updated_at=now)
             for n in range(-(-count // PER_CLINICIAN))
         ]  # fmt: skip
-        ops: list[Put] = [Put("policy", policy), *(Put("staff", s) for s in staff)]
+        ops: list[Put] = [Put(policy), *(Put(s) for s in staff)]
         made: list[Any] = []
         start = (now + timedelta(minutes=5)).replace(microsecond=0)
         for n in range(count):
@@ -82,10 +82,10 @@ async def seed(data_dir: Path, count: int, clients_per_appt: int = 1) -> tuple[s
                 client_ids=tuple(c.id for c in people), start=start, duration_min=50,
                 created_at=now, updated_at=now,
             )  # fmt: skip
-            ops += [Put("clients", c) for c in people] + [Put("appointments", appt)]
+            ops += [Put(c) for c in people] + [Put(appt)]
             for person in people:
                 new = links.join_link(ctx, SYSTEM, appt, Channel.COPY, client_id=person.id)
-                ops.append(Put("links", new.link))
+                ops.append(Put(new.link))
                 made.append((new.token, appt.id, appt.clinician_ids[0]))
         await seed_store(ctx.store, ops)
     return token, made

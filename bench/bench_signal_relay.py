@@ -48,9 +48,9 @@ Trip = Callable[[int], Awaitable[None]]
 
 async def clinician_token(data_dir: Path, clinician_id: str) -> str:
     async with local_context(data_dir) as ctx:
-        staff = ctx.store.get("staff", clinician_id)
-        assert isinstance(staff, Staff)
-        token, ops = auth.issue_token(ctx, staff)
+        staff = await ctx.store.get(Staff, clinician_id)
+        assert staff is not None
+        token, ops = await auth.issue_token(ctx, staff)
         await seed_store(ctx.store, ops)
     return token
 

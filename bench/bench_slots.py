@@ -83,9 +83,7 @@ async def seed(data_dir: Path, total: int) -> str:
         now = ctx.clock()
         today = now.astimezone(tz).date()
         ops: list[Op] = [
-            Put(
-                "policy",
-                Policy(
+            Put(Policy(
                     practice_name="Bench Practice", timezone=TZ,
                     self_scheduling=SelfScheduling.CLIENTS,
                 ),
@@ -94,26 +92,24 @@ async def seed(data_dir: Path, total: int) -> str:
         staff = [f"stf_bench{i:02d}" for i in range(CLINICIANS)]
         for i, sid in enumerate(staff):
             ops.append(
-                Put(
-                    "staff",
-                    Staff(
+                Put(Staff(
                         id=sid, email=f"c{i}@example.org", name=f"Dr {i}", role=Role.CLINICIAN,
                         telehealth=True, created_at=now, updated_at=now,
                     ),
                 )
             )  # fmt: skip
             for day in range(5):
-                ops.append(Put("availability", AvailabilityBlock(
+                ops.append(Put(AvailabilityBlock(
                     id=f"avl_{sid}_{day}", clinician_id=sid, weekday=day,
                     start_local="09:00", end_local="17:00", mode=AvailabilityMode.BOTH,
                 )))  # fmt: skip
-            ops.append(Put("availability", AvailabilityBlock(
+            ops.append(Put(AvailabilityBlock(
                 id=f"avl_{sid}_5", clinician_id=sid, weekday=5, start_local="09:00",
                 end_local="13:00", mode=AvailabilityMode.TELEHEALTH_ONLY,
             )))  # fmt: skip
         clients = [f"cli_bench{i:04d}" for i in range(CLIENTS)]
         ops += [
-            Put("clients", Client(id=c, name=f"Client {i}", created_at=now, updated_at=now))
+            Put(Client(id=c, name=f"Client {i}", created_at=now, updated_at=now))
             for i, c in enumerate(clients)
         ]
         await seed_store(ctx.store, ops)
@@ -130,7 +126,7 @@ async def seed(data_dir: Path, total: int) -> str:
                                 minutes=GRID[k]
                             )
                             n += 1
-                            batch.append(Put("appointments", Appointment(
+                            batch.append(Put(Appointment(
                                 id=f"apt_bench{n:07d}", clinician_ids=(sid,),
                                 client_ids=(clients[n % CLIENTS],),
                                 modality=Modality.TELEHEALTH if n % 2 else Modality.IN_PERSON,
@@ -143,7 +139,6 @@ async def seed(data_dir: Path, total: int) -> str:
             await seed_store(ctx.store, batch)
         vacations: list[Op] = [
             Put(
-                "appointments",
                 Appointment(
                     id=f"apt_vac{i:02d}",
                     kind=Kind.VACATION,
@@ -172,14 +167,14 @@ async def service_case(data_dir: Path, runs: int) -> dict[str, list[float]]:
         for _ in range(runs):
             memo.cache_clear()  # cold: every clinician computed afresh
             started = time.perf_counter()
-            slots.list_slots(ctx, admin, from_=today.isoformat(), to=last)
+            await slots.list_slots(ctx, admin, from_=today.isoformat(), to=last)
             out["cold"].append((time.perf_counter() - started) * 1000)
             started = time.perf_counter()
-            found = slots.list_slots(ctx, admin, from_=today.isoformat(), to=last)
+            found = await slots.list_slots(ctx, admin, from_=today.isoformat(), to=last)
             out["all"].append((time.perf_counter() - started) * 1000)
             out["count"].append(float(len(found)))
             started = time.perf_counter()
-            slots.list_slots(
+            await slots.list_slots(
                 ctx, admin, clinician=["c7@example.org"], from_=today.isoformat(), to=last
             )
             out["one"].append((time.perf_counter() - started) * 1000)

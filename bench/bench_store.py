@@ -77,7 +77,7 @@ async def main() -> None:
         for k in range(3):
             floors.append(floor_write(Path(tmp) / f"floor{k}.json", docs))
             t = time.perf_counter()
-            await seed_store(store, [Put("appointments", a) for a in batch])
+            await seed_store(store, [Put(a) for a in batch])
             commits.append(time.perf_counter() - t)
         f, c = min(floors), min(commits)
         print(
@@ -88,22 +88,22 @@ async def main() -> None:
         # 100,000 in history
         for k in range(9):
             history = make_appointments(10_000, f"h{k}_", rnd)
-            await seed_store(store, [Put("appointments", a) for a in history])
+            await seed_store(store, [Put(a) for a in history])
         await store.checkpoint()
-        total = store.count("appointments")
+        total = await store.count(Appointment)
 
         # (b) single status-change commits while checkpoints happen
-        ids = [a.id for a in store.all("appointments")]  # type: ignore[attr-defined]
+        ids = [a.id for a in await store.all(Appointment)]  # type: ignore[attr-defined]
         lat = []
         checkpoints = 0
         for _ in range(3000):
-            old = store.get("appointments", rnd.choice(ids))
-            assert isinstance(old, Appointment)
+            old = await store.get(Appointment, rnd.choice(ids))
+            assert old is not None
             new = msgspec.structs.replace(
                 old, status=Status.CONFIRMED, updated_at=datetime.now(UTC)
             )
             t = time.perf_counter()
-            await seed_store(store, [Put("appointments", new)])
+            await seed_store(store, [Put(new)])
             lat.append(time.perf_counter() - t)
             task = store._checkpoint_task
             if task is not None and not task.done() and getattr(task, "_counted", False) is False:
@@ -121,7 +121,9 @@ async def main() -> None:
         runs = 2000
         t = time.perf_counter()
         for i in range(runs):
-            found = store.appointments_between(day, day + timedelta(days=1), CLINICIANS[i % 20])
+            found = await store.appointments_between(
+                day, day + timedelta(days=1), CLINICIANS[i % 20]
+            )
         per = (time.perf_counter() - t) / runs
         print(
             f"(c) clinician's day among {total:,}: {per * 1e6:.1f} us per query "
@@ -137,7 +139,7 @@ async def main() -> None:
         await store.open()
         opened = time.perf_counter() - t
         print(
-            f"(d) open {store.count('appointments'):,} appointments: {opened * 1000:.0f} ms "
+            f"(d) open {await store.count(Appointment):,} appointments: {opened * 1000:.0f} ms "
             f"(close with final checkpoint: {closed * 1000:.0f} ms)"
         )
         await store.close()

@@ -82,11 +82,11 @@ async def _seed(data_dir: Path, language: str | None) -> str:
             created_at=NOW,
             updated_at=NOW,
         )
-        ops = [Put("policy", policy), Put("staff", lee), Put("clients", ana), Put("clients", tex)]
-        ops += [Put("appointments", _appt(a, "cli_ana")) for a in HOURS if a != "apt_text"]
-        ops.append(Put("appointments", _appt("apt_text", "cli_tex")))
+        ops = [Put(policy), Put(lee), Put(ana), Put(tex)]
+        ops += [Put(_appt(a, "cli_ana")) for a in HOURS if a != "apt_text"]
+        ops.append(Put(_appt("apt_text", "cli_tex")))
         await seed(ctx.store, ops)
-        assert isinstance(ctx.store.get("policy", POLICY_ID), Policy)
+        assert await ctx.store.get(Policy, POLICY_ID) is not None
     return token
 
 

@@ -22,17 +22,16 @@ async def audited_when(
     """``audited(ctx)`` once it holds ``entry`` (written by a task still running), or
     fail after ``timeout``."""
     async with asyncio.timeout(timeout):
-        while entry not in (found := audited(ctx)):
-            await ctx.store.audit.barrier()  # type: ignore[attr-defined]
+        while entry not in (found := await audited(ctx)):
+            await ctx.store.audit.barrier()
             await asyncio.sleep(0.005)  # the writing task may not have queued it yet
     return found
 
 
-def audited(ctx: Context) -> list[tuple[str, str, str]]:
+async def audited(ctx: Context) -> list[tuple[str, str, str]]:
     """``(actor id, action, target)`` of every audit entry but the seeds', oldest first."""
-    log = ctx.store.audit  # type: ignore[attr-defined]
     return [
         (e["actor"]["id"], e["action"], e["target"])
-        for e in log.read()
+        for e in await ctx.store.audit.read()
         if e["action"] != "test.seed"
     ]

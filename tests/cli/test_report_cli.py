@@ -64,9 +64,7 @@ def seeded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Seeded]:
             participants=(joined,),
         )
         store = server.app[CTX].store
-        asyncio.run_coroutine_threadsafe(
-            seed(store, [Put("sessions", segment)]), server.loop
-        ).result(10)
+        asyncio.run_coroutine_threadsafe(seed(store, [Put(segment)]), server.loop).result(10)
         yield Seeded(live, booked)
     finally:
         server.stop()

@@ -25,6 +25,7 @@ import aiohttp
 import pytest
 
 from tlh.domain.consent import ConsentDecision, ConsentRecord
+from tlh.domain.models import Client
 from tlh.services.bootstrap import local_context
 from tlh.services.context import SYSTEM
 from tlh.store.base import Put, note
@@ -141,16 +142,14 @@ async def _sign_consent(data_dir: Path, client_id: str, keys: KeySource) -> None
             decision=ConsentDecision.ACCEPTED, at=now, signed_name=NAME,
             signature_png=SIGNATURE,
         )  # fmt: skip
-        await ctx.store.commit(
-            [Put("consents", record)], audit=[note(SYSTEM, "consent.record", record.id)]
-        )
+        await ctx.store.commit([Put(record)], audit=[note(SYSTEM, "consent.record", record.id)])
 
 
 async def _client_names(data_dir: Path, keys: KeySource) -> list[str]:
     store = TinyStore(data_dir, keys=keys)
     await store.open()
     try:
-        return [c.name for c in store.all("clients")]  # type: ignore[attr-defined]
+        return [c.name for c in await store.all(Client)]  # type: ignore[attr-defined]
     finally:
         await store.close()
 
@@ -315,12 +314,12 @@ async def _fill(data_dir: Path, keys: KeySource) -> set[str]:
         ops: list[Any] = []
         for m in range(24):
             start = datetime(2025 + m // 12, m % 12 + 1, 3, 9, tzinfo=UTC)
-            ops += [Put("appointments", appt(f"apt_{m}", start=start))]
-            ops += [Put("clients", client(f"cli_{m}"))]
+            ops += [Put(appt(f"apt_{m}", start=start))]
+            ops += [Put(client(f"cli_{m}"))]
         await ctx.store.commit(ops, audit=[note(SYSTEM, "test.seed", *(o.record.id for o in ops))])
         await ctx.store.checkpoint()  # type: ignore[attr-defined]
         late = client("cli_late")
-        await ctx.store.commit([Put("clients", late)], audit=[note(SYSTEM, "test.seed", late.id)])
+        await ctx.store.commit([Put(late)], audit=[note(SYSTEM, "test.seed", late.id)])
         return {f"cli_{m}" for m in range(24)} | {"cli_late"}
 
 
@@ -328,7 +327,7 @@ async def _client_ids(data_dir: Path, keys: KeySource) -> set[str]:
     store = TinyStore(data_dir, keys=keys)
     await store.open()
     try:
-        return {c.id for c in store.all("clients")}  # type: ignore[attr-defined]
+        return {c.id for c in await store.all(Client)}  # type: ignore[attr-defined]
     finally:
         store._journal.close()  # no checkpoint: leave the dir as the kill left it
         store._dir_lock.release()

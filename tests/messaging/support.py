@@ -105,8 +105,8 @@ async def open_context(data_dir: Path, clock: Clock) -> AsyncIterator[Context]:
     store = TinyStore(data_dir)
     await store.open()
     try:
-        if store.count("policy") == 0:
-            await seed(store, [Put("policy", Policy(practice_name="Test practice"))])
+        if await store.count(Policy) == 0:
+            await seed(store, [Put(Policy(practice_name="Test practice"))])
         yield Context(store=store, audit=store.audit, events=RecordingBus(), clock=clock)
     finally:
         await store.close()

@@ -23,7 +23,7 @@ from .portal_helpers import ask_code, code_sent, sign_in
 PLACEHOLDER = "{code}"
 
 
-def _appears(code: str, practice: Practice) -> list[str]:
+async def _appears(code: str, practice: Practice) -> list[str]:
     """Where ``code`` stands as a number of its own: in a raw file of the data dir, or in
     a record read back through the store (decrypted when the dir is sealed). A fraction of
     a second in a timestamp (``.123456``) is not a code."""
@@ -31,8 +31,8 @@ def _appears(code: str, practice: Practice) -> list[str]:
     store = practice.client.app[STORE]
     found = [
         f"table {table}"
-        for table in TABLES
-        if pattern.search(msgspec.json.encode(list(store.all(table))))
+        for table, kind in TABLES.items()
+        if pattern.search(msgspec.json.encode(await store.all(kind)))
     ]
     found += [
         str(path.relative_to(practice.data_dir))
@@ -42,9 +42,9 @@ def _appears(code: str, practice: Practice) -> list[str]:
     return found
 
 
-def _stored(practice: Practice, message_id: str) -> Message:
-    message = practice.client.app[STORE].get("messages", message_id)
-    assert isinstance(message, Message)
+async def _stored(practice: Practice, message_id: str) -> Message:
+    message = await practice.client.app[STORE].get(Message, message_id)
+    assert message is not None
     return message
 
 
@@ -56,9 +56,9 @@ async def test_a_portal_code_is_delivered_but_never_stored(practice: Practice) -
         code = await code_sent(practice, sub)
     finally:
         sub.close()
-    [message] = [m for m in practice.client.app[STORE].all("messages") if isinstance(m, Message)]
-    assert _appears(code, practice) == []
-    assert PLACEHOLDER in _stored(practice, message.id).text
+    [message] = list(await practice.client.app[STORE].all(Message))
+    assert await _appears(code, practice) == []
+    assert PLACEHOLDER in (await _stored(practice, message.id)).text
     response = await sign_in(practice, "ana@example.org", code)
     assert response.status == 200
 
@@ -99,8 +99,8 @@ async def test_an_identity_code_is_delivered_but_never_stored(practice: Practice
     found = re.search(r"\b(\d{6})\b", text)
     assert found, "the delivered message carries its code"
     code = found.group(1)
-    assert _appears(code, practice) == []
-    assert PLACEHOLDER in _stored(practice, event.data["id"]).text
+    assert await _appears(code, practice) == []
+    assert PLACEHOLDER in (await _stored(practice, event.data["id"])).text
     answer = await practice.client.post(
         "/api/v1/link/identity", json={"code": code}, headers=headers
     )

@@ -64,7 +64,7 @@ async def test_date_of_birth_gates_the_page_and_is_audited_without_the_date(
     assert state["practice_name"] == "Test Practice"
     assert state["participant"] == "client"
     assert isinstance(state["ice_servers"], list)
-    assert not verified(practice.client.app, link_id, cookie)
+    assert not await verified(practice.client.app, link_id, cookie)
 
     wrong = await _answer(practice, cookie, dob="1984-07-20")
     assert wrong.status == 403
@@ -72,8 +72,8 @@ async def test_date_of_birth_gates_the_page_and_is_audited_without_the_date(
     right = await _answer(practice, cookie, dob=DOB)
     assert right.status == 204
     assert (await _state(practice, cookie))["next"] == "consent"  # no consent on file yet
-    assert verified(practice.client.app, link_id, cookie)
-    assert not verified(practice.client.app, link_id, "another-session")
+    assert await verified(practice.client.app, link_id, cookie)
+    assert not await verified(practice.client.app, link_id, "another-session")
 
     _, log = await practice.call("GET", "/api/v1/audit")
     actions = [e["action"] for e in log["items"] if e.get("target") == link_id]
@@ -131,7 +131,7 @@ async def test_a_code_sent_through_the_outbox_is_accepted_once(practice: Practic
     wrong = "000000" if code != "000000" else "111111"
     assert (await _answer(practice, cookie, code=wrong)).status == 403
     assert (await _answer(practice, cookie, code=code)).status == 204
-    assert verified(practice.client.app, link_id, cookie)
+    assert await verified(practice.client.app, link_id, cookie)
     assert (await _state(practice, cookie))["next"] == "consent"
     audit_text = "".join(p.read_text() for p in practice.data_dir.rglob("*audit*") if p.is_file())
     assert code not in audit_text
@@ -168,7 +168,7 @@ async def test_with_the_check_off_the_page_goes_straight_on(practice: Practice) 
     assert redeemed["next"] == "consent"
     state = await _state(practice, cookie)
     assert (state["next"], state["identity"]) == ("consent", "off")
-    assert verified(practice.client.app, link_id, cookie)
+    assert await verified(practice.client.app, link_id, cookie)
 
 
 async def test_the_waiting_room_socket_needs_the_identity_check_passed(

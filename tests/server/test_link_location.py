@@ -296,7 +296,7 @@ async def test_the_shared_queue_keeps_where_someone_is_from_clinicians_not_their
         valid=(now - timedelta(hours=1), now + timedelta(hours=1)),
         client_id=client_id,
     )
-    await seed(practice.client.app[STORE], [Put("links", made.link)])
+    await seed(practice.client.app[STORE], [Put(made.link)])
     cookie = await redeemed(practice, f"/j#{made.token}")
     assert (await give(practice, cookie, PLACE, PHONE_TYPED))[0] == 204
     lee_ws = await practice.client.ws_connect("/api/v1/events", headers=practice.auth("clinician"))

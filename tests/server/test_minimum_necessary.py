@@ -229,7 +229,7 @@ async def _past(practice: Practice, client_id: str, clinician_id: str, days: int
         created_at=start,
         updated_at=start,
     )
-    await seed(practice.client.app[STORE], [Put("appointments", appt)])
+    await seed(practice.client.app[STORE], [Put(appt)])
     return appt.id
 
 
@@ -400,7 +400,7 @@ async def _join_queue(practice: Practice, client_id: str) -> Peer:
         valid=(NOW - timedelta(hours=1), NOW + timedelta(hours=1)),
         client_id=client_id,
     )
-    await seed(practice.client.app[STORE], [Put("links", made.link)])
+    await seed(practice.client.app[STORE], [Put(made.link)])
     peer, status = await arrive(practice, f"/j#{made.token}")
     assert status["state"] == "waiting", status
     return peer

@@ -14,6 +14,7 @@ import msgspec
 import pytest
 
 from tlh.domain.models import Client
+from tlh.domain.passkeys import PortalPasskey
 from tlh.messaging.config import MessagingConfig
 from tlh.server.keys import PORTAL_PASSKEYS, STORE
 from tlh.services.context import SYSTEM
@@ -127,7 +128,7 @@ async def test_add_a_passkey_then_sign_in_with_it(practice: Practice) -> None:
     assert one["id"] == made["id"]
     assert one["last_used_at"] is not None
 
-    stored = list(practice.client.app[STORE].all("portal_passkeys"))
+    stored = list(await practice.client.app[STORE].all(PortalPasskey))
     assert len(stored) == 1
     assert stored[0].sign_count == 1
     assert "Ana" not in repr(stored)
@@ -179,14 +180,12 @@ async def test_a_revoked_persons_passkey_no_longer_signs_in(practice: Practice) 
         assert isinstance(record, Client)
         return msgspec.structs.replace(record, portal=False)
 
-    await store.update(
-        "clients", client_id, off, audit=[note(SYSTEM, "test.portal.off", client_id)]
-    )
+    await store.update(Client, client_id, off, audit=[note(SYSTEM, "test.portal.off", client_id)])
     await _refused(practice, await _assertion(practice, authenticator), 401, "passkey_revoked")
     # tlh portal revoke removes the person's passkeys.
     status, _ = await practice.call("POST", "/api/v1/portal/revoke", json={"client_id": client_id})
     assert status == 200
-    assert list(store.all("portal_passkeys")) == []
+    assert list(await store.all(PortalPasskey)) == []
     await _refused(practice, await _assertion(practice, authenticator), 401, "passkey_unknown")
     assert "portal.passkey.remove" in {e["action"] for e in await _audit(practice)}
 
@@ -272,7 +271,7 @@ async def test_adding_needs_a_session_and_its_own_challenge(practice: Practice) 
         practice, "POST", "/api/v1/portal/passkeys", ben, json={"credential": credential}
     )
     assert (status, body["error"]["code"]) == (401, "passkey_expired")
-    assert list(practice.client.app[STORE].all("portal_passkeys")) == []
+    assert list(await practice.client.app[STORE].all(PortalPasskey)) == []
 
 
 async def test_an_ip_address_cannot_be_a_relying_party(tmp_path: Path, aiohttp_client: Any) -> None:
@@ -307,7 +306,7 @@ async def test_a_caregiver_adds_a_passkey_and_signs_in_for_their_client(
     body = await response.json()
     assert body["kind"] == "contact"
     assert [c["id"] for c in body["clients"]] == [client_id]
-    [record] = practice.client.app[STORE].all("portal_passkeys")
+    [record] = await practice.client.app[STORE].all(PortalPasskey)
     assert record.client_id is None
     assert record.contact_client_ids == (client_id,)
 
@@ -335,4 +334,4 @@ async def test_a_family_sharing_one_address_signs_in_for_both(practice: Practice
     # Revoking the second removes the shared passkey (it stands for both).
     status, _ = await practice.call("POST", "/api/v1/portal/revoke", json={"client_id": second})
     assert status == 200
-    assert list(practice.client.app[STORE].all("portal_passkeys")) == []
+    assert list(await practice.client.app[STORE].all(PortalPasskey)) == []

@@ -8,6 +8,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from tlh.domain.live_records import PortalSession
 from tlh.domain.messages import Message, MessageKind
 from tlh.server.keys import BUS, PORTAL_CODES, PORTAL_SESSIONS, STORE
 from tlh.server.settings import Settings
@@ -18,13 +19,9 @@ from .outreach_helpers import add_client
 from .portal_helpers import ask_code, code_sent, headers, me, sign_in, signed_in
 
 
-def _portal_codes(practice: Practice) -> list[Message]:
+async def _portal_codes(practice: Practice) -> list[Message]:
     store = practice.client.app[STORE]
-    return [
-        m
-        for m in store.all("messages")
-        if isinstance(m, Message) and m.kind is MessageKind.PORTAL_CODE
-    ]
+    return [m for m in await store.all(Message) if m.kind is MessageKind.PORTAL_CODE]
 
 
 async def _audit_actions(practice: Practice) -> list[str]:
@@ -50,7 +47,7 @@ async def test_a_client_signs_in_with_the_code_sent_to_their_email(practice: Pra
     assert body["clients"] == [{"id": client_id, "name": "Ana Client", "relation": "self"}]
     assert body["notice_min"] == 10
     # Only the hash of the cookie is kept.
-    records = list(practice.client.app[STORE].all("portal_sessions"))
+    records = list(await practice.client.app[STORE].all(PortalSession))
     assert len(records) == 1
     assert cookie not in repr(records)
     assert "portal.sign_in" in await _audit_actions(practice)
@@ -81,7 +78,7 @@ async def test_an_unknown_address_gets_the_same_answer_and_nothing_is_sent(
     assert (known.status, unknown.status) == (202, 202)
     assert await known.read() == await unknown.read()
     await practice.client.app[PORTAL_CODES].aclose()  # the background sends are done
-    assert [m.to for m in _portal_codes(practice)] == ["ana@example.org"]
+    assert [m.to for m in await _portal_codes(practice)] == ["ana@example.org"]
     # A code for the unknown address fails as a wrong code does.
     failed = await sign_in(practice, "nobody@example.org", "123456")
     assert failed.status == 401
@@ -187,7 +184,7 @@ async def test_sign_out_and_sign_out_everywhere(practice: Practice) -> None:
     assert everywhere.status == 204
     assert (await me(practice, laptop)).status == 401
     assert (await me(practice, tablet)).status == 401
-    assert list(practice.client.app[STORE].all("portal_sessions")) == []
+    assert list(await practice.client.app[STORE].all(PortalSession)) == []
     assert "portal.sign_out.everywhere" in await _audit_actions(practice)
 
 
@@ -232,11 +229,11 @@ async def test_revoked_access_signs_out_and_sends_no_more_codes(practice: Practi
     )
     assert (status, done) == (200, {"sessions_ended": 1})
     assert (await me(practice, cookie)).status == 401
-    before = len(_portal_codes(practice))
+    before = len(await _portal_codes(practice))
     asked = await ask_code(practice, "ana@example.org")
     assert asked.status == 202  # the same answer as ever
     await practice.client.app[PORTAL_CODES].aclose()
-    assert len(_portal_codes(practice)) == before
+    assert len(await _portal_codes(practice)) == before
     # A clinician may not revoke or invite (admins and schedulers do).
     status, _ = await practice.call(
         "POST", "/api/v1/portal/invite", role="clinician", json={"client_id": client_id}
@@ -266,6 +263,6 @@ async def test_idle_sessions_are_swept_from_the_store_by_the_next_sign_in(
     await signed_in(practice, "ana@example.org")
     _later(practice, PORTAL_SESSIONS, 31)
     await signed_in(practice, "bo@example.org")
-    kept = list(practice.client.app[STORE].all("portal_sessions"))
+    kept = list(await practice.client.app[STORE].all(PortalSession))
     assert len(kept) == 1
     assert "portal.idle" in await _audit_actions(practice)

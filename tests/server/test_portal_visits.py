@@ -69,7 +69,7 @@ async def test_a_client_sees_upcoming_appointments_and_joins_one_in_its_window(
     assert (await redeemed.json())["next"] in ("consent", "waiting")
     links = [
         link
-        for link in practice.client.app[STORE].all("links")
+        for link in await practice.client.app[STORE].all(JoinLink)
         if isinstance(link, JoinLink) and link.channel is Channel.PORTAL
     ]
     assert [(link.client_id, link.appointment_id) for link in links] == [(client_id, soon["id"])]
@@ -120,9 +120,7 @@ async def test_a_caregiver_sees_and_joins_for_their_client_only(practice: Practi
     joined = await _join(practice, cookie, mine["id"])
     assert joined.status == 201
     link = next(
-        x
-        for x in practice.client.app[STORE].all("links")
-        if isinstance(x, JoinLink) and x.channel is Channel.PORTAL
+        x for x in await practice.client.app[STORE].all(JoinLink) if x.channel is Channel.PORTAL
     )
     assert (link.participant.value, link.contact_id) == ("contact", contact["id"])
 

@@ -22,7 +22,7 @@ LATE_EVENING = datetime(2026, 3, 3, 4, 30, tzinfo=UTC)
 
 
 async def _seed(practice: Practice, *segments: SessionSegment) -> None:
-    await seed(practice.client.app[CTX].store, [Put("sessions", s) for s in segments])
+    await seed(practice.client.app[CTX].store, [Put(s) for s in segments])
 
 
 def _segment(

@@ -35,12 +35,12 @@ def staff(id: str, email: str, role: Role = Role.CLINICIAN, active: bool = True)
 
 
 SEED: list[Op] = [
-    Put("policy", Policy(practice_name="Test practice", timezone=TZ)),
-    Put("staff", staff("stf_admin", "admin@example.com", Role.ADMIN)),
-    Put("staff", staff("stf_sched", "sched@example.com", Role.SCHEDULER)),
-    Put("staff", staff("stf_doc", "doc@example.com")),
-    Put("staff", staff("stf_other", "other@example.com")),
-    Put("staff", staff("stf_gone", "gone@example.com", active=False)),
+    Put(Policy(practice_name="Test practice", timezone=TZ)),
+    Put(staff("stf_admin", "admin@example.com", Role.ADMIN)),
+    Put(staff("stf_sched", "sched@example.com", Role.SCHEDULER)),
+    Put(staff("stf_doc", "doc@example.com")),
+    Put(staff("stf_other", "other@example.com")),
+    Put(staff("stf_gone", "gone@example.com", active=False)),
 ]
 
 

@@ -32,11 +32,11 @@ async def test_peers_see_first_names_only(ctx: Context) -> None:
     client = Client(
         id="cli_1", name="Riley Chen", contacts=(carer,), created_at=NOW, updated_at=NOW
     )
-    await seed(ctx.store, [Put("clients", client)])
-    assert call_label(ctx, _entry(client_id="cli_1")) == "Riley"
+    await seed(ctx.store, [Put(client)])
+    assert await call_label(ctx, _entry(client_id="cli_1")) == "Riley"
     contact = _entry(client_id="cli_1", contact_id="con_1", participant=ParticipantKind.CONTACT)
-    assert call_label(ctx, contact) == "Mei"
+    assert await call_label(ctx, contact) == "Mei"
     gone = _entry(client_id="cli_1", contact_id="con_9", participant=ParticipantKind.CONTACT)
-    assert call_label(ctx, gone) == "Caregiver of Riley"
+    assert await call_label(ctx, gone) == "Caregiver of Riley"
     guest = _entry(participant=ParticipantKind.GUEST, display_name="Sam G.")
-    assert call_label(ctx, guest) == "Sam G."
+    assert await call_label(ctx, guest) == "Sam G."

@@ -90,23 +90,21 @@ CARER_ACTS = person_actor("cli_ana", "con_carer")
 
 
 async def _seed(ctx: Context, *appts: Appointment) -> None:
-    ops: list[Put] = [Put("clients", ANA), Put("clients", BO)]
+    ops: list[Put] = [Put(ANA), Put(BO)]
     for appt in appts:
-        ops += [Put("appointments", appt), Put("links", _join(appt))]
-        ops += [Put("action_links", _action(appt, a)) for a in LinkAction]
+        ops += [Put(appt), Put(_join(appt))]
+        ops += [Put(_action(appt, a)) for a in LinkAction]
     await seed(ctx.store, ops)
 
 
-def _status(ctx: Context, appt_id: str) -> Status:
-    found = ctx.store.get("appointments", appt_id)
-    assert isinstance(found, Appointment)
+async def _status(ctx: Context, appt_id: str) -> Status:
+    found = await ctx.store.get(Appointment, appt_id)
+    assert found is not None
     return found.status
 
 
-def _messages(ctx: Context, appt_id: str) -> list[Message]:
-    return [
-        m for m in ctx.store.find("messages", "appointment_id", appt_id) if isinstance(m, Message)
-    ]
+async def _messages(ctx: Context, appt_id: str) -> list[Message]:
+    return list(await ctx.store.find(Message, "appointment_id", appt_id))
 
 
 async def test_confirm_sets_the_status_the_start_gate_needs_audited_as_the_client(
@@ -116,9 +114,11 @@ async def test_confirm_sets_the_status_the_start_gate_needs_audited_as_the_clien
     updated = await client_actions.confirm(ctx, ANA_ACTS, "apt_1")
     assert updated.status is Status.CONFIRMED
     assert Status.CONFIRMED in ctx.policy().start_statuses
-    assert _status(ctx, "apt_1") is Status.CONFIRMED
-    assert ("cli_ana", "appointment.status.confirmed", "apt_1") in audited(ctx)
-    [entry] = [e for e in ctx.store.audit.read() if e["action"] == "appointment.status.confirmed"]  # type: ignore[attr-defined]
+    assert await _status(ctx, "apt_1") is Status.CONFIRMED
+    assert ("cli_ana", "appointment.status.confirmed", "apt_1") in await audited(ctx)
+    [entry] = [
+        e for e in await ctx.store.audit.read() if e["action"] == "appointment.status.confirmed"
+    ]
     assert entry["actor"]["kind"] == "client"
     assert entry["source"] == "203.0.113.9"
     events = ctx.events.published  # type: ignore[attr-defined]
@@ -139,10 +139,10 @@ async def test_a_cancel_well_ahead_is_cancelled_and_the_usual_message_goes(ctx: 
     await _seed(ctx, _appt("apt_1", 48))
     updated = await client_actions.client_cancel(ctx, ANA_ACTS, "apt_1")
     assert updated.status is Status.CANCELLED
-    [told] = _messages(ctx, "apt_1")
+    [told] = await _messages(ctx, "apt_1")
     assert (told.kind, told.to) == (MessageKind.CANCELLATION, "ana@example.com")
-    link = ctx.store.get("links", "lnk_apt_1")
-    assert isinstance(link, JoinLink)
+    link = await ctx.store.get(JoinLink, "lnk_apt_1")
+    assert link is not None
     assert link.revoked_at == NOW  # the join link no longer admits anyone
     data = ctx.events.published[-1]  # type: ignore[attr-defined]
     assert data[0] == "appointment.cancelled"
@@ -154,7 +154,7 @@ async def test_a_cancel_inside_late_cancel_hours_is_recorded_as_late(ctx: Contex
     assert ctx.policy().late_cancel_hours == 24
     updated = await client_actions.client_cancel(ctx, ANA_ACTS, "apt_1")
     assert updated.status is Status.LATE_CANCELLED
-    assert ("cli_ana", "appointment.status.late_cancelled", "apt_1") in audited(ctx)
+    assert ("cli_ana", "appointment.status.late_cancelled", "apt_1") in await audited(ctx)
     assert ctx.events.published[-1][1]["late"] is True  # type: ignore[attr-defined]
     day = (NOW + timedelta(hours=20)).date().isoformat()
     rows = await reports.attendance_report(ctx, ADMIN, from_=day, to=day)
@@ -176,14 +176,14 @@ async def test_what_cannot_be_done_now_is_a_409_and_changes_nothing(
     ctx: Context, status: Status, hours: float, act: object, reason: str
 ) -> None:
     await _seed(ctx, _appt("apt_1", hours, status=status))
-    before = audited(ctx)
+    before = await audited(ctx)
     with pytest.raises(ActionRefused) as refused:
         await act(ctx, ANA_ACTS, "apt_1")  # type: ignore[operator]
     assert refused.value.status == 409
     assert refused.value.details == {"reason": reason}
-    assert _status(ctx, "apt_1") is status
-    assert audited(ctx) == before
-    assert _messages(ctx, "apt_1") == []
+    assert await _status(ctx, "apt_1") is status
+    assert await audited(ctx) == before
+    assert await _messages(ctx, "apt_1") == []
     assert ctx.events.published == []  # type: ignore[attr-defined]
 
 
@@ -192,13 +192,13 @@ async def test_cancelling_twice_sends_one_message(ctx: Context) -> None:
     await client_actions.client_cancel(ctx, ANA_ACTS, "apt_1")
     with pytest.raises(ActionRefused):
         await client_actions.client_cancel(ctx, ANA_ACTS, "apt_1")
-    assert len(_messages(ctx, "apt_1")) == 1
+    assert len(await _messages(ctx, "apt_1")) == 1
 
 
 async def test_a_caregiver_acts_for_their_client_only(ctx: Context) -> None:
     await _seed(ctx, _appt("apt_1", 48), _appt("apt_bo", 48, client="cli_bo"))
     await client_actions.confirm(ctx, CARER_ACTS, "apt_1")
-    assert ("con_carer", "appointment.status.confirmed", "apt_1") in audited(ctx)
+    assert ("con_carer", "appointment.status.confirmed", "apt_1") in await audited(ctx)
     assert ctx.events.published[-1][1]["by"] == "contact"  # type: ignore[attr-defined]
     with pytest.raises(NotFound):  # not theirs: as unknown as a missing one
         await client_actions.confirm(ctx, CARER_ACTS, "apt_bo")
@@ -206,61 +206,61 @@ async def test_a_caregiver_acts_for_their_client_only(ctx: Context) -> None:
         await client_actions.client_cancel(ctx, ANA_ACTS, "apt_bo")
     with pytest.raises(Forbidden):  # staff use the staff routes
         await client_actions.confirm(ctx, ADMIN, "apt_bo")
-    assert _status(ctx, "apt_bo") is Status.SCHEDULED
+    assert await _status(ctx, "apt_bo") is Status.SCHEDULED
 
 
-def _link(ctx: Context, appt_id: str, action: LinkAction) -> ActionLink:
-    found = ctx.store.get("action_links", f"act_{action.value}_{appt_id}")
-    assert isinstance(found, ActionLink)
+async def _link(ctx: Context, appt_id: str, action: LinkAction) -> ActionLink:
+    found = await ctx.store.get(ActionLink, f"act_{action.value}_{appt_id}")
+    assert found is not None
     return found
 
 
 async def test_a_link_acts_once_and_a_replay_changes_nothing(ctx: Context) -> None:
     await _seed(ctx, _appt("apt_1", 48))
-    done = await client_actions.use(ctx, _link(ctx, "apt_1", LinkAction.CONFIRM), "")
+    done = await client_actions.use(ctx, await _link(ctx, "apt_1", LinkAction.CONFIRM), "")
     assert (done.status, done.late) == (Status.CONFIRMED, False)
-    used = _link(ctx, "apt_1", LinkAction.CONFIRM)
+    used = await _link(ctx, "apt_1", LinkAction.CONFIRM)
     assert used.used_at == NOW
-    assert ("cli_ana", "action_link.use", used.id) in audited(ctx)
-    before = audited(ctx)
+    assert ("cli_ana", "action_link.use", used.id) in await audited(ctx)
+    before = await audited(ctx)
     with pytest.raises(ActionRefused) as refused:
         await client_actions.use(ctx, used, "")
     assert refused.value.details == {"reason": "used"}
-    assert audited(ctx) == before
+    assert await audited(ctx) == before
     view = await client_actions.look(ctx, used, "")
     assert (view.ready, view.reason) == (False, "used")
 
 
 async def test_a_confirm_link_after_cancellation_is_refused(ctx: Context) -> None:
     await _seed(ctx, _appt("apt_1", 48))
-    await client_actions.use(ctx, _link(ctx, "apt_1", LinkAction.CANCEL), "")
-    view = await client_actions.look(ctx, _link(ctx, "apt_1", LinkAction.CONFIRM), "")
+    await client_actions.use(ctx, await _link(ctx, "apt_1", LinkAction.CANCEL), "")
+    view = await client_actions.look(ctx, await _link(ctx, "apt_1", LinkAction.CONFIRM), "")
     assert (view.ready, view.reason, view.date) == (False, "cancelled", None)
     with pytest.raises(ActionRefused) as refused:
-        await client_actions.use(ctx, _link(ctx, "apt_1", LinkAction.CONFIRM), "")
+        await client_actions.use(ctx, await _link(ctx, "apt_1", LinkAction.CONFIRM), "")
     assert refused.value.details == {"reason": "cancelled"}
-    assert _status(ctx, "apt_1") is Status.CANCELLED
-    assert _link(ctx, "apt_1", LinkAction.CONFIRM).used_at is None
+    assert await _status(ctx, "apt_1") is Status.CANCELLED
+    assert (await _link(ctx, "apt_1", LinkAction.CONFIRM)).used_at is None
 
 
 async def test_a_link_past_its_start_or_for_a_moved_visit_is_gone(ctx: Context) -> None:
     await _seed(ctx, _appt("apt_1", 48))
-    link = _link(ctx, "apt_1", LinkAction.CANCEL)
+    link = await _link(ctx, "apt_1", LinkAction.CANCEL)
     late = replace(ctx, clock=lambda: NOW + timedelta(hours=48, minutes=1))
     with pytest.raises(LinkExpired) as gone:
         await client_actions.use(late, link, "")
     assert (gone.value.status, gone.value.details) == (410, {"reason": "started"})
-    await seed(ctx.store, [Put("appointments", _appt("apt_1", 72))])  # moved by staff
+    await seed(ctx.store, [Put(_appt("apt_1", 72))])  # moved by staff
     with pytest.raises(LinkExpired) as gone:
         await client_actions.use(ctx, link, "")
     assert gone.value.details == {"reason": "moved"}
-    assert _status(ctx, "apt_1") is Status.SCHEDULED
-    assert _link(ctx, "apt_1", LinkAction.CANCEL).used_at is None
+    assert await _status(ctx, "apt_1") is Status.SCHEDULED
+    assert (await _link(ctx, "apt_1", LinkAction.CANCEL)).used_at is None
 
 
 async def test_looking_changes_nothing(ctx: Context) -> None:
     await _seed(ctx, _appt("apt_1", 20))
-    view = await client_actions.look(ctx, _link(ctx, "apt_1", LinkAction.CANCEL), "")
+    view = await client_actions.look(ctx, await _link(ctx, "apt_1", LinkAction.CANCEL), "")
     assert (view.ready, view.action, view.late, view.clinician_name) == (
         True,
         LinkAction.CANCEL,
@@ -269,8 +269,8 @@ async def test_looking_changes_nothing(ctx: Context) -> None:
     )
     assert view.date
     assert view.time
-    assert _status(ctx, "apt_1") is Status.SCHEDULED
-    assert [a for _, a, _ in audited(ctx)] == ["action_link.view"]
+    assert await _status(ctx, "apt_1") is Status.SCHEDULED
+    assert [a for _, a, _ in await audited(ctx)] == ["action_link.view"]
 
 
 def test_refusals_are_tlh_errors() -> None:

@@ -22,14 +22,15 @@ from .conftest import ADMIN, NOW, TZ, make_csv, row
 POLICY = Policy(practice_name="Test", timezone=TZ)
 
 
-def export(store: Repository, fmt: str) -> bytes:
+async def export(store: Repository, fmt: str) -> bytes:
     appts = sorted(
-        (a for a in store.all("appointments") if isinstance(a, Appointment)), key=lambda a: a.start
+        await store.all(Appointment),
+        key=lambda a: a.start,
     )
-    clients = {c.id: c for c in store.all("clients") if isinstance(c, Client)}
-    staff = {s.id: s for s in store.all("staff") if isinstance(s, Staff)}
-    policy = store.get("policy", POLICY_ID)
-    assert isinstance(policy, Policy)
+    clients = {c.id: c for c in await store.all(Client)}
+    staff = {s.id: s for s in await store.all(Staff)}
+    policy = await store.get(Policy, POLICY_ID)
+    assert policy is not None
     return export_appointments(appts, clients, staff, policy, fmt)  # type: ignore[arg-type]
 
 
@@ -91,7 +92,7 @@ async def test_csv_export_reimports_unchanged(ctx: Context) -> None:
     ]
     first = await import_appointments(ctx, ADMIN, make_csv(rows), "csv")
     assert first.created == 6
-    data = export(ctx.store, "csv")
+    data = await export(ctx.store, "csv")
     table = list(csv.DictReader(io.StringIO(data.decode())))
     assert len(table) == 6
     formula = next(r for r in table if r["external_id"] == "e1")
@@ -100,13 +101,13 @@ async def test_csv_export_reimports_unchanged(ctx: Context) -> None:
     assert formula["start"] == "2026-12-01T09:00:00-05:00"
     again = await import_appointments(ctx, ADMIN, data, "csv")
     assert (again.created, again.updated, again.unchanged, again.rejected) == (0, 0, 6, 0)
-    assert ctx.store.count("clients") == 2
+    assert await ctx.store.count(Client) == 2
 
 
 async def test_json_export_is_the_wire_format(ctx: Context) -> None:
     await import_appointments(ctx, ADMIN, make_csv([row(start="2026-12-01T09:00")]), "csv")
-    decoded = msgspec.json.decode(export(ctx.store, "json"), type=list[Appointment])
-    assert decoded == list(ctx.store.all("appointments"))
+    decoded = msgspec.json.decode(await export(ctx.store, "json"), type=list[Appointment])
+    assert decoded == list(await ctx.store.all(Appointment))
 
 
 def test_ics_has_local_times_with_tzid_and_no_names() -> None:
@@ -141,7 +142,7 @@ async def test_group_appointment_survives_a_round_trip(ctx: Context) -> None:
     group = appt(
         id="apt_group", client_ids=("cli_1", "cli_2"), clinician_ids=("stf_doc", "stf_other")
     )
-    await seed(ctx.store, [*(Put("clients", c) for c in people), Put("appointments", group)])
-    report = await import_appointments(ctx, ADMIN, export(ctx.store, "csv"), "csv")
+    await seed(ctx.store, [*(Put(c) for c in people), Put(group)])
+    report = await import_appointments(ctx, ADMIN, await export(ctx.store, "csv"), "csv")
     assert (report.unchanged, report.updated, report.created) == (1, 0, 0)
-    assert ctx.store.get("appointments", "apt_group") == group
+    assert await ctx.store.get(Appointment, "apt_group") == group

@@ -41,20 +41,20 @@ def generated_rows(n: int) -> bytes:
     return make_csv(rows)
 
 
-def test_ten_thousand_rows_plan_whole(store: Repository) -> None:
+async def test_ten_thousand_rows_plan_whole(store: Repository) -> None:
     data = generated_rows(10_000)
-    policy = store.get("policy", POLICY_ID)
-    assert isinstance(policy, Policy)
+    policy = await store.get(Policy, POLICY_ID)
+    assert policy is not None
     rows = read_table(data, "csv")
-    plan = plan_import(rows, store, policy, NOW)
+    plan = await plan_import(rows, store, policy, NOW)
     assert plan.rejected == 0, plan.errors[:3]
     assert plan.created == 10_000
     assert len(plan.client_ids) == 1000
 
 
-def test_too_many_rows_is_refused_before_any_work(store: Repository) -> None:
-    policy = store.get("policy", POLICY_ID)
-    assert isinstance(policy, Policy)
+async def test_too_many_rows_is_refused_before_any_work(store: Repository) -> None:
+    policy = await store.get(Policy, POLICY_ID)
+    assert policy is not None
     rows = [TableRow(n + 2, {}) for n in range(MAX_ROWS + 1)]
     with pytest.raises(TooLarge, match="the file has 100,001 rows; the limit is 100,000"):
-        plan_import(rows, store, policy, NOW)
+        await plan_import(rows, store, policy, NOW)

@@ -29,15 +29,15 @@ LATER = "2026-12-01T09:00"
 @pytest.fixture(autouse=True)
 async def telehealth_on(ctx: Context) -> None:
     """Dr Doc sees clients by video (the seeded practice has telehealth off for staff)."""
-    doc = ctx.store.get("staff", "stf_doc")
-    assert isinstance(doc, Staff)
-    await seed(ctx.store, [Put("staff", msgspec.structs.replace(doc, telehealth=True))])
+    doc = await ctx.store.get(Staff, "stf_doc")
+    assert doc is not None
+    await seed(ctx.store, [Put(msgspec.structs.replace(doc, telehealth=True))])
 
 
 async def set_policy(ctx: Context, **changes: object) -> None:
-    policy = ctx.store.get("policy", POLICY_ID)
-    assert isinstance(policy, Policy)
-    await seed(ctx.store, [Put("policy", msgspec.structs.replace(policy, **changes))])
+    policy = await ctx.store.get(Policy, POLICY_ID)
+    assert policy is not None
+    await seed(ctx.store, [Put(msgspec.structs.replace(policy, **changes))])
 
 
 def video(start: str, external_id: str = "e1", **cells: str) -> dict[str, str]:
@@ -46,20 +46,18 @@ def video(start: str, external_id: str = "e1", **cells: str) -> dict[str, str]:
     return row(**{**base, "external_id": external_id, "start": start, **cells})
 
 
-def messages(ctx: Context) -> list[Message]:
-    found = [m for m in ctx.store.all("messages") if isinstance(m, Message)]
+async def messages(ctx: Context) -> list[Message]:
+    found = list(await ctx.store.all(Message))
     return sorted(found, key=lambda m: (m.created_at, m.kind))
 
 
-def links(ctx: Context, appt_id: str) -> list[JoinLink]:
-    return [
-        k for k in ctx.store.find("links", "appointment_id", appt_id) if isinstance(k, JoinLink)
-    ]
+async def links(ctx: Context, appt_id: str) -> list[JoinLink]:
+    return list(await ctx.store.find(JoinLink, "appointment_id", appt_id))
 
 
-def stored(ctx: Context, appt_id: str) -> Appointment:
-    found = ctx.store.get("appointments", appt_id)
-    assert isinstance(found, Appointment)
+async def stored(ctx: Context, appt_id: str) -> Appointment:
+    found = await ctx.store.get(Appointment, appt_id)
+    assert found is not None
     return found
 
 
@@ -88,8 +86,8 @@ async def test_a_dry_run_lists_the_clients_and_messages_the_real_run_makes(
         (MessageKind.INVITATION, 4, None, None),
     ]
     assert all(r.id is None for r in dry.rows)  # no made-up ids
-    assert messages(ctx) == []
-    assert ctx.store.all("appointments") == []
+    assert await messages(ctx) == []
+    assert await ctx.store.all(Appointment) == []
 
     real = await import_appointments(ctx, ADMIN, data, "csv")
     assert (real.created, real.clients_created) == (3, 3)
@@ -98,11 +96,11 @@ async def test_a_dry_run_lists_the_clients_and_messages_the_real_run_makes(
     ids = {r.row: r.id for r in real.rows}
     assert [m.appointment_id for m in real.messages] == [ids[2], ids[4]]
     assert all(c.id for c in real.clients)
-    sent = messages(ctx)
+    sent = await messages(ctx)
     assert sorted(m.to for m in sent) == ["ada@example.com", "cy@example.com"]
     assert all(m.kind is MessageKind.INVITATION and m.link_id for m in sent)
     # The appointments, clients, links and messages are one write, audited in it.
-    actions = {action for _, action, _ in audited(ctx)}
+    actions = {action for _, action, _ in await audited(ctx)}
     assert {"appointment.import", "client.create", "link.create", "message.queue"} <= actions
 
 
@@ -133,7 +131,7 @@ async def test_no_notify_sends_nothing_and_holds_back_reminders_already_due(
     assert (dry.messages, dry.held_back) == ((), 1)
     report = await import_appointments(ctx, ADMIN, data, "csv", notify=False)
     assert (report.created, report.messages, report.held_back) == (2, (), 1)
-    [held] = messages(ctx)
+    [held] = await messages(ctx)
     assert (held.status, held.kind, held.to, held.text) == (
         MessageStatus.SKIPPED,
         MessageKind.REMINDER_24H,
@@ -143,15 +141,15 @@ async def test_no_notify_sends_nothing_and_holds_back_reminders_already_due(
     clock = ReminderClock(ctx, reminder_renderer(ctx))
     assert await clock.tick(NOW) == []
     assert await clock.tick(NOW + timedelta(hours=1)) == []
-    assert [m.status for m in messages(ctx)] == [MessageStatus.SKIPPED]
-    assert "message.skip" in {action for _, action, _ in audited(ctx)}
+    assert [m.status for m in await messages(ctx)] == [MessageStatus.SKIPPED]
+    assert "message.skip" in {action for _, action, _ in await audited(ctx)}
 
 
 async def test_a_reimport_that_moves_an_invited_visit_sends_its_new_link(ctx: Context) -> None:
     """Issue 20, item 4: 'updated 5' and no client told."""
     await import_appointments(ctx, ADMIN, make_csv([video(LATER)]), "csv")
-    [appt] = ctx.store.all("appointments")
-    [first] = links(ctx, appt.id)
+    [appt] = await ctx.store.all(Appointment)
+    [first] = await links(ctx, appt.id)
     moved = make_csv([video("2026-12-01T11:00")])
     dry = await import_appointments(ctx, ADMIN, moved, "csv", dry_run=True)
     assert [(m.kind, m.appointment_id) for m in dry.messages] == [
@@ -160,27 +158,27 @@ async def test_a_reimport_that_moves_an_invited_visit_sends_its_new_link(ctx: Co
     report = await import_appointments(ctx, ADMIN, moved, "csv")
     assert report.updated == 1
     assert [(m.kind, m.row) for m in report.messages] == [(MessageKind.RESCHEDULE, 2)]
-    assert next(k for k in links(ctx, appt.id) if k.id == first.id).revoked_at is not None
-    told = messages(ctx)[-1]
+    assert next(k for k in await links(ctx, appt.id) if k.id == first.id).revoked_at is not None
+    told = (await messages(ctx))[-1]
     assert (told.kind, told.to) == (MessageKind.RESCHEDULE, "ada@example.com")
-    new = next(k for k in links(ctx, appt.id) if k.id == told.link_id)
+    new = next(k for k in await links(ctx, appt.id) if k.id == told.link_id)
     assert new.revoked_at is None
     assert new.valid_from == datetime(2026, 12, 1, 15, 50, tzinfo=UTC)  # 11:00 EST - 10 min
 
 
 async def test_a_corrected_reimport_keeps_the_link_and_moves_its_window(ctx: Context) -> None:
     await import_appointments(ctx, ADMIN, make_csv([video(LATER)]), "csv")
-    [appt] = ctx.store.all("appointments")
-    [link] = links(ctx, appt.id)
+    [appt] = await ctx.store.all(Appointment)
+    [link] = await links(ctx, appt.id)
     report = await import_appointments(
         ctx, ADMIN, make_csv([video("2026-12-01T11:00")]), "csv", notify=False
     )
     assert (report.updated, report.messages) == (1, ())
-    [kept] = links(ctx, appt.id)
+    [kept] = await links(ctx, appt.id)
     assert kept.revoked_at is None
     assert kept.valid_from - link.valid_from == timedelta(hours=2)
-    assert [m.kind for m in messages(ctx)] == [MessageKind.INVITATION]
-    assert "link.update" in {action for _, action, _ in audited(ctx)}
+    assert [m.kind for m in await messages(ctx)] == [MessageKind.INVITATION]
+    assert "link.update" in {action for _, action, _ in await audited(ctx)}
 
 
 async def test_a_reimport_that_cancels_or_turns_a_visit_in_person_tells_its_client(
@@ -197,7 +195,10 @@ async def test_a_reimport_that_cancels_or_turns_a_visit_in_person_tells_its_clie
         MessageKind.CANCELLATION,
         MessageKind.IN_PERSON,
     ]
-    assert all(k.revoked_at for a in ctx.store.all("appointments") for k in links(ctx, a.id))
+    revoked = [
+        k.revoked_at for a in await ctx.store.all(Appointment) for k in await links(ctx, a.id)
+    ]
+    assert all(revoked)
 
 
 async def test_availability_is_warned_of_per_row_and_strict_rejects_the_row(
@@ -207,7 +208,7 @@ async def test_availability_is_warned_of_per_row_and_strict_rejects_the_row(
         id="avl_1", clinician_id="stf_doc", weekday=1, start_local="09:00", end_local="12:00",
         mode=AvailabilityMode.TELEHEALTH_ONLY,
     )  # fmt: skip
-    await seed(ctx.store, [Put("availability", block)])
+    await seed(ctx.store, [Put(block)])
     data = make_csv(
         [
             row(external_id="e1", start="2026-12-01T09:00"),  # a Tuesday: video only

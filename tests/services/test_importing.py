@@ -18,15 +18,15 @@ from tlh.store.base import Put, Repository
 from .conftest import ADMIN, NOW, make_csv, row
 
 
-def appointments(store: Repository) -> list[Appointment]:
+async def appointments(store: Repository) -> list[Appointment]:
     return sorted(
-        (a for a in store.all("appointments") if isinstance(a, Appointment)),
+        await store.all(Appointment),
         key=lambda a: (a.start, a.external_id or ""),
     )
 
 
-def clients(store: Repository) -> list[Client]:
-    return [c for c in store.all("clients") if isinstance(c, Client)]
+async def clients(store: Repository) -> list[Client]:
+    return list(await store.all(Client))
 
 
 async def test_creates_appointments_and_a_client_once(ctx: Context) -> None:
@@ -40,7 +40,7 @@ async def test_creates_appointments_and_a_client_once(ctx: Context) -> None:
     assert (report.created, report.updated, report.unchanged, report.rejected) == (2, 0, 0, 0)
     assert [r.action for r in report.rows] == ["create", "create"]
     assert [r.row for r in report.rows] == [2, 3]
-    first, second = appointments(ctx.store)
+    first, second = await appointments(ctx.store)
     assert first.start == datetime(2026, 12, 1, 14, 0, tzinfo=UTC)  # 09:00 in New York
     assert first.clinician_ids == ("stf_doc",)
     assert (first.kind, first.modality, first.status) == (
@@ -49,7 +49,7 @@ async def test_creates_appointments_and_a_client_once(ctx: Context) -> None:
         Status.SCHEDULED,
     )
     assert second.modality is Modality.TELEHEALTH
-    (client,) = clients(ctx.store)
+    (client,) = await clients(ctx.store)
     assert (client.external_id, client.email, client.name) == (
         "C1",
         "ada@example.com",
@@ -57,7 +57,7 @@ async def test_creates_appointments_and_a_client_once(ctx: Context) -> None:
     )
     assert first.client_ids == second.client_ids == (client.id,)
     assert report.rows[0].id == first.id
-    audit = audited(ctx)
+    audit = await audited(ctx)
     assert ("stf_admin", "client.create", client.id) in audit
     assert sorted(t for _, a, t in audit if a == "appointment.import") == sorted(
         [first.id, second.id]
@@ -80,7 +80,7 @@ async def test_json_import(ctx: Context) -> None:
     ]
     report = await import_appointments(ctx, ADMIN, json.dumps(items).encode(), "json")
     assert report.created == 1
-    (appt,) = appointments(ctx.store)
+    (appt,) = await appointments(ctx.store)
     assert appt.duration_min == 45
     assert appt.start == datetime(2026, 12, 1, 14, 0, tzinfo=UTC)
 
@@ -131,9 +131,9 @@ async def test_bad_row_is_rejected_with_row_and_column(
     assert reason in details[0]["reason"]
     assert err.value.message.startswith(f"row 3, column {column}: ")
     assert "Ada" not in err.value.message
-    assert ctx.store.count("appointments") == 0
-    assert ctx.store.count("clients") == 0
-    assert audited(ctx) == []  # type: ignore[attr-defined]
+    assert await ctx.store.count(Appointment) == 0
+    assert await ctx.store.count(Client) == 0
+    assert await audited(ctx) == []  # type: ignore[attr-defined]
     assert ctx.events.published == []  # type: ignore[attr-defined]
 
 
@@ -168,7 +168,7 @@ async def test_partial_commits_the_valid_rows(ctx: Context) -> None:
     assert [r.action for r in report.rows] == ["create", "rejected", "create"]
     assert report.rows[1].errors[0].column == "duration_min"
     assert report.rows[1].id is None
-    assert [a.external_id for a in appointments(ctx.store)] == ["e1", "e3"]
+    assert [a.external_id for a in await appointments(ctx.store)] == ["e1", "e3"]
 
 
 async def test_dry_run_writes_nothing(ctx: Context) -> None:
@@ -176,9 +176,9 @@ async def test_dry_run_writes_nothing(ctx: Context) -> None:
     report = await import_appointments(ctx, ADMIN, data, "csv", dry_run=True)
     assert report.dry_run
     assert report.created == 1
-    assert ctx.store.count("appointments") == 0
-    assert ctx.store.count("clients") == 0
-    assert audited(ctx) == []  # type: ignore[attr-defined]
+    assert await ctx.store.count(Appointment) == 0
+    assert await ctx.store.count(Client) == 0
+    assert await audited(ctx) == []  # type: ignore[attr-defined]
     assert ctx.events.published == []  # type: ignore[attr-defined]
 
 
@@ -196,28 +196,28 @@ async def test_import_twice_is_unchanged_and_a_modified_row_updates(ctx: Context
         row(external_id="e2", start="2026-12-02T09:00"),
     ]
     await import_appointments(ctx, ADMIN, make_csv(rows), "csv")
-    before = appointments(ctx.store)
+    before = await appointments(ctx.store)
     again = await import_appointments(ctx, ADMIN, make_csv(rows), "csv")
     assert (again.created, again.updated, again.unchanged) == (0, 0, 2)
     assert [r.action for r in again.rows] == ["unchanged", "unchanged"]
-    assert appointments(ctx.store) == before
+    assert await appointments(ctx.store) == before
     assert len(ctx.events.published) == 1  # type: ignore[attr-defined]
 
     rows[1]["duration_min"] = "30"
     changed = await import_appointments(ctx, ADMIN, make_csv(rows), "csv")
     assert (changed.created, changed.updated, changed.unchanged) == (0, 1, 1)
-    after = appointments(ctx.store)
+    after = await appointments(ctx.store)
     assert [a.id for a in after] == [a.id for a in before]
     assert after[1].duration_min == 30
     assert after[1].updated_at == NOW
-    assert ctx.store.count("clients") == 1
+    assert await ctx.store.count(Client) == 1
 
 
 async def test_empty_status_keeps_the_existing_one(ctx: Context) -> None:
     rows = [row(external_id="e1", start="2026-12-01T09:00")]
     await import_appointments(ctx, ADMIN, make_csv(rows), "csv")
-    (appt,) = appointments(ctx.store)
-    await seed(ctx.store, [Put("appointments", _replace(appt, status=Status.CONFIRMED))])
+    (appt,) = await appointments(ctx.store)
+    await seed(ctx.store, [Put(_replace(appt, status=Status.CONFIRMED))])
     again = await import_appointments(ctx, ADMIN, make_csv(rows), "csv")
     assert again.unchanged == 1
 
@@ -252,7 +252,7 @@ async def test_series_row_expands_at_the_same_local_time(ctx: Context) -> None:
     rows = [row(external_id="s1", start="2026-10-20T17:00", repeat="FREQ=WEEKLY;COUNT=4")]
     report = await import_appointments(ctx, ADMIN, make_csv(rows), "csv")
     assert (report.created, len(report.rows)) == (4, 1)
-    series = appointments(ctx.store)
+    series = await appointments(ctx.store)
     assert [a.external_id for a in series] == ["s1#1", "s1#2", "s1#3", "s1#4"]
     assert [a.start.hour for a in series] == [21, 21, 22, 22]  # UTC: EDT then EST
     assert len({a.series_id for a in series}) == 1
@@ -267,7 +267,7 @@ async def test_series_without_external_id(ctx: Context) -> None:
     rows = [row(start="2026-12-01T09:00", repeat="RRULE:FREQ=DAILY;COUNT=3")]
     report = await import_appointments(ctx, ADMIN, make_csv(rows), "csv")
     assert report.created == 3
-    assert {a.external_id for a in appointments(ctx.store)} == {None}
+    assert {a.external_id for a in await appointments(ctx.store)} == {None}
 
 
 # -- clients ----------------------------------------------------------------------------
@@ -275,7 +275,7 @@ async def test_series_without_external_id(ctx: Context) -> None:
 
 async def _seed_client(ctx: Context, id: str, **kw: object) -> None:
     client = Client(id=id, name=id, created_at=NOW, updated_at=NOW, **kw)  # type: ignore[arg-type]
-    await seed(ctx.store, [Put("clients", client)])
+    await seed(ctx.store, [Put(client)])
 
 
 async def test_client_matched_by_external_id_then_email(ctx: Context) -> None:
@@ -294,12 +294,12 @@ async def test_client_matched_by_external_id_then_email(ctx: Context) -> None:
         ]
     )
     await import_appointments(ctx, ADMIN, data, "csv")
-    assert [a.client_ids for a in appointments(ctx.store)] == [
+    assert [a.client_ids for a in await appointments(ctx.store)] == [
         ("cli_ext",),
         ("cli_mail",),
         ("cli_mail",),
     ]
-    assert ctx.store.count("clients") == 2
+    assert await ctx.store.count(Client) == 2
 
 
 async def test_two_clients_with_the_email_is_ambiguous(ctx: Context) -> None:
@@ -341,12 +341,12 @@ async def test_new_client_named_by_several_rows_is_created_once(ctx: Context) ->
     )
     report = await import_appointments(ctx, ADMIN, data, "csv")
     assert report.created == 3
-    (client,) = clients(ctx.store)
+    (client,) = await clients(ctx.store)
     assert (client.phone, client.dob.isoformat() if client.dob else None) == (
         "+12015550123",
         "1990-05-01",
     )
-    assert {a.client_ids for a in appointments(ctx.store)} == {(client.id,)}
+    assert {a.client_ids for a in await appointments(ctx.store)} == {(client.id,)}
 
 
 async def test_a_new_client_gets_the_language_of_the_row(ctx: Context) -> None:
@@ -357,7 +357,7 @@ async def test_a_new_client_gets_the_language_of_the_row(ctx: Context) -> None:
         ]
     )
     await import_appointments(ctx, ADMIN, data, "csv")
-    languages = {c.external_id: c.language for c in clients(ctx.store)}
+    languages = {c.external_id: c.language for c in await clients(ctx.store)}
     assert languages == {"ES1": "es", "EN1": None}
 
 
@@ -376,7 +376,7 @@ async def test_vacation_and_event_need_no_client(ctx: Context) -> None:
     )
     report = await import_appointments(ctx, ADMIN, data, "csv")
     assert report.created == 2
-    assert [a.client_ids for a in appointments(ctx.store)] == [(), ()]
+    assert [a.client_ids for a in await appointments(ctx.store)] == [(), ()]
 
 
 # -- conflicts --------------------------------------------------------------------------
@@ -408,7 +408,7 @@ async def test_conflict_with_the_store_cites_the_appointment_id(ctx: Context) ->
         created_at=NOW,
         updated_at=NOW,
     )
-    await seed(ctx.store, [Put("appointments", existing)])
+    await seed(ctx.store, [Put(existing)])
     data = make_csv(
         [
             row(external_id="a", start="2026-12-01T09:00"),
@@ -439,7 +439,7 @@ async def test_vacation_in_the_store_blocks_an_appointment(ctx: Context) -> None
         ),
         "csv",
     )
-    (vacation,) = appointments(ctx.store)
+    (vacation,) = await appointments(ctx.store)
     with pytest.raises(InvalidInput) as err:
         await import_appointments(ctx, ADMIN, make_csv([row(start="2026-12-01T09:00")]), "csv")
     assert err.value.details[0]["reason"] == f"conflicts with {vacation.id} (vacation)"

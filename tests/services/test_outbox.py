@@ -90,9 +90,9 @@ def bus(ctx: Context) -> RecordingBus:
     return ctx.events
 
 
-def stored(ctx: Context, id: str) -> Message:
-    found = ctx.store.get("messages", id)
-    assert isinstance(found, Message)
+async def stored(ctx: Context, id: str) -> Message:
+    found = await ctx.store.get(Message, id)
+    assert found is not None
     return found
 
 
@@ -101,9 +101,9 @@ async def test_enqueue_stores_audits_publishes_and_dedupes(octx: Context) -> Non
     assert [m.id for m in first] == ["msg_0001", "msg_0002", "msg_0001"]
     again = await enqueue(octx, ADMIN, [email(9, idempotency_key="invite:2")])
     assert [m.id for m in again] == ["msg_0002"]
-    assert octx.store.count("messages") == 2
-    assert stored(octx, "msg_0001").status is MessageStatus.QUEUED
-    assert audited(octx) == [  # type: ignore[attr-defined]
+    assert await octx.store.count(Message) == 2
+    assert (await stored(octx, "msg_0001")).status is MessageStatus.QUEUED
+    assert await audited(octx) == [  # type: ignore[attr-defined]
         ("stf_admin", "message.queue", "msg_0001"),
         ("stf_admin", "message.queue", "msg_0002"),
     ]
@@ -129,7 +129,7 @@ async def test_worker_wakes_on_enqueue_and_sends_to_files(octx: Context, tmp_pat
     assert all(
         set(e.data) == {"id", "kind", "channel", "appointment_id", "client_id"} for e in events
     )
-    sent = stored(octx, "msg_0001")
+    sent = await stored(octx, "msg_0001")
     written = f"file:{drop / 'msg_0001.eml'}"  # written, not sent: it says where
     assert (sent.status, sent.attempts, sent.provider_id) == (MessageStatus.SENT, 1, written)
     assert sent.sent_at is not None
@@ -144,7 +144,7 @@ async def test_transient_failure_backs_off_then_sends_once(octx: Context, clock:
     try:
         await enqueue(octx, ADMIN, [email(1)])
         [event] = await wait_events(sub, "message.retrying", 1)
-        waiting = stored(octx, "msg_0001")
+        waiting = await stored(octx, "msg_0001")
         assert (waiting.status, waiting.attempts) == (MessageStatus.QUEUED, 1)
         assert event.data["next_attempt_at"] == waiting.next_attempt_at
         assert waiting.last_error == "SMTP server timed out"
@@ -156,7 +156,7 @@ async def test_transient_failure_backs_off_then_sends_once(octx: Context, clock:
     finally:
         await worker.close()
     assert transport.calls == ["msg_0001", "msg_0001"]
-    assert stored(octx, "msg_0001").attempts == 2
+    assert (await stored(octx, "msg_0001")).attempts == 2
     assert transport.closed
 
 
@@ -174,8 +174,8 @@ async def test_a_retry_that_goes_through_releases_the_backed_off_queue(
         clock.advance(seconds=3)
         await enqueue(octx, ADMIN, [email(2), email(3)])
         await wait_events(sub, "message.retrying", 2)
-        later = stored(octx, "msg_0002").next_attempt_at
-        clock.now = stored(octx, "msg_0001").next_attempt_at  # only the first is due
+        later = (await stored(octx, "msg_0002")).next_attempt_at
+        clock.now = (await stored(octx, "msg_0001")).next_attempt_at  # only the first is due
         assert clock.now < later
         worker.wake()
         sent = await wait_events(sub, "message.sent", 3)
@@ -210,10 +210,10 @@ async def test_permanent_failure_or_last_attempt_fails_and_tells_staff(
         "appointment_id": "apt_1",
         "client_id": "cli_1",
     }
-    failed = stored(octx, "msg_0001")
+    failed = await stored(octx, "msg_0001")
     assert failed.status is MessageStatus.FAILED
     assert failed.last_error.startswith(str(error))
-    assert ("system", "message.fail", "msg_0001") in audited(octx)
+    assert ("system", "message.fail", "msg_0001") in await audited(octx)
 
 
 async def test_sends_run_concurrently_up_to_the_limit(octx: Context) -> None:
@@ -245,8 +245,8 @@ async def test_graceful_close_finishes_sends_and_requeues_unsent(octx: Context) 
     transport.gate.set()
     await asyncio.wait_for(closing, 5)
     assert transport.calls == ["msg_0001"]
-    assert stored(octx, "msg_0001").status is MessageStatus.SENT
-    unsent = stored(octx, "msg_0002")
+    assert (await stored(octx, "msg_0001")).status is MessageStatus.SENT
+    unsent = await stored(octx, "msg_0002")
     assert (unsent.status, unsent.attempts) == (MessageStatus.QUEUED, 0)
 
 
@@ -260,14 +260,14 @@ async def test_a_crash_mid_send_is_never_resent(tmp_path: Path, clock: Clock) ->
         await enqueue(ctx, ADMIN, [email(1)])
         await asyncio.wait_for(hang.calls_seen.wait(), 5)
         await worker.close(grace_s=0)  # like a kill: the outcome is never recorded
-        assert stored(ctx, "msg_0001").status is MessageStatus.SENDING
+        assert (await stored(ctx, "msg_0001")).status is MessageStatus.SENDING
     after = Scripted(MessageChannel.EMAIL)
     async with open_context(data, clock) as ctx:
         worker = OutboxWorker(ctx, {MessageChannel.EMAIL: after}, poll_s=3600)
         await worker.start()
         worker.wake()
         await worker.close()
-        failed = stored(ctx, "msg_0001")
+        failed = await stored(ctx, "msg_0001")
         assert (failed.status, failed.last_error) == (MessageStatus.FAILED, UNKNOWN_AFTER_RESTART)
         assert (
             "message.failed",
@@ -294,7 +294,7 @@ async def test_smtp_down_then_up_delivers_exactly_once(octx: Context, clock: Clo
         await enqueue(octx, ADMIN, [email(n) for n in range(5)])
         await wait_events(sub, "message.retrying", 5)
         assert server.received.envelopes == []
-        assert all("unreachable" in m.last_error for m in octx.store.all("messages"))  # type: ignore[attr-defined]
+        assert all("unreachable" in m.last_error for m in await octx.store.all(Message))  # type: ignore[attr-defined]
         server.start()
         clock.advance(minutes=1)
         worker.wake()
@@ -305,19 +305,19 @@ async def test_smtp_down_then_up_delivers_exactly_once(octx: Context, clock: Clo
         server.stop()
     ids = server.received.message_ids()
     assert sorted(ids) == sorted(f"<msg_{n:04d}@example.org>" for n in range(5))
-    assert all(m.attempts == 2 for m in octx.store.all("messages"))  # type: ignore[attr-defined]
+    assert all(m.attempts == 2 for m in await octx.store.all(Message))  # type: ignore[attr-defined]
 
 
 async def test_start_settles_only_sending_messages(octx: Context) -> None:
     await seed(
         octx.store,
         [
-            Put("messages", email(1, status=MessageStatus.SENDING, attempts=1)),
-            Put("messages", email(2, status=MessageStatus.SENT, attempts=1)),
+            Put(email(1, status=MessageStatus.SENDING, attempts=1)),
+            Put(email(2, status=MessageStatus.SENT, attempts=1)),
         ],
     )
     worker = OutboxWorker(octx, {}, poll_s=3600)
     await worker.start()
     await worker.close()
-    assert stored(octx, "msg_0001").status is MessageStatus.FAILED
-    assert stored(octx, "msg_0002").status is MessageStatus.SENT
+    assert (await stored(octx, "msg_0001")).status is MessageStatus.FAILED
+    assert (await stored(octx, "msg_0002")).status is MessageStatus.SENT

@@ -35,7 +35,7 @@ async def octx(tmp_path: Path) -> AsyncIterator[Context]:
     async with open_context(tmp_path / "data", Clock()) as ctx:
         policy = Policy(practice_name="Test practice", identity_check=IdentityCheck.CODE)
         client = Client(id="cli_1", name="Ana", email=ADDRESS, created_at=NOW, updated_at=NOW)
-        await seed(ctx.store, [Put("policy", policy), Put("clients", client)])
+        await seed(ctx.store, [Put(policy), Put(client)])
         yield ctx
 
 
@@ -51,9 +51,9 @@ def _code(message: Message) -> str:
     return found.group(1)
 
 
-def _stored(ctx: Context) -> list[Message]:
+async def _stored(ctx: Context) -> list[Message]:
     return sorted(
-        (m for m in ctx.store.all("messages") if isinstance(m, Message)),
+        await ctx.store.all(Message),
         key=lambda m: (m.created_at, m.id),
     )
 
@@ -100,7 +100,7 @@ async def test_a_retried_portal_code_is_a_new_one_and_the_old_one_dies(octx: Con
     second = _code(transport.got[1])
     if second != first:  # one chance in a million they are the same
         assert await _portal_fails(octx, codes, first)
-    [stored] = _stored(octx)
+    [stored] = await _stored(octx)
     assert stored.status is MessageStatus.SENT
     assert CODE_PLACEHOLDER in stored.text
     kept = msgspec.json.encode(stored).decode()
@@ -136,7 +136,7 @@ async def test_a_request_asked_again_before_it_left_is_not_sent(octx: Context) -
         await worker.close()
         sub.close()
     [sent] = transport.got  # the newer request's (the first asked is gone)
-    [old] = [m for m in _stored(octx) if m.id != sent.id]
+    [old] = [m for m in await _stored(octx) if m.id != sent.id]
     assert old.status is MessageStatus.SKIPPED
     assert old.last_error == outbox.CODE_GONE
     assert (await codes.check(octx, MessageChannel.EMAIL, ADDRESS, _code(sent), "")).ids
@@ -172,7 +172,7 @@ async def test_a_retried_identity_code_is_a_new_one_and_the_old_one_dies(
     octx: Context,
 ) -> None:
     link = _link()
-    await seed(octx.store, [Put("links", link)])
+    await seed(octx.store, [Put(link)])
     checks = identity.IdentityChecks()
     transport = RecordingTransport(TransientError("the mail server timed out"))
     worker, sub = await _worker(octx, transport)
@@ -183,7 +183,7 @@ async def test_a_retried_identity_code_is_a_new_one_and_the_old_one_dies(
         await worker.close()
         sub.close()
     first, second = (_code(m) for m in transport.got)
-    [stored] = _stored(octx)
+    [stored] = await _stored(octx)
     assert CODE_PLACEHOLDER in stored.text
     assert first not in msgspec.json.encode(stored).decode()
     if second != first:  # one chance in a million they are the same

@@ -92,36 +92,36 @@ async def _run(ctx: Context, transport: RecordingTransport) -> None:
 
 
 async def test_each_attempt_sends_a_working_link_and_none_is_stored(octx: Context) -> None:
-    await seed(octx.store, [Put("links", _link())])
+    await seed(octx.store, [Put(_link())])
     transport = RecordingTransport(TransientError("the mail server timed out"))
     await _run(octx, transport)
     first, second = (_token_of(m) for m in transport.got)
     assert TOKEN_PLACEHOLDER not in (first, second)
     assert first != second  # the retry made a fresh token ...
-    link = find_by_token(octx, second)
+    link = await find_by_token(octx, second)
     assert link is not None
     assert link.id == "lnk_1"
-    assert find_by_token(octx, first) is None
+    assert await find_by_token(octx, first) is None
     sent = transport.got[1]
     assert sent.html == f"<a href='https://tele.example.org/j#{second}'>"
     assert second in (sent.ics or "").replace("\r\n ", "")  # refilled across the fold
     assert all(len(line) <= 75 for line in (sent.ics or "").split("\r\n"))
-    stored = octx.store.get("messages", "msg_0001")
-    assert isinstance(stored, Message)
+    stored = await octx.store.get(Message, "msg_0001")
+    assert stored is not None
     assert stored.status is MessageStatus.SENT
     assert TOKEN_PLACEHOLDER in stored.text  # the outbox keeps no live link
     assert second not in msgspec.json.encode(stored).decode()
 
 
 async def test_a_message_whose_link_was_revoked_is_not_sent(octx: Context) -> None:
-    await seed(octx.store, [Put("links", _link(revoked_at=NOW))])
+    await seed(octx.store, [Put(_link(revoked_at=NOW))])
     transport = RecordingTransport()
     worker = OutboxWorker(octx, {MessageChannel.EMAIL: transport}, poll_s=3600)
     await worker.start()
     try:
         await enqueue(octx, ADMIN, [_invitation()])
         async with asyncio.timeout(5):
-            while not isinstance(m := octx.store.get("messages", "msg_0001"), Message) or (
+            while (m := await octx.store.get(Message, "msg_0001")) is None or (
                 m.status is MessageStatus.QUEUED
             ):
                 await asyncio.sleep(0.01)  # the worker runs on this loop
@@ -129,8 +129,8 @@ async def test_a_message_whose_link_was_revoked_is_not_sent(octx: Context) -> No
         await worker.close()
     assert transport.got == []
     assert (m.status, m.last_error) == (MessageStatus.SKIPPED, LINK_REVOKED)
-    stored = octx.store.get("links", "lnk_1")
-    assert isinstance(stored, JoinLink)
+    stored = await octx.store.get(JoinLink, "lnk_1")
+    assert stored is not None
     assert stored.token_hash == ""
 
 

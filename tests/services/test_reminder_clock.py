@@ -73,7 +73,7 @@ async def ctx(tmp_path: Path) -> AsyncIterator[Context]:
 
 
 async def add(ctx: Context, *appointments: Appointment) -> None:
-    await seed(ctx.store, [Put("appointments", a) for a in appointments])
+    await seed(ctx.store, [Put(a) for a in appointments])
 
 
 def kinds(messages: list[Message]) -> list[tuple[str, str]]:
@@ -91,7 +91,7 @@ async def test_each_reminder_is_queued_once_at_its_time(ctx: Context) -> None:
     soon = await clock.tick(START - timedelta(minutes=30))
     assert kinds(soon) == [("reminder_soon", "email"), ("reminder_soon", "sms")]
     assert await clock.tick(START - timedelta(minutes=20)) == []
-    assert ctx.store.count("messages") == 3
+    assert await ctx.store.count(Message) == 3
     assert render.calls == [
         ("apt_1", MessageKind.REMINDER_24H),
         ("apt_1", MessageKind.REMINDER_SOON),
@@ -150,7 +150,7 @@ async def test_messages_without_the_reminder_key_are_never_queued(ctx: Context) 
         return [msgspec.structs.replace(m, idempotency_key="random") for m in good]
 
     assert await ReminderClock(ctx, careless).tick(START - timedelta(hours=23)) == []
-    assert ctx.store.count("messages") == 0
+    assert await ctx.store.count(Message) == 0
 
 
 async def test_started_clock_ticks_at_once_and_enqueues(ctx: Context) -> None:

@@ -34,8 +34,8 @@ class Clock:
 
 @pytest.fixture
 async def seeded(store: TinyStore) -> tuple[Context, Clock]:
-    doc = store.get("staff", "stf_doc")
-    assert isinstance(doc, Staff)
+    doc = await store.get(Staff, "stf_doc")
+    assert doc is not None
     client = Client(id="cli_1", name="Ada", created_at=NOW, updated_at=NOW)
     appt = Appointment(
         id="apt_1",
@@ -51,10 +51,10 @@ async def seeded(store: TinyStore) -> tuple[Context, Clock]:
     await seed(
         store,
         [
-            Put("policy", Policy(practice_name="P", timezone=TZ, consent_required=False)),
-            Put("staff", msgspec.structs.replace(doc, telehealth=True)),
-            Put("clients", client),
-            Put("appointments", appt),
+            Put(Policy(practice_name="P", timezone=TZ, consent_required=False)),
+            Put(msgspec.structs.replace(doc, telehealth=True)),
+            Put(client),
+            Put(appt),
         ],
     )
     clock = Clock()
@@ -82,7 +82,7 @@ async def test_a_real_session_shows_in_both_reports(seeded: tuple[Context, Clock
     assert (row.session_id, row.duration_min, row.channels) == (segment.id, 45, ("sms",))
     [seen] = await reports.attendance_report(ctx, DOC, from_=day, to=day)
     assert (seen.outcome, seen.minutes_late, seen.channel) == (Outcome.LATE, 12, "sms")
-    assert ("stf_sched", "report.sessions", "cli_1") in audited(ctx)
+    assert ("stf_sched", "report.sessions", "cli_1") in await audited(ctx)
 
 
 async def test_clinicians_see_only_their_own(seeded: tuple[Context, Clock]) -> None:

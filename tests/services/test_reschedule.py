@@ -35,22 +35,18 @@ async def test_a_request_accepted_moves_the_visit_and_tells_the_client(
     appt = await _booked(booking_ctx)
     asked = await reschedule.request_reschedule(booking_ctx, CLIENT, appt.id, LATER)
     assert asked.state is RequestState.PENDING
-    assert ("cli_1", "reschedule.request", asked.id) in audited(booking_ctx)
-    assert [r.id for r in reschedule.list_requests(booking_ctx, ADMIN)] == [asked.id]
+    assert ("cli_1", "reschedule.request", asked.id) in await audited(booking_ctx)
+    assert [r.id for r in await reschedule.list_requests(booking_ctx, ADMIN)] == [asked.id]
 
     done = await reschedule.accept(booking_ctx, ADMIN, asked.id)
     assert done.state is RequestState.ACCEPTED
-    moved = booking_ctx.store.get("appointments", appt.id)
-    assert isinstance(moved, Appointment)
+    moved = await booking_ctx.store.get(Appointment, appt.id)
+    assert moved is not None
     assert moved.start == LATER
-    kinds = [
-        m.kind
-        for m in booking_ctx.store.all("messages")
-        if isinstance(m, Message) and m.appointment_id == appt.id
-    ]
+    kinds = [m.kind for m in await booking_ctx.store.all(Message) if m.appointment_id == appt.id]
     assert any("reschedule" in str(k) for k in kinds), kinds
-    assert ("stf_admin", "reschedule.accept", asked.id) in audited(booking_ctx)
-    assert reschedule.list_requests(booking_ctx, ADMIN) == []
+    assert ("stf_admin", "reschedule.accept", asked.id) in await audited(booking_ctx)
+    assert await reschedule.list_requests(booking_ctx, ADMIN) == []
     with pytest.raises(reschedule.NotPending):
         await reschedule.decline(booking_ctx, ADMIN, asked.id)
 
@@ -62,10 +58,10 @@ async def test_a_declined_request_leaves_the_visit(booking_ctx: Context) -> None
         await reschedule.request_reschedule(booking_ctx, CLIENT, appt.id, LATER)
     done = await reschedule.decline(booking_ctx, ADMIN, asked.id)
     assert done.state is RequestState.DECLINED
-    kept = booking_ctx.store.get("appointments", appt.id)
-    assert isinstance(kept, Appointment)
+    kept = await booking_ctx.store.get(Appointment, appt.id)
+    assert kept is not None
     assert kept.start == TUESDAY_9
-    assert ("stf_admin", "reschedule.decline", asked.id) in audited(booking_ctx)
+    assert ("stf_admin", "reschedule.decline", asked.id) in await audited(booking_ctx)
 
 
 async def test_a_slot_taken_before_staff_accept_is_gone(booking_ctx: Context) -> None:
@@ -76,10 +72,12 @@ async def test_a_slot_taken_before_staff_accept_is_gone(booking_ctx: Context) ->
     )
     with pytest.raises(self_booking.SlotGone):
         await reschedule.accept(booking_ctx, ADMIN, asked.id)
-    kept = booking_ctx.store.get("appointments", appt.id)
-    assert isinstance(kept, Appointment)
+    kept = await booking_ctx.store.get(Appointment, appt.id)
+    assert kept is not None
     assert kept.start == TUESDAY_9
-    assert [r.state for r in reschedule.list_requests(booking_ctx, ADMIN)] == [RequestState.PENDING]
+    assert [r.state for r in await reschedule.list_requests(booking_ctx, ADMIN)] == [
+        RequestState.PENDING
+    ]
 
 
 async def test_someone_else_s_visit_is_unknown_and_refusals_keep_their_codes(

@@ -18,6 +18,7 @@ from tlh.domain.models import (
     Modality,
     Policy,
     SelfScheduling,
+    Staff,
     Status,
 )
 from tlh.errors import NotFound, TlhError
@@ -66,12 +67,12 @@ async def booking_ctx(ctx: Context) -> Context:
             created_at=NOW, updated_at=NOW,
         ),
     ]  # fmt: skip
-    doc = ctx.store.get("staff", "stf_doc")
+    doc = await ctx.store.get(Staff, "stf_doc")
     assert doc is not None
     await seed(
         ctx.store,
-        [Put("policy", policy()), Put("staff", msgspec.structs.replace(doc, telehealth=True)), *(Put("availability", b) for b in blocks),
-         *(Put("clients", c) for c in clients)],
+        [Put(policy()), Put(msgspec.structs.replace(doc, telehealth=True)), *(Put(b) for b in blocks),
+         *(Put(c) for c in clients)],
     )  # fmt: skip
     return ctx
 
@@ -85,7 +86,7 @@ async def test_a_client_books_an_open_slot_and_is_invited(booking_ctx: Context) 
     assert appt.client_ids == ("cli_1",)
     assert appt.modality is Modality.TELEHEALTH
     assert [m.kind for m in made.messages if m.client_id == "cli_1"] == ["invitation"]
-    assert ("cli_1", "appointment.create", appt.id) in audited(booking_ctx)
+    assert ("cli_1", "appointment.create", appt.id) in await audited(booking_ctx)
     events = booking_ctx.events
     assert isinstance(events, RecordingEvents)
     told = [(t, d["id"]) for t, d in events.published if t.startswith("appointment.")]
@@ -98,12 +99,12 @@ async def test_a_client_books_an_open_slot_and_is_invited(booking_ctx: Context) 
 async def test_a_caregiver_books_for_their_client_and_confirms_per_policy(
     booking_ctx: Context,
 ) -> None:
-    await seed(booking_ctx.store, [Put("policy", policy(booking_confirms=True))])
+    await seed(booking_ctx.store, [Put(policy(booking_confirms=True))])
     made = await self_booking.book_slot(
         booking_ctx, CAREGIVER, "cli_1", "stf_doc", TUESDAY_9, Modality.TELEHEALTH
     )
     assert made.items[0].status is Status.CONFIRMED
-    assert ("con_1", "appointment.create", made.items[0].id) in audited(booking_ctx)
+    assert ("con_1", "appointment.create", made.items[0].id) in await audited(booking_ctx)
 
 
 async def test_someone_else_s_client_is_unknown(booking_ctx: Context) -> None:
@@ -137,11 +138,11 @@ async def test_refusals_have_their_own_codes(
     code: str,
     status: int,
 ) -> None:
-    await seed(booking_ctx.store, [Put("policy", policy(**fields))])
+    await seed(booking_ctx.store, [Put(policy(**fields))])
     with pytest.raises(TlhError) as raised:
         await self_booking.book_slot(booking_ctx, CLIENT, "cli_1", "stf_doc", start, modality)
     assert (raised.value.code, raised.value.status) == (code, status)
-    assert booking_ctx.store.appointments_between(NOW, NOW + timedelta(days=90)) == []
+    assert await booking_ctx.store.appointments_between(NOW, NOW + timedelta(days=90)) == []
 
 
 async def test_a_taken_slot_is_gone(booking_ctx: Context) -> None:

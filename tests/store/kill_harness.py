@@ -67,13 +67,13 @@ async def child(data_dir: str, first_seq: int, seed: int, slow_audit: bool = Fal
         seq += 1
         n = 1 if rnd.random() < 0.6 else rnd.randint(50, 600)
         day = rnd.randint(0, 400)
-        ops = [Put("appointments", _appt(seq, i, day)) for i in range(n)]
-        existing = store.count("appointments")
+        ops = [Put(_appt(seq, i, day)) for i in range(n)]
+        existing = await store.count(Appointment)
         if existing and rnd.random() < 0.3:  # a status change of a random earlier record
-            old = store.all("appointments")[rnd.randrange(existing)]
+            old = (await store.all(Appointment))[rnd.randrange(existing)]
             assert isinstance(old, Appointment)
             # the changed record keeps its id: counted under its own seq, not this one
-            ops.append(Put("appointments", _status_change(old)))
+            ops.append(Put(_status_change(old)))
         sys.stdout.write(f"B {seq} {n}\n")
         sys.stdout.flush()
         await seed_store(store, ops)
@@ -133,19 +133,19 @@ async def verify(data_dir: Path, batches: dict[int, int], acked: set[int]) -> tu
     try:
         result = auditverify.verify(data_dir, await store.stored_changes())
         assert result.ok, [p.reason for p in result.problems[:5]]
-        audited = {e["target"] for e in store.audit.read() if e.get("commit") is not None}
-        bare = [r.id for r in store.all("appointments") if r.id not in audited]  # type: ignore[attr-defined]
+        audited = {e["target"] for e in (await store.audit.read()) if e.get("commit") is not None}
+        bare = [r.id for r in await store.all(Appointment) if r.id not in audited]  # type: ignore[attr-defined]
         assert not bare, f"{len(bare)} stored records have no audit entry, e.g. {bare[0]}"
         per_seq = Counter(
             int(rid.partition("-")[0][1:])
-            for rid in (r.id for r in store.all("appointments"))  # type: ignore[attr-defined]
+            for rid in (r.id for r in await store.all(Appointment))  # type: ignore[attr-defined]
         )
         for seq in acked:
             assert per_seq[seq] == batches[seq], f"acknowledged batch {seq} lost records"
         for seq, count in per_seq.items():
             assert seq in batches, f"records of a batch never announced: {seq}"
             assert count == batches[seq], f"batch {seq} is partial: {count}/{batches[seq]}"
-        return store.count("appointments"), store.recovered_entries
+        return await store.count(Appointment), store.recovered_entries
     finally:
         await store.close()
 

@@ -299,14 +299,16 @@ async def test_read_pages_by_time(audit: AuditLog) -> None:
     await audit.append_many(ADMIN, "client.read", [f"cli_{i}" for i in range(10)])
     for i in range(10):
         await audit.append(ADMIN, "client.update", f"cli_{i}")
-    recent = audit.read(limit=3)
+    recent = await audit.read(limit=3)
     assert [e["seq"] for e in recent] == [18, 19, 20]
-    since = datetime.fromisoformat(audit.read(limit=20)[12]["at"])
-    page = audit.read(since=since, limit=4)
+    since = datetime.fromisoformat((await audit.read(limit=20))[12]["at"])
+    page = await audit.read(since=since, limit=4)
     assert [e["seq"] for e in page] == [13, 14, 15, 16]
-    assert len(audit.read()) == 20
-    assert audit.read(limit=0) == []
-    assert audit.export_path().read_bytes().count(b"\n") == 20
+    assert len(await audit.read()) == 20
+    assert await audit.read(limit=0) == []
+    exported = b"".join([chunk async for chunk in audit.export()])
+    assert exported == audit.path.read_bytes()
+    assert exported.count(b"\n") == 20
 
 
 async def test_a_crashed_writer_fails_its_callers_instead_of_hanging(

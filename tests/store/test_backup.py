@@ -10,6 +10,7 @@ import pytest
 
 from tests.seeding import seed
 from tests.store.conftest import appt, client
+from tlh.domain.models import Appointment, Client
 from tlh.errors import InvalidInput, StoreLocked
 from tlh.store.backup import restore, snapshot, write_snapshot
 from tlh.store.base import Put
@@ -32,10 +33,10 @@ async def test_backup_restore_round_trip(data_dir: Path, tmp_path: Path) -> None
     (audit / "2026-03.jsonl").write_bytes(b'{"what":"x"}\n')
     s = TinyStore(data_dir)
     await s.open()
-    await seed(s, [Put("clients", client("c1")), Put("appointments", appt("a1"))])
+    await seed(s, [Put(client("c1")), Put(appt("a1"))])
     archive = tmp_path / "backup.tar.gz"
     await write_snapshot(s, archive)  # journal not folded yet: taken from memory
-    await seed(s, [Put("clients", client("c2"))])  # after the backup
+    await seed(s, [Put(client("c2"))])  # after the backup
     await s.close()
 
     aside = restore(archive, data_dir)
@@ -43,9 +44,9 @@ async def test_backup_restore_round_trip(data_dir: Path, tmp_path: Path) -> None
     assert (data_dir / "audit" / "2026-03.jsonl").read_bytes() == b'{"what":"x"}\n'
     s2 = TinyStore(data_dir)
     await s2.open()
-    assert s2.get("clients", "c1") == client("c1")
-    assert s2.get("clients", "c2") is None
-    assert s2.get("appointments", "a1") == appt("a1")
+    assert await s2.get(Client, "c1") == client("c1")
+    assert await s2.get(Client, "c2") is None
+    assert await s2.get(Appointment, "a1") == appt("a1")
     await s2.close()
 
 
@@ -73,7 +74,7 @@ async def test_bad_archive_refused_and_data_intact(
 ) -> None:
     s = TinyStore(data_dir)
     await s.open()
-    await seed(s, [Put("clients", client("c1"))])
+    await seed(s, [Put(client("c1"))])
     await s.close()
     before = {p: p.read_bytes() for p in data_dir.rglob("*") if p.is_file()}
     archive = tmp_path / "bad.tar.gz"

@@ -12,10 +12,11 @@ from pathlib import Path
 import pytest
 
 from tests.seeding import seed
+from tlh.domain.models import Client
 from tlh.errors import InvalidInput, StoreError, StoreFull
 from tlh.services.bootstrap import init_practice
 from tlh.services.context import SYSTEM
-from tlh.store import auditlog, auditverify
+from tlh.store import auditlog
 from tlh.store.base import AuditNote, Delete, Op, Put, note
 from tlh.store.tinystore import TinyStore
 
@@ -23,12 +24,12 @@ from .conftest import T0, appt, client
 
 
 async def test_a_commit_must_audit_every_record_it_writes(store: TinyStore) -> None:
-    ops = [Put("clients", client("c1")), Put("clients", client("c2"))]
+    ops = [Put(client("c1")), Put(client("c2"))]
     with pytest.raises(InvalidInput, match="no audit note names c2"):
         await store.commit(ops, audit=[note(SYSTEM, "client.create", "c1")])
     with pytest.raises(InvalidInput, match="no audit note names c1"):
-        await store.commit([Delete("clients", "c1")], audit=[])
-    assert store.count("clients") == 0
+        await store.commit([Delete(Client, "c1")], audit=[])
+    assert await store.count(Client) == 0
     assert store.seq == 0
 
 
@@ -37,16 +38,16 @@ async def test_entries_carry_their_commit_and_commit_numbers_survive_restarts(
 ) -> None:
     s = TinyStore(data_dir)
     await s.open()
-    await seed(s, [Put("clients", client("c1"))])
-    await s.commit([Put("clients", client("c2"))], audit=[note(SYSTEM, "client.create", "c2")])
+    await seed(s, [Put(client("c1"))])
+    await s.commit([Put(client("c2"))], audit=[note(SYSTEM, "client.create", "c2")])
     await s.close()  # folds the journal away: the number must come from the manifest
     s = TinyStore(data_dir)
     await s.open()
     assert s.seq == 2
-    await seed(s, [Put("clients", client("c3"))])
-    entries = [(e["action"], e["target"], e.get("commit")) for e in s.audit.read()]
+    await seed(s, [Put(client("c3"))])
+    entries = [(e["action"], e["target"], e.get("commit")) for e in (await s.audit.read())]
     assert entries == [("test.seed", "c1", 1), ("client.create", "c2", 2), ("test.seed", "c3", 3)]
-    result = auditverify.verify(data_dir, await s.stored_changes())
+    result = await s.verify_audit()
     await s.close()
     assert result.ok, result.problems
 
@@ -64,7 +65,7 @@ async def _journaled_not_audited(
     never gets its entries (as if killed before its write); the caller crashes it."""
     s = TinyStore(data_dir)
     await s.open()
-    await seed(s, [Put("clients", client("c1"))])
+    await seed(s, [Put(client("c1"))])
     s.audit.enqueue_commit = lambda *_: asyncio.get_running_loop().create_future()  # type: ignore[method-assign]
     task = asyncio.create_task(s.commit(ops, audit=notes))
     async with asyncio.timeout(5):
@@ -80,7 +81,7 @@ async def test_a_crash_between_the_commit_and_its_audit_write_is_mended_at_open(
 ) -> None:
     s = await _journaled_not_audited(
         data_dir,
-        [Put("appointments", appt("a1")), Put("appointments", appt("a2", start=T0))],
+        [Put(appt("a1")), Put(appt("a2", start=T0))],
         [note(SYSTEM, "appointment.create", "a1", "a2")],
     )
     await s.audit.close()
@@ -90,9 +91,9 @@ async def test_a_crash_between_the_commit_and_its_audit_write_is_mended_at_open(
     await again.open()
     try:
         assert again.recovered_entries == 2
-        entries = [(e["action"], e["target"], e.get("commit")) for e in again.audit.read()]
+        entries = [(e["action"], e["target"], e.get("commit")) for e in (await again.audit.read())]
         assert entries[-2:] == [("appointment.create", "a1", 2), ("appointment.create", "a2", 2)]
-        result = auditverify.verify(data_dir, await again.stored_changes())
+        result = await again.verify_audit()
         assert result.ok, result.problems
     finally:
         await again.close()
@@ -101,7 +102,7 @@ async def test_a_crash_between_the_commit_and_its_audit_write_is_mended_at_open(
 async def test_verify_names_stored_changes_the_log_does_not_record(data_dir: Path) -> None:
     """What used to happen: the commit is folded into the files, its audit write lost."""
     s = await _journaled_not_audited(
-        data_dir, [Put("clients", client("c2"))], [note(SYSTEM, "client.create", "c2")]
+        data_dir, [Put(client("c2"))], [note(SYSTEM, "client.create", "c2")]
     )
     await s._checkpoint()  # the journal that could have mended it is gone
     await s.audit.close()
@@ -110,7 +111,7 @@ async def test_verify_names_stored_changes_the_log_does_not_record(data_dir: Pat
     await again.open()
     try:
         assert again.recovered_entries == 0
-        result = auditverify.verify(data_dir, await again.stored_changes())
+        result = await again.verify_audit()
     finally:
         await again.close()
     assert not result.ok
@@ -138,7 +139,7 @@ async def test_two_holders_of_a_key_run_one_after_the_other(store: TinyStore) ->
 async def test_a_missing_table_file_stops_start_up(data_dir: Path, victim: str) -> None:
     s = TinyStore(data_dir)
     await s.open()
-    await seed(s, [Put("clients", client("c1")), Put("appointments", appt("a1"))])
+    await seed(s, [Put(client("c1")), Put(appt("a1"))])
     await s.close()
     (data_dir / victim).unlink()
     with pytest.raises(StoreError, match="is missing from the data dir") as caught:
@@ -173,13 +174,13 @@ async def test_a_missing_meta_file_gets_one_recovery_message_from_serve_and_init
 async def test_a_data_dir_from_before_manifests_is_migrated(data_dir: Path) -> None:
     s = TinyStore(data_dir)
     await s.open()
-    await seed(s, [Put("clients", client("c1")), Put("appointments", appt("a1"))])
+    await seed(s, [Put(client("c1")), Put(appt("a1"))])
     await s.close()
     (data_dir / "db" / "manifest.json").unlink()
     (data_dir / "meta.json").write_text('{"schema_version": 1}')
     s = TinyStore(data_dir)
     await s.open()
-    assert s.get("clients", "c1") == client("c1")
+    assert await s.get(Client, "c1") == client("c1")
     assert not s.audit_complete  # its records predate numbered entries
     await s.close()
     manifest = json.loads((data_dir / "db" / "manifest.json").read_text())
@@ -201,15 +202,15 @@ async def test_a_full_disk_under_the_audit_log_delays_entries_but_loses_none(
         real(data)
 
     store.audit._write_sync = write  # type: ignore[method-assign]
-    await store.commit([Put("clients", client("c1"))], audit=[note(SYSTEM, "client.create", "c1")])
-    assert store.get("clients", "c1") == client("c1")
+    await store.commit([Put(client("c1"))], audit=[note(SYSTEM, "client.create", "c1")])
+    assert await store.get(Client, "c1") == client("c1")
     with pytest.raises(StoreFull, match="disk is full"):
         await store.audit.append(SYSTEM, "client.read", "c1")
     full = False
     async with asyncio.timeout(5):
-        while not any(e["target"] == "c1" for e in store.audit.read()):
+        while not any(e["target"] == "c1" for e in (await store.audit.read())):
             await asyncio.sleep(0.01)
-    [entry] = store.audit.read()
+    [entry] = await store.audit.read()
     assert (entry["action"], entry["commit"]) == ("client.create", 1)
-    result = auditverify.verify(store.data_dir, await store.stored_changes())
+    result = await store.verify_audit()
     assert result.ok, result.problems

@@ -12,6 +12,7 @@ import pytest
 
 from tests.seeding import seed
 from tests.store.conftest import client
+from tlh.domain.models import Client
 from tlh.errors import StoreError, StoreLocked
 from tlh.store import migrations
 from tlh.store.base import Put
@@ -70,7 +71,7 @@ async def test_migration_runs_in_order_and_bumps_version(
 ) -> None:
     s = TinyStore(data_dir)
     await s.open()
-    await seed(s, [Put("clients", client("c1"))])
+    await seed(s, [Put(client("c1"))])
     await s.close()
     (data_dir / "meta.json").write_text('{"schema_version": 0}')
     ran: list[int] = []
@@ -87,7 +88,7 @@ async def test_migration_runs_in_order_and_bumps_version(
     s2 = TinyStore(data_dir)
     await s2.open()
     assert ran == [1]
-    assert [c.id for c in s2.find("clients", "external_id", "MIGRATED")] == ["c1"]  # type: ignore[attr-defined]
+    assert [c.id for c in await s2.find(Client, "external_id", "MIGRATED")] == ["c1"]  # type: ignore[attr-defined]
     await s2.close()
     assert json.loads((data_dir / "meta.json").read_text()) == {
         "schema_version": migrations.CURRENT_VERSION
@@ -99,7 +100,7 @@ async def test_migration_refused_with_unfolded_journal(
 ) -> None:
     s = TinyStore(data_dir)
     await s.open()
-    await seed(s, [Put("clients", client("c1"))])
+    await seed(s, [Put(client("c1"))])
     # crash: no close; pretend the dir was written by an older version
     s._journal.close()
     s._dir_lock.release()

@@ -13,14 +13,13 @@ from hypothesis import strategies as st
 
 from tests.seeding import seed
 from tests.store.conftest import T0, appt, client
-from tlh.domain.models import Appointment
+from tlh.domain.models import Appointment, Client
 from tlh.store.base import Delete, Op, Put
 from tlh.store.tinystore import TinyStore, init_data_dir
 
 ids = st.sampled_from(["x1", "x2", "x3", "x4"])
 put_appt = st.builds(
     lambda i, day, minute, dur, who: Put(
-        "appointments",
         appt(
             i, start=T0 + timedelta(days=day, minutes=minute), duration_min=dur, clinicians=(who,)
         ),
@@ -32,23 +31,23 @@ put_appt = st.builds(
     st.sampled_from(["stf_1", "stf_2"]),
 )
 put_client = st.builds(
-    lambda i, email: Put("clients", client(i, email=email)),
+    lambda i, email: Put(client(i, email=email)),
     ids,
     st.sampled_from([None, "a@x.test", "b@x.test"]),
 )
-delete = st.builds(Delete, st.sampled_from(["clients", "appointments"]), ids)
+delete = st.builds(Delete, st.sampled_from([Client, Appointment]), ids)
 batches = st.lists(
     st.lists(st.one_of(put_appt, put_client, delete), min_size=1, max_size=5), max_size=8
 )
 
 
-def _check(store: TinyStore, model: dict[tuple[str, str], object]) -> None:
-    for table in ("clients", "appointments"):
+async def _check(store: TinyStore, model: dict[tuple[str, str], object]) -> None:
+    for table, kind in (("clients", Client), ("appointments", Appointment)):
         expected = {i: r for (t, i), r in model.items() if t == table}
-        assert {r.id: r for r in store.all(table)} == expected  # type: ignore[attr-defined]
+        assert {r.id: r for r in await store.all(kind)} == expected
     for email in ("a@x.test", "b@x.test"):
         want = sorted(i for (t, i), r in model.items() if t == "clients" and r.email == email)  # type: ignore[attr-defined]
-        assert sorted(c.id for c in store.find("clients", "email", email)) == want  # type: ignore[attr-defined]
+        assert sorted(c.id for c in await store.find(Client, "email", email)) == want  # type: ignore[attr-defined]
     apts = [r for (t, _), r in model.items() if t == "appointments"]
     for day in range(0, 72, 3):
         lo = T0 + timedelta(days=day)
@@ -65,7 +64,7 @@ def _check(store: TinyStore, model: dict[tuple[str, str], object]) -> None:
                 ),
                 key=lambda a: (a.start, a.id),  # type: ignore[attr-defined]
             )
-            assert store.appointments_between(lo, hi, who) == want
+            assert await store.appointments_between(lo, hi, who) == want
 
 
 async def _run(data_dir: Path, seq: list[list[Op]]) -> None:
@@ -79,11 +78,11 @@ async def _run(data_dir: Path, seq: list[list[Op]]) -> None:
                 model[(op.table, op.record.id)] = op.record  # type: ignore[attr-defined]
             else:
                 model.pop((op.table, op.id), None)
-        _check(store, model)
+        await _check(store, model)
     await store.close()
     again = TinyStore(data_dir)
     await again.open()
-    _check(again, model)
+    await _check(again, model)
     await again.close()
 
 
@@ -121,10 +120,7 @@ async def test_the_indexes_leave_nothing_for_the_cycle_collector_to_walk(store: 
 
     await seed(
         store,
-        [
-            Put("appointments", appt(f"a{i}", external_id=f"e{i}", client_ids=("c1",)))
-            for i in range(50)
-        ],
+        [Put(appt(f"a{i}", external_id=f"e{i}", client_ids=("c1",))) for i in range(50)],
     )
     gc.collect()
     for field_index in store._index["appointments"].values():

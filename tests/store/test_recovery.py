@@ -13,6 +13,7 @@ import pytest
 
 from tests.seeding import seed
 from tests.store.conftest import T0, appt, client
+from tlh.domain.models import Appointment, Client
 from tlh.errors import StoreError
 from tlh.store import layout
 from tlh.store.base import Delete, Put
@@ -32,7 +33,7 @@ async def test_failed_checkpoint_keeps_journal_and_retries(
 ) -> None:
     s = TinyStore(data_dir)
     await s.open()
-    await seed(s, [Put("clients", client("c1")), Put("appointments", appt("a1"))])
+    await seed(s, [Put(client("c1")), Put(appt("a1"))])
     written: list[Path] = []
     real = layout.write_atomic
 
@@ -49,15 +50,15 @@ async def test_failed_checkpoint_keeps_journal_and_retries(
     crashed = TinyStore(crash_copy(data_dir, tmp_path / "crashed"))
     monkeypatch.setattr(layout, "write_atomic", real)
     await crashed.open()
-    assert crashed.get("clients", "c1") == client("c1")
-    assert crashed.get("appointments", "a1") == appt("a1")
+    assert await crashed.get(Client, "c1") == client("c1")
+    assert await crashed.get(Appointment, "a1") == appt("a1")
     await crashed.close()
-    await seed(s, [Delete("clients", "c1")])
+    await seed(s, [Delete(Client, "c1")])
     await s.close()  # the retry folds everything
     s2 = TinyStore(data_dir)
     await s2.open()
-    assert s2.get("clients", "c1") is None
-    assert s2.get("appointments", "a1") == appt("a1")
+    assert await s2.get(Client, "c1") is None
+    assert await s2.get(Appointment, "a1") == appt("a1")
     await s2.close()
 
 
@@ -73,29 +74,29 @@ async def test_id_in_two_partitions_is_settled_by_the_journal(data_dir: Path) ->
     j.close()
     s = TinyStore(data_dir)
     await s.open()
-    assert s.get("appointments", "a1") == moved
-    assert s.appointments_between(T0, T0 + timedelta(days=1)) == []
+    assert await s.get(Appointment, "a1") == moved
+    assert await s.appointments_between(T0, T0 + timedelta(days=1)) == []
     await s.close()
     assert "a1" not in (parts / "2026-03.json").read_text()
     assert "a1" in (parts / "2026-04.json").read_text()
 
 
 async def test_cancelled_commit_still_lands_in_memory_and_on_disk(store: TinyStore) -> None:
-    task = asyncio.create_task(seed(store, [Put("clients", client("c1"))]))
+    task = asyncio.create_task(seed(store, [Put(client("c1"))]))
     await asyncio.sleep(0)  # let it start its journal write
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
     await asyncio.wait_for(asyncio.gather(*store._commits), timeout=5)
     # the caller gave up, but the write had started: it lands in memory and on disk
-    assert store.get("clients", "c1") == client("c1")
+    assert await store.get(Client, "c1") == client("c1")
     assert len(list(store._journal.replay())) == 1
 
 
 async def test_journal_write_failure_is_a_clean_store_error(
     store: TinyStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    await seed(store, [Put("clients", client("c1"))])
+    await seed(store, [Put(client("c1"))])
 
     def broken(fd: int) -> None:
         raise OSError(5, "Input/output error")
@@ -103,9 +104,9 @@ async def test_journal_write_failure_is_a_clean_store_error(
     with monkeypatch.context() as m:
         m.setattr(os, "fdatasync", broken)
         with pytest.raises(StoreError, match="could not be written"):
-            await seed(store, [Put("clients", client("c2"))])
-    assert store.get("clients", "c2") is None
-    await seed(store, [Put("clients", client("c3"))])  # the journal was repaired
+            await seed(store, [Put(client("c2"))])
+    assert await store.get(Client, "c2") is None
+    await seed(store, [Put(client("c3"))])  # the journal was repaired
     replayed = [
         msgspec.json.decode(p)["ops"][0]["put"]["id"] for _, _, p in store._journal.replay()
     ]

@@ -10,6 +10,7 @@ import pytest
 
 from tests.seeding import seed
 from tests.store.conftest import appt, client
+from tlh.domain.models import Client
 from tlh.errors import StoreKeyError, StoreLocked
 from tlh.store.base import Put
 from tlh.store.keys import KeySource, NewKeys, create_keys, read_keyring
@@ -26,9 +27,9 @@ async def _practice(tmp_path: Path) -> tuple[Path, KeySource]:
     s = TinyStore(data_dir, keys=keys)
     await s.open()
     for n in range(5):
-        await seed(s, [Put("clients", client(f"c{n}")), Put("appointments", appt(f"a{n}"))])
+        await seed(s, [Put(client(f"c{n}")), Put(appt(f"a{n}"))])
     await s.checkpoint()
-    await seed(s, [Put("clients", client("in_journal"))])  # left in the journal
+    await seed(s, [Put(client("in_journal"))])  # left in the journal
     s._journal.close()  # a crash: the journal is not folded
     s._dir_lock.release()
     await s.audit.close()
@@ -39,7 +40,7 @@ async def _reads(data_dir: Path, keys: KeySource) -> set[str]:
     s = TinyStore(data_dir, keys=keys)
     await s.open()
     try:
-        return {c.id for c in s.all("clients")}  # type: ignore[attr-defined]
+        return {c.id for c in await s.all(Client)}  # type: ignore[attr-defined]
     finally:
         await s.close()
 

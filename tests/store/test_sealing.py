@@ -82,7 +82,7 @@ async def test_every_store_file_and_journal_record_is_sealed(tmp_path: Path) -> 
     data_dir, keys = _practice(tmp_path)
     s = TinyStore(data_dir, keys=keys)
     await s.open()
-    await seed(s, [Put("clients", _client()), Put("appointments", appt("apt_1", notes=NOTE))])
+    await seed(s, [Put(_client()), Put(appt("apt_1", notes=NOTE))])
     # Before a checkpoint the change is only in the journal: sealed there too.
     assert _leaks(_files(data_dir)) == []
     journal = b"".join((data_dir / "journal").glob("*.wal").__next__().read_bytes().split(b"\n"))
@@ -95,7 +95,7 @@ async def test_every_store_file_and_journal_record_is_sealed(tmp_path: Path) -> 
             assert is_sealed(data), name
     s2 = TinyStore(data_dir, keys=keys)
     await s2.open()
-    assert s2.get("clients", "cli_sealed") == _client()
+    assert await s2.get(Client, "cli_sealed") == _client()
     await s2.close()
 
 
@@ -114,7 +114,7 @@ async def test_a_wrong_or_missing_key_opens_nothing_and_writes_nothing(
     data_dir, keys = _practice(tmp_path)
     s = TinyStore(data_dir, keys=keys)
     await s.open()
-    await seed(s, [Put("clients", _client())])
+    await seed(s, [Put(_client())])
     await s.close()
     before = _digest(data_dir)
     other = tmp_path / "other.key"
@@ -138,13 +138,13 @@ async def test_a_passphrase_and_a_recovery_code_open_the_dir(tmp_path: Path) -> 
     data_dir, keys = _practice(tmp_path, passphrase="correct horse battery staple")
     s = TinyStore(data_dir, keys=keys)
     await s.open()
-    await seed(s, [Put("clients", _client())])
+    await seed(s, [Put(_client())])
     await s.close()
     code = export_recovery(data_dir, keys)
     typed = code.lower().replace("-", " ")  # as someone copies it from paper
     s2 = TinyStore(data_dir, keys=KeySource(passphrase=typed))
     await s2.open()
-    assert s2.get("clients", "cli_sealed") == _client()
+    assert await s2.get(Client, "cli_sealed") == _client()
     await s2.close()
 
 
@@ -155,7 +155,7 @@ async def test_a_damaged_sealed_file_is_named_and_left_as_it_is(
     data_dir, keys = _practice(tmp_path)
     s = TinyStore(data_dir, keys=keys)
     await s.open()
-    await seed(s, [Put("clients", _client())])
+    await seed(s, [Put(_client())])
     await s.close()
     path = data_dir / "db" / "clients.json"
     data = bytearray(path.read_bytes())
@@ -183,7 +183,7 @@ async def test_a_file_moved_to_another_name_does_not_open(tmp_path: Path) -> Non
     data_dir, keys = _practice(tmp_path)
     s = TinyStore(data_dir, keys=keys)
     await s.open()
-    await seed(s, [Put("clients", _client())])
+    await seed(s, [Put(_client())])
     await s.close()
     db = data_dir / "db"
     (db / "staff.json").write_bytes((db / "clients.json").read_bytes())
@@ -195,7 +195,7 @@ async def test_a_sealed_backup_opens_only_with_the_key(tmp_path: Path) -> None:
     data_dir, keys = _practice(tmp_path)
     s = TinyStore(data_dir, keys=keys)
     await s.open()
-    await seed(s, [Put("clients", _client())])
+    await seed(s, [Put(_client())])
     archive = tmp_path / "backup.tlh"
     await write_snapshot(s, archive)
     await s.close()
@@ -216,5 +216,5 @@ async def test_a_sealed_backup_opens_only_with_the_key(tmp_path: Path) -> None:
     assert _leaks(_files(target)) == []
     s2 = TinyStore(target, keys=keys)
     await s2.open()
-    assert s2.get("clients", "cli_sealed") == _client()
+    assert await s2.get(Client, "cli_sealed") == _client()
     await s2.close()

@@ -31,7 +31,7 @@ def _joined(peer: str) -> Participation:
 
 
 async def test_concurrent_updates_of_one_record_keep_every_change(store: TinyStore) -> None:
-    await seed(store, [Put("sessions", _segment())])
+    await seed(store, [Put(_segment())])
 
     def add(peer: str) -> object:
         def change(found: object) -> SessionSegment:
@@ -41,40 +41,41 @@ async def test_concurrent_updates_of_one_record_keep_every_change(store: TinySto
         return change
 
     await asyncio.gather(
-        *(store.update("sessions", "ses_1", add(f"p{n}"), audit=AUDIT["ses_1"]) for n in range(20))
+        *(
+            store.update(SessionSegment, "ses_1", add(f"p{n}"), audit=AUDIT["ses_1"])
+            for n in range(20)
+        )
     )
-    stored = store.get("sessions", "ses_1")
-    assert isinstance(stored, SessionSegment)
+    stored = await store.get(SessionSegment, "ses_1")
+    assert stored is not None
     assert sorted(p.peer_id for p in stored.participants) == sorted(f"p{n}" for n in range(20))
     assert store._record_locks == {}  # nothing kept once every update is done
 
 
 async def test_get_then_commit_would_lose_one_of_them(store: TinyStore) -> None:
     """The race ``update`` exists for: shown with two plain read-then-commit writers."""
-    await seed(store, [Put("sessions", _segment())])
+    await seed(store, [Put(_segment())])
 
     async def add(peer: str) -> None:
-        found = store.get("sessions", "ses_1")
-        assert isinstance(found, SessionSegment)
-        await seed(
-            store, [Put("sessions", msgspec.structs.replace(found, participants=(_joined(peer),)))]
-        )
+        found = await store.get(SessionSegment, "ses_1")
+        assert found is not None
+        await seed(store, [Put(msgspec.structs.replace(found, participants=(_joined(peer),)))])
 
     await asyncio.gather(add("a"), add("b"))
-    stored = store.get("sessions", "ses_1")
-    assert isinstance(stored, SessionSegment)
+    stored = await store.get(SessionSegment, "ses_1")
+    assert stored is not None
     assert len(stored.participants) == 1  # one write undid the other
 
 
 async def test_no_change_writes_nothing_and_a_failed_change_unlocks(store: TinyStore) -> None:
-    await seed(store, [Put("sessions", _segment())])
+    await seed(store, [Put(_segment())])
     before = store._seq
     assert (
-        await store.update("sessions", "ses_1", lambda found: found, audit=AUDIT["ses_1"])
+        await store.update(SessionSegment, "ses_1", lambda found: found, audit=AUDIT["ses_1"])
         == _segment()
     )
     assert (
-        await store.update("sessions", "ses_nope", lambda found: None, audit=AUDIT["ses_nope"])
+        await store.update(SessionSegment, "ses_nope", lambda found: None, audit=AUDIT["ses_nope"])
         is None
     )
     assert store._seq == before
@@ -83,19 +84,19 @@ async def test_no_change_writes_nothing_and_a_failed_change_unlocks(store: TinyS
         raise ValueError("no")
 
     with pytest.raises(ValueError, match="no"):
-        await store.update("sessions", "ses_1", boom, audit=AUDIT["ses_1"])
+        await store.update(SessionSegment, "ses_1", boom, audit=AUDIT["ses_1"])
     assert store._record_locks == {}
     await asyncio.wait_for(
         store.update(
-            "sessions",
+            SessionSegment,
             "ses_1",
             lambda f: msgspec.structs.replace(f, relayed=True),
             audit=AUDIT["ses_1"],
         ),
         5,
     )
-    stored = store.get("sessions", "ses_1")
-    assert isinstance(stored, SessionSegment)
+    stored = await store.get(SessionSegment, "ses_1")
+    assert stored is not None
     assert stored.relayed
 
 
@@ -104,7 +105,7 @@ async def test_an_update_cancelled_during_its_commit_holds_the_record_until_it_l
 ) -> None:
     """A socket handler cancelled mid-leave (shutdown): its write still lands, and the
     update queued behind it must read it, not the record from before."""
-    await seed(store, [Put("sessions", _segment())])
+    await seed(store, [Put(_segment())])
 
     def add(peer: str) -> Any:
         def change(found: Any) -> SessionSegment:
@@ -112,17 +113,19 @@ async def test_an_update_cancelled_during_its_commit_holds_the_record_until_it_l
 
         return change
 
-    first = asyncio.ensure_future(store.update("sessions", "ses_1", add("a"), audit=AUDIT["ses_1"]))
+    first = asyncio.ensure_future(
+        store.update(SessionSegment, "ses_1", add("a"), audit=AUDIT["ses_1"])
+    )
     await asyncio.sleep(0)
     await asyncio.sleep(0)  # the first holds the record and is committing
     second = asyncio.ensure_future(
-        store.update("sessions", "ses_1", add("b"), audit=AUDIT["ses_1"])
+        store.update(SessionSegment, "ses_1", add("b"), audit=AUDIT["ses_1"])
     )
     await asyncio.sleep(0)
     first.cancel()
     with pytest.raises(asyncio.CancelledError):
         await first
     await asyncio.wait_for(second, 5)
-    stored = store.get("sessions", "ses_1")
-    assert isinstance(stored, SessionSegment)
+    stored = await store.get(SessionSegment, "ses_1")
+    assert stored is not None
     assert {p.peer_id for p in stored.participants} == {"a", "b"}

@@ -41,7 +41,7 @@ async def _link(practice: Practice, appt_id: str, action: LinkAction) -> str:
         created_at=appt.created_at,
         valid_until=appt.start,
     )
-    await asyncio.to_thread(practice.server._run, seed(store, [Put("action_links", link)]))
+    await asyncio.to_thread(practice.server._run, seed(store, [Put(link)]))
     return token
 
 

@@ -11,7 +11,7 @@ from functools import partial
 
 from aiohttp import WSCloseCode, web
 
-from tlh.domain.messages import MessageStatus
+from tlh.domain.messages import Message, MessageStatus
 from tlh.domain.models import RelayMode
 from tlh.domain.rooms import EntryState
 from tlh.media.echo import EchoPeers
@@ -35,7 +35,7 @@ from tlh.services.portal_signin import PortalCodes
 from tlh.services.reminder_clock import ReminderClock
 from tlh.services.staff_web import StaffWeb
 from tlh.services.waiting import Rooms
-from tlh.store.tinystore import TinyStore
+from tlh.store.open import store_at
 
 from . import middleware
 from .forwarded import add_hsts, forwarded_middleware, plain_http
@@ -78,7 +78,7 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
     """Open the store (taking the data dir's lock) with its audit log, then start the
     outbox worker and the reminder clock; stop them before closing the store."""
     settings = app[SETTINGS]
-    store = TinyStore(settings.data_dir, keys=settings.keys)
+    store = store_at(settings.data_dir, keys=settings.keys)
     await store.open()
     audit = store.audit
     bus = EventBus()
@@ -88,7 +88,7 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
     )
     app[CTX] = ctx
     app[LINK_SESSIONS] = LinkSessions(ctx)
-    app[STAFF_WEB].attach(store)  # call pages signed in before a restart stay signed in
+    await app[STAFF_WEB].attach(store)  # call pages signed in before a restart stay signed in
     worker = OutboxWorker(ctx, build_transports(settings.messaging, settings.data_dir))
     clock = ReminderClock(ctx, reminder_renderer(ctx))
     app[OUTBOX_WORKER], app[REMINDER_CLOCK] = worker, clock
@@ -186,7 +186,7 @@ async def _preload_media() -> None:
             return
 
 
-def _live(app: web.Application) -> Live | None:
+async def _live(app: web.Application) -> Live | None:
     """The live figures of ``/metrics`` (counts only), or ``None`` before start-up."""
     if ROOMS not in app:
         return None
@@ -196,7 +196,7 @@ def _live(app: web.Application) -> Live | None:
         waiting=sum(1 for e in waiting if e.state is EntryState.WAITING),
         sessions=hub.live_count(),
         relayed=hub.relayed_peer_count(),
-        outbox={s.value: len(store.find("messages", "status", s)) for s in MessageStatus},
+        outbox={s.value: len(await store.find(Message, "status", s)) for s in MessageStatus},
         outbox_up=app[OUTBOX_WORKER].alive,
         websockets=len(app[WEBSOCKETS]),
     )

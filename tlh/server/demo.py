@@ -65,7 +65,7 @@ async def prepare(
         encrypt=NewKeys(key_file=key_file),
     )  # fmt: skip
     async with local_context(data_dir, KeySource(key_file=key_file)) as ctx:
-        admin = find_staff(ctx, ADMIN_EMAIL)
+        admin = await find_staff(ctx, ADMIN_EMAIL)
         actor = staff_actor(admin, "demo")
         practice = await demo_seed.seed(ctx, actor, utcnow())
     return token, practice
@@ -76,7 +76,7 @@ async def client_tokens(
 ) -> tuple[str | None, str | None, str | None]:
     """Tokens for the client page and the lead clinician's email (``DemoLinks``)."""
     async with local_context(data_dir, KeySource(key_file=demo_key_file(data_dir))) as ctx:
-        admin = find_staff(ctx, ADMIN_EMAIL)
+        admin = await find_staff(ctx, ADMIN_EMAIL)
         actor = staff_actor(admin, "demo")
         made = await demo_seed.client_links(ctx, actor, appointment_id)
     return made.join, made.consent, made.lead

@@ -24,12 +24,11 @@ from tlh.services.portal_signin import PortalCodes
 from tlh.services.reminder_clock import ReminderClock
 from tlh.services.staff_web import StaffWeb
 from tlh.services.waiting import Rooms
-from tlh.store.auditlog import AuditLog
-from tlh.store.tinystore import TinyStore
+from tlh.store.base import AuditStore, Repository
 
 SETTINGS = web.AppKey("settings", Settings)
-STORE = web.AppKey("store", TinyStore)
-AUDIT = web.AppKey("audit", AuditLog)
+STORE = web.AppKey("store", Repository)
+AUDIT = web.AppKey("audit", AuditStore)
 BUS = web.AppKey("bus", EventBus)
 CTX = web.AppKey("ctx", Context)
 #: Each staff member's current dashboard event socket (a newer one supersedes it).

@@ -62,11 +62,15 @@ class Live:
 
 
 class _Live(Collector):
-    def __init__(self, source: Callable[[], Live | None]) -> None:
-        self._source = source
+    """The live figures as last read (``Metrics.refresh``, before each scrape): the
+    collector is synchronous, the reads are not."""
+
+    def __init__(self, source: Callable[[], Awaitable[Live | None]]) -> None:
+        self.source = source
+        self.last: Live | None = None
 
     def collect(self) -> Iterator[Metric]:
-        live = self._source()
+        live = self.last
         if live is None:  # scraped while starting or stopping
             return
         yield GaugeMetricFamily(
@@ -101,6 +105,7 @@ class Metrics:
     def __init__(self, token: str | None) -> None:
         self.token = token
         self.registry = CollectorRegistry(auto_describe=False)
+        self._live: list[_Live] = []
         self.requests = Histogram(
             "tlh_http_request_seconds",
             "Time to answer an HTTP request, by method and route template",
@@ -116,9 +121,15 @@ class Metrics:
             registry=self.registry,
         )
 
-    def watch(self, source: Callable[[], Live | None]) -> None:
-        """Read the live figures from ``source`` at each scrape."""
-        self.registry.register(_Live(source))
+    def watch(self, source: Callable[[], Awaitable[Live | None]]) -> None:
+        """Read the live figures from ``source`` at each scrape (``refresh``)."""
+        self._live.append(_Live(source))
+        self.registry.register(self._live[-1])
+
+    async def refresh(self) -> None:
+        """Read the live figures now: a scrape calls this, then renders the registry."""
+        for live in self._live:
+            live.last = await live.source()
 
     def allows(self, authorization: str) -> bool:
         """Whether a scrape's ``Authorization`` header carries the token."""

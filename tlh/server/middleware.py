@@ -155,7 +155,7 @@ async def authenticate(request: web.Request, handler: Handler) -> web.StreamResp
     peer = request.remote or ""
     bearer = auth.bearer_of(request.headers.get("Authorization", ""))
     if not bearer and STAFF_COOKIE in request.cookies:
-        actor = _cookie_actor(request, peer)
+        actor = await _cookie_actor(request, peer)
     else:
         actor = await _bearer_actor(request, bearer, peer)
     if not actor.roles & roles:
@@ -173,7 +173,7 @@ async def _bearer_actor(request: web.Request, bearer: str, peer: str) -> Actor:
     recognise a revoked token still in use, never the token).
     """
     try:
-        actor, _ = auth.authenticate(ctx(request), bearer, peer)
+        actor, _ = await auth.authenticate(ctx(request), bearer, peer)
     except Unauthenticated:
         if not bearer:
             raise
@@ -192,7 +192,7 @@ def _hash_prefix(token: str) -> str:
     return auth.hash_token(token)[:12]
 
 
-def _cookie_actor(request: web.Request, peer: str) -> Actor:
+async def _cookie_actor(request: web.Request, peer: str) -> Actor:
     """A staff page's cookie session acts as its staff member (a Bearer token wins).
 
     A cookie rides along on any request the browser makes, so a change or a websocket
@@ -203,7 +203,7 @@ def _cookie_actor(request: web.Request, peer: str) -> Actor:
     if unsafe or upgrade:
         check_origin(request)
     session = request.cookies[STAFF_COOKIE]
-    actor = session_actor(ctx(request), request.app[STAFF_WEB], session, peer)
+    actor = await session_actor(ctx(request), request.app[STAFF_WEB], session, peer)
     request[STAFF_SESSION] = session
     return actor
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable, Collection
+from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass, field
 
 from aiohttp import WSCloseCode, web
@@ -52,9 +52,9 @@ class StaffSockets:
         #: Told ``(staff_id, True)`` when a staff member's first socket opens and
         #: ``(staff_id, False)`` when their last one closes (their clients see whether
         #: they are online: ``Rooms.staff.connected``).
-        self.on_presence: Callable[[str, bool], None] | None = None
+        self.on_presence: Callable[[str, bool], Awaitable[None]] | None = None
 
-    def add(
+    async def add(
         self,
         ws: web.WebSocketResponse,
         request: web.Request,
@@ -74,19 +74,19 @@ class StaffSockets:
             request,
         )
         if first and self.on_presence is not None:
-            self.on_presence(staff_id, True)
+            await self.on_presence(staff_id, True)
 
     def holds(self, staff_id: str) -> bool:
         """Whether the staff member has a socket open (dashboard, room watch, call page)."""
         return any(o.staff_id == staff_id for o in self._open.values())
 
-    def discard(self, ws: web.WebSocketResponse) -> None:
+    async def discard(self, ws: web.WebSocketResponse) -> None:
         """The socket's handler is done with it (called last, after leaving any call)."""
         found = self._open.pop(ws, None)
         if found is not None:
             found.done.set()
             if self.on_presence is not None and not self.holds(found.staff_id):
-                self.on_presence(found.staff_id, False)
+                await self.on_presence(found.staff_id, False)
 
     async def close_signed_out(self, ctx: Context, staff_web: StaffWeb) -> int:
         """Close every socket whose sign-in no longer holds and wait for their handlers
@@ -98,7 +98,7 @@ class StaffSockets:
         ended = {
             ws: found
             for ws, found in self._open.items()
-            if not found.closing and not _holds(ctx, staff_web, found)
+            if not found.closing and not await _holds(ctx, staff_web, found)
         }
         if not ended:
             return 0
@@ -123,12 +123,12 @@ class StaffSockets:
         await done.wait()
 
 
-def _holds(ctx: Context, staff_web: StaffWeb, cred: _Open) -> bool:
+async def _holds(ctx: Context, staff_web: StaffWeb, cred: _Open) -> bool:
     """Whether the socket's sign-in still holds: its token is live (or its page session
     is open and the token that signed the page in is), and the role takes the route."""
     if cred.token_hash is not None:
-        staff = auth.token_holder(ctx, cred.token_hash)
+        staff = await auth.token_holder(ctx, cred.token_hash)
     else:
         grant = staff_web.holder(cred.session) if cred.session is not None else None
-        staff = signed_in_staff(ctx, grant) if grant is not None else None
+        staff = await signed_in_staff(ctx, grant) if grant is not None else None
     return staff is not None and staff.id == cred.staff_id and bool(staff.roles & set(cred.roles))

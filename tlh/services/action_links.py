@@ -62,17 +62,17 @@ async def store_action_links(ctx: Context, actor: Actor, links: Sequence[ActionL
     """Store new action links in one commit, each one's creation audited."""
     if links:
         await ctx.store.commit(
-            [Put("action_links", link) for link in links],
+            [Put(link) for link in links],
             audit=[note(actor, "action_link.create", *(link.id for link in links))],
         )
 
 
-def find_action_link(ctx: Context, token: object) -> ActionLink | None:
+async def find_action_link(ctx: Context, token: object) -> ActionLink | None:
     """The action link a presented token names, or ``None`` (malformed tokens included)."""
     if not isinstance(token, str) or not 20 <= len(token) <= 100:
         return None
     if not set(token) <= _TOKEN_CHARS:
         return None
-    found = ctx.store.find("action_links", "token_hash", hash_link_token(token))
+    found = await ctx.store.find(ActionLink, "token_hash", hash_link_token(token))
     link = found[0] if found else None
-    return link if isinstance(link, ActionLink) else None
+    return link

@@ -17,10 +17,10 @@ async def export(
     """The appointments of local days ``from_``..``to`` as a ``fmt`` file (see
     ``tlh.services.exporting``); the clients it names are audited as read."""
     auth.require_role(actor, *EXPORTERS)
-    found = list_appointments(ctx, actor, from_=from_, to=to)
+    found = await list_appointments(ctx, actor, from_=from_, to=to)
     client_ids = sorted({cid for a in found for cid in a.client_ids})
-    clients = {i: x for i in client_ids if isinstance(x := ctx.store.get("clients", i), Client)}
-    staff = {s.id: s for s in ctx.store.all("staff") if isinstance(s, Staff)}
+    clients = {i: x for i in client_ids if (x := await ctx.store.get(Client, i)) is not None}
+    staff = {s.id: s for s in await ctx.store.all(Staff)}
     data = export_appointments(found, clients, staff, ctx.policy(), fmt)
     await ctx.audit.append_many(actor, "client.read.export", client_ids)
     return data

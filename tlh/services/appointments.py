@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -34,7 +34,7 @@ from tlh.services import audiences, auth, availability, followups, schedule_lock
 from tlh.services.consent import consent_check
 from tlh.services.context import Actor, Context, new_id
 from tlh.services.staff import find_staff
-from tlh.store.base import AuditNote, Op, Put, note
+from tlh.store.base import AuditNote, Op, Put, note, record_key
 
 READERS = (Role.ADMIN, Role.SCHEDULER, Role.CLINICIAN)
 WRITERS = (Role.ADMIN, Role.SCHEDULER)
@@ -53,12 +53,12 @@ def _duration(value: Minutes) -> int:
     return minutes
 
 
-def _clinicians(ctx: Context, refs: Sequence[str], kind: Kind) -> tuple[str, ...]:
+async def _clinicians(ctx: Context, refs: Sequence[str], kind: Kind) -> tuple[str, ...]:
     if not refs:
         raise InvalidInput("an appointment needs at least one clinician")
     ids: list[str] = []
     for ref in refs:
-        staff = find_staff(ctx, str(ref))
+        staff = await find_staff(ctx, str(ref))
         if not staff.active:
             raise InvalidInput(f"staff member {staff.id} is disabled")
         if kind is Kind.APPOINTMENT and not staff.is_clinician:
@@ -67,9 +67,9 @@ def _clinicians(ctx: Context, refs: Sequence[str], kind: Kind) -> tuple[str, ...
     return tuple(dict.fromkeys(ids))
 
 
-def _clients(ctx: Context, ids: Sequence[str], kind: Kind) -> tuple[str, ...]:
+async def _clients(ctx: Context, ids: Sequence[str], kind: Kind) -> tuple[str, ...]:
     for client_id in ids:
-        if not isinstance(ctx.store.get("clients", str(client_id)), Client):
+        if await ctx.store.get(Client, str(client_id)) is None:
             raise NotFound(f"no client {client_id}")
     if kind is Kind.APPOINTMENT and not ids:
         raise InvalidInput("an appointment needs at least one client")
@@ -101,13 +101,13 @@ def _start(ctx: Context, value: str, what: str = "start") -> datetime:
     return parse_local(value, zone(ctx.policy().timezone), what)
 
 
-def check_conflicts(ctx: Context, candidates: Sequence[Appointment]) -> None:
+async def check_conflicts(ctx: Context, candidates: Sequence[Appointment]) -> None:
     """Raise ``Conflict`` listing every collision of ``candidates`` with stored entries."""
     found: list[dict[str, Any]] = []
     for appt in candidates:
         others: list[Appointment] = []
         for clinician_id in appt.clinician_ids:
-            others += ctx.store.appointments_between(
+            others += await ctx.store.appointments_between(
                 appt.start - _CONFLICT_MARGIN, appt.end + _CONFLICT_MARGIN, clinician_id
             )
         for hit in conflicts.find_conflicts(appt, others):
@@ -126,7 +126,7 @@ async def add_appointment(ctx: Context, actor: Actor, new: NewAppointment) -> li
 
 #: What a booking stores with its appointments, in the same commit: given them, the
 #: writes and their audit notes (the invitation: no reminder can come between).
-Attach = Callable[[list[Appointment]], tuple[list[Op], list[AuditNote]]]
+Attach = Callable[[list[Appointment]], Awaitable[tuple[list[Op], list[AuditNote]]]]
 
 
 async def create(
@@ -149,8 +149,8 @@ async def create(
         raise InvalidInput("only appointments can be telehealth")
     start = _start(ctx, new.start)
     duration = _duration(new.duration_min)
-    clinician_ids = _clinicians(ctx, new.clinicians, kind)
-    client_ids = _clients(ctx, new.client_ids, kind)
+    clinician_ids = await _clinicians(ctx, new.clinicians, kind)
+    client_ids = await _clients(ctx, new.client_ids, kind)
     external_id = new.external_id or None
     rrule = new.rrule or None
     starts = [start]
@@ -185,15 +185,15 @@ async def create(
         keys.append(schedule_locks.appointment_external_id(external_id))
     # The checks and the commit are one step: of two bookings of one slot, one wins.
     async with ctx.store.locked(*keys):
-        if external_id and ctx.store.find("appointments", "external_id", external_id):
+        if external_id and await ctx.store.find(Appointment, "external_id", external_id):
             raise Conflict("an appointment with that external id already exists")
-        check_conflicts(ctx, appts)
-        warned = availability.check_availability(ctx.store, ctx.policy(), appts)
+        await check_conflicts(ctx, appts)
+        warned = await availability.check_availability(ctx.store, ctx.policy(), appts)
         if strict_availability:
             availability.refuse_unavailable(warned)
-        ops, notes = attach(appts) if attach is not None else ([], [])
+        ops, notes = await attach(appts) if attach is not None else ([], [])
         await ctx.store.commit(
-            [*(Put("appointments", a) for a in appts), *ops],
+            [*(Put(a) for a in appts), *ops],
             audit=[note(actor, "appointment.create", *(a.id for a in appts)), *notes],
         )
     for appt in appts:
@@ -212,20 +212,20 @@ def event_of(appt: Appointment) -> dict[str, Any]:
     }
 
 
-def get_appointment(ctx: Context, actor: Actor, appt_id: str) -> Appointment:
+async def get_appointment(ctx: Context, actor: Actor, appt_id: str) -> Appointment:
     """One appointment: a clinician's own only (another's is as unknown as a missing
     one)."""
     auth.require_role(actor, *READERS)
-    appt = ctx.store.get("appointments", appt_id)
-    if not isinstance(appt, Appointment):
+    appt = await ctx.store.get(Appointment, appt_id)
+    if appt is None:
         raise NotFound(scope.NO_APPOINTMENT)
     scope.check_appointment(actor, appt)
     return appt
 
 
-def own_appointment(ctx: Context, actor: Actor, appt_id: str) -> Appointment:
+async def own_appointment(ctx: Context, actor: Actor, appt_id: str) -> Appointment:
     """The appointment, to act on: a clinician's own only."""
-    return get_appointment(ctx, actor, appt_id)
+    return await get_appointment(ctx, actor, appt_id)
 
 
 def _parse_day(value: str, what: str) -> date:
@@ -236,7 +236,7 @@ def _parse_day(value: str, what: str) -> date:
     return check_year(day, what)
 
 
-def list_appointments(
+async def list_appointments(
     ctx: Context,
     actor: Actor,
     *,
@@ -261,10 +261,10 @@ def list_appointments(
         raise InvalidInput("ask for at most two years at a time")
     start, _ = local_day_bounds(first, tz)
     _, end = local_day_bounds(last, tz)
-    clinician_id = find_staff(ctx, clinician).id if clinician else None
+    clinician_id = (await find_staff(ctx, clinician)).id if clinician else None
     # A clinician sees their own schedule (the shared waiting queue shows who waits).
     clinician_id = scope.check_schedule(actor, clinician_id)
-    return ctx.store.appointments_between(start, end, clinician_id)
+    return await ctx.store.appointments_between(start, end, clinician_id)
 
 
 async def update_appointment(
@@ -274,7 +274,7 @@ async def update_appointment(
     was invited is told as ``tlh.services.followups`` says (``notify=False``: a
     correction, nobody is told)."""
     auth.require_role(actor, *WRITERS)
-    appt = get_appointment(ctx, actor, appt_id)
+    appt = await get_appointment(ctx, actor, appt_id)
     changes: dict[str, Any] = {}
     for key, value in changed_fields(given).items():
         if key == "start":
@@ -282,9 +282,9 @@ async def update_appointment(
         elif key == "duration_min":
             changes["duration_min"] = _duration(value)
         elif key == "clinicians":
-            changes["clinician_ids"] = _clinicians(ctx, value or [], appt.kind)
+            changes["clinician_ids"] = await _clinicians(ctx, value or [], appt.kind)
         elif key == "client_ids":
-            changes["client_ids"] = _clients(ctx, value or [], appt.kind)
+            changes["client_ids"] = await _clients(ctx, value or [], appt.kind)
         elif key == "notes":
             changes["notes"] = (value or "")[:2000]
         elif key == "copay_amount":
@@ -294,17 +294,15 @@ async def update_appointment(
             changes[key] = value
     now, before = ctx.clock(), appt
 
-    def change(found: object) -> Appointment:
+    def change(found: Appointment | None) -> Appointment:
         # On the record as stored now: a status change landing meanwhile is kept.
         nonlocal before
-        if not isinstance(found, Appointment):
+        if found is None:
             raise NotFound(f"no appointment {appt_id}")
         before = found
         updated = msgspec.structs.replace(found, **changes, updated_at=now)
         if updated.modality is Modality.TELEHEALTH and updated.kind is not Kind.APPOINTMENT:
             raise InvalidInput("only appointments can be telehealth")
-        if {"start", "duration_min", "clinician_ids"} & changes.keys():
-            check_conflicts(ctx, [updated])
         return updated
 
     updated = await _update_holding_schedules(
@@ -320,37 +318,41 @@ async def update_appointment(
 async def _update_holding_schedules(
     ctx: Context,
     appt_id: str,
-    change: Callable[[object], Appointment],
+    change: Callable[[Appointment | None], Appointment],
     changes: dict[str, Any],
     audit: AuditNote,
 ) -> Appointment:
-    """``store.update`` of an appointment; a move (time, length, clinicians) holds the
-    schedules its conflict check reads: the clinicians it has as stored and gets."""
+    """Read-modify-write of an appointment holding its record key (what ``store.update``
+    holds); a move (time, length, clinicians) also holds the schedules its conflict check
+    reads (the clinicians it has as stored and gets) and checks inside."""
     moving = {"start", "duration_min", "clinician_ids"} & changes.keys()
     while True:
-        stored = ctx.store.get("appointments", appt_id)
-        had = set(stored.clinician_ids) if isinstance(stored, Appointment) else set()
+        stored = await ctx.store.get(Appointment, appt_id)
+        had = set(stored.clinician_ids) if stored is not None else set()
         held = had | set(changes.get("clinician_ids", ())) if moving else set()
-        async with ctx.store.locked(*schedule_locks.schedule(sorted(held))):
-            now = ctx.store.get("appointments", appt_id)
-            if moving and isinstance(now, Appointment) and not set(now.clinician_ids) <= held:
+        keys = (record_key(Appointment, appt_id), *schedule_locks.schedule(sorted(held)))
+        async with ctx.store.locked(*keys):
+            now = await ctx.store.get(Appointment, appt_id)
+            if moving and now is not None and not set(now.clinician_ids) <= held:
                 continue  # moved to another clinician meanwhile: hold theirs too
-            updated = await ctx.store.update("appointments", appt_id, change, audit=[audit])
-        assert isinstance(updated, Appointment)
+            updated = change(now)
+            if moving:
+                await check_conflicts(ctx, [updated])
+            await ctx.store.commit([Put(updated)], audit=[audit])
         return updated
 
 
 async def set_status(ctx: Context, actor: Actor, appt_id: str, new: Status) -> Appointment:
     """Move an appointment to ``new``; clinicians may only touch their own."""
     auth.require_role(actor, *READERS)
-    appt = own_appointment(ctx, actor, appt_id)
+    appt = await own_appointment(ctx, actor, appt_id)
     now, before = ctx.clock(), appt
 
-    def move(found: object) -> Appointment:
+    def move(found: Appointment | None) -> Appointment:
         # The transition is checked against the status as stored now: of two changes at
         # once, the second is judged from where the first left it.
         nonlocal before
-        if not isinstance(found, Appointment):
+        if found is None:
             raise NotFound(f"no appointment {appt_id}")
         transitions.check_transition(found.status, new)
         before = found
@@ -358,9 +360,9 @@ async def set_status(ctx: Context, actor: Actor, appt_id: str, new: Status) -> A
 
     action = f"appointment.status.{new.value}"
     updated = await ctx.store.update(
-        "appointments", appt_id, move, audit=[note(actor, action, appt_id)]
+        Appointment, appt_id, move, audit=[note(actor, action, appt_id)]
     )
-    assert isinstance(updated, Appointment)
+    assert updated is not None
     ctx.events.publish("appointment.status", event_of(updated), audiences.appointments(updated))
     await followups.after_change(ctx, actor, before, updated)
     return updated
@@ -369,14 +371,14 @@ async def set_status(ctx: Context, actor: Actor, appt_id: str, new: Status) -> A
 async def cancel_appointment(ctx: Context, actor: Actor, appt_id: str) -> Appointment:
     """Cancel; within the policy's late-cancel hours of the start it is a late cancellation."""
     auth.require_role(actor, *WRITERS)
-    appt = get_appointment(ctx, actor, appt_id)
+    appt = await get_appointment(ctx, actor, appt_id)
     late = appt.start - ctx.clock() < timedelta(hours=ctx.policy().late_cancel_hours)
     return await set_status(
         ctx, actor, appt_id, Status.LATE_CANCELLED if late else Status.CANCELLED
     )
 
 
-def explain(
+async def explain(
     ctx: Context,
     actor: Actor,
     appt_id: str,
@@ -386,17 +388,21 @@ def explain(
 ) -> Eligibility:
     """Every reason the appointment's telehealth session can or cannot start at ``at``."""
     auth.require_role(actor, *READERS)
-    appt = get_appointment(ctx, actor, appt_id)
+    appt = await get_appointment(ctx, actor, appt_id)
     when = _start(ctx, at, "at") if at else ctx.clock()
     if clinician:
-        staff = find_staff(ctx, clinician)
+        staff = await find_staff(ctx, clinician)
     elif actor.role is Role.CLINICIAN or (actor.is_clinician and actor.id in appt.clinician_ids):
-        staff = find_staff(ctx, actor.id)
+        staff = await find_staff(ctx, actor.id)
     elif appt.clinician_ids:
-        staff = find_staff(ctx, appt.clinician_ids[0])
+        staff = await find_staff(ctx, appt.clinician_ids[0])
     else:
         raise InvalidInput("the appointment has no clinician")
-    people = {s.id: s for s in ctx.store.all("staff") if isinstance(s, Staff)}
-    verdict = explain_start(appt, staff, ctx.policy(), when, consent_check(ctx), clinicians=people)
-    warned = tuple(w for _, w in availability.check_availability(ctx.store, ctx.policy(), [appt]))
+    people = {s.id: s for s in await ctx.store.all(Staff)}
+    verdict = explain_start(
+        appt, staff, ctx.policy(), when, await consent_check(ctx, appt), clinicians=people
+    )
+    warned = tuple(
+        w for _, w in await availability.check_availability(ctx.store, ctx.policy(), [appt])
+    )
     return msgspec.structs.replace(verdict, warnings=warned)

@@ -24,54 +24,56 @@ def appointments(*appts: Appointment | None) -> Audience:
     return concerning(*(c for a in appts if a is not None for c in a.clinician_ids))
 
 
-def appointment(ctx: Context, appt_id: str | None) -> Audience:
-    found = ctx.store.get("appointments", appt_id) if appt_id else None
-    return appointments(found if isinstance(found, Appointment) else None)
+async def appointment(ctx: Context, appt_id: str | None) -> Audience:
+    found = await ctx.store.get(Appointment, appt_id) if appt_id else None
+    return appointments(found)
 
 
-def session(ctx: Context, segment: SessionSegment) -> Audience:
+async def session(ctx: Context, segment: SessionSegment) -> Audience:
     """The session's clinician and its appointment's clinicians."""
-    return appointment(ctx, segment.appointment_id).with_staff(segment.clinician_id)
+    return (await appointment(ctx, segment.appointment_id)).with_staff(segment.clinician_id)
 
 
-def link(ctx: Context, found: JoinLink) -> Audience:
+async def link(ctx: Context, found: JoinLink) -> Audience:
     """The room the link enters, its appointment's clinicians, else its client's."""
-    audience = appointment(ctx, found.appointment_id).with_staff(found.clinician_id)
+    audience = (await appointment(ctx, found.appointment_id)).with_staff(found.clinician_id)
     if audience.staff or found.client_id is None:
         return audience
-    return client(ctx, found.client_id)
+    return await client(ctx, found.client_id)
 
 
-def message(ctx: Context, sent: Message) -> Audience:
+async def message(ctx: Context, sent: Message) -> Audience:
     """The clinicians of the message's appointment, else of its link's room."""
     if sent.appointment_id is not None:
-        return appointment(ctx, sent.appointment_id)
-    found = ctx.store.get("links", sent.link_id) if sent.link_id else None
-    if isinstance(found, JoinLink):
+        return await appointment(ctx, sent.appointment_id)
+    found = await ctx.store.get(JoinLink, sent.link_id) if sent.link_id else None
+    if found is not None:
         return concerning(found.clinician_id)
     return concerning()
 
 
-def client(ctx: Context, client_id: str) -> Audience:
+async def client(ctx: Context, client_id: str) -> Audience:
     """The client's clinicians: assigned, or with an appointment of the last 12 months or
     to come, the rule by which a clinician may act on a client
     (``tlh.domain.scope.own_client``)."""
-    found = ctx.store.get("clients", client_id)
-    if not isinstance(found, Client):
+    found = await ctx.store.get(Client, client_id)
+    if found is None:
         return concerning()
-    return concerning(*sorted(clinicians_of(ctx, found)))
+    return concerning(*sorted(await clinicians_of(ctx, found)))
 
 
-def imported(ctx: Context, ops: Sequence[Op]) -> Audience:
+async def imported(ctx: Context, ops: Sequence[Op]) -> Audience:
     """The clinicians of the appointments an import writes, as stored before and as
     written (call it before the commit)."""
     written = [op.record for op in ops if isinstance(op, Put)]
-    return appointments(*_with_before(ctx, (a for a in written if isinstance(a, Appointment))))
+    return appointments(
+        *await _with_before(ctx, (a for a in written if isinstance(a, Appointment)))
+    )
 
 
-def _with_before(ctx: Context, appts: Iterable[Appointment]) -> list[Appointment | None]:
+async def _with_before(ctx: Context, appts: Iterable[Appointment]) -> list[Appointment | None]:
     found: list[Appointment | None] = []
     for appt in appts:
-        before = ctx.store.get("appointments", appt.id)
-        found += [appt, before if isinstance(before, Appointment) else None]
+        before = await ctx.store.get(Appointment, appt.id)
+        found += [appt, before]
     return found

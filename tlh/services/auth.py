@@ -22,18 +22,17 @@ def new_token() -> str:
     return TOKEN_PREFIX + secrets.token_urlsafe(24)
 
 
-def issue_token(ctx: Context, staff: Staff) -> tuple[str, list[Put]]:
+async def issue_token(ctx: Context, staff: Staff) -> tuple[str, list[Put]]:
     """A new token for ``staff`` and the ops that store it and revoke the old ones."""
     token = new_token()
     now = ctx.clock()
     ops: list[Put] = [
-        Put("tokens", _revoked(old, now))
-        for old in ctx.store.find("tokens", "staff_id", staff.id)
-        if isinstance(old, StaffToken) and old.revoked_at is None
+        Put(_revoked(old, now))
+        for old in await ctx.store.find(StaffToken, "staff_id", staff.id)
+        if old.revoked_at is None
     ]
     ops.append(
         Put(
-            "tokens",
             StaffToken(id=new_id("tok"), staff_id=staff.id, hash=hash_token(token), created_at=now),
         )
     )
@@ -50,12 +49,12 @@ def op_ids(ops: list[Put]) -> list[str]:
     return [op_id(op) for op in ops]
 
 
-def revoke_all(ctx: Context, staff: Staff) -> list[Put]:
+async def revoke_all(ctx: Context, staff: Staff) -> list[Put]:
     now = ctx.clock()
     return [
-        Put("tokens", _revoked(old, now))
-        for old in ctx.store.find("tokens", "staff_id", staff.id)
-        if isinstance(old, StaffToken) and old.revoked_at is None
+        Put(_revoked(old, now))
+        for old in await ctx.store.find(StaffToken, "staff_id", staff.id)
+        if old.revoked_at is None
     ]
 
 
@@ -71,21 +70,21 @@ def bearer_of(authorization: str) -> str:
     return token.strip() if scheme.lower() == "bearer" else ""
 
 
-def authenticate(ctx: Context, token: str, source: str) -> tuple[Actor, Staff]:
+async def authenticate(ctx: Context, token: str, source: str) -> tuple[Actor, Staff]:
     """The staff member a bearer token belongs to; one answer for every failure."""
-    staff = token_holder(ctx, hash_token(token)) if token else None
+    staff = await token_holder(ctx, hash_token(token)) if token else None
     if staff is None:
         raise Unauthenticated("invalid, revoked or missing API token")
     return staff_actor(staff, source), staff
 
 
-def token_holder(ctx: Context, token_hash: str) -> Staff | None:
+async def token_holder(ctx: Context, token_hash: str) -> Staff | None:
     """The active staff member whose live token has this hash, else ``None``."""
-    found = ctx.store.find("tokens", "hash", token_hash)
+    found = await ctx.store.find(StaffToken, "hash", token_hash)
     record = found[0] if found else None
-    if isinstance(record, StaffToken) and record.revoked_at is None:
-        staff = ctx.store.get("staff", record.staff_id)
-        if isinstance(staff, Staff) and staff.active:
+    if record is not None and record.revoked_at is None:
+        staff = await ctx.store.get(Staff, record.staff_id)
+        if staff is not None and staff.active:
             return staff
     return None
 

@@ -21,7 +21,7 @@ WRITERS = (Role.ADMIN, Role.SCHEDULER)
 async def add_block(ctx: Context, actor: Actor, new: NewBlock) -> AvailabilityBlock:
     """Add a clinician's weekly block (the times are checked in the domain)."""
     auth.require_role(actor, *WRITERS)
-    clinician = find_staff(ctx, new.clinician)
+    clinician = await find_staff(ctx, new.clinician)
     weekday = parse_weekday(str(new.weekday))
     validate_block(weekday, new.start_local, new.end_local)
     block = AvailabilityBlock(
@@ -32,60 +32,54 @@ async def add_block(ctx: Context, actor: Actor, new: NewBlock) -> AvailabilityBl
         end_local=new.end_local,
         mode=new.mode,
     )
-    await ctx.store.commit(
-        [Put("availability", block)], audit=[note(actor, "availability.create", block.id)]
-    )
+    await ctx.store.commit([Put(block)], audit=[note(actor, "availability.create", block.id)])
     ctx.events.publish(
         "availability.changed", {"clinician_id": clinician.id}, concerning(clinician.id)
     )
     return block
 
 
-def list_blocks(ctx: Context, clinician: str | None = None) -> list[AvailabilityBlock]:
+async def list_blocks(ctx: Context, clinician: str | None = None) -> list[AvailabilityBlock]:
     if clinician:
-        found = ctx.store.find("availability", "clinician_id", find_staff(ctx, clinician).id)
+        found = await ctx.store.find(
+            AvailabilityBlock, "clinician_id", (await find_staff(ctx, clinician)).id
+        )
     else:
-        found = list(ctx.store.all("availability"))
-    blocks = [b for b in found if isinstance(b, AvailabilityBlock)]
-    return sorted(blocks, key=lambda b: (b.clinician_id, b.weekday, b.start_local))
+        found = await ctx.store.all(AvailabilityBlock)
+    return sorted(found, key=lambda b: (b.clinician_id, b.weekday, b.start_local))
 
 
 async def remove_block(ctx: Context, actor: Actor, block_id: str) -> None:
     auth.require_role(actor, *WRITERS)
-    block = ctx.store.get("availability", block_id)
-    if not isinstance(block, AvailabilityBlock):
+    block = await ctx.store.get(AvailabilityBlock, block_id)
+    if block is None:
         raise NotFound("no availability block with that id")
     await ctx.store.commit(
-        [Delete("availability", block_id)], audit=[note(actor, "availability.delete", block_id)]
+        [Delete(AvailabilityBlock, block_id)], audit=[note(actor, "availability.delete", block_id)]
     )
     ctx.events.publish(
         "availability.changed", {"clinician_id": block.clinician_id}, concerning(block.clinician_id)
     )
 
 
-def blocks_of(
+async def blocks_of(
     store: Repository, clinician_ids: Iterable[str]
 ) -> dict[str, list[AvailabilityBlock]]:
     """Each clinician's weekly blocks by staff id (one lookup each)."""
     return {
-        cid: [
-            b
-            for b in store.find("availability", "clinician_id", cid)
-            if isinstance(b, AvailabilityBlock)
-        ]
-        for cid in set(clinician_ids)
+        cid: await store.find(AvailabilityBlock, "clinician_id", cid) for cid in set(clinician_ids)
     }
 
 
-def check_availability(
+async def check_availability(
     store: Repository, policy: Policy, appts: Sequence[Appointment]
 ) -> list[tuple[str, Blocker]]:
     """Every appointment of ``appts`` outside its clinicians' availability, with why
     (appointment id, warning); one read of the blocks for them all."""
-    blocks = blocks_of(store, (c for a in appts for c in a.clinician_ids))
+    blocks = await blocks_of(store, (c for a in appts for c in a.clinician_ids))
     if not any(blocks.values()):
         return []  # nobody set their availability: nothing to hold anyone to
-    names = {cid: s.name for cid in blocks if isinstance(s := store.get("staff", cid), Staff)}
+    names = {cid: s.name for cid in blocks if (s := await store.get(Staff, cid)) is not None}
     tz = zone(policy.timezone)
     return [(a.id, w) for a in appts for w in availability_warnings(a, blocks, tz, names)]
 

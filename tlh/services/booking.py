@@ -32,15 +32,15 @@ async def book(
     reasons: list[Blocker] = []
     batch = Batch()
 
-    def invite(made: list[Appointment]) -> tuple[list[Op], list[AuditNote]]:
+    async def invite(made: list[Appointment]) -> tuple[list[Op], list[AuditNote]]:
         # Stored with the appointments: the reminder clock never sees one uninvited.
         nonlocal sent, reasons, batch
         first = made[0]
         if not (notify and ctx.policy().invite_on_create):
             return [], []
-        sent, reasons = notices.plan_invitations(ctx, first, notices.stored_clients(ctx))
-        batch = notices.prepare(ctx, actor, sent)
-        return batch.ops(ctx, actor)
+        sent, reasons = await notices.plan_invitations(ctx, first, notices.stored_clients(ctx))
+        batch = await notices.prepare(ctx, actor, sent)
+        return await batch.ops(ctx, actor)
 
     made, warned = await create(
         ctx, actor, new, strict_availability, invite, client_booking=client_booking

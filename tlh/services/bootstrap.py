@@ -16,8 +16,8 @@ from tlh.services.validation import clean_name, normalise_email
 from tlh.store.base import POLICY_ID, Put, note
 from tlh.store.keys import KeySource, NewKeys, create_keys
 from tlh.store.layout import init_data_dir
+from tlh.store.open import store_at
 from tlh.store.seal import PLAIN, Codec
-from tlh.store.tinystore import TinyStore
 
 
 @asynccontextmanager
@@ -25,7 +25,7 @@ async def local_context(
     data_dir: Path, keys: KeySource | None = None, codec: Codec | None = None
 ) -> AsyncIterator[Context]:
     """A context over a data dir opened directly (holds the dir's lock meanwhile)."""
-    store = TinyStore(data_dir, keys=keys, codec=codec)
+    store = store_at(data_dir, keys=keys, codec=codec)
     await store.open()
     try:
         yield Context(store=store, audit=store.audit, events=EventBus())
@@ -62,7 +62,7 @@ async def init_practice(
     if encrypt is not None:
         keys = KeySource(encrypt.key_file, encrypt.passphrase, encrypt.key_dir)
     async with local_context(data_dir, keys, codec) as ctx:
-        if ctx.store.count("policy") or ctx.store.count("staff"):
+        if await ctx.store.count(Policy) or await ctx.store.count(Staff):
             raise Conflict(f"{data_dir} already holds a practice")
         now = ctx.clock()
         admin = Staff(
@@ -73,9 +73,9 @@ async def init_practice(
             created_at=now,
             updated_at=now,
         )
-        token, token_ops = auth.issue_token(ctx, admin)
+        token, token_ops = await auth.issue_token(ctx, admin)
         await ctx.store.commit(
-            [Put("policy", policy), Put("staff", admin), *token_ops],
+            [Put(policy), Put(admin), *token_ops],
             audit=[note(SYSTEM, "practice.init", POLICY_ID, admin.id, *auth.op_ids(token_ops))],
         )
     return token

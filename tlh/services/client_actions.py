@@ -85,7 +85,7 @@ def person_actor(client_id: str, contact_id: str | None, source: str = "") -> Ac
     return Actor(kind="client", id=client_id, source=source)
 
 
-def acting_for(ctx: Context, actor: Actor, appt: Appointment) -> str:
+async def acting_for(ctx: Context, actor: Actor, appt: Appointment) -> str:
     """The client of ``appt`` that ``actor`` acts for: themselves, or (a contact) the
     client whose contact they are. Anyone else's appointment is as unknown as a missing
     one (404)."""
@@ -94,8 +94,8 @@ def acting_for(ctx: Context, actor: Actor, appt: Appointment) -> str:
     for client_id in appt.client_ids:
         if actor.kind == "client" and actor.id == client_id:
             return client_id
-        client = ctx.store.get("clients", client_id)
-        contacts = client.contacts if isinstance(client, Client) else ()
+        client = await ctx.store.get(Client, client_id)
+        contacts = client.contacts if client is not None else ()
         if actor.kind == "contact" and any(c.id == actor.id for c in contacts):
             return client_id
     raise NotFound("no such appointment")
@@ -116,28 +116,28 @@ async def client_cancel(
     return await _act(ctx, actor, appt_id, LinkAction.CANCEL, link)
 
 
-def _load(ctx: Context, appt_id: str) -> Appointment | None:
-    found = ctx.store.get("appointments", appt_id)
-    return found if isinstance(found, Appointment) else None
+async def _load(ctx: Context, appt_id: str) -> Appointment | None:
+    found = await ctx.store.get(Appointment, appt_id)
+    return found
 
 
 async def _act(
     ctx: Context, actor: Actor, appt_id: str, action: LinkAction, link: ActionLink | None
 ) -> Appointment:
     """Do ``action`` (through ``link`` when given: it is marked used in the same commit)."""
-    appt = _load(ctx, appt_id)
+    appt = await _load(ctx, appt_id)
     if appt is None:
         raise NotFound("no such appointment")
-    client_id = acting_for(ctx, actor, appt)
-    held = [record_key("appointments", appt_id)]
+    client_id = await acting_for(ctx, actor, appt)
+    held = [record_key(Appointment, appt_id)]
     if link is not None:
-        held.append(record_key("action_links", link.id))
+        held.append(record_key(ActionLink, link.id))
     # Checked on the records as stored now, holding them: of two taps at once (or a tap
     # and a staff change), the second is judged from where the first left them.
     async with ctx.store.locked(*held):
-        now, stored = ctx.clock(), _load(ctx, appt_id)
-        current = ctx.store.get("action_links", link.id) if link is not None else None
-        if isinstance(current, ActionLink):
+        now, stored = ctx.clock(), await _load(ctx, appt_id)
+        current = await ctx.store.get(ActionLink, link.id) if link is not None else None
+        if current is not None:
             why = refusal(current, stored, now)
         else:
             why = appointment_refusal(stored, action, now)
@@ -152,13 +152,13 @@ async def _act(
             new = Status.LATE_CANCELLED if late else Status.CANCELLED
         transitions.check_transition(stored.status, new)
         updated = msgspec.structs.replace(stored, status=new, updated_at=now)
-        ops: list[Op] = [Put("appointments", updated)]
+        ops: list[Op] = [Put(updated)]
         notes = [note(actor, f"appointment.status.{new.value}", appt_id)]
-        if isinstance(current, ActionLink):
-            ops.append(Put("action_links", msgspec.structs.replace(current, used_at=now)))
+        if current is not None:
+            ops.append(Put(msgspec.structs.replace(current, used_at=now)))
             notes.append(note(actor, "action_link.use", current.id))
         plan = (
-            followups.plan_followup(ctx, stored, updated)
+            await followups.plan_followup(ctx, stored, updated)
             if action is LinkAction.CANCEL
             else Followup()
         )
@@ -178,26 +178,26 @@ async def _act(
 # -- the one-tap links' page -------------------------------------------------------
 
 
-def _appointment(ctx: Context, link: ActionLink) -> Appointment | None:
-    found = ctx.store.get("appointments", link.appointment_id)
-    return found if isinstance(found, Appointment) else None
+async def _appointment(ctx: Context, link: ActionLink) -> Appointment | None:
+    found = await ctx.store.get(Appointment, link.appointment_id)
+    return found
 
 
 def _actor(link: ActionLink, source: str) -> Actor:
     return person_actor(link.client_id, link.contact_id, source)
 
 
-def _clinician_name(ctx: Context, appt: Appointment) -> str:
+async def _clinician_name(ctx: Context, appt: Appointment) -> str:
     # Staff names are not patient data; the first listed clinician, as reminders say it.
-    staff = ctx.store.get("staff", appt.clinician_ids[0]) if appt.clinician_ids else None
-    return staff.name if isinstance(staff, Staff) else ""
+    staff = await ctx.store.get(Staff, appt.clinician_ids[0]) if appt.clinician_ids else None
+    return staff.name if staff is not None else ""
 
 
 async def look(ctx: Context, link: ActionLink, source: str) -> ActionView:
     """What ``link`` does (or why it does nothing now): the page's first answer. Changes
     nothing; the read is audited as the link's holder's. A cancelled visit's time and
     clinician are not shown again."""
-    appt = _appointment(ctx, link)
+    appt = await _appointment(ctx, link)
     now, policy = ctx.clock(), ctx.policy()
     why = refusal(link, appt, now)
     await ctx.audit.append(_actor(link, source), "action_link.view", link.id)
@@ -209,7 +209,7 @@ async def look(ctx: Context, link: ActionLink, source: str) -> ActionView:
             "starts_at": appt.start,
             "date": format_date(local),
             "time": f"{format_time(local)} ({local.tzname()})",
-            "clinician_name": _clinician_name(ctx, appt),
+            "clinician_name": await _clinician_name(ctx, appt),
             "late": link.action is LinkAction.CANCEL and late,
         }
     return ActionView(
@@ -221,7 +221,7 @@ async def look(ctx: Context, link: ActionLink, source: str) -> ActionView:
         contact_phone=policy.contact_phone,
         contact_email=policy.contact_email,
         timezone=policy.timezone,
-        language=client_language(ctx, link.client_id),
+        language=await client_language(ctx, link.client_id),
         **shown,
     )
 

@@ -39,12 +39,12 @@ def _reminders(value: Reminders) -> tuple[Reminder, ...]:
     return tuple(dict.fromkeys(value))
 
 
-def _clean(ctx: Context, fields: dict[str, Any], *, creating: bool) -> dict[str, Any]:
+async def _clean(ctx: Context, fields: dict[str, Any], *, creating: bool) -> dict[str, Any]:
     """Normalise the client fields given (checked: addresses, date of birth, name)."""
     out: dict[str, Any] = {}
     for key, value in fields.items():
         if key == "clinicians":
-            out["clinician_ids"] = _assigned(ctx, value or [])
+            out["clinician_ids"] = await _assigned(ctx, value or [])
             continue
         if value is None or value == "":
             if key == "name":
@@ -71,22 +71,22 @@ def _clean(ctx: Context, fields: dict[str, Any], *, creating: bool) -> dict[str,
     return out
 
 
-def _assigned(ctx: Context, refs: list[str]) -> tuple[str, ...]:
+async def _assigned(ctx: Context, refs: list[str]) -> tuple[str, ...]:
     """The ids of the clinicians ``refs`` name (each an active clinician), once each."""
     ids: list[str] = []
     for ref in refs:
-        staff = find_staff(ctx, str(ref))
+        staff = await find_staff(ctx, str(ref))
         if not staff.is_clinician:
             raise InvalidInput(f"staff member {staff.id} is not a clinician")
         ids.append(staff.id)
     return tuple(dict.fromkeys(ids))
 
 
-def _check_external_id(ctx: Context, external_id: str | None, own_id: str | None) -> None:
+async def _check_external_id(ctx: Context, external_id: str | None, own_id: str | None) -> None:
     if external_id is None:
         return
-    for other in ctx.store.find("clients", "external_id", external_id):
-        if isinstance(other, Client) and other.id != own_id:
+    for other in await ctx.store.find(Client, "external_id", external_id):
+        if other.id != own_id:
             raise Conflict(f"external id is already used by client {other.id}")
 
 
@@ -94,22 +94,20 @@ async def add_client(ctx: Context, actor: Actor, new: NewClient) -> Client:
     """Add a client (audited)."""
     auth.require_role(actor, *WRITERS)
     given = {k: v for k, v in msgspec.structs.asdict(new).items() if v is not None}
-    clean = _clean(ctx, given, creating=True)
+    clean = await _clean(ctx, given, creating=True)
     now = ctx.clock()
     client = Client(id=new_id("cli"), created_at=now, updated_at=now, **clean)
     keys = [schedule_locks.client_external_id(client.external_id)] if client.external_id else []
     async with ctx.store.locked(*keys):
-        _check_external_id(ctx, client.external_id, None)
-        await ctx.store.commit(
-            [Put("clients", client)], audit=[note(actor, "client.create", client.id)]
-        )
+        await _check_external_id(ctx, client.external_id, None)
+        await ctx.store.commit([Put(client)], audit=[note(actor, "client.create", client.id)])
     ctx.events.publish("client.created", {"id": client.id}, EDITORS)
     return client
 
 
-def _load(ctx: Context, client_id: str) -> Client:
-    client = ctx.store.get("clients", client_id)
-    if not isinstance(client, Client):
+async def _load(ctx: Context, client_id: str) -> Client:
+    client = await ctx.store.get(Client, client_id)
+    if client is None:
         raise NotFound(f"no client {client_id}")
     return client
 
@@ -119,8 +117,8 @@ async def get_client(
 ) -> Client:
     """One client (audited); a clinician reads their own only (``tlh.services.scope``)."""
     auth.require_role(actor, *READERS)
-    client = _load(ctx, client_id)
-    scope.check_client(ctx, actor, client.id, rooms)
+    client = await _load(ctx, client_id)
+    await scope.check_client(ctx, actor, client.id, rooms)
     await ctx.audit.append(actor, "client.read", client.id)
     return client
 
@@ -132,16 +130,18 @@ async def change_client(
     ``action`` in the audit log and a ``client.updated`` event."""
     now = ctx.clock()
 
-    def apply(found: object) -> Client:
-        if not isinstance(found, Client):
+    def apply(found: Client | None) -> Client:
+        if found is None:
             raise NotFound(f"no client {client_id}")
         return msgspec.structs.replace(change(found), updated_at=now)
 
     updated = await ctx.store.update(
-        "clients", client_id, apply, audit=[note(actor, action, client_id)]
+        Client, client_id, apply, audit=[note(actor, action, client_id)]
     )
-    assert isinstance(updated, Client)
-    ctx.events.publish("client.updated", {"id": updated.id}, audiences.client(ctx, updated.id))
+    assert updated is not None
+    ctx.events.publish(
+        "client.updated", {"id": updated.id}, await audiences.client(ctx, updated.id)
+    )
     return updated
 
 
@@ -150,12 +150,12 @@ async def update_client(
 ) -> Client:
     """Change the fields ``changes`` gives (``None`` or ``""`` clears one)."""
     auth.require_role(actor, *WRITERS)
-    _load(ctx, client_id)
-    clean = _clean(ctx, changed_fields(changes), creating=False)
+    await _load(ctx, client_id)
+    clean = await _clean(ctx, changed_fields(changes), creating=False)
     external_id = clean.get("external_id")
     keys = [schedule_locks.client_external_id(external_id)] if external_id else []
     async with ctx.store.locked(*keys):
-        _check_external_id(ctx, external_id, client_id)
+        await _check_external_id(ctx, external_id, client_id)
         return await change_client(
             ctx,
             actor,
@@ -169,8 +169,8 @@ async def add_contact(ctx: Context, actor: Actor, client_id: str, new: NewContac
     """Add a caregiver, an interpreter or another contact to a client (a clinician: to
     one of their own clients)."""
     auth.require_role(actor, *READERS)
-    scope.check_client(ctx, actor, client_id)  # one answer for someone else's and none
-    client = _load(ctx, client_id)
+    await scope.check_client(ctx, actor, client_id)  # one answer for someone else's and none
+    client = await _load(ctx, client_id)
     contact = Contact(
         id=new_id("con"),
         name=clean_name(new.name),
@@ -199,11 +199,11 @@ async def lookup_clients(
     auth.require_role(actor, *READERS)
     found: list[Client] = []
     for client_id in dict.fromkeys(ids):
-        client = ctx.store.get("clients", client_id)
-        if not isinstance(client, Client):
+        client = await ctx.store.get(Client, client_id)
+        if client is None:
             continue
         try:
-            scope.check_client(ctx, actor, client.id, rooms)
+            await scope.check_client(ctx, actor, client.id, rooms)
         except NotFound:
             continue
         found.append(client)
@@ -221,9 +221,7 @@ async def list_clients(
     """All clients, or those matching ``query`` (name, email, phone, external id); a
     clinician's own only."""
     auth.require_role(actor, *READERS)
-    clients = scope.visible_clients(
-        ctx, actor, (c for c in ctx.store.all("clients") if isinstance(c, Client)), rooms
-    )
+    clients = await scope.visible_clients(ctx, actor, await ctx.store.all(Client), rooms)
     if query:
         needle = query.strip().casefold()
         digits = "".join(ch for ch in needle if ch.isdigit())

@@ -57,17 +57,16 @@ class FormChanged(Conflict):
     code = "form_changed"
 
 
-def records_of(ctx: Context, client_id: str) -> list[ConsentRecord]:
+async def records_of(ctx: Context, client_id: str) -> list[ConsentRecord]:
     """A client's ledger, oldest first."""
-    found = ctx.store.find("consents", "client_id", client_id)
-    records = [r for r in found if isinstance(r, ConsentRecord)]
-    return sorted(records, key=lambda r: (r.at, r.id))
+    found = await ctx.store.find(ConsentRecord, "client_id", client_id)
+    return sorted(found, key=lambda r: (r.at, r.id))
 
 
-def signed_through(ctx: Context, link: JoinLink) -> ConsentRecord | None:
+async def signed_through(ctx: Context, link: JoinLink) -> ConsentRecord | None:
     """The decision (accepted or declined) made through a consent link, if any."""
-    for record in ctx.store.find("consents", "link_id", link.id):
-        if isinstance(record, ConsentRecord) and record.decision in (
+    for record in await ctx.store.find(ConsentRecord, "link_id", link.id):
+        if record.decision in (
             ConsentDecision.ACCEPTED,
             ConsentDecision.DECLINED,
         ):
@@ -75,21 +74,24 @@ def signed_through(ctx: Context, link: JoinLink) -> ConsentRecord | None:
     return None
 
 
-def state_of(ctx: Context, client_id: str, now: datetime | None = None) -> ConsentState:
+async def state_of(ctx: Context, client_id: str, now: datetime | None = None) -> ConsentState:
     """The client's consent state for the current form."""
     outreach, _ = outreach_of(ctx)
     return consent_state(
-        records_of(ctx, client_id), outreach.form_hash, ctx.policy(), now or ctx.clock()
+        await records_of(ctx, client_id), outreach.form_hash, ctx.policy(), now or ctx.clock()
     )
 
 
-def consent_check(ctx: Context) -> Callable[[Appointment, datetime], tuple[Blocker, ...]]:
-    """The eligibility hook: the consent blockers of an appointment's clients."""
+async def consent_check(
+    ctx: Context, appt: Appointment
+) -> Callable[[Appointment, datetime], tuple[Blocker, ...]]:
+    """The eligibility hook of ``appt``: its clients' consent blockers (their records
+    are read here, so the domain's check stays synchronous)."""
     outreach, _ = outreach_of(ctx)
     policy = ctx.policy()
+    records = {cid: await records_of(ctx, cid) for cid in appt.client_ids}
 
     def check(appt: Appointment, now: datetime) -> tuple[Blocker, ...]:
-        records = {cid: records_of(ctx, cid) for cid in appt.client_ids}
         return consent_blockers(appt.client_ids, records, outreach.form_hash, policy, now)
 
     return check
@@ -103,8 +105,8 @@ async def send_consent(
     A clinician sends it to their own clients only (``rooms``: see ``scope``)."""
     auth.require_role(actor, *READERS)
     chan = request.channel
-    client = load_client(ctx, request.client_id)
-    scope.check_client(ctx, actor, client.id, rooms)
+    client = await load_client(ctx, request.client_id)
+    await scope.check_client(ctx, actor, client.id, rooms)
     if request.to:
         client = await add_address(ctx, actor, client, chan, request.to)
     recipient = explicit(client, chan)
@@ -120,7 +122,7 @@ async def send_consent(
         recorded_by=actor.id,
         link_id=made.link.id,
     )
-    message = plain_message(
+    message = await plain_message(
         ctx,
         MessageKind.CONSENT_REQUEST,
         chan,
@@ -131,7 +133,7 @@ async def send_consent(
         link_id=made.link.id,
     )
     await ctx.store.commit(
-        [Put("links", made.link), Put("consents", record)],
+        [Put(made.link), Put(record)],
         audit=[audit_note(actor, "consent.send", client.id, made.link.id, record.id)],
     )
     [queued] = await enqueue(ctx, actor, [message])
@@ -144,8 +146,8 @@ async def record_verbal(
     """Record a verbal consent the caller attests to having heard (a clinician: from
     one of their own clients)."""
     auth.require_role(actor, *ATTESTERS)
-    client = load_client(ctx, request.client_id)
-    scope.check_client(ctx, actor, client.id, rooms)
+    client = await load_client(ctx, request.client_id)
+    await scope.check_client(ctx, actor, client.id, rooms)
     text = request.note.strip()
     if not text:
         raise InvalidInput("a verbal consent needs a note (what was said, and how)")
@@ -157,8 +159,8 @@ async def revoke_consent(
 ) -> ConsentRecord:
     """Record that the client withdrew their consent (a clinician: one of their own)."""
     auth.require_role(actor, *READERS)
-    client = load_client(ctx, request.client_id)
-    scope.check_client(ctx, actor, client.id, rooms)
+    client = await load_client(ctx, request.client_id)
+    await scope.check_client(ctx, actor, client.id, rooms)
     return await _append(ctx, actor, client, ConsentDecision.REVOKED, request.note[:2000])
 
 
@@ -176,12 +178,14 @@ async def _append(
         note=note,
     )
     await ctx.store.commit(
-        [Put("consents", record)],
+        [Put(record)],
         audit=[audit_note(actor, f"consent.{decision.value}", client.id, record.id)],
     )
     event = "consent.accepted" if decision is ConsentDecision.VERBAL else "consent.revoked"
     ctx.events.publish(
-        event, {"client_id": client.id, "record_id": record.id}, audiences.client(ctx, client.id)
+        event,
+        {"client_id": client.id, "record_id": record.id},
+        await audiences.client(ctx, client.id),
     )
     return record
 
@@ -215,9 +219,8 @@ async def sign(
     async with ctx.store.locked(f"consent-of-link:{link.id}"):
         earlier = [
             r
-            for r in ctx.store.find("consents", "link_id", link.id)
-            if isinstance(r, ConsentRecord)
-            and r.decision in (ConsentDecision.ACCEPTED, ConsentDecision.DECLINED)
+            for r in await ctx.store.find(ConsentRecord, "link_id", link.id)
+            if r.decision in (ConsentDecision.ACCEPTED, ConsentDecision.DECLINED)
         ]
         if earlier:
             if earlier[0].decision is decision:
@@ -251,33 +254,35 @@ async def sign(
         )
         action = f"consent.{decision.value}"
         await ctx.store.commit(
-            [Put("consents", record)], audit=[audit_note(actor, action, link.client_id, record.id)]
+            [Put(record)], audit=[audit_note(actor, action, link.client_id, record.id)]
         )
     ctx.events.publish(
         f"consent.{decision.value}",
         {"client_id": link.client_id, "record_id": record.id},
-        audiences.client(ctx, link.client_id),
+        await audiences.client(ctx, link.client_id),
     )
     return record
 
 
-def status(
+async def status(
     ctx: Context, actor: Actor, client_id: str | None = None, rooms: scope.RoomClients | None = None
 ) -> list[ConsentStatus]:
     """Each client's (or one client's) consent state and latest ledger record (a
     clinician: their own clients')."""
     auth.require_role(actor, *READERS)
     if client_id:
-        clients = [load_client(ctx, client_id)]
-        scope.check_client(ctx, actor, client_id, rooms)
+        clients = [await load_client(ctx, client_id)]
+        await scope.check_client(ctx, actor, client_id, rooms)
     else:
-        everyone = (c for c in ctx.store.all("clients") if isinstance(c, Client))
-        clients = sorted(scope.visible_clients(ctx, actor, everyone, rooms), key=lambda c: c.id)
+        everyone = await ctx.store.all(Client)
+        clients = sorted(
+            await scope.visible_clients(ctx, actor, everyone, rooms), key=lambda c: c.id
+        )
     outreach, _ = outreach_of(ctx)
     policy, now = ctx.policy(), ctx.clock()
     out: list[ConsentStatus] = []
     for client in clients:
-        records = records_of(ctx, client.id)
+        records = await records_of(ctx, client.id)
         state = consent_state(records, outreach.form_hash, policy, now)
         latest = latest_record(records)
         if latest is not None:
@@ -305,7 +310,7 @@ async def export(ctx: Context, actor: Actor, fmt: Literal["csv", "json"]) -> byt
     """The whole ledger (audited); CSV leaves the signature images out."""
     auth.require_role(actor, Role.ADMIN)
     records: Sequence[ConsentRecord] = sorted(
-        (r for r in ctx.store.all("consents") if isinstance(r, ConsentRecord)),
+        await ctx.store.all(ConsentRecord),
         key=lambda r: (r.at, r.id),
     )
     await ctx.audit.append_many(actor, "consent.export", sorted({r.client_id for r in records}))

@@ -13,7 +13,7 @@ import msgspec
 from tlh.domain.audience import Audience, Shown
 from tlh.domain.models import Policy, Role, Staff, roles_of
 from tlh.services.one_time_codes import OneTimeCodes
-from tlh.store.base import POLICY_ID, Repository
+from tlh.store.base import Repository
 
 
 class Actor(msgspec.Struct, frozen=True, kw_only=True):
@@ -92,7 +92,8 @@ class Context:
     codes: OneTimeCodes = field(default_factory=OneTimeCodes, compare=False, repr=False)
 
     def policy(self) -> Policy:
-        found = self.store.get("policy", POLICY_ID)
-        if not isinstance(found, Policy):
+        """The practice's policy (kept in memory by every store: no read to await)."""
+        found = self.store.policy()
+        if found is None:
             raise RuntimeError("the data dir has no practice; run `tlh init`")
         return found

@@ -159,19 +159,21 @@ async def client_links(ctx: Context, admin: Actor, appointment_id: str | None) -
     """Make and store (audited) the demo's client links: see ``DemoLinks``."""
     made: list[links.NewLink] = []
     join = None
-    found = ctx.store.get("appointments", appointment_id) if appointment_id else None
-    appt = found if isinstance(found, Appointment) else None
+    found = await ctx.store.get(Appointment, appointment_id) if appointment_id else None
+    appt = found
     if appt is not None and appt.client_ids:
         join = links.join_link(ctx, admin, appt, Channel.COPY, client_id=appt.client_ids[0])
         made.append(join)
-    client_ids = sorted(c.id for c in ctx.store.all("clients") if isinstance(c, Client))
+    client_ids = sorted(c.id for c in await ctx.store.all(Client))
     consent = links.consent_link(ctx, admin, client_ids[0], Channel.COPY) if client_ids else None
     if consent is not None:
         made.append(consent)
     await links.store_links(ctx, admin, [m.link for m in made])
-    lead = ctx.store.get("staff", appt.clinician_ids[0]) if appt and appt.clinician_ids else None
+    lead = (
+        await ctx.store.get(Staff, appt.clinician_ids[0]) if appt and appt.clinician_ids else None
+    )
     return DemoLinks(
         join=join.token if join else None,
         consent=consent.token if consent else None,
-        lead=lead.email if isinstance(lead, Staff) else None,
+        lead=lead.email if lead is not None else None,
     )

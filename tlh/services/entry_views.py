@@ -20,12 +20,12 @@ from tlh.services.context import Context
 Positions = Callable[[str | None], dict[str, int]]
 
 
-def entry_views(
+async def entry_views(
     ctx: Context, positions: Positions, entries: Sequence[RoomEntry]
 ) -> tuple[list[EntryView], list[str]]:
     """The EntryViews and the ids of the clients they show (the caller audits the read)."""
     client_ids = sorted({e.client_id for e in entries if e.client_id})
-    clients = {cid: ctx.store.get("clients", cid) for cid in client_ids}
+    clients = {cid: await ctx.store.get(Client, cid) for cid in client_ids}
     places = {room: positions(room) for room in {e.clinician_id for e in entries}}
     now = ctx.clock()
     views = []
@@ -34,9 +34,9 @@ def entry_views(
         views.append(
             EntryView(
                 **msgspec.structs.asdict(entry),
-                label=label(entry, client if isinstance(client, Client) else None),
+                label=label(entry, client),
                 position=places[entry.clinician_id].get(entry.id),
-                consent=consent.state_of(ctx, entry.client_id) if entry.client_id else None,
+                consent=await consent.state_of(ctx, entry.client_id) if entry.client_id else None,
                 early=is_early(entry, now),
             )
         )

@@ -59,7 +59,7 @@ class Followup:
         self.warnings += other.warnings
 
 
-def holders(
+async def holders(
     ctx: Context, links: Sequence[JoinLink], client_of: ClientOf | None = None
 ) -> list[tuple[Recipient, MessageChannel]]:
     """Who had links sent by email or SMS, once per person and channel."""
@@ -71,7 +71,7 @@ def holders(
             continue
         channel = MessageChannel(link.channel.value)
         who = (link.contact_id or link.client_id, channel)
-        client = find(link.client_id)
+        client = await find(link.client_id)
         if who in seen or client is None:
             continue
         seen.add(who)
@@ -82,7 +82,7 @@ def holders(
     return out
 
 
-def plan_followup(
+async def plan_followup(
     ctx: Context,
     before: Appointment,
     after: Appointment,
@@ -93,14 +93,14 @@ def plan_followup(
     """What the change from ``before`` to ``after`` sends, revokes and moves (see the
     module's rules); reads the store, writes nothing."""
     find = client_of or notices.stored_clients(ctx)
-    live = live_links(ctx, after.id)
+    live = await live_links(ctx, after.id)
     # Every link the appointment ever had: calendars replace their copy on a higher one.
-    sequence = len(ctx.store.find("links", "appointment_id", after.id))
+    sequence = len(await ctx.store.find(JoinLink, "appointment_id", after.id))
     if after.status in CANCELLED:
         if before.status in CANCELLED or not live:
             return Followup()
         told = notices.notices_to(
-            holders(ctx, live, find),
+            await holders(ctx, live, find),
             after,
             MessageKind.CANCELLATION,
             link=False,
@@ -112,7 +112,7 @@ def plan_followup(
         if not live:
             return Followup()
         told = notices.notices_to(
-            holders(ctx, live, find),
+            await holders(ctx, live, find),
             after,
             MessageKind.IN_PERSON,
             link=False,
@@ -125,7 +125,7 @@ def plan_followup(
     if before.modality is not Modality.TELEHEALTH:
         if not notify:
             return Followup()
-        planned, reasons = notices.plan_invitations(ctx, after, find)
+        planned, reasons = await notices.plan_invitations(ctx, after, find)
         return Followup(planned=planned, warnings=[(after.id, r) for r in reasons])
     if before.start == after.start and before.duration_min == after.duration_min:
         return Followup()
@@ -134,9 +134,9 @@ def plan_followup(
     if before.start == after.start or not notify:
         return Followup(retime=_retimed(ctx, live, after))
     # A visit that cannot take place by video as booked gets its new time without a link.
-    video = not standing_blockers(ctx, after)
+    video = not await standing_blockers(ctx, after)
     told = notices.notices_to(
-        holders(ctx, live, find),
+        await holders(ctx, live, find),
         after,
         MessageKind.RESCHEDULE,
         link=video,
@@ -178,10 +178,10 @@ async def commit_with(
     changed as stored now (held, as ``update`` holds one): one revoked meanwhile keeps
     its first revocation."""
     touched = sorted({link.id for link in [*followup.revoke, *followup.retime]})
-    async with ctx.store.locked(*(record_key("links", i) for i in touched)):
+    async with ctx.store.locked(*(record_key(JoinLink, i) for i in touched)):
         now = ctx.clock()
         stored = {
-            i: link for i in touched if isinstance(link := ctx.store.get("links", i), JoinLink)
+            i: link for i in touched if (link := await ctx.store.get(JoinLink, i)) is not None
         }
         revoked = [
             msgspec.structs.replace(stored[k.id], revoked_at=now)
@@ -196,9 +196,9 @@ async def commit_with(
             if k.id in stored and stored[k.id].revoked_at is None
         ]
         batch = await notices.prepare_many(ctx, actor, followup.planned)
-        sent_ops, sent_notes = batch.ops(ctx, actor)
-        all_ops: list[Op] = [*ops, *(Put("links", k) for k in [*revoked, *retimed]), *sent_ops]
-        all_ops += [Put("messages", m) for m in skipped]
+        sent_ops, sent_notes = await batch.ops(ctx, actor)
+        all_ops: list[Op] = [*ops, *(Put(k) for k in [*revoked, *retimed]), *sent_ops]
+        all_ops += [Put(m) for m in skipped]
         all_notes = list(notes)
         for action, records in (("link.revoke", revoked), ("link.update", retimed)):
             if records:
@@ -231,4 +231,4 @@ async def after_change(
     ctx: Context, actor: Actor, before: Appointment, after: Appointment, *, notify: bool = True
 ) -> list[Message]:
     """Carry out what the change from ``before`` to ``after`` means for those invited."""
-    return await carry_out(ctx, actor, plan_followup(ctx, before, after, notify=notify))
+    return await carry_out(ctx, actor, await plan_followup(ctx, before, after, notify=notify))

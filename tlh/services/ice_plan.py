@@ -62,7 +62,7 @@ class IcePlan:
         return found
 
 
-def visit_end(ctx: Context, appointment_id: str | None) -> datetime | None:
+async def visit_end(ctx: Context, appointment_id: str | None) -> datetime | None:
     """The scheduled end of the visit a credential is for (``None``: a room, no end)."""
-    found = ctx.store.get("appointments", appointment_id) if appointment_id else None
-    return found.end if isinstance(found, Appointment) else None
+    found = await ctx.store.get(Appointment, appointment_id) if appointment_id else None
+    return found.end if found is not None else None

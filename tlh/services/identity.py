@@ -89,14 +89,14 @@ def _subject(link_id: str) -> str:
     return f"identity:{link_id}"
 
 
-def _client(ctx: Context, link: JoinLink) -> Client | None:
-    found = ctx.store.get("clients", link.client_id or "")
-    return found if isinstance(found, Client) else None
+async def _client(ctx: Context, link: JoinLink) -> Client | None:
+    found = await ctx.store.get(Client, link.client_id or "")
+    return found
 
 
-def addresses(ctx: Context, link: JoinLink) -> dict[MessageChannel, Address]:
+async def addresses(ctx: Context, link: JoinLink) -> dict[MessageChannel, Address]:
     """Where a code for this link's holder may go, by channel."""
-    client = _client(ctx, link)
+    client = await _client(ctx, link)
     email: str | None = None
     phone: str | None = None
     name = ""
@@ -108,8 +108,8 @@ def addresses(ctx: Context, link: JoinLink) -> dict[MessageChannel, Address]:
                 email, phone, name = contact.email, contact.phone, contact.name
     elif link.participant is ParticipantKind.GUEST:
         # Guests have no record: the address their invitation went to is all we know.
-        for message in ctx.store.all("messages"):
-            if isinstance(message, Message) and message.link_id == link.id:
+        for message in await ctx.store.all(Message):
+            if message.link_id == link.id:
                 if message.channel is MessageChannel.EMAIL:
                     email = message.to
                 else:
@@ -122,47 +122,47 @@ def addresses(ctx: Context, link: JoinLink) -> dict[MessageChannel, Address]:
     return found
 
 
-def mode(ctx: Context, link: JoinLink) -> IdentityCheck:
+async def mode(ctx: Context, link: JoinLink) -> IdentityCheck:
     """Which check this link's holder faces (``off`` when none applies)."""
     policy = ctx.policy().identity_check
     if policy is IdentityCheck.OFF:
         return IdentityCheck.OFF
     if link.participant is ParticipantKind.CLIENT:
-        client = _client(ctx, link)
+        client = await _client(ctx, link)
         if policy is IdentityCheck.DOB and client is not None and client.dob is not None:
             return IdentityCheck.DOB
-    return IdentityCheck.CODE if addresses(ctx, link) else IdentityCheck.OFF
+    return IdentityCheck.CODE if await addresses(ctx, link) else IdentityCheck.OFF
 
 
-def passed(ctx: Context, checks: IdentityChecks, link: JoinLink, session: str | None) -> bool:
+async def passed(ctx: Context, checks: IdentityChecks, link: JoinLink, session: str | None) -> bool:
     """Whether the holder of ``session`` may go on (no check applies, or they passed:
     since the server started, or before, as its stored session says)."""
     if checks.is_verified(link.id, session):
         return True
-    kept = _session_record(ctx, session)
+    kept = await _session_record(ctx, session)
     if kept is not None and kept.link_id == link.id and kept.verified_at is not None:
         return True
-    return mode(ctx, link) is IdentityCheck.OFF
+    return await mode(ctx, link) is IdentityCheck.OFF
 
 
-def _session_record(ctx: Context, session: str | None) -> LinkSession | None:
+async def _session_record(ctx: Context, session: str | None) -> LinkSession | None:
     """The stored record of a link cookie session, if any."""
     if not session or len(session) > 100:
         return None
-    found = ctx.store.find("link_sessions", "hash", _hash(session))
+    found = await ctx.store.find(LinkSession, "hash", _hash(session))
     return found[0] if found and isinstance(found[0], LinkSession) else None
 
 
-def verified(ctx: Context, checks: IdentityChecks, link_id: str, session: str | None) -> bool:
+async def verified(ctx: Context, checks: IdentityChecks, link_id: str, session: str | None) -> bool:
     """Whether this link session may enter the waiting room (unknown links may not).
 
     The server wraps this as ``tlh.server.routes.link_identity.verified(app, ...)``.
     """
     try:
-        link = get_link(ctx, link_id)
+        link = await get_link(ctx, link_id)
     except NotFound:
         return False
-    return passed(ctx, checks, link, session)
+    return await passed(ctx, checks, link, session)
 
 
 def _actor(link: JoinLink, source: str) -> Actor:
@@ -174,9 +174,9 @@ async def send_code(
 ) -> Message:
     """Queue a message with a fresh 6-digit code to the holder's address on ``chan``
     (the old code dies); the outbox makes the code as it sends the message."""
-    if mode(ctx, link) is not IdentityCheck.CODE:
+    if await mode(ctx, link) is not IdentityCheck.CODE:
         raise BadRequest("this link does not use a code")
-    address = addresses(ctx, link).get(chan)
+    address = (await addresses(ctx, link)).get(chan)
     if address is None:
         raise BadRequest(f"no {chan.value} address on file for this link")
     state = checks.state(link.id)
@@ -185,7 +185,7 @@ async def send_code(
     # The check's own clock judges the code, read late (tests move it).
     entry = ctx.codes.open(_subject(link.id), CODE_TTL, lambda: checks.now(ctx))
     state.codes_sent += 1
-    message = plain_message(
+    message = await plain_message(
         ctx,
         MessageKind.IDENTITY_CODE,
         chan,
@@ -216,14 +216,14 @@ async def check(
     if state.failures >= MAX_TRIES:
         await ctx.audit.append(actor, "link.identity.locked", link.id)
         raise RateLimited("too many attempts; please contact your practice")
-    current = mode(ctx, link)
+    current = await mode(ctx, link)
     if current is IdentityCheck.OFF:
         state.verified.add(_hash(session))
         return
     if current is IdentityCheck.DOB:
         if isinstance(given.dob, msgspec.UnsetType):
             raise BadRequest("give your date of birth as dob")
-        client = _client(ctx, link)
+        client = await _client(ctx, link)
         right = client is not None and client.dob == given.dob
     else:
         code = given.code.strip()
@@ -236,14 +236,14 @@ async def check(
         await ctx.audit.append(actor, "link.identity.failed", link.id)
         raise IdentityFailed("that does not match, or the code has expired; please try again")
     state.verified.add(_hash(session))
-    kept = _session_record(ctx, session)
+    kept = await _session_record(ctx, session)
     if kept is None:
         await ctx.audit.append(actor, "link.identity.passed", link.id)
         return
     now = ctx.clock()
     await ctx.store.update(
-        "link_sessions",
+        LinkSession,
         kept.id,
-        lambda r: replace(r, verified_at=now) if isinstance(r, LinkSession) else r,
+        lambda r: replace(r, verified_at=now) if r is not None else r,
         audit=[note(actor, "link.identity.passed", link.id, kept.id)],
     )

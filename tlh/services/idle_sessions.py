@@ -68,18 +68,17 @@ class IdleSessions:
         """The ids of the segments watched now."""
         return set(self._empty_since)
 
-    def load(self) -> None:
+    async def load(self) -> None:
         """Watch every open room session the store holds (at start-up: nobody is in any
         call after a restart, so each is closed unless someone comes back in time)."""
-        for found in self.ctx.store.find("sessions", "appointment_id", None):
-            if isinstance(found, SessionSegment):
-                self.watch(found)
+        for found in await self.ctx.store.find(SessionSegment, "appointment_id", None):
+            self.watch(found)
 
     async def start(self, bus: EventBus) -> None:
         """Load the open room sessions, follow new ones, and sweep every ``interval_s``."""
         # Subscribed before loading: a session started in between is not missed.
         sub = bus.subscribe(maxsize=256)
-        self.load()
+        await self.load()
         loop = asyncio.get_running_loop()
         self._tasks = [
             loop.create_task(self._follow(sub), name="tlh-idle-sessions-follow"),
@@ -100,7 +99,7 @@ class IdleSessions:
         now = self._clock() if now is None else now
         closed: list[str] = []
         for segment_id, since in list(self._empty_since.items()):
-            segment = sessions.find_segment(self.ctx, segment_id)
+            segment = await sessions.find_segment(self.ctx, segment_id)
             if segment is None or segment.ended_at is not None:
                 self._empty_since.pop(segment_id, None)  # ended by staff: not ours any more
                 continue
@@ -123,9 +122,9 @@ class IdleSessions:
             while True:
                 event = await sub.get()
                 if event.type == OVERFLOW:
-                    self.load()  # a start may have been missed: look again
+                    await self.load()  # a start may have been missed: look again
                 elif event.type == "session.started":
-                    found = sessions.find_segment(self.ctx, str(event.data.get("session_id")))
+                    found = await sessions.find_segment(self.ctx, str(event.data.get("session_id")))
                     if found is not None:
                         self.watch(found)
         finally:

@@ -40,7 +40,7 @@ class ClientMatcher:
         self.new_clients: dict[str, Client] = {}  # by id
         self.new_by_key: dict[tuple[str, str], Client] = {}
 
-    def resolve(
+    async def resolve(
         self,
         plan: RowPlan,
         cells: dict[str, str],
@@ -68,7 +68,7 @@ class ClientMatcher:
             plan.bad("client_email", "invalid email address")
             return None
         if ext:
-            found = self._stored_clients("external_id", ext)
+            found = await self._stored_clients("external_id", ext)
             if len(found) > 1:
                 plan.bad("client_external_id", f"{len(found)} clients have this external id")
                 return None
@@ -77,7 +77,7 @@ class ClientMatcher:
             if ("ext", ext) in self.new_by_key:
                 return self.new_by_key["ext", ext].id
         if email:
-            found = self._stored_clients("email", email)
+            found = await self._stored_clients("email", email)
             if len(found) > 1:
                 plan.bad(
                     "client_email", f"{len(found)} clients have this email; add client_external_id"
@@ -107,9 +107,9 @@ class ClientMatcher:
             except InvalidInput as err:
                 plan.bad("client_email", err.message)
                 return None
-        return self._new_client(plan, cells, ext, email, existing, language)
+        return await self._new_client(plan, cells, ext, email, existing, language)
 
-    def _new_client(
+    async def _new_client(
         self,
         plan: RowPlan,
         cells: dict[str, str],
@@ -125,8 +125,8 @@ class ClientMatcher:
             return None
         if existing is not None:
             for cid in existing.client_ids:
-                known = self.store.get("clients", cid)
-                if isinstance(known, Client) and known.name == name:
+                known = await self.store.get(Client, cid)
+                if known is not None and known.name == name:
                     return known.id
         key = ("ext", ext) if ext else ("email", email) if email else ("name", name.casefold())
         if key in self.new_by_key:
@@ -161,5 +161,5 @@ class ClientMatcher:
             self.new_by_key.setdefault(("email", email), client)
         return client.id
 
-    def _stored_clients(self, column: str, value: str) -> list[Client]:
-        return [c for c in self.store.find("clients", column, value) if isinstance(c, Client)]
+    async def _stored_clients(self, column: str, value: str) -> list[Client]:
+        return await self.store.find(Client, column, value)

@@ -17,7 +17,7 @@ from tlh.services.import_rows import RowPlan
 from tlh.store.base import Repository
 
 
-def check_conflicts(store: Repository, plans: Sequence[RowPlan]) -> None:
+async def check_conflicts(store: Repository, plans: Sequence[RowPlan]) -> None:
     """Reject rows whose writes collide with the store or with an earlier row."""
     writes = [c for p in plans if not p.errors for c in p.candidates if c.action != "unchanged"]
     row_of = {c.appt.id: c.row for c in writes}
@@ -31,7 +31,7 @@ def check_conflicts(store: Repository, plans: Sequence[RowPlan]) -> None:
     for clinician_id, appts in by_clinician.items():
         lo = min(a.start for a in appts)
         hi = max(a.end for a in appts)
-        stored = store.appointments_between(
+        stored = await store.appointments_between(
             lo - timedelta(minutes=1), hi + timedelta(minutes=1), clinician_id
         )
         timeline = sorted([a for a in stored if a.id not in row_of] + appts, key=lambda a: a.start)

@@ -38,13 +38,13 @@ class ImportNotices:
     rows: dict[str, int] = field(default_factory=dict)
     clients: dict[str, Client] = field(default_factory=dict)
 
-    def outgoing(self, ctx: Context) -> list[Outgoing]:
+    async def outgoing(self, ctx: Context) -> list[Outgoing]:
         """Every message, as the report lists it (ids only)."""
         out = [p.outgoing(self.rows.get(p.appt.id)) for p in self.followup.planned]
         find = _client_of(ctx, self.clients)
         for appt, due in self.reminders:
             for client_id in appt.client_ids:
-                client = find(client_id)
+                client = await find(client_id)
                 if client is None:
                     continue
                 for channel in due.channels:
@@ -64,10 +64,14 @@ class ImportNotices:
 
 def _client_of(ctx: Context, new: dict[str, Client]) -> notices.ClientOf:
     stored = notices.stored_clients(ctx)
-    return lambda client_id: new.get(client_id) or stored(client_id)
+
+    async def find(client_id: str) -> Client | None:
+        return new.get(client_id) or await stored(client_id)
+
+    return find
 
 
-def plan_notices(ctx: Context, plan: ImportPlan, *, notify: bool) -> ImportNotices:
+async def plan_notices(ctx: Context, plan: ImportPlan, *, notify: bool) -> ImportNotices:
     """What ``plan``'s writes send; reads the store (as it is before the commit)."""
     found = ImportNotices(
         rows={a.id: row for row, a in [*plan.made, *plan.changed]},
@@ -75,22 +79,24 @@ def plan_notices(ctx: Context, plan: ImportPlan, *, notify: bool) -> ImportNotic
     )
     find = _client_of(ctx, found.clients)
     for _, after in plan.changed:
-        before = ctx.store.get("appointments", after.id)
-        if isinstance(before, Appointment):
-            found.followup.add(plan_followup(ctx, before, after, notify=notify, client_of=find))
+        before = await ctx.store.get(Appointment, after.id)
+        if before is not None:
+            found.followup.add(
+                await plan_followup(ctx, before, after, notify=notify, client_of=find)
+            )
     if notify and ctx.policy().invite_on_create:
         # A series row invites its first occurrence (the one the row's report names).
         firsts = {r.id for r in plan.rows if r.action == "create"}
         for _, appt in plan.made:
             if appt.id in firsts:
-                planned, reasons = notices.plan_invitations(ctx, appt, find)
+                planned, reasons = await notices.plan_invitations(ctx, appt, find)
                 found.followup.planned += planned
                 found.followup.warnings += [(appt.id, r) for r in reasons]
-    found.reminders = _due_now(ctx, plan, found.followup)
+    found.reminders = await _due_now(ctx, plan, found.followup)
     return found
 
 
-def _due_now(
+async def _due_now(
     ctx: Context, plan: ImportPlan, followup: Followup
 ) -> list[tuple[Appointment, ReminderDue]]:
     """The reminders due at once for the visits ``plan`` writes, as they will be."""
@@ -99,7 +105,7 @@ def _due_now(
     made = {a.id for _, a in plan.made}
     due: list[tuple[Appointment, ReminderDue]] = []
     for _, appt in [*plan.made, *plan.changed]:
-        already, at = (set(), None) if appt.id in made else outbox_of(ctx, appt.id)
+        already, at = (set(), None) if appt.id in made else await outbox_of(ctx, appt.id)
         if appt.id in invited:
             at = now  # the invitation or new link it gets now stands in for a reminder
         due += [(appt, d) for d in due_reminders(appt, policy, now, already, at)]

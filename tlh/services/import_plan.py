@@ -9,7 +9,7 @@ before any conflict is checked, so a row can collide with a later one.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 from typing import Any
@@ -77,7 +77,12 @@ class _Planner:
     """Plans rows in file order; what earlier rows claimed is remembered for later ones."""
 
     def __init__(
-        self, store: Repository, policy: Policy, now: datetime, make_id: Callable[[str], str]
+        self,
+        store: Repository,
+        policy: Policy,
+        now: datetime,
+        make_id: Callable[[str], str],
+        staff: Iterable[Staff],
     ) -> None:
         self.store = store
         self.now = now
@@ -85,9 +90,7 @@ class _Planner:
         self.tz: tzinfo = timeutil.zone(policy.timezone)
         today = now.astimezone(self.tz).date()
         # One pass over the (small) staff table instead of a lookup per row.
-        self.staff_by_email: dict[str, Staff] = {
-            s.email.lower(): s for s in store.all("staff") if isinstance(s, Staff)
-        }
+        self.staff_by_email: dict[str, Staff] = {s.email.lower(): s for s in staff}
         self.clients = ClientMatcher(store, now, today, make_id)
         self.first_row_of_external: dict[str, int] = {}
         self.first_row_of_appt: dict[str, int] = {}
@@ -95,7 +98,7 @@ class _Planner:
 
     # -- one row -------------------------------------------------------------
 
-    def plan_row(self, table_row: TableRow) -> RowPlan:
+    async def plan_row(self, table_row: TableRow) -> RowPlan:
         """Check one row and work out its candidates (conflicts come later)."""
         plan = RowPlan(table_row.row)
         cells = table_row.cells
@@ -108,9 +111,9 @@ class _Planner:
                 plan.bad("external_id", f"duplicate of row {first}")
         repeat = cells.get("repeat")
         if repeat and external_id:
-            existing_first = self._existing(f"{external_id}#1")
+            existing_first = await self._existing(f"{external_id}#1")
         else:
-            existing_first = self._existing(external_id)
+            existing_first = await self._existing(external_id)
 
         kind = parse_enum(plan, cells, "kind", existing_first, Kind.APPOINTMENT)
         modality = parse_enum(plan, cells, "modality", existing_first, Modality.IN_PERSON)
@@ -129,7 +132,7 @@ class _Planner:
                 starts = recurrence.expand(repeat, start, self.tz)
             except InvalidInput as err:
                 plan.bad("repeat", err.message)
-        client_id = self.clients.resolve(plan, cells, kind, existing_first)
+        client_id = await self.clients.resolve(plan, cells, kind, existing_first)
         if plan.errors or kind is None or modality is None or status is None:
             return plan
         # Both are set whenever no error was reported.
@@ -142,7 +145,7 @@ class _Planner:
         for n, occurrence in enumerate(starts, start=1):
             if repeat:
                 ext = f"{external_id}#{n}" if external_id else None
-                existing = existing_first if n == 1 else self._existing(ext)
+                existing = existing_first if n == 1 else await self._existing(ext)
             else:
                 ext, existing = external_id, existing_first
             base: dict[str, Any] = {
@@ -211,16 +214,15 @@ class _Planner:
         changed = msgspec.structs.replace(changed, updated_at=self.now)
         plan.candidates.append(Candidate(plan.row, changed, "update"))
 
-    def _existing(self, external_id: str | None) -> Appointment | None:
+    async def _existing(self, external_id: str | None) -> Appointment | None:
         if not external_id:
             return None
-        for found in self.store.find("appointments", "external_id", external_id):
-            if isinstance(found, Appointment):
-                return found
+        for found in await self.store.find(Appointment, "external_id", external_id):
+            return found
         # An exported appointment without an external id carries its own id instead.
         if external_id.startswith("apt_"):
-            got = self.store.get("appointments", external_id)
-            if isinstance(got, Appointment) and got.external_id is None:
+            got = await self.store.get(Appointment, external_id)
+            if got is not None and got.external_id is None:
                 return got
         return None
 
@@ -264,10 +266,10 @@ class _Planner:
                 for client_id in cand.appt.client_ids:
                     client = self.clients.new_clients.pop(client_id, None)
                     if client is not None:  # popped: each new client is written once
-                        result.ops.append(Put("clients", client))
+                        result.ops.append(Put(client))
                         result.client_ids.append(client.id)
                         result.new_clients.append((plan.row, client))
-                result.ops.append(Put("appointments", cand.appt))
+                result.ops.append(Put(cand.appt))
                 result.appointment_ids.append(cand.appt.id)
                 if cand.action == "create":
                     result.created += 1
@@ -289,7 +291,7 @@ class _Planner:
         return result
 
 
-def plan_import(
+async def plan_import(
     rows: Sequence[TableRow],
     store: Repository,
     policy: Policy,
@@ -305,14 +307,14 @@ def plan_import(
     """
     if len(rows) > MAX_ROWS:
         raise TooLarge(f"the file has {len(rows):,} rows; the limit is {MAX_ROWS:,}")
-    planner = _Planner(store, policy, now, new_id)
-    plans = [planner.plan_row(row) for row in rows]
-    check_conflicts(store, plans)
-    _check_availability(store, policy, plans, strict_availability)
+    planner = _Planner(store, policy, now, new_id, await store.all(Staff))
+    plans = [await planner.plan_row(row) for row in rows]
+    await check_conflicts(store, plans)
+    await _check_availability(store, policy, plans, strict_availability)
     return planner.finish(plans)
 
 
-def _check_availability(
+async def _check_availability(
     store: Repository, policy: Policy, plans: Sequence[RowPlan], strict: bool
 ) -> None:
     """Each good row's writes outside availability: a warning, or (``strict``) an error."""
@@ -326,7 +328,7 @@ def _check_availability(
     appts = [
         c.appt for plan in plans if not plan.errors for c in plan.candidates if c.appt.id in writes
     ]
-    for appt_id, warning in check_availability(store, policy, appts):
+    for appt_id, warning in await check_availability(store, policy, appts):
         plan = writes[appt_id]
         if strict:
             plan.bad("start", warning.message)

@@ -137,14 +137,14 @@ async def _import(
     rows = read_table(data, fmt)
     # Planned and committed holding what the plan reads: an appointment booked (or an
     # import run) meanwhile cannot slip between the conflict check and the write.
-    async with ctx.store.locked(*schedule_locks.for_import(rows, ctx.store)):
+    async with ctx.store.locked(*await schedule_locks.for_import(rows, ctx.store)):
         return await _plan_and_commit(ctx, actor, rows, options)
 
 
 async def _plan_and_commit(
     ctx: Context, actor: Actor, rows: list[TableRow], options: ImportOptions
 ) -> ImportReport:
-    plan = plan_import(
+    plan = await plan_import(
         rows,
         ctx.store,
         ctx.policy(),
@@ -154,10 +154,10 @@ async def _plan_and_commit(
     )
     if plan.rejected and not options.partial:
         raise InvalidInput(summarise(plan.errors), plan.errors)
-    sends = plan_notices(ctx, plan, notify=options.notify)
+    sends = await plan_notices(ctx, plan, notify=options.notify)
     if options.dry_run or not plan.ops:
-        return _report(ctx, plan, sends, options)
-    audience = audiences.imported(ctx, plan.ops)  # as stored before, too
+        return await _report(ctx, plan, sends, options)
+    audience = await audiences.imported(ctx, plan.ops)  # as stored before, too
     notes = [note(actor, "appointment.import", *plan.appointment_ids)]
     if plan.client_ids:
         notes.append(note(actor, "client.create", *plan.client_ids))
@@ -169,10 +169,10 @@ async def _plan_and_commit(
         "appointments.imported", {"created": plan.created, "updated": plan.updated}, audience
     )
     announce(ctx, done)
-    return _report(ctx, plan, sends, options)
+    return await _report(ctx, plan, sends, options)
 
 
-def _report(
+async def _report(
     ctx: Context, plan: ImportPlan, sends: ImportNotices, options: ImportOptions
 ) -> ImportReport:
     """The answer; a dry run names no record it would create (``None`` ids)."""
@@ -184,6 +184,7 @@ def _report(
     rows = plan.rows
     if options.dry_run:
         rows = [msgspec.structs.replace(r, id=known(r.id)) for r in rows]
+    outgoing = await sends.outgoing(ctx) if options.notify else []
     warnings: list[tuple[int | None, str, Blocker]] = list(plan.warnings)
     warnings += [(sends.rows.get(i), i, w) for i, w in sends.followup.warnings]
     return ImportReport(
@@ -201,7 +202,7 @@ def _report(
             msgspec.structs.replace(
                 m, appointment_id=known(m.appointment_id), client_id=known(m.client_id)
             )
-            for m in (sends.outgoing(ctx) if options.notify else ())
+            for m in outgoing
         ),
         warnings=tuple(
             BookingWarning(code=w.code, message=w.message, appointment_id=known(i), row=row)

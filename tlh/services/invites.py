@@ -70,7 +70,7 @@ class Batch:
         queued = await enqueue(ctx, actor, self.messages) if self.messages else []
         return Sent(links=[public(link) for link in self.links], messages=queued)
 
-    def ops(self, ctx: Context, actor: Actor) -> tuple[list[Op], list[AuditNote]]:
+    async def ops(self, ctx: Context, actor: Actor) -> tuple[list[Op], list[AuditNote]]:
         """The writes (and their audit) that store the links and queue the messages,
         for a commit that also writes what they are about (an appointment just booked:
         no reminder can fall between the two). A message whose idempotency key is
@@ -78,10 +78,10 @@ class Batch:
         self.messages = [
             m
             for m in self.messages
-            if not ctx.store.find("messages", "idempotency_key", m.idempotency_key)
+            if not await ctx.store.find(Message, "idempotency_key", m.idempotency_key)
         ]
-        ops: list[Op] = [Put("links", link) for link in self.links]
-        ops += [Put("messages", m) for m in self.messages]
+        ops: list[Op] = [Put(link) for link in self.links]
+        ops += [Put(m) for m in self.messages]
         notes = []
         if self.links:
             notes.append(note(actor, "link.create", *(link.id for link in self.links)))
@@ -90,24 +90,24 @@ class Batch:
         return ops, notes
 
 
-def load_appointment(ctx: Context, appt_id: str, actor: Actor | None = None) -> Appointment:
+async def load_appointment(ctx: Context, appt_id: str, actor: Actor | None = None) -> Appointment:
     """The appointment (``NotFound`` otherwise, and for a clinician ``actor`` not listed
     on it)."""
-    appt = ctx.store.get("appointments", appt_id)
-    if not isinstance(appt, Appointment):
+    appt = await ctx.store.get(Appointment, appt_id)
+    if appt is None:
         raise NotFound(scope.NO_APPOINTMENT)
     if actor is not None:
         scope.check_appointment(actor, appt)
     return appt
 
 
-def check_invitable(ctx: Context, appt: Appointment) -> None:
+async def check_invitable(ctx: Context, appt: Appointment) -> None:
     """A clear ``Conflict`` when ``appt`` cannot have join links (and why)."""
     if appt.status in DEAD_STATUSES:
         raise Conflict(f"appointment {appt.id} is {appt.status.value}; no invitation was sent")
     if appt.kind is not Kind.APPOINTMENT or appt.modality is not Modality.TELEHEALTH:
         raise Conflict(f"appointment {appt.id} is not a telehealth appointment")
-    blockers = standing_blockers(ctx, appt)
+    blockers = await standing_blockers(ctx, appt)
     if blockers:
         reasons = "; ".join(b.message for b in blockers)
         raise Conflict(
@@ -118,22 +118,22 @@ def check_invitable(ctx: Context, appt: Appointment) -> None:
         raise Conflict(f"appointment {appt.id} has ended; no invitation was sent")
 
 
-def standing_blockers(ctx: Context, appt: Appointment) -> tuple[Blocker, ...]:
+async def standing_blockers(ctx: Context, appt: Appointment) -> tuple[Blocker, ...]:
     """Why ``appt`` cannot take place by video under the rules at all (see
     ``tlh.domain.eligibility.video_blockers``)."""
     people = {
-        s.id: s for cid in appt.clinician_ids if isinstance(s := ctx.store.get("staff", cid), Staff)
+        s.id: s for cid in appt.clinician_ids if (s := await ctx.store.get(Staff, cid)) is not None
     }
     return video_blockers(appt, people, ctx.policy())
 
 
-def clinician_name(ctx: Context, appt: Appointment) -> str:
+async def clinician_name(ctx: Context, appt: Appointment) -> str:
     """The first listed clinician's display name (staff names are not patient data)."""
-    staff = ctx.store.get("staff", appt.clinician_ids[0]) if appt.clinician_ids else None
-    return staff.name if isinstance(staff, Staff) else ""
+    staff = await ctx.store.get(Staff, appt.clinician_ids[0]) if appt.clinician_ids else None
+    return staff.name if staff is not None else ""
 
 
-def build_message(
+async def build_message(
     ctx: Context,
     appt: Appointment,
     kind: MessageKind,
@@ -153,8 +153,8 @@ def build_message(
     the one-tap confirm/cancel links it carries."""
     outreach, _ = outreach_of(ctx)
     policy = ctx.policy()
-    who = clinician_name(ctx, appt)
-    language = client_language(ctx, recipient.client_id)
+    who = await clinician_name(ctx, appt)
+    language = await client_language(ctx, recipient.client_id)
     values = appointment_values(
         appt,
         policy,
@@ -199,7 +199,7 @@ def build_message(
     )
 
 
-def add_invitation(
+async def add_invitation(
     ctx: Context,
     actor: Actor,
     batch: Batch,
@@ -225,7 +225,7 @@ def add_invitation(
     _, base = outreach_of(ctx)
     batch.links.append(made.link)
     batch.messages.append(
-        build_message(
+        await build_message(
             ctx,
             appt,
             kind,
@@ -241,20 +241,20 @@ def add_invitation(
     )
 
 
-def recipients_for(
+async def recipients_for(
     ctx: Context, appt: Appointment, channel: MessageChannel, contact_id: str | None = None
 ) -> list[Recipient]:
     """Who an appointment's invitation goes to: one contact if named, else every client
     (a missing address is an error) and the contacts whose settings ask for it."""
     if contact_id:
         for client_id in appt.client_ids:
-            client = load_client(ctx, client_id)
+            client = await load_client(ctx, client_id)
             if any(c.id == contact_id for c in client.contacts):
                 return [explicit(client, channel, contact_id)]
         raise NotFound("no such contact on this appointment's clients")
     out: list[Recipient] = []
     for client_id in appt.client_ids:
-        client = load_client(ctx, client_id)
+        client = await load_client(ctx, client_id)
         out.append(explicit(client, channel))
         out += contacts_by_settings(client, channel)
     return out
@@ -264,23 +264,25 @@ async def invite(ctx: Context, actor: Actor, request: Invite) -> Sent:
     """Send an appointment's join links by email or SMS (``to`` adds a missing address)."""
     auth.require_role(actor, *SENDERS)
     channel = request.channel
-    appt = load_appointment(ctx, request.appointment_id, actor)
-    check_invitable(ctx, appt)
+    appt = await load_appointment(ctx, request.appointment_id, actor)
+    await check_invitable(ctx, appt)
     contact_id = request.contact_id or None
     if request.to:
-        owner = owner_of(ctx, appt, contact_id)
-        await add_address(ctx, actor, load_client(ctx, owner), channel, request.to, contact_id)
+        owner = await owner_of(ctx, appt, contact_id)
+        await add_address(
+            ctx, actor, await load_client(ctx, owner), channel, request.to, contact_id
+        )
     batch = Batch()
-    for recipient in recipients_for(ctx, appt, channel, contact_id):
-        add_invitation(ctx, actor, batch, appt, recipient, channel)
+    for recipient in await recipients_for(ctx, appt, channel, contact_id):
+        await add_invitation(ctx, actor, batch, appt, recipient, channel)
     return await batch.commit(ctx, actor)
 
 
-def owner_of(ctx: Context, appt: Appointment, contact_id: str | None) -> str:
+async def owner_of(ctx: Context, appt: Appointment, contact_id: str | None) -> str:
     """The client whose record ``to`` is saved to."""
     if contact_id:
         for client_id in appt.client_ids:
-            if any(c.id == contact_id for c in load_client(ctx, client_id).contacts):
+            if any(c.id == contact_id for c in (await load_client(ctx, client_id)).contacts):
                 return client_id
         raise NotFound("no such contact on this appointment's clients")
     if len(appt.client_ids) != 1:
@@ -300,17 +302,17 @@ async def invite_day(ctx: Context, actor: Actor, request: DayInvite) -> DayInvit
     batch = Batch()
     sent = 0
     skipped: list[Skipped] = []
-    for appt in ctx.store.appointments_between(start, end):
+    for appt in await ctx.store.appointments_between(start, end):
         if appt.start < start or appt.modality is not Modality.TELEHEALTH:
             continue
         try:
-            check_invitable(ctx, appt)
-            people = recipients_for(ctx, appt, channel)
+            await check_invitable(ctx, appt)
+            people = await recipients_for(ctx, appt, channel)
         except TlhError as exc:
             skipped.append(Skipped(appointment_id=appt.id, reason=exc.message))
             continue
         for recipient in people:
-            add_invitation(ctx, actor, batch, appt, recipient, channel)
+            await add_invitation(ctx, actor, batch, appt, recipient, channel)
         sent += 1
     done = await batch.commit(ctx, actor)
     return DayInvites(sent=sent, skipped=skipped, messages=len(done.messages))
@@ -320,15 +322,15 @@ async def resend(ctx: Context, actor: Actor, link_id: str) -> Sent:
     """Revoke a join link and send its holder a new one (by SMS if it came by SMS, else
     by email)."""
     auth.require_role(actor, *EDITORS)
-    old = get_link(ctx, link_id)
+    old = await get_link(ctx, link_id)
     if old.appointment_id is None or old.client_id is None:
         raise Conflict("only an appointment's join links can be resent")
-    appt = load_appointment(ctx, old.appointment_id)
-    check_invitable(ctx, appt)
+    appt = await load_appointment(ctx, old.appointment_id)
+    await check_invitable(ctx, appt)
     channel = MessageChannel.SMS if old.channel is Channel.SMS else MessageChannel.EMAIL
-    recipient = explicit(load_client(ctx, old.client_id), channel, old.contact_id)
+    recipient = explicit(await load_client(ctx, old.client_id), channel, old.contact_id)
     batch = Batch()
-    add_invitation(ctx, actor, batch, appt, recipient, channel)
+    await add_invitation(ctx, actor, batch, appt, recipient, channel)
     if old.revoked_at is None:
         await revoke(ctx, actor, [old], end_visits=False)
     return await batch.commit(ctx, actor)
@@ -344,11 +346,11 @@ def reminder_renderer(ctx: Context) -> RenderReminder:
         policy = ctx.policy()
         # A visit that cannot take place by video (telehealth turned off, ...) is still
         # reminded of, without a link that would lead to a call that cannot start.
-        video = not standing_blockers(ctx, appt)
+        video = not await standing_blockers(ctx, appt)
         batch = Batch()
         made: list[ActionLink] = []
         for client_id in appt.client_ids:
-            client = load_client(ctx, client_id)
+            client = await load_client(ctx, client_id)
             for channel in due.channels:
                 for recipient in by_settings(client, channel):
                     key = reminder_message_key(due, channel, recipient.key)
@@ -361,14 +363,14 @@ def reminder_renderer(ctx: Context) -> RenderReminder:
                         made += actions.links
                     if texting or not video:
                         batch.messages.append(
-                            build_message(
+                            await build_message(
                                 ctx, appt, due.kind, channel, recipient,
                                 key=key, url="", link_id=None, ics=None, video=video,
                                 actions=actions,
                             )
                         )  # fmt: skip
                         continue
-                    add_invitation(
+                    await add_invitation(
                         ctx, SYSTEM, batch, appt, recipient, channel, due.kind, actions=actions
                     )
                     message = batch.messages[-1]

@@ -15,7 +15,7 @@ from tlh.services.context import SYSTEM, Actor, Context, new_id
 from tlh.services.links import hash_link_token
 from tlh.store.base import AuditNote, Delete, Op, Put, note
 
-TABLE = "link_sessions"
+TABLE = LinkSession
 #: Sweep expired sessions on every this-many-th redemption, not on each.
 _SWEEP_EVERY = 256
 
@@ -40,27 +40,23 @@ class LinkSessions:
             created_at=now,
             expires_at=now + timedelta(seconds=self.ttl_s),
         )
-        ops: list[Op] = [Put(TABLE, record)]
+        ops: list[Op] = [Put(record)]
         audit: list[AuditNote] = [note(who, "link.redeem", link_id, record.id)]
         self._opened += 1
         if self._opened % _SWEEP_EVERY == 0:
-            ended = [
-                s.id
-                for s in self.ctx.store.all(TABLE)
-                if isinstance(s, LinkSession) and s.expires_at <= now
-            ]
+            ended = [s.id for s in await self.ctx.store.all(TABLE) if s.expires_at <= now]
             if ended:
                 ops += [Delete(TABLE, sid) for sid in ended]
                 audit.append(note(SYSTEM, "link.session.expire", *ended))
         await self.ctx.store.commit(ops, audit=audit)
         return session
 
-    def link_id(self, session: str | None) -> str | None:
+    async def link_id(self, session: str | None) -> str | None:
         """The link id of a live session, else ``None``."""
         if not session or len(session) > 100:
             return None
-        found = self.ctx.store.find(TABLE, "hash", hash_link_token(session))
+        found = await self.ctx.store.find(TABLE, "hash", hash_link_token(session))
         record = found[0] if found else None
-        if not isinstance(record, LinkSession) or record.expires_at <= self.ctx.clock():
+        if record is None or record.expires_at <= self.ctx.clock():
             return None
         return record.link_id

@@ -202,17 +202,17 @@ async def store_links(ctx: Context, actor: Actor, links: Sequence[JoinLink]) -> 
     if not links:
         return
     await ctx.store.commit(
-        [Put("links", link) for link in links],
+        [Put(link) for link in links],
         audit=[note(actor, "link.create", *(link.id for link in links))],
     )
 
 
-def live_links(ctx: Context, appointment_id: str) -> list[JoinLink]:
+async def live_links(ctx: Context, appointment_id: str) -> list[JoinLink]:
     """An appointment's join links that are not revoked (expired ones included)."""
     return [
         link
-        for link in ctx.store.find("links", "appointment_id", appointment_id)
-        if isinstance(link, JoinLink) and link.revoked_at is None
+        for link in await ctx.store.find(JoinLink, "appointment_id", appointment_id)
+        if link.revoked_at is None
     ]
 
 
@@ -233,38 +233,36 @@ async def revoke(
     ids = sorted({link.id for link in links})
     # Each link as stored now (held, as ``update`` holds one): one revoked meanwhile
     # keeps its first revocation time.
-    async with ctx.store.locked(*(record_key("links", i) for i in ids)):
-        stored = [ctx.store.get("links", i) for i in ids]
-        live = [k for k in stored if isinstance(k, JoinLink) and k.revoked_at is None]
+    async with ctx.store.locked(*(record_key(JoinLink, i) for i in ids)):
+        stored = [await ctx.store.get(JoinLink, i) for i in ids]
+        live = [k for k in stored if k is not None and k.revoked_at is None]
         if live:
             await ctx.store.commit(
-                [Put("links", msgspec.structs.replace(k, revoked_at=now)) for k in live],
+                [Put(msgspec.structs.replace(k, revoked_at=now)) for k in live],
                 audit=[note(actor, "link.revoke", *(k.id for k in live))],
             )
     if end_visits:
         ctx.events.publish(LINK_REVOKED, {"ids": [link.id for link in links]}, EDITORS)
 
 
-def list_links(ctx: Context, actor: Actor, appointment_id: str) -> list[JoinLink]:
+async def list_links(ctx: Context, actor: Actor, appointment_id: str) -> list[JoinLink]:
     """An appointment's links (every state), hashes blanked, oldest first (a clinician:
     of their own appointments only)."""
     auth.require_role(actor, *READERS)
-    appt = ctx.store.get("appointments", appointment_id)
-    if not isinstance(appt, Appointment):
+    appt = await ctx.store.get(Appointment, appointment_id)
+    if appt is None:
         raise NotFound(scope.NO_APPOINTMENT)
     scope.check_appointment(actor, appt)
     found = [
-        public(link)
-        for link in ctx.store.find("links", "appointment_id", appointment_id)
-        if isinstance(link, JoinLink)
+        public(link) for link in await ctx.store.find(JoinLink, "appointment_id", appointment_id)
     ]
     return sorted(found, key=lambda link: (link.created_at, link.id))
 
 
-def get_link(ctx: Context, link_id: str) -> JoinLink:
+async def get_link(ctx: Context, link_id: str) -> JoinLink:
     """The stored link with ``link_id`` (``NotFound`` otherwise)."""
-    link = ctx.store.get("links", link_id)
-    if not isinstance(link, JoinLink):
+    link = await ctx.store.get(JoinLink, link_id)
+    if link is None:
         raise NotFound("no link with that id")
     return link
 
@@ -272,40 +270,40 @@ def get_link(ctx: Context, link_id: str) -> JoinLink:
 async def revoke_link(ctx: Context, actor: Actor, link_id: str) -> JoinLink:
     """Revoke a link now (revoking a revoked link changes nothing)."""
     auth.require_role(actor, *WRITERS)
-    link = get_link(ctx, link_id)
+    link = await get_link(ctx, link_id)
     if link.revoked_at is not None:
         return public(link)
     await revoke(ctx, actor, [link])
-    return public(get_link(ctx, link.id))
+    return public(await get_link(ctx, link.id))
 
 
-def find_by_token(ctx: Context, token: object) -> JoinLink | None:
+async def find_by_token(ctx: Context, token: object) -> JoinLink | None:
     """The link a presented token names, or ``None`` (malformed tokens included)."""
     if not isinstance(token, str) or not 20 <= len(token) <= 100:
         return None
     if not set(token) <= _TOKEN_CHARS:
         return None
-    found = ctx.store.find("links", "token_hash", hash_link_token(token))
+    found = await ctx.store.find(JoinLink, "token_hash", hash_link_token(token))
     link = found[0] if found else None
-    return link if isinstance(link, JoinLink) else None
+    return link
 
 
-def appointment_of(ctx: Context, link: JoinLink) -> Appointment | None:
+async def appointment_of(ctx: Context, link: JoinLink) -> Appointment | None:
     """The appointment a link is for (``None`` for room and consent links)."""
     if link.appointment_id is None:
         return None
-    found = ctx.store.get("appointments", link.appointment_id)
-    return found if isinstance(found, Appointment) else None
+    found = await ctx.store.get(Appointment, link.appointment_id)
+    return found
 
 
-def redeemable(ctx: Context, link: JoinLink, now: datetime) -> Redeemable:
+async def redeemable(ctx: Context, link: JoinLink, now: datetime) -> Redeemable:
     """Whether ``link`` admits its holder at ``now`` (the domain rule over stored data)."""
-    return check_redeemable(link, appointment_of(ctx, link), now)
+    return check_redeemable(link, await appointment_of(ctx, link), now)
 
 
-def is_usable(ctx: Context, link: JoinLink, now: datetime) -> bool:
+async def is_usable(ctx: Context, link: JoinLink, now: datetime) -> bool:
     """OK or EARLY: the link is genuine and alive."""
-    return redeemable(ctx, link, now).state is not RedeemState.INVALID
+    return (await redeemable(ctx, link, now)).state is not RedeemState.INVALID
 
 
 @dataclass(frozen=True)
@@ -367,14 +365,14 @@ def outreach_of(ctx: Context) -> tuple[Outreach, str]:
     return default, default.base_url("http://127.0.0.1:8765")
 
 
-def client_language(ctx: Context, client_id: str | None) -> str | None:
+async def client_language(ctx: Context, client_id: str | None) -> str | None:
     """The language of the messages about ``client_id`` (their own, or to their contacts:
     a caregiver gets the client's language too, the one the practice recorded)."""
-    client = ctx.store.get("clients", client_id) if client_id else None
-    return client.language if isinstance(client, Client) else None
+    client = await ctx.store.get(Client, client_id) if client_id else None
+    return client.language if client is not None else None
 
 
-def plain_message(
+async def plain_message(
     ctx: Context,
     kind: MessageKind,
     channel: MessageChannel,
@@ -390,7 +388,7 @@ def plain_message(
     outreach, _ = outreach_of(ctx)
     blank = {"link": "", "date": "", "time": "", "timezone": "", "clinician_name": ""}
     full = {**blank, "practice_name": ctx.policy().practice_name, **values}
-    rendered = outreach.templates.render(kind, channel, full, client_language(ctx, client_id))
+    rendered = outreach.templates.render(kind, channel, full, await client_language(ctx, client_id))
     now = ctx.clock()
     return Message(
         id=new_id("msg"),

@@ -20,29 +20,29 @@ from tlh.services.context import Actor, Context
 from tlh.services.validation import normalise_phone
 from tlh.store.base import note
 
-TABLE = "locations"
+TABLE = LastLocation
 
 
-def _last(ctx: Context, person_id: str | None) -> LastLocation | None:
-    found = ctx.store.get(TABLE, person_id) if person_id else None
-    return found if isinstance(found, LastLocation) else None
+async def _last(ctx: Context, person_id: str | None) -> LastLocation | None:
+    found = await ctx.store.get(TABLE, person_id) if person_id else None
+    return found
 
 
-def required(ctx: Context, link: JoinLink) -> bool:
+async def required(ctx: Context, link: JoinLink) -> bool:
     """Whether the link's holder must still say where they are before they may wait."""
-    return rules.asks(ctx.policy(), link) and for_link(ctx, link) is None
+    return rules.asks(ctx.policy(), link) and await for_link(ctx, link) is None
 
 
-def for_link(ctx: Context, link: JoinLink) -> ClientLocation | None:
+async def for_link(ctx: Context, link: JoinLink) -> ClientLocation | None:
     """The location given for this link's visit, if any."""
-    return rules.given_for(_last(ctx, rules.person_of(link)), link)
+    return rules.given_for(await _last(ctx, rules.person_of(link)), link)
 
 
 async def last_given(ctx: Context, actor: Actor, link: JoinLink) -> ClientLocation | None:
     """The last location the link's holder gave (for any visit), to fill the form;
     the read is audited (``location.read``) when there is one."""
     person = rules.person_of(link)
-    last = _last(ctx, person)
+    last = await _last(ctx, person)
     if last is None or person is None:
         return None
     await ctx.audit.append(actor, "location.read", person)

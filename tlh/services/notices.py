@@ -9,7 +9,7 @@ reschedule notices carry a new join link; the others (cancelled, now in person) 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from tlh.api.appointments import Outgoing
@@ -23,15 +23,15 @@ from tlh.services.invites import Batch, add_invitation, build_message, check_inv
 from tlh.services.recipients import Recipient, contacts_by_settings, explicit
 
 #: Finds a client by id (the store's, or one an import is about to create).
-ClientOf = Callable[[str], Client | None]
+ClientOf = Callable[[str], Awaitable[Client | None]]
 
 
 def stored_clients(ctx: Context) -> ClientOf:
     """Finds a stored client by id (``None`` when there is none)."""
 
-    def find(client_id: str) -> Client | None:
-        found = ctx.store.get("clients", client_id)
-        return found if isinstance(found, Client) else None
+    async def find(client_id: str) -> Client | None:
+        found = await ctx.store.get(Client, client_id)
+        return found
 
     return find
 
@@ -74,7 +74,7 @@ def invitation_recipients(client: Client) -> list[Recipient]:
     return out + contacts_by_settings(client, MessageChannel.EMAIL)
 
 
-def plan_invitations(
+async def plan_invitations(
     ctx: Context, appt: Appointment, client_of: ClientOf, kind: MessageKind = MessageKind.INVITATION
 ) -> tuple[list[Planned], list[Blocker]]:
     """The invitations of a telehealth visit just booked (or turned into one), by email
@@ -86,13 +86,13 @@ def plan_invitations(
     if appt.modality is not Modality.TELEHEALTH or appt.status in DEAD_STATUSES or over:
         return [], []
     try:
-        check_invitable(ctx, appt)
+        await check_invitable(ctx, appt)
     except TlhError as exc:
         return [], [Blocker(code="not_invited", message=exc.message)]
     planned: list[Planned] = []
     warnings: list[Blocker] = []
     for client_id in appt.client_ids:
-        client = client_of(client_id)
+        client = await client_of(client_id)
         if client is None:
             continue
         if not client.email:
@@ -142,14 +142,14 @@ async def send(ctx: Context, actor: Actor, planned: Sequence[Planned]) -> list[M
     """Make the links and queue the messages of ``planned`` (one commit each)."""
     if not planned:
         return []
-    return (await prepare(ctx, actor, planned).commit(ctx, actor)).messages
+    return (await (await prepare(ctx, actor, planned)).commit(ctx, actor)).messages
 
 
-def prepare(ctx: Context, actor: Actor, planned: Sequence[Planned]) -> Batch:
+async def prepare(ctx: Context, actor: Actor, planned: Sequence[Planned]) -> Batch:
     """The links and rendered messages of ``planned``, nothing stored yet."""
     batch = Batch()
     for p in planned:
-        _add(ctx, actor, batch, p)
+        await _add(ctx, actor, batch, p)
     return batch
 
 
@@ -162,18 +162,18 @@ async def prepare_many(ctx: Context, actor: Actor, planned: Sequence[Planned]) -
     """``prepare`` for an import's many messages, letting other work run between them."""
     batch = Batch()
     for n, p in enumerate(planned, start=1):
-        _add(ctx, actor, batch, p)
+        await _add(ctx, actor, batch, p)
         if n % _YIELD_EVERY == 0:
             await asyncio.sleep(0)
     return batch
 
 
-def _add(ctx: Context, actor: Actor, batch: Batch, p: Planned) -> None:
+async def _add(ctx: Context, actor: Actor, batch: Batch, p: Planned) -> None:
     if p.link:
-        add_invitation(ctx, actor, batch, p.appt, p.recipient, p.channel, p.kind, p.sequence)
+        await add_invitation(ctx, actor, batch, p.appt, p.recipient, p.channel, p.kind, p.sequence)
         return
     batch.messages.append(
-        build_message(
+        await build_message(
             ctx,
             p.appt,
             p.kind,

@@ -86,7 +86,7 @@ async def enqueue(ctx: Context, actor: Actor, messages: Sequence[Message]) -> li
             key = message.idempotency_key
             stored = by_key.get(key)
             if stored is None:
-                found = ctx.store.find("messages", "idempotency_key", key)
+                found = await ctx.store.find(Message, "idempotency_key", key)
                 if found and isinstance(found[0], Message):
                     stored = found[0]
                 else:
@@ -97,7 +97,7 @@ async def enqueue(ctx: Context, actor: Actor, messages: Sequence[Message]) -> li
         if new:
             ids = [m.id for m in new]
             await ctx.store.commit(
-                [Put("messages", m) for m in new], audit=[note(actor, "message.queue", *ids)]
+                [Put(m) for m in new], audit=[note(actor, "message.queue", *ids)]
             )
     if new:
         announce_queued(ctx, new)
@@ -208,8 +208,8 @@ class OutboxWorker:
         """Mark messages left in ``sending`` as failed (never resent blindly)."""
         stuck = [
             m
-            for m in self.ctx.store.find("messages", "status", MessageStatus.SENDING)
-            if isinstance(m, Message) and m.id not in self._pending
+            for m in await self.ctx.store.find(Message, "status", MessageStatus.SENDING)
+            if m.id not in self._pending
         ]
         failed = [
             msgspec.structs.replace(
@@ -219,11 +219,13 @@ class OutboxWorker:
         ]
         if failed:
             await self.ctx.store.commit(
-                [Put("messages", m) for m in failed],
+                [Put(m) for m in failed],
                 audit=[note(SYSTEM, "message.fail", *(m.id for m in failed))],
             )
             for m in failed:
-                self.ctx.events.publish("message.failed", _event(m), audiences.message(self.ctx, m))
+                self.ctx.events.publish(
+                    "message.failed", _event(m), await audiences.message(self.ctx, m)
+                )
         return failed
 
     # -- the worker's task -------------------------------------------------------------
@@ -272,9 +274,8 @@ class OutboxWorker:
         due = sorted(
             (
                 m
-                for m in self.ctx.store.find("messages", "status", MessageStatus.QUEUED)
-                if isinstance(m, Message)
-                and (
+                for m in await self.ctx.store.find(Message, "status", MessageStatus.QUEUED)
+                if (
                     m.next_attempt_at <= now
                     # The transport works again: its backed-off messages need not wait.
                     or (m.attempts > 0 and m.channel in self._recovered)
@@ -286,15 +287,15 @@ class OutboxWorker:
             return 0
         linked = sorted({m.link_id for m in due if m.link_id and carries_token(m)})
         acting = sorted({i for m in due for i in m.action_link_ids})
-        held = [record_key("links", i) for i in linked]
-        held += [record_key("action_links", i) for i in acting]
+        held = [record_key(JoinLink, i) for i in linked]
+        held += [record_key(ActionLink, i) for i in acting]
         # Each link as stored now, held: a revocation (or a use) meanwhile is never undone.
         async with self.ctx.store.locked(*held):
-            claimed, skipped, minted, tokens = self._mint(due)
-            actions = self._mint_actions(claimed)
-            ops = [Put("messages", m) for m in (*claimed, *skipped)]
-            ops += [Put("links", link) for link in minted]
-            ops += [Put("action_links", link) for link in actions]
+            claimed, skipped, minted, tokens = await self._mint(due)
+            actions = await self._mint_actions(claimed)
+            ops = [Put(m) for m in (*claimed, *skipped)]
+            ops += [Put(link) for link in minted]
+            ops += [Put(link) for link in actions]
             notes: list[AuditNote] = []
             if claimed:
                 notes.append(note(SYSTEM, "message.claim", *(m.id for m in claimed)))
@@ -314,7 +315,7 @@ class OutboxWorker:
             self._ready.put_nowait(m)
         return len(claimed) + len(skipped)
 
-    def _mint(
+    async def _mint(
         self, due: list[Message]
     ) -> tuple[list[Message], list[Message], list[JoinLink], dict[str, str]]:
         """The claimed messages, those skipped (their link is gone), the links with the
@@ -328,8 +329,8 @@ class OutboxWorker:
                 skipped.append(self._skipped(m, CODE_GONE))
                 continue
             if m.link_id and carries_token(m):
-                link = self.ctx.store.get("links", m.link_id)
-                if not isinstance(link, JoinLink) or link.revoked_at is not None:
+                link = await self.ctx.store.get(JoinLink, m.link_id)
+                if link is None or link.revoked_at is not None:
                     skipped.append(self._skipped(m, LINK_REVOKED))
                     continue
                 tokens[m.id], digest = mint_token()
@@ -343,15 +344,15 @@ class OutboxWorker:
     def _skipped(message: Message, reason: str) -> Message:
         return msgspec.structs.replace(message, status=MessageStatus.SKIPPED, last_error=reason)
 
-    def _mint_actions(self, claimed: list[Message]) -> list[ActionLink]:
+    async def _mint_actions(self, claimed: list[Message]) -> list[ActionLink]:
         """The action links of ``claimed`` with the hash of a new token each (the tokens
         kept in memory by message id). One used already keeps its hash: its page says
         it was used, and no second token is made for it."""
         minted: list[ActionLink] = []
         for m in claimed:
             for link_id in m.action_link_ids:
-                link = self.ctx.store.get("action_links", link_id)
-                if not isinstance(link, ActionLink) or link.used_at is not None:
+                link = await self.ctx.store.get(ActionLink, link_id)
+                if link is None or link.used_at is not None:
                     continue
                 token, digest = mint_token()
                 self._action_tokens.setdefault(m.id, {})[link.action] = token
@@ -486,7 +487,7 @@ class OutboxWorker:
             )
             if group
         ]
-        await self.ctx.store.commit([Put("messages", m) for m in batch], audit=notes)
+        await self.ctx.store.commit([Put(m) for m in batch], audit=notes)
         self._pending.difference_update(m.id for m in batch)
         self._wakeup.set()  # room to claim more
         self._returned.difference_update(m.id for m in batch)
@@ -499,12 +500,14 @@ class OutboxWorker:
             elif m.id in retrying_ids:
                 self._recovered.discard(m.channel)
         for m in sent:
-            self.ctx.events.publish("message.sent", _event(m), audiences.message(self.ctx, m))
+            self.ctx.events.publish("message.sent", _event(m), await audiences.message(self.ctx, m))
         for m in failed:
-            self.ctx.events.publish("message.failed", _event(m), audiences.message(self.ctx, m))
+            self.ctx.events.publish(
+                "message.failed", _event(m), await audiences.message(self.ctx, m)
+            )
         for m in retrying:
             self.ctx.events.publish(
                 "message.retrying",
                 {**_event(m), "attempts": m.attempts, "next_attempt_at": m.next_attempt_at},
-                audiences.message(self.ctx, m),
+                await audiences.message(self.ctx, m),
             )

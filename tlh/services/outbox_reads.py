@@ -19,12 +19,10 @@ async def list_messages(ctx: Context, actor: Actor, status: str | None = None) -
             wanted = MessageStatus(status)
         except ValueError:
             raise InvalidInput("status must be queued, sending, sent, failed or skipped") from None
-        found = ctx.store.find("messages", "status", wanted)
+        found = await ctx.store.find(Message, "status", wanted)
     else:
-        found = list(ctx.store.all("messages"))
-    messages = sorted(
-        (m for m in found if isinstance(m, Message)), key=lambda m: (m.created_at, m.id)
-    )
+        found = await ctx.store.all(Message)
+    messages = sorted(found, key=lambda m: (m.created_at, m.id))
     await ctx.audit.append_many(actor, "message.read", [m.id for m in messages])
     return messages
 
@@ -32,8 +30,8 @@ async def list_messages(ctx: Context, actor: Actor, status: str | None = None) -
 async def get_message(ctx: Context, actor: Actor, message_id: str) -> Message:
     """One message (audited)."""
     auth.require_role(actor, *READERS)
-    message = ctx.store.get("messages", message_id)
-    if not isinstance(message, Message):
+    message = await ctx.store.get(Message, message_id)
+    if message is None:
         raise NotFound("no message with that id")
     await ctx.audit.append(actor, "message.read", message.id)
     return message

@@ -26,9 +26,9 @@ from tlh.services.portal_sessions import PortalSessions
 _NAMES = {MessageChannel.EMAIL: "email address", MessageChannel.SMS: "mobile number"}
 
 
-def _client(ctx: Context, client_id: str) -> Client:
-    found = ctx.store.get("clients", client_id)
-    if not isinstance(found, Client):
+async def _client(ctx: Context, client_id: str) -> Client:
+    found = await ctx.store.get(Client, client_id)
+    if found is None:
         raise NotFound(f"no client {client_id}")
     return found
 
@@ -69,7 +69,7 @@ async def invite(ctx: Context, actor: Actor, request: PortalInvite) -> PortalInv
     """Turn access on and send a sign-in invitation (the portal's address) through the
     outbox; nothing changes when there is nowhere to send it."""
     auth.require_role(actor, *WRITERS)
-    client = _client(ctx, request.client_id)
+    client = await _client(ctx, request.client_id)
     who: Client | Contact = client
     label = f"client {client.id}"
     if request.contact_id is not None:
@@ -77,7 +77,7 @@ async def invite(ctx: Context, actor: Actor, request: PortalInvite) -> PortalInv
         label = f"contact {who.id} of client {client.id}"
     channel, to = _address(who, request.channel, label)
     _, base = outreach_of(ctx)
-    message = plain_message(
+    message = await plain_message(
         ctx,
         MessageKind.PORTAL_INVITE,
         channel,
@@ -104,7 +104,7 @@ async def revoke(
     """Turn access off, end that person's portal sessions and remove their passkeys;
     returns how many sessions ended."""
     auth.require_role(actor, *WRITERS)
-    client = _client(ctx, request.client_id)
+    client = await _client(ctx, request.client_id)
     person = client.id
     if request.contact_id is not None:
         person = _contact(client, request.contact_id).id
@@ -124,15 +124,13 @@ async def access_list(ctx: Context, actor: Actor, sessions: PortalSessions) -> l
     with their last sign-in and open sessions; each client named is an audited read."""
     auth.require_role(actor, *WRITERS)
     rows: list[PortalAccess] = []
-    for client in ctx.store.all("clients"):
-        if not isinstance(client, Client):
-            continue
+    for client in await ctx.store.all(Client):
         people: list[tuple[Client | Contact, str | None]] = []
         if client.portal and (client.email or client.phone):
             people.append((client, None))
         people += [(c, c.id) for c in client.contacts if c.portal and (c.email or c.phone)]
         for who, contact_id in people:
-            seen = ctx.store.get("portal_seen", who.id)
+            seen = await ctx.store.get(PortalSeen, who.id)
             rows.append(
                 PortalAccess(
                     client_id=client.id,
@@ -140,8 +138,8 @@ async def access_list(ctx: Context, actor: Actor, sessions: PortalSessions) -> l
                     contact_id=contact_id,
                     email=bool(who.email),
                     sms=bool(who.phone),
-                    last_sign_in=seen.at if isinstance(seen, PortalSeen) else None,
-                    sessions=len(sessions.sessions_of(ctx, [who.id])),
+                    last_sign_in=seen.at if seen is not None else None,
+                    sessions=len(await sessions.sessions_of(ctx, [who.id])),
                 )
             )
     await ctx.audit.append_many(actor, "portal.access.read", sorted({r.client_id for r in rows}))

@@ -35,11 +35,11 @@ def offers(ctx: Context, appt: Appointment, now: datetime) -> dict[str, Any]:
     }
 
 
-def acting_as(ctx: Context, principal: Principal, appt_id: str) -> tuple[Appointment, Actor]:
+async def acting_as(ctx: Context, principal: Principal, appt_id: str) -> tuple[Appointment, Actor]:
     """The appointment and whom they act as for it; 404 unless one of its clients is
     theirs (the same answer as for an appointment that does not exist)."""
-    appt = ctx.store.get("appointments", appt_id)
-    if not isinstance(appt, Appointment):
+    appt = await ctx.store.get(Appointment, appt_id)
+    if appt is None:
         raise NotFound(NO_APPOINTMENT)
     client_id = next((c for c in appt.client_ids if principal.acts_for(c)), None)
     if client_id is None:
@@ -53,12 +53,12 @@ def acting_as(ctx: Context, principal: Principal, appt_id: str) -> tuple[Appoint
 async def confirm(ctx: Context, principal: Principal, appt_id: str) -> Appointment:
     """Confirm ``appt_id`` for a client ``principal`` acts for (409 when it cannot be
     confirmed now, with ``details.reason``)."""
-    _, actor = acting_as(ctx, principal, appt_id)
+    _, actor = await acting_as(ctx, principal, appt_id)
     return await client_actions.confirm(ctx, actor, appt_id)
 
 
 async def cancel(ctx: Context, principal: Principal, appt_id: str) -> Appointment:
     """Cancel ``appt_id`` for a client ``principal`` acts for: late-cancelled inside
     ``late_cancel_hours`` of the start (409 when it cannot be cancelled now)."""
-    _, actor = acting_as(ctx, principal, appt_id)
+    _, actor = await acting_as(ctx, principal, appt_id)
     return await client_actions.client_cancel(ctx, actor, appt_id)

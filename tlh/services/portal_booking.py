@@ -56,9 +56,9 @@ def _enabled(ctx: Context) -> bool:
     return ctx.policy().self_scheduling is SelfScheduling.CLIENTS
 
 
-def _client(ctx: Context, principal: Principal, client_id: str) -> Client:
-    found = ctx.store.get("clients", principal.require(client_id))
-    if not isinstance(found, Client):
+async def _client(ctx: Context, principal: Principal, client_id: str) -> Client:
+    found = await ctx.store.get(Client, principal.require(client_id))
+    if found is None:
         raise NotFound(NO_CLIENT)
     return found
 
@@ -67,15 +67,15 @@ def _actor(principal: Principal, client_id: str) -> Actor:
     return person_actor(client_id, principal.contact_id_for(client_id), principal.source)
 
 
-def bookable(ctx: Context, client: Client) -> list[PortalClinician]:
+async def bookable(ctx: Context, client: Client) -> list[PortalClinician]:
     """The client's clinicians (assigned, or seen lately) who are active and have
     availability, with the modalities their blocks offer; by name."""
-    ids = scope.clinicians_of(ctx, client)
-    blocks = blocks_of(ctx.store, ids)
+    ids = await scope.clinicians_of(ctx, client)
+    blocks = await blocks_of(ctx.store, ids)
     found: list[PortalClinician] = []
     for clinician_id in ids:
-        staff = ctx.store.get("staff", clinician_id)
-        if not isinstance(staff, Staff) or not staff.active or not staff.is_clinician:
+        staff = await ctx.store.get(Staff, clinician_id)
+        if staff is None or not staff.active or not staff.is_clinician:
             continue
         offered = {m for b in blocks.get(clinician_id, []) for m in _OFFERS[b.mode]}
         modes = [m for m in (Modality.TELEHEALTH, Modality.IN_PERSON) if m in offered]
@@ -91,10 +91,10 @@ async def options(ctx: Context, principal: Principal) -> PortalBookingOptions:
     clients: list[PortalBookingFor] = []
     if _enabled(ctx):
         for client_id in principal.client_ids:
-            client = ctx.store.get("clients", client_id)
-            if isinstance(client, Client):
+            client = await ctx.store.get(Client, client_id)
+            if client is not None:
                 clients.append(
-                    PortalBookingFor(client_id=client.id, clinicians=bookable(ctx, client))
+                    PortalBookingFor(client_id=client.id, clinicians=await bookable(ctx, client))
                 )
         await ctx.audit.append_many(
             principal.actor, "portal.booking.read", [c.client_id for c in clients]
@@ -107,7 +107,7 @@ async def options(ctx: Context, principal: Principal) -> PortalBookingOptions:
     )
 
 
-def open_slots(
+async def open_slots(
     ctx: Context,
     principal: Principal,
     *,
@@ -121,8 +121,8 @@ def open_slots(
     (inclusive; ``to`` defaults to ``from_``), under the booking rules."""
     if not _enabled(ctx):
         raise self_booking.SelfSchedulingOff("this practice does not take bookings from clients")
-    client = _client(ctx, principal, client_id)
-    if clinician_id not in scope.clinicians_of(ctx, client):
+    client = await _client(ctx, principal, client_id)
+    if clinician_id not in await scope.clinicians_of(ctx, client):
         raise NotFound(NO_CLINICIAN)
     if not from_:
         raise BadRequest("from is required (YYYY-MM-DD)")
@@ -135,13 +135,13 @@ def open_slots(
     tz = zone(ctx.policy().timezone)
     start, _ = local_day_bounds(first, tz)
     _, end = local_day_bounds(last, tz)
-    return slots_for(ctx, [clinician_id], start, end, parse_modality(modality))
+    return await slots_for(ctx, [clinician_id], start, end, parse_modality(modality))
 
 
 async def book(ctx: Context, principal: Principal, given: PortalBook) -> Appointment:
     """Book the open slot for a client they act for, as that client (or their contact):
     ``book_slot``'s rules and refusals (409 ``slot_gone`` to the loser of a race)."""
-    client = _client(ctx, principal, given.client_id)
+    client = await _client(ctx, principal, given.client_id)
     made = await self_booking.book_slot(
         ctx,
         _actor(principal, client.id),
@@ -158,25 +158,25 @@ async def request_move(
 ) -> PortalMoveAsked:
     """Ask staff to move an appointment of a client they act for to an open slot
     (``request_reschedule``'s rules: stored pending, one at a time, staff told)."""
-    _, actor = acting_as(ctx, principal, appt_id)
+    _, actor = await acting_as(ctx, principal, appt_id)
     req = await request_reschedule(ctx, actor, appt_id, start)
     return PortalMoveAsked(
         id=req.id, appointment_id=req.appointment_id, start=req.start, state=req.state.value
     )
 
 
-def move_asked(ctx: Context, appt: Appointment) -> RescheduleRequest | None:
+async def move_asked(ctx: Context, appt: Appointment) -> RescheduleRequest | None:
     """The request to move ``appt`` that waits for staff, if any."""
-    for req in ctx.store.find("reschedule_requests", "appointment_id", appt.id):
-        if isinstance(req, RescheduleRequest) and req.state is RequestState.PENDING:
+    for req in await ctx.store.find(RescheduleRequest, "appointment_id", appt.id):
+        if req.state is RequestState.PENDING:
             return req
     return None
 
 
-def move_offers(ctx: Context, appt: Appointment, now: datetime) -> dict[str, Any]:
+async def move_offers(ctx: Context, appt: Appointment, now: datetime) -> dict[str, Any]:
     """What the portal offers on ``appt`` for moving it (the fields of
     ``PortalAppointment``): its clinician, ``can_move`` and ``move_asked``."""
-    asked = move_asked(ctx, appt) if _enabled(ctx) else None
+    asked = await move_asked(ctx, appt) if _enabled(ctx) else None
     open_ = appointment_refusal(appt, LinkAction.CANCEL, now) is None
     return {
         "clinician_id": appt.clinician_ids[0] if appt.clinician_ids else None,

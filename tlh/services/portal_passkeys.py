@@ -61,7 +61,7 @@ from tlh.services.passkey_ceremony import (
 from tlh.services.portal_people import Person, Principal, acting_for
 from tlh.store.base import Delete, Put, note
 
-TABLE = "portal_passkeys"
+TABLE = PortalPasskey
 #: How recent the sign-in must be to add a passkey: a passkey is a lasting way in, so a
 #: session left open on a shared device cannot mint one for someone else later.
 FRESH_FOR = timedelta(minutes=15)
@@ -117,27 +117,26 @@ class PortalPasskeys:
         self.clock = clock
         self.challenges = Challenges(lambda: self.clock())
 
-    def mine(self, ctx: Context, person: Person) -> list[PortalPasskey]:
+    async def mine(self, ctx: Context, person: Person) -> list[PortalPasskey]:
         """The passkeys of ``person``, oldest first."""
         found: dict[str, PortalPasskey] = {}
         for person_id in person.ids:
             for field in _PERSON_FIELDS:
-                for record in ctx.store.find(TABLE, field, person_id):
-                    if isinstance(record, PortalPasskey):
-                        found[record.id] = record
+                for record in await ctx.store.find(TABLE, field, person_id):
+                    found[record.id] = record
         return sorted(found.values(), key=lambda r: (r.created_at, r.id))
 
     # -- adding a passkey (signed in) --
 
-    def options_to_add(self, ctx: Context, principal: Principal, rp: RelyingParty) -> str:
+    async def options_to_add(self, ctx: Context, principal: Principal, rp: RelyingParty) -> str:
         """Registration options (WebAuthn JSON) for the signed-in person (signed in
         within ``FRESH_FOR``, else ``PasskeyStale``, 403): their user
         handle (random, the same for all their passkeys), a neutral label, their
         passkeys excluded, a discoverable credential with user verification."""
-        session = ctx.store.get("portal_sessions", principal.session_id)
-        if not isinstance(session, PortalSession) or self.clock() - session.created_at > FRESH_FOR:
+        session = await ctx.store.get(PortalSession, principal.session_id)
+        if session is None or self.clock() - session.created_at > FRESH_FOR:
             raise PasskeyStale("to add a passkey, sign out and sign in again first")
-        existing = self.mine(ctx, principal.person)
+        existing = await self.mine(ctx, principal.person)
         if len(existing) >= MAX_PER_PERSON:
             raise Conflict(f"you have {MAX_PER_PERSON} passkeys; remove one to add another")
         handle = existing[0].user_handle if existing else b64(secrets.token_bytes(32))
@@ -201,10 +200,10 @@ class PortalPasskeys:
             created_at=self.clock(),
         )
         async with ctx.store.locked(f"passkey:{credential_id}"):
-            if ctx.store.find(TABLE, "credential_id", credential_id):
+            if await ctx.store.find(TABLE, "credential_id", credential_id):
                 raise Conflict("this passkey is already added")
             await ctx.store.commit(
-                [Put(TABLE, record)],
+                [Put(record)],
                 audit=[note(principal.actor, "portal.passkey.add", record.id, *person.ids)],
             )
         return record
@@ -237,7 +236,7 @@ class PortalPasskeys:
             data = client_data(credential.response.client_data_json)
             self.challenges.take(data, "sign_in")
             rp.check_origin(data)
-            found = ctx.store.find(TABLE, "credential_id", credential.raw_id.rstrip("="))
+            found = await ctx.store.find(TABLE, "credential_id", credential.raw_id.rstrip("="))
             record = found[0] if found and isinstance(found[0], PortalPasskey) else None
             if record is None:
                 raise PasskeyUnknown("this passkey is not on file; sign in with a code")
@@ -268,8 +267,8 @@ class PortalPasskeys:
     ) -> PortalPasskey:
         """Check the signature and counter, then the person's access; store the new
         counter and when it was used (audited ``portal.passkey.use``)."""
-        current = ctx.store.get(TABLE, record.id)
-        if not isinstance(current, PortalPasskey):
+        current = await ctx.store.get(TABLE, record.id)
+        if current is None:
             raise PasskeyUnknown("this passkey is not on file; sign in with a code")
         handle = credential.response.user_handle
         if handle is not None and handle.rstrip("=") != current.user_handle:
@@ -287,14 +286,14 @@ class PortalPasskeys:
         except WebAuthnException:
             raise PasskeyInvalid("this passkey could not be verified; try again") from None
         person = _person(current)
-        if not acting_for(ctx, person):
+        if not await acting_for(ctx, person):
             raise PasskeyRevoked("portal access is off; ask your practice")
         used = msgspec.structs.replace(
             current, sign_count=verified.new_sign_count, last_used_at=self.clock()
         )
         who = Actor(kind=person.kind, id=person.ids[0], source=source)
         await ctx.store.commit(
-            [Put(TABLE, used)], audit=[note(who, "portal.passkey.use", used.id, *person.ids)]
+            [Put(used)], audit=[note(who, "portal.passkey.use", used.id, *person.ids)]
         )
         return used
 
@@ -302,8 +301,8 @@ class PortalPasskeys:
 
     async def remove(self, ctx: Context, principal: Principal, passkey_id: str) -> None:
         """Remove one of the signed-in person's passkeys (404 for anyone else's)."""
-        record = ctx.store.get(TABLE, passkey_id)
-        if not isinstance(record, PortalPasskey) or not owns(record, principal.person):
+        record = await ctx.store.get(TABLE, passkey_id)
+        if record is None or not owns(record, principal.person):
             raise NotFound("no such passkey")
         await ctx.store.commit(
             [Delete(TABLE, record.id)],
@@ -318,9 +317,8 @@ async def remove_for(ctx: Context, actor: Actor, person_ids: Iterable[str]) -> i
     records: dict[str, PortalPasskey] = {}
     for person_id in wanted:
         for field in _PERSON_FIELDS:
-            for record in ctx.store.find(TABLE, field, person_id):
-                if isinstance(record, PortalPasskey):
-                    records[record.id] = record
+            for record in await ctx.store.find(TABLE, field, person_id):
+                records[record.id] = record
     if records:
         await ctx.store.commit(
             [Delete(TABLE, i) for i in records],

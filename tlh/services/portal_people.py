@@ -101,7 +101,7 @@ def parse_address(text: str) -> tuple[MessageChannel, str]:
         raise InvalidInput("type an email address or a mobile number") from None
 
 
-def find_person(ctx: Context, channel: MessageChannel, address: str) -> Person | None:
+async def find_person(ctx: Context, channel: MessageChannel, address: str) -> Person | None:
     """Whom ``address`` stands for (``None``: nobody with portal access).
 
     Every client is looked at whatever the answer, so the work does not depend on it.
@@ -109,9 +109,7 @@ def find_person(ctx: Context, channel: MessageChannel, address: str) -> Person |
     field = "email" if channel is MessageChannel.EMAIL else "phone"
     own: list[Client] = []
     contacts: list[tuple[str, str]] = []
-    for record in ctx.store.all("clients"):
-        if not isinstance(record, Client):
-            continue
+    for record in await ctx.store.all(Client):
         if record.portal and getattr(record, field) == address:
             own.append(record)
         contacts += [
@@ -130,17 +128,17 @@ def portal_contact(client: Client, contact_id: str) -> Contact | None:
     return next((c for c in client.contacts if c.id == contact_id and c.portal), None)
 
 
-def acting_for(ctx: Context, person: Person) -> tuple[str, ...]:
+async def acting_for(ctx: Context, person: Person) -> tuple[str, ...]:
     """The clients ``person`` may act for now (access on, the records still there)."""
     found: list[str] = []
     for client_id in (*([person.client_id] if person.client_id else []), *person.also_clients):
-        own = ctx.store.get("clients", client_id)
-        if isinstance(own, Client) and own.portal:
+        own = await ctx.store.get(Client, client_id)
+        if own is not None and own.portal:
             found.append(own.id)
     for client_id, contact_id in person.contacts:
-        client = ctx.store.get("clients", client_id)
+        client = await ctx.store.get(Client, client_id)
         if (
-            isinstance(client, Client)
+            client is not None
             and portal_contact(client, contact_id) is not None
             and client_id not in found
         ):

@@ -24,8 +24,8 @@ from tlh.services.portal_people import Person, Principal, acting_for
 from tlh.store.base import Delete, Op, Put, note
 
 log = logging.getLogger(__name__)
-TABLE = "portal_sessions"
-SEEN = "portal_seen"
+TABLE = PortalSession
+SEEN = PortalSeen
 #: The portal's session cookie (``__Host-``: Secure, Path=/, no Domain).
 COOKIE = "__Host-tlh_portal"
 #: The cookie lives as long as the browser keeps it; the idle limit ends it sooner.
@@ -70,10 +70,10 @@ class PortalSessions:
             also_client_ids=person.also_clients,
             created_at=now,
         )
-        idle = self._idle(ctx, now)
+        idle = await self._idle(ctx, now)
         ops: list[Op] = [
-            Put(TABLE, record),
-            *(Put(SEEN, PortalSeen(id=i, at=now)) for i in person.ids),
+            Put(record),
+            *(Put(PortalSeen(id=i, at=now)) for i in person.ids),
             *(Delete(TABLE, r.id) for r in idle),
         ]
         audit = [note(who, "portal.sign_in", record.id, *person.ids)]
@@ -85,24 +85,26 @@ class PortalSessions:
         self._seen[record.hash] = now
         return session
 
-    def _idle(self, ctx: Context, now: datetime) -> list[PortalSession]:
+    async def _idle(self, ctx: Context, now: datetime) -> list[PortalSession]:
         """Stored sessions idle past the policy's limit (a session not seen since a
         restart counts from the restart), for sweeping: a session never used again must
         not stay in the store for ever."""
         limit = timedelta(minutes=ctx.policy().portal_idle_min)
-        return [r for r in self._records(ctx) if now - self._seen.setdefault(r.hash, now) >= limit]
+        return [
+            r for r in await self._records(ctx) if now - self._seen.setdefault(r.hash, now) >= limit
+        ]
 
-    def record_of(self, ctx: Context, session: object) -> PortalSession | None:
+    async def record_of(self, ctx: Context, session: object) -> PortalSession | None:
         """The stored session behind a cookie value, if any (not refreshed)."""
         if not isinstance(session, str) or not _MIN_LEN <= len(session) <= _MAX_LEN:
             return None
-        found = ctx.store.find(TABLE, "hash", _digest(session))
+        found = await ctx.store.find(TABLE, "hash", _digest(session))
         return found[0] if found and isinstance(found[0], PortalSession) else None
 
-    def principal(self, ctx: Context, session: object, source: str = "") -> Principal:
+    async def principal(self, ctx: Context, session: object, source: str = "") -> Principal:
         """Who holds ``session``, refreshing its idle clock; ``Unauthenticated`` (401)
         for no session, an idle one (ended here) or one whose access was turned off."""
-        record = self.record_of(ctx, session)
+        record = await self.record_of(ctx, session)
         if record is None:
             raise Unauthenticated(SIGNED_OUT)
         now = self.clock()
@@ -115,7 +117,7 @@ class PortalSessions:
                 f"signed out after {idle_min} minutes without activity", {"reason": "idle"}
             )
         person = person_of(record)
-        client_ids = acting_for(ctx, person)
+        client_ids = await acting_for(ctx, person)
         if not client_ids:
             raise Unauthenticated("portal access is off; ask your practice", {"reason": "revoked"})
         self._seen[record.hash] = now
@@ -124,19 +126,19 @@ class PortalSessions:
     async def sign_out(self, ctx: Context, principal: Principal, *, everywhere: bool) -> int:
         """End this session, or every session of the same person (``everywhere``);
         returns how many ended."""
-        records = [r for r in self._records(ctx) if r.id == principal.session_id]
+        records = [r for r in await self._records(ctx) if r.id == principal.session_id]
         if everywhere:
-            records = self.sessions_of(ctx, principal.person.ids)
+            records = await self.sessions_of(ctx, principal.person.ids)
         action = "portal.sign_out.everywhere" if everywhere else "portal.sign_out"
         await self._delete(ctx, records, principal.actor, action)
         return len(records)
 
-    def sessions_of(self, ctx: Context, person_ids: Iterable[str]) -> list[PortalSession]:
+    async def sessions_of(self, ctx: Context, person_ids: Iterable[str]) -> list[PortalSession]:
         """Every session standing for any of ``person_ids`` (client or contact ids)."""
         wanted = set(person_ids)
         return [
             r
-            for r in self._records(ctx)
+            for r in await self._records(ctx)
             if r.client_id in wanted
             or wanted.intersection(r.contact_ids)
             or wanted.intersection(r.also_client_ids)
@@ -145,7 +147,7 @@ class PortalSessions:
     async def end_for(self, ctx: Context, actor: Actor, person_ids: Iterable[str]) -> int:
         """End every session of these people (staff revoked access); returns how many."""
         ids = list(person_ids)
-        records = self.sessions_of(ctx, ids)
+        records = await self.sessions_of(ctx, ids)
         await self._delete(ctx, records, actor, "portal.sessions.end")
         return len(records)
 
@@ -154,8 +156,8 @@ class PortalSessions:
         while self._writes:
             await asyncio.gather(*self._writes, return_exceptions=True)
 
-    def _records(self, ctx: Context) -> list[PortalSession]:
-        return [r for r in ctx.store.all(TABLE) if isinstance(r, PortalSession)]
+    async def _records(self, ctx: Context) -> list[PortalSession]:
+        return await ctx.store.all(TABLE)
 
     async def _delete(
         self,

@@ -106,10 +106,10 @@ class PortalCodes:
         outbox; the outbox makes the code as it sends. A new code does not reset the
         tries: asking again gives no more guesses."""
         key = address_key(channel, address)
-        person = find_person(ctx, channel, address)
+        person = await find_person(ctx, channel, address)
         # Read late: ``clock`` is public and may be moved (tests) after the request.
         entry = ctx.codes.open(_subject(key), CODE_TTL, lambda: self.clock())
-        message = plain_message(
+        message = await plain_message(
             ctx,
             MessageKind.PORTAL_CODE,
             channel,
@@ -135,7 +135,7 @@ class PortalCodes:
         both audited."""
         key = address_key(channel, address)
         tried = self._tried.get(key)
-        person = find_person(ctx, channel, address)
+        person = await find_person(ctx, channel, address)
         target = person.ids[0] if person is not None else "unknown"
         anonymous = Actor(kind="client", id=ANONYMOUS, source=source)
         now = self.clock()

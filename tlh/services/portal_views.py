@@ -15,8 +15,8 @@ async def portal_me(ctx: Context, principal: Principal) -> PortalMe:
     clients: list[PortalClient] = []
     languages: list[str | None] = []
     for client_id in principal.client_ids:
-        record = ctx.store.get("clients", client_id)
-        if isinstance(record, Client):
+        record = await ctx.store.get(Client, client_id)
+        if record is not None:
             own = principal.person.is_own(client_id)
             clients.append(
                 PortalClient(id=record.id, name=record.name, relation="self" if own else "contact")

@@ -36,13 +36,13 @@ MAX_LISTED = 50
 NO_APPOINTMENT = "no such appointment"
 
 
-def _theirs(ctx: Context, principal: Principal, now: datetime) -> list[Appointment]:
+async def _theirs(ctx: Context, principal: Principal, now: datetime) -> list[Appointment]:
     """The clients' appointments that have not ended (nor their join window closed)."""
     policy = ctx.policy()
     found: dict[str, Appointment] = {}
     for client_id in principal.client_ids:
-        for appt in ctx.store.find("appointments", "client_ids", client_id):
-            if not isinstance(appt, Appointment) or appt.kind is not Kind.APPOINTMENT:
+        for appt in await ctx.store.find(Appointment, "client_ids", client_id):
+            if appt.kind is not Kind.APPOINTMENT:
                 continue
             last = max(appt.end, join_window(appt, policy).closes)
             if appt.modality is not Modality.TELEHEALTH:
@@ -52,19 +52,19 @@ def _theirs(ctx: Context, principal: Principal, now: datetime) -> list[Appointme
     return sorted(found.values(), key=lambda a: (a.start, a.id))[:MAX_LISTED]
 
 
-def _blocked(ctx: Context, appt: Appointment) -> str | None:
+async def _blocked(ctx: Context, appt: Appointment) -> str | None:
     """Why ``appt`` cannot be joined by video at all, in one line (``None``: it can)."""
     if appt.modality is not Modality.TELEHEALTH:
         return "in person"
     if appt.status in DEAD_STATUSES:
         return appt.status.value.replace("_", " ")
-    blockers = standing_blockers(ctx, appt)
+    blockers = await standing_blockers(ctx, appt)
     return "; ".join(b.message for b in blockers) if blockers else None
 
 
-def view(ctx: Context, principal: Principal, appt: Appointment) -> PortalAppointment:
+async def view(ctx: Context, principal: Principal, appt: Appointment) -> PortalAppointment:
     """One appointment as the portal shows it."""
-    blocked = _blocked(ctx, appt)
+    blocked = await _blocked(ctx, appt)
     window = join_window(appt, ctx.policy())
     client_id = next(c for c in appt.client_ids if principal.acts_for(c))
     return PortalAppointment(
@@ -72,28 +72,28 @@ def view(ctx: Context, principal: Principal, appt: Appointment) -> PortalAppoint
         client_id=client_id,
         start=appt.start,
         end=appt.end,
-        clinician_name=clinician_name(ctx, appt),
+        clinician_name=await clinician_name(ctx, appt),
         modality=appt.modality,
         status=appt.status,
         join_opens_at=None if blocked else window.opens,
         join_closes_at=None if blocked else window.closes,
         join_blocked=blocked,
         **offers(ctx, appt, ctx.clock()),
-        **move_offers(ctx, appt, ctx.clock()),
+        **await move_offers(ctx, appt, ctx.clock()),
     )
 
 
 async def upcoming(ctx: Context, principal: Principal) -> list[PortalAppointment]:
     """The upcoming appointments of the clients ``principal`` acts for (audited reads)."""
-    appts = _theirs(ctx, principal, ctx.clock())
+    appts = await _theirs(ctx, principal, ctx.clock())
     await ctx.audit.append_many(principal.actor, "portal.appointments.read", [a.id for a in appts])
-    return [view(ctx, principal, a) for a in appts]
+    return [await view(ctx, principal, a) for a in appts]
 
 
-def _their_appointment(ctx: Context, principal: Principal, appt_id: str) -> Appointment:
+async def _their_appointment(ctx: Context, principal: Principal, appt_id: str) -> Appointment:
     """``appt_id`` when one of its clients is theirs; else 404, as for none at all."""
-    appt = ctx.store.get("appointments", appt_id)
-    if not isinstance(appt, Appointment) or not any(principal.acts_for(c) for c in appt.client_ids):
+    appt = await ctx.store.get(Appointment, appt_id)
+    if appt is None or not any(principal.acts_for(c) for c in appt.client_ids):
         raise NotFound(NO_APPOINTMENT)
     return appt
 
@@ -101,8 +101,8 @@ def _their_appointment(ctx: Context, principal: Principal, appt_id: str) -> Appo
 async def join(ctx: Context, principal: Principal, appt_id: str) -> str:
     """A fresh join link's token for ``principal`` and ``appt_id`` (409 when Join is not
     live: not by video, cancelled, before the window opens or after it closes)."""
-    appt = _their_appointment(ctx, principal, appt_id)
-    blocked = _blocked(ctx, appt)
+    appt = await _their_appointment(ctx, principal, appt_id)
+    blocked = await _blocked(ctx, appt)
     if blocked is not None:
         raise Conflict(f"this appointment cannot be joined by video ({blocked})")
     now = ctx.clock()

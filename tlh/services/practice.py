@@ -20,16 +20,16 @@ async def update_policy(ctx: Context, actor: Actor, changes: msgspec.Struct) -> 
     auth.require_role(actor, Role.ADMIN)
     fields = changed_fields(changes)
 
-    def apply(current: object) -> Policy:
+    def apply(current: Policy | None) -> Policy:
         # On the policy as stored now: two settings changed at once both land.
-        if not isinstance(current, Policy):
+        if current is None:
             raise RuntimeError("the data dir has no practice; run `tlh init`")
         return _checked(msgspec.structs.replace(current, **fields))
 
     policy = await ctx.store.update(
-        "policy", POLICY_ID, apply, audit=[note(actor, "practice.update", POLICY_ID)]
+        Policy, POLICY_ID, apply, audit=[note(actor, "practice.update", POLICY_ID)]
     )
-    assert isinstance(policy, Policy)
+    assert policy is not None
     ctx.events.publish("practice.updated", {"fields": sorted(fields)}, EVERYONE)
     return policy
 

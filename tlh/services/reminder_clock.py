@@ -43,24 +43,23 @@ def reminder_message_key(due: ReminderDue, channel: MessageChannel, recipient_id
 INVITING = frozenset({MessageKind.INVITATION, MessageKind.RESCHEDULE})
 
 
-def keys_in_outbox(ctx: Context, appointment_id: str) -> set[str]:
+async def keys_in_outbox(ctx: Context, appointment_id: str) -> set[str]:
     """The reminder keys (and full idempotency keys) already in the outbox for an
     appointment, whatever became of those messages (sent, queued, failed or skipped).
     """
-    return outbox_of(ctx, appointment_id)[0]
+    return (await outbox_of(ctx, appointment_id))[0]
 
 
-def outbox_of(ctx: Context, appointment_id: str) -> tuple[set[str], datetime | None]:
+async def outbox_of(ctx: Context, appointment_id: str) -> tuple[set[str], datetime | None]:
     """``keys_in_outbox``, and when the latest invitation (or reschedule notice) with a
     join link was queued for the appointment (``None``: never)."""
     keys: set[str] = set()
     invited: datetime | None = None
-    for message in ctx.store.find("messages", "appointment_id", appointment_id):
-        if isinstance(message, Message):
-            keys.add(message.idempotency_key)
-            keys.add(message.idempotency_key.partition(KEY_SEPARATOR)[0])
-            if message.kind in INVITING and message.link_id is not None:
-                invited = max(invited or message.created_at, message.created_at)
+    for message in await ctx.store.find(Message, "appointment_id", appointment_id):
+        keys.add(message.idempotency_key)
+        keys.add(message.idempotency_key.partition(KEY_SEPARATOR)[0])
+        if message.kind in INVITING and message.link_id is not None:
+            invited = max(invited or message.created_at, message.created_at)
     return keys, invited
 
 
@@ -135,10 +134,10 @@ class ReminderClock:
         policy = self.ctx.policy()
         horizon = now + timedelta(hours=policy.reminder_email_hours, minutes=60)
         queued: list[Message] = []
-        for appt in self.ctx.store.appointments_between(now, horizon):
+        for appt in await self.ctx.store.appointments_between(now, horizon):
             if appt.start < now:
                 continue  # under way: overlaps the range but is past reminding
-            already, invited = outbox_of(self.ctx, appt.id)
+            already, invited = await outbox_of(self.ctx, appt.id)
             for due in due_reminders(appt, policy, now, already, invited):
                 try:
                     messages = await self.render(appt, due)

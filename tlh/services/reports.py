@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 import msgspec
 
-from tlh.domain.models import Appointment, Kind, Role, Staff
+from tlh.domain.models import Appointment, Kind, Role
 from tlh.domain.reports import AttendanceRow, SessionRow, attendance_rows, session_rows
 from tlh.domain.sessions import SessionSegment
 from tlh.domain.timeutil import check_year, local_day_bounds, zone
@@ -55,15 +55,15 @@ def _range(ctx: Context, from_: str | None, to: str | None) -> tuple[datetime, d
     return start, end
 
 
-def _clinician(ctx: Context, actor: Actor, ref: str | None) -> str | None:
+async def _clinician(ctx: Context, actor: Actor, ref: str | None) -> str | None:
     """The clinician to filter on; clinicians see only their own sessions."""
     clinician_id: str | None = None
     if ref:
         try:
-            staff = find_staff(ctx, ref)
+            staff = await find_staff(ctx, ref)
         except NotFound:
             raise BadRequest(f"no clinician has the id or email {shown(ref)}") from None
-        if not isinstance(staff, Staff) or not staff.is_clinician:
+        if not staff.is_clinician:
             raise BadRequest(f"no clinician has the id or email {shown(ref)}")
         clinician_id = staff.id
     if actor.role is Role.CLINICIAN:
@@ -73,13 +73,13 @@ def _clinician(ctx: Context, actor: Actor, ref: str | None) -> str | None:
     return clinician_id
 
 
-def _segments(ctx: Context, clinician_id: str | None) -> list[SessionSegment]:
+async def _segments(ctx: Context, clinician_id: str | None) -> list[SessionSegment]:
     found = (
-        ctx.store.find("sessions", "clinician_id", clinician_id)
+        await ctx.store.find(SessionSegment, "clinician_id", clinician_id)
         if clinician_id
-        else ctx.store.all("sessions")
+        else await ctx.store.all(SessionSegment)
     )
-    return [s for s in found if isinstance(s, SessionSegment) and not s.self_test]
+    return [s for s in found if not s.self_test]
 
 
 async def _audit(ctx: Context, actor: Actor, action: str, client_ids: Sequence[str]) -> None:
@@ -99,14 +99,14 @@ async def sessions_report(
     """One row per session segment started within the local days, oldest first."""
     auth.require_role(actor, *READERS)
     start, end = _range(ctx, from_, to)
-    clinician_id = _clinician(ctx, actor, clinician)
+    clinician_id = await _clinician(ctx, actor, clinician)
     tz = zone(ctx.policy().timezone)
     found = []
-    for segment in _segments(ctx, clinician_id):
+    for segment in await _segments(ctx, clinician_id):
         if not start <= segment.started_at < end:
             continue
-        appt = ctx.store.get("appointments", segment.appointment_id or "")
-        found.append((segment, appt if isinstance(appt, Appointment) else None))
+        appt = await ctx.store.get(Appointment, segment.appointment_id or "")
+        found.append((segment, appt))
     rows = session_rows(found, tz)
     await _audit(ctx, actor, "report.sessions", [c for r in rows for c in r.client_ids])
     return rows
@@ -123,14 +123,13 @@ async def attendance_report(
     """One row per client of each appointment scheduled within the local days."""
     auth.require_role(actor, *READERS)
     start, end = _range(ctx, from_, to)
-    clinician_id = _clinician(ctx, actor, clinician)
+    clinician_id = await _clinician(ctx, actor, clinician)
     policy, now = ctx.policy(), ctx.clock()
     rows: list[AttendanceRow] = []
-    for appt in ctx.store.appointments_between(start, end, clinician_id):
+    for appt in await ctx.store.appointments_between(start, end, clinician_id):
         if appt.kind is not Kind.APPOINTMENT or not start <= appt.start < end:
             continue
-        found = ctx.store.find("sessions", "appointment_id", appt.id)
-        segments = [s for s in found if isinstance(s, SessionSegment)]
+        segments = await ctx.store.find(SessionSegment, "appointment_id", appt.id)
         rows.extend(attendance_rows(appt, segments, policy, now))
     rows.sort(key=lambda r: (r.scheduled_start, r.appointment_id, r.client_id))
     await _audit(ctx, actor, "report.attendance", [r.client_id for r in rows])

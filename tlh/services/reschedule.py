@@ -46,20 +46,20 @@ def _event(req: RescheduleRequest) -> dict[str, Any]:
     }
 
 
-def _appointment(ctx: Context, appt_id: str) -> Appointment:
-    found = ctx.store.get("appointments", appt_id)
-    if not isinstance(found, Appointment) or found.kind is not Kind.APPOINTMENT:
+async def _appointment(ctx: Context, appt_id: str) -> Appointment:
+    found = await ctx.store.get(Appointment, appt_id)
+    if found is None or found.kind is not Kind.APPOINTMENT:
         raise NotFound("no such appointment")
     return found
 
 
-def _check_slot(ctx: Context, appt: Appointment, start: datetime) -> None:
+async def _check_slot(ctx: Context, appt: Appointment, start: datetime) -> None:
     """``start`` is an open slot of every clinician of ``appt`` in its modality (its own
     time does not count against it)."""
     check_time(ctx, start)
     for clinician_id in appt.clinician_ids:
         try:
-            find_slot(ctx, clinician_id, start, appt.modality)
+            await find_slot(ctx, clinician_id, start, appt.modality)
         except SlotGone:
             # Taken by this very appointment (a small move): open once it moves.
             if not (appt.start < start + (appt.end - appt.start) and start < appt.end):
@@ -73,15 +73,15 @@ async def request_reschedule(
     for staff, who hear of it (event ``reschedule.requested``)."""
     if ctx.policy().self_scheduling is not SelfScheduling.CLIENTS:
         raise SelfSchedulingOff("this practice does not take requests from clients")
-    appt = _appointment(ctx, appt_id)
-    client_id = next((c for c in appt.client_ids if _may(ctx, actor, c)), None)
+    appt = await _appointment(ctx, appt_id)
+    client_id = next(iter([c for c in appt.client_ids if await _may(ctx, actor, c)]), None)
     if client_id is None:
         raise NotFound("no such appointment")
     if appt.status not in _MOVABLE or appt.start <= ctx.clock():
         raise InvalidInput("only an upcoming scheduled or confirmed visit can be moved")
     if start.tzinfo is None:
         raise InvalidInput("the start needs a time zone offset")
-    _check_slot(ctx, appt, start)
+    await _check_slot(ctx, appt, start)
     req = RescheduleRequest(
         id=new_id("rsq"),
         appointment_id=appt.id,
@@ -92,52 +92,50 @@ async def request_reschedule(
     )
     async with ctx.store.locked(f"reschedule:{appt.id}"):
         if any(
-            isinstance(r, RescheduleRequest) and r.state is RequestState.PENDING
-            for r in ctx.store.find("reschedule_requests", "appointment_id", appt.id)
+            r.state is RequestState.PENDING
+            for r in await ctx.store.find(RescheduleRequest, "appointment_id", appt.id)
         ):
             raise NotPending("a request to move this visit is already waiting for staff")
-        await ctx.store.commit(
-            [Put("reschedule_requests", req)], audit=[note(actor, "reschedule.request", req.id)]
-        )
+        await ctx.store.commit([Put(req)], audit=[note(actor, "reschedule.request", req.id)])
     ctx.events.publish("reschedule.requested", _event(req), concerning(*appt.clinician_ids))
     return req
 
 
-def _may(ctx: Context, actor: Actor, client_id: str) -> bool:
+async def _may(ctx: Context, actor: Actor, client_id: str) -> bool:
     try:
-        may_act_for(ctx, actor, client_id)
+        await may_act_for(ctx, actor, client_id)
     except NotFound:
         return False
     return True
 
 
-def list_requests(
+async def list_requests(
     ctx: Context, actor: Actor, state: str | None = RequestState.PENDING.value
 ) -> list[RescheduleRequest]:
     """Requests in ``state`` (``None``: all), oldest first; a clinician: their own visits'."""
     auth.require_role(actor, *READERS)
     if state is None:
-        found = list(ctx.store.all("reschedule_requests"))
+        found = await ctx.store.all(RescheduleRequest)
     else:
         try:
             wanted = RequestState(state)
         except ValueError:
             raise InvalidInput("state must be pending, accepted or declined") from None
-        found = ctx.store.find("reschedule_requests", "state", wanted)
-    out = [r for r in found if isinstance(r, RescheduleRequest)]
+        found = await ctx.store.find(RescheduleRequest, "state", wanted)
+    out = found
     if scope.limited(actor):
         out = [
             r
-            for r in out
-            if isinstance(a := ctx.store.get("appointments", r.appointment_id), Appointment)
+            for r in found
+            if (a := await ctx.store.get(Appointment, r.appointment_id)) is not None
             and actor.id in a.clinician_ids
         ]
     return sorted(out, key=lambda r: (r.created_at, r.id))
 
 
-def _pending(ctx: Context, req_id: str) -> RescheduleRequest:
-    found = ctx.store.get("reschedule_requests", req_id)
-    if not isinstance(found, RescheduleRequest):
+async def _pending(ctx: Context, req_id: str) -> RescheduleRequest:
+    found = await ctx.store.get(RescheduleRequest, req_id)
+    if found is None:
         raise NotFound("no such reschedule request")
     if found.state is not RequestState.PENDING:
         raise NotPending(f"request {req_id} was already {found.state.value}")
@@ -149,10 +147,10 @@ async def accept(ctx: Context, actor: Actor, req_id: str) -> RescheduleRequest:
     was taken meanwhile; the request then stays pending for staff to decline), and send
     the usual reschedule message."""
     auth.require_role(actor, *EDITORS)
-    async with ctx.store.locked(record_key("reschedule_requests", req_id)):
-        req = _pending(ctx, req_id)
-        appt = _appointment(ctx, req.appointment_id)
-        _check_slot(ctx, appt, req.start)
+    async with ctx.store.locked(record_key(RescheduleRequest, req_id)):
+        req = await _pending(ctx, req_id)
+        appt = await _appointment(ctx, req.appointment_id)
+        await _check_slot(ctx, appt, req.start)
         try:
             # Conflicts are checked again inside the clinicians' schedule lock.
             await update_appointment(
@@ -164,7 +162,7 @@ async def accept(ctx: Context, actor: Actor, req_id: str) -> RescheduleRequest:
             req, state=RequestState.ACCEPTED, decided_at=ctx.clock(), decided_by=actor.id
         )
         await ctx.store.commit(
-            [Put("reschedule_requests", decided)],
+            [Put(decided)],
             audit=[note(actor, "reschedule.accept", req.id)],
         )
     ctx.events.publish("reschedule.decided", _event(decided), concerning(*appt.clinician_ids))
@@ -174,16 +172,16 @@ async def accept(ctx: Context, actor: Actor, req_id: str) -> RescheduleRequest:
 async def decline(ctx: Context, actor: Actor, req_id: str) -> RescheduleRequest:
     """Decline a pending request (the appointment stays where it is)."""
     auth.require_role(actor, *EDITORS)
-    async with ctx.store.locked(record_key("reschedule_requests", req_id)):
-        req = _pending(ctx, req_id)
+    async with ctx.store.locked(record_key(RescheduleRequest, req_id)):
+        req = await _pending(ctx, req_id)
         decided = msgspec.structs.replace(
             req, state=RequestState.DECLINED, decided_at=ctx.clock(), decided_by=actor.id
         )
         await ctx.store.commit(
-            [Put("reschedule_requests", decided)],
+            [Put(decided)],
             audit=[note(actor, "reschedule.decline", req.id)],
         )
-    appt = ctx.store.get("appointments", req.appointment_id)
-    who = appt.clinician_ids if isinstance(appt, Appointment) else ()
+    appt = await ctx.store.get(Appointment, req.appointment_id)
+    who = appt.clinician_ids if appt is not None else ()
     ctx.events.publish("reschedule.decided", _event(decided), concerning(*who))
     return decided

@@ -25,7 +25,7 @@ async def entry_views(
     ctx: Context, actor: Actor, rooms: RoomState, entries: list[RoomEntry]
 ) -> list[EntryView]:
     """EntryViews (entry + label, position, consent); the client reads are audited."""
-    views, client_ids = build_views(ctx, rooms.positions, entries)
+    views, client_ids = await build_views(ctx, rooms.positions, entries)
     if client_ids:
         await ctx.audit.append_many(actor, "client.read", client_ids)
     return views
@@ -38,20 +38,21 @@ async def list_rooms(
     every active clinician's; and the shared queue. Audited."""
     auth.require_role(actor, *READERS)
     if clinician:
-        wanted = [find_staff(ctx, clinician)]
+        wanted = [await find_staff(ctx, clinician)]
         scope.check_room(actor, wanted[0].id)
     elif actor.role is Role.CLINICIAN:
-        wanted = [find_staff(ctx, actor.id)]
+        wanted = [await find_staff(ctx, actor.id)]
     else:
-        wanted = [s for s in list_staff(ctx) if s.is_clinician and s.active]
-    shown = [_room_view(ctx, rooms, staff) for staff in wanted]
-    queue, read = build_views(ctx, rooms.positions, rooms.live(None))
+        wanted = [s for s in await list_staff(ctx) if s.is_clinician and s.active]
+    shown = [await _room_view(ctx, rooms, staff) for staff in wanted]
+    queue, read = await build_views(ctx, rooms.positions, rooms.live(None))
     if scope.limited(actor):
         # Minimum necessary: who waits in the shared queue, by first name (and not where
         # they are), unless the client is the clinician's own.
         queue = [
             view
-            if view.client_id is None or scope.owns_client(ctx, actor.id, view.client_id, rooms)
+            if view.client_id is None
+            or await scope.owns_client(ctx, actor.id, view.client_id, rooms)
             else msgspec.structs.replace(view, label=first_names(view.label), location=None)
             for view in queue
         ]
@@ -66,21 +67,21 @@ async def list_rooms(
 
 async def own_room(ctx: Context, actor: Actor, rooms: RoomState) -> RoomView:
     """The calling clinician's RoomView (the client reads audited)."""
-    view, read = _room_view(ctx, rooms, find_staff(ctx, actor.id))
+    view, read = await _room_view(ctx, rooms, await find_staff(ctx, actor.id))
     if read:
         await ctx.audit.append_many(actor, "client.read", read)
     return view
 
 
-def _room_view(ctx: Context, rooms: RoomState, staff: Staff) -> tuple[RoomView, list[str]]:
+async def _room_view(ctx: Context, rooms: RoomState, staff: Staff) -> tuple[RoomView, list[str]]:
     """A clinician's room and the ids of the clients it shows (the caller audits them)."""
-    entries, client_ids = build_views(ctx, rooms.positions, rooms.live(staff.id))
+    entries, client_ids = await build_views(ctx, rooms.positions, rooms.live(staff.id))
     view = RoomView(
         clinician_id=staff.id,
         name=staff.name,
         presence=rooms.presence_of(staff.id),
         waiting_room=waiting_room_on(staff, ctx.policy()),
-        sessions=sessions.open_segments_of(ctx, staff.id),
+        sessions=await sessions.open_segments_of(ctx, staff.id),
         entries=entries,
     )
     return view, client_ids

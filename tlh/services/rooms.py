@@ -41,10 +41,10 @@ async def copy_link(ctx: Context, actor: Actor, request: CopyLink) -> tuple[Join
     """A join link for copying (channel ``copy``): the appointment's first client, or one
     of its clients' contacts."""
     auth.require_role(actor, *SENDERS)
-    appt = load_appointment(ctx, request.appointment_id, actor)
-    check_invitable(ctx, appt)
+    appt = await load_appointment(ctx, request.appointment_id, actor)
+    await check_invitable(ctx, appt)
     contact_id = request.contact_id or None
-    client_id = owner_of(ctx, appt, contact_id) if contact_id else appt.client_ids[0]
+    client_id = await owner_of(ctx, appt, contact_id) if contact_id else appt.client_ids[0]
     made = join_link(
         ctx,
         actor,
@@ -63,13 +63,13 @@ async def _store_one(ctx: Context, actor: Actor, made: NewLink) -> tuple[JoinLin
     return public(made.link), link_url(base, made.token)
 
 
-def _clinician(ctx: Context, actor: Actor, ref: str | None) -> Staff:
+async def _clinician(ctx: Context, actor: Actor, ref: str | None) -> Staff:
     """The room meant: the named clinician (a clinician names only their own), else the
     calling clinician's."""
     if ref:
-        staff = find_staff(ctx, ref)
+        staff = await find_staff(ctx, ref)
     elif actor.is_clinician:
-        staff = find_staff(ctx, actor.id)
+        staff = await find_staff(ctx, actor.id)
     else:
         raise InvalidInput("name the clinician (id or email)")
     scope.check_room(actor, staff.id)
@@ -81,7 +81,7 @@ def _clinician(ctx: Context, actor: Actor, ref: str | None) -> Staff:
 async def guest_link(ctx: Context, actor: Actor, clinician: str | None) -> tuple[JoinLink, str]:
     """An invite-others link into a clinician's waiting room."""
     auth.require_role(actor, *SENDERS)
-    staff = _clinician(ctx, actor, clinician)
+    staff = await _clinician(ctx, actor, clinician)
     return await _store_one(ctx, actor, room_link(ctx, actor, staff.id, Channel.GUEST))
 
 
@@ -89,7 +89,7 @@ async def website_snippet(ctx: Context, actor: Actor, clinician: str | None) -> 
     """HTML for the practice's website: a button that opens the clinician's waiting room
     through a reusable website link (the client page redeems it)."""
     auth.require_role(actor, *SENDERS)
-    staff = _clinician(ctx, actor, clinician)
+    staff = await _clinician(ctx, actor, clinician)
     made = room_link(ctx, actor, staff.id, Channel.WEBSITE, reusable=True)
     _, url = await _store_one(ctx, actor, made)
     label = html.escape(f"Enter {staff.name}'s waiting room", quote=True)
@@ -112,9 +112,9 @@ async def quick(
     A clinician starts one in their own room, for a client of theirs (``rooms``: the
     live rooms, whose clients count as theirs)."""
     auth.require_role(actor, *SENDERS)
-    client = load_client(ctx, request.client_id)
-    scope.check_client(ctx, actor, client.id, rooms)
-    staff = _clinician(ctx, actor, request.clinician)
+    client = await load_client(ctx, request.client_id)
+    await scope.check_client(ctx, actor, client.id, rooms)
+    staff = await _clinician(ctx, actor, request.clinician)
     channel = None if request.channel == "copy" else MessageChannel(request.channel)
     if channel is not None and request.to:
         client = await add_address(ctx, actor, client, channel, request.to)
@@ -131,9 +131,7 @@ async def quick(
         created_at=now,
         updated_at=now,
     )
-    await ctx.store.commit(
-        [Put("appointments", appt)], audit=[note(actor, "appointment.create", appt.id)]
-    )
+    await ctx.store.commit([Put(appt)], audit=[note(actor, "appointment.create", appt.id)])
     ctx.events.publish(
         "appointment.created",
         {"id": appt.id, "status": appt.status.value, "start": now.isoformat(),
@@ -145,7 +143,7 @@ async def quick(
     made = join_link(ctx, actor, appt, Channel.QUICK, client_id=client.id, by_message=sending)
     link, url = await _store_one(ctx, actor, made)
     if channel is not None and recipient is not None:
-        message = build_message(
+        message = await build_message(
             ctx, appt, MessageKind.INVITATION, channel, recipient,
             key=f"invite:{link.id}:{channel.value}", url=url, link_id=link.id, ics="REQUEST",
         )  # fmt: skip

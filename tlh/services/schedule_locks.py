@@ -34,11 +34,11 @@ def client_external_id(external_id: str) -> str:
     return f"client-external-id:{external_id}"
 
 
-def for_import(rows: Iterable[TableRow], store: Repository) -> list[str]:
+async def for_import(rows: Iterable[TableRow], store: Repository) -> list[str]:
     """Every key an import of ``rows`` reads: the schedules of the clinicians it names,
     the external ids of its appointments and clients, the records of the appointments it
     may update (a status changed meanwhile must not be undone), and ``IMPORTS``."""
-    by_email = {s.email.lower(): s.id for s in store.all("staff") if isinstance(s, Staff)}
+    by_email = {s.email.lower(): s.id for s in await store.all(Staff)}
     keys = {IMPORTS}
     for row in rows:
         cells = row.cells
@@ -47,30 +47,25 @@ def for_import(rows: Iterable[TableRow], store: Repository) -> list[str]:
             keys.update(schedule([clinician]))
         if external_id := cells.get("external_id"):
             keys.add(appointment_external_id(external_id))
-            keys.update(record_key("appointments", a.id) for a in _matches(store, external_id))
+            keys.update(record_key(Appointment, a.id) for a in await _matches(store, external_id))
         if client_id := cells.get("client_external_id"):
             keys.add(client_external_id(client_id))
     return sorted(keys)
 
 
-def _matches(store: Repository, external_id: str) -> list[Appointment]:
+async def _matches(store: Repository, external_id: str) -> list[Appointment]:
     """The stored appointments an import row with ``external_id`` can update: the one
     with that external id (or, from an export, that id), or every one of its series."""
     found = [
         a
         for ext in (external_id, f"{external_id}#1")
-        for a in store.find("appointments", "external_id", ext)
-        if isinstance(a, Appointment)
+        for a in await store.find(Appointment, "external_id", ext)
     ]
     if external_id.startswith("apt_"):
-        own = store.get("appointments", external_id)
-        if isinstance(own, Appointment):
+        own = await store.get(Appointment, external_id)
+        if own is not None:
             found.append(own)
     series = {a.series_id for a in found if a.series_id}
     for series_id in series:
-        found += [
-            a
-            for a in store.find("appointments", "series_id", series_id)
-            if isinstance(a, Appointment)
-        ]
+        found += await store.find(Appointment, "series_id", series_id)
     return found

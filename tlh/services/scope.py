@@ -66,77 +66,75 @@ def owns_room(actor: Actor, clinician_id: str | None) -> bool:
     return not limited(actor) or rule.own_room(actor.id, clinician_id)
 
 
-def check_client(
+async def check_client(
     ctx: Context, actor: Actor, client_id: str, rooms: RoomClients | None = None
 ) -> None:
     """A clinician acts on a client of one of their appointments or in their room (the
     same 404 as an unknown client otherwise)."""
-    if not limited(actor) or owns_client(ctx, actor.id, client_id, rooms):
+    if not limited(actor) or await owns_client(ctx, actor.id, client_id, rooms):
         return
-    if isinstance(ctx.store.get("clients", client_id), Client):
+    if await ctx.store.get(Client, client_id) is not None:
         raise OutOfScope(f"no client {client_id}", client_id)
     raise NotFound(f"no client {client_id}")
 
 
-def owns_client(
+async def owns_client(
     ctx: Context, staff_id: str, client_id: str, rooms: RoomClients | None = None
 ) -> bool:
     """Whether the client is the staff member's as a clinician (``tlh.domain.scope``)."""
     in_room = rooms.clients_in(staff_id) if rooms is not None else set()
-    found = ctx.store.get("clients", client_id)
-    assigned = found.clinician_ids if isinstance(found, Client) else ()
+    found = await ctx.store.get(Client, client_id)
+    assigned = found.clinician_ids if found is not None else ()
     appointments: Iterable[Appointment] = (
-        a
-        for a in ctx.store.find("appointments", "client_ids", client_id)
-        if isinstance(a, Appointment)
+        a for a in await ctx.store.find(Appointment, "client_ids", client_id)
     )
     return rule.own_client(
         staff_id, client_id, appointments, in_room, now=ctx.clock(), assigned=assigned
     )
 
 
-def clinicians_of(ctx: Context, client: Client) -> set[str]:
+async def clinicians_of(ctx: Context, client: Client) -> set[str]:
     """The clinicians the client is theirs (the audience of events about the client)."""
     now = ctx.clock()
     found = {
         c
-        for a in ctx.store.find("appointments", "client_ids", client.id)
-        if isinstance(a, Appointment) and rule.recent(a, now)
+        for a in await ctx.store.find(Appointment, "client_ids", client.id)
+        if rule.recent(a, now)
         for c in a.clinician_ids
     }
     return found | set(client.clinician_ids)
 
 
-def visible_clients(
+async def visible_clients(
     ctx: Context, actor: Actor, clients: Iterable[Client], rooms: RoomClients | None = None
 ) -> list[Client]:
     """The clients the actor may see (a clinician: their own)."""
     if not limited(actor):
         return list(clients)
-    return [c for c in clients if owns_client(ctx, actor.id, c.id, rooms)]
+    return [c for c in clients if await owns_client(ctx, actor.id, c.id, rooms)]
 
 
-def leads_or_listed(ctx: Context, staff_id: str, segment: SessionSegment) -> bool:
+async def leads_or_listed(ctx: Context, staff_id: str, segment: SessionSegment) -> bool:
     """Whether the staff member leads the segment or is listed on its appointment
     (whatever their role: an admin joining a clinician's visit is not in their own)."""
-    found = ctx.store.get("appointments", segment.appointment_id or "")
-    appt = found if isinstance(found, Appointment) else None
+    found = await ctx.store.get(Appointment, segment.appointment_id or "")
+    appt = found
     return rule.own_segment(staff_id, segment, appt)
 
 
-def owns_segment(ctx: Context, actor: Actor, segment: SessionSegment) -> bool:
+async def owns_segment(ctx: Context, actor: Actor, segment: SessionSegment) -> bool:
     """Whether the actor may act on (or see) a session segment."""
-    return not limited(actor) or leads_or_listed(ctx, actor.id, segment)
+    return not limited(actor) or await leads_or_listed(ctx, actor.id, segment)
 
 
-def check_segment(ctx: Context, actor: Actor, segment: SessionSegment) -> None:
+async def check_segment(ctx: Context, actor: Actor, segment: SessionSegment) -> None:
     """A clinician acts on a segment they lead or of their appointment (404 otherwise)."""
-    if not owns_segment(ctx, actor, segment):
+    if not await owns_segment(ctx, actor, segment):
         raise OutOfScope(f"no session {segment.id}", segment.id)
 
 
-def visible_segments(
+async def visible_segments(
     ctx: Context, actor: Actor, segments: Collection[SessionSegment]
 ) -> list[SessionSegment]:
     """The segments the actor may see (a clinician: their own)."""
-    return [s for s in segments if owns_segment(ctx, actor, s)]
+    return [s for s in segments if await owns_segment(ctx, actor, s)]

@@ -69,11 +69,11 @@ class SlotGone(Conflict):
 GONE = "that time was just taken; please pick another slot"
 
 
-def may_act_for(ctx: Context, actor: Actor, client_id: str) -> Client:
+async def may_act_for(ctx: Context, actor: Actor, client_id: str) -> Client:
     """The client, when ``actor`` may book for them: staff who book (admins,
     schedulers), the client themself, or one of their contacts; else as unknown."""
-    found = ctx.store.get("clients", client_id)
-    if not isinstance(found, Client):
+    found = await ctx.store.get(Client, client_id)
+    if found is None:
         raise NotFound("no such client")
     if actor.kind == "staff":
         auth.require_role(actor, *EDITORS)
@@ -94,21 +94,21 @@ def check_time(ctx: Context, start: datetime) -> None:
         raise TooFar(f"bookings open {policy.booking_max_days} days ahead at most")
 
 
-def find_slot(ctx: Context, clinician_id: str, start: datetime, modality: Modality) -> Slot:
+async def find_slot(ctx: Context, clinician_id: str, start: datetime, modality: Modality) -> Slot:
     """The open slot starting at ``start``, or why there is none (``NotOpen``,
     ``WrongMode``, ``SlotGone``)."""
     tz = zone(ctx.policy().timezone)
     day = start.astimezone(tz).date()
     first, _ = local_day_bounds(day, tz)
     _, last = local_day_bounds(day + timedelta(days=1), tz)
-    for slot in slots_for(ctx, [clinician_id], first, last, None):
+    for slot in await slots_for(ctx, [clinician_id], first, last, None):
         if slot.start == start:
             if modality not in slot.modes:
                 raise WrongMode(f"that time is not offered {_said(modality)}")
             return slot
     # Not open: is it a slot of the availability at all (then it is taken)?
     within = Bounds(earliest=first, latest=last, until=last)
-    blocks = blocks_of(ctx.store, [clinician_id])
+    blocks = await blocks_of(ctx.store, [clinician_id])
     policy = ctx.policy()
     for slot in open_slots(blocks, {}, tz, within, policy.booking_slot_min):
         if slot.start == start:
@@ -135,16 +135,16 @@ async def book_slot(
     # Staff booking through this path (the slot picker) follow the same rules.
     if policy.self_scheduling is not SelfScheduling.CLIENTS:
         raise SelfSchedulingOff("this practice does not take bookings from clients")
-    client = may_act_for(ctx, actor, client_id)
-    clinician = ctx.store.get("staff", clinician_id)
-    if not isinstance(clinician, Staff) or not clinician.active or not clinician.is_clinician:
+    client = await may_act_for(ctx, actor, client_id)
+    clinician = await ctx.store.get(Staff, clinician_id)
+    if clinician is None or not clinician.active or not clinician.is_clinician:
         raise NotFound("no such clinician")
-    if actor.kind != "staff" and clinician.id not in scope.clinicians_of(ctx, client):
+    if actor.kind != "staff" and clinician.id not in await scope.clinicians_of(ctx, client):
         raise NotFound("no such clinician")  # a client books their own clinicians
     if start.tzinfo is None:
         raise InvalidInput("the start needs a time zone offset")
     check_time(ctx, start)
-    slot = find_slot(ctx, clinician.id, start, Modality(modality))
+    slot = await find_slot(ctx, clinician.id, start, Modality(modality))
     new = NewAppointment(
         client_ids=[client.id],
         clinicians=[clinician.id],

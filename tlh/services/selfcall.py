@@ -42,7 +42,7 @@ async def start(ctx: Context, actor: Actor) -> SelfCall:
     left open by a doctor that died is ended first.
     """
     auth.require_role(actor, Role.ADMIN)
-    for stale in sessions.open_self_tests(ctx, actor.id):
+    for stale in await sessions.open_self_tests(ctx, actor.id):
         await sessions.end(ctx, actor, stale.id)
     now = ctx.clock()
     made = make_link(
@@ -63,7 +63,7 @@ async def start(ctx: Context, actor: Actor) -> SelfCall:
         test_link_id=made.link.id,
     )
     await ctx.store.commit(
-        [Put("sessions", segment), Put("links", made.link)],
+        [Put(segment), Put(made.link)],
         audit=[note(actor, "doctor.call", segment.id, made.link.id)],
     )
     _, base = outreach_of(ctx)

@@ -36,55 +36,55 @@ class NotEligible(Conflict):
     code = "not_eligible"
 
 
-def open_segment(
+async def open_segment(
     ctx: Context, *, appointment_id: str | None = None, clinician_id: str | None = None
 ) -> SessionSegment | None:
     """The open (not ended) segment of an appointment, or of a clinician's room session
     (never a ``tlh doctor`` self-test: no real visit joins one)."""
     if appointment_id is not None:
-        found = _open(ctx, "appointment_id", appointment_id, self_test=False)
+        found = await _open(ctx, "appointment_id", appointment_id, self_test=False)
     elif clinician_id is not None:
-        rooms = _open(ctx, "clinician_id", clinician_id, self_test=False)
+        rooms = await _open(ctx, "clinician_id", clinician_id, self_test=False)
         found = [s for s in rooms if s.appointment_id is None]
     else:
         return None
     return max(found, key=lambda s: s.started_at) if found else None
 
 
-def open_segments_of(ctx: Context, clinician_id: str) -> list[SessionSegment]:
+async def open_segments_of(ctx: Context, clinician_id: str) -> list[SessionSegment]:
     """Every open segment a clinician leads (appointments and room sessions; not
     self-tests)."""
-    return _open(ctx, "clinician_id", clinician_id, self_test=False)
+    return await _open(ctx, "clinician_id", clinician_id, self_test=False)
 
 
-def open_self_tests(ctx: Context, staff_id: str) -> list[SessionSegment]:
+async def open_self_tests(ctx: Context, staff_id: str) -> list[SessionSegment]:
     """The staff member's open ``tlh doctor`` self-test segments."""
-    return _open(ctx, "clinician_id", staff_id, self_test=True)
+    return await _open(ctx, "clinician_id", staff_id, self_test=True)
 
 
-def _open(ctx: Context, field: str, value: str, *, self_test: bool) -> list[SessionSegment]:
+async def _open(ctx: Context, field: str, value: str, *, self_test: bool) -> list[SessionSegment]:
     """Open segments whose indexed ``field`` is ``value``: self-tests or real ones."""
     return [
         s
-        for s in ctx.store.find("sessions", field, value)
-        if isinstance(s, SessionSegment) and s.ended_at is None and s.self_test is self_test
+        for s in await ctx.store.find(SessionSegment, field, value)
+        if s.ended_at is None and s.self_test is self_test
     ]
 
 
-def get_segment(ctx: Context, session_id: str) -> SessionSegment:
-    found = ctx.store.get("sessions", session_id)
-    if not isinstance(found, SessionSegment):
+async def get_segment(ctx: Context, session_id: str) -> SessionSegment:
+    found = await ctx.store.get(SessionSegment, session_id)
+    if found is None:
         raise NotFound(f"no session {session_id}")
     return found
 
 
-def find_segment(ctx: Context, session_id: str) -> SessionSegment | None:
+async def find_segment(ctx: Context, session_id: str) -> SessionSegment | None:
     """The segment with that id, or ``None``."""
-    found = ctx.store.get("sessions", session_id)
-    return found if isinstance(found, SessionSegment) else None
+    found = await ctx.store.get(SessionSegment, session_id)
+    return found
 
 
-def list_segments(
+async def list_segments(
     ctx: Context, actor: Actor, day: str | None = None, clinician: str | None = None
 ) -> list[SessionSegment]:
     """Segments started on a local day (default today), optionally of one clinician; a
@@ -97,24 +97,24 @@ def list_segments(
         raise InvalidInput("date must be YYYY-MM-DD") from None
     first, last = local_day_bounds(local, tz)
     if clinician:
-        clinician_id = find_staff(ctx, clinician).id
+        clinician_id = (await find_staff(ctx, clinician)).id
         scope.check_room(actor, clinician_id)
-        found = ctx.store.find("sessions", "clinician_id", clinician_id)
+        found = await ctx.store.find(SessionSegment, "clinician_id", clinician_id)
     else:
-        found = list(ctx.store.all("sessions"))
-    segments = [s for s in found if isinstance(s, SessionSegment) and first <= s.started_at < last]
-    mine = scope.visible_segments(ctx, actor, segments)
+        found = await ctx.store.all(SessionSegment)
+    segments = [s for s in found if first <= s.started_at < last]
+    mine = await scope.visible_segments(ctx, actor, segments)
     return sorted(mine, key=lambda s: (s.started_at, s.id))
 
 
-def may_join(ctx: Context, actor: Actor, segment: SessionSegment) -> bool:
+async def may_join(ctx: Context, actor: Actor, segment: SessionSegment) -> bool:
     """A staff call joins an open segment the caller leads or is listed on, or (admins)
     any."""
     if segment.ended_at is not None:
         return False
     if Role.ADMIN in actor.roles:
         return True
-    return actor.is_clinician and scope.owns_segment(ctx, actor, segment)
+    return actor.is_clinician and await scope.owns_segment(ctx, actor, segment)
 
 
 async def staff_joined(
@@ -123,7 +123,7 @@ async def staff_joined(
     """Record a staff member's join (``joined``); an admin joining a session that is not
     theirs (a clinician's visit) is audited ``session.join.other``."""
     updated = await joined(ctx, segment.id, who)
-    if not scope.leads_or_listed(ctx, actor.id, segment):
+    if not await scope.leads_or_listed(ctx, actor.id, segment):
         await ctx.audit.append(actor, "session.join.other", segment.id)
     return updated
 
@@ -139,9 +139,9 @@ async def start(
     if appointment_id is not None:
         # Another clinician's appointment is as unknown as a missing one (before
         # eligibility, whose reasons would tell about its clients).
-        appt = own_appointment(ctx, actor, appointment_id)
+        appt = await own_appointment(ctx, actor, appointment_id)
         lead = _appointment_lead(actor, appt, clinician_id)
-        verdict = explain(ctx, actor, appointment_id, clinician=lead)
+        verdict = await explain(ctx, actor, appointment_id, clinician=lead)
         if verdict.blockers:
             reasons = [msgspec.to_builtins(b) for b in verdict.blockers]
             raise NotEligible(
@@ -162,9 +162,9 @@ async def start(
     # Looked up and opened holding the key: two starts at once open one segment.
     async with ctx.store.locked(key):
         if appointment_id is not None:
-            existing = open_segment(ctx, appointment_id=appointment_id)
+            existing = await open_segment(ctx, appointment_id=appointment_id)
         else:
-            existing = open_segment(ctx, clinician_id=lead)
+            existing = await open_segment(ctx, clinician_id=lead)
         if existing is not None:
             return existing
         now = ctx.clock()
@@ -175,10 +175,8 @@ async def start(
             started_at=now,
             started_by=actor.id,
         )
-        await ctx.store.commit(
-            [Put("sessions", segment)], audit=[note(actor, "session.start", segment.id)]
-        )
-    ctx.events.publish("session.started", _event(segment), audiences.session(ctx, segment))
+        await ctx.store.commit([Put(segment)], audit=[note(actor, "session.start", segment.id)])
+    ctx.events.publish("session.started", _event(segment), await audiences.session(ctx, segment))
     return segment
 
 
@@ -203,21 +201,21 @@ async def _update(
     and the relay flag come from different sockets at once: none may undo another);
     ``audit`` is recorded when it changes."""
 
-    def apply(found: object) -> SessionSegment:
-        if not isinstance(found, SessionSegment):
+    def apply(found: SessionSegment | None) -> SessionSegment:
+        if found is None:
             raise NotFound(f"no session {session_id}")
         return change(found)
 
-    updated = await ctx.store.update("sessions", session_id, apply, audit=[audit])
-    assert isinstance(updated, SessionSegment)
+    updated = await ctx.store.update(SessionSegment, session_id, apply, audit=[audit])
+    assert updated is not None
     return updated
 
 
 async def end(ctx: Context, actor: Actor, session_id: str) -> SessionSegment:
     """Close a segment: everyone still in it is marked as left now."""
     auth.require_role(actor, *STARTERS)
-    segment = get_segment(ctx, session_id)
-    scope.check_segment(ctx, actor, segment)
+    segment = await get_segment(ctx, session_id)
+    await scope.check_segment(ctx, actor, segment)
     return await close(ctx, actor, session_id)
 
 
@@ -238,7 +236,7 @@ async def close(ctx: Context, actor: Actor, session_id: str) -> SessionSegment:
 
     closed = await _update(ctx, session_id, close, note(actor, "session.end", session_id))
     if ended_here:
-        ctx.events.publish("session.ended", _event(closed), audiences.session(ctx, closed))
+        ctx.events.publish("session.ended", _event(closed), await audiences.session(ctx, closed))
     return closed
 
 

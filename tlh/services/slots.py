@@ -44,18 +44,14 @@ def parse_modality(value: str | None) -> Modality | None:
         raise BadRequest("modality must be telehealth or in_person") from None
 
 
-def clinicians(ctx: Context, refs: Sequence[str]) -> list[Staff]:
+async def clinicians(ctx: Context, refs: Sequence[str]) -> list[Staff]:
     """The clinicians named (ids or emails); none named: every active clinician."""
     if not refs:
-        return [
-            s
-            for s in ctx.store.all("staff")
-            if isinstance(s, Staff) and s.active and s.is_clinician
-        ]
+        return [s for s in await ctx.store.all(Staff) if s.active and s.is_clinician]
     found: list[Staff] = []
     for ref in refs:
         try:
-            staff = find_staff(ctx, ref)
+            staff = await find_staff(ctx, ref)
         except NotFound as exc:
             raise BadRequest(exc.message) from None
         if not staff.is_clinician:
@@ -64,7 +60,7 @@ def clinicians(ctx: Context, refs: Sequence[str]) -> list[Staff]:
     return found
 
 
-def slots_for(
+async def slots_for(
     ctx: Context,
     clinician_ids: Sequence[str],
     start: datetime,
@@ -76,12 +72,12 @@ def slots_for(
     policy = ctx.policy()
     tz = zone(policy.timezone)
     within = bounds(ctx.clock(), start, end, policy.booking_min_notice_h, policy.booking_max_days)
-    blocks: dict[str, list[AvailabilityBlock]] = blocks_of(ctx.store, clinician_ids)
-    busy = {cid: ctx.store.busy_between(start, end, cid) for cid in blocks if blocks[cid]}
+    blocks: dict[str, list[AvailabilityBlock]] = await blocks_of(ctx.store, clinician_ids)
+    busy = {cid: await ctx.store.busy_between(start, end, cid) for cid in blocks if blocks[cid]}
     return open_slots(blocks, busy, tz, within, policy.booking_slot_min, modality)
 
 
-def list_slots(
+async def list_slots(
     ctx: Context,
     actor: Actor,
     *,
@@ -102,7 +98,7 @@ def list_slots(
     if (last - first).days >= MAX_RANGE_DAYS:
         raise BadRequest(f"ask for at most {MAX_RANGE_DAYS} days at a time")
     mode = parse_modality(modality)
-    people = clinicians(ctx, clinician)
+    people = await clinicians(ctx, clinician)
     start, _ = local_day_bounds(first, tz)
     _, end = local_day_bounds(last, tz)
-    return slots_for(ctx, [s.id for s in people], start, end, mode)
+    return await slots_for(ctx, [s.id for s in people], start, end, mode)

@@ -17,13 +17,13 @@ from tlh.services.validation import clean_name, normalise_email
 from tlh.store.base import Op, Put, note, record_key
 
 
-def find_staff(ctx: Context, ref: str) -> Staff:
+async def find_staff(ctx: Context, ref: str) -> Staff:
     """A staff member by id or email."""
-    record = ctx.store.get("staff", ref)
+    record = await ctx.store.get(Staff, ref)
     if record is None and "@" in ref:
-        matches = ctx.store.find("staff", "email", ref.strip().lower())
+        matches = await ctx.store.find(Staff, "email", ref.strip().lower())
         record = matches[0] if matches else None
-    if not isinstance(record, Staff):
+    if record is None:
         # Staff ids and work emails are not patients' data: saying which one helps.
         raise NotFound(f"no staff member has the id or email {shown(ref)}")
     return record
@@ -52,11 +52,11 @@ async def add_staff(ctx: Context, actor: Actor, new: NewStaff) -> tuple[Staff, s
     )
     # Held from the check to the commit: two adds of one email cannot both pass it.
     async with ctx.store.locked(f"staff-email:{email}"):
-        if ctx.store.find("staff", "email", email):
+        if await ctx.store.find(Staff, "email", email):
             raise Conflict("a staff member with that email already exists")
-        token, token_ops = auth.issue_token(ctx, staff)
+        token, token_ops = await auth.issue_token(ctx, staff)
         await ctx.store.commit(
-            [Put("staff", staff), *token_ops],
+            [Put(staff), *token_ops],
             audit=[note(actor, "staff.create", staff.id, *auth.op_ids(token_ops))],
         )
     ctx.events.publish("staff.created", {"id": staff.id}, EVERYONE)
@@ -69,15 +69,15 @@ async def _change_staff(
     """Apply ``changes`` to the staff member as stored now (concurrent changes all land)."""
     now = ctx.clock()
 
-    def apply(found: object) -> Staff:
-        if not isinstance(found, Staff):
+    def apply(found: Staff | None) -> Staff:
+        if found is None:
             raise NotFound("no staff member with that id or email")
         return msgspec.structs.replace(found, **changes, updated_at=now)
 
     updated = await ctx.store.update(
-        "staff", staff_id, apply, audit=[note(actor, "staff.update", staff_id)]
+        Staff, staff_id, apply, audit=[note(actor, "staff.update", staff_id)]
     )
-    assert isinstance(updated, Staff)
+    assert updated is not None
     ctx.events.publish("staff.updated", {"id": staff_id}, EVERYONE)
     return updated
 
@@ -86,7 +86,7 @@ async def update_staff(ctx: Context, actor: Actor, ref: str, changes: StaffChang
     """Change a staff member's name, role, telehealth, waiting room setting or whether
     they also see clients (admin)."""
     auth.require_role(actor, Role.ADMIN)
-    staff = find_staff(ctx, ref)
+    staff = await find_staff(ctx, ref)
     given = changed_fields(changes)
     if isinstance(changes.name, str):
         given["name"] = clean_name(changes.name)
@@ -95,35 +95,35 @@ async def update_staff(ctx: Context, actor: Actor, ref: str, changes: StaffChang
 
 async def update_own_name(ctx: Context, actor: Actor, change: NameChange) -> Staff:
     """Any staff member changes their own display name (``{"name"}``, nothing else)."""
-    staff = find_staff(ctx, actor.id)
+    staff = await find_staff(ctx, actor.id)
     return await _change_staff(ctx, actor, staff.id, {"name": clean_name(change.name)})
 
 
 async def new_token_for(ctx: Context, actor: Actor, ref: str) -> tuple[Staff, str]:
     """Issue a fresh token, revoking the staff member's old ones."""
     auth.require_role(actor, Role.ADMIN)
-    staff_id = find_staff(ctx, ref).id
+    staff_id = (await find_staff(ctx, ref)).id
     # The staff record and its tokens, held together: a token issued while the member
     # is being disabled (or a second issue at once) cannot outlive the other change.
-    async with ctx.store.locked(record_key("staff", staff_id), auth.tokens_key(staff_id)):
-        staff = find_staff(ctx, staff_id)
+    async with ctx.store.locked(record_key(Staff, staff_id), auth.tokens_key(staff_id)):
+        staff = await find_staff(ctx, staff_id)
         if not staff.active:
             raise Conflict("that staff member is disabled")
-        token, ops = auth.issue_token(ctx, staff)
+        token, ops = await auth.issue_token(ctx, staff)
         await ctx.store.commit(ops, audit=[note(actor, "staff.token", staff.id, *auth.op_ids(ops))])
     return staff, token
 
 
 async def disable_staff(ctx: Context, actor: Actor, ref: str) -> Staff:
     auth.require_role(actor, Role.ADMIN)
-    staff_id = find_staff(ctx, ref).id
+    staff_id = (await find_staff(ctx, ref)).id
     if staff_id == actor.id:
         raise Conflict("you cannot disable yourself")
-    async with ctx.store.locked(record_key("staff", staff_id), auth.tokens_key(staff_id)):
-        staff = find_staff(ctx, staff_id)
+    async with ctx.store.locked(record_key(Staff, staff_id), auth.tokens_key(staff_id)):
+        staff = await find_staff(ctx, staff_id)
         updated = msgspec.structs.replace(staff, active=False, updated_at=ctx.clock())
-        revoked = auth.revoke_all(ctx, staff)
-        ops: list[Op] = [Put("staff", updated), *revoked]
+        revoked = await auth.revoke_all(ctx, staff)
+        ops: list[Op] = [Put(updated), *revoked]
         await ctx.store.commit(
             ops, audit=[note(actor, "staff.disable", staff.id, *auth.op_ids(revoked))]
         )
@@ -131,7 +131,5 @@ async def disable_staff(ctx: Context, actor: Actor, ref: str) -> Staff:
     return updated
 
 
-def list_staff(ctx: Context) -> list[Staff]:
-    return sorted(
-        (s for s in ctx.store.all("staff") if isinstance(s, Staff)), key=lambda s: s.email
-    )
+async def list_staff(ctx: Context) -> list[Staff]:
+    return sorted(await ctx.store.all(Staff), key=lambda s: s.email)

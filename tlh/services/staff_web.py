@@ -22,7 +22,7 @@ import asyncio
 import hashlib
 import logging
 import secrets
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -34,7 +34,7 @@ from tlh.services.context import SYSTEM, Actor, Context, new_id, staff_actor, ut
 from tlh.store.base import AuditNote, Delete, Op, Put, Repository, note
 
 log = logging.getLogger(__name__)
-TABLE = "staff_sessions"
+TABLE = StaffPageSession
 
 #: The staff page's session cookie (``__Host-``: Secure, Path=/, no Domain).
 COOKIE = "__Host-tlh_staff"
@@ -91,17 +91,16 @@ class StaffWeb:
         #: Deletions of sessions ended where no one can wait (idle, a failed check).
         self._writes: set[asyncio.Task[None]] = set()
 
-    def attach(self, store: Repository) -> int:
+    async def attach(self, store: Repository) -> int:
         """Keep sessions in ``store`` and take back those it holds (a restart); returns
         how many came back. Their idle clock starts now."""
         self._store = store
         now = self.clock()
-        for record in store.all(TABLE):
-            if isinstance(record, StaffPageSession):
-                grant = LoginGrant(
-                    record.staff_id, record.token_hash, record.role, record.appointment_id
-                )
-                self._sessions[record.hash] = _Session(grant, now, record.id)
+        for record in await store.all(TABLE):
+            grant = LoginGrant(
+                record.staff_id, record.token_hash, record.role, record.appointment_id
+            )
+            self._sessions[record.hash] = _Session(grant, now, record.id)
         return len(self._sessions)
 
     # -- one-time login tokens --------------------------------------------------
@@ -151,7 +150,7 @@ class StaffWeb:
         if swept:
             audit.append(note(SYSTEM, "staff.web.idle", *swept))
         if self._store is not None:
-            ops: list[Op] = [Put(TABLE, record), *(Delete(TABLE, rid) for rid in swept)]
+            ops: list[Op] = [Put(record), *(Delete(TABLE, rid) for rid in swept)]
             await self._store.commit(ops, audit=audit)
         self._sessions[key] = _Session(grant, now, record.id)
         return session
@@ -220,13 +219,13 @@ class StaffWeb:
             self._writes.add(task)
             task.add_done_callback(self._writes.discard)
 
-    async def close_where(self, ended: Callable[[LoginGrant], bool]) -> int:
+    async def close_where(self, ended: Callable[[LoginGrant], Awaitable[bool]]) -> int:
         """End every session and unredeemed login token whose grant ``ended``; returns
         how many sessions ended."""
-        for key in [k for k, (grant, _) in self._tokens.items() if ended(grant)]:
-            del self._tokens[key]
-        keys = [k for k, s in self._sessions.items() if ended(s.grant)]
-        ids = [self._sessions.pop(key).record_id for key in keys]
+        for key in [k for k, (grant, _) in list(self._tokens.items()) if await ended(grant)]:
+            self._tokens.pop(key, None)
+        keys = [k for k, s in list(self._sessions.items()) if await ended(s.grant)]
+        ids = [self._sessions.pop(key).record_id for key in keys if key in self._sessions]
         await self._delete(ids, [])
         return len(keys)
 
@@ -261,10 +260,10 @@ class StaffWeb:
             log.warning("staff page session not deleted: %s", type(exc).__name__)
 
 
-def signed_in_staff(ctx: Context, grant: LoginGrant) -> Staff | None:
+async def signed_in_staff(ctx: Context, grant: LoginGrant) -> Staff | None:
     """The staff member ``grant`` still stands for: the token that asked for it is live
     and theirs, they are active, and their role is the one they had then; else ``None``."""
-    staff = auth.token_holder(ctx, grant.token_hash) if grant.token_hash else None
+    staff = await auth.token_holder(ctx, grant.token_hash) if grant.token_hash else None
     if staff is None or staff.id != grant.staff_id or staff.role is not grant.role:
         return None
     return staff
@@ -273,13 +272,17 @@ def signed_in_staff(ctx: Context, grant: LoginGrant) -> Staff | None:
 async def end_signed_out(ctx: Context, staff_web: StaffWeb) -> int:
     """End the sessions and login tokens whose sign-in no longer holds (after a token,
     a role or an active flag changed); returns how many sessions ended."""
-    return await staff_web.close_where(lambda grant: signed_in_staff(ctx, grant) is None)
+
+    async def ended(grant: LoginGrant) -> bool:
+        return await signed_in_staff(ctx, grant) is None
+
+    return await staff_web.close_where(ended)
 
 
-def session_actor(ctx: Context, staff_web: StaffWeb, session: object, source: str) -> Actor:
+async def session_actor(ctx: Context, staff_web: StaffWeb, session: object, source: str) -> Actor:
     """The staff member a cookie session acts as (see ``signed_in_staff``)."""
     grant = staff_web.grant_of(session, ctx.policy().idle_logoff_min)
-    staff = signed_in_staff(ctx, grant)
+    staff = await signed_in_staff(ctx, grant)
     if staff is None:
         staff_web.drop(session)
         raise Unauthenticated("signed out; open a new call link")

@@ -33,15 +33,15 @@ def check_receiver(staff: Staff, appointment_id: str | None) -> None:
 
 async def grant(ctx: Context, actor: Actor, appointment_id: str, clinician_id: str) -> None:
     """List ``clinician_id`` on the appointment (nothing when they already are)."""
-    found = ctx.store.get("appointments", appointment_id)
-    if not isinstance(found, Appointment) or clinician_id in found.clinician_ids:
+    found = await ctx.store.get(Appointment, appointment_id)
+    if found is None or clinician_id in found.clinician_ids:
         return
     before = found
     now = ctx.clock()
 
-    def add(current: object) -> Appointment:
+    def add(current: Appointment | None) -> Appointment:
         nonlocal before
-        if not isinstance(current, Appointment):
+        if current is None:
             raise NotFound(f"no appointment {appointment_id}")
         before = current
         if clinician_id in current.clinician_ids:
@@ -51,12 +51,12 @@ async def grant(ctx: Context, actor: Actor, appointment_id: str, clinician_id: s
 
     # No conflict check: a transfer hands over a visit under way, it books no time.
     updated = await ctx.store.update(
-        "appointments",
+        Appointment,
         appointment_id,
         add,
         audit=[note(actor, "appointment.transfer", appointment_id, clinician_id)],
     )
-    assert isinstance(updated, Appointment)
+    assert updated is not None
     ctx.events.publish(
         "appointment.updated", event_of(updated), audiences.appointments(updated, before)
     )

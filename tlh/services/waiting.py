@@ -79,12 +79,12 @@ class Rooms:
         link was revoked meanwhile is sent away.
         """
         now, back = self.ctx.clock(), 0
-        for record in self._ledger.stored():
+        for record in await self._ledger.stored():
             entry = replace(record.entry, online=False, disconnected_at=now)
             self.state.put(entry)
             kept = [StaffMessage(text=m.text, at=m.at) for m in record.messages]
             self._pages.restore(entry.id, kept)
-            segment = sessions.find_segment(self.ctx, record.segment_id or "")
+            segment = await sessions.find_segment(self.ctx, record.segment_id or "")
             if segment is not None and segment.ended_at is None:
                 self.state.join_call(entry.id, segment.id)
             elif entry.state in rules.IN_CALL:

@@ -45,7 +45,7 @@ class Admission:
             admitted = rules.admit(entry, actor.id, now, approve_second_device=approve)
         except rules.AlreadyAdmitted as exc:
             raise rules.AlreadyAdmitted(
-                f"already admitted by {staff_name(self.ctx, exc.by)}", by=exc.by
+                f"already admitted by {await staff_name(self.ctx, exc.by)}", by=exc.by
             ) from None
         if admitted.clinician_id is None:
             lead = into or (actor.id if actor.is_clinician else None)
@@ -55,20 +55,20 @@ class Admission:
         # The check above and this set run with no await between them: one admit wins.
         self._state.put(admitted)
         try:
-            segment = self._open_segment(admitted, staff_letting_in=True)
+            segment = await self._open_segment(admitted, staff_letting_in=True)
             if segment is None:
                 assert admitted.clinician_id is not None
                 segment = await sessions.start(
                     self.ctx, actor, admitted.appointment_id, clinician_id=admitted.clinician_id
                 )
-            self.join_call(admitted, segment.id, check_only=True)
+            await self.join_call(admitted, segment.id, check_only=True)
         except BaseException:
             if self._state.get(entry.id) is admitted:
                 self._state.put(entry)
             raise
         self._state.join_call(entry.id, segment.id)
         if self._pages.connection(entry.id) is not None:
-            self.join_call(admitted, segment.id)
+            await self.join_call(admitted, segment.id)
         await sessions.joined(
             self.ctx,
             segment.id,
@@ -85,8 +85,8 @@ class Admission:
         await self._events.record(
             actor, "room.admit", "room.admitted", admitted, moved_from=entry, by=actor.id
         )
-        self._pages.send_status(admitted)
-        self._pages.refresh(admitted.clinician_id)
+        await self._pages.send_status(admitted)
+        await self._pages.refresh(admitted.clinician_id)
         return admitted
 
     async def auto_admit(self, entry: RoomEntry) -> None:
@@ -100,16 +100,16 @@ class Admission:
         if entry.state is not EntryState.WAITING or entry.clinician_id is None:
             return
         policy = self.ctx.policy()
-        staff = self.ctx.store.get("staff", entry.clinician_id)
-        segment = self._open_segment(entry)
-        waiting_room = rules.waiting_room_on(staff if isinstance(staff, Staff) else None, policy)
+        staff = await self.ctx.store.get(Staff, entry.clinician_id)
+        segment = await self._open_segment(entry)
+        waiting_room = rules.waiting_room_on(staff, policy)
         if rules.auto_admits(entry, waiting_room=waiting_room, session_open=segment is not None):
             # Full, admitted meanwhile, or the session just closed: the entry keeps
             # waiting for staff.
             with contextlib.suppress(TlhError):
                 await self.admit(SYSTEM, entry, False)
 
-    def _open_segment(
+    async def _open_segment(
         self, entry: RoomEntry, *, staff_letting_in: bool = False
     ) -> SessionSegment | None:
         """The open segment the entry joins: a self-test's for its link's holder, its
@@ -117,31 +117,31 @@ class Admission:
         the session its clinician is in now when staff let it in, else the room's."""
         if entry.clinician_id is not None:
             # The holder of a self-test's link goes into that test, and only they do.
-            for test in sessions.open_self_tests(self.ctx, entry.clinician_id):
+            for test in await sessions.open_self_tests(self.ctx, entry.clinician_id):
                 if test.test_link_id == entry.link_id:
                     return test
         if entry.appointment_id is not None:
-            return sessions.open_segment(self.ctx, appointment_id=entry.appointment_id)
+            return await sessions.open_segment(self.ctx, appointment_id=entry.appointment_id)
         if staff_letting_in and entry.clinician_id is not None:
             # Only on staff's say-so: with the waiting room off, a guest link must not
             # walk its holder into another client's visit.
-            current = self._session_of(entry.clinician_id)
+            current = await self._session_of(entry.clinician_id)
             if current is not None:
                 return current
-        return sessions.open_segment(self.ctx, clinician_id=entry.clinician_id)
+        return await sessions.open_segment(self.ctx, clinician_id=entry.clinician_id)
 
-    def _session_of(self, staff_id: str) -> SessionSegment | None:
+    async def _session_of(self, staff_id: str) -> SessionSegment | None:
         """The open, real segment the staff member is in the call of now (latest)."""
         found = [
             s
             for sid in self.hub.sessions_of(staff_id)
-            if isinstance(s := self.ctx.store.get("sessions", sid), SessionSegment)
+            if (s := await self.ctx.store.get(SessionSegment, sid)) is not None
             and s.ended_at is None
             and not s.self_test
         ]
         return max(found, key=lambda s: s.started_at) if found else None
 
-    def join_call(
+    async def join_call(
         self, entry: RoomEntry, segment_id: str, *, check_only: bool = False, resumed: bool = False
     ) -> None:
         """Put the entry's socket into the call and send it ``admitted`` (``check_only``:
@@ -153,7 +153,7 @@ class Admission:
         conn = self._pages.connection(entry.id)
         if check_only or conn is None:
             return
-        label = call_label(self.ctx, entry)
+        label = await call_label(self.ctx, entry)
         kind = entry.participant.value
         others = self.hub.join(segment_id, entry.id, label, kind, conn.outbox.push, resumed=resumed)
         conn.outbox.push(
@@ -161,6 +161,8 @@ class Admission:
                 peer_id=entry.id,
                 session_id=segment_id,
                 peers=others,
-                ice_servers=self.ice.servers(entry.id, visit_end(self.ctx, entry.appointment_id)),
+                ice_servers=self.ice.servers(
+                    entry.id, await visit_end(self.ctx, entry.appointment_id)
+                ),
             )
         )

@@ -40,10 +40,10 @@ class RoomEvents:
         **extra: Any,
     ) -> None:
         """A change staff hear of (``event``) and the store keeps, audited as ``action``."""
-        self.publish(event, entry, moved_from=moved_from, **extra)
+        await self.publish(event, entry, moved_from=moved_from, **extra)
         await self._keep(actor, action, entry)
 
-    def publish(
+    async def publish(
         self, event: str, entry: RoomEntry, *, moved_from: RoomEntry | None = None, **extra: Any
     ) -> None:
         """A ``room.*`` event to the staff who see the entry's room, with its view; and,
@@ -56,7 +56,7 @@ class RoomEvents:
             **extra,
         }
         room = audience.room(entry.clinician_id)
-        [view], client_ids = entry_views(self.ctx, self._positions, [entry])
+        [view], client_ids = await entry_views(self.ctx, self._positions, [entry])
         if entry.clinician_id is None and view.location is not None:
             # The shared queue's events reach every clinician: where someone is waits
             # until they are in a room (``GET /rooms`` shows it to those it concerns).

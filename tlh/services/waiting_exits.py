@@ -46,11 +46,11 @@ class Exits:
             self.hub.leave(segment_id, entry.id)
         self._state.forget(entry.id)
         self._expiries.cancel(entry.id)
-        self._pages.farewell(entry, status, told)
+        await self._pages.farewell(entry, status, told)
         await self._events.record(actor, action, event, entry, **extra)
         if segment_id is not None:
             await sessions.left(self.ctx, segment_id, entry.id, now)
-        self._pages.refresh(entry.clinician_id)
+        await self._pages.refresh(entry.clinician_id)
 
     def hold_place(self, entry_id: str) -> None:
         """The entry's socket went away: it expires unless back within the grace period."""

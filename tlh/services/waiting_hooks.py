@@ -79,15 +79,17 @@ class RoomHooks:
         for entry in self._state.entries():
             if link_ids is not None and entry.link_id not in link_ids:
                 continue
-            link = self.ctx.store.get("links", entry.link_id)
+            link = await self.ctx.store.get(JoinLink, entry.link_id)
             if self._state.get(entry.id) is not entry or (
-                isinstance(link, JoinLink) and link.revoked_at is None
+                link is not None and link.revoked_at is None
             ):
                 continue  # gone meanwhile, or still good
             gone = rules.leave(entry, now)
             why = None
-            if isinstance(link, JoinLink):
-                why = invalid_reason(link, appointment_of(self.ctx, link), now, self.ctx.policy())
+            if link is not None:
+                why = invalid_reason(
+                    link, await appointment_of(self.ctx, link), now, self.ctx.policy()
+                )
             await self._exits.finish(
                 gone,
                 SYSTEM,

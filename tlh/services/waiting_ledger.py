@@ -26,7 +26,7 @@ from tlh.services.waiting_pages import RoomPages
 from tlh.services.waiting_state import RoomState
 from tlh.store.base import AuditNote, Delete, Op, Put, note
 
-TABLE = "room_entries"
+TABLE = RoomRecord
 
 
 class RoomLedger:
@@ -57,10 +57,10 @@ class RoomLedger:
         """Record ``actor`` did ``action`` to ``entry``: the entry as it is now written
         (or deleted, once ended) with the audit note, in one commit."""
         record = self.record_of(entry)
-        if record == self._kept(entry.id):
+        if record == await self._kept(entry.id):
             await self.ctx.audit.append(actor, action, entry.id)
             return
-        op: Op = Put(TABLE, record) if record is not None else Delete(TABLE, entry.id)
+        op: Op = Put(record) if record is not None else Delete(TABLE, entry.id)
         self._ops[entry.id] = op
         self._notes.append(note(actor, action, entry.id))
         if self._batch is None:
@@ -70,15 +70,15 @@ class RoomLedger:
             self._writer = asyncio.get_running_loop().create_task(self._write_batches())
         await asyncio.shield(batch)
 
-    def _kept(self, entry_id: str) -> RoomRecord | None:
+    async def _kept(self, entry_id: str) -> RoomRecord | None:
         """The entry's record as the next commit leaves it (queued, else stored): no
         second copy of every entry is kept here (a write under way may be compared with
         the record before it, and written once more)."""
         op = self._ops.get(entry_id)
         if op is not None:
             return op.record if isinstance(op, Put) and isinstance(op.record, RoomRecord) else None
-        found = self.ctx.store.get(TABLE, entry_id)
-        return found if isinstance(found, RoomRecord) else None
+        found = await self.ctx.store.get(TABLE, entry_id)
+        return found
 
     async def _write_batches(self) -> None:
         while self._batch is not None:
@@ -93,9 +93,9 @@ class RoomLedger:
             else:
                 batch.set_result(None)
 
-    def stored(self) -> list[RoomRecord]:
+    async def stored(self) -> list[RoomRecord]:
         """The entries kept when the server stopped (read at start-up)."""
-        return [r for r in self.ctx.store.all(TABLE) if isinstance(r, RoomRecord)]
+        return await self.ctx.store.all(TABLE)
 
     async def close(self) -> None:
         """Wait for the writes under way (server shutdown)."""

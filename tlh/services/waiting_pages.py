@@ -73,14 +73,16 @@ class RoomPages:
         del self._conns[entry_id]
         return entry_id
 
-    def farewell(self, entry: RoomEntry, status: str | None, reason: str | None = None) -> None:
+    async def farewell(
+        self, entry: RoomEntry, status: str | None, reason: str | None = None
+    ) -> None:
         """The entry ended: its page gets its final status (and ``reason``, why), and is
         forgotten."""
         conn = self._conns.pop(entry.id, None)
         self._messages.pop(entry.id, None)
         self._opens_at.pop(entry.id, None)
         if conn is not None:
-            frame = self._status_frame(entry, status)
+            frame = await self._status_frame(entry, status)
             conn.outbox.push(replace(frame, reason=reason) if reason else frame)
             conn.entry_id = None
 
@@ -115,35 +117,35 @@ class RoomPages:
             for message in self._messages.get(entry_id, []):
                 conn.outbox.push(message)
 
-    def send_status(self, entry: RoomEntry) -> None:
+    async def send_status(self, entry: RoomEntry) -> None:
         conn = self._conns.get(entry.id)
         if conn is not None:
-            conn.outbox.push(self._status_frame(entry))
+            conn.outbox.push(await self._status_frame(entry))
 
-    def refresh(self, clinician_id: str | None, *, everyone: bool = False) -> None:
+    async def refresh(self, clinician_id: str | None, *, everyone: bool = False) -> None:
         """Connected waiting entries of a room get their new place (or, with
         ``everyone``, every live entry its status: presence changed)."""
-        facts = self._room_facts(clinician_id)
+        facts = await self._room_facts(clinician_id)
         for entry in self._state.live(clinician_id):
             conn = self._conns.get(entry.id)
             if conn is not None and (everyone or entry.state is EntryState.WAITING):
-                conn.outbox.push(self._status_frame(entry, facts=facts))
+                conn.outbox.push(await self._status_frame(entry, facts=facts))
 
     def forget_visits(self, clinician_id: str) -> None:
         """A visit ended: the clinician's average visit is read again when next needed."""
         self._avg_visit.pop(clinician_id, None)
 
-    def _room_facts(self, clinician_id: str | None) -> Facts:
+    async def _room_facts(self, clinician_id: str | None) -> Facts:
         """What every waiting entry's status needs, computed once per room."""
-        busy = bool(clinician_id and sessions.open_segments_of(self.ctx, clinician_id))
-        return self._state.positions(clinician_id), self._average_visit(clinician_id), busy
+        busy = bool(clinician_id and await sessions.open_segments_of(self.ctx, clinician_id))
+        return self._state.positions(clinician_id), await self._average_visit(clinician_id), busy
 
-    def _status_frame(
+    async def _status_frame(
         self, entry: RoomEntry, state: str | None = None, facts: Facts | None = None
     ) -> Status:
         if facts is None and entry.state is EntryState.WAITING and state is None:
-            facts = self._room_facts(entry.clinician_id)
-        name = staff_name(self.ctx, entry.clinician_id) if entry.clinician_id else ""
+            facts = await self._room_facts(entry.clinician_id)
+        name = await staff_name(self.ctx, entry.clinician_id) if entry.clinician_id else ""
         return status_frame(
             entry,
             clinician_name=name,
@@ -153,9 +155,9 @@ class RoomPages:
             facts=facts,
         )
 
-    def _average_visit(self, clinician_id: str | None) -> float | None:
+    async def _average_visit(self, clinician_id: str | None) -> float | None:
         if clinician_id is None:
             return None
         if clinician_id not in self._avg_visit:
-            self._avg_visit[clinician_id] = average_visit(self.ctx, clinician_id)
+            self._avg_visit[clinician_id] = await average_visit(self.ctx, clinician_id)
         return self._avg_visit[clinician_id]

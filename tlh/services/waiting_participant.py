@@ -79,7 +79,7 @@ class ParticipantSide:
         else:
             entry = RoomEntry(
                 id=new_id("ent"),
-                clinician_id=room_of(self.ctx, link),
+                clinician_id=await room_of(self.ctx, link),
                 link_id=link.id,
                 participant=link.participant,
                 client_id=link.client_id,
@@ -92,7 +92,7 @@ class ParticipantSide:
                 device_id=device_id,
                 second_device=found.kind is rules.ArrivalKind.SECOND_DEVICE,
                 connection_test=self._tests.pop((link.id, device_id), None),
-                due_at=due_at(self.ctx, link),
+                due_at=await due_at(self.ctx, link),
                 location=location,
             )
             self._state.put(entry)
@@ -104,15 +104,15 @@ class ParticipantSide:
         # with others' and would add its latency to every join.
         places = self._state.positions(entry.clinician_id)
         if action == "room.join" and places.get(entry.id, 0) < len(places):
-            self._pages.refresh(entry.clinician_id)  # due before others: they move back
+            await self._pages.refresh(entry.clinician_id)  # due before others: they move back
         else:
-            self._pages.send_status(entry)
+            await self._pages.send_status(entry)
         self._pages.replay(entry.id)
         await self._events.record(who, action, event, entry)
         if entry.state in rules.IN_CALL:
             segment_id = self._state.call_of(entry.id)
             if segment_id is not None:
-                self._admission.join_call(entry, segment_id, resumed=resume == segment_id)
+                await self._admission.join_call(entry, segment_id, resumed=resume == segment_id)
         else:
             await self._admission.auto_admit(entry)
         return self._state.current(entry)
@@ -141,7 +141,7 @@ class ParticipantSide:
         self._state.put(offline)
         heir = rules.successor(offline, self._state.of_link(entry.link_id))
         if heir is None:
-            self._events.publish("room.updated", offline, online=False)
+            await self._events.publish("room.updated", offline, online=False)
             self._exits.hold_place(entry.id)
             return
         self._state.put(heir)
@@ -150,8 +150,8 @@ class ParticipantSide:
             rules.leave(offline, now), who, "room.replace", "room.left", reason="replaced"
         )
         await self._events.record(who, "room.takeover", "room.updated", heir)
-        self._pages.send_status(heir)
-        self._pages.refresh(heir.clinician_id)
+        await self._pages.send_status(heir)
+        await self._pages.refresh(heir.clinician_id)
 
     async def device_check(self, entry_id: str, found: DeviceCheckDone) -> None:
         """What the page's device check found (on the entry, for staff to see)."""
@@ -199,12 +199,12 @@ class ParticipantSide:
         if state == "connected":
             entry = rules.media_connected(entry, self.ctx.clock())
             self._state.put(entry)
-            self._pages.send_status(entry)
+            await self._pages.send_status(entry)
         else:  # the direct path failed: the segment goes through the server's relay
             segment_id = self._state.call_of(entry_id)
             if segment_id is not None:
                 self.hub.fall_back(segment_id)
-        self._events.publish("room.updated", entry, media=state)
+        await self._events.publish("room.updated", entry, media=state)
 
     async def reply(self, entry_id: str, text: str) -> None:
         """The person answers the clinician's message: kept on the entry (staff see it in

@@ -105,7 +105,7 @@ class StaffSide:
             self.hub.leave(segment_id, entry_id, conn.outbox.push if conn else None)
             await sessions.left(self.ctx, segment_id, entry_id, now)
         await self._events.record(actor, "room.return", "room.returned", back, by=actor.id)
-        self._pages.refresh(back.clinician_id)
+        await self._pages.refresh(back.clinician_id)
         return back
 
     async def message(self, actor: Actor, entry_id: str, text: str) -> None:
@@ -130,7 +130,7 @@ class StaffSide:
         one in the call leaving it to wait first there. The receiving clinician is added
         to the visit's appointment, so they can let the client in (``transfers``)."""
         entry = self.own_entry(actor, entry_id, Role.ADMIN, Role.SCHEDULER, Role.CLINICIAN)
-        target = find_staff(self.ctx, to)
+        target = await find_staff(self.ctx, to)
         transfers.check_receiver(target, entry.appointment_id)
         rules.transfer(entry, target.id, self.ctx.clock())  # refused before anything changes
         if entry.appointment_id is not None:
@@ -150,22 +150,22 @@ class StaffSide:
         )
         if entry.appointment_id is not None:
             await self._close_left_behind(actor, entry.appointment_id, target.id)
-        self._pages.refresh(entry.clinician_id)
-        self._pages.refresh(target.id)
+        await self._pages.refresh(entry.clinician_id)
+        await self._pages.refresh(target.id)
         await self._admission.auto_admit(moved)
         return self._state.current(moved)
 
     async def _close_left_behind(self, actor: Actor, appointment_id: str, receiver: str) -> None:
         """Close the sending clinician's session of the visit when no one is left in its
         call but staff: those in it hear it ended; the receiver's admission opens anew."""
-        segment = sessions.open_segment(self.ctx, appointment_id=appointment_id)
+        segment = await sessions.open_segment(self.ctx, appointment_id=appointment_id)
         if segment is None or segment.clinician_id == receiver or self._state.in_call(segment.id):
             return
         closed = await sessions.close(self.ctx, actor, segment.id)  # publishes session.ended
         self.hub.end(closed.id)
         self._pages.forget_visits(closed.clinician_id)
 
-    def connected(self, staff_id: str, connected: bool) -> None:
+    async def connected(self, staff_id: str, connected: bool) -> None:
         """A staff member opened their first page or socket, or closed their last one:
         their waiting clients hear whether they are online."""
         before = self._state.presence_of(staff_id)
@@ -173,7 +173,7 @@ class StaffSide:
         after = self._state.presence_of(staff_id)
         if after is not before:
             self._events.presence(staff_id, after)
-            self._pages.refresh(staff_id, everyone=True)
+            await self._pages.refresh(staff_id, everyone=True)
 
     async def set_presence(self, actor: Actor, presence: Presence) -> None:
         """What the clinician's waiting clients see: online, late or busy."""
@@ -181,4 +181,4 @@ class StaffSide:
         chosen = rules.chosen_presence(presence)
         self._state.set_presence(actor.id, chosen)
         self._events.presence(actor.id, self._state.presence_of(actor.id))
-        self._pages.refresh(actor.id, everyone=True)
+        await self._pages.refresh(actor.id, everyone=True)

@@ -34,46 +34,46 @@ def clean_display_name(raw: object) -> str:
     return " ".join(kept.split())[:MAX_DISPLAY_NAME]
 
 
-def room_of(ctx: Context, link: JoinLink) -> str | None:
+async def room_of(ctx: Context, link: JoinLink) -> str | None:
     """The room a link enters: its clinician, else its appointment's first clinician,
     else the practice's shared queue (``None``)."""
     if link.clinician_id is not None:
         return link.clinician_id
     if link.appointment_id is not None:
-        appt = ctx.store.get("appointments", link.appointment_id)
-        if isinstance(appt, Appointment) and appt.clinician_ids:
+        appt = await ctx.store.get(Appointment, link.appointment_id)
+        if appt is not None and appt.clinician_ids:
             return appt.clinician_ids[0]
     return None
 
 
-def due_at(ctx: Context, link: JoinLink) -> datetime | None:
+async def due_at(ctx: Context, link: JoinLink) -> datetime | None:
     """When the appointment a link is for starts (``None`` for room links)."""
     if link.appointment_id is None:
         return None
-    appt = ctx.store.get("appointments", link.appointment_id)
-    return appt.start if isinstance(appt, Appointment) else None
+    appt = await ctx.store.get(Appointment, link.appointment_id)
+    return appt.start if appt is not None else None
 
 
-def clinician_name(ctx: Context, link: JoinLink) -> str:
+async def clinician_name(ctx: Context, link: JoinLink) -> str:
     """The name of the clinician whose room a link enters ("" for the shared queue)."""
-    room = room_of(ctx, link)
-    staff = ctx.store.get("staff", room) if room else None
-    return staff.name if isinstance(staff, Staff) else ""
+    room = await room_of(ctx, link)
+    staff = await ctx.store.get(Staff, room) if room else None
+    return staff.name if staff is not None else ""
 
 
-def staff_name(ctx: Context, staff_id: str | None) -> str:
-    staff = ctx.store.get("staff", staff_id) if staff_id else None
-    return staff.name if isinstance(staff, Staff) else "the waiting room"
+async def staff_name(ctx: Context, staff_id: str | None) -> str:
+    staff = await ctx.store.get(Staff, staff_id) if staff_id else None
+    return staff.name if staff is not None else "the waiting room"
 
 
-def call_label(ctx: Context, entry: RoomEntry) -> str:
+async def call_label(ctx: Context, entry: RoomEntry) -> str:
     """What the other peers of a call see: a first name only. In a group session the
     other clients see the label too, and a full name there would tell strangers who is
     in treatment; staff see full names in their own views."""
     if entry.display_name:
         return entry.display_name
-    client = ctx.store.get("clients", entry.client_id) if entry.client_id else None
-    if isinstance(client, Client):
+    client = await ctx.store.get(Client, entry.client_id) if entry.client_id else None
+    if client is not None:
         if entry.contact_id:
             for contact in client.contacts:
                 if contact.id == entry.contact_id:
@@ -101,12 +101,12 @@ def message_frame(text: str, now: datetime) -> StaffMessage:
     return StaffMessage(text=clean_message(text), at=now)
 
 
-def average_visit(ctx: Context, clinician_id: str) -> float | None:
+async def average_visit(ctx: Context, clinician_id: str) -> float | None:
     """Mean minutes of the clinician's ended segments (``None`` without history)."""
     minutes = [
         (s.ended_at - s.started_at).total_seconds() / 60
-        for s in ctx.store.find("sessions", "clinician_id", clinician_id)
-        if isinstance(s, SessionSegment) and s.ended_at is not None and not s.self_test
+        for s in await ctx.store.find(SessionSegment, "clinician_id", clinician_id)
+        if s.ended_at is not None and not s.self_test
     ]
     return sum(minutes) / len(minutes) if minutes else None
 

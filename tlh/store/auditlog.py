@@ -18,7 +18,7 @@ import asyncio
 import logging
 import os
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -83,6 +83,8 @@ log = logging.getLogger(__name__)
 
 #: Seconds between attempts to write commit entries that failed (a full disk).
 RETRY_S = 1.0
+#: Bytes per chunk of an export.
+EXPORT_CHUNK = 1 << 16
 
 
 def _utcnow() -> datetime:
@@ -105,7 +107,7 @@ class AuditLog:
     """The audit sink the services write to (``AuditSink``); one per data dir.
 
     ``await start()`` before use, ``await close()`` to drain and stop. ``read`` and
-    ``verify`` are synchronous (call them with ``asyncio.to_thread``).
+    ``export`` read the file in a thread; ``verify`` is synchronous.
     """
 
     def __init__(self, data_dir: Path | str, clock: Callable[[], datetime] = _utcnow) -> None:
@@ -355,13 +357,15 @@ class AuditLog:
 
     # -- reading ---------------------------------------------------------------
 
-    def read(self, since: datetime | None = None, limit: int | None = None) -> list[dict[str, Any]]:
+    async def read(
+        self, since: datetime | None = None, limit: int | None = None
+    ) -> list[dict[str, Any]]:
         """Entries as stored, oldest first.
 
         With ``since``: the first ``limit`` entries at or after it (page on with the last
-        ``at``). Without: the most recent ``limit`` entries. Synchronous file I/O.
+        ``at``). Without: the most recent ``limit`` entries. The file is read in a thread.
         """
-        return read_entries(self.path, since, limit)
+        return await asyncio.to_thread(read_entries, self.path, since, limit)
 
     def commit_counts(self, since: int) -> dict[int, int]:
         """How many entries each store commit numbered ``since`` or later has in the log
@@ -369,13 +373,18 @@ class AuditLog:
         crash kept out."""
         return commit_counts(self.path, since)
 
-    def export_path(self) -> Path:
-        """The log file, to stream as is (JSON lines).
+    async def export(self) -> AsyncIterator[bytes]:
+        """The log file as is (JSON lines), in chunks read in a thread.
 
         Streamed while the server writes, it may end in a batch's incomplete last line;
         ``verify`` ignores such a line, and the next export has it whole.
         """
-        return self.path
+        handle = await asyncio.to_thread(self.path.open, "rb")
+        try:
+            while chunk := await asyncio.to_thread(handle.read, EXPORT_CHUNK):
+                yield chunk
+        finally:
+            handle.close()
 
 
 def _fail(batch: list[_Pending], error: str | StoreError) -> None:

@@ -33,6 +33,7 @@ from tlh.errors import InvalidInput, StoreCorrupt
 from tlh.files import fsync_dir, write_atomic
 from tlh.store import migrations
 from tlh.store.base import TABLES
+from tlh.store.capabilities import DataDirStore
 from tlh.store.keys import KEYRING, KeySource, decode_keyring, read_keyring, unlock
 from tlh.store.layout import (
     APPOINTMENTS,
@@ -46,7 +47,6 @@ from tlh.store.layout import (
 )
 from tlh.store.lock import LOCK_NAME, PID_NAME, DataDirLock
 from tlh.store.seal import PLAIN, Codec, label_of
-from tlh.store.tinystore import TinyStore
 
 BACKUP_MAGIC = b"TLHBACKUP1\n"
 BACKUP_LABEL = b"backup"
@@ -55,7 +55,7 @@ _meta_decoder = msgspec.json.Decoder(Meta)
 _manifest_decoder = msgspec.json.Decoder(Manifest)
 
 
-async def snapshot(store: TinyStore) -> bytes:
+async def snapshot(store: DataDirStore) -> bytes:
     """A tar.gz of the store's current state (copied on the loop, compressed in a thread)."""
     files = store.export_files()  # one synchronous copy: consistent across tables
     manifest = store.manifest()
@@ -111,7 +111,7 @@ def _unseal(
     return archive, ring_bytes, codec
 
 
-async def write_snapshot(store: TinyStore, path: Path | str) -> None:
+async def write_snapshot(store: DataDirStore, path: Path | str) -> None:
     """Write ``snapshot(store)`` atomically to ``path``."""
     data = await snapshot(store)
     await asyncio.to_thread(write_atomic, Path(path), data)

@@ -3,7 +3,8 @@
 Everything the services know about persistence is here, so a practice that outgrows
 one machine can swap the TinyDB store for another without touching them.
 
-Reads are synchronous and served from memory (indexes beside the tables). Writes are
+Reads are async (a database backend goes to the database; the embedded store answers
+from memory, indexes beside the tables), typed by the record type. Writes are
 one ``commit()`` of a batch of puts and deletes with the audit notes that record it:
 durable (fsynced) and atomic (all or nothing, the change and its audit entries alike,
 even across a kill -9) before it returns. A commit without a note for every record it
@@ -12,10 +13,10 @@ writes is refused, so no change can reach the store unaudited.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from datetime import datetime
-from typing import Literal, Protocol, TypeVar
+from typing import Any, Literal, Protocol, TypeVar
 
 import msgspec
 
@@ -44,6 +45,7 @@ from tlh.domain.reschedule import RescheduleRequest
 from tlh.domain.sessions import SessionSegment
 from tlh.errors import InvalidInput
 from tlh.store.auditentry import ACTION_SHAPE, ID_SHAPE, ActorLike, ActorRef, actor_ref
+from tlh.store.auditverify import VerifyResult
 
 TableName = Literal[
     "policy",
@@ -122,16 +124,37 @@ POLICY_ID = "practice"
 S = TypeVar("S", bound=msgspec.Struct)
 
 
-class Put(msgspec.Struct, frozen=True):
-    """Insert or replace ``record`` (which has an ``id``) in ``table``."""
+#: The table of each record type: the typed API names tables by their record type.
+TABLE_OF: dict[type[msgspec.Struct], str] = {kind: name for name, kind in TABLES.items()}
 
-    table: str
+
+def table_of(kind: type[msgspec.Struct]) -> str:
+    """The table that holds records of ``kind`` (``InvalidInput`` for a type no table holds)."""
+    try:
+        return TABLE_OF[kind]
+    except KeyError:
+        raise InvalidInput(f"no table holds {kind.__name__} records") from None
+
+
+class Put(msgspec.Struct, frozen=True):
+    """Insert or replace ``record`` (which has an ``id``) in its type's table."""
+
     record: msgspec.Struct
+
+    @property
+    def table(self) -> str:
+        return table_of(type(self.record))
 
 
 class Delete(msgspec.Struct, frozen=True):
-    table: str
+    """Remove the record of type ``kind`` with ``id``."""
+
+    kind: type[msgspec.Struct]
     id: str
+
+    @property
+    def table(self) -> str:
+        return table_of(self.kind)
 
 
 Op = Put | Delete
@@ -158,10 +181,10 @@ def note(actor: ActorLike, action: str, *targets: str) -> AuditNote:
     )
 
 
-def record_key(table: str, id: str) -> str:
+def record_key(kind: type[msgspec.Struct], id: str) -> str:
     """The ``Repository.locked`` key of one record: holding it is what ``update`` does, so
     a change of several records can hold each of theirs and commit them together."""
-    return f"{table}/{id}"
+    return f"{table_of(kind)}/{id}"
 
 
 def op_id(op: Op) -> str:
@@ -190,29 +213,84 @@ def check_audited(ops: Sequence[Op], audit: Sequence[AuditNote]) -> None:
         )
 
 
-class Repository(Protocol):
-    """What the services may ask of the store."""
+class AuditStore(Protocol):
+    """The audit log a store owns: commits write their entries to it, the services append
+    reads (``Context.audit``), admins read, export and verify it."""
 
-    def get(self, table: str, id: str) -> msgspec.Struct | None:
-        """The record with ``id``, or ``None``."""
+    async def append(self, actor: ActorLike, action: str, target: str) -> None:
+        """Durably record that ``actor`` did ``action`` to record id ``target``."""
         ...
 
-    def all(self, table: str) -> Iterable[msgspec.Struct]:
+    async def append_many(self, actor: ActorLike, action: str, targets: Sequence[str]) -> None:
+        """One entry per target, written as one batch (bulk imports)."""
+        ...
+
+    async def barrier(self) -> None:
+        """Return once every entry appended before the call is durable."""
+        ...
+
+    async def read(
+        self, since: datetime | None = None, limit: int | None = None
+    ) -> list[dict[str, Any]]:
+        """Entries (oldest first) from ``since``, at most ``limit``."""
+        ...
+
+    def export(self) -> AsyncIterator[bytes]:
+        """The whole log as JSON lines, in chunks."""
+        ...
+
+
+class Repository(Protocol):
+    """What the services may ask of the store: every backend implements all of it and
+    passes ``tests/store/contract``.
+
+    Tables are named by their record type (``TABLES``): ``await store.get(Client, id)``
+    is a ``Client | None``. Reads are async because a database backend goes to the
+    database for them; the embedded store answers from memory.
+    """
+
+    @property
+    def audit(self) -> AuditStore: ...
+
+    @property
+    def is_open(self) -> bool:
+        """Whether the store is open for reads and commits (``/readyz``)."""
+        ...
+
+    async def open(self) -> None: ...
+
+    async def close(self) -> None: ...
+
+    def policy(self) -> Policy | None:
+        """The practice's one policy record, or ``None`` before ``tlh init``.
+
+        Synchronous: every backend keeps this one small record in memory and refreshes
+        it on every commit of it (a shared backend: on any server's commit of it).
+        """
+        ...
+
+    async def get(self, kind: type[S], id: str) -> S | None:
+        """The record of type ``kind`` with ``id``, or ``None``."""
+        ...
+
+    async def all(self, kind: type[S]) -> list[S]:
         """Every record of a table (small tables; use the range query for appointments)."""
         ...
 
-    def find(self, table: str, field: str, value: object) -> list[msgspec.Struct]:
+    async def find(self, kind: type[S], field: str, value: object) -> list[S]:
         """Records whose indexed ``field`` equals ``value`` (or, for a tuple field, holds
-        it; see ``INDEXED``)."""
+        it; see ``INDEXED``), by id."""
         ...
 
-    def appointments_between(
+    async def count(self, kind: type[S]) -> int: ...
+
+    async def appointments_between(
         self, start: datetime, end: datetime, clinician_id: str | None = None
     ) -> list[Appointment]:
         """Appointments overlapping UTC [start, end), optionally of one clinician, by start."""
         ...
 
-    def busy_between(
+    async def busy_between(
         self, start: datetime, end: datetime, clinician_id: str
     ) -> list[tuple[int, int]]:
         """``(start, end)`` epoch seconds of the clinician's calendar entries that hold
@@ -220,7 +298,10 @@ class Repository(Protocol):
         by start: what open slots subtract."""
         ...
 
-    def count(self, table: str) -> int: ...
+    async def verify_audit(self) -> VerifyResult:
+        """Check the audit log (its chain, its head, and that every stored change has its
+        entries): what ``tlh audit verify`` and ``GET /api/v1/audit/verify`` report."""
+        ...
 
     async def commit(self, ops: Sequence[Op], *, audit: Sequence[AuditNote]) -> None:
         """Apply ``ops`` and record ``audit`` durably and atomically (see ``check_audited``);
@@ -229,25 +310,26 @@ class Repository(Protocol):
 
     async def update(
         self,
-        table: str,
+        kind: type[S],
         id: str,
-        change: Callable[[msgspec.Struct | None], msgspec.Struct | None],
+        change: Callable[[S | None], S | None],
         *,
         audit: Sequence[AuditNote],
-    ) -> msgspec.Struct | None:
+    ) -> S | None:
         """Read-modify-write one record with no other ``update`` of it in between.
 
         ``change`` gets the record as stored (or ``None``) and returns the new one, or
         ``None``/the same object to write nothing (and audit nothing); the record as
-        stored after is returned. Reads see a commit only once it is durable, so two
-        read-then-commit sequences on one record could each miss the other's write;
-        updates of one record queue instead.
+        stored after is returned. Two read-then-commit sequences on one record could
+        each miss the other's write; updates of one record queue instead (across
+        servers too, for a shared backend).
         """
         ...
 
     def locked(self, *keys: str) -> AbstractAsyncContextManager[None]:
         """Hold ``keys`` until the block ends: no other holder of any of them runs
-        meanwhile, and reads inside see every commit of earlier holders.
+        meanwhile (on any server, for a shared backend), and reads inside see every
+        commit of earlier holders.
 
         For a check and the commit that depends on it (no double booking, unique external
         ids: keys like ``schedule:stf_1``), or a change of several records at once (each

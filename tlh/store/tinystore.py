@@ -40,19 +40,22 @@ from typing import Any, cast
 
 import msgspec
 
-from tlh.domain.models import Appointment
+from tlh.domain.models import Appointment, Policy
 from tlh.errors import InvalidInput, StoreError, os_error_reason
-from tlh.store import idset, migrations
+from tlh.store import auditverify, idset, migrations
 from tlh.store.atomic import corrupt
 from tlh.store.auditlog import AuditLog
-from tlh.store.auditverify import StoredChanges
+from tlh.store.auditverify import StoredChanges, VerifyResult
 from tlh.store.base import (
     INDEXED,
+    POLICY_ID,
+    TABLE_OF,
     TABLES,
     AuditNote,
     Delete,
     Op,
     Put,
+    S,
     check_audited,
     record_key,
 )
@@ -136,54 +139,65 @@ class TinyStore:
         self._ops_since_checkpoint = 0
         self._is_open = False
 
-    # -- reads (synchronous, from memory) ---------------------------------------------
+    # -- reads (from memory: async only to match the Repository protocol) ------------
 
-    def _table(self, table: str) -> dict[str, msgspec.Struct]:
+    def _table(self, kind: type[msgspec.Struct]) -> dict[str, msgspec.Struct]:
         try:
-            return self._tables[table]
+            return self._tables[TABLE_OF[kind]]
         except KeyError:
-            raise InvalidInput(f"unknown table {table!r}") from None
+            raise InvalidInput(f"no table holds {kind.__name__} records") from None
 
     @property
     def is_open(self) -> bool:
         """Whether the store is open for reads and commits (``/readyz``)."""
         return self._is_open
 
-    def get(self, table: str, id: str) -> msgspec.Struct | None:
-        """The record with ``id``, or ``None``."""
-        return self._table(table).get(id)
+    def policy(self) -> Policy | None:
+        """The practice's policy record, or ``None`` before ``tlh init``."""
+        return cast("Policy | None", self._tables["policy"].get(POLICY_ID))
 
-    def all(self, table: str) -> list[msgspec.Struct]:
+    async def get(self, kind: type[S], id: str) -> S | None:
+        """The record of type ``kind`` with ``id``, or ``None``."""
+        return cast("S | None", self._table(kind).get(id))
+
+    async def all(self, kind: type[S]) -> list[S]:
         """Every record of a table (a copy: safe to hold across awaits)."""
-        return list(self._table(table).values())
+        return cast("list[S]", list(self._table(kind).values()))
 
-    def count(self, table: str) -> int:
+    async def count(self, kind: type[S]) -> int:
         """How many records a table holds."""
-        return len(self._table(table))
+        return len(self._table(kind))
 
-    def find(self, table: str, field: str, value: object) -> list[msgspec.Struct]:
+    async def find(self, kind: type[S], field: str, value: object) -> list[S]:
         """Records whose indexed ``field`` equals ``value``."""
-        tab = self._table(table)
+        tab = self._table(kind)
+        table = TABLE_OF[kind]
         if field not in INDEXED.get(table, ()):
             raise InvalidInput(f"{table}.{field} is not indexed")
         if value is None:  # None is not indexed: scan (rare, small)
-            return [r for r in tab.values() if getattr(r, field) is None]
+            return cast("list[S]", [r for r in tab.values() if getattr(r, field) is None])
         ids = self._index[table][field].get(value, ())
-        return [tab[i] for i in sorted(ids)]
+        return cast("list[S]", [tab[i] for i in sorted(ids)])
 
-    def appointments_between(
+    async def appointments_between(
         self, start: datetime, end: datetime, clinician_id: str | None = None
     ) -> list[Appointment]:
         """Appointments overlapping [start, end), optionally of one clinician, by start."""
         tab = cast(dict[str, Appointment], self._tables[APPOINTMENTS])
         return self._calendar.between(tab, start, end, clinician_id)
 
-    def busy_between(
+    async def busy_between(
         self, start: datetime, end: datetime, clinician_id: str
     ) -> list[tuple[int, int]]:
         """Epoch-second spans of the clinician's entries holding time overlapping
         [start, end), by start (``tlh.store.busy``)."""
         return self._calendar.busy.between(start, end, clinician_id)
+
+    async def verify_audit(self) -> VerifyResult:
+        """Check the audit log's chain, its head and that every stored change has its
+        entries (``tlh.store.auditverify``); file reads in a thread."""
+        stored = await self.stored_changes()
+        return await asyncio.to_thread(auditverify.verify, self.data_dir, stored, self.audit.codec)
 
     # -- open / close -----------------------------------------------------------------
 
@@ -440,20 +454,20 @@ class TinyStore:
 
     async def update(
         self,
-        table: str,
+        kind: type[S],
         id: str,
-        change: Callable[[msgspec.Struct | None], msgspec.Struct | None],
+        change: Callable[[S | None], S | None],
         *,
         audit: Sequence[AuditNote],
-    ) -> msgspec.Struct | None:
+    ) -> S | None:
         """Read-modify-write one record with no other ``update`` of it in between (see
         ``Repository.update``)."""
-        async with self._holding([record_key(table, id)]):
-            current = self.get(table, id)
+        async with self._holding([record_key(kind, id)]):
+            current = cast("S | None", self._table(kind).get(id))
             new = change(current)
             if new is None or new is current:
                 return current
-            commit = asyncio.ensure_future(self.commit([Put(table, new)], audit=audit))
+            commit = asyncio.ensure_future(self.commit([Put(new)], audit=audit))
             try:
                 await asyncio.shield(commit)
             except asyncio.CancelledError:
@@ -533,21 +547,15 @@ class TinyStore:
         out: list[dict[str, Any]] = []
         for n, op in enumerate(ops):
             if isinstance(op, Put):
-                cls = TABLES.get(op.table)
-                if cls is None:
-                    raise InvalidInput(f"op {n}: unknown table {op.table!r}")
-                if type(op.record) is not cls:
-                    raise InvalidInput(
-                        f"op {n}: table {op.table} holds {cls.__name__}, "
-                        f"not {type(op.record).__name__}"
-                    )
+                if type(op.record) not in TABLE_OF:
+                    raise InvalidInput(f"op {n}: no table holds {type(op.record).__name__}")
                 record_id(op.table, op.record)
                 if isinstance(op.record, Appointment) and op.record.start.utcoffset() is None:
                     raise InvalidInput(f"op {n}: appointment {op.record.id} has a naive start")
                 out.append({"t": op.table, "put": op.record})
             elif isinstance(op, Delete):
-                if op.table not in TABLES:
-                    raise InvalidInput(f"op {n}: unknown table {op.table!r}")
+                if op.kind not in TABLE_OF:
+                    raise InvalidInput(f"op {n}: no table holds {op.kind.__name__} records")
                 out.append({"t": op.table, "del": op.id})
             else:
                 raise InvalidInput(f"op {n}: not a Put or Delete")

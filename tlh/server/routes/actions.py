@@ -40,7 +40,7 @@ async def _link(request: web.Request) -> ActionLink | web.Response:
         token: str | None = (await decode(request, Redeem, invalid=BadRequest)).token
     except BadRequest:
         token = None
-    link = find_action_link(ctx(request), token)
+    link = await find_action_link(ctx(request), token)
     if link is None:
         failures = request.app[FAILURES].actions
         return await refuse_redemption(

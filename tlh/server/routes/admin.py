@@ -2,10 +2,12 @@ from aiohttp import web
 
 from tlh.api.envelope import Items
 from tlh.api.media import SelfCallStart
+from tlh.errors import InvalidInput
 from tlh.server.http import ADMIN, actor, ctx, requires, respond
 from tlh.server.keys import ICE, SETTINGS, STORE
 from tlh.services import selfcall
 from tlh.store import backup
+from tlh.store.capabilities import DataDirStore
 
 routes = web.RouteTableDef()
 
@@ -13,7 +15,10 @@ routes = web.RouteTableDef()
 @routes.get("/api/v1/admin/backup")
 @requires(*ADMIN)
 async def backup_(request: web.Request) -> web.Response:
-    data = await backup.snapshot(request.app[STORE])
+    store = request.app[STORE]
+    if not isinstance(store, DataDirStore):
+        raise InvalidInput("this store is backed up with its database's own tools, not here")
+    data = await backup.snapshot(store)
     await ctx(request).audit.append(actor(request), "backup.create", "practice")
     return web.Response(
         body=data,

@@ -45,7 +45,7 @@ def _flag(request: web.Request, name: str, default: bool = False) -> bool:
 @requires(*ALL_STAFF)
 async def list_(request: web.Request) -> web.Response:
     q = request.query
-    found = appointments.list_appointments(
+    found = await appointments.list_appointments(
         ctx(request),
         actor(request),
         day=q.get("date"),
@@ -110,7 +110,7 @@ async def export(request: web.Request) -> web.Response:
 @requires(*ALL_STAFF)
 async def show(request: web.Request) -> web.Response:
     return respond(
-        appointments.get_appointment(ctx(request), actor(request), request.match_info["id"])
+        await appointments.get_appointment(ctx(request), actor(request), request.match_info["id"])
     )
 
 
@@ -151,7 +151,7 @@ async def cancel(request: web.Request) -> web.Response:
 @routes.get("/api/v1/appointments/{id}/eligibility")
 @requires(*ALL_STAFF)
 async def eligibility(request: web.Request) -> web.Response:
-    result = appointments.explain(
+    result = await appointments.explain(
         ctx(request),
         actor(request),
         request.match_info["id"],

@@ -1,4 +1,3 @@
-import asyncio
 from datetime import datetime
 
 import msgspec
@@ -8,8 +7,7 @@ from tlh.api.audit import AuditVerify
 from tlh.domain.timeutil import check_year
 from tlh.errors import InvalidInput
 from tlh.server.http import ADMIN, actor, ctx, items, requires, respond
-from tlh.server.keys import AUDIT, SETTINGS, STORE
-from tlh.store import auditlog
+from tlh.server.keys import AUDIT, STORE
 
 routes = web.RouteTableDef()
 
@@ -30,8 +28,7 @@ async def list_(request: web.Request) -> web.Response:
         limit = int(request.query.get("limit", "1000"))
     except ValueError:
         raise InvalidInput("limit must be a whole number") from None
-    log = request.app[AUDIT]
-    entries = await asyncio.to_thread(log.read, since, limit)
+    entries = await request.app[AUDIT].read(since, limit)
     await ctx(request).audit.append(actor(request), "audit.read", "audit")
     return items(entries)
 
@@ -40,16 +37,16 @@ async def list_(request: web.Request) -> web.Response:
 @requires(*ADMIN)
 async def export(request: web.Request) -> web.StreamResponse:
     await ctx(request).audit.append(actor(request), "audit.export", "audit")
-    path = request.app[AUDIT].export_path()
-    return web.FileResponse(path, headers={"Content-Type": "application/x-ndjson"})
+    response = web.StreamResponse(headers={"Content-Type": "application/x-ndjson"})
+    await response.prepare(request)
+    async for chunk in request.app[AUDIT].export():
+        await response.write(chunk)
+    await response.write_eof()
+    return response
 
 
 @routes.get("/api/v1/audit/verify")
 @requires(*ADMIN)
 async def verify(request: web.Request) -> web.Response:
-    store = request.app[STORE]
-    stored = await store.stored_changes()
-    result = await asyncio.to_thread(
-        auditlog.verify, request.app[SETTINGS].data_dir, stored, store.audit.codec
-    )
+    result = await request.app[STORE].verify_audit()
     return respond(msgspec.convert(result, AuditVerify, from_attributes=True))

@@ -10,7 +10,7 @@ routes = web.RouteTableDef()
 @routes.get("/api/v1/availability")
 @requires(*ALL_STAFF)
 async def list_(request: web.Request) -> web.Response:
-    return items(availability.list_blocks(ctx(request), request.query.get("clinician")))
+    return items(await availability.list_blocks(ctx(request), request.query.get("clinician")))
 
 
 @routes.post("/api/v1/availability")

@@ -62,7 +62,7 @@ async def make(request: web.Request) -> web.Response:
     appointment_id = (await decode(request, CallLinkRequest)).appointment_id
     who = actor(request)
     if appointment_id is not None:
-        own_appointment(ctx(request), who, appointment_id)  # a clinician's own only
+        await own_appointment(ctx(request), who, appointment_id)  # a clinician's own only
     return respond(call_link(request, who, appointment_id), 201)
 
 
@@ -81,7 +81,7 @@ async def redeem(request: web.Request) -> web.Response:
     staff_web = request.app[STAFF_WEB]
     grant = staff_web.redeem(await presented_token(request))
     # The token that asked for the link may have been revoked meanwhile.
-    staff = signed_in_staff(c, grant) if grant is not None else None
+    staff = await signed_in_staff(c, grant) if grant is not None else None
     if grant is None or staff is None:
         failures = request.app[FAILURES].staff_logins
         return await refuse_redemption(request, failures, "staff", "staff.web.login.failed")

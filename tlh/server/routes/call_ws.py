@@ -64,9 +64,9 @@ class StaffCall:
         self.current: str | None = None
         self._lock = asyncio.Lock()
 
-    def latest(self) -> SessionSegment | None:
+    async def latest(self) -> SessionSegment | None:
         """The staff member's most recently started open segment."""
-        live = sessions.open_segments_of(self.c, self.staff.id)
+        live = await sessions.open_segments_of(self.c, self.staff.id)
         return max(live, key=lambda s: s.started_at) if live else None
 
     async def enter(self, segment: SessionSegment | None, *, resumed: bool = False) -> None:
@@ -77,7 +77,7 @@ class StaffCall:
             if segment is not None and segment.id == self.current:
                 return
             await self._leave()
-            if segment is None or not sessions.may_join(self.c, self.who, segment):
+            if segment is None or not await sessions.may_join(self.c, self.who, segment):
                 await self.send(NO_SESSION)
                 return
             # Recorded first, so "admitted" means the attendance row exists.
@@ -108,7 +108,7 @@ class StaffCall:
                     session_id=segment.id,
                     peers=peers,
                     ice_servers=self.request.app[ICE].servers(
-                        self.staff.id, visit_end(self.c, segment.appointment_id)
+                        self.staff.id, await visit_end(self.c, segment.appointment_id)
                     ),
                 ),
             )
@@ -157,7 +157,7 @@ class StaffCall:
                     and self.current is None
                     and data.get("clinician_id") == self.staff.id
                 ):
-                    found = sessions.find_segment(self.c, str(data.get("session_id")))
+                    found = await sessions.find_segment(self.c, str(data.get("session_id")))
                     if found is not None:
                         await self.enter(found)
             except (TlhError, ConnectionError) as exc:
@@ -175,19 +175,19 @@ class StaffCall:
                 with contextlib.suppress(NotFound):
                     self.hub.relay(self.current, self.staff.id, frame.to, frame.data)
         elif isinstance(frame, Join):
-            await self.enter(sessions.find_segment(self.c, frame.session_id))
+            await self.enter(await sessions.find_segment(self.c, frame.session_id))
         elif isinstance(frame, Leave):
             await self.leave()
             await self.send(NO_SESSION)
 
 
-def _requested(request: web.Request) -> SessionSegment | None:
+async def _requested(request: web.Request) -> SessionSegment | None:
     """The segment named by ``?session=`` (checked before the upgrade), else ``None``."""
     session_id = request.query.get("session")
     if not session_id:
         return None
-    found = sessions.find_segment(ctx(request), session_id)
-    if found is None or not sessions.may_join(ctx(request), actor(request), found):
+    found = await sessions.find_segment(ctx(request), session_id)
+    if found is None or not await sessions.may_join(ctx(request), actor(request), found):
         raise NotFound("no open session with that id")
     return found
 
@@ -197,17 +197,17 @@ def _requested(request: web.Request) -> SessionSegment | None:
 async def call_ws(request: web.Request) -> web.WebSocketResponse:
     """The staff call socket (see the module docstring)."""
     check_origin(request, required=False)  # Bearer clients send none; browsers always do
-    staff = find_staff(ctx(request), actor(request).id)
-    first = _requested(request)
+    staff = await find_staff(ctx(request), actor(request).id)
+    first = await _requested(request)
     ws = await wsproto.open_call_socket(request)
     call = StaffCall(request, ws, staff)
-    request.app[STAFF_SOCKETS].add(ws, request, staff.id, request.get(STAFF_SESSION), CALLERS)
+    await request.app[STAFF_SOCKETS].add(ws, request, staff.id, request.get(STAFF_SESSION), CALLERS)
     sub = request.app[BUS].subscribe(maxsize=64)
     watcher = asyncio.create_task(call.watch(sub))
     staff_web, cookie = request.app[STAFF_WEB], request.get(STAFF_SESSION)
     guard = wsproto.FloodGuard()
     try:
-        segment = first or call.latest()
+        segment = first or await call.latest()
         resume = request.query.get("resume")
         await call.enter(segment, resumed=segment is not None and resume == segment.id)
         async for msg in ws:
@@ -218,7 +218,7 @@ async def call_ws(request: web.Request) -> web.WebSocketResponse:
                 if cookie is not None:
                     # Refreshes the session; idle, logged out or disabled closes the socket.
                     try:
-                        session_actor(ctx(request), staff_web, cookie, request.remote or "")
+                        await session_actor(ctx(request), staff_web, cookie, request.remote or "")
                     except Unauthenticated:
                         raise wsproto.FrameRejected("signed out") from None
                 with request.app[METRICS].signal("staff", frame):
@@ -235,6 +235,6 @@ async def call_ws(request: web.Request) -> web.WebSocketResponse:
             await call.leave()
         finally:  # even if leaving failed: a sign-out waiting on this socket moves on
             request.app[WEBSOCKETS].discard(ws)
-            request.app[STAFF_SOCKETS].discard(ws)
+            await request.app[STAFF_SOCKETS].discard(ws)
             wsproto.release(request)
     return ws

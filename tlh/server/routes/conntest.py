@@ -32,11 +32,11 @@ _MAX_OFFER_BYTES = 64 * 1024
 _MAX_RESULT_BYTES = 2048
 
 
-def _participant(request: web.Request) -> JoinLink:
+async def _participant(request: web.Request) -> JoinLink:
     """The page's join link, checked as the participant websocket checks it."""
     check_origin(request)
-    link = participant_link(request)
-    if not verified(request.app, link.id, request.cookies.get(COOKIE)):
+    link = await participant_link(request)
+    if not await verified(request.app, link.id, request.cookies.get(COOKIE)):
         raise Forbidden("please confirm who you are first")
     return link
 
@@ -55,7 +55,7 @@ async def _echo_answer(request: web.Request, owner: str, sdp: str) -> web.Respon
 @max_body(_MAX_OFFER_BYTES)
 async def offer(request: web.Request) -> web.Response:
     """Answer the page's offer with the echo peer (503 ``echo_busy`` when all are in use)."""
-    link = _participant(request)
+    link = await _participant(request)
     offered = await decode(request, ConnTestOffer, invalid=BadRequest)  # documented: 400
     return await _echo_answer(request, f"{link.id}/{offered.device_id}", offered.sdp)
 
@@ -65,7 +65,7 @@ async def offer(request: web.Request) -> web.Response:
 @max_body(_MAX_RESULT_BYTES)
 async def result(request: web.Request) -> web.Response:
     """The measured figures: the verdict and advice back, the result on the entry."""
-    link = _participant(request)
+    link = await _participant(request)
     measured = await decode(request, ConnTestResult, invalid=BadRequest)  # documented: 400
     device_id = measured.device_id
     figures = check_figures(measured.figures())

@@ -53,7 +53,9 @@ async def verbal(request: web.Request) -> web.Response:
 @requires(*ALL_STAFF)
 async def status(request: web.Request) -> web.Response:
     wanted = request.query.get("client")
-    return items(consent.status(ctx(request), actor(request), wanted, request.app[ROOMS].state))
+    return items(
+        await consent.status(ctx(request), actor(request), wanted, request.app[ROOMS].state)
+    )
 
 
 @routes.post("/api/v1/consents/revoke")

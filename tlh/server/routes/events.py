@@ -45,7 +45,9 @@ async def events(request: web.Request) -> web.WebSocketResponse:
     await ws.prepare(request)
     request.app[WEBSOCKETS].add(ws)
     staff_id = actor(request).id
-    request.app[STAFF_SOCKETS].add(ws, request, staff_id, request.get(STAFF_SESSION), ALL_STAFF)
+    await request.app[STAFF_SOCKETS].add(
+        ws, request, staff_id, request.get(STAFF_SESSION), ALL_STAFF
+    )
     # One dashboard per user: a new one (``?dashboard=1``) supersedes the previous one,
     # which is told so and closed; it stops receiving data at once.
     dashboard = request.query.get("dashboard") == "1"
@@ -96,7 +98,7 @@ async def events(request: web.Request) -> web.WebSocketResponse:
     finally:
         sub.close()
         request.app[WEBSOCKETS].discard(ws)
-        request.app[STAFF_SOCKETS].discard(ws)
+        await request.app[STAFF_SOCKETS].discard(ws)
         if dashboard and request.app[DASHBOARDS].get(staff_id) is ws:
             del request.app[DASHBOARDS][staff_id]
         sender.cancel()

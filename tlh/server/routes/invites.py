@@ -82,7 +82,7 @@ async def website(request: web.Request) -> web.Response:
 @routes.get("/api/v1/appointments/{id}/links")
 @requires(*ALL_STAFF)
 async def list_links(request: web.Request) -> web.Response:
-    return items(links.list_links(ctx(request), actor(request), request.match_info["id"]))
+    return items(await links.list_links(ctx(request), actor(request), request.match_info["id"]))
 
 
 @routes.post("/api/v1/links/{id}/revoke")

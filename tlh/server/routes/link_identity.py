@@ -24,38 +24,38 @@ routes = web.RouteTableDef()
 _MAX_BODY = 1024
 
 
-def verified(app: web.Application, link_id: str, session: str | None) -> bool:
+async def verified(app: web.Application, link_id: str, session: str | None) -> bool:
     """For the participant websocket: may this link session enter the waiting room?
 
     False until the identity check passed, when the policy asks for one.
     """
-    return identity.verified(app[CTX], app[IDENTITY], link_id, session)
+    return await identity.verified(app[CTX], app[IDENTITY], link_id, session)
 
 
 @routes.get("/api/v1/link/state")
 @public
 async def state(request: web.Request) -> web.Response:
     """What the page shows next, and what it needs for the call (ICE servers)."""
-    link, session = cookie_link(request)
+    link, session = await cookie_link(request)
     c = ctx(request)
     policy = c.policy()
-    mode = identity.mode(c, link)
-    passed = identity.passed(c, request.app[IDENTITY], link, session)
-    verdict = redeemable(c, link, c.clock())
-    appt = appointment_of(c, link)
+    mode = await identity.mode(c, link)
+    passed = await identity.passed(c, request.app[IDENTITY], link, session)
+    verdict = await redeemable(c, link, c.clock())
+    appt = await appointment_of(c, link)
     answer = LinkState(
-        next=next_step(request, link, verified=passed),
+        next=await next_step(request, link, verified=passed),
         identity=mode,
         participant=link.participant,
         practice_name=policy.practice_name,
-        clinician_name=clinician_name(c, link),
+        clinician_name=await clinician_name(c, link),
         ice_servers=request.app[ICE].servers(link.id, appt.end if appt is not None else None),
         starts_at=appt.start if appt is not None else None,
         ends_at=appt.end if appt is not None else None,
         opens_at=verdict.opens_at if verdict.state is RedeemState.EARLY else None,
         contact_phone=policy.contact_phone,
         contact_email=policy.contact_email,
-        ask_location=locations.required(c, link),
+        ask_location=await locations.required(c, link),
     )
     return respond(answer)
 
@@ -66,7 +66,7 @@ async def state(request: web.Request) -> web.Response:
 async def answer(request: web.Request) -> web.Response:
     """Check a date of birth or a code; 204 when it matches."""
     check_origin(request)
-    link, session = cookie_link(request)
+    link, session = await cookie_link(request)
     given = await decode(request, IdentityAnswer, invalid=BadRequest)  # tested: 400
     await identity.check(
         ctx(request), request.app[IDENTITY], link, session, given, request.remote or ""
@@ -80,7 +80,7 @@ async def answer(request: web.Request) -> web.Response:
 async def send_code(request: web.Request) -> web.Response:
     """Send a fresh one-time code to the address on file for the link's holder."""
     check_origin(request)
-    link, _ = cookie_link(request)
+    link, _ = await cookie_link(request)
     channel = (await decode(request, CodeRequest, invalid=BadRequest)).channel  # tested: 400
     await identity.send_code(
         ctx(request), request.app[IDENTITY], link, channel, request.remote or ""

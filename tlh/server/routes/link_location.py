@@ -26,11 +26,11 @@ routes = web.RouteTableDef()
 _MAX_BODY = 2048
 
 
-def _holder(request: web.Request) -> tuple[JoinLink, Actor]:
+async def _holder(request: web.Request) -> tuple[JoinLink, Actor]:
     """The live join link behind the cookie and its holder as the actor, once past the
     identity check (401 without a live link, 403 before the check)."""
-    link = participant_link(request)
-    if not verified(request.app, link.id, request.cookies.get(COOKIE)):
+    link = await participant_link(request)
+    if not await verified(request.app, link.id, request.cookies.get(COOKIE)):
         raise Forbidden("please confirm who you are first")
     return link, Actor(kind="client_link", id=link.id, source=request.remote or "")
 
@@ -40,11 +40,11 @@ def _holder(request: web.Request) -> tuple[JoinLink, Actor]:
 async def shown(request: web.Request) -> web.Response:
     """The last location this person gave (empty when none), and whether this visit
     still needs one."""
-    link, who = _holder(request)
+    link, who = await _holder(request)
     c = ctx(request)
     last = await locations.last_given(c, who, link)
     answer = LocationShown(
-        required=locations.required(c, link),
+        required=await locations.required(c, link),
         place=last.place if last is not None else "",
         phone=last.phone if last is not None else "",
     )
@@ -59,7 +59,7 @@ async def shown(request: web.Request) -> web.Response:
 async def give(request: web.Request) -> web.Response:
     """Record where the person is now and a phone number to reach them (204)."""
     check_origin(request)
-    link, who = _holder(request)
+    link, who = await _holder(request)
     given = await decode(request, LocationGiven)
     await locations.give(ctx(request), who, link, given.place, given.phone)
     return web.Response(status=204)

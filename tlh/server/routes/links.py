@@ -128,17 +128,17 @@ async def redeem(request: web.Request) -> web.Response:
     check_origin(request)
     c = ctx(request)
     peer = request.remote or ""
-    link = find_by_token(c, await presented_token(request))
+    link = await find_by_token(c, await presented_token(request))
     now = c.clock()
-    verdict = redeemable(c, link, now) if link is not None else None
+    verdict = await redeemable(c, link, now) if link is not None else None
     if link is None or verdict is None or verdict.state is RedeemState.INVALID:
         policy = c.policy()
-        why = invalid_reason(link, appointment_of(c, link), now, policy) if link else None
+        why = invalid_reason(link, await appointment_of(c, link), now, policy) if link else None
         failures = request.app[FAILURES].links
         return await refuse_redemption(
             request, failures, "client_link", "link.redeem.failed", invalid_link(policy, why)
         )
-    if portal_first(c, link, signed_in(request)):
+    if portal_first(c, link, await signed_in(request)):
         # The practice requires portal sign-in first: no link session; the page goes to
         # /p, which joins this appointment once its holder has signed in (issue 13).
         return respond(portal_answer(c, link, verdict))
@@ -147,21 +147,21 @@ async def redeem(request: web.Request) -> web.Response:
     c.events.publish(
         "link.redeemed",
         {"link_id": link.id, "appointment_id": link.appointment_id, "client_id": link.client_id},
-        audiences.link(c, link),
+        await audiences.link(c, link),
     )
     policy = c.policy()
-    appt = appointment_of(c, link)
+    appt = await appointment_of(c, link)
     local = appt.start.astimezone(zone(policy.timezone)) if appt is not None else None
     answer = LinkRedeemed(
         purpose=link.purpose,
         state=verdict.state,
         practice_name=policy.practice_name,
         timezone=policy.timezone,
-        next=next_step(request, link),
+        next=await next_step(request, link),
         opens_at=verdict.opens_at,
         starts_at=appt.start if appt is not None else None,
         starts_local=local.strftime("%A %d %B, %H:%M") if local is not None else None,
-        language=client_language(c, link.client_id),
+        language=await client_language(c, link.client_id),
     )
     response = respond(answer)
     response.set_cookie(
@@ -189,42 +189,42 @@ def portal_answer(c: Context, link: JoinLink, verdict: Redeemable) -> LinkRedeem
     )
 
 
-def next_step(request: web.Request, link: JoinLink, *, verified: bool = False) -> NextStep:
+async def next_step(request: web.Request, link: JoinLink, *, verified: bool = False) -> NextStep:
     """Where the page goes next: the identity check, consent, or the waiting room.
 
     ``verified``: the session passed the identity check (a new one at redemption has not).
     """
     c = ctx(request)
-    if not verified and identity.mode(c, link) is not IdentityCheck.OFF:
+    if not verified and await identity.mode(c, link) is not IdentityCheck.OFF:
         return "identity"
     needs_consent = (
         link.client_id is not None
         and c.policy().consent_required
-        and consent.state_of(c, link.client_id) is not ConsentState.VALID
+        and await consent.state_of(c, link.client_id) is not ConsentState.VALID
     )
     if link.purpose is LinkPurpose.CONSENT or needs_consent:
         return "consent"
     return "waiting"
 
 
-def cookie_link(request: web.Request) -> tuple[JoinLink, str]:
+async def cookie_link(request: web.Request) -> tuple[JoinLink, str]:
     """The live link behind the request's link cookie, and the cookie's session id
     (401 when there is none: no cookie, an ended session, a link no longer valid)."""
     c = ctx(request)
     session = request.cookies.get(COOKIE) or ""
-    link_id = request.app[LINK_SESSIONS].link_id(session)
+    link_id = await request.app[LINK_SESSIONS].link_id(session)
     try:
-        link = get_link(c, link_id) if link_id else None
+        link = await get_link(c, link_id) if link_id else None
     except NotFound:
         link = None
-    if link is None or redeemable(c, link, c.clock()).state is RedeemState.INVALID:
+    if link is None or (await redeemable(c, link, c.clock())).state is RedeemState.INVALID:
         raise Unauthenticated("your link has expired; please open it again from your message")
     return link, session
 
 
-def _session_link(request: web.Request) -> JoinLink:
+async def _session_link(request: web.Request) -> JoinLink:
     """The live link behind the cookie, if it leads to a client's consent form."""
-    link, _ = cookie_link(request)
+    link, _ = await cookie_link(request)
     if link.client_id is None or link.participant is ParticipantKind.GUEST:
         raise Forbidden("this link does not lead to a consent form")
     return link
@@ -234,12 +234,12 @@ def _session_link(request: web.Request) -> JoinLink:
 @public
 async def consent_form(request: web.Request) -> web.Response:
     """The consent form (markdown; the page renders it as text) and its version."""
-    link = _session_link(request)
+    link = await _session_link(request)
     c = ctx(request)
     outreach, _ = outreach_of(c)
-    done = consent.signed_through(c, link)
+    done = await consent.signed_through(c, link)
     assert link.client_id is not None
-    state = done.decision.value if done else consent.state_of(c, link.client_id).value
+    state = done.decision.value if done else (await consent.state_of(c, link.client_id)).value
     await c.audit.append(
         Actor(kind="client_link", id=link.id, source=request.remote or ""),
         "consent.form.read",
@@ -261,7 +261,7 @@ async def consent_form(request: web.Request) -> web.Response:
 async def consent_submit(request: web.Request) -> web.Response:
     """Accept (typed name + drawn signature) or decline the current form."""
     check_origin(request)
-    link = _session_link(request)
+    link = await _session_link(request)
     c = ctx(request)
     peer = request.remote or ""
     record = await consent.sign(

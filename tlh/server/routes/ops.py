@@ -37,5 +37,6 @@ async def metrics(request: web.Request) -> web.Response:
             raise limits.refusal(peer)
         limits.fail(peer)
         raise Unauthenticated("the metrics token is missing or wrong")
+    await found.refresh()
     body = generate_latest(found.registry)
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})

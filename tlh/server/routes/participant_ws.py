@@ -42,9 +42,9 @@ LOCATION_REQUIRED_CODE = 4428
 LOCATION_REQUIRED = "location_required"
 
 
-def participant_link(request: web.Request) -> JoinLink:
+async def participant_link(request: web.Request) -> JoinLink:
     """The live join link behind the cookie: 401 without one, 403 for a consent link."""
-    link, _ = cookie_link(request)
+    link, _ = await cookie_link(request)
     if link.purpose is LinkPurpose.CONSENT:
         raise Forbidden("this link is for the consent form only")
     return link
@@ -54,9 +54,9 @@ def participant_link(request: web.Request) -> JoinLink:
 @public
 async def participant_ws(request: web.Request) -> web.WebSocketResponse:
     """One page's socket into the waiting room and, once admitted, the call."""
-    link = participant_link(request)
+    link = await participant_link(request)
     check_origin(request)
-    if not verified(request.app, link.id, request.cookies.get(COOKIE)):
+    if not await verified(request.app, link.id, request.cookies.get(COOKIE)):
         raise Forbidden("please confirm who you are first")
     rooms = request.app[ROOMS]
     ws = await wsproto.open_call_socket(request)
@@ -101,11 +101,11 @@ async def _handle(
         if conn.entry_id is not None and rooms.state.get(conn.entry_id) is not None:
             return  # already here: hello again changes nothing
         c = ctx(request)
-        link = get_link(c, link.id)  # as stored now: revoked since the upgrade counts
-        verdict = redeemable(c, link, c.clock())
+        link = await get_link(c, link.id)  # as stored now: revoked since the upgrade counts
+        verdict = await redeemable(c, link, c.clock())
         if verdict.state is RedeemState.INVALID:
             raise wsproto.FrameRejected("link no longer valid")
-        if locations.required(c, link) and not rooms.state.of_link(link.id):
+        if await locations.required(c, link) and not rooms.state.of_link(link.id):
             # The page skipped the step (or the policy was turned on meanwhile): it
             # asks where the person is, then says hello again. Someone already waiting
             # or in the call on this link (a socket back after a blip) keeps their place.
@@ -117,7 +117,7 @@ async def _handle(
             display_name=frame.display_name or "",
             opens_at=verdict.opens_at,
             resume=frame.resume,
-            location=locations.for_link(c, link),
+            location=await locations.for_link(c, link),
         )
         return
     entry_id = conn.entry_id

@@ -40,19 +40,19 @@ CODE_SENT = CodeRequested(
 )
 
 
-def portal_principal(request: web.Request) -> Principal:
+async def portal_principal(request: web.Request) -> Principal:
     """Who is signed in to the portal with this request's cookie, and the client ids they
     may act for (``principal.client_ids``; ``principal.require(id)`` is 404 for any other
     client); ``Unauthenticated`` (401) when nobody is. Routes that change anything also
     call ``check_origin(request)``."""
     sessions = request.app[PORTAL_SESSIONS]
-    return sessions.principal(ctx(request), request.cookies.get(COOKIE), request.remote or "")
+    return await sessions.principal(ctx(request), request.cookies.get(COOKIE), request.remote or "")
 
 
-def signed_in(request: web.Request) -> Principal | None:
+async def signed_in(request: web.Request) -> Principal | None:
     """``portal_principal`` for a page that may or may not be signed in (``None``)."""
     try:
-        return portal_principal(request)
+        return await portal_principal(request)
     except Unauthenticated:
         return None
 
@@ -115,7 +115,7 @@ async def start_session(request: web.Request, person: Person) -> web.Response:
     peer = request.remote or ""
     who = Actor(kind=person.kind, id=person.ids[0], source=peer)
     session = await request.app[PORTAL_SESSIONS].open(c, person, who)
-    principal = request.app[PORTAL_SESSIONS].principal(c, session, peer)
+    principal = await request.app[PORTAL_SESSIONS].principal(c, session, peer)
     response = respond(await portal_me(c, principal))
     response.set_cookie(
         COOKIE,
@@ -133,7 +133,7 @@ async def start_session(request: web.Request, person: Person) -> web.Response:
 @public
 async def me(request: web.Request) -> web.Response:
     """Who is signed in (401 when nobody is)."""
-    return respond(await portal_me(ctx(request), portal_principal(request)))
+    return respond(await portal_me(ctx(request), await portal_principal(request)))
 
 
 @routes.post("/api/v1/portal/sign-out")
@@ -143,7 +143,7 @@ async def sign_out(request: web.Request) -> web.Response:
     """End this session, or with ``everywhere`` every portal session of this person."""
     check_origin(request)
     given = await decode(request, SignOut)
-    principal = portal_principal(request)
+    principal = await portal_principal(request)
     await request.app[PORTAL_SESSIONS].sign_out(
         ctx(request), principal, everywhere=given.everywhere
     )
@@ -156,7 +156,7 @@ async def sign_out(request: web.Request) -> web.Response:
 @public
 async def appointments(request: web.Request) -> web.Response:
     """The upcoming appointments of the clients the signed-in person acts for."""
-    principal = portal_principal(request)
+    principal = await portal_principal(request)
     return items(await portal_visits.upcoming(ctx(request), principal))
 
 
@@ -167,6 +167,6 @@ async def join(request: web.Request) -> web.Response:
     """A fresh join link for this person and appointment; the page opens ``/j#TOKEN``."""
     check_origin(request)
     given = await decode(request, PortalJoin)
-    principal = portal_principal(request)
+    principal = await portal_principal(request)
     token = await portal_visits.join(ctx(request), principal, given.appointment_id)
     return respond(PortalJoinLink(token=token), 201)

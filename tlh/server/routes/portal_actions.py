@@ -23,8 +23,8 @@ routes = web.RouteTableDef()
 _BODY = 256
 
 
-def _answer(request: web.Request, principal: Principal, appt: Appointment) -> web.Response:
-    return respond(portal_visits.view(ctx(request), principal, appt))
+async def _answer(request: web.Request, principal: Principal, appt: Appointment) -> web.Response:
+    return respond(await portal_visits.view(ctx(request), principal, appt))
 
 
 @routes.post("/api/v1/portal/appointments/{id}/confirm")
@@ -33,9 +33,9 @@ def _answer(request: web.Request, principal: Principal, appt: Appointment) -> we
 async def confirm(request: web.Request) -> web.Response:
     """Confirm an appointment of a client they act for: 200 ``PortalAppointment``."""
     check_origin(request)
-    principal = portal_principal(request)
+    principal = await portal_principal(request)
     appt = await portal_actions.confirm(ctx(request), principal, request.match_info["id"])
-    return _answer(request, principal, appt)
+    return await _answer(request, principal, appt)
 
 
 @routes.post("/api/v1/portal/appointments/{id}/cancel")
@@ -45,6 +45,6 @@ async def cancel(request: web.Request) -> web.Response:
     """Cancel an appointment of a client they act for (late inside ``late_cancel_hours``):
     200 ``PortalAppointment``."""
     check_origin(request)
-    principal = portal_principal(request)
+    principal = await portal_principal(request)
     appt = await portal_actions.cancel(ctx(request), principal, request.match_info["id"])
-    return _answer(request, principal, appt)
+    return await _answer(request, principal, appt)

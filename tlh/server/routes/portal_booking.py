@@ -21,7 +21,7 @@ _BODY = 1024
 @public
 async def options(request: web.Request) -> web.Response:
     """Whether clients may book, and whom each of theirs may book."""
-    principal = portal_principal(request)
+    principal = await portal_principal(request)
     return respond(await portal_booking.options(ctx(request), principal))
 
 
@@ -29,9 +29,9 @@ async def options(request: web.Request) -> web.Response:
 @public
 async def slots(request: web.Request) -> web.Response:
     """Open slots of one of a client's clinicians on the days asked for."""
-    principal = portal_principal(request)
+    principal = await portal_principal(request)
     query = request.query
-    found = portal_booking.open_slots(
+    found = await portal_booking.open_slots(
         ctx(request),
         principal,
         client_id=query.get("client", ""),
@@ -49,10 +49,10 @@ async def slots(request: web.Request) -> web.Response:
 async def book(request: web.Request) -> web.Response:
     """Book an open slot: 201 the new appointment as the portal lists it."""
     check_origin(request)
-    principal = portal_principal(request)
+    principal = await portal_principal(request)
     given = await decode(request, PortalBook)
     appt = await portal_booking.book(ctx(request), principal, given)
-    return respond(portal_visits.view(ctx(request), principal, appt), 201)
+    return respond(await portal_visits.view(ctx(request), principal, appt), 201)
 
 
 @routes.post("/api/v1/portal/appointments/{id}/reschedule")
@@ -61,7 +61,7 @@ async def book(request: web.Request) -> web.Response:
 async def reschedule(request: web.Request) -> web.Response:
     """Ask staff to move an appointment to an open slot: 201 the pending request."""
     check_origin(request)
-    principal = portal_principal(request)
+    principal = await portal_principal(request)
     given = await decode(request, PortalMove)
     asked = await portal_booking.request_move(
         ctx(request), principal, request.match_info["id"], given.start

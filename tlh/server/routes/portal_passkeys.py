@@ -49,8 +49,8 @@ def relying_party(request: web.Request) -> RelyingParty:
 async def options_to_add(request: web.Request) -> web.Response:
     """Registration options for the signed-in person (WebAuthn JSON)."""
     check_origin(request)
-    principal = portal_principal(request)
-    found = request.app[PORTAL_PASSKEYS].options_to_add(
+    principal = await portal_principal(request)
+    found = await request.app[PORTAL_PASSKEYS].options_to_add(
         ctx(request), principal, relying_party(request)
     )
     return web.Response(text=found, content_type="application/json")
@@ -62,7 +62,7 @@ async def options_to_add(request: web.Request) -> web.Response:
 async def add(request: web.Request) -> web.Response:
     """Store the passkey the browser made from those options."""
     check_origin(request)
-    principal = portal_principal(request)
+    principal = await portal_principal(request)
     given = await decode(request, PasskeyAdd, invalid=BadRequest)
     record = await request.app[PORTAL_PASSKEYS].add(
         ctx(request), principal, given.credential, relying_party(request)
@@ -74,8 +74,8 @@ async def add(request: web.Request) -> web.Response:
 @public
 async def list_(request: web.Request) -> web.Response:
     """The signed-in person's passkeys (when added, when last used)."""
-    principal = portal_principal(request)
-    found = request.app[PORTAL_PASSKEYS].mine(ctx(request), principal.person)
+    principal = await portal_principal(request)
+    found = await request.app[PORTAL_PASSKEYS].mine(ctx(request), principal.person)
     return items([view(r) for r in found])
 
 
@@ -84,7 +84,7 @@ async def list_(request: web.Request) -> web.Response:
 async def remove(request: web.Request) -> web.Response:
     """Remove one of the signed-in person's passkeys."""
     check_origin(request)
-    principal = portal_principal(request)
+    principal = await portal_principal(request)
     await request.app[PORTAL_PASSKEYS].remove(ctx(request), principal, request.match_info["id"])
     return web.Response(status=204)
 

@@ -20,7 +20,7 @@ async def healthz(request: web.Request) -> web.Response:
 @routes.get("/api/v1/me")
 @requires(*ALL_STAFF)
 async def me(request: web.Request) -> web.Response:
-    return respond(find_staff(ctx(request), actor(request).id))
+    return respond(await find_staff(ctx(request), actor(request).id))
 
 
 @routes.patch("/api/v1/me")

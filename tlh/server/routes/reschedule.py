@@ -13,7 +13,7 @@ routes = web.RouteTableDef()
 @requires(*ALL_STAFF)
 async def list_(request: web.Request) -> web.Response:
     state = request.query.get("state", "pending")
-    found = reschedule.list_requests(
+    found = await reschedule.list_requests(
         ctx(request), actor(request), None if state == "all" else state
     )
     return items(found)

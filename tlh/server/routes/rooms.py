@@ -33,10 +33,10 @@ routes = web.RouteTableDef()
 ADMITTERS = (Role.ADMIN, Role.CLINICIAN)
 
 
-def _clinician(c: Context, who: Actor, ref: str | None) -> str:
+async def _clinician(c: Context, who: Actor, ref: str | None) -> str:
     """The room meant: the named clinician, else the caller's own."""
     if ref:
-        return find_staff(c, ref).id
+        return (await find_staff(c, ref)).id
     if who.is_clinician:
         return who.id
     raise BadRequest("name the clinician (id or email)")
@@ -75,7 +75,7 @@ async def admit_all(request: web.Request) -> web.Response:
     c, who = ctx(request), actor(request)
     choice = await decode(request, RoomChoice)
     rooms = request.app[ROOMS]
-    done = await rooms.staff.admit_all(who, _clinician(c, who, choice.clinician))
+    done = await rooms.staff.admit_all(who, await _clinician(c, who, choice.clinician))
     return respond(AdmittedAll(admitted=await room_views.entry_views(c, who, rooms.state, done)))
 
 
@@ -107,7 +107,7 @@ async def message(request: web.Request) -> web.Response:
 async def message_all(request: web.Request) -> web.Response:
     c, who = ctx(request), actor(request)
     message = await decode(request, RoomMessage)
-    room = _clinician(c, who, message.clinician)
+    room = await _clinician(c, who, message.clinician)
     sent = await request.app[ROOMS].staff.message_all(who, room, message.text)
     return respond(SentCount(sent=sent))
 
@@ -125,7 +125,7 @@ async def transfer(request: web.Request) -> web.Response:
 async def next_(request: web.Request) -> web.Response:
     c, who = ctx(request), actor(request)
     choice = await decode(request, RoomChoice)
-    entry = await request.app[ROOMS].staff.next(who, _clinician(c, who, choice.clinician))
+    entry = await request.app[ROOMS].staff.next(who, await _clinician(c, who, choice.clinician))
     return await _one(request, entry)
 
 

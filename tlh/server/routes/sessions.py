@@ -28,7 +28,7 @@ async def start(request: web.Request) -> web.Response:
     if wanted.room:
         if wanted.appointment_id is not None:
             raise BadRequest("give either appointment_id or room, not both")
-        clinician_id = find_staff(c, wanted.clinician).id if wanted.clinician else None
+        clinician_id = (await find_staff(c, wanted.clinician)).id if wanted.clinician else None
         segment = await sessions.start(c, who, None, clinician_id=clinician_id)
     elif wanted.appointment_id:
         segment = await sessions.start(c, who, wanted.appointment_id)
@@ -55,5 +55,7 @@ async def end(request: web.Request) -> web.Response:
 async def list_(request: web.Request) -> web.Response:
     """Segments started on a local day (default today), optionally of one clinician."""
     q = request.query
-    found = sessions.list_segments(ctx(request), actor(request), q.get("date"), q.get("clinician"))
+    found = await sessions.list_segments(
+        ctx(request), actor(request), q.get("date"), q.get("clinician")
+    )
     return items(found)

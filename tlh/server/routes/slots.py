@@ -20,7 +20,7 @@ def _clinicians(request: web.Request) -> list[str]:
 @routes.get("/api/v1/slots")
 @requires(*ALL_STAFF)
 async def list_(request: web.Request) -> web.Response:
-    found = slots.list_slots(
+    found = await slots.list_slots(
         ctx(request),
         actor(request),
         clinician=_clinicians(request),
@@ -36,7 +36,7 @@ async def list_(request: web.Request) -> web.Response:
 async def book(request: web.Request) -> web.Response:
     given = await decode(request, SlotBooking)
     context = ctx(request)
-    clinician = find_staff(context, given.clinician)
+    clinician = await find_staff(context, given.clinician)
     made = await self_booking.book_slot(
         context, actor(request), given.client_id, clinician.id, given.start, given.modality
     )

@@ -19,7 +19,7 @@ async def _end_signed_out(request: web.Request) -> None:
 @routes.get("/api/v1/staff")
 @requires(*ALL_STAFF)
 async def list_(request: web.Request) -> web.Response:
-    return items(staff.list_staff(ctx(request)))
+    return items(await staff.list_staff(ctx(request)))
 
 
 @routes.post("/api/v1/staff")
@@ -33,7 +33,7 @@ async def add(request: web.Request) -> web.Response:
 @routes.get("/api/v1/staff/{ref}")
 @requires(*ALL_STAFF)
 async def show(request: web.Request) -> web.Response:
-    return respond(staff.find_staff(ctx(request), request.match_info["ref"]))
+    return respond(await staff.find_staff(ctx(request), request.match_info["ref"]))
 
 
 @routes.patch("/api/v1/staff/{ref}")

@@ -1,0 +1,35 @@
+"""What only some backends can do, checked by capability rather than by class.
+
+A store kept in one data dir (the embedded store) is backed up by copying its files; a
+database backend is backed up with the database's own tools.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Protocol, runtime_checkable
+
+import msgspec
+
+from tlh.store.base import AuditStore
+from tlh.store.layout import Manifest
+from tlh.store.seal import Codec
+
+
+@runtime_checkable
+class DataDirStore(Protocol):
+    """A store whose whole state is one data dir: ``tlh.store.backup`` snapshots it."""
+
+    data_dir: Path
+    codec: Codec | None
+
+    @property
+    def audit(self) -> AuditStore: ...
+
+    def export_files(self) -> dict[str, tuple[str, dict[str, msgspec.Struct]]]:
+        """Every table file's content (``db/...`` path -> table, records)."""
+        ...
+
+    def manifest(self) -> Manifest:
+        """A manifest of what ``export_files`` gives now."""
+        ...
