@@ -54,6 +54,7 @@ class PgServer:
         self.socket_dir = self.root / "run"
         self._user: pwd.struct_passwd | None = None
         self._count = 0
+        self._options = ""
 
     # -- lifecycle --------------------------------------------------------------------
 
@@ -94,7 +95,7 @@ class PgServer:
         )
         if done.returncode != 0:
             raise RuntimeError(f"initdb failed: {done.stderr.strip()[-800:]}")
-        options = " ".join(
+        self._options = " ".join(
             [
                 f"-p {self.port}",
                 "-c listen_addresses=127.0.0.1",
@@ -113,7 +114,7 @@ class PgServer:
             "-D",
             str(self.data),
             "-o",
-            options,
+            self._options,
             "-l",
             str(self.root / "server.log"),
             "-w",
@@ -135,11 +136,14 @@ class PgServer:
         self._run(pg_bin("pg_ctl"), "-D", str(self.data), "-m", "immediate", "-w", "stop")
 
     def restart(self) -> None:
-        """Start the server again after ``kill()`` (same port, same data)."""
+        """Start the server again after ``kill()`` (same port, same data: the same
+        options as ``start``, which ``pg_ctl start`` does not remember)."""
         done = self._run(
             pg_bin("pg_ctl"),
             "-D",
             str(self.data),
+            "-o",
+            self._options,
             "-l",
             str(self.root / "server.log"),
             "-w",

@@ -34,6 +34,11 @@ Conn = psycopg.AsyncConnection[Any]
 #: Seconds to wait for the server when opening, and for a pooled connection after.
 CONNECT_TIMEOUT_S: Final = 5
 WAIT_S: Final = 10.0
+#: Seconds a pool keeps retrying (with a growing delay) to replace a lost connection
+#: before it gives up on that attempt; the next read that finds the pool empty starts a
+#: new one at once. Short, so that after an outage the pool tries again every few
+#: seconds instead of backing off to minutes.
+RECONNECT_S: Final = 5.0
 
 
 def describe(url: str) -> str:
@@ -55,6 +60,13 @@ def _reason(exc: BaseException, secret: str | None) -> str:
     if secret:
         text = text.replace(secret, "***")
     return text[:200]
+
+
+async def configure(conn: Conn) -> None:
+    """Ask for durable commits on every connection: a server configured with
+    ``synchronous_commit = off`` would otherwise acknowledge a commit (and its audit
+    entries) that a crash of the database then loses."""
+    await conn.execute("SET synchronous_commit = on")
 
 
 class Database:
@@ -89,6 +101,7 @@ class Database:
             ) from None
         try:
             async with conn:
+                await configure(conn)
                 await migrate(conn)
         except psycopg.Error as exc:
             raise self.failed(exc, "migrate the database") from None
@@ -99,8 +112,9 @@ class Database:
             max_size=self.pool_size,
             open=False,
             timeout=self.wait_s,
-            reconnect_timeout=60.0,
+            reconnect_timeout=RECONNECT_S,
             name="tlh-work",
+            configure=configure,
         )
         locks: psycopg_pool.AsyncConnectionPool[Conn] = psycopg_pool.AsyncConnectionPool(
             self.url,
@@ -109,7 +123,7 @@ class Database:
             max_size=self.pool_size,
             open=False,
             timeout=self.wait_s,
-            reconnect_timeout=60.0,
+            reconnect_timeout=RECONNECT_S,
             name="tlh-locks",
         )
         try:
