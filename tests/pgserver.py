@@ -45,9 +45,11 @@ def _version(path: str) -> int:
 
 
 class PgServer:
-    """One PostgreSQL cluster in a temp dir; ``start()``, then ``stop()``."""
+    """One PostgreSQL cluster in a temp dir; ``start()``, then ``stop()``. ``durable``:
+    fsync on, as a practice runs it (benches comparing with the embedded store's fsyncs)."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, durable: bool = False) -> None:
+        self.durable = durable
         self.port = free_port()
         self.root = Path(tempfile.mkdtemp(prefix="tlh-pg-"))
         self.data = self.root / "data"
@@ -102,9 +104,11 @@ class PgServer:
                 f"-c unix_socket_directories={self.socket_dir}",
                 # A test cluster: durability is the store's job to ask for, not this
                 # cluster's to prove, and fsync per commit would slow every test.
-                "-c fsync=off",
-                "-c synchronous_commit=off",
-                "-c full_page_writes=off",
+                *(
+                    ()
+                    if self.durable
+                    else ("-c fsync=off", "-c synchronous_commit=off", "-c full_page_writes=off")
+                ),
                 "-c max_connections=200",
                 "-c shared_buffers=64MB",
             ]
@@ -194,9 +198,9 @@ class PgServer:
 
 
 @contextlib.contextmanager
-def running() -> Iterator[PgServer]:
-    """A started cluster, stopped and removed after."""
-    server = PgServer()
+def running(*, durable: bool = False) -> Iterator[PgServer]:
+    """A started cluster, stopped and removed after (``durable``: see ``PgServer``)."""
+    server = PgServer(durable=durable)
     try:
         server.start()
         yield server

@@ -39,6 +39,7 @@ from tlh.store.auditentry import (
 from tlh.store.audithead import Head, signature_problem, signed
 from tlh.store.auditverify import MAX_PROBLEMS, Problem, VerifyResult
 from tlh.store.base import AuditNote
+from tlh.store.pg.bulk import insert
 from tlh.store.pg.db import Conn, Database
 from tlh.store.seal import PLAIN, Codec
 
@@ -48,6 +49,7 @@ Part = tuple[str, ActorRef, str, str, str]
 _COLUMNS: Final = (
     "seq, at, actor_kind, actor_id, actor_role, source, action, target, prev, hash, commit_seq"
 )
+_TYPES: Final = ("int8", *("text",) * 9, "int8")
 #: Bytes per chunk of an export.
 EXPORT_CHUNK: Final = 1 << 16
 
@@ -101,24 +103,15 @@ class PgAudit:
             raise StoreError("the database's audit head is missing; run `tlh audit verify`")
         seq, prev, commits = int(row[0]), str(row[1]), int(row[2])
         number = commits + 1 if commit else None
-        columns: list[list[Any]] = [[] for _ in range(11)]
+        rows: list[tuple[Any, ...]] = []
         for at, ref, source, action, target in parts:
             seq += 1
             h = entry_hash(EntryBody(seq, at, ref, source, action, target, prev, number))
-            for column, value in zip(
-                columns,
-                (seq, at, ref.kind, ref.id, ref.role, source, action, target, prev, h, number),
-                strict=True,
-            ):
-                column.append(value)
-            prev = h
-        if parts:
-            await conn.execute(
-                f"INSERT INTO tlh_audit ({_COLUMNS}) SELECT * FROM unnest("
-                "%s::bigint[], %s::text[], %s::text[], %s::text[], %s::text[], %s::text[],"
-                " %s::text[], %s::text[], %s::text[], %s::text[], %s::bigint[])",
-                columns,
+            rows.append(
+                (seq, at, ref.kind, ref.id, ref.role, source, action, target, prev, h, number)
             )
+            prev = h
+        await insert(conn, "tlh_audit", _COLUMNS.split(", "), _TYPES, rows)
         await self._move_head(conn, Head(seq, prev), commits + 1 if commit else commits)
 
     async def _move_head(self, conn: Conn, head: Head, commits: int) -> None:

@@ -61,8 +61,7 @@ MIGRATIONS: Final[dict[int, tuple[str, ...]]] = {
             end_s bigint NOT NULL,
             PRIMARY KEY (id, clinician_id)
         )""",
-        "CREATE INDEX tlh_calendar_clinician ON tlh_calendar USING gist (clinician_id, span)",
-        "CREATE INDEX tlh_calendar_span ON tlh_calendar USING gist (span)",
+        "CREATE INDEX tlh_calendar_span ON tlh_calendar USING gist (span, clinician_id)",
         """CREATE TABLE tlh_audit (
             seq bigint PRIMARY KEY,
             at text NOT NULL,
@@ -77,8 +76,6 @@ MIGRATIONS: Final[dict[int, tuple[str, ...]]] = {
             commit_seq bigint
         )""",
         "CREATE INDEX tlh_audit_at ON tlh_audit (at)",
-        "CREATE INDEX tlh_audit_commit ON tlh_audit (commit_seq) WHERE commit_seq IS NOT NULL",
-        "CREATE INDEX tlh_audit_target ON tlh_audit (target) WHERE commit_seq IS NOT NULL",
         """CREATE TABLE tlh_audit_head (
             one boolean PRIMARY KEY DEFAULT true CHECK (one),
             seq bigint NOT NULL,

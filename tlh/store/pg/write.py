@@ -12,11 +12,12 @@ replaces the index rows this one wrote instead of leaving them beside its own.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 import msgspec
+from psycopg.types.range import Range
 
 from tlh.domain.models import Appointment
+from tlh.store.pg.bulk import insert, upsert_records
 from tlh.store.pg.db import Conn
 from tlh.store.pg.records import (
     Change,
@@ -57,23 +58,18 @@ async def write(
     """Write ``changes`` (sorted, one per key: ``changes_of``) in ``conn``'s transaction."""
     kinds = [table for table, _, _ in changes]
     ids = [rid for _, rid, _ in changes]
-    await conn.execute(
-        "INSERT INTO tlh_records (kind, id, doc) "
-        "SELECT * FROM unnest(%s::text[], %s::text[], %s::bytea[]) "
-        "ON CONFLICT (kind, id) DO UPDATE SET doc = excluded.doc",
-        (kinds, ids, list(docs)),
-    )
+    await upsert_records(conn, kinds, ids, docs)
     gone = [
         (table, rid) for (table, rid, _), rec in zip(changes, records, strict=True) if rec is None
     ]
     if gone:
         await conn.execute(
-            "DELETE FROM tlh_records r USING unnest(%s::text[], %s::text[]) AS d(kind, id) "
+            "DELETE FROM tlh_records r USING unnest(%b::text[], %b::text[]) AS d(kind, id) "
             "WHERE r.kind = d.kind AND r.id = d.id",
             ([k for k, _ in gone], [i for _, i in gone]),
         )
     await conn.execute(
-        "DELETE FROM tlh_index x USING unnest(%s::text[], %s::text[]) AS d(kind, id) "
+        "DELETE FROM tlh_index x USING unnest(%b::text[], %b::text[]) AS d(kind, id) "
         "WHERE x.kind = d.kind AND x.id = d.id",
         (kinds, ids),
     )
@@ -81,34 +77,23 @@ async def write(
     for (table, rid, _), rec in zip(changes, records, strict=True):
         if rec is not None:
             rows += index.rows(table, rid, rec)
-    if rows:
-        await conn.execute(
-            "INSERT INTO tlh_index (kind, field, value, id) "
-            "SELECT * FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[])",
-            _columns(rows, 4),
-        )
+    await insert(conn, "tlh_index", ("kind", "field", "value", "id"), ("text",) * 4, rows)
     apts = [rid for table, rid, _ in changes if table == "appointments"]
     if apts:
         await _write_calendar(conn, apts, [r for r in records if isinstance(r, Appointment)])
 
 
 async def _write_calendar(conn: Conn, ids: list[str], appointments: list[Appointment]) -> None:
-    await conn.execute("DELETE FROM tlh_calendar WHERE id = ANY(%s::text[])", (ids,))
+    await conn.execute("DELETE FROM tlh_calendar WHERE id = ANY(%b::text[])", (ids,))
     rows = [
-        (r.id, r.clinician_id, r.lower, r.upper, r.bounds, r.holds_time, r.start_s, r.end_s)
+        (r.id, r.clinician_id, Range(r.lower, r.upper, r.bounds), r.holds_time, r.start_s, r.end_s)
         for apt in appointments
         for r in calendar_rows(apt)
     ]
-    if rows:
-        await conn.execute(
-            "INSERT INTO tlh_calendar (id, clinician_id, span, holds_time, start_s, end_s) "
-            "SELECT id, c, tstzrange(lo, hi, b), h, s, e FROM unnest("
-            "%s::text[], %s::text[], %s::timestamptz[], %s::timestamptz[], %s::text[],"
-            " %s::boolean[], %s::bigint[], %s::bigint[]) AS x(id, c, lo, hi, b, h, s, e)",
-            _columns(rows, 8),
-        )
-
-
-def _columns(rows: Sequence[Sequence[Any]], width: int) -> list[list[Any]]:
-    """Rows as columns (one array parameter each)."""
-    return [[row[n] for row in rows] for n in range(width)]
+    await insert(
+        conn,
+        "tlh_calendar",
+        ("id", "clinician_id", "span", "holds_time", "start_s", "end_s"),
+        ("text", "text", "tstzrange", "bool", "int8", "int8"),
+        rows,
+    )
