@@ -190,3 +190,19 @@ async def test_migrations_run_once_and_refuse_a_newer_schema(
     pg_cluster.sql("UPDATE tlh_meta SET value = '99' WHERE key = 'schema_version'", db)
     with pytest.raises(StoreError, match="schema version 99, newer than this tlh"):
         await PgStore(pg_url).open()
+
+
+async def test_a_policy_commit_notifies_the_other_servers(pg_url: str, pg: PgStore) -> None:
+    """What a second server's listener (``tlh.store.pg.notify``) hears, to call
+    ``policy_changed``: ``NOTIFY tlh_policy``, sent when the commit is."""
+    import psycopg
+
+    from tlh.domain.models import Policy
+    from tlh.store.pg.store import POLICY_CHANNEL
+
+    async with await psycopg.AsyncConnection.connect(pg_url, autocommit=True) as listener:
+        await listener.execute(f"LISTEN {POLICY_CHANNEL}")
+        await seed(pg, [Put(Policy(practice_name="Harbour"))])
+        async with asyncio.timeout(10):
+            heard = [n.channel async for n in listener.notifies(stop_after=1)]
+    assert heard == [POLICY_CHANNEL]
