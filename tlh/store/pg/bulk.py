@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Final
 
+import psycopg
+
 from tlh.store.pg.db import Conn
 
 #: From this many rows on, ``COPY``.
@@ -52,8 +54,13 @@ async def insert(
 
 async def upsert_records(
     conn: Conn, kinds: Sequence[str], ids: Sequence[str], docs: Sequence[bytes]
-) -> None:
-    """Insert or replace ``tlh_records`` rows, locking them in the order given."""
+) -> bool:
+    """Insert or replace ``tlh_records`` rows, locking them in the order given; whether
+    every row was new (then no index or calendar row of theirs can exist).
+
+    Many rows are first tried as new (an import): one ``COPY`` straight into the table,
+    in a savepoint; a key that exists (or that a concurrent commit inserts meanwhile)
+    fails it, and they go through the staging table's upsert instead."""
     upsert = " ON CONFLICT (kind, id) DO UPDATE SET doc = excluded.doc"
     if len(ids) < COPY_MIN:
         await conn.execute(
@@ -61,7 +68,19 @@ async def upsert_records(
             "SELECT * FROM unnest(%b::text[], %b::text[], %b::bytea[])" + upsert,
             (list(kinds), list(ids), list(docs)),
         )
-        return
+        return False
+    try:
+        async with conn.transaction():
+            await insert(
+                conn,
+                "tlh_records",
+                ("kind", "id", "doc"),
+                ("text", "text", "bytea"),
+                list(zip(kinds, ids, docs, strict=True)),
+            )
+        return True
+    except psycopg.errors.UniqueViolation:
+        pass
     await conn.execute(STAGE)
     rows = [(n, k, i, d) for n, (k, i, d) in enumerate(zip(kinds, ids, docs, strict=True))]
     await insert(
@@ -71,3 +90,4 @@ async def upsert_records(
         "INSERT INTO tlh_records (kind, id, doc) SELECT kind, id, doc FROM tlh_stage ORDER BY n"
         + upsert
     )
+    return False

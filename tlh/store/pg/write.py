@@ -58,7 +58,7 @@ async def write(
     """Write ``changes`` (sorted, one per key: ``changes_of``) in ``conn``'s transaction."""
     kinds = [table for table, _, _ in changes]
     ids = [rid for _, rid, _ in changes]
-    await upsert_records(conn, kinds, ids, docs)
+    all_new = await upsert_records(conn, kinds, ids, docs)
     gone = [
         (table, rid) for (table, rid, _), rec in zip(changes, records, strict=True) if rec is None
     ]
@@ -68,11 +68,12 @@ async def write(
             "WHERE r.kind = d.kind AND r.id = d.id",
             ([k for k, _ in gone], [i for _, i in gone]),
         )
-    await conn.execute(
-        "DELETE FROM tlh_index x USING unnest(%b::text[], %b::text[]) AS d(kind, id) "
-        "WHERE x.kind = d.kind AND x.id = d.id",
-        (kinds, ids),
-    )
+    if not all_new:
+        await conn.execute(
+            "DELETE FROM tlh_index x USING unnest(%b::text[], %b::text[]) AS d(kind, id) "
+            "WHERE x.kind = d.kind AND x.id = d.id",
+            (kinds, ids),
+        )
     rows: list[IndexRow] = []
     for (table, rid, _), rec in zip(changes, records, strict=True):
         if rec is not None:
@@ -80,11 +81,16 @@ async def write(
     await insert(conn, "tlh_index", ("kind", "field", "value", "id"), ("text",) * 4, rows)
     apts = [rid for table, rid, _ in changes if table == "appointments"]
     if apts:
-        await _write_calendar(conn, apts, [r for r in records if isinstance(r, Appointment)])
+        await _write_calendar(
+            conn, apts, [r for r in records if isinstance(r, Appointment)], all_new=all_new
+        )
 
 
-async def _write_calendar(conn: Conn, ids: list[str], appointments: list[Appointment]) -> None:
-    await conn.execute("DELETE FROM tlh_calendar WHERE id = ANY(%b::text[])", (ids,))
+async def _write_calendar(
+    conn: Conn, ids: list[str], appointments: list[Appointment], *, all_new: bool
+) -> None:
+    if not all_new:
+        await conn.execute("DELETE FROM tlh_calendar WHERE id = ANY(%b::text[])", (ids,))
     rows = [
         (r.id, r.clinician_id, Range(r.lower, r.upper, r.bounds), r.holds_time, r.start_s, r.end_s)
         for apt in appointments
