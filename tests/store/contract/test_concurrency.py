@@ -117,3 +117,19 @@ async def test_locked_on_a_record_key_holds_off_its_update(stores: list[Store]) 
     # The update read the record after the holder's commit, not before.
     assert final is not None
     assert final.clinician_ids == ("stf_0", "stf_1")
+
+
+async def test_a_holder_that_gave_up_waiting_leaves_no_lock_behind(stores: list[Store]) -> None:
+    """A request that times out while queued for a key (on another server) must neither
+    hold it later nor spoil the connection it waited on."""
+    holder, other = stores[0], stores[-1]
+    async with holder.locked("schedule:stf_1"):
+        with pytest.raises(TimeoutError):
+            async with asyncio.timeout(0.3), other.locked("schedule:stf_1"):
+                pass
+    async with asyncio.timeout(10):
+        for _ in range(3):
+            async with other.locked("schedule:stf_1"):
+                pass
+            async with holder.locked("schedule:stf_1"):
+                pass
