@@ -10,8 +10,10 @@ step that fails leaves the database as it was.
 - ``tlh_index(kind, field, value, id)``: one row per indexed value (``INDEXED``);
   personal values as keyed digests.
 - ``tlh_calendar(id, clinician_id, span, holds_time, start_s, end_s)``: one row per
-  clinician of each appointment, GiST-indexed on (clinician, span) and on span
-  (``btree_gist``, a trusted contrib extension: a database owner may create it).
+  clinician of each appointment, in one GiST index on (span, clinician_id) that serves
+  both the day view (span alone) and one clinician's range (``btree_gist``, a trusted
+  contrib extension: a database owner may create it). One index, not one per query:
+  GiST inserts are what a bulk import pays most for.
 - ``tlh_audit``: the hash-chained audit entries (``tlh.store.auditentry``), numbered by
   ``seq`` without gaps; ``tlh_audit_head`` (one row) the chain's end, the number of the
   last commit and, under a data key, the head's MAC (``tlh.store.audithead``).
