@@ -45,16 +45,18 @@ def _version(path: str) -> int:
 
 
 class PgServer:
-    """One PostgreSQL cluster in a temp dir; ``start()``, then ``stop()``."""
+    """One PostgreSQL cluster in a temp dir; ``start()``, then ``stop()``. ``durable``:
+    fsync on, as a practice runs it (benches comparing with the embedded store's fsyncs)."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, durable: bool = False) -> None:
+        self.durable = durable
         self.port = free_port()
         self.root = Path(tempfile.mkdtemp(prefix="tlh-pg-"))
         self.data = self.root / "data"
         self.socket_dir = self.root / "run"
         self._user: pwd.struct_passwd | None = None
-        self._options = ""
         self._count = 0
+        self._options = ""
 
     # -- lifecycle --------------------------------------------------------------------
 
@@ -95,16 +97,18 @@ class PgServer:
         )
         if done.returncode != 0:
             raise RuntimeError(f"initdb failed: {done.stderr.strip()[-800:]}")
-        self._options = options = " ".join(
+        self._options = " ".join(
             [
                 f"-p {self.port}",
                 "-c listen_addresses=127.0.0.1",
                 f"-c unix_socket_directories={self.socket_dir}",
                 # A test cluster: durability is the store's job to ask for, not this
                 # cluster's to prove, and fsync per commit would slow every test.
-                "-c fsync=off",
-                "-c synchronous_commit=off",
-                "-c full_page_writes=off",
+                *(
+                    ()
+                    if self.durable
+                    else ("-c fsync=off", "-c synchronous_commit=off", "-c full_page_writes=off")
+                ),
                 "-c max_connections=200",
                 "-c shared_buffers=64MB",
             ]
@@ -114,7 +118,7 @@ class PgServer:
             "-D",
             str(self.data),
             "-o",
-            options,
+            self._options,
             "-l",
             str(self.root / "server.log"),
             "-w",
@@ -136,8 +140,8 @@ class PgServer:
         self._run(pg_bin("pg_ctl"), "-D", str(self.data), "-m", "immediate", "-w", "stop")
 
     def restart(self) -> None:
-        """Start the server again after ``kill()`` (same port, same data)."""
-        # The same options as at the start: without them it would come back on 5432.
+        """Start the server again after ``kill()`` (same port, same data: the same
+        options as ``start``, which ``pg_ctl start`` does not remember)."""
         done = self._run(
             pg_bin("pg_ctl"),
             "-D",
@@ -194,9 +198,9 @@ class PgServer:
 
 
 @contextlib.contextmanager
-def running() -> Iterator[PgServer]:
-    """A started cluster, stopped and removed after."""
-    server = PgServer()
+def running(*, durable: bool = False) -> Iterator[PgServer]:
+    """A started cluster, stopped and removed after (``durable``: see ``PgServer``)."""
+    server = PgServer(durable=durable)
     try:
         server.start()
         yield server
