@@ -1,0 +1,126 @@
+"""Debian's HAProxy in front of several ``tlh serve``, as a practice runs them.
+
+The configuration is the one the README's "More than one server" gives (health checks on
+``/readyz``, websockets kept open, the client's address passed on), written to a temp
+dir with free loopback ports; HAProxy runs in the foreground (``-db``) and is stopped
+after, never as the system service.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+from tests.serving import free_port
+
+HINT = "the tests need Debian's HAProxy: apt-get install haproxy (make test does)"
+
+
+def haproxy_config(port: int, backends: Sequence[tuple[str, int]]) -> str:
+    """The front end on ``port`` and one server line per ``(name, port)``."""
+    servers = "\n".join(f"  server {name} 127.0.0.1:{p} check" for name, p in backends)
+    return f"""\
+global
+  # Below the soft file limit of a test runner (HAProxy needs two per connection).
+  maxconn 4000
+
+defaults
+  mode http
+  timeout connect 2s
+  # A keep-alive client may idle 75 s (tlh serve's own keep-alive); a websocket, hours.
+  timeout client 80s
+  timeout server 80s
+  timeout tunnel 8h
+  timeout http-keep-alive 75s
+  option forwardfor
+
+frontend tlh
+  bind 127.0.0.1:{port}
+  default_backend servers
+
+backend servers
+  # Websockets stay on the server they were opened on; new ones go where fewest are.
+  balance leastconn
+  # A request whose connection a dead server refused goes to another one (it never
+  # reached the dead one, so a POST is safe to send again).
+  retries 3
+  option redispatch 1
+  retry-on conn-failure
+  option httpchk GET /readyz
+  http-check expect status 200
+  # A server that stops answering is out within a second; its open sockets are cut so
+  # their pages reconnect (through here, to a server that is up) at once.
+  default-server inter 300ms fall 2 rise 2 on-marked-down shutdown-sessions
+{servers}
+"""
+
+
+class Balancer:
+    """One HAProxy; ``url`` is where clients, pages and the CLI go."""
+
+    def __init__(self, backends: Sequence[tuple[str, int]]) -> None:
+        binary = shutil.which("haproxy") or "/usr/sbin/haproxy"
+        if not Path(binary).exists():
+            raise RuntimeError(f"haproxy not found; {HINT}")
+        self.binary = binary
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.root = Path(tempfile.mkdtemp(prefix="tlh-haproxy-"))
+        self.config = self.root / "haproxy.cfg"
+        self.config.write_text(haproxy_config(self.port, backends))
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self, timeout_s: float = 10.0) -> None:
+        checked = subprocess.run(
+            [self.binary, "-c", "-q", "-f", str(self.config)],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        )
+        if checked.returncode != 0:
+            raise RuntimeError(f"haproxy refused its config: {checked.stderr.strip()}")
+        log = (self.root / "haproxy.log").open("wb")
+        self.proc = subprocess.Popen(
+            [self.binary, "-db", "-f", str(self.config)], stdout=log, stderr=log
+        )
+        deadline = time.monotonic() + timeout_s
+        while True:
+            if self.proc.poll() is not None:
+                said = (self.root / "haproxy.log").read_text(errors="replace")
+                raise RuntimeError(f"haproxy exited with {self.proc.returncode}: {said[-800:]}")
+            with (
+                contextlib.suppress(OSError),
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.5),
+            ):
+                return
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"haproxy did not listen on {self.port} in {timeout_s} s")
+            time.sleep(0.05)  # polling a port that is not open yet, bounded by the deadline
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def balancing(backends: Sequence[tuple[str, int]]) -> Iterator[Balancer]:
+    """HAProxy over ``backends`` until the block ends."""
+    balancer = Balancer(backends)
+    try:
+        balancer.start()
+        yield balancer
+    finally:
+        balancer.stop()
