@@ -308,6 +308,17 @@ def serve(
         ),
     ] = None,
     key_file: KeyFileOpt = None,
+    store: Annotated[
+        str | None,
+        typer.Option(
+            "--store",
+            envvar="TLH_STORE",
+            show_envvar=True,
+            help="A postgresql:// URL: keep the practice in PostgreSQL, shared by several"
+            " servers (default: the embedded store in the data dir). Put a password in"
+            " ~/.pgpass, not the URL.",
+        ),
+    ] = None,
 ) -> None:
     """Run the server on a data dir until Ctrl-C or SIGTERM (which drains: see README); an
     encrypted one with its key file or TLH_PASSPHRASE."""
@@ -326,6 +337,7 @@ def serve(
             insecure=insecure or None,
             log_format=log_format.value if log_format is not None else None,
             keys=key_source(key_file),
+            store_url=_store_url(store),
         )
 
         def ready(url: str) -> None:
@@ -334,6 +346,19 @@ def serve(
                 out.flush()
 
         run_server(settings, on_ready=ready)
+
+
+def _store_url(given: str | None) -> str | None:
+    """``--store`` checked (``InvalidInput`` names the option, never the URL)."""
+    if given is None:
+        return None
+    from tlh.errors import InvalidInput
+    from tlh.server.settings import check_store_url
+
+    try:
+        return check_store_url(given)
+    except ValueError as exc:
+        raise InvalidInput(str(exc)) from None
 
 
 def demo(
