@@ -12,7 +12,7 @@ import pytest
 
 from tests.server.conftest import make_practice
 from tests.server.rooms_helpers import guest
-from tlh.server.keys import OUTBOX_WORKER
+from tlh.server.keys import BACKGROUND
 
 from .running import tlh
 
@@ -85,7 +85,7 @@ async def test_readyz_names_what_is_not_ready(tmp_path: Path, aiohttp_client: An
     ready = await practice.client.get("/readyz")
     assert ready.status == 200
     assert await ready.json() == {"ok": True, "store": True, "outbox": True}
-    await practice.client.app[OUTBOX_WORKER].close()  # the sender stopped: not ready
+    await practice.client.app[BACKGROUND].worker.close()  # the sender stopped: not ready
     stopped = await practice.client.get("/readyz")
     assert stopped.status == 503
     assert await stopped.json() == {"ok": False, "store": True, "outbox": False}

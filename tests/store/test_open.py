@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
+from tests.pgserver import PgServer
 from tests.seeding import seed
+from tests.serving import free_port
 from tests.store.conftest import client
 from tlh.domain.models import Client, Policy
 from tlh.errors import StoreError
@@ -37,11 +41,42 @@ async def test_a_data_dir_opens_the_embedded_store_behind_the_protocol(data_dir:
     assert not store.is_open
 
 
-@pytest.mark.parametrize("url", ["postgresql://tlh@db/tlh", "postgres://db/tlh"])
-def test_a_database_url_is_refused_until_its_backend_exists(url: str) -> None:
-    assert is_database_url(url)
-    with pytest.raises(StoreError, match="postgresql support is not implemented yet"):
-        store_at(url)
+async def test_a_database_url_opens_the_postgresql_store(pg_url: str) -> None:
+    assert is_database_url(pg_url)
+    store = store_at(pg_url)
+    await store.open()
+    try:
+        assert await store.count(Client) == 0
+        assert (await store.verify_audit()).ok
+    finally:
+        await store.close()
+
+
+async def test_an_unreachable_database_is_one_clear_line(pg_cluster: PgServer) -> None:
+    url = f"postgresql://tlh:s3cret-pw@127.0.0.1:{free_port()}/nothing"
+    with pytest.raises(StoreError) as caught:
+        await store_at(url).open()
+    said = caught.value.message
+    assert "cannot reach the database" in said
+    assert "\n" not in said
+    assert "s3cret-pw" not in said
+
+
+def test_without_psycopg_a_database_url_says_what_to_install() -> None:
+    """An install without the ``postgresql`` extra gets the pip line, not a traceback."""
+    code = (
+        "import sys; sys.modules['psycopg'] = None\n"
+        "from tlh.errors import StoreError\n"
+        "from tlh.store.open import store_at\n"
+        "try:\n"
+        "    store_at('postgresql://tlh@db/tlh')\n"
+        "except StoreError as exc:\n"
+        "    print(exc.message)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == (
+        "a postgresql:// store needs psycopg: pip install 'tlh[postgresql]'"
+    )
 
 
 def test_a_path_is_never_a_database_url(tmp_path: Path) -> None:

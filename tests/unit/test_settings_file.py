@@ -24,6 +24,7 @@ from tlh.server.settings import (
     ServerFile,
     ServerTable,
     Settings,
+    StoreTable,
     TurnTable,
     load_settings,
 )
@@ -44,6 +45,7 @@ TABLES: dict[str, type[msgspec.Struct]] = {
     "hooks": HooksTable,
     "turn": TurnTable,
     "metrics": MetricsTable,
+    "store": StoreTable,
     "messaging": MessagingConfig,
     "smtp": SmtpConfig,
     "twilio": TwilioConfig,
@@ -66,7 +68,8 @@ def _blocks(text: str) -> dict[str, str]:
 def test_the_example_documents_every_key_of_every_table() -> None:
     blocks = _blocks(EXAMPLE.read_text())
     files = (ServerFile, MessagingFile)
-    assert set(TABLES) == {name for file in files for name in file.__struct_fields__}
+    tables = {f.encode_name for file in files for f in msgspec.structs.fields(file)}
+    assert set(TABLES) == tables
     assert set(blocks) - {""} == set(TABLES)
     for name, struct in TABLES.items():
         keys = set(struct.__struct_fields__)
@@ -97,6 +100,7 @@ def test_data_dir_file_is_read_and_flags_win(tmp_path: Path) -> None:
         ("[hooks]\ncommand = ['ok', 2]\n", "[hooks] command[1] must be a string"),
         ("[turn]\nurls = ['stun:x:3478']\n", "[turn] urls: 'stun:x:3478' is not a turn:"),
         ("[turn]\nsecret = ''\n", "[turn] secret is empty"),
+        ("[store]\nurl = 'mysql://db/tlh'\n", "[store] url must be a postgresql:// URL"),
         ("[turn]\nsecret = 'a'\nsecret_file = 'b'\n", "[turn] takes secret or secret_file"),
         ("[turn]\nsecret_file = '/nonexistent/turn'\n", "[turn] secret_file /nonexistent/turn"),
         ("[turn]\nttl_s = 5\n", "[turn] ttl_s must be 60 to 43200 seconds"),

@@ -36,8 +36,9 @@ def listen_address(url: str) -> tuple[str, int] | None:
     return ("127.0.0.1" if host == "localhost" else host), port
 
 
-def server_toml(url: str, public_url: str) -> str:
-    """The text of a new data dir's ``tlh.toml``."""
+def server_toml(url: str, public_url: str, store_url: str | None = None) -> str:
+    """The text of a new data dir's ``tlh.toml`` (``store_url``: the practice is in that
+    database, not the data dir)."""
     lines = [
         "# tlh.toml: this practice's server settings, written by `tlh init`.",
         "# `tlh serve --data-dir DIR` reads it from DIR; flags given to `tlh serve` win.",
@@ -64,4 +65,12 @@ def server_toml(url: str, public_url: str) -> str:
         'sms = "file"',
         "",
     ]
+    if store_url is not None:
+        lines += [
+            "[store]",
+            "# The practice's records are in this PostgreSQL database (shared by every",
+            "# server of the practice); a password belongs in ~/.pgpass, not here.",
+            f"url = {json.dumps(store_url)}",
+            "",
+        ]
     return "\n".join(lines)

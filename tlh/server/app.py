@@ -14,12 +14,14 @@ from aiohttp import WSCloseCode, web
 from tlh.domain.messages import Message, MessageStatus
 from tlh.domain.models import RelayMode
 from tlh.domain.rooms import EntryState
+from tlh.errors import StoreError
 from tlh.media.echo import EchoPeers
 from tlh.media.relaycall import RelayCall
 from tlh.messaging.transports import build_transports
 from tlh.net import is_loopback, parse_networks
 from tlh.services import sessions
 from tlh.services.callhub import CallHub
+from tlh.services.channel import Channel
 from tlh.services.events import EventBus
 from tlh.services.hooks import HookRunner
 from tlh.services.ice_plan import IcePlan
@@ -33,14 +35,17 @@ from tlh.services.portal_passkeys import PortalPasskeys
 from tlh.services.portal_sessions import PortalSessions
 from tlh.services.portal_signin import PortalCodes
 from tlh.services.reminder_clock import ReminderClock
+from tlh.services.shared_events import SharedEventBus
 from tlh.services.staff_web import StaffWeb
 from tlh.services.waiting import Rooms
 from tlh.store.open import store_at
 
 from . import middleware
+from .background import Background
 from .forwarded import add_hsts, forwarded_middleware, plain_http
 from .keys import (
     AUDIT,
+    BACKGROUND,
     BUS,
     CALL_HUB,
     CTX,
@@ -52,7 +57,6 @@ from .keys import (
     IDLE_SESSIONS,
     LINK_SESSIONS,
     METRICS,
-    OUTBOX_WORKER,
     OUTREACH,
     PORTAL_CODES,
     PORTAL_LIMITS,
@@ -78,10 +82,11 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
     """Open the store (taking the data dir's lock) with its audit log, then start the
     outbox worker and the reminder clock; stop them before closing the store."""
     settings = app[SETTINGS]
-    store = store_at(settings.data_dir, keys=settings.keys)
+    store = store_at(settings.store_url or settings.data_dir, keys=settings.keys)
     await store.open()
     audit = store.audit
-    bus = EventBus()
+    channel = await _channel(settings.store_url)
+    bus = EventBus() if channel is None else SharedEventBus(channel)
     app[STORE], app[AUDIT], app[BUS] = store, audit, bus
     ctx = OutreachContext(
         store=store, audit=audit, events=bus, outreach=app[OUTREACH], own_url=own_url(settings)
@@ -89,9 +94,15 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
     app[CTX] = ctx
     app[LINK_SESSIONS] = LinkSessions(ctx)
     await app[STAFF_WEB].attach(store)  # call pages signed in before a restart stay signed in
-    worker = OutboxWorker(ctx, build_transports(settings.messaging, settings.data_dir))
     clock = ReminderClock(ctx, reminder_renderer(ctx))
-    app[OUTBOX_WORKER], app[REMINDER_CLOCK] = worker, clock
+    background = Background(
+        lambda: OutboxWorker(ctx, build_transports(settings.messaging, settings.data_dir)),
+        clock,
+        bus,
+        store_url=settings.store_url,
+        on_policy_changed=getattr(store, "policy_changed", None),
+    )
+    app[BACKGROUND], app[REMINDER_CLOCK] = background, clock
     # Relayed segments get the server's relay call (aiortc: see _preload_media).
     relay = partial(
         RelayCall, ice_servers=settings.ice_servers, loopback=is_loopback(settings.host)
@@ -126,8 +137,7 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
     )
     preload: asyncio.Task[None] | None = None
     try:
-        await worker.start()
-        await clock.start()
+        await background.start()
         await hooks.start()
         await app[ROOMS].restore()  # the pages of a restart find their entries again
         app[STAFF_SOCKETS].on_presence = app[ROOMS].staff.connected
@@ -147,12 +157,28 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
         await app[PORTAL_CODES].aclose()
         await app[PORTAL_SESSIONS].aclose()
         await app[CALL_HUB].close()
-        await clock.close()
-        await worker.close()
+        await background.close()
+        if channel is not None:
+            await channel.close()
         await store.close()
 
 
 log = logging.getLogger("tlh.server")
+
+
+async def _channel(store_url: str | None) -> Channel | None:
+    """The channel to the other servers of a shared store (``None``: the embedded store,
+    one server); PostgreSQL's LISTEN/NOTIFY, imported only then."""
+    if store_url is None:
+        return None
+    from tlh.store.pg.notify import PgChannel
+
+    channel = PgChannel(store_url)
+    try:
+        await channel.open()
+    except ConnectionError as exc:
+        raise StoreError(str(exc)) from None
+    return channel
 
 
 def freeze_long_lived() -> None:
@@ -197,7 +223,7 @@ async def _live(app: web.Application) -> Live | None:
         sessions=hub.live_count(),
         relayed=hub.relayed_peer_count(),
         outbox={s.value: len(await store.find(Message, "status", s)) for s in MessageStatus},
-        outbox_up=app[OUTBOX_WORKER].alive,
+        outbox_up=app[BACKGROUND].alive,
         websockets=len(app[WEBSOCKETS]),
     )
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from tlh.media.echo import EchoPeers
+from tlh.server.background import Background
 from tlh.server.metrics import Metrics
 from tlh.server.ratelimit import FailureLimits, PortalLimits
 from tlh.server.settings import Settings
@@ -17,7 +18,6 @@ from tlh.services.identity import IdentityChecks
 from tlh.services.idle_sessions import IdleSessions
 from tlh.services.link_sessions import LinkSessions
 from tlh.services.links import Outreach
-from tlh.services.outbox import OutboxWorker
 from tlh.services.portal_passkeys import PortalPasskeys
 from tlh.services.portal_sessions import PortalSessions
 from tlh.services.portal_signin import PortalCodes
@@ -42,7 +42,8 @@ LINK_SESSIONS = web.AppKey("link_sessions", LinkSessions)
 #: Failures per remote address: link redemptions, call-page logins, API tokens.
 FAILURES = web.AppKey("failures", FailureLimits)
 #: The outbox's sender and the reminder clock, started after the store opens.
-OUTBOX_WORKER = web.AppKey("outbox_worker", OutboxWorker)
+#: The outbox worker and reminder clock (on a shared store, each run by one server).
+BACKGROUND = web.AppKey("background", Background)
 REMINDER_CLOCK = web.AppKey("reminder_clock", ReminderClock)
 #: The call signalling relay: peers per session segment (issue 4).
 CALL_HUB = web.AppKey("call_hub", CallHub)

@@ -28,6 +28,11 @@ class Settings:
     #: Where an encrypted data dir's key comes from (``--key-file``, ``TLH_KEY_FILE``,
     #: ``TLH_PASSPHRASE``, else the key file ``tlh init`` wrote in the config dir).
     keys: KeySource = field(default_factory=KeySource)
+    #: The shared store of several servers: a ``postgresql://`` URL (``--store``,
+    #: ``TLH_STORE``, ``[store] url``); ``None``: the embedded store in ``data_dir``. A
+    #: password belongs in libpq's password file (``~/.pgpass``, ``PGPASSFILE``), not
+    #: here; the URL is never logged or shown with one.
+    store_url: str | None = field(default=None, repr=False)
     #: Address to listen on; anything but loopback needs TLS or ``insecure``.
     host: str = "127.0.0.1"
     #: TCP port; 0 picks a free one (tests).
@@ -84,6 +89,18 @@ class Settings:
     hooks_timeout_s: float = 10.0
     #: The ``tlh.toml`` these settings came from (``tlh doctor`` checks who can read it).
     config_file: Path | None = None
+
+
+#: The schemes a shared store's URL may have (libpq's).
+STORE_SCHEMES = ("postgresql://", "postgres://")
+
+
+def check_store_url(url: str, what: str = "--store") -> str:
+    """``url`` if it names a PostgreSQL database, else ``ValueError`` naming ``what``
+    (never echoing the URL: it may hold a password)."""
+    if not url.startswith(STORE_SCHEMES):
+        raise ValueError(f"{what} must be a postgresql:// URL")
+    return url
 
 
 def own_url(settings: Settings) -> str:
@@ -147,6 +164,12 @@ class HooksTable(_Table, frozen=True):
     timeout_s: float | UnsetType = UNSET
 
 
+class StoreTable(_Table, frozen=True):
+    """``[store]``: where the practice's records live (``store_``-prefixed fields)."""
+
+    url: str | UnsetType = UNSET
+
+
 class MetricsTable(_Table, frozen=True):
     """``[metrics]``: its keys set the ``metrics_``-prefixed ``Settings`` fields."""
 
@@ -162,12 +185,16 @@ class ServerFile(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_field
     hooks: HooksTable = HooksTable()
     turn: TurnTable = TurnTable()
     metrics: MetricsTable = MetricsTable()
+    #: ``[store]`` (not named ``store``: that name is the records', tests/test_architecture).
+    store_table: StoreTable = msgspec.field(default_factory=StoreTable, name="store")
 
     def values(self) -> dict[str, Any]:
         """The ``Settings`` fields the file sets, by name."""
         found: dict[str, Any] = {}
         for name in self.__struct_fields__:
             prefix = f"{name}_" if name in ("hooks", "turn", "metrics") else ""
+            if name == "store_table":
+                prefix = "store_"
             table = msgspec.structs.asdict(getattr(self, name))
             found.update({prefix + k: v for k, v in table.items() if v is not UNSET})
         for key in ("cert", "key", "metrics_token_file"):
@@ -192,6 +219,8 @@ class ServerFile(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_field
             raise ValueError("[turn] secret is empty")
         if turn.ttl_s is not UNSET and not 60 <= turn.ttl_s <= 12 * 3600:
             raise ValueError("[turn] ttl_s must be 60 to 43200 seconds")
+        if self.store_table.url is not UNSET:
+            check_store_url(self.store_table.url, "[store] url")
         if self.server.trusted_proxies is not UNSET:
             parse_networks(self.server.trusted_proxies)
         grace = self.rooms.empty_session_grace_s

@@ -1,4 +1,4 @@
-"""``tlh init``: a new practice and its first admin in an empty data dir."""
+"""``tlh init``: a new practice and its first admin in an empty data dir or database."""
 
 from __future__ import annotations
 
@@ -14,18 +14,18 @@ from tlh.services.context import SYSTEM, Context, new_id
 from tlh.services.events import EventBus
 from tlh.services.validation import clean_name, normalise_email
 from tlh.store.base import POLICY_ID, Put, note
-from tlh.store.keys import KeySource, NewKeys, create_keys
-from tlh.store.layout import init_data_dir
-from tlh.store.open import store_at
-from tlh.store.seal import PLAIN, Codec
+from tlh.store.keys import KeySource, NewKeys
+from tlh.store.open import is_database_url, prepare_store, store_at
+from tlh.store.seal import Codec
 
 
 @asynccontextmanager
 async def local_context(
-    data_dir: Path, keys: KeySource | None = None, codec: Codec | None = None
+    location: Path | str, keys: KeySource | None = None, codec: Codec | None = None
 ) -> AsyncIterator[Context]:
-    """A context over a data dir opened directly (holds the dir's lock meanwhile)."""
-    store = store_at(data_dir, keys=keys, codec=codec)
+    """A context over a data dir (holding its lock meanwhile) or a database, opened
+    directly."""
+    store = store_at(location, keys=keys, codec=codec)
     await store.open()
     try:
         yield Context(store=store, audit=store.audit, events=EventBus())
@@ -34,7 +34,7 @@ async def local_context(
 
 
 async def init_practice(
-    data_dir: Path,
+    location: Path | str,
     practice_name: str,
     tz: str,
     admin_email: str,
@@ -44,26 +44,19 @@ async def init_practice(
 ) -> str:
     """Create the practice and its first admin; return the admin's API token (shown once).
 
-    With ``encrypt`` the data dir is sealed under a new data key (``tlh.store.keys``);
-    without, it is a ``--no-encrypt`` dir."""
+    ``location`` is a data dir or a ``postgresql://`` URL. With ``encrypt`` the store is
+    sealed under a new data key (``tlh.store.keys``); without, it is ``--no-encrypt``."""
     zone(tz)
     policy = Policy(practice_name=clean_name(practice_name), timezone=tz)
     email = normalise_email(admin_email)
-    codec: Codec | None = None
-    if not (data_dir / "meta.json").exists():
-
-        def make_codec(where: Path) -> Codec:
-            nonlocal codec
-            codec = PLAIN if encrypt is None else create_keys(where, encrypt)[0].sealer()
-            return codec
-
-        init_data_dir(data_dir, make_codec)
+    codec = await prepare_store(location, encrypt)
     keys = None
     if encrypt is not None:
         keys = KeySource(encrypt.key_file, encrypt.passphrase, encrypt.key_dir)
-    async with local_context(data_dir, keys, codec) as ctx:
+    async with local_context(location, keys, codec) as ctx:
         if await ctx.store.count(Policy) or await ctx.store.count(Staff):
-            raise Conflict(f"{data_dir} already holds a practice")
+            where = "the database" if is_database_url(location) else str(location)
+            raise Conflict(f"{where} already holds a practice")
         now = ctx.clock()
         admin = Staff(
             id=new_id("stf"),

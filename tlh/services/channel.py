@@ -39,3 +39,7 @@ class Channel(Protocol):
         """Send ``payload`` to the other servers; returns at once (never waits for the
         network), the channel sends in the background, in order."""
         ...
+
+    async def close(self) -> None:
+        """Stop sending and receiving (server shutdown)."""
+        ...

@@ -232,6 +232,14 @@ class NewKeys:
 def create_keys(data_dir: Path, how: NewKeys) -> tuple[Unlocked, Path | None]:
     """A new practice's data key: the key file written first (0600), then ``keys.json``
     wrapping the key by it and/or the passphrase. Returns the keys and the key file."""
+    unlocked, path = new_keys(how)
+    write_keyring(data_dir, unlocked.ring)
+    return unlocked, path
+
+
+def new_keys(how: NewKeys) -> tuple[Unlocked, Path | None]:
+    """A new practice's data key and its keyring (the key file written, 0600; the keyring
+    left for the caller to store: a data dir's ``keys.json``, a database's row)."""
     practice = secrets.token_hex(8)
     kid, key = new_data_key()
     keys = {kid: key}
@@ -250,7 +258,6 @@ def create_keys(data_dir: Path, how: NewKeys) -> tuple[Unlocked, Path | None]:
     if not wraps:
         raise ValueError("a new practice's key needs a key file or a passphrase")
     ring = Keyring(practice=practice, current=kid.hex(), wraps=wraps)
-    write_keyring(data_dir, ring)
     via = "file" if path is not None else "passphrase"
     return Unlocked(ring, keys, via, key_file=path, kek=kek, secret=how.passphrase), path
 

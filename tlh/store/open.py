@@ -4,12 +4,15 @@ only."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from tlh.errors import StoreError
 from tlh.store.base import Repository
-from tlh.store.keys import KeySource
-from tlh.store.seal import Codec
+from tlh.store.keys import Keyring, KeySource, NewKeys, create_keys, read_keyring
+from tlh.store.layout import init_data_dir
+from tlh.store.seal import PLAIN, Codec
 
 #: URL schemes of a PostgreSQL database (issue 15's shared backend).
 POSTGRES_SCHEMES = ("postgresql:", "postgres:")
@@ -24,12 +27,57 @@ def store_at(
     location: Path | str, *, keys: KeySource | None = None, codec: Codec | None = None
 ) -> Repository:
     """The (unopened) store at ``location``: a data dir (the embedded TinyDB-format
-    store, sealed with ``keys``/``codec``) or, later, a ``postgresql://`` URL."""
+    store) or a ``postgresql://`` URL (``PgStore``), sealed with ``codec``, else with the
+    data key ``keys`` opens."""
     if is_database_url(location):
-        raise StoreError(
-            "a postgresql:// store was given, but postgresql support is not implemented yet;"
-            " use a data dir"
-        )
+        with _needs_psycopg():
+            from tlh.store.pg.setup import PgStore
+        return PgStore(str(location), keys=keys, codec=codec)
     from tlh.store.tinystore import TinyStore  # the embedded backend, loaded on use
 
     return TinyStore(Path(location), keys=keys, codec=codec)
+
+
+async def prepare_store(location: Path | str, encrypt: NewKeys | None) -> Codec | None:
+    """Make ``location`` ready for a new practice: an empty data dir laid out, or a
+    database's schema made; with ``encrypt``, a new data key (its keyring in the dir or
+    the database). The codec to open it with, or ``None`` when it existed already (the
+    caller's open then finds its keys, and refuses a second practice)."""
+    if is_database_url(location):
+        with _needs_psycopg():
+            from tlh.store.pg.setup import prepare_database
+        return await prepare_database(str(location), encrypt)
+    data_dir = Path(location)
+    if (data_dir / "meta.json").exists():
+        return None
+    made: list[Codec] = []
+
+    def make_codec(where: Path) -> Codec:
+        made.append(PLAIN if encrypt is None else create_keys(where, encrypt)[0].sealer())
+        return made[0]
+
+    init_data_dir(data_dir, make_codec)
+    return made[0]
+
+
+async def keyring_at(location: Path | str) -> Keyring | None:
+    """The keyring of a data dir or database (``None``: stored without sealing)."""
+    if is_database_url(location):
+        with _needs_psycopg():
+            from tlh.store.pg.setup import database_keyring
+        return await database_keyring(str(location))
+    return read_keyring(Path(location))
+
+
+@contextmanager
+def _needs_psycopg() -> Iterator[None]:
+    """Import the PostgreSQL backend (on use: the embedded store never loads psycopg),
+    with a one-line hint when psycopg is not installed."""
+    try:
+        yield
+    except ImportError as exc:
+        if exc.name is not None and exc.name.startswith("psycopg"):
+            raise StoreError(
+                "a postgresql:// store needs psycopg: pip install 'tlh[postgresql]'"
+            ) from None
+        raise

@@ -44,6 +44,17 @@ DataDirOpt = Annotated[
     Path | None,
     typer.Option("--data-dir", help="Data directory (default: TLH_DATA_DIR or the user data dir)."),
 ]
+StoreOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--store",
+        envvar="TLH_STORE",
+        show_envvar=True,
+        help="A postgresql:// URL: keep the practice in PostgreSQL, shared by several"
+        " servers (default: the embedded store in the data dir). Put a password in"
+        " ~/.pgpass, not the URL.",
+    ),
+]
 KeyFileOpt = Annotated[
     Path | None,
     typer.Option(
@@ -124,12 +135,15 @@ def init(
             " instead of a key file; `tlh serve` then needs TLH_PASSPHRASE.",
         ),
     ] = False,
+    store: StoreOpt = None,
 ) -> None:
     """Create a practice and its first admin in an empty data dir, write its tlh.toml,
     save the URL and admin token for the CLI; print the token and how to serve it.
 
     The data dir is encrypted: a random data key seals every file, and the key file
-    (written 0600 outside the data dir, path printed) or passphrase unlocks it."""
+    (written 0600 outside the data dir, path printed) or passphrase unlocks it. With
+    --store the practice goes into that PostgreSQL database instead (sealed the same
+    way); the data dir then holds this server's tlh.toml, which names the database."""
     import asyncio
 
     out = state(ctx).out
@@ -144,12 +158,18 @@ def init(
         _may_replace_saved(out, force)
         encrypt = _new_keys(no_encrypt, key_file, passphrase)
         links_to = check_public_url(public_url or _ask_public_url(reached))
-        token = asyncio.run(init_practice(where, practice, tz, admin, admin_name, encrypt=encrypt))
-        key_path = _key_file_of(where, encrypt)
+        store_url = _store_url(store)
+        location = store_url or where
+        if store_url is not None:
+            where.mkdir(parents=True, exist_ok=True)
+        token = asyncio.run(
+            init_practice(location, practice, tz, admin, admin_name, encrypt=encrypt)
+        )
+        key_path = _key_file_of(location, encrypt)
         toml = where / "tlh.toml"
         wrote_toml = not toml.exists()
         if wrote_toml:
-            _write_private(toml, server_toml(reached, links_to))
+            _write_private(toml, server_toml(reached, links_to, store_url))
         path = config.save(reached, token)
         serve_cmd = f"{tlh_command()} serve --data-dir {shlex.quote(str(where))}"
         if key_file is not None:
@@ -208,15 +228,17 @@ def _new_passphrase(env: str) -> str:
     return given
 
 
-def _key_file_of(data_dir: Path, encrypt: NewKeys | None) -> Path | None:
+def _key_file_of(location: Path | str, encrypt: NewKeys | None) -> Path | None:
     """The key file ``init`` wrote or used (``None``: not encrypted, or a passphrase)."""
-    from tlh.store.keys import read_keyring
+    import asyncio
+
+    from tlh.store.open import keyring_at
 
     if encrypt is None:
         return None
     if encrypt.key_file is not None:
         return encrypt.key_file.absolute()
-    ring = read_keyring(data_dir)
+    ring = asyncio.run(keyring_at(location))
     if ring is None or encrypt.key_dir is None or encrypt.passphrase:
         return None
     return (encrypt.key_dir / f"{ring.practice}.key").absolute()
@@ -308,6 +330,7 @@ def serve(
         ),
     ] = None,
     key_file: KeyFileOpt = None,
+    store: StoreOpt = None,
 ) -> None:
     """Run the server on a data dir until Ctrl-C or SIGTERM (which drains: see README); an
     encrypted one with its key file or TLH_PASSPHRASE."""
@@ -326,6 +349,7 @@ def serve(
             insecure=insecure or None,
             log_format=log_format.value if log_format is not None else None,
             keys=key_source(key_file),
+            store_url=_store_url(store),
         )
 
         def ready(url: str) -> None:
@@ -334,6 +358,19 @@ def serve(
                 out.flush()
 
         run_server(settings, on_ready=ready)
+
+
+def _store_url(given: str | None) -> str | None:
+    """``--store`` checked (``InvalidInput`` names the option, never the URL)."""
+    if given is None:
+        return None
+    from tlh.errors import InvalidInput
+    from tlh.server.settings import check_store_url
+
+    try:
+        return check_store_url(given)
+    except ValueError as exc:
+        raise InvalidInput(str(exc)) from None
 
 
 def demo(

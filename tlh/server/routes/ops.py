@@ -7,7 +7,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from tlh.api.practice import Readiness
 from tlh.errors import NotFound, Unauthenticated
 from tlh.server.http import public, respond
-from tlh.server.keys import FAILURES, METRICS, OUTBOX_WORKER, STORE
+from tlh.server.keys import BACKGROUND, FAILURES, METRICS, STORE
 
 routes = web.RouteTableDef()
 
@@ -15,10 +15,11 @@ routes = web.RouteTableDef()
 @routes.get("/readyz")
 @public
 async def readyz(request: web.Request) -> web.Response:
-    """200 when the store is open and the outbox sender runs, else 503 naming which."""
+    """200 when the store is open and the outbox sender runs (on a shared store: here,
+    or this server stands by to take it over), else 503 naming which."""
     app = request.app
     store = STORE in app and app[STORE].is_open
-    outbox = OUTBOX_WORKER in app and app[OUTBOX_WORKER].alive
+    outbox = BACKGROUND in app and app[BACKGROUND].alive
     ready = Readiness(ok=store and outbox, store=store, outbox=outbox)
     return respond(ready, 200 if ready.ok else 503)
 

@@ -64,11 +64,18 @@ class Singleton:
         self.pid: int | None = None
         #: Tries for the lock so far.
         self.attempts = 0
+        self._connected = False
 
     @property
     def is_leader(self) -> bool:
         """Whether this server holds the lock and runs the job now."""
         return self._leader
+
+    @property
+    def connected(self) -> bool:
+        """Whether this server is in the running for the job (its connection is up):
+        leading it, or ready to take it over."""
+        return self._connected
 
     async def open(self) -> None:
         """Connect and start contending (``ConnectionError``, one clear line, if
@@ -96,6 +103,7 @@ class Singleton:
             self.url, application_name=f"tlh {self.name}", **CONNECT
         )
         self.pid = conn.info.backend_pid
+        self._connected = True
         return conn
 
     async def _run(self, conn: psycopg.AsyncConnection[Any] | None) -> None:
@@ -110,6 +118,7 @@ class Singleton:
                 log.warning("%s: PostgreSQL at %s: %s", self.name, where(self.url), first_line(exc))
             finally:
                 # At once, on a lost connection as on close: the lock may be another's.
+                self._connected = False
                 await self._step_down()
                 if conn is not None:
                     with contextlib.suppress(Exception):

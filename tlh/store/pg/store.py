@@ -39,8 +39,10 @@ from tlh.store.base import (
     table_of,
 )
 from tlh.store.busy import from_epoch
+from tlh.store.keys import KeySource
 from tlh.store.pg.audit import PgAudit, parts_of
 from tlh.store.pg.db import WAIT_S, Conn, Database
+from tlh.store.pg.keyring import codec_of
 from tlh.store.pg.locks import KeyLocks, lock_session, lock_transaction, unlock_session
 from tlh.store.pg.records import Change, IndexKey, changes_of, decode
 from tlh.store.pg.write import prepare, write
@@ -72,11 +74,16 @@ class PgStore:
         url: str,
         *,
         codec: Codec | None = None,
+        keys: KeySource | None = None,
         pool_size: int = 10,
         wait_s: float = WAIT_S,
         audit_clock: Callable[[], datetime] | None = None,
     ) -> None:
         self.codec: Codec = codec or PLAIN
+        #: Without a ``codec``: the key that opens the database's keyring at ``open()``
+        #: (``tlh.store.pg.keyring``); a database without one is stored clear.
+        self._key_source = keys if codec is None else None
+        self._find_codec = codec is None
         self._db = Database(url, pool_size=pool_size, wait_s=wait_s)
         self._audit = (
             PgAudit(self._db, self.codec)
@@ -116,12 +123,19 @@ class PgStore:
             return
         await self._db.open()
         try:
+            if self._find_codec:
+                self._use_codec(await codec_of(self._db, self._key_source))
             await self._audit.sign_head()
             await self.reload_policy()
         except BaseException:
             await self._db.close()
             raise
         self._is_open = True
+
+    def _use_codec(self, codec: Codec) -> None:
+        """Seal with ``codec`` from now on (found at open, before any read or write)."""
+        self.codec = self._audit.codec = codec
+        self._index = IndexKey(codec)
 
     async def close(self) -> None:
         """Let in-flight writes finish, then close the pools."""
