@@ -120,6 +120,14 @@ class StoreFull(StoreError):
     status = 507
 
 
+class StoreUnavailable(StoreError):
+    """The shared store's database cannot be reached (for now): nothing was written,
+    and the server carries on and reconnects by itself."""
+
+    code = "store_unavailable"
+    status = 503
+
+
 def os_error_reason(exc: OSError) -> str:
     """A short reason for a failed file operation ("no space left on device"), without
     the file name (``strerror`` only)."""

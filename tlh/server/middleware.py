@@ -24,6 +24,7 @@ from tlh.errors import (
     OutOfScope,
     StoreError,
     StoreFull,
+    StoreUnavailable,
     TlhError,
     TooLarge,
     Unauthenticated,
@@ -64,6 +65,9 @@ STORE_FULL = (
     "the server's disk is full; tell the practice's administrator "
     "(this change may not have been saved)"
 )
+STORE_UNAVAILABLE = (
+    "the server cannot reach its database just now; try again in a moment (nothing was changed)"
+)
 STORE_FAILED = (
     "the server could not write its data; tell the practice's administrator "
     "(this change may not have been saved)"
@@ -84,7 +88,11 @@ async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
         # The reason names server files (the log is the administrator's); the caller
         # hears only what happened and who can fix it.
         log.error("store error in %s %s: %s", request.method, _route(request), exc.message)
-        public = STORE_FULL if isinstance(exc, StoreFull) else STORE_FAILED
+        public = STORE_FAILED
+        if isinstance(exc, StoreFull):
+            public = STORE_FULL
+        elif isinstance(exc, StoreUnavailable):
+            public = STORE_UNAVAILABLE
         return _envelope(exc.status, exc.code, public)
     except TlhError as exc:
         if isinstance(exc, OutOfScope):

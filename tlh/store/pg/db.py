@@ -23,7 +23,7 @@ import psycopg
 import psycopg_pool
 from psycopg.conninfo import conninfo_to_dict
 
-from tlh.errors import StoreError
+from tlh.errors import StoreError, StoreUnavailable
 from tlh.store.pg.schema import migrate
 
 log = logging.getLogger(__name__)
@@ -148,7 +148,7 @@ class Database:
         """The ``StoreError`` for a driver failure while ``doing`` something: the
         server's unreachability described, any other error by its SQLSTATE only."""
         if isinstance(exc, psycopg.OperationalError | psycopg_pool.PoolTimeout):
-            return StoreError(
+            return StoreUnavailable(
                 f"the database at {self.where} is unreachable; could not {doing} "
                 f"({_reason(exc, self._secret)})"
             )
