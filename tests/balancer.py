@@ -22,43 +22,26 @@ from tests.serving import free_port
 HINT = "the tests need Debian's HAProxy: apt-get install haproxy (make test does)"
 
 
+#: The recipe the README gives (config/proxy/haproxy.cfg).
+RECIPE = Path(__file__).resolve().parents[1] / "config" / "proxy" / "haproxy.cfg"
+
+
 def haproxy_config(port: int, backends: Sequence[tuple[str, int]]) -> str:
-    """The front end on ``port`` and one server line per ``(name, port)``."""
-    servers = "\n".join(f"  server {name} 127.0.0.1:{p} check" for name, p in backends)
-    return f"""\
-global
-  # Below the soft file limit of a test runner (HAProxy needs two per connection).
-  maxconn 4000
-
-defaults
-  mode http
-  timeout connect 2s
-  # A keep-alive client may idle 75 s (tlh serve's own keep-alive); a websocket, hours.
-  timeout client 80s
-  timeout server 80s
-  timeout tunnel 8h
-  timeout http-keep-alive 75s
-  option forwardfor
-
-frontend tlh
-  bind 127.0.0.1:{port}
-  default_backend servers
-
-backend servers
-  # Websockets stay on the server they were opened on; new ones go where fewest are.
-  balance leastconn
-  # A request whose connection a dead server refused goes to another one (it never
-  # reached the dead one, so a POST is safe to send again).
-  retries 3
-  option redispatch 1
-  retry-on conn-failure
-  option httpchk GET /readyz
-  http-check expect status 200
-  # A server that stops answering is out within a second; its open sockets are cut so
-  # their pages reconnect (through here, to a server that is up) at once.
-  default-server inter 300ms fall 2 rise 2 on-marked-down shutdown-sessions
-{servers}
-"""
+    """The README's recipe on loopback: plain http on ``port`` (no certificate in a
+    test) and one server line per ``(name, port)``; everything else as shipped."""
+    out: list[str] = []
+    for line in RECIPE.read_text().splitlines():
+        stripped = line.strip()
+        if stripped.startswith("bind :80"):
+            out.append(f"  bind 127.0.0.1:{port}")
+        elif stripped.startswith(("bind :443", "http-request redirect scheme https")):
+            continue
+        elif stripped.startswith("server "):
+            if not any(o.strip().startswith("server ") for o in out):
+                out += [f"  server {name} 127.0.0.1:{p} check" for name, p in backends]
+        else:
+            out.append(line)
+    return "\n".join(out) + "\n"
 
 
 class Balancer:
