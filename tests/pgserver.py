@@ -113,19 +113,13 @@ class PgServer:
                 "-c shared_buffers=64MB",
             ]
         )
+        self._start()
+
+    def _start(self) -> None:
         done = self._run(
-            pg_bin("pg_ctl"),
-            "-D",
-            str(self.data),
-            "-o",
-            self._options,
-            "-l",
-            str(self.root / "server.log"),
-            "-w",
-            "-t",
-            "60",
-            "start",
-        )
+            pg_bin("pg_ctl"), "-D", str(self.data), "-o", self._options,
+            "-l", str(self.root / "server.log"), "-w", "-t", "60", "start",
+        )  # fmt: skip
         if done.returncode != 0:
             log = (self.root / "server.log").read_text(errors="replace")[-800:]
             raise RuntimeError(f"pg_ctl start failed: {done.stderr.strip()} {log}")
@@ -142,21 +136,7 @@ class PgServer:
     def restart(self) -> None:
         """Start the server again after ``kill()`` (same port, same data: the same
         options as ``start``, which ``pg_ctl start`` does not remember)."""
-        done = self._run(
-            pg_bin("pg_ctl"),
-            "-D",
-            str(self.data),
-            "-o",
-            self._options,
-            "-l",
-            str(self.root / "server.log"),
-            "-w",
-            "-t",
-            "60",
-            "start",
-        )
-        if done.returncode != 0:
-            raise RuntimeError(f"pg_ctl restart failed: {done.stderr.strip()}")
+        self._start()
 
     # -- databases --------------------------------------------------------------------
 

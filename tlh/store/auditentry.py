@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Protocol
 
@@ -87,6 +88,17 @@ _sorted = msgspec.json.Encoder(order="sorted")
 #: Encodes entries (and the head) as written: fields in declaration order.
 encoder = msgspec.json.Encoder()
 entry_decoder = msgspec.json.Decoder(Entry)
+
+
+def check_entries(action: str, targets: Sequence[str]) -> None:
+    """Refuse an audit action or target that is not the shape of an id (so no name,
+    email or other text of a person can reach the log)."""
+    if isinstance(targets, str):
+        raise TypeError("targets must be a sequence of ids, not one string")
+    if not ACTION_SHAPE.fullmatch(action):
+        raise InvalidInput("an audit action must be a dotted lower-case name")
+    if not all(isinstance(t, str) and ID_SHAPE.fullmatch(t) for t in targets):
+        raise InvalidInput("an audit target must be a record id")
 
 
 def entry_hash(body: EntryBody) -> str:

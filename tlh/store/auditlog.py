@@ -25,14 +25,12 @@ from typing import Any
 
 import msgspec
 
-from tlh.errors import InvalidInput, StoreError, write_failure
+from tlh.errors import StoreError, write_failure
 
 # ``write_atomic`` and ``entry_hash`` are looked up in this module on purpose: the
 # bench patches ``auditlog.write_atomic`` and a test patches ``auditlog.entry_hash``.
 from tlh.files import fsync_dir, write_atomic
 from tlh.store.auditentry import (
-    ACTION_SHAPE,
-    ID_SHAPE,
     LOG_NAME,
     ZERO_HASH,
     ActorLike,
@@ -40,6 +38,7 @@ from tlh.store.auditentry import (
     Entry,
     EntryBody,
     actor_ref,
+    check_entries,
     encoder,
     entry_hash,
     format_at,
@@ -194,13 +193,8 @@ class AuditLog:
 
     async def append_many(self, actor: ActorLike, action: str, targets: Sequence[str]) -> None:
         """One entry per target, written and fsynced in one batch."""
-        if isinstance(targets, str):
-            raise TypeError("targets must be a sequence of ids, not one string")
+        check_entries(action, targets)
         ref = actor_ref(actor)
-        if not ACTION_SHAPE.fullmatch(action):
-            raise InvalidInput("an audit action must be a dotted lower-case name")
-        if not all(isinstance(t, str) and ID_SHAPE.fullmatch(t) for t in targets):
-            raise InvalidInput("an audit target must be a record id")
         if not targets:
             return
         at = self.now()

@@ -21,10 +21,8 @@ from typing import Any, Final
 
 import msgspec
 
-from tlh.errors import InvalidInput, StoreError
+from tlh.errors import StoreError
 from tlh.store.auditentry import (
-    ACTION_SHAPE,
-    ID_SHAPE,
     ZERO_HASH,
     ActorLike,
     ActorRef,
@@ -32,6 +30,7 @@ from tlh.store.auditentry import (
     EntryBody,
     actor_ref,
     body_of,
+    check_entries,
     encoder,
     entry_hash,
     format_at,
@@ -140,13 +139,8 @@ class PgAudit:
 
     async def append_many(self, actor: ActorLike, action: str, targets: Sequence[str]) -> None:
         """One entry per target, written as one batch (with whatever else is queued)."""
-        if isinstance(targets, str):
-            raise TypeError("targets must be a sequence of ids, not one string")
+        check_entries(action, targets)
         ref = actor_ref(actor)
-        if not ACTION_SHAPE.fullmatch(action):
-            raise InvalidInput("an audit action must be a dotted lower-case name")
-        if not all(isinstance(t, str) and ID_SHAPE.fullmatch(t) for t in targets):
-            raise InvalidInput("an audit target must be a record id")
         if not targets:
             return
         at, source = self.now(), actor.source or ""
