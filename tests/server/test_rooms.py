@@ -140,6 +140,26 @@ async def test_two_admits_at_once_one_wins_and_the_other_names_who(practice: Pra
     assert err["error"]["message"] == f"already admitted by {staff['name']}"
 
 
+async def test_admit_all_racing_an_admit_lets_each_person_in_once(practice: Practice) -> None:
+    """Admit all admits one person after another, each after awaits (the session, the
+    socket); an admit of the second person meanwhile must not be undone or repeated."""
+    _, first = await guest(practice, "dev_a")
+    _, second = await guest(practice, "dev_b")
+    await start_room_session(practice)
+    all_in, one = await asyncio.gather(
+        practice.call("POST", "/api/v1/rooms/admit-all", role="clinician", json={}),
+        admit(practice, second["entry_id"], role="admin"),
+    )
+    assert all_in[0] == 200, all_in
+    by_all = {e["id"] for e in all_in[1]["admitted"]}
+    assert first["entry_id"] in by_all
+    admitted_alone = one[0] == 200
+    # The second person was let in exactly once: by the admin, or by "admit all".
+    assert admitted_alone != (second["entry_id"] in by_all)
+    entries = {e["id"]: e for e in await room_entries(practice)}
+    assert entries[second["entry_id"]]["state"] == "admitted"
+
+
 async def test_send_back_puts_the_entry_first_in_line(practice: Practice) -> None:
     a, sa = await guest(practice, "dev_a")
     b, sb = await guest(practice, "dev_b")

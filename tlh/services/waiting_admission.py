@@ -41,6 +41,9 @@ class Admission:
         """Let the entry in (``approve``: a second device too), starting its session if
         none is open; ``into``: the room an entry of the shared queue goes to."""
         now = self.ctx.clock()
+        # The entry as it is now: a caller may hold it from before its own awaits ("admit
+        # all" goes one by one), and someone else may have let it in meanwhile.
+        entry = self._state.current(entry)
         try:
             admitted = rules.admit(entry, actor.id, now, approve_second_device=approve)
         except rules.AlreadyAdmitted as exc:
