@@ -84,11 +84,11 @@ async def test_readyz_names_what_is_not_ready(tmp_path: Path, aiohttp_client: An
     practice = await make_practice(tmp_path / "data", aiohttp_client)
     ready = await practice.client.get("/readyz")
     assert ready.status == 200
-    assert await ready.json() == {"ok": True, "store": True, "outbox": True}
+    assert await ready.json() == {"ok": True, "store": True, "outbox": True, "rooms": True}
     await practice.client.app[BACKGROUND].worker.close()  # the sender stopped: not ready
     stopped = await practice.client.get("/readyz")
     assert stopped.status == 503
-    assert await stopped.json() == {"ok": False, "store": True, "outbox": False}
+    assert await stopped.json() == {"ok": False, "store": True, "outbox": False, "rooms": True}
     healthy = await practice.client.get("/healthz")
     assert healthy.status == 200  # alive, though not ready
 

@@ -22,8 +22,11 @@ class Readiness(msgspec.Struct, frozen=True, kw_only=True):
     ok: bool
     #: The data dir's store is open.
     store: bool
-    #: The outbox sender runs (messages leave).
+    #: The outbox sender runs (messages leave), or stands by to (servers sharing a store).
     outbox: bool
+    #: This server serves the live rooms: always one alone; of several sharing a store,
+    #: the one holding the rooms (the others stand by to take them over).
+    rooms: bool = True
 
 
 def _policy_changes() -> type[msgspec.Struct]:

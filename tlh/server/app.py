@@ -6,6 +6,7 @@ import asyncio
 import gc
 import importlib
 import logging
+import signal
 from collections.abc import AsyncIterator
 from functools import partial
 
@@ -41,9 +42,10 @@ from tlh.services.waiting import Rooms
 from tlh.store.open import store_at
 
 from . import middleware
-from .background import Background
+from .background import Active, Background
 from .forwarded import add_hsts, forwarded_middleware, plain_http
 from .keys import (
+    ACTIVE,
     AUDIT,
     BACKGROUND,
     BUS,
@@ -103,6 +105,7 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
         on_policy_changed=getattr(store, "policy_changed", None),
     )
     app[BACKGROUND], app[REMINDER_CLOCK] = background, clock
+    app[ACTIVE] = Active(settings.store_url, _step_aside)
     # Relayed segments get the server's relay call (aiortc: see _preload_media).
     relay = partial(
         RelayCall, ice_servers=settings.ice_servers, loopback=is_loopback(settings.host)
@@ -139,10 +142,15 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
     try:
         await background.start()
         await hooks.start()
-        await app[ROOMS].restore()  # the pages of a restart find their entries again
         app[STAFF_SOCKETS].on_presence = app[ROOMS].staff.connected
         app[ROOMS].follow(bus)
-        await idle.start(bus)
+
+        async def take_over() -> None:
+            # The pages of a restart, or of a server that died, find their entries again.
+            await app[ROOMS].restore()
+            await idle.start(bus)
+
+        await app[ACTIVE].start(take_over)
         freeze_long_lived()
         preload = asyncio.create_task(_preload_media())
         yield
@@ -157,6 +165,7 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
         await app[PORTAL_CODES].aclose()
         await app[PORTAL_SESSIONS].aclose()
         await app[CALL_HUB].close()
+        await app[ACTIVE].close()
         await background.close()
         if channel is not None:
             await channel.close()
@@ -164,6 +173,12 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
 
 
 log = logging.getLogger("tlh.server")
+
+
+def _step_aside() -> None:
+    """Stop this server the way SIGTERM does (its pages are told to reconnect): another
+    server served the rooms while it was cut off from the database."""
+    signal.raise_signal(signal.SIGTERM)
 
 
 async def _channel(store_url: str | None) -> Channel | None:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
 from tlh.errors import StoreError
@@ -126,3 +126,71 @@ class Background:
                     self._on_policy_changed()  # a missed change is reloaded too
         finally:
             sub.close()
+
+
+class Active:
+    """Whether this server serves the practice's live rooms now.
+
+    One server (the embedded store) always does: it rebuilds the rooms from the store at
+    start. Of several on one database, one at a time does, under the ``tlh:rooms``
+    singleton; the others stand by with ``/readyz`` 503, so the balancer sends every page,
+    dashboard and call to the active one. When it dies, PostgreSQL drops its lock, a
+    standby takes it, rebuilds the rooms from the store (entries, places, calls: what a
+    restart keeps) and turns ready; the pages reconnect through the balancer within the
+    reconnect grace and keep their places.
+
+    A server that loses the lock (its database connection dropped) stops being ready at
+    once. Taking it back, it carries on only if nobody held it meanwhile (the count of
+    takes moved by one); otherwise its rooms are stale and it steps aside (``step_aside``:
+    a clean stop, which tells its pages to reconnect; a supervisor restarts it as a
+    standby).
+    """
+
+    def __init__(self, store_url: str | None, step_aside: Callable[[], None]) -> None:
+        self.store_url = store_url
+        self._take_over: Callable[[], Awaitable[object]] | None = None
+        self._step_aside = step_aside
+        self._singleton: Any = None
+        self._took = False
+        self._epoch = 0
+        self.active = False
+
+    async def start(self, take_over: Callable[[], Awaitable[object]]) -> None:
+        """Serve the rooms now (one server), or once this server holds the lock;
+        ``take_over`` rebuilds them from the store, once."""
+        self._take_over = take_over
+        if self.store_url is None:
+            await take_over()
+            self.active = True
+            return
+        from tlh.store.pg.singleton import Singleton
+
+        self._singleton = Singleton(
+            self.store_url, "tlh:rooms", self._lead, self._lost, count_takes=True
+        )
+        try:
+            await self._singleton.open()
+        except ConnectionError as exc:
+            raise StoreError(str(exc)) from None
+
+    async def _lead(self) -> None:
+        epoch = self._singleton.epoch
+        if not self._took:
+            assert self._take_over is not None
+            self._took = True
+            await self._take_over()
+        elif epoch != self._epoch + 1:
+            log.warning("another server served the rooms meanwhile: this one steps aside")
+            self._step_aside()
+            return
+        self._epoch = epoch
+        self.active = True
+        log.info("this server serves the rooms")
+
+    async def _lost(self) -> None:
+        self.active = False
+
+    async def close(self) -> None:
+        self.active = False
+        if self._singleton is not None:
+            await self._singleton.close()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from tlh.media.echo import EchoPeers
-from tlh.server.background import Background
+from tlh.server.background import Active, Background
 from tlh.server.metrics import Metrics
 from tlh.server.ratelimit import FailureLimits, PortalLimits
 from tlh.server.settings import Settings
@@ -44,6 +44,8 @@ FAILURES = web.AppKey("failures", FailureLimits)
 #: The outbox's sender and the reminder clock, started after the store opens.
 #: The outbox worker and reminder clock (on a shared store, each run by one server).
 BACKGROUND = web.AppKey("background", Background)
+#: Whether this server serves the live rooms now (of several: one at a time).
+ACTIVE = web.AppKey("active", Active)
 REMINDER_CLOCK = web.AppKey("reminder_clock", ReminderClock)
 #: The call signalling relay: peers per session segment (issue 4).
 CALL_HUB = web.AppKey("call_hub", CallHub)

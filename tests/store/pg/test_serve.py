@@ -77,13 +77,26 @@ def test_init_puts_the_practice_in_the_database_and_two_servers_share_it(
         status, listed = asyncio.run(_call(b_url, token, "GET", "/api/v1/clients"))
         assert status == 200
         assert [c["id"] for c in listed["items"]] == [made["id"]]
-        for url in (a_url, b_url):
-            status, ready = asyncio.run(_call(url, token, "GET", "/readyz"))
-            assert (status, ready["ok"]) == (200, True)
+        # One serves the live rooms; the other stands by (the balancer sends it nothing).
+        ready = asyncio.run(_readiness(token, a_url, b_url))
+        assert sorted(status for status, _ in ready) == [200, 503]
+        standby = next(body for status, body in ready if status == 503)
+        assert standby == {"ok": False, "store": True, "outbox": True, "rooms": False}
     # Sealed: the database holds no name in clear.
     dbname = pg_url.rsplit("/", 1)[1]
     dumped = pg_cluster.sql("SELECT encode(doc, 'escape') FROM tlh_records", dbname)
     assert "Ada Example" not in dumped
+
+
+async def _readiness(token: str, *urls: str) -> list[tuple[int, dict]]:  # type: ignore[type-arg]
+    """Each server's ``/readyz`` once one of them serves the rooms (bounded wait: the
+    first to start takes the rooms' lock moments after it answers ``/healthz``)."""
+    async with asyncio.timeout(20):
+        while True:
+            found = [await _call(url, token, "GET", "/readyz") for url in urls]
+            if any(status == 200 for status, _ in found):
+                return found
+            await asyncio.sleep(0.1)  # polling the lock's take, bounded by the timeout
 
 
 def test_a_server_without_the_key_cannot_open_the_database(tmp_path: Path, pg_url: str) -> None:

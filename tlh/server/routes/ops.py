@@ -7,7 +7,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from tlh.api.practice import Readiness
 from tlh.errors import NotFound, Unauthenticated
 from tlh.server.http import public, respond
-from tlh.server.keys import BACKGROUND, FAILURES, METRICS, STORE
+from tlh.server.keys import ACTIVE, BACKGROUND, FAILURES, METRICS, STORE
 
 routes = web.RouteTableDef()
 
@@ -15,12 +15,14 @@ routes = web.RouteTableDef()
 @routes.get("/readyz")
 @public
 async def readyz(request: web.Request) -> web.Response:
-    """200 when the store is open and the outbox sender runs (on a shared store: here,
-    or this server stands by to take it over), else 503 naming which."""
+    """200 when the store is open, the outbox sender runs (on a shared store: here, or
+    this server stands by to take it over) and this server serves the live rooms (of
+    several sharing a store: the active one), else 503 naming which."""
     app = request.app
     store = STORE in app and app[STORE].is_open
     outbox = BACKGROUND in app and app[BACKGROUND].alive
-    ready = Readiness(ok=store and outbox, store=store, outbox=outbox)
+    rooms = ACTIVE in app and app[ACTIVE].active
+    ready = Readiness(ok=store and outbox and rooms, store=store, outbox=outbox, rooms=rooms)
     return respond(ready, 200 if ready.ok else 503)
 
 

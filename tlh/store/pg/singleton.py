@@ -50,6 +50,7 @@ class Singleton:
         retry_s: float = 1.0,
         heartbeat_s: float = 2.0,
         backoff_s: tuple[float, float] = (0.1, 5.0),
+        count_takes: bool = False,
     ) -> None:
         self.url = url
         self.name = name
@@ -64,6 +65,12 @@ class Singleton:
         self.pid: int | None = None
         #: Tries for the lock so far.
         self.attempts = 0
+        #: How many times any server has taken this lock, as of this server's last take
+        #: (kept in ``tlh_meta``): a server taking it back can tell whether another held
+        #: it in between (the number moved by more than one).
+        self.epoch = 0
+        #: Keep ``epoch`` (needs the store's ``tlh_meta``: a ``PgStore`` opened first).
+        self.count_takes = count_takes
         self._connected = False
 
     @property
@@ -137,6 +144,8 @@ class Singleton:
             if row is None or not row[0]:
                 await asyncio.sleep(self.retry_s)  # another server's connection holds it
                 continue
+            if self.count_takes:
+                self.epoch = await _count_take(conn, self.name)
             self._leader = True
             log.info("%s: this server runs it now", self.name)
             try:
@@ -167,3 +176,14 @@ class Singleton:
             await self._stop()
         except Exception:
             log.exception("%s: stopping failed", self.name)
+
+
+async def _count_take(conn: psycopg.AsyncConnection[Any], name: str) -> int:
+    """Count one more take of the lock ``name``; the count now."""
+    cur = await conn.execute(
+        "INSERT INTO tlh_meta (key, value) VALUES (%s, '1') ON CONFLICT (key) "
+        "DO UPDATE SET value = (tlh_meta.value::bigint + 1)::text RETURNING value",
+        (f"takes:{name}",),
+    )
+    row = await cur.fetchone()
+    return int(str(row[0])) if row else 0
