@@ -147,4 +147,6 @@ class PortalLimits:
         def one(name: str, limit: int) -> FailureLimiter:
             return FailureLimiter(limit, 600.0, wall_clock, attempts=attempts, name=name)
 
-        return cls(one("portal.codes_addr", 5), one("portal.codes_peer", 30), one("portal.wrong", 20))
+        return cls(
+            one("portal.codes_addr", 5), one("portal.codes_peer", 30), one("portal.wrong", 20)
+        )

@@ -119,6 +119,14 @@ class SharedState(Protocol):
     @property
     def codes(self) -> CodeStore: ...
 
+    async def open(self) -> None:
+        """Ready the shared tables (at start-up)."""
+        ...
+
+    async def close(self) -> None:
+        """Stop any background work (before the store closes)."""
+        ...
+
 
 def wall_clock() -> float:
     """Seconds on the wall clock: what servers sharing attempts agree on (the default
