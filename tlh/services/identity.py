@@ -74,20 +74,16 @@ class IdentityChecks:
         """The time checks are judged at."""
         return self.clock() if self.clock is not None else ctx.clock()
 
-    async def count(self, ctx: Context, what: str, link_id: str, limit: int) -> int:
-        """How many of ``what`` (``tries``, ``codes``) the link has had (up to ``limit``)."""
-        found = await self._attempts.recent(
-            f"identity.{what}:{link_id}", self._now_s(ctx), _WINDOW_S, limit
-        )
-        return len(found)
-
-    async def add(self, ctx: Context, what: str, link_id: str, limit: int) -> None:
-        """Count one more of ``what`` for the link."""
+    async def count(self, what: str, link_id: str, limit: int, now: datetime) -> int:
+        """How many of ``what`` (``tries``, ``codes``) the link has had by ``now`` (up to
+        ``limit``)."""
         key = f"identity.{what}:{link_id}"
-        await self._attempts.add(key, self._now_s(ctx), _WINDOW_S, limit)
+        return len(await self._attempts.recent(key, now.timestamp(), _WINDOW_S, limit))
 
-    def _now_s(self, ctx: Context) -> float:
-        return self.now(ctx).timestamp()
+    async def add(self, what: str, link_id: str, limit: int, now: datetime) -> None:
+        """Count one more of ``what`` for the link, at ``now``."""
+        key = f"identity.{what}:{link_id}"
+        await self._attempts.add(key, now.timestamp(), _WINDOW_S, limit)
 
     def mark_verified(self, link_id: str, session: str) -> None:
         """This link session passed the check."""
@@ -201,12 +197,13 @@ async def send_code(
     address = (await addresses(ctx, link)).get(chan)
     if address is None:
         raise BadRequest(f"no {chan.value} address on file for this link")
-    sent = await checks.count(ctx, "codes", link.id, MAX_CODES)
-    if await checks.count(ctx, "tries", link.id, MAX_TRIES) >= MAX_TRIES or sent >= MAX_CODES:
+    now = checks.now(ctx)
+    sent = await checks.count("codes", link.id, MAX_CODES, now)
+    if await checks.count("tries", link.id, MAX_TRIES, now) >= MAX_TRIES or sent >= MAX_CODES:
         raise RateLimited("too many attempts; please contact your practice")
     # The check's own clock judges the code, read late (tests move it).
     entry = await ctx.codes.open(_subject(link.id), CODE_TTL, lambda: checks.now(ctx))
-    await checks.add(ctx, "codes", link.id, MAX_CODES)
+    await checks.add("codes", link.id, MAX_CODES, now)
     message = await plain_message(
         ctx,
         MessageKind.IDENTITY_CODE,
@@ -234,7 +231,7 @@ async def check(
 ) -> None:
     """Judge one answer (``dob`` or ``code``); passing marks ``session`` verified."""
     actor = _actor(link, source)
-    if await checks.count(ctx, "tries", link.id, MAX_TRIES) >= MAX_TRIES:
+    if await checks.count("tries", link.id, MAX_TRIES, checks.now(ctx)) >= MAX_TRIES:
         await ctx.audit.append(actor, "link.identity.locked", link.id)
         raise RateLimited("too many attempts; please contact your practice")
     current = await mode(ctx, link)
@@ -253,7 +250,7 @@ async def check(
         # A right code is used up by the check: one-time.
         right = await ctx.codes.check(_subject(link.id), code, checks.now(ctx))
     if not right:
-        await checks.add(ctx, "tries", link.id, MAX_TRIES)
+        await checks.add("tries", link.id, MAX_TRIES, checks.now(ctx))
         await ctx.audit.append(actor, "link.identity.failed", link.id)
         raise IdentityFailed("that does not match, or the code has expired; please try again")
     checks.mark_verified(link.id, session)

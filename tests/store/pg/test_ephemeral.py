@@ -14,6 +14,7 @@ from tests.store.pg.support import query
 from tlh.domain.messages import MessageChannel
 from tlh.server.ratelimit import FailureLimiter
 from tlh.services.ephemeral import wall_clock
+from tlh.services.identity import MAX_TRIES, TRIES_WINDOW, IdentityChecks
 from tlh.services.portal_signin import address_key
 from tlh.store.pg.ephemeral import PgEphemeral
 from tlh.store.pg.store import PgStore
@@ -156,9 +157,11 @@ async def _dump(url: str) -> bytes:
     """Every byte of the two tables, as stored."""
     out = b""
     for table in ("tlh_codes", "tlh_attempts"):
-        for row in await query(url, f"SELECT * FROM {table}"):  # noqa: S608 (our own names)
+        for row in await query(url, f"SELECT * FROM {table}"):
             for value in row:
-                out += bytes(value) if isinstance(value, bytes | memoryview) else str(value).encode()
+                out += (
+                    bytes(value) if isinstance(value, bytes | memoryview) else str(value).encode()
+                )
                 out += b"\0"
     return out
 
@@ -169,7 +172,7 @@ async def test_the_database_holds_no_code_address_or_network_address(
 ) -> None:
     kid = os.urandom(8)
     codec: Codec = Sealer({kid: os.urandom(32)}, kid) if sealed else PLAIN
-    async for (a, b) in _servers(pg_url, codec):
+    async for a, b in _servers(pg_url, codec):
         hashed = address_key(MessageChannel.EMAIL, EMAIL)
         entry = await a.codes.open(f"portal:{hashed}", TTL, _now)
         code = await b.codes.issue(entry)
@@ -183,3 +186,16 @@ async def test_the_database_holds_no_code_address_or_network_address(
         assert bytes.fromhex(hashed) not in dump
         # The other server still takes it: the digest key is the same on both.
         assert await b.codes.check(f"portal:{hashed}", code, _now()) is True
+
+
+async def test_identity_check_tries_on_both_servers_add_up(two: list[PgEphemeral]) -> None:
+    checks = [IdentityChecks(attempts=s.attempts) for s in two]
+    now = _now()
+    for n in range(MAX_TRIES):
+        await checks[n % 2].add("tries", "lnk_1", MAX_TRIES, now)
+    for one in checks:
+        assert await one.count("tries", "lnk_1", MAX_TRIES, now) == MAX_TRIES
+        assert await one.count("tries", "lnk_2", MAX_TRIES, now) == 0
+        assert await one.count("codes", "lnk_1", MAX_TRIES, now) == 0
+    later = now + TRIES_WINDOW + timedelta(seconds=1)
+    assert await checks[0].count("tries", "lnk_1", MAX_TRIES, later) == 0
