@@ -180,12 +180,14 @@ log = logging.getLogger("tlh.server")
 
 async def _share_limits(app: web.Application, shared: SharedState) -> None:
     """Count every rate limit, failure limit and identity-check try in the shared store,
-    so a guesser spreading tries over the servers gets no more than on one."""
+    so a guesser spreading tries over the servers gets no more than on one; keep passkey
+    challenges there too, so a ceremony begun on one server ends on another."""
     await shared.open()
     app[FAILURES] = FailureLimits.shared(shared.attempts)
     app[PORTAL_LIMITS] = PortalLimits.shared(shared.attempts)
     app[IDENTITY] = IdentityChecks(attempts=shared.attempts)
     app[PORTAL_CODES] = PortalCodes(attempts=shared.attempts)
+    app[PORTAL_PASSKEYS] = PortalPasskeys(once=shared.once)
 
 
 async def _channel(store_url: str | None) -> Channel | None:

@@ -1,11 +1,11 @@
-"""Short-lived security state: attempt counters and one-time codes, kept where every
-server sees them.
+"""Short-lived security state: attempt counters, one-time codes and single-use values
+(passkey challenges), kept where every server sees them.
 
 Rate limits, failure limits, identity-check tries and one-time codes used to live in one
 process's memory. With several servers behind a load balancer, one person's consecutive
 requests land on different servers: a code sent by server A must be checked on B, and a
 guesser spreading tries over N servers must not get N times the budget. So the services
-and the server's limiters speak to these two protocols, and the server picks their home:
+and the server's limiters speak to these protocols, and the server picks their home:
 in memory for the embedded store (one server: today's behaviour and speed), in
 PostgreSQL when the store is shared (``tlh.store.pg.ephemeral``).
 
@@ -16,7 +16,7 @@ implementation stores them as keyed digests, never in clear.
 from __future__ import annotations
 
 import time
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -69,6 +69,41 @@ class CodeStore(Protocol):
         ...
 
 
+class OnceStore(Protocol):
+    """Values kept under a key until taken once or expired (a passkey ceremony's pending
+    challenge): of two takes at once, one gets the value."""
+
+    async def put(self, key: str, value: bytes, expires: datetime) -> None:
+        """Keep ``value`` under ``key`` until ``expires`` (replacing any)."""
+        ...
+
+    async def take(self, key: str, now: datetime) -> bytes | None:
+        """``key``'s value, gone from the store whatever comes next; ``None`` when there
+        is none or it expired by ``now``."""
+        ...
+
+
+class MemoryOnce:
+    """``OnceStore`` in this process's memory (one server); at most ``limit`` values
+    (the oldest are forgotten first)."""
+
+    def __init__(self, limit: int = 10_000) -> None:
+        self.limit = limit
+        self._values: OrderedDict[str, tuple[bytes, datetime]] = OrderedDict()
+
+    async def put(self, key: str, value: bytes, expires: datetime) -> None:
+        self._values.pop(key, None)
+        while len(self._values) >= self.limit:
+            self._values.popitem(last=False)
+        self._values[key] = (value, expires)
+
+    async def take(self, key: str, now: datetime) -> bytes | None:
+        found = self._values.pop(key, None)
+        if found is None or now >= found[1]:
+            return None
+        return found[0]
+
+
 class MemoryAttempts:
     """``Attempts`` in this process's memory (one server). Memory is bounded: at most
     ``keep`` times per key and ``max_keys`` keys (the oldest are dropped first)."""
@@ -118,6 +153,9 @@ class SharedState(Protocol):
 
     @property
     def codes(self) -> CodeStore: ...
+
+    @property
+    def once(self) -> OnceStore: ...
 
     async def open(self) -> None:
         """Ready the shared tables (at start-up)."""

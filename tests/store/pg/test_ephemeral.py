@@ -15,6 +15,13 @@ from tlh.domain.messages import MessageChannel
 from tlh.server.ratelimit import FailureLimiter
 from tlh.services.ephemeral import wall_clock
 from tlh.services.identity import MAX_TRIES, TRIES_WINDOW, IdentityChecks
+from tlh.services.passkey_ceremony import (
+    CHALLENGE_TTL,
+    Challenge,
+    Challenges,
+    PasskeyExpired,
+    b64,
+)
 from tlh.services.portal_signin import address_key
 from tlh.store.pg.ephemeral import PgEphemeral
 from tlh.store.pg.store import PgStore
@@ -153,10 +160,10 @@ async def test_attempts_leave_their_window_and_are_swept(
     assert await query(pg_url, "SELECT count(*) FROM tlh_attempts") == [(0,)]
 
 
-async def _dump(url: str) -> bytes:
-    """Every byte of the two tables, as stored."""
+async def _dump(url: str, *tables: str) -> bytes:
+    """Every byte of ``tables`` (the codes' and the attempts'), as stored."""
     out = b""
-    for table in ("tlh_codes", "tlh_attempts"):
+    for table in tables or ("tlh_codes", "tlh_attempts"):
         for row in await query(url, f"SELECT * FROM {table}"):
             for value in row:
                 out += (
@@ -199,3 +206,27 @@ async def test_identity_check_tries_on_both_servers_add_up(two: list[PgEphemeral
         assert await one.count("codes", "lnk_1", MAX_TRIES, now) == 0
     later = now + TRIES_WINDOW + timedelta(seconds=1)
     assert await checks[0].count("tries", "lnk_1", MAX_TRIES, later) == 0
+
+
+async def test_a_passkey_challenge_from_one_server_is_answered_once_on_the_other(
+    two: list[PgEphemeral], pg_url: str
+) -> None:
+    a, b = two
+    given, answered = Challenges(_now, a.once), Challenges(_now, b.once)
+    challenge = os.urandom(32)
+    pending = Challenge("add", _now() + CHALLENGE_TTL, "pss_session", "handle-1")
+    await given.remember(challenge, pending)
+    dump = await _dump(pg_url, "tlh_once")
+    assert dump  # kept, and sealed:
+    assert b"pss_session" not in dump
+    assert b64(challenge).encode() not in dump
+    data = {"challenge": b64(challenge)}
+    takes = await asyncio.gather(
+        *(c.take(data, "add") for _ in range(4) for c in (given, answered)),
+        return_exceptions=True,
+    )
+    assert [t for t in takes if not isinstance(t, PasskeyExpired)] == [pending]
+    late = os.urandom(32)
+    await given.remember(late, Challenge("sign_in", _now() - timedelta(seconds=1)))
+    with pytest.raises(PasskeyExpired):
+        await answered.take({"challenge": b64(late)}, "sign_in")

@@ -1,10 +1,13 @@
 """Two ``tlh serve --store`` on one PostgreSQL, as a practice behind a load balancer
-runs them: a portal sign-in code asked for on one server signs in on the other, and
-wrong codes spread over both lock the address at the one shared limit."""
+runs them: a portal sign-in code asked for on one server signs in on the other, wrong
+codes spread over both lock the address at the one shared limit, and a passkey
+challenge handed out by one is answered on the other."""
 
 from __future__ import annotations
 
 import asyncio
+import base64
+import json
 import re
 from collections.abc import Awaitable, Callable
 from email import message_from_bytes, policy
@@ -99,3 +102,47 @@ async def _code_in(drops: list[Path]) -> str:
                         assert found is not None
                         return found.group(1)
             await asyncio.sleep(0.1)  # the outbox writes it; polled, bounded by the timeout
+
+
+def test_a_passkey_challenge_from_one_server_is_answered_once_via_the_other(
+    tmp_path: Path, pg_url: str
+) -> None:
+    _two_servers_test(tmp_path, pg_url, _passkey_across)
+
+
+async def _passkey_across(a_url: str, b_url: str, _: list[Path]) -> None:
+    """The page asks A for sign-in options and answers via B: B knows the challenge (the
+    passkey itself is refused as not on file, not as an unknown challenge), and only
+    once."""
+    async with aiohttp.ClientSession(headers=ORIGIN) as http:
+        async with http.post(f"{a_url}/api/v1/portal/passkeys/sign-in-options") as r:
+            assert r.status == 200
+            challenge = (await r.json())["challenge"]
+        client_data = {
+            "type": "webauthn.get",
+            "challenge": challenge,
+            "origin": ORIGIN["Origin"],
+        }
+        unknown = _b64(b"not-on-file")
+        assertion = {
+            "id": unknown,
+            "rawId": unknown,
+            "type": "public-key",
+            "response": {
+                "clientDataJSON": _b64(json.dumps(client_data).encode()),
+                "authenticatorData": _b64(b"\0" * 37),
+                "signature": _b64(b"\0" * 64),
+            },
+        }
+        codes = []
+        for url in (b_url, a_url):
+            async with http.post(
+                f"{url}/api/v1/portal/passkeys/sign-in", json={"credential": assertion}
+            ) as r:
+                assert r.status == 401
+                codes.append((await r.json())["error"]["code"])
+    assert codes == ["passkey_unknown", "passkey_expired"]
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()

@@ -100,7 +100,7 @@ async def options_to_sign_in(request: web.Request) -> web.Response:
     """Authentication options (WebAuthn JSON) with a fresh single-use challenge."""
     check_origin(request)
     await _not_blocked(request)
-    found = request.app[PORTAL_PASSKEYS].options_to_sign_in(relying_party(request))
+    found = await request.app[PORTAL_PASSKEYS].options_to_sign_in(relying_party(request))
     return web.Response(text=found, content_type="application/json")
 
 

@@ -1,9 +1,11 @@
 """Short-lived security state in PostgreSQL, shared by every server on the database:
-attempts (rate and failure limits, identity-check tries) and one-time code entries.
+attempts (rate and failure limits, identity-check tries), one-time code entries and
+single-use values (passkey challenges).
 
-The services speak to ``tlh.services.ephemeral``'s ``Attempts`` and ``CodeStore``;
-these are their shared implementations (``PgEphemeral.attempts``, ``.codes``), so a code
-sent by one server is taken on another, and tries spread over the servers add up.
+The services speak to ``tlh.services.ephemeral``'s ``Attempts``, ``CodeStore`` and
+``OnceStore``; these are their shared implementations (``PgEphemeral.attempts``,
+``.codes``, ``.once``), so a code sent by one server is taken on another, a passkey
+ceremony begun on one ends on another, and tries spread over the servers add up.
 
 - ``tlh_attempts(key, at, expires)``: one row per attempt, ``at`` in seconds on the
   callers' wall clock; a row counts until ``expires`` (its window's end).
@@ -11,6 +13,8 @@ sent by one server is taken on another, and tries spread over the servers add up
   at most one per subject; ``code`` is the digest of the current code (``NULL``: none
   made, or it died). A right code is taken by ``DELETE … RETURNING``: of two servers
   checking one code at once, exactly one gets the row.
+- ``tlh_once(key, value, expires)``: a value taken (deleted) once; ``value`` sealed
+  with the practice's data key.
 
 Nothing here is readable: keys and subjects (hashed addresses, network addresses, link
 ids) and codes are stored as HMAC-SHA256 under a key derived from the practice's data
@@ -57,6 +61,11 @@ TABLES: Final = (
         expires timestamptz,
         opened timestamptz NOT NULL
     )""",
+    """CREATE TABLE IF NOT EXISTS tlh_once (
+        key bytea PRIMARY KEY,
+        value bytea NOT NULL,
+        expires timestamptz NOT NULL
+    )""",
 )
 #: Taken while creating the tables: two servers starting at once would otherwise race
 #: in the catalogue (CREATE ... IF NOT EXISTS is not atomic there).
@@ -94,12 +103,13 @@ class PgEphemeral:
 
     def __init__(self, db: Database, codec: Codec, *, sweep_s: float = SWEEP_S) -> None:
         self._db = db
-        self._codec = codec
+        self.codec = codec
         self._key = b""
         self._sweep_s = sweep_s
         self._sweeper: asyncio.Task[None] | None = None
         self.attempts = PgAttempts(self)
         self.codes = PgCodes(self)
+        self.once = PgOnce(self)
 
     async def open(self) -> None:
         """Make the tables if missing, find the digest key, start sweeping."""
@@ -108,7 +118,7 @@ class PgEphemeral:
             await conn.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK,))
             for statement in TABLES:
                 await conn.execute(statement)
-            self._key = await _digest_key(conn, self._codec)
+            self._key = await _digest_key(conn, self.codec)
         self._sweeper = asyncio.create_task(self._sweep_forever(), name="tlh-ephemeral-sweep")
 
     async def close(self) -> None:
@@ -151,6 +161,7 @@ class PgEphemeral:
             "DELETE FROM tlh_codes WHERE expires <= %s OR (expires IS NULL AND opened <= %s)",
             (at, at - ENTRY_KEEP),
         )
+        await self.run("sweep single-use values", "DELETE FROM tlh_once WHERE expires <= %s", (at,))
 
     async def _sweep_forever(self) -> None:
         while True:
@@ -261,3 +272,32 @@ class PgCodes:
 
     def _code_digest(self, subject_key: bytes, code: str) -> bytes:
         return self._shared.digest("code", f"{subject_key.hex()}:{code}")
+
+
+class PgOnce:
+    """``tlh.services.ephemeral.OnceStore`` in ``tlh_once``: keys as digests, values
+    sealed (a database stored clear: as they are)."""
+
+    _LABEL: Final = b"tlh once"
+
+    def __init__(self, shared: PgEphemeral) -> None:
+        self._shared = shared
+
+    async def put(self, key: str, value: bytes, expires: datetime) -> None:
+        sealed = self._shared.codec.seal(value, self._LABEL)
+        await self._shared.run(
+            "keep a single-use value",
+            "INSERT INTO tlh_once (key, value, expires) VALUES (%s, %s, %s) "
+            "ON CONFLICT (key) DO UPDATE SET value = excluded.value, expires = excluded.expires",
+            (self._shared.digest("once", key), sealed, expires),
+        )
+
+    async def take(self, key: str, now: datetime) -> bytes | None:
+        rows = await self._shared.run(
+            "take a single-use value",
+            "DELETE FROM tlh_once WHERE key = %s RETURNING value, expires",
+            (self._shared.digest("once", key),),
+        )
+        if not rows or now >= rows[0][1]:
+            return None
+        return self._shared.codec.open(bytes(rows[0][0]), self._LABEL, "tlh_once")
