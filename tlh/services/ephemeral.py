@@ -42,6 +42,18 @@ class Attempts(Protocol):
         """Forget ``key``'s attempts (a success)."""
         ...
 
+    async def reserve(self, key: str, now: float, window_s: float, limit: int) -> str | None:
+        """Count one attempt of ``key`` at ``now`` if fewer than ``limit`` count within
+        ``window_s``: a token for ``release``; ``None`` (nothing counted) when the limit
+        is reached. Atomic: of many reservations at once, across servers too, at most
+        ``limit`` succeed, so a burst of guesses sent together gets no more tries than
+        guesses sent one by one."""
+        ...
+
+    async def release(self, key: str, token: str) -> None:
+        """Take back a reservation (the attempt turned out not to count)."""
+        ...
+
 
 class CodeStore(Protocol):
     """One-time code entries (``tlh.services.one_time_codes`` explains their life): only
@@ -143,6 +155,18 @@ class MemoryAttempts:
 
     async def clear(self, key: str) -> None:
         self._times.pop(key, None)
+
+    async def reserve(self, key: str, now: float, window_s: float, limit: int) -> str | None:
+        # No await between the count and the add: atomic on the one event loop.
+        if len(self.recent_now(key, now, window_s)) >= limit:
+            return None
+        self.add_now(key, now, window_s, limit)
+        return repr(now)
+
+    async def release(self, key: str, token: str) -> None:
+        found = self._times.get(key)
+        if found is not None and float(token) in found:
+            found.remove(float(token))
 
 
 class SharedState(Protocol):

@@ -85,6 +85,16 @@ class IdentityChecks:
         key = f"identity.{what}:{link_id}"
         await self._attempts.add(key, now.timestamp(), _WINDOW_S, limit)
 
+    async def reserve(self, link_id: str, now: datetime) -> str | None:
+        """Count one answer as a wrong try before judging it (``None``: none left); a
+        token to ``release`` when it was not wrong."""
+        key = f"identity.tries:{link_id}"
+        return await self._attempts.reserve(key, now.timestamp(), _WINDOW_S, MAX_TRIES)
+
+    async def release(self, link_id: str, token: str) -> None:
+        """The reserved try did not count (a right answer, a malformed one)."""
+        await self._attempts.release(f"identity.tries:{link_id}", token)
+
     def mark_verified(self, link_id: str, session: str) -> None:
         """This link session passed the check."""
         self._verified.setdefault(link_id, set()).add(_hash(session))
@@ -231,28 +241,24 @@ async def check(
 ) -> None:
     """Judge one answer (``dob`` or ``code``); passing marks ``session`` verified."""
     actor = _actor(link, source)
-    if await checks.count("tries", link.id, MAX_TRIES, checks.now(ctx)) >= MAX_TRIES:
+    # Counted before the answer is judged (taken back unless wrong): answers sent all at
+    # once, to one server or several, get ``MAX_TRIES`` in all, as one by one.
+    slot = await checks.reserve(link.id, checks.now(ctx))
+    if slot is None:
         await ctx.audit.append(actor, "link.identity.locked", link.id)
         raise RateLimited("too many attempts; please contact your practice")
-    current = await mode(ctx, link)
-    if current is IdentityCheck.OFF:
-        checks.mark_verified(link.id, session)
-        return
-    if current is IdentityCheck.DOB:
-        if isinstance(given.dob, msgspec.UnsetType):
-            raise BadRequest("give your date of birth as dob")
-        client = await _client(ctx, link)
-        right = client is not None and client.dob == given.dob
-    else:
-        code = given.code.strip()
-        if not code:
-            raise BadRequest("give the code you were sent as code")
-        # A right code is used up by the check: one-time.
-        right = await ctx.codes.check(_subject(link.id), code, checks.now(ctx))
-    if not right:
-        await checks.add("tries", link.id, MAX_TRIES, checks.now(ctx))
+    try:
+        right = await _judge(ctx, checks, link, given)
+    except BaseException:
+        await checks.release(link.id, slot)
+        raise
+    if right is False:
         await ctx.audit.append(actor, "link.identity.failed", link.id)
         raise IdentityFailed("that does not match, or the code has expired; please try again")
+    await checks.release(link.id, slot)
+    if right is None:  # no check applies
+        checks.mark_verified(link.id, session)
+        return
     checks.mark_verified(link.id, session)
     kept = await _session_record(ctx, session)
     if kept is None:
@@ -265,3 +271,22 @@ async def check(
         lambda r: replace(r, verified_at=now) if r is not None else r,
         audit=[note(actor, "link.identity.passed", link.id, kept.id)],
     )
+
+
+async def _judge(
+    ctx: Context, checks: IdentityChecks, link: JoinLink, given: IdentityAnswer
+) -> bool | None:
+    """Whether ``given`` is right (``None``: no check applies); a right code is used up."""
+    current = await mode(ctx, link)
+    if current is IdentityCheck.OFF:
+        return None
+    if current is IdentityCheck.DOB:
+        if isinstance(given.dob, msgspec.UnsetType):
+            raise BadRequest("give your date of birth as dob")
+        client = await _client(ctx, link)
+        return client is not None and client.dob == given.dob
+    code = given.code.strip()
+    if not code:
+        raise BadRequest("give the code you were sent as code")
+    # A right code is used up by the check: one-time.
+    return await ctx.codes.check(_subject(link.id), code, checks.now(ctx))

@@ -126,15 +126,16 @@ class PortalCodes:
         now = self.clock()
         tried = f"portal.tries:{key}"
         window = LOCK_WINDOW.total_seconds()
-        counted = await self._attempts.recent(tried, now.timestamp(), window, MAX_TRIES)
-        if len(counted) >= MAX_TRIES:
+        # Counted before the code is looked at (taken back if right): guesses sent all
+        # at once, to one server or several, get ``MAX_TRIES`` in all, as one by one.
+        slot = await self._attempts.reserve(tried, now.timestamp(), window, MAX_TRIES)
+        if slot is None:
             await ctx.audit.append(anonymous, "portal.sign_in.locked", target)
             raise RateLimited(LOCKED)
         # A right code is used up by the check: one-time.
         right = person is not None and await ctx.codes.check(_subject(key), code.strip(), now)
         if not right or person is None:
             # Tries count for addresses nobody sent a code to as well.
-            await self._attempts.add(tried, now.timestamp(), window, MAX_TRIES)
             await ctx.audit.append(anonymous, "portal.sign_in.failed", target)
             raise SignInFailed(WRONG_CODE)
         await self._attempts.clear(tried)

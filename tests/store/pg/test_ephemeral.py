@@ -230,3 +230,19 @@ async def test_a_passkey_challenge_from_one_server_is_answered_once_on_the_other
     await given.remember(late, Challenge("sign_in", _now() - timedelta(seconds=1)))
     with pytest.raises(PasskeyExpired):
         await answered.take({"challenge": b64(late)}, "sign_in")
+
+
+async def test_of_many_reservations_at_once_on_both_servers_only_the_limit_count(
+    two: list[PgEphemeral],
+) -> None:
+    a, b = two
+    now = wall_clock()
+    tokens = await asyncio.gather(
+        *(s.attempts.reserve("portal.tries:x", now, 600.0, 5) for _ in range(10) for s in (a, b))
+    )
+    won = [t for t in tokens if t is not None]
+    assert len(won) == 5
+    assert len(await a.attempts.recent("portal.tries:x", now, 600.0, 10)) == 5
+    await b.attempts.release("portal.tries:x", won[0])  # a right answer: not a try
+    assert await a.attempts.reserve("portal.tries:x", now, 600.0, 5) is not None
+    assert await b.attempts.reserve("portal.tries:x", now, 600.0, 5) is None

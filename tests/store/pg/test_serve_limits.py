@@ -76,16 +76,19 @@ async def _sign_in_across(a_url: str, b_url: str, drops: list[Path]) -> None:
 
 
 async def _lock_across(a_url: str, b_url: str, _: list[Path]) -> None:
-    """Wrong codes alternate between the servers (a balancer's round robin): the
-    address locks after ``MAX_TRIES`` in all, on both."""
+    """Wrong codes sent all at once, alternating between the servers (a balancer's
+    round robin): ``MAX_TRIES`` of them are judged in all, the rest refused, and the
+    address stays locked on both."""
     body = {"address": EMAIL, "code": "000000"}
-    statuses: list[int] = []
     async with aiohttp.ClientSession(headers=ORIGIN) as http:
-        for n in range(MAX_TRIES + 2):
-            url = (a_url, b_url)[n % 2]
+
+        async def one(url: str) -> int:
             async with http.post(f"{url}/api/v1/portal/sign-in", json=body) as r:
-                statuses.append(r.status)
-    assert statuses == [401] * MAX_TRIES + [429] * 2
+                return r.status
+
+        burst = await asyncio.gather(*(one((a_url, b_url)[n % 2]) for n in range(12)))
+        assert sorted(burst) == [401] * MAX_TRIES + [429] * (12 - MAX_TRIES)
+        assert [await one(url) for url in (a_url, b_url)] == [429, 429]
 
 
 async def _code_in(drops: list[Path]) -> str:

@@ -7,8 +7,11 @@ The services speak to ``tlh.services.ephemeral``'s ``Attempts``, ``CodeStore`` a
 ``.codes``, ``.once``), so a code sent by one server is taken on another, a passkey
 ceremony begun on one ends on another, and tries spread over the servers add up.
 
-- ``tlh_attempts(key, at, expires)``: one row per attempt, ``at`` in seconds on the
-  callers' wall clock; a row counts until ``expires`` (its window's end).
+- ``tlh_attempts(id, key, at, expires)``: one row per attempt, ``at`` in seconds on the
+  callers' wall clock; a row counts until ``expires`` (its window's end). A reservation
+  counts the key's rows and inserts its own in one transaction under an advisory lock
+  of the key (``_ATTEMPT_LOCK``, the digest's first four bytes), so of any number at once,
+  on any servers, exactly the ones within the limit succeed.
 - ``tlh_codes(id, subject, ttl_s, code, expires, opened)``: one row per open entry,
   at most one per subject; ``code`` is the digest of the current code (``NULL``: none
   made, or it died). A right code is taken by ``DELETE … RETURNING``: of two servers
@@ -32,7 +35,7 @@ import hashlib
 import hmac
 import logging
 import secrets
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
@@ -47,6 +50,7 @@ log = logging.getLogger(__name__)
 
 TABLES: Final = (
     """CREATE TABLE IF NOT EXISTS tlh_attempts (
+        id bigserial PRIMARY KEY,
         key bytea NOT NULL,
         at double precision NOT NULL,
         expires double precision NOT NULL
@@ -70,6 +74,9 @@ TABLES: Final = (
 #: Taken while creating the tables: two servers starting at once would otherwise race
 #: in the catalogue (CREATE ... IF NOT EXISTS is not atomic there).
 _SCHEMA_LOCK: Final = 0x746C685F657068  # "tlh_eph"
+#: The first key of the (two-key) advisory locks that serialise reservations per key;
+#: PostgreSQL keeps two-key locks apart from the one-key locks the store takes.
+_ATTEMPT_LOCK: Final = 0x746C6861  # "tlha"
 #: The ``tlh_meta`` row of the digest secret of a database stored clear.
 SECRET_ROW: Final = "ephemeral_secret"
 #: Seconds between sweeps of expired rows.
@@ -138,6 +145,12 @@ class PgEphemeral:
         async with self._db.connection(doing) as conn:
             cur = await conn.execute(statement, params)
             return await cur.fetchall() if cur.description is not None else []
+
+    @contextlib.asynccontextmanager
+    async def transaction(self, doing: str) -> AsyncIterator[Conn]:
+        """A pooled connection in a transaction (committed when the block ends)."""
+        async with self._db.connection(doing) as conn, conn.transaction():
+            yield conn
 
     async def read(self, doing: str, statement: str, params: tuple[Any, ...]) -> list[Any]:
         """One reading statement (tried again on another connection if the first was
@@ -216,6 +229,33 @@ class PgAttempts:
             "forget attempts",
             "DELETE FROM tlh_attempts WHERE key = %s",
             (self._shared.digest("attempt", key),),
+        )
+
+    async def reserve(self, key: str, now: float, window_s: float, limit: int) -> str | None:
+        digest = self._shared.digest("attempt", key)
+        # Per key, one reservation at a time (across servers): the count and the insert
+        # under a transaction's advisory lock, so a burst gets exactly ``limit``.
+        lock = int.from_bytes(digest[:4], "big", signed=True)
+        async with self._shared.transaction("count an attempt") as conn:
+            await conn.execute("SELECT pg_advisory_xact_lock(%s, %s)", (_ATTEMPT_LOCK, lock))
+            cur = await conn.execute(
+                "SELECT count(*) FROM tlh_attempts WHERE key = %s AND at > %s",
+                (digest, now - window_s),
+            )
+            row = await cur.fetchone()
+            if row is None or row[0] >= limit:
+                return None
+            cur = await conn.execute(
+                "INSERT INTO tlh_attempts (key, at, expires) VALUES (%s, %s, %s) RETURNING id",
+                (digest, now, now + window_s),
+            )
+            made = await cur.fetchone()
+            assert made is not None
+            return str(made[0])
+
+    async def release(self, key: str, token: str) -> None:
+        await self._shared.run(
+            "take back an attempt", "DELETE FROM tlh_attempts WHERE id = %s", (int(token),)
         )
 
 
