@@ -13,30 +13,30 @@ class Clock:
         return self.now
 
 
-def test_the_block_lifts_as_the_oldest_failure_leaves_the_window() -> None:
+async def test_the_block_lifts_as_the_oldest_failure_leaves_the_window() -> None:
     clock = Clock()
     limiter = FailureLimiter(limit=3, window_s=60, clock=clock)
     for step in range(3):
-        assert not limiter.blocked("a")
-        limiter.fail("a")
+        assert not await limiter.blocked("a")
+        await limiter.fail("a")
         clock.now += 10 if step < 2 else 0
-    assert limiter.blocked("a")
-    assert not limiter.blocked("b")
-    assert limiter.retry_after_s("a") == 40  # the first failure, 20 s old, leaves at 60
-    refusal = limiter.refusal("a")
+    assert await limiter.blocked("a")
+    assert not await limiter.blocked("b")
+    assert await limiter.retry_after_s("a") == 40  # the first failure, 20 s old, leaves at 60
+    refusal = await limiter.refusal("a")
     assert (refusal.status, refusal.details) == (429, {"retry_after_s": 40})
     clock.now += 40
-    assert not limiter.blocked("a")
-    assert limiter.retry_after_s("a") == 0
+    assert not await limiter.blocked("a")
+    assert await limiter.retry_after_s("a") == 0
 
 
-def test_keys_are_bounded() -> None:
+async def test_keys_are_bounded() -> None:
     limiter = FailureLimiter(limit=1, window_s=60, clock=Clock(), max_keys=2)
     for key in ("a", "b", "c"):
-        limiter.fail(key)
-    assert not limiter.blocked("a")  # the oldest key was dropped
-    assert limiter.blocked("b")
-    assert limiter.blocked("c")
+        await limiter.fail(key)
+    assert not await limiter.blocked("a")  # the oldest key was dropped
+    assert await limiter.blocked("b")
+    assert await limiter.blocked("c")
 
 
 def test_the_audit_gate_writes_one_per_key_per_window_and_caps_the_total() -> None:

@@ -11,50 +11,50 @@ from tlh.services.one_time_codes import OneTimeCodes
 TTL = timedelta(minutes=10)
 
 
-def test_a_code_works_once_for_its_subject_only() -> None:
+async def test_a_code_works_once_for_its_subject_only() -> None:
     clock, codes = Clock(), OneTimeCodes()
-    entry = codes.open("portal:a", TTL, clock)
-    assert codes.check("portal:a", "123456", clock()) is False  # nothing made yet
-    code = codes.issue(entry)
+    entry = await codes.open("portal:a", TTL, clock)
+    assert await codes.check("portal:a", "123456", clock()) is False  # nothing made yet
+    code = await codes.issue(entry)
     assert code is not None
     assert len(code) == 6
     assert code.isdigit()
-    assert codes.check("portal:b", code, clock()) is False
-    assert codes.check("portal:a", code, clock()) is True
-    assert codes.check("portal:a", code, clock()) is False
-    assert not codes.pending(entry)
+    assert await codes.check("portal:b", code, clock()) is False
+    assert await codes.check("portal:a", code, clock()) is True
+    assert await codes.check("portal:a", code, clock()) is False
+    assert not await codes.pending(entry)
 
 
-def test_a_code_expires_by_the_checkers_clock_from_when_it_was_made() -> None:
+async def test_a_code_expires_by_the_checkers_clock_from_when_it_was_made() -> None:
     clock, codes = Clock(), OneTimeCodes()
-    entry = codes.open("identity:l", TTL, clock)
+    entry = await codes.open("identity:l", TTL, clock)
     clock.advance(hours=1)  # queued a long time: its life starts when it is made
-    code = codes.issue(entry)
+    code = await codes.issue(entry)
     assert code is not None
     clock.advance(minutes=10)
-    assert codes.check("identity:l", code, clock()) is False
+    assert await codes.check("identity:l", code, clock()) is False
 
 
-def test_a_new_request_or_a_void_kills_the_code() -> None:
+async def test_a_new_request_or_a_void_kills_the_code() -> None:
     clock, codes = Clock(), OneTimeCodes()
-    first = codes.open("portal:a", TTL, clock)
-    old = codes.issue(first)
-    second = codes.open("portal:a", TTL, clock)
-    assert not codes.pending(first)
-    assert codes.issue(first) is None
+    first = await codes.open("portal:a", TTL, clock)
+    old = await codes.issue(first)
+    second = await codes.open("portal:a", TTL, clock)
+    assert not await codes.pending(first)
+    assert await codes.issue(first) is None
     assert old is not None
-    assert codes.check("portal:a", old, clock()) is False
-    code = codes.issue(second)
+    assert await codes.check("portal:a", old, clock()) is False
+    code = await codes.issue(second)
     assert code is not None
-    codes.void(second)
-    assert codes.check("portal:a", code, clock()) is False
-    assert codes.pending(second)  # a retry makes a new one
-    again = codes.issue(second)
+    await codes.void(second)
+    assert await codes.check("portal:a", code, clock()) is False
+    assert await codes.pending(second)  # a retry makes a new one
+    again = await codes.issue(second)
     assert again is not None
-    assert codes.check("portal:a", again, clock()) is True
+    assert await codes.check("portal:a", again, clock()) is True
 
 
-def test_the_oldest_entries_are_forgotten_past_the_limit() -> None:
+async def test_the_oldest_entries_are_forgotten_past_the_limit() -> None:
     clock, codes = Clock(), OneTimeCodes(limit=2)
-    ids = [codes.open(f"portal:{n}", TTL, clock) for n in range(3)]
-    assert [codes.pending(i) for i in ids] == [False, True, True]
+    ids = [await codes.open(f"portal:{n}", TTL, clock) for n in range(3)]
+    assert [await codes.pending(i) for i in ids] == [False, True, True]

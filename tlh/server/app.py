@@ -23,6 +23,7 @@ from tlh.net import is_loopback, parse_networks
 from tlh.services import sessions
 from tlh.services.callhub import CallHub
 from tlh.services.channel import Channel
+from tlh.services.ephemeral import SharedState
 from tlh.services.events import EventBus
 from tlh.services.hooks import HookRunner
 from tlh.services.ice_plan import IcePlan
@@ -31,6 +32,7 @@ from tlh.services.idle_sessions import INTERVAL_S, IdleSessions
 from tlh.services.invites import reminder_renderer
 from tlh.services.link_sessions import LinkSessions
 from tlh.services.links import OutreachContext, load_outreach
+from tlh.services.one_time_codes import OneTimeCodes
 from tlh.services.outbox import OutboxWorker
 from tlh.services.portal_passkeys import PortalPasskeys
 from tlh.services.portal_sessions import PortalSessions
@@ -39,7 +41,7 @@ from tlh.services.reminder_clock import ReminderClock
 from tlh.services.shared_events import SharedEventBus
 from tlh.services.staff_web import StaffWeb
 from tlh.services.waiting import Rooms
-from tlh.store.open import store_at
+from tlh.store.open import shared_state_of, store_at
 
 from . import middleware
 from .background import Active, Background
@@ -87,11 +89,19 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
     store = store_at(settings.store_url or settings.data_dir, keys=settings.keys)
     await store.open()
     audit = store.audit
+    shared = shared_state_of(store)  # several servers: limits and codes in the database
+    if shared is not None:
+        await _share_limits(app, shared)
     channel = await _channel(settings.store_url)
     bus = EventBus() if channel is None else SharedEventBus(channel)
     app[STORE], app[AUDIT], app[BUS] = store, audit, bus
     ctx = OutreachContext(
-        store=store, audit=audit, events=bus, outreach=app[OUTREACH], own_url=own_url(settings)
+        store=store,
+        audit=audit,
+        events=bus,
+        outreach=app[OUTREACH],
+        own_url=own_url(settings),
+        codes=OneTimeCodes() if shared is None else shared.codes,
     )
     app[CTX] = ctx
     app[LINK_SESSIONS] = LinkSessions(ctx)
@@ -169,6 +179,8 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
         await background.close()
         if channel is not None:
             await channel.close()
+        if shared is not None:
+            await shared.close()
         await store.close()
 
 
@@ -179,6 +191,18 @@ def _step_aside() -> None:
     """Stop this server the way SIGTERM does (its pages are told to reconnect): another
     server served the rooms while it was cut off from the database."""
     signal.raise_signal(signal.SIGTERM)
+
+
+async def _share_limits(app: web.Application, shared: SharedState) -> None:
+    """Count every rate limit, failure limit and identity-check try in the shared store,
+    so a guesser spreading tries over the servers gets no more than on one; keep passkey
+    challenges there too, so a ceremony begun on one server ends on another."""
+    await shared.open()
+    app[FAILURES] = FailureLimits.shared(shared.attempts)
+    app[PORTAL_LIMITS] = PortalLimits.shared(shared.attempts)
+    app[IDENTITY] = IdentityChecks(attempts=shared.attempts)
+    app[PORTAL_CODES] = PortalCodes(attempts=shared.attempts)
+    app[PORTAL_PASSKEYS] = PortalPasskeys(once=shared.once)
 
 
 async def _channel(store_url: str | None) -> Channel | None:

@@ -186,9 +186,9 @@ async def _bearer_actor(request: web.Request, bearer: str, peer: str) -> Actor:
         if not bearer:
             raise
         failures = request.app[FAILURES]
-        if failures.bearer.blocked(peer):
-            raise failures.bearer.refusal(peer) from None
-        failures.bearer.fail(peer)
+        if await failures.bearer.blocked(peer):
+            raise await failures.bearer.refusal(peer) from None
+        await failures.bearer.fail(peer)
         if failures.bearer_audit.due(peer):
             who = Actor(kind="staff", id="anonymous", source=peer)
             await ctx(request).audit.append(who, "auth.failed", f"token:{_hash_prefix(bearer)}")

@@ -12,6 +12,7 @@ import msgspec
 
 from tlh.domain.audience import Audience, Shown
 from tlh.domain.models import Policy, Role, Staff, roles_of
+from tlh.services.ephemeral import CodeStore
 from tlh.services.one_time_codes import OneTimeCodes
 from tlh.store.base import Repository
 
@@ -88,8 +89,9 @@ class Context:
     events: EventSink
     clock: Callable[[], datetime] = utcnow
     #: One-time codes awaiting their message (made by the outbox worker, checked by the
-    #: portal's sign-in and the identity check): in memory, shared through the context.
-    codes: OneTimeCodes = field(default_factory=OneTimeCodes, compare=False, repr=False)
+    #: portal's sign-in and the identity check): in memory, or in the shared database
+    #: when several servers share the store; shared through the context.
+    codes: CodeStore = field(default_factory=OneTimeCodes, compare=False, repr=False)
 
     def policy(self) -> Policy:
         """The practice's policy (kept in memory by every store: no read to await)."""

@@ -3,15 +3,16 @@
 Asking for a code opens an *entry* for what the code opens (its subject: one address's
 portal sign-in, one link's identity check) and queues a message that holds
 ``CODE_PLACEHOLDER`` and the entry's id (``Message.code_id``). The outbox makes the code
-when it hands that message to a transport (``issue``) and keeps only its SHA-256, here,
-in memory; the code itself goes to the transport and nowhere else. So no code is ever
-written (store, journal, backup); each attempt makes a fresh one and a failed attempt's
+when it hands that message to a transport (``issue``) and keeps only its digest: here,
+in memory (``OneTimeCodes``, one server), or in the shared database (several servers:
+``tlh.store.pg.ephemeral``, a keyed digest); the code itself goes to the transport and
+nowhere else. So no code is ever written (store, journal, backup); each attempt makes a fresh one and a failed attempt's
 code dies (``void``), so only the code of the message that left works; and a request
 never sent (an unknown address, a message that failed) leaves no code that works.
 
 A new request for the same subject replaces its entry: the old code dies, and a message
-still queued for the old entry is not sent. A restart forgets every entry, as it always
-forgot codes: whoever was waiting asks for a new one. The table lives on the ``Context``
+still queued for the old entry is not sent. A restart forgets every entry kept in memory, as
+it always forgot codes: whoever was waiting asks for a new one. The table lives on the ``Context``
 because the outbox worker, which makes the codes, and the services that check them share
 nothing else.
 """
@@ -52,7 +53,7 @@ class OneTimeCodes:
         self._entries: dict[str, _Entry] = {}  # by entry id, oldest first
         self._current: dict[str, str] = {}  # subject -> its entry's id
 
-    def open(self, subject: str, ttl: timedelta, clock: Callable[[], datetime]) -> str:
+    async def open(self, subject: str, ttl: timedelta, clock: Callable[[], datetime]) -> str:
         """A new entry for ``subject`` (its codes valid ``ttl`` from when each is made,
         by ``clock``: the one ``check`` is given the time of), replacing any: the old
         code dies. Its id goes on the message (``code_id``)."""
@@ -64,11 +65,11 @@ class OneTimeCodes:
         self._current[subject] = entry_id
         return entry_id
 
-    def pending(self, entry_id: str) -> bool:
+    async def pending(self, entry_id: str) -> bool:
         """Whether ``entry_id`` still stands (not replaced, used, forgotten)."""
         return entry_id in self._entries
 
-    def issue(self, entry_id: str) -> str | None:
+    async def issue(self, entry_id: str) -> str | None:
         """A fresh 6-digit code for ``entry_id``, valid from now for the entry's ``ttl``;
         any code made for it before dies. ``None`` when the entry is gone."""
         entry = self._entries.get(entry_id)
@@ -78,14 +79,14 @@ class OneTimeCodes:
         entry.code_hash, entry.expires = _code_hash(entry.subject, code), entry.clock() + entry.ttl
         return code
 
-    def void(self, entry_id: str) -> None:
+    async def void(self, entry_id: str) -> None:
         """The code made for ``entry_id`` dies (its message did not leave); the entry
         stays, so a retry of the message makes a new one."""
         entry = self._entries.get(entry_id)
         if entry is not None:
             entry.code_hash = entry.expires = None
 
-    def check(self, subject: str, code: str, now: datetime) -> bool:
+    async def check(self, subject: str, code: str, now: datetime) -> bool:
         """Whether ``code`` is ``subject``'s current code and not expired at ``now``; a
         right one is used up (its entry closed). Tries are the caller's to count."""
         entry_id = self._current.get(subject)

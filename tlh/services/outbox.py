@@ -325,7 +325,7 @@ class OutboxWorker:
         minted: list[JoinLink] = []
         tokens: dict[str, str] = {}
         for m in due:
-            if m.code_id is not None and not self.ctx.codes.pending(m.code_id):
+            if m.code_id is not None and not await self.ctx.codes.pending(m.code_id):
                 skipped.append(self._skipped(m, CODE_GONE))
                 continue
             if m.link_id and carries_token(m):
@@ -395,7 +395,7 @@ class OutboxWorker:
             return await self._hand_over(message, message)
         # Made now, as it goes: a code lives only while its message is with a transport
         # or delivered, and the entry it is for is looked at once more, right here.
-        code = self.ctx.codes.issue(message.code_id)
+        code = await self.ctx.codes.issue(message.code_id)
         if code is None:
             return self._skipped(message, CODE_GONE)
         sent = False
@@ -405,7 +405,7 @@ class OutboxWorker:
             return outcome
         finally:
             if not sent:  # it did not leave, or may not have (a fault, a cancelled send)
-                self.ctx.codes.void(message.code_id)
+                await self.ctx.codes.void(message.code_id)
 
     async def _hand_over(self, message: Message, leaving: Message) -> Message:
         """Send ``leaving`` (``message`` with any code filled in): the outcome."""

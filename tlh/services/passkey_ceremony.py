@@ -1,5 +1,6 @@
 """The WebAuthn plumbing of the portal's passkeys (issue 13): who the relying party is,
-the pending challenges (in memory, single use, short-lived), base64url, a credential's
+the pending challenges (single use, short-lived; in memory, or in the shared store when
+several servers share one), base64url, a credential's
 ``clientDataJSON``, and the errors a ceremony ends in (each its own code)."""
 
 from __future__ import annotations
@@ -7,14 +8,16 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
+import msgspec
+
 from tlh.errors import BadRequest, Forbidden, Unauthenticated
 from tlh.services.context import utcnow
+from tlh.services.ephemeral import MemoryOnce, OnceStore
 
 CHALLENGE_TTL = timedelta(minutes=5)
 #: Challenges remembered at once (the oldest are forgotten first).
@@ -112,23 +115,32 @@ def client_data(encoded: str) -> dict[str, Any]:
 
 
 class Challenges:
-    """Pending challenges by value. ``clock`` must return aware UTC."""
+    """Pending challenges by value, in ``store`` (this process's memory by default, or
+    the shared store's: a challenge handed out by one server is answered on another).
+    ``clock`` must return aware UTC."""
 
-    def __init__(self, clock: Callable[[], datetime] = utcnow) -> None:
+    def __init__(
+        self, clock: Callable[[], datetime] = utcnow, store: OnceStore | None = None
+    ) -> None:
         self.clock = clock
-        self._pending: OrderedDict[str, Challenge] = OrderedDict()
+        self._store: OnceStore = store or MemoryOnce(MAX_PENDING)
 
-    def remember(self, challenge: bytes, pending: Challenge) -> None:
+    async def remember(self, challenge: bytes, pending: Challenge) -> None:
         """Keep ``challenge`` until it is answered or ``pending.expires``."""
-        while len(self._pending) >= MAX_PENDING:
-            self._pending.popitem(last=False)
-        self._pending[b64(challenge)] = pending
+        value = msgspec.json.encode(pending)
+        await self._store.put(_key(b64(challenge)), value, pending.expires)
 
-    def take(self, data: dict[str, Any], purpose: str) -> Challenge:
+    async def take(self, data: dict[str, Any], purpose: str) -> Challenge:
         """The pending challenge ``clientDataJSON`` answers, gone from here whatever
         comes next (single use); ``PasskeyExpired`` when there is none, it was for
         something else, or it expired."""
-        pending = self._pending.pop(str(data["challenge"]).rstrip("="), None)
-        if pending is None or pending.purpose != purpose or self.clock() >= pending.expires:
+        now = self.clock()
+        found = await self._store.take(_key(str(data["challenge"]).rstrip("=")), now)
+        pending = None if found is None else msgspec.json.decode(found, type=Challenge)
+        if pending is None or pending.purpose != purpose or now >= pending.expires:
             raise PasskeyExpired(EXPIRED)
         return pending
+
+
+def _key(challenge: str) -> str:
+    return f"passkey:{challenge}"

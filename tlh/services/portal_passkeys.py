@@ -43,6 +43,7 @@ from tlh.domain.live_records import PortalSession
 from tlh.domain.passkeys import PortalPasskey
 from tlh.errors import BadRequest, Conflict, Forbidden, NotFound, Unauthenticated
 from tlh.services.context import Actor, Context, new_id, utcnow
+from tlh.services.ephemeral import OnceStore
 from tlh.services.passkey_ceremony import (
     CHALLENGE_TTL,
     EXPIRED,
@@ -108,14 +109,17 @@ def _transports(names: Iterable[str]) -> list[AuthenticatorTransport]:
 
 
 class PortalPasskeys:
-    """The WebAuthn ceremonies' pending challenges (in memory) and the passkey records.
+    """The WebAuthn ceremonies' pending challenges (in ``once``: memory by default, or
+    the shared store's) and the passkey records.
 
     ``clock`` is public so tests can move time; it must return aware UTC.
     """
 
-    def __init__(self, clock: Callable[[], datetime] = utcnow) -> None:
+    def __init__(
+        self, clock: Callable[[], datetime] = utcnow, once: OnceStore | None = None
+    ) -> None:
         self.clock = clock
-        self.challenges = Challenges(lambda: self.clock())
+        self.challenges = Challenges(lambda: self.clock(), once)
 
     async def mine(self, ctx: Context, person: Person) -> list[PortalPasskey]:
         """The passkeys of ``person``, oldest first."""
@@ -158,7 +162,7 @@ class PortalPasskeys:
                 for r in existing
             ],
         )
-        self.challenges.remember(
+        await self.challenges.remember(
             options.challenge,
             Challenge("add", self.clock() + CHALLENGE_TTL, principal.session_id, handle),
         )
@@ -170,7 +174,7 @@ class PortalPasskeys:
         """Verify the browser's new credential against the challenge this session was
         given and store it for the person, audited ``portal.passkey.add``."""
         data = client_data(credential.response.client_data_json)
-        pending = self.challenges.take(data, "add")
+        pending = await self.challenges.take(data, "add")
         if pending.session_id != principal.session_id or pending.user_handle is None:
             raise PasskeyExpired(EXPIRED)
         rp.check_origin(data)
@@ -210,7 +214,7 @@ class PortalPasskeys:
 
     # -- signing in with a passkey (nobody signed in yet) --
 
-    def options_to_sign_in(self, rp: RelyingParty) -> str:
+    async def options_to_sign_in(self, rp: RelyingParty) -> str:
         """Authentication options (WebAuthn JSON): a fresh challenge, no credential list
         (the authenticator offers its discoverable passkeys for this site)."""
         options = generate_authentication_options(
@@ -218,7 +222,7 @@ class PortalPasskeys:
             timeout=_TIMEOUT_MS,
             user_verification=UserVerificationRequirement.REQUIRED,
         )
-        self.challenges.remember(
+        await self.challenges.remember(
             options.challenge, Challenge("sign_in", self.clock() + CHALLENGE_TTL)
         )
         return options_to_json(options)
@@ -234,7 +238,7 @@ class PortalPasskeys:
         target = "unknown"
         try:
             data = client_data(credential.response.client_data_json)
-            self.challenges.take(data, "sign_in")
+            await self.challenges.take(data, "sign_in")
             rp.check_origin(data)
             found = await ctx.store.find(TABLE, "credential_id", credential.raw_id.rstrip("="))
             record = found[0] if found and isinstance(found[0], PortalPasskey) else None

@@ -7,8 +7,11 @@ looked up (the lookup, the code's entry and the message happen in a background t
 the same work either way but the outbox commit), and an unknown address gets an entry
 too, one whose code is never made. The code itself is made when the outbox hands the
 message to the transport (``tlh.services.one_time_codes``): never stored, only its
-SHA-256 kept in memory (a restart forgets it: ask for a new one). Rate limits per
-address and per network address are the server's (``tlh.server.routes.portal``).
+digest kept, in memory (a restart forgets it: ask for a new one) or, when several servers
+share the store, in its database, as are the wrong answers per address
+(``tlh.services.ephemeral``): a code sent by one server is taken on any, and tries
+spread over the servers add up. Rate limits per address and per network address are
+the server's (``tlh.server.routes.portal``).
 """
 
 from __future__ import annotations
@@ -17,7 +20,6 @@ import asyncio
 import hashlib
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import msgspec
@@ -25,6 +27,7 @@ import msgspec
 from tlh.domain.messages import CODE_PLACEHOLDER, MessageChannel, MessageKind
 from tlh.errors import RateLimited, Unauthenticated
 from tlh.services.context import Actor, Context, new_id, utcnow
+from tlh.services.ephemeral import Attempts, MemoryAttempts
 from tlh.services.links import plain_message
 from tlh.services.outbox import enqueue
 from tlh.services.portal_people import Person, find_person
@@ -34,10 +37,10 @@ log = logging.getLogger(__name__)
 #: Wrong answers allowed per address before its code is spent and every try refused.
 MAX_TRIES = 5
 CODE_TTL = timedelta(minutes=10)
-#: How long ``MAX_TRIES`` wrong answers lock an address, from the first of them.
+#: How long ``MAX_TRIES`` wrong answers lock an address, from the first of them (a
+#: sliding window: each wrong answer counts this long), so nobody can keep an address
+#: locked by asking for new codes.
 LOCK_WINDOW = timedelta(minutes=10)
-#: Addresses whose wrong answers are remembered at once (the oldest are forgotten first).
-_MAX_TRIED = 10_000
 #: The one answer to a wrong, expired or never-sent code.
 WRONG_CODE = "that code does not match or has expired; ask for a new one"
 LOCKED = "too many tries; ask for a new code in a few minutes"
@@ -51,26 +54,6 @@ class SignInFailed(Unauthenticated):
     code = "sign_in_failed"
 
 
-@dataclass
-class _Tries:
-    #: Wrong answers since ``tries_since``: a lock lasts one ``LOCK_WINDOW`` from the
-    #: first of them, so nobody can keep an address locked by asking for new codes.
-    tries: int = 0
-    tries_since: datetime | None = None
-
-    def count_from(self, now: datetime) -> int:
-        """The wrong answers that still count at ``now`` (older ones are forgotten)."""
-        if self.tries_since is not None and now - self.tries_since >= LOCK_WINDOW:
-            self.tries, self.tries_since = 0, None
-        return self.tries
-
-    def wrong(self, now: datetime) -> None:
-        """Count one wrong answer."""
-        if self.tries_since is None:
-            self.tries_since = now
-        self.tries += 1
-
-
 def address_key(channel: MessageChannel, address: str) -> str:
     """What codes and limits are kept under: a hash, not the address itself."""
     return hashlib.sha256(f"portal:{channel.value}:{address}".encode()).hexdigest()
@@ -82,15 +65,18 @@ def _subject(key: str) -> str:
 
 
 class PortalCodes:
-    """Wrong answers by address (hashed), and the tasks asking for codes (the codes
+    """Wrong answers by address (hashed) in ``attempts`` (this process's memory by
+    default, or the shared store's), and the tasks asking for codes (the codes
     themselves are ``ctx.codes``').
 
     ``clock`` is public so tests can move time; it must return aware UTC.
     """
 
-    def __init__(self, clock: Callable[[], datetime] = utcnow) -> None:
+    def __init__(
+        self, clock: Callable[[], datetime] = utcnow, attempts: Attempts | None = None
+    ) -> None:
         self.clock = clock
-        self._tried: dict[str, _Tries] = {}
+        self._attempts: Attempts = attempts or MemoryAttempts()
         self._tasks: set[asyncio.Task[None]] = set()
 
     def request(self, ctx: Context, channel: MessageChannel, address: str, source: str) -> None:
@@ -108,7 +94,7 @@ class PortalCodes:
         key = address_key(channel, address)
         person = await find_person(ctx, channel, address)
         # Read late: ``clock`` is public and may be moved (tests) after the request.
-        entry = ctx.codes.open(_subject(key), CODE_TTL, lambda: self.clock())
+        entry = await ctx.codes.open(_subject(key), CODE_TTL, lambda: self.clock())
         message = await plain_message(
             ctx,
             MessageKind.PORTAL_CODE,
@@ -134,26 +120,25 @@ class PortalCodes:
         (401) and counted, and past ``MAX_TRIES`` for the address ``RateLimited`` (429);
         both audited."""
         key = address_key(channel, address)
-        tried = self._tried.get(key)
         person = await find_person(ctx, channel, address)
         target = person.ids[0] if person is not None else "unknown"
         anonymous = Actor(kind="client", id=ANONYMOUS, source=source)
         now = self.clock()
-        if tried is not None and tried.count_from(now) >= MAX_TRIES:
+        tried = f"portal.tries:{key}"
+        window = LOCK_WINDOW.total_seconds()
+        # Counted before the code is looked at (taken back if right): guesses sent all
+        # at once, to one server or several, get ``MAX_TRIES`` in all, as one by one.
+        slot = await self._attempts.reserve(tried, now.timestamp(), window, MAX_TRIES)
+        if slot is None:
             await ctx.audit.append(anonymous, "portal.sign_in.locked", target)
             raise RateLimited(LOCKED)
         # A right code is used up by the check: one-time.
-        right = person is not None and ctx.codes.check(_subject(key), code.strip(), now)
+        right = person is not None and await ctx.codes.check(_subject(key), code.strip(), now)
         if not right or person is None:
-            if tried is None:
-                # Tries count for addresses nobody sent a code to as well.
-                if len(self._tried) >= _MAX_TRIED:
-                    del self._tried[next(iter(self._tried))]
-                tried = self._tried[key] = _Tries()
-            tried.wrong(now)
+            # Tries count for addresses nobody sent a code to as well.
             await ctx.audit.append(anonymous, "portal.sign_in.failed", target)
             raise SignInFailed(WRONG_CODE)
-        self._tried.pop(key, None)
+        await self._attempts.clear(tried)
         return person
 
     async def aclose(self) -> None:

@@ -7,12 +7,16 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tlh.errors import StoreError
 from tlh.store.base import Repository
 from tlh.store.keys import Keyring, KeySource, NewKeys, create_keys, read_keyring
 from tlh.store.layout import init_data_dir
 from tlh.store.seal import PLAIN, Codec
+
+if TYPE_CHECKING:
+    from tlh.store.pg.ephemeral import PgEphemeral
 
 #: URL schemes of a PostgreSQL database (issue 15's shared backend).
 POSTGRES_SCHEMES = ("postgresql:", "postgres:")
@@ -36,6 +40,18 @@ def store_at(
     from tlh.store.tinystore import TinyStore  # the embedded backend, loaded on use
 
     return TinyStore(Path(location), keys=keys, codec=codec)
+
+
+def shared_state_of(store: Repository) -> PgEphemeral | None:
+    """The short-lived security state (attempts, one-time codes) that the servers on a
+    shared store keep in it, unopened; ``None`` for the embedded store (one server: the
+    caller keeps them in memory)."""
+    if type(store).__module__.startswith("tlh.store.pg."):
+        from tlh.store.pg.setup import PgStore
+
+        assert isinstance(store, PgStore)
+        return store.ephemeral()
+    return None
 
 
 async def prepare_store(location: Path | str, encrypt: NewKeys | None) -> Codec | None:

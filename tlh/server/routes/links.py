@@ -108,9 +108,8 @@ async def refuse_redemption(
     the caller's address (429 once past ``failures``' budget, then not audited) and
     audited as ``action`` without the token."""
     peer = request.remote or ""
-    if failures.blocked(peer):
-        raise failures.refusal(peer)
-    failures.fail(peer)
+    await failures.guard(peer)
+    await failures.fail(peer)
     anonymous = Actor(kind=kind, id="anonymous", source=peer)
     await ctx(request).audit.append(anonymous, action, "unknown")
     return respond(answer, 404)

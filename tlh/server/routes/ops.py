@@ -36,9 +36,8 @@ async def metrics(request: web.Request) -> web.Response:
     peer = request.remote or ""
     limits = request.app[FAILURES].bearer
     if not found.allows(request.headers.get("Authorization", "")):
-        if limits.blocked(peer):
-            raise limits.refusal(peer)
-        limits.fail(peer)
+        await limits.guard(peer)
+        await limits.fail(peer)
         raise Unauthenticated("the metrics token is missing or wrong")
     await found.refresh()
     body = generate_latest(found.registry)

@@ -57,7 +57,7 @@ async def signed_in(request: web.Request) -> Principal | None:
         return None
 
 
-def _count_code_request(request: web.Request, hashed_address: str) -> None:
+async def _count_code_request(request: web.Request, hashed_address: str) -> None:
     """Count a code request against the network address and the address asked for;
     429 once either has had its share."""
     limits = request.app[PORTAL_LIMITS]
@@ -66,10 +66,9 @@ def _count_code_request(request: web.Request, hashed_address: str) -> None:
         (limits.codes_per_address, hashed_address),
     )
     for limiter, key in budgets:
-        if limiter.blocked(key):
-            raise limiter.refusal(key)
+        await limiter.guard(key)
     for limiter, key in budgets:
-        limiter.fail(key)
+        await limiter.fail(key)
 
 
 @routes.post("/api/v1/portal/code")
@@ -81,7 +80,7 @@ async def request_code(request: web.Request) -> web.Response:
     check_origin(request)
     given = await decode(request, CodeRequest)
     channel, address = parse_address(given.address)
-    _count_code_request(request, address_key(channel, address))
+    await _count_code_request(request, address_key(channel, address))
     request.app[PORTAL_CODES].request(ctx(request), channel, address, request.remote or "")
     return respond(CODE_SENT, 202)
 
@@ -96,13 +95,12 @@ async def sign_in(request: web.Request) -> web.Response:
     channel, address = parse_address(given.address)
     limits = request.app[PORTAL_LIMITS]
     peer = request.remote or ""
-    if limits.wrong_per_peer.blocked(peer):
-        raise limits.wrong_per_peer.refusal(peer)
+    await limits.wrong_per_peer.guard(peer)
     c = ctx(request)
     try:
         person = await request.app[PORTAL_CODES].check(c, channel, address, given.code, peer)
     except (SignInFailed, RateLimited):
-        limits.wrong_per_peer.fail(peer)
+        await limits.wrong_per_peer.fail(peer)
         raise
     return await start_session(request, person)
 

@@ -89,11 +89,8 @@ async def remove(request: web.Request) -> web.Response:
     return web.Response(status=204)
 
 
-def _not_blocked(request: web.Request) -> None:
-    limits = request.app[PORTAL_LIMITS]
-    peer = request.remote or ""
-    if limits.wrong_per_peer.blocked(peer):
-        raise limits.wrong_per_peer.refusal(peer)
+async def _not_blocked(request: web.Request) -> None:
+    await request.app[PORTAL_LIMITS].wrong_per_peer.guard(request.remote or "")
 
 
 @routes.post("/api/v1/portal/passkeys/sign-in-options")
@@ -102,8 +99,8 @@ def _not_blocked(request: web.Request) -> None:
 async def options_to_sign_in(request: web.Request) -> web.Response:
     """Authentication options (WebAuthn JSON) with a fresh single-use challenge."""
     check_origin(request)
-    _not_blocked(request)
-    found = request.app[PORTAL_PASSKEYS].options_to_sign_in(relying_party(request))
+    await _not_blocked(request)
+    found = await request.app[PORTAL_PASSKEYS].options_to_sign_in(relying_party(request))
     return web.Response(text=found, content_type="application/json")
 
 
@@ -113,7 +110,7 @@ async def options_to_sign_in(request: web.Request) -> web.Response:
 async def sign_in(request: web.Request) -> web.Response:
     """Trade a passkey's assertion for a portal session cookie."""
     check_origin(request)
-    _not_blocked(request)
+    await _not_blocked(request)
     peer = request.remote or ""
     c = ctx(request)
     passkeys = request.app[PORTAL_PASSKEYS]
@@ -125,6 +122,6 @@ async def sign_in(request: web.Request) -> web.Response:
             raise
         person = await passkeys.sign_in(c, given.credential, relying_party(request), peer)
     except (BadRequest, Unauthenticated, Forbidden, RateLimited):
-        request.app[PORTAL_LIMITS].wrong_per_peer.fail(peer)
+        await request.app[PORTAL_LIMITS].wrong_per_peer.fail(peer)
         raise
     return await start_session(request, person)

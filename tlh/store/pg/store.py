@@ -42,6 +42,7 @@ from tlh.store.busy import from_epoch
 from tlh.store.keys import KeySource
 from tlh.store.pg.audit import PgAudit, parts_of
 from tlh.store.pg.db import WAIT_S, Conn, Database
+from tlh.store.pg.ephemeral import PgEphemeral
 from tlh.store.pg.keyring import codec_of
 from tlh.store.pg.locks import KeyLocks, lock_session, lock_transaction, unlock_session
 from tlh.store.pg.records import Change, IndexKey, changes_of, decode
@@ -113,6 +114,11 @@ class PgStore:
     def where(self) -> str:
         """The database, for messages: ``host:port/db`` (never the password)."""
         return self._db.where
+
+    def ephemeral(self) -> PgEphemeral:
+        """The short-lived security state the servers on this database share (attempts,
+        one-time codes: ``tlh.store.pg.ephemeral``), on this store's pools; unopened."""
+        return PgEphemeral(self._db, self.codec)
 
     # -- open / close -----------------------------------------------------------------
 
