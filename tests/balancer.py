@@ -47,12 +47,12 @@ def haproxy_config(port: int, backends: Sequence[tuple[str, int]]) -> str:
 class Balancer:
     """One HAProxy; ``url`` is where clients, pages and the CLI go."""
 
-    def __init__(self, backends: Sequence[tuple[str, int]]) -> None:
+    def __init__(self, backends: Sequence[tuple[str, int]], port: int | None = None) -> None:
         binary = shutil.which("haproxy") or "/usr/sbin/haproxy"
         if not Path(binary).exists():
             raise RuntimeError(f"haproxy not found; {HINT}")
         self.binary = binary
-        self.port = free_port()
+        self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.root = Path(tempfile.mkdtemp(prefix="tlh-haproxy-"))
         self.config = self.root / "haproxy.cfg"
@@ -99,9 +99,9 @@ class Balancer:
 
 
 @contextlib.contextmanager
-def balancing(backends: Sequence[tuple[str, int]]) -> Iterator[Balancer]:
-    """HAProxy over ``backends`` until the block ends."""
-    balancer = Balancer(backends)
+def balancing(backends: Sequence[tuple[str, int]], port: int | None = None) -> Iterator[Balancer]:
+    """HAProxy over ``backends`` (on ``port``, else a free one) until the block ends."""
+    balancer = Balancer(backends, port)
     try:
         balancer.start()
         yield balancer

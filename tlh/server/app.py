@@ -298,6 +298,7 @@ def create_app(settings: Settings) -> web.Application:
             middleware.unread_bodies,
             transfer,
             middleware.errors,
+            middleware.rooms_here,
             plain_http,
             middleware.authenticate,
         ],

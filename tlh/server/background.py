@@ -194,3 +194,14 @@ class Active:
         self.active = False
         if self._singleton is not None:
             await self._singleton.close()
+
+
+#: What only the server holding the rooms may answer: the rooms, the pages' and call
+#: pages' sockets, and the staff event stream (whose room events it makes).
+ROOM_PATHS = ("/api/v1/rooms", "/api/v1/link/ws", "/api/v1/call/ws", "/api/v1/events")
+
+
+def stands_by(active: Active, path: str) -> bool:
+    """Whether a request for ``path`` must go to the server holding the rooms instead
+    (this one stands by: the balancer will send it there once it knows)."""
+    return not active.active and path.startswith(ROOM_PATHS)

@@ -28,6 +28,7 @@ from tlh.errors import (
     TlhError,
     TooLarge,
     Unauthenticated,
+    Unavailable,
 )
 from tlh.logsafe import exception_summary
 from tlh.services import auth
@@ -35,8 +36,9 @@ from tlh.services.context import Actor
 from tlh.services.staff_web import COOKIE as STAFF_COOKIE
 from tlh.services.staff_web import session_actor
 
+from .background import stands_by
 from .http import ACTOR, ROLES_ATTR, Handler, body_limit, ctx, respond
-from .keys import FAILURES, STAFF_SESSION, STAFF_WEB
+from .keys import ACTIVE, FAILURES, STAFF_SESSION, STAFF_WEB
 from .origin import check_origin
 
 log = logging.getLogger("tlh.server")
@@ -78,6 +80,17 @@ def _route(request: web.Request) -> str:
     """The route template of a request (never its path: ids only, but no query)."""
     route = request.match_info.route.resource
     return route.canonical if route is not None else "?"
+
+
+@web.middleware
+async def rooms_here(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """A standby server (of several sharing a store) refuses what only the server holding
+    the rooms can answer: 503, and a page or dashboard tries again, through the balancer,
+    which by then sends it to the active one."""
+    active = request.app.get(ACTIVE)
+    if active is not None and stands_by(active, request.path):
+        raise Unavailable("this server stands by; another one serves the waiting rooms")
+    return await handler(request)
 
 
 @web.middleware

@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,68 +16,30 @@ import pytest
 from tests.ops.running import serving, tlh_run
 from tests.pgserver import PgServer, running
 from tests.serving import free_port
-
-
-def _init(tmp_path: Path, url: str, name: str = "a") -> tuple[Path, str, Path]:
-    """``tlh init --store URL`` into a fresh data dir: the dir, the admin token and the
-    key file init wrote (in a config dir of the test's own)."""
-    data_dir = tmp_path / name
-    env = {"XDG_CONFIG_HOME": str(tmp_path / "xdg"), "TLH_CONFIG": str(tmp_path / "cli.toml")}
-    done = tlh_run(
-        "--json", "init", "--practice", "Shared Practice", "--tz", "America/New_York",
-        "--admin", "admin@example.org", "--data-dir", str(data_dir),
-        "--url", f"http://127.0.0.1:{free_port()}", "--public-url", "https://tele.example.org",
-        "--store", url,
-        env=env,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr
-    said = json.loads(done.stdout)
-    assert said["encrypted"] is True
-    return data_dir, said["token"], Path(said["key_file"])
-
-
-def _second_server_dir(tmp_path: Path, first: Path) -> Path:
-    """Another server's data dir: its own copy of the practice's tlh.toml (which names
-    the database), nothing else."""
-    other = tmp_path / "b"
-    other.mkdir()
-    shutil.copy(first / "tlh.toml", other / "tlh.toml")
-    return other
-
-
-async def _call(
-    url: str, token: str, method: str, path: str, body: object = None
-) -> tuple[int, dict]:  # type: ignore[type-arg]
-    async with (
-        aiohttp.ClientSession() as session,
-        session.request(
-            method, url + path, json=body, headers={"Authorization": f"Bearer {token}"}
-        ) as r,
-    ):
-        return r.status, await r.json()
+from tests.store.pg.practice import call, init_on, readiness, second_server_dir
 
 
 def test_init_puts_the_practice_in_the_database_and_two_servers_share_it(
     tmp_path: Path, pg_url: str, pg_cluster: PgServer
 ) -> None:
-    data_dir, token, key_file = _init(tmp_path, pg_url)
+    data_dir, token, key_file = init_on(tmp_path, pg_url)
     toml = (data_dir / "tlh.toml").read_text()
     assert "[store]" in toml
     assert not (data_dir / "meta.json").exists()  # no embedded store was made
-    other = _second_server_dir(tmp_path, data_dir)
+    other = second_server_dir(tmp_path, data_dir)
     with (
         serving(data_dir, "--key-file", str(key_file)) as (_, a_url, _),
         serving(other, "--key-file", str(key_file)) as (_, b_url, _),
     ):
         status, made = asyncio.run(
-            _call(a_url, token, "POST", "/api/v1/clients", {"name": "Ada Example"})
+            call(a_url, token, "POST", "/api/v1/clients", {"name": "Ada Example"})
         )
         assert status == 201, made
-        status, listed = asyncio.run(_call(b_url, token, "GET", "/api/v1/clients"))
+        status, listed = asyncio.run(call(b_url, token, "GET", "/api/v1/clients"))
         assert status == 200
         assert [c["id"] for c in listed["items"]] == [made["id"]]
         # One serves the live rooms; the other stands by (the balancer sends it nothing).
-        ready = asyncio.run(_readiness(token, a_url, b_url))
+        ready = asyncio.run(readiness(token, a_url, b_url))
         assert sorted(status for status, _ in ready) == [200, 503]
         standby = next(body for status, body in ready if status == 503)
         assert standby == {"ok": False, "store": True, "outbox": True, "rooms": False}
@@ -88,20 +49,9 @@ def test_init_puts_the_practice_in_the_database_and_two_servers_share_it(
     assert "Ada Example" not in dumped
 
 
-async def _readiness(token: str, *urls: str) -> list[tuple[int, dict]]:  # type: ignore[type-arg]
-    """Each server's ``/readyz`` once one of them serves the rooms (bounded wait: the
-    first to start takes the rooms' lock moments after it answers ``/healthz``)."""
-    async with asyncio.timeout(20):
-        while True:
-            found = [await _call(url, token, "GET", "/readyz") for url in urls]
-            if any(status == 200 for status, _ in found):
-                return found
-            await asyncio.sleep(0.1)  # polling the lock's take, bounded by the timeout
-
-
 def test_a_server_without_the_key_cannot_open_the_database(tmp_path: Path, pg_url: str) -> None:
-    data_dir, _, _ = _init(tmp_path, pg_url)
-    other = _second_server_dir(tmp_path, data_dir)
+    data_dir, _, _ = init_on(tmp_path, pg_url)
+    other = second_server_dir(tmp_path, data_dir)
     wrong = tmp_path / "wrong.key"
     wrong.write_bytes(os.urandom(32))
     wrong.chmod(0o600)
@@ -146,7 +96,7 @@ def test_a_database_outage_is_503_then_heals_by_itself(
     tmp_path: Path, own_cluster: PgServer
 ) -> None:
     url = own_cluster.database()
-    data_dir, token, key_file = _init(tmp_path, url)
+    data_dir, token, key_file = init_on(tmp_path, url)
     with serving(data_dir, "--key-file", str(key_file)) as (proc, base, log):
         asyncio.run(_outage(own_cluster, base, token))
         assert proc.poll() is None  # the server rode it out

@@ -16,7 +16,7 @@ from pathlib import Path
 import aiohttp
 
 from tests.ops.running import serving
-from tests.store.pg.test_serve import _call, _init, _second_server_dir
+from tests.store.pg.practice import call, init_on, second_server_dir
 from tlh.messaging.file_transport import mail_drop_dir
 from tlh.services.portal_signin import MAX_TRIES
 
@@ -29,18 +29,18 @@ def _two_servers_test(
     tmp_path: Path, pg_url: str, steps: Callable[[str, str, list[Path]], Awaitable[None]]
 ) -> None:
     """Two servers on ``pg_url`` with a portal client ``EMAIL``; ``steps`` against them."""
-    data_dir, token, key_file = _init(tmp_path, pg_url)
-    other = _second_server_dir(tmp_path, data_dir)
+    data_dir, token, key_file = init_on(tmp_path, pg_url)
+    other = second_server_dir(tmp_path, data_dir)
     drops = [mail_drop_dir(data_dir), mail_drop_dir(other)]  # the outbox runs on one
     with (
         serving(data_dir, "--key-file", str(key_file)) as (_, a_url, a_log),
         serving(other, "--key-file", str(key_file)) as (_, b_url, b_log),
     ):
         body = {"name": "Ana Portal", "email": EMAIL}
-        status, made = asyncio.run(_call(a_url, token, "POST", "/api/v1/clients", body))
+        status, made = asyncio.run(call(a_url, token, "POST", "/api/v1/clients", body))
         assert status == 201, made
         invite = {"client_id": made["id"]}
-        status, said = asyncio.run(_call(b_url, token, "POST", "/api/v1/portal/invite", invite))
+        status, said = asyncio.run(call(b_url, token, "POST", "/api/v1/portal/invite", invite))
         assert status in (200, 201, 202), said
         asyncio.run(steps(a_url, b_url, drops))
     for log in (a_log, b_log):

@@ -1,0 +1,94 @@
+"""Failover: kill -9 of the server holding the rooms while people wait behind HAProxy.
+They reconnect through the balancer to the other server within the reconnect grace and
+keep their entries and places; the dashboard's view of the room is the same."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from tests.store.pg.failover import (
+    active_server,
+    fail_over,
+    pair_behind_haproxy,
+    settled,
+    waiting_people,
+)
+from tests.store.pg.practice import call
+
+pytestmark = pytest.mark.timeout(180)
+
+#: ``[rooms] reconnect_grace_s``'s default: how long a dropped person keeps their place.
+GRACE_S = 60.0
+
+
+def test_killing_the_active_server_keeps_everyone_in_line(tmp_path: Path, pg_url: str) -> None:
+    with pair_behind_haproxy(tmp_path, pg_url) as pair:
+        asyncio.run(_scenario(pair))
+        for log in pair.logs:
+            assert "Traceback" not in log.read_text()
+
+
+async def _scenario(pair) -> None:  # type: ignore[no-untyped-def]
+    async with aiohttp.ClientSession() as session:
+        await settled(pair)
+        people, lee = await waiting_people(pair, session, 4)
+        # The last one is let into a call; the others wait in line.
+        status, made = await call(pair.url, lee, "POST", "/api/v1/sessions", {"room": True})
+        assert status == 201, made
+        in_call = people[-1]
+        status, admitted = await call(
+            pair.url, lee, "POST", f"/api/v1/rooms/entries/{in_call.status['entry_id']}/admit", {}
+        )
+        assert status == 200, admitted
+        in_call.resume = made["session"]["id"]
+        line = people[:-1]
+        before = {p.status["entry_id"]: p.status["position"] for p in line}
+        assert sorted(before.values()) == [1, 2, 3]
+        first = await active_server(pair)
+        status, rooms = await call(pair.url, pair.token, "GET", "/api/v1/rooms")
+        assert status == 200
+        seen = {e["id"] for room in rooms["items"] for e in room["entries"]}
+        assert seen == {*before, in_call.status["entry_id"]}
+
+        took = await fail_over(pair, people, session)
+
+        assert took < GRACE_S
+        after = {p.status["entry_id"]: p.status["position"] for p in line}
+        assert after == before  # same entries, same places
+        # The one in the call is back in it (its page re-signals), not admitted again.
+        second = await active_server(pair)
+        assert second != first
+        await settled(pair)
+        status, rooms = await call(pair.url, pair.token, "GET", "/api/v1/rooms")
+        assert status == 200
+        entries = {e["id"]: e for room in rooms["items"] for e in room["entries"]}
+        assert {i: entries[i]["position"] for i in before} == before
+        assert entries[in_call.status["entry_id"]]["state"] == "admitted"
+        assert all(e["online"] for e in entries.values())
+        for p in people:
+            assert p.ws is not None
+            await p.ws.close()
+
+
+def test_a_place_a_page_was_told_survives_a_kill_right_after(tmp_path: Path, pg_url: str) -> None:
+    """The page hears its place only once its entry is stored: a kill the moment after
+    the last arrival still finds every entry (it used to tell the place first, and the
+    last one came back as a new arrival, at the end of the line)."""
+    with pair_behind_haproxy(tmp_path, pg_url) as pair:
+        asyncio.run(_kill_right_after_arrivals(pair))
+
+
+async def _kill_right_after_arrivals(pair) -> None:  # type: ignore[no-untyped-def]
+    async with aiohttp.ClientSession() as session:
+        await settled(pair)
+        people, _ = await waiting_people(pair, session, 5)
+        before = [(p.status["entry_id"], p.status["position"]) for p in people]
+        await fail_over(pair, people, session)
+        assert [(p.status["entry_id"], p.status["position"]) for p in people] == before
+        for p in people:
+            assert p.ws is not None
+            await p.ws.close()
