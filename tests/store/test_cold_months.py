@@ -1,0 +1,198 @@
+"""TinyStore leaves old appointment months on disk: what it answers from them, how it
+writes to them, and how it stays right across crashes and damaged index files."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import msgspec
+import pytest
+
+from tests.seeding import seed
+from tests.store.conftest import appt
+from tlh.domain.models import Appointment, Kind, Status
+from tlh.services.context import SYSTEM
+from tlh.store.base import Delete, Put, note
+from tlh.store.coldmonths import index_name
+from tlh.store.lock import LOCK_NAME, PID_NAME
+from tlh.store.tinystore import ID_FILTER, TinyStore
+
+#: "Now" for these tests: months before 2026-09 are cold with the default 3 hot months.
+NOW = datetime(2026, 12, 4, 12, 0, tzinfo=UTC)
+OLD = datetime(2025, 1, 6, 9, 0, tzinfo=UTC)
+
+
+def history() -> list[Appointment]:
+    """Two years of weekly visits of two clients, a vacation across a month end, and a
+    few future visits."""
+    apts = []
+    for n in range(100):
+        start = OLD + timedelta(days=7 * n)
+        apts.append(
+            appt(
+                f"apt_{n:03d}",
+                start=start,
+                clinicians=("stf_1",) if n % 2 else ("stf_2",),
+                client_ids=(f"cli_{n % 2}",),
+                external_id=f"ext-{n}",
+                series_id="ser_weekly" if n % 3 == 0 else None,
+                status=Status.CANCELLED if n % 10 == 0 else Status.SCHEDULED,
+            )
+        )
+    apts.append(
+        appt(
+            "apt_vacation",
+            start=datetime(2026, 8, 20, tzinfo=UTC),
+            duration_min=20 * 1440,
+            kind=Kind.VACATION,
+        )
+    )
+    return apts
+
+
+def opener(data_dir: Path, hot_months: int = 3) -> Callable[[], TinyStore]:
+    return lambda: TinyStore(data_dir, hot_months=hot_months, clock=lambda: NOW)
+
+
+@pytest.fixture
+async def seeded(data_dir: Path) -> AsyncIterator[Path]:
+    s = opener(data_dir)()
+    await s.open()
+    await seed(s, [Put(a) for a in history()])
+    await s.close()
+    yield data_dir
+
+
+async def answers(s: TinyStore) -> list[object]:
+    """Everything the read API says about the history."""
+    far = (datetime(2020, 1, 1, tzinfo=UTC), datetime(2030, 1, 1, tzinfo=UTC))
+    sep = (datetime(2026, 9, 1, tzinfo=UTC), datetime(2026, 9, 8, tzinfo=UTC))
+    return [
+        await s.get(Appointment, "apt_003"),
+        await s.get(Appointment, "apt_099"),
+        await s.get(Appointment, "apt_vacation"),
+        await s.get(Appointment, "nope"),
+        await s.count(Appointment),
+        sorted(a.id for a in await s.all(Appointment)),
+        [a.id for a in await s.find(Appointment, "client_ids", "cli_1")],
+        [a.id for a in await s.find(Appointment, "external_id", "ext-7")],
+        [a.id for a in await s.find(Appointment, "series_id", "ser_weekly")],
+        [a.id for a in await s.appointments_between(*far)],
+        [a.id for a in await s.appointments_between(*far, clinician_id="stf_1")],
+        [a.id for a in await s.appointments_between(*sep)],
+        await s.busy_between(*far, clinician_id="stf_2"),
+        await s.busy_between(*sep, clinician_id="stf_1"),
+    ]
+
+
+async def test_old_months_stay_on_disk_and_answer_the_same(seeded: Path) -> None:
+    everything = opener(seeded, hot_months=1000)()
+    await everything.open()
+    expected = await answers(everything)
+    assert everything.cold_months == []
+    await everything.close()
+    s = opener(seeded)()
+    await s.open()
+    try:
+        assert s.cold_months[0] == "2025-01" and s.cold_months[-1] == "2026-08"
+        in_memory = await s.appointments_between(OLD, NOW)
+        assert len(in_memory) > 0
+        assert await answers(s) == expected
+        # The vacation of a cold month reaches into September: the busy index of the
+        # hot months does not hold it, the cold read does.
+        sep = await s.busy_between(
+            datetime(2026, 9, 1, tzinfo=UTC), datetime(2026, 9, 2, tzinfo=UTC), "stf_1"
+        )
+        assert len(sep) == 1
+    finally:
+        await s.close()
+
+
+async def test_a_change_to_an_old_month_is_kept(seeded: Path) -> None:
+    s = opener(seeded)()
+    await s.open()
+    old = await s.get(Appointment, "apt_010")
+    assert old is not None and "2025-03" in s.cold_months
+    moved = msgspec.structs.replace(old, start=NOW + timedelta(days=3), status=Status.CONFIRMED)
+    await seed(s, [Put(moved), Delete(Appointment, "apt_011")])
+    updated = await s.update(
+        Appointment,
+        "apt_020",
+        lambda a: a and msgspec.structs.replace(a, notes="paid"),
+        audit=[note(SYSTEM, "test.update", "apt_020")],
+    )
+    assert updated is not None and updated.notes == "paid"
+    assert "2025-03" not in s.cold_months  # taken into memory by the commit
+    await s.close()
+    again = opener(seeded)()
+    await again.open()
+    try:
+        assert "2025-03" in again.cold_months  # back on disk after the restart
+        assert await again.get(Appointment, "apt_010") == moved
+        assert await again.get(Appointment, "apt_011") is None
+        got = await again.get(Appointment, "apt_020")
+        assert got is not None and got.notes == "paid"
+        ids = [a.id for a in await again.find(Appointment, "client_ids", "cli_0")]
+        assert ids.count("apt_010") == 1
+        assert [a.id for a in await again.appointments_between(OLD, OLD + timedelta(days=400))
+                ].count("apt_010") == 0  # fmt: skip
+        assert (await again.verify_audit()).ok
+    finally:
+        await again.close()
+
+
+async def test_a_crash_after_changing_an_old_month_replays_it(seeded: Path, tmp_path: Path) -> None:
+    s = opener(seeded)()
+    await s.open()
+    old = await s.get(Appointment, "apt_030")
+    assert old is not None
+    moved = msgspec.structs.replace(old, start=NOW + timedelta(days=1))
+    await seed(s, [Put(moved), Delete(Appointment, "apt_031")])
+    # kill -9 now: the change is in the journal only, the old month file still holds
+    # apt_030 and apt_031 as they were.
+    crashed = tmp_path / "crashed"
+    shutil.copytree(seeded, crashed, ignore=shutil.ignore_patterns(LOCK_NAME, PID_NAME))
+    await s.close()
+    for _ in range(2):  # the replay, then the checkpoint it wrote
+        again = opener(crashed)()
+        await again.open()
+        try:
+            assert await again.get(Appointment, "apt_030") == moved
+            assert await again.get(Appointment, "apt_031") is None
+            found = await again.find(Appointment, "external_id", "ext-30")
+            assert [a.start for a in found] == [moved.start]
+            assert await again.count(Appointment) == len(history()) - 1
+        finally:
+            await again.close()
+
+
+async def test_a_lost_or_damaged_index_falls_back_to_the_month_file(seeded: Path) -> None:
+    (seeded / "db" / index_name("2025-05")).write_bytes(b"garbage")
+    (seeded / "db" / index_name("2025-06")).unlink()
+    s = opener(seeded)()
+    await s.open()
+    try:
+        assert "2025-05" in s.cold_months and "2025-06" not in s.cold_months
+        ids = [a.id for a in await s.find(Appointment, "client_ids", "cli_0")]
+        assert len(ids) == 50
+    finally:
+        await s.close()
+    assert (seeded / "db" / index_name("2025-06")).exists()  # rebuilt by the checkpoint
+
+
+async def test_a_dir_without_the_id_filter_loads_every_month_then_indexes(seeded: Path) -> None:
+    (seeded / "db" / ID_FILTER).unlink()
+    s = opener(seeded)()
+    await s.open()
+    assert s.cold_months == []
+    await s.close()
+    again = opener(seeded)()
+    await again.open()
+    try:
+        assert len(again.cold_months) > 10
+        assert await again.get(Appointment, "apt_042") is not None
+    finally:
+        await again.close()
