@@ -4,7 +4,7 @@ writes to them, and how it stays right across crashes and damaged index files.""
 from __future__ import annotations
 
 import shutil
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -58,12 +58,12 @@ def opener(data_dir: Path, hot_months: int = 3) -> Callable[[], TinyStore]:
 
 
 @pytest.fixture
-async def seeded(data_dir: Path) -> AsyncIterator[Path]:
+async def seeded(data_dir: Path) -> Path:
     s = opener(data_dir)()
     await s.open()
     await seed(s, [Put(a) for a in history()])
     await s.close()
-    yield data_dir
+    return data_dir
 
 
 async def answers(s: TinyStore) -> list[object]:
@@ -97,7 +97,8 @@ async def test_old_months_stay_on_disk_and_answer_the_same(seeded: Path) -> None
     s = opener(seeded)()
     await s.open()
     try:
-        assert s.cold_months[0] == "2025-01" and s.cold_months[-1] == "2026-08"
+        assert s.cold_months[0] == "2025-01"
+        assert s.cold_months[-1] == "2026-08"
         in_memory = await s.appointments_between(OLD, NOW)
         assert len(in_memory) > 0
         assert await answers(s) == expected
@@ -115,7 +116,8 @@ async def test_a_change_to_an_old_month_is_kept(seeded: Path) -> None:
     s = opener(seeded)()
     await s.open()
     old = await s.get(Appointment, "apt_010")
-    assert old is not None and "2025-03" in s.cold_months
+    assert old is not None
+    assert "2025-03" in s.cold_months
     moved = msgspec.structs.replace(old, start=NOW + timedelta(days=3), status=Status.CONFIRMED)
     await seed(s, [Put(moved), Delete(Appointment, "apt_011")])
     updated = await s.update(
@@ -124,7 +126,8 @@ async def test_a_change_to_an_old_month_is_kept(seeded: Path) -> None:
         lambda a: a and msgspec.structs.replace(a, notes="paid"),
         audit=[note(SYSTEM, "test.update", "apt_020")],
     )
-    assert updated is not None and updated.notes == "paid"
+    assert updated is not None
+    assert updated.notes == "paid"
     assert "2025-03" not in s.cold_months  # taken into memory by the commit
     await s.close()
     again = opener(seeded)()
@@ -134,7 +137,8 @@ async def test_a_change_to_an_old_month_is_kept(seeded: Path) -> None:
         assert await again.get(Appointment, "apt_010") == moved
         assert await again.get(Appointment, "apt_011") is None
         got = await again.get(Appointment, "apt_020")
-        assert got is not None and got.notes == "paid"
+        assert got is not None
+        assert got.notes == "paid"
         ids = [a.id for a in await again.find(Appointment, "client_ids", "cli_0")]
         assert ids.count("apt_010") == 1
         assert [a.id for a in await again.appointments_between(OLD, OLD + timedelta(days=400))
@@ -175,7 +179,8 @@ async def test_a_lost_or_damaged_index_falls_back_to_the_month_file(seeded: Path
     s = opener(seeded)()
     await s.open()
     try:
-        assert "2025-05" in s.cold_months and "2025-06" not in s.cold_months
+        assert "2025-05" in s.cold_months
+        assert "2025-06" not in s.cold_months
         ids = [a.id for a in await s.find(Appointment, "client_ids", "cli_0")]
         assert len(ids) == 50
     finally:
