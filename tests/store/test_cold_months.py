@@ -201,3 +201,36 @@ async def test_a_dir_without_the_id_filter_loads_every_month_then_indexes(seeded
         assert await again.get(Appointment, "apt_042") is not None
     finally:
         await again.close()
+
+
+@pytest.mark.parametrize("written", ["month", "month+index"])
+async def test_a_crash_inside_the_checkpoint_of_an_old_month(
+    seeded: Path, tmp_path: Path, written: str
+) -> None:
+    """A checkpoint writes the month file, then its key index, then the manifest; a
+    kill -9 between any two keeps the journal, and no record comes back or goes missing."""
+    s = opener(seeded)()
+    await s.open()
+    old = await s.get(Appointment, "apt_040")
+    assert old is not None
+    month = old.start.strftime("%Y-%m")
+    moved_in = msgspec.structs.replace(old, id="apt_new", start=old.start + timedelta(days=1))
+    await seed(s, [Delete(Appointment, "apt_040"), Put(moved_in)])
+    crashed = tmp_path / "crashed"
+    shutil.copytree(seeded, crashed, ignore=shutil.ignore_patterns(LOCK_NAME, PID_NAME))
+    await s.close()
+    # What the checkpoint had written when the kill came.
+    files = [f"{month}.json"] + ([f"{month}.idx"] if written == "month+index" else [])
+    for name in files:
+        shutil.copy(seeded / "db" / "appointments" / name, crashed / "db" / "appointments" / name)
+    for _ in range(2):
+        again = opener(crashed)()
+        await again.open()
+        try:
+            assert await again.get(Appointment, "apt_040") is None
+            assert await again.get(Appointment, "apt_new") == moved_in
+            ids = [a.id for a in await again.find(Appointment, "external_id", "ext-40")]
+            assert ids == ["apt_new"]
+            assert await again.count(Appointment) == len(history())
+        finally:
+            await again.close()

@@ -300,7 +300,14 @@ class TinyStore:
             return
         if not any(t == APPOINTMENTS for t, _, _ in changes):
             return
-        months = await asyncio.to_thread(self._cold_months_of, changes, True)
+        # Most commits write only new records and this year's: decided without a thread.
+        months = self._cold_months_of(changes, False)
+        hot = self._tables[APPOINTMENTS]
+        if any(
+            t == APPOINTMENTS and rid not in hot and self._ids.may_hold(rid)
+            for t, rid, _ in changes
+        ):
+            months = await asyncio.to_thread(self._cold_months_of, changes, True)
         for month in sorted(months):
             if month in self._parts or month not in self._cold:
                 continue
@@ -884,15 +891,19 @@ class TinyStore:
         reindex: dict[str, dict[str, Appointment]],
         ids: bytes | None,
     ) -> Manifest:
-        """Write a checkpoint: the id filter and each month's key index first, then the
-        table files, then the manifest (naming each month's ``MonthInfo``). A crash in
-        between leaves the journal, whose replay loads and rewrites every month it
-        touches, so an index is never trusted for a month the journal changed."""
+        """Write a checkpoint: the table files, then each written month's key index and
+        the id filter, then the manifest (naming each month's ``MonthInfo``).
+
+        In that order a crash leaves no index that hides a record: a month file newer
+        than its index holds what the index lists (a record gone from it is a harmless
+        false hit) plus puts still in the journal, whose replay loads the month they go
+        to; an index newer than the manifest is the month file's own. Ids still missing
+        from the filter are the journal's, added back by its replay."""
         db = self.data_dir / "db"
         (db / APPOINTMENTS).mkdir(parents=True, exist_ok=True)
         codec = self._sealing
-        if ids is not None:
-            write_atomic(db / ID_FILTER, codec.seal(ids, label_of(f"db/{ID_FILTER}")))
+        for key, (table, docs) in snapshot.items():
+            write_table_file(db, f"{key}.json", table, docs, codec)
         months = dict(manifest.months)
         indexed = dict(reindex)
         for key, (_, docs) in snapshot.items():
@@ -901,8 +912,8 @@ class TinyStore:
         for month, part in indexed.items():
             write_index(db, month, build_index(part.values()), codec)
             months[month] = month_info(part.values())
-        for key, (table, docs) in snapshot.items():
-            write_table_file(db, f"{key}.json", table, docs, codec)
+        if ids is not None:
+            write_atomic(db / ID_FILTER, codec.seal(ids, label_of(f"db/{ID_FILTER}")))
         manifest = msgspec.structs.replace(manifest, months=months)
         write_manifest(self.data_dir, manifest, codec)
         self._journal.drop(folded)
@@ -922,7 +933,10 @@ class TinyStore:
 
     def manifest(self) -> Manifest:
         """A manifest of what ``export_files`` gives now (for backups)."""
-        files = sorted(name.removeprefix("db/") for name in self.export_files())
+        files = [t for t in TABLES if t != APPOINTMENTS]
+        files += [f"{APPOINTMENTS}/{m}" for m, part in self._parts.items() if part]
+        files += [f"{APPOINTMENTS}/{m}" for m, info in self._cold.months.items() if info.count]
+        files = sorted(f"{key}.json" for key in files)
         # No month entries: a restored dir has no key indexes, so it loads every month
         # once and indexes them at its first checkpoint.
         return msgspec.structs.replace(self._manifest, seq=self._seq, files=files, months={})
