@@ -3,9 +3,12 @@
 Layout of a data dir::
 
     meta.json                      {"schema_version": N}
-    db/manifest.json               the files the dir must hold, the last folded commit
+    db/manifest.json               the files the dir must hold, the last folded commit,
+                                   each appointment month's count and latest end
     db/<table>.json                small tables, TinyDB's format (record id = doc id)
     db/appointments/<YYYY-MM>.json appointments by UTC month of ``start``
+    db/appointments/<YYYY-MM>.idx  that month's key index (``tlh.store.monthindex``)
+    db/appointments.bloom          a filter of every appointment id stored
     journal/NNNNNN.wal             commits not yet folded into the files
     audit/audit.jsonl              the audit log (``tlh.store.auditlog``), owned by the store
     keys.json                      the wrapped data keys of an encrypted dir (``tlh.store.keys``)
@@ -24,6 +27,13 @@ audit entry of their commits is on disk. Open replays every journal record over 
 files (ops are absolute puts and deletes, so replaying one already folded is
 harmless), then adds to the audit log whatever entries of those commits a crash kept
 out of it: a change and its audit entries are stored together or not at all.
+
+Appointment months before ``hot_months`` back are not loaded: they stay in their files
+(``tlh.store.coldmonths``), found through their key indexes and the manifest's month
+entries and read in a thread when a query reaches them, so memory and start-up do not
+grow with the practice's history. A commit that writes to such a month loads it first;
+from then on it is an ordinary month in memory (until the next start). Other tables are
+loaded whole.
 """
 
 from __future__ import annotations
