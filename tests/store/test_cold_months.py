@@ -15,6 +15,7 @@ from tests.seeding import seed
 from tests.store.conftest import appt
 from tlh.domain.models import Appointment, Kind, Status
 from tlh.services.context import SYSTEM
+from tlh.store.backup import restore, write_snapshot
 from tlh.store.base import Delete, Put, note
 from tlh.store.coldmonths import index_name
 from tlh.store.lock import LOCK_NAME, PID_NAME
@@ -51,6 +52,12 @@ def history() -> list[Appointment]:
         )
     )
     return apts
+
+
+def crash_copy(src: Path, dest: Path) -> None:
+    """The data dir as a kill -9 would leave it now (a temporary file being written
+    meanwhile, by the audit log's head, is what such a kill would leave half-done)."""
+    shutil.copytree(src, dest, ignore=shutil.ignore_patterns(LOCK_NAME, PID_NAME, "*.tmp"))
 
 
 def opener(data_dir: Path, hot_months: int = 3) -> Callable[[], TinyStore]:
@@ -158,7 +165,7 @@ async def test_a_crash_after_changing_an_old_month_replays_it(seeded: Path, tmp_
     # kill -9 now: the change is in the journal only, the old month file still holds
     # apt_030 and apt_031 as they were.
     crashed = tmp_path / "crashed"
-    shutil.copytree(seeded, crashed, ignore=shutil.ignore_patterns(LOCK_NAME, PID_NAME))
+    crash_copy(seeded, crashed)
     await s.close()
     for _ in range(2):  # the replay, then the checkpoint it wrote
         again = opener(crashed)()
@@ -217,7 +224,7 @@ async def test_a_crash_inside_the_checkpoint_of_an_old_month(
     moved_in = msgspec.structs.replace(old, id="apt_new", start=old.start + timedelta(days=1))
     await seed(s, [Delete(Appointment, "apt_040"), Put(moved_in)])
     crashed = tmp_path / "crashed"
-    shutil.copytree(seeded, crashed, ignore=shutil.ignore_patterns(LOCK_NAME, PID_NAME))
+    crash_copy(seeded, crashed)
     await s.close()
     # What the checkpoint had written when the kill came.
     files = [f"{month}.json"] + ([f"{month}.idx"] if written == "month+index" else [])
@@ -234,3 +241,23 @@ async def test_a_crash_inside_the_checkpoint_of_an_old_month(
             assert await again.count(Appointment) == len(history())
         finally:
             await again.close()
+
+
+async def test_a_backup_holds_the_months_on_disk(seeded: Path, tmp_path: Path) -> None:
+    s = opener(seeded)()
+    await s.open()
+    assert s.cold_months
+    expected = await answers(s)
+    archive = tmp_path / "backup.tar.gz"
+    await write_snapshot(s, archive)
+    await s.close()
+    target = tmp_path / "restored"
+    restore(archive, target)
+    for _ in range(2):  # every month loaded (no key indexes yet), then indexed
+        again = opener(target)()
+        await again.open()
+        try:
+            assert await answers(again) == expected
+        finally:
+            await again.close()
+    assert again.cold_months

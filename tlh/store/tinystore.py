@@ -203,18 +203,21 @@ class TinyStore:
         rec = self._table(kind).get(id)
         if rec is None and kind is Appointment and self._may_be_cold(id):
             found = await asyncio.to_thread(self._cold.locate, id)
-            if found is not None:
-                still = self._still_cold([found[1]])
-                rec = still[0] if still else self._tables[APPOINTMENTS].get(id)
+            # A commit may have taken its month into memory meanwhile: memory first.
+            rec = self._table(kind).get(id)
+            if rec is None and found is not None:
+                rec = next(iter(self._still_cold([found[1]])), None)
         return cast("S | None", rec)
 
     async def all(self, kind: type[S]) -> list[S]:
         """Every record of a table (a copy: safe to hold across awaits). Appointments
         include every month on disk: use the range query instead."""
-        found = list(self._table(kind).values())
+        cold: list[Appointment] = []
         if kind is Appointment and self._cold.months:
-            found += self._still_cold(await asyncio.to_thread(lambda: list(self._cold.scan())))
-        return cast("list[S]", found)
+            cold = await asyncio.to_thread(lambda: list(self._cold.scan()))
+        # Memory read after the files (no await between it and the filter): a month a
+        # commit took in meanwhile is counted once, as it is now.
+        return cast("list[S]", [*self._table(kind).values(), *self._still_cold(cold)])
 
     async def count(self, kind: type[S]) -> int:
         """How many records a table holds."""
@@ -227,12 +230,14 @@ class TinyStore:
         table = TABLE_OF[kind]
         if field not in INDEXED.get(table, ()):
             raise InvalidInput(f"{table}.{field} is not indexed")
+        cold = None
+        if kind is Appointment and self._cold.months:
+            cold = await asyncio.to_thread(self._cold.find, field, value)
         if value is None:  # None is not indexed: scan (rare, small)
             found = [r for r in tab.values() if getattr(r, field) is None]
         else:
             found = [tab[i] for i in sorted(self._index[table][field].get(value, ()))]
-        if kind is Appointment and self._cold.months:
-            cold = await asyncio.to_thread(self._cold.find, field, value)
+        if cold:
             found = sorted([*found, *self._still_cold(cold)], key=_record_id)
         return cast("list[S]", found)
 
@@ -241,12 +246,13 @@ class TinyStore:
     ) -> list[Appointment]:
         """Appointments overlapping [start, end), optionally of one clinician, by start."""
         tab = cast(dict[str, Appointment], self._tables[APPOINTMENTS])
+        if start.utcoffset() is None or end.utcoffset() is None or end <= start:
+            return self._calendar.between(tab, start, end, clinician_id)  # refuses naive
+        reached = await self._cold_reaching(start, end) if self._cold.months else []
         found = self._calendar.between(tab, start, end, clinician_id)
-        if end <= start or not self._cold.months:
-            return found
         cold = [
             apt
-            for apt in await self._cold_reaching(start, end)
+            for apt in self._still_cold(reached)
             if overlaps(apt, start, end)
             and (clinician_id is None or clinician_id in apt.clinician_ids)
         ]
@@ -259,12 +265,13 @@ class TinyStore:
     ) -> list[tuple[int, int]]:
         """Epoch-second spans of the clinician's entries holding time overlapping
         [start, end), by start (``tlh.store.busy``)."""
-        found = self._calendar.busy.between(start, end, clinician_id)
         lo, hi = epoch(start), epoch(end)
         if hi <= lo or not self._cold.months:
-            return found
+            return self._calendar.busy.between(start, end, clinician_id)
+        reached = await self._cold_reaching(start, end)
+        found = self._calendar.busy.between(start, end, clinician_id)
         cold = []
-        for apt in await self._cold_reaching(start, end):
+        for apt in self._still_cold(reached):
             if clinician_id in apt.clinician_ids and holds_time(apt):
                 s = epoch(apt.start)
                 span = (s, s + apt.duration_min * 60)
@@ -278,8 +285,9 @@ class TinyStore:
         return bool(self._cold.months) and self._ids.may_hold(rid)
 
     async def _cold_reaching(self, start: datetime, end: datetime) -> list[Appointment]:
-        lo, hi = epoch(start), epoch(end)
-        return self._still_cold(await asyncio.to_thread(self._cold.reaching, lo, hi))
+        """Records of the months on disk that may overlap [start, end); the caller
+        filters them with ``_still_cold`` once it has read memory."""
+        return await asyncio.to_thread(self._cold.reaching, epoch(start), epoch(end))
 
     def _still_cold(self, found: list[Appointment]) -> list[Appointment]:
         """Records read from months on disk, less those of a month a commit took into
