@@ -573,10 +573,14 @@ class TinyStore:
             # Only an interrupted checkpoint leaves an id in two months; the journal
             # (still there) settles it, else the newer copy wins.
             self._install(path.stem, part, index=False)
-            for rid in part:
-                self._ids.add(rid)
-            if path.stem not in self._manifest.months or not (db / index_name(path.stem)).exists():
+            indexed = path.stem in self._manifest.months and (db / index_name(path.stem)).exists()
+            if not indexed:
                 self._unindexed.add(path.stem)
+            # The filter written with a month's index holds its ids (those of commits
+            # since are the journal's, added back by its replay).
+            if ids is None or not indexed:
+                for rid in part:
+                    self._ids.add(rid)
 
     def _read_id_filter(self, db: Path) -> IdFilter | None:
         """The id filter of the last checkpoint, or ``None`` (none, or unreadable: it is
