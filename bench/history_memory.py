@@ -188,6 +188,59 @@ def without_month_entries(data_dir: Path, key_file: Path) -> Iterator[None]:
         (path.parent / "manifest.json.bak").unlink(missing_ok=True)
 
 
+async def lookups(data_dir: Path, key_file: Path, total: int) -> None:
+    """What reads of old months cost on the largest practice: an old visit by id, an
+    import's external-id lookups (the first ones open each month's key index, later ones
+    bisect the cached indexes), a client's whole history, an old week of the calendar."""
+    store = store_at(data_dir, keys=KeySource(key_file=key_file))
+    await store.open()
+    try:
+        rnd = random.Random(7)
+        before = rss_mb(os.getpid())
+
+        async def timed(label: str, reads: int, read: object) -> None:
+            t = time.perf_counter()
+            for _ in range(reads):
+                await read()  # type: ignore[operator]
+            took = (time.perf_counter() - t) / reads * 1000
+            print(f"  {label:<44} {took:8.2f} ms each ({reads} reads)")
+
+        print(f"\nreads of old months, {total:,} appointments (in this process):")
+        ids = [f"apt_b{rnd.randrange(total // 2):08d}" for _ in range(50)]
+        exts = [f"EXT-{2 * rnd.randrange(total // 4)}" for _ in range(200)]
+        clients = [f"cli_b{rnd.randrange(20_000):06d}" for _ in range(5)]
+        it = iter(ids)
+        await timed("get(Appointment, old id)", 50, lambda: store.get(Appointment, next(it)))
+        ext = iter(exts[:100])
+        await timed(
+            "find external_id (first: indexes opened)",
+            100,
+            lambda: store.find(Appointment, "external_id", next(ext)),
+        )
+        ext = iter(exts[100:])
+        await timed(
+            "find external_id (indexes cached)",
+            100,
+            lambda: store.find(Appointment, "external_id", next(ext)),
+        )
+        cli = iter(clients)
+        await timed(
+            "find client_ids (a client's whole history)",
+            5,
+            lambda: store.find(Appointment, "client_ids", next(cli)),
+        )
+        week = datetime.now(UTC) - timedelta(days=3 * 365)
+        await timed(
+            "appointments_between (a week 3 years ago)",
+            5,
+            lambda: store.appointments_between(week, week + timedelta(days=7)),
+        )
+        grew = rss_mb(os.getpid()) - before
+        print(f"  this process's RSS grew {grew:.0f} MB over these reads (cached key indexes)")
+    finally:
+        await store.close()
+
+
 def verdict(small: float, big: float) -> str:
     ratio = big / small
     return f"{ratio:.2f}x {'ok' if ratio <= LIMIT else 'OVER'} (<= {LIMIT}x)"
@@ -223,6 +276,7 @@ def main() -> None:
             assert isinstance(location, Path)
             dirs[size] = (location, key_file)
         report("embedded store (this tree)", {s: measure(*dirs[s], tree) for s in sizes})
+        asyncio.run(lookups(*dirs[sizes[-1]], sizes[-1]))
         if args.old is not None:
             before = {}
             for size, (data_dir, key_file) in dirs.items():

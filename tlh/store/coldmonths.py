@@ -55,7 +55,7 @@ class ColdMonths:
         months: dict[str, MonthInfo],
         *,
         cached_months: int = 4,
-        cached_indexes: int = 32,
+        index_budget: int = 32 << 20,
     ) -> None:
         self._db = db
         self._codec = codec
@@ -64,7 +64,11 @@ class ColdMonths:
         self._parts: OrderedDict[str, Part] = OrderedDict()
         self._indexes: OrderedDict[str, bytes | None] = OrderedDict()
         self._max_parts = cached_months
-        self._max_indexes = cached_indexes
+        #: Key indexes are kept once read, up to this many bytes (8 per indexed value:
+        #: ~24 per appointment), so imports and scope checks, which look up one value
+        #: after another, bisect in memory instead of opening every month each time.
+        self._index_budget = index_budget
+        self._index_bytes = 0
 
     def __contains__(self, month: object) -> bool:
         return month in self.months
@@ -78,7 +82,7 @@ class ColdMonths:
         with self._lock:
             self.months.pop(month, None)
             self._parts.pop(month, None)
-            self._indexes.pop(month, None)
+            self._index_bytes -= len(self._indexes.pop(month, None) or b"")
 
     # -- reading (in a worker thread) ---------------------------------------------------
 
@@ -113,9 +117,11 @@ class ColdMonths:
         except (OSError, StoreError):
             index = None
         with self._lock:
-            self._indexes[month] = index
-            while len(self._indexes) > self._max_indexes:
-                self._indexes.popitem(last=False)
+            if month not in self._indexes:
+                self._indexes[month] = index
+                self._index_bytes += len(index or b"")
+            while self._index_bytes > self._index_budget and len(self._indexes) > 1:
+                self._index_bytes -= len(self._indexes.popitem(last=False)[1] or b"")
         return index
 
     def _candidates(self, field: str, value: object) -> list[str]:
