@@ -3,6 +3,7 @@ writes to them, and how it stays right across crashes and damaged index files.""
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -261,3 +262,28 @@ async def test_a_backup_holds_the_months_on_disk(seeded: Path, tmp_path: Path) -
         finally:
             await again.close()
     assert again.cold_months
+
+
+async def test_reads_racing_a_commit_that_takes_a_month_in(seeded: Path) -> None:
+    """Reads of old months run in a thread; a commit may load one of those months
+    meanwhile. Each read sees every record once, either as it was or as changed."""
+    s = opener(seeded)()
+    await s.open()
+    try:
+        span = (OLD, OLD + timedelta(days=400))
+        expected = [a.id for a in await s.appointments_between(*span)]
+        months = [m for m in s.cold_months if m < "2026-01"]
+        changes = []
+        for apt in await s.appointments_between(*span):
+            changes.append(Put(msgspec.structs.replace(apt, notes="changed")))
+        reads = [s.appointments_between(*span) for _ in range(4)]
+        finds = [s.find(Appointment, "client_ids", "cli_0") for _ in range(4)]
+        results = await asyncio.gather(*reads, seed(s, changes), *finds)
+        for found in results[:4]:
+            assert [a.id for a in found] == expected
+        for found in results[5:]:
+            ids = [a.id for a in found]
+            assert len(ids) == len(set(ids)) == 50
+        assert not set(months) & set(s.cold_months)  # all taken in by the commit
+    finally:
+        await s.close()
