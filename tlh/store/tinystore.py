@@ -74,6 +74,7 @@ from tlh.store.base import (
 from tlh.store.busy import epoch
 from tlh.store.calendar import AppointmentIndex, month_key, overlaps
 from tlh.store.coldmonths import ColdMonths, index_name, write_index
+from tlh.store.hotmonths import ID_FILTER, MonthsOnDisk
 from tlh.store.journal import JOURNAL_HINT, Journal
 from tlh.store.keys import KeySource, codec_for
 from tlh.store.layout import (
@@ -97,16 +98,13 @@ from tlh.store.seal import PLAIN, Codec, label_of
 
 log = logging.getLogger(__name__)
 
-#: The id filter's file, relative to ``db/`` (``tlh.store.monthindex``).
-ID_FILTER = "appointments.bloom"
-
 #: Months back from the current one that stay in memory (``TinyStore.hot_months``).
 DEFAULT_HOT_MONTHS = 3
 
 __all__ = ["TinyStore", "init_data_dir"]
 
 
-class TinyStore:
+class TinyStore(MonthsOnDisk):
     """The ``Repository`` over one data dir. ``await open()`` before use, ``close()`` after."""
 
     def __init__(
@@ -182,11 +180,6 @@ class TinyStore:
             return self._tables[TABLE_OF[kind]]
         except KeyError:
             raise InvalidInput(f"no table holds {kind.__name__} records") from None
-
-    @property
-    def cold_months(self) -> list[str]:
-        """The appointment months left on disk (read on demand), oldest first."""
-        return sorted(self._cold.months)
 
     @property
     def is_open(self) -> bool:
@@ -278,84 +271,6 @@ class TinyStore:
                 if span[0] < hi and (span[1] > lo or span[0] == span[1] >= lo):
                     cold.append(span)
         return sorted([*found, *cold]) if cold else found
-
-    # -- months on disk ---------------------------------------------------------------
-
-    def _may_be_cold(self, rid: str) -> bool:
-        return bool(self._cold.months) and self._ids.may_hold(rid)
-
-    async def _cold_reaching(self, start: datetime, end: datetime) -> list[Appointment]:
-        """Records of the months on disk that may overlap [start, end); the caller
-        filters them with ``_still_cold`` once it has read memory."""
-        return await asyncio.to_thread(self._cold.reaching, epoch(start), epoch(end))
-
-    def _still_cold(self, found: list[Appointment]) -> list[Appointment]:
-        """Records read from months on disk, less those of a month a commit took into
-        memory while the read ran (memory holds that month's current records)."""
-        parts = self._parts
-        return [apt for apt in found if month_key(apt.start) not in parts]
-
-    def _cold_months_of(self, changes: Iterable[Change], locate: bool) -> set[str]:
-        """The months on disk that ``changes`` write to: the month a put goes to, and
-        (with ``locate``) the month holding an id not in memory. Synchronous file reads."""
-        months: set[str] = set()
-        hot = self._tables[APPOINTMENTS]
-        for table, rid, rec in changes:
-            if table != APPOINTMENTS:
-                continue
-            if isinstance(rec, Appointment) and month_key(rec.start) in self._cold:
-                months.add(month_key(rec.start))
-            if locate and rid not in hot and self._may_be_cold(rid):
-                found = self._cold.locate(rid)
-                if found is not None:
-                    months.add(found[0])
-        return months
-
-    async def _take_in(self, changes: list[Change]) -> None:
-        """Bring into memory every month on disk that ``changes`` write to (before they
-        are journaled): from then on it is an ordinary month, written at checkpoints."""
-        if not self._cold.months:
-            return
-        if not any(t == APPOINTMENTS for t, _, _ in changes):
-            return
-        # Most commits write only new records and this year's: decided without a thread.
-        months = self._cold_months_of(changes, False)
-        hot = self._tables[APPOINTMENTS]
-        if any(
-            t == APPOINTMENTS and rid not in hot and self._ids.may_hold(rid)
-            for t, rid, _ in changes
-        ):
-            months = await asyncio.to_thread(self._cold_months_of, changes, True)
-        for month in sorted(months):
-            if month in self._parts or month not in self._cold:
-                continue
-            part = await asyncio.to_thread(self._cold.read, month)
-            if month in self._parts or month not in self._cold:
-                continue
-            self._install(month, dict(part), index=True)
-
-    def _install(self, month: str, part: dict[str, Appointment], *, index: bool) -> None:
-        """Make a month read from disk one of the months in memory (no await inside:
-        reads see it either cold or in memory, never neither)."""
-        self._cold.forget(month)
-        self._parts[month] = part
-        tab = cast(dict[str, Appointment], self._tables[APPOINTMENTS])
-        duplicates = set()
-        for rid, apt in part.items():
-            old = tab.get(rid)
-            if old is not None:
-                duplicates.add(rid)
-                if old.updated_at >= apt.updated_at:
-                    continue
-                if index:
-                    self._unindex_record(APPOINTMENTS, rid, old)
-            tab[rid] = apt
-            if index:
-                self._index_record(APPOINTMENTS, rid, apt)
-        if index:
-            self._settle_duplicates(duplicates)
-        else:
-            self._duplicates |= duplicates
 
     async def verify_audit(self) -> VerifyResult:
         """Check the audit log's chain, its head and that every stored change has its
@@ -551,7 +466,7 @@ class TinyStore:
             path = db / f"{table}.json"
             if table != APPOINTMENTS and path.exists():
                 self._tables[table] = read_table_file(path, path.name, table, codec)
-        ids = self._read_id_filter(db)
+        ids = self._read_id_filter(db, codec)
         # Months before the cut stay on disk when the last checkpoint indexed them; with
         # no id filter (a dir from before, a restore) every month is loaded, as before.
         cut = months_back(self._clock(), self.hot_months)
@@ -581,32 +496,6 @@ class TinyStore:
             if ids is None or not indexed:
                 for rid in part:
                     self._ids.add(rid)
-
-    def _read_id_filter(self, db: Path) -> IdFilter | None:
-        """The id filter of the last checkpoint, or ``None`` (none, or unreadable: it is
-        rebuilt from the months, all loaded)."""
-        path = db / ID_FILTER
-        if not path.exists():
-            return None
-        try:
-            data = self._sealing.open(path.read_bytes(), label_of(f"db/{ID_FILTER}"), path)
-            return IdFilter(data)
-        except (StoreError, ValueError):
-            log.warning("%s is unreadable; loading every appointment month to rebuild it", path)
-            return None
-
-    def _take_in_replayed(self, changes: list[Change]) -> None:
-        """Before replaying the journal, load the months on disk it writes to: the month
-        of each put, and any month holding an id it writes (with a stale copy an
-        interrupted checkpoint may have left there: found and settled like a duplicate)."""
-        if not self._cold.months:
-            return
-        months = self._cold_months_of(changes, locate=False)
-        rids = {rid for table, rid, _ in changes if table == APPOINTMENTS}
-        months |= self._cold.months_holding({r for r in rids if self._ids.may_hold(r)})
-        for month in sorted(months):
-            if month in self._cold:
-                self._install(month, dict(self._cold.read(month)), index=False)
 
     def _settle_duplicates(self, duplicates: set[str]) -> None:
         if not duplicates:
