@@ -101,6 +101,7 @@ def test_data_dir_file_is_read_and_flags_win(tmp_path: Path) -> None:
         ("[turn]\nurls = ['stun:x:3478']\n", "[turn] urls: 'stun:x:3478' is not a turn:"),
         ("[turn]\nsecret = ''\n", "[turn] secret is empty"),
         ("[store]\nurl = 'mysql://db/tlh'\n", "[store] url must be a postgresql:// URL"),
+        ("[store]\nhot_months = -1\n", "[store] hot_months must be 0 to 1200"),
         ("[turn]\nsecret = 'a'\nsecret_file = 'b'\n", "[turn] takes secret or secret_file"),
         ("[turn]\nsecret_file = '/nonexistent/turn'\n", "[turn] secret_file /nonexistent/turn"),
         ("[turn]\nttl_s = 5\n", "[turn] ttl_s must be 60 to 43200 seconds"),
@@ -119,6 +120,11 @@ def test_mistakes_are_named(tmp_path: Path, text: str, fragment: str) -> None:
     with pytest.raises(InvalidInput, match=None) as err:
         load_settings(tmp_path, path)
     assert fragment in err.value.message
+
+
+def test_store_hot_months_is_read(tmp_path: Path) -> None:
+    (tmp_path / "tlh.toml").write_text("[store]\nhot_months = 12\n")
+    assert load_settings(tmp_path, None).store_hot_months == 12
 
 
 def test_missing_config_file_is_named(tmp_path: Path) -> None:

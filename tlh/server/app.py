@@ -86,7 +86,11 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
     """Open the store (taking the data dir's lock) with its audit log, then start the
     outbox worker and the reminder clock; stop them before closing the store."""
     settings = app[SETTINGS]
-    store = store_at(settings.store_url or settings.data_dir, keys=settings.keys)
+    store = store_at(
+        settings.store_url or settings.data_dir,
+        keys=settings.keys,
+        hot_months=settings.store_hot_months,
+    )
     await store.open()
     audit = store.audit
     shared = shared_state_of(store)  # several servers: limits and codes in the database

@@ -33,6 +33,10 @@ class Settings:
     #: password belongs in libpq's password file (``~/.pgpass``, ``PGPASSFILE``), not
     #: here; the URL is never logged or shown with one.
     store_url: str | None = field(default=None, repr=False)
+    #: The embedded store keeps appointment months from this many months back (and every
+    #: later one) in memory; older ones stay on disk and are read when asked for
+    #: (``[store] hot_months``), so memory and start-up do not grow with history.
+    store_hot_months: int = 13
     #: Address to listen on; anything but loopback needs TLS or ``insecure``.
     host: str = "127.0.0.1"
     #: TCP port; 0 picks a free one (tests).
@@ -168,6 +172,7 @@ class StoreTable(_Table, frozen=True):
     """``[store]``: where the practice's records live (``store_``-prefixed fields)."""
 
     url: str | UnsetType = UNSET
+    hot_months: int | UnsetType = UNSET
 
 
 class MetricsTable(_Table, frozen=True):
@@ -221,6 +226,9 @@ class ServerFile(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_field
             raise ValueError("[turn] ttl_s must be 60 to 43200 seconds")
         if self.store_table.url is not UNSET:
             check_store_url(self.store_table.url, "[store] url")
+        hot = self.store_table.hot_months
+        if hot is not UNSET and not 0 <= hot <= 1200:
+            raise ValueError("[store] hot_months must be 0 to 1200")
         if self.server.trusted_proxies is not UNSET:
             parse_networks(self.server.trusted_proxies)
         grace = self.rooms.empty_session_grace_s

@@ -10,7 +10,7 @@ link's own. The token is never in a URL the server sees, nor in a log.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from tlh.api.portal import PortalAppointment
 from tlh.domain.links import (
@@ -41,7 +41,11 @@ async def _theirs(ctx: Context, principal: Principal, now: datetime) -> list[App
     policy = ctx.policy()
     found: dict[str, Appointment] = {}
     for client_id in principal.client_ids:
-        for appt in await ctx.store.find(Appointment, "client_ids", client_id):
+        # Visits ended a day ago are past any join window: months on disk stay there.
+        yesterday = now - timedelta(days=1)
+        for appt in await ctx.store.find(
+            Appointment, "client_ids", client_id, ending_after=yesterday
+        ):
             if appt.kind is not Kind.APPOINTMENT:
                 continue
             last = max(appt.end, join_window(appt, policy).closes)

@@ -85,8 +85,9 @@ async def owns_client(
     in_room = rooms.clients_in(staff_id) if rooms is not None else set()
     found = await ctx.store.get(Client, client_id)
     assigned = found.clinician_ids if found is not None else ()
+    since = ctx.clock() - rule.RECENT
     appointments: Iterable[Appointment] = (
-        a for a in await ctx.store.find(Appointment, "client_ids", client_id)
+        a for a in await ctx.store.find(Appointment, "client_ids", client_id, ending_after=since)
     )
     return rule.own_client(
         staff_id, client_id, appointments, in_room, now=ctx.clock(), assigned=assigned
@@ -98,7 +99,9 @@ async def clinicians_of(ctx: Context, client: Client) -> set[str]:
     now = ctx.clock()
     found = {
         c
-        for a in await ctx.store.find(Appointment, "client_ids", client.id)
+        for a in await ctx.store.find(
+            Appointment, "client_ids", client.id, ending_after=now - rule.RECENT
+        )
         if rule.recent(a, now)
         for c in a.clinician_ids
     }

@@ -277,9 +277,13 @@ class Repository(Protocol):
         """Every record of a table (small tables; use the range query for appointments)."""
         ...
 
-    async def find(self, kind: type[S], field: str, value: object) -> list[S]:
+    async def find(
+        self, kind: type[S], field: str, value: object, *, ending_after: datetime | None = None
+    ) -> list[S]:
         """Records whose indexed ``field`` equals ``value`` (or, for a tuple field, holds
-        it; see ``INDEXED``), by id."""
+        it; see ``INDEXED``), by id. ``ending_after`` (appointments): the caller needs
+        only those ending after it, so a backend may leave older ones out (the embedded
+        store does not read months on disk that end before it); it may return them too."""
         ...
 
     async def count(self, kind: type[S]) -> int: ...

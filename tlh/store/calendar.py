@@ -44,7 +44,8 @@ def _apt_days(apt: Appointment) -> list[date]:
     return [first + timedelta(days=i) for i in range((last - first).days + 1)]
 
 
-def _overlaps(apt: Appointment, start: datetime, end: datetime) -> bool:
+def overlaps(apt: Appointment, start: datetime, end: datetime) -> bool:
+    """Whether ``apt`` overlaps [start, end) (a zero-length one: starts inside it)."""
     if apt.duration_min <= 0:
         return start <= apt.start < end
     return apt.start < end and apt.end > start
@@ -113,6 +114,6 @@ class AppointmentIndex:
                 days = [d for _, d in keys if days[0] <= d <= days[-1]]
             for day in days:
                 ids.update(self._by_clinician_day.get((clinician_id, day), ()))
-        found = [apt for apt in map(table.__getitem__, ids) if _overlaps(apt, start, end)]
+        found = [apt for apt in map(table.__getitem__, ids) if overlaps(apt, start, end)]
         found.sort(key=lambda apt: (apt.start, apt.id))
         return found

@@ -23,6 +23,7 @@ from tlh.errors import InvalidInput, StoreError
 from tlh.files import write_atomic
 from tlh.store.atomic import corrupt, read_bytes_checked
 from tlh.store.base import POLICY_ID, TABLES, AuditNote
+from tlh.store.monthindex import MonthInfo
 from tlh.store.seal import PLAIN, Codec, label_of
 
 APPOINTMENTS = "appointments"
@@ -56,6 +57,10 @@ class Manifest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     #: Whether every record was written with its numbered audit entries (a dir made by
     #: this version); a dir migrated from an older one has records from before that.
     audit_complete: bool = True
+    #: What each appointment month file holds (``tlh.store.monthindex``), so a month the
+    #: store leaves on disk is counted and found by range without reading it. A month
+    #: missing here is loaded at start-up and gets its entry at the next checkpoint.
+    months: dict[str, MonthInfo] = msgspec.field(default_factory=dict)
 
 
 _manifest_decoder = msgspec.json.Decoder(Manifest)

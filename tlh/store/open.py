@@ -28,18 +28,25 @@ def is_database_url(location: Path | str) -> bool:
 
 
 def store_at(
-    location: Path | str, *, keys: KeySource | None = None, codec: Codec | None = None
+    location: Path | str,
+    *,
+    keys: KeySource | None = None,
+    codec: Codec | None = None,
+    hot_months: int | None = None,
 ) -> Repository:
     """The (unopened) store at ``location``: a data dir (the embedded TinyDB-format
     store) or a ``postgresql://`` URL (``PgStore``), sealed with ``codec``, else with the
-    data key ``keys`` opens."""
+    data key ``keys`` opens. ``hot_months``: the embedded store's months kept in memory
+    (``TinyStore.hot_months``; a database reads through its indexes anyway)."""
     if is_database_url(location):
         with _needs_psycopg():
             from tlh.store.pg.setup import PgStore
         return PgStore(str(location), keys=keys, codec=codec)
     from tlh.store.tinystore import TinyStore  # the embedded backend, loaded on use
 
-    return TinyStore(Path(location), keys=keys, codec=codec)
+    if hot_months is None:
+        return TinyStore(Path(location), keys=keys, codec=codec)
+    return TinyStore(Path(location), keys=keys, codec=codec, hot_months=hot_months)
 
 
 def shared_state_of(store: Repository) -> PgEphemeral | None:

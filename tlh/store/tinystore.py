@@ -3,9 +3,12 @@
 Layout of a data dir::
 
     meta.json                      {"schema_version": N}
-    db/manifest.json               the files the dir must hold, the last folded commit
+    db/manifest.json               the files the dir must hold, the last folded commit,
+                                   each appointment month's count and latest end
     db/<table>.json                small tables, TinyDB's format (record id = doc id)
     db/appointments/<YYYY-MM>.json appointments by UTC month of ``start``
+    db/appointments/<YYYY-MM>.idx  that month's key index (``tlh.store.monthindex``)
+    db/appointments.bloom          a filter of every appointment id stored
     journal/NNNNNN.wal             commits not yet folded into the files
     audit/audit.jsonl              the audit log (``tlh.store.auditlog``), owned by the store
     keys.json                      the wrapped data keys of an encrypted dir (``tlh.store.keys``)
@@ -24,6 +27,13 @@ audit entry of their commits is on disk. Open replays every journal record over 
 files (ops are absolute puts and deletes, so replaying one already folded is
 harmless), then adds to the audit log whatever entries of those commits a crash kept
 out of it: a change and its audit entries are stored together or not at all.
+
+Appointment months before ``hot_months`` back are not loaded: they stay in their files
+(``tlh.store.coldmonths``), found through their key indexes and the manifest's month
+entries and read in a thread when a query reaches them, so memory and start-up do not
+grow with the practice's history. A commit that writes to such a month loads it first;
+from then on it is an ordinary month in memory (until the next start). Other tables are
+loaded whole.
 """
 
 from __future__ import annotations
@@ -34,14 +44,16 @@ import gc
 import logging
 import stat
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, cast
 
 import msgspec
 
+from tlh.domain.conflicts import holds_time
 from tlh.domain.models import Appointment, Policy
 from tlh.errors import InvalidInput, StoreError, os_error_reason
+from tlh.files import write_atomic
 from tlh.store import auditverify, idset, migrations
 from tlh.store.atomic import corrupt
 from tlh.store.auditlog import AuditLog
@@ -59,7 +71,10 @@ from tlh.store.base import (
     check_audited,
     record_key,
 )
-from tlh.store.calendar import AppointmentIndex, month_key
+from tlh.store.busy import epoch
+from tlh.store.calendar import AppointmentIndex, month_key, overlaps
+from tlh.store.coldmonths import ColdMonths, index_name, write_index
+from tlh.store.hotmonths import ID_FILTER, MonthsOnDisk
 from tlh.store.journal import JOURNAL_HINT, Journal
 from tlh.store.keys import KeySource, codec_for
 from tlh.store.layout import (
@@ -78,14 +93,20 @@ from tlh.store.layout import (
     write_table_file,
 )
 from tlh.store.lock import DataDirLock
-from tlh.store.seal import Codec
+from tlh.store.monthindex import IdFilter, build_index, month_info, months_back
+from tlh.store.seal import PLAIN, Codec, label_of
 
 log = logging.getLogger(__name__)
+
+#: Months back from the current one that stay in memory (``TinyStore.hot_months``): the
+#: 12 months a clinician's scope and the portal look back over (``tlh.domain.scope``),
+#: and one more, so no everyday request reads a month from disk.
+DEFAULT_HOT_MONTHS = 13
 
 __all__ = ["TinyStore", "init_data_dir"]
 
 
-class TinyStore:
+class TinyStore(MonthsOnDisk):
     """The ``Repository`` over one data dir. ``await open()`` before use, ``close()`` after."""
 
     def __init__(
@@ -97,8 +118,15 @@ class TinyStore:
         audit_clock: Callable[[], datetime] | None = None,
         keys: KeySource | None = None,
         codec: Codec | None = None,
+        hot_months: int = DEFAULT_HOT_MONTHS,
+        clock: Callable[[], datetime] | None = None,
     ) -> None:
         self.data_dir = Path(data_dir)
+        #: Appointment months from this many months before the current one (and every
+        #: later month) are kept in memory with their indexes; older ones stay on disk
+        #: (``tlh.store.coldmonths``) and are read when a query reaches them.
+        self.hot_months = hot_months
+        self._clock = clock or (lambda: datetime.now(UTC))
         #: Where an encrypted dir's key comes from (unused by a ``--no-encrypt`` dir).
         self._key_source = keys
         #: The dir's codec: given, or found by ``open()`` from ``keys`` before anything
@@ -115,7 +143,15 @@ class TinyStore:
         self._index: dict[str, dict[str, dict[Any, tuple[str, ...]]]] = {
             t: {f: {} for f in fields} for t, fields in INDEXED.items()
         }
+        #: The appointment months in memory (the hot ones, and cold ones a commit took in).
         self._parts: dict[str, dict[str, Appointment]] = {}
+        self._cold = ColdMonths(self.data_dir / "db", PLAIN, {})
+        #: Every appointment id ever stored (a Bloom filter; ``tlh.store.monthindex``).
+        self._ids = IdFilter()
+        #: Months in memory whose key index and manifest entry the next checkpoint writes.
+        self._unindexed: set[str] = set()
+        #: Ids found in two months at load (an interrupted checkpoint; the journal settles).
+        self._duplicates: set[str] = set()
         self._calendar = AppointmentIndex()
         self._dirty: set[str] = set()
         self._codec = JournalCodec()
@@ -157,41 +193,90 @@ class TinyStore:
         return cast("Policy | None", self._tables["policy"].get(POLICY_ID))
 
     async def get(self, kind: type[S], id: str) -> S | None:
-        """The record of type ``kind`` with ``id``, or ``None``."""
-        return cast("S | None", self._table(kind).get(id))
+        """The record of type ``kind`` with ``id``, or ``None`` (an appointment of a
+        month on disk is read from it, in a thread)."""
+        rec = self._table(kind).get(id)
+        if rec is None and kind is Appointment and self._may_be_cold(id):
+            found = await asyncio.to_thread(self._cold.locate, id)
+            # A commit may have taken its month into memory meanwhile: memory first.
+            rec = self._table(kind).get(id)
+            if rec is None and found is not None:
+                rec = next(iter(self._still_cold([found[1]])), None)
+        return cast("S | None", rec)
 
     async def all(self, kind: type[S]) -> list[S]:
-        """Every record of a table (a copy: safe to hold across awaits)."""
-        return cast("list[S]", list(self._table(kind).values()))
+        """Every record of a table (a copy: safe to hold across awaits). Appointments
+        include every month on disk: use the range query instead."""
+        cold: list[Appointment] = []
+        if kind is Appointment and self._cold.months:
+            cold = await asyncio.to_thread(lambda: list(self._cold.scan()))
+        # Memory read after the files (no await between it and the filter): a month a
+        # commit took in meanwhile is counted once, as it is now.
+        return cast("list[S]", [*self._table(kind).values(), *self._still_cold(cold)])
 
     async def count(self, kind: type[S]) -> int:
         """How many records a table holds."""
-        return len(self._table(kind))
+        extra = self._cold.count() if kind is Appointment else 0
+        return len(self._table(kind)) + extra
 
-    async def find(self, kind: type[S], field: str, value: object) -> list[S]:
-        """Records whose indexed ``field`` equals ``value``."""
+    async def find(
+        self, kind: type[S], field: str, value: object, *, ending_after: datetime | None = None
+    ) -> list[S]:
+        """Records whose indexed ``field`` equals ``value`` (``ending_after``: cold months
+        that end before it are not read)."""
         tab = self._table(kind)
         table = TABLE_OF[kind]
         if field not in INDEXED.get(table, ()):
             raise InvalidInput(f"{table}.{field} is not indexed")
+        cold = None
+        if kind is Appointment and self._cold.months:
+            after = None if ending_after is None else int(ending_after.timestamp())
+            cold = await asyncio.to_thread(self._cold.find, field, value, after)
         if value is None:  # None is not indexed: scan (rare, small)
-            return cast("list[S]", [r for r in tab.values() if getattr(r, field) is None])
-        ids = self._index[table][field].get(value, ())
-        return cast("list[S]", [tab[i] for i in sorted(ids)])
+            found = [r for r in tab.values() if getattr(r, field) is None]
+        else:
+            found = [tab[i] for i in sorted(self._index[table][field].get(value, ()))]
+        if cold:
+            found = sorted([*found, *self._still_cold(cold)], key=_record_id)
+        return cast("list[S]", found)
 
     async def appointments_between(
         self, start: datetime, end: datetime, clinician_id: str | None = None
     ) -> list[Appointment]:
         """Appointments overlapping [start, end), optionally of one clinician, by start."""
         tab = cast(dict[str, Appointment], self._tables[APPOINTMENTS])
-        return self._calendar.between(tab, start, end, clinician_id)
+        if start.utcoffset() is None or end.utcoffset() is None or end <= start:
+            return self._calendar.between(tab, start, end, clinician_id)  # refuses naive
+        reached = await self._cold_reaching(start, end) if self._cold.months else []
+        found = self._calendar.between(tab, start, end, clinician_id)
+        cold = [
+            apt
+            for apt in self._still_cold(reached)
+            if overlaps(apt, start, end)
+            and (clinician_id is None or clinician_id in apt.clinician_ids)
+        ]
+        if not cold:
+            return found
+        return sorted([*found, *cold], key=lambda apt: (apt.start, apt.id))
 
     async def busy_between(
         self, start: datetime, end: datetime, clinician_id: str
     ) -> list[tuple[int, int]]:
         """Epoch-second spans of the clinician's entries holding time overlapping
         [start, end), by start (``tlh.store.busy``)."""
-        return self._calendar.busy.between(start, end, clinician_id)
+        lo, hi = epoch(start), epoch(end)
+        if hi <= lo or not self._cold.months:
+            return self._calendar.busy.between(start, end, clinician_id)
+        reached = await self._cold_reaching(start, end)
+        found = self._calendar.busy.between(start, end, clinician_id)
+        cold = []
+        for apt in self._still_cold(reached):
+            if clinician_id in apt.clinician_ids and holds_time(apt):
+                s = epoch(apt.start)
+                span = (s, s + apt.duration_min * 60)
+                if span[0] < hi and (span[1] > lo or span[0] == span[1] >= lo):
+                    cold.append(span)
+        return sorted([*found, *cold]) if cold else found
 
     async def verify_audit(self) -> VerifyResult:
         """Check the audit log's chain, its head and that every stored change has its
@@ -316,8 +401,9 @@ class TinyStore:
             self._migrate(meta.schema_version)
         self._manifest = read_manifest(self.data_dir, self._sealing)
         check_files(self.data_dir, self._manifest)
-        duplicates = self._load_files()
+        self._load_files()
         last = 0
+        replayed: list[tuple[Any, list[Change]]] = []
         for path, offset, payload in self._journal.replay():
             try:
                 record = self._codec.record.decode(payload)
@@ -331,13 +417,17 @@ class TinyStore:
                     path, f"journal seq {record.seq} out of order at offset {offset}", JOURNAL_HINT
                 )
             last = record.seq
+            replayed.append((record, changes))
+        self._take_in_replayed([c for _, changes in replayed for c in changes])
+        for record, changes in replayed:
             if record.audit is not None:
                 self._unconfirmed.append((record.seq, record.audit.at, record.audit.notes))
             self._apply(changes, index=False)
             self._ops_since_checkpoint += len(changes)
         # Journal files a crash kept after their checkpoint hold commits already folded.
         self._seq = max(last, self._manifest.seq)
-        self._settle_duplicates(duplicates)
+        self._settle_duplicates(self._duplicates)
+        self._duplicates = set()
         self._rebuild_indexes()
         self._journal.open_for_append()
 
@@ -375,31 +465,47 @@ class TinyStore:
             raise StoreError(f"the store at {self.data_dir} is not open")
         return self.codec
 
-    def _load_files(self) -> set[str]:
+    def _load_files(self) -> None:
         db = self.data_dir / "db"
         codec = self._sealing
         for table in TABLES:
             path = db / f"{table}.json"
             if table != APPOINTMENTS and path.exists():
                 self._tables[table] = read_table_file(path, path.name, table, codec)
-        apts = cast(dict[str, Appointment], self._tables[APPOINTMENTS])
-        duplicates: set[str] = set()
+        ids = self._read_id_filter(db, codec)
+        # Months before the cut stay on disk when the last checkpoint indexed them; with
+        # no id filter (a dir from before, a restore) every month is loaded, as before.
+        cut = months_back(self._clock(), self.hot_months)
+        cold = {
+            month: info
+            for month, info in self._manifest.months.items()
+            if ids is not None
+            and month < cut
+            and (db / index_name(month)).exists()
+            and (db / APPOINTMENTS / f"{month}.json").exists()
+        }
+        self._ids = ids or IdFilter()
+        self._cold = ColdMonths(db, codec, cold)
         for path in sorted((db / APPOINTMENTS).glob("*.json")):
+            if path.stem in cold:
+                continue
             name = f"{APPOINTMENTS}/{path.name}"
             part = cast(dict[str, Appointment], read_table_file(path, name, APPOINTMENTS, codec))
-            self._parts[path.stem] = part
-            for rid, apt in part.items():
-                old = apts.get(rid)
-                if old is not None:
-                    # Only an interrupted checkpoint leaves an id in two months; the
-                    # journal (still there) settles it, else the newer copy wins.
-                    duplicates.add(rid)
-                    if old.updated_at >= apt.updated_at:
-                        continue
-                apts[rid] = apt
-        return duplicates
+            # Only an interrupted checkpoint leaves an id in two months; the journal
+            # (still there) settles it, else the newer copy wins.
+            self._install(path.stem, part, index=False)
+            indexed = path.stem in self._manifest.months and (db / index_name(path.stem)).exists()
+            if not indexed:
+                self._unindexed.add(path.stem)
+            # The filter written with a month's index holds its ids (those of commits
+            # since are the journal's, added back by its replay).
+            if ids is None or not indexed:
+                for rid in part:
+                    self._ids.add(rid)
 
     def _settle_duplicates(self, duplicates: set[str]) -> None:
+        if not duplicates:
+            return
         apts = cast(dict[str, Appointment], self._tables[APPOINTMENTS])
         for rid in duplicates:
             current = apts.get(rid)
@@ -440,6 +546,7 @@ class TinyStore:
             changes = self._codec.changes(self._codec.ops.decode(body))
         except msgspec.ValidationError as exc:
             raise InvalidInput(f"a record does not match its table: {exc}") from None
+        await self._take_in(changes)
         notes = tuple(audit)
         at = self.audit.now()
         audit_body = self._codec.encode_audit(at, notes)
@@ -463,6 +570,8 @@ class TinyStore:
         """Read-modify-write one record with no other ``update`` of it in between (see
         ``Repository.update``)."""
         async with self._holding([record_key(kind, id)]):
+            if kind is Appointment and id not in self._tables[APPOINTMENTS]:
+                await self._take_in([(APPOINTMENTS, id, None)])
             current = cast("S | None", self._table(kind).get(id))
             new = change(current)
             if new is None or new is current:
@@ -583,6 +692,8 @@ class TinyStore:
                 self._dirty.add(table)
             if rec is not None:
                 tab[rid] = rec
+                if table == APPOINTMENTS:
+                    self._ids.add(rid)
                 if index:
                     self._index_record(table, rid, rec)
 
@@ -634,10 +745,23 @@ class TinyStore:
     async def _checkpoint(self) -> None:
         async with self._checkpoint_lock:
             async with self._lock:
-                if not self._dirty and not self._ops_since_checkpoint:
+                if not (
+                    self._dirty
+                    or self._ops_since_checkpoint
+                    or self._unindexed
+                    or self._ids.changed
+                ):
                     return
                 folded = await asyncio.to_thread(self._journal.rotate)
                 snapshot = {key: self._snapshot(key) for key in self._dirty}
+                # Months in memory still without a key index get one (not rewritten).
+                reindex = {
+                    m: self._parts[m].copy()
+                    for m in self._unindexed
+                    if m in self._parts and f"{APPOINTMENTS}/{m}" not in snapshot
+                }
+                unindexed, self._unindexed = self._unindexed, set()
+                ids = self._ids.snapshot() if self._ids.changed else None
                 self._dirty = set()
                 self._ops_since_checkpoint = 0
                 files = sorted({*self._manifest.files, *(f"{key}.json" for key in snapshot)})
@@ -646,9 +770,14 @@ class TinyStore:
                 # The folded commits' audit entries were queued under the lock: once they
                 # are durable, the journal is no longer needed to recover them.
                 await self.audit.barrier()
-                await asyncio.to_thread(self._write_snapshot, snapshot, manifest, folded)
+                manifest = await asyncio.to_thread(
+                    self._write_snapshot, snapshot, manifest, folded, reindex, ids
+                )
             except BaseException:
                 self._dirty |= snapshot.keys()
+                self._unindexed |= unindexed
+                if ids is not None:
+                    self._ids.changed = True
                 raise
             self._manifest = manifest
 
@@ -662,21 +791,50 @@ class TinyStore:
         """Every table file's content (``db/...`` path -> table, records), for backups."""
         keys = [t for t in TABLES if t != APPOINTMENTS]
         keys += [f"{APPOINTMENTS}/{m}" for m, part in self._parts.items() if part]
-        return {f"db/{key}.json": self._snapshot(key) for key in keys}
+        files = {f"db/{key}.json": self._snapshot(key) for key in keys}
+        # Months on disk are read from their files (synchronously: a backup of a long
+        # history pauses the loop for that read); none is written while on disk.
+        for month in sorted(self._cold.months):
+            part = cast(dict[str, msgspec.Struct], dict(self._cold.read(month)))
+            if part:
+                files[f"db/{APPOINTMENTS}/{month}.json"] = (APPOINTMENTS, part)
+        return files
 
     def _write_snapshot(
         self,
         snapshot: dict[str, tuple[str, dict[str, msgspec.Struct]]],
         manifest: Manifest,
         folded: list[Path],
-    ) -> None:
+        reindex: dict[str, dict[str, Appointment]],
+        ids: bytes | None,
+    ) -> Manifest:
+        """Write a checkpoint: the table files, then each written month's key index and
+        the id filter, then the manifest (naming each month's ``MonthInfo``).
+
+        In that order a crash leaves no index that hides a record: a month file newer
+        than its index holds what the index lists (a record gone from it is a harmless
+        false hit) plus puts still in the journal, whose replay loads the month they go
+        to; an index newer than the manifest is the month file's own. Ids still missing
+        from the filter are the journal's, added back by its replay."""
         db = self.data_dir / "db"
         (db / APPOINTMENTS).mkdir(parents=True, exist_ok=True)
         codec = self._sealing
         for key, (table, docs) in snapshot.items():
             write_table_file(db, f"{key}.json", table, docs, codec)
+        months = dict(manifest.months)
+        indexed = dict(reindex)
+        for key, (_, docs) in snapshot.items():
+            if key.startswith(f"{APPOINTMENTS}/"):
+                indexed[key.partition("/")[2]] = cast(dict[str, Appointment], docs)
+        for month, part in indexed.items():
+            write_index(db, month, build_index(part.values()), codec)
+            months[month] = month_info(part.values())
+        if ids is not None:
+            write_atomic(db / ID_FILTER, codec.seal(ids, label_of(f"db/{ID_FILTER}")))
+        manifest = msgspec.structs.replace(manifest, months=months)
         write_manifest(self.data_dir, manifest, codec)
         self._journal.drop(folded)
+        return manifest
 
     async def stored_changes(self) -> StoredChanges:
         """What ``tlh audit verify`` checks the log against: the last commit's number and
@@ -684,13 +842,21 @@ class TinyStore:
         so far is durable, so every commit it counts has had the chance to be logged."""
         seq = self._seq
         ids = {t: list(tab) for t, tab in self._tables.items()} if self.audit_complete else None
+        if ids is not None and self._cold.months:
+            cold = await asyncio.to_thread(lambda: [a.id for a in self._cold.scan()])
+            ids[APPOINTMENTS] += [rid for rid in cold if rid not in self._tables[APPOINTMENTS]]
         await self.audit.barrier()
         return StoredChanges(seq=seq, record_ids=ids)
 
     def manifest(self) -> Manifest:
         """A manifest of what ``export_files`` gives now (for backups)."""
-        files = sorted(name.removeprefix("db/") for name in self.export_files())
-        return msgspec.structs.replace(self._manifest, seq=self._seq, files=files)
+        files = [t for t in TABLES if t != APPOINTMENTS]
+        files += [f"{APPOINTMENTS}/{m}" for m, part in self._parts.items() if part]
+        files += [f"{APPOINTMENTS}/{m}" for m, info in self._cold.months.items() if info.count]
+        files = sorted(f"{key}.json" for key in files)
+        # No month entries: a restored dir has no key indexes, so it loads every month
+        # once and indexes them at its first checkpoint.
+        return msgspec.structs.replace(self._manifest, seq=self._seq, files=files, months={})
 
 
 def _keys(value: object) -> tuple[object, ...]:
@@ -698,6 +864,10 @@ def _keys(value: object) -> tuple[object, ...]:
     if value is None:
         return ()
     return value if isinstance(value, tuple) else (value,)
+
+
+def _record_id(rec: msgspec.Struct) -> str:
+    return str(getattr(rec, "id", ""))
 
 
 def _audit_behind(seq: int, exc: StoreError) -> None:

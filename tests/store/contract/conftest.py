@@ -1,6 +1,8 @@
 """The backends every ``Repository`` must be: each contract test runs once per backend.
 
-``tiny``: a ``TinyStore`` over a fresh data dir; ``pg``: a ``PgStore`` over a fresh
+``tiny``: a ``TinyStore`` over a fresh data dir; ``tiny-cold``: the same, but every
+appointment month a reopened store finds is left on disk and read on demand (the months
+a long history keeps out of memory); ``pg``: a ``PgStore`` over a fresh
 database of the session's throw-away PostgreSQL (``tests/pgserver.py``). ``Backend.make``
 gives another store over the same data: the same store reopened, or (for ``pg``) a
 second server sharing the database.
@@ -30,17 +32,19 @@ class Backend:
     shared: bool
 
 
-BACKENDS = ["tiny", "pg"]
+BACKENDS = ["tiny", "tiny-cold", "pg"]
 
 
 @pytest.fixture(params=BACKENDS)
 def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Backend:
     """How to make a store of the parametrized backend over this test's fresh data."""
-    if request.param == "tiny":
+    if request.param.startswith("tiny"):
         from tlh.store.tinystore import TinyStore
 
         data_dir = init_data_dir(tmp_path / "practice")
-        return Backend("tiny", lambda: TinyStore(data_dir), shared=False)
+        # A hot window ending a century from now: every month is before it.
+        hot = -1200 if request.param == "tiny-cold" else 3
+        return Backend(request.param, lambda: TinyStore(data_dir, hot_months=hot), shared=False)
     from tlh.store.pg.store import PgStore
 
     url: str = request.getfixturevalue("pg_url")

@@ -229,9 +229,12 @@ class PgStore:
         )
         return int(rows[0][0])
 
-    async def find(self, kind: type[S], field: str, value: object) -> list[S]:
+    async def find(
+        self, kind: type[S], field: str, value: object, *, ending_after: datetime | None = None
+    ) -> list[S]:
         """Records whose indexed ``field`` equals ``value`` (a tuple field: holds it), by
-        id; ``None``: the records whose field is ``None``."""
+        id; ``None``: the records whose field is ``None``. ``ending_after`` is allowed to
+        be ignored (the index finds them all at the same cost)."""
         table = table_of(kind)
         if field not in INDEXED.get(table, ()):
             raise InvalidInput(f"{table}.{field} is not indexed")

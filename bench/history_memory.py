@@ -1,0 +1,305 @@
+"""Start-up time and memory of ``tlh serve`` against the size of the practice's history
+(issue 15 item 6: at 1,000,000 appointments both must be at most 1.5x the figures at
+10,000).
+
+For each size it makes an encrypted practice (``tlh init``'s default: a key file) and
+fills it through the store itself, a month per commit (as a long history accumulates:
+about 7,000 appointments a month, 40 clinicians, ending three months ahead), closing and
+reopening the store every year of history so generation needs no more memory than a
+server does. Then it starts ``python -m tlh serve`` on a free port as users run it and
+reports process start -> ``/healthz`` 200, and VmRSS once healthy (median of 3 starts).
+
+Run: ``.venv/bin/python bench/history_memory.py`` (1M takes a few minutes to
+generate). ``--sizes 10000,300000`` to choose; ``--old PATH`` also starts the server
+from another tree (``git archive main | tar x -C PATH``) on the same dirs, with the
+manifest's month entries stripped for it, for the figures before the change;
+``--pg`` also runs the same on PostgreSQL (``tests/pgserver.py``'s throw-away cluster).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from tests.serving import free_port, stop, wait_healthy
+from tlh.domain.models import Appointment, Modality
+from tlh.services.bootstrap import init_practice
+from tlh.services.context import SYSTEM
+from tlh.store.base import Put, Repository, note_ops
+from tlh.store.keys import KeySource, NewKeys
+from tlh.store.open import store_at
+
+PER_MONTH = 7_000
+CLINICIANS = [f"stf_bench{i:02d}" for i in range(40)]
+AHEAD_MONTHS = 3
+LIMIT = 1.5
+
+
+def months_ending(now: datetime, count: int) -> list[datetime]:
+    """The first instants of ``count`` months ending ``AHEAD_MONTHS`` after ``now``'s."""
+    last = now.year * 12 + now.month - 1 + AHEAD_MONTHS
+    return [
+        datetime((m // 12), m % 12 + 1, 1, tzinfo=UTC) for m in range(last - count + 1, last + 1)
+    ]
+
+
+def month_of(first: datetime, n: int, base: int, rnd: random.Random) -> list[Appointment]:
+    """``n`` visits in the weekdays of the month starting ``first``."""
+    days = [
+        first + timedelta(days=d)
+        for d in range(31)
+        if (first + timedelta(days=d)).month == first.month
+        and (first + timedelta(days=d)).weekday() < 5
+    ]
+    out = []
+    for i in range(n):
+        start = rnd.choice(days) + timedelta(hours=8, minutes=30 * rnd.randrange(20))
+        k = base + i
+        out.append(
+            Appointment(
+                id=f"apt_b{k:08d}",
+                modality=Modality.TELEHEALTH,
+                clinician_ids=(rnd.choice(CLINICIANS),),
+                client_ids=(f"cli_b{rnd.randrange(20_000):06d}",),
+                start=start,
+                duration_min=50,
+                series_id=f"ser_b{k // 10:07d}" if k % 3 == 0 else None,
+                external_id=f"EXT-{k}" if k % 2 == 0 else None,
+                created_at=start - timedelta(days=14),
+                updated_at=start - timedelta(days=14),
+            )
+        )
+    return out
+
+
+async def fill(location: Path | str, keys: KeySource, total: int) -> None:
+    """``total`` appointments, a month per commit, the store reopened every 12 months."""
+    rnd = random.Random(total)
+    count = -(-total // PER_MONTH)
+    months = months_ending(datetime.now(UTC), count)
+    made = 0
+    store: Repository | None = None
+    for n, first in enumerate(months):
+        if store is None:
+            store = store_at(location, keys=keys)
+            await store.open()
+        size = min(PER_MONTH, total - made)
+        batch = [Put(a) for a in month_of(first, size, made, rnd)]
+        await store.commit(batch, audit=[note_ops(SYSTEM, "bench.seed", batch)])
+        made += size
+        if n % 12 == 11 or n == len(months) - 1:
+            await store.close()
+            store = None
+
+
+def practice(root: Path, total: int, url: str | None = None) -> tuple[Path | str, Path]:
+    """A practice holding ``total`` appointments: (data dir or URL, key file)."""
+    data_dir = root / f"data-{total}"
+    key_dir = root / f"keys-{total}"
+    location: Path | str = url or data_dir
+    asyncio.run(
+        init_practice(
+            location, "Bench", "UTC", "admin@example.org", encrypt=NewKeys(key_dir=key_dir)
+        )
+    )
+    (key_file,) = key_dir.iterdir()
+    t = time.perf_counter()
+    asyncio.run(fill(location, KeySource(key_file=key_file), total))
+    print(f"  generated {total:,} appointments in {time.perf_counter() - t:.1f} s", flush=True)
+    if url is not None:
+        data_dir.mkdir(mode=0o700)  # serve still takes a dir for its local files
+    return location, key_file
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmRSS")
+
+
+def start_once(
+    data_dir: Path, key_file: Path, tree: Path, store_url: str | None
+) -> tuple[float, float]:
+    """(seconds from process start to /healthz 200, MB resident then)."""
+    port = free_port()
+    env = {
+        **os.environ,
+        "TLH_CONFIG": os.devnull,
+        "TLH_KEY_FILE": str(key_file),
+        "PYTHONPATH": str(tree),
+    }
+    cmd = [sys.executable, "-m", "tlh", "serve", "--data-dir", str(data_dir), "--port", str(port)]
+    if store_url is not None:
+        cmd += ["--store", store_url]
+    log = data_dir.parent / f"serve-{port}.log"
+    with log.open("wb") as sink:
+        t = time.perf_counter()
+        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=sink, env=env, cwd=tree)
+    try:
+        wait_healthy(f"http://127.0.0.1:{port}", proc, log=log, timeout_s=300)
+        took = time.perf_counter() - t
+        return took, rss_mb(proc.pid)
+    finally:
+        stop(proc, timeout_s=120)
+
+
+def measure(
+    data_dir: Path, key_file: Path, tree: Path, store_url: str | None = None
+) -> tuple[float, float]:
+    """Medians of three starts."""
+    runs = [start_once(data_dir, key_file, tree, store_url) for _ in range(3)]
+    return statistics.median(r[0] for r in runs), statistics.median(r[1] for r in runs)
+
+
+@contextmanager
+def without_month_entries(data_dir: Path, key_file: Path) -> Iterator[None]:
+    """The manifest as the code before the change wrote it (no ``months``), put back after."""
+    import msgspec
+
+    from tlh.store.keys import codec_for
+    from tlh.store.layout import read_manifest, write_manifest
+
+    path = data_dir / "db" / "manifest.json"
+    saved = path.read_bytes()
+    codec = codec_for(data_dir, KeySource(key_file=key_file))
+    old = read_manifest(data_dir, codec)
+    write_manifest(data_dir, msgspec.structs.replace(old, months={}), codec)
+    data = codec.open(path.read_bytes(), b"db/manifest.json", path)
+    text = data.replace(b',"months":{}', b"")
+    path.write_bytes(codec.seal(text, b"db/manifest.json"))
+    try:
+        yield
+    finally:
+        path.write_bytes(saved)
+        (path.parent / "manifest.json.bak").unlink(missing_ok=True)
+
+
+async def lookups(data_dir: Path, key_file: Path, total: int) -> None:
+    """What reads of old months cost on the largest practice: an old visit by id, an
+    import's external-id lookups (the first ones open each month's key index, later ones
+    bisect the cached indexes), a client's whole history, an old week of the calendar."""
+    store = store_at(data_dir, keys=KeySource(key_file=key_file))
+    await store.open()
+    try:
+        rnd = random.Random(7)
+        before = rss_mb(os.getpid())
+
+        async def timed(label: str, reads: int, read: object) -> None:
+            t = time.perf_counter()
+            for _ in range(reads):
+                await read()  # type: ignore[operator]
+            took = (time.perf_counter() - t) / reads * 1000
+            print(f"  {label:<44} {took:8.2f} ms each ({reads} reads)")
+
+        print(f"\nreads of old months, {total:,} appointments (in this process):")
+        ids = [f"apt_b{rnd.randrange(total // 2):08d}" for _ in range(50)]
+        exts = [f"EXT-{2 * rnd.randrange(total // 4)}" for _ in range(200)]
+        clients = [f"cli_b{rnd.randrange(20_000):06d}" for _ in range(5)]
+        it = iter(ids)
+        await timed("get(Appointment, old id)", 50, lambda: store.get(Appointment, next(it)))
+        ext = iter(exts[:100])
+        await timed(
+            "find external_id (first: indexes opened)",
+            100,
+            lambda: store.find(Appointment, "external_id", next(ext)),
+        )
+        ext = iter(exts[100:])
+        await timed(
+            "find external_id (indexes cached)",
+            100,
+            lambda: store.find(Appointment, "external_id", next(ext)),
+        )
+        cli = iter(clients)
+        await timed(
+            "find client_ids (a client's whole history)",
+            5,
+            lambda: store.find(Appointment, "client_ids", next(cli)),
+        )
+        week = datetime.now(UTC) - timedelta(days=3 * 365)
+        await timed(
+            "appointments_between (a week 3 years ago)",
+            5,
+            lambda: store.appointments_between(week, week + timedelta(days=7)),
+        )
+        grew = rss_mb(os.getpid()) - before
+        print(f"  this process's RSS grew {grew:.0f} MB over these reads (cached key indexes)")
+    finally:
+        await store.close()
+
+
+def verdict(small: float, big: float) -> str:
+    ratio = big / small
+    return f"{ratio:.2f}x {'ok' if ratio <= LIMIT else 'OVER'} (<= {LIMIT}x)"
+
+
+def report(label: str, figures: dict[int, tuple[float, float]]) -> None:
+    sizes = sorted(figures)
+    print(f"\n{label}")
+    print(f"  {'appointments':>12}  {'start-up s':>10}  {'RSS MB':>8}")
+    for size in sizes:
+        took, rss = figures[size]
+        print(f"  {size:>12,}  {took:>10.2f}  {rss:>8.1f}")
+    if len(sizes) >= 2:
+        small, big = figures[sizes[0]], figures[sizes[-1]]
+        print(f"  start-up {sizes[-1]:,} vs {sizes[0]:,}: {verdict(small[0], big[0])}")
+        print(f"  RSS      {sizes[-1]:,} vs {sizes[0]:,}: {verdict(small[1], big[1])}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="10000,1000000")
+    parser.add_argument("--old", type=Path, help="a tree with the code before, to compare")
+    parser.add_argument("--pg", action="store_true", help="also on PostgreSQL")
+    args = parser.parse_args()
+    sizes = [int(s) for s in args.sizes.split(",")]
+    tree = Path(__file__).resolve().parents[1]
+    with tempfile.TemporaryDirectory(prefix="tlh-history-") as tmp:
+        root = Path(tmp)
+        dirs = {}
+        for size in sizes:
+            print(f"embedded store, {size:,} appointments:", flush=True)
+            location, key_file = practice(root, size)
+            assert isinstance(location, Path)
+            dirs[size] = (location, key_file)
+        report("embedded store (this tree)", {s: measure(*dirs[s], tree) for s in sizes})
+        asyncio.run(lookups(*dirs[sizes[-1]], sizes[-1]))
+        if args.old is not None:
+            before = {}
+            for size, (data_dir, key_file) in dirs.items():
+                with without_month_entries(data_dir, key_file):
+                    before[size] = measure(data_dir, key_file, args.old.resolve())
+            report(f"embedded store (before: {args.old})", before)
+        if args.pg:
+            pg_figures(root, sizes, tree)
+
+
+def pg_figures(root: Path, sizes: list[int], tree: Path) -> None:
+    from tests.pgserver import running
+
+    (root / "pgdirs").mkdir()
+    with running(durable=True) as cluster:
+        figures = {}
+        for size in sizes:
+            print(f"PostgreSQL, {size:,} appointments:", flush=True)
+            url = cluster.database()
+            _, key_file = practice(root / "pgdirs", size, url)
+            figures[size] = measure(root / "pgdirs" / f"data-{size}", key_file, tree, url)
+        report("PostgreSQL store (this tree)", figures)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,195 @@
+"""Appointment months the embedded store leaves on disk, read on demand.
+
+``TinyStore`` keeps the recent and future months in memory with their indexes; older
+months ("cold") stay in their files until a read reaches them. Everything here is
+synchronous file work, called in a worker thread; a small bounded LRU keeps the last
+months and key indexes read, so paging through an old client's history does not read
+the same files again. Nothing is kept per record of a month that is not cached.
+
+A cold month is never written while cold: a commit that touches one loads it into
+memory first (``TinyStore``), and from then on it is an ordinary in-memory month.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Iterator
+from pathlib import Path
+from typing import cast
+
+from tlh.domain.models import Appointment
+from tlh.errors import StoreError
+from tlh.store.atomic import read_bytes_checked
+from tlh.store.layout import APPOINTMENTS, read_table_file
+from tlh.store.monthindex import MonthInfo, digest, index_holds, month_start
+from tlh.store.seal import Codec, label_of
+
+#: The first bytes of a key index file (so an empty month's index is not an empty file).
+INDEX_MAGIC = b"TLHIDX1\n"
+Part = dict[str, Appointment]
+
+
+def index_name(month: str) -> str:
+    """A month's key index, relative to ``db/``."""
+    return f"{APPOINTMENTS}/{month}.idx"
+
+
+def write_index(db: Path, month: str, index: bytes, codec: Codec) -> None:
+    """Replace a month's key index atomically (sealed like the month file)."""
+    from tlh.files import write_atomic
+
+    name = index_name(month)
+    write_atomic(db / name, codec.seal(INDEX_MAGIC + index, label_of(f"db/{name}")))
+
+
+class ColdMonths:
+    """The months of ``db/appointments/`` not in memory, with what the manifest says of
+    each (``MonthInfo``). Thread-safe: reads run in worker threads while the event loop
+    takes months out (``take``) when a commit needs one in memory."""
+
+    def __init__(
+        self,
+        db: Path,
+        codec: Codec,
+        months: dict[str, MonthInfo],
+        *,
+        cached_months: int = 4,
+        index_budget: int = 32 << 20,
+    ) -> None:
+        self._db = db
+        self._codec = codec
+        self.months = dict(months)
+        self._lock = threading.Lock()
+        self._parts: OrderedDict[str, Part] = OrderedDict()
+        self._indexes: OrderedDict[str, bytes | None] = OrderedDict()
+        self._max_parts = cached_months
+        #: Key indexes are kept once read, up to this many bytes (8 per indexed value:
+        #: ~24 per appointment), so imports and scope checks, which look up one value
+        #: after another, bisect in memory instead of opening every month each time.
+        self._index_budget = index_budget
+        self._index_bytes = 0
+
+    def __contains__(self, month: object) -> bool:
+        return month in self.months
+
+    def count(self) -> int:
+        """How many records the cold months hold."""
+        return sum(info.count for info in list(self.months.values()))
+
+    def forget(self, month: str) -> None:
+        """Stop treating ``month`` as on disk: the store keeps it in memory now."""
+        with self._lock:
+            self.months.pop(month, None)
+            self._parts.pop(month, None)
+            self._index_bytes -= len(self._indexes.pop(month, None) or b"")
+
+    # -- reading (in a worker thread) ---------------------------------------------------
+
+    def read(self, month: str) -> Part:
+        """The records of a cold month (cached; the caller must not change the dict)."""
+        with self._lock:
+            part = self._parts.get(month)
+            if part is not None:
+                self._parts.move_to_end(month)
+                return part
+        name = f"{APPOINTMENTS}/{month}.json"
+        path = self._db / name
+        part = cast(Part, read_table_file(path, name, APPOINTMENTS, self._codec))
+        with self._lock:
+            self._parts[month] = part
+            while len(self._parts) > self._max_parts:
+                self._parts.popitem(last=False)
+        return part
+
+    def _index(self, month: str) -> bytes | None:
+        """A month's key index, or ``None`` when it cannot be read (the month is then
+        read whole: the index is only an accelerator)."""
+        with self._lock:
+            if month in self._indexes:
+                self._indexes.move_to_end(month)
+                return self._indexes[month]
+        name = index_name(month)
+        path = self._db / name
+        try:
+            data = self._codec.open(read_bytes_checked(path), label_of(f"db/{name}"), path)
+            index: bytes | None = data[len(INDEX_MAGIC) :] if data.startswith(INDEX_MAGIC) else None
+        except (OSError, StoreError):
+            index = None
+        with self._lock:
+            if month not in self._indexes:
+                self._indexes[month] = index
+                self._index_bytes += len(index or b"")
+            while self._index_bytes > self._index_budget and len(self._indexes) > 1:
+                self._index_bytes -= len(self._indexes.popitem(last=False)[1] or b"")
+        return index
+
+    def _candidates(self, field: str, value: object) -> list[str]:
+        """Cold months that may hold a record with ``field == value`` (newest first)."""
+        key = digest(field, value)
+        out = []
+        for month in sorted(self.months, reverse=True):
+            index = self._index(month)
+            if index is None or index_holds(index, key):
+                out.append(month)
+        return out
+
+    def locate(self, rid: str) -> tuple[str, Appointment] | None:
+        """The cold month holding appointment ``rid`` and the record, or ``None``."""
+        for month in self._candidates("id", rid):
+            rec = self._read_if_cold(month).get(rid)
+            if rec is not None:
+                return month, rec
+        return None
+
+    def months_holding(self, rids: set[str]) -> set[str]:
+        """The cold months that may hold any of ``rids`` (each key index read once)."""
+        if not rids:
+            return set()
+        keys = [digest("id", rid) for rid in rids]
+        out = set()
+        for month in list(self.months):
+            index = self._index(month)
+            if index is None or any(index_holds(index, key) for key in keys):
+                out.add(month)
+        return out
+
+    def find(self, field: str, value: object, ending_after: int | None = None) -> list[Appointment]:
+        """Cold records whose ``field`` equals (or, a tuple, holds) ``value``; months whose
+        records all end by epoch second ``ending_after`` are left unread."""
+        if value is None:
+            return [a for a in self.scan() if getattr(a, field) is None]
+        found = []
+        for month in self._candidates(field, value):
+            info = self.months.get(month)
+            if ending_after is not None and info is not None and info.last_end <= ending_after:
+                continue
+            for apt in self._read_if_cold(month).values():
+                held = getattr(apt, field)
+                if held == value or (isinstance(held, tuple) and value in held):
+                    found.append(apt)
+        return found
+
+    def reaching(self, lo: int, hi: int) -> list[Appointment]:
+        """Records of the cold months that may overlap epoch seconds [lo, hi) (the caller
+        filters exactly): a month starting before ``hi`` whose latest end is not before
+        ``lo``."""
+        months = [
+            m
+            for m, info in list(self.months.items())
+            if info.count and month_start(m) < hi and info.last_end >= lo
+        ]
+        return [apt for m in sorted(months) for apt in self._read_if_cold(m).values()]
+
+    def scan(self) -> Iterator[Appointment]:
+        """Every cold record, month by month (the months read one at a time)."""
+        for month in sorted(self.months):
+            yield from self._read_if_cold(month).values()
+
+    def _read_if_cold(self, month: str) -> Part:
+        try:
+            return self.read(month)
+        except FileNotFoundError:
+            if month in self.months:
+                raise
+            return {}  # taken into memory (and perhaps emptied) meanwhile

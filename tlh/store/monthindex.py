@@ -1,0 +1,138 @@
+"""On-disk indexes of appointment months kept out of memory (``tlh.store.coldmonths``).
+
+Two small structures let the embedded store answer for months it has not loaded
+without holding anything per record:
+
+- a month's **key index** ``db/appointments/<YYYY-MM>.idx``: the sorted 8-byte digests of
+  ``field\\0value`` for every indexed value of its records (id, external_id, series_id,
+  each client id), sealed like the month file and written with it. "Does this month
+  hold id X / client Y?" is a bisect over the bytes, no decoding.
+- the **id filter** ``db/appointments.bloom``: a Bloom filter of every appointment id ever
+  stored in a month file, of a fixed size (2 MiB: about 0.2 % false positives at a million
+  ids), read at start-up. A new appointment's id is almost never in it, so a booking does
+  not search the cold months to learn that it is not editing an old one.
+
+Both are accelerators: a month without a readable key index is read whole instead, and a
+dir without the filter is loaded whole at start-up (as before) and gets one at the next
+checkpoint.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from datetime import UTC, datetime
+
+import msgspec
+
+from tlh.domain.models import Appointment
+
+#: The fields a key index covers (``INDEXED["appointments"]`` and the id).
+FIELDS = ("id", "external_id", "series_id", "client_ids")
+_DIGEST = 8
+_BLOOM_BITS = 1 << 24
+_BLOOM_HASHES = 4
+
+
+class MonthInfo(msgspec.Struct, frozen=True, kw_only=True):
+    """What the manifest says of one month file: how many records, and the latest end
+    (epoch seconds) of any of them, so a range query knows which cold months reach it
+    (a vacation that starts in one month and ends in a later one)."""
+
+    count: int
+    last_end: int
+
+
+def digest(field: str, value: object) -> bytes:
+    """The key-index entry of ``field == value``."""
+    data = f"{field}\0{value}".encode()
+    return hashlib.blake2b(data, digest_size=_DIGEST).digest()
+
+
+def month_info(records: Iterable[Appointment]) -> MonthInfo:
+    """The manifest entry of a month holding ``records``."""
+    count, last = 0, 0
+    for apt in records:
+        count += 1
+        start = int(apt.start.timestamp())
+        last = max(last, start + max(apt.duration_min, 0) * 60)
+    return MonthInfo(count=count, last_end=last)
+
+
+def build_index(records: Iterable[Appointment]) -> bytes:
+    """A month's key index: sorted, de-duplicated digests of its records' values."""
+    keys: set[bytes] = set()
+    for apt in records:
+        for field in FIELDS:
+            value = getattr(apt, field)
+            if value is None:
+                continue
+            for item in value if isinstance(value, tuple) else (value,):
+                keys.add(digest(field, item))
+    return b"".join(sorted(keys))
+
+
+def index_holds(index: bytes, key: bytes) -> bool:
+    """Whether the sorted key index ``index`` holds ``key`` (a bisect over 8-byte slots)."""
+    lo, hi = 0, len(index) // _DIGEST
+    while lo < hi:
+        mid = (lo + hi) // 2
+        at = index[mid * _DIGEST : (mid + 1) * _DIGEST]
+        if at < key:
+            lo = mid + 1
+        elif at > key:
+            hi = mid
+        else:
+            return True
+    return False
+
+
+def month_start(month: str) -> int:
+    """Epoch seconds of the first instant of ``YYYY-MM`` (UTC)."""
+    year, mon = int(month[:4]), int(month[5:7])
+    return int(datetime(year, mon, 1, tzinfo=UTC).timestamp())
+
+
+def months_back(now: datetime, count: int) -> str:
+    """``YYYY-MM`` of the month ``count`` months before ``now``'s (UTC)."""
+    utc = now.astimezone(UTC)
+    total = utc.year * 12 + (utc.month - 1) - count
+    return f"{total // 12:04d}-{total % 12 + 1:02d}"
+
+
+class IdFilter:
+    """A fixed-size Bloom filter of appointment ids: ``may_hold`` is never wrong when it
+    says no. Ids are only added (a deleted one stays: a harmless false positive)."""
+
+    SIZE = _BLOOM_BITS // 8
+
+    def __init__(self, bits: bytes | None = None) -> None:
+        if bits is not None and len(bits) != self.SIZE:
+            raise ValueError("an id filter of the wrong size")
+        self._bits = bytearray(bits if bits is not None else self.SIZE)
+        #: Whether ids were added since the filter was last written.
+        self.changed = bits is None
+
+    @staticmethod
+    def _slots(rid: str) -> list[int]:
+        h = int.from_bytes(hashlib.blake2b(rid.encode(), digest_size=16).digest(), "little")
+        return [(h >> (24 * n)) & (_BLOOM_BITS - 1) for n in range(_BLOOM_HASHES)]
+
+    def add(self, rid: str) -> None:
+        """Remember ``rid``."""
+        bits = self._bits
+        for slot in self._slots(rid):
+            byte, bit = slot >> 3, 1 << (slot & 7)
+            if not bits[byte] & bit:
+                bits[byte] |= bit
+                self.changed = True
+
+    def may_hold(self, rid: str) -> bool:
+        """``False``: ``rid`` was never added."""
+        bits = self._bits
+        return all(bits[s >> 3] & (1 << (s & 7)) for s in self._slots(rid))
+
+    def snapshot(self) -> bytes:
+        """The bits as they are now (to write in a worker thread)."""
+        self.changed = False
+        return bytes(self._bits)
