@@ -29,9 +29,11 @@ from tlh.api.frames import StaffMessage
 from tlh.domain import rooms as rules
 from tlh.services import sessions
 from tlh.services.callhub import CallHub
+from tlh.services.channel import Channel
 from tlh.services.context import SYSTEM, Context
 from tlh.services.events import EventBus
 from tlh.services.ice_plan import IcePlan
+from tlh.services.room_link import RoomLink
 from tlh.services.waiting_admission import Admission
 from tlh.services.waiting_events import RoomEvents
 from tlh.services.waiting_exits import Exits
@@ -59,17 +61,48 @@ class Rooms:
         grace_s: float = 60.0,
         ice_servers: tuple[dict[str, Any], ...] | IcePlan = (),
         timer: Timer | None = None,
+        channel: Channel | None = None,
+        forward_timeout_s: float = 5.0,
     ) -> None:
         self.ctx = ctx
         state = self.state = RoomState()
         pages = self._pages = RoomPages(ctx, state)
         ledger = self._ledger = RoomLedger(ctx, state, pages)
-        parts = RoomParts(ctx, hub, state, pages, RoomEvents(ctx, state.positions, ledger.write))
+        events = RoomEvents(ctx, state.positions, ledger.write)
+        parts = RoomParts(ctx, hub, state, pages, events)
         admission = Admission(parts, IcePlan.of(ice_servers))
         exits = self._exits = Exits(parts, grace_s, timer)
         self.participants = ParticipantSide(parts, admission, exits)
         self.staff = StaffSide(parts, admission, exits)
         self.hooks = RoomHooks(parts, admission, exits)
+        #: The other servers' rooms (several servers on one store), else ``None``.
+        self.link = (
+            None if channel is None else RoomLink(channel, state, timeout_s=forward_timeout_s)
+        )
+        if self.link is not None:
+            events.announce = self.link.changed
+            self.staff.link = self.link
+
+    def share(self) -> None:
+        """Follow the other servers' rooms and answer their commands (several servers
+        on one store; after ``restore``)."""
+        if self.link is not None:
+            self.link.start(self.staff.run)
+            for entry in self.state.entries():
+                self.link.changed(entry)
+
+    def adopt(self, server_id: str) -> list[str]:
+        """Another server died: its entries become this one's, each holding its place for
+        the reconnect grace (its page reconnects here); returns their ids."""
+        if self.link is None:
+            return []
+        adopted = self.link.adopt(server_id)
+        for entry_id in adopted:
+            entry = self.state.entry(entry_id)
+            self.state.put(replace(entry, online=False, disconnected_at=self.ctx.clock()))
+            self._exits.hold_place(entry_id)
+            self.link.changed(entry)
+        return adopted
 
     async def restore(self) -> int:
         """Rebuild the rooms from the store at start-up; returns how many entries came back.
@@ -103,6 +136,8 @@ class Rooms:
 
     async def close(self) -> None:
         """Stop following, cancel timers and pending expiries (server shutdown)."""
+        if self.link is not None:
+            await self.link.close()
         await self.hooks.close()
         await self._exits.close()
         await self._ledger.close()

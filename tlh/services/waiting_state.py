@@ -30,6 +30,10 @@ class RoomState:
         self._presence: dict[str, Presence] = {}
         #: Clinicians with a dashboard, room watch or call page open.
         self._connected: set[str] = set()
+        #: Replicas: entries another server owns (their socket is there), by entry id,
+        #: with that server's id. Listed and counted in places like the others; staff
+        #: commands on them are forwarded to the owner (``tlh.services.room_link``).
+        self._owners: dict[str, str] = {}
 
     # --- reading -------------------------------------------------------------------------
 
@@ -48,8 +52,20 @@ class RoomState:
         return self._entries.get(entry.id, entry)
 
     def entries(self) -> list[RoomEntry]:
-        """Every live entry, of every room (a copy: the caller may change the state)."""
-        return list(self._entries.values())
+        """Every live entry this server owns, of every room (a copy: the caller may
+        change the state); replicas of other servers' entries are not among them."""
+        if not self._owners:
+            return list(self._entries.values())
+        return [e for i, e in self._entries.items() if i not in self._owners]
+
+    def owner_of(self, entry_id: str) -> str | None:
+        """The id of the server owning a replica; ``None`` for an entry of this one's
+        (or none at all)."""
+        return self._owners.get(entry_id)
+
+    def replicas(self, owner: str | None = None) -> list[str]:
+        """Ids of the replicas (of one server's entries, if ``owner`` is given)."""
+        return [i for i, o in self._owners.items() if owner is None or o == owner]
 
     def of_link(self, link_id: str) -> list[RoomEntry]:
         """The live entries opened with one link (a reusable link has many)."""
@@ -84,8 +100,8 @@ class RoomState:
         return self._calls.get(entry_id)
 
     def in_call(self, segment_id: str) -> list[str]:
-        """Ids of the entries in one segment's call."""
-        return [e for e, s in self._calls.items() if s == segment_id]
+        """Ids of this server's entries in one segment's call."""
+        return [e for e, s in self._calls.items() if s == segment_id and e not in self._owners]
 
     # --- changing ------------------------------------------------------------------------
 
@@ -103,9 +119,29 @@ class RoomState:
 
     def forget(self, entry_id: str) -> None:
         """The entry ended (its call is left with ``leave_call``)."""
+        self._owners.pop(entry_id, None)
         old = self._entries.pop(entry_id, None)
         if old is not None:
             self._unindex(old)
+
+    def put_replica(self, entry: RoomEntry, owner: str, segment_id: str | None) -> None:
+        """Another server's entry as that server has it now (with its call)."""
+        self.put(entry)
+        self._owners[entry.id] = owner
+        if segment_id is None:
+            self._calls.pop(entry.id, None)
+        else:
+            self._calls[entry.id] = segment_id
+
+    def forget_replica(self, entry_id: str) -> None:
+        """Another server's entry ended (or is no longer known to be live)."""
+        if entry_id in self._owners:
+            self._calls.pop(entry_id, None)
+            self.forget(entry_id)
+
+    def adopt(self, entry_id: str) -> None:
+        """A replica becomes this server's own entry (its owner died)."""
+        self._owners.pop(entry_id, None)
 
     def _unindex(self, entry: RoomEntry) -> None:
         in_room = self._rooms.get(entry.clinician_id, {})

@@ -1,0 +1,235 @@
+"""The waiting rooms of several servers on one PostgreSQL (``tlh.services.room_link``).
+
+Each "server" here is a real ``PgStore`` and ``PgChannel`` on one database with its own
+``Rooms`` and ``CallHub``, as two ``tlh serve --store`` processes have them: a client
+waits on A; a clinician on B sees them, messages them and lets them in; two servers
+admitting the same entry at once get one admission; an owner gone while a command waits
+is a clear 503 with nothing changed; a server that adopts a dead one's entries holds
+their places.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+
+import pytest
+
+from tests.seeding import seed
+from tlh.api.frames import Admitted, ServerFrame, StaffMessage
+from tlh.domain import rooms as rules
+from tlh.domain.models import Role
+from tlh.domain.rooms import EntryState, RoomEntry
+from tlh.errors import NotFound
+from tlh.services.callhub import CallHub
+from tlh.services.context import Actor, Context
+from tlh.services.frame_outbox import Outbox
+from tlh.services.room_link import OwnerUnavailable
+from tlh.services.waiting import Connection, Rooms
+from tlh.store.pg.notify import PgChannel
+from tlh.store.pg.store import PgStore
+
+from .conftest import SEED, RecordingEvents
+from .test_waiting import LINK, FakeTimer
+
+DOC = Actor(kind="staff", id="stf_doc", role=Role.CLINICIAN)
+ADMIN = Actor(kind="staff", id="stf_admin", role=Role.ADMIN)
+
+
+@dataclass
+class Server:
+    """One server's rooms over its own store and channel."""
+
+    id: str
+    store: PgStore
+    channel: PgChannel
+    rooms: Rooms
+    hub: CallHub
+    timer: FakeTimer
+    ctx: Context
+
+
+@dataclass
+class Page:
+    """A participant page's socket: what it was sent."""
+
+    frames: list[ServerFrame] = field(default_factory=list)
+
+    def connection(self) -> Connection:
+        async def close() -> None:
+            return None
+
+        return Connection(outbox=Outbox(self._got), close=close)
+
+    async def _got(self, frame: ServerFrame) -> None:
+        self.frames.append(frame)
+
+
+async def until(check: Callable[[], object], within: float = 10.0) -> None:
+    """Wait until ``check()`` holds (state that another server's message changes)."""
+    async with asyncio.timeout(within):
+        while not check():
+            await asyncio.sleep(0.01)
+
+
+async def _server(url: str, name: str, timeout_s: float) -> Server:
+    store = PgStore(url, wait_s=3.0)
+    await store.open()
+    channel = PgChannel(url, server_id=name)
+    await channel.open()
+    ctx = Context(store=store, audit=store.audit, events=RecordingEvents())
+    hub, timer = CallHub(), FakeTimer()
+    rooms = Rooms(ctx, hub, grace_s=60, timer=timer, channel=channel, forward_timeout_s=timeout_s)
+    rooms.share()
+    return Server(name, store, channel, rooms, hub, timer, ctx)
+
+
+@pytest.fixture
+async def servers(pg_url: str) -> AsyncIterator[list[Server]]:
+    """Three servers on one database (A, B, C), the practice seeded once."""
+    practice = PgStore(pg_url, wait_s=3.0)
+    await practice.open()
+    try:
+        await seed(practice, SEED)
+    finally:
+        await practice.close()
+    made: list[Server] = []
+    try:
+        for name in ("sa", "sb", "sc"):
+            made.append(await _server(pg_url, name, timeout_s=2.0))
+        yield made
+    finally:
+        for one in made:
+            await one.rooms.close()
+            await one.hub.close()
+            await one.channel.close()
+            await one.store.close()
+
+
+async def _waiting_on(server: Server, device: str = "dev_1") -> tuple[RoomEntry, Page]:
+    page = Page()
+    entry = await server.rooms.participants.hello(LINK, device, page.connection())
+    return entry, page
+
+
+async def test_a_client_waiting_on_a_is_listed_on_b_in_the_same_place(
+    servers: list[Server],
+) -> None:
+    a, b, _ = servers
+    first, _ = await _waiting_on(a, "dev_1")
+    second, _ = await _waiting_on(b, "dev_2")
+    await until(lambda: len(a.rooms.state.live("stf_doc")) == 2)
+    await until(lambda: len(b.rooms.state.live("stf_doc")) == 2)
+    for server in (a, b):
+        assert [e.id for e in server.rooms.state.live("stf_doc")] == [first.id, second.id]
+    assert b.rooms.state.owner_of(first.id) == "sa"
+    assert a.rooms.state.owner_of(second.id) == "sb"
+    # Each server's own entries are its own: the hooks and timers act on those only.
+    assert [e.id for e in b.rooms.state.entries()] == [second.id]
+
+
+async def test_a_server_starting_later_gets_the_entries_already_waiting(
+    servers: list[Server], pg_url: str
+) -> None:
+    a, _, _ = servers
+    entry, _ = await _waiting_on(a)
+    late = await _server(pg_url, "sd", timeout_s=2.0)
+    try:
+        await until(lambda: late.rooms.state.get(entry.id) is not None)
+        assert late.rooms.state.owner_of(entry.id) == "sa"
+    finally:
+        await late.rooms.close()
+        await late.channel.close()
+        await late.store.close()
+
+
+async def test_a_clinician_on_b_messages_and_admits_a_client_waiting_on_a(
+    servers: list[Server],
+) -> None:
+    a, b, _ = servers
+    entry, page = await _waiting_on(a)
+    await until(lambda: b.rooms.state.get(entry.id) is not None)
+
+    await b.rooms.staff.message(DOC, entry.id, "Running 5 minutes late")
+    await until(lambda: any(isinstance(f, StaffMessage) for f in page.frames))
+
+    admitted = await b.rooms.staff.admit(DOC, entry.id)
+    assert admitted.state is EntryState.ADMITTED
+    assert a.rooms.state.entry(entry.id).state is EntryState.ADMITTED
+    await until(lambda: any(isinstance(f, Admitted) for f in page.frames))
+    # B's replica follows, call and all.
+    await until(lambda: b.rooms.state.entry(entry.id).state is EntryState.ADMITTED)
+    assert b.rooms.state.call_of(entry.id) == a.rooms.state.call_of(entry.id) is not None
+
+
+async def test_two_servers_admitting_the_same_entry_at_once_let_it_in_once(
+    servers: list[Server],
+) -> None:
+    a, b, c = servers
+    entry, _ = await _waiting_on(a)
+    await until(lambda: all(s.rooms.state.get(entry.id) for s in (b, c)))
+    results = await asyncio.gather(
+        a.rooms.staff.admit(ADMIN, entry.id),
+        b.rooms.staff.admit(DOC, entry.id),
+        c.rooms.staff.admit(DOC, entry.id),
+        return_exceptions=True,
+    )
+    won = [r for r in results if isinstance(r, RoomEntry)]
+    lost = [r for r in results if isinstance(r, BaseException)]
+    assert len(won) == 1, results
+    assert len(lost) == 2
+    assert all(isinstance(e, rules.AlreadyAdmitted) for e in lost), lost
+    assert all(e.code == "already_admitted" and e.status == 409 for e in lost)
+
+
+async def test_a_clinician_of_another_room_is_refused_by_the_owner_as_here(
+    servers: list[Server],
+) -> None:
+    a, b, _ = servers
+    entry, _ = await _waiting_on(a)
+    await until(lambda: b.rooms.state.get(entry.id) is not None)
+    other = Actor(kind="staff", id="stf_other", role=Role.CLINICIAN)
+    with pytest.raises(NotFound) as raised:
+        await b.rooms.staff.admit(other, entry.id)
+    assert raised.value.status == 404
+    assert a.rooms.state.entry(entry.id).state is EntryState.WAITING
+
+
+async def test_an_owner_gone_while_a_command_waits_is_a_clear_503_and_nothing_changed(
+    servers: list[Server],
+) -> None:
+    a, b, _ = servers
+    entry, page = await _waiting_on(a)
+    await until(lambda: b.rooms.state.get(entry.id) is not None)
+    await a.channel.close()  # A stops hearing: as a server killed, for its channel
+    with pytest.raises(OwnerUnavailable) as raised:
+        await b.rooms.staff.admit(DOC, entry.id)
+    assert raised.value.status == 503
+    assert "did not answer" in raised.value.message
+    assert a.rooms.state.entry(entry.id).state is EntryState.WAITING
+    assert b.rooms.state.entry(entry.id).state is EntryState.WAITING
+    assert not any(isinstance(f, Admitted) for f in page.frames)
+
+
+async def test_a_server_adopting_a_dead_ones_entries_holds_their_places(
+    servers: list[Server],
+) -> None:
+    a, b, c = servers
+    first, _ = await _waiting_on(a, "dev_1")
+    second, _ = await _waiting_on(a, "dev_2")
+    await until(lambda: len(b.rooms.state.live("stf_doc")) == 2)
+    await until(lambda: len(c.rooms.state.live("stf_doc")) == 2)
+    await a.channel.close()  # A is gone
+
+    adopted = b.rooms.adopt("sa")
+    assert sorted(adopted) == sorted([first.id, second.id])
+    assert [e.id for e in b.rooms.state.live("stf_doc")] == [first.id, second.id]
+    assert sorted(e.id for e in b.rooms.state.entries()) == sorted(adopted)
+    assert len(b.timer.pending()) == 2
+    assert {h.delay for h in b.timer.pending()} == {60}
+    # C hears B owns them now, and forwards to B.
+    await until(lambda: c.rooms.state.owner_of(first.id) == "sb")
+    admitted = await c.rooms.staff.admit(DOC, first.id)
+    assert admitted.state is EntryState.ADMITTED
+    assert b.rooms.state.entry(first.id).state is EntryState.ADMITTED
