@@ -27,6 +27,7 @@ from tlh.services.context import Actor, Context
 from tlh.services.frame_outbox import Outbox
 from tlh.services.room_link import OwnerUnavailable
 from tlh.services.waiting import Connection, Rooms
+from tlh.store.pg.liveness import PgServerWatch
 from tlh.store.pg.notify import PgChannel
 from tlh.store.pg.store import PgStore
 
@@ -81,7 +82,7 @@ async def _server(url: str, name: str, timeout_s: float) -> Server:
     ctx = Context(store=store, audit=store.audit, events=RecordingEvents())
     hub, timer = CallHub(), FakeTimer()
     rooms = Rooms(ctx, hub, grace_s=60, timer=timer, channel=channel, forward_timeout_s=timeout_s)
-    rooms.share()
+    await rooms.share(PgServerWatch(url, retry_s=0.1))
     return Server(name, store, channel, rooms, hub, timer, ctx)
 
 
@@ -212,24 +213,35 @@ async def test_an_owner_gone_while_a_command_waits_is_a_clear_503_and_nothing_ch
     assert not any(isinstance(f, Admitted) for f in page.frames)
 
 
-async def test_a_server_adopting_a_dead_ones_entries_holds_their_places(
+async def test_when_a_server_dies_exactly_one_other_takes_its_entries_with_their_places(
     servers: list[Server],
 ) -> None:
     a, b, c = servers
     first, _ = await _waiting_on(a, "dev_1")
     second, _ = await _waiting_on(a, "dev_2")
-    await until(lambda: len(b.rooms.state.live("stf_doc")) == 2)
-    await until(lambda: len(c.rooms.state.live("stf_doc")) == 2)
-    await a.channel.close()  # A is gone
+    mine, _ = await _waiting_on(b, "dev_3")
+    await until(lambda: len(b.rooms.state.live("stf_doc")) == 3)
+    await until(lambda: len(c.rooms.state.live("stf_doc")) == 3)
+    order = [first.id, second.id, mine.id]
+    # A is gone: its channel and its database session (which held its id's lock) end.
+    await a.rooms.close()
+    await a.channel.close()
 
-    adopted = b.rooms.adopt("sa")
-    assert sorted(adopted) == sorted([first.id, second.id])
-    assert [e.id for e in b.rooms.state.live("stf_doc")] == [first.id, second.id]
-    assert sorted(e.id for e in b.rooms.state.entries()) == sorted(adopted)
-    assert len(b.timer.pending()) == 2
-    assert {h.delay for h in b.timer.pending()} == {60}
-    # C hears B owns them now, and forwards to B.
-    await until(lambda: c.rooms.state.owner_of(first.id) == "sb")
-    admitted = await c.rooms.staff.admit(DOC, first.id)
+    def owners() -> list[str | None]:
+        return [s.rooms.state.owner_of(first.id) for s in (b, c)]
+
+    # One of B and C took both over (the other's replicas now name it).
+    await until(lambda: owners() in ([None, "sb"], ["sc", None]))
+    adopter, other = (b, c) if owners() == [None, "sb"] else (c, b)
+    for server in (b, c):
+        assert [e.id for e in server.rooms.state.live("stf_doc")] == order
+    assert other.rooms.state.owner_of(second.id) == adopter.id
+    # Only the adopter holds their places for the reconnect grace.
+    held = {h.delay for h in adopter.timer.pending()}
+    assert len(adopter.timer.pending()) == 2
+    assert held == {60}
+    assert other.timer.pending() == []
+    # The other forwards to the adopter now.
+    admitted = await other.rooms.staff.admit(DOC, first.id)
     assert admitted.state is EntryState.ADMITTED
-    assert b.rooms.state.entry(first.id).state is EntryState.ADMITTED
+    assert adopter.rooms.state.entry(first.id).state is EntryState.ADMITTED

@@ -114,6 +114,10 @@ class RoomLink:
         self._waiting: dict[str, asyncio.Future[_Answer]] = {}
         self._ids = itertools.count(1)
         self._tasks: set[asyncio.Task[None]] = set()
+        #: Told of each server seen owning entries (to watch whether it lives), and of
+        #: a server whose entries another took over (no need to watch it any more).
+        self.on_owner: Callable[[str], None] | None = None
+        self.on_taken_over: Callable[[str], None] | None = None
 
     @property
     def server_id(self) -> str:
@@ -155,11 +159,17 @@ class RoomLink:
             for entry in self._state.entries():
                 self.changed(entry)
         elif isinstance(message, _Put):
-            if self._state.get(message.entry.id) is not None and (
-                self._state.owner_of(message.entry.id) is None
-            ):
+            entry_id = message.entry.id
+            before = self._state.owner_of(entry_id)
+            if self._state.get(entry_id) is not None and before is None:
                 return  # ours (adopted): the old owner's late word does not count
             self._state.put_replica(message.entry, message.owner, message.segment_id)
+            if before != message.owner:
+                if self.on_owner is not None:
+                    self.on_owner(message.owner)
+                taken = before is not None and not self._state.replicas(before)
+                if taken and before is not None and self.on_taken_over is not None:
+                    self.on_taken_over(before)
         elif self._state.owner_of(message.entry_id) == message.owner:
             self._state.forget_replica(message.entry_id)
 

@@ -21,6 +21,9 @@ change. Admission is check-and-set with no ``await`` in between, so two staff cl
 
 from __future__ import annotations
 
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from msgspec.structs import replace
@@ -34,6 +37,7 @@ from tlh.services.context import SYSTEM, Context
 from tlh.services.events import EventBus
 from tlh.services.ice_plan import IcePlan
 from tlh.services.room_link import RoomLink
+from tlh.services.server_watch import ServerWatch
 from tlh.services.waiting_admission import Admission
 from tlh.services.waiting_events import RoomEvents
 from tlh.services.waiting_exits import Exits
@@ -48,6 +52,12 @@ from tlh.services.waiting_timers import Timer
 from tlh.services.waiting_view import clean_display_name
 
 __all__ = ["Connection", "NobodyWaiting", "NotAdmitted", "Rooms", "clean_display_name"]
+
+log = logging.getLogger("tlh.rooms")
+
+
+async def _nothing() -> None:
+    return None
 
 
 class Rooms:
@@ -79,17 +89,42 @@ class Rooms:
         self.link = (
             None if channel is None else RoomLink(channel, state, timeout_s=forward_timeout_s)
         )
+        self._watch: ServerWatch | None = None
+        self._unwatching: set[asyncio.Task[None]] = set()
         if self.link is not None:
             events.announce = self.link.changed
             self.staff.link = self.link
 
-    def share(self) -> None:
+    async def share(
+        self, watch: ServerWatch | None = None, lost: Callable[[], Awaitable[None]] | None = None
+    ) -> None:
         """Follow the other servers' rooms and answer their commands (several servers
-        on one store; after ``restore``)."""
-        if self.link is not None:
-            self.link.start(self.staff.run)
-            for entry in self.state.entries():
-                self.link.changed(entry)
+        on one store; after ``restore``). With ``watch``: this server is alive while it
+        holds its own id (``lost``: it stopped being so), and of the servers watching
+        one that dies, exactly one takes its entries over (``adopt``)."""
+        link = self.link
+        if link is None:
+            return
+        self._watch = watch
+        if watch is not None:
+            await watch.hold(link.server_id, lost or _nothing)
+
+            def owner_seen(owner: str) -> None:
+                async def gone() -> None:
+                    adopted = self.adopt(owner)
+                    log.warning("server %s is gone: took over %d room entries", owner, len(adopted))
+
+                watch.watch(owner, gone)
+
+            def taken_over(owner: str) -> None:
+                task = asyncio.get_running_loop().create_task(watch.unwatch(owner))
+                self._unwatching.add(task)
+                task.add_done_callback(self._unwatching.discard)
+
+            link.on_owner, link.on_taken_over = owner_seen, taken_over
+        link.start(self.staff.run)
+        for entry in self.state.entries():
+            link.changed(entry)
 
     def adopt(self, server_id: str) -> list[str]:
         """Another server died: its entries become this one's, each holding its place for
@@ -138,6 +173,10 @@ class Rooms:
         """Stop following, cancel timers and pending expiries (server shutdown)."""
         if self.link is not None:
             await self.link.close()
+        for task in list(self._unwatching):
+            await task
+        if self._watch is not None:
+            await self._watch.close()
         await self.hooks.close()
         await self._exits.close()
         await self._ledger.close()
