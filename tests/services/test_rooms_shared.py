@@ -22,9 +22,11 @@ from tlh.domain import rooms as rules
 from tlh.domain.models import Role
 from tlh.domain.rooms import EntryState, RoomEntry
 from tlh.errors import NotFound
+from tlh.services import sessions
 from tlh.services.callhub import CallHub
 from tlh.services.context import Actor, Context
 from tlh.services.frame_outbox import Outbox
+from tlh.services.idle_sessions import IdleSessions
 from tlh.services.room_link import OwnerUnavailable
 from tlh.services.waiting import Connection, Rooms
 from tlh.store.pg.liveness import PgServerWatch
@@ -245,3 +247,26 @@ async def test_when_a_server_dies_exactly_one_other_takes_its_entries_with_their
     admitted = await other.rooms.staff.admit(DOC, first.id)
     assert admitted.state is EntryState.ADMITTED
     assert adopter.rooms.state.entry(first.id).state is EntryState.ADMITTED
+
+
+async def test_idle_sessions_on_b_keep_a_session_whose_client_is_in_the_call_on_a(
+    servers: list[Server],
+) -> None:
+    a, b, _ = servers
+    entry, _ = await _waiting_on(a)
+    await until(lambda: b.rooms.state.get(entry.id) is not None)
+    await b.rooms.staff.admit(DOC, entry.id)
+    segment_id = a.rooms.state.call_of(entry.id)
+    assert segment_id is not None
+    await until(lambda: b.rooms.state.call_of(entry.id) == segment_id)
+    segment = await sessions.find_segment(b.ctx, segment_id)
+    assert segment is not None
+    idle = IdleSessions(b.ctx, b.hub, b.rooms.state.in_call, b.rooms.hooks.session_ended)
+    idle.watch(segment)
+    # Nobody is in B's call hub; the client is in the call on A.
+    assert await idle.sweep(now=0.0) == []
+    assert await idle.sweep(now=idle.grace_s + 1) == []
+    still = await sessions.find_segment(a.ctx, segment_id)
+    assert still is not None
+    assert still.ended_at is None
+    assert a.rooms.state.entry(entry.id).state is EntryState.ADMITTED

@@ -100,8 +100,13 @@ class RoomState:
         return self._calls.get(entry_id)
 
     def in_call(self, segment_id: str) -> list[str]:
-        """Ids of this server's entries in one segment's call."""
-        return [e for e, s in self._calls.items() if s == segment_id and e not in self._owners]
+        """Ids of the entries in one segment's call, on any server (replicas too: a
+        session is not empty while someone is in it on another server)."""
+        return [e for e, s in self._calls.items() if s == segment_id]
+
+    def own_in_call(self, segment_id: str) -> list[str]:
+        """Ids of this server's entries in one segment's call (those it ends)."""
+        return [e for e in self.in_call(segment_id) if e not in self._owners]
 
     # --- changing ------------------------------------------------------------------------
 
