@@ -270,3 +270,22 @@ async def test_idle_sessions_on_b_keep_a_session_whose_client_is_in_the_call_on_
     assert still is not None
     assert still.ended_at is None
     assert a.rooms.state.entry(entry.id).state is EntryState.ADMITTED
+
+
+async def test_a_page_reconnecting_to_another_server_moves_its_entry_there_in_place(
+    servers: list[Server],
+) -> None:
+    a, b, c = servers
+    entry, _ = await _waiting_on(a, "dev_1")
+    later, _ = await _waiting_on(a, "dev_2")
+    await until(lambda: len(b.rooms.state.live("stf_doc")) == 2)
+    # The balancer sends the page's next socket to B (A is alive; its socket may be
+    # half-open still: A lets it go).
+    back = await b.rooms.participants.hello(LINK, "dev_1", Page().connection())
+    assert back.id == entry.id
+    assert b.rooms.state.owner_of(entry.id) is None
+    await until(lambda: a.rooms.state.owner_of(entry.id) == "sb")
+    await until(lambda: c.rooms.state.owner_of(entry.id) == "sb")
+    for server in (a, b, c):
+        assert [e.id for e in server.rooms.state.live("stf_doc")] == [entry.id, later.id]
+    assert a.timer.pending() == []

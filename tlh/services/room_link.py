@@ -118,6 +118,11 @@ class RoomLink:
         #: a server whose entries another took over (no need to watch it any more).
         self.on_owner: Callable[[str], None] | None = None
         self.on_taken_over: Callable[[str], None] | None = None
+        #: Told of an entry of this server's whose page reconnected to another server
+        #: (it owns the entry now: this one lets its timer and old socket go).
+        self.on_moved: Callable[[str], None] | None = None
+        #: Servers whose entries this one adopted: their late messages do not count.
+        self._dead: set[str] = set()
 
     @property
     def server_id(self) -> str:
@@ -160,10 +165,13 @@ class RoomLink:
                 self.changed(entry)
         elif isinstance(message, _Put):
             entry_id = message.entry.id
+            if message.owner in self._dead:
+                return  # a dead server's late word: its entries are ours now
             before = self._state.owner_of(entry_id)
-            if self._state.get(entry_id) is not None and before is None:
-                return  # ours (adopted): the old owner's late word does not count
+            ours = self._state.get(entry_id) is not None and before is None
             self._state.put_replica(message.entry, message.owner, message.segment_id)
+            if ours and self.on_moved is not None:
+                self.on_moved(entry_id)  # its page is on the other server now
             if before != message.owner:
                 if self.on_owner is not None:
                     self.on_owner(message.owner)
@@ -238,6 +246,7 @@ class RoomLink:
     def adopt(self, owner: str) -> list[str]:
         """The server ``owner`` is gone: its replicas here become this server's entries;
         returns their ids (the caller holds their places for the reconnect grace)."""
+        self._dead.add(owner)
         ids = self._state.replicas(owner)
         for entry_id in ids:
             self._state.adopt(entry_id)

@@ -93,6 +93,7 @@ class Rooms:
         self._unwatching: set[asyncio.Task[None]] = set()
         if self.link is not None:
             events.announce = self.link.changed
+            self.link.on_moved = self._moved
             self.staff.link = self.link
 
     async def share(
@@ -125,6 +126,17 @@ class Rooms:
         link.start(self.staff.run)
         for entry in self.state.entries():
             link.changed(entry)
+
+    def _moved(self, entry_id: str) -> None:
+        """An entry's page reconnected to another server, which owns it now: no grace
+        timer here; the old socket, if this server still had one, is let go."""
+        self._exits.back(entry_id)
+        conn = self._pages.connection(entry_id)
+        if conn is not None:
+            self._pages.detach(conn)
+            task = asyncio.get_running_loop().create_task(conn.close())
+            self._unwatching.add(task)
+            task.add_done_callback(self._unwatching.discard)
 
     def adopt(self, server_id: str) -> list[str]:
         """Another server died: its entries become this one's, each holding its place for
