@@ -60,6 +60,10 @@ async def _nothing() -> None:
     return None
 
 
+async def _closed(conn: Connection) -> None:
+    await conn.close()
+
+
 class Rooms:
     """Every clinician's room and the practice's shared queue (``clinician_id=None``)."""
 
@@ -134,7 +138,7 @@ class Rooms:
         conn = self._pages.connection(entry_id)
         if conn is not None:
             self._pages.detach(conn)
-            task = asyncio.get_running_loop().create_task(conn.close())
+            task = asyncio.get_running_loop().create_task(_closed(conn))
             self._unwatching.add(task)
             task.add_done_callback(self._unwatching.discard)
 
