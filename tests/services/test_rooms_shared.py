@@ -12,61 +12,24 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field
 
 import pytest
 
-from tests.seeding import seed
-from tlh.api.frames import Admitted, ServerFrame, StaffMessage
+from tlh.api.frames import Admitted, StaffMessage
 from tlh.domain import rooms as rules
 from tlh.domain.models import Role
 from tlh.domain.rooms import EntryState, RoomEntry
 from tlh.errors import NotFound
 from tlh.services import sessions
-from tlh.services.callhub import CallHub
-from tlh.services.context import Actor, Context
-from tlh.services.frame_outbox import Outbox
+from tlh.services.context import Actor
 from tlh.services.idle_sessions import IdleSessions
 from tlh.services.room_link import OwnerUnavailable
-from tlh.services.waiting import Connection, Rooms
-from tlh.store.pg.liveness import PgServerWatch
-from tlh.store.pg.notify import PgChannel
-from tlh.store.pg.store import PgStore
 
-from .conftest import SEED, RecordingEvents
-from .test_waiting import LINK, FakeTimer
+from .room_server import Page, Server, close_server, open_server, seed_practice
+from .test_waiting import LINK
 
 DOC = Actor(kind="staff", id="stf_doc", role=Role.CLINICIAN)
 ADMIN = Actor(kind="staff", id="stf_admin", role=Role.ADMIN)
-
-
-@dataclass
-class Server:
-    """One server's rooms over its own store and channel."""
-
-    id: str
-    store: PgStore
-    channel: PgChannel
-    rooms: Rooms
-    hub: CallHub
-    timer: FakeTimer
-    ctx: Context
-
-
-@dataclass
-class Page:
-    """A participant page's socket: what it was sent."""
-
-    frames: list[ServerFrame] = field(default_factory=list)
-
-    def connection(self) -> Connection:
-        async def close() -> None:
-            return None
-
-        return Connection(outbox=Outbox(self._got), close=close)
-
-    async def _got(self, frame: ServerFrame) -> None:
-        self.frames.append(frame)
 
 
 async def until(check: Callable[[], object], within: float = 10.0) -> None:
@@ -76,38 +39,18 @@ async def until(check: Callable[[], object], within: float = 10.0) -> None:
             await asyncio.sleep(0.01)
 
 
-async def _server(url: str, name: str, timeout_s: float) -> Server:
-    store = PgStore(url, wait_s=3.0)
-    await store.open()
-    channel = PgChannel(url, server_id=name)
-    await channel.open()
-    ctx = Context(store=store, audit=store.audit, events=RecordingEvents())
-    hub, timer = CallHub(), FakeTimer()
-    rooms = Rooms(ctx, hub, grace_s=60, timer=timer, channel=channel, forward_timeout_s=timeout_s)
-    await rooms.share(PgServerWatch(url, retry_s=0.1))
-    return Server(name, store, channel, rooms, hub, timer, ctx)
-
-
 @pytest.fixture
 async def servers(pg_url: str) -> AsyncIterator[list[Server]]:
     """Three servers on one database (A, B, C), the practice seeded once."""
-    practice = PgStore(pg_url, wait_s=3.0)
-    await practice.open()
-    try:
-        await seed(practice, SEED)
-    finally:
-        await practice.close()
+    await seed_practice(pg_url)
     made: list[Server] = []
     try:
         for name in ("sa", "sb", "sc"):
-            made.append(await _server(pg_url, name, timeout_s=2.0))
+            made.append(await open_server(pg_url, name))
         yield made
     finally:
         for one in made:
-            await one.rooms.close()
-            await one.hub.close()
-            await one.channel.close()
-            await one.store.close()
+            await close_server(one)
 
 
 async def _waiting_on(server: Server, device: str = "dev_1") -> tuple[RoomEntry, Page]:
@@ -137,14 +80,12 @@ async def test_a_server_starting_later_gets_the_entries_already_waiting(
 ) -> None:
     a, _, _ = servers
     entry, _ = await _waiting_on(a)
-    late = await _server(pg_url, "sd", timeout_s=2.0)
+    late = await open_server(pg_url, "sd")
     try:
         await until(lambda: late.rooms.state.get(entry.id) is not None)
         assert late.rooms.state.owner_of(entry.id) == "sa"
     finally:
-        await late.rooms.close()
-        await late.channel.close()
-        await late.store.close()
+        await close_server(late)
 
 
 async def test_a_clinician_on_b_messages_and_admits_a_client_waiting_on_a(
