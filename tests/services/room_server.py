@@ -76,9 +76,12 @@ async def seed_practice(url: str) -> None:
         await practice.close()
 
 
-async def open_server(url: str, name: str, timeout_s: float = 2.0) -> Server:
+async def open_server(
+    url: str, name: str, timeout_s: float = 2.0, *, restore: bool = False
+) -> Server:
     """A server named ``name`` sharing the rooms (forwarded commands time out after
-    ``timeout_s``; a dead server's lock is tried every 0.1 s)."""
+    ``timeout_s``; a dead server's lock is tried every 0.1 s); ``restore``: it rebuilds
+    the rooms from the store first, as ``tlh serve`` does at start."""
     store = PgStore(url, wait_s=3.0)
     await store.open()
     channel = PgChannel(url, server_id=name)
@@ -86,6 +89,8 @@ async def open_server(url: str, name: str, timeout_s: float = 2.0) -> Server:
     ctx = Context(store=store, audit=store.audit, events=RecordingEvents())
     hub, timer = CallHub(), FakeTimer()
     rooms = Rooms(ctx, hub, grace_s=60, timer=timer, channel=channel, forward_timeout_s=timeout_s)
+    if restore:
+        await rooms.restore()
     await rooms.share(PgServerWatch(url, retry_s=0.1))
     return Server(name, store, channel, rooms, hub, timer, ctx)
 

@@ -19,8 +19,12 @@ from pathlib import Path
 
 import pytest
 
+from tlh.domain.models import Role
+from tlh.services.context import Actor
+
 from .room_server import GUESTS, Page, Server, close_server, open_server, seed_practice
 
+DOC = Actor(kind="staff", id="stf_doc", role=Role.CLINICIAN)
 WAITING = 20
 GRACE_S = 60.0
 ROOT = Path(__file__).resolve().parents[2]
@@ -105,3 +109,42 @@ async def test_kill_9_of_a_server_with_people_waiting_loses_nobody(
         if proc.returncode is None:
             proc.kill()
             await proc.wait()
+
+
+async def test_a_server_starting_after_the_only_one_died_takes_its_line_from_the_store(
+    pg_url: str,
+) -> None:
+    await seed_practice(pg_url)
+    proc, line = await _start_doomed(pg_url)
+    proc.send_signal(signal.SIGKILL)
+    await proc.wait()
+    later = await open_server(pg_url, "sd", restore=True)
+    try:
+        await _until(lambda: len(later.rooms.state.entries()) == WAITING, 30)
+        assert [e.id for e in later.rooms.state.live("stf_doc")] == line
+        assert len(later.timer.pending()) == WAITING
+    finally:
+        await close_server(later)
+
+
+async def test_a_server_starting_while_the_owner_lives_leaves_its_entries_there(
+    survivors: list[Server], pg_url: str
+) -> None:
+    b, _ = survivors
+    proc, line = await _start_doomed(pg_url)
+    try:
+        later = await open_server(pg_url, "sd", restore=True)
+        try:
+            await _until(lambda: len(later.rooms.state.live("stf_doc")) == WAITING, 30)
+            assert [e.id for e in later.rooms.state.live("stf_doc")] == line
+            assert later.rooms.state.entries() == []
+            assert later.timer.pending() == []
+            # Replicas: a command on one goes to the living owner.
+            admitted = await later.rooms.staff.admit(DOC, line[0])
+            assert admitted.id == line[0]
+            await _until(lambda: b.rooms.state.call_of(line[0]) is not None, 10)
+        finally:
+            await close_server(later)
+    finally:
+        proc.kill()
+        await proc.wait()

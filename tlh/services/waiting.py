@@ -96,6 +96,7 @@ class Rooms:
         self._watch: ServerWatch | None = None
         self._unwatching: set[asyncio.Task[None]] = set()
         if self.link is not None:
+            ledger.server_id = self.link.server_id
             events.announce = self.link.changed
             self.link.on_moved = self._moved
             self.staff.link = self.link
@@ -116,7 +117,7 @@ class Rooms:
 
             def owner_seen(owner: str) -> None:
                 async def gone() -> None:
-                    adopted = self.adopt(owner)
+                    adopted = await self.adopt(owner)
                     log.warning("server %s is gone: took over %d room entries", owner, len(adopted))
 
                 watch.watch(owner, gone)
@@ -127,6 +128,8 @@ class Rooms:
                 task.add_done_callback(self._unwatching.discard)
 
             link.on_owner, link.on_taken_over = owner_seen, taken_over
+            for owner in {o for i in self.state.replicas() if (o := self.state.owner_of(i))}:
+                owner_seen(owner)  # restored from the store: watched like the channel's
         link.start(self.staff.run)
         for entry in self.state.entries():
             link.changed(entry)
@@ -142,7 +145,7 @@ class Rooms:
             self._unwatching.add(task)
             task.add_done_callback(self._unwatching.discard)
 
-    def adopt(self, server_id: str) -> list[str]:
+    async def adopt(self, server_id: str) -> list[str]:
         """Another server died: its entries become this one's, each holding its place for
         the reconnect grace (its page reconnects here); returns their ids."""
         if self.link is None:
@@ -153,6 +156,10 @@ class Rooms:
             self.state.put(replace(entry, online=False, disconnected_at=self.ctx.clock()))
             self._exits.hold_place(entry_id)
             self.link.changed(entry)
+        # Kept as this server's now (a server starting later leaves them here); the
+        # writes gather into a few commits.
+        kept = [e for i in adopted if (e := self.state.get(i)) is not None]
+        await asyncio.gather(*(self._ledger.write(SYSTEM, "room.adopt", e) for e in kept))
         return adopted
 
     async def restore(self) -> int:
@@ -165,6 +172,12 @@ class Rooms:
         now, back = self.ctx.clock(), 0
         for record in await self._ledger.stored():
             entry = replace(record.entry, online=False, disconnected_at=now)
+            owner = record.server_id
+            if self.link is not None and owner not in (None, self.link.server_id):
+                # Another server's: a replica until it says more (``share`` asks), or
+                # this server's if it is dead and this one wins its lock (``adopt``).
+                self.state.put_replica(entry, owner, record.segment_id)
+                continue
             self.state.put(entry)
             kept = [StaffMessage(text=m.text, at=m.at) for m in record.messages]
             self._pages.restore(entry.id, kept)
