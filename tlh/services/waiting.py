@@ -31,6 +31,7 @@ from msgspec.structs import replace
 from tlh.api.frames import StaffMessage
 from tlh.domain import rooms as rules
 from tlh.services import sessions
+from tlh.services.call_link import CallLink
 from tlh.services.callhub import CallHub
 from tlh.services.channel import Channel
 from tlh.services.context import SYSTEM, Context
@@ -78,7 +79,7 @@ class Rooms:
         channel: Channel | None = None,
         forward_timeout_s: float = 5.0,
     ) -> None:
-        self.ctx = ctx
+        self.ctx, self._hub = ctx, hub
         state = self.state = RoomState()
         pages = self._pages = RoomPages(ctx, state)
         ledger = self._ledger = RoomLedger(ctx, state, pages)
@@ -131,6 +132,7 @@ class Rooms:
             for owner in {o for i in self.state.replicas() if (o := self.state.owner_of(i))}:
                 owner_seen(owner)  # restored from the store: watched like the channel's
         link.start(self.staff.run)
+        CallLink(link.channel, self._hub).start()  # signalling between servers' peers
         for entry in self.state.entries():
             link.changed(entry)
 
