@@ -15,10 +15,10 @@ from collections.abc import AsyncIterator, Callable
 
 import pytest
 
-from tlh.api.frames import Admitted, StaffMessage
+from tlh.api.frames import Admitted, StaffMessage, Status
 from tlh.domain import rooms as rules
 from tlh.domain.models import Role
-from tlh.domain.rooms import EntryState, RoomEntry
+from tlh.domain.rooms import EntryState, Presence, RoomEntry
 from tlh.errors import NotFound
 from tlh.services import sessions
 from tlh.services.context import Actor
@@ -230,3 +230,37 @@ async def test_a_page_reconnecting_to_another_server_moves_its_entry_there_in_pl
     for server in (a, b, c):
         assert [e.id for e in server.rooms.state.live("stf_doc")] == [entry.id, later.id]
     assert a.timer.pending() == []
+
+
+def _last_status(page: Page) -> Status:
+    found = [f for f in page.frames if isinstance(f, Status)]
+    return found[-1]
+
+
+async def test_a_client_on_a_sees_the_clinician_online_whose_dashboard_is_on_b(
+    servers: list[Server],
+) -> None:
+    a, b, _ = servers
+    entry, page = await _waiting_on(a)
+    await until(lambda: b.rooms.state.get(entry.id) is not None)
+    assert _last_status(page).presence == "offline"
+    await b.rooms.staff.connected("stf_doc", True)
+    await until(lambda: _last_status(page).presence == "online")
+    await b.rooms.staff.set_presence(DOC, Presence.LATE)
+    await until(lambda: _last_status(page).presence == "late")
+    await b.rooms.staff.set_presence(DOC, Presence.ONLINE)
+    await b.rooms.staff.connected("stf_doc", False)
+    await until(lambda: _last_status(page).presence == "offline")
+
+
+async def test_a_client_on_a_moves_up_when_the_one_before_on_b_is_let_in(
+    servers: list[Server],
+) -> None:
+    a, b, _ = servers
+    first, _ = await _waiting_on(b, "dev_1")
+    second, page = await _waiting_on(a, "dev_2")
+    await until(lambda: a.rooms.state.get(first.id) is not None)
+    await until(lambda: b.rooms.state.get(second.id) is not None)
+    assert _last_status(page).position == 2
+    await b.rooms.staff.admit(DOC, first.id)
+    await until(lambda: _last_status(page).position == 1)

@@ -30,7 +30,7 @@ from typing import Any
 
 import msgspec
 
-from tlh.domain.rooms import RoomEntry
+from tlh.domain.rooms import Presence, RoomEntry
 from tlh.errors import TlhError, Unavailable
 from tlh.services.channel import Channel
 from tlh.services.context import Actor
@@ -61,6 +61,15 @@ class _Gone(msgspec.Struct, tag="gone"):
     entry_id: str
 
 
+class _Presence(msgspec.Struct, tag="presence"):
+    """A clinician's presence as one server has it: a page open there, what they chose."""
+
+    owner: str
+    clinician_id: str
+    connected: bool
+    chosen: Presence | None = None
+
+
 class _Sync(msgspec.Struct, tag="sync"):
     """A server asks every other one for all of its entries."""
 
@@ -86,7 +95,7 @@ class _Answer(msgspec.Struct):
     error_status: int = 500
 
 
-_change = msgspec.json.Decoder(_Put | _Gone | _Sync)
+_change = msgspec.json.Decoder(_Put | _Gone | _Sync | _Presence)
 _ask = msgspec.json.Decoder(_Ask)
 _answer = msgspec.json.Decoder(_Answer)
 _encode = msgspec.json.Encoder().encode
@@ -121,6 +130,9 @@ class RoomLink:
         #: Told of an entry of this server's whose page reconnected to another server
         #: (it owns the entry now: this one lets its timer and old socket go).
         self.on_moved: Callable[[str], None] | None = None
+        #: Told that a room's line or its clinician's presence changed on another server
+        #: (``(clinician_id, everyone)``): this server's waiting pages hear their place.
+        self.on_room_changed: Callable[[str | None, bool], None] | None = None
         #: Servers whose entries this one adopted: their late messages do not count.
         self._dead: set[str] = set()
 
@@ -163,6 +175,18 @@ class RoomLink:
         if isinstance(message, _Sync):
             for entry in self._state.entries():
                 self.changed(entry)
+            for clinician_id in self._state.staff_here():
+                self.presence(clinician_id)
+        elif isinstance(message, _Presence):
+            if message.owner in self._dead:
+                return
+            self._state.set_connected_elsewhere(
+                message.clinician_id, message.owner, message.connected
+            )
+            if message.chosen is not None:
+                self._state.set_presence(message.clinician_id, message.chosen)
+            if self.on_room_changed is not None:
+                self.on_room_changed(message.clinician_id, True)
         elif isinstance(message, _Put):
             entry_id = message.entry.id
             if message.owner in self._dead:
@@ -172,6 +196,8 @@ class RoomLink:
             self._state.put_replica(message.entry, message.owner, message.segment_id)
             if ours and self.on_moved is not None:
                 self.on_moved(entry_id)  # its page is on the other server now
+            if self.on_room_changed is not None:
+                self.on_room_changed(message.entry.clinician_id, False)
             if before != message.owner:
                 if self.on_owner is not None:
                     self.on_owner(message.owner)
@@ -179,7 +205,21 @@ class RoomLink:
                 if taken and before is not None and self.on_taken_over is not None:
                     self.on_taken_over(before)
         elif self._state.owner_of(message.entry_id) == message.owner:
+            gone = self._state.entry(message.entry_id)
             self._state.forget_replica(message.entry_id)
+            if self.on_room_changed is not None:
+                self.on_room_changed(gone.clinician_id, False)
+
+    def presence(self, clinician_id: str) -> None:
+        """A clinician's presence changed here (a first page opened, the last closed,
+        a choice made): the other servers' waiting pages show it too."""
+        message = _Presence(
+            owner=self.server_id,
+            clinician_id=clinician_id,
+            connected=self._state.connected_here(clinician_id),
+            chosen=self._state.chosen(clinician_id),
+        )
+        self.channel.post(CHANGES, _encode(message))
 
     # --- forwarded commands -----------------------------------------------------------
 
@@ -247,6 +287,7 @@ class RoomLink:
         """The server ``owner`` is gone: its replicas here become this server's entries;
         returns their ids (the caller holds their places for the reconnect grace)."""
         self._dead.add(owner)
+        self._state.server_gone(owner)
         ids = self._state.replicas(owner)
         for entry_id in ids:
             self._state.adopt(entry_id)

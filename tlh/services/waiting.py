@@ -100,7 +100,11 @@ class Rooms:
             ledger.server_id = self.link.server_id
             events.announce = self.link.changed
             self.link.on_moved = self._moved
+            self.link.on_room_changed = self._room_changed
             self.staff.link = self.link
+        #: Rooms whose waiting pages are to hear their place (changes on other servers,
+        #: gathered: one refresh per room per turn of the loop), with "everyone".
+        self._dirty: dict[str | None, bool] = {}
 
     async def share(
         self, watch: ServerWatch | None = None, lost: Callable[[], Awaitable[None]] | None = None
@@ -135,6 +139,22 @@ class Rooms:
         CallLink(link.channel, self._hub).start()  # signalling between servers' peers
         for entry in self.state.entries():
             link.changed(entry)
+
+    def _room_changed(self, clinician_id: str | None, everyone: bool) -> None:
+        if not self._dirty:
+            task = asyncio.get_running_loop().create_task(self._refresh_dirty())
+            self._unwatching.add(task)
+            task.add_done_callback(self._unwatching.discard)
+        self._dirty[clinician_id] = self._dirty.get(clinician_id, False) or everyone
+
+    async def _refresh_dirty(self) -> None:
+        await asyncio.sleep(0)  # the changes of this turn of the loop, together
+        dirty, self._dirty = self._dirty, {}
+        for clinician_id, everyone in dirty.items():
+            try:
+                await self._pages.refresh(clinician_id, everyone=everyone)
+            except Exception:
+                log.exception("telling waiting pages their place failed")
 
     def _moved(self, entry_id: str) -> None:
         """An entry's page reconnected to another server, which owns it now: no grace

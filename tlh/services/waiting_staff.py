@@ -232,6 +232,8 @@ class StaffSide:
         their waiting clients hear whether they are online."""
         before = self._state.presence_of(staff_id)
         self._state.set_connected(staff_id, connected)
+        if self.link is not None:
+            self.link.presence(staff_id)
         after = self._state.presence_of(staff_id)
         if after is not before:
             self._events.presence(staff_id, after)
@@ -242,5 +244,7 @@ class StaffSide:
         auth.require_role(actor, Role.CLINICIAN)
         chosen = rules.chosen_presence(presence)
         self._state.set_presence(actor.id, chosen)
+        if self.link is not None:
+            self.link.presence(actor.id)
         self._events.presence(actor.id, self._state.presence_of(actor.id))
         await self._pages.refresh(actor.id, everyone=True)

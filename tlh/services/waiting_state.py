@@ -34,6 +34,8 @@ class RoomState:
         #: with that server's id. Listed and counted in places like the others; staff
         #: commands on them are forwarded to the owner (``tlh.services.room_link``).
         self._owners: dict[str, str] = {}
+        #: Clinicians with a page open on another server: the servers, by clinician.
+        self._connected_elsewhere: dict[str, set[str]] = {}
 
     # --- reading -------------------------------------------------------------------------
 
@@ -91,7 +93,8 @@ class RoomState:
         if clinician_id is None:
             return Presence.ONLINE
         chosen = self._presence.get(clinician_id, Presence.ONLINE)
-        if clinician_id in self._connected or chosen is Presence.LATE:
+        here = clinician_id in self._connected or clinician_id in self._connected_elsewhere
+        if here or chosen is Presence.LATE:
             return chosen
         return Presence.OFFLINE
 
@@ -167,6 +170,33 @@ class RoomState:
 
     def set_presence(self, clinician_id: str, presence: Presence) -> None:
         self._presence[clinician_id] = presence
+
+    def connected_here(self, clinician_id: str) -> bool:
+        """Whether the clinician has a page open on this server."""
+        return clinician_id in self._connected
+
+    def chosen(self, clinician_id: str) -> Presence | None:
+        """What the clinician chose (``None``: nothing yet)."""
+        return self._presence.get(clinician_id)
+
+    def staff_here(self) -> set[str]:
+        """Clinicians with a page open on this server, or who chose a presence."""
+        return self._connected | set(self._presence)
+
+    def set_connected_elsewhere(self, clinician_id: str, server: str, connected: bool) -> None:
+        """The clinician opened their first page, or closed their last one, on ``server``."""
+        servers = self._connected_elsewhere.setdefault(clinician_id, set())
+        if connected:
+            servers.add(server)
+        else:
+            servers.discard(server)
+        if not servers:
+            del self._connected_elsewhere[clinician_id]
+
+    def server_gone(self, server: str) -> None:
+        """A server died: its clinicians' pages are no longer open there."""
+        for clinician_id in list(self._connected_elsewhere):
+            self.set_connected_elsewhere(clinician_id, server, False)
 
     def set_connected(self, clinician_id: str, connected: bool) -> None:
         """The clinician opened their first page, or closed their last one."""
