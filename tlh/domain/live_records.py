@@ -68,6 +68,9 @@ class RoomRecord(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     #: The session segment whose call the entry was let into, if any.
     segment_id: str | None = None
     messages: tuple[KeptMessage, ...] = ()
+    #: The server whose page socket the entry was on (several servers on one store;
+    #: ``None``: one server): a server starting while that one lives leaves it there.
+    server_id: str | None = None
 
 
 class PortalSession(msgspec.Struct, frozen=True, kw_only=True, gc=False):

@@ -88,6 +88,15 @@ def _nowhere(frame: ServerFrame) -> None:
     """Where frames for a peer that is away go."""
 
 
+class HubListener(Protocol):
+    """Told when a peer of this server's joins or leaves a call (``CallLink``: the other
+    servers' hubs hold a stand-in for it)."""
+
+    def joined(self, session_id: str, info: PeerInfo) -> None: ...
+
+    def left(self, session_id: str, peer_id: str) -> None: ...
+
+
 class _Peer(Outbox):
     __slots__ = ("info",)
 
@@ -123,6 +132,8 @@ class CallHub:
         self._quiet = False
         #: Relay calls closing and segments being recorded relayed (awaited on close).
         self._tasks: set[asyncio.Task[Any]] = set()
+        #: Several servers: told of this server's peers joining and leaving.
+        self.listener: HubListener | None = None
 
     @property
     def limit(self) -> int:
@@ -168,6 +179,8 @@ class CallHub:
         info = PeerInfo(peer_id=peer_id, label=label, kind=kind)
         others = list(call)
         call[peer_id] = _Peer(info, send)
+        if self.listener is not None:
+            self.listener.joined(session_id, info)
         relay = self._relays.get(session_id)
         outgrown = len(call) > self.mesh_limit or self._relay_always()
         if relay is None and self._relay is not None and outgrown:
@@ -349,6 +362,8 @@ class CallHub:
 
     def _gone(self, session_id: str, peer_id: str) -> None:
         """A peer is out of the call: the others hear of it, its relaying stops."""
+        if self.listener is not None:
+            self.listener.left(session_id, peer_id)
         call = self._calls.get(session_id)
         relay = self._relays.get(session_id)
         if relay is not None:

@@ -100,6 +100,8 @@ class Admission:
         if current is None:
             return
         entry = current
+        if self._state.owner_of(entry.id) is not None:
+            return  # another server's entry: its owner lets it in
         if entry.state is not EntryState.WAITING or entry.clinician_id is None:
             return
         policy = self.ctx.policy()

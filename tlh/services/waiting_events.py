@@ -28,6 +28,9 @@ class RoomEvents:
 
     def __init__(self, ctx: Context, positions: Positions, keep: Keep) -> None:
         self.ctx, self._positions, self._keep = ctx, positions, keep
+        #: Tells the other servers an entry of this one's changed (``RoomLink.changed``;
+        #: ``None``: one server).
+        self.announce: Callable[[RoomEntry], None] | None = None
 
     async def record(
         self,
@@ -40,6 +43,10 @@ class RoomEvents:
         **extra: Any,
     ) -> None:
         """A change staff hear of (``event``) and the store keeps, audited as ``action``."""
+        if self.announce is not None:
+            # Before the event: a dashboard on another server that hears it and asks for
+            # the rooms finds the entry as the event shows it (one channel, in order).
+            self.announce(entry)
         await self.publish(event, entry, moved_from=moved_from, **extra)
         await self._keep(actor, action, entry)
 

@@ -68,6 +68,8 @@ class Exits:
         entry = self._state.get(entry_id)
         if entry is None or entry.online or entry.disconnected_at is None:
             return
+        if self._state.owner_of(entry_id) is not None:
+            return  # its page went to another server, which owns it and its grace now
         now = self.ctx.clock()
         if not rules.is_expired(entry, now, self.grace_s):
             left = rules.grace_left(entry, now, self.grace_s)

@@ -42,7 +42,7 @@ class RoomHooks:
         self.hub.end(segment.id)
         self._pages.forget_visits(segment.clinician_id)
         now = self.ctx.clock()
-        for entry_id in self._state.in_call(segment.id):
+        for entry_id in self._state.own_in_call(segment.id):
             entry = self._state.get(entry_id)
             if entry is None:
                 continue

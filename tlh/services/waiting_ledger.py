@@ -34,6 +34,8 @@ class RoomLedger:
 
     def __init__(self, ctx: Context, state: RoomState, pages: RoomPages) -> None:
         self.ctx, self._state, self._pages = ctx, state, pages
+        #: This server's id when several share the store (written with each entry).
+        self.server_id: str | None = None
         #: Writes waiting for the next commit, by entry id.
         self._ops: dict[str, Op] = {}
         self._notes: list[AuditNote] = []
@@ -51,6 +53,7 @@ class RoomLedger:
             entry=kept,
             segment_id=self._state.call_of(entry.id),
             messages=messages,
+            server_id=self.server_id,
         )
 
     async def write(self, actor: Actor, action: str, entry: RoomEntry) -> None:

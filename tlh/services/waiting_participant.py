@@ -62,6 +62,10 @@ class ParticipantSide:
         now = self.ctx.clock()
         mine = self._state.of_link(link.id)
         found = rules.arrival(mine, device_id, now, self._exits.grace_s, reusable=link.reusable)
+        if found.entry is not None and self._state.owner_of(found.entry.id) is not None:
+            # Another server's entry whose page came here (that server died, or the
+            # balancer moved the page): the entry is owned where its socket is.
+            self._state.adopt(found.entry.id)
         who = Actor(kind="client_link", id=link.id)
         if found.kind is rules.ArrivalKind.RECONNECT and found.entry is not None:
             entry = rules.reconnect(found.entry, now)

@@ -7,12 +7,15 @@ clinician's room is refused (403). Presence is the clinician's own.
 
 from __future__ import annotations
 
+from typing import Any
+
 from tlh.domain import rooms as rules
 from tlh.domain.models import Role
 from tlh.domain.rooms import Presence, RoomEntry
-from tlh.errors import Conflict, NotFound
+from tlh.errors import BadRequest, Conflict, NotFound
 from tlh.services import auth, scope, sessions, transfers
 from tlh.services.context import Actor
+from tlh.services.room_link import RoomLink
 from tlh.services.sessions import NotEligible
 from tlh.services.staff import find_staff
 from tlh.services.waiting_admission import Admission
@@ -31,6 +34,24 @@ class StaffSide:
     def __init__(self, parts: RoomParts, admission: Admission, exits: Exits) -> None:
         self.ctx, self.hub, self._state, self._pages, self._events = parts
         self._admission, self._exits = admission, exits
+        #: The other servers' rooms (``None``: one server): commands on their entries
+        #: are forwarded to the owner.
+        self.link: RoomLink | None = None
+
+    def _owner(self, entry_id: str) -> str | None:
+        """The server to forward a command on this entry to (``None``: run it here)."""
+        return self._state.owner_of(entry_id) if self.link is not None else None
+
+    async def _admit(
+        self, actor: Actor, entry: RoomEntry, approve: bool, into: str | None = None
+    ) -> RoomEntry:
+        """Admit here, or on the server owning the entry."""
+        owner = self._owner(entry.id)
+        if owner is None or self.link is None:
+            return await self._admission.admit(actor, entry, approve, into=into)
+        found = await self.link.ask(owner, "admit", actor, entry.id, approve=approve, into=into)
+        assert found is not None
+        return found
 
     def check_room(self, actor: Actor, clinician_id: str | None, *roles: Role) -> None:
         """Role check, and a clinician names their own room (or the shared queue)."""
@@ -51,7 +72,7 @@ class StaffSide:
     ) -> RoomEntry:
         """Let an entry into its session, starting the session if none is open."""
         entry = self.own_entry(actor, entry_id, Role.ADMIN, Role.CLINICIAN)
-        return await self._admission.admit(actor, entry, approve_second_device)
+        return await self._admit(actor, entry, approve_second_device)
 
     async def admit_all(self, actor: Actor, clinician_id: str) -> list[RoomEntry]:
         """Admit everyone waiting in a room (second devices stay waiting)."""
@@ -60,7 +81,7 @@ class StaffSide:
         first_error: Exception | None = None
         for entry in rules.admissible(self._state.live(clinician_id)):
             try:
-                done.append(await self._admission.admit(actor, entry, False))
+                done.append(await self._admit(actor, entry, False))
             except (Conflict, NotFound) as exc:
                 first_error = first_error or exc
         if not done and first_error is not None:
@@ -76,7 +97,7 @@ class StaffSide:
         for room in (clinician_id, None):
             for entry in rules.admissible(self._state.live(room)):
                 try:
-                    return await self._admission.admit(actor, entry, False, into=clinician_id)
+                    return await self._admit(actor, entry, False, into=clinician_id)
                 except NotEligible as exc:
                     blocked = blocked or exc
         if blocked is not None:
@@ -86,6 +107,8 @@ class StaffSide:
     async def deny(self, actor: Actor, entry_id: str, message: str | None = None) -> RoomEntry:
         """Send the entry away, with a message for its page if given."""
         entry = self.own_entry(actor, entry_id, Role.ADMIN, Role.CLINICIAN)
+        if (owner := self._owner(entry_id)) is not None and self.link is not None:
+            return await self._forwarded(owner, "deny", actor, entry_id, message=message)
         # The words ride in the page's last status, which stays on screen (a message
         # frame would be shown in the waiting view the page is leaving).
         text = clean_message(message) if message else None
@@ -96,6 +119,8 @@ class StaffSide:
     async def send_back(self, actor: Actor, entry_id: str) -> RoomEntry:
         """From the call back to waiting, first in line."""
         entry = self.own_entry(actor, entry_id, Role.ADMIN, Role.CLINICIAN)
+        if (owner := self._owner(entry_id)) is not None and self.link is not None:
+            return await self._forwarded(owner, "send_back", actor, entry_id)
         now = self.ctx.clock()
         back = rules.send_back(entry, now)
         self._state.put(back)
@@ -111,6 +136,9 @@ class StaffSide:
     async def message(self, actor: Actor, entry_id: str, text: str) -> None:
         """A message to one entry's page ("running 5 minutes late")."""
         entry = self.own_entry(actor, entry_id, Role.ADMIN, Role.SCHEDULER, Role.CLINICIAN)
+        if (owner := self._owner(entry_id)) is not None and self.link is not None:
+            await self.link.ask(owner, "message", actor, entry_id, text=text)
+            return
         frame = message_frame(text, self.ctx.clock())
         self._pages.push(entry_id, frame)
         await self._events.record(actor, "room.message", "room.message", entry, by=actor.id)
@@ -121,6 +149,9 @@ class StaffSide:
         frame = message_frame(text, self.ctx.clock())
         line = rules.in_line(self._state.live(clinician_id))
         for entry in line:
+            if (owner := self._owner(entry.id)) is not None and self.link is not None:
+                await self.link.ask(owner, "message", actor, entry.id, text=text)
+                continue
             self._pages.push(entry.id, frame)
             await self._events.record(actor, "room.message", "room.message", entry, by=actor.id)
         return len(line)
@@ -130,6 +161,8 @@ class StaffSide:
         one in the call leaving it to wait first there. The receiving clinician is added
         to the visit's appointment, so they can let the client in (``transfers``)."""
         entry = self.own_entry(actor, entry_id, Role.ADMIN, Role.SCHEDULER, Role.CLINICIAN)
+        if (owner := self._owner(entry_id)) is not None and self.link is not None:
+            return await self._forwarded(owner, "transfer", actor, entry_id, to=to)
         target = await find_staff(self.ctx, to)
         transfers.check_receiver(target, entry.appointment_id)
         rules.transfer(entry, target.id, self.ctx.clock())  # refused before anything changes
@@ -165,11 +198,42 @@ class StaffSide:
         self.hub.end(closed.id)
         self._pages.forget_visits(closed.clinician_id)
 
+    async def _forwarded(
+        self, owner: str, op: str, actor: Actor, entry_id: str, **args: Any
+    ) -> RoomEntry:
+        assert self.link is not None
+        found = await self.link.ask(owner, op, actor, entry_id, **args)
+        assert found is not None
+        return found
+
+    async def run(
+        self, op: str, actor: Actor, entry_id: str, args: dict[str, Any]
+    ) -> RoomEntry | None:
+        """A command another server forwarded for an entry of this one's, run with the
+        same checks as here (``RoomLink``)."""
+        if op == "admit":
+            entry = self.own_entry(actor, entry_id, Role.ADMIN, Role.CLINICIAN)
+            return await self._admission.admit(
+                actor, entry, bool(args.get("approve")), into=args.get("into")
+            )
+        if op == "deny":
+            return await self.deny(actor, entry_id, args.get("message"))
+        if op == "send_back":
+            return await self.send_back(actor, entry_id)
+        if op == "message":
+            await self.message(actor, entry_id, str(args.get("text", "")))
+            return None
+        if op == "transfer":
+            return await self.transfer(actor, entry_id, str(args.get("to", "")))
+        raise BadRequest(f"unknown room command {op!r}")
+
     async def connected(self, staff_id: str, connected: bool) -> None:
         """A staff member opened their first page or socket, or closed their last one:
         their waiting clients hear whether they are online."""
         before = self._state.presence_of(staff_id)
         self._state.set_connected(staff_id, connected)
+        if self.link is not None:
+            self.link.presence(staff_id)
         after = self._state.presence_of(staff_id)
         if after is not before:
             self._events.presence(staff_id, after)
@@ -180,5 +244,7 @@ class StaffSide:
         auth.require_role(actor, Role.CLINICIAN)
         chosen = rules.chosen_presence(presence)
         self._state.set_presence(actor.id, chosen)
+        if self.link is not None:
+            self.link.presence(actor.id)
         self._events.presence(actor.id, self._state.presence_of(actor.id))
         await self._pages.refresh(actor.id, everyone=True)

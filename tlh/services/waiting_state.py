@@ -30,6 +30,12 @@ class RoomState:
         self._presence: dict[str, Presence] = {}
         #: Clinicians with a dashboard, room watch or call page open.
         self._connected: set[str] = set()
+        #: Replicas: entries another server owns (their socket is there), by entry id,
+        #: with that server's id. Listed and counted in places like the others; staff
+        #: commands on them are forwarded to the owner (``tlh.services.room_link``).
+        self._owners: dict[str, str] = {}
+        #: Clinicians with a page open on another server: the servers, by clinician.
+        self._connected_elsewhere: dict[str, set[str]] = {}
 
     # --- reading -------------------------------------------------------------------------
 
@@ -48,8 +54,20 @@ class RoomState:
         return self._entries.get(entry.id, entry)
 
     def entries(self) -> list[RoomEntry]:
-        """Every live entry, of every room (a copy: the caller may change the state)."""
-        return list(self._entries.values())
+        """Every live entry this server owns, of every room (a copy: the caller may
+        change the state); replicas of other servers' entries are not among them."""
+        if not self._owners:
+            return list(self._entries.values())
+        return [e for i, e in self._entries.items() if i not in self._owners]
+
+    def owner_of(self, entry_id: str) -> str | None:
+        """The id of the server owning a replica; ``None`` for an entry of this one's
+        (or none at all)."""
+        return self._owners.get(entry_id)
+
+    def replicas(self, owner: str | None = None) -> list[str]:
+        """Ids of the replicas (of one server's entries, if ``owner`` is given)."""
+        return [i for i, o in self._owners.items() if owner is None or o == owner]
 
     def of_link(self, link_id: str) -> list[RoomEntry]:
         """The live entries opened with one link (a reusable link has many)."""
@@ -75,7 +93,8 @@ class RoomState:
         if clinician_id is None:
             return Presence.ONLINE
         chosen = self._presence.get(clinician_id, Presence.ONLINE)
-        if clinician_id in self._connected or chosen is Presence.LATE:
+        here = clinician_id in self._connected or clinician_id in self._connected_elsewhere
+        if here or chosen is Presence.LATE:
             return chosen
         return Presence.OFFLINE
 
@@ -84,8 +103,13 @@ class RoomState:
         return self._calls.get(entry_id)
 
     def in_call(self, segment_id: str) -> list[str]:
-        """Ids of the entries in one segment's call."""
+        """Ids of the entries in one segment's call, on any server (replicas too: a
+        session is not empty while someone is in it on another server)."""
         return [e for e, s in self._calls.items() if s == segment_id]
+
+    def own_in_call(self, segment_id: str) -> list[str]:
+        """Ids of this server's entries in one segment's call (those it ends)."""
+        return [e for e in self.in_call(segment_id) if e not in self._owners]
 
     # --- changing ------------------------------------------------------------------------
 
@@ -103,9 +127,29 @@ class RoomState:
 
     def forget(self, entry_id: str) -> None:
         """The entry ended (its call is left with ``leave_call``)."""
+        self._owners.pop(entry_id, None)
         old = self._entries.pop(entry_id, None)
         if old is not None:
             self._unindex(old)
+
+    def put_replica(self, entry: RoomEntry, owner: str, segment_id: str | None) -> None:
+        """Another server's entry as that server has it now (with its call)."""
+        self.put(entry)
+        self._owners[entry.id] = owner
+        if segment_id is None:
+            self._calls.pop(entry.id, None)
+        else:
+            self._calls[entry.id] = segment_id
+
+    def forget_replica(self, entry_id: str) -> None:
+        """Another server's entry ended (or is no longer known to be live)."""
+        if entry_id in self._owners:
+            self._calls.pop(entry_id, None)
+            self.forget(entry_id)
+
+    def adopt(self, entry_id: str) -> None:
+        """A replica becomes this server's own entry (its owner died)."""
+        self._owners.pop(entry_id, None)
 
     def _unindex(self, entry: RoomEntry) -> None:
         in_room = self._rooms.get(entry.clinician_id, {})
@@ -126,6 +170,33 @@ class RoomState:
 
     def set_presence(self, clinician_id: str, presence: Presence) -> None:
         self._presence[clinician_id] = presence
+
+    def connected_here(self, clinician_id: str) -> bool:
+        """Whether the clinician has a page open on this server."""
+        return clinician_id in self._connected
+
+    def chosen(self, clinician_id: str) -> Presence | None:
+        """What the clinician chose (``None``: nothing yet)."""
+        return self._presence.get(clinician_id)
+
+    def staff_here(self) -> set[str]:
+        """Clinicians with a page open on this server, or who chose a presence."""
+        return self._connected | set(self._presence)
+
+    def set_connected_elsewhere(self, clinician_id: str, server: str, connected: bool) -> None:
+        """The clinician opened their first page, or closed their last one, on ``server``."""
+        servers = self._connected_elsewhere.setdefault(clinician_id, set())
+        if connected:
+            servers.add(server)
+        else:
+            servers.discard(server)
+        if not servers:
+            del self._connected_elsewhere[clinician_id]
+
+    def server_gone(self, server: str) -> None:
+        """A server died: its clinicians' pages are no longer open there."""
+        for clinician_id in list(self._connected_elsewhere):
+            self.set_connected_elsewhere(clinician_id, server, False)
 
     def set_connected(self, clinician_id: str, connected: bool) -> None:
         """The clinician opened their first page, or closed their last one."""
