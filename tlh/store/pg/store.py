@@ -42,6 +42,7 @@ from tlh.store.busy import from_epoch
 from tlh.store.keys import KeySource
 from tlh.store.pg.audit import PgAudit, parts_of
 from tlh.store.pg.db import WAIT_S, Conn, Database
+from tlh.store.pg.importing import RUNNING, migration_state
 from tlh.store.pg.keyring import codec_of
 from tlh.store.pg.locks import KeyLocks, lock_session, lock_transaction, unlock_session
 from tlh.store.pg.records import Change, IndexKey, changes_of, decode
@@ -123,6 +124,12 @@ class PgStore:
             return
         await self._db.open()
         try:
+            copying = await migration_state(self._db)
+            if copying is not None and copying[1] == RUNNING:
+                raise StoreError(
+                    f"the database at {self.where} is half-way through `tlh store migrate`;"
+                    " run it again to finish the copy"
+                )
             if self._find_codec:
                 self._use_codec(await codec_of(self._db, self._key_source))
             await self._audit.sign_head()
