@@ -50,7 +50,7 @@ def migrate(
     with handled(out):
         from tlh.store.migrate import migrate as copy
 
-        with out.progress("copying", 0) as update:
+        with out.progress("copying", 0, items=True) as update:
             result = asyncio.run(
                 copy(from_dir, to, key_source(key_file), batch=batch, progress=update)
             )
