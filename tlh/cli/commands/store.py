@@ -33,7 +33,10 @@ def migrate(
         ),
     ],
     key_file: KeyFileOpt = None,
-    batch: Annotated[int, typer.Option("--batch", hidden=True, min=1)] = 1000,
+    batch: Annotated[
+        int,
+        typer.Option("--batch", hidden=True, min=1, help="Records per transaction (tests)."),
+    ] = 1000,
     as_json: JsonOpt = False,
 ) -> None:
     """Copy an embedded practice into an empty PostgreSQL database, then verify the copy.
