@@ -25,6 +25,7 @@ from typing import Any
 import pytest
 import typer
 
+from tests.pgserver import PgServer
 from tests.serving import free_port
 from tlh import tlscert
 from tlh.cli.exit import ExitStatus
@@ -71,6 +72,8 @@ class World:
     live: Live
     tmp: Path
     people: list[Any] = field(default_factory=list)
+    #: The session's throw-away PostgreSQL (``tlh store migrate`` copies into it).
+    pg: PgServer | None = None
 
     def name(self, prefix: str) -> str:
         return f"{prefix}-{secrets.token_hex(4)}"
@@ -181,6 +184,15 @@ async def _key_rotate(w: World) -> Case:
 async def _key_recovery(w: World) -> Case:
     where, key_file = await _sealed_dir(w)
     return Case(["key", "export-recovery", "--data-dir", where, "--key-file", key_file])
+
+
+@case("store migrate")
+async def _store_migrate(w: World) -> Case:
+    where, key_file = await _sealed_dir(w)
+    assert w.pg is not None
+    return Case(
+        ["store", "migrate", "--from", where, "--to", w.pg.database(), "--key-file", key_file]
+    )
 
 
 @case("templates export")
@@ -493,8 +505,10 @@ def test_every_command_has_a_case_here() -> None:
 
 
 @pytest.mark.parametrize("where", ["before", "after"])
-async def test_every_command_prints_json(live: Live, tmp_path: Path, where: str) -> None:
-    world = World(live, tmp_path)
+async def test_every_command_prints_json(
+    live: Live, tmp_path: Path, where: str, pg_cluster: PgServer
+) -> None:
+    world = World(live, tmp_path, pg=pg_cluster)
     problems = []
     try:
         for name, build in sorted(CASES.items()):

@@ -1,7 +1,9 @@
-"""A seeded practice for the import/export service tests.
+"""A seeded practice for the service tests, on each backend.
 
-The store is the real ``TinyStore`` in ``tmp_path`` with its real audit log (read back
-with ``audited``); events are recorded.
+The store is a real ``Repository`` with its real audit log (read back with ``audited``):
+``tiny``, the embedded ``TinyStore`` in ``tmp_path``; ``pg``, a ``PgStore`` over a fresh
+database of the session's throw-away PostgreSQL (``tests/pgserver.py``). Events are
+recorded.
 """
 
 from __future__ import annotations
@@ -20,8 +22,9 @@ from tlh.domain.audience import Audience, Shown
 from tlh.domain.models import Policy, Role, Staff
 from tlh.services.context import Actor, Context
 from tlh.services.csvfile import IMPORT_COLUMNS
-from tlh.store.base import Op, Put
-from tlh.store.tinystore import TinyStore, init_data_dir
+from tlh.store.base import Op, Put, Repository
+from tlh.store.layout import init_data_dir
+from tlh.store.open import store_at
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 TZ = "America/New_York"
@@ -57,9 +60,26 @@ class RecordingEvents:
         self.sent_to.append((audience, shown))
 
 
+#: The backends every service test runs on.
+BACKENDS = ["tiny", "pg"]
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    """The store backend of this run of the test (``tiny`` or ``pg``)."""
+    return str(request.param)
+
+
 @pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[TinyStore]:
-    real = TinyStore(init_data_dir(tmp_path / "data"))
+async def store(
+    backend: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> AsyncIterator[Repository]:
+    location: Path | str = (
+        init_data_dir(tmp_path / "data")
+        if backend == "tiny"
+        else str(request.getfixturevalue("pg_url"))
+    )
+    real = store_at(location)
     await real.open()
     try:
         await seed(real, SEED)
@@ -69,7 +89,7 @@ async def store(tmp_path: Path) -> AsyncIterator[TinyStore]:
 
 
 @pytest.fixture
-def ctx(store: TinyStore) -> Context:
+def ctx(store: Repository) -> Context:
     return Context(store=store, audit=store.audit, events=RecordingEvents(), clock=lambda: NOW)
 
 

@@ -14,8 +14,7 @@ from tlh.domain.sessions import Participation
 from tlh.errors import BadRequest, Forbidden
 from tlh.services import reports, sessions
 from tlh.services.context import Actor, Context
-from tlh.store.base import Put
-from tlh.store.tinystore import TinyStore
+from tlh.store.base import Put, Repository
 
 from .conftest import NOW, TZ, RecordingEvents
 
@@ -33,7 +32,7 @@ class Clock:
 
 
 @pytest.fixture
-async def seeded(store: TinyStore) -> tuple[Context, Clock]:
+async def seeded(store: Repository) -> tuple[Context, Clock]:
     doc = await store.get(Staff, "stf_doc")
     assert doc is not None
     client = Client(id="cli_1", name="Ada", created_at=NOW, updated_at=NOW)

@@ -20,7 +20,7 @@ from tlh.services.callhub import CallHub
 from tlh.services.context import Context
 from tlh.services.frame_outbox import Outbox
 from tlh.services.waiting import Connection, Rooms, clean_display_name
-from tlh.store.tinystore import TinyStore
+from tlh.store.base import Repository
 
 from .conftest import ADMIN, NOW, RecordingEvents
 
@@ -71,7 +71,7 @@ LINK = JoinLink(
 
 
 @pytest.fixture
-async def setup(store: TinyStore) -> Any:
+async def setup(store: Repository) -> Any:
     clock, timer = Clock(), FakeTimer()
     ctx = Context(store=store, audit=store.audit, events=RecordingEvents(), clock=clock)
     hub = CallHub()

@@ -37,6 +37,7 @@ from .commands import (
     session,
     slots,
     staff,
+    store,
     templates,
     turn,
 )
@@ -146,6 +147,7 @@ app.add_typer(service.app, name="service")
 app.add_typer(key.app, name="key")
 app.add_typer(portal.app, name="portal")
 app.add_typer(reschedule.app, name="reschedule")
+app.add_typer(store.app, name="store")
 app.command("dashboard")(dashboard.dashboard)
 app.command("slots")(slots.slots)
 app.command("doctor")(doctor.doctor)

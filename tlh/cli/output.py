@@ -119,16 +119,24 @@ class Output:
             yield
 
     @contextmanager
-    def progress(self, label: str, total: int) -> Iterator[Callable[[int, int], None]]:
-        """A progress bar on stderr when it is a terminal; yields ``update(done, total)``."""
+    def progress(
+        self, label: str, total: int, *, items: bool = False
+    ) -> Iterator[Callable[[int, int], None]]:
+        """A progress bar on stderr when it is a terminal; yields ``update(done, total)``
+        (bytes, or with ``items`` a count of things: "1200/5000")."""
         if not sys.stderr.isatty() or self.as_json:
             yield lambda done, total: None
             return
-        from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn
-
-        bar = Progress(
-            TextColumn(label), BarColumn(), DownloadColumn(), console=self._console(sys.stderr)
+        from rich.progress import (
+            BarColumn,
+            DownloadColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
         )
+
+        amount = MofNCompleteColumn() if items else DownloadColumn()
+        bar = Progress(TextColumn(label), BarColumn(), amount, console=self._console(sys.stderr))
         task = bar.add_task(label, total=total)
         with bar:
             yield lambda done, total: bar.update(task, completed=done, total=total)

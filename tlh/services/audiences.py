@@ -72,8 +72,9 @@ async def imported(ctx: Context, ops: Sequence[Op]) -> Audience:
 
 
 async def _with_before(ctx: Context, appts: Iterable[Appointment]) -> list[Appointment | None]:
+    written = list(appts)
+    stored = await ctx.store.get_many(Appointment, [a.id for a in written])
     found: list[Appointment | None] = []
-    for appt in appts:
-        before = await ctx.store.get(Appointment, appt.id)
-        found += [appt, before]
+    for appt in written:
+        found += [appt, stored.get(appt.id)]
     return found

@@ -10,13 +10,14 @@ and kept only for a client the import makes).
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import date, datetime
 
 from tlh.domain.language import parse_language
 from tlh.domain.models import Appointment, Client, Kind
 from tlh.errors import InvalidInput
 from tlh.services import validation
+from tlh.services.csvfile import TableRow
 from tlh.services.import_rows import RowPlan
 from tlh.store.base import Repository
 
@@ -39,6 +40,8 @@ class ClientMatcher:
         self.make_id = make_id
         self.new_clients: dict[str, Client] = {}  # by id
         self.new_by_key: dict[tuple[str, str], Client] = {}
+        #: Stored clients by (column, value), read by ``preload``.
+        self.stored: dict[tuple[str, str], list[Client]] = {}
 
     async def resolve(
         self,
@@ -161,5 +164,20 @@ class ClientMatcher:
             self.new_by_key.setdefault(("email", email), client)
         return client.id
 
+    async def preload(self, rows: Sequence[TableRow]) -> None:
+        """Read the stored clients the rows name (by external id and by email) in two
+        queries, instead of a query per row."""
+        for column, cell in (("external_id", "client_external_id"), ("email", "client_email")):
+            values = list(
+                dict.fromkeys(
+                    v.lower() if column == "email" else v for r in rows if (v := r.cells.get(cell))
+                )
+            )
+            for value, found in (await self.store.find_many(Client, column, values)).items():
+                self.stored[column, str(value)] = found
+
     async def _stored_clients(self, column: str, value: str) -> list[Client]:
-        return await self.store.find(Client, column, value)
+        found = self.stored.get((column, value))
+        if found is None:
+            found = await self.store.find(Client, column, value)
+        return found

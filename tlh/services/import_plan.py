@@ -95,6 +95,9 @@ class _Planner:
         self.first_row_of_external: dict[str, int] = {}
         self.first_row_of_appt: dict[str, int] = {}
         self.starts: dict[str, datetime | str] = {}  # start text -> UTC time or error
+        #: What ``preload`` read: stored appointments by external id, and by id.
+        self.by_external: dict[object, list[Appointment]] = {}
+        self.own: dict[str, Appointment] = {}
 
     # -- one row -------------------------------------------------------------
 
@@ -214,14 +217,32 @@ class _Planner:
         changed = msgspec.structs.replace(changed, updated_at=self.now)
         plan.candidates.append(Candidate(plan.row, changed, "update"))
 
+    async def preload(self, rows: Sequence[TableRow]) -> None:
+        """Read what the rows look up (appointments by external id, clients by external
+        id and email) in a few queries before planning them one by one: on a database,
+        a query per row would cost a round trip each."""
+        externals = list(dict.fromkeys(e for r in rows if (e := r.cells.get("external_id"))))
+        self.by_external = await self.store.find_many(Appointment, "external_id", externals)
+        self.own = await self.store.get_many(
+            Appointment, [e for e in externals if e.startswith("apt_")]
+        )
+        await self.clients.preload(rows)
+
     async def _existing(self, external_id: str | None) -> Appointment | None:
         if not external_id:
             return None
-        for found in await self.store.find(Appointment, "external_id", external_id):
+        stored = self.by_external.get(external_id)
+        if stored is None:
+            stored = await self.store.find(Appointment, "external_id", external_id)
+        for found in stored:
             return found
         # An exported appointment without an external id carries its own id instead.
         if external_id.startswith("apt_"):
-            got = await self.store.get(Appointment, external_id)
+            got = (
+                self.own.get(external_id)
+                if external_id in self.by_external
+                else await self.store.get(Appointment, external_id)
+            )
             if got is not None and got.external_id is None:
                 return got
         return None
@@ -308,6 +329,7 @@ async def plan_import(
     if len(rows) > MAX_ROWS:
         raise TooLarge(f"the file has {len(rows):,} rows; the limit is {MAX_ROWS:,}")
     planner = _Planner(store, policy, now, new_id, await store.all(Staff))
+    await planner.preload(rows)
     plans = [await planner.plan_row(row) for row in rows]
     await check_conflicts(store, plans)
     await _check_availability(store, policy, plans, strict_availability)

@@ -40,31 +40,38 @@ async def for_import(rows: Iterable[TableRow], store: Repository) -> list[str]:
     may update (a status changed meanwhile must not be undone), and ``IMPORTS``."""
     by_email = {s.email.lower(): s.id for s in await store.all(Staff)}
     keys = {IMPORTS}
-    for row in rows:
+    table = list(rows)
+    # The stored appointments of every external id at once: one query, not one per row.
+    externals = list(dict.fromkeys(e for row in table if (e := row.cells.get("external_id"))))
+    by_external = await store.find_many(
+        Appointment, "external_id", [*externals, *(f"{e}#1" for e in externals)]
+    )
+    own = await store.get_many(Appointment, [e for e in externals if e.startswith("apt_")])
+    for row in table:
         cells = row.cells
         clinician = by_email.get(cells.get("clinician_email", "").strip().lower())
         if clinician is not None:
             keys.update(schedule([clinician]))
         if external_id := cells.get("external_id"):
             keys.add(appointment_external_id(external_id))
-            keys.update(record_key(Appointment, a.id) for a in await _matches(store, external_id))
+            matches = await _matches(store, external_id, by_external, own)
+            keys.update(record_key(Appointment, a.id) for a in matches)
         if client_id := cells.get("client_external_id"):
             keys.add(client_external_id(client_id))
     return sorted(keys)
 
 
-async def _matches(store: Repository, external_id: str) -> list[Appointment]:
+async def _matches(
+    store: Repository,
+    external_id: str,
+    by_external: dict[object, list[Appointment]],
+    own: dict[str, Appointment],
+) -> list[Appointment]:
     """The stored appointments an import row with ``external_id`` can update: the one
     with that external id (or, from an export, that id), or every one of its series."""
-    found = [
-        a
-        for ext in (external_id, f"{external_id}#1")
-        for a in await store.find(Appointment, "external_id", ext)
-    ]
-    if external_id.startswith("apt_"):
-        own = await store.get(Appointment, external_id)
-        if own is not None:
-            found.append(own)
+    found = [a for ext in (external_id, f"{external_id}#1") for a in by_external[ext]]
+    if external_id in own:
+        found.append(own[external_id])
     series = {a.series_id for a in found if a.series_id}
     for series_id in series:
         found += await store.find(Appointment, "series_id", series_id)

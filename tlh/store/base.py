@@ -286,6 +286,17 @@ class Repository(Protocol):
         store does not read months on disk that end before it); it may return them too."""
         ...
 
+    async def find_many(
+        self, kind: type[S], field: str, values: Sequence[object]
+    ) -> dict[object, list[S]]:
+        """``find`` of each of ``values`` (not ``None``) at once: a bulk read (an import)
+        costs one query, not one per row. Every value is a key of the answer."""
+        ...
+
+    async def get_many(self, kind: type[S], ids: Sequence[str]) -> dict[str, S]:
+        """The records of type ``kind`` among ``ids`` that exist, by id (one query)."""
+        ...
+
     async def count(self, kind: type[S]) -> int: ...
 
     async def appointments_between(

@@ -240,6 +240,19 @@ class TinyStore(MonthsOnDisk):
             found = sorted([*found, *self._still_cold(cold)], key=_record_id)
         return cast("list[S]", found)
 
+    async def find_many(
+        self, kind: type[S], field: str, values: Sequence[object]
+    ) -> dict[object, list[S]]:
+        """``find`` of each value (see ``Repository.find_many``)."""
+        if any(v is None for v in values):
+            raise InvalidInput("find_many looks up values, not None")
+        return {v: await self.find(kind, field, v) for v in values}
+
+    async def get_many(self, kind: type[S], ids: Sequence[str]) -> dict[str, S]:
+        """The records among ``ids`` that exist, by id."""
+        tab = self._table(kind)
+        return {i: cast("S", tab[i]) for i in ids if i in tab}
+
     async def appointments_between(
         self, start: datetime, end: datetime, clinician_id: str | None = None
     ) -> list[Appointment]:

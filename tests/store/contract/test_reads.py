@@ -75,6 +75,32 @@ async def test_find_by_scalar_tuple_and_none(store: Store) -> None:
         await store.find(Client, "name", "Test Person")
 
 
+async def test_find_many_and_get_many_answer_as_find_and_get_do(store: Store) -> None:
+    await seed_sample(store)
+    emails = ["b@example.org", "nobody@example.org"]
+    found = await store.find_many(Client, "email", emails)
+    assert {v: [c.id for c in cs] for v, cs in found.items()} == {
+        "b@example.org": ["cli_2"],
+        "nobody@example.org": [],
+    }
+    found_ext = await store.find_many(Client, "external_id", ["EXT-1"])
+    assert {v: [c.id for c in cs] for v, cs in found_ext.items()} == {"EXT-1": ["cli_1"]}
+    by_client = await store.find_many(Appointment, "client_ids", ["cli_2", "cli_3"])
+    assert {v: [a.id for a in cs] for v, cs in by_client.items()} == {
+        "cli_2": ["apt_1", "apt_2"],
+        "cli_3": [],
+    }
+    assert await store.find_many(Client, "email", []) == {}
+    with pytest.raises(InvalidInput, match=r"clients\.name is not indexed"):
+        await store.find_many(Client, "name", ["Test Person"])
+    got = await store.get_many(Appointment, ["apt_2", "apt_nope", "apt_1"])
+    assert got == {
+        "apt_1": await store.get(Appointment, "apt_1"),
+        "apt_2": await store.get(Appointment, "apt_2"),
+    }
+    assert await store.get_many(Client, []) == {}
+
+
 async def test_replace_and_delete_move_the_index(store: Store) -> None:
     await seed_sample(store)
     old = await store.get(Client, "cli_1")

@@ -120,6 +120,41 @@ class PgAudit:
             (head.seq, head.hash, commits, head.key, head.mac),
         )
 
+    async def import_entries(self, conn: Conn, entries: Sequence[Entry]) -> None:
+        """Store ``entries`` of another log as they are (numbered, chained and hashed
+        there), in ``conn``'s open transaction; an entry whose ``seq`` is stored already
+        is skipped, so an interrupted import can run again (``tlh store migrate``). The
+        head is left alone: ``import_head`` moves it once every entry is in."""
+        if not entries:
+            return
+        rows = [
+            (
+                e.seq,
+                e.at,
+                e.actor.kind,
+                e.actor.id,
+                e.actor.role,
+                e.source,
+                e.action,
+                e.target,
+                e.prev,
+                e.hash,
+                e.commit,
+            )
+            for e in entries
+        ]
+        arrays = ", ".join(f"%b::{t}[]" for t in _TYPES)
+        await conn.execute(
+            f"INSERT INTO tlh_audit ({_COLUMNS}) SELECT * FROM unnest({arrays}) "
+            "ON CONFLICT (seq) DO NOTHING".encode(),
+            [[row[n] for row in rows] for n in range(len(_TYPES))],
+        )
+
+    async def import_head(self, conn: Conn, head: Head, commits: int) -> None:
+        """Anchor an imported chain: the head at its last entry, signed with this log's
+        data key, after ``commits`` numbered store commits."""
+        await self._move_head(conn, head, commits)
+
     async def sign_head(self) -> None:
         """Sign the head of a new chain with the data key (a sealed practice's first
         open), so ``verify`` can tell a rewritten head from the genuine one."""

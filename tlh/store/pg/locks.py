@@ -53,9 +53,18 @@ class KeyLocks:
 
 
 async def lock_session(conn: Conn, keys: list[str]) -> None:
-    """Take the session advisory lock of each key, in order (waits for other servers)."""
-    for key in keys:
-        await conn.execute(f"SELECT pg_advisory_lock({LOCK_ID})", (key,))
+    """Take the session advisory lock of each key, in order (waits for other servers).
+
+    One statement for all of them: a function scan of the array yields its elements in
+    order and each row's lock is taken before the next row is read, so the order (and
+    with it the absence of deadlocks) is that of one statement per key, without a round
+    trip per key (an import of 10,000 rows holds about 20,000 keys)."""
+    if keys:
+        await conn.execute(
+            f"SELECT count(pg_advisory_lock({LOCK_ID.replace('%s', 'k')})) "
+            "FROM unnest(%s::text[]) AS k",
+            (keys,),
+        )
 
 
 async def unlock_session(conn: Conn) -> None:

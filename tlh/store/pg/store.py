@@ -43,6 +43,7 @@ from tlh.store.keys import KeySource
 from tlh.store.pg.audit import PgAudit, parts_of
 from tlh.store.pg.db import WAIT_S, Conn, Database
 from tlh.store.pg.ephemeral import PgEphemeral
+from tlh.store.pg.importing import RUNNING, migration_state
 from tlh.store.pg.keyring import codec_of
 from tlh.store.pg.locks import KeyLocks, lock_session, lock_transaction, unlock_session
 from tlh.store.pg.records import Change, IndexKey, changes_of, decode
@@ -129,6 +130,12 @@ class PgStore:
             return
         await self._db.open()
         try:
+            copying = await migration_state(self._db)
+            if copying is not None and copying[1] == RUNNING:
+                raise StoreError(
+                    f"the database at {self.where} is half-way through `tlh store migrate`;"
+                    " run it again to finish the copy"
+                )
             if self._find_codec:
                 self._use_codec(await codec_of(self._db, self._key_source))
             await self._audit.sign_head()
@@ -256,6 +263,43 @@ class PgStore:
             (table, field, self._index.value(table, field, value)),
         )
         return cast("list[S]", self._decode(table, rows))
+
+    async def find_many(
+        self, kind: type[S], field: str, values: Sequence[object]
+    ) -> dict[object, list[S]]:
+        """``find`` of each value in one query (see ``Repository.find_many``)."""
+        table = table_of(kind)
+        if field not in INDEXED.get(table, ()):
+            raise InvalidInput(f"{table}.{field} is not indexed")
+        if any(v is None for v in values):
+            raise InvalidInput("find_many looks up values, not None")
+        found: dict[object, list[S]] = {v: [] for v in values}
+        stored = {self._index.value(table, field, v): v for v in found}
+        if not stored:
+            return found
+        rows = await self._rows(
+            "find records",
+            "SELECT i.value, r.id, r.doc FROM tlh_index i JOIN tlh_records r "
+            "ON r.kind = i.kind AND r.id = i.id "
+            "WHERE i.kind = %s AND i.field = %s AND i.value = ANY(%s) ORDER BY i.id",
+            (table, field, list(stored)),
+        )
+        for value, rid, doc in rows:
+            found[stored[value]].append(cast("S", self._decode(table, [(rid, doc)])[0]))
+        return found
+
+    async def get_many(self, kind: type[S], ids: Sequence[str]) -> dict[str, S]:
+        """The records among ``ids`` that exist, by id, in one query."""
+        table = table_of(kind)
+        if not ids:
+            return {}
+        rows = await self._rows(
+            "read records",
+            "SELECT id, doc FROM tlh_records WHERE kind = %s AND id = ANY(%s)",
+            (table, list(ids)),
+        )
+        records = self._decode(table, rows)
+        return {str(row[0]): cast("S", rec) for row, rec in zip(rows, records, strict=True)}
 
     async def appointments_between(
         self, start: datetime, end: datetime, clinician_id: str | None = None
