@@ -104,17 +104,17 @@ class ParticipantSide:
             action, event = "room.join", "room.joined"
         if opens_at is not None:
             self._pages.opens_at(entry.id, opens_at)
-        # Staff hear of the arrival at once (the event goes before the write); the page
-        # hears its place once the entry is durable (the write is batched with others'),
-        # so a place a page was told survives a crash of this server: a page that comes
-        # back, here or on the server taking over, finds it.
-        await self._events.record(who, action, event, entry)
+        # The page hears its place before the entry is written: the write is batched
+        # with others' and would add its latency to every join. (A crash in the few
+        # milliseconds before the write loses that arrival: the page comes back as a new
+        # one, at the end of the line; issue 15's note weighs this.)
         places = self._state.positions(entry.clinician_id)
         if action == "room.join" and places.get(entry.id, 0) < len(places):
             await self._pages.refresh(entry.clinician_id)  # due before others: they move back
         else:
-            await self._pages.send_status(self._state.current(entry))
+            await self._pages.send_status(entry)
         self._pages.replay(entry.id)
+        await self._events.record(who, action, event, entry)
         if entry.state in rules.IN_CALL:
             segment_id = self._state.call_of(entry.id)
             if segment_id is not None:

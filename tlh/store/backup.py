@@ -161,6 +161,13 @@ def _check_member(name: str, data: bytes) -> None:
             if table not in TABLES or table == APPOINTMENTS:
                 raise InvalidInput(f"archive member {name!r} is not a known table")
             decode_table_file(data, table)
+        elif name == f"db/{APPOINTMENTS}.bloom" or (
+            parts[:2] == ("db", APPOINTMENTS) and len(parts) == 3 and parts[2].endswith(".idx")
+        ):
+            # The id filter and months' key indexes: derived from the months, sealed; a
+            # damaged one is rebuilt from them (tlh.store.coldmonths).
+            if parts[-1].endswith(".idx"):
+                datetime.strptime(parts[2].removesuffix(".idx"), "%Y-%m")  # noqa: DTZ007
         elif parts[:2] == ("db", APPOINTMENTS) and len(parts) == 3:
             month = parts[2].removesuffix(".json")
             datetime.strptime(month, "%Y-%m")  # noqa: DTZ007 - a name check, not a time

@@ -72,23 +72,3 @@ async def _scenario(pair) -> None:  # type: ignore[no-untyped-def]
         for p in people:
             assert p.ws is not None
             await p.ws.close()
-
-
-def test_a_place_a_page_was_told_survives_a_kill_right_after(tmp_path: Path, pg_url: str) -> None:
-    """The page hears its place only once its entry is stored: a kill the moment after
-    the last arrival still finds every entry (it used to tell the place first, and the
-    last one came back as a new arrival, at the end of the line)."""
-    with pair_behind_haproxy(tmp_path, pg_url) as pair:
-        asyncio.run(_kill_right_after_arrivals(pair))
-
-
-async def _kill_right_after_arrivals(pair) -> None:  # type: ignore[no-untyped-def]
-    async with aiohttp.ClientSession() as session:
-        await settled(pair)
-        people, _ = await waiting_people(pair, session, 5)
-        before = [(p.status["entry_id"], p.status["position"]) for p in people]
-        await fail_over(pair, people, session)
-        assert [(p.status["entry_id"], p.status["position"]) for p in people] == before
-        for p in people:
-            assert p.ws is not None
-            await p.ws.close()
