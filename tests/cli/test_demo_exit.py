@@ -89,3 +89,35 @@ def test_quitting_the_dashboard_then_ctrl_c_removes_the_demo_data(tmp_path: Path
     assert code == 0, screen[-500:]
     assert "Traceback" not in screen
     assert left_behind(tmp_path) == []
+
+
+def _ignore_sigint() -> None:
+    """What a non-interactive shell does to its background jobs (``tlh demo &``)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "term"])
+def test_a_demo_started_in_the_background_of_a_script_still_stops(
+    tmp_path: Path, sig: signal.Signals
+) -> None:
+    """A script's ``tlh demo &`` starts with SIGINT ignored; ``kill`` must still stop it
+    and remove its data (it ran on until killed -9, its data left behind)."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tlh", "demo", "--no-dashboard", "--port", str(free_port())],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=demo_env(tmp_path),
+        preexec_fn=_ignore_sigint,  # what the shell does to a background job
+    )
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        assert line.startswith(b"tlh demo running at http://127.0.0.1:"), line[:80]
+        proc.send_signal(sig)
+        _, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 0, err.decode()[-500:]
+    assert left_behind(tmp_path) == []

@@ -159,6 +159,16 @@ app.command("demo")(local.demo)
 app.command("restore")(local.restore)
 
 
+def _interruptible() -> None:
+    """Ctrl-C (SIGINT) stops a command even when the shell started it in the background
+    of a script: such a shell hands its background jobs SIGINT ignored, and then neither
+    Ctrl-C nor ``kill -INT`` (nor the demo's SIGTERM, turned into one) would stop it."""
+    import signal
+
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Console entry point: run the app; expected errors become one line and an exit code.
 
@@ -169,6 +179,7 @@ def main(argv: list[str] | None = None) -> None:
 
     from .exit import exit_status_for
 
+    _interruptible()
     try:
         app(args=argv, prog_name="tlh")
     except TlhError as exc:
