@@ -13,7 +13,7 @@ sends it to a live server: the page's own backoff and the balancer's health chec
 Figures: kill -> entries adopted (nobody lost, each held once), kill -> everyone back in
 line (same entries, same order); verdict against the reconnect grace (60 s default).
 
-    .venv/bin/python bench/failover.py [--waiting 1000] [--runs 3]
+    .venv/bin/python bench/failover_adoption.py [--waiting 1000] [--runs 3]
 """
 
 from __future__ import annotations
