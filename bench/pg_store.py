@@ -25,46 +25,27 @@ import sys
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench_store import CLINICIANS, T0, make_appointments
 
 from tests.pgserver import running
 from tests.seeding import seed
-from tlh.domain.models import Appointment, Modality
+from tlh.domain.models import Appointment
 from tlh.store.base import Put, Repository
 from tlh.store.pg.store import PgStore
 from tlh.store.seal import Sealer
 from tlh.store.tinystore import TinyStore, init_data_dir
 
-T0 = datetime(2025, 1, 6, 8, 0, tzinfo=UTC)
-CLINICIANS = [f"stf_{i:02d}" for i in range(20)]
+#: bench_store's practice: 20 clinicians, 5,000 clients, two years of business hours.
 CLIENTS = 5000
 IMPORT_LIMIT = 2.0  # issue 15: a 10k import within 2x the embedded store
 CALLS = 2000
-
-
-def make_appointments(n: int, prefix: str, rnd: random.Random) -> list[Appointment]:
-    """``n`` appointments over two years, 20 clinicians, business hours (bench_store's)."""
-    out = []
-    for i in range(n):
-        start = T0 + timedelta(days=rnd.randrange(730), minutes=30 * rnd.randrange(20))
-        out.append(
-            Appointment(
-                id=f"{prefix}{i:06d}",
-                modality=Modality.TELEHEALTH,
-                clinician_ids=(rnd.choice(CLINICIANS),),
-                client_ids=(f"cli_{rnd.randrange(CLIENTS):05d}",),
-                start=start,
-                duration_min=50,
-                external_id=f"EXT-{prefix}{i}",
-                created_at=T0,
-                updated_at=T0,
-            )
-        )
-    return out
 
 
 def pct(values: list[float], p: float) -> float:

@@ -105,27 +105,8 @@ class Database:
                 await migrate(conn)
         except psycopg.Error as exc:
             raise self.failed(exc, "migrate the database") from None
-        work: psycopg_pool.AsyncConnectionPool[Conn] = psycopg_pool.AsyncConnectionPool(
-            self.url,
-            kwargs={"autocommit": True, "connect_timeout": CONNECT_TIMEOUT_S},
-            min_size=1,
-            max_size=self.pool_size,
-            open=False,
-            timeout=self.wait_s,
-            reconnect_timeout=RECONNECT_S,
-            name="tlh-work",
-            configure=configure,
-        )
-        locks: psycopg_pool.AsyncConnectionPool[Conn] = psycopg_pool.AsyncConnectionPool(
-            self.url,
-            kwargs={"autocommit": True, "connect_timeout": CONNECT_TIMEOUT_S},
-            min_size=0,
-            max_size=self.pool_size,
-            open=False,
-            timeout=self.wait_s,
-            reconnect_timeout=RECONNECT_S,
-            name="tlh-locks",
-        )
+        work = self._pool("tlh-work", min_size=1, configure=configure)
+        locks = self._pool("tlh-locks", min_size=0)
         try:
             await work.open(wait=True, timeout=self.wait_s)
             await locks.open()
@@ -136,6 +117,26 @@ class Database:
                 f"cannot reach the database at {self.where}: {_reason(exc, self._secret)}"
             ) from None
         self.work, self.locks = work, locks
+
+    def _pool(
+        self,
+        name: str,
+        *,
+        min_size: int,
+        configure: Callable[[Conn], Awaitable[None]] | None = None,
+    ) -> psycopg_pool.AsyncConnectionPool[Conn]:
+        """An unopened pool of autocommit connections to the store's database."""
+        return psycopg_pool.AsyncConnectionPool(
+            self.url,
+            kwargs={"autocommit": True, "connect_timeout": CONNECT_TIMEOUT_S},
+            min_size=min_size,
+            max_size=self.pool_size,
+            open=False,
+            timeout=self.wait_s,
+            reconnect_timeout=RECONNECT_S,
+            name=name,
+            configure=configure,
+        )
 
     async def close(self) -> None:
         """Close both pools (connections in use are closed when given back)."""
