@@ -20,8 +20,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
-import os
 import signal
 import sys
 import time
@@ -38,6 +36,7 @@ from tests.services.room_server import (  # noqa: E402
     close_server,
     open_server,
     seed_practice,
+    start_doomed,
 )
 
 GRACE_S = 60.0
@@ -53,21 +52,13 @@ async def one_run(url: str, waiting: int) -> tuple[float, float]:
     """(kill -> adopted, kill -> all back in line), in seconds."""
     await seed_practice(url)
     survivors = [await open_server(url, "sb"), await open_server(url, "sc")]
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "tests.services.room_server",
-        url,
-        "sx",
-        str(waiting),
-        stdout=asyncio.subprocess.PIPE,
-        cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-    )
     try:
-        assert proc.stdout is not None
-        async with asyncio.timeout(600):
-            line = json.loads((await proc.stdout.readline()).decode().removeprefix("ready "))
+        proc, line = await start_doomed(url, waiting, within_s=600)
+    except BaseException:
+        for s in survivors:
+            await close_server(s)
+        raise
+    try:
         await _until(
             lambda: all(len(s.rooms.state.live("stf_doc")) == waiting for s in survivors), 120
         )

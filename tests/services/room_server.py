@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import sys
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from msgspec.structs import replace
 
@@ -64,6 +66,31 @@ class Page:
 
     async def _got(self, frame: ServerFrame) -> None:
         self.frames.append(frame)
+
+
+async def start_doomed(
+    url: str, waiting: int, within_s: float = 60.0
+) -> tuple[asyncio.subprocess.Process, list[str]]:
+    """This module run as a process (server ``sx``) with ``waiting`` people in line on
+    it, to be killed: the process and the ids of its entries, in line order (it is
+    killed if it does not say it is ready within ``within_s``)."""
+    root = Path(__file__).resolve().parents[2]
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "tests.services.room_server", url, "sx", str(waiting),
+        stdout=asyncio.subprocess.PIPE,
+        cwd=root,
+        env={**os.environ, "PYTHONPATH": str(root)},
+    )  # fmt: skip
+    assert proc.stdout is not None
+    try:
+        async with asyncio.timeout(within_s):
+            line = (await proc.stdout.readline()).decode()
+        assert line.startswith("ready "), line
+    except BaseException:
+        proc.kill()
+        await proc.wait()
+        raise
+    return proc, json.loads(line.removeprefix("ready "))
 
 
 async def seed_practice(url: str) -> None:

@@ -9,10 +9,7 @@ are two servers in this one, on the same database.
 from __future__ import annotations
 
 import asyncio
-import json
-import os
 import signal
-import sys
 import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -22,7 +19,15 @@ import pytest
 from tlh.domain.models import Role
 from tlh.services.context import Actor
 
-from .room_server import GUESTS, Page, Server, close_server, open_server, seed_practice
+from .room_server import (
+    GUESTS,
+    Page,
+    Server,
+    close_server,
+    open_server,
+    seed_practice,
+    start_doomed,
+)
 
 DOC = Actor(kind="staff", id="stf_doc", role=Role.CLINICIAN)
 WAITING = 20
@@ -45,22 +50,7 @@ async def survivors(pg_url: str) -> AsyncIterator[list[Server]]:
 
 async def _start_doomed(url: str) -> tuple[asyncio.subprocess.Process, list[str]]:
     """The server that will be killed, with ``WAITING`` people in line on it."""
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "tests.services.room_server",
-        url,
-        "sx",
-        str(WAITING),
-        stdout=asyncio.subprocess.PIPE,
-        cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-    )
-    assert proc.stdout is not None
-    async with asyncio.timeout(60):
-        line = (await proc.stdout.readline()).decode()
-    assert line.startswith("ready "), line
-    return proc, json.loads(line.removeprefix("ready "))
+    return await start_doomed(url, WAITING)
 
 
 async def _until(check: Callable[[], object], within: float) -> None:
