@@ -12,7 +12,6 @@ import asyncio
 import signal
 import time
 from collections.abc import AsyncIterator, Callable
-from pathlib import Path
 
 import pytest
 
@@ -32,7 +31,6 @@ from .room_server import (
 DOC = Actor(kind="staff", id="stf_doc", role=Role.CLINICIAN)
 WAITING = 20
 GRACE_S = 60.0
-ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
