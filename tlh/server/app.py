@@ -41,6 +41,7 @@ from tlh.services.reminder_clock import ReminderClock
 from tlh.services.shared_events import SharedEventBus
 from tlh.services.staff_web import StaffWeb
 from tlh.services.waiting import Rooms
+from tlh.store.capabilities import SharedStore
 from tlh.store.open import shared_state_of, store_at
 
 from . import middleware
@@ -116,7 +117,7 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
         clock,
         bus,
         store_url=settings.store_url,
-        on_policy_changed=getattr(store, "policy_changed", None),
+        on_policy_changed=store.policy_changed if isinstance(store, SharedStore) else None,
     )
     app[BACKGROUND], app[REMINDER_CLOCK] = background, clock
     app[ACTIVE] = Active(settings.store_url, _step_aside)

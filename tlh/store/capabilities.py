@@ -33,3 +33,13 @@ class DataDirStore(Protocol):
     def manifest(self) -> Manifest:
         """A manifest of what ``export_files`` gives now."""
         ...
+
+
+@runtime_checkable
+class SharedStore(Protocol):
+    """A store several servers share: the policy it keeps in memory is reloaded when
+    another server says it changed it."""
+
+    def policy_changed(self) -> None:
+        """Reload the policy (in the background)."""
+        ...
