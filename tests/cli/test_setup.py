@@ -221,8 +221,10 @@ def test_the_demo_printout_is_kept_and_its_commands_run_as_printed() -> None:
             ]
             assert commands
             assert all(".venv/bin/tlh " in c for c in commands if "export" not in c)
-            assert "MON" not in text
-            assert "SUN" not in text
+            # Days are written as people write them, not "MON"/"SUN" (links' tokens aside:
+            # a random token may hold those letters).
+            words = re.sub(r"\S*://\S*", "", text)
+            assert not re.search(r"\b(MON|SUN)\b", words), words
             export = next(line.strip() for line in text.splitlines() if "export TLH_URL" in line)
             for command in commands:
                 if command.startswith("export") or "room watch" in command:
