@@ -57,11 +57,14 @@ class MediaState(_Frame, tag="media", frozen=True, kw_only=True):
 
 class Signal(_Frame, tag="signal", frozen=True, kw_only=True):
     """Signalling to one peer of the segment: ``{"description": ...}`` or
-    ``{"candidate": ...}`` (at most 12 KiB, checked by the server)."""
+    ``{"candidate": ...}`` (a JSON object of at most 12 KiB, checked by the server).
+
+    ``data`` is kept as the JSON the page sent (``msgspec.Raw``): the server passes it on
+    to the peer as it came, without building and re-encoding a 3 kB SDP per signal."""
 
     refused: ClassVar[str] = "signal needs to and data"
     to: Annotated[str, msgspec.Meta(min_length=1)]
-    data: dict[str, Any]
+    data: msgspec.Raw
 
 
 class Reply(_Frame, tag="reply", frozen=True, kw_only=True):
@@ -180,10 +183,12 @@ class PeerAway(_Frame, tag="peer.away", frozen=True, kw_only=True):
 
 
 class Signalled(_Frame, tag="signal", frozen=True, kw_only=True):
-    """Signalling from another peer of the segment (or the server's relay)."""
+    """Signalling from another peer of the segment (or the server's relay): ``data`` is
+    the JSON object the peer sent, passed on as it came (``msgspec.Raw``), or the
+    relay's own (a dict)."""
 
     from_: str = msgspec.field(name="from")
-    data: dict[str, Any]
+    data: msgspec.Raw | dict[str, Any]
 
 
 class Ended(_Frame, tag="ended", frozen=True, kw_only=True):

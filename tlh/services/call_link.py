@@ -49,7 +49,8 @@ class _Signal(msgspec.Struct, tag="signal"):
     session_id: str
     peer_id: str
     from_: str
-    data: dict[str, Any]
+    #: The peer's JSON object as it sent it (never decoded on its way through).
+    data: msgspec.Raw
 
 
 _decode = msgspec.json.Decoder(_Joined | _Left | _Signal).decode
@@ -129,8 +130,13 @@ class CallLink:
                     session_id=session_id,
                     peer_id=peer_id,
                     from_=frame.from_,
-                    data=frame.data,
+                    data=_raw(frame.data),
                 )
                 self.channel.post(TOPIC, _encode(message))
 
         return send
+
+
+def _raw(data: msgspec.Raw | dict[str, Any]) -> msgspec.Raw:
+    """A signal's payload as raw JSON (the relay's own signals are dicts)."""
+    return data if isinstance(data, msgspec.Raw) else msgspec.Raw(_encode(data))

@@ -250,7 +250,8 @@ class CallHub:
             source = to_peer.removeprefix(RELAY_PREFIX) if to_peer != RELAY_PEER else None
             if source is not None and (source not in call or source == from_peer):
                 raise NotFound(f"peer {to_peer} is not in session {session_id}")
-            relay.signal(from_peer, source, data)
+            # The relay reads the SDP: the page's raw JSON becomes objects here only.
+            relay.signal(from_peer, source, _objects(data))
             return
         target = call.get(to_peer)
         if target is None or to_peer == from_peer:
@@ -389,3 +390,8 @@ class CallHub:
                 del call[peer.info.peer_id]
                 peer.cancel()
                 self._gone(session_id, peer.info.peer_id)
+
+
+def _objects(data: Any) -> Any:
+    """A signal's payload as Python objects (it comes as raw JSON from a socket)."""
+    return msgspec.json.decode(data) if isinstance(data, msgspec.Raw) else data

@@ -93,7 +93,14 @@ class Outbox:
 
     def _start(self, frame: ServerFrame) -> None:
         """Send ``frame`` now; if the socket makes it wait, a task carries on."""
-        step = _call(self.send, frame)
+        try:
+            result = self.send(frame)
+        except Exception as exc:  # a closing socket must not stop the pump
+            log.debug("send failed: %s", type(exc).__name__)
+            return
+        if result is None:
+            return  # written at once (``wsproto.writer`` while the socket keeps up)
+        step = _await(result)
         try:
             waits_for = step.send(None)
         except StopIteration:
@@ -129,6 +136,13 @@ class Outbox:
 
 def _abandon(step: _Step, _: object) -> None:
     step.close()  # a no-op once the send finished
+
+
+async def _await(result: Awaitable[Any]) -> None:
+    try:
+        await result
+    except Exception as exc:  # as ``_call``
+        log.debug("send failed: %s", type(exc).__name__)
 
 
 async def _call(fn: Callable[..., Awaitable[Any] | None], *args: Any) -> None:

@@ -60,6 +60,9 @@ class StaffCall:
         self.c = ctx(request)
         self.hub = request.app[CALL_HUB]
         self.send = wsproto.sender(ws)
+        #: What the hub writes with (at once while the socket keeps up); the same
+        #: function joins and leaves, as the hub knows a peer's connection by it.
+        self.out = wsproto.writer(ws, request)
         self.session_cookie = request.get(STAFF_SESSION)
         self.current: str | None = None
         self._lock = asyncio.Lock()
@@ -90,7 +93,7 @@ class StaffCall:
             try:
                 await sessions.staff_joined(self.c, self.who, segment, me)
                 peers = self.hub.join(
-                    segment.id, self.staff.id, self.staff.name, "staff", self.send, resumed=resumed
+                    segment.id, self.staff.id, self.staff.name, "staff", self.out, resumed=resumed
                 )
             except NotFound:  # ended and gone meanwhile
                 await self.send(NO_SESSION)
@@ -126,7 +129,7 @@ class StaffCall:
         async with self._lock:
             if session_id != self.current:
                 return
-            if self.hub.leave(session_id, self.staff.id, self.send):
+            if self.hub.leave(session_id, self.staff.id, self.out):
                 await self.send(Ended())  # ended without the hub being told
             self._release()
 
@@ -134,7 +137,7 @@ class StaffCall:
         session_id = self.current
         if session_id is None:
             return
-        self.hub.leave(session_id, self.staff.id, self.send)
+        self.hub.leave(session_id, self.staff.id, self.out)
         self._release()
         with contextlib.suppress(NotFound):
             await sessions.left(self.c, session_id, self.staff.id, self.c.clock())

@@ -64,7 +64,7 @@ async def participant_ws(request: web.Request) -> web.WebSocketResponse:
     async def close() -> None:
         await ws.close()
 
-    conn = Connection(outbox=Outbox(wsproto.sender(ws)), close=close)
+    conn = Connection(outbox=Outbox(wsproto.writer(ws, request)), close=close)
     guard = wsproto.FloodGuard()
     try:
         async for msg in ws:
