@@ -19,6 +19,7 @@ from tlh.services.context import SYSTEM
 from tlh.store.backup import restore, write_snapshot
 from tlh.store.base import Delete, Put, note
 from tlh.store.coldmonths import index_name
+from tlh.store.layout import decode_table_file
 from tlh.store.lock import LOCK_NAME, PID_NAME
 from tlh.store.tinystore import ID_FILTER, TinyStore
 
@@ -262,6 +263,30 @@ async def test_a_backup_holds_the_months_on_disk(seeded: Path, tmp_path: Path) -
         finally:
             await again.close()
     assert again.cold_months
+
+
+async def test_a_backup_reads_old_months_as_they_were_when_it_was_taken(
+    seeded: Path, tmp_path: Path
+) -> None:
+    """The months on disk are read in the backup's thread, after the copy of the rest:
+    a commit that takes one in and a checkpoint that rewrites its file meanwhile must
+    not show in the backup (it would hold a change whose audit line it lacks)."""
+    s = opener(seeded)()
+    await s.open()
+    try:
+        assert "2025-03" in s.cold_months
+        files = s.export_files()  # what ``backup.snapshot`` copies on the loop
+        old = await s.get(Appointment, "apt_010")
+        assert old is not None
+        await seed(s, [Put(msgspec.structs.replace(old, notes="changed after"))])
+        await s.checkpoint()  # the month's file is written anew
+        assert "2025-03" not in s.cold_months
+        month = files["db/appointments/2025-03.json"]
+        assert callable(month)  # left on disk until the backup's thread reads it
+        backed_up = decode_table_file(await asyncio.to_thread(month), "appointments")
+        assert backed_up["apt_010"] == old
+    finally:
+        await s.close()
 
 
 async def test_reads_racing_a_commit_that_takes_a_month_in(seeded: Path) -> None:

@@ -33,7 +33,7 @@ from tlh.errors import InvalidInput, StoreCorrupt
 from tlh.files import fsync_dir, write_atomic
 from tlh.store import migrations
 from tlh.store.base import TABLES
-from tlh.store.capabilities import DataDirStore
+from tlh.store.capabilities import DataDirStore, TableFile
 from tlh.store.keys import KEYRING, KeySource, decode_keyring, read_keyring, unlock
 from tlh.store.layout import (
     APPOINTMENTS,
@@ -56,7 +56,8 @@ _manifest_decoder = msgspec.json.Decoder(Manifest)
 
 
 async def snapshot(store: DataDirStore) -> bytes:
-    """A tar.gz of the store's current state (copied on the loop, compressed in a thread)."""
+    """A tar.gz of the store's current state (copied on the loop; months on disk read,
+    and everything compressed, in a thread)."""
     files = store.export_files()  # one synchronous copy: consistent across tables
     manifest = store.manifest()
     # Entries queued so far must be in the copied log: every exported change has its own.
@@ -67,7 +68,7 @@ async def snapshot(store: DataDirStore) -> bytes:
 
 def _build_sealed(
     data_dir: Path,
-    files: dict[str, tuple[str, dict[str, msgspec.Struct]]],
+    files: dict[str, TableFile],
     manifest: Manifest,
     codec: Codec,
 ) -> bytes:
@@ -125,17 +126,15 @@ def _add(tar: tarfile.TarFile, name: str, data: bytes, mtime: float) -> None:
     tar.addfile(info, io.BytesIO(data))
 
 
-def _build_archive(
-    data_dir: Path, files: dict[str, tuple[str, dict[str, msgspec.Struct]]], manifest: Manifest
-) -> bytes:
+def _build_archive(data_dir: Path, files: dict[str, TableFile], manifest: Manifest) -> bytes:
     now = time.time()
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w:gz", compresslevel=6) as tar:
         meta = Meta(schema_version=migrations.CURRENT_VERSION)
         _add(tar, "meta.json", msgspec.json.encode(meta), now)
         _add(tar, f"db/{MANIFEST}", msgspec.json.encode(manifest), now)
-        for name, (table, docs) in sorted(files.items()):
-            _add(tar, name, encode_table_file(table, docs), now)
+        for name, file in sorted(files.items()):
+            _add(tar, name, file() if callable(file) else encode_table_file(*file), now)
         audit = data_dir / "audit"
         if audit.is_dir():
             for path in sorted(p for p in audit.rglob("*") if p.is_file()):

@@ -6,14 +6,20 @@ database backend is backed up with the database's own tools.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import Protocol, TypeAlias, runtime_checkable
 
 import msgspec
 
 from tlh.store.base import AuditStore
 from tlh.store.layout import Manifest
 from tlh.store.seal import Codec
+
+#: One table file of a backup: its table and records (copied from memory), or a reader
+#: of a file on disk, opened when the copy was taken, that gives its plain bytes (run in
+#: the backup's thread: a long history's months are not read on the event loop).
+TableFile: TypeAlias = tuple[str, dict[str, msgspec.Struct]] | Callable[[], bytes]
 
 
 @runtime_checkable
@@ -26,8 +32,8 @@ class DataDirStore(Protocol):
     @property
     def audit(self) -> AuditStore: ...
 
-    def export_files(self) -> dict[str, tuple[str, dict[str, msgspec.Struct]]]:
-        """Every table file's content (``db/...`` path -> table, records)."""
+    def export_files(self) -> dict[str, TableFile]:
+        """Every table file's content (``db/...`` path -> table file), as it is now."""
         ...
 
     def manifest(self) -> Manifest:

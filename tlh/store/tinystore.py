@@ -73,6 +73,7 @@ from tlh.store.base import (
 )
 from tlh.store.busy import epoch
 from tlh.store.calendar import AppointmentIndex, month_key, overlaps
+from tlh.store.capabilities import TableFile
 from tlh.store.coldmonths import ColdMonths, index_name, write_index
 from tlh.store.hotmonths import ID_FILTER, MonthsOnDisk
 from tlh.store.journal import JOURNAL_HINT, Journal
@@ -800,17 +801,20 @@ class TinyStore(MonthsOnDisk):
             return APPOINTMENTS, cast(dict[str, msgspec.Struct], part.copy())
         return key, self._tables[key].copy()
 
-    def export_files(self) -> dict[str, tuple[str, dict[str, msgspec.Struct]]]:
-        """Every table file's content (``db/...`` path -> table, records), for backups."""
+    def export_files(self) -> dict[str, TableFile]:
+        """Every table file's content (``db/...`` path -> table file), for backups.
+
+        Tables in memory are copied now. Months on disk are opened now and read later, in
+        the backup's thread (at a million appointments reading them on the loop paused
+        the server for seconds): a commit that takes such a month in meanwhile writes a
+        new file in its place (``write_atomic``), and the open one still reads as it was.
+        """
         keys = [t for t in TABLES if t != APPOINTMENTS]
         keys += [f"{APPOINTMENTS}/{m}" for m, part in self._parts.items() if part]
-        files = {f"db/{key}.json": self._snapshot(key) for key in keys}
-        # Months on disk are read from their files (synchronously: a backup of a long
-        # history pauses the loop for that read); none is written while on disk.
+        files: dict[str, TableFile] = {f"db/{key}.json": self._snapshot(key) for key in keys}
         for month in sorted(self._cold.months):
-            part = cast(dict[str, msgspec.Struct], dict(self._cold.read(month)))
-            if part:
-                files[f"db/{APPOINTMENTS}/{month}.json"] = (APPOINTMENTS, part)
+            name = f"{APPOINTMENTS}/{month}.json"
+            files[f"db/{name}"] = _opened(self.data_dir / "db" / name, name, self._sealing)
         return files
 
     def _write_snapshot(
@@ -924,3 +928,18 @@ def _suffix(notes: Sequence[AuditNote], skip: int) -> tuple[AuditNote, ...]:
 
 def _count(notes: Sequence[AuditNote]) -> int:
     return sum(len(n.targets) for n in notes)
+
+
+def _opened(path: Path, name: str, codec: Codec) -> Callable[[], bytes]:
+    """A reader of the table file ``db/<name>`` as it is now: opened here, read (and
+    unsealed, never decoded) when called, once."""
+    file = path.open("rb")
+
+    def read() -> bytes:
+        with file:
+            data = file.read()
+        if not data.strip():
+            raise corrupt(path, "empty file")
+        return codec.open(data, label_of(f"db/{name}"), path)
+
+    return read
