@@ -4,6 +4,7 @@ only."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -17,6 +18,7 @@ from tlh.store.seal import PLAIN, Codec
 
 if TYPE_CHECKING:
     from tlh.store.pg.ephemeral import PgEphemeral
+    from tlh.store.rotate import Rotated
 
 #: URL schemes of a PostgreSQL database (issue 15's shared backend).
 POSTGRES_SCHEMES = ("postgresql:", "postgres:")
@@ -90,6 +92,50 @@ async def keyring_at(location: Path | str) -> Keyring | None:
             from tlh.store.pg.setup import database_keyring
         return await database_keyring(str(location))
     return read_keyring(Path(location))
+
+
+def rotate_keys_at(
+    location: Path | str,
+    source: KeySource,
+    *,
+    reencrypt: bool = False,
+    new_key_file: Path | None = None,
+    new_passphrase: str | None = None,
+) -> Rotated:
+    """``tlh key rotate`` where the practice's keyring is: a stopped server's data dir,
+    or its database (see ``tlh.store.rotate`` and ``tlh.store.pg.keyring``)."""
+    if is_database_url(location):
+        with _needs_psycopg():
+            from tlh.store.pg import keyring
+        return asyncio.run(
+            keyring.rotate_keys(
+                str(location),
+                source,
+                reencrypt=reencrypt,
+                new_key_file=new_key_file,
+                new_passphrase=new_passphrase,
+            )
+        )
+    from tlh.store import rotate
+
+    return rotate.rotate(
+        Path(location),
+        source,
+        reencrypt=reencrypt,
+        new_key_file=new_key_file,
+        new_passphrase=new_passphrase,
+    )
+
+
+def export_recovery_at(location: Path | str, source: KeySource) -> str:
+    """``tlh key export-recovery`` where the practice's keyring is (see ``rotate_keys_at``)."""
+    if is_database_url(location):
+        with _needs_psycopg():
+            from tlh.store.pg import keyring
+        return asyncio.run(keyring.export_recovery(str(location), source))
+    from tlh.store import rotate
+
+    return rotate.export_recovery(Path(location), source)
 
 
 @contextmanager

@@ -79,55 +79,84 @@ def rotate(
     """Rotate the key-encryption key (and with ``reencrypt`` the data key) of a stopped
     data dir; see the module's steps. ``step`` is told each phase (tests kill there)."""
     with DataDirLock(data_dir):
-        old = _opened(data_dir, source)
-        ring = old.ring
-        if new_key_file is None and new_passphrase is None:
-            if old.via != "file":
-                raise StoreError(
-                    "the dir was opened with a passphrase: give the new one in "
-                    "TLH_NEW_PASSPHRASE (or --new-key-file to move to a key file)"
-                )
-            new_key_file = old.key_file
-        keys = dict(old.keys)
-        current = bytes.fromhex(ring.current)
-        if reencrypt:
-            current, key = new_data_key()
-            keys[current] = key
-        kek = new_kek() if new_key_file is not None else None
-        new_wraps: list[Wrap] = []
-        if kek is not None:
-            new_wraps += file_wraps(kek, keys)
-        if new_passphrase:
-            new_wraps += secret_wraps("passphrase", new_passphrase, keys)
-        # 1. both ways in, every key (the old way also opens the new data key).
-        fresh = {current: keys[current]} if reencrypt else {}
-        old_way = _old_way(old, fresh)
-        both = Keyring(
-            practice=ring.practice,
-            current=current.hex(),
-            wraps=[*ring.wraps, *old_way, *new_wraps],
+        plan = plan_rotation(
+            _opened(data_dir, source),
+            reencrypt=reencrypt,
+            new_key_file=new_key_file,
+            new_passphrase=new_passphrase,
         )
-        write_keyring(data_dir, both)
+        # 1. both ways in, every key (the old way also opens the new data key).
+        write_keyring(data_dir, plan.both)
         step("keyring-both")
         # 2. the new key file.
-        if kek is not None and new_key_file is not None:
-            write_key_file(new_key_file, kek)
+        plan.write_key_file()
         step("key-file")
-        done = Rotated(key_file=new_key_file, passphrase=bool(new_passphrase))
         # 3. every file under the new data key.
-        if reencrypt:
-            sealer = Sealer(keys, current)
-            done.reencrypted = reseal_all(data_dir, sealer, step)
+        if plan.sealer is not None:
+            plan.done.reencrypted = reseal_all(data_dir, plan.sealer, step)
         # 4. the new wraps only.
-        kept = [] if reencrypt else _kept(ring, old.via, new_passphrase)
-        final_keys = {current} if reencrypt else set(keys)
-        wraps = [w for w in new_wraps if bytes.fromhex(w.key_id) in final_keys]
-        write_keyring(
-            data_dir, Keyring(practice=ring.practice, current=current.hex(), wraps=wraps + kept)
-        )
-        done.dropped = sorted({w.kind for w in ring.wraps} - {w.kind for w in wraps + kept})
+        write_keyring(data_dir, plan.final)
         step("keyring-new")
-        return done
+        return plan.done
+
+
+@dataclass
+class Plan:
+    """A rotation's keyrings (``both`` ways in, then the ``final`` one), its new key
+    file, and the sealer of the new data key (``reencrypt``), for wherever the keyring
+    is kept: a data dir's ``keys.json`` or a database (``tlh.store.pg.keyring``)."""
+
+    both: Keyring
+    final: Keyring
+    done: Rotated
+    kek: bytes | None
+    sealer: Sealer | None
+
+    def write_key_file(self) -> None:
+        if self.kek is not None and self.done.key_file is not None:
+            write_key_file(self.done.key_file, self.kek)
+
+
+def plan_rotation(
+    old: Unlocked,
+    *,
+    reencrypt: bool = False,
+    new_key_file: Path | None = None,
+    new_passphrase: str | None = None,
+) -> Plan:
+    """What rotating the keys ``old`` opened writes (nothing is written here)."""
+    ring = old.ring
+    if new_key_file is None and new_passphrase is None:
+        if old.via != "file":
+            raise StoreError(
+                "the keys were opened with a passphrase: give the new one in "
+                "TLH_NEW_PASSPHRASE (or --new-key-file to move to a key file)"
+            )
+        new_key_file = old.key_file
+    keys = dict(old.keys)
+    current = bytes.fromhex(ring.current)
+    if reencrypt:
+        current, key = new_data_key()
+        keys[current] = key
+    kek = new_kek() if new_key_file is not None else None
+    new_wraps: list[Wrap] = []
+    if kek is not None:
+        new_wraps += file_wraps(kek, keys)
+    if new_passphrase:
+        new_wraps += secret_wraps("passphrase", new_passphrase, keys)
+    fresh = {current: keys[current]} if reencrypt else {}
+    both = Keyring(
+        practice=ring.practice,
+        current=current.hex(),
+        wraps=[*ring.wraps, *_old_way(old, fresh), *new_wraps],
+    )
+    kept = [] if reencrypt else _kept(ring, old.via, new_passphrase)
+    final_keys = {current} if reencrypt else set(keys)
+    wraps = [w for w in new_wraps if bytes.fromhex(w.key_id) in final_keys]
+    final = Keyring(practice=ring.practice, current=current.hex(), wraps=wraps + kept)
+    done = Rotated(key_file=new_key_file, passphrase=bool(new_passphrase))
+    done.dropped = sorted({w.kind for w in ring.wraps} - {w.kind for w in wraps + kept})
+    return Plan(both, final, done, kek, Sealer(keys, current) if reencrypt else None)
 
 
 def _old_way(old: Unlocked, fresh: dict[bytes, bytes]) -> list[Wrap]:
@@ -212,10 +241,14 @@ def _again(sealer: Sealer, payload: bytes, where: str) -> bytes:
 def export_recovery(data_dir: Path, source: KeySource) -> str:
     """A new recovery code that opens the dir (replacing any earlier one); shown once."""
     with DataDirLock(data_dir):
-        old = _opened(data_dir, source)
-        code = new_recovery_code()
-        wraps = [w for w in old.ring.wraps if w.kind != "recovery"]
-        wraps += secret_wraps("recovery", code, old.keys)
-        ring = Keyring(practice=old.ring.practice, current=old.ring.current, wraps=wraps)
+        code, ring = with_recovery(_opened(data_dir, source))
         write_keyring(data_dir, ring)
         return code
+
+
+def with_recovery(old: Unlocked) -> tuple[str, Keyring]:
+    """A new recovery code and the keyring that it opens (instead of any earlier one)."""
+    code = new_recovery_code()
+    wraps = [w for w in old.ring.wraps if w.kind != "recovery"]
+    wraps += secret_wraps("recovery", code, old.keys)
+    return code, Keyring(practice=old.ring.practice, current=old.ring.current, wraps=wraps)

@@ -1,6 +1,7 @@
-"""``tlh key``: the encrypted data dir's keys (rotate, recovery code). Work on a stopped
-server's data dir, like ``tlh restore``: the store is imported lazily, inside the
-commands (an import-linter exception, as for ``tlh.cli.commands.local``)."""
+"""``tlh key``: the encrypted practice's keys (rotate, recovery code). Work on a stopped
+server's data dir, like ``tlh restore``, or on the keyring in the database its tlh.toml
+names (servers may run meanwhile): the store is imported lazily, inside the commands (an
+import-linter exception, as for ``tlh.cli.commands.local``)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,15 @@ from typing import Annotated
 
 import typer
 
-from tlh.cli.commands.local import DataDirOpt, KeyFileOpt, _data_dir, _new_passphrase, key_source
+from tlh.cli.commands.local import (
+    DataDirOpt,
+    KeyFileOpt,
+    StoreOpt,
+    _data_dir,
+    _new_passphrase,
+    key_source,
+    practice_location,
+)
 from tlh.cli.state import handled, state
 
 app = typer.Typer(help="The data dir's keys: rotate them, print a recovery code.")
@@ -41,17 +50,18 @@ def rotate(
             help="Lock the key with a new passphrase (TLH_NEW_PASSPHRASE, else asked).",
         ),
     ] = False,
+    store: StoreOpt = None,
 ) -> None:
     """Replace the key that unlocks a stopped server's data dir (safe to interrupt: the
     dir opens with the old key or the new one, and running it again finishes)."""
     out = state(ctx).out
     with handled(out):
-        from tlh.store.rotate import rotate as rotate_keys
+        from tlh.store.open import rotate_keys_at
 
         where = _data_dir(data_dir)
         secret = _new_passphrase("TLH_NEW_PASSPHRASE") if new_passphrase else None
-        done = rotate_keys(
-            where,
+        done = rotate_keys_at(
+            practice_location(where, store),
             key_source(key_file),
             reencrypt=reencrypt,
             new_key_file=new_key_file,
@@ -87,16 +97,17 @@ def export_recovery(
     ctx: typer.Context,
     data_dir: DataDirOpt = None,
     key_file: KeyFileOpt = None,
+    store: StoreOpt = None,
 ) -> None:
     """Print a recovery code, once, for the practice's safe: with TLH_PASSPHRASE set to
     it, `tlh serve`, `tlh restore` and `tlh key rotate` open the dir without the key file.
     An earlier code stops working."""
     out = state(ctx).out
     with handled(out):
-        from tlh.store.rotate import export_recovery as make_code
+        from tlh.store.open import export_recovery_at
 
         where = _data_dir(data_dir)
-        code = make_code(where, key_source(key_file))
+        code = export_recovery_at(practice_location(where, store), key_source(key_file))
         if out.as_json:
             out.json({"data_dir": str(where), "recovery_code": code})
         else:

@@ -360,6 +360,17 @@ def serve(
         run_server(settings, on_ready=ready)
 
 
+def practice_location(where: Path, store: str | None) -> Path | str:
+    """Where the practice of the data dir ``where`` keeps its records: ``--store`` /
+    TLH_STORE, else its tlh.toml's ``[store] url``, else the dir itself."""
+    given = _store_url(store)
+    if given is not None:
+        return given
+    from tlh.server.settings import load_settings
+
+    return load_settings(where).store_url or where
+
+
 def _store_url(given: str | None) -> str | None:
     """``--store`` checked (``InvalidInput`` names the option, never the URL)."""
     if given is None:

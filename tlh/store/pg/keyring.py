@@ -12,8 +12,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Final
 
-from tlh.store.keys import Keyring, KeySource, decode_keyring, encode_keyring, unlock
+from tlh.errors import StoreError
+from tlh.store.keys import Keyring, KeySource, Unlocked, decode_keyring, encode_keyring, unlock
 from tlh.store.pg.db import Database
+from tlh.store.rotate import Rotated, plan_rotation, with_recovery
 from tlh.store.seal import PLAIN, Codec
 
 #: The ``tlh_meta`` key of the keyring.
@@ -49,3 +51,56 @@ async def codec_of(db: Database, source: KeySource | None) -> Codec:
     what = f"the database at {db.where}"
     unlocked = unlock(Path("."), source or KeySource(), ring=ring, what=what)
     return PLAIN if unlocked is None else unlocked.sealer()
+
+
+async def rotate_keys(
+    url: str,
+    source: KeySource,
+    *,
+    reencrypt: bool = False,
+    new_key_file: Path | None = None,
+    new_passphrase: str | None = None,
+) -> Rotated:
+    """``tlh key rotate`` for a practice in the database: the keyring row gains the new
+    way in beside the old, the new key file replaces the old one, then the row keeps the
+    new way only (a kill between leaves a row both open; running it again finishes).
+    Servers running meanwhile keep working (the data key is the same); each opens with
+    the new key file from its next start."""
+    if reencrypt:
+        raise StoreError(
+            "--reencrypt is not available for a practice in PostgreSQL yet (every record,"
+            " index digest and the audit head would be sealed again); rotate without it"
+        )
+    db = Database(url, pool_size=1)
+    await db.open()
+    try:
+        plan = plan_rotation(
+            await _unlocked(db, source), new_key_file=new_key_file, new_passphrase=new_passphrase
+        )
+        await write_ring(db, plan.both)
+        plan.write_key_file()
+        await write_ring(db, plan.final)
+        return plan.done
+    finally:
+        await db.close()
+
+
+async def export_recovery(url: str, source: KeySource) -> str:
+    """A new recovery code that opens the practice's database (replacing any earlier)."""
+    db = Database(url, pool_size=1)
+    await db.open()
+    try:
+        code, ring = with_recovery(await _unlocked(db, source))
+        await write_ring(db, ring)
+        return code
+    finally:
+        await db.close()
+
+
+async def _unlocked(db: Database, source: KeySource) -> Unlocked:
+    what = f"the database at {db.where}"
+    ring = await read_ring(db)
+    unlocked = None if ring is None else unlock(Path("."), source, ring=ring, what=what)
+    if unlocked is None:
+        raise StoreError(f"{what} is not encrypted (made with --no-encrypt)")
+    return unlocked
