@@ -4,8 +4,8 @@ the rooms is killed with SIGKILL. Figure: the time from the kill to every waitin
 back in line on the other server (same entry, same place), as their pages would
 reconnect (retrying every 50 ms while no server is ready). Goal: within the reconnect
 grace (``[rooms] reconnect_grace_s``, 60 s), with each person's place kept. Two cases:
-the kill once every entry is stored, and the kill right after the last hello (a page is
-told its place before its entry is written: that arrival is lost, a known gap).
+the kill once every entry is stored, and the kill right after the last hello (its page
+told its place: a page hears it once its entry is written, so it is kept too).
 
     .venv/bin/python bench/failover.py [--waiting 10 100] [--runs 2]
 """

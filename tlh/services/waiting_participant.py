@@ -17,7 +17,7 @@ from tlh.domain import room_replies as replies
 from tlh.domain import rooms as rules
 from tlh.domain.links import JoinLink
 from tlh.domain.locations import ClientLocation
-from tlh.domain.rooms import ConnectionTest, DeviceCheck, RoomEntry
+from tlh.domain.rooms import ConnectionTest, DeviceCheck, EntryState, RoomEntry
 from tlh.errors import Forbidden
 from tlh.services.context import Actor, new_id
 from tlh.services.waiting_admission import Admission
@@ -104,17 +104,26 @@ class ParticipantSide:
             action, event = "room.join", "room.joined"
         if opens_at is not None:
             self._pages.opens_at(entry.id, opens_at)
-        # The page hears its place before the entry is written: the write is batched
-        # with others' and would add its latency to every join. (A crash in the few
-        # milliseconds before the write loses that arrival: the page comes back as a new
-        # one, at the end of the line; issue 15's note weighs this.)
-        places = self._state.positions(entry.clinician_id)
-        if action == "room.join" and places.get(entry.id, 0) < len(places):
-            await self._pages.refresh(entry.clinician_id)  # due before others: they move back
+        if action == "room.join":
+            # A new arrival hears its place once its entry is written (a batched write:
+            # a few milliseconds): a page told a place keeps it through a crash or a
+            # failover, as its entry is there when it comes back. Staff hear of it first.
+            await self._events.record(who, action, event, entry)
+            live = self._state.get(entry.id)
+            # Still waiting: staff may have let it in meanwhile (then it was told so).
+            if live is not None and live.state is EntryState.WAITING:
+                places = self._state.positions(live.clinician_id)
+                if places.get(live.id, 0) < len(places):
+                    # Due before others: they move back.
+                    await self._pages.refresh(live.clinician_id)
+                else:
+                    await self._pages.send_status(live)
+            self._pages.replay(entry.id)
         else:
+            # Back on an entry already stored: its place is kept whatever happens next.
             await self._pages.send_status(entry)
-        self._pages.replay(entry.id)
-        await self._events.record(who, action, event, entry)
+            self._pages.replay(entry.id)
+            await self._events.record(who, action, event, entry)
         if entry.state in rules.IN_CALL:
             segment_id = self._state.call_of(entry.id)
             if segment_id is not None:

@@ -92,6 +92,10 @@ async def settled(pair: Pair, in_a_row: int = 10) -> None:
             await asyncio.sleep(0.05)  # one health-check period is 300 ms; bounded
 
 
+#: The clinician whose room the people wait in.
+CLINICIAN = "lee@example.org"
+
+
 class Waiting:
     """A person waiting through the balancer: their link cookie, device and socket."""
 
@@ -142,25 +146,30 @@ async def waiting_people(
 ) -> tuple[list[Waiting], str]:
     """A clinician with telehealth, and ``n`` guests of theirs waiting (via the balancer);
     the people and the clinician's token."""
-    body = {"email": "lee@example.org", "name": "Lee", "role": "clinician", "telehealth": True}
+    body = {"email": CLINICIAN, "name": "Lee", "role": "clinician", "telehealth": True}
     status, made = await call(pair.url, pair.token, "POST", "/api/v1/staff", body)
     assert status == 201, made
     people = []
     for i in range(n):
-        status, link = await call(
-            pair.url, pair.token, "POST", "/api/v1/invites/guest", {"clinician": body["email"]}
-        )
-        assert status == 201, link
-        token = link["url"].split("#", 1)[1]
-        async with session.post(
-            pair.url + "/api/v1/link/redeem", json={"token": token}, headers={"Origin": pair.url}
-        ) as r:
-            assert r.status == 200, await r.text()
-            cookie = r.cookies["__Host-tlh_link"].value
-        person = Waiting(cookie, f"dev_{i}")
+        person = await new_guest(pair, session, f"dev_{i}")
         await person.back_in_line(session, pair.url)
         people.append(person)
     return people, str(made["token"])
+
+
+async def new_guest(pair: Pair, session: aiohttp.ClientSession, device_id: str) -> Waiting:
+    """A guest of the clinician with a redeemed link, not yet on the page."""
+    status, link = await call(
+        pair.url, pair.token, "POST", "/api/v1/invites/guest", {"clinician": CLINICIAN}
+    )
+    assert status == 201, link
+    token = link["url"].split("#", 1)[1]
+    async with session.post(
+        pair.url + "/api/v1/link/redeem", json={"token": token}, headers={"Origin": pair.url}
+    ) as r:
+        assert r.status == 200, await r.text()
+        cookie = r.cookies["__Host-tlh_link"].value
+    return Waiting(cookie, device_id)
 
 
 async def fail_over(pair: Pair, people: list[Waiting], session: aiohttp.ClientSession) -> float:

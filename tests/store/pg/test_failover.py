@@ -13,6 +13,7 @@ import pytest
 from tests.store.pg.failover import (
     active_server,
     fail_over,
+    new_guest,
     pair_behind_haproxy,
     settled,
     waiting_people,
@@ -70,5 +71,33 @@ async def _scenario(pair) -> None:  # type: ignore[no-untyped-def]
         assert entries[in_call.status["entry_id"]]["state"] == "admitted"
         assert all(e["online"] for e in entries.values())
         for p in people:
+            assert p.ws is not None
+            await p.ws.close()
+
+
+def test_an_arrival_killed_as_it_hears_its_place_keeps_it(tmp_path: Path, pg_url: str) -> None:
+    """The page is told its place once its entry is written: a kill -9 of the server the
+    moment the place arrives cannot lose it (it came back at the end of the line when
+    the place was told before the write)."""
+    with pair_behind_haproxy(tmp_path, pg_url) as pair:
+        asyncio.run(_arrival_then_kill(pair))
+
+
+async def _arrival_then_kill(pair) -> None:  # type: ignore[no-untyped-def]
+    async with aiohttp.ClientSession() as session:
+        await settled(pair)
+        people, _ = await waiting_people(pair, session, 2)
+        active = await active_server(pair)
+        late = await new_guest(pair, session, "dev_late")
+        await late.hello(session, pair.url)
+        pair.procs[active].kill()  # at once: its entry was written before it heard
+        told = {p.device_id: (p.status["entry_id"], p.status["position"]) for p in people}
+        told[late.device_id] = (late.status["entry_id"], late.status["position"])
+        assert told[late.device_id][1] == 3
+        everyone = [*people, late]
+        await asyncio.gather(*(p.back_in_line(session, pair.url) for p in everyone))
+        again = {p.device_id: (p.status["entry_id"], p.status["position"]) for p in everyone}
+        assert again == told
+        for p in everyone:
             assert p.ws is not None
             await p.ws.close()
