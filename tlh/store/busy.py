@@ -49,6 +49,11 @@ class BusyIndex:
 
     def build(self, appointments: Iterable[Appointment]) -> None:
         """Index every entry afresh (at load), in one pass."""
+        self._starting, self._carried = {}, {}
+        self.add_many(appointments)
+
+    def add_many(self, appointments: Iterable[Appointment]) -> None:
+        """``add`` of each (a load, a bulk commit), each key's tuple copied once."""
         starting: dict[tuple[str, int], list[Span]] = {}
         carried: dict[tuple[str, int], list[Span]] = {}
         for apt in appointments:
@@ -60,8 +65,9 @@ class BusyIndex:
                 starting.setdefault((clinician, days[0]), []).append(span)
                 for day in days[1:]:
                     carried.setdefault((clinician, day), []).append(span)
-        self._starting = {key: tuple(spans) for key, spans in starting.items()}
-        self._carried = {key: tuple(spans) for key, spans in carried.items()}
+        for index, spans_of in ((self._starting, starting), (self._carried, carried)):
+            for key, spans in spans_of.items():
+                index[key] = (*index.get(key, ()), *spans)
 
     def add(self, apt: Appointment) -> None:
         """Index ``apt`` (if it holds time) under every day it touches."""

@@ -81,6 +81,21 @@ class AppointmentIndex:
                 idset.add(self._by_clinician_day, (clinician, day), apt.id)
         self.busy.add(apt)
 
+    def add_many(self, appointments: Iterable[Appointment]) -> None:
+        """``add`` of each (a bulk commit), each day's id tuple copied once."""
+        days = [(apt, _apt_days(apt)) for apt in appointments]
+        idset.add_many(self._by_day, ((day, apt.id) for apt, touched in days for day in touched))
+        idset.add_many(
+            self._by_clinician_day,
+            (
+                ((clinician, day), apt.id)
+                for apt, touched in days
+                for day in touched
+                for clinician in apt.clinician_ids
+            ),
+        )
+        self.busy.add_many(apt for apt, _ in days)
+
     def remove(self, apt: Appointment) -> None:
         """Undo ``add(apt)`` (``apt`` is the version that was added)."""
         for day in _apt_days(apt):
