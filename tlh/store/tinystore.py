@@ -269,8 +269,11 @@ class TinyStore(MonthsOnDisk):
     ) -> list[msgspec.Struct]:
         """The records in memory whose ``field`` is ``value``, and those of ``cold`` (read
         from disk) whose month is still on disk, by id."""
+        ids = self._index[table][field].get(value)
+        if ids is None and not cold:
+            return []  # most values an import looks up are new
         tab = self._tables[table]
-        found = [tab[i] for i in sorted(self._index[table][field].get(value, ()))]
+        found = [tab[i] for i in sorted(ids or ())]
         if cold:
             found = sorted([*found, *self._still_cold(cold)], key=_record_id)
         return found
