@@ -755,19 +755,17 @@ class TinyStore(MonthsOnDisk):
 
     def _index_many(self, records: dict[tuple[str, str], msgspec.Struct]) -> None:
         """Index new record versions (none of them indexed yet), in bulk."""
-        for table, fields in self._index.items():
-            recs = [(rid, rec) for (t, rid), rec in records.items() if t == table]
-            if not recs:
-                continue
-            for field, values in fields.items():
+        by_table: dict[str, list[tuple[str, msgspec.Struct]]] = {}
+        for (table, rid), rec in records.items():
+            by_table.setdefault(table, []).append((rid, rec))
+        for table, recs in by_table.items():
+            for field, values in self._index.get(table, {}).items():
                 idset.add_many(
                     values,
                     ((value, rid) for rid, rec in recs for value in _keys(getattr(rec, field))),
                 )
         self._calendar.add_many(
-            rec
-            for (t, _), rec in records.items()
-            if t == APPOINTMENTS and isinstance(rec, Appointment)
+            rec for _, rec in by_table.get(APPOINTMENTS, ()) if isinstance(rec, Appointment)
         )
 
     def _unindex_record(self, table: str, rid: str, rec: msgspec.Struct) -> None:
