@@ -722,6 +722,7 @@ class TinyStore(MonthsOnDisk):
         # record written twice in one commit flushes them first, so its unindex finds it.
         added: dict[tuple[str, str], msgspec.Struct] = {}
         ids: list[str] = []
+        months: set[str] = set()
         for table, rid, rec in changes:
             tab = self._tables[table]
             if (table, rid) in added:
@@ -734,11 +735,14 @@ class TinyStore(MonthsOnDisk):
                 if isinstance(old, Appointment):
                     month = month_key(old.start)
                     self._parts.get(month, {}).pop(rid, None)
-                    self._dirty.add(f"{APPOINTMENTS}/{month}")
+                    months.add(month)
                 if isinstance(rec, Appointment):
                     month = month_key(rec.start)
-                    self._parts.setdefault(month, {})[rid] = rec
-                    self._dirty.add(f"{APPOINTMENTS}/{month}")
+                    part = self._parts.get(month)
+                    if part is None:
+                        part = self._parts[month] = {}
+                    part[rid] = rec
+                    months.add(month)
             else:
                 self._dirty.add(table)
             if rec is not None:
@@ -747,6 +751,7 @@ class TinyStore(MonthsOnDisk):
                     ids.append(rid)
                 if index:
                     added[table, rid] = rec
+        self._dirty.update(f"{APPOINTMENTS}/{month}" for month in months)
         self._ids.add_many(ids)
         self._index_many(added)
 
