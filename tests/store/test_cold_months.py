@@ -79,7 +79,16 @@ async def answers(s: TinyStore) -> list[object]:
     """Everything the read API says about the history."""
     far = (datetime(2020, 1, 1, tzinfo=UTC), datetime(2030, 1, 1, tzinfo=UTC))
     sep = (datetime(2026, 9, 1, tzinfo=UTC), datetime(2026, 9, 8, tzinfo=UTC))
+    many = [
+        {v: [a.id for a in found] for v, found in (await s.find_many(Appointment, f, vs)).items()}
+        for f, vs in (
+            ("client_ids", ["cli_1", "cli_0", "cli_none"]),
+            ("external_id", ["ext-7", "ext-99", "ext-none"]),
+            ("series_id", ["ser_weekly"]),
+        )
+    ]
     return [
+        *many,
         await s.get(Appointment, "apt_003"),
         await s.get(Appointment, "apt_099"),
         await s.get(Appointment, "apt_vacation"),

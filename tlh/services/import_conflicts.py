@@ -59,7 +59,8 @@ async def check_conflicts(store: Repository, plans: Sequence[RowPlan]) -> None:
                 for o in neighbours.get(cand.appt.id, ())
                 if o.id not in row_of or o.id in accepted or o.id in mine
             ]
-            for found in conflicts.find_conflicts(cand.appt, others):
+            # Nothing near it in time (most rows of a clean file): nothing to ask about.
+            for found in conflicts.find_conflicts(cand.appt, others) if others else ():
                 other_row = row_of.get(found.other_id)
                 if other_row == plan.row:
                     label = "another occurrence of this series"

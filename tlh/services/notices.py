@@ -82,8 +82,9 @@ async def plan_invitations(
     warnings: the visit cannot take place by video, a client without an email address).
     Nothing, and no warning, for a visit in person, called off or already over (an
     import of last year's diary invites nobody)."""
-    over = ctx.clock() >= join_link_validity(appt.start, appt.end, ctx.policy())[1]
-    if appt.modality is not Modality.TELEHEALTH or appt.status in DEAD_STATUSES or over:
+    if appt.modality is not Modality.TELEHEALTH or appt.status in DEAD_STATUSES:
+        return [], []
+    if ctx.clock() >= join_link_validity(appt.start, appt.end, ctx.policy())[1]:
         return [], []
     try:
         await check_invitable(ctx, appt)

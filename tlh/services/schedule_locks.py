@@ -47,32 +47,39 @@ async def for_import(rows: Iterable[TableRow], store: Repository) -> list[str]:
         Appointment, "external_id", [*externals, *(f"{e}#1" for e in externals)]
     )
     own = await store.get_many(Appointment, [e for e in externals if e.startswith("apt_")])
+    clinicians: set[str] = set()
+    series: set[str] = set()
     for row in table:
         cells = row.cells
         clinician = by_email.get(cells.get("clinician_email", "").strip().lower())
         if clinician is not None:
-            keys.update(schedule([clinician]))
+            clinicians.add(clinician)
         if external_id := cells.get("external_id"):
             keys.add(appointment_external_id(external_id))
-            matches = await _matches(store, external_id, by_external, own)
-            keys.update(record_key(Appointment, a.id) for a in matches)
+            for found in _matches(external_id, by_external, own):
+                keys.add(record_key(Appointment, found.id))
+                if found.series_id:
+                    series.add(found.series_id)
         if client_id := cells.get("client_external_id"):
             keys.add(client_external_id(client_id))
+    keys.update(schedule(clinicians))
+    # A row matching an occurrence of a series can update every one of them.
+    for series_id in series:
+        keys.update(
+            record_key(Appointment, a.id)
+            for a in await store.find(Appointment, "series_id", series_id)
+        )
     return sorted(keys)
 
 
-async def _matches(
-    store: Repository,
+def _matches(
     external_id: str,
     by_external: dict[object, list[Appointment]],
     own: dict[str, Appointment],
 ) -> list[Appointment]:
-    """The stored appointments an import row with ``external_id`` can update: the one
-    with that external id (or, from an export, that id), or every one of its series."""
-    found = [a for ext in (external_id, f"{external_id}#1") for a in by_external[ext]]
+    """The stored appointments an import row with ``external_id`` names: the one with
+    that external id (or, from an export, that id), or the first of its series."""
+    found = [*by_external[external_id], *by_external[f"{external_id}#1"]]
     if external_id in own:
         found.append(own[external_id])
-    series = {a.series_id for a in found if a.series_id}
-    for series_id in series:
-        found += await store.find(Appointment, "series_id", series_id)
     return found

@@ -6,6 +6,7 @@ days in the range and costs O(results), not O(history).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from datetime import UTC, date, datetime, timedelta
 
@@ -17,6 +18,7 @@ from tlh.store.busy import BusyIndex
 _TICK = timedelta(microseconds=1)
 
 
+@functools.lru_cache(maxsize=4096)
 def month_key(start: datetime) -> str:
     """The partition of an appointment: ``YYYY-MM`` of its UTC start."""
     utc = start.astimezone(UTC)
@@ -30,18 +32,23 @@ def _days(start: datetime, end: datetime) -> list[date]:
     return [first + timedelta(days=i) for i in range((last - first).days + 1)]
 
 
-def _apt_days(apt: Appointment) -> list[date]:
-    """``_days`` of an appointment, with the common one-day case made cheap."""
-    start = apt.start
+def _apt_days(apt: Appointment) -> tuple[date, ...]:
+    """``_days`` of an appointment (many share a start and a length: a bulk commit of
+    10,000 has a few hundred of them)."""
+    return _span_days(apt.start, apt.duration_min)
+
+
+@functools.lru_cache(maxsize=4096)
+def _span_days(start: datetime, duration_min: int) -> tuple[date, ...]:
     if start.tzinfo is not UTC:
         start = start.astimezone(UTC)
     first = start.date()
-    if apt.duration_min <= 0:
-        return [first]
-    last = (start + timedelta(minutes=apt.duration_min) - _TICK).date()
+    if duration_min <= 0:
+        return (first,)
+    last = (start + timedelta(minutes=duration_min) - _TICK).date()
     if last == first:
-        return [first]
-    return [first + timedelta(days=i) for i in range((last - first).days + 1)]
+        return (first,)
+    return tuple(first + timedelta(days=i) for i in range((last - first).days + 1))
 
 
 def overlaps(apt: Appointment, start: datetime, end: datetime) -> bool:
@@ -80,6 +87,21 @@ class AppointmentIndex:
             for clinician in apt.clinician_ids:
                 idset.add(self._by_clinician_day, (clinician, day), apt.id)
         self.busy.add(apt)
+
+    def add_many(self, appointments: Iterable[Appointment]) -> None:
+        """``add`` of each (a bulk commit), each day's id tuple copied once."""
+        days = [(apt, _apt_days(apt)) for apt in appointments]
+        idset.add_many(self._by_day, ((day, apt.id) for apt, touched in days for day in touched))
+        idset.add_many(
+            self._by_clinician_day,
+            (
+                ((clinician, day), apt.id)
+                for apt, touched in days
+                for day in touched
+                for clinician in apt.clinician_ids
+            ),
+        )
+        self.busy.add_many(apt for apt, _ in days)
 
     def remove(self, apt: Appointment) -> None:
         """Undo ``add(apt)`` (``apt`` is the version that was added)."""

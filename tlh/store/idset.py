@@ -24,6 +24,14 @@ def add(index: dict[K, tuple[str, ...]], key: K, rid: str) -> None:
     index[key] = (rid,) if ids is None else (*ids, rid)
 
 
+def add_many(index: dict[K, tuple[str, ...]], pairs: Iterable[tuple[K, str]]) -> None:
+    """``add`` of every pair, each key's tuple copied once (a bulk commit puts hundreds of
+    ids under one busy day: adding them one at a time would copy it hundreds of times)."""
+    for key, ids in build(pairs).items():
+        old = index.get(key)
+        index[key] = ids if old is None else (*old, *ids)
+
+
 def discard(index: dict[K, tuple[str, ...]], key: K, rid: str) -> None:
     """Take ``rid`` from under ``key``; an emptied key goes."""
     ids = index.get(key)

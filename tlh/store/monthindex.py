@@ -127,6 +127,21 @@ class IdFilter:
                 bits[byte] |= bit
                 self.changed = True
 
+    def add_many(self, rids: Iterable[str]) -> None:
+        """``add`` of each (``_slots`` inlined: a bulk commit adds 10,000 ids)."""
+        bits, blake2b, mask = self._bits, hashlib.blake2b, _BLOOM_BITS - 1
+        shifts = [24 * n for n in range(_BLOOM_HASHES)]
+        changed = False
+        for rid in rids:
+            h = int.from_bytes(blake2b(rid.encode(), digest_size=16).digest(), "little")
+            for shift in shifts:
+                slot = (h >> shift) & mask
+                byte, bit = slot >> 3, 1 << (slot & 7)
+                if not bits[byte] & bit:
+                    bits[byte] |= bit
+                    changed = True
+        self.changed = self.changed or changed
+
     def may_hold(self, rid: str) -> bool:
         """``False``: ``rid`` was never added."""
         bits = self._bits
