@@ -68,8 +68,8 @@ def main() -> None:
         for settle, case in cases:
             for n in args.waiting:
                 for run in range(args.runs):
-                    tmp = Path(tempfile.mkdtemp(prefix="tlh-failover-"))
-                    took, kept = asyncio.run(one_run(tmp, pg, pg.database(), n, settle))
+                    with tempfile.TemporaryDirectory(prefix="tlh-failover-") as tmp:
+                        took, kept = asyncio.run(one_run(Path(tmp), pg, pg.database(), n, settle))
                     ok = kept and took < GRACE_S
                     print(
                         f"{case:<32} {n:>5} waiting, run {run + 1}: all back in line"
