@@ -20,6 +20,7 @@ from aiohttp import web
 from tlh.errors import Conflict, InvalidInput, TlhError, Unavailable
 from tlh.net import is_loopback
 
+from . import gcpolicy
 from .accesslog import PathOnlyAccessLogger
 from .app import create_app
 from .logformat import configure_logging
@@ -156,4 +157,8 @@ def serve(settings: Settings, on_ready: Callable[[str], None] | None = None) -> 
     listens."""
     context = ssl_context(settings)
     configure_logging(settings.log_format)
-    asyncio.run(_serve(settings, context, on_ready))
+    gcpolicy.install()  # the process is the server's: its collector policy
+    try:
+        asyncio.run(_serve(settings, context, on_ready))
+    finally:
+        gcpolicy.uninstall()
