@@ -79,6 +79,27 @@ def test_help_is_fast_and_imports_nothing_heavy() -> None:
     assert "Usage: tlh" in done.stdout
 
 
+def test_parsing_options_imports_no_pydantic() -> None:
+    """Issue 21: typer 0.29 coerces each option through a pydantic adapter (~75 ms of
+    imports on every command, ``tlh dashboard``'s start included); the pin keeps it out."""
+    argv = ["--url", "http://127.0.0.1:9", "--token", "t", "--timeout", "5", "--json"]
+    argv += ["dashboard", "--warn-after", "5", "--hook", "true", "--no-sound"]
+    code = (
+        "import sys\n"
+        "from tlh.cli.main import main\n"
+        f"try:\n    main({argv!r})\nexcept SystemExit as e:\n    code = e.code\n"
+        "import json; print(json.dumps({'code': code, "
+        "'heavy': sorted(m for m in sys.modules if m.split('.')[0] == 'pydantic')}))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=30, check=False
+    )
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    # The dashboard prints no JSON: a usage error, after every option above was parsed.
+    assert result == {"code": ExitStatus.USAGE, "heavy": []}
+    assert "the dashboard is interactive" in done.stderr
+
+
 def test_unreachable_server_is_one_line_and_exit_7(offline: Live) -> None:
     result = offline.run("appt", "list", "--date", "2026-03-10")
     assert result.exit_code == ExitStatus.UNAVAILABLE
