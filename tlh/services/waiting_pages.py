@@ -120,7 +120,11 @@ class RoomPages:
     async def send_status(self, entry: RoomEntry) -> None:
         conn = self._conns.get(entry.id)
         if conn is not None:
-            conn.outbox.push(await self._status_frame(entry))
+            frame = await self._status_frame(entry)
+            now = self._state.get(entry.id)
+            if now is not None and now.state is not entry.state:
+                return  # it moved on while the frame was made (a store read): told by that
+            conn.outbox.push(frame)
 
     async def refresh(self, clinician_id: str | None, *, everyone: bool = False) -> None:
         """Connected waiting entries of a room get their new place (or, with

@@ -107,10 +107,12 @@ class ParticipantSide:
         if action == "room.join":
             # A new arrival hears its place once its entry is written (a batched write:
             # a few milliseconds): a page told a place keeps it through a crash or a
-            # failover, as its entry is there when it comes back. Staff hear of it first.
-            await self._events.record(who, action, event, entry)
+            # failover, as its entry is there when it comes back. Staff hear of it then
+            # too, just before the page (nothing is awaited between the two): the page
+            # is told it waits before anyone can let it in.
+            await self._events.record(who, action, event, entry, kept_first=True)
             live = self._state.get(entry.id)
-            # Still waiting: staff may have let it in meanwhile (then it was told so).
+            # Still waiting (it may have left, or been sent away, during the write).
             if live is not None and live.state is EntryState.WAITING:
                 places = self._state.positions(live.clinician_id)
                 if places.get(live.id, 0) < len(places):
