@@ -40,6 +40,9 @@ class Admission:
     ) -> RoomEntry:
         """Let the entry in (``approve``: a second device too), starting its session if
         none is open; ``into``: the room an entry of the shared queue goes to."""
+        # A new arrival's page is told it waits (once its entry is stored) before it is
+        # let in: staff hear of it a few milliseconds earlier.
+        await self._pages.until_told(entry.id)
         now = self.ctx.clock()
         # The entry as it is now: a caller may hold it from before its own awaits ("admit
         # all" goes one by one), and someone else may have let it in meanwhile.

@@ -40,21 +40,15 @@ class RoomEvents:
         entry: RoomEntry,
         *,
         moved_from: RoomEntry | None = None,
-        kept_first: bool = False,
         **extra: Any,
     ) -> None:
-        """A change staff hear of (``event``) and the store keeps, audited as ``action``;
-        ``kept_first``: staff hear of it once it is stored (a new arrival: see
-        ``ParticipantSide.hello``), else at once and it is stored after."""
-        if kept_first:
-            await self._keep(actor, action, entry)
+        """A change staff hear of (``event``) and the store keeps, audited as ``action``."""
         if self.announce is not None:
             # Before the event: a dashboard on another server that hears it and asks for
             # the rooms finds the entry as the event shows it (one channel, in order).
             self.announce(entry)
         await self.publish(event, entry, moved_from=moved_from, **extra)
-        if not kept_first:
-            await self._keep(actor, action, entry)
+        await self._keep(actor, action, entry)
 
     async def publish(
         self, event: str, entry: RoomEntry, *, moved_from: RoomEntry | None = None, **extra: Any

@@ -7,6 +7,7 @@ through each socket's ``Connection`` outbox so no caller waits for a socket.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -46,6 +47,8 @@ class RoomPages:
         self._opens_at: dict[str, datetime] = {}
         #: Average visit minutes per clinician (``forget_visits`` when one ends).
         self._avg_visit: dict[str, float | None] = {}
+        #: New arrivals whose page is not told its place yet (``until_told``).
+        self._telling: dict[str, asyncio.Event] = {}
 
     # --- sockets -------------------------------------------------------------------------
 
@@ -116,6 +119,22 @@ class RoomPages:
         if conn is not None:
             for message in self._messages.get(entry_id, []):
                 conn.outbox.push(message)
+
+    def telling(self, entry_id: str) -> None:
+        """A new arrival's page is about to be told its place (``until_told`` waits)."""
+        self._telling[entry_id] = asyncio.Event()
+
+    def told(self, entry_id: str) -> None:
+        """The arrival's page has been told (or its hello failed): admissions go on."""
+        found = self._telling.pop(entry_id, None)
+        if found is not None:
+            found.set()
+
+    async def until_told(self, entry_id: str) -> None:
+        """Until a new arrival's page has been told its place (at once for any other)."""
+        found = self._telling.get(entry_id)
+        if found is not None:
+            await found.wait()
 
     async def send_status(self, entry: RoomEntry) -> None:
         conn = self._conns.get(entry.id)

@@ -107,19 +107,23 @@ class ParticipantSide:
         if action == "room.join":
             # A new arrival hears its place once its entry is written (a batched write:
             # a few milliseconds): a page told a place keeps it through a crash or a
-            # failover, as its entry is there when it comes back. Staff hear of it then
-            # too, just before the page (nothing is awaited between the two): the page
-            # is told it waits before anyone can let it in.
-            await self._events.record(who, action, event, entry, kept_first=True)
-            live = self._state.get(entry.id)
-            # Still waiting (it may have left, or been sent away, during the write).
-            if live is not None and live.state is EntryState.WAITING:
-                places = self._state.positions(live.clinician_id)
-                if places.get(live.id, 0) < len(places):
-                    # Due before others: they move back.
-                    await self._pages.refresh(live.clinician_id)
-                else:
-                    await self._pages.send_status(live)
+            # failover, as its entry is there when it comes back. Staff hear of it at
+            # once; letting it in waits until its page has been told it waits
+            # (``Admission.admit``: ``RoomPages.until_told``).
+            self._pages.telling(entry.id)
+            try:
+                await self._events.record(who, action, event, entry)
+                live = self._state.get(entry.id)
+                # Still waiting (it may have left, or been sent away, during the write).
+                if live is not None and live.state is EntryState.WAITING:
+                    places = self._state.positions(live.clinician_id)
+                    if places.get(live.id, 0) < len(places):
+                        # Due before others: they move back.
+                        await self._pages.refresh(live.clinician_id)
+                    else:
+                        await self._pages.send_status(live)
+            finally:
+                self._pages.told(entry.id)
             self._pages.replay(entry.id)
         else:
             # Back on an entry already stored: its place is kept whatever happens next.
