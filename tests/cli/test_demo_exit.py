@@ -12,7 +12,7 @@ import os
 import signal
 import subprocess
 import sys
-import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -40,35 +40,36 @@ def left_behind(tmp: Path) -> list[str]:
     return sorted(p.name for p in tmp.glob("tlh-demo-*"))
 
 
-def wait_for_data_dir(tmp: Path, proc: subprocess.Popen[bytes]) -> None:
-    """The demo made its data dir (bounded; fails if the demo died first)."""
-    deadline = time.monotonic() + DEMO_UP_S
-    while not left_behind(tmp):
-        assert proc.poll() is None, "tlh demo exited before making its data dir"
-        assert time.monotonic() < deadline, "tlh demo made no data dir"
-        time.sleep(0.02)  # polling the file system, bounded by the deadline
-
-
-@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "term"])
-def test_stopping_the_headless_demo_removes_its_data(tmp_path: Path, sig: signal.Signals) -> None:
+def stop_headless_demo(
+    tmp: Path, sig: signal.Signals, preexec_fn: Callable[[], None] | None = None
+) -> tuple[int, bytes]:
+    """Start ``tlh demo --no-dashboard``, wait until it serves from a data dir under
+    ``tmp``, send ``sig``: its exit code and stderr."""
     proc = subprocess.Popen(
         [sys.executable, "-m", "tlh", "demo", "--no-dashboard", "--port", str(free_port())],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
-        env=demo_env(tmp_path),
+        env=demo_env(tmp),
+        preexec_fn=preexec_fn,
     )
     try:
         assert proc.stdout is not None
         line = proc.stdout.readline()  # blocks until the server answers (or the demo dies)
         assert line.startswith(b"tlh demo running at http://127.0.0.1:"), line[:80]
-        assert left_behind(tmp_path), "the demo serves from a data dir under TMPDIR"
+        assert left_behind(tmp), "the demo serves from a data dir under TMPDIR"
         proc.send_signal(sig)
         _, err = proc.communicate(timeout=30)
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
-    assert proc.returncode == 0, err.decode()[-500:]
+    return proc.returncode, err
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "term"])
+def test_stopping_the_headless_demo_removes_its_data(tmp_path: Path, sig: signal.Signals) -> None:
+    code, err = stop_headless_demo(tmp_path, sig)
+    assert code == 0, err.decode()[-500:]
     assert b"Traceback" not in err
     assert left_behind(tmp_path) == []
 
@@ -102,22 +103,6 @@ def test_a_demo_started_in_the_background_of_a_script_still_stops(
 ) -> None:
     """A script's ``tlh demo &`` starts with SIGINT ignored; ``kill`` must still stop it
     and remove its data (it ran on until killed -9, its data left behind)."""
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "tlh", "demo", "--no-dashboard", "--port", str(free_port())],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        env=demo_env(tmp_path),
-        preexec_fn=_ignore_sigint,  # what the shell does to a background job
-    )
-    try:
-        assert proc.stdout is not None
-        line = proc.stdout.readline()
-        assert line.startswith(b"tlh demo running at http://127.0.0.1:"), line[:80]
-        proc.send_signal(sig)
-        _, err = proc.communicate(timeout=30)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-    assert proc.returncode == 0, err.decode()[-500:]
+    code, err = stop_headless_demo(tmp_path, sig, preexec_fn=_ignore_sigint)
+    assert code == 0, err.decode()[-500:]
     assert left_behind(tmp_path) == []
