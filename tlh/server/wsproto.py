@@ -172,13 +172,14 @@ async def reject(ws: web.WebSocketResponse, err: FrameRejected) -> None:
     await ws.close(code=err.code, message=err.reason.encode()[:120])
 
 
-def sender(ws: web.WebSocketResponse) -> Callable[[ServerFrame], Any]:
-    """A ``send`` for the call hub: encodes once, ignores a socket already closing."""
+def sender(write: Callable[[ServerFrame], Awaitable[None] | None]) -> Callable[[ServerFrame], Any]:
+    """An awaitable ``send`` over a ``writer``'s: written at once, then the drain awaited
+    when the writer hands it back (for a handler that sends a frame itself)."""
 
     async def send(frame: ServerFrame) -> None:
-        if not ws.closed:
-            # The encoded bytes as the text frame (UTF-8 already): no str in between.
-            await ws.send_frame(_encoder.encode(frame), WSMsgType.TEXT)
+        drained = write(frame)
+        if drained is not None:
+            await drained
 
     return send
 

@@ -59,10 +59,10 @@ class StaffCall:
         self.who = actor(request)
         self.c = ctx(request)
         self.hub = request.app[CALL_HUB]
-        self.send = wsproto.sender(ws)
         #: What the hub writes with (at once while the socket keeps up); the same
         #: function joins and leaves, as the hub knows a peer's connection by it.
         self.out = wsproto.writer(ws, request)
+        self.send = wsproto.sender(self.out)
         self.session_cookie = request.get(STAFF_SESSION)
         self.current: str | None = None
         self._lock = asyncio.Lock()
@@ -174,7 +174,7 @@ class StaffCall:
         if isinstance(frame, Signal):
             wsproto.check_signal(frame)
             if self.current is not None:
-                # A late candidate for a peer that just left is not the wsproto.sender's fault.
+                # A late candidate for a peer that just left is not the sender's fault.
                 with contextlib.suppress(NotFound):
                     self.hub.relay(self.current, self.staff.id, frame.to, frame.data)
         elif isinstance(frame, Join):
