@@ -145,6 +145,18 @@ class Database:
             if pool is not None:
                 await pool.close()
 
+    @classmethod
+    @contextlib.asynccontextmanager
+    async def briefly(cls, url: str) -> AsyncIterator[Database]:
+        """The database opened with one connection for one task (a command, a set-up),
+        closed after it."""
+        db = cls(url, pool_size=1)
+        await db.open()
+        try:
+            yield db
+        finally:
+            await db.close()
+
     def failed(self, exc: BaseException, doing: str) -> StoreError:
         """The ``StoreError`` for a driver failure while ``doing`` something: the
         server's unreachability described, any other error by its SQLSTATE only."""

@@ -71,9 +71,7 @@ async def rotate_keys(
             "--reencrypt is not available for a practice in PostgreSQL yet (every record,"
             " index digest and the audit head would be sealed again); rotate without it"
         )
-    db = Database(url, pool_size=1)
-    await db.open()
-    try:
+    async with Database.briefly(url) as db:
         plan = plan_rotation(
             await _unlocked(db, source), new_key_file=new_key_file, new_passphrase=new_passphrase
         )
@@ -81,20 +79,14 @@ async def rotate_keys(
         plan.write_key_file()
         await write_ring(db, plan.final)
         return plan.done
-    finally:
-        await db.close()
 
 
 async def export_recovery(url: str, source: KeySource) -> str:
     """A new recovery code that opens the practice's database (replacing any earlier)."""
-    db = Database(url, pool_size=1)
-    await db.open()
-    try:
+    async with Database.briefly(url) as db:
         code, ring = with_recovery(await _unlocked(db, source))
         await write_ring(db, ring)
         return code
-    finally:
-        await db.close()
 
 
 async def _unlocked(db: Database, source: KeySource) -> Unlocked:

@@ -16,9 +16,7 @@ async def prepare_database(url: str, encrypt: NewKeys | None) -> Codec | None:
     """Make the schema; with ``encrypt`` and no keyring yet, a new data key whose keyring
     is stored in the database. The codec to open it with, or ``None`` when the database
     had a keyring already (its keys are then needed to open it)."""
-    db = Database(url, pool_size=1)
-    await db.open()  # migrates
-    try:
+    async with Database.briefly(url) as db:  # opening migrates
         if await read_ring(db) is not None:
             return None
         if encrypt is None:
@@ -26,15 +24,9 @@ async def prepare_database(url: str, encrypt: NewKeys | None) -> Codec | None:
         unlocked, _ = new_keys(encrypt)
         await write_ring(db, unlocked.ring)
         return unlocked.sealer()
-    finally:
-        await db.close()
 
 
 async def database_keyring(url: str) -> Keyring | None:
     """The database's keyring (``None``: stored without sealing)."""
-    db = Database(url, pool_size=1)
-    await db.open()
-    try:
+    async with Database.briefly(url) as db:
         return await read_ring(db)
-    finally:
-        await db.close()
