@@ -35,7 +35,11 @@ def corrupt(path: Path, what: str, hint: str | None = None) -> StoreCorrupt:
 
 def read_bytes_checked(path: Path) -> bytes:
     """The bytes of an existing store file; an empty file is corruption, not "no data"."""
-    data = path.read_bytes()
+    return checked(path.read_bytes(), path)
+
+
+def checked(data: bytes, path: Path) -> bytes:
+    """``data`` read from the store file ``path``: empty is corruption, not "no data"."""
     if not data.strip():
         raise corrupt(path, "empty file")
     return data

@@ -55,7 +55,7 @@ from tlh.domain.models import Appointment, Policy
 from tlh.errors import InvalidInput, StoreError, os_error_reason
 from tlh.files import write_atomic
 from tlh.store import auditverify, idset, migrations
-from tlh.store.atomic import corrupt
+from tlh.store.atomic import checked, corrupt
 from tlh.store.auditlog import AuditLog
 from tlh.store.auditverify import StoredChanges, VerifyResult
 from tlh.store.base import (
@@ -993,9 +993,7 @@ def _opened(path: Path, name: str, codec: Codec) -> Callable[[], bytes]:
 
     def read() -> bytes:
         with file:
-            data = file.read()
-        if not data.strip():
-            raise corrupt(path, "empty file")
+            data = checked(file.read(), path)
         return codec.open(data, label_of(f"db/{name}"), path)
 
     return read
