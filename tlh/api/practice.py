@@ -25,7 +25,7 @@ class Readiness(msgspec.Struct, frozen=True, kw_only=True):
     #: The outbox sender runs (messages leave), or stands by to (servers sharing a store).
     outbox: bool
     #: This server serves the live rooms: always one alone; of several sharing a store,
-    #: the one holding the rooms (the others stand by to take them over).
+    #: each one while it reaches the database (alive as its own id).
     rooms: bool = True
 
 

@@ -38,6 +38,7 @@ from tlh.services.portal_passkeys import PortalPasskeys
 from tlh.services.portal_sessions import PortalSessions
 from tlh.services.portal_signin import PortalCodes
 from tlh.services.reminder_clock import ReminderClock
+from tlh.services.server_watch import ServerWatch
 from tlh.services.shared_events import SharedEventBus
 from tlh.services.staff_web import StaffWeb
 from tlh.services.waiting import Rooms
@@ -120,7 +121,7 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
         on_policy_changed=store.policy_changed if isinstance(store, SharedStore) else None,
     )
     app[BACKGROUND], app[REMINDER_CLOCK] = background, clock
-    app[ACTIVE] = Active(settings.store_url, _step_aside)
+    active = app[ACTIVE] = Active(_step_aside)
     # Relayed segments get the server's relay call (aiortc: see _preload_media).
     relay = partial(
         RelayCall, ice_servers=settings.ice_servers, loopback=is_loopback(settings.host)
@@ -136,6 +137,7 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
         app[CALL_HUB],
         grace_s=settings.reconnect_grace_s,
         ice_servers=app[ICE],
+        channel=channel,  # several servers: each serves its pages' entries, sees all
     )
     grace = settings.empty_session_grace_s
     idle = app[IDLE_SESSIONS] = IdleSessions(
@@ -160,12 +162,16 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
         app[STAFF_SOCKETS].on_presence = app[ROOMS].staff.connected
         app[ROOMS].follow(bus)
 
+        watch = _server_watch(settings.store_url)
+
         async def take_over() -> None:
-            # The pages of a restart, or of a server that died, find their entries again.
+            # The pages of a restart find their entries again; on a shared store, this
+            # server is alive as its id and learns the others' rooms before it serves.
             await app[ROOMS].restore()
+            await app[ROOMS].share(watch, active.lost)
             await idle.start(bus)
 
-        await app[ACTIVE].start(take_over)
+        await active.start(take_over, watch)
         freeze_long_lived()
         preload = asyncio.create_task(_preload_media())
         yield
@@ -194,7 +200,7 @@ log = logging.getLogger("tlh.server")
 
 def _step_aside() -> None:
     """Stop this server the way SIGTERM does (its pages are told to reconnect): another
-    server served the rooms while it was cut off from the database."""
+    server took this one's rooms over while it was cut off from the database."""
     signal.raise_signal(signal.SIGTERM)
 
 
@@ -223,6 +229,16 @@ async def _channel(store_url: str | None) -> Channel | None:
     except ConnectionError as exc:
         raise StoreError(str(exc)) from None
     return channel
+
+
+def _server_watch(store_url: str | None) -> ServerWatch | None:
+    """How the servers of a shared store know which of them live (advisory locks in
+    PostgreSQL, imported only then); ``None``: one server."""
+    if store_url is None:
+        return None
+    from tlh.store.pg.liveness import PgServerWatch
+
+    return PgServerWatch(store_url)
 
 
 def freeze_long_lived() -> None:

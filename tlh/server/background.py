@@ -21,6 +21,7 @@ from tlh.errors import StoreError
 from tlh.services.events import EventBus
 from tlh.services.outbox import OutboxWorker
 from tlh.services.reminder_clock import ReminderClock
+from tlh.services.server_watch import ServerWatch
 
 log = logging.getLogger(__name__)
 
@@ -131,77 +132,54 @@ class Background:
 class Active:
     """Whether this server serves the practice's live rooms now.
 
-    One server (the embedded store) always does: it rebuilds the rooms from the store at
-    start. Of several on one database, one at a time does, under the ``tlh:rooms``
-    singleton; the others stand by with ``/readyz`` 503, so the balancer sends every page,
-    dashboard and call to the active one. When it dies, PostgreSQL drops its lock, a
-    standby takes it, rebuilds the rooms from the store (entries, places, calls: what a
-    restart keeps) and turns ready; the pages reconnect through the balancer within the
-    reconnect grace and keep their places.
+    One server (the embedded store) does once it has rebuilt the rooms from the store.
+    Several on one database all do at once: each owns the entries whose pages' sockets
+    are on it and holds the others' as replicas (``tlh.services.room_link``), so a
+    clinician on one server admits a client waiting on another. Each is alive as its own
+    id (``ServerWatch.hold``, an advisory lock); when one dies, exactly one other takes
+    its entries over and its pages reconnect through the balancer, keeping their places.
 
-    A server that loses the lock (its database connection dropped) stops being ready at
-    once. Taking it back, it carries on only if nobody held it meanwhile (the count of
-    takes moved by one); otherwise its rooms are stale and it steps aside (``step_aside``:
-    a clean stop, which tells its pages to reconnect; a supervisor restarts it as a
-    standby).
+    A server cut off from the database stops being ready at once (``/readyz`` 503: the
+    balancer cuts its sockets and sends its pages elsewhere). Back with nobody having
+    taken its id in between, it carries on; if another took its entries over (``lost``),
+    its rooms are stale and it steps aside (``step_aside``: a clean stop, which tells its
+    pages to reconnect; a supervisor restarts it).
     """
 
-    def __init__(self, store_url: str | None, step_aside: Callable[[], None]) -> None:
-        self.store_url = store_url
-        self._take_over: Callable[[], Awaitable[object]] | None = None
+    def __init__(self, step_aside: Callable[[], None]) -> None:
         self._step_aside = step_aside
-        self._singleton: Any = None
-        self._took = False
-        self._epoch = 0
-        self.active = False
+        self._watch: ServerWatch | None = None
+        self._started = False
 
-    async def start(self, take_over: Callable[[], Awaitable[object]]) -> None:
-        """Serve the rooms now (one server), or once this server holds the lock;
-        ``take_over`` rebuilds them from the store, once."""
-        self._take_over = take_over
-        if self.store_url is None:
-            await take_over()
-            self.active = True
-            return
-        from tlh.store.pg.singleton import Singleton
+    @property
+    def active(self) -> bool:
+        return self._started and (self._watch is None or self._watch.held)
 
-        self._singleton = Singleton(
-            self.store_url, "tlh:rooms", self._lead, self._lost, count_takes=True
-        )
-        try:
-            await self._singleton.open()
-        except ConnectionError as exc:
-            raise StoreError(str(exc)) from None
+    async def start(
+        self, take_over: Callable[[], Awaitable[object]], watch: ServerWatch | None = None
+    ) -> None:
+        """Rebuild the rooms (``take_over``: from the store, then, on a shared store,
+        alive as this server's id under ``watch``) and serve them."""
+        self._watch = watch
+        await take_over()
+        self._started = True
 
-    async def _lead(self) -> None:
-        epoch = self._singleton.epoch
-        if not self._took:
-            assert self._take_over is not None
-            self._took = True
-            await self._take_over()
-        elif epoch != self._epoch + 1:
-            log.warning("another server served the rooms meanwhile: this one steps aside")
-            self._step_aside()
-            return
-        self._epoch = epoch
-        self.active = True
-        log.info("this server serves the rooms")
-
-    async def _lost(self) -> None:
-        self.active = False
+    async def lost(self) -> None:
+        """Another server took this one's entries over while it was cut off: step aside."""
+        log.warning("another server took this one's waiting rooms over: it steps aside")
+        self._started = False
+        self._step_aside()
 
     async def close(self) -> None:
-        self.active = False
-        if self._singleton is not None:
-            await self._singleton.close()
+        self._started = False
 
 
-#: What only the server holding the rooms may answer: the rooms, the pages' and call
+#: What only a server serving the rooms may answer: the rooms, the pages' and call
 #: pages' sockets, and the staff event stream (whose room events it makes).
 ROOM_PATHS = ("/api/v1/rooms", "/api/v1/link/ws", "/api/v1/call/ws", "/api/v1/events")
 
 
 def stands_by(active: Active, path: str) -> bool:
-    """Whether a request for ``path`` must go to the server holding the rooms instead
-    (this one stands by: the balancer will send it there once it knows)."""
+    """Whether a request for ``path`` must go to another server (this one is not serving
+    the rooms now: starting, or cut off from the database; the balancer knows soon)."""
     return not active.active and path.startswith(ROOM_PATHS)

@@ -84,12 +84,12 @@ def _route(request: web.Request) -> str:
 
 @web.middleware
 async def rooms_here(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """A standby server (of several sharing a store) refuses what only the server holding
-    the rooms can answer: 503, and a page or dashboard tries again, through the balancer,
-    which by then sends it to the active one."""
+    """A server not serving the rooms now (of several sharing a store: cut off from the
+    database) refuses what needs them: 503, and a page or dashboard tries again, through
+    the balancer, which by then sends it to another server."""
     active = request.app.get(ACTIVE)
     if active is not None and stands_by(active, request.path):
-        raise Unavailable("this server stands by; another one serves the waiting rooms")
+        raise Unavailable("this server is not serving the waiting rooms now; try again")
     return await handler(request)
 
 

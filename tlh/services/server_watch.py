@@ -19,8 +19,15 @@ class ServerWatch(Protocol):
     """This server's life as the others see it, and theirs as this one sees it."""
 
     async def hold(self, server_id: str, lost: Callable[[], Awaitable[None]]) -> None:
-        """Be alive as ``server_id`` from now; ``lost`` is called if this server stops
-        being so (its database session ended: another may take its entries over)."""
+        """Be alive as ``server_id`` from now (returns once this server is). ``lost`` is
+        called once if another server took this one's entries over: it was cut off from
+        the database (its session ended) and another took its id meanwhile."""
+        ...
+
+    @property
+    def held(self) -> bool:
+        """Whether this server is alive as its id now (false while cut off from the
+        database: another may be taking its entries over)."""
         ...
 
     def watch(self, server_id: str, gone: Callable[[], Awaitable[None]]) -> None:

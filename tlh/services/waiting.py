@@ -172,6 +172,13 @@ class Rooms:
         the reconnect grace (its page reconnects here); returns their ids."""
         if self.link is None:
             return []
+        for record in await self._ledger.stored():
+            # Written before its page heard its place, but its word may not have come
+            # here before the server died: the store has it.
+            if record.server_id == server_id and self.state.get(record.id) is None:
+                self.state.put_replica(record.entry, server_id, record.segment_id)
+                said = [StaffMessage(text=m.text, at=m.at) for m in record.messages]
+                self._pages.restore(record.id, said)
         adopted = self.link.adopt(server_id)
         for entry_id in adopted:
             entry = self.state.entry(entry_id)

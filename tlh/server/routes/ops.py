@@ -17,7 +17,8 @@ routes = web.RouteTableDef()
 async def readyz(request: web.Request) -> web.Response:
     """200 when the store is open, the outbox sender runs (on a shared store: here, or
     this server stands by to take it over) and this server serves the live rooms (of
-    several sharing a store: the active one), else 503 naming which."""
+    several sharing a store: each does while it reaches the database), else 503 naming
+    which."""
     app = request.app
     store = STORE in app and app[STORE].is_open
     outbox = BACKGROUND in app and app[BACKGROUND].alive

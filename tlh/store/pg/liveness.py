@@ -5,6 +5,10 @@ A server holds the advisory lock ``tlh:server:<its id>`` (a ``Singleton`` whose 
 that server's lock: PostgreSQL frees it when that server's session ends (kill -9 closes
 its socket at once), and the one watcher that takes it runs ``gone`` and keeps the lock,
 so a second watcher never takes the same entries over again.
+
+Every take is counted (``tlh_meta``): a server whose own session dropped (a network blip)
+and that takes its lock back carries on only if nobody took it in between; if another
+did, or holds it now, ``lost`` tells it its entries are another's.
 """
 
 from __future__ import annotations
@@ -33,15 +37,38 @@ class PgServerWatch:
 
     async def hold(self, server_id: str, lost: Callable[[], Awaitable[None]]) -> None:
         held = asyncio.Event()
+        epoch = 0
 
         async def alive() -> None:
-            held.set()
+            nonlocal epoch
+            assert self._own is not None
+            took, last = self._own.epoch, epoch
+            epoch = took
+            if not held.is_set():
+                held.set()
+            elif took != last + 1:  # taken back, but another held it in between
+                await lost()
 
-        self._own = Singleton(self.url, _name(server_id), alive, lost, retry_s=self.retry_s)
+        async def dropped() -> None:
+            return None  # ``held`` is false until it is taken back
+
+        self._own = Singleton(
+            self.url,
+            _name(server_id),
+            alive,
+            dropped,
+            retry_s=self.retry_s,
+            count_takes=True,
+            taken=lost,
+        )
         await self._own.open()
         # Alive before serving: a page must not join a server others may think dead.
         async with asyncio.timeout(30):
             await held.wait()
+
+    @property
+    def held(self) -> bool:
+        return self._own is not None and self._own.is_leader
 
     def watch(self, server_id: str, gone: Callable[[], Awaitable[None]]) -> None:
         if server_id in self._watched:
@@ -50,7 +77,9 @@ class PgServerWatch:
         async def nothing() -> None:
             return None
 
-        singleton = Singleton(self.url, _name(server_id), gone, nothing, retry_s=self.retry_s)
+        singleton = Singleton(
+            self.url, _name(server_id), gone, nothing, retry_s=self.retry_s, count_takes=True
+        )
         self._watched[server_id] = singleton
         task = asyncio.get_running_loop().create_task(self._open(singleton))
         self._opening.add(task)

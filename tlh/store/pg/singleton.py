@@ -51,6 +51,7 @@ class Singleton:
         heartbeat_s: float = 2.0,
         backoff_s: tuple[float, float] = (0.1, 5.0),
         count_takes: bool = False,
+        taken: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         self.url = url
         self.name = name
@@ -71,6 +72,9 @@ class Singleton:
         self.epoch = 0
         #: Keep ``epoch`` (needs the store's ``tlh_meta``: a ``PgStore`` opened first).
         self.count_takes = count_takes
+        #: Told once (with ``count_takes``) when this server, having held the lock, finds
+        #: it taken by another server since: what it ran is another's now.
+        self._taken = taken
         self._connected = False
 
     @property
@@ -142,6 +146,13 @@ class Singleton:
             cur = await conn.execute("SELECT pg_try_advisory_lock(%s)", (self.key,))
             row = await cur.fetchone()
             if row is None or not row[0]:
+                if (
+                    self._taken is not None
+                    and self.epoch
+                    and await _takes(conn, self.name) > self.epoch
+                ):
+                    taken, self._taken = self._taken, None
+                    await taken()
                 await asyncio.sleep(self.retry_s)  # another server's connection holds it
                 continue
             if self.count_takes:
@@ -176,6 +187,13 @@ class Singleton:
             await self._stop()
         except Exception:
             log.exception("%s: stopping failed", self.name)
+
+
+async def _takes(conn: psycopg.AsyncConnection[Any], name: str) -> int:
+    """How many times any server has taken the lock ``name`` so far."""
+    cur = await conn.execute("SELECT value FROM tlh_meta WHERE key = %s", (f"takes:{name}",))
+    row = await cur.fetchone()
+    return int(str(row[0])) if row else 0
 
 
 async def _count_take(conn: psycopg.AsyncConnection[Any], name: str) -> int:
