@@ -7,11 +7,13 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
+from functools import partial
 
 import msgspec
 import pytest
 
-from tlh.api.frames import PeerJoined, PeerLeft, ServerFrame, Signalled
+from tlh.api.frames import Admitted, PeerJoined, PeerLeft, ServerFrame, Signalled
+from tlh.media.relaycall import RelayCall
 from tlh.services.call_link import CallLink
 from tlh.services.callhub import CallHub
 from tlh.store.pg.notify import PgChannel
@@ -111,3 +113,69 @@ async def test_a_client_whose_server_died_rejoins_on_b_and_re_offers_without_adm
     )
     rejoined = [f for f in doc.of(PeerJoined) if isinstance(f, PeerJoined) and f.resumed]
     assert len(rejoined) == 1
+
+
+async def test_two_servers_relaying_one_segment_at_once_keep_the_lower_id_s_relay(
+    pg_url: str,
+) -> None:
+    """The practice relays always and a peer joins on each server in the same instant:
+    both hubs make a relay call, then agree on one (server ``sa``'s) and the other's
+    pages signal to it; their peers all hear fresh ``admitted`` frames for it."""
+    relay = partial(RelayCall, loopback=True)
+    channels = [PgChannel(pg_url, server_id=n) for n in ("sa", "sb")]
+    a, b = (CallHub(relay=relay, relay_always=lambda: True) for _ in channels)
+    for channel, hub in zip(channels, (a, b), strict=True):
+        await channel.open()
+        CallLink(channel, hub).start()
+    try:
+        client, doc = Socket(), Socket()
+        a.join(SEG, "ent_1", "Guest", "guest", client)
+        b.join(SEG, "stf_doc", "Dr Doc", "staff", doc)  # before either heard the other
+        assert isinstance(a.relay_of(SEG), RelayCall)
+        assert isinstance(b.relay_of(SEG), RelayCall)
+
+        await until(lambda: not isinstance(b.relay_of(SEG), RelayCall))
+        await until(lambda: a.has(SEG, "stf_doc") and b.has(SEG, "ent_1"))
+        assert isinstance(a.relay_of(SEG), RelayCall)  # the lower id's is kept
+        assert b.relayed(SEG)  # through a's
+        # B's page turned to the kept relay: a fresh admission listing a's virtual peers.
+        [*_, again] = doc.of(Admitted)
+        assert isinstance(again, Admitted)
+        assert [p.peer_id for p in again.peers] == ["relay", "relay:ent_1"]
+    finally:
+        for hub in (a, b):
+            await hub.close()
+        for channel in channels:
+            await channel.close()
+
+
+async def test_a_segment_whose_relaying_server_died_is_relayed_by_the_one_left(
+    pg_url: str,
+) -> None:
+    """Server ``sa`` relays the call and dies: ``sb``, told it is gone (as the server
+    adopting its entries is), relays it with its own relay call, and its page offers anew."""
+    relay = partial(RelayCall, loopback=True)
+    channels = [PgChannel(pg_url, server_id=n) for n in ("sa", "sb")]
+    a, b = (CallHub(relay=relay, relay_always=lambda: True) for _ in channels)
+    links = [CallLink(channel, hub) for channel, hub in zip(channels, (a, b), strict=True)]
+    for channel, link in zip(channels, links, strict=True):
+        await channel.open()
+        link.start()
+    try:
+        client, doc = Socket(), Socket()
+        a.join(SEG, "ent_1", "Guest", "guest", client)
+        await until(lambda: b.relayed(SEG) and b.has(SEG, "ent_1"))
+        b.join(SEG, "stf_doc", "Dr Doc", "staff", doc)
+        assert not isinstance(b.relay_of(SEG), RelayCall)  # a's relays it
+        await a.close()
+        await channels[0].close()
+
+        links[1].server_gone("sa")
+
+        assert isinstance(b.relay_of(SEG), RelayCall)
+        [*_, again] = doc.of(Admitted)
+        assert isinstance(again, Admitted)
+        assert [p.peer_id for p in again.peers] == ["relay", "relay:ent_1"]
+    finally:
+        await b.close()
+        await channels[1].close()

@@ -10,9 +10,16 @@ remote peer (SDP payloads of 5-20 kB pass: the channel spills what is past NOTIF
 
 Each hub makes its own membership frames (``peer.joined``, ``peer.left``) from what the
 other servers announce; a stand-in forwards only signalling (``signal``) frames, so
-nobody hears of a peer twice. Mesh calls only: a relayed segment (the server's SFU) has
-its media on one server, and a server joining later learns of the calls already
-running only from the peers that join after it.
+nobody hears of a peer twice.
+
+A relayed segment (the server's relay call, which forwards media without decoding it)
+has its media on one server, its *home*: the one whose hub turned it relayed says so
+(topic ``call``, ``relayed``), and the others' hubs turn it relayed too, through an
+``_Elsewhere`` relay that passes their pages' signals to the home's relay call (which
+holds a stand-in for each of those pages, as for any remote peer). Two servers turning
+one segment relayed at once keep the relay of the lower server id; when the home dies,
+the server adopting its entries relays the segment from then on. A server joining
+later learns of the calls already running only from the peers that join after it.
 """
 
 from __future__ import annotations
@@ -24,7 +31,7 @@ from typing import Any
 import msgspec
 
 from tlh.api.frames import PeerInfo, ServerFrame, Signalled
-from tlh.services.callhub import CallHub
+from tlh.services.callhub import RELAY_PEER, RELAY_PREFIX, CallHub
 from tlh.services.channel import Channel
 
 log = logging.getLogger("tlh.calls")
@@ -44,6 +51,21 @@ class _Left(msgspec.Struct, tag="leave"):
     peer_id: str
 
 
+class _Relayed(msgspec.Struct, tag="relayed"):
+    server: str
+    session_id: str
+
+
+class _ToRelay(msgspec.Struct, tag="to_relay"):
+    """A page's signal to the home server's relay call (``source`` None: its upload)."""
+
+    to_server: str
+    session_id: str
+    peer_id: str
+    source: str | None
+    data: msgspec.Raw
+
+
 class _Signal(msgspec.Struct, tag="signal"):
     to_server: str
     session_id: str
@@ -53,7 +75,7 @@ class _Signal(msgspec.Struct, tag="signal"):
     data: msgspec.Raw
 
 
-_decode = msgspec.json.Decoder(_Joined | _Left | _Signal).decode
+_decode = msgspec.json.Decoder(_Joined | _Left | _Signal | _Relayed | _ToRelay).decode
 _encode = msgspec.json.Encoder().encode
 
 
@@ -67,6 +89,10 @@ class CallLink:
         #: Applying another server's word: the hub's own calls to the listener are not
         #: this server's peers and are not announced.
         self._applying = False
+        #: Segments relayed by this server's relay call (it is their home).
+        self._home: set[str] = set()
+        #: Segments relayed by another server's: session -> that server.
+        self._elsewhere: dict[str, str] = {}
 
     def start(self) -> None:
         """Announce this server's peers and follow the others'."""
@@ -84,9 +110,26 @@ class CallLink:
         )
 
     def left(self, session_id: str, peer_id: str) -> None:
+        if not self.hub.count(session_id):
+            self._home.discard(session_id)
+            self._elsewhere.pop(session_id, None)
         if self._applying or (session_id, peer_id) in self._remote:
             return
         message = _Left(server=self.channel.server_id, session_id=session_id, peer_id=peer_id)
+        self.channel.post(TOPIC, _encode(message))
+
+    def relayed(self, session_id: str) -> None:
+        self._home.add(session_id)
+        message = _Relayed(server=self.channel.server_id, session_id=session_id)
+        self.channel.post(TOPIC, _encode(message))
+
+    def to_relay(
+        self, server: str, session_id: str, peer_id: str, source: str | None, data: Any
+    ) -> None:
+        """Pass a page's signal to the relay call of the segment's home ``server``."""
+        message = _ToRelay(
+            to_server=server, session_id=session_id, peer_id=peer_id, source=source, data=_raw(data)
+        )
         self.channel.post(TOPIC, _encode(message))
 
     # --- the other servers' peers ------------------------------------------------------
@@ -103,20 +146,48 @@ class CallLink:
                 # A peer that came back (a reload, a failover) is a re-offer: resumed.
                 resumed = self.hub.has(message.session_id, peer.peer_id)
                 self.hub.join(
-                    message.session_id, peer.peer_id, peer.label, peer.kind, send, resumed=resumed
+                    message.session_id,
+                    peer.peer_id,
+                    peer.label,
+                    peer.kind,
+                    send,
+                    resumed=resumed,
+                    local=False,
                 )
             elif isinstance(message, _Left):
                 key = (message.session_id, message.peer_id)
                 if self._remote.get(key) == message.server:
                     del self._remote[key]
                     self.hub.leave(message.session_id, message.peer_id)
-            elif message.to_server == self.channel.server_id:
+            elif isinstance(message, _Relayed):
+                self._relayed_at(message.server, message.session_id)
+            elif message.to_server != self.channel.server_id:
+                return
+            elif isinstance(message, _ToRelay):
+                to = RELAY_PEER if message.source is None else RELAY_PREFIX + message.source
+                self.hub.relay(message.session_id, message.peer_id, to, message.data)
+            else:
                 frame = Signalled(from_=message.from_, data=message.data)
                 self.hub.send_to(message.session_id, message.peer_id, frame)
         except Exception:
             log.exception("a call message from another server failed")
         finally:
             self._applying = False
+
+    def _relayed_at(self, server: str, session_id: str) -> None:
+        """Another server relays the segment: this one's pages signal to its relay."""
+        if session_id in self._home and server > self.channel.server_id:
+            return  # both turned it relayed at once: ours is kept, theirs steps down
+        self._home.discard(session_id)
+        self._elsewhere[session_id] = server
+        self.hub.relayed_elsewhere(session_id, _Elsewhere(self, server, session_id))
+
+    def server_gone(self, server: str) -> None:
+        """A server died: the segments it relayed are relayed here from now on (of
+        several servers taking one over at once, the lower id's relay is kept)."""
+        for session_id in [s for s, home in self._elsewhere.items() if home == server]:
+            del self._elsewhere[session_id]
+            self.hub.relay_here(session_id)
 
     def _stand_in(
         self, server: str, session_id: str, peer_id: str
@@ -140,3 +211,24 @@ class CallLink:
 def _raw(data: msgspec.Raw | dict[str, Any]) -> msgspec.Raw:
     """A signal's payload as raw JSON (the relay's own signals are dicts)."""
     return data if isinstance(data, msgspec.Raw) else msgspec.Raw(_encode(data))
+
+
+class _Elsewhere:
+    """The relay of a segment whose home is another server (``RelaySide``): this
+    server's pages' signals go there; their stand-ins in the home's hub are what its
+    relay call adds and removes, so adding and removing here does nothing."""
+
+    def __init__(self, link: CallLink, server: str, session_id: str) -> None:
+        self.link, self.server, self.session_id = link, server, session_id
+
+    def add(self, peer_id: str, offer_to: list[str]) -> None:
+        return None
+
+    def remove(self, peer_id: str) -> None:
+        return None
+
+    def signal(self, peer_id: str, source: str | None, data: Any) -> None:
+        self.link.to_relay(self.server, self.session_id, peer_id, source, data)
+
+    async def close(self) -> None:
+        return None

@@ -96,6 +96,10 @@ class HubListener(Protocol):
 
     def left(self, session_id: str, peer_id: str) -> None: ...
 
+    def relayed(self, session_id: str) -> None:
+        """This server relays the segment now (the others' pages signal to it)."""
+        ...
+
 
 class _Peer(Outbox):
     __slots__ = ("info",)
@@ -161,12 +165,15 @@ class CallHub:
         send: Send,
         *,
         resumed: bool = False,
+        local: bool = True,
     ) -> list[PeerInfo]:
         """Add a peer; return the peers it must offer to, and tell the others.
 
         A ``peer_id`` already present (a reload) replaces the old connection, whose
         queued frames are dropped. A new peer beyond ``limit`` is ``SessionFull``. The
-        segment turns relayed here when the practice relays always or the mesh is outgrown.
+        segment turns relayed here when the practice relays always or the mesh is outgrown
+        by a peer of this server's (``local``); a stand-in for a peer on another server
+        (``CallLink``) never does: that server relays it and says so.
         """
         call = self._calls.setdefault(session_id, {})
         old = call.pop(peer_id, None)
@@ -183,7 +190,7 @@ class CallHub:
             self.listener.joined(session_id, info)
         relay = self._relays.get(session_id)
         outgrown = len(call) > self.mesh_limit or self._relay_always()
-        if relay is None and self._relay is not None and outgrown:
+        if relay is None and self._relay is not None and outgrown and local:
             self._switch(session_id, skip=peer_id)
             return self._view(session_id, peer_id)
         if relay is None:
@@ -203,6 +210,21 @@ class CallHub:
             return False
         self._switch(session_id, skip=None)
         return True
+
+    def relayed_elsewhere(self, session_id: str, relay: RelaySide) -> None:
+        """Another server relays the segment (``relay`` passes this server's pages'
+        signals to it): its pages here turn to the virtual peers as for a relay of this
+        server's; a relay of its own, if it had made one at the same time, is closed."""
+        mine = self._relays.pop(session_id, None)
+        if mine is not None:
+            self._spawn(mine.close())
+        self._switch(session_id, skip=None, relay=relay)
+
+    def relay_here(self, session_id: str) -> None:
+        """The server that relayed the segment is gone: relay it here from now on (its
+        pages here offer anew; those that were on that server do as they come back)."""
+        if self._relay is not None and self._relays.pop(session_id, None) is not None:
+            self._switch(session_id, skip=None)
 
     def leave(self, session_id: str, peer_id: str, send: Send | None = None) -> bool:
         """Take a peer out and tell the others; False if it was not there.
@@ -326,14 +348,19 @@ class CallHub:
             if p.info.peer_id != peer_id
         ]
 
-    def _switch(self, session_id: str, skip: str | None) -> None:
-        """Relay the segment from now on; everyone but ``skip`` (admitted by the caller)
-        gets a fresh ``admitted`` frame and offers to the virtual peers anew."""
-        assert self._relay is not None
-        relay = self._relay(partial(self._from_relay, session_id))
+    def _switch(self, session_id: str, skip: str | None, relay: RelaySide | None = None) -> None:
+        """Relay the segment from now on (through ``relay``, another server's; else a
+        relay call of this server's, recorded and announced); everyone but ``skip``
+        (admitted by the caller) gets a fresh ``admitted`` frame and offers to the
+        virtual peers anew."""
+        if relay is None:
+            assert self._relay is not None
+            relay = self._relay(partial(self._from_relay, session_id))
+            if self._on_relayed is not None:
+                self._spawn(self._on_relayed(session_id))
+            if self.listener is not None:
+                self.listener.relayed(session_id)
         self._relays[session_id] = relay
-        if self._on_relayed is not None:
-            self._spawn(self._on_relayed(session_id))
         call = self._calls.get(session_id, {})
         for peer_id in list(call):
             relay.add(peer_id, offer_to=[])

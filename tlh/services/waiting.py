@@ -95,6 +95,7 @@ class Rooms:
             None if channel is None else RoomLink(channel, state, timeout_s=forward_timeout_s)
         )
         self._watch: ServerWatch | None = None
+        self._calls: CallLink | None = None
         self._unwatching: set[asyncio.Task[None]] = set()
         if self.link is not None:
             ledger.server_id = self.link.server_id
@@ -136,7 +137,8 @@ class Rooms:
             for owner in {o for i in self.state.replicas() if (o := self.state.owner_of(i))}:
                 owner_seen(owner)  # restored from the store: watched like the channel's
         link.start(self.staff.run)
-        CallLink(link.channel, self._hub).start()  # signalling between servers' peers
+        self._calls = CallLink(link.channel, self._hub)  # signalling between servers' peers
+        self._calls.start()
         for entry in self.state.entries():
             link.changed(entry)
 
@@ -180,6 +182,8 @@ class Rooms:
                 said = [StaffMessage(text=m.text, at=m.at) for m in record.messages]
                 self._pages.restore(record.id, said)
         adopted = self.link.adopt(server_id)
+        if self._calls is not None:
+            self._calls.server_gone(server_id)
         for entry_id in adopted:
             entry = self.state.entry(entry_id)
             self.state.put(replace(entry, online=False, disconnected_at=self.ctx.clock()))
