@@ -139,6 +139,8 @@ async def _page_on_a_clinician_on_b(pair: Pair, pg_url: str) -> None:
         assert status == 200, admitted
         let_in = await next_frame(page.ws, "admitted")
         assert let_in["session_id"] == made["session"]["id"]
+        told = await next_frame(events, "room.admitted")
+        assert (told["data"]["entry_id"], told["data"]["entry"]["state"]) == (entry_id, "admitted")
 
         # 4. Each hears of the other: the page is told the clinician is in the call, the
         # clinician that the page joined; signals of an offer's size cross both ways, one
