@@ -180,3 +180,13 @@ async def fail_over(pair: Pair, people: list[Waiting], session: aiohttp.ClientSe
     pair.procs[active].kill()
     await asyncio.gather(*(p.back_in_line(session, pair.url) for p in people))
     return time.monotonic() - start
+
+
+async def guest_link(pair: Pair) -> str:
+    """A fresh guest link of the clinician's: its token (the URL's fragment), not yet
+    redeemed, for a participant that redeems it as the page does."""
+    status, link = await call(
+        pair.url, pair.token, "POST", "/api/v1/invites/guest", {"clinician": CLINICIAN}
+    )
+    assert status == 201, link
+    return str(link["url"]).split("#", 1)[1]
