@@ -5,7 +5,8 @@ by its own URL, so the client's page is on A and the clinician on B for certain.
 clinician sees the client arrive (event and rooms on B), writes to them, lets them in,
 and the two signal to each other through the servers' channel; a real call between
 two headless aiortc participants connects across them; two servers admitting one
-entry at once admit it once. Every wait is bounded.
+entry at once admit it once. A call relayed through one server's relay call connects
+across them too. Every wait is bounded.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import psycopg
 import pytest
 
 from tests.server.call_helpers import next_frame
+from tests.server.test_relay_calls import blocked_direct
 from tests.store.pg.failover import (
     Pair,
     guest_link,
@@ -163,23 +165,31 @@ async def _page_on_a_clinician_on_b(pair: Pair, pg_url: str) -> None:
             await ws.close()
 
 
-def test_a_call_across_servers_connects(pair: Pair) -> None:
+@pytest.mark.parametrize("relay", ["mesh", "always", "fallback"])
+def test_a_call_across_servers_connects(pair: Pair, relay: str) -> None:
     """The headless participant (the page's protocol, real aiortc peers) on A and the
-    clinician's on B: their media connection comes up through the servers' signalling."""
-    asyncio.run(_call_across(pair))
+    clinician's on B: their media connection comes up through the servers' signalling,
+    browser to browser (``mesh``) or through one server's relay call: the practice
+    relays always (its home is B, where the clinician joins first) or the client's
+    direct path fails and its page says so on A (its home is A)."""
+    asyncio.run(_call_across(pair, relay))
 
 
-async def _call_across(pair: Pair) -> None:
+async def _call_across(pair: Pair, relay: str) -> None:
     a, b = servers(pair)
+    for url in (a, b) if relay == "always" else ():  # each server's policy, not its event's
+        status, body = await call(url, pair.token, "PATCH", "/api/v1/practice", {"relay": "always"})
+        assert status == 200, body
     async with aiohttp.ClientSession() as session:
         _, lee = await waiting_people(pair, session, 0)
     status, made = await call(b, lee, "POST", "/api/v1/sessions", {"room": True})
     assert status == 201, made
     token = await guest_link(pair)
     small = (160, 96)  # little to encode: the connection is what is tested
+    blocked = blocked_direct if relay == "fallback" else None
     async with (
         Participant(b, staff_token=lee, video_size=small) as clinician,
-        Participant(a, link_token=token, video_size=small, display_name="Guest") as client,
+        Participant(a, link_token=token, video_size=small, sdp_filter=blocked) as client,
     ):
         await clinician.start()
         await clinician.wait_state("admitted")
@@ -191,9 +201,17 @@ async def _call_across(pair: Pair) -> None:
         )
         assert status == 200, admitted
         await client.wait_state("admitted", "in_session")
-        await asyncio.gather(client.wait_connected(), clinician.wait_connected())
-        await asyncio.gather(client.wait_frames(), clinician.wait_frames())
+        await asyncio.gather(client.wait_frames(3, within=30), clinician.wait_frames(3, within=30))
         assert client.session_id == clinician.session_id == made["session"]["id"]
+        if relay == "mesh":
+            assert set(client.peers) == {clinician.peer_id}
+        else:
+            assert set(client.peers) == {"relay", f"relay:{clinician.peer_id}"}
+            assert set(clinician.peers) == {"relay", f"relay:{client.peer_id}"}
+    status, found = await call(pair.url, lee, "GET", "/api/v1/sessions")
+    assert status == 200, found
+    [segment] = [s for s in found["items"] if s["id"] == made["session"]["id"]]
+    assert segment["relayed"] is (relay != "mesh")
 
 
 def test_two_servers_admitting_one_entry_at_once_admit_it_once(pair: Pair) -> None:
