@@ -18,7 +18,6 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import aiohttp
 
@@ -26,6 +25,7 @@ from tests.balancer import Balancer, balancing
 from tests.ops.running import serving
 from tests.serving import free_port
 from tests.store.pg.practice import call, init_on, second_server_dir
+from tests.store.pg.support import as_role
 
 WAIT_S = 10.0
 
@@ -66,9 +66,7 @@ def _as_role(data_dir: Path, pg_url: str, role: str) -> None:
     toml = data_dir / "tlh.toml"
     text = toml.read_text()
     assert f'url = "{pg_url}"' in text
-    parts = urlsplit(pg_url)
-    host = parts.netloc.rsplit("@", 1)[-1]
-    toml.write_text(text.replace(pg_url, urlunsplit(parts._replace(netloc=f"{role}@{host}"))))
+    toml.write_text(text.replace(pg_url, as_role(pg_url, role)))
 
 
 @contextlib.contextmanager
@@ -76,8 +74,8 @@ def pair_behind_haproxy(
     tmp_path: Path, pg_url: str, first_role: str | None = None
 ) -> Iterator[Pair]:
     """``tlh init --store`` then two servers and HAProxy in front of them. ``first_role``:
-    the first server connects as that PostgreSQL role (made by the test), so that the
-    database can refuse it alone (``ALTER ROLE … NOLOGIN``): a server cut off."""
+    the first server connects as that PostgreSQL role (``support.new_role``), so that
+    the database can refuse it alone (``support.cut_off``)."""
     data_dir, token, key_file = init_on(tmp_path, pg_url)
     other = second_server_dir(tmp_path, data_dir)
     if first_role is not None:

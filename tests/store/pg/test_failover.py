@@ -8,8 +8,8 @@ people carry on on the other, in their places."""
 from __future__ import annotations
 
 import asyncio
-import secrets
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import aiohttp
 import pytest
@@ -25,7 +25,7 @@ from tests.store.pg.failover import (
     waiting_people,
 )
 from tests.store.pg.practice import call
-from tests.store.pg.support import query
+from tests.store.pg.support import cut_off, new_role, query
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -138,8 +138,7 @@ def test_a_server_cut_off_while_another_took_its_people_over_steps_aside(
     role, ``NOLOGIN``) until the other has taken its id and its entries over; let back
     in, it finds its id taken and stops itself cleanly; its people carry on on the
     other server in their places."""
-    role = f"tlh_cut_{secrets.token_hex(4)}"
-    asyncio.run(query(pg_url, f"CREATE ROLE {role} LOGIN SUPERUSER"))
+    role = asyncio.run(new_role(pg_url))
     with pair_behind_haproxy(tmp_path, pg_url, first_role=role) as pair:
         asyncio.run(_cut_off(pair, pg_url, role))
         cut, other = (log.read_text() for log in pair.logs)
@@ -163,19 +162,18 @@ async def _cut_off(pair: Pair, pg_url: str, role: str) -> None:
         before = places(people)
         held = dict(await query(pg_url, HOLDERS))
         # Each server holds its own id; the cut one's is held by its role's session.
-        assert sorted(held.values()) == sorted([role, "tlh"])
+        owner = urlsplit(pg_url).username
+        assert sorted(held.values()) == sorted([role, owner])
         cut_id = next(name for name, user in held.items() if user == role)
 
-        await query(pg_url, f"ALTER ROLE {role} NOLOGIN")
-        await query(pg_url, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                    "WHERE usename = %s", role)  # fmt: skip
-        async with asyncio.timeout(10):
-            while await ready(pair, cut):
-                await asyncio.sleep(0.05)  # polling its readiness; bounded
-        async with asyncio.timeout(10):
-            while dict(await query(pg_url, HOLDERS)).get(cut_id) != "tlh":
-                await asyncio.sleep(0.05)  # polling the other's take of its id; bounded
-        await query(pg_url, f"ALTER ROLE {role} LOGIN")
+        async with cut_off(pg_url, role):
+            async with asyncio.timeout(10):
+                while await ready(pair, cut):
+                    await asyncio.sleep(0.05)  # polling its readiness; bounded
+            async with asyncio.timeout(10):
+                while dict(await query(pg_url, HOLDERS)).get(cut_id) != owner:
+                    await asyncio.sleep(0.05)  # polling the other's take of its id; bounded
+        # Let back in: it finds its id taken.
 
         proc = pair.procs[cut]
         assert await asyncio.to_thread(proc.wait, 30) == 0  # stepped aside: a clean stop
@@ -184,6 +182,7 @@ async def _cut_off(pair: Pair, pg_url: str, role: str) -> None:
         for p in on_cut:
             await p.dropped()
         await asyncio.gather(*(p.back_in_line(session, pair.url) for p in on_cut))
+        await settled(pair)  # the other is ready (its outbox and clock run there now)
         for p in people:
             if p.server == other:
                 await p.answers()
