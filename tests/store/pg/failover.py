@@ -168,12 +168,16 @@ class Waiting:
         sent = await self._until("reply.sent")
         assert sent["accepted"], sent
 
+    async def hears(self, position: int) -> None:
+        """Read the socket (bounded) until the page has been told ``position``."""
+        while self.status.get("position") != position:
+            await self._until("status")
+
     async def dropped(self) -> None:
-        """Wait (bounded) until the page's socket ends: its server went away."""
-        assert self.ws is not None
-        async with asyncio.timeout(WAIT_S):
-            while (await self.ws.receive()).type == aiohttp.WSMsgType.TEXT:
-                pass
+        """Wait (bounded) until the page's socket ends: its server went away. What it was
+        told until then is read on the way (the latest status is kept)."""
+        with contextlib.suppress(ConnectionError):
+            await self._until("never")
 
     async def back_in_line(self, session: aiohttp.ClientSession, url: str) -> dict[str, Any]:
         """Reconnect as the page does after its socket dropped (retrying while the
@@ -184,6 +188,38 @@ class Waiting:
                     return await self.hello(session, url)
                 except (aiohttp.ClientError, ConnectionError):
                     await asyncio.sleep(0.05)  # the page's retry, bounded by the timeout
+
+
+def places(people: list[Waiting]) -> dict[str, int]:
+    """Each person's entry and place in line, as their page was last told."""
+    return {p.status["entry_id"]: p.status["position"] for p in people}
+
+
+async def listed(pair: Pair, url: str) -> dict[str, dict[str, Any]]:
+    """The clinicians' rooms as the dashboard lists them from ``url``: entries by id."""
+    status, rooms = await call(url, pair.token, "GET", "/api/v1/rooms")
+    assert status == 200, rooms
+    return {e["id"]: e for room in rooms["items"] for e in room["entries"]}
+
+
+async def agreed_places(pair: Pair, people: list[Waiting]) -> dict[str, int]:
+    """The people's places once every running server lists the same (bounded: an arrival
+    on one reaches the other a moment later, by NOTIFY, and a page there may have been
+    told a place without it) and each page has been told its own."""
+    ids = {p.status["entry_id"] for p in people}
+    async with asyncio.timeout(WAIT_S):
+        while True:
+            views = [
+                {i: e["position"] for i, e in (await listed(pair, url)).items() if i in ids}
+                for url, proc in pair.procs.items()
+                if proc.poll() is None
+            ]
+            if len(views[0]) == len(ids) and all(v == views[0] for v in views):
+                break
+            await asyncio.sleep(0.05)  # polling the servers' views; bounded
+        for p in people:
+            await p.hears(views[0][p.status["entry_id"]])
+    return views[0]
 
 
 async def waiting_people(

@@ -17,9 +17,12 @@ import pytest
 from tests.store.pg.failover import (
     Pair,
     Waiting,
+    agreed_places,
     fail_over,
+    listed,
     new_guest,
     pair_behind_haproxy,
+    places,
     ready,
     settled,
     waiting_people,
@@ -31,18 +34,6 @@ pytestmark = pytest.mark.timeout(180)
 
 #: ``[rooms] reconnect_grace_s``'s default: how long a dropped person keeps their place.
 GRACE_S = 60.0
-
-
-def places(people: list[Waiting]) -> dict[str, int]:
-    """Each person's entry and place in line, as their page was last told."""
-    return {p.status["entry_id"]: p.status["position"] for p in people}
-
-
-async def room_entries(pair: Pair, url: str) -> dict[str, dict]:  # type: ignore[type-arg]
-    """The clinician's room as the dashboard lists it from server ``url``, by entry id."""
-    status, rooms = await call(url, pair.token, "GET", "/api/v1/rooms")
-    assert status == 200, rooms
-    return {e["id"]: e for room in rooms["items"] for e in room["entries"]}
 
 
 async def close_all(people: list[Waiting]) -> None:
@@ -74,9 +65,9 @@ async def _scenario(pair: Pair) -> None:
         assert status == 200, admitted
         in_call.resume = made["session"]["id"]
         line = people[:-1]
-        before = places(line)
+        before = await agreed_places(pair, line)
         assert sorted(before.values()) == [1, 2, 3, 4]
-        assert set(await room_entries(pair, survivor)) == {*before, entry_id}
+        assert set(await listed(pair, survivor)) == {*before, entry_id}
         on_victim = [p for p in people if p.server == victim]
         on_survivor = [p for p in people if p.server == survivor]
         assert (len(on_victim), len(on_survivor)) == (3, 2)
@@ -94,7 +85,7 @@ async def _scenario(pair: Pair) -> None:
         # re-signals), not put back in line nor admitted as a newcomer.
         assert in_call.status["state"] == "admitted"
         await settled(pair)
-        entries = await room_entries(pair, survivor)
+        entries = await listed(pair, survivor)
         assert set(entries) == {*before, entry_id}
         assert {i: entries[i]["position"] for i in before} == before
         assert entries[entry_id]["state"] == "admitted"
@@ -115,6 +106,7 @@ async def _arrival_then_kill(pair: Pair) -> None:
         await settled(pair)
         victim, survivor = pair.servers
         people, _ = await waiting_people(pair, session, 2, on=pair.servers)  # one on each
+        await agreed_places(pair, people)  # the late one's server knows both
         late = await new_guest(pair, session, "dev_late")
         await late.hello(session, victim)
         everyone = [*people, late]
@@ -126,7 +118,7 @@ async def _arrival_then_kill(pair: Pair) -> None:
         assert (people[0].server, late.server) == (pair.url, pair.url)  # reconnected
         assert people[1].server == survivor
         await people[1].answers()
-        entries = await room_entries(pair, survivor)
+        entries = await listed(pair, survivor)
         assert {i: e["position"] for i, e in entries.items()} == told
         await close_all(everyone)
 
@@ -159,7 +151,7 @@ async def _cut_off(pair: Pair, pg_url: str, role: str) -> None:
         await settled(pair)
         cut, other = pair.servers
         people, _ = await waiting_people(pair, session, 4, on=pair.servers)
-        before = places(people)
+        before = await agreed_places(pair, people)
         held = dict(await query(pg_url, HOLDERS))
         # Each server holds its own id; the cut one's is held by its role's session.
         owner = urlsplit(pg_url).username
@@ -187,7 +179,7 @@ async def _cut_off(pair: Pair, pg_url: str, role: str) -> None:
             if p.server == other:
                 await p.answers()
         assert places(people) == before
-        entries = await room_entries(pair, other)
+        entries = await listed(pair, other)
         assert {i: e["position"] for i, e in entries.items()} == before
         assert all(e["online"] for e in entries.values())
         await close_all(people)
