@@ -1,11 +1,15 @@
-"""What the PostgreSQL channel and singleton tests share: an inbox to wait on, SQL."""
+"""What the PostgreSQL channel, singleton and failover tests share: an inbox to wait on,
+SQL, and a role of its own for one client that the database can refuse alone."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
-from collections.abc import Callable
+import secrets
+from collections.abc import AsyncIterator, Callable
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 
@@ -54,3 +58,33 @@ async def eventually(
             if result:
                 return
             await asyncio.sleep(every)
+
+
+async def new_role(url: str) -> str:
+    """A new role that may log in to ``url``'s cluster as its owner does (superuser);
+    roles belong to the whole cluster, so the name is a fresh one."""
+    role = f"tlh_cut_{secrets.token_hex(4)}"
+    await query(url, f"CREATE ROLE {role} LOGIN SUPERUSER")
+    return role
+
+
+def as_role(url: str, role: str) -> str:
+    """``url`` with ``role`` as its user (same server, same database)."""
+    parts = urlsplit(url)
+    host = parts.netloc.rsplit("@", 1)[-1]
+    return urlunsplit(parts._replace(netloc=f"{role}@{host}"))
+
+
+@contextlib.asynccontextmanager
+async def cut_off(url: str, role: str) -> AsyncIterator[None]:
+    """While the block runs, the database refuses ``role``: its sessions are ended
+    (``pg_terminate_backend``) and it may not log in again until the block ends. What a
+    server connecting as ``role`` sees of a network cut, but no others are cut."""
+    await query(url, f"ALTER ROLE {role} NOLOGIN")
+    await query(
+        url, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = %s", role
+    )
+    try:
+        yield
+    finally:
+        await query(url, f"ALTER ROLE {role} LOGIN")
