@@ -24,8 +24,13 @@ run (each case on a fresh database and fresh servers):
     take by design (~1 ms) are a fixed amount, not a ratio, so 2 ms keeps them from
     failing a figure that is not growing with the count.
 
-Hellos are paced (``--rate`` a second) so each figure is one join's latency, not a
-queue's length. Clients are ``bench_room_ws.py``'s worker processes (``--workers`` per
+Hellos are paced (``--rate`` a second, 50 by default) so each figure is one join's
+latency, not a queue's length: on PostgreSQL a hello costs its server ~7 ms of CPU and
+PostgreSQL ~3 ms (printed per case, as "CPU per hello"), so one server on one core
+takes at most ~140 hellos a second, and at 200 a second on a 2-core machine the
+figures measure the queue. In (c) the CPU per hello is per hello of the practice's
+(2N): what each server spends on its own pages' hellos and on its replicas of the
+other's. Clients are ``bench_room_ws.py``'s worker processes (``--workers`` per
 server's pages); the staff sockets are in this process. All clocks are
 CLOCK_MONOTONIC, shared by the processes.
 
