@@ -33,7 +33,6 @@ import sys
 import tempfile
 import time
 import urllib.request
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -42,17 +41,12 @@ import msgspec
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from waiting_practice import waiting_appointments
+
 from tests.messaging.support import free_port
-from tests.seeding import seed as seed_store
-from tlh.domain.links import Channel
-from tlh.domain.models import Appointment, Client, Modality, Role, Staff, Status
-from tlh.services import links
 from tlh.services.bootstrap import init_practice, local_context
-from tlh.services.context import SYSTEM, new_id
-from tlh.store.base import Put
 
 COOKIE = "__Host-tlh_link"
-PER_CLINICIAN = 10
 
 
 async def seed(data_dir: Path, count: int, clients_per_appt: int = 1) -> tuple[str, list[Any]]:
@@ -61,33 +55,7 @@ async def seed(data_dir: Path, count: int, clients_per_appt: int = 1) -> tuple[s
     and ``[(token, appointment_id, clinician_id)]``."""
     token = await init_practice(data_dir, "Bench Practice", "America/New_York", "a@example.org")
     async with local_context(data_dir) as ctx:
-        now = ctx.clock()
-        policy = msgspec.structs.replace(ctx.policy(), consent_required=False)
-        staff = [
-            Staff(id=new_id("stf"), email=f"clin{n}@example.org", name=f"Clinician {n}",
-                  role=Role.CLINICIAN, telehealth=True, created_at=now, updated_at=now)
-            for n in range(-(-count // PER_CLINICIAN))
-        ]  # fmt: skip
-        ops: list[Put] = [Put(policy), *(Put(s) for s in staff)]
-        made: list[Any] = []
-        start = (now + timedelta(minutes=5)).replace(microsecond=0)
-        for n in range(count):
-            people = [
-                Client(id=new_id("cli"), name=f"Client {n}.{k}", created_at=now, updated_at=now)
-                for k in range(clients_per_appt)
-            ]
-            appt = Appointment(
-                id=new_id("apt"), modality=Modality.TELEHEALTH, status=Status.CONFIRMED,
-                clinician_ids=(staff[n // PER_CLINICIAN].id,),
-                client_ids=tuple(c.id for c in people), start=start, duration_min=50,
-                created_at=now, updated_at=now,
-            )  # fmt: skip
-            ops += [Put(c) for c in people] + [Put(appt)]
-            for person in people:
-                new = links.join_link(ctx, SYSTEM, appt, Channel.COPY, client_id=person.id)
-                ops.append(Put(new.link))
-                made.append((new.token, appt.id, appt.clinician_ids[0]))
-        await seed_store(ctx.store, ops)
+        made = await waiting_appointments(ctx, count, clients_per_appt)
     return token, made
 
 

@@ -148,6 +148,10 @@ class RoomPages:
     async def refresh(self, clinician_id: str | None, *, everyone: bool = False) -> None:
         """Connected waiting entries of a room get their new place (or, with
         ``everyone``, every live entry its status: presence changed)."""
+        if not any(e.id in self._conns for e in self._state.live(clinician_id)):
+            # No page of this room on this server (a change on another one, whose
+            # replica came here): nothing to tell, so no store read for its facts.
+            return
         facts = await self._room_facts(clinician_id)
         for entry in self._state.live(clinician_id):
             conn = self._conns.get(entry.id)

@@ -116,6 +116,10 @@ async def test_payloads_at_the_limit_binary_and_with_nul_pass_unchanged(
         b"\x00\x01\xff binary",
         "naïve 😀".encode(),
         b"",
+        # What an array element in text form must quote or escape: JSON's quotes and
+        # backslashes, braces, commas, spaces, a bare NULL.
+        b'{"a": "q\\"u\\\\o", "b": [1, 2]} NULL',
+        b"NULL",
     ]
     for payload in sent:
         a.post(TOPIC, payload)
