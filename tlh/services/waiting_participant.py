@@ -24,7 +24,7 @@ from tlh.services.waiting_admission import Admission
 from tlh.services.waiting_exits import Exits
 from tlh.services.waiting_pages import Connection
 from tlh.services.waiting_parts import RoomParts
-from tlh.services.waiting_view import clean_display_name, due_at, room_of
+from tlh.services.waiting_view import clean_display_name, room_and_start
 
 #: Connection tests of pages not yet in a room (the test runs before the waiting room).
 _KEPT_TESTS = 200
@@ -81,9 +81,10 @@ class ParticipantSide:
             self._attach(entry, conn)
             action, event = "room.takeover", "room.reconnected"
         else:
+            room, due = await room_and_start(self.ctx, link)
             entry = RoomEntry(
                 id=new_id("ent"),
-                clinician_id=await room_of(self.ctx, link),
+                clinician_id=room,
                 link_id=link.id,
                 participant=link.participant,
                 client_id=link.client_id,
@@ -96,7 +97,7 @@ class ParticipantSide:
                 device_id=device_id,
                 second_device=found.kind is rules.ArrivalKind.SECOND_DEVICE,
                 connection_test=self._tests.pop((link.id, device_id), None),
-                due_at=await due_at(self.ctx, link),
+                due_at=due,
                 location=location,
             )
             self._state.put(entry)

@@ -39,19 +39,20 @@ async def room_of(ctx: Context, link: JoinLink) -> str | None:
     else the practice's shared queue (``None``)."""
     if link.clinician_id is not None:
         return link.clinician_id
-    if link.appointment_id is not None:
-        appt = await ctx.store.get(Appointment, link.appointment_id)
-        if appt is not None and appt.clinician_ids:
-            return appt.clinician_ids[0]
-    return None
+    room, _ = await room_and_start(ctx, link)
+    return room
 
 
-async def due_at(ctx: Context, link: JoinLink) -> datetime | None:
-    """When the appointment a link is for starts (``None`` for room links)."""
+async def room_and_start(ctx: Context, link: JoinLink) -> tuple[str | None, datetime | None]:
+    """The room a link enters (``room_of``) and when its appointment starts (``None``
+    for room links), from one read of the appointment: a new arrival needs both."""
     if link.appointment_id is None:
-        return None
+        return link.clinician_id, None
     appt = await ctx.store.get(Appointment, link.appointment_id)
-    return appt.start if appt is not None else None
+    if appt is None:
+        return link.clinician_id, None
+    first = appt.clinician_ids[0] if appt.clinician_ids else None
+    return link.clinician_id or first, appt.start
 
 
 async def clinician_name(ctx: Context, link: JoinLink) -> str:
