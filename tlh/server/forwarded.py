@@ -100,7 +100,7 @@ def _public_https(request: web.BaseRequest) -> str | None:
 @web.middleware
 def plain_http(request: web.Request, handler: Handler) -> Awaitable[web.StreamResponse]:
     """A client that reached a trusted proxy over http while the practice is https
-    (after ``errors``, so the refusal is the usual envelope). Before the handler only:
+    (inside ``answered``, so the refusal is the usual envelope). Before the handler only:
     its answer is the handler's (``tlh.server.middleware``)."""
     public = _public_https(request)
     if request.get(SCHEME) != "http" or public is None:
