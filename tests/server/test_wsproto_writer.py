@@ -1,4 +1,4 @@
-"""``wsproto.writer``: the call sockets' frames written straight to the transport.
+"""``wsproto.Writer``: the call sockets' frames written straight to the transport.
 
 Checked on the wire, by aiohttp's own client parser: what the writer writes is the frame
 aiohttp's writer would (every length form), in order with frames aiohttp writes itself;
@@ -38,7 +38,7 @@ async def serve() -> AsyncIterator[Callable[[Handler], Awaitable[str]]]:
         async def route(request: web.Request) -> web.WebSocketResponse:
             ws = web.WebSocketResponse(compress=False)
             await ws.prepare(request)
-            await handler(ws, wsproto.writer(ws, request))
+            await handler(ws, wsproto.Writer(ws, request))
             await ws.close()
             return ws
 

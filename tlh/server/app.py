@@ -81,7 +81,6 @@ from .ratelimit import FailureLimits, PortalLimits
 from .routes import add_routes
 from .settings import Settings, own_url
 from .staffsockets import StaffSockets
-from .transfer import transfer
 
 
 async def _resources(app: web.Application) -> AsyncIterator[None]:
@@ -316,9 +315,7 @@ def create_app(settings: Settings) -> web.Application:
         middlewares=[
             forwarded_middleware(parse_networks(settings.trusted_proxies)),
             metrics_middleware(metrics),
-            middleware.unread_bodies,
-            transfer,
-            middleware.errors,
+            middleware.answered,
             middleware.rooms_here,
             plain_http,
             middleware.authenticate,

@@ -14,6 +14,7 @@ crossed the network in the clear), and every answer over https carries HSTS.
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Awaitable
 from urllib.parse import urlsplit
 
 from aiohttp import web
@@ -72,18 +73,19 @@ def forwarded_middleware(networks: tuple[Network, ...]) -> Middleware:
     """The middleware, first of all, for ``networks`` (empty: believe no one)."""
 
     @web.middleware
-    async def forwarded(request: web.Request, handler: Handler) -> web.StreamResponse:
+    def forwarded(request: web.Request, handler: Handler) -> Awaitable[web.StreamResponse]:
+        # Before the handler only: its answer is the handler's (``tlh.server.middleware``).
         peer = request.remote or ""
         if not networks or not _trusted(_address(peer), networks):
-            return await handler(request)
+            return handler(request)
         client = client_address(peer, request.headers.getall("X-Forwarded-For", []), networks)
         protos = request.headers.getall("X-Forwarded-Proto", [])
         proto = protos[-1].split(",")[-1].strip().lower() if protos else ""
         request[CLIENT] = client or peer
         if proto not in ("http", "https"):  # said nothing (the CLI on this machine)
-            return await handler(request.clone(remote=client or peer))
+            return handler(request.clone(remote=client or peer))
         request[SCHEME] = proto
-        return await handler(request.clone(remote=client or peer, scheme=proto))
+        return handler(request.clone(remote=client or peer, scheme=proto))
 
     return forwarded
 
@@ -96,12 +98,13 @@ def _public_https(request: web.BaseRequest) -> str | None:
 
 
 @web.middleware
-async def plain_http(request: web.Request, handler: Handler) -> web.StreamResponse:
+def plain_http(request: web.Request, handler: Handler) -> Awaitable[web.StreamResponse]:
     """A client that reached a trusted proxy over http while the practice is https
-    (after ``errors``, so the refusal is the usual envelope)."""
+    (inside ``answered``, so the refusal is the usual envelope). Before the handler only:
+    its answer is the handler's (``tlh.server.middleware``)."""
     public = _public_https(request)
     if request.get(SCHEME) != "http" or public is None:
-        return await handler(request)
+        return handler(request)
     upgrade = request.headers.get("Upgrade", "").lower() == "websocket"
     if request.method in ("GET", "HEAD") and not upgrade:
         raise web.HTTPPermanentRedirect(public.rstrip("/") + request.rel_url.path_qs)

@@ -85,7 +85,7 @@ def body_limit(request: web.Request) -> int:
 
 async def read_body(request: web.Request) -> bytes:
     """The raw body, read as it streams and refused (``TooLarge``, 413) once it passes
-    the route's limit (``middleware.unread_bodies`` then closes the connection)."""
+    the route's limit (``middleware.unread_body`` then closes the connection)."""
     limit = body_limit(request)
     if (request.content_length or 0) > limit:
         raise _too_large(limit)

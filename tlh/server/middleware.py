@@ -1,10 +1,19 @@
 """Every answer's shape and every route's guard.
 
-``errors`` turns anything raised into the one envelope with the right status, and
-never leaks a traceback or patient data to the caller. ``authenticate`` resolves the
-bearer token and checks the route's declared roles before the handler runs; a
-handler that declares nothing is refused (deny by default). ``unread_bodies`` stops a
-body the handler left unread from being read past the route's limit.
+``answered`` takes every answer on its way out: ``refusal`` turns anything raised into
+the one envelope with the right status, and never leaks a traceback or patient data to
+the caller; ``transfer.shape`` sets its caching and compression; ``unread_body`` stops a
+body the handler left unread from being read past the route's limit. ``authenticate``
+resolves the bearer token and checks the route's declared roles before the handler
+runs; a handler that declares nothing is refused (deny by default).
+
+A step that acts only before the handler (``rooms_here``, ``authenticate`` on a public
+route, and ``forwarded``, ``plain_http``, ``timed`` on a websocket) is a plain function
+that returns the handler's awaitable instead of awaiting it: the step that calls it
+awaits it as it would have awaited the step. A step that awaits keeps its frame
+suspended for as long as the handler runs, which for a websocket is the whole visit:
+some 300 bytes per step per open socket, for nothing. The steps after the handler are
+one middleware (``answered``) for the same reason.
 """
 
 from __future__ import annotations
@@ -13,6 +22,7 @@ import asyncio
 import contextlib
 import logging
 import secrets
+from collections.abc import Awaitable
 
 from aiohttp import web
 
@@ -40,6 +50,7 @@ from .background import stands_by
 from .http import ACTOR, ROLES_ATTR, Handler, body_limit, ctx, respond
 from .keys import ACTIVE, FAILURES, STAFF_SESSION, STAFF_WEB
 from .origin import check_origin
+from .transfer import shape
 
 log = logging.getLogger("tlh.server")
 #: How long the rest of a body within its limit may take to arrive after the answer.
@@ -83,21 +94,35 @@ def _route(request: web.Request) -> str:
 
 
 @web.middleware
-async def rooms_here(request: web.Request, handler: Handler) -> web.StreamResponse:
+def rooms_here(request: web.Request, handler: Handler) -> Awaitable[web.StreamResponse]:
     """A server not serving the rooms now (of several sharing a store: cut off from the
     database) refuses what needs them: 503, and a page or dashboard tries again, through
     the balancer, which by then sends it to another server."""
     active = request.app.get(ACTIVE)
     if active is not None and stands_by(active, request.path):
         raise Unavailable("this server is not serving the waiting rooms now; try again")
-    return await handler(request)
+    return handler(request)
 
 
 @web.middleware
-async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
+async def answered(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """The handler's answer, or the envelope of what it raised (``refusal``; a redirect
+    is raised on for aiohttp to answer), shaped for the way out (``transfer.shape``),
+    then its unread body bounded (``unread_body``): in that order, in one frame."""
     try:
-        return await handler(request)
-    except StoreError as exc:
+        response = await handler(request)
+    except Exception as exc:
+        if isinstance(exc, web.HTTPException) and exc.status < 400:
+            raise
+        response = await refusal(request, exc)
+    shape(request, response)
+    return await unread_body(request, response)
+
+
+async def refusal(request: web.Request, exc: Exception) -> web.Response:
+    """The one envelope for anything a handler (or a step before it) raised, with the
+    right status; never a traceback or patient data."""
+    if isinstance(exc, StoreError):
         # The reason names server files (the log is the administrator's); the caller
         # hears only what happened and who can fix it.
         log.error("store error in %s %s: %s", request.method, _route(request), exc.message)
@@ -107,23 +132,20 @@ async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
         elif isinstance(exc, StoreUnavailable):
             public = STORE_UNAVAILABLE
         return _envelope(exc.status, exc.code, public)
-    except TlhError as exc:
+    if isinstance(exc, TlhError):
         if isinstance(exc, OutOfScope):
             await _audit_denied(request, exc)
         response = _envelope(exc.status, exc.code, exc.message, exc.details)
         if isinstance(exc.details, dict) and "retry_after_s" in exc.details:
             response.headers["Retry-After"] = str(exc.details["retry_after_s"])
         return response
-    except web.HTTPException as exc:
-        if exc.status < 400:
-            raise
+    if isinstance(exc, web.HTTPException):
         if exc.status == 413:
             limit = TooLarge("the request body is larger than this server accepts")
             return _envelope(413, limit.code, limit.message)
         code = _HTTP_CODES.get(exc.status, "http_error")
         return _envelope(exc.status, code, exc.reason)
-    except Exception as exc:
-        return _internal(request, exc)
+    return _internal(request, exc)
 
 
 async def _audit_denied(request: web.Request, exc: OutOfScope) -> None:
@@ -162,7 +184,9 @@ def _internal(request: web.Request, exc: Exception) -> web.Response:
 
 
 @web.middleware
-async def authenticate(request: web.Request, handler: Handler) -> web.StreamResponse:
+def authenticate(request: web.Request, handler: Handler) -> Awaitable[web.StreamResponse]:
+    """The route's guard: no such route is a 404, a public one (``roles`` ``None``) is
+    the handler's at once, anything else is the staff member's (``_as_staff``)."""
     match = request.match_info
     if match.http_exception is not None:
         # No such route: same answer whether or not the caller is authenticated.
@@ -172,7 +196,15 @@ async def authenticate(request: web.Request, handler: Handler) -> web.StreamResp
     target = match.handler
     roles: frozenset[Role] | None = getattr(target, ROLES_ATTR, frozenset())
     if roles is None:
-        return await handler(request)
+        return handler(request)
+    return _as_staff(request, handler, roles)
+
+
+async def _as_staff(
+    request: web.Request, handler: Handler, roles: frozenset[Role]
+) -> web.StreamResponse:
+    """The handler as the staff member behind the token or cookie, when one of their
+    roles is one of the route's (none declared: nobody's)."""
     peer = request.remote or ""
     bearer = auth.bearer_of(request.headers.get("Authorization", ""))
     if not bearer and STAFF_COOKIE in request.cookies:
@@ -229,8 +261,7 @@ async def _cookie_actor(request: web.Request, peer: str) -> Actor:
     return actor
 
 
-@web.middleware
-async def unread_bodies(request: web.Request, handler: Handler) -> web.StreamResponse:
+async def unread_body(request: web.Request, response: web.StreamResponse) -> web.StreamResponse:
     """Answer at once, then bound what is read of a body the handler left unread.
 
     aiohttp reads and discards an unread body for up to 10 s after the answer, to keep
@@ -239,7 +270,6 @@ async def unread_bodies(request: web.Request, handler: Handler) -> web.StreamRes
     route's limit; past it, or when it was over the limit already (a 413), the
     connection is closed with the answer and nothing more is read.
     """
-    response = await handler(request)
     content = request.content
     if content.is_eof() or response.prepared:
         return response

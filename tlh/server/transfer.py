@@ -17,8 +17,6 @@ from typing import Literal
 
 from aiohttp import web
 
-from .http import Handler
-
 #: Smaller bodies are sent as they are (a header or two is the saving's size).
 MIN_BYTES = 1024
 _TEXT = ("application/json", "text/", "image/svg+xml", "application/javascript")
@@ -76,12 +74,11 @@ def _is_text(response: web.Response) -> bool:
     return response.content_type.startswith(_TEXT)
 
 
-@web.middleware
-async def transfer(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """``no-store`` on API answers; text bodies compressed as the client asks."""
-    response = await handler(request)
+def shape(request: web.Request, response: web.StreamResponse) -> None:
+    """``no-store`` on API answers; text bodies compressed as the client asks (an
+    answer on its way out: ``middleware.answered``)."""
     if response.prepared:  # a websocket, or a stream already under way
-        return response
+        return
     if request.path.startswith("/api/"):
         response.headers["Cache-Control"] = "no-store"
     if (
@@ -96,4 +93,3 @@ async def transfer(request: web.Request, handler: Handler) -> web.StreamResponse
         if coding is not None:
             response.body = compress(response.body, coding)
             response.headers["Content-Encoding"] = coding
-    return response

@@ -184,7 +184,7 @@ def sender(write: Callable[[ServerFrame], Awaitable[None] | None]) -> Callable[[
     return send
 
 
-def writer(ws: web.WebSocketResponse, request: web.Request) -> Callable[[ServerFrame], Any]:
+class Writer:
     """A ``send`` for an ``Outbox``: writes the frame to the transport at once and
     returns ``None``; when that filled the transport past its high-water mark, returns
     the connection's drain to await (the ``Outbox`` queues what comes meanwhile).
@@ -194,19 +194,26 @@ def writer(ws: web.WebSocketResponse, request: web.Request) -> Callable[[ServerF
     the three coroutines ``send_frame`` goes through, which were a tenth of the server's
     work per relayed signal. Frames stay in order with aiohttp's own (pings, close):
     both write to the transport at once, in the order they are called.
-    """
-    transport = request.transport
-    protocol = request.protocol
-    drain = request.writer.drain
 
-    def send(frame: ServerFrame) -> Awaitable[None] | None:
-        if ws.closed or transport is None or transport.is_closing():
+    An object with four slots, not a closure over four cells: every waiting page's
+    socket holds one for its visit (~70 bytes instead of ~450).
+    """
+
+    __slots__ = ("_protocol", "_request", "_transport", "_ws")
+
+    def __init__(self, ws: web.WebSocketResponse, request: web.Request) -> None:
+        self._ws = ws
+        self._request = request
+        self._transport = request.transport
+        self._protocol = request.protocol
+
+    def __call__(self, frame: ServerFrame) -> Awaitable[None] | None:
+        transport = self._transport
+        if self._ws.closed or transport is None or transport.is_closing():
             return None  # going away: nothing more to say to it
         data = _encoder.encode(frame)
         transport.write(_text_header(len(data)) + data)
-        return drain() if protocol.writing_paused else None
-
-    return send
+        return self._request.writer.drain() if self._protocol.writing_paused else None
 
 
 def _text_header(length: int) -> bytes:

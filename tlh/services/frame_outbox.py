@@ -99,7 +99,7 @@ class Outbox:
             log.debug("send failed: %s", type(exc).__name__)
             return
         if result is None:
-            return  # written at once (``wsproto.writer`` while the socket keeps up)
+            return  # written at once (``wsproto.Writer`` while the socket keeps up)
         step = _await(result)
         try:
             waits_for = step.send(None)

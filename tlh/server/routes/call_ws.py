@@ -61,7 +61,7 @@ class StaffCall:
         self.hub = request.app[CALL_HUB]
         #: What the hub writes with (at once while the socket keeps up); the same
         #: function joins and leaves, as the hub knows a peer's connection by it.
-        self.out = wsproto.writer(ws, request)
+        self.out = wsproto.Writer(ws, request)
         self.send = wsproto.sender(self.out)
         self.session_cookie = request.get(STAFF_SESSION)
         self.current: str | None = None

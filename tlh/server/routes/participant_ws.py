@@ -60,11 +60,7 @@ async def participant_ws(request: web.Request) -> web.WebSocketResponse:
         raise Forbidden("please confirm who you are first")
     rooms = request.app[ROOMS]
     ws = await wsproto.open_call_socket(request)
-
-    async def close() -> None:
-        await ws.close()
-
-    conn = Connection(outbox=Outbox(wsproto.writer(ws, request)), close=close)
+    conn = Connection(outbox=Outbox(wsproto.Writer(ws, request)), close=ws.close)
     guard = wsproto.FloodGuard()
     try:
         async for msg in ws:
