@@ -54,7 +54,7 @@ from tlh.domain.conflicts import holds_time
 from tlh.domain.models import Appointment, Policy
 from tlh.errors import InvalidInput, StoreError, os_error_reason
 from tlh.files import write_atomic
-from tlh.store import auditverify, idset, migrations
+from tlh.store import auditverify, heap, idset, migrations
 from tlh.store.atomic import checked, corrupt
 from tlh.store.auditlog import AuditLog
 from tlh.store.auditverify import StoredChanges, VerifyResult
@@ -850,6 +850,7 @@ class TinyStore(MonthsOnDisk):
                     self._ids.changed = True
                 raise
             self._manifest = manifest
+            await asyncio.to_thread(heap.trim)  # what the encoding took, given back
 
     def _snapshot(self, key: str) -> tuple[str, dict[str, msgspec.Struct]]:
         if key.startswith(f"{APPOINTMENTS}/"):
