@@ -56,7 +56,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench_room_ws import Workers, load, pct, staff_events
+from bench_room_ws import Workers, figures, load, pct, staff_events
 from waiting_practice import waiting_appointments
 
 from tests.ops.running import serving
@@ -230,15 +230,6 @@ def collect(
         for state, n in said["states"].items():
             run.states[state] = run.states.get(state, 0) + n
     return run
-
-
-def figures(name: str, values: list[float]) -> str:
-    if not values:
-        return f"{name}: none"
-    return (
-        f"{name}: p50 {pct(values, 0.5):.2f} ms, p99 {pct(values, 0.99):.2f} ms, "
-        f"p99.9 {pct(values, 0.999):.2f} ms, max {max(values):.2f} ms (n={len(values)})"
-    )
 
 
 def verdict(ok: bool, text: str) -> bool:

@@ -351,7 +351,7 @@ def figures(name: str, values: list[float]) -> str:
         return f"{name}: none received"
     return (
         f"{name}: p50 {pct(values, 0.5):.2f} ms, p99 {pct(values, 0.99):.2f} ms, "
-        f"max {max(values):.2f} ms (n={len(values)})"
+        f"p99.9 {pct(values, 0.999):.2f} ms, max {max(values):.2f} ms (n={len(values)})"
     )
 
 
