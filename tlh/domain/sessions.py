@@ -44,3 +44,9 @@ class SessionSegment(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     #: joined by anyone but the admin and the holder of ``test_link_id``).
     self_test: bool = False
     test_link_id: str | None = None
+
+    @property
+    def open_clinician_id(self) -> str | None:
+        """The clinician while the segment is open, else ``None`` (indexed: a
+        clinician's open segments are found without reading their whole history)."""
+        return self.clinician_id if self.ended_at is None else None

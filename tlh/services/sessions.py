@@ -44,7 +44,7 @@ async def open_segment(
     if appointment_id is not None:
         found = await _open(ctx, "appointment_id", appointment_id, self_test=False)
     elif clinician_id is not None:
-        rooms = await _open(ctx, "clinician_id", clinician_id, self_test=False)
+        rooms = await _open(ctx, "open_clinician_id", clinician_id, self_test=False)
         found = [s for s in rooms if s.appointment_id is None]
     else:
         return None
@@ -54,12 +54,12 @@ async def open_segment(
 async def open_segments_of(ctx: Context, clinician_id: str) -> list[SessionSegment]:
     """Every open segment a clinician leads (appointments and room sessions; not
     self-tests)."""
-    return await _open(ctx, "clinician_id", clinician_id, self_test=False)
+    return await _open(ctx, "open_clinician_id", clinician_id, self_test=False)
 
 
 async def open_self_tests(ctx: Context, staff_id: str) -> list[SessionSegment]:
     """The staff member's open ``tlh doctor`` self-test segments."""
-    return await _open(ctx, "clinician_id", staff_id, self_test=True)
+    return await _open(ctx, "open_clinician_id", staff_id, self_test=True)
 
 
 async def _open(ctx: Context, field: str, value: str, *, self_test: bool) -> list[SessionSegment]:

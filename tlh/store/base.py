@@ -109,7 +109,7 @@ INDEXED: dict[str, tuple[str, ...]] = {
     "links": ("token_hash", "appointment_id", "client_id"),
     "consents": ("client_id", "link_id"),
     "messages": ("idempotency_key", "status", "appointment_id"),
-    "sessions": ("appointment_id", "clinician_id"),
+    "sessions": ("appointment_id", "clinician_id", "open_clinician_id"),
     "link_sessions": ("hash",),
     "staff_sessions": ("hash",),
     "action_links": ("token_hash", "appointment_id"),

@@ -8,12 +8,14 @@ import asyncio
 import os
 from collections.abc import AsyncIterator
 
+import msgspec
 import pytest
 
 from tests.pgserver import PgServer
 from tests.seeding import seed
 from tests.store.conftest import T0, client
 from tlh.domain.models import Client
+from tlh.domain.sessions import SessionSegment
 from tlh.errors import StoreError
 from tlh.services.context import SYSTEM
 from tlh.store.base import Put, note
@@ -186,7 +188,8 @@ async def test_migrations_run_once_and_refuse_a_newer_schema(
     await asyncio.gather(*(s.open() for s in stores))
     await asyncio.gather(*(s.close() for s in stores))
     db = dbname(pg_url)
-    assert pg_cluster.sql("SELECT value FROM tlh_meta", db).strip() == str(CURRENT_VERSION)
+    version = pg_cluster.sql("SELECT value FROM tlh_meta WHERE key = 'schema_version'", db)
+    assert version.strip() == str(CURRENT_VERSION)
     pg_cluster.sql("UPDATE tlh_meta SET value = '99' WHERE key = 'schema_version'", db)
     with pytest.raises(StoreError, match="schema version 99, newer than this tlh"):
         await PgStore(pg_url).open()
@@ -206,3 +209,30 @@ async def test_a_policy_commit_notifies_the_other_servers(pg_url: str, pg: PgSto
         async with asyncio.timeout(10):
             heard = [n.channel async for n in listener.notifies(stop_after=1)]
     assert heard == [POLICY_CHANNEL]
+
+
+async def test_a_field_indexed_since_the_first_schema_is_indexed_at_the_next_open(
+    pg_cluster: PgServer, pg_url: str, pg: PgStore
+) -> None:
+    """A database whose sessions were stored before ``open_clinician_id`` was indexed
+    (its rows and ``tlh_meta``'s word removed here) gets the rows at the next open."""
+    start = client("cli_1").created_at
+    open_one = SessionSegment(id="ses_1", clinician_id="stf_1", started_at=start, started_by="x")
+    ended = msgspec.structs.replace(open_one, id="ses_2", ended_at=start)
+    await seed(pg, [Put(open_one), Put(ended)])
+    db = dbname(pg_url)
+    pg_cluster.sql("DELETE FROM tlh_index WHERE field = 'open_clinician_id'", db)
+    pg_cluster.sql("DELETE FROM tlh_meta WHERE key LIKE 'indexed:%'", db)
+    assert await pg.find(SessionSegment, "open_clinician_id", "stf_1") == []
+
+    again = PgStore(pg_url, wait_s=2.0)
+    await again.open()
+    try:
+        found = await again.find(SessionSegment, "open_clinician_id", "stf_1")
+    finally:
+        await again.close()
+    assert [s.id for s in found] == ["ses_1"]
+    assert (
+        pg_cluster.sql("SELECT count(*) FROM tlh_meta WHERE key LIKE 'indexed:%'", db).strip()
+        == "1"
+    )

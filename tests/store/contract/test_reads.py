@@ -12,6 +12,7 @@ from tests.seeding import seed
 from tests.store.conftest import T0, appt, client
 from tests.store.contract.conftest import Backend, Store
 from tlh.domain.models import Appointment, Client, Role, Staff
+from tlh.domain.sessions import SessionSegment
 from tlh.errors import InvalidInput
 from tlh.store.base import Delete, Put
 
@@ -156,3 +157,26 @@ async def test_reopen_keeps_records_and_indexes(backend: Backend) -> None:
         assert (await again.verify_audit()).ok
     finally:
         await again.close()
+
+
+def segment(id: str, clinician_id: str, *, ended: bool = False) -> SessionSegment:
+    return SessionSegment(id=id, clinician_id=clinician_id, started_at=T0, started_by="stf_1",
+                          ended_at=T0 + timedelta(hours=1) if ended else None)  # fmt: skip
+
+
+async def test_a_clinicians_open_segments_are_found_without_their_history(
+    store: Store,
+) -> None:
+    """``open_clinician_id`` holds the clinician only while the segment is open: a
+    segment that ends leaves that index, and ended ones are never in it."""
+    await seed(
+        store,
+        [Put(segment(f"ses_{i}", "stf_1", ended=True)) for i in range(5)]
+        + [Put(segment("ses_open", "stf_1")), Put(segment("ses_other", "stf_2"))],
+    )
+    assert [s.id for s in await store.find(SessionSegment, "open_clinician_id", "stf_1")] == [
+        "ses_open"
+    ]
+    await seed(store, [Put(segment("ses_open", "stf_1", ended=True))])
+    assert await store.find(SessionSegment, "open_clinician_id", "stf_1") == []
+    assert len(await store.find(SessionSegment, "clinician_id", "stf_1")) == 6

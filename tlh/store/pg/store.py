@@ -63,6 +63,11 @@ _APPOINTMENTS_IN = (
 )
 
 
+#: Fields indexed since the schema's first version: ``(table, field)``, whose rows the
+#: records stored before are given at the first open (``PgStore._index_added_fields``).
+ADDED_INDEXES: Final = (("sessions", "open_clinician_id"),)
+
+
 class PgStore:
     """The ``Repository`` over the PostgreSQL database at ``url``; ``await open()``
     before use (migrates the schema), ``close()`` after.
@@ -140,10 +145,43 @@ class PgStore:
                 self._use_codec(await codec_of(self._db, self._key_source))
             await self._audit.sign_head()
             await self.reload_policy()
+            await self._index_added_fields()
         except BaseException:
             await self._db.close()
             raise
         self._is_open = True
+
+    async def _index_added_fields(self) -> None:
+        """Make the index rows of a field indexed since the schema's first version
+        (``ADDED_INDEXES``) for the records stored before it, once: at the first open
+        by a version that knows it (``tlh_meta`` says it is done; several servers
+        opening at once make the same rows, and a row made twice is one)."""
+        for table, field in ADDED_INDEXES:
+            key = f"indexed:{table}.{field}"
+            async with self._db.connection("index a table") as conn, conn.transaction():
+                cur = await conn.execute("SELECT 1 FROM tlh_meta WHERE key = %s", (key,))
+                if await cur.fetchone() is not None:
+                    continue
+                cur = await conn.execute(
+                    "SELECT id, doc FROM tlh_records WHERE kind = %s ORDER BY id", (table,)
+                )
+                stored = await cur.fetchall()
+                records = self._decode(table, stored)
+                rows = [
+                    row
+                    for (rid, _), record in zip(stored, records, strict=True)
+                    for row in self._index.rows(table, rid, record)
+                    if row[1] == field
+                ]
+                await conn.execute(
+                    "INSERT INTO tlh_index (kind, field, value, id) SELECT * FROM "
+                    "unnest(%b::text[], %b::text[], %b::text[], %b::text[]) ON CONFLICT DO NOTHING",
+                    [list(column) for column in zip(*rows, strict=True)] if rows else [[]] * 4,
+                )
+                await conn.execute(
+                    "INSERT INTO tlh_meta (key, value) VALUES (%s, 'done') ON CONFLICT DO NOTHING",
+                    (key,),
+                )
 
     def _use_codec(self, codec: Codec) -> None:
         """Seal with ``codec`` from now on (found at open, before any read or write)."""
