@@ -28,7 +28,6 @@ from typing import Any
 
 from msgspec.structs import replace
 
-from tlh.api.frames import StaffMessage
 from tlh.domain import rooms as rules
 from tlh.services import sessions
 from tlh.services.call_link import CallLink
@@ -179,8 +178,7 @@ class Rooms:
             # here before the server died: the store has it.
             if record.server_id == server_id and self.state.get(record.id) is None:
                 self.state.put_replica(record.entry, server_id, record.segment_id)
-                said = [StaffMessage(text=m.text, at=m.at) for m in record.messages]
-                self._pages.restore(record.id, said)
+                self._pages.restore(record.id, record.messages)
         adopted = self.link.adopt(server_id)
         if self._calls is not None:
             self._calls.server_gone(server_id)
@@ -212,8 +210,7 @@ class Rooms:
                 self.state.put_replica(entry, owner, record.segment_id)
                 continue
             self.state.put(entry)
-            kept = [StaffMessage(text=m.text, at=m.at) for m in record.messages]
-            self._pages.restore(entry.id, kept)
+            self._pages.restore(entry.id, record.messages)
             segment = await sessions.find_segment(self.ctx, record.segment_id or "")
             if segment is not None and segment.ended_at is None:
                 self.state.join_call(entry.id, segment.id)

@@ -8,7 +8,7 @@ through each socket's ``Connection`` outbox so no caller waits for a socket.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -16,6 +16,7 @@ from typing import Any
 from msgspec.structs import replace
 
 from tlh.api.frames import StaffMessage, Status
+from tlh.domain.live_records import KeptMessage
 from tlh.domain.rooms import EntryState, RoomEntry
 from tlh.services import sessions
 from tlh.services.context import Context
@@ -108,10 +109,11 @@ class RoomPages:
         """The messages kept for the entry's page (kept in the store with the entry)."""
         return self._messages.get(entry_id, [])
 
-    def restore(self, entry_id: str, messages: list[StaffMessage]) -> None:
-        """The messages kept for an entry before a restart."""
-        if messages:
-            self._messages[entry_id] = messages[-_KEPT_MESSAGES:]
+    def restore(self, entry_id: str, kept: Sequence[KeptMessage]) -> None:
+        """The messages kept for an entry in the store (a restart, an adopted entry)."""
+        if kept:
+            said = [StaffMessage(text=m.text, at=m.at) for m in kept[-_KEPT_MESSAGES:]]
+            self._messages[entry_id] = said
 
     def replay(self, entry_id: str) -> None:
         """The messages kept for the entry, to its (new) socket."""
@@ -148,13 +150,14 @@ class RoomPages:
     async def refresh(self, clinician_id: str | None, *, everyone: bool = False) -> None:
         """Connected waiting entries of a room get their new place (or, with
         ``everyone``, every live entry its status: presence changed)."""
-        if not any(e.id in self._conns for e in self._state.live(clinician_id)):
+        live = self._state.live(clinician_id)
+        if not any(e.id in self._conns for e in live):
             # No page of this room on this server (a change on another one, whose
             # replica came here): nothing to tell, so no store read for its facts.
             return
         facts = await self._room_facts(clinician_id)
-        name = await staff_name(self.ctx, clinician_id) if clinician_id else ""
-        for entry in self._state.live(clinician_id):
+        name = await self._clinician_name(clinician_id)
+        for entry in live:
             conn = self._conns.get(entry.id)
             if conn is not None and (everyone or entry.state is EntryState.WAITING):
                 conn.outbox.push(await self._status_frame(entry, facts=facts, name=name))
@@ -180,7 +183,7 @@ class RoomPages:
         if facts is None and entry.state is EntryState.WAITING and state is None:
             facts = await self._room_facts(entry.clinician_id)
         if name is None:
-            name = await staff_name(self.ctx, entry.clinician_id) if entry.clinician_id else ""
+            name = await self._clinician_name(entry.clinician_id)
         return status_frame(
             entry,
             clinician_name=name,
@@ -189,6 +192,10 @@ class RoomPages:
             opens_at=self._opens_at.get(entry.id),
             facts=facts,
         )
+
+    async def _clinician_name(self, clinician_id: str | None) -> str:
+        """The name a waiting page shows for its room ("" for the shared queue)."""
+        return await staff_name(self.ctx, clinician_id) if clinician_id else ""
 
     async def _average_visit(self, clinician_id: str | None) -> float | None:
         if clinician_id is None:
