@@ -95,8 +95,8 @@ class Outbox:
         """Send ``frame`` now; if the socket makes it wait, a task carries on."""
         try:
             result = self.send(frame)
-        except Exception as exc:  # a closing socket must not stop the pump
-            log.debug("send failed: %s", type(exc).__name__)
+        except Exception as exc:
+            _failed(exc)
             return
         if result is None:
             return  # written at once (``wsproto.Writer`` while the socket keeps up)
@@ -141,8 +141,8 @@ def _abandon(step: _Step, _: object) -> None:
 async def _await(result: Awaitable[Any]) -> None:
     try:
         await result
-    except Exception as exc:  # as ``_call``
-        log.debug("send failed: %s", type(exc).__name__)
+    except Exception as exc:
+        _failed(exc)
 
 
 async def _call(fn: Callable[..., Awaitable[Any] | None], *args: Any) -> None:
@@ -150,6 +150,11 @@ async def _call(fn: Callable[..., Awaitable[Any] | None], *args: Any) -> None:
         result = fn(*args)
         if inspect.isawaitable(result):
             await result
-    except Exception as exc:  # a closing socket must not stop the pump
-        # Type only: frames carry SDP, which may hold addresses.
-        log.debug("send failed: %s", type(exc).__name__)
+    except Exception as exc:
+        _failed(exc)
+
+
+def _failed(exc: Exception) -> None:
+    """A send that failed: a closing socket must not stop the pump. Its type only is
+    logged: frames carry SDP, which may hold addresses."""
+    log.debug("send failed: %s", type(exc).__name__)

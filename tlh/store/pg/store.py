@@ -173,11 +173,12 @@ class PgStore:
                     for row in self._index.rows(table, rid, record)
                     if row[1] == field
                 ]
-                await conn.execute(
-                    "INSERT INTO tlh_index (kind, field, value, id) SELECT * FROM "
-                    "unnest(%b::text[], %b::text[], %b::text[], %b::text[]) ON CONFLICT DO NOTHING",
-                    [list(column) for column in zip(*rows, strict=True)] if rows else [[]] * 4,
-                )
+                if rows:
+                    await conn.execute(
+                        "INSERT INTO tlh_index (kind, field, value, id) SELECT * FROM unnest("
+                        "%b::text[], %b::text[], %b::text[], %b::text[]) ON CONFLICT DO NOTHING",
+                        [list(column) for column in zip(*rows, strict=True)],
+                    )
                 await conn.execute(
                     "INSERT INTO tlh_meta (key, value) VALUES (%s, 'done') ON CONFLICT DO NOTHING",
                     (key,),
