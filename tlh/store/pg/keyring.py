@@ -45,11 +45,7 @@ async def write_ring(db: Database, ring: Keyring) -> None:
 async def codec_of(db: Database, source: KeySource | None) -> Codec:
     """The database's codec: ``PLAIN`` without a keyring, else its data keys opened with
     ``source`` (``StoreKeyError`` in one line when they cannot be)."""
-    ring = await read_ring(db)
-    if ring is None:
-        return PLAIN
-    what = f"the database at {db.where}"
-    unlocked = unlock(Path("."), source or KeySource(), ring=ring, what=what)
+    unlocked = await _unlock(db, source or KeySource())
     return PLAIN if unlocked is None else unlocked.sealer()
 
 
@@ -90,9 +86,17 @@ async def export_recovery(url: str, source: KeySource) -> str:
 
 
 async def _unlocked(db: Database, source: KeySource) -> Unlocked:
-    what = f"the database at {db.where}"
-    ring = await read_ring(db)
-    unlocked = None if ring is None else unlock(Path("."), source, ring=ring, what=what)
+    """The database's keys opened with ``source``, for a command that changes them."""
+    unlocked = await _unlock(db, source)
     if unlocked is None:
-        raise StoreError(f"{what} is not encrypted (made with --no-encrypt)")
+        raise StoreError(f"the database at {db.where} is not encrypted (made with --no-encrypt)")
     return unlocked
+
+
+async def _unlock(db: Database, source: KeySource) -> Unlocked | None:
+    """The database's keys opened with ``source`` (``StoreKeyError`` in one line when
+    they cannot be); ``None`` when it is stored without sealing."""
+    ring = await read_ring(db)
+    if ring is None:
+        return None
+    return unlock(Path("."), source, ring=ring, what=f"the database at {db.where}")
