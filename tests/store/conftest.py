@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
+from tlh.domain.action_links import ActionLink, LinkAction
+from tlh.domain.links import Channel, JoinLink, LinkPurpose, ParticipantKind
+from tlh.domain.messages import Message, MessageChannel, MessageKind, MessageStatus
 from tlh.domain.models import Appointment, Client, Status
+from tlh.domain.sessions import SessionSegment
 from tlh.store.tinystore import TinyStore, init_data_dir
 
 T0 = datetime(2026, 3, 10, 9, 0, tzinfo=UTC)
@@ -48,6 +52,70 @@ def client(id: str, email: str | None = None, external_id: str | None = None) ->
         external_id=external_id,
         created_at=T0,
         updated_at=T0,
+    )
+
+
+def message(
+    id: str,
+    at: datetime = T0,
+    status: MessageStatus = MessageStatus.SENT,
+    **kw: object,
+) -> Message:
+    """A sent reminder email made at ``at``."""
+    return Message(
+        id=id,
+        idempotency_key=f"reminder:{id}",
+        kind=MessageKind.REMINDER_24H,
+        channel=MessageChannel.EMAIL,
+        to="person@example.org",
+        subject="Your appointment",
+        text="See you soon.",
+        status=status,
+        next_attempt_at=at,
+        created_at=at,
+        sent_at=at if status is MessageStatus.SENT else None,
+        **kw,  # type: ignore[arg-type]
+    )
+
+
+def link(id: str, at: datetime = T0, **kw: object) -> JoinLink:
+    """A client's join link made at ``at``, valid for two hours."""
+    return JoinLink(
+        id=id,
+        token_hash=f"hash-{id}",
+        purpose=LinkPurpose.JOIN,
+        participant=ParticipantKind.CLIENT,
+        channel=Channel.EMAIL,
+        created_at=at,
+        created_by="system",
+        valid_from=at,
+        valid_until=at + timedelta(hours=2),
+        **kw,  # type: ignore[arg-type]
+    )
+
+
+def action(id: str, at: datetime = T0, appointment_id: str = "apt_1") -> ActionLink:
+    """A confirm link made at ``at``, valid for a day."""
+    return ActionLink(
+        id=id,
+        token_hash=f"hash-{id}",
+        action=LinkAction.CONFIRM,
+        appointment_id=appointment_id,
+        client_id="cli_1",
+        created_at=at,
+        valid_until=at + timedelta(days=1),
+    )
+
+
+def segment(id: str, at: datetime = T0, ended: bool = True, **kw: object) -> SessionSegment:
+    """A clinician's session segment started at ``at`` (ended 50 minutes on)."""
+    return SessionSegment(
+        id=id,
+        clinician_id="stf_1",
+        started_at=at,
+        started_by="stf_1",
+        ended_at=at + timedelta(minutes=50) if ended else None,
+        **kw,  # type: ignore[arg-type]
     )
 
 

@@ -18,14 +18,15 @@ from tlh.domain.models import Appointment, Kind, Status
 from tlh.services.context import SYSTEM
 from tlh.store.backup import restore, write_snapshot
 from tlh.store.base import Delete, Put, note
-from tlh.store.coldmonths import index_name
 from tlh.store.layout import decode_table_file
 from tlh.store.lock import LOCK_NAME, PID_NAME
-from tlh.store.tinystore import ID_FILTER, TinyStore
+from tlh.store.partitions import PARTITIONED
+from tlh.store.tinystore import TinyStore
 
 #: "Now" for these tests: months before 2026-09 are cold with the default 3 hot months.
 NOW = datetime(2026, 12, 4, 12, 0, tzinfo=UTC)
 OLD = datetime(2025, 1, 6, 9, 0, tzinfo=UTC)
+APPOINTMENTS = PARTITIONED["appointments"]
 
 
 def history() -> list[Appointment]:
@@ -192,8 +193,8 @@ async def test_a_crash_after_changing_an_old_month_replays_it(seeded: Path, tmp_
 
 
 async def test_a_lost_or_damaged_index_falls_back_to_the_month_file(seeded: Path) -> None:
-    (seeded / "db" / index_name("2025-05")).write_bytes(b"garbage")
-    (seeded / "db" / index_name("2025-06")).unlink()
+    (seeded / "db" / APPOINTMENTS.index_file("2025-05")).write_bytes(b"garbage")
+    (seeded / "db" / APPOINTMENTS.index_file("2025-06")).unlink()
     s = opener(seeded)()
     await s.open()
     try:
@@ -203,11 +204,13 @@ async def test_a_lost_or_damaged_index_falls_back_to_the_month_file(seeded: Path
         assert len(ids) == 50
     finally:
         await s.close()
-    assert (seeded / "db" / index_name("2025-06")).exists()  # rebuilt by the checkpoint
+    assert (
+        seeded / "db" / APPOINTMENTS.index_file("2025-06")
+    ).exists()  # rebuilt by the checkpoint
 
 
 async def test_a_dir_without_the_id_filter_loads_every_month_then_indexes(seeded: Path) -> None:
-    (seeded / "db" / ID_FILTER).unlink()
+    (seeded / "db" / APPOINTMENTS.id_filter).unlink()
     s = opener(seeded)()
     await s.open()
     assert s.cold_months == []

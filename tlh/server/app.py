@@ -281,7 +281,7 @@ async def _live(app: web.Application) -> Live | None:
         waiting=sum(1 for e in waiting if e.state is EntryState.WAITING),
         sessions=hub.live_count(),
         relayed=hub.relayed_peer_count(),
-        outbox={s.value: len(await store.find(Message, "status", s)) for s in MessageStatus},
+        outbox={s.value: await store.count(Message, "status", s) for s in MessageStatus},
         outbox_up=app[BACKGROUND].alive,
         websockets=len(app[WEBSOCKETS]),
     )

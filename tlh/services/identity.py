@@ -136,12 +136,11 @@ async def addresses(ctx: Context, link: JoinLink) -> dict[MessageChannel, Addres
                 email, phone, name = contact.email, contact.phone, contact.name
     elif link.participant is ParticipantKind.GUEST:
         # Guests have no record: the address their invitation went to is all we know.
-        for message in await ctx.store.all(Message):
-            if message.link_id == link.id:
-                if message.channel is MessageChannel.EMAIL:
-                    email = message.to
-                else:
-                    phone = message.to
+        for message in await ctx.store.find(Message, "link_id", link.id):
+            if message.channel is MessageChannel.EMAIL:
+                email = message.to
+            else:
+                phone = message.to
     found: dict[MessageChannel, Address] = {}
     if email:
         found[MessageChannel.EMAIL] = Address(MessageChannel.EMAIL, email, name)

@@ -71,7 +71,10 @@ class IdleSessions:
     async def load(self) -> None:
         """Watch every open room session the store holds (at start-up: nobody is in any
         call after a restart, so each is closed unless someone comes back in time)."""
-        for found in await self.ctx.store.find(SessionSegment, "appointment_id", None):
+        open_ones = await self.ctx.store.find(
+            SessionSegment, "appointment_id", None, ending_after=self.ctx.clock()
+        )
+        for found in open_ones:
             self.watch(found)
 
     async def start(self, bus: EventBus) -> None:

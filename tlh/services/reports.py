@@ -22,6 +22,7 @@ from tlh.errors import BadRequest, Forbidden, NotFound
 from tlh.services import auth
 from tlh.services.context import Actor, Context
 from tlh.services.exporting import escape_formula
+from tlh.services.sessions import started_between
 from tlh.services.staff import find_staff, shown
 
 READERS = (Role.ADMIN, Role.SCHEDULER, Role.CLINICIAN)
@@ -73,15 +74,6 @@ async def _clinician(ctx: Context, actor: Actor, ref: str | None) -> str | None:
     return clinician_id
 
 
-async def _segments(ctx: Context, clinician_id: str | None) -> list[SessionSegment]:
-    found = (
-        await ctx.store.find(SessionSegment, "clinician_id", clinician_id)
-        if clinician_id
-        else await ctx.store.all(SessionSegment)
-    )
-    return [s for s in found if not s.self_test]
-
-
 async def _audit(ctx: Context, actor: Actor, action: str, client_ids: Sequence[str]) -> None:
     ids = sorted(set(client_ids))
     # An empty report still records that someone looked.
@@ -102,8 +94,8 @@ async def sessions_report(
     clinician_id = await _clinician(ctx, actor, clinician)
     tz = zone(ctx.policy().timezone)
     found = []
-    for segment in await _segments(ctx, clinician_id):
-        if not start <= segment.started_at < end:
+    for segment in await started_between(ctx, start, end, clinician_id):
+        if segment.self_test:
             continue
         appt = await ctx.store.get(Appointment, segment.appointment_id or "")
         found.append((segment, appt))

@@ -15,7 +15,7 @@ from datetime import date, datetime
 import msgspec
 from msgspec.structs import replace
 
-from tlh.domain.models import Appointment, Role
+from tlh.domain.models import Appointment, Role, Staff
 from tlh.domain.sessions import Participation, SessionSegment
 from tlh.domain.timeutil import local_day_bounds, zone
 from tlh.errors import Conflict, InvalidInput, NotFound
@@ -84,6 +84,21 @@ async def find_segment(ctx: Context, session_id: str) -> SessionSegment | None:
     return found
 
 
+async def started_between(
+    ctx: Context, start: datetime, end: datetime, clinician_id: str | None = None
+) -> list[SessionSegment]:
+    """Segments started in [start, end), of one clinician or of every staff member, by
+    start: read by who leads them, leaving older history unread (``ending_after``)."""
+    leaders = [clinician_id] if clinician_id else [s.id for s in await ctx.store.all(Staff)]
+    found = [
+        s
+        for leader in leaders
+        for s in await ctx.store.find(SessionSegment, "clinician_id", leader, ending_after=start)
+        if start <= s.started_at < end
+    ]
+    return sorted(found, key=lambda s: (s.started_at, s.id))
+
+
 async def list_segments(
     ctx: Context, actor: Actor, day: str | None = None, clinician: str | None = None
 ) -> list[SessionSegment]:
@@ -99,9 +114,11 @@ async def list_segments(
     if clinician:
         clinician_id = (await find_staff(ctx, clinician)).id
         scope.check_room(actor, clinician_id)
-        found = await ctx.store.find(SessionSegment, "clinician_id", clinician_id)
+        found = await ctx.store.find(
+            SessionSegment, "clinician_id", clinician_id, ending_after=first
+        )
     else:
-        found = await ctx.store.all(SessionSegment)
+        found = await started_between(ctx, first, last)
     segments = [s for s in found if first <= s.started_at < last]
     mine = await scope.visible_segments(ctx, actor, segments)
     return sorted(mine, key=lambda s: (s.started_at, s.id))

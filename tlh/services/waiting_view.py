@@ -7,7 +7,7 @@ state. Frames carry ids, states and the clinician's name, never another client's
 from __future__ import annotations
 
 import unicodedata
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from tlh.api.frames import StaffMessage, Status
@@ -102,12 +102,20 @@ def message_frame(text: str, now: datetime) -> StaffMessage:
     return StaffMessage(text=clean_message(text), at=now)
 
 
+#: How far back the visits go that a waiting person's estimate averages: the
+#: clinician's recent habits, and nothing a server keeps on disk (``[store] hot_months``).
+AVERAGE_OVER = timedelta(days=183)
+
+
 async def average_visit(ctx: Context, clinician_id: str) -> float | None:
-    """Mean minutes of the clinician's ended segments (``None`` without history)."""
+    """Mean minutes of the clinician's segments that ended in the last six months
+    (``None`` without any)."""
+    since = ctx.clock() - AVERAGE_OVER
+    found = await ctx.store.find(SessionSegment, "clinician_id", clinician_id, ending_after=since)
     minutes = [
         (s.ended_at - s.started_at).total_seconds() / 60
-        for s in await ctx.store.find(SessionSegment, "clinician_id", clinician_id)
-        if s.ended_at is not None and not s.self_test
+        for s in found
+        if s.ended_at is not None and s.ended_at > since and not s.self_test
     ]
     return sum(minutes) / len(minutes) if minutes else None
 

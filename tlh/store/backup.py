@@ -46,6 +46,7 @@ from tlh.store.layout import (
     write_manifest,
 )
 from tlh.store.lock import LOCK_NAME, PID_NAME, DataDirLock
+from tlh.store.partitions import PARTITIONED
 from tlh.store.seal import PLAIN, Codec, label_of
 
 BACKUP_MAGIC = b"TLHBACKUP1\n"
@@ -157,20 +158,21 @@ def _check_member(name: str, data: bytes) -> None:
             _manifest_decoder.decode(data)
         elif parts[0] == "db" and len(parts) == 2 and parts[1].endswith(".json"):
             table = parts[1].removesuffix(".json")
+            # A backup of an older schema holds its split tables whole (migrated on start).
             if table not in TABLES or table == APPOINTMENTS:
                 raise InvalidInput(f"archive member {name!r} is not a known table")
             decode_table_file(data, table)
-        elif name == f"db/{APPOINTMENTS}.bloom" or (
-            parts[:2] == ("db", APPOINTMENTS) and len(parts) == 3 and parts[2].endswith(".idx")
+        elif (
+            parts[0] == "db" and len(parts) == 2 and parts[1].removesuffix(".bloom") in PARTITIONED
         ):
-            # The id filter and months' key indexes: derived from the months, sealed; a
-            # damaged one is rebuilt from them (tlh.store.coldmonths).
-            if parts[-1].endswith(".idx"):
-                datetime.strptime(parts[2].removesuffix(".idx"), "%Y-%m")  # noqa: DTZ007
-        elif parts[:2] == ("db", APPOINTMENTS) and len(parts) == 3:
-            month = parts[2].removesuffix(".json")
+            pass  # an id filter: derived from the months, sealed; rebuilt when damaged
+        elif parts[0] == "db" and len(parts) == 3 and parts[1] in PARTITIONED:
+            month, _, kind = parts[2].partition(".")
             datetime.strptime(month, "%Y-%m")  # noqa: DTZ007 - a name check, not a time
-            decode_table_file(data, APPOINTMENTS)
+            if kind == "json":
+                decode_table_file(data, parts[1])
+            elif kind != "idx":  # a month's key index: derived, like the id filter
+                raise InvalidInput(f"archive member {name!r} does not belong in a data dir")
         elif parts[0] == "audit" and len(parts) > 1:
             for n, line in enumerate(data.splitlines(), 1):
                 if line.strip():
@@ -242,7 +244,8 @@ def restore(archive_path: Path | str, data_dir: Path | str, keys: KeySource | No
             target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
             sealed = name.startswith("db/")  # the store's own files; audit/ and meta clear
             write_atomic(target, codec.seal(data, label_of(name)) if sealed else data)
-        (staging / "db" / APPOINTMENTS).mkdir(mode=0o700, parents=True, exist_ok=True)
+        for table in PARTITIONED:
+            (staging / "db" / table).mkdir(mode=0o700, parents=True, exist_ok=True)
         (staging / "journal").mkdir(mode=0o700, exist_ok=True)
         if f"db/{MANIFEST}" not in files:
             # A backup made before manifests: list what it holds (the schema migration

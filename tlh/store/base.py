@@ -108,7 +108,7 @@ INDEXED: dict[str, tuple[str, ...]] = {
     "availability": ("clinician_id",),
     "links": ("token_hash", "appointment_id", "client_id"),
     "consents": ("client_id", "link_id"),
-    "messages": ("idempotency_key", "status", "appointment_id"),
+    "messages": ("idempotency_key", "status", "appointment_id", "link_id"),
     "sessions": ("appointment_id", "clinician_id", "open_clinician_id"),
     "link_sessions": ("hash",),
     "staff_sessions": ("hash",),
@@ -297,7 +297,11 @@ class Repository(Protocol):
         """The records of type ``kind`` among ``ids`` that exist, by id (one query)."""
         ...
 
-    async def count(self, kind: type[S]) -> int: ...
+    async def count(self, kind: type[S], field: str | None = None, value: object = None) -> int:
+        """How many records of ``kind`` are stored; with ``field`` (indexed), how many
+        hold ``value`` (not ``None``) in it: counting a message status over years of
+        history reads no record."""
+        ...
 
     async def appointments_between(
         self, start: datetime, end: datetime, clinician_id: str | None = None

@@ -1,4 +1,5 @@
-"""Appointment months the embedded store leaves on disk, read on demand.
+"""Months the embedded store leaves on disk, read on demand (one ``ColdMonths`` per table
+split by month, ``tlh.store.partitions``).
 
 ``TinyStore`` keeps the recent and future months in memory with their indexes; older
 months ("cold") stay in their files until a read reaches them. Everything here is
@@ -16,47 +17,43 @@ import threading
 from collections import OrderedDict
 from collections.abc import Iterator
 from pathlib import Path
-from typing import cast
 
-from tlh.domain.models import Appointment
+import msgspec
+
 from tlh.errors import StoreError
+from tlh.files import write_atomic
 from tlh.store.atomic import read_bytes_checked
-from tlh.store.layout import APPOINTMENTS, read_table_file
+from tlh.store.layout import read_table_file
 from tlh.store.monthindex import MonthInfo, digest, index_holds, month_start
+from tlh.store.partitions import Partitioning
 from tlh.store.seal import Codec, label_of
 
 #: The first bytes of a key index file (so an empty month's index is not an empty file).
 INDEX_MAGIC = b"TLHIDX1\n"
-Part = dict[str, Appointment]
+Part = dict[str, msgspec.Struct]
 
 
-def index_name(month: str) -> str:
-    """A month's key index, relative to ``db/``."""
-    return f"{APPOINTMENTS}/{month}.idx"
-
-
-def write_index(db: Path, month: str, index: bytes, codec: Codec) -> None:
-    """Replace a month's key index atomically (sealed like the month file)."""
-    from tlh.files import write_atomic
-
-    name = index_name(month)
+def write_index(db: Path, name: str, index: bytes, codec: Codec) -> None:
+    """Replace the key index ``db/<name>`` atomically (sealed like the month file)."""
     write_atomic(db / name, codec.seal(INDEX_MAGIC + index, label_of(f"db/{name}")))
 
 
 class ColdMonths:
-    """The months of ``db/appointments/`` not in memory, with what the manifest says of
+    """The months of ``db/<table>/`` not in memory, with what the manifest says of
     each (``MonthInfo``). Thread-safe: reads run in worker threads while the event loop
-    takes months out (``take``) when a commit needs one in memory."""
+    takes months out (``forget``) when a commit needs one in memory."""
 
     def __init__(
         self,
         db: Path,
         codec: Codec,
+        split: Partitioning,
         months: dict[str, MonthInfo],
         *,
         cached_months: int = 4,
         index_budget: int = 32 << 20,
     ) -> None:
+        self.split = split
         self._db = db
         self._codec = codec
         self.months = dict(months)
@@ -77,6 +74,19 @@ class ColdMonths:
         """How many records the cold months hold."""
         return sum(info.count for info in list(self.months.values()))
 
+    def tally(self, field: str, value: object) -> int | None:
+        """How many cold records hold ``value`` in ``field``, from the months' entries
+        alone; ``None`` when ``field`` is not tallied, or a month's entry does not say."""
+        if field not in self.split.tallied:
+            return None
+        total = 0
+        for info in list(self.months.values()):
+            counts = info.tally.get(field)
+            if counts is None:
+                return None if info.count else 0
+            total += counts.get(str(value), 0)
+        return total
+
     def forget(self, month: str) -> None:
         """Stop treating ``month`` as on disk: the store keeps it in memory now."""
         with self._lock:
@@ -93,9 +103,9 @@ class ColdMonths:
             if part is not None:
                 self._parts.move_to_end(month)
                 return part
-        name = f"{APPOINTMENTS}/{month}.json"
+        name = self.split.file(month)
         path = self._db / name
-        part = cast(Part, read_table_file(path, name, APPOINTMENTS, self._codec))
+        part = read_table_file(path, name, self.split.table, self._codec)
         with self._lock:
             self._parts[month] = part
             while len(self._parts) > self._max_parts:
@@ -109,7 +119,7 @@ class ColdMonths:
             if month in self._indexes:
                 self._indexes.move_to_end(month)
                 return self._indexes[month]
-        name = index_name(month)
+        name = self.split.index_file(month)
         path = self._db / name
         try:
             data = self._codec.open(read_bytes_checked(path), label_of(f"db/{name}"), path)
@@ -134,8 +144,8 @@ class ColdMonths:
                 out.append(month)
         return out
 
-    def locate(self, rid: str) -> tuple[str, Appointment] | None:
-        """The cold month holding appointment ``rid`` and the record, or ``None``."""
+    def locate(self, rid: str) -> tuple[str, msgspec.Struct] | None:
+        """The cold month holding the record ``rid`` and the record, or ``None``."""
         for month in self._candidates("id", rid):
             rec = self._read_if_cold(month).get(rid)
             if rec is not None:
@@ -154,23 +164,35 @@ class ColdMonths:
                 out.add(month)
         return out
 
-    def find(self, field: str, value: object, ending_after: int | None = None) -> list[Appointment]:
+    def find(
+        self, field: str, value: object, ending_after: int | None = None
+    ) -> list[msgspec.Struct]:
         """Cold records whose ``field`` equals (or, a tuple, holds) ``value``; months whose
         records all end by epoch second ``ending_after`` are left unread."""
         if value is None:
-            return [a for a in self.scan() if getattr(a, field) is None]
+            months = [m for m in sorted(self.months) if self._ends_after(m, ending_after)]
+            return [
+                rec
+                for m in months
+                for rec in self._read_if_cold(m).values()
+                if getattr(rec, field) is None
+            ]
         found = []
         for month in self._candidates(field, value):
-            info = self.months.get(month)
-            if ending_after is not None and info is not None and info.last_end <= ending_after:
+            if not self._ends_after(month, ending_after):
                 continue
-            for apt in self._read_if_cold(month).values():
-                held = getattr(apt, field)
+            for rec in self._read_if_cold(month).values():
+                held = getattr(rec, field)
                 if held == value or (isinstance(held, tuple) and value in held):
-                    found.append(apt)
+                    found.append(rec)
         return found
 
-    def reaching(self, lo: int, hi: int) -> list[Appointment]:
+    def _ends_after(self, month: str, ending_after: int | None) -> bool:
+        """Whether a month may hold a record ending after epoch second ``ending_after``."""
+        info = self.months.get(month)
+        return ending_after is None or info is None or info.last_end > ending_after
+
+    def reaching(self, lo: int, hi: int) -> list[msgspec.Struct]:
         """Records of the cold months that may overlap epoch seconds [lo, hi) (the caller
         filters exactly): a month starting before ``hi`` whose latest end is not before
         ``lo``."""
@@ -179,9 +201,9 @@ class ColdMonths:
             for m, info in list(self.months.items())
             if info.count and month_start(m) < hi and info.last_end >= lo
         ]
-        return [apt for m in sorted(months) for apt in self._read_if_cold(m).values()]
+        return [rec for m in sorted(months) for rec in self._read_if_cold(m).values()]
 
-    def scan(self) -> Iterator[Appointment]:
+    def scan(self) -> Iterator[msgspec.Struct]:
         """Every cold record, month by month (the months read one at a time)."""
         for month in sorted(self.months):
             yield from self._read_if_cold(month).values()

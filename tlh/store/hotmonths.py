@@ -1,41 +1,44 @@
-"""The part of ``TinyStore`` that deals with appointment months left on disk: which
-months a change or a read reaches, and taking a month into memory (``tlh.store.coldmonths``
-reads them; ``tlh.store.monthindex`` finds what they hold)."""
+"""The part of ``TinyStore`` that deals with months left on disk, for every table split
+by month (``tlh.store.partitions``): which months a change or a read reaches, and taking
+a month into memory (``tlh.store.coldmonths`` reads them; ``tlh.store.monthindex`` finds
+what they hold)."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import cast
 
 import msgspec
 
-from tlh.domain.models import Appointment
 from tlh.errors import StoreError
 from tlh.store.busy import epoch
-from tlh.store.calendar import month_key
 from tlh.store.coldmonths import ColdMonths
 from tlh.store.layout import APPOINTMENTS, Change
 from tlh.store.monthindex import IdFilter
+from tlh.store.partitions import PARTITIONED
 from tlh.store.seal import Codec, label_of
 
 log = logging.getLogger(__name__)
 
-#: The id filter's file, relative to ``db/`` (``tlh.store.monthindex``).
-ID_FILTER = "appointments.bloom"
+#: A table's months in memory: month -> id -> record.
+Months = dict[str, dict[str, msgspec.Struct]]
 
 
 class MonthsOnDisk:
     """Mixed into ``TinyStore``, whose state it shares."""
 
     _tables: dict[str, dict[str, msgspec.Struct]]
-    _parts: dict[str, dict[str, Appointment]]
-    _cold: ColdMonths
-    _ids: IdFilter
-    _duplicates: set[str]
+    #: The months in memory of each table split by month (the hot ones, and cold ones a
+    #: commit took in).
+    _parts: dict[str, Months]
+    _cold: dict[str, ColdMonths]
+    #: Every id ever stored in each split table (``tlh.store.monthindex``).
+    _ids: dict[str, IdFilter]
+    #: Ids found in two months at load, by table (an interrupted checkpoint).
+    _duplicates: dict[str, set[str]]
 
     def _index_record(self, table: str, rid: str, rec: msgspec.Struct) -> None:
         raise NotImplementedError
@@ -43,112 +46,129 @@ class MonthsOnDisk:
     def _unindex_record(self, table: str, rid: str, rec: msgspec.Struct) -> None:
         raise NotImplementedError
 
-    def _settle_duplicates(self, duplicates: set[str]) -> None:
+    def _settle_duplicates(self, table: str, duplicates: set[str]) -> None:
         raise NotImplementedError
 
     @property
     def cold_months(self) -> list[str]:
         """The appointment months left on disk (read on demand), oldest first."""
-        return sorted(self._cold.months)
+        return self.months_on_disk(APPOINTMENTS)
 
-    def _may_be_cold(self, rid: str) -> bool:
-        return bool(self._cold.months) and self._ids.may_hold(rid)
+    def months_on_disk(self, table: str) -> list[str]:
+        """The months of a split table left on disk, oldest first."""
+        return sorted(self._cold[table].months)
 
-    async def _cold_reaching(self, start: datetime, end: datetime) -> list[Appointment]:
-        """Records of the months on disk that may overlap [start, end); the caller
+    def _has_cold(self, table: str) -> bool:
+        cold = self._cold.get(table)
+        return cold is not None and bool(cold.months)
+
+    def _may_be_cold(self, table: str, rid: str) -> bool:
+        return self._has_cold(table) and self._ids[table].may_hold(rid)
+
+    async def _cold_reaching(self, start: datetime, end: datetime) -> list[msgspec.Struct]:
+        """Appointments of the months on disk that may overlap [start, end); the caller
         filters them with ``_still_cold`` once it has read memory."""
-        return await asyncio.to_thread(self._cold.reaching, epoch(start), epoch(end))
+        cold = self._cold[APPOINTMENTS]
+        return await asyncio.to_thread(cold.reaching, epoch(start), epoch(end))
 
-    def _still_cold(self, found: list[Appointment]) -> list[Appointment]:
+    def _still_cold(self, table: str, found: Sequence[msgspec.Struct]) -> list[msgspec.Struct]:
         """Records read from months on disk, less those of a month a commit took into
         memory while the read ran (memory holds that month's current records)."""
-        parts = self._parts
-        return [apt for apt in found if month_key(apt.start) not in parts]
+        parts, month_of = self._parts[table], PARTITIONED[table].month_of
+        return [rec for rec in found if month_of(rec) not in parts]
 
-    def _cold_months_of(self, changes: Iterable[Change], locate: bool) -> set[str]:
-        """The months on disk that ``changes`` write to: the month a put goes to, and
-        (with ``locate``) the month holding an id not in memory. Synchronous file reads."""
-        months: set[str] = set()
-        hot = self._tables[APPOINTMENTS]
+    def _cold_months_of(self, changes: Iterable[Change], locate: bool) -> set[tuple[str, str]]:
+        """The (table, month) on disk that ``changes`` write to: the month a put goes
+        to, and (with ``locate``) the month holding an id not in memory. Synchronous
+        file reads."""
+        months: set[tuple[str, str]] = set()
         for table, rid, rec in changes:
-            if table != APPOINTMENTS:
+            cold = self._cold.get(table)
+            if cold is None or not cold.months:
                 continue
-            if isinstance(rec, Appointment) and month_key(rec.start) in self._cold:
-                months.add(month_key(rec.start))
-            if locate and rid not in hot and self._may_be_cold(rid):
-                found = self._cold.locate(rid)
+            if rec is not None and (month := cold.split.month_of(rec)) in cold:
+                months.add((table, month))
+            if locate and rid not in self._tables[table] and self._ids[table].may_hold(rid):
+                found = cold.locate(rid)
                 if found is not None:
-                    months.add(found[0])
+                    months.add((table, found[0]))
         return months
 
     async def _take_in(self, changes: list[Change]) -> None:
         """Bring into memory every month on disk that ``changes`` write to (before they
         are journaled): from then on it is an ordinary month, written at checkpoints."""
-        if not self._cold.months:
-            return
-        if not any(t == APPOINTMENTS for t, _, _ in changes):
+        if not any(self._has_cold(t) for t, _, _ in changes):
             return
         # Most commits write only new records and this year's: decided without a thread.
         months = self._cold_months_of(changes, False)
-        hot = self._tables[APPOINTMENTS]
-        if any(
-            t == APPOINTMENTS and rid not in hot and self._ids.may_hold(rid)
-            for t, rid, _ in changes
-        ):
+        if any(rid not in self._tables[t] and self._may_be_cold(t, rid) for t, rid, _ in changes):
             months = await asyncio.to_thread(self._cold_months_of, changes, True)
-        for month in sorted(months):
-            if month in self._parts or month not in self._cold:
+        for table, month in sorted(months):
+            cold = self._cold[table]
+            if month in self._parts[table] or month not in cold:
                 continue
-            part = await asyncio.to_thread(self._cold.read, month)
-            if month in self._parts or month not in self._cold:
+            part = await asyncio.to_thread(cold.read, month)
+            if month in self._parts[table] or month not in cold:
                 continue
-            self._install(month, dict(part), index=True)
+            self._install(table, month, dict(part), index=True)
 
-    def _install(self, month: str, part: dict[str, Appointment], *, index: bool) -> None:
+    def _install(
+        self, table: str, month: str, part: dict[str, msgspec.Struct], *, index: bool
+    ) -> None:
         """Make a month read from disk one of the months in memory (no await inside:
         reads see it either cold or in memory, never neither)."""
-        self._cold.forget(month)
-        self._parts[month] = part
-        tab = cast(dict[str, Appointment], self._tables[APPOINTMENTS])
+        self._cold[table].forget(month)
+        self._parts[table][month] = part
+        tab = self._tables[table]
         duplicates = set()
-        for rid, apt in part.items():
+        for rid, rec in part.items():
             old = tab.get(rid)
             if old is not None:
                 duplicates.add(rid)
-                if old.updated_at >= apt.updated_at:
+                if not _newer(rec, old):
                     continue
                 if index:
-                    self._unindex_record(APPOINTMENTS, rid, old)
-            tab[rid] = apt
+                    self._unindex_record(table, rid, old)
+            tab[rid] = rec
             if index:
-                self._index_record(APPOINTMENTS, rid, apt)
+                self._index_record(table, rid, rec)
         if index:
-            self._settle_duplicates(duplicates)
+            self._settle_duplicates(table, duplicates)
         else:
-            self._duplicates |= duplicates
+            self._duplicates.setdefault(table, set()).update(duplicates)
 
-    def _read_id_filter(self, db: Path, codec: Codec) -> IdFilter | None:
-        """The id filter of the last checkpoint, or ``None`` (none, or unreadable: it is
-        rebuilt from the months, all loaded)."""
-        path = db / ID_FILTER
+    def _read_id_filter(self, db: Path, codec: Codec, table: str) -> IdFilter | None:
+        """A table's id filter as the last checkpoint wrote it, or ``None`` (none, or
+        unreadable: it is rebuilt from the months, all loaded)."""
+        name = PARTITIONED[table].id_filter
+        path = db / name
         if not path.exists():
             return None
         try:
-            data = codec.open(path.read_bytes(), label_of(f"db/{ID_FILTER}"), path)
-            return IdFilter(data)
+            data = codec.open(path.read_bytes(), label_of(f"db/{name}"), path)
+            return IdFilter.unpacked(data)
         except (StoreError, ValueError):
-            log.warning("%s is unreadable; loading every appointment month to rebuild it", path)
+            log.warning("%s is unreadable; loading every month of %s to rebuild it", path, table)
             return None
 
     def _take_in_replayed(self, changes: list[Change]) -> None:
         """Before replaying the journal, load the months on disk it writes to: the month
         of each put, and any month holding an id it writes (with a stale copy an
         interrupted checkpoint may have left there: found and settled like a duplicate)."""
-        if not self._cold.months:
+        if not any(self._has_cold(t) for t in self._cold):
             return
         months = self._cold_months_of(changes, locate=False)
-        rids = {rid for table, rid, _ in changes if table == APPOINTMENTS}
-        months |= self._cold.months_holding({r for r in rids if self._ids.may_hold(r)})
-        for month in sorted(months):
-            if month in self._cold:
-                self._install(month, dict(self._cold.read(month)), index=False)
+        for table, cold in self._cold.items():
+            rids = {rid for t, rid, _ in changes if t == table and self._ids[table].may_hold(rid)}
+            months |= {(table, m) for m in cold.months_holding(rids)}
+        for table, month in sorted(months):
+            cold = self._cold[table]
+            if month in cold:
+                self._install(table, month, dict(cold.read(month)), index=False)
+
+
+def _newer(rec: msgspec.Struct, than: msgspec.Struct) -> bool:
+    """Of two copies of one record found in two months (an interrupted checkpoint),
+    whether ``rec`` is the later (by ``updated_at``, where the record has one)."""
+    at, other = getattr(rec, "updated_at", None), getattr(than, "updated_at", None)
+    return isinstance(at, datetime) and isinstance(other, datetime) and at > other

@@ -1,6 +1,7 @@
 """The on-disk layout of a data dir: meta.json, the manifest, table files, record ids.
 
-``db/<table>.json`` and ``db/appointments/<YYYY-MM>.json`` are in TinyDB's format
+``db/<table>.json`` and, for the tables split by month (``tlh.store.partitions``),
+``db/<table>/<YYYY-MM>.json`` are in TinyDB's format
 ``{"<table>": {"<doc_id>": {...}}}`` with the record id as the doc id, so plain TinyDB
 (or ``TinyDB(path, storage=AtomicJSONStorage)``) reads them in a ``--no-encrypt`` dir;
 in an encrypted one (the default) each file is that JSON sealed (``tlh.store.seal``,
@@ -24,12 +25,13 @@ from tlh.files import write_atomic
 from tlh.store.atomic import corrupt, read_bytes_checked
 from tlh.store.base import POLICY_ID, TABLES, AuditNote
 from tlh.store.monthindex import MonthInfo
+from tlh.store.partitions import PARTITIONED
 from tlh.store.seal import PLAIN, Codec, label_of
 
 APPOINTMENTS = "appointments"
 #: The data dir layout this code reads and writes (``tlh.store.migrations`` upgrades
 #: older ones to it).
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 Change = tuple[str, str, msgspec.Struct | None]  # table, id, record (None = delete)
 
@@ -61,6 +63,18 @@ class Manifest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     #: store leaves on disk is counted and found by range without reading it. A month
     #: missing here is loaded at start-up and gets its entry at the next checkpoint.
     months: dict[str, MonthInfo] = msgspec.field(default_factory=dict)
+    #: The same for the other tables split by month, by table.
+    partitions: dict[str, dict[str, MonthInfo]] = msgspec.field(default_factory=dict)
+
+    def months_of(self, table: str) -> dict[str, MonthInfo]:
+        """The month entries of a table split by month."""
+        return self.months if table == APPOINTMENTS else self.partitions.get(table, {})
+
+    def with_months(self, table: str, months: dict[str, MonthInfo]) -> Manifest:
+        """This manifest with ``table``'s month entries replaced."""
+        if table == APPOINTMENTS:
+            return msgspec.structs.replace(self, months=months)
+        return msgspec.structs.replace(self, partitions={**self.partitions, table: months})
 
 
 _manifest_decoder = msgspec.json.Decoder(Manifest)
@@ -106,7 +120,8 @@ def table_files(data_dir: Path) -> list[str]:
     """The table files a data dir holds now, relative to ``db/`` (for migrations)."""
     db = data_dir / "db"
     names = [p.name for p in db.glob("*.json") if p.name != MANIFEST]
-    names += [f"{APPOINTMENTS}/{p.name}" for p in (db / APPOINTMENTS).glob("*.json")]
+    for table in PARTITIONED:
+        names += [f"{table}/{p.name}" for p in (db / table).glob("*.json")]
     return sorted(names)
 
 
@@ -211,7 +226,8 @@ def init_data_dir(
     data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     data_dir.chmod(0o700)
     (data_dir / "db").mkdir(mode=0o700, exist_ok=True)
-    (data_dir / "db" / APPOINTMENTS).mkdir(mode=0o700, exist_ok=True)
+    for table in PARTITIONED:
+        (data_dir / "db" / table).mkdir(mode=0o700, exist_ok=True)
     (data_dir / "journal").mkdir(mode=0o700, exist_ok=True)
     codec = make_codec(data_dir)
     write_manifest(data_dir, Manifest(), codec)

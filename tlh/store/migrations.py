@@ -13,8 +13,20 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
+import msgspec
+
 from tlh.files import write_atomic
-from tlh.store.layout import SCHEMA_VERSION, Manifest, table_files, write_manifest
+from tlh.store.layout import (
+    APPOINTMENTS,
+    SCHEMA_VERSION,
+    Manifest,
+    read_manifest,
+    read_table_file,
+    table_files,
+    write_manifest,
+    write_table_file,
+)
+from tlh.store.partitions import PARTITIONED
 from tlh.store.seal import Codec
 
 #: The version this code reads and writes.
@@ -27,8 +39,35 @@ def _add_manifest(data_dir: Path, codec: Codec) -> None:
     write_manifest(data_dir, Manifest(files=table_files(data_dir), audit_complete=False), codec)
 
 
+def _split_by_month(data_dir: Path, codec: Codec) -> None:
+    """Version 3: the tables that grow with history besides appointments (messages,
+    links, confirm/cancel links, session segments) are split into month files like
+    appointments (``tlh.store.partitions``), so a server leaves their old months on disk.
+
+    Each table's month files are written before the manifest names them, and its single
+    file is removed after: a crash in between reruns the step from the single file."""
+    db = data_dir / "db"
+    for table, split in PARTITIONED.items():
+        whole = db / f"{table}.json"
+        if table == APPOINTMENTS or not whole.exists():
+            continue
+        months: dict[str, dict[str, msgspec.Struct]] = {}
+        for rid, rec in read_table_file(whole, whole.name, table, codec).items():
+            months.setdefault(split.month_of(rec), {})[rid] = rec
+        (db / table).mkdir(mode=0o700, exist_ok=True)
+        for month, docs in months.items():
+            write_table_file(db, split.file(month), table, docs, codec)
+        manifest = read_manifest(data_dir, codec)
+        files = [f for f in manifest.files if f != whole.name and not f.startswith(f"{table}/")]
+        files += [split.file(month) for month in months]
+        write_manifest(data_dir, msgspec.structs.replace(manifest, files=sorted(files)), codec)
+        whole.unlink()
+    for table in PARTITIONED:
+        (db / table).mkdir(mode=0o700, exist_ok=True)
+
+
 #: ``version -> step`` that upgrades a dir from ``version - 1`` to ``version``.
-MIGRATIONS: dict[int, Callable[[Path, Codec], None]] = {2: _add_manifest}
+MIGRATIONS: dict[int, Callable[[Path, Codec], None]] = {2: _add_manifest, 3: _split_by_month}
 
 
 #: Where a migration keeps the data dir as it was, inside the dir itself.

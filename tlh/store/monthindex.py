@@ -1,16 +1,17 @@
-"""On-disk indexes of appointment months kept out of memory (``tlh.store.coldmonths``).
+"""On-disk indexes of the months kept out of memory (``tlh.store.coldmonths``), for
+each table split by month (``tlh.store.partitions``).
 
 Two small structures let the embedded store answer for months it has not loaded
 without holding anything per record:
 
-- a month's **key index** ``db/appointments/<YYYY-MM>.idx``: the sorted 8-byte digests of
-  ``field\\0value`` for every indexed value of its records (id, external_id, series_id,
-  each client id), sealed like the month file and written with it. "Does this month
-  hold id X / client Y?" is a bisect over the bytes, no decoding.
-- the **id filter** ``db/appointments.bloom``: a Bloom filter of every appointment id ever
+- a month's **key index** ``db/<table>/<YYYY-MM>.idx``: the sorted 8-byte digests of
+  ``field\\0value`` for every indexed value of its records (for appointments: id,
+  external_id, series_id, each client id), sealed like the month file and written with
+  it. "Does this month hold id X / client Y?" is a bisect over the bytes, no decoding.
+- the **id filter** ``db/<table>.bloom``: a Bloom filter of every id of the table ever
   stored in a month file, of a fixed size (2 MiB: about 0.2 % false positives at a million
-  ids), read at start-up. A new appointment's id is almost never in it, so a booking does
-  not search the cold months to learn that it is not editing an old one.
+  ids, 4 % at 2.5 million), read at start-up. A new record's id is almost never in it, so
+  a booking does not search the cold months to learn that it is not editing an old one.
 
 Both are accelerators: a month without a readable key index is read whole instead, and a
 dir without the filter is loaded whole at start-up (as before) and gets one at the next
@@ -20,27 +21,28 @@ checkpoint.
 from __future__ import annotations
 
 import hashlib
+import zlib
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
 import msgspec
 
-from tlh.domain.models import Appointment
+from tlh.store.partitions import Partitioning
 
-#: The fields a key index covers (``INDEXED["appointments"]`` and the id).
-FIELDS = ("id", "external_id", "series_id", "client_ids")
 _DIGEST = 8
 _BLOOM_BITS = 1 << 24
 _BLOOM_HASHES = 4
 
 
-class MonthInfo(msgspec.Struct, frozen=True, kw_only=True):
+class MonthInfo(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     """What the manifest says of one month file: how many records, and the latest end
-    (epoch seconds) of any of them, so a range query knows which cold months reach it
-    (a vacation that starts in one month and ends in a later one)."""
+    (epoch seconds, ``Partitioning.end_of``) of any of them, so a range query knows which
+    cold months reach it (a vacation that starts in one month and ends in a later one)."""
 
     count: int
     last_end: int
+    #: For each tallied field (``Partitioning.tallied``), how many records hold each value.
+    tally: dict[str, dict[str, int]] = msgspec.field(default_factory=dict)
 
 
 def digest(field: str, value: object) -> bytes:
@@ -49,22 +51,25 @@ def digest(field: str, value: object) -> bytes:
     return hashlib.blake2b(data, digest_size=_DIGEST).digest()
 
 
-def month_info(records: Iterable[Appointment]) -> MonthInfo:
+def month_info(records: Iterable[msgspec.Struct], split: Partitioning) -> MonthInfo:
     """The manifest entry of a month holding ``records``."""
     count, last = 0, 0
-    for apt in records:
+    tally: dict[str, dict[str, int]] = {field: {} for field in split.tallied}
+    for rec in records:
         count += 1
-        start = int(apt.start.timestamp())
-        last = max(last, start + max(apt.duration_min, 0) * 60)
-    return MonthInfo(count=count, last_end=last)
+        last = max(last, split.end_of(rec))
+        for field, counts in tally.items():
+            value = str(getattr(rec, field))
+            counts[value] = counts.get(value, 0) + 1
+    return MonthInfo(count=count, last_end=last, tally=tally)
 
 
-def build_index(records: Iterable[Appointment]) -> bytes:
+def build_index(records: Iterable[msgspec.Struct], split: Partitioning) -> bytes:
     """A month's key index: sorted, de-duplicated digests of its records' values."""
     keys: set[bytes] = set()
-    for apt in records:
-        for field in FIELDS:
-            value = getattr(apt, field)
+    for rec in records:
+        for field in split.fields:
+            value = getattr(rec, field)
             if value is None:
                 continue
             for item in value if isinstance(value, tuple) else (value,):
@@ -101,7 +106,7 @@ def months_back(now: datetime, count: int) -> str:
 
 
 class IdFilter:
-    """A fixed-size Bloom filter of appointment ids: ``may_hold`` is never wrong when it
+    """A fixed-size Bloom filter of a table's ids: ``may_hold`` is never wrong when it
     says no. Ids are only added (a deleted one stays: a harmless false positive)."""
 
     SIZE = _BLOOM_BITS // 8
@@ -148,6 +153,23 @@ class IdFilter:
         return all(bits[s >> 3] & (1 << (s & 7)) for s in self._slots(rid))
 
     def snapshot(self) -> bytes:
-        """The bits as they are now (to write in a worker thread)."""
+        """The bits as they are now (to write in a worker thread: ``packed``)."""
         self.changed = False
         return bytes(self._bits)
+
+    @staticmethod
+    def packed(bits: bytes) -> bytes:
+        """A filter's bits as its file holds them: compressed (a young practice's filter
+        is nearly all zeros, and each split table has one)."""
+        return zlib.compress(bits, 1)
+
+    @classmethod
+    def unpacked(cls, data: bytes) -> IdFilter:
+        """The filter of a file's bytes (compressed, or the bare bits of an older dir);
+        ``ValueError`` when they are neither."""
+        if len(data) == cls.SIZE:
+            return cls(data)
+        try:
+            return cls(zlib.decompressobj().decompress(data, cls.SIZE + 1))
+        except zlib.error as exc:
+            raise ValueError(f"an id filter that does not decompress: {exc}") from None

@@ -9,6 +9,8 @@ Layout of a data dir::
     db/appointments/<YYYY-MM>.json appointments by UTC month of ``start``
     db/appointments/<YYYY-MM>.idx  that month's key index (``tlh.store.monthindex``)
     db/appointments.bloom          a filter of every appointment id stored
+    db/<table>/<YYYY-MM>.json ...  the same for the other tables that grow with history
+                                   (messages, links, ...: ``tlh.store.partitions``)
     journal/NNNNNN.wal             commits not yet folded into the files
     audit/audit.jsonl              the audit log (``tlh.store.auditlog``), owned by the store
     keys.json                      the wrapped data keys of an encrypted dir (``tlh.store.keys``)
@@ -28,12 +30,13 @@ files (ops are absolute puts and deletes, so replaying one already folded is
 harmless), then adds to the audit log whatever entries of those commits a crash kept
 out of it: a change and its audit entries are stored together or not at all.
 
-Appointment months before ``hot_months`` back are not loaded: they stay in their files
+Months before ``hot_months`` back of the tables split by month (appointments, messages,
+links, confirm/cancel links, session segments) are not loaded: they stay in their files
 (``tlh.store.coldmonths``), found through their key indexes and the manifest's month
 entries and read in a thread when a query reaches them, so memory and start-up do not
 grow with the practice's history. A commit that writes to such a month loads it first;
-from then on it is an ordinary month in memory (until the next start). Other tables are
-loaded whole.
+from then on it is an ordinary month in memory (until the next start). Other tables
+(staff, clients, settings, live records) are loaded whole.
 """
 
 from __future__ import annotations
@@ -72,10 +75,10 @@ from tlh.store.base import (
     record_key,
 )
 from tlh.store.busy import epoch
-from tlh.store.calendar import AppointmentIndex, month_key, overlaps
+from tlh.store.calendar import AppointmentIndex, overlaps
 from tlh.store.capabilities import TableFile
-from tlh.store.coldmonths import ColdMonths, index_name, write_index
-from tlh.store.hotmonths import ID_FILTER, MonthsOnDisk
+from tlh.store.coldmonths import ColdMonths, write_index
+from tlh.store.hotmonths import MonthsOnDisk
 from tlh.store.journal import JOURNAL_HINT, Journal
 from tlh.store.keys import KeySource, codec_for
 from tlh.store.layout import (
@@ -94,7 +97,8 @@ from tlh.store.layout import (
     write_table_file,
 )
 from tlh.store.lock import DataDirLock
-from tlh.store.monthindex import IdFilter, build_index, month_info, months_back
+from tlh.store.monthindex import IdFilter, MonthInfo, build_index, month_info, months_back
+from tlh.store.partitions import PARTITIONED
 from tlh.store.seal import PLAIN, Codec, label_of
 
 log = logging.getLogger(__name__)
@@ -144,15 +148,19 @@ class TinyStore(MonthsOnDisk):
         self._index: dict[str, dict[str, dict[Any, tuple[str, ...]]]] = {
             t: {f: {} for f in fields} for t, fields in INDEXED.items()
         }
-        #: The appointment months in memory (the hot ones, and cold ones a commit took in).
-        self._parts: dict[str, dict[str, Appointment]] = {}
-        self._cold = ColdMonths(self.data_dir / "db", PLAIN, {})
-        #: Every appointment id ever stored (a Bloom filter; ``tlh.store.monthindex``).
-        self._ids = IdFilter()
+        #: The months in memory of each table split by month (the hot ones, and cold ones
+        #: a commit took in).
+        self._parts: dict[str, dict[str, dict[str, msgspec.Struct]]] = {t: {} for t in PARTITIONED}
+        self._cold = {
+            t: ColdMonths(self.data_dir / "db", PLAIN, p, {}) for t, p in PARTITIONED.items()
+        }
+        #: Every id ever stored in each split table (a Bloom filter; ``tlh.store.monthindex``).
+        self._ids = {t: IdFilter() for t in PARTITIONED}
         #: Months in memory whose key index and manifest entry the next checkpoint writes.
-        self._unindexed: set[str] = set()
-        #: Ids found in two months at load (an interrupted checkpoint; the journal settles).
-        self._duplicates: set[str] = set()
+        self._unindexed: set[tuple[str, str]] = set()
+        #: Ids found in two months at load, by table (an interrupted checkpoint; the
+        #: journal settles).
+        self._duplicates: dict[str, set[str]] = {}
         self._calendar = AppointmentIndex()
         self._dirty: set[str] = set()
         self._codec = JournalCodec()
@@ -194,31 +202,48 @@ class TinyStore(MonthsOnDisk):
         return cast("Policy | None", self._tables["policy"].get(POLICY_ID))
 
     async def get(self, kind: type[S], id: str) -> S | None:
-        """The record of type ``kind`` with ``id``, or ``None`` (an appointment of a
-        month on disk is read from it, in a thread)."""
+        """The record of type ``kind`` with ``id``, or ``None`` (a record of a month on
+        disk is read from it, in a thread)."""
         rec = self._table(kind).get(id)
-        if rec is None and kind is Appointment and self._may_be_cold(id):
-            found = await asyncio.to_thread(self._cold.locate, id)
+        table = TABLE_OF[kind]
+        if rec is None and self._may_be_cold(table, id):
+            found = await asyncio.to_thread(self._cold[table].locate, id)
             # A commit may have taken its month into memory meanwhile: memory first.
             rec = self._table(kind).get(id)
             if rec is None and found is not None:
-                rec = next(iter(self._still_cold([found[1]])), None)
+                rec = next(iter(self._still_cold(table, [found[1]])), None)
         return cast("S | None", rec)
 
     async def all(self, kind: type[S]) -> list[S]:
-        """Every record of a table (a copy: safe to hold across awaits). Appointments
-        include every month on disk: use the range query instead."""
-        cold: list[Appointment] = []
-        if kind is Appointment and self._cold.months:
-            cold = await asyncio.to_thread(lambda: list(self._cold.scan()))
+        """Every record of a table (a copy: safe to hold across awaits). A table split by
+        month includes every month on disk: use the indexed and range queries instead."""
+        table = TABLE_OF.get(kind, "")
+        cold: list[msgspec.Struct] = []
+        if self._has_cold(table):
+            cold = await asyncio.to_thread(lambda: list(self._cold[table].scan()))
         # Memory read after the files (no await between it and the filter): a month a
         # commit took in meanwhile is counted once, as it is now.
-        return cast("list[S]", [*self._table(kind).values(), *self._still_cold(cold)])
+        still = self._still_cold(table, cold) if cold else []
+        return cast("list[S]", [*self._table(kind).values(), *still])
 
-    async def count(self, kind: type[S]) -> int:
-        """How many records a table holds."""
-        extra = self._cold.count() if kind is Appointment else 0
-        return len(self._table(kind)) + extra
+    async def count(self, kind: type[S], field: str | None = None, value: object = None) -> int:
+        """How many records a table holds (with ``field``: whose indexed ``field`` is
+        ``value``; a tallied field of months on disk is counted without reading them)."""
+        table = self._indexed(kind, field) if field is not None else TABLE_OF.get(kind, "")
+        if field is None:
+            extra = self._cold[table].count() if table in self._cold else 0
+            return len(self._table(kind)) + extra
+        if value is None:
+            raise InvalidInput("count counts a value, not None")
+        here = len(self._index[table][field].get(value) or ())
+        if not self._has_cold(table):
+            return here
+        cold = self._cold[table]
+        tallied = cold.tally(field, value)
+        if tallied is None:
+            found = await asyncio.to_thread(cold.find, field, value, None)
+            tallied = len(self._still_cold(table, found))
+        return here + tallied
 
     async def find(
         self, kind: type[S], field: str, value: object, *, ending_after: datetime | None = None
@@ -227,15 +252,15 @@ class TinyStore(MonthsOnDisk):
         that end before it are not read)."""
         table = self._indexed(kind, field)
         cold = None
-        if kind is Appointment and self._cold.months:
+        if self._has_cold(table):
             after = None if ending_after is None else int(ending_after.timestamp())
-            cold = await asyncio.to_thread(self._cold.find, field, value, after)
+            cold = await asyncio.to_thread(self._cold[table].find, field, value, after)
         if value is None:  # None is not indexed: scan (rare, small)
             found = [r for r in self._tables[table].values() if getattr(r, field) is None]
         else:
             found = self._found(table, field, value, None)
         if cold:
-            found = sorted([*found, *self._still_cold(cold)], key=_record_id)
+            found = sorted([*found, *self._still_cold(table, cold)], key=_record_id)
         return cast("list[S]", found)
 
     async def find_many(
@@ -246,10 +271,11 @@ class TinyStore(MonthsOnDisk):
         if any(v is None for v in values):
             raise InvalidInput("find_many looks up values, not None")
         table = self._indexed(kind, field)
-        cold: dict[object, list[Appointment]] = {}
-        if kind is Appointment and self._cold.months:
+        cold: dict[object, list[msgspec.Struct]] = {}
+        if self._has_cold(table):
+            months = self._cold[table]
             cold = await asyncio.to_thread(
-                lambda: {v: found for v in values if (found := self._cold.find(field, v))}
+                lambda: {v: found for v in values if (found := months.find(field, v))}
             )
         return cast(
             "dict[object, list[S]]",
@@ -266,7 +292,7 @@ class TinyStore(MonthsOnDisk):
         return table
 
     def _found(
-        self, table: str, field: str, value: object, cold: list[Appointment] | None
+        self, table: str, field: str, value: object, cold: list[msgspec.Struct] | None
     ) -> list[msgspec.Struct]:
         """The records in memory whose ``field`` is ``value``, and those of ``cold`` (read
         from disk) whose month is still on disk, by id."""
@@ -276,13 +302,23 @@ class TinyStore(MonthsOnDisk):
         tab = self._tables[table]
         found = [tab[i] for i in sorted(ids or ())]
         if cold:
-            found = sorted([*found, *self._still_cold(cold)], key=_record_id)
+            found = sorted([*found, *self._still_cold(table, cold)], key=_record_id)
         return found
 
     async def get_many(self, kind: type[S], ids: Sequence[str]) -> dict[str, S]:
-        """The records among ``ids`` that exist, by id."""
+        """The records among ``ids`` that exist, by id (those of months on disk read in
+        one thread hop)."""
         tab = self._table(kind)
-        return {i: cast("S", tab[i]) for i in ids if i in tab}
+        found = {i: cast("S", tab[i]) for i in ids if i in tab}
+        table = TABLE_OF[kind]
+        missing = [i for i in ids if i not in found and self._may_be_cold(table, i)]
+        if missing:
+            cold = self._cold[table]
+            located = await asyncio.to_thread(lambda: [cold.locate(i) for i in missing])
+            for rec in self._still_cold(table, [hit[1] for hit in located if hit is not None]):
+                found[_record_id(rec)] = cast("S", rec)
+            found.update((i, cast("S", tab[i])) for i in missing if i in tab)
+        return found
 
     async def appointments_between(
         self, start: datetime, end: datetime, clinician_id: str | None = None
@@ -291,11 +327,12 @@ class TinyStore(MonthsOnDisk):
         tab = cast(dict[str, Appointment], self._tables[APPOINTMENTS])
         if start.utcoffset() is None or end.utcoffset() is None or end <= start:
             return self._calendar.between(tab, start, end, clinician_id)  # refuses naive
-        reached = await self._cold_reaching(start, end) if self._cold.months else []
+        has_cold = self._has_cold(APPOINTMENTS)
+        reached = await self._cold_reaching(start, end) if has_cold else []
         found = self._calendar.between(tab, start, end, clinician_id)
         cold = [
             apt
-            for apt in self._still_cold(reached)
+            for apt in cast(list[Appointment], self._still_cold(APPOINTMENTS, reached))
             if overlaps(apt, start, end)
             and (clinician_id is None or clinician_id in apt.clinician_ids)
         ]
@@ -309,12 +346,12 @@ class TinyStore(MonthsOnDisk):
         """Epoch-second spans of the clinician's entries holding time overlapping
         [start, end), by start (``tlh.store.busy``)."""
         lo, hi = epoch(start), epoch(end)
-        if hi <= lo or not self._cold.months:
+        if hi <= lo or not self._has_cold(APPOINTMENTS):
             return self._calendar.busy.between(start, end, clinician_id)
         reached = await self._cold_reaching(start, end)
         found = self._calendar.busy.between(start, end, clinician_id)
         cold = []
-        for apt in self._still_cold(reached):
+        for apt in cast(list[Appointment], self._still_cold(APPOINTMENTS, reached)):
             if clinician_id in apt.clinician_ids and holds_time(apt):
                 s = epoch(apt.start)
                 span = (s, s + apt.duration_min * 60)
@@ -470,8 +507,9 @@ class TinyStore(MonthsOnDisk):
             self._ops_since_checkpoint += len(changes)
         # Journal files a crash kept after their checkpoint hold commits already folded.
         self._seq = max(last, self._manifest.seq)
-        self._settle_duplicates(self._duplicates)
-        self._duplicates = set()
+        for table, duplicates in self._duplicates.items():
+            self._settle_duplicates(table, duplicates)
+        self._duplicates = {}
         self._rebuild_indexes()
         self._journal.open_for_append()
 
@@ -514,50 +552,58 @@ class TinyStore(MonthsOnDisk):
         codec = self._sealing
         for table in TABLES:
             path = db / f"{table}.json"
-            if table != APPOINTMENTS and path.exists():
+            if table not in PARTITIONED and path.exists():
                 self._tables[table] = read_table_file(path, path.name, table, codec)
-        ids = self._read_id_filter(db, codec)
+        for table in PARTITIONED:
+            self._load_months(db, codec, table)
+
+    def _load_months(self, db: Path, codec: Codec, table: str) -> None:
+        """Load a split table's months from the cut on (and any month without its key
+        index); leave the older ones on disk."""
+        split = PARTITIONED[table]
+        ids = self._read_id_filter(db, codec, table)
         # Months before the cut stay on disk when the last checkpoint indexed them; with
         # no id filter (a dir from before, a restore) every month is loaded, as before.
         cut = months_back(self._clock(), self.hot_months)
+        entries = self._manifest.months_of(table)
         cold = {
             month: info
-            for month, info in self._manifest.months.items()
+            for month, info in entries.items()
             if ids is not None
             and month < cut
-            and (db / index_name(month)).exists()
-            and (db / APPOINTMENTS / f"{month}.json").exists()
+            and (db / split.index_file(month)).exists()
+            and (db / split.file(month)).exists()
         }
-        self._ids = ids or IdFilter()
-        self._cold = ColdMonths(db, codec, cold)
-        for path in sorted((db / APPOINTMENTS).glob("*.json")):
-            if path.stem in cold:
+        self._ids[table] = ids or IdFilter()
+        self._cold[table] = ColdMonths(db, codec, split, cold)
+        for path in sorted((db / split.directory).glob("*.json")):
+            month = path.stem
+            if month in cold:
                 continue
-            name = f"{APPOINTMENTS}/{path.name}"
-            part = cast(dict[str, Appointment], read_table_file(path, name, APPOINTMENTS, codec))
+            part = read_table_file(path, split.file(month), table, codec)
             # Only an interrupted checkpoint leaves an id in two months; the journal
             # (still there) settles it, else the newer copy wins.
-            self._install(path.stem, part, index=False)
-            indexed = path.stem in self._manifest.months and (db / index_name(path.stem)).exists()
+            self._install(table, month, part, index=False)
+            indexed = month in entries and (db / split.index_file(month)).exists()
             if not indexed:
-                self._unindexed.add(path.stem)
+                self._unindexed.add((table, month))
             # The filter written with a month's index holds its ids (those of commits
             # since are the journal's, added back by its replay).
             if ids is None or not indexed:
-                for rid in part:
-                    self._ids.add(rid)
+                self._ids[table].add_many(part)
 
-    def _settle_duplicates(self, duplicates: set[str]) -> None:
+    def _settle_duplicates(self, table: str, duplicates: set[str]) -> None:
         if not duplicates:
             return
-        apts = cast(dict[str, Appointment], self._tables[APPOINTMENTS])
+        tab = self._tables[table]
+        month_of = PARTITIONED[table].month_of
         for rid in duplicates:
-            current = apts.get(rid)
-            home = month_key(current.start) if current is not None else None
-            for month, part in self._parts.items():
+            current = tab.get(rid)
+            home = month_of(current) if current is not None else None
+            for month, part in self._parts[table].items():
                 if rid in part and month != home:
                     del part[rid]
-                    self._dirty.add(f"{APPOINTMENTS}/{month}")
+                    self._dirty.add(f"{table}/{month}")
 
     def _rebuild_indexes(self) -> None:
         for table, fields in self._index.items():
@@ -614,8 +660,9 @@ class TinyStore(MonthsOnDisk):
         """Read-modify-write one record with no other ``update`` of it in between (see
         ``Repository.update``)."""
         async with self._holding([record_key(kind, id)]):
-            if kind is Appointment and id not in self._tables[APPOINTMENTS]:
-                await self._take_in([(APPOINTMENTS, id, None)])
+            table = TABLE_OF[kind]
+            if table in PARTITIONED and id not in self._tables[table]:
+                await self._take_in([(table, id, None)])
             current = cast("S | None", self._table(kind).get(id))
             new = change(current)
             if new is None or new is current:
@@ -722,7 +769,7 @@ class TinyStore(MonthsOnDisk):
         # of ids under each busy day: one tuple copy per key, not one per record); a
         # record written twice in one commit flushes them first, so its unindex finds it.
         added: dict[tuple[str, str], msgspec.Struct] = {}
-        ids: list[str] = []
+        ids: dict[str, list[str]] = {}
         months: set[str] = set()
         for table, rid, rec in changes:
             tab = self._tables[table]
@@ -732,28 +779,30 @@ class TinyStore(MonthsOnDisk):
             old = tab.pop(rid, None)
             if old is not None and index:
                 self._unindex_record(table, rid, old)
-            if table == APPOINTMENTS:
-                if isinstance(old, Appointment):
-                    month = month_key(old.start)
-                    self._parts.get(month, {}).pop(rid, None)
-                    months.add(month)
-                if isinstance(rec, Appointment):
-                    month = month_key(rec.start)
-                    part = self._parts.get(month)
+            split = PARTITIONED.get(table)
+            if split is not None:
+                parts = self._parts[table]
+                if old is not None:
+                    month = split.month_of(old)
+                    parts.get(month, {}).pop(rid, None)
+                    months.add(f"{table}/{month}")
+                if rec is not None:
+                    month = split.month_of(rec)
+                    part = parts.get(month)
                     if part is None:
-                        part = self._parts[month] = {}
+                        part = parts[month] = {}
                     part[rid] = rec
-                    months.add(month)
+                    months.add(f"{table}/{month}")
+                    ids.setdefault(table, []).append(rid)
             else:
                 self._dirty.add(table)
             if rec is not None:
                 tab[rid] = rec
-                if table == APPOINTMENTS:
-                    ids.append(rid)
                 if index:
                     added[table, rid] = rec
-        self._dirty.update(f"{APPOINTMENTS}/{month}" for month in months)
-        self._ids.add_many(ids)
+        self._dirty |= months
+        for table, new in ids.items():
+            self._ids[table].add_many(new)
         self._index_many(added)
 
     def _index_record(self, table: str, rid: str, rec: msgspec.Struct) -> None:
@@ -815,23 +864,21 @@ class TinyStore(MonthsOnDisk):
     async def _checkpoint(self) -> None:
         async with self._checkpoint_lock:
             async with self._lock:
+                changed_ids = [t for t, f in self._ids.items() if f.changed]
                 if not (
-                    self._dirty
-                    or self._ops_since_checkpoint
-                    or self._unindexed
-                    or self._ids.changed
+                    self._dirty or self._ops_since_checkpoint or self._unindexed or changed_ids
                 ):
                     return
                 folded = await asyncio.to_thread(self._journal.rotate)
                 snapshot = {key: self._snapshot(key) for key in self._dirty}
                 # Months in memory still without a key index get one (not rewritten).
                 reindex = {
-                    m: self._parts[m].copy()
-                    for m in self._unindexed
-                    if m in self._parts and f"{APPOINTMENTS}/{m}" not in snapshot
+                    (table, m): self._parts[table][m].copy()
+                    for table, m in self._unindexed
+                    if m in self._parts[table] and f"{table}/{m}" not in snapshot
                 }
                 unindexed, self._unindexed = self._unindexed, set()
-                ids = self._ids.snapshot() if self._ids.changed else None
+                ids = {t: self._ids[t].snapshot() for t in changed_ids}
                 self._dirty = set()
                 self._ops_since_checkpoint = 0
                 files = sorted({*self._manifest.files, *(f"{key}.json" for key in snapshot)})
@@ -846,17 +893,26 @@ class TinyStore(MonthsOnDisk):
             except BaseException:
                 self._dirty |= snapshot.keys()
                 self._unindexed |= unindexed
-                if ids is not None:
-                    self._ids.changed = True
+                for table in ids:
+                    self._ids[table].changed = True
                 raise
             self._manifest = manifest
             await asyncio.to_thread(heap.trim)  # what the encoding took, given back
 
     def _snapshot(self, key: str) -> tuple[str, dict[str, msgspec.Struct]]:
-        if key.startswith(f"{APPOINTMENTS}/"):
-            part = self._parts.get(key.partition("/")[2], {})
-            return APPOINTMENTS, cast(dict[str, msgspec.Struct], part.copy())
+        table, _, month = key.partition("/")
+        if month:
+            return table, self._parts[table].get(month, {}).copy()
         return key, self._tables[key].copy()
+
+    def _file_keys(self) -> list[str]:
+        """The table files the store's state is written to now (``db/<key>.json``): whole
+        tables, and the months of split tables that hold records, in memory or on disk."""
+        keys = [t for t in TABLES if t not in PARTITIONED]
+        for table, parts in self._parts.items():
+            keys += [f"{table}/{m}" for m, part in parts.items() if part]
+            keys += [f"{table}/{m}" for m, info in self._cold[table].months.items() if info.count]
+        return keys
 
     def export_files(self) -> dict[str, TableFile]:
         """Every table file's content (``db/...`` path -> table file), for backups.
@@ -866,12 +922,14 @@ class TinyStore(MonthsOnDisk):
         the server for seconds): a commit that takes such a month in meanwhile writes a
         new file in its place (``write_atomic``), and the open one still reads as it was.
         """
-        keys = [t for t in TABLES if t != APPOINTMENTS]
-        keys += [f"{APPOINTMENTS}/{m}" for m, part in self._parts.items() if part]
-        files: dict[str, TableFile] = {f"db/{key}.json": self._snapshot(key) for key in keys}
-        for month in sorted(self._cold.months):
-            name = f"{APPOINTMENTS}/{month}.json"
-            files[f"db/{name}"] = _opened(self.data_dir / "db" / name, name, self._sealing)
+        files: dict[str, TableFile] = {}
+        for key in self._file_keys():
+            table, _, month = key.partition("/")
+            if month and month in self._cold[table]:
+                name = f"{key}.json"
+                files[f"db/{name}"] = _opened(self.data_dir / "db" / name, name, self._sealing)
+            else:
+                files[f"db/{key}.json"] = self._snapshot(key)
         return files
 
     def _write_snapshot(
@@ -879,33 +937,41 @@ class TinyStore(MonthsOnDisk):
         snapshot: dict[str, tuple[str, dict[str, msgspec.Struct]]],
         manifest: Manifest,
         folded: list[Path],
-        reindex: dict[str, dict[str, Appointment]],
-        ids: bytes | None,
+        reindex: dict[tuple[str, str], dict[str, msgspec.Struct]],
+        ids: dict[str, bytes],
     ) -> Manifest:
         """Write a checkpoint: the table files, then each written month's key index and
-        the id filter, then the manifest (naming each month's ``MonthInfo``).
+        the id filters, then the manifest (naming each month's ``MonthInfo``).
 
         In that order a crash leaves no index that hides a record: a month file newer
         than its index holds what the index lists (a record gone from it is a harmless
         false hit) plus puts still in the journal, whose replay loads the month they go
         to; an index newer than the manifest is the month file's own. Ids still missing
-        from the filter are the journal's, added back by its replay."""
+        from a filter are the journal's, added back by its replay."""
         db = self.data_dir / "db"
-        (db / APPOINTMENTS).mkdir(parents=True, exist_ok=True)
         codec = self._sealing
+        for table in PARTITIONED:
+            (db / table).mkdir(mode=0o700, parents=True, exist_ok=True)
         for key, (table, docs) in snapshot.items():
             write_table_file(db, f"{key}.json", table, docs, codec)
-        months = dict(manifest.months)
         indexed = dict(reindex)
-        for key, (_, docs) in snapshot.items():
-            if key.startswith(f"{APPOINTMENTS}/"):
-                indexed[key.partition("/")[2]] = cast(dict[str, Appointment], docs)
-        for month, part in indexed.items():
-            write_index(db, month, build_index(part.values()), codec)
-            months[month] = month_info(part.values())
-        if ids is not None:
-            write_atomic(db / ID_FILTER, codec.seal(ids, label_of(f"db/{ID_FILTER}")))
-        manifest = msgspec.structs.replace(manifest, months=months)
+        for key, (table, docs) in snapshot.items():
+            _, _, month = key.partition("/")
+            if month:
+                indexed[table, month] = docs
+        entries: dict[str, dict[str, MonthInfo]] = {}
+        for (table, month), part in indexed.items():
+            split = PARTITIONED[table]
+            write_index(db, split.index_file(month), build_index(part.values(), split), codec)
+            if table not in entries:
+                entries[table] = dict(manifest.months_of(table))
+            entries[table][month] = month_info(part.values(), split)
+        for table, bits in ids.items():
+            name = PARTITIONED[table].id_filter
+            packed = IdFilter.packed(bits)
+            write_atomic(db / name, codec.seal(packed, label_of(f"db/{name}")))
+        for table, months in entries.items():
+            manifest = manifest.with_months(table, months)
         write_manifest(self.data_dir, manifest, codec)
         self._journal.drop(folded)
         return manifest
@@ -916,21 +982,24 @@ class TinyStore(MonthsOnDisk):
         so far is durable, so every commit it counts has had the chance to be logged."""
         seq = self._seq
         ids = {t: list(tab) for t, tab in self._tables.items()} if self.audit_complete else None
-        if ids is not None and self._cold.months:
-            cold = await asyncio.to_thread(lambda: [a.id for a in self._cold.scan()])
-            ids[APPOINTMENTS] += [rid for rid in cold if rid not in self._tables[APPOINTMENTS]]
+        if ids is not None:
+            for table, cold in self._cold.items():
+                if not cold.months:
+                    continue
+                on_disk = await asyncio.to_thread(_ids_of, cold)
+                here = self._tables[table]
+                ids[table] += [rid for rid in on_disk if rid not in here]
         await self.audit.barrier()
         return StoredChanges(seq=seq, record_ids=ids)
 
     def manifest(self) -> Manifest:
         """A manifest of what ``export_files`` gives now (for backups)."""
-        files = [t for t in TABLES if t != APPOINTMENTS]
-        files += [f"{APPOINTMENTS}/{m}" for m, part in self._parts.items() if part]
-        files += [f"{APPOINTMENTS}/{m}" for m, info in self._cold.months.items() if info.count]
-        files = sorted(f"{key}.json" for key in files)
+        files = sorted(f"{key}.json" for key in self._file_keys())
         # No month entries: a restored dir has no key indexes, so it loads every month
         # once and indexes them at its first checkpoint.
-        return msgspec.structs.replace(self._manifest, seq=self._seq, files=files, months={})
+        return msgspec.structs.replace(
+            self._manifest, seq=self._seq, files=files, months={}, partitions={}
+        )
 
 
 def _keys(value: object) -> tuple[object, ...]:
@@ -942,6 +1011,11 @@ def _keys(value: object) -> tuple[object, ...]:
 
 def _record_id(rec: msgspec.Struct) -> str:
     return str(getattr(rec, "id", ""))
+
+
+def _ids_of(cold: ColdMonths) -> list[str]:
+    """The ids of every record of the months on disk (in a worker thread)."""
+    return [_record_id(rec) for rec in cold.scan()]
 
 
 def _audit_behind(seq: int, exc: StoreError) -> None:

@@ -13,14 +13,15 @@ import pytest
 
 from tests.pgserver import PgServer
 from tests.seeding import seed
-from tests.store.conftest import T0, client
+from tests.store.conftest import T0, client, message
+from tlh.domain.messages import Message
 from tlh.domain.models import Client
 from tlh.domain.sessions import SessionSegment
 from tlh.errors import StoreError
 from tlh.services.context import SYSTEM
 from tlh.store.base import Put, note
 from tlh.store.pg.schema import CURRENT_VERSION
-from tlh.store.pg.store import PgStore
+from tlh.store.pg.store import ADDED_INDEXES, PgStore
 from tlh.store.seal import Sealer
 
 NAME = "Zebulon Quixotic"
@@ -214,25 +215,29 @@ async def test_a_policy_commit_notifies_the_other_servers(pg_url: str, pg: PgSto
 async def test_a_field_indexed_since_the_first_schema_is_indexed_at_the_next_open(
     pg_cluster: PgServer, pg_url: str, pg: PgStore
 ) -> None:
-    """A database whose sessions were stored before ``open_clinician_id`` was indexed
-    (its rows and ``tlh_meta``'s word removed here) gets the rows at the next open."""
+    """A database whose sessions and messages were stored before ``open_clinician_id``
+    and ``link_id`` were indexed (their rows and ``tlh_meta``'s word removed here) gets
+    the rows at the next open."""
     start = client("cli_1").created_at
     open_one = SessionSegment(id="ses_1", clinician_id="stf_1", started_at=start, started_by="x")
     ended = msgspec.structs.replace(open_one, id="ses_2", ended_at=start)
-    await seed(pg, [Put(open_one), Put(ended)])
+    invitation = message("msg_1", link_id="lnk_1")
+    await seed(pg, [Put(open_one), Put(ended), Put(invitation), Put(message("msg_2"))])
     db = dbname(pg_url)
-    pg_cluster.sql("DELETE FROM tlh_index WHERE field = 'open_clinician_id'", db)
+    pg_cluster.sql("DELETE FROM tlh_index WHERE field IN ('open_clinician_id', 'link_id')", db)
     pg_cluster.sql("DELETE FROM tlh_meta WHERE key LIKE 'indexed:%'", db)
     assert await pg.find(SessionSegment, "open_clinician_id", "stf_1") == []
+    assert await pg.find(Message, "link_id", "lnk_1") == []
 
     again = PgStore(pg_url, wait_s=2.0)
     await again.open()
     try:
         found = await again.find(SessionSegment, "open_clinician_id", "stf_1")
+        sent = await again.find(Message, "link_id", "lnk_1")
     finally:
         await again.close()
     assert [s.id for s in found] == ["ses_1"]
-    assert (
-        pg_cluster.sql("SELECT count(*) FROM tlh_meta WHERE key LIKE 'indexed:%'", db).strip()
-        == "1"
-    )
+    assert sent == [invitation]
+    assert pg_cluster.sql(
+        "SELECT count(*) FROM tlh_meta WHERE key LIKE 'indexed:%'", db
+    ).strip() == str(len(ADDED_INDEXES))

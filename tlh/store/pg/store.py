@@ -65,7 +65,7 @@ _APPOINTMENTS_IN = (
 
 #: Fields indexed since the schema's first version: ``(table, field)``, whose rows the
 #: records stored before are given at the first open (``PgStore._index_added_fields``).
-ADDED_INDEXES: Final = (("sessions", "open_clinician_id"),)
+ADDED_INDEXES: Final = (("sessions", "open_clinician_id"), ("messages", "link_id"))
 
 
 class PgStore:
@@ -268,10 +268,23 @@ class PgStore:
         )
         return cast("list[S]", self._decode(table, rows))
 
-    async def count(self, kind: type[S]) -> int:
-        """How many records a table holds."""
+    async def count(self, kind: type[S], field: str | None = None, value: object = None) -> int:
+        """How many records a table holds (with ``field``: whose indexed ``field`` holds
+        ``value``, counted in the index)."""
+        table = table_of(kind)
+        if field is None:
+            rows = await self._rows(
+                "count a table", "SELECT count(*) FROM tlh_records WHERE kind = %s", (table,)
+            )
+            return int(rows[0][0])
+        if field not in INDEXED.get(table, ()):
+            raise InvalidInput(f"{table}.{field} is not indexed")
+        if value is None:
+            raise InvalidInput("count counts a value, not None")
         rows = await self._rows(
-            "count a table", "SELECT count(*) FROM tlh_records WHERE kind = %s", (table_of(kind),)
+            "count records",
+            "SELECT count(*) FROM tlh_index WHERE kind = %s AND field = %s AND value = %s",
+            (table, field, self._index.value(table, field, value)),
         )
         return int(rows[0][0])
 

@@ -1,0 +1,216 @@
+"""TinyStore leaves the old months of every table that grows with history on disk
+(messages, join links, confirm/cancel links, session segments, as appointments):
+what stays out of memory, counting without reading, a data dir of the schema before
+(one file per table) split on open, and backups."""
+
+from __future__ import annotations
+
+import shutil
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import msgspec
+import pytest
+
+from tests.seeding import seed
+from tests.store.conftest import action, link, message, segment
+from tlh.domain.action_links import ActionLink
+from tlh.domain.links import JoinLink
+from tlh.domain.messages import Message, MessageStatus
+from tlh.domain.sessions import SessionSegment
+from tlh.store import migrations
+from tlh.store.backup import restore, write_snapshot
+from tlh.store.base import Put
+from tlh.store.layout import (
+    decode_table_file,
+    encode_table_file,
+    read_manifest,
+    read_meta,
+    write_manifest,
+    write_meta,
+)
+from tlh.store.partitions import PARTITIONED
+from tlh.store.tinystore import TinyStore
+
+#: "Now": with 3 hot months, months before 2026-09 stay on disk.
+NOW = datetime(2026, 12, 4, 12, 0, tzinfo=UTC)
+SPLIT = ("messages", "links", "action_links", "sessions")
+
+
+def opener(data_dir: Path, hot_months: int = 3) -> TinyStore:
+    return TinyStore(data_dir, hot_months=hot_months, clock=lambda: NOW)
+
+
+def two_years() -> list[Put]:
+    """Two years of weekly visits' messages, links and sessions, and a few ahead."""
+    puts: list[Put] = []
+    for n in range(110):
+        at = datetime(2025, 1, 6, 9, tzinfo=UTC) + timedelta(days=7 * n)
+        status = MessageStatus.FAILED if n % 10 == 0 else MessageStatus.SENT
+        apt = f"apt_{n:03d}"
+        puts += [
+            Put(message(f"msg_{n:03d}", at, status, appointment_id=apt, link_id=f"lnk_{n:03d}")),
+            Put(link(f"lnk_{n:03d}", at, appointment_id=apt, client_id=f"cli_{n % 2}")),
+            Put(action(f"act_{n:03d}", at, appointment_id=apt)),
+            Put(segment(f"ses_{n:03d}", at, appointment_id=apt)),
+        ]
+    return puts
+
+
+@pytest.fixture
+async def seeded(data_dir: Path) -> Path:
+    s = opener(data_dir)
+    await s.open()
+    await seed(s, two_years())
+    await s.close()
+    return data_dir
+
+
+async def snapshot_of(s: TinyStore) -> dict[str, list[object]]:
+    return {
+        "messages": sorted(m.id for m in await s.all(Message)),
+        "links": sorted(k.id for k in await s.all(JoinLink)),
+        "actions": sorted(a.id for a in await s.all(ActionLink)),
+        "sessions": sorted(x.id for x in await s.all(SessionSegment)),
+        "finds": [
+            await s.get(Message, "msg_003"),
+            [k.id for k in await s.find(JoinLink, "client_id", "cli_1")],
+            [m.id for m in await s.find(Message, "status", MessageStatus.FAILED)],
+        ],
+    }
+
+
+async def test_old_months_of_every_history_table_stay_on_disk(seeded: Path) -> None:
+    everything = opener(seeded, hot_months=1000)
+    await everything.open()
+    expected = await snapshot_of(everything)
+    await everything.close()
+    s = opener(seeded)
+    await s.open()
+    try:
+        for table in SPLIT:
+            on_disk = s.months_on_disk(table)
+            assert on_disk[0] == "2025-01", table
+            assert on_disk[-1] == "2026-08", table
+        # Memory holds the hot months only: 23 weeks of each, not 110.
+        hot = [p.record for p in two_years() if isinstance(p.record, Message)]
+        hot = [m for m in hot if m.created_at >= datetime(2026, 9, 1, tzinfo=UTC)]
+        assert len(hot) == 23
+        assert sorted(s._tables["messages"]) == sorted(m.id for m in hot)
+        assert len(s._tables["sessions"]) == len(s._tables["links"]) == 23
+        assert await snapshot_of(s) == expected
+    finally:
+        await s.close()
+
+
+async def test_counting_a_status_reads_no_month_on_disk(seeded: Path, tmp_path: Path) -> None:
+    """The manifest's entry of each month says how many of its messages hold each
+    status: with the month files moved away, the counts are still right."""
+    s = opener(seeded)
+    await s.open()
+    try:
+        aside = tmp_path / "aside"
+        aside.mkdir()
+        for month in s.months_on_disk("messages"):
+            shutil.move(seeded / "db" / "messages" / f"{month}.json", aside / f"{month}.json")
+        assert await s.count(Message, "status", MessageStatus.FAILED) == 11
+        assert await s.count(Message, "status", MessageStatus.SENT) == 99
+        assert await s.count(Message, "status", MessageStatus.QUEUED) == 0
+        assert await s.count(Message) == 110
+        with pytest.raises(FileNotFoundError):
+            await s.get(Message, "msg_000")  # the month is read for a record
+    finally:
+        for moved in (tmp_path / "aside").glob("*.json"):
+            shutil.move(moved, seeded / "db" / "messages" / moved.name)
+        await s.close()
+
+
+async def test_a_find_for_what_is_still_open_leaves_ended_months_on_disk(seeded: Path) -> None:
+    s = opener(seeded)
+    await s.open()
+    try:
+        old = s.months_on_disk("sessions")
+        for month in old:
+            (seeded / "db" / "sessions" / f"{month}.json").chmod(0)
+        found = await s.find(SessionSegment, "appointment_id", None, ending_after=NOW)
+        assert found == []  # no month with an open one: none read
+    finally:
+        for month in old:
+            (seeded / "db" / "sessions" / f"{month}.json").chmod(0o600)
+        await s.close()
+
+
+def as_schema_2(data_dir: Path) -> None:
+    """The data dir as the schema before wrote it: each split table in one file."""
+    db = data_dir / "db"
+    manifest = read_manifest(data_dir)
+    files = list(manifest.files)
+    for table in SPLIT:
+        docs: dict[str, msgspec.Struct] = {}
+        for path in sorted((db / table).glob("*.json")):
+            docs.update(decode_table_file(path.read_bytes(), table))
+        shutil.rmtree(db / table)
+        (db / f"{table}.json").write_bytes(encode_table_file(table, docs))
+        (db / PARTITIONED[table].id_filter).unlink()
+        files = [f for f in files if not f.startswith(f"{table}/")] + [f"{table}.json"]
+    write_manifest(data_dir, msgspec.structs.replace(manifest, files=sorted(files), partitions={}))
+    write_meta(data_dir, 2)
+
+
+async def test_a_dir_of_the_schema_before_is_split_on_open(seeded: Path) -> None:
+    everything = opener(seeded, hot_months=1000)
+    await everything.open()
+    expected = await snapshot_of(everything)
+    await everything.close()
+    as_schema_2(seeded)
+    assert (seeded / "db" / "messages.json").exists()
+    for _ in range(2):  # split and loaded whole, then indexed: old months on disk
+        s = opener(seeded)
+        await s.open()
+        try:
+            assert await snapshot_of(s) == expected
+            assert (await s.verify_audit()).ok
+        finally:
+            await s.close()
+    assert read_meta(seeded).schema_version == migrations.CURRENT_VERSION == 3
+    assert not (seeded / "db" / "messages.json").exists()
+    assert s.months_on_disk("messages")[0] == "2025-01"
+    assert list((seeded / "backups").glob("schema-2-before-upgrade-*.tar.gz"))
+
+
+async def test_a_split_interrupted_after_its_month_files_is_rerun(seeded: Path) -> None:
+    """A crash after a table's month files were written but before the manifest named
+    them: the next start splits the single file again, and nothing is doubled."""
+    as_schema_2(seeded)
+    db = seeded / "db"
+    (db / "messages").mkdir()
+    whole = decode_table_file((db / "messages.json").read_bytes(), "messages")
+    (db / "messages" / "2025-01.json").write_bytes(
+        encode_table_file("messages", {k: v for k, v in whole.items() if k < "msg_003"})
+    )
+    s = opener(seeded)
+    await s.open()
+    try:
+        assert await s.count(Message) == 110
+        assert len({m.id for m in await s.all(Message)}) == 110
+    finally:
+        await s.close()
+
+
+async def test_a_backup_holds_every_table_s_months_on_disk(seeded: Path, tmp_path: Path) -> None:
+    s = opener(seeded)
+    await s.open()
+    expected = await snapshot_of(s)
+    archive = tmp_path / "backup.tar.gz"
+    await write_snapshot(s, archive)
+    await s.close()
+    target = tmp_path / "restored"
+    restore(archive, target)
+    for _ in range(2):  # every month loaded (no key indexes yet), then indexed
+        again = opener(target)
+        await again.open()
+        try:
+            assert await snapshot_of(again) == expected
+        finally:
+            await again.close()
+    assert again.months_on_disk("links")

@@ -1,0 +1,110 @@
+"""The embedded store's tables that grow with the practice's history, split by month.
+
+Each visit leaves records behind: the appointment, its reminders and invitations
+(messages, about 2.5 a visit, each with its rendered bodies), the join links and one-tap
+confirm/cancel links they carried, and the session segments of the call. A practice's
+years of these would all sit in memory if the tables were loaded whole; split by month,
+the store keeps the recent and future months in memory and leaves older ones on disk
+(``tlh.store.coldmonths``), found through each month's key index
+(``tlh.store.monthindex``) and the manifest's entry for it.
+
+A table is split by the month of one of its record's instants (``month_of``). The
+entry of a month says when its records stop mattering (``end_of``: an appointment's
+end, a link's expiry, a session's end), so a query for what is current or recent
+(``Repository.find(..., ending_after=...)``) leaves older months unread, and how many
+of its records hold each value of a few small fields (``tallied``: a message's
+status), so counting them reads no month.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from tlh.domain.messages import Message, MessageStatus
+from tlh.domain.models import Appointment
+from tlh.domain.sessions import SessionSegment
+from tlh.store.base import INDEXED
+from tlh.store.busy import epoch
+from tlh.store.calendar import month_key
+
+#: An end that has not come (a session still open): such a month is never left unread.
+FOREVER = 1 << 62
+
+
+@dataclass(frozen=True, slots=True)
+class Partitioning:
+    """How one table is split into months."""
+
+    table: str
+    #: The record's month, ``YYYY-MM`` (UTC).
+    month_of: Callable[[Any], str]
+    #: Epoch seconds from which the record no longer "ends after" anything.
+    end_of: Callable[[Any], int]
+    #: The fields whose values each month's key index holds: the id and the table's
+    #: indexed fields (``tlh.store.base.INDEXED``).
+    fields: tuple[str, ...]
+    #: Fields of few values whose count per value each month's entry keeps.
+    tallied: tuple[str, ...] = ()
+
+    @property
+    def directory(self) -> str:
+        """The table's folder under ``db/``."""
+        return self.table
+
+    def file(self, month: str) -> str:
+        """A month's table file, relative to ``db/``."""
+        return f"{self.table}/{month}.json"
+
+    def index_file(self, month: str) -> str:
+        """A month's key index, relative to ``db/``."""
+        return f"{self.table}/{month}.idx"
+
+    @property
+    def id_filter(self) -> str:
+        """The table's id filter, relative to ``db/``."""
+        return f"{self.table}.bloom"
+
+
+def _appointment_end(apt: Appointment) -> int:
+    return epoch(apt.start) + max(apt.duration_min, 0) * 60
+
+
+def _message_end(message: Message) -> int:
+    if message.status in (MessageStatus.QUEUED, MessageStatus.SENDING):
+        return FOREVER
+    return epoch(message.sent_at or message.created_at)
+
+
+def _session_end(segment: SessionSegment) -> int:
+    return FOREVER if segment.ended_at is None else epoch(segment.ended_at)
+
+
+def _split(
+    table: str,
+    month_of: Callable[[Any], datetime],
+    end_of: Callable[[Any], int],
+    tallied: tuple[str, ...] = (),
+) -> Partitioning:
+    return Partitioning(
+        table=table,
+        month_of=lambda rec: month_key(month_of(rec)),
+        end_of=end_of,
+        fields=("id", *INDEXED[table]),
+        tallied=tallied,
+    )
+
+
+#: The tables split by month, and how.
+PARTITIONED: dict[str, Partitioning] = {
+    p.table: p
+    for p in (
+        _split("appointments", lambda a: a.start, _appointment_end),
+        _split("messages", lambda m: m.created_at, _message_end, tallied=("status",)),
+        _split("links", lambda lk: lk.created_at, lambda lk: epoch(lk.valid_until)),
+        _split("action_links", lambda a: a.created_at, lambda a: epoch(a.valid_until)),
+        _split("sessions", lambda s: s.started_at, _session_end),
+    )
+}
