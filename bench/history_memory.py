@@ -6,13 +6,16 @@ For each size it makes an encrypted practice (``tlh init``'s default: a key file
 fills it through the store itself, a month per commit (as a long history accumulates:
 about 7,000 appointments a month, 40 clinicians, ending three months ahead), closing and
 reopening the store every year of history so generation needs no more memory than a
-server does. Then it starts ``python -m tlh serve`` on a free port as users run it and
+server does. Each past visit leaves its trail as a practice's does: an invitation email
+and a 24-hour reminder email (text and HTML bodies of the default templates' size) and,
+for half, a short reminder text (2.5 messages), a join link, the reminder's confirm and
+cancel links, and for four visits in five a session segment with its two participants. Then it starts ``python -m tlh serve`` on a free port as users run it and
 reports process start -> ``/healthz`` 200, and VmRSS once healthy (median of 3 starts).
 
-Run: ``.venv/bin/python bench/history_memory.py`` (1M takes a few minutes to
-generate). ``--sizes 10000,300000`` to choose; ``--old PATH`` also starts the server
-from another tree (``git archive main | tar x -C PATH``) on the same dirs, with the
-manifest's month entries stripped for it, for the figures before the change;
+Run: ``.venv/bin/python bench/history_memory.py`` (1M takes a while to generate: about
+6 million records, 10 GB before sealing). ``--sizes 10000,300000`` to choose;
+``--all-in-memory`` also starts each with every month in memory (``[store] hot_months =
+1200``: the store before tables were split by month), for the figures before;
 ``--pg`` also runs the same on PostgreSQL (``tests/pgserver.py``'s throw-away cluster).
 """
 
@@ -27,15 +30,19 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+
+import msgspec
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tests.serving import free_port, stop, wait_healthy
+from tlh.domain.action_links import ActionLink, LinkAction
+from tlh.domain.links import Channel, JoinLink, LinkPurpose, ParticipantKind
+from tlh.domain.messages import Message, MessageChannel, MessageKind, MessageStatus
 from tlh.domain.models import Appointment, Modality
+from tlh.domain.sessions import Participation, SessionSegment
 from tlh.services.bootstrap import init_practice
 from tlh.services.context import SYSTEM
 from tlh.store.base import Put, Repository, note_ops
@@ -85,8 +92,78 @@ def month_of(first: datetime, n: int, base: int, rnd: random.Random) -> list[App
     return out
 
 
+TEXT = "x" * 880  # a reminder's text body, as the default templates render it
+HTML = "<p>" + "y" * 2780 + "</p>"
+
+
+def trail(apt: Appointment, now: datetime) -> list[msgspec.Struct]:
+    """What a visit leaves in the store besides itself (nothing yet for one ahead)."""
+    k, start = apt.id.removeprefix("apt_b"), apt.start
+    client = apt.client_ids[0]
+    booked, day_before = apt.created_at, start - timedelta(days=1)
+    out: list[msgspec.Struct] = [
+        JoinLink(
+            id=f"lnk_b{k}", token_hash=f"{int(k):064x}", purpose=LinkPurpose.JOIN,
+            participant=ParticipantKind.CLIENT, client_id=client, appointment_id=apt.id,
+            clinician_id=apt.clinician_ids[0], channel=Channel.EMAIL, created_at=booked,
+            created_by="system", valid_from=start - timedelta(minutes=15),
+            valid_until=start + timedelta(minutes=80),
+        ),
+    ]  # fmt: skip
+    sends = [(MessageKind.INVITATION, booked), (MessageKind.REMINDER_24H, day_before)]
+    for kind, at in sends:
+        if at > now:
+            continue
+        out.append(
+            Message(
+                id=f"msg_b{k}{kind.value[:3]}", idempotency_key=f"{kind.value}:{apt.id}:email",
+                kind=kind, channel=MessageChannel.EMAIL, to=f"p{k}@example.org",
+                subject="Your appointment", text=TEXT, html=HTML, status=MessageStatus.SENT,
+                next_attempt_at=at, created_at=at, sent_at=at, appointment_id=apt.id,
+                client_id=client, link_id=f"lnk_b{k}" if kind is MessageKind.INVITATION else None,
+                action_link_ids=(f"act_b{k}c", f"act_b{k}x")
+                if kind is MessageKind.REMINDER_24H else (),
+            )
+        )  # fmt: skip
+    if start > now:
+        return out
+    out += [
+        ActionLink(
+            id=f"act_b{k}{a}", token_hash=f"{int(k) * 2 + n:064x}", action=action,
+            appointment_id=apt.id, client_id=client, created_at=day_before, valid_until=start,
+        )
+        for n, (a, action) in enumerate((("c", LinkAction.CONFIRM), ("x", LinkAction.CANCEL)))
+    ]  # fmt: skip
+    soon = start - timedelta(minutes=15)
+    if int(k) % 2 == 0:
+        out.append(
+            Message(
+                id=f"msg_b{k}sms", idempotency_key=f"reminder_soon:{apt.id}:sms",
+                kind=MessageKind.REMINDER_SOON, channel=MessageChannel.SMS, to="+15555550100",
+                text="Your video visit starts in 15 minutes: https://tlh.example/j#" + "t" * 43,
+                status=MessageStatus.SENT, next_attempt_at=soon, created_at=soon, sent_at=soon,
+                appointment_id=apt.id, client_id=client,
+            )
+        )  # fmt: skip
+    if int(k) % 5 != 0:
+        staff = apt.clinician_ids[0]
+        out.append(
+            SessionSegment(
+                id=f"ses_b{k}", appointment_id=apt.id, clinician_id=staff, started_at=start,
+                started_by=staff, ended_at=start + timedelta(minutes=50), ended_by=staff,
+                participants=(
+                    Participation(peer_id=staff, kind="staff", staff_id=staff, joined_at=start),
+                    Participation(peer_id=f"ent_b{k}", kind="client", client_id=client,
+                                  channel="email", joined_at=start),
+                ),
+            )
+        )  # fmt: skip
+    return out
+
+
 async def fill(location: Path | str, keys: KeySource, total: int) -> None:
-    """``total`` appointments, a month per commit, the store reopened every 12 months."""
+    """``total`` appointments and their trails, a month per commit, the store reopened
+    every 12 months."""
     rnd = random.Random(total)
     count = -(-total // PER_MONTH)
     months = months_ending(datetime.now(UTC), count)
@@ -97,7 +174,9 @@ async def fill(location: Path | str, keys: KeySource, total: int) -> None:
             store = store_at(location, keys=keys)
             await store.open()
         size = min(PER_MONTH, total - made)
-        batch = [Put(a) for a in month_of(first, size, made, rnd)]
+        visits = month_of(first, size, made, rnd)
+        now = datetime.now(UTC)
+        batch = [Put(r) for a in visits for r in (a, *trail(a, now))]
         await store.commit(batch, audit=[note_ops(SYSTEM, "bench.seed", batch)])
         made += size
         if n % 12 == 11 or n == len(months) - 1:
@@ -132,13 +211,13 @@ def rss_mb(pid: int) -> float:
 
 
 def start_once(
-    data_dir: Path, key_file: Path, tree: Path, store_url: str | None
+    data_dir: Path, key_file: Path, tree: Path, store_url: str | None, config: Path | None
 ) -> tuple[float, float]:
     """(seconds from process start to /healthz 200, MB resident then)."""
     port = free_port()
     env = {
         **os.environ,
-        "TLH_CONFIG": os.devnull,
+        "TLH_CONFIG": str(config or os.devnull),
         "TLH_KEY_FILE": str(key_file),
         "PYTHONPATH": str(tree),
     }
@@ -158,34 +237,23 @@ def start_once(
 
 
 def measure(
-    data_dir: Path, key_file: Path, tree: Path, store_url: str | None = None
+    data_dir: Path,
+    key_file: Path,
+    tree: Path,
+    store_url: str | None = None,
+    config: Path | None = None,
 ) -> tuple[float, float]:
     """Medians of three starts."""
-    runs = [start_once(data_dir, key_file, tree, store_url) for _ in range(3)]
+    runs = [start_once(data_dir, key_file, tree, store_url, config) for _ in range(3)]
     return statistics.median(r[0] for r in runs), statistics.median(r[1] for r in runs)
 
 
-@contextmanager
-def without_month_entries(data_dir: Path, key_file: Path) -> Iterator[None]:
-    """The manifest as the code before the change wrote it (no ``months``), put back after."""
-    import msgspec
-
-    from tlh.store.keys import codec_for
-    from tlh.store.layout import read_manifest, write_manifest
-
-    path = data_dir / "db" / "manifest.json"
-    saved = path.read_bytes()
-    codec = codec_for(data_dir, KeySource(key_file=key_file))
-    old = read_manifest(data_dir, codec)
-    write_manifest(data_dir, msgspec.structs.replace(old, months={}), codec)
-    data = codec.open(path.read_bytes(), b"db/manifest.json", path)
-    text = data.replace(b',"months":{}', b"")
-    path.write_bytes(codec.seal(text, b"db/manifest.json"))
-    try:
-        yield
-    finally:
-        path.write_bytes(saved)
-        (path.parent / "manifest.json.bak").unlink(missing_ok=True)
+def all_in_memory(root: Path) -> Path:
+    """A config file that keeps every month in memory: the store as it was before
+    tables were split by month (``[store] hot_months``)."""
+    path = root / "all-in-memory.toml"
+    path.write_text("[store]\nhot_months = 1200\n")
+    return path
 
 
 async def lookups(data_dir: Path, key_file: Path, total: int) -> None:
@@ -262,7 +330,9 @@ def report(label: str, figures: dict[int, tuple[float, float]]) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="10000,1000000")
-    parser.add_argument("--old", type=Path, help="a tree with the code before, to compare")
+    parser.add_argument(
+        "--all-in-memory", action="store_true", help="also start with every month in memory"
+    )
     parser.add_argument("--pg", action="store_true", help="also on PostgreSQL")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
@@ -277,12 +347,10 @@ def main() -> None:
             dirs[size] = (location, key_file)
         report("embedded store (this tree)", {s: measure(*dirs[s], tree) for s in sizes})
         asyncio.run(lookups(*dirs[sizes[-1]], sizes[-1]))
-        if args.old is not None:
-            before = {}
-            for size, (data_dir, key_file) in dirs.items():
-                with without_month_entries(data_dir, key_file):
-                    before[size] = measure(data_dir, key_file, args.old.resolve())
-            report(f"embedded store (before: {args.old})", before)
+        if args.all_in_memory:
+            config = all_in_memory(root)
+            before = {s: measure(*dirs[s], tree, config=config) for s in sizes}
+            report("embedded store, every month in memory (as before the split)", before)
         if args.pg:
             pg_figures(root, sizes, tree)
 

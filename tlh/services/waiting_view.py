@@ -103,12 +103,13 @@ def message_frame(text: str, now: datetime) -> StaffMessage:
 
 
 #: How far back the visits go that a waiting person's estimate averages: the
-#: clinician's recent habits, and nothing a server keeps on disk (``[store] hot_months``).
-AVERAGE_OVER = timedelta(days=183)
+#: clinician's recent habits, and nothing a server keeps on disk (a visit's trail is in
+#: memory for this month and the last: ``tlh.store.partitions``).
+AVERAGE_OVER = timedelta(days=28)
 
 
 async def average_visit(ctx: Context, clinician_id: str) -> float | None:
-    """Mean minutes of the clinician's segments that ended in the last six months
+    """Mean minutes of the clinician's segments that ended in the last four weeks
     (``None`` without any)."""
     since = ctx.clock() - AVERAGE_OVER
     found = await ctx.store.find(SessionSegment, "clinician_id", clinician_id, ending_after=since)

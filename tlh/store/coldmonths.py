@@ -4,7 +4,7 @@ split by month, ``tlh.store.partitions``).
 ``TinyStore`` keeps the recent and future months in memory with their indexes; older
 months ("cold") stay in their files until a read reaches them. Everything here is
 synchronous file work, called in a worker thread; a small bounded LRU keeps the last
-months and key indexes read, so paging through an old client's history does not read
+months (by record count) and key indexes (by bytes) read, so paging through an old client's history does not read
 the same files again. Nothing is kept per record of a month that is not cached.
 
 A cold month is never written while cold: a commit that touches one loads it into
@@ -50,7 +50,7 @@ class ColdMonths:
         split: Partitioning,
         months: dict[str, MonthInfo],
         *,
-        cached_months: int = 4,
+        cached_records: int = 30_000,
         index_budget: int = 32 << 20,
     ) -> None:
         self.split = split
@@ -60,7 +60,10 @@ class ColdMonths:
         self._lock = threading.Lock()
         self._parts: OrderedDict[str, Part] = OrderedDict()
         self._indexes: OrderedDict[str, bytes | None] = OrderedDict()
-        self._max_parts = cached_months
+        #: Months read are kept up to this many records in all (at least the last one
+        #: read): a few months of appointments, one of a busy practice's messages.
+        self._max_records = cached_records
+        self._cached = 0
         #: Key indexes are kept once read, up to this many bytes (8 per indexed value:
         #: ~24 per appointment), so imports and scope checks, which look up one value
         #: after another, bisect in memory instead of opening every month each time.
@@ -91,7 +94,8 @@ class ColdMonths:
         """Stop treating ``month`` as on disk: the store keeps it in memory now."""
         with self._lock:
             self.months.pop(month, None)
-            self._parts.pop(month, None)
+            dropped = self._parts.pop(month, None)
+            self._cached -= len(dropped) if dropped is not None else 0
             self._index_bytes -= len(self._indexes.pop(month, None) or b"")
 
     # -- reading (in a worker thread) ---------------------------------------------------
@@ -107,9 +111,11 @@ class ColdMonths:
         path = self._db / name
         part = read_table_file(path, name, self.split.table, self._codec)
         with self._lock:
-            self._parts[month] = part
-            while len(self._parts) > self._max_parts:
-                self._parts.popitem(last=False)
+            if month not in self._parts:
+                self._parts[month] = part
+                self._cached += len(part)
+            while self._cached > self._max_records and len(self._parts) > 1:
+                self._cached -= len(self._parts.popitem(last=False)[1])
         return part
 
     def _index(self, month: str) -> bytes | None:
@@ -139,10 +145,18 @@ class ColdMonths:
         key = digest(field, value)
         out = []
         for month in sorted(self.months, reverse=True):
+            if self._tallied_none(month, field, value):
+                continue  # (the outbox's poll for queued messages opens no index)
             index = self._index(month)
             if index is None or index_holds(index, key):
                 out.append(month)
         return out
+
+    def _tallied_none(self, month: str, field: str, value: object) -> bool:
+        """Whether the month's entry says none of its records holds ``value``."""
+        info = self.months.get(month)
+        counts = info.tally.get(field) if info is not None else None
+        return counts is not None and not counts.get(str(value))
 
     def locate(self, rid: str) -> tuple[str, msgspec.Struct] | None:
         """The cold month holding the record ``rid`` and the record, or ``None``."""

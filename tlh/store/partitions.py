@@ -23,6 +23,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from tlh.domain.action_links import ActionLink
+from tlh.domain.links import JoinLink
 from tlh.domain.messages import Message, MessageStatus
 from tlh.domain.models import Appointment
 from tlh.domain.sessions import SessionSegment
@@ -32,6 +34,9 @@ from tlh.store.calendar import month_key
 
 #: An end that has not come (a session still open): such a month is never left unread.
 FOREVER = 1 << 62
+#: Months back from the current one that a visit's trail (messages, links, sessions)
+#: keeps in memory: this one and the last.
+TRAIL_HOT = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +53,9 @@ class Partitioning:
     fields: tuple[str, ...]
     #: Fields of few values whose count per value each month's entry keeps.
     tallied: tuple[str, ...] = ()
+    #: Months back from the current one kept in memory, when fewer than the store's
+    #: ``hot_months`` (``None``: as many). A visit's trail is read around the visit.
+    hot_back: int | None = None
 
     @property
     def directory(self) -> str:
@@ -86,7 +94,9 @@ def _split(
     table: str,
     month_of: Callable[[Any], datetime],
     end_of: Callable[[Any], int],
+    *,
     tallied: tuple[str, ...] = (),
+    hot_back: int | None = TRAIL_HOT,
 ) -> Partitioning:
     return Partitioning(
         table=table,
@@ -94,17 +104,29 @@ def _split(
         end_of=end_of,
         fields=("id", *INDEXED[table]),
         tallied=tallied,
+        hot_back=hot_back,
     )
 
 
-#: The tables split by month, and how.
+def _expiry(link: JoinLink | ActionLink) -> int:
+    return epoch(link.valid_until)
+
+
+#: The tables split by month, and how. Appointments stay in memory for the months a
+#: clinician's scope and the portal look back over (``TinyStore.hot_months``). A visit's
+#: trail is read around the visit: a message by the outbox (queued ones, all recent) and
+#: by the reminders of a visit due now; a link or a confirm/cancel link until it expires
+#: (so they are split by the month they expire in: every one that still works is in
+#: memory); a session segment while it is open and by the day's lists. Their older months
+#: are read only by reports and searches of the past. An email's bodies weigh 4 kB, a
+#: visit's trail about 12 kB: kept for 13 months, that was 1.3 GB at 7,000 visits a month.
 PARTITIONED: dict[str, Partitioning] = {
     p.table: p
     for p in (
-        _split("appointments", lambda a: a.start, _appointment_end),
+        _split("appointments", lambda a: a.start, _appointment_end, hot_back=None),
         _split("messages", lambda m: m.created_at, _message_end, tallied=("status",)),
-        _split("links", lambda lk: lk.created_at, lambda lk: epoch(lk.valid_until)),
-        _split("action_links", lambda a: a.created_at, lambda a: epoch(a.valid_until)),
+        _split("links", lambda lk: lk.valid_until, _expiry),
+        _split("action_links", lambda a: a.valid_until, _expiry),
         _split("sessions", lambda s: s.started_at, _session_end),
     )
 }

@@ -564,7 +564,8 @@ class TinyStore(MonthsOnDisk):
         ids = self._read_id_filter(db, codec, table)
         # Months before the cut stay on disk when the last checkpoint indexed them; with
         # no id filter (a dir from before, a restore) every month is loaded, as before.
-        cut = months_back(self._clock(), self.hot_months)
+        back = self.hot_months if split.hot_back is None else min(self.hot_months, split.hot_back)
+        cut = months_back(self._clock(), back)
         entries = self._manifest.months_of(table)
         cold = {
             month: info
