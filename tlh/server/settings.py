@@ -35,7 +35,8 @@ class Settings:
     store_url: str | None = field(default=None, repr=False)
     #: The embedded store keeps appointment months from this many months back (and every
     #: later one) in memory; older ones stay on disk and are read when asked for
-    #: (``[store] hot_months``), so memory and start-up do not grow with history.
+    #: (``[store] hot_months``), so memory and start-up do not grow with history. A
+    #: visit's trail keeps at most this month and the last (``tlh.store.partitions``).
     store_hot_months: int = 13
     #: Address to listen on; anything but loopback needs TLS or ``insecure``.
     host: str = "127.0.0.1"

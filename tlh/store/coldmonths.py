@@ -24,7 +24,7 @@ from tlh.errors import StoreError
 from tlh.files import write_atomic
 from tlh.store.atomic import read_bytes_checked
 from tlh.store.layout import read_table_file
-from tlh.store.monthindex import MonthInfo, digest, index_holds, month_start
+from tlh.store.monthindex import KeyIndex, MonthInfo, key_number, month_start
 from tlh.store.partitions import Partitioning
 from tlh.store.seal import Codec, label_of
 
@@ -59,7 +59,7 @@ class ColdMonths:
         self.months = dict(months)
         self._lock = threading.Lock()
         self._parts: OrderedDict[str, Part] = OrderedDict()
-        self._indexes: OrderedDict[str, bytes | None] = OrderedDict()
+        self._indexes: OrderedDict[str, KeyIndex | None] = OrderedDict()
         #: Months read are kept up to this many records in all (at least the last one
         #: read): a few months of appointments, one of a busy practice's messages.
         self._max_records = cached_records
@@ -96,7 +96,8 @@ class ColdMonths:
             self.months.pop(month, None)
             dropped = self._parts.pop(month, None)
             self._cached -= len(dropped) if dropped is not None else 0
-            self._index_bytes -= len(self._indexes.pop(month, None) or b"")
+            gone = self._indexes.pop(month, None)
+            self._index_bytes -= gone.size if gone is not None else 0
 
     # -- reading (in a worker thread) ---------------------------------------------------
 
@@ -118,7 +119,7 @@ class ColdMonths:
                 self._cached -= len(self._parts.popitem(last=False)[1])
         return part
 
-    def _index(self, month: str) -> bytes | None:
+    def _index(self, month: str) -> KeyIndex | None:
         """A month's key index, or ``None`` when it cannot be read (the month is then
         read whole: the index is only an accelerator)."""
         with self._lock:
@@ -129,26 +130,28 @@ class ColdMonths:
         path = self._db / name
         try:
             data = self._codec.open(read_bytes_checked(path), label_of(f"db/{name}"), path)
-            index: bytes | None = data[len(INDEX_MAGIC) :] if data.startswith(INDEX_MAGIC) else None
+            ok = data.startswith(INDEX_MAGIC)
+            index = KeyIndex(data[len(INDEX_MAGIC) :]) if ok else None
         except (OSError, StoreError):
             index = None
         with self._lock:
             if month not in self._indexes:
                 self._indexes[month] = index
-                self._index_bytes += len(index or b"")
+                self._index_bytes += index.size if index is not None else 0
             while self._index_bytes > self._index_budget and len(self._indexes) > 1:
-                self._index_bytes -= len(self._indexes.popitem(last=False)[1] or b"")
+                dropped = self._indexes.popitem(last=False)[1]
+                self._index_bytes -= dropped.size if dropped is not None else 0
         return index
 
     def _candidates(self, field: str, value: object) -> list[str]:
         """Cold months that may hold a record with ``field == value`` (newest first)."""
-        key = digest(field, value)
+        key = key_number(field, value)
         out = []
         for month in sorted(self.months, reverse=True):
             if self._tallied_none(month, field, value):
                 continue  # (the outbox's poll for queued messages opens no index)
             index = self._index(month)
-            if index is None or index_holds(index, key):
+            if index is None or index.holds(key):
                 out.append(month)
         return out
 
@@ -170,11 +173,11 @@ class ColdMonths:
         """The cold months that may hold any of ``rids`` (each key index read once)."""
         if not rids:
             return set()
-        keys = [digest("id", rid) for rid in rids]
+        keys = [key_number("id", rid) for rid in rids]
         out = set()
         for month in list(self.months):
             index = self._index(month)
-            if index is None or any(index_holds(index, key) for key in keys):
+            if index is None or any(index.holds(key) for key in keys):
                 out.add(month)
         return out
 
