@@ -303,6 +303,31 @@ async def lookups(data_dir: Path, key_file: Path, total: int) -> None:
             5,
             lambda: store.appointments_between(week, week + timedelta(days=7)),
         )
+        msgs = iter([f"msg_b{rnd.randrange(total // 2):08d}inv" for _ in range(50)])
+        await timed("get(Message, old id)", 50, lambda: store.get(Message, next(msgs)))
+        fresh = iter([f"invitation:apt_new{n}:email" for n in range(200)])
+        await timed(
+            "find idempotency_key (a new message's check)",
+            200,
+            lambda: store.find(Message, "idempotency_key", next(fresh)),
+        )
+        apts = iter(ids[:20])
+        await timed(
+            "find messages of an old visit (its reminders)",
+            20,
+            lambda: store.find(Message, "appointment_id", next(apts)),
+        )
+        await timed(
+            "count(Message, status=sent) (a /metrics scrape)",
+            20,
+            lambda: store.count(Message, "status", MessageStatus.SENT),
+        )
+        bad = iter([f"{rnd.getrandbits(250):064x}" for _ in range(200)])
+        await timed(
+            "find token_hash, unknown (a wrong link)",
+            200,
+            lambda: store.find(JoinLink, "token_hash", next(bad)),
+        )
         grew = rss_mb(os.getpid()) - before
         print(f"  this process's RSS grew {grew:.0f} MB over these reads (cached key indexes)")
     finally:

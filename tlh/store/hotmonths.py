@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
 from datetime import datetime
 from pathlib import Path
 
@@ -64,6 +64,21 @@ class MonthsOnDisk:
 
     def _may_be_cold(self, table: str, rid: str) -> bool:
         return self._has_cold(table) and self._ids[table].may_hold(rid)
+
+    async def month_by_month(self, table: str) -> AsyncIterator[list[msgspec.Struct]]:
+        """Every record of a split table, a month at a time: the months in memory, then
+        each month on disk, read in a thread (a copy of the whole table, as ``tlh store
+        migrate`` makes, never holds more than a month of it). For a store no commit
+        writes to meanwhile."""
+        parts = self._parts[table]
+        for month in sorted(parts):
+            if parts.get(month):
+                yield list(parts[month].values())
+        cold = self._cold[table]
+        for month in sorted(cold.months):
+            part = await asyncio.to_thread(cold.read, month)
+            if part:
+                yield list(part.values())
 
     async def _cold_reaching(self, start: datetime, end: datetime) -> list[msgspec.Struct]:
         """Appointments of the months on disk that may overlap [start, end); the caller

@@ -5,7 +5,7 @@ The data dir is opened as a server would open it (its lock: a running server ref
 the copy; its key: a wrong one refuses it before anything is written). Then, each step
 idempotent (``tlh.store.pg.importing``), so a copy killed half-way finishes when run
 again: the keyring (the same key file or passphrase opens the database), every table in
-batches (appointments a month at a time), the audit log's entries verbatim and its
+batches (the tables that grow with history a month at a time), the audit log's entries verbatim and its
 head, so the chain goes on in the database and verifies. Last, the counts of every
 table and of the entries are compared and the database's chain verified; only then may
 a server open the database.
@@ -14,20 +14,19 @@ a server open the database.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterator, Sequence
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Final
 
 import msgspec
 
-from tlh.domain.models import Appointment
 from tlh.errors import InvalidInput, StoreError
 from tlh.store.auditentry import ZERO_HASH, Entry
 from tlh.store.audithead import Head
 from tlh.store.auditverify import VerifyResult
-from tlh.store.base import TABLES, Repository
+from tlh.store.base import TABLES
 from tlh.store.keys import KeySource, read_keyring
 from tlh.store.open import is_database_url
+from tlh.store.partitions import PARTITIONED
 
 #: Records per transaction, and audit entries per transaction.
 BATCH: Final = 1000
@@ -80,19 +79,6 @@ def _entries(path: Path, batch: int) -> Iterator[list[Entry]]:
                 out = []
     if out:
         yield out
-
-
-def _months(first: datetime, last: datetime) -> Iterator[tuple[datetime, datetime]]:
-    """[start, end) of every UTC month from ``first``'s to ``last``'s."""
-    start = datetime(first.year, first.month, 1, tzinfo=UTC)
-    while start <= last:
-        end = (
-            datetime(start.year + 1, 1, 1, tzinfo=UTC)
-            if start.month == 12
-            else datetime(start.year, start.month + 1, 1, tzinfo=UTC)
-        )
-        yield start, end
-        start = end
 
 
 def _chunks(items: Sequence[msgspec.Struct], size: int) -> Iterator[Sequence[msgspec.Struct]]:
@@ -155,11 +141,13 @@ async def migrate(
             report(done, total)
 
         for table, kind in TABLES.items():
-            if table == "appointments":
+            if table in PARTITIONED:  # a month at a time: never the whole history at once
+                async for month in source.month_by_month(table):
+                    for chunk in _chunks(month, batch):
+                        await put(table, chunk)
                 continue
             for chunk in _chunks(await source.all(kind), batch):
                 await put(table, chunk)
-        await _copy_appointments(source, put, batch)
 
         head, commits = Head(0, ZERO_HASH), 0
         for entries in _entries(source.audit.path, ENTRY_BATCH):
@@ -199,18 +187,3 @@ async def migrate(
     finally:
         await db.close()
         await source.close()
-
-
-async def _copy_appointments(source: Repository, put: Put, batch: int) -> None:
-    """Appointments a month at a time (by start), in batches: what a month's reads of
-    the source hold, not the whole calendar, is in flight at once."""
-    starts = [a.start for a in await source.all(Appointment)]
-    if not starts:
-        return
-    first, last = min(starts).astimezone(UTC), max(starts).astimezone(UTC)
-    del starts
-    for start, end in _months(first, last):
-        found = await source.appointments_between(start, end)
-        month = [a for a in found if start <= a.start < end]
-        for chunk in _chunks(month, batch):
-            await put("appointments", chunk)

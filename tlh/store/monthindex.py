@@ -109,7 +109,6 @@ def key_number(field: str, value: object) -> int:
     return int.from_bytes(digest(field, value), "big")
 
 
-
 def month_start(month: str) -> int:
     """Epoch seconds of the first instant of ``YYYY-MM`` (UTC)."""
     year, mon = int(month[:4]), int(month[5:7])
