@@ -132,18 +132,24 @@ async def test_counting_a_status_reads_no_month_on_disk(seeded: Path, tmp_path: 
         await s.close()
 
 
-async def test_a_find_for_what_is_still_open_leaves_ended_months_on_disk(seeded: Path) -> None:
+async def test_a_find_for_what_is_still_open_leaves_ended_months_on_disk(
+    seeded: Path, tmp_path: Path
+) -> None:
     s = opener(seeded)
     await s.open()
+    folder = seeded / "db" / "sessions"
+    aside = tmp_path / "aside"
+    shutil.copytree(folder, aside)
     try:
-        old = s.months_on_disk("sessions")
-        for month in old:
-            (seeded / "db" / "sessions" / f"{month}.json").chmod(0)
+        for month in s.months_on_disk("sessions"):
+            (folder / f"{month}.json").unlink()
         found = await s.find(SessionSegment, "appointment_id", None, ending_after=NOW)
-        assert found == []  # no month with an open one: none read
+        assert found == []  # no month on disk with an open one: none read
+        with pytest.raises(FileNotFoundError):
+            await s.find(SessionSegment, "appointment_id", None)
     finally:
-        for month in old:
-            (seeded / "db" / "sessions" / f"{month}.json").chmod(0o600)
+        shutil.rmtree(folder)
+        shutil.copytree(aside, folder)
         await s.close()
 
 

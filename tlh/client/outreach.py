@@ -131,9 +131,13 @@ class ConsentsApi(Part):
 class OutboxApi(Part):
     """Messages queued, sent or failed (their bodies are PHI: every read is audited)."""
 
-    async def list(self, status: str | None = None) -> builtins.list[Message]:
-        """Messages in the outbox, optionally of one status."""
-        return await self._http.items(Message, "/api/v1/outbox" + query({"status": status}))
+    async def list(
+        self, status: str | None = None, since: str | None = None
+    ) -> builtins.list[Message]:
+        """Messages made since the day ``since`` (default: the last 30 days) and those
+        not sent yet, optionally of one status."""
+        path = "/api/v1/outbox" + query({"status": status, "since": since})
+        return await self._http.items(Message, path)
 
     async def get(self, message_id: str) -> Message:
         """One message with its rendered text."""

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime, timedelta
+
 from tlh.domain.messages import Message, MessageStatus
 from tlh.domain.models import Role
+from tlh.domain.timeutil import check_year, local_day_bounds, zone
 from tlh.errors import InvalidInput, NotFound
 from tlh.services import auth
 from tlh.services.context import Actor, Context
@@ -11,20 +14,49 @@ from tlh.services.context import Actor, Context
 READERS = (Role.ADMIN, Role.SCHEDULER)
 
 
-async def list_messages(ctx: Context, actor: Actor, status: str | None = None) -> list[Message]:
-    """Every message (or those in ``status``), oldest first; each one's read is audited."""
+#: How far back the outbox is listed unless asked for more (``since``).
+RECENT = timedelta(days=30)
+
+
+async def list_messages(
+    ctx: Context, actor: Actor, status: str | None = None, since: str | None = None
+) -> list[Message]:
+    """The messages made since the local day ``since`` (``YYYY-MM-DD``; default: the last
+    30 days) and every one still queued or sending, optionally of one ``status``, oldest
+    first; each one's read is audited. Years of messages are never read at once."""
     auth.require_role(actor, *READERS)
     if status:
         try:
-            wanted = MessageStatus(status)
+            wanted = [MessageStatus(status)]
         except ValueError:
             raise InvalidInput("status must be queued, sending, sent, failed or skipped") from None
-        found = await ctx.store.find(Message, "status", wanted)
     else:
-        found = await ctx.store.all(Message)
+        wanted = list(MessageStatus)
+    start = _start(ctx, since)
+    found = [
+        m
+        for s in wanted
+        for m in await ctx.store.find(Message, "status", s, ending_after=start)
+        if m.created_at >= start or m.status in UNDONE
+    ]
     messages = sorted(found, key=lambda m: (m.created_at, m.id))
     await ctx.audit.append_many(actor, "message.read", [m.id for m in messages])
     return messages
+
+
+#: Messages listed whatever their age: not sent yet.
+UNDONE = frozenset({MessageStatus.QUEUED, MessageStatus.SENDING})
+
+
+def _start(ctx: Context, since: str | None) -> datetime:
+    """The first instant of the local day ``since``, or ``RECENT`` before now."""
+    if not since:
+        return ctx.clock() - RECENT
+    try:
+        day = check_year(date.fromisoformat(since.strip()), "since")
+    except ValueError:
+        raise InvalidInput(f"since is not a date (YYYY-MM-DD): {since[:20]!r}") from None
+    return local_day_bounds(day, zone(ctx.policy().timezone))[0]
 
 
 async def get_message(ctx: Context, actor: Actor, message_id: str) -> Message:

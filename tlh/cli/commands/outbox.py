@@ -26,9 +26,14 @@ def list_(
     status: Annotated[
         str | None, typer.Option("--status", help="Only queued, sending, sent, failed or skipped.")
     ] = None,
+    since: Annotated[
+        str | None,
+        typer.Option("--since", help="From this day (YYYY-MM-DD); default the last 30 days."),
+    ] = None,
     json_: JsonOpt = False,
 ) -> None:
-    """List the outbox's messages (recorded in the audit log)."""
+    """List the outbox's messages of the last 30 days, and any not sent yet (recorded in
+    the audit log)."""
     from .invite import usage
 
     output(ctx, json_)
@@ -38,7 +43,7 @@ def list_(
     async def body(client: TlhClient, out: Output) -> None:
         from tlh.cli.render import outbox_table
 
-        found = await client.outbox.list(status)
+        found = await client.outbox.list(status, since)
         if out.as_json:
             out.raw(client.last_body + b"\n")
             return

@@ -13,8 +13,8 @@ routes = web.RouteTableDef()
 @routes.get("/api/v1/outbox")
 @requires(*EDITORS)
 async def list_(request: web.Request) -> web.Response:
-    status = request.query.get("status")
-    return items(await outbox_reads.list_messages(ctx(request), actor(request), status))
+    status, since = request.query.get("status"), request.query.get("since")
+    return items(await outbox_reads.list_messages(ctx(request), actor(request), status, since))
 
 
 @routes.get("/api/v1/outbox/{id}")
