@@ -235,15 +235,17 @@ class TinyStore(MonthsOnDisk):
             return len(self._table(kind)) + extra
         if value is None:
             raise InvalidInput("count counts a value, not None")
-        here = len(self._index[table][field].get(value) or ())
-        if not self._has_cold(table):
-            return here
-        cold = self._cold[table]
-        tallied = cold.tally(field, value)
-        if tallied is None:
-            found = await asyncio.to_thread(cold.find, field, value, None)
-            tallied = len(self._still_cold(table, found))
-        return here + tallied
+        tallied = 0
+        if self._has_cold(table):
+            cold = self._cold[table]
+            known = cold.tally(field, value)
+            if known is None:
+                found = await asyncio.to_thread(cold.find, field, value, None)
+                known = len(self._still_cold(table, found))
+            tallied = known
+        # Memory after the files (no await in between): a month taken in meanwhile is
+        # counted here, once.
+        return len(self._index[table][field].get(value) or ()) + tallied
 
     async def find(
         self, kind: type[S], field: str, value: object, *, ending_after: datetime | None = None
