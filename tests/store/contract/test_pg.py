@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import os
 from collections.abc import AsyncIterator
+from datetime import timedelta
 
 import msgspec
 import pytest
@@ -241,3 +242,25 @@ async def test_a_field_indexed_since_the_first_schema_is_indexed_at_the_next_ope
     assert pg_cluster.sql(
         "SELECT count(*) FROM tlh_meta WHERE key LIKE 'indexed:%'", db
     ).strip() == str(len(ADDED_INDEXES))
+
+
+async def test_a_find_for_what_is_current_reads_no_older_record(
+    pg_cluster: PgServer, pg_url: str, pg: PgStore
+) -> None:
+    """Index rows carry when their record ends: ``ending_after`` passes over the rows of
+    records ended before it without reading them; rows written before the schema knew
+    ends (``ends`` NULL) are read, as every row was."""
+    old = SessionSegment(id="ses_old", clinician_id="stf_1", started_at=T0, started_by="x",
+                         ended_at=T0)  # fmt: skip
+    later = msgspec.structs.replace(old, id="ses_new", started_at=T0 + timedelta(days=60),
+                                    ended_at=T0 + timedelta(days=60))  # fmt: skip
+    still_open = msgspec.structs.replace(old, id="ses_open", ended_at=None)
+    await seed(pg, [Put(old), Put(later), Put(still_open)])
+    since = T0 + timedelta(days=30)
+    found = await pg.find(SessionSegment, "clinician_id", "stf_1", ending_after=since)
+    assert [s.id for s in found] == ["ses_new", "ses_open"]
+    everything = await pg.find(SessionSegment, "clinician_id", "stf_1")
+    assert [s.id for s in everything] == ["ses_new", "ses_old", "ses_open"]
+    pg_cluster.sql("UPDATE tlh_index SET ends = NULL WHERE id = 'ses_old'", dbname(pg_url))
+    found = await pg.find(SessionSegment, "clinician_id", "stf_1", ending_after=since)
+    assert [s.id for s in found] == ["ses_new", "ses_old", "ses_open"]

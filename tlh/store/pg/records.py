@@ -27,6 +27,7 @@ from tlh.domain.conflicts import holds_time
 from tlh.domain.models import Appointment
 from tlh.errors import InvalidInput, StoreCorrupt
 from tlh.store.base import INDEXED, POLICY_ID, TABLE_OF, TABLES, Delete, Op, Put
+from tlh.store.partitions import PARTITIONED
 from tlh.store.seal import Codec, Sealer
 
 #: Indexed fields whose values may identify a person: stored as keyed digests.
@@ -46,8 +47,9 @@ _encoder = msgspec.json.Encoder()
 
 #: (table, id, record or None for a delete): one record's final state in a commit.
 Change = tuple[str, str, msgspec.Struct | None]
-#: A ``tlh_index`` row: table, field, value, id.
-IndexRow = tuple[str, str, str, str]
+#: A ``tlh_index`` row: table, field, value, id, and for a table split by month in the
+#: embedded store the epoch second the record ends (``Partitioning.end_of``), else None.
+IndexRow = tuple[str, str, str, str, int | None]
 
 
 class CalendarRow(msgspec.Struct, frozen=True):
@@ -151,13 +153,15 @@ class IndexKey:
         """The index rows of a record: one per value of each indexed field (a tuple
         field: one per element; ``None``: none)."""
         out: list[IndexRow] = []
+        split = PARTITIONED.get(table)
+        ends = split.end_of(record) if split is not None else None
         for field in INDEXED.get(table, ()):
             value = getattr(record, field)
             values: Iterable[object] = (
                 () if value is None else value if isinstance(value, tuple) else (value,)
             )
             for v in dict.fromkeys(values):
-                out.append((table, field, self.value(table, field, v), rid))
+                out.append((table, field, self.value(table, field, v), rid, ends))
         return out
 
 

@@ -7,8 +7,9 @@ step that fails leaves the database as it was.
 
 - ``tlh_records(kind, id, doc)``: every record, ``doc`` its sealed JSON
   (``tlh.store.pg.records``); ``kind`` is the table name of ``tlh.store.base.TABLES``.
-- ``tlh_index(kind, field, value, id)``: one row per indexed value (``INDEXED``);
-  personal values as keyed digests.
+- ``tlh_index(kind, field, value, id, ends)``: one row per indexed value (``INDEXED``);
+  personal values as keyed digests; ``ends``, when the record stops mattering (tables
+  that grow with history), so ``find(..., ending_after=...)`` reads only what is current.
 - ``tlh_calendar(id, clinician_id, span, holds_time, start_s, end_s)``: one row per
   clinician of each appointment, in one GiST index on (span, clinician_id) that serves
   both the day view (span alone) and one clinician's range (``btree_gist``, a trusted
@@ -29,7 +30,7 @@ from tlh.errors import StoreError
 from tlh.store.auditentry import ZERO_HASH
 
 #: The schema this version of tlh reads and writes.
-CURRENT_VERSION: Final = 1
+CURRENT_VERSION: Final = 2
 
 #: Held (transaction-level) while migrating.
 MIGRATION_LOCK: Final = "tlh:schema"
@@ -88,6 +89,10 @@ MIGRATIONS: Final[dict[int, tuple[str, ...]]] = {
         )""",
         f"INSERT INTO tlh_audit_head (seq, hash, commits) VALUES (0, '{ZERO_HASH}', 0)",
     ),
+    # When a record of a table that grows with history stops mattering (its end: an
+    # appointment's, a link's expiry, ``tlh.store.partitions``), on its index rows, so a
+    # find for what is current reads no older record. Rows from before say nothing.
+    2: ("ALTER TABLE tlh_index ADD COLUMN IF NOT EXISTS ends bigint",),
 }
 
 

@@ -175,8 +175,9 @@ class PgStore:
                 ]
                 if rows:
                     await conn.execute(
-                        "INSERT INTO tlh_index (kind, field, value, id) SELECT * FROM unnest("
-                        "%b::text[], %b::text[], %b::text[], %b::text[]) ON CONFLICT DO NOTHING",
+                        "INSERT INTO tlh_index (kind, field, value, id, ends) SELECT * FROM "
+                        "unnest(%b::text[], %b::text[], %b::text[], %b::text[], %b::int8[]) "
+                        "ON CONFLICT DO NOTHING",
                         [list(column) for column in zip(*rows, strict=True)],
                     )
                 await conn.execute(
@@ -292,8 +293,9 @@ class PgStore:
         self, kind: type[S], field: str, value: object, *, ending_after: datetime | None = None
     ) -> list[S]:
         """Records whose indexed ``field`` equals ``value`` (a tuple field: holds it), by
-        id; ``None``: the records whose field is ``None``. ``ending_after`` is allowed to
-        be ignored (the index finds them all at the same cost)."""
+        id; ``None``: the records whose field is ``None``. ``ending_after``: index rows
+        that say their record ended by then are passed over before any record is read
+        (rows written before the schema knew ends say nothing, and are read)."""
         table = table_of(kind)
         if field not in INDEXED.get(table, ()):
             raise InvalidInput(f"{table}.{field} is not indexed")
@@ -307,12 +309,14 @@ class PgStore:
             )
             found = self._decode(table, rows)
             return [r for r in found if getattr(r, field) is None]
+        after = None if ending_after is None else int(ending_after.timestamp())
         rows = await self._rows(
             "find records",
             "SELECT r.id, r.doc FROM tlh_index i JOIN tlh_records r "
             "ON r.kind = i.kind AND r.id = i.id "
-            "WHERE i.kind = %s AND i.field = %s AND i.value = %s ORDER BY i.id",
-            (table, field, self._index.value(table, field, value)),
+            "WHERE i.kind = %s AND i.field = %s AND i.value = %s "
+            "AND (%s::int8 IS NULL OR i.ends IS NULL OR i.ends > %s::int8) ORDER BY i.id",
+            (table, field, self._index.value(table, field, value), after, after),
         )
         return cast("list[S]", self._decode(table, rows))
 

@@ -48,6 +48,11 @@ def prepare(
     return docs, back
 
 
+#: The columns of a ``tlh_index`` row (``IndexRow``) and their types.
+INDEX_COLUMNS = ("kind", "field", "value", "id", "ends")
+INDEX_TYPES = ("text", "text", "text", "text", "int8")
+
+
 async def write(
     conn: Conn,
     changes: Sequence[Change],
@@ -78,7 +83,7 @@ async def write(
     for (table, rid, _), rec in zip(changes, records, strict=True):
         if rec is not None:
             rows += index.rows(table, rid, rec)
-    await insert(conn, "tlh_index", ("kind", "field", "value", "id"), ("text",) * 4, rows)
+    await insert(conn, "tlh_index", INDEX_COLUMNS, INDEX_TYPES, rows)
     apts = [rid for table, rid, _ in changes if table == "appointments"]
     if apts:
         await _write_calendar(
