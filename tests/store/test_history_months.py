@@ -26,10 +26,13 @@ from tlh.store.layout import (
     encode_table_file,
     read_manifest,
     read_meta,
+    read_table_file,
     write_manifest,
     write_meta,
+    write_table_file,
 )
 from tlh.store.partitions import PARTITIONED
+from tlh.store.seal import PLAIN, Codec
 from tlh.store.tinystore import TinyStore
 
 #: "Now": with 3 hot months, months before 2026-09 stay on disk.
@@ -153,20 +156,21 @@ async def test_a_find_for_what_is_still_open_leaves_ended_months_on_disk(
         await s.close()
 
 
-def as_schema_2(data_dir: Path) -> None:
+def as_schema_2(data_dir: Path, codec: Codec = PLAIN) -> None:
     """The data dir as the schema before wrote it: each split table in one file."""
     db = data_dir / "db"
-    manifest = read_manifest(data_dir)
+    manifest = read_manifest(data_dir, codec)
     files = list(manifest.files)
     for table in SPLIT:
         docs: dict[str, msgspec.Struct] = {}
         for path in sorted((db / table).glob("*.json")):
-            docs.update(decode_table_file(path.read_bytes(), table))
+            docs.update(read_table_file(path, f"{table}/{path.name}", table, codec))
         shutil.rmtree(db / table)
-        (db / f"{table}.json").write_bytes(encode_table_file(table, docs))
-        (db / PARTITIONED[table].id_filter).unlink()
+        write_table_file(db, f"{table}.json", table, docs, codec)
+        (db / PARTITIONED[table].id_filter).unlink(missing_ok=True)
         files = [f for f in files if not f.startswith(f"{table}/")] + [f"{table}.json"]
-    write_manifest(data_dir, msgspec.structs.replace(manifest, files=sorted(files), partitions={}))
+    replaced = msgspec.structs.replace(manifest, files=sorted(files), partitions={})
+    write_manifest(data_dir, replaced, codec)
     write_meta(data_dir, 2)
 
 
