@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -13,6 +13,7 @@ from tlh.domain.links import Channel, JoinLink, LinkPurpose, ParticipantKind
 from tlh.domain.messages import Message, MessageChannel, MessageKind, MessageStatus
 from tlh.domain.models import Appointment, Client, Status
 from tlh.domain.sessions import SessionSegment
+from tlh.store.backup import restore, write_snapshot
 from tlh.store.tinystore import TinyStore, init_data_dir
 
 T0 = datetime(2026, 3, 10, 9, 0, tzinfo=UTC)
@@ -117,6 +118,33 @@ def segment(id: str, at: datetime = T0, ended: bool = True, **kw: object) -> Ses
         ended_at=at + timedelta(minutes=50) if ended else None,
         **kw,  # type: ignore[arg-type]
     )
+
+
+async def backup_round_trip(
+    make: Callable[[Path], TinyStore],
+    source: Path,
+    tmp_path: Path,
+    answers: Callable[[TinyStore], Awaitable[object]],
+) -> TinyStore:
+    """Back up the store over ``source`` (opened with ``make``), restore the backup into
+    a new dir and open that twice (every month loaded, having no key indexes yet; then
+    indexed), each time answering as the store backed up did. The last store (closed)."""
+    s = make(source)
+    await s.open()
+    expected = await answers(s)
+    archive = tmp_path / "backup.tar.gz"
+    await write_snapshot(s, archive)
+    await s.close()
+    target = tmp_path / "restored"
+    restore(archive, target)
+    for _ in range(2):
+        again = make(target)
+        await again.open()
+        try:
+            assert await answers(again) == expected
+        finally:
+            await again.close()
+    return again
 
 
 @pytest.fixture

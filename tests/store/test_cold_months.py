@@ -13,10 +13,9 @@ import msgspec
 import pytest
 
 from tests.seeding import seed
-from tests.store.conftest import appt
+from tests.store.conftest import appt, backup_round_trip
 from tlh.domain.models import Appointment, Kind, Status
 from tlh.services.context import SYSTEM
-from tlh.store.backup import restore, write_snapshot
 from tlh.store.base import Delete, Put, note
 from tlh.store.layout import decode_table_file
 from tlh.store.lock import LOCK_NAME, PID_NAME
@@ -258,23 +257,8 @@ async def test_a_crash_inside_the_checkpoint_of_an_old_month(
 
 
 async def test_a_backup_holds_the_months_on_disk(seeded: Path, tmp_path: Path) -> None:
-    s = opener(seeded)()
-    await s.open()
-    assert s.cold_months
-    expected = await answers(s)
-    archive = tmp_path / "backup.tar.gz"
-    await write_snapshot(s, archive)
-    await s.close()
-    target = tmp_path / "restored"
-    restore(archive, target)
-    for _ in range(2):  # every month loaded (no key indexes yet), then indexed
-        again = opener(target)()
-        await again.open()
-        try:
-            assert await answers(again) == expected
-        finally:
-            await again.close()
-    assert again.cold_months
+    restored = await backup_round_trip(lambda d: opener(d)(), seeded, tmp_path, answers)
+    assert restored.cold_months
 
 
 async def test_a_backup_reads_old_months_as_they_were_when_it_was_taken(

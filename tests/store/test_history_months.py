@@ -13,13 +13,12 @@ import msgspec
 import pytest
 
 from tests.seeding import seed
-from tests.store.conftest import action, link, message, segment
+from tests.store.conftest import action, backup_round_trip, link, message, segment
 from tlh.domain.action_links import ActionLink
 from tlh.domain.links import JoinLink
 from tlh.domain.messages import Message, MessageStatus
 from tlh.domain.sessions import SessionSegment
 from tlh.store import migrations
-from tlh.store.backup import restore, write_snapshot
 from tlh.store.base import Put
 from tlh.store.layout import (
     decode_table_file,
@@ -215,19 +214,5 @@ async def test_a_split_interrupted_after_its_month_files_is_rerun(seeded: Path) 
 
 
 async def test_a_backup_holds_every_table_s_months_on_disk(seeded: Path, tmp_path: Path) -> None:
-    s = opener(seeded)
-    await s.open()
-    expected = await snapshot_of(s)
-    archive = tmp_path / "backup.tar.gz"
-    await write_snapshot(s, archive)
-    await s.close()
-    target = tmp_path / "restored"
-    restore(archive, target)
-    for _ in range(2):  # every month loaded (no key indexes yet), then indexed
-        again = opener(target)
-        await again.open()
-        try:
-            assert await snapshot_of(again) == expected
-        finally:
-            await again.close()
-    assert again.months_on_disk("links")
+    restored = await backup_round_trip(opener, seeded, tmp_path, snapshot_of)
+    assert restored.months_on_disk("links")
