@@ -216,3 +216,32 @@ async def test_a_split_interrupted_after_its_month_files_is_rerun(seeded: Path) 
 async def test_a_backup_holds_every_table_s_months_on_disk(seeded: Path, tmp_path: Path) -> None:
     restored = await backup_round_trip(opener, seeded, tmp_path, snapshot_of)
     assert restored.months_on_disk("links")
+
+
+async def test_a_new_key_is_looked_up_without_opening_a_month(seeded: Path, tmp_path: Path) -> None:
+    """A message's idempotency key and a link's token hash are in their table's id
+    filter: a new one (every message queued, a mistyped link) opens no month on disk,
+    with their files moved away here; an old one is found in its month."""
+    s = opener(seeded)
+    await s.open()
+    aside = tmp_path / "aside"
+    for table in ("messages", "links"):
+        shutil.copytree(seeded / "db" / table, aside / table)
+    try:
+        old = await s.find(Message, "idempotency_key", "reminder:msg_003")
+        assert [m.id for m in old] == ["msg_003"]
+        for table in ("messages", "links"):
+            for month in s.months_on_disk(table):
+                (seeded / "db" / table / f"{month}.json").unlink()
+                (seeded / "db" / table / f"{month}.idx").unlink()
+        assert await s.find(Message, "idempotency_key", "invitation:apt_new:email") == []
+        assert await s.find(JoinLink, "token_hash", "0" * 64) == []
+        found = await s.find_many(Message, "idempotency_key", ["new-1", "new-2"])
+        assert found == {"new-1": [], "new-2": []}
+        with pytest.raises(FileNotFoundError):
+            await s.find(Message, "idempotency_key", "reminder:msg_004")
+    finally:
+        for table in ("messages", "links"):
+            shutil.rmtree(seeded / "db" / table)
+            shutil.copytree(aside / table, seeded / "db" / table)
+        await s.close()

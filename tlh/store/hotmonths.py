@@ -161,7 +161,7 @@ class MonthsOnDisk:
             return None
         try:
             data = codec.open(path.read_bytes(), label_of(f"db/{name}"), path)
-            return IdFilter.unpacked(data)
+            return IdFilter.unpacked(data, PARTITIONED[table].filter_size)
         except (StoreError, ValueError):
             log.warning("%s is unreadable; loading every month of %s to rebuild it", path, table)
             return None

@@ -123,36 +123,43 @@ def months_back(now: datetime, count: int) -> str:
 
 
 class IdFilter:
-    """A fixed-size Bloom filter of a table's ids: ``may_hold`` is never wrong when it
-    says no. Ids are only added (a deleted one stays: a harmless false positive)."""
+    """A fixed-size Bloom filter of a table's ids, and of the values of the fields its
+    lookups check for (``Partitioning.filtered``: "is this idempotency key new?", as
+    ``key(field, value)``): ``may_hold`` is never wrong when it says no. Keys are only
+    added (a deleted one stays: a harmless false positive)."""
 
+    #: The bytes of a filter of the default size (2 MiB: 2**24 bits).
     SIZE = _BLOOM_BITS // 8
 
-    def __init__(self, bits: bytes | None = None) -> None:
-        if bits is not None and len(bits) != self.SIZE:
+    def __init__(self, bits: bytes | None = None, size: int = SIZE) -> None:
+        if size & (size - 1) or not 1 << 10 <= size <= 1 << 26:
+            raise ValueError("an id filter's size is a power of two")
+        if bits is not None and len(bits) != size:
             raise ValueError("an id filter of the wrong size")
-        self._bits = bytearray(bits if bits is not None else self.SIZE)
-        #: Whether ids were added since the filter was last written.
+        self._bits = bytearray(bits if bits is not None else size)
+        self._mask = size * 8 - 1
+        #: Bits of the hash each of the slots takes.
+        self._shift = self._mask.bit_length()
+        #: Whether keys were added since the filter was last written.
         self.changed = bits is None
 
     @staticmethod
-    def _slots(rid: str) -> list[int]:
+    def key(field: str, value: object) -> str:
+        """The filter's key for ``field == value`` (no id holds a NUL)."""
+        return f"{field}\0{value}"
+
+    def _slots(self, rid: str) -> list[int]:
         h = int.from_bytes(hashlib.blake2b(rid.encode(), digest_size=16).digest(), "little")
-        return [(h >> (24 * n)) & (_BLOOM_BITS - 1) for n in range(_BLOOM_HASHES)]
+        return [(h >> (self._shift * n)) & self._mask for n in range(_BLOOM_HASHES)]
 
     def add(self, rid: str) -> None:
         """Remember ``rid``."""
-        bits = self._bits
-        for slot in self._slots(rid):
-            byte, bit = slot >> 3, 1 << (slot & 7)
-            if not bits[byte] & bit:
-                bits[byte] |= bit
-                self.changed = True
+        self.add_many((rid,))
 
     def add_many(self, rids: Iterable[str]) -> None:
         """``add`` of each (``_slots`` inlined: a bulk commit adds 10,000 ids)."""
-        bits, blake2b, mask = self._bits, hashlib.blake2b, _BLOOM_BITS - 1
-        shifts = [24 * n for n in range(_BLOOM_HASHES)]
+        bits, blake2b, mask = self._bits, hashlib.blake2b, self._mask
+        shifts = [self._shift * n for n in range(_BLOOM_HASHES)]
         changed = False
         for rid in rids:
             h = int.from_bytes(blake2b(rid.encode(), digest_size=16).digest(), "little")
@@ -181,12 +188,12 @@ class IdFilter:
         return zlib.compress(bits, 1)
 
     @classmethod
-    def unpacked(cls, data: bytes) -> IdFilter:
+    def unpacked(cls, data: bytes, size: int = SIZE) -> IdFilter:
         """The filter of a file's bytes (compressed, or the bare bits of an older dir);
-        ``ValueError`` when they are neither."""
-        if len(data) == cls.SIZE:
-            return cls(data)
+        ``ValueError`` when they are neither, or of another size."""
+        if len(data) == size:
+            return cls(data, size)
         try:
-            return cls(zlib.decompressobj().decompress(data, cls.SIZE + 1))
+            return cls(zlib.decompressobj().decompress(data, size + 1), size)
         except zlib.error as exc:
             raise ValueError(f"an id filter that does not decompress: {exc}") from None

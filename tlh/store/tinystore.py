@@ -155,7 +155,7 @@ class TinyStore(MonthsOnDisk):
             t: ColdMonths(self.data_dir / "db", PLAIN, p, {}) for t, p in PARTITIONED.items()
         }
         #: Every id ever stored in each split table (a Bloom filter; ``tlh.store.monthindex``).
-        self._ids = {t: IdFilter() for t in PARTITIONED}
+        self._ids = {t: IdFilter(size=p.filter_size) for t, p in PARTITIONED.items()}
         #: Months in memory whose key index and manifest entry the next checkpoint writes.
         self._unindexed: set[tuple[str, str]] = set()
         #: Ids found in two months at load, by table (an interrupted checkpoint; the
@@ -254,7 +254,7 @@ class TinyStore(MonthsOnDisk):
         that end before it are not read)."""
         table = self._indexed(kind, field)
         cold = None
-        if self._has_cold(table):
+        if self._has_cold(table) and self._may_be_on_disk(table, field, value):
             after = None if ending_after is None else int(ending_after.timestamp())
             cold = await asyncio.to_thread(self._cold[table].find, field, value, after)
         if value is None:  # None is not indexed: scan (rare, small)
@@ -274,15 +274,26 @@ class TinyStore(MonthsOnDisk):
             raise InvalidInput("find_many looks up values, not None")
         table = self._indexed(kind, field)
         cold: dict[object, list[msgspec.Struct]] = {}
-        if self._has_cold(table):
+        wanted = [v for v in values if self._may_be_on_disk(table, field, v)]
+        if self._has_cold(table) and wanted:
             months = self._cold[table]
             cold = await asyncio.to_thread(
-                lambda: {v: found for v in values if (found := months.find(field, v))}
+                lambda: {v: found for v in wanted if (found := months.find(field, v))}
             )
         return cast(
             "dict[object, list[S]]",
             {v: self._found(table, field, v, cold.get(v)) for v in values},
         )
+
+    def _may_be_on_disk(self, table: str, field: str, value: object) -> bool:
+        """Whether a record with ``field == value`` may be in a month on disk: ``False``
+        when the field is one the table's id filter holds and it never held the value."""
+        split = PARTITIONED.get(table)
+        if split is None:
+            return False
+        if value is None or field not in split.filtered:
+            return True
+        return self._ids[table].may_hold(IdFilter.key(field, value))
 
     def _indexed(self, kind: type[msgspec.Struct], field: str) -> str:
         """The table of ``kind``, if ``field`` is one of its indexed fields."""
@@ -577,7 +588,7 @@ class TinyStore(MonthsOnDisk):
             and (db / split.index_file(month)).exists()
             and (db / split.file(month)).exists()
         }
-        self._ids[table] = ids or IdFilter()
+        self._ids[table] = ids or IdFilter(size=split.filter_size)
         self._cold[table] = ColdMonths(db, codec, split, cold)
         for path in sorted((db / split.directory).glob("*.json")):
             month = path.stem
@@ -593,7 +604,9 @@ class TinyStore(MonthsOnDisk):
             # The filter written with a month's index holds its ids (those of commits
             # since are the journal's, added back by its replay).
             if ids is None or not indexed:
-                self._ids[table].add_many(part)
+                self._ids[table].add_many(
+                    key for rid, rec in part.items() for key in split.filter_keys(rid, rec)
+                )
 
     def _settle_duplicates(self, table: str, duplicates: set[str]) -> None:
         if not duplicates:
@@ -796,7 +809,7 @@ class TinyStore(MonthsOnDisk):
                         part = parts[month] = {}
                     part[rid] = rec
                     months.add(f"{table}/{month}")
-                    ids.setdefault(table, []).append(rid)
+                    ids.setdefault(table, []).extend(split.filter_keys(rid, rec))
             else:
                 self._dirty.add(table)
             if rec is not None:
