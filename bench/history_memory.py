@@ -317,6 +317,16 @@ async def lookups(data_dir: Path, key_file: Path, total: int) -> None:
             20,
             lambda: store.find(Message, "appointment_id", next(apts)),
         )
+        soon = datetime.now(UTC) + timedelta(days=1)
+        due = [a for a in await store.appointments_between(soon, soon + timedelta(hours=2))][:20]
+        dues = iter(due)
+
+        async def reminders_of_a_visit_due() -> object:
+            apt = next(dues)
+            since = apt.created_at - timedelta(days=1)  # as the reminder clock asks
+            return await store.find(Message, "appointment_id", apt.id, ending_after=since)
+
+        await timed("find messages of a visit due tomorrow", len(due), reminders_of_a_visit_due)
         await timed(
             "count(Message, status=sent) (a /metrics scrape)",
             20,

@@ -105,7 +105,7 @@ async def _due_now(
     made = {a.id for _, a in plan.made}
     due: list[tuple[Appointment, ReminderDue]] = []
     for _, appt in [*plan.made, *plan.changed]:
-        already, at = (set(), None) if appt.id in made else await outbox_of(ctx, appt.id)
+        already, at = (set(), None) if appt.id in made else await outbox_of(ctx, appt)
         if appt.id in invited:
             at = now  # the invitation or new link it gets now stands in for a reminder
         due += [(appt, d) for d in due_reminders(appt, policy, now, already, at)]

@@ -43,24 +43,28 @@ def reminder_message_key(due: ReminderDue, channel: MessageChannel, recipient_id
 INVITING = frozenset({MessageKind.INVITATION, MessageKind.RESCHEDULE})
 
 
-async def keys_in_outbox(ctx: Context, appointment_id: str) -> set[str]:
+async def outbox_of(ctx: Context, appt: Appointment) -> tuple[set[str], datetime | None]:
     """The reminder keys (and full idempotency keys) already in the outbox for an
-    appointment, whatever became of those messages (sent, queued, failed or skipped).
-    """
-    return (await outbox_of(ctx, appointment_id))[0]
-
-
-async def outbox_of(ctx: Context, appointment_id: str) -> tuple[set[str], datetime | None]:
-    """``keys_in_outbox``, and when the latest invitation (or reschedule notice) with a
-    join link was queued for the appointment (``None``: never)."""
+    appointment, whatever became of those messages (sent, queued, failed or skipped),
+    and when the latest invitation (or reschedule notice) with a join link was queued
+    for it (``None``: never). Its messages were all made once it was: older months of
+    messages are not read (``ending_after``)."""
     keys: set[str] = set()
     invited: datetime | None = None
-    for message in await ctx.store.find(Message, "appointment_id", appointment_id):
+    found = await ctx.store.find(
+        Message, "appointment_id", appt.id, ending_after=appt.created_at - CLOCK_SLACK
+    )
+    for message in found:
         keys.add(message.idempotency_key)
         keys.add(message.idempotency_key.partition(KEY_SEPARATOR)[0])
         if message.kind in INVITING and message.link_id is not None:
             invited = max(invited or message.created_at, message.created_at)
     return keys, invited
+
+
+#: How far a message's time may precede its appointment's ``created_at`` (both are
+#: the server's clock; an import's rows and their notices share one instant).
+CLOCK_SLACK = timedelta(days=1)
 
 
 #: Why a held-back reminder was never sent (its outbox record's ``last_error``).
@@ -137,7 +141,7 @@ class ReminderClock:
         for appt in await self.ctx.store.appointments_between(now, horizon):
             if appt.start < now:
                 continue  # under way: overlaps the range but is past reminding
-            already, invited = await outbox_of(self.ctx, appt.id)
+            already, invited = await outbox_of(self.ctx, appt)
             for due in due_reminders(appt, policy, now, already, invited):
                 try:
                     messages = await self.render(appt, due)
