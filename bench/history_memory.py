@@ -318,7 +318,7 @@ async def lookups(data_dir: Path, key_file: Path, total: int) -> None:
             lambda: store.find(Message, "appointment_id", next(apts)),
         )
         soon = datetime.now(UTC) + timedelta(days=1)
-        due = [a for a in await store.appointments_between(soon, soon + timedelta(hours=2))][:20]
+        due = (await store.appointments_between(soon, soon + timedelta(hours=2)))[:20]
         dues = iter(due)
 
         async def reminders_of_a_visit_due() -> object:
