@@ -245,3 +245,37 @@ async def test_a_new_key_is_looked_up_without_opening_a_month(seeded: Path, tmp_
             shutil.rmtree(seeded / "db" / table)
             shutil.copytree(aside / table, seeded / "db" / table)
         await s.close()
+
+
+async def test_months_the_clock_leaves_behind_go_back_to_disk(seeded: Path) -> None:
+    """A server running while the months turn: at the next checkpoint, the months that
+    fell before the cut are left in their files, and every read answers as before."""
+    now = [NOW]
+    s = TinyStore(seeded, hot_months=3, clock=lambda: now[0])
+    await s.open()
+    try:
+        expected = await snapshot_of(s)
+        assert s.months_on_disk("messages")[-1] == "2026-10"
+        in_memory = len(s._tables["messages"])
+        now[0] = datetime(2027, 2, 15, 12, tzinfo=UTC)  # the cut is now January
+        await seed(s, [Put(message("msg_feb", now[0]))])
+        await s.checkpoint()
+        assert s.months_on_disk("messages")[-3:] == ["2026-10", "2026-11", "2026-12"]
+        assert s.months_on_disk("sessions")[-1] == "2026-12"
+        assert len(s._tables["messages"]) < in_memory
+        assert "2026-11" not in s._parts["messages"]
+        assert await s.find(Message, "idempotency_key", "reminder:msg_099") != []
+        after = await snapshot_of(s)
+        assert after["messages"] == sorted([*expected["messages"], "msg_feb"])
+        assert {k: v for k, v in after.items() if k != "messages"} == {
+            k: v for k, v in expected.items() if k != "messages"
+        }
+    finally:
+        await s.close()
+    again = TinyStore(seeded, hot_months=3, clock=lambda: now[0])
+    await again.open()
+    try:
+        assert again.months_on_disk("messages")[-1] == "2026-12"
+        assert await again.count(Message) == 111
+    finally:
+        await again.close()

@@ -90,6 +90,11 @@ class ColdMonths:
             total += counts.get(str(value), 0)
         return total
 
+    def add(self, month: str, info: MonthInfo) -> None:
+        """Treat ``month`` as on disk from now on (the store wrote it and let it go)."""
+        with self._lock:
+            self.months[month] = info
+
     def forget(self, month: str) -> None:
         """Stop treating ``month`` as on disk: the store keeps it in memory now."""
         with self._lock:

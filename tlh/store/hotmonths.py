@@ -6,18 +6,23 @@ what they hold)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
+from typing import Any, TypeVar, cast
 
 import msgspec
 
+from tlh.domain.models import Appointment
 from tlh.errors import StoreError
+from tlh.store import idset
 from tlh.store.busy import epoch
+from tlh.store.calendar import AppointmentIndex
 from tlh.store.coldmonths import ColdMonths
-from tlh.store.layout import APPOINTMENTS, Change
-from tlh.store.monthindex import IdFilter
+from tlh.store.layout import APPOINTMENTS, Change, Manifest
+from tlh.store.monthindex import IdFilter, months_back
 from tlh.store.partitions import PARTITIONED
 from tlh.store.seal import Codec, label_of
 
@@ -25,6 +30,14 @@ log = logging.getLogger(__name__)
 
 #: A table's months in memory: month -> id -> record.
 Months = dict[str, dict[str, msgspec.Struct]]
+T = TypeVar("T")
+
+
+def index_keys(value: object) -> tuple[object, ...]:
+    """The index keys of a field's value: itself, each element of a tuple, none for None."""
+    if value is None:
+        return ()
+    return value if isinstance(value, tuple) else (value,)
 
 
 class MonthsOnDisk:
@@ -39,6 +52,17 @@ class MonthsOnDisk:
     _ids: dict[str, IdFilter]
     #: Ids found in two months at load, by table (an interrupted checkpoint).
     _duplicates: dict[str, set[str]]
+
+    hot_months: int
+    _clock: Callable[[], datetime]
+    _manifest: Manifest
+    _index: dict[str, dict[str, dict[Any, tuple[str, ...]]]]
+    _calendar: AppointmentIndex
+    _dirty: set[str]
+    _unindexed: set[tuple[str, str]]
+    _busy: int
+    _lock: asyncio.Lock
+    data_dir: Path
 
     def _index_record(self, table: str, rid: str, rec: msgspec.Struct) -> None:
         raise NotImplementedError
@@ -84,7 +108,96 @@ class MonthsOnDisk:
         """Appointments of the months on disk that may overlap [start, end); the caller
         filters them with ``_still_cold`` once it has read memory."""
         cold = self._cold[APPOINTMENTS]
-        return await asyncio.to_thread(cold.reaching, epoch(start), epoch(end))
+        return await self._cold_read(cold.reaching, epoch(start), epoch(end))
+
+    async def _cold_read(self, read: Callable[..., T], *args: object) -> T:
+        """``read(*args)`` of months on disk, in a thread. Meanwhile no month goes back
+        to disk (``_age_out``): the caller merges what it read with memory as soon as
+        this returns, before anything else runs, so a record is in one or the other."""
+        with self._using_months():
+            return await asyncio.to_thread(read, *args)
+
+    @contextlib.contextmanager
+    def _using_months(self) -> Iterator[None]:
+        """Hold months where they are (in memory or on disk) for a read or a change."""
+        self._busy += 1
+        try:
+            yield
+        finally:
+            self._busy -= 1
+
+    def hot_cut(self, table: str) -> str:
+        """The first month of ``table`` kept in memory (``YYYY-MM``): the months before
+        stay on disk (``hot_months`` back; fewer for a visit's trail)."""
+        split = PARTITIONED[table]
+        back = self.hot_months if split.hot_back is None else min(self.hot_months, split.hot_back)
+        return months_back(self._clock(), back)
+
+    async def _age_out(self) -> None:
+        """Put back on disk the months in memory that fell before the cut while the
+        server ran (the month turned): once written and indexed, with nothing in flight
+        that reads or writes months. The remaining records' indexes are rebuilt in a
+        thread (commits wait meanwhile; reads use the old ones, still true)."""
+        for table in PARTITIONED:
+            async with self._lock:
+                if self._busy:
+                    return  # another checkpoint's turn
+                leaving = self._leaving(table)
+                if not leaving:
+                    continue
+                gone = {rid for month in leaving for rid in self._parts[table][month]}
+                staying = [(i, r) for i, r in self._tables[table].items() if i not in gone]
+                built = await asyncio.to_thread(self._built_indexes, table, staying)
+                if self._busy or leaving != self._leaving(table):
+                    return
+                entries = self._manifest.months_of(table)
+                tab = self._tables[table]
+                for month in leaving:
+                    for rid in self._parts[table].pop(month):
+                        tab.pop(rid, None)
+                    self._cold[table].add(month, entries[month])
+                self._index[table], calendar = built
+                if calendar is not None:
+                    self._calendar = calendar
+                log.info("%d month(s) of %s left in their files", len(leaving), table)
+
+    def _leaving(self, table: str) -> list[str]:
+        """The months of ``table`` in memory before the cut, written and indexed."""
+        split, cut = PARTITIONED[table], self.hot_cut(table)
+        entries = self._manifest.months_of(table)
+        db = self.data_dir / "db"
+        return [
+            month
+            for month in sorted(self._parts[table])
+            if month < cut
+            and month in entries
+            and f"{table}/{month}" not in self._dirty
+            and (table, month) not in self._unindexed
+            and (db / split.index_file(month)).exists()
+        ]
+
+    def _built_fields(
+        self, table: str, records: Iterable[tuple[str, msgspec.Struct]]
+    ) -> dict[str, dict[Any, tuple[str, ...]]]:
+        """A table's in-memory indexes over ``records`` (id, record), built in one pass
+        per field."""
+        pairs = list(records)
+        return {
+            field: idset.build(
+                (value, rid) for rid, rec in pairs for value in index_keys(getattr(rec, field))
+            )
+            for field in self._index.get(table, {})
+        }
+
+    def _built_indexes(
+        self, table: str, records: list[tuple[str, msgspec.Struct]]
+    ) -> tuple[dict[str, dict[Any, tuple[str, ...]]], AppointmentIndex | None]:
+        """A table's indexes (and the calendar, of appointments) over ``records``."""
+        calendar = None
+        if table == APPOINTMENTS:
+            calendar = AppointmentIndex()
+            calendar.build(cast(Appointment, rec) for _, rec in records)
+        return self._built_fields(table, records), calendar
 
     def _still_cold(self, table: str, found: Sequence[msgspec.Struct]) -> list[msgspec.Struct]:
         """Records read from months on disk, less those of a month a commit took into

@@ -43,6 +43,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import gc
 import logging
 import stat
@@ -78,7 +79,7 @@ from tlh.store.busy import epoch
 from tlh.store.calendar import AppointmentIndex, overlaps
 from tlh.store.capabilities import TableFile
 from tlh.store.coldmonths import ColdMonths, write_index
-from tlh.store.hotmonths import MonthsOnDisk
+from tlh.store.hotmonths import MonthsOnDisk, index_keys
 from tlh.store.journal import JOURNAL_HINT, Journal
 from tlh.store.keys import KeySource, codec_for
 from tlh.store.layout import (
@@ -97,7 +98,7 @@ from tlh.store.layout import (
     write_table_file,
 )
 from tlh.store.lock import DataDirLock
-from tlh.store.monthindex import IdFilter, MonthInfo, build_index, month_info, months_back
+from tlh.store.monthindex import IdFilter, MonthInfo, build_index, month_info
 from tlh.store.partitions import PARTITIONED
 from tlh.store.seal import PLAIN, Codec, label_of
 
@@ -162,6 +163,9 @@ class TinyStore(MonthsOnDisk):
         #: journal settles).
         self._duplicates: dict[str, set[str]] = {}
         self._calendar = AppointmentIndex()
+        #: Reads of months on disk and commits in flight: no month goes back to disk
+        #: meanwhile (``_age_out``).
+        self._busy = 0
         self._dirty: set[str] = set()
         self._codec = JournalCodec()
         self._journal = Journal(self.data_dir / "journal")
@@ -207,7 +211,7 @@ class TinyStore(MonthsOnDisk):
         rec = self._table(kind).get(id)
         table = TABLE_OF[kind]
         if rec is None and self._may_be_cold(table, id):
-            found = await asyncio.to_thread(self._cold[table].locate, id)
+            found = await self._cold_read(self._cold[table].locate, id)
             # A commit may have taken its month into memory meanwhile: memory first.
             rec = self._table(kind).get(id)
             if rec is None and found is not None:
@@ -220,7 +224,7 @@ class TinyStore(MonthsOnDisk):
         table = TABLE_OF.get(kind, "")
         cold: list[msgspec.Struct] = []
         if self._has_cold(table):
-            cold = await asyncio.to_thread(lambda: list(self._cold[table].scan()))
+            cold = await self._cold_read(lambda: list(self._cold[table].scan()))
         # Memory read after the files (no await between it and the filter): a month a
         # commit took in meanwhile is counted once, as it is now.
         still = self._still_cold(table, cold) if cold else []
@@ -240,7 +244,7 @@ class TinyStore(MonthsOnDisk):
             cold = self._cold[table]
             known = cold.tally(field, value)
             if known is None:
-                found = await asyncio.to_thread(cold.find, field, value, None)
+                found = await self._cold_read(cold.find, field, value, None)
                 known = len(self._still_cold(table, found))
             tallied = known
         # Memory after the files (no await in between): a month taken in meanwhile is
@@ -256,7 +260,7 @@ class TinyStore(MonthsOnDisk):
         cold = None
         if self._has_cold(table) and self._may_be_on_disk(table, field, value):
             after = None if ending_after is None else int(ending_after.timestamp())
-            cold = await asyncio.to_thread(self._cold[table].find, field, value, after)
+            cold = await self._cold_read(self._cold[table].find, field, value, after)
         if value is None:  # None is not indexed: scan (rare, small)
             found = [r for r in self._tables[table].values() if getattr(r, field) is None]
         else:
@@ -277,7 +281,7 @@ class TinyStore(MonthsOnDisk):
         wanted = [v for v in values if self._may_be_on_disk(table, field, v)]
         if self._has_cold(table) and wanted:
             months = self._cold[table]
-            cold = await asyncio.to_thread(
+            cold = await self._cold_read(
                 lambda: {v: found for v in wanted if (found := months.find(field, v))}
             )
         return cast(
@@ -327,7 +331,7 @@ class TinyStore(MonthsOnDisk):
         missing = [i for i in ids if i not in found and self._may_be_cold(table, i)]
         if missing:
             cold = self._cold[table]
-            located = await asyncio.to_thread(lambda: [cold.locate(i) for i in missing])
+            located = await self._cold_read(lambda: [cold.locate(i) for i in missing])
             for rec in self._still_cold(table, [hit[1] for hit in located if hit is not None]):
                 found[_record_id(rec)] = cast("S", rec)
             found.update((i, cast("S", tab[i])) for i in missing if i in tab)
@@ -577,8 +581,7 @@ class TinyStore(MonthsOnDisk):
         ids = self._read_id_filter(db, codec, table)
         # Months before the cut stay on disk when the last checkpoint indexed them; with
         # no id filter (a dir from before, a restore) every month is loaded, as before.
-        back = self.hot_months if split.hot_back is None else min(self.hot_months, split.hot_back)
-        cut = months_back(self._clock(), back)
+        cut = self.hot_cut(table)
         entries = self._manifest.months_of(table)
         cold = {
             month: info
@@ -622,14 +625,8 @@ class TinyStore(MonthsOnDisk):
                     self._dirty.add(f"{table}/{month}")
 
     def _rebuild_indexes(self) -> None:
-        for table, fields in self._index.items():
-            records = self._tables[table]
-            for field in fields:
-                fields[field] = idset.build(
-                    (value, rid)
-                    for rid, rec in records.items()
-                    for value in _keys(getattr(rec, field))
-                )
+        for table in self._index:
+            self._index[table] = self._built_fields(table, self._tables[table].items())
         self._calendar.build(cast(dict[str, Appointment], self._tables[APPOINTMENTS]).values())
 
     # -- writes -----------------------------------------------------------------------
@@ -652,16 +649,23 @@ class TinyStore(MonthsOnDisk):
             changes = self._codec.changes(self._codec.ops.decode(body))
         except msgspec.ValidationError as exc:
             raise InvalidInput(f"a record does not match its table: {exc}") from None
-        await self._take_in(changes)
-        notes = tuple(audit)
-        at = self.audit.now()
-        audit_body = self._codec.encode_audit(at, notes)
+        # From the months it takes in to its apply, no month goes back to disk.
+        holds = any(table in PARTITIONED for table, _, _ in changes)
+        self._busy += holds
+        try:
+            await self._take_in(changes)
+            notes = tuple(audit)
+            at = self.audit.now()
+            audit_body = self._codec.encode_audit(at, notes)
+        except BaseException:
+            self._busy -= holds
+            raise
         # Shielded: once the journal write has started, it, the in-memory apply and the
         # audit entries finish even if the caller is cancelled, so memory never lags the
         # disk and no change is left without its entries.
         task = asyncio.ensure_future(self._commit_task(body, audit_body, changes, at, notes))
         self._commits.add(task)
-        task.add_done_callback(self._commit_done)
+        task.add_done_callback(functools.partial(self._commit_done, holds))
         await asyncio.shield(task)
         self._maybe_checkpoint()
 
@@ -676,24 +680,35 @@ class TinyStore(MonthsOnDisk):
         """Read-modify-write one record with no other ``update`` of it in between (see
         ``Repository.update``)."""
         async with self._holding([record_key(kind, id)]):
-            table = TABLE_OF[kind]
-            if table in PARTITIONED and id not in self._tables[table]:
-                await self._take_in([(table, id, None)])
-            current = cast("S | None", self._table(kind).get(id))
-            new = change(current)
-            if new is None or new is current:
-                return current
-            commit = asyncio.ensure_future(self.commit([Put(new)], audit=audit))
-            try:
-                await asyncio.shield(commit)
-            except asyncio.CancelledError:
-                # The write lands anyway (commits are shielded): hold the record
-                # until it has, or the next update would read the old one and undo it.
-                while not commit.done():
-                    with contextlib.suppress(asyncio.CancelledError):
-                        await asyncio.shield(commit)
-                raise
-            return new
+            with self._using_months():
+                return await self._update_held(kind, id, change, audit)
+
+    async def _update_held(
+        self,
+        kind: type[S],
+        id: str,
+        change: Callable[[S | None], S | None],
+        audit: Sequence[AuditNote],
+    ) -> S | None:
+        """``update`` once the record is held."""
+        table = TABLE_OF[kind]
+        if table in PARTITIONED and id not in self._tables[table]:
+            await self._take_in([(table, id, None)])
+        current = cast("S | None", self._table(kind).get(id))
+        new = change(current)
+        if new is None or new is current:
+            return current
+        commit = asyncio.ensure_future(self.commit([Put(new)], audit=audit))
+        try:
+            await asyncio.shield(commit)
+        except asyncio.CancelledError:
+            # The write lands anyway (commits are shielded): hold the record
+            # until it has, or the next update would read the old one and undo it.
+            while not commit.done():
+                with contextlib.suppress(asyncio.CancelledError):
+                    await asyncio.shield(commit)
+            raise
+        return new
 
     @contextlib.asynccontextmanager
     async def locked(self, *keys: str) -> AsyncIterator[None]:
@@ -727,8 +742,9 @@ class TinyStore(MonthsOnDisk):
                 else:
                     self._record_locks[key] = (lock, users - 1)
 
-    def _commit_done(self, task: asyncio.Task[None]) -> None:
+    def _commit_done(self, held_months: bool, task: asyncio.Task[None]) -> None:
         self._commits.discard(task)
+        self._busy -= held_months
         if not task.cancelled():
             task.exception()  # retrieved here too, in case the caller was cancelled
 
@@ -833,7 +849,11 @@ class TinyStore(MonthsOnDisk):
             for field, values in self._index.get(table, {}).items():
                 idset.add_many(
                     values,
-                    ((value, rid) for rid, rec in recs for value in _keys(getattr(rec, field))),
+                    (
+                        (value, rid)
+                        for rid, rec in recs
+                        for value in index_keys(getattr(rec, field))
+                    ),
                 )
         self._calendar.add_many(
             rec for _, rec in by_table.get(APPOINTMENTS, ()) if isinstance(rec, Appointment)
@@ -841,7 +861,7 @@ class TinyStore(MonthsOnDisk):
 
     def _unindex_record(self, table: str, rid: str, rec: msgspec.Struct) -> None:
         for field, values in self._index.get(table, {}).items():
-            for value in _keys(getattr(rec, field)):
+            for value in index_keys(getattr(rec, field)):
                 idset.discard(values, value, rid)
         if table == APPOINTMENTS and isinstance(rec, Appointment):
             self._calendar.remove(rec)
@@ -913,6 +933,7 @@ class TinyStore(MonthsOnDisk):
                     self._ids[table].changed = True
                 raise
             self._manifest = manifest
+            await self._age_out()
             await asyncio.to_thread(heap.trim)  # what the encoding took, given back
 
     def _snapshot(self, key: str) -> tuple[str, dict[str, msgspec.Struct]]:
@@ -1002,7 +1023,7 @@ class TinyStore(MonthsOnDisk):
             for table, cold in self._cold.items():
                 if not cold.months:
                     continue
-                on_disk = await asyncio.to_thread(_ids_of, cold)
+                on_disk = await self._cold_read(_ids_of, cold)
                 here = self._tables[table]
                 ids[table] += [rid for rid in on_disk if rid not in here]
         await self.audit.barrier()
@@ -1016,13 +1037,6 @@ class TinyStore(MonthsOnDisk):
         return msgspec.structs.replace(
             self._manifest, seq=self._seq, files=files, months={}, partitions={}
         )
-
-
-def _keys(value: object) -> tuple[object, ...]:
-    """The index keys of a field's value: itself, each element of a tuple, none for None."""
-    if value is None:
-        return ()
-    return value if isinstance(value, tuple) else (value,)
 
 
 def _record_id(rec: msgspec.Struct) -> str:
