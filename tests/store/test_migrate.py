@@ -17,6 +17,7 @@ from typer.testing import CliRunner
 
 from tests.pgserver import PgServer
 from tests.seeding import seed
+from tests.store.conftest import message, segment
 from tlh.cli.main import app
 from tlh.domain.models import Appointment, Client, Staff
 from tlh.store.base import TABLES, Put
@@ -60,18 +61,33 @@ async def _fill(data: Path, key: Path, appointments: int, *, batch: int = 500) -
             await seed(
                 store,
                 [
-                    Put(
-                        Appointment(
-                            id=f"apt_{n}",
-                            clinician_ids=(staff.id,),
-                            client_ids=(f"cli_{n % 50}",),
-                            start=T0 + timedelta(hours=7 * n),
-                            duration_min=50,
-                            created_at=T0,
-                            updated_at=T0,
-                        )
-                    )
+                    put
                     for n in range(lo, min(lo + batch, appointments))
+                    for put in (
+                        Put(
+                            Appointment(
+                                id=f"apt_{n}",
+                                clinician_ids=(staff.id,),
+                                client_ids=(f"cli_{n % 50}",),
+                                start=T0 + timedelta(hours=7 * n),
+                                duration_min=50,
+                                created_at=T0,
+                                updated_at=T0,
+                            )
+                        ),
+                        # Each visit's trail: months that a server (and the copy)
+                        # leaves on disk, being older than this month and the last.
+                        Put(
+                            message(
+                                f"msg_{n}", T0 + timedelta(hours=7 * n), appointment_id=f"apt_{n}"
+                            )
+                        ),
+                        Put(
+                            segment(
+                                f"ses_{n}", T0 + timedelta(hours=7 * n), appointment_id=f"apt_{n}"
+                            )
+                        ),
+                    )
                 ],
             )
     finally:
@@ -114,6 +130,8 @@ def test_migrate_copies_every_record_and_the_audit_chain(tmp_path: Path, pg_url:
     summary = json.loads(done.stdout)
     assert summary["verified"] is True
     assert summary["tables"]["appointments"] == {"data_dir": 300, "database": 300}
+    assert summary["tables"]["messages"] == {"data_dir": 300, "database": 300}
+    assert summary["tables"]["sessions"] == {"data_dir": 300, "database": 300}
     assert summary["audit_entries"]["data_dir"] == summary["audit_entries"]["database"] > 0
     assert asyncio.run(_snapshot(pg_url, key)) == before
 
