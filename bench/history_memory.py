@@ -317,8 +317,8 @@ async def lookups(data_dir: Path, key_file: Path, total: int) -> None:
             20,
             lambda: store.find(Message, "appointment_id", next(apts)),
         )
-        soon = datetime.now(UTC) + timedelta(days=1)
-        due = (await store.appointments_between(soon, soon + timedelta(hours=2)))[:20]
+        soon = datetime.now(UTC) + timedelta(days=1)  # the next visits from tomorrow on
+        due = (await store.appointments_between(soon, soon + timedelta(days=7)))[:20]
         dues = iter(due)
 
         async def reminders_of_a_visit_due() -> object:
