@@ -50,7 +50,7 @@ class ColdMonths:
         split: Partitioning,
         months: dict[str, MonthInfo],
         *,
-        cached_records: int = 30_000,
+        cache_budget: int = 32 << 20,
         index_budget: int = 32 << 20,
     ) -> None:
         self.split = split
@@ -58,11 +58,13 @@ class ColdMonths:
         self._codec = codec
         self.months = dict(months)
         self._lock = threading.Lock()
-        self._parts: OrderedDict[str, Part] = OrderedDict()
+        #: Months read, with their file's size.
+        self._parts: OrderedDict[str, tuple[Part, int]] = OrderedDict()
         self._indexes: OrderedDict[str, KeyIndex | None] = OrderedDict()
-        #: Months read are kept up to this many records in all (at least the last one
-        #: read): a few months of appointments, one of a busy practice's messages.
-        self._max_records = cached_records
+        #: Months read are kept up to files of this many bytes in all: a few months of
+        #: appointments (3 MB each at 7,000 a month); a busy practice's month of messages
+        #: (70 MB of rendered bodies) is read each time instead.
+        self._cache_budget = cache_budget
         self._cached = 0
         #: Key indexes are kept once read, up to this many bytes (8 per indexed value:
         #: ~24 per appointment), so imports and scope checks, which look up one value
@@ -100,7 +102,7 @@ class ColdMonths:
         with self._lock:
             self.months.pop(month, None)
             dropped = self._parts.pop(month, None)
-            self._cached -= len(dropped) if dropped is not None else 0
+            self._cached -= dropped[1] if dropped is not None else 0
             gone = self._indexes.pop(month, None)
             self._index_bytes -= gone.size if gone is not None else 0
 
@@ -109,19 +111,20 @@ class ColdMonths:
     def read(self, month: str) -> Part:
         """The records of a cold month (cached; the caller must not change the dict)."""
         with self._lock:
-            part = self._parts.get(month)
-            if part is not None:
+            cached = self._parts.get(month)
+            if cached is not None:
                 self._parts.move_to_end(month)
-                return part
+                return cached[0]
         name = self.split.file(month)
         path = self._db / name
+        size = path.stat().st_size
         part = read_table_file(path, name, self.split.table, self._codec)
         with self._lock:
             if month not in self._parts:
-                self._parts[month] = part
-                self._cached += len(part)
-            while self._cached > self._max_records and len(self._parts) > 1:
-                self._cached -= len(self._parts.popitem(last=False)[1])
+                self._parts[month] = (part, size)
+                self._cached += size
+            while self._cached > self._cache_budget and self._parts:
+                self._cached -= self._parts.popitem(last=False)[1][1]
         return part
 
     def _index(self, month: str) -> KeyIndex | None:
