@@ -9,13 +9,13 @@ reopening the store every year of history so generation needs no more memory tha
 server does. Each past visit leaves its trail as a practice's does: an invitation email
 and a 24-hour reminder email (text and HTML bodies of the default templates' size) and,
 for half, a short reminder text (2.5 messages), a join link, the reminder's confirm and
-cancel links, and for four visits in five a session segment with its two participants. Then it starts ``python -m tlh serve`` on a free port as users run it and
-reports process start -> ``/healthz`` 200, and VmRSS once healthy (median of 3 starts).
+cancel links, and for four visits in five a session segment with its two participants.
+Then it starts ``python -m tlh serve`` on a free port as users run it and reports
+process start -> ``/healthz`` 200, and VmRSS once healthy (median of 3 starts). Last,
+what reads of old months cost on the largest practice, in this process.
 
 Run: ``.venv/bin/python bench/history_memory.py`` (1M takes a while to generate: about
 6 million records, 10 GB before sealing). ``--sizes 10000,300000`` to choose;
-``--all-in-memory`` also starts each with every month in memory (``[store] hot_months =
-1200``: the store before tables were split by month), for the figures before;
 ``--pg`` also runs the same on PostgreSQL (``tests/pgserver.py``'s throw-away cluster).
 """
 
@@ -211,13 +211,13 @@ def rss_mb(pid: int) -> float:
 
 
 def start_once(
-    data_dir: Path, key_file: Path, tree: Path, store_url: str | None, config: Path | None
+    data_dir: Path, key_file: Path, tree: Path, store_url: str | None
 ) -> tuple[float, float]:
     """(seconds from process start to /healthz 200, MB resident then)."""
     port = free_port()
     env = {
         **os.environ,
-        "TLH_CONFIG": str(config or os.devnull),
+        "TLH_CONFIG": os.devnull,
         "TLH_KEY_FILE": str(key_file),
         "PYTHONPATH": str(tree),
     }
@@ -241,19 +241,10 @@ def measure(
     key_file: Path,
     tree: Path,
     store_url: str | None = None,
-    config: Path | None = None,
 ) -> tuple[float, float]:
     """Medians of three starts."""
-    runs = [start_once(data_dir, key_file, tree, store_url, config) for _ in range(3)]
+    runs = [start_once(data_dir, key_file, tree, store_url) for _ in range(3)]
     return statistics.median(r[0] for r in runs), statistics.median(r[1] for r in runs)
-
-
-def all_in_memory(root: Path) -> Path:
-    """A config file that keeps every month in memory: the store as it was before
-    tables were split by month (``[store] hot_months``)."""
-    path = root / "all-in-memory.toml"
-    path.write_text("[store]\nhot_months = 1200\n")
-    return path
 
 
 async def lookups(data_dir: Path, key_file: Path, total: int) -> None:
@@ -365,9 +356,6 @@ def report(label: str, figures: dict[int, tuple[float, float]]) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="10000,1000000")
-    parser.add_argument(
-        "--all-in-memory", action="store_true", help="also start with every month in memory"
-    )
     parser.add_argument("--pg", action="store_true", help="also on PostgreSQL")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
@@ -382,10 +370,6 @@ def main() -> None:
             dirs[size] = (location, key_file)
         report("embedded store (this tree)", {s: measure(*dirs[s], tree) for s in sizes})
         asyncio.run(lookups(*dirs[sizes[-1]], sizes[-1]))
-        if args.all_in_memory:
-            config = all_in_memory(root)
-            before = {s: measure(*dirs[s], tree, config=config) for s in sizes}
-            report("embedded store, every month in memory (as before the split)", before)
         if args.pg:
             pg_figures(root, sizes, tree)
 
