@@ -681,34 +681,24 @@ class TinyStore(MonthsOnDisk):
         ``Repository.update``)."""
         async with self._holding([record_key(kind, id)]):
             with self._using_months():
-                return await self._update_held(kind, id, change, audit)
-
-    async def _update_held(
-        self,
-        kind: type[S],
-        id: str,
-        change: Callable[[S | None], S | None],
-        audit: Sequence[AuditNote],
-    ) -> S | None:
-        """``update`` once the record is held."""
-        table = TABLE_OF[kind]
-        if table in PARTITIONED and id not in self._tables[table]:
-            await self._take_in([(table, id, None)])
-        current = cast("S | None", self._table(kind).get(id))
-        new = change(current)
-        if new is None or new is current:
-            return current
-        commit = asyncio.ensure_future(self.commit([Put(new)], audit=audit))
-        try:
-            await asyncio.shield(commit)
-        except asyncio.CancelledError:
-            # The write lands anyway (commits are shielded): hold the record
-            # until it has, or the next update would read the old one and undo it.
-            while not commit.done():
-                with contextlib.suppress(asyncio.CancelledError):
+                table = TABLE_OF[kind]
+                if table in PARTITIONED and id not in self._tables[table]:
+                    await self._take_in([(table, id, None)])
+                current = cast("S | None", self._table(kind).get(id))
+                new = change(current)
+                if new is None or new is current:
+                    return current
+                commit = asyncio.ensure_future(self.commit([Put(new)], audit=audit))
+                try:
                     await asyncio.shield(commit)
-            raise
-        return new
+                except asyncio.CancelledError:
+                    # The write lands anyway (commits are shielded): hold the record
+                    # until it has, or the next update would read the old one and undo it.
+                    while not commit.done():
+                        with contextlib.suppress(asyncio.CancelledError):
+                            await asyncio.shield(commit)
+                    raise
+                return new
 
     @contextlib.asynccontextmanager
     async def locked(self, *keys: str) -> AsyncIterator[None]:
