@@ -10,6 +10,7 @@ import io
 import logging
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -241,7 +242,10 @@ async def test_the_location_goes_to_staff_and_the_report_but_never_to_a_page(
     _, guest_state = await link_get(practice, guest_link_cookie, "/api/v1/link/state")
     assert PLACE not in repr(guest_state)
 
-    day = segment["started_at"][:10]
+    # The report's days are the practice's: at 01:00 UTC it is still yesterday in New York.
+    _, policy = await practice.call("GET", "/api/v1/practice")
+    started = datetime.fromisoformat(segment["started_at"])
+    day = started.astimezone(ZoneInfo(policy["timezone"])).date().isoformat()
     query = f"from={day}&to={day}"
     _, report = await practice.call("GET", f"/api/v1/reports/sessions?{query}")
     [row] = [r for r in report["items"] if r["session_id"] == segment["id"]]

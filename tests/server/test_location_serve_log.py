@@ -12,6 +12,7 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import aiohttp
 import pytest
@@ -141,7 +142,9 @@ async def _visit(visit: Visit) -> None:
         [segment] = sessions["items"]
         code, _ = await visit.call("POST", f"/api/v1/sessions/{segment['id']}/end", {}, **lee)
         assert code == 200
-    day = segment["started_at"][:10]
+    # The report's days are the practice's: at 01:00 UTC it is still yesterday there.
+    started = datetime.fromisoformat(segment["started_at"])
+    day = started.astimezone(ZoneInfo("America/New_York")).date().isoformat()
     for fmt in ("json", "csv"):
         async with visit.http.get(
             f"{visit.url}/api/v1/reports/sessions?from={day}&to={day}&format={fmt}",
