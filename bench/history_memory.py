@@ -16,7 +16,8 @@ what reads of old months cost on the largest practice, in this process.
 
 Run: ``.venv/bin/python bench/history_memory.py`` (1M takes a while to generate: about
 6 million records, 10 GB before sealing). ``--sizes 10000,300000`` to choose;
-``--pg`` also runs the same on PostgreSQL (``tests/pgserver.py``'s throw-away cluster).
+``--pg`` also runs the same on PostgreSQL (``tests/pgserver.py``'s throw-away cluster),
+``--pg-only`` only there.
 """
 
 from __future__ import annotations
@@ -357,11 +358,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="10000,1000000")
     parser.add_argument("--pg", action="store_true", help="also on PostgreSQL")
+    parser.add_argument("--pg-only", action="store_true", help="on PostgreSQL alone")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
     tree = Path(__file__).resolve().parents[1]
     with tempfile.TemporaryDirectory(prefix="tlh-history-") as tmp:
         root = Path(tmp)
+        if args.pg_only:
+            pg_figures(root, sizes, tree)
+            return
         dirs = {}
         for size in sizes:
             print(f"embedded store, {size:,} appointments:", flush=True)

@@ -18,6 +18,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 
+from tlh.domain.models import Staff
 from tlh.domain.sessions import SessionSegment
 from tlh.services import sessions
 from tlh.services.callhub import CallHub
@@ -70,12 +71,12 @@ class IdleSessions:
 
     async def load(self) -> None:
         """Watch every open room session the store holds (at start-up: nobody is in any
-        call after a restart, so each is closed unless someone comes back in time)."""
-        open_ones = await self.ctx.store.find(
-            SessionSegment, "appointment_id", None, ending_after=self.ctx.clock()
-        )
-        for found in open_ones:
-            self.watch(found)
+        call after a restart, so each is closed unless someone comes back in time).
+        Found by who leads them, through the index of open segments: a start-up reads
+        none of the practice's ended sessions."""
+        for member in await self.ctx.store.all(Staff):
+            for found in await sessions.open_segments_of(self.ctx, member.id):
+                self.watch(found)
 
     async def start(self, bus: EventBus) -> None:
         """Load the open room sessions, follow new ones, and sweep every ``interval_s``."""
