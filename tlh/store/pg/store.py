@@ -47,7 +47,7 @@ from tlh.store.pg.importing import RUNNING, migration_state
 from tlh.store.pg.keyring import codec_of
 from tlh.store.pg.locks import KeyLocks, lock_session, lock_transaction, unlock_session
 from tlh.store.pg.records import Change, IndexKey, changes_of, decode
-from tlh.store.pg.write import prepare, write
+from tlh.store.pg.write import INDEX_COLUMNS, INDEX_TYPES, prepare, write
 from tlh.store.seal import PLAIN, Codec
 
 log = logging.getLogger(__name__)
@@ -66,6 +66,8 @@ _APPOINTMENTS_IN = (
 #: Fields indexed since the schema's first version: ``(table, field)``, whose rows the
 #: records stored before are given at the first open (``PgStore._index_added_fields``).
 ADDED_INDEXES: Final = (("sessions", "open_clinician_id"), ("messages", "link_id"))
+#: Records read per transaction when giving them a new index's rows.
+BACKFILL_BATCH: Final = 5000
 
 
 class PgStore:
@@ -156,30 +158,41 @@ class PgStore:
         (``ADDED_INDEXES``) for the records stored before it, once: at the first open
         by a version that knows it (``tlh_meta`` says it is done; several servers
         opening at once make the same rows, and a row made twice is one)."""
+        names = ", ".join(INDEX_COLUMNS)
+        arrays = ", ".join(f"%b::{t}[]" for t in INDEX_TYPES)
+        insert = f"INSERT INTO tlh_index ({names}) SELECT * FROM unnest({arrays}) "
+        insert += "ON CONFLICT DO NOTHING"
         for table, field in ADDED_INDEXES:
             key = f"indexed:{table}.{field}"
-            async with self._db.connection("index a table") as conn, conn.transaction():
-                cur = await conn.execute("SELECT 1 FROM tlh_meta WHERE key = %s", (key,))
-                if await cur.fetchone() is not None:
-                    continue
-                cur = await conn.execute(
-                    "SELECT id, doc FROM tlh_records WHERE kind = %s ORDER BY id", (table,)
-                )
-                stored = await cur.fetchall()
-                records = self._decode(table, stored)
-                rows = [
-                    row
-                    for (rid, _), record in zip(stored, records, strict=True)
-                    for row in self._index.rows(table, rid, record)
-                    if row[1] == field
-                ]
-                if rows:
-                    await conn.execute(
-                        "INSERT INTO tlh_index (kind, field, value, id, ends) SELECT * FROM "
-                        "unnest(%b::text[], %b::text[], %b::text[], %b::text[], %b::int8[]) "
-                        "ON CONFLICT DO NOTHING",
-                        [list(column) for column in zip(*rows, strict=True)],
+            rows = await self._rows(
+                "index a table", "SELECT 1 FROM tlh_meta WHERE key = %s", (key,)
+            )
+            if rows:
+                continue
+            # A batch of records at a time: years of messages are never held at once.
+            last = ""
+            while True:
+                async with self._db.connection("index a table") as conn, conn.transaction():
+                    cur = await conn.execute(
+                        "SELECT id, doc FROM tlh_records WHERE kind = %s AND id > %s "
+                        "ORDER BY id LIMIT %s",
+                        (table, last, BACKFILL_BATCH),
                     )
+                    stored = await cur.fetchall()
+                    if not stored:
+                        break
+                    records = self._decode(table, stored)
+                    made = [
+                        row
+                        for (rid, _), record in zip(stored, records, strict=True)
+                        for row in self._index.rows(table, rid, record)
+                        if row[1] == field
+                    ]
+                    if made:
+                        columns = [list(column) for column in zip(*made, strict=True)]
+                        await conn.execute(insert.encode(), columns)
+                last = str(stored[-1][0])
+            async with self._db.connection("index a table") as conn:
                 await conn.execute(
                     "INSERT INTO tlh_meta (key, value) VALUES (%s, 'done') ON CONFLICT DO NOTHING",
                     (key,),
