@@ -111,17 +111,12 @@ async def list_segments(
     except ValueError:
         raise InvalidInput("date must be YYYY-MM-DD") from None
     first, last = local_day_bounds(local, tz)
+    clinician_id = None
     if clinician:
         clinician_id = (await find_staff(ctx, clinician)).id
         scope.check_room(actor, clinician_id)
-        found = await ctx.store.find(
-            SessionSegment, "clinician_id", clinician_id, ending_after=first
-        )
-    else:
-        found = await started_between(ctx, first, last)
-    segments = [s for s in found if first <= s.started_at < last]
-    mine = await scope.visible_segments(ctx, actor, segments)
-    return sorted(mine, key=lambda s: (s.started_at, s.id))
+    segments = await started_between(ctx, first, last, clinician_id)
+    return await scope.visible_segments(ctx, actor, segments)
 
 
 async def may_join(ctx: Context, actor: Actor, segment: SessionSegment) -> bool:

@@ -3,9 +3,9 @@ split by month, ``tlh.store.partitions``).
 
 ``TinyStore`` keeps the recent and future months in memory with their indexes; older
 months ("cold") stay in their files until a read reaches them. Everything here is
-synchronous file work, called in a worker thread; a small bounded LRU keeps the last
-months (by record count) and key indexes (by bytes) read, so paging through an old client's history does not read
-the same files again. Nothing is kept per record of a month that is not cached.
+synchronous file work, called in a worker thread; small bounded LRUs keep the last months
+(by their files' size) and key indexes (by bytes) read, so paging through an old client's
+history does not read the same files again. Nothing is kept per record of a month that is not cached.
 
 A cold month is never written while cold: a commit that touches one loads it into
 memory first (``TinyStore``), and from then on it is an ordinary in-memory month.

@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Collection, Iterable, Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar, cast
@@ -177,14 +177,13 @@ class MonthsOnDisk:
         ]
 
     def _built_fields(
-        self, table: str, records: Iterable[tuple[str, msgspec.Struct]]
+        self, table: str, records: Collection[tuple[str, msgspec.Struct]]
     ) -> dict[str, dict[Any, tuple[str, ...]]]:
         """A table's in-memory indexes over ``records`` (id, record), built in one pass
         per field."""
-        pairs = list(records)
         return {
             field: idset.build(
-                (value, rid) for rid, rec in pairs for value in index_keys(getattr(rec, field))
+                (value, rid) for rid, rec in records for value in index_keys(getattr(rec, field))
             )
             for field in self._index.get(table, {})
         }

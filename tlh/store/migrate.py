@@ -5,10 +5,10 @@ The data dir is opened as a server would open it (its lock: a running server ref
 the copy; its key: a wrong one refuses it before anything is written). Then, each step
 idempotent (``tlh.store.pg.importing``), so a copy killed half-way finishes when run
 again: the keyring (the same key file or passphrase opens the database), every table in
-batches (the tables that grow with history a month at a time), the audit log's entries verbatim and its
-head, so the chain goes on in the database and verifies. Last, the counts of every
-table and of the entries are compared and the database's chain verified; only then may
-a server open the database.
+batches (the tables that grow with history a month at a time), the audit log's entries
+verbatim and its head, so the chain goes on in the database and verifies. Last, the
+counts of every table and of the entries are compared and the database's chain
+verified; only then may a server open the database.
 """
 
 from __future__ import annotations

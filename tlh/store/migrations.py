@@ -47,6 +47,8 @@ def _split_by_month(data_dir: Path, codec: Codec) -> None:
     Each table's month files are written before the manifest names them, and its single
     file is removed after: a crash in between reruns the step from the single file."""
     db = data_dir / "db"
+    for table in PARTITIONED:
+        (db / table).mkdir(mode=0o700, exist_ok=True)
     for table, split in PARTITIONED.items():
         whole = db / f"{table}.json"
         if table == APPOINTMENTS or not whole.exists():
@@ -54,7 +56,6 @@ def _split_by_month(data_dir: Path, codec: Codec) -> None:
         months: dict[str, dict[str, msgspec.Struct]] = {}
         for rid, rec in read_table_file(whole, whole.name, table, codec).items():
             months.setdefault(split.month_of(rec), {})[rid] = rec
-        (db / table).mkdir(mode=0o700, exist_ok=True)
         for month, docs in months.items():
             write_table_file(db, split.file(month), table, docs, codec)
         manifest = read_manifest(data_dir, codec)
@@ -62,8 +63,6 @@ def _split_by_month(data_dir: Path, codec: Codec) -> None:
         files += [split.file(month) for month in months]
         write_manifest(data_dir, msgspec.structs.replace(manifest, files=sorted(files)), codec)
         whole.unlink()
-    for table in PARTITIONED:
-        (db / table).mkdir(mode=0o700, exist_ok=True)
 
 
 #: ``version -> step`` that upgrades a dir from ``version - 1`` to ``version``.

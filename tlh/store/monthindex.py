@@ -30,10 +30,9 @@ from datetime import UTC, datetime
 
 import msgspec
 
-from tlh.store.partitions import Partitioning
+from tlh.store.partitions import IdFilterSize, Partitioning
 
 _DIGEST = 8
-_BLOOM_BITS = 1 << 24
 _BLOOM_HASHES = 4
 
 
@@ -125,13 +124,10 @@ def months_back(now: datetime, count: int) -> str:
 class IdFilter:
     """A fixed-size Bloom filter of a table's ids, and of the values of the fields its
     lookups check for (``Partitioning.filtered``: "is this idempotency key new?", as
-    ``key(field, value)``): ``may_hold`` is never wrong when it says no. Keys are only
+    ``tlh.store.partitions.filter_key``): ``may_hold`` is never wrong when it says no. Keys are only
     added (a deleted one stays: a harmless false positive)."""
 
-    #: The bytes of a filter of the default size (2 MiB: 2**24 bits).
-    SIZE = _BLOOM_BITS // 8
-
-    def __init__(self, bits: bytes | None = None, size: int = SIZE) -> None:
+    def __init__(self, bits: bytes | None = None, size: int = IdFilterSize.DEFAULT) -> None:
         if size & (size - 1) or not 1 << 10 <= size <= 1 << 26:
             raise ValueError("an id filter's size is a power of two")
         if bits is not None and len(bits) != size:
@@ -142,11 +138,6 @@ class IdFilter:
         self._shift = self._mask.bit_length()
         #: Whether keys were added since the filter was last written.
         self.changed = bits is None
-
-    @staticmethod
-    def key(field: str, value: object) -> str:
-        """The filter's key for ``field == value`` (no id holds a NUL)."""
-        return f"{field}\0{value}"
 
     def _slots(self, rid: str) -> list[int]:
         h = int.from_bytes(hashlib.blake2b(rid.encode(), digest_size=16).digest(), "little")
@@ -188,7 +179,7 @@ class IdFilter:
         return zlib.compress(bits, 1)
 
     @classmethod
-    def unpacked(cls, data: bytes, size: int = SIZE) -> IdFilter:
+    def unpacked(cls, data: bytes, size: int = IdFilterSize.DEFAULT) -> IdFilter:
         """The filter of a file's bytes (compressed, or the bare bits of an older dir);
         ``ValueError`` when they are neither, or of another size."""
         if len(data) == size:

@@ -78,7 +78,7 @@ class Partitioning:
         for field in self.filtered:
             value = getattr(record, field)
             if value is not None:
-                keys.append(f"{field}\0{value}")  # IdFilter.key
+                keys.append(filter_key(field, value))
         return keys
 
     @property
@@ -98,6 +98,11 @@ class Partitioning:
     def id_filter(self) -> str:
         """The table's id filter, relative to ``db/``."""
         return f"{self.table}.bloom"
+
+
+def filter_key(field: str, value: object) -> str:
+    """The id filter's key for ``field == value`` (no id holds a NUL)."""
+    return f"{field}\0{value}"
 
 
 def _appointment_end(apt: Appointment) -> int:

@@ -99,7 +99,7 @@ from tlh.store.layout import (
 )
 from tlh.store.lock import DataDirLock
 from tlh.store.monthindex import IdFilter, MonthInfo, build_index, month_info
-from tlh.store.partitions import PARTITIONED
+from tlh.store.partitions import PARTITIONED, filter_key
 from tlh.store.seal import PLAIN, Codec, label_of
 
 log = logging.getLogger(__name__)
@@ -297,7 +297,7 @@ class TinyStore(MonthsOnDisk):
             return False
         if value is None or field not in split.filtered:
             return True
-        return self._ids[table].may_hold(IdFilter.key(field, value))
+        return self._ids[table].may_hold(filter_key(field, value))
 
     def _indexed(self, kind: type[msgspec.Struct], field: str) -> str:
         """The table of ``kind``, if ``field`` is one of its indexed fields."""
