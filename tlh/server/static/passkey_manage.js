@@ -70,8 +70,8 @@ export function setUpManage(container, portal, { el, browserError, stopAutofill 
       say(error, "");
       const answer = await call("DELETE", `/api/v1/portal/passkeys/${encodeURIComponent(key.id)}`);
       if (answer.status !== 204) return say(error, portalError(answer.data, t("We could not remove that passkey.")));
+      await load();  // the list without it first, then the word that it is gone
       say(status, t("Passkey removed. It no longer signs you in."));
-      await load();
       summary.focus();
     });
     const actionsRow = el("div", { className: "actions" });
@@ -95,8 +95,8 @@ export function setUpManage(container, portal, { el, browserError, stopAutofill 
     const answer = await call("POST", "/api/v1/portal/passkeys", { credential: credentialJSON(credential) });
     if (answer.status !== 201) return say(error, portalError(answer.data, t("We could not add that passkey.")));
     offer.hidden = true;
+    await load();  // the list with it first, then the word that it is there
     say(status, t("Passkey added. Next time, tap \u201cSign in with a passkey\u201d."));
-    await load();
     status.tabIndex = -1;
     status.focus();
   }
