@@ -106,14 +106,19 @@ def rotate_keys_at(
     or its database (see ``tlh.store.rotate`` and ``tlh.store.pg.keyring``)."""
     if is_database_url(location):
         with _needs_psycopg():
-            from tlh.store.pg import keyring
+            from tlh.store.pg import keyring, rekey
+        if reencrypt:
+            return asyncio.run(
+                rekey.rotate(
+                    str(location),
+                    source,
+                    new_key_file=new_key_file,
+                    new_passphrase=new_passphrase,
+                )
+            )
         return asyncio.run(
             keyring.rotate_keys(
-                str(location),
-                source,
-                reencrypt=reencrypt,
-                new_key_file=new_key_file,
-                new_passphrase=new_passphrase,
+                str(location), source, new_key_file=new_key_file, new_passphrase=new_passphrase
             )
         )
     from tlh.store import rotate

@@ -60,8 +60,9 @@ def rotate(
 
         where = _data_dir(data_dir)
         secret = _new_passphrase("TLH_NEW_PASSPHRASE") if new_passphrase else None
+        location = practice_location(where, store)
         done = rotate_keys_at(
-            practice_location(where, store),
+            location,
             key_source(key_file),
             reencrypt=reencrypt,
             new_key_file=new_key_file,
@@ -83,7 +84,8 @@ def rotate(
         if done.passphrase:
             out.note("the new passphrase now opens the data dir; the old one no longer does")
         if reencrypt:
-            out.note(f"sealed {done.reencrypted} files again under a new data key")
+            what = "records" if isinstance(location, str) else "files"
+            out.note(f"sealed {done.reencrypted} {what} again under a new data key")
         if done.dropped:
             out.warn(
                 f"no longer open the dir: {', '.join(done.dropped)}"

@@ -31,6 +31,9 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 Conn = psycopg.AsyncConnection[Any]
 
+#: What tlh's connections call themselves (``pg_stat_activity``): a key rotation that
+#: seals every record again finds the servers still connected by it (``rekey``).
+APPLICATION: Final = "tlh"
 #: Seconds to wait for the server when opening, and for a pooled connection after.
 CONNECT_TIMEOUT_S: Final = 5
 WAIT_S: Final = 10.0
@@ -93,7 +96,10 @@ class Database:
         self._secret = str(params["password"]) if params.get("password") else None
         try:
             conn = await psycopg.AsyncConnection.connect(
-                self.url, autocommit=True, connect_timeout=CONNECT_TIMEOUT_S
+                self.url,
+                autocommit=True,
+                connect_timeout=CONNECT_TIMEOUT_S,
+                application_name=APPLICATION,
             )
         except psycopg.Error as exc:
             raise StoreError(
@@ -128,7 +134,11 @@ class Database:
         """An unopened pool of autocommit connections to the store's database."""
         return psycopg_pool.AsyncConnectionPool(
             self.url,
-            kwargs={"autocommit": True, "connect_timeout": CONNECT_TIMEOUT_S},
+            kwargs={
+                "autocommit": True,
+                "connect_timeout": CONNECT_TIMEOUT_S,
+                "application_name": APPLICATION,
+            },
             min_size=min_size,
             max_size=self.pool_size,
             open=False,

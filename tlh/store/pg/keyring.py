@@ -53,7 +53,6 @@ async def rotate_keys(
     url: str,
     source: KeySource,
     *,
-    reencrypt: bool = False,
     new_key_file: Path | None = None,
     new_passphrase: str | None = None,
 ) -> Rotated:
@@ -61,15 +60,11 @@ async def rotate_keys(
     way in beside the old, the new key file replaces the old one, then the row keeps the
     new way only (a kill between leaves a row both open; running it again finishes).
     Servers running meanwhile keep working (the data key is the same); each opens with
-    the new key file from its next start."""
-    if reencrypt:
-        raise StoreError(
-            "--reencrypt is not available for a practice in PostgreSQL yet (every record,"
-            " index digest and the audit head would be sealed again); rotate without it"
-        )
+    the new key file from its next start. A new data key (``--reencrypt``) is
+    ``tlh.store.pg.rekey``'s."""
     async with Database.briefly(url) as db:
         plan = plan_rotation(
-            await _unlocked(db, source), new_key_file=new_key_file, new_passphrase=new_passphrase
+            await unlocked(db, source), new_key_file=new_key_file, new_passphrase=new_passphrase
         )
         await write_ring(db, plan.both)
         plan.write_key_file()
@@ -80,12 +75,12 @@ async def rotate_keys(
 async def export_recovery(url: str, source: KeySource) -> str:
     """A new recovery code that opens the practice's database (replacing any earlier)."""
     async with Database.briefly(url) as db:
-        code, ring = with_recovery(await _unlocked(db, source))
+        code, ring = with_recovery(await unlocked(db, source))
         await write_ring(db, ring)
         return code
 
 
-async def _unlocked(db: Database, source: KeySource) -> Unlocked:
+async def unlocked(db: Database, source: KeySource) -> Unlocked:
     """The database's keys opened with ``source``, for a command that changes them."""
     unlocked = await _unlock(db, source)
     if unlocked is None:

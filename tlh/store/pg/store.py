@@ -47,6 +47,7 @@ from tlh.store.pg.importing import RUNNING, migration_state
 from tlh.store.pg.keyring import codec_of
 from tlh.store.pg.locks import KeyLocks, lock_session, lock_transaction, unlock_session
 from tlh.store.pg.records import Change, IndexKey, changes_of, decode
+from tlh.store.pg.rekey import rekeying
 from tlh.store.pg.write import INDEX_COLUMNS, INDEX_TYPES, prepare, write
 from tlh.store.seal import PLAIN, Codec
 
@@ -142,6 +143,11 @@ class PgStore:
                 raise StoreError(
                     f"the database at {self.where} is half-way through `tlh store migrate`;"
                     " run it again to finish the copy"
+                )
+            if await rekeying(self._db):
+                raise StoreError(
+                    f"the database at {self.where} is half-way through `tlh key rotate"
+                    " --reencrypt`; run it again to finish"
                 )
             if self._find_codec:
                 self._use_codec(await codec_of(self._db, self._key_source))
