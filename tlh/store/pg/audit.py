@@ -39,7 +39,7 @@ from tlh.store.audithead import Head, signature_problem, signed
 from tlh.store.auditverify import MAX_PROBLEMS, Problem, VerifyResult
 from tlh.store.base import AuditNote
 from tlh.store.pg.bulk import insert
-from tlh.store.pg.db import Conn, Database
+from tlh.store.pg.db import Conn, Database, transaction
 from tlh.store.seal import PLAIN, Codec
 
 #: One entry before it is numbered and chained: at, actor, source, action, target.
@@ -202,7 +202,7 @@ class PgAudit:
                 try:
                     async with (
                         self._db.connection("write the audit log") as conn,
-                        conn.transaction(),
+                        transaction(conn),
                     ):
                         await self.chain(conn, parts, commit=False)
                 except StoreError as exc:

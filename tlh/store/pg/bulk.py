@@ -14,7 +14,7 @@ from typing import Any, Final
 
 import psycopg
 
-from tlh.store.pg.db import Conn
+from tlh.store.pg.db import Conn, pipelined
 
 #: From this many rows on, ``COPY``.
 COPY_MIN: Final = 64
@@ -39,7 +39,7 @@ async def insert(
     if not rows:
         return
     names = ", ".join(columns)
-    if len(rows) >= COPY_MIN:
+    if len(rows) >= COPY_MIN and not pipelined(conn):
         async with conn.cursor() as cur:
             copy_sql = f"COPY {table} ({names}) FROM STDIN (FORMAT BINARY)"
             async with cur.copy(copy_sql.encode()) as copy:

@@ -72,6 +72,26 @@ async def configure(conn: Conn) -> None:
     await conn.execute("SET synchronous_commit = on")
 
 
+@contextlib.asynccontextmanager
+async def transaction(conn: Conn, *, pipelined: bool = True) -> AsyncIterator[None]:
+    """A transaction on ``conn`` whose statements go out together (psycopg's pipeline
+    mode): each wait for a server round trip is only where a statement's result is read
+    (``BEGIN`` and a small commit's writes then cost one trip, not one each; with the
+    database on another host, a trip is the network's). ``pipelined=False``: one at a
+    time, as ``COPY`` (``bulk.insert`` past ``COPY_MIN`` rows) needs."""
+    if not pipelined:
+        async with conn.transaction():
+            yield
+        return
+    async with conn.pipeline(), conn.transaction():
+        yield
+
+
+def pipelined(conn: Conn) -> bool:
+    """Whether ``conn`` is in pipeline mode (no ``COPY`` there)."""
+    return conn.pgconn.pipeline_status != 0
+
+
 class Database:
     """The pools of one store, made by ``open()``; ``run``/``read`` borrow a connection."""
 

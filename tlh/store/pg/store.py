@@ -41,7 +41,8 @@ from tlh.store.base import (
 from tlh.store.busy import from_epoch
 from tlh.store.keys import KeySource
 from tlh.store.pg.audit import PgAudit, parts_of
-from tlh.store.pg.db import WAIT_S, Conn, Database
+from tlh.store.pg.bulk import COPY_MIN
+from tlh.store.pg.db import WAIT_S, Conn, Database, transaction
 from tlh.store.pg.ephemeral import PgEphemeral
 from tlh.store.pg.importing import RUNNING, migration_state
 from tlh.store.pg.keyring import codec_of
@@ -435,7 +436,12 @@ class PgStore:
         notes = tuple(audit)
 
         async def run() -> None:
-            async with self._db.connection("commit") as conn, conn.transaction():
+            # A commit past COPY_MIN records (an import) copies its rows in: not pipelined.
+            small = len(changes) < COPY_MIN
+            async with (
+                self._db.connection("commit") as conn,
+                transaction(conn, pipelined=small),
+            ):
                 await self._write(conn, changes, docs, records, notes)
             self._set_policy(changes, records)
 
@@ -469,7 +475,7 @@ class PgStore:
         key = record_key(kind, id)
 
         async def run() -> S | None:
-            async with self._db.connection("update a record") as conn, conn.transaction():
+            async with self._db.connection("update a record") as conn, transaction(conn):
                 await lock_transaction(conn, key)
                 cur = await conn.execute(
                     b"SELECT id, doc FROM tlh_records WHERE kind = %s AND id = %s",
