@@ -185,6 +185,33 @@ def test_an_appointment_running_past_midnight_is_listed_once_today() -> None:
     assert state.upcoming == {}
 
 
+def test_a_session_just_past_midnight_is_next_and_its_early_arrival_is_early() -> None:
+    """At 23:30 the session at 00:20 (tomorrow's, among the next days') is the next
+    one, and someone waiting for it is early; tomorrow's 09:00 is not next yet."""
+    from tlh.domain.models import Appointment, Status
+
+    def appt(aid: str, start: datetime, **kw: object) -> Appointment:
+        return Appointment(
+            id=aid, clinician_ids=("stf_1",), start=start, duration_min=50,
+            created_at=T0, updated_at=T0, **kw,  # type: ignore[arg-type]
+        )  # fmt: skip
+
+    now = datetime(2026, 3, 3, 4, 30, tzinfo=UTC)  # 23:30 in New York
+    done = appt("apt_done", now - timedelta(hours=3))
+    night = appt("apt_night", now + timedelta(minutes=50))
+    called_off = appt("apt_off", now + timedelta(minutes=70), status=Status.CANCELLED)
+    morning = appt("apt_morning", now + timedelta(hours=9, minutes=30))
+    state = DashboardState()
+    state.load_schedule([done], {}, upcoming=[night, called_off, morning])
+    assert [a.id for a in state.next_sessions(now, 8)] == ["apt_night"]
+    assert state.next_appointment(now) == night
+    assert state.time_format(night) == "%a %H:%M"  # shown with its day
+    assert state.time_format(done) == "%H:%M"
+    waiting = entry(1, appointment_id="apt_night")
+    assert state.upcoming_for(waiting, now) == night
+    assert state.upcoming_for(waiting, night.start) is None  # due: no longer early
+
+
 def test_new_marks_end_after_a_while_and_new_counts_people() -> None:
     from tlh.tui.state import NEW_FOR
 

@@ -26,6 +26,7 @@ from tlh.domain.models import Appointment, Staff
 from tlh.errors import Forbidden, NotFound, TlhError
 
 from .state import DashboardState, Placement
+from .state_views import NEXT_REACH
 
 if TYPE_CHECKING:
     from tlh.client import TlhClient
@@ -94,7 +95,9 @@ class ScheduleSync:
         self.state.load_schedule(appointments, {c.id: c.name for c in found}, upcoming)
         await self.load_sessions()  # the day first, then whether each session can start
         now = self.now()
-        startable = [a for a in appointments if _startable(a, now)]
+        # Today's, and the next days' that count among the next sessions (past midnight).
+        soon = [a for a in upcoming if a.start <= now + NEXT_REACH]
+        startable = [a for a in (*appointments, *soon) if _startable(a, now)]
         if first is not None:
             shown = {a.id for a in self.state.next_sessions(now, first)}
             startable = [a for a in startable if a.id in shown]

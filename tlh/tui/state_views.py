@@ -7,7 +7,7 @@ changes: none of these bumps the version.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from tlh.api.rooms import EntryView
 from tlh.domain.models import Appointment, Eligibility, Policy, Status
@@ -20,6 +20,9 @@ from .notices import SOMEONE, Notification, clean, people
 CANCELLED = frozenset({Status.CANCELLED, Status.LATE_CANCELLED})
 #: How many of the next sessions the People screen lists when nobody waits.
 NEXT_SHOWN = 8
+#: How far ahead of now the next days' appointments count among the next sessions: a
+#: session at 00:30 is the next one for a clinician still working at 23:30.
+NEXT_REACH = timedelta(hours=6)
 
 
 class StateViews:
@@ -72,20 +75,35 @@ class StateViews:
         return found[0] if found else None
 
     def next_sessions(self, now: datetime, limit: int) -> list[Appointment]:
-        """Today's appointments that have not ended at ``now`` (cancelled ones left
-        out), at most ``limit``, earliest first."""
+        """Today's appointments that have not ended at ``now``, then the next days' that
+        start within ``NEXT_REACH`` of it (a late clinic's sessions after midnight are
+        next too), cancelled ones left out, at most ``limit``, earliest first."""
         found = []
         for appt in self.appointments.values():
             if appt.end > now and appt.status not in CANCELLED:
                 found.append(appt)
-                if len(found) == limit:
-                    break
-        return found
+        for appt in self.upcoming.values():  # by start
+            if appt.start > now + NEXT_REACH:
+                break
+            if appt.status not in CANCELLED:
+                found.append(appt)
+        return found[:limit]
+
+    def time_format(self, appt: Appointment) -> str:
+        """How an appointment's start is shown: its time today, its day and time later."""
+        return "%H:%M" if appt.id in self.appointments else "%a %H:%M"
+
+    def known(self, appointment_id: str | None) -> Appointment | None:
+        """One of today's or the next days' appointments, by id."""
+        if appointment_id is None:
+            return None
+        return self.appointments.get(appointment_id) or self.upcoming.get(appointment_id)
 
     def upcoming_for(self, entry: EntryView, now: datetime) -> Appointment | None:
         """The appointment an entry is waiting for, if it has not started yet at ``now``
-        (an early arrival, waiting for an upcoming session)."""
-        appt = self.appointments.get(entry.appointment_id or "")
+        (an early arrival, waiting for an upcoming session: today's, or one just past
+        midnight)."""
+        appt = self.known(entry.appointment_id)
         return appt if appt is not None and appt.start > now else None
 
     def waiting_for(self, appointment_id: str | None) -> list[EntryView]:

@@ -260,7 +260,8 @@ class PeopleScreen(TableScreen):
                 (
                     appt.id,
                     (
-                        Text(appt.start.astimezone(zone).strftime("%H:%M")),
+                        # A session past midnight shows its day.
+                        Text(appt.start.astimezone(zone).strftime(self.state.time_format(appt))),
                         Text(self.state.names_of(appt)),
                         can_start(self.state, appt, words=True),
                     ),

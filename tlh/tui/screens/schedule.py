@@ -61,7 +61,8 @@ class ScheduleScreen(TableScreen):
         now = self.now()
         current = self.state.next_appointment(now)
         if current is not None:
-            start = current.start.astimezone(ZoneInfo(self.state.zone)).strftime("%H:%M")
+            shown = self.state.time_format(current)
+            start = current.start.astimezone(ZoneInfo(self.state.zone)).strftime(shown)
             details.append(f"next {start} (s starts)")
         if not self.show_status("Schedule", *details):
             return  # not composed yet: on_mount draws
@@ -73,7 +74,7 @@ class ScheduleScreen(TableScreen):
         today = list(self.state.appointments.values())
         for appt in [*today, *self.state.upcoming.values()]:
             new = any(e.id in self.state.highlighted for e in self.state.waiting_for(appt.id))
-            shown = "%H:%M" if appt.id in self.state.appointments else "%a %H:%M"
+            shown = self.state.time_format(appt)
             cells = (
                 Text(NOW_MARK if current is not None and appt.id == current.id else ""),
                 Text(appt.start.astimezone(zone).strftime(shown)),
