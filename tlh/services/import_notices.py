@@ -24,7 +24,7 @@ from tlh.services.context import Context
 from tlh.services.followups import Followup, plan_followup
 from tlh.services.import_plan import ImportPlan
 from tlh.services.recipients import by_settings
-from tlh.services.reminder_clock import outbox_of
+from tlh.services.reminder_clock import outboxes_of
 
 
 @dataclass
@@ -103,9 +103,11 @@ async def _due_now(
     now, policy = ctx.clock(), ctx.policy()
     invited = {p.appt.id for p in followup.planned if p.link}
     made = {a.id for _, a in plan.made}
+    changed = [appt for _, appt in plan.changed if appt.id not in made]
+    outboxes = await outboxes_of(ctx, changed)  # one read for every changed visit
     due: list[tuple[Appointment, ReminderDue]] = []
     for _, appt in [*plan.made, *plan.changed]:
-        already, at = (set(), None) if appt.id in made else await outbox_of(ctx, appt)
+        already, at = outboxes.get(appt.id, (set(), None))
         if appt.id in invited:
             at = now  # the invitation or new link it gets now stands in for a reminder
         due += [(appt, d) for d in due_reminders(appt, policy, now, already, at)]

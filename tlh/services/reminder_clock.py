@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from datetime import datetime, timedelta
 
 from tlh.domain.messages import Message, MessageChannel, MessageKind, MessageStatus
@@ -47,14 +47,30 @@ async def outbox_of(ctx: Context, appt: Appointment) -> tuple[set[str], datetime
     """The reminder keys (and full idempotency keys) already in the outbox for an
     appointment, whatever became of those messages (sent, queued, failed or skipped),
     and when the latest invitation (or reschedule notice) with a join link was queued
-    for it (``None``: never). Its messages were all made once it was: older months of
-    messages are not read (``ending_after``)."""
+    for it (``None``: never)."""
+    return (await outboxes_of(ctx, [appt]))[appt.id]
+
+
+async def outboxes_of(
+    ctx: Context, appts: Sequence[Appointment]
+) -> dict[str, tuple[set[str], datetime | None]]:
+    """``outbox_of`` each appointment, by id, from one read of their messages (a tick
+    of a busy day, an import: one query, not one per visit). A visit's messages were
+    all made once it was: months of messages older than the oldest visit are not read
+    (``ending_after``)."""
+    if not appts:
+        return {}
+    since = min(a.created_at for a in appts) - CLOCK_SLACK
+    found = await ctx.store.find_many(
+        Message, "appointment_id", [a.id for a in appts], ending_after=since
+    )
+    return {a.id: _outbox(found.get(a.id, [])) for a in appts}
+
+
+def _outbox(messages: Iterable[Message]) -> tuple[set[str], datetime | None]:
     keys: set[str] = set()
     invited: datetime | None = None
-    found = await ctx.store.find(
-        Message, "appointment_id", appt.id, ending_after=appt.created_at - CLOCK_SLACK
-    )
-    for message in found:
+    for message in messages:
         keys.add(message.idempotency_key)
         keys.add(message.idempotency_key.partition(KEY_SEPARATOR)[0])
         if message.kind in INVITING and message.link_id is not None:
@@ -138,10 +154,13 @@ class ReminderClock:
         policy = self.ctx.policy()
         horizon = now + timedelta(hours=policy.reminder_email_hours, minutes=60)
         queued: list[Message] = []
-        for appt in await self.ctx.store.appointments_between(now, horizon):
-            if appt.start < now:
-                continue  # under way: overlaps the range but is past reminding
-            already, invited = await outbox_of(self.ctx, appt)
+        # Under way: overlaps the range but is past reminding.
+        ahead = [
+            a for a in await self.ctx.store.appointments_between(now, horizon) if a.start >= now
+        ]
+        outboxes = await outboxes_of(self.ctx, ahead)
+        for appt in ahead:
+            already, invited = outboxes[appt.id]
             for due in due_reminders(appt, policy, now, already, invited):
                 try:
                     messages = await self.render(appt, due)

@@ -287,10 +287,16 @@ class Repository(Protocol):
         ...
 
     async def find_many(
-        self, kind: type[S], field: str, values: Sequence[object]
+        self,
+        kind: type[S],
+        field: str,
+        values: Sequence[object],
+        *,
+        ending_after: datetime | None = None,
     ) -> dict[object, list[S]]:
-        """``find`` of each of ``values`` (not ``None``) at once: a bulk read (an import)
-        costs one query, not one per row. Every value is a key of the answer."""
+        """``find`` of each of ``values`` (not ``None``) at once: a bulk read (an import,
+        a reminder tick) costs one query, not one per row. Every value is a key of the
+        answer. ``ending_after`` as for ``find``."""
         ...
 
     async def get_many(self, kind: type[S], ids: Sequence[str]) -> dict[str, S]:

@@ -270,7 +270,12 @@ class TinyStore(MonthsOnDisk):
         return cast("list[S]", found)
 
     async def find_many(
-        self, kind: type[S], field: str, values: Sequence[object]
+        self,
+        kind: type[S],
+        field: str,
+        values: Sequence[object],
+        *,
+        ending_after: datetime | None = None,
     ) -> dict[object, list[S]]:
         """``find`` of each value (see ``Repository.find_many``): the months on disk read
         in one thread hop, memory in one pass (an import looks up 10,000 external ids)."""
@@ -281,8 +286,9 @@ class TinyStore(MonthsOnDisk):
         wanted = [v for v in values if self._may_be_on_disk(table, field, v)]
         if self._has_cold(table) and wanted:
             months = self._cold[table]
+            after = None if ending_after is None else int(ending_after.timestamp())
             cold = await self._cold_read(
-                lambda: {v: found for v in wanted if (found := months.find(field, v))}
+                lambda: {v: found for v in wanted if (found := months.find(field, v, after))}
             )
         return cast(
             "dict[object, list[S]]",

@@ -119,6 +119,29 @@ async def test_a_change_to_an_old_record_is_kept(backend: Backend) -> None:
         await reopened.close()
 
 
+async def test_find_many_for_what_is_current_answers_as_find_does(backend: Backend) -> None:
+    """``find_many(..., ending_after=)`` gives each value what ``find`` with the same
+    bound gives: everything that ends after it (older records may be passed over)."""
+    first = backend.make()
+    await first.open()
+    await seed(first, history())
+    await first.close()
+    store = backend.make()
+    await store.open()
+    try:
+        since = T0 - 4 * MONTH
+        values = ["apt_0", "apt_1", "apt_9"]
+        many = await store.find_many(Message, "appointment_id", values, ending_after=since)
+        each = {
+            v: await store.find(Message, "appointment_id", v, ending_after=since) for v in values
+        }
+        assert many == each
+        assert {m.id for m in many["apt_0"]} >= {"msg_00", "msg_03"}  # ending after since
+        assert many["apt_9"] == []
+    finally:
+        await store.close()
+
+
 async def test_count_refuses_what_is_not_indexed(store: Store) -> None:
     with pytest.raises(InvalidInput):
         await store.count(Message, "to", "person@example.org")

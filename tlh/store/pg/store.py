@@ -341,7 +341,12 @@ class PgStore:
         return cast("list[S]", self._decode(table, rows))
 
     async def find_many(
-        self, kind: type[S], field: str, values: Sequence[object]
+        self,
+        kind: type[S],
+        field: str,
+        values: Sequence[object],
+        *,
+        ending_after: datetime | None = None,
     ) -> dict[object, list[S]]:
         """``find`` of each value in one query (see ``Repository.find_many``)."""
         table = table_of(kind)
@@ -351,14 +356,16 @@ class PgStore:
             raise InvalidInput("find_many looks up values, not None")
         found: dict[object, list[S]] = {v: [] for v in values}
         stored = {self._index.value(table, field, v): v for v in found}
+        after = None if ending_after is None else int(ending_after.timestamp())
         if not stored:
             return found
         rows = await self._rows(
             "find records",
             "SELECT i.value, r.id, r.doc FROM tlh_index i JOIN tlh_records r "
             "ON r.kind = i.kind AND r.id = i.id "
-            "WHERE i.kind = %s AND i.field = %s AND i.value = ANY(%s) ORDER BY i.id",
-            (table, field, list(stored)),
+            "WHERE i.kind = %s AND i.field = %s AND i.value = ANY(%s) "
+            "AND (%s::int8 IS NULL OR i.ends IS NULL OR i.ends > %s::int8) ORDER BY i.id",
+            (table, field, list(stored), after, after),
         )
         for value, rid, doc in rows:
             found[stored[value]].append(cast("S", self._decode(table, [(rid, doc)])[0]))
