@@ -78,6 +78,9 @@ def _outbox(messages: Iterable[Message]) -> tuple[set[str], datetime | None]:
     return keys, invited
 
 
+#: Visits a tick checks between two turns of the event loop.
+YIELD_EVERY = 50
+
 #: How far a message's time may precede its appointment's ``created_at`` (both are
 #: the server's clock; an import's rows and their notices share one instant).
 CLOCK_SLACK = timedelta(days=1)
@@ -159,7 +162,11 @@ class ReminderClock:
             a for a in await self.ctx.store.appointments_between(now, horizon) if a.start >= now
         ]
         outboxes = await outboxes_of(self.ctx, ahead)
-        for appt in ahead:
+        for n, appt in enumerate(ahead, 1):
+            if n % YIELD_EVERY == 0:
+                # A busy day's thousands of visits are checked in slices: the arrivals
+                # and signals meanwhile are not held up behind the whole tick.
+                await asyncio.sleep(0)
             already, invited = outboxes[appt.id]
             for due in due_reminders(appt, policy, now, already, invited):
                 try:
