@@ -67,9 +67,14 @@ format: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
+# Every bench runs; each exits 1 when one of its verdicts failed (bench/verdicts.py), and
+# the target then names them and fails.
 bench: $(STAMP)
-	for b in bench/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
-	$(BIN)/python bench/bench_signal_relay.py --pairs 10,50
+	@failed=""; \
+	for b in bench/bench_*.py "bench/bench_signal_relay.py --pairs 10,50"; do \
+		echo "== $$b"; $(BIN)/python $$b || failed="$$failed\n  $$b"; \
+	done; \
+	if [ -n "$$failed" ]; then printf "benches with a failed verdict:$$failed\n"; exit 1; fi
 
 # The page catalogues (tlh/i18n/locale/*/LC_MESSAGES/messages.po) brought up to date with
 # the pages' English strings; lists what still needs a translator (and fails then).

@@ -57,6 +57,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench_room_ws import Workers, figures, load, pct, staff_events
+from verdicts import finish, judged
 from waiting_practice import waiting_appointments
 
 from tests.ops.running import serving
@@ -297,7 +298,7 @@ def main() -> None:
         one = case(pg, 1, n, lambda p: ([p.urls[0]], [p.urls[0]]), args)
         cross = case(pg, 2, n, lambda p: ([p.urls[0]], [p.urls[0], p.urls[1]]), args)
         double = case(pg, 2, 2 * n, lambda p: (p.urls, [p.urls[0]]), args)
-    passed = report(one, cross, double, n, args.rate)
+    passed = judged(report(one, cross, double, n, args.rate))
     print(f"overall: {'PASS' if passed else 'FAIL'}; {load()}")
 
 
@@ -314,3 +315,4 @@ def case(pg: PgServer, servers: int, count: int, where: Any, args: Any) -> Run:
 
 if __name__ == "__main__":
     main()
+    finish()

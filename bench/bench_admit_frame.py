@@ -37,6 +37,8 @@ import aiohttp
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from verdicts import finish, judged
+
 from tests.e2e.browser import (
     CHROMIUM,
     CHROMIUM_ARGS,
@@ -229,7 +231,7 @@ def figures(name: str, values: list[float], limit_s: float | None = None) -> Non
     ms = sorted(v * 1000 for v in values)
     verdict = ""
     if limit_s is not None:
-        verdict = "  ok" if ms[-1] <= limit_s * 1000 else f"  MISS (max over {limit_s:g} s)"
+        verdict = "  ok" if judged(ms[-1] <= limit_s * 1000) else f"  MISS (max over {limit_s:g} s)"
     print(f"{name}: n={len(ms)} p50={statistics.median(ms):.0f} ms max={ms[-1]:.0f} ms{verdict}")
 
 
@@ -277,3 +279,4 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n", 1)[0])
     parser.add_argument("--runs", type=int, default=10)
     asyncio.run(main(parser.parse_args().runs))
+    finish()

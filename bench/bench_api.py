@@ -45,6 +45,8 @@ from aiohttp.test_utils import TestClient, TestServer
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from verdicts import finish, judged
+
 from tlh.server.app import create_app
 from tlh.server.keys import AUDIT, STORE
 from tlh.server.settings import Settings
@@ -125,7 +127,7 @@ class Figure:
     def row(self) -> str:
         med = statistics.median(self.samples)
         spread = f"{min(self.samples):.2f}-{max(self.samples):.2f}"
-        verdict = "" if self.limit is None else ("ok" if med <= self.limit else "MISS")
+        verdict = "" if self.limit is None else ("ok" if judged(med <= self.limit) else "MISS")
         return (
             f"{self.name:<58} {med:>9.2f}  {spread:>17}  {len(self.samples):>3}  "
             f"{self.target:<14} {verdict}"
@@ -458,3 +460,4 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+    finish()

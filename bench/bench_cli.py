@@ -24,9 +24,14 @@ import urllib.request
 from datetime import date, timedelta
 from pathlib import Path
 
+from verdicts import finish, judged
+
 from tlh.client import TlhClient
 
 PY = sys.executable
+#: The budgets (issue 21): ``tlh --help``, and a busy day's ``appt list``.
+HELP_BUDGET_MS = 150.0
+LIST_BUDGET_MS = 400.0
 CLINICIANS = 20
 SLOTS_PER_DAY = 10  # per clinician, 50-minute appointments on the hour from 08:00
 BATCH = 10_000
@@ -113,7 +118,11 @@ def main() -> None:
         env.pop("TLH_URL", None)
         env.pop("TLH_TOKEN", None)
         help_ms = median_ms([PY, "-m", "tlh", "--help"], env)
-        print(f"tlh --help: {help_ms:.0f} ms (median of 10; budget 150 ms)")
+        ok = judged(help_ms <= HELP_BUDGET_MS)
+        print(
+            f"tlh --help: {help_ms:.0f} ms (median of 10; budget {HELP_BUDGET_MS:.0f} ms): "
+            f"{'ok' if ok else 'MISS'}"
+        )
 
         port = free_port()
         url = f"http://127.0.0.1:{port}"
@@ -156,9 +165,11 @@ def main() -> None:
             list_ms = median_ms(
                 [PY, "-m", "tlh", "appt", "list", "--date", busy_day.isoformat(), "--json"], env
             )
+            ok = judged(list_ms <= LIST_BUDGET_MS)
             print(
                 f"tlh appt list --date {busy_day} --json: {list_ms:.0f} ms "
-                f"(median of 10, {CLINICIANS * SLOTS_PER_DAY} appointments that day; budget 400 ms)"
+                f"(median of 10, {CLINICIANS * SLOTS_PER_DAY} appointments that day; "
+                f"budget {LIST_BUDGET_MS:.0f} ms): {'ok' if ok else 'MISS'}"
             )
             path = root / "new.csv"
             path.write_bytes(rows(args.appointments, BATCH, "n"))
@@ -173,3 +184,4 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+    finish()

@@ -44,6 +44,7 @@ import aiohttp
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench_room_ws import COOKIE, Server, pct  # type: ignore[import-not-found]
+from verdicts import finish, judged
 
 from tests.cli.terminal import Terminal
 from tests.seeding import seed as seed_store
@@ -92,7 +93,7 @@ EVENT_P99_MS = 100.0
 
 
 def verdict(ok: bool) -> str:
-    return "ok" if ok else "MISS"
+    return "ok" if judged(ok) else "MISS"
 
 
 def first_paint(url: str, token: str, runs: int) -> None:
@@ -240,3 +241,4 @@ async def main() -> None:
 
 if __name__ == "__main__":
     asyncio.run(main())
+    finish()

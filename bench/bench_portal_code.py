@@ -27,6 +27,8 @@ import aiohttp
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from verdicts import finish, judged
+
 from tests.seeding import seed as seed_store
 from tests.serving import free_port, stop, wait_healthy
 from tlh.domain.models import Client
@@ -106,7 +108,7 @@ async def run(url: str, drop: Path, count: int, runs: int) -> None:
         f"  known   p50 {statistics.median(answered_known):.2f} ms  p99 {pct(answered_known, 99):.2f} ms\n"
         f"  unknown p50 {statistics.median(answered_unknown):.2f} ms  p99 {pct(answered_unknown, 99):.2f} ms"
     )
-    verdict = "PASS" if pct(handed, 99) <= GOAL_MS else "FAIL"
+    verdict = "PASS" if judged(pct(handed, 99) <= GOAL_MS) else "FAIL"
     print(f"verdict: {verdict} (goal: p99 <= {GOAL_MS:.0f} ms from request to transport)")
 
 
@@ -135,3 +137,4 @@ async def main() -> None:
 
 if __name__ == "__main__":
     asyncio.run(main())
+    finish()

@@ -49,6 +49,8 @@ from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from verdicts import finish, judged
+
 from tlh.media import aiortc_private
 from tlh.media.ice import configuration, gathering
 from tlh.media.relay import Relay
@@ -331,7 +333,7 @@ def load_average() -> str:
 
 def verdict(ok: bool) -> str:
     """A goal's verdict, as printed beside each case."""
-    return "meets" if ok else "MISSES"
+    return "meets" if judged(ok) else "MISSES"
 
 
 async def bench(args: argparse.Namespace) -> None:
@@ -434,3 +436,4 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+    finish()

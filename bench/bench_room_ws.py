@@ -41,6 +41,7 @@ import msgspec
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from verdicts import finish, judged
 from waiting_practice import waiting_appointments
 
 from tests.messaging.support import free_port
@@ -421,8 +422,9 @@ async def main() -> None:
             finally:
                 bare.stop()
         passed = report(ours, peer) and passed
-    print(f"overall: {'PASS' if passed else 'FAIL'}; {load()}")
+    print(f"overall: {'PASS' if judged(passed) else 'FAIL'}; {load()}")
 
 
 if __name__ == "__main__":
     asyncio.run(main())
+    finish()

@@ -36,6 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_api import BATCH, CLINICIANS, PY, TZ, busy_day, free_port, pct, rows, wall
+from verdicts import finish, judged
 
 from tlh.services.bootstrap import init_practice
 from tlh.store.keys import NewKeys
@@ -158,7 +159,7 @@ class Practice:
 def row(name: str, sealed: list[float], clear: list[float]) -> None:
     s, c = statistics.median(sealed), statistics.median(clear)
     ratio = s / c
-    verdict = "ok" if ratio <= LIMIT else "MISS"
+    verdict = "ok" if judged(ratio <= LIMIT) else "MISS"
     print(f"{name:<34} {s:>10.1f} {c:>10.1f} {ratio:>7.2f}x  <= {LIMIT}x  {verdict}")
 
 
@@ -200,3 +201,4 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+    finish()

@@ -34,6 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench_room_ws import COOKIE, Server, load, pct, redeem_all, seed
+from verdicts import finish, judged
 
 from tests.messaging.support import free_port
 from tests.seeding import seed as seed_store
@@ -253,8 +254,9 @@ async def main() -> None:
                 f"  verdict: {'PASS' if ok else 'FAIL'} {name} tlh {mine:.2f} ms vs PeerJS "
                 f"{peer:.2f} ms (goal: tlh at or below PeerJS)"
             )
-    print(f"overall: {'PASS' if passed else 'FAIL'}; {load()}")
+    print(f"overall: {'PASS' if judged(passed) else 'FAIL'}; {load()}")
 
 
 if __name__ == "__main__":
     asyncio.run(main())
+    finish()

@@ -24,6 +24,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import aiohttp
+from verdicts import finish, judged
 
 from tests.pgserver import PgServer, running
 from tests.store.pg.failover import (
@@ -102,7 +103,7 @@ def main() -> None:
                         took, moved, kept, stayed = asyncio.run(
                             one_run(Path(tmp), pg, pg.database(), n, settle)
                         )
-                    ok = kept and stayed and took < GRACE_S
+                    ok = judged(kept and stayed and took < GRACE_S)
                     print(
                         f"{case:<32} {n:>5} waiting, run {run + 1}: the killed server's"
                         f" {moved} back in line {took:6.2f} s; places kept:"
@@ -114,3 +115,4 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+    finish()

@@ -28,6 +28,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from verdicts import finish, judged  # noqa: E402
+
 from tests.pgserver import running  # noqa: E402
 from tests.services.room_server import (  # noqa: E402
     GUESTS,
@@ -109,7 +111,7 @@ async def main() -> None:
             f"all back in line {back * 1000:.0f} ms after"
         )
     worst = max(back for _, back in results)
-    verdict = "PASS" if worst <= GRACE_S else "FAIL"
+    verdict = "PASS" if judged(worst <= GRACE_S) else "FAIL"
     print(
         f"worst kill -> back in line: {worst:.2f} s vs reconnect grace {GRACE_S:.0f} s: {verdict}"
     )
@@ -121,3 +123,4 @@ async def main() -> None:
 
 if __name__ == "__main__":
     asyncio.run(main())
+    finish()

@@ -38,6 +38,8 @@ import msgspec
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from verdicts import finish, judged
+
 from tests.serving import free_port, stop, wait_healthy
 from tlh.domain.action_links import ActionLink, LinkAction
 from tlh.domain.links import Channel, JoinLink, LinkPurpose, ParticipantKind
@@ -338,7 +340,7 @@ async def lookups(data_dir: Path, key_file: Path, total: int) -> None:
 
 def verdict(small: float, big: float) -> str:
     ratio = big / small
-    return f"{ratio:.2f}x {'ok' if ratio <= LIMIT else 'OVER'} (<= {LIMIT}x)"
+    return f"{ratio:.2f}x {'ok' if judged(ratio <= LIMIT) else 'OVER'} (<= {LIMIT}x)"
 
 
 def report(label: str, figures: dict[int, tuple[float, float]]) -> None:
@@ -395,3 +397,4 @@ def pg_figures(root: Path, sizes: list[int], tree: Path) -> None:
 
 if __name__ == "__main__":
     main()
+    finish()

@@ -30,6 +30,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from verdicts import finish, judged
+
 from tests.pgserver import running
 from tests.serving import free_port, stop, wait_healthy
 from tlh.client import TlhClient
@@ -152,11 +154,12 @@ def main() -> None:
         t_med, p_med = statistics.median(times["tiny"]), statistics.median(times["pg"])
         ratio = p_med / t_med
         print(f"{'median':>6} {t_med:>9.2f} {p_med:>11.2f} {ratio:>6.2f}")
-        ok = "met" if p_med <= LIMIT_S else "MISSED"
+        ok = "met" if judged(p_med <= LIMIT_S) else "MISSED"
         print(f"goal: PostgreSQL ≤ {LIMIT_S:.0f} s: {p_med:.2f} s (median): {ok}")
-        ok = "met" if ratio <= LIMIT_RATIO else "MISSED"
+        ok = "met" if judged(ratio <= LIMIT_RATIO) else "MISSED"
         print(f"goal: PostgreSQL ≤ {LIMIT_RATIO:.0f}x embedded: {ratio:.2f}x (medians): {ok}")
 
 
 if __name__ == "__main__":
     main()
+    finish()

@@ -32,6 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench_room_ws import load, pct
+from verdicts import finish, judged
 
 from tests.pgserver import running
 from tlh.domain.audience import Shown, Viewer, concerning
@@ -199,8 +200,9 @@ async def main() -> None:
         f"  (the burst has no verdict: {args.burst} clients saying hello in the same "
         "instant is a restart's reconnect wave, not the issue's steady 1,000 waiting)"
     )
-    print(f"overall: {'PASS' if passed else 'FAIL'}; {load()}")
+    print(f"overall: {'PASS' if judged(passed) else 'FAIL'}; {load()}")
 
 
 if __name__ == "__main__":
     asyncio.run(main())
+    finish()

@@ -37,6 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import msgspec
 from bench_store import CLINICIANS, T0, make_appointments
+from verdicts import finish, judged
 
 from tests.pgserver import running
 from tests.seeding import seed
@@ -79,7 +80,7 @@ def line(name: str, pg: float, tiny: float, limit: float | None = None) -> None:
     verdict = ""
     if limit is not None:
         ratio = pg / tiny
-        verdict = f"{ratio:6.2f}x  <= {limit}x  {'ok' if ratio <= limit else 'MISS'}"
+        verdict = f"{ratio:6.2f}x  <= {limit}x  {'ok' if judged(ratio <= limit) else 'MISS'}"
     print(f"{name:<38} {pg:>10.2f} {tiny:>10.2f}  {verdict}")
 
 
@@ -151,3 +152,4 @@ async def main() -> None:
 
 if __name__ == "__main__":
     asyncio.run(main())
+    finish()

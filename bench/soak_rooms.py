@@ -29,6 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench_room_ws import COOKIE, BareServer, Server, load, pct, redeem_all, seed
+from verdicts import finish, judged
 
 #: The goal: RSS at the end within this of the RSS after the first storm.
 GOAL_GROWTH = 0.02
@@ -186,8 +187,9 @@ async def main() -> None:
             bare.stop()
     ok = report(ours, args)
     report(peer, args)
-    print(f"overall: {'PASS' if ok else 'FAIL'}; {load()}")
+    print(f"overall: {'PASS' if judged(ok) else 'FAIL'}; {load()}")
 
 
 if __name__ == "__main__":
     asyncio.run(main())
+    finish()
