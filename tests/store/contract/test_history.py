@@ -5,6 +5,8 @@ to an old record takes its month back in."""
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import msgspec
@@ -88,7 +90,10 @@ async def test_history_answers_the_same_after_a_reopen(backend: Backend) -> None
         await again.close()
 
 
-async def test_a_change_to_an_old_record_is_kept(backend: Backend) -> None:
+@contextlib.asynccontextmanager
+async def reopened(backend: Backend) -> AsyncIterator[Store]:
+    """The backend's store holding ``history()``, closed and opened again (on
+    ``tiny-cold`` its old months are then on disk)."""
     first = backend.make()
     await first.open()
     await seed(first, history())
@@ -96,6 +101,13 @@ async def test_a_change_to_an_old_record_is_kept(backend: Backend) -> None:
     store = backend.make()
     await store.open()
     try:
+        yield store
+    finally:
+        await store.close()
+
+
+async def test_a_change_to_an_old_record_is_kept(backend: Backend) -> None:
+    async with reopened(backend) as store:
         old = await store.get(Message, "msg_08")
         assert old is not None
         assert old.status is MessageStatus.FAILED
@@ -104,31 +116,23 @@ async def test_a_change_to_an_old_record_is_kept(backend: Backend) -> None:
         await store.commit([Delete(JoinLink, "lnk_10")], audit=[note(SYSTEM, "t", "lnk_10")])
         assert await store.count(Message, "status", MessageStatus.FAILED) == 2
         assert await store.get(JoinLink, "lnk_10") is None
-    finally:
-        await store.close()
-    reopened = backend.make()
-    await reopened.open()
+    again = backend.make()
+    await again.open()
     try:
-        assert await reopened.get(Message, "msg_08") == retried
-        assert await reopened.count(Message, "status", MessageStatus.FAILED) == 2
-        assert await reopened.count(Message, "status", MessageStatus.SENT) == 10
-        assert await reopened.get(JoinLink, "lnk_10") is None
-        assert [m.id for m in await reopened.find(Message, "link_id", "lnk_10")] == ["msg_10"]
-        assert await reopened.count(JoinLink) == 11
+        assert await again.get(Message, "msg_08") == retried
+        assert await again.count(Message, "status", MessageStatus.FAILED) == 2
+        assert await again.count(Message, "status", MessageStatus.SENT) == 10
+        assert await again.get(JoinLink, "lnk_10") is None
+        assert [m.id for m in await again.find(Message, "link_id", "lnk_10")] == ["msg_10"]
+        assert await again.count(JoinLink) == 11
     finally:
-        await reopened.close()
+        await again.close()
 
 
 async def test_find_many_for_what_is_current_answers_as_find_does(backend: Backend) -> None:
     """``find_many(..., ending_after=)`` gives each value what ``find`` with the same
     bound gives: everything that ends after it (older records may be passed over)."""
-    first = backend.make()
-    await first.open()
-    await seed(first, history())
-    await first.close()
-    store = backend.make()
-    await store.open()
-    try:
+    async with reopened(backend) as store:
         since = T0 - 4 * MONTH
         values = ["apt_0", "apt_1", "apt_9"]
         many = await store.find_many(Message, "appointment_id", values, ending_after=since)
@@ -138,8 +142,6 @@ async def test_find_many_for_what_is_current_answers_as_find_does(backend: Backe
         assert many == each
         assert {m.id for m in many["apt_0"]} >= {"msg_00", "msg_03"}  # ending after since
         assert many["apt_9"] == []
-    finally:
-        await store.close()
 
 
 async def test_count_refuses_what_is_not_indexed(store: Store) -> None:
