@@ -37,6 +37,10 @@ APPLICATION: Final = "tlh"
 #: Seconds to wait for the server when opening, and for a pooled connection after.
 CONNECT_TIMEOUT_S: Final = 5
 WAIT_S: Final = 10.0
+#: Seconds a request waits for a pooled connection while the database is away (a
+#: connection was lost and none has worked since): the 503 comes in about a second, not
+#: after ``WAIT_S``; the pool meanwhile reconnects by itself.
+AWAY_WAIT_S: Final = 1.0
 #: Seconds a pool keeps retrying (with a growing delay) to replace a lost connection
 #: before it gives up on that attempt; the next read that finds the pool empty starts a
 #: new one at once. Short, so that after an outage the pool tries again every few
@@ -103,6 +107,9 @@ class Database:
         self._secret: str | None = None
         self.work: psycopg_pool.AsyncConnectionPool[Conn] | None = None
         self.locks: psycopg_pool.AsyncConnectionPool[Conn] | None = None
+        #: A connection was lost or refused, and none has worked since: the database is
+        #: away, and a request waits ``AWAY_WAIT_S`` for a connection, not ``wait_s``.
+        self._away = False
 
     async def open(self) -> None:
         """Check the URL, connect once (a clear error if the server is unreachable),
@@ -187,6 +194,17 @@ class Database:
         finally:
             await db.close()
 
+    def _wait(self) -> float:
+        """How long a request waits for a pooled connection now."""
+        return min(AWAY_WAIT_S, self.wait_s) if self._away else self.wait_s
+
+    def _saw(self, exc: BaseException) -> None:
+        """Note a lost or refused connection (not a pool merely busy: ``PoolTimeout``)."""
+        if isinstance(exc, psycopg.OperationalError) and not isinstance(
+            exc, psycopg_pool.PoolTimeout
+        ):
+            self._away = True
+
     def failed(self, exc: BaseException, doing: str) -> StoreError:
         """The ``StoreError`` for a driver failure while ``doing`` something: the
         server's unreachability described, any other error by its SQLSTATE only."""
@@ -207,24 +225,32 @@ class Database:
         if chosen is None:
             raise StoreError(f"the database store at {self.where} is not open")
         try:
-            async with chosen.connection() as conn:
+            async with chosen.connection(timeout=self._wait()) as conn:
                 yield conn
         except (psycopg.Error, psycopg_pool.PoolTimeout) as exc:
+            self._saw(exc)
             raise self.failed(exc, doing) from None
+        self._away = False
 
     async def read(self, doing: str, query: Callable[[Conn], Awaitable[T]]) -> T:
         """Run the read ``query`` on a pooled connection; once more on another if the
-        first was dropped by the server (reads are safe to repeat)."""
+        first was dropped by the server (reads are safe to repeat). No connection free
+        within the wait (``PoolTimeout``) is not tried again: it would wait as long."""
         if self.work is None:
             raise StoreError(f"the database store at {self.where} is not open")
         for attempt in (1, 2):
             try:
-                async with self.work.connection() as conn:
-                    return await query(conn)
+                async with self.work.connection(timeout=self._wait()) as conn:
+                    found = await query(conn)
+                self._away = False
+                return found
+            except psycopg_pool.PoolTimeout as exc:
+                raise self.failed(exc, doing) from None
             except psycopg.OperationalError as exc:
+                self._saw(exc)
                 if attempt == 2:
                     raise self.failed(exc, doing) from None
                 log.info("database read on a dropped connection; trying another")
-            except (psycopg.Error, psycopg_pool.PoolTimeout) as exc:
+            except psycopg.Error as exc:
                 raise self.failed(exc, doing) from None
         raise AssertionError("unreachable")
