@@ -1,0 +1,117 @@
+"""The run-once jobs change hands: two ``tlh serve`` on one PostgreSQL, the first holding
+the outbox and the reminder clock (advisory locks, ``tlh.store.pg.singleton``); it is
+killed with SIGKILL, and the other takes both over. A reminder that came due before the
+kill and an invitation queued after it each reach a real SMTP server once."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from tests.messaging.support import SmtpServer
+from tests.ops.running import serving
+from tests.store.pg.practice import call, init_on, second_server_dir
+from tests.store.pg.support import eventually, query
+
+pytestmark = pytest.mark.timeout(150)
+
+#: The sessions holding each job's advisory lock, by the job's connection name.
+JOB_HOLDERS = """
+SELECT a.pid FROM pg_locks l JOIN pg_stat_activity a USING (pid)
+WHERE l.locktype = 'advisory' AND l.granted AND a.datname = current_database()
+  AND a.application_name = %s
+"""
+JOBS = ("tlh tlh:outbox", "tlh tlh:reminders")
+CLIENT_EMAIL = "rowan.handover@example.org"
+
+
+def with_smtp(data_dir: Path, port: int) -> None:
+    """The server's email goes to the test's SMTP server."""
+    toml = data_dir / "tlh.toml"
+    lines = toml.read_text().splitlines()
+    assert lines.count('email = "file"') == 1  # what init writes: a folder of messages
+    assert "[smtp]" not in lines
+    lines[lines.index('email = "file"')] = 'email = "smtp"'
+    lines += ["[smtp]", 'host = "127.0.0.1"', f"port = {port}", 'security = "none"',
+              'from_address = "Practice <practice@example.org>"']  # fmt: skip
+    toml.write_text("\n".join(lines) + "\n")
+
+
+async def job_holders(url: str) -> dict[str, list[int]]:
+    """The backend pids holding each job's lock."""
+    return {job: [row[0] for row in await query(url, JOB_HOLDERS, job)] for job in JOBS}
+
+
+def test_a_killed_servers_jobs_go_on_on_the_other_once(tmp_path: Path, pg_url: str) -> None:
+    smtp = SmtpServer()
+    smtp.start()
+    try:
+        data_dir, token, key_file = init_on(tmp_path, pg_url)
+        other = second_server_dir(tmp_path, data_dir)
+        for d in (data_dir, other):
+            with_smtp(d, smtp.port)
+        with serving(data_dir, "--key-file", str(key_file)) as (first, first_url, _):
+            asyncio.run(_first_holds_the_jobs(pg_url))
+            with serving(other, "--key-file", str(key_file)) as (_, other_url, log):
+                asyncio.run(_hand_over(pg_url, first.pid, first_url, other_url, token, smtp))
+            assert "Traceback" not in log.read_text()
+    finally:
+        smtp.stop()
+
+
+async def _first_holds_the_jobs(url: str) -> None:
+    async def held() -> bool:
+        return all(len(pids) == 1 for pids in (await job_holders(url)).values())
+
+    await eventually(held, within=20)
+
+
+async def _hand_over(
+    url: str, first_pid: int, first_url: str, other_url: str, token: str, smtp: SmtpServer
+) -> None:
+    before = await job_holders(url)
+    # A visit whose 24-hour reminder is due now, written while the first server runs.
+    status, lee = await call(first_url, token, "POST", "/api/v1/staff", {
+        "email": "lee.handover@example.org", "name": "Lee", "role": "clinician",
+        "telehealth": True})  # fmt: skip
+    assert status == 201, lee
+    status, client = await call(first_url, token, "POST", "/api/v1/clients", {
+        "name": "Rowan Handover", "email": CLIENT_EMAIL})  # fmt: skip
+    assert status == 201, client
+    start = datetime.now(UTC) + timedelta(hours=23)
+    status, booked = await call(first_url, token, "POST", "/api/v1/appointments?notify=0", {
+        "client_ids": [client["id"]], "clinicians": ["lee.handover@example.org"], "start": start.isoformat(),
+        "duration_min": 50, "modality": "telehealth", "status": "confirmed"})  # fmt: skip
+    assert status == 201, booked
+    appt_id = booked["items"][0]["id"]
+    os.kill(first_pid, signal.SIGKILL)
+
+    async def taken_over() -> bool:
+        now = await job_holders(url)
+        return all(len(now[j]) == 1 and now[j] != before[j] for j in JOBS)
+
+    await eventually(taken_over, within=30)
+    # An invitation queued on the survivor, after the kill.
+    status, sent = await call(other_url, token, "POST", "/api/v1/invites", {
+        "appointment_id": appt_id, "channel": "email"})  # fmt: skip
+    assert status == 201, sent
+
+    def to_client() -> list[str]:
+        return [str(m["Subject"]) for m in smtp.received.emails() if CLIENT_EMAIL in m["To"]]
+
+    # Both reach the client: the reminder (the survivor's clock) and the invitation
+    # (its outbox); the first server's tick may have queued the reminder before it died.
+    await eventually(lambda: len(to_client()) >= 2, within=60)
+    status, outbox = await call(other_url, token, "GET", "/api/v1/outbox")
+    assert status == 200, outbox
+    mine = [m for m in outbox["items"] if m.get("appointment_id") == appt_id]
+    kinds = sorted(m["kind"] for m in mine)
+    assert len([k for k in kinds if k.startswith("reminder")]) == 1, kinds
+    assert len([k for k in kinds if k == "invitation"]) == 1, kinds
+    assert all(m["status"] == "sent" for m in mine), [m["status"] for m in mine]
+    assert len(to_client()) == 2  # once each
