@@ -61,7 +61,7 @@ def _behind(data_dir: Path, balancer_port: int) -> None:
     toml.write_text(text)
 
 
-def _as_role(data_dir: Path, pg_url: str, role: str) -> None:
+def connect_as(data_dir: Path, pg_url: str, role: str) -> None:
     """The server's tlh.toml names the same database as PostgreSQL role ``role``."""
     toml = data_dir / "tlh.toml"
     text = toml.read_text()
@@ -79,7 +79,7 @@ def pair_behind_haproxy(
     data_dir, token, key_file = init_on(tmp_path, pg_url)
     other = second_server_dir(tmp_path, data_dir)
     if first_role is not None:
-        _as_role(data_dir, pg_url, first_role)
+        connect_as(data_dir, pg_url, first_role)
     lb_port = free_port()
     for d in (data_dir, other):
         _behind(d, lb_port)
