@@ -13,7 +13,8 @@ STAMP := $(VENV)/.installed-stamp
 # the reverse-proxy recipes (config/proxy/) are tested with Debian's Caddy and nginx, run
 # on free loopback ports (their system services are disabled too). The PostgreSQL store's
 # tests start Debian's PostgreSQL in a temp dir (tests/pgserver.py), and the multi-server
-# tests put HAProxy in front of several `tlh serve`; neither system service runs.
+# tests put HAProxy in front of several `tlh serve`; neither system service runs. Debian's
+# npm is asked for only where no npm is installed: it conflicts with NodeSource's nodejs.
 CHROMIUM := /usr/bin/chromium
 TURNSERVER := /usr/bin/turnserver
 JANUS := /usr/bin/janus
@@ -35,7 +36,8 @@ demo: $(STAMP)
 browser:
 	@if [ ! -x $(CHROMIUM) ] || [ ! -x $(TURNSERVER) ] || [ ! -x $(JANUS) ] || [ ! -x $(NFT) ] || [ ! -x $(CADDY) ] || [ ! -x $(NGINX) ] || [ ! -x $(HAPROXY) ] || ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || ! command -v ip >/dev/null || ! command -v npm >/dev/null; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium coturn janus npm nftables caddy nginx iproute2 postgresql haproxy >/dev/null; \
+	    npm=npm; if command -v npm >/dev/null; then npm=; fi; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium coturn janus $$npm nftables caddy nginx iproute2 postgresql haproxy >/dev/null; \
 	    if command -v systemctl >/dev/null; then systemctl disable --now janus caddy nginx coturn postgresql haproxy >/dev/null 2>&1 || true; fi; \
 	  else \
 	    echo "the tests need Debian's chromium, coturn, janus, npm, nftables, caddy, nginx, iproute2, postgresql and haproxy: sudo apt-get install chromium coturn janus npm nftables caddy nginx iproute2 postgresql haproxy" >&2; \
