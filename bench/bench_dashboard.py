@@ -44,6 +44,7 @@ import aiohttp
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench_room_ws import COOKIE, Server, pct  # type: ignore[import-not-found]
+from bytecode import write_caches
 from verdicts import finish, judged
 
 from tests.cli.terminal import Terminal
@@ -217,10 +218,7 @@ async def main() -> None:
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--events", type=int, default=1000)
     args = parser.parse_args()
-    import compileall
-
-    compileall.compile_dir(Path(__file__).resolve().parents[1] / "tlh", quiet=1)
-    print("bytecode caches of tlh written (as pip install leaves them)")
+    write_caches()
     before = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     print(f"machine load average {before} on {os.cpu_count()} cores (before)")
     with tempfile.TemporaryDirectory() as tmp:
