@@ -18,9 +18,7 @@ data, and event to screen. Each case prints its figures and a verdict (ok / MISS
    events make p99 the 10th-worst sample, not the second-worst.
 
 The practice is seeded through the store before the server starts. The package's
-bytecode caches are written first, as ``pip install`` leaves them for users (this
-environment sets PYTHONDONTWRITEBYTECODE, which would otherwise compile every tlh module
-on each start and add 100-200 ms that no user pays).
+bytecode caches are written first, as an installed tlh has them (``bytecode.py``).
 
     .venv/bin/python bench/bench_dashboard.py [--runs 7] [--events 1000]
 """

@@ -1,8 +1,8 @@
 """The package's bytecode caches, written as ``pip install`` leaves them for users.
 
 This environment sets PYTHONDONTWRITEBYTECODE, so without them every ``tlh`` process a
-bench starts compiles each tlh module it imports again: 30-200 ms that no user pays
-(``tlh --help``: 128 ms without them, 104 ms with them, on a quiet machine).
+bench starts compiles each tlh module it imports again, time that no user pays: 24 ms of
+``tlh --help``'s 128 on a quiet machine, 100-200 ms of the dashboard's start.
 """
 
 from __future__ import annotations
