@@ -8,7 +8,7 @@ import pytest
 from tlh.server.wsproto import FloodGuard, FrameRejected
 
 from .conftest import Practice
-from .outreach_helpers import add_client, consent_session
+from .outreach_helpers import add_client, consent_session, origin
 from .rooms_helpers import admit, connect, guest, guest_cookie
 
 
@@ -23,6 +23,31 @@ async def test_foreign_origin_is_refused_before_the_upgrade(practice: Practice) 
     with pytest.raises(aiohttp.WSServerHandshakeError) as err:
         await connect(practice, cookie, Origin="https://evil.example")
     assert err.value.status == 403
+
+
+@pytest.mark.parametrize(("sent_origin", "status", "code"), [
+    (None, 401, "unauthenticated"),
+    ("https://evil.example", 403, "forbidden"),
+])  # fmt: skip
+async def test_a_refused_upgrade_is_the_usual_envelope(
+    practice: Practice, sent_origin: str | None, status: int, code: str
+) -> None:
+    """The socket's handler answers its own refusals: the same envelope and headers as
+    any other route's."""
+    cookie = await guest_cookie(practice) if sent_origin else None
+    headers = {
+        "Upgrade": "websocket",
+        "Connection": "Upgrade",
+        "Sec-WebSocket-Version": "13",
+        "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==",
+        "Origin": sent_origin or origin(practice),
+    }
+    if cookie is not None:
+        headers["Cookie"] = f"__Host-tlh_link={cookie}"
+    answer = await practice.client.get("/api/v1/link/ws", headers=headers)
+    assert answer.status == status
+    assert (await answer.json())["error"]["code"] == code
+    assert answer.headers["Cache-Control"] == "no-store"
 
 
 async def test_hello_gets_a_waiting_status(practice: Practice) -> None:

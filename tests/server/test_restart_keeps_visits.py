@@ -18,7 +18,8 @@ from typing import Any
 
 import pytest
 
-from tlh.server.keys import AUDIT
+from tlh.domain.live_records import RoomRecord
+from tlh.server.keys import AUDIT, ROOMS, STORE
 from tlh.server.settings import Settings
 
 from .call_helpers import cookie_headers, staff_cookie
@@ -152,6 +153,19 @@ async def test_a_reconnect_writes_its_audit_line_but_not_the_entry_again(
     assert len(reconnects) == 1
     assert not reconnects[0].get("commit")  # a presence blip: the audit line only
     await again.ws.close()
+
+
+async def test_the_store_keeps_the_rooms_own_entry_not_a_copy(practice: Practice) -> None:
+    """A waiting person's entry is held once: the record the store keeps for a restart
+    is the rooms' own entry (``tlh.store.given``), until its presence differs."""
+    _, peer, status = await waiting(practice, (await guest_link(practice))["url"], "dev_1")
+    app = practice.client.server.app
+    live = app[ROOMS].state.get(status["entry_id"])
+    kept = await app[STORE].get(RoomRecord, status["entry_id"])
+    assert live is not None
+    assert kept is not None
+    assert kept.entry is live
+    await peer.ws.close()
 
 
 async def test_the_line_is_ordered_by_who_is_due_and_next_takes_who_can_start(

@@ -13,7 +13,8 @@ that returns the handler's awaitable instead of awaiting it: the step that calls
 awaits it as it would have awaited the step. A step that awaits keeps its frame
 suspended for as long as the handler runs, which for a websocket is the whole visit:
 some 300 bytes per step per open socket, for nothing. The steps after the handler are
-one middleware (``answered``) for the same reason.
+one middleware (``answered``) for the same reason, and a handler that ``answers_itself``
+(a waiting page's socket) is passed straight on by it too.
 """
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ from tlh.services.staff_web import COOKIE as STAFF_COOKIE
 from tlh.services.staff_web import session_actor
 
 from .background import stands_by
-from .http import ACTOR, ROLES_ATTR, Handler, body_limit, ctx, respond
+from .http import ACTOR, ANSWERS_ATTR, ROLES_ATTR, Handler, body_limit, ctx, respond
 from .keys import ACTIVE, FAILURES, STAFF_SESSION, STAFF_WEB
 from .origin import check_origin
 from .transfer import shape
@@ -99,24 +100,61 @@ def rooms_here(request: web.Request, handler: Handler) -> Awaitable[web.StreamRe
     database) refuses what needs them: 503, and a page or dashboard tries again, through
     the balancer, which by then sends it to another server."""
     active = request.app.get(ACTIVE)
-    if active is not None and stands_by(active, request.path):
+    # ``request.path`` only when it matters: reading it caches it on the request, and a
+    # waiting page's request lives as long as its socket.
+    if active is not None and not active.active and stands_by(active, request.path):
         raise Unavailable("this server is not serving the waiting rooms now; try again")
     return handler(request)
 
 
 @web.middleware
-async def answered(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """The handler's answer, or the envelope of what it raised (``refusal``; a redirect
-    is raised on for aiohttp to answer), shaped for the way out (``transfer.shape``),
-    then its unread body bounded (``unread_body``): in that order, in one frame."""
+def answered(request: web.Request, handler: Handler) -> Awaitable[web.StreamResponse]:
+    """The handler's answer, or the envelope of what it raised (``answer``), shaped for
+    the way out (``transfer.shape``), then its unread body bounded (``unread_body``): in
+    that order, in one frame. A handler that ``answers_itself`` is called straight on:
+    only what the plain steps between here and it raise at once is answered here."""
+    if getattr(request.match_info.handler, ANSWERS_ATTR, False):
+        try:
+            return handler(request)
+        except Exception as exc:
+            return answer(request, exc)
+    return _answered(request, handler)
+
+
+async def _answered(request: web.Request, handler: Handler) -> web.StreamResponse:
     try:
         response = await handler(request)
     except Exception as exc:
-        if isinstance(exc, web.HTTPException) and exc.status < 400:
-            raise
-        response = await refusal(request, exc)
+        return await answer(request, exc)
     shape(request, response)
     return await unread_body(request, response)
+
+
+async def answer(request: web.Request, exc: Exception) -> web.StreamResponse:
+    """The answer to ``exc``, raised by a handler or a step before it: the envelope
+    (``refusal``), shaped and with its unread body bounded; a redirect is raised on for
+    aiohttp to answer."""
+    if isinstance(exc, web.HTTPException) and exc.status < 400:
+        raise exc
+    response = await refusal(request, exc)
+    shape(request, response)
+    return await unread_body(request, response)
+
+
+def unexpected(request: web.Request, exc: Exception) -> str:
+    """Log a bug (``exc``) with a new request id, which it returns, so support can match
+    a caller's report to it: the type, the route template and where it was raised; never
+    the message or a traceback's values, which may carry patient data. For one met after
+    a handler started answering (a websocket's) this is all that can be done."""
+    request_id = f"req_{secrets.token_hex(6)}"
+    log.error(
+        "unexpected error in %s %s (request %s): %s",
+        request.method,
+        _route(request),
+        request_id,
+        exception_summary(exc),
+    )
+    return request_id
 
 
 async def refusal(request: web.Request, exc: Exception) -> web.Response:
@@ -161,18 +199,8 @@ async def _audit_denied(request: web.Request, exc: OutOfScope) -> None:
 
 
 def _internal(request: web.Request, exc: Exception) -> web.Response:
-    """The 500 answer, and its log line with the same request id so support can match a
-    caller's report to it. The log names the type, the route template and where it was
-    raised; never the message or a traceback's values: they may carry patient data."""
-    request_id = f"req_{secrets.token_hex(6)}"
-    where = _route(request)
-    log.error(
-        "unexpected error in %s %s (request %s): %s",
-        request.method,
-        where,
-        request_id,
-        exception_summary(exc),
-    )
+    """The 500 answer, with the request id of its log line (``unexpected``)."""
+    request_id = unexpected(request, exc)
     response = _envelope(
         500,
         "internal",

@@ -46,7 +46,11 @@ class RoomLedger:
         """What is kept of a live entry (``None`` once it has ended)."""
         if entry.state not in rules.LIVE_STATES:
             return None
-        kept = replace(entry, online=True, disconnected_at=None, reconnects=0)
+        # The entry itself where its presence already reads as kept: the store then keeps
+        # the rooms' own object, not a second copy (``tlh.store.given``).
+        kept = entry
+        if not entry.online or entry.disconnected_at is not None or entry.reconnects:
+            kept = replace(entry, online=True, disconnected_at=None, reconnects=0)
         messages = tuple(KeptMessage(text=m.text, at=m.at) for m in self._pages.kept(entry.id))
         return RoomRecord(
             id=entry.id,

@@ -79,6 +79,7 @@ from tlh.store.busy import epoch
 from tlh.store.calendar import AppointmentIndex, overlaps
 from tlh.store.capabilities import TableFile
 from tlh.store.coldmonths import ColdMonths, write_index
+from tlh.store.given import keep_given
 from tlh.store.hotmonths import MonthsOnDisk, index_keys
 from tlh.store.journal import JOURNAL_HINT, Journal
 from tlh.store.keys import KeySource, codec_for
@@ -655,6 +656,8 @@ class TinyStore(MonthsOnDisk):
             changes = self._codec.changes(self._codec.ops.decode(body))
         except msgspec.ValidationError as exc:
             raise InvalidInput(f"a record does not match its table: {exc}") from None
+        # A live entry's record is the rooms' own entry: one copy, not two (``given``).
+        changes = keep_given(ops, changes)
         # From the months it takes in to its apply, no month goes back to disk.
         holds = any(table in PARTITIONED for table, _, _ in changes)
         self._busy += holds

@@ -23,8 +23,9 @@ from tlh.api.frames import (
 from tlh.domain.links import JoinLink, LinkPurpose, RedeemState
 from tlh.errors import Forbidden, NotFound, TlhError
 from tlh.server import wsproto
-from tlh.server.http import ctx, public
+from tlh.server.http import answers_itself, ctx, public
 from tlh.server.keys import METRICS, ROOMS, WEBSOCKETS
+from tlh.server.middleware import answer, unexpected
 from tlh.server.origin import check_origin
 from tlh.server.routes.link_identity import verified
 from tlh.server.routes.links import COOKIE, cookie_link
@@ -52,14 +53,22 @@ async def participant_link(request: web.Request) -> JoinLink:
 
 @routes.get("/api/v1/link/ws")
 @public
-async def participant_ws(request: web.Request) -> web.WebSocketResponse:
-    """One page's socket into the waiting room and, once admitted, the call."""
-    link = await participant_link(request)
-    check_origin(request)
-    if not await verified(request.app, link.id, request.cookies.get(COOKIE)):
-        raise Forbidden("please confirm who you are first")
+@answers_itself
+async def participant_ws(request: web.Request) -> web.StreamResponse:
+    """One page's socket into the waiting room and, once admitted, the call.
+
+    It answers its own refusals (``answers_itself``): nothing stays suspended around a
+    waiting page's socket but this handler.
+    """
+    try:
+        link = await participant_link(request)
+        check_origin(request)
+        if not await verified(request.app, link.id, request.cookies.get(COOKIE)):
+            raise Forbidden("please confirm who you are first")
+        ws = await wsproto.open_call_socket(request)
+    except Exception as exc:
+        return await answer(request, exc)
     rooms = request.app[ROOMS]
-    ws = await wsproto.open_call_socket(request)
     conn = Connection(outbox=Outbox(wsproto.Writer(ws, request)), close=ws.close)
     guard = wsproto.FloodGuard()
     try:
@@ -82,6 +91,10 @@ async def participant_ws(request: web.Request) -> web.WebSocketResponse:
                 # A malformed value (device check, media state): refused like a bad frame.
                 await wsproto.reject(ws, wsproto.FrameRejected("invalid message"))
                 break
+    except Exception as exc:
+        # A bug (a store error included): logged, and the socket closes; the page
+        # comes back and keeps its place.
+        unexpected(request, exc)
     finally:
         await rooms.participants.connection_closed(conn)
         conn.outbox.finish()
