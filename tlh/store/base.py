@@ -13,6 +13,7 @@ writes is refused, so no change can reach the store unaudited.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from datetime import datetime
@@ -271,6 +272,14 @@ class Repository(Protocol):
 
     async def get(self, kind: type[S], id: str) -> S | None:
         """The record of type ``kind`` with ``id``, or ``None``."""
+        ...
+
+    def reading_once(self) -> contextlib.AbstractContextManager[None]:
+        """Within the block, the current task may be answered a record (``get``) or a
+        ``find`` it already asked for without asking the database again (a commit on
+        this server makes it ask again). For a short unit of work that reads the same
+        few records in several places: a waiting client's hello. A store that answers
+        from memory does nothing."""
         ...
 
     async def all(self, kind: type[S]) -> list[S]:

@@ -219,6 +219,10 @@ class TinyStore(MonthsOnDisk):
                 rec = next(iter(self._still_cold(table, [found[1]])), None)
         return cast("S | None", rec)
 
+    def reading_once(self) -> contextlib.AbstractContextManager[None]:
+        """Nothing to do: every read is from memory already."""
+        return contextlib.nullcontext()
+
     async def all(self, kind: type[S]) -> list[S]:
         """Every record of a table (a copy: safe to hold across awaits). A table split by
         month includes every month on disk: use the indexed and range queries instead."""

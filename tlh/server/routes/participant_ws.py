@@ -103,31 +103,40 @@ async def participant_ws(request: web.Request) -> web.StreamResponse:
     return ws
 
 
+async def _hello(
+    request: web.Request, rooms: Rooms, link: JoinLink, conn: Connection, frame: Hello
+) -> None:
+    c = ctx(request)
+    link = await get_link(c, link.id)  # as stored now: revoked since the upgrade counts
+    verdict = await redeemable(c, link, c.clock())
+    if verdict.state is RedeemState.INVALID:
+        raise wsproto.FrameRejected("link no longer valid")
+    if await locations.required(c, link) and not rooms.state.of_link(link.id):
+        # The page skipped the step (or the policy was turned on meanwhile): it asks
+        # where the person is, then says hello again. Someone already waiting or in the
+        # call on this link (a socket back after a blip) keeps their place.
+        raise wsproto.FrameRejected(LOCATION_REQUIRED, LOCATION_REQUIRED_CODE)
+    await rooms.participants.hello(
+        link,
+        frame.device_id,
+        conn,
+        display_name=frame.display_name or "",
+        opens_at=verdict.opens_at,
+        resume=frame.resume,
+        location=await locations.for_link(c, link),
+    )
+
+
 async def _handle(
     request: web.Request, rooms: Rooms, link: JoinLink, conn: Connection, frame: ParticipantFrame
 ) -> None:
     if isinstance(frame, Hello):
         if conn.entry_id is not None and rooms.state.get(conn.entry_id) is not None:
             return  # already here: hello again changes nothing
-        c = ctx(request)
-        link = await get_link(c, link.id)  # as stored now: revoked since the upgrade counts
-        verdict = await redeemable(c, link, c.clock())
-        if verdict.state is RedeemState.INVALID:
-            raise wsproto.FrameRejected("link no longer valid")
-        if await locations.required(c, link) and not rooms.state.of_link(link.id):
-            # The page skipped the step (or the policy was turned on meanwhile): it
-            # asks where the person is, then says hello again. Someone already waiting
-            # or in the call on this link (a socket back after a blip) keeps their place.
-            raise wsproto.FrameRejected(LOCATION_REQUIRED, LOCATION_REQUIRED_CODE)
-        await rooms.participants.hello(
-            link,
-            frame.device_id,
-            conn,
-            display_name=frame.display_name or "",
-            opens_at=verdict.opens_at,
-            resume=frame.resume,
-            location=await locations.for_link(c, link),
-        )
+        # Its checks, the room and the page's status read the same few records (a
+        # database is asked for each once).
+        with ctx(request).store.reading_once():
+            await _hello(request, rooms, link, conn, frame)
         return
     entry_id = conn.entry_id
     if isinstance(frame, Signal):

@@ -40,6 +40,7 @@ from tlh.store.base import (
 )
 from tlh.store.busy import from_epoch
 from tlh.store.keys import KeySource
+from tlh.store.pg import memo
 from tlh.store.pg.audit import PgAudit, parts_of
 from tlh.store.pg.bulk import COPY_MIN
 from tlh.store.pg.db import WAIT_S, Conn, Database, transaction
@@ -274,12 +275,23 @@ class PgStore:
     async def get(self, kind: type[S], id: str) -> S | None:
         """The record of type ``kind`` with ``id``, or ``None``."""
         table = table_of(kind)
+        once = memo.here()
+        if once is not None and (known := once.get(("get", table, id))) is not memo.MISSING:
+            return cast("S | None", known)
         rows = await self._rows(
             "read a record",
             "SELECT id, doc FROM tlh_records WHERE kind = %s AND id = %s",
             (table, id),
         )
-        return cast("S", self._decode(table, rows)[0]) if rows else None
+        found = self._decode(table, rows)[0] if rows else None
+        if once is not None:
+            once.found["get", table, id] = found
+        return cast("S | None", found)
+
+    def reading_once(self) -> contextlib.AbstractContextManager[None]:
+        """Within the block, this task reads each record and each find once
+        (``tlh.store.pg.memo``)."""
+        return memo.reading_once()
 
     async def all(self, kind: type[S]) -> list[S]:
         """Every record of a table, by id."""
@@ -330,15 +342,23 @@ class PgStore:
             found = self._decode(table, rows)
             return [r for r in found if getattr(r, field) is None]
         after = None if ending_after is None else int(ending_after.timestamp())
+        text = self._index.value(table, field, value)
+        key = ("find", table, field, text, after)
+        once = memo.here()
+        if once is not None and (known := once.get(key)) is not memo.MISSING:
+            return list(known)
         rows = await self._rows(
             "find records",
             "SELECT r.id, r.doc FROM tlh_index i JOIN tlh_records r "
             "ON r.kind = i.kind AND r.id = i.id "
             "WHERE i.kind = %s AND i.field = %s AND i.value = %s "
             "AND (%s::int8 IS NULL OR i.ends IS NULL OR i.ends > %s::int8) ORDER BY i.id",
-            (table, field, self._index.value(table, field, value), after, after),
+            (table, field, text, after, after),
         )
-        return cast("list[S]", self._decode(table, rows))
+        found = self._decode(table, rows)
+        if once is not None:
+            once.found[key] = tuple(found)
+        return cast("list[S]", found)
 
     async def find_many(
         self,
@@ -450,6 +470,7 @@ class PgStore:
                 transaction(conn, pipelined=small),
             ):
                 await self._write(conn, changes, docs, records, notes)
+            memo.committing()  # and once more now that it is seen
             self._set_policy(changes, records)
 
         await self._shielded(run())
@@ -462,6 +483,8 @@ class PgStore:
         records: Sequence[Any],
         notes: Sequence[AuditNote],
     ) -> None:
+        # Reads of this server's memos stand no more: what they read may change now.
+        memo.committing()
         await write(conn, changes, docs, records, self._index)
         await self._audit.chain(conn, parts_of(self._audit.now(), notes), commit=True)
         if any(table == "policy" for table, _, _ in changes):
@@ -499,6 +522,7 @@ class PgStore:
                 changes = changes_of(ops)
                 docs, records = prepare(changes, self.codec)
                 await self._write(conn, changes, docs, records, tuple(audit))
+            memo.committing()  # and once more now that it is seen
             self._set_policy(changes, records)
             return new
 
