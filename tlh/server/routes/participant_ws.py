@@ -92,8 +92,8 @@ async def participant_ws(request: web.Request) -> web.StreamResponse:
                 await wsproto.reject(ws, wsproto.FrameRejected("invalid message"))
                 break
     except Exception as exc:
-        # A bug (a store error included): logged, and the socket closes; the page
-        # comes back and keeps its place.
+        # A bug: logged (``unexpected``: never its message), and the socket closes;
+        # the page comes back and keeps its place.
         unexpected(request, exc)
     finally:
         await rooms.participants.connection_closed(conn)
