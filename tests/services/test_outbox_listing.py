@@ -4,10 +4,12 @@ store, the default listing reads no month left on disk."""
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 from datetime import timedelta
 from pathlib import Path
 
+import msgspec
 import pytest
 
 from tests.seeding import seed
@@ -49,6 +51,33 @@ async def test_the_last_30_days_and_what_is_not_sent_by_default(
     read = [line["target"] for line in lines if line["action"] == "message.read"]
     assert read.count("msg_recent") == 2  # listed by default and since August
     assert read.count("msg_old") == 1  # since August only
+
+
+async def test_a_message_the_outbox_moves_on_is_listed_once(
+    ctx: Context, store: Repository
+) -> None:
+    """A message going from queued to sending and back (a sender's claims and retries)
+    while staff list the outbox is in each listing once: never twice, never missing."""
+    flipping = message("msg_flip", NOW, MessageStatus.QUEUED)
+    await seed(store, [Put(flipping)])
+    done = asyncio.Event()
+
+    async def flip() -> None:
+        status = MessageStatus.QUEUED
+        while not done.is_set():
+            status = (
+                MessageStatus.SENDING if status is MessageStatus.QUEUED else MessageStatus.QUEUED
+            )
+            await seed(store, [Put(msgspec.structs.replace(flipping, status=status))])
+
+    flipper = asyncio.create_task(flip())
+    try:
+        for _ in range(100):
+            listed = await ids(ctx)
+            assert listed.count("msg_flip") == 1, listed
+    finally:
+        done.set()
+        await flipper
 
 
 async def test_a_bad_day_or_a_clinician_is_refused(ctx: Context, store: Repository) -> None:

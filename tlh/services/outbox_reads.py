@@ -33,10 +33,13 @@ async def list_messages(
     else:
         wanted = list(MessageStatus)
     start = _start(ctx, since)
+    # One read for every status: a message the outbox moves on meanwhile (queued to
+    # sending, sending to sent) is listed once, as it is, not twice or not at all.
+    by_status = await ctx.store.find_many(Message, "status", wanted, ending_after=start)
     found = [
         m
-        for s in wanted
-        for m in await ctx.store.find(Message, "status", s, ending_after=start)
+        for listed in by_status.values()
+        for m in listed
         if m.created_at >= start or m.status in UNDONE
     ]
     messages = sorted(found, key=lambda m: (m.created_at, m.id))

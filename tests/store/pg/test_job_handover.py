@@ -73,7 +73,7 @@ def test_the_first_servers_jobs_go_on_on_the_other_once(
         for d in (data_dir, other):
             with_smtp(d, smtp.port)
         with serving(data_dir, "--key-file", str(key_file)) as (first, first_url, _):
-            asyncio.run(_first_holds_the_jobs(pg_url))
+            asyncio.run(holds_the_jobs(pg_url))
             with serving(other, "--key-file", str(key_file)) as (_, other_url, log):
                 went = Went(first, role)
                 asyncio.run(_hand_over(pg_url, went, first_url, other_url, token, smtp))
@@ -100,7 +100,9 @@ class Went:
             yield
 
 
-async def _first_holds_the_jobs(url: str) -> None:
+async def holds_the_jobs(url: str) -> None:
+    """Wait (bounded) until one session holds each job's lock."""
+
     async def held() -> bool:
         return all(len(pids) == 1 for pids in (await job_holders(url)).values())
 

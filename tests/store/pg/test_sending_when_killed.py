@@ -21,7 +21,7 @@ from tests.messaging.support import Handler, SmtpServer
 from tests.ops.running import serving
 from tests.store.pg.practice import call, init_on, second_server_dir
 from tests.store.pg.support import eventually
-from tests.store.pg.test_job_handover import JOBS, job_holders, with_smtp
+from tests.store.pg.test_job_handover import JOBS, holds_the_jobs, job_holders, with_smtp
 from tlh.services.outbox import UNKNOWN_AFTER_RESTART
 
 pytestmark = pytest.mark.timeout(150)
@@ -59,7 +59,7 @@ def test_a_message_sending_when_its_server_is_killed_is_failed_not_resent(
         for d in (data_dir, other):
             with_smtp(d, smtp.port)
         with serving(data_dir, "--key-file", str(key_file)) as (first, first_url, _):
-            asyncio.run(_holds_the_outbox(pg_url))
+            asyncio.run(holds_the_jobs(pg_url))
             with serving(other, "--key-file", str(key_file)) as (_, other_url, log):
                 asyncio.run(
                     _kill_while_sending(pg_url, first.pid, first_url, other_url, token, stalling)
@@ -68,13 +68,6 @@ def test_a_message_sending_when_its_server_is_killed_is_failed_not_resent(
     finally:
         stalling.release.set()
         smtp.stop()
-
-
-async def _holds_the_outbox(url: str) -> None:
-    async def held() -> bool:
-        return all(len(pids) == 1 for pids in (await job_holders(url)).values())
-
-    await eventually(held, within=20)
 
 
 async def _kill_while_sending(
@@ -142,5 +135,8 @@ async def _message_of(url: str, token: str, appt_id: str) -> dict[str, Any]:
     """The one outbox message of the appointment."""
     status, outbox = await call(url, token, "GET", "/api/v1/outbox")
     assert status == 200, outbox
-    [message] = [m for m in outbox["items"] if m.get("appointment_id") == appt_id]
-    return message
+    mine = [m for m in outbox["items"] if m.get("appointment_id") == appt_id]
+    assert len(mine) == 1, [
+        (m["kind"], m["channel"], m["status"], m.get("last_error")) for m in mine
+    ]
+    return mine[0]
