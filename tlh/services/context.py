@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -92,6 +93,12 @@ class Context:
     #: portal's sign-in and the identity check): in memory, or in the shared database
     #: when several servers share the store; shared through the context.
     codes: CodeStore = field(default_factory=OneTimeCodes, compare=False, repr=False)
+
+    def reading_once(self) -> contextlib.AbstractContextManager[None]:
+        """A unit of work that reads the same few records in several places (a waiting
+        client's hello): within it the store is asked for each once
+        (``Repository.reading_once``)."""
+        return self.store.reading_once()
 
     def policy(self) -> Policy:
         """The practice's policy (kept in memory by every store: no read to await)."""

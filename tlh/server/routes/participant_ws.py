@@ -135,7 +135,7 @@ async def _handle(
             return  # already here: hello again changes nothing
         # Its checks, the room and the page's status read the same few records (a
         # database is asked for each once).
-        with ctx(request).store.reading_once():
+        with ctx(request).reading_once():
             await _hello(request, rooms, link, conn, frame)
         return
     entry_id = conn.entry_id
