@@ -53,6 +53,13 @@ async def call(
         return r.status, await r.json()
 
 
+async def add_clinician(url: str, token: str, email: str) -> None:
+    """A telehealth clinician with ``email``, added through ``url``."""
+    body = {"email": email, "name": "Lee", "role": "clinician", "telehealth": True}
+    status, made = await call(url, token, "POST", "/api/v1/staff", body)
+    assert status == 201, made
+
+
 async def readiness(token: str, *urls: str) -> list[tuple[int, dict]]:  # type: ignore[type-arg]
     """Each server's ``/readyz`` once one of them serves the rooms (bounded wait: the
     first to start takes the rooms' lock moments after it answers ``/healthz``)."""

@@ -20,7 +20,7 @@ import pytest
 from tests.messaging.support import SmtpServer
 from tests.ops.running import serving
 from tests.store.pg.failover import connect_as
-from tests.store.pg.practice import call, init_on, second_server_dir
+from tests.store.pg.practice import add_clinician, call, init_on, second_server_dir
 from tests.store.pg.support import cut_off, eventually, new_role, query
 
 pytestmark = pytest.mark.timeout(150)
@@ -114,10 +114,7 @@ async def _hand_over(
 ) -> None:
     before = await job_holders(url)
     # A visit whose 24-hour reminder is due now, written while the first server runs.
-    status, lee = await call(first_url, token, "POST", "/api/v1/staff", {
-        "email": "lee.handover@example.org", "name": "Lee", "role": "clinician",
-        "telehealth": True})  # fmt: skip
-    assert status == 201, lee
+    await add_clinician(first_url, token, "lee.handover@example.org")
     status, client = await call(first_url, token, "POST", "/api/v1/clients", {
         "name": "Rowan Handover", "email": CLIENT_EMAIL})  # fmt: skip
     assert status == 201, client

@@ -19,7 +19,7 @@ import pytest
 
 from tests.messaging.support import Handler, SmtpServer
 from tests.ops.running import serving
-from tests.store.pg.practice import call, init_on, second_server_dir
+from tests.store.pg.practice import add_clinician, call, init_on, second_server_dir
 from tests.store.pg.support import eventually
 from tests.store.pg.test_job_handover import JOBS, holds_the_jobs, job_holders, with_smtp
 from tlh.services.outbox import UNKNOWN_AFTER_RESTART
@@ -74,10 +74,7 @@ async def _kill_while_sending(
     url: str, first_pid: int, first_url: str, other_url: str, token: str, stalling: Stalling
 ) -> None:
     before = await job_holders(url)
-    status, lee = await call(first_url, token, "POST", "/api/v1/staff", {
-        "email": "lee.stalled@example.org", "name": "Lee", "role": "clinician",
-        "telehealth": True})  # fmt: skip
-    assert status == 201, lee
+    await add_clinician(first_url, token, "lee.stalled@example.org")
     # Five days ahead: no reminder is due, so each client gets the invitation only.
     start = (datetime.now(UTC) + timedelta(days=5)).replace(microsecond=0)
     stalled = await _invited(first_url, token, STALLED, start)
