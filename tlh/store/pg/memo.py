@@ -19,12 +19,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Hashable, Iterator
+from collections.abc import Awaitable, Callable, Hashable, Iterator
 from contextvars import ContextVar
-from typing import Any
+from typing import Any, TypeVar, cast
 
-_MISSING: Any = object()
-
+T = TypeVar("T")
 
 #: Record commits on this server so far: a memo older than the last one forgets.
 _commits = 0
@@ -40,12 +39,6 @@ class Memo:
         self.found: dict[Hashable, Any] = {}
         self.since = _commits
 
-    def get(self, key: Hashable) -> Any:
-        """The answer read before, else ``MISSING``."""
-        return self.found.get(key, _MISSING)
-
-
-MISSING: Any = _MISSING
 
 _memo: ContextVar[Memo | None] = ContextVar("tlh_pg_read_memo", default=None)
 
@@ -62,6 +55,19 @@ def reading_once() -> Iterator[None]:
         yield
     finally:
         _memo.reset(token)
+
+
+async def remembered(key: Hashable, read: Callable[[], Awaitable[T]]) -> T:
+    """What ``read()`` answers: asked once per ``key`` within the current task's memo,
+    every time without one."""
+    memo = here()
+    if memo is None:
+        return await read()
+    if key in memo.found:
+        return cast("T", memo.found[key])
+    found = await read()
+    memo.found[key] = found
+    return found
 
 
 def here() -> Memo | None:

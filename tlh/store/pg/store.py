@@ -275,18 +275,16 @@ class PgStore:
     async def get(self, kind: type[S], id: str) -> S | None:
         """The record of type ``kind`` with ``id``, or ``None``."""
         table = table_of(kind)
-        once = memo.here()
-        if once is not None and (known := once.get(("get", table, id))) is not memo.MISSING:
-            return cast("S | None", known)
-        rows = await self._rows(
-            "read a record",
-            "SELECT id, doc FROM tlh_records WHERE kind = %s AND id = %s",
-            (table, id),
-        )
-        found = self._decode(table, rows)[0] if rows else None
-        if once is not None:
-            once.found["get", table, id] = found
-        return cast("S | None", found)
+
+        async def read() -> Any:
+            rows = await self._rows(
+                "read a record",
+                "SELECT id, doc FROM tlh_records WHERE kind = %s AND id = %s",
+                (table, id),
+            )
+            return self._decode(table, rows)[0] if rows else None
+
+        return cast("S | None", await memo.remembered(("get", table, id), read))
 
     def reading_once(self) -> contextlib.AbstractContextManager[None]:
         """Within the block, this task reads each record and each find once
@@ -343,22 +341,20 @@ class PgStore:
             return [r for r in found if getattr(r, field) is None]
         after = None if ending_after is None else int(ending_after.timestamp())
         text = self._index.value(table, field, value)
-        key = ("find", table, field, text, after)
-        once = memo.here()
-        if once is not None and (known := once.get(key)) is not memo.MISSING:
-            return list(known)
-        rows = await self._rows(
-            "find records",
-            "SELECT r.id, r.doc FROM tlh_index i JOIN tlh_records r "
-            "ON r.kind = i.kind AND r.id = i.id "
-            "WHERE i.kind = %s AND i.field = %s AND i.value = %s "
-            "AND (%s::int8 IS NULL OR i.ends IS NULL OR i.ends > %s::int8) ORDER BY i.id",
-            (table, field, text, after, after),
-        )
-        found = self._decode(table, rows)
-        if once is not None:
-            once.found[key] = tuple(found)
-        return cast("list[S]", found)
+
+        async def read() -> tuple[Any, ...]:
+            rows = await self._rows(
+                "find records",
+                "SELECT r.id, r.doc FROM tlh_index i JOIN tlh_records r "
+                "ON r.kind = i.kind AND r.id = i.id "
+                "WHERE i.kind = %s AND i.field = %s AND i.value = %s "
+                "AND (%s::int8 IS NULL OR i.ends IS NULL OR i.ends > %s::int8) ORDER BY i.id",
+                (table, field, text, after, after),
+            )
+            return tuple(self._decode(table, rows))
+
+        matching: tuple[Any, ...] = await memo.remembered(("find", table, field, text, after), read)
+        return cast("list[S]", list(matching))
 
     async def find_many(
         self,
