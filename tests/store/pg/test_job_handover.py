@@ -20,42 +20,19 @@ import pytest
 from tests.messaging.support import SmtpServer
 from tests.ops.running import serving
 from tests.store.pg.failover import connect_as
+from tests.store.pg.jobs import JOBS, holds_the_jobs, job_holders, with_smtp
 from tests.store.pg.practice import add_clinician, call, init_on, second_server_dir
-from tests.store.pg.support import cut_off, eventually, new_role, query
+from tests.store.pg.support import cut_off, eventually, new_role
 
 pytestmark = pytest.mark.timeout(150)
 
-#: The sessions holding each job's advisory lock, by the job's connection name.
-JOB_HOLDERS = """
-SELECT a.pid, a.usename FROM pg_locks l JOIN pg_stat_activity a USING (pid)
-WHERE l.locktype = 'advisory' AND l.granted AND a.datname = current_database()
-  AND a.application_name = %s
-"""
-JOBS = ("tlh tlh:outbox", "tlh tlh:reminders")
 CLIENT_EMAIL = "rowan.handover@example.org"
-
-
-def with_smtp(data_dir: Path, port: int) -> None:
-    """The server's email goes to the test's SMTP server."""
-    toml = data_dir / "tlh.toml"
-    lines = toml.read_text().splitlines()
-    assert lines.count('email = "file"') == 1  # what init writes: a folder of messages
-    assert "[smtp]" not in lines
-    lines[lines.index('email = "file"')] = 'email = "smtp"'
-    lines += ["[smtp]", 'host = "127.0.0.1"', f"port = {port}", 'security = "none"',
-              'from_address = "Practice <practice@example.org>"']  # fmt: skip
-    toml.write_text("\n".join(lines) + "\n")
 
 
 async def ready(url: str, token: str) -> bool:
     """Whether the server at ``url`` answers ``/readyz`` 200."""
     status, _ = await call(url, token, "GET", "/readyz")
     return status == 200
-
-
-async def job_holders(url: str) -> dict[str, list[tuple[int, str]]]:
-    """The backend pid and role holding each job's lock."""
-    return {job: [(row[0], row[1]) for row in await query(url, JOB_HOLDERS, job)] for job in JOBS}
 
 
 @pytest.mark.parametrize("how", ["killed", "cut off"])
@@ -98,15 +75,6 @@ class Went:
             return
         async with cut_off(url, self.role):
             yield
-
-
-async def holds_the_jobs(url: str) -> None:
-    """Wait (bounded) until one session holds each job's lock."""
-
-    async def held() -> bool:
-        return all(len(pids) == 1 for pids in (await job_holders(url)).values())
-
-    await eventually(held, within=20)
 
 
 async def _hand_over(

@@ -19,9 +19,9 @@ import pytest
 
 from tests.messaging.support import Handler, SmtpServer
 from tests.ops.running import serving
+from tests.store.pg.jobs import JOBS, holds_the_jobs, job_holders, with_smtp
 from tests.store.pg.practice import add_clinician, call, init_on, second_server_dir
 from tests.store.pg.support import eventually
-from tests.store.pg.test_job_handover import JOBS, holds_the_jobs, job_holders, with_smtp
 from tlh.services.outbox import UNKNOWN_AFTER_RESTART
 
 pytestmark = pytest.mark.timeout(150)
