@@ -7,7 +7,8 @@ fills it through the store itself, a month per commit (as a long history accumul
 about 7,000 appointments a month, 40 clinicians, ending three months ahead), closing and
 reopening the store every year of history so generation needs no more memory than a
 server does. Each past visit leaves its trail as a practice's does: an invitation email
-and a 24-hour reminder email (text and HTML bodies of the default templates' size) and,
+and a 24-hour reminder email (text and HTML bodies rendered from the default templates
+for the visit, and the invitation's .ics) and,
 for half, a short reminder text (2.5 messages), a join link, the reminder's confirm and
 cancel links, and for four visits in five a session segment with its two participants.
 Then it starts ``python -m tlh serve`` on a free port as users run it and reports
@@ -24,8 +25,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import os
 import random
+import re
 import statistics
 import subprocess
 import sys
@@ -43,9 +46,17 @@ from verdicts import finish, judged
 from tests.serving import free_port, stop, wait_healthy
 from tlh.domain.action_links import ActionLink, LinkAction
 from tlh.domain.links import Channel, JoinLink, LinkPurpose, ParticipantKind
-from tlh.domain.messages import Message, MessageChannel, MessageKind, MessageStatus
-from tlh.domain.models import Appointment, Modality
+from tlh.domain.messages import (
+    TOKEN_PLACEHOLDER,
+    Message,
+    MessageChannel,
+    MessageKind,
+    MessageStatus,
+)
+from tlh.domain.models import Appointment, Modality, Policy
 from tlh.domain.sessions import Participation, SessionSegment
+from tlh.messaging.ics import appointment_ics
+from tlh.messaging.templates import Templates, appointment_values, default_templates_dir
 from tlh.services.bootstrap import init_practice
 from tlh.services.context import SYSTEM
 from tlh.store.base import Put, Repository, note_ops
@@ -95,8 +106,53 @@ def month_of(first: datetime, n: int, base: int, rnd: random.Random) -> list[App
     return out
 
 
-TEXT = "x" * 880  # a reminder's text body, as the default templates render it
-HTML = "<p>" + "y" * 2780 + "</p>"
+POLICY = Policy(practice_name="Bench Counseling", timezone="UTC")
+LINK = f"https://tlh.example.org/j#{TOKEN_PLACEHOLDER}"
+TEMPLATES = Templates.load(default_templates_dir())
+
+
+def clinician_name(staff_id: str) -> str:
+    return f"Dr. Clinician {staff_id.removeprefix('stf_bench')}"
+
+
+@functools.cache
+def ics_form(staff_id: str) -> str:
+    """A real invitation .ics of ``staff_id`` (``appointment_ics``, 0.7 ms each), with
+    the visit's own fields left to fill: rendering one per visit would take a million
+    visits 10 minutes longer to make."""
+    start = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+    apt = Appointment(
+        id="apt_FORM", modality=Modality.TELEHEALTH, clinician_ids=(staff_id,),
+        client_ids=("cli_FORM",), start=start, duration_min=50, created_at=start,
+        updated_at=start,
+    )  # fmt: skip
+    ics = appointment_ics(
+        apt, POLICY, link=LINK, practice_name=POLICY.practice_name,
+        clinician_name=clinician_name(staff_id), method="REQUEST",
+    )  # fmt: skip
+    form = ics.replace("{", "{{").replace("}", "}}").replace("apt_FORM", "{uid}")
+    form = form.replace("20260105T090000", "{start}").replace("20260105T095000", "{end}")
+    return re.sub(r"DTSTAMP:\d{8}T\d{6}Z", "DTSTAMP:{stamp}Z", form)
+
+
+def bodies(apt: Appointment, kind: MessageKind) -> tuple[str, str, str, str | None]:
+    """(subject, text, HTML, .ics) of ``kind``'s email about ``apt``, as the default
+    templates render it for this visit (an invitation carries the .ics)."""
+    staff = apt.clinician_ids[0]
+    values = appointment_values(
+        apt, POLICY, link=LINK, clinician_name=clinician_name(staff),
+        recipient_name=f"Client {apt.client_ids[0].removeprefix('cli_b')}",
+    )  # fmt: skip
+    values.update(confirm_link=LINK, cancel_link=LINK)
+    body = TEMPLATES.render(kind, MessageChannel.EMAIL, values)
+    ics = None
+    if kind is MessageKind.INVITATION:
+        end = apt.start + timedelta(minutes=apt.duration_min)
+        ics = ics_form(staff).format(
+            uid=apt.id, start=f"{apt.start:%Y%m%dT%H%M%S}", end=f"{end:%Y%m%dT%H%M%S}",
+            stamp=f"{apt.created_at:%Y%m%dT%H%M%S}",
+        )  # fmt: skip
+    return body.subject, body.text, body.html or "", ics
 
 
 def trail(apt: Appointment, now: datetime) -> list[msgspec.Struct]:
@@ -117,11 +173,12 @@ def trail(apt: Appointment, now: datetime) -> list[msgspec.Struct]:
     for kind, at in sends:
         if at > now:
             continue
+        subject, text, html, ics = bodies(apt, kind)
         out.append(
             Message(
                 id=f"msg_b{k}{kind.value[:3]}", idempotency_key=f"{kind.value}:{apt.id}:email",
                 kind=kind, channel=MessageChannel.EMAIL, to=f"p{k}@example.org",
-                subject="Your appointment", text=TEXT, html=HTML, status=MessageStatus.SENT,
+                subject=subject, text=text, html=html, ics=ics, status=MessageStatus.SENT,
                 next_attempt_at=at, created_at=at, sent_at=at, appointment_id=apt.id,
                 client_id=client, link_id=f"lnk_b{k}" if kind is MessageKind.INVITATION else None,
                 action_link_ids=(f"act_b{k}c", f"act_b{k}x")

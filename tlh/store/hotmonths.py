@@ -18,6 +18,7 @@ import msgspec
 from tlh.domain.models import Appointment
 from tlh.errors import StoreError
 from tlh.store import idset
+from tlh.store.bodies import MESSAGES, pack, unpack_all
 from tlh.store.busy import epoch
 from tlh.store.calendar import AppointmentIndex
 from tlh.store.coldmonths import ColdMonths
@@ -97,7 +98,7 @@ class MonthsOnDisk:
         parts = self._parts[table]
         for month in sorted(parts):
             if parts.get(month):
-                yield list(parts[month].values())
+                yield unpack_all(table, parts[month].values())
         cold = self._cold[table]
         for month in sorted(cold.months):
             part = await asyncio.to_thread(cold.read, month)
@@ -245,6 +246,9 @@ class MonthsOnDisk:
         """Make a month read from disk one of the months in memory (no await inside:
         reads see it either cold or in memory, never neither)."""
         self._cold[table].forget(month)
+        if table == MESSAGES:
+            for rid, rec in part.items():
+                part[rid] = pack(table, rec)
         self._parts[table][month] = part
         tab = self._tables[table]
         duplicates = set()

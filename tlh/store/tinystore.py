@@ -75,6 +75,7 @@ from tlh.store.base import (
     check_audited,
     record_key,
 )
+from tlh.store.bodies import pack, unpack, unpack_all
 from tlh.store.busy import epoch
 from tlh.store.calendar import AppointmentIndex, overlaps
 from tlh.store.capabilities import TableFile
@@ -216,8 +217,8 @@ class TinyStore(MonthsOnDisk):
             # A commit may have taken its month into memory meanwhile: memory first.
             rec = self._table(kind).get(id)
             if rec is None and found is not None:
-                rec = next(iter(self._still_cold(table, [found[1]])), None)
-        return cast("S | None", rec)
+                return cast("S | None", next(iter(self._still_cold(table, [found[1]])), None))
+        return cast("S | None", rec if rec is None else unpack(rec))
 
     def reading_once(self) -> contextlib.AbstractContextManager[None]:
         """Nothing to do: every read is from memory already."""
@@ -233,7 +234,7 @@ class TinyStore(MonthsOnDisk):
         # Memory read after the files (no await between it and the filter): a month a
         # commit took in meanwhile is counted once, as it is now.
         still = self._still_cold(table, cold) if cold else []
-        return cast("list[S]", [*self._table(kind).values(), *still])
+        return cast("list[S]", [*unpack_all(table, self._table(kind).values()), *still])
 
     async def count(self, kind: type[S], field: str | None = None, value: object = None) -> int:
         """How many records a table holds (with ``field``: whose indexed ``field`` is
@@ -267,7 +268,9 @@ class TinyStore(MonthsOnDisk):
             after = None if ending_after is None else int(ending_after.timestamp())
             cold = await self._cold_read(self._cold[table].find, field, value, after)
         if value is None:  # None is not indexed: scan (rare, small)
-            found = [r for r in self._tables[table].values() if getattr(r, field) is None]
+            found = unpack_all(
+                table, (r for r in self._tables[table].values() if getattr(r, field) is None)
+            )
         else:
             found = self._found(table, field, value, None)
         if cold:
@@ -328,7 +331,7 @@ class TinyStore(MonthsOnDisk):
         if ids is None and not cold:
             return []  # most values an import looks up are new
         tab = self._tables[table]
-        found = [tab[i] for i in sorted(ids or ())]
+        found = unpack_all(table, (tab[i] for i in sorted(ids or ())))
         if cold:
             found = sorted([*found, *self._still_cold(table, cold)], key=_record_id)
         return found
@@ -337,7 +340,7 @@ class TinyStore(MonthsOnDisk):
         """The records among ``ids`` that exist, by id (those of months on disk read in
         one thread hop)."""
         tab = self._table(kind)
-        found = {i: cast("S", tab[i]) for i in ids if i in tab}
+        found = {i: cast("S", unpack(tab[i])) for i in ids if i in tab}
         table = TABLE_OF[kind]
         missing = [i for i in ids if i not in found and self._may_be_cold(table, i)]
         if missing:
@@ -345,7 +348,7 @@ class TinyStore(MonthsOnDisk):
             located = await self._cold_read(lambda: [cold.locate(i) for i in missing])
             for rec in self._still_cold(table, [hit[1] for hit in located if hit is not None]):
                 found[_record_id(rec)] = cast("S", rec)
-            found.update((i, cast("S", tab[i])) for i in missing if i in tab)
+            found.update((i, cast("S", unpack(tab[i]))) for i in missing if i in tab)
         return found
 
     async def appointments_between(
@@ -470,6 +473,9 @@ class TinyStore(MonthsOnDisk):
         finally:
             if gc_was_enabled:
                 gc.enable()
+        # Each month file's text and the bodies of its sent messages (kept packed,
+        # ``tlh.store.bodies``) were freed as loading went on: give those pages back.
+        heap.trim()
         self._is_open = True
 
     async def close(self) -> None:
@@ -697,7 +703,8 @@ class TinyStore(MonthsOnDisk):
                 table = TABLE_OF[kind]
                 if table in PARTITIONED and id not in self._tables[table]:
                     await self._take_in([(table, id, None)])
-                current = cast("S | None", self._table(kind).get(id))
+                stored = self._table(kind).get(id)
+                current = cast("S | None", stored if stored is None else unpack(stored))
                 new = change(current)
                 if new is None or new is current:
                     return current
@@ -806,7 +813,8 @@ class TinyStore(MonthsOnDisk):
         added: dict[tuple[str, str], msgspec.Struct] = {}
         ids: dict[str, list[str]] = {}
         months: set[str] = set()
-        for table, rid, rec in changes:
+        for table, rid, given in changes:
+            rec = given if given is None else pack(table, given)
             tab = self._tables[table]
             if (table, rid) in added:
                 self._index_many(added)
