@@ -9,8 +9,8 @@ appointment of theirs in the last 12 months or to come, or waiting in their room
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
-from datetime import datetime, timedelta
+from collections.abc import Collection
+from datetime import timedelta
 
 from tlh.domain.models import Appointment, Role
 from tlh.domain.sessions import SessionSegment
@@ -35,29 +35,19 @@ def own_room(staff_id: str, clinician_id: str | None) -> bool:
 RECENT = timedelta(days=365)
 
 
-def recent(appt: Appointment, now: datetime) -> bool:
-    """The appointment is to come, or started within the last 12 months."""
-    return appt.start >= now - RECENT
-
-
 def own_client(
     staff_id: str,
     client_id: str,
-    appointments: Iterable[Appointment],
+    seen: Collection[str],
     in_room: Collection[str] = (),
     *,
-    now: datetime,
     assigned: Collection[str] = (),
 ) -> bool:
     """The client is assigned to the staff member (``assigned``: the client's
-    ``clinician_ids``), is on one of their ``appointments`` of the last 12 months or to
-    come, or is waiting in (or was let in from) their room (``in_room``: client ids)."""
-    if client_id in in_room or staff_id in assigned:
-        return True
-    return any(
-        client_id in a.client_ids and own_appointment(staff_id, a) and recent(a, now)
-        for a in appointments
-    )
+    ``clinician_ids``), the staff member is on one of the client's appointments of the
+    last 12 months (``RECENT``) or to come (``seen``: the staff on them), or the client is
+    waiting in (or was let in from) their room (``in_room``: client ids)."""
+    return client_id in in_room or staff_id in assigned or staff_id in seen
 
 
 def own_segment(staff_id: str, segment: SessionSegment, appt: Appointment | None) -> bool:

@@ -19,6 +19,7 @@ from tlh.messaging.config import SECTIONS as MESSAGING_SECTIONS
 from tlh.messaging.config import MessagingConfig, messaging_from_toml
 from tlh.net import parse_networks
 from tlh.store.keys import KeySource
+from tlh.store.partitions import DEFAULT_HOT_MONTHS
 
 
 @dataclass(frozen=True)
@@ -35,9 +36,10 @@ class Settings:
     store_url: str | None = field(default=None, repr=False)
     #: The embedded store keeps appointment months from this many months back (and every
     #: later one) in memory; older ones stay on disk and are read when asked for
-    #: (``[store] hot_months``), so memory and start-up do not grow with history. A
-    #: visit's trail keeps at most this month and the last (``tlh.store.partitions``).
-    store_hot_months: int = 13
+    #: (``[store] hot_months``), so memory and start-up do not grow with history
+    #: (``tlh.store.partitions.DEFAULT_HOT_MONTHS``). A visit's trail keeps at most this
+    #: month and the last.
+    store_hot_months: int = DEFAULT_HOT_MONTHS
     #: Address to listen on; anything but loopback needs TLS or ``insecure``.
     host: str = "127.0.0.1"
     #: TCP port; 0 picks a free one (tests).

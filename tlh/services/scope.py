@@ -85,27 +85,14 @@ async def owns_client(
     in_room = rooms.clients_in(staff_id) if rooms is not None else set()
     found = await ctx.store.get(Client, client_id)
     assigned = found.clinician_ids if found is not None else ()
-    since = ctx.clock() - rule.RECENT
-    appointments: Iterable[Appointment] = (
-        a for a in await ctx.store.find(Appointment, "client_ids", client_id, ending_after=since)
-    )
-    return rule.own_client(
-        staff_id, client_id, appointments, in_room, now=ctx.clock(), assigned=assigned
-    )
+    seen = await ctx.store.clinicians_seen(client_id, ctx.clock() - rule.RECENT)
+    return rule.own_client(staff_id, client_id, seen, in_room, assigned=assigned)
 
 
 async def clinicians_of(ctx: Context, client: Client) -> set[str]:
     """The clinicians the client is theirs (the audience of events about the client)."""
-    now = ctx.clock()
-    found = {
-        c
-        for a in await ctx.store.find(
-            Appointment, "client_ids", client.id, ending_after=now - rule.RECENT
-        )
-        if rule.recent(a, now)
-        for c in a.clinician_ids
-    }
-    return found | set(client.clinician_ids)
+    seen = await ctx.store.clinicians_seen(client.id, ctx.clock() - rule.RECENT)
+    return seen | set(client.clinician_ids)
 
 
 async def visible_clients(

@@ -332,6 +332,12 @@ class Repository(Protocol):
         by start: what open slots subtract."""
         ...
 
+    async def clinicians_seen(self, client_id: str, since: datetime) -> set[str]:
+        """The staff listed on any appointment of the client that starts at or after
+        ``since`` (those to come included), whatever its status: whose client it is
+        (``tlh.domain.scope``). Answered without reading a year of appointments."""
+        ...
+
     async def verify_audit(self) -> VerifyResult:
         """Check the audit log (its chain, its head, and that every stored change has its
         entries): what ``tlh audit verify`` and ``GET /api/v1/audit/verify`` report."""

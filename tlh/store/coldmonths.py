@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import msgspec
@@ -24,12 +25,23 @@ from tlh.errors import StoreError
 from tlh.files import write_atomic
 from tlh.store.atomic import read_bytes_checked
 from tlh.store.layout import read_table_file
-from tlh.store.monthindex import KeyIndex, MonthInfo, key_number, month_start
+from tlh.store.monthindex import (
+    KeyIndex,
+    MonthInfo,
+    build_index,
+    key_number,
+    month_start,
+    months_back,
+    pair_value,
+)
 from tlh.store.partitions import Partitioning
 from tlh.store.seal import Codec, label_of
 
-#: The first bytes of a key index file (so an empty month's index is not an empty file).
-INDEX_MAGIC = b"TLHIDX1\n"
+#: The first bytes of a key index file (so an empty month's index is not an empty file):
+#: one that holds its table's pairings too (``Partitioning.pairs``) ...
+INDEX_MAGIC = b"TLHIDX2\n"
+#: ... and one written before they existed: its month is read whole to answer for them.
+INDEX_MAGIC_V1 = b"TLHIDX1\n"
 Part = dict[str, msgspec.Struct]
 
 
@@ -71,6 +83,9 @@ class ColdMonths:
         #: after another, bisect in memory instead of opening every month each time.
         self._index_budget = index_budget
         self._index_bytes = 0
+        #: Months whose key index was found to predate pairings (``Partitioning.pairs``):
+        #: the next checkpoint writes them a new one (``reindex``).
+        self._stale: set[str] = set()
 
     def __contains__(self, month: object) -> bool:
         return month in self.months
@@ -106,6 +121,33 @@ class ColdMonths:
             gone = self._indexes.pop(month, None)
             self._index_bytes -= gone.size if gone is not None else 0
 
+    def take_stale(self) -> set[str]:
+        """The months found with a key index older than pairings, to index again (the
+        caller gives back those it could not: ``mark_stale``)."""
+        with self._lock:
+            stale, self._stale = self._stale, set()
+            return stale
+
+    def mark_stale(self, months: set[str]) -> None:
+        with self._lock:
+            self._stale |= months
+
+    def reindex(self, month: str) -> None:
+        """Write a cold month a key index with its pairings, from its file (in a worker
+        thread, within a checkpoint: no other checkpoint writes the month meanwhile)."""
+        if month not in self.months:
+            return  # in memory now: its next checkpoint writes it whole
+        part = self._read_if_cold(month)
+        write_index(
+            self._db,
+            self.split.index_file(month),
+            build_index(part.values(), self.split),
+            self._codec,
+        )
+        with self._lock:
+            gone = self._indexes.pop(month, None)
+            self._index_bytes -= gone.size if gone is not None else 0
+
     # -- reading (in a worker thread) ---------------------------------------------------
 
     def read(self, month: str) -> Part:
@@ -138,8 +180,13 @@ class ColdMonths:
         path = self._db / name
         try:
             data = self._codec.open(read_bytes_checked(path), label_of(f"db/{name}"), path)
-            ok = data.startswith(INDEX_MAGIC)
-            index = KeyIndex(data[len(INDEX_MAGIC) :]) if ok else None
+            magic = data[: len(INDEX_MAGIC)]
+            index = None
+            if magic in (INDEX_MAGIC, INDEX_MAGIC_V1):
+                index = KeyIndex(data[len(magic) :], pairs=magic == INDEX_MAGIC)
+            if magic == INDEX_MAGIC_V1 and self.split.pairs is not None:
+                with self._lock:
+                    self._stale.add(month)
         except (OSError, StoreError):
             index = None
         with self._lock:
@@ -210,6 +257,38 @@ class ColdMonths:
                 held = getattr(rec, field)
                 if held == value or (isinstance(held, tuple) and value in held):
                     found.append(rec)
+        return found
+
+    def paired(self, value: object, others: Collection[str], since: int) -> dict[str, set[str]]:
+        """Of ``others``, those a cold record at or after epoch second ``since`` pairs with
+        ``value`` (``Partitioning.pairs``: a clinician on an appointment of the client),
+        by month. A month wholly after ``since`` answers from its key index; the month
+        ``since`` falls in, or one whose index predates pairings, is read."""
+        pairs = self.split.pairs
+        if pairs is None:
+            raise StoreError(f"{self.split.table} keeps no pairings")
+        first = key_number(pairs.first, value)
+        wanted = {other: key_number(pairs.field, pair_value(value, other)) for other in others}
+        found: dict[str, set[str]] = {}
+        first_month = months_back(datetime.fromtimestamp(since, UTC), 0)
+        for month in sorted(self.months):
+            if month < first_month:
+                continue
+            index = self._index(month)
+            if index is not None and not index.holds(first):
+                continue
+            if index is not None and index.pairs and month_start(month) >= since:
+                hits = {other for other, key in wanted.items() if index.holds(key)}
+            else:
+                hits = {
+                    other
+                    for rec in self._read_if_cold(month).values()
+                    if pairs.at(rec) >= since and value in getattr(rec, pairs.first)
+                    for other in getattr(rec, pairs.second)
+                    if other in wanted
+                }
+            if hits:
+                found[month] = hits
         return found
 
     def _ends_after(self, month: str, ending_after: int | None) -> bool:

@@ -67,8 +67,10 @@ def month_info(records: Iterable[msgspec.Struct], split: Partitioning) -> MonthI
 
 
 def build_index(records: Iterable[msgspec.Struct], split: Partitioning) -> bytes:
-    """A month's key index: sorted, de-duplicated digests of its records' values."""
+    """A month's key index: sorted, de-duplicated digests of its records' values (and of
+    each pairing of its ``Partitioning.pairs`` fields' values)."""
     keys: set[bytes] = set()
+    pairs = split.pairs
     for rec in records:
         for field in split.fields:
             value = getattr(rec, field)
@@ -76,16 +78,28 @@ def build_index(records: Iterable[msgspec.Struct], split: Partitioning) -> bytes
                 continue
             for item in value if isinstance(value, tuple) else (value,):
                 keys.add(digest(field, item))
+        if pairs is not None:
+            for a in getattr(rec, pairs.first):
+                for b in getattr(rec, pairs.second):
+                    keys.add(digest(pairs.field, pair_value(a, b)))
     return b"".join(sorted(keys))
+
+
+def pair_value(first: object, second: object) -> str:
+    """The key-index value of a pairing (ids hold no NUL)."""
+    return f"{first}\0{second}"
 
 
 class KeyIndex:
     """A month's key index in memory: its sorted digests as 64-bit numbers, bisected in C
-    (``bisect`` over an ``array``); 8 bytes a key, as on disk."""
+    (``bisect`` over an ``array``); 8 bytes a key, as on disk. ``pairs``: whether it
+    holds the pairings of its table's ``Partitioning.pairs`` (one written before they
+    existed does not)."""
 
-    __slots__ = ("_keys",)
+    __slots__ = ("_keys", "pairs")
 
-    def __init__(self, data: bytes) -> None:
+    def __init__(self, data: bytes, *, pairs: bool = True) -> None:
+        self.pairs = pairs
         keys = array("Q", data[: len(data) - len(data) % _DIGEST])
         if sys.byteorder == "little":
             keys.byteswap()  # the file's digests compare as big-endian numbers

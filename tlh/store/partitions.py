@@ -47,6 +47,29 @@ FOREVER = 1 << 62
 #: Months back from the current one that a visit's trail (messages, links, sessions)
 #: keeps in memory: this one and the last.
 TRAIL_HOT = 1
+#: Months back from the current one whose appointments stay in memory
+#: (``TinyStore.hot_months``, ``[store] hot_months``): this one and the last, as a
+#: visit's trail. The year a clinician's scope looks back over is answered from the
+#: months' key indexes (``Pairs``); a day's list or a report of an older month reads
+#: that month from disk.
+DEFAULT_HOT_MONTHS = 1
+
+
+@dataclass(frozen=True, slots=True)
+class Pairs:
+    """Two tuple fields whose every pairing of values a month's key index holds too (an
+    appointment's client and clinician: "did they meet that month?"), and the instant
+    of the record that a question about them counts from."""
+
+    first: str
+    second: str
+    #: Epoch seconds of the record's instant (an appointment's start).
+    at: Callable[[Any], int]
+
+    @property
+    def field(self) -> str:
+        """The name the key index files the pairs under (no real field has an ``&``)."""
+        return f"{self.first}&{self.second}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +94,8 @@ class Partitioning:
     filtered: tuple[str, ...] = ()
     #: The id filter's bytes: about 8 bits a key for 4 % false hits.
     filter_size: int = IdFilterSize.DEFAULT
+    #: Pairs of fields whose pairings each month's key index holds (``Pairs``).
+    pairs: Pairs | None = None
 
     def filter_keys(self, rid: str, record: Any) -> list[str]:
         """What the id filter holds of a record: its id and its filtered fields' values."""
@@ -128,6 +153,7 @@ def _split(
     hot_back: int | None = TRAIL_HOT,
     filtered: tuple[str, ...] = (),
     filter_size: int = IdFilterSize.DEFAULT,
+    pairs: Pairs | None = None,
 ) -> Partitioning:
     return Partitioning(
         table=table,
@@ -138,6 +164,7 @@ def _split(
         hot_back=hot_back,
         filtered=filtered,
         filter_size=filter_size,
+        pairs=pairs,
     )
 
 
@@ -145,8 +172,9 @@ def _expiry(link: JoinLink | ActionLink) -> int:
     return epoch(link.valid_until)
 
 
-#: The tables split by month, and how. Appointments stay in memory for the months a
-#: clinician's scope and the portal look back over (``TinyStore.hot_months``). A visit's
+#: The tables split by month, and how. Appointments stay in memory from
+#: ``TinyStore.hot_months`` back; a clinician's scope looks back further, over the
+#: pairings of client and clinician each month's key index holds (``Pairs``). A visit's
 #: trail is read around the visit: a message by the outbox (queued ones, all recent) and
 #: by the reminders of a visit due now; a link or a confirm/cancel link until it expires
 #: (so they are split by the month they expire in: every one that still works is in
@@ -156,7 +184,13 @@ def _expiry(link: JoinLink | ActionLink) -> int:
 PARTITIONED: dict[str, Partitioning] = {
     p.table: p
     for p in (
-        _split("appointments", lambda a: a.start, _appointment_end, hot_back=None),
+        _split(
+            "appointments",
+            lambda a: a.start,
+            _appointment_end,
+            hot_back=None,
+            pairs=Pairs("client_ids", "clinician_ids", lambda a: epoch(a.start)),
+        ),
         _split(
             "messages",
             lambda m: m.created_at,

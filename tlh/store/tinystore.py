@@ -101,15 +101,10 @@ from tlh.store.layout import (
 )
 from tlh.store.lock import DataDirLock
 from tlh.store.monthindex import IdFilter, MonthInfo, build_index, month_info
-from tlh.store.partitions import PARTITIONED, filter_key
+from tlh.store.partitions import DEFAULT_HOT_MONTHS, PARTITIONED, filter_key
 from tlh.store.seal import PLAIN, Codec, label_of
 
 log = logging.getLogger(__name__)
-
-#: Months back from the current one that stay in memory (``TinyStore.hot_months``): the
-#: 12 months a clinician's scope and the portal look back over (``tlh.domain.scope``),
-#: and one more, so no everyday request reads a month from disk.
-DEFAULT_HOT_MONTHS = 13
 
 __all__ = ["TinyStore", "init_data_dir"]
 
@@ -389,6 +384,30 @@ class TinyStore(MonthsOnDisk):
                 if span[0] < hi and (span[1] > lo or span[0] == span[1] >= lo):
                     cold.append(span)
         return sorted([*found, *cold]) if cold else found
+
+    async def clinicians_seen(self, client_id: str, since: datetime) -> set[str]:
+        """Staff on the client's appointments from ``since`` on (``Repository``): those
+        in memory read, those of months on disk from their key indexes' pairings, among
+        the practice's staff (``ColdMonths.paired``)."""
+        cold: dict[str, set[str]] = {}
+        if self._has_cold(APPOINTMENTS):
+            staff = list(self._tables["staff"])
+            months = self._cold[APPOINTMENTS]
+            cold = await self._cold_read(months.paired, client_id, staff, epoch(since))
+        # Memory after the files (no await in between): a month a commit took in
+        # meanwhile is answered from memory.
+        tab = cast(dict[str, Appointment], self._tables[APPOINTMENTS])
+        found = {
+            staff_id
+            for rid in self._index[APPOINTMENTS]["client_ids"].get(client_id) or ()
+            if (apt := tab[rid]).start >= since
+            for staff_id in apt.clinician_ids
+        }
+        parts = self._parts[APPOINTMENTS]
+        for month, seen in cold.items():
+            if month not in parts:
+                found |= seen
+        return found
 
     async def verify_audit(self) -> VerifyResult:
         """Check the audit log's chain, its head and that every stored change has its
@@ -912,8 +931,13 @@ class TinyStore(MonthsOnDisk):
         async with self._checkpoint_lock:
             async with self._lock:
                 changed_ids = [t for t, f in self._ids.items() if f.changed]
+                stale = {t: months for t, c in self._cold.items() if (months := c.take_stale())}
                 if not (
-                    self._dirty or self._ops_since_checkpoint or self._unindexed or changed_ids
+                    self._dirty
+                    or self._ops_since_checkpoint
+                    or self._unindexed
+                    or changed_ids
+                    or stale
                 ):
                     return
                 folded = await asyncio.to_thread(self._journal.rotate)
@@ -937,9 +961,12 @@ class TinyStore(MonthsOnDisk):
                 manifest = await asyncio.to_thread(
                     self._write_snapshot, snapshot, manifest, folded, reindex, ids
                 )
+                await asyncio.to_thread(self._reindex_stale, stale)
             except BaseException:
                 self._dirty |= snapshot.keys()
                 self._unindexed |= unindexed
+                for table, months in stale.items():
+                    self._cold[table].mark_stale(months)
                 for table in ids:
                     self._ids[table].changed = True
                 raise
@@ -1023,6 +1050,14 @@ class TinyStore(MonthsOnDisk):
         write_manifest(self.data_dir, manifest, codec)
         self._journal.drop(folded)
         return manifest
+
+    def _reindex_stale(self, stale: dict[str, set[str]]) -> None:
+        """Give months on disk whose key index predates pairings a new one (a dir made by
+        an older tlh: ``ColdMonths.reindex``), those found since the last checkpoint."""
+        for table, months in stale.items():
+            cold = self._cold[table]
+            for month in sorted(months):
+                cold.reindex(month)
 
     async def stored_changes(self) -> StoredChanges:
         """What ``tlh audit verify`` checks the log against: the last commit's number and

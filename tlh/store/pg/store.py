@@ -435,6 +435,12 @@ class PgStore:
         )
         return [(int(s), int(e)) for s, e in rows]
 
+    async def clinicians_seen(self, client_id: str, since: datetime) -> set[str]:
+        """Staff on the client's appointments from ``since`` on (``Repository``), through
+        the client's index rows."""
+        found = await self.find(Appointment, "client_ids", client_id, ending_after=since)
+        return {staff for apt in found if apt.start >= since for staff in apt.clinician_ids}
+
     async def verify_audit(self) -> VerifyResult:
         """Check the audit log: its chain, its head, and that every commit and every
         stored record has its entries (``tlh audit verify``)."""
