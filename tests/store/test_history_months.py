@@ -188,7 +188,7 @@ async def test_a_dir_of_the_schema_before_is_split_on_open(seeded: Path) -> None
             assert (await s.verify_audit()).ok
         finally:
             await s.close()
-    assert read_meta(seeded).schema_version == migrations.CURRENT_VERSION == 3
+    assert read_meta(seeded).schema_version == migrations.CURRENT_VERSION == 4
     assert not (seeded / "db" / "messages.json").exists()
     assert s.months_on_disk("messages")[0] == "2025-01"
     assert list((seeded / "backups").glob("schema-2-before-upgrade-*.tar.gz"))

@@ -75,8 +75,8 @@ async def test_a_practice_of_the_schema_before_is_split_when_served(tmp_path: Pa
     finally:
         stop(proc)
     said = log.read_text(errors="replace")
-    assert "upgraded from schema 2 to 3" in said
-    assert read_meta(data_dir).schema_version == 3
+    assert "upgraded from schema 2 to 4" in said
+    assert read_meta(data_dir).schema_version == 4
     assert not (data_dir / "db" / "messages.json").exists()
     manifest = read_manifest(data_dir, codec)
     assert sorted(manifest.partitions["messages"])[:6] == [f"2024-0{n}" for n in range(1, 7)]

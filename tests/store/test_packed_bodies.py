@@ -24,7 +24,8 @@ from tlh.messaging.ics import appointment_ics
 from tlh.messaging.templates import Templates, appointment_values, default_templates_dir
 from tlh.services.context import SYSTEM
 from tlh.store.base import Put, note, note_ops
-from tlh.store.layout import read_table_file
+from tlh.store.bodies import is_packed, unpack
+from tlh.store.layout import encode_table_file, read_table_file, write_table_file
 from tlh.store.partitions import PARTITIONED
 from tlh.store.seal import PLAIN
 from tlh.store.tinystore import TinyStore, init_data_dir
@@ -162,20 +163,29 @@ async def test_every_read_gives_the_bodies_back(data_dir: Path) -> None:
         await s.close()
 
 
-async def test_files_and_backups_hold_the_bodies(tmp_path: Path) -> None:
-    sent = [email(n) for n in range(3)]
+def month_file(data_dir: Path, message: Message) -> Path:
+    split = PARTITIONED["messages"]
+    return data_dir / "db" / split.file(split.month_of(message))
+
+
+def read_month(data_dir: Path, message: Message) -> dict[str, msgspec.Struct]:
+    path = month_file(data_dir, message)
+    return read_table_file(path, path.name, "messages", PLAIN)
+
+
+async def test_files_and_backups_hold_the_bodies_packed(tmp_path: Path) -> None:
+    sent = [email(n) for n in range(20)]
     source = init_data_dir(tmp_path / "practice")
     await stored(source, sent)
     s = TinyStore(source)
     await s.open()
     await s.checkpoint()
     await s.close()
-    split = PARTITIONED["messages"]
-    month = split.month_of(sent[0])
-    on_disk = read_table_file(
-        source / "db" / split.file(month), split.file(month), "messages", PLAIN
-    )
-    assert on_disk == {m.id: m for m in sent}
+    on_disk = read_month(source, sent[0])
+    assert all(is_packed(m) for m in on_disk.values())
+    assert {i: unpack(m) for i, m in on_disk.items()} == {m.id: m for m in sent}
+    whole = len(encode_table_file("messages", {m.id: m for m in sent}))
+    assert month_file(source, sent[0]).stat().st_size < whole / 3
 
     async def answers(store: TinyStore) -> object:
         found = [await store.get(Message, m.id) for m in sent]
@@ -183,3 +193,30 @@ async def test_files_and_backups_hold_the_bodies(tmp_path: Path) -> None:
         return found
 
     await backup_round_trip(TinyStore, source, tmp_path, answers)
+
+
+async def test_a_month_written_whole_reads_the_same_and_is_packed_when_rewritten(
+    data_dir: Path,
+) -> None:
+    sent = [email(n) for n in range(3)]
+    await stored(data_dir, sent)
+    s = TinyStore(data_dir)
+    await s.open()
+    await s.checkpoint()
+    await s.close()
+    # The month as a tlh before packing wrote it (schema 3): the bodies whole.
+    split = PARTITIONED["messages"]
+    month = split.month_of(sent[0])
+    write_table_file(data_dir / "db", split.file(month), "messages", {m.id: m for m in sent}, PLAIN)
+    again = TinyStore(data_dir)
+    await again.open()
+    try:
+        assert [await again.get(Message, m.id) for m in sent] == sent
+        more = email(3)
+        await again.commit([Put(more)], audit=[note(SYSTEM, "test.seed", more.id)])
+        await again.checkpoint()
+    finally:
+        await again.close()
+    on_disk = read_month(data_dir, sent[0])
+    assert all(is_packed(m) for m in on_disk.values())
+    assert {i: unpack(m) for i, m in on_disk.items()} == {m.id: m for m in [*sent, more]}

@@ -1,36 +1,42 @@
-"""Sent messages' bodies, kept compressed in the embedded store's memory.
+"""Sent messages' bodies, kept compressed by the embedded store, in memory and in its files.
 
 A visit's trail stays in memory for this month and the last (``tlh.store.partitions``),
 and most of it is the rendered messages: an invitation or a reminder email holds a text
 body, an HTML body and an .ics, about 4,400 characters. Once a message is sent (or
-failed, or skipped) its bodies are read only by someone looking back at it, so memory
-keeps them as one zlib stream instead, compressed against the shipped templates'
-wording: about 330 bytes, packed in 10 us and unpacked in 5 us. Measured with the
-Python heap's tracer on a reminder email with its .ics: 5.6 kB of memory a message
-before, 1.7 kB packed (its other fields and its index entries are the rest). A
-practice's own templates compress a little less.
+failed, or skipped) its bodies are read only by someone looking back at it, so the store
+keeps them as one zlib stream, compressed against a dictionary of the shipped templates'
+wording: about 330 bytes, packed in 10 us and unpacked in 5 us. Measured with the Python
+heap's tracer on a reminder email with its .ics: 5.6 kB of memory a message before,
+1.7 kB packed (its other fields and its index entries are the rest). A month's file of
+messages shrinks about as much, so a start-up reads, opens and decodes a fifth of it.
 
-The packed form lives in memory only. A record goes in through ``pack`` (a commit, a
-month loaded or taken in) and out through ``unpack`` (every read, and
-``tlh.store.layout.encode_table_file``, which writes table files and backups), so callers,
-files, backups and the journal see the message as it was stored. The packed record is
-the message with its ``text`` holding the compressed bytes (as Latin-1, one byte a
-character), ``html`` the module's own ``PACKED`` string (told apart by identity, so no
-stored message can look packed) and no ``ics``; its other fields, which the indexes,
-the month split and the outbox read, are the message's own.
+A record goes in through ``pack`` (a commit, a month loaded or taken in: one from a file
+written before is packed then) and out through ``unpack`` (every read the store answers,
+from memory or from a month on disk, and ``month_by_month``), so callers, the journal and
+``tlh store migrate`` see the message as it was given. Files and backups hold the packed
+form (schema version 4: an older tlh refuses the dir). The packed record is the message
+with ``text`` holding the stream (base64), ``html`` the marker ``PACKED`` (which names
+the dictionary) and no ``ics``; its other fields, which the indexes, the month split and
+the outbox read, are the message's own.
+
+The dictionary (``packed_bodies_1.zdict``: the shipped English invitation and 24-hour
+reminder, text and HTML, as of December 2026, and the shape of an .ics) is frozen: every
+stored stream needs it. Better wording for a new one goes in a new file, with its own
+number in the marker, and this one stays to read what it packed.
 """
 
 from __future__ import annotations
 
+import binascii
 import zlib
 from collections.abc import Iterable
 from functools import cache
+from pathlib import Path
 from typing import TypeVar
 
 import msgspec
 
-from tlh.domain.messages import TOKEN_PLACEHOLDER, Message, MessageStatus
-from tlh.messaging.templates import default_templates_dir
+from tlh.domain.messages import Message, MessageStatus
 
 #: The table whose records are packed.
 MESSAGES = "messages"
@@ -43,49 +49,22 @@ SMALLEST = 512
 LEVEL = 1
 WINDOW_BITS = 14
 MEMORY_LEVEL = 6
-#: Half the window: the other half looks back over the message itself.
-DICTIONARY_BYTES = 8 << 10
 
-#: Stands in ``html`` of a packed message; a string made at run time, so no stored or
-#: decoded message holds this very object.
-PACKED = "".join(["\0", "tlh:packed-bodies", "\0"])
+#: Stands in ``html`` of a packed message and names its dictionary (no HTML body the
+#: templates render holds a NUL).
+PACKED = "\0tlh:packed-bodies:1\0"
+DICTIONARY = "packed_bodies_1.zdict"
 
 _bodies = msgspec.msgpack.Encoder()
 _unbodies = msgspec.msgpack.Decoder(tuple[str, str | None, str | None])
 
 S = TypeVar("S", bound=msgspec.Struct)
 
-#: The shipped templates whose wording the dictionary holds, in the order that packed a
-#: rendered invitation and reminder smallest (7.6 kB with the .ics below).
-_WORDING = (
-    "reminder_24h.email.html",
-    "invitation.email.html",
-    "invitation.email.txt",
-    "reminder_24h.email.txt",
-)
-#: The shape of every .ics the server writes (``tlh.messaging.ics``), and the stand-in for
-#: a link's token that every stored message holds.
-_ICS = (
-    "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//tlh//telehealth appointments//EN\r\n"
-    "METHOD:REQUEST\r\nX-WR-TIMEZONE:\r\nBEGIN:VTIMEZONE\r\nTZID:\r\nCOMMENT:This timezone"
-    " only works from \r\nBEGIN:DAYLIGHT\r\nDTSTART:T000000\r\nTZNAME:\r\nTZOFFSETFROM:-0400"
-    "\r\nTZOFFSETTO:-0400\r\nEND:DAYLIGHT\r\nBEGIN:STANDARD\r\nDTSTART:T020000\r\nRDATE:"
-    "T020000,\r\nTZNAME:\r\nTZOFFSETFROM:-0400\r\nTZOFFSETTO:-0500\r\nEND:STANDARD\r\n"
-    "END:VTIMEZONE\r\nBEGIN:VEVENT\r\nSUMMARY:Video appointment with \r\nDTSTART;TZID="
-    "\r\nDTEND;TZID=\r\nDTSTAMP:\r\nUID:@tlh\r\nSEQUENCE:0\r\nDESCRIPTION:Video appointment"
-    " with \\n\\nJoin: https://\\n\\nThe link opens a few minutes before the start. Please do"
-    " not share it.\r\nLOCATION:https://\r\nSTATUS:CONFIRMED\r\nURL:https://\r\nEND:VEVENT"
-    "\r\nEND:VCALENDAR\r\n" + TOKEN_PLACEHOLDER
-)
-
 
 @cache
 def _dictionary() -> bytes:
-    """The shipped wording a message is compressed against (in memory only, so it may
-    change between versions of tlh)."""
-    folder = default_templates_dir()
-    text = b"".join((folder / name).read_bytes() for name in _WORDING) + _ICS.encode()
-    return text[-DICTIONARY_BYTES:]
+    """The frozen dictionary the packed streams were made with (see the module doc)."""
+    return (Path(__file__).parent / DICTIONARY).read_bytes()
 
 
 @cache
@@ -97,7 +76,7 @@ def _compressor() -> zlib._Compress:
 
 def is_packed(record: msgspec.Struct) -> bool:
     """Whether ``record`` is a message in its packed form."""
-    return isinstance(record, Message) and record.html is PACKED
+    return isinstance(record, Message) and record.html == PACKED
 
 
 def pack(table: str, record: S) -> S:
@@ -105,7 +84,7 @@ def pack(table: str, record: S) -> S:
     record as it is."""
     if table != MESSAGES or not isinstance(record, Message) or record.status not in DONE:
         return record
-    if record.html is PACKED:
+    if record.html == PACKED:
         return record
     size = len(record.text) + len(record.html or "") + len(record.ics or "")
     if size < SMALLEST:
@@ -113,16 +92,18 @@ def pack(table: str, record: S) -> S:
     squeeze = _compressor().copy()
     raw = _bodies.encode((record.text, record.html, record.ics))
     packed = squeeze.compress(raw) + squeeze.flush()
-    shell = msgspec.structs.replace(record, text=packed.decode("latin-1"), html=PACKED, ics=None)
+    text = binascii.b2a_base64(packed, newline=False).decode("ascii")
+    shell = msgspec.structs.replace(record, text=text, html=PACKED, ics=None)
     return shell
 
 
 def unpack(record: S) -> S:
     """The record as it was stored (the message with its bodies, when packed)."""
-    if not isinstance(record, Message) or record.html is not PACKED:
+    if not isinstance(record, Message) or record.html != PACKED:
         return record
     loosen = zlib.decompressobj(WINDOW_BITS, zdict=_dictionary())
-    text, html, ics = _unbodies.decode(loosen.decompress(record.text.encode("latin-1")))
+    stream = binascii.a2b_base64(record.text)
+    text, html, ics = _unbodies.decode(loosen.decompress(stream) + loosen.flush())
     whole = msgspec.structs.replace(record, text=text, html=html, ics=ics)
     return whole
 

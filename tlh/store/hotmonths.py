@@ -103,7 +103,7 @@ class MonthsOnDisk:
         for month in sorted(cold.months):
             part = await asyncio.to_thread(cold.read, month)
             if part:
-                yield list(part.values())
+                yield unpack_all(table, part.values())
 
     async def _cold_reaching(self, start: datetime, end: datetime) -> list[msgspec.Struct]:
         """Appointments of the months on disk that may overlap [start, end); the caller
@@ -195,10 +195,11 @@ class MonthsOnDisk:
         return self._built_fields(table, records), calendar
 
     def _still_cold(self, table: str, found: Sequence[msgspec.Struct]) -> list[msgspec.Struct]:
-        """Records read from months on disk, less those of a month a commit took into
-        memory while the read ran (memory holds that month's current records)."""
+        """Records read from months on disk, as they were given (``tlh.store.bodies``),
+        less those of a month a commit took into memory while the read ran (memory holds
+        that month's current records)."""
         parts, month_of = self._parts[table], PARTITIONED[table].month_of
-        return [rec for rec in found if month_of(rec) not in parts]
+        return unpack_all(table, (rec for rec in found if month_of(rec) not in parts))
 
     def _cold_months_of(self, changes: Iterable[Change], locate: bool) -> set[tuple[str, str]]:
         """The (table, month) on disk that ``changes`` write to: the month a put goes

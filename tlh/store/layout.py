@@ -24,7 +24,6 @@ from tlh.errors import InvalidInput, StoreError
 from tlh.files import write_atomic
 from tlh.store.atomic import corrupt, read_bytes_checked
 from tlh.store.base import POLICY_ID, TABLES, AuditNote
-from tlh.store.bodies import MESSAGES, unpack
 from tlh.store.monthindex import MonthInfo
 from tlh.store.partitions import PARTITIONED
 from tlh.store.seal import PLAIN, Codec, label_of
@@ -32,7 +31,7 @@ from tlh.store.seal import PLAIN, Codec, label_of
 APPOINTMENTS = "appointments"
 #: The data dir layout this code reads and writes (``tlh.store.migrations`` upgrades
 #: older ones to it).
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 Change = tuple[str, str, msgspec.Struct | None]  # table, id, record (None = delete)
 
@@ -162,8 +161,6 @@ def encode_table_file(table: str, docs: Mapping[str, msgspec.Struct]) -> bytes:
     (31 ms for 10,000 waiting-room entries, every 2,000 commits while a crowd arrives).
     Between the calls the loop gets its turn.
     """
-    if table == MESSAGES:  # as stored, not as memory keeps them (``tlh.store.bodies``)
-        docs = {rid: unpack(rec) for rid, rec in docs.items()}
     if len(docs) <= ENCODE_CHUNK:
         return msgspec.json.encode({table: docs})
     items = list(docs.items())

@@ -65,8 +65,18 @@ def _split_by_month(data_dir: Path, codec: Codec) -> None:
         whole.unlink()
 
 
+def _packed_bodies(data_dir: Path, codec: Codec) -> None:
+    """Version 4: files hold sent messages' bodies packed (``tlh.store.bodies``). Nothing
+    to rewrite: a month written before is packed in memory when loaded, and written
+    packed when next changed; the version keeps an older tlh from misreading the dir."""
+
+
 #: ``version -> step`` that upgrades a dir from ``version - 1`` to ``version``.
-MIGRATIONS: dict[int, Callable[[Path, Codec], None]] = {2: _add_manifest, 3: _split_by_month}
+MIGRATIONS: dict[int, Callable[[Path, Codec], None]] = {
+    2: _add_manifest,
+    3: _split_by_month,
+    4: _packed_bodies,
+}
 
 
 #: Where a migration keeps the data dir as it was, inside the dir itself.
