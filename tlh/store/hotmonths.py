@@ -26,6 +26,7 @@ from tlh.store.layout import APPOINTMENTS, Change, Manifest
 from tlh.store.monthindex import IdFilter, months_back
 from tlh.store.partitions import PARTITIONED
 from tlh.store.seal import Codec, label_of
+from tlh.store.sharing import Pool
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +65,8 @@ class MonthsOnDisk:
     _busy: int
     _lock: asyncio.Lock
     data_dir: Path
+    #: The values the records loaded at start-up share (``tlh.store.sharing``).
+    _pool: Pool
 
     def _index_record(self, table: str, rid: str, rec: msgspec.Struct) -> None:
         raise NotImplementedError
@@ -227,6 +230,7 @@ class MonthsOnDisk:
         months = self._cold_months_of(changes, False)
         if any(rid not in self._tables[t] and self._may_be_cold(t, rid) for t, rid, _ in changes):
             months = await asyncio.to_thread(self._cold_months_of, changes, True)
+        pool = Pool()
         for table, month in sorted(months):
             cold = self._cold[table]
             if month in self._parts[table] or month not in cold:
@@ -234,17 +238,25 @@ class MonthsOnDisk:
             part = await asyncio.to_thread(cold.read, month)
             if month in self._parts[table] or month not in cold:
                 continue
-            self._install(table, month, dict(part), index=True)
+            self._install(table, month, dict(part), index=True, pool=pool)
 
     def _install(
-        self, table: str, month: str, part: dict[str, msgspec.Struct], *, index: bool
+        self,
+        table: str,
+        month: str,
+        part: dict[str, msgspec.Struct],
+        *,
+        index: bool,
+        pool: Pool,
     ) -> None:
         """Make a month read from disk one of the months in memory (no await inside:
-        reads see it either cold or in memory, never neither)."""
+        reads see it either cold or in memory, never neither), its records sharing the
+        values of others the same load met (``pool``)."""
         self._cold[table].forget(month)
         if table == MESSAGES:
             for rid, rec in part.items():
                 part[rid] = pack(table, rec)
+        pool.share(table, list(part.values()))
         self._parts[table][month] = part
         tab = self._tables[table]
         duplicates = set()
@@ -291,7 +303,8 @@ class MonthsOnDisk:
         for table, month in sorted(months):
             cold = self._cold[table]
             if month in cold:
-                self._install(table, month, dict(cold.read(month)), index=False)
+                part = dict(cold.read(month))
+                self._install(table, month, part, index=False, pool=self._pool)
 
 
 def _newer(rec: msgspec.Struct, than: msgspec.Struct) -> bool:

@@ -103,6 +103,7 @@ from tlh.store.lock import DataDirLock
 from tlh.store.monthindex import IdFilter, MonthInfo, build_index, month_info
 from tlh.store.partitions import DEFAULT_HOT_MONTHS, PARTITIONED, filter_key
 from tlh.store.seal import PLAIN, Codec, label_of
+from tlh.store.sharing import Pool
 
 log = logging.getLogger(__name__)
 
@@ -156,6 +157,7 @@ class TinyStore(MonthsOnDisk):
         self._ids = {t: IdFilter(size=p.filter_size) for t, p in PARTITIONED.items()}
         #: Months in memory whose key index and manifest entry the next checkpoint writes.
         self._unindexed: set[tuple[str, str]] = set()
+        self._pool = Pool()
         #: Ids found in two months at load, by table (an interrupted checkpoint; the
         #: journal settles).
         self._duplicates: dict[str, set[str]] = {}
@@ -481,6 +483,7 @@ class TinyStore(MonthsOnDisk):
         # Start-up runs nothing else, so pause it for the duration.
         gc_was_enabled = gc.isenabled()
         gc.disable()
+        self._pool = Pool()
         try:
             self._load()
         except BaseException as exc:
@@ -490,10 +493,11 @@ class TinyStore(MonthsOnDisk):
                 raise _cannot_open(self.data_dir, exc) from None
             raise
         finally:
+            self._pool = Pool()  # what the load shared stays shared; the pool goes
             if gc_was_enabled:
                 gc.enable()
-        # Each month file's text and the bodies of its sent messages (kept packed,
-        # ``tlh.store.bodies``) were freed as loading went on: give those pages back.
+        # Each month file's text and the values records now share
+        # (``tlh.store.sharing``) were freed as loading went on: give those pages back.
         heap.trim()
         self._is_open = True
 
@@ -636,7 +640,7 @@ class TinyStore(MonthsOnDisk):
             part = read_table_file(path, split.file(month), table, codec)
             # Only an interrupted checkpoint leaves an id in two months; the journal
             # (still there) settles it, else the newer copy wins.
-            self._install(table, month, part, index=False)
+            self._install(table, month, part, index=False, pool=self._pool)
             indexed = month in entries and (db / split.index_file(month)).exists()
             if not indexed:
                 self._unindexed.add((table, month))
