@@ -11,7 +11,9 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 #: Files tlh writes are its user's alone unless a caller says otherwise.
 PRIVATE = 0o600
@@ -41,6 +43,21 @@ def write_atomic(
     rename, so that name always points at a complete file too). ``make_dirs`` creates
     missing folders; the file's own folder, if new, is its owner's only (0700).
     """
+    with writing_atomic(path, mode=mode, keep_backup=keep_backup, make_dirs=make_dirs) as file:
+        file.write(data)
+
+
+@contextlib.contextmanager
+def writing_atomic(
+    path: Path | str,
+    *,
+    mode: int = PRIVATE,
+    keep_backup: bool = False,
+    make_dirs: bool = False,
+) -> Iterator[BinaryIO]:
+    """``write_atomic`` of what the block writes to the file it is given, as it goes
+    (an archive of a whole data dir is never held in memory); an exception in the block
+    leaves ``path`` as it was."""
     path = Path(path)
     directory = path.parent
     if make_dirs:
@@ -52,7 +69,7 @@ def write_atomic(
     try:
         with os.fdopen(fd, "wb") as file:
             os.fchmod(file.fileno(), mode)
-            file.write(data)
+            yield file
             file.flush()
             os.fsync(file.fileno())
         if keep_backup and path.exists():

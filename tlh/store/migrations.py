@@ -7,7 +7,6 @@ only on a dir whose journal is empty, so it sees every record in the table files
 
 from __future__ import annotations
 
-import io
 import tarfile
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -15,7 +14,7 @@ from pathlib import Path
 
 import msgspec
 
-from tlh.files import write_atomic
+from tlh.files import writing_atomic
 from tlh.store.layout import (
     APPOINTMENTS,
     SCHEMA_VERSION,
@@ -90,13 +89,12 @@ def backup_before(data_dir: Path, version: int) -> Path:
     ``tlh restore`` takes it (a restored older dir is migrated again on start)."""
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     path = data_dir / BACKUPS / f"schema-{version}-before-upgrade-{stamp}.tar.gz"
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w:gz") as tar:
+    # Written as it is made: a large practice's dir does not fit in memory twice.
+    with writing_atomic(path, make_dirs=True) as out, tarfile.open(fileobj=out, mode="w:gz") as tar:
         for top in _KEPT:
             found = data_dir / top
             files = [found] if found.is_file() else sorted(found.rglob("*"))
             for file in files:
                 if file.is_file() and not file.name.startswith("."):
                     tar.add(file, arcname=file.relative_to(data_dir).as_posix())
-    write_atomic(path, buf.getvalue(), make_dirs=True)
     return path
