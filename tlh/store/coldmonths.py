@@ -18,6 +18,7 @@ from collections import OrderedDict
 from collections.abc import Collection, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import msgspec
 
@@ -43,6 +44,8 @@ INDEX_MAGIC = b"TLHIDX2\n"
 #: ... and one written before they existed: its month is read whole to answer for them.
 INDEX_MAGIC_V1 = b"TLHIDX1\n"
 Part = dict[str, msgspec.Struct]
+#: What ``_cached_index`` says of a month whose index has not been read.
+_NOT_CACHED = object()
 
 
 def write_index(db: Path, name: str, index: bytes, codec: Codec) -> None:
@@ -259,11 +262,15 @@ class ColdMonths:
                     found.append(rec)
         return found
 
-    def paired(self, value: object, others: Collection[str], since: int) -> dict[str, set[str]]:
+    def paired(
+        self, value: object, others: Collection[str], since: int, *, reading: bool = True
+    ) -> dict[str, set[str]] | None:
         """Of ``others``, those a cold record at or after epoch second ``since`` pairs with
         ``value`` (``Partitioning.pairs``: a clinician on an appointment of the client),
         by month. A month wholly after ``since`` answers from its key index; the month
-        ``since`` falls in, or one whose index predates pairings, is read."""
+        ``since`` falls in, or one whose index predates pairings, is read. Not
+        ``reading``: from what is cached alone (no file opened, so the event loop may
+        ask), or ``None`` when that is not enough."""
         pairs = self.split.pairs
         if pairs is None:
             raise StoreError(f"{self.split.table} keeps no pairings")
@@ -274,15 +281,20 @@ class ColdMonths:
         for month in sorted(self.months):
             if month < first_month:
                 continue
-            index = self._index(month)
+            index = self._index(month) if reading else self._cached_index(month)
+            if index is _NOT_CACHED:
+                return None
             if index is not None and not index.holds(first):
                 continue
             if index is not None and index.pairs and month_start(month) >= since:
                 hits = {other for other, key in wanted.items() if index.holds(key)}
             else:
+                part = self._read_if_cold(month) if reading else self._cached_part(month)
+                if part is None:
+                    return None
                 hits = {
                     other
-                    for rec in self._read_if_cold(month).values()
+                    for rec in part.values()
                     if pairs.at(rec) >= since and value in getattr(rec, pairs.first)
                     for other in getattr(rec, pairs.second)
                     if other in wanted
@@ -290,6 +302,17 @@ class ColdMonths:
             if hits:
                 found[month] = hits
         return found
+
+    def _cached_index(self, month: str) -> Any:
+        """A month's key index as ``_index`` gave it last (``None``: unreadable), or
+        ``_NOT_CACHED``."""
+        with self._lock:
+            return self._indexes.get(month, _NOT_CACHED)
+
+    def _cached_part(self, month: str) -> Part | None:
+        with self._lock:
+            cached = self._parts.get(month)
+            return cached[0] if cached is not None else None
 
     def _ends_after(self, month: str, ending_after: int | None) -> bool:
         """Whether a month may hold a record ending after epoch second ``ending_after``."""

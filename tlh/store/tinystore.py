@@ -391,11 +391,15 @@ class TinyStore(MonthsOnDisk):
         """Staff on the client's appointments from ``since`` on (``Repository``): those
         in memory read, those of months on disk from their key indexes' pairings, among
         the practice's staff (``ColdMonths.paired``)."""
-        cold: dict[str, set[str]] = {}
+        cold: dict[str, set[str]] | None = {}
         if self._has_cold(APPOINTMENTS):
-            staff = list(self._tables["staff"])
+            staff, since_s = list(self._tables["staff"]), epoch(since)
             months = self._cold[APPOINTMENTS]
-            cold = await self._cold_read(months.paired, client_id, staff, epoch(since))
+            # Once the year's key indexes are read, no file is: answered here, with no
+            # thread hop (a clinician's list of clients asks once per client).
+            cold = months.paired(client_id, staff, since_s, reading=False)
+            if cold is None:
+                cold = await self._cold_read(months.paired, client_id, staff, since_s)
         # Memory after the files (no await in between): a month a commit took in
         # meanwhile is answered from memory.
         tab = cast(dict[str, Appointment], self._tables[APPOINTMENTS])
@@ -406,7 +410,7 @@ class TinyStore(MonthsOnDisk):
             for staff_id in apt.clinician_ids
         }
         parts = self._parts[APPOINTMENTS]
-        for month, seen in cold.items():
+        for month, seen in (cold or {}).items():
             if month not in parts:
                 found |= seen
         return found
