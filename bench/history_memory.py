@@ -53,7 +53,8 @@ from tlh.domain.messages import (
     MessageKind,
     MessageStatus,
 )
-from tlh.domain.models import Appointment, Modality, Policy
+from tlh.domain.models import Appointment, Modality, Policy, Role, Staff
+from tlh.domain.scope import RECENT
 from tlh.domain.sessions import Participation, SessionSegment
 from tlh.messaging.ics import appointment_ics
 from tlh.messaging.templates import Templates, appointment_values, default_templates_dir
@@ -221,6 +222,15 @@ def trail(apt: Appointment, now: datetime) -> list[msgspec.Struct]:
     return out
 
 
+def clinicians(now: datetime) -> list[Staff]:
+    """The 40 clinicians the visits are with, as staff of the practice."""
+    return [
+        Staff(id=s, email=f"{s}@example.org", name=clinician_name(s), role=Role.CLINICIAN,
+              telehealth=True, created_at=now, updated_at=now)
+        for s in CLINICIANS
+    ]  # fmt: skip
+
+
 async def fill(location: Path | str, keys: KeySource, total: int) -> None:
     """``total`` appointments and their trails, a month per commit, the store reopened
     every 12 months."""
@@ -237,6 +247,8 @@ async def fill(location: Path | str, keys: KeySource, total: int) -> None:
         visits = month_of(first, size, made, rnd)
         now = datetime.now(UTC)
         batch = [Put(r) for a in visits for r in (a, *trail(a, now))]
+        if n == 0:
+            batch += [Put(s) for s in clinicians(now)]
         await store.commit(batch, audit=[note_ops(SYSTEM, "bench.seed", batch)])
         made += size
         if n % 12 == 11 or n == len(months) - 1:
@@ -310,7 +322,8 @@ def measure(
 async def lookups(data_dir: Path, key_file: Path, total: int) -> None:
     """What reads of old months cost on the largest practice: an old visit by id, an
     import's external-id lookups (the first ones open each month's key index, later ones
-    bisect the cached indexes), a client's whole history, an old week of the calendar."""
+    bisect the cached indexes), whose client a client is (a year of key indexes' pairings),
+    a client's whole history, an old week of the calendar."""
     store = store_at(data_dir, keys=KeySource(key_file=key_file))
     await store.open()
     try:
@@ -347,6 +360,18 @@ async def lookups(data_dir: Path, key_file: Path, total: int) -> None:
             "find client_ids (a client's whole history)",
             5,
             lambda: store.find(Appointment, "client_ids", next(cli)),
+        )
+        year = datetime.now(UTC) - RECENT
+        seen = iter(clients[:3] + clients[:3])
+        await timed(
+            "clinicians_seen (whose client; first: indexes opened)",
+            3,
+            lambda: store.clinicians_seen(next(seen), year),
+        )
+        await timed(
+            "clinicians_seen (indexes cached)",
+            3,
+            lambda: store.clinicians_seen(next(seen), year),
         )
         week = datetime.now(UTC) - timedelta(days=3 * 365)
         await timed(
