@@ -124,6 +124,11 @@ class ColdMonths:
             gone = self._indexes.pop(month, None)
             self._index_bytes -= gone.size if gone is not None else 0
 
+    def indexed(self) -> list[str]:
+        """The months whose key index is cached, oldest first."""
+        with self._lock:
+            return sorted(self._indexes)
+
     def take_stale(self) -> set[str]:
         """The months found with a key index older than pairings, to index again (the
         caller gives back those it could not: ``mark_stale``)."""
@@ -201,13 +206,18 @@ class ColdMonths:
                 self._index_bytes -= dropped.size if dropped is not None else 0
         return index
 
-    def _candidates(self, field: str, value: object) -> list[str]:
-        """Cold months that may hold a record with ``field == value`` (newest first)."""
+    def _candidates(self, field: str, value: object, ending_after: int | None = None) -> list[str]:
+        """Cold months that may hold a record with ``field == value`` (newest first); with
+        ``ending_after``, only months holding one that ends after it (their key indexes
+        alone are opened: the reminder clock's question about a visit due tomorrow opened
+        all 143 months' at a million appointments, 34 ms a visit)."""
         key = key_number(field, value)
         out = []
         for month in sorted(self.months, reverse=True):
             if self._tallied_none(month, field, value):
                 continue  # (the outbox's poll for queued messages opens no index)
+            if not self._ends_after(month, ending_after):
+                continue
             index = self._index(month)
             if index is None or index.holds(key):
                 out.append(month)
@@ -253,9 +263,7 @@ class ColdMonths:
                 if getattr(rec, field) is None
             ]
         found = []
-        for month in self._candidates(field, value):
-            if not self._ends_after(month, ending_after):
-                continue
+        for month in self._candidates(field, value, ending_after):
             for rec in self._read_if_cold(month).values():
                 held = getattr(rec, field)
                 if held == value or (isinstance(held, tuple) and value in held):

@@ -86,6 +86,10 @@ class MonthsOnDisk:
         """The months of a split table left on disk, oldest first."""
         return sorted(self._cold[table].months)
 
+    def months_indexed(self, table: str) -> list[str]:
+        """The months of a split table on disk whose key index is held in memory."""
+        return self._cold[table].indexed()
+
     def _has_cold(self, table: str) -> bool:
         cold = self._cold.get(table)
         return cold is not None and bool(cold.months)
