@@ -84,7 +84,7 @@ def pack(table: str, record: S) -> S:
     record as it is."""
     if table != MESSAGES or not isinstance(record, Message) or record.status not in DONE:
         return record
-    if record.html == PACKED:
+    if is_packed(record):
         return record
     size = len(record.text) + len(record.html or "") + len(record.ics or "")
     if size < SMALLEST:

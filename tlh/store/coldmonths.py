@@ -131,9 +131,13 @@ class ColdMonths:
             self.months.pop(month, None)
             dropped = self._parts.pop(month, None)
             self._cached -= dropped[1] if dropped is not None else 0
-            gone = self._indexes.pop(month, None)
-            self._index_bytes -= gone.size if gone is not None else 0
+            self._drop_index(month)
             self._paired_by.pop(month, None)
+
+    def _drop_index(self, month: str) -> None:
+        """Forget a month's cached key index (the caller holds the lock)."""
+        gone = self._indexes.pop(month, None)
+        self._index_bytes -= gone.size if gone is not None else 0
 
     def indexed(self) -> list[str]:
         """The months whose key index is cached, oldest first."""
@@ -164,8 +168,7 @@ class ColdMonths:
             self._codec,
         )
         with self._lock:
-            gone = self._indexes.pop(month, None)
-            self._index_bytes -= gone.size if gone is not None else 0
+            self._drop_index(month)
 
     # -- reading (in a worker thread) ---------------------------------------------------
 

@@ -65,8 +65,6 @@ class MonthsOnDisk:
     _busy: int
     _lock: asyncio.Lock
     data_dir: Path
-    #: The values the records loaded at start-up share (``tlh.store.sharing``).
-    _pool: Pool
 
     def _index_record(self, table: str, rid: str, rec: msgspec.Struct) -> None:
         raise NotImplementedError
@@ -205,8 +203,12 @@ class MonthsOnDisk:
         """Records read from months on disk, as they were given (``tlh.store.bodies``),
         less those of a month a commit took into memory while the read ran (memory holds
         that month's current records)."""
+        return unpack_all(table, self._not_taken_in(table, found))
+
+    def _not_taken_in(self, table: str, found: Sequence[msgspec.Struct]) -> list[msgspec.Struct]:
+        """``_still_cold`` as stored: for counting them."""
         parts, month_of = self._parts[table], PARTITIONED[table].month_of
-        return unpack_all(table, (rec for rec in found if month_of(rec) not in parts))
+        return [rec for rec in found if month_of(rec) not in parts]
 
     def _cold_months_of(self, changes: Iterable[Change], locate: bool) -> set[tuple[str, str]]:
         """The (table, month) on disk that ``changes`` write to: the month a put goes
@@ -294,7 +296,7 @@ class MonthsOnDisk:
             log.warning("%s is unreadable; loading every month of %s to rebuild it", path, table)
             return None
 
-    def _take_in_replayed(self, changes: list[Change]) -> None:
+    def _take_in_replayed(self, changes: list[Change], pool: Pool) -> None:
         """Before replaying the journal, load the months on disk it writes to: the month
         of each put, and any month holding an id it writes (with a stale copy an
         interrupted checkpoint may have left there: found and settled like a duplicate)."""
@@ -307,8 +309,7 @@ class MonthsOnDisk:
         for table, month in sorted(months):
             cold = self._cold[table]
             if month in cold:
-                part = dict(cold.read(month))
-                self._install(table, month, part, index=False, pool=self._pool)
+                self._install(table, month, dict(cold.read(month)), index=False, pool=pool)
 
 
 def _newer(rec: msgspec.Struct, than: msgspec.Struct) -> bool:

@@ -157,7 +157,6 @@ class TinyStore(MonthsOnDisk):
         self._ids = {t: IdFilter(size=p.filter_size) for t, p in PARTITIONED.items()}
         #: Months in memory whose key index and manifest entry the next checkpoint writes.
         self._unindexed: set[tuple[str, str]] = set()
-        self._pool = Pool()
         #: Ids found in two months at load, by table (an interrupted checkpoint; the
         #: journal settles).
         self._duplicates: dict[str, set[str]] = {}
@@ -248,7 +247,7 @@ class TinyStore(MonthsOnDisk):
             known = cold.tally(field, value)
             if known is None:
                 found = await self._cold_read(cold.find, field, value, None)
-                known = len(self._still_cold(table, found))
+                known = len(self._not_taken_in(table, found))
             tallied = known
         # Memory after the files (no await in between): a month taken in meanwhile is
         # counted here, once.
@@ -487,7 +486,6 @@ class TinyStore(MonthsOnDisk):
         # Start-up runs nothing else, so pause it for the duration.
         gc_was_enabled = gc.isenabled()
         gc.disable()
-        self._pool = Pool()
         try:
             self._load()
         except BaseException as exc:
@@ -497,7 +495,6 @@ class TinyStore(MonthsOnDisk):
                 raise _cannot_open(self.data_dir, exc) from None
             raise
         finally:
-            self._pool = Pool()  # what the load shared stays shared; the pool goes
             if gc_was_enabled:
                 gc.enable()
         # Each month file's text and the values records now share
@@ -543,7 +540,10 @@ class TinyStore(MonthsOnDisk):
             self._migrate(meta.schema_version)
         self._manifest = read_manifest(self.data_dir, self._sealing)
         check_files(self.data_dir, self._manifest)
-        self._load_files()
+        # The values the records loaded share (``tlh.store.sharing``): the pool goes
+        # with this call, what it shared stays shared.
+        pool = Pool()
+        self._load_files(pool)
         last = 0
         replayed: list[tuple[Any, list[Change]]] = []
         for path, offset, payload in self._journal.replay():
@@ -560,7 +560,7 @@ class TinyStore(MonthsOnDisk):
                 )
             last = record.seq
             replayed.append((record, changes))
-        self._take_in_replayed([c for _, changes in replayed for c in changes])
+        self._take_in_replayed([c for _, changes in replayed for c in changes], pool)
         for record, changes in replayed:
             if record.audit is not None:
                 self._unconfirmed.append((record.seq, record.audit.at, record.audit.notes))
@@ -608,7 +608,7 @@ class TinyStore(MonthsOnDisk):
             raise StoreError(f"the store at {self.data_dir} is not open")
         return self.codec
 
-    def _load_files(self) -> None:
+    def _load_files(self, pool: Pool) -> None:
         db = self.data_dir / "db"
         codec = self._sealing
         for table in TABLES:
@@ -616,9 +616,9 @@ class TinyStore(MonthsOnDisk):
             if table not in PARTITIONED and path.exists():
                 self._tables[table] = read_table_file(path, path.name, table, codec)
         for table in PARTITIONED:
-            self._load_months(db, codec, table)
+            self._load_months(db, codec, table, pool)
 
-    def _load_months(self, db: Path, codec: Codec, table: str) -> None:
+    def _load_months(self, db: Path, codec: Codec, table: str, pool: Pool) -> None:
         """Load a split table's months from the cut on (and any month without its key
         index); leave the older ones on disk."""
         split = PARTITIONED[table]
@@ -644,7 +644,7 @@ class TinyStore(MonthsOnDisk):
             part = read_table_file(path, split.file(month), table, codec)
             # Only an interrupted checkpoint leaves an id in two months; the journal
             # (still there) settles it, else the newer copy wins.
-            self._install(table, month, part, index=False, pool=self._pool)
+            self._install(table, month, part, index=False, pool=pool)
             indexed = month in entries and (db / split.index_file(month)).exists()
             if not indexed:
                 self._unindexed.add((table, month))
