@@ -28,7 +28,6 @@ import json
 import os
 import random
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -47,6 +46,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from verdicts import finish, judged
 
+from tests.serving import free_port
 from tlh.server.app import create_app
 from tlh.server.keys import AUDIT, STORE
 from tlh.server.settings import Settings
@@ -87,12 +87,6 @@ def rows(first: int, count: int, prefix: str) -> bytes:
 
 def busy_day(total: int) -> date:
     return FIRST_DAY + timedelta(days=(total // (CLINICIANS * SLOTS_PER_DAY)) // 2)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def floor_write(path: Path, docs: list[Any]) -> float:

@@ -36,6 +36,9 @@ from typing import Any
 import aiohttp
 from textual.message import Message
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from tests.serving import free_port
 from tlh.api.events import StaffEvent
 from tlh.client import TlhClient
 from tlh.services.bootstrap import init_practice
@@ -45,14 +48,6 @@ from tlh.tui.state import DashboardState
 
 COOKIE = "__Host-tlh_link"
 WAIT_S = 15.0
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class Server:

@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -25,9 +24,12 @@ import urllib.request
 from datetime import date, timedelta
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
 from bytecode import write_caches
 from verdicts import finish, judged
 
+from tests.serving import free_port
 from tlh.client import TlhClient
 
 PY = sys.executable
@@ -39,12 +41,6 @@ SLOTS_PER_DAY = 10  # per clinician, 50-minute appointments on the hour from 08:
 BATCH = 10_000
 CLIENTS = 1_000
 FIRST_DAY = date(2030, 1, 7)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def wall(argv: list[str], env: dict[str, str], stdin: bytes | None = None) -> float:

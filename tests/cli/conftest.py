@@ -96,9 +96,8 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
 @pytest.fixture
 def offline(tmp_path: Path) -> Live:
     """CLI plumbing without a server: a URL where nothing listens."""
-    import socket
+    from tests.serving import free_port
 
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    return Live(f"http://127.0.0.1:{port}", "tlh_not_a_real_token", tmp_path, tmp_path / "c.toml")
+    return Live(
+        f"http://127.0.0.1:{free_port()}", "tlh_not_a_real_token", tmp_path, tmp_path / "c.toml"
+    )

@@ -17,19 +17,13 @@ from pathlib import Path
 
 import pytest
 
+from tests.serving import free_port
+
 from .terminal import Terminal
 
 pytestmark = pytest.mark.timeout(60)
 
 DEMO_UP_S = 30.0
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def demo_env(tmp: Path) -> dict[str, str]:

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
+from tests.serving import free_port
 from tlh.cli.exit import ExitStatus
 from tlh.cli.main import app
 
@@ -308,16 +309,13 @@ class FixedPortServer:
 
 async def test_watch_reconnects_after_a_server_restart(tmp_path: Any) -> None:
     """A real ``tlh`` process, read line by line: connected, lost, back, then an arrival."""
-    import socket
     import sys
 
     from tlh.services.bootstrap import init_practice
 
     data_dir = tmp_path / "data"
     token = await init_practice(data_dir, "Restart Practice", "UTC", "admin@example.org", "Ada")
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     live = Live(url, token, data_dir, tmp_path / "config.toml")
 

@@ -4,7 +4,6 @@ with ``tlh serve``'s runner settings (keep-alive timeout, access log)."""
 from __future__ import annotations
 
 import asyncio
-import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -13,6 +12,7 @@ import pytest
 from aiohttp import web
 
 from tests.keepalive import idle_connections_closed
+from tests.serving import free_port
 from tlh.client import Endpoint, TlhClient, Transport
 from tlh.errors import InvalidInput, NotFound, TlhError, Unauthenticated, Unavailable
 from tlh.server.run import bound_port, start
@@ -117,12 +117,6 @@ async def quick_close(tmp_path: Path) -> AsyncIterator[Served]:
     """A server that closes idle connections after 0.3 s (``tlh serve``: 75 s)."""
     async for found in _serve(tmp_path, keepalive_s=0.3):
         yield found
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 async def test_typed_answer_and_keep_alive(served: Served) -> None:

@@ -25,16 +25,11 @@ from typer.testing import CliRunner, Result
 
 from tests.doctor.coturn import coturn as turn_server
 from tests.messaging.support import SmtpServer
+from tests.serving import free_port
 from tlh.messaging.config import MessagingConfig, SmtpConfig, TwilioConfig
 
 SID = "AC" + "0" * 32
 AUTH = "right-token"
-
-
-def free_port(kind: int = socket.SOCK_STREAM) -> int:
-    with socket.socket(socket.AF_INET, kind) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class Loop:

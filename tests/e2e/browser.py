@@ -6,7 +6,6 @@ installs it); without it these tests skip with that reason.
 
 from __future__ import annotations
 
-import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -16,6 +15,7 @@ from typing import Any
 import aiohttp
 import pytest
 
+from tests.serving import free_port
 from tlh.server.run import start
 from tlh.server.settings import Settings
 from tlh.services.bootstrap import init_practice
@@ -58,13 +58,6 @@ FRAMES_FLOWING = "() => window.__frames > 0"
 needs_chromium = pytest.mark.skipif(
     not CHROMIUM.exists(), reason="Debian's chromium is not installed (apt-get install chromium)"
 )
-
-
-def free_port() -> int:
-    """A free loopback TCP port."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
-import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -14,6 +13,7 @@ import aiohttp
 import pytest
 
 from tests.maildrop import delivered_link
+from tests.serving import free_port
 from tlh.server.run import start
 from tlh.server.settings import Settings
 from tlh.services.bootstrap import init_practice
@@ -35,12 +35,6 @@ pytestmark = [
     pytest.mark.timeout(90),
     pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed"),
 ]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture

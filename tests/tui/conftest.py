@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-import socket
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
@@ -15,16 +14,11 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from tests.serving import free_port
 from tlh.client import TlhClient
 
 if TYPE_CHECKING:
     from tlh.server.settings import Settings
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class Server:
