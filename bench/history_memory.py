@@ -15,6 +15,12 @@ Then it starts ``python -m tlh serve`` on a free port as users run it and report
 process start -> ``/healthz`` 200, and VmRSS once healthy (median of 3 starts). Last,
 what reads of old months cost on the largest practice, in this process.
 
+The history stands, by default, at 20:00 UTC on the last day of this month
+(``--as-of month-end``): the store keeps a visit's trail in memory by month, so a month's
+end, with the whole month's visits behind it, is when it holds most; ``--as-of now``
+measures the day it runs. ``--baseline REF`` also serves the same practices from a
+checkout of git ``REF``, side by side.
+
 Run: ``.venv/bin/python bench/history_memory.py`` (1M takes 25 minutes to generate:
 about 6 million records, the emails rendered). Memory and start-up are flat from about 16
 months of history on, so ``--sizes 10000,150000`` (2.5 minutes) shows the same ratios;
@@ -232,12 +238,21 @@ def clinicians(now: datetime) -> list[Staff]:
     ]  # fmt: skip
 
 
-async def fill(location: Path | str, keys: KeySource, total: int) -> None:
-    """``total`` appointments and their trails, a month per commit, the store reopened
-    every 12 months."""
+def month_end_evening(now: datetime) -> datetime:
+    """20:00 UTC on the last day of ``now``'s month (``now`` itself once later): the
+    instant a month's trail in memory is largest, the whole month's visits behind it."""
+    first_of_next = (now.replace(day=28) + timedelta(days=4)).replace(day=1)
+    evening = first_of_next.replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(hours=4)
+    return max(now, evening)
+
+
+async def fill(location: Path | str, keys: KeySource, total: int, as_of: datetime) -> None:
+    """``total`` appointments and their trails as they stand at ``as_of`` (visits before
+    it have had their reminders and calls), a month per commit, the store reopened every
+    12 months."""
     rnd = random.Random(total)
     count = -(-total // PER_MONTH)
-    months = months_ending(datetime.now(UTC), count)
+    months = months_ending(as_of, count)
     made = 0
     store: Repository | None = None
     for n, first in enumerate(months):
@@ -246,10 +261,9 @@ async def fill(location: Path | str, keys: KeySource, total: int) -> None:
             await store.open()
         size = min(PER_MONTH, total - made)
         visits = month_of(first, size, made, rnd)
-        now = datetime.now(UTC)
-        batch = [Put(r) for a in visits for r in (a, *trail(a, now))]
+        batch = [Put(r) for a in visits for r in (a, *trail(a, as_of))]
         if n == 0:
-            batch += [Put(s) for s in clinicians(now)]
+            batch += [Put(s) for s in clinicians(as_of)]
         await store.commit(batch, audit=[note_ops(SYSTEM, "bench.seed", batch)])
         made += size
         if n % 12 == 11 or n == len(months) - 1:
@@ -257,7 +271,9 @@ async def fill(location: Path | str, keys: KeySource, total: int) -> None:
             store = None
 
 
-def practice(root: Path, total: int, url: str | None = None) -> tuple[Path | str, Path]:
+def practice(
+    root: Path, total: int, as_of: datetime, url: str | None = None
+) -> tuple[Path | str, Path]:
     """A practice holding ``total`` appointments: (data dir or URL, key file)."""
     data_dir = root / f"data-{total}"
     key_dir = root / f"keys-{total}"
@@ -269,7 +285,7 @@ def practice(root: Path, total: int, url: str | None = None) -> tuple[Path | str
     )
     (key_file,) = key_dir.iterdir()
     t = time.perf_counter()
-    asyncio.run(fill(location, KeySource(key_file=key_file), total))
+    asyncio.run(fill(location, KeySource(key_file=key_file), total, as_of))
     print(f"  generated {total:,} appointments in {time.perf_counter() - t:.1f} s", flush=True)
     if url is not None:
         data_dir.mkdir(mode=0o700)  # serve still takes a dir for its local files
@@ -439,32 +455,67 @@ def report(label: str, figures: dict[int, tuple[float, float]]) -> None:
         print(f"  RSS      {sizes[-1]:,} vs {sizes[0]:,}: {verdict(small[1], big[1])}")
 
 
+def worktree(ref: str, root: Path) -> Path:
+    """A checkout of git ``ref`` of this repository under ``root`` (the baseline tree)."""
+    repo = Path(__file__).resolve().parents[1]
+    path = root / f"tree-{re.sub(r'[^A-Za-z0-9]', '-', ref)}"
+    subprocess.run(
+        ["git", "-C", str(repo), "worktree", "add", "--detach", "-q", str(path), ref], check=True
+    )
+    return path
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="10000,1000000")
+    parser.add_argument(
+        "--as-of",
+        choices=("month-end", "now"),
+        default="month-end",
+        help="the instant the history stands at: the last evening of this month (a month's"
+        " trail in memory is largest then: the default) or now",
+    )
+    parser.add_argument(
+        "--baseline",
+        metavar="REF",
+        help="also measure the same practices served by this git ref's tree, side by side",
+    )
     parser.add_argument("--pg", action="store_true", help="also on PostgreSQL")
     parser.add_argument("--pg-only", action="store_true", help="on PostgreSQL alone")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
+    now = datetime.now(UTC)
+    as_of = month_end_evening(now) if args.as_of == "month-end" else now
+    print(f"history as it stands at {as_of:%Y-%m-%d %H:%M} UTC ({args.as_of})")
     tree = Path(__file__).resolve().parents[1]
     with tempfile.TemporaryDirectory(prefix="tlh-history-") as tmp:
         root = Path(tmp)
         if args.pg_only:
-            pg_figures(root, sizes, tree)
+            pg_figures(root, sizes, tree, as_of)
             return
         dirs = {}
         for size in sizes:
             print(f"embedded store, {size:,} appointments:", flush=True)
-            location, key_file = practice(root, size)
+            location, key_file = practice(root, size, as_of)
             assert isinstance(location, Path)
             dirs[size] = (location, key_file)
-        report("embedded store (this tree)", {s: measure(*dirs[s], tree) for s in sizes})
+        base = worktree(args.baseline, root) if args.baseline else None
+        try:
+            if base is not None:
+                report(
+                    f"embedded store, baseline ({args.baseline})",
+                    {s: measure(*dirs[s], base) for s in sizes},
+                )
+            report("embedded store (this tree)", {s: measure(*dirs[s], tree) for s in sizes})
+        finally:
+            if base is not None:
+                subprocess.run(["git", "-C", str(tree), "worktree", "remove", "--force", str(base)])
         asyncio.run(lookups(*dirs[sizes[-1]], sizes[-1]))
         if args.pg:
-            pg_figures(root, sizes, tree)
+            pg_figures(root, sizes, tree, as_of)
 
 
-def pg_figures(root: Path, sizes: list[int], tree: Path) -> None:
+def pg_figures(root: Path, sizes: list[int], tree: Path, as_of: datetime) -> None:
     from tests.pgserver import running
 
     (root / "pgdirs").mkdir()
@@ -473,7 +524,7 @@ def pg_figures(root: Path, sizes: list[int], tree: Path) -> None:
         for size in sizes:
             print(f"PostgreSQL, {size:,} appointments:", flush=True)
             url = cluster.database()
-            _, key_file = practice(root / "pgdirs", size, url)
+            _, key_file = practice(root / "pgdirs", size, as_of, url)
             figures[size] = measure(root / "pgdirs" / f"data-{size}", key_file, tree, url)
         report("PostgreSQL store (this tree)", figures)
 
