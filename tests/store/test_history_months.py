@@ -95,18 +95,18 @@ async def test_old_months_of_every_history_table_stay_on_disk(seeded: Path) -> N
     await s.open()
     try:
         # Appointments keep 3 months back here ([store] hot_months); a visit's trail
-        # keeps this month and the last.
+        # keeps this month alone.
         assert s.months_on_disk("appointments") == []  # none stored here
         for table in SPLIT:
             on_disk = s.months_on_disk(table)
             assert on_disk[0] == "2025-01", table
-            assert on_disk[-1] == "2026-10", table
-        # Memory holds the hot months only: the 15 weeks from November, not 110.
+            assert on_disk[-1] == "2026-11", table
+        # Memory holds the hot months only: the 10 weeks from December, not 110.
         hot = [p.record for p in two_years() if isinstance(p.record, Message)]
-        hot = [m for m in hot if m.created_at >= datetime(2026, 11, 1, tzinfo=UTC)]
-        assert len(hot) == 15
+        hot = [m for m in hot if m.created_at >= datetime(2026, 12, 1, tzinfo=UTC)]
+        assert len(hot) == 10
         assert sorted(s._tables["messages"]) == sorted(m.id for m in hot)
-        assert len(s._tables["sessions"]) == len(s._tables["links"]) == 15
+        assert len(s._tables["sessions"]) == len(s._tables["links"]) == 10
         assert await snapshot_of(s) == expected
     finally:
         await s.close()
@@ -255,15 +255,15 @@ async def test_months_the_clock_leaves_behind_go_back_to_disk(seeded: Path) -> N
     await s.open()
     try:
         expected = await snapshot_of(s)
-        assert s.months_on_disk("messages")[-1] == "2026-10"
+        assert s.months_on_disk("messages")[-1] == "2026-11"
         in_memory = len(s._tables["messages"])
-        now[0] = datetime(2027, 2, 15, 12, tzinfo=UTC)  # the cut is now January
+        now[0] = datetime(2027, 2, 15, 12, tzinfo=UTC)  # a visit's trail: from February
         await seed(s, [Put(message("msg_feb", now[0]))])
         await s.checkpoint()
-        assert s.months_on_disk("messages")[-3:] == ["2026-10", "2026-11", "2026-12"]
-        assert s.months_on_disk("sessions")[-1] == "2026-12"
+        assert s.months_on_disk("messages")[-3:] == ["2026-11", "2026-12", "2027-01"]
+        assert s.months_on_disk("sessions")[-1] == "2027-01"
         assert len(s._tables["messages"]) < in_memory
-        assert "2026-11" not in s._parts["messages"]
+        assert "2027-01" not in s._parts["messages"]
         assert await s.find(Message, "idempotency_key", "reminder:msg_099") != []
         after = await snapshot_of(s)
         assert after["messages"] == sorted([*expected["messages"], "msg_feb"])
@@ -275,7 +275,51 @@ async def test_months_the_clock_leaves_behind_go_back_to_disk(seeded: Path) -> N
     again = TinyStore(seeded, hot_months=3, clock=lambda: now[0])
     await again.open()
     try:
-        assert again.months_on_disk("messages")[-1] == "2026-12"
+        assert again.months_on_disk("messages")[-1] == "2027-01"
         assert await again.count(Message) == 111
+    finally:
+        await again.close()
+
+
+@pytest.mark.parametrize("live", ["queued message", "open call"])
+async def test_a_month_holding_what_has_not_ended_stays_in_memory_until_it_has(
+    data_dir: Path, live: str
+) -> None:
+    """A visit's trail keeps this month in memory, and an older month while a record of
+    it is still live: a message not yet sent (the outbox reads it every few seconds),
+    a call not yet ended. Once that ends, the next checkpoint leaves the month on disk."""
+    table = "messages" if live == "queued message" else "sessions"
+    october, november = datetime(2026, 10, 20, 9, tzinfo=UTC), datetime(2026, 11, 20, 9, tzinfo=UTC)
+    if live == "queued message":
+        pending: Message | SessionSegment = message("msg_q", november, MessageStatus.QUEUED)
+        done = msgspec.structs.replace(
+            pending, status=MessageStatus.SENT, sent_at=november + timedelta(minutes=1)
+        )
+        ended = [message("msg_oct", october), message("msg_nov", november)]
+    else:
+        pending = msgspec.structs.replace(segment("ses_q", november), ended_at=None)
+        done = msgspec.structs.replace(pending, ended_at=november + timedelta(minutes=50))
+        ended = [segment("ses_oct", october), segment("ses_nov", november)]
+    s = opener(data_dir, hot_months=0)
+    await s.open()
+    await seed(s, [Put(r) for r in (*ended, pending)])
+    await s.close()
+
+    s = opener(data_dir, hot_months=0)
+    await s.open()
+    try:
+        assert s.months_on_disk(table) == ["2026-10"]
+        assert "2026-11" in s._parts[table]
+        await seed(s, [Put(done)])
+        await s.checkpoint()
+        assert s.months_on_disk(table) == ["2026-10", "2026-11"]
+        assert pending.id not in s._tables[table]
+        assert await s.get(type(done), pending.id) == done
+    finally:
+        await s.close()
+    again = opener(data_dir, hot_months=0)
+    await again.open()
+    try:
+        assert again.months_on_disk(table) == ["2026-10", "2026-11"]
     finally:
         await again.close()

@@ -103,8 +103,8 @@ def message_frame(text: str, now: datetime) -> StaffMessage:
 
 
 #: How far back the visits go that a waiting person's estimate averages: the
-#: clinician's recent habits, and nothing a server keeps on disk (a visit's trail is in
-#: memory for this month and the last: ``tlh.store.partitions``).
+#: clinician's recent habits. Early in a month that reaches the last month's segments,
+#: on disk (``tlh.store.partitions``): one read of that month, then its cache.
 AVERAGE_OVER = timedelta(days=28)
 
 

@@ -1,6 +1,6 @@
 """Sent messages' bodies, kept compressed by the embedded store, in memory and in its files.
 
-A visit's trail stays in memory for this month and the last (``tlh.store.partitions``),
+A visit's trail stays in memory for this month (``tlh.store.partitions``),
 and most of it is the rendered messages: an invitation or a reminder email holds a text
 body, an HTML body and an .ics, about 4,400 characters. Once a message is sent (or
 failed, or skipped) its bodies are read only by someone looking back at it, so the store

@@ -24,7 +24,7 @@ from tlh.store.calendar import AppointmentIndex
 from tlh.store.coldmonths import ColdMonths
 from tlh.store.layout import APPOINTMENTS, Change, Manifest
 from tlh.store.monthindex import IdFilter, months_back
-from tlh.store.partitions import PARTITIONED
+from tlh.store.partitions import PARTITIONED, still_live
 from tlh.store.seal import Codec, label_of
 from tlh.store.sharing import Pool
 
@@ -177,6 +177,7 @@ class MonthsOnDisk:
             for month in sorted(self._parts[table])
             if month < cut
             and month in entries
+            and not still_live(entries[month].last_end)
             and f"{table}/{month}" not in self._dirty
             and (table, month) not in self._unindexed
             and (db / split.index_file(month)).exists()

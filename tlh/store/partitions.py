@@ -42,11 +42,15 @@ class IdFilterSize:
     DOUBLE = 4 << 20
 
 
-#: An end that has not come (a session still open): such a month is never left unread.
+#: An end that has not come (a session still open): such a month is never left unread,
+#: and stays in memory (``still_live``).
 FOREVER = 1 << 62
 #: Months back from the current one that a visit's trail (messages, links, sessions)
-#: keeps in memory: this one and the last.
-TRAIL_HOT = 1
+#: keeps in memory: this one alone. An earlier month stays too while it holds a record
+#: still live (``FOREVER``: a message not yet sent, a call not yet ended); once all its
+#: records have ended, it is read from disk by the reads that reach back (a report, the
+#: last four weeks' visit lengths), a month at a time.
+TRAIL_HOT = 0
 #: Months back from the current one whose appointments stay in memory
 #: (``TinyStore.hot_months``, ``[store] hot_months``): this one and the last, as a
 #: visit's trail. The year a clinician's scope looks back over is answered from the
@@ -123,6 +127,12 @@ class Partitioning:
     def id_filter(self) -> str:
         """The table's id filter, relative to ``db/``."""
         return f"{self.table}.bloom"
+
+
+def still_live(last_end: int) -> bool:
+    """Whether a month whose records end by ``last_end`` (its manifest entry's) holds one
+    that has not ended: it stays in memory whatever its age."""
+    return last_end >= FOREVER
 
 
 def filter_key(field: str, value: object) -> str:
