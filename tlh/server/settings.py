@@ -37,8 +37,8 @@ class Settings:
     #: The embedded store keeps appointment months from this many months back (and every
     #: later one) in memory; older ones stay on disk and are read when asked for
     #: (``[store] hot_months``), so memory and start-up do not grow with history
-    #: (``tlh.store.partitions.DEFAULT_HOT_MONTHS``). A visit's trail keeps at most this
-    #: month and the last.
+    #: (``tlh.store.partitions.DEFAULT_HOT_MONTHS``: 0, this month and those to come). A
+    #: visit's trail keeps this month.
     store_hot_months: int = DEFAULT_HOT_MONTHS
     #: Address to listen on; anything but loopback needs TLS or ``insecure``.
     host: str = "127.0.0.1"

@@ -63,8 +63,8 @@ class AppointmentIndex:
 
     def __init__(self) -> None:
         # Id sets as tuples (``tlh.store.idset``): not walked by the cycle collector.
-        self._by_day: dict[date, tuple[str, ...]] = {}
-        self._by_clinician_day: dict[tuple[str, date], tuple[str, ...]] = {}
+        self._by_day: dict[date, idset.Ids] = {}
+        self._by_clinician_day: dict[tuple[str, date], idset.Ids] = {}
         #: The time entries hold, for open slots (``tlh.store.busy``).
         self.busy = BusyIndex()
 
@@ -129,13 +129,13 @@ class AppointmentIndex:
             if len(days) > len(self._by_day):  # a huge range: walk the index instead
                 days = [d for d in self._by_day if days[0] <= d <= days[-1]]
             for day in days:
-                ids.update(self._by_day.get(day, ()))
+                ids.update(idset.members(self._by_day.get(day)))
         else:
             if len(days) > len(self._by_clinician_day):
                 keys = [k for k in self._by_clinician_day if k[0] == clinician_id]
                 days = [d for _, d in keys if days[0] <= d <= days[-1]]
             for day in days:
-                ids.update(self._by_clinician_day.get((clinician_id, day), ()))
+                ids.update(idset.members(self._by_clinician_day.get((clinician_id, day))))
         found = [apt for apt in map(table.__getitem__, ids) if overlaps(apt, start, end)]
         found.sort(key=lambda apt: (apt.start, apt.id))
         return found

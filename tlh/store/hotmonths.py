@@ -58,7 +58,7 @@ class MonthsOnDisk:
     hot_months: int
     _clock: Callable[[], datetime]
     _manifest: Manifest
-    _index: dict[str, dict[str, dict[Any, tuple[str, ...]]]]
+    _index: dict[str, dict[str, dict[Any, idset.Ids]]]
     _calendar: AppointmentIndex
     _dirty: set[str]
     _unindexed: set[tuple[str, str]]
@@ -185,14 +185,14 @@ class MonthsOnDisk:
 
     def _built_fields(
         self, table: str, records: Collection[tuple[str, msgspec.Struct]]
-    ) -> dict[str, dict[Any, tuple[str, ...]]]:
+    ) -> dict[str, dict[Any, idset.Ids]]:
         """A table's in-memory indexes over ``records`` (id, record), built in one pass
         per field."""
         return {field: idset.build_field(records, field) for field in self._index.get(table, {})}
 
     def _built_indexes(
         self, table: str, records: list[tuple[str, msgspec.Struct]]
-    ) -> tuple[dict[str, dict[Any, tuple[str, ...]]], AppointmentIndex | None]:
+    ) -> tuple[dict[str, dict[Any, idset.Ids]], AppointmentIndex | None]:
         """A table's indexes (and the calendar, of appointments) over ``records``."""
         calendar = None
         if table == APPOINTMENTS:

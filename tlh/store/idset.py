@@ -1,10 +1,16 @@
-"""Sets of record ids kept as tuples of strings, for the store's in-memory indexes.
+"""Sets of record ids for the store's in-memory indexes: one id alone as its ``str``,
+several as a tuple of strings.
 
 A practice's history puts hundreds of thousands of small id sets in the indexes (one per
 external id, per client, per day, per clinician and day). Python's cycle collector walks
 every ``set`` on each full collection, however long-lived; a tuple of strings it walks
 once and then stops tracking. With sets, 100,000 appointments kept 190,000 tracked
 objects and a full collection took 55 ms here; as tuples they cost nothing.
+
+Most keys hold one id (a link's token digest, an appointment's external id, a message's
+idempotency key): four in five of a busy practice's 160,000 keys. Such a key holds the
+id itself, not a one-element tuple (48 bytes each: 6 MB there). Readers go through
+``members``: iterating a bare ``str`` would walk its characters.
 
 Adding copies the tuple (a key holds a handful of ids, a busy day a few hundred), so
 bulk loads build lists first and turn them into tuples once (``build``).
@@ -18,34 +24,48 @@ from typing import Any, TypeVar
 
 K = TypeVar("K")
 
+#: The ids under one key: one alone, or several.
+Ids = str | tuple[str, ...]
 
-def add(index: dict[K, tuple[str, ...]], key: K, rid: str) -> None:
+
+def members(ids: Ids | None) -> tuple[str, ...]:
+    """The ids under a key as a tuple (``()`` for no key)."""
+    if ids is None:
+        return ()
+    return (ids,) if type(ids) is str else ids  # type: ignore[return-value]
+
+
+def add(index: dict[K, Ids], key: K, rid: str) -> None:
     """Put ``rid`` under ``key`` (the caller never adds one twice)."""
     ids = index.get(key)
-    index[key] = (rid,) if ids is None else (*ids, rid)
+    index[key] = rid if ids is None else (*members(ids), rid)
 
 
-def add_many(index: dict[K, tuple[str, ...]], pairs: Iterable[tuple[K, str]]) -> None:
+def add_many(index: dict[K, Ids], pairs: Iterable[tuple[K, str]]) -> None:
     """``add`` of every pair, each key's tuple copied once (a bulk commit puts hundreds of
     ids under one busy day: adding them one at a time would copy it hundreds of times)."""
     for key, ids in build(pairs).items():
         old = index.get(key)
-        index[key] = ids if old is None else (*old, *ids)
+        index[key] = ids if old is None else (*members(old), *members(ids))
 
 
-def discard(index: dict[K, tuple[str, ...]], key: K, rid: str) -> None:
+def discard(index: dict[K, Ids], key: K, rid: str) -> None:
     """Take ``rid`` from under ``key``; an emptied key goes."""
-    ids = index.get(key)
-    if ids is None or rid not in ids:
+    held = members(index.get(key))
+    if rid not in held:
         return
-    rest = tuple(i for i in ids if i != rid)
-    if rest:
-        index[key] = rest
-    else:
+    rest = tuple(i for i in held if i != rid)
+    if not rest:
         del index[key]
+    else:
+        index[key] = rest[0] if len(rest) == 1 else rest
 
 
-def build(pairs: Iterable[tuple[K, str]]) -> dict[K, tuple[str, ...]]:
+def _sealed(lists: dict[K, list[str]]) -> dict[K, Ids]:
+    return {key: ids[0] if len(ids) == 1 else tuple(ids) for key, ids in lists.items()}
+
+
+def build(pairs: Iterable[tuple[K, str]]) -> dict[K, Ids]:
     """An index of ``(key, id)`` pairs, built in one pass."""
     lists: dict[K, list[str]] = {}
     for key, rid in pairs:
@@ -54,10 +74,10 @@ def build(pairs: Iterable[tuple[K, str]]) -> dict[K, tuple[str, ...]]:
             lists[key] = [rid]
         else:
             found.append(rid)
-    return {key: tuple(ids) for key, ids in lists.items()}
+    return _sealed(lists)
 
 
-def build_field(records: Iterable[tuple[str, Any]], field: str) -> dict[Any, tuple[str, ...]]:
+def build_field(records: Iterable[tuple[str, Any]], field: str) -> dict[Any, Ids]:
     """``build`` of the index of ``field`` over ``(id, record)`` pairs: a record's value
     (each element of a tuple; none for ``None``) under its id. The one pass a start-up
     makes over every record of a table, per field, written out: at 100,000 records in
@@ -82,4 +102,4 @@ def build_field(records: Iterable[tuple[str, Any]], field: str) -> dict[Any, tup
             lists[value] = [rid]
         else:
             found.append(rid)
-    return {key: tuple(ids) for key, ids in lists.items()}
+    return _sealed(lists)

@@ -52,11 +52,11 @@ FOREVER = 1 << 62
 #: last four weeks' visit lengths), a month at a time.
 TRAIL_HOT = 0
 #: Months back from the current one whose appointments stay in memory
-#: (``TinyStore.hot_months``, ``[store] hot_months``): this one and the last, as a
-#: visit's trail. The year a clinician's scope looks back over is answered from the
+#: (``TinyStore.hot_months``, ``[store] hot_months``): this one alone (and all to come),
+#: as a visit's trail. The year a clinician's scope looks back over is answered from the
 #: months' key indexes (``Pairs``); a day's list or a report of an older month reads
-#: that month from disk.
-DEFAULT_HOT_MONTHS = 1
+#: that month from disk (then cached).
+DEFAULT_HOT_MONTHS = 0
 
 
 @dataclass(frozen=True, slots=True)

@@ -52,9 +52,9 @@ PLANS: dict[str, Plan] = {
     ),
     "links": Plan(
         ids=("id", "client_id", "appointment_id", "clinician_id", "created_by"),
-        dates=("valid_from", "valid_until"),
+        dates=("valid_from", "valid_until", "created_at"),
     ),
-    "action_links": Plan(ids=("appointment_id", "client_id"), dates=("valid_until",)),
+    "action_links": Plan(ids=("appointment_id", "client_id"), dates=("valid_until", "created_at")),
     "messages": Plan(
         ids=("to", "subject", "html", "appointment_id", "client_id", "link_id", "action_link_ids"),
         same=(("created_at", "next_attempt_at"), ("created_at", "sent_at")),
