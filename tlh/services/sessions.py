@@ -63,10 +63,13 @@ async def open_self_tests(ctx: Context, staff_id: str) -> list[SessionSegment]:
 
 
 async def _open(ctx: Context, field: str, value: str, *, self_test: bool) -> list[SessionSegment]:
-    """Open segments whose indexed ``field`` is ``value``: self-tests or real ones."""
+    """Open segments whose indexed ``field`` is ``value``: self-tests or real ones. An
+    open segment has not ended, so months on disk whose segments all ended are not
+    looked into (``ending_after``): asked for every staff member at start-up, the
+    question opened every month's key index of years of sessions."""
     return [
         s
-        for s in await ctx.store.find(SessionSegment, field, value)
+        for s in await ctx.store.find(SessionSegment, field, value, ending_after=ctx.clock())
         if s.ended_at is None and s.self_test is self_test
     ]
 
