@@ -32,7 +32,7 @@ def members(ids: Ids | None) -> tuple[str, ...]:
     """The ids under a key as a tuple (``()`` for no key)."""
     if ids is None:
         return ()
-    return (ids,) if type(ids) is str else ids  # type: ignore[return-value]
+    return (ids,) if isinstance(ids, str) else ids
 
 
 def add(index: dict[K, Ids], key: K, rid: str) -> None:
@@ -62,6 +62,7 @@ def discard(index: dict[K, Ids], key: K, rid: str) -> None:
 
 
 def _sealed(lists: dict[K, list[str]]) -> dict[K, Ids]:
+    """Lists of ids as the index keeps them: one id bare, several as a tuple."""
     return {key: ids[0] if len(ids) == 1 else tuple(ids) for key, ids in lists.items()}
 
 
