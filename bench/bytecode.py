@@ -13,7 +13,8 @@ from pathlib import Path
 PACKAGE = Path(__file__).resolve().parents[1] / "tlh"
 
 
-def write_caches() -> None:
-    """Compile every tlh module to its ``__pycache__`` (a no-op where one is current)."""
-    compileall.compile_dir(PACKAGE, quiet=1)
-    print("bytecode caches of tlh written (as pip install leaves them)")
+def write_caches(package: Path = PACKAGE) -> None:
+    """Compile every module of ``package`` (this tree's tlh, or another checkout's) to
+    its ``__pycache__`` (a no-op where one is current)."""
+    compileall.compile_dir(package, quiet=1)
+    print(f"bytecode caches of {package} written (as pip install leaves them)")

@@ -49,6 +49,7 @@ import msgspec
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bytecode import write_caches
 from verdicts import finish, judged
 
 from tests.serving import free_port, stop, wait_healthy
@@ -505,6 +506,9 @@ def main() -> None:
     as_of = month_end_evening(now) if args.as_of == "month-end" else now
     print(f"history as it stands at {as_of:%Y-%m-%d %H:%M} UTC ({args.as_of})")
     tree = Path(__file__).resolve().parents[1]
+    # Servers start from bytecode, as an installed tlh does: compiling on each start
+    # would add the same 0.15 s to every figure and shrink every ratio.
+    write_caches(tree / "tlh")
     with tempfile.TemporaryDirectory(prefix="tlh-history-") as tmp:
         root = Path(tmp)
         if args.pg_only:
@@ -517,6 +521,8 @@ def main() -> None:
             assert isinstance(location, Path)
             dirs[size] = (location, key_file)
         base = worktree(args.baseline, root) if args.baseline else None
+        if base is not None:
+            write_caches(base / "tlh")
         try:
             if base is not None:
                 report(
