@@ -7,6 +7,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from playwright.async_api import TimeoutError as PlaywrightTimeout
+
 AXE = Path(__file__).resolve().parent / "axe" / "node_modules" / "axe-core" / "axe.min.js"
 
 #: axe's worst findings: these must be none, in every state of every page.
@@ -97,11 +99,17 @@ async def assert_visible_focus(page: Any) -> dict[str, Any]:
     return ring
 
 
-async def box(page: Any, selector: str) -> dict[str, float]:
-    """An element's bounding box (it must be rendered)."""
-    found = await page.locator(selector).first.bounding_box()
-    assert found is not None, f"{selector} is not rendered"
-    return dict(found)
+async def box(page: Any, selector: str, timeout_ms: float = 5_000) -> dict[str, float]:
+    """An element's bounding box (it must be rendered: waited for up to ``timeout_ms``,
+    as a list the page redraws on an event is briefly between two renderings)."""
+    found = page.locator(selector).first
+    try:
+        await found.wait_for(state="visible", timeout=timeout_ms)
+    except PlaywrightTimeout:
+        raise AssertionError(f"{selector} is not rendered") from None
+    at = await found.bounding_box()
+    assert at is not None, f"{selector} is not rendered"
+    return dict(at)
 
 
 async def in_view(page: Any, selector: str) -> None:
