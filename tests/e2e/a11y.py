@@ -4,6 +4,7 @@ tests/e2e/axe), the focus ring's contrast, element positions against the viewpor
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
@@ -100,16 +101,21 @@ async def assert_visible_focus(page: Any) -> dict[str, Any]:
 
 
 async def box(page: Any, selector: str, timeout_ms: float = 5_000) -> dict[str, float]:
-    """An element's bounding box (it must be rendered: waited for up to ``timeout_ms``,
-    as a list the page redraws on an event is briefly between two renderings)."""
+    """An element's bounding box (it must be rendered within ``timeout_ms``). A list the
+    page redraws on an event replaces its rows: a row found a moment before may be gone
+    when it is measured, so it is found again and measured, until the deadline."""
     found = page.locator(selector).first
-    try:
-        await found.wait_for(state="visible", timeout=timeout_ms)
-    except PlaywrightTimeout:
-        raise AssertionError(f"{selector} is not rendered") from None
-    at = await found.bounding_box()
-    assert at is not None, f"{selector} is not rendered"
-    return dict(at)
+    deadline = time.monotonic() + timeout_ms / 1000
+    while True:
+        left_ms = max(0.0, (deadline - time.monotonic()) * 1000)
+        try:
+            await found.wait_for(state="visible", timeout=left_ms or 1)
+        except PlaywrightTimeout:
+            raise AssertionError(f"{selector} is not rendered") from None
+        at = await found.bounding_box()
+        if at is not None:
+            return dict(at)
+        assert time.monotonic() < deadline, f"{selector} is not rendered"
 
 
 async def in_view(page: Any, selector: str) -> None:
