@@ -23,7 +23,7 @@ from tlh.store.busy import epoch
 from tlh.store.calendar import AppointmentIndex
 from tlh.store.coldmonths import ColdMonths
 from tlh.store.layout import APPOINTMENTS, Change, Manifest
-from tlh.store.monthindex import IdFilter, months_back
+from tlh.store.monthindex import IdFilter, MonthInfo, months_back
 from tlh.store.partitions import PARTITIONED, still_live
 from tlh.store.seal import Codec, label_of
 from tlh.store.sharing import Pool
@@ -167,20 +167,27 @@ class MonthsOnDisk:
                     self._calendar = calendar
                 log.info("%d month(s) of %s left in their files", len(leaving), table)
 
+    def _may_stay_on_disk(self, table: str, month: str, info: MonthInfo, cut: str) -> bool:
+        """Whether a month of ``table`` (its manifest entry ``info``) may be left in its
+        file, at start-up or when the month turns: before the cut, with no record still
+        live, its key index written."""
+        return (
+            month < cut
+            and not still_live(info.last_end)
+            and (self.data_dir / "db" / PARTITIONED[table].index_file(month)).exists()
+        )
+
     def _leaving(self, table: str) -> list[str]:
-        """The months of ``table`` in memory before the cut, written and indexed."""
-        split, cut = PARTITIONED[table], self.hot_cut(table)
-        entries = self._manifest.months_of(table)
-        db = self.data_dir / "db"
+        """The months of ``table`` in memory that may go back to disk, written and
+        indexed."""
+        cut, entries = self.hot_cut(table), self._manifest.months_of(table)
         return [
             month
             for month in sorted(self._parts[table])
-            if month < cut
-            and month in entries
-            and not still_live(entries[month].last_end)
+            if month in entries
             and f"{table}/{month}" not in self._dirty
             and (table, month) not in self._unindexed
-            and (db / split.index_file(month)).exists()
+            and self._may_stay_on_disk(table, month, entries[month], cut)
         ]
 
     def _built_fields(

@@ -18,7 +18,7 @@ bulk loads build lists first and turn them into tuples once (``build``).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from operator import attrgetter
 from typing import Any, TypeVar
 
@@ -54,16 +54,21 @@ def discard(index: dict[K, Ids], key: K, rid: str) -> None:
     held = members(index.get(key))
     if rid not in held:
         return
-    rest = tuple(i for i in held if i != rid)
+    rest = [i for i in held if i != rid]
     if not rest:
         del index[key]
     else:
-        index[key] = rest[0] if len(rest) == 1 else rest
+        index[key] = _kept(rest)
+
+
+def _kept(ids: Sequence[str]) -> Ids:
+    """Ids as the index keeps them: one id bare, several as a tuple."""
+    return ids[0] if len(ids) == 1 else tuple(ids)
 
 
 def _sealed(lists: dict[K, list[str]]) -> dict[K, Ids]:
-    """Lists of ids as the index keeps them: one id bare, several as a tuple."""
-    return {key: ids[0] if len(ids) == 1 else tuple(ids) for key, ids in lists.items()}
+    """``_kept`` of each key's list."""
+    return {key: _kept(ids) for key, ids in lists.items()}
 
 
 def build(pairs: Iterable[tuple[K, str]]) -> dict[K, Ids]:

@@ -102,7 +102,7 @@ from tlh.store.layout import (
 )
 from tlh.store.lock import DataDirLock
 from tlh.store.monthindex import IdFilter, MonthInfo, build_index, month_info
-from tlh.store.partitions import DEFAULT_HOT_MONTHS, PARTITIONED, filter_key, still_live
+from tlh.store.partitions import DEFAULT_HOT_MONTHS, PARTITIONED, filter_key
 from tlh.store.seal import PLAIN, Codec, label_of
 from tlh.store.sharing import Pool
 
@@ -639,9 +639,7 @@ class TinyStore(MonthsOnDisk):
             month: info
             for month, info in entries.items()
             if ids is not None
-            and month < cut
-            and not still_live(info.last_end)
-            and (db / split.index_file(month)).exists()
+            and self._may_stay_on_disk(table, month, info, cut)
             and (db / split.file(month)).exists()
         }
         self._ids[table] = ids or IdFilter(size=split.filter_size)
