@@ -19,6 +19,7 @@ from aiohttp import web
 
 from tlh.errors import Conflict, InvalidInput, TlhError, Unavailable
 from tlh.net import is_loopback
+from tlh.store import heap
 
 from . import gcpolicy
 from .accesslog import PathOnlyAccessLogger
@@ -158,6 +159,7 @@ def serve(settings: Settings, on_ready: Callable[[str], None] | None = None) -> 
     context = ssl_context(settings)
     configure_logging(settings.log_format)
     gcpolicy.install()  # the process is the server's: its collector policy
+    heap.one_arena()  # and its heap, before any thread starts
     try:
         asyncio.run(_serve(settings, context, on_ready))
     finally:

@@ -63,15 +63,23 @@ class BusyIndex:
         """``add`` of each (a load, a bulk commit), each key's tuple copied once."""
         starting: dict[tuple[str, int], list[Span]] = {}
         carried: dict[tuple[str, int], list[Span]] = {}
+        starting_at = starting.get
         for apt in appointments:
             if not holds_time(apt):
                 continue
-            span = _span(apt)
+            span = _epoch_span(apt.start, apt.duration_min)
             days = _days(span)
+            first = days[0]
             for clinician in apt.clinician_ids:
-                starting.setdefault((clinician, days[0]), []).append(span)
-                for day in days[1:]:
-                    carried.setdefault((clinician, day), []).append(span)
+                key = (clinician, first)
+                spans = starting_at(key)
+                if spans is None:
+                    starting[key] = [span]
+                else:
+                    spans.append(span)
+                if len(days) > 1:
+                    for day in days[1:]:
+                        carried.setdefault((clinician, day), []).append(span)
         for index, spans_of in ((self._starting, starting), (self._carried, carried)):
             for key, spans in spans_of.items():
                 index[key] = (*index.get(key, ()), *spans)

@@ -69,16 +69,31 @@ class AppointmentIndex:
         self.busy = BusyIndex()
 
     def build(self, appointments: Iterable[Appointment]) -> None:
-        """Index every appointment afresh (at load), in one pass."""
-        days = [(apt, _apt_days(apt)) for apt in appointments]
-        self._by_day = idset.build((day, apt.id) for apt, touched in days for day in touched)
-        self._by_clinician_day = idset.build(
-            ((clinician, day), apt.id)
-            for apt, touched in days
-            for day in touched
-            for clinician in apt.clinician_ids
-        )
-        self.busy.build(apt for apt, _ in days)
+        """Index every appointment afresh (at load), in one pass, written out: through
+        ``idset.build`` and generators of pairs it took 40 ms for the 27,000 visits in
+        memory at a million stored."""
+        by_day: dict[date, list[str]] = {}
+        by_clinician_day: dict[tuple[str, date], list[str]] = {}
+        day_ids, clinician_day_ids = by_day.get, by_clinician_day.get
+        appointments = list(appointments)
+        for apt in appointments:
+            rid, clinicians = apt.id, apt.clinician_ids
+            for day in _span_days(apt.start, apt.duration_min):
+                found = day_ids(day)
+                if found is None:
+                    by_day[day] = [rid]
+                else:
+                    found.append(rid)
+                for clinician in clinicians:
+                    key = (clinician, day)
+                    found = clinician_day_ids(key)
+                    if found is None:
+                        by_clinician_day[key] = [rid]
+                    else:
+                        found.append(rid)
+        self._by_day = idset.sealed(by_day)
+        self._by_clinician_day = idset.sealed(by_clinician_day)
+        self.busy.build(appointments)
 
     def add(self, apt: Appointment) -> None:
         """Index ``apt`` under every day it touches."""

@@ -273,6 +273,9 @@ class MonthsOnDisk:
         pool.share(table, list(part.values()))
         self._parts[table][month] = part
         tab = self._tables[table]
+        if not index and tab.keys().isdisjoint(part):  # a start-up: months hold their own
+            tab.update(part)
+            return
         duplicates = set()
         for rid, rec in part.items():
             old = tab.get(rid)
