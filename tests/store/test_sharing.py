@@ -13,6 +13,7 @@ from tests.seeding import seed
 from tests.store.conftest import appt, link
 from tlh.domain.links import JoinLink
 from tlh.domain.models import Appointment
+from tlh.domain.sessions import Participation, SessionSegment
 from tlh.store.base import Put
 from tlh.store.tinystore import TinyStore, init_data_dir
 
@@ -109,3 +110,55 @@ async def test_a_loaded_appointment_holds_less_memory(tmp_path: Path) -> None:
         sizes[count] = await heap_of_open(data_dir)
     per_visit = (sizes[2001] - sizes[1]) / 2000
     assert per_visit < 650, f"{per_visit:.0f} bytes of memory a loaded appointment"
+
+
+async def test_a_call_s_participants_share_the_clinician_the_client_and_the_words(
+    data_dir: Path,
+) -> None:
+    """A session segment's participants (``Plan.inner``): the clinician's id, the
+    client's, "staff", "client" and "email", and the clinician joining as it started."""
+    visits = a_day(2)
+
+    def call(n: int, visit: Appointment) -> SessionSegment:
+        staff, client = visit.clinician_ids[0], visit.client_ids[0]
+        return SessionSegment(
+            id=f"ses_{n}",
+            appointment_id=visit.id,
+            clinician_id=staff,
+            started_at=visit.start,
+            started_by=staff,
+            ended_at=visit.start + timedelta(minutes=50),
+            participants=(
+                Participation(peer_id=staff, kind="staff", staff_id=staff, joined_at=visit.start),
+                Participation(
+                    peer_id=f"ent_{n}",
+                    kind="client",
+                    client_id=client,
+                    channel="email",
+                    joined_at=visit.start + timedelta(minutes=1),
+                ),
+            ),
+        )
+
+    calls = [call(n, v) for n, v in enumerate(visits)]
+    s = await reopened(data_dir)
+    await seed(s, [Put(r) for r in (*visits, *calls)])
+    await s.close()
+    s = await reopened(data_dir)
+    try:
+        await s.warmed()
+        first, second = [await s.get(SessionSegment, c.id) for c in calls]
+        assert [first, second] == calls
+        assert first is not None
+        assert second is not None
+        staff, client = first.participants
+        assert staff.peer_id is staff.staff_id is first.clinician_id
+        assert staff.joined_at is first.started_at
+        assert staff.kind is second.participants[0].kind
+        assert client.kind is second.participants[1].kind
+        assert client.channel is second.participants[1].channel
+        visit = await s.get(Appointment, visits[0].id)
+        assert visit is not None
+        assert client.client_id is visit.client_ids[0]
+    finally:
+        await s.close()

@@ -21,7 +21,7 @@ from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC
-from itertools import compress, repeat
+from itertools import chain, compress, repeat
 from operator import and_, attrgetter, eq, is_
 from typing import Any
 
@@ -33,11 +33,16 @@ class Plan:
     """What a table's records share: ``ids`` (fields of ``str``, ``str | None`` or tuples
     of ``str``: other records' ids, a few fixed words), ``dates`` (dates several records
     hold: a visit's start), ``same`` (pairs of dates of one record that are often one
-    instant: the second takes the first's object)."""
+    instant: the second takes the first's object), ``inner`` (a field holding a tuple of
+    structs, and what those share)."""
 
     ids: tuple[str, ...] = ()
     dates: tuple[str, ...] = ()
     same: tuple[tuple[str, str], ...] = ()
+    inner: tuple[tuple[str, Plan], ...] = ()
+    #: Of ``ids``, tuple fields whose elements later records' ``str`` fields share: an
+    #: appointment's client, the same id on its link, messages and call.
+    members: tuple[str, ...] = ()
 
 
 #: By table split by month (``tlh.store.partitions``), loaded in that order: an
@@ -49,6 +54,7 @@ PLANS: dict[str, Plan] = {
         ids=("id", "clinician_ids", "client_ids", "series_id"),
         dates=("start", "created_at"),
         same=(("created_at", "updated_at"),),
+        members=("clinician_ids", "client_ids"),
     ),
     "links": Plan(
         ids=("id", "client_id", "appointment_id", "clinician_id", "created_by"),
@@ -63,6 +69,17 @@ PLANS: dict[str, Plan] = {
         ids=("appointment_id", "clinician_id", "started_by", "ended_by"),
         dates=("started_at",),
         same=(("started_at", "ended_at"),),
+        # Who took part: the clinician and the client again, the words "staff",
+        # "client" and "email", the clinician joining as the call starts.
+        inner=(
+            (
+                "participants",
+                Plan(
+                    ids=("peer_id", "kind", "client_id", "contact_id", "staff_id", "channel"),
+                    dates=("joined_at", "left_at"),
+                ),
+            ),
+        ),
     ),
 }
 
@@ -83,12 +100,18 @@ class Pool:
         no change). Field by field, in passes the interpreter runs in C where it can: a
         loop over records and fields was 3 us a record."""
         plan = PLANS.get(table)
-        if plan is None or not records:
-            return
+        if plan is not None and records:
+            self._share(plan, records)
+
+    def _share(self, plan: Plan, records: list[msgspec.Struct]) -> None:
         setdefault, put = self._values.setdefault, msgspec.structs.force_setattr
         for field in plan.ids:
             values = list(map(attrgetter(field), records))
-            deque(map(put, records, repeat(field), map(setdefault, values, values)), maxlen=0)
+            shared: list[Any] = list(map(setdefault, values, values))
+            deque(map(put, records, repeat(field), shared), maxlen=0)
+            if field in plan.members:
+                held: list[str] = list(chain.from_iterable(filter(None, shared)))
+                deque(map(setdefault, held, held), maxlen=0)
         for field in plan.dates:  # a date in UTC, found by its text
             values = list(map(attrgetter(field), records))
             utc = list(map(is_, _zones(values), repeat(UTC)))
@@ -99,6 +122,10 @@ class Pool:
             a, b = list(map(attrgetter(first), records)), list(map(attrgetter(second), records))
             one = list(map(and_, map(eq, a, b), map(is_, _zones(a), _zones(b))))
             deque(map(put, compress(records, one), repeat(second), compress(a, one)), maxlen=0)
+        for field, inner in plan.inner:
+            items: list[msgspec.Struct] = [i for rec in records for i in getattr(rec, field)]
+            if items:
+                self._share(inner, items)
 
 
 _dates = msgspec.json.Encoder()
