@@ -13,7 +13,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from aiohttp.web_runner import BaseRunner
 
 from tlh.server.app import create_app
-from tlh.server.run import make_runner
+from tlh.server.run import listening, make_runner
 from tlh.server.settings import Settings
 from tlh.services.bootstrap import init_practice
 
@@ -29,6 +29,11 @@ class TlhTestServer(TestServer):
         # aiohttp's test defaults (handler cancellation, an hour's keep-alive) are not
         # what users run: they are left out.
         return make_runner(self.settings, self.app)
+
+    async def start_server(self, **kwargs: Any) -> None:
+        await super().start_server(**kwargs)
+        assert self.runner is not None
+        listening(self.runner)  # as ``tlh serve`` does once it listens
 
 
 async def serve_app(aiohttp_client: Any, settings: Settings) -> TestClient[Any, Any]:

@@ -93,6 +93,7 @@ async def test_old_months_of_every_history_table_stay_on_disk(seeded: Path) -> N
     await everything.close()
     s = opener(seeded)
     await s.open()
+    await s.warmed()
     try:
         # Appointments keep 3 months back here ([store] hot_months); a visit's trail
         # keeps this month alone.
@@ -110,6 +111,66 @@ async def test_old_months_of_every_history_table_stay_on_disk(seeded: Path) -> N
         assert await snapshot_of(s) == expected
     finally:
         await s.close()
+
+
+WARMED = ("messages", "action_links", "sessions")
+
+
+async def test_this_month_s_finished_trail_is_taken_in_once_the_server_listens(
+    seeded: Path,
+) -> None:
+    """A visit's trail with nothing still live (messages sent, calls ended, confirm and
+    cancel links) stays in its files while the store opens, this month's and those
+    ahead too, so the server answers sooner; ``warm_up`` (the server calls it once it
+    listens) takes them in. Reads answer the same before and after."""
+    everything = opener(seeded, now=BEFORE)
+    await everything.open()
+    expected = await snapshot_of(everything)
+    await everything.close()
+    s = opener(seeded)
+    await s.open()
+    try:
+        for table in WARMED:
+            assert "2026-12" in s.months_on_disk(table), table
+        assert s.months_on_disk("links")[-1] == "2026-11"  # join links: in memory at once
+        assert await snapshot_of(s) == expected  # answered from the files
+        await s.warmed()
+        for table in WARMED:
+            assert s.months_on_disk(table)[-1] == "2026-11", table
+            assert "2026-12" in s._parts[table]
+        assert len(s._tables["messages"]) == 10
+        assert await snapshot_of(s) == expected
+        assert await s.find(Message, "idempotency_key", "reminder:msg_100") != []
+    finally:
+        await s.close()
+
+
+async def test_a_commit_before_the_warm_up_takes_the_month_in_itself(seeded: Path) -> None:
+    """A message written to this month before ``warm_up`` takes the month in with it
+    (as a commit to any month on disk does); the warm-up then leaves that month be, and
+    nothing is lost or doubled. A store closed before its warm-up ends closes cleanly."""
+    s = opener(seeded)
+    await s.open()
+    try:
+        await seed(s, [Put(message("msg_new", NOW))])
+        assert "2026-12" not in s.months_on_disk("messages")
+        await s.warmed()
+        assert len(s._tables["messages"]) == 11
+        assert await s.count(Message) == 111
+        assert len({m.id for m in await s.all(Message)}) == 111
+    finally:
+        await s.close()
+    again = opener(seeded)
+    await again.open()
+    again.warm_up()
+    await again.close()  # while it warms
+    last = opener(seeded)
+    await last.open()
+    try:
+        assert await last.count(Message) == 111
+        assert await last.get(Message, "msg_new") == message("msg_new", NOW)
+    finally:
+        await last.close()
 
 
 async def test_counting_a_status_reads_no_month_on_disk(seeded: Path, tmp_path: Path) -> None:
@@ -139,6 +200,7 @@ async def test_a_find_for_what_is_still_open_leaves_ended_months_on_disk(
 ) -> None:
     s = opener(seeded)
     await s.open()
+    await s.warmed()
     folder = seeded / "db" / "sessions"
     aside = tmp_path / "aside"
     shutil.copytree(folder, aside)
@@ -253,6 +315,7 @@ async def test_months_the_clock_leaves_behind_go_back_to_disk(seeded: Path) -> N
     now = [NOW]
     s = TinyStore(seeded, hot_months=3, clock=lambda: now[0])
     await s.open()
+    await s.warmed()
     try:
         expected = await snapshot_of(s)
         assert s.months_on_disk("messages")[-1] == "2026-11"
@@ -274,6 +337,7 @@ async def test_months_the_clock_leaves_behind_go_back_to_disk(seeded: Path) -> N
         await s.close()
     again = TinyStore(seeded, hot_months=3, clock=lambda: now[0])
     await again.open()
+    await again.warmed()
     try:
         assert again.months_on_disk("messages")[-1] == "2027-01"
         assert await again.count(Message) == 111

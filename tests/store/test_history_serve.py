@@ -61,7 +61,7 @@ async def test_a_practice_of_the_schema_before_is_split_when_served(tmp_path: Pa
     store = TinyStore(data_dir, keys=keys)
     await store.open()
     old = [Put(message(f"msg_old{n}", datetime(2024, 1 + n, 10, tzinfo=UTC))) for n in range(6)]
-    await seed(store, [*old, Put(message("msg_new", now - timedelta(days=2)))])
+    await seed(store, [*old, Put(message("msg_new", now - timedelta(minutes=1)))])
     await store.close()
     codec = codec_for(data_dir, keys)
     as_schema_2(data_dir, codec)
@@ -86,5 +86,17 @@ async def test_a_practice_of_the_schema_before_is_split_when_served(tmp_path: Pa
         assert await outbox(url, token, since="2024-03-01") == [
             *(f"msg_old{n}" for n in range(2, 6)), "msg_new",
         ]  # fmt: skip
+        # This month's sent message waited in its file while the server started; it is
+        # taken in once the server listens, and listed the same.
+        await logged(log, "1 record(s) of this month's finished trail taken in")
+        assert await outbox(url, token) == ["msg_new"]
     finally:
         stop(proc)
+
+
+async def logged(log: Path, text: str, timeout_s: float = 15.0) -> None:
+    """Wait until the server's log says ``text``."""
+    deadline = asyncio.get_running_loop().time() + timeout_s
+    while text not in log.read_text(errors="replace"):
+        assert asyncio.get_running_loop().time() < deadline, f"the log never said {text!r}"
+        await asyncio.sleep(0.05)  # polling a file the server appends to, bounded above

@@ -20,10 +20,12 @@ from aiohttp import web
 from tlh.errors import Conflict, InvalidInput, TlhError, Unavailable
 from tlh.net import is_loopback
 from tlh.store import heap
+from tlh.store.capabilities import WarmsUp
 
 from . import gcpolicy
 from .accesslog import PathOnlyAccessLogger
 from .app import create_app
+from .keys import STORE
 from .logformat import configure_logging
 from .settings import Settings
 
@@ -94,7 +96,17 @@ async def start(
     except BaseException:
         await runner.cleanup()
         raise
+    listening(runner)
     return runner
+
+
+def listening(runner: web.BaseRunner) -> None:
+    """What the server does once it listens: the store takes in what its start-up left
+    for later (``tlh.store.capabilities.WarmsUp``)."""
+    app = runner.app if isinstance(runner, web.AppRunner) else None
+    store = app.get(STORE) if app is not None else None
+    if isinstance(store, WarmsUp):
+        store.warm_up()
 
 
 class PortInUse(Conflict):

@@ -49,3 +49,18 @@ class SharedStore(Protocol):
     def policy_changed(self) -> None:
         """Reload the policy (in the background)."""
         ...
+
+
+@runtime_checkable
+class WarmsUp(Protocol):
+    """A store that opens before it has taken in all it keeps in memory (the embedded
+    store: ``tlh.store.partitions.Partitioning.warm_later``)."""
+
+    def warm_up(self) -> None:
+        """Take in the rest in the background (the server listens: its start-up is
+        over)."""
+        ...
+
+    async def warmed(self) -> None:
+        """``warm_up``, and wait until it is done."""
+        ...

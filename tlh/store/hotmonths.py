@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import AsyncIterator, Callable, Collection, Iterable, Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
@@ -17,8 +18,8 @@ import msgspec
 
 from tlh.domain.models import Appointment
 from tlh.errors import StoreError
-from tlh.store import idset
-from tlh.store.bodies import MESSAGES, pack, unpack_all
+from tlh.store import heap, idset
+from tlh.store.bodies import MESSAGES, is_packed, pack, unpack_all
 from tlh.store.busy import epoch
 from tlh.store.calendar import AppointmentIndex
 from tlh.store.coldmonths import ColdMonths
@@ -63,6 +64,9 @@ class MonthsOnDisk:
     _dirty: set[str]
     _unindexed: set[tuple[str, str]]
     _busy: int
+    _warming: asyncio.Task[None] | None
+    _to_warm: list[tuple[str, str]]
+    _pool: Pool | None
     _lock: asyncio.Lock
     data_dir: Path
 
@@ -100,6 +104,7 @@ class MonthsOnDisk:
         each month on disk, read in a thread (a copy of the whole table, as ``tlh store
         migrate`` makes, never holds more than a month of it). For a store no commit
         writes to meanwhile."""
+        await self.warmed()  # (else a month could move from disk to memory in between)
         parts = self._parts[table]
         for month in sorted(parts):
             if parts.get(month):
@@ -171,9 +176,17 @@ class MonthsOnDisk:
         """Whether a month of ``table`` (its manifest entry ``info``) may be left in its
         file, at start-up or when the month turns: before the cut, with no record still
         live, its key index written."""
+        return month < cut and self._finished_on_disk(table, month, info)
+
+    def _may_wait_on_disk(self, table: str, month: str, info: MonthInfo) -> bool:
+        """Whether a month of ``table`` kept in memory may be taken in once the store is
+        open rather than before (``Partitioning.warm_later``)."""
+        return PARTITIONED[table].warm_later and self._finished_on_disk(table, month, info)
+
+    def _finished_on_disk(self, table: str, month: str, info: MonthInfo) -> bool:
+        """Whether a month holds no record still live and has its key index written."""
         return (
-            month < cut
-            and not still_live(info.last_end)
+            not still_live(info.last_end)
             and (self.data_dir / "db" / PARTITIONED[table].index_file(month)).exists()
         )
 
@@ -292,6 +305,81 @@ class MonthsOnDisk:
             self._settle_duplicates(table, duplicates)
         else:
             self._duplicates.setdefault(table, set()).update(duplicates)
+
+    def warm_up(self) -> None:
+        """Start taking into memory, in the background, the months start-up left in their
+        files though they are kept in memory (``Partitioning.warm_later``): the server
+        calls it once it listens. Reads are answered from the files meanwhile."""
+        months, self._to_warm = self._to_warm, []
+        pool, self._pool = self._pool, None
+        if months and pool is not None and self._warming is None:
+            self._warming = asyncio.create_task(self._warm_up(months, pool))
+
+    async def warmed(self) -> None:
+        """``warm_up``, and wait until it is done."""
+        self.warm_up()
+        if self._warming is not None:
+            await asyncio.shield(self._warming)
+
+    async def _warm_up(self, months: list[tuple[str, str]], pool: Pool) -> None:
+        """Take ``months`` (table, month) into memory, sharing values with what start-up
+        loaded (``pool``): each read, shared and indexed in a thread, then installed at
+        once (one a commit took in meanwhile is left as it is)."""
+        started = time.perf_counter()
+        count = sum([await self._warm_month(table, month, pool) for table, month in months])
+        del pool  # before the trim: what the values it kept alone took is given back
+        await asyncio.to_thread(heap.trim)
+        log.info(
+            "store: %d record(s) of this month's finished trail taken in %.0f ms after"
+            " the server started listening",
+            count,
+            (time.perf_counter() - started) * 1000,
+        )
+
+    async def _warm_month(self, table: str, month: str, pool: Pool) -> int:
+        """``_warm_up`` of one month: how many records it took in."""
+        cold = self._cold[table]
+        if month not in cold:
+            return 0
+        with self._using_months():
+            part, built = await asyncio.to_thread(self._prepared, table, month, pool)
+        if month not in cold or month in self._parts[table]:
+            return 0
+        self._install_prepared(table, month, part, built)
+        return len(part)
+
+    def _prepared(
+        self, table: str, month: str, pool: Pool
+    ) -> tuple[dict[str, msgspec.Struct], dict[str, dict[Any, idset.Ids]]]:
+        """A month on disk as ``_install`` makes it, and its indexes (in a worker thread)."""
+        part = self._cold[table].read(month)
+        if table == MESSAGES and not all(map(is_packed, part.values())):
+            part = {rid: pack(table, rec) for rid, rec in part.items()}
+        pool.share(table, list(part.values()))
+        return part, self._built_fields(table, part.items())
+
+    def _install_prepared(
+        self,
+        table: str,
+        month: str,
+        part: dict[str, msgspec.Struct],
+        built: dict[str, dict[Any, idset.Ids]],
+    ) -> None:
+        """``_install`` of a ``_prepared`` month (no await inside)."""
+        tab = self._tables[table]
+        if table == APPOINTMENTS or not tab.keys().isdisjoint(part):
+            # (never so far: appointments wait for nothing, and months hold their own ids)
+            self._install(table, month, part, index=True, pool=Pool())
+            return
+        self._cold[table].forget(month)
+        self._parts[table][month] = part
+        tab.update(part)
+        indexes = self._index[table]
+        for field, keys in built.items():
+            if indexes[field]:
+                idset.merge(indexes[field], keys)
+            else:
+                indexes[field] = keys  # (as a start-up builds it)
 
     def _read_id_filter(self, db: Path, codec: Codec, table: str) -> IdFilter | None:
         """A table's id filter as the last checkpoint wrote it, or ``None`` (none, or

@@ -100,6 +100,14 @@ class Partitioning:
     filter_size: int = IdFilterSize.DEFAULT
     #: Pairs of fields whose pairings each month's key index holds (``Pairs``).
     pairs: Pairs | None = None
+    #: Whether a month in memory with no record still live (``still_live``) is taken in
+    #: just after the store opens instead of before (``TinyStore.warmed``): what the
+    #: first requests ask for (the day's visits, a client's join link, the outbox's
+    #: queue, a call still open) is in memory when the server answers; a visit's finished
+    #: trail (messages sent, calls ended, confirm and cancel links) follows, a read of it
+    #: meanwhile going to its file. At a month's end that trail is 40 % of the records
+    #: in memory at a million visits stored.
+    warm_later: bool = False
 
     def filter_keys(self, rid: str, record: Any) -> list[str]:
         """What the id filter holds of a record: its id and its filtered fields' values."""
@@ -164,6 +172,7 @@ def _split(
     filtered: tuple[str, ...] = (),
     filter_size: int = IdFilterSize.DEFAULT,
     pairs: Pairs | None = None,
+    warm_later: bool = False,
 ) -> Partitioning:
     return Partitioning(
         table=table,
@@ -175,6 +184,7 @@ def _split(
         filtered=filtered,
         filter_size=filter_size,
         pairs=pairs,
+        warm_later=warm_later,
     )
 
 
@@ -208,9 +218,16 @@ PARTITIONED: dict[str, Partitioning] = {
             tallied=("status",),
             filtered=("idempotency_key",),
             filter_size=IdFilterSize.DOUBLE,
+            warm_later=True,
         ),
         _split("links", lambda lk: lk.valid_until, _expiry, filtered=("token_hash",)),
-        _split("action_links", lambda a: a.valid_until, _expiry, filtered=("token_hash",)),
-        _split("sessions", lambda s: s.started_at, _session_end),
+        _split(
+            "action_links",
+            lambda a: a.valid_until,
+            _expiry,
+            filtered=("token_hash",),
+            warm_later=True,
+        ),
+        _split("sessions", lambda s: s.started_at, _session_end, warm_later=True),
     )
 }

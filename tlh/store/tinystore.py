@@ -183,6 +183,12 @@ class TinyStore(MonthsOnDisk):
         self.recovered_entries = 0
         self._commits: set[asyncio.Task[None]] = set()
         self._checkpoint_task: asyncio.Task[None] | None = None
+        #: Months start-up left in their files to take in once the server listens
+        #: (``warm_up``), with the values its records share (kept until then), and the
+        #: task taking them in.
+        self._to_warm: list[tuple[str, str]] = []
+        self._pool: Pool | None = None
+        self._warming: asyncio.Task[None] | None = None
         self._seq = 0
         self._ops_since_checkpoint = 0
         self._is_open = False
@@ -509,6 +515,10 @@ class TinyStore(MonthsOnDisk):
         if not self._is_open:
             return
         self._is_open = False
+        self._to_warm, self._pool = [], None
+        if self._warming is not None:
+            self._warming.cancel()
+            await asyncio.gather(self._warming, return_exceptions=True)
         if self._commits:
             await asyncio.gather(*self._commits, return_exceptions=True)
         if self._checkpoint_task is not None:
@@ -542,9 +552,11 @@ class TinyStore(MonthsOnDisk):
         self._manifest = read_manifest(self.data_dir, self._sealing)
         check_files(self.data_dir, self._manifest)
         # The values the records loaded share (``tlh.store.sharing``): the pool goes
-        # with this call, what it shared stays shared.
+        # with this call (or once the months left to take in after opening are in),
+        # what it shared stays shared.
         pool = Pool()
         self._load_files(pool)
+        self._pool = pool if self._to_warm else None
         last = 0
         replayed: list[tuple[Any, list[Change]]] = []
         for path, offset, payload in self._journal.replay():
@@ -639,9 +651,13 @@ class TinyStore(MonthsOnDisk):
             month: info
             for month, info in entries.items()
             if ids is not None
-            and self._may_stay_on_disk(table, month, info, cut)
+            and (
+                self._may_stay_on_disk(table, month, info, cut)
+                or self._may_wait_on_disk(table, month, info)
+            )
             and (db / split.file(month)).exists()
         }
+        self._to_warm += [(table, m) for m in sorted(cold) if m >= cut]
         self._ids[table] = ids or IdFilter(size=split.filter_size)
         self._cold[table] = ColdMonths(db, codec, split, cold)
         for path in sorted((db / split.directory).glob("*.json")):
