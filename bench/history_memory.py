@@ -12,8 +12,10 @@ for the visit, and the invitation's .ics) and,
 for half, a short reminder text (2.5 messages), a join link, the reminder's confirm and
 cancel links, and for four visits in five a session segment with its two participants.
 Then it starts ``python -m tlh serve`` on a free port as users run it and reports
-process start -> ``/healthz`` 200, and VmRSS once it has settled after that (its
-background jobs' first work done; median of 3 starts). Last,
+process start -> ``/healthz`` 200, how long the server then took to take in what it
+leaves for after it listens (a visit's finished trail: ``Partitioning.warm_later``), and
+VmRSS once that is done and it has settled (its background jobs' first work done;
+median of 3 starts). Last,
 what reads of old months cost on the largest practice, in this process.
 
 The history stands, by default, at 20:00 UTC on the last day of this month
@@ -74,6 +76,7 @@ from tlh.messaging.templates import Templates, appointment_values, default_templ
 from tlh.services.bootstrap import init_practice
 from tlh.services.context import SYSTEM
 from tlh.store.base import Put, Repository, note_ops
+from tlh.store.capabilities import WarmsUp
 from tlh.store.keys import KeySource, NewKeys
 from tlh.store.open import store_at
 
@@ -280,9 +283,15 @@ async def fill(location: Path | str, keys: KeySource, total: int, as_of: datetim
 def practice(
     root: Path, total: int, as_of: datetime, url: str | None = None
 ) -> tuple[Path | str, Path]:
-    """A practice holding ``total`` appointments: (data dir or URL, key file)."""
+    """A practice holding ``total`` appointments: (data dir or URL, key file). One made
+    before under ``root`` as of the same instant (``--data``) is used again."""
     data_dir = root / f"data-{total}"
     key_dir = root / f"keys-{total}"
+    made = root / f"as-of-{total}"
+    if url is None and made.exists() and made.read_text() == as_of.isoformat():
+        (key_file,) = key_dir.iterdir()
+        print(f"  {total:,} appointments as made before in {root}", flush=True)
+        return data_dir, key_file
     location: Path | str = url or data_dir
     asyncio.run(
         init_practice(
@@ -295,6 +304,8 @@ def practice(
     print(f"  generated {total:,} appointments in {time.perf_counter() - t:.1f} s", flush=True)
     if url is not None:
         data_dir.mkdir(mode=0o700)  # serve still takes a dir for its local files
+    else:
+        made.write_text(as_of.isoformat())
     return location, key_file
 
 
@@ -321,10 +332,34 @@ def settled_rss_mb(pid: int, within_mb: float = 1.0, bound_s: float = 6.0) -> fl
     return samples[-1]
 
 
+#: What the server logs once it has taken in what start-up left for later
+#: (``tlh.store.partitions.Partitioning.warm_later``).
+WARMED = re.compile(
+    rb"store: ([0-9]+) record\(s\) of this month's finished trail taken in ([0-9]+) ms"
+)
+
+
+def warm_up_s(log: Path) -> float:
+    """Seconds the server took, after it listened, to take in what start-up left for
+    later (0: nothing was left, or a tree from before)."""
+    found = WARMED.findall(log.read_bytes())
+    return int(found[-1][1]) / 1000 if found else 0.0
+
+
+def taken_in(log: Path, bound_s: float = 3.0) -> None:
+    """Wait until the server says it took in what start-up left for later, or (a size or
+    a tree that leaves nothing) ``bound_s``."""
+    deadline = time.monotonic() + bound_s
+    while not WARMED.search(log.read_bytes()) and time.monotonic() < deadline:
+        time.sleep(0.05)  # polling the log the server appends to, bounded by the deadline
+
+
 def start_once(
     data_dir: Path, key_file: Path, tree: Path, store_url: str | None
-) -> tuple[float, float]:
-    """(seconds from process start to /healthz 200, MB resident then)."""
+) -> tuple[float, float, float]:
+    """(seconds from process start to /healthz 200, MB resident once settled, seconds
+    after listening that the server took to take in what start-up left for later: the
+    settled figure comes after it, so it counts what that took)."""
     port = free_port()
     env = {
         **os.environ,
@@ -342,7 +377,8 @@ def start_once(
     try:
         wait_healthy(f"http://127.0.0.1:{port}", proc, log=log, timeout_s=300)
         took = time.perf_counter() - t
-        return took, settled_rss_mb(proc.pid)
+        taken_in(log)
+        return took, settled_rss_mb(proc.pid), warm_up_s(log)
     finally:
         stop(proc, timeout_s=120)
 
@@ -352,10 +388,14 @@ def measure(
     key_file: Path,
     tree: Path,
     store_url: str | None = None,
-) -> tuple[float, float]:
+) -> tuple[float, float, float]:
     """Medians of three starts."""
     runs = [start_once(data_dir, key_file, tree, store_url) for _ in range(3)]
-    return statistics.median(r[0] for r in runs), statistics.median(r[1] for r in runs)
+    return (
+        statistics.median(r[0] for r in runs),
+        statistics.median(r[1] for r in runs),
+        statistics.median(r[2] for r in runs),
+    )
 
 
 async def lookups(data_dir: Path, key_file: Path, total: int) -> None:
@@ -365,6 +405,8 @@ async def lookups(data_dir: Path, key_file: Path, total: int) -> None:
     a client's whole history, an old week of the calendar."""
     store = store_at(data_dir, keys=KeySource(key_file=key_file))
     await store.open()
+    if isinstance(store, WarmsUp):
+        await store.warmed()  # as a server has, once it listens
     try:
         rnd = random.Random(7)
         before = rss_mb(os.getpid())
@@ -464,17 +506,23 @@ def verdict(small: float, big: float) -> str:
     return f"{ratio:.2f}x {'ok' if judged(ratio <= LIMIT) else 'OVER'} (<= {LIMIT}x)"
 
 
-def report(label: str, figures: dict[int, tuple[float, float]]) -> None:
+def report(label: str, figures: dict[int, tuple[float, float, float]]) -> None:
+    """The figures of each size, and the verdicts of the largest against the smallest.
+    Start-up is to the first ``/healthz`` 200; what the server then takes in (a visit's
+    finished trail) is printed beside it, and its ratio with it, for information: the
+    server answers meanwhile, from the files, and RSS is read once it is done."""
     sizes = sorted(figures)
     print(f"\n{label}")
-    print(f"  {'appointments':>12}  {'start-up s':>10}  {'RSS MB':>8}")
+    print(f"  {'appointments':>12}  {'start-up s':>10}  {'then taking in s':>16}  {'RSS MB':>8}")
     for size in sizes:
-        took, rss = figures[size]
-        print(f"  {size:>12,}  {took:>10.2f}  {rss:>8.1f}")
+        took, rss, warm = figures[size]
+        print(f"  {size:>12,}  {took:>10.2f}  {warm:>16.2f}  {rss:>8.1f}")
     if len(sizes) >= 2:
         small, big = figures[sizes[0]], figures[sizes[-1]]
         print(f"  start-up {sizes[-1]:,} vs {sizes[0]:,}: {verdict(small[0], big[0])}")
         print(f"  RSS      {sizes[-1]:,} vs {sizes[0]:,}: {verdict(small[1], big[1])}")
+        whole = (big[0] + big[2]) / (small[0] + small[2])
+        print(f"  start-up and taking in, {sizes[-1]:,} vs {sizes[0]:,}: {whole:.2f}x (info)")
 
 
 @contextlib.contextmanager
@@ -506,6 +554,12 @@ def main() -> None:
         metavar="REF",
         help="also measure the same practices served by this git ref's tree, side by side",
     )
+    parser.add_argument(
+        "--data",
+        metavar="DIR",
+        help="make the practices in DIR and keep them; those made there before as of the"
+        " same instant are used again (a million takes 25 minutes to make)",
+    )
     parser.add_argument("--pg", action="store_true", help="also on PostgreSQL")
     parser.add_argument("--pg-only", action="store_true", help="on PostgreSQL alone")
     args = parser.parse_args()
@@ -518,7 +572,8 @@ def main() -> None:
     # would add the same 0.15 s to every figure and shrink every ratio.
     write_caches(tree / "tlh")
     with tempfile.TemporaryDirectory(prefix="tlh-history-") as tmp:
-        root = Path(tmp)
+        root = Path(args.data or tmp)
+        root.mkdir(parents=True, exist_ok=True)
         if args.pg_only:
             pg_figures(root, sizes, tree, as_of)
             return
@@ -543,7 +598,7 @@ def main() -> None:
 def pg_figures(root: Path, sizes: list[int], tree: Path, as_of: datetime) -> None:
     from tests.pgserver import running
 
-    (root / "pgdirs").mkdir()
+    (root / "pgdirs").mkdir(exist_ok=True)
     with running(durable=True) as cluster:
         figures = {}
         for size in sizes:
