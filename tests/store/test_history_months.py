@@ -173,6 +173,33 @@ async def test_a_commit_before_the_warm_up_takes_the_month_in_itself(seeded: Pat
         await last.close()
 
 
+async def test_a_month_that_cannot_be_taken_in_stays_on_disk(
+    seeded: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A month file gone between start-up and ``warm_up``: the warm-up says so in one
+    line; the month stays where it was, read from its file (once it is back), and the
+    other tables' months are taken in."""
+    s = opener(seeded)
+    await s.open()
+    december = seeded / "db" / "messages" / "2026-12.json"
+    aside = tmp_path / "2026-12.json"
+    shutil.move(december, aside)
+    try:
+        await s.warmed()
+        assert "2026-12" in s.months_on_disk("messages")
+        assert "2026-12" not in s.months_on_disk("sessions")
+        said = [r.getMessage() for r in caplog.records if "not taken in" in r.getMessage()]
+        assert said == [
+            "store: messages/2026-12 stays on disk, not taken in: no such file or directory"
+        ]
+        shutil.move(aside, december)
+        assert await s.get(Message, "msg_100") is not None
+    finally:
+        if aside.exists():
+            shutil.move(aside, december)
+        await s.close()
+
+
 async def test_counting_a_status_reads_no_month_on_disk(seeded: Path, tmp_path: Path) -> None:
     """The manifest's entry of each month says how many of its messages hold each
     status: with the month files moved away, the counts are still right."""

@@ -17,7 +17,7 @@ from typing import Any, TypeVar, cast
 import msgspec
 
 from tlh.domain.models import Appointment
-from tlh.errors import StoreError
+from tlh.errors import StoreError, os_error_reason
 from tlh.store import heap, idset
 from tlh.store.bodies import MESSAGES, is_packed, pack, unpack_all
 from tlh.store.busy import epoch
@@ -325,8 +325,14 @@ class MonthsOnDisk:
         """Take ``months`` (table, month) into memory, sharing values with what start-up
         loaded (``pool``): each read, shared and indexed in a thread, then installed at
         once (one a commit took in meanwhile is left as it is)."""
-        started = time.perf_counter()
-        count = sum([await self._warm_month(table, month, pool) for table, month in months])
+        started, count = time.perf_counter(), 0
+        for table, month in months:
+            try:
+                count += await self._warm_month(table, month, pool)
+            except (OSError, StoreError) as exc:
+                # Nothing is lost: the month is read from its file, as it was meanwhile.
+                reason = exc.message if isinstance(exc, StoreError) else os_error_reason(exc)
+                log.error("store: %s/%s stays on disk, not taken in: %s", table, month, reason)
         del pool  # before the trim: what the values it kept alone took is given back
         await asyncio.to_thread(heap.trim)
         log.info(
