@@ -86,11 +86,19 @@ async def snapshot_of(s: TinyStore) -> dict[str, list[object]]:
     }
 
 
-async def test_old_months_of_every_history_table_stay_on_disk(seeded: Path) -> None:
-    everything = opener(seeded, now=BEFORE)
+async def answers_with_everything_in_memory(data_dir: Path) -> dict[str, list[object]]:
+    """``snapshot_of`` the store over ``data_dir`` opened before its history (every month
+    in memory): what each test's store must answer."""
+    everything = opener(data_dir, now=BEFORE)
     await everything.open()
-    expected = await snapshot_of(everything)
-    await everything.close()
+    try:
+        return await snapshot_of(everything)
+    finally:
+        await everything.close()
+
+
+async def test_old_months_of_every_history_table_stay_on_disk(seeded: Path) -> None:
+    expected = await answers_with_everything_in_memory(seeded)
     s = opener(seeded)
     await s.open()
     await s.warmed()
@@ -123,10 +131,7 @@ async def test_this_month_s_finished_trail_is_taken_in_once_the_server_listens(
     cancel links) stays in its files while the store opens, this month's and those
     ahead too, so the server answers sooner; ``warm_up`` (the server calls it once it
     listens) takes them in. Reads answer the same before and after."""
-    everything = opener(seeded, now=BEFORE)
-    await everything.open()
-    expected = await snapshot_of(everything)
-    await everything.close()
+    expected = await answers_with_everything_in_memory(seeded)
     s = opener(seeded)
     await s.open()
     try:
@@ -263,10 +268,7 @@ def as_schema_2(data_dir: Path, codec: Codec = PLAIN) -> None:
 
 
 async def test_a_dir_of_the_schema_before_is_split_on_open(seeded: Path) -> None:
-    everything = opener(seeded, now=BEFORE)
-    await everything.open()
-    expected = await snapshot_of(everything)
-    await everything.close()
+    expected = await answers_with_everything_in_memory(seeded)
     as_schema_2(seeded)
     assert (seeded / "db" / "messages.json").exists()
     for _ in range(2):  # split and loaded whole, then indexed: old months on disk
