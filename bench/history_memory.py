@@ -42,6 +42,7 @@ import functools
 import os
 import random
 import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -598,7 +599,9 @@ def main() -> None:
 def pg_figures(root: Path, sizes: list[int], tree: Path, as_of: datetime) -> None:
     from tests.pgserver import running
 
-    (root / "pgdirs").mkdir(exist_ok=True)
+    # The cluster is made anew each run: so are the practices' local dirs and keys.
+    shutil.rmtree(root / "pgdirs", ignore_errors=True)
+    (root / "pgdirs").mkdir()
     with running(durable=True) as cluster:
         figures = {}
         for size in sizes:
