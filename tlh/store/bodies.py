@@ -97,6 +97,14 @@ def pack(table: str, record: S) -> S:
     return shell
 
 
+def packed_part(table: str, part: dict[str, S]) -> dict[str, S]:
+    """A month's records of ``table`` (id -> record) as memory keeps them: ``pack`` of
+    each, in a new dict for messages (``part`` may be a cache's, not to be changed)."""
+    if table != MESSAGES:
+        return part
+    return {rid: pack(table, rec) for rid, rec in part.items()}
+
+
 def unpack(record: S) -> S:
     """The record as it was stored (the message with its bodies, when packed)."""
     if not isinstance(record, Message) or record.html != PACKED:

@@ -19,7 +19,7 @@ import msgspec
 from tlh.domain.models import Appointment
 from tlh.errors import StoreError, os_error_reason
 from tlh.store import heap, idset
-from tlh.store.bodies import MESSAGES, is_packed, pack, unpack_all
+from tlh.store.bodies import packed_part, unpack_all
 from tlh.store.busy import epoch
 from tlh.store.calendar import AppointmentIndex
 from tlh.store.coldmonths import ColdMonths
@@ -280,9 +280,7 @@ class MonthsOnDisk:
         reads see it either cold or in memory, never neither), its records sharing the
         values of others the same load met (``pool``)."""
         self._cold[table].forget(month)
-        if table == MESSAGES:
-            for rid, rec in part.items():
-                part[rid] = pack(table, rec)
+        part = packed_part(table, part)
         pool.share(table, list(part.values()))
         self._parts[table][month] = part
         tab = self._tables[table]
@@ -358,9 +356,7 @@ class MonthsOnDisk:
         self, table: str, month: str, pool: Pool
     ) -> tuple[dict[str, msgspec.Struct], dict[str, dict[Any, idset.Ids]]]:
         """A month on disk as ``_install`` makes it, and its indexes (in a worker thread)."""
-        part = self._cold[table].read(month)
-        if table == MESSAGES and not all(map(is_packed, part.values())):
-            part = {rid: pack(table, rec) for rid, rec in part.items()}
+        part = packed_part(table, self._cold[table].read(month))
         pool.share(table, list(part.values()))
         return part, self._built_fields(table, part.items())
 

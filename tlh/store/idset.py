@@ -44,9 +44,7 @@ def add(index: dict[K, Ids], key: K, rid: str) -> None:
 def add_many(index: dict[K, Ids], pairs: Iterable[tuple[K, str]]) -> None:
     """``add`` of every pair, each key's tuple copied once (a bulk commit puts hundreds of
     ids under one busy day: adding them one at a time would copy it hundreds of times)."""
-    for key, ids in build(pairs).items():
-        old = index.get(key)
-        index[key] = ids if old is None else (*members(old), *members(ids))
+    merge(index, build(pairs))
 
 
 def merge(index: dict[K, Ids], other: dict[K, Ids]) -> None:
