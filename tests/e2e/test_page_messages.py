@@ -83,8 +83,10 @@ async def test_too_early_says_the_day_and_come_back_then(
     live_server: LiveServer, browser: Any
 ) -> None:
     await client_link(live_server)  # Dr. Lee
-    tomorrow = datetime.now(UTC) + timedelta(days=1)
-    link, _ = await client_appointment_link(live_server, "Tia Client", "tia@example.org", tomorrow)
+    # A day and a half ahead: the room opens on another calendar day whatever the hour
+    # (a day ahead, run just after midnight, it opened late tonight).
+    later = datetime.now(UTC) + timedelta(hours=36)
+    link, _ = await client_appointment_link(live_server, "Tia Client", "tia@example.org", later)
     page = await new_page(browser, 360, 640)
     await pass_device_check(page, link)
     headline = page.locator("#waiting-text", has_text="Please come back then.")
@@ -92,7 +94,7 @@ async def test_too_early_says_the_day_and_come_back_then(
     text = await headline.text_content() or ""
     weekday = await page.evaluate(
         "(iso) => new Date(iso).toLocaleDateString([], { weekday: 'long' })",
-        (tomorrow - timedelta(minutes=10)).isoformat(),
+        (later - timedelta(minutes=10)).isoformat(),
     )
     assert f"opens on {weekday}" in text, text
     # Hours away: no place in line, no "keep this page open", a calendar file instead.
@@ -107,7 +109,7 @@ async def test_too_early_says_the_day_and_come_back_then(
     assert download.suggested_filename == "appointment.ics"
     ics = (await download.path()).read_text()
     assert "BEGIN:VEVENT" in ics
-    assert "DTSTART:" + tomorrow.strftime("%Y%m%d") in ics
+    assert "DTSTART:" + later.strftime("%Y%m%d") in ics
     await assert_accessible(page, "too early")
     assert page.js_errors == []
 
