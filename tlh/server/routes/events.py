@@ -37,7 +37,7 @@ SUPERSEDED = '{"type":"dashboard.superseded","data":{}}'
 async def events(request: web.Request) -> web.WebSocketResponse:
     check_origin(request, required=False)  # the CLI and dashboard send no Origin
     settings = request.app[SETTINGS]
-    ws = web.WebSocketResponse(
+    ws = wsproto.LeanWebSocket(
         heartbeat=settings.ws_heartbeat_s,
         compress=False,  # ~15 kB per idle client instead of ~113 kB
         max_msg_size=settings.ws_max_message_bytes,
