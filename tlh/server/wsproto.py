@@ -96,11 +96,11 @@ class LeanWebSocket(web.WebSocketResponse):
 
     A waiting room holds one socket per waiting page, for as long as the page waits.
     aiohttp (3.14) keeps 36 attributes on each, in a dict that outgrows the class's
-    shared keys and ends at 1.6 kB (resized on the way: at the first heartbeat too, when
-    a thousand sockets that said hello together ping together). The socket with its
-    slots takes 0.4 kB. The names are those the classes' own methods assign, read from their code,
-    so a later aiohttp's new attribute is still kept (in the dict, as before); class
-    defaults, which a slot would hide, are copied onto each socket first.
+    shared keys and ends at 1.6 kB (resized on the way: at the first heartbeat too,
+    when a thousand sockets that said hello together ping together). The socket with
+    its slots takes 0.4 kB. The names are those the classes' own methods assign, read
+    from their code, so a later aiohttp's new attribute is still kept (in the dict, as
+    before); class defaults, which a slot would hide, are copied onto each socket first.
     """
 
     __slots__ = tuple(
@@ -109,19 +109,16 @@ class LeanWebSocket(web.WebSocketResponse):
         # not a method or property: a slot of that name would hide it
         if not hasattr(getattr(web.WebSocketResponse, name, None), "__get__")
     )
-    _DEFAULTS: typing.ClassVar[tuple[tuple[str, Any], ...]] = ()
+    _DEFAULTS: typing.ClassVar[tuple[tuple[str, Any], ...]] = tuple(
+        (name, getattr(web.WebSocketResponse, name))
+        for name in __slots__
+        if hasattr(web.WebSocketResponse, name)
+    )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         for name, value in self._DEFAULTS:
             setattr(self, name, value)
         super().__init__(*args, **kwargs)
-
-
-LeanWebSocket._DEFAULTS = tuple(
-    (name, getattr(web.WebSocketResponse, name))
-    for name in LeanWebSocket.__slots__
-    if hasattr(web.WebSocketResponse, name)
-)
 
 
 async def open_call_socket(request: web.Request) -> web.WebSocketResponse:
