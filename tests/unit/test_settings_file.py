@@ -102,6 +102,7 @@ def test_data_dir_file_is_read_and_flags_win(tmp_path: Path) -> None:
         ("[turn]\nsecret = ''\n", "[turn] secret is empty"),
         ("[store]\nurl = 'mysql://db/tlh'\n", "[store] url must be a postgresql:// URL"),
         ("[store]\nhot_months = -1\n", "[store] hot_months must be 0 to 1200"),
+        ("[rooms]\nhello_concurrency = 0\n", "[rooms] hello_concurrency must be 1 to 100000"),
         ("[turn]\nsecret = 'a'\nsecret_file = 'b'\n", "[turn] takes secret or secret_file"),
         ("[turn]\nsecret_file = '/nonexistent/turn'\n", "[turn] secret_file /nonexistent/turn"),
         ("[turn]\nttl_s = 5\n", "[turn] ttl_s must be 60 to 43200 seconds"),

@@ -58,6 +58,7 @@ from .keys import (
     DASHBOARDS,
     ECHO_PEERS,
     FAILURES,
+    HELLOS,
     ICE,
     IDENTITY,
     IDLE_SESSIONS,
@@ -323,6 +324,7 @@ def create_app(settings: Settings) -> web.Application:
         client_max_size=settings.max_body_bytes,
     )
     app[SETTINGS] = settings
+    app[HELLOS] = asyncio.Semaphore(settings.hello_concurrency)
     app[ICE] = IcePlan(
         static=settings.ice_servers,
         turn_urls=settings.turn_urls,

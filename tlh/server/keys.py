@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from aiohttp import web
 
 from tlh.media.echo import EchoPeers
@@ -67,6 +69,8 @@ STAFF_SESSION = web.RequestKey("staff_session", str)
 ICE = web.AppKey("ice", IcePlan)
 #: Prometheus metrics: the histograms the server feeds, and the scrape token.
 METRICS = web.AppKey("metrics", Metrics)
+#: Pages' hellos handled at once (``[rooms] hello_concurrency``): a burst takes turns.
+HELLOS = web.AppKey("hellos", asyncio.Semaphore)
 #: The client portal (issue 13): sign-in codes, cookie sessions, sign-in rate limits.
 PORTAL_CODES = web.AppKey("portal_codes", PortalCodes)
 PORTAL_SESSIONS = web.AppKey("portal_sessions", PortalSessions)

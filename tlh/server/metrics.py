@@ -19,7 +19,7 @@ from pathlib import Path
 
 from aiohttp import web
 from aiohttp.typedefs import Middleware
-from prometheus_client import CollectorRegistry, Histogram
+from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
@@ -118,6 +118,11 @@ class Metrics:
             "Time to handle one call-socket message, by socket and message type",
             ["socket", "type"],
             buckets=_SIGNAL_BUCKETS,
+            registry=self.registry,
+        )
+        self.hellos_queued = Counter(
+            "tlh_hellos_queued",
+            "Pages' hellos that waited for their turn ([rooms] hello_concurrency at once)",
             registry=self.registry,
         )
         #: The histogram's child per socket and frame type: ``labels()`` (a lock, a

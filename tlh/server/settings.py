@@ -74,6 +74,10 @@ class Settings:
     messaging: MessagingConfig = field(default_factory=MessagingConfig)
     #: Seconds a waiting-room entry keeps its place after its socket drops.
     reconnect_grace_s: float = 60.0
+    #: How many pages' hellos the server handles at once. A burst (every page back after
+    #: a restart, a class arriving together) takes turns: each waits with its one frame
+    #: read, not with all a hello holds until its entry is written, so memory stays flat.
+    hello_concurrency: int = 64
     #: Seconds a room session (no appointment) may stay with nobody in its call before it
     #: is closed (``tlh.services.idle_sessions``).
     empty_session_grace_s: float = 300.0
@@ -148,6 +152,7 @@ class RoomsTable(_Table, frozen=True):
     """``[rooms]``: waiting rooms and calls."""
 
     reconnect_grace_s: float | UnsetType = UNSET
+    hello_concurrency: int | UnsetType = UNSET
     empty_session_grace_s: float | UnsetType = UNSET
     ice_servers: tuple[dict[str, Any], ...] | UnsetType = UNSET
 
@@ -234,6 +239,9 @@ class ServerFile(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_field
             raise ValueError("[store] hot_months must be 0 to 1200")
         if self.server.trusted_proxies is not UNSET:
             parse_networks(self.server.trusted_proxies)
+        turns = self.rooms.hello_concurrency
+        if turns is not UNSET and not 1 <= turns <= 100_000:
+            raise ValueError("[rooms] hello_concurrency must be 1 to 100000")
         grace = self.rooms.empty_session_grace_s
         if grace is not UNSET and not 1 <= grace <= 24 * 3600:
             raise ValueError("[rooms] empty_session_grace_s must be 1 to 86400 seconds")

@@ -24,7 +24,7 @@ from tlh.domain.links import JoinLink, LinkPurpose, RedeemState
 from tlh.errors import Forbidden, NotFound, TlhError
 from tlh.server import wsproto
 from tlh.server.http import answers_itself, ctx, public
-from tlh.server.keys import METRICS, ROOMS, WEBSOCKETS
+from tlh.server.keys import HELLOS, METRICS, ROOMS, WEBSOCKETS
 from tlh.server.middleware import answer, unexpected
 from tlh.server.origin import check_origin
 from tlh.server.routes.link_identity import verified
@@ -133,10 +133,17 @@ async def _handle(
     if isinstance(frame, Hello):
         if conn.entry_id is not None and rooms.state.get(conn.entry_id) is not None:
             return  # already here: hello again changes nothing
-        # Its checks, the room and the page's status read the same few records (a
-        # database is asked for each once).
-        with ctx(request).reading_once():
-            await _hello(request, rooms, link, conn, frame)
+        # A burst of hellos takes turns (``[rooms] hello_concurrency``): the rest wait
+        # here with their one frame read, not all at once with everything a hello holds
+        # until its entry is written (memory the server would keep after the burst).
+        turns = request.app[HELLOS]
+        if turns.locked():
+            request.app[METRICS].hellos_queued.inc()
+        async with turns:
+            # Its checks, the room and the page's status read the same few records (a
+            # database is asked for each once).
+            with ctx(request).reading_once():
+                await _hello(request, rooms, link, conn, frame)
         return
     entry_id = conn.entry_id
     if isinstance(frame, Signal):
