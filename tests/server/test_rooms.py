@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime, timedelta
 
 from .call_helpers import eligible_appointment, next_frame
 from .conftest import Practice
@@ -341,3 +342,34 @@ async def test_a_guest_let_in_during_a_visit_joins_it_but_never_walks_in_alone(
         assert (await peer.next("admitted"))["session_id"] == visit
         joined = await next_frame(lee, "peer.joined")
         assert joined["peer_id"] == status["entry_id"]
+
+
+async def test_an_arrival_ahead_of_others_tells_only_those_it_moved_back(
+    practice: Practice,
+) -> None:
+    """A guest arriving now stands before a client who came early for a visit in eight
+    minutes: that client moves back and is told; the guest already first is not told
+    again (a page hears of its place when it changes, not once per arrival)."""
+    first, first_status = await guest(practice, "dev_first")
+    client_id = await add_client(practice)
+    code, made = await practice.call(
+        "POST", "/api/v1/consents/verbal", json={"client_id": client_id, "note": "read aloud"}
+    )
+    assert code == 201, made
+    soon = datetime.now(UTC) + timedelta(minutes=8)
+    appt = await add_appointment(practice, client_id, start=soon)
+    early, early_status = await arrive(
+        practice, (await appointment_link(practice, appt["id"]))["url"]
+    )
+    assert (first_status["position"], early_status["position"]) == (1, 2)
+    _, middle = await guest(practice, "dev_middle")
+    assert middle["position"] == 2
+    moved = await early.next("status")
+    assert moved["position"] == 3
+    # The next thing the first page hears is the next change, not its unchanged place.
+    code, _ = await practice.call(
+        "POST", "/api/v1/rooms/presence", role="clinician", json={"presence": "late"}
+    )
+    assert code == 200
+    told = await first.next("status")
+    assert (told["position"], told["presence"]) == (1, "late")

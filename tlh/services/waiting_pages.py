@@ -147,9 +147,12 @@ class RoomPages:
                 return  # it moved on while the frame was made (a store read): told by that
             conn.outbox.push(frame)
 
-    async def refresh(self, clinician_id: str | None, *, everyone: bool = False) -> None:
+    async def refresh(
+        self, clinician_id: str | None, *, everyone: bool = False, from_place: int = 1
+    ) -> None:
         """Connected waiting entries of a room get their new place (or, with
-        ``everyone``, every live entry its status: presence changed)."""
+        ``everyone``, every live entry its status: presence changed); with ``from_place``
+        only those at that place in line or behind it (an arrival moves back only them)."""
         live = self._state.live(clinician_id)
         if not any(e.id in self._conns for e in live):
             # No page of this room on this server (a change on another one, whose
@@ -157,9 +160,12 @@ class RoomPages:
             return
         facts = await self._room_facts(clinician_id)
         name = await self._clinician_name(clinician_id)
+        places = facts[0]
         for entry in live:
             conn = self._conns.get(entry.id)
-            if conn is not None and (everyone or entry.state is EntryState.WAITING):
+            if conn is None or (from_place > 1 and places.get(entry.id, 0) < from_place):
+                continue
+            if everyone or entry.state is EntryState.WAITING:
                 conn.outbox.push(await self._status_frame(entry, facts=facts, name=name))
 
     def forget_visits(self, clinician_id: str) -> None:

@@ -118,9 +118,10 @@ class ParticipantSide:
                 # Still waiting (it may have left, or been sent away, during the write).
                 if live is not None and live.state is EntryState.WAITING:
                     places = self._state.positions(live.clinician_id)
-                    if places.get(live.id, 0) < len(places):
-                        # Due before others: they move back.
-                        await self._pages.refresh(live.clinician_id)
+                    place = places.get(live.id, 0)
+                    if place < len(places):
+                        # Due before others: they move back (those ahead stay put).
+                        await self._pages.refresh(live.clinician_id, from_place=place)
                     else:
                         await self._pages.send_status(live)
             finally:
