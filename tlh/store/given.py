@@ -41,13 +41,28 @@ def keep_given(ops: Sequence[Op], changes: list[Change]) -> list[Change]:
     return out
 
 
+#: Values equal in value are identical when their types are: nothing below to compare.
+_ATOMS = frozenset({str, int, float, bool, bytes, type(None)})
+
+
 def identical(a: Any, b: Any) -> bool:
     """Whether ``a`` and ``b`` are equal and of the same types all the way down (an
     aware date's zone included)."""
     if type(a) is not type(b):
         return False
     if isinstance(a, msgspec.Struct):
-        return all(identical(getattr(a, f), getattr(b, f)) for f in a.__struct_fields__)
+        # Equal field by field first (in C); then only the fields' types are left to
+        # check, and only non-atoms (dates, tuples, nested records) need a closer look.
+        if a != b:
+            return False
+        for f in a.__struct_fields__:
+            x, y = getattr(a, f), getattr(b, f)
+            if x is y:
+                continue
+            kind = type(x)
+            if kind is not type(y) or (kind not in _ATOMS and not identical(x, y)):
+                return False
+        return True
     if isinstance(a, tuple | list):
         return len(a) == len(b) and all(identical(x, y) for x, y in zip(a, b, strict=True))
     if isinstance(a, dict):
