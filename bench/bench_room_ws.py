@@ -428,6 +428,11 @@ async def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--pin-server", default=None, help="CPUs for the servers (taskset)")
     parser.add_argument("--pin-clients", default=None, help="CPUs for the clients (taskset)")
+    parser.add_argument(
+        "--hello-concurrency", type=int, default=None,
+        help="tlh's [rooms] hello_concurrency (default: the server's own, 64); "
+        "100000: a burst's hellos all at once, to see what taking turns trades",
+    )  # fmt: skip
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
@@ -437,12 +442,19 @@ async def main() -> None:
         cases = [(args.clients or 1000, 2.0 if args.interval_ms is None else args.interval_ms)]
     else:
         cases = [(int(c), float(i)) for c, i in (x.split("/") for x in args.cases.split(","))]
-    print(f"{os.cpu_count()} cores; {load()}; tlh serve beside a bare aiohttp server, each case")
+    turns = args.hello_concurrency
+    print(
+        f"{os.cpu_count()} cores; {load()}; tlh serve beside a bare aiohttp server, each case; "
+        f"hello_concurrency {turns if turns is not None else 'as shipped'}"
+    )
     passed = True
     for clients, interval in cases:
         args.interval_ms = interval
         with tempfile.TemporaryDirectory() as tmp:
             token, made = await seed(Path(tmp) / "data", clients)
+            if turns is not None:
+                config = f"[rooms]\nhello_concurrency = {turns}\n"
+                (Path(tmp) / "data" / "tlh.toml").write_text(config)
             server = Server(Path(tmp) / "data", args.pin_server)
             try:
                 ours = await run_case(server, token, made, args)
