@@ -66,6 +66,10 @@ def make_runner(
         # aiohttp's own AppRunner default is an hour; run_app's (what users had) is 75 s.
         keepalive_timeout=settings.keepalive_timeout_s,
         access_log_class=PathOnlyAccessLogger,
+        # aiohttp rounds a timer longer than this up to the whole second: every socket
+        # opened within a second pinged on the same tick (10,000 waiting pages: a stall
+        # of 100-200 ms every heartbeat). Not rounded, each keeps its own time.
+        timeout_ceil_threshold=max(settings.ws_heartbeat_s, 5.0),
     )
 
 
