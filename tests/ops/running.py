@@ -12,6 +12,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import aiohttp
+
 from tests.serving import free_port, stop, wait_healthy
 
 REPO = Path(__file__).resolve().parents[2]
@@ -64,3 +66,24 @@ def serving(
     finally:
         if proc.poll() is None:
             stop(proc)
+
+
+async def api(
+    http: aiohttp.ClientSession, url: str, token: str, method: str, path: str, **kw: Any
+) -> Any:
+    """``method path`` on a served tlh as the admin or staff member of ``token``: its JSON
+    answer (``None`` for another type); anything but 2xx fails the test."""
+    headers = {"Authorization": f"Bearer {token}"}
+    async with http.request(method, f"{url}{path}", headers=headers, **kw) as r:
+        assert r.status < 300, await r.text()
+        return await r.json() if r.content_type == "application/json" else None
+
+
+async def redeem(http: aiohttp.ClientSession, url: str, link_url: str) -> str:
+    """The join link in ``link_url`` opened by its holder: the link cookie."""
+    token = link_url.split("#", 1)[1]
+    async with http.post(
+        f"{url}/api/v1/link/redeem", json={"token": token}, headers={"Origin": url}
+    ) as r:
+        assert r.status == 200, await r.text()
+        return str(r.cookies["__Host-tlh_link"].value)

@@ -20,7 +20,7 @@ import pytest
 from tests.serving import free_port
 from tlh.services.bootstrap import init_practice
 
-from .running import serving
+from .running import api, redeem, serving
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -32,24 +32,6 @@ def practice(tmp_path: Path) -> tuple[Path, str]:
     data = tmp_path / "data"
     token = asyncio.run(init_practice(data, "Drain Practice", "UTC", "admin@example.org"))
     return data, token
-
-
-async def api(
-    http: aiohttp.ClientSession, url: str, token: str, method: str, path: str, **kw: Any
-) -> Any:
-    headers = {"Authorization": f"Bearer {token}"}
-    async with http.request(method, f"{url}{path}", headers=headers, **kw) as r:
-        assert r.status < 300, await r.text()
-        return await r.json() if r.content_type == "application/json" else None
-
-
-async def redeem(http: aiohttp.ClientSession, url: str, link_url: str) -> str:
-    token = link_url.split("#", 1)[1]
-    async with http.post(
-        f"{url}/api/v1/link/redeem", json={"token": token}, headers={"Origin": url}
-    ) as r:
-        assert r.status == 200, await r.text()
-        return str(r.cookies["__Host-tlh_link"].value)
 
 
 async def participant(

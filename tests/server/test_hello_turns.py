@@ -14,8 +14,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from tests.ops.running import serving
-from tests.server.outreach_helpers import token_in
+from tests.ops.running import api, redeem, serving
 from tlh.services.bootstrap import init_practice
 
 pytestmark = pytest.mark.timeout(60)
@@ -25,24 +24,16 @@ COOKIE = "__Host-tlh_link"
 SCRAPE = "scrape-token-0123456789abcdef"
 
 
-async def _call(http: aiohttp.ClientSession, url: str, token: str, path: str, body: Any) -> Any:
-    headers = {"Authorization": f"Bearer {token}"}
-    async with http.post(url + path, json=body, headers=headers) as answer:
-        assert answer.status in (200, 201), await answer.text()
-        return await answer.json()
-
-
 async def _waiting_pages(http: aiohttp.ClientSession, url: str, admin: str) -> list[Any]:
     """``PAGES`` guests of Lee's room, each with its link redeemed and its socket open."""
     lee = {"email": "lee@example.org", "name": "Lee", "role": "clinician", "telehealth": True}
-    await _call(http, url, admin, "/api/v1/staff", lee)
+    await api(http, url, admin, "POST", "/api/v1/staff", json=lee)
     sockets = []
     for _ in range(PAGES):
-        invite = await _call(http, url, admin, "/api/v1/invites/guest", {"clinician": lee["email"]})
-        body = {"token": token_in(invite["url"])}
-        async with http.post(url + "/api/v1/link/redeem", json=body, headers={"Origin": url}) as r:
-            assert r.status == 200, await r.text()
-            cookie = r.cookies[COOKIE].value
+        invite = await api(
+            http, url, admin, "POST", "/api/v1/invites/guest", json={"clinician": lee["email"]}
+        )
+        cookie = await redeem(http, url, invite["url"])
         headers = {"Origin": url, "Cookie": f"{COOKIE}={cookie}"}
         sockets.append(await http.ws_connect(url + "/api/v1/link/ws", headers=headers))
     return sockets
