@@ -114,6 +114,16 @@ async def waiting(
         await person.close()
 
 
+async def at_midday(practice: Practice) -> None:
+    """Put the practice in a time zone where it is now about noon, so that "earlier
+    today" and "later today" stay on today's schedule whatever the hour the test runs
+    (in New York, ten minutes ago is yesterday for the first ten minutes of the day)."""
+    ahead = 12 - datetime.now(UTC).hour  # hours east of UTC: -11 to +12
+    zone = f"Etc/GMT{-ahead:+d}" if ahead else "UTC"  # Etc/GMT-5 is five hours east
+    async with practice.admin() as admin:
+        await admin.practice.update(timezone=zone)
+
+
 async def booked(
     practice: Practice,
     name: str,

@@ -12,7 +12,7 @@ from tlh.tui.screens.reports import ReportsScreen
 from tlh.tui.screens.schedule import NOW_MARK, ScheduleScreen
 
 from .conftest import Practice
-from .helpers import booked, running, screen_text, until
+from .helpers import at_midday, booked, running, screen_text, until
 
 SIZES = [(80, 24), (100, 30)]
 
@@ -21,6 +21,7 @@ SIZES = [(80, 24), (100, 30)]
 async def test_the_schedule_marks_now_and_says_each_sessions_state(
     practice: Practice, size: tuple[int, int]
 ) -> None:
+    await at_midday(practice)
     # Earlier today, nobody came; later today, checked in early; tomorrow.
     missed, _ = await booked(practice, "Mo Missed", -timedelta(minutes=10), duration_min=5)
     later, _ = await booked(practice, "Lu Later", timedelta(minutes=55), status="checked_in")
@@ -55,6 +56,7 @@ async def test_the_schedule_marks_now_and_says_each_sessions_state(
 
 
 async def test_a_no_show_on_the_schedule_is_one_in_reports(practice: Practice) -> None:
+    await at_midday(practice)
     missed, _ = await booked(practice, "Mo Missed", -timedelta(minutes=10), duration_min=5)
     async with running(practice, (100, 30)) as (app, pilot):
         await pilot.press("2")
